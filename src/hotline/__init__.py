@@ -1,0 +1,1 @@
+"""Hotline 1022: a citizen hotline platform."""
