@@ -1,0 +1,192 @@
+"""Users, passwords, tokens, and the Actor every service call is made on behalf of."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.auth.models import ApiToken, Role, User
+from hotline.db import utcnow
+from hotline.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+
+_hasher = PasswordHasher()
+# Verifying against a dummy hash keeps the timing of "no such user" close to "wrong password".
+_DUMMY_HASH = _hasher.hash("dummy-password-for-timing")
+
+STAFF_ROLES = frozenset(Role)
+UNIT_SCOPED_ROLES = frozenset({Role.UNIT_OFFICER, Role.DOCTOR})
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int | None
+    username: str
+    role: Role
+    unit_id: int | None = None
+
+    @property
+    def unit_scoped(self) -> bool:
+        return self.role in UNIT_SCOPED_ROLES and self.unit_id is not None
+
+    @property
+    def is_hotline_staff(self) -> bool:
+        return self.role in {Role.ADMIN, Role.SUPERVISOR, Role.OPERATOR}
+
+
+SYSTEM = Actor(user_id=None, username="system", role=Role.ADMIN)
+
+
+def actor_of(user: User) -> Actor:
+    return Actor(user_id=user.id, username=user.username, role=user.role, unit_id=user.unit_id)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+async def create_user(
+    session: AsyncSession,
+    *,
+    username: str,
+    password: str,
+    role: Role | str,
+    unit_id: int | None = None,
+    full_name: str = "",
+) -> User:
+    """Create a staff account; unit officers must belong to a unit."""
+    try:
+        role = Role(role)
+    except ValueError:
+        raise InvalidInput(f"Vai trò không hợp lệ: {role}", field="role") from None
+    username = username.strip().lower()
+    if not username:
+        raise InvalidInput("Tên đăng nhập không được để trống", field="username")
+    if len(password) < 8:
+        raise InvalidInput("Mật khẩu phải có ít nhất 8 ký tự", field="password")
+    if role == Role.UNIT_OFFICER and unit_id is None:
+        raise InvalidInput("Cán bộ đơn vị phải thuộc một đơn vị", field="unit")
+    existing = await session.scalar(select(User.id).where(User.username == username))
+    if existing is not None:
+        raise Conflict(f"Tên đăng nhập đã tồn tại: {username}", field="username")
+    user = User(
+        username=username,
+        password_hash=hash_password(password),
+        role=role,
+        unit_id=unit_id,
+        full_name=full_name,
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def authenticate(session: AsyncSession, *, username: str, password: str) -> User:
+    """Check a username and password; the same error whatever was wrong."""
+    user = await session.scalar(select(User).where(User.username == username.strip().lower()))
+    try:
+        if user is None or not user.active:
+            _hasher.verify(_DUMMY_HASH, password + "x")
+            raise Unauthenticated("Sai tên đăng nhập hoặc mật khẩu")
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        raise Unauthenticated("Sai tên đăng nhập hoặc mật khẩu") from None
+    return user
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def issue_token(session: AsyncSession, *, user: User, ttl_hours: int) -> str:
+    """Create a bearer token; only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        ApiToken(
+            user_id=user.id,
+            token_hash=_token_hash(token),
+            expires_at=utcnow() + timedelta(hours=ttl_hours),
+        )
+    )
+    await session.flush()
+    return token
+
+
+class TokenCache:
+    """Recently checked tokens, so intake under load does not query the token table each time.
+
+    Entries live a few seconds: a revoked token keeps working at most that long.
+    """
+
+    def __init__(self, ttl_seconds: float = 10.0, max_size: int = 10_000) -> None:
+        self._ttl = ttl_seconds
+        self._max = max_size
+        self._items: dict[str, tuple[float, Actor]] = {}
+
+    def get(self, token_hash: str) -> Actor | None:
+        item = self._items.get(token_hash)
+        if item is None or item[0] < time.monotonic():
+            return None
+        return item[1]
+
+    def put(self, token_hash: str, actor: Actor) -> None:
+        if len(self._items) >= self._max:
+            self._items.clear()
+        self._items[token_hash] = (time.monotonic() + self._ttl, actor)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+async def actor_for_token(
+    session: AsyncSession, *, token: str, cache: TokenCache | None = None
+) -> Actor:
+    """Resolve a bearer token to its user, refusing expired, revoked or disabled ones."""
+    digest = _token_hash(token)
+    if cache is not None and (hit := cache.get(digest)) is not None:
+        return hit
+    row = (
+        await session.execute(
+            select(User, ApiToken)
+            .join(ApiToken, ApiToken.user_id == User.id)
+            .where(ApiToken.token_hash == digest)
+        )
+    ).first()
+    if row is None:
+        raise Unauthenticated("Mã truy cập không hợp lệ")
+    user, api_token = row
+    if api_token.revoked or api_token.expires_at < utcnow() or not user.active:
+        raise Unauthenticated("Mã truy cập đã hết hạn hoặc bị thu hồi")
+    actor = actor_of(user)
+    if cache is not None:
+        cache.put(digest, actor)
+    return actor
+
+
+async def revoke_token(session: AsyncSession, *, token: str) -> None:
+    """Revoke a bearer token (logout)."""
+    api_token = await session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == _token_hash(token))
+    )
+    if api_token is None:
+        raise NotFound("Không tìm thấy mã truy cập")
+    api_token.revoked = True
+    await session.flush()
+
+
+async def get_user(session: AsyncSession, user_id: int) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("Không tìm thấy người dùng", field="user_id")
+    return user
+
+
+async def list_users(session: AsyncSession) -> list[User]:
+    return list((await session.scalars(select(User).order_by(User.username))).all())

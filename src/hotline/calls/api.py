@@ -1,0 +1,115 @@
+"""Call records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from hotline.auth.service import Actor
+from hotline.calls import service
+from hotline.calls.models import Call
+from hotline.cases.access import can_edit, get_case_for
+from hotline.errors import NotAllowed
+from hotline.web.deps import current_actor, get_state
+from hotline.web.state import AppState
+
+router = APIRouter(prefix="/api/v1/calls", tags=["calls"])
+ActorDep = Annotated[Actor, Depends(current_actor)]
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+class CallIn(BaseModel):
+    line: str = Field(max_length=20)
+    caller: str = Field(max_length=40)
+    started_at: datetime
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    menu_path: str = Field(default="", max_length=40)
+    branch: str | None = Field(default=None, max_length=20)
+    queue_wait_seconds: int = Field(default=0, ge=0)
+    talk_seconds: int = Field(default=0, ge=0)
+    outcome: str | None = None
+    case_code: str | None = None
+
+
+class CallOut(BaseModel):
+    id: int
+    line: str
+    caller: str
+    contact_id: int | None
+    started_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime | None
+    menu_path: str
+    branch: str | None
+    queue_wait_seconds: int
+    talk_seconds: int
+    operator_id: int | None
+    outcome: str | None
+    case_id: int | None
+
+    @classmethod
+    def of(cls, c: Call) -> CallOut:
+        return cls(
+            id=c.id,
+            line=c.line,
+            caller=c.caller,
+            contact_id=c.contact_id,
+            started_at=c.started_at,
+            answered_at=c.answered_at,
+            ended_at=c.ended_at,
+            menu_path=c.menu_path,
+            branch=c.branch,
+            queue_wait_seconds=c.queue_wait_seconds,
+            talk_seconds=c.talk_seconds,
+            operator_id=c.operator_id,
+            outcome=c.outcome.value if c.outcome else None,
+            case_id=c.case_id,
+        )
+
+
+def _staff(actor: Actor) -> None:
+    if not can_edit(actor):
+        raise NotAllowed("Chỉ tổng đài viên được xem cuộc gọi")
+
+
+@router.get("", response_model=list[CallOut])
+async def list_calls(
+    actor: ActorDep, state: StateDep, contact_id: int | None = None, limit: int = 100
+) -> list[CallOut]:
+    _staff(actor)
+    async with state.unit_of_work() as session:
+        return [
+            CallOut.of(c)
+            for c in await service.list_calls(session, contact_id=contact_id, limit=limit)
+        ]
+
+
+@router.post("", response_model=CallOut, status_code=201)
+async def create_call(body: CallIn, actor: ActorDep, state: StateDep) -> CallOut:
+    _staff(actor)
+    async with state.unit_of_work() as session:
+        case_id = None
+        if body.case_code:
+            case_id = (await get_case_for(session, actor, body.case_code)).id
+        call = await service.record_call(
+            session,
+            data=service.NewCall(
+                line=body.line,
+                caller=body.caller,
+                started_at=body.started_at,
+                answered_at=body.answered_at,
+                ended_at=body.ended_at,
+                menu_path=body.menu_path,
+                branch=body.branch,
+                queue_wait_seconds=body.queue_wait_seconds,
+                talk_seconds=body.talk_seconds,
+                operator_id=actor.user_id,
+                outcome=body.outcome,
+                case_id=case_id,
+            ),
+        )
+        return CallOut.of(call)

@@ -1,0 +1,42 @@
+"""Call records: every call, answered or not."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hotline.db import Base, UTCDateTime, enum_column
+from hotline.ids import BigId
+
+
+class CallOutcome(enum.StrEnum):
+    ANSWERED = "answered"
+    ABANDONED_MENU = "abandoned_menu"
+    ABANDONED_QUEUE = "abandoned_queue"
+    TRANSFERRED_115 = "transferred_115"
+    TRANSFERRED_CDC = "transferred_cdc"
+    CALLBACK_REQUESTED = "callback_requested"
+    OUTSIDE_HOURS = "outside_hours"
+
+
+class Call(Base):
+    __tablename__ = "call"
+    __table_args__ = (Index("ix_call_started_at", "started_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    line: Mapped[str] = mapped_column(String(20), index=True)
+    caller: Mapped[str] = mapped_column(String(20), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    menu_path: Mapped[str] = mapped_column(String(40), default="")
+    branch: Mapped[str | None] = mapped_column(String(20))
+    queue_wait_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    talk_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    outcome: Mapped[CallOutcome | None] = mapped_column(enum_column(CallOutcome, 24))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)

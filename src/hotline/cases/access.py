@@ -1,0 +1,44 @@
+"""Who may see and act on which case. Invisible cases are NotFound, never Forbidden."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.auth.models import Role
+from hotline.auth.service import Actor
+from hotline.cases.codes import normalise_code
+from hotline.cases.models import Case, CaseAssignment
+from hotline.errors import NotFound
+
+
+def visible_clause(actor: Actor) -> Any:
+    """SQL condition for the cases this actor may see (None: all)."""
+    if actor.is_hotline_staff:
+        return None
+    if actor.unit_id is None:
+        return Case.id.is_(None)
+    return exists().where(
+        CaseAssignment.case_id == Case.id, CaseAssignment.unit_id == actor.unit_id
+    )
+
+
+async def get_case_for(session: AsyncSession, actor: Actor, code: str) -> Case:
+    """Fetch a case by tracking code if the actor may see it."""
+    canonical = normalise_code(code)
+    if canonical is None:
+        raise NotFound(f"Không có yêu cầu mã {code}", field="code")
+    stmt = select(Case).where(Case.code == canonical)
+    clause = visible_clause(actor)
+    if clause is not None:
+        stmt = stmt.where(clause)
+    case = await session.scalar(stmt)
+    if case is None:
+        raise NotFound(f"Không có yêu cầu mã {code}", field="code")
+    return case
+
+
+def can_edit(actor: Actor) -> bool:
+    return actor.role in {Role.ADMIN, Role.SUPERVISOR, Role.OPERATOR}

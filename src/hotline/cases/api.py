@@ -1,0 +1,277 @@
+"""JSON routes for cases: intake, lists, details, timeline, the state verbs, attachments."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, UploadFile
+from fastapi.responses import FileResponse
+
+from hotline.attachments import service as attachments
+from hotline.auth.service import Actor
+from hotline.cases import queries, service, timeline, workflow
+from hotline.cases.access import get_case_for
+from hotline.cases.models import Case
+from hotline.cases.schemas import (
+    AssignmentOut,
+    CaseDetail,
+    CaseIn,
+    CaseOut,
+    CasePage,
+    CasePatch,
+    CloseIn,
+    DuplicateIn,
+    EventOut,
+    ForwardIn,
+    ReasonIn,
+    ResolveIn,
+)
+from hotline.contacts.service import get_contact, log_personal_read, phones_of
+from hotline.db import utcnow
+from hotline.web.deps import current_actor, get_state
+from hotline.web.state import AppState
+
+router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+ActorDep = Annotated[Actor, Depends(current_actor)]
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+@router.post("", status_code=201, response_model=CaseOut)
+async def create_case(body: CaseIn, actor: ActorDep, state: StateDep) -> CaseOut:
+    data = service.NewCase(
+        channel=body.channel,
+        description=body.description,
+        category=body.category,
+        urgent=body.urgent,
+        priority=body.priority,
+        contact_name=body.contact.name if body.contact else "",
+        contact_phone=body.contact.phone if body.contact else None,
+        ward_code=body.ward_code,
+        address=body.address,
+        lat=body.lat,
+        long=body.long,
+        public=body.public,
+    )
+    async with state.unit_of_work() as session:
+        case = await service.open_case(session, actor=actor, data=data)
+        return CaseOut.of(case)
+
+
+@router.get("", response_model=CasePage)
+async def list_cases(
+    actor: ActorDep,
+    state: StateDep,
+    status: Annotated[list[str] | None, Query()] = None,
+    category: str | None = None,
+    channel: str | None = None,
+    unit: int | None = None,
+    ward: str | None = None,
+    urgent: bool | None = None,
+    overdue: bool | None = None,
+    date_from: Annotated[date | None, Query(alias="from")] = None,
+    date_to: Annotated[date | None, Query(alias="to")] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    contact_id: int | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> CasePage:
+    filters = queries.CaseFilter(
+        status=status,
+        category=category,
+        channel=channel,
+        unit_id=unit,
+        ward_code=ward,
+        urgent=urgent,
+        overdue=overdue,
+        date_from=date_from,
+        date_to=date_to,
+        q=q,
+        contact_id=contact_id,
+    )
+    async with state.unit_of_work() as session:
+        page = await queries.list_cases(
+            session, actor=actor, filters=filters, cursor=cursor, limit=limit
+        )
+        return CasePage(items=[CaseOut.of(c) for c in page.items], next_cursor=page.next_cursor)
+
+
+async def _detail(session, actor: Actor, case: Case) -> CaseDetail:  # type: ignore[no-untyped-def]
+    duplicate_of = None
+    if case.duplicate_of_id:
+        original = await session.get(Case, case.duplicate_of_id)
+        duplicate_of = original.code if original else None
+    out = CaseDetail(**CaseOut.of(case, duplicate_of).model_dump())
+    if case.contact_id:
+        contact = await get_contact(session, case.contact_id)
+        out.contact = {
+            "id": contact.id,
+            "name": contact.name,
+            "phones": await phones_of(session, contact.id),
+            "address": contact.address,
+            "ward_code": contact.ward_code,
+        }
+        await log_personal_read(
+            session, actor=actor, contact_id=contact.id, case_id=case.id, purpose="case_detail"
+        )
+    now = utcnow()
+    out.assignments = [
+        AssignmentOut.of(a, now) for a in await queries.assignments_of(session, case.id)
+    ]
+    out.duplicates = await queries.duplicates_of(session, case.id)
+    out.attachments = [
+        {
+            "id": a.id,
+            "filename": a.filename,
+            "media_type": a.media_type,
+            "size": a.size,
+            "sha256": a.sha256,
+        }
+        for a in await attachments.list_attachments(session, case.id)
+    ]
+    return out
+
+
+@router.get("/{code}", response_model=CaseDetail)
+async def get_case(code: str, actor: ActorDep, state: StateDep) -> CaseDetail:
+    async with state.unit_of_work() as session:
+        case = await get_case_for(session, actor, code)
+        return await _detail(session, actor, case)
+
+
+@router.patch("/{code}", response_model=CaseOut)
+async def patch_case(code: str, body: CasePatch, actor: ActorDep, state: StateDep) -> CaseOut:
+    async with state.unit_of_work() as session:
+        case = await get_case_for(session, actor, code)
+        changes = body.model_dump(exclude_unset=True)
+        await service.update_case(session, actor=actor, case=case, changes=changes)
+        return CaseOut.of(case)
+
+
+@router.get("/{code}/events", response_model=list[EventOut])
+async def case_events(code: str, actor: ActorDep, state: StateDep) -> list[EventOut]:
+    async with state.unit_of_work() as session:
+        case = await get_case_for(session, actor, code)
+        return [EventOut.of(e) for e in await timeline.events_of(session, case.id)]
+
+
+@router.post("/{code}/take", response_model=CaseOut)
+async def take(code: str, actor: ActorDep, state: StateDep) -> CaseOut:
+    async with state.unit_of_work() as session:
+        case = await get_case_for(session, actor, code)
+        return CaseOut.of(await workflow.take_case(session, actor=actor, case=case))
+
+
+@router.post("/{code}/forward", response_model=AssignmentOut, status_code=201)
+async def forward(code: str, body: ForwardIn, actor: ActorDep, state: StateDep) -> AssignmentOut:
+    async with state.unit_of_work() as session:
+        case = await get_case_for(session, actor, code)
+        assignment = await workflow.forward_case(
+            session,
+            actor=actor,
+            case=case,
+            unit_id=body.unit_id,
+            note=body.note,
+            deadline_hours=body.deadline_hours,
+        )
+        return AssignmentOut.of(assignment, utcnow())
+
+
+@router.post("/{code}/accept", response_model=CaseOut)
+async def accept(code: str, actor: ActorDep, state: StateDep) -> CaseOut:
+    async with state.unit_of_work() as session:
+        case = await get_case_for(session, actor, code)
+        return CaseOut.of(await workflow.accept_case(session, actor=actor, case=case))
+
+
+@router.post("/{code}/return", response_model=CaseOut)
+async def return_(code: str, body: ReasonIn, actor: ActorDep, state: StateDep) -> CaseOut:
+    async with state.unit_of_work() as session:
+        case = await get_case_for(session, actor, code)
+        return CaseOut.of(
+            await workflow.return_case(session, actor=actor, case=case, reason=body.reason)
+        )
+
+
+@router.post("/{code}/resolve", response_model=CaseOut)
+async def resolve(code: str, body: ResolveIn, actor: ActorDep, state: StateDep) -> CaseOut:
+    async with state.unit_of_work() as session:
+        case = await get_case_for(session, actor, code)
+        return CaseOut.of(
+            await workflow.resolve_case(session, actor=actor, case=case, answer=body.answer)
+        )
+
+
+@router.post("/{code}/close", response_model=CaseOut)
+async def close(
+    code: str, actor: ActorDep, state: StateDep, body: CloseIn | None = None
+) -> CaseOut:
+    async with state.unit_of_work() as session:
+        case = await get_case_for(session, actor, code)
+        note = body.note if body else ""
+        return CaseOut.of(await workflow.close_case(session, actor=actor, case=case, note=note))
+
+
+@router.post("/{code}/reject", response_model=CaseOut)
+async def reject(code: str, body: ReasonIn, actor: ActorDep, state: StateDep) -> CaseOut:
+    async with state.unit_of_work() as session:
+        case = await get_case_for(session, actor, code)
+        return CaseOut.of(
+            await workflow.reject_case(session, actor=actor, case=case, reason=body.reason)
+        )
+
+
+@router.post("/{code}/reopen", response_model=CaseOut)
+async def reopen(code: str, body: ReasonIn, actor: ActorDep, state: StateDep) -> CaseOut:
+    async with state.unit_of_work() as session:
+        case = await get_case_for(session, actor, code)
+        return CaseOut.of(
+            await workflow.reopen_case(session, actor=actor, case=case, reason=body.reason)
+        )
+
+
+@router.post("/{code}/duplicate", response_model=CaseOut)
+async def duplicate(code: str, body: DuplicateIn, actor: ActorDep, state: StateDep) -> CaseOut:
+    async with state.unit_of_work() as session:
+        case = await get_case_for(session, actor, code)
+        await workflow.mark_duplicate(
+            session, actor=actor, case=case, original_code=body.original_code
+        )
+        original = await session.get(Case, case.duplicate_of_id)
+        return CaseOut.of(case, original.code if original else None)
+
+
+@router.post("/{code}/attachments", status_code=201)
+async def upload(
+    code: str, file: UploadFile, actor: ActorDep, state: StateDep
+) -> dict[str, object]:
+    limit = state.site.attachment_max_bytes
+    # Read one byte past the limit: enough to know it is too big without holding a huge body.
+    data = await file.read(limit + 1)
+    async with state.unit_of_work() as session:
+        case = await get_case_for(session, actor, code)
+        a = await attachments.add_attachment(
+            session, actor=actor, case=case, filename=file.filename or "", data=data
+        )
+        return {
+            "id": a.id,
+            "filename": a.filename,
+            "media_type": a.media_type,
+            "size": a.size,
+            "sha256": a.sha256,
+        }
+
+
+@router.get("/{code}/attachments/{attachment_id}")
+async def download(code: str, attachment_id: int, actor: ActorDep, state: StateDep) -> FileResponse:
+    async with state.unit_of_work() as session:
+        case = await get_case_for(session, actor, code)
+        a, path = await attachments.get_attachment(session, case=case, attachment_id=attachment_id)
+    inline = a.media_type in attachments.IMAGE_TYPES
+    return FileResponse(
+        path,
+        media_type=a.media_type,
+        filename=a.filename,
+        content_disposition_type="inline" if inline else "attachment",
+        headers={"X-Content-Type-Options": "nosniff"},
+    )

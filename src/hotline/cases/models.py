@@ -1,0 +1,139 @@
+"""Cases, their forwardings to units, and their append-only timeline."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    func,
+    literal_column,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hotline.db import Base, JSONType, UTCDateTime, enum_column, utcnow
+from hotline.ids import BigId
+
+
+class Channel(enum.StrEnum):
+    PHONE = "phone"
+    ZALO = "zalo"
+    FACEBOOK = "facebook"
+    VIBER = "viber"
+    EMAIL = "email"
+    SMS = "sms"
+    APP = "app"
+    WEB = "web"
+    WALK_IN = "walk_in"
+
+
+class CaseStatus(enum.StrEnum):
+    NEW = "new"
+    IN_PROGRESS = "in_progress"
+    FORWARDED = "forwarded"
+    ACCEPTED = "accepted"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+
+
+class Priority(enum.StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class AssignmentStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    RETURNED = "returned"
+    RESOLVED = "resolved"
+
+
+def _enum(e: type[enum.Enum], length: int = 20) -> object:
+    return enum_column(e, length)
+
+
+class Case(Base):
+    __tablename__ = "case"
+    __table_args__ = (
+        Index("ix_case_created_at_id", "created_at", "id"),
+        Index("ix_case_status_created_at", "status", "created_at"),
+        # Diacritic-free full-text search; SQLite searches the same column with LIKE.
+        Index(
+            "ix_case_search_fts",
+            func.to_tsvector(literal_column("'simple'"), literal_column("search_text")),
+            postgresql_using="gin",
+        ).ddl_if(dialect="postgresql"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel), index=True)
+    category_code: Mapped[str | None] = mapped_column(ForeignKey("category.code"), index=True)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    priority: Mapped[Priority] = mapped_column(_enum(Priority), default=Priority.NORMAL)
+    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus), default=CaseStatus.NEW)
+    description: Mapped[str] = mapped_column(Text)
+    ward_code: Mapped[str | None] = mapped_column(ForeignKey("ward.code"), index=True)
+    address: Mapped[str] = mapped_column(String(300), default="")
+    lat: Mapped[float | None] = mapped_column(Float)
+    long: Mapped[float | None] = mapped_column(Float)
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
+    ever_forwarded: Mapped[bool] = mapped_column(Boolean, default=False)
+    answer: Mapped[str | None] = mapped_column(Text)
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CaseAssignment(Base):
+    """One forwarding of a case to one unit, with its deadline and outcome."""
+
+    __tablename__ = "case_assignment"
+    __table_args__ = (Index("ix_case_assignment_open_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    status: Mapped[AssignmentStatus] = mapped_column(_enum(AssignmentStatus))
+    note: Mapped[str] = mapped_column(Text, default="")
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answer: Mapped[str | None] = mapped_column(Text)
+    return_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class CaseEvent(Base):
+    """Append-only timeline: who did what to the case, when and why."""
+
+    __tablename__ = "case_event"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,148 @@
+"""Reading cases: filtered, searched, cursor-paginated lists and case details."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import and_, exists, func, literal_column, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.auth.service import Actor
+from hotline.cases.access import visible_clause
+from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseStatus, Channel
+from hotline.db import utcnow
+from hotline.errors import InvalidInput
+from hotline.site import site_of
+from hotline.text import search_terms
+
+
+@dataclass
+class CaseFilter:
+    status: list[str] | None = None
+    category: str | None = None
+    channel: str | None = None
+    unit_id: int | None = None
+    ward_code: str | None = None
+    urgent: bool | None = None
+    overdue: bool | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    q: str | None = None
+    contact_id: int | None = None
+
+
+@dataclass
+class Page:
+    items: list[Case]
+    next_cursor: str | None
+
+
+def encode_cursor(case: Case) -> str:
+    raw = json.dumps([case.created_at.isoformat(), case.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        at, case_id = json.loads(raw)
+        return datetime.fromisoformat(at), int(case_id)
+    except (ValueError, TypeError):
+        raise InvalidInput("Con trỏ phân trang không hợp lệ", field="cursor") from None
+
+
+def _overdue_clause() -> object:
+    return exists().where(
+        CaseAssignment.case_id == Case.id,
+        CaseAssignment.status.in_((AssignmentStatus.PENDING, AssignmentStatus.ACCEPTED)),
+        CaseAssignment.due_at < utcnow(),
+    )
+
+
+def _search_clause(dialect: str, q: str) -> object | None:
+    terms = search_terms(q)
+    if not terms:
+        return None
+    if dialect == "postgresql":
+        # Prefix match on each folded word, served by the GIN index on the same expression.
+        query = " & ".join(f"{t}:*" for t in terms)
+        vector = func.to_tsvector(literal_column("'simple'"), Case.search_text)
+        return vector.op("@@")(func.to_tsquery(literal_column("'simple'"), query))
+    return and_(*(Case.search_text.contains(t, autoescape=True) for t in terms))
+
+
+async def list_cases(
+    session: AsyncSession, *, actor: Actor, filters: CaseFilter, cursor: str | None, limit: int = 50
+) -> Page:
+    """Newest first, filtered to what the actor may see."""
+    limit = max(1, min(limit, 200))
+    stmt = select(Case)
+    clause = visible_clause(actor)
+    if clause is not None:
+        stmt = stmt.where(clause)
+    if filters.status:
+        try:
+            statuses = [CaseStatus(s) for s in filters.status]
+        except ValueError:
+            raise InvalidInput("Trạng thái không hợp lệ", field="status") from None
+        stmt = stmt.where(Case.status.in_(statuses))
+    if filters.category:
+        stmt = stmt.where(Case.category_code == filters.category)
+    if filters.channel:
+        try:
+            stmt = stmt.where(Case.channel == Channel(filters.channel))
+        except ValueError:
+            raise InvalidInput("Kênh không hợp lệ", field="channel") from None
+    if filters.unit_id is not None:
+        stmt = stmt.where(
+            exists().where(
+                CaseAssignment.case_id == Case.id, CaseAssignment.unit_id == filters.unit_id
+            )
+        )
+    if filters.ward_code:
+        stmt = stmt.where(Case.ward_code == filters.ward_code)
+    if filters.urgent is not None:
+        stmt = stmt.where(Case.urgent.is_(filters.urgent))
+    if filters.overdue is not None:
+        over = _overdue_clause()
+        stmt = stmt.where(over if filters.overdue else ~over)  # type: ignore[operator]
+    if filters.contact_id is not None:
+        stmt = stmt.where(Case.contact_id == filters.contact_id)
+    tz = site_of(session).timezone
+    if filters.date_from:
+        stmt = stmt.where(Case.created_at >= datetime.combine(filters.date_from, time(), tz))
+    if filters.date_to:
+        end = datetime.combine(filters.date_to + timedelta(days=1), time(), tz)
+        stmt = stmt.where(Case.created_at < end)
+    if filters.q:
+        search = _search_clause(session.bind.dialect.name, filters.q)
+        if search is not None:
+            stmt = stmt.where(search)
+    if cursor:
+        at, case_id = decode_cursor(cursor)
+        stmt = stmt.where(or_(Case.created_at < at, and_(Case.created_at == at, Case.id < case_id)))
+    stmt = stmt.order_by(Case.created_at.desc(), Case.id.desc()).limit(limit + 1)
+    rows = list((await session.scalars(stmt)).all())
+    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return Page(items=rows[:limit], next_cursor=next_cursor)
+
+
+async def assignments_of(session: AsyncSession, case_id: int) -> list[CaseAssignment]:
+    return list(
+        (
+            await session.scalars(
+                select(CaseAssignment)
+                .where(CaseAssignment.case_id == case_id)
+                .order_by(CaseAssignment.id)
+            )
+        ).all()
+    )
+
+
+async def duplicates_of(session: AsyncSession, case_id: int) -> list[str]:
+    return list(
+        (await session.scalars(select(Case.code).where(Case.duplicate_of_id == case_id))).all()
+    )

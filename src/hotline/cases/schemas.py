@@ -1,0 +1,188 @@
+"""JSON shapes of the case API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hotline.cases.models import Case, CaseAssignment, CaseEvent
+
+
+class ContactIn(BaseModel):
+    name: str = Field(default="", max_length=200)
+    phone: str | None = Field(default=None, max_length=40)
+
+
+class CaseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: str = Field(max_length=20)
+    description: str = Field(min_length=1, max_length=20_000)
+    category: str | None = Field(default=None, max_length=40)
+    urgent: bool = False
+    priority: str = "normal"
+    contact: ContactIn | None = None
+    ward_code: str | None = Field(default=None, max_length=8)
+    address: str = Field(default="", max_length=300)
+    lat: float | None = None
+    long: float | None = None
+    public: bool = False
+
+
+class CasePatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    category: str | None = None
+    urgent: bool | None = None
+    priority: str | None = None
+    description: str | None = Field(default=None, max_length=20_000)
+    ward_code: str | None = None
+    address: str | None = Field(default=None, max_length=300)
+    lat: float | None = None
+    long: float | None = None
+    public: bool | None = None
+
+
+class ForwardIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    unit_id: int
+    note: str = Field(default="", max_length=4000)
+    deadline_hours: int | None = Field(default=None, ge=1, le=24 * 90)
+
+
+class ReasonIn(BaseModel):
+    reason: str | None = Field(default=None, max_length=4000)
+
+
+class ResolveIn(BaseModel):
+    answer: str | None = Field(default=None, max_length=20_000)
+
+
+class CloseIn(BaseModel):
+    note: str = Field(default="", max_length=4000)
+
+
+class DuplicateIn(BaseModel):
+    original_code: str = Field(max_length=20)
+
+
+class AssignmentOut(BaseModel):
+    id: int
+    unit_id: int
+    status: str
+    note: str
+    due_at: datetime
+    overdue: bool
+    created_at: datetime
+    accepted_at: datetime | None
+    finished_at: datetime | None
+    answer: str | None
+    return_reason: str | None
+
+    @classmethod
+    def of(cls, a: CaseAssignment, now: datetime) -> AssignmentOut:
+        active = a.status.value in ("pending", "accepted")
+        return cls(
+            id=a.id,
+            unit_id=a.unit_id,
+            status=a.status.value,
+            note=a.note,
+            due_at=a.due_at,
+            overdue=a.overdue_at is not None or (active and a.due_at < now),
+            created_at=a.created_at,
+            accepted_at=a.accepted_at,
+            finished_at=a.finished_at,
+            answer=a.answer,
+            return_reason=a.return_reason,
+        )
+
+
+class CaseOut(BaseModel):
+    code: str
+    status: str
+    channel: str
+    category: str | None
+    urgent: bool
+    priority: str
+    description: str
+    ward_code: str | None
+    address: str
+    lat: float | None
+    long: float | None
+    public: bool
+    contact_id: int | None
+    assignee_id: int | None
+    duplicate_of: str | None = None
+    ever_forwarded: bool
+    answer: str | None
+    created_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+    closed_at: datetime | None
+
+    @classmethod
+    def of(cls, c: Case, duplicate_of: str | None = None) -> CaseOut:
+        return cls(
+            code=c.code,
+            status=c.status.value,
+            channel=c.channel.value,
+            category=c.category_code,
+            urgent=c.urgent,
+            priority=c.priority.value,
+            description=c.description,
+            ward_code=c.ward_code,
+            address=c.address,
+            lat=c.lat,
+            long=c.long,
+            public=c.public,
+            contact_id=c.contact_id,
+            assignee_id=c.assignee_id,
+            duplicate_of=duplicate_of,
+            ever_forwarded=c.ever_forwarded,
+            answer=c.answer,
+            created_at=c.created_at,
+            updated_at=c.updated_at,
+            resolved_at=c.resolved_at,
+            closed_at=c.closed_at,
+        )
+
+
+class CaseDetail(CaseOut):
+    contact: dict[str, Any] | None = None
+    assignments: list[AssignmentOut] = []
+    duplicates: list[str] = []
+    attachments: list[dict[str, Any]] = []
+
+
+class CasePage(BaseModel):
+    items: list[CaseOut]
+    next_cursor: str | None
+
+
+class EventOut(BaseModel):
+    id: int
+    kind: str
+    actor_id: int | None
+    unit_id: int | None
+    from_status: str | None
+    to_status: str | None
+    reason: str | None
+    data: dict[str, Any]
+    at: datetime
+
+    @classmethod
+    def of(cls, e: CaseEvent) -> EventOut:
+        return cls(
+            id=e.id,
+            kind=e.kind,
+            actor_id=e.actor_id,
+            unit_id=e.unit_id,
+            from_status=e.from_status,
+            to_status=e.to_status,
+            reason=e.reason,
+            data=e.data or {},
+            at=e.at,
+        )

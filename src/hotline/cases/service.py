@@ -1,0 +1,254 @@
+"""Opening and editing cases. State changes live in cases/workflow.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.auth.service import Actor
+from hotline.cases import codes, timeline
+from hotline.cases.access import can_edit
+from hotline.cases.models import Case, CaseStatus, Channel, Priority
+from hotline.contacts.service import find_or_create_by_phone
+from hotline.db import insert_for, utcnow
+from hotline.directory.service import get_category, get_ward
+from hotline.errors import Conflict, InvalidInput, NotAllowed
+from hotline.reports.counters import count_case
+from hotline.text import fold
+
+CODE_ATTEMPTS = 5
+
+
+@dataclass
+class NewCase:
+    channel: str
+    description: str
+    category: str | None = None
+    urgent: bool = False
+    priority: str = Priority.NORMAL.value
+    contact_name: str = ""
+    contact_phone: str | None = None
+    contact_id: int | None = None
+    ward_code: str | None = None
+    address: str = ""
+    lat: float | None = None
+    long: float | None = None
+    public: bool = False
+
+
+def search_text_for(case_code: str, description: str, address: str, contact_name: str) -> str:
+    return fold(f"{case_code} {description} {address} {contact_name}")
+
+
+async def open_case(session: AsyncSession, *, actor: Actor, data: NewCase) -> Case:
+    """Record a new request from any channel; finds or creates the contact by phone.
+
+    Writes the case, its first timeline entry and the report counters in one transaction.
+    """
+    if not can_edit(actor):
+        raise NotAllowed("Chỉ tổng đài viên được tạo yêu cầu")
+    try:
+        channel = Channel(data.channel)
+    except ValueError:
+        raise InvalidInput(f"Kênh không hợp lệ: {data.channel}", field="channel") from None
+    try:
+        priority = Priority(data.priority)
+    except ValueError:
+        raise InvalidInput(f"Mức ưu tiên không hợp lệ: {data.priority}", field="priority") from None
+    description = data.description.strip()
+    if not description:
+        raise InvalidInput("Nội dung không được để trống", field="description")
+    if data.category is not None:
+        await get_category(session, data.category)
+    if data.ward_code is not None:
+        await get_ward(session, data.ward_code)
+    _check_coordinates(data.lat, data.long)
+    contact_id = data.contact_id
+    if data.contact_phone:
+        contact = await find_or_create_by_phone(
+            session, phone=data.contact_phone, name=data.contact_name.strip()
+        )
+        contact_id = contact.id
+    now = utcnow()
+    values = {
+        "channel": channel,
+        "category_code": data.category,
+        "urgent": data.urgent,
+        "priority": Priority.CRITICAL if data.urgent and priority == Priority.NORMAL else priority,
+        "status": CaseStatus.NEW,
+        "description": description,
+        "ward_code": data.ward_code,
+        "address": data.address.strip(),
+        "lat": data.lat,
+        "long": data.long,
+        "public": data.public,
+        "contact_id": contact_id,
+        "created_by_id": actor.user_id,
+        "created_at": now,
+        "updated_at": now,
+    }
+    case = await _insert_with_fresh_code(session, values, data.contact_name)
+    await timeline.log(
+        session,
+        case,
+        "created",
+        actor,
+        to_status=case.status.value,
+        data={"channel": channel.value, "category": data.category, "urgent": data.urgent},
+        unit_ids=(),
+    )
+    await count_case(
+        session,
+        created_at=now,
+        category_code=data.category,
+        channel=channel.value,
+        created=1,
+        urgent=int(data.urgent),
+    )
+    return case
+
+
+async def _insert_with_fresh_code(
+    session: AsyncSession, values: dict[str, object], contact_name: str
+) -> Case:
+    """Insert under a random code; a taken code (a race or a rare repeat) just draws again.
+
+    ON CONFLICT DO NOTHING keeps the transaction usable after a clash on both engines,
+    without a savepoint round trip on every intake.
+    """
+    insert = insert_for(session.bind.dialect.name)
+    for _ in range(CODE_ATTEMPTS):
+        code = codes.random_code()
+        search = search_text_for(
+            code, str(values["description"]), str(values["address"]), contact_name
+        )
+        stmt = (
+            insert(Case)
+            .values(code=code, search_text=search, **values)
+            .on_conflict_do_nothing(index_elements=["code"])
+            .returning(Case)
+        )
+        case = (await session.scalars(stmt)).first()
+        if case is not None:
+            return case
+    raise Conflict("Không cấp được mã yêu cầu, hãy thử lại", field="code")
+
+
+def _check_coordinates(lat: float | None, long: float | None) -> None:
+    if (lat is None) != (long is None):
+        raise InvalidInput("Cần cả vĩ độ và kinh độ", field="lat" if lat is None else "long")
+    if lat is not None and not -90 <= lat <= 90:
+        raise InvalidInput("Vĩ độ phải trong khoảng -90..90", field="lat")
+    if long is not None and not -180 <= long <= 180:
+        raise InvalidInput("Kinh độ phải trong khoảng -180..180", field="long")
+
+
+EDITABLE = (
+    "category",
+    "urgent",
+    "priority",
+    "description",
+    "ward_code",
+    "address",
+    "lat",
+    "long",
+    "public",
+)
+
+
+async def update_case(
+    session: AsyncSession, *, actor: Actor, case: Case, changes: dict[str, object]
+) -> Case:
+    """Edit a case's details; each changed field is on the timeline with old and new values.
+
+    A category change moves the case between report buckets.
+    """
+    if not can_edit(actor):
+        raise NotAllowed("Chỉ tổng đài viên được sửa yêu cầu")
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        field = sorted(unknown)[0]
+        raise InvalidInput(f"Không sửa được trường {field}", field=field)
+    diff: dict[str, dict[str, object]] = {}
+    if "category" in changes and changes["category"] != case.category_code:
+        new_cat = changes["category"]
+        if new_cat is not None:
+            await get_category(session, str(new_cat))
+        await count_case(
+            session,
+            created_at=case.created_at,
+            category_code=case.category_code,
+            channel=case.channel.value,
+            created=-1,
+            forwarded=-int(case.ever_forwarded),
+            urgent=-int(case.urgent),
+        )
+        await count_case(
+            session,
+            created_at=case.created_at,
+            category_code=str(new_cat) if new_cat else None,
+            channel=case.channel.value,
+            created=1,
+            forwarded=int(case.ever_forwarded),
+            urgent=int(case.urgent),
+        )
+        diff["category"] = {"from": case.category_code, "to": new_cat}
+        case.category_code = str(new_cat) if new_cat else None
+    if "urgent" in changes and bool(changes["urgent"]) != case.urgent:
+        delta = 1 if changes["urgent"] else -1
+        await count_case(
+            session,
+            created_at=case.created_at,
+            category_code=case.category_code,
+            channel=case.channel.value,
+            urgent=delta,
+        )
+        diff["urgent"] = {"from": case.urgent, "to": bool(changes["urgent"])}
+        case.urgent = bool(changes["urgent"])
+    if "priority" in changes and changes["priority"] != case.priority.value:
+        try:
+            priority = Priority(str(changes["priority"]))
+        except ValueError:
+            raise InvalidInput("Mức ưu tiên không hợp lệ", field="priority") from None
+        diff["priority"] = {"from": case.priority.value, "to": priority.value}
+        case.priority = priority
+    if "ward_code" in changes and changes["ward_code"] != case.ward_code:
+        if changes["ward_code"] is not None:
+            await get_ward(session, str(changes["ward_code"]))
+        diff["ward_code"] = {"from": case.ward_code, "to": changes["ward_code"]}
+        case.ward_code = changes["ward_code"]  # type: ignore[assignment]
+    for field in ("description", "address"):
+        if field in changes and changes[field] != getattr(case, field):
+            value = str(changes[field] or "").strip()
+            if field == "description" and not value:
+                raise InvalidInput("Nội dung không được để trống", field="description")
+            diff[field] = {"from": getattr(case, field), "to": value}
+            setattr(case, field, value)
+    if "lat" in changes or "long" in changes:
+        lat = changes.get("lat", case.lat)
+        long = changes.get("long", case.long)
+        _check_coordinates(lat, long)  # type: ignore[arg-type]
+        if (lat, long) != (case.lat, case.long):
+            diff["location"] = {"from": [case.lat, case.long], "to": [lat, long]}
+            case.lat, case.long = lat, long  # type: ignore[assignment]
+    if "public" in changes and bool(changes["public"]) != case.public:
+        diff["public"] = {"from": case.public, "to": bool(changes["public"])}
+        case.public = bool(changes["public"])
+    if not diff:
+        return case
+    if "description" in diff or "address" in diff:
+        from hotline.contacts.models import Contact
+
+        name = ""
+        if case.contact_id:
+            name = (
+                await session.scalar(select(Contact.name).where(Contact.id == case.contact_id))
+                or ""
+            )
+        case.search_text = search_text_for(case.code, case.description, case.address, name)
+    case.updated_at = utcnow()
+    await session.flush()
+    await timeline.log(session, case, "updated", actor, data={"changes": diff})
+    return case

@@ -1,0 +1,68 @@
+"""Writing the case timeline and the matching live event, in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.auth.service import Actor
+from hotline.cases.models import Case, CaseAssignment, CaseEvent
+from hotline.events import DomainEvent, record_event
+
+
+async def unit_ids_of(session: AsyncSession, case_id: int) -> tuple[int, ...]:
+    rows = await session.scalars(
+        select(CaseAssignment.unit_id).where(CaseAssignment.case_id == case_id).distinct()
+    )
+    return tuple(sorted(rows.all()))
+
+
+async def log(
+    session: AsyncSession,
+    case: Case,
+    kind: str,
+    actor: Actor,
+    *,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    reason: str | None = None,
+    unit_id: int | None = None,
+    data: dict[str, Any] | None = None,
+    unit_ids: tuple[int, ...] | None = None,
+) -> CaseEvent:
+    """Append a timeline entry and queue the live event published after commit."""
+    entry = CaseEvent(
+        case_id=case.id,
+        kind=kind,
+        actor_id=actor.user_id,
+        unit_id=unit_id,
+        from_status=from_status,
+        to_status=to_status,
+        reason=reason,
+        data=data or {},
+    )
+    session.add(entry)
+    if unit_ids is None:
+        unit_ids = await unit_ids_of(session, case.id)
+    record_event(
+        session,
+        DomainEvent(
+            kind=f"case.{kind}",
+            case_code=case.code,
+            unit_ids=unit_ids,
+            data={"status": case.status.value, "actor": actor.username, **(data or {})},
+        ),
+    )
+    return entry
+
+
+async def events_of(session: AsyncSession, case_id: int) -> list[CaseEvent]:
+    return list(
+        (
+            await session.scalars(
+                select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
+            )
+        ).all()
+    )

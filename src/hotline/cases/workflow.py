@@ -1,0 +1,370 @@
+"""The verbs of a case's life: take, forward, accept, return, resolve, close, reject,
+mark duplicate, reopen. Every one checks the transition table, writes the timeline and
+changes the status with a conditional UPDATE, so two people acting at once cannot both win.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+
+from hotline.auth.service import Actor
+from hotline.cases import timeline
+from hotline.cases.access import can_edit, get_case_for
+from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseStatus
+from hotline.cases.transitions import Action, target
+from hotline.db import utcnow
+from hotline.directory.service import get_category, get_unit
+from hotline.errors import Conflict, InvalidInput, InvalidTransition, NotAllowed
+from hotline.reports.counters import count_case, count_unit
+
+ACTIVE = (AssignmentStatus.PENDING, AssignmentStatus.ACCEPTED)
+
+
+async def _set_status(session: AsyncSession, case: Case, new: CaseStatus, **values: object) -> None:
+    now = utcnow()
+    result = await session.execute(
+        update(Case)
+        .where(Case.id == case.id, Case.status == case.status)
+        .values(status=new, updated_at=now, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("Yêu cầu vừa được người khác thay đổi, hãy tải lại", field="status")
+    set_committed_value(case, "status", new)
+    set_committed_value(case, "updated_at", now)
+    for key, value in values.items():
+        set_committed_value(case, key, value)
+
+
+def _require_staff(actor: Actor, action: Action) -> None:
+    if not can_edit(actor):
+        raise NotAllowed(f"Chỉ tổng đài viên được {action.value} yêu cầu")
+
+
+def _reason(text: str | None, field: str = "reason") -> str:
+    if not text or not text.strip():
+        raise InvalidInput("Cần nêu lý do", field=field)
+    return text.strip()
+
+
+async def take_case(session: AsyncSession, *, actor: Actor, case: Case) -> Case:
+    """An operator takes a case to work on it (new → in progress)."""
+    _require_staff(actor, Action.TAKE)
+    before = case.status
+    to = target(Action.TAKE, before)
+    await _set_status(session, case, to, assignee_id=actor.user_id)
+    await timeline.log(session, case, "taken", actor, from_status=before, to_status=to)
+    return case
+
+
+async def forward_case(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    case: Case,
+    unit_id: int,
+    note: str = "",
+    deadline_hours: int | None = None,
+) -> CaseAssignment:
+    """Forward a case to a unit with the category's deadline (or a given one).
+
+    The first forwarding counts the case as "forwarded" in the reports.
+    """
+    _require_staff(actor, Action.FORWARD)
+    before = case.status
+    to = target(Action.FORWARD, before)
+    if case.category_code is None:
+        raise InvalidInput("Chọn lĩnh vực trước khi chuyển đơn vị", field="category")
+    unit = await get_unit(session, unit_id)
+    already = await session.scalar(
+        select(CaseAssignment.id).where(
+            CaseAssignment.case_id == case.id,
+            CaseAssignment.unit_id == unit.id,
+            CaseAssignment.status.in_(ACTIVE),
+        )
+    )
+    if already is not None:
+        raise Conflict(f"Yêu cầu đang ở đơn vị {unit.name}", field="unit_id")
+    if deadline_hours is None:
+        deadline_hours = (await get_category(session, case.category_code)).forward_hours
+    elif deadline_hours < 1:
+        raise InvalidInput("Thời hạn phải từ 1 giờ trở lên", field="deadline_hours")
+    now = utcnow()
+    first_time = not case.ever_forwarded
+    await _set_status(session, case, to, ever_forwarded=True)
+    assignment = CaseAssignment(
+        case_id=case.id,
+        unit_id=unit.id,
+        status=AssignmentStatus.PENDING,
+        note=note.strip(),
+        due_at=now + timedelta(hours=deadline_hours),
+        created_at=now,
+    )
+    session.add(assignment)
+    await session.flush()
+    await timeline.log(
+        session,
+        case,
+        "forwarded",
+        actor,
+        from_status=before,
+        to_status=to,
+        unit_id=unit.id,
+        reason=note.strip() or None,
+        data={"unit": unit.code, "due_at": assignment.due_at.isoformat()},
+    )
+    await count_unit(session, unit_id=unit.id, at=now, received=1)
+    if first_time:
+        await count_case(
+            session,
+            created_at=case.created_at,
+            category_code=case.category_code,
+            channel=case.channel.value,
+            forwarded=1,
+        )
+    return assignment
+
+
+async def _my_assignment(session: AsyncSession, actor: Actor, case: Case) -> CaseAssignment:
+    if actor.unit_id is None:
+        raise NotAllowed("Chỉ cán bộ đơn vị được thao tác này")
+    assignment = await session.scalar(
+        select(CaseAssignment).where(
+            CaseAssignment.case_id == case.id,
+            CaseAssignment.unit_id == actor.unit_id,
+            CaseAssignment.status.in_(ACTIVE),
+        )
+    )
+    if assignment is None:
+        raise InvalidTransition("Đơn vị của bạn không còn giữ yêu cầu này", field="status")
+    return assignment
+
+
+async def _settle(session: AsyncSession, case: Case, nominal: CaseStatus) -> CaseStatus:
+    """The case status implied by its forwardings after a unit acted."""
+    statuses = list(
+        (
+            await session.scalars(
+                select(CaseAssignment.status).where(CaseAssignment.case_id == case.id)
+            )
+        ).all()
+    )
+    if AssignmentStatus.PENDING in statuses or AssignmentStatus.ACCEPTED in statuses:
+        return (
+            CaseStatus.ACCEPTED if AssignmentStatus.ACCEPTED in statuses else CaseStatus.FORWARDED
+        )
+    if AssignmentStatus.RESOLVED in statuses:
+        return CaseStatus.RESOLVED
+    return nominal
+
+
+async def accept_case(session: AsyncSession, *, actor: Actor, case: Case) -> Case:
+    """A unit takes on a case forwarded to it."""
+    before = case.status
+    target(Action.ACCEPT, before)
+    assignment = await _my_assignment(session, actor, case)
+    if assignment.status != AssignmentStatus.PENDING:
+        raise InvalidTransition("Đơn vị đã tiếp nhận yêu cầu này rồi", field="status")
+    assignment.status = AssignmentStatus.ACCEPTED
+    assignment.accepted_at = utcnow()
+    await session.flush()
+    to = await _settle(session, case, CaseStatus.ACCEPTED)
+    if to != before:
+        await _set_status(session, case, to)
+    await timeline.log(
+        session, case, "accepted", actor, from_status=before, to_status=to, unit_id=actor.unit_id
+    )
+    return case
+
+
+async def return_case(
+    session: AsyncSession, *, actor: Actor, case: Case, reason: str | None
+) -> Case:
+    """A unit hands a case back as not theirs; with no unit left it goes back to the hotline."""
+    before = case.status
+    target(Action.RETURN, before)
+    text = _reason(reason)
+    assignment = await _my_assignment(session, actor, case)
+    assignment.status = AssignmentStatus.RETURNED
+    assignment.return_reason = text
+    assignment.finished_at = utcnow()
+    await session.flush()
+    to = await _settle(session, case, CaseStatus.IN_PROGRESS)
+    if to != before:
+        await _set_status(session, case, to)
+    await timeline.log(
+        session,
+        case,
+        "returned",
+        actor,
+        from_status=before,
+        to_status=to,
+        reason=text,
+        unit_id=actor.unit_id,
+    )
+    return case
+
+
+async def resolve_case(
+    session: AsyncSession, *, actor: Actor, case: Case, answer: str | None
+) -> Case:
+    """Answer a case: the hotline directly (new/in progress), or a unit holding it."""
+    before = case.status
+    target(Action.RESOLVE, before)
+    text = _reason(answer, field="answer")
+    now = utcnow()
+    if before in (CaseStatus.FORWARDED, CaseStatus.ACCEPTED):
+        assignment = await _my_assignment(session, actor, case)
+        assignment.status = AssignmentStatus.RESOLVED
+        assignment.answer = text
+        assignment.finished_at = now
+        await session.flush()
+        await count_unit(session, unit_id=assignment.unit_id, at=now, resolved=1)
+        to = await _settle(session, case, CaseStatus.RESOLVED)
+        unit_id: int | None = assignment.unit_id
+    else:
+        _require_staff(actor, Action.RESOLVE)
+        to, unit_id = CaseStatus.RESOLVED, None
+    extra: dict[str, object] = {}
+    if to == CaseStatus.RESOLVED:
+        answers = [text]
+        if unit_id is not None:
+            answers = list(
+                (
+                    await session.scalars(
+                        select(CaseAssignment.answer)
+                        .where(
+                            CaseAssignment.case_id == case.id,
+                            CaseAssignment.status == AssignmentStatus.RESOLVED,
+                        )
+                        .order_by(CaseAssignment.finished_at)
+                    )
+                ).all()
+            )
+        extra = {"answer": "\n\n".join(a for a in answers if a), "resolved_at": now}
+    if to != before or extra:
+        await _set_status(session, case, to, **extra)
+    await timeline.log(
+        session,
+        case,
+        "resolved",
+        actor,
+        from_status=before,
+        to_status=to,
+        unit_id=unit_id,
+        data={"answer": text},
+    )
+    return case
+
+
+async def close_case(session: AsyncSession, *, actor: Actor, case: Case, note: str = "") -> Case:
+    """Close a resolved case once the citizen has been told the answer."""
+    _require_staff(actor, Action.CLOSE)
+    before = case.status
+    to = target(Action.CLOSE, before)
+    await _set_status(session, case, to, closed_at=utcnow())
+    await timeline.log(
+        session, case, "closed", actor, from_status=before, to_status=to, reason=note or None
+    )
+    return case
+
+
+async def reject_case(
+    session: AsyncSession, *, actor: Actor, case: Case, reason: str | None
+) -> Case:
+    """Reject spam, abuse or out-of-scope requests, with a reason."""
+    _require_staff(actor, Action.REJECT)
+    before = case.status
+    to = target(Action.REJECT, before)
+    text = _reason(reason)
+    await _set_status(session, case, to, closed_at=utcnow())
+    await timeline.log(
+        session, case, "rejected", actor, from_status=before, to_status=to, reason=text
+    )
+    return case
+
+
+async def mark_duplicate(
+    session: AsyncSession, *, actor: Actor, case: Case, original_code: str
+) -> Case:
+    """Link a case to the original it repeats and end it."""
+    _require_staff(actor, Action.DUPLICATE)
+    before = case.status
+    to = target(Action.DUPLICATE, before)
+    original = await get_case_for(session, actor, original_code)
+    if original.id == case.id:
+        raise InvalidInput("Không thể đánh dấu trùng với chính nó", field="original_code")
+    root = original
+    while root.duplicate_of_id is not None:
+        parent = await session.get(Case, root.duplicate_of_id)
+        assert parent is not None
+        root = parent
+        if root.id == case.id:
+            raise InvalidInput("Liên kết trùng tạo thành vòng", field="original_code")
+    await _set_status(session, case, to, duplicate_of_id=root.id, closed_at=utcnow())
+    await timeline.log(
+        session,
+        case,
+        "marked_duplicate",
+        actor,
+        from_status=before,
+        to_status=to,
+        data={"original": root.code},
+    )
+    await timeline.log(session, root, "duplicate_linked", actor, data={"duplicate": case.code})
+    return case
+
+
+async def reopen_case(
+    session: AsyncSession, *, actor: Actor, case: Case, reason: str | None
+) -> Case:
+    """Reopen an ended case; it goes back to the hotline's queue."""
+    _require_staff(actor, Action.REOPEN)
+    before = case.status
+    to = target(Action.REOPEN, before)
+    text = _reason(reason)
+    await _set_status(session, case, to, closed_at=None, duplicate_of_id=None)
+    await timeline.log(
+        session, case, "reopened", actor, from_status=before, to_status=to, reason=text
+    )
+    return case
+
+
+async def mark_overdue(session: AsyncSession, *, limit: int = 500) -> int:
+    """Flag forwardings past their deadline once each, count them and announce the escalation."""
+    from hotline.auth.service import SYSTEM
+
+    now = utcnow()
+    due = list(
+        (
+            await session.scalars(
+                select(CaseAssignment)
+                .where(
+                    CaseAssignment.status.in_(ACTIVE),
+                    CaseAssignment.due_at < now,
+                    CaseAssignment.overdue_at.is_(None),
+                )
+                .order_by(CaseAssignment.due_at)
+                .limit(limit)
+            )
+        ).all()
+    )
+    for assignment in due:
+        assignment.overdue_at = now
+        await count_unit(session, unit_id=assignment.unit_id, at=now, overdue=1)
+        case = await session.get(Case, assignment.case_id)
+        assert case is not None
+        await timeline.log(
+            session,
+            case,
+            "overdue",
+            SYSTEM,
+            unit_id=assignment.unit_id,
+            data={"due_at": assignment.due_at.isoformat()},
+        )
+    await session.flush()
+    return len(due)

@@ -1,0 +1,191 @@
+"""The `hotline` command. Thin: each command delegates to a service."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from hotline.settings import Settings, load_settings
+
+app = typer.Typer(
+    help="Hotline 1022: tổng đài tiếp nhận và xử lý phản ánh của người dân.", no_args_is_help=True
+)
+user_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+console = Console(stderr=True)
+T = TypeVar("T")
+
+
+def _run_in_uow(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    from hotline.db import create_engine, make_sessionmaker
+    from hotline.site import Site
+
+    async def main() -> T:
+        engine = create_engine(settings.effective_database_url)
+        try:
+            sessionmaker = make_sessionmaker(engine, Site.from_settings(settings))
+            async with sessionmaker() as session, session.begin():
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+def _settings() -> Settings:
+    settings = load_settings()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    return settings
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade the database schema to the latest version and load places and defaults."""
+    from hotline.migrate import upgrade
+    from hotline.setup import bootstrap
+
+    settings = _settings()
+    upgrade(settings.effective_database_url)
+    counts = _run_in_uow(
+        settings, lambda s: bootstrap(s, province_code=settings.site_province_code)
+    )
+    console.print(f"[green]Cơ sở dữ liệu đã sẵn sàng[/green] {counts}")
+
+
+@user_app.command("create")
+def user_create(
+    username: str = typer.Option(..., "--username"),
+    role: str = typer.Option(
+        ..., "--role", help="admin, supervisor, operator, unit_officer, doctor"
+    ),
+    password: str = typer.Option(..., "--password"),
+    unit: str | None = typer.Option(
+        None, "--unit", help="Unit code, for unit officers and doctors"
+    ),
+    full_name: str = typer.Option("", "--full-name"),
+) -> None:
+    """Create a staff account."""
+    from hotline.auth.service import create_user
+    from hotline.directory.service import get_unit_by_code
+    from hotline.errors import DomainError
+
+    async def work(session: Any) -> int:
+        unit_id = (await get_unit_by_code(session, unit)).id if unit else None
+        user = await create_user(
+            session,
+            username=username,
+            password=password,
+            role=role,
+            unit_id=unit_id,
+            full_name=full_name,
+        )
+        return user.id
+
+    try:
+        user_id = _run_in_uow(_settings(), work)
+    except DomainError as exc:
+        console.print(f"[red]Lỗi ({exc.field or 'input'}):[/red] {exc.detail}")
+        raise typer.Exit(2) from None
+    console.print(f"Đã tạo tài khoản {username} (id {user_id})")
+
+
+@app.command()
+def report(
+    date_from: str = typer.Option(..., "--from", help="YYYY-MM-DD, inclusive"),
+    date_to: str = typer.Option(..., "--to", help="YYYY-MM-DD, inclusive"),
+    fmt: str = typer.Option("table", "--format", help="table, json, csv or xlsx"),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="File to write (xlsx needs one)"
+    ),
+) -> None:
+    """The summary report over local dates in the site's timezone."""
+    from hotline.errors import DomainError
+    from hotline.reports import export
+    from hotline.reports.service import summary
+
+    try:
+        start, end = date.fromisoformat(date_from), date.fromisoformat(date_to)
+    except ValueError:
+        console.print("[red]Ngày phải có dạng YYYY-MM-DD[/red]")
+        raise typer.Exit(2) from None
+    if fmt not in ("table", "json", "csv", "xlsx"):
+        console.print("[red]--format phải là table, json, csv hoặc xlsx[/red]")
+        raise typer.Exit(2)
+    if fmt == "xlsx" and output is None:
+        console.print("[red]--format xlsx cần --output TỆP.xlsx[/red]")
+        raise typer.Exit(2)
+    try:
+        data = _run_in_uow(_settings(), lambda s: summary(s, date_from=start, date_to=end))
+    except DomainError as exc:
+        console.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(2) from None
+    if fmt == "json":
+        text = json.dumps(data, ensure_ascii=False, indent=2)
+    elif fmt == "csv":
+        text = export.to_csv(data)
+    elif fmt == "xlsx":
+        assert output is not None
+        export.to_xlsx(data, output)
+        console.print(f"Đã ghi {output}")
+        return
+    else:
+        export.print_table(data, Console())
+        return
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+@app.command()
+def demo(
+    profile: str = typer.Option(
+        "recent", "--profile", help="binh-duong-2021, ha-noi-2021 or recent"
+    ),
+    seed: int = typer.Option(1022, "--seed"),
+) -> None:
+    """Load realistic demo cases and calls for a profile."""
+    from hotline.demo.load import load_profile
+
+    settings = _settings()
+    load_profile(settings, profile, seed=seed, console=console)
+
+
+@app.command()
+def serve(
+    host: str | None = typer.Option(None, "--host"),
+    port: int | None = typer.Option(None, "--port"),
+    workers: int = typer.Option(1, "--workers"),
+) -> None:
+    """Serve the web app and API."""
+    import uvicorn
+
+    settings = _settings()
+    uvicorn.run(
+        "hotline.app:app_from_env",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        access_log=False,
+    )
+
+
+@app.command()
+def worker(once: bool = typer.Option(False, "--once", help="Run due work once and exit")) -> None:
+    """Run durable jobs and the deadline sweep."""
+    from hotline.jobs.worker import run_worker
+
+    asyncio.run(run_worker(_settings(), once=once))
+
+
+def main() -> None:
+    app()

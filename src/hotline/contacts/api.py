@@ -1,0 +1,106 @@
+"""Contacts: lookup by phone (with past cases), create, merge."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from hotline.auth.service import Actor
+from hotline.cases.access import can_edit
+from hotline.cases.queries import CaseFilter, list_cases
+from hotline.cases.schemas import CaseOut
+from hotline.contacts import service
+from hotline.contacts.models import Contact
+from hotline.errors import NotAllowed, NotFound
+from hotline.web.deps import current_actor, get_state
+from hotline.web.state import AppState
+
+router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"])
+ActorDep = Annotated[Actor, Depends(current_actor)]
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+class ContactIn(BaseModel):
+    name: str = Field(default="", max_length=200)
+    phones: list[str] = Field(min_length=1, max_length=10)
+    address: str = Field(default="", max_length=300)
+    ward_code: str | None = None
+
+
+class MergeIn(BaseModel):
+    merge_id: int
+
+
+def _staff(actor: Actor) -> None:
+    if not can_edit(actor):
+        raise NotAllowed("Chỉ tổng đài viên được xem thông tin người dân")
+
+
+async def _card(session: Any, actor: Actor, contact: Contact, purpose: str) -> dict[str, Any]:
+    await service.log_personal_read(session, actor=actor, contact_id=contact.id, purpose=purpose)
+    page = await list_cases(
+        session, actor=actor, filters=CaseFilter(contact_id=contact.id), cursor=None, limit=50
+    )
+    return {
+        "id": contact.id,
+        "name": contact.name,
+        "address": contact.address,
+        "ward_code": contact.ward_code,
+        "phones": await service.phones_of(session, contact.id),
+        "identities": [
+            {"channel": i.channel, "external_id": i.external_id, "display_name": i.display_name}
+            for i in await service.identities_of(session, contact.id)
+        ],
+        "cases": [CaseOut.of(c).model_dump(mode="json") for c in page.items],
+    }
+
+
+@router.get("/lookup")
+async def lookup(
+    actor: ActorDep, state: StateDep, phone: Annotated[str, Query(max_length=40)]
+) -> dict[str, Any]:
+    _staff(actor)
+    async with state.unit_of_work() as session:
+        contact = await service.find_by_phone(session, phone)
+        if contact is None:
+            raise NotFound("Chưa có người dân với số này", field="phone")
+        contact = await service.get_contact(session, contact.id)
+        return await _card(session, actor, contact, "lookup_by_phone")
+
+
+@router.get("/{contact_id}")
+async def get_contact(contact_id: int, actor: ActorDep, state: StateDep) -> dict[str, Any]:
+    _staff(actor)
+    async with state.unit_of_work() as session:
+        contact = await service.get_contact(session, contact_id)
+        return await _card(session, actor, contact, "contact_card")
+
+
+@router.post("", status_code=201)
+async def create(body: ContactIn, actor: ActorDep, state: StateDep) -> dict[str, Any]:
+    _staff(actor)
+    async with state.unit_of_work() as session:
+        contact = await service.create_contact(
+            session,
+            name=body.name,
+            phones=body.phones,
+            address=body.address,
+            ward_code=body.ward_code,
+        )
+        return {
+            "id": contact.id,
+            "name": contact.name,
+            "phones": await service.phones_of(session, contact.id),
+        }
+
+
+@router.post("/{contact_id}/merge")
+async def merge(contact_id: int, body: MergeIn, actor: ActorDep, state: StateDep) -> dict[str, Any]:
+    _staff(actor)
+    async with state.unit_of_work() as session:
+        contact = await service.merge_contacts(
+            session, keep_id=contact_id, merge_id=body.merge_id, actor=actor
+        )
+        return await _card(session, actor, contact, "merge")

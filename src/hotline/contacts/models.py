@@ -1,0 +1,60 @@
+"""Citizens who call or write, their phone numbers and channel identities."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hotline.db import Base, UTCDateTime, utcnow
+from hotline.ids import BigId
+
+
+class Contact(Base):
+    __tablename__ = "contact"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str] = mapped_column(String(300), default="")
+    ward_code: Mapped[str | None] = mapped_column(ForeignKey("ward.code"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ContactPhone(Base):
+    __tablename__ = "contact_phone"
+
+    e164: Mapped[str] = mapped_column(String(20), primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contact.id", ondelete="CASCADE"), index=True
+    )
+
+
+class ContactIdentity(Base):
+    """An id on another channel (a Zalo user id, a Facebook PSID, an e-mail address...)."""
+
+    __tablename__ = "contact_identity"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contact.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(200))
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+
+
+class PersonalDataRead(Base):
+    """Every read of a citizen's personal data by staff (who, when, what)."""
+
+    __tablename__ = "personal_data_read"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))
+    purpose: Mapped[str] = mapped_column(String(60))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,30 @@
+"""Phone numbers in one E.164 form, so 0912…, +84 912… and 84912… are one person."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+from hotline.errors import InvalidInput
+
+
+def normalise_phone(raw: str, *, region: str = "VN", field: str = "phone") -> str:
+    """Return the E.164 form of a Vietnamese or international number, or raise InvalidInput."""
+    text = (raw or "").strip()
+    digits = "".join(ch for ch in text if ch.isdigit())
+    # "84912345678" without a plus is common in caller ids from Vietnamese carriers.
+    if not text.startswith(("+", "0")) and digits.startswith("84") and len(digits) >= 11:
+        text = "+" + digits
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        raise InvalidInput(f"Số điện thoại không hợp lệ: {raw!r}", field=field) from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidInput(f"Số điện thoại không hợp lệ: {raw!r}", field=field)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def display_phone(e164: str) -> str:
+    number = phonenumbers.parse(e164, "VN")
+    if number.country_code == 84:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

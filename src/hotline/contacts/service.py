@@ -1,0 +1,190 @@
+"""Citizens: find by phone or channel identity, create, update, merge; log staff reads."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.auth.service import Actor
+from hotline.contacts.models import Contact, ContactIdentity, ContactPhone, PersonalDataRead
+from hotline.contacts.phones import normalise_phone
+from hotline.directory.service import get_ward
+from hotline.errors import InvalidInput, NotFound
+
+
+async def find_by_phone(session: AsyncSession, phone: str) -> Contact | None:
+    e164 = normalise_phone(phone)
+    contact_id = await session.scalar(
+        select(ContactPhone.contact_id).where(ContactPhone.e164 == e164)
+    )
+    return await session.get(Contact, contact_id) if contact_id else None
+
+
+async def find_or_create_by_phone(
+    session: AsyncSession, *, phone: str, name: str = "", field: str = "contact.phone"
+) -> Contact:
+    """The contact owning this number, created if new; a name fills an empty one."""
+    e164 = normalise_phone(phone, field=field)
+    contact_id = await session.scalar(
+        select(ContactPhone.contact_id).where(ContactPhone.e164 == e164)
+    )
+    if contact_id is not None:
+        contact = await session.get(Contact, contact_id)
+        assert contact is not None
+        if name and not contact.name:
+            contact.name = name
+        return contact
+    contact = Contact(name=name)
+    session.add(contact)
+    await session.flush()
+    try:
+        # A savepoint, so losing the race for this number only undoes our insert.
+        async with session.begin_nested():
+            session.add(ContactPhone(e164=e164, contact_id=contact.id))
+            await session.flush()
+    except IntegrityError:
+        await session.delete(contact)
+        owner = await session.scalar(
+            select(ContactPhone.contact_id).where(ContactPhone.e164 == e164)
+        )
+        winner = await session.get(Contact, owner)
+        assert winner is not None
+        return winner
+    return contact
+
+
+async def create_contact(
+    session: AsyncSession,
+    *,
+    name: str,
+    phones: list[str],
+    address: str = "",
+    ward_code: str | None = None,
+) -> Contact:
+    """Create a contact with one or more phone numbers that nobody else has."""
+    e164s = [normalise_phone(p, field=f"phones[{i}]") for i, p in enumerate(phones)]
+    for i, e164 in enumerate(e164s):
+        if await session.get(ContactPhone, e164) is not None:
+            raise InvalidInput(f"Số {e164} đã thuộc người khác", field=f"phones[{i}]")
+    if ward_code:
+        await get_ward(session, ward_code)
+    contact = Contact(name=name, address=address, ward_code=ward_code)
+    session.add(contact)
+    await session.flush()
+    session.add_all(ContactPhone(e164=e, contact_id=contact.id) for e in dict.fromkeys(e164s))
+    await session.flush()
+    return contact
+
+
+async def add_identity(
+    session: AsyncSession,
+    *,
+    contact_id: int,
+    channel: str,
+    external_id: str,
+    display_name: str = "",
+) -> ContactIdentity:
+    """Link an id on another channel to a contact."""
+    await get_contact(session, contact_id)
+    identity = ContactIdentity(
+        contact_id=contact_id, channel=channel, external_id=external_id, display_name=display_name
+    )
+    session.add(identity)
+    await session.flush()
+    return identity
+
+
+async def get_contact(session: AsyncSession, contact_id: int) -> Contact:
+    contact = await session.get(Contact, contact_id)
+    if contact is None:
+        raise NotFound("Không tìm thấy người dân", field="contact_id")
+    # A merged contact answers as the one it was merged into.
+    while contact.merged_into_id is not None:
+        merged = await session.get(Contact, contact.merged_into_id)
+        assert merged is not None
+        contact = merged
+    return contact
+
+
+async def phones_of(session: AsyncSession, contact_id: int) -> list[str]:
+    return list(
+        (
+            await session.scalars(
+                select(ContactPhone.e164)
+                .where(ContactPhone.contact_id == contact_id)
+                .order_by(ContactPhone.e164)
+            )
+        ).all()
+    )
+
+
+async def identities_of(session: AsyncSession, contact_id: int) -> list[ContactIdentity]:
+    return list(
+        (
+            await session.scalars(
+                select(ContactIdentity).where(ContactIdentity.contact_id == contact_id)
+            )
+        ).all()
+    )
+
+
+async def merge_contacts(
+    session: AsyncSession, *, keep_id: int, merge_id: int, actor: Actor
+) -> Contact:
+    """Fold one contact into another: phones, identities, cases and calls all move over.
+
+    The merged contact stays as a pointer so old links still resolve.
+    """
+    from hotline.calls.models import Call
+    from hotline.cases.models import Case
+
+    if keep_id == merge_id:
+        raise InvalidInput("Không thể gộp một người với chính họ", field="merge_id")
+    keep = await get_contact(session, keep_id)
+    gone = await session.get(Contact, merge_id)
+    if gone is None or gone.merged_into_id is not None:
+        raise NotFound("Không tìm thấy người dân cần gộp", field="merge_id")
+    for model in (ContactPhone, ContactIdentity, Case, Call, PersonalDataRead):
+        await session.execute(
+            update(model).where(model.contact_id == gone.id).values(contact_id=keep.id)
+        )
+    keep.name = keep.name or gone.name
+    keep.address = keep.address or gone.address
+    keep.ward_code = keep.ward_code or gone.ward_code
+    if gone.note:
+        keep.note = (keep.note + "\n" + gone.note).strip()
+    gone.merged_into_id = keep.id
+    await session.flush()
+    return keep
+
+
+async def log_personal_read(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    contact_id: int,
+    purpose: str,
+    case_id: int | None = None,
+) -> None:
+    """Record that a staff member saw a citizen's personal data."""
+    if actor.user_id is None:
+        return
+    session.add(
+        PersonalDataRead(
+            user_id=actor.user_id, contact_id=contact_id, case_id=case_id, purpose=purpose
+        )
+    )
+    await session.flush()
+
+
+async def personal_reads(session: AsyncSession, *, contact_id: int) -> list[PersonalDataRead]:
+    return list(
+        (
+            await session.scalars(
+                select(PersonalDataRead)
+                .where(PersonalDataRead.contact_id == contact_id)
+                .order_by(PersonalDataRead.at)
+            )
+        ).all()
+    )

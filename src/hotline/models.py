@@ -1,0 +1,25 @@
+"""Imports every domain's tables so that Base.metadata is complete (Alembic, tests)."""
+
+from hotline.attachments import models as attachments_models
+from hotline.auth import models as auth_models
+from hotline.calls import models as calls_models
+from hotline.cases import models as cases_models
+from hotline.contacts import models as contacts_models
+from hotline.db import Base
+from hotline.directory import models as directory_models
+from hotline.jobs import models as jobs_models
+from hotline.reports import models as reports_models
+
+metadata = Base.metadata
+
+__all__ = [
+    "attachments_models",
+    "auth_models",
+    "calls_models",
+    "cases_models",
+    "contacts_models",
+    "directory_models",
+    "jobs_models",
+    "metadata",
+    "reports_models",
+]

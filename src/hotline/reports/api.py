@@ -1,0 +1,30 @@
+"""Reports."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from hotline.auth.models import Role
+from hotline.auth.service import Actor
+from hotline.errors import NotAllowed
+from hotline.reports import service
+from hotline.web.deps import current_actor, get_state
+from hotline.web.state import AppState
+
+router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
+
+
+@router.get("/summary")
+async def summary(
+    actor: Annotated[Actor, Depends(current_actor)],
+    state: Annotated[AppState, Depends(get_state)],
+    date_from: Annotated[date, Query(alias="from")],
+    date_to: Annotated[date, Query(alias="to")],
+) -> dict[str, Any]:
+    if actor.role not in (Role.ADMIN, Role.SUPERVISOR, Role.OPERATOR):
+        raise NotAllowed("Báo cáo dành cho lãnh đạo, trưởng ca và tổng đài")
+    async with state.unit_of_work() as session:
+        return await service.summary(session, date_from=date_from, date_to=date_to)

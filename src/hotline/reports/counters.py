@@ -1,0 +1,94 @@
+"""Bumping the incremental report counters, in the same transaction as the change counted."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.db import insert_for
+from hotline.reports.models import CallCounter, CaseCounter, UnitCounter
+from hotline.site import site_of
+
+
+async def _bump(
+    session: AsyncSession, model: Any, keys: dict[str, Any], incs: dict[str, int]
+) -> None:
+    table = model.__table__
+    stmt = insert_for(session.bind.dialect.name)(table).values(**keys, **incs)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={col: table.c[col] + stmt.excluded[col] for col in incs},
+    )
+    await session.execute(stmt)
+
+
+async def count_case(
+    session: AsyncSession,
+    *,
+    created_at: datetime,
+    category_code: str | None,
+    channel: str,
+    created: int = 0,
+    forwarded: int = 0,
+    urgent: int = 0,
+) -> None:
+    """Add to the counters of the bucket a case was created in."""
+    site = site_of(session)
+    day, hour = site.local_day_hour(created_at)
+    keys = {
+        "day": day,
+        "hour": hour,
+        "category_code": category_code or "",
+        "channel": channel,
+        "shard": site.shard(),
+    }
+    await _bump(
+        session, CaseCounter, keys, {"created": created, "forwarded": forwarded, "urgent": urgent}
+    )
+
+
+async def count_unit(
+    session: AsyncSession,
+    *,
+    unit_id: int,
+    at: datetime,
+    received: int = 0,
+    resolved: int = 0,
+    overdue: int = 0,
+) -> None:
+    site = site_of(session)
+    day, _ = site.local_day_hour(at)
+    keys = {"day": day, "unit_id": unit_id, "shard": site.shard()}
+    await _bump(
+        session, UnitCounter, keys, {"received": received, "resolved": resolved, "overdue": overdue}
+    )
+
+
+async def count_call(
+    session: AsyncSession,
+    *,
+    started_at: datetime,
+    line: str,
+    branch: str | None,
+    outcome: str | None,
+    wait_seconds: int,
+    talk_seconds: int,
+) -> None:
+    site = site_of(session)
+    day, hour = site.local_day_hour(started_at)
+    keys = {
+        "day": day,
+        "hour": hour,
+        "line": line,
+        "branch": branch or "",
+        "outcome": outcome or "",
+        "shard": site.shard(),
+    }
+    await _bump(
+        session,
+        CallCounter,
+        keys,
+        {"calls": 1, "wait_seconds": wait_seconds, "talk_seconds": talk_seconds},
+    )

@@ -1,0 +1,55 @@
+"""Incremental counters the reports read instead of scanning cases and calls.
+
+Each row counts one bucket (local day and hour in the site's timezone, plus the
+dimensions a report groups by). A bucket has several shards so concurrent writers
+rarely wait on the same row; reports sum the shards.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Date, ForeignKey, Integer, SmallInteger, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hotline.db import Base
+
+
+class CaseCounter(Base):
+    __tablename__ = "case_counter"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    hour: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    category_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    forwarded: Mapped[int] = mapped_column(Integer, default=0)
+    urgent: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CallCounter(Base):
+    __tablename__ = "call_counter"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    hour: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    line: Mapped[str] = mapped_column(String(20), primary_key=True)
+    branch: Mapped[str] = mapped_column(String(20), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(24), primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+    wait_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    talk_seconds: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class UnitCounter(Base):
+    __tablename__ = "unit_counter"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(
+        ForeignKey("unit.id", ondelete="CASCADE"), primary_key=True
+    )
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    received: Mapped[int] = mapped_column(Integer, default=0)
+    resolved: Mapped[int] = mapped_column(Integer, default=0)
+    overdue: Mapped[int] = mapped_column(Integer, default=0)

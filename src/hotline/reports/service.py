@@ -1,0 +1,194 @@
+"""The summary report, read from the incremental counters (no scan of cases or calls)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.directory.models import Category, Unit
+from hotline.errors import InvalidInput
+from hotline.reports.models import CallCounter, CaseCounter, UnitCounter
+
+MAX_DAYS = 366 * 5
+
+
+def check_period(date_from: date, date_to: date) -> None:
+    if date_to < date_from:
+        raise InvalidInput("Ngày kết thúc phải sau ngày bắt đầu", field="to")
+    if (date_to - date_from).days > MAX_DAYS:
+        raise InvalidInput("Khoảng thời gian tối đa 5 năm", field="to")
+
+
+async def summary(session: AsyncSession, *, date_from: date, date_to: date) -> dict[str, Any]:
+    """Requests, handling, calls and units over inclusive local dates."""
+    check_period(date_from, date_to)
+    in_period = CaseCounter.day.between(date_from, date_to)
+    groups = dict((await session.execute(select(Category.code, Category.group))).tuples().all())
+
+    by_category: dict[str, int] = {}
+    by_group = {"hardship": 0, "emergency": 0, "other": 0}
+    total = forwarded = urgent = 0
+    rows = await session.execute(
+        select(
+            CaseCounter.category_code,
+            func.sum(CaseCounter.created),
+            func.sum(CaseCounter.forwarded),
+            func.sum(CaseCounter.urgent),
+        )
+        .where(in_period)
+        .group_by(CaseCounter.category_code)
+    )
+    for code, created, fwd, urg in rows.tuples():
+        created, fwd, urg = int(created or 0), int(fwd or 0), int(urg or 0)
+        if created:
+            by_category[code or "uncategorised"] = created
+        group = groups.get(code)
+        by_group[group.value if group is not None else "other"] += created
+        total += created
+        forwarded += fwd
+        urgent += urg
+
+    by_channel = {
+        ch: int(n)
+        for ch, n in (
+            await session.execute(
+                select(CaseCounter.channel, func.sum(CaseCounter.created))
+                .where(in_period)
+                .group_by(CaseCounter.channel)
+            )
+        ).tuples()
+        if n
+    }
+
+    day_cases = dict(
+        (
+            await session.execute(
+                select(CaseCounter.day, func.sum(CaseCounter.created))
+                .where(in_period)
+                .group_by(CaseCounter.day)
+            )
+        ).tuples()
+    )
+    hour_cases = dict(
+        (
+            await session.execute(
+                select(CaseCounter.hour, func.sum(CaseCounter.created))
+                .where(in_period)
+                .group_by(CaseCounter.hour)
+            )
+        ).tuples()
+    )
+    calls = await _calls(session, date_from, date_to)
+    by_day = []
+    day = date_from
+    while day <= date_to:
+        by_day.append(
+            {
+                "date": day.isoformat(),
+                "requests": int(day_cases.get(day) or 0),
+                "calls": calls["_by_day"].get(day, 0),
+            }
+        )
+        day += timedelta(days=1)
+    by_hour = [
+        {"hour": h, "requests": int(hour_cases.get(h) or 0), "calls": calls["_by_hour"].get(h, 0)}
+        for h in range(24)
+    ]
+    return {
+        "period": {"from": date_from.isoformat(), "to": date_to.isoformat()},
+        "requests": {
+            "total": total,
+            "urgent": urgent,
+            "by_group": by_group,
+            "by_category": dict(sorted(by_category.items(), key=lambda kv: -kv[1])),
+            "by_channel": dict(sorted(by_channel.items(), key=lambda kv: -kv[1])),
+        },
+        "handling": {"handled_directly": total - forwarded, "forwarded": forwarded},
+        "calls": {k: v for k, v in calls.items() if not k.startswith("_")},
+        "by_day": by_day,
+        "by_hour": by_hour,
+        "units": await _units(session, date_from, date_to),
+    }
+
+
+async def _calls(session: AsyncSession, date_from: date, date_to: date) -> dict[str, Any]:
+    in_period = CallCounter.day.between(date_from, date_to)
+    rows = (
+        await session.execute(
+            select(
+                CallCounter.line,
+                CallCounter.outcome,
+                func.sum(CallCounter.calls),
+                func.sum(CallCounter.wait_seconds),
+            )
+            .where(in_period)
+            .group_by(CallCounter.line, CallCounter.outcome)
+        )
+    ).tuples()
+    by_line: dict[str, int] = {}
+    by_outcome: dict[str, int] = {}
+    total = 0
+    for line, outcome, n, _wait in rows:
+        n = int(n or 0)
+        by_line[line] = by_line.get(line, 0) + n
+        if outcome:
+            by_outcome[outcome] = by_outcome.get(outcome, 0) + n
+        total += n
+    by_day = {
+        d: int(n)
+        for d, n in (
+            await session.execute(
+                select(CallCounter.day, func.sum(CallCounter.calls))
+                .where(in_period)
+                .group_by(CallCounter.day)
+            )
+        ).tuples()
+    }
+    by_hour = {
+        h: int(n)
+        for h, n in (
+            await session.execute(
+                select(CallCounter.hour, func.sum(CallCounter.calls))
+                .where(in_period)
+                .group_by(CallCounter.hour)
+            )
+        ).tuples()
+    }
+    return {
+        "total": total,
+        "by_line": dict(sorted(by_line.items(), key=lambda kv: -kv[1])),
+        "by_outcome": dict(sorted(by_outcome.items(), key=lambda kv: -kv[1])),
+        "_by_day": by_day,
+        "_by_hour": by_hour,
+    }
+
+
+async def _units(session: AsyncSession, date_from: date, date_to: date) -> list[dict[str, Any]]:
+    rows = (
+        await session.execute(
+            select(
+                Unit.code,
+                Unit.name,
+                func.sum(UnitCounter.received),
+                func.sum(UnitCounter.resolved),
+                func.sum(UnitCounter.overdue),
+            )
+            .join(Unit, Unit.id == UnitCounter.unit_id)
+            .where(UnitCounter.day.between(date_from, date_to))
+            .group_by(Unit.code, Unit.name)
+            .order_by(func.sum(UnitCounter.received).desc(), Unit.code)
+        )
+    ).tuples()
+    return [
+        {
+            "unit": code,
+            "name": name,
+            "received": int(r or 0),
+            "resolved": int(s or 0),
+            "overdue": int(o or 0),
+        }
+        for code, name, r, s, o in rows
+    ]

@@ -1,0 +1,76 @@
+"""One Settings object, read from HOTLINE_* environment variables and built once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "change-me-development-only"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_", env_file=None, extra="ignore")
+
+    environment: str = "development"
+    database_url: str = ""
+    var_dir: Path = Path("var")
+    secret_key: str = PLACEHOLDER_SECRET
+    site_name: str = "Tổng đài 1022"
+    site_province_code: str = "01"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    attachment_max_bytes: int = 10 * 1024 * 1024
+    token_ttl_hours: int = 24 * 30
+    host: str = "127.0.0.1"
+    port: int = 8022
+    db_pool_size: int = 10
+    log_sql: bool = False
+    # Counters are spread over a few rows per bucket so that concurrent intake does not
+    # serialise on one hot counter row (PostgreSQL row locks are held until commit).
+    counter_shards: int = Field(default=8, ge=1, le=64)
+
+    @field_validator("database_url", mode="after")
+    @classmethod
+    def _strip(cls, v: str) -> str:
+        return v.strip()
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return normalise_database_url(self.database_url)
+        return f"sqlite+aiosqlite:///{(self.var_dir / 'hotline.sqlite3').resolve()}"
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.var_dir / "attachments"
+
+    def check_production_safety(self) -> None:
+        """Refuse placeholder secrets outside development."""
+        if self.environment != "development" and self.secret_key == PLACEHOLDER_SECRET:
+            raise ValueError("HOTLINE_SECRET_KEY must be set outside development")
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept plain postgresql:// and sqlite:// URLs and pick the async drivers."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite://"):
+        return "sqlite+aiosqlite://" + url.split("://", 1)[1]
+    return url
+
+
+def load_settings(**overrides: object) -> Settings:
+    secret_file = _read_secret_file()
+    if secret_file and "secret_key" not in overrides:
+        overrides["secret_key"] = secret_file
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def _read_secret_file() -> str | None:
+    import os
+
+    path = os.environ.get("HOTLINE_SECRET_KEY_FILE")
+    if path:
+        return Path(path).read_text().strip()
+    return None

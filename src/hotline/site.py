@@ -1,0 +1,53 @@
+"""The deploying site's facts that services need (timezone, province, limits).
+
+Built once from Settings and attached to every session (`session.info["site"]`) by the
+sessionmaker, so services reach it without reading the environment themselves.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.settings import Settings
+
+
+@dataclass(frozen=True)
+class Site:
+    timezone: ZoneInfo
+    province_code: str
+    attachments_dir: Path
+    attachment_max_bytes: int
+    counter_shards: int = 8
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Site:
+        return cls(
+            timezone=ZoneInfo(settings.timezone),
+            province_code=settings.site_province_code,
+            attachments_dir=settings.attachments_dir,
+            attachment_max_bytes=settings.attachment_max_bytes,
+            counter_shards=settings.counter_shards,
+        )
+
+    def local(self, at: datetime) -> datetime:
+        return at.astimezone(self.timezone)
+
+    def local_day_hour(self, at: datetime) -> tuple[date, int]:
+        local = at.astimezone(self.timezone)
+        return local.date(), local.hour
+
+    def shard(self) -> int:
+        return random.randrange(self.counter_shards)
+
+
+def site_of(session: AsyncSession) -> Site:
+    site = session.info.get("site")
+    if site is None:
+        raise RuntimeError("session was not made by hotline.db.make_sessionmaker(engine, site)")
+    return site  # type: ignore[no-any-return]

@@ -1,0 +1,1 @@
+"""Web layer: dependencies, error handlers, templating."""

@@ -1,0 +1,106 @@
+"""HTML pages: sign-in and the live case board. The full workspace comes later."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from hotline.auth import service as auth
+from hotline.auth.service import actor_of
+from hotline.cases.queries import CaseFilter, list_cases
+from hotline.cases.transitions import STATUS_LABELS_VI
+from hotline.db import utcnow
+from hotline.errors import Unauthenticated
+from hotline.reports.service import summary
+from hotline.web.deps import get_state
+from hotline.web.state import AppState
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+router = APIRouter(include_in_schema=False)
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def _csrf(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(24)
+        request.session["csrf"] = token
+    return str(token)
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_form(request: Request) -> Response:
+    return templates.TemplateResponse(
+        request, "login.html", {"csrf": _csrf(request), "errors": {}, "username": ""}
+    )
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(
+    request: Request,
+    state: StateDep,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    errors: dict[str, str] = {}
+    if not secrets.compare_digest(csrf, str(request.session.get("csrf", ""))):
+        errors["form"] = "Phiên làm việc đã hết hạn, vui lòng thử lại."
+    if not username.strip():
+        errors["username"] = "Vui lòng nhập tên đăng nhập."
+    if not password:
+        errors["password"] = "Vui lòng nhập mật khẩu."
+    if not errors:
+        try:
+            async with state.unit_of_work() as session:
+                user = await auth.authenticate(session, username=username, password=password)
+            request.session.clear()
+            request.session["user_id"] = user.id
+            return RedirectResponse("/", status_code=303)
+        except Unauthenticated as exc:
+            errors["password"] = exc.detail
+    return templates.TemplateResponse(
+        request,
+        "login.html",
+        {"csrf": _csrf(request), "errors": errors, "username": username},
+        status_code=400,
+    )
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/", response_class=HTMLResponse)
+async def board(request: Request, state: StateDep) -> Response:
+    user_id = request.session.get("user_id")
+    if user_id is None:
+        return RedirectResponse("/login", status_code=303)
+    async with state.unit_of_work() as session:
+        user = await auth.get_user(session, int(user_id))
+        actor = actor_of(user)
+        page = await list_cases(session, actor=actor, filters=CaseFilter(), cursor=None, limit=30)
+        today = state.site.local(utcnow()).date()
+        report = None
+        if actor.is_hotline_staff:
+            report = await summary(session, date_from=today - timedelta(days=6), date_to=today)
+    return templates.TemplateResponse(
+        request,
+        "board.html",
+        {
+            "user": user,
+            "cases": page.items,
+            "report": report,
+            "labels": STATUS_LABELS_VI,
+            "csrf": _csrf(request),
+            "tz": state.site.timezone,
+        },
+    )

@@ -1,0 +1,49 @@
+"""Live domain events as server-sent events, filtered by what each user may see."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from sse_starlette.sse import EventSourceResponse
+
+from hotline.auth.service import Actor
+from hotline.events import DomainEvent
+from hotline.web.deps import current_actor, get_state
+from hotline.web.state import AppState
+
+router = APIRouter(prefix="/api/v1", tags=["events"])
+
+
+def visible(actor: Actor, event: DomainEvent) -> bool:
+    if actor.is_hotline_staff:
+        return True
+    return actor.unit_id is not None and actor.unit_id in event.unit_ids
+
+
+@router.get("/events")
+async def events(
+    request: Request,
+    actor: Annotated[Actor, Depends(current_actor)],
+    state: Annotated[AppState, Depends(get_state)],
+) -> EventSourceResponse:
+    async def stream() -> AsyncIterator[dict[str, str]]:
+        async with state.bus.subscribe() as queue:
+            yield {"event": "ready", "data": json.dumps({"user": actor.username})}
+            while True:
+                try:
+                    event = await asyncio.wait_for(queue.get(), timeout=15)
+                except TimeoutError:
+                    if await request.is_disconnected():
+                        return
+                    continue
+                if visible(actor, event):
+                    yield {
+                        "event": event.kind,
+                        "data": json.dumps(event.as_json(), ensure_ascii=False),
+                    }
+
+    return EventSourceResponse(stream(), ping=15)

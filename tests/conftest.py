@@ -1,0 +1,204 @@
+"""Shared fixtures: every database test runs on SQLite and, when
+HOTLINE_TEST_POSTGRES_URL is set (CI always sets it), on PostgreSQL too."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from hotline.app import create_app
+from hotline.migrate import upgrade
+from hotline.settings import Settings, normalise_database_url
+
+PG_URL = os.environ.get("HOTLINE_TEST_POSTGRES_URL")
+KEEP_TABLES = {"province", "ward", "alembic_version"}
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _bootstrap(url: str) -> None:
+    from hotline.db import create_engine, make_sessionmaker
+    from hotline.setup import bootstrap
+    from hotline.site import Site
+
+    async def run() -> None:
+        engine = create_engine(url)
+        site = Site.from_settings(Settings(database_url=url))
+        async with make_sessionmaker(engine, site)() as session, session.begin():
+            await bootstrap(session, province_code="01")
+        await engine.dispose()
+
+    asyncio.run(run())
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    url = f"sqlite+aiosqlite:///{path}"
+    upgrade(url)
+    _bootstrap(url)
+    return path
+
+
+async def _pg_admin(sql: str) -> None:
+    assert PG_URL
+    engine = create_async_engine(normalise_database_url(PG_URL), isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text(sql))
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    if not PG_URL:
+        pytest.skip(
+            "PostgreSQL not configured: set HOTLINE_TEST_POSTGRES_URL to run this on PostgreSQL"
+        )
+    name = f"hotline_test_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    base = normalise_database_url(PG_URL).rsplit("/", 1)[0]
+    url = f"{base}/{name}"
+    upgrade(url)
+    _bootstrap(url)
+    yield url
+    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _pg_reset(url: str) -> None:
+    from hotline.db import create_engine, make_sessionmaker
+    from hotline.directory.service import ensure_default_categories, ensure_default_units
+    from hotline.models import metadata
+    from hotline.site import Site
+
+    engine = create_engine(url)
+    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables if t.name not in KEEP_TABLES)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    async with (
+        make_sessionmaker(engine, Site.from_settings(Settings(database_url=url)))() as s,
+        s.begin(),
+    ):
+        await ensure_default_categories(s)
+        await ensure_default_units(s, province_code="01")
+    await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated database with places, default categories and units, fresh for each test."""
+    if request.param == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "hotline.sqlite3"
+        shutil.copy(template, path)
+        return f"sqlite+aiosqlite:///{path}"
+    url = request.getfixturevalue("pg_database")
+    asyncio.run(_pg_reset(url))
+    return str(url)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=database_url, var_dir=tmp_path / "var", site_province_code="01")
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Any]:
+    application = create_app(settings)
+    yield application
+    await application.state.hotline.engine.dispose()
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
+
+
+@dataclass
+class World:
+    """Test users per role and per unit: owner, colleague, outsider."""
+
+    tokens: dict[str, str]
+    units: dict[str, int]
+
+    def auth(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+
+PASSWORD = "mat-khau-an-toan-1022"
+
+
+@pytest.fixture
+async def world(app: Any, client: httpx.AsyncClient) -> World:
+    from hotline.auth.service import create_user
+    from hotline.directory.service import create_unit, get_unit_by_code
+
+    state = app.state.hotline
+    async with state.unit_of_work() as session:
+        ward_a = await create_unit(
+            session,
+            code="UB-00004",
+            name="UBND Phường Ba Đình",
+            unit_type="ward_committee",
+            ward_codes=["00004"],
+            categories=["ho_tro_kho_khan", "phan_anh_vi_pham"],
+        )
+        ward_b = await create_unit(
+            session,
+            code="UB-00008",
+            name="UBND Phường Ngọc Hà",
+            unit_type="ward_committee",
+            ward_codes=["00008"],
+            categories=["ho_tro_kho_khan", "phan_anh_vi_pham"],
+        )
+        doctors = await get_unit_by_code(session, "01-BACSI")
+        units = {"ward_a": ward_a.id, "ward_b": ward_b.id, "doctors": doctors.id}
+        people = {
+            "admin": ("admin", None),
+            "supervisor": ("supervisor", None),
+            "operator": ("operator", None),
+            "officer": ("unit_officer", ward_a.id),
+            "colleague": ("unit_officer", ward_a.id),
+            "outsider": ("unit_officer", ward_b.id),
+            "doctor": ("doctor", doctors.id),
+        }
+        for username, (role, unit_id) in people.items():
+            await create_user(
+                session, username=username, password=PASSWORD, role=role, unit_id=unit_id
+            )
+    tokens = {}
+    for username in people:
+        r = await client.post(
+            "/api/v1/auth/token", data={"username": username, "password": PASSWORD}
+        )
+        assert r.status_code == 200, r.text
+        tokens[username] = r.json()["access_token"]
+    return World(tokens=tokens, units=units)
+
+
+def new_case_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "channel": "phone",
+        "description": "Gia đình tôi 5 người hết gạo, xin hỗ trợ lương thực",
+        "category": "ho_tro_kho_khan",
+        "contact": {"name": "Nguyễn Thị Lan", "phone": "0912345678"},
+        "ward_code": "00004",
+        "address": "Số 12 ngõ 45 Kim Mã",
+    }
+    body.update(overrides)
+    return body
