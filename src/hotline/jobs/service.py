@@ -1,0 +1,87 @@
+"""Enqueue and claim durable jobs.
+
+Claiming uses FOR UPDATE SKIP LOCKED on PostgreSQL so several workers never take the same
+job; on SQLite (one writer at a time) a conditional UPDATE does the same job.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.db import insert_for, utcnow
+from hotline.jobs.models import Job, JobStatus
+
+LEASE = timedelta(minutes=5)
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    kind: str,
+    payload: dict[str, Any] | None = None,
+    run_at: datetime | None = None,
+    key: str | None = None,
+    max_attempts: int = 5,
+) -> None:
+    """Add a job in the caller's transaction; a repeated key is a no-op."""
+    stmt = insert_for(session.bind.dialect.name)(Job).values(
+        kind=kind,
+        payload=payload or {},
+        run_at=run_at or utcnow(),
+        key=key,
+        max_attempts=max_attempts,
+        status=JobStatus.QUEUED,
+        attempts=0,
+        created_at=utcnow(),
+    )
+    if key is not None:
+        stmt = stmt.on_conflict_do_nothing(index_elements=["key"])
+    await session.execute(stmt)
+
+
+async def claim(session: AsyncSession, *, now: datetime | None = None) -> Job | None:
+    """Take the next due job (or one whose lease ran out) and lease it to this worker."""
+    now = now or utcnow()
+    due = (Job.status == JobStatus.QUEUED) & (Job.run_at <= now)
+    stale = (Job.status == JobStatus.RUNNING) & (Job.locked_until < now)
+    stmt = select(Job).where(due | stale).order_by(Job.run_at, Job.id).limit(1)
+    if session.bind.dialect.name == "postgresql":
+        job = await session.scalar(stmt.with_for_update(skip_locked=True))
+        if job is None:
+            return None
+    else:
+        job = await session.scalar(stmt)
+        if job is None:
+            return None
+        result = await session.execute(
+            update(Job)
+            .where(Job.id == job.id, Job.status == job.status, Job.attempts == job.attempts)
+            .values(status=JobStatus.RUNNING)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+    job.status = JobStatus.RUNNING
+    job.locked_until = now + LEASE
+    job.attempts += 1
+    await session.flush()
+    return job
+
+
+async def finish(session: AsyncSession, *, job: Job, error: str | None = None) -> None:
+    """Mark done, or schedule a retry with backoff, or fail for good after the last attempt."""
+    if error is None:
+        job.status = JobStatus.DONE
+    elif job.attempts >= job.max_attempts:
+        job.status = JobStatus.FAILED
+        job.last_error = error
+    else:
+        job.status = JobStatus.QUEUED
+        job.last_error = error
+        job.run_at = utcnow() + timedelta(seconds=min(3600, 10 * 2 ** (job.attempts - 1)))
+    job.locked_until = None
+    await session.flush()

@@ -1,0 +1,83 @@
+"""The worker loop: periodic sweeps plus durable jobs, each in its own transaction."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.db import create_engine, make_sessionmaker
+from hotline.events import take_pending
+from hotline.jobs import service
+from hotline.settings import Settings
+from hotline.site import Site
+
+log = structlog.get_logger("hotline.worker")
+
+Handler = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handler(kind: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+async def sweep_deadlines(session: AsyncSession) -> int:
+    from hotline.cases.workflow import mark_overdue
+
+    return await mark_overdue(session)
+
+
+async def run_due_jobs(sessionmaker: Any, *, limit: int = 100) -> int:
+    """Run up to `limit` due jobs; a failing job is retried later, never lost."""
+    done = 0
+    for _ in range(limit):
+        async with sessionmaker() as session, session.begin():
+            job = await service.claim(session)
+            if job is None:
+                return done
+            job_id, kind, payload = job.id, job.kind, dict(job.payload)
+        error = None
+        try:
+            fn = HANDLERS.get(kind)
+            if fn is None:
+                raise LookupError(f"no handler for job kind {kind!r}")
+            async with sessionmaker() as session, session.begin():
+                await fn(session, payload)
+                take_pending(session)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            log.warning("job_failed", job_id=job_id, kind=kind, error=error)
+        async with sessionmaker() as session, session.begin():
+            from hotline.jobs.models import Job
+
+            job = await session.get(Job, job_id)
+            if job is not None:
+                await service.finish(session, job=job, error=error)
+        done += 1
+    return done
+
+
+async def run_worker(settings: Settings, *, once: bool = False, interval: float = 30.0) -> None:
+    engine = create_engine(settings.effective_database_url)
+    sessionmaker = make_sessionmaker(engine, Site.from_settings(settings))
+    try:
+        while True:
+            async with sessionmaker() as session, session.begin():
+                flagged = await sweep_deadlines(session)
+                take_pending(session)
+            if flagged:
+                log.info("overdue_flagged", count=flagged)
+            await run_due_jobs(sessionmaker)
+            if once:
+                return
+            await asyncio.sleep(interval)
+    finally:
+        await engine.dispose()
