@@ -78,7 +78,7 @@ BINH_DUONG_STREETS: tuple[str, ...] = (
 
 HA_NOI_STREETS: tuple[str, ...] = (
     "Kim Mã", "Đội Cấn", "Giảng Võ", "Láng Hạ", "Tây Sơn", "Nguyễn Trãi", "Trường Chinh",
-    "Minh Khai", "Bạch Mai", "Lạc Trung", "Kim Ngưu", "Trần Khát Chân", "Phố Huế",
+    "Minh Khai", "Bạch Mai", "Lạc Trung", "Kim Ngưu", "Trần Khát Chân", "Huế",
     "Hàng Bông", "Hàng Gai", "Lò Đúc", "Nguyễn Lương Bằng", "Khâm Thiên", "Xã Đàn",
     "Thái Hà", "Chùa Bộc", "Cầu Giấy", "Xuân Thủy", "Hoàng Quốc Việt", "Trần Duy Hưng",
     "Nguyễn Chí Thanh", "Lạc Long Quân", "Âu Cơ", "Thụy Khuê", "Hoàng Hoa Thám",
@@ -108,4 +108,56 @@ BINH_DUONG_WARDS: tuple[tuple[str, int], ...] = (
     ("Xã Thường Tân", 1), ("Xã Phú Giáo", 1), ("Xã Phước Thành", 1), ("Xã An Long", 1),
     ("Xã Phước Hòa", 1), ("Xã Dầu Tiếng", 1), ("Xã Minh Thạnh", 1), ("Xã Long Hòa", 1),
     ("Xã Thanh An", 1),
+)  # fmt: skip
+
+# Slot vocabulary shared by the description templates.
+PLACES_BINH_DUONG: tuple[str, ...] = (
+    "chợ Thủ Dầu Một", "chợ Lái Thiêu", "chợ Dĩ An", "công viên Phú Cường", "bến xe Bình Dương",
+    "khu công nghiệp Sóng Thần", "khu công nghiệp VSIP", "khu công nghiệp Mỹ Phước",
+    "nhà văn hóa khu phố", "trường tiểu học", "siêu thị", "cây xăng", "ngã tư Chợ Đình",
+    "ngã tư 550", "vòng xoay An Phú", "cầu Ông Cộ", "chợ tạm", "cổng khu trọ",
+)  # fmt: skip
+
+PLACES_HA_NOI: tuple[str, ...] = (
+    "chợ Long Biên", "chợ Đồng Xuân", "công viên Thống Nhất", "hồ Hoàn Kiếm", "hồ Tây",
+    "bến xe Mỹ Đình", "công viên Cầu Giấy", "hồ Linh Đàm", "công viên Yên Sở", "chợ Mơ",
+    "nhà văn hóa tổ dân phố", "trường tiểu học", "siêu thị", "cây xăng", "chân cầu Vĩnh Tuy",
+    "ngã tư Sở", "khu tập thể", "chợ cóc đầu ngõ",
+)  # fmt: skip
+
+SITES_BINH_DUONG: tuple[str, ...] = (
+    "ký túc xá Đại học Thủ Dầu Một", "bệnh viện dã chiến số 3", "khu cách ly Becamex",
+    "trường Cao đẳng Việt Nam - Singapore", "khu cách ly ở Bàu Bàng", "bệnh viện dã chiến Dĩ An",
+    "trường THCS Nguyễn Văn Cừ", "nhà thi đấu tỉnh",
+)  # fmt: skip
+
+SITES_HA_NOI: tuple[str, ...] = (
+    "ký túc xá Pháp Vân - Tứ Hiệp", "ký túc xá Mễ Trì", "bệnh viện dã chiến Mê Linh",
+    "khu cách ly Học viện Hành chính", "trường Trung cấp Cảnh sát Sóc Sơn", "khu cách ly Phúc Thọ",
+    "bệnh viện dã chiến Thạch Thất", "ký túc xá Đại học Quốc gia ở Hòa Lạc",
+)  # fmt: skip
+
+COMPANY_KINDS: tuple[str, ...] = (
+    "công ty may", "công ty giày da", "công ty gỗ", "công ty điện tử", "công ty bao bì",
+    "xưởng cơ khí", "công ty thực phẩm", "công ty nhựa", "xưởng dệt", "công ty logistics",
+)  # fmt: skip
+
+COMPANY_BRANDS: tuple[str, ...] = (
+    "Phú Thịnh", "Tân Phát", "Hưng Long", "Minh Quang", "An Khang", "Đại Phát", "Thành Đạt",
+    "Việt Hưng", "Hoàng Gia", "Kim Long", "Phước An", "Trường Thịnh", "Hòa Bình", "Sao Mai",
+)  # fmt: skip
+
+RELATIVES: tuple[str, ...] = (
+    "mẹ", "bố", "ba", "má", "ông", "bà", "vợ", "chồng", "con", "em gái", "anh trai", "chị gái",
+    "cô", "dì", "chú", "bác",
+)  # fmt: skip
+
+WHEN_PHRASES: tuple[str, ...] = (
+    "sáng nay", "tối qua", "chiều nay", "hôm qua", "đêm qua", "hôm kia", "lúc 3h sáng",
+    "2 hôm nay", "trưa nay", "đầu tuần", "cuối tuần trước", "mấy tiếng trước",
+)  # fmt: skip
+
+MONEY_AMOUNTS: tuple[str, ...] = (
+    "200 nghìn", "300 nghìn", "350 nghìn", "500 nghìn", "700 nghìn", "1 triệu", "1,2 triệu",
+    "1,5 triệu", "2 triệu",
 )  # fmt: skip

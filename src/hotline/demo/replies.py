@@ -173,7 +173,7 @@ LOCATION_TAILS: tuple[str, ...] = (
     " Nhà tôi ở {addr}, {ward}.",
     " Địa chỉ: {addr}, {ward}.",
     " (Tôi ở {ward})",
-    " Người liên hệ: {name}.",
+    " Người liên hệ: {contact}.",
     " Em ở {addr}.",
     " Khu vực {ward}.",
 )
