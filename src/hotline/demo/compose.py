@@ -84,7 +84,7 @@ def _strip_accents(text: str) -> str:
 def describe(rng: random.Random, cat: str, channel: str, ctx: dict[str, str]) -> str:
     tpl = rng.choice(TEMPLATES[cat])
     text = tpl.format_map(ctx)
-    if "{addr}" not in tpl and rng.random() < 0.55:
+    if "{addr}" not in tpl and "{ward}" not in tpl and rng.random() < 0.6:
         text += rng.choice(LOCATION_TAILS).format_map(ctx)
     if channel == "phone":
         text = rng.choice(CALL_NOTE_PREFIXES).format_map(ctx) + text
@@ -110,7 +110,7 @@ def context(rng: random.Random, hanoi: bool, ward_name: str, addr: str) -> dict[
         "name_m": full_name(rng, True),
         "name_f": full_name(rng, False),
         "ward": ward_name[0].lower() + ward_name[1:],
-        "addr": addr,
+        "addr": addr[0].lower() + addr[1:],  # mid-sentence: "ở số 12 ngõ 45"
         "street": rng.choice(N.HA_NOI_STREETS if hanoi else N.BINH_DUONG_STREETS),
         "n": str(rng.randint(2, 8)),
         "nn": str(rng.randint(10, 60)),
