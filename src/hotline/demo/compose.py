@@ -6,7 +6,7 @@ import random
 import unicodedata
 from functools import lru_cache
 
-from vietnam_provinces import Ward
+from vietnam_provinces import ProvinceCode, Ward
 
 from . import names as N
 from .replies import GREETINGS, LOCATION_TAILS
@@ -42,7 +42,7 @@ _FAMILY_CUM = tuple(sum(w for _, w in N.FAMILY_NAMES[: i + 1]) for i in range(le
 @lru_cache(maxsize=4)
 def wards(province: int, wanted: tuple[tuple[str, int], ...] | None) -> tuple[tuple, tuple]:
     """(codes, names) and weights of the wards used by a profile, looked up by name."""
-    found = {" ".join(w.name.split()): w for w in Ward.iter_by_province(province)}
+    found = {" ".join(w.name.split()): w for w in Ward.iter_by_province(ProvinceCode(province))}
     if wanted is None:
         wanted = tuple((n, 3 if n.startswith("Phường") else 1) for n in found)
     missing = [n for n, _ in wanted if n not in found]
@@ -90,7 +90,9 @@ def describe(rng: random.Random, cat: str, channel: str, ctx: dict[str, str]) ->
         text = rng.choice(CALL_NOTE_PREFIXES).format_map(ctx) + text
     else:
         greeting = rng.choice(GREETINGS)
-        if greeting and text[1:2].islower():
+        first = text.split(" ", 1)[0]
+        # Lower-case "Tôi" after "Chào tổng đài, " but keep "F0", "UBND" and "SpO2" intact.
+        if greeting and first.isalpha() and first[1:] == first[1:].lower():
             text = text[0].lower() + text[1:]
         text = greeting + text + rng.choice(MESSAGE_SUFFIXES)
     text = text[0].upper() + text[1:]

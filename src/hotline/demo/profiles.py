@@ -7,6 +7,7 @@ are exactly what a report grouping by local creation date will count.
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -359,7 +360,7 @@ def _binh_duong(rng: random.Random) -> _Spec:
     )  # fmt: skip
 
 
-def _by_weights(total: int, weights: dict[str, float]) -> list[str]:
+def _by_weights(total: int, weights: Mapping[str, float]) -> list[str]:
     out: list[str] = []
     for cat, k in zip(weights, allocate(total, list(weights.values())), strict=True):
         out += [cat] * k

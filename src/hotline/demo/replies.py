@@ -15,7 +15,7 @@ ANSWERS: dict[str, tuple[str, ...]] = {
         "Bệnh nhân đã được đưa đi cấp cứu tại bệnh viện đa khoa, người nhà xác nhận.",
         "Đã hướng dẫn người nhà sơ cứu qua điện thoại trong lúc chờ xe 115; xe đến sau {n}0 phút.",
         "Tổ phản ứng nhanh của phường đã tiếp cận, chuyển bệnh nhân lên tầng điều trị phù hợp.",
-        "Sản phụ đã được xe 115 đưa đến bệnh viện, sinh an toàn.",
+        "Xe 115 đã đến đưa người bệnh đi viện, người nhà đã được thông báo.",
         "Liên hệ lại người gọi: bệnh nhân đã tự đến bệnh viện, đóng yêu cầu.",
     ),
     "ho_tro_kho_khan": (
