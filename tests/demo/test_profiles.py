@@ -246,3 +246,14 @@ def test_binh_duong_is_fast() -> None:
     started = time.perf_counter()
     build_profile("binh-duong-2021", seed=99)
     assert time.perf_counter() - started < 3.0
+
+
+@pytest.mark.parametrize("seconds", [0, 1, 59, 3601])
+def test_recent_just_after_local_midnight(seconds: int) -> None:
+    midnight = datetime(2025, 11, 20, tzinfo=TZ).astimezone(UTC)
+    now = midnight + timedelta(seconds=seconds)
+    p = build_profile("recent", now=now)
+    assert p.end == date(2025, 11, 20)
+    assert all(c.created_at <= now for c in p.cases)
+    assert all(c.handled_at is None or c.handled_at <= now for c in p.cases)
+    assert all(c.started_at <= now for c in p.calls)

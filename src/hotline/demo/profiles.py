@@ -125,7 +125,10 @@ def allocate(total: int, weights: list[float]) -> list[int]:
     s = sum(weights)
     raw = [total * w / s for w in weights]
     out = [int(r) for r in raw]
-    order = sorted(range(len(raw)), key=lambda i: raw[i] - out[i], reverse=True)
+    # Zero-weight slots (a day with no time left yet) never receive a remainder.
+    order = sorted(
+        (i for i in range(len(raw)) if weights[i] > 0), key=lambda i: raw[i] - out[i], reverse=True
+    )
     for i in order[: total - sum(out)]:
         out[i] += 1
     return out
@@ -137,10 +140,14 @@ def _ramp(rng: random.Random, days: int, lo: float, hi: float, noise: float = 0.
 
 
 def _second(rng: random.Random, limit: int = 86400) -> int:
-    while True:
-        s = rng.choices(range(24), cum_weights=_HOUR_CUM)[0] * 3600 + rng.randrange(3600)
-        if s < limit:
-            return s
+    """A second of the local day drawn from the hour profile, strictly below ``limit``."""
+    if limit >= 86400:
+        return rng.choices(range(24), cum_weights=_HOUR_CUM)[0] * 3600 + rng.randrange(3600)
+    if limit <= 0:
+        raise ValueError("no time left in the day")
+    hours = -(-limit // 3600)
+    h = rng.choices(range(hours), cum_weights=_HOUR_CUM[:hours])[0]
+    return h * 3600 + rng.randrange(min(3600, limit - h * 3600))
 
 
 @dataclass
