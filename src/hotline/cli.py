@@ -187,5 +187,35 @@ def worker(once: bool = typer.Option(False, "--once", help="Run due work once an
     asyncio.run(run_worker(_settings(), once=once))
 
 
+@app.command()
+def run() -> None:
+    """Everything on one machine: migrate, load demo data if empty, worker, web."""
+    import subprocess
+
+    from hotline.demo.load import DEMO_USERS, is_empty, load_profile
+
+    settings = _settings()
+    migrate()
+    if asyncio.run(is_empty(settings)):
+        load_profile(settings, "recent", console=console)
+    console.print(
+        f"\n[bold]Hotline 1022[/bold] đang chạy tại http://{settings.host}:{settings.port}"
+    )
+    console.print("Tài khoản mẫu (tên đăng nhập / mật khẩu):")
+    for username, role, password, _unit in DEMO_USERS:
+        console.print(f"  {username:<10} {password:<14} {role.value}")
+    # The worker runs in its own process so slow jobs never hold up web requests.
+    worker_proc = subprocess.Popen([sys.executable, "-m", "hotline.cli", "worker"])
+    try:
+        serve(host=None, port=None, workers=1)
+    finally:
+        worker_proc.terminate()
+        worker_proc.wait(timeout=10)
+
+
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,350 @@
+"""Writing a demo profile into the database, in bulk, with demo staff accounts.
+
+Records are inserted in bulk (thousands of rows at a time) rather than through the case
+services, because the services stamp "now" and the demo needs its historical times; the
+report counters are then rebuilt from the inserted rows so reports match exactly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+from rich.console import Console
+from rich.progress import Progress
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.auth.models import Role, User
+from hotline.auth.service import create_user
+from hotline.calls.models import Call, CallOutcome
+from hotline.cases.codes import random_code
+from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseEvent, CaseStatus
+from hotline.cases.service import search_text_for
+from hotline.contacts.models import Contact, ContactPhone
+from hotline.contacts.phones import normalise_phone
+from hotline.db import create_engine, make_sessionmaker
+from hotline.demo.profiles import FORWARDED_OUTCOMES, DemoProfile, build_profile
+from hotline.directory.models import Category, Unit, UnitType
+from hotline.directory.service import ensure_default_units
+from hotline.reports.rebuild import rebuild_counters
+from hotline.settings import Settings
+from hotline.setup import bootstrap
+from hotline.site import Site
+
+BATCH = 2000
+
+# Demo staff: username, role, password, unit code suffix (None = hotline staff).
+DEMO_USERS: tuple[tuple[str, Role, str, str | None], ...] = (
+    ("admin", Role.ADMIN, "admin1022", None),
+    ("truongca", Role.SUPERVISOR, "truongca1022", None),
+    ("dtv01", Role.OPERATOR, "dtv01-1022", None),
+    ("canbo", Role.UNIT_OFFICER, "canbo1022", "ward"),
+    ("bacsi", Role.DOCTOR, "bacsi1022", "BACSI"),
+)
+
+STATUS_OF = {
+    "resolved_directly": CaseStatus.RESOLVED,
+    "closed_directly": CaseStatus.CLOSED,
+    "open": CaseStatus.NEW,
+    "rejected": CaseStatus.REJECTED,
+    "forwarded_resolved": CaseStatus.RESOLVED,
+    "forwarded_open": CaseStatus.FORWARDED,
+    "closed_forwarded": CaseStatus.CLOSED,
+}
+
+
+def load_profile(
+    settings: Settings, name: str, *, seed: int = 1022, console: Console | None = None
+) -> dict[str, int]:
+    """Generate a profile and insert it; returns what was written."""
+    console = console or Console(stderr=True)
+    profile = build_profile(name, seed=seed)
+    return asyncio.run(_load(settings, profile, console))
+
+
+async def is_empty(settings: Settings) -> bool:
+    engine = create_engine(settings.effective_database_url)
+    try:
+        async with engine.connect() as conn:
+            return not await conn.scalar(select(func.count()).select_from(Case))
+    finally:
+        await engine.dispose()
+
+
+async def _load(settings: Settings, profile: DemoProfile, console: Console) -> dict[str, int]:
+    engine = create_engine(settings.effective_database_url)
+    sessionmaker = make_sessionmaker(engine, Site.from_settings(settings))
+    try:
+        async with sessionmaker() as session, session.begin():
+            with Progress(console=console, transient=False) as progress:
+                task = progress.add_task(f"Nạp dữ liệu mẫu {profile.name}", total=6)
+                units = await _units(session, profile)
+                progress.advance(task)
+                await _users(session, units)
+                progress.advance(task)
+                contacts = await _contacts(session, profile)
+                progress.advance(task)
+                call_ids = await _calls(session, profile, contacts)
+                progress.advance(task)
+                cases = await _cases(session, profile, contacts, units, call_ids)
+                progress.advance(task)
+                await rebuild_counters(session)
+                progress.advance(task)
+        console.print(
+            f"[green]Đã nạp {cases:,} yêu cầu, {len(call_ids):,} cuộc gọi "
+            f"({profile.start:%d/%m/%Y}–{profile.end:%d/%m/%Y})[/green]"
+        )
+        return {"cases": cases, "calls": len(call_ids)}
+    finally:
+        await engine.dispose()
+
+
+async def _units(session: AsyncSession, profile: DemoProfile) -> dict[str, Any]:
+    await bootstrap(session, province_code=profile.province_code)
+    busiest = [w for w, _ in Counter(c.ward_code for c in profile.cases).most_common(200)]
+    await ensure_default_units(session, province_code=profile.province_code, ward_codes=busiest)
+    units = list((await session.scalars(select(Unit))).all())
+    by_type: dict[UnitType, int] = {}
+    for u in units:
+        if u.province_code == profile.province_code:
+            by_type.setdefault(u.type, u.id)
+    ward_units = {u.code.removeprefix("UB-"): u.id for u in units if u.code.startswith("UB-")}
+    hours = dict(
+        (await session.execute(select(Category.code, Category.forward_hours))).tuples().all()
+    )
+    types = dict(
+        (await session.execute(select(Category.code, Category.default_unit_type))).tuples().all()
+    )
+    return {
+        "by_type": by_type,
+        "ward": ward_units,
+        "hours": hours,
+        "types": types,
+        "busiest_ward": busiest[0] if busiest else None,
+        "province": profile.province_code,
+    }
+
+
+async def _users(session: AsyncSession, units: dict[str, Any]) -> None:
+    existing = set((await session.scalars(select(User.username))).all())
+    for username, role, password, unit in DEMO_USERS:
+        if username in existing:
+            continue
+        unit_id = None
+        if unit == "ward" and units["busiest_ward"]:
+            unit_id = units["ward"].get(units["busiest_ward"])
+        elif unit:
+            unit_id = await session.scalar(
+                select(Unit.id).where(Unit.code == f"{units['province']}-{unit}")
+            )
+        full = {
+            "admin": "Quản trị hệ thống",
+            "truongca": "Trưởng ca",
+            "dtv01": "Điện thoại viên 01",
+            "canbo": "Cán bộ UBND phường",
+            "bacsi": "Bác sĩ tư vấn",
+        }[username]
+        await create_user(
+            session,
+            username=username,
+            password=password,
+            role=role,
+            unit_id=unit_id,
+            full_name=full,
+        )
+
+
+async def _contacts(session: AsyncSession, profile: DemoProfile) -> dict[str, int]:
+    """One contact per phone number, reusing the ones already in the database."""
+    names: dict[str, str] = {}
+    for c in profile.cases:
+        names.setdefault(normalise_phone(c.contact_phone), c.contact_name)
+    for call in profile.calls:
+        names.setdefault(normalise_phone(call.caller), "")
+    known = dict(
+        (await session.execute(select(ContactPhone.e164, ContactPhone.contact_id))).tuples().all()
+    )
+    new = [e for e in names if e not in known]
+    for i in range(0, len(new), BATCH):
+        chunk = new[i : i + BATCH]
+        ids = (
+            await session.scalars(
+                insert(Contact).returning(Contact.id, sort_by_parameter_order=True),
+                [{"name": names[e], "address": "", "note": ""} for e in chunk],
+            )
+        ).all()
+        await session.execute(
+            insert(ContactPhone),
+            [{"e164": e, "contact_id": cid} for e, cid in zip(chunk, ids, strict=True)],
+        )
+        known.update(zip(chunk, ids, strict=True))
+    return known
+
+
+async def _calls(
+    session: AsyncSession, profile: DemoProfile, contacts: dict[str, int]
+) -> list[int]:
+    rows = []
+    for call in profile.calls:
+        e164 = normalise_phone(call.caller)
+        answered = call.outcome == "answered"
+        rows.append(
+            {
+                "line": call.line,
+                "caller": e164,
+                "contact_id": contacts.get(e164),
+                "started_at": call.started_at,
+                "answered_at": call.started_at + timedelta(seconds=call.wait_seconds)
+                if answered
+                else None,
+                "ended_at": call.started_at
+                + timedelta(seconds=call.wait_seconds + call.talk_seconds),
+                "menu_path": "",
+                "branch": call.branch,
+                "queue_wait_seconds": call.wait_seconds,
+                "talk_seconds": call.talk_seconds,
+                "outcome": CallOutcome(call.outcome),
+            }
+        )
+    ids: list[int] = []
+    for i in range(0, len(rows), BATCH):
+        ids += (
+            await session.scalars(
+                insert(Call).returning(Call.id, sort_by_parameter_order=True), rows[i : i + BATCH]
+            )
+        ).all()
+    return ids
+
+
+def _unit_for(units: dict[str, Any], category: str, ward_code: str) -> int | None:
+    unit_type = units["types"][category]
+    if unit_type == UnitType.WARD_COMMITTEE and ward_code in units["ward"]:
+        return int(units["ward"][ward_code])
+    return (
+        units["by_type"].get(unit_type)
+        or units["by_type"].get(UnitType.WARD_COMMITTEE)
+        or units["by_type"].get(UnitType.HEALTH_DEPARTMENT)
+    )
+
+
+async def _cases(
+    session: AsyncSession,
+    profile: DemoProfile,
+    contacts: dict[str, int],
+    units: dict[str, Any],
+    call_ids: list[int],
+) -> int:
+    from sqlalchemy import update
+
+    for start in range(0, len(profile.cases), BATCH):
+        chunk = profile.cases[start : start + BATCH]
+        rows, plans = [], []
+        for c in chunk:
+            code = random_code()
+            status = STATUS_OF[c.outcome]
+            forwarded = c.outcome in FORWARDED_OUTCOMES
+            unit_id = _unit_for(units, c.category, c.ward_code) if forwarded else None
+            done = status in (CaseStatus.RESOLVED, CaseStatus.CLOSED)
+            if forwarded and unit_id is None:
+                forwarded, status = False, CaseStatus.NEW
+            rows.append(
+                {
+                    "code": code,
+                    "channel": c.channel,
+                    "category_code": c.category,
+                    "urgent": c.urgent,
+                    "priority": "critical" if c.urgent else "normal",
+                    "status": status,
+                    "description": c.description,
+                    "ward_code": c.ward_code,
+                    "address": c.address,
+                    "public": False,
+                    "contact_id": contacts[normalise_phone(c.contact_phone)],
+                    "ever_forwarded": forwarded,
+                    "answer": c.answer if done else None,
+                    "search_text": search_text_for(code, c.description, c.address, c.contact_name),
+                    "created_at": c.created_at,
+                    "updated_at": c.handled_at or c.created_at,
+                    "resolved_at": c.handled_at if done else None,
+                    "closed_at": c.handled_at
+                    if status in (CaseStatus.CLOSED, CaseStatus.REJECTED)
+                    else None,
+                }
+            )
+            plans.append((c, status, forwarded, unit_id))
+        ids = (
+            await session.scalars(
+                insert(Case).returning(Case.id, sort_by_parameter_order=True), rows
+            )
+        ).all()
+        events: list[dict[str, Any]] = []
+        assignments: list[dict[str, Any]] = []
+        links: list[dict[str, Any]] = []
+        for case_id, (c, status, forwarded, unit_id) in zip(ids, plans, strict=True):
+            events.append(
+                {
+                    "case_id": case_id,
+                    "kind": "created",
+                    "to_status": "new",
+                    "data": {"channel": c.channel},
+                    "at": c.created_at,
+                }
+            )
+            if forwarded and c.handled_at is not None:
+                finished = status in (CaseStatus.RESOLVED, CaseStatus.CLOSED)
+                due = c.handled_at + timedelta(hours=units["hours"][c.category])
+                assignments.append(
+                    {
+                        "case_id": case_id,
+                        "unit_id": unit_id,
+                        "status": AssignmentStatus.RESOLVED
+                        if finished
+                        else AssignmentStatus.PENDING,
+                        "note": "",
+                        "due_at": due,
+                        "created_at": c.handled_at,
+                        "finished_at": c.handled_at + timedelta(hours=2) if finished else None,
+                        "answer": c.answer if finished else None,
+                    }
+                )
+                events.append(
+                    {
+                        "case_id": case_id,
+                        "kind": "forwarded",
+                        "unit_id": unit_id,
+                        "from_status": "new",
+                        "to_status": "forwarded",
+                        "data": {},
+                        "at": c.handled_at,
+                    }
+                )
+            if (
+                status != CaseStatus.NEW
+                and status != CaseStatus.FORWARDED
+                and c.handled_at is not None
+            ):
+                kind = {CaseStatus.REJECTED: "rejected", CaseStatus.CLOSED: "closed"}.get(
+                    status, "resolved"
+                )
+                events.append(
+                    {
+                        "case_id": case_id,
+                        "kind": kind,
+                        "to_status": status.value,
+                        "data": {},
+                        "reason": c.answer,
+                        "at": c.handled_at + timedelta(hours=2 if forwarded else 0),
+                    }
+                )
+            if c.call_index is not None:
+                links.append({"id": call_ids[c.call_index], "case_id": case_id})
+        await session.execute(insert(CaseEvent), events)
+        if assignments:
+            await session.execute(insert(CaseAssignment), assignments)
+        if links:
+            # ORM bulk UPDATE by primary key: one executemany, not one statement per call.
+            await session.execute(update(Call), links)
+    return len(profile.cases)
