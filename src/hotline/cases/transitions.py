@@ -89,3 +89,16 @@ def target(action: Action, current: S) -> S:
             code=f"invalid_transition.{action.value}.{current.value}",
         )
     return to
+
+
+CHANNEL_LABELS_VI: dict[str, str] = {
+    "phone": "Điện thoại",
+    "zalo": "Zalo",
+    "facebook": "Facebook",
+    "viber": "Viber",
+    "email": "Thư điện tử",
+    "sms": "Tin nhắn SMS",
+    "app": "Ứng dụng",
+    "web": "Cổng thông tin",
+    "walk_in": "Trực tiếp",
+}

@@ -112,12 +112,8 @@ async def _units(session: AsyncSession, profile: DemoProfile) -> dict[str, Any]:
         if u.province_code == profile.province_code:
             by_type.setdefault(u.type, u.id)
     ward_units = {u.code.removeprefix("UB-"): u.id for u in units if u.code.startswith("UB-")}
-    hours = dict(
-        (await session.execute(select(Category.code, Category.forward_hours))).tuples().all()
-    )
-    types = dict(
-        (await session.execute(select(Category.code, Category.default_unit_type))).tuples().all()
-    )
+    hours = dict((await session.execute(select(Category.code, Category.forward_hours))).all())
+    types = dict((await session.execute(select(Category.code, Category.default_unit_type))).all())
     return {
         "by_type": by_type,
         "ward": ward_units,
@@ -164,9 +160,7 @@ async def _contacts(session: AsyncSession, profile: DemoProfile) -> dict[str, in
         names.setdefault(normalise_phone(c.contact_phone), c.contact_name)
     for call in profile.calls:
         names.setdefault(normalise_phone(call.caller), "")
-    known = dict(
-        (await session.execute(select(ContactPhone.e164, ContactPhone.contact_id))).tuples().all()
-    )
+    known = dict((await session.execute(select(ContactPhone.e164, ContactPhone.contact_id))).all())
     new = [e for e in names if e not in known]
     for i in range(0, len(new), BATCH):
         chunk = new[i : i + BATCH]

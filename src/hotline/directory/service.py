@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,12 +27,12 @@ from hotline.errors import Conflict, InvalidInput, NotFound
 from hotline.text import fold
 
 
-def province_code_str(code: object) -> str:
+def province_code_str(code: Any) -> str:
     """Official two-digit province code ("01" for Hà Nội); the package gives an int enum."""
     return f"{int(getattr(code, 'value', code)):02d}"
 
 
-def ward_code_str(code: object) -> str:
+def ward_code_str(code: Any) -> str:
     """Official five-digit ward code ("00004")."""
     return f"{int(getattr(code, 'value', code)):05d}"
 
@@ -208,7 +209,7 @@ async def suggest_units(
     category = await get_category(session, category_code)
     ward = await get_ward(session, ward_code) if ward_code else None
     handles = select(UnitCategory.unit_id).where(UnitCategory.category_code == category.code)
-    covers = [Unit.province_code.is_not(None)]
+    covers: list[Any] = [Unit.province_code.is_not(None)]
     if ward is not None:
         covers = [
             Unit.id.in_(select(UnitWard.unit_id).where(UnitWard.ward_code == ward.code)),

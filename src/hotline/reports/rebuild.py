@@ -28,10 +28,10 @@ async def rebuild_counters(session: AsyncSession) -> dict[str, int]:
     cases: Counter[tuple[Any, ...]] = Counter()
     forwarded: Counter[tuple[Any, ...]] = Counter()
     urgent: Counter[tuple[Any, ...]] = Counter()
-    rows = await session.stream(
+    case_rows = await session.stream(
         select(Case.created_at, Case.category_code, Case.channel, Case.ever_forwarded, Case.urgent)
     )
-    async for at, category, channel, ever_forwarded, is_urgent in rows:
+    async for at, category, channel, ever_forwarded, is_urgent in case_rows:
         day, hour = site.local_day_hour(at)
         key = (day, hour, category or "", channel.value)
         cases[key] += 1
@@ -55,10 +55,11 @@ async def rebuild_counters(session: AsyncSession) -> dict[str, int]:
         ],
     )
 
+    call_key: tuple[Any, ...]
     calls: Counter[tuple[Any, ...]] = Counter()
     waits: Counter[tuple[Any, ...]] = Counter()
     talks: Counter[tuple[Any, ...]] = Counter()
-    rows = await session.stream(
+    call_rows = await session.stream(
         select(
             Call.started_at,
             Call.line,
@@ -68,12 +69,12 @@ async def rebuild_counters(session: AsyncSession) -> dict[str, int]:
             Call.talk_seconds,
         )
     )
-    async for at, line, branch, outcome, wait, talk in rows:
+    async for at, line, branch, outcome, wait, talk in call_rows:
         day, hour = site.local_day_hour(at)
-        key = (day, hour, line, branch or "", outcome.value if outcome else "")
-        calls[key] += 1
-        waits[key] += wait
-        talks[key] += talk
+        call_key = (day, hour, line, branch or "", outcome.value if outcome else "")
+        calls[call_key] += 1
+        waits[call_key] += wait
+        talks[call_key] += talk
     await _insert(
         session,
         CallCounter,
@@ -96,7 +97,7 @@ async def rebuild_counters(session: AsyncSession) -> dict[str, int]:
     received: Counter[tuple[Any, ...]] = Counter()
     resolved: Counter[tuple[Any, ...]] = Counter()
     overdue: Counter[tuple[Any, ...]] = Counter()
-    rows = await session.stream(
+    assignment_rows = await session.stream(
         select(
             CaseAssignment.unit_id,
             CaseAssignment.created_at,
@@ -105,7 +106,7 @@ async def rebuild_counters(session: AsyncSession) -> dict[str, int]:
             CaseAssignment.overdue_at,
         )
     )
-    async for unit_id, created_at, status, finished_at, overdue_at in rows:
+    async for unit_id, created_at, status, finished_at, overdue_at in assignment_rows:
         received[(site.local_day_hour(created_at)[0], unit_id)] += 1
         if status == AssignmentStatus.RESOLVED and finished_at is not None:
             resolved[(site.local_day_hour(finished_at)[0], unit_id)] += 1

@@ -26,7 +26,7 @@ async def summary(session: AsyncSession, *, date_from: date, date_to: date) -> d
     """Requests, handling, calls and units over inclusive local dates."""
     check_period(date_from, date_to)
     in_period = CaseCounter.day.between(date_from, date_to)
-    groups = dict((await session.execute(select(Category.code, Category.group))).tuples().all())
+    groups = dict((await session.execute(select(Category.code, Category.group))).all())
 
     by_category: dict[str, int] = {}
     by_group = {"hardship": 0, "emergency": 0, "other": 0}
@@ -41,7 +41,7 @@ async def summary(session: AsyncSession, *, date_from: date, date_to: date) -> d
         .where(in_period)
         .group_by(CaseCounter.category_code)
     )
-    for code, created, fwd, urg in rows.tuples():
+    for code, created, fwd, urg in rows:
         created, fwd, urg = int(created or 0), int(fwd or 0), int(urg or 0)
         if created:
             by_category[code or "uncategorised"] = created
@@ -59,7 +59,7 @@ async def summary(session: AsyncSession, *, date_from: date, date_to: date) -> d
                 .where(in_period)
                 .group_by(CaseCounter.channel)
             )
-        ).tuples()
+        )
         if n
     }
 
@@ -70,9 +70,7 @@ async def summary(session: AsyncSession, *, date_from: date, date_to: date) -> d
                 .where(in_period)
                 .group_by(CaseCounter.day)
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     hour_cases = dict(
         (
@@ -81,9 +79,7 @@ async def summary(session: AsyncSession, *, date_from: date, date_to: date) -> d
                 .where(in_period)
                 .group_by(CaseCounter.hour)
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     calls = await _calls(session, date_from, date_to)
     by_day = []
@@ -120,18 +116,16 @@ async def summary(session: AsyncSession, *, date_from: date, date_to: date) -> d
 
 async def _calls(session: AsyncSession, date_from: date, date_to: date) -> dict[str, Any]:
     in_period = CallCounter.day.between(date_from, date_to)
-    rows = (
-        await session.execute(
-            select(
-                CallCounter.line,
-                CallCounter.outcome,
-                func.sum(CallCounter.calls),
-                func.sum(CallCounter.wait_seconds),
-            )
-            .where(in_period)
-            .group_by(CallCounter.line, CallCounter.outcome)
+    rows = await session.execute(
+        select(
+            CallCounter.line,
+            CallCounter.outcome,
+            func.sum(CallCounter.calls),
+            func.sum(CallCounter.wait_seconds),
         )
-    ).tuples()
+        .where(in_period)
+        .group_by(CallCounter.line, CallCounter.outcome)
+    )
     by_line: dict[str, int] = {}
     by_outcome: dict[str, int] = {}
     total = 0
@@ -149,7 +143,7 @@ async def _calls(session: AsyncSession, date_from: date, date_to: date) -> dict[
                 .where(in_period)
                 .group_by(CallCounter.day)
             )
-        ).tuples()
+        )
     }
     by_hour = {
         h: int(n)
@@ -159,7 +153,7 @@ async def _calls(session: AsyncSession, date_from: date, date_to: date) -> dict[
                 .where(in_period)
                 .group_by(CallCounter.hour)
             )
-        ).tuples()
+        )
     }
     return {
         "total": total,
@@ -171,21 +165,19 @@ async def _calls(session: AsyncSession, date_from: date, date_to: date) -> dict[
 
 
 async def _units(session: AsyncSession, date_from: date, date_to: date) -> list[dict[str, Any]]:
-    rows = (
-        await session.execute(
-            select(
-                Unit.code,
-                Unit.name,
-                func.sum(UnitCounter.received),
-                func.sum(UnitCounter.resolved),
-                func.sum(UnitCounter.overdue),
-            )
-            .join(Unit, Unit.id == UnitCounter.unit_id)
-            .where(UnitCounter.day.between(date_from, date_to))
-            .group_by(Unit.code, Unit.name)
-            .order_by(func.sum(UnitCounter.received).desc(), Unit.code)
+    rows = await session.execute(
+        select(
+            Unit.code,
+            Unit.name,
+            func.sum(UnitCounter.received),
+            func.sum(UnitCounter.resolved),
+            func.sum(UnitCounter.overdue),
         )
-    ).tuples()
+        .join(Unit, Unit.id == UnitCounter.unit_id)
+        .where(UnitCounter.day.between(date_from, date_to))
+        .group_by(Unit.code, Unit.name)
+        .order_by(func.sum(UnitCounter.received).desc(), Unit.code)
+    )
     return [
         {
             "unit": code,

@@ -13,7 +13,8 @@ oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
 def get_state(request: Request) -> AppState:
-    return request.app.state.hotline  # type: ignore[no-any-return]
+    state: AppState = request.app.state.hotline
+    return state
 
 
 async def current_actor(

@@ -14,7 +14,8 @@ from fastapi.templating import Jinja2Templates
 from hotline.auth import service as auth
 from hotline.auth.service import actor_of
 from hotline.cases.queries import CaseFilter, list_cases
-from hotline.cases.transitions import STATUS_LABELS_VI
+from hotline.cases.transitions import CHANNEL_LABELS_VI, STATUS_LABELS_VI
+from hotline.directory.service import list_categories
 from hotline.db import utcnow
 from hotline.errors import Unauthenticated
 from hotline.reports.service import summary
@@ -89,6 +90,9 @@ async def board(request: Request, state: StateDep) -> Response:
         actor = actor_of(user)
         page = await list_cases(session, actor=actor, filters=CaseFilter(), cursor=None, limit=30)
         today = state.site.local(utcnow()).date()
+        categories = {
+            c.code: c.name_vi for c in await list_categories(session, include_inactive=True)
+        }
         report = None
         if actor.is_hotline_staff:
             report = await summary(session, date_from=today - timedelta(days=6), date_to=today)
@@ -100,6 +104,8 @@ async def board(request: Request, state: StateDep) -> Response:
             "cases": page.items,
             "report": report,
             "labels": STATUS_LABELS_VI,
+            "channels": CHANNEL_LABELS_VI,
+            "categories": categories,
             "csrf": _csrf(request),
             "tz": state.site.timezone,
         },
