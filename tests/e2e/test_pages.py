@@ -35,7 +35,9 @@ async def _seed(settings) -> None:  # type: ignore[no-untyped-def]
             actor=SYSTEM,
             data=NewCase(
                 channel="zalo",
-                description="Khu trọ ở ngõ 12 có 20 công nhân hết gạo 3 ngày nay, xin hỗ trợ lương thực",
+                description=(
+                    "Khu trọ ở ngõ 12 có 20 công nhân hết gạo 3 ngày nay, xin hỗ trợ lương thực"
+                ),
                 category="ho_tro_kho_khan",
                 contact_phone="0912345678",
                 contact_name="Trần Văn Bình",

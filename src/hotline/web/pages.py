@@ -15,8 +15,8 @@ from hotline.auth import service as auth
 from hotline.auth.service import actor_of
 from hotline.cases.queries import CaseFilter, list_cases
 from hotline.cases.transitions import CHANNEL_LABELS_VI, STATUS_LABELS_VI
-from hotline.directory.service import list_categories
 from hotline.db import utcnow
+from hotline.directory.service import list_categories
 from hotline.errors import Unauthenticated
 from hotline.reports.service import summary
 from hotline.web.deps import get_state
