@@ -49,7 +49,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         at, case_id = json.loads(raw)
-        return datetime.fromisoformat(at), int(case_id)
+        when = datetime.fromisoformat(at)
+        if when.tzinfo is None:
+            raise ValueError("cursor time without offset")
+        return when, int(case_id)
     except (ValueError, TypeError):
         raise InvalidInput("Con trỏ phân trang không hợp lệ", field="cursor") from None
 

@@ -5,16 +5,16 @@ changes the status with a conditional UPDATE, so two people acting at once canno
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from hotline.auth.service import Actor
 from hotline.cases import timeline
 from hotline.cases.access import can_edit, get_case_for
-from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseStatus
+from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseEvent, CaseStatus
 from hotline.cases.transitions import Action, target
 from hotline.db import utcnow
 from hotline.directory.service import get_category, get_unit
@@ -144,15 +144,22 @@ async def _my_assignment(session: AsyncSession, actor: Actor, case: Case) -> Cas
     return assignment
 
 
-async def _settle(session: AsyncSession, case: Case, nominal: CaseStatus) -> CaseStatus:
-    """The case status implied by its forwardings after a unit acted."""
-    statuses = list(
-        (
-            await session.scalars(
-                select(CaseAssignment.status).where(CaseAssignment.case_id == case.id)
-            )
-        ).all()
+async def _round_start(session: AsyncSession, case: Case) -> datetime | None:
+    """When the case was last reopened: forwardings before that belong to an ended round."""
+    return await session.scalar(
+        select(func.max(CaseEvent.at)).where(
+            CaseEvent.case_id == case.id, CaseEvent.kind == "reopened"
+        )
     )
+
+
+async def _settle(session: AsyncSession, case: Case, nominal: CaseStatus) -> CaseStatus:
+    """The case status implied by its forwardings of the current round after a unit acted."""
+    stmt = select(CaseAssignment.status).where(CaseAssignment.case_id == case.id)
+    start = await _round_start(session, case)
+    if start is not None:
+        stmt = stmt.where(CaseAssignment.created_at >= start)
+    statuses = list((await session.scalars(stmt)).all())
     if AssignmentStatus.PENDING in statuses or AssignmentStatus.ACCEPTED in statuses:
         return (
             CaseStatus.ACCEPTED if AssignmentStatus.ACCEPTED in statuses else CaseStatus.FORWARDED
@@ -160,6 +167,32 @@ async def _settle(session: AsyncSession, case: Case, nominal: CaseStatus) -> Cas
     if AssignmentStatus.RESOLVED in statuses:
         return CaseStatus.RESOLVED
     return nominal
+
+
+async def _settle_status(
+    session: AsyncSession, case: Case, before: CaseStatus, nominal: CaseStatus
+) -> CaseStatus:
+    """Move the case to the status its forwardings imply; when that is resolved (however the
+    last unit finished), the answer is the units' answers of the current round."""
+    to = await _settle(session, case, nominal)
+    extra: dict[str, object] = {}
+    if to == CaseStatus.RESOLVED:
+        stmt = (
+            select(CaseAssignment.answer)
+            .where(
+                CaseAssignment.case_id == case.id,
+                CaseAssignment.status == AssignmentStatus.RESOLVED,
+            )
+            .order_by(CaseAssignment.finished_at)
+        )
+        start = await _round_start(session, case)
+        if start is not None:
+            stmt = stmt.where(CaseAssignment.created_at >= start)
+        answers = (await session.scalars(stmt)).all()
+        extra = {"answer": "\n\n".join(a for a in answers if a), "resolved_at": utcnow()}
+    if to != before or extra:
+        await _set_status(session, case, to, **extra)
+    return to
 
 
 async def accept_case(session: AsyncSession, *, actor: Actor, case: Case) -> Case:
@@ -172,9 +205,7 @@ async def accept_case(session: AsyncSession, *, actor: Actor, case: Case) -> Cas
     assignment.status = AssignmentStatus.ACCEPTED
     assignment.accepted_at = utcnow()
     await session.flush()
-    to = await _settle(session, case, CaseStatus.ACCEPTED)
-    if to != before:
-        await _set_status(session, case, to)
+    to = await _settle_status(session, case, before, CaseStatus.ACCEPTED)
     await timeline.log(
         session, case, "accepted", actor, from_status=before, to_status=to, unit_id=actor.unit_id
     )
@@ -193,9 +224,7 @@ async def return_case(
     assignment.return_reason = text
     assignment.finished_at = utcnow()
     await session.flush()
-    to = await _settle(session, case, CaseStatus.IN_PROGRESS)
-    if to != before:
-        await _set_status(session, case, to)
+    to = await _settle_status(session, case, before, CaseStatus.IN_PROGRESS)
     await timeline.log(
         session,
         case,
@@ -224,30 +253,12 @@ async def resolve_case(
         assignment.finished_at = now
         await session.flush()
         await count_unit(session, unit_id=assignment.unit_id, at=now, resolved=1)
-        to = await _settle(session, case, CaseStatus.RESOLVED)
+        to = await _settle_status(session, case, before, CaseStatus.RESOLVED)
         unit_id: int | None = assignment.unit_id
     else:
         _require_staff(actor, Action.RESOLVE)
         to, unit_id = CaseStatus.RESOLVED, None
-    extra: dict[str, object] = {}
-    if to == CaseStatus.RESOLVED:
-        answers = [text]
-        if unit_id is not None:
-            answers = list(
-                (
-                    await session.scalars(
-                        select(CaseAssignment.answer)
-                        .where(
-                            CaseAssignment.case_id == case.id,
-                            CaseAssignment.status == AssignmentStatus.RESOLVED,
-                        )
-                        .order_by(CaseAssignment.finished_at)
-                    )
-                ).all()
-            )
-        extra = {"answer": "\n\n".join(a for a in answers if a), "resolved_at": now}
-    if to != before or extra:
-        await _set_status(session, case, to, **extra)
+        await _set_status(session, case, to, answer=text, resolved_at=now)
     await timeline.log(
         session,
         case,

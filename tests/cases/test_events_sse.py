@@ -1,0 +1,171 @@
+"""Live events: published after commit only, filtered per user, streamed as SSE."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+
+import httpx
+import pytest
+import uvicorn
+
+from hotline.auth.models import Role
+from hotline.auth.service import Actor
+from hotline.cases import service
+from hotline.events import DomainEvent
+from hotline.web.sse import visible
+from tests.cases.helpers import API, create, forward
+from tests.conftest import new_case_body
+
+pytestmark = pytest.mark.anyio
+
+
+def _drain(queue: asyncio.Queue) -> list[DomainEvent]:
+    out = []
+    while not queue.empty():
+        out.append(queue.get_nowait())
+    return out
+
+
+async def test_created_case_is_published_with_its_code(app, client, world):
+    async with app.state.hotline.bus.subscribe() as queue:
+        case = await create(client, world)
+        got = _drain(queue)
+    assert [e.kind for e in got] == ["case.created"]
+    assert got[0].case_code == case["code"]
+    assert got[0].data["status"] == "new"
+    assert got[0].data["actor"] == "operator"
+    assert got[0].unit_ids == ()
+
+
+async def test_forward_event_names_the_unit(app, client, world):
+    code = (await create(client, world))["code"]
+    async with app.state.hotline.bus.subscribe() as queue:
+        await forward(client, world, code, "ward_a")
+        got = _drain(queue)
+    assert [e.kind for e in got] == ["case.forwarded"]
+    assert got[0].case_code == code
+    assert got[0].unit_ids == (world.units["ward_a"],)
+
+
+async def test_failed_request_publishes_nothing(app, client, world):
+    code = (await create(client, world))["code"]
+    async with app.state.hotline.bus.subscribe() as queue:
+        r = await client.post(
+            API, json=new_case_body(ward_code="99999"), headers=world.auth("operator")
+        )
+        assert r.status_code >= 400
+        r = await client.post(f"{API}/{code}/close", headers=world.auth("operator"))
+        assert r.status_code == 409
+        r = await client.post(API, json=new_case_body(), headers=world.auth("officer"))
+        assert r.status_code == 403
+        assert _drain(queue) == []
+
+
+async def test_rolled_back_unit_of_work_publishes_nothing(app, client, world):
+    from hotline.auth.service import SYSTEM
+
+    state = app.state.hotline
+    async with state.bus.subscribe() as queue:
+        with pytest.raises(RuntimeError):
+            async with state.unit_of_work() as session:
+                case = await service.open_case(
+                    session, actor=SYSTEM, data=service.NewCase(channel="web", description="x")
+                )
+                code = case.code
+                raise RuntimeError("boom after the timeline was written")
+        assert _drain(queue) == []
+    r = await client.get(f"{API}/{code}", headers=world.auth("operator"))
+    assert r.status_code == 404
+    # The next successful transaction publishes only its own events.
+    async with state.bus.subscribe() as queue:
+        fresh = await create(client, world)
+        assert [e.case_code for e in _drain(queue)] == [fresh["code"]]
+
+
+def test_visible_filters_events_by_unit():
+    event_a = DomainEvent(kind="case.forwarded", case_code="ABCD-2345", unit_ids=(1, 2))
+    event_none = DomainEvent(kind="case.created", case_code="ABCD-2346", unit_ids=())
+    officer_1 = Actor(user_id=5, username="o1", role=Role.UNIT_OFFICER, unit_id=1)
+    officer_3 = Actor(user_id=6, username="o3", role=Role.UNIT_OFFICER, unit_id=3)
+    doctor_2 = Actor(user_id=7, username="d2", role=Role.DOCTOR, unit_id=2)
+    unitless = Actor(user_id=8, username="u", role=Role.UNIT_OFFICER, unit_id=None)
+    for staff_role in (Role.ADMIN, Role.SUPERVISOR, Role.OPERATOR):
+        staff = Actor(user_id=1, username="s", role=staff_role)
+        assert visible(staff, event_a) and visible(staff, event_none)
+    assert visible(officer_1, event_a)
+    assert visible(doctor_2, event_a)
+    assert not visible(officer_3, event_a)
+    assert not visible(officer_1, event_none)
+    assert not visible(unitless, event_a)
+    assert not visible(unitless, event_none)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.asynccontextmanager
+async def _serve(app):
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        async with asyncio.timeout(10):
+            while not server.started:
+                await asyncio.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout=5)
+        except TimeoutError:
+            server.force_exit = True
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def _next_event(lines, kind: str) -> dict:
+    """The data of the next SSE event of this kind."""
+    current = None
+    async for line in lines:
+        if line.startswith("event:"):
+            current = line.split(":", 1)[1].strip()
+        elif line.startswith("data:") and current == kind:
+            return json.loads(line.split(":", 1)[1].strip())
+    raise AssertionError(f"stream ended before {kind}")
+
+
+async def test_sse_stream_delivers_case_created_over_http(app, world):
+    async with (
+        _serve(app) as base,
+        httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(10)) as http,
+        asyncio.timeout(30),
+        http.stream("GET", "/api/v1/events", headers=world.auth("supervisor")) as r,
+    ):
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/event-stream")
+        lines = r.aiter_lines()
+        ready = await _next_event(lines, "ready")
+        assert ready == {"user": "supervisor"}
+        created = await http.post(API, json=new_case_body(), headers=world.auth("operator"))
+        assert created.status_code == 201, created.text
+        event = await _next_event(lines, "case.created")
+        assert event["case_code"] == created.json()["code"]
+        assert event["kind"] == "case.created"
+
+
+async def test_sse_stream_requires_authentication(app, world):
+    async with (
+        _serve(app) as base,
+        httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(10)) as http,
+        asyncio.timeout(30),
+    ):
+        r = await http.get("/api/v1/events")
+        assert r.status_code == 401
