@@ -325,5 +325,6 @@ async def list_wards(
     if province_code:
         stmt = stmt.where(Ward.province_code == province_code)
     if q:
-        stmt = stmt.where(Ward.search_name.contains(fold(q)))
+        # autoescape: "_" survives folding and would otherwise match any character in LIKE.
+        stmt = stmt.where(Ward.search_name.contains(fold(q), autoescape=True))
     return list((await session.scalars(stmt)).all())
