@@ -70,7 +70,9 @@ async def summary(session: AsyncSession, *, date_from: date, date_to: date) -> d
                 .where(in_period)
                 .group_by(CaseCounter.day)
             )
-        ).tuples()
+        )
+        .tuples()
+        .all()
     )
     hour_cases = dict(
         (
@@ -79,7 +81,9 @@ async def summary(session: AsyncSession, *, date_from: date, date_to: date) -> d
                 .where(in_period)
                 .group_by(CaseCounter.hour)
             )
-        ).tuples()
+        )
+        .tuples()
+        .all()
     )
     calls = await _calls(session, date_from, date_to)
     by_day = []
