@@ -205,3 +205,20 @@ async def test_login_with_right_password_opens_the_board(client, world):
     assert board.status_code == 200
     me = await client.get("/api/v1/users/me")
     assert me.json()["username"] == "operator"
+
+
+async def test_disabled_user_is_signed_out_of_the_pages(client, world, app):
+    page = await client.get("/login")
+    r = await client.post(
+        "/login",
+        data={"username": "operator", "password": PASSWORD, "csrf": _csrf_of(page.text)},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    await _set_active(app, "operator", False)
+
+    board = await client.get("/", follow_redirects=False)
+
+    assert board.status_code == 303
+    assert board.headers["location"] == "/login"
+    _assert_401_problem(await client.get("/api/v1/users/me"))
