@@ -209,3 +209,27 @@ async def test_non_admin_cannot_create_units(client, world):
     r = await client.post("/api/v1/units", json=_unit_body(), headers=world.auth("supervisor"))
     assert r.status_code == 403
     assert "UB-00008-YT" not in await _unit_codes(client, world)
+
+
+async def test_suggest_without_ward_offers_only_this_sites_province_units(client, world):
+    r = await client.post(
+        "/api/v1/units",
+        json={
+            "code": "79-SLDTBXH",
+            "name": "Sở Lao động - Thương binh và Xã hội - TP Hồ Chí Minh",
+            "type": "labour_department",
+            "province_code": "79",
+            "categories": ["ho_tro_kho_khan"],
+        },
+        headers=world.auth("admin"),
+    )
+    assert r.status_code == 201, r.text
+
+    s = await client.get(
+        "/api/v1/units/suggest",
+        params={"category": "ho_tro_kho_khan"},
+        headers=world.auth("operator"),
+    )
+
+    assert s.status_code == 200
+    assert [u["code"] for u in s.json()] == ["01-SLDTBXH"]

@@ -23,6 +23,7 @@ from hotline.directory.models import (
     Ward,
 )
 from hotline.errors import Conflict, InvalidInput, NotFound
+from hotline.site import site_of
 from hotline.text import fold
 
 
@@ -208,7 +209,7 @@ async def suggest_units(
     category = await get_category(session, category_code)
     ward = await get_ward(session, ward_code) if ward_code else None
     handles = select(UnitCategory.unit_id).where(UnitCategory.category_code == category.code)
-    covers = [Unit.province_code.is_not(None)]
+    covers = [Unit.province_code == site_of(session).province_code]
     if ward is not None:
         covers = [
             Unit.id.in_(select(UnitWard.unit_id).where(UnitWard.ward_code == ward.code)),
