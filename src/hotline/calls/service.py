@@ -34,8 +34,10 @@ class NewCall:
 async def record_call(session: AsyncSession, *, data: NewCall) -> Call:
     """Store a finished call and count it by line, branch and outcome."""
     caller = normalise_phone(data.caller, field="caller")
-    if data.started_at.tzinfo is None:
-        raise InvalidInput("Thời điểm phải có múi giờ", field="started_at")
+    for field in ("started_at", "answered_at", "ended_at"):
+        at = getattr(data, field)
+        if at is not None and at.tzinfo is None:
+            raise InvalidInput("Thời điểm phải có múi giờ", field=field)
     outcome = None
     if data.outcome is not None:
         try:

@@ -145,6 +145,9 @@ async def merge_contacts(
     gone = await session.get(Contact, merge_id)
     if gone is None or gone.merged_into_id is not None:
         raise NotFound("Không tìm thấy người dân cần gộp", field="merge_id")
+    if gone.id == keep.id:
+        # keep_id was itself merged into merge_id: a self-pointer would make it unresolvable.
+        raise InvalidInput("Không thể gộp một người với chính họ", field="merge_id")
     for model in (ContactPhone, ContactIdentity, Case, Call, PersonalDataRead):
         await session.execute(
             update(model).where(model.contact_id == gone.id).values(contact_id=keep.id)

@@ -24,6 +24,7 @@ from hotline.directory.models import (
     Ward,
 )
 from hotline.errors import Conflict, InvalidInput, NotFound
+from hotline.site import site_of
 from hotline.text import fold
 
 
@@ -209,7 +210,7 @@ async def suggest_units(
     category = await get_category(session, category_code)
     ward = await get_ward(session, ward_code) if ward_code else None
     handles = select(UnitCategory.unit_id).where(UnitCategory.category_code == category.code)
-    covers: list[Any] = [Unit.province_code.is_not(None)]
+    covers: list[Any] = [Unit.province_code == site_of(session).province_code]
     if ward is not None:
         covers = [
             Unit.id.in_(select(UnitWard.unit_id).where(UnitWard.ward_code == ward.code)),
@@ -326,5 +327,6 @@ async def list_wards(
     if province_code:
         stmt = stmt.where(Ward.province_code == province_code)
     if q:
-        stmt = stmt.where(Ward.search_name.contains(fold(q)))
+        # autoescape: "_" survives folding and would otherwise match any character in LIKE.
+        stmt = stmt.where(Ward.search_name.contains(fold(q), autoescape=True))
     return list((await session.scalars(stmt)).all())

@@ -87,6 +87,10 @@ async def board(request: Request, state: StateDep) -> Response:
         return RedirectResponse("/login", status_code=303)
     async with state.unit_of_work() as session:
         user = await auth.get_user(session, int(user_id))
+        if not user.active:
+            # Same rule as current_actor: a disabled account's page session ends at once.
+            request.session.clear()
+            return RedirectResponse("/login", status_code=303)
         actor = actor_of(user)
         page = await list_cases(session, actor=actor, filters=CaseFilter(), cursor=None, limit=30)
         today = state.site.local(utcnow()).date()
