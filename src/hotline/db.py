@@ -118,3 +118,9 @@ def enum_column(enum_cls: Any, length: int = 20) -> Any:
         values_callable=lambda e: [m.value for m in e],
         validate_strings=True,
     )
+
+
+def dialect_name(session: AsyncSession) -> str:
+    """'postgresql' or 'sqlite', for the few statements that differ between engines."""
+    bind = session.get_bind()
+    return str(bind.dialect.name)

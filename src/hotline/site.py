@@ -50,4 +50,5 @@ def site_of(session: AsyncSession) -> Site:
     site = session.info.get("site")
     if site is None:
         raise RuntimeError("session was not made by hotline.db.make_sessionmaker(engine, site)")
-    return site  # type: ignore[no-any-return]
+    assert isinstance(site, Site)
+    return site

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, UploadFile
 from fastapi.responses import FileResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.attachments import service as attachments
 from hotline.auth.service import Actor
@@ -96,7 +97,7 @@ async def list_cases(
         return CasePage(items=[CaseOut.of(c) for c in page.items], next_cursor=page.next_cursor)
 
 
-async def _detail(session, actor: Actor, case: Case) -> CaseDetail:  # type: ignore[no-untyped-def]
+async def _detail(session: AsyncSession, actor: Actor, case: Case) -> CaseDetail:
     duplicate_of = None
     if case.duplicate_of_id:
         original = await session.get(Case, case.duplicate_of_id)

@@ -59,7 +59,7 @@ class AssignmentStatus(enum.StrEnum):
     RESOLVED = "resolved"
 
 
-def _enum(e: type[enum.Enum], length: int = 20) -> object:
+def _enum(e: type[enum.Enum], length: int = 20) -> Any:
     return enum_column(e, length)
 
 

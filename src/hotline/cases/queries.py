@@ -6,6 +6,7 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import and_, exists, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.auth.service import Actor
 from hotline.cases.access import visible_clause
 from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseStatus, Channel
-from hotline.db import utcnow
+from hotline.db import dialect_name, utcnow
 from hotline.errors import InvalidInput
 from hotline.site import site_of
 from hotline.text import search_terms
@@ -57,7 +58,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise InvalidInput("Con trỏ phân trang không hợp lệ", field="cursor") from None
 
 
-def _overdue_clause() -> object:
+def _overdue_clause() -> Any:
     return exists().where(
         CaseAssignment.case_id == Case.id,
         CaseAssignment.status.in_((AssignmentStatus.PENDING, AssignmentStatus.ACCEPTED)),
@@ -65,7 +66,7 @@ def _overdue_clause() -> object:
     )
 
 
-def _search_clause(dialect: str, q: str) -> object | None:
+def _search_clause(dialect: str, q: str) -> Any:
     terms = search_terms(q)
     if not terms:
         return None
@@ -111,7 +112,7 @@ async def list_cases(
         stmt = stmt.where(Case.urgent.is_(filters.urgent))
     if filters.overdue is not None:
         over = _overdue_clause()
-        stmt = stmt.where(over if filters.overdue else ~over)  # type: ignore[operator]
+        stmt = stmt.where(over if filters.overdue else ~over)
     if filters.contact_id is not None:
         stmt = stmt.where(Case.contact_id == filters.contact_id)
     tz = site_of(session).timezone
@@ -121,7 +122,7 @@ async def list_cases(
         end = datetime.combine(filters.date_to + timedelta(days=1), time(), tz)
         stmt = stmt.where(Case.created_at < end)
     if filters.q:
-        search = _search_clause(session.bind.dialect.name, filters.q)
+        search = _search_clause(dialect_name(session), filters.q)
         if search is not None:
             stmt = stmt.where(search)
     if cursor:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +13,7 @@ from hotline.cases import codes, timeline
 from hotline.cases.access import can_edit
 from hotline.cases.models import Case, CaseStatus, Channel, Priority
 from hotline.contacts.service import find_or_create_by_phone
-from hotline.db import insert_for, utcnow
+from hotline.db import dialect_name, insert_for, utcnow
 from hotline.directory.service import get_category, get_ward
 from hotline.errors import Conflict, InvalidInput, NotAllowed
 from hotline.reports.counters import count_case
@@ -111,14 +112,14 @@ async def open_case(session: AsyncSession, *, actor: Actor, data: NewCase) -> Ca
 
 
 async def _insert_with_fresh_code(
-    session: AsyncSession, values: dict[str, object], contact_name: str
+    session: AsyncSession, values: dict[str, Any], contact_name: str
 ) -> Case:
     """Insert under a random code; a taken code (a race or a rare repeat) just draws again.
 
     ON CONFLICT DO NOTHING keeps the transaction usable after a clash on both engines,
     without a savepoint round trip on every intake.
     """
-    insert = insert_for(session.bind.dialect.name)
+    insert = insert_for(dialect_name(session))
     for _ in range(CODE_ATTEMPTS):
         code = codes.random_code()
         search = search_text_for(

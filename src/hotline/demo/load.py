@@ -24,7 +24,7 @@ from hotline.cases.codes import random_code
 from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseEvent, CaseStatus
 from hotline.cases.service import search_text_for
 from hotline.contacts.models import Contact, ContactPhone
-from hotline.db import create_engine, make_sessionmaker
+from hotline.db import create_engine, dialect_name, make_sessionmaker
 from hotline.demo.profiles import FORWARDED_OUTCOMES, DemoProfile, build_profile
 from hotline.directory.models import Category, Unit, UnitType
 from hotline.directory.service import ensure_default_units
@@ -215,11 +215,11 @@ async def _reserve_ids(session: AsyncSession, model: Any, n: int) -> list[int]:
     sequence is moved past the new ids, so later inserts never collide.
     """
     table = model.__table__
-    if session.bind.dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         await session.execute(text(f'LOCK TABLE "{table.name}" IN EXCLUSIVE MODE'))
     start = int(await session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0) + 1
     ids = list(range(start, start + n))
-    if ids and session.bind.dialect.name == "postgresql":
+    if ids and dialect_name(session) == "postgresql":
         await session.execute(
             text(f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), :last)"),
             {"last": ids[-1]},

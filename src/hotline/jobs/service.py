@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.db import insert_for, utcnow
+from hotline.db import dialect_name, insert_for, utcnow
 from hotline.jobs.models import Job, JobStatus
 
 LEASE = timedelta(minutes=5)
@@ -28,7 +28,7 @@ async def enqueue(
     max_attempts: int = 5,
 ) -> None:
     """Add a job in the caller's transaction; a repeated key is a no-op."""
-    stmt = insert_for(session.bind.dialect.name)(Job).values(
+    stmt = insert_for(dialect_name(session))(Job).values(
         kind=kind,
         payload=payload or {},
         run_at=run_at or utcnow(),
@@ -49,7 +49,7 @@ async def claim(session: AsyncSession, *, now: datetime | None = None) -> Job | 
     due = (Job.status == JobStatus.QUEUED) & (Job.run_at <= now)
     stale = (Job.status == JobStatus.RUNNING) & (Job.locked_until < now)
     stmt = select(Job).where(due | stale).order_by(Job.run_at, Job.id).limit(1)
-    if session.bind.dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         job = await session.scalar(stmt.with_for_update(skip_locked=True))
         if job is None:
             return None

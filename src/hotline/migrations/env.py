@@ -36,7 +36,7 @@ def _do_run(connection: Any) -> None:
 
 async def _run() -> None:
     url = normalise_database_url(
-        config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
+        str(config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url") or "")
     )
     engine = create_async_engine(url)
     async with engine.connect() as connection:

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.db import insert_for
+from hotline.db import dialect_name, insert_for
 from hotline.reports.models import CallCounter, CaseCounter, UnitCounter
 from hotline.site import site_of
 
@@ -16,7 +16,7 @@ async def _bump(
     session: AsyncSession, model: Any, keys: dict[str, Any], incs: dict[str, int]
 ) -> None:
     table = model.__table__
-    stmt = insert_for(session.bind.dialect.name)(table).values(**keys, **incs)
+    stmt = insert_for(dialect_name(session))(table).values(**keys, **incs)
     stmt = stmt.on_conflict_do_update(
         index_elements=list(keys),
         set_={col: table.c[col] + stmt.excluded[col] for col in incs},
