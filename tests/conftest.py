@@ -30,6 +30,16 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> None:
+    """Argon2 at production cost takes ~0.5 s a hash; tests create many users."""
+    from argon2 import PasswordHasher, profiles
+
+    from hotline.auth.service import use_password_hasher
+
+    use_password_hasher(PasswordHasher.from_parameters(profiles.CHEAPEST))
+
+
 def _bootstrap(url: str) -> None:
     from hotline.db import create_engine, make_sessionmaker
     from hotline.setup import bootstrap

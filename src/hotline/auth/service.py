@@ -18,8 +18,22 @@ from hotline.db import utcnow
 from hotline.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 
 _hasher = PasswordHasher()
-# Verifying against a dummy hash keeps the timing of "no such user" close to "wrong password".
-_DUMMY_HASH = _hasher.hash("dummy-password-for-timing")
+_dummy_hash: str | None = None
+
+
+def use_password_hasher(hasher: PasswordHasher) -> None:
+    """Swap the Argon2 parameters (the test suite uses the cheapest profile to stay fast)."""
+    global _hasher, _dummy_hash
+    _hasher, _dummy_hash = hasher, None
+
+
+def _dummy() -> str:
+    # Verifying against a dummy hash keeps "no such user" as slow as "wrong password".
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = _hasher.hash("dummy-password-for-timing")
+    return _dummy_hash
+
 
 STAFF_ROLES = frozenset(Role)
 UNIT_SCOPED_ROLES = frozenset({Role.UNIT_OFFICER, Role.DOCTOR})
@@ -93,7 +107,7 @@ async def authenticate(session: AsyncSession, *, username: str, password: str) -
     user = await session.scalar(select(User).where(User.username == username.strip().lower()))
     try:
         if user is None or not user.active:
-            _hasher.verify(_DUMMY_HASH, password + "x")
+            _hasher.verify(_dummy(), password + "x")
             raise Unauthenticated("Sai tên đăng nhập hoặc mật khẩu")
         _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
