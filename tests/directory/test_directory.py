@@ -141,13 +141,14 @@ async def test_suggest_with_unknown_category_is_422_on_category(client, world):
     assert r.json()["field"] == "category"
 
 
-async def test_suggest_with_unknown_ward_is_422(client, world):
+async def test_suggest_with_unknown_ward_is_422_naming_the_ward_parameter(client, world):
     r = await client.get(
         "/api/v1/units/suggest",
         params={"category": "ho_tro_kho_khan", "ward": "99999"},
         headers=world.auth("operator"),
     )
     assert r.status_code == 422
+    assert r.json()["field"] == "ward"
 
 
 def _unit_body(**overrides: Any) -> dict[str, Any]:

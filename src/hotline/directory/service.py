@@ -208,7 +208,7 @@ async def suggest_units(
     province. With no ward, only province-wide units of the site are candidates.
     """
     category = await get_category(session, category_code)
-    ward = await get_ward(session, ward_code) if ward_code else None
+    ward = await get_ward(session, ward_code, field="ward") if ward_code else None
     handles = select(UnitCategory.unit_id).where(UnitCategory.category_code == category.code)
     covers: list[Any] = [Unit.province_code == site_of(session).province_code]
     if ward is not None:
