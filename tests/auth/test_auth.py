@@ -222,3 +222,20 @@ async def test_disabled_user_is_signed_out_of_the_pages(client, world, app):
     assert board.status_code == 303
     assert board.headers["location"] == "/login"
     _assert_401_problem(await client.get("/api/v1/users/me"))
+
+
+async def test_repeated_wrong_passwords_are_throttled_even_for_the_right_one(client, world):
+    from tests.conftest import PASSWORD
+
+    for _ in range(10):
+        r = await client.post(
+            "/api/v1/auth/token", data={"username": "operator", "password": "sai-mat-khau"}
+        )
+        assert r.status_code == 401
+    r = await client.post("/api/v1/auth/token", data={"username": "operator", "password": PASSWORD})
+    assert r.status_code == 429
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["field"] == "username"
+    # Another account from the same address is not locked out.
+    ok = await client.post("/api/v1/auth/token", data={"username": "admin", "password": PASSWORD})
+    assert ok.status_code == 200

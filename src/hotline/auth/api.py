@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form
+from fastapi import APIRouter, Depends, Form, Request
 from pydantic import BaseModel, Field
 
 from hotline.auth import service
 from hotline.auth.models import Role
 from hotline.auth.service import Actor
-from hotline.errors import NotAllowed
+from hotline.errors import NotAllowed, Unauthenticated
 from hotline.web.deps import current_actor, get_state
 from hotline.web.state import AppState
 
@@ -43,14 +43,24 @@ class UserIn(BaseModel):
 
 @router.post("/auth/token", response_model=TokenOut)
 async def token(
-    state: StateDep, username: Annotated[str, Form()], password: Annotated[str, Form()]
+    request: Request,
+    state: StateDep,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
 ) -> TokenOut:
-    async with state.unit_of_work() as session:
-        user = await service.authenticate(session, username=username, password=password)
-        value = await service.issue_token(
-            session, user=user, ttl_hours=state.settings.token_ttl_hours
-        )
-        return TokenOut(access_token=value)
+    client = request.client.host if request.client else "?"
+    state.logins.check(client, username)
+    try:
+        async with state.unit_of_work() as session:
+            user = await service.authenticate(session, username=username, password=password)
+            value = await service.issue_token(
+                session, user=user, ttl_hours=state.settings.token_ttl_hours
+            )
+    except Unauthenticated:
+        state.logins.failed(client, username)
+        raise
+    state.logins.succeeded(client, username)
+    return TokenOut(access_token=value)
 
 
 @router.get("/users/me", response_model=UserOut)

@@ -20,6 +20,7 @@ from hotline.directory.service import list_categories
 from hotline.errors import Unauthenticated
 from hotline.reports.service import summary
 from hotline.web.deps import get_state
+from hotline.web.ratelimit import TooManyAttempts
 from hotline.web.state import AppState
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -57,26 +58,35 @@ async def login(
         errors["username"] = "Vui lòng nhập tên đăng nhập."
     if not password:
         errors["password"] = "Vui lòng nhập mật khẩu."
+    client = request.client.host if request.client else "?"
+    status = 400
     if not errors:
         try:
+            state.logins.check(client, username)
             async with state.unit_of_work() as session:
                 user = await auth.authenticate(session, username=username, password=password)
+            state.logins.succeeded(client, username)
             request.session.clear()
             request.session["user_id"] = user.id
             return RedirectResponse("/", status_code=303)
         except Unauthenticated as exc:
+            state.logins.failed(client, username)
             errors["password"] = exc.detail
+        except TooManyAttempts as exc:
+            errors["form"], status = exc.detail, 429
     return templates.TemplateResponse(
         request,
         "login.html",
         {"csrf": _csrf(request), "errors": errors, "username": username},
-        status_code=400,
+        status_code=status,
     )
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
-    request.session.clear()
+async def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+    # A cross-site form must not be able to sign staff out in the middle of a call.
+    if secrets.compare_digest(csrf, str(request.session.get("csrf", ""))):
+        request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -13,6 +13,7 @@ from hotline.auth.service import TokenCache
 from hotline.events import EventBus, take_pending
 from hotline.settings import Settings
 from hotline.site import Site
+from hotline.web.ratelimit import FailureLimiter
 
 
 @dataclass
@@ -23,6 +24,7 @@ class AppState:
     sessionmaker: async_sessionmaker[AsyncSession]
     bus: EventBus
     tokens: TokenCache
+    logins: FailureLimiter = field(default_factory=FailureLimiter)
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
