@@ -14,7 +14,7 @@ from hotline.cases.access import can_edit
 from hotline.cases.models import Case, CaseStatus, Channel, Priority
 from hotline.contacts.service import find_or_create_by_phone
 from hotline.db import dialect_name, insert_for, utcnow
-from hotline.directory.service import get_category, get_ward
+from hotline.directory.service import check_category, check_ward, get_category, get_ward
 from hotline.errors import Conflict, InvalidInput, NotAllowed
 from hotline.reports.counters import count_case
 from hotline.text import fold
@@ -62,9 +62,9 @@ async def open_case(session: AsyncSession, *, actor: Actor, data: NewCase) -> Ca
     if not description:
         raise InvalidInput("Nội dung không được để trống", field="description")
     if data.category is not None:
-        await get_category(session, data.category)
+        await check_category(session, data.category)
     if data.ward_code is not None:
-        await get_ward(session, data.ward_code)
+        await check_ward(session, data.ward_code)
     _check_coordinates(data.lat, data.long)
     contact_id = data.contact_id
     if data.contact_phone:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import Actor
 from hotline.contacts.models import Contact, ContactIdentity, ContactPhone, PersonalDataRead
 from hotline.contacts.phones import normalise_phone
+from hotline.db import dialect_name, insert_for
 from hotline.directory.service import get_ward
 from hotline.errors import InvalidInput, NotFound
 
@@ -38,12 +38,15 @@ async def find_or_create_by_phone(
     contact = Contact(name=name)
     session.add(contact)
     await session.flush()
-    try:
-        # A savepoint, so losing the race for this number only undoes our insert.
-        async with session.begin_nested():
-            session.add(ContactPhone(e164=e164, contact_id=contact.id))
-            await session.flush()
-    except IntegrityError:
+    # ON CONFLICT keeps the transaction usable if another request registered this number
+    # between our SELECT and INSERT, without a savepoint round trip on every new caller.
+    claimed = await session.scalar(
+        insert_for(dialect_name(session))(ContactPhone)
+        .values(e164=e164, contact_id=contact.id)
+        .on_conflict_do_nothing(index_elements=["e164"])
+        .returning(ContactPhone.contact_id)
+    )
+    if claimed is None:
         await session.delete(contact)
         owner = await session.scalar(
             select(ContactPhone.contact_id).where(ContactPhone.e164 == e164)

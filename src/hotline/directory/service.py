@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -185,6 +186,36 @@ async def get_category(session: AsyncSession, code: str, *, field: str = "catego
     return category
 
 
+# Intake checks that the category and ward exist on every request; they almost never change,
+# so a confirmed code is remembered per process for a short time. Only confirmations are
+# kept: an unknown code is always looked up again. A category deactivated by another process
+# may still be accepted here for up to CONFIRMED_TTL seconds.
+CONFIRMED_TTL = 30.0
+_confirmed: dict[tuple[str, str, str], float] = {}
+
+
+def _cache_key(session: AsyncSession, kind: str, code: str) -> tuple[str, str, str]:
+    return (str(session.get_bind().engine.url), kind, code)
+
+
+async def check_ward(session: AsyncSession, code: str, *, field: str = "ward_code") -> None:
+    """Raise InvalidInput unless the ward exists (cached confirmations)."""
+    key = _cache_key(session, "ward", code)
+    if _confirmed.get(key, 0.0) > time.monotonic():
+        return
+    await get_ward(session, code, field=field)
+    _confirmed[key] = time.monotonic() + CONFIRMED_TTL
+
+
+async def check_category(session: AsyncSession, code: str, *, field: str = "category") -> None:
+    """Raise InvalidInput unless the category exists and is active (cached confirmations)."""
+    key = _cache_key(session, "category", code)
+    if _confirmed.get(key, 0.0) > time.monotonic():
+        return
+    await get_category(session, code, field=field)
+    _confirmed[key] = time.monotonic() + CONFIRMED_TTL
+
+
 async def get_unit(session: AsyncSession, unit_id: int, *, field: str = "unit_id") -> Unit:
     unit = await session.get(Unit, unit_id)
     if unit is None or not unit.active:
@@ -278,6 +309,7 @@ async def update_category(
         category.forward_hours = forward_hours
     if active is not None:
         category.active = active
+        _confirmed.pop(_cache_key(session, "category", code), None)
     await session.flush()
     return category
 
