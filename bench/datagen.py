@@ -8,8 +8,9 @@ description, category, channel, ward, address and contact name, so category/chan
 frequencies and the Vietnamese text follow the demo profiles. Calls copy call templates
 the same way.
 
-Datasets are cached: a `bench_meta` table records DATA_VERSION and the sizes, and a run
-reuses a database whose meta matches. Bump DATA_VERSION when the generator changes.
+Datasets are cached: a `bench_meta` table records the generator version and the sizes, and
+a run reuses a database whose meta matches. Bump DATA_VERSION (PostgreSQL) or
+SQLITE_DATA_VERSION when the generator changes.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 DATA_VERSION = 1
+SQLITE_DATA_VERSION = 2
 N_TEMPLATES = 300
 N_CALL_TEMPLATES = 200
 # Fixed span so a cached dataset and a fresh one are identical: ~2 years of traffic.
@@ -168,8 +170,12 @@ async def pg_meta(dsn: str) -> dict | None:
     try:
         if await conn.fetchval("SELECT to_regclass('bench_meta')") is None:
             return None
-        row = await conn.fetchrow("SELECT version, cases, calls FROM bench_meta")
-        return dict(row) if row else None
+        row = await conn.fetchrow("SELECT * FROM bench_meta")
+        if row is None:
+            return None
+        meta = {k: row[k] for k in ("version", "cases", "calls")}
+        meta["fts"] = row.get("fts", True)
+        return meta
     finally:
         await conn.close()
 
@@ -262,7 +268,7 @@ PG_COUNTERS = [
 ]
 
 
-async def _pg_fill(dsn: str, n_cases: int, n_calls: int) -> None:
+async def _pg_fill(dsn: str, n_cases: int, n_calls: int, fts: bool) -> None:
     tpls = case_templates()
     ctpls = call_templates()
     conn = await asyncpg.connect(dsn)
@@ -330,6 +336,8 @@ async def _pg_fill(dsn: str, n_cases: int, n_calls: int) -> None:
             log(f"cases {hi:,}/{n_cases:,}")
         log("rebuilding case indexes")
         for row in index_defs:
+            if row["indexname"] == "ix_case_search_fts" and not fts:
+                continue
             if row["indexname"] in constraints:
                 # Only the unique code is a constraint; rebuild it as one.
                 await conn.execute(
@@ -355,14 +363,16 @@ async def _pg_fill(dsn: str, n_cases: int, n_calls: int) -> None:
                 f' (SELECT coalesce(max(id), 1) FROM "{seq_table}"))'
             )
         await conn.execute(
-            "CREATE TABLE bench_meta (version int, cases bigint, calls bigint, built_at text)"
+            "CREATE TABLE bench_meta (version int, cases bigint, calls bigint, built_at text,"
+            " fts bool)"
         )
         await conn.execute(
-            "INSERT INTO bench_meta VALUES ($1, $2, $3, $4)",
+            "INSERT INTO bench_meta VALUES ($1, $2, $3, $4, $5)",
             DATA_VERSION,
             n_cases,
             n_calls,
             datetime.now(UTC).isoformat(),
+            fts,
         )
         await conn.execute("RESET session_replication_role")
     finally:
@@ -381,12 +391,22 @@ async def _pg_fill(dsn: str, n_cases: int, n_calls: int) -> None:
 
 
 def ensure_pg_dataset(
-    base_dsn: str, dbname: str, n_cases: int, n_calls: int, *, fresh: bool = False
+    base_dsn: str,
+    dbname: str,
+    n_cases: int,
+    n_calls: int,
+    *,
+    fresh: bool = False,
+    fts: bool = True,
 ) -> str:
-    """Return the DSN of a PostgreSQL database holding the dataset, building it if needed."""
+    """Return the DSN of a PostgreSQL database holding the dataset, building it if needed.
+
+    fts=False skips the GIN full-text index: the report benchmark never uses it, and on
+    10M rows it is the slowest part of the build (tens of minutes on 2 cores).
+    """
     dsn = db_url(base_dsn, dbname)
     meta = None if fresh else asyncio.run(pg_meta(dsn))
-    want = {"version": DATA_VERSION, "cases": n_cases, "calls": n_calls}
+    want = {"version": DATA_VERSION, "cases": n_cases, "calls": n_calls, "fts": fts}
     if meta == want:
         log(f"reusing cached {dbname} ({n_cases:,} cases, {n_calls:,} calls)")
         return dsn
@@ -394,7 +414,7 @@ def ensure_pg_dataset(
     started = time.monotonic()
     asyncio.run(pg_create_database(base_dsn, dbname))
     migrate_and_bootstrap(dsn)
-    asyncio.run(_pg_fill(dsn, n_cases, n_calls))
+    asyncio.run(_pg_fill(dsn, n_cases, n_calls, fts))
     log(f"built {dbname} in {time.monotonic() - started:.0f} s")
     return dsn
 
@@ -484,6 +504,16 @@ SQLITE_COUNTERS = [
 ]
 
 
+def _sqlite_micros(conn: sqlite3.Connection, table: str, columns: tuple[str, ...]) -> None:
+    """strftime's %f gives milliseconds; SQLAlchemy writes and expects microseconds.
+
+    Padding keeps the stored text identical in shape to what the product writes, so string
+    comparisons against bound datetimes order correctly.
+    """
+    sets = ", ".join(f"{c} = {c} || '000'" for c in columns)
+    conn.execute(f'UPDATE "{table}" SET {sets}')
+
+
 def sqlite_meta(path: Path) -> dict | None:
     if not path.exists():
         return None
@@ -542,6 +572,7 @@ def _sqlite_fill(path: Path, n_cases: int, n_calls: int) -> None:
                 (lo, hi, start, step),
             )
             log(f"sqlite cases {hi:,}/{n_cases:,}")
+        _sqlite_micros(conn, "case", ("created_at", "updated_at", "resolved_at", "closed_at"))
         for _name, sql in index_sql:
             conn.execute(sql)
         log("sqlite case indexes rebuilt")
@@ -549,14 +580,20 @@ def _sqlite_fill(path: Path, n_cases: int, n_calls: int) -> None:
         for lo in range(1, n_calls + 1, batch):
             hi = min(n_calls, lo + batch - 1)
             conn.execute(SQLITE_CALL_INSERT.format(ntpl=len(ctpls)), (lo, hi, start, step))
+        _sqlite_micros(conn, "call", ("started_at", "answered_at", "ended_at"))
         log("sqlite calls done")
         conn.execute(SQLITE_ASSIGNMENT_INSERT.format(fwd=FORWARD_EVERY))
+        _sqlite_micros(
+            conn,
+            "case_assignment",
+            ("due_at", "overdue_at", "created_at", "accepted_at", "finished_at"),
+        )
         for sql in SQLITE_COUNTERS:
             conn.execute(sql)
         conn.execute("CREATE TABLE bench_meta (version, cases, calls, built_at)")
         conn.execute(
             "INSERT INTO bench_meta VALUES (?, ?, ?, ?)",
-            (DATA_VERSION, n_cases, n_calls, datetime.now(UTC).isoformat()),
+            (SQLITE_DATA_VERSION, n_cases, n_calls, datetime.now(UTC).isoformat()),
         )
         conn.execute("COMMIT")
         conn.execute("ANALYZE")
@@ -566,7 +603,7 @@ def _sqlite_fill(path: Path, n_cases: int, n_calls: int) -> None:
 
 def ensure_sqlite_dataset(path: Path, n_cases: int, n_calls: int, *, fresh: bool = False) -> Path:
     meta = None if fresh else sqlite_meta(path)
-    if meta == {"version": DATA_VERSION, "cases": n_cases, "calls": n_calls}:
+    if meta == {"version": SQLITE_DATA_VERSION, "cases": n_cases, "calls": n_calls}:
         log(f"reusing cached {path} ({n_cases:,} cases)")
         return path
     log(f"building {path}: {n_cases:,} cases, {n_calls:,} calls (cached: {meta})")
