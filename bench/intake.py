@@ -114,7 +114,8 @@ def measure(name: str, run: int, cmd: str, url: str, args: argparse.Namespace, t
     lat = result["latency_ms"]
     print(
         f"  {name:8} run {run}: {result['rps']:9,.1f} req/s  p50 {lat['p50']:6.1f} ms"
-        f"  p99 {lat['p99']:6.1f} ms  non-2xx {result['non2xx']}",
+        f"  p99 {lat['p99']:6.1f} ms  non-2xx {result['non2xx']}"
+        + (f" {result.get('non2xx_by_status')}" if result["non2xx"] else ""),
         flush=True,
     )
     return result
