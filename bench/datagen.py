@@ -35,6 +35,8 @@ SPAN_START = datetime(2024, 11, 1, tzinfo=UTC)
 SPAN_DAYS = 730
 # Vietnam has had no daylight saving time since 1975, so local = UTC+7 (SQLite has no tz).
 VN_OFFSET_HOURS = 7
+# Full-text GIN indexes on "case" across schema versions (expression, then stored column).
+FTS_INDEXES = ("ix_case_search_fts", "ix_case_search_vector")
 # One case in FORWARD_EVERY is forwarded to a unit (a case_assignment row).
 FORWARD_EVERY = 10
 
@@ -336,7 +338,7 @@ async def _pg_fill(dsn: str, n_cases: int, n_calls: int, fts: bool) -> None:
             log(f"cases {hi:,}/{n_cases:,}")
         log("rebuilding case indexes")
         for row in index_defs:
-            if row["indexname"] == "ix_case_search_fts" and not fts:
+            if row["indexname"] in FTS_INDEXES and not fts:
                 continue
             if row["indexname"] in constraints:
                 # Only the unique code is a constraint; rebuild it as one.
@@ -409,6 +411,14 @@ def ensure_pg_dataset(
     want = {"version": DATA_VERSION, "cases": n_cases, "calls": n_calls, "fts": fts}
     if meta == want:
         log(f"reusing cached {dbname} ({n_cases:,} cases, {n_calls:,} calls)")
+        if fts:
+            # Search runs the product's queries: bring the cached schema to head (a no-op
+            # when current). The report database skips this: summary() reads only the
+            # counter tables, and rewriting 10M cases for a search column takes long.
+            from hotline.migrate import upgrade
+            from hotline.settings import normalise_database_url
+
+            upgrade(normalise_database_url(dsn))
         return dsn
     log(f"building {dbname}: {n_cases:,} cases, {n_calls:,} calls (cached: {meta})")
     started = time.monotonic()
