@@ -358,6 +358,11 @@ async def _pg_fill(dsn: str, n_cases: int, n_calls: int, fts: bool) -> None:
         log("assignments done")
         for sql in PG_COUNTERS:
             await conn.execute(sql)
+        # Live counters are written as time passes, so a day's rows sit on neighbouring
+        # pages; aggregated in hash order they would be scattered over the whole table and
+        # a 30-day report would read ~10x more pages than in production.
+        for table in ("case_counter", "call_counter", "unit_counter"):
+            await conn.execute(f"CLUSTER {table} USING pk_{table}")
         log("counters done")
         for seq_table in ("case", "call", "case_assignment"):
             await conn.execute(
