@@ -342,7 +342,9 @@ def render(results: dict[str, Any]) -> str:
         ),
         "",
     ]
-    return "\n".join(head + [s + "\n" for s in sections] + [NOTES])
+    findings = BENCH / "FINDINGS.md"
+    extra = [findings.read_text()] if findings.exists() else []
+    return "\n".join(head + [s + "\n" for s in sections] + extra + [NOTES])
 
 
 def main(argv: list[str] | None = None) -> int:
