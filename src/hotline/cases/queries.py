@@ -138,7 +138,18 @@ async def list_cases(
     search = _search_clause(dialect, filters.q) if filters.q else None
     rows: list[Case] | None = None
     if search is not None and dialect == "postgresql":
-        rows = await _recent_matches(session, stmt, search_terms(filters.q or ""), limit + 1)
+        terms = search_terms(filters.q or "")
+        rows = await _recent_matches(session, stmt, terms, limit + 1)
+        if rows is None and len(terms) > 1:
+            rarest = await _rarest_term(session, stmt, terms)
+            # Index only the rarest word; the full query is checked on the stored vector.
+            # ts_match_vq is the function behind @@ and, unlike the operator, is not
+            # matched to the GIN index, so PostgreSQL cannot expand every other prefix
+            # ("y:*", "cho:*": huge posting lists) in the index scan. Same rows either way.
+            stmt = stmt.where(SEARCH_VECTOR.op("@@")(_tsquery([rarest]))).where(
+                func.ts_match_vq(SEARCH_VECTOR, _tsquery(terms))
+            )
+            search = None
     if rows is None:
         if search is not None:
             stmt = stmt.where(search)
@@ -182,6 +193,22 @@ async def _recent_matches(
         ).all()
     )
     return rows if len(rows) == wanted else None
+
+
+async def _rarest_term(session: AsyncSession, stmt: Select[Any], terms: list[str]) -> str:
+    """The word matching fewest of the newest candidates (ties: the longest prefix)."""
+    recent = (
+        stmt.with_only_columns(Case.id, SEARCH_VECTOR.label("vector"))
+        .order_by(Case.created_at.desc(), Case.id.desc())
+        .limit(SEARCH_PROBE_ROWS)
+        .subquery()
+    )
+    counts = (
+        await session.execute(
+            select(*(func.count().filter(recent.c.vector.op("@@")(_tsquery([t]))) for t in terms))
+        )
+    ).one()
+    return min(zip(terms, counts, strict=True), key=lambda tc: (tc[1], -len(tc[0])))[0]
 
 
 async def assignments_of(session: AsyncSession, case_id: int) -> list[CaseAssignment]:
