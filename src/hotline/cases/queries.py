@@ -68,6 +68,8 @@ SEARCH_VECTOR: ColumnElement[Any] = literal_column('"case".search_vector')
 # Newest candidates list_cases tests before falling back to the GIN index: ~10-20 ms of
 # work on PostgreSQL, and enough to fill a page for any word in more than ~0.5% of cases.
 SEARCH_PROBE_ROWS = 10_000
+# A word seen at most this often among those rows (0.5%) is rare enough to drive the index.
+RARE_IN_PROBE = 50
 
 
 def _tsquery(terms: list[str]) -> Any:
@@ -141,15 +143,22 @@ async def list_cases(
         terms = search_terms(filters.q or "")
         rows = await _recent_matches(session, stmt, terms, limit + 1)
         if rows is None and len(terms) > 1:
-            rarest = await _rarest_term(session, stmt, terms)
-            # Index only the rarest word; the full query is checked on the stored vector.
-            # ts_match_vq is the function behind @@ and, unlike the operator, is not
-            # matched to the GIN index, so PostgreSQL cannot expand every other prefix
-            # ("y:*", "cho:*": huge posting lists) in the index scan. Same rows either way.
-            stmt = stmt.where(SEARCH_VECTOR.op("@@")(_tsquery([rarest]))).where(
-                func.ts_match_vq(SEARCH_VECTOR, _tsquery(terms))
-            )
-            search = None
+            rarest, seen = await _rarest_term(session, stmt, terms)
+            if seen <= RARE_IN_PROBE:
+                # Index only the rarest word; the full query is checked on the stored
+                # vector. ts_match_vq is the function behind @@ and, unlike the operator,
+                # is not matched to the GIN index, so PostgreSQL does not expand every
+                # other prefix ("y:*", "cho:*": huge posting lists). Same rows either way.
+                stmt = stmt.where(SEARCH_VECTOR.op("@@")(_tsquery([rarest]))).where(
+                    func.ts_match_vq(SEARCH_VECTOR, _tsquery(terms))
+                )
+                # Sorting on an expression keeps the planner from walking the date index
+                # and filtering row by row: for a rare word that means the whole table.
+                newest_first = (
+                    (Case.created_at + literal_column("interval '0 seconds'")).desc(),
+                    Case.id.desc(),
+                )
+                search = None
     if rows is None:
         if search is not None:
             stmt = stmt.where(search)
@@ -195,7 +204,9 @@ async def _recent_matches(
     return rows if len(rows) == wanted else None
 
 
-async def _rarest_term(session: AsyncSession, stmt: Select[Any], terms: list[str]) -> str:
+async def _rarest_term(
+    session: AsyncSession, stmt: Select[Any], terms: list[str]
+) -> tuple[str, int]:
     """The word matching fewest of the newest candidates (ties: the longest prefix)."""
     recent = (
         stmt.with_only_columns(Case.id, SEARCH_VECTOR.label("vector"))
@@ -208,7 +219,8 @@ async def _rarest_term(session: AsyncSession, stmt: Select[Any], terms: list[str
             select(*(func.count().filter(recent.c.vector.op("@@")(_tsquery([t]))) for t in terms))
         )
     ).one()
-    return min(zip(terms, counts, strict=True), key=lambda tc: (tc[1], -len(tc[0])))[0]
+    term, seen = min(zip(terms, counts, strict=True), key=lambda tc: (tc[1], -len(tc[0])))
+    return term, int(seen)
 
 
 async def assignments_of(session: AsyncSession, case_id: int) -> list[CaseAssignment]:
