@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -76,6 +77,10 @@ async def machine_description(dsn: str) -> dict[str, object]:
         "os": platform.platform(),
         "python": sys.version.split()[0],
         "postgresql": await pg_version(dsn),
+        "sqlite": sqlite3.sqlite_version,
+        # Other work on the box skews absolute numbers (ratios to the same-run baseline
+        # much less), so record how busy it was when the benchmark started.
+        "loadavg_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         "wrk": _tool_version(["wrk", "--version"]),
     }
 

@@ -17,7 +17,15 @@ function init(args)
   run_tag = args[1] or "run"
   counter = 0
   non2xx = 0
-  headers = { ["Content-Type"] = "application/json" }
+  -- Non-2xx responses by status, so a failing run says *why* (401? 409? 500?).
+  bad_status = {}
+  -- wrk.format() uses this table *instead of* wrk.headers, so copy the -H headers
+  -- (the bearer token) in; otherwise every product request goes out unauthenticated.
+  headers = {}
+  for k, v in pairs(wrk.headers) do
+    headers[k] = v
+  end
+  headers["Content-Type"] = "application/json"
   prefix = prefixes[((thread_id or 1) - 1) % #prefixes + 1]
 end
 
@@ -35,22 +43,33 @@ end
 function response(status, hdrs, body)
   if status < 200 or status > 299 then
     non2xx = non2xx + 1
+    local key = tostring(status)
+    bad_status[key] = (bad_status[key] or 0) + 1
   end
 end
 
 function done(summary, latency, requests)
   local bad = 0
+  local by_status = {}
   for _, t in ipairs(threads) do
     bad = bad + (t:get("non2xx") or 0)
+    for code, n in pairs(t:get("bad_status") or {}) do
+      by_status[code] = (by_status[code] or 0) + n
+    end
+  end
+  local parts = {}
+  for code, n in pairs(by_status) do
+    table.insert(parts, string.format('"%s":%d', code, n))
   end
   local e = summary.errors
   -- One machine-readable line; the Python wrapper looks for the BENCH_JSON marker.
   io.write(string.format(
     'BENCH_JSON {"requests":%d,"duration_us":%d,"bytes":%d,"non2xx":%d,'
       .. '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},'
-      .. '"latency_us":{"p50":%d,"p90":%d,"p99":%d,"p999":%d,"max":%d,"mean":%.1f}}\n',
+      .. '"latency_us":{"p50":%d,"p90":%d,"p99":%d,"p999":%d,"max":%d,"mean":%.1f},'
+      .. '"non2xx_by_status":{%s}}\n',
     summary.requests, summary.duration, summary.bytes, bad,
     e.connect, e.read, e.write, e.status, e.timeout,
     latency:percentile(50), latency:percentile(90), latency:percentile(99),
-    latency:percentile(99.9), latency.max, latency.mean))
+    latency:percentile(99.9), latency.max, latency.mean, table.concat(parts, ",")))
 end

@@ -45,6 +45,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--engine", choices=["auto", "wrk", "httpx"], default="auto")
     p.add_argument("--baseline-cmd", default=BASELINE_CMD)
     p.add_argument("--baseline-url", default=BASELINE_URL)
+    p.add_argument(
+        "--product",
+        action="store_true",
+        help="benchmark the real product: fresh database per run (bench/product.py setup),\n"
+        "uvicorn --factory hotline.app:app_from_env with 2 workers, token via /auth/token",
+    )
+    p.add_argument("--product-workers", type=int, default=2)
+    p.add_argument("--keep-db", action="store_true", help="keep the product database afterwards")
     p.add_argument("--product-cmd", help="shell command starting the product; omit to skip it")
     p.add_argument("--product-url", default=PRODUCT_URL)
     p.add_argument("--product-setup-cmd", help="shell command run before each product start")
@@ -106,7 +114,8 @@ def measure(name: str, run: int, cmd: str, url: str, args: argparse.Namespace, t
     lat = result["latency_ms"]
     print(
         f"  {name:8} run {run}: {result['rps']:9,.1f} req/s  p50 {lat['p50']:6.1f} ms"
-        f"  p99 {lat['p99']:6.1f} ms  non-2xx {result['non2xx']}",
+        f"  p99 {lat['p99']:6.1f} ms  non-2xx {result['non2xx']}"
+        + (f" {result.get('non2xx_by_status')}" if result["non2xx"] else ""),
         flush=True,
     )
     return result
@@ -169,8 +178,20 @@ def render(runs: list[dict], base: dict, prod: dict | None, result: dict) -> str
     )
 
 
+def wire_product(args: argparse.Namespace) -> None:
+    """Fill in the product's commands unless given explicitly."""
+    import product
+
+    args.product_cmd = args.product_cmd or product.product_cmd(args.product_workers)
+    args.product_setup_cmd = args.product_setup_cmd or product.setup_cmd()
+    if not args.token:
+        args.token_cmd = args.token_cmd or product.token_cmd()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.product:
+        wire_product(args)
     args.engine = pick_engine(args.engine)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     dsn = pg_dsn()
@@ -194,6 +215,10 @@ def main(argv: list[str] | None = None) -> int:
                 measure("product", i, args.product_cmd, args.product_url, args, args.token_cmd)
             )
         time.sleep(1)  # let PostgreSQL flush/checkpoint settle between runs
+    if args.product and not args.keep_db:
+        import product
+
+        shell(product.drop_cmd(), {})
 
     base = summarise([r for r in runs if r["target"] == "baseline"])
     prod = summarise([r for r in runs if r["target"] == "product"])

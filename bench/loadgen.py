@@ -82,6 +82,7 @@ def run_wrk(
         data["latency_us"],
     )
     result["engine"] = "wrk"
+    result["non2xx_by_status"] = data.get("non2xx_by_status", {})
     return result
 
 

@@ -13,8 +13,6 @@ from sqlalchemy import (
     Index,
     String,
     Text,
-    func,
-    literal_column,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -68,12 +66,10 @@ class Case(Base):
     __table_args__ = (
         Index("ix_case_created_at_id", "created_at", "id"),
         Index("ix_case_status_created_at", "status", "created_at"),
-        # Diacritic-free full-text search; SQLite searches the same column with LIKE.
-        Index(
-            "ix_case_search_fts",
-            func.to_tsvector(literal_column("'simple'"), literal_column("search_text")),
-            postgresql_using="gin",
-        ).ddl_if(dialect="postgresql"),
+        # Diacritic-free full-text search: on PostgreSQL a stored generated column
+        # search_vector = to_tsvector('simple', search_text) with a GIN index, created by
+        # migration 20261123_0002 and deliberately not mapped here (SQLite has no tsvector;
+        # it searches search_text with LIKE).
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -1,0 +1,376 @@
+"""Run every benchmark and rewrite docs/benchmarks.md from their results (`make bench`).
+
+    python bench/run_all.py                      # all three, issue sizes (data cached)
+    python bench/run_all.py --only search        # one benchmark (comma-separated list)
+    python bench/run_all.py --quick              # small datasets and short runs, minutes
+    python bench/run_all.py --fresh              # regenerate the cached datasets
+
+Each benchmark runs as its own process (as a user would run it) and writes
+bench/results/<name>.json; this script then renders all present result files, so a
+partial run (--only) refreshes its section and keeps the others from earlier runs.
+Quick runs write to bench/results/quick/ and never touch docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from common import REPO_ROOT, RESULTS_DIR, fmt, markdown_table
+
+BENCH = Path(__file__).resolve().parent
+DOC = REPO_ROOT / "docs" / "benchmarks.md"
+NAMES = ("intake", "report", "search")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--only", default=",".join(NAMES), help="comma-separated: " + ", ".join(NAMES))
+    p.add_argument("--quick", action="store_true", help="small sizes, short runs; no doc update")
+    p.add_argument("--fresh", action="store_true", help="rebuild cached datasets")
+    p.add_argument("--render-only", action="store_true", help="rewrite the doc from results")
+    return p.parse_args(argv)
+
+
+def commands(quick: bool, fresh: bool, out: Path) -> dict[str, list[str]]:
+    py = sys.executable
+    f = ["--fresh"] if fresh else []
+    if quick:
+        intake = ["--duration", "3", "--warmup", "1", "--runs", "1"]
+        report = ["--pg-cases", "100000", "--pg-calls", "20000", "--sqlite-cases", "100000"]
+        report += ["--sqlite-calls", "20000", "--runs", "5", "--baseline-runs", "2"]
+        search = ["--cases", "100000", "--calls", "20000", "--rounds", "2"]
+        search += ["--baseline-rounds", "1"]
+    else:
+        # Issue sizes; about 10 minutes in all once the datasets are cached.
+        intake = ["--duration", "10", "--warmup", "2", "--runs", "3", "--concurrency", "32"]
+        report, search = [], []
+    return {
+        "intake": [py, str(BENCH / "intake.py"), "--product", *intake],
+        "report": [py, str(BENCH / "report.py"), *report, *f],
+        "search": [py, str(BENCH / "search.py"), *search, *f],
+    }
+
+
+def run(name: str, cmd: list[str]) -> float:
+    env = dict(os.environ)
+    # The worktree's code first, whatever the venv has installed (and for child servers).
+    env["PYTHONPATH"] = str(REPO_ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
+    print(f"\n=== {name}: {' '.join(cmd)}", flush=True)
+    t0 = time.monotonic()
+    subprocess.run(cmd, cwd=REPO_ROOT, env=env, check=True)
+    return time.monotonic() - t0
+
+
+def load(out: Path) -> dict[str, Any]:
+    results = {}
+    for name in NAMES:
+        path = out / f"{name}.json"
+        if path.exists():
+            results[name] = json.loads(path.read_text())
+    return results
+
+
+def verdict(ok: bool | None) -> str:
+    return "—" if ok is None else ("**PASS**" if ok else "**FAIL**")
+
+
+def machine_section(m: dict[str, Any]) -> str:
+    ram = f"{m['ram_mib'] / 1024:.1f} GiB" if m.get("ram_mib") else "?"
+    rows = [
+        ["CPU", m.get("cpu_model")],
+        ["cores available", m.get("cores")],
+        ["RAM", ram],
+        ["OS", m.get("os")],
+        ["Python", m.get("python")],
+        ["PostgreSQL", (m.get("postgresql") or "?").split(" on ")[0]],
+        ["SQLite", m.get("sqlite", "?")],
+        ["wrk", m.get("wrk") or "not installed"],
+        ["load average at start", fmt(m.get("loadavg_1m"), 2)],
+    ]
+    return "\n".join(["| | |", "|:---|:---|"] + [f"| {k} | {v} |" for k, v in rows])
+
+
+def intake_section(r: dict[str, Any]) -> tuple[str, list[str]]:
+    s, v, t = r["summary"], r["verdict"], r["targets"]
+    base, prod = s["baseline"], s.get("product")
+    c = r["config"]
+    text = [
+        "## Intake: `POST /api/v1/cases`",
+        "",
+        f"What: requests/s and latency of the real product (uvicorn, 2 workers, PostgreSQL,"
+        f" fresh database per run, operator bearer token) against a bare FastAPI + asyncpg"
+        f" baseline doing one INSERT (`bench/baseline_app.py`), {c['concurrency']} concurrent"
+        f" connections, wrk ({c['engine']}), {c['duration_s']:g} s per run after"
+        f" {c['warmup_s']:g} s warm-up, {c['runs']} runs alternating baseline/product."
+        " Medians over runs.",
+        "",
+    ]
+    rows = [
+        [
+            "baseline",
+            fmt(base["rps_median"]),
+            fmt(base["p50_ms_median"]),
+            fmt(base["p99_ms_median"]),
+            base["non2xx_total"],
+        ]
+    ]
+    if prod:
+        rows.append(
+            [
+                "product",
+                fmt(prod["rps_median"]),
+                fmt(prod["p50_ms_median"]),
+                fmt(prod["p99_ms_median"]),
+                prod["non2xx_total"],
+            ]
+        )
+    text.append(
+        markdown_table(
+            ["target", "req/s (median)", "p50 ms (median)", "p99 ms (median)", "non-2xx"], rows
+        )
+    )
+    text.append("")
+    if not v["evaluated"]:
+        text.append("Product not measured.")
+        return "\n".join(text), []
+    ck = v["checks"]
+    text += [
+        f"- throughput product/baseline: **{fmt(v['ratio'], 3)}** (target ≥"
+        f" {t['min_ratio']}) — {verdict(ck['throughput_ratio'])}",
+        f"- product p99: **{fmt(prod['p99_ms_median'])} ms** (target ≤"
+        f" {t['max_p99_ms']:g} ms) — {verdict(ck['product_p99'])}",
+        f"- errors (non-2xx/socket): {prod['non2xx_total']}/{prod['socket_errors_total']}"
+        f" — {verdict(ck['no_errors'])}",
+    ]
+    summary_rows = [
+        [
+            "intake throughput",
+            "≥ 60 % of baseline",
+            f"{fmt(prod['rps_median'])} req/s",
+            f"{fmt(base['rps_median'])} req/s",
+            f"{fmt(v['ratio'] * 100 if v['ratio'] else None)} %",
+            verdict(ck["throughput_ratio"]),
+        ],
+        [
+            "intake p99 latency",
+            "≤ 100 ms",
+            f"{fmt(prod['p99_ms_median'])} ms",
+            f"{fmt(base['p99_ms_median'])} ms",
+            "—",
+            verdict(ck["product_p99"]),
+        ],
+    ]
+    return "\n".join(text), summary_rows
+
+
+def report_section(r: dict[str, Any]) -> tuple[str, list[str]]:
+    text = [
+        "## Summary report over 30 days",
+        "",
+        "What: wall time of `hotline.reports.service.summary(session, date_from, date_to)`"
+        " (a fresh session per call, as the API does) for the last 30 local days of a"
+        " two-year synthetic dataset; it reads the incremental counters. Baseline in the"
+        " same run on the same database: the same figures by GROUP BY over the raw `case`,"
+        " `call` and `case_assignment` rows of the window (checked equal to the product's"
+        " before timing). Product and baseline runs are interleaved.",
+        "",
+    ]
+    rows, summary_rows = [], []
+    for e in r["engines"]:
+        p, b = e["product"], e["baseline"]
+        rows.append(
+            [
+                e["engine"],
+                f"{e['dataset']['cases']:,} / {e['dataset']['calls']:,}",
+                f"{e['window_requests']:,} / {e['window_calls']:,}",
+                f"{fmt(p['median_ms'])} ({p['n']} runs)",
+                fmt(p["p95_ms"]),
+                f"{fmt(b['median_ms'])} ({b['n']} runs)",
+                f"×{fmt(e['speedup_vs_baseline'])}",
+                "yes" if e["baseline_matches_product"] else "**NO**",
+                f"p95 ≤ {e['target_ms']:g} ms",
+                verdict(e["passed"]),
+            ]
+        )
+        summary_rows.append(
+            [
+                f"report 30 d, {e['engine']} {e['dataset']['cases'] / 1e6:g}M cases",
+                f"≤ {e['target_ms']:g} ms",
+                f"{fmt(p['median_ms'])} ms (p95 {fmt(p['p95_ms'])})",
+                f"{fmt(b['median_ms'])} ms",
+                f"×{fmt(e['speedup_vs_baseline'])} faster",
+                verdict(e["passed"]),
+            ]
+        )
+    text.append(
+        markdown_table(
+            [
+                "engine",
+                "cases / calls",
+                "window requests / calls",
+                "product median ms",
+                "product p95 ms",
+                "baseline median ms",
+                "baseline ÷ product",
+                "same figures",
+                "target",
+                "result",
+            ],
+            rows,
+        )
+    )
+    return "\n".join(text), summary_rows
+
+
+def search_section(r: dict[str, Any]) -> tuple[str, list[str]]:
+    p, b, c = r["product"], r["baseline"], r["config"]
+    text = [
+        f"## Case search (`q`) over {c['cases']:,} cases",
+        "",
+        f"What: `hotline.cases.queries.list_cases(q=...)` as an operator, first page of"
+        f" {c['page_size']}, PostgreSQL full-text prefix search on the folded text"
+        f" ({c['cases']:,} cases in `{c['database']}`). {c['queries']} realistic queries"
+        f" (common/rare, folded and with diacritics, phrases, a case code, no-match) ×"
+        f" {c['rounds']} shuffled rounds after one warm-up round. Baseline in the same run:"
+        f" each query word as `description ILIKE '%word%'`, newest first, same page size"
+        f" ({c['baseline_rounds']} rounds).",
+        "",
+        markdown_table(
+            ["implementation", "queries timed", "p50 ms", "p95 ms", "p99 ms", "max ms"],
+            [
+                ["product", p["n"]] + [fmt(p[k]) for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")],
+                ["baseline (ILIKE)", b["n"]]
+                + [fmt(b[k]) for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")],
+            ],
+        ),
+        "",
+        f"- product p95 **{fmt(p['p95_ms'])} ms** (target ≤ {r['target_p95_ms']:g} ms) —"
+        f" {verdict(r['passed'])}; baseline p50 ÷ product p50:"
+        f" ×{fmt(r['speedup_p50_vs_baseline'])}",
+        "",
+        "<details><summary>Per query (medians)</summary>",
+        "",
+        markdown_table(
+            ["query", "kind", "hits (page)", "product ms", "baseline ms"],
+            [
+                [
+                    f"`{q['q']}`",
+                    q["kind"],
+                    q["hits"],
+                    fmt(q["product_median_ms"]),
+                    fmt(q["baseline_median_ms"]),
+                ]
+                for q in r["queries"]
+            ],
+        ),
+        "",
+        "</details>",
+    ]
+    summary_rows = [
+        [
+            f"search {c['cases'] / 1e6:g}M cases",
+            f"p95 ≤ {r['target_p95_ms']:g} ms",
+            f"p50 {fmt(p['p50_ms'])} / p95 {fmt(p['p95_ms'])} / p99 {fmt(p['p99_ms'])} ms",
+            f"p50 {fmt(b['p50_ms'])} / p95 {fmt(b['p95_ms'])} ms",
+            f"×{fmt(r['speedup_p50_vs_baseline'])} (p50)",
+            verdict(r["passed"]),
+        ]
+    ]
+    return "\n".join(text), summary_rows
+
+
+NOTES = """## Notes
+
+- Datasets are synthetic but shaped by the demo generator: every generated case copies one
+  of 300 cases sampled from `hotline.demo.profiles.build_profile` (Hà Nội and Bình Dương
+  2021 profiles: text, category, channel, ward, address, contact name), spread evenly over
+  two years; calls copy 200 sampled demo calls; one case in ten is forwarded to a unit.
+  Counters are filled by SQL aggregation into the same buckets as
+  `hotline.reports.rebuild.rebuild_counters` (local day/hour, Asia/Ho_Chi_Minh).
+  See `bench/datagen.py`. Because of the 300 templates, even "rare" words match about
+  1/300 of the rows (≈3,300 of 1M); only case codes and unknown words are truly rare.
+- The 10M-case report database is built without the full-text GIN index (not used by the
+  report; building it takes tens of minutes on this box). The 1M search database has
+  every product index.
+- The machine is shared: other jobs may run during a benchmark (load average at start is
+  recorded above). Ratios against a baseline measured in the same run are the more stable
+  figure; absolute numbers can move between runs.
+- Reproduce: `make bench` (or `python bench/run_all.py`); one benchmark:
+  `python bench/run_all.py --only report`; a quick smoke run on small data:
+  `python bench/run_all.py --quick`. Raw results: `bench/results/*.json`.
+"""
+
+
+def render(results: dict[str, Any]) -> str:
+    machine = next(iter(results.values()))["machine"] if results else {}
+    when = max(r["started_at"] for r in results.values()) if results else "—"
+    sections, summary = [], []
+    for name, fn in (("intake", intake_section), ("report", report_section)):
+        if name in results:
+            text, rows = fn(results[name])
+            sections.append(text)
+            summary += rows
+    if "search" in results:
+        text, rows = search_section(results["search"])
+        sections.append(text)
+        summary += rows
+    head = [
+        "# Benchmarks",
+        "",
+        "Generated by `bench/run_all.py` (`make bench`) from `bench/results/*.json`; do not"
+        " edit by hand.",
+        "",
+        f"Last run: {when[:19].replace('T', ' ')} UTC.",
+        "",
+        "## Machine",
+        "",
+        machine_section(machine),
+        "",
+        "## Targets",
+        "",
+        markdown_table(
+            ["benchmark", "target", "product", "baseline (same run)", "ratio", "result"],
+            summary,
+        ),
+        "",
+    ]
+    findings = BENCH / "FINDINGS.md"
+    extra = [findings.read_text()] if findings.exists() else []
+    return "\n".join(head + [s + "\n" for s in sections] + extra + [NOTES])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    out = RESULTS_DIR / "quick" if args.quick else RESULTS_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    if not args.render_only:
+        wanted = [n.strip() for n in args.only.split(",") if n.strip()]
+        unknown = set(wanted) - set(NAMES)
+        if unknown:
+            raise SystemExit(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+        cmds = commands(args.quick, args.fresh, out)
+        started = datetime.now(UTC)
+        for name in wanted:
+            took = run(name, [*cmds[name], "--output", str(out / f"{name}.json")])
+            print(f"=== {name} done in {took:.0f} s", flush=True)
+        print(f"\nall done in {(datetime.now(UTC) - started).total_seconds():.0f} s")
+    text = render(load(out))
+    if args.quick:
+        print(text)
+        return 0
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(text)
+    print(f"wrote {DOC}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
