@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.auth.service import Actor
 from hotline.cases.access import visible_clause
 from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseStatus, Channel
-from hotline.db import utcnow
+from hotline.db import dialect_name, utcnow
 from hotline.errors import InvalidInput
 from hotline.site import site_of
 from hotline.text import search_terms
