@@ -9,9 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import Actor
-from hotline.cases import codes, timeline
+from hotline.cases import codes, intake_pg, timeline
 from hotline.cases.access import can_edit
 from hotline.cases.models import Case, CaseStatus, Channel, Priority
+from hotline.contacts.phones import normalise_phone
 from hotline.contacts.service import find_or_create_by_phone
 from hotline.db import dialect_name, insert_for, utcnow
 from hotline.directory.service import check_category, check_ward, get_category, get_ward
@@ -66,11 +67,13 @@ async def open_case(session: AsyncSession, *, actor: Actor, data: NewCase) -> Ca
     if data.ward_code is not None:
         await check_ward(session, data.ward_code)
     _check_coordinates(data.lat, data.long)
+    on_postgresql = dialect_name(session) == "postgresql"
     contact_id = data.contact_id
-    if data.contact_phone:
-        contact = await find_or_create_by_phone(
-            session, phone=data.contact_phone, name=data.contact_name.strip()
-        )
+    e164 = (
+        normalise_phone(data.contact_phone, field="contact.phone") if data.contact_phone else None
+    )
+    if e164 and not on_postgresql:
+        contact = await find_or_create_by_phone(session, phone=e164, name=data.contact_name.strip())
         contact_id = contact.id
     now = utcnow()
     values = {
@@ -90,6 +93,11 @@ async def open_case(session: AsyncSession, *, actor: Actor, data: NewCase) -> Ca
         "created_at": now,
         "updated_at": now,
     }
+    event_data = {"channel": channel.value, "category": data.category, "urgent": data.urgent}
+    if on_postgresql:
+        case = await _insert_pg(session, values, e164, data.contact_name.strip(), event_data)
+        timeline.announce(session, case, "created", actor, data=event_data, unit_ids=())
+        return case
     case = await _insert_with_fresh_code(session, values, data.contact_name)
     await timeline.log(
         session,
@@ -97,7 +105,7 @@ async def open_case(session: AsyncSession, *, actor: Actor, data: NewCase) -> Ca
         "created",
         actor,
         to_status=case.status.value,
-        data={"channel": channel.value, "category": data.category, "urgent": data.urgent},
+        data=event_data,
         unit_ids=(),
     )
     await count_case(
@@ -132,6 +140,30 @@ async def _insert_with_fresh_code(
             .returning(Case)
         )
         case = (await session.scalars(stmt)).first()
+        if case is not None:
+            return case
+    raise Conflict("Không cấp được mã yêu cầu, hãy thử lại", field="code")
+
+
+async def _insert_pg(
+    session: AsyncSession,
+    values: dict[str, Any],
+    e164: str | None,
+    contact_name: str,
+    event_data: dict[str, Any],
+) -> Case:
+    for _ in range(CODE_ATTEMPTS):
+        code = codes.random_code()
+        search = search_text_for(code, values["description"], values["address"], contact_name)
+        case = await intake_pg.insert_case(
+            session,
+            code=code,
+            values=values,
+            e164=e164,
+            contact_name=contact_name,
+            search=search,
+            event_data=event_data,
+        )
         if case is not None:
             return case
     raise Conflict("Không cấp được mã yêu cầu, hãy thử lại", field="code")

@@ -46,6 +46,20 @@ async def log(
     session.add(entry)
     if unit_ids is None:
         unit_ids = await unit_ids_of(session, case.id)
+    announce(session, case, kind, actor, data=data, unit_ids=unit_ids)
+    return entry
+
+
+def announce(
+    session: AsyncSession,
+    case: Case,
+    kind: str,
+    actor: Actor,
+    *,
+    data: dict[str, Any] | None,
+    unit_ids: tuple[int, ...],
+) -> None:
+    """Queue the live event for a timeline entry written by other means (bulk SQL)."""
     record_event(
         session,
         DomainEvent(
@@ -55,7 +69,6 @@ async def log(
             data={"status": case.status.value, "actor": actor.username, **(data or {})},
         ),
     )
-    return entry
 
 
 async def events_of(session: AsyncSession, case_id: int) -> list[CaseEvent]:
