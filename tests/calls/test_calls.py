@@ -119,3 +119,27 @@ async def test_bad_call_is_422_naming_the_field_and_not_counted(client, world, o
 async def test_unit_officer_may_not_record_calls(client, world):
     r = await client.post("/api/v1/calls", json=call_body(), headers=world.auth("officer"))
     assert r.status_code == 403
+
+
+async def test_case_detail_lists_the_calls_linked_to_it(client, world):
+    from tests.conftest import new_case_body
+
+    case = await client.post("/api/v1/cases", json=new_case_body(), headers=world.auth("operator"))
+    code = case.json()["code"]
+    call = await client.post(
+        "/api/v1/calls",
+        json={
+            "line": "1022",
+            "caller": "0912345678",
+            "started_at": "2026-11-20T08:00:00+07:00",
+            "talk_seconds": 95,
+            "outcome": "answered",
+            "case_code": code,
+        },
+        headers=world.auth("operator"),
+    )
+    assert call.status_code == 201, call.text
+    detail = await client.get(f"/api/v1/cases/{code}", headers=world.auth("operator"))
+    assert [(c["line"], c["talk_seconds"], c["outcome"]) for c in detail.json()["calls"]] == [
+        ("1022", 95, "answered")
+    ]

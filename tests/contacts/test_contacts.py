@@ -226,3 +226,55 @@ async def test_merging_an_already_merged_contact_is_404(client, world):
     )
     assert r.status_code == 404
     assert r.json()["field"] == "merge_id"
+
+
+@pytest.mark.anyio
+async def test_channel_identities_link_to_one_contact_and_show_on_the_card(client, world):
+    r = await client.post(
+        "/api/v1/contacts",
+        json={"name": "Lê Văn Tám", "phones": ["0903123456"]},
+        headers=world.auth("operator"),
+    )
+    assert r.status_code == 201, r.text
+    cid = r.json()["id"]
+    add = await client.post(
+        f"/api/v1/contacts/{cid}/identities",
+        json={"channel": "zalo", "external_id": "4368496045530239664", "display_name": "Tám Lê"},
+        headers=world.auth("operator"),
+    )
+    assert add.status_code == 201, add.text
+    card = await client.get(f"/api/v1/contacts/{cid}", headers=world.auth("operator"))
+    assert card.json()["identities"] == [
+        {"channel": "zalo", "external_id": "4368496045530239664", "display_name": "Tám Lê"}
+    ]
+    other = await client.post(
+        "/api/v1/contacts", json={"phones": ["0903999888"]}, headers=world.auth("operator")
+    )
+    again = await client.post(
+        f"/api/v1/contacts/{other.json()['id']}/identities",
+        json={"channel": "zalo", "external_id": "4368496045530239664"},
+        headers=world.auth("operator"),
+    )
+    assert again.status_code == 409
+    assert again.json()["field"] == "external_id"
+    bad = await client.post(
+        f"/api/v1/contacts/{cid}/identities",
+        json={"channel": "fax", "external_id": "x"},
+        headers=world.auth("operator"),
+    )
+    assert bad.status_code == 422
+    assert bad.json()["field"] == "channel"
+
+
+@pytest.mark.anyio
+async def test_supervisor_reads_who_saw_a_contacts_personal_data(client, world):
+    r = await client.post(
+        "/api/v1/contacts", json={"phones": ["0903123457"]}, headers=world.auth("operator")
+    )
+    cid = r.json()["id"]
+    await client.get(f"/api/v1/contacts/{cid}", headers=world.auth("operator"))
+    log = await client.get(f"/api/v1/contacts/{cid}/reads", headers=world.auth("supervisor"))
+    assert log.status_code == 200
+    assert [entry["purpose"] for entry in log.json()] == ["contact_card"]
+    denied = await client.get(f"/api/v1/contacts/{cid}/reads", headers=world.auth("operator"))
+    assert denied.status_code == 403

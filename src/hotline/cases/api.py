@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.attachments import service as attachments
 from hotline.auth.service import Actor
+from hotline.calls.service import list_calls
 from hotline.cases import queries, service, timeline, workflow
 from hotline.cases.access import get_case_for
 from hotline.cases.models import Case
@@ -120,6 +121,16 @@ async def _detail(session: AsyncSession, actor: Actor, case: Case) -> CaseDetail
         AssignmentOut.of(a, now) for a in await queries.assignments_of(session, case.id)
     ]
     out.duplicates = await queries.duplicates_of(session, case.id)
+    out.calls = [
+        {
+            "id": c.id,
+            "line": c.line,
+            "started_at": c.started_at.isoformat(),
+            "outcome": c.outcome.value if c.outcome else None,
+            "talk_seconds": c.talk_seconds,
+        }
+        for c in await list_calls(session, case_id=case.id)
+    ]
     out.attachments = [
         {
             "id": a.id,

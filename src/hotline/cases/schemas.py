@@ -155,6 +155,7 @@ class CaseDetail(CaseOut):
     assignments: list[AssignmentOut] = []
     duplicates: list[str] = []
     attachments: list[dict[str, Any]] = []
+    calls: list[dict[str, Any]] = []
 
 
 class CasePage(BaseModel):

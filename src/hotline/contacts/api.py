@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
+from hotline.auth.models import Role
 from hotline.auth.service import Actor
 from hotline.cases.access import can_edit
 from hotline.cases.queries import CaseFilter, list_cases
@@ -31,6 +32,12 @@ class ContactIn(BaseModel):
 
 class MergeIn(BaseModel):
     merge_id: int
+
+
+class IdentityIn(BaseModel):
+    channel: str = Field(min_length=1, max_length=20)
+    external_id: str = Field(min_length=1, max_length=200)
+    display_name: str = Field(default="", max_length=200)
 
 
 def _staff(actor: Actor) -> None:
@@ -104,3 +111,44 @@ async def merge(contact_id: int, body: MergeIn, actor: ActorDep, state: StateDep
             session, keep_id=contact_id, merge_id=body.merge_id, actor=actor
         )
         return await _card(session, actor, contact, "merge")
+
+
+@router.post("/{contact_id}/identities", status_code=201)
+async def add_identity(
+    contact_id: int, body: IdentityIn, actor: ActorDep, state: StateDep
+) -> dict[str, Any]:
+    _staff(actor)
+    async with state.unit_of_work() as session:
+        identity = await service.add_identity(
+            session,
+            contact_id=contact_id,
+            channel=body.channel,
+            external_id=body.external_id,
+            display_name=body.display_name,
+        )
+        return {
+            "id": identity.id,
+            "contact_id": identity.contact_id,
+            "channel": identity.channel,
+            "external_id": identity.external_id,
+        }
+
+
+@router.get("/{contact_id}/reads")
+async def personal_data_reads(
+    contact_id: int, actor: ActorDep, state: StateDep
+) -> list[dict[str, Any]]:
+    """Who looked at this citizen's personal data, and when (administrators and supervisors)."""
+    if actor.role not in (Role.ADMIN, Role.SUPERVISOR):
+        raise NotAllowed("Chỉ quản trị viên hoặc trưởng ca xem nhật ký truy cập")
+    async with state.unit_of_work() as session:
+        contact = await service.get_contact(session, contact_id)
+        return [
+            {
+                "user_id": r.user_id,
+                "case_id": r.case_id,
+                "purpose": r.purpose,
+                "at": r.at.isoformat(),
+            }
+            for r in await service.personal_reads(session, contact_id=contact.id)
+        ]

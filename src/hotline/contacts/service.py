@@ -10,7 +10,7 @@ from hotline.contacts.models import Contact, ContactIdentity, ContactPhone, Pers
 from hotline.contacts.phones import normalise_phone
 from hotline.db import dialect_name, insert_for
 from hotline.directory.service import get_ward
-from hotline.errors import InvalidInput, NotFound
+from hotline.errors import Conflict, InvalidInput, NotFound
 
 
 async def find_by_phone(session: AsyncSession, phone: str) -> Contact | None:
@@ -88,10 +88,24 @@ async def add_identity(
     external_id: str,
     display_name: str = "",
 ) -> ContactIdentity:
-    """Link an id on another channel to a contact."""
-    await get_contact(session, contact_id)
+    """Link an id on another channel (Zalo user id, Facebook PSID, e-mail...) to a contact.
+
+    An id belongs to one person: linking one already held by someone else is a conflict.
+    """
+    from hotline.cases.models import Channel
+
+    if channel not in {c.value for c in Channel} or channel == Channel.PHONE.value:
+        raise InvalidInput(f"Kênh không hợp lệ: {channel}", field="channel")
+    contact = await get_contact(session, contact_id)
+    held_by = await session.scalar(
+        select(ContactIdentity.contact_id).where(
+            ContactIdentity.channel == channel, ContactIdentity.external_id == external_id
+        )
+    )
+    if held_by is not None:
+        raise Conflict("Định danh này đã gắn với một người dân", field="external_id")
     identity = ContactIdentity(
-        contact_id=contact_id, channel=channel, external_id=external_id, display_name=display_name
+        contact_id=contact.id, channel=channel, external_id=external_id, display_name=display_name
     )
     session.add(identity)
     await session.flush()
