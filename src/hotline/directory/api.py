@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from hotline.auth.models import Role
 from hotline.auth.service import Actor
 from hotline.directory import service
-from hotline.directory.models import Unit
+from hotline.directory.models import Category, Unit
 from hotline.errors import NotAllowed
 from hotline.web.deps import current_actor, get_state
 from hotline.web.state import AppState
@@ -61,6 +61,18 @@ class UnitIn(BaseModel):
     phone: str | None = None
 
 
+def _category(c: Category) -> CategoryOut:
+    return CategoryOut(
+        code=c.code,
+        name_vi=c.name_vi,
+        name_en=c.name_en,
+        group=c.group.value,
+        default_unit_type=c.default_unit_type.value,
+        forward_hours=c.forward_hours,
+        active=c.active,
+    )
+
+
 def _unit(u: Unit) -> UnitOut:
     return UnitOut(
         id=u.id,
@@ -78,15 +90,7 @@ def _unit(u: Unit) -> UnitOut:
 async def categories(actor: ActorDep, state: StateDep) -> list[CategoryOut]:
     async with state.unit_of_work() as session:
         return [
-            CategoryOut(
-                code=c.code,
-                name_vi=c.name_vi,
-                name_en=c.name_en,
-                group=c.group.value,
-                default_unit_type=c.default_unit_type.value,
-                forward_hours=c.forward_hours,
-                active=c.active,
-            )
+            _category(c)
             for c in await service.list_categories(
                 session, include_inactive=actor.role == Role.ADMIN
             )
@@ -101,15 +105,7 @@ async def patch_category(
         raise NotAllowed("Chỉ quản trị viên được sửa lĩnh vực")
     async with state.unit_of_work() as session:
         c = await service.update_category(session, code=code, **body.model_dump(exclude_unset=True))
-        return CategoryOut(
-            code=c.code,
-            name_vi=c.name_vi,
-            name_en=c.name_en,
-            group=c.group.value,
-            default_unit_type=c.default_unit_type.value,
-            forward_hours=c.forward_hours,
-            active=c.active,
-        )
+        return _category(c)
 
 
 @router.get("/units", response_model=list[UnitOut])
