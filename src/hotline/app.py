@@ -10,7 +10,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from hotline.auth.service import TokenCache
 from hotline.db import create_engine, make_sessionmaker
-from hotline.events import EventBus
+from hotline.events import EventBus, RedisEventBus
 from hotline.settings import Settings, load_settings
 from hotline.site import Site
 from hotline.web import errors
@@ -28,13 +28,17 @@ def create_app(settings: Settings) -> FastAPI:
         site=site,
         engine=engine,
         sessionmaker=make_sessionmaker(engine, site),
-        bus=EventBus(),
+        bus=RedisEventBus(settings.redis_url) if settings.redis_url else EventBus(),
         tokens=TokenCache(),
     )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if isinstance(state.bus, RedisEventBus):
+            await state.bus.start()
         yield
+        if isinstance(state.bus, RedisEventBus):
+            await state.bus.stop()
         await engine.dispose()
 
     app = FastAPI(

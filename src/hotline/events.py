@@ -65,3 +65,82 @@ class EventBus:
     @property
     def subscriber_count(self) -> int:
         return len(self._subscribers)
+
+
+class RedisEventBus(EventBus):
+    """The memory bus plus Redis pub/sub, so every web process sees every commit's events.
+
+    Events published here reach local subscribers at once and go to Redis; a listener task
+    delivers other processes' events to local subscribers. Each process tags what it sends so
+    it does not deliver its own events twice.
+    """
+
+    CHANNEL = "hotline:events"
+
+    def __init__(self, url: str, queue_size: int = 1000) -> None:
+        super().__init__(queue_size)
+        import uuid
+
+        from redis import asyncio as aioredis
+
+        self._redis = aioredis.from_url(url)
+        self._origin = uuid.uuid4().hex
+        self._listener: asyncio.Task[None] | None = None
+        self._outbox: asyncio.Queue[DomainEvent] = asyncio.Queue(queue_size)
+        self._sender: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        pubsub = self._redis.pubsub()
+        await pubsub.subscribe(self.CHANNEL)
+        self._listener = asyncio.create_task(self._listen(pubsub))
+        self._sender = asyncio.create_task(self._send())
+
+    async def stop(self) -> None:
+        for task in (self._listener, self._sender):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        await self._redis.aclose()
+
+    def publish(self, event: DomainEvent) -> None:
+        super().publish(event)
+        with contextlib.suppress(asyncio.QueueFull):
+            self._outbox.put_nowait(event)
+
+    async def _send(self) -> None:
+        import json
+
+        while True:
+            event = await self._outbox.get()
+            body = json.dumps(
+                {"origin": self._origin, "event": event.as_json()}, ensure_ascii=False
+            )
+            try:
+                await self._redis.publish(self.CHANNEL, body)
+            except Exception:
+                await asyncio.sleep(1)
+
+    async def _listen(self, pubsub: object) -> None:
+        import json
+
+        async for message in pubsub.listen():  # type: ignore[attr-defined]
+            if message.get("type") != "message":
+                continue
+            try:
+                body = json.loads(message["data"])
+            except (ValueError, TypeError):
+                continue
+            if body.get("origin") == self._origin:
+                continue
+            e = body["event"]
+            EventBus.publish(
+                self,
+                DomainEvent(
+                    kind=e["kind"],
+                    case_code=e.get("case_code"),
+                    unit_ids=tuple(e.get("unit_ids") or ()),
+                    data=e.get("data") or {},
+                    at=e.get("at") or utcnow().isoformat(),
+                ),
+            )

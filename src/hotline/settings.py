@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     port: int = 8022
     db_pool_size: int = 10
     log_sql: bool = False
+    # With several web processes, live events fan out through Redis pub/sub.
+    redis_url: str = ""
     # Counters are spread over a few rows per bucket so that concurrent intake does not
     # serialise on one hot counter row (PostgreSQL row locks are held until commit).
     counter_shards: int = Field(default=8, ge=1, le=64)
