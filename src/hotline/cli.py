@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -185,6 +186,23 @@ def worker(once: bool = typer.Option(False, "--once", help="Run due work once an
     from hotline.jobs.worker import run_worker
 
     asyncio.run(run_worker(_settings(), once=once))
+
+
+@app.command()
+def sip(
+    host: str | None = typer.Option(None, "--host", help="Address to listen on (UDP)"),
+    port: int | None = typer.Option(None, "--port", help="SIP port (default 5080)"),
+) -> None:
+    """Run the phone line alone: SIP user agent, voice menu, call records."""
+    from hotline.telephony.server import serve as serve_sip
+
+    settings = _settings()
+    if host:
+        settings.sip_host = host
+    if port:
+        settings.sip_port = port
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve_sip(settings))
 
 
 @app.command()
