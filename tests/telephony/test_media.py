@@ -1,0 +1,104 @@
+"""G.711 tables, SDP negotiation, RTP framing and RFC 4733 digit decoding."""
+
+from __future__ import annotations
+
+import struct
+from array import array
+
+import pytest
+
+from hotline.telephony.media import g711
+from hotline.telephony.media.rtp import DigitReceiver, rtp_payload
+from hotline.telephony.prompts import Prompt, spell_digits
+from hotline.telephony.sip.sdp import SdpError, build_answer, negotiate, parse_offer
+
+ALL_SAMPLES = array("h", range(-32768, 32768)).tobytes()
+
+
+@pytest.mark.parametrize("pt", [0, 8])
+def test_g711_code_round_trip(pt):
+    codes = bytes(range(256))
+    again = g711.encode(g711.decode(codes, pt), pt)
+    if pt == 0:  # μ-law has two zeros (0x7F and 0xFF); 0 encodes as 0xFF
+        assert again == codes.replace(b"\x7f", b"\xff")
+    else:
+        assert again == codes
+
+
+@pytest.mark.parametrize("pt", [0, 8])
+def test_g711_linear_round_trip_is_within_one_quantisation_step(pt):
+    decoded = array("h")
+    decoded.frombytes(g711.decode(g711.encode(ALL_SAMPLES, pt), pt))
+    for x, y in zip(range(-32768, 32768, 7), decoded[::7], strict=True):
+        assert abs(x - y) <= max(16, abs(x) // 16), (x, y)
+
+
+@pytest.mark.parametrize("pt", [0, 8])
+def test_g711_is_bit_exact_with_audioop_where_it_exists(pt):
+    audioop = pytest.importorskip("audioop")
+    expected = audioop.lin2ulaw(ALL_SAMPLES, 2) if pt == 0 else audioop.lin2alaw(ALL_SAMPLES, 2)
+    assert g711.encode(ALL_SAMPLES, pt) == expected
+
+
+def _event(digit_code: int, *, end: bool, ts: int, seq: int, pt: int = 101) -> bytes:
+    header = struct.pack("!BBHII", 0x80, pt, seq, ts, 1234)
+    return header + struct.pack("!BBH", digit_code, 0x80 if end else 0, 800)
+
+
+def test_rfc4733_digit_on_end_bit_once_per_timestamp():
+    got: list[str] = []
+    rx = DigitReceiver(101, got.append)
+    for seq in range(5):
+        rx.packet(_event(1, end=False, ts=1000, seq=seq))
+    assert got == []
+    for seq in range(5, 8):  # the end packet is sent three times
+        rx.packet(_event(1, end=True, ts=1000, seq=seq))
+    rx.packet(_event(11, end=True, ts=2000, seq=9))
+    rx.packet(_event(10, end=True, ts=3000, seq=10))
+    rx.packet(_event(5, end=True, ts=4000, seq=11, pt=0))  # audio, not an event
+    rx.packet(b"\x80\x65")  # truncated
+    assert got == ["1", "#", "*"]
+
+
+def test_rtp_payload_skips_csrcs_and_extension():
+    header = bytes([0x80 | 0x10 | 0x01, 101]) + struct.pack("!HII", 1, 160, 9) + b"CSRC"
+    extension = struct.pack("!HH", 0xBEDE, 1) + b"EXT!"
+    assert rtp_payload(header + extension + b"\x01\x80\x00\xa0") == (101, 160, b"\x01\x80\x00\xa0")
+    assert rtp_payload(b"\x00" * 12) is None
+
+
+OFFER = (
+    b"v=0\r\no=- 1 1 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\n"
+    b"m=audio 4000 RTP/AVP 8 0 96\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:96 telephone-event/8000\r\n"
+)
+
+
+def test_sdp_answer_takes_offerers_codec_and_event_type():
+    answer = negotiate(parse_offer(OFFER))
+    assert (answer.codec, answer.event_pt, answer.remote) == (8, 96, ("10.0.0.2", 4000))
+    sdp = build_answer(answer, address="10.0.0.1", port=20000).decode()
+    assert "m=audio 20000 RTP/AVP 8 96" in sdp and "a=rtpmap:96 telephone-event/8000" in sdp
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"v=0\r\nm=audio 4000 RTP/AVP 18\r\nc=IN IP4 1.2.3.4\r\n",
+        b"m=audio x RTP/AVP 0",
+        b"\xff",
+    ],
+)
+def test_sdp_without_a_usable_g711_stream_is_refused(body):
+    with pytest.raises(SdpError):
+        negotiate(parse_offer(body))
+
+
+def test_digits_are_spelled_out_for_the_voice():
+    assert spell_digits("Tổng đài 1022, phím 4") == "Tổng đài một không hai hai, phím bốn"
+
+
+def test_prompt_is_cut_into_20ms_frames_per_codec():
+    prompt = Prompt.from_pcm("p", b"\x00\x01" * 500)  # 500 samples -> 4 frames, padded
+    assert {len(prompt.frames[pt]) for pt in (0, 8)} == {4}
+    assert all(len(f) == 160 for f in prompt.frames[0])
