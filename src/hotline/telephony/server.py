@@ -65,7 +65,7 @@ class CallRecorder:
         try:
             async with self.sessionmaker() as session, session.begin():
                 await record_call(session, data=data)
-        except Exception:
+        except Exception:  # a failed write is logged; the line keeps running
             log.exception("call_record_failed", line=data.line, outcome=data.outcome)
 
     async def drain(self) -> None:

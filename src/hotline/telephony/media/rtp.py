@@ -56,8 +56,12 @@ class MediaClock:
                 sent += due - 1  # a long stall: skip ahead instead of bursting the backlog
                 due = 1
             for stream in list(self.streams):
-                for _ in range(due):
-                    stream.send_frame()
+                try:
+                    for _ in range(due):
+                        stream.send_frame()
+                except Exception:  # one broken stream must not silence the rest
+                    self.streams.discard(stream)
+                    stream.stop()
             sent += due
 
 
@@ -172,6 +176,7 @@ class RtpProtocol(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
         if self.receiver is not None:
+            # Bad media must never reach the event loop; digits come again or by INFO.
             with contextlib.suppress(Exception):
                 self.receiver.packet(data)
 

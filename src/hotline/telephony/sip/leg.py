@@ -166,7 +166,7 @@ class SipLeg:
     def on_notify(self, msg: Message) -> None:
         # The transfer target answered (sipfrag "SIP/2.0 200 OK"): our part of the call is over.
         if msg.body.startswith(b"SIP/2.0 2") and not self.ended.is_set():
-            asyncio.get_running_loop().create_task(self.hangup())
+            self.ua.spawn(self.hangup())
 
     async def hangup(self) -> None:
         if self.ended.is_set():

@@ -10,9 +10,9 @@ import asyncio
 import contextlib
 import hashlib
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 import structlog
 
@@ -101,6 +101,13 @@ class UserAgent(asyncio.DatagramProtocol):
         if self.transport is not None:
             self.transport.close()
 
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run in a task that is kept referenced (the loop holds only weak ones) and awaited
+        on stop."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     # -- transport --------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
@@ -112,7 +119,7 @@ class UserAgent(asyncio.DatagramProtocol):
         source = (str(addr[0]), int(addr[1]))
         try:
             self._receive(data, source)
-        except Exception:
+        except Exception:  # one bad datagram must never take the line down
             log.exception("sip_datagram_failed", source=source)
 
     def send(self, data: bytes, addr: tuple[str, int]) -> None:
@@ -217,9 +224,7 @@ class UserAgent(asyncio.DatagramProtocol):
             self.send_response(msg, resp, source)
             return
         self.send_response(msg, response_to(msg, 100, "Trying"), source)
-        task = asyncio.get_running_loop().create_task(self._start_call(msg, source, answer))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self.spawn(self._start_call(msg, source, answer))
 
     def _from_trunk(self, host: str) -> bool:
         try:
@@ -242,7 +247,7 @@ class UserAgent(asyncio.DatagramProtocol):
             await self._handler(leg)
         except (CallEnded, asyncio.CancelledError):
             pass
-        except Exception:
+        except Exception:  # a broken menu must end this call only
             log.exception("ivr_failed", call_id=leg.call_id)
         finally:
             if not leg.ended.is_set():
