@@ -102,3 +102,57 @@ def test_prompt_is_cut_into_20ms_frames_per_codec():
     prompt = Prompt.from_pcm("p", b"\x00\x01" * 500)  # 500 samples -> 4 frames, padded
     assert {len(prompt.frames[pt]) for pt in (0, 8)} == {4}
     assert all(len(f) == 160 for f in prompt.frames[0])
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.packets: list[bytes] = []
+
+    def sendto(self, data: bytes, addr: object = None) -> None:
+        self.packets.append(data)
+
+
+def test_stream_sends_prompt_frames_in_order_then_silence():
+    import asyncio
+
+    from hotline.telephony.media.rtp import RtpStream
+
+    async def run() -> tuple[bool, list[bytes], bool]:
+        sink = _Sink()
+        stream = RtpStream(sink, ("127.0.0.1", 4000), 0)  # type: ignore[arg-type]
+        prompt = Prompt.from_pcm("p", bytes(range(256)) * 5)  # 640 samples: 4 frames
+        done = stream.play(prompt.frames[0])
+        for _ in range(6):  # what the shared clock does each tick
+            stream.send_frame()
+        stopped = stream.play(prompt.frames[0])
+        stream.stop()  # barge-in
+        return done.result(), sink.packets, stopped.result()
+
+    finished, packets, stopped_complete = asyncio.run(run())
+    assert finished is True and stopped_complete is False
+    headers = [struct.unpack("!BBHII", p[:12]) for p in packets]
+    assert headers[0][1] == 0x80 and all(h[1] == 0 for h in headers[1:])  # marker, then PCMU
+    assert [h[2] - headers[0][2] for h in headers] == list(range(6))
+    assert [h[3] - headers[0][3] for h in headers] == [160 * i for i in range(6)]
+    prompt = Prompt.from_pcm("p", bytes(range(256)) * 5)
+    assert [p[12:] for p in packets[:4]] == list(prompt.frames[0])
+    assert packets[5][12:] == b"\xff" * 160
+
+
+def test_shared_clock_drives_every_stream():
+    import asyncio
+
+    from hotline.telephony.media.rtp import MediaClock, RtpStream
+
+    async def run() -> list[int]:
+        clock = MediaClock()
+        sinks = [_Sink() for _ in range(3)]
+        for sink in sinks:
+            clock.streams.add(RtpStream(sink, ("127.0.0.1", 4000), 8))  # type: ignore[arg-type]
+        clock.start()
+        await asyncio.sleep(0.2)
+        await clock.stop()
+        return [len(s.packets) for s in sinks]
+
+    counts = asyncio.run(run())
+    assert min(counts) >= 3 and len(set(counts)) == 1
