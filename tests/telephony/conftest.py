@@ -102,7 +102,9 @@ def sipp_installed() -> None:
         pytest.skip("sipp is not installed (make debian-test-deps installs sip-tester)")
 
 
-async def start_line(settings: Settings, *, ring_seconds: float = 0.0) -> Line:
+async def start_line(
+    settings: Settings, *, ring_seconds: float = 0.0, texts: dict[str, str] | None = None
+) -> Line:
     menu = default_menu(
         dest_115=settings.sip_transfer_115,
         dest_cdc=settings.sip_transfer_cdc,
@@ -110,7 +112,7 @@ async def start_line(settings: Settings, *, ring_seconds: float = 0.0) -> Line:
         ring_seconds=ring_seconds,
     )
     menu.texts.clear()
-    menu.texts.update(TEST_TEXTS)
+    menu.texts.update(TEST_TEXTS | (texts or {}))
     phone = PhoneLine(settings, menu=menu)
     ua = await phone.start()
     return Line(phone, ua.port)
