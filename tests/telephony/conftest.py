@@ -53,7 +53,7 @@ class Line:
         args = [
             *("sipp", f"127.0.0.1:{self.port}", "-sf", str(SCENARIOS / scenario)),
             *("-m", "1", "-i", local_ip, "-p", str(local_port), "-mp", str(media_port)),
-            *("-timeout", "25s", "-timeout_error", "-nostdin", "-nr"),
+            *("-timeout", "25s", "-timeout_error", "-nostdin"),
             *extra,
         ]
         proc = await asyncio.create_subprocess_exec(

@@ -85,8 +85,11 @@ def menu_from_settings(settings: Settings) -> Menu:
 class PhoneLine:
     """Everything `hotline sip` runs, startable in-process for the tests."""
 
-    def __init__(self, settings: Settings, *, menu: Menu | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, menu: Menu | None = None, freeze_gc: bool = False
+    ) -> None:
         self.settings = settings
+        self.freeze_gc = freeze_gc
         self.menu = menu or menu_from_settings(settings)
         self.engine: AsyncEngine | None = None
         self.ua: UserAgent | None = None
@@ -110,10 +113,12 @@ class PhoneLine:
         )
         self.ua = UserAgent(config)
         await self.ua.start(Ivr(self.menu, prompts), self.recorder)
-        # Everything built so far lives for the whole process: moving it out of the GC's
-        # generations makes the full collections that stall the media clock shorter.
-        gc.collect()
-        gc.freeze()
+        if self.freeze_gc:
+            # Everything built so far lives for the whole process: moving it out of the GC's
+            # generations makes the full collections that stall the media clock shorter.
+            # Only for the dedicated process; in a shared one (tests) it would pin garbage.
+            gc.collect()
+            gc.freeze()
         log.info("sip_listening", host=s.sip_host, port=self.ua.port, started=_now())
         return self.ua
 
@@ -131,7 +136,7 @@ def _now() -> str:
 
 
 async def serve(settings: Settings) -> None:
-    line = PhoneLine(settings)
+    line = PhoneLine(settings, freeze_gc=True)
     await line.start()
     try:
         await asyncio.Event().wait()
