@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import ipaddress
+import signal
 from datetime import UTC, datetime
 
 import structlog
@@ -136,9 +137,14 @@ def _now() -> str:
 
 
 async def serve(settings: Settings) -> None:
+    """Run until SIGTERM or SIGINT, then end the calls in progress and write their records."""
     line = PhoneLine(settings, freeze_gc=True)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
     await line.start()
     try:
-        await asyncio.Event().wait()
+        await stopping.wait()
     finally:
         await line.stop()
