@@ -234,3 +234,27 @@ def test_user_agent_never_raises_on_mutated_datagrams():
     finally:
         loop.run_until_complete(ua.stop())
         loop.close()
+
+
+def test_invite_that_names_no_one_to_call_back_gets_400_and_frees_its_port():
+    import asyncio
+
+    from hotline.telephony.sip.ua import UaConfig, UserAgent
+
+    async def run() -> tuple[list[bytes], set[int]]:
+        ua = UserAgent(UaConfig(rtp_ports=(39200, 39210)))
+        ua.transport = _FakeTransport()  # type: ignore[assignment]
+
+        async def handler(leg: object) -> None:
+            raise AssertionError("no call should start")
+
+        ua._handler, ua._on_end = handler, lambda progress: None
+        ua._receive(
+            OFFER_INVITE.replace(b"m: <sip:0912345678@10.0.0.2:5060>", b"m: *"), ("127.0.0.1", 5060)
+        )
+        await asyncio.sleep(0.05)
+        return ua.transport.sent, ua.ports.used  # type: ignore[attr-defined]
+
+    sent, used = asyncio.run(run())
+    assert [parse(d).status for d in sent] == [100, 400]
+    assert used == set()

@@ -11,7 +11,14 @@ from hotline.db import utcnow
 from hotline.telephony.backend import CallEnded, CallProgress
 from hotline.telephony.media.rtp import DigitReceiver, RtpProtocol, RtpStream
 from hotline.telephony.prompts import Prompt
-from hotline.telephony.sip.message import Message, new_branch, new_tag, parse_address, response_to
+from hotline.telephony.sip.message import (
+    Message,
+    ParseError,
+    new_branch,
+    new_tag,
+    parse_address,
+    response_to,
+)
 from hotline.telephony.sip.sdp import Answer, build_answer
 
 if TYPE_CHECKING:
@@ -37,11 +44,8 @@ class SipLeg:
         self.source = source
         self.record = record
         self.local_tag = new_tag()
-        self.remote_target = (
-            parse_address(invite.get_all("contact")[0]).uri
-            if invite.get_all("contact")
-            else invite.from_addr.uri
-        )
+        contacts = invite.get_all("contact")
+        self.remote_target = parse_address(contacts[0]).uri if contacts else invite.from_addr.uri
         # A UAS keeps the Record-Route order as received (RFC 3261 §12.1.1).
         self.route_set = invite.get_all("record-route")
         self.local_cseq = 0
@@ -146,13 +150,12 @@ class SipLeg:
         return req, self._next_hop()
 
     def _next_hop(self) -> tuple[str, int]:
-        uri = parse_address(self.route_set[0]).uri if self.route_set else self.remote_target
         try:
+            uri = parse_address(self.route_set[0]).uri if self.route_set else self.remote_target
             ipaddress.ip_address(uri.host.strip("[]"))
-        except ValueError:
-            return (
-                self.source
-            )  # no resolver here: a hostname falls back to where the call came from
+        except (ParseError, ValueError):
+            # No resolver here: a hostname (or a bad route) falls back to the INVITE's source.
+            return self.source
         return uri.host.strip("[]"), uri.port or 5060
 
     async def transfer(self, target: str) -> bool:

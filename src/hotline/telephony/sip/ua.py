@@ -240,7 +240,13 @@ class UserAgent(asyncio.DatagramProtocol):
         except OSError:
             self.reply(invite, 503, "Service Unavailable", source)
             return
-        leg = SipLeg(self, invite, source, answer, rtp, call_progress(invite))
+        try:
+            leg = SipLeg(self, invite, source, answer, rtp, call_progress(invite))
+        except ParseError:  # e.g. "Contact: *" in an INVITE: parsable, but no one to call back
+            rtp[2].close()
+            self.ports.release(rtp[0])
+            self.reply(invite, 400, "Bad Request", source)
+            return
         self.calls[leg.call_id] = leg
         leg.task = asyncio.current_task()
         try:
