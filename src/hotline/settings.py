@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     sip_rtp_port_max: int = 20999
     sip_trunk_networks: list[str] = Field(default_factory=lambda: ["127.0.0.0/8"])
     sip_max_calls: int = 500
+    sip_rtp_timeout: float = 60.0
+    sip_max_call_seconds: float = 7200.0
     sip_transfer_115: str = "sip:115@127.0.0.1:5090"
     sip_transfer_cdc: str = "sip:cdc@127.0.0.1:5090"
     sip_digit_timeout: float = 5.0

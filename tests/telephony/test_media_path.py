@@ -11,7 +11,7 @@ import struct
 import pytest
 
 from hotline.settings import Settings
-from hotline.telephony.sip.message import Message, parse
+from hotline.telephony.sip.message import Message, parse, response_to
 from tests.telephony.conftest import line_settings, start_line
 
 pytestmark = pytest.mark.anyio
@@ -132,6 +132,32 @@ async def test_200_is_retransmitted_until_ack_then_prompt_plays_and_a_digit_cuts
         assert (call.caller, call.branch) == ("+84987654321", "operator")
         assert call.menu_path == "4"
         assert call.outcome is not None and call.outcome.value == "abandoned_queue"
+    finally:
+        caller.close()
+        await line.phone.stop()
+
+
+async def test_call_whose_media_goes_silent_is_ended_by_the_line(
+    settings: Settings, sipp_installed: None
+):
+    line = await start_line(line_settings(settings, sip_rtp_timeout=1.0))
+    caller = Caller(line.port)
+    try:
+        caller.invite()
+        ok = next(m for m in await asyncio.to_thread(caller.responses, 0.6) if m.status == 200)
+        caller.send(
+            caller.headers("ACK", 1, f";tag={ok.to_addr.tag}") + "Content-Length: 0\r\n\r\n"
+        )
+        # The caller never sends RTP (its network "died"): the line sends BYE by itself.
+        got = await asyncio.to_thread(caller.responses, 3.0)
+        bye = next(m for m in got if m.method == "BYE")
+        caller.send(response_to(bye, 200, "OK").serialise().decode())
+        [call] = await line.calls()
+        assert call.outcome is not None and call.outcome.value in (
+            "abandoned_menu",
+            "abandoned_queue",
+        )
+        assert call.ended_at is not None
     finally:
         caller.close()
         await line.phone.stop()

@@ -111,6 +111,8 @@ class PhoneLine:
             rtp_ports=(s.sip_rtp_port_min, s.sip_rtp_port_max),
             trunks=[ipaddress.ip_network(n, strict=False) for n in s.sip_trunk_networks],
             max_calls=s.sip_max_calls,
+            rtp_timeout=s.sip_rtp_timeout,
+            max_call_seconds=s.sip_max_call_seconds,
         )
         self.ua = UserAgent(config)
         await self.ua.start(Ivr(self.menu, prompts), self.recorder)

@@ -170,11 +170,13 @@ class RtpProtocol(asyncio.DatagramProtocol):
     def __init__(self) -> None:
         self.receiver: DigitReceiver | None = None
         self.transport: asyncio.DatagramTransport | None = None
+        self.last_packet = asyncio.get_running_loop().time()  # for the inactivity timeout
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
+        self.last_packet = asyncio.get_running_loop().time()
         if self.receiver is not None:
             # Bad media must never reach the event loop; digits come again or by INFO.
             with contextlib.suppress(Exception):

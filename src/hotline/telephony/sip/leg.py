@@ -55,7 +55,9 @@ class SipLeg:
         self.digits: deque[str] = deque()
         self._digit_event = asyncio.Event()
         self._barge = False
-        self.rtp_port, protocol, self.rtp_transport = rtp
+        self.rtp_port, self.rtp, self.rtp_transport = rtp
+        protocol = self.rtp
+        self.created = asyncio.get_running_loop().time()
         self.codec = answer.codec
         self.sdp = build_answer(answer, address=ua.config.media_address, port=self.rtp_port)
         self.stream = RtpStream(self.rtp_transport, answer.remote, answer.codec)
@@ -81,6 +83,7 @@ class SipLeg:
         resp.add("Content-Type", "application/sdp")
         resp.body = self.sdp
         self.answered = True
+        self.rtp.last_packet = asyncio.get_running_loop().time()  # silence is timed from here
         self.record.answered_at = utcnow()
         self.ua.clock.streams.add(self.stream)
         # The 200 is ours to retransmit until the ACK arrives (RFC 3261 §13.3.1.4).
@@ -182,6 +185,12 @@ class SipLeg:
         req, hop = self.request("BYE")
         self.end()
         await self.ua.client_request(req, hop)
+
+    def expired(self, now: float, rtp_timeout: float, max_seconds: float) -> bool:
+        if max_seconds > 0 and now - self.created > max_seconds:
+            return True
+        # Only once answered: before that the caller has no reason to send media.
+        return self.answered and rtp_timeout > 0 and now - self.rtp.last_packet > rtp_timeout
 
     async def wait_ended(self) -> None:
         await self.ended.wait()

@@ -48,6 +48,10 @@ class UaConfig:
         default_factory=lambda: [ipaddress.ip_network("127.0.0.0/8")]
     )
     max_calls: int = 500
+    # A caller whose network died never sends BYE; without these the call (and its port)
+    # would sit in the queue forever. 0 turns a limit off.
+    rtp_timeout: float = 60.0
+    max_call_seconds: float = 7200.0
 
     def __post_init__(self) -> None:
         if not self.media_address:
@@ -68,6 +72,7 @@ class UserAgent(asyncio.DatagramProtocol):
         self._responses: dict[tuple[str, str], bytes] = {}
         self._pending: dict[str, asyncio.Future[Message]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
 
     @property
     def sent_by(self) -> str:
@@ -90,8 +95,11 @@ class UserAgent(asyncio.DatagramProtocol):
             lambda: self, local_addr=(self.config.host, self.config.port)
         )
         self.clock.start()
+        self._sweeper = loop.create_task(self._sweep(), name="sip-sweeper")
 
     async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         for leg in list(self.calls.values()):
             if leg.task is not None:
                 leg.task.cancel()
@@ -107,6 +115,22 @@ class UserAgent(asyncio.DatagramProtocol):
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _sweep(self) -> None:
+        """End calls whose media went silent or that outlived the longest allowed call."""
+        limits = [t for t in (self.config.rtp_timeout, self.config.max_call_seconds) if t > 0]
+        if not limits:
+            return
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(min(5.0, min(limits) / 2))
+            now = loop.time()
+            for leg in list(self.calls.values()):
+                if leg.expired(now, self.config.rtp_timeout, self.config.max_call_seconds):
+                    log.info("sip_call_timed_out", call_id=leg.call_id)
+                    self.spawn(leg.hangup())
+                    if leg.task is not None:
+                        leg.task.cancel()
 
     # -- transport --------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
