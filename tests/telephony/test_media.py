@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import struct
 from array import array
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hotline.telephony.media import g711
 from hotline.telephony.media.rtp import DigitReceiver, rtp_payload
@@ -156,3 +159,18 @@ def test_shared_clock_drives_every_stream():
 
     counts = asyncio.run(run())
     assert min(counts) >= 3 and len(set(counts)) == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=600) | st.text(max_size=400).map(str.encode))
+def test_sdp_offers_only_ever_raise_sdp_error(body):
+    with contextlib.suppress(SdpError):
+        negotiate(parse_offer(OFFER[:40] + body))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=80))
+def test_rtp_receiver_takes_any_bytes(data):
+    rx = DigitReceiver(101, lambda digit: None)
+    rx.packet(data)
+    rtp_payload(data)
