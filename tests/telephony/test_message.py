@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hotline.telephony.sip.inbound import bad_request, call_progress, info_digit
 from hotline.telephony.sip.message import Message, ParseError, parse, response_to
-from hotline.telephony.sip.ua import bad_request, call_progress, info_digit
 
 INVITE = (
     b"INVITE sip:1022@10.0.0.1:5080 SIP/2.0\r\n"
@@ -258,3 +258,33 @@ def test_invite_that_names_no_one_to_call_back_gets_400_and_frees_its_port():
     sent, used = asyncio.run(run())
     assert [parse(d).status for d in sent] == [100, 400]
     assert used == set()
+
+
+def test_cancel_before_the_call_has_its_port_still_ends_it_with_487():
+    import asyncio
+
+    from hotline.telephony.sip.ua import UaConfig, UserAgent
+
+    ended: list[object] = []
+
+    async def run() -> tuple[list[bytes], set[int]]:
+        ua = UserAgent(UaConfig(rtp_ports=(39300, 39310)))
+        ua.transport = _FakeTransport()  # type: ignore[assignment]
+
+        async def handler(leg: object) -> None:
+            raise AssertionError("a cancelled call must not start")
+
+        ua._handler, ua._on_end = handler, ended.append
+        ua._receive(OFFER_INVITE, ("127.0.0.1", 5060))
+        cancel = OFFER_INVITE.split(b"\r\n\r\n")[0].replace(b"INVITE", b"CANCEL")
+        ua._receive(cancel.replace(b"l: 60", b"l: 0") + b"\r\n\r\n", ("127.0.0.1", 5060))
+        await asyncio.sleep(0.05)
+        return ua.transport.sent, ua.ports.used  # type: ignore[attr-defined]
+
+    sent, used = asyncio.run(run())
+    assert [(parse(d).status, parse(d).cseq[1]) for d in sent] == [
+        (100, "INVITE"),
+        (200, "CANCEL"),
+        (487, "INVITE"),
+    ]
+    assert used == set() and len(ended) == 1

@@ -7,8 +7,6 @@ and are dropped otherwise, and no exception from one datagram can reach the even
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
 import ipaddress
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -16,26 +14,20 @@ from typing import Any, cast
 
 import structlog
 
-from hotline.contacts.phones import normalise_phone
-from hotline.db import utcnow
-from hotline.errors import InvalidInput
-from hotline.telephony.backend import CallEnded, CallEndHook, CallHandler, CallProgress
+from hotline.telephony.backend import CallEnded, CallEndHook, CallHandler
 from hotline.telephony.media.rtp import MediaClock, PortPool
+from hotline.telephony.sip.inbound import bad_request, call_progress, info_digit, stable_tag
 from hotline.telephony.sip.leg import T1, T2, TIMEOUT, SipLeg
 from hotline.telephony.sip.message import (
-    COMPACT,
     Message,
     ParseError,
     parse,
-    parse_address,
-    parse_uri,
     response_to,
 )
 from hotline.telephony.sip.sdp import Answer, SdpError, negotiate, parse_offer
 
 log = structlog.get_logger("hotline.telephony.sip")
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-DTMF_SIGNALS = "0123456789*#ABCD"
 
 
 @dataclass
@@ -73,6 +65,10 @@ class UserAgent(asyncio.DatagramProtocol):
         self._pending: dict[str, asyncio.Future[Message]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
+        # INVITEs between the 100 Trying and their leg existing (the RTP port is being opened),
+        # by Call-ID; a CANCEL in that gap marks its entry so the call never starts.
+        self._starting: dict[str, Message] = {}
+        self._cancelled: set[str] = set()
 
     @property
     def sent_by(self) -> str:
@@ -230,7 +226,7 @@ class UserAgent(asyncio.DatagramProtocol):
                 resp.body = leg.sdp
                 self.send_response(msg, resp, source)
             return
-        if leg is not None:
+        if leg is not None or msg.call_id in self._starting:
             return  # a second INVITE for a call in progress with a new branch: ignore
         if not self._from_trunk(source[0]):
             # Toll-fraud guard: only the configured carrier trunks may place calls.
@@ -248,6 +244,7 @@ class UserAgent(asyncio.DatagramProtocol):
             self.send_response(msg, resp, source)
             return
         self.send_response(msg, response_to(msg, 100, "Trying"), source)
+        self._starting[msg.call_id] = msg
         self.spawn(self._start_call(msg, source, answer))
 
     def _from_trunk(self, host: str) -> bool:
@@ -263,6 +260,17 @@ class UserAgent(asyncio.DatagramProtocol):
             rtp = await self.ports.open(self.config.host)
         except OSError:
             self.reply(invite, 503, "Service Unavailable", source)
+            return
+        finally:
+            self._starting.pop(invite.call_id, None)
+        if invite.call_id in self._cancelled:  # cancelled while the port was being opened
+            self._cancelled.discard(invite.call_id)
+            rtp[2].close()
+            self.ports.release(rtp[0])
+            if self._on_end is not None:
+                progress = call_progress(invite)
+                progress.ended_at = progress.started_at
+                self._on_end(progress)
             return
         try:
             leg = SipLeg(self, invite, source, answer, rtp, call_progress(invite))
@@ -300,6 +308,12 @@ class UserAgent(asyncio.DatagramProtocol):
 
     def _on_cancel(self, msg: Message, source: tuple[str, int]) -> None:
         leg = self.calls.get(msg.call_id)
+        starting = self._starting.get(msg.call_id)
+        if starting is not None and starting.vias[0].branch == msg.vias[0].branch:
+            self._cancelled.add(msg.call_id)
+            self.reply(msg, 200, "OK", source)
+            self.reply(starting, 487, "Request Terminated", source)
+            return
         if leg is None or leg.invite_branch != msg.vias[0].branch:
             self.reply(msg, 481, "Call/Transaction Does Not Exist", source)
             return
@@ -331,68 +345,3 @@ class UserAgent(asyncio.DatagramProtocol):
         leg.end()
         if leg.task is not None:
             leg.task.cancel()
-
-
-def stable_tag(call_id: str) -> str:
-    """The To tag of a response sent without a dialog: the same for a retransmitted request."""
-    return "hl" + hashlib.sha1(call_id.encode()).hexdigest()[:10]
-
-
-def call_progress(invite: Message) -> CallProgress:
-    """The line dialled (Request-URI user) and the caller (asserted identity, else From)."""
-    line = parse_uri(invite.uri).user or invite.to_addr.uri.user
-    asserted = invite.get("p-asserted-identity")
-    raw = invite.from_addr.uri.user
-    if asserted:
-        with contextlib.suppress(ParseError):
-            raw = parse_address(asserted).uri.user or raw
-    try:
-        caller = normalise_phone(raw.split(";")[0], field="caller")
-    except InvalidInput:
-        caller = ""  # withheld ("anonymous") or not a phone number: stored as unknown
-    return CallProgress(line=line[:20], caller=caller, started_at=utcnow())
-
-
-def info_digit(msg: Message) -> str | None:
-    """The digit in a SIP INFO: application/dtmf-relay (Signal=5) or application/dtmf (5)."""
-    kind = msg.get("content-type").split(";")[0].strip().lower()
-    text = msg.body.decode("utf-8", "replace").strip()
-    if kind == "application/dtmf-relay":
-        for line in text.splitlines():
-            name, _, value = line.partition("=")
-            if name.strip().lower() == "signal":
-                text = value.strip()
-                break
-        else:
-            return None
-    elif kind != "application/dtmf":
-        return None
-    if len(text) == 1 and text.upper() in DTMF_SIGNALS:
-        return text.upper()
-    if text.isdigit() and int(text) < len(DTMF_SIGNALS):
-        return DTMF_SIGNALS[int(text)]  # some phones send the event code: 10 is *, 11 is #
-    return None
-
-
-def bad_request(data: bytes, why: str) -> bytes | None:
-    """A 400 for a request too broken to parse, if its Via/From/To/Call-ID/CSeq can be read."""
-    text = data.decode("utf-8", "replace").replace("\r\n", "\n").split("\n\n", 1)[0]
-    lines = text.strip("\n").split("\n")
-    if not lines or lines[0].startswith("SIP/") or lines[0].split(" ")[0].upper() == "ACK":
-        return None
-    wanted = ("via", "from", "to", "call-id", "cseq")
-    found: dict[str, list[str]] = {}
-    for line in lines[1:]:
-        name, colon, value = line.partition(":")
-        key = COMPACT.get(name.strip().lower(), name.strip().lower())
-        if colon and key in wanted:
-            found.setdefault(key, []).append(value.strip())
-    if any(k not in found for k in wanted):
-        return None
-    head = ["SIP/2.0 400 Bad Request"]
-    head += [f"Via: {v}" for v in found["via"]]
-    head += [f"{n}: {found[k][0]}" for n, k in (("From", "from"), ("To", "to"))]
-    head += [f"Call-ID: {found['call-id'][0]}", f"CSeq: {found['cseq'][0]}"]
-    reason = "".join(ch for ch in why if ch.isprintable() and ch != '"')[:100]
-    head += [f'Warning: 399 hotline "{reason}"', "Content-Length: 0"]
-    return ("\r\n".join(head) + "\r\n\r\n").encode()
