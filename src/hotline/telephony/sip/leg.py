@@ -119,7 +119,8 @@ class SipLeg:
             await done
         finally:
             self._barge = False
-            if not done.done():
+            # Cancelling this task cancels `done` too; the stream must still stop playing.
+            if done.cancelled() or not done.done():
                 self.stream.stop()
         self._check()
         if barge_in and self.digits:
