@@ -17,10 +17,13 @@ from hotline.telephony.server import new_call
 class ScriptedLeg:
     """Presses the scripted keys, one per greeting (None = silence), hangs up in the queue."""
 
-    def __init__(self, keys: list[str | None], *, refer_ok: bool = True) -> None:
+    def __init__(
+        self, keys: list[str | None], *, refer_ok: bool = True, notify: bool | None = True
+    ) -> None:
         self.record = CallProgress(line="1022", caller="+84912345678", started_at=utcnow())
         self.keys = list(keys)
         self.refer_ok = refer_ok
+        self.notify = notify
         self.played: list[str] = []
         self.transfers: list[str] = []
 
@@ -44,6 +47,9 @@ class ScriptedLeg:
         self.transfers.append(target)
         return self.refer_ok
 
+    async def transfer_result(self, timeout: float) -> bool | None:
+        return self.notify
+
     async def hangup(self) -> None:
         self.record.ended_at = utcnow()
 
@@ -64,19 +70,30 @@ async def _walk(leg: ScriptedLeg) -> ScriptedLeg:
 
 
 @pytest.mark.parametrize(
-    ("keys", "refer_ok", "path", "branch", "outcome", "transfers"),
+    ("keys", "refer_ok", "notify", "path", "branch", "outcome", "transfers"),
     [
-        (["1"], True, "1", "115", "transferred_115", ["sip:115@a"]),
-        (["2"], True, "2", "cdc", "transferred_cdc", ["sip:cdc@a"]),
-        (["9", "3"], True, "93", "doctor", "abandoned_queue", []),
-        ([None, None, None], True, "", "operator", "abandoned_queue", []),
-        (["7", "8", "9"], True, "789", "operator", "abandoned_queue", []),
-        (["1"], False, "1", "operator", "abandoned_queue", ["sip:115@a"]),
+        (["1"], True, True, "1", "115", "transferred_115", ["sip:115@a"]),
+        (["2"], True, True, "2", "cdc", "transferred_cdc", ["sip:cdc@a"]),
+        (["1"], True, None, "1", "115", "transferred_115", ["sip:115@a"]),
+        (["9", "3"], True, True, "93", "doctor", "abandoned_queue", []),
+        ([None, None, None], True, True, "", "operator", "abandoned_queue", []),
+        (["7", "8", "9"], True, True, "789", "operator", "abandoned_queue", []),
+        (["1"], False, True, "1", "operator", "abandoned_queue", ["sip:115@a"]),
+        (["2"], True, False, "2", "operator", "abandoned_queue", ["sip:cdc@a"]),
     ],
-    ids=["115", "cdc", "wrong-then-doctor", "silence", "three-wrong", "refer-refused"],
+    ids=[
+        "115",
+        "cdc",
+        "115-no-notify",
+        "wrong-then-doctor",
+        "silence",
+        "three-wrong",
+        "refer-refused",
+        "transfer-failed-later",
+    ],
 )
-def test_menu_routes_and_records(keys, refer_ok, path, branch, outcome, transfers):
-    leg = asyncio.run(_walk(ScriptedLeg(keys, refer_ok=refer_ok)))
+def test_menu_routes_and_records(keys, refer_ok, notify, path, branch, outcome, transfers):
+    leg = asyncio.run(_walk(ScriptedLeg(keys, refer_ok=refer_ok, notify=notify)))
     record = new_call(leg.record)
     assert (record.menu_path, record.branch, record.outcome) == (path, branch, outcome)
     assert leg.transfers == transfers

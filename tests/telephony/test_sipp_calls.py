@@ -19,6 +19,13 @@ async def test_digit_1_by_rfc4733_transfers_to_115_and_records_it(line: Line):
     assert call.ended_at is not None and call.ended_at >= call.started_at
 
 
+async def test_transfer_notify_200_makes_the_line_hang_up(line: Line):
+    result = await line.sipp("refer_115_notify_then_line_hangs_up.xml")
+    assert result.returncode == 0, result.output
+    [call] = await line.calls()
+    assert call.outcome is not None and call.outcome.value == "transferred_115"
+
+
 async def test_digit_2_by_rfc4733_transfers_to_cdc(line: Line):
     result = await line.sipp("rfc4733_digit2_refer_cdc.xml")
     assert result.returncode == 0, result.output

@@ -48,6 +48,10 @@ class CallLeg(Protocol):
     async def transfer(self, target: str) -> bool:
         """Blind transfer to a SIP URI; True once the far end accepted it."""
 
+    async def transfer_result(self, timeout: float) -> bool | None:
+        """After an accepted transfer: True if it completed (or the caller left), False if the
+        target refused it, None if no word came within `timeout` seconds."""
+
     async def hangup(self) -> None:
         """End the call from our side."""
 

@@ -33,8 +33,8 @@ class Menu:
     repeats: int = 2  # after the first play; then the caller goes to the fallback queue
     fallback: str = "4"
     ring_seconds: float = 0.0
-    # How long to keep the caller after the transfer was accepted before we hang up,
-    # if the far end never sends the NOTIFY that ends our leg.
+    # How long to wait, after the transfer was accepted, for the NOTIFY saying how it went;
+    # with no word by then we hang up and count it transferred.
     transfer_linger: float = 30.0
     texts: dict[str, str] = field(default_factory=dict)
 
@@ -109,11 +109,13 @@ class Ivr:
         await leg.play(self.prompts[self.menu.transferring], barge_in=False)
         if not await leg.transfer(option.transfer_to):
             return False
+        # Counted as transferred from the 202: a caller who hangs up now has been handed over.
         leg.record.outcome = option.outcome
-        try:
-            await asyncio.wait_for(leg.wait_ended(), self.menu.transfer_linger)
-        except TimeoutError:
-            await leg.hangup()
+        result = await leg.transfer_result(self.menu.transfer_linger)
+        if result is False:  # the target refused or did not answer: back to our operators
+            leg.record.outcome = None
+            return False
+        await leg.hangup()
         return True
 
     async def _queue(self, leg: CallLeg) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hotline.db import utcnow
 from hotline.telephony.backend import CallEnded, CallProgress
@@ -63,6 +63,7 @@ class SipLeg:
         self.stream = RtpStream(self.rtp_transport, answer.remote, answer.codec)
         protocol.receiver = DigitReceiver(answer.event_pt, self.on_digit)
         self.task: asyncio.Task[None] | None = None
+        self._transfer: asyncio.Future[bool] | None = None
 
     # -- responses to the INVITE ------------------------------------------------------------
     def invite_response(self, status: int, reason: str) -> Message:
@@ -164,6 +165,7 @@ class SipLeg:
 
     async def transfer(self, target: str) -> bool:
         self._check()
+        self._transfer = asyncio.get_running_loop().create_future()
         req, hop = self.request("REFER")
         req.add("Refer-To", f"<{target}>")
         req.add("Referred-By", f"<{self.ua.contact_uri}>")
@@ -171,9 +173,29 @@ class SipLeg:
         return resp is not None and 200 <= resp.status < 300
 
     def on_notify(self, msg: Message) -> None:
-        # The transfer target answered (sipfrag "SIP/2.0 200 OK"): our part of the call is over.
-        if msg.body.startswith(b"SIP/2.0 2") and not self.ended.is_set():
+        """The REFER's progress (RFC 3515): a sipfrag status line such as `SIP/2.0 200 OK`."""
+        parts = msg.body.split(None, 2)
+        if len(parts) < 2 or parts[0] != b"SIP/2.0" or not parts[1].isdigit():
+            return
+        status = int(parts[1])
+        if status < 200 or self._transfer is None or self._transfer.done():
+            return
+        self._transfer.set_result(status < 300)
+        if status < 300:  # the target answered: our part of the call is over
             self.ua.spawn(self.hangup())
+
+    async def transfer_result(self, timeout: float) -> bool | None:
+        if self._transfer is None:
+            return None
+        ended: asyncio.Future[Any] = asyncio.ensure_future(self.ended.wait())
+        waiters: list[asyncio.Future[Any]] = [self._transfer, ended]
+        try:
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ended.cancel()
+        if self._transfer.done():
+            return self._transfer.result()
+        return True if self.ended.is_set() else None
 
     async def hangup(self) -> None:
         if self.ended.is_set():
