@@ -222,13 +222,23 @@ def run() -> None:
     console.print("Tài khoản mẫu (tên đăng nhập / mật khẩu):")
     for username, role, password, _unit in DEMO_USERS:
         console.print(f"  {username:<10} {password:<14} {role.value}")
-    # The worker runs in its own process so slow jobs never hold up web requests.
-    worker_proc = subprocess.Popen([sys.executable, "-m", "hotline.cli", "worker"])
+    console.print(
+        f"Tổng đài SIP (UDP) tại {settings.sip_host}:{settings.sip_port}, "
+        f"nhận cuộc gọi từ {', '.join(settings.sip_trunk_networks)}"
+    )
+    # The worker and the phone line run in their own processes: slow jobs never hold up web
+    # requests, and web load never delays the 20 ms audio clock.
+    children = [
+        subprocess.Popen([sys.executable, "-m", "hotline.cli", command])
+        for command in ("worker", "sip")
+    ]
     try:
         serve(host=None, port=None, workers=1)
     finally:
-        worker_proc.terminate()
-        worker_proc.wait(timeout=10)
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.wait(timeout=15)
 
 
 def main() -> None:
