@@ -174,3 +174,22 @@ def test_rtp_receiver_takes_any_bytes(data):
     rx = DigitReceiver(101, lambda digit: None)
     rx.packet(data)
     rtp_payload(data)
+
+
+def test_stream_latches_once_onto_the_callers_real_rtp_port():
+    import asyncio
+
+    from hotline.telephony.media.rtp import RtpProtocol, RtpStream
+
+    async def run(first_from: str) -> tuple[str, int]:
+        proto = RtpProtocol()
+        proto.stream = RtpStream(_Sink(), ("10.0.0.5", 4000), 0)  # type: ignore[arg-type]
+        proto.latch_host = "203.0.113.7"  # where the INVITE came from
+        proto.datagram_received(b"\x80\x00" + b"\x00" * 170, (first_from, 31000))
+        proto.datagram_received(b"\x80\x00" + b"\x00" * 170, ("203.0.113.7", 32000))
+        return proto.stream.remote
+
+    # Behind NAT: the SDP said 10.0.0.5:4000; audio goes back where the caller's came from.
+    assert asyncio.run(run("203.0.113.7")) == ("203.0.113.7", 31000)
+    # A first packet from anyone else latches nothing, and later packets change nothing.
+    assert asyncio.run(run("198.51.100.9")) == ("10.0.0.5", 4000)

@@ -171,12 +171,21 @@ class RtpProtocol(asyncio.DatagramProtocol):
         self.receiver: DigitReceiver | None = None
         self.transport: asyncio.DatagramTransport | None = None
         self.last_packet = asyncio.get_running_loop().time()  # for the inactivity timeout
+        # Symmetric RTP (RFC 4961) for callers behind NAT, whose SDP names a private address:
+        # the first packet from the signalling host re-aims the stream at where it came from.
+        # Only that host, and only once, so a stranger spraying ports cannot steal the audio.
+        self.stream: RtpStream | None = None
+        self.latch_host: str | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
         self.last_packet = asyncio.get_running_loop().time()
+        if self.latch_host is not None and self.stream is not None:
+            if addr[0] == self.latch_host and isinstance(addr[1], int):
+                self.stream.remote = (self.latch_host, addr[1])
+            self.latch_host = None
         if self.receiver is not None:
             # Bad media must never reach the event loop; digits come again or by INFO.
             with contextlib.suppress(Exception):

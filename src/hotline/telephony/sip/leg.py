@@ -62,6 +62,7 @@ class SipLeg:
         self.sdp = build_answer(answer, address=ua.config.media_address, port=self.rtp_port)
         self.stream = RtpStream(self.rtp_transport, answer.remote, answer.codec)
         protocol.receiver = DigitReceiver(answer.event_pt, self.on_digit)
+        protocol.stream, protocol.latch_host = self.stream, source[0]
         self.task: asyncio.Task[None] | None = None
         self._transfer: asyncio.Future[bool] | None = None
 
