@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -188,6 +189,23 @@ def worker(once: bool = typer.Option(False, "--once", help="Run due work once an
 
 
 @app.command()
+def sip(
+    host: str | None = typer.Option(None, "--host", help="Address to listen on (UDP)"),
+    port: int | None = typer.Option(None, "--port", help="SIP port (default 5080)"),
+) -> None:
+    """Run the phone line alone: SIP user agent, voice menu, call records."""
+    from hotline.telephony.server import serve as serve_sip
+
+    settings = _settings()
+    if host:
+        settings.sip_host = host
+    if port:
+        settings.sip_port = port
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve_sip(settings))
+
+
+@app.command()
 def run() -> None:
     """Everything on one machine: migrate, load demo data if empty, worker, web."""
     import subprocess
@@ -204,13 +222,23 @@ def run() -> None:
     console.print("Tài khoản mẫu (tên đăng nhập / mật khẩu):")
     for username, role, password, _unit in DEMO_USERS:
         console.print(f"  {username:<10} {password:<14} {role.value}")
-    # The worker runs in its own process so slow jobs never hold up web requests.
-    worker_proc = subprocess.Popen([sys.executable, "-m", "hotline.cli", "worker"])
+    console.print(
+        f"Tổng đài SIP (UDP) tại {settings.sip_host}:{settings.sip_port}, "
+        f"nhận cuộc gọi từ {', '.join(settings.sip_trunk_networks)}"
+    )
+    # The worker and the phone line run in their own processes: slow jobs never hold up web
+    # requests, and web load never delays the 20 ms audio clock.
+    children = [
+        subprocess.Popen([sys.executable, "-m", "hotline.cli", command])
+        for command in ("worker", "sip")
+    ]
     try:
         serve(host=None, port=None, workers=1)
     finally:
-        worker_proc.terminate()
-        worker_proc.wait(timeout=10)
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.wait(timeout=15)
 
 
 def main() -> None:

@@ -31,17 +31,46 @@ class Settings(BaseSettings):
     # Counters are spread over a few rows per bucket so that concurrent intake does not
     # serialise on one hot counter row (PostgreSQL row locks are held until commit).
     counter_shards: int = Field(default=8, ge=1, le=64)
+    # The phone line (`hotline sip`). Only INVITEs from the trunk networks are answered: an
+    # open SIP port that transfers calls to outside numbers is a toll-fraud target.
+    sip_host: str = "127.0.0.1"
+    sip_port: int = 5080
+    sip_media_address: str = ""
+    sip_rtp_port_min: int = 20000
+    sip_rtp_port_max: int = 20999
+    sip_trunk_networks: list[str] = Field(default_factory=lambda: ["127.0.0.0/8"])
+    sip_max_calls: int = 500
+    sip_rtp_timeout: float = 60.0
+    sip_max_call_seconds: float = 7200.0
+    sip_transfer_115: str = "sip:115@127.0.0.1:5090"
+    sip_transfer_cdc: str = "sip:cdc@127.0.0.1:5090"
+    sip_digit_timeout: float = 5.0
+    sip_ring_seconds: float = 0.0
+    sip_voice: str = "vi"
 
     @field_validator("database_url", mode="after")
     @classmethod
     def _strip(cls, v: str) -> str:
         return v.strip()
 
+    @field_validator("sip_trunk_networks", mode="after")
+    @classmethod
+    def _cidrs(cls, v: list[str]) -> list[str]:
+        import ipaddress
+
+        for net in v:
+            ipaddress.ip_network(net, strict=False)  # ValueError names the bad entry
+        return v
+
     @property
     def effective_database_url(self) -> str:
         if self.database_url:
             return normalise_database_url(self.database_url)
         return f"sqlite+aiosqlite:///{(self.var_dir / 'hotline.sqlite3').resolve()}"
+
+    @property
+    def prompts_dir(self) -> Path:
+        return self.var_dir / "prompts"
 
     @property
     def attachments_dir(self) -> Path:

@@ -14,6 +14,8 @@ from hotline.contacts.service import find_by_phone
 from hotline.errors import InvalidInput, NotFound
 from hotline.reports.counters import count_call
 
+UNKNOWN_CALLER = ""
+
 
 @dataclass
 class NewCall:
@@ -33,7 +35,9 @@ class NewCall:
 
 async def record_call(session: AsyncSession, *, data: NewCall) -> Call:
     """Store a finished call and count it by line, branch and outcome."""
-    caller = normalise_phone(data.caller, field="caller")
+    # "" is a caller we cannot name (withheld id, or a SIP user that is not a phone number):
+    # the column holds E.164 or nothing, so reports and contact matching never see junk.
+    caller = normalise_phone(data.caller, field="caller") if data.caller else UNKNOWN_CALLER
     for field in ("started_at", "answered_at", "ended_at"):
         at = getattr(data, field)
         if at is not None and at.tzinfo is None:
@@ -48,7 +52,7 @@ async def record_call(session: AsyncSession, *, data: NewCall) -> Call:
             ) from None
     if data.queue_wait_seconds < 0 or data.talk_seconds < 0:
         raise InvalidInput("Thời lượng không được âm", field="talk_seconds")
-    contact = await find_by_phone(session, caller)
+    contact = await find_by_phone(session, caller) if caller else None
     call = Call(
         line=data.line,
         caller=caller,

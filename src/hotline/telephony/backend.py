@@ -1,0 +1,73 @@
+"""The small interface the IVR drives, so another backend (Asterisk ARI) can replace SIP.
+
+A backend accepts calls and hands each one, as a CallLeg, to a handler coroutine. When the
+caller hangs up the backend cancels the handler task; whatever the handler wrote into
+`leg.record` by then is what the call record says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from hotline.telephony.prompts import Prompt
+
+
+@dataclass
+class CallProgress:
+    """What the IVR has learnt so far; turned into a call record when the call ends."""
+
+    line: str
+    caller: str  # E.164, or "" when the caller id is withheld or not a phone number
+    started_at: datetime
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    menu_path: str = ""
+    branch: str | None = None
+    outcome: str | None = None
+    queued_at: datetime | None = None
+
+
+class CallLeg(Protocol):
+    record: CallProgress
+
+    async def ring(self) -> None:
+        """Tell the caller it is ringing (180)."""
+
+    async def answer(self) -> None:
+        """Answer (200 OK) and return once the caller has confirmed (ACK)."""
+
+    async def play(self, prompt: Prompt, *, barge_in: bool = True) -> str | None:
+        """Play a prompt; with barge-in, a digit stops it and is returned."""
+
+    async def collect_digit(self, timeout: float) -> str | None:
+        """The next digit, or None after `timeout` seconds of silence."""
+
+    async def transfer(self, target: str) -> bool:
+        """Blind transfer to a SIP URI; True once the far end accepted it."""
+
+    async def transfer_result(self, timeout: float) -> bool | None:
+        """After an accepted transfer: True if it completed (or the caller left), False if the
+        target refused it, None if no word came within `timeout` seconds."""
+
+    async def hangup(self) -> None:
+        """End the call from our side."""
+
+    async def wait_ended(self) -> None:
+        """Return when the call has ended, whoever ended it."""
+
+
+CallHandler = Callable[[CallLeg], Awaitable[None]]
+CallEndHook = Callable[[CallProgress], None]
+
+
+class Backend(Protocol):
+    async def start(self, handler: CallHandler, on_end: CallEndHook) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class CallEnded(Exception):
+    """Raised by a CallLeg method once the call is over."""

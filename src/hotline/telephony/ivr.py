@@ -1,0 +1,127 @@
+"""The voice menu as data, and the coroutine that walks a caller through it.
+
+The default is Hà Nội's 2021 menu: 1 emergency 115, 2 CDC, 3 doctor network, 4 operators.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from hotline.calls.models import CallOutcome
+from hotline.db import utcnow
+from hotline.telephony.backend import CallLeg
+from hotline.telephony.prompts import PromptSet
+
+
+@dataclass(frozen=True)
+class Option:
+    branch: str  # stored on the call record (Call.branch)
+    transfer_to: str | None = None  # a SIP URI: blind transfer (REFER)
+    outcome: str | None = None  # the outcome once the transfer is accepted
+    queue: bool = False  # wait in a queue (for this slice: hold audio only)
+
+
+@dataclass(frozen=True)
+class Menu:
+    options: dict[str, Option]
+    greeting: str = "greeting"
+    invalid: str = "invalid"
+    transferring: str = "transferring"
+    queue_prompt: str = "queue"
+    digit_timeout: float = 5.0
+    repeats: int = 2  # after the first play; then the caller goes to the fallback queue
+    fallback: str = "4"
+    ring_seconds: float = 0.0
+    # How long to wait, after the transfer was accepted, for the NOTIFY saying how it went;
+    # with no word by then we hang up and count it transferred.
+    transfer_linger: float = 30.0
+    texts: dict[str, str] = field(default_factory=dict)
+
+
+DEFAULT_TEXTS = {
+    "greeting": (
+        "Tổng đài 1022 thành phố Hà Nội xin nghe. "
+        "Cấp cứu, bấm phím 1. Trung tâm kiểm soát bệnh tật, bấm phím 2. "
+        "Tư vấn với bác sĩ, bấm phím 3. Gặp điện thoại viên, bấm phím 4."
+    ),
+    "invalid": "Xin lỗi, phím bạn bấm không hợp lệ.",
+    "transferring": "Cuộc gọi đang được chuyển, xin vui lòng giữ máy.",
+    "queue": "Tất cả điện thoại viên đang bận. Xin vui lòng giữ máy, chúng tôi sẽ trả lời ngay.",
+}
+
+
+def default_menu(
+    *, dest_115: str, dest_cdc: str, digit_timeout: float = 5.0, ring_seconds: float = 0.0
+) -> Menu:
+    return Menu(
+        options={
+            "1": Option("115", transfer_to=dest_115, outcome=CallOutcome.TRANSFERRED_115.value),
+            "2": Option("cdc", transfer_to=dest_cdc, outcome=CallOutcome.TRANSFERRED_CDC.value),
+            "3": Option("doctor", queue=True),
+            "4": Option("operator", queue=True),
+        },
+        digit_timeout=digit_timeout,
+        ring_seconds=ring_seconds,
+        texts=dict(DEFAULT_TEXTS),
+    )
+
+
+class Ivr:
+    """Runs one call through the menu; the backend cancels it when the caller hangs up."""
+
+    def __init__(self, menu: Menu, prompts: PromptSet) -> None:
+        self.menu = menu
+        self.prompts = prompts
+
+    async def __call__(self, leg: CallLeg) -> None:
+        menu = self.menu
+        if menu.ring_seconds > 0:
+            await leg.ring()
+            await asyncio.sleep(menu.ring_seconds)
+        await leg.answer()
+        option = await self._choose(leg)
+        record = leg.record
+        record.branch = option.branch
+        if option.transfer_to and await self._transfer(leg, option):
+            return
+        if not option.queue:
+            option = menu.options[menu.fallback]
+            record.branch = option.branch
+        await self._queue(leg)
+
+    async def _choose(self, leg: CallLeg) -> Option:
+        menu = self.menu
+        for attempt in range(menu.repeats + 1):
+            digit = await leg.play(self.prompts[menu.greeting])
+            if digit is None:
+                digit = await leg.collect_digit(menu.digit_timeout)
+            if digit is not None:
+                leg.record.menu_path += digit
+                if digit in menu.options:
+                    return menu.options[digit]
+                if attempt < menu.repeats:
+                    await leg.play(self.prompts[menu.invalid], barge_in=False)
+        return menu.options[menu.fallback]
+
+    async def _transfer(self, leg: CallLeg, option: Option) -> bool:
+        assert option.transfer_to is not None
+        await leg.play(self.prompts[self.menu.transferring], barge_in=False)
+        if not await leg.transfer(option.transfer_to):
+            return False
+        # Counted as transferred from the 202: a caller who hangs up now has been handed over.
+        leg.record.outcome = option.outcome
+        result = await leg.transfer_result(self.menu.transfer_linger)
+        if result is False:  # the target refused or did not answer: back to our operators
+            leg.record.outcome = None
+            return False
+        await leg.hangup()
+        return True
+
+    async def _queue(self, leg: CallLeg) -> None:
+        # No operator phones register yet (the ACD is a later slice): the caller hears the
+        # queue announcement and hold audio until they hang up, recorded as abandoned_queue.
+        leg.record.queued_at = utcnow()
+        while True:
+            await leg.play(self.prompts[self.menu.queue_prompt], barge_in=False)
+            await leg.play(self.prompts["hold"], barge_in=False)

@@ -1,0 +1,1 @@
+"""SIP over UDP: messages, SDP and the user agent server."""

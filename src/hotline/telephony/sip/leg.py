@@ -1,0 +1,235 @@
+"""One answered (or ringing) call as the IVR sees it: a SIP dialog plus its RTP stream."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from hotline.db import utcnow
+from hotline.telephony.backend import CallEnded, CallProgress
+from hotline.telephony.media.rtp import DigitReceiver, RtpProtocol, RtpStream
+from hotline.telephony.prompts import Prompt
+from hotline.telephony.sip.message import (
+    Message,
+    ParseError,
+    new_branch,
+    new_tag,
+    parse_address,
+    response_to,
+)
+from hotline.telephony.sip.sdp import Answer, build_answer
+
+if TYPE_CHECKING:
+    from hotline.telephony.sip.ua import UserAgent
+
+T1, T2, TIMEOUT = 0.5, 4.0, 32.0  # RFC 3261 timers: retransmit T1 doubling to T2, give up at 64*T1
+
+
+class SipLeg:
+    def __init__(
+        self,
+        ua: UserAgent,
+        invite: Message,
+        source: tuple[str, int],
+        answer: Answer,
+        rtp: tuple[int, RtpProtocol, asyncio.DatagramTransport],
+        record: CallProgress,
+    ) -> None:
+        self.ua = ua
+        self.invite = invite
+        self.call_id = invite.call_id
+        self.invite_branch = invite.vias[0].branch
+        self.source = source
+        self.record = record
+        self.local_tag = new_tag()
+        contacts = invite.get_all("contact")
+        self.remote_target = parse_address(contacts[0]).uri if contacts else invite.from_addr.uri
+        # A UAS keeps the Record-Route order as received (RFC 3261 §12.1.1).
+        self.route_set = invite.get_all("record-route")
+        self.local_cseq = 0
+        self.answered = False
+        self.ended = asyncio.Event()
+        self.acked = asyncio.Event()
+        self.digits: deque[str] = deque()
+        self._digit_event = asyncio.Event()
+        self._barge = False
+        self.rtp_port, self.rtp, self.rtp_transport = rtp
+        protocol = self.rtp
+        self.created = asyncio.get_running_loop().time()
+        self.codec = answer.codec
+        self.sdp = build_answer(answer, address=ua.config.media_address, port=self.rtp_port)
+        self.stream = RtpStream(self.rtp_transport, answer.remote, answer.codec)
+        protocol.receiver = DigitReceiver(answer.event_pt, self.on_digit)
+        protocol.stream, protocol.latch_host = self.stream, source[0]
+        self.task: asyncio.Task[None] | None = None
+        self._transfer: asyncio.Future[bool] | None = None
+
+    # -- responses to the INVITE ------------------------------------------------------------
+    def invite_response(self, status: int, reason: str) -> Message:
+        resp = response_to(self.invite, status, reason, to_tag=self.local_tag)
+        resp.add("Contact", f"<{self.ua.contact_uri}>")
+        for rr in self.route_set:
+            resp.add("Record-Route", rr)
+        return resp
+
+    async def ring(self) -> None:
+        self._check()
+        self.ua.send_response(self.invite, self.invite_response(180, "Ringing"), self.source)
+
+    async def answer(self) -> None:
+        self._check()
+        resp = self.invite_response(200, "OK")
+        resp.add("Allow", self.ua.ALLOW)
+        resp.add("Content-Type", "application/sdp")
+        resp.body = self.sdp
+        self.answered = True
+        self.rtp.last_packet = asyncio.get_running_loop().time()  # silence is timed from here
+        self.record.answered_at = utcnow()
+        self.ua.clock.streams.add(self.stream)
+        # The 200 is ours to retransmit until the ACK arrives (RFC 3261 §13.3.1.4).
+        interval, waited = T1, 0.0
+        while waited < TIMEOUT:
+            self.ua.send_response(self.invite, resp, self.source)
+            try:
+                await asyncio.wait_for(self.acked.wait(), interval)
+                return
+            except TimeoutError:
+                waited += interval
+                interval = min(interval * 2, T2)
+            self._check()
+        await self.hangup()
+        raise CallEnded("no ACK for the 200 OK")
+
+    # -- media ------------------------------------------------------------------------------
+    def on_digit(self, digit: str) -> None:
+        if self.ended.is_set():
+            return
+        self.digits.append(digit)
+        self._digit_event.set()
+        if self._barge:
+            self.stream.stop()
+
+    async def play(self, prompt: Prompt, *, barge_in: bool = True) -> str | None:
+        self._check()
+        if barge_in and self.digits:
+            return self.digits.popleft()
+        done = self.stream.play(prompt.frames[self.codec])
+        self._barge = barge_in
+        try:
+            await done
+        finally:
+            self._barge = False
+            # Cancelling this task cancels `done` too; the stream must still stop playing.
+            if done.cancelled() or not done.done():
+                self.stream.stop()
+        self._check()
+        if barge_in and self.digits:
+            return self.digits.popleft()
+        return None
+
+    async def collect_digit(self, timeout: float) -> str | None:
+        self._check()
+        if not self.digits:
+            self._digit_event.clear()
+            try:
+                await asyncio.wait_for(self._digit_event.wait(), timeout)
+            except TimeoutError:
+                return None
+        self._check()
+        return self.digits.popleft() if self.digits else None
+
+    # -- requests within the dialog ---------------------------------------------------------
+    def request(self, method: str) -> tuple[Message, tuple[str, int]]:
+        req = Message(method=method, uri=str(self.remote_target))
+        req.add("Via", f"SIP/2.0/UDP {self.ua.sent_by};branch={new_branch()};rport")
+        req.add("Max-Forwards", "70")
+        req.add("From", f"{self.invite.get('to')};tag={self.local_tag}")
+        req.add("To", self.invite.get("from"))
+        req.add("Call-ID", self.call_id)
+        self.local_cseq += 1
+        req.add("CSeq", f"{self.local_cseq} {method}")
+        for route in self.route_set:
+            req.add("Route", route)
+        req.add("Contact", f"<{self.ua.contact_uri}>")
+        return req, self._next_hop()
+
+    def _next_hop(self) -> tuple[str, int]:
+        try:
+            uri = parse_address(self.route_set[0]).uri if self.route_set else self.remote_target
+            ipaddress.ip_address(uri.host.strip("[]"))
+        except (ParseError, ValueError):
+            # No resolver here: a hostname (or a bad route) falls back to the INVITE's source.
+            return self.source
+        return uri.host.strip("[]"), uri.port or 5060
+
+    async def transfer(self, target: str) -> bool:
+        self._check()
+        self._transfer = asyncio.get_running_loop().create_future()
+        req, hop = self.request("REFER")
+        req.add("Refer-To", f"<{target}>")
+        req.add("Referred-By", f"<{self.ua.contact_uri}>")
+        resp = await self.ua.client_request(req, hop)
+        return resp is not None and 200 <= resp.status < 300
+
+    def on_notify(self, msg: Message) -> None:
+        """The REFER's progress (RFC 3515): a sipfrag status line such as `SIP/2.0 200 OK`."""
+        parts = msg.body.split(None, 2)
+        if len(parts) < 2 or parts[0] != b"SIP/2.0" or not parts[1].isdigit():
+            return
+        status = int(parts[1])
+        if status < 200 or self._transfer is None or self._transfer.done():
+            return
+        self._transfer.set_result(status < 300)
+        if status < 300:  # the target answered: our part of the call is over
+            self.ua.spawn(self.hangup())
+
+    async def transfer_result(self, timeout: float) -> bool | None:
+        if self._transfer is None:
+            return None
+        ended: asyncio.Future[Any] = asyncio.ensure_future(self.ended.wait())
+        waiters: list[asyncio.Future[Any]] = [self._transfer, ended]
+        try:
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ended.cancel()
+        if self._transfer.done():
+            return self._transfer.result()
+        return True if self.ended.is_set() else None
+
+    async def hangup(self) -> None:
+        if self.ended.is_set():
+            return
+        if not self.answered:
+            resp = self.invite_response(480, "Temporarily Unavailable")
+            self.ua.send_response(self.invite, resp, self.source)
+            self.end()
+            return
+        req, hop = self.request("BYE")
+        self.end()
+        await self.ua.client_request(req, hop)
+
+    def expired(self, now: float, rtp_timeout: float, max_seconds: float) -> bool:
+        if max_seconds > 0 and now - self.created > max_seconds:
+            return True
+        # Only once answered: before that the caller has no reason to send media.
+        return self.answered and rtp_timeout > 0 and now - self.rtp.last_packet > rtp_timeout
+
+    async def wait_ended(self) -> None:
+        await self.ended.wait()
+
+    def end(self) -> None:
+        if self.ended.is_set():
+            return
+        self.ended.set()
+        self.record.ended_at = utcnow()
+        self.stream.stop()
+        self.ua.clock.streams.discard(self.stream)
+        self.rtp_transport.close()
+        self.ua.ports.release(self.rtp_port)
+        self.ua.calls.pop(self.call_id, None)
+
+    def _check(self) -> None:
+        if self.ended.is_set():
+            raise CallEnded(self.call_id)

@@ -1,0 +1,127 @@
+"""SDP offer/answer (RFC 3264) for one audio stream: PCMU, PCMA and telephone-event."""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from dataclasses import dataclass
+
+PCMU, PCMA = 0, 8
+CODEC_NAMES = {PCMU: "PCMU", PCMA: "PCMA"}
+DEFAULT_EVENT_PT = 101
+
+
+class SdpError(ValueError):
+    """The offer is malformed or offers nothing we can speak (answered with 488)."""
+
+
+@dataclass(frozen=True)
+class Offer:
+    address: str
+    port: int
+    payload_types: tuple[int, ...]
+    event_pt: int | None  # the offerer's payload type for telephone-event, if offered
+
+
+@dataclass(frozen=True)
+class Answer:
+    codec: int
+    event_pt: int | None
+    remote: tuple[str, int]
+
+
+def parse_offer(body: bytes) -> Offer:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SdpError("SDP is not UTF-8") from None
+    session_addr, media_addr = "", ""
+    port, in_audio = -1, False
+    pts: tuple[int, ...] = ()
+    event_pt: int | None = None
+    rtpmap: dict[int, str] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if len(line) < 2 or line[1] != "=":
+            continue
+        kind, value = line[0], line[2:]
+        if kind == "m":
+            in_audio = value.startswith("audio ") and port < 0
+            if in_audio:
+                port, pts = _media_line(value)
+        elif kind == "c":
+            addr = _connection(value)
+            if port < 0:
+                session_addr = addr
+            elif in_audio:
+                media_addr = addr
+        elif kind == "a" and value.startswith("rtpmap:") and (in_audio or port < 0):
+            pt_text, _, enc = value[7:].partition(" ")
+            if pt_text.strip().isdigit():
+                rtpmap[int(pt_text)] = enc.strip().lower()
+    if port < 0:
+        raise SdpError("no audio stream offered")
+    for pt in pts:
+        if rtpmap.get(pt, "").startswith("telephone-event/8000"):
+            event_pt = pt
+            break
+    address = media_addr or session_addr
+    if not address:
+        raise SdpError("no connection address")
+    return Offer(address, port, pts, event_pt)
+
+
+def _media_line(value: str) -> tuple[int, tuple[int, ...]]:
+    parts = value.split()
+    if len(parts) < 4 or not parts[1].isdigit() or not parts[2].startswith("RTP/AVP"):
+        raise SdpError(f"bad m= line {value[:60]!r}")
+    port = int(parts[1])
+    if port > 65535:
+        raise SdpError("bad media port")
+    pts = tuple(int(p) for p in parts[3:] if p.isdigit() and int(p) < 128)
+    return port, pts
+
+
+def _connection(value: str) -> str:
+    parts = value.split()
+    if len(parts) < 3 or parts[0] != "IN" or parts[1] not in ("IP4", "IP6"):
+        raise SdpError(f"bad c= line {value[:60]!r}")
+    addr = parts[2].split("/")[0]
+    try:
+        ipaddress.ip_address(addr)
+    except ValueError:
+        raise SdpError("c= address is not an IP address") from None
+    return addr
+
+
+def negotiate(offer: Offer) -> Answer:
+    """Take the offerer's first G.711 codec, and telephone-event if offered."""
+    for pt in offer.payload_types:
+        if pt in CODEC_NAMES:
+            return Answer(pt, offer.event_pt, (offer.address, offer.port))
+    raise SdpError("no common codec (PCMU or PCMA)")
+
+
+def build_answer(
+    answer: Answer, *, address: str, port: int, session_id: int | None = None
+) -> bytes:
+    sid = session_id if session_id is not None else secrets.randbelow(2**31)
+    ip = "IP6" if ":" in address else "IP4"
+    pts = [str(answer.codec)]
+    lines = [
+        "v=0",
+        f"o=hotline {sid} {sid} IN {ip} {address}",
+        "s=Hotline 1022",
+        f"c=IN {ip} {address}",
+        "t=0 0",
+    ]
+    attrs = [f"a=rtpmap:{answer.codec} {CODEC_NAMES[answer.codec]}/8000"]
+    if answer.event_pt is not None:
+        pts.append(str(answer.event_pt))
+        attrs += [
+            f"a=rtpmap:{answer.event_pt} telephone-event/8000",
+            f"a=fmtp:{answer.event_pt} 0-15",
+        ]
+    lines.append(f"m=audio {port} RTP/AVP {' '.join(pts)}")
+    lines += [*attrs, "a=ptime:20", "a=sendrecv"]
+    return ("\r\n".join(lines) + "\r\n").encode()

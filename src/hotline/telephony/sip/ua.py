@@ -1,0 +1,347 @@
+"""The asyncio UDP SIP user agent server: answers trunk calls and hands each to the IVR.
+
+Anything that arrives is parsed first; malformed requests get a 400 when one can be formed
+and are dropped otherwise, and no exception from one datagram can reach the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import structlog
+
+from hotline.telephony.backend import CallEnded, CallEndHook, CallHandler
+from hotline.telephony.media.rtp import MediaClock, PortPool
+from hotline.telephony.sip.inbound import bad_request, call_progress, info_digit, stable_tag
+from hotline.telephony.sip.leg import T1, T2, TIMEOUT, SipLeg
+from hotline.telephony.sip.message import (
+    Message,
+    ParseError,
+    parse,
+    response_to,
+)
+from hotline.telephony.sip.sdp import Answer, SdpError, negotiate, parse_offer
+
+log = structlog.get_logger("hotline.telephony.sip")
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass
+class UaConfig:
+    host: str = "127.0.0.1"
+    port: int = 5080
+    media_address: str = ""  # what SDP advertises; defaults to host
+    rtp_ports: tuple[int, int] = (20000, 20999)
+    trunks: Sequence[IpNetwork] = field(
+        default_factory=lambda: [ipaddress.ip_network("127.0.0.0/8")]
+    )
+    max_calls: int = 500
+    # A caller whose network died never sends BYE; without these the call (and its port)
+    # would sit in the queue forever. 0 turns a limit off.
+    rtp_timeout: float = 60.0
+    max_call_seconds: float = 7200.0
+
+    def __post_init__(self) -> None:
+        if not self.media_address:
+            self.media_address = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+
+
+class UserAgent(asyncio.DatagramProtocol):
+    ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, NOTIFY"
+
+    def __init__(self, config: UaConfig, clock: MediaClock | None = None) -> None:
+        self.config = config
+        self.clock = clock or MediaClock()
+        self.ports = PortPool(*config.rtp_ports)
+        self.calls: dict[str, SipLeg] = {}
+        self.transport: asyncio.DatagramTransport | None = None
+        self._handler: CallHandler | None = None
+        self._on_end: CallEndHook | None = None
+        self._responses: dict[tuple[str, str], bytes] = {}
+        self._pending: dict[str, asyncio.Future[Message]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+        # INVITEs between the 100 Trying and their leg existing (the RTP port is being opened),
+        # by Call-ID; a CANCEL in that gap marks its entry so the call never starts.
+        self._starting: dict[str, Message] = {}
+        self._cancelled: set[str] = set()
+
+    @property
+    def sent_by(self) -> str:
+        return f"{self.config.media_address}:{self.port}"
+
+    @property
+    def contact_uri(self) -> str:
+        return f"sip:hotline@{self.sent_by}"
+
+    @property
+    def port(self) -> int:
+        if self.transport is None:
+            return self.config.port
+        return int(self.transport.get_extra_info("sockname")[1])
+
+    async def start(self, handler: CallHandler, on_end: CallEndHook) -> None:
+        self._handler, self._on_end = handler, on_end
+        loop = asyncio.get_running_loop()
+        await loop.create_datagram_endpoint(
+            lambda: self, local_addr=(self.config.host, self.config.port)
+        )
+        self.clock.start()
+        self._sweeper = loop.create_task(self._sweep(), name="sip-sweeper")
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        for leg in list(self.calls.values()):
+            if leg.task is not None:
+                leg.task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=5)
+        await self.clock.stop()
+        if self.transport is not None:
+            self.transport.close()
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run in a task that is kept referenced (the loop holds only weak ones) and awaited
+        on stop."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _sweep(self) -> None:
+        """End calls whose media went silent or that outlived the longest allowed call."""
+        limits = [t for t in (self.config.rtp_timeout, self.config.max_call_seconds) if t > 0]
+        if not limits:
+            return
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(min(5.0, min(limits) / 2))
+            now = loop.time()
+            for leg in list(self.calls.values()):
+                if leg.expired(now, self.config.rtp_timeout, self.config.max_call_seconds):
+                    log.info("sip_call_timed_out", call_id=leg.call_id)
+                    self.spawn(leg.hangup())
+                    if leg.task is not None:
+                        leg.task.cancel()
+
+    # -- transport --------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("sip_socket_error", error=str(exc))
+
+    def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
+        source = (str(addr[0]), int(addr[1]))
+        try:
+            self._receive(data, source)
+        except Exception:  # one bad datagram must never take the line down
+            log.exception("sip_datagram_failed", source=source)
+
+    def send(self, data: bytes, addr: tuple[str, int]) -> None:
+        if self.transport is not None:
+            try:
+                self.transport.sendto(data, addr)
+            except OSError as exc:
+                log.debug("sip_send_failed", error=str(exc))
+
+    def send_response(self, req: Message, resp: Message, addr: tuple[str, int]) -> None:
+        """Send, and keep it to answer retransmissions of the same request (by branch)."""
+        data = resp.serialise()
+        key = (req.vias[0].branch, req.method)
+        self._responses[key] = data
+        asyncio.get_running_loop().call_later(TIMEOUT, self._responses.pop, key, None)
+        self.send(data, addr)
+
+    def reply(self, req: Message, status: int, reason: str, addr: tuple[str, int]) -> Message:
+        resp = response_to(req, status, reason, to_tag=stable_tag(req.call_id))
+        if status == 405 or req.method == "OPTIONS":
+            resp.add("Allow", self.ALLOW)
+        if req.method == "OPTIONS" and status == 200:
+            resp.add("Accept", "application/sdp")
+        self.send_response(req, resp, addr)
+        return resp
+
+    async def client_request(self, req: Message, addr: tuple[str, int]) -> Message | None:
+        """Send a non-INVITE request, retransmitting (RFC 3261 §17.1.2) until a final answer."""
+        branch = req.vias[0].branch
+        future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        self._pending[branch] = future
+        data, interval, waited = req.serialise(), T1, 0.0
+        try:
+            while waited < TIMEOUT:
+                self.send(data, addr)
+                try:
+                    return await asyncio.wait_for(asyncio.shield(future), interval)
+                except TimeoutError:
+                    waited += interval
+                    interval = min(interval * 2, T2)
+            return None
+        finally:
+            self._pending.pop(branch, None)
+
+    # -- dispatch ---------------------------------------------------------------------------
+    def _receive(self, data: bytes, source: tuple[str, int]) -> None:
+        if not data.strip():
+            return  # CRLF keep-alive
+        try:
+            msg = parse(data)
+        except ParseError as exc:
+            bad = bad_request(data, str(exc))
+            if bad is not None:
+                self.send(bad, source)
+            log.info("sip_malformed", source=source, error=str(exc))
+            return
+        if not msg.is_request:
+            future = self._pending.get(msg.vias[0].branch)
+            if future is not None and msg.status >= 200 and not future.done():
+                future.set_result(msg)
+            return
+        cached = self._responses.get((msg.vias[0].branch, msg.method))
+        if cached is not None and msg.method != "ACK":
+            self.send(cached, source)  # a retransmission: same answer again
+            return
+        handler = getattr(self, f"_on_{msg.method.lower()}", None)
+        if handler is None:
+            self.reply(msg, 501, "Not Implemented", source)
+        else:
+            handler(msg, source)
+
+    def _on_options(self, msg: Message, source: tuple[str, int]) -> None:
+        self.reply(msg, 200, "OK", source)
+
+    def _on_invite(self, msg: Message, source: tuple[str, int]) -> None:
+        leg = self.calls.get(msg.call_id)
+        if msg.to_addr.tag:
+            if leg is None:
+                self.reply(msg, 481, "Call/Transaction Does Not Exist", source)
+            else:  # a re-INVITE (hold, refresh): keep the media as negotiated
+                resp = response_to(msg, 200, "OK", to_tag=leg.local_tag)
+                resp.add("Contact", f"<{self.contact_uri}>")
+                resp.add("Content-Type", "application/sdp")
+                resp.body = leg.sdp
+                self.send_response(msg, resp, source)
+            return
+        if leg is not None or msg.call_id in self._starting:
+            return  # a second INVITE for a call in progress with a new branch: ignore
+        if not self._from_trunk(source[0]):
+            # Toll-fraud guard: only the configured carrier trunks may place calls.
+            log.warning("sip_invite_refused", source=source)
+            self.reply(msg, 403, "Forbidden", source)
+            return
+        if len(self.calls) >= self.config.max_calls:
+            self.reply(msg, 503, "Service Unavailable", source)
+            return
+        try:
+            answer = negotiate(parse_offer(msg.body))
+        except SdpError as exc:
+            resp = response_to(msg, 488, "Not Acceptable Here", to_tag=stable_tag(msg.call_id))
+            resp.add("Warning", f'399 hotline "{exc}"')
+            self.send_response(msg, resp, source)
+            return
+        self.send_response(msg, response_to(msg, 100, "Trying"), source)
+        self._starting[msg.call_id] = msg
+        self.spawn(self._start_call(msg, source, answer))
+
+    def _from_trunk(self, host: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(ip in net for net in self.config.trunks)
+
+    async def _start_call(self, invite: Message, source: tuple[str, int], answer: Answer) -> None:
+        assert self._handler is not None
+        try:
+            rtp = await self.ports.open(self.config.host)
+        except OSError:
+            self.reply(invite, 503, "Service Unavailable", source)
+            return
+        finally:
+            self._starting.pop(invite.call_id, None)
+        if invite.call_id in self._cancelled:  # cancelled while the port was being opened
+            self._cancelled.discard(invite.call_id)
+            rtp[2].close()
+            self.ports.release(rtp[0])
+            if self._on_end is not None:
+                progress = call_progress(invite)
+                progress.ended_at = progress.started_at
+                self._on_end(progress)
+            return
+        try:
+            leg = SipLeg(self, invite, source, answer, rtp, call_progress(invite))
+        except ParseError:  # e.g. "Contact: *" in an INVITE: parsable, but no one to call back
+            rtp[2].close()
+            self.ports.release(rtp[0])
+            self.reply(invite, 400, "Bad Request", source)
+            return
+        self.calls[leg.call_id] = leg
+        leg.task = asyncio.current_task()
+        try:
+            await self._handler(leg)
+        except (CallEnded, asyncio.CancelledError):
+            pass
+        except Exception:  # a broken menu must end this call only
+            log.exception("ivr_failed", call_id=leg.call_id)
+        finally:
+            if not leg.ended.is_set():
+                await leg.hangup()
+            if self._on_end is not None:
+                self._on_end(leg.record)
+
+    def _on_ack(self, msg: Message, source: tuple[str, int]) -> None:
+        leg = self.calls.get(msg.call_id)
+        if leg is not None:
+            leg.acked.set()
+
+    def _on_bye(self, msg: Message, source: tuple[str, int]) -> None:
+        leg = self.calls.get(msg.call_id)
+        if leg is None:
+            self.reply(msg, 481, "Call/Transaction Does Not Exist", source)
+            return
+        self.reply(msg, 200, "OK", source)
+        self._end(leg)
+
+    def _on_cancel(self, msg: Message, source: tuple[str, int]) -> None:
+        leg = self.calls.get(msg.call_id)
+        starting = self._starting.get(msg.call_id)
+        if starting is not None and starting.vias[0].branch == msg.vias[0].branch:
+            self._cancelled.add(msg.call_id)
+            self.reply(msg, 200, "OK", source)
+            self.reply(starting, 487, "Request Terminated", source)
+            return
+        if leg is None or leg.invite_branch != msg.vias[0].branch:
+            self.reply(msg, 481, "Call/Transaction Does Not Exist", source)
+            return
+        self.reply(msg, 200, "OK", source)
+        if not leg.answered:
+            resp = leg.invite_response(487, "Request Terminated")
+            self.send_response(leg.invite, resp, leg.source)
+            self._end(leg)
+
+    def _on_info(self, msg: Message, source: tuple[str, int]) -> None:
+        leg = self.calls.get(msg.call_id)
+        if leg is None:
+            self.reply(msg, 481, "Call/Transaction Does Not Exist", source)
+            return
+        self.reply(msg, 200, "OK", source)
+        digit = info_digit(msg)
+        if digit:
+            leg.on_digit(digit)
+
+    def _on_notify(self, msg: Message, source: tuple[str, int]) -> None:
+        leg = self.calls.get(msg.call_id)
+        if leg is None:
+            self.reply(msg, 481, "Call/Transaction Does Not Exist", source)
+            return
+        self.reply(msg, 200, "OK", source)
+        leg.on_notify(msg)
+
+    def _end(self, leg: SipLeg) -> None:
+        leg.end()
+        if leg.task is not None:
+            leg.task.cancel()

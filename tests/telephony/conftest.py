@@ -1,0 +1,125 @@
+"""The phone line started in-process on an asyncio task, and sipp run against it."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from hotline.calls.models import Call
+from hotline.db import make_sessionmaker
+from hotline.settings import Settings
+from hotline.site import Site
+from hotline.telephony.ivr import default_menu
+from hotline.telephony.server import PhoneLine
+
+SCENARIOS = Path(__file__).parent / "scenarios"
+DEST_115 = "sip:115@127.0.0.1:5999"
+DEST_CDC = "sip:cdc@127.0.0.1:5999"
+# One-word prompts and a short digit timeout keep each scenario to a few seconds.
+TEST_TEXTS = {"greeting": "một", "invalid": "hai", "transferring": "ba", "queue": "bốn"}
+DIGIT_TIMEOUT = 0.3
+
+
+def free_udp_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class SippResult:
+    returncode: int
+    output: str
+
+
+@dataclass
+class Line:
+    phone: PhoneLine
+    port: int
+
+    async def sipp(
+        self, scenario: str, *, local_ip: str = "127.0.0.1", extra: tuple[str, ...] = ()
+    ) -> SippResult:
+        """Run one bounded sipp call (-m 1, global timeout) and return its exit code."""
+        local_port = free_udp_port(local_ip)
+        media_port = free_udp_port(local_ip)
+        args = [
+            *("sipp", f"127.0.0.1:{self.port}", "-sf", str(SCENARIOS / scenario)),
+            *("-m", "1", "-i", local_ip, "-p", str(local_port), "-mp", str(media_port)),
+            *("-timeout", "25s", "-timeout_error", "-nostdin"),
+            *extra,
+        ]
+        proc = await asyncio.create_subprocess_exec(
+            *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        )
+        try:
+            out, _ = await asyncio.wait_for(proc.communicate(), 40)
+        except TimeoutError:
+            proc.kill()
+            out, _ = await proc.communicate()
+        return SippResult(proc.returncode or 0, out.decode("utf-8", "replace")[-3000:])
+
+    async def calls(self) -> list[Call]:
+        """The call records, once every call has ended and its record is written."""
+        ua, recorder = self.phone.ua, self.phone.recorder
+        assert ua is not None and recorder is not None
+        for _ in range(100):
+            if not ua.calls and not ua._tasks:
+                break
+            await asyncio.sleep(0.05)
+        await recorder.drain()
+        assert self.phone.engine is not None
+        sessionmaker = make_sessionmaker(self.phone.engine, Site.from_settings(self.phone.settings))
+        async with sessionmaker() as session:
+            return list((await session.scalars(select(Call).order_by(Call.id))).all())
+
+
+def line_settings(settings: Settings, **overrides: object) -> Settings:
+    base = free_udp_port() // 2 * 2
+    values = {
+        "sip_host": "127.0.0.1",
+        "sip_port": 0,
+        "sip_rtp_port_min": 30000 + base % 20000,
+        "sip_rtp_port_max": 30000 + base % 20000 + 200,
+        "sip_transfer_115": DEST_115,
+        "sip_transfer_cdc": DEST_CDC,
+        "sip_digit_timeout": DIGIT_TIMEOUT,
+    }
+    values.update(overrides)
+    return settings.model_copy(update=values)
+
+
+@pytest.fixture
+def sipp_installed() -> None:
+    if shutil.which("sipp") is None:
+        pytest.skip("sipp is not installed (make debian-test-deps installs sip-tester)")
+
+
+async def start_line(
+    settings: Settings, *, ring_seconds: float = 0.0, texts: dict[str, str] | None = None
+) -> Line:
+    menu = default_menu(
+        dest_115=settings.sip_transfer_115,
+        dest_cdc=settings.sip_transfer_cdc,
+        digit_timeout=settings.sip_digit_timeout,
+        ring_seconds=ring_seconds,
+    )
+    menu.texts.clear()
+    menu.texts.update(TEST_TEXTS | (texts or {}))
+    phone = PhoneLine(settings, menu=menu)
+    ua = await phone.start()
+    return Line(phone, ua.port)
+
+
+@pytest.fixture
+async def line(settings: Settings, sipp_installed: None) -> AsyncIterator[Line]:
+    running = await start_line(line_settings(settings))
+    yield running
+    await running.phone.stop()

@@ -1,0 +1,105 @@
+"""The menu's rules, walked with a scripted caller (no network)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import pytest
+
+from hotline.db import utcnow
+from hotline.telephony.backend import CallEnded, CallProgress
+from hotline.telephony.ivr import Ivr, default_menu
+from hotline.telephony.prompts import PromptSet, silence
+from hotline.telephony.server import new_call
+
+
+class ScriptedLeg:
+    """Presses the scripted keys, one per greeting (None = silence), hangs up in the queue."""
+
+    def __init__(
+        self, keys: list[str | None], *, refer_ok: bool = True, notify: bool | None = True
+    ) -> None:
+        self.record = CallProgress(line="1022", caller="+84912345678", started_at=utcnow())
+        self.keys = list(keys)
+        self.refer_ok = refer_ok
+        self.notify = notify
+        self.played: list[str] = []
+        self.transfers: list[str] = []
+
+    async def ring(self) -> None:
+        self.played.append("<ring>")
+
+    async def answer(self) -> None:
+        self.played.append("<answer>")
+
+    async def play(self, prompt, *, barge_in: bool = True) -> str | None:
+        self.played.append(prompt.name)
+        if prompt.name == "hold":
+            self.record.ended_at = utcnow()
+            raise CallEnded("caller hung up while waiting")
+        return self.keys.pop(0) if prompt.name == "greeting" and self.keys else None
+
+    async def collect_digit(self, timeout: float) -> str | None:
+        return None
+
+    async def transfer(self, target: str) -> bool:
+        self.transfers.append(target)
+        return self.refer_ok
+
+    async def transfer_result(self, timeout: float) -> bool | None:
+        return self.notify
+
+    async def hangup(self) -> None:
+        self.record.ended_at = utcnow()
+
+    async def wait_ended(self) -> None:
+        return None
+
+
+PROMPTS = PromptSet(
+    {n: silence(n, 0.02) for n in ("greeting", "invalid", "transferring", "queue", "hold")}
+)
+MENU = default_menu(dest_115="sip:115@a", dest_cdc="sip:cdc@a")
+
+
+async def _walk(leg: ScriptedLeg) -> ScriptedLeg:
+    with contextlib.suppress(CallEnded):  # the scripted caller hangs up in the queue
+        await Ivr(MENU, PROMPTS)(leg)
+    return leg
+
+
+@pytest.mark.parametrize(
+    ("keys", "refer_ok", "notify", "path", "branch", "outcome", "transfers"),
+    [
+        (["1"], True, True, "1", "115", "transferred_115", ["sip:115@a"]),
+        (["2"], True, True, "2", "cdc", "transferred_cdc", ["sip:cdc@a"]),
+        (["1"], True, None, "1", "115", "transferred_115", ["sip:115@a"]),
+        (["9", "3"], True, True, "93", "doctor", "abandoned_queue", []),
+        ([None, None, None], True, True, "", "operator", "abandoned_queue", []),
+        (["7", "8", "9"], True, True, "789", "operator", "abandoned_queue", []),
+        (["1"], False, True, "1", "operator", "abandoned_queue", ["sip:115@a"]),
+        (["2"], True, False, "2", "operator", "abandoned_queue", ["sip:cdc@a"]),
+    ],
+    ids=[
+        "115",
+        "cdc",
+        "115-no-notify",
+        "wrong-then-doctor",
+        "silence",
+        "three-wrong",
+        "refer-refused",
+        "transfer-failed-later",
+    ],
+)
+def test_menu_routes_and_records(keys, refer_ok, notify, path, branch, outcome, transfers):
+    leg = asyncio.run(_walk(ScriptedLeg(keys, refer_ok=refer_ok, notify=notify)))
+    record = new_call(leg.record)
+    assert (record.menu_path, record.branch, record.outcome) == (path, branch, outcome)
+    assert leg.transfers == transfers
+
+
+def test_wrong_key_is_announced_and_greeting_played_at_most_three_times():
+    leg = asyncio.run(_walk(ScriptedLeg(["7", "8", "9"])))
+    assert leg.played.count("greeting") == 3 and leg.played.count("invalid") == 2
+    assert leg.played[-2:] == ["queue", "hold"]
