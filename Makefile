@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test check bench lint clean
+.PHONY: run test check bench lint clean debian-test-deps debian-run-deps
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,17 @@ debian-test-deps:
 	  if [ -n "$$pkgs" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$pkgs; fi; \
 	fi
 
-run: $(STAMP)
+# The phone line speaks its Vietnamese prompts with espeak-ng and sox (a tone stands in
+# when they are missing and apt is not available).
+debian-run-deps:
+	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	  pkgs=""; \
+	  command -v espeak-ng >/dev/null || pkgs="$$pkgs espeak-ng"; \
+	  command -v sox >/dev/null || pkgs="$$pkgs sox"; \
+	  if [ -n "$$pkgs" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$pkgs; fi; \
+	fi
+
+run: $(STAMP) debian-run-deps
 	$(VENV)/bin/hotline run
 
 test: $(STAMP) debian-test-deps
