@@ -17,12 +17,11 @@ def evaluate(model: TriageModel, examples: Sequence[Example]) -> dict[str, Any]:
     if not examples:
         return {}
     truth = [e.category for e in examples]
-    predictions = [model.predict(e.text) for e in examples]
-    guessed = [p.ranked[0][0] for p in predictions]
+    guessed, urgent_p = model.scores([e.text for e in examples])
     labels = sorted(set(truth))
     p, r, f, s = precision_recall_fscore_support(truth, guessed, labels=labels, zero_division=0)
     rules = [bool(lexicon.scan(e.text)) for e in examples]
-    by_model = [pr.urgent_probability >= model.urgent_threshold for pr in predictions]
+    by_model = [p >= model.urgent_threshold for p in urgent_p]
     flagged = [a or b for a, b in zip(rules, by_model, strict=True)]
     urgent = [e.urgent for e in examples]
     return {

@@ -86,7 +86,7 @@ class TriageModel:
             coef = weights[0] * (1 if label == classes[1] else -1)
         else:
             coef = weights[classes.index(label)]
-        names = word_vec.get_feature_names_out()
+        names = self._word_names()
         scored = [
             (float(v) * float(coef[j]), str(names[j]))
             for j, v in zip(row.indices, row.data, strict=True)
@@ -98,8 +98,24 @@ class TriageModel:
         kept = [n for n in top if not any(n != o and n in o.split() for o in top)]
         return kept[:PHRASES_SHOWN]
 
+    def _word_names(self) -> Any:
+        names = self.__dict__.get("_names")
+        if names is None:
+            names = self.features.transformer_list[0][1].get_feature_names_out()
+            self.__dict__["_names"] = names
+        return names
+
+    def scores(self, texts: Sequence[str]) -> tuple[list[str], list[float]]:
+        """Top category and urgency probability for many texts at once (for evaluation)."""
+        x = self.features.transform([normalise(t) for t in texts])
+        categories = [str(c) for c in self.category_clf.predict(x)]
+        if self.urgent_clf is None:
+            return categories, [0.0] * len(texts)
+        return categories, [float(p) for p in self.urgent_clf.predict_proba(x)[:, 1]]
+
     def to_bytes(self) -> bytes:
         buf = io.BytesIO()
+        self.__dict__.pop("_names", None)  # a cache, rebuilt on first use
         joblib.dump(self, buf, compress=3)
         return buf.getvalue()
 

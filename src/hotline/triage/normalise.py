@@ -13,7 +13,7 @@ from hotline.text import fold
 
 # Folded token -> folded expansion. Only whole tokens are replaced, so "50k" (money) and
 # "f0" stay as they are. Ambiguous shorthand takes the reading most common in requests to a
-# hotline ("a" is "anh", "e" is "em", "bn" is "bạn").
+# hotline ("e" is "em", "bn" is "bạn"); "a" stays, since the particle "ạ" folds to it too.
 ABBREVIATIONS: dict[str, str] = {
     "ko": "khong",
     "k": "khong",
@@ -36,7 +36,6 @@ ABBREVIATIONS: dict[str, str] = {
     "mn": "moi nguoi",
     "mng": "moi nguoi",
     "e": "em",
-    "a": "anh",
     "mk": "minh",
     "mik": "minh",
     "mjk": "minh",
@@ -129,9 +128,10 @@ _NUMBER_UNIT = re.compile(r"\b(\d+(?:[.,]\d+)?)(do|c|tuoi|t|h|ngay|lan|nguoi|tha
 
 
 def _unstretch(match: re.Match[str]) -> str:
-    # Vietnamese doubles only vowels u and o ("cuu", "xoong"); anything longer is emphasis.
+    # Folded Vietnamese doubles "u" often ("cứu" -> "cuu") and "o" almost never ("xoong"):
+    # a run of three or more is emphasis.
     ch = match.group(1)
-    return ch * 2 if ch in "uo" else ch
+    return ch * 2 if ch == "u" else ch
 
 
 def normalise(text: str) -> str:
