@@ -179,7 +179,10 @@ def triage_classify() -> None:
             f"[yellow]Không đọc được mô hình đã lưu ({exc.__class__.__name__}): "
             "dùng mô hình học từ kho dữ liệu đi kèm[/yellow]"
         )
-        version, model, names = None, service.corpus_model(), {}
+        from hotline.directory.defaults import DEFAULT_CATEGORIES
+
+        names = {code: name_vi for code, name_vi, *_ in DEFAULT_CATEGORIES}
+        version, model = None, service.corpus_model()
     for line in sys.stdin:
         text = line.rstrip("\r\n")
         try:
@@ -199,6 +202,7 @@ def triage_classify() -> None:
             out = {
                 "text": text,
                 "category": s.category,
+                "category_name": s.category_name,
                 "confidence": s.confidence,
                 "urgent": s.urgent,
                 "reasons": s.reasons,
