@@ -14,7 +14,7 @@ from hotline.triage.corpus import load_corpus, split_corpus
 from hotline.triage.evaluate import evaluate
 from hotline.triage.service import corpus_model
 
-MACRO_F1_FLOOR = 0.78  # measured 0.83
+MACRO_F1_FLOOR = 0.80  # measured 0.845
 URGENT_RECALL_FLOOR = 0.95  # measured 1.00
 DEFAULT_CODES = {
     "cap_cuu", "ho_tro_kho_khan", "bao_cao_ca_benh", "tu_van_suc_khoe", "phan_anh_vi_pham",
@@ -90,5 +90,5 @@ def test_fresh_probe_written_after_the_model_was_frozen() -> None:
     results = [(e, suggest(model, e.text)) for e in probe]
     accuracy = sum(s.category == e.category for e, s in results) / len(results)
     urgent = [s.urgent for e, s in results if e.urgent]
-    assert accuracy >= 0.75  # measured 0.86
+    assert accuracy >= 0.78  # measured 0.875
     assert sum(urgent) / len(urgent) >= 0.95  # measured 1.00 (16 urgent)
