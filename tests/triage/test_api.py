@@ -123,6 +123,20 @@ async def test_activating_an_unknown_version_is_404(client, world):
     assert r.json()["field"] == "version"
 
 
+async def test_an_unloadable_stored_model_falls_back_to_the_corpus_model(client, world, app):
+    from sqlalchemy import update
+
+    from hotline.triage.models import TriageModel
+
+    async with app.state.hotline.unit_of_work() as session:
+        await service.train_model(session, actor=SYSTEM, include_history=False)
+        await session.execute(update(TriageModel).values(blob=b"not a model", checksum="0" * 64))
+    r = await client.post(API, json={"text": "het gao roi"}, headers=world.auth("operator"))
+    assert r.status_code == 200
+    assert r.json()["model_version"] is None
+    assert r.json()["category"] == "ho_tro_kho_khan"
+
+
 async def test_only_admins_train(app):
     from hotline.auth.models import Role
     from hotline.auth.service import Actor

@@ -8,6 +8,8 @@ from functools import cache
 from typing import Any
 
 import anyio
+import sklearn
+import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +33,8 @@ CONFIRMED_STATUSES = (CaseStatus.RESOLVED, CaseStatus.CLOSED)
 # Loaded models, per process, keyed by the blob's checksum (a version number alone is not
 # unique across databases). A few versions at most are ever loaded.
 _LOADED: dict[str, TriageModel] = {}
+MAX_LOADED = 4
+log = structlog.get_logger("hotline.triage")
 
 
 @dataclass
@@ -124,8 +128,14 @@ async def active_model(session: AsyncSession) -> tuple[int | None, TriageModel]:
         blob = await session.scalar(
             select(TriageModelRow.blob).where(TriageModelRow.version == version)
         )
-        assert blob is not None
-        model = TriageModel.from_bytes(blob)
+        try:
+            model = TriageModel.from_bytes(blob or b"")
+        except Exception as exc:  # e.g. a blob pickled by an incompatible scikit-learn
+            # Suggestions must keep working during a surge: say so and use the corpus model.
+            log.warning("triage_model_unloadable", version=version, error=repr(exc))
+            return None, await anyio.to_thread.run_sync(corpus_model)
+        if len(_LOADED) >= MAX_LOADED:
+            _LOADED.clear()
         _LOADED[checksum] = model
     return int(version), model
 
@@ -197,7 +207,12 @@ async def train_model(
     row = TriageModelRow(
         version=(last or 0) + 1,
         created_by=actor.username,
-        trained_on={"corpus": len(train), "history": len(history), "held_out": len(held_out)},
+        trained_on={
+            "corpus": len(train),
+            "history": len(history),
+            "held_out": len(held_out),
+            "scikit_learn": sklearn.__version__,
+        },
         metrics=metrics,
         active=not any_active,
         checksum=checksum,
