@@ -65,6 +65,7 @@ def create_app(settings: Settings) -> FastAPI:
     from hotline.contacts.api import router as contacts_router
     from hotline.directory.api import router as directory_router
     from hotline.reports.api import router as reports_router
+    from hotline.triage.api import router as triage_router
     from hotline.web.pages import router as pages_router
     from hotline.web.sse import router as sse_router
 
@@ -75,6 +76,7 @@ def create_app(settings: Settings) -> FastAPI:
         directory_router,
         calls_router,
         reports_router,
+        triage_router,
         sse_router,
         pages_router,
     ):

@@ -21,6 +21,8 @@ app = typer.Typer(
 )
 user_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+triage_app = typer.Typer(help="Category and urgency suggestions.", no_args_is_help=True)
+app.add_typer(triage_app, name="triage")
 console = Console(stderr=True)
 T = TypeVar("T")
 
@@ -96,6 +98,126 @@ def user_create(
         console.print(f"[red]Lỗi ({exc.field or 'input'}):[/red] {exc.detail}")
         raise typer.Exit(2) from None
     console.print(f"Đã tạo tài khoản {username} (id {user_id})")
+
+
+@triage_app.command("train")
+def triage_train(
+    history: bool = typer.Option(
+        True, "--history/--no-history", help="Also learn from cases staff confirmed"
+    ),
+) -> None:
+    """Train a new model version; metrics are measured on the corpus's held-out split."""
+    from hotline.triage.service import train_model
+
+    row = _run_in_uow(_settings(), lambda s: train_model(s, include_history=history))
+    m = row.metrics
+    console.print(
+        f"Phiên bản {row.version}{' (đang dùng)' if row.active else ''}: "
+        f"học từ {row.trained_on}; macro-F1 {m['macro_f1']:.3f}, "
+        f"recall khẩn cấp {m['urgent']['recall']:.3f}, "
+        f"precision khẩn cấp {m['urgent']['precision']:.3f} trên {m['n']} tin giữ lại"
+    )
+    if not row.active:
+        console.print(f"Chọn dùng phiên bản này: hotline triage activate {row.version}")
+
+
+@triage_app.command("activate")
+def triage_activate(version: int = typer.Argument(...)) -> None:
+    """Make a model version the active one (as the administrator of this machine)."""
+    from hotline.errors import DomainError
+    from hotline.triage.service import activate_model
+
+    try:
+        _run_in_uow(
+            _settings(), lambda s: activate_model(s, actor=_system_actor(), version=version)
+        )
+    except DomainError as exc:
+        console.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"Đang dùng phiên bản {version}")
+
+
+@triage_app.command("models")
+def triage_models() -> None:
+    """The stored model versions with their held-out metrics, as JSON lines."""
+    from hotline.triage.service import list_models
+
+    async def work(session: Any) -> list[dict[str, Any]]:
+        rows = await list_models(session, actor=_system_actor())
+        return [
+            {
+                "version": r.version,
+                "active": r.active,
+                "created_at": r.created_at.isoformat(),
+                "trained_on": r.trained_on,
+                "macro_f1": r.metrics.get("macro_f1"),
+                "urgent": r.metrics.get("urgent"),
+            }
+            for r in rows
+        ]
+
+    for row in _run_in_uow(_settings(), work):
+        sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+@triage_app.command("classify")
+def triage_classify() -> None:
+    """One text per line on stdin -> one JSON object per line on stdout (same order)."""
+    from hotline.errors import DomainError
+    from hotline.triage import service
+
+    async def load(session: Any) -> Any:
+        from hotline.directory.service import list_categories
+
+        version, model = await service.active_model(session)
+        names = {c.code: c.name_vi for c in await list_categories(session)}
+        return version, model, names
+
+    try:
+        version, model, names = _run_in_uow(_settings(), load)
+    except Exception as exc:
+        console.print(
+            f"[yellow]Không đọc được mô hình đã lưu ({exc.__class__.__name__}): "
+            "dùng mô hình học từ kho dữ liệu đi kèm[/yellow]"
+        )
+        from hotline.directory.defaults import DEFAULT_CATEGORIES
+
+        names = {code: name_vi for code, name_vi, *_ in DEFAULT_CATEGORIES}
+        version, model = None, service.corpus_model()
+    for line in sys.stdin:
+        text = line.rstrip("\r\n")
+        try:
+            s = service.suggest(
+                model, text, version=version, allowed=set(names) or None, names=names
+            )
+        except DomainError as exc:
+            out: dict[str, Any] = {
+                "text": text,
+                "category": None,
+                "confidence": 0.0,
+                "urgent": False,
+                "reasons": [],
+                "error": exc.detail,
+            }
+        else:
+            out = {
+                "text": text,
+                "category": s.category,
+                "category_name": s.category_name,
+                "confidence": s.confidence,
+                "urgent": s.urgent,
+                "reasons": s.reasons,
+                "model_version": s.model_version,
+            }
+        sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+
+def _system_actor() -> Any:
+    """The CLI runs as the machine's administrator."""
+    from hotline.auth.service import SYSTEM
+
+    return SYSTEM
 
 
 @app.command()

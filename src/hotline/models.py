@@ -9,6 +9,7 @@ from hotline.db import Base
 from hotline.directory import models as directory_models
 from hotline.jobs import models as jobs_models
 from hotline.reports import models as reports_models
+from hotline.triage import models as triage_models
 
 metadata = Base.metadata
 
@@ -22,4 +23,5 @@ __all__ = [
     "jobs_models",
     "metadata",
     "reports_models",
+    "triage_models",
 ]

@@ -1,0 +1,39 @@
+"""JSON routes for triage: suggest for a text, list model versions, activate one."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from hotline.auth.service import Actor
+from hotline.errors import NotAllowed
+from hotline.triage import service
+from hotline.triage.schemas import ModelOut, TriageIn, TriageOut
+from hotline.web.deps import current_actor, get_state
+from hotline.web.state import AppState
+
+router = APIRouter(prefix="/api/v1/triage", tags=["triage"])
+ActorDep = Annotated[Actor, Depends(current_actor)]
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+@router.post("", response_model=TriageOut)
+async def triage(body: TriageIn, actor: ActorDep, state: StateDep) -> TriageOut:
+    """A suggestion only: the operator decides the category and urgency."""
+    if not actor.is_hotline_staff:
+        raise NotAllowed("Chỉ nhân viên tổng đài dùng được gợi ý phân loại")
+    async with state.unit_of_work() as session:
+        return TriageOut.of(await service.classify(session, text=body.text))
+
+
+@router.get("/models", response_model=list[ModelOut])
+async def list_models(actor: ActorDep, state: StateDep) -> list[ModelOut]:
+    async with state.unit_of_work() as session:
+        return [ModelOut.of(m) for m in await service.list_models(session, actor=actor)]
+
+
+@router.post("/models/{version}/activate", response_model=ModelOut)
+async def activate(version: int, actor: ActorDep, state: StateDep) -> ModelOut:
+    async with state.unit_of_work() as session:
+        return ModelOut.of(await service.activate_model(session, actor=actor, version=version))

@@ -1,0 +1,253 @@
+"""Triage verbs: classify a text, train a new model version, choose the active version."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import anyio
+import sklearn
+import structlog
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.auth.models import Role
+from hotline.auth.service import SYSTEM, Actor
+from hotline.cases.models import Case, CaseEvent, CaseStatus
+from hotline.directory.service import list_categories
+from hotline.errors import InvalidInput, NotAllowed, NotFound
+from hotline.triage import lexicon
+from hotline.triage.corpus import Example, split_corpus
+from hotline.triage.evaluate import evaluate
+from hotline.triage.model import TriageModel, fit
+from hotline.triage.models import TriageModel as TriageModelRow
+from hotline.triage.normalise import normalise
+
+MAX_TEXT = 5000
+HISTORY_LIMIT = 50_000
+# Statuses in which staff have confirmed the category by finishing the case.
+CONFIRMED_STATUSES = (CaseStatus.RESOLVED, CaseStatus.CLOSED)
+
+# Loaded models, per process, keyed by the blob's checksum (a version number alone is not
+# unique across databases). A few versions at most are ever loaded.
+_LOADED: dict[str, TriageModel] = {}
+MAX_LOADED = 4
+log = structlog.get_logger("hotline.triage")
+
+
+@dataclass
+class Suggestion:
+    category: str
+    confidence: float
+    urgent: bool
+    reasons: list[dict[str, str]]
+    model_version: int | None = None
+    category_name: str | None = None
+    alternatives: list[dict[str, Any]] = field(default_factory=list)
+
+
+def suggest(
+    model: TriageModel,
+    text: str,
+    *,
+    version: int | None = None,
+    allowed: set[str] | None = None,
+    names: dict[str, str] | None = None,
+) -> Suggestion:
+    """Category, confidence and urgency for one text; the rules and the model both flag."""
+    text = text.strip()
+    if not text:
+        raise InvalidInput("Nội dung không được để trống", field="text")
+    if len(text) > MAX_TEXT:
+        raise InvalidInput(f"Nội dung dài quá {MAX_TEXT} ký tự", field="text")
+    pred = model.predict(text, allowed=allowed)
+    category, confidence = pred.ranked[0]
+    reasons: list[dict[str, str]] = [
+        {"kind": "rule", "code": h.code, "label": h.label, "phrase": h.phrase}
+        for h in lexicon.scan(text)
+    ]
+    urgent = bool(reasons)
+    if pred.urgent_probability >= model.urgent_threshold:
+        urgent = True
+        reasons.append(
+            {
+                "kind": "model",
+                "code": "model_urgent",
+                "label": f"Mô hình: khả năng khẩn cấp {pred.urgent_probability:.0%}",
+                "phrase": ", ".join(pred.urgent_phrases),
+            }
+        )
+    if pred.category_phrases:
+        reasons.append(
+            {
+                "kind": "category",
+                "code": category,
+                "label": f"Từ ngữ gợi ý danh mục {(names or {}).get(category, category)}",
+                "phrase": ", ".join(pred.category_phrases),
+            }
+        )
+    return Suggestion(
+        category=category,
+        confidence=round(confidence, 4),
+        urgent=urgent,
+        reasons=reasons,
+        model_version=version,
+        category_name=names.get(category) if names else None,
+        alternatives=[{"category": c, "confidence": round(p, 4)} for c, p in pred.ranked[1:4]],
+    )
+
+
+async def classify(session: AsyncSession, *, text: str) -> Suggestion:
+    """Suggest with the active model, among the site's active categories. Writes nothing."""
+    if not text.strip():
+        raise InvalidInput("Nội dung không được để trống", field="text")
+    version, model = await active_model(session)
+    categories = await list_categories(session)
+    names = {c.code: c.name_vi for c in categories}
+    return suggest(model, text, version=version, allowed=set(names) or None, names=names)
+
+
+async def active_model(session: AsyncSession) -> tuple[int | None, TriageModel]:
+    """The administrator's chosen version, loaded once per process.
+
+    Without any stored version, a model trained in memory from the shipped corpus stands in
+    (version None) so suggestions work on a fresh install; `hotline triage train` stores one.
+    """
+    row = (
+        await session.execute(
+            select(TriageModelRow.version, TriageModelRow.checksum).where(TriageModelRow.active)
+        )
+    ).first()
+    if row is None:
+        return None, await anyio.to_thread.run_sync(corpus_model)
+    version, checksum = row
+    model = _LOADED.get(checksum)
+    if model is None:
+        blob = await session.scalar(
+            select(TriageModelRow.blob).where(TriageModelRow.version == version)
+        )
+        try:
+            model = TriageModel.from_bytes(blob or b"")
+        except Exception as exc:  # e.g. a blob pickled by an incompatible scikit-learn
+            # Suggestions must keep working during a surge: say so and use the corpus model.
+            log.warning("triage_model_unloadable", version=version, error=repr(exc))
+            return None, await anyio.to_thread.run_sync(corpus_model)
+        if len(_LOADED) >= MAX_LOADED:
+            _LOADED.clear()
+        _LOADED[checksum] = model
+    return int(version), model
+
+
+@cache
+def corpus_model() -> TriageModel:
+    """The model of the corpus's training split alone (once per process)."""
+    train, _ = split_corpus()
+    return fit([e.text for e in train], [e.category for e in train], [e.urgent for e in train])
+
+
+async def history_examples(session: AsyncSession) -> list[Example]:
+    """Cases whose category staff confirmed: resolved or closed with a category, or whose
+    category an operator changed by hand ("updated" timeline event). Newest first, capped.
+
+    Texts of the held-out split are left out so the reported metrics stay honest.
+    """
+    changed: set[int] = set()
+    events = await session.execute(
+        select(CaseEvent.case_id, CaseEvent.data).where(CaseEvent.kind == "updated")
+    )
+    for case_id, data in events:
+        if isinstance(data, dict) and "category" in (data.get("changes") or {}):
+            changed.add(int(case_id))
+    stmt = (
+        select(Case.id, Case.description, Case.category_code, Case.urgent, Case.status)
+        .where(Case.category_code.is_not(None))
+        .order_by(Case.id.desc())
+    )
+    _, held_out = split_corpus()
+    held_texts = {normalise(e.text) for e in held_out}
+    out: list[Example] = []
+    for case_id, description, category, urgent, status in await session.execute(stmt):
+        if status not in CONFIRMED_STATUSES and case_id not in changed:
+            continue
+        if normalise(description) in held_texts:
+            continue
+        out.append(Example(description, str(category), bool(urgent)))
+        if len(out) >= HISTORY_LIMIT:
+            break
+    return out
+
+
+async def train_model(
+    session: AsyncSession, *, actor: Actor = SYSTEM, include_history: bool = True
+) -> TriageModelRow:
+    """Train a new version on the corpus's training split plus confirmed history, and store
+    it with its metrics on the held-out split. The first version ever becomes active; later
+    ones wait for an administrator (activate_model)."""
+    _require_admin(actor)
+    train, held_out = split_corpus()
+    history = await history_examples(session) if include_history else []
+    examples = list(train) + history
+
+    def work() -> tuple[TriageModel, dict[str, Any], bytes]:
+        model = fit(
+            [e.text for e in examples],
+            [e.category for e in examples],
+            [e.urgent for e in examples],
+        )
+        return model, evaluate(model, held_out), model.to_bytes()
+
+    model, metrics, blob = await anyio.to_thread.run_sync(work)
+    last = await session.scalar(select(func.max(TriageModelRow.version)))
+    any_active = await session.scalar(
+        select(func.count()).select_from(TriageModelRow).where(TriageModelRow.active)
+    )
+    checksum = hashlib.sha256(blob).hexdigest()
+    row = TriageModelRow(
+        version=(last or 0) + 1,
+        created_by=actor.username,
+        trained_on={
+            "corpus": len(train),
+            "history": len(history),
+            "held_out": len(held_out),
+            "scikit_learn": sklearn.__version__,
+        },
+        metrics=metrics,
+        active=not any_active,
+        checksum=checksum,
+        blob=blob,
+    )
+    session.add(row)
+    await session.flush()
+    _LOADED[checksum] = model
+    return row
+
+
+async def activate_model(session: AsyncSession, *, actor: Actor, version: int) -> TriageModelRow:
+    """Make one version the one every suggestion uses (administrators only)."""
+    _require_admin(actor)
+    row = await session.scalar(select(TriageModelRow).where(TriageModelRow.version == version))
+    if row is None:
+        raise NotFound(f"Không có phiên bản mô hình {version}", field="version")
+    await session.execute(
+        update(TriageModelRow)
+        .where(TriageModelRow.version != version, TriageModelRow.active)
+        .values(active=False)
+    )
+    row.active = True
+    await session.flush()
+    return row
+
+
+async def list_models(session: AsyncSession, *, actor: Actor) -> list[TriageModelRow]:
+    """Every version with its metrics, newest first (administrators and supervisors)."""
+    if actor.role not in {Role.ADMIN, Role.SUPERVISOR}:
+        raise NotAllowed("Chỉ quản trị viên và trưởng ca xem được các mô hình")
+    stmt = select(TriageModelRow).order_by(TriageModelRow.version.desc())
+    return list((await session.scalars(stmt)).all())
+
+
+def _require_admin(actor: Actor) -> None:
+    if actor.role != Role.ADMIN:
+        raise NotAllowed("Chỉ quản trị viên được huấn luyện hoặc chọn mô hình phân loại")
