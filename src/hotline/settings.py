@@ -24,7 +24,9 @@ class Settings(BaseSettings):
     token_ttl_hours: int = 24 * 30
     host: str = "127.0.0.1"
     port: int = 8022
-    db_pool_size: int = 10
+    # Connections kept open per process; keep it above the requests one process serves at
+    # once, or overflow connections are opened and closed on every request.
+    db_pool_size: int = 20
     log_sql: bool = False
     # With several web processes, live events fan out through Redis pub/sub.
     redis_url: str = ""

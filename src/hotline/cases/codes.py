@@ -13,7 +13,10 @@ _CONFUSIONS = str.maketrans({"O": "0", "I": "1", "L": "1", "U": "V"})
 
 
 def random_code() -> str:
-    raw = "".join(secrets.choice(ALPHABET) for _ in range(8))
+    # 40 random bits read once, cut into eight 5-bit symbols: one system call per code
+    # instead of one per symbol (intake makes a code on every request).
+    n = int.from_bytes(secrets.token_bytes(5), "big")
+    raw = "".join(ALPHABET[(n >> shift) & 31] for shift in range(35, -1, -5))
     return f"{raw[:4]}-{raw[4:]}"
 
 
