@@ -27,7 +27,7 @@ from common import REPO_ROOT, RESULTS_DIR, fmt, markdown_table
 
 BENCH = Path(__file__).resolve().parent
 DOC = REPO_ROOT / "docs" / "benchmarks.md"
-NAMES = ("intake", "report", "search")
+NAMES = ("intake", "report", "search", "triage")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -56,6 +56,7 @@ def commands(quick: bool, fresh: bool, out: Path) -> dict[str, list[str]]:
         "intake": [py, str(BENCH / "intake.py"), "--product", *intake],
         "report": [py, str(BENCH / "report.py"), *report, *f],
         "search": [py, str(BENCH / "search.py"), *search, *f],
+        "triage": [py, str(BENCH / "triage_quality.py")],
     }
 
 
@@ -309,6 +310,61 @@ NOTES = """## Notes
 """
 
 
+def triage_section(r: dict[str, Any]) -> tuple[str, list[str]]:
+    """Issue 6 asks for macro-F1 and urgent recall on a split never trained on."""
+    rows, summary = [], []
+    for key, label in (("held_out", "held-out split"), ("fresh_probe", "fresh probe")):
+        m = r[key]
+        u = m["urgent"]
+        rows.append(
+            [
+                label,
+                m["n"],
+                f"{m['macro_f1']:.3f}",
+                f"{m['accuracy']:.3f}",
+                f"{u['recall']:.3f} ({u['support']} urgent)",
+                f"{u['precision']:.3f}",
+                f"{u['recall_model_only']:.3f}",
+            ]
+        )
+    h = r["held_out"]
+    summary.append(
+        [
+            "triage quality, held-out",
+            "report (recall first)",
+            f"macro-F1 {h['macro_f1']:.3f}, urgent recall {h['urgent']['recall']:.3f}",
+            "—",
+            "—",
+            "reported",
+        ]
+    )
+    c = r["corpus"]
+    text = "\n".join(
+        [
+            "## Triage quality (issue 6)",
+            "",
+            f"What: `bench/triage_quality.py` trains on {c['train']:,} of the {c['total']:,}"
+            f" corpus messages and scores the fixed held-out split ({c['held_out']:,}) and the"
+            " fresh probe (messages written after a first model was frozen). Urgent = rule"
+            " lexicon or model. Details and caveats: docs/triage.md.",
+            "",
+            markdown_table(
+                [
+                    "set",
+                    "messages",
+                    "macro-F1",
+                    "accuracy",
+                    "urgent recall",
+                    "urgent precision",
+                    "recall, model alone",
+                ],
+                rows,
+            ),
+        ]
+    )
+    return text, summary
+
+
 def render(results: dict[str, Any]) -> str:
     machine = next(iter(results.values()))["machine"] if results else {}
     when = max(r["started_at"] for r in results.values()) if results else "—"
@@ -318,10 +374,11 @@ def render(results: dict[str, Any]) -> str:
             text, rows = fn(results[name])
             sections.append(text)
             summary += rows
-    if "search" in results:
-        text, rows = search_section(results["search"])
-        sections.append(text)
-        summary += rows
+    for name, fn2 in (("search", search_section), ("triage", triage_section)):
+        if name in results:
+            text, rows = fn2(results[name])
+            sections.append(text)
+            summary += rows
     head = [
         "# Benchmarks",
         "",

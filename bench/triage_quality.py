@@ -1,0 +1,54 @@
+"""Triage quality on messages the model never trained on (issue 6).
+
+Trains on the training part of the shipped corpus, then scores the fixed held-out split
+and the "fresh probe" (messages written after a first model was frozen). Quality, not
+speed: the numbers are deterministic for a given corpus and scikit-learn version.
+
+    python bench/triage_quality.py --output bench/results/triage.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from common import REPO_ROOT, RESULTS_DIR, machine_description, pg_dsn
+from hotline.triage.corpus import load_corpus, split_corpus
+from hotline.triage.evaluate import evaluate
+from hotline.triage.model import fit
+
+FRESH_PROBE = REPO_ROOT / "tests" / "triage" / "data" / "fresh_probe.jsonl"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--output", type=Path, default=RESULTS_DIR / "triage.json")
+    args = p.parse_args()
+    started = datetime.now(UTC)
+    train, held_out = split_corpus()
+    t0 = time.monotonic()
+    model = fit([e.text for e in train], [e.category for e in train], [e.urgent for e in train])
+    train_seconds = time.monotonic() - t0
+    result = {
+        "started_at": started.isoformat(),
+        "machine": asyncio.run(machine_description(pg_dsn())),
+        "corpus": {"total": len(load_corpus()), "train": len(train), "held_out": len(held_out)},
+        "train_seconds": round(train_seconds, 1),
+        "held_out": evaluate(model, held_out),
+        "fresh_probe": evaluate(model, load_corpus(FRESH_PROBE)),
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, ensure_ascii=False, indent=2))
+    h = result["held_out"]
+    print(
+        f"held-out n={h['n']} macro-F1={h['macro_f1']} urgent recall={h['urgent']['recall']}"
+        f" precision={h['urgent']['precision']}"
+    )
+
+
+if __name__ == "__main__":
+    main()
