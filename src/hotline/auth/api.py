@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from pydantic import BaseModel, Field
 
 from hotline.auth import service
-from hotline.auth.models import Role
+from hotline.auth.models import Role, User
 from hotline.auth.service import Actor
 from hotline.errors import NotAllowed, Unauthenticated
 from hotline.web.deps import current_actor, get_state
@@ -98,12 +98,12 @@ def _admin_or_supervisor(actor: Actor) -> None:
         raise NotAllowed("Chỉ quản trị viên hoặc trưởng ca")
 
 
-def _out(u: object) -> UserOut:
+def _out(u: User) -> UserOut:
     return UserOut(
-        id=u.id,  # type: ignore[attr-defined]
-        username=u.username,  # type: ignore[attr-defined]
-        full_name=u.full_name,  # type: ignore[attr-defined]
-        role=u.role.value,  # type: ignore[attr-defined]
-        unit_id=u.unit_id,  # type: ignore[attr-defined]
-        active=u.active,  # type: ignore[attr-defined]
+        id=u.id,
+        username=u.username,
+        full_name=u.full_name,
+        role=u.role.value,
+        unit_id=u.unit_id,
+        active=u.active,
     )
