@@ -25,6 +25,13 @@ PG_URL = os.environ.get("HOTLINE_TEST_POSTGRES_URL")
 KEEP_TABLES = {"province", "ward", "alembic_version"}
 
 
+def missing_tool(reason: str) -> None:
+    """Skip locally when a Debian tool is missing; in CI (`make test` installs it) fail."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} — CI must have it: `make test` installs it as root")
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"

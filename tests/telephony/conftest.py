@@ -18,6 +18,7 @@ from hotline.settings import Settings
 from hotline.site import Site
 from hotline.telephony.ivr import default_menu
 from hotline.telephony.server import PhoneLine
+from tests.conftest import missing_tool
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 DEST_115 = "sip:115@127.0.0.1:5999"
@@ -99,7 +100,7 @@ def line_settings(settings: Settings, **overrides: object) -> Settings:
 @pytest.fixture
 def sipp_installed() -> None:
     if shutil.which("sipp") is None:
-        pytest.skip("sipp is not installed (make debian-test-deps installs sip-tester)")
+        missing_tool("sipp is not installed (make debian-test-deps installs sip-tester)")
 
 
 async def start_line(

@@ -13,6 +13,7 @@ import pytest
 
 from hotline.settings import Settings
 from hotline.telephony.sip.message import Message, parse, response_to
+from tests.conftest import missing_tool
 from tests.telephony.conftest import line_settings, start_line
 
 pytestmark = pytest.mark.anyio
@@ -93,7 +94,7 @@ async def test_200_is_retransmitted_until_ack_then_prompt_plays_and_a_digit_cuts
     settings: Settings,
 ):
     if not (shutil.which("espeak-ng") and shutil.which("sox")):
-        pytest.skip("needs a spoken greeting: espeak-ng and sox (make debian-test-deps)")
+        missing_tool("needs a spoken greeting: espeak-ng and sox (make debian-test-deps)")
     long_greeting = "Tổng đài 1022 xin nghe. Muốn gặp điện thoại viên, xin bấm phím 4."
     line = await start_line(line_settings(settings), texts={"greeting": long_greeting})
     caller = Caller(line.port)

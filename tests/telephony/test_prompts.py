@@ -9,12 +9,13 @@ import pytest
 
 from hotline.telephony import prompts
 from hotline.telephony.prompts import PromptSet
+from tests.conftest import missing_tool
 
 
 @pytest.fixture
 def tools() -> None:
     if not (shutil.which("espeak-ng") and shutil.which("sox")):
-        pytest.skip("espeak-ng and sox are not installed (make debian-test-deps)")
+        missing_tool("espeak-ng and sox are not installed (make debian-test-deps)")
 
 
 def test_prompt_is_synthesised_once_then_read_from_the_cache(tmp_path: Path, tools, monkeypatch):
