@@ -136,7 +136,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 async def app(settings: Settings) -> AsyncIterator[Any]:
     application = create_app(settings)
     yield application
-    await application.state.hotline.engine.dispose()
+    await application.state.hotline.close()
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from hotline.events import EventBus, RedisEventBus
 from hotline.settings import Settings, load_settings
 from hotline.site import Site
 from hotline.web import errors
+from hotline.web.sessions import BearerSkipsSession
 from hotline.web.state import AppState
 
 
@@ -39,7 +40,7 @@ def create_app(settings: Settings) -> FastAPI:
         yield
         if isinstance(state.bus, RedisEventBus):
             await state.bus.stop()
-        await engine.dispose()
+        await state.close()
 
     app = FastAPI(
         title="Hotline 1022 API",
@@ -57,6 +58,7 @@ def create_app(settings: Settings) -> FastAPI:
         same_site="lax",
         https_only=settings.environment == "production",
     )
+    app.add_middleware(BearerSkipsSession)  # outside the session middleware
     errors.install(app)
 
     from hotline.auth.api import router as auth_router

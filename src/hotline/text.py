@@ -9,12 +9,32 @@ _SPACES = re.compile(r"\s+")
 _NON_WORD = re.compile(r"[^\w\s]", re.UNICODE)
 
 
+class _FoldTable(dict[int, str]):
+    """str.translate table filled on demand: each character's base letters, marks dropped.
+
+    Folding character by character gives what decomposing the whole text would (combining
+    marks are dropped, so their order never matters), and a table lookup per character is
+    several times faster than NFD plus a category test per character: fold() runs on every
+    case intake and every search.
+    """
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        if ch in "đĐ":  # no Unicode decomposition: mapped by hand
+            folded = "d" if ch == "đ" else "D"
+        else:
+            decomposed = unicodedata.normalize("NFD", ch)
+            folded = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+        self[code] = folded
+        return folded
+
+
+_FOLD = _FoldTable()
+
+
 def fold(text: str) -> str:
-    """'Hỗ trợ GẠO, Đà Nẵng' -> 'ho tro gao da nang' ('đ' has no decomposition: mapped by hand)."""
-    text = text.replace("đ", "d").replace("Đ", "D")
-    decomposed = unicodedata.normalize("NFD", text)
-    stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
-    stripped = _NON_WORD.sub(" ", stripped.lower())
+    """'Hỗ trợ GẠO, Đà Nẵng' -> 'ho tro gao da nang'."""
+    stripped = _NON_WORD.sub(" ", text.translate(_FOLD).lower())
     return _SPACES.sub(" ", stripped).strip()
 
 

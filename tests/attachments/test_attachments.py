@@ -182,7 +182,7 @@ async def small_client(settings) -> Any:
     transport = httpx.ASGITransport(app=small)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
         yield c
-    await small.state.hotline.engine.dispose()
+    await small.state.hotline.close()
 
 
 async def test_oversize_file_is_413_and_nothing_stored(client, small_client, world, app, settings):

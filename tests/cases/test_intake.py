@@ -26,3 +26,33 @@ async def test_missing_token_is_401_problem(client, world):
     r = await client.post("/api/v1/cases", json=new_case_body())
     assert r.status_code == 401
     assert r.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_simultaneous_first_reports_from_one_new_number_make_one_contact(app, client, world):
+    """Ten requests from a number never seen before, all at once: every case gets the same
+    contact and no contact is left behind without a phone."""
+    import asyncio
+
+    from sqlalchemy import func, select
+
+    from hotline.contacts.models import Contact, ContactPhone
+
+    body = new_case_body(contact={"name": "Trần Văn Bình", "phone": "0987 000 111"})
+    responses = await asyncio.gather(
+        *(
+            client.post("/api/v1/cases", json=body, headers=world.auth("operator"))
+            for _ in range(10)
+        )
+    )
+    assert [r.status_code for r in responses] == [201] * 10
+    contact_ids = {r.json()["contact_id"] for r in responses}
+    assert len(contact_ids) == 1 and None not in contact_ids
+    async with app.state.hotline.sessionmaker() as s:
+        owners = (
+            await s.scalars(
+                select(ContactPhone.contact_id).where(ContactPhone.e164 == "+84987000111")
+            )
+        ).all()
+        contacts = await s.scalar(select(func.count()).select_from(Contact))
+    assert owners == list(contact_ids)
+    assert contacts == 1

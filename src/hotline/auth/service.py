@@ -158,6 +158,10 @@ class TokenCache:
     def clear(self) -> None:
         self._items.clear()
 
+    def actor_for(self, token: str) -> Actor | None:
+        """The token's actor if it was checked in the last few seconds."""
+        return self.get(_token_hash(token))
+
 
 async def actor_for_token(
     session: AsyncSession, *, token: str, cache: TokenCache | None = None

@@ -3,40 +3,49 @@
 Intake is the hot path of a surge. The portable path (cases/service.py) makes about eight
 round trips (contact lookup, contact, phone, case, timeline entry, counter, BEGIN, COMMIT);
 here the contact find-or-create, the case, its first timeline entry and the report counter
-are one statement of data-modifying CTEs, so a request costs BEGIN, this, COMMIT. The rules
-are the same as the portable path's, and the test suite runs both (SQLite takes the other).
+are one statement of data-modifying CTEs. A single statement is a transaction of its own, so
+the API runs it in autocommit on a plain asyncpg pool (`insert_case_autocommit`): one round
+trip, no ORM session. Inside a unit of work (`insert_case`) it runs through the session. The
+rules are the same as the portable path's, and the test suite runs both engines.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, literal_column, select, text, update
+import asyncpg
+from sqlalchemy import delete, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
-from hotline.cases.models import Case
-from hotline.contacts.models import Contact, ContactPhone
-from hotline.site import site_of
+from hotline.cases.models import Case, CaseStatus, Channel, Priority
+from hotline.contacts.models import Contact
+from hotline.site import Site, site_of
 
-_SQL = text(
-    """
+_SQL_TEXT = """
 WITH existing AS (
     SELECT contact_id AS id FROM contact_phone WHERE e164 = CAST(:e164 AS varchar)
 ), named AS (
     UPDATE contact SET name = CAST(:name AS varchar)
     WHERE id IN (SELECT id FROM existing) AND name = '' AND CAST(:name AS varchar) <> ''
+      AND NOT EXISTS (SELECT 1 FROM "case" WHERE code = CAST(:code AS varchar))
 ), new_contact AS (
     INSERT INTO contact (name, address, note, created_at)
     SELECT CAST(:name AS varchar), '', '', CAST(:now AS timestamptz)
     WHERE CAST(:e164 AS varchar) IS NOT NULL AND NOT EXISTS (SELECT 1 FROM existing)
+      -- A taken tracking code means no case: then no contact either, since in autocommit
+      -- nothing would roll it back.
+      AND NOT EXISTS (SELECT 1 FROM "case" WHERE code = CAST(:code AS varchar))
     RETURNING id
 ), new_phone AS (
     INSERT INTO contact_phone (e164, contact_id)
     SELECT CAST(:e164 AS varchar), id FROM new_contact
-    ON CONFLICT (e164) DO NOTHING
+    -- A concurrent request registered the same new number first: DO UPDATE (a no-op) waits
+    -- for it and returns its row even though this statement's snapshot cannot see it, so
+    -- the case still gets the number's owner.
+    ON CONFLICT (e164) DO UPDATE SET contact_id = contact_phone.contact_id
     RETURNING contact_id
 ), new_case AS (
     INSERT INTO "case" (
@@ -64,20 +73,42 @@ WITH existing AS (
            CAST(:now AS timestamptz)
     FROM new_case
 ), counter AS (
-    INSERT INTO case_counter (day, hour, category_code, channel, shard, created, forwarded, urgent)
+    -- Appended, not upserted: see reports/models.py (case_counter_delta).
+    INSERT INTO case_counter_delta (day, hour, category_code, channel, created, forwarded, urgent)
     SELECT CAST(:day AS date), CAST(:hour AS smallint), CAST(:category_key AS varchar),
-           CAST(:channel AS varchar), CAST(:shard AS smallint), 1, 0, CAST(:urgent_n AS integer)
+           CAST(:channel AS varchar), 1, 0, CAST(:urgent_n AS integer)
     FROM new_case
-    ON CONFLICT (day, hour, category_code, channel, shard) DO UPDATE
-    SET created = case_counter.created + 1, urgent = case_counter.urgent + EXCLUDED.urgent
 )
 SELECT new_case.*, (SELECT id FROM new_contact) AS new_contact_id FROM new_case
 """
+
+
+_PARAM = re.compile(r"(?<!:):(\w+)")
+
+
+def _positional(sql: str) -> tuple[str, list[str]]:
+    """`:name` parameters → asyncpg's `$1…$n`, and the names in that order."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    return _PARAM.sub(number, sql), names
+
+
+_SQL = text(_SQL_TEXT)
+_SQL_POSITIONAL, _PARAM_NAMES = _positional(_SQL_TEXT)
+_DROP_ORPHAN = (
+    "DELETE FROM contact WHERE id = $1"
+    " AND NOT EXISTS (SELECT 1 FROM contact_phone WHERE contact_id = $1)"
+    ' AND NOT EXISTS (SELECT 1 FROM "case" WHERE contact_id = $1)'
 )
 
 
-async def insert_case(
-    session: AsyncSession,
+def _params(
+    site: Site,
     *,
     code: str,
     values: dict[str, Any],
@@ -85,12 +116,10 @@ async def insert_case(
     contact_name: str,
     search: str,
     event_data: dict[str, Any],
-) -> Case | None:
-    """Insert the case (None if the code is taken) with contact, timeline entry and counter."""
-    site = site_of(session)
+) -> dict[str, Any]:
     now: datetime = values["created_at"]
     day, hour = site.local_day_hour(now)
-    params = {
+    return {
         "e164": e164,
         "name": contact_name,
         "now": now,
@@ -112,31 +141,73 @@ async def insert_case(
         "day": day,
         "hour": hour,
         "category_key": values["category_code"] or "",
-        "shard": site.shard(),
         "urgent_n": int(values["urgent"]),
     }
+
+
+async def insert_case(
+    session: AsyncSession,
+    *,
+    code: str,
+    values: dict[str, Any],
+    e164: str | None,
+    contact_name: str,
+    search: str,
+    event_data: dict[str, Any],
+) -> Case | None:
+    """Insert the case (None if the code is taken) with contact, timeline entry and counter."""
+    params = _params(
+        site_of(session),
+        code=code,
+        values=values,
+        e164=e164,
+        contact_name=contact_name,
+        search=search,
+        event_data=event_data,
+    )
     stmt = select(Case, literal_column("new_contact_id")).from_statement(_SQL)
     row = (await session.execute(stmt, params)).first()
     if row is None:
         return None
     case, new_contact_id = row
-    if e164 is not None and case.contact_id is None:
-        await _adopt_phone_owner(session, case, e164, new_contact_id)
+    if new_contact_id is not None and new_contact_id != case.contact_id:
+        await session.execute(delete(Contact).where(Contact.id == new_contact_id))
     return case
 
 
-async def _adopt_phone_owner(
-    session: AsyncSession, case: Case, e164: str, new_contact_id: int | None
-) -> None:
-    """Another request registered the same new number at the same moment: its contact wins,
-    and the contact this statement made for the number (left without a phone) is removed."""
-    owner = await session.scalar(select(ContactPhone.contact_id).where(ContactPhone.e164 == e164))
-    await session.execute(
-        update(Case)
-        .where(Case.id == case.id)
-        .values(contact_id=owner)
-        .execution_options(synchronize_session=False)
+async def insert_case_autocommit(
+    pool: asyncpg.Pool,
+    site: Site,
+    *,
+    code: str,
+    values: dict[str, Any],
+    e164: str | None,
+    contact_name: str,
+    search: str,
+    event_data: dict[str, Any],
+) -> Case | None:
+    """The same statement committed on its own; returns a detached Case (None: code taken)."""
+    params = _params(
+        site,
+        code=code,
+        values=values,
+        e164=e164,
+        contact_name=contact_name,
+        search=search,
+        event_data=event_data,
     )
-    set_committed_value(case, "contact_id", owner)
-    if new_contact_id is not None:
-        await session.execute(delete(Contact).where(Contact.id == new_contact_id))
+    args = [params[name] for name in _PARAM_NAMES]
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(_SQL_POSITIONAL, *args)
+        if row is None:
+            return None
+        fields = dict(row)
+        new_contact_id = fields.pop("new_contact_id")
+        if new_contact_id is not None and new_contact_id != fields["contact_id"]:
+            # Lost a race for a new number: the contact made for it has nothing attached.
+            await conn.execute(_DROP_ORPHAN, new_contact_id)
+    fields.pop("search_vector", None)
+    fields["status"] = CaseStatus(fields["status"])
+    fields["channel"] = Channel(fields["channel"])
+    fields["priority"] = Priority(fields["priority"])
+    return Case(**fields)

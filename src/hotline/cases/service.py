@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,9 +16,17 @@ from hotline.cases.models import Case, CaseStatus, Channel, Priority
 from hotline.contacts.phones import normalise_phone
 from hotline.contacts.service import find_or_create_by_phone
 from hotline.db import dialect_name, insert_for, utcnow
-from hotline.directory.service import check_category, check_ward, get_category, get_ward
+from hotline.directory.service import (
+    check_category,
+    check_ward,
+    get_category,
+    get_ward,
+    is_confirmed,
+)
 from hotline.errors import Conflict, InvalidInput, NotAllowed
+from hotline.events import DomainEvent
 from hotline.reports.counters import count_case
+from hotline.site import Site
 from hotline.text import fold
 
 CODE_ATTEMPTS = 5
@@ -44,11 +53,18 @@ def search_text_for(case_code: str, description: str, address: str, contact_name
     return fold(f"{case_code} {description} {address} {contact_name}")
 
 
-async def open_case(session: AsyncSession, *, actor: Actor, data: NewCase) -> Case:
-    """Record a new request from any channel; finds or creates the contact by phone.
+@dataclass
+class _Intake:
+    """A validated new case: column values and what goes with them."""
 
-    Writes the case, its first timeline entry and the report counters in one transaction.
-    """
+    values: dict[str, Any]
+    e164: str | None
+    contact_name: str
+    event_data: dict[str, Any]
+
+
+def _validated(actor: Actor, data: NewCase) -> _Intake:
+    """The checks that need no database, shared by every intake path."""
     if not can_edit(actor):
         raise NotAllowed("Chỉ tổng đài viên được tạo yêu cầu")
     try:
@@ -62,19 +78,10 @@ async def open_case(session: AsyncSession, *, actor: Actor, data: NewCase) -> Ca
     description = data.description.strip()
     if not description:
         raise InvalidInput("Nội dung không được để trống", field="description")
-    if data.category is not None:
-        await check_category(session, data.category)
-    if data.ward_code is not None:
-        await check_ward(session, data.ward_code)
     _check_coordinates(data.lat, data.long)
-    on_postgresql = dialect_name(session) == "postgresql"
-    contact_id = data.contact_id
     e164 = (
         normalise_phone(data.contact_phone, field="contact.phone") if data.contact_phone else None
     )
-    if e164 and not on_postgresql:
-        contact = await find_or_create_by_phone(session, phone=e164, name=data.contact_name.strip())
-        contact_id = contact.id
     now = utcnow()
     values = {
         "channel": channel,
@@ -88,35 +95,91 @@ async def open_case(session: AsyncSession, *, actor: Actor, data: NewCase) -> Ca
         "lat": data.lat,
         "long": data.long,
         "public": data.public,
-        "contact_id": contact_id,
+        "contact_id": data.contact_id,
         "created_by_id": actor.user_id,
         "created_at": now,
         "updated_at": now,
     }
     event_data = {"channel": channel.value, "category": data.category, "urgent": data.urgent}
-    if on_postgresql:
-        case = await _insert_pg(session, values, e164, data.contact_name.strip(), event_data)
-        timeline.announce(session, case, "created", actor, data=event_data, unit_ids=())
+    return _Intake(values, e164, data.contact_name.strip(), event_data)
+
+
+async def open_case(session: AsyncSession, *, actor: Actor, data: NewCase) -> Case:
+    """Record a new request from any channel; finds or creates the contact by phone.
+
+    Writes the case, its first timeline entry and the report counters in one transaction.
+    """
+    intake = _validated(actor, data)
+    if data.category is not None:
+        await check_category(session, data.category)
+    if data.ward_code is not None:
+        await check_ward(session, data.ward_code)
+    if dialect_name(session) == "postgresql":
+        case = await _insert_pg(session, intake)
+        timeline.announce(session, case, "created", actor, data=intake.event_data, unit_ids=())
         return case
-    case = await _insert_with_fresh_code(session, values, data.contact_name)
+    values = intake.values
+    if intake.e164:
+        contact = await find_or_create_by_phone(
+            session, phone=intake.e164, name=intake.contact_name
+        )
+        values["contact_id"] = contact.id
+    case = await _insert_with_fresh_code(session, values, intake.contact_name)
     await timeline.log(
         session,
         case,
         "created",
         actor,
         to_status=case.status.value,
-        data=event_data,
+        data=intake.event_data,
         unit_ids=(),
     )
     await count_case(
         session,
-        created_at=now,
+        created_at=values["created_at"],
         category_code=data.category,
-        channel=channel.value,
+        channel=values["channel"].value,
         created=1,
         urgent=int(data.urgent),
     )
     return case
+
+
+async def open_case_autocommit(
+    pool: asyncpg.Pool, *, database: str, site: Site, actor: Actor, data: NewCase
+) -> tuple[Case, DomainEvent] | None:
+    """`open_case` for PostgreSQL as one self-committing statement (the API's fast path).
+
+    Same rules and writes as `open_case`. Returns None, having written nothing, when the
+    category or ward has not been confirmed recently by this process: the caller then uses
+    `open_case` in a unit of work, which confirms them. The live event is returned for the
+    caller to publish, since the case is already committed.
+    """
+    intake = _validated(actor, data)
+    if data.category is not None and not is_confirmed(database, "category", data.category):
+        return None
+    if data.ward_code is not None and not is_confirmed(database, "ward", data.ward_code):
+        return None
+    for _ in range(CODE_ATTEMPTS):
+        code = codes.random_code()
+        case = await intake_pg.insert_case_autocommit(
+            pool,
+            site,
+            code=code,
+            values=intake.values,
+            e164=intake.e164,
+            contact_name=intake.contact_name,
+            search=_search_text(code, intake),
+            event_data=intake.event_data,
+        )
+        if case is not None:
+            return case, timeline.live_event(case, "created", actor, data=intake.event_data)
+    raise Conflict("Không cấp được mã yêu cầu, hãy thử lại", field="code")
+
+
+def _search_text(code: str, intake: _Intake) -> str:
+    values = intake.values
+    return search_text_for(code, values["description"], values["address"], intake.contact_name)
 
 
 async def _insert_with_fresh_code(
@@ -145,24 +208,17 @@ async def _insert_with_fresh_code(
     raise Conflict("Không cấp được mã yêu cầu, hãy thử lại", field="code")
 
 
-async def _insert_pg(
-    session: AsyncSession,
-    values: dict[str, Any],
-    e164: str | None,
-    contact_name: str,
-    event_data: dict[str, Any],
-) -> Case:
+async def _insert_pg(session: AsyncSession, intake: _Intake) -> Case:
     for _ in range(CODE_ATTEMPTS):
         code = codes.random_code()
-        search = search_text_for(code, values["description"], values["address"], contact_name)
         case = await intake_pg.insert_case(
             session,
             code=code,
-            values=values,
-            e164=e164,
-            contact_name=contact_name,
-            search=search,
-            event_data=event_data,
+            values=intake.values,
+            e164=intake.e164,
+            contact_name=intake.contact_name,
+            search=_search_text(code, intake),
+            event_data=intake.event_data,
         )
         if case is not None:
             return case

@@ -60,14 +60,23 @@ def announce(
     unit_ids: tuple[int, ...],
 ) -> None:
     """Queue the live event for a timeline entry written by other means (bulk SQL)."""
-    record_event(
-        session,
-        DomainEvent(
-            kind=f"case.{kind}",
-            case_code=case.code,
-            unit_ids=unit_ids,
-            data={"status": case.status.value, "actor": actor.username, **(data or {})},
-        ),
+    record_event(session, live_event(case, kind, actor, data=data, unit_ids=unit_ids))
+
+
+def live_event(
+    case: Case,
+    kind: str,
+    actor: Actor,
+    *,
+    data: dict[str, Any] | None,
+    unit_ids: tuple[int, ...] = (),
+) -> DomainEvent:
+    """The live event for a timeline entry, for callers that publish it themselves."""
+    return DomainEvent(
+        kind=f"case.{kind}",
+        case_code=case.code,
+        unit_ids=unit_ids,
+        data={"status": case.status.value, "actor": actor.username, **(data or {})},
     )
 
 

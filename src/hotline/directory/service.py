@@ -198,6 +198,12 @@ def _cache_key(session: AsyncSession, kind: str, code: str) -> tuple[str, str, s
     return (str(session.get_bind().engine.url), kind, code)
 
 
+def is_confirmed(database: str, kind: str, code: str) -> bool:
+    """Whether `check_category`/`check_ward` confirmed this code recently for that database
+    (`str(engine.url)`), so a path without a session may rely on it."""
+    return _confirmed.get((database, kind, code), 0.0) > time.monotonic()
+
+
 async def check_ward(session: AsyncSession, code: str, *, field: str = "ward_code") -> None:
     """Raise InvalidInput unless the ward exists (cached confirmations)."""
     key = _cache_key(session, "ward", code)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.db import create_engine, make_sessionmaker
 from hotline.events import take_pending
 from hotline.jobs import service
+from hotline.reports.counters import fold_case_deltas
 from hotline.settings import Settings
 from hotline.site import Site
 
@@ -75,6 +76,8 @@ async def run_worker(settings: Settings, *, once: bool = False, interval: float 
                 take_pending(session)
             if flagged:
                 log.info("overdue_flagged", count=flagged)
+            async with sessionmaker() as session, session.begin():
+                await fold_case_deltas(session)
             await run_due_jobs(sessionmaker)
             if once:
                 return

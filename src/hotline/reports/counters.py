@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.db import dialect_name, insert_for
-from hotline.reports.models import CallCounter, CaseCounter, UnitCounter
+from hotline.reports.models import CallCounter, CaseCounter, CaseCounterDelta, UnitCounter
 from hotline.site import site_of
 
 
@@ -92,3 +93,40 @@ async def count_call(
         keys,
         {"calls": 1, "wait_seconds": wait_seconds, "talk_seconds": talk_seconds},
     )
+
+
+async def fold_case_deltas(session: AsyncSession, *, limit: int = 20_000) -> int:
+    """Move up to `limit` intake increments from case_counter_delta into case_counter.
+
+    Reports read both tables, so a fold never changes a figure; it only keeps the delta
+    table short. Rows locked by a concurrent fold are skipped (PostgreSQL), so two workers
+    never count a row twice: the delete and the upserts commit together.
+    """
+    query = select(CaseCounterDelta).order_by(CaseCounterDelta.id).limit(limit)
+    if dialect_name(session) == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = (await session.scalars(query)).all()
+    if not rows:
+        return 0
+    totals: dict[tuple[Any, ...], list[int]] = {}
+    for row in rows:
+        key = (row.day, row.hour, row.category_code, row.channel)
+        sums = totals.setdefault(key, [0, 0, 0])
+        sums[0] += row.created
+        sums[1] += row.forwarded
+        sums[2] += row.urgent
+    site = site_of(session)
+    for (day, hour, category_code, channel), (created, forwarded, urgent) in sorted(totals.items()):
+        keys = {
+            "day": day,
+            "hour": hour,
+            "category_code": category_code,
+            "channel": channel,
+            "shard": site.shard(),
+        }
+        incs = {"created": created, "forwarded": forwarded, "urgent": urgent}
+        await _bump(session, CaseCounter, keys, incs)
+    await session.execute(
+        delete(CaseCounterDelta).where(CaseCounterDelta.id.in_([row.id for row in rows]))
+    )
+    return len(rows)

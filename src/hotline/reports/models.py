@@ -3,6 +3,12 @@
 Each row counts one bucket (local day and hour in the site's timezone, plus the
 dimensions a report groups by). A bucket has several shards so concurrent writers
 rarely wait on the same row; reports sum the shards.
+
+Case intake on PostgreSQL does not touch `case_counter` at all: in a surge every request
+lands in the same hour's bucket, and even sharded rows make concurrent intakes wait for each
+other's commit. It appends a row to `case_counter_delta` instead (in the same transaction,
+so nothing is lost), the worker folds those rows into `case_counter`, and reports add the
+rows not folded yet: they stay exact to the last committed case.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from sqlalchemy import Date, ForeignKey, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.db import Base
+from hotline.ids import BigId
 
 
 class CaseCounter(Base):
@@ -23,6 +30,21 @@ class CaseCounter(Base):
     category_code: Mapped[str] = mapped_column(String(40), primary_key=True)
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
     shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    forwarded: Mapped[int] = mapped_column(Integer, default=0)
+    urgent: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CaseCounterDelta(Base):
+    """Increments of `case_counter` not folded into it yet (see the module docstring)."""
+
+    __tablename__ = "case_counter_delta"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    hour: Mapped[int] = mapped_column(SmallInteger)
+    category_code: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(20))
     created: Mapped[int] = mapped_column(Integer, default=0)
     forwarded: Mapped[int] = mapped_column(Integer, default=0)
     urgent: Mapped[int] = mapped_column(Integer, default=0)

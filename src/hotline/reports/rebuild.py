@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.calls.models import Call
 from hotline.cases.models import AssignmentStatus, Case, CaseAssignment
-from hotline.reports.models import CallCounter, CaseCounter, UnitCounter
+from hotline.reports.models import CallCounter, CaseCounter, CaseCounterDelta, UnitCounter
 from hotline.site import site_of
 
 BATCH = 5000
@@ -22,7 +22,7 @@ BATCH = 5000
 
 async def rebuild_counters(session: AsyncSession) -> dict[str, int]:
     site = site_of(session)
-    for model in (CaseCounter, CallCounter, UnitCounter):
+    for model in (CaseCounter, CaseCounterDelta, CallCounter, UnitCounter):
         await session.execute(delete(model))
 
     cases: Counter[tuple[Any, ...]] = Counter()

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Subquery, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.directory.models import Category, Unit
 from hotline.errors import InvalidInput
-from hotline.reports.models import CallCounter, CaseCounter, UnitCounter
+from hotline.reports.models import CallCounter, CaseCounter, CaseCounterDelta, UnitCounter
 
 MAX_DAYS = 366 * 5
 
@@ -22,10 +22,22 @@ def check_period(date_from: date, date_to: date) -> None:
         raise InvalidInput("Khoảng thời gian tối đa 5 năm", field="to")
 
 
+def _case_counts(date_from: date, date_to: date) -> Subquery:
+    """The case counters of the period plus the intake increments not folded in yet."""
+    columns = ("day", "hour", "category_code", "channel", "created", "forwarded", "urgent")
+    folded = select(*(CaseCounter.__table__.c[c] for c in columns)).where(
+        CaseCounter.day.between(date_from, date_to)
+    )
+    pending = select(*(CaseCounterDelta.__table__.c[c] for c in columns)).where(
+        CaseCounterDelta.day.between(date_from, date_to)
+    )
+    return union_all(folded, pending).subquery("counts")
+
+
 async def summary(session: AsyncSession, *, date_from: date, date_to: date) -> dict[str, Any]:
     """Requests, handling, calls and units over inclusive local dates."""
     check_period(date_from, date_to)
-    in_period = CaseCounter.day.between(date_from, date_to)
+    counts = _case_counts(date_from, date_to)
     groups = dict((await session.execute(select(Category.code, Category.group))).all())
 
     by_category: dict[str, int] = {}
@@ -33,13 +45,11 @@ async def summary(session: AsyncSession, *, date_from: date, date_to: date) -> d
     total = forwarded = urgent = 0
     rows = await session.execute(
         select(
-            CaseCounter.category_code,
-            func.sum(CaseCounter.created),
-            func.sum(CaseCounter.forwarded),
-            func.sum(CaseCounter.urgent),
-        )
-        .where(in_period)
-        .group_by(CaseCounter.category_code)
+            counts.c.category_code,
+            func.sum(counts.c.created),
+            func.sum(counts.c.forwarded),
+            func.sum(counts.c.urgent),
+        ).group_by(counts.c.category_code)
     )
     for code, created, fwd, urg in rows:
         created, fwd, urg = int(created or 0), int(fwd or 0), int(urg or 0)
@@ -55,9 +65,7 @@ async def summary(session: AsyncSession, *, date_from: date, date_to: date) -> d
         ch: int(n)
         for ch, n in (
             await session.execute(
-                select(CaseCounter.channel, func.sum(CaseCounter.created))
-                .where(in_period)
-                .group_by(CaseCounter.channel)
+                select(counts.c.channel, func.sum(counts.c.created)).group_by(counts.c.channel)
             )
         )
         if n
@@ -66,18 +74,14 @@ async def summary(session: AsyncSession, *, date_from: date, date_to: date) -> d
     day_cases = dict(
         (
             await session.execute(
-                select(CaseCounter.day, func.sum(CaseCounter.created))
-                .where(in_period)
-                .group_by(CaseCounter.day)
+                select(counts.c.day, func.sum(counts.c.created)).group_by(counts.c.day)
             )
         ).all()
     )
     hour_cases = dict(
         (
             await session.execute(
-                select(CaseCounter.hour, func.sum(CaseCounter.created))
-                .where(in_period)
-                .group_by(CaseCounter.hour)
+                select(counts.c.hour, func.sum(counts.c.created)).group_by(counts.c.hour)
             )
         ).all()
     )

@@ -12,7 +12,9 @@ from hotline.web.state import AppState
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
+    # async on purpose: FastAPI runs a plain `def` dependency in a worker thread, a thread
+    # hop on every request.
     state: AppState = request.app.state.hotline
     return state
 
@@ -22,6 +24,8 @@ async def current_actor(
 ) -> Actor:
     """The bearer token's user, or the signed-in page session's user."""
     if token:
+        if (actor := state.tokens.actor_for(token)) is not None:
+            return actor
         async with state.sessionmaker() as session:
             return await actor_for_token(session, token=token, cache=state.tokens)
     user_id = request.session.get("user_id") if "session" in request.scope else None

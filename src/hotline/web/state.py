@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hotline.auth.service import TokenCache
@@ -25,6 +27,40 @@ class AppState:
     bus: EventBus
     tokens: TokenCache
     logins: FailureLimiter = field(default_factory=FailureLimiter)
+    _autocommit_pool: asyncpg.Pool | None = None
+    _pool_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def database(self) -> str:
+        """The database's identity for per-process caches (`directory.service.is_confirmed`)."""
+        return str(self.engine.url)
+
+    async def autocommit_pool(self) -> asyncpg.Pool | None:
+        """A plain asyncpg pool beside the ORM's, on PostgreSQL only (None on SQLite).
+
+        For the few hot writes that are one self-committing statement (case intake): they
+        skip the ORM session and the BEGIN/COMMIT round trips. Made on first use.
+        """
+        if self.engine.dialect.name != "postgresql":
+            return None
+        if self._autocommit_pool is None:
+            async with self._pool_lock:
+                if self._autocommit_pool is None:
+                    dsn = self.engine.url.set(drivername="postgresql")
+                    self._autocommit_pool = await asyncpg.create_pool(
+                        dsn.render_as_string(hide_password=False),
+                        min_size=1,
+                        max_size=self.settings.db_pool_size,
+                        reset=_keep_as_is,
+                    )
+        return self._autocommit_pool
+
+    async def close(self) -> None:
+        """Release the database connections (app shutdown)."""
+        if self._autocommit_pool is not None:
+            await self._autocommit_pool.close()
+            self._autocommit_pool = None
+        await self.engine.dispose()
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
@@ -44,3 +80,9 @@ class AppState:
             session.info.pop("on_rollback_unlink", None)
             for event in take_pending(session):
                 self.bus.publish(event)
+
+
+async def _keep_as_is(_conn: asyncpg.Connection) -> None:
+    """The autocommit pool's connections never change session state (no SET, LISTEN,
+    advisory locks or open transactions), so asyncpg's reset query on every release would
+    be a wasted round trip."""
