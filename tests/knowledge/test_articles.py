@@ -119,9 +119,7 @@ async def test_publishing_twice_without_an_edit_is_a_conflict(client, world):
     assert r.json()["field"] == "status"
 
 
-async def test_archived_article_leaves_search_and_comes_back_as_a_draft_when_edited(
-    client, world
-):
+async def test_archived_article_leaves_search_and_comes_back_as_a_draft_when_edited(client, world):
     a = await published(client, world)
     await client.post(f"{API}/{a['id']}/archive", headers=world.auth("supervisor"))
     assert await search(client, world, "giay di duong") == []

@@ -71,7 +71,10 @@ async def test_category_breaks_ties_but_does_not_filter(client, world):
             json={"text": "so dien thoai duong day nong", "category": category},
             headers=world.auth("operator"),
         )
-        assert [s["id"] for s in r.json()] == [first["id"], ({a["id"], b["id"]} - {first["id"]}).pop()]
+        assert [s["id"] for s in r.json()] == [
+            first["id"],
+            ({a["id"], b["id"]} - {first["id"]}).pop(),
+        ]
 
 
 async def test_drafts_are_never_suggested(client, world):
@@ -119,9 +122,7 @@ async def test_using_an_article_is_logged_on_the_case_timeline(client, world):
     assert len(used) == 1
     assert used[0]["data"]["article_id"] == gao
     assert used[0]["data"]["slug"] == "ho-tro-gao"
-    article = await client.get(
-        f"/api/v1/knowledge/articles/{gao}", headers=world.auth("operator")
-    )
+    article = await client.get(f"/api/v1/knowledge/articles/{gao}", headers=world.auth("operator"))
     assert article.json()["use_count"] == 1
 
 

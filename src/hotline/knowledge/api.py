@@ -44,8 +44,9 @@ def _statuses(actor: Actor, wanted: list[str] | None) -> list[ArticleStatus] | N
     except ValueError:
         raise InvalidInput("Trạng thái không hợp lệ", field="status") from None
     if not set(statuses) <= readable_statuses(actor):
-        raise NotAllowed("Chỉ trưởng ca và quản trị viên xem được bài nháp, bài lưu trữ",
-                         field="status")
+        raise NotAllowed(
+            "Chỉ trưởng ca và quản trị viên xem được bài nháp, bài lưu trữ", field="status"
+        )
     return statuses
 
 
@@ -153,7 +154,9 @@ async def article_revisions(article_id: int, actor: ActorDep, state: StateDep) -
 
 
 @router.post("/suggest", response_model=list[SuggestionOut])
-async def suggest_for_text(body: SuggestIn, actor: ActorDep, state: StateDep) -> list[SuggestionOut]:
+async def suggest_for_text(
+    body: SuggestIn, actor: ActorDep, state: StateDep
+) -> list[SuggestionOut]:
     """Articles for a free text (the new-case form, an incoming message)."""
     async with state.unit_of_work() as session:
         found = await suggest.suggest_articles(
@@ -177,16 +180,12 @@ async def suggest_for_case(
         return [SuggestionOut.of(s) for s in found]
 
 
-@case_router.post(
-    "/{code}/articles/{article_id}/used", status_code=201, response_model=UsedOut
-)
+@case_router.post("/{code}/articles/{article_id}/used", status_code=201, response_model=UsedOut)
 async def article_used(code: str, article_id: int, actor: ActorDep, state: StateDep) -> UsedOut:
     async with state.unit_of_work() as session:
         case = await get_case_for(session, actor, code)
         article = await get_article_for(session, actor, article_id)
-        event = await suggest.record_article_used(
-            session, actor=actor, case=case, article=article
-        )
+        event = await suggest.record_article_used(session, actor=actor, case=case, article=article)
         await session.flush()
         return UsedOut(event_id=event.id, kind=event.kind, article_id=article.id, at=event.at)
 

@@ -14,14 +14,14 @@ from hotline.text import fold
 
 # Folded Vietnamese function words and chat filler: they match almost every article and
 # say nothing about the topic ("cho em hỏi ... ạ"). Content words such as "di" (go) stay.
-STOPWORDS = frozenset(
-    """
+_STOPWORDS = """
     a ah ak alo anh bac ban bi cac cai can cau cha chi cho chu co cua da dang day de
     den duoc em gi giup ha hay hoi ko k khong la lam luc ma minh mot nao ne neu nhe nhung
-    nha nhieu no nua oi o ong qua ra rang roi rat sao se thi the thay thua toi tu va van
+    nhieu no nua oi o ong qua ra rang roi rat sao se thi the thay thua toi tu va van
     vay ve vi voi xin xem u uh vui long
-    """.split()
-) - {"nha"}  # "nhà" (home) as in "cách ly tại nhà" matters more than the particle "nhé".
+"""
+# "nha" is not one: "nhà" (home, "cách ly tại nhà") matters more than the particle "nhé".
+STOPWORDS = frozenset(_STOPWORDS.split())
 MAX_TERMS = 16
 _ASCII_WORD = re.compile(r"[0-9a-z]+")
 
@@ -49,9 +49,7 @@ class Match:
     matched: tuple[str, ...]
 
 
-def score(
-    terms: list[str], *, question: str, body: str, prefix_last: bool = False
-) -> Match:
+def score(terms: list[str], *, question: str, body: str, prefix_last: bool = False) -> Match:
     """How well an article answers a text, from 0 to 1.
 
     Half is how much of the text the article covers (a word in the question counts 1, in the

@@ -15,7 +15,9 @@ from hotline.web.deps import get_state
 from hotline.web.state import AppState
 
 _WEB_TEMPLATES = Path(__file__).parent.parent / "web" / "templates"
-templates = Jinja2Templates(directory=[str(Path(__file__).parent / "templates"), str(_WEB_TEMPLATES)])
+templates = Jinja2Templates(
+    directory=[str(Path(__file__).parent / "templates"), str(_WEB_TEMPLATES)]
+)
 router = APIRouter(include_in_schema=False)
 StateDep = Annotated[AppState, Depends(get_state)]
 OTHER = "Khác"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from sqlalchemy import and_, column, func, literal_column, or_, select, table
+from sqlalchemy import ColumnElement, and_, column, func, literal_column, or_, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.db import dialect_name, utcnow
@@ -17,9 +17,9 @@ from hotline.site import site_of
 Mode = Literal["all", "any"]
 # Not mapped on Article: PostgreSQL-only stored column / SQLite-only FTS5 table, both
 # created by migration 20261123_0005.
-SEARCH_VECTOR = literal_column("article.search_vector")
+SEARCH_VECTOR: ColumnElement[Any] = literal_column("article.search_vector")
 FTS = table("article_fts", column("rowid"))
-FTS_NAME = literal_column("article_fts")
+FTS_NAME: ColumnElement[Any] = literal_column("article_fts")
 # bm25 column weights on SQLite (question, body); PostgreSQL's ts_rank weighs A (question)
 # 1.0 and B (body) 0.4 by default: both make a word in the question count more.
 FTS_WEIGHTS = (4.0, 1.0)

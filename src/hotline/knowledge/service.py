@@ -67,7 +67,10 @@ def content_of(row: Article | ArticleRevision) -> Content:
 def search_fields(content: Content) -> dict[str, str]:
     """The folded text the search indexes read: the question, then everything else."""
     body = f"{content.answer} {content.source_document}"
-    return {"search_question": " ".join(words(content.question)), "search_body": " ".join(words(body))}
+    return {
+        "search_question": " ".join(words(content.question)),
+        "search_body": " ".join(words(body)),
+    }
 
 
 def transition(status: ArticleStatus, verb: str) -> ArticleStatus:
@@ -292,9 +295,7 @@ async def archive_article(
     new_status = transition(article.status, "archive")
     number = article.version + 1
     values = {"status": new_status, "draft_version": None, "updated_by_id": actor.user_id}
-    rev = _revision(
-        article.id, number, RevisionAction.ARCHIVED, content_of(article), actor, note
-    )
+    rev = _revision(article.id, number, RevisionAction.ARCHIVED, content_of(article), actor, note)
     await _save(session, article, expected_version=article.version, values=values, rev=rev)
     _announce(session, "archived", article, actor)
     return article
