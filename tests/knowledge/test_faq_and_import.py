@@ -80,6 +80,23 @@ async def test_public_faq_json_needs_no_sign_in_and_hides_drafts(client, world):
     assert [i["slug"] for i in items] == [a["slug"]]
     assert items[0]["category_name"] == "Đi lại, giấy tờ"
     assert "id" not in items[0] and "use_count" not in items[0]
+    r = await client.get(f"{FAQ_JSON}/{a['slug']}")
+    assert r.status_code == 200
+    assert r.json()["question"] == a["question"]
+
+
+async def test_public_faq_article_is_404_unless_published_and_valid_today(client, world):
+    draft = await create(client, world, slug="nhap")
+    expired = await published(
+        client,
+        world,
+        slug="het-han",
+        valid_until=str(utcnow().date() - timedelta(days=2)),
+    )
+    for slug in (draft["slug"], expired["slug"], "khong-co"):
+        r = await client.get(f"{FAQ_JSON}/{slug}")
+        assert r.status_code == 404
+        assert r.json()["field"] == "slug"
 
 
 def _cli(database_url: str, tmp_path: Path, *args: str) -> Any:

@@ -11,7 +11,12 @@ from hotline.cases.access import get_case_for
 from hotline.directory.service import list_categories
 from hotline.errors import InvalidInput, NotAllowed
 from hotline.knowledge import queries, service, suggest
-from hotline.knowledge.access import can_edit, get_article_for, readable_statuses
+from hotline.knowledge.access import (
+    can_edit,
+    get_article_for,
+    get_public_article,
+    readable_statuses,
+)
 from hotline.knowledge.models import Article, ArticleStatus
 from hotline.knowledge.schemas import (
     ArticleIn,
@@ -201,3 +206,12 @@ async def public_faq(
         articles = await queries.public_articles(session, q=q, category=category)
         names = {c.code: c.name_vi for c in await list_categories(session)}
         return PublicFaq(items=[PublicArticleOut.of(a, names) for a in articles])
+
+
+@public_router.get("/faq/{slug}", response_model=PublicArticleOut)
+async def public_faq_article(slug: str, state: StateDep) -> PublicArticleOut:
+    """One FAQ answer by its slug, if published and valid today; else 404."""
+    async with state.unit_of_work() as session:
+        article = await get_public_article(session, slug)
+        names = {c.code: c.name_vi for c in await list_categories(session)}
+        return PublicArticleOut.of(article, names)
