@@ -184,3 +184,12 @@ def test_auto_answer_settings_come_from_the_environment(monkeypatch):
     site = Site.from_settings(load_settings())
     assert site.kb_auto_answer is True
     assert site.kb_auto_answer_threshold == 0.9
+
+
+async def test_suggestions_follow_typing_in_the_new_case_form(client, world):
+    seeded = await _seed(client, world)
+    r = await client.post(
+        SUGGEST, json={"text": "chi so spo2 bao nhi"}, headers=world.auth("operator")
+    )
+    assert r.json()[0]["id"] == seeded["spo2"]["id"]
+    assert "nhi" in r.json()[0]["matched"]

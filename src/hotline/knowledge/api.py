@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import Actor
 from hotline.cases.access import get_case_for
@@ -17,7 +18,7 @@ from hotline.knowledge.access import (
     get_public_article,
     readable_statuses,
 )
-from hotline.knowledge.models import Article, ArticleStatus
+from hotline.knowledge.models import Article, ArticleStatus, RevisionAction
 from hotline.knowledge.schemas import (
     ArticleIn,
     ArticleOut,
@@ -55,10 +56,10 @@ def _statuses(actor: Actor, wanted: list[str] | None) -> list[ArticleStatus] | N
     return statuses
 
 
-async def _out(session: object, actor: Actor, article: Article) -> ArticleOut:
+async def _out(session: AsyncSession, actor: Actor, article: Article) -> ArticleOut:
     draft = None
     if can_edit(actor) and article.draft_version is not None:
-        draft = await service.working_content(session, article)  # type: ignore[arg-type]
+        draft = await service.working_content(session, article)
     return ArticleOut.of_article(article, draft=draft)
 
 
@@ -154,7 +155,7 @@ async def article_revisions(article_id: int, actor: ActorDep, state: StateDep) -
         article = await get_article_for(session, actor, article_id)
         revisions = await queries.revisions_of(session, article.id)
         if not can_edit(actor):
-            revisions = [r for r in revisions if r.action.value == "published"]
+            revisions = [r for r in revisions if r.action == RevisionAction.PUBLISHED]
         return [RevisionOut.of_revision(r) for r in revisions]
 
 

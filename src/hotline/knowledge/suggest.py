@@ -25,6 +25,7 @@ CANDIDATES = 40
 # Same category as the case: a small nudge in the ordering, never a filter (a case filed
 # under the wrong category still gets the right article).
 CATEGORY_BONUS = 0.05
+MIN_PREFIX = 3
 HUMAN_OFFER = "Nếu cần gặp tổng đài viên, vui lòng nhắn 'gặp người'."
 
 
@@ -60,17 +61,21 @@ async def suggest_articles(
     so an article is found by the words it shares; the score says how well it fits.
     """
     terms = query_terms(_checked(text))
+    # A word being typed (the new-case form) matches as a prefix once it says something; a
+    # one- or two-letter prefix would match most articles in an any-word search.
+    prefix = bool(terms) and len(terms[-1]) >= MIN_PREFIX
     hits = await ranked(
         session,
         terms=terms,
         where=[published_and_valid(today(session))],
         mode="any",
+        prefix_last=prefix,
         limit=CANDIDATES,
     )
     scored = []
     for hit in hits:
         a = hit.article
-        m = score(terms, question=a.search_question, body=a.search_body, prefix_last=True)
+        m = score(terms, question=a.search_question, body=a.search_body, prefix_last=prefix)
         if m.score > 0:
             bonus = CATEGORY_BONUS if category_code and a.category_code == category_code else 0
             scored.append((m.score + bonus, hit.rank or 0.0, Suggestion(a, m.score, m.matched)))
