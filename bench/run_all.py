@@ -27,7 +27,7 @@ from common import REPO_ROOT, RESULTS_DIR, fmt, markdown_table
 
 BENCH = Path(__file__).resolve().parent
 DOC = REPO_ROOT / "docs" / "benchmarks.md"
-NAMES = ("intake", "report", "search", "triage")
+NAMES = ("intake", "report", "search", "triage", "kb_search")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -48,15 +48,17 @@ def commands(quick: bool, fresh: bool, out: Path) -> dict[str, list[str]]:
         report += ["--sqlite-calls", "20000", "--runs", "5", "--baseline-runs", "2"]
         search = ["--cases", "100000", "--calls", "20000", "--rounds", "2"]
         search += ["--baseline-rounds", "1"]
+        kb_search = ["--queries", "100"]
     else:
         # Issue sizes; about 10 minutes in all once the datasets are cached.
         intake = ["--duration", "10", "--warmup", "2", "--runs", "3", "--concurrency", "32"]
-        report, search = [], []
+        report, search, kb_search = [], [], []
     return {
         "intake": [py, str(BENCH / "intake.py"), "--product", *intake],
         "report": [py, str(BENCH / "report.py"), *report, *f],
         "search": [py, str(BENCH / "search.py"), *search, *f],
         "triage": [py, str(BENCH / "triage_quality.py")],
+        "kb_search": [py, str(BENCH / "kb_search.py"), *kb_search, *f],
     }
 
 
@@ -365,6 +367,57 @@ def triage_section(r: dict[str, Any]) -> tuple[str, list[str]]:
     return text, summary
 
 
+def kb_search_section(r: dict[str, Any]) -> tuple[str, list[str]]:
+    """Issue 6: knowledge-base search p95 <= 50 ms over 10,000 articles."""
+    c, target = r["config"], r["target_p95_ms"]
+    rows, summary = [], []
+    for e in r["engines"]:
+        for label, key in (
+            ("`search_articles` (product)", "product"),
+            ("`suggest_articles` (any word, scored)", "suggest"),
+            ("baseline: LIKE per word", "baseline"),
+        ):
+            s = e[key]
+            rows.append(
+                [e["engine"], label, s["n"]]
+                + [fmt(s[k]) for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")]
+            )
+        p, b = e["product"], e["baseline"]
+        summary.append(
+            [
+                f"knowledge search {c['articles'] / 1000:g}k articles, {e['engine']}",
+                f"p95 ≤ {target:g} ms",
+                f"p50 {fmt(p['p50_ms'])} / p95 {fmt(p['p95_ms'])} / p99 {fmt(p['p99_ms'])} ms",
+                f"p50 {fmt(b['p50_ms'])} / p95 {fmt(b['p95_ms'])} ms",
+                f"×{fmt(e['speedup_p50_vs_baseline'])} (p50)",
+                verdict(e["passed"]),
+            ]
+        )
+    samples = ", ".join(f"`{q}`" for q in r["engines"][0]["sample_queries"][:6])
+    text = "\n".join(
+        [
+            f"## Knowledge-base search over {c['articles']:,} articles",
+            "",
+            "What: `hotline.knowledge.queries.search_articles` (what"
+            " `GET /api/v1/knowledge/articles?q=` runs: published and valid today, every word in"
+            " any order, last word as a prefix, ranked; FTS5 on SQLite, stored tsvector + GIN on"
+            f" PostgreSQL), first page of {c['page_size']}, a fresh session per query, over"
+            f" {c['articles']:,} generated articles (`bench/kb_search.py`). {c['queries']}"
+            " operator-style queries per engine: 2-5 words of an article's question without"
+            " diacritics, shuffled, a third cut short while typing (e.g."
+            f" {samples}). `suggest_articles` timed on the same queries. Baseline in the same"
+            " run: each word as `LIKE '%word%'` over the same folded text, same filters, newest"
+            " first.",
+            "",
+            markdown_table(
+                ["engine", "implementation", "queries", "p50 ms", "p95 ms", "p99 ms", "max ms"],
+                rows,
+            ),
+        ]
+    )
+    return text, summary
+
+
 def render(results: dict[str, Any]) -> str:
     machine = next(iter(results.values()))["machine"] if results else {}
     when = max(r["started_at"] for r in results.values()) if results else "—"
@@ -374,7 +427,11 @@ def render(results: dict[str, Any]) -> str:
             text, rows = fn(results[name])
             sections.append(text)
             summary += rows
-    for name, fn2 in (("search", search_section), ("triage", triage_section)):
+    for name, fn2 in (
+        ("search", search_section),
+        ("triage", triage_section),
+        ("kb_search", kb_search_section),
+    ):
         if name in results:
             text, rows = fn2(results[name])
             sections.append(text)

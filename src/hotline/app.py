@@ -66,6 +66,10 @@ def create_app(settings: Settings) -> FastAPI:
     from hotline.cases.api import router as cases_router
     from hotline.contacts.api import router as contacts_router
     from hotline.directory.api import router as directory_router
+    from hotline.knowledge.api import case_router as knowledge_case_router
+    from hotline.knowledge.api import public_router as knowledge_public_router
+    from hotline.knowledge.api import router as knowledge_router
+    from hotline.knowledge.pages import router as knowledge_pages_router
     from hotline.reports.api import router as reports_router
     from hotline.triage.api import router as triage_router
     from hotline.web.pages import router as pages_router
@@ -79,8 +83,12 @@ def create_app(settings: Settings) -> FastAPI:
         calls_router,
         reports_router,
         triage_router,
+        knowledge_router,
+        knowledge_case_router,
+        knowledge_public_router,
         sse_router,
         pages_router,
+        knowledge_pages_router,
     ):
         app.include_router(router)
 

@@ -23,6 +23,8 @@ user_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 triage_app = typer.Typer(help="Category and urgency suggestions.", no_args_is_help=True)
 app.add_typer(triage_app, name="triage")
+kb_app = typer.Typer(help="Knowledge base (hỏi đáp).", no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
 console = Console(stderr=True)
 T = TypeVar("T")
 
@@ -211,6 +213,29 @@ def triage_classify() -> None:
             }
         sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
         sys.stdout.flush()
+
+
+@kb_app.command("import")
+def kb_import(
+    file: Path = typer.Argument(..., help=".csv or .json; columns: slug, question, answer, ..."),
+) -> None:
+    """Load articles from a file; loading it again changes nothing (matched by slug)."""
+    from hotline.errors import DomainError
+    from hotline.knowledge.importer import import_articles, read_file
+
+    try:
+        rows = read_file(file)
+        result = _run_in_uow(
+            _settings(),
+            lambda s: import_articles(s, actor=_system_actor(), rows=rows),
+        )
+    except DomainError as exc:
+        console.print(f"[red]Lỗi ({exc.field or 'input'}):[/red] {exc.detail}")
+        raise typer.Exit(2) from None
+    console.print(
+        f"Đã nhập {len(rows)} bài: {result.created} mới, {result.updated} cập nhật,"
+        f" {result.unchanged} không đổi, {result.published} xuất bản"
+    )
 
 
 def _system_actor() -> Any:

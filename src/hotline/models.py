@@ -8,6 +8,7 @@ from hotline.contacts import models as contacts_models
 from hotline.db import Base
 from hotline.directory import models as directory_models
 from hotline.jobs import models as jobs_models
+from hotline.knowledge import models as knowledge_models
 from hotline.reports import models as reports_models
 from hotline.triage import models as triage_models
 
@@ -21,6 +22,7 @@ __all__ = [
     "contacts_models",
     "directory_models",
     "jobs_models",
+    "knowledge_models",
     "metadata",
     "reports_models",
     "triage_models",

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     sip_digit_timeout: float = 5.0
     sip_ring_seconds: float = 0.0
     sip_voice: str = "vi"
+    # Knowledge base: let chat channels answer on their own when one published article
+    # matches a message with at least this score (0-1). Off by default; replies always
+    # offer a human.
+    kb_auto_answer: bool = False
+    kb_auto_answer_threshold: float = Field(default=0.8, gt=0, le=1)
 
     @field_validator("database_url", mode="after")
     @classmethod

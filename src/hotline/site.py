@@ -24,6 +24,9 @@ class Site:
     attachments_dir: Path
     attachment_max_bytes: int
     counter_shards: int = 8
+    # Knowledge base: chat channels may answer on their own above this score (off by default).
+    kb_auto_answer: bool = False
+    kb_auto_answer_threshold: float = 0.8
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Site:
@@ -33,6 +36,8 @@ class Site:
             attachments_dir=settings.attachments_dir,
             attachment_max_bytes=settings.attachment_max_bytes,
             counter_shards=settings.counter_shards,
+            kb_auto_answer=settings.kb_auto_answer,
+            kb_auto_answer_threshold=settings.kb_auto_answer_threshold,
         )
 
     def local(self, at: datetime) -> datetime:

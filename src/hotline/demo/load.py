@@ -8,8 +8,10 @@ report counters are then rebuilt from the inserted rows so reports match exactly
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -18,7 +20,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.models import Role, User
-from hotline.auth.service import create_user
+from hotline.auth.service import SYSTEM, create_user
 from hotline.calls.models import Call, CallOutcome
 from hotline.cases.codes import random_code
 from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseEvent, CaseStatus
@@ -28,12 +30,15 @@ from hotline.db import create_engine, dialect_name, make_sessionmaker
 from hotline.demo.profiles import FORWARDED_OUTCOMES, DemoProfile, build_profile
 from hotline.directory.models import Category, Unit, UnitType
 from hotline.directory.service import ensure_default_units
+from hotline.knowledge.importer import import_articles
 from hotline.reports.rebuild import rebuild_counters
 from hotline.settings import Settings
 from hotline.setup import bootstrap
 from hotline.site import Site
 
 BATCH = 2000
+# ~30 knowledge-base articles of the 2021 wave (directives, testing, home care, support).
+KNOWLEDGE_FILE = Path(__file__).with_name("knowledge.json")
 
 # Demo staff: username, role, password, unit code suffix (None = hotline staff).
 DEMO_USERS: tuple[tuple[str, Role, str, str | None], ...] = (
@@ -79,7 +84,7 @@ async def _load(settings: Settings, profile: DemoProfile, console: Console) -> d
     try:
         async with sessionmaker() as session, session.begin():
             with Progress(console=console, transient=False) as progress:
-                task = progress.add_task(f"Nạp dữ liệu mẫu {profile.name}", total=6)
+                task = progress.add_task(f"Nạp dữ liệu mẫu {profile.name}", total=7)
                 units = await _units(session, profile)
                 progress.advance(task)
                 await _users(session, units)
@@ -92,11 +97,14 @@ async def _load(settings: Settings, profile: DemoProfile, console: Console) -> d
                 progress.advance(task)
                 await rebuild_counters(session)
                 progress.advance(task)
+                articles = json.loads(KNOWLEDGE_FILE.read_text(encoding="utf-8"))
+                await import_articles(session, actor=SYSTEM, rows=articles)
+                progress.advance(task)
         console.print(
             f"[green]Đã nạp {len(profile.cases):,} yêu cầu, {calls:,} cuộc gọi "
             f"({profile.start:%d/%m/%Y}–{profile.end:%d/%m/%Y})[/green]"
         )
-        return {"cases": len(profile.cases), "calls": calls}
+        return {"cases": len(profile.cases), "calls": calls, "articles": len(articles)}
     finally:
         await engine.dispose()
 

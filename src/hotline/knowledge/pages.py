@@ -1,0 +1,45 @@
+"""The citizen portal's FAQ page: published, currently valid articles, searchable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from hotline.directory.service import list_categories
+from hotline.knowledge.queries import public_articles
+from hotline.web.deps import get_state
+from hotline.web.state import AppState
+
+_WEB_TEMPLATES = Path(__file__).parent.parent / "web" / "templates"
+templates = Jinja2Templates(
+    directory=[str(Path(__file__).parent / "templates"), str(_WEB_TEMPLATES)]
+)
+router = APIRouter(include_in_schema=False)
+StateDep = Annotated[AppState, Depends(get_state)]
+OTHER = "Khác"
+
+
+@router.get("/faq", response_class=HTMLResponse)
+async def faq(
+    request: Request, state: StateDep, q: Annotated[str, Query(max_length=200)] = ""
+) -> Response:
+    async with state.unit_of_work() as session:
+        articles = await public_articles(session, q=q.strip() or None)
+        categories = await list_categories(session)
+    names = {c.code: c.name_vi for c in categories}
+    order = {c.code: i for i, c in enumerate(categories)}
+    groups: dict[str, list[object]] = {}
+    # Searched: groups in the order of their best hit; browsing: the category order.
+    if not q.strip():
+        articles.sort(key=lambda a: (order.get(a.category_code or "", 999), a.question))
+    for a in articles:
+        groups.setdefault(names.get(a.category_code or "", OTHER), []).append(a)
+    return templates.TemplateResponse(
+        request,
+        "knowledge/faq.html",
+        {"q": q, "groups": groups, "count": len(articles), "site_name": state.settings.site_name},
+    )

@@ -1,0 +1,301 @@
+"""Article verbs: create, edit (a new revision), publish, archive.
+
+Editing a published article does not change what readers see: the edit is stored as a
+draft revision (`draft_version`) and the published text stays live until a supervisor
+publishes the draft (as Zammad's and Frappe Helpdesk's knowledge bases do). Every save,
+publication and archiving appends a revision with the full content.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.auth.service import Actor
+from hotline.db import utcnow
+from hotline.directory.service import get_category
+from hotline.errors import Conflict, InvalidInput, InvalidTransition
+from hotline.events import DomainEvent, record_event
+from hotline.knowledge.access import require_editor
+from hotline.knowledge.matching import words
+from hotline.knowledge.models import Article, ArticleRevision, ArticleStatus, RevisionAction
+from hotline.knowledge.queries import revision
+
+MAX_QUESTION = 500
+MAX_ANSWER = 10_000
+MAX_SOURCE = 300
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+# (status, verb) -> new status. A published article being edited stays published (the edit
+# is a pending draft); an archived one comes back as a draft.
+TRANSITIONS: dict[tuple[ArticleStatus, str], ArticleStatus] = {
+    (ArticleStatus.DRAFT, "edit"): ArticleStatus.DRAFT,
+    (ArticleStatus.DRAFT, "publish"): ArticleStatus.PUBLISHED,
+    (ArticleStatus.DRAFT, "archive"): ArticleStatus.ARCHIVED,
+    (ArticleStatus.PUBLISHED, "edit"): ArticleStatus.PUBLISHED,
+    (ArticleStatus.PUBLISHED, "publish"): ArticleStatus.PUBLISHED,
+    (ArticleStatus.PUBLISHED, "archive"): ArticleStatus.ARCHIVED,
+    (ArticleStatus.ARCHIVED, "edit"): ArticleStatus.DRAFT,
+}
+
+
+@dataclass(frozen=True)
+class Content:
+    """Everything a revision stores about an article's text."""
+
+    question: str
+    answer: str
+    category_code: str | None = None
+    source_document: str = ""
+    source_url: str | None = None
+    valid_from: date | None = None
+    valid_until: date | None = None
+
+
+CONTENT_FIELDS = tuple(f.name for f in fields(Content))
+
+
+def content_of(row: Article | ArticleRevision) -> Content:
+    return Content(**{name: getattr(row, name) for name in CONTENT_FIELDS})
+
+
+def search_fields(content: Content) -> dict[str, str]:
+    """The folded text the search indexes read: the question, then everything else."""
+    body = f"{content.answer} {content.source_document}"
+    return {
+        "search_question": " ".join(words(content.question)),
+        "search_body": " ".join(words(body)),
+    }
+
+
+def transition(status: ArticleStatus, verb: str) -> ArticleStatus:
+    try:
+        return TRANSITIONS[(status, verb)]
+    except KeyError:
+        raise InvalidTransition(
+            f"Không thể {VERBS_VI[verb]} bài ở trạng thái {STATUS_VI[status]}", field="status"
+        ) from None
+
+
+VERBS_VI = {"edit": "sửa", "publish": "xuất bản", "archive": "lưu trữ"}
+STATUS_VI = {
+    ArticleStatus.DRAFT: "nháp",
+    ArticleStatus.PUBLISHED: "đã xuất bản",
+    ArticleStatus.ARCHIVED: "đã lưu trữ",
+}
+
+
+async def validate(session: AsyncSession, content: Content) -> Content:
+    """Trimmed content, or InvalidInput naming the first bad field."""
+    question, answer = content.question.strip(), content.answer.strip()
+    if not question:
+        raise InvalidInput("Câu hỏi không được để trống", field="question")
+    if len(question) > MAX_QUESTION:
+        raise InvalidInput(f"Câu hỏi dài quá {MAX_QUESTION} ký tự", field="question")
+    if not answer:
+        raise InvalidInput("Câu trả lời không được để trống", field="answer")
+    if len(answer) > MAX_ANSWER:
+        raise InvalidInput(f"Câu trả lời dài quá {MAX_ANSWER} ký tự", field="answer")
+    if content.category_code:
+        await get_category(session, content.category_code, field="category")
+    source = content.source_document.strip()
+    if len(source) > MAX_SOURCE:
+        raise InvalidInput(f"Văn bản nguồn dài quá {MAX_SOURCE} ký tự", field="source_document")
+    url = (content.source_url or "").strip() or None
+    if url and (not re.match(r"^https?://\S+$", url) or len(url) > 500):
+        raise InvalidInput("Đường dẫn nguồn phải là địa chỉ http(s)", field="source_url")
+    if content.valid_from and content.valid_until and content.valid_until < content.valid_from:
+        raise InvalidInput("Ngày hết hiệu lực trước ngày bắt đầu hiệu lực", field="valid_until")
+    return replace(
+        content,
+        question=question,
+        answer=answer,
+        category_code=content.category_code or None,
+        source_document=source,
+        source_url=url,
+    )
+
+
+async def _free_slug(session: AsyncSession, wanted: str | None, question: str) -> str:
+    if wanted is not None:
+        if not SLUG.match(wanted) or len(wanted) > 120:
+            raise InvalidInput(
+                "Mã bài chỉ gồm chữ thường không dấu, số và dấu gạch ngang", field="slug"
+            )
+        if await session.scalar(select(Article.id).where(Article.slug == wanted)):
+            raise Conflict(f"Đã có bài mã {wanted}", field="slug")
+        return wanted
+    base = "-".join(words(question))[:80].strip("-") or "bai"
+    slug, n = base, 1
+    while await session.scalar(select(Article.id).where(Article.slug == slug)):
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def _revision(
+    article_id: int, number: int, action: RevisionAction, content: Content, actor: Actor, note: str
+) -> ArticleRevision:
+    return ArticleRevision(
+        article_id=article_id,
+        number=number,
+        action=action,
+        note=note.strip(),
+        actor_id=actor.user_id,
+        **asdict(content),
+    )
+
+
+def _announce(session: AsyncSession, kind: str, article: Article, actor: Actor) -> None:
+    record_event(
+        session,
+        DomainEvent(
+            kind=f"article.{kind}",
+            data={
+                "id": article.id,
+                "slug": article.slug,
+                "status": article.status.value,
+                "version": article.version,
+                "actor": actor.username,
+            },
+        ),
+    )
+
+
+async def create_article(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    content: Content,
+    slug: str | None = None,
+    note: str = "",
+) -> Article:
+    """A new draft with its first revision; emits article.created."""
+    require_editor(actor)
+    content = await validate(session, content)
+    now = utcnow()
+    article = Article(
+        slug=await _free_slug(session, slug, content.question),
+        status=ArticleStatus.DRAFT,
+        version=1,
+        created_by_id=actor.user_id,
+        updated_by_id=actor.user_id,
+        created_at=now,
+        updated_at=now,
+        **asdict(content),
+        **search_fields(content),
+    )
+    session.add(article)
+    await session.flush()
+    session.add(_revision(article.id, 1, RevisionAction.CREATED, content, actor, note))
+    await session.flush()
+    _announce(session, "created", article, actor)
+    return article
+
+
+async def working_content(session: AsyncSession, article: Article) -> Content:
+    """What an editor edits: the pending draft if there is one, else the live text."""
+    if article.draft_version is not None:
+        draft = await revision(session, article.id, article.draft_version)
+        if draft is not None:
+            return content_of(draft)
+    return content_of(article)
+
+
+async def _save(
+    session: AsyncSession,
+    article: Article,
+    *,
+    expected_version: int,
+    values: dict[str, Any],
+    rev: ArticleRevision,
+) -> None:
+    """Bump the version only if nobody else did meanwhile, then append the revision."""
+    result = await session.execute(
+        update(Article)
+        .where(Article.id == article.id, Article.version == expected_version)
+        .values(version=expected_version + 1, updated_at=utcnow(), **values)
+        .execution_options(synchronize_session="fetch")
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("Bài vừa được người khác sửa, vui lòng tải lại", field="version")
+    session.add(rev)
+    await session.flush()
+    await session.refresh(article)
+
+
+async def update_article(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    article: Article,
+    changes: dict[str, Any],
+    note: str = "",
+    expected_version: int | None = None,
+) -> Article:
+    """Save an edit as a new revision; on a published article it waits as a draft.
+
+    `changes` holds Content field names; no change at all writes nothing.
+    """
+    require_editor(actor)
+    if expected_version is not None and expected_version != article.version:
+        raise Conflict("Bài vừa được người khác sửa, vui lòng tải lại", field="version")
+    new_status = transition(article.status, "edit")
+    current = await working_content(session, article)
+    content = await validate(session, replace(current, **changes))
+    if content == current:
+        return article
+    number = article.version + 1
+    values: dict[str, Any] = {"updated_by_id": actor.user_id, "status": new_status}
+    if article.status == ArticleStatus.PUBLISHED:
+        values["draft_version"] = number
+    else:
+        values.update(asdict(content), **search_fields(content), draft_version=None)
+    rev = _revision(article.id, number, RevisionAction.EDITED, content, actor, note)
+    await _save(session, article, expected_version=article.version, values=values, rev=rev)
+    _announce(session, "updated", article, actor)
+    return article
+
+
+async def publish_article(
+    session: AsyncSession, *, actor: Actor, article: Article, note: str = ""
+) -> Article:
+    """Make the draft (or the pending edit of a published article) the live text."""
+    require_editor(actor)
+    new_status = transition(article.status, "publish")
+    if article.status == ArticleStatus.PUBLISHED and article.draft_version is None:
+        raise InvalidTransition("Bài đã xuất bản và không có bản sửa chờ duyệt", field="status")
+    content = await working_content(session, article)
+    number = article.version + 1
+    values: dict[str, Any] = {
+        **asdict(content),
+        **search_fields(content),
+        "status": new_status,
+        "published_version": number,
+        "draft_version": None,
+        "published_at": utcnow(),
+        "updated_by_id": actor.user_id,
+    }
+    rev = _revision(article.id, number, RevisionAction.PUBLISHED, content, actor, note)
+    await _save(session, article, expected_version=article.version, values=values, rev=rev)
+    _announce(session, "published", article, actor)
+    return article
+
+
+async def archive_article(
+    session: AsyncSession, *, actor: Actor, article: Article, note: str = ""
+) -> Article:
+    """Withdraw an article from readers and search; a pending draft is dropped."""
+    require_editor(actor)
+    new_status = transition(article.status, "archive")
+    number = article.version + 1
+    values = {"status": new_status, "draft_version": None, "updated_by_id": actor.user_id}
+    rev = _revision(article.id, number, RevisionAction.ARCHIVED, content_of(article), actor, note)
+    await _save(session, article, expected_version=article.version, values=values, rev=rev)
+    _announce(session, "archived", article, actor)
+    return article
