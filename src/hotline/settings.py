@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     # Connections kept open per process; keep it above the requests one process serves at
     # once, or overflow connections are opened and closed on every request.
     db_pool_size: int = 20
+    # PostgreSQL only: a second, plain asyncpg pool per web process for case intake, which
+    # runs as one self-committing statement outside the ORM (cases/intake_pg.py). Mind
+    # PostgreSQL's max_connections: up to 2 x db_pool_size + this, per process.
+    db_intake_pool_size: int = 10
     log_sql: bool = False
     # With several web processes, live events fan out through Redis pub/sub.
     redis_url: str = ""

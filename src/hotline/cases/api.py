@@ -65,8 +65,8 @@ async def create_case(body: CaseIn, actor: ActorDep, state: StateDep) -> Respons
             state.bus.publish(event)
             return _created(CaseOut.of(case))
     async with state.unit_of_work() as session:
-        case = await service.open_case(session, actor=actor, data=data)
-    return _created(CaseOut.of(case))
+        out = CaseOut.of(await service.open_case(session, actor=actor, data=data))
+    return _created(out)
 
 
 def _created(out: CaseOut) -> Response:

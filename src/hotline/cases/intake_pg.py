@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +25,7 @@ from hotline.cases.models import Case, CaseStatus, Channel, Priority
 from hotline.contacts.models import Contact
 from hotline.site import Site, site_of
 
-_SQL_TEXT = """
+_CTES = """
 WITH existing AS (
     SELECT contact_id AS id FROM contact_phone WHERE e164 = CAST(:e164 AS varchar)
 ), named AS (
@@ -79,7 +80,6 @@ WITH existing AS (
            CAST(:channel AS varchar), 1, 0, CAST(:urgent_n AS integer)
     FROM new_case
 )
-SELECT new_case.*, (SELECT id FROM new_contact) AS new_contact_id FROM new_case
 """
 
 
@@ -98,8 +98,13 @@ def _positional(sql: str) -> tuple[str, list[str]]:
     return _PARAM.sub(number, sql), names
 
 
-_SQL = text(_SQL_TEXT)
-_SQL_POSITIONAL, _PARAM_NAMES = _positional(_SQL_TEXT)
+_SQL = text(
+    _CTES + "SELECT new_case.*, (SELECT id FROM new_contact) AS new_contact_id FROM new_case"
+)
+# Autocommit callers know every value but these: no need to ship the whole row back.
+_SQL_AUTOCOMMIT, _PARAM_NAMES = _positional(
+    _CTES + "SELECT new_case.id, new_case.contact_id, (SELECT id FROM new_contact) FROM new_case"
+)
 _DROP_ORPHAN = (
     "DELETE FROM contact WHERE id = $1"
     " AND NOT EXISTS (SELECT 1 FROM contact_phone WHERE contact_id = $1)"
@@ -175,6 +180,37 @@ async def insert_case(
     return case
 
 
+@dataclass(frozen=True, slots=True)
+class OpenedCase:
+    """A case just committed by `insert_case_autocommit`: what intake answers with.
+
+    Plain attributes, named as on `Case`: building an ORM instance per request only to read
+    it back costs more than the rest of the Python work of an intake.
+    """
+
+    id: int
+    code: str
+    status: CaseStatus
+    channel: Channel
+    category_code: str | None
+    urgent: bool
+    priority: Priority
+    description: str
+    ward_code: str | None
+    address: str
+    lat: float | None
+    long: float | None
+    public: bool
+    contact_id: int | None
+    created_at: datetime
+    updated_at: datetime
+    assignee_id: None = None
+    ever_forwarded: bool = False
+    answer: None = None
+    resolved_at: None = None
+    closed_at: None = None
+
+
 async def insert_case_autocommit(
     pool: asyncpg.Pool,
     site: Site,
@@ -185,8 +221,8 @@ async def insert_case_autocommit(
     contact_name: str,
     search: str,
     event_data: dict[str, Any],
-) -> Case | None:
-    """The same statement committed on its own; returns a detached Case (None: code taken)."""
+) -> OpenedCase | None:
+    """The same statement committed on its own (None: the code is taken, nothing written)."""
     params = _params(
         site,
         code=code,
@@ -198,16 +234,28 @@ async def insert_case_autocommit(
     )
     args = [params[name] for name in _PARAM_NAMES]
     async with pool.acquire() as conn:
-        row = await conn.fetchrow(_SQL_POSITIONAL, *args)
+        row = await conn.fetchrow(_SQL_AUTOCOMMIT, *args)
         if row is None:
             return None
-        fields = dict(row)
-        new_contact_id = fields.pop("new_contact_id")
-        if new_contact_id is not None and new_contact_id != fields["contact_id"]:
+        case_id, contact_id, new_contact_id = row
+        if new_contact_id is not None and new_contact_id != contact_id:
             # Lost a race for a new number: the contact made for it has nothing attached.
             await conn.execute(_DROP_ORPHAN, new_contact_id)
-    fields.pop("search_vector", None)
-    fields["status"] = CaseStatus(fields["status"])
-    fields["channel"] = Channel(fields["channel"])
-    fields["priority"] = Priority(fields["priority"])
-    return Case(**fields)
+    return OpenedCase(
+        id=case_id,
+        code=code,
+        status=values["status"],
+        channel=values["channel"],
+        category_code=values["category_code"],
+        urgent=values["urgent"],
+        priority=values["priority"],
+        description=values["description"],
+        ward_code=values["ward_code"],
+        address=values["address"],
+        lat=values["lat"],
+        long=values["long"],
+        public=values["public"],
+        contact_id=contact_id,
+        created_at=values["created_at"],
+        updated_at=values["updated_at"],
+    )

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hotline.cases.intake_pg import OpenedCase
 from hotline.cases.models import Case, CaseAssignment, CaseEvent
 
 
@@ -124,7 +125,7 @@ class CaseOut(BaseModel):
     closed_at: datetime | None
 
     @classmethod
-    def of(cls, c: Case, duplicate_of: str | None = None) -> CaseOut:
+    def of(cls, c: Case | OpenedCase, duplicate_of: str | None = None) -> CaseOut:
         return cls(
             code=c.code,
             status=c.status.value,

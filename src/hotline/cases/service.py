@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.auth.service import Actor
 from hotline.cases import codes, intake_pg, timeline
 from hotline.cases.access import can_edit
+from hotline.cases.intake_pg import OpenedCase
 from hotline.cases.models import Case, CaseStatus, Channel, Priority
 from hotline.contacts.phones import normalise_phone
 from hotline.contacts.service import find_or_create_by_phone
@@ -147,7 +148,7 @@ async def open_case(session: AsyncSession, *, actor: Actor, data: NewCase) -> Ca
 
 async def open_case_autocommit(
     pool: asyncpg.Pool, *, database: str, site: Site, actor: Actor, data: NewCase
-) -> tuple[Case, DomainEvent] | None:
+) -> tuple[OpenedCase, DomainEvent] | None:
     """`open_case` for PostgreSQL as one self-committing statement (the API's fast path).
 
     Same rules and writes as `open_case`. Returns None, having written nothing, when the

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import Actor
+from hotline.cases.intake_pg import OpenedCase
 from hotline.cases.models import Case, CaseAssignment, CaseEvent
 from hotline.events import DomainEvent, record_event
 
@@ -64,7 +65,7 @@ def announce(
 
 
 def live_event(
-    case: Case,
+    case: Case | OpenedCase,
     kind: str,
     actor: Actor,
     *,

@@ -50,7 +50,7 @@ class AppState:
                     self._autocommit_pool = await asyncpg.create_pool(
                         dsn.render_as_string(hide_password=False),
                         min_size=1,
-                        max_size=self.settings.db_pool_size,
+                        max_size=self.settings.db_intake_pool_size,
                         reset=_keep_as_is,
                     )
         return self._autocommit_pool
