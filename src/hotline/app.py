@@ -38,7 +38,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if isinstance(state.bus, RedisEventBus):
             await state.bus.start()
-        await state.autocommit_pool()  # connected before the first intake, not during it
+        await state.warm_up()
         # Everything built so far (routes, models, SQLAlchemy metadata, settings) lives as
         # long as the process: moved out of the collector's view, full collections stop
         # rescanning it, which otherwise shows up as pauses in request latency under load.

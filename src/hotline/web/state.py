@@ -35,7 +35,14 @@ class AppState:
         """The database's identity for per-process caches (`directory.service.is_confirmed`)."""
         return str(self.engine.url)
 
-    async def autocommit_pool(self) -> asyncpg.Pool | None:
+    async def warm_up(self) -> None:
+        """Open the database connections now (app start-up) rather than while the first
+        requests of a surge wait for them."""
+        async with self.engine.connect():
+            pass
+        await self.autocommit_pool(open_all=True)
+
+    async def autocommit_pool(self, *, open_all: bool = False) -> asyncpg.Pool | None:
         """A plain asyncpg pool beside the ORM's, on PostgreSQL only (None on SQLite).
 
         For the few hot writes that are one self-committing statement (case intake): they
@@ -49,7 +56,7 @@ class AppState:
                     dsn = self.engine.url.set(drivername="postgresql")
                     self._autocommit_pool = await asyncpg.create_pool(
                         dsn.render_as_string(hide_password=False),
-                        min_size=1,
+                        min_size=self.settings.db_intake_pool_size if open_all else 1,
                         max_size=self.settings.db_intake_pool_size,
                         reset=_keep_as_is,
                     )
