@@ -64,6 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
     from hotline.cases.api import router as cases_router
     from hotline.contacts.api import router as contacts_router
     from hotline.directory.api import router as directory_router
+    from hotline.duplicates.api import router as duplicates_router
     from hotline.reports.api import router as reports_router
     from hotline.triage.api import router as triage_router
     from hotline.web.pages import router as pages_router
@@ -71,6 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     for router in (
         auth_router,
+        duplicates_router,
         cases_router,
         contacts_router,
         directory_router,

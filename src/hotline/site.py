@@ -24,6 +24,9 @@ class Site:
     attachments_dir: Path
     attachment_max_bytes: int
     counter_shards: int = 8
+    duplicate_window_hours: int = 72
+    duplicate_max_candidates: int = 300
+    duplicate_threshold: float = 0.45
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Site:
@@ -33,6 +36,9 @@ class Site:
             attachments_dir=settings.attachments_dir,
             attachment_max_bytes=settings.attachment_max_bytes,
             counter_shards=settings.counter_shards,
+            duplicate_window_hours=settings.duplicate_window_hours,
+            duplicate_max_candidates=settings.duplicate_max_candidates,
+            duplicate_threshold=settings.duplicate_threshold,
         )
 
     def local(self, at: datetime) -> datetime:

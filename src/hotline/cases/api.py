@@ -17,6 +17,7 @@ from hotline.cases.access import get_case_for
 from hotline.cases.models import Case
 from hotline.cases.schemas import (
     AssignmentOut,
+    CaseCreated,
     CaseDetail,
     CaseIn,
     CaseOut,
@@ -26,11 +27,13 @@ from hotline.cases.schemas import (
     DuplicateIn,
     EventOut,
     ForwardIn,
+    PossibleDuplicate,
     ReasonIn,
     ResolveIn,
 )
 from hotline.contacts.service import get_contact, log_personal_read, phones_of
 from hotline.db import utcnow
+from hotline.duplicates.service import suggest_for_case
 from hotline.web.deps import current_actor, get_state
 from hotline.web.state import AppState
 
@@ -39,8 +42,15 @@ ActorDep = Annotated[Actor, Depends(current_actor)]
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-@router.post("", status_code=201, response_model=CaseOut)
-async def create_case(body: CaseIn, actor: ActorDep, state: StateDep) -> CaseOut:
+@router.post("", status_code=201, response_model=CaseCreated)
+async def create_case(
+    body: CaseIn, actor: ActorDep, state: StateDep, suggest_duplicates: bool = False
+) -> CaseCreated:
+    """Record a case; with ?suggest_duplicates=true also list the open cases it likely repeats.
+
+    Suggestions are opt-in: they cost a read and some scoring that bulk intake (channels,
+    imports) does not need, and the form asks for them before saving anyway.
+    """
     data = service.NewCase(
         channel=body.channel,
         description=body.description,
@@ -57,7 +67,11 @@ async def create_case(body: CaseIn, actor: ActorDep, state: StateDep) -> CaseOut
     )
     async with state.unit_of_work() as session:
         case = await service.open_case(session, actor=actor, data=data)
-        return CaseOut.of(case)
+        out = CaseCreated(**CaseOut.of(case).model_dump())
+        if suggest_duplicates:
+            found = await suggest_for_case(session, case=case, actor=actor)
+            out.possible_duplicates = [PossibleDuplicate.model_validate(s) for s in found]
+        return out
 
 
 @router.get("", response_model=CasePage)

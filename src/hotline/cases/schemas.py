@@ -187,3 +187,21 @@ class EventOut(BaseModel):
             data=e.data or {},
             at=e.at,
         )
+
+
+class PossibleDuplicate(BaseModel):
+    """An open case that the new one probably repeats (duplicates/service.py scores it)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    score: float
+    reasons: dict[str, Any]
+    status: str
+    created_at: datetime
+    description: str
+
+
+class CaseCreated(CaseOut):
+    # None when not asked for (?suggest_duplicates=true): intake stays as cheap as before.
+    possible_duplicates: list[PossibleDuplicate] | None = None
