@@ -125,7 +125,7 @@ async def find_clusters(
                 b = cases[j]
                 if b.created_at - a.created_at > window:
                     break
-                match = _score(a, b, site.duplicate_window_hours)
+                match = _score(a, b, site.duplicate_window_hours, site.duplicate_threshold)
                 if match.score >= site.duplicate_threshold:
                     uf.union(i, j)
         groups: dict[int, list[Candidate]] = {}
@@ -149,7 +149,7 @@ async def find_clusters(
     return Clusters(items=clusters, cases_read=len(rows), truncated=truncated)
 
 
-def _score(a: Candidate, b: Candidate, window_hours: int) -> Match:
+def _score(a: Candidate, b: Candidate, window_hours: int, threshold: float = 0.0) -> Match:
     return score_pair(
         a.features,
         a.place,
@@ -158,4 +158,5 @@ def _score(a: Candidate, b: Candidate, window_hours: int) -> Match:
         b.place,
         b.created_at,
         window_hours=window_hours,
+        threshold=threshold,
     )

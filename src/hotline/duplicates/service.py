@@ -105,8 +105,7 @@ def short(text: str) -> str:
     return text if len(text) <= SHORT_DESCRIPTION else text[: SHORT_DESCRIPTION - 1] + "…"
 
 
-async def candidates(
-    session: AsyncSession,
+def candidate_stmt(
     *,
     ward_code: str | None,
     category_code: str | None,
@@ -115,8 +114,8 @@ async def candidates(
     exclude_case_id: int | None,
     limit: int,
     actor: Actor | None = None,
-) -> list[Candidate]:
-    """Open cases of the ward (or, without one, the category) in [since, until], newest first."""
+) -> Any:
+    """Open cases in [since, until] of the ward and/or category given, newest first."""
     stmt = select(*CANDIDATE_COLUMNS).where(
         Case.created_at >= since,
         Case.created_at <= until,
@@ -124,15 +123,20 @@ async def candidates(
     )
     if ward_code is not None:
         stmt = stmt.where(Case.ward_code == ward_code)
-    elif category_code is not None:
+    if category_code is not None:
         stmt = stmt.where(Case.category_code == category_code)
     if exclude_case_id is not None:
         stmt = stmt.where(Case.id != exclude_case_id)
     clause = visible_clause(actor) if actor is not None else None
     if clause is not None:
         stmt = stmt.where(clause)
-    stmt = stmt.order_by(Case.created_at.desc()).limit(limit)
-    return [candidate_of(row) for row in (await session.execute(stmt)).all()]
+    return stmt.order_by(Case.created_at.desc()).limit(limit)
+
+
+async def candidates(session: AsyncSession, **where: Any) -> list[Candidate]:
+    """The candidate rows of `candidate_stmt(**where)`."""
+    rows = (await session.execute(candidate_stmt(**where))).all()
+    return [candidate_of(row) for row in rows]
 
 
 async def suggest_duplicates(
@@ -161,34 +165,64 @@ async def suggest_duplicates(
     site = site_of(session)
     at = at or utcnow()
     window = timedelta(hours=site.duplicate_window_hours)
-    pool = await candidates(
-        session,
-        ward_code=ward_code,
-        category_code=category_code,
-        since=at - window,
-        until=at + window,
-        exclude_case_id=exclude_case_id,
-        limit=site.duplicate_max_candidates,
-        actor=actor,
-    )
-    mine = features(text)
-    if not mine.norm:
-        return []
+    cap = site.duplicate_max_candidates
+    where: dict[str, Any] = {
+        "ward_code": ward_code,
+        "category_code": None if ward_code is not None else category_code,
+        "since": at - window,
+        "until": at + window,
+        "exclude_case_id": exclude_case_id,
+        "limit": cap,
+        "actor": actor,
+    }
+    pool = await candidates(session, **where)
+    if len(pool) == cap and ward_code is not None and category_code is not None:
+        # A surge fills the cap with the newest hours of the ward; older cases of the same
+        # category are the likeliest repeats among the rest, so they get a second, equal share.
+        seen = {c.id for c in pool}
+        where.update(category_code=category_code, until=pool[-1].created_at)
+        pool += [c for c in await candidates(session, **where) if c.id not in seen]
     here = Place(
         ward_code=ward_code, address=address, lat=lat, long=long, category_code=category_code
     )
+    return rank(
+        pool,
+        text=text,
+        place=here,
+        at=at,
+        window_hours=site.duplicate_window_hours,
+        threshold=site.duplicate_threshold,
+        limit=limit,
+    )
+
+
+def rank(
+    pool: list[Candidate],
+    *,
+    text: str,
+    place: Place,
+    at: datetime,
+    window_hours: int,
+    threshold: float,
+    limit: int,
+) -> list[Suggestion]:
+    """Score every candidate against the request; the best `limit` at or above threshold."""
+    mine = features(text)
+    if not mine.norm:
+        return []
     scored = []
     for c in pool:
         match = score_pair(
             mine,
-            here,
+            place,
             at,
             c.features,
             c.place,
             c.created_at,
-            window_hours=site.duplicate_window_hours,
+            window_hours=window_hours,
+            threshold=threshold,
         )
-        if match.score >= site.duplicate_threshold:
+        if match.score >= threshold:
             scored.append((match, c))
     scored.sort(key=lambda mc: (-mc[0].score, -mc[1].created_at.timestamp()))
     return [

@@ -14,6 +14,7 @@ short texts a suggestion scores.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections import Counter
@@ -44,6 +45,8 @@ TIME_SHARE = 0.1
 CATEGORY_SHARE = 0.05
 NEARBY_METRES = 300.0
 MAX_SHARED_WORDS = 6
+# About 13 MB per process (≈6 kB an entry): recent cases, reused across suggestions.
+FEATURE_CACHE = 2048
 
 
 @dataclass(frozen=True)
@@ -70,21 +73,26 @@ class Match:
     reasons: dict[str, object]
 
 
+@functools.lru_cache(maxsize=FEATURE_CACHE)
 def features(text: str) -> TextFeatures:
-    """The text as bags of content words, word pairs and character trigrams."""
-    tokens = normalise(text).split()
-    content = tuple(t for t in tokens if t not in STOPWORDS and not t.isdigit())
-    words: Counter[str] = Counter(content)
+    """The text as bags of content words, word pairs and character trigrams.
+
+    Cached by text: in a surge every new report of a ward is scored against the same recent
+    cases, and normalising their texts is most of the cost of a suggestion.
+    """
+    # Numbers stay: "ngõ 45" and "ngõ 12" of one street are different places.
+    content = tuple(t for t in normalise(text).split() if t not in STOPWORDS)
     # Pairs over the content sequence: "tu tap" and "dong nguoi" survive stopword removal.
-    words.update(f"{a} {b}" for a, b in itertools.pairwise(content))
-    trigrams = frozenset(g for w in content for g in _trigrams(w))
+    words = Counter([*content, *(f"{a} {b}" for a, b in itertools.pairwise(content))])
+    padded = [f" {w} " for w in content if not w.isdigit()]
+    trigrams = frozenset([p[i : i + 3] for p in padded for i in range(len(p) - 2)])
     norm = math.sqrt(sum(v * v for v in words.values()))
     return TextFeatures(words=words, trigrams=trigrams, content=content, norm=norm)
 
 
-def _trigrams(word: str) -> list[str]:
-    padded = f" {word} "
-    return [padded[i : i + 3] for i in range(len(padded) - 2)]
+@functools.lru_cache(maxsize=FEATURE_CACHE)
+def _address_key(address: str) -> str:
+    return fold(address)
 
 
 def text_similarity(a: TextFeatures, b: TextFeatures) -> float:
@@ -124,7 +132,7 @@ def place_closeness(a: Place, b: Place) -> tuple[float, dict[str, object]]:
     if a.ward_code is not None and a.ward_code == b.ward_code:
         reasons["same_ward"] = True
         score = 0.6
-    if a.address and fold(a.address) == fold(b.address):
+    if a.address and _address_key(a.address) == _address_key(b.address):
         reasons["same_address"] = True
         score = 1.0
     metres = _metres(a, b)
@@ -143,8 +151,10 @@ def score_pair(
     b_at: datetime,
     *,
     window_hours: float,
+    threshold: float = 0.0,
 ) -> Match:
-    """One score in 0..1 with the reasons a person can check."""
+    """One score in 0..1 with the reasons a person can check (only spelled out for scores
+    at or above `threshold`: most pairs scored are dismissed)."""
     text = text_similarity(a, b)
     place, reasons = place_closeness(a_place, b_place)
     minutes = abs((a_at - b_at).total_seconds()) / 60
@@ -158,6 +168,8 @@ def score_pair(
         + TIME_SHARE * closeness
         + CATEGORY_SHARE * same_category
     )
+    if score < threshold:
+        return Match(score=round(score, 3), text=text, reasons={})
     reasons.update(
         {
             "similarity": round(text, 3),
