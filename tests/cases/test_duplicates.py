@@ -365,3 +365,33 @@ async def test_a_case_merged_into_an_answered_primary_gets_the_answer_at_once(ap
     assert await run_due_jobs(app.state.hotline.sessionmaker) == 0
     notes = [e for e in await events(client, world, late) if e["kind"] == "notification_pending"]
     assert len(notes) == 1
+
+
+async def test_a_unit_resolving_the_primary_shares_the_answer_too(app, client, world):
+    primary, dup = await _gathering(client, world, 2)
+    await _merge(client, world, primary, [dup])
+    await ok(client, world, "operator", primary, "forward", {"unit_id": world.units["ward_a"]})
+    await ok(client, world, "officer", primary, "accept")
+    await ok(client, world, "officer", primary, "resolve", {"answer": "Phường đã xử lý"})
+    assert (await get(client, world, dup))["answer"] == "Phường đã xử lý"
+    assert len(await _jobs(app)) == 1
+
+
+async def test_merge_publishes_case_events_after_commit(app, client, world):
+    primary, dup = await _gathering(client, world, 2)
+    async with app.state.hotline.bus.subscribe() as queue:
+        await _merge(client, world, primary, [dup])
+        kinds = []
+        while not queue.empty():
+            kinds.append(queue.get_nowait().kind)
+    assert {"case.merged", "case.marked_duplicate", "case.duplicate_linked"} <= set(kinds)
+
+
+async def test_unit_officers_are_only_suggested_cases_of_their_unit(client, world):
+    gathering = await _gathering(client, world, 4)
+    for code in gathering[:2]:
+        await ok(client, world, "operator", code, "forward", {"unit_id": world.units["ward_a"]})
+    found = await _suggested(client, world, gathering[0], who="officer")
+    assert [s["code"] for s in found] == [gathering[1]]
+    r = await client.get(f"{API}/{gathering[2]}/duplicates", headers=world.auth("officer"))
+    assert_problem(r, 404)
