@@ -223,6 +223,7 @@ async def measure(url: str, args: argparse.Namespace, engine_name: str) -> dict[
             cold.append((await product(q))[0])
         base = [await naive(q) for q in queries[: args.baseline_queries]]
         explain = await explain_plan(maker, engine_name, queries[0], plan["hot_ward"])
+        clusters = await cluster_check(maker, plan)
     finally:
         await engine.dispose()
     prod, baseline = summarise(samples), summarise(base)
@@ -236,6 +237,7 @@ async def measure(url: str, args: argparse.Namespace, engine_name: str) -> dict[
         "baseline": baseline,
         "ratio_p95": baseline["p95_ms"] / prod["p95_ms"] if prod["p95_ms"] else None,
         "quality": quality(queries, results),
+        "clusters": clusters,
         "misses": [
             {
                 "text": q["text"],
@@ -249,6 +251,45 @@ async def measure(url: str, args: argparse.Namespace, engine_name: str) -> dict[
         ][:40],
         "plan": explain,
         "passed": prod["p95_ms"] <= args.target_p95_ms,
+    }
+
+
+async def cluster_check(maker: Any, plan: dict[str, Any]) -> dict[str, Any]:
+    """find_clusters ward by ward over the window: time, and pair precision/recall on the
+    labelled events (a labelled case grouped with any other event's case, or with an
+    unlabelled case, is a false pair)."""
+    from itertools import combinations
+
+    from hotline.duplicates.clusters import find_clusters
+
+    label = {code: e.key for e in plan["events"] for code in e.codes}
+    wards = sorted({e.ward_code for e in plan["events"]})
+    same = wrong = 0
+    times, hot_ms, hot_cases = [], 0.0, 0
+    for ward in wards:
+        async with maker() as s, s.begin():
+            t0 = time.perf_counter()
+            found = await find_clusters(s, since=SIM_NOW - WINDOW, until=SIM_NOW, ward_code=ward)
+            ms = (time.perf_counter() - t0) * 1000
+        times.append(ms)
+        if ward == plan["hot_ward"]:
+            hot_ms, hot_cases = ms, found.cases_read
+        for cluster in found.items:
+            for a, b in combinations([m.case.code for m in cluster.members], 2):
+                if a in label or b in label:
+                    if label.get(a) == label.get(b):
+                        same += 1
+                    else:
+                        wrong += 1
+    truth = sum(len(e.codes) * (len(e.codes) - 1) // 2 for e in plan["events"])
+    return {
+        "wards": len(wards),
+        "p50_ms": pct(times, 50),
+        "max_ms": max(times),
+        "hot_ward_ms": hot_ms,
+        "hot_ward_cases": hot_cases,
+        "pair_precision": same / (same + wrong) if same + wrong else None,
+        "pair_recall": same / truth if truth else None,
     }
 
 
@@ -373,6 +414,17 @@ def doc_section(r: dict[str, Any]) -> tuple[str, list[list[str]]]:
         f" window in any ward, all scored, no cap ({c['baseline_queries']} queries).",
         "",
         render(r),
+        "",
+        "Clusters (`find_clusters`, last 72 h, ward by ward): "
+        + "; ".join(
+            f"{e['engine']}: {e['clusters']['wards']} wards, p50"
+            f" {fmt(e['clusters']['p50_ms'])} ms, surge ward ({e['clusters']['hot_ward_cases']:,}"
+            f" open cases) {fmt(e['clusters']['hot_ward_ms'])} ms, pair precision"
+            f" {fmt(100 * (e['clusters']['pair_precision'] or 0))} %, pair recall"
+            f" {fmt(100 * (e['clusters']['pair_recall'] or 0))} %"
+            for e in r["engines"]
+        )
+        + ".",
         "",
         "Quality: hit@1/hit@5 = a true duplicate is first / among the five suggestions;"
         " recall@5 = true duplicates shown ÷ min(5, reports of the event); precision = true"

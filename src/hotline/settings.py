@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     # suggested.
     duplicate_window_hours: int = Field(default=72, ge=1, le=24 * 30)
     duplicate_max_candidates: int = Field(default=300, ge=10, le=5000)
-    duplicate_threshold: float = Field(default=0.45, gt=0, le=1)
+    duplicate_threshold: float = Field(default=0.5, gt=0, le=1)
     # The phone line (`hotline sip`). Only INVITEs from the trunk networks are answered: an
     # open SIP port that transfers calls to outside numbers is a toll-fraud target.
     sip_host: str = "127.0.0.1"

@@ -26,7 +26,7 @@ class Site:
     counter_shards: int = 8
     duplicate_window_hours: int = 72
     duplicate_max_candidates: int = 300
-    duplicate_threshold: float = 0.45
+    duplicate_threshold: float = 0.5
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Site:

@@ -28,6 +28,8 @@ from hotline.site import site_of
 MAX_PERIOD = timedelta(days=31)
 # Pairwise scoring is quadratic per ward: bound the cases read so one request stays quick.
 MAX_CASES = 5000
+NEIGHBOURS = 8
+REPRESENTATIVES = 3
 
 
 @dataclass
@@ -115,25 +117,13 @@ async def find_clusters(
     by_ward: dict[str, list[Candidate]] = {}
     for c in rows:
         by_ward.setdefault(str(c.place.ward_code), []).append(c)
-    window = timedelta(hours=site.duplicate_window_hours)
     clusters: list[Cluster] = []
     for ward, cases in by_ward.items():
-        cases.sort(key=lambda c: (c.created_at, c.id))
-        uf = _UnionFind(len(cases))
-        for i, a in enumerate(cases):
-            for j in range(i + 1, len(cases)):
-                b = cases[j]
-                if b.created_at - a.created_at > window:
-                    break
-                match = _score(a, b, site.duplicate_window_hours, site.duplicate_threshold)
-                if match.score >= site.duplicate_threshold:
-                    uf.union(i, j)
-        groups: dict[int, list[Candidate]] = {}
-        for i, c in enumerate(cases):
-            groups.setdefault(uf.find(i), []).append(c)
-        for members in groups.values():
-            if len(members) < 2:
-                continue
+        for members in group(
+            cases,
+            window_hours=site.duplicate_window_hours,
+            threshold=site.duplicate_threshold,
+        ):
             primary = suggested_primary(members)
             cluster = Cluster(ward_code=ward, primary=primary)
             cluster.members.append(ClusterMember(primary, None))
@@ -147,6 +137,44 @@ async def find_clusters(
             clusters.append(cluster)
     clusters.sort(key=lambda c: (-c.size, c.primary.created_at))
     return Clusters(items=clusters, cases_read=len(rows), truncated=truncated)
+
+
+def group(cases: list[Candidate], *, window_hours: int, threshold: float) -> list[list[Candidate]]:
+    """One ward's cases in groups (two or more) that are likely one event.
+
+    Cases are taken in time order; each joins the group whose first REPRESENTATIVES members
+    it scores best with on average, if that average reaches the threshold, or starts a group.
+    Scoring against a group's first reports, not any member, keeps groups from chaining
+    ("power cut in alley 12" → "power cut at the market" → "market fire"). Only groups of
+    recent cases sharing a content word with the case are tried, so a surge of thousands of
+    reports stays near-linear.
+    """
+    cases = sorted(cases, key=lambda c: (c.created_at, c.id))
+    window = timedelta(hours=window_hours)
+    groups: list[list[int]] = []
+    group_of: list[int] = []
+    postings: dict[str, list[int]] = {}
+    for i, case in enumerate(cases):
+        words = set(case.features.content)
+        tried: set[int] = set()
+        for word in words:
+            for j in postings.get(word, ())[-NEIGHBOURS:]:
+                if case.created_at - cases[j].created_at <= window:
+                    tried.add(group_of[j])
+        best, best_score = -1, threshold
+        for g in sorted(tried):
+            reps = groups[g][:REPRESENTATIVES]
+            mean = sum(_score(case, cases[r], window_hours).score for r in reps) / len(reps)
+            if mean >= best_score:
+                best, best_score = g, mean
+        if best < 0:
+            best = len(groups)
+            groups.append([])
+        groups[best].append(i)
+        group_of.append(best)
+        for word in words:
+            postings.setdefault(word, []).append(i)
+    return [[cases[i] for i in members] for members in groups if len(members) > 1]
 
 
 def _score(a: Candidate, b: Candidate, window_hours: int, threshold: float = 0.0) -> Match:
