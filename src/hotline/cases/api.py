@@ -67,7 +67,7 @@ async def create_case(
     )
     async with state.unit_of_work() as session:
         case = await service.open_case(session, actor=actor, data=data)
-        out = CaseCreated(**CaseOut.of(case).model_dump())
+        out = CaseCreated.of(case)
         if suggest_duplicates:
             found = await suggest_for_case(session, case=case, actor=actor)
             out.possible_duplicates = [PossibleDuplicate.model_validate(s) for s in found]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -124,7 +124,7 @@ class CaseOut(BaseModel):
     closed_at: datetime | None
 
     @classmethod
-    def of(cls, c: Case, duplicate_of: str | None = None) -> CaseOut:
+    def of(cls, c: Case, duplicate_of: str | None = None) -> Self:
         return cls(
             code=c.code,
             status=c.status.value,
