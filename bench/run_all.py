@@ -376,7 +376,7 @@ def render(results: dict[str, Any]) -> str:
             text, rows = fn(results[name])
             sections.append(text)
             summary += rows
-    from duplicates import doc_section as duplicates_section
+    from dupreport import doc_section as duplicates_section
 
     for name, fn2 in (
         ("search", search_section),
