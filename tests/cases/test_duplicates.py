@@ -240,7 +240,8 @@ async def test_merge_marks_all_in_one_action_logs_the_timeline_and_keeps_counts(
     assert len(merged) == 1
     reporters = merged[0]["data"]["reporters"]
     assert [p["case"] for p in reporters] == dups
-    assert reporters[0]["name"] == "Người báo 1" and merged[0]["reason"] == "Cùng một vụ tụ tập"
+    assert reporters[0]["contact_id"] == (await get(client, world, dups[0]))["contact_id"]
+    assert reporters[0]["channel"] == "phone" and merged[0]["reason"] == "Cùng một vụ tụ tập"
     after = await _summary(client, world)
     assert after["requests"] == before["requests"] and after["requests"]["total"] == 6
     assert after["handling"] == before["handling"]

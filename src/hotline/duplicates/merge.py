@@ -20,7 +20,6 @@ from hotline.cases.access import get_case_for
 from hotline.cases.codes import normalise_code
 from hotline.cases.models import Case, CaseStatus
 from hotline.cases.transitions import STATUS_LABELS_VI, TRANSITIONS, Action
-from hotline.contacts.models import Contact
 from hotline.errors import Conflict, InvalidInput, NotAllowed, NotFound
 
 MERGE_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR})
@@ -110,7 +109,7 @@ async def merge_cases(
     for case in members:
         result.repointed += await _repoint(session, actor, case, primary)
         await workflow.mark_duplicate(session, actor=actor, case=case, original_code=primary.code)
-    reporters = await _reporters(session, members)
+    reporters = _reporters(members)
     await timeline.log(
         session,
         primary,
@@ -160,18 +159,7 @@ async def _repoint(session: AsyncSession, actor: Actor, case: Case, primary: Cas
     return children
 
 
-async def _reporters(session: AsyncSession, cases: list[Case]) -> list[dict[str, object]]:
-    ids = {c.contact_id for c in cases if c.contact_id is not None}
-    names: dict[int, str] = {}
-    if ids:
-        rows = await session.execute(select(Contact.id, Contact.name).where(Contact.id.in_(ids)))
-        names = {cid: name for cid, name in rows.all()}
-    return [
-        {
-            "case": c.code,
-            "channel": c.channel.value,
-            "contact_id": c.contact_id,
-            "name": names.get(c.contact_id, "") if c.contact_id is not None else "",
-        }
-        for c in cases
-    ]
+def _reporters(cases: list[Case]) -> list[dict[str, object]]:
+    # Contact ids, not names: the timeline is read by many, and a name read from the contact
+    # card is logged as a personal-data read (contacts.service.log_personal_read).
+    return [{"case": c.code, "channel": c.channel.value, "contact_id": c.contact_id} for c in cases]
