@@ -301,6 +301,9 @@ async def test_merging_a_primary_repoints_its_duplicates_to_the_new_primary(clie
     await _merge(client, world, a, [b])
     for code in (b, c, d):
         assert (await get(client, world, code))["duplicate_of"] == a
+    merged = next(e for e in await events(client, world, a) if e["kind"] == "merged")
+    assert merged["data"]["repointed"] == [c, d]
+    assert [r["case"] for r in merged["data"]["reporters"]] == [b, c, d]
     assert "duplicate_repointed" in [e["kind"] for e in await events(client, world, c)]
 
 

@@ -109,7 +109,7 @@ async def merge_cases(
     for case in members:
         result.repointed += await _repoint(session, actor, case, primary)
         await workflow.mark_duplicate(session, actor=actor, case=case, original_code=primary.code)
-    reporters = _reporters(members)
+    reporters = _reporters(members + result.repointed)
     await timeline.log(
         session,
         primary,
@@ -134,9 +134,9 @@ async def _repoint(session: AsyncSession, actor: Actor, case: Case, primary: Cas
     children = list(
         (
             await session.scalars(
-                select(Case).where(
-                    Case.duplicate_of_id == case.id, Case.status == CaseStatus.DUPLICATE
-                )
+                select(Case)
+                .where(Case.duplicate_of_id == case.id, Case.status == CaseStatus.DUPLICATE)
+                .order_by(Case.id)
             )
         ).all()
     )
