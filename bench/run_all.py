@@ -27,7 +27,7 @@ from common import REPO_ROOT, RESULTS_DIR, fmt, markdown_table
 
 BENCH = Path(__file__).resolve().parent
 DOC = REPO_ROOT / "docs" / "benchmarks.md"
-NAMES = ("intake", "report", "search", "triage", "kb_search")
+NAMES = ("intake", "report", "search", "triage", "kb_search", "duplicates")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -49,16 +49,18 @@ def commands(quick: bool, fresh: bool, out: Path) -> dict[str, list[str]]:
         search = ["--cases", "100000", "--calls", "20000", "--rounds", "2"]
         search += ["--baseline-rounds", "1"]
         kb_search = ["--queries", "100"]
+        duplicates = ["--cases", "100000", "--sqlite-cases", "100000", "--baseline-queries", "20"]
     else:
         # Issue sizes; about 10 minutes in all once the datasets are cached.
         intake = ["--duration", "10", "--warmup", "2", "--runs", "3", "--concurrency", "32"]
-        report, search, kb_search = [], [], []
+        report, search, kb_search, duplicates = [], [], [], []
     return {
         "intake": [py, str(BENCH / "intake.py"), "--product", *intake],
         "report": [py, str(BENCH / "report.py"), *report, *f],
         "search": [py, str(BENCH / "search.py"), *search, *f],
         "triage": [py, str(BENCH / "triage_quality.py")],
         "kb_search": [py, str(BENCH / "kb_search.py"), *kb_search, *f],
+        "duplicates": [py, str(BENCH / "duplicates.py"), *duplicates, *f],
     }
 
 
@@ -427,10 +429,13 @@ def render(results: dict[str, Any]) -> str:
             text, rows = fn(results[name])
             sections.append(text)
             summary += rows
+    from dupreport import doc_section as duplicates_section
+
     for name, fn2 in (
         ("search", search_section),
         ("triage", triage_section),
         ("kb_search", kb_search_section),
+        ("duplicates", duplicates_section),
     ):
         if name in results:
             text, rows = fn2(results[name])

@@ -73,6 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
     from hotline.cases.api import router as cases_router
     from hotline.contacts.api import router as contacts_router
     from hotline.directory.api import router as directory_router
+    from hotline.duplicates.api import router as duplicates_router
     from hotline.knowledge.api import case_router as knowledge_case_router
     from hotline.knowledge.api import public_router as knowledge_public_router
     from hotline.knowledge.api import router as knowledge_router
@@ -84,6 +85,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     for router in (
         auth_router,
+        duplicates_router,
         cases_router,
         contacts_router,
         directory_router,

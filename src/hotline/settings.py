@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     # Counters are spread over a few rows per bucket so that concurrent intake does not
     # serialise on one hot counter row (PostgreSQL row locks are held until commit).
     counter_shards: int = Field(default=8, ge=1, le=64)
+    # Duplicate suggestion (docs/duplicates.md): cases within this many hours either side
+    # are candidates; at most this many candidates are scored; below this score nothing is
+    # suggested.
+    duplicate_window_hours: int = Field(default=72, ge=1, le=24 * 30)
+    duplicate_max_candidates: int = Field(default=300, ge=10, le=5000)
+    duplicate_threshold: float = Field(default=0.5, gt=0, le=1)
     # The phone line (`hotline sip`). Only INVITEs from the trunk networks are answered: an
     # open SIP port that transfers calls to outside numbers is a toll-fraud target.
     sip_host: str = "127.0.0.1"

@@ -27,6 +27,9 @@ class Site:
     # Knowledge base: chat channels may answer on their own above this score (off by default).
     kb_auto_answer: bool = False
     kb_auto_answer_threshold: float = 0.8
+    duplicate_window_hours: int = 72
+    duplicate_max_candidates: int = 300
+    duplicate_threshold: float = 0.5
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Site:
@@ -38,6 +41,9 @@ class Site:
             counter_shards=settings.counter_shards,
             kb_auto_answer=settings.kb_auto_answer,
             kb_auto_answer_threshold=settings.kb_auto_answer_threshold,
+            duplicate_window_hours=settings.duplicate_window_hours,
+            duplicate_max_candidates=settings.duplicate_max_candidates,
+            duplicate_threshold=settings.duplicate_threshold,
         )
 
     def local(self, at: datetime) -> datetime:

@@ -17,6 +17,7 @@ from hotline.cases.access import get_case_for
 from hotline.cases.models import Case
 from hotline.cases.schemas import (
     AssignmentOut,
+    CaseCreated,
     CaseDetail,
     CaseIn,
     CaseOut,
@@ -26,11 +27,13 @@ from hotline.cases.schemas import (
     DuplicateIn,
     EventOut,
     ForwardIn,
+    PossibleDuplicate,
     ReasonIn,
     ResolveIn,
 )
 from hotline.contacts.service import get_contact, log_personal_read, phones_of
 from hotline.db import utcnow
+from hotline.duplicates.service import suggest_for_case
 from hotline.web.deps import current_actor, get_state
 from hotline.web.state import AppState
 
@@ -39,8 +42,15 @@ ActorDep = Annotated[Actor, Depends(current_actor)]
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-@router.post("", status_code=201, response_model=CaseOut)
-async def create_case(body: CaseIn, actor: ActorDep, state: StateDep) -> Response:
+@router.post("", status_code=201, response_model=CaseCreated)
+async def create_case(
+    body: CaseIn, actor: ActorDep, state: StateDep, suggest_duplicates: bool = False
+) -> Response:
+    """Record a case; with ?suggest_duplicates=true also list the open cases it likely repeats.
+
+    Suggestions are opt-in: they cost a read and some scoring that bulk intake (channels,
+    imports) does not need, and the form asks for them before saving anyway.
+    """
     data = service.NewCase(
         channel=body.channel,
         description=body.description,
@@ -55,7 +65,8 @@ async def create_case(body: CaseIn, actor: ActorDep, state: StateDep) -> Respons
         long=body.long,
         public=body.public,
     )
-    pool = await state.autocommit_pool()
+    # The suggestions read in the same session as the new case, so they take the ORM path.
+    pool = None if suggest_duplicates else await state.autocommit_pool()
     if pool is not None:
         opened = await service.open_case_autocommit(
             pool, database=state.database, site=state.site, actor=actor, data=data
@@ -63,13 +74,17 @@ async def create_case(body: CaseIn, actor: ActorDep, state: StateDep) -> Respons
         if opened is not None:
             case, event = opened
             state.bus.publish(event)
-            return _created(CaseOut.of(case))
+            return _created(CaseCreated.of(case))
     async with state.unit_of_work() as session:
-        out = CaseOut.of(await service.open_case(session, actor=actor, data=data))
+        new_case = await service.open_case(session, actor=actor, data=data)
+        out = CaseCreated.of(new_case)
+        if suggest_duplicates:
+            found = await suggest_for_case(session, case=new_case, actor=actor)
+            out.possible_duplicates = [PossibleDuplicate.model_validate(s) for s in found]
     return _created(out)
 
 
-def _created(out: CaseOut) -> Response:
+def _created(out: CaseCreated) -> Response:
     # Serialised here, once: `out` is already a validated model, and intake is the hot path
     # (FastAPI would validate it again against response_model, which stays for OpenAPI).
     return Response(out.model_dump_json(), status_code=201, media_type="application/json")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -125,7 +125,7 @@ class CaseOut(BaseModel):
     closed_at: datetime | None
 
     @classmethod
-    def of(cls, c: Case | OpenedCase, duplicate_of: str | None = None) -> CaseOut:
+    def of(cls, c: Case | OpenedCase, duplicate_of: str | None = None) -> Self:
         return cls(
             code=c.code,
             status=c.status.value,
@@ -188,3 +188,21 @@ class EventOut(BaseModel):
             data=e.data or {},
             at=e.at,
         )
+
+
+class PossibleDuplicate(BaseModel):
+    """An open case that the new one probably repeats (duplicates/service.py scores it)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    score: float
+    reasons: dict[str, Any]
+    status: str
+    created_at: datetime
+    description: str
+
+
+class CaseCreated(CaseOut):
+    # None when not asked for (?suggest_duplicates=true): intake stays as cheap as before.
+    possible_duplicates: list[PossibleDuplicate] | None = None

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from hotline.auth.service import Actor
-from hotline.cases import timeline
+from hotline.cases import sharing, timeline
 from hotline.cases.access import can_edit, get_case_for
 from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseEvent, CaseStatus
 from hotline.cases.transitions import Action, target
@@ -235,6 +235,8 @@ async def return_case(
         reason=text,
         unit_id=actor.unit_id,
     )
+    if to == CaseStatus.RESOLVED:
+        await sharing.share_answer(session, actor=actor, primary=case)
     return case
 
 
@@ -269,6 +271,9 @@ async def resolve_case(
         unit_id=unit_id,
         data={"answer": text},
     )
+    if to == CaseStatus.RESOLVED:
+        # Reporters of the cases merged into this one get the same answer.
+        await sharing.share_answer(session, actor=actor, primary=case)
     return case
 
 

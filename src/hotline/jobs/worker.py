@@ -30,6 +30,13 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
     return register
 
 
+def domain_handlers() -> dict[str, Handler]:
+    """Each domain's job handlers (its jobs.py), imported when a worker first needs them."""
+    from hotline.cases.jobs import HANDLERS as cases_handlers
+
+    return {**cases_handlers}
+
+
 async def sweep_deadlines(session: AsyncSession) -> int:
     from hotline.cases.workflow import mark_overdue
 
@@ -47,7 +54,7 @@ async def run_due_jobs(sessionmaker: Any, *, limit: int = 100) -> int:
             job_id, kind, payload = job.id, job.kind, dict(job.payload)
         error = None
         try:
-            fn = HANDLERS.get(kind)
+            fn = HANDLERS.get(kind) or domain_handlers().get(kind)
             if fn is None:
                 raise LookupError(f"no handler for job kind {kind!r}")
             async with sessionmaker() as session, session.begin():

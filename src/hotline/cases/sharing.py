@@ -1,0 +1,88 @@
+"""A primary case's answer reaches the reporters of the cases merged into it.
+
+When the primary is resolved (or a case is merged into an already resolved one) each
+duplicate gets the answer on its own record and timeline, and one durable
+`notify_reporter` job per reporter is written in the same transaction, so a rollback
+leaves no notification behind and a crash after commit loses none. Delivery itself
+(callback, Zalo, SMS, ...) comes with the channels issue; the job's handler
+(cases/jobs.py) records the pending notification on the timeline until then.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.auth.service import Actor
+from hotline.cases import timeline
+from hotline.cases.models import Case, CaseStatus
+from hotline.db import utcnow
+from hotline.jobs.service import enqueue
+
+NOTIFY_REPORTER = "notify_reporter"
+
+
+async def duplicates_of(session: AsyncSession, primary: Case) -> list[Case]:
+    return list(
+        (
+            await session.scalars(
+                select(Case)
+                .where(Case.duplicate_of_id == primary.id, Case.status == CaseStatus.DUPLICATE)
+                .order_by(Case.id)
+            )
+        ).all()
+    )
+
+
+async def share_answer(
+    session: AsyncSession, *, actor: Actor, primary: Case, duplicates: list[Case] | None = None
+) -> int:
+    """Copy the primary's answer to its duplicates (all, or the given ones) and queue one
+    notification per reporter other than the primary's own. Returns the jobs queued."""
+    answer = (primary.answer or "").strip()
+    if not answer:
+        return 0
+    if duplicates is None:
+        duplicates = await duplicates_of(session, primary)
+    if not duplicates:
+        return 0
+    now = utcnow()
+    digest = hashlib.sha256(answer.encode()).hexdigest()[:12]
+    reporters: dict[str, list[Case]] = {}
+    for dup in duplicates:
+        dup.answer = answer
+        dup.updated_at = now
+        await timeline.log(
+            session, dup, "answer_shared", actor, data={"primary": primary.code, "answer": answer}
+        )
+        if dup.contact_id is not None and dup.contact_id == primary.contact_id:
+            continue  # the primary's own reporter hears the answer on the primary
+        who = f"contact:{dup.contact_id}" if dup.contact_id is not None else f"case:{dup.id}"
+        reporters.setdefault(who, []).append(dup)
+    await session.flush()
+    for who, cases in reporters.items():
+        first = cases[0]
+        key = f"{NOTIFY_REPORTER}:{primary.id}:{who}:{digest}"
+        await enqueue(
+            session,
+            kind=NOTIFY_REPORTER,
+            key=key,
+            payload={
+                "key": key,
+                "case_id": first.id,
+                "case_codes": [c.code for c in cases],
+                "primary": primary.code,
+                "channel": first.channel.value,
+                "contact_id": first.contact_id,
+            },
+        )
+    await timeline.log(
+        session,
+        primary,
+        "answer_shared",
+        actor,
+        data={"duplicates": [d.code for d in duplicates], "notifications": len(reporters)},
+    )
+    return len(reporters)

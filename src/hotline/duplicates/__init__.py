@@ -1,0 +1,1 @@
+"""Duplicates domain: suggest likely repeats of a case, cluster them, merge them."""

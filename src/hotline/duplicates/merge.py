@@ -1,0 +1,165 @@
+"""Merging repeats of one event into a primary case, in one action and one transaction.
+
+Each duplicate goes through the case workflow's own `mark_duplicate` verb, so the
+transition table, the timeline and the live events stay exactly as for a single marking.
+Every member is checked before anything is written; the unit of work rolls back whole if a
+write still fails, so a merge never half-happens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.auth.models import Role
+from hotline.auth.service import Actor
+from hotline.cases import sharing, timeline, workflow
+from hotline.cases.access import get_case_for
+from hotline.cases.codes import normalise_code
+from hotline.cases.models import Case, CaseStatus
+from hotline.cases.transitions import STATUS_LABELS_VI, TRANSITIONS, Action
+from hotline.errors import Conflict, InvalidInput, NotAllowed, NotFound
+
+MERGE_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR})
+MAX_MERGE = 200
+# A primary must still stand for the event: ended-as-spam or itself a repeat cannot.
+PRIMARY_REFUSED = frozenset({CaseStatus.REJECTED, CaseStatus.DUPLICATE})
+
+
+@dataclass
+class MergeResult:
+    primary: Case
+    merged: list[Case]
+    repointed: list[Case] = field(default_factory=list)
+    notifications: int = 0
+
+
+def can_merge(actor: Actor) -> bool:
+    return actor.role in MERGE_ROLES
+
+
+def _codes(primary_code: str, duplicate_codes: list[str]) -> tuple[str, list[str]]:
+    primary = normalise_code(primary_code)
+    if primary is None:
+        raise NotFound(f"Không có yêu cầu mã {primary_code}", field="primary")
+    if not duplicate_codes:
+        raise InvalidInput("Chọn ít nhất một yêu cầu trùng để gộp", field="duplicates")
+    if len(duplicate_codes) > MAX_MERGE:
+        raise InvalidInput(f"Gộp tối đa {MAX_MERGE} yêu cầu một lần", field="duplicates")
+    out: list[str] = []
+    for raw in duplicate_codes:
+        code = normalise_code(raw)
+        if code is None:
+            raise NotFound(f"Không có yêu cầu mã {raw}", field="duplicates")
+        if code == primary:
+            raise InvalidInput(
+                f"Yêu cầu gốc {raw} không thể trùng với chính nó", field="duplicates"
+            )
+        if code not in out:
+            out.append(code)
+    return primary, out
+
+
+async def merge_cases(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    primary_code: str,
+    duplicate_codes: list[str],
+    note: str = "",
+) -> MergeResult:
+    """Mark every listed case as a duplicate of the primary, or none of them.
+
+    Cases already merged into a listed duplicate follow it to the new primary. The primary's
+    timeline lists the merged reporters; if the primary is already answered, the merged
+    cases get the answer and their reporters a notification job at once.
+    """
+    if not can_merge(actor):
+        raise NotAllowed("Chỉ trưởng ca hoặc quản trị viên được gộp yêu cầu trùng")
+    primary_code, codes = _codes(primary_code, duplicate_codes)
+    try:
+        primary = await get_case_for(session, actor, primary_code)
+    except NotFound as exc:
+        raise NotFound(exc.detail, field="primary") from None
+    if primary.status in PRIMARY_REFUSED:
+        raise Conflict(
+            f"Yêu cầu gốc {primary.code} đang ở trạng thái "
+            f"“{STATUS_LABELS_VI[primary.status]}”, không thể nhận yêu cầu trùng",
+            field="primary",
+        )
+    members: list[Case] = []
+    refused: list[str] = []
+    for code in codes:
+        try:
+            case = await get_case_for(session, actor, code)
+        except NotFound as exc:
+            raise NotFound(exc.detail, field="duplicates") from None
+        if case.status not in TRANSITIONS[Action.DUPLICATE]:
+            refused.append(f"{case.code} (“{STATUS_LABELS_VI[case.status]}”)")
+        members.append(case)
+    if refused:
+        raise Conflict(
+            "Không thể gộp, không có yêu cầu nào bị thay đổi: " + ", ".join(refused),
+            field="duplicates",
+            code="merge_refused",
+        )
+    result = MergeResult(primary=primary, merged=members)
+    for case in members:
+        result.repointed += await _repoint(session, actor, case, primary)
+        await workflow.mark_duplicate(session, actor=actor, case=case, original_code=primary.code)
+    reporters = _reporters(members + result.repointed)
+    await timeline.log(
+        session,
+        primary,
+        "merged",
+        actor,
+        reason=note.strip() or None,
+        data={
+            "duplicates": [c.code for c in members],
+            "repointed": [c.code for c in result.repointed],
+            "reporters": reporters,
+        },
+    )
+    if primary.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
+        result.notifications = await sharing.share_answer(
+            session, actor=actor, primary=primary, duplicates=members + result.repointed
+        )
+    return result
+
+
+async def _repoint(session: AsyncSession, actor: Actor, case: Case, primary: Case) -> list[Case]:
+    """Cases merged earlier into `case` now repeat the new primary instead."""
+    children = list(
+        (
+            await session.scalars(
+                select(Case)
+                .where(Case.duplicate_of_id == case.id, Case.status == CaseStatus.DUPLICATE)
+                .order_by(Case.id)
+            )
+        ).all()
+    )
+    if not children:
+        return []
+    await session.execute(
+        update(Case)
+        .where(Case.id.in_([c.id for c in children]))
+        .values(duplicate_of_id=primary.id)
+        .execution_options(synchronize_session="fetch")
+    )
+    for child in children:
+        await timeline.log(
+            session,
+            child,
+            "duplicate_repointed",
+            actor,
+            data={"from": case.code, "original": primary.code},
+        )
+    return children
+
+
+def _reporters(cases: list[Case]) -> list[dict[str, object]]:
+    # Contact ids, not names: the timeline is read by many, and a name read from the contact
+    # card is logged as a personal-data read (contacts.service.log_personal_read).
+    return [{"case": c.code, "channel": c.channel.value, "contact_id": c.contact_id} for c in cases]
