@@ -68,6 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BearerSkipsSession)  # outside the session middleware
     errors.install(app)
 
+    from hotline.assist.api import router as assist_router
     from hotline.auth.api import router as auth_router
     from hotline.calls.api import router as calls_router
     from hotline.cases.api import router as cases_router
@@ -92,6 +93,7 @@ def create_app(settings: Settings) -> FastAPI:
         calls_router,
         reports_router,
         triage_router,
+        assist_router,
         knowledge_router,
         knowledge_case_router,
         knowledge_public_router,

@@ -1,0 +1,1 @@
+"""Everything the new-case form and an incoming message need, in one call."""

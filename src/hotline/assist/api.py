@@ -1,0 +1,78 @@
+"""`POST /api/v1/suggestions`: category and urgency, likely duplicates and knowledge-base
+answers for a text being typed or just received, in one round trip.
+
+The three suggestions come from their own domains' services (triage, duplicates,
+knowledge); the only rule here is which category steers the other two: the one the operator
+chose, else the one triage suggests. Nothing is written: the operator always decides.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from hotline.auth.service import Actor
+from hotline.duplicates.schemas import SuggestionOut as DuplicateOut
+from hotline.duplicates.service import suggest_duplicates
+from hotline.errors import NotAllowed
+from hotline.knowledge.schemas import SuggestionOut as ArticleOut
+from hotline.knowledge.suggest import suggest_articles
+from hotline.triage.schemas import TriageOut
+from hotline.triage.service import classify
+from hotline.web.deps import current_actor, get_state
+from hotline.web.state import AppState
+
+router = APIRouter(prefix="/api/v1", tags=["suggestions"])
+
+
+class DraftIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=20_000)
+    category: str | None = Field(default=None, max_length=40)
+    ward_code: str | None = Field(default=None, max_length=8)
+    address: str = Field(default="", max_length=300)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    long: float | None = Field(default=None, ge=-180, le=180)
+    limit: int = Field(default=5, ge=1, le=20)
+
+
+class SuggestionsOut(BaseModel):
+    triage: TriageOut
+    duplicates: list[DuplicateOut]
+    articles: list[ArticleOut]
+
+
+@router.post("/suggestions", response_model=SuggestionsOut)
+async def suggestions(
+    body: DraftIn,
+    actor: Annotated[Actor, Depends(current_actor)],
+    state: Annotated[AppState, Depends(get_state)],
+) -> SuggestionsOut:
+    """Suggestions for a draft request (new-case form, incoming message); writes nothing."""
+    if not actor.is_hotline_staff:
+        raise NotAllowed("Chỉ nhân viên tổng đài dùng được gợi ý")
+    async with state.unit_of_work() as session:
+        triage = await classify(session, text=body.text)
+        category = body.category or triage.category
+        duplicates = await suggest_duplicates(
+            session,
+            text=body.text,
+            ward_code=body.ward_code,
+            category_code=category,
+            address=body.address,
+            lat=body.lat,
+            long=body.long,
+            limit=body.limit,
+            actor=actor,
+        )
+        articles = await suggest_articles(
+            session, text=body.text, category_code=category, limit=body.limit
+        )
+        return SuggestionsOut(
+            triage=TriageOut.of(triage),
+            duplicates=[DuplicateOut.model_validate(d) for d in duplicates],
+            articles=[ArticleOut.of(a) for a in articles],
+        )
