@@ -15,6 +15,7 @@ from hotline.events import EventBus, RedisEventBus
 from hotline.settings import Settings, load_settings
 from hotline.site import Site
 from hotline.web import errors
+from hotline.web.openapi import add_schemas
 from hotline.web.sessions import BearerSkipsSession
 from hotline.web.state import AppState
 
@@ -102,6 +103,10 @@ def create_app(settings: Settings) -> FastAPI:
         knowledge_pages_router,
     ):
         app.include_router(router)
+
+    from hotline.cases.schemas import CaseIn
+
+    add_schemas(app, CaseIn)  # the intake route validates its body itself (cases/api.py)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

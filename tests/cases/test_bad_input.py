@@ -147,3 +147,20 @@ async def test_twenty_concurrent_intakes_all_succeed_with_distinct_codes(client,
     assert after["case_event"] == before["case_event"] + 20
     assert after["contact"] == before["contact"] + 11
     assert after["created_total"] == before["created_total"] + 20
+
+
+async def test_intake_body_that_is_not_json_is_a_problem_naming_the_body(client, world, app):
+    before = await snapshot(app)
+    r = await client.post(
+        "/api/v1/cases",
+        content=b'{"channel": "phone", "description": ',
+        headers={**world.auth("operator"), "content-type": "application/json"},
+    )
+    assert_problem(r, 422, "body")
+    assert await snapshot(app) == before
+
+
+async def test_intake_checks_the_caller_before_the_body(client):
+    r = await client.post("/api/v1/cases", content=b"not json")
+    assert r.status_code == 401
+    assert r.headers["content-type"].startswith("application/problem+json")

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, UploadFile
+from fastapi import APIRouter, Depends, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, Response
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.attachments import service as attachments
@@ -34,7 +36,8 @@ from hotline.cases.schemas import (
 from hotline.contacts.service import get_contact, log_personal_read, phones_of
 from hotline.db import utcnow
 from hotline.duplicates.service import suggest_for_case
-from hotline.web.deps import current_actor, get_state
+from hotline.web.deps import current_actor, get_state, oauth2
+from hotline.web.openapi import body_schema
 from hotline.web.state import AppState
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
@@ -42,15 +45,28 @@ ActorDep = Annotated[Actor, Depends(current_actor)]
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-@router.post("", status_code=201, response_model=CaseCreated)
-async def create_case(
-    body: CaseIn, actor: ActorDep, state: StateDep, suggest_duplicates: bool = False
-) -> Response:
+@router.post(
+    "",
+    status_code=201,
+    response_model=CaseCreated,
+    openapi_extra={**body_schema(CaseIn), "security": [{"OAuth2PasswordBearer": []}]},
+)
+async def create_case(request: Request, suggest_duplicates: bool = False) -> Response:
     """Record a case; with ?suggest_duplicates=true also list the open cases it likely repeats.
 
     Suggestions are opt-in: they cost a read and some scoring that bulk intake (channels,
     imports) does not need, and the form asks for them before saving anyway.
+
+    Intake is the hot path of a surge, so this route reads its body and caller itself
+    (pydantic parses the JSON bytes directly) instead of through FastAPI's dependency
+    solving; the checks and the error shapes are the same as the other routes'.
     """
+    state = await get_state(request)
+    actor = await current_actor(request, await oauth2(request), state)
+    try:
+        body = CaseIn.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from None
     data = service.NewCase(
         channel=body.channel,
         description=body.description,
