@@ -59,6 +59,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     errors.install(app)
 
+    from hotline.agents.api import router as agents_router
     from hotline.auth.api import router as auth_router
     from hotline.calls.api import router as calls_router
     from hotline.cases.api import router as cases_router
@@ -71,6 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     for router in (
         auth_router,
+        agents_router,
         cases_router,
         contacts_router,
         directory_router,
