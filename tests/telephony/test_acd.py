@@ -1,0 +1,222 @@
+"""The operator queue against real peers: sipp phones that REGISTER with digest and answer,
+sipp callers that wait, get an operator, ask for a callback or call outside hours."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hotline.agents.models import Agent
+from hotline.agents.service import set_sip_credentials, set_status
+from hotline.auth.service import SYSTEM, create_user
+from hotline.calls.models import Callback
+from hotline.db import create_engine, make_sessionmaker
+from hotline.settings import Settings
+from hotline.site import Site
+from tests.telephony.conftest import SCENARIOS, Line, free_udp_port, line_settings, start_line
+
+pytestmark = pytest.mark.anyio
+PASSWORD = "op1-secret-pw"
+# Short texts for the queue's prompts keep each call to a few seconds; the callback offer
+# is long enough that the caller's key lands while it plays.
+QUEUE_TEXTS = {
+    **{f"position_{n}": "một" for n in range(1, 21)},
+    "position_many": "hai",
+    "callback_offer": "Nhấn phím 1 để giữ chỗ và được gọi lại.",
+    "callback_ok": "ba",
+    "hours_doctor": "bốn",
+}
+
+
+async def add_operator(settings: Settings, *, available: bool = True) -> int:
+    engine = create_engine(settings.effective_database_url, pool_size=2)
+    try:
+        return await _add_operator(engine, settings, available)
+    finally:
+        await engine.dispose()
+
+
+async def _add_operator(engine: AsyncEngine, settings: Settings, available: bool) -> int:
+    sessionmaker = make_sessionmaker(engine, Site.from_settings(settings))
+    async with sessionmaker() as session, session.begin():
+        user = await create_user(
+            session, username="op1", password="operator-pass-1", role="operator"
+        )
+        await set_sip_credentials(
+            session,
+            actor=SYSTEM,
+            user_id=user.id,
+            username="op1",
+            password=PASSWORD,
+            realm=settings.sip_realm,
+        )
+        if available:
+            await set_status(session, user_id=user.id, status="available")
+        return user.id
+
+
+@pytest.fixture
+async def acd_line(settings: Settings, sipp_installed: None) -> AsyncIterator[Line]:
+    running = await start_line(
+        line_settings(settings, sip_callback_after=0.5, sip_agent_poll_seconds=0.2),
+        texts=QUEUE_TEXTS,
+    )
+    yield running
+    await running.phone.stop()
+
+
+async def run_sipp(args: list[str], timeout: float = 40) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(
+        *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+    except TimeoutError:
+        proc.kill()
+        out, _ = await proc.communicate()
+    return proc.returncode or 0, out.decode("utf-8", "replace")[-3000:]
+
+
+def phone_args(line: Line, scenario: str, port: int, *extra: str) -> list[str]:
+    return [
+        *("sipp", f"127.0.0.1:{line.port}", "-sf", str(SCENARIOS / scenario)),
+        *("-m", "1", "-i", "127.0.0.1", "-p", str(port), "-mp", str(free_udp_port())),
+        *("-s", "op1", "-timeout", "25s", "-timeout_error", "-nostdin"),
+        *extra,
+    ]
+
+
+async def register(line: Line, port: int, password: str = PASSWORD) -> tuple[int, str]:
+    return await run_sipp(
+        phone_args(line, "register_operator.xml", port, "-au", "op1", "-ap", password)
+    )
+
+
+async def agent_row(line: Line, user_id: int) -> Agent:
+    assert line.phone.engine is not None
+    sessionmaker = make_sessionmaker(line.phone.engine, Site.from_settings(line.phone.settings))
+    async with sessionmaker() as session:
+        agent = await session.get(Agent, user_id)
+        assert agent is not None
+        return agent
+
+
+async def test_register_with_digest_binds_the_phone_and_expires_0_removes_it(
+    settings: Settings, acd_line: Line
+):
+    await add_operator(settings)
+    await asyncio.sleep(0.5)  # the line's poll picks up the credentials
+    port = free_udp_port()
+    code, out = await register(acd_line, port)
+    assert code == 0, out
+    ua = acd_line.phone.ua
+    assert ua is not None
+    binding = ua.registrar.lookup("op1")
+    assert binding is not None and binding.source == ("127.0.0.1", port)
+    code, out = await run_sipp(
+        phone_args(acd_line, "unregister_operator.xml", free_udp_port(), "-ap", PASSWORD)
+    )
+    assert code == 0, out
+    assert ua.registrar.lookup("op1") is None
+
+
+async def test_register_with_a_wrong_password_or_unknown_user_is_refused(
+    settings: Settings, acd_line: Line
+):
+    await add_operator(settings)
+    await asyncio.sleep(0.5)
+    args = phone_args(acd_line, "register_wrong_password.xml", free_udp_port())
+    code, out = await run_sipp([*args, "-au", "op1", "-ap", "not-the-password"])
+    assert code == 0, out
+    args = phone_args(acd_line, "register_wrong_password.xml", free_udp_port())
+    code, out = await run_sipp([*args, "-s", "nobody", "-ap", "whatever-pw"])
+    assert code == 0, out
+    ua = acd_line.phone.ua
+    assert ua is not None and ua.registrar.bindings == {}
+
+
+async def test_operator_answers_the_queue_and_hears_the_caller(settings: Settings, acd_line: Line):
+    user_id = await add_operator(settings)
+    await asyncio.sleep(0.5)
+    phone_port = free_udp_port()
+    code, out = await register(acd_line, phone_port)
+    assert code == 0, out
+    # Where the operator's phone takes audio: a socket of ours, named in its SDP answer.
+    media = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    media.bind(("127.0.0.1", 0))
+    media.settimeout(0.2)
+    args = phone_args(acd_line, "operator_phone_answers.xml", phone_port)
+    args += ["-key", "opport", str(media.getsockname()[1])]
+    phone = asyncio.create_task(run_sipp(args))
+    await asyncio.sleep(0.5)  # the phone listens before the caller dials
+    received: list[bytes] = []
+
+    def listen() -> None:
+        for _ in range(400):
+            try:
+                received.append(media.recv(2048))
+            except TimeoutError:
+                if len(received) > 50:
+                    return
+
+    listener = asyncio.create_task(asyncio.to_thread(listen))
+    result = await acd_line.sipp("caller_to_operator.xml")
+    assert result.returncode == 0, result.output
+    code, out = await phone
+    assert code == 0, out
+    await listener
+    media.close()
+    [call] = await acd_line.calls()
+    assert call.outcome is not None and call.outcome.value == "answered"
+    assert (call.branch, call.operator_id, call.menu_path) == ("operator", user_id, "4")
+    assert call.answered_at is not None and call.ended_at is not None
+    assert call.answered_at >= call.started_at and call.queue_wait_seconds <= 2
+    # The caller's A-law audio from the pcap reached the operator's phone, re-stamped.
+    audio = [p for p in received if len(p) > 12 and p[1] & 0x7F == 8]
+    assert len(audio) > 50
+    ssrcs = {struct.unpack_from("!I", p, 8)[0] for p in audio}
+    assert len(ssrcs) == 1
+    agent = await agent_row(acd_line, user_id)
+    assert agent.status.value == "available" and agent.current_call_id is None
+
+
+async def test_callback_offer_accepted_keeps_the_place(settings: Settings, acd_line: Line):
+    await add_operator(settings, available=False)  # nobody free: the caller waits
+    result = await acd_line.sipp("queue_callback_press_1.xml")
+    assert result.returncode == 0, result.output
+    [call] = await acd_line.calls()
+    assert call.outcome is not None and call.outcome.value == "callback_requested"
+    assert call.branch == "operator" and call.answered_at is None
+    assert acd_line.phone.engine is not None
+    sessionmaker = make_sessionmaker(
+        acd_line.phone.engine, Site.from_settings(acd_line.phone.settings)
+    )
+    async with sessionmaker() as session:
+        [callback] = (await session.scalars(select(Callback))).all()
+    assert (callback.call_id, callback.caller, callback.status.value) == (
+        call.id,
+        "+84912345678",
+        "open",
+    )
+    assert call.started_at <= callback.queued_at <= call.ended_at  # type: ignore[operator]
+
+
+async def test_doctor_branch_outside_hours(settings: Settings, sipp_installed: None):
+    # 12:30 in Hà Nội: between the morning and afternoon consultations.
+    noon = datetime(2026, 11, 23, 5, 30, tzinfo=UTC)
+    running = await start_line(line_settings(settings), texts=QUEUE_TEXTS, now=lambda: noon)
+    try:
+        result = await running.sipp("outside_hours_line_hangs_up.xml")
+        assert result.returncode == 0, result.output
+        [call] = await running.calls()
+        assert call.outcome is not None and call.outcome.value == "outside_hours"
+        assert (call.branch, call.menu_path) == ("doctor", "3")
+    finally:
+        await running.phone.stop()
