@@ -61,6 +61,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     from hotline.agents.api import router as agents_router
     from hotline.auth.api import router as auth_router
+    from hotline.calls.api import callbacks_router
     from hotline.calls.api import router as calls_router
     from hotline.cases.api import router as cases_router
     from hotline.contacts.api import router as contacts_router
@@ -77,6 +78,7 @@ def create_app(settings: Settings) -> FastAPI:
         contacts_router,
         directory_router,
         calls_router,
+        callbacks_router,
         reports_router,
         triage_router,
         sse_router,

@@ -18,6 +18,7 @@ from hotline.agents.service import set_sip_credentials, set_status
 from hotline.auth.service import SYSTEM, create_user
 from hotline.calls.models import Callback
 from hotline.db import create_engine, make_sessionmaker
+from hotline.events import DomainEvent, EventBus
 from hotline.settings import Settings
 from hotline.site import Site
 from tests.telephony.conftest import SCENARIOS, Line, free_udp_port, line_settings, start_line
@@ -63,10 +64,16 @@ async def _add_operator(engine: AsyncEngine, settings: Settings, available: bool
 
 
 @pytest.fixture
-async def acd_line(settings: Settings, sipp_installed: None) -> AsyncIterator[Line]:
+def bus() -> EventBus:
+    return EventBus()
+
+
+@pytest.fixture
+async def acd_line(settings: Settings, sipp_installed: None, bus: EventBus) -> AsyncIterator[Line]:
     running = await start_line(
         line_settings(settings, sip_callback_after=0.5, sip_agent_poll_seconds=0.2),
         texts=QUEUE_TEXTS,
+        bus=bus,
     )
     yield running
     await running.phone.stop()
@@ -142,7 +149,9 @@ async def test_register_with_a_wrong_password_or_unknown_user_is_refused(
     assert ua is not None and ua.registrar.bindings == {}
 
 
-async def test_operator_answers_the_queue_and_hears_the_caller(settings: Settings, acd_line: Line):
+async def test_operator_answers_the_queue_and_hears_the_caller(
+    settings: Settings, acd_line: Line, bus: EventBus
+):
     user_id = await add_operator(settings)
     await asyncio.sleep(0.5)
     phone_port = free_udp_port()
@@ -167,7 +176,10 @@ async def test_operator_answers_the_queue_and_hears_the_caller(settings: Setting
                     return
 
     listener = asyncio.create_task(asyncio.to_thread(listen))
-    result = await acd_line.sipp("caller_to_operator.xml")
+    async with bus.subscribe() as events:
+        result = await acd_line.sipp("caller_to_operator.xml")
+        await asyncio.sleep(0.2)
+        popped = [e for e in _drain(events) if e.kind == "call.answered"]
     assert result.returncode == 0, result.output
     code, out = await phone
     assert code == 0, out
@@ -185,6 +197,17 @@ async def test_operator_answers_the_queue_and_hears_the_caller(settings: Setting
     assert len(ssrcs) == 1
     agent = await agent_row(acd_line, user_id)
     assert agent.status.value == "available" and agent.current_call_id is None
+    # The operator's console was told, with the call's id to open the caller's card.
+    [event] = popped
+    assert event.data["call_id"] == call.id and event.data["operator_id"] == user_id
+    assert event.data["caller"] == "+84912345678" and event.data["new_case"]["call_id"] == call.id
+
+
+def _drain(queue: asyncio.Queue[DomainEvent]) -> list[DomainEvent]:
+    out = []
+    while not queue.empty():
+        out.append(queue.get_nowait())
+    return out
 
 
 async def test_callback_offer_accepted_keeps_the_place(settings: Settings, acd_line: Line):

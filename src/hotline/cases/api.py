@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.attachments import service as attachments
 from hotline.auth.service import Actor
-from hotline.calls.service import list_calls
+from hotline.calls.service import link_call, list_calls
 from hotline.cases import queries, service, timeline, workflow
 from hotline.cases.access import get_case_for
 from hotline.cases.models import Case
@@ -57,6 +57,8 @@ async def create_case(body: CaseIn, actor: ActorDep, state: StateDep) -> CaseOut
     )
     async with state.unit_of_work() as session:
         case = await service.open_case(session, actor=actor, data=data)
+        if body.call_id is not None:
+            await link_call(session, call_id=body.call_id, case_id=case.id)
         return CaseOut.of(case)
 
 
