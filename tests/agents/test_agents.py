@@ -3,14 +3,19 @@ and the queue figures in the summary report, all through the HTTP API."""
 
 from __future__ import annotations
 
+from functools import partial
+from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from hotline.agents.models import Agent
 from hotline.agents.service import digest_ha1
 from hotline.auth.service import Actor
+from hotline.cli import app as cli
 from hotline.events import DomainEvent
 from hotline.reports.export import to_csv
 from hotline.web.sse import visible
@@ -195,3 +200,42 @@ async def test_agent_rows_need_no_sip_login(app, client, world):
     async with app.state.hotline.unit_of_work() as session:
         rows = (await session.scalars(select(Agent))).all()
     assert [(a.status.value, a.sip_username) for a in rows] == [("busy", None)]
+
+
+def _sip_cli(database_url: str, var_dir: Path, *args: str) -> Any:
+    env = {"HOTLINE_DATABASE_URL": database_url, "HOTLINE_VAR_DIR": str(var_dir)}
+    return CliRunner().invoke(cli, ["user", "sip-password", *args], env=env)
+
+
+async def test_cli_sets_the_sip_password(app, client, world, database_url, tmp_path):
+    args = ("--username", "operator", "--sip-username", "op-7", "--password", "mat-khau-sip-7")
+    result = await anyio.to_thread.run_sync(partial(_sip_cli, database_url, tmp_path, *args))
+    assert result.exit_code == 0, result.output
+    op = await user_id(client, world, "operator")
+    async with app.state.hotline.unit_of_work() as session:
+        agent = await session.get(Agent, op)
+        assert agent is not None and agent.sip_username == "op-7"
+        assert agent.sip_ha1 == digest_ha1("op-7", "hotline1022", "mat-khau-sip-7")
+    bad = ("--username", "nobody", "--sip-username", "x", "--password", "12345678")
+    result = await anyio.to_thread.run_sync(partial(_sip_cli, database_url, tmp_path, *bad))
+    assert result.exit_code == 2 and "username" in result.output
+
+
+async def test_two_missed_calls_in_a_row_set_the_operator_away(app, client, world):
+    from hotline.agents.service import line_update
+
+    op = await user_id(client, world, "operator")
+    await client.put(
+        "/api/v1/agents/me/status", json={"status": "available"}, headers=world.auth("operator")
+    )
+    for expected in ("available", "away"):
+        async with app.state.hotline.unit_of_work() as session:
+            agent = await line_update(session, user_id=op, missed=True)
+            assert agent is not None and agent.status.value == expected
+    # Setting themselves available again clears the count.
+    r = await client.put(
+        "/api/v1/agents/me/status", json={"status": "available"}, headers=world.auth("operator")
+    )
+    async with app.state.hotline.unit_of_work() as session:
+        agent = await session.get(Agent, op)
+        assert agent is not None and agent.missed == 0 and r.json()["status"] == "available"

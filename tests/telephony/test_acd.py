@@ -36,25 +36,27 @@ QUEUE_TEXTS = {
 }
 
 
-async def add_operator(settings: Settings, *, available: bool = True) -> int:
+async def add_operator(settings: Settings, *, available: bool = True, username: str = "op1") -> int:
     engine = create_engine(settings.effective_database_url, pool_size=2)
     try:
-        return await _add_operator(engine, settings, available)
+        return await _add_operator(engine, settings, available, username)
     finally:
         await engine.dispose()
 
 
-async def _add_operator(engine: AsyncEngine, settings: Settings, available: bool) -> int:
+async def _add_operator(
+    engine: AsyncEngine, settings: Settings, available: bool, username: str
+) -> int:
     sessionmaker = make_sessionmaker(engine, Site.from_settings(settings))
     async with sessionmaker() as session, session.begin():
         user = await create_user(
-            session, username="op1", password="operator-pass-1", role="operator"
+            session, username=username, password="operator-pass-1", role="operator"
         )
         await set_sip_credentials(
             session,
             actor=SYSTEM,
             user_id=user.id,
-            username="op1",
+            username=username,
             password=PASSWORD,
             realm=settings.sip_realm,
         )
@@ -91,19 +93,20 @@ async def run_sipp(args: list[str], timeout: float = 40) -> tuple[int, str]:
     return proc.returncode or 0, out.decode("utf-8", "replace")[-3000:]
 
 
-def phone_args(line: Line, scenario: str, port: int, *extra: str) -> list[str]:
+def phone_args(line: Line, scenario: str, port: int, *extra: str, user: str = "op1") -> list[str]:
     return [
         *("sipp", f"127.0.0.1:{line.port}", "-sf", str(SCENARIOS / scenario)),
         *("-m", "1", "-i", "127.0.0.1", "-p", str(port), "-mp", str(free_udp_port())),
-        *("-s", "op1", "-timeout", "25s", "-timeout_error", "-nostdin"),
+        *("-s", user, "-timeout", "25s", "-timeout_error", "-nostdin"),
         *extra,
     ]
 
 
-async def register(line: Line, port: int, password: str = PASSWORD) -> tuple[int, str]:
-    return await run_sipp(
-        phone_args(line, "register_operator.xml", port, "-au", "op1", "-ap", password)
-    )
+async def register(
+    line: Line, port: int, password: str = PASSWORD, user: str = "op1"
+) -> tuple[int, str]:
+    args = phone_args(line, "register_operator.xml", port, "-au", user, "-ap", password, user=user)
+    return await run_sipp(args)
 
 
 async def agent_row(line: Line, user_id: int) -> Agent:
@@ -243,3 +246,33 @@ async def test_doctor_branch_outside_hours(settings: Settings, sipp_installed: N
         assert (call.branch, call.menu_path) == ("doctor", "3")
     finally:
         await running.phone.stop()
+
+
+async def test_a_busy_phone_is_skipped_and_the_next_operator_answers(
+    settings: Settings, acd_line: Line
+):
+    busy_id = await add_operator(settings, username="op1")  # idle the longest: rung first
+    await asyncio.sleep(0.05)
+    free_id = await add_operator(settings, username="op2")
+    await asyncio.sleep(0.5)
+    busy_port, free_port = free_udp_port(), free_udp_port()
+    for user, port in (("op1", busy_port), ("op2", free_port)):
+        code, out = await register(acd_line, port, user=user)
+        assert code == 0, out
+    busy = asyncio.create_task(
+        run_sipp(phone_args(acd_line, "operator_phone_busy.xml", busy_port, user="op1"))
+    )
+    media = free_udp_port()
+    args = phone_args(acd_line, "operator_phone_answers.xml", free_port, user="op2")
+    answering = asyncio.create_task(run_sipp([*args, "-key", "opport", str(media)]))
+    await asyncio.sleep(0.5)
+    result = await acd_line.sipp("caller_to_operator.xml")
+    assert result.returncode == 0, result.output
+    for task in (busy, answering):
+        code, out = await task
+        assert code == 0, out
+    [call] = await acd_line.calls()
+    assert call.outcome is not None and call.outcome.value == "answered"
+    assert call.operator_id == free_id
+    missed = await agent_row(acd_line, busy_id)
+    assert missed.missed == 1 and missed.status.value == "available"
