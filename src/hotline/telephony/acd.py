@@ -21,7 +21,7 @@ from hotline.agents.service import MISSES_BEFORE_AWAY, LineAgent
 from hotline.db import utcnow
 from hotline.telephony.backend import CallProgress
 from hotline.telephony.sip.message import ParseError, parse_uri
-from hotline.telephony.sip.outbound import OutboundLeg, _is_ip
+from hotline.telephony.sip.outbound import OutboundLeg, is_ip
 
 if TYPE_CHECKING:
     from hotline.telephony.sip.leg import SipLeg
@@ -49,6 +49,18 @@ class Waiting:
     tried: set[int] = field(default_factory=set)
 
 
+def _fixed_target(sip_uri: str | None) -> tuple[str, tuple[str, int]] | None:
+    if not sip_uri:
+        return None
+    try:
+        uri = parse_uri(sip_uri)
+    except ParseError:
+        return None
+    if not is_ip(uri.host):  # no resolver in this process
+        return None
+    return sip_uri, (uri.host.strip("[]"), uri.port or 5060)
+
+
 class Acd:
     def __init__(
         self,
@@ -62,7 +74,8 @@ class Acd:
         self.ring_seconds = ring_seconds
         self.hooks = hooks
         self.now = now
-        self.agents: dict[int, LineAgent] = {}
+        self._agents: dict[int, LineAgent] = {}
+        self._fixed: dict[int, tuple[str, tuple[str, int]] | None] = {}
         self.engaged: set[int] = set()  # ringing or on a call, from this process
         self.last_call_end: dict[int, datetime] = {}
         self.misses: dict[int, int] = {}
@@ -70,6 +83,16 @@ class Acd:
         self._seq = itertools.count()
 
     # -- operators ----------------------------------------------------------------------------
+    @property
+    def agents(self) -> dict[int, LineAgent]:
+        return self._agents
+
+    @agents.setter
+    def agents(self, agents: dict[int, LineAgent]) -> None:
+        self._agents = agents
+        # Fixed URIs parsed once per poll, not at every choice.
+        self._fixed = {a.user_id: _fixed_target(a.sip_uri) for a in agents.values()}
+
     def update_agents(self, agents: list[LineAgent]) -> None:
         previous = self.agents
         self.agents = {a.user_id: a for a in agents}
@@ -88,14 +111,7 @@ class Acd:
             binding = self.ua.registrar.lookup(agent.sip_username)
             if binding is not None:
                 return binding.contact, binding.source
-        if agent.sip_uri:
-            try:
-                uri = parse_uri(agent.sip_uri)
-            except ParseError:
-                return None
-            if _is_ip(uri.host):  # no resolver in this process
-                return agent.sip_uri, (uri.host.strip("[]"), uri.port or 5060)
-        return None
+        return self._fixed.get(agent.user_id)
 
     def free(self, branch: str) -> list[LineAgent]:
         """Available operators of a queue, reachable, not on a call: longest idle first."""

@@ -176,7 +176,7 @@ class OutboundLeg:
         try:
             uri = parse_address(self.route_set[0]).uri if self.route_set else None
             uri = uri or parse_uri(self.remote_target)
-            return (uri.host.strip("[]"), uri.port or 5060) if _is_ip(uri.host) else self.hop
+            return (uri.host.strip("[]"), uri.port or 5060) if is_ip(uri.host) else self.hop
         except ParseError:
             return self.hop
 
@@ -201,7 +201,7 @@ class OutboundLeg:
         self.ua.ports.release(self.rtp_port)
 
 
-def _is_ip(host: str) -> bool:
+def is_ip(host: str) -> bool:
     import ipaddress
 
     try:
