@@ -8,6 +8,7 @@ import socket
 import struct
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -276,3 +277,86 @@ async def test_a_busy_phone_is_skipped_and_the_next_operator_answers(
     assert call.operator_id == free_id
     missed = await agent_row(acd_line, busy_id)
     assert missed.missed == 1 and missed.status.value == "available"
+
+
+async def test_operator_at_a_fixed_uri_answers_and_hangs_up_first(
+    settings: Settings, acd_line: Line
+):
+    """A phone that never registers, reached at its configured URI; its BYE ends the call."""
+    phone_port = free_udp_port()
+    engine = create_engine(settings.effective_database_url, pool_size=2)
+    try:
+        sessionmaker = make_sessionmaker(engine, Site.from_settings(settings))
+        async with sessionmaker() as session, session.begin():
+            user = await create_user(
+                session, username="desk7", password="operator-pass-1", role="operator"
+            )
+            await set_sip_credentials(
+                session,
+                actor=SYSTEM,
+                user_id=user.id,
+                username="desk7",
+                password=PASSWORD,
+                realm=settings.sip_realm,
+                uri=f"sip:desk7@127.0.0.1:{phone_port}",
+            )
+            await set_status(session, user_id=user.id, status="available")
+            user_id = user.id
+    finally:
+        await engine.dispose()
+    await asyncio.sleep(0.5)
+    args = phone_args(acd_line, "operator_phone_hangs_up.xml", phone_port, user="desk7")
+    phone = asyncio.create_task(run_sipp([*args, "-key", "opport", str(free_udp_port())]))
+    await asyncio.sleep(0.5)
+    result = await acd_line.sipp("caller_operator_hangs_up.xml")
+    assert result.returncode == 0, result.output
+    code, out = await phone
+    assert code == 0, out
+    [call] = await acd_line.calls()
+    assert call.outcome is not None and call.outcome.value == "answered"
+    assert call.operator_id == user_id and call.talk_seconds >= 1
+    agent = await agent_row(acd_line, user_id)
+    assert agent.status.value == "available"
+
+
+async def test_first_in_the_queue_is_answered_first_the_other_abandons(
+    settings: Settings, acd_line: Line
+):
+    user_id = await add_operator(settings, available=False)
+    await asyncio.sleep(0.5)
+    phone_port = free_udp_port()
+    code, out = await register(acd_line, phone_port)
+    assert code == 0, out
+    args = phone_args(acd_line, "operator_phone_answers.xml", phone_port)
+    phone = asyncio.create_task(run_sipp([*args, "-key", "opport", str(free_udp_port())]))
+
+    def caller(number: str) -> asyncio.Task[Any]:
+        extra = ("-s", number, "-d", "4000")
+        return asyncio.create_task(acd_line.sipp("caller_waits_then_hangs_up.xml", extra=extra))
+
+    first = caller("0912000001")
+    await asyncio.sleep(0.7)
+    second = caller("0912000002")
+    await asyncio.sleep(0.8)
+    ua = acd_line.phone.ua
+    acd = acd_line.phone.acd
+    assert ua is not None and acd is not None
+    assert [acd.position(w) for w in acd.queues["operator"]] == [1, 2]
+    engine = create_engine(settings.effective_database_url, pool_size=2)
+    try:
+        sessionmaker = make_sessionmaker(engine, Site.from_settings(settings))
+        async with sessionmaker() as session, session.begin():
+            await set_status(session, user_id=user_id, status="available")
+    finally:
+        await engine.dispose()
+    for task in (first, second):
+        result = await task
+        assert result.returncode == 0, result.output
+    code, out = await phone
+    assert code == 0, out
+    calls = {c.caller: c for c in await acd_line.calls()}
+    answered, abandoned = calls["+84912000001"], calls["+84912000002"]
+    assert answered.outcome is not None and answered.outcome.value == "answered"
+    assert answered.operator_id == user_id and answered.queue_wait_seconds >= 1
+    assert abandoned.outcome is not None and abandoned.outcome.value == "abandoned_queue"
+    assert abandoned.operator_id is None and abandoned.answered_at is None
