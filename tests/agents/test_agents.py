@@ -239,3 +239,44 @@ async def test_two_missed_calls_in_a_row_set_the_operator_away(app, client, worl
     async with app.state.hotline.unit_of_work() as session:
         agent = await session.get(Agent, op)
         assert agent is not None and agent.missed == 0 and r.json()["status"] == "available"
+
+
+async def test_board_sets_status_and_shows_the_caller_card_during_a_call(app, client, world):
+    from hotline.agents.service import line_update
+    from tests.auth.test_auth import _csrf_of
+    from tests.conftest import PASSWORD
+
+    page = await client.get("/login")
+    await client.post(
+        "/login",
+        data={"username": "operator", "password": PASSWORD, "csrf": _csrf_of(page.text)},
+    )
+    board = await client.get("/")
+    assert "Điện thoại" in board.text and '<b id="agent-status">Vắng mặt</b>' in board.text
+    csrf = _csrf_of(board.text)
+    r = await client.post(
+        "/agent-status", data={"status": "available", "csrf": csrf}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    board = await client.get("/")
+    assert '<b id="agent-status">Sẵn sàng</b>' in board.text and "on-call" not in board.text
+    # The phone line puts a call from a known citizen through to this operator.
+    old = await client.post("/api/v1/cases", json=new_case_body(), headers=world.auth("operator"))
+    call = await client.post(
+        "/api/v1/calls", json=call_body(caller="84912345678"), headers=world.auth("operator")
+    )
+    op = await user_id(client, world, "operator")
+    async with app.state.hotline.unit_of_work() as session:
+        from hotline.agents.models import AgentStatus
+
+        await line_update(
+            session, user_id=op, status=AgentStatus.BUSY, current_call_id=call.json()["id"]
+        )
+    board = await client.get("/")
+    assert '<b id="agent-status">Bận</b>' in board.text
+    assert "Đang nghe cuộc gọi từ +84912345678" in board.text
+    assert f"<code>{old.json()['code']}</code>" in board.text
+    # Without the form's token nothing changes.
+    r = await client.post("/agent-status", data={"status": "away"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    assert '<b id="agent-status">Bận</b>' in (await client.get("/")).text

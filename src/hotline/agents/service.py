@@ -107,6 +107,11 @@ async def set_status(
     return agent
 
 
+async def find_agent(session: AsyncSession, *, user_id: int) -> Agent | None:
+    """The row if the user ever took calls; read-only (for pages)."""
+    return await session.get(Agent, user_id)
+
+
 async def my_agent(session: AsyncSession, *, user_id: int) -> Agent:
     user = await _taker(session, user_id, "user_id")
     agent = await _agent(session, user)
