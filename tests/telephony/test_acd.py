@@ -249,9 +249,21 @@ async def test_doctor_branch_outside_hours(settings: Settings, sipp_installed: N
         await running.phone.stop()
 
 
-async def test_a_busy_phone_is_skipped_and_the_next_operator_answers(
-    settings: Settings, acd_line: Line
+@pytest.mark.parametrize("unanswered", ["operator_phone_busy.xml", "operator_phone_no_answer.xml"])
+async def test_a_busy_or_unanswered_phone_is_skipped_for_the_next_operator(
+    settings: Settings, sipp_installed: None, unanswered: str
 ):
+    acd_line = await start_line(
+        line_settings(settings, sip_agent_poll_seconds=0.2, sip_agent_ring_seconds=1.0),
+        texts=QUEUE_TEXTS,
+    )
+    try:
+        await _skip_to_next_operator(settings, acd_line, unanswered)
+    finally:
+        await acd_line.phone.stop()
+
+
+async def _skip_to_next_operator(settings: Settings, acd_line: Line, unanswered: str) -> None:
     busy_id = await add_operator(settings, username="op1")  # idle the longest: rung first
     await asyncio.sleep(0.05)
     free_id = await add_operator(settings, username="op2")
@@ -260,9 +272,7 @@ async def test_a_busy_phone_is_skipped_and_the_next_operator_answers(
     for user, port in (("op1", busy_port), ("op2", free_port)):
         code, out = await register(acd_line, port, user=user)
         assert code == 0, out
-    busy = asyncio.create_task(
-        run_sipp(phone_args(acd_line, "operator_phone_busy.xml", busy_port, user="op1"))
-    )
+    busy = asyncio.create_task(run_sipp(phone_args(acd_line, unanswered, busy_port, user="op1")))
     media = free_udp_port()
     args = phone_args(acd_line, "operator_phone_answers.xml", free_port, user="op2")
     answering = asyncio.create_task(run_sipp([*args, "-key", "opport", str(media)]))

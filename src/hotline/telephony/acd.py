@@ -191,11 +191,10 @@ class Acd:
                 self.misses.pop(agent.user_id, None)
                 waiting.operator.set_result((agent.user_id, out))
                 return
-            if answered:
+            if answered:  # the caller left or someone else answered first
                 await out.hangup()
                 answered = False
-            else:
-                out.end()
+            else:  # the leg ends itself (after its CANCEL or the failure's ACK)
                 self._missed(agent.user_id)
         finally:
             if not answered:

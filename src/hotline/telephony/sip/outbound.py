@@ -99,10 +99,16 @@ class OutboundLeg:
                     await asyncio.wait_for(asyncio.shield(self._final), max(0.0, wait))
                 interval = min(interval * 2, T2)
             if not self._final.done():
-                await self._cancel()
+                # No answer in time: CANCEL in the background (a dead phone would hold the
+                # next operator's turn for the whole CANCEL transaction otherwise).
+                self.ua.spawn(self._cancel())
                 return False
             final = self._final.result()
-            return 200 <= final.status < 300 and self.answered
+            if 200 <= final.status < 300 and self.stream is not None:
+                return True
+            if final.status >= 300:
+                self.end()
+            return False
         except asyncio.CancelledError:
             # The caller hung up while the phone rang: stop it ringing.
             if not self._final.done():
@@ -142,12 +148,12 @@ class OutboundLeg:
             if contacts:
                 self.remote_target = str(parse_address(contacts[0]).uri)
         except (SdpError, ParseError) as exc:
+            # Answered with media we cannot bridge: confirm and hang up at once.
             log.info("operator_answer_unusable", error=str(exc))
             self.remote_tag = msg.to_addr.tag
             self.answered = True
             self._send_ack()
             self.ua.spawn(self.hangup())
-            self.answered = False
             if not self._final.done():
                 self._final.set_result(msg)
             return
