@@ -90,6 +90,9 @@ class CallRecorder:
         self.bus = bus
         self._tasks: set[asyncio.Task[None]] = set()
         self._opened: dict[int, asyncio.Task[int | None]] = {}
+        # Each operator's latest "answered" write: their "available again" waits for it, or a
+        # very short call could leave them marked busy on a call that is over.
+        self._answering: dict[int, asyncio.Task[int | None]] = {}
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -106,6 +109,8 @@ class CallRecorder:
         data.ended_at = None
         task = asyncio.get_running_loop().create_task(self._open(data))
         self._opened[id(progress)] = task
+        if progress.operator_id is not None:
+            self._answering[progress.operator_id] = task
 
     async def _open(self, data: NewCall) -> int | None:
         try:
@@ -150,6 +155,9 @@ class CallRecorder:
         self._spawn(self._agent(user_id, status, missed))
 
     async def _agent(self, user_id: int, status: AgentStatus | None, missed: bool) -> None:
+        answering = self._answering.pop(user_id, None)
+        if answering is not None:
+            await asyncio.wait([answering])
         try:
             async with self.sessionmaker() as session, session.begin():
                 await line_update(
