@@ -214,9 +214,12 @@ def _drain(queue: asyncio.Queue[DomainEvent]) -> list[DomainEvent]:
     return out
 
 
-async def test_callback_offer_accepted_keeps_the_place(settings: Settings, acd_line: Line):
+@pytest.mark.parametrize("scenario", ["queue_callback_press_1.xml", "queue_callback_rfc4733_1.xml"])
+async def test_callback_offer_accepted_keeps_the_place(
+    settings: Settings, acd_line: Line, scenario: str
+):
     await add_operator(settings, available=False)  # nobody free: the caller waits
-    result = await acd_line.sipp("queue_callback_press_1.xml")
+    result = await acd_line.sipp(scenario)
     assert result.returncode == 0, result.output
     [call] = await acd_line.calls()
     assert call.outcome is not None and call.outcome.value == "callback_requested"
