@@ -19,7 +19,7 @@ from hotline.agents.service import set_sip_credentials, set_status
 from hotline.auth.service import SYSTEM, create_user
 from hotline.calls.models import Callback
 from hotline.db import create_engine, make_sessionmaker
-from hotline.events import DomainEvent, EventBus
+from hotline.events import DomainEvent, EventBus, RedisEventBus
 from hotline.settings import Settings
 from hotline.site import Site
 from tests.telephony.conftest import SCENARIOS, Line, free_udp_port, line_settings, start_line
@@ -153,9 +153,38 @@ async def test_register_with_a_wrong_password_or_unknown_user_is_refused(
     assert ua is not None and ua.registrar.bindings == {}
 
 
+@pytest.fixture
+async def redis_line(settings: Settings, sipp_installed: None) -> AsyncIterator[Line]:
+    """The line as `hotline sip` runs it with HOTLINE_REDIS_URL: its own RedisEventBus."""
+    from tests.events.test_redis_bus import REDIS_URL, _redis_up
+
+    if not _redis_up():
+        pytest.fail("Redis is not running on 127.0.0.1:6379 (it is part of the test machine)")
+    running = await start_line(
+        line_settings(settings, sip_agent_poll_seconds=0.2, redis_url=REDIS_URL),
+        texts=QUEUE_TEXTS,
+    )
+    yield running
+    await running.phone.stop()
+
+
 async def test_operator_answers_the_queue_and_hears_the_caller(
-    settings: Settings, acd_line: Line, bus: EventBus
+    settings: Settings, redis_line: Line
 ):
+    """Also: the console pop crosses processes through Redis, as between `hotline sip` and
+    the web app (here a second RedisEventBus stands for the web process)."""
+    from tests.events.test_redis_bus import REDIS_URL
+
+    acd_line = redis_line
+    web = RedisEventBus(REDIS_URL)
+    await web.start()
+    try:
+        await _operator_answers(settings, acd_line, web)
+    finally:
+        await web.stop()
+
+
+async def _operator_answers(settings: Settings, acd_line: Line, bus: EventBus) -> None:
     user_id = await add_operator(settings)
     await asyncio.sleep(0.5)
     phone_port = free_udp_port()
@@ -182,7 +211,7 @@ async def test_operator_answers_the_queue_and_hears_the_caller(
     listener = asyncio.create_task(asyncio.to_thread(listen))
     async with bus.subscribe() as events:
         result = await acd_line.sipp("caller_to_operator.xml")
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.5)
         popped = [e for e in _drain(events) if e.kind == "call.answered"]
     assert result.returncode == 0, result.output
     code, out = await phone
