@@ -84,10 +84,10 @@ async def wait_in_queue(
         announcer.cancel()
         acd.leave(waiting)
         if operator is None and waiting.operator.done() and not waiting.operator.cancelled():
-            operator = waiting.operator.result()  # answered just as the caller left
-            if leg.ended.is_set():
-                acd.ua.spawn(operator[1].hangup())
-                acd.release(operator[0])
+            # Put through just as the caller left or took the callback: not bridged.
+            late_id, late_leg = waiting.operator.result()
+            acd.ua.spawn(late_leg.hangup())
+            acd.release(late_id)
     await _bridge(leg, acd, *operator)
 
 
