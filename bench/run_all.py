@@ -27,7 +27,7 @@ from common import REPO_ROOT, RESULTS_DIR, fmt, markdown_table
 
 BENCH = Path(__file__).resolve().parent
 DOC = REPO_ROOT / "docs" / "benchmarks.md"
-NAMES = ("intake", "report", "search", "triage", "kb_search", "duplicates")
+NAMES = ("intake", "report", "search", "triage", "kb_search", "duplicates", "acd")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -61,6 +61,7 @@ def commands(quick: bool, fresh: bool, out: Path) -> dict[str, list[str]]:
         "triage": [py, str(BENCH / "triage_quality.py")],
         "kb_search": [py, str(BENCH / "kb_search.py"), *kb_search, *f],
         "duplicates": [py, str(BENCH / "duplicates.py"), *duplicates, *f],
+        "acd": [py, str(BENCH / "acd.py"), *(["--rounds", "3"] if quick else [])],
     }
 
 
@@ -420,6 +421,44 @@ def kb_search_section(r: dict[str, Any]) -> tuple[str, list[str]]:
     return text, summary
 
 
+def acd_section(r: dict[str, Any]) -> tuple[str, list[str]]:
+    """Issue 4: what the operator queue costs the phone line's event loop."""
+    rows = [
+        ["relay one bridged RTP packet (same law)", fmt(r["relay_us"], 2)],
+        ["relay with A-law/μ-law translation", fmt(r["relay_translated_us"], 2)],
+        ["baseline: the clock sending one prompt frame", fmt(r["clock_frame_us"], 2)],
+        ["check one REGISTER digest", fmt(r["digest_check_us"], 2)],
+        ["choose the longest-idle of 200 free operators", fmt(r["choose_of_200_us"], 2)],
+    ]
+    share200 = r["relay_cpu_share_200_calls"] * 100
+    share400 = r["relay_cpu_share_400_calls"] * 100
+    text = "\n".join(
+        [
+            "## Operator queue (ACD) on the phone line's loop (issue 4)",
+            "",
+            "What: `bench/acd.py`, per-event costs on real loopback UDP sockets, medians of"
+            f" {r['config']['rounds']} rounds. Relaying is done as packets arrive, outside the"
+            " 20 ms clock; the baseline is the clock's own per-frame send in the same run.",
+            "",
+            markdown_table(["operation", "µs (median)"], rows),
+            "",
+            f"- projected relay CPU (2 directions × 50 packets/s per call): {fmt(share200)} %"
+            f" of one core at 200 bridged calls, {fmt(share400)} % at 400.",
+        ]
+    )
+    summary = [
+        [
+            "ACD relay per packet",
+            "report (no target)",
+            f"{fmt(r['relay_us'], 2)} µs",
+            f"{fmt(r['clock_frame_us'], 2)} µs (clock frame)",
+            f"×{fmt(r['relay_us'] / r['clock_frame_us'], 2)}",
+            "reported",
+        ]
+    ]
+    return text, summary
+
+
 def render(results: dict[str, Any]) -> str:
     machine = next(iter(results.values()))["machine"] if results else {}
     when = max(r["started_at"] for r in results.values()) if results else "—"
@@ -436,6 +475,7 @@ def render(results: dict[str, Any]) -> str:
         ("triage", triage_section),
         ("kb_search", kb_search_section),
         ("duplicates", duplicates_section),
+        ("acd", acd_section),
     ):
         if name in results:
             text, rows = fn2(results[name])

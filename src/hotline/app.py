@@ -69,8 +69,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BearerSkipsSession)  # outside the session middleware
     errors.install(app)
 
+    from hotline.agents.api import router as agents_router
     from hotline.assist.api import router as assist_router
     from hotline.auth.api import router as auth_router
+    from hotline.calls.api import callbacks_router
     from hotline.calls.api import router as calls_router
     from hotline.cases.api import router as cases_router
     from hotline.contacts.api import router as contacts_router
@@ -88,10 +90,12 @@ def create_app(settings: Settings) -> FastAPI:
     for router in (
         auth_router,
         duplicates_router,
+        agents_router,
         cases_router,
         contacts_router,
         directory_router,
         calls_router,
+        callbacks_router,
         reports_router,
         triage_router,
         assist_router,

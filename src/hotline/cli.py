@@ -102,6 +102,46 @@ def user_create(
     console.print(f"Đã tạo tài khoản {username} (id {user_id})")
 
 
+@user_app.command("sip-password")
+def user_sip_password(
+    username: str = typer.Option(..., "--username", help="The staff account"),
+    sip_username: str = typer.Option(..., "--sip-username", help="What the phone logs in as"),
+    password: str = typer.Option(..., "--password", help="The phone's SIP password"),
+    uri: str | None = typer.Option(None, "--uri", help="A fixed SIP URI if it never registers"),
+) -> None:
+    """Set the SIP login of an operator's phone (stored as the digest HA1, not the password)."""
+    from sqlalchemy import select
+
+    from hotline.agents.service import set_sip_credentials
+    from hotline.auth.models import User
+    from hotline.auth.service import SYSTEM
+    from hotline.errors import DomainError, NotFound
+
+    settings = _settings()
+
+    async def work(session: Any) -> int:
+        user_id = await session.scalar(select(User.id).where(User.username == username))
+        if user_id is None:
+            raise NotFound("Không tìm thấy người dùng", field="username")
+        await set_sip_credentials(
+            session,
+            actor=SYSTEM,
+            user_id=user_id,
+            username=sip_username,
+            password=password,
+            realm=settings.sip_realm,
+            uri=uri,
+        )
+        return int(user_id)
+
+    try:
+        _run_in_uow(settings, work)
+    except DomainError as exc:
+        console.print(f"[red]Lỗi ({exc.field or 'input'}):[/red] {exc.detail}")
+        raise typer.Exit(2) from None
+    console.print(f"Đã đặt tài khoản SIP {sip_username} cho {username}")
+
+
 @triage_app.command("train")
 def triage_train(
     history: bool = typer.Option(

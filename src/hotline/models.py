@@ -1,5 +1,6 @@
 """Imports every domain's tables so that Base.metadata is complete (Alembic, tests)."""
 
+from hotline.agents import models as agents_models
 from hotline.attachments import models as attachments_models
 from hotline.auth import models as auth_models
 from hotline.calls import models as calls_models
@@ -15,6 +16,7 @@ from hotline.triage import models as triage_models
 metadata = Base.metadata
 
 __all__ = [
+    "agents_models",
     "attachments_models",
     "auth_models",
     "calls_models",

@@ -64,6 +64,21 @@ class Settings(BaseSettings):
     # offer a human.
     kb_auto_answer: bool = False
     kb_auto_answer_threshold: float = Field(default=0.8, gt=0, le=1)
+    # The ACD (operator queue): digest realm of the operators' phones, how long a nonce is
+    # good for, the longest REGISTER we accept, how often the line re-reads operator
+    # statuses, how long an operator's phone rings before the next one is tried, when a
+    # waiting caller is offered a callback and how often they hear their place.
+    sip_realm: str = "hotline1022"
+    sip_nonce_seconds: float = 300.0
+    sip_register_max_expires: int = 3600
+    sip_agent_poll_seconds: float = 1.0
+    sip_agent_ring_seconds: float = 15.0
+    sip_callback_after: float = 60.0
+    sip_position_every: float = 30.0
+    # Opening hours per branch, local site time, "HH:MM-HH:MM"; a branch not listed is 24/7.
+    sip_opening_hours: dict[str, list[str]] = Field(
+        default_factory=lambda: {"doctor": ["09:00-11:00", "15:00-17:00", "19:00-21:00"]}
+    )
 
     @field_validator("database_url", mode="after")
     @classmethod

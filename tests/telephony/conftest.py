@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import shutil
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy import select
 
 from hotline.calls.models import Call
 from hotline.db import make_sessionmaker
+from hotline.events import EventBus
 from hotline.settings import Settings
 from hotline.site import Site
 from hotline.telephony.ivr import default_menu
@@ -104,7 +106,12 @@ def sipp_installed() -> None:
 
 
 async def start_line(
-    settings: Settings, *, ring_seconds: float = 0.0, texts: dict[str, str] | None = None
+    settings: Settings,
+    *,
+    ring_seconds: float = 0.0,
+    texts: dict[str, str] | None = None,
+    now: Callable[[], datetime] | None = None,
+    bus: EventBus | None = None,
 ) -> Line:
     menu = default_menu(
         dest_115=settings.sip_transfer_115,
@@ -114,7 +121,7 @@ async def start_line(
     )
     menu.texts.clear()
     menu.texts.update(TEST_TEXTS | (texts or {}))
-    phone = PhoneLine(settings, menu=menu)
+    phone = PhoneLine(settings, menu=menu, bus=bus, **({"now": now} if now else {}))
     ua = await phone.start()
     return Line(phone, ua.port)
 

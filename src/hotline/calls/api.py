@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from hotline.auth.service import Actor
 from hotline.calls import service
-from hotline.calls.models import Call
+from hotline.calls.models import Call, Callback
 from hotline.cases.access import can_edit, get_case_for
 from hotline.errors import NotAllowed
 from hotline.web.deps import current_actor, get_state
@@ -113,3 +113,83 @@ async def create_call(body: CallIn, actor: ActorDep, state: StateDep) -> CallOut
             ),
         )
         return CallOut.of(call)
+
+
+class ContactCard(BaseModel):
+    id: int
+    name: str
+
+
+class CallContextOut(BaseModel):
+    call: CallOut
+    contact: ContactCard | None
+    past_cases: list[str]
+
+
+@router.get("/{call_id}/context", response_model=CallContextOut)
+async def call_context(call_id: int, actor: ActorDep, state: StateDep) -> CallContextOut:
+    """What the console pops when an operator answers: the caller's card and past cases."""
+    _staff(actor)
+    async with state.unit_of_work() as session:
+        ctx = await service.call_context(session, call_id=call_id)
+        return CallContextOut(
+            call=CallOut.of(ctx.call),
+            contact=(
+                ContactCard(id=ctx.contact_id, name=ctx.contact_name)
+                if ctx.contact_id is not None
+                else None
+            ),
+            past_cases=ctx.past_cases,
+        )
+
+
+callbacks_router = APIRouter(prefix="/api/v1/callbacks", tags=["calls"])
+
+
+class CallbackOut(BaseModel):
+    id: int
+    call_id: int
+    caller: str
+    line: str
+    branch: str
+    queued_at: datetime
+    created_at: datetime
+    status: str
+    done_at: datetime | None
+    done_by: int | None
+
+    @classmethod
+    def of(cls, c: Callback) -> CallbackOut:
+        return cls(
+            id=c.id,
+            call_id=c.call_id,
+            caller=c.caller,
+            line=c.line,
+            branch=c.branch,
+            queued_at=c.queued_at,
+            created_at=c.created_at,
+            status=c.status.value,
+            done_at=c.done_at,
+            done_by=c.done_by,
+        )
+
+
+@callbacks_router.get("", response_model=list[CallbackOut])
+async def list_callbacks(
+    actor: ActorDep, state: StateDep, status: str = "open", limit: int = 100
+) -> list[CallbackOut]:
+    """Callers waiting to be called back, in the order they joined the queue."""
+    _staff(actor)
+    async with state.unit_of_work() as session:
+        rows = await service.list_callbacks(session, status=status or None, limit=limit)
+        return [CallbackOut.of(c) for c in rows]
+
+
+@callbacks_router.post("/{callback_id}/done", response_model=CallbackOut)
+async def callback_done(callback_id: int, actor: ActorDep, state: StateDep) -> CallbackOut:
+    _staff(actor)
+    async with state.unit_of_work() as session:
+        callback = await service.complete_callback(
+            session, callback_id=callback_id, user_id=actor.user_id
+        )
+        return CallbackOut.of(callback)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hotline.db import Base, UTCDateTime, enum_column
+from hotline.db import Base, UTCDateTime, enum_column, utcnow
 from hotline.ids import BigId
 
 
@@ -40,3 +40,29 @@ class Call(Base):
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     outcome: Mapped[CallOutcome | None] = mapped_column(enum_column(CallOutcome, 24))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
+
+
+class CallbackStatus(enum.StrEnum):
+    OPEN = "open"
+    DONE = "done"
+
+
+class Callback(Base):
+    """A caller who pressed 1 in the queue (or outside hours) to be called back.
+
+    Ordered by `queued_at`, when they joined the queue, so they keep their place.
+    """
+
+    __tablename__ = "callback"
+    __table_args__ = (Index("ix_callback_status_queued_at", "status", "queued_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"), index=True)
+    caller: Mapped[str] = mapped_column(String(20))
+    line: Mapped[str] = mapped_column(String(20))
+    branch: Mapped[str] = mapped_column(String(20))
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[CallbackStatus] = mapped_column(enum_column(CallbackStatus, 8))
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))

@@ -8,9 +8,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.calls.models import Call, CallOutcome
+from hotline.calls.models import Call, Callback, CallbackStatus, CallOutcome
+from hotline.cases.models import Case
+from hotline.contacts.models import Contact
 from hotline.contacts.phones import normalise_phone
 from hotline.contacts.service import find_by_phone
+from hotline.db import utcnow
 from hotline.errors import InvalidInput, NotFound
 from hotline.reports.counters import count_call
 
@@ -31,10 +34,50 @@ class NewCall:
     operator_id: int | None = None
     outcome: str | None = None
     case_id: int | None = None
+    # When the caller joined the queue: a callback request keeps that place.
+    queued_at: datetime | None = None
 
 
 async def record_call(session: AsyncSession, *, data: NewCall) -> Call:
     """Store a finished call and count it by line, branch and outcome."""
+    call = await _new_row(session, data)
+    await _count(session, call)
+    if call.outcome is CallOutcome.CALLBACK_REQUESTED:
+        session.add(
+            Callback(
+                call_id=call.id,
+                caller=call.caller,
+                line=call.line,
+                branch=call.branch or "",
+                queued_at=data.queued_at or data.started_at,
+                status=CallbackStatus.OPEN,
+            )
+        )
+        await session.flush()
+    return call
+
+
+async def open_call(session: AsyncSession, *, data: NewCall) -> Call:
+    """An answered call in progress (the console needs its id now); counted at `finish_call`."""
+    return await _new_row(session, data)
+
+
+async def finish_call(
+    session: AsyncSession, *, call_id: int, ended_at: datetime, talk_seconds: int
+) -> Call:
+    call = await session.get(Call, call_id)
+    if call is None:
+        raise NotFound("Không tìm thấy cuộc gọi", field="call_id")
+    if ended_at.tzinfo is None:
+        raise InvalidInput("Thời điểm phải có múi giờ", field="ended_at")
+    call.ended_at = ended_at
+    call.talk_seconds = max(0, talk_seconds)
+    await session.flush()
+    await _count(session, call)
+    return call
+
+
+async def _new_row(session: AsyncSession, data: NewCall) -> Call:
     # "" is a caller we cannot name (withheld id, or a SIP user that is not a phone number):
     # the column holds E.164 or nothing, so reports and contact matching never see junk.
     caller = normalise_phone(data.caller, field="caller") if data.caller else UNKNOWN_CALLER
@@ -70,16 +113,25 @@ async def record_call(session: AsyncSession, *, data: NewCall) -> Call:
     )
     session.add(call)
     await session.flush()
+    return call
+
+
+async def _count(session: AsyncSession, call: Call) -> None:
     await count_call(
         session,
-        started_at=data.started_at,
-        line=data.line,
-        branch=data.branch,
-        outcome=outcome.value if outcome else None,
-        wait_seconds=data.queue_wait_seconds,
-        talk_seconds=data.talk_seconds,
+        started_at=call.started_at,
+        line=call.line,
+        branch=call.branch,
+        outcome=call.outcome.value if call.outcome else None,
+        wait_seconds=call.queue_wait_seconds,
+        talk_seconds=call.talk_seconds,
+        operator_id=call.operator_id if call.answered_at is not None else None,
+        answered_in_20s=_answered_within(call, 20),
     )
-    return call
+
+
+def _answered_within(call: Call, seconds: int) -> bool:
+    return call.answered_at is not None and call.queue_wait_seconds <= seconds
 
 
 async def link_call(session: AsyncSession, *, call_id: int, case_id: int) -> Call:
@@ -107,3 +159,63 @@ async def list_calls(
     if contact_id is not None:
         stmt = stmt.where(Call.contact_id == contact_id)
     return list((await session.scalars(stmt)).all())
+
+
+# -- callbacks --------------------------------------------------------------------------------
+
+
+async def list_callbacks(
+    session: AsyncSession, *, status: str | None = "open", limit: int = 100
+) -> list[Callback]:
+    """Callback requests in queue order: who joined the queue first comes first."""
+    stmt = select(Callback).order_by(Callback.queued_at, Callback.id).limit(max(1, min(limit, 500)))
+    if status:
+        try:
+            stmt = stmt.where(Callback.status == CallbackStatus(status))
+        except ValueError:
+            raise InvalidInput(f"Trạng thái không hợp lệ: {status}", field="status") from None
+    return list((await session.scalars(stmt)).all())
+
+
+async def complete_callback(
+    session: AsyncSession, *, callback_id: int, user_id: int | None
+) -> Callback:
+    callback = await session.get(Callback, callback_id)
+    if callback is None:
+        raise NotFound("Không tìm thấy yêu cầu gọi lại", field="callback_id")
+    if callback.status is CallbackStatus.OPEN:
+        callback.status = CallbackStatus.DONE
+        callback.done_at = utcnow()
+        callback.done_by = user_id
+        await session.flush()
+    return callback
+
+
+@dataclass
+class CallContext:
+    call: Call
+    contact_id: int | None
+    contact_name: str
+    past_cases: list[str]
+
+
+async def call_context(session: AsyncSession, *, call_id: int) -> CallContext:
+    """What the console pops when an operator answers: the caller's card and past cases."""
+    call = await session.get(Call, call_id)
+    if call is None:
+        raise NotFound("Không tìm thấy cuộc gọi", field="call_id")
+    name, cases = "", []
+    if call.contact_id is not None:
+        contact = await session.get(Contact, call.contact_id)
+        name = contact.name if contact else ""
+        cases = list(
+            (
+                await session.scalars(
+                    select(Case.code)
+                    .where(Case.contact_id == call.contact_id)
+                    .order_by(Case.id.desc())
+                    .limit(20)
+                )
+            ).all()
+        )
+    return CallContext(call, call.contact_id, name, cases)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.attachments import service as attachments
 from hotline.auth.service import Actor
-from hotline.calls.service import list_calls
+from hotline.calls.service import link_call, list_calls
 from hotline.cases import queries, service, timeline, workflow
 from hotline.cases.access import get_case_for
 from hotline.cases.models import Case
@@ -81,8 +81,10 @@ async def create_case(request: Request, suggest_duplicates: bool = False) -> Res
         long=body.long,
         public=body.public,
     )
-    # The suggestions read in the same session as the new case, so they take the ORM path.
-    pool = None if suggest_duplicates else await state.autocommit_pool()
+    # Linking a call and suggesting duplicates happen in the same transaction as the new
+    # case, so those requests take the ORM path.
+    in_session = suggest_duplicates or body.call_id is not None
+    pool = None if in_session else await state.autocommit_pool()
     if pool is not None:
         opened = await service.open_case_autocommit(
             pool, database=state.database, site=state.site, actor=actor, data=data
@@ -93,6 +95,8 @@ async def create_case(request: Request, suggest_duplicates: bool = False) -> Res
             return _created(CaseCreated.of(case))
     async with state.unit_of_work() as session:
         new_case = await service.open_case(session, actor=actor, data=data)
+        if body.call_id is not None:
+            await link_call(session, call_id=body.call_id, case_id=new_case.id)
         out = CaseCreated.of(new_case)
         if suggest_duplicates:
             found = await suggest_for_case(session, case=new_case, actor=actor)

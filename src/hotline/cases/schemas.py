@@ -30,6 +30,8 @@ class CaseIn(BaseModel):
     lat: float | None = None
     long: float | None = None
     public: bool = False
+    # The call this case comes from (the console's draft case after an operator answered).
+    call_id: int | None = None
 
 
 class CasePatch(BaseModel):

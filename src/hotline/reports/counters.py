@@ -9,7 +9,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.db import dialect_name, insert_for
-from hotline.reports.models import CallCounter, CaseCounter, CaseCounterDelta, UnitCounter
+from hotline.reports.models import (
+    CallCounter,
+    CaseCounter,
+    CaseCounterDelta,
+    OperatorCounter,
+    UnitCounter,
+)
 from hotline.site import site_of
 
 
@@ -76,6 +82,8 @@ async def count_call(
     outcome: str | None,
     wait_seconds: int,
     talk_seconds: int,
+    operator_id: int | None = None,
+    answered_in_20s: bool = False,
 ) -> None:
     site = site_of(session)
     day, hour = site.local_day_hour(started_at)
@@ -91,8 +99,20 @@ async def count_call(
         session,
         CallCounter,
         keys,
-        {"calls": 1, "wait_seconds": wait_seconds, "talk_seconds": talk_seconds},
+        {
+            "calls": 1,
+            "wait_seconds": wait_seconds,
+            "talk_seconds": talk_seconds,
+            "answered_20s": int(answered_in_20s),
+        },
     )
+    if operator_id is not None:
+        await _bump(
+            session,
+            OperatorCounter,
+            {"day": day, "operator_id": operator_id, "shard": site.shard()},
+            {"answered": 1, "talk_seconds": talk_seconds},
+        )
 
 
 async def fold_case_deltas(session: AsyncSession, *, limit: int = 20_000) -> int:

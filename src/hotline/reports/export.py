@@ -13,15 +13,23 @@ from rich.table import Table
 GROUP_VI = {"hardship": "Hỗ trợ khó khăn", "emergency": "Cấp cứu", "other": "Khác"}
 
 
-def rows(data: dict[str, Any]) -> list[tuple[str, str, int]]:
+def rows(data: dict[str, Any]) -> list[tuple[str, str, int | float | None]]:
     """Flat (section, key, value) rows shared by CSV and XLSX."""
-    out: list[tuple[str, str, int]] = [("requests", "total", data["requests"]["total"])]
+    out: list[tuple[str, str, int | float | None]] = [
+        ("requests", "total", data["requests"]["total"])
+    ]
     out += [("requests.by_group", k, v) for k, v in data["requests"]["by_group"].items()]
     out += [("requests.by_category", k, v) for k, v in data["requests"]["by_category"].items()]
     out += [("requests.by_channel", k, v) for k, v in data["requests"]["by_channel"].items()]
     out += [("handling", k, v) for k, v in data["handling"].items()]
     out.append(("calls", "total", data["calls"]["total"]))
     out += [("calls.by_line", k, v) for k, v in data["calls"]["by_line"].items()]
+    out += [("calls.by_branch", k, v) for k, v in data["calls"]["by_branch"].items()]
+    for key in ("abandonment_rate", "average_speed_of_answer_seconds", "service_level_20s"):
+        out.append(("calls", key, data["calls"][key]))
+    for op in data["calls"]["by_operator"]:
+        section = f"calls.by_operator.{op['operator']}"
+        out += [(section, k, op[k]) for k in ("answered", "talk_seconds", "average_handle_seconds")]
     out += [("by_day.requests", d["date"], d["requests"]) for d in data["by_day"]]
     out += [("by_day.calls", d["date"], d["calls"]) for d in data["by_day"]]
     out += [("by_hour.requests", f"{h['hour']:02d}", h["requests"]) for h in data["by_hour"]]

@@ -62,6 +62,22 @@ class CallCounter(Base):
     calls: Mapped[int] = mapped_column(Integer, default=0)
     wait_seconds: Mapped[int] = mapped_column(Integer, default=0)
     talk_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    # Calls a person answered within 20 s of joining the queue (the service level).
+    answered_20s: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class OperatorCounter(Base):
+    """Answered calls and talk time per operator and local day."""
+
+    __tablename__ = "operator_counter"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    operator_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    )
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+    talk_seconds: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class UnitCounter(Base):

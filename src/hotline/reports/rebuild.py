@@ -14,7 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.calls.models import Call
 from hotline.cases.models import AssignmentStatus, Case, CaseAssignment
-from hotline.reports.models import CallCounter, CaseCounter, CaseCounterDelta, UnitCounter
+from hotline.reports.models import (
+    CallCounter,
+    CaseCounter,
+    CaseCounterDelta,
+    OperatorCounter,
+    UnitCounter,
+)
 from hotline.site import site_of
 
 BATCH = 5000
@@ -22,7 +28,7 @@ BATCH = 5000
 
 async def rebuild_counters(session: AsyncSession) -> dict[str, int]:
     site = site_of(session)
-    for model in (CaseCounter, CaseCounterDelta, CallCounter, UnitCounter):
+    for model in (CaseCounter, CaseCounterDelta, CallCounter, UnitCounter, OperatorCounter):
         await session.execute(delete(model))
 
     cases: Counter[tuple[Any, ...]] = Counter()
@@ -59,6 +65,9 @@ async def rebuild_counters(session: AsyncSession) -> dict[str, int]:
     calls: Counter[tuple[Any, ...]] = Counter()
     waits: Counter[tuple[Any, ...]] = Counter()
     talks: Counter[tuple[Any, ...]] = Counter()
+    quick: Counter[tuple[Any, ...]] = Counter()
+    by_operator: Counter[tuple[Any, ...]] = Counter()
+    operator_talk: Counter[tuple[Any, ...]] = Counter()
     call_rows = await session.stream(
         select(
             Call.started_at,
@@ -67,14 +76,20 @@ async def rebuild_counters(session: AsyncSession) -> dict[str, int]:
             Call.outcome,
             Call.queue_wait_seconds,
             Call.talk_seconds,
-        )
+            Call.answered_at,
+            Call.operator_id,
+        ).where(Call.ended_at.is_not(None) | Call.answered_at.is_(None))  # not calls in progress
     )
-    async for at, line, branch, outcome, wait, talk in call_rows:
+    async for at, line, branch, outcome, wait, talk, answered_at, operator_id in call_rows:
         day, hour = site.local_day_hour(at)
         call_key = (day, hour, line, branch or "", outcome.value if outcome else "")
         calls[call_key] += 1
         waits[call_key] += wait
         talks[call_key] += talk
+        quick[call_key] += int(answered_at is not None and wait <= 20)
+        if operator_id is not None and answered_at is not None:
+            by_operator[(day, operator_id)] += 1
+            operator_talk[(day, operator_id)] += talk
     await _insert(
         session,
         CallCounter,
@@ -89,8 +104,23 @@ async def rebuild_counters(session: AsyncSession) -> dict[str, int]:
                 "calls": n,
                 "wait_seconds": waits[k],
                 "talk_seconds": talks[k],
+                "answered_20s": quick[k],
             }
             for k, n in calls.items()
+        ],
+    )
+    await _insert(
+        session,
+        OperatorCounter,
+        [
+            {
+                "day": k[0],
+                "operator_id": k[1],
+                "shard": 0,
+                "answered": n,
+                "talk_seconds": operator_talk[k],
+            }
+            for k, n in by_operator.items()
         ],
     )
 

@@ -8,9 +8,17 @@ from typing import Any
 from sqlalchemy import Subquery, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.auth.models import User
+from hotline.calls.models import CallOutcome
 from hotline.directory.models import Category, Unit
 from hotline.errors import InvalidInput
-from hotline.reports.models import CallCounter, CaseCounter, CaseCounterDelta, UnitCounter
+from hotline.reports.models import (
+    CallCounter,
+    CaseCounter,
+    CaseCounterDelta,
+    OperatorCounter,
+    UnitCounter,
+)
 
 MAX_DAYS = 366 * 5
 
@@ -123,22 +131,33 @@ async def _calls(session: AsyncSession, date_from: date, date_to: date) -> dict[
     rows = await session.execute(
         select(
             CallCounter.line,
+            CallCounter.branch,
             CallCounter.outcome,
             func.sum(CallCounter.calls),
             func.sum(CallCounter.wait_seconds),
+            func.sum(CallCounter.answered_20s),
         )
         .where(in_period)
-        .group_by(CallCounter.line, CallCounter.outcome)
+        .group_by(CallCounter.line, CallCounter.branch, CallCounter.outcome)
     )
     by_line: dict[str, int] = {}
+    by_branch: dict[str, int] = {}
     by_outcome: dict[str, int] = {}
-    total = 0
-    for line, outcome, n, _wait in rows:
+    total = answered_wait = quick = 0
+    for line, branch, outcome, n, wait, n_quick in rows:
         n = int(n or 0)
         by_line[line] = by_line.get(line, 0) + n
+        by_branch[branch or "none"] = by_branch.get(branch or "none", 0) + n
         if outcome:
             by_outcome[outcome] = by_outcome.get(outcome, 0) + n
+        if outcome == CallOutcome.ANSWERED.value:
+            answered_wait += int(wait or 0)
+        quick += int(n_quick or 0)
         total += n
+    answered = by_outcome.get(CallOutcome.ANSWERED.value, 0)
+    abandoned = by_outcome.get(CallOutcome.ABANDONED_QUEUE.value, 0)
+    # Offered to an operator: every call that reached a queue, whatever became of it.
+    offered = answered + abandoned + by_outcome.get(CallOutcome.CALLBACK_REQUESTED.value, 0)
     by_day = {
         d: int(n)
         for d, n in (
@@ -163,9 +182,48 @@ async def _calls(session: AsyncSession, date_from: date, date_to: date) -> dict[
         "total": total,
         "by_line": dict(sorted(by_line.items(), key=lambda kv: -kv[1])),
         "by_outcome": dict(sorted(by_outcome.items(), key=lambda kv: -kv[1])),
+        "by_branch": dict(sorted(by_branch.items(), key=lambda kv: -kv[1])),
+        # Shares of the calls offered to operators; null when no call reached a queue.
+        "abandonment_rate": _ratio(abandoned, offered),
+        "service_level_20s": _ratio(quick, offered),
+        "average_speed_of_answer_seconds": _ratio(answered_wait, answered, 1),
+        "by_operator": await _operators(session, date_from, date_to),
         "_by_day": by_day,
         "_by_hour": by_hour,
     }
+
+
+def _ratio(part: int, whole: int, digits: int = 4) -> float | None:
+    return round(part / whole, digits) if whole else None
+
+
+async def _operators(session: AsyncSession, date_from: date, date_to: date) -> list[dict[str, Any]]:
+    rows = await session.execute(
+        select(
+            OperatorCounter.operator_id,
+            User.username,
+            func.sum(OperatorCounter.answered),
+            func.sum(OperatorCounter.talk_seconds),
+        )
+        .join(User, User.id == OperatorCounter.operator_id)
+        .where(OperatorCounter.day.between(date_from, date_to))
+        .group_by(OperatorCounter.operator_id, User.username)
+        .order_by(User.username)
+    )
+    out = []
+    for operator_id, username, answered, talk in rows:
+        answered, talk = int(answered or 0), int(talk or 0)
+        out.append(
+            {
+                "operator": username,
+                "operator_id": operator_id,
+                "answered": answered,
+                "talk_seconds": talk,
+                # Talk time only: wrap-up after the call is not recorded yet.
+                "average_handle_seconds": _ratio(talk, answered, 1),
+            }
+        )
+    return out
 
 
 async def _units(session: AsyncSession, date_from: date, date_to: date) -> list[dict[str, Any]]:

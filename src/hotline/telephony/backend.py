@@ -28,6 +28,10 @@ class CallProgress:
     branch: str | None = None
     outcome: str | None = None
     queued_at: datetime | None = None
+    # Set when an operator (a person) answered through the ACD; `answered_at` above is when
+    # the line itself answered the caller.
+    operator_id: int | None = None
+    agent_answered_at: datetime | None = None
 
 
 class CallLeg(Protocol):

@@ -6,12 +6,21 @@ The default is Hà Nội's 2021 menu: 1 emergency 115, 2 CDC, 3 doctor network, 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, cast
 
 from hotline.calls.models import CallOutcome
 from hotline.db import utcnow
 from hotline.telephony.backend import CallLeg
+from hotline.telephony.hours import OpeningHours
 from hotline.telephony.prompts import PromptSet
+from hotline.telephony.queue import QueueTiming, offer_callback, wait_in_queue
+
+if TYPE_CHECKING:
+    from hotline.telephony.acd import Acd
+    from hotline.telephony.sip.leg import SipLeg
 
 
 @dataclass(frozen=True)
@@ -70,9 +79,22 @@ def default_menu(
 class Ivr:
     """Runs one call through the menu; the backend cancels it when the caller hangs up."""
 
-    def __init__(self, menu: Menu, prompts: PromptSet) -> None:
+    def __init__(
+        self,
+        menu: Menu,
+        prompts: PromptSet,
+        *,
+        acd: Acd | None = None,
+        hours: OpeningHours | None = None,
+        timing: QueueTiming | None = None,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.menu = menu
         self.prompts = prompts
+        self.acd = acd
+        self.hours = hours
+        self.timing = timing or QueueTiming(digit_timeout=menu.digit_timeout)
+        self.now = now
 
     async def __call__(self, leg: CallLeg) -> None:
         menu = self.menu
@@ -88,7 +110,19 @@ class Ivr:
         if not option.queue:
             option = menu.options[menu.fallback]
             record.branch = option.branch
-        await self._queue(leg)
+        if self.hours is not None and not self.hours.is_open(option.branch, self.now()):
+            await self._closed(leg, option.branch)
+            return
+        await self._queue(leg, option.branch)
+
+    async def _closed(self, leg: CallLeg, branch: str) -> None:
+        """Outside the branch's hours: say the hours, offer a callback, hang up."""
+        leg.record.outcome = CallOutcome.OUTSIDE_HOURS.value
+        name = f"hours_{branch}"
+        if name in self.prompts:
+            await leg.play(self.prompts[name], barge_in=False)
+        await offer_callback(cast("SipLeg", leg), self.prompts, self.timing.digit_timeout)
+        await leg.hangup()
 
     async def _choose(self, leg: CallLeg) -> Option:
         menu = self.menu
@@ -118,9 +152,18 @@ class Ivr:
         await leg.hangup()
         return True
 
-    async def _queue(self, leg: CallLeg) -> None:
-        # No operator phones register yet (the ACD is a later slice): the caller hears the
-        # queue announcement and hold audio until they hang up, recorded as abandoned_queue.
+    async def _queue(self, leg: CallLeg, branch: str) -> None:
+        if self.acd is not None:
+            await wait_in_queue(
+                cast("SipLeg", leg),
+                acd=self.acd,
+                branch=branch,
+                prompts=self.prompts,
+                timing=self.timing,
+                queue_prompt=self.menu.queue_prompt,
+            )
+            return
+        # Without an ACD (a menu tried on its own): hold audio until the caller hangs up.
         leg.record.queued_at = utcnow()
         while True:
             await leg.play(self.prompts[self.menu.queue_prompt], barge_in=False)

@@ -125,6 +125,9 @@ class PromptSet:
     def __getitem__(self, name: str) -> Prompt:
         return self.prompts[name]
 
+    def __contains__(self, name: object) -> bool:
+        return name in self.prompts
+
     @classmethod
     def build(
         cls, texts: Iterable[tuple[str, str]], cache_dir: Path, *, voice: str = "vi"

@@ -6,20 +6,35 @@ import asyncio
 import gc
 import ipaddress
 import signal
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import hotline.models  # noqa: F401 - every table, so the Call row's foreign keys resolve
+from hotline.agents.models import AgentStatus
+from hotline.agents.service import line_agents, line_update
 from hotline.calls.models import CallOutcome
-from hotline.calls.service import NewCall, record_call
+from hotline.calls.service import (
+    CallContext,
+    NewCall,
+    call_context,
+    finish_call,
+    open_call,
+    record_call,
+)
 from hotline.db import create_engine, make_sessionmaker, utcnow
+from hotline.events import DomainEvent, EventBus, RedisEventBus, take_pending
 from hotline.settings import Settings
 from hotline.site import Site
+from hotline.telephony.acd import Acd
 from hotline.telephony.backend import CallProgress
+from hotline.telephony.hours import OpeningHours
 from hotline.telephony.ivr import Ivr, Menu, default_menu
 from hotline.telephony.prompts import PromptSet
+from hotline.telephony.queue import CALLBACK_TEXTS, QueueTiming, position_texts
 from hotline.telephony.sip.ua import UaConfig, UserAgent
 
 log = structlog.get_logger("hotline.telephony")
@@ -31,7 +46,9 @@ def new_call(progress: CallProgress) -> NewCall:
     outcome = progress.outcome
     wait = 0
     if progress.queued_at is not None:
-        wait = max(0, int((ended - progress.queued_at).total_seconds()))
+        # The wait ends when an operator answers, else when the caller leaves.
+        until = progress.agent_answered_at or ended
+        wait = max(0, int((until - progress.queued_at).total_seconds()))
     if outcome is None:
         outcome = (
             CallOutcome.ABANDONED_QUEUE if progress.queued_at else CallOutcome.ABANDONED_MENU
@@ -40,38 +57,170 @@ def new_call(progress: CallProgress) -> NewCall:
         line=progress.line,
         caller=progress.caller,
         started_at=progress.started_at,
-        # answered_at stays empty: it means a person (operator) answered, which needs the ACD.
-        answered_at=None,
+        # answered_at means a person (an operator) answered, not the voice menu.
+        answered_at=progress.agent_answered_at,
         ended_at=ended,
         menu_path=progress.menu_path[:40],
         branch=progress.branch,
         queue_wait_seconds=wait,
+        talk_seconds=talk_seconds(progress, ended),
+        operator_id=progress.operator_id,
         outcome=outcome,
+        queued_at=progress.queued_at,
     )
 
 
+def talk_seconds(progress: CallProgress, ended: datetime) -> int:
+    if progress.agent_answered_at is None:
+        return 0
+    return max(0, int((ended - progress.agent_answered_at).total_seconds()))
+
+
 class CallRecorder:
-    """Writes each call record in its own transaction, in a task off the media path."""
+    """Writes each call record in its own transaction, in a task off the media path.
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    A call an operator answers is written twice: its row when the operator answers (the
+    console needs its id to pop the caller's card and link a case), finished when it ends.
+    """
+
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], bus: EventBus | None = None
+    ) -> None:
         self.sessionmaker = sessionmaker
+        self.bus = bus
         self._tasks: set[asyncio.Task[None]] = set()
+        self._opened: dict[int, asyncio.Task[int | None]] = {}
+        # Each operator's latest "answered" write: their "available again" waits for it, or a
+        # very short call could leave them marked busy on a call that is over.
+        self._answering: dict[int, asyncio.Task[int | None]] = {}
 
-    def __call__(self, progress: CallProgress) -> None:
-        task = asyncio.get_running_loop().create_task(self._write(new_call(progress)))
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _write(self, data: NewCall) -> None:
+    def __call__(self, progress: CallProgress) -> None:
+        opened = self._opened.pop(id(progress), None)
+        self._spawn(self._write(new_call(progress), opened))
+
+    def opened(self, progress: CallProgress) -> None:
+        """An operator answered: write the row now and tell their console."""
+        data = new_call(progress)
+        data.ended_at = None
+        task = asyncio.get_running_loop().create_task(self._open(data))
+        self._opened[id(progress)] = task
+        if progress.operator_id is not None:
+            self._answering[progress.operator_id] = task
+
+    async def _open(self, data: NewCall) -> int | None:
         try:
             async with self.sessionmaker() as session, session.begin():
-                await record_call(session, data=data)
+                call = await open_call(session, data=data)
+                if data.operator_id is not None:
+                    await line_update(
+                        session,
+                        user_id=data.operator_id,
+                        status=AgentStatus.BUSY,
+                        current_call_id=call.id,
+                    )
+                context = await call_context(session, call_id=call.id)
+                events = take_pending(session)
+        except Exception:
+            log.exception("call_open_failed", line=data.line)
+            return None
+        if self.bus is not None:
+            for event in events:
+                self.bus.publish(event)
+            self.bus.publish(answered_event(context, data.operator_id))
+        return call.id
+
+    async def _write(self, data: NewCall, opened: asyncio.Task[int | None] | None) -> None:
+        try:
+            call_id = await opened if opened is not None else None
+            async with self.sessionmaker() as session, session.begin():
+                if call_id is not None and data.ended_at is not None:
+                    await finish_call(
+                        session,
+                        call_id=call_id,
+                        ended_at=data.ended_at,
+                        talk_seconds=data.talk_seconds,
+                    )
+                else:
+                    await record_call(session, data=data)
         except Exception:  # a failed write is logged; the line keeps running
             log.exception("call_record_failed", line=data.line, outcome=data.outcome)
 
+    def agent(self, user_id: int, *, status: AgentStatus | None, missed: bool = False) -> None:
+        """Mark an operator busy / available / missed, in the background."""
+        self._spawn(self._agent(user_id, status, missed))
+
+    async def _agent(self, user_id: int, status: AgentStatus | None, missed: bool) -> None:
+        answering = self._answering.pop(user_id, None)
+        if answering is not None:
+            await asyncio.wait([answering])
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                await line_update(
+                    session,
+                    user_id=user_id,
+                    status=status,
+                    missed=missed,
+                    clear_call=status is AgentStatus.AVAILABLE,
+                )
+                events = take_pending(session)
+        except Exception:
+            log.exception("agent_update_failed", user_id=user_id)
+            return
+        if self.bus is not None:
+            for event in events:
+                self.bus.publish(event)
+
     async def drain(self) -> None:
-        if self._tasks:
+        while self._tasks:
             await asyncio.wait(list(self._tasks))
+
+
+def answered_event(context: CallContext, operator_id: int | None) -> DomainEvent:
+    """`call.answered`, for the answering operator's console only (see web/sse.py)."""
+    call = context.call
+    return DomainEvent(
+        kind="call.answered",
+        data={
+            "call_id": call.id,
+            "operator_id": operator_id,
+            "caller": call.caller,
+            "line": call.line,
+            "branch": call.branch,
+            "contact": (
+                {"id": context.contact_id, "name": context.contact_name}
+                if context.contact_id is not None
+                else None
+            ),
+            "past_cases": context.past_cases,
+            "new_case": {"method": "POST", "href": "/api/v1/cases", "call_id": call.id},
+        },
+    )
+
+
+class LineHooks:
+    """What the ACD decides, written to the operators' rows (off the media path)."""
+
+    def __init__(self, recorder: CallRecorder) -> None:
+        self.recorder = recorder
+
+    def answered(self, user_id: int, progress: CallProgress) -> None:
+        self.recorder.opened(progress)
+
+    def missed(self, user_id: int) -> None:
+        self.recorder.agent(user_id, status=None, missed=True)
+
+    def finished(self, user_id: int) -> None:
+        self.recorder.agent(user_id, status=AgentStatus.AVAILABLE)
+
+
+def prompt_texts(menu: Menu, hours: OpeningHours) -> dict[str, str]:
+    """The menu's texts plus the queue's (places, callback, hours); the menu's win."""
+    return {**position_texts(), **CALLBACK_TEXTS, **hours.texts(), **menu.texts}
 
 
 def menu_from_settings(settings: Settings) -> Menu:
@@ -87,23 +236,44 @@ class PhoneLine:
     """Everything `hotline sip` runs, startable in-process for the tests."""
 
     def __init__(
-        self, settings: Settings, *, menu: Menu | None = None, freeze_gc: bool = False
+        self,
+        settings: Settings,
+        *,
+        menu: Menu | None = None,
+        freeze_gc: bool = False,
+        bus: EventBus | None = None,
+        now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.settings = settings
         self.freeze_gc = freeze_gc
         self.menu = menu or menu_from_settings(settings)
+        self.bus = bus
+        self.now = now  # injectable: opening hours in tests do not depend on the wall clock
         self.engine: AsyncEngine | None = None
         self.ua: UserAgent | None = None
         self.recorder: CallRecorder | None = None
+        self.acd: Acd | None = None
+        self._poller: asyncio.Task[None] | None = None
 
     async def start(self) -> UserAgent:
         s = self.settings
+        site = Site.from_settings(s)
+        hours = OpeningHours(s.sip_opening_hours, site.timezone)
         # Synthesis runs in a thread: it is start-up work, but the loop may already serve others.
         prompts = await asyncio.to_thread(
-            PromptSet.build, self.menu.texts.items(), s.prompts_dir, voice=s.sip_voice
+            PromptSet.build,
+            prompt_texts(self.menu, hours).items(),
+            s.prompts_dir,
+            voice=s.sip_voice,
         )
         self.engine = create_engine(s.effective_database_url, pool_size=s.db_pool_size)
-        self.recorder = CallRecorder(make_sessionmaker(self.engine, Site.from_settings(s)))
+        if self.bus is None and s.redis_url:
+            # The line is its own process: Redis carries `call.answered` to the web processes.
+            redis_bus = RedisEventBus(s.redis_url)
+            await redis_bus.start()
+            self.bus = redis_bus
+        sessionmaker = make_sessionmaker(self.engine, site)
+        self.recorder = CallRecorder(sessionmaker, self.bus)
         config = UaConfig(
             host=s.sip_host,
             port=s.sip_port,
@@ -113,9 +283,26 @@ class PhoneLine:
             max_calls=s.sip_max_calls,
             rtp_timeout=s.sip_rtp_timeout,
             max_call_seconds=s.sip_max_call_seconds,
+            realm=s.sip_realm,
+            nonce_seconds=s.sip_nonce_seconds,
+            max_expires=s.sip_register_max_expires,
         )
         self.ua = UserAgent(config)
-        await self.ua.start(Ivr(self.menu, prompts), self.recorder)
+        self.acd = Acd(
+            self.ua, ring_seconds=s.sip_agent_ring_seconds, hooks=LineHooks(self.recorder)
+        )
+        try:  # credentials known before the first REGISTER
+            await self.poll_agents(sessionmaker)
+        except Exception as exc:  # e.g. not migrated yet: the line answers, the poll retries
+            log.warning("agent_poll_failed", error=str(exc).splitlines()[0])
+        timing = QueueTiming(
+            callback_after=s.sip_callback_after,
+            position_every=s.sip_position_every,
+            digit_timeout=s.sip_digit_timeout,
+        )
+        ivr = Ivr(self.menu, prompts, acd=self.acd, hours=hours, timing=timing, now=self.now)
+        await self.ua.start(ivr, self.recorder)
+        self._poller = asyncio.get_running_loop().create_task(self._poll(sessionmaker))
         if self.freeze_gc:
             # Everything built so far lives for the whole process: moving it out of the GC's
             # generations makes the full collections that stall the media clock shorter.
@@ -125,11 +312,35 @@ class PhoneLine:
         log.info("sip_listening", host=s.sip_host, port=self.ua.port, started=_now())
         return self.ua
 
+    async def poll_agents(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        """Re-read operators' statuses and SIP logins (their own task, never the media path).
+
+        Polling rather than the event bus: the bus is optional (no Redis in a small
+        deployment) and lossy for slow listeners, while a status missed here would leave an
+        operator unrung; one indexed query a second is cheap and heals any missed change.
+        """
+        assert self.acd is not None
+        async with sessionmaker() as session:
+            agents = await line_agents(session)
+        self.acd.update_agents(agents)
+
+    async def _poll(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        while True:
+            await asyncio.sleep(self.settings.sip_agent_poll_seconds)
+            try:
+                await self.poll_agents(sessionmaker)
+            except Exception as exc:  # logged in one line: it repeats every poll
+                log.warning("agent_poll_failed", error=str(exc).splitlines()[0])
+
     async def stop(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
         if self.ua is not None:
             await self.ua.stop()
         if self.recorder is not None:
             await self.recorder.drain()
+        if isinstance(self.bus, RedisEventBus):
+            await self.bus.stop()
         if self.engine is not None:
             await self.engine.dispose()
 

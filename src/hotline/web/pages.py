@@ -11,8 +11,10 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from hotline.agents.service import CALL_TAKERS, find_agent, set_status
 from hotline.auth import service as auth
 from hotline.auth.service import actor_of
+from hotline.calls.service import call_context
 from hotline.cases.queries import CaseFilter, list_cases
 from hotline.cases.transitions import CHANNEL_LABELS_VI, STATUS_LABELS_VI
 from hotline.db import utcnow
@@ -26,6 +28,9 @@ from hotline.web.state import AppState
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False)
 StateDep = Annotated[AppState, Depends(get_state)]
+
+
+AGENT_STATUS_VI = {"available": "Sẵn sàng", "busy": "Bận", "away": "Vắng mặt"}
 
 
 def _csrf(request: Request) -> str:
@@ -110,6 +115,12 @@ async def board(request: Request, state: StateDep) -> Response:
         report = None
         if actor.is_hotline_staff:
             report = await summary(session, date_from=today - timedelta(days=6), date_to=today)
+        # The phone: this user's availability, and the caller's card while on a call.
+        agent, on_call = None, None
+        if user.role in CALL_TAKERS:
+            agent = await find_agent(session, user_id=user.id)
+            if agent is not None and agent.current_call_id is not None:
+                on_call = await call_context(session, call_id=agent.current_call_id)
     return templates.TemplateResponse(
         request,
         "board.html",
@@ -122,5 +133,25 @@ async def board(request: Request, state: StateDep) -> Response:
             "categories": categories,
             "csrf": _csrf(request),
             "tz": state.site.timezone,
+            "takes_calls": user.role in CALL_TAKERS,
+            "agent_status": agent.status.value if agent else "away",
+            "statuses": AGENT_STATUS_VI,
+            "on_call": on_call,
         },
     )
+
+
+@router.post("/agent-status")
+async def agent_status(
+    request: Request,
+    state: StateDep,
+    status: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """The board's available / busy / away buttons (the same rule as the API)."""
+    user_id = request.session.get("user_id")
+    if user_id is None or not secrets.compare_digest(csrf, str(request.session.get("csrf", ""))):
+        return RedirectResponse("/login", status_code=303)
+    async with state.unit_of_work() as session:
+        await set_status(session, user_id=int(user_id), status=status)
+    return RedirectResponse("/", status_code=303)

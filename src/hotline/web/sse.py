@@ -18,7 +18,13 @@ from hotline.web.state import AppState
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
 
+# Events meant for one user's console only (the caller's card when their phone answers).
+PERSONAL = {"call.answered": "operator_id"}
+
+
 def visible(actor: Actor, event: DomainEvent) -> bool:
+    if event.kind in PERSONAL:
+        return actor.user_id is not None and event.data.get(PERSONAL[event.kind]) == actor.user_id
     if actor.is_hotline_staff:
         return True
     return actor.unit_id is not None and actor.unit_id in event.unit_ids

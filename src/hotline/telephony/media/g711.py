@@ -93,3 +93,9 @@ def encode(pcm: bytes, payload_type: int) -> bytes:
 def decode(data: bytes, payload_type: int) -> bytes:
     table = decode_table(payload_type)
     return array("h", (table[b] for b in data)).tobytes()
+
+
+@cache
+def translate_table(source_pt: int, target_pt: int) -> bytes:
+    """A 256-byte table (for bytes.translate) from one G.711 law to the other."""
+    return encode(decode(bytes(range(256)), source_pt), target_pt)

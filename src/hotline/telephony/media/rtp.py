@@ -15,7 +15,7 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import cast
 
-from hotline.telephony.media.g711 import SILENCE
+from hotline.telephony.media.g711 import SILENCE, translate_table
 
 FRAME_SECONDS = 0.020
 SAMPLES_PER_FRAME = 160
@@ -82,6 +82,7 @@ class RtpStream:
         self._pos = 0
         self._done: asyncio.Future[bool] | None = None
         self._marker = True
+        self._ts_offset: int | None = None  # set by the first relayed packet
 
     def play(self, frames: Sequence[bytes]) -> asyncio.Future[bool]:
         """Start playing; the future says True when played out, False when stopped."""
@@ -117,6 +118,34 @@ class RtpStream:
         self.seq = (self.seq + 1) & 0xFFFF
         self.timestamp = (self.timestamp + SAMPLES_PER_FRAME) & 0xFFFFFFFF
         # A vanished peer must not stop the clock for every other call.
+        with contextlib.suppress(OSError):
+            self.transport.sendto(header + payload, self.remote)
+
+    def relay(self, packet: bytes) -> None:
+        """Forward a bridged peer's audio packet as this stream's own.
+
+        Called as packets arrive, not by the clock: a relay adds no delay of its own and the
+        sender's timing is kept. SSRC and sequence are this stream's; the timestamp keeps the
+        sender's spacing shifted onto this stream's base, so gaps (lost packets) stay visible
+        to the far end's jitter buffer. The other G.711 law is translated by table; anything
+        that is not G.711 (telephone-events, comfort noise) is not forwarded.
+        """
+        parsed = rtp_payload(packet)
+        if parsed is None:
+            return
+        pt, timestamp, payload = parsed
+        if pt not in SILENCE:
+            return
+        if pt != self.payload_type:
+            payload = payload.translate(translate_table(pt, self.payload_type))
+        if self._ts_offset is None:
+            self._ts_offset = (self.timestamp - timestamp) & 0xFFFFFFFF
+        out_ts = (timestamp + self._ts_offset) & 0xFFFFFFFF
+        header = struct.pack(
+            "!BBHII", 0x80, (packet[1] & 0x80) | self.payload_type, self.seq, out_ts, self.ssrc
+        )
+        self.seq = (self.seq + 1) & 0xFFFF
+        self.timestamp = (out_ts + SAMPLES_PER_FRAME) & 0xFFFFFFFF
         with contextlib.suppress(OSError):
             self.transport.sendto(header + payload, self.remote)
 
@@ -176,6 +205,9 @@ class RtpProtocol(asyncio.DatagramProtocol):
         # Only that host, and only once, so a stranger spraying ports cannot steal the audio.
         self.stream: RtpStream | None = None
         self.latch_host: str | None = None
+        # While bridged to an operator: the other leg's stream, which forwards our packets.
+        self.relay_to: RtpStream | None = None
+        self.relayed = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
@@ -186,6 +218,10 @@ class RtpProtocol(asyncio.DatagramProtocol):
             if addr[0] == self.latch_host and isinstance(addr[1], int):
                 self.stream.remote = (self.latch_host, addr[1])
             self.latch_host = None
+        if self.relay_to is not None:
+            self.relayed += 1
+            with contextlib.suppress(Exception):
+                self.relay_to.relay(data)
         if self.receiver is not None:
             # Bad media must never reach the event loop; digits come again or by INFO.
             with contextlib.suppress(Exception):

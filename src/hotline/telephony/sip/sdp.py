@@ -125,3 +125,25 @@ def build_answer(
     lines.append(f"m=audio {port} RTP/AVP {' '.join(pts)}")
     lines += [*attrs, "a=ptime:20", "a=sendrecv"]
     return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def build_offer(
+    codecs: tuple[int, ...], *, address: str, port: int, event_pt: int | None = DEFAULT_EVENT_PT
+) -> bytes:
+    """An offer for a call we place (to an operator's phone): these G.711 codecs, in order."""
+    sid = secrets.randbelow(2**31)
+    ip = "IP6" if ":" in address else "IP4"
+    pts = [str(c) for c in codecs] + ([str(event_pt)] if event_pt is not None else [])
+    lines = [
+        "v=0",
+        f"o=hotline {sid} {sid} IN {ip} {address}",
+        "s=Hotline 1022",
+        f"c=IN {ip} {address}",
+        "t=0 0",
+        f"m=audio {port} RTP/AVP {' '.join(pts)}",
+    ]
+    lines += [f"a=rtpmap:{c} {CODEC_NAMES[c]}/8000" for c in codecs]
+    if event_pt is not None:
+        lines += [f"a=rtpmap:{event_pt} telephone-event/8000", f"a=fmtp:{event_pt} 0-15"]
+    lines += ["a=ptime:20", "a=sendrecv"]
+    return ("\r\n".join(lines) + "\r\n").encode()

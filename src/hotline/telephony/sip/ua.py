@@ -16,14 +16,17 @@ import structlog
 
 from hotline.telephony.backend import CallEnded, CallEndHook, CallHandler
 from hotline.telephony.media.rtp import MediaClock, PortPool
+from hotline.telephony.sip.digest import DigestAuth, Registrar, Verdict
 from hotline.telephony.sip.inbound import bad_request, call_progress, info_digit, stable_tag
 from hotline.telephony.sip.leg import T1, T2, TIMEOUT, SipLeg
 from hotline.telephony.sip.message import (
     Message,
     ParseError,
     parse,
+    parse_address,
     response_to,
 )
+from hotline.telephony.sip.outbound import OutboundLeg
 from hotline.telephony.sip.sdp import Answer, SdpError, negotiate, parse_offer
 
 log = structlog.get_logger("hotline.telephony.sip")
@@ -44,6 +47,11 @@ class UaConfig:
     # would sit in the queue forever. 0 turns a limit off.
     rtp_timeout: float = 60.0
     max_call_seconds: float = 7200.0
+    # Operators' phones REGISTER with digest auth in this realm (from anywhere: the digest,
+    # not the address, is what lets them in).
+    realm: str = "hotline1022"
+    nonce_seconds: float = 300.0
+    max_expires: int = 3600
 
     def __post_init__(self) -> None:
         if not self.media_address:
@@ -51,7 +59,7 @@ class UaConfig:
 
 
 class UserAgent(asyncio.DatagramProtocol):
-    ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, NOTIFY"
+    ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, NOTIFY, REGISTER"
 
     def __init__(self, config: UaConfig, clock: MediaClock | None = None) -> None:
         self.config = config
@@ -69,6 +77,14 @@ class UserAgent(asyncio.DatagramProtocol):
         # by Call-ID; a CANCEL in that gap marks its entry so the call never starts.
         self._starting: dict[str, Message] = {}
         self._cancelled: set[str] = set()
+        self.auth = DigestAuth(config.realm, lifetime=config.nonce_seconds)
+        self.registrar = Registrar()
+        # SIP user name -> HA1, from the operators' rows (the line polls them); a lookup in
+        # memory, so a REGISTER never waits for the database.
+        self.credentials: dict[str, str] = {}
+        # Calls we placed (to operators' phones), by Call-ID, and their INVITEs by branch.
+        self.outbound: dict[str, OutboundLeg] = {}
+        self.invites: dict[str, OutboundLeg] = {}
 
     @property
     def sent_by(self) -> str:
@@ -197,6 +213,10 @@ class UserAgent(asyncio.DatagramProtocol):
             log.info("sip_malformed", source=source, error=str(exc))
             return
         if not msg.is_request:
+            outbound = self.invites.get(msg.vias[0].branch)
+            if outbound is not None and msg.cseq[1] == "INVITE":
+                outbound.on_response(msg)
+                return
             future = self._pending.get(msg.vias[0].branch)
             if future is not None and msg.status >= 200 and not future.done():
                 future.set_result(msg)
@@ -300,6 +320,11 @@ class UserAgent(asyncio.DatagramProtocol):
 
     def _on_bye(self, msg: Message, source: tuple[str, int]) -> None:
         leg = self.calls.get(msg.call_id)
+        outbound = self.outbound.get(msg.call_id)
+        if outbound is not None:
+            self.reply(msg, 200, "OK", source)
+            outbound.end()
+            return
         if leg is None:
             self.reply(msg, 481, "Call/Transaction Does Not Exist", source)
             return
@@ -340,6 +365,38 @@ class UserAgent(asyncio.DatagramProtocol):
             return
         self.reply(msg, 200, "OK", source)
         leg.on_notify(msg)
+
+    def _on_register(self, msg: Message, source: tuple[str, int]) -> None:
+        check = self.auth.check("REGISTER", msg.get("authorization"), self.credentials.get)
+        if check.verdict in (Verdict.MISSING, Verdict.STALE):
+            resp = response_to(msg, 401, "Unauthorized", to_tag=stable_tag(msg.call_id))
+            resp.add("WWW-Authenticate", self.auth.challenge(stale=check.verdict is Verdict.STALE))
+            self.send_response(msg, resp, source)
+            return
+        if check.verdict is not Verdict.OK or check.username != msg.to_addr.uri.user:
+            log.warning("sip_register_refused", source=source, user=check.username[:80])
+            self.reply(msg, 403, "Forbidden", source)
+            return
+        username = check.username
+        contacts = msg.get_all("contact")
+        header = msg.get("expires").strip()
+        default = int(header) if header.isdigit() else 3600
+        if contacts == ["*"]:
+            if default != 0:
+                self.reply(msg, 400, "Bad Request", source)
+                return
+            self.registrar.unbind(username)
+        elif contacts:
+            address = parse_address(contacts[0])
+            raw = address.params.get("expires", "")
+            expires = min(int(raw) if raw.isdigit() else default, self.config.max_expires)
+            self.registrar.bind(username, str(address.uri), source, expires)
+        resp = response_to(msg, 200, "OK", to_tag=stable_tag(msg.call_id))
+        binding = self.registrar.lookup(username)
+        if binding is not None:
+            resp.add("Contact", f"<{binding.contact}>;expires={self.registrar.remaining(username)}")
+        self.send_response(msg, resp, source)
+        log.info("sip_registered", user=username, bound=binding is not None)
 
     def _end(self, leg: SipLeg) -> None:
         leg.end()

@@ -1,0 +1,1 @@
+"""Operators as call takers: availability, SIP phone credentials, the queue view."""

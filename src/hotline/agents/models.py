@@ -1,0 +1,39 @@
+"""An operator's phone and availability, one row per user who takes calls."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hotline.db import Base, UTCDateTime, enum_column, utcnow
+
+
+class AgentStatus(enum.StrEnum):
+    AVAILABLE = "available"
+    BUSY = "busy"
+    AWAY = "away"
+
+
+class Agent(Base):
+    __tablename__ = "agent"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[AgentStatus] = mapped_column(enum_column(AgentStatus, 12))
+    # When the status last changed: for an available operator, how long they have been idle.
+    status_since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # SIP digest credentials of the operator's phone. Digest needs MD5(user:realm:password)
+    # at the server, so a slow password hash is impossible; HA1 is stored instead of the
+    # password (a thief could register as that phone in this realm, but learns no password).
+    sip_username: Mapped[str | None] = mapped_column(String(80), unique=True)
+    sip_ha1: Mapped[str | None] = mapped_column(String(32))
+    # A phone that does not register is reached at a fixed URI instead.
+    sip_uri: Mapped[str | None] = mapped_column(String(200))
+    # Calls offered in a row and not answered; the line sets the operator away at 2.
+    missed: Mapped[int] = mapped_column(Integer, default=0)
+    # The call the operator is on now, for the console (set by the phone line).
+    current_call_id: Mapped[int | None] = mapped_column(ForeignKey("call.id", ondelete="SET NULL"))

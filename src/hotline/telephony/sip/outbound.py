@@ -1,0 +1,217 @@
+"""A call we place: the INVITE client transaction (RFC 3261 §17.1.1) to an operator's phone.
+
+INVITE retransmitted T1 doubling until a provisional response; ringing bounded by the ACD's
+ring time, then CANCEL; a non-2xx final is ACKed on the same branch, a 2xx with a new one
+(and again for each retransmitted 2xx); BYE either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING
+
+import structlog
+
+from hotline.telephony.media.rtp import RtpProtocol, RtpStream
+from hotline.telephony.sip.message import (
+    Message,
+    ParseError,
+    new_branch,
+    new_tag,
+    parse_address,
+    parse_uri,
+)
+from hotline.telephony.sip.sdp import PCMA, PCMU, SdpError, build_offer, negotiate, parse_offer
+
+if TYPE_CHECKING:
+    from hotline.telephony.sip.ua import UserAgent
+
+log = structlog.get_logger("hotline.telephony.sip")
+T1, T2 = 0.5, 4.0
+
+
+class OutboundLeg:
+    def __init__(
+        self,
+        ua: UserAgent,
+        *,
+        target: str,
+        hop: tuple[str, int],
+        caller: str,
+        codec: int,
+        rtp: tuple[int, RtpProtocol, asyncio.DatagramTransport],
+    ) -> None:
+        self.ua = ua
+        self.target = target
+        self.hop = hop
+        self.rtp_port, self.rtp, self.rtp_transport = rtp
+        self.call_id = new_tag() + new_tag() + "@hotline"
+        self.local_tag = new_tag()
+        self.branch = new_branch()
+        self.remote_tag = ""
+        self.remote_target = target
+        self.route_set: list[str] = []
+        self.cseq = 1
+        self.answered = False
+        self.ended = asyncio.Event()
+        self.stream: RtpStream | None = None
+        self._provisional = asyncio.Event()
+        self._final: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        user = caller.lstrip("+") or "anonymous"
+        self.from_value = f"<sip:{user}@{ua.sent_by}>;tag={self.local_tag}"
+        # Offer the caller's law first so that the bridge needs no translation.
+        other = PCMA if codec == PCMU else PCMU
+        self.invite = self._request("INVITE", self.branch)
+        self.invite.add("Content-Type", "application/sdp")
+        self.invite.body = build_offer(
+            (codec, other), address=ua.config.media_address, port=self.rtp_port
+        )
+
+    def _request(self, method: str, branch: str, cseq: int | None = None) -> Message:
+        req = Message(method=method, uri=self.remote_target)
+        req.add("Via", f"SIP/2.0/UDP {self.ua.sent_by};branch={branch};rport")
+        req.add("Max-Forwards", "70")
+        req.add("From", self.from_value)
+        to = f"<{self.target}>" + (f";tag={self.remote_tag}" if self.remote_tag else "")
+        req.add("To", to)
+        req.add("Call-ID", self.call_id)
+        req.add("CSeq", f"{cseq if cseq is not None else self.cseq} {method}")
+        for route in self.route_set:
+            req.add("Route", route)
+        req.add("Contact", f"<{self.ua.contact_uri}>")
+        return req
+
+    # -- the INVITE transaction ---------------------------------------------------------------
+    async def call(self, ring_seconds: float) -> bool:
+        """Ring the phone; True once it answered (200 OK, ACK sent)."""
+        self.ua.invites[self.branch] = self
+        self.ua.outbound[self.call_id] = self
+        data, interval = self.invite.serialise(), T1
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ring_seconds
+        try:
+            while not self._final.done() and loop.time() < deadline:
+                if not self._provisional.is_set():
+                    self.ua.send(data, self.hop)
+                wait = min(interval, deadline - loop.time())
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(self._final), max(0.0, wait))
+                interval = min(interval * 2, T2)
+            if not self._final.done():
+                # No answer in time: CANCEL in the background (a dead phone would hold the
+                # next operator's turn for the whole CANCEL transaction otherwise).
+                self.ua.spawn(self._cancel())
+                return False
+            final = self._final.result()
+            if 200 <= final.status < 300 and self.stream is not None:
+                return True
+            if final.status >= 300:
+                self.end()
+            return False
+        except asyncio.CancelledError:
+            # The caller hung up while the phone rang: stop it ringing.
+            if not self._final.done():
+                self.ua.spawn(self._cancel())
+            raise
+
+    async def _cancel(self) -> None:
+        cancel = Message(method="CANCEL", uri=self.target)
+        for name in ("via", "from", "to", "call-id"):
+            cancel.add(name, self.invite.get(name))
+        cancel.add("CSeq", f"{self.cseq} CANCEL")
+        cancel.add("Max-Forwards", "70")
+        await self.ua.client_request(cancel, self.hop)
+        # The phone answers the INVITE with 487 (ACKed in on_response), or with a 200 that
+        # crossed our CANCEL: then it is answered and we hang up at once.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._final), 4.0)
+        if self.answered:
+            await self.hangup()
+        self.end()
+
+    def on_response(self, msg: Message) -> None:
+        if msg.status < 200:
+            self._provisional.set()
+            return
+        if msg.status >= 300:
+            self._ack_failure(msg)
+            if not self._final.done():
+                self._final.set_result(msg)
+            return
+        if self.answered:  # a retransmitted 200: our ACK was lost
+            self._send_ack()
+            return
+        try:
+            answer = negotiate(parse_offer(msg.body))
+            contacts = msg.get_all("contact")
+            if contacts:
+                self.remote_target = str(parse_address(contacts[0]).uri)
+        except (SdpError, ParseError) as exc:
+            # Answered with media we cannot bridge: confirm and hang up at once.
+            log.info("operator_answer_unusable", error=str(exc))
+            self.remote_tag = msg.to_addr.tag
+            self.answered = True
+            self._send_ack()
+            self.ua.spawn(self.hangup())
+            if not self._final.done():
+                self._final.set_result(msg)
+            return
+        self.remote_tag = msg.to_addr.tag
+        self.route_set = list(reversed(msg.get_all("record-route")))  # UAC: reversed (§12.1.2)
+        self.stream = RtpStream(self.rtp_transport, answer.remote, answer.codec)
+        self.answered = True
+        self._send_ack()
+        if not self._final.done():
+            self._final.set_result(msg)
+
+    def _ack_failure(self, msg: Message) -> None:
+        ack = Message(method="ACK", uri=self.target)
+        ack.add("Via", self.invite.get("via"))
+        ack.add("From", self.from_value)
+        ack.add("To", msg.get("to"))
+        ack.add("Call-ID", self.call_id)
+        ack.add("CSeq", f"{self.cseq} ACK")
+        ack.add("Max-Forwards", "70")
+        self.ua.send(ack.serialise(), self.hop)
+
+    def _send_ack(self) -> None:
+        self.ua.send(self._request("ACK", new_branch()).serialise(), self._next_hop())
+
+    def _next_hop(self) -> tuple[str, int]:
+        try:
+            uri = parse_address(self.route_set[0]).uri if self.route_set else None
+            uri = uri or parse_uri(self.remote_target)
+            return (uri.host.strip("[]"), uri.port or 5060) if is_ip(uri.host) else self.hop
+        except ParseError:
+            return self.hop
+
+    # -- after the answer ---------------------------------------------------------------------
+    async def hangup(self) -> None:
+        if self.ended.is_set():
+            return
+        self.cseq += 1
+        bye = self._request("BYE", new_branch())
+        self.end()
+        if self.answered:
+            await self.ua.client_request(bye, self._next_hop())
+
+    def end(self) -> None:
+        if self.ended.is_set():
+            return
+        self.ended.set()
+        self.ua.invites.pop(self.branch, None)
+        self.ua.outbound.pop(self.call_id, None)
+        self.rtp.relay_to = None
+        self.rtp_transport.close()
+        self.ua.ports.release(self.rtp_port)
+
+
+def is_ip(host: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
