@@ -416,14 +416,12 @@ def ensure_pg_dataset(
     want = {"version": DATA_VERSION, "cases": n_cases, "calls": n_calls, "fts": fts}
     if meta == want:
         log(f"reusing cached {dbname} ({n_cases:,} cases, {n_calls:,} calls)")
-        if fts:
-            # Search runs the product's queries: bring the cached schema to head (a no-op
-            # when current). The report database skips this: summary() reads only the
-            # counter tables, and rewriting 10M cases for a search column takes long.
-            from hotline.migrate import upgrade
-            from hotline.settings import normalise_database_url
+        # The product's queries run on it: bring the cached schema to head (a no-op when
+        # current; otherwise only the migrations newer than the dataset run).
+        from hotline.migrate import upgrade
+        from hotline.settings import normalise_database_url
 
-            upgrade(normalise_database_url(dsn))
+        upgrade(normalise_database_url(dsn))
         return dsn
     log(f"building {dbname}: {n_cases:,} cases, {n_calls:,} calls (cached: {meta})")
     started = time.monotonic()
