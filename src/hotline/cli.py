@@ -186,12 +186,11 @@ def triage_classify() -> None:
 
         names = {code: name_vi for code, name_vi, *_ in DEFAULT_CATEGORIES}
         version, model = None, service.corpus_model()
+    allowed = set(names) or None
     for line in sys.stdin:
         text = line.rstrip("\r\n")
         try:
-            s = service.suggest(
-                model, text, version=version, allowed=set(names) or None, names=names
-            )
+            s = service.suggest(model, text, version=version, allowed=allowed, names=names)
         except DomainError as exc:
             out: dict[str, Any] = {
                 "text": text,

@@ -11,6 +11,7 @@ per-fold normalisation or its binary case, the fold mean) fails.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -164,3 +165,16 @@ def test_compiled_arrays_are_never_stored_in_the_blob() -> None:
     loaded = TriageModel.from_bytes(before)
     assert "_compiled" not in loaded.__dict__
     assert suggest(loaded, "bé sốt cao co giật") == first
+
+
+def test_calibrators_all_saying_zero_give_the_uniform_distribution_as_sklearn_does() -> None:
+    """sklearn's edge case: every class calibrated to exactly 0 → uniform, not 0/0."""
+    model = copy.deepcopy(MODELS["three_categories"]())
+    for cc in model.category_clf.calibrated_classifiers_:
+        for calibrator in cc.calibrators:
+            calibrator.b_ = 1e4  # expit(-(a·d + 1e4)) underflows to 0.0
+    x = model.features.transform([normalise("tiêm mũi 2 ở đâu")])
+    expected = model.category_clf.predict_proba(x)[0]
+    assert np.allclose(expected, 1 / 3)
+    got = dict(model.predict("tiêm mũi 2 ở đâu").ranked)
+    assert np.allclose([got[c] for c in model.categories], expected, rtol=0, atol=TOLERANCE)

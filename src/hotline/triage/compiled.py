@@ -121,13 +121,13 @@ class CompiledModel:
             # CountVectorizer._count_vocab: count the analyser's features in the vocabulary;
             # the matrix then has its indices sorted.
             counts = Counter(v.analyze(doc))
-            known = [f for f in counts if f in voc]
+            known = counts.keys() & voc.keys()  # any order: sorted by column just below
             if i == 0:
                 n_words = len(known)
             if not known:
                 continue
-            idx = np.array([voc[f] for f in known], dtype=np.intp)
-            vals = np.array([counts[f] for f in known], dtype=np.float64)
+            idx = np.fromiter(map(voc.__getitem__, known), dtype=np.intp, count=len(known))
+            vals = np.fromiter(map(counts.__getitem__, known), dtype=np.float64, count=len(known))
             order = idx.argsort()
             idx, vals = idx[order], vals[order]
             if v.binary:
@@ -169,8 +169,11 @@ class CompiledModel:
             proba[:, 0] = 1.0 - proba[:, 1]
         else:
             total = proba.sum(axis=1)[:, np.newaxis]
-            uniform = np.full_like(proba, 1 / self.n_classes)
-            proba = np.divide(proba, total, out=uniform, where=total != 0)
+            if total.all():
+                proba /= total
+            else:  # every calibrator said 0 for a fold: that fold is uniform
+                uniform = np.full_like(proba, 1 / self.n_classes)
+                proba = np.divide(proba, total, out=uniform, where=total != 0)
         # CalibratedClassifierCV.predict_proba: the mean over folds
         mean: np.ndarray = proba.sum(axis=0) / self.n_folds
         return mean

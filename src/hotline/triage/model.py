@@ -98,7 +98,8 @@ class TriageModel:
         scored.sort(reverse=True)
         top = [name for _, name in scored[: PHRASES_SHOWN * 3]]
         # a word inside a longer phrase of the list adds nothing ("kho tho" covers "tho")
-        kept = [n for n in top if not any(n != o and n in o.split() for o in top)]
+        inside = {w for o in top for w in o.split() if w != o}
+        kept = [n for n in top if n not in inside]
         return kept[:PHRASES_SHOWN]
 
     def compiled(self) -> CompiledModel:
