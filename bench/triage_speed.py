@@ -125,6 +125,7 @@ def cli_run(texts: list[str], var_dir: Path) -> float:
     """Wall seconds of `hotline triage classify` over these lines (a fresh, empty var dir:
     no database yet, so it uses the shipped corpus's model, as on a fresh install)."""
     env = dict(os.environ, HOTLINE_VAR_DIR=str(var_dir), HOTLINE_DATABASE_URL="")
+    env.pop("PYTHONUNBUFFERED", None)  # stdout buffered, as in a normal shell
     env["PYTHONPATH"] = str(REPO_ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
     data = "".join(t.replace("\n", " ") + "\n" for t in texts).encode()
     t0 = time.perf_counter()
