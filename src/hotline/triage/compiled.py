@@ -62,7 +62,6 @@ class CompiledModel:
         urgent_clf: LogisticRegression | None,
     ) -> None:
         self.vectorizers = _vectorizers(features)
-        self.n_word_columns = len(self.vectorizers[0].vocabulary)
         self._compile_category(category_clf)
         self.urgent: tuple[np.ndarray, float] | None = None
         if urgent_clf is not None:
