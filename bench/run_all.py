@@ -27,7 +27,7 @@ from common import REPO_ROOT, RESULTS_DIR, fmt, markdown_table
 
 BENCH = Path(__file__).resolve().parent
 DOC = REPO_ROOT / "docs" / "benchmarks.md"
-NAMES = ("intake", "report", "search", "triage", "kb_search", "duplicates", "acd")
+NAMES = ("intake", "report", "search", "triage", "triage_speed", "kb_search", "duplicates", "acd")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -50,15 +50,17 @@ def commands(quick: bool, fresh: bool, out: Path) -> dict[str, list[str]]:
         search += ["--baseline-rounds", "1"]
         kb_search = ["--queries", "100"]
         duplicates = ["--cases", "100000", "--sqlite-cases", "100000", "--baseline-queries", "20"]
+        triage_speed = ["--min-texts", "2000", "--runs", "1", "--baseline-runs", "1"]
     else:
         # Issue sizes; about 10 minutes in all once the datasets are cached.
         intake = ["--duration", "10", "--warmup", "2", "--runs", "3", "--concurrency", "32"]
-        report, search, kb_search, duplicates = [], [], [], []
+        report, search, kb_search, duplicates, triage_speed = [], [], [], [], []
     return {
         "intake": [py, str(BENCH / "intake.py"), "--product", *intake],
         "report": [py, str(BENCH / "report.py"), *report, *f],
         "search": [py, str(BENCH / "search.py"), *search, *f],
         "triage": [py, str(BENCH / "triage_quality.py")],
+        "triage_speed": [py, str(BENCH / "triage_speed.py"), *triage_speed],
         "kb_search": [py, str(BENCH / "kb_search.py"), *kb_search, *f],
         "duplicates": [py, str(BENCH / "duplicates.py"), *duplicates, *f],
         "acd": [py, str(BENCH / "acd.py"), *(["--rounds", "3"] if quick else [])],
@@ -370,6 +372,66 @@ def triage_section(r: dict[str, Any]) -> tuple[str, list[str]]:
     return text, summary
 
 
+def triage_speed_section(r: dict[str, Any]) -> tuple[str, list[str]]:
+    """Issue 6: classification at >= 2,000 texts/s on one core."""
+    c, p, b, cli = r["config"], r["product"], r["baseline"], r["cli"]
+    target = r["target_texts_per_s"]
+    speedup = r["speedup_vs_baseline"]
+    text = "\n".join(
+        [
+            "## Triage classification speed (issue 6)",
+            "",
+            f"What: `bench/triage_speed.py` pinned to one core (CPU {c['cpu']}, BLAS/OpenMP"
+            " threads 1) calls `hotline.triage.service.suggest` (what `POST /api/v1/triage`"
+            " and `hotline triage classify` run: rules, model, reasons) one text at a time with"
+            " a model loaded from its stored blob, over the corpus and fresh probe"
+            f" ({c['texts']:,} texts) repeated to {c['classifications_per_run']:,}"
+            f" classifications per run, {c['runs']} runs. Baseline in the same run: the same"
+            " `suggest` with prediction through scikit-learn (`FeatureUnion.transform`,"
+            " `CalibratedClassifierCV.predict_proba`, as before the compiled path),"
+            f" {c['baseline_classifications_per_run']:,} texts per run, {c['baseline_runs']}"
+            " runs. Suggestions differing between the two:"
+            f" {r['suggestions_differing_from_baseline']}. Load average at start"
+            f" {fmt(r['machine'].get('loadavg_1m'), 2)}, at end {fmt(r.get('loadavg_1m_end'), 2)}.",
+            "",
+            markdown_table(
+                ["implementation", "texts/s (median)", "runs"],
+                [
+                    [
+                        "product (compiled path)",
+                        fmt(p["texts_per_s_median"], 0),
+                        ", ".join(fmt(x, 0) for x in p["runs"]),
+                    ],
+                    [
+                        "baseline (scikit-learn per call)",
+                        fmt(b["texts_per_s_median"], 0),
+                        ", ".join(fmt(x, 0) for x in b["runs"]),
+                    ],
+                ],
+            ),
+            "",
+            f"- product **{fmt(p['texts_per_s_median'], 0)} texts/s** (target ≥ {target:,.0f})"
+            f" — {verdict(r['passed'])}; product ÷ baseline: ×{fmt(speedup)}",
+            f"- `hotline triage classify` (a subprocess on the same core, {cli['lines']:,}"
+            f" lines on stdin): {fmt(cli['wall_s_median'])} s wall, of which"
+            f" {fmt(cli['startup_s_median'])} s start-up (imports, training the corpus model"
+            f" on a fresh install) → {fmt(cli['lines_per_s_after_startup'], 0)} lines/s after"
+            " start-up",
+        ]
+    )
+    summary = [
+        [
+            "triage classification, 1 core",
+            f"≥ {target:,.0f} texts/s",
+            f"{fmt(p['texts_per_s_median'], 0)} texts/s",
+            f"{fmt(b['texts_per_s_median'], 0)} texts/s",
+            f"×{fmt(speedup)}",
+            verdict(r["passed"]),
+        ]
+    ]
+    return text, summary
+
+
 def kb_search_section(r: dict[str, Any]) -> tuple[str, list[str]]:
     """Issue 6: knowledge-base search p95 <= 50 ms over 10,000 articles."""
     c, target = r["config"], r["target_p95_ms"]
@@ -473,6 +535,7 @@ def render(results: dict[str, Any]) -> str:
     for name, fn2 in (
         ("search", search_section),
         ("triage", triage_section),
+        ("triage_speed", triage_speed_section),
         ("kb_search", kb_search_section),
         ("duplicates", duplicates_section),
         ("acd", acd_section),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -226,12 +227,11 @@ def triage_classify() -> None:
 
         names = {code: name_vi for code, name_vi, *_ in DEFAULT_CATEGORIES}
         version, model = None, service.corpus_model()
+    allowed = set(names) or None
     for line in sys.stdin:
         text = line.rstrip("\r\n")
         try:
-            s = service.suggest(
-                model, text, version=version, allowed=set(names) or None, names=names
-            )
+            s = service.suggest(model, text, version=version, allowed=allowed, names=names)
         except DomainError as exc:
             out: dict[str, Any] = {
                 "text": text,
@@ -252,7 +252,22 @@ def triage_classify() -> None:
                 "model_version": s.model_version,
             }
         sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
-        sys.stdout.flush()
+        if not _more_input_waiting():
+            sys.stdout.flush()
+    sys.stdout.flush()
+
+
+def _more_input_waiting() -> bool:
+    """Whether stdin already holds the next line. A caller feeding one message at a time
+    (a chat gateway) gets each answer at once; a batch from a file or a fast pipe is written
+    in blocks instead of a write per line (which halved the throughput)."""
+    import select
+
+    try:
+        ready, _, _ = select.select([sys.stdin], [], [], 0)
+    except (OSError, ValueError, TypeError, io.UnsupportedOperation):
+        return False  # no file descriptor (e.g. a test runner's stream): flush every line
+    return bool(ready)
 
 
 @kb_app.command("import")

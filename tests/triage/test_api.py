@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import select
+import subprocess
+import sys
 from functools import partial
 from typing import Any
 
@@ -211,3 +215,31 @@ async def test_cli_train_stores_a_new_version(database_url, tmp_path, app):
     async with app.state.hotline.unit_of_work() as session:
         rows = await service.list_models(session, actor=SYSTEM)
         assert [r.version for r in rows] == [1]
+
+
+def test_cli_classify_answers_each_line_at_once_when_fed_one_at_a_time(tmp_path):
+    """A gateway writing one message and waiting gets its answer without closing stdin (the
+    output is only held back while more input is already waiting)."""
+    env = dict(os.environ, HOTLINE_VAR_DIR=str(tmp_path / "var"), HOTLINE_DATABASE_URL="")
+    env.pop("PYTHONUNBUFFERED", None)  # stdout buffered, as in a normal shell
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hotline.cli", "triage", "classify"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        for text, category in (("ba e kho tho spo2 91", "cap_cuu"), ("hết gạo rồi", None)):
+            proc.stdin.write((text + "\n").encode())
+            proc.stdin.flush()
+            ready, _, _ = select.select([proc.stdout], [], [], 60)
+            assert ready, "no answer while stdin is still open"
+            answer = json.loads(proc.stdout.readline())
+            assert answer["text"] == text
+            assert category is None or answer["category"] == category
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=60)
+    assert proc.returncode == 0

@@ -23,6 +23,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
+from hotline.triage.compiled import CompiledModel, Row
 from hotline.triage.normalise import normalise
 
 SEED = 1022
@@ -54,10 +55,11 @@ class TriageModel:
 
     def predict(self, text: str, *, allowed: set[str] | None = None) -> Prediction:
         """Categories ranked by probability (only `allowed` ones if given), urgency, phrases."""
-        x = self.features.transform([normalise(text)])
-        probs = self.category_clf.predict_proba(x)[0]
+        fast = self.compiled()
+        row = fast.row(normalise(text))
+        probs = fast.category_proba(row)
         ranked = sorted(
-            ((str(c), float(p)) for c, p in zip(self.category_clf.classes_, probs, strict=True)),
+            ((c, float(p)) for c, p in zip(fast.classes, probs.tolist(), strict=True)),
             key=lambda cp: -cp[1],
         )
         if allowed:
@@ -65,38 +67,48 @@ class TriageModel:
             total = sum(p for _, p in kept)
             if kept and total > 0:
                 ranked = [(c, p / total) for c, p in kept]
-        urgent_p = 0.0
+        urgent_p = fast.urgent_proba(row)
         urgent_phrases: list[str] = []
-        if self.urgent_clf is not None:
-            urgent_p = float(self.urgent_clf.predict_proba(x)[0][1])
-            urgent_phrases = self._phrases(x, self.urgent_clf, list(self.urgent_clf.classes_), True)
-        category_phrases = self._phrases(x, self.category_clf, self.categories, ranked[0][0])
-        return Prediction(ranked, urgent_p, category_phrases, urgent_phrases)
+        if urgent_p is not None and self.urgent_clf is not None:
+            urgent_phrases = self._phrases(
+                row, self.urgent_clf.coef_, list(self.urgent_clf.classes_), True
+            )
+        category_phrases = self._phrases(row, fast.phrase_weights, fast.classes, ranked[0][0])
+        return Prediction(ranked, urgent_p or 0.0, category_phrases, urgent_phrases)
 
-    def _phrases(self, x: Any, clf: Any, classes: list[Any], label: Any) -> list[str]:
+    def _phrases(self, row: Row, weights: Any, classes: list[Any], label: Any) -> list[str]:
         """The word n-grams present in the text that pushed hardest towards `label`."""
-        word_vec: TfidfVectorizer = self.features.transformer_list[0][1]
-        n_words = len(word_vec.vocabulary_)
-        row = x.tocsr()[0]
-        if isinstance(clf, CalibratedClassifierCV):
-            weights = np.mean([c.estimator.coef_ for c in clf.calibrated_classifiers_], axis=0)
-        else:
-            weights = clf.coef_
         if weights.shape[0] == 1:  # binary: one row of weights, for classes[1]
             coef = weights[0] * (1 if label == classes[1] else -1)
         else:
             coef = weights[classes.index(label)]
         names = self._word_names()
+        cols, vals = row.cols[: row.n_words], row.vals[: row.n_words]
+        w = coef[cols]
+        positive = w > 0
         scored = [
-            (float(v) * float(coef[j]), str(names[j]))
-            for j, v in zip(row.indices, row.data, strict=True)
-            if j < n_words and coef[j] > 0
+            (v * c, str(names[j]))
+            for j, v, c in zip(
+                cols[positive].tolist(),
+                vals[positive].tolist(),
+                w[positive].tolist(),
+                strict=True,
+            )
         ]
         scored.sort(reverse=True)
         top = [name for _, name in scored[: PHRASES_SHOWN * 3]]
         # a word inside a longer phrase of the list adds nothing ("kho tho" covers "tho")
-        kept = [n for n in top if not any(n != o and n in o.split() for o in top)]
+        inside = {w for o in top for w in o.split() if w != o}
+        kept = [n for n in top if n not in inside]
         return kept[:PHRASES_SHOWN]
+
+    def compiled(self) -> CompiledModel:
+        """The fitted objects as plain arrays (built on first use, cached, never stored)."""
+        fast = self.__dict__.get("_compiled")
+        if fast is None:
+            fast = CompiledModel(self.features, self.category_clf, self.urgent_clf)
+            self.__dict__["_compiled"] = fast
+        return fast
 
     def _word_names(self) -> Any:
         names = self.__dict__.get("_names")
@@ -106,16 +118,21 @@ class TriageModel:
         return names
 
     def scores(self, texts: Sequence[str]) -> tuple[list[str], list[float]]:
-        """Top category and urgency probability for many texts at once (for evaluation)."""
-        x = self.features.transform([normalise(t) for t in texts])
-        categories = [str(c) for c in self.category_clf.predict(x)]
-        if self.urgent_clf is None:
-            return categories, [0.0] * len(texts)
-        return categories, [float(p) for p in self.urgent_clf.predict_proba(x)[:, 1]]
+        """Top category and urgency probability for many texts (for evaluation)."""
+        fast = self.compiled()
+        categories, urgent = [], []
+        for text in texts:
+            row = fast.row(normalise(text))
+            # CalibratedClassifierCV.predict: the first class of highest probability
+            categories.append(fast.classes[int(np.argmax(fast.category_proba(row)))])
+            urgent.append(fast.urgent_proba(row) or 0.0)
+        return categories, urgent
 
     def to_bytes(self) -> bytes:
         buf = io.BytesIO()
-        self.__dict__.pop("_names", None)  # a cache, rebuilt on first use
+        # caches, rebuilt on first use: stored blobs hold only the fitted objects
+        self.__dict__.pop("_names", None)
+        self.__dict__.pop("_compiled", None)
         joblib.dump(self, buf, compress=3)
         return buf.getvalue()
 
