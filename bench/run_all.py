@@ -24,10 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from common import REPO_ROOT, RESULTS_DIR, fmt, markdown_table
+from sip_report import sip_calls_section
 
 BENCH = Path(__file__).resolve().parent
 DOC = REPO_ROOT / "docs" / "benchmarks.md"
-NAMES = ("intake", "report", "search", "triage", "kb_search")
+NAMES = ("intake", "report", "search", "triage", "kb_search", "sip_calls")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -49,16 +50,19 @@ def commands(quick: bool, fresh: bool, out: Path) -> dict[str, list[str]]:
         search = ["--cases", "100000", "--calls", "20000", "--rounds", "2"]
         search += ["--baseline-rounds", "1"]
         kb_search = ["--queries", "100"]
+        sip_calls = ["--calls", "300", "--concurrency", "100", "--hold", "10"]
+        sip_calls += ["--baseline-calls", "60", "--baseline-concurrency", "20"]
     else:
         # Issue sizes; about 10 minutes in all once the datasets are cached.
         intake = ["--duration", "10", "--warmup", "2", "--runs", "3", "--concurrency", "32"]
-        report, search, kb_search = [], [], []
+        report, search, kb_search, sip_calls = [], [], [], []
     return {
         "intake": [py, str(BENCH / "intake.py"), "--product", *intake],
         "report": [py, str(BENCH / "report.py"), *report, *f],
         "search": [py, str(BENCH / "search.py"), *search, *f],
         "triage": [py, str(BENCH / "triage_quality.py")],
         "kb_search": [py, str(BENCH / "kb_search.py"), *kb_search, *f],
+        "sip_calls": [py, str(BENCH / "sip_calls.py"), *sip_calls],
     }
 
 
@@ -431,6 +435,7 @@ def render(results: dict[str, Any]) -> str:
         ("search", search_section),
         ("triage", triage_section),
         ("kb_search", kb_search_section),
+        ("sip_calls", sip_calls_section),
     ):
         if name in results:
             text, rows = fn2(results[name])

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import ipaddress
 import signal
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 import structlog
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import configure_mappers
 
 import hotline.models  # noqa: F401 - every table, so the Call row's foreign keys resolve
 from hotline.calls.models import CallOutcome
@@ -19,6 +21,7 @@ from hotline.settings import Settings
 from hotline.site import Site
 from hotline.telephony.backend import CallProgress
 from hotline.telephony.ivr import Ivr, Menu, default_menu
+from hotline.telephony.media.gcpacer import GcPacer
 from hotline.telephony.prompts import PromptSet
 from hotline.telephony.sip.ua import UaConfig, UserAgent
 
@@ -95,6 +98,7 @@ class PhoneLine:
         self.engine: AsyncEngine | None = None
         self.ua: UserAgent | None = None
         self.recorder: CallRecorder | None = None
+        self.gc_pacer: GcPacer | None = None
 
     async def start(self) -> UserAgent:
         s = self.settings
@@ -115,13 +119,14 @@ class PhoneLine:
             max_call_seconds=s.sip_max_call_seconds,
         )
         self.ua = UserAgent(config)
-        await self.ua.start(Ivr(self.menu, prompts), self.recorder)
         if self.freeze_gc:
-            # Everything built so far lives for the whole process: moving it out of the GC's
-            # generations makes the full collections that stall the media clock shorter.
-            # Only for the dedicated process; in a shared one (tests) it would pin garbage.
-            gc.collect()
-            gc.freeze()
+            # Only for the dedicated process; in a shared one (tests) freezing would pin
+            # garbage and the collector would depend on this clock. See media/gcpacer.py.
+            await _warm_up(self.engine)
+            self.gc_pacer = GcPacer()
+            self.gc_pacer.install()
+            self.ua.clock.after_tick = self.gc_pacer.after_tick
+        await self.ua.start(Ivr(self.menu, prompts), self.recorder)
         log.info("sip_listening", host=s.sip_host, port=self.ua.port, started=_now())
         return self.ua
 
@@ -132,6 +137,17 @@ class PhoneLine:
             await self.recorder.drain()
         if self.engine is not None:
             await self.engine.dispose()
+        if self.gc_pacer is not None:
+            self.gc_pacer.uninstall()
+            log.info("sip_gc", **asdict(self.gc_pacer.stats))
+
+
+async def _warm_up(engine: AsyncEngine) -> None:
+    """Build what the first call record would build lazily (mappers, a pooled connection,
+    the dialect's state), so it exists before the freeze rather than in the collector's way."""
+    configure_mappers()
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
 
 
 def _now() -> str:
