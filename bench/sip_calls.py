@@ -39,6 +39,7 @@ import tempfile
 import threading
 import time
 from array import array
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -113,7 +114,8 @@ class CpuSampler:
     """CPU use of one process, sampled every second from /proc (percent of one core)."""
 
     def __init__(self, pid: int) -> None:
-        self.pid, self.samples = pid, []  # type: ignore[var-annotated]
+        self.pid = pid
+        self.samples: list[float] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -140,6 +142,15 @@ class CpuSampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def percentiles(ordered: list[float]) -> Callable[[float], float | None]:
+    """Nearest-rank percentile of an already sorted list (None when empty)."""
+
+    def pct(q: float) -> float | None:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else None
+
+    return pct
 
 
 # -- capture --------------------------------------------------------------------------------
@@ -200,10 +211,7 @@ def rtp_gaps(pcap: Path) -> dict[str, Any]:
             if gap > per_stream_max.get(ssrc, 0.0):
                 per_stream_max[ssrc] = gap
     ordered = sorted(gaps)
-
-    def pct(q: float) -> float | None:
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else None
-
+    pct = percentiles(ordered)
     return {
         "packets": n,
         "streams": len(last),
@@ -247,10 +255,7 @@ def run_sipp(work: Path, name: str, calls: int, concurrency: int, hold: float) -
             if row and row[0][:1].isdigit():
                 rtts.append(float(row[1]))
     ordered = sorted(rtts)
-
-    def pct(q: float) -> float | None:
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else None
-
+    pct = percentiles(ordered)
     return {
         "calls": calls,
         "concurrency": concurrency,
