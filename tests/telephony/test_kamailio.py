@@ -138,7 +138,9 @@ class Topology:
                 *("-Y", str(run_dir), "-P", str(run_dir / "kamailio.pid")),
                 *("-A", f"LISTEN=udp:127.0.0.1:{self.proxy_port}"),
                 *("-A", f'DISPATCHER_LIST="{dispatcher_list}"'),
-                *("-A", "PING_INTERVAL=1", "-A", "FR_TIMER=1000"),
+                # Probes every 3 s: the calls right after the kill reach the dead instance
+                # (and fail over) before a probe could take it out, even on a slow box.
+                *("-A", "PING_INTERVAL=3", "-A", "FR_TIMER=1000"),
                 *extra,
             ],
             self.kamailio_log,
