@@ -13,9 +13,9 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-# Debian packages the tests drive for real (a browser for the page tests; sipp, espeak-ng
-# and sox for the phone line). Installed only when running as root with apt; otherwise
-# those tests say what is missing.
+# Debian packages the tests drive for real (a browser for the page tests; sipp, espeak-ng,
+# sox and kamailio for the phone line). Installed only when running as root with apt;
+# otherwise those tests say what is missing.
 debian-test-deps:
 	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
 	  pkgs=""; \
@@ -23,6 +23,7 @@ debian-test-deps:
 	  command -v sipp >/dev/null || pkgs="$$pkgs sip-tester"; \
 	  command -v espeak-ng >/dev/null || pkgs="$$pkgs espeak-ng"; \
 	  command -v sox >/dev/null || pkgs="$$pkgs sox"; \
+	  command -v kamailio >/dev/null || pkgs="$$pkgs kamailio"; \
 	  if [ -n "$$pkgs" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$pkgs; fi; \
 	fi
 
@@ -50,9 +51,15 @@ lint: $(STAMP)
 
 check: lint test
 
-bench: $(STAMP)
-	@if [ "$$(id -u)" = "0" ] && ! command -v wrk >/dev/null; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; fi
+# wrk for the web benchmarks; sipp and tshark (the RTP capture) for the phone-line one.
+bench: $(STAMP) debian-run-deps
+	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	  pkgs=""; \
+	  command -v wrk >/dev/null || pkgs="$$pkgs wrk"; \
+	  command -v sipp >/dev/null || pkgs="$$pkgs sip-tester"; \
+	  command -v tshark >/dev/null || pkgs="$$pkgs tshark"; \
+	  if [ -n "$$pkgs" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$pkgs; fi; \
+	fi
 	$(PY) bench/run_all.py
 
 clean:

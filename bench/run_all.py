@@ -24,10 +24,21 @@ from pathlib import Path
 from typing import Any
 
 from common import REPO_ROOT, RESULTS_DIR, fmt, markdown_table
+from sip_report import sip_calls_section
 
 BENCH = Path(__file__).resolve().parent
 DOC = REPO_ROOT / "docs" / "benchmarks.md"
-NAMES = ("intake", "report", "search", "triage", "triage_speed", "kb_search", "duplicates", "acd")
+NAMES = (
+    "intake",
+    "report",
+    "search",
+    "triage",
+    "triage_speed",
+    "kb_search",
+    "duplicates",
+    "acd",
+    "sip_calls",
+)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -51,10 +62,12 @@ def commands(quick: bool, fresh: bool, out: Path) -> dict[str, list[str]]:
         kb_search = ["--queries", "100"]
         duplicates = ["--cases", "100000", "--sqlite-cases", "100000", "--baseline-queries", "20"]
         triage_speed = ["--min-texts", "2000", "--runs", "1", "--baseline-runs", "1"]
+        sip_calls = ["--calls", "300", "--concurrency", "100", "--hold", "10"]
+        sip_calls += ["--baseline-calls", "60", "--baseline-concurrency", "20"]
     else:
         # Issue sizes; about 10 minutes in all once the datasets are cached.
         intake = ["--duration", "10", "--warmup", "2", "--runs", "3", "--concurrency", "32"]
-        report, search, kb_search, duplicates, triage_speed = [], [], [], [], []
+        report, search, kb_search, duplicates, triage_speed, sip_calls = [], [], [], [], [], []
     return {
         "intake": [py, str(BENCH / "intake.py"), "--product", *intake],
         "report": [py, str(BENCH / "report.py"), *report, *f],
@@ -64,6 +77,7 @@ def commands(quick: bool, fresh: bool, out: Path) -> dict[str, list[str]]:
         "kb_search": [py, str(BENCH / "kb_search.py"), *kb_search, *f],
         "duplicates": [py, str(BENCH / "duplicates.py"), *duplicates, *f],
         "acd": [py, str(BENCH / "acd.py"), *(["--rounds", "3"] if quick else [])],
+        "sip_calls": [py, str(BENCH / "sip_calls.py"), *sip_calls],
     }
 
 
@@ -539,6 +553,7 @@ def render(results: dict[str, Any]) -> str:
         ("kb_search", kb_search_section),
         ("duplicates", duplicates_section),
         ("acd", acd_section),
+        ("sip_calls", sip_calls_section),
     ):
         if name in results:
             text, rows = fn2(results[name])

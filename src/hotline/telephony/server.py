@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import ipaddress
 import signal
 from collections.abc import Callable, Coroutine
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import configure_mappers
 
 import hotline.models  # noqa: F401 - every table, so the Call row's foreign keys resolve
 from hotline.agents.models import AgentStatus
@@ -33,6 +35,7 @@ from hotline.telephony.acd import Acd
 from hotline.telephony.backend import CallProgress
 from hotline.telephony.hours import OpeningHours
 from hotline.telephony.ivr import Ivr, Menu, default_menu
+from hotline.telephony.media.gcpacer import GcPacer
 from hotline.telephony.prompts import PromptSet
 from hotline.telephony.queue import CALLBACK_TEXTS, QueueTiming, position_texts
 from hotline.telephony.sip.ua import UaConfig, UserAgent
@@ -254,6 +257,7 @@ class PhoneLine:
         self.recorder: CallRecorder | None = None
         self.acd: Acd | None = None
         self._poller: asyncio.Task[None] | None = None
+        self.gc_pacer: GcPacer | None = None
 
     async def start(self) -> UserAgent:
         s = self.settings
@@ -304,11 +308,12 @@ class PhoneLine:
         await self.ua.start(ivr, self.recorder)
         self._poller = asyncio.get_running_loop().create_task(self._poll(sessionmaker))
         if self.freeze_gc:
-            # Everything built so far lives for the whole process: moving it out of the GC's
-            # generations makes the full collections that stall the media clock shorter.
-            # Only for the dedicated process; in a shared one (tests) it would pin garbage.
-            gc.collect()
-            gc.freeze()
+            # Only for the dedicated process; in a shared one (tests) freezing would pin
+            # garbage and the collector would depend on this clock. See media/gcpacer.py.
+            await _warm_up(self.engine)
+            self.gc_pacer = GcPacer()
+            self.gc_pacer.install()
+            self.ua.clock.after_tick = self.gc_pacer.after_tick
         log.info("sip_listening", host=s.sip_host, port=self.ua.port, started=_now())
         return self.ua
 
@@ -343,6 +348,17 @@ class PhoneLine:
             await self.bus.stop()
         if self.engine is not None:
             await self.engine.dispose()
+        if self.gc_pacer is not None:
+            self.gc_pacer.uninstall()
+            log.info("sip_gc", **asdict(self.gc_pacer.stats))
+
+
+async def _warm_up(engine: AsyncEngine) -> None:
+    """Build what the first call record would build lazily (mappers, a pooled connection,
+    the dialect's state), so it exists before the freeze rather than in the collector's way."""
+    configure_mappers()
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
 
 
 def _now() -> str:

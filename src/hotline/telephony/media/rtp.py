@@ -30,6 +30,9 @@ class MediaClock:
         self.streams: set[RtpStream] = set()
         self._task: asyncio.Task[None] | None = None
         self.late_ticks = 0  # for metrics: ticks that had to be caught up
+        # Called once a tick's frames are out: work that must not land on a tick (the GC
+        # pacer) runs here, with most of the 20 ms ahead of it.
+        self.after_tick: Callable[[], None] | None = None
 
     def start(self) -> None:
         if self._task is None:
@@ -63,6 +66,8 @@ class MediaClock:
                     self.streams.discard(stream)
                     stream.stop()
             sent += due
+            if self.after_tick is not None:
+                self.after_tick()
 
 
 class RtpStream:
