@@ -348,39 +348,3 @@ async def reopen_case(
         session, case, "reopened", actor, from_status=before, to_status=to, reason=text
     )
     return case
-
-
-async def mark_overdue(session: AsyncSession, *, limit: int = 500) -> int:
-    """Flag forwardings past their deadline once each, count them and announce the escalation."""
-    from hotline.auth.service import SYSTEM
-
-    now = utcnow()
-    due = list(
-        (
-            await session.scalars(
-                select(CaseAssignment)
-                .where(
-                    CaseAssignment.status.in_(ACTIVE),
-                    CaseAssignment.due_at < now,
-                    CaseAssignment.overdue_at.is_(None),
-                )
-                .order_by(CaseAssignment.due_at)
-                .limit(limit)
-            )
-        ).all()
-    )
-    for assignment in due:
-        assignment.overdue_at = now
-        await count_unit(session, unit_id=assignment.unit_id, at=now, overdue=1)
-        case = await session.get(Case, assignment.case_id)
-        assert case is not None
-        await timeline.log(
-            session,
-            case,
-            "overdue",
-            SYSTEM,
-            unit_id=assignment.unit_id,
-            data={"due_at": assignment.due_at.isoformat()},
-        )
-    await session.flush()
-    return len(due)
