@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import Actor
@@ -34,6 +34,28 @@ async def duplicates_of(session: AsyncSession, primary: Case) -> list[Case]:
             )
         ).all()
     )
+
+
+async def repoint(session: AsyncSession, *, actor: Actor, case: Case, root: Case) -> list[Case]:
+    """Cases that were duplicates of `case` now repeat `root`, so `root`'s answer reaches them."""
+    children = await duplicates_of(session, case)
+    if not children:
+        return []
+    await session.execute(
+        update(Case)
+        .where(Case.id.in_([c.id for c in children]))
+        .values(duplicate_of_id=root.id)
+        .execution_options(synchronize_session="fetch")
+    )
+    for child in children:
+        await timeline.log(
+            session,
+            child,
+            "duplicate_repointed",
+            actor,
+            data={"from": case.code, "original": root.code},
+        )
+    return children
 
 
 async def share_answer(

@@ -1,0 +1,92 @@
+"""Every reporter of a repeated request gets the answer, however the case became a duplicate:
+merged by a supervisor, marked one by one, merged while the primary is being answered, or
+answered again after a reopening."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+from sqlalchemy import select
+
+from hotline.auth.service import SYSTEM
+from hotline.duplicates.merge import merge_cases
+from hotline.jobs.models import Job
+from tests.cases.helpers import act, assert_problem, events, get, ok
+from tests.conftest import new_case_body
+
+pytestmark = pytest.mark.anyio
+ANSWER = "Công an phường đã giải tán nhóm tụ tập"
+
+
+async def _cases(client, world, n: int) -> list[str]:
+    codes = []
+    for i in range(n):
+        body = new_case_body(
+            description=f"Nhiều người tụ tập đánh bài ở ngõ 45 Kim Mã, lần báo {i}",
+            contact={"name": f"Người báo {i}", "phone": f"09876543{i:02d}"},
+        )
+        r = await client.post("/api/v1/cases", json=body, headers=world.auth("operator"))
+        assert r.status_code == 201, r.text
+        codes.append(r.json()["code"])
+    return codes
+
+
+async def _mark(client, world, code: str, original: str) -> dict:
+    return await ok(client, world, "operator", code, "duplicate", {"original_code": original})
+
+
+async def _notify_jobs(app) -> list[Job]:
+    async with app.state.hotline.sessionmaker() as s:
+        return list((await s.scalars(select(Job).where(Job.kind == "notify_reporter"))).all())
+
+
+async def test_marking_a_case_that_has_duplicates_repoints_them_so_their_reporters_get_the_answer(
+    app, client, world
+):
+    a, b, c = await _cases(client, world, 3)
+    await _mark(client, world, c, b)
+    await _mark(client, world, b, a)
+    assert (await get(client, world, c))["duplicate_of"] == a
+    assert "duplicate_repointed" in [e["kind"] for e in await events(client, world, c)]
+    await ok(client, world, "operator", a, "resolve", {"answer": ANSWER})
+    assert (await get(client, world, c))["answer"] == ANSWER
+    assert len(await _notify_jobs(app)) == 2
+
+
+async def test_marking_a_case_duplicate_of_an_answered_one_shares_the_answer_at_once(
+    app, client, world
+):
+    primary, late = await _cases(client, world, 2)
+    await ok(client, world, "operator", primary, "resolve", {"answer": ANSWER})
+    await _mark(client, world, late, primary)
+    assert (await get(client, world, late))["answer"] == ANSWER
+    assert len(await _notify_jobs(app)) == 1
+
+
+async def test_marking_duplicate_of_an_unknown_case_names_original_code(client, world):
+    (code,) = await _cases(client, world, 1)
+    r = await act(client, world, "operator", code, "duplicate", {"original_code": "ZZZZ-ZZZZ"})
+    assert_problem(r, 404, "original_code")
+    assert (await get(client, world, code))["status"] == "new"
+
+
+async def test_a_merge_and_a_concurrent_resolve_of_the_primary_lose_no_answer(app, client, world):
+    primary, dup = await _cases(client, world, 2)
+    state = app.state.hotline
+    async with state.sessionmaker() as session:
+        await merge_cases(session, actor=SYSTEM, primary_code=primary, duplicate_codes=[dup])
+        resolved: list[int] = []
+
+        async def resolve() -> None:
+            r = await act(client, world, "operator", primary, "resolve", {"answer": ANSWER})
+            resolved.append(r.status_code)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(resolve)
+            # Give the resolve every chance to finish before the merge commits: it must wait
+            # for the merge (or fail), never answer a primary whose duplicates it cannot see.
+            await anyio.sleep(1.5)
+            await session.commit()
+    assert resolved == [200]
+    assert (await get(client, world, dup))["answer"] == ANSWER
+    assert len(await _notify_jobs(app)) == 1
