@@ -70,6 +70,45 @@ async def test_marking_duplicate_of_an_unknown_case_names_original_code(client, 
     assert (await get(client, world, code))["status"] == "new"
 
 
+async def test_a_primary_reopened_and_answered_again_notifies_its_reporters_again(
+    app, client, world
+):
+    primary, dup = await _cases(client, world, 2)
+    await _mark(client, world, dup, primary)
+    await ok(client, world, "operator", primary, "resolve", {"answer": ANSWER})
+    assert len(await _notify_jobs(app)) == 1
+    await ok(client, world, "operator", primary, "reopen", {"reason": "Nhóm tụ tập quay lại"})
+    # The same words, a second round: the reporter must hear that it was handled again.
+    await ok(client, world, "operator", primary, "resolve", {"answer": ANSWER})
+    assert len(await _notify_jobs(app)) == 2
+    shared = [e for e in await events(client, world, primary) if e["kind"] == "answer_shared"]
+    assert [e["data"]["notifications"] for e in shared] == [1, 1]
+
+
+async def _merge(client, world, primary: str, dups: list[str]) -> dict:
+    r = await client.post(
+        "/api/v1/duplicates/merge",
+        json={"primary": primary, "duplicates": dups},
+        headers=world.auth("supervisor"),
+    )
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def test_merging_into_an_answered_primary_counts_only_notifications_really_queued(
+    app, client, world
+):
+    primary, dup = await _cases(client, world, 2)
+    await ok(client, world, "operator", primary, "resolve", {"answer": ANSWER})
+    assert (await _merge(client, world, primary, [dup]))["notifications"] == 1
+    # The reporter calls again; the new case is merged within the same round of answers.
+    await ok(client, world, "operator", dup, "reopen", {"reason": "Gọi lại hỏi kết quả"})
+    assert (await _merge(client, world, primary, [dup]))["notifications"] == 0
+    assert len(await _notify_jobs(app)) == 1
+    shared = [e for e in await events(client, world, primary) if e["kind"] == "answer_shared"]
+    assert [e["data"]["notifications"] for e in shared] == [1, 0]
+
+
 async def test_a_merge_and_a_concurrent_resolve_of_the_primary_lose_no_answer(app, client, world):
     primary, dup = await _cases(client, world, 2)
     state = app.state.hotline

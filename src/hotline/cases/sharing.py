@@ -10,7 +10,7 @@ leaves no notification behind and a crash after commit loses none. Delivery itse
 
 from __future__ import annotations
 
-import hashlib
+from datetime import UTC
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -58,11 +58,23 @@ async def repoint(session: AsyncSession, *, actor: Actor, case: Case, root: Case
     return children
 
 
+def _round(primary: Case) -> str:
+    """One answering round of the primary: a reopened and re-answered primary is a new one."""
+    at = primary.resolved_at
+    if at is None:
+        return "unresolved"
+    if at.tzinfo is not None:
+        at = at.astimezone(UTC).replace(tzinfo=None)
+    return at.isoformat()
+
+
 async def share_answer(
     session: AsyncSession, *, actor: Actor, primary: Case, duplicates: list[Case] | None = None
 ) -> int:
     """Copy the primary's answer to its duplicates (all, or the given ones) and queue one
-    notification per reporter other than the primary's own. Returns the jobs queued."""
+    notification per reporter other than the primary's own, once per reporter and answering
+    round (a reporter with two merged cases, or merged again, is not told twice). Returns the
+    jobs queued."""
     answer = (primary.answer or "").strip()
     if not answer:
         return 0
@@ -71,7 +83,7 @@ async def share_answer(
     if not duplicates:
         return 0
     now = utcnow()
-    digest = hashlib.sha256(answer.encode()).hexdigest()[:12]
+    round_ = _round(primary)
     reporters: dict[str, list[Case]] = {}
     for dup in duplicates:
         dup.answer = answer
@@ -84,10 +96,11 @@ async def share_answer(
         who = f"contact:{dup.contact_id}" if dup.contact_id is not None else f"case:{dup.id}"
         reporters.setdefault(who, []).append(dup)
     await session.flush()
+    queued = 0
     for who, cases in reporters.items():
         first = cases[0]
-        key = f"{NOTIFY_REPORTER}:{primary.id}:{who}:{digest}"
-        await enqueue(
+        key = f"{NOTIFY_REPORTER}:{primary.id}:{who}:{round_}"
+        queued += await enqueue(
             session,
             kind=NOTIFY_REPORTER,
             key=key,
@@ -105,6 +118,6 @@ async def share_answer(
         primary,
         "answer_shared",
         actor,
-        data={"duplicates": [d.code for d in duplicates], "notifications": len(reporters)},
+        data={"duplicates": [d.code for d in duplicates], "notifications": queued},
     )
-    return len(reporters)
+    return queued
