@@ -129,3 +129,13 @@ async def test_a_merge_and_a_concurrent_resolve_of_the_primary_lose_no_answer(ap
     assert resolved == [200]
     assert (await get(client, world, dup))["answer"] == ANSWER
     assert len(await _notify_jobs(app)) == 1
+
+
+async def test_a_unit_officer_refused_marking_a_duplicate_is_told_so_in_vietnamese(client, world):
+    primary, dup = await _cases(client, world, 2)
+    for code in (primary, dup):
+        await ok(client, world, "operator", code, "forward", {"unit_id": world.units["ward_a"]})
+    r = await act(client, world, "officer", dup, "duplicate", {"original_code": primary})
+    body = assert_problem(r, 403)
+    assert "đánh dấu trùng" in body["detail"] and "duplicate" not in body["detail"]
+    assert (await get(client, world, dup))["status"] == "forwarded"

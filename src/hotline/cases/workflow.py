@@ -15,7 +15,7 @@ from hotline.auth.service import Actor
 from hotline.cases import sharing, timeline
 from hotline.cases.access import can_edit, get_case_for
 from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseEvent, CaseStatus
-from hotline.cases.transitions import Action, target
+from hotline.cases.transitions import ACTION_LABELS_VI, Action, target
 from hotline.db import utcnow
 from hotline.directory.service import get_category, get_unit
 from hotline.errors import Conflict, InvalidInput, InvalidTransition, NotAllowed, NotFound
@@ -42,7 +42,7 @@ async def _set_status(session: AsyncSession, case: Case, new: CaseStatus, **valu
 
 def _require_staff(actor: Actor, action: Action) -> None:
     if not can_edit(actor):
-        raise NotAllowed(f"Chỉ tổng đài viên được {action.value} yêu cầu")
+        raise NotAllowed(f"Chỉ tổng đài viên được {ACTION_LABELS_VI[action]} yêu cầu")
 
 
 def _reason(text: str | None, field: str = "reason") -> str:
