@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import Actor
@@ -190,8 +191,14 @@ async def create_article(
         **asdict(content),
         **search_fields(content),
     )
-    session.add(article)
-    await session.flush()
+    try:
+        # Another editor may take the same slug between the check above and this insert:
+        # their 409, not a 500 (the savepoint keeps the rest of the transaction usable).
+        async with session.begin_nested():
+            session.add(article)
+            await session.flush()
+    except IntegrityError:
+        raise Conflict(f"Đã có bài mã {article.slug}", field="slug") from None
     session.add(_revision(article.id, 1, RevisionAction.CREATED, content, actor, note))
     await session.flush()
     _announce(session, "created", article, actor)
