@@ -139,3 +139,30 @@ async def test_a_unit_officer_refused_marking_a_duplicate_is_told_so_in_vietname
     body = assert_problem(r, 403)
     assert "đánh dấu trùng" in body["detail"] and "duplicate" not in body["detail"]
     assert (await get(client, world, dup))["status"] == "forwarded"
+
+
+async def test_a_duplicate_reopened_while_the_primary_is_answered_keeps_its_own_record(
+    app, client, world
+):
+    from hotline.cases.access import get_case_for
+    from hotline.cases.workflow import reopen_case
+
+    primary, dup = await _cases(client, world, 2)
+    await _mark(client, world, dup, primary)
+    resolved: list[int] = []
+    async with app.state.hotline.sessionmaker() as session:
+        case = await get_case_for(session, SYSTEM, dup)
+        await reopen_case(session, actor=SYSTEM, case=case, reason="Người dân gọi lại")
+
+        async def resolve() -> None:
+            r = await act(client, world, "operator", primary, "resolve", {"answer": ANSWER})
+            resolved.append(r.status_code)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(resolve)
+            await anyio.sleep(1.5)  # the answer reaches the duplicate's row, held by the reopen
+            await session.commit()
+    assert resolved == [200]
+    reopened = await get(client, world, dup)
+    assert reopened["status"] == "in_progress" and reopened["answer"] is None
+    assert await _notify_jobs(app) == []

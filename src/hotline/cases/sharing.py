@@ -14,6 +14,7 @@ from datetime import UTC
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from hotline.auth.service import Actor
 from hotline.cases import timeline
@@ -83,11 +84,31 @@ async def share_answer(
     if not duplicates:
         return 0
     now = utcnow()
+    # Only cases still duplicates of this primary take its answer: one reopened meanwhile (its
+    # row was locked by the reopening, so this waits and then sees it) keeps its own record.
+    still = set(
+        (
+            await session.scalars(
+                update(Case)
+                .where(
+                    Case.id.in_([d.id for d in duplicates]),
+                    Case.status == CaseStatus.DUPLICATE,
+                    Case.duplicate_of_id == primary.id,
+                )
+                .values(answer=answer, updated_at=now)
+                .returning(Case.id)
+                .execution_options(synchronize_session=False)
+            )
+        ).all()
+    )
+    duplicates = [d for d in duplicates if d.id in still]
+    if not duplicates:
+        return 0
     round_ = _round(primary)
     reporters: dict[str, list[Case]] = {}
     for dup in duplicates:
-        dup.answer = answer
-        dup.updated_at = now
+        set_committed_value(dup, "answer", answer)
+        set_committed_value(dup, "updated_at", now)
         await timeline.log(
             session, dup, "answer_shared", actor, data={"primary": primary.code, "answer": answer}
         )
