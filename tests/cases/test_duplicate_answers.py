@@ -11,7 +11,7 @@ from sqlalchemy import select
 from hotline.auth.service import SYSTEM
 from hotline.duplicates.merge import merge_cases
 from hotline.jobs.models import Job
-from tests.cases.helpers import act, assert_problem, events, get, ok
+from tests.cases.helpers import act, assert_problem, create, events, get, ok
 from tests.conftest import new_case_body
 
 pytestmark = pytest.mark.anyio
@@ -166,3 +166,20 @@ async def test_a_duplicate_reopened_while_the_primary_is_answered_keeps_its_own_
     reopened = await get(client, world, dup)
     assert reopened["status"] == "in_progress" and reopened["answer"] is None
     assert await _notify_jobs(app) == []
+
+
+async def test_an_address_with_no_words_is_not_the_same_address_as_an_empty_one(client, world):
+    text = "Nhiều người tụ tập đánh bài ở ngõ 45 Kim Mã"
+    code = (await create(client, world, description=text, address=""))["code"]
+    body = {
+        "text": "Nhiều người tụ tập đánh bài ở ngõ 45 Kim Mã",
+        "ward_code": "00004",
+        "address": " - ",
+    }
+    r = await client.post(
+        "/api/v1/cases/duplicates/suggest", json=body, headers=world.auth("operator")
+    )
+    assert r.status_code == 200, r.text
+    (found,) = r.json()
+    assert found["code"] == code
+    assert "same_address" not in found["reasons"]
