@@ -18,8 +18,10 @@ from hotline.duplicates.schemas import SuggestionOut as DuplicateOut
 from hotline.duplicates.service import suggest_duplicates
 from hotline.errors import NotAllowed
 from hotline.knowledge.schemas import SuggestionOut as ArticleOut
+from hotline.knowledge.suggest import MAX_TEXT as ARTICLE_TEXT
 from hotline.knowledge.suggest import suggest_articles
 from hotline.triage.schemas import TriageOut
+from hotline.triage.service import MAX_TEXT as TRIAGE_TEXT
 from hotline.triage.service import classify
 from hotline.web.deps import current_actor, get_state
 from hotline.web.state import AppState
@@ -54,8 +56,11 @@ async def suggestions(
     """Suggestions for a draft request (new-case form, incoming message); writes nothing."""
     if not actor.is_hotline_staff:
         raise NotAllowed("Chỉ nhân viên tổng đài dùng được gợi ý")
+    # An incoming e-mail may run past what triage and article matching read; its start says
+    # what it is about (a quoted thread follows), so the rest is left out, not refused.
+    head = body.text[: min(TRIAGE_TEXT, ARTICLE_TEXT)]
     async with state.unit_of_work() as session:
-        triage = await classify(session, text=body.text)
+        triage = await classify(session, text=head)
         category = body.category or triage.category
         duplicates = await suggest_duplicates(
             session,
@@ -69,7 +74,7 @@ async def suggestions(
             actor=actor,
         )
         articles = await suggest_articles(
-            session, text=body.text, category_code=category, limit=body.limit
+            session, text=head, category_code=category, limit=body.limit
         )
         return SuggestionsOut(
             triage=TriageOut.of(triage),
