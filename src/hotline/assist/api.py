@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
 
+from hotline.assist.schemas import DraftIn, SuggestionsOut
 from hotline.auth.service import Actor
 from hotline.duplicates.schemas import SuggestionOut as DuplicateOut
 from hotline.duplicates.service import suggest_duplicates
@@ -27,24 +27,6 @@ from hotline.web.deps import current_actor, get_state
 from hotline.web.state import AppState
 
 router = APIRouter(prefix="/api/v1", tags=["suggestions"])
-
-
-class DraftIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    text: str = Field(min_length=1, max_length=20_000)
-    category: str | None = Field(default=None, max_length=40)
-    ward_code: str | None = Field(default=None, max_length=8)
-    address: str = Field(default="", max_length=300)
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    long: float | None = Field(default=None, ge=-180, le=180)
-    limit: int = Field(default=5, ge=1, le=20)
-
-
-class SuggestionsOut(BaseModel):
-    triage: TriageOut
-    duplicates: list[DuplicateOut]
-    articles: list[ArticleOut]
 
 
 @router.post("/suggestions", response_model=SuggestionsOut)
