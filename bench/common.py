@@ -85,6 +85,25 @@ async def machine_description(dsn: str) -> dict[str, object]:
     }
 
 
+def pct(values: Sequence[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, -(-len(ordered) * p // 100) - 1))
+    return ordered[int(k)]
+
+
+def summarise(samples: Sequence[float]) -> dict[str, float]:
+    """Latency summary of timed samples in milliseconds."""
+    return {
+        "n": len(samples),
+        "p50_ms": pct(samples, 50),
+        "p95_ms": pct(samples, 95),
+        "p99_ms": pct(samples, 99),
+        "mean_ms": statistics.fmean(samples),
+        "max_ms": max(samples),
+    }
+
+
 def median(values: Sequence[float]) -> float | None:
     vals = [v for v in values if v is not None]
     return statistics.median(vals) if vals else None

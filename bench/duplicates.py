@@ -37,7 +37,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from common import REPO_ROOT, RESULTS_DIR, machine_description, pg_dsn
+from common import REPO_ROOT, RESULTS_DIR, machine_description, pct, pg_dsn, summarise
 from datagen import SPAN_DAYS, SPAN_START, ensure_pg_dataset, ensure_sqlite_dataset
 from dupdata import Event, new_event, report
 from dupreport import render
@@ -60,22 +60,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--fresh", action="store_true", help="rebuild the cached datasets")
     p.add_argument("--output", type=Path, default=RESULTS_DIR / "duplicates.json")
     return p.parse_args(argv)
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, -(-len(ordered) * p // 100) - 1))
-    return ordered[int(k)]
-
-
-def summarise(samples: list[float]) -> dict[str, float]:
-    return {
-        "n": len(samples),
-        "p50_ms": pct(samples, 50),
-        "p95_ms": pct(samples, 95),
-        "p99_ms": pct(samples, 99),
-        "max_ms": max(samples),
-    }
 
 
 async def overlay(maker: Any, args: argparse.Namespace, rng: random.Random) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from common import RESULTS_DIR, fmt, machine_description, markdown_table, pg_dsn
+from common import RESULTS_DIR, fmt, machine_description, markdown_table, pg_dsn, summarise
 from datagen import db_url, pg_create_database, pg_drop_database
 
 SUBJECTS = [
@@ -157,24 +157,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--fresh", action="store_true", help="accepted for run_all; always fresh")
     p.add_argument("--output", type=Path, default=RESULTS_DIR / "kb_search.json")
     return p.parse_args(argv)
-
-
-def pct(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, -(-len(ordered) * p // 100) - 1))
-    return ordered[int(k)]
-
-
-def summarise(samples: list[float]) -> dict[str, float]:
-    return {
-        "n": len(samples),
-        "p50_ms": pct(samples, 50),
-        "p95_ms": pct(samples, 95),
-        "p99_ms": pct(samples, 99),
-        "mean_ms": statistics.fmean(samples),
-        "max_ms": max(samples),
-    }
 
 
 def generate_articles(n: int, today: date) -> list[dict[str, Any]]:

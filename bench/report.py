@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from common import REPO_ROOT, RESULTS_DIR, fmt, machine_description, markdown_table, pg_dsn
+from common import REPO_ROOT, RESULTS_DIR, fmt, machine_description, markdown_table, pct, pg_dsn
 from datagen import SPAN_DAYS, SPAN_START, ensure_pg_dataset, ensure_sqlite_dataset
 
 TZ = "Asia/Ho_Chi_Minh"
@@ -61,13 +61,6 @@ def window(days: int) -> tuple[date, date]:
 
 def pg_db_name(n_cases: int) -> str:
     return "hotline_bench_10m" if n_cases == 10_000_000 else f"hotline_bench_report_{n_cases}"
-
-
-def pct(values: list[float], p: float) -> float:
-    """Nearest-rank percentile (no interpolation: with 20 samples p95 is the 19th)."""
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, -(-len(ordered) * p // 100) - 1))
-    return ordered[int(k)]
 
 
 def stats(samples_ms: list[float]) -> dict[str, float]:

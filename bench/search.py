@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from common import RESULTS_DIR, fmt, machine_description, markdown_table, pg_dsn
+from common import RESULTS_DIR, fmt, machine_description, markdown_table, pg_dsn, summarise
 from datagen import ensure_pg_dataset
 
 # (query, kind). Kinds only annotate the results; every query counts toward the percentiles.
@@ -82,24 +82,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def db_name(n_cases: int) -> str:
     return "hotline_bench_1m" if n_cases == 1_000_000 else f"hotline_bench_search_{n_cases}"
-
-
-def pct(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, -(-len(ordered) * p // 100) - 1))
-    return ordered[int(k)]
-
-
-def summarise(samples: list[float]) -> dict[str, float]:
-    return {
-        "n": len(samples),
-        "p50_ms": pct(samples, 50),
-        "p95_ms": pct(samples, 95),
-        "p99_ms": pct(samples, 99),
-        "mean_ms": statistics.fmean(samples),
-        "max_ms": max(samples),
-    }
 
 
 def naive_stmt(q: str) -> Any:

@@ -72,3 +72,21 @@ async def test_unit_officer_gets_no_suggestions(client, world):
         "/api/v1/suggestions", json={"text": "tụ tập đánh bài"}, headers=world.auth("officer")
     )
     assert r.status_code == 403
+
+
+async def test_a_long_incoming_message_still_gets_its_suggestions(client, world):
+    article = await published(
+        client,
+        world,
+        question="Phát hiện tụ tập đông người, đánh bài thì báo ở đâu?",
+        answer="Báo Công an phường qua 1022; tổng đài chuyển ngay cho đơn vị.",
+        category="phan_anh_vi_pham",
+    )
+    # An e-mail: the report first, then a long quoted thread.
+    text = "Báo cáo có nhóm người tụ tập đánh bài ở ngõ 45 Kim Mã. " + "> thư cũ " * 800
+    assert 5000 < len(text) <= 20_000
+    r = await client.post(
+        "/api/v1/suggestions", json={"text": text}, headers=world.auth("operator")
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["articles"][0]["id"] == article["id"]

@@ -383,7 +383,7 @@ async def test_a_unit_resolving_the_primary_shares_the_answer_too(app, client, w
     assert len(await _jobs(app)) == 1
 
 
-async def test_merge_publishes_case_events_after_commit(app, client, world):
+async def test_merge_publishes_live_case_events(app, client, world):
     primary, dup = await _gathering(client, world, 2)
     async with app.state.hotline.bus.subscribe() as queue:
         await _merge(client, world, primary, [dup])

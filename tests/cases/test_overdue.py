@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
+from hotline.cases.deadlines import mark_overdue
 from hotline.cases.models import CaseAssignment
-from hotline.cases.workflow import mark_overdue
 from hotline.db import utcnow
 from tests.cases.helpers import create, events, forward, get, ok
 

@@ -201,3 +201,67 @@ async def test_publishing_emits_a_domain_event(app, client, world):
     assert event.kind == "article.published"
     assert event.data["id"] == a["id"]
     assert event.data["status"] == "published"
+
+
+async def test_publishing_a_version_the_editor_did_not_review_is_a_conflict(client, world):
+    a = await published(client, world, answer="Đăng ký tại Công an phường.")
+    r = await client.patch(
+        f"{API}/{a['id']}", json={"answer": "Bản sửa thứ nhất."}, headers=world.auth("supervisor")
+    )
+    reviewed = r.json()["version"]
+    # Another supervisor changes the pending draft after the first one read it...
+    r = await client.patch(
+        f"{API}/{a['id']}", json={"answer": "Bản sửa chưa ai duyệt."}, headers=world.auth("admin")
+    )
+    assert r.status_code == 200
+    # ... so publishing "the version I reviewed" must not publish the newer text.
+    r = await client.post(
+        f"{API}/{a['id']}/publish", json={"version": reviewed}, headers=world.auth("supervisor")
+    )
+    assert r.status_code == 409
+    assert r.json()["field"] == "version"
+    seen = (await client.get(f"{API}/{a['id']}", headers=world.auth("operator"))).json()
+    assert seen["answer"] == "Đăng ký tại Công an phường."
+    r = await client.post(
+        f"{API}/{a['id']}/archive", json={"version": reviewed}, headers=world.auth("supervisor")
+    )
+    assert r.status_code == 409
+    assert r.json()["field"] == "version"
+    r = await client.post(
+        f"{API}/{a['id']}/publish", json={"version": reviewed + 1}, headers=world.auth("supervisor")
+    )
+    assert r.json()["answer"] == "Bản sửa chưa ai duyệt."
+
+
+async def test_two_editors_creating_the_same_slug_at_once_get_one_article_and_a_409(
+    app, client, world
+):
+    import anyio
+
+    from hotline.auth.service import SYSTEM
+    from hotline.knowledge.service import Content, create_article
+
+    state = app.state.hotline
+    answers: list = []
+    async with state.sessionmaker() as session:
+        await create_article(
+            session, actor=SYSTEM, content=Content(question="Hỏi", answer="Đáp"), slug="cung-ma"
+        )
+
+        async def second() -> None:
+            answers.append(
+                await client.post(
+                    API, json=article_body(slug="cung-ma"), headers=world.auth("supervisor")
+                )
+            )
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(second)
+            await anyio.sleep(1)  # the second request now waits on the slug's unique index
+            await session.commit()
+    assert answers[0].status_code == 409, answers[0].text
+    assert answers[0].json()["field"] == "slug"
+    r = await client.get(
+        API, params={"status": ["draft", "published"]}, headers=world.auth("supervisor")
+    )
+    assert [a["slug"] for a in r.json()["items"]] == ["cung-ma"]

@@ -11,38 +11,22 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
 
+from hotline.assist.schemas import DraftIn, SuggestionsOut
 from hotline.auth.service import Actor
 from hotline.duplicates.schemas import SuggestionOut as DuplicateOut
 from hotline.duplicates.service import suggest_duplicates
 from hotline.errors import NotAllowed
 from hotline.knowledge.schemas import SuggestionOut as ArticleOut
+from hotline.knowledge.suggest import MAX_TEXT as ARTICLE_TEXT
 from hotline.knowledge.suggest import suggest_articles
 from hotline.triage.schemas import TriageOut
+from hotline.triage.service import MAX_TEXT as TRIAGE_TEXT
 from hotline.triage.service import classify
 from hotline.web.deps import current_actor, get_state
 from hotline.web.state import AppState
 
 router = APIRouter(prefix="/api/v1", tags=["suggestions"])
-
-
-class DraftIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    text: str = Field(min_length=1, max_length=20_000)
-    category: str | None = Field(default=None, max_length=40)
-    ward_code: str | None = Field(default=None, max_length=8)
-    address: str = Field(default="", max_length=300)
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    long: float | None = Field(default=None, ge=-180, le=180)
-    limit: int = Field(default=5, ge=1, le=20)
-
-
-class SuggestionsOut(BaseModel):
-    triage: TriageOut
-    duplicates: list[DuplicateOut]
-    articles: list[ArticleOut]
 
 
 @router.post("/suggestions", response_model=SuggestionsOut)
@@ -54,8 +38,11 @@ async def suggestions(
     """Suggestions for a draft request (new-case form, incoming message); writes nothing."""
     if not actor.is_hotline_staff:
         raise NotAllowed("Chỉ nhân viên tổng đài dùng được gợi ý")
+    # An incoming e-mail may run past what triage and article matching read; its start says
+    # what it is about (a quoted thread follows), so the rest is left out, not refused.
+    head = body.text[: min(TRIAGE_TEXT, ARTICLE_TEXT)]
     async with state.unit_of_work() as session:
-        triage = await classify(session, text=body.text)
+        triage = await classify(session, text=head)
         category = body.category or triage.category
         duplicates = await suggest_duplicates(
             session,
@@ -69,7 +56,7 @@ async def suggestions(
             actor=actor,
         )
         articles = await suggest_articles(
-            session, text=body.text, category_code=category, limit=body.limit
+            session, text=head, category_code=category, limit=body.limit
         )
         return SuggestionsOut(
             triage=TriageOut.of(triage),

@@ -10,10 +10,11 @@ leaves no notification behind and a crash after commit loses none. Delivery itse
 
 from __future__ import annotations
 
-import hashlib
+from datetime import UTC
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from hotline.auth.service import Actor
 from hotline.cases import timeline
@@ -36,11 +37,45 @@ async def duplicates_of(session: AsyncSession, primary: Case) -> list[Case]:
     )
 
 
+async def repoint(session: AsyncSession, *, actor: Actor, case: Case, root: Case) -> list[Case]:
+    """Cases that were duplicates of `case` now repeat `root`, so `root`'s answer reaches them."""
+    children = await duplicates_of(session, case)
+    if not children:
+        return []
+    await session.execute(
+        update(Case)
+        .where(Case.id.in_([c.id for c in children]))
+        .values(duplicate_of_id=root.id)
+        .execution_options(synchronize_session="fetch")
+    )
+    for child in children:
+        await timeline.log(
+            session,
+            child,
+            "duplicate_repointed",
+            actor,
+            data={"from": case.code, "original": root.code},
+        )
+    return children
+
+
+def _round(primary: Case) -> str:
+    """One answering round of the primary: a reopened and re-answered primary is a new one."""
+    at = primary.resolved_at
+    if at is None:
+        return "unresolved"
+    if at.tzinfo is not None:
+        at = at.astimezone(UTC).replace(tzinfo=None)
+    return at.isoformat()
+
+
 async def share_answer(
     session: AsyncSession, *, actor: Actor, primary: Case, duplicates: list[Case] | None = None
 ) -> int:
     """Copy the primary's answer to its duplicates (all, or the given ones) and queue one
-    notification per reporter other than the primary's own. Returns the jobs queued."""
+    notification per reporter other than the primary's own, once per reporter and answering
+    round (a reporter with two merged cases, or merged again, is not told twice). Returns the
+    jobs queued."""
     answer = (primary.answer or "").strip()
     if not answer:
         return 0
@@ -49,11 +84,31 @@ async def share_answer(
     if not duplicates:
         return 0
     now = utcnow()
-    digest = hashlib.sha256(answer.encode()).hexdigest()[:12]
+    # Only cases still duplicates of this primary take its answer: one reopened meanwhile (its
+    # row was locked by the reopening, so this waits and then sees it) keeps its own record.
+    still = set(
+        (
+            await session.scalars(
+                update(Case)
+                .where(
+                    Case.id.in_([d.id for d in duplicates]),
+                    Case.status == CaseStatus.DUPLICATE,
+                    Case.duplicate_of_id == primary.id,
+                )
+                .values(answer=answer, updated_at=now)
+                .returning(Case.id)
+                .execution_options(synchronize_session=False)
+            )
+        ).all()
+    )
+    duplicates = [d for d in duplicates if d.id in still]
+    if not duplicates:
+        return 0
+    round_ = _round(primary)
     reporters: dict[str, list[Case]] = {}
     for dup in duplicates:
-        dup.answer = answer
-        dup.updated_at = now
+        set_committed_value(dup, "answer", answer)
+        set_committed_value(dup, "updated_at", now)
         await timeline.log(
             session, dup, "answer_shared", actor, data={"primary": primary.code, "answer": answer}
         )
@@ -62,10 +117,11 @@ async def share_answer(
         who = f"contact:{dup.contact_id}" if dup.contact_id is not None else f"case:{dup.id}"
         reporters.setdefault(who, []).append(dup)
     await session.flush()
+    queued = 0
     for who, cases in reporters.items():
         first = cases[0]
-        key = f"{NOTIFY_REPORTER}:{primary.id}:{who}:{digest}"
-        await enqueue(
+        key = f"{NOTIFY_REPORTER}:{primary.id}:{who}:{round_}"
+        queued += await enqueue(
             session,
             kind=NOTIFY_REPORTER,
             key=key,
@@ -83,6 +139,6 @@ async def share_answer(
         primary,
         "answer_shared",
         actor,
-        data={"duplicates": [d.code for d in duplicates], "notifications": len(reporters)},
+        data={"duplicates": [d.code for d in duplicates], "notifications": queued},
     )
-    return len(reporters)
+    return queued

@@ -15,10 +15,10 @@ from hotline.auth.service import Actor
 from hotline.cases import sharing, timeline
 from hotline.cases.access import can_edit, get_case_for
 from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseEvent, CaseStatus
-from hotline.cases.transitions import Action, target
+from hotline.cases.transitions import ACTION_LABELS_VI, Action, target
 from hotline.db import utcnow
 from hotline.directory.service import get_category, get_unit
-from hotline.errors import Conflict, InvalidInput, InvalidTransition, NotAllowed
+from hotline.errors import Conflict, InvalidInput, InvalidTransition, NotAllowed, NotFound
 from hotline.reports.counters import count_case, count_unit
 
 ACTIVE = (AssignmentStatus.PENDING, AssignmentStatus.ACCEPTED)
@@ -42,7 +42,7 @@ async def _set_status(session: AsyncSession, case: Case, new: CaseStatus, **valu
 
 def _require_staff(actor: Actor, action: Action) -> None:
     if not can_edit(actor):
-        raise NotAllowed(f"Chỉ tổng đài viên được {action.value} yêu cầu")
+        raise NotAllowed(f"Chỉ tổng đài viên được {ACTION_LABELS_VI[action]} yêu cầu")
 
 
 def _reason(text: str | None, field: str = "reason") -> str:
@@ -304,14 +304,26 @@ async def reject_case(
     return case
 
 
+async def hold(session: AsyncSession, case: Case) -> None:
+    """Take the case's row lock, checking nobody changed its status since it was read.
+
+    Whoever reads a case's duplicates to act on them (answer sharing, merging) then waits for
+    a transaction linking a new duplicate to it, instead of missing that duplicate.
+    """
+    await _set_status(session, case, case.status)
+
+
 async def mark_duplicate(
     session: AsyncSession, *, actor: Actor, case: Case, original_code: str
 ) -> Case:
-    """Link a case to the original it repeats and end it."""
+    """Link a case (and the cases it had as duplicates) to the original it repeats and end
+    it; if the original is already answered, the answer is shared at once."""
     _require_staff(actor, Action.DUPLICATE)
-    before = case.status
-    to = target(Action.DUPLICATE, before)
-    original = await get_case_for(session, actor, original_code)
+    target(Action.DUPLICATE, case.status)
+    try:
+        original = await get_case_for(session, actor, original_code)
+    except NotFound as exc:
+        raise NotFound(exc.detail, field="original_code") from None
     if original.id == case.id:
         raise InvalidInput("Không thể đánh dấu trùng với chính nó", field="original_code")
     root = original
@@ -321,6 +333,23 @@ async def mark_duplicate(
         root = parent
         if root.id == case.id:
             raise InvalidInput("Liên kết trùng tạo thành vòng", field="original_code")
+    await hold(session, root)
+    linked = [case, *await link_duplicate(session, actor=actor, case=case, root=root)]
+    if root.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
+        await sharing.share_answer(session, actor=actor, primary=root, duplicates=linked)
+    return case
+
+
+async def link_duplicate(
+    session: AsyncSession, *, actor: Actor, case: Case, root: Case
+) -> list[Case]:
+    """End `case` as a duplicate of `root`; returns the cases re-pointed from it to `root`.
+
+    The caller holds `root` (see `hold`); the case's own row is locked by the status change
+    before its duplicates are read, so one linked to it meanwhile is not left behind.
+    """
+    before = case.status
+    to = target(Action.DUPLICATE, before)
     await _set_status(session, case, to, duplicate_of_id=root.id, closed_at=utcnow())
     await timeline.log(
         session,
@@ -332,7 +361,7 @@ async def mark_duplicate(
         data={"original": root.code},
     )
     await timeline.log(session, root, "duplicate_linked", actor, data={"duplicate": case.code})
-    return case
+    return await sharing.repoint(session, actor=actor, case=case, root=root)
 
 
 async def reopen_case(
@@ -348,39 +377,3 @@ async def reopen_case(
         session, case, "reopened", actor, from_status=before, to_status=to, reason=text
     )
     return case
-
-
-async def mark_overdue(session: AsyncSession, *, limit: int = 500) -> int:
-    """Flag forwardings past their deadline once each, count them and announce the escalation."""
-    from hotline.auth.service import SYSTEM
-
-    now = utcnow()
-    due = list(
-        (
-            await session.scalars(
-                select(CaseAssignment)
-                .where(
-                    CaseAssignment.status.in_(ACTIVE),
-                    CaseAssignment.due_at < now,
-                    CaseAssignment.overdue_at.is_(None),
-                )
-                .order_by(CaseAssignment.due_at)
-                .limit(limit)
-            )
-        ).all()
-    )
-    for assignment in due:
-        assignment.overdue_at = now
-        await count_unit(session, unit_id=assignment.unit_id, at=now, overdue=1)
-        case = await session.get(Case, assignment.case_id)
-        assert case is not None
-        await timeline.log(
-            session,
-            case,
-            "overdue",
-            SYSTEM,
-            unit_id=assignment.unit_id,
-            data={"due_at": assignment.due_at.isoformat()},
-        )
-    await session.flush()
-    return len(due)

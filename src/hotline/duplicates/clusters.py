@@ -1,9 +1,9 @@
 """Clusters for supervisors: groups of open cases that are likely one event.
 
-Within each ward, every pair of cases at most `duplicate_window_hours` apart is scored as a
-suggestion would score it; pairs at or above the threshold join their cases (union-find), and
-each connected group of two or more is a cluster. Cases without a ward are left out: without
-a place, text alone would join every report of a common problem across the province.
+Within each ward, cases are taken in time order and each joins the group whose first reports
+it scores best with (as a suggestion would score the pair), at or above the threshold; each
+group of two or more is a cluster (see `group`). Cases without a ward are left out: without a
+place, text alone would join every report of a common problem across the province.
 """
 
 from __future__ import annotations
@@ -54,22 +54,6 @@ class Clusters:
     items: list[Cluster]
     cases_read: int
     truncated: bool
-
-
-class _UnionFind:
-    def __init__(self, n: int) -> None:
-        self.parent = list(range(n))
-
-    def find(self, i: int) -> int:
-        while self.parent[i] != i:
-            self.parent[i] = self.parent[self.parent[i]]
-            i = self.parent[i]
-        return i
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
 
 
 def suggested_primary(cases: list[Candidate]) -> Candidate:

@@ -1,16 +1,17 @@
 """Merging repeats of one event into a primary case, in one action and one transaction.
 
-Each duplicate goes through the case workflow's own `mark_duplicate` verb, so the
-transition table, the timeline and the live events stay exactly as for a single marking.
+Each duplicate goes through the case workflow's own `link_duplicate` step, as a single
+marking does, so the transition table, the timeline and the live events stay the same.
 Every member is checked before anything is written; the unit of work rolls back whole if a
-write still fails, so a merge never half-happens.
+write still fails, so a merge never half-happens. The primary's row is held for the whole
+merge, so answering it at the same moment waits for the merge and shares the answer with
+the merged cases instead of missing them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.models import Role
@@ -105,10 +106,12 @@ async def merge_cases(
             field="duplicates",
             code="merge_refused",
         )
+    await workflow.hold(session, primary)
     result = MergeResult(primary=primary, merged=members)
     for case in members:
-        result.repointed += await _repoint(session, actor, case, primary)
-        await workflow.mark_duplicate(session, actor=actor, case=case, original_code=primary.code)
+        result.repointed += await workflow.link_duplicate(
+            session, actor=actor, case=case, root=primary
+        )
     reporters = _reporters(members + result.repointed)
     await timeline.log(
         session,
@@ -127,36 +130,6 @@ async def merge_cases(
             session, actor=actor, primary=primary, duplicates=members + result.repointed
         )
     return result
-
-
-async def _repoint(session: AsyncSession, actor: Actor, case: Case, primary: Case) -> list[Case]:
-    """Cases merged earlier into `case` now repeat the new primary instead."""
-    children = list(
-        (
-            await session.scalars(
-                select(Case)
-                .where(Case.duplicate_of_id == case.id, Case.status == CaseStatus.DUPLICATE)
-                .order_by(Case.id)
-            )
-        ).all()
-    )
-    if not children:
-        return []
-    await session.execute(
-        update(Case)
-        .where(Case.id.in_([c.id for c in children]))
-        .values(duplicate_of_id=primary.id)
-        .execution_options(synchronize_session="fetch")
-    )
-    for child in children:
-        await timeline.log(
-            session,
-            child,
-            "duplicate_repointed",
-            actor,
-            data={"from": case.code, "original": primary.code},
-        )
-    return children
 
 
 def _reporters(cases: list[Case]) -> list[dict[str, object]]:

@@ -48,7 +48,6 @@ class Candidate:
     place: Place
     created_at: datetime
     ever_forwarded: bool = False
-    contact_id: int | None = None
 
     @cached_property
     def features(self) -> TextFeatures:
@@ -77,7 +76,6 @@ CANDIDATE_COLUMNS = (
     Case.category_code,
     Case.created_at,
     Case.ever_forwarded,
-    Case.contact_id,
 )
 
 
@@ -96,7 +94,6 @@ def candidate_of(row: Any) -> Candidate:
         ),
         created_at=row.created_at,
         ever_forwarded=bool(row.ever_forwarded),
-        contact_id=row.contact_id,
     )
 
 

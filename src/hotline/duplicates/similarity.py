@@ -132,7 +132,9 @@ def place_closeness(a: Place, b: Place) -> tuple[float, dict[str, object]]:
     if a.ward_code is not None and a.ward_code == b.ward_code:
         reasons["same_ward"] = True
         score = 0.6
-    if a.address and _address_key(a.address) == _address_key(b.address):
+    # An address with no words ("-", ".") says nothing: it is not the same as an empty one.
+    key = _address_key(a.address)
+    if key and key == _address_key(b.address):
         reasons["same_address"] = True
         score = 1.0
     metres = _metres(a, b)

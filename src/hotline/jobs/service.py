@@ -26,8 +26,8 @@ async def enqueue(
     run_at: datetime | None = None,
     key: str | None = None,
     max_attempts: int = 5,
-) -> None:
-    """Add a job in the caller's transaction; a repeated key is a no-op."""
+) -> bool:
+    """Add a job in the caller's transaction; a repeated key is a no-op (returns False)."""
     stmt = insert_for(dialect_name(session))(Job).values(
         kind=kind,
         payload=payload or {},
@@ -40,7 +40,8 @@ async def enqueue(
     )
     if key is not None:
         stmt = stmt.on_conflict_do_nothing(index_elements=["key"])
-    await session.execute(stmt)
+    result = await session.execute(stmt)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def claim(session: AsyncSession, *, now: datetime | None = None) -> Job | None:

@@ -38,7 +38,7 @@ def domain_handlers() -> dict[str, Handler]:
 
 
 async def sweep_deadlines(session: AsyncSession) -> int:
-    from hotline.cases.workflow import mark_overdue
+    from hotline.cases.deadlines import mark_overdue
 
     return await mark_overdue(session)
 

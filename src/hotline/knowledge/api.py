@@ -132,8 +132,13 @@ async def publish_article(
 ) -> ArticleOut:
     async with state.unit_of_work() as session:
         article = await get_article_for(session, actor, article_id)
-        note = body.note if body else ""
-        await service.publish_article(session, actor=actor, article=article, note=note)
+        await service.publish_article(
+            session,
+            actor=actor,
+            article=article,
+            note=body.note if body else "",
+            expected_version=body.version if body else None,
+        )
         return await _out(session, actor, article)
 
 
@@ -143,8 +148,13 @@ async def archive_article(
 ) -> ArticleOut:
     async with state.unit_of_work() as session:
         article = await get_article_for(session, actor, article_id)
-        note = body.note if body else ""
-        await service.archive_article(session, actor=actor, article=article, note=note)
+        await service.archive_article(
+            session,
+            actor=actor,
+            article=article,
+            note=body.note if body else "",
+            expected_version=body.version if body else None,
+        )
         return await _out(session, actor, article)
 
 

@@ -24,17 +24,6 @@ from hotline.errors import DomainError, InvalidInput
 from hotline.knowledge import service
 from hotline.knowledge.models import Article, ArticleStatus
 
-COLUMNS = (
-    "slug",
-    "question",
-    "answer",
-    "category",
-    "source_document",
-    "source_url",
-    "valid_from",
-    "valid_until",
-    "status",
-)
 IMPORT_NOTE = "Nhập từ tệp"
 
 

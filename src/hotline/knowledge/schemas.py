@@ -59,7 +59,10 @@ class ArticlePatch(BaseModel):
 
 
 class NoteIn(BaseModel):
+    """Publish/archive: `version` (optional) is the one the editor reviewed."""
+
     note: str = Field(default="", max_length=1000)
+    version: int | None = None
 
 
 class ContentOut(BaseModel):

@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import Actor
@@ -190,8 +191,14 @@ async def create_article(
         **asdict(content),
         **search_fields(content),
     )
-    session.add(article)
-    await session.flush()
+    try:
+        # Another editor may take the same slug between the check above and this insert:
+        # their 409, not a 500 (the savepoint keeps the rest of the transaction usable).
+        async with session.begin_nested():
+            session.add(article)
+            await session.flush()
+    except IntegrityError:
+        raise Conflict(f"Đã có bài mã {article.slug}", field="slug") from None
     session.add(_revision(article.id, 1, RevisionAction.CREATED, content, actor, note))
     await session.flush()
     _announce(session, "created", article, actor)
@@ -205,6 +212,13 @@ async def working_content(session: AsyncSession, article: Article) -> Content:
         if draft is not None:
             return content_of(draft)
     return content_of(article)
+
+
+def _expect(article: Article, expected_version: int | None) -> None:
+    """The version the editor read must still be the article's, or their verb acts on text
+    they never saw (another editor's newer draft)."""
+    if expected_version is not None and expected_version != article.version:
+        raise Conflict("Bài vừa được người khác sửa, vui lòng tải lại", field="version")
 
 
 async def _save(
@@ -243,8 +257,7 @@ async def update_article(
     `changes` holds Content field names; no change at all writes nothing.
     """
     require_editor(actor)
-    if expected_version is not None and expected_version != article.version:
-        raise Conflict("Bài vừa được người khác sửa, vui lòng tải lại", field="version")
+    _expect(article, expected_version)
     new_status = transition(article.status, "edit")
     current = await working_content(session, article)
     content = await validate(session, replace(current, **changes))
@@ -263,10 +276,16 @@ async def update_article(
 
 
 async def publish_article(
-    session: AsyncSession, *, actor: Actor, article: Article, note: str = ""
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    article: Article,
+    note: str = "",
+    expected_version: int | None = None,
 ) -> Article:
     """Make the draft (or the pending edit of a published article) the live text."""
     require_editor(actor)
+    _expect(article, expected_version)
     new_status = transition(article.status, "publish")
     if article.status == ArticleStatus.PUBLISHED and article.draft_version is None:
         raise InvalidTransition("Bài đã xuất bản và không có bản sửa chờ duyệt", field="status")
@@ -288,10 +307,16 @@ async def publish_article(
 
 
 async def archive_article(
-    session: AsyncSession, *, actor: Actor, article: Article, note: str = ""
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    article: Article,
+    note: str = "",
+    expected_version: int | None = None,
 ) -> Article:
     """Withdraw an article from readers and search; a pending draft is dropped."""
     require_editor(actor)
+    _expect(article, expected_version)
     new_status = transition(article.status, "archive")
     number = article.version + 1
     values = {"status": new_status, "draft_version": None, "updated_by_id": actor.user_id}
