@@ -16,6 +16,7 @@ from hotline.settings import Settings, load_settings
 from hotline.site import Site
 from hotline.web import errors
 from hotline.web.openapi import add_schemas
+from hotline.web.ratelimit import RequestLimiter
 from hotline.web.sessions import BearerSkipsSession
 from hotline.web.state import AppState
 
@@ -33,6 +34,7 @@ def create_app(settings: Settings) -> FastAPI:
         sessionmaker=make_sessionmaker(engine, site),
         bus=RedisEventBus(settings.redis_url) if settings.redis_url else EventBus(),
         tokens=TokenCache(),
+        public=RequestLimiter(settings.public_requests_per_minute),
     )
 
     @asynccontextmanager

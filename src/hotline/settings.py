@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     # runs as one self-committing statement outside the ORM (cases/intake_pg.py). Mind
     # PostgreSQL's max_connections: up to 2 x db_pool_size + this, per process.
     db_intake_pool_size: int = 10
+    # Requests per minute per client address on the pages anyone may open (the FAQ).
+    public_requests_per_minute: int = Field(default=120, ge=1)
     log_sql: bool = False
     # With several web processes, live events fan out through Redis pub/sub.
     redis_url: str = ""

@@ -193,3 +193,25 @@ async def test_demo_articles_load_and_answer_the_common_questions(app, client, w
             "/api/v1/knowledge/suggest", json={"text": text}, headers=world.auth("operator")
         )
         assert r.json()[0]["slug"] == slug, (text, [s["slug"] for s in r.json()])
+
+
+async def test_public_faq_is_rate_limited_per_client_with_a_problem(settings):
+    import httpx
+
+    from hotline.app import create_app
+
+    limited = create_app(settings.model_copy(update={"public_requests_per_minute": 3}))
+    transport = httpx.ASGITransport(app=limited)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            codes = [(await c.get("/api/v1/public/faq")).status_code for _ in range(3)]
+            assert codes == [200, 200, 200]
+            r = await c.get("/api/v1/public/faq", params={"q": "giay di duong"})
+            assert r.status_code == 429
+            assert r.headers["content-type"].startswith("application/problem+json")
+            assert "thử lại sau" in r.json()["detail"]
+            assert (await c.get("/faq")).status_code == 429
+            # signed-in staff routes are not counted against the public allowance
+            assert (await c.get("/api/v1/knowledge/articles")).status_code == 401
+    finally:
+        await limited.state.hotline.close()

@@ -32,12 +32,14 @@ from hotline.knowledge.schemas import (
     SuggestionOut,
     UsedOut,
 )
-from hotline.web.deps import current_actor, get_state
+from hotline.web.deps import current_actor, get_state, public_rate_limit
 from hotline.web.state import AppState
 
 router = APIRouter(prefix="/api/v1/knowledge", tags=["knowledge"])
 case_router = APIRouter(prefix="/api/v1/cases", tags=["knowledge"])
-public_router = APIRouter(prefix="/api/v1/public", tags=["public"])
+public_router = APIRouter(
+    prefix="/api/v1/public", tags=["public"], dependencies=[Depends(public_rate_limit)]
+)
 ActorDep = Annotated[Actor, Depends(current_actor)]
 StateDep = Annotated[AppState, Depends(get_state)]
 

@@ -11,14 +11,14 @@ from fastapi.templating import Jinja2Templates
 
 from hotline.directory.service import list_categories
 from hotline.knowledge.queries import public_articles
-from hotline.web.deps import get_state
+from hotline.web.deps import get_state, public_rate_limit
 from hotline.web.state import AppState
 
 _WEB_TEMPLATES = Path(__file__).parent.parent / "web" / "templates"
 templates = Jinja2Templates(
     directory=[str(Path(__file__).parent / "templates"), str(_WEB_TEMPLATES)]
 )
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(public_rate_limit)])
 StateDep = Annotated[AppState, Depends(get_state)]
 OTHER = "Khác"
 

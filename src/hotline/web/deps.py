@@ -37,3 +37,9 @@ async def current_actor(
             if user.active:
                 return actor_of(user)
     raise Unauthenticated("Cần đăng nhập hoặc mã truy cập (Authorization: Bearer …)")
+
+
+async def public_rate_limit(request: Request) -> None:
+    """Dependency of the routes anyone may call without signing in."""
+    state: AppState = request.app.state.hotline
+    state.public.hit(request.client.host if request.client else "unknown")

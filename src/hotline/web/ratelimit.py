@@ -1,4 +1,4 @@
-"""Failed sign-in throttling per client address and username (in-process).
+"""Throttling per client address (in-process): failed sign-ins, and public pages.
 
 Each web process keeps its own window, so with N processes an attacker gets at most N times
 the allowance; a shared store (Redis) can replace this when the deployment scales out.
@@ -47,3 +47,29 @@ class FailureLimiter:
 
     def succeeded(self, client: str, username: str) -> None:
         self._failures.pop((client, username.strip().lower()), None)
+
+
+class TooManyRequests(DomainError):
+    status = 429
+    title = "Quá nhiều yêu cầu"
+
+
+class RequestLimiter:
+    """At most `per_minute` requests per client address in any 60 s, for endpoints anyone
+    may call without signing in (the FAQ): a scraper or a loop cannot take the database."""
+
+    def __init__(self, per_minute: int = 120) -> None:
+        self.per_minute = per_minute
+        self._hits: dict[str, deque[float]] = {}
+
+    def hit(self, client: str) -> None:
+        now = time.monotonic()
+        q = self._hits.setdefault(client, deque())
+        while q and q[0] < now - 60.0:
+            q.popleft()
+        if len(q) >= self.per_minute:
+            wait = int(q[0] + 60.0 - now) + 1
+            raise TooManyRequests(f"Bạn gửi quá nhiều yêu cầu, hãy thử lại sau {wait} giây")
+        q.append(now)
+        if len(self._hits) > 100_000:
+            self._hits.clear()

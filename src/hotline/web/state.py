@@ -15,7 +15,7 @@ from hotline.auth.service import TokenCache
 from hotline.events import EventBus, take_pending
 from hotline.settings import Settings
 from hotline.site import Site
-from hotline.web.ratelimit import FailureLimiter
+from hotline.web.ratelimit import FailureLimiter, RequestLimiter
 
 
 @dataclass
@@ -27,6 +27,7 @@ class AppState:
     bus: EventBus
     tokens: TokenCache
     logins: FailureLimiter = field(default_factory=FailureLimiter)
+    public: RequestLimiter = field(default_factory=RequestLimiter)
     _autocommit_pool: asyncpg.Pool | None = None
     _pool_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
