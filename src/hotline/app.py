@@ -66,6 +66,8 @@ def create_app(settings: Settings) -> FastAPI:
     from hotline.cases.api import router as cases_router
     from hotline.contacts.api import router as contacts_router
     from hotline.directory.api import router as directory_router
+    from hotline.phoneconfig.api import router as phone_router
+    from hotline.recordings.api import router as recordings_router
     from hotline.reports.api import router as reports_router
     from hotline.triage.api import router as triage_router
     from hotline.web.pages import router as pages_router
@@ -79,6 +81,8 @@ def create_app(settings: Settings) -> FastAPI:
         directory_router,
         calls_router,
         callbacks_router,
+        phone_router,
+        recordings_router,
         reports_router,
         triage_router,
         sse_router,

@@ -9,6 +9,8 @@ from hotline.contacts import models as contacts_models
 from hotline.db import Base
 from hotline.directory import models as directory_models
 from hotline.jobs import models as jobs_models
+from hotline.phoneconfig import models as phoneconfig_models
+from hotline.recordings import models as recordings_models
 from hotline.reports import models as reports_models
 from hotline.triage import models as triage_models
 
@@ -24,6 +26,8 @@ __all__ = [
     "directory_models",
     "jobs_models",
     "metadata",
+    "phoneconfig_models",
+    "recordings_models",
     "reports_models",
     "triage_models",
 ]
