@@ -218,3 +218,15 @@ async def test_prompt_text_change_is_versioned(client, world):
         f"{API}/prompts/greeting/text", json={"version": 0, "text": "x"}, headers=admin
     )
     assert r.status_code == 409
+
+
+async def test_bridged_destination_needs_an_ip_address(client, world):
+    admin = world.auth("admin")
+    body = {"version": 0, "uri": "sip:cdc@cdc.hanoi.gov.vn", "refer": False}
+    r = await client.put(f"{API}/destinations/cdc", json=body, headers=admin)
+    assert r.status_code == 422
+    assert r.json()["field"] == "uri"
+    body["refer"] = True  # a REFER's target is resolved by the caller's side
+    assert (
+        await client.put(f"{API}/destinations/cdc", json=body, headers=admin)
+    ).status_code == 200

@@ -30,7 +30,7 @@ from hotline.telephony.prompts import Prompt
 from hotline.telephony.server import PhoneLine
 from hotline.telephony.sip.sdp import PCMU
 from tests.conftest import missing_tool
-from tests.telephony.conftest import Line, line_settings
+from tests.telephony.conftest import SCENARIOS, Line, free_udp_port, line_settings
 
 pytestmark = pytest.mark.anyio
 SWEEP = ("synth", "2", "sine", "300-1200", "gain", "-6")
@@ -214,3 +214,71 @@ async def test_recorded_line_announces_and_writes_the_callers_audio_to_a_wav(
     # The caller's channel holds the pcap's speech; the other the announcement and menu.
     assert sum(1 for s in caller if abs(s) > 500) > 8000
     assert sum(1 for s in heard if abs(s) > 500) > 8000
+
+
+async def far_end(line: Line, port: int, media_port: int) -> tuple[int, str]:
+    """sipp as the destination's phone: answers with A-law on `media_port`, awaits the BYE."""
+    args = [
+        *("sipp", f"127.0.0.1:{line.port}", "-sf", str(SCENARIOS / "operator_phone_answers.xml")),
+        *("-m", "1", "-i", "127.0.0.1", "-p", str(port), "-mp", str(free_udp_port())),
+        *("-s", "cdc", "-timeout", "25s", "-timeout_error", "-nostdin"),
+        *("-key", "opport", str(media_port)),
+    ]
+    proc = await asyncio.create_subprocess_exec(
+        *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), 40)
+    except TimeoutError:
+        proc.kill()
+        out, _ = await proc.communicate()
+    return proc.returncode or 0, out.decode("utf-8", "replace")[-3000:]
+
+
+async def test_destination_configured_for_bridging_is_called_and_bridged_not_referred(
+    line_conf: Settings,
+):
+    far_port = free_udp_port()
+    await configure(
+        line_conf,
+        "destination",
+        "cdc",
+        {"uri": f"sip:cdc@127.0.0.1:{far_port}", "refer": False, "outcome": "transferred_cdc"},
+    )
+    phone = PhoneLine(line_conf)
+    ua = await phone.start()
+    line = Line(phone, ua.port)
+    media = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    media.bind(("127.0.0.1", 0))
+    media.settimeout(0.2)
+    received: list[bytes] = []
+
+    def listen() -> None:
+        for _ in range(400):
+            try:
+                received.append(media.recv(2048))
+            except TimeoutError:
+                if len(received) > 50:
+                    return
+
+    try:
+        # The CDC's phone: sipp as UAS, answering with A-law on our socket.
+        far = asyncio.create_task(far_end(line, far_port, media.getsockname()[1]))
+        await asyncio.sleep(0.5)
+        listener = asyncio.create_task(asyncio.to_thread(listen))
+        result = await line.sipp("digit2_bridged.xml")
+        assert result.returncode == 0, result.output
+        code, out = await far
+        assert code == 0, out
+        await listener
+        [call] = await line.calls()
+    finally:
+        media.close()
+        await phone.stop()
+    assert (call.branch, call.outcome.value if call.outcome else None) == (
+        "cdc",
+        "transferred_cdc",
+    )
+    assert call.operator_id is None and call.answered_at is None
+    # The caller's A-law audio (the pcap) reached the destination through the line.
+    assert len([p for p in received if len(p) > 12 and p[1] & 0x7F == 8]) > 50

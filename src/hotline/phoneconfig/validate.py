@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import time
 
 from hotline.errors import InvalidInput
@@ -19,6 +20,17 @@ def check_destination(dest: Destination) -> None:
         ) from None
     if uri.scheme not in ("sip", "sips") or not uri.host:
         raise InvalidInput("Địa chỉ SIP phải có dạng sip:tên@máy", field="uri")
+    if not dest.refer and not _is_ip(uri.host):
+        # The line has no DNS resolver: it can only call (bridge) an address it can reach.
+        raise InvalidInput("Nối máy trực tiếp cần địa chỉ IP (sip:tên@10.0.0.5)", field="uri")
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def check_menu(menu: Menu, config: PhoneConfig) -> None:

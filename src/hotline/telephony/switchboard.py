@@ -36,6 +36,7 @@ from hotline.telephony.ivr import Ivr, Menu, Option
 from hotline.telephony.prompts import Prompt, PromptSet
 from hotline.telephony.queue import CALLBACK_TEXTS, QueueTiming, position_texts
 from hotline.telephony.recording import CallAudio
+from hotline.telephony.transfer import bridge
 
 if TYPE_CHECKING:
     from hotline.telephony.acd import Acd
@@ -65,6 +66,7 @@ class Snapshot:
     queues: dict[str, QueueRule]
     hours: OpeningHours
     prompts: PromptSet
+    bridged: frozenset[str] = frozenset()  # destinations called and bridged, not REFERred
 
     def menu_for(self, number: str) -> tuple[Menu, LineRule | None]:
         """The dialled number's menu; numbers not configured get `main` (as before)."""
@@ -150,6 +152,7 @@ def build_snapshot(
         queues={q.name: QueueRule(q.callback_after, q.record) for q in config.queues},
         hours=hours,
         prompts=prompts,
+        bridged=frozenset(d.name for d in config.destinations if not d.refer),
     )
 
 
@@ -165,12 +168,28 @@ class ConfiguredIvr(Ivr):
     """The IVR for one call, with the snapshot's per-line and per-queue rules."""
 
     def __init__(
-        self, snapshot: Snapshot, menu: Menu, line: LineRule | None, max_recording: float, **kw: Any
+        self,
+        snapshot: Snapshot,
+        menu: Menu,
+        line: LineRule | None,
+        max_recording: float,
+        ring_seconds: float,
+        **kw: Any,
     ) -> None:
         super().__init__(menu, snapshot.prompts, hours=snapshot.hours, **kw)
         self.snapshot = snapshot
         self.line = line
         self.max_recording = max_recording
+        self.ring_seconds = ring_seconds  # how long a bridged destination may ring
+
+    async def _transfer(self, leg: CallLeg, option: Option) -> bool:
+        if option.branch not in self.snapshot.bridged:
+            return await super()._transfer(leg, option)
+        assert option.transfer_to is not None
+        await leg.play(self.prompts[self.menu.transferring], barge_in=False)
+        return await bridge(
+            cast("SipLeg", leg), option.transfer_to, option.outcome, self.ring_seconds
+        )
 
     async def _choose(self, leg: CallLeg) -> Option:
         if self.line is not None and self.line.record:
@@ -277,6 +296,7 @@ class Switchboard:
             menu,
             line,
             self.settings.recording_max_seconds,
+            self.settings.sip_agent_ring_seconds,
             acd=self.acd,
             timing=replace(self.timing, digit_timeout=menu.digit_timeout),
             now=self.now,
