@@ -208,7 +208,7 @@ async def test_recorded_line_announces_and_writes_the_callers_audio_to_a_wav(
         assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (2, 2, 8000)
         seconds = w.getnframes() / 8000
         frames = array("h", w.readframes(w.getnframes()))
-    assert 6.0 < seconds < 10.5, seconds  # the call lasted about 8 s after the answer
+    assert 7.0 < seconds < 9.5, seconds  # the call lasted about 8 s after the answer
     assert recording.seconds == pytest.approx(seconds, abs=0.05)
     caller, heard = frames[0::2], frames[1::2]
     # The caller's channel holds the pcap's speech; the other the announcement and menu.
@@ -282,3 +282,35 @@ async def test_destination_configured_for_bridging_is_called_and_bridged_not_ref
     assert call.operator_id is None and call.answered_at is None
     # The caller's A-law audio (the pcap) reached the destination through the line.
     assert len([p for p in received if len(p) > 12 and p[1] & 0x7F == 8]) > 50
+
+
+async def test_recorded_queue_records_from_when_the_caller_joins_it(line_conf: Settings):
+    # A one-word greeting played once, then the operator queue (no key pressed), recorded.
+    await configure(line_conf, "prompt", "greeting", {"text": "một"})
+    menu = {
+        "options": [{"digit": "4", "queue": "operator"}],
+        "repeats": 0,
+        "digit_timeout": 0.3,
+        "fallback_queue": "operator",
+    }
+    await configure(line_conf, "menu", "main", menu)
+    await configure(line_conf, "queue", "operator", {"label": "Tổng đài viên", "record": True})
+    phone = PhoneLine(line_conf)
+    ua = await phone.start()
+    line = Line(phone, ua.port)
+    try:
+        result = await line.sipp("talk_while_recorded.xml")
+        assert result.returncode == 0, result.output
+        [call] = await line.calls()
+        assert phone.engine is not None
+        async with make_sessionmaker(phone.engine, Site.from_settings(line_conf))() as session:
+            recording = await session.scalar(
+                select(CallRecording).where(CallRecording.call_id == call.id)
+            )
+    finally:
+        await phone.stop()
+    assert call.branch == "operator" and call.outcome is not None
+    assert call.outcome.value == "abandoned_queue"
+    assert recording is not None
+    # Not from the answer: the greeting and the wait for a key come first.
+    assert 4.0 < recording.seconds < 8.0, recording.seconds

@@ -1,8 +1,8 @@
 """Call recording: frames kept in memory during the call, one WAV written in a thread after.
 
-The RTP taps only append (slot, payload type, payload) to a list: no decoding, no I/O on the
-media path. At the call's end `write` (run in a thread by the call recorder) decodes G.711,
-lays each frame at its 20 ms slot and writes a two-channel WAV: left what the caller said,
+The RTP taps only append (first sample, payload type, payload) to a list: no decoding, no
+I/O on the media path. At the call's end `write` (run in a thread by the call recorder)
+decodes G.711, lays each frame where it arrived and writes a two-channel WAV: left what the caller said,
 right what the caller heard (prompts, then the operator once bridged).
 """
 
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from hotline.recordings.service import RecordedFile
 from hotline.telephony.media.g711 import decode
-from hotline.telephony.media.rtp import FRAME_SECONDS, SAMPLES_PER_FRAME, rtp_payload
+from hotline.telephony.media.rtp import SAMPLES_PER_FRAME, rtp_payload
 from hotline.telephony.sip.sdp import PCMA, PCMU
 
 if TYPE_CHECKING:
@@ -29,7 +29,11 @@ if TYPE_CHECKING:
 
 RATE = 8000
 G711 = (PCMU, PCMA)
-Frame = tuple[int, int, bytes]  # (slot, payload type, payload)
+Frame = tuple[int, int, bytes]  # (first sample, payload type, payload)
+# A frame arriving within this many samples of where the previous one ended is laid right
+# after it (network jitter); later than that, the gap between them is kept (lost packets, a
+# pause in the caller's stream).
+JITTER = 2 * SAMPLES_PER_FRAME
 
 
 class CallAudio:
@@ -38,9 +42,9 @@ class CallAudio:
     def __init__(self, *, max_seconds: float, clock: Callable[[], float] | None = None) -> None:
         self.clock = clock or asyncio.get_running_loop().time
         self.t0 = self.clock()
-        self.max_slots = int(max_seconds / FRAME_SECONDS)
+        self.max_samples = int(max_seconds * RATE)
         self.channels: tuple[list[Frame], list[Frame]] = ([], [])
-        self._next = [0, 0]  # the first free slot per channel: bursts are laid end to end
+        self._next = [0, 0]  # per channel, the sample after the last frame laid
         self._leg: SipLeg | None = None
 
     def attach(self, leg: SipLeg) -> None:
@@ -55,11 +59,15 @@ class CallAudio:
             self._leg = None
 
     def _add(self, channel: int, pt: int, payload: bytes) -> None:
-        slot = max(int((self.clock() - self.t0) / FRAME_SECONDS + 0.5), self._next[channel])
-        if slot >= self.max_slots:
+        # Laid by the payload's length, not by a 20 ms slot: callers may send 30 ms packets.
+        arrived = int((self.clock() - self.t0) * RATE)
+        start = self._next[channel]
+        if arrived >= start + JITTER:
+            start = arrived
+        if start >= self.max_samples:
             return
-        self._next[channel] = slot + max(1, -(-len(payload) // SAMPLES_PER_FRAME))
-        self.channels[channel].append((slot, pt, payload))
+        self._next[channel] = start + len(payload)
+        self.channels[channel].append((start, pt, payload))
 
     def heard(self, packet: bytes) -> None:
         """A packet from the caller (telephone-events and comfort noise are not audio)."""
@@ -75,7 +83,7 @@ class CallAudio:
         """Decode and write the WAV (blocking: call it in a thread); None if nothing was heard."""
         self.detach()
         end = max(
-            (s * SAMPLES_PER_FRAME + len(p) for frames in self.channels for s, _pt, p in frames),
+            (start + len(p) for frames in self.channels for start, _pt, p in frames),
             default=0,
         )
         if end == 0:
@@ -83,8 +91,7 @@ class CallAudio:
         tracks = []
         for frames in self.channels:
             track = array("h", bytes(2 * end))
-            for slot, pt, payload in frames:
-                start = slot * SAMPLES_PER_FRAME
+            for start, pt, payload in frames:
                 track[start : start + len(payload)] = array("h", decode(payload, pt))
             tracks.append(track)
         stereo = array("h", bytes(4 * end))

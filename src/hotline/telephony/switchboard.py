@@ -235,6 +235,7 @@ class Switchboard:
         self.now = now
         self.fixed = fixed
         self.snapshot: Snapshot | None = None
+        self.failed_version: int | None = None
         self.reloads = 0
 
     @property
@@ -261,9 +262,18 @@ class Switchboard:
             if self.snapshot is not None:
                 return
             config, version = defaults, -1
-        snapshot = await asyncio.to_thread(
-            build_snapshot, config, version, settings=s, timezone=self.timezone
-        )
+        try:
+            snapshot = await asyncio.to_thread(
+                build_snapshot, config, version, settings=s, timezone=self.timezone
+            )
+        except Exception:  # e.g. stored objects that no longer fit changed settings
+            log.exception("phone_config_unusable", version=version)
+            self.failed_version = version  # not retried until the next change
+            if self.snapshot is not None:
+                return  # keep the configuration calls are using
+            snapshot = await asyncio.to_thread(
+                build_snapshot, defaults, version, settings=s, timezone=self.timezone
+            )
         self.snapshot = snapshot
         self.reloads += 1
         log.info("phone_config_loaded", version=version)
@@ -274,7 +284,7 @@ class Switchboard:
             return False
         async with sessionmaker() as session:
             version = await config_version(session)
-        if self.snapshot is not None and version == self.snapshot.version:
+        if self.snapshot is not None and version in (self.snapshot.version, self.failed_version):
             return False
         await self.load(sessionmaker)
         return True
