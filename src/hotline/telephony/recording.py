@@ -2,8 +2,8 @@
 
 The RTP taps only append (first sample, payload type, payload) to a list: no decoding, no
 I/O on the media path. At the call's end `write` (run in a thread by the call recorder)
-decodes G.711, lays each frame where it arrived and writes a two-channel WAV: left what the caller said,
-right what the caller heard (prompts, then the operator once bridged).
+decodes G.711, lays each frame where it arrived and writes a two-channel WAV: left what the
+caller said, right what the caller heard (prompts, then the operator once bridged).
 """
 
 from __future__ import annotations
