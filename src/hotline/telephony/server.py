@@ -361,10 +361,13 @@ class PhoneLine:
                 log.warning("agent_poll_failed", error=str(exc).splitlines()[0])
 
     async def stop(self) -> None:
-        if self._poller is not None:
-            self._poller.cancel()
-        if self._config_watch is not None:
-            self._config_watch.cancel()
+        # The polls are awaited once cancelled: one stopped mid-query must not outlive the
+        # engine disposed below.
+        polls = [t for t in (self._poller, self._config_watch) if t is not None]
+        for task in polls:
+            task.cancel()
+        if polls:
+            await asyncio.wait(polls)
         if self.ua is not None:
             await self.ua.stop()
         if self.recorder is not None:
