@@ -38,6 +38,7 @@ NAMES = (
     "duplicates",
     "acd",
     "sip_calls",
+    "phone",
 )
 
 
@@ -78,6 +79,11 @@ def commands(quick: bool, fresh: bool, out: Path) -> dict[str, list[str]]:
         "duplicates": [py, str(BENCH / "duplicates.py"), *duplicates, *f],
         "acd": [py, str(BENCH / "acd.py"), *(["--rounds", "3"] if quick else [])],
         "sip_calls": [py, str(BENCH / "sip_calls.py"), *sip_calls],
+        "phone": [
+            py,
+            str(BENCH / "phone.py"),
+            *(["--rounds", "2", "--seconds", "4"] if quick else []),
+        ],
     }
 
 
@@ -535,6 +541,74 @@ def acd_section(r: dict[str, Any]) -> tuple[str, list[str]]:
     return text, summary
 
 
+def phone_section(r: dict[str, Any]) -> tuple[str, list[str]]:
+    """Issue 4: configuration reloads and call recording against the 20 ms media clock."""
+    rows = [
+        ["the clock sending one prompt frame", f"{fmt(r['clock_frame_us'], 2)} µs"],
+        ["the same frame with the call recorded", f"{fmt(r['clock_frame_recorded_us'], 2)} µs"],
+        [
+            "writing a recording (thread, at call end), per minute of call",
+            f"{fmt(r['wav_write_ms_per_call_minute'])} ms",
+        ],
+        [
+            "configuration snapshot, prompts synthesised (thread)",
+            f"{fmt(r['snapshot_cold_ms'])} ms",
+        ],
+        ["configuration snapshot, prompts cached (thread)", f"{fmt(r['snapshot_warm_ms'])} ms"],
+    ]
+    idle, busy = r["clock_idle"], r["clock_reloading"]
+    gap_rows = [
+        [
+            name,
+            g["ticks"],
+            g["reloads"],
+            fmt(g["gap_p50_ms"], 2),
+            fmt(g["gap_p99_ms"], 2),
+            fmt(g["gap_max_ms"], 2),
+            g["late_ticks"],
+        ]
+        for name, g in (("idle", idle), ("reloading (cold synthesis in a thread)", busy))
+    ]
+    c = r["config"]
+    text = "\n".join(
+        [
+            "## Phone configuration reloads and call recording (issue 4)",
+            "",
+            "What: `bench/phone.py`. Per-frame costs are medians of"
+            f" {c['rounds']} rounds on loopback UDP. Tick gaps: the shared media clock serving"
+            f" {c['streams']} playing streams for {c['seconds']:g} s, once idle and once while"
+            " configuration snapshots (every built-in prompt synthesised afresh by espeak-ng"
+            " and sox) are rebuilt back to back in a thread, as a reload does.",
+            "",
+            markdown_table(["operation", "cost"], rows),
+            "",
+            markdown_table(
+                [
+                    "media clock",
+                    "ticks",
+                    "reloads",
+                    "gap p50 ms",
+                    "gap p99 ms",
+                    "gap max ms",
+                    "late ticks",
+                ],
+                gap_rows,
+            ),
+        ]
+    )
+    summary = [
+        [
+            "clock tick gap while reloading",
+            "report (no target)",
+            f"{fmt(busy['gap_max_ms'], 2)} ms max",
+            f"{fmt(idle['gap_max_ms'], 2)} ms max (idle)",
+            "—",
+            "reported",
+        ]
+    ]
+    return text, summary
+
+
 def render(results: dict[str, Any]) -> str:
     machine = next(iter(results.values()))["machine"] if results else {}
     when = max(r["started_at"] for r in results.values()) if results else "—"
@@ -554,6 +628,7 @@ def render(results: dict[str, Any]) -> str:
         ("duplicates", duplicates_section),
         ("acd", acd_section),
         ("sip_calls", sip_calls_section),
+        ("phone", phone_section),
     ):
         if name in results:
             text, rows = fn2(results[name])

@@ -84,6 +84,8 @@ def create_app(settings: Settings) -> FastAPI:
     from hotline.knowledge.api import public_router as knowledge_public_router
     from hotline.knowledge.api import router as knowledge_router
     from hotline.knowledge.pages import router as knowledge_pages_router
+    from hotline.phoneconfig.api import router as phone_router
+    from hotline.recordings.api import router as recordings_router
     from hotline.reports.api import router as reports_router
     from hotline.triage.api import router as triage_router
     from hotline.web.pages import router as pages_router
@@ -98,6 +100,8 @@ def create_app(settings: Settings) -> FastAPI:
         directory_router,
         calls_router,
         callbacks_router,
+        phone_router,
+        recordings_router,
         reports_router,
         triage_router,
         assist_router,

@@ -10,6 +10,8 @@ from hotline.db import Base
 from hotline.directory import models as directory_models
 from hotline.jobs import models as jobs_models
 from hotline.knowledge import models as knowledge_models
+from hotline.phoneconfig import models as phoneconfig_models
+from hotline.recordings import models as recordings_models
 from hotline.reports import models as reports_models
 from hotline.triage import models as triage_models
 
@@ -26,6 +28,8 @@ __all__ = [
     "jobs_models",
     "knowledge_models",
     "metadata",
+    "phoneconfig_models",
+    "recordings_models",
     "reports_models",
     "triage_models",
 ]

@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     sip_callback_after: float = 60.0
     sip_position_every: float = 30.0
     # Opening hours per branch, local site time, "HH:MM-HH:MM"; a branch not listed is 24/7.
+    # Phone configuration as data (`/api/v1/phone`): the line polls its version this often.
+    sip_config_poll_seconds: float = Field(default=5.0, gt=0)
+    prompt_upload_max_bytes: int = 20 * 1024 * 1024
+    # A recorded call is kept in memory until it ends: this caps it (then recording stops).
+    recording_max_seconds: float = 2 * 3600.0
     sip_opening_hours: dict[str, list[str]] = Field(
         default_factory=lambda: {"doctor": ["09:00-11:00", "15:00-17:00", "19:00-21:00"]}
     )

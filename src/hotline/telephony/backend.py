@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from hotline.telephony.prompts import Prompt
+
+if TYPE_CHECKING:
+    from hotline.telephony.recording import CallAudio
 
 
 @dataclass
@@ -32,6 +35,8 @@ class CallProgress:
     # the line itself answered the caller.
     operator_id: int | None = None
     agent_answered_at: datetime | None = None
+    # When the call is recorded: its audio so far, written to a file when the call ends.
+    recording: CallAudio | None = None
 
 
 class CallLeg(Protocol):

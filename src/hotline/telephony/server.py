@@ -8,6 +8,7 @@ import signal
 from collections.abc import Callable, Coroutine
 from dataclasses import asdict
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -29,16 +30,18 @@ from hotline.calls.service import (
 )
 from hotline.db import create_engine, make_sessionmaker, utcnow
 from hotline.events import DomainEvent, EventBus, RedisEventBus, take_pending
+from hotline.recordings.service import RecordedFile, add_recording, recordings_dir
 from hotline.settings import Settings
 from hotline.site import Site
 from hotline.telephony.acd import Acd
 from hotline.telephony.backend import CallProgress
 from hotline.telephony.hours import OpeningHours
-from hotline.telephony.ivr import Ivr, Menu, default_menu
+from hotline.telephony.ivr import Menu, default_menu
 from hotline.telephony.media.gcpacer import GcPacer
-from hotline.telephony.prompts import PromptSet
 from hotline.telephony.queue import CALLBACK_TEXTS, QueueTiming, position_texts
+from hotline.telephony.recording import CallAudio
 from hotline.telephony.sip.ua import UaConfig, UserAgent
+from hotline.telephony.switchboard import Switchboard
 
 log = structlog.get_logger("hotline.telephony")
 
@@ -87,10 +90,14 @@ class CallRecorder:
     """
 
     def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], bus: EventBus | None = None
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        bus: EventBus | None = None,
+        recordings: Path | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.bus = bus
+        self.recordings = recordings  # where call recordings are written
         self._tasks: set[asyncio.Task[None]] = set()
         self._opened: dict[int, asyncio.Task[int | None]] = {}
         # Each operator's latest "answered" write: their "available again" waits for it, or a
@@ -104,7 +111,7 @@ class CallRecorder:
 
     def __call__(self, progress: CallProgress) -> None:
         opened = self._opened.pop(id(progress), None)
-        self._spawn(self._write(new_call(progress), opened))
+        self._spawn(self._write(new_call(progress), opened, progress.recording))
 
     def opened(self, progress: CallProgress) -> None:
         """An operator answered: write the row now and tell their console."""
@@ -137,21 +144,41 @@ class CallRecorder:
             self.bus.publish(answered_event(context, data.operator_id))
         return call.id
 
-    async def _write(self, data: NewCall, opened: asyncio.Task[int | None] | None) -> None:
+    async def _write(
+        self,
+        data: NewCall,
+        opened: asyncio.Task[int | None] | None,
+        recording: CallAudio | None = None,
+    ) -> None:
+        recorded = await self._write_recording(recording)
         try:
             call_id = await opened if opened is not None else None
             async with self.sessionmaker() as session, session.begin():
                 if call_id is not None and data.ended_at is not None:
-                    await finish_call(
+                    call = await finish_call(
                         session,
                         call_id=call_id,
                         ended_at=data.ended_at,
                         talk_seconds=data.talk_seconds,
                     )
                 else:
-                    await record_call(session, data=data)
+                    call = await record_call(session, data=data)
+                if recorded is not None:
+                    await add_recording(session, call_id=call.id, recorded=recorded)
         except Exception:  # a failed write is logged; the line keeps running
             log.exception("call_record_failed", line=data.line, outcome=data.outcome)
+            if recorded is not None and self.recordings is not None:
+                (self.recordings / recorded.storage_name).unlink(missing_ok=True)
+
+    async def _write_recording(self, recording: CallAudio | None) -> RecordedFile | None:
+        """Decode and write the call's audio in a thread: never on the media clock's loop."""
+        if recording is None or self.recordings is None:
+            return None
+        try:
+            return await asyncio.to_thread(recording.write, self.recordings)
+        except Exception:
+            log.exception("recording_write_failed")
+            return None
 
     def agent(self, user_id: int, *, status: AgentStatus | None, missed: bool = False) -> None:
         """Mark an operator busy / available / missed, in the background."""
@@ -249,7 +276,7 @@ class PhoneLine:
     ) -> None:
         self.settings = settings
         self.freeze_gc = freeze_gc
-        self.menu = menu or menu_from_settings(settings)
+        self.menu = menu  # a menu given in code; None: the configuration in the database
         self.bus = bus
         self.now = now  # injectable: opening hours in tests do not depend on the wall clock
         self.engine: AsyncEngine | None = None
@@ -258,18 +285,12 @@ class PhoneLine:
         self.acd: Acd | None = None
         self._poller: asyncio.Task[None] | None = None
         self.gc_pacer: GcPacer | None = None
+        self.switchboard: Switchboard | None = None
+        self._config_watch: asyncio.Task[None] | None = None
 
     async def start(self) -> UserAgent:
         s = self.settings
         site = Site.from_settings(s)
-        hours = OpeningHours(s.sip_opening_hours, site.timezone)
-        # Synthesis runs in a thread: it is start-up work, but the loop may already serve others.
-        prompts = await asyncio.to_thread(
-            PromptSet.build,
-            prompt_texts(self.menu, hours).items(),
-            s.prompts_dir,
-            voice=s.sip_voice,
-        )
         self.engine = create_engine(s.effective_database_url, pool_size=s.db_pool_size)
         if self.bus is None and s.redis_url:
             # The line is its own process: Redis carries `call.answered` to the web processes.
@@ -277,7 +298,7 @@ class PhoneLine:
             await redis_bus.start()
             self.bus = redis_bus
         sessionmaker = make_sessionmaker(self.engine, site)
-        self.recorder = CallRecorder(sessionmaker, self.bus)
+        self.recorder = CallRecorder(sessionmaker, self.bus, recordings_dir(s.var_dir))
         config = UaConfig(
             host=s.sip_host,
             port=s.sip_port,
@@ -304,9 +325,16 @@ class PhoneLine:
             position_every=s.sip_position_every,
             digit_timeout=s.sip_digit_timeout,
         )
-        ivr = Ivr(self.menu, prompts, acd=self.acd, hours=hours, timing=timing, now=self.now)
-        await self.ua.start(ivr, self.recorder)
-        self._poller = asyncio.get_running_loop().create_task(self._poll(sessionmaker))
+        # Menus, prompts and hours: from the database (see switchboard.py), synthesised in a
+        # thread, reloaded while calls go on.
+        self.switchboard = Switchboard(
+            s, timezone=site.timezone, acd=self.acd, timing=timing, now=self.now, fixed=self.menu
+        )
+        await self.switchboard.load(sessionmaker)
+        await self.ua.start(self.switchboard, self.recorder)
+        loop = asyncio.get_running_loop()
+        self._poller = loop.create_task(self._poll(sessionmaker))
+        self._config_watch = loop.create_task(self.switchboard.watch(sessionmaker))
         if self.freeze_gc:
             # Only for the dedicated process; in a shared one (tests) freezing would pin
             # garbage and the collector would depend on this clock. See media/gcpacer.py.
@@ -338,8 +366,13 @@ class PhoneLine:
                 log.warning("agent_poll_failed", error=str(exc).splitlines()[0])
 
     async def stop(self) -> None:
-        if self._poller is not None:
-            self._poller.cancel()
+        # The polls are awaited once cancelled: one stopped mid-query must not outlive the
+        # engine disposed below.
+        polls = [t for t in (self._poller, self._config_watch) if t is not None]
+        for task in polls:
+            task.cancel()
+        if polls:
+            await asyncio.wait(polls)
         if self.ua is not None:
             await self.ua.stop()
         if self.recorder is not None:

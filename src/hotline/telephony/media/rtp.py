@@ -88,6 +88,8 @@ class RtpStream:
         self._done: asyncio.Future[bool] | None = None
         self._marker = True
         self._ts_offset: int | None = None  # set by the first relayed packet
+        # Call recording (telephony/recording.py): sees each payload sent, never blocks.
+        self.tap: Callable[[int, bytes], None] | None = None
 
     def play(self, frames: Sequence[bytes]) -> asyncio.Future[bool]:
         """Start playing; the future says True when played out, False when stopped."""
@@ -115,6 +117,8 @@ class RtpStream:
             payload = self.silence
             if self._done is not None:
                 self._finish(True)
+        if self.tap is not None:
+            self.tap(self.payload_type, payload)
         marker = 0x80 if self._marker else 0
         self._marker = False
         header = struct.pack(
@@ -146,6 +150,8 @@ class RtpStream:
         if self._ts_offset is None:
             self._ts_offset = (self.timestamp - timestamp) & 0xFFFFFFFF
         out_ts = (timestamp + self._ts_offset) & 0xFFFFFFFF
+        if self.tap is not None:
+            self.tap(self.payload_type, payload)
         header = struct.pack(
             "!BBHII", 0x80, (packet[1] & 0x80) | self.payload_type, self.seq, out_ts, self.ssrc
         )
@@ -213,6 +219,8 @@ class RtpProtocol(asyncio.DatagramProtocol):
         # While bridged to an operator: the other leg's stream, which forwards our packets.
         self.relay_to: RtpStream | None = None
         self.relayed = 0
+        # Call recording: sees each packet received (the caller's voice), never blocks.
+        self.tap: Callable[[bytes], None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
@@ -223,6 +231,9 @@ class RtpProtocol(asyncio.DatagramProtocol):
             if addr[0] == self.latch_host and isinstance(addr[1], int):
                 self.stream.remote = (self.latch_host, addr[1])
             self.latch_host = None
+        if self.tap is not None:
+            with contextlib.suppress(Exception):
+                self.tap(data)
         if self.relay_to is not None:
             self.relayed += 1
             with contextlib.suppress(Exception):

@@ -1,0 +1,1 @@
+"""Phone configuration as data: lines, menus, destinations, queues, prompts."""

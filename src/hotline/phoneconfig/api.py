@@ -1,0 +1,161 @@
+"""Admin routes for the phone configuration: `/api/v1/phone/...`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, UploadFile
+from pydantic import BaseModel
+
+from hotline.auth.service import Actor
+from hotline.phoneconfig import service, uploads
+from hotline.phoneconfig.defaults import default_config
+from hotline.phoneconfig.schemas import (
+    ChangeOut,
+    ConfigOut,
+    DestinationIn,
+    ItemOut,
+    LineIn,
+    MenuIn,
+    PromptTextIn,
+    QueueIn,
+    Versioned,
+)
+from hotline.web.deps import current_actor, get_state
+from hotline.web.state import AppState
+
+router = APIRouter(prefix="/api/v1/phone", tags=["phone"])
+ActorDep = Annotated[Actor, Depends(current_actor)]
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def _out(kind: str, obj: BaseModel, version: int) -> ItemOut:
+    key_field = service.KINDS[kind][2]
+    return ItemOut(
+        kind=kind, key=getattr(obj, key_field), version=version, data=obj.model_dump(mode="json")
+    )
+
+
+@router.get("", response_model=ConfigOut)
+async def get_config(actor: ActorDep, state: StateDep) -> ConfigOut:
+    service.require_admin(actor)
+    async with state.unit_of_work() as session:
+        loaded = await service.load_config(session, defaults=default_config(state.settings))
+    lists: dict[str, list[ItemOut]] = {}
+    for kind, (attr, _schema, key_field) in service.KINDS.items():
+        lists[attr] = [
+            _out(kind, o, loaded.versions.get((kind, getattr(o, key_field)), 0))
+            for o in getattr(loaded.config, attr)
+        ]
+    return ConfigOut(version=loaded.version, **lists)
+
+
+@router.get("/changes", response_model=list[ChangeOut])
+async def list_changes(actor: ActorDep, state: StateDep, limit: int = 100) -> list[ChangeOut]:
+    async with state.unit_of_work() as session:
+        rows = await service.list_changes(session, actor=actor, limit=limit)
+        return [
+            ChangeOut(
+                id=r.id,
+                at=r.at,
+                user_id=r.user_id,
+                kind=r.kind,
+                key=r.key,
+                action=r.action,
+                before=r.before,
+                after=r.after,
+            )
+            for r in rows
+        ]
+
+
+async def _put(state: AppState, actor: Actor, kind: str, key: str, body: Versioned) -> ItemOut:
+    async with state.unit_of_work() as session:
+        obj, version = await service.put_item(
+            session,
+            actor=actor,
+            kind=kind,
+            key=key,
+            data=body.model_dump(exclude={"version"}),
+            version=body.version,
+            defaults=default_config(state.settings),
+        )
+    return _out(kind, obj, version)
+
+
+@router.put("/lines/{number}", response_model=ItemOut)
+async def put_line(number: str, body: LineIn, actor: ActorDep, state: StateDep) -> ItemOut:
+    return await _put(state, actor, "line", number, body)
+
+
+@router.put("/menus/{name}", response_model=ItemOut)
+async def put_menu(name: str, body: MenuIn, actor: ActorDep, state: StateDep) -> ItemOut:
+    return await _put(state, actor, "menu", name, body)
+
+
+@router.put("/destinations/{name}", response_model=ItemOut)
+async def put_destination(
+    name: str, body: DestinationIn, actor: ActorDep, state: StateDep
+) -> ItemOut:
+    return await _put(state, actor, "destination", name, body)
+
+
+@router.put("/queues/{name}", response_model=ItemOut)
+async def put_queue(name: str, body: QueueIn, actor: ActorDep, state: StateDep) -> ItemOut:
+    return await _put(state, actor, "queue", name, body)
+
+
+@router.put("/prompts/{name}/text", response_model=ItemOut)
+async def put_prompt_text(
+    name: str, body: PromptTextIn, actor: ActorDep, state: StateDep
+) -> ItemOut:
+    async with state.unit_of_work() as session:
+        obj, version = await uploads.set_prompt_text(
+            session,
+            actor=actor,
+            name=name,
+            text=body.text,
+            version=body.version,
+            defaults=default_config(state.settings),
+        )
+    return _out("prompt", obj, version)
+
+
+@router.put("/prompts/{name}", response_model=ItemOut)
+async def upload_prompt(
+    name: str,
+    file: UploadFile,
+    version: Annotated[int, Form(ge=0)],
+    actor: ActorDep,
+    state: StateDep,
+) -> ItemOut:
+    """A recorded WAV heard instead of the synthesised prompt (multipart: file, version)."""
+    service.require_admin(actor)  # before reading a large body from a non-admin
+    limit = state.settings.prompt_upload_max_bytes
+    data = await file.read(limit + 1)  # one byte past the cap tells "too big" without more
+    async with state.unit_of_work() as session:
+        obj, new_version = await uploads.upload_prompt(
+            session,
+            actor=actor,
+            name=name,
+            data=data,
+            version=version,
+            directory=uploads.uploads_dir(state.settings.var_dir),
+            max_bytes=limit,
+            defaults=default_config(state.settings),
+        )
+    return _out("prompt", obj, new_version)
+
+
+@router.delete("/prompts/{name}", response_model=ItemOut)
+async def delete_upload(name: str, version: int, actor: ActorDep, state: StateDep) -> ItemOut:
+    """Back to the synthesised prompt (`?version=` as read)."""
+    async with state.unit_of_work() as session:
+        obj, new_version = await uploads.remove_upload(
+            session,
+            actor=actor,
+            name=name,
+            version=version,
+            defaults=default_config(state.settings),
+        )
+    return _out("prompt", obj, new_version)

@@ -1,0 +1,67 @@
+"""The built-in configuration: today's Hà Nội menu, built from the HOTLINE_SIP_* settings.
+
+It is the seed: stored rows override it object by object, so a fresh install (no rows)
+behaves exactly as before configuration became data.
+"""
+
+from __future__ import annotations
+
+from hotline.phoneconfig.schemas import (
+    Destination,
+    Line,
+    Menu,
+    MenuOption,
+    PhoneConfig,
+    PromptText,
+    Queue,
+)
+from hotline.settings import Settings
+from hotline.telephony.hours import BRANCH_NAMES
+from hotline.telephony.ivr import DEFAULT_TEXTS
+from hotline.telephony.queue import CALLBACK_TEXTS
+
+MAIN_MENU = "main"
+RECORDING_NOTICE = "recording_notice"
+RECORDING_TEXT = "Cuộc gọi có thể được ghi âm để nâng cao chất lượng phục vụ."
+
+
+def default_config(settings: Settings) -> PhoneConfig:
+    queues = [
+        Queue(
+            name=name,
+            label=label,
+            hours=settings.sip_opening_hours.get(name),
+            callback_after=settings.sip_callback_after,
+        )
+        for name, label in BRANCH_NAMES.items()
+    ]
+    known = set(BRANCH_NAMES)
+    # Branches with hours in the settings but no built-in label keep their name as label.
+    queues += [
+        Queue(name=name, label=name, hours=hours, callback_after=settings.sip_callback_after)
+        for name, hours in settings.sip_opening_hours.items()
+        if name not in known
+    ]
+    texts = {**DEFAULT_TEXTS, **CALLBACK_TEXTS, RECORDING_NOTICE: RECORDING_TEXT}
+    return PhoneConfig(
+        lines=[Line(number="1022", menu=MAIN_MENU)],
+        menus=[
+            Menu(
+                name=MAIN_MENU,
+                options=[
+                    MenuOption(digit="1", destination="115"),
+                    MenuOption(digit="2", destination="cdc"),
+                    MenuOption(digit="3", queue="doctor"),
+                    MenuOption(digit="4", queue="operator"),
+                ],
+                digit_timeout=settings.sip_digit_timeout,
+                fallback_queue="operator",
+            )
+        ],
+        destinations=[
+            Destination(name="115", uri=settings.sip_transfer_115, outcome="transferred_115"),
+            Destination(name="cdc", uri=settings.sip_transfer_cdc, outcome="transferred_cdc"),
+        ],
+        queues=queues,
+        prompts=[PromptText(name=name, text=text) for name, text in texts.items()],
+    )

@@ -1,0 +1,79 @@
+"""Rules an object must keep within the whole configuration; errors name the field."""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import time
+
+from hotline.errors import InvalidInput
+from hotline.phoneconfig.schemas import Destination, Line, Menu, PhoneConfig, Queue
+from hotline.telephony.hours import parse_window
+from hotline.telephony.sip.message import ParseError, parse_uri
+
+
+def check_destination(dest: Destination) -> None:
+    try:
+        uri = parse_uri(dest.uri)
+    except ParseError:
+        raise InvalidInput(
+            "Địa chỉ SIP không hợp lệ (ví dụ sip:115@10.0.0.5)", field="uri"
+        ) from None
+    if uri.scheme not in ("sip", "sips") or not uri.host:
+        raise InvalidInput("Địa chỉ SIP phải có dạng sip:tên@máy", field="uri")
+    if not dest.refer and not _is_ip(uri.host):
+        # The line has no DNS resolver: it can only call (bridge) an address it can reach.
+        raise InvalidInput("Nối máy trực tiếp cần địa chỉ IP (sip:tên@10.0.0.5)", field="uri")
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def check_menu(menu: Menu, config: PhoneConfig) -> None:
+    destinations = {d.name for d in config.destinations}
+    queues = {q.name for q in config.queues}
+    prompts = {p.name for p in config.prompts}
+    seen: set[str] = set()
+    for i, option in enumerate(menu.options):
+        where = f"options[{i}]"
+        if option.digit in seen:
+            raise InvalidInput(f"Phím {option.digit} được dùng hai lần", field=f"{where}.digit")
+        seen.add(option.digit)
+        if (option.destination is None) == (option.queue is None):
+            raise InvalidInput("Mỗi phím chuyển tới một nơi nhận hoặc một hàng đợi", field=where)
+        if option.destination is not None and option.destination not in destinations:
+            raise InvalidInput(
+                f"Không có nơi nhận '{option.destination}'", field=f"{where}.destination"
+            )
+        if option.queue is not None and option.queue not in queues:
+            raise InvalidInput(f"Không có hàng đợi '{option.queue}'", field=f"{where}.queue")
+    if menu.fallback_queue not in queues:
+        raise InvalidInput(f"Không có hàng đợi '{menu.fallback_queue}'", field="fallback_queue")
+    if menu.greeting not in prompts:
+        raise InvalidInput(f"Không có lời chào '{menu.greeting}'", field="greeting")
+
+
+def check_line(line: Line, config: PhoneConfig) -> None:
+    if line.menu not in {m.name for m in config.menus}:
+        raise InvalidInput(f"Không có menu '{line.menu}'", field="menu")
+
+
+def check_queue(queue: Queue) -> None:
+    """Windows parse, start before they end (a night shift is two windows) and never overlap."""
+    spans: list[tuple[time, time, int]] = []
+    for i, text in enumerate(queue.hours or []):
+        field = f"hours[{i}]"
+        try:
+            window = parse_window(text)
+        except ValueError:
+            raise InvalidInput("Giờ làm việc phải có dạng HH:MM-HH:MM", field=field) from None
+        if window.end <= window.start:
+            raise InvalidInput("Giờ kết thúc phải sau giờ bắt đầu", field=field)
+        for start, end, j in spans:
+            if window.start < end and start < window.end:
+                raise InvalidInput(f"Trùng với khung giờ thứ {j + 1}", field=field)
+        spans.append((window.start, window.end, i))

@@ -1,0 +1,1 @@
+"""Call recordings: WAV files written by the phone line, read by supervisors."""

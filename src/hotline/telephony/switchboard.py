@@ -1,0 +1,314 @@
+"""The phone configuration as the line uses it: loaded from the database, reloaded on change.
+
+The line polls the configuration's version (the highest audit-trail id, one indexed query)
+every `sip_config_poll_seconds` rather than listening on the event bus: the bus is optional
+(no Redis in a small deployment) and lossy for slow listeners, and a change missed there
+would never reach the line; a poll heals itself. On a change the whole configuration is read
+and a new `Snapshot` is built in a thread (espeak-ng/sox synthesis, cached by text hash, and
+uploaded WAV prompts read from disk), then swapped in with one assignment. Each call takes
+the snapshot current when it arrives and keeps it to the end: calls in progress keep their
+menu and prompts, new calls get the new ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import wave
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+from zoneinfo import ZoneInfo
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hotline.phoneconfig.defaults import MAIN_MENU, RECORDING_NOTICE, default_config
+from hotline.phoneconfig.schemas import PhoneConfig, PromptText
+from hotline.phoneconfig.service import config_version, load_config
+from hotline.phoneconfig.uploads import uploads_dir
+from hotline.settings import Settings
+from hotline.telephony.backend import CallLeg
+from hotline.telephony.hours import OpeningHours, parse_window, vi_number
+from hotline.telephony.ivr import Ivr, Menu, Option
+from hotline.telephony.prompts import Prompt, PromptSet
+from hotline.telephony.queue import CALLBACK_TEXTS, QueueTiming, position_texts
+from hotline.telephony.recording import CallAudio
+from hotline.telephony.transfer import bridge
+
+if TYPE_CHECKING:
+    from hotline.telephony.acd import Acd
+    from hotline.telephony.sip.leg import SipLeg
+
+log = structlog.get_logger("hotline.telephony.switchboard")
+FALLBACK = "fallback"  # the menu's no-key/wrong-key option: never a DTMF digit
+
+
+@dataclass(frozen=True)
+class LineRule:
+    menu: str
+    record: bool = False
+
+
+@dataclass(frozen=True)
+class QueueRule:
+    callback_after: float | None = None  # None: the line's QueueTiming as given
+    record: bool = False
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    version: int
+    menus: dict[str, Menu]
+    lines: dict[str, LineRule]
+    queues: dict[str, QueueRule]
+    hours: OpeningHours
+    prompts: PromptSet
+    bridged: frozenset[str] = frozenset()  # destinations called and bridged, not REFERred
+
+    def menu_for(self, number: str) -> tuple[Menu, LineRule | None]:
+        """The dialled number's menu; numbers not configured get `main` (as before)."""
+        rule = self.lines.get(number)
+        menu = self.menus.get(rule.menu if rule else MAIN_MENU)
+        return (menu or next(iter(self.menus.values()))), rule
+
+
+def _say(text: str) -> str:
+    t = parse_window(text)
+    said = []
+    for at in (t.start, t.end):
+        said.append(
+            f"{vi_number(at.hour)} giờ" + (f" {vi_number(at.minute)} phút" if at.minute else "")
+        )
+    return f"từ {said[0]} đến {said[1]}"
+
+
+def hours_texts(config: PhoneConfig) -> dict[str, str]:
+    """`hours_<queue>`, said with the queue's label (the same words as hours.py)."""
+    out = {}
+    for queue in config.queues:
+        if not queue.hours:
+            continue
+        spans = [_say(w) for w in queue.hours]
+        said = ", ".join(spans[:-1]) + (" và " if len(spans) > 1 else "") + spans[-1]
+        out[f"hours_{queue.name}"] = f"{queue.label} làm việc {said} hằng ngày."
+    return out
+
+
+def load_upload(prompt: PromptText, directory: Path) -> Prompt | None:
+    """An uploaded prompt's frames, if its file is there and still has its SHA-256."""
+    assert prompt.upload is not None
+    path = directory / prompt.upload.storage_name
+    try:
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != prompt.upload.sha256:
+            raise ValueError("SHA-256 does not match")
+        with wave.open(str(path)) as w:
+            if (w.getframerate(), w.getnchannels(), w.getsampwidth()) != (8000, 1, 2):
+                raise ValueError("not 8 kHz mono 16-bit")
+            pcm = w.readframes(w.getnframes())
+    except (OSError, ValueError, wave.Error, EOFError) as exc:
+        log.warning("prompt_upload_unusable", prompt=prompt.name, error=str(exc))
+        return None
+    return Prompt.from_pcm(prompt.name, pcm)
+
+
+def build_snapshot(
+    config: PhoneConfig, version: int, *, settings: Settings, timezone: ZoneInfo
+) -> Snapshot:
+    """Blocking (synthesis, file reads): run it in a thread."""
+    destinations = {d.name: d for d in config.destinations}
+    menus = {}
+    for m in config.menus:
+        options: dict[str, Option] = {}
+        for o in m.options:
+            if o.destination is not None:
+                d = destinations[o.destination]
+                options[o.digit] = Option(d.name, transfer_to=d.uri, outcome=d.outcome)
+            elif o.queue is not None:
+                options[o.digit] = Option(o.queue, queue=True)
+        options[FALLBACK] = Option(m.fallback_queue, queue=True)
+        menus[m.name] = Menu(
+            options=options,
+            greeting=m.greeting,
+            digit_timeout=m.digit_timeout,
+            repeats=m.repeats,
+            fallback=FALLBACK,
+            ring_seconds=settings.sip_ring_seconds,
+        )
+    hours = OpeningHours({q.name: q.hours for q in config.queues if q.hours is not None}, timezone)
+    texts = {**position_texts(), **hours_texts(config), **{p.name: p.text for p in config.prompts}}
+    prompts = PromptSet.build(texts.items(), settings.prompts_dir, voice=settings.sip_voice)
+    directory = uploads_dir(settings.var_dir)
+    for p in config.prompts:
+        if p.upload is not None and (uploaded := load_upload(p, directory)) is not None:
+            prompts.prompts[p.name] = uploaded
+    return Snapshot(
+        version=version,
+        menus=menus,
+        lines={ln.number: LineRule(ln.menu, ln.record) for ln in config.lines},
+        queues={q.name: QueueRule(q.callback_after, q.record) for q in config.queues},
+        hours=hours,
+        prompts=prompts,
+        bridged=frozenset(d.name for d in config.destinations if not d.refer),
+    )
+
+
+def fixed_snapshot(menu: Menu, *, settings: Settings, timezone: ZoneInfo) -> Snapshot:
+    """A menu given in code (tests, a menu tried on its own): no database configuration."""
+    hours = OpeningHours(settings.sip_opening_hours, timezone)
+    texts = {**position_texts(), **CALLBACK_TEXTS, **hours.texts(), **menu.texts}
+    prompts = PromptSet.build(texts.items(), settings.prompts_dir, voice=settings.sip_voice)
+    return Snapshot(0, {MAIN_MENU: menu}, {}, {}, hours, prompts)
+
+
+class ConfiguredIvr(Ivr):
+    """The IVR for one call, with the snapshot's per-line and per-queue rules."""
+
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        menu: Menu,
+        line: LineRule | None,
+        max_recording: float,
+        ring_seconds: float,
+        **kw: Any,
+    ) -> None:
+        super().__init__(menu, snapshot.prompts, hours=snapshot.hours, **kw)
+        self.snapshot = snapshot
+        self.line = line
+        self.max_recording = max_recording
+        self.ring_seconds = ring_seconds  # how long a bridged destination may ring
+
+    async def _transfer(self, leg: CallLeg, option: Option) -> bool:
+        if option.branch not in self.snapshot.bridged:
+            return await super()._transfer(leg, option)
+        assert option.transfer_to is not None
+        await leg.play(self.prompts[self.menu.transferring], barge_in=False)
+        return await bridge(
+            cast("SipLeg", leg), option.transfer_to, option.outcome, self.ring_seconds
+        )
+
+    async def _choose(self, leg: CallLeg) -> Option:
+        if self.line is not None and self.line.record:
+            await self._record(leg)
+        return await super()._choose(leg)
+
+    async def _queue(self, leg: CallLeg, branch: str) -> None:
+        rule = self.snapshot.queues.get(branch)
+        if rule is not None:
+            if rule.callback_after is not None:
+                self.timing = replace(self.timing, callback_after=rule.callback_after)
+            if rule.record:
+                await self._record(leg)
+        await super()._queue(leg, branch)
+
+    async def _record(self, leg: CallLeg) -> None:
+        """Start recording, then say so: the recording itself holds the announcement."""
+        if leg.record.recording is not None:
+            return
+        audio = CallAudio(max_seconds=self.max_recording)
+        audio.attach(cast("SipLeg", leg))
+        leg.record.recording = audio
+        await leg.play(self.prompts[RECORDING_NOTICE], barge_in=False)
+
+
+class Switchboard:
+    """The call handler: picks the current snapshot's menu for each new call."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        timezone: ZoneInfo,
+        acd: Acd | None,
+        timing: QueueTiming,
+        now: Callable[[], datetime],
+        fixed: Menu | None = None,
+    ) -> None:
+        self.settings = settings
+        self.timezone = timezone
+        self.acd = acd
+        self.timing = timing
+        self.now = now
+        self.fixed = fixed
+        self.snapshot: Snapshot | None = None
+        self.failed_version: int | None = None
+        self.reloads = 0
+
+    @property
+    def prompts(self) -> PromptSet:
+        """The prompts new calls hear."""
+        assert self.snapshot is not None
+        return self.snapshot.prompts
+
+    async def load(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        """Read the configuration (the defaults if the database cannot be read) and swap it in."""
+        s = self.settings
+        if self.fixed is not None:
+            self.snapshot = await asyncio.to_thread(
+                fixed_snapshot, self.fixed, settings=s, timezone=self.timezone
+            )
+            return
+        defaults = default_config(s)
+        try:
+            async with sessionmaker() as session:
+                loaded = await load_config(session, defaults=defaults)
+            config, version = loaded.config, loaded.version
+        except Exception as exc:  # e.g. not migrated yet: today's defaults, retried by the poll
+            log.warning("phone_config_load_failed", error=str(exc).splitlines()[0])
+            if self.snapshot is not None:
+                return
+            config, version = defaults, -1
+        try:
+            snapshot = await asyncio.to_thread(
+                build_snapshot, config, version, settings=s, timezone=self.timezone
+            )
+        except Exception:  # e.g. stored objects that no longer fit changed settings
+            log.exception("phone_config_unusable", version=version)
+            self.failed_version = version  # not retried until the next change
+            if self.snapshot is not None:
+                return  # keep the configuration calls are using
+            snapshot = await asyncio.to_thread(
+                build_snapshot, defaults, version, settings=s, timezone=self.timezone
+            )
+        self.snapshot = snapshot
+        self.reloads += 1
+        log.info("phone_config_loaded", version=version)
+
+    async def check(self, sessionmaker: async_sessionmaker[AsyncSession]) -> bool:
+        """Reload if an administrator changed something since; True if it did."""
+        if self.fixed is not None:
+            return False
+        async with sessionmaker() as session:
+            version = await config_version(session)
+        if self.snapshot is not None and version in (self.snapshot.version, self.failed_version):
+            return False
+        await self.load(sessionmaker)
+        return True
+
+    async def watch(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        while True:
+            await asyncio.sleep(self.settings.sip_config_poll_seconds)
+            try:
+                await self.check(sessionmaker)
+            except Exception as exc:  # logged in one line: it repeats every poll
+                log.warning("phone_config_poll_failed", error=str(exc).splitlines()[0])
+
+    async def __call__(self, leg: CallLeg) -> None:
+        snapshot = self.snapshot
+        assert snapshot is not None, "load() before the first call"
+        menu, line = snapshot.menu_for(leg.record.line)
+        ivr = ConfiguredIvr(
+            snapshot,
+            menu,
+            line,
+            self.settings.recording_max_seconds,
+            self.settings.sip_agent_ring_seconds,
+            acd=self.acd,
+            timing=replace(self.timing, digit_timeout=menu.digit_timeout),
+            now=self.now,
+        )
+        await ivr(leg)
