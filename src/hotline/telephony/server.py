@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import ipaddress
 import signal
@@ -254,6 +255,7 @@ class PhoneLine:
         self.recorder: CallRecorder | None = None
         self.acd: Acd | None = None
         self._poller: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     async def start(self) -> UserAgent:
         s = self.settings
@@ -325,8 +327,14 @@ class PhoneLine:
         self.acd.update_agents(agents)
 
     async def _poll(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        # Ended by `_stopping` between queries, not cancelled inside one: a cancelled query
+        # leaves SQLAlchemy closing its connection in a shielded task after `stop()` has
+        # disposed of the engine, and the loop's shutdown then waits on it for ever.
         while True:
-            await asyncio.sleep(self.settings.sip_agent_poll_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.settings.sip_agent_poll_seconds)
+            if self._stopping.is_set():
+                return
             try:
                 await self.poll_agents(sessionmaker)
             except Exception as exc:  # logged in one line: it repeats every poll
@@ -334,7 +342,11 @@ class PhoneLine:
 
     async def stop(self) -> None:
         if self._poller is not None:
-            self._poller.cancel()
+            self._stopping.set()
+            try:  # a poll in progress finishes its query; one stuck on the database is cut
+                await asyncio.wait_for(self._poller, 5)
+            except TimeoutError:
+                log.warning("agent_poll_cancelled_on_stop")
         if self.ua is not None:
             await self.ua.stop()
         if self.recorder is not None:
