@@ -13,14 +13,15 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-# Debian packages the tests drive for real (a browser for the page tests; sipp, espeak-ng,
-# sox and kamailio for the phone line). Installed only when running as root with apt;
-# otherwise those tests say what is missing.
+# Debian packages the tests drive for real (a browser for the page tests; sipp, baresip,
+# espeak-ng, sox and kamailio for the phone line). Installed only when running as root with
+# apt; otherwise those tests say what is missing.
 debian-test-deps:
 	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
 	  pkgs=""; \
 	  command -v chromium >/dev/null || pkgs="$$pkgs chromium"; \
 	  command -v sipp >/dev/null || pkgs="$$pkgs sip-tester"; \
+	  command -v baresip >/dev/null || pkgs="$$pkgs baresip-core"; \
 	  command -v espeak-ng >/dev/null || pkgs="$$pkgs espeak-ng"; \
 	  command -v sox >/dev/null || pkgs="$$pkgs sox"; \
 	  command -v kamailio >/dev/null || pkgs="$$pkgs kamailio"; \

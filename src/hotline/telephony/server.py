@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import signal
 from collections.abc import Callable, Coroutine
@@ -287,6 +288,7 @@ class PhoneLine:
         self.gc_pacer: GcPacer | None = None
         self.switchboard: Switchboard | None = None
         self._config_watch: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     async def start(self) -> UserAgent:
         s = self.settings
@@ -358,21 +360,31 @@ class PhoneLine:
         self.acd.update_agents(agents)
 
     async def _poll(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        # Ended by `_stopping` between queries, not cancelled inside one: a cancelled query
+        # leaves SQLAlchemy closing its connection in a shielded task after `stop()` has
+        # disposed of the engine, and the loop's shutdown then waits on it for ever.
         while True:
-            await asyncio.sleep(self.settings.sip_agent_poll_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.settings.sip_agent_poll_seconds)
+            if self._stopping.is_set():
+                return
             try:
                 await self.poll_agents(sessionmaker)
             except Exception as exc:  # logged in one line: it repeats every poll
                 log.warning("agent_poll_failed", error=str(exc).splitlines()[0])
 
     async def stop(self) -> None:
-        # The polls are awaited once cancelled: one stopped mid-query must not outlive the
-        # engine disposed below.
-        polls = [t for t in (self._poller, self._config_watch) if t is not None]
-        for task in polls:
-            task.cancel()
-        if polls:
-            await asyncio.wait(polls)
+        if self._poller is not None:
+            self._stopping.set()
+            try:  # a poll in progress finishes its query; one stuck on the database is cut
+                await asyncio.wait_for(self._poller, 5)
+            except TimeoutError:
+                log.warning("agent_poll_cancelled_on_stop")
+        # The configuration watch is awaited once cancelled: one stopped mid-query must not
+        # outlive the engine disposed below.
+        if self._config_watch is not None:
+            self._config_watch.cancel()
+            await asyncio.wait([self._config_watch])
         if self.ua is not None:
             await self.ua.stop()
         if self.recorder is not None:
