@@ -21,6 +21,7 @@ from hotline.telephony.ivr import DEFAULT_TEXTS
 from hotline.telephony.queue import CALLBACK_TEXTS
 
 MAIN_MENU = "main"
+LEGACY_NUMBERS = ("0889556655", "0889557755")
 RECORDING_NOTICE = "recording_notice"
 RECORDING_TEXT = "Cuộc gọi có thể được ghi âm để nâng cao chất lượng phục vụ."
 
@@ -44,7 +45,10 @@ def default_config(settings: Settings) -> PhoneConfig:
     ]
     texts = {**DEFAULT_TEXTS, **CALLBACK_TEXTS, RECORDING_NOTICE: RECORDING_TEXT}
     return PhoneConfig(
-        lines=[Line(number="1022", menu=MAIN_MENU)],
+        # 1022, and the two numbers Hà Nội ran before folding them into 1022 (DOMAIN.md): one
+        # menu whichever a citizen remembers. Numbers as the trunk puts them in the
+        # Request-URI; a number not listed also gets the main menu.
+        lines=[Line(number=n, menu=MAIN_MENU) for n in ("1022", *LEGACY_NUMBERS)],
         menus=[
             Menu(
                 name=MAIN_MENU,
