@@ -235,15 +235,22 @@ async def far_end(line: Line, port: int, media_port: int) -> tuple[int, str]:
     return proc.returncode or 0, out.decode("utf-8", "replace")[-3000:]
 
 
-async def test_destination_configured_for_bridging_is_called_and_bridged_not_referred(
-    line_conf: Settings,
+@pytest.mark.parametrize(
+    ("refer", "scenario"),
+    [(False, "digit2_bridged.xml"), (True, "digit2_refer_declined_bridged.xml")],
+    ids=["configured-for-bridging", "refer-declined"],
+)
+async def test_destination_is_called_and_bridged_when_not_referred(
+    line_conf: Settings, refer: bool, scenario: str
 ):
+    """Configured for bridging, or reached by REFER that the caller's side declines: either
+    way the line calls the destination itself and the call record stays ours."""
     far_port = free_udp_port()
     await configure(
         line_conf,
         "destination",
         "cdc",
-        {"uri": f"sip:cdc@127.0.0.1:{far_port}", "refer": False, "outcome": "transferred_cdc"},
+        {"uri": f"sip:cdc@127.0.0.1:{far_port}", "refer": refer, "outcome": "transferred_cdc"},
     )
     phone = PhoneLine(line_conf)
     ua = await phone.start()
@@ -266,7 +273,7 @@ async def test_destination_configured_for_bridging_is_called_and_bridged_not_ref
         far = asyncio.create_task(far_end(line, far_port, media.getsockname()[1]))
         await asyncio.sleep(0.5)
         listener = asyncio.create_task(asyncio.to_thread(listen))
-        result = await line.sipp("digit2_bridged.xml")
+        result = await line.sipp(scenario)
         assert result.returncode == 0, result.output
         code, out = await far
         assert code == 0, out

@@ -187,6 +187,14 @@ class ConfiguredIvr(Ivr):
             return await super()._transfer(leg, option)
         assert option.transfer_to is not None
         await leg.play(self.prompts[self.menu.transferring], barge_in=False)
+        return await self._bridge(leg, option)
+
+    async def _refer_refused(self, leg: CallLeg, option: Option) -> bool:
+        # REFER where the far end accepts it, otherwise a bridge that keeps the call ours.
+        return await self._bridge(leg, option)
+
+    async def _bridge(self, leg: CallLeg, option: Option) -> bool:
+        assert option.transfer_to is not None
         return await bridge(
             cast("SipLeg", leg), option.transfer_to, option.outcome, self.ring_seconds
         )
