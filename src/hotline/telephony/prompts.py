@@ -65,6 +65,26 @@ def silence(name: str, seconds: float) -> Prompt:
     return Prompt.from_pcm(name, b"\0\0" * int(RATE * seconds))
 
 
+# A pentatonic phrase (C E G A G E D C): soft notes that tell a waiting caller the line is
+# still there, pleasant on repeat and well inside the telephone band.
+HOLD_NOTES = (523.25, 659.25, 783.99, 880.0, 783.99, 659.25, 587.33, 523.25)
+
+
+def hold_music(name: str, seconds: float = 2.0) -> Prompt:
+    """Hold audio made here (no tools needed): the phrase above, each note with a short fade
+    in and out so notes do not click; quiet (about -20 dBFS) under the announcements."""
+    n = int(RATE * seconds)
+    per_note = n // len(HOLD_NOTES)
+    fade = RATE // 50  # 20 ms
+    samples = []
+    for hz in HOLD_NOTES:
+        for i in range(per_note):
+            envelope = min(1.0, i / fade, (per_note - i) / fade)
+            samples.append(int(3000 * envelope * math.sin(2 * math.pi * hz * i / RATE)))
+    samples += [0] * (n - len(samples))
+    return Prompt.from_pcm(name, struct.pack(f"<{n}h", *samples))
+
+
 def tone(name: str, seconds: float, hz: float = 440.0) -> Prompt:
     """A soft tone: the stand-in when espeak-ng or sox is missing, so the line still works."""
     n = int(RATE * seconds)
@@ -132,7 +152,7 @@ class PromptSet:
     def build(
         cls, texts: Iterable[tuple[str, str]], cache_dir: Path, *, voice: str = "vi"
     ) -> PromptSet:
-        prompts: dict[str, Prompt] = {"hold": silence("hold", 2.0)}
+        prompts: dict[str, Prompt] = {"hold": hold_music("hold", 2.0)}
         for name, text in texts:
             try:
                 prompts[name] = Prompt.from_pcm(name, synthesise(text, cache_dir, voice=voice))
