@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.cases.models import Case, CaseStatus, Channel, Priority
 from hotline.contacts.models import Contact
-from hotline.site import Site, site_of
+from hotline.site import Site
 
 _CTES = """
 WITH existing AS (
@@ -112,7 +112,7 @@ _DROP_ORPHAN = (
 )
 
 
-def _params(
+def statement_params(
     site: Site,
     *,
     code: str,
@@ -150,26 +150,10 @@ def _params(
     }
 
 
-async def insert_case(
-    session: AsyncSession,
-    *,
-    code: str,
-    values: dict[str, Any],
-    e164: str | None,
-    contact_name: str,
-    search: str,
-    event_data: dict[str, Any],
-) -> Case | None:
-    """Insert the case (None if the code is taken) with contact, timeline entry and counter."""
-    params = _params(
-        site_of(session),
-        code=code,
-        values=values,
-        e164=e164,
-        contact_name=contact_name,
-        search=search,
-        event_data=event_data,
-    )
+async def insert_case(session: AsyncSession, params: dict[str, Any]) -> Case | None:
+    """Insert the case (None if the code is taken) with contact, timeline entry and counter.
+
+    `params` from `statement_params`."""
     stmt = select(Case, literal_column("new_contact_id")).from_statement(_SQL)
     row = (await session.execute(stmt, params)).first()
     if row is None:
@@ -212,26 +196,11 @@ class OpenedCase:
 
 
 async def insert_case_autocommit(
-    pool: asyncpg.Pool,
-    site: Site,
-    *,
-    code: str,
-    values: dict[str, Any],
-    e164: str | None,
-    contact_name: str,
-    search: str,
-    event_data: dict[str, Any],
+    pool: asyncpg.Pool, params: dict[str, Any], values: dict[str, Any]
 ) -> OpenedCase | None:
-    """The same statement committed on its own (None: the code is taken, nothing written)."""
-    params = _params(
-        site,
-        code=code,
-        values=values,
-        e164=e164,
-        contact_name=contact_name,
-        search=search,
-        event_data=event_data,
-    )
+    """The same statement committed on its own (None: the code is taken, nothing written).
+
+    `params` from `statement_params` over `values`, which also fill in the answer."""
     args = [params[name] for name in _PARAM_NAMES]
     async with pool.acquire() as conn:
         row = await conn.fetchrow(_SQL_AUTOCOMMIT, *args)
@@ -243,7 +212,7 @@ async def insert_case_autocommit(
             await conn.execute(_DROP_ORPHAN, new_contact_id)
     return OpenedCase(
         id=case_id,
-        code=code,
+        code=params["code"],
         status=values["status"],
         channel=values["channel"],
         category_code=values["category_code"],

@@ -27,7 +27,7 @@ from hotline.directory.service import (
 from hotline.errors import Conflict, InvalidInput, NotAllowed
 from hotline.events import DomainEvent
 from hotline.reports.counters import count_case
-from hotline.site import Site
+from hotline.site import Site, site_of
 from hotline.text import fold
 
 CODE_ATTEMPTS = 5
@@ -163,24 +163,24 @@ async def open_case_autocommit(
         return None
     for _ in range(CODE_ATTEMPTS):
         code = codes.random_code()
-        case = await intake_pg.insert_case_autocommit(
-            pool,
-            site,
-            code=code,
-            values=intake.values,
-            e164=intake.e164,
-            contact_name=intake.contact_name,
-            search=_search_text(code, intake),
-            event_data=intake.event_data,
-        )
+        params = _pg_params(site, code, intake)
+        case = await intake_pg.insert_case_autocommit(pool, params, intake.values)
         if case is not None:
             return case, timeline.live_event(case, "created", actor, data=intake.event_data)
     raise Conflict("Không cấp được mã yêu cầu, hãy thử lại", field="code")
 
 
-def _search_text(code: str, intake: _Intake) -> str:
+def _pg_params(site: Site, code: str, intake: _Intake) -> dict[str, Any]:
     values = intake.values
-    return search_text_for(code, values["description"], values["address"], intake.contact_name)
+    return intake_pg.statement_params(
+        site,
+        code=code,
+        values=values,
+        e164=intake.e164,
+        contact_name=intake.contact_name,
+        search=search_text_for(code, values["description"], values["address"], intake.contact_name),
+        event_data=intake.event_data,
+    )
 
 
 async def _insert_with_fresh_code(
@@ -212,15 +212,7 @@ async def _insert_with_fresh_code(
 async def _insert_pg(session: AsyncSession, intake: _Intake) -> Case:
     for _ in range(CODE_ATTEMPTS):
         code = codes.random_code()
-        case = await intake_pg.insert_case(
-            session,
-            code=code,
-            values=intake.values,
-            e164=intake.e164,
-            contact_name=intake.contact_name,
-            search=_search_text(code, intake),
-            event_data=intake.event_data,
-        )
+        case = await intake_pg.insert_case(session, _pg_params(site_of(session), code, intake))
         if case is not None:
             return case
     raise Conflict("Không cấp được mã yêu cầu, hãy thử lại", field="code")
