@@ -7,10 +7,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 class BearerSkipsSession:
     """API requests that carry a bearer token are authenticated by it alone (web/deps.py), so
-    they bypass the signed-cookie session middleware that wraps this one (added after it,
-    so outside it): no cookie decoding or signing on every API call, intake included.
+    they bypass the signed-cookie session middleware: no cookie decoding or signing on every
+    API call, intake included.
 
-    It works by routing such requests straight to the app inside the session middleware.
+    Added right after SessionMiddleware, so it wraps it, and sends such requests straight to
+    the app the session middleware wraps.
     """
 
     def __init__(self, app: ASGIApp) -> None:
