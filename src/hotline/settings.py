@@ -27,10 +27,13 @@ class Settings(BaseSettings):
     # Connections kept open per process; keep it above the requests one process serves at
     # once, or overflow connections are opened and closed on every request.
     db_pool_size: int = 20
-    # PostgreSQL only: a second, plain asyncpg pool per web process for case intake, which
-    # runs as one self-committing statement outside the ORM (cases/intake_pg.py). Mind
-    # PostgreSQL's max_connections: up to 2 x db_pool_size + this, per process.
-    db_intake_pool_size: int = 10
+    # PostgreSQL only: case intake runs as self-committing statements outside the ORM, on
+    # this many connections per web process, each writing one statement at a time; reports
+    # arriving while all are busy are written together, up to intake_batch_max per
+    # statement (cases/intake_batch.py). Mind PostgreSQL's max_connections: up to
+    # 2 x db_pool_size + db_intake_pool_size, per process.
+    db_intake_pool_size: int = Field(default=2, ge=1, le=64)
+    intake_batch_max: int = Field(default=32, ge=1, le=1000)
     # Requests per minute per client address on the pages anyone may open (the FAQ).
     public_requests_per_minute: int = Field(default=120, ge=1)
     log_sql: bool = False

@@ -84,10 +84,10 @@ async def create_case(request: Request, suggest_duplicates: bool = False) -> Res
     # Linking a call and suggesting duplicates happen in the same transaction as the new
     # case, so those requests take the ORM path.
     in_session = suggest_duplicates or body.call_id is not None
-    pool = None if in_session else await state.autocommit_pool()
-    if pool is not None:
+    writer = None if in_session else await state.intake_writer()
+    if writer is not None:
         opened = await service.open_case_autocommit(
-            pool, database=state.database, site=state.site, actor=actor, data=data
+            writer, database=state.database, site=state.site, actor=actor, data=data
         )
         if opened is not None:
             case, event = opened

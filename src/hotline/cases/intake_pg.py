@@ -4,9 +4,11 @@ Intake is the hot path of a surge. The portable path (cases/service.py) makes ab
 round trips (contact lookup, contact, phone, case, timeline entry, counter, BEGIN, COMMIT);
 here the contact find-or-create, the case, its first timeline entry and the report counter
 are one statement of data-modifying CTEs. A single statement is a transaction of its own, so
-the API runs it in autocommit on a plain asyncpg pool (`insert_case_autocommit`): one round
-trip, no ORM session. Inside a unit of work (`insert_case`) it runs through the session. The
-rules are the same as the portable path's, and the test suite runs both engines.
+the API runs it in autocommit on a plain asyncpg pool (`insert_one`): one round trip, no ORM
+session; reports arriving while every connection is busy are written together by
+`cases/intake_batch.py`, which applies the same rules to many rows. Inside a unit of work
+(`insert_case`) the statement runs through the session. The rules are the same as the
+portable path's, and the test suite runs both engines.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 from sqlalchemy import delete, literal_column, select, text
@@ -24,6 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.cases.models import Case, CaseStatus, Channel, Priority
 from hotline.contacts.models import Contact
 from hotline.site import Site
+
+if TYPE_CHECKING:
+    from hotline.cases.intake_batch import IntakeWriter
+
+# (case id, contact id) of a written report; None when its tracking code was taken.
+Written = tuple[int, int | None] | None
 
 _CTES = """
 WITH existing AS (
@@ -105,7 +113,7 @@ _SQL = text(
 _SQL_AUTOCOMMIT, _PARAM_NAMES = _positional(
     _CTES + "SELECT new_case.id, new_case.contact_id, (SELECT id FROM new_contact) FROM new_case"
 )
-_DROP_ORPHAN = (
+DROP_ORPHAN = (
     "DELETE FROM contact WHERE id = $1"
     " AND NOT EXISTS (SELECT 1 FROM contact_phone WHERE contact_id = $1)"
     ' AND NOT EXISTS (SELECT 1 FROM "case" WHERE contact_id = $1)'
@@ -195,21 +203,30 @@ class OpenedCase:
     closed_at: None = None
 
 
+async def insert_one(conn: asyncpg.Connection, params: dict[str, Any]) -> Written:
+    """The one-row statement in autocommit: (case id, contact id), or None if the code is
+    taken (then nothing is written). `params` from `statement_params`."""
+    row = await conn.fetchrow(_SQL_AUTOCOMMIT, *[params[name] for name in _PARAM_NAMES])
+    if row is None:
+        return None
+    case_id, contact_id, new_contact_id = row
+    if new_contact_id is not None and new_contact_id != contact_id:
+        # Lost a race for a new number: the contact made for it has nothing attached.
+        await conn.execute(DROP_ORPHAN, new_contact_id)
+    return case_id, contact_id
+
+
 async def insert_case_autocommit(
-    pool: asyncpg.Pool, params: dict[str, Any], values: dict[str, Any]
+    writer: IntakeWriter, params: dict[str, Any], values: dict[str, Any]
 ) -> OpenedCase | None:
-    """The same statement committed on its own (None: the code is taken, nothing written).
+    """The intake committed on its own, possibly together with others arriving at the same
+    moment (cases/intake_batch.py). None: the code is taken, nothing written.
 
     `params` from `statement_params` over `values`, which also fill in the answer."""
-    args = [params[name] for name in _PARAM_NAMES]
-    async with pool.acquire() as conn:
-        row = await conn.fetchrow(_SQL_AUTOCOMMIT, *args)
-        if row is None:
-            return None
-        case_id, contact_id, new_contact_id = row
-        if new_contact_id is not None and new_contact_id != contact_id:
-            # Lost a race for a new number: the contact made for it has nothing attached.
-            await conn.execute(_DROP_ORPHAN, new_contact_id)
+    written = await writer.insert(params)
+    if written is None:
+        return None
+    case_id, contact_id = written
     return OpenedCase(
         id=case_id,
         code=params["code"],

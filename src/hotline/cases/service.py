@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import Actor
 from hotline.cases import codes, intake_pg, timeline
 from hotline.cases.access import can_edit
+from hotline.cases.intake_batch import IntakeWriter
 from hotline.cases.intake_pg import OpenedCase
 from hotline.cases.models import Case, CaseStatus, Channel, Priority
 from hotline.contacts.phones import normalise_phone
@@ -147,9 +147,10 @@ async def open_case(session: AsyncSession, *, actor: Actor, data: NewCase) -> Ca
 
 
 async def open_case_autocommit(
-    pool: asyncpg.Pool, *, database: str, site: Site, actor: Actor, data: NewCase
+    writer: IntakeWriter, *, database: str, site: Site, actor: Actor, data: NewCase
 ) -> tuple[OpenedCase, DomainEvent] | None:
-    """`open_case` for PostgreSQL as one self-committing statement (the API's fast path).
+    """`open_case` for PostgreSQL as one self-committing statement (the API's fast path),
+    written alone or with the reports arriving at the same moment (cases/intake_batch.py).
 
     Same rules and writes as `open_case`. Returns None, having written nothing, when the
     category or ward has not been confirmed recently by this process: the caller then uses
@@ -164,7 +165,7 @@ async def open_case_autocommit(
     for _ in range(CODE_ATTEMPTS):
         code = codes.random_code()
         params = _pg_params(site, code, intake)
-        case = await intake_pg.insert_case_autocommit(pool, params, intake.values)
+        case = await intake_pg.insert_case_autocommit(writer, params, intake.values)
         if case is not None:
             return case, timeline.live_event(case, "created", actor, data=intake.event_data)
     raise Conflict("Không cấp được mã yêu cầu, hãy thử lại", field="code")

@@ -12,6 +12,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hotline.auth.service import TokenCache
+from hotline.cases.intake_batch import IntakeWriter
 from hotline.events import EventBus, take_pending
 from hotline.settings import Settings
 from hotline.site import Site
@@ -29,6 +30,7 @@ class AppState:
     logins: FailureLimiter = field(default_factory=FailureLimiter)
     public: RequestLimiter = field(default_factory=RequestLimiter)
     _autocommit_pool: asyncpg.Pool | None = None
+    _intake_writer: IntakeWriter | None = None
     _pool_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
@@ -60,8 +62,26 @@ class AppState:
                         min_size=self.settings.db_intake_pool_size if open_all else 1,
                         max_size=self.settings.db_intake_pool_size,
                         reset=_keep_as_is,
+                        # Planned for each call, not once per connection: a plan made
+                        # while the tables are small (a new site, the first minutes of a
+                        # surge) scans them whole and is kept as they grow. Planning is a
+                        # small part of a batch statement's cost.
+                        server_settings={"plan_cache_mode": "force_custom_plan"},
                     )
         return self._autocommit_pool
+
+    async def intake_writer(self) -> IntakeWriter | None:
+        """Case intake's writer over the autocommit pool (None on SQLite)."""
+        if self._intake_writer is None:
+            pool = await self.autocommit_pool()
+            if pool is None:
+                return None
+            self._intake_writer = IntakeWriter(
+                pool,
+                lanes=self.settings.db_intake_pool_size,
+                max_batch=self.settings.intake_batch_max,
+            )
+        return self._intake_writer
 
     async def close(self) -> None:
         """Release the database connections (app shutdown)."""
