@@ -2,12 +2,13 @@
 
 In a surge most of PostgreSQL's work per intake is not the rows themselves but the
 statement around them: starting the executor for a plan of seven CTEs, opening every index
-of `case`, the commit. `IntakeWriter` keeps a few connections ("lanes"); a report is handed
-to a free lane at once, alone, through the one-row statement of `intake_pg`. While every
-lane is busy, new reports queue, and the next free lane writes all of them (up to
-`max_batch`) in one statement, `BATCH_SQL`, that does for each row exactly what the one-row
-statement does. Measured on the benchmark box: PostgreSQL CPU per report 0.42 ms alone, 0.15
-ms in batches of 8 (docs/benchmarks.md).
+of `case`, the commit. `IntakeWriter` keeps a few connections ("lanes"); a report that finds
+a lane free starts it at once, and the lane takes what has queued by then: usually just that
+report, written by the one-row statement of `intake_pg`. While every lane is busy, new
+reports queue, and the next free lane writes all of them (up to `max_batch`) in one
+statement, `BATCH_SQL`, that does for each row exactly what the one-row statement does.
+Measured on the benchmark box: PostgreSQL CPU per report 0.42 ms alone, 0.15 ms in batches
+of 8 (bench/FINDINGS.md).
 
 Nothing is answered before its batch has committed, so "never lose a report" holds as
 before. A batch is one statement and so commits or fails whole; when it fails, its reports
@@ -174,8 +175,9 @@ class IntakeWriter:
                 else:
                     results = await _write_batch(conn, [params for params, _ in batch])
         except asyncpg.PostgresError as exc:
-            # One statement: nothing of the batch was written. Row by row, so that only the
-            # report at fault (if any) fails.
+            # Raised by the intake statement itself (the clean-up after it never raises):
+            # nothing of the batch was written. Row by row, so that only the report at
+            # fault (if any) fails.
             if len(batch) > 1:
                 log.warning("intake_batch_retried_row_by_row", size=len(batch), error=str(exc))
                 for item in batch:
@@ -220,8 +222,6 @@ async def _write_batch(conn: asyncpg.Connection, rows: list[dict[str, Any]]) -> 
         else:
             written[code] = (record_id, contact_id)
     used = {contact_id for _, contact_id in written.values()}
-    for contact_id in new_contacts:
-        if contact_id not in used:
-            # Lost a race for a new number (or its report's code was taken meanwhile).
-            await conn.execute(intake_pg.DROP_ORPHAN, contact_id)
+    # Lost a race for a new number (or its reports' codes were taken meanwhile).
+    await intake_pg.drop_orphan_contacts(conn, [c for c in new_contacts if c not in used])
     return [written.get(row["code"]) if sent[row["code"]] is row else None for row in rows]

@@ -20,12 +20,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
+import structlog
 from sqlalchemy import delete, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.cases.models import Case, CaseStatus, Channel, Priority
 from hotline.contacts.models import Contact
 from hotline.site import Site
+
+log = structlog.get_logger(__name__)
 
 if TYPE_CHECKING:
     from hotline.cases.intake_batch import IntakeWriter
@@ -113,7 +116,7 @@ _SQL = text(
 _SQL_AUTOCOMMIT, _PARAM_NAMES = _positional(
     _CTES + "SELECT new_case.id, new_case.contact_id, (SELECT id FROM new_contact) FROM new_case"
 )
-DROP_ORPHAN = (
+_DROP_ORPHAN = (
     "DELETE FROM contact WHERE id = $1"
     " AND NOT EXISTS (SELECT 1 FROM contact_phone WHERE contact_id = $1)"
     ' AND NOT EXISTS (SELECT 1 FROM "case" WHERE contact_id = $1)'
@@ -212,8 +215,20 @@ async def insert_one(conn: asyncpg.Connection, params: dict[str, Any]) -> Writte
     case_id, contact_id, new_contact_id = row
     if new_contact_id is not None and new_contact_id != contact_id:
         # Lost a race for a new number: the contact made for it has nothing attached.
-        await conn.execute(DROP_ORPHAN, new_contact_id)
+        await drop_orphan_contacts(conn, [new_contact_id])
     return case_id, contact_id
+
+
+async def drop_orphan_contacts(conn: asyncpg.Connection, contact_ids: list[int]) -> None:
+    """Delete contacts an intake made but no case or phone came to own (a lost race).
+
+    Runs after the intake has committed, so a failure here must not fail (or, for a batch,
+    repeat) the intake: a leftover empty contact is only untidy, and is logged."""
+    for contact_id in contact_ids:
+        try:
+            await conn.execute(_DROP_ORPHAN, contact_id)
+        except asyncpg.PostgresError as exc:
+            log.warning("intake_orphan_contact_kept", contact_id=contact_id, error=str(exc))
 
 
 async def insert_case_autocommit(
