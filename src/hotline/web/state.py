@@ -85,6 +85,7 @@ class AppState:
 
     async def close(self) -> None:
         """Release the database connections (app shutdown)."""
+        self._intake_writer = None
         if self._autocommit_pool is not None:
             await self._autocommit_pool.close()
             self._autocommit_pool = None
