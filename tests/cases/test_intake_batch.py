@@ -198,10 +198,12 @@ async def test_a_known_number_without_a_name_gets_the_first_name_a_batch_brings(
         _open(intake, writer, contact_phone="0915000000"),
         _open(intake, writer, contact_name="", contact_phone="0915000111"),
         _open(intake, writer, contact_name="Đỗ Văn Nam", contact_phone="+84 915 000 111"),
+        _open(intake, writer, contact_name="Tên sau", contact_phone="0915000111"),
     )
 
     assert writer.statements == 1
-    assert opened[1].contact_id == opened[2].contact_id == known.contact_id
+    assert opened[1].contact_id == opened[2].contact_id == opened[3].contact_id
+    assert opened[1].contact_id == known.contact_id
     async with state.sessionmaker() as s:
         contact = await s.get(Contact, known.contact_id)
     assert contact is not None and contact.name == "Đỗ Văn Nam"
@@ -288,18 +290,20 @@ async def test_a_number_registered_meanwhile_by_another_process_wins_and_leaves_
             _open(intake, writer, contact_phone="0918000111"),
             _open(intake, writer, contact_phone="0918000222"),
         )
-        async with state.sessionmaker() as s:
-            for _ in range(250):
+        for _ in range(250):
+            # A new session each time: a transaction keeps its first view of the activity.
+            async with state.sessionmaker() as s:
                 if await _waiting_on_locks(s):
                     break
-                await asyncio.sleep(0.02)
-            else:
-                pytest.fail("the batch never waited for the other process's number")
+            await asyncio.sleep(0.02)
+        else:
+            pytest.fail("the batch never waited for the other process's number")
         await tx.commit()
         opened = await batch
     finally:
         await pool.release(other)
 
+    assert writer.statements == 1
     assert opened[1].contact_id == winner
     # The other process's contact and two for the other new numbers; the one our batch
     # made for the contested number is gone.
@@ -323,3 +327,200 @@ async def _waiting_on_locks(session: Any) -> int:
         )
         or 0
     )
+
+
+def _mixed_reports(prefix: str, known: str, known_contact_id: int) -> list[dict[str, Any]]:
+    """Reports that exercise every rule across rows (shared, known and missing numbers)."""
+    shared = f"{prefix}0010"
+    return [
+        {"contact_phone": shared, "contact_name": ""},
+        {"contact_phone": shared, "contact_name": "Hoàng Lan"},
+        {"contact_phone": shared, "contact_name": "Tên khác"},
+        {"contact_phone": known, "contact_name": ""},
+        {"contact_phone": known, "contact_name": "Vũ Minh"},
+        {"contact_id": known_contact_id, "description": "Theo mã liên hệ"},
+        {"description": "Không để lại liên hệ"},
+        {"urgent": True, "category": None, "ward_code": None, "contact_phone": f"{prefix}0020"},
+    ]
+
+
+async def _run_shape(intake: dict[str, Any], prefix: str, *, together: bool) -> Any:
+    """Write the mixed reports alone one by one, or all at once; describe what was written."""
+    state = intake["state"]
+    known = f"{prefix}0001"
+    first = await _open(intake, _writer(intake), contact_phone=known)
+    async with state.sessionmaker() as s:
+        delta_mark = await s.scalar(select(func.coalesce(func.max(CaseCounterDelta.id), 0)))
+    reports = _mixed_reports(prefix, known, first.contact_id)
+    writer = _writer(intake)
+    if together:
+        opened = await asyncio.gather(*(_open(intake, writer, **r) for r in reports))
+        assert writer.statements == 1
+    else:
+        opened = [await _open(intake, writer, **r) for r in reports]
+        assert writer.statements == len(reports)
+    skip = {"id", "code", "contact_id", "created_at", "updated_at", "search_text"}
+    keys = [c.key for c in Case.__table__.columns if c.key not in skip]
+    contact_order: dict[int | None, int] = {None: -1, first.contact_id: 0}
+    rows = []
+    async with state.sessionmaker() as s:
+        for o in opened:
+            case = await s.get(Case, o.id)
+            assert case is not None
+            event = await s.scalar(select(CaseEvent).where(CaseEvent.case_id == o.id))
+            assert event is not None
+            contact = await s.get(Contact, o.contact_id) if o.contact_id else None
+            first_case_of_contact = await s.scalar(
+                select(func.min(Case.created_at)).where(Case.contact_id == o.contact_id)
+            )
+            rows.append(
+                (
+                    {k: getattr(case, k) for k in keys},
+                    contact_order.setdefault(o.contact_id, len(contact_order) - 1),
+                    (contact.name, contact.created_at == first_case_of_contact)
+                    if contact is not None and contact.id != first.contact_id
+                    else (contact.name if contact is not None else None),
+                    (event.kind, event.to_status, event.data, event.at == case.created_at),
+                )
+            )
+        deltas = (
+            await s.execute(
+                select(
+                    CaseCounterDelta.category_code,
+                    CaseCounterDelta.channel,
+                    CaseCounterDelta.urgent,
+                    func.count(),
+                )
+                .where(CaseCounterDelta.id > delta_mark)
+                .group_by(
+                    CaseCounterDelta.category_code,
+                    CaseCounterDelta.channel,
+                    CaseCounterDelta.urgent,
+                )
+                .order_by(CaseCounterDelta.category_code, CaseCounterDelta.urgent)
+            )
+        ).all()
+    return rows, [tuple(d) for d in deltas]
+
+
+async def test_a_whole_batch_writes_what_the_same_reports_write_one_by_one(intake):
+    one_by_one = await _run_shape(intake, "091900", together=False)
+    together = await _run_shape(intake, "091901", together=True)
+
+    assert together == one_by_one
+    rows, deltas = together
+    # The shape itself: the shared new number is one contact, made by its first report and
+    # named by the first name given; the known contact got the name the batch brought.
+    assert [r[1] for r in rows] == [1, 1, 1, 0, 0, 0, -1, 2]
+    assert rows[0][2] == ("Hoàng Lan", True)
+    assert rows[3][2] == "Vũ Minh"
+    assert sum(d[3] for d in deltas) == 8
+
+
+class _LosesAnswers:
+    """Stands in for the intake pool: the first `lose` intake statements run on the real
+    database but their answer is lost, as when the connection drops between the commit and
+    the reply (or, with `before=True`, before the statement reaches the server)."""
+
+    def __init__(self, pool: asyncpg.Pool, *, lose: int, before: bool = False) -> None:
+        self.pool, self.lose, self.before = pool, lose, before
+
+    def acquire(self) -> Any:
+        owner = self
+
+        class _Acquire:
+            async def __aenter__(self) -> Any:
+                self.cm = owner.pool.acquire()
+                return _Conn(await self.cm.__aenter__(), owner)
+
+            async def __aexit__(self, *exc: Any) -> None:
+                await self.cm.__aexit__(*exc)
+
+        return _Acquire()
+
+
+class _Conn:
+    def __init__(self, conn: asyncpg.Connection, owner: _LosesAnswers) -> None:
+        self.conn, self.owner = conn, owner
+
+    async def _run(self, method: str, *args: Any) -> Any:
+        if self.owner.lose > 0 and "WITH" in args[0]:
+            self.owner.lose -= 1
+            if not self.owner.before:
+                await getattr(self.conn, method)(*args)
+            raise asyncpg.ConnectionDoesNotExistError(
+                "connection was closed in the middle of operation"
+            )
+        return await getattr(self.conn, method)(*args)
+
+    async def fetch(self, *args: Any) -> Any:
+        return await self._run("fetch", *args)
+
+    async def fetchrow(self, *args: Any) -> Any:
+        return await self._run("fetchrow", *args)
+
+    async def execute(self, *args: Any) -> Any:
+        return await self.conn.execute(*args)
+
+
+async def test_an_answer_lost_after_the_commit_answers_every_report_once(intake):
+    state = intake["state"]
+    writer = IntakeWriter(_LosesAnswers(intake["pool"], lose=1), lanes=1, max_batch=32)  # type: ignore[arg-type]
+    cases_before = await _count(state, Case)
+    events_before = await _count(state, CaseEvent)
+
+    opened = await asyncio.gather(
+        *(_open(intake, writer, contact_phone=f"09200000{i:02d}") for i in range(3))
+    )
+
+    # Written once, and each request told so: the batch is not written again.
+    assert writer.statements == 1
+    assert await _count(state, Case) == cases_before + 3
+    assert await _count(state, CaseEvent) == events_before + 3
+    async with state.sessionmaker() as s:
+        for case in opened:
+            row = await s.get(Case, case.id)
+            assert row is not None and row.code == case.code
+            assert row.contact_id == case.contact_id
+
+
+async def test_a_connection_lost_before_the_statement_fails_its_reports_and_writes_nothing(
+    intake,
+):
+    state = intake["state"]
+    writer = IntakeWriter(
+        _LosesAnswers(intake["pool"], lose=1, before=True),  # type: ignore[arg-type]
+        lanes=1,
+        max_batch=32,
+    )
+    cases_before = await _count(state, Case)
+    contacts_before = await _count(state, Contact)
+
+    results = await asyncio.gather(
+        *(_open(intake, writer, contact_phone=f"09210000{i:02d}") for i in range(3)),
+        return_exceptions=True,
+    )
+
+    assert all(isinstance(r, asyncpg.ConnectionDoesNotExistError) for r in results), results
+    assert writer.statements == 1
+    assert await _count(state, Case) == cases_before
+    assert await _count(state, Contact) == contacts_before
+    # The writer carries on with the next reports.
+    again = await _open(intake, writer, contact_phone="0921000099")
+    assert again.id is not None
+
+
+async def test_closing_the_writer_finishes_the_reports_already_queued(intake):
+    state = intake["state"]
+    writer = _writer(intake)
+    cases_before = await _count(state, Case)
+    pending = [
+        asyncio.ensure_future(_open(intake, writer, contact_phone=f"09220000{i:02d}"))
+        for i in range(5)
+    ]
+    await asyncio.sleep(0)  # they reach the writer
+
+    await writer.close()
+
+    assert all(task.done() and task.exception() is None for task in pending)
+    assert await _count(state, Case) == cases_before + 5

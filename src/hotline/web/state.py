@@ -76,16 +76,20 @@ class AppState:
             pool = await self.autocommit_pool()
             if pool is None:
                 return None
-            self._intake_writer = IntakeWriter(
-                pool,
-                lanes=self.settings.db_intake_pool_size,
-                max_batch=self.settings.intake_batch_max,
-            )
+            # Again: another first request may have made it while this one waited.
+            if self._intake_writer is None:
+                self._intake_writer = IntakeWriter(
+                    pool,
+                    lanes=self.settings.db_intake_pool_size,
+                    max_batch=self.settings.intake_batch_max,
+                )
         return self._intake_writer
 
     async def close(self) -> None:
         """Release the database connections (app shutdown)."""
-        self._intake_writer = None
+        if self._intake_writer is not None:
+            await self._intake_writer.close()
+            self._intake_writer = None
         if self._autocommit_pool is not None:
             await self._autocommit_pool.close()
             self._autocommit_pool = None
