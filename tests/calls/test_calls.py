@@ -98,8 +98,17 @@ async def test_summary_counts_calls_by_line_on_local_dates(client, world):
         ({"answered_at": "2026-11-20T09:00:30"}, "answered_at"),
         ({"ended_at": "2026-11-20T09:04:30"}, "ended_at"),
         ({"talk_seconds": -1}, "talk_seconds"),
+        ({"operator_id": 987654}, "operator_id"),
     ],
-    ids=["outcome", "caller", "naive-start", "naive-answer", "naive-end", "negative-talk"],
+    ids=[
+        "outcome",
+        "caller",
+        "naive-start",
+        "naive-answer",
+        "naive-end",
+        "negative-talk",
+        "unknown-operator",
+    ],
 )
 async def test_bad_call_is_422_naming_the_field_and_not_counted(client, world, overrides, field):
     r = await _post_call(client, world, **overrides)
@@ -114,6 +123,40 @@ async def test_bad_call_is_422_naming_the_field_and_not_counted(client, world, o
         headers=world.auth("supervisor"),
     )
     assert report.json()["calls"]["total"] == 0
+
+
+async def _user_id(client: Any, world: Any, who: str) -> int:
+    r = await client.get("/api/v1/users/me", headers=world.auth(who))
+    return int(r.json()["id"])
+
+
+async def test_an_answered_call_is_the_recording_operators_unless_another_is_named(client, world):
+    mine = await _post_call(client, world)
+    supervisor = await _user_id(client, world, "supervisor")
+    theirs = await _post_call(client, world, operator_id=supervisor)
+
+    assert mine.status_code == 201 and theirs.status_code == 201, theirs.text
+    assert mine.json()["operator_id"] == await _user_id(client, world, "operator")
+    assert theirs.json()["operator_id"] == supervisor
+
+
+async def test_a_call_nobody_answered_has_no_operator(client, world):
+    unanswered = {"answered_at": None, "talk_seconds": 0, "outcome": "abandoned_queue"}
+    r = await _post_call(client, world, **unanswered)
+    assert r.status_code == 201, r.text
+    assert r.json()["operator_id"] is None
+
+    named = await _post_call(
+        client, world, **unanswered, operator_id=await _user_id(client, world, "operator")
+    )
+    assert named.status_code == 422, named.text
+    assert named.json()["field"] == "operator_id"
+
+
+async def test_a_unit_officer_is_not_a_call_taker(client, world):
+    r = await _post_call(client, world, operator_id=await _user_id(client, world, "officer"))
+    assert r.status_code == 422, r.text
+    assert r.json()["field"] == "operator_id"
 
 
 async def test_unit_officer_may_not_record_calls(client, world):

@@ -33,6 +33,8 @@ class CallIn(BaseModel):
     talk_seconds: int = Field(default=0, ge=0)
     outcome: str | None = None
     case_code: str | None = None
+    # Who answered: omitted, the one recording an answered call; none for an unanswered one.
+    operator_id: int | None = None
 
 
 class CallOut(BaseModel):
@@ -95,6 +97,12 @@ async def create_call(body: CallIn, actor: ActorDep, state: StateDep) -> CallOut
         case_id = None
         if body.case_code:
             case_id = (await get_case_for(session, actor, body.case_code)).id
+        operator_id = await service.call_taker(
+            session,
+            recorded_by=actor.user_id,
+            operator_id=body.operator_id,
+            answered=body.answered_at is not None,
+        )
         call = await service.record_call(
             session,
             data=service.NewCall(
@@ -107,7 +115,7 @@ async def create_call(body: CallIn, actor: ActorDep, state: StateDep) -> CallOut
                 branch=body.branch,
                 queue_wait_seconds=body.queue_wait_seconds,
                 talk_seconds=body.talk_seconds,
-                operator_id=actor.user_id,
+                operator_id=operator_id,
                 outcome=body.outcome,
                 case_id=case_id,
             ),

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.auth.models import Role, User
 from hotline.calls.models import Call, Callback, CallbackStatus, CallOutcome
 from hotline.cases.models import Case
 from hotline.contacts.models import Contact
@@ -36,6 +37,26 @@ class NewCall:
     case_id: int | None = None
     # When the caller joined the queue: a callback request keeps that place.
     queued_at: datetime | None = None
+
+
+_CALL_TAKERS = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN})
+
+
+async def call_taker(
+    session: AsyncSession, *, recorded_by: int | None, operator_id: int | None, answered: bool
+) -> int | None:
+    """Who took a call being recorded: the staff member named, else the one recording it;
+    nobody for a call nobody answered (an abandoned call has no operator)."""
+    if operator_id is None:
+        return recorded_by if answered else None
+    if not answered:
+        raise InvalidInput(
+            "Cuộc gọi không được trả lời thì không có tổng đài viên", field="operator_id"
+        )
+    user = await session.get(User, operator_id)
+    if user is None or not user.active or user.role not in _CALL_TAKERS:
+        raise InvalidInput(f"Không có tổng đài viên mã {operator_id}", field="operator_id")
+    return user.id
 
 
 async def record_call(session: AsyncSession, *, data: NewCall) -> Call:
