@@ -9,8 +9,10 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -206,6 +208,20 @@ async def world(app: Any, client: httpx.AsyncClient) -> World:
         assert r.status_code == 200, r.text
         tokens[username] = r.json()["access_token"]
     return World(tokens=tokens, units=units)
+
+
+SITE_TZ = ZoneInfo(Settings().timezone)
+
+
+def site_today() -> date:
+    """Today at the site (Asia/Ho_Chi_Minh), the calendar reports use: from 17:00 UTC on,
+    it is already tomorrow there."""
+    return datetime.now(SITE_TZ).date()
+
+
+def site_date(instant: str) -> str:
+    """The site's calendar date of an API timestamp, as `YYYY-MM-DD`."""
+    return datetime.fromisoformat(instant).astimezone(SITE_TZ).date().isoformat()
 
 
 def new_case_body(**overrides: Any) -> dict[str, Any]:

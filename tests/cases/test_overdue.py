@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -11,6 +11,7 @@ from hotline.cases.deadlines import mark_overdue
 from hotline.cases.models import CaseAssignment
 from hotline.db import utcnow
 from tests.cases.helpers import create, events, forward, get, ok
+from tests.conftest import site_today
 
 pytestmark = pytest.mark.anyio
 
@@ -30,7 +31,7 @@ async def _mark(app) -> int:
 
 
 async def _summary_units(client, world) -> dict[str, dict]:
-    today = datetime.now(UTC).date()
+    today = site_today()
     r = await client.get(
         "/api/v1/reports/summary",
         params={"from": (today - timedelta(days=1)).isoformat(), "to": today.isoformat()},

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.cases.helpers import act, assert_problem, create, events, forward, get, ok
+from tests.conftest import site_today
 
 pytestmark = pytest.mark.anyio
 
@@ -221,7 +222,7 @@ async def test_hotline_answers_directly_counts_as_handled_directly(client, world
     assert resolved["ever_forwarded"] is False
     forwarded = (await create(client, world))["code"]
     await forward(client, world, forwarded)
-    today = datetime.now(UTC).date()
+    today = site_today()
     r = await client.get(
         "/api/v1/reports/summary",
         params={"from": (today - timedelta(days=1)).isoformat(), "to": today.isoformat()},

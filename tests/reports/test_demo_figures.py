@@ -76,13 +76,13 @@ async def test_report_exports_csv_and_xlsx_with_the_same_totals(
 ):
     from openpyxl import load_workbook
 
-    from tests.conftest import new_case_body
+    from tests.conftest import new_case_body, site_date
 
     r = await client.post("/api/v1/cases", json=new_case_body(), headers=world.auth("operator"))
     assert r.status_code == 201
     monkeypatch.setenv("HOTLINE_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("HOTLINE_VAR_DIR", str(settings.var_dir))
-    today = r.json()["created_at"][:10]
+    today = site_date(r.json()["created_at"])
     runner = CliRunner()
     csv_out = await asyncio.to_thread(
         runner.invoke,
