@@ -14,7 +14,7 @@ from hotline.cases.models import Case
 from hotline.jobs.models import Job, JobStatus
 from hotline.jobs.worker import run_due_jobs
 from hotline.reports.rebuild import rebuild_counters
-from tests.cases.helpers import API, assert_problem, create, events, get, ok
+from tests.cases.helpers import API, assert_problem, create, events, forward, get, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -251,6 +251,21 @@ async def test_merge_marks_all_in_one_action_logs_the_timeline_and_keeps_counts(
     assert (await _summary(client, world))["requests"] == after["requests"]
     r = await client.get(API, params={"status": "duplicate"}, headers=world.auth("operator"))
     assert len(r.json()["items"]) == 5
+
+
+async def test_a_unit_reads_a_merge_on_its_case_without_the_other_reporters(client, world):
+    """The unit holding the primary learns which cases were merged into it, not who reported
+    them: their contact ids stay with hotline staff."""
+    primary, *dups = await _gathering(client, world, 3)
+    await forward(client, world, primary)
+    await _merge(client, world, primary, dups)
+
+    officer = [e for e in await events(client, world, primary, "officer") if e["kind"] == "merged"]
+    staff = [e for e in await events(client, world, primary, "supervisor") if e["kind"] == "merged"]
+
+    assert officer[0]["data"]["duplicates"] == dups
+    assert "reporters" not in officer[0]["data"]
+    assert [r["case"] for r in staff[0]["data"]["reporters"]] == dups
 
 
 async def test_merge_rolls_back_whole_when_one_case_cannot_be_merged(client, world):

@@ -15,7 +15,7 @@ from hotline.auth.models import Role
 from hotline.auth.service import Actor
 from hotline.cases import service
 from hotline.events import DomainEvent
-from hotline.web.sse import visible
+from hotline.web.sse import as_seen_by, visible
 from tests.cases.helpers import API, create, forward
 from tests.conftest import new_case_body
 
@@ -101,6 +101,38 @@ def test_visible_filters_events_by_unit():
     assert not visible(officer_1, event_none)
     assert not visible(unitless, event_a)
     assert not visible(unitless, event_none)
+
+
+def test_draft_and_archived_article_events_reach_editors_only():
+    def article(status: str) -> DomainEvent:
+        return DomainEvent(kind="article.saved", data={"slug": "giay-di-duong", "status": status})
+
+    operator = Actor(user_id=1, username="op", role=Role.OPERATOR)
+    supervisor = Actor(user_id=2, username="sup", role=Role.SUPERVISOR)
+    officer = Actor(user_id=3, username="o1", role=Role.UNIT_OFFICER, unit_id=1)
+    for status in ("draft", "archived"):
+        assert visible(supervisor, article(status))
+        assert not visible(operator, article(status))
+        assert not visible(officer, article(status))
+    # Published articles are read by every signed-in role, so is the news of them.
+    assert visible(operator, article("published")) and visible(officer, article("published"))
+
+
+def test_live_merge_events_keep_other_reporters_from_units():
+    merged = DomainEvent(
+        kind="case.merged",
+        case_code="ABCD-2345",
+        unit_ids=(1,),
+        data={
+            "duplicates": ["ABCD-2346"],
+            "reporters": [{"case": "ABCD-2346", "channel": "phone", "contact_id": 9}],
+        },
+    )
+    officer = Actor(user_id=5, username="o1", role=Role.UNIT_OFFICER, unit_id=1)
+    supervisor = Actor(user_id=2, username="sup", role=Role.SUPERVISOR)
+
+    assert as_seen_by(officer, merged)["data"] == {"duplicates": ["ABCD-2346"]}
+    assert as_seen_by(supervisor, merged)["data"] == merged.data
 
 
 def _free_port() -> int:

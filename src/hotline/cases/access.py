@@ -42,3 +42,15 @@ async def get_case_for(session: AsyncSession, actor: Actor, code: str) -> Case:
 
 def can_edit(actor: Actor) -> bool:
     return actor.role in {Role.ADMIN, Role.SUPERVISOR, Role.OPERATOR}
+
+
+# Timeline data for hotline staff only: the contact ids of the reporters of other cases
+# (a merge lists them on the primary). A unit sees the primary, not those cases or people.
+STAFF_ONLY_EVENT_DATA = frozenset({"reporters"})
+
+
+def event_data_for(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+    """What of a timeline entry's data (stored or live) this actor may read."""
+    if actor.is_hotline_staff or not STAFF_ONLY_EVENT_DATA.intersection(data):
+        return data
+    return {k: v for k, v in data.items() if k not in STAFF_ONLY_EVENT_DATA}

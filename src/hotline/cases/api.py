@@ -15,7 +15,7 @@ from hotline.attachments import service as attachments
 from hotline.auth.service import Actor
 from hotline.calls.service import link_call, list_calls
 from hotline.cases import queries, service, timeline, workflow
-from hotline.cases.access import get_case_for
+from hotline.cases.access import event_data_for, get_case_for
 from hotline.cases.models import Case
 from hotline.cases.schemas import (
     AssignmentOut,
@@ -214,7 +214,10 @@ async def patch_case(code: str, body: CasePatch, actor: ActorDep, state: StateDe
 async def case_events(code: str, actor: ActorDep, state: StateDep) -> list[EventOut]:
     async with state.unit_of_work() as session:
         case = await get_case_for(session, actor, code)
-        return [EventOut.of(e) for e in await timeline.events_of(session, case.id)]
+        return [
+            EventOut.of(e, data=event_data_for(actor, e.data or {}))
+            for e in await timeline.events_of(session, case.id)
+        ]
 
 
 @router.post("/{code}/take", response_model=CaseOut)

@@ -178,7 +178,8 @@ class EventOut(BaseModel):
     at: datetime
 
     @classmethod
-    def of(cls, e: CaseEvent) -> EventOut:
+    def of(cls, e: CaseEvent, *, data: dict[str, Any] | None = None) -> EventOut:
+        """`data`: the entry's data as the reader may see it (`access.event_data_for`)."""
         return cls(
             id=e.id,
             kind=e.kind,
@@ -187,7 +188,7 @@ class EventOut(BaseModel):
             from_status=e.from_status,
             to_status=e.to_status,
             reason=e.reason,
-            data=e.data or {},
+            data=e.data or {} if data is None else data,
             at=e.at,
         )
 

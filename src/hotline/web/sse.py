@@ -11,7 +11,9 @@ from fastapi import APIRouter, Depends, Request
 from sse_starlette.sse import EventSourceResponse
 
 from hotline.auth.service import Actor
+from hotline.cases.access import event_data_for
 from hotline.events import DomainEvent
+from hotline.knowledge.access import readable_statuses
 from hotline.web.deps import current_actor, get_state
 from hotline.web.state import AppState
 
@@ -25,9 +27,20 @@ PERSONAL = {"call.answered": "operator_id"}
 def visible(actor: Actor, event: DomainEvent) -> bool:
     if event.kind in PERSONAL:
         return actor.user_id is not None and event.data.get(PERSONAL[event.kind]) == actor.user_id
+    if event.kind.startswith("article."):
+        # Drafts and archived articles are the editors' (knowledge/access.py), even by slug.
+        status = event.data.get("status")
+        return status in {s.value for s in readable_statuses(actor)}
     if actor.is_hotline_staff:
         return True
     return actor.unit_id is not None and actor.unit_id in event.unit_ids
+
+
+def as_seen_by(actor: Actor, event: DomainEvent) -> dict[str, object]:
+    """The event as this actor may read it (case timeline data: `event_data_for`)."""
+    out = event.as_json()
+    out["data"] = event_data_for(actor, event.data)
+    return out
 
 
 @router.get("/events")
@@ -49,7 +62,7 @@ async def events(
                 if visible(actor, event):
                     yield {
                         "event": event.kind,
-                        "data": json.dumps(event.as_json(), ensure_ascii=False),
+                        "data": json.dumps(as_seen_by(actor, event), ensure_ascii=False),
                     }
 
     return EventSourceResponse(stream(), ping=15)
