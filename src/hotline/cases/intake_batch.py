@@ -168,8 +168,7 @@ class IntakeWriter:
             self._busy += 1
             task = asyncio.create_task(self._drain())
             self._tasks.add(task)
-            # A callback, not a `finally`: it runs even for a task cancelled before it began.
-            task.add_done_callback(self._lane_done)
+            task.add_done_callback(self._tasks.discard)
         # Shielded: a request that goes away must not cancel a write its batch still makes.
         return await asyncio.shield(future)
 
@@ -178,21 +177,24 @@ class IntakeWriter:
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def _lane_done(self, task: asyncio.Task[None]) -> None:
-        self._busy -= 1
-        self._tasks.discard(task)
-
     async def _drain(self) -> None:
-        while self._queue:
-            count = min(len(self._queue), self.max_batch)
-            batch = [self._queue.popleft() for _ in range(count)]
-            try:
-                await self._write(batch)
-            except BaseException as exc:
-                # Cancelled (shutdown): nobody may be left waiting.
-                for _, future in batch:
-                    _settle(future, exc)
-                raise
+        try:
+            while self._queue:
+                count = min(len(self._queue), self.max_batch)
+                batch = [self._queue.popleft() for _ in range(count)]
+                try:
+                    await self._write(batch)
+                except BaseException as exc:
+                    # Cancelled (shutdown): nobody may be left waiting.
+                    for _, future in batch:
+                        _settle(future, exc)
+                    raise
+        finally:
+            # In the same step as the last look at the queue, not in a done callback: a
+            # report queued in between would find every lane counted busy and wait for
+            # the next report to start one. (A lane cancelled before it starts, which only
+            # loop shutdown does, stays counted.)
+            self._busy -= 1
 
     async def _write(self, batch: list[tuple[dict[str, Any], asyncio.Future[Written]]]) -> None:
         try:
