@@ -20,6 +20,10 @@ class Role(enum.StrEnum):
     DOCTOR = "doctor"
 
 
+# The hotline's own people (as against units and doctors): they take calls and see every case.
+HOTLINE_STAFF = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.OPERATOR})
+
+
 class User(Base):
     __tablename__ = "user"
 

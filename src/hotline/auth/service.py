@@ -13,7 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.auth.models import ApiToken, Role, User
+from hotline.auth.models import HOTLINE_STAFF, ApiToken, Role, User
 from hotline.db import utcnow
 from hotline.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 
@@ -52,7 +52,7 @@ class Actor:
 
     @property
     def is_hotline_staff(self) -> bool:
-        return self.role in {Role.ADMIN, Role.SUPERVISOR, Role.OPERATOR}
+        return self.role in HOTLINE_STAFF
 
 
 SYSTEM = Actor(user_id=None, username="system", role=Role.ADMIN)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.auth.models import Role, User
+from hotline.auth.models import HOTLINE_STAFF, User
 from hotline.calls.models import Call, Callback, CallbackStatus, CallOutcome
 from hotline.cases.models import Case
 from hotline.contacts.models import Contact
@@ -39,9 +39,6 @@ class NewCall:
     queued_at: datetime | None = None
 
 
-_CALL_TAKERS = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN})
-
-
 async def call_taker(
     session: AsyncSession, *, recorded_by: int | None, operator_id: int | None, answered: bool
 ) -> int | None:
@@ -54,7 +51,7 @@ async def call_taker(
             "Cuộc gọi không được trả lời thì không có tổng đài viên", field="operator_id"
         )
     user = await session.get(User, operator_id)
-    if user is None or not user.active or user.role not in _CALL_TAKERS:
+    if user is None or not user.active or user.role not in HOTLINE_STAFF:
         raise InvalidInput(f"Không có tổng đài viên mã {operator_id}", field="operator_id")
     return user.id
 

@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.auth.models import Role
 from hotline.auth.service import Actor
 from hotline.cases.codes import normalise_code
 from hotline.cases.models import Case, CaseAssignment
@@ -41,7 +40,7 @@ async def get_case_for(session: AsyncSession, actor: Actor, code: str) -> Case:
 
 
 def can_edit(actor: Actor) -> bool:
-    return actor.role in {Role.ADMIN, Role.SUPERVISOR, Role.OPERATOR}
+    return actor.is_hotline_staff
 
 
 # Timeline data for hotline staff only: the contact ids of the reporters of other cases

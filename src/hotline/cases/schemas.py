@@ -188,7 +188,7 @@ class EventOut(BaseModel):
             from_status=e.from_status,
             to_status=e.to_status,
             reason=e.reason,
-            data=e.data or {} if data is None else data,
+            data=(e.data or {}) if data is None else data,
             at=e.at,
         )
 

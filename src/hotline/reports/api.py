@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from hotline.auth.models import Role
 from hotline.auth.service import Actor
 from hotline.errors import NotAllowed
 from hotline.reports import service
@@ -24,7 +23,7 @@ async def summary(
     date_from: Annotated[date, Query(alias="from")],
     date_to: Annotated[date, Query(alias="to")],
 ) -> dict[str, Any]:
-    if actor.role not in (Role.ADMIN, Role.SUPERVISOR, Role.OPERATOR):
+    if not actor.is_hotline_staff:
         raise NotAllowed("Báo cáo dành cho lãnh đạo, trưởng ca và tổng đài")
     async with state.unit_of_work() as session:
         return await service.summary(session, date_from=date_from, date_to=date_to)
