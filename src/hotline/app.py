@@ -32,7 +32,11 @@ def create_app(settings: Settings) -> FastAPI:
         site=site,
         engine=engine,
         sessionmaker=make_sessionmaker(engine, site),
-        bus=RedisEventBus(settings.redis_url) if settings.redis_url else EventBus(),
+        bus=(
+            RedisEventBus(settings.redis_url, prefix=settings.effective_redis_prefix)
+            if settings.redis_url
+            else EventBus()
+        ),
         tokens=TokenCache(),
         public=RequestLimiter(settings.public_requests_per_minute),
     )

@@ -72,13 +72,16 @@ class RedisEventBus(EventBus):
 
     Events published here reach local subscribers at once and go to Redis; a listener task
     delivers other processes' events to local subscribers. Each process tags what it sends so
-    it does not deliver its own events twice.
+    it does not deliver its own events twice. The channel is `<prefix>:events`: processes of
+    one deployment share a prefix (Settings.effective_redis_prefix), another deployment on the
+    same Redis has its own.
     """
 
-    CHANNEL = "hotline:events"
-
-    def __init__(self, url: str, queue_size: int = 1000) -> None:
+    def __init__(self, url: str, *, prefix: str, queue_size: int = 1000) -> None:
         super().__init__(queue_size)
+        if not prefix:
+            raise ValueError("a Redis channel prefix is required")
+        self.channel = f"{prefix}:events"
         import uuid
 
         from redis import asyncio as aioredis
@@ -91,7 +94,7 @@ class RedisEventBus(EventBus):
 
     async def start(self) -> None:
         pubsub = self._redis.pubsub()
-        await pubsub.subscribe(self.CHANNEL)
+        await pubsub.subscribe(self.channel)
         self._listener = asyncio.create_task(self._listen(pubsub))
         self._sender = asyncio.create_task(self._send())
 
@@ -117,7 +120,7 @@ class RedisEventBus(EventBus):
                 {"origin": self._origin, "event": event.as_json()}, ensure_ascii=False
             )
             try:
-                await self._redis.publish(self.CHANNEL, body)
+                await self._redis.publish(self.channel, body)
             except Exception:
                 await asyncio.sleep(1)
 

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     log_sql: bool = False
     # With several web processes, live events fan out through Redis pub/sub.
     redis_url: str = ""
+    # Channel names on that Redis start with this, so deployments sharing one Redis never
+    # read each other's events. Empty: derived from the database (effective_redis_prefix).
+    redis_prefix: str = ""
     # Counters are spread over a few rows per bucket so that concurrent intake does not
     # serialise on one hot counter row (PostgreSQL row locks are held until commit).
     counter_shards: int = Field(default=8, ge=1, le=64)
@@ -109,6 +112,20 @@ class Settings(BaseSettings):
         if self.database_url:
             return normalise_database_url(self.database_url)
         return f"sqlite+aiosqlite:///{(self.var_dir / 'hotline.sqlite3').resolve()}"
+
+    @property
+    def effective_redis_prefix(self) -> str:
+        """The Redis channel prefix: the setting, else one derived from the database URL
+        without its password (every process of a deployment shares the database, and two
+        deployments do not)."""
+        if self.redis_prefix:
+            return self.redis_prefix
+        import hashlib
+
+        from sqlalchemy.engine import make_url
+
+        where = make_url(self.effective_database_url).render_as_string(hide_password=True)
+        return "hotline:" + hashlib.sha256(where.encode()).hexdigest()[:16]
 
     @property
     def prompts_dir(self) -> Path:

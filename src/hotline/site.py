@@ -6,8 +6,10 @@ sessionmaker, so services reach it without reading the environment themselves.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -30,6 +32,8 @@ class Site:
     duplicate_window_hours: int = 72
     duplicate_max_candidates: int = 300
     duplicate_threshold: float = 0.5
+    # Signs stored triage models (triage/model.py): HMAC(secret key, "triage-model").
+    model_key: bytes = field(default=b"", repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Site:
@@ -44,6 +48,9 @@ class Site:
             duplicate_window_hours=settings.duplicate_window_hours,
             duplicate_max_candidates=settings.duplicate_max_candidates,
             duplicate_threshold=settings.duplicate_threshold,
+            model_key=hmac.new(
+                settings.secret_key.encode(), b"triage-model", hashlib.sha256
+            ).digest(),
         )
 
     def local(self, at: datetime) -> datetime:

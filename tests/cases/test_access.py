@@ -128,3 +128,40 @@ async def _reads(app) -> list[PersonalDataRead]:
     async with app.state.hotline.sessionmaker() as session:
         rows = await session.scalars(select(PersonalDataRead).order_by(PersonalDataRead.id))
         return list(rows.all())
+
+
+async def test_unit_that_returned_a_case_loses_it_reporter_and_files(client, world):
+    from tests.attachments.test_attachments import make_png
+
+    code = (await create(client, world))["code"]
+    await forward(client, world, code, "ward_a")
+    png = {"file": ("anh.png", make_png(), "image/png")}
+    r = await client.post(f"{API}/{code}/attachments", files=png, headers=world.auth("officer"))
+    assert r.status_code == 201, r.text
+    attachment_id = r.json()["id"]
+    seen = await get(client, world, code, who="officer")
+    assert seen["contact"]["phones"] == ["+84912345678"]
+
+    await ok(client, world, "officer", code, "return", {"reason": "Không thuộc thẩm quyền"})
+
+    for who in ("officer", "colleague"):
+        for path in (
+            f"{API}/{code}",
+            f"{API}/{code}/events",
+            f"{API}/{code}/attachments/{attachment_id}",
+        ):
+            assert_problem(await client.get(path, headers=world.auth(who)), 404)
+        r = await client.post(f"{API}/{code}/attachments", files=png, headers=world.auth(who))
+        assert_problem(r, 404)
+        assert code not in await _list_codes(client, world, who)
+        assert code not in await _list_codes(client, world, who, contact_id=seen["contact"]["id"])
+    # Forwarded to the unit again, the case is theirs again.
+    await forward(client, world, code, "ward_a")
+    assert (await get(client, world, code, who="officer"))["status"] == "forwarded"
+
+
+async def test_unit_that_resolved_a_case_still_reads_its_answer(client, world):
+    code = (await create(client, world))["code"]
+    await forward(client, world, code, "ward_a")
+    await ok(client, world, "officer", code, "resolve", {"answer": "Đã hỗ trợ 20 kg gạo"})
+    assert (await get(client, world, code, who="officer"))["answer"] == "Đã hỗ trợ 20 kg gạo"

@@ -121,9 +121,9 @@ async def test_unit_return_with_reason_goes_back_to_hotline(client, world):
     detail = await get(client, world, code)
     assert detail["assignments"][0]["status"] == "returned"
     assert detail["assignments"][0]["return_reason"] == "Không thuộc phường"
-    # The unit no longer holds it: it can no longer act on it.
+    # The unit no longer holds it: it can no longer see it, let alone act on it.
     r = await act(client, world, "officer", code, "accept")
-    assert_problem(r, 409)
+    assert_problem(r, 404)
 
 
 async def test_two_units_case_resolved_only_when_both_resolved(client, world):

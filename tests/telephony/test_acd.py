@@ -176,7 +176,8 @@ async def test_operator_answers_the_queue_and_hears_the_caller(
     from tests.events.test_redis_bus import REDIS_URL
 
     acd_line = redis_line
-    web = RedisEventBus(REDIS_URL)
+    # Same database, so the same channel prefix as the line derives for itself.
+    web = RedisEventBus(REDIS_URL, prefix=settings.effective_redis_prefix)
     await web.start()
     try:
         await _operator_answers(settings, acd_line, web)

@@ -243,3 +243,67 @@ def test_cli_classify_answers_each_line_at_once_when_fed_one_at_a_time(tmp_path)
         proc.stdin.close()
         proc.wait(timeout=60)
     assert proc.returncode == 0
+
+
+class _WritesAFile:
+    """A pickle that, once loaded, would create a file: code run by writing the table."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (open, (self.path, "w"))
+
+
+async def _store_blob(app, blob: bytes) -> None:
+    from sqlalchemy import update
+
+    from hotline.triage.models import TriageModel
+
+    async with app.state.hotline.unit_of_work() as session:
+        await service.train_model(session, actor=SYSTEM, include_history=False)
+        service._LOADED.clear()  # as in another web process that has not loaded it yet
+        await session.execute(update(TriageModel).values(blob=blob, checksum="f" * 64))
+
+
+async def test_a_malicious_model_written_into_the_table_never_runs(client, world, app, tmp_path):
+    import io
+    import pickle
+
+    import joblib
+
+    from hotline.triage.model import SIGNED_HEADER
+
+    marker = tmp_path / "pwned"
+    for blob in (
+        pickle.dumps(_WritesAFile(str(marker))),
+        SIGNED_HEADER + b"\0" * 32 + pickle.dumps(_WritesAFile(str(marker))),
+    ):
+        buf = io.BytesIO()
+        joblib.dump(_WritesAFile(str(marker)), buf)
+        for attempt in (blob, buf.getvalue()):
+            await _store_blob(app, attempt)
+            r = await client.post(API, json={"text": "het gao roi"}, headers=world.auth("operator"))
+            assert r.status_code == 200, r.text
+            assert r.json()["model_version"] is None  # the shipped corpus model answered
+            assert not marker.exists()
+
+
+async def test_a_model_signed_under_another_sites_key_or_altered_is_refused(client, world, app):
+    from hotline.triage.model import TriageModel
+
+    fitted = service.corpus_model()
+    other_site = fitted.to_signed_bytes(b"another site's key")
+    ours = fitted.to_signed_bytes(app.state.hotline.site.model_key)
+    altered = ours[:-1] + bytes([ours[-1] ^ 1])
+    for blob in (other_site, altered):
+        await _store_blob(app, blob)
+        r = await client.post(API, json={"text": "het gao roi"}, headers=world.auth("operator"))
+        assert r.json()["model_version"] is None
+    # What train_model stores loads, and is what answers.
+    await _store_blob(app, ours)
+    r = await client.post(API, json={"text": "het gao roi"}, headers=world.auth("operator"))
+    assert r.json()["model_version"] == 1
+    assert isinstance(
+        TriageModel.from_signed_bytes(ours, app.state.hotline.site.model_key), TriageModel
+    )

@@ -15,6 +15,7 @@ from hotline.attachments.models import Attachment
 from hotline.auth.service import Actor
 from hotline.cases import timeline
 from hotline.cases.models import Case
+from hotline.contacts.service import log_personal_read
 from hotline.errors import InvalidInput, NotFound, TooLarge, UnsupportedMedia
 from hotline.site import site_of
 
@@ -99,9 +100,14 @@ async def list_attachments(session: AsyncSession, case_id: int) -> list[Attachme
 
 
 async def get_attachment(
-    session: AsyncSession, *, case: Case, attachment_id: int
+    session: AsyncSession, *, actor: Actor, case: Case, attachment_id: int
 ) -> tuple[Attachment, Path]:
+    """A case's file for download. A photo or a letter is the reporter's personal data:
+    the read is logged (against the reporter, or the case when it has none)."""
     attachment = await session.get(Attachment, attachment_id)
     if attachment is None or attachment.case_id != case.id:
         raise NotFound("Không tìm thấy tệp", field="attachment_id")
+    await log_personal_read(
+        session, actor=actor, contact_id=case.contact_id, case_id=case.id, purpose="attachment"
+    )
     return attachment, site_of(session).attachments_dir / attachment.storage_name

@@ -86,7 +86,9 @@ async def list_calls(
     async with state.unit_of_work() as session:
         return [
             CallOut.of(c)
-            for c in await service.list_calls(session, contact_id=contact_id, limit=limit)
+            for c in await service.list_calls(
+                session, actor=actor, contact_id=contact_id, limit=limit
+            )
         ]
 
 
@@ -139,7 +141,7 @@ async def call_context(call_id: int, actor: ActorDep, state: StateDep) -> CallCo
     """What the console pops when an operator answers: the caller's card and past cases."""
     _staff(actor)
     async with state.unit_of_work() as session:
-        ctx = await service.call_context(session, call_id=call_id)
+        ctx = await service.call_context(session, call_id=call_id, reader_id=actor.user_id)
         return CallContextOut(
             call=CallOut.of(ctx.call),
             contact=(
@@ -189,7 +191,9 @@ async def list_callbacks(
     """Callers waiting to be called back, in the order they joined the queue."""
     _staff(actor)
     async with state.unit_of_work() as session:
-        rows = await service.list_callbacks(session, status=status or None, limit=limit)
+        rows = await service.list_callbacks(
+            session, actor=actor, status=status or None, limit=limit
+        )
         return [CallbackOut.of(c) for c in rows]
 
 
@@ -197,7 +201,5 @@ async def list_callbacks(
 async def callback_done(callback_id: int, actor: ActorDep, state: StateDep) -> CallbackOut:
     _staff(actor)
     async with state.unit_of_work() as session:
-        callback = await service.complete_callback(
-            session, callback_id=callback_id, user_id=actor.user_id
-        )
+        callback = await service.complete_callback(session, actor=actor, callback_id=callback_id)
         return CallbackOut.of(callback)

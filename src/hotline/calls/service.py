@@ -9,11 +9,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.models import HOTLINE_STAFF, User
+from hotline.auth.service import Actor
 from hotline.calls.models import Call, Callback, CallbackStatus, CallOutcome
 from hotline.cases.models import Case
 from hotline.contacts.models import Contact
 from hotline.contacts.phones import normalise_phone
-from hotline.contacts.service import find_by_phone
+from hotline.contacts.service import (
+    ReadSubject,
+    find_by_phone,
+    log_personal_read,
+    log_personal_reads,
+)
 from hotline.db import utcnow
 from hotline.errors import InvalidInput, NotFound
 from hotline.reports.counters import count_call
@@ -162,50 +168,86 @@ async def link_call(session: AsyncSession, *, call_id: int, case_id: int) -> Cal
     return call
 
 
+async def calls_of_case(session: AsyncSession, *, case_id: int) -> list[Call]:
+    """A case's calls, newest first, for the case view (which shows no caller numbers: the
+    case's reporter is read, and logged, with the case)."""
+    stmt = (
+        select(Call).where(Call.case_id == case_id).order_by(Call.started_at.desc(), Call.id.desc())
+    )
+    return list((await session.scalars(stmt)).all())
+
+
 async def list_calls(
     session: AsyncSession,
     *,
-    case_id: int | None = None,
+    actor: Actor,
     contact_id: int | None = None,
     limit: int = 100,
 ) -> list[Call]:
+    """Call records for staff, newest first; their callers' numbers are personal data, so
+    the read of each caller is logged."""
     stmt = (
         select(Call).order_by(Call.started_at.desc(), Call.id.desc()).limit(max(1, min(limit, 500)))
     )
-    if case_id is not None:
-        stmt = stmt.where(Call.case_id == case_id)
     if contact_id is not None:
         stmt = stmt.where(Call.contact_id == contact_id)
-    return list((await session.scalars(stmt)).all())
+    calls = list((await session.scalars(stmt)).all())
+    await log_personal_reads(
+        session,
+        user_id=actor.user_id,
+        purpose="call_list",
+        subjects=(ReadSubject(contact_id=c.contact_id, phone=c.caller) for c in calls),
+    )
+    return calls
 
 
 # -- callbacks --------------------------------------------------------------------------------
 
 
 async def list_callbacks(
-    session: AsyncSession, *, status: str | None = "open", limit: int = 100
+    session: AsyncSession, *, actor: Actor, status: str | None = "open", limit: int = 100
 ) -> list[Callback]:
-    """Callback requests in queue order: who joined the queue first comes first."""
-    stmt = select(Callback).order_by(Callback.queued_at, Callback.id).limit(max(1, min(limit, 500)))
+    """Callback requests in queue order: who joined the queue first comes first. The
+    callers' numbers are personal data: the read is logged."""
+    stmt = (
+        select(Callback, Call.contact_id)
+        .join(Call, Call.id == Callback.call_id)
+        .order_by(Callback.queued_at, Callback.id)
+        .limit(max(1, min(limit, 500)))
+    )
     if status:
         try:
             stmt = stmt.where(Callback.status == CallbackStatus(status))
         except ValueError:
             raise InvalidInput(f"Trạng thái không hợp lệ: {status}", field="status") from None
-    return list((await session.scalars(stmt)).all())
+    rows = (await session.execute(stmt)).all()
+    await log_personal_reads(
+        session,
+        user_id=actor.user_id,
+        purpose="callback_list",
+        subjects=(ReadSubject(contact_id=contact_id, phone=cb.caller) for cb, contact_id in rows),
+    )
+    return [cb for cb, _ in rows]
 
 
-async def complete_callback(
-    session: AsyncSession, *, callback_id: int, user_id: int | None
-) -> Callback:
+async def complete_callback(session: AsyncSession, *, actor: Actor, callback_id: int) -> Callback:
+    """Mark a callback done (once); the answer names the caller, so it is a logged read."""
     callback = await session.get(Callback, callback_id)
     if callback is None:
         raise NotFound("Không tìm thấy yêu cầu gọi lại", field="callback_id")
     if callback.status is CallbackStatus.OPEN:
         callback.status = CallbackStatus.DONE
         callback.done_at = utcnow()
-        callback.done_by = user_id
+        callback.done_by = actor.user_id
         await session.flush()
+    call = await session.get(Call, callback.call_id)
+    await log_personal_read(
+        session,
+        actor=actor,
+        contact_id=call.contact_id if call else None,
+        phone=callback.caller,
+        purpose="callback_done",
+    )
     return callback
 
 
@@ -217,8 +259,11 @@ class CallContext:
     past_cases: list[str]
 
 
-async def call_context(session: AsyncSession, *, call_id: int) -> CallContext:
-    """What the console pops when an operator answers: the caller's card and past cases."""
+async def call_context(
+    session: AsyncSession, *, call_id: int, reader_id: int | None, purpose: str = "caller_card"
+) -> CallContext:
+    """What the console pops when an operator answers: the caller's card and past cases.
+    Shown to `reader_id` (the answering operator when the line pushes it): a logged read."""
     call = await session.get(Call, call_id)
     if call is None:
         raise NotFound("Không tìm thấy cuộc gọi", field="call_id")
@@ -236,4 +281,10 @@ async def call_context(session: AsyncSession, *, call_id: int) -> CallContext:
                 )
             ).all()
         )
+    await log_personal_reads(
+        session,
+        user_id=reader_id,
+        purpose=purpose,
+        subjects=[ReadSubject(contact_id=call.contact_id, phone=call.caller)],
+    )
     return CallContext(call, call.contact_id, name, cases)

@@ -9,8 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import Actor
 from hotline.cases.codes import normalise_code
-from hotline.cases.models import Case, CaseAssignment
+from hotline.cases.models import AssignmentStatus, Case, CaseAssignment
 from hotline.errors import NotFound
+
+# A unit sees a case through a forwarding it holds (pending, accepted) or answered
+# (resolved: its answer is the case's). One it returned is no longer its case: the
+# reporter's details, the files and the timeline are closed to it until forwarded again.
+UNIT_SEES = (AssignmentStatus.PENDING, AssignmentStatus.ACCEPTED, AssignmentStatus.RESOLVED)
 
 
 def visible_clause(actor: Actor) -> Any:
@@ -20,7 +25,9 @@ def visible_clause(actor: Actor) -> Any:
     if actor.unit_id is None:
         return Case.id.is_(None)
     return exists().where(
-        CaseAssignment.case_id == Case.id, CaseAssignment.unit_id == actor.unit_id
+        CaseAssignment.case_id == Case.id,
+        CaseAssignment.unit_id == actor.unit_id,
+        CaseAssignment.status.in_(UNIT_SEES),
     )
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.attachments import service as attachments
 from hotline.auth.service import Actor
-from hotline.calls.service import link_call, list_calls
+from hotline.calls.service import calls_of_case, link_call
 from hotline.cases import queries, service, timeline, workflow
 from hotline.cases.access import event_data_for, get_case_for
 from hotline.cases.models import Case
@@ -33,7 +33,7 @@ from hotline.cases.schemas import (
     ReasonIn,
     ResolveIn,
 )
-from hotline.contacts.service import get_contact, log_personal_read, phones_of
+from hotline.contacts.service import phones_of, read_contact
 from hotline.db import utcnow
 from hotline.duplicates.service import suggest_for_case
 from hotline.web.deps import current_actor, get_state, oauth2
@@ -155,7 +155,9 @@ async def _detail(session: AsyncSession, actor: Actor, case: Case) -> CaseDetail
         duplicate_of = original.code if original else None
     out = CaseDetail(**CaseOut.of(case, duplicate_of).model_dump())
     if case.contact_id:
-        contact = await get_contact(session, case.contact_id)
+        contact = await read_contact(
+            session, actor=actor, contact_id=case.contact_id, case_id=case.id, purpose="case_detail"
+        )
         out.contact = {
             "id": contact.id,
             "name": contact.name,
@@ -163,9 +165,6 @@ async def _detail(session: AsyncSession, actor: Actor, case: Case) -> CaseDetail
             "address": contact.address,
             "ward_code": contact.ward_code,
         }
-        await log_personal_read(
-            session, actor=actor, contact_id=contact.id, case_id=case.id, purpose="case_detail"
-        )
     now = utcnow()
     out.assignments = [
         AssignmentOut.of(a, now) for a in await queries.assignments_of(session, case.id)
@@ -179,7 +178,7 @@ async def _detail(session: AsyncSession, actor: Actor, case: Case) -> CaseDetail
             "outcome": c.outcome.value if c.outcome else None,
             "talk_seconds": c.talk_seconds,
         }
-        for c in await list_calls(session, case_id=case.id)
+        for c in await calls_of_case(session, case_id=case.id)
     ]
     out.attachments = [
         {
@@ -331,7 +330,9 @@ async def upload(
 async def download(code: str, attachment_id: int, actor: ActorDep, state: StateDep) -> FileResponse:
     async with state.unit_of_work() as session:
         case = await get_case_for(session, actor, code)
-        a, path = await attachments.get_attachment(session, case=case, attachment_id=attachment_id)
+        a, path = await attachments.get_attachment(
+            session, actor=actor, case=case, attachment_id=attachment_id
+        )
     inline = a.media_type in attachments.IMAGE_TYPES
     return FileResponse(
         path,

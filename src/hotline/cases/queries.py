@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.auth.service import Actor
 from hotline.cases.access import visible_clause
 from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseStatus, Channel
+from hotline.contacts.service import log_personal_read
 from hotline.db import dialect_name, utcnow
 from hotline.errors import InvalidInput
 from hotline.site import site_of
@@ -168,6 +169,11 @@ async def list_cases(
         stmt = stmt.order_by(*newest_first).limit(limit + 1)
         rows = list((await session.scalars(stmt)).all())
     next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    if filters.contact_id is not None and rows:
+        # One citizen's cases: who reported what is theirs to know (the log of reads).
+        await log_personal_read(
+            session, actor=actor, contact_id=filters.contact_id, purpose="contact_cases"
+        )
     return Page(items=rows[:limit], next_cursor=next_cursor)
 
 

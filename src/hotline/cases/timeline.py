@@ -8,14 +8,18 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import Actor
+from hotline.cases.access import UNIT_SEES
 from hotline.cases.intake_pg import OpenedCase
 from hotline.cases.models import Case, CaseAssignment, CaseEvent
 from hotline.events import DomainEvent, record_event
 
 
 async def unit_ids_of(session: AsyncSession, case_id: int) -> tuple[int, ...]:
+    """The units whose officers get the case's live events (the rule of access.py)."""
     rows = await session.scalars(
-        select(CaseAssignment.unit_id).where(CaseAssignment.case_id == case_id).distinct()
+        select(CaseAssignment.unit_id)
+        .where(CaseAssignment.case_id == case_id, CaseAssignment.status.in_(UNIT_SEES))
+        .distinct()
     )
     return tuple(sorted(rows.all()))
 

@@ -45,8 +45,7 @@ def _staff(actor: Actor) -> None:
         raise NotAllowed("Chỉ tổng đài viên được xem thông tin người dân")
 
 
-async def _card(session: Any, actor: Actor, contact: Contact, purpose: str) -> dict[str, Any]:
-    await service.log_personal_read(session, actor=actor, contact_id=contact.id, purpose=purpose)
+async def _card(session: Any, actor: Actor, contact: Contact) -> dict[str, Any]:
     page = await list_cases(
         session, actor=actor, filters=CaseFilter(contact_id=contact.id), cursor=None, limit=50
     )
@@ -73,16 +72,20 @@ async def lookup(
         contact = await service.find_by_phone(session, phone)
         if contact is None:
             raise NotFound("Chưa có người dân với số này", field="phone")
-        contact = await service.get_contact(session, contact.id)
-        return await _card(session, actor, contact, "lookup_by_phone")
+        contact = await service.read_contact(
+            session, actor=actor, contact_id=contact.id, purpose="lookup_by_phone"
+        )
+        return await _card(session, actor, contact)
 
 
 @router.get("/{contact_id}")
 async def get_contact(contact_id: int, actor: ActorDep, state: StateDep) -> dict[str, Any]:
     _staff(actor)
     async with state.unit_of_work() as session:
-        contact = await service.get_contact(session, contact_id)
-        return await _card(session, actor, contact, "contact_card")
+        contact = await service.read_contact(
+            session, actor=actor, contact_id=contact_id, purpose="contact_card"
+        )
+        return await _card(session, actor, contact)
 
 
 @router.post("", status_code=201)
@@ -107,10 +110,13 @@ async def create(body: ContactIn, actor: ActorDep, state: StateDep) -> dict[str,
 async def merge(contact_id: int, body: MergeIn, actor: ActorDep, state: StateDep) -> dict[str, Any]:
     _staff(actor)
     async with state.unit_of_work() as session:
-        contact = await service.merge_contacts(
+        merged = await service.merge_contacts(
             session, keep_id=contact_id, merge_id=body.merge_id, actor=actor
         )
-        return await _card(session, actor, contact, "merge")
+        contact = await service.read_contact(
+            session, actor=actor, contact_id=merged.id, purpose="merge"
+        )
+        return await _card(session, actor, contact)
 
 
 @router.post("/{contact_id}/identities", status_code=201)

@@ -56,13 +56,15 @@ class ContactIdentity(Base):
 
 
 class PersonalDataRead(Base):
-    """Every read of a citizen's personal data by staff (who, when, what)."""
+    """Every read of a citizen's personal data by staff (who, when, what): the person is a
+    contact, else a caller's number with no contact card, else only the case (its files)."""
 
     __tablename__ = "personal_data_read"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))
     purpose: Mapped[str] = mapped_column(String(60))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -179,23 +182,80 @@ async def merge_contacts(
     return keep
 
 
+@dataclass(frozen=True)
+class ReadSubject:
+    """Whose personal data a response holds: a contact, else a caller's number with no
+    contact card; `case_id` names the case it was read through."""
+
+    contact_id: int | None = None
+    phone: str | None = None
+    case_id: int | None = None
+
+
+async def log_personal_reads(
+    session: AsyncSession, *, user_id: int | None, purpose: str, subjects: Iterable[ReadSubject]
+) -> None:
+    """Record that a staff member saw these citizens' personal data: one row per person (a
+    list naming a caller five times is one read of them). Nobody signed in (the system, a
+    job) is not a reader. Every service that returns a citizen's name, numbers or address
+    to staff calls this; the routes never do."""
+    if user_id is None:
+        return
+    # One row per person per transaction: a contact card that also lists the person's cases
+    # is one read, under the card's purpose.
+    logged: set[tuple[int, int | None, str | None, int | None]] = session.info.setdefault(
+        "personal_reads_logged", set()
+    )
+    rows = {
+        (s.contact_id, None if s.contact_id is not None else s.phone, s.case_id): None
+        for s in subjects
+        if s.contact_id is not None or s.phone or s.case_id is not None
+    }
+    rows = {r: None for r in rows if (user_id, *r) not in logged}
+    if not rows:
+        return
+    logged.update((user_id, *r) for r in rows)
+    session.add_all(
+        PersonalDataRead(
+            user_id=user_id, contact_id=contact_id, phone=phone, case_id=case_id, purpose=purpose
+        )
+        for contact_id, phone, case_id in rows
+    )
+    await session.flush()
+
+
 async def log_personal_read(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    purpose: str,
+    contact_id: int | None = None,
+    phone: str | None = None,
+    case_id: int | None = None,
+) -> None:
+    """Record that a staff member saw one citizen's personal data."""
+    await log_personal_reads(
+        session,
+        user_id=actor.user_id,
+        purpose=purpose,
+        subjects=[ReadSubject(contact_id=contact_id, phone=phone, case_id=case_id)],
+    )
+
+
+async def read_contact(
     session: AsyncSession,
     *,
     actor: Actor,
     contact_id: int,
     purpose: str,
     case_id: int | None = None,
-) -> None:
-    """Record that a staff member saw a citizen's personal data."""
-    if actor.user_id is None:
-        return
-    session.add(
-        PersonalDataRead(
-            user_id=actor.user_id, contact_id=contact_id, case_id=case_id, purpose=purpose
-        )
+) -> Contact:
+    """A contact (merges followed) for showing to staff, the read logged."""
+    contact = await get_contact(session, contact_id)
+    await log_personal_read(
+        session, actor=actor, contact_id=contact.id, case_id=case_id, purpose=purpose
     )
-    await session.flush()
+    return contact
 
 
 async def personal_reads(session: AsyncSession, *, contact_id: int) -> list[PersonalDataRead]:

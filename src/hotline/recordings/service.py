@@ -61,14 +61,13 @@ async def get_recording_for(
     call = await session.get(Call, call_id)
     if recording is None or call is None:
         raise NotFound("Không tìm thấy bản ghi âm", field="call_id")
-    if call.contact_id is not None:
-        await log_personal_read(
-            session,
-            actor=actor,
-            contact_id=call.contact_id,
-            case_id=call.case_id,
-            purpose="call_recording",
-        )
-    # Also in the log: a caller with no contact card has no personal_data_read row to hold it.
+    await log_personal_read(
+        session,
+        actor=actor,
+        contact_id=call.contact_id,
+        phone=call.caller,
+        case_id=call.case_id,
+        purpose="call_recording",
+    )
     log.info("recording_read", call_id=call_id, user_id=actor.user_id)
     return recording, directory / recording.storage_name

@@ -134,7 +134,10 @@ class CallRecorder:
                         status=AgentStatus.BUSY,
                         current_call_id=call.id,
                     )
-                context = await call_context(session, call_id=call.id)
+                # The caller's card goes to the answering operator's console: their read.
+                context = await call_context(
+                    session, call_id=call.id, reader_id=data.operator_id, purpose="call_answered"
+                )
                 events = take_pending(session)
         except Exception:
             log.exception("call_open_failed", line=data.line)
@@ -296,7 +299,7 @@ class PhoneLine:
         self.engine = create_engine(s.effective_database_url, pool_size=s.db_pool_size)
         if self.bus is None and s.redis_url:
             # The line is its own process: Redis carries `call.answered` to the web processes.
-            redis_bus = RedisEventBus(s.redis_url)
+            redis_bus = RedisEventBus(s.redis_url, prefix=s.effective_redis_prefix)
             await redis_bus.start()
             self.bus = redis_bus
         sessionmaker = make_sessionmaker(self.engine, site)

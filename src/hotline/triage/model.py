@@ -10,6 +10,8 @@ phrases behind a choice.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -138,11 +140,39 @@ class TriageModel:
 
     @staticmethod
     def from_bytes(blob: bytes) -> TriageModel:
-        # Only blobs this service wrote are ever loaded (the triage_model table, admin-only).
+        """Unpickle a model: runs whatever the bytes say, so only for bytes this process
+        made or whose signature `from_signed_bytes` has checked."""
         model = joblib.load(io.BytesIO(blob))
         if not isinstance(model, TriageModel):
             raise TypeError("not a triage model")
         return model
+
+    def to_signed_bytes(self, key: bytes) -> bytes:
+        """The stored form: a header, HMAC-SHA256 of the pickle under the site's key, the
+        pickle. Whoever can write the table but lacks the key cannot make one that loads."""
+        payload = self.to_bytes()
+        return SIGNED_HEADER + hmac.new(key, payload, hashlib.sha256).digest() + payload
+
+    @staticmethod
+    def from_signed_bytes(blob: bytes, key: bytes) -> TriageModel:
+        """Load a stored model only if its signature verifies (UntrustedModel otherwise):
+        the pickle is not even opened before."""
+        if not blob.startswith(SIGNED_HEADER):
+            raise UntrustedModel("unsigned model blob")
+        mac_end = len(SIGNED_HEADER) + MAC_SIZE
+        mac, payload = blob[len(SIGNED_HEADER) : mac_end], blob[mac_end:]
+        expected = hmac.new(key, payload, hashlib.sha256).digest()
+        if len(mac) != MAC_SIZE or not hmac.compare_digest(mac, expected):
+            raise UntrustedModel("model blob signature does not verify")
+        return TriageModel.from_bytes(payload)
+
+
+class UntrustedModel(Exception):
+    """A stored model blob without a valid signature of this site's key."""
+
+
+SIGNED_HEADER = b"hotline-triage-hmac-sha256\n"
+MAC_SIZE = hashlib.sha256().digest_size
 
 
 def _features() -> FeatureUnion:

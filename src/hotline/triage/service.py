@@ -18,10 +18,11 @@ from hotline.auth.service import SYSTEM, Actor
 from hotline.cases.models import Case, CaseEvent, CaseStatus
 from hotline.directory.service import list_categories
 from hotline.errors import InvalidInput, NotAllowed, NotFound
+from hotline.site import site_of
 from hotline.triage import lexicon
 from hotline.triage.corpus import Example, split_corpus
 from hotline.triage.evaluate import evaluate
-from hotline.triage.model import TriageModel, fit
+from hotline.triage.model import TriageModel, UntrustedModel, fit
 from hotline.triage.models import TriageModel as TriageModelRow
 from hotline.triage.normalise import normalise
 
@@ -129,7 +130,12 @@ async def active_model(session: AsyncSession) -> tuple[int | None, TriageModel]:
             select(TriageModelRow.blob).where(TriageModelRow.version == version)
         )
         try:
-            model = TriageModel.from_bytes(blob or b"")
+            model = TriageModel.from_signed_bytes(blob or b"", site_of(session).model_key)
+        except UntrustedModel as exc:
+            # Written by someone without the site's key (or before models were signed, or
+            # under another secret key): never unpickled. Retrain to store a signed one.
+            log.error("triage_model_untrusted", version=version, error=str(exc))
+            return None, await anyio.to_thread.run_sync(corpus_model)
         except Exception as exc:  # e.g. a blob pickled by an incompatible scikit-learn
             # Suggestions must keep working during a surge: say so and use the corpus model.
             log.warning("triage_model_unloadable", version=version, error=repr(exc))
@@ -190,13 +196,15 @@ async def train_model(
     history = await history_examples(session) if include_history else []
     examples = list(train) + history
 
+    key = site_of(session).model_key
+
     def work() -> tuple[TriageModel, dict[str, Any], bytes]:
         model = fit(
             [e.text for e in examples],
             [e.category for e in examples],
             [e.urgent for e in examples],
         )
-        return model, evaluate(model, held_out), model.to_bytes()
+        return model, evaluate(model, held_out), model.to_signed_bytes(key)
 
     model, metrics, blob = await anyio.to_thread.run_sync(work)
     last = await session.scalar(select(func.max(TriageModelRow.version)))

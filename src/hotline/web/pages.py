@@ -120,7 +120,9 @@ async def board(request: Request, state: StateDep) -> Response:
         if user.role in CALL_TAKERS:
             agent = await find_agent(session, user_id=user.id)
             if agent is not None and agent.current_call_id is not None:
-                on_call = await call_context(session, call_id=agent.current_call_id)
+                on_call = await call_context(
+                    session, call_id=agent.current_call_id, reader_id=user.id
+                )
     return templates.TemplateResponse(
         request,
         "board.html",

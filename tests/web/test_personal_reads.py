@@ -1,0 +1,335 @@
+"""Every route that shows staff a citizen's name, number or address logs the read.
+
+The routes come from the app's route table: each one is either in PERSONAL (called here, a
+`personal_data_read` row with its purpose must follow) or in NO_PERSONAL with the reason it
+shows none. A new route in neither list fails the first test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from hotline.contacts.models import PersonalDataRead
+from tests.agents.test_agents import user_id
+from tests.attachments.test_attachments import make_png
+from tests.auth.test_auth import _csrf_of
+from tests.calls.test_calls import call_body
+from tests.conftest import PASSWORD, new_case_body
+from tests.recordings.test_api import recorded_call
+
+pytestmark = pytest.mark.anyio
+
+# (method, path) -> the purpose its read is logged with.
+PERSONAL: dict[tuple[str, str], str] = {
+    ("GET", "/api/v1/cases/{code}"): "case_detail",
+    ("GET", "/api/v1/cases"): "contact_cases",  # with ?contact_id: one citizen's cases
+    ("GET", "/api/v1/cases/{code}/attachments/{attachment_id}"): "attachment",
+    ("GET", "/api/v1/contacts/lookup"): "lookup_by_phone",
+    ("GET", "/api/v1/contacts/{contact_id}"): "contact_card",
+    ("POST", "/api/v1/contacts/{contact_id}/merge"): "merge",
+    ("GET", "/api/v1/calls"): "call_list",
+    ("GET", "/api/v1/calls/{call_id}/context"): "caller_card",
+    ("GET", "/api/v1/calls/{call_id}/recording"): "call_recording",
+    ("GET", "/api/v1/callbacks"): "callback_list",
+    ("POST", "/api/v1/callbacks/{callback_id}/done"): "callback_done",
+    ("GET", "/"): "caller_card",  # the board's caller card while its user is on a call
+}
+
+_CASE_CONTENT = "the case itself (description, incident address), no reporter details"
+_ECHO = "answers with what the caller just sent, not with anyone else's data"
+_STAFF = "staff accounts, not citizens"
+_CONFIG = "configuration or reference data"
+NO_PERSONAL: dict[tuple[str, str], str] = {
+    ("GET", "/api/v1/openapi.json"): _CONFIG,
+    ("GET", "/api/v1/docs"): _CONFIG,
+    ("GET", "/docs/oauth2-redirect"): _CONFIG,
+    ("GET", "/healthz"): _CONFIG,
+    ("POST", "/api/v1/auth/token"): _STAFF,
+    ("GET", "/api/v1/users/me"): _STAFF,
+    ("GET", "/api/v1/users"): _STAFF,
+    ("POST", "/api/v1/users"): _STAFF,
+    ("PUT", "/api/v1/users/{user_id}/sip"): _STAFF,
+    ("PUT", "/api/v1/agents/me/status"): _STAFF,
+    ("GET", "/api/v1/agents/me"): _STAFF,
+    ("GET", "/api/v1/agents"): _STAFF,
+    ("POST", "/api/v1/cases/duplicates/suggest"): _CASE_CONTENT,
+    ("GET", "/api/v1/cases/{code}/duplicates"): _CASE_CONTENT,
+    ("GET", "/api/v1/duplicates/clusters"): _CASE_CONTENT,
+    ("POST", "/api/v1/duplicates/merge"): _CASE_CONTENT,
+    # Intake: the case the operator just typed in, reporter included (the hot path).
+    ("POST", "/api/v1/cases"): _ECHO,
+    ("PATCH", "/api/v1/cases/{code}"): _CASE_CONTENT,
+    ("GET", "/api/v1/cases/{code}/events"): _CASE_CONTENT,
+    ("POST", "/api/v1/cases/{code}/take"): _CASE_CONTENT,
+    ("POST", "/api/v1/cases/{code}/forward"): _CASE_CONTENT,
+    ("POST", "/api/v1/cases/{code}/accept"): _CASE_CONTENT,
+    ("POST", "/api/v1/cases/{code}/return"): _CASE_CONTENT,
+    ("POST", "/api/v1/cases/{code}/resolve"): _CASE_CONTENT,
+    ("POST", "/api/v1/cases/{code}/close"): _CASE_CONTENT,
+    ("POST", "/api/v1/cases/{code}/reject"): _CASE_CONTENT,
+    ("POST", "/api/v1/cases/{code}/reopen"): _CASE_CONTENT,
+    ("POST", "/api/v1/cases/{code}/duplicate"): _CASE_CONTENT,
+    ("POST", "/api/v1/cases/{code}/attachments"): _ECHO,
+    ("POST", "/api/v1/contacts"): _ECHO,
+    ("POST", "/api/v1/contacts/{contact_id}/identities"): _ECHO,
+    ("GET", "/api/v1/contacts/{contact_id}/reads"): "the log itself: staff ids and purposes",
+    ("GET", "/api/v1/categories"): _CONFIG,
+    ("PATCH", "/api/v1/categories/{code}"): _CONFIG,
+    ("GET", "/api/v1/units"): _CONFIG,
+    ("POST", "/api/v1/units"): _CONFIG,
+    ("GET", "/api/v1/units/suggest"): _CONFIG,
+    ("GET", "/api/v1/places/provinces"): _CONFIG,
+    ("GET", "/api/v1/places/wards"): _CONFIG,
+    # A call record the line or an operator just sent (its caller is theirs).
+    ("POST", "/api/v1/calls"): _ECHO,
+    ("GET", "/api/v1/phone"): _CONFIG,
+    ("GET", "/api/v1/phone/changes"): _CONFIG,
+    ("PUT", "/api/v1/phone/lines/{number}"): _CONFIG,
+    ("PUT", "/api/v1/phone/menus/{name}"): _CONFIG,
+    ("PUT", "/api/v1/phone/destinations/{name}"): _CONFIG,
+    ("PUT", "/api/v1/phone/queues/{name}"): _CONFIG,
+    ("PUT", "/api/v1/phone/prompts/{name}/text"): _CONFIG,
+    ("PUT", "/api/v1/phone/prompts/{name}"): _CONFIG,
+    ("DELETE", "/api/v1/phone/prompts/{name}"): _CONFIG,
+    ("GET", "/api/v1/reports/summary"): "counts only",
+    ("POST", "/api/v1/triage"): "a category for the text sent",
+    ("GET", "/api/v1/triage/models"): _CONFIG,
+    ("POST", "/api/v1/triage/models/{version}/activate"): _CONFIG,
+    ("POST", "/api/v1/suggestions"): "suggestions for the text sent",
+    ("GET", "/api/v1/knowledge/articles"): "public guidance articles",
+    ("POST", "/api/v1/knowledge/articles"): "public guidance articles",
+    ("GET", "/api/v1/knowledge/articles/{article_id}"): "public guidance articles",
+    ("PATCH", "/api/v1/knowledge/articles/{article_id}"): "public guidance articles",
+    ("POST", "/api/v1/knowledge/articles/{article_id}/publish"): "public guidance articles",
+    ("POST", "/api/v1/knowledge/articles/{article_id}/archive"): "public guidance articles",
+    ("GET", "/api/v1/knowledge/articles/{article_id}/revisions"): "public guidance articles",
+    ("POST", "/api/v1/knowledge/suggest"): "public guidance articles",
+    ("GET", "/api/v1/cases/{code}/articles"): "public guidance articles",
+    ("POST", "/api/v1/cases/{code}/articles/{article_id}/used"): "public guidance articles",
+    ("GET", "/api/v1/public/faq"): "public guidance articles",
+    ("GET", "/api/v1/public/faq/{slug}"): "public guidance articles",
+    # The live stream: `call.answered` carries the caller's card, logged by the line when it
+    # builds it for the answering operator (test_the_caller_card_pushed_to_an_operator...).
+    ("GET", "/api/v1/events"): "case events; the pushed caller card is logged at its source",
+    ("GET", "/login"): _STAFF,
+    ("POST", "/login"): _STAFF,
+    ("POST", "/logout"): _STAFF,
+    ("POST", "/agent-status"): _STAFF,
+    ("GET", "/faq"): "public guidance articles",
+}
+
+
+def app_routes(app: Any) -> set[tuple[str, str]]:
+    """Every (method, path) the app answers, HEAD aside (it is GET without a body)."""
+    found: set[tuple[str, str]] = set()
+    for route in app.routes:
+        contexts = getattr(route, "effective_route_contexts", None)
+        entries = contexts() if contexts else [route]
+        for entry in entries:
+            for method in getattr(entry, "methods", None) or ():
+                if method != "HEAD":
+                    found.add((method, entry.path))
+    return found
+
+
+async def test_every_route_is_known_to_log_personal_reads_or_to_show_none(app):
+    routes = app_routes(app)
+    assert not PERSONAL.keys() & NO_PERSONAL.keys()
+    unknown = routes - PERSONAL.keys() - NO_PERSONAL.keys()
+    assert not unknown, f"say whether these show a citizen's data (and log it): {unknown}"
+    gone = (PERSONAL.keys() | NO_PERSONAL.keys()) - routes
+    assert not gone, f"no longer routes: {gone}"
+
+
+@dataclass
+class Scene:
+    code: str
+    contact_id: int
+    other_contact_id: int
+    call_id: int
+    unknown_call_id: int
+    callback_id: int
+    recorded_call_id: int
+    attachment_id: int
+
+
+async def _scene(app, client, world, settings) -> Scene:
+    staff = world.auth("operator")
+    recorded_call_id = await recorded_call(app, settings)  # caller 0912345678, a contact
+    case = (await client.post("/api/v1/cases", json=new_case_body(), headers=staff)).json()
+    png = {"file": ("anh.png", make_png(), "image/png")}
+    r = await client.post(f"/api/v1/cases/{case['code']}/attachments", files=png, headers=staff)
+    attachment_id = r.json()["id"]
+    call = (await client.post("/api/v1/calls", json=call_body(), headers=staff)).json()
+    unknown = await client.post(
+        "/api/v1/calls",
+        json=call_body(
+            caller="0987 000 111",
+            answered_at=None,
+            talk_seconds=0,
+            outcome="callback_requested",
+        ),
+        headers=staff,
+    )
+    callbacks = await client.get("/api/v1/callbacks", headers=world.auth("admin"))
+    other = await client.post(
+        "/api/v1/contacts",
+        json={"name": "Trần Văn Bình", "phones": ["0933 222 111"]},
+        headers=staff,
+    )
+    return Scene(
+        code=case["code"],
+        contact_id=case["contact_id"],
+        other_contact_id=other.json()["id"],
+        call_id=call["id"],
+        unknown_call_id=unknown.json()["id"],
+        callback_id=callbacks.json()[0]["id"],
+        recorded_call_id=recorded_call_id,
+        attachment_id=attachment_id,
+    )
+
+
+async def _reads(app, user: int) -> list[PersonalDataRead]:
+    async with app.state.hotline.unit_of_work() as session:
+        rows = await session.scalars(
+            select(PersonalDataRead)
+            .where(PersonalDataRead.user_id == user)
+            .order_by(PersonalDataRead.id)
+        )
+        return list(rows.all())
+
+
+async def _sign_in(client, who: str) -> None:
+    page = await client.get("/login")
+    r = await client.post(
+        "/login", data={"username": who, "password": PASSWORD, "csrf": _csrf_of(page.text)}
+    )
+    assert r.status_code in (200, 303), r.text
+
+
+async def test_every_route_showing_a_citizen_logs_the_read(app, client, world, settings):
+    from hotline.agents.models import AgentStatus
+    from hotline.agents.service import line_update
+
+    s = await _scene(app, client, world, settings)
+    caller = "+84912345678"
+    unknown = "+84987000111"
+    # (method, path template) -> (who, method, url, whose data: contact id or number).
+    calls: dict[tuple[str, str], tuple[str, str, str, int | str]] = {
+        ("GET", "/api/v1/cases/{code}"): ("officer", "GET", f"/api/v1/cases/{s.code}", 0),
+        ("GET", "/api/v1/cases"): (
+            "operator",
+            "GET",
+            f"/api/v1/cases?contact_id={s.contact_id}",
+            s.contact_id,
+        ),
+        ("GET", "/api/v1/cases/{code}/attachments/{attachment_id}"): (
+            "operator",
+            "GET",
+            f"/api/v1/cases/{s.code}/attachments/{s.attachment_id}",
+            s.contact_id,
+        ),
+        ("GET", "/api/v1/contacts/lookup"): (
+            "operator",
+            "GET",
+            "/api/v1/contacts/lookup?phone=0912345678",
+            s.contact_id,
+        ),
+        ("GET", "/api/v1/contacts/{contact_id}"): (
+            "operator",
+            "GET",
+            f"/api/v1/contacts/{s.contact_id}",
+            s.contact_id,
+        ),
+        ("GET", "/api/v1/calls"): ("operator", "GET", "/api/v1/calls", unknown),
+        ("GET", "/api/v1/calls/{call_id}/context"): (
+            "operator",
+            "GET",
+            f"/api/v1/calls/{s.call_id}/context",
+            s.contact_id,
+        ),
+        ("GET", "/api/v1/calls/{call_id}/recording"): (
+            "supervisor",
+            "GET",
+            f"/api/v1/calls/{s.recorded_call_id}/recording",
+            s.contact_id,
+        ),
+        ("GET", "/api/v1/callbacks"): ("operator", "GET", "/api/v1/callbacks", unknown),
+        ("POST", "/api/v1/callbacks/{callback_id}/done"): (
+            "operator",
+            "POST",
+            f"/api/v1/callbacks/{s.callback_id}/done",
+            unknown,
+        ),
+        ("POST", "/api/v1/contacts/{contact_id}/merge"): (
+            "operator",
+            "POST",
+            f"/api/v1/contacts/{s.contact_id}/merge",
+            s.contact_id,
+        ),
+    }
+    # The officer reads it through its unit's forwarding.
+    r = await client.post(
+        f"/api/v1/cases/{s.code}/forward",
+        json={"unit_id": world.units["ward_a"]},
+        headers=world.auth("operator"),
+    )
+    assert r.status_code == 201, r.text
+    calls[("GET", "/api/v1/cases/{code}")] = (
+        *calls[("GET", "/api/v1/cases/{code}")][:3],
+        s.contact_id,
+    )
+    assert calls.keys() | {("GET", "/")} == PERSONAL.keys()
+    for route, (who, method, url, whose) in calls.items():
+        reader = await user_id(client, world, who)
+        before = len(await _reads(app, reader))
+        body = {"merge_id": s.other_contact_id} if route[1].endswith("/merge") else None
+        r = await client.request(method, url, json=body, headers=world.auth(who))
+        assert r.status_code == 200, (route, r.text)
+        new = (await _reads(app, reader))[before:]
+        assert [row.purpose for row in new if row.purpose == PERSONAL[route]], (route, new)
+        subjects = {row.contact_id for row in new} | {row.phone for row in new}
+        assert whose in subjects, (route, whose, subjects)
+    # The board shows the caller's card while its user is on a call.
+    operator = await user_id(client, world, "operator")
+    await client.put(
+        "/api/v1/agents/me/status", json={"status": "available"}, headers=world.auth("operator")
+    )
+    async with app.state.hotline.unit_of_work() as session:
+        await line_update(
+            session, user_id=operator, status=AgentStatus.BUSY, current_call_id=s.call_id
+        )
+    await _sign_in(client, "operator")
+    before = len(await _reads(app, operator))
+    board = await client.get("/")
+    assert f"Đang nghe cuộc gọi từ {caller}" in board.text
+    new = (await _reads(app, operator))[before:]
+    assert [(r.purpose, r.contact_id) for r in new] == [("caller_card", s.contact_id)]
+
+
+async def test_the_caller_card_pushed_to_an_operator_is_their_logged_read(app, client, world):
+    """The line builds `call.answered` (the card on the console) with this service."""
+    from hotline.calls.service import call_context
+
+    call = await client.post(
+        "/api/v1/calls", json=call_body(caller="0987 000 111"), headers=world.auth("operator")
+    )
+    operator = await user_id(client, world, "operator")
+    async with app.state.hotline.unit_of_work() as session:
+        await call_context(
+            session, call_id=call.json()["id"], reader_id=operator, purpose="call_answered"
+        )
+    new = await _reads(app, operator)
+    assert [(r.purpose, r.phone, r.contact_id) for r in new] == [
+        ("call_answered", "+84987000111", None)
+    ]
+
+
+async def test_intake_answer_is_not_logged_as_a_read(app, client, world):
+    r = await client.post("/api/v1/cases", json=new_case_body(), headers=world.auth("operator"))
+    assert r.status_code == 201
+    assert await _reads(app, await user_id(client, world, "operator")) == []
