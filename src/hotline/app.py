@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.staticfiles import StaticFiles
 
 from hotline.auth.service import TokenCache
 from hotline.db import create_engine, make_sessionmaker
@@ -15,6 +16,7 @@ from hotline.events import EventBus, RedisEventBus
 from hotline.settings import Settings, load_settings
 from hotline.site import Site
 from hotline.web import errors
+from hotline.web.headers import SecurityHeaders
 from hotline.web.openapi import add_schemas
 from hotline.web.ratelimit import RequestLimiter
 from hotline.web.sessions import BearerSkipsSession
@@ -60,7 +62,7 @@ def create_app(settings: Settings) -> FastAPI:
         title="Hotline 1022 API",
         version="0.1.0",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # web/pages.py serves it from the package's copy of Swagger UI
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -73,6 +75,8 @@ def create_app(settings: Settings) -> FastAPI:
         https_only=settings.environment == "production",
     )
     app.add_middleware(BearerSkipsSession)  # outside the session middleware
+    app.add_middleware(SecurityHeaders, production=settings.environment == "production")
+    app.mount("/static", StaticFiles(packages=[("hotline.web", "static")]), name="static")
     errors.install(app)
 
     from hotline.agents.api import router as agents_router

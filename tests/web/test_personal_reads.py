@@ -46,7 +46,6 @@ _CONFIG = "configuration or reference data"
 NO_PERSONAL: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/openapi.json"): _CONFIG,
     ("GET", "/api/v1/docs"): _CONFIG,
-    ("GET", "/docs/oauth2-redirect"): _CONFIG,
     ("GET", "/healthz"): _CONFIG,
     ("POST", "/api/v1/auth/token"): _STAFF,
     ("GET", "/api/v1/users/me"): _STAFF,

@@ -41,6 +41,13 @@ def _csrf(request: Request) -> str:
     return str(token)
 
 
+@router.get("/api/v1/docs", response_class=HTMLResponse)
+async def api_docs(request: Request) -> Response:
+    """Swagger UI from the package's own copy (web/static/swagger-ui): works offline and
+    under the CSP (no CDN, no inline script)."""
+    return templates.TemplateResponse(request, "api_docs.html", {})
+
+
 @router.get("/login", response_class=HTMLResponse)
 async def login_form(request: Request) -> Response:
     return templates.TemplateResponse(
