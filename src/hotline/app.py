@@ -12,6 +12,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from hotline.auth.service import TokenCache
 from hotline.db import create_engine, make_sessionmaker
 from hotline.events import EventBus, RedisEventBus
+from hotline.secret_key import session_secret
 from hotline.settings import Settings, load_settings
 from hotline.site import Site
 from hotline.web import errors
@@ -22,7 +23,7 @@ from hotline.web.state import AppState
 
 
 def create_app(settings: Settings) -> FastAPI:
-    settings.check_production_safety()
+    secret = session_secret(settings)
     site = Site.from_settings(settings)
     engine = create_engine(
         settings.effective_database_url, pool_size=settings.db_pool_size, echo=settings.log_sql
@@ -63,10 +64,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.hotline = state
     app.add_middleware(
         SessionMiddleware,
-        secret_key=settings.secret_key,
+        secret_key=secret,
         session_cookie="hotline_session",
+        max_age=settings.session_ttl_hours * 3600,
         same_site="lax",
-        https_only=settings.environment == "production",
+        https_only=settings.secure_cookies,
     )
     app.add_middleware(BearerSkipsSession)  # outside the session middleware
     errors.install(app)
