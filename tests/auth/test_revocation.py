@@ -338,3 +338,13 @@ async def test_cli_refuses_with_exit_code_2(client, world, database_url, tmp_pat
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())
     assert await _token_works(client, world.tokens["admin"])
+
+
+async def test_signing_in_again_ends_the_browsers_previous_session(app, world):
+    async with _browser(app) as c:
+        await page_sign_in(c, "operator")
+        first = c.cookies["hotline_session"]
+        await page_sign_in(c, "supervisor")
+        me = await c.get("/api/v1/users/me")
+        assert me.json()["username"] == "supervisor"
+    assert not await _page_session_works(app, first)

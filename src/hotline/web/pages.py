@@ -71,6 +71,8 @@ async def login(
             state.logins.check(client, username)
             async with state.unit_of_work() as session:
                 user = await auth.authenticate(session, username=username, password=password)
+                if (previous := page_session_id(request)) is not None:
+                    await auth.end_page_session(session, session_id=previous)
                 session_id = await auth.open_page_session(
                     session,
                     user=user,
