@@ -13,6 +13,7 @@ from starlette.staticfiles import StaticFiles
 from hotline.auth.service import TokenCache
 from hotline.db import create_engine, make_sessionmaker
 from hotline.events import EventBus, RedisEventBus
+from hotline.secret_key import session_secret
 from hotline.settings import Settings, load_settings
 from hotline.site import Site
 from hotline.web import errors
@@ -24,7 +25,7 @@ from hotline.web.state import AppState
 
 
 def create_app(settings: Settings) -> FastAPI:
-    settings.check_production_safety()
+    secret = session_secret(settings)
     site = Site.from_settings(settings)
     engine = create_engine(
         settings.effective_database_url, pool_size=settings.db_pool_size, echo=settings.log_sql
@@ -69,10 +70,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.hotline = state
     app.add_middleware(
         SessionMiddleware,
-        secret_key=settings.secret_key,
+        secret_key=secret,
         session_cookie="hotline_session",
+        max_age=settings.session_ttl_hours * 3600,
         same_site="lax",
-        https_only=settings.environment == "production",
+        https_only=settings.secure_cookies,
     )
     app.add_middleware(BearerSkipsSession)  # outside the session middleware
     app.add_middleware(SecurityHeaders, production=settings.environment == "production")

@@ -103,6 +103,78 @@ def user_create(
     console.print(f"Đã tạo tài khoản {username} (id {user_id})")
 
 
+def _account_command(username: str, change: Callable[[Any, Any, int], Awaitable[T]]) -> T:
+    """Run an account change as the administrator of this machine, or exit 2 with the reason.
+
+    Web processes keep recently checked tokens for up to 10 s (TokenCache): a token revoked
+    here may still work that long there.
+    """
+    from hotline.auth.service import SYSTEM, get_user_by_username
+    from hotline.errors import DomainError
+
+    async def work(session: Any) -> T:
+        user = await get_user_by_username(session, username)
+        return await change(session, SYSTEM, user.id)
+
+    try:
+        return _run_in_uow(_settings(), work)
+    except DomainError as exc:
+        console.print(f"[red]Lỗi ({exc.field or 'input'}):[/red] {exc.detail}")
+        raise typer.Exit(2) from None
+
+
+@user_app.command("disable")
+def user_disable(username: str = typer.Option(..., "--username")) -> None:
+    """Disable an account: it cannot sign in, and its tokens and sessions end."""
+    from hotline.auth.accounts import set_active
+
+    _account_command(
+        username, lambda s, actor, uid: set_active(s, actor=actor, user_id=uid, active=False)
+    )
+    console.print(f"Đã khoá tài khoản {username}")
+
+
+@user_app.command("enable")
+def user_enable(username: str = typer.Option(..., "--username")) -> None:
+    """Enable a disabled account again (it signs in anew)."""
+    from hotline.auth.accounts import set_active
+
+    _account_command(
+        username, lambda s, actor, uid: set_active(s, actor=actor, user_id=uid, active=True)
+    )
+    console.print(f"Đã mở lại tài khoản {username}")
+
+
+@user_app.command("revoke")
+def user_revoke(username: str = typer.Option(..., "--username")) -> None:
+    """End every bearer token and page session of an account (it stays open)."""
+    from hotline.auth.accounts import revoke_user
+
+    done = _account_command(
+        username, lambda s, actor, uid: revoke_user(s, actor=actor, user_id=uid)
+    )
+    console.print(
+        f"Đã thu hồi {done.tokens} mã truy cập và {done.sessions} phiên đăng nhập của {username}"
+    )
+
+
+@user_app.command("password")
+def user_password(
+    username: str = typer.Option(..., "--username"),
+    password: str = typer.Option(
+        ..., "--password", prompt=True, hide_input=True, confirmation_prompt=True
+    ),
+) -> None:
+    """Set an account's password; its tokens and sessions end."""
+    from hotline.auth.accounts import set_password
+
+    _account_command(
+        username,
+        lambda s, actor, uid: set_password(s, actor=actor, user_id=uid, new_password=password),
+    )
+    console.print(f"Đã đặt mật khẩu mới cho {username}")
+
+
 @user_app.command("sip-password")
 def user_sip_password(
     username: str = typer.Option(..., "--username", help="The staff account"),

@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The default key of earlier versions: public, so refused everywhere.
 PLACEHOLDER_SECRET = "change-me-development-only"
+SECRET_KEY_MIN_LENGTH = 32
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HOTLINE_", env_file=None, extra="ignore")
 
-    environment: str = "development"
+    # Anything but "development" marks session cookies Secure (HTTPS only).
+    environment: Literal["development", "test", "production"] = "development"
     database_url: str = ""
     var_dir: Path = Path("var")
-    secret_key: str = PLACEHOLDER_SECRET
+    # Signs page-session cookies. Empty: a random key is made once and kept in
+    # var_dir/secret_key (hotline/secret_key.py); several machines must share one key.
+    secret_key: str = Field(default="", repr=False)
+    # A page session ends this long after sign-in, whatever the activity.
+    session_ttl_hours: int = Field(default=24 * 14, ge=1, le=24 * 365)
+    # The live event stream re-checks its caller's token or session this often (seconds).
+    events_recheck_seconds: float = Field(default=10.0, gt=0, le=10)
     site_name: str = "Tổng đài 1022"
     site_province_code: str = "01"
     timezone: str = "Asia/Ho_Chi_Minh"
@@ -98,6 +108,18 @@ class Settings(BaseSettings):
     def _strip(cls, v: str) -> str:
         return v.strip()
 
+    @field_validator("secret_key", mode="after")
+    @classmethod
+    def _secret(cls, v: str) -> str:
+        v = v.strip()
+        if v == PLACEHOLDER_SECRET:
+            raise ValueError("HOTLINE_SECRET_KEY is the public placeholder: set a random key")
+        if v and len(v) < SECRET_KEY_MIN_LENGTH:
+            raise ValueError(
+                f"HOTLINE_SECRET_KEY must be at least {SECRET_KEY_MIN_LENGTH} characters"
+            )
+        return v
+
     @field_validator("sip_trunk_networks", mode="after")
     @classmethod
     def _cidrs(cls, v: list[str]) -> list[str]:
@@ -135,10 +157,9 @@ class Settings(BaseSettings):
     def attachments_dir(self) -> Path:
         return self.var_dir / "attachments"
 
-    def check_production_safety(self) -> None:
-        """Refuse placeholder secrets outside development."""
-        if self.environment != "development" and self.secret_key == PLACEHOLDER_SECRET:
-            raise ValueError("HOTLINE_SECRET_KEY must be set outside development")
+    @property
+    def secure_cookies(self) -> bool:
+        return self.environment != "development"
 
 
 def normalise_database_url(url: str) -> str:

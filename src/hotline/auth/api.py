@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Form, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 
-from hotline.auth import service
+from hotline.auth import accounts, service
 from hotline.auth.models import Role, User
 from hotline.auth.service import Actor
 from hotline.errors import NotAllowed, Unauthenticated
-from hotline.web.deps import current_actor, get_state
+from hotline.web.deps import current_actor, get_state, oauth2, page_session_id
 from hotline.web.state import AppState
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
@@ -61,6 +61,88 @@ async def token(
         raise
     state.logins.succeeded(client, username)
     return TokenOut(access_token=value)
+
+
+class UserPatch(BaseModel):
+    """Admin changes to an account; fields left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+    active: bool | None = None
+    password: str | None = Field(default=None, min_length=8, max_length=200)
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    current_password: str = Field(max_length=200)
+    new_password: str = Field(min_length=8, max_length=200)
+
+
+class RevokedOut(BaseModel):
+    tokens: int
+    sessions: int
+
+
+@router.post("/auth/logout", status_code=204)
+async def logout(
+    request: Request,
+    actor: ActorDep,
+    state: StateDep,
+    token: Annotated[str | None, Depends(oauth2)],
+) -> Response:
+    """Sign out: revoke the bearer token of this request, or end its page session."""
+    async with state.unit_of_work() as session:
+        if token:
+            await service.revoke_token(session, token=token)
+        elif (session_id := page_session_id(request)) is not None:
+            await service.end_page_session(session, session_id=session_id)
+    if token:
+        state.tokens.discard(token)
+    else:
+        request.session.clear()
+        state.tokens.note_revocation()
+    return Response(status_code=204)
+
+
+@router.post("/users/me/password", status_code=204)
+async def change_my_password(
+    request: Request,
+    body: PasswordChange,
+    actor: ActorDep,
+    state: StateDep,
+    token: Annotated[str | None, Depends(oauth2)],
+) -> Response:
+    """Change one's own password; every other session and every token of the user ends."""
+    async with state.unit_of_work() as session:
+        await accounts.change_own_password(
+            session,
+            actor=actor,
+            current_password=body.current_password,
+            new_password=body.new_password,
+            keep_session_id=None if token else page_session_id(request),
+        )
+    state.tokens.discard_user(actor.user_id or 0)
+    return Response(status_code=204)
+
+
+@router.patch("/users/{user_id}", response_model=UserOut)
+async def update_user(user_id: int, body: UserPatch, actor: ActorDep, state: StateDep) -> UserOut:
+    """Admin: disable or enable an account, or set its password (both end its sessions)."""
+    async with state.unit_of_work() as session:
+        user = await accounts.update_user(
+            session, actor=actor, user_id=user_id, active=body.active, password=body.password
+        )
+        out = _out(user)
+    state.tokens.discard_user(user_id)
+    return out
+
+
+@router.post("/users/{user_id}/revoke", response_model=RevokedOut)
+async def revoke_user(user_id: int, actor: ActorDep, state: StateDep) -> RevokedOut:
+    """Admin: end every token and page session of a user (the account stays open)."""
+    async with state.unit_of_work() as session:
+        done = await accounts.revoke_user(session, actor=actor, user_id=user_id)
+    state.tokens.discard_user(user_id)
+    return RevokedOut(tokens=done.tokens, sessions=done.sessions)
 
 
 @router.get("/users/me", response_model=UserOut)

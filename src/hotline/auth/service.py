@@ -10,10 +10,10 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.auth.models import HOTLINE_STAFF, ApiToken, Role, User
+from hotline.auth.models import HOTLINE_STAFF, ApiToken, Role, User, UserSession
 from hotline.db import utcnow
 from hotline.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 
@@ -66,6 +66,19 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def check_new_password(password: str, *, field: str = "password") -> None:
+    """The one password rule, for new accounts and changed passwords alike."""
+    if len(password) < 8:
+        raise InvalidInput("Mật khẩu phải có ít nhất 8 ký tự", field=field)
+
+
+def password_matches(user: User, password: str) -> bool:
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 async def create_user(
     session: AsyncSession,
     *,
@@ -83,8 +96,7 @@ async def create_user(
     username = username.strip().lower()
     if not username:
         raise InvalidInput("Tên đăng nhập không được để trống", field="username")
-    if len(password) < 8:
-        raise InvalidInput("Mật khẩu phải có ít nhất 8 ký tự", field="password")
+    check_new_password(password)
     if role == Role.UNIT_OFFICER and unit_id is None:
         raise InvalidInput("Cán bộ đơn vị phải thuộc một đơn vị", field="unit")
     existing = await session.scalar(select(User.id).where(User.username == username))
@@ -136,13 +148,32 @@ async def issue_token(session: AsyncSession, *, user: User, ttl_hours: int) -> s
 class TokenCache:
     """Recently checked tokens, so intake under load does not query the token table each time.
 
-    Entries live a few seconds: a revoked token keeps working at most that long.
+    Entries live a few seconds. Revoking through this process drops the entries at once
+    (`discard`, `discard_user`); another process (a second web worker, the CLI) only
+    learns of it from the database, so there a revoked token keeps working at most
+    `ttl_seconds`. `revision` changes on every drop: live event streams of this process
+    watch it to re-check their caller at once.
     """
 
     def __init__(self, ttl_seconds: float = 10.0, max_size: int = 10_000) -> None:
         self._ttl = ttl_seconds
         self._max = max_size
         self._items: dict[str, tuple[float, Actor]] = {}
+        self.revision = 0
+
+    def note_revocation(self) -> None:
+        """Something was revoked in this process (a page session too): streams re-check."""
+        self.revision += 1
+
+    def discard(self, token: str) -> None:
+        self._items.pop(_token_hash(token), None)
+        self.note_revocation()
+
+    def discard_user(self, user_id: int) -> None:
+        """Forget every cached token of this user (disabled, revoked, password changed)."""
+        for key in [k for k, (_, a) in self._items.items() if a.user_id == user_id]:
+            del self._items[key]
+        self.note_revocation()
 
     def get(self, token_hash: str) -> Actor | None:
         item = self._items.get(token_hash)
@@ -157,6 +188,7 @@ class TokenCache:
 
     def clear(self) -> None:
         self._items.clear()
+        self.note_revocation()
 
     def actor_for(self, token: str) -> Actor | None:
         """The token's actor if it was checked in the last few seconds."""
@@ -199,6 +231,70 @@ async def revoke_token(session: AsyncSession, *, token: str) -> None:
     await session.flush()
 
 
+async def open_page_session(
+    session: AsyncSession, *, user: User, user_agent: str = "", ip: str = ""
+) -> str:
+    """Record a browser sign-in; returns the random session id for the cookie (only its
+    hash is stored)."""
+    session_id = secrets.token_urlsafe(32)
+    session.add(
+        UserSession(
+            user_id=user.id,
+            session_hash=_token_hash(session_id),
+            user_agent=user_agent[:200],
+            ip=ip[:45],
+        )
+    )
+    await session.flush()
+    return session_id
+
+
+# last_seen_at is written at most this often per session, not on every page view.
+_SEEN_EVERY = timedelta(minutes=5)
+
+
+async def actor_for_page_session(
+    session: AsyncSession, *, session_id: str, ttl_hours: int
+) -> Actor:
+    """Resolve a page session id (from the signed cookie) to its user, refusing unknown,
+    revoked or expired sessions and disabled accounts."""
+    row = (
+        await session.execute(
+            select(User, UserSession)
+            .join(UserSession, UserSession.user_id == User.id)
+            .where(UserSession.session_hash == _token_hash(session_id))
+        )
+    ).first()
+    if row is None:
+        raise Unauthenticated("Phiên đăng nhập không hợp lệ, vui lòng đăng nhập lại")
+    user, page_session = row
+    now = utcnow()
+    if (
+        page_session.revoked_at is not None
+        or page_session.created_at + timedelta(hours=ttl_hours) < now
+        or not user.active
+    ):
+        raise Unauthenticated("Phiên đăng nhập đã kết thúc, vui lòng đăng nhập lại")
+    if now - page_session.last_seen_at > _SEEN_EVERY:
+        page_session.last_seen_at = now
+        await session.flush()
+    return actor_of(user)
+
+
+async def end_page_session(session: AsyncSession, *, session_id: str) -> None:
+    """Sign a browser out (its row is kept, revoked, for the record)."""
+    await session.execute(
+        update(UserSession)
+        .where(UserSession.session_hash == _token_hash(session_id))
+        .where(UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def page_session_hash(session_id: str) -> str:
+    return _token_hash(session_id)
+
+
 async def get_user(session: AsyncSession, user_id: int) -> User:
     user = await session.get(User, user_id)
     if user is None:
@@ -208,3 +304,10 @@ async def get_user(session: AsyncSession, user_id: int) -> User:
 
 async def list_users(session: AsyncSession) -> list[User]:
     return list((await session.scalars(select(User).order_by(User.username))).all())
+
+
+async def get_user_by_username(session: AsyncSession, username: str) -> User:
+    user = await session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        raise NotFound(f"Không tìm thấy người dùng: {username}", field="username")
+    return user

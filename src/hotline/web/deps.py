@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from hotline.auth.service import Actor, actor_for_token
+from hotline.auth.service import Actor, actor_for_page_session, actor_for_token
 from hotline.errors import Unauthenticated
 from hotline.web.state import AppState
 
@@ -28,15 +28,23 @@ async def current_actor(
             return actor
         async with state.sessionmaker() as session:
             return await actor_for_token(session, token=token, cache=state.tokens)
-    user_id = request.session.get("user_id") if "session" in request.scope else None
-    if user_id is not None:
-        from hotline.auth.service import actor_of, get_user
-
-        async with state.sessionmaker() as session:
-            user = await get_user(session, int(user_id))
-            if user.active:
-                return actor_of(user)
+    session_id = page_session_id(request)
+    if session_id is not None:
+        # The cookie only names a server-side session: sign-out, a password change or a
+        # disabled account end it whatever the cookie says.
+        async with state.unit_of_work() as session:
+            return await actor_for_page_session(
+                session, session_id=session_id, ttl_hours=state.settings.session_ttl_hours
+            )
     raise Unauthenticated("Cần đăng nhập hoặc mã truy cập (Authorization: Bearer …)")
+
+
+def page_session_id(request: Request) -> str | None:
+    """The page-session id in the signed cookie, if the request has one."""
+    if "session" not in request.scope:
+        return None
+    value = request.session.get("sid")
+    return value if isinstance(value, str) and value else None
 
 
 async def public_rate_limit(request: Request) -> None:

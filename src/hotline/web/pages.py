@@ -10,10 +10,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.agents.service import CALL_TAKERS, find_agent, set_status
 from hotline.auth import service as auth
-from hotline.auth.service import actor_of
+from hotline.auth.service import Actor
 from hotline.calls.service import call_context
 from hotline.cases.queries import CaseFilter, list_cases
 from hotline.cases.transitions import CHANNEL_LABELS_VI, STATUS_LABELS_VI
@@ -21,7 +22,7 @@ from hotline.db import utcnow
 from hotline.directory.service import list_categories
 from hotline.errors import Unauthenticated
 from hotline.reports.service import summary
-from hotline.web.deps import get_state
+from hotline.web.deps import get_state, page_session_id
 from hotline.web.ratelimit import TooManyAttempts
 from hotline.web.state import AppState
 
@@ -77,9 +78,17 @@ async def login(
             state.logins.check(client, username)
             async with state.unit_of_work() as session:
                 user = await auth.authenticate(session, username=username, password=password)
+                if (previous := page_session_id(request)) is not None:
+                    await auth.end_page_session(session, session_id=previous)
+                session_id = await auth.open_page_session(
+                    session,
+                    user=user,
+                    user_agent=request.headers.get("user-agent", ""),
+                    ip=client,
+                )
             state.logins.succeeded(client, username)
             request.session.clear()
-            request.session["user_id"] = user.id
+            request.session["sid"] = session_id
             return RedirectResponse("/", status_code=303)
         except Unauthenticated as exc:
             state.logins.failed(client, username)
@@ -95,25 +104,39 @@ async def login(
 
 
 @router.post("/logout")
-async def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+async def logout(request: Request, state: StateDep, csrf: Annotated[str, Form()] = "") -> Response:
     # A cross-site form must not be able to sign staff out in the middle of a call.
     if secrets.compare_digest(csrf, str(request.session.get("csrf", ""))):
+        if (session_id := page_session_id(request)) is not None:
+            async with state.unit_of_work() as session:
+                await auth.end_page_session(session, session_id=session_id)
+            state.tokens.note_revocation()  # this process's live streams re-check at once
         request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
 
+async def _page_actor(request: Request, state: AppState, session: AsyncSession) -> Actor | None:
+    """The signed-in user of a page request (same rule as current_actor), or None after
+    clearing a cookie whose session has ended."""
+    session_id = page_session_id(request)
+    if session_id is None:
+        return None
+    try:
+        return await auth.actor_for_page_session(
+            session, session_id=session_id, ttl_hours=state.settings.session_ttl_hours
+        )
+    except Unauthenticated:
+        request.session.clear()
+        return None
+
+
 @router.get("/", response_class=HTMLResponse)
 async def board(request: Request, state: StateDep) -> Response:
-    user_id = request.session.get("user_id")
-    if user_id is None:
-        return RedirectResponse("/login", status_code=303)
     async with state.unit_of_work() as session:
-        user = await auth.get_user(session, int(user_id))
-        if not user.active:
-            # Same rule as current_actor: a disabled account's page session ends at once.
-            request.session.clear()
+        actor = await _page_actor(request, state, session)
+        if actor is None or actor.user_id is None:
             return RedirectResponse("/login", status_code=303)
-        actor = actor_of(user)
+        user = await auth.get_user(session, actor.user_id)
         page = await list_cases(session, actor=actor, filters=CaseFilter(), cursor=None, limit=30)
         today = state.site.local(utcnow()).date()
         categories = {
@@ -158,9 +181,11 @@ async def agent_status(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """The board's available / busy / away buttons (the same rule as the API)."""
-    user_id = request.session.get("user_id")
-    if user_id is None or not secrets.compare_digest(csrf, str(request.session.get("csrf", ""))):
+    if not secrets.compare_digest(csrf, str(request.session.get("csrf", ""))):
         return RedirectResponse("/login", status_code=303)
     async with state.unit_of_work() as session:
-        await set_status(session, user_id=int(user_id), status=status)
+        actor = await _page_actor(request, state, session)
+        if actor is None or actor.user_id is None:
+            return RedirectResponse("/login", status_code=303)
+        await set_status(session, user_id=actor.user_id, status=status)
     return RedirectResponse("/", status_code=303)

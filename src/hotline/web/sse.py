@@ -10,11 +10,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from sse_starlette.sse import EventSourceResponse
 
-from hotline.auth.service import Actor
+from hotline.auth.service import Actor, actor_for_page_session, actor_for_token
 from hotline.cases.access import event_data_for
+from hotline.errors import Unauthenticated
 from hotline.events import DomainEvent
 from hotline.knowledge.access import readable_statuses
-from hotline.web.deps import current_actor, get_state
+from hotline.web.deps import current_actor, get_state, oauth2, page_session_id
 from hotline.web.state import AppState
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
@@ -48,14 +49,48 @@ async def events(
     request: Request,
     actor: Annotated[Actor, Depends(current_actor)],
     state: Annotated[AppState, Depends(get_state)],
+    token: Annotated[str | None, Depends(oauth2)],
 ) -> EventSourceResponse:
+    # A stream outlives the check made when it opened: the caller is checked again every
+    # events_recheck_seconds, and at once when this process revokes something, so a
+    # revoked token, ended session or disabled account stops receiving events.
+    session_id = None if token else page_session_id(request)
+
+    async def still_allowed() -> bool:
+        try:
+            async with state.unit_of_work() as session:
+                if token:
+                    await actor_for_token(session, token=token)
+                elif session_id is not None:
+                    await actor_for_page_session(
+                        session, session_id=session_id, ttl_hours=state.settings.session_ttl_hours
+                    )
+                else:
+                    return False
+        except Unauthenticated:
+            return False
+        return True
+
     async def stream() -> AsyncIterator[dict[str, str]]:
+        loop = asyncio.get_running_loop()
+        every = state.settings.events_recheck_seconds
         async with state.bus.subscribe() as queue:
             yield {"event": "ready", "data": json.dumps({"user": actor.username})}
+            checked_at, revision = loop.time(), state.tokens.revision
             while True:
+                event: DomainEvent | None
                 try:
-                    event = await asyncio.wait_for(queue.get(), timeout=15)
+                    wait = max(0.0, checked_at + every - loop.time())
+                    event = await asyncio.wait_for(queue.get(), timeout=wait)
                 except TimeoutError:
+                    event = None
+                if loop.time() >= checked_at + every or state.tokens.revision != revision:
+                    revision = state.tokens.revision
+                    if not await still_allowed():
+                        yield {"event": "signed_out", "data": "{}"}
+                        return
+                    checked_at = loop.time()
+                if event is None:
                     if await request.is_disconnected():
                         return
                     continue
