@@ -170,6 +170,19 @@ async def test_a_successful_registration_clears_the_users_failures(guarded: Line
     assert await register(guarded, "op1", PASSWORD) == 200  # 4 failures, but never 3 in a row
 
 
+async def test_the_phone_registered_as_a_locked_out_user_keeps_refreshing(guarded: Line):
+    """Guesses from elsewhere must not knock the operator's own phone off the line."""
+    phone = Peer(guarded.port)
+    try:
+        assert await asyncio.to_thread(phone.register, "op1", PASSWORD) == 200
+        for _ in range(3):
+            assert await register(guarded, "op1", "guess-123", host="127.0.0.2") == 403
+        assert await register(guarded, "op1", PASSWORD, host="127.0.0.2") == 403
+        assert await asyncio.to_thread(phone.register, "op1", PASSWORD) == 200
+    finally:
+        phone.close()
+
+
 def test_lockouts_grow_and_are_forgotten_after_a_quiet_spell():
     now = [0.0]
     policy = LockoutPolicy(max_failures=2, window=60, lockout=10, max_lockout=40)
