@@ -420,7 +420,7 @@ class UserAgent(asyncio.DatagramProtocol):
         named = (parse_digest(authorization) or {}) if authorization else {}
         guard = self.register_guard
         if guard.address_locked(source[0]) or any(
-            self._user_locked(user, source) for user in {aor, named.get("username", aor)}
+            self._user_locked(user[:81], source) for user in {aor, named.get("username", aor)}
         ):
             # Locked out: no challenge, and even the right password is refused until it ends.
             self.log_limited("sip_register_locked", source, level="warning", user=aor[:80])
@@ -433,8 +433,9 @@ class UserAgent(asyncio.DatagramProtocol):
             self.send_response(msg, resp, source)
             return
         if check.verdict is not Verdict.OK or check.username != aor:
-            user = (check.username or aor)[:80]
-            for kind, seconds in guard.failed(check.username or aor, source[0]):
+            # Keys capped (SIP logins are at most 80 characters): 10,000 of them stay small.
+            user = (check.username or aor)[:81]
+            for kind, seconds in guard.failed(user, source[0]):
                 event = f"sip_register_{kind}_locked_out"
                 self.log_limited(event, source, level="warning", user=user, seconds=seconds)
             self.log_limited("sip_register_refused", source, level="warning", user=user)
