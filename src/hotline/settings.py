@@ -93,6 +93,21 @@ class Settings(BaseSettings):
     sip_agent_ring_seconds: float = 15.0
     sip_callback_after: float = 60.0
     sip_position_every: float = 30.0
+    # Guarding the phone line's door. Failed REGISTER digests lock out the SIP user after
+    # `sip_register_max_failures` and the source address after
+    # `sip_register_max_failures_per_address`, each within `sip_register_failure_window`
+    # seconds; a lockout lasts `sip_register_lockout_seconds`, doubling each time the same
+    # user or address is locked again, up to `sip_register_lockout_max_seconds`. OPTIONS is
+    # answered only to the trunks and registered phones unless `sip_options_answer_all`.
+    # Repeated log lines (junk, refused requests) are kept to one per source per
+    # `sip_log_interval_seconds`.
+    sip_register_max_failures: int = Field(default=5, ge=1)
+    sip_register_max_failures_per_address: int = Field(default=10, ge=1)
+    sip_register_failure_window: float = Field(default=300.0, gt=0)
+    sip_register_lockout_seconds: float = Field(default=60.0, gt=0)
+    sip_register_lockout_max_seconds: float = Field(default=3600.0, gt=0)
+    sip_options_answer_all: bool = False
+    sip_log_interval_seconds: float = Field(default=60.0, gt=0)
     # Opening hours per branch, local site time, "HH:MM-HH:MM"; a branch not listed is 24/7.
     # Phone configuration as data (`/api/v1/phone`): the line polls its version this often.
     sip_config_poll_seconds: float = Field(default=5.0, gt=0)

@@ -41,6 +41,7 @@ from hotline.telephony.ivr import Menu, default_menu
 from hotline.telephony.media.gcpacer import GcPacer
 from hotline.telephony.queue import CALLBACK_TEXTS, QueueTiming, position_texts
 from hotline.telephony.recording import CallAudio
+from hotline.telephony.sip.guard import LockoutPolicy
 from hotline.telephony.sip.ua import UaConfig, UserAgent
 from hotline.telephony.switchboard import Switchboard
 
@@ -316,6 +317,20 @@ class PhoneLine:
             realm=s.sip_realm,
             nonce_seconds=s.sip_nonce_seconds,
             max_expires=s.sip_register_max_expires,
+            register_users=LockoutPolicy(
+                max_failures=s.sip_register_max_failures,
+                window=s.sip_register_failure_window,
+                lockout=s.sip_register_lockout_seconds,
+                max_lockout=s.sip_register_lockout_max_seconds,
+            ),
+            register_addresses=LockoutPolicy(
+                max_failures=s.sip_register_max_failures_per_address,
+                window=s.sip_register_failure_window,
+                lockout=s.sip_register_lockout_seconds,
+                max_lockout=s.sip_register_lockout_max_seconds,
+            ),
+            options_answer_all=s.sip_options_answer_all,
+            log_interval=s.sip_log_interval_seconds,
         )
         self.ua = UserAgent(config)
         self.acd = Acd(

@@ -140,6 +140,11 @@ class Registrar:
             return None
         return binding
 
+    def has_source(self, host: str) -> bool:
+        """Whether a live registration came from this address."""
+        now = self.clock()
+        return any(b.source[0] == host and b.expires_at > now for b in self.bindings.values())
+
     def remaining(self, username: str) -> int:
         binding = self.lookup(username)
         return max(0, int(binding.expires_at - self.clock())) if binding else 0

@@ -44,6 +44,7 @@ class SipLeg:
         self.source = source
         self.record = record
         self.local_tag = new_tag()
+        self.remote_tag = invite.from_addr.tag
         contacts = invite.get_all("contact")
         self.remote_target = parse_address(contacts[0]).uri if contacts else invite.from_addr.uri
         # A UAS keeps the Record-Route order as received (RFC 3261 §12.1.1).
@@ -229,6 +230,10 @@ class SipLeg:
         self.rtp_transport.close()
         self.ua.ports.release(self.rtp_port)
         self.ua.calls.pop(self.call_id, None)
+
+    def in_dialog(self, msg: Message) -> bool:
+        """A request from the caller's side of this dialog: their tag in From, ours in To."""
+        return msg.from_addr.tag == self.remote_tag and msg.to_addr.tag == self.local_tag
 
     def _check(self) -> None:
         if self.ended.is_set():

@@ -187,6 +187,11 @@ class OutboundLeg:
             return self.hop
 
     # -- after the answer ---------------------------------------------------------------------
+    def in_dialog(self, msg: Message) -> bool:
+        """A request from the phone within this call: its tag in From, ours in To."""
+        tags = (msg.from_addr.tag, msg.to_addr.tag)
+        return bool(self.remote_tag) and tags == (self.remote_tag, self.local_tag)
+
     async def hangup(self) -> None:
         if self.ended.is_set():
             return

@@ -16,7 +16,8 @@ import structlog
 
 from hotline.telephony.backend import CallEnded, CallEndHook, CallHandler
 from hotline.telephony.media.rtp import MediaClock, PortPool
-from hotline.telephony.sip.digest import DigestAuth, Registrar, Verdict
+from hotline.telephony.sip.digest import DigestAuth, Registrar, Verdict, parse_digest
+from hotline.telephony.sip.guard import LockoutPolicy, LogLimiter, RegisterGuard
 from hotline.telephony.sip.inbound import bad_request, call_progress, info_digit, stable_tag
 from hotline.telephony.sip.leg import T1, T2, TIMEOUT, SipLeg
 from hotline.telephony.sip.message import (
@@ -52,6 +53,16 @@ class UaConfig:
     realm: str = "hotline1022"
     nonce_seconds: float = 300.0
     max_expires: int = 3600
+    # Digest guessing: failed REGISTERs per SIP user and per source address lock them out.
+    register_users: LockoutPolicy = field(default_factory=LockoutPolicy)
+    register_addresses: LockoutPolicy = field(
+        default_factory=lambda: LockoutPolicy(max_failures=10)
+    )
+    # OPTIONS (and the 400 for junk) only to the trunks and registered phones: anyone else
+    # hears nothing, which is what tells a scanner least. True answers everyone.
+    options_answer_all: bool = False
+    # Repeated log lines (junk, refused requests, lockouts): one per source per interval.
+    log_interval: float = 60.0
 
     def __post_init__(self) -> None:
         if not self.media_address:
@@ -70,7 +81,8 @@ class UserAgent(asyncio.DatagramProtocol):
         self._handler: CallHandler | None = None
         self._on_end: CallEndHook | None = None
         self._responses: dict[tuple[str, str], bytes] = {}
-        self._pending: dict[str, asyncio.Future[Message]] = {}
+        # Our non-INVITE requests awaiting their final answer, by branch.
+        self._pending: dict[str, tuple[Message, asyncio.Future[Message]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
         # INVITEs between the 100 Trying and their leg existing (the RTP port is being opened),
@@ -79,6 +91,8 @@ class UserAgent(asyncio.DatagramProtocol):
         self._cancelled: set[str] = set()
         self.auth = DigestAuth(config.realm, lifetime=config.nonce_seconds)
         self.registrar = Registrar()
+        self.register_guard = RegisterGuard(config.register_users, config.register_addresses)
+        self.log_limit = LogLimiter(config.log_interval)
         # SIP user name -> HA1, from the operators' rows (the line polls them); a lookup in
         # memory, so a REGISTER never waits for the database.
         self.credentials: dict[str, str] = {}
@@ -129,13 +143,14 @@ class UserAgent(asyncio.DatagramProtocol):
         task.add_done_callback(self._tasks.discard)
 
     async def _sweep(self) -> None:
-        """End calls whose media went silent or that outlived the longest allowed call."""
+        """End calls whose media went silent or that outlived the longest allowed call, and
+        report the log lines held back."""
         limits = [t for t in (self.config.rtp_timeout, self.config.max_call_seconds) if t > 0]
-        if not limits:
-            return
         loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(min(5.0, min(limits) / 2))
+            await asyncio.sleep(min([5.0, *(t / 2 for t in limits)]))
+            for (event, host), held in self.log_limit.flush():
+                log.info("sip_log_suppressed", event=event, source=host, suppressed=held)
             now = loop.time()
             for leg in list(self.calls.values()):
                 if leg.expired(now, self.config.rtp_timeout, self.config.max_call_seconds):
@@ -156,7 +171,19 @@ class UserAgent(asyncio.DatagramProtocol):
         try:
             self._receive(data, source)
         except Exception:  # one bad datagram must never take the line down
-            log.exception("sip_datagram_failed", source=source)
+            self.log_limited("sip_datagram_failed", source, level="exception")
+
+    def log_limited(
+        self, event: str, source: tuple[str, int], *, level: str = "info", **fields: object
+    ) -> None:
+        """Log at most once per event and source address per interval: a flood of junk or
+        of guesses must not become a flood of log lines. The next line counts the rest."""
+        held = self.log_limit.allow((event, source[0]))
+        if held is None:
+            return
+        if held:
+            fields["suppressed"] = held
+        getattr(log, level)(event, source=source[0], port=source[1], **fields)
 
     def send(self, data: bytes, addr: tuple[str, int]) -> None:
         if self.transport is not None:
@@ -186,7 +213,7 @@ class UserAgent(asyncio.DatagramProtocol):
         """Send a non-INVITE request, retransmitting (RFC 3261 §17.1.2) until a final answer."""
         branch = req.vias[0].branch
         future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
-        self._pending[branch] = future
+        self._pending[branch] = (req, future)
         data, interval, waited = req.serialise(), T1, 0.0
         try:
             while waited < TIMEOUT:
@@ -207,18 +234,23 @@ class UserAgent(asyncio.DatagramProtocol):
         try:
             msg = parse(data)
         except ParseError as exc:
-            bad = bad_request(data, str(exc))
+            bad = bad_request(data, str(exc)) if self._known(source[0]) else None
             if bad is not None:
                 self.send(bad, source)
-            log.info("sip_malformed", source=source, error=str(exc))
+            self.log_limited("sip_malformed", source, error=str(exc)[:200])
             return
         if not msg.is_request:
+            # A response belongs to the request we sent with its branch, Call-ID and CSeq.
             outbound = self.invites.get(msg.vias[0].branch)
             if outbound is not None and msg.cseq[1] == "INVITE":
-                outbound.on_response(msg)
+                if msg.call_id == outbound.call_id:
+                    outbound.on_response(msg)
                 return
-            future = self._pending.get(msg.vias[0].branch)
-            if future is not None and msg.status >= 200 and not future.done():
+            pending = self._pending.get(msg.vias[0].branch)
+            if pending is None or msg.status < 200:
+                return
+            request, future = pending
+            if msg.call_id == request.call_id and msg.cseq == request.cseq and not future.done():
                 future.set_result(msg)
             return
         cached = self._responses.get((msg.vias[0].branch, msg.method))
@@ -226,17 +258,33 @@ class UserAgent(asyncio.DatagramProtocol):
             self.send(cached, source)  # a retransmission: same answer again
             return
         handler = getattr(self, f"_on_{msg.method.lower()}", None)
-        if handler is None:
-            self.reply(msg, 501, "Not Implemented", source)
-        else:
+        if handler is not None:
             handler(msg, source)
+        elif msg.to_addr.tag and self._dialog(msg) is None:
+            self.reply(msg, 481, "Call/Transaction Does Not Exist", source)
+        else:
+            self.reply(msg, 501, "Not Implemented", source)
+
+    def _dialog(self, msg: Message) -> SipLeg | None:
+        """The caller's dialog this request is in: the Call-ID *and* both tags must match
+        (RFC 3261 §12.2.2). The Call-ID alone is no secret: it travels in every message."""
+        leg = self.calls.get(msg.call_id)
+        return leg if leg is not None and leg.in_dialog(msg) else None
+
+    def _known(self, host: str) -> bool:
+        """A trunk or a registered phone: the addresses that may learn a SIP server is here."""
+        return self._from_trunk(host) or self.registrar.has_source(host)
 
     def _on_options(self, msg: Message, source: tuple[str, int]) -> None:
+        if not (self.config.options_answer_all or self._known(source[0])):
+            self.log_limited("sip_options_ignored", source)
+            return
         self.reply(msg, 200, "OK", source)
 
     def _on_invite(self, msg: Message, source: tuple[str, int]) -> None:
         leg = self.calls.get(msg.call_id)
         if msg.to_addr.tag:
+            leg = self._dialog(msg)
             if leg is None:
                 self.reply(msg, 481, "Call/Transaction Does Not Exist", source)
             else:  # a re-INVITE (hold, refresh): keep the media as negotiated
@@ -250,7 +298,7 @@ class UserAgent(asyncio.DatagramProtocol):
             return  # a second INVITE for a call in progress with a new branch: ignore
         if not self._from_trunk(source[0]):
             # Toll-fraud guard: only the configured carrier trunks may place calls.
-            log.warning("sip_invite_refused", source=source)
+            self.log_limited("sip_invite_refused", source, level="warning")
             self.reply(msg, 403, "Forbidden", source)
             return
         if len(self.calls) >= self.config.max_calls:
@@ -314,17 +362,17 @@ class UserAgent(asyncio.DatagramProtocol):
                 self._on_end(leg.record)
 
     def _on_ack(self, msg: Message, source: tuple[str, int]) -> None:
-        leg = self.calls.get(msg.call_id)
+        leg = self._dialog(msg)
         if leg is not None:
             leg.acked.set()
 
     def _on_bye(self, msg: Message, source: tuple[str, int]) -> None:
-        leg = self.calls.get(msg.call_id)
         outbound = self.outbound.get(msg.call_id)
-        if outbound is not None:
+        if outbound is not None and outbound.in_dialog(msg):
             self.reply(msg, 200, "OK", source)
             outbound.end()
             return
+        leg = self._dialog(msg)
         if leg is None:
             self.reply(msg, 481, "Call/Transaction Does Not Exist", source)
             return
@@ -349,7 +397,7 @@ class UserAgent(asyncio.DatagramProtocol):
             self._end(leg)
 
     def _on_info(self, msg: Message, source: tuple[str, int]) -> None:
-        leg = self.calls.get(msg.call_id)
+        leg = self._dialog(msg)
         if leg is None:
             self.reply(msg, 481, "Call/Transaction Does Not Exist", source)
             return
@@ -359,7 +407,7 @@ class UserAgent(asyncio.DatagramProtocol):
             leg.on_digit(digit)
 
     def _on_notify(self, msg: Message, source: tuple[str, int]) -> None:
-        leg = self.calls.get(msg.call_id)
+        leg = self._dialog(msg)
         if leg is None:
             self.reply(msg, 481, "Call/Transaction Does Not Exist", source)
             return
@@ -367,17 +415,34 @@ class UserAgent(asyncio.DatagramProtocol):
         leg.on_notify(msg)
 
     def _on_register(self, msg: Message, source: tuple[str, int]) -> None:
-        check = self.auth.check("REGISTER", msg.get("authorization"), self.credentials.get)
+        authorization = msg.get("authorization")
+        aor = msg.to_addr.uri.user
+        named = (parse_digest(authorization) or {}) if authorization else {}
+        guard = self.register_guard
+        if guard.address_locked(source[0]) or any(
+            self._user_locked(user[:81], source) for user in {aor, named.get("username", aor)}
+        ):
+            # Locked out: no challenge, and even the right password is refused until it ends.
+            self.log_limited("sip_register_locked", source, level="warning", user=aor[:80])
+            self.reply(msg, 403, "Forbidden", source)
+            return
+        check = self.auth.check("REGISTER", authorization, self.credentials.get)
         if check.verdict in (Verdict.MISSING, Verdict.STALE):
             resp = response_to(msg, 401, "Unauthorized", to_tag=stable_tag(msg.call_id))
             resp.add("WWW-Authenticate", self.auth.challenge(stale=check.verdict is Verdict.STALE))
             self.send_response(msg, resp, source)
             return
-        if check.verdict is not Verdict.OK or check.username != msg.to_addr.uri.user:
-            log.warning("sip_register_refused", source=source, user=check.username[:80])
+        if check.verdict is not Verdict.OK or check.username != aor:
+            # Keys capped (SIP logins are at most 80 characters): 10,000 of them stay small.
+            user = (check.username or aor)[:81]
+            for kind, seconds in guard.failed(user, source[0]):
+                event = f"sip_register_{kind}_locked_out"
+                self.log_limited(event, source, level="warning", user=user, seconds=seconds)
+            self.log_limited("sip_register_refused", source, level="warning", user=user)
             self.reply(msg, 403, "Forbidden", source)
             return
         username = check.username
+        guard.succeeded(username)
         contacts = msg.get_all("contact")
         header = msg.get("expires").strip()
         default = int(header) if header.isdigit() else 3600
@@ -397,6 +462,14 @@ class UserAgent(asyncio.DatagramProtocol):
             resp.add("Contact", f"<{binding.contact}>;expires={self.registrar.remaining(username)}")
         self.send_response(msg, resp, source)
         log.info("sip_registered", user=username, bound=binding is not None)
+
+    def _user_locked(self, user: str, source: tuple[str, int]) -> bool:
+        """Locked out, unless this is the phone already registered as the user: a guesser
+        elsewhere must not be able to knock an operator's phone off the line."""
+        if not self.register_guard.user_locked(user):
+            return False
+        binding = self.registrar.lookup(user)
+        return binding is None or binding.source != source
 
     def _end(self, leg: SipLeg) -> None:
         leg.end()
