@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from fastapi.security.utils import get_authorization_scheme_param
+from starlette.requests import HTTPConnection
 
 from hotline.auth.service import Actor, actor_for_token
-from hotline.errors import Unauthenticated
+from hotline.errors import NotFound, Unauthenticated
 from hotline.web.state import AppState
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+# Where web/guard.py leaves the actor it resolved before the body was read, so that the
+# route's dependency does not resolve it a second time.
+ACTOR_SCOPE_KEY = "hotline.actor"
 
 
 async def get_state(request: Request) -> AppState:
@@ -19,27 +25,53 @@ async def get_state(request: Request) -> AppState:
     return state
 
 
-async def current_actor(
-    request: Request, token: str | None = Depends(oauth2), state: AppState = Depends(get_state)
-) -> Actor:
-    """The bearer token's user, or the signed-in page session's user."""
+def bearer_token(conn: HTTPConnection) -> str | None:
+    """The `Authorization: Bearer …` token, if the request carries one."""
+    scheme, param = get_authorization_scheme_param(conn.headers.get("authorization"))
+    return param if scheme.lower() == "bearer" and param else None
+
+
+async def actor_from_request(conn: HTTPConnection, state: AppState) -> Actor:
+    """The bearer token's user, or the signed-in page session's user (no body is read)."""
+    known: Actor | None = conn.scope.get(ACTOR_SCOPE_KEY)
+    if known is not None:
+        return known
+    token = bearer_token(conn)
     if token:
         if (actor := state.tokens.actor_for(token)) is not None:
             return actor
         async with state.sessionmaker() as session:
             return await actor_for_token(session, token=token, cache=state.tokens)
-    user_id = request.session.get("user_id") if "session" in request.scope else None
+    user_id = conn.session.get("user_id") if "session" in conn.scope else None
     if user_id is not None:
         from hotline.auth.service import actor_of, get_user
 
         async with state.sessionmaker() as session:
-            user = await get_user(session, int(user_id))
-            if user.active:
+            try:
+                user = await get_user(session, int(user_id))
+            except NotFound:
+                user = None
+            if user is not None and user.active:
                 return actor_of(user)
     raise Unauthenticated("Cần đăng nhập hoặc mã truy cập (Authorization: Bearer …)")
+
+
+async def current_actor(
+    request: Request,
+    _token: str | None = Depends(oauth2),  # declares the bearer scheme in OpenAPI
+    state: AppState = Depends(get_state),
+) -> Actor:
+    """The bearer token's user, or the signed-in page session's user."""
+    return await actor_from_request(request, state)
+
+
+def client_address(conn: HTTPConnection) -> str:
+    """The client's address as the server saw it (a trusted proxy's X-Forwarded-For only
+    when `HOTLINE_TRUSTED_PROXIES` names that proxy: cli.py)."""
+    return conn.client.host if conn.client else "unknown"
 
 
 async def public_rate_limit(request: Request) -> None:
     """Dependency of the routes anyone may call without signing in."""
     state: AppState = request.app.state.hotline
-    state.public.hit(request.client.host if request.client else "unknown")
+    await state.public.hit(client_address(request))
