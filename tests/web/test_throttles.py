@@ -23,7 +23,7 @@ from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.anyio
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
 class Apps:
