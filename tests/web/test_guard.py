@@ -238,3 +238,19 @@ async def test_json_body_without_content_type_is_415(client, world):
         headers={**world.auth("operator"), "Content-Type": ""},
     )
     _assert_problem(r, 415)
+
+
+async def test_real_server_answers_an_anonymous_upload_with_401_and_stores_nothing(serve, tmp_path):
+    """Through uvicorn on loopback: the 401 reaches the client, nothing lands under var/."""
+    base = serve()
+    var = tmp_path / "var"
+    before = _files_under(var)
+    body = Body(100 * MIB, head=b'--b\r\nContent-Disposition: form-data; name="file"\r\n\r\n')
+    async with httpx.AsyncClient(base_url=base, timeout=60) as c:
+        r = await c.post(
+            "/api/v1/cases/HL-1/attachments",
+            content=body.stream(),
+            headers={"Content-Type": "multipart/form-data; boundary=b"},
+        )
+    _assert_problem(r, 401)
+    assert _files_under(var) == before
