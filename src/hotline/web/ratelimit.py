@@ -14,7 +14,7 @@ import time
 
 from limits import RateLimitItemPerMinute, RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 
 from hotline.errors import DomainError
 
@@ -96,11 +96,17 @@ class FailureLimiter:
 
 
 class RequestLimiter:
-    """At most `per_minute` requests per client address in any 60 s, for endpoints anyone
-    may call without signing in (the FAQ): a scraper or a loop cannot take the database."""
+    """At most `per_minute` requests per client address in a minute (counted from its
+    first request), for endpoints anyone may call without signing in (the FAQ): a scraper
+    or a loop cannot take the database.
+
+    A fixed window, unlike the sign-in counts: one counter per address (a Redis INCR) on a
+    path taken by every public request, where a moving window keeps and scans a timestamp
+    per request.
+    """
 
     def __init__(self, storage: Storage, per_minute: int = 120) -> None:
-        self._limiter = MovingWindowRateLimiter(storage)
+        self._limiter = FixedWindowRateLimiter(storage)
         self._item = RateLimitItemPerMinute(per_minute, 1, "public")
 
     async def hit(self, client: str) -> None:
