@@ -147,11 +147,11 @@ async def create_user(
 async def authenticate(session: AsyncSession, *, username: str, password: str) -> User:
     """Check a username and password; the same error whatever was wrong."""
     user = await session.scalar(select(User).where(User.username == username.strip().lower()))
-    known = user is not None and user.active
-    ok = await verify_password_async(user.password_hash if known and user else None, password)
-    if not ok or user is None or not known:
+    known = user if user is not None and user.active else None
+    ok = await verify_password_async(known.password_hash if known else None, password)
+    if not ok or known is None:
         raise Unauthenticated("Sai tên đăng nhập hoặc mật khẩu")
-    return user
+    return known
 
 
 def _token_hash(token: str) -> str:
