@@ -17,9 +17,10 @@ from hotline.secret_key import session_secret
 from hotline.settings import Settings, load_settings
 from hotline.site import Site
 from hotline.web import errors
+from hotline.web.guard import RequestGuard
 from hotline.web.headers import SecurityHeaders
 from hotline.web.openapi import add_schemas
-from hotline.web.ratelimit import RequestLimiter
+from hotline.web.ratelimit import FailureLimiter, RequestLimiter, make_storage
 from hotline.web.sessions import BearerSkipsSession
 from hotline.web.state import AppState
 
@@ -30,6 +31,7 @@ def create_app(settings: Settings) -> FastAPI:
     engine = create_engine(
         settings.effective_database_url, pool_size=settings.db_pool_size, echo=settings.log_sql
     )
+    limits = make_storage(settings.redis_url, prefix=settings.ratelimit_prefix)
     state = AppState(
         settings=settings,
         site=site,
@@ -41,7 +43,13 @@ def create_app(settings: Settings) -> FastAPI:
             else EventBus()
         ),
         tokens=TokenCache(),
-        public=RequestLimiter(settings.public_requests_per_minute),
+        logins=FailureLimiter(
+            limits,
+            per_address=settings.login_failures_per_address,
+            per_username=settings.login_failures_per_username,
+            window_seconds=settings.login_failure_window_seconds,
+        ),
+        public=RequestLimiter(limits, settings.public_requests_per_minute),
     )
 
     @asynccontextmanager
@@ -68,6 +76,8 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.hotline = state
+    # Inside the session middleware (it reads the page session), before any body is read.
+    app.add_middleware(RequestGuard)
     app.add_middleware(
         SessionMiddleware,
         secret_key=secret,

@@ -451,6 +451,10 @@ def serve(
         port=port or settings.port,
         workers=workers,
         access_log=False,
+        # X-Forwarded-For decides the address sign-in and public throttles count: believed
+        # only from the proxies the settings name (uvicorn's default trusts any local peer).
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
     )
 
 

@@ -46,6 +46,20 @@ class Settings(BaseSettings):
     intake_batch_max: int = Field(default=32, ge=1, le=1000)
     # Requests per minute per client address on the pages anyone may open (the FAQ).
     public_requests_per_minute: int = Field(default=120, ge=1)
+    # Failed sign-ins allowed in any window: per client address across usernames (password
+    # spraying; an office behind one NAT address shares it) and per username across
+    # addresses. Counted in Redis when redis_url is set, so every web process shares them.
+    login_failures_per_address: int = Field(default=50, ge=1)
+    login_failures_per_username: int = Field(default=10, ge=1)
+    login_failure_window_seconds: int = Field(default=900, ge=1)
+    # Key prefix of those counts in Redis (several sites may share one Redis).
+    ratelimit_prefix: str = "hotline-limits"
+    # Largest request body other than a file upload (JSON, sign-in forms); uploads are
+    # capped by attachment_max_bytes / prompt_upload_max_bytes (web/guard.py).
+    request_max_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Reverse proxies (addresses or CIDRs) whose X-Forwarded-For / X-Forwarded-Proto are
+    # believed (`hotline serve`). Empty: none; the client address is the TCP peer's.
+    trusted_proxies: list[str] = Field(default_factory=list)
     log_sql: bool = False
     # With several web processes, live events fan out through Redis pub/sub.
     redis_url: str = ""
@@ -135,7 +149,7 @@ class Settings(BaseSettings):
             )
         return v
 
-    @field_validator("sip_trunk_networks", mode="after")
+    @field_validator("sip_trunk_networks", "trusted_proxies", mode="after")
     @classmethod
     def _cidrs(cls, v: list[str]) -> list[str]:
         import ipaddress

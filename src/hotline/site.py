@@ -9,13 +9,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property, partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.secret_key import session_secret
 from hotline.settings import Settings
 
 
@@ -32,8 +35,9 @@ class Site:
     duplicate_window_hours: int = 72
     duplicate_max_candidates: int = 300
     duplicate_threshold: float = 0.5
-    # Signs stored triage models (triage/model.py): HMAC(secret key, "triage-model").
-    model_key: bytes = field(default=b"", repr=False)
+    # The site's secret key (given, or the one made in the var directory), read only when
+    # something needs it: a process that never signs anything never creates the key file.
+    secret: Callable[[], str] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Site:
@@ -48,10 +52,15 @@ class Site:
             duplicate_window_hours=settings.duplicate_window_hours,
             duplicate_max_candidates=settings.duplicate_max_candidates,
             duplicate_threshold=settings.duplicate_threshold,
-            model_key=hmac.new(
-                settings.secret_key.encode(), b"triage-model", hashlib.sha256
-            ).digest(),
+            secret=partial(session_secret, settings),
         )
+
+    @cached_property
+    def model_key(self) -> bytes:
+        """Signs stored triage models (triage/model.py): HMAC(secret key, "triage-model")."""
+        if self.secret is None:
+            raise RuntimeError("this Site has no secret key (build it with Site.from_settings)")
+        return hmac.new(self.secret().encode(), b"triage-model", hashlib.sha256).digest()
 
     def local(self, at: datetime) -> datetime:
         return at.astimezone(self.timezone)

@@ -30,3 +30,12 @@ async def page_sign_in(client: Any, username: str, password: str = PASSWORD) -> 
 async def page_sign_out(client: Any) -> Any:
     board = await client.get("/")
     return await client.post("/logout", data={"csrf": csrf_of(board.text)}, follow_redirects=False)
+
+
+async def page_api_headers(client: Any) -> dict[str, str]:
+    """What a page's script sends with a state change to the API: the session's CSRF token
+    (from the page's <meta name="csrf-token">) and the page's own origin."""
+    board = await client.get("/")
+    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', board.text)
+    assert match, board.text
+    return {"X-CSRF-Token": match.group(1), "Origin": str(client.base_url).rstrip("/")}

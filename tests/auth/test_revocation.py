@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from hotline.auth.models import User
 from hotline.cli import app as cli
-from tests.auth.helpers import page_sign_in, page_sign_out
+from tests.auth.helpers import page_api_headers, page_sign_in, page_sign_out
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.anyio
@@ -82,7 +82,7 @@ async def test_signed_out_page_session_cookie_no_longer_works(app, world):
 async def test_api_logout_ends_the_page_session(app, world):
     cookie = await _signed_in_cookie(app, "operator")
     async with _browser(app, cookie) as c:
-        r = await c.post("/api/v1/auth/logout")
+        r = await c.post("/api/v1/auth/logout", headers=await page_api_headers(c))
         assert r.status_code == 204, r.text
     assert not await _page_session_works(app, cookie)
 
@@ -118,6 +118,7 @@ async def test_password_change_ends_other_sessions_and_all_tokens(app, client, w
         r = await c.post(
             "/api/v1/users/me/password",
             json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+            headers=await page_api_headers(c),
         )
         assert r.status_code == 204, r.text
 

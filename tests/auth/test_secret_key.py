@@ -163,3 +163,19 @@ def test_app_from_the_environment_starts_on_a_fresh_var_dir(monkeypatch, tmp_pat
     monkeypatch.delenv("HOTLINE_SECRET_KEY_FILE", raising=False)
     app_from_env()
     assert stat.S_IMODE((var / "secret_key").stat().st_mode) == 0o600
+
+
+def test_triage_models_are_signed_with_the_sites_own_key_not_an_empty_one(tmp_path):
+    import hashlib
+    import hmac
+
+    from hotline.site import Site
+
+    settings = Settings(database_url="sqlite://", var_dir=tmp_path / "var")
+    site = Site.from_settings(settings)
+    model_key = site.model_key  # made on first use, with the key file
+    key = (tmp_path / "var" / "secret_key").read_text().strip()
+    assert model_key == hmac.new(key.encode(), b"triage-model", hashlib.sha256).digest()
+    assert model_key != hmac.new(b"", b"triage-model", hashlib.sha256).digest()
+    other = Site.from_settings(Settings(database_url="sqlite://", var_dir=tmp_path / "other"))
+    assert other.model_key != model_key

@@ -17,7 +17,7 @@ from hotline.auth.service import (
     Actor,
     check_new_password,
     get_user,
-    hash_password,
+    hash_password_async,
     page_session_hash,
     password_matches,
 )
@@ -99,7 +99,7 @@ async def set_password(
     _require_admin(actor)
     check_new_password(new_password)
     user = await get_user(session, user_id)
-    user.password_hash = hash_password(new_password)
+    user.password_hash = await hash_password_async(new_password)
     await session.flush()
     await revoke_credentials(session, user_id=user.id)
     return user
@@ -118,12 +118,12 @@ async def change_own_password(
     if actor.user_id is None:
         raise NotAllowed("Tài khoản hệ thống không có mật khẩu")
     user = await get_user(session, actor.user_id)
-    if not password_matches(user, current_password):
+    if not await password_matches(user, current_password):
         raise InvalidInput("Mật khẩu hiện tại không đúng", field="current_password")
     check_new_password(new_password, field="new_password")
-    if password_matches(user, new_password):
+    if await password_matches(user, new_password):
         raise InvalidInput("Mật khẩu mới phải khác mật khẩu hiện tại", field="new_password")
-    user.password_hash = hash_password(new_password)
+    user.password_hash = await hash_password_async(new_password)
     await session.flush()
     return await revoke_credentials(session, user_id=user.id, keep_session_id=keep_session_id)
 

@@ -11,7 +11,7 @@ from hotline.auth import accounts, service
 from hotline.auth.models import Role, User
 from hotline.auth.service import Actor
 from hotline.errors import NotAllowed, Unauthenticated
-from hotline.web.deps import current_actor, get_state, oauth2, page_session_id
+from hotline.web.deps import client_address, current_actor, get_state, oauth2, page_session_id
 from hotline.web.state import AppState
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
@@ -48,8 +48,8 @@ async def token(
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
 ) -> TokenOut:
-    client = request.client.host if request.client else "?"
-    state.logins.check(client, username)
+    client = client_address(request)
+    await state.logins.check(client, username)
     try:
         async with state.unit_of_work() as session:
             user = await service.authenticate(session, username=username, password=password)
@@ -57,9 +57,9 @@ async def token(
                 session, user=user, ttl_hours=state.settings.token_ttl_hours
             )
     except Unauthenticated:
-        state.logins.failed(client, username)
+        await state.logins.failed(client, username)
         raise
-    state.logins.succeeded(client, username)
+    await state.logins.succeeded(client, username)
     return TokenOut(access_token=value)
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import os
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,6 +22,7 @@ from hotline.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 
 _hasher = PasswordHasher()
 _dummy_hash: str | None = None
+_hash_pool: ThreadPoolExecutor | None = None
 
 
 def use_password_hasher(hasher: PasswordHasher) -> None:
@@ -63,6 +67,8 @@ def actor_of(user: User) -> Actor:
 
 
 def hash_password(password: str) -> str:
+    """Blocking (tens of milliseconds and 64 MiB at production cost): in a request or any
+    other code on the event loop, await `hash_password_async` instead."""
     return _hasher.hash(password)
 
 
@@ -72,11 +78,45 @@ def check_new_password(password: str, *, field: str = "password") -> None:
         raise InvalidInput("Mật khẩu phải có ít nhất 8 ký tự", field=field)
 
 
-def password_matches(user: User, password: str) -> bool:
+def _pool() -> ThreadPoolExecutor:
+    # A few threads of their own: each hash holds Argon2's memory cost, so a burst of
+    # sign-ins queues here instead of taking every thread (and gigabytes) at once, and
+    # other work sent to threads (file responses) does not wait behind it.
+    global _hash_pool
+    if _hash_pool is None:
+        _hash_pool = ThreadPoolExecutor(
+            max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="password-hash"
+        )
+    return _hash_pool
+
+
+async def hash_password_async(password: str) -> str:
+    """`hash_password` off the event loop: the loop keeps serving other requests meanwhile."""
+    return await asyncio.get_running_loop().run_in_executor(_pool(), _hasher.hash, password)
+
+
+def _verify(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(user.password_hash, password)
+        if password_hash is None:
+            # Verifying against a dummy hash keeps "no such user" as slow as "wrong password".
+            _hasher.verify(_dummy(), password + "x")
+            return False
+        return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+async def verify_password_async(password_hash: str | None, password: str) -> bool:
+    """Whether `password` matches `password_hash` (None: no such account, checked against a
+    dummy hash so that it takes as long), off the event loop."""
+    return await asyncio.get_running_loop().run_in_executor(
+        _pool(), _verify, password_hash, password
+    )
+
+
+async def password_matches(user: User, password: str) -> bool:
+    """Whether `password` is the user's password (checked off the event loop)."""
+    return await verify_password_async(user.password_hash, password)
 
 
 async def create_user(
@@ -104,7 +144,7 @@ async def create_user(
         raise Conflict(f"Tên đăng nhập đã tồn tại: {username}", field="username")
     user = User(
         username=username,
-        password_hash=hash_password(password),
+        password_hash=await hash_password_async(password),
         role=role,
         unit_id=unit_id,
         full_name=full_name,
@@ -117,14 +157,11 @@ async def create_user(
 async def authenticate(session: AsyncSession, *, username: str, password: str) -> User:
     """Check a username and password; the same error whatever was wrong."""
     user = await session.scalar(select(User).where(User.username == username.strip().lower()))
-    try:
-        if user is None or not user.active:
-            _hasher.verify(_dummy(), password + "x")
-            raise Unauthenticated("Sai tên đăng nhập hoặc mật khẩu")
-        _hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        raise Unauthenticated("Sai tên đăng nhập hoặc mật khẩu") from None
-    return user
+    known = user if user is not None and user.active else None
+    ok = await verify_password_async(known.password_hash if known else None, password)
+    if not ok or known is None:
+        raise Unauthenticated("Sai tên đăng nhập hoặc mật khẩu")
+    return known
 
 
 def _token_hash(token: str) -> str:

@@ -36,7 +36,7 @@ from hotline.cases.schemas import (
 from hotline.contacts.service import phones_of, read_contact
 from hotline.db import utcnow
 from hotline.duplicates.service import suggest_for_case
-from hotline.web.deps import current_actor, get_state, oauth2
+from hotline.web.deps import actor_from_request, current_actor, get_state
 from hotline.web.openapi import body_schema
 from hotline.web.state import AppState
 
@@ -62,7 +62,7 @@ async def create_case(request: Request, suggest_duplicates: bool = False) -> Res
     solving; the checks and the error shapes are the same as the other routes'.
     """
     state = await get_state(request)
-    actor = await current_actor(request, await oauth2(request), state)
+    actor = await actor_from_request(request, state)
     try:
         body = CaseIn.model_validate_json(await request.body())
     except ValidationError as exc:

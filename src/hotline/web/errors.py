@@ -20,6 +20,15 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+def domain_problem(exc: DomainError) -> JSONResponse:
+    """A domain error as problem+json, naming its field."""
+    extra: dict[str, Any] = {"code": exc.code}
+    if exc.field:
+        extra["field"] = exc.field
+        extra["errors"] = [{"field": exc.field, "message": exc.detail}]
+    return problem(exc.status, exc.title, exc.detail, **extra)
+
+
 def _field_of(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
     out = ""
@@ -31,11 +40,7 @@ def _field_of(loc: tuple[Any, ...]) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
-        extra: dict[str, Any] = {"code": exc.code}
-        if exc.field:
-            extra["field"] = exc.field
-            extra["errors"] = [{"field": exc.field, "message": exc.detail}]
-        return problem(exc.status, exc.title, exc.detail, **extra)
+        return domain_problem(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -22,7 +22,7 @@ from hotline.db import utcnow
 from hotline.directory.service import list_categories
 from hotline.errors import Unauthenticated
 from hotline.reports.service import summary
-from hotline.web.deps import get_state, page_session_id
+from hotline.web.deps import client_address, get_state, page_session_id
 from hotline.web.ratelimit import TooManyAttempts
 from hotline.web.state import AppState
 
@@ -49,6 +49,13 @@ async def api_docs(request: Request) -> Response:
     return templates.TemplateResponse(request, "api_docs.html", {})
 
 
+def csrf_matches(request: Request, sent: str) -> bool:
+    """The form's token is the session's. A session without one matches nothing: an empty
+    form field against an empty session is how a cross-site form would get through."""
+    expected = str(request.session.get("csrf") or "")
+    return bool(expected) and secrets.compare_digest(sent.encode(), expected.encode())
+
+
 @router.get("/login", response_class=HTMLResponse)
 async def login_form(request: Request) -> Response:
     return templates.TemplateResponse(
@@ -65,17 +72,17 @@ async def login(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     errors: dict[str, str] = {}
-    if not secrets.compare_digest(csrf, str(request.session.get("csrf", ""))):
+    if not csrf_matches(request, csrf):
         errors["form"] = "Phiên làm việc đã hết hạn, vui lòng thử lại."
     if not username.strip():
         errors["username"] = "Vui lòng nhập tên đăng nhập."
     if not password:
         errors["password"] = "Vui lòng nhập mật khẩu."
-    client = request.client.host if request.client else "?"
+    client = client_address(request)
     status = 400
     if not errors:
         try:
-            state.logins.check(client, username)
+            await state.logins.check(client, username)
             async with state.unit_of_work() as session:
                 user = await auth.authenticate(session, username=username, password=password)
                 if (previous := page_session_id(request)) is not None:
@@ -86,12 +93,12 @@ async def login(
                     user_agent=request.headers.get("user-agent", ""),
                     ip=client,
                 )
-            state.logins.succeeded(client, username)
+            await state.logins.succeeded(client, username)
             request.session.clear()
             request.session["sid"] = session_id
             return RedirectResponse("/", status_code=303)
         except Unauthenticated as exc:
-            state.logins.failed(client, username)
+            await state.logins.failed(client, username)
             errors["password"] = exc.detail
         except TooManyAttempts as exc:
             errors["form"], status = exc.detail, 429
@@ -106,7 +113,7 @@ async def login(
 @router.post("/logout")
 async def logout(request: Request, state: StateDep, csrf: Annotated[str, Form()] = "") -> Response:
     # A cross-site form must not be able to sign staff out in the middle of a call.
-    if secrets.compare_digest(csrf, str(request.session.get("csrf", ""))):
+    if csrf_matches(request, csrf):
         if (session_id := page_session_id(request)) is not None:
             async with state.unit_of_work() as session:
                 await auth.end_page_session(session, session_id=session_id)
@@ -181,7 +188,7 @@ async def agent_status(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """The board's available / busy / away buttons (the same rule as the API)."""
-    if not secrets.compare_digest(csrf, str(request.session.get("csrf", ""))):
+    if not csrf_matches(request, csrf):
         return RedirectResponse("/login", status_code=303)
     async with state.unit_of_work() as session:
         actor = await _page_actor(request, state, session)

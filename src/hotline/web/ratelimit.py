@@ -1,13 +1,20 @@
-"""Throttling per client address (in-process): failed sign-ins, and public pages.
+"""Throttles: failed sign-ins and the public pages, counted in a store every web process shares.
 
-Each web process keeps its own window, so with N processes an attacker gets at most N times
-the allowance; a shared store (Redis) can replace this when the deployment scales out.
+The `limits` library keeps moving windows in Redis when `HOTLINE_REDIS_URL` is set (every web
+process behind the load balancer sees the same counts) and in process memory otherwise (the
+embedded single process). Its memory store expires old windows itself, so the number of keys
+stays bounded by what one window can hold.
 """
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import time
-from collections import deque
+
+from limits import RateLimitItemPerMinute, RateLimitItemPerSecond
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 
 from hotline.errors import DomainError
 
@@ -17,59 +24,94 @@ class TooManyAttempts(DomainError):
     title = "Quá nhiều lần thử"
 
 
-class FailureLimiter:
-    def __init__(self, max_failures: int = 10, window_seconds: float = 900.0) -> None:
-        self.max_failures = max_failures
-        self.window = window_seconds
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-
-    def _recent(self, key: tuple[str, str]) -> deque[float]:
-        now = time.monotonic()
-        q = self._failures.setdefault(key, deque())
-        while q and q[0] < now - self.window:
-            q.popleft()
-        return q
-
-    def check(self, client: str, username: str) -> None:
-        """Refuse further attempts once the window holds too many failures."""
-        q = self._recent((client, username.strip().lower()))
-        if len(q) >= self.max_failures:
-            wait = int(q[0] + self.window - time.monotonic()) + 1
-            raise TooManyAttempts(
-                f"Đăng nhập sai quá nhiều lần, hãy thử lại sau {max(1, wait // 60)} phút",
-                field="username",
-            )
-
-    def failed(self, client: str, username: str) -> None:
-        self._recent((client, username.strip().lower())).append(time.monotonic())
-        if len(self._failures) > 100_000:
-            self._failures.clear()
-
-    def succeeded(self, client: str, username: str) -> None:
-        self._failures.pop((client, username.strip().lower()), None)
-
-
 class TooManyRequests(DomainError):
     status = 429
     title = "Quá nhiều yêu cầu"
 
 
+def make_storage(redis_url: str, *, prefix: str) -> Storage:
+    """Redis when the deployment has one (shared by processes), else this process's memory."""
+    if redis_url:
+        return RedisStorage(f"async+{redis_url}", implementation="redispy", key_prefix=prefix)
+    return MemoryStorage()
+
+
+def client_key(address: str) -> str:
+    """The throttled identity of a client address: IPv6 clients by their /64, since one
+    subscriber is usually handed a whole /64 and could otherwise rotate through it."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address) + "/64"
+    return str(ip)
+
+
+def _user_key(username: str) -> str:
+    # Hashed: a username field can be as long as the body cap allows.
+    return hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
+
+
+class FailureLimiter:
+    """Failed sign-ins counted per client address across usernames (password spraying) and
+    per username across addresses (one account guessed from many machines)."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        per_address: int = 50,
+        per_username: int = 10,
+        window_seconds: int = 900,
+    ) -> None:
+        self._limiter = MovingWindowRateLimiter(storage)
+        self._by_address = RateLimitItemPerSecond(per_address, window_seconds, "login-address")
+        self._by_user = RateLimitItemPerSecond(per_username, window_seconds, "login-user")
+
+    async def check(self, client: str, username: str) -> None:
+        """Refuse an attempt once either window is full (before the password is checked)."""
+        for item, key in (
+            (self._by_user, _user_key(username)),
+            (self._by_address, client_key(client)),
+        ):
+            if not await self._limiter.test(item, key):
+                stats = await self._limiter.get_window_stats(item, key)
+                wait = max(1, int(stats.reset_time - time.time()) + 1)
+                raise TooManyAttempts(
+                    f"Đăng nhập sai quá nhiều lần, hãy thử lại sau {max(1, wait // 60)} phút",
+                    field="username",
+                )
+
+    async def failed(self, client: str, username: str) -> None:
+        await self._limiter.hit(self._by_address, client_key(client))
+        await self._limiter.hit(self._by_user, _user_key(username))
+
+    async def succeeded(self, client: str, username: str) -> None:
+        """The account's own count starts again; the address's does not (a sprayer who
+        owns one account must not reset its count by signing in with it)."""
+        await self._limiter.clear(self._by_user, _user_key(username))
+
+
 class RequestLimiter:
-    """At most `per_minute` requests per client address in any 60 s, for endpoints anyone
-    may call without signing in (the FAQ): a scraper or a loop cannot take the database."""
+    """At most `per_minute` requests per client address in a minute (counted from its
+    first request), for endpoints anyone may call without signing in (the FAQ): a scraper
+    or a loop cannot take the database.
 
-    def __init__(self, per_minute: int = 120) -> None:
-        self.per_minute = per_minute
-        self._hits: dict[str, deque[float]] = {}
+    A fixed window, unlike the sign-in counts: one counter per address (a Redis INCR) on a
+    path taken by every public request, where a moving window keeps and scans a timestamp
+    per request.
+    """
 
-    def hit(self, client: str) -> None:
-        now = time.monotonic()
-        q = self._hits.setdefault(client, deque())
-        while q and q[0] < now - 60.0:
-            q.popleft()
-        if len(q) >= self.per_minute:
-            wait = int(q[0] + 60.0 - now) + 1
+    def __init__(self, storage: Storage, per_minute: int = 120) -> None:
+        self._limiter = FixedWindowRateLimiter(storage)
+        self._item = RateLimitItemPerMinute(per_minute, 1, "public")
+
+    async def hit(self, client: str) -> None:
+        key = client_key(client)
+        if not await self._limiter.hit(self._item, key):
+            stats = await self._limiter.get_window_stats(self._item, key)
+            wait = max(1, int(stats.reset_time - time.time()) + 1)
             raise TooManyRequests(f"Bạn gửi quá nhiều yêu cầu, hãy thử lại sau {wait} giây")
-        q.append(now)
-        if len(self._hits) > 100_000:
-            self._hits.clear()

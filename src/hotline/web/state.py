@@ -27,8 +27,8 @@ class AppState:
     sessionmaker: async_sessionmaker[AsyncSession]
     bus: EventBus
     tokens: TokenCache
-    logins: FailureLimiter = field(default_factory=FailureLimiter)
-    public: RequestLimiter = field(default_factory=RequestLimiter)
+    logins: FailureLimiter
+    public: RequestLimiter
     _autocommit_pool: asyncpg.Pool | None = None
     _intake_writer: IntakeWriter | None = None
     _pool_lock: asyncio.Lock = field(default_factory=asyncio.Lock)

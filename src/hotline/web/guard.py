@@ -1,0 +1,271 @@
+"""The request guard: who is calling, and how much body they may send, before any is read.
+
+FastAPI reads and parses a route's body before it solves the route's dependencies, so an
+anonymous client could make the server read, parse and spool to disk any body at all before
+the sign-in check said no. This ASGI middleware (pure ASGI: it must see the body stream, which
+`BaseHTTPMiddleware` would buffer) sits inside the session middleware and, for every request
+that carries a body or changes state:
+
+1. authenticates the caller (bearer token or page session) unless the route is public,
+   answering 401 (API) or a redirect to the sign-in page (pages) without reading the body,
+   and leaves the actor in the scope for the route's `current_actor` dependency;
+2. for a cookie-authenticated state change under /api/, requires the session's CSRF token in
+   `X-CSRF-Token` and a same-origin `Origin` (or `Referer`): 403 otherwise. Bearer tokens
+   are never sent by a browser on its own, so those requests are exempt;
+3. refuses a body whose content type the route does not take (415): JSON routes take only
+   `application/json`, form routes only form encodings, upload routes only multipart;
+4. caps the body: 413 at once when `Content-Length` says too much, and when a chunked (or
+   lying) body passes the cap while streaming, it stops reading there and answers 413.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from fastapi import params
+from fastapi.routing import APIRoute
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.requests import HTTPConnection
+from starlette.responses import RedirectResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hotline.errors import DomainError, NotAllowed
+from hotline.web.deps import ACTOR_SCOPE_KEY, actor_from_request, bearer_token
+from hotline.web.errors import domain_problem
+
+if TYPE_CHECKING:
+    from hotline.settings import Settings
+    from hotline.web.state import AppState
+
+# Routes anyone may call with a body: the sign-in form and its sign-out, the token endpoint,
+# the public API. Every other route with a body needs a signed-in caller before it is read.
+PUBLIC_PATHS = frozenset({"/login", "/logout", "/api/v1/auth/token"})
+PUBLIC_PREFIXES = ("/api/v1/public/",)
+
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Room for the multipart framing and the small form fields beside an uploaded file.
+MULTIPART_OVERHEAD = 64 * 1024
+# The upload routes and the setting that caps each one's file. Every other body is capped by
+# `request_max_bytes`.
+UPLOAD_CAPS = (
+    (re.compile(r"/api/v1/cases/[^/]+/attachments"), "attachment_max_bytes"),
+    (re.compile(r"/api/v1/phone/prompts/[^/]+"), "prompt_upload_max_bytes"),
+)
+
+JSON, FORM, UPLOAD = "json", "form", "upload"
+_FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+class BodyTooLarge(DomainError):
+    status = 413
+    title = "Nội dung quá lớn"
+
+
+class UnsupportedContentType(DomainError):
+    status = 415
+    title = "Kiểu nội dung không được hỗ trợ"
+
+
+class _StopReading(HTTPException):
+    """Raised from `receive` to refuse the body. An HTTPException so that FastAPI passes it
+    on unchanged (it turns other errors while reading a body into a 400)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status_code=status)
+
+
+def is_public(path: str) -> bool:
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+
+
+def body_cap(settings: Settings, path: str) -> int:
+    """The most body bytes a request to `path` may send."""
+    for pattern, name in UPLOAD_CAPS:
+        if pattern.fullmatch(path):
+            return int(getattr(settings, name)) + MULTIPART_OVERHEAD
+    return settings.request_max_bytes
+
+
+class RequestGuard:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        length = _content_length(headers)
+        has_body = bool(length) or "transfer-encoding" in headers
+        method = scope["method"]
+        if not has_body and method not in STATE_CHANGING:
+            await self.app(scope, receive, send)
+            return
+        state: AppState = scope["app"].state.hotline
+        path: str = scope["path"]
+        api = path.startswith("/api/")
+        if not is_public(path):
+            conn = HTTPConnection(scope)
+            try:
+                scope[ACTOR_SCOPE_KEY] = await actor_from_request(conn, state)
+            except DomainError as exc:
+                if api:
+                    await domain_problem(exc)(scope, receive, send)
+                else:
+                    await RedirectResponse("/login", status_code=303)(scope, receive, send)
+                return
+            cookie_write = api and method in STATE_CHANGING and bearer_token(conn) is None
+            if cookie_write and (refusal := _csrf_refusal(conn)) is not None:
+                await domain_problem(refusal)(scope, receive, send)
+                return
+        if not has_body:
+            await self.app(scope, receive, send)
+            return
+        cap = body_cap(state.settings, path)
+        if length is not None and length > cap:
+            await domain_problem(_too_large(cap))(scope, receive, send)
+            return
+        await _BodyGate(self.app, cap, headers.get("content-type", ""))(scope, receive, send)
+
+
+class _BodyGate:
+    """Lets the route read its body only in a content type it takes, and at most `cap`
+    bytes of it; otherwise stops reading and answers 415 or 413 itself.
+
+    The content type is judged at the route's first read: by then the router has put the
+    matched route in the scope, and its declared body says what it takes.
+    """
+
+    def __init__(self, app: ASGIApp, cap: int, content_type: str) -> None:
+        self.app, self.cap, self.content_type = app, cap, content_type
+        self.received = 0
+        self.checked = False
+        self.refusal: DomainError | None = None
+        self.started = False  # a response has begun going out
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def gated_receive() -> Message:
+            if self.refusal is not None:
+                raise _StopReading(self.refusal.status)
+            if not self.checked:
+                self.checked = True
+                route = scope.get("route")
+                kind = _body_kind(route) if isinstance(route, APIRoute) else None
+                if kind is not None and not _accepts(kind, self.content_type):
+                    self.refusal = _wrong_type(kind)
+                    raise _StopReading(self.refusal.status)
+            message = await receive()
+            if message["type"] == "http.request":
+                self.received += len(message.get("body", b""))
+                if self.received > self.cap:
+                    self.refusal = _too_large(self.cap)
+                    raise _StopReading(self.refusal.status)
+            return message
+
+        async def gated_send(message: Message) -> None:
+            if self.refusal is not None:
+                # Whatever the app makes of the refused body, the answer is the refusal.
+                if message["type"] == "http.response.start" and not self.started:
+                    self.started = True
+                    await domain_problem(self.refusal)(scope, receive, send)
+                return
+            if message["type"] == "http.response.start":
+                self.started = True
+            await send(message)
+
+        try:
+            await self.app(scope, gated_receive, gated_send)
+        except _StopReading:
+            if self.started or self.refusal is None:
+                raise
+            self.started = True
+            await domain_problem(self.refusal)(scope, receive, send)
+
+
+def _content_length(headers: Headers) -> int | None:
+    try:
+        return int(headers["content-length"])
+    except (KeyError, ValueError):
+        return None
+
+
+def _body_kind(route: APIRoute) -> str:
+    field = route.body_field
+    if field is not None and isinstance(field.field_info, params.File):
+        return UPLOAD
+    if field is not None and isinstance(field.field_info, params.Form):
+        return FORM
+    # Routes that take no body, or parse their own (case intake), take JSON.
+    return JSON
+
+
+def _media_type(content_type: str) -> str:
+    # "application/json; charset=utf-8" -> "application/json" (intake is the hot path: no
+    # full header parse for this).
+    return content_type.partition(";")[0].strip().lower()
+
+
+def _accepts(kind: str, content_type: str) -> bool:
+    media = _media_type(content_type)
+    if kind == UPLOAD:
+        return media == "multipart/form-data"
+    if kind == FORM:
+        return media in _FORM_TYPES
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+def _wrong_type(kind: str) -> UnsupportedContentType:
+    wanted = {
+        JSON: "application/json",
+        FORM: "application/x-www-form-urlencoded hoặc multipart/form-data",
+        UPLOAD: "multipart/form-data",
+    }[kind]
+    return UnsupportedContentType(f"Nội dung phải gửi dạng {wanted}", field="Content-Type")
+
+
+def _too_large(cap: int) -> BodyTooLarge:
+    mib = 1024 * 1024
+    size = f"{cap / mib:.0f} MB" if cap >= mib else f"{max(1, cap // 1024)} KB"
+    return BodyTooLarge(f"Nội dung yêu cầu vượt quá {size}", field="body")
+
+
+def _csrf_refusal(conn: HTTPConnection) -> NotAllowed | None:
+    """Why a cookie-authenticated state change is refused, or None if it may go ahead."""
+    expected = str(conn.session.get("csrf") or "")
+    sent = conn.headers.get("x-csrf-token", "")
+    if not expected or not secrets.compare_digest(sent.encode(), expected.encode()):
+        return NotAllowed(
+            "Thiếu hoặc sai mã chống giả mạo (X-CSRF-Token) của phiên đăng nhập",
+            field="X-CSRF-Token",
+        )
+    if not _same_origin(conn):
+        return NotAllowed("Yêu cầu không đến từ trang của hệ thống", field="Origin")
+    return None
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _same_origin(conn: HTTPConnection) -> bool:
+    """`Origin` (else `Referer`) names this host. Host and port only: behind a TLS proxy
+    the scheme the app sees can differ from the browser's."""
+    source = conn.headers.get("origin") or conn.headers.get("referer")
+    host = conn.headers.get("host", "")
+    if not source or not host:
+        return False
+    try:
+        origin, target = urlsplit(source), urlsplit("//" + host)
+        default = _DEFAULT_PORTS.get(origin.scheme)
+        if default is None or not origin.hostname:
+            return False  # "null" (sandboxed or privacy-stripped), or not a web origin
+        return origin.hostname == target.hostname and (origin.port or default) == (
+            target.port or default
+        )
+    except ValueError:  # a malformed port
+        return False
