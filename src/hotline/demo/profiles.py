@@ -566,10 +566,12 @@ def _timeline(rng: random.Random, spec: _Spec, x: _Draft) -> None:
         return
     if x.outcome not in FORWARDED_OUTCOMES:
         return
-    # The unit accepts within the hour or so and resolves in a share of the category's
-    # deadline: log-normal, median a third of it, about 1 in 10 late (the sweep flags those).
+    # The unit accepts in a few minutes for an emergency, an hour or two for a 24-hour
+    # category, and resolves in a share of the deadline: log-normal, median a third of it,
+    # about 1 in 10 late (the worker's sweep flags those).
     hours = FORWARD_HOURS[x.category]
-    x.accepted = x.handled + timedelta(minutes=3 + min(rng.expovariate(1 / 40), hours * 30))
+    accept = 1 + min(rng.expovariate(1 / (5 * hours)), 30 * hours)
+    x.accepted = x.handled + timedelta(minutes=accept)
     x.finished = x.accepted + timedelta(hours=hours * min(rng.lognormvariate(-1.1, 0.8), 3.0))
     x.closed = x.finished + timedelta(minutes=rng.uniform(20, 360))
     if x.outcome == "forwarded_open":
@@ -595,8 +597,8 @@ def _demo_ward(
     staffing: _Staffing,
 ) -> str:
     """The demo officer's ward (the busiest one of the list) gets a share of the open
-    forwardings a ward People's Committee handles, and the demo operator the newest open
-    cases held by an operator, so that each demo login opens on work to do."""
+    forwardings a ward People's Committee handles, the demo operator the newest open cases
+    held by an operator, the doctors the newest consults: each demo login opens on work."""
     demo_ward = ward_items[ward_weights.index(max(ward_weights))][0]
     open_ward = [
         x
@@ -609,6 +611,13 @@ def _demo_ward(
         of_state = [x for x in open_ward if x.outcome == state]
         for x in of_state[: max(4, len(of_state) // 4)]:
             x.ward = demo_ward
+    # The doctor network's newest consults are still with the doctors.
+    consults = [
+        x for x in drafts if x.category == "tu_van_suc_khoe" and x.outcome in FORWARDED_OUTCOMES
+    ]
+    for x in sorted(consults, key=lambda x: x.created)[-3:]:
+        if x.finished is not None:
+            x.outcome, x.finished, x.closed = "forwarded_accepted", None, None
     operators = staffing.rosters.get("operator")
     if operators:
         held = sorted((x for x in drafts if x.outcome == "in_progress"), key=lambda x: x.created)
