@@ -387,7 +387,7 @@ class _Staffing:
             size[(d, hour, branch)] = (n, erlangs)
         staff: list[StaffMember] = []
         rosters: dict[str, list[int]] = {}
-        rng = random.Random(len(spec.name))
+        rng = random.Random(spec.name)  # names apart from the profile's own draws
         for branch, q in spec.queues.items():
             # Three shifts a day: the roster is the busiest hour's team, three times over
             # (fewer for a fixed team, which the source gives per shift).
