@@ -119,7 +119,8 @@ def test_ha_noi_exact() -> None:
     assert channels.most_common(1)[0][0] == "phone"
     assert {c.line for c in p.calls} == {"1022", "0889556655", "0889557755"}
     assert {c.branch for c in p.calls if c.line == "1022"} >= {"115", "cdc", "doctor", "operator"}
-    assert {c.branch for c in p.calls if c.line != "1022"} == {None}
+    # The two older numbers had no voice menu: straight to the operators.
+    assert {c.branch for c in p.calls if c.line != "1022"} == {"operator"}
     for call in p.calls:
         if call.branch == "115":
             assert call.outcome == "transferred_115"
@@ -250,3 +251,35 @@ def test_recent_just_after_local_midnight(seconds: int) -> None:
     assert all(c.created_at <= now for c in p.cases)
     assert all(c.handled_at is None or c.handled_at <= now for c in p.cases)
     assert all(c.started_at <= now for c in p.calls)
+
+
+@pytest.mark.parametrize("hours_later", [0, 7, 100, 555, 2000])
+def test_recent_profile_leaves_open_work_for_each_demo_login(hours_later: int) -> None:
+    from hotline.demo.profiles import FORWARD_HOURS, WARD_CATEGORIES
+
+    now = FIXED_NOW + timedelta(hours=hours_later, minutes=17 * hours_later)
+    p = build_profile("recent", now=now)
+    ward = [
+        c
+        for c in p.cases
+        if c.ward_code == p.demo_ward
+        and c.category in WARD_CATEGORIES
+        and c.outcome in ("forwarded_open", "forwarded_accepted")
+    ]
+    assert {c.outcome for c in ward} == {"forwarded_open", "forwarded_accepted"}
+    assert all((c.accepted_at is None) == (c.outcome == "forwarded_open") for c in ward)
+    assert any(c.handled_at + timedelta(hours=FORWARD_HOURS[c.category]) < now for c in ward)
+    held = [c for c in p.cases if c.outcome == "in_progress" and c.assignee is not None]
+    assert "dtv01" in {p.staff[c.assignee].username for c in held}
+    consults = [
+        c
+        for c in p.cases
+        if c.category == "tu_van_suc_khoe" and c.outcome in ("forwarded_open", "forwarded_accepted")
+    ]
+    assert consults
+    open_forwards = [c for c in p.cases if c.outcome in ("forwarded_open", "forwarded_accepted")]
+    assert any(c.urgent for c in open_forwards)
+    for c in p.cases:  # nothing happened after now, and things happened in order
+        times = [c.created_at, c.handled_at, c.accepted_at, c.finished_at, c.closed_at]
+        known = [t for t in times if t is not None]
+        assert known == sorted(known) and known[-1] <= now

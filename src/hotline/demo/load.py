@@ -8,9 +8,10 @@ report counters are then rebuilt from the inserted rows so reports match exactly
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.models import Role, User
 from hotline.auth.service import SYSTEM, create_user
-from hotline.calls.models import Call, CallOutcome
+from hotline.calls.models import Call, Callback, CallbackStatus, CallOutcome
 from hotline.cases.codes import random_code
 from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseEvent, CaseStatus
 from hotline.cases.service import search_text_for
 from hotline.contacts.models import Contact, ContactPhone
-from hotline.db import create_engine, dialect_name, make_sessionmaker
+from hotline.db import create_engine, dialect_name, make_sessionmaker, utcnow
 from hotline.demo.profiles import FORWARDED_OUTCOMES, DemoProfile, build_profile
 from hotline.directory.models import Category, Unit, UnitType
 from hotline.directory.service import ensure_default_units
@@ -49,13 +50,25 @@ DEMO_USERS: tuple[tuple[str, Role, str, str | None], ...] = (
     ("bacsi", Role.DOCTOR, "bacsi1022", "BACSI"),
 )
 
+# The other people of a profile's roster (StaffMember: who answered the calls, who holds the
+# cases) get no usable password: an administrator gives them one to let them sign in.
+NO_LOGIN = "!demo-roster-no-password"
+
+# Every timeline row carries every column, so each batch is one multi-row INSERT.
+EVENT_DEFAULTS: dict[str, Any] = {
+    "actor_id": None, "unit_id": None, "from_status": None, "to_status": None, "reason": None,
+    "data": {},
+}  # fmt: skip
+
 STATUS_OF = {
     "resolved_directly": CaseStatus.RESOLVED,
     "closed_directly": CaseStatus.CLOSED,
     "open": CaseStatus.NEW,
+    "in_progress": CaseStatus.IN_PROGRESS,
     "rejected": CaseStatus.REJECTED,
     "forwarded_resolved": CaseStatus.RESOLVED,
     "forwarded_open": CaseStatus.FORWARDED,
+    "forwarded_accepted": CaseStatus.ACCEPTED,
     "closed_forwarded": CaseStatus.CLOSED,
 }
 
@@ -87,13 +100,13 @@ async def _load(settings: Settings, profile: DemoProfile, console: Console) -> d
                 task = progress.add_task(f"Nạp dữ liệu mẫu {profile.name}", total=7)
                 units = await _units(session, profile)
                 progress.advance(task)
-                await _users(session, units)
+                staff = await _users(session, units, profile)
                 progress.advance(task)
                 contacts = await _contacts(session, profile)
                 progress.advance(task)
-                call_cases = await _cases(session, profile, contacts, units)
+                call_cases = await _cases(session, profile, contacts, units, staff)
                 progress.advance(task)
-                calls = await _calls(session, profile, contacts, call_cases)
+                calls = await _calls(session, profile, contacts, call_cases, staff)
                 progress.advance(task)
                 await rebuild_counters(session)
                 progress.advance(task)
@@ -112,6 +125,8 @@ async def _load(settings: Settings, profile: DemoProfile, console: Console) -> d
 async def _units(session: AsyncSession, profile: DemoProfile) -> dict[str, Any]:
     await bootstrap(session, province_code=profile.province_code)
     busiest = [w for w, _ in Counter(c.ward_code for c in profile.cases).most_common(200)]
+    if profile.demo_ward:
+        busiest = [profile.demo_ward, *(w for w in busiest if w != profile.demo_ward)][:200]
     await ensure_default_units(session, province_code=profile.province_code, ward_codes=busiest)
     units = list((await session.scalars(select(Unit))).all())
     by_type: dict[UnitType, int] = {}
@@ -131,7 +146,8 @@ async def _units(session: AsyncSession, profile: DemoProfile) -> dict[str, Any]:
     }
 
 
-async def _users(session: AsyncSession, units: dict[str, Any]) -> None:
+async def _users(session: AsyncSession, units: dict[str, Any], profile: DemoProfile) -> list[int]:
+    """The demo logins, then the profile's roster; returns the user id of each StaffMember."""
     existing = set((await session.scalars(select(User.username))).all())
     for username, role, password, unit in DEMO_USERS:
         if username in existing:
@@ -158,6 +174,28 @@ async def _users(session: AsyncSession, units: dict[str, Any]) -> None:
             unit_id=unit_id,
             full_name=full,
         )
+    doctors = await session.scalar(select(Unit.id).where(Unit.code == f"{units['province']}-BACSI"))
+    ids = dict((await session.execute(select(User.username, User.id))).all())
+    new = [m for m in dict.fromkeys(profile.staff) if m.username not in ids]
+    await _insert(
+        session,
+        User,
+        [
+            {
+                "username": m.username,
+                "full_name": m.full_name,
+                "role": Role(m.role),
+                "unit_id": doctors if m.role == Role.DOCTOR else None,
+                "password_hash": NO_LOGIN,
+                "active": True,
+                "created_at": utcnow(),
+            }
+            for m in new
+        ],
+    )
+    if new:
+        ids = dict((await session.execute(select(User.username, User.id))).all())
+    return [ids[m.username] for m in profile.staff]
 
 
 async def _contacts(session: AsyncSession, profile: DemoProfile) -> dict[str, int]:
@@ -187,13 +225,36 @@ async def _calls(
     profile: DemoProfile,
     contacts: dict[str, int],
     call_cases: dict[int, int],
+    staff: list[int],
 ) -> int:
     rows = []
-    for index, call in enumerate(profile.calls):
+    callbacks = []
+    now = utcnow()
+    operators = [staff[i] for i, m in enumerate(profile.staff) if m.role == Role.OPERATOR]
+    ids = await _reserve_ids(session, Call, len(profile.calls))
+    for index, (call, call_id) in enumerate(zip(profile.calls, ids, strict=True)):
         e164 = _e164(call.caller)
         answered = call.outcome == "answered"
+        ended = call.started_at + timedelta(seconds=call.wait_seconds + call.talk_seconds)
+        if call.outcome == CallOutcome.CALLBACK_REQUESTED and call.branch:
+            # Called back within the hour or so by someone on duty; the last ones still wait.
+            done = ended + timedelta(minutes=10 + index % 50)
+            callbacks.append(
+                {
+                    "call_id": call_id,
+                    "caller": e164,
+                    "line": call.line,
+                    "branch": call.branch,
+                    "queued_at": call.started_at + timedelta(seconds=8),
+                    "created_at": ended,
+                    "status": CallbackStatus.DONE if done < now else CallbackStatus.OPEN,
+                    "done_at": done if done < now else None,
+                    "done_by": operators[index % len(operators)] if done < now else None,
+                }
+            )
         rows.append(
             {
+                "id": call_id,
                 "line": call.line,
                 "caller": e164,
                 "contact_id": contacts.get(e164),
@@ -201,10 +262,10 @@ async def _calls(
                 "answered_at": call.started_at + timedelta(seconds=call.wait_seconds)
                 if answered
                 else None,
-                "ended_at": call.started_at
-                + timedelta(seconds=call.wait_seconds + call.talk_seconds),
-                "menu_path": "",
+                "ended_at": ended,
+                "menu_path": call.menu_path,
                 "branch": call.branch,
+                "operator_id": staff[call.agent] if call.agent is not None else None,
                 "queue_wait_seconds": call.wait_seconds,
                 "talk_seconds": call.talk_seconds,
                 "outcome": CallOutcome(call.outcome),
@@ -212,6 +273,7 @@ async def _calls(
             }
         )
     await _insert(session, Call, rows)
+    await _insert(session, Callback, callbacks)
     return len(rows)
 
 
@@ -263,9 +325,11 @@ async def _cases(
     profile: DemoProfile,
     contacts: dict[str, int],
     units: dict[str, Any],
+    staff: list[int],
 ) -> dict[int, int]:
     """Insert cases with their timeline and forwardings; returns call index → case id."""
     call_cases: dict[int, int] = {}
+    now = utcnow()
     for start in range(0, len(profile.cases), BATCH):
         chunk = profile.cases[start : start + BATCH]
         rows, plans = [], []
@@ -274,9 +338,16 @@ async def _cases(
             status = STATUS_OF[c.outcome]
             forwarded = c.outcome in FORWARDED_OUTCOMES
             unit_id = _unit_for(units, c.category, c.ward_code) if forwarded else None
-            done = status in (CaseStatus.RESOLVED, CaseStatus.CLOSED)
             if forwarded and unit_id is None:
                 forwarded, status = False, CaseStatus.NEW
+            done = status in (CaseStatus.RESOLVED, CaseStatus.CLOSED)
+            resolved_at = (c.finished_at if forwarded else c.handled_at) if done else None
+            closed_at = None
+            if status == CaseStatus.CLOSED:
+                closed_at = c.closed_at if forwarded else c.handled_at
+            elif status == CaseStatus.REJECTED:
+                closed_at = c.handled_at
+            operator = staff[c.assignee] if c.assignee is not None else None
             rows.append(
                 {
                     "code": code,
@@ -290,83 +361,105 @@ async def _cases(
                     "address": c.address,
                     "public": False,
                     "contact_id": contacts[_e164(c.contact_phone)],
+                    "assignee_id": operator if status != CaseStatus.NEW else None,
+                    "created_by_id": operator,
                     "ever_forwarded": forwarded,
                     "answer": c.answer if done else None,
                     "search_text": search_text_for(code, c.description, c.address, c.contact_name),
                     "created_at": c.created_at,
-                    "updated_at": c.handled_at or c.created_at,
-                    "resolved_at": c.handled_at if done else None,
-                    "closed_at": c.handled_at
-                    if status in (CaseStatus.CLOSED, CaseStatus.REJECTED)
-                    else None,
+                    "updated_at": max(
+                        t
+                        for t in (c.created_at, c.handled_at, c.accepted_at, resolved_at, closed_at)
+                        if t is not None
+                    ),
+                    "resolved_at": resolved_at,
+                    "closed_at": closed_at,
                 }
             )
-            plans.append((c, status, forwarded, unit_id))
+            plans.append((c, status, forwarded, unit_id, operator, closed_at))
         ids = await _reserve_ids(session, Case, len(rows))
         for row, case_id in zip(rows, ids, strict=True):
             row["id"] = case_id
         await _insert(session, Case, rows)
         events: list[dict[str, Any]] = []
         assignments: list[dict[str, Any]] = []
-        for case_id, (c, status, forwarded, unit_id) in zip(ids, plans, strict=True):
-            events.append(
-                {
-                    "case_id": case_id,
-                    "kind": "created",
-                    "to_status": "new",
-                    "data": {"channel": c.channel},
-                    "at": c.created_at,
-                }
-            )
-            if forwarded and c.handled_at is not None:
-                finished = status in (CaseStatus.RESOLVED, CaseStatus.CLOSED)
-                due = c.handled_at + timedelta(hours=units["hours"][c.category])
-                assignments.append(
-                    {
-                        "case_id": case_id,
-                        "unit_id": unit_id,
-                        "status": AssignmentStatus.RESOLVED
-                        if finished
-                        else AssignmentStatus.PENDING,
-                        "note": "",
-                        "due_at": due,
-                        "created_at": c.handled_at,
-                        "finished_at": c.handled_at + timedelta(hours=2) if finished else None,
-                        "answer": c.answer if finished else None,
-                    }
-                )
-                events.append(
-                    {
-                        "case_id": case_id,
-                        "kind": "forwarded",
-                        "unit_id": unit_id,
-                        "from_status": "new",
-                        "to_status": "forwarded",
-                        "data": {},
-                        "at": c.handled_at,
-                    }
-                )
-            if (
-                status != CaseStatus.NEW
-                and status != CaseStatus.FORWARDED
-                and c.handled_at is not None
-            ):
+        for case_id, (c, status, forwarded, unit_id, operator, closed_at) in zip(
+            ids, plans, strict=True
+        ):
+            event = functools.partial(_event, events, case_id)
+            event("created", c.created_at, to_status="new", data={"channel": c.channel},
+                  actor_id=operator)  # fmt: skip
+            if c.handled_at is None:
+                pass
+            elif status == CaseStatus.IN_PROGRESS:
+                event("taken", c.handled_at, from_status="new", to_status="in_progress",
+                      actor_id=operator)  # fmt: skip
+            elif forwarded:
+                _forwarding(c, case_id, unit_id, operator, units, now, event, assignments)
+                if closed_at is not None:
+                    event("closed", closed_at, from_status="resolved", to_status="closed",
+                          actor_id=operator)  # fmt: skip
+            elif status != CaseStatus.NEW:
                 kind = {CaseStatus.REJECTED: "rejected", CaseStatus.CLOSED: "closed"}.get(
                     status, "resolved"
                 )
-                events.append(
-                    {
-                        "case_id": case_id,
-                        "kind": kind,
-                        "to_status": status.value,
-                        "data": {},
-                        "reason": c.answer,
-                        "at": c.handled_at + timedelta(hours=2 if forwarded else 0),
-                    }
-                )
+                event(kind, c.handled_at, from_status="new", to_status=status.value,
+                      reason=c.answer, actor_id=operator)  # fmt: skip
             if c.call_index is not None:
                 call_cases[c.call_index] = case_id
-        await session.execute(insert(CaseEvent), events)
-        if assignments:
-            await session.execute(insert(CaseAssignment), assignments)
+        await _insert(session, CaseEvent, events)
+        await _insert(session, CaseAssignment, assignments)
     return call_cases
+
+
+def _event(
+    events: list[dict[str, Any]], case_id: int, kind: str, at: datetime, **extra: Any
+) -> None:
+    events.append({"case_id": case_id, "kind": kind, "at": at, **EVENT_DEFAULTS, **extra})
+
+
+def _forwarding(
+    c: Any,
+    case_id: int,
+    unit_id: int | None,
+    operator: int | None,
+    units: dict[str, Any],
+    now: datetime,
+    event: Any,
+    assignments: list[dict[str, Any]],
+) -> None:
+    """A forwarding and its timeline: forwarded, accepted, flagged overdue, resolved."""
+    assert c.handled_at is not None and unit_id is not None
+    due = c.handled_at + timedelta(hours=units["hours"][c.category])
+    finished = c.finished_at
+    # The worker's sweep flags a forwarding once its deadline has passed unanswered.
+    flagged = due + timedelta(minutes=1)
+    late = (finished if finished is not None else now) > flagged
+    overdue_at = flagged if late else None
+    status = AssignmentStatus.RESOLVED if finished is not None else AssignmentStatus.PENDING
+    if finished is None and c.accepted_at is not None:
+        status = AssignmentStatus.ACCEPTED
+    assignments.append(
+        {
+            "case_id": case_id,
+            "unit_id": unit_id,
+            "status": status,
+            "note": "",
+            "due_at": due,
+            "overdue_at": overdue_at,
+            "created_at": c.handled_at,
+            "accepted_at": c.accepted_at,
+            "finished_at": finished,
+            "answer": c.answer if finished is not None else None,
+        }
+    )
+    event("forwarded", c.handled_at, unit_id=unit_id, from_status="new", to_status="forwarded",
+          actor_id=operator)  # fmt: skip
+    if c.accepted_at is not None:
+        event("accepted", c.accepted_at, unit_id=unit_id, from_status="forwarded",
+              to_status="accepted")  # fmt: skip
+    if overdue_at is not None:
+        event("overdue", overdue_at, unit_id=unit_id, data={"due_at": due.isoformat()})
+    if finished is not None:
+        event("resolved", finished, unit_id=unit_id, from_status="accepted",
+              to_status="resolved", reason=c.answer)  # fmt: skip
