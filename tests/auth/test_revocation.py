@@ -155,6 +155,26 @@ async def test_wrong_current_password_is_refused_naming_the_field(app, client, w
     assert await _can_sign_in(client, "operator", PASSWORD)
 
 
+async def test_guessing_the_current_password_is_throttled_like_sign_in(app, client, world):
+    limit = app.state.hotline.settings.login_failures_per_username
+    codes = []
+    for n in range(limit):
+        r = await client.post(
+            "/api/v1/users/me/password",
+            json={"current_password": f"doan-sai-{n:03d}", "new_password": NEW_PASSWORD},
+            headers=world.auth("operator"),
+        )
+        codes.append(r.status_code)
+    assert codes == [422] * limit
+    r = await client.post(
+        "/api/v1/users/me/password",
+        json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+        headers=world.auth("operator"),
+    )
+    assert r.status_code == 429, r.text
+    assert await _token_works(client, world.tokens["operator"])
+
+
 async def test_too_short_new_password_is_refused(client, world):
     r = await client.post(
         "/api/v1/users/me/password",

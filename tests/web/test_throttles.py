@@ -163,3 +163,21 @@ async def test_forwarded_for_from_a_trusted_proxy_names_the_client(serve):
     base = serve(HOTLINE_PUBLIC_REQUESTS_PER_MINUTE="2", HOTLINE_TRUSTED_PROXIES='["127.0.0.1"]')
     codes = await _faq_codes(base, ["10.9.8.1", "10.9.8.2", "10.9.8.3", "10.9.8.1", "10.9.8.1"])
     assert codes == [200, 200, 200, 200, 429]
+
+
+async def test_sign_in_works_and_is_still_throttled_while_redis_is_unreachable(apps):
+    # Nothing listens on port 1: every call to the shared store fails at once.
+    made = apps(
+        redis_url="redis://127.0.0.1:1/0",
+        login_failures_per_address=100,
+        login_failures_per_username=3,
+        public_requests_per_minute=2,
+    )
+    app = made.new()
+    await _add_user(app, "mat-redis")
+    async with Apps.client(app, "192.0.2.9") as c:
+        assert await _sign_in(c, "mat-redis", PASSWORD) == 200
+        assert [await _sign_in(c, "mat-redis", "sai") for _ in range(3)] == [401, 401, 401]
+        assert await _sign_in(c, "mat-redis", PASSWORD) == 429
+        codes = [(await c.get("/api/v1/public/faq")).status_code for _ in range(3)]
+        assert codes == [200, 200, 429]

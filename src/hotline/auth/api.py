@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hotline.auth import accounts, service
 from hotline.auth.models import Role, User
 from hotline.auth.service import Actor
-from hotline.errors import NotAllowed, Unauthenticated
+from hotline.errors import InvalidInput, NotAllowed, Unauthenticated
 from hotline.web.deps import client_address, current_actor, get_state, oauth2, page_session_id
 from hotline.web.state import AppState
 
@@ -111,15 +111,26 @@ async def change_my_password(
     state: StateDep,
     token: Annotated[str | None, Depends(oauth2)],
 ) -> Response:
-    """Change one's own password; every other session and every token of the user ends."""
-    async with state.unit_of_work() as session:
-        await accounts.change_own_password(
-            session,
-            actor=actor,
-            current_password=body.current_password,
-            new_password=body.new_password,
-            keep_session_id=None if token else page_session_id(request),
-        )
+    """Change one's own password; every other session and every token of the user ends.
+
+    A wrong current password counts as a failed sign-in: a stolen session must not become
+    an unthrottled way of guessing the password.
+    """
+    client = client_address(request)
+    await state.logins.check(client, actor.username)
+    try:
+        async with state.unit_of_work() as session:
+            await accounts.change_own_password(
+                session,
+                actor=actor,
+                current_password=body.current_password,
+                new_password=body.new_password,
+                keep_session_id=None if token else page_session_id(request),
+            )
+    except InvalidInput as exc:
+        if exc.field == "current_password":
+            await state.logins.failed(client, actor.username)
+        raise
     state.tokens.discard_user(actor.user_id or 0)
     return Response(status_code=204)
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import time
+from typing import Any
 
+import structlog
 from limits import RateLimitItemPerMinute, RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
@@ -27,6 +29,32 @@ class TooManyAttempts(DomainError):
 class TooManyRequests(DomainError):
     status = 429
     title = "Quá nhiều yêu cầu"
+
+
+log = structlog.get_logger(__name__)
+
+
+class _Shared:
+    """A `limits` strategy over the shared store, with the same strategy over this process's
+    memory standing in while the store cannot be reached: a Redis outage must not stop staff
+    signing in, and the throttle then holds per process, as it does without Redis."""
+
+    def __init__(self, strategy: type[Any], storage: Storage) -> None:
+        self._shared = strategy(storage)
+        self._local = strategy(MemoryStorage()) if not isinstance(storage, MemoryStorage) else None
+        self._logged_at = 0.0
+
+    async def call(self, name: str, *args: Any) -> Any:
+        if self._local is None:
+            return await getattr(self._shared, name)(*args)
+        try:
+            return await getattr(self._shared, name)(*args)
+        except Exception as exc:  # the store's client raises its own connection errors
+            now = time.monotonic()
+            if now - self._logged_at > 60:  # one line a minute, not one per request
+                self._logged_at = now
+                log.warning("ratelimit_store_unreachable", error=repr(exc)[:200])
+            return await getattr(self._local, name)(*args)
 
 
 def make_storage(redis_url: str, *, prefix: str) -> Storage:
@@ -67,7 +95,7 @@ class FailureLimiter:
         per_username: int = 10,
         window_seconds: int = 900,
     ) -> None:
-        self._limiter = MovingWindowRateLimiter(storage)
+        self._limiter = _Shared(MovingWindowRateLimiter, storage)
         self._by_address = RateLimitItemPerSecond(per_address, window_seconds, "login-address")
         self._by_user = RateLimitItemPerSecond(per_username, window_seconds, "login-user")
 
@@ -77,8 +105,8 @@ class FailureLimiter:
             (self._by_user, _user_key(username)),
             (self._by_address, client_key(client)),
         ):
-            if not await self._limiter.test(item, key):
-                stats = await self._limiter.get_window_stats(item, key)
+            if not await self._limiter.call("test", item, key):
+                stats = await self._limiter.call("get_window_stats", item, key)
                 wait = max(1, int(stats.reset_time - time.time()) + 1)
                 raise TooManyAttempts(
                     f"Đăng nhập sai quá nhiều lần, hãy thử lại sau {max(1, wait // 60)} phút",
@@ -86,13 +114,13 @@ class FailureLimiter:
                 )
 
     async def failed(self, client: str, username: str) -> None:
-        await self._limiter.hit(self._by_address, client_key(client))
-        await self._limiter.hit(self._by_user, _user_key(username))
+        await self._limiter.call("hit", self._by_address, client_key(client))
+        await self._limiter.call("hit", self._by_user, _user_key(username))
 
     async def succeeded(self, client: str, username: str) -> None:
         """The account's own count starts again; the address's does not (a sprayer who
         owns one account must not reset its count by signing in with it)."""
-        await self._limiter.clear(self._by_user, _user_key(username))
+        await self._limiter.call("clear", self._by_user, _user_key(username))
 
 
 class RequestLimiter:
@@ -106,12 +134,12 @@ class RequestLimiter:
     """
 
     def __init__(self, storage: Storage, per_minute: int = 120) -> None:
-        self._limiter = FixedWindowRateLimiter(storage)
+        self._limiter = _Shared(FixedWindowRateLimiter, storage)
         self._item = RateLimitItemPerMinute(per_minute, 1, "public")
 
     async def hit(self, client: str) -> None:
         key = client_key(client)
-        if not await self._limiter.hit(self._item, key):
-            stats = await self._limiter.get_window_stats(self._item, key)
+        if not await self._limiter.call("hit", self._item, key):
+            stats = await self._limiter.call("get_window_stats", self._item, key)
             wait = max(1, int(stats.reset_time - time.time()) + 1)
             raise TooManyRequests(f"Bạn gửi quá nhiều yêu cầu, hãy thử lại sau {wait} giây")
