@@ -15,10 +15,8 @@ from hotline.phoneconfig.schemas import (
     PromptText,
     Queue,
 )
+from hotline.phoneconfig.texts import BRANCH_NAMES, CALLBACK_TEXTS, DEFAULT_TEXTS
 from hotline.settings import Settings
-from hotline.telephony.hours import BRANCH_NAMES
-from hotline.telephony.ivr import DEFAULT_TEXTS
-from hotline.telephony.queue import CALLBACK_TEXTS
 
 MAIN_MENU = "main"
 LEGACY_NUMBERS = ("0889556655", "0889557755")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, cast
 
 from hotline.calls.models import CallOutcome
 from hotline.db import utcnow
+from hotline.phoneconfig.texts import DEFAULT_TEXTS
 from hotline.telephony.backend import CallLeg
 from hotline.telephony.hours import OpeningHours
 from hotline.telephony.prompts import PromptSet
@@ -46,18 +47,6 @@ class Menu:
     # with no word by then we hang up and count it transferred.
     transfer_linger: float = 30.0
     texts: dict[str, str] = field(default_factory=dict)
-
-
-DEFAULT_TEXTS = {
-    "greeting": (
-        "Tổng đài 1022 thành phố Hà Nội xin nghe. "
-        "Cấp cứu, bấm phím 1. Trung tâm kiểm soát bệnh tật, bấm phím 2. "
-        "Tư vấn với bác sĩ, bấm phím 3. Gặp điện thoại viên, bấm phím 4."
-    ),
-    "invalid": "Xin lỗi, phím bạn bấm không hợp lệ.",
-    "transferring": "Cuộc gọi đang được chuyển, xin vui lòng giữ máy.",
-    "queue": "Tất cả điện thoại viên đang bận. Xin vui lòng giữ máy, chúng tôi sẽ trả lời ngay.",
-}
 
 
 def default_menu(
