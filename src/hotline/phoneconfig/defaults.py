@@ -43,7 +43,7 @@ def default_config(settings: Settings) -> PhoneConfig:
     ]
     texts = {**DEFAULT_TEXTS, **CALLBACK_TEXTS, RECORDING_NOTICE: RECORDING_TEXT}
     return PhoneConfig(
-        # 1022, and the two numbers Hà Nội ran before folding them into 1022 (DOMAIN.md): one
+        # 1022, and the two numbers Hà Nội ran before folding them into 1022 (docs/domain.md): one
         # menu whichever a citizen remembers. Numbers as the trunk puts them in the
         # Request-URI; a number not listed also gets the main menu.
         lines=[Line(number=n, menu=MAIN_MENU) for n in ("1022", *LEGACY_NUMBERS)],

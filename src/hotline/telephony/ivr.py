@@ -29,7 +29,7 @@ class Option:
     branch: str  # stored on the call record (Call.branch)
     transfer_to: str | None = None  # a SIP URI: blind transfer (REFER)
     outcome: str | None = None  # the outcome once the transfer is accepted
-    queue: bool = False  # wait in a queue (for this slice: hold audio only)
+    queue: bool = False  # wait in the branch's operator queue (queue.py)
 
 
 @dataclass(frozen=True)
