@@ -17,20 +17,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from hotline.contacts.models import Channel
 from hotline.db import Base, JSONType, UTCDateTime, enum_column, utcnow
 from hotline.ids import BigId
-
-
-class Channel(enum.StrEnum):
-    PHONE = "phone"
-    ZALO = "zalo"
-    FACEBOOK = "facebook"
-    VIBER = "viber"
-    EMAIL = "email"
-    SMS = "sms"
-    APP = "app"
-    WEB = "web"
-    WALK_IN = "walk_in"
 
 
 class CaseStatus(enum.StrEnum):

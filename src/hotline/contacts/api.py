@@ -14,6 +14,7 @@ from hotline.cases.queries import CaseFilter, list_cases
 from hotline.cases.schemas import CaseOut
 from hotline.contacts import service
 from hotline.contacts.models import Contact
+from hotline.duplicates.contacts import merge_contacts
 from hotline.errors import NotAllowed, NotFound
 from hotline.web.deps import current_actor, get_state
 from hotline.web.state import AppState
@@ -110,7 +111,7 @@ async def create(body: ContactIn, actor: ActorDep, state: StateDep) -> dict[str,
 async def merge(contact_id: int, body: MergeIn, actor: ActorDep, state: StateDep) -> dict[str, Any]:
     _staff(actor)
     async with state.unit_of_work() as session:
-        merged = await service.merge_contacts(
+        merged = await merge_contacts(
             session, keep_id=contact_id, merge_id=body.merge_id, actor=actor
         )
         contact = await service.read_contact(
