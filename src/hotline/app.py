@@ -6,7 +6,7 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
 from hotline.auth.service import TokenCache
@@ -15,6 +15,7 @@ from hotline.events import EventBus, RedisEventBus
 from hotline.settings import Settings, load_settings
 from hotline.site import Site
 from hotline.web import errors
+from hotline.web.inputs import refuse_unstorable_input
 from hotline.web.openapi import add_schemas
 from hotline.web.ratelimit import RequestLimiter
 from hotline.web.sessions import BearerSkipsSession
@@ -59,6 +60,7 @@ def create_app(settings: Settings) -> FastAPI:
         docs_url="/api/v1/docs",
         redoc_url=None,
         lifespan=lifespan,
+        dependencies=[Depends(refuse_unstorable_input)],
     )
     app.state.hotline = state
     app.add_middleware(

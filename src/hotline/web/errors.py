@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import re
+import sqlite3
 from typing import Any
 
+import asyncpg
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hotline.errors import DomainError
+from hotline.web.inputs import NUL, locate
+
+log = structlog.get_logger(__name__)
 
 PROBLEM = "application/problem+json"
+# Seconds a client waits before retrying while the database is unreachable.
+RETRY_AFTER_SECONDS = 5
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
@@ -55,3 +65,88 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return problem(exc.status_code, str(exc.detail), str(exc.detail))
+
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(asyncpg.PostgresError)
+    @app.exception_handler(asyncpg.InterfaceError)
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(OSError)
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        return database_problem(request, exc)
+
+
+def database_problem(request: Request, exc: Exception) -> JSONResponse:
+    """503 with Retry-After when the database cannot be reached; 422 naming the field when
+    it refused a value no check caught before (web/inputs.py); anything else stays a 500."""
+    if _unreachable(exc):
+        log.warning("database_unreachable", error=str(exc))
+        response = problem(
+            503,
+            "Dịch vụ tạm thời không khả dụng",
+            "Không kết nối được cơ sở dữ liệu, vui lòng thử lại sau",
+            code="DatabaseUnavailable",
+        )
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+    refused = _refused_value(exc)
+    if refused is not None:
+        field = locate(request, refused) or "body"
+        log.warning("database_refused_value", field=field, error=str(exc))
+        message = "Giá trị vượt quá giới hạn lưu trữ"
+        if isinstance(refused, str):
+            message = "Không được chứa ký tự NUL (\\x00)"
+        return problem(
+            422,
+            "Dữ liệu không hợp lệ",
+            f"{field}: {message}",
+            field=field,
+            errors=[{"field": field, "message": message}],
+        )
+    raise exc
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        orig = getattr(current, "orig", None)
+        current = orig if isinstance(orig, BaseException) else current.__cause__
+    return seen
+
+
+def _unreachable(exc: BaseException) -> bool:
+    for e in _chain(exc):
+        if isinstance(e, DBAPIError) and e.connection_invalidated:
+            return True
+        if isinstance(e, OperationalError | sqlite3.OperationalError):
+            return True
+        if isinstance(
+            e,
+            OSError
+            | asyncpg.PostgresConnectionError
+            | asyncpg.InterfaceError
+            | asyncpg.CannotConnectNowError
+            | asyncpg.AdminShutdownError
+            | asyncpg.TooManyConnectionsError,
+        ):
+            return True
+        if isinstance(e, asyncpg.PostgresError) and str(e.sqlstate or "").startswith(("08", "57P")):
+            return True
+    return False
+
+
+def _refused_value(exc: BaseException) -> Any:
+    """NUL for text refused for a NUL byte, the number for one out of its column's range."""
+    for e in _chain(exc):
+        if isinstance(
+            e, asyncpg.CharacterNotInRepertoireError | asyncpg.UntranslatableCharacterError
+        ):
+            return NUL
+        if isinstance(e, OverflowError | asyncpg.DataError | asyncpg.NumericValueOutOfRangeError):
+            text = str(e)
+            if "0x00" in text:
+                return NUL
+            match = re.search(r"query argument \$\d+: (-?\d+)", text)
+            return int(match.group(1)) if match else 0
+    return None
