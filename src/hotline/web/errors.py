@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import re
+import socket
 import sqlite3
 from typing import Any
 
@@ -121,10 +123,11 @@ def _unreachable(exc: BaseException) -> bool:
             return True
         if isinstance(e, OperationalError | sqlite3.OperationalError):
             return True
+        if isinstance(e, OSError) and _network_failure(e):
+            return True
         if isinstance(
             e,
-            OSError
-            | asyncpg.PostgresConnectionError
+            asyncpg.PostgresConnectionError
             | asyncpg.InterfaceError
             | asyncpg.CannotConnectNowError
             | asyncpg.AdminShutdownError
@@ -134,6 +137,13 @@ def _unreachable(exc: BaseException) -> bool:
         if isinstance(e, asyncpg.PostgresError) and str(e.sqlstate or "").startswith(("08", "57P")):
             return True
     return False
+
+
+def _network_failure(exc: OSError) -> bool:
+    # Only a socket's failures: a file that cannot be read is not a database outage.
+    if isinstance(exc, ConnectionError | TimeoutError | socket.gaierror):
+        return True
+    return exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ETIMEDOUT)
 
 
 def _refused_value(exc: BaseException) -> Any:
