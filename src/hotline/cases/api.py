@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.attachments import service as attachments
 from hotline.auth.service import Actor
 from hotline.calls.service import link_call, list_calls
-from hotline.cases import queries, service, timeline, workflow
+from hotline.cases import intake_keys, queries, service, timeline, workflow
 from hotline.cases.access import event_data_for, get_case_for
 from hotline.cases.models import Case
 from hotline.cases.schemas import (
@@ -52,7 +52,20 @@ StateDep = Annotated[AppState, Depends(get_state)]
     "",
     status_code=201,
     response_model=CaseCreated,
-    openapi_extra={**body_schema(CaseIn), "security": [{"OAuth2PasswordBearer": []}]},
+    openapi_extra={
+        **body_schema(CaseIn),
+        "security": [{"OAuth2PasswordBearer": []}],
+        "parameters": [
+            {
+                "name": intake_keys.HEADER,
+                "in": "header",
+                "required": False,
+                "description": "Retries with the same key (per user) answer with the case "
+                "the first request made (header Idempotent-Replayed: true), never a second one.",
+                "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+            }
+        ],
+    },
 )
 async def create_case(request: Request, suggest_duplicates: bool = False) -> Response:
     """Record a case; with ?suggest_duplicates=true also list the open cases it likely repeats.
@@ -89,9 +102,13 @@ async def create_case(request: Request, suggest_duplicates: bool = False) -> Res
         long=body.long,
         public=body.public,
     )
+    raw_key = request.headers.get(intake_keys.HEADER)
+    key = intake_keys.check_key(raw_key) if raw_key is not None else None
     # Linking a call and suggesting duplicates happen in the same transaction as the new
-    # case, so those requests take the ORM path.
-    in_session = suggest_duplicates or body.call_id is not None
+    # case, so those requests take the ORM path; so do requests with an idempotency key,
+    # whose key row must commit with the case (retries are few, the fast path stays the
+    # path of key-less intake).
+    in_session = suggest_duplicates or body.call_id is not None or key is not None
     writer = None if in_session else await state.intake_writer()
     if writer is not None:
         opened = await service.open_case_autocommit(
@@ -101,21 +118,35 @@ async def create_case(request: Request, suggest_duplicates: bool = False) -> Res
             case, event = opened
             state.bus.publish(event)
             return _created(CaseCreated.of(case))
+    replayed = None
     async with state.unit_of_work() as session:
-        new_case = await service.open_case(session, actor=actor, data=data)
-        if body.call_id is not None:
-            await link_call(session, call_id=body.call_id, case_id=new_case.id)
+        if key is not None:
+            fingerprint = intake_keys.fingerprint(body.model_dump_json())
+            replayed = await intake_keys.claim(
+                session, actor=actor, key=key, fingerprint=fingerprint
+            )
+        if replayed is not None:
+            new_case = replayed
+        else:
+            new_case = await service.open_case(session, actor=actor, data=data)
+            if body.call_id is not None:
+                await link_call(session, call_id=body.call_id, case_id=new_case.id)
+            if key is not None:
+                await intake_keys.attach(session, actor=actor, key=key, case=new_case)
         out = CaseCreated.of(new_case)
         if suggest_duplicates:
             found = await suggest_for_case(session, case=new_case, actor=actor)
             out.possible_duplicates = [PossibleDuplicate.model_validate(s) for s in found]
-    return _created(out)
+    return _created(out, replayed=replayed is not None)
 
 
-def _created(out: CaseCreated) -> Response:
+def _created(out: CaseCreated, *, replayed: bool = False) -> Response:
     # Serialised here, once: `out` is already a validated model, and intake is the hot path
     # (FastAPI would validate it again against response_model, which stays for OpenAPI).
-    return Response(out.model_dump_json(), status_code=201, media_type="application/json")
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    return Response(
+        out.model_dump_json(), status_code=201, media_type="application/json", headers=headers
+    )
 
 
 @router.get("", response_model=CasePage)
