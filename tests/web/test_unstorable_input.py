@@ -94,3 +94,19 @@ async def test_phone_configuration_names_from_the_path_are_checked(client, world
         headers=admin,
     )
     assert_problem(r, "name")
+
+
+async def test_call_durations_fit_the_report_counters(client, world):
+    """Durations are summed per hour in 32-bit counters: two calls of 2³¹−1 seconds each
+    overflowed them on PostgreSQL (and not on SQLite). A call lasts at most a day."""
+    admin = world.auth("admin")
+    call = {"line": "1022", "caller": "0912345678", "started_at": "2026-12-04T08:00:00Z"}
+    for field in ("talk_seconds", "queue_wait_seconds"):
+        r = await client.post("/api/v1/calls", json={**call, field: 2**31 - 1}, headers=admin)
+        assert_problem(r, field)
+        r = await client.post("/api/v1/calls", json={**call, field: 86_401}, headers=admin)
+        assert_problem(r, field)
+    for _ in range(2):
+        day_long = {**call, "talk_seconds": 86_400, "queue_wait_seconds": 86_400}
+        r = await client.post("/api/v1/calls", json=day_long, headers=admin)
+        assert r.status_code == 201, r.text

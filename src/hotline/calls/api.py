@@ -13,7 +13,6 @@ from hotline.calls import service
 from hotline.calls.models import Call, Callback
 from hotline.cases.access import can_edit, get_case_for
 from hotline.errors import NotAllowed
-from hotline.types import INT32_MAX
 from hotline.web.deps import current_actor, get_state
 from hotline.web.state import AppState
 
@@ -30,8 +29,8 @@ class CallIn(BaseModel):
     ended_at: datetime | None = None
     menu_path: str = Field(default="", max_length=40)
     branch: str | None = Field(default=None, max_length=20)
-    queue_wait_seconds: int = Field(default=0, ge=0, le=INT32_MAX)
-    talk_seconds: int = Field(default=0, ge=0, le=INT32_MAX)
+    queue_wait_seconds: int = Field(default=0, ge=0, le=service.MAX_CALL_SECONDS)
+    talk_seconds: int = Field(default=0, ge=0, le=service.MAX_CALL_SECONDS)
     outcome: str | None = None
     case_code: str | None = None
     # Who answered: omitted, the one recording an answered call; none for an unanswered one.
