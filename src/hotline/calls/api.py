@@ -13,6 +13,7 @@ from hotline.calls import service
 from hotline.calls.models import Call, Callback
 from hotline.cases.access import can_edit, get_case_for
 from hotline.errors import NotAllowed
+from hotline.types import Id
 from hotline.web.deps import current_actor, get_state
 from hotline.web.state import AppState
 
@@ -34,7 +35,7 @@ class CallIn(BaseModel):
     outcome: str | None = None
     case_code: str | None = None
     # Who answered: omitted, the one recording an answered call; none for an unanswered one.
-    operator_id: int | None = None
+    operator_id: Id | None = None
 
 
 class CallOut(BaseModel):
@@ -82,7 +83,7 @@ def _staff(actor: Actor) -> None:
 async def list_calls(
     actor: ActorDep,
     state: StateDep,
-    contact_id: int | None = None,
+    contact_id: Id | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[CallOut]:
     _staff(actor)
@@ -138,7 +139,7 @@ class CallContextOut(BaseModel):
 
 
 @router.get("/{call_id}/context", response_model=CallContextOut)
-async def call_context(call_id: int, actor: ActorDep, state: StateDep) -> CallContextOut:
+async def call_context(call_id: Id, actor: ActorDep, state: StateDep) -> CallContextOut:
     """What the console pops when an operator answers: the caller's card and past cases."""
     _staff(actor)
     async with state.unit_of_work() as session:
@@ -200,7 +201,7 @@ async def list_callbacks(
 
 
 @callbacks_router.post("/{callback_id}/done", response_model=CallbackOut)
-async def callback_done(callback_id: int, actor: ActorDep, state: StateDep) -> CallbackOut:
+async def callback_done(callback_id: Id, actor: ActorDep, state: StateDep) -> CallbackOut:
     _staff(actor)
     async with state.unit_of_work() as session:
         callback = await service.complete_callback(

@@ -37,7 +37,7 @@ from hotline.cases.schemas import (
 from hotline.contacts.service import get_contact, log_personal_read, phones_of
 from hotline.db import utcnow
 from hotline.duplicates.service import suggest_for_case
-from hotline.types import Int32
+from hotline.types import Id, Int32
 from hotline.web.deps import current_actor, get_state, oauth2
 from hotline.web.inputs import bad_values
 from hotline.web.openapi import body_schema
@@ -163,7 +163,7 @@ async def list_cases(
     date_from: Annotated[date | None, Query(alias="from")] = None,
     date_to: Annotated[date | None, Query(alias="to")] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    contact_id: int | None = None,
+    contact_id: Id | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CasePage:
@@ -367,7 +367,7 @@ async def upload(
 
 
 @router.get("/{code}/attachments/{attachment_id}")
-async def download(code: str, attachment_id: int, actor: ActorDep, state: StateDep) -> FileResponse:
+async def download(code: str, attachment_id: Id, actor: ActorDep, state: StateDep) -> FileResponse:
     async with state.unit_of_work() as session:
         case = await get_case_for(session, actor, code)
         a, path = await attachments.get_attachment(session, case=case, attachment_id=attachment_id)
