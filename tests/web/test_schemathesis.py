@@ -98,6 +98,14 @@ def test_no_operation_answers_a_server_error(
         except FailureGroup as exc:
             first = str(exc).strip().splitlines()[0]
             failures.append(f"{case.operation.label}: {first}\n  {case.as_curl_command()}")
+            return
+        # The database's refusal is answered as a 422 too, as a last resort: in the suite,
+        # a value that got that far is a missing check (and may differ between engines).
+        if response.status_code == 422 and b"DatabaseRefusedValue" in response.content:
+            failures.append(
+                f"{case.operation.label}: reached the database unchecked: {response.text}"
+                f"\n  {case.as_curl_command()}"
+            )
 
     def cover(operation: Any) -> None:
         """Schemathesis' coverage phase: boundary and just-out-of-bounds values of every
@@ -148,7 +156,7 @@ def test_no_operation_answers_a_server_error(
     report(
         request.config,
         f"schemathesis ({engine}): {len(operations)} operations tested, "
-        f"{sent} examples sent, {len(failures)} server errors "
+        f"{sent} examples sent, {len(failures)} server errors or unchecked values "
         f"({len(no_negative)} operations without negative examples: nothing to break)",
     )
     assert operations and sent >= len(operations) * 2

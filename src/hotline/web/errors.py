@@ -92,15 +92,14 @@ def database_problem(request: Request, exc: Exception) -> JSONResponse:
         return response
     refused = _refused_value(exc)
     if refused is not None:
-        field = locate(request, refused) or "body"
+        message, needle = refused
+        field = (locate(request, needle) if needle is not None else None) or "body"
         log.warning("database_refused_value", field=field, error=str(exc))
-        message = "Giá trị vượt quá giới hạn lưu trữ"
-        if isinstance(refused, str):
-            message = "Không được chứa ký tự NUL (\\x00)"
         return problem(
             422,
             "Dữ liệu không hợp lệ",
             f"{field}: {message}",
+            code="DatabaseRefusedValue",
             field=field,
             errors=[{"field": field, "message": message}],
         )
@@ -146,17 +145,23 @@ def _network_failure(exc: OSError) -> bool:
     return exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ETIMEDOUT)
 
 
-def _refused_value(exc: BaseException) -> Any:
-    """NUL for text refused for a NUL byte, the number for one out of its column's range."""
+def _refused_value(exc: BaseException) -> tuple[str, Any] | None:
+    """For a value the database refused: the message, and the value to look for in the
+    request (NUL, or the number out of its column's range; None when not known)."""
     for e in _chain(exc):
         if isinstance(
             e, asyncpg.CharacterNotInRepertoireError | asyncpg.UntranslatableCharacterError
         ):
-            return NUL
-        if isinstance(e, OverflowError | asyncpg.DataError | asyncpg.NumericValueOutOfRangeError):
+            return _NUL_REFUSED, NUL
+        if isinstance(e, OverflowError | asyncpg.DataError):
             text = str(e)
             if "0x00" in text:
-                return NUL
+                return _NUL_REFUSED, NUL
             match = re.search(r"query argument \$\d+: (-?\d+)", text)
-            return int(match.group(1)) if match else 0
+            if match:
+                return "Giá trị vượt quá giới hạn lưu trữ", int(match.group(1))
+            return "Giá trị không lưu được (quá dài, quá lớn hoặc sai dạng)", None
     return None
+
+
+_NUL_REFUSED = "Không được chứa ký tự NUL (\\x00)"
