@@ -6,7 +6,7 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.staticfiles import StaticFiles
 
@@ -19,6 +19,7 @@ from hotline.site import Site
 from hotline.web import errors
 from hotline.web.guard import RequestGuard
 from hotline.web.headers import SecurityHeaders
+from hotline.web.inputs import refuse_unstorable_input
 from hotline.web.openapi import add_schemas
 from hotline.web.ratelimit import FailureLimiter, RequestLimiter, make_storage
 from hotline.web.sessions import BearerSkipsSession
@@ -74,6 +75,7 @@ def create_app(settings: Settings) -> FastAPI:
         docs_url=None,  # web/docs.py serves it from the package's copy of Swagger UI
         redoc_url=None,
         lifespan=lifespan,
+        dependencies=[Depends(refuse_unstorable_input)],
     )
     app.state.hotline = state
     # Inside the session middleware (it reads the page session), before any body is read.
