@@ -181,3 +181,20 @@ async def test_sign_in_works_and_is_still_throttled_while_redis_is_unreachable(a
         assert await _sign_in(c, "mat-redis", PASSWORD) == 429
         codes = [(await c.get("/api/v1/public/faq")).status_code for _ in range(3)]
         assert codes == [200, 200, 429]
+
+
+async def test_a_parallel_burst_of_wrong_passwords_is_checked_no_more_than_the_limit(apps):
+    import anyio
+
+    app = apps(login_failures_per_address=1000, login_failures_per_username=5).new()
+    await _add_user(app, "song-song")
+    codes: list[int] = []
+
+    async def one(n: int) -> None:
+        async with Apps.client(app, f"198.51.100.{n + 1}") as c:
+            codes.append(await _sign_in(c, "song-song", f"sai-{n}"))
+
+    async with anyio.create_task_group() as tg:
+        for n in range(30):
+            tg.start_soon(one, n)
+    assert sorted(codes) == [401] * 5 + [429] * 25

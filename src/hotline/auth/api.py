@@ -10,9 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from hotline.auth import accounts, service
 from hotline.auth.models import Role, User
 from hotline.auth.service import Actor
-from hotline.errors import InvalidInput, NotAllowed, Unauthenticated
+from hotline.errors import InvalidInput, NotAllowed
 from hotline.types import Int32
 from hotline.web.deps import client_address, current_actor, get_state, oauth2, page_session_id
+from hotline.web.signin import check_credentials
 from hotline.web.state import AppState
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
@@ -49,18 +50,14 @@ async def token(
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
 ) -> TokenOut:
-    client = client_address(request)
-    await state.logins.check(client, username)
-    try:
-        async with state.unit_of_work() as session:
-            user = await service.authenticate(session, username=username, password=password)
-            value = await service.issue_token(
-                session, user=user, ttl_hours=state.settings.token_ttl_hours
-            )
-    except Unauthenticated:
-        await state.logins.failed(client, username)
-        raise
-    await state.logins.succeeded(client, username)
+    user_id = await check_credentials(
+        state, client=client_address(request), username=username, password=password
+    )
+    async with state.unit_of_work() as session:
+        user = await service.signed_in_user(session, user_id=user_id)
+        value = await service.issue_token(
+            session, user=user, ttl_hours=state.settings.token_ttl_hours
+        )
     return TokenOut(access_token=value)
 
 

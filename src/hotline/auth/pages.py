@@ -12,6 +12,7 @@ from hotline.errors import Unauthenticated
 from hotline.web.deps import client_address, get_state, page_session_id
 from hotline.web.page import csrf_matches, csrf_token, templates_for
 from hotline.web.ratelimit import TooManyAttempts
+from hotline.web.signin import check_credentials
 from hotline.web.state import AppState
 
 templates = templates_for(__file__)
@@ -45,9 +46,11 @@ async def login(
     status = 400
     if not errors:
         try:
-            await state.logins.check(client, username)
+            user_id = await check_credentials(
+                state, client=client, username=username, password=password
+            )
             async with state.unit_of_work() as session:
-                user = await auth.authenticate(session, username=username, password=password)
+                user = await auth.signed_in_user(session, user_id=user_id)
                 if (previous := page_session_id(request)) is not None:
                     await auth.end_page_session(session, session_id=previous)
                 session_id = await auth.open_page_session(
@@ -56,12 +59,10 @@ async def login(
                     user_agent=request.headers.get("user-agent", ""),
                     ip=client,
                 )
-            await state.logins.succeeded(client, username)
             request.session.clear()
             request.session["sid"] = session_id
             return RedirectResponse("/", status_code=303)
         except Unauthenticated as exc:
-            await state.logins.failed(client, username)
             errors["password"] = exc.detail
         except TooManyAttempts as exc:
             errors["form"], status = exc.detail, 429

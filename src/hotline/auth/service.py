@@ -154,14 +154,41 @@ async def create_user(
     return user
 
 
-async def authenticate(session: AsyncSession, *, username: str, password: str) -> User:
-    """Check a username and password; the same error whatever was wrong."""
+@dataclass(frozen=True)
+class SignInCandidate:
+    """The account a sign-in names (None when there is no such active account)."""
+
+    user_id: int | None
+    password_hash: str | None
+
+
+async def sign_in_candidate(session: AsyncSession, *, username: str) -> SignInCandidate:
+    """Read the account a sign-in names. Callers end this read's transaction before the
+    password is checked (`check_sign_in`): an Argon2 check takes long enough that holding
+    SQLite's write lock or a pooled connection through it would let a flood of failed
+    sign-ins stall every other write."""
     user = await session.scalar(select(User).where(User.username == username.strip().lower()))
-    known = user if user is not None and user.active else None
-    ok = await verify_password_async(known.password_hash if known else None, password)
-    if not ok or known is None:
+    if user is None or not user.active:
+        return SignInCandidate(None, None)
+    return SignInCandidate(user.id, user.password_hash)
+
+
+async def check_sign_in(candidate: SignInCandidate, password: str) -> int:
+    """The candidate's user id if the password is theirs; the same error whatever was wrong
+    (an unknown account is checked against a dummy hash, so it takes as long)."""
+    ok = await verify_password_async(candidate.password_hash, password)
+    if not ok or candidate.user_id is None:
         raise Unauthenticated("Sai tên đăng nhập hoặc mật khẩu")
-    return known
+    return candidate.user_id
+
+
+async def signed_in_user(session: AsyncSession, *, user_id: int) -> User:
+    """The user of a checked sign-in, in the transaction that opens their token or session:
+    an account disabled while its password was being checked is refused."""
+    user = await session.get(User, user_id)
+    if user is None or not user.active:
+        raise Unauthenticated("Sai tên đăng nhập hoặc mật khẩu")
+    return user
 
 
 def _token_hash(token: str) -> str:

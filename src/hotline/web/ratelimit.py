@@ -8,9 +8,12 @@ stays bounded by what one window can hold.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import ipaddress
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import structlog
@@ -18,7 +21,7 @@ from limits import RateLimitItemPerMinute, RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 
-from hotline.errors import DomainError
+from hotline.errors import DomainError, Unauthenticated
 
 
 class TooManyAttempts(DomainError):
@@ -96,8 +99,47 @@ class FailureLimiter:
         window_seconds: int = 900,
     ) -> None:
         self._limiter = _Shared(MovingWindowRateLimiter, storage)
+        self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
         self._by_address = RateLimitItemPerSecond(per_address, window_seconds, "login-address")
         self._by_user = RateLimitItemPerSecond(per_username, window_seconds, "login-user")
+
+    @contextlib.asynccontextmanager
+    async def attempt(self, client: str, username: str) -> AsyncIterator[None]:
+        """One password check under the throttle: refused when a window is full, counted as
+        a failure when the block raises Unauthenticated, and as a success otherwise.
+
+        In this process, attempts for one username, and attempts from one address, run one
+        at a time: a burst sent in parallel would otherwise all pass the count before the
+        first failure is recorded. Across N web processes at most N run at once.
+        """
+        async with (
+            self._lock(("user", _user_key(username))),
+            self._lock(("address", client_key(client))),
+        ):
+            await self.check(client, username)
+            try:
+                yield
+            except Unauthenticated:
+                await self.failed(client, username)
+                raise
+            await self.succeeded(client, username)
+
+    @contextlib.asynccontextmanager
+    async def _lock(self, key: tuple[str, str]) -> AsyncIterator[None]:
+        # A lock per key while anyone holds or waits for it, then forgotten: the table holds
+        # only the attempts in flight. Username locks are always taken before address locks,
+        # so two attempts never wait for each other in a circle.
+        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
 
     async def check(self, client: str, username: str) -> None:
         """Refuse an attempt once either window is full (before the password is checked)."""
