@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     sip_register_failure_window: float = Field(default=300.0, gt=0)
     sip_register_lockout_seconds: float = Field(default=60.0, gt=0)
     sip_register_lockout_max_seconds: float = Field(default=3600.0, gt=0)
+    # SIP logins and source addresses whose failures are remembered (each kind); quiet ones
+    # are forgotten first when full. Only real logins are counted per user.
+    sip_register_lockout_table_size: int = Field(default=10_000, ge=10)
     sip_options_answer_all: bool = False
     sip_log_interval_seconds: float = Field(default=60.0, gt=0)
     # Opening hours per branch, local site time, "HH:MM-HH:MM"; a branch not listed is 24/7.

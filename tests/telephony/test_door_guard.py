@@ -183,6 +183,36 @@ async def test_the_phone_registered_as_a_locked_out_user_keeps_refreshing(guarde
         phone.close()
 
 
+async def test_an_address_lockout_does_not_knock_the_registered_phone_off(guarded: Line):
+    """Phones behind one NAT share an address: a sprayer there (or a spoofed source) must
+    not lock out the phone already registered from it."""
+    phone = Peer(guarded.port, host="127.0.0.5")
+    try:
+        assert await asyncio.to_thread(phone.register, "op1", PASSWORD) == 200
+        for n in range(6):
+            assert await register(guarded, f"ghost{n}", "guess-123", host="127.0.0.5") == 403
+        assert await register(guarded, "op1", PASSWORD, host="127.0.0.5") == 403  # a newcomer
+        assert await asyncio.to_thread(phone.register, "op1", PASSWORD) == 200
+    finally:
+        phone.close()
+
+
+async def test_made_up_user_names_cannot_push_a_real_users_count_out(settings: Settings):
+    line = await start_guarded(settings, sip_register_lockout_table_size=10)
+    try:
+        for _ in range(2):
+            assert await register(line, "op1", "guess-123") == 403
+        # 40 names nobody has, 4 per address (under the per-address lockout).
+        for n in range(40):
+            host = f"127.0.2.{n // 4 + 1}"
+            assert await register(line, f"ghost{n}", "guess-123", host=host) == 403
+        assert await register(line, "op1", "guess-123", host="127.0.0.6") == 403
+        # The third failure locked op1 out: the right password is refused.
+        assert await register(line, "op1", PASSWORD, host="127.0.0.7") == 403
+    finally:
+        await line.phone.stop()
+
+
 def test_lockouts_grow_and_are_forgotten_after_a_quiet_spell():
     now = [0.0]
     policy = LockoutPolicy(max_failures=2, window=60, lockout=10, max_lockout=40)

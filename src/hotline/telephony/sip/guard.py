@@ -8,6 +8,7 @@ so a sender spraying user names or source addresses cannot grow them without lim
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections import deque
 from collections.abc import Callable
@@ -20,6 +21,7 @@ class LockoutPolicy:
     window: float = 300.0
     lockout: float = 60.0  # the first lockout; each further one doubles, up to max_lockout
     max_lockout: float = 3600.0
+    max_keys: int = 10_000  # users or addresses remembered; quiet ones are dropped first
 
 
 @dataclass
@@ -37,11 +39,11 @@ class Lockouts:
         policy: LockoutPolicy,
         *,
         clock: Callable[[], float] = time.monotonic,
-        max_keys: int = 10_000,
+        max_keys: int | None = None,
     ) -> None:
         self.policy = policy
         self.clock = clock
-        self.max_keys = max_keys
+        self.max_keys = policy.max_keys if max_keys is None else max_keys
         self._records: dict[str, _Record] = {}
 
     def __len__(self) -> int:
@@ -96,6 +98,20 @@ class Lockouts:
             del self._records[victim]
 
 
+def address_key(host: str) -> str:
+    """The counted identity of a source address: IPv6 senders by their /64 (one subscriber
+    is usually handed a whole /64 and could otherwise rotate through it)."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host[:64]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address) + "/64"
+    return str(ip)
+
+
 class RegisterGuard:
     """Lockouts per SIP user and per source address for REGISTER's digest.
 
@@ -120,9 +136,12 @@ class RegisterGuard:
     def user_locked(self, user: str) -> bool:
         return self.users.remaining(user) > 0
 
-    def failed(self, user: str, host: str) -> list[tuple[str, float]]:
-        """Count a failed attempt; the lockouts it started, as (kind, seconds)."""
-        started = [("user", self.users.fail(user)), ("address", self.addresses.fail(host))]
+    def failed(self, user: str | None, host: str) -> list[tuple[str, float]]:
+        """Count a failed attempt (per user only for a real login: `user` None otherwise);
+        the lockouts it started, as (kind, seconds)."""
+        started = [("address", self.addresses.fail(host))]
+        if user is not None:
+            started.insert(0, ("user", self.users.fail(user)))
         return [(kind, seconds) for kind, seconds in started if seconds]
 
     def succeeded(self, user: str) -> None:

@@ -17,7 +17,7 @@ import structlog
 from hotline.telephony.backend import CallEnded, CallEndHook, CallHandler
 from hotline.telephony.media.rtp import MediaClock, PortPool
 from hotline.telephony.sip.digest import DigestAuth, Registrar, Verdict, parse_digest
-from hotline.telephony.sip.guard import LockoutPolicy, LogLimiter, RegisterGuard
+from hotline.telephony.sip.guard import LockoutPolicy, LogLimiter, RegisterGuard, address_key
 from hotline.telephony.sip.inbound import bad_request, call_progress, info_digit, stable_tag
 from hotline.telephony.sip.leg import T1, T2, TIMEOUT, SipLeg
 from hotline.telephony.sip.message import (
@@ -419,8 +419,14 @@ class UserAgent(asyncio.DatagramProtocol):
         aor = msg.to_addr.uri.user
         named = (parse_digest(authorization) or {}) if authorization else {}
         guard = self.register_guard
-        if guard.address_locked(source[0]) or any(
-            self._user_locked(user[:81], source) for user in {aor, named.get("username", aor)}
+        users = {user[:81] for user in (aor, named.get("username", aor))}
+        # The phone already registered as this user, refreshing from where it registered,
+        # is never locked out: otherwise a guesser (or a spoofed source) behind the same
+        # NAT address could knock every operator's phone off the line.
+        refreshing = all(self._registered_from(user, source) for user in users)
+        if not refreshing and (
+            guard.address_locked(address_key(source[0]))
+            or any(guard.user_locked(user) for user in users)
         ):
             # Locked out: no challenge, and even the right password is refused until it ends.
             self.log_limited("sip_register_locked", source, level="warning", user=aor[:80])
@@ -435,7 +441,10 @@ class UserAgent(asyncio.DatagramProtocol):
         if check.verdict is not Verdict.OK or check.username != aor:
             # Keys capped (SIP logins are at most 80 characters): 10,000 of them stay small.
             user = (check.username or aor)[:81]
-            for kind, seconds in guard.failed(user, source[0]):
+            # Only real logins are counted per user: names nobody has would otherwise fill
+            # the table and push real users' counts out of it.
+            known = user in self.credentials
+            for kind, seconds in guard.failed(user if known else None, address_key(source[0])):
                 event = f"sip_register_{kind}_locked_out"
                 self.log_limited(event, source, level="warning", user=user, seconds=seconds)
             self.log_limited("sip_register_refused", source, level="warning", user=user)
@@ -463,13 +472,9 @@ class UserAgent(asyncio.DatagramProtocol):
         self.send_response(msg, resp, source)
         log.info("sip_registered", user=username, bound=binding is not None)
 
-    def _user_locked(self, user: str, source: tuple[str, int]) -> bool:
-        """Locked out, unless this is the phone already registered as the user: a guesser
-        elsewhere must not be able to knock an operator's phone off the line."""
-        if not self.register_guard.user_locked(user):
-            return False
+    def _registered_from(self, user: str, source: tuple[str, int]) -> bool:
         binding = self.registrar.lookup(user)
-        return binding is None or binding.source != source
+        return binding is not None and binding.source == source
 
     def _end(self, leg: SipLeg) -> None:
         leg.end()
