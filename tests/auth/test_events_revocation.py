@@ -63,6 +63,24 @@ async def test_stream_of_a_logged_out_token_ends_before_the_next_case(app, world
     assert kinds[-1] == "signed_out"
 
 
+async def test_stream_of_a_logged_out_token_ends_without_waiting_for_an_event(app, world):
+    # The periodic re-check is 10 s away: a sign-out in this process ends the stream at once,
+    # even when no event comes to wake it.
+    assert app.state.hotline.settings.events_recheck_seconds == 10
+    async with (
+        _serve(app) as base,
+        httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(10)) as http,
+        http.stream("GET", "/api/v1/events", headers=world.auth("supervisor")) as r,
+    ):
+        lines = r.aiter_lines()
+        await _next_event(lines, "ready")
+        out = await http.post("/api/v1/auth/logout", headers=world.auth("supervisor"))
+        assert out.status_code == 204, out.text
+        async with asyncio.timeout(6):
+            kinds = await _kinds_until_the_end(lines)
+    assert kinds == ["signed_out"]
+
+
 async def test_stream_of_a_disabled_users_page_session_ends_before_the_next_case(app, world):
     supervisor_id = await _user_id(app, "supervisor")
     async with (

@@ -44,6 +44,9 @@ def as_seen_by(actor: Actor, event: DomainEvent) -> dict[str, object]:
     return out
 
 
+REVISION_POLL = 0.5
+
+
 @router.get("/events")
 async def events(
     request: Request,
@@ -80,18 +83,21 @@ async def events(
             while True:
                 event: DomainEvent | None
                 try:
-                    wait = max(0.0, checked_at + every - loop.time())
+                    # Woken at least every REVISION_POLL seconds: a revocation in this process
+                    # (a new revision) ends the stream then, not at the next periodic check.
+                    wait = min(REVISION_POLL, max(0.0, checked_at + every - loop.time()))
                     event = await asyncio.wait_for(queue.get(), timeout=wait)
                 except TimeoutError:
                     event = None
-                if loop.time() >= checked_at + every or state.tokens.revision != revision:
+                due = loop.time() >= checked_at + every
+                if due or state.tokens.revision != revision:
                     revision = state.tokens.revision
                     if not await still_allowed():
                         yield {"event": "signed_out", "data": "{}"}
                         return
                     checked_at = loop.time()
                 if event is None:
-                    if await request.is_disconnected():
+                    if due and await request.is_disconnected():
                         return
                     continue
                 if visible(actor, event):
