@@ -165,3 +165,24 @@ async def test_unit_that_resolved_a_case_still_reads_its_answer(client, world):
     await forward(client, world, code, "ward_a")
     await ok(client, world, "officer", code, "resolve", {"answer": "Đã hỗ trợ 20 kg gạo"})
     assert (await get(client, world, code, who="officer"))["answer"] == "Đã hỗ trợ 20 kg gạo"
+
+
+async def test_unit_that_resolved_a_case_adds_no_files_and_loses_it_when_reopened(client, world):
+    from tests.attachments.test_attachments import make_png
+
+    png = {"file": ("anh.png", make_png(), "image/png")}
+    code = (await create(client, world))["code"]
+    await forward(client, world, code, "ward_a")
+    await ok(client, world, "officer", code, "resolve", {"answer": "Đã hỗ trợ 20 kg gạo"})
+    # Its answer stands: the unit reads it, but no longer acts on the case.
+    assert (await get(client, world, code, who="officer"))["status"] == "resolved"
+    r = await client.post(f"{API}/{code}/attachments", files=png, headers=world.auth("officer"))
+    assert_problem(r, 404)
+
+    await ok(client, world, "operator", code, "reopen", {"reason": "Người dân chưa nhận được"})
+    # Reopened: the answer no longer stands, and the case is not the unit's until forwarded.
+    for path in (f"{API}/{code}", f"{API}/{code}/events"):
+        assert_problem(await client.get(path, headers=world.auth("officer")), 404)
+    assert code not in await _list_codes(client, world, "officer")
+    await forward(client, world, code, "ward_a")
+    assert (await get(client, world, code, who="officer"))["status"] == "forwarded"

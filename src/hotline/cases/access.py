@@ -4,40 +4,46 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import Actor
 from hotline.cases.codes import normalise_code
-from hotline.cases.models import AssignmentStatus, Case, CaseAssignment
+from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseStatus
 from hotline.errors import NotFound
 
-# A unit sees a case through a forwarding it holds (pending, accepted) or answered
-# (resolved: its answer is the case's). One it returned is no longer its case: the
-# reporter's details, the files and the timeline are closed to it until forwarded again.
-UNIT_SEES = (AssignmentStatus.PENDING, AssignmentStatus.ACCEPTED, AssignmentStatus.RESOLVED)
+# A unit reads a case through a forwarding it holds (pending, accepted), or one it answered
+# (resolved) while that answer stands, i.e. while the case is resolved or closed; it acts on
+# a case (files, its own verbs) only through a forwarding it holds. One it returned, or whose
+# answer was reopened, is no longer its case: the reporter's details, the files and the
+# timeline are closed to it until it is forwarded to the unit again.
+UNIT_HOLDS = (AssignmentStatus.PENDING, AssignmentStatus.ACCEPTED)
+ANSWER_STANDS = (CaseStatus.RESOLVED, CaseStatus.CLOSED)
 
 
-def visible_clause(actor: Actor) -> Any:
-    """SQL condition for the cases this actor may see (None: all)."""
+def visible_clause(actor: Actor, *, write: bool = False) -> Any:
+    """SQL condition for the cases this actor may see, or act on with `write` (None: all)."""
     if actor.is_hotline_staff:
         return None
     if actor.unit_id is None:
         return Case.id.is_(None)
-    return exists().where(
-        CaseAssignment.case_id == Case.id,
-        CaseAssignment.unit_id == actor.unit_id,
-        CaseAssignment.status.in_(UNIT_SEES),
-    )
+    mine = (CaseAssignment.case_id == Case.id, CaseAssignment.unit_id == actor.unit_id)
+    holds = exists().where(*mine, CaseAssignment.status.in_(UNIT_HOLDS))
+    if write:
+        return holds
+    answered = exists().where(*mine, CaseAssignment.status == AssignmentStatus.RESOLVED)
+    return or_(holds, and_(Case.status.in_(ANSWER_STANDS), answered))
 
 
-async def get_case_for(session: AsyncSession, actor: Actor, code: str) -> Case:
-    """Fetch a case by tracking code if the actor may see it."""
+async def get_case_for(
+    session: AsyncSession, actor: Actor, code: str, *, write: bool = False
+) -> Case:
+    """Fetch a case by tracking code if the actor may see it (act on it, with `write`)."""
     canonical = normalise_code(code)
     if canonical is None:
         raise NotFound(f"Không có yêu cầu mã {code}", field="code")
     stmt = select(Case).where(Case.code == canonical)
-    clause = visible_clause(actor)
+    clause = visible_clause(actor, write=write)
     if clause is not None:
         stmt = stmt.where(clause)
     case = await session.scalar(stmt)

@@ -352,7 +352,7 @@ async def upload(
     # Read one byte past the limit: enough to know it is too big without holding a huge body.
     data = await file.read(limit + 1)
     async with state.unit_of_work() as session:
-        case = await get_case_for(session, actor, code)
+        case = await get_case_for(session, actor, code, write=True)
         a = await attachments.add_attachment(
             session, actor=actor, case=case, filename=file.filename or "", data=data
         )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import Actor
-from hotline.cases.access import UNIT_SEES
+from hotline.cases.access import ANSWER_STANDS, UNIT_HOLDS
 from hotline.cases.intake_pg import OpenedCase
-from hotline.cases.models import Case, CaseAssignment, CaseEvent
+from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseEvent
 from hotline.events import DomainEvent, record_event
 
 
@@ -18,7 +18,17 @@ async def unit_ids_of(session: AsyncSession, case_id: int) -> tuple[int, ...]:
     """The units whose officers get the case's live events (the rule of access.py)."""
     rows = await session.scalars(
         select(CaseAssignment.unit_id)
-        .where(CaseAssignment.case_id == case_id, CaseAssignment.status.in_(UNIT_SEES))
+        .join(Case, Case.id == CaseAssignment.case_id)
+        .where(
+            CaseAssignment.case_id == case_id,
+            or_(
+                CaseAssignment.status.in_(UNIT_HOLDS),
+                and_(
+                    CaseAssignment.status == AssignmentStatus.RESOLVED,
+                    Case.status.in_(ANSWER_STANDS),
+                ),
+            ),
+        )
         .distinct()
     )
     return tuple(sorted(rows.all()))
