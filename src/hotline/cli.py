@@ -507,7 +507,9 @@ def run() -> None:
     # The worker and the phone line run in their own processes: slow jobs never hold up web
     # requests, and web load never delays the 20 ms audio clock.
     children = [
-        subprocess.Popen([sys.executable, "-m", "hotline.cli", command])
+        subprocess.Popen(
+            [sys.executable, "-m", "hotline.cli", command], preexec_fn=_end_with_parent
+        )
         for command in ("worker", "sip")
     ]
     try:
@@ -517,6 +519,17 @@ def run() -> None:
             child.terminate()
         for child in children:
             child.wait(timeout=15)
+
+
+def _end_with_parent() -> None:
+    """In the child, before it runs: Linux sends it SIGTERM when `hotline run` dies, however
+    it dies (kill -9 included), so no worker or phone line is left holding its port."""
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def main() -> None:
