@@ -8,6 +8,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import Actor
+from hotline.cases.assignment_state import ACTIVE_STATUSES
 from hotline.cases.codes import normalise_code
 from hotline.cases.models import AssignmentStatus, Case, CaseAssignment
 from hotline.errors import NotFound
@@ -15,7 +16,7 @@ from hotline.errors import NotFound
 # A unit sees a case through a forwarding it holds (pending, accepted) or answered
 # (resolved: its answer is the case's). One it returned is no longer its case: the
 # reporter's details, the files and the timeline are closed to it until forwarded again.
-UNIT_SEES = (AssignmentStatus.PENDING, AssignmentStatus.ACCEPTED, AssignmentStatus.RESOLVED)
+UNIT_SEES = (*ACTIVE_STATUSES, AssignmentStatus.RESOLVED)
 
 
 def visible_clause(actor: Actor) -> Any:

@@ -7,6 +7,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hotline.cases.assignment_state import is_overdue
 from hotline.cases.intake_pg import OpenedCase
 from hotline.cases.models import Case, CaseAssignment, CaseEvent
 
@@ -79,6 +80,8 @@ class AssignmentOut(BaseModel):
     note: str
     due_at: datetime
     overdue: bool
+    # When the deadline sweep escalated it (kept after the unit finished late).
+    overdue_at: datetime | None
     created_at: datetime
     accepted_at: datetime | None
     finished_at: datetime | None
@@ -87,14 +90,14 @@ class AssignmentOut(BaseModel):
 
     @classmethod
     def of(cls, a: CaseAssignment, now: datetime) -> AssignmentOut:
-        active = a.status.value in ("pending", "accepted")
         return cls(
             id=a.id,
             unit_id=a.unit_id,
             status=a.status.value,
             note=a.note,
             due_at=a.due_at,
-            overdue=a.overdue_at is not None or (active and a.due_at < now),
+            overdue=is_overdue(a, now),
+            overdue_at=a.overdue_at,
             created_at=a.created_at,
             accepted_at=a.accepted_at,
             finished_at=a.finished_at,
