@@ -92,7 +92,7 @@ async def create_case(request: Request, suggest_duplicates: bool = False) -> Res
         if opened is not None:
             case, event = opened
             state.bus.publish(event)
-            return _created(CaseCreated.of(case))
+            return _created(CaseCreated.of(case), data)
     async with state.unit_of_work() as session:
         new_case = await service.open_case(session, actor=actor, data=data)
         if body.call_id is not None:
@@ -101,10 +101,11 @@ async def create_case(request: Request, suggest_duplicates: bool = False) -> Res
         if suggest_duplicates:
             found = await suggest_for_case(session, case=new_case, actor=actor)
             out.possible_duplicates = [PossibleDuplicate.model_validate(s) for s in found]
-    return _created(out)
+    return _created(out, data)
 
 
-def _created(out: CaseCreated) -> Response:
+def _created(out: CaseCreated, data: service.NewCase) -> Response:
+    out.suggested = list(data.suggested)
     # Serialised here, once: `out` is already a validated model, and intake is the hot path
     # (FastAPI would validate it again against response_model, which stays for OpenAPI).
     return Response(out.model_dump_json(), status_code=201, media_type="application/json")

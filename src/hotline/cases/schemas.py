@@ -23,7 +23,8 @@ class CaseIn(BaseModel):
     channel: str = Field(max_length=20)
     description: str = Field(min_length=1, max_length=20_000)
     category: str | None = Field(default=None, max_length=40)
-    urgent: bool = False
+    # Left out (or null): triage's suggestion is applied and named in CaseCreated.suggested.
+    urgent: bool | None = None
     priority: str = "normal"
     contact: ContactIn | None = None
     ward_code: str | None = Field(default=None, max_length=8)
@@ -212,3 +213,5 @@ class PossibleDuplicate(BaseModel):
 class CaseCreated(CaseOut):
     # None when not asked for (?suggest_duplicates=true): intake stays as cheap as before.
     possible_duplicates: list[PossibleDuplicate] | None = None
+    # The fields triage filled in because the intake left them out: "category", "urgent".
+    suggested: list[str] = Field(default_factory=list)

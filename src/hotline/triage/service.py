@@ -36,6 +36,13 @@ CONFIRMED_STATUSES = (CaseStatus.RESOLVED, CaseStatus.CLOSED)
 _LOADED: dict[str, TriageModel] = {}
 MAX_LOADED = 4
 log = structlog.get_logger("hotline.triage")
+# Versions activated by this process: what keeps a model (triage/intake.py) checks it.
+_activations = 0
+
+
+def activations() -> int:
+    """How many times this process activated a model version."""
+    return _activations
 
 
 @dataclass
@@ -245,6 +252,8 @@ async def activate_model(session: AsyncSession, *, actor: Actor, version: int) -
     )
     row.active = True
     await session.flush()
+    global _activations
+    _activations += 1
     return row
 
 
