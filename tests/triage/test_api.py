@@ -93,7 +93,7 @@ async def test_train_stores_a_version_with_held_out_metrics_and_first_becomes_ac
     async with app.state.hotline.unit_of_work() as session:
         second = await service.train_model(session, actor=SYSTEM, include_history=False)
         assert second.version == 2 and not second.active
-        suggestion = await service.classify(session, text="het gao roi")
+        suggestion = await service.classify(session, actor=SYSTEM, text="het gao roi")
         assert suggestion.model_version == 1
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.auth.permissions import Permission, allows
 from hotline.auth.service import Actor
 from hotline.cases.assignment_state import ACTIVE_STATUSES
 from hotline.cases.codes import normalise_code
@@ -21,7 +22,7 @@ UNIT_SEES = (*ACTIVE_STATUSES, AssignmentStatus.RESOLVED)
 
 def visible_clause(actor: Actor) -> Any:
     """SQL condition for the cases this actor may see (None: all)."""
-    if actor.is_hotline_staff:
+    if allows(actor, Permission.SEE_ALL_CASES):
         return None
     if actor.unit_id is None:
         return Case.id.is_(None)
@@ -48,7 +49,8 @@ async def get_case_for(session: AsyncSession, actor: Actor, code: str) -> Case:
 
 
 def can_edit(actor: Actor) -> bool:
-    return actor.is_hotline_staff
+    """Whether the actor works cases as the hotline (open, edit, take, forward, ...)."""
+    return allows(actor, Permission.HANDLE_CASES)
 
 
 # Timeline data for hotline staff only: the contact ids of the reporters of other cases
@@ -58,6 +60,6 @@ STAFF_ONLY_EVENT_DATA = frozenset({"reporters"})
 
 def event_data_for(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
     """What of a timeline entry's data (stored or live) this actor may read."""
-    if actor.is_hotline_staff or not STAFF_ONLY_EVENT_DATA.intersection(data):
+    if allows(actor, Permission.SEE_ALL_CASES) or not STAFF_ONLY_EVENT_DATA.intersection(data):
         return data
     return {k: v for k, v in data.items() if k not in STAFF_ONLY_EVENT_DATA}

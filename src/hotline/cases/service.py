@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
 from hotline.cases import codes, intake_pg, timeline
-from hotline.cases.access import can_edit
 from hotline.cases.intake_batch import IntakeWriter
 from hotline.cases.intake_pg import OpenedCase
 from hotline.cases.models import Case, CaseStatus, Channel, Priority
@@ -24,7 +24,7 @@ from hotline.directory.service import (
     get_ward,
     is_confirmed,
 )
-from hotline.errors import Conflict, InvalidInput, NotAllowed
+from hotline.errors import Conflict, InvalidInput
 from hotline.events import DomainEvent
 from hotline.reports.counters import count_case
 from hotline.site import Site, site_of
@@ -86,8 +86,7 @@ class _Intake:
 
 
 def _may_open(actor: Actor) -> None:
-    if not can_edit(actor):
-        raise NotAllowed("Chỉ tổng đài viên được tạo yêu cầu")
+    require(actor, Permission.HANDLE_CASES, "Chỉ tổng đài viên được tạo yêu cầu")
 
 
 def _validated(actor: Actor, data: NewCase) -> _Intake:
@@ -301,8 +300,7 @@ async def update_case(
 
     A category change moves the case between report buckets.
     """
-    if not can_edit(actor):
-        raise NotAllowed("Chỉ tổng đài viên được sửa yêu cầu")
+    require(actor, Permission.HANDLE_CASES, "Chỉ tổng đài viên được sửa yêu cầu")
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         field = sorted(unknown)[0]

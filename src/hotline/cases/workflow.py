@@ -11,9 +11,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
 from hotline.cases import sharing, timeline
-from hotline.cases.access import can_edit, get_case_for
+from hotline.cases.access import get_case_for
 from hotline.cases.assignment_state import ACTIVE_STATUSES, active_sql
 from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseEvent, CaseStatus
 from hotline.cases.transitions import ACTION_LABELS_VI, Action, target
@@ -40,8 +41,11 @@ async def _set_status(session: AsyncSession, case: Case, new: CaseStatus, **valu
 
 
 def _require_staff(actor: Actor, action: Action) -> None:
-    if not can_edit(actor):
-        raise NotAllowed(f"Chỉ tổng đài viên được {ACTION_LABELS_VI[action]} yêu cầu")
+    require(
+        actor,
+        Permission.HANDLE_CASES,
+        f"Chỉ tổng đài viên được {ACTION_LABELS_VI[action]} yêu cầu",
+    )
 
 
 def _reason(text: str | None, field: str = "reason") -> str:

@@ -13,11 +13,11 @@ import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.auth.models import Role
+from hotline.auth.permissions import Permission, require
 from hotline.auth.service import SYSTEM, Actor
 from hotline.cases.models import Case, CaseEvent, CaseStatus
 from hotline.directory.service import list_categories
-from hotline.errors import InvalidInput, NotAllowed, NotFound
+from hotline.errors import InvalidInput, NotFound
 from hotline.site import site_of
 from hotline.triage import lexicon
 from hotline.triage.corpus import Example, split_corpus
@@ -107,8 +107,10 @@ def suggest(
     )
 
 
-async def classify(session: AsyncSession, *, text: str) -> Suggestion:
-    """Suggest with the active model, among the site's active categories. Writes nothing."""
+async def classify(session: AsyncSession, *, actor: Actor, text: str) -> Suggestion:
+    """Suggest with the active model, among the site's active categories, for hotline
+    staff. Writes nothing."""
+    require(actor, Permission.USE_SUGGESTIONS, "Chỉ nhân viên tổng đài dùng được gợi ý phân loại")
     if not text.strip():
         raise InvalidInput("Nội dung không được để trống", field="text")
     version, model = await active_model(session)
@@ -198,7 +200,7 @@ async def train_model(
     """Train a new version on the corpus's training split plus confirmed history, and store
     it with its metrics on the held-out split. The first version ever becomes active; later
     ones wait for an administrator (activate_model)."""
-    _require_admin(actor)
+    require(actor, Permission.MANAGE_TRIAGE_MODELS)
     train, held_out = split_corpus()
     history = await history_examples(session) if include_history else []
     examples = list(train) + history
@@ -241,7 +243,7 @@ async def train_model(
 
 async def activate_model(session: AsyncSession, *, actor: Actor, version: int) -> TriageModelRow:
     """Make one version the one every suggestion uses (administrators only)."""
-    _require_admin(actor)
+    require(actor, Permission.MANAGE_TRIAGE_MODELS)
     row = await session.scalar(select(TriageModelRow).where(TriageModelRow.version == version))
     if row is None:
         raise NotFound(f"Không có phiên bản mô hình {version}", field="version")
@@ -259,12 +261,6 @@ async def activate_model(session: AsyncSession, *, actor: Actor, version: int) -
 
 async def list_models(session: AsyncSession, *, actor: Actor) -> list[TriageModelRow]:
     """Every version with its metrics, newest first (administrators and supervisors)."""
-    if actor.role not in {Role.ADMIN, Role.SUPERVISOR}:
-        raise NotAllowed("Chỉ quản trị viên và trưởng ca xem được các mô hình")
+    require(actor, Permission.VIEW_TRIAGE_MODELS)
     stmt = select(TriageModelRow).order_by(TriageModelRow.version.desc())
     return list((await session.scalars(stmt)).all())
-
-
-def _require_admin(actor: Actor) -> None:
-    if actor.role != Role.ADMIN:
-        raise NotAllowed("Chỉ quản trị viên được huấn luyện hoặc chọn mô hình phân loại")

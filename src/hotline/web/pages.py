@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.agents.service import CALL_TAKERS, find_agent, set_status
+from hotline.agents.service import find_agent, set_status, takes_calls
 from hotline.auth import service as auth
 from hotline.auth.service import Actor
 from hotline.calls.service import call_context
@@ -21,7 +20,7 @@ from hotline.cases.transitions import CHANNEL_LABELS_VI, STATUS_LABELS_VI
 from hotline.db import utcnow
 from hotline.directory.service import list_categories
 from hotline.errors import Unauthenticated
-from hotline.reports.service import summary
+from hotline.reports.service import board_summary
 from hotline.web.deps import client_address, get_state, page_session_id
 from hotline.web.ratelimit import TooManyAttempts
 from hotline.web.state import AppState
@@ -149,12 +148,10 @@ async def board(request: Request, state: StateDep) -> Response:
         categories = {
             c.code: c.name_vi for c in await list_categories(session, include_inactive=True)
         }
-        report = None
-        if actor.is_hotline_staff:
-            report = await summary(session, date_from=today - timedelta(days=6), date_to=today)
+        report = await board_summary(session, actor=actor, today=today)
         # The phone: this user's availability, and the caller's card while on a call.
         agent, on_call = None, None
-        if user.role in CALL_TAKERS:
+        if takes_calls(user):
             agent = await find_agent(session, user_id=user.id)
             if agent is not None and agent.current_call_id is not None:
                 on_call = await call_context(
@@ -172,7 +169,7 @@ async def board(request: Request, state: StateDep) -> Response:
             "categories": categories,
             "csrf": _csrf(request),
             "tz": state.site.timezone,
-            "takes_calls": user.role in CALL_TAKERS,
+            "takes_calls": takes_calls(user),
             "agent_status": agent.status.value if agent else "away",
             "statuses": AGENT_STATUS_VI,
             "on_call": on_call,
