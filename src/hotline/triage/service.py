@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -155,9 +156,20 @@ async def active_model(session: AsyncSession) -> tuple[int | None, TriageModel]:
     return int(version), model
 
 
-@cache
 def corpus_model() -> TriageModel:
-    """The model of the corpus's training split alone (once per process)."""
+    """The model of the corpus's training split alone (once per process).
+
+    Intakes arriving together on a fresh install all ask for it: one thread trains it while
+    the others wait for that one, rather than each training its own."""
+    with _corpus_lock:
+        return _corpus_model()
+
+
+_corpus_lock = threading.Lock()
+
+
+@cache
+def _corpus_model() -> TriageModel:
     train, _ = split_corpus()
     return fit([e.text for e in train], [e.category for e in train], [e.urgent for e in train])
 
