@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.auth.permissions import Permission, allows, require
+from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
 from hotline.cases import sharing, timeline, workflow
 from hotline.cases.access import get_case_for
@@ -34,10 +34,6 @@ class MergeResult:
     merged: list[Case]
     repointed: list[Case] = field(default_factory=list)
     notifications: int = 0
-
-
-def can_merge(actor: Actor) -> bool:
-    return allows(actor, Permission.MERGE_DUPLICATES)
 
 
 def _codes(primary_code: str, duplicate_codes: list[str]) -> tuple[str, list[str]]:
