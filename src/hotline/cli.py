@@ -222,9 +222,14 @@ def triage_train(
     ),
 ) -> None:
     """Train a new model version; metrics are measured on the corpus's held-out split."""
+    from hotline.cases.training import history_examples
     from hotline.triage.service import train_model
 
-    row = _run_in_uow(_settings(), lambda s: train_model(s, include_history=history))
+    async def train(session: Any) -> Any:
+        examples = await history_examples(session) if history else []
+        return await train_model(session, history=examples)
+
+    row = _run_in_uow(_settings(), train)
     m = row.metrics
     console.print(
         f"Phiên bản {row.version}{' (đang dùng)' if row.active else ''}: "

@@ -94,3 +94,60 @@ async def test_mark_overdue_publishes_escalation_event_for_the_unit(app, client,
             got.append(queue.get_nowait())
     assert [(e.kind, e.case_code) for e in got] == [("case.overdue", code)]
     assert world.units["ward_a"] in got[0].unit_ids
+
+
+async def _overdue_codes(client, world) -> set[str]:
+    r = await client.get(
+        "/api/v1/cases", params={"overdue": "true"}, headers=world.auth("operator")
+    )
+    assert r.status_code == 200, r.text
+    return {c["code"] for c in r.json()["items"]}
+
+
+async def _page_overdue(client, world, code: str) -> bool:
+    return any(a["overdue"] for a in (await get(client, world, code))["assignments"])
+
+
+async def test_case_page_overdue_list_and_sweep_agree(app, client, world):
+    """One definition of overdue: what the case page shows, `?overdue=true` lists and the
+    worker's sweep escalates are the same forwardings, before and after the sweep."""
+    late_pending = (await create(client, world))["code"]
+    late_accepted = (await create(client, world))["code"]
+    finished_late = (await create(client, world))["code"]
+    returned_late = (await create(client, world))["code"]
+    on_time = (await create(client, world))["code"]
+    ids = {}
+    for code in (late_pending, late_accepted, finished_late, returned_late, on_time):
+        ids[code] = (await forward(client, world, code, "ward_a", deadline_hours=1))["id"]
+    await ok(client, world, "officer", late_accepted, "accept")
+    for code in (late_pending, late_accepted, finished_late, returned_late):
+        await _make_late(app, ids[code])
+
+    # finished_late and returned_late are escalated while still open, then finished late.
+    assert await _mark(app) == 4
+    await ok(client, world, "officer", finished_late, "resolve", {"answer": "Đã xử lý"})
+    await ok(client, world, "officer", returned_late, "return", {"reason": "Không thuộc phường"})
+
+    expected = {late_pending, late_accepted}
+    listed = await _overdue_codes(client, world)
+    on_page = {
+        c
+        for c in (late_pending, late_accepted, finished_late, returned_late, on_time)
+        if await _page_overdue(client, world, c)
+    }
+    assert on_page == expected
+    assert listed == expected
+    # The finished one keeps when it was escalated, without being overdue any more.
+    finished = (await get(client, world, finished_late))["assignments"][0]
+    assert finished["overdue"] is False and finished["overdue_at"] is not None
+
+    # A forwarding that falls late after the sweep: page and list call it overdue at once,
+    # and the next sweep escalates exactly it.
+    fresh = (await create(client, world))["code"]
+    fresh_id = (await forward(client, world, fresh, "ward_b", deadline_hours=1))["id"]
+    await _make_late(app, fresh_id)
+    assert await _page_overdue(client, world, fresh)
+    assert fresh in await _overdue_codes(client, world)
+    assert await _mark(app) == 1
+    assert [e["kind"] for e in await events(client, world, fresh)].count("overdue") == 1
+    assert await _overdue_codes(client, world) == expected | {fresh}

@@ -189,7 +189,12 @@ async def test_resolve_after_reopen_keeps_only_the_new_answer(client, world):
 
 
 async def test_forward_without_category_is_422_on_category(client, world):
-    code = (await create(client, world, category=None))["code"]
+    code = (await create(client, world))["code"]
+    # Intake always has a category (given or triage's): an operator clears it by hand.
+    r = await client.patch(
+        f"/api/v1/cases/{code}", json={"category": None}, headers=world.auth("operator")
+    )
+    assert r.status_code == 200, r.text
     r = await act(client, world, "operator", code, "forward", {"unit_id": world.units["ward_a"]})
     assert_problem(r, 422, "category")
     detail = await get(client, world, code)

@@ -83,7 +83,7 @@ async def test_suggestions_only_name_active_categories(client, world, app):
 
 async def test_train_stores_a_version_with_held_out_metrics_and_first_becomes_active(app):
     async with app.state.hotline.unit_of_work() as session:
-        row = await service.train_model(session, actor=SYSTEM, include_history=False)
+        row = await service.train_model(session, actor=SYSTEM)
         assert row.version == 1 and row.active
         assert row.metrics["macro_f1"] > 0.7
         assert row.metrics["urgent"]["recall"] >= 0.95
@@ -91,16 +91,16 @@ async def test_train_stores_a_version_with_held_out_metrics_and_first_becomes_ac
         assert row.trained_on["history"] == 0
         assert row.trained_on["corpus"] > 1000 and row.trained_on["held_out"] > 250
     async with app.state.hotline.unit_of_work() as session:
-        second = await service.train_model(session, actor=SYSTEM, include_history=False)
+        second = await service.train_model(session, actor=SYSTEM)
         assert second.version == 2 and not second.active
-        suggestion = await service.classify(session, text="het gao roi")
+        suggestion = await service.classify(session, actor=SYSTEM, text="het gao roi")
         assert suggestion.model_version == 1
 
 
 async def test_admin_activates_a_version_and_suggestions_use_it(client, world, app):
     async with app.state.hotline.unit_of_work() as session:
-        await service.train_model(session, actor=SYSTEM, include_history=False)
-        await service.train_model(session, actor=SYSTEM, include_history=False)
+        await service.train_model(session, actor=SYSTEM)
+        await service.train_model(session, actor=SYSTEM)
     listed = await client.get(f"{API}/models", headers=world.auth("admin"))
     assert listed.status_code == 200
     assert [(m["version"], m["active"]) for m in listed.json()] == [(2, False), (1, True)]
@@ -115,7 +115,7 @@ async def test_admin_activates_a_version_and_suggestions_use_it(client, world, a
 
 async def test_operator_cannot_activate_or_list_models(client, world, app):
     async with app.state.hotline.unit_of_work() as session:
-        await service.train_model(session, actor=SYSTEM, include_history=False)
+        await service.train_model(session, actor=SYSTEM)
     r = await client.post(f"{API}/models/1/activate", headers=world.auth("operator"))
     assert r.status_code == 403
     assert (await client.get(f"{API}/models", headers=world.auth("operator"))).status_code == 403
@@ -133,7 +133,7 @@ async def test_an_unloadable_stored_model_falls_back_to_the_corpus_model(client,
     from hotline.triage.models import TriageModel
 
     async with app.state.hotline.unit_of_work() as session:
-        await service.train_model(session, actor=SYSTEM, include_history=False)
+        await service.train_model(session, actor=SYSTEM)
         await session.execute(update(TriageModel).values(blob=b"not a model", checksum="0" * 64))
     r = await client.post(API, json={"text": "het gao roi"}, headers=world.auth("operator"))
     assert r.status_code == 200
@@ -176,12 +176,14 @@ async def test_retraining_learns_from_cases_staff_confirmed(client, world, app):
     await case("Xin hỗ trợ gạo", "ho_tro_kho_khan")
 
     async with app.state.hotline.unit_of_work() as session:
-        history = await service.history_examples(session)
+        from hotline.cases.training import history_examples
+
+        history = await history_examples(session)
         assert sorted((e.text, e.category) for e in history) == [
             ("Cho hỏi lịch tiêm mũi 3 ở phường", "tiem_vac_xin"),
             ("Đường ống nước vỡ trước nhà số 7", "khac"),
         ]
-        row = await service.train_model(session, actor=SYSTEM)
+        row = await service.train_model(session, actor=SYSTEM, history=history)
         assert row.trained_on["history"] == 2
 
 
@@ -261,7 +263,7 @@ async def _store_blob(app, blob: bytes) -> None:
     from hotline.triage.models import TriageModel
 
     async with app.state.hotline.unit_of_work() as session:
-        await service.train_model(session, actor=SYSTEM, include_history=False)
+        await service.train_model(session, actor=SYSTEM)
         service._LOADED.clear()  # as in another web process that has not loaded it yet
         await session.execute(update(TriageModel).values(blob=blob, checksum="f" * 64))
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.triage.lexicon import RULES, scan
+from hotline.triage.corpus import split_corpus
+from hotline.triage.lexicon import RULES, is_urgent, scan
 
 
 def codes(text: str) -> set[str]:
@@ -95,3 +96,12 @@ def test_each_reason_names_the_matched_phrase() -> None:
     assert hits["kho_tho"].phrase == "kho tho"
     assert hits["spo2_thap"].phrase == "spo2 91"
     assert hits["tim_tai"].label == "Tím tái"
+
+
+def test_is_urgent_agrees_with_scan_on_every_corpus_message() -> None:
+    """Intake's shortcut (first reason only, one pass of all phrases first) answers as `scan`."""
+    train, held_out = split_corpus()
+    texts = [e.text for e in (*train, *held_out)]
+    texts += ["không khó thở, spo2 98", "khó thở; ko sốt", "ba e kho tho, spo2 91", ""]
+    assert [is_urgent(t) for t in texts] == [bool(scan(t)) for t in texts]
+    assert any(is_urgent(t) for t in texts) and not all(is_urgent(t) for t in texts)

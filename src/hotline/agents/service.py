@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.agents.models import Agent, AgentStatus
 from hotline.auth.models import Role, User
+from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
 from hotline.calls.models import Call
 from hotline.db import utcnow
-from hotline.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from hotline.errors import Conflict, InvalidInput, NotFound
 from hotline.events import DomainEvent, record_event
 from hotline.site import site_of
 
@@ -27,6 +28,11 @@ QUEUE_ROLES: dict[str, frozenset[Role]] = {
 CALL_TAKERS = frozenset(r for roles in QUEUE_ROLES.values() for r in roles)
 SIP_USERNAME = re.compile(r"^[A-Za-z0-9._-]{1,80}$")
 MISSES_BEFORE_AWAY = 2
+
+
+def takes_calls(user: User) -> bool:
+    """Whether the user answers one of the queues (a phone and a status on the board)."""
+    return user.role in CALL_TAKERS
 
 
 def digest_ha1(username: str, realm: str, password: str) -> str:
@@ -62,8 +68,7 @@ async def set_sip_credentials(
     uri: str | None = None,
 ) -> Agent:
     """Give an operator's phone its SIP login (admins only)."""
-    if actor.role is not Role.ADMIN:
-        raise NotAllowed("Chỉ quản trị viên đặt được tài khoản SIP")
+    require(actor, Permission.CONFIGURE_PHONE, "Chỉ quản trị viên đặt được tài khoản SIP")
     user = await _taker(session, user_id, "user_id")
     if not SIP_USERNAME.match(username):
         raise InvalidInput("Tên đăng nhập SIP chỉ gồm chữ, số, dấu . _ -", field="username")
@@ -134,8 +139,7 @@ class AgentView:
 
 async def list_agents(session: AsyncSession, *, actor: Actor) -> list[AgentView]:
     """Every call taker with their status and calls answered today (supervisors, admins)."""
-    if actor.role not in (Role.ADMIN, Role.SUPERVISOR):
-        raise NotAllowed("Chỉ giám sát viên xem được trạng thái điện thoại viên")
+    require(actor, Permission.SUPERVISE_AGENTS)
     site = site_of(session)
     day, _ = site.local_day_hour(utcnow())
     start = datetime.combine(day, datetime.min.time(), tzinfo=site.timezone)

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
 from hotline.duplicates.service import Suggestion as Duplicate
 from hotline.duplicates.service import suggest_duplicates
-from hotline.errors import NotAllowed
 from hotline.knowledge.suggest import MAX_TEXT as ARTICLE_TEXT
 from hotline.knowledge.suggest import Suggestion as ArticleSuggestion
 from hotline.knowledge.suggest import suggest_articles
@@ -41,12 +41,11 @@ async def suggest_for_draft(
 
     `place`: ward_code, address, lat, long, as duplicates take them.
     """
-    if not actor.is_hotline_staff:
-        raise NotAllowed("Chỉ nhân viên tổng đài dùng được gợi ý")
+    require(actor, Permission.USE_SUGGESTIONS)
     # An incoming e-mail may run past what triage and article matching read; its start says
     # what it is about (a quoted thread follows), so the rest is left out, not refused.
     head = text[: min(TRIAGE_TEXT, ARTICLE_TEXT)]
-    triage = await classify(session, text=head)
+    triage = await classify(session, actor=actor, text=head)
     steer = category or triage.category
     duplicates = await suggest_duplicates(
         session, text=text, category_code=steer, limit=limit, actor=actor, **place

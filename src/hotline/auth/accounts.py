@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.auth.models import ApiToken, Role, User, UserSession
+from hotline.auth.models import ApiToken, User, UserSession
+from hotline.auth.permissions import ROLES, Permission, require
 from hotline.auth.service import (
     Actor,
     check_new_password,
+    create_user,
     get_user,
     hash_password_async,
     page_session_hash,
@@ -29,11 +31,6 @@ from hotline.errors import Conflict, InvalidInput, NotAllowed
 class Revoked:
     tokens: int
     sessions: int
-
-
-def _require_admin(actor: Actor) -> None:
-    if actor.role != Role.ADMIN:
-        raise NotAllowed("Chỉ quản trị viên được quản lý tài khoản")
 
 
 async def revoke_credentials(
@@ -57,9 +54,31 @@ async def revoke_credentials(
     return Revoked(tokens=tokens.rowcount or 0, sessions=sessions.rowcount or 0)  # type: ignore[attr-defined]
 
 
+async def create_account(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    username: str,
+    password: str,
+    role: str,
+    unit_id: int | None = None,
+    full_name: str = "",
+) -> User:
+    """Admin: open a staff account (`auth.service.create_user`'s rules)."""
+    require(actor, Permission.MANAGE_USERS, "Chỉ quản trị viên được tạo tài khoản")
+    return await create_user(
+        session,
+        username=username,
+        password=password,
+        role=role,
+        unit_id=unit_id,
+        full_name=full_name,
+    )
+
+
 async def revoke_user(session: AsyncSession, *, actor: Actor, user_id: int) -> Revoked:
     """Admin: sign a user out everywhere (tokens and page sessions); the account stays open."""
-    _require_admin(actor)
+    require(actor, Permission.MANAGE_USERS)
     user = await get_user(session, user_id)
     return await revoke_credentials(session, user_id=user.id)
 
@@ -67,15 +86,16 @@ async def revoke_user(session: AsyncSession, *, actor: Actor, user_id: int) -> R
 async def set_active(session: AsyncSession, *, actor: Actor, user_id: int, active: bool) -> User:
     """Admin: disable or enable an account. Disabling revokes all its credentials; the last
     active administrator cannot be disabled (nobody could manage accounts any more)."""
-    _require_admin(actor)
+    require(actor, Permission.MANAGE_USERS)
     user = await get_user(session, user_id)
     if not active and user.active:
-        if user.role == Role.ADMIN:
+        managers = ROLES[Permission.MANAGE_USERS]
+        if user.role in managers:
             # Locked on PostgreSQL so two admins disabling each other cannot both pass.
             admins = (
                 await session.scalars(
                     select(User.id)
-                    .where(User.role == Role.ADMIN, User.active.is_(True))
+                    .where(User.role.in_(managers), User.active.is_(True))
                     .with_for_update()
                 )
             ).all()
@@ -96,7 +116,7 @@ async def set_password(
     session: AsyncSession, *, actor: Actor, user_id: int, new_password: str
 ) -> User:
     """Admin: give a user a new password; all their tokens and sessions end."""
-    _require_admin(actor)
+    require(actor, Permission.MANAGE_USERS)
     check_new_password(new_password)
     user = await get_user(session, user_id)
     user.password_hash = await hash_password_async(new_password)
@@ -137,7 +157,7 @@ async def update_user(
     password: str | None = None,
 ) -> User:
     """Admin: the account changes of `PATCH /users/{id}` (a new password, then the state)."""
-    _require_admin(actor)
+    require(actor, Permission.MANAGE_USERS)
     user = await get_user(session, user_id)
     if password is not None:
         user = await set_password(session, actor=actor, user_id=user_id, new_password=password)

@@ -16,7 +16,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.auth.models import HOTLINE_STAFF, ApiToken, Role, User, UserSession
+from hotline.auth.models import ApiToken, Role, User, UserSession
+from hotline.auth.permissions import Permission, allows, require
 from hotline.db import utcnow
 from hotline.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 
@@ -56,7 +57,8 @@ class Actor:
 
     @property
     def is_hotline_staff(self) -> bool:
-        return self.role in HOTLINE_STAFF
+        """The hotline's own people: they see every case (Permission.SEE_ALL_CASES)."""
+        return allows(self, Permission.SEE_ALL_CASES)
 
 
 SYSTEM = Actor(user_id=None, username="system", role=Role.ADMIN)
@@ -366,7 +368,9 @@ async def get_user(session: AsyncSession, user_id: int) -> User:
     return user
 
 
-async def list_users(session: AsyncSession) -> list[User]:
+async def list_users(session: AsyncSession, *, actor: Actor) -> list[User]:
+    """Every account (administrators and supervisors)."""
+    require(actor, Permission.VIEW_USERS)
     return list((await session.scalars(select(User).order_by(User.username))).all())
 
 

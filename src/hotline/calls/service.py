@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.auth.models import HOTLINE_STAFF, User
+from hotline.auth.models import User
+from hotline.auth.permissions import Permission, require, role_allows
 from hotline.auth.service import Actor
 from hotline.calls.models import Call, Callback, CallbackStatus, CallOutcome
 from hotline.cases.models import Case
@@ -47,18 +48,19 @@ class NewCall:
 
 
 async def call_taker(
-    session: AsyncSession, *, recorded_by: int | None, operator_id: int | None, answered: bool
+    session: AsyncSession, *, actor: Actor, operator_id: int | None, answered: bool
 ) -> int | None:
-    """Who took a call being recorded: the staff member named, else the one recording it;
-    nobody for a call nobody answered (an abandoned call has no operator)."""
+    """Who took a call `actor` is recording (hotline staff): the staff member named, else
+    the actor; nobody for a call nobody answered (an abandoned call has no operator)."""
+    require(actor, Permission.RECORD_CALLS)
     if operator_id is None:
-        return recorded_by if answered else None
+        return actor.user_id if answered else None
     if not answered:
         raise InvalidInput(
             "Cuộc gọi không được trả lời thì không có tổng đài viên", field="operator_id"
         )
     user = await session.get(User, operator_id)
-    if user is None or not user.active or user.role not in HOTLINE_STAFF:
+    if user is None or not user.active or not role_allows(user.role, Permission.RECORD_CALLS):
         raise InvalidInput(f"Không có tổng đài viên mã {operator_id}", field="operator_id")
     return user.id
 
@@ -192,6 +194,7 @@ async def list_calls(
 ) -> list[Call]:
     """Call records for staff, newest first; their callers' numbers are personal data, so
     the read of each caller is logged."""
+    require(actor, Permission.RECORD_CALLS)
     stmt = (
         select(Call).order_by(Call.started_at.desc(), Call.id.desc()).limit(max(1, min(limit, 500)))
     )
@@ -215,6 +218,7 @@ async def list_callbacks(
 ) -> list[Callback]:
     """Callback requests in queue order: who joined the queue first comes first. The
     callers' numbers are personal data: the read is logged."""
+    require(actor, Permission.RECORD_CALLS)
     stmt = (
         select(Callback, Call.contact_id)
         .join(Call, Call.id == Callback.call_id)
@@ -238,6 +242,7 @@ async def list_callbacks(
 
 async def complete_callback(session: AsyncSession, *, actor: Actor, callback_id: int) -> Callback:
     """Mark a callback done (once); the answer names the caller, so it is a logged read."""
+    require(actor, Permission.RECORD_CALLS)
     callback = await session.get(Callback, callback_id)
     if callback is None:
         raise NotFound("Không tìm thấy yêu cầu gọi lại", field="callback_id")
@@ -263,6 +268,12 @@ class CallContext:
     contact_id: int | None
     contact_name: str
     past_cases: list[str]
+
+
+async def read_call_context(session: AsyncSession, *, actor: Actor, call_id: int) -> CallContext:
+    """A call's caller card for hotline staff (`call_context`, read by the actor)."""
+    require(actor, Permission.RECORD_CALLS)
+    return await call_context(session, call_id=call_id, reader_id=actor.user_id)
 
 
 async def call_context(

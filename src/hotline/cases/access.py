@@ -7,7 +7,9 @@ from typing import Any
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.auth.permissions import Permission, allows
 from hotline.auth.service import Actor
+from hotline.cases.assignment_state import ACTIVE_STATUSES
 from hotline.cases.codes import normalise_code
 from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseStatus
 from hotline.errors import NotFound
@@ -17,13 +19,13 @@ from hotline.errors import NotFound
 # a case (files, its own verbs) only through a forwarding it holds. One it returned, or whose
 # answer was reopened, is no longer its case: the reporter's details, the files and the
 # timeline are closed to it until it is forwarded to the unit again.
-UNIT_HOLDS = (AssignmentStatus.PENDING, AssignmentStatus.ACCEPTED)
+UNIT_HOLDS = ACTIVE_STATUSES
 ANSWER_STANDS = (CaseStatus.RESOLVED, CaseStatus.CLOSED)
 
 
 def visible_clause(actor: Actor, *, write: bool = False) -> Any:
     """SQL condition for the cases this actor may see, or act on with `write` (None: all)."""
-    if actor.is_hotline_staff:
+    if allows(actor, Permission.SEE_ALL_CASES):
         return None
     if actor.unit_id is None:
         return Case.id.is_(None)
@@ -53,7 +55,8 @@ async def get_case_for(
 
 
 def can_edit(actor: Actor) -> bool:
-    return actor.is_hotline_staff
+    """Whether the actor works cases as the hotline (open, edit, take, forward, ...)."""
+    return allows(actor, Permission.HANDLE_CASES)
 
 
 # Timeline data for hotline staff only: the contact ids of the reporters of other cases
@@ -63,6 +66,6 @@ STAFF_ONLY_EVENT_DATA = frozenset({"reporters"})
 
 def event_data_for(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
     """What of a timeline entry's data (stored or live) this actor may read."""
-    if actor.is_hotline_staff or not STAFF_ONLY_EVENT_DATA.intersection(data):
+    if allows(actor, Permission.SEE_ALL_CASES) or not STAFF_ONLY_EVENT_DATA.intersection(data):
         return data
     return {k: v for k, v in data.items() if k not in STAFF_ONLY_EVENT_DATA}

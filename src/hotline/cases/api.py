@@ -117,7 +117,7 @@ async def create_case(request: Request, suggest_duplicates: bool = False) -> Res
         if opened is not None:
             case, event = opened
             state.bus.publish(event)
-            return _created(CaseCreated.of(case))
+            return _created(CaseCreated.of(case), data)
     replayed = None
     async with state.unit_of_work() as session:
         if key is not None:
@@ -137,10 +137,11 @@ async def create_case(request: Request, suggest_duplicates: bool = False) -> Res
         if suggest_duplicates:
             found = await suggest_for_case(session, case=new_case, actor=actor)
             out.possible_duplicates = [PossibleDuplicate.model_validate(s) for s in found]
-    return _created(out, replayed=replayed is not None)
+    return _created(out, data, replayed=replayed is not None)
 
 
-def _created(out: CaseCreated, *, replayed: bool = False) -> Response:
+def _created(out: CaseCreated, data: service.NewCase, *, replayed: bool = False) -> Response:
+    out.suggested = list(data.suggested)
     # Serialised here, once: `out` is already a validated model, and intake is the hot path
     # (FastAPI would validate it again against response_model, which stays for OpenAPI).
     headers = {"Idempotent-Replayed": "true"} if replayed else None

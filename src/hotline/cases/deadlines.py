@@ -7,24 +7,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import SYSTEM
 from hotline.cases import timeline
+from hotline.cases.assignment_state import overdue_sql
 from hotline.cases.models import Case, CaseAssignment
-from hotline.cases.workflow import ACTIVE
 from hotline.db import utcnow
 from hotline.reports.counters import count_unit
 
 
 async def mark_overdue(session: AsyncSession, *, limit: int = 500) -> int:
-    """Flag forwardings past their deadline once each, count them and announce the escalation."""
+    """Flag overdue forwardings (assignment_state.overdue_sql) once each, count them and
+    announce the escalation."""
     now = utcnow()
     due = list(
         (
             await session.scalars(
                 select(CaseAssignment)
-                .where(
-                    CaseAssignment.status.in_(ACTIVE),
-                    CaseAssignment.due_at < now,
-                    CaseAssignment.overdue_at.is_(None),
-                )
+                .where(overdue_sql(now), CaseAssignment.overdue_at.is_(None))
                 .order_by(CaseAssignment.due_at)
                 .limit(limit)
             )

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import Actor
 from hotline.cases.access import visible_clause
-from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseStatus, Channel
+from hotline.cases.assignment_state import overdue_sql
+from hotline.cases.models import Case, CaseAssignment, CaseStatus, Channel
 from hotline.contacts.service import log_personal_read
 from hotline.db import dialect_name, utcnow
 from hotline.errors import InvalidInput
@@ -60,11 +61,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 
 
 def _overdue_clause() -> Any:
-    return exists().where(
-        CaseAssignment.case_id == Case.id,
-        CaseAssignment.status.in_((AssignmentStatus.PENDING, AssignmentStatus.ACCEPTED)),
-        CaseAssignment.due_at < utcnow(),
-    )
+    """The case has an overdue forwarding (assignment_state.overdue_sql)."""
+    return exists().where(CaseAssignment.case_id == Case.id, overdue_sql(utcnow()))
 
 
 # Not mapped on Case: the column exists on PostgreSQL only and is never read into Python.

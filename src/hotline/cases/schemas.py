@@ -7,6 +7,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hotline.cases.assignment_state import is_overdue
 from hotline.cases.intake_pg import OpenedCase
 from hotline.cases.models import Case, CaseAssignment, CaseEvent
 from hotline.types import Id, Int32
@@ -23,7 +24,8 @@ class CaseIn(BaseModel):
     channel: str = Field(max_length=20)
     description: str = Field(min_length=1, max_length=20_000)
     category: str | None = Field(default=None, max_length=40)
-    urgent: bool = False
+    # Left out (or null): triage's suggestion is applied and named in CaseCreated.suggested.
+    urgent: bool | None = None
     priority: str = "normal"
     contact: ContactIn | None = None
     ward_code: str | None = Field(default=None, max_length=8)
@@ -80,6 +82,8 @@ class AssignmentOut(BaseModel):
     note: str
     due_at: datetime
     overdue: bool
+    # When the deadline sweep escalated it (kept after the unit finished late).
+    overdue_at: datetime | None
     created_at: datetime
     accepted_at: datetime | None
     finished_at: datetime | None
@@ -88,14 +92,14 @@ class AssignmentOut(BaseModel):
 
     @classmethod
     def of(cls, a: CaseAssignment, now: datetime) -> AssignmentOut:
-        active = a.status.value in ("pending", "accepted")
         return cls(
             id=a.id,
             unit_id=a.unit_id,
             status=a.status.value,
             note=a.note,
             due_at=a.due_at,
-            overdue=a.overdue_at is not None or (active and a.due_at < now),
+            overdue=is_overdue(a, now),
+            overdue_at=a.overdue_at,
             created_at=a.created_at,
             accepted_at=a.accepted_at,
             finished_at=a.finished_at,
@@ -210,3 +214,5 @@ class PossibleDuplicate(BaseModel):
 class CaseCreated(CaseOut):
     # None when not asked for (?suggest_duplicates=true): intake stays as cheap as before.
     possible_duplicates: list[PossibleDuplicate] | None = None
+    # The fields triage filled in because the intake left them out: "category", "urgent".
+    suggested: list[str] = Field(default_factory=list)

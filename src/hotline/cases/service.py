@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
 from hotline.cases import codes, intake_pg, timeline
-from hotline.cases.access import can_edit
 from hotline.cases.intake_batch import IntakeWriter
 from hotline.cases.intake_pg import OpenedCase
 from hotline.cases.models import Case, CaseStatus, Channel, Priority
@@ -24,11 +24,12 @@ from hotline.directory.service import (
     get_ward,
     is_confirmed,
 )
-from hotline.errors import Conflict, InvalidInput, NotAllowed
+from hotline.errors import Conflict, InvalidInput
 from hotline.events import DomainEvent
 from hotline.reports.counters import count_case
 from hotline.site import Site, site_of
 from hotline.text import fold
+from hotline.triage.intake import IntakeGuess, cached_guess, guess_for
 
 CODE_ATTEMPTS = 5
 
@@ -37,8 +38,9 @@ CODE_ATTEMPTS = 5
 class NewCase:
     channel: str
     description: str
+    # Left out (None): triage's suggestion is applied and named in `suggested`.
     category: str | None = None
-    urgent: bool = False
+    urgent: bool | None = None
     priority: str = Priority.NORMAL.value
     contact_name: str = ""
     contact_phone: str | None = None
@@ -48,6 +50,25 @@ class NewCase:
     lat: float | None = None
     long: float | None = None
     public: bool = False
+    # The fields triage filled in because the intake left them out ("category", "urgent").
+    suggested: tuple[str, ...] = ()
+
+
+def _needs_triage(data: NewCase) -> bool:
+    return (data.category is None or data.urgent is None) and bool(data.description.strip())
+
+
+def _apply_triage(data: NewCase, found: IntakeGuess) -> None:
+    """Fill what the intake left out with triage's suggestion, noting it in `data.suggested`.
+    A value the intake gave (an operator's choice, `urgent: false` included) is kept."""
+    suggested = list(data.suggested)
+    if data.category is None and found.category is not None:
+        data.category = found.category
+        suggested.append("category")
+    if data.urgent is None and found.urgent is not None:
+        data.urgent = found.urgent
+        suggested.append("urgent")
+    data.suggested = tuple(suggested)
 
 
 def search_text_for(case_code: str, description: str, address: str, contact_name: str) -> str:
@@ -64,10 +85,12 @@ class _Intake:
     event_data: dict[str, Any]
 
 
+def _may_open(actor: Actor) -> None:
+    require(actor, Permission.HANDLE_CASES, "Chỉ tổng đài viên được tạo yêu cầu")
+
+
 def _validated(actor: Actor, data: NewCase) -> _Intake:
     """The checks that need no database, shared by every intake path."""
-    if not can_edit(actor):
-        raise NotAllowed("Chỉ tổng đài viên được tạo yêu cầu")
     try:
         channel = Channel(data.channel)
     except ValueError:
@@ -84,11 +107,12 @@ def _validated(actor: Actor, data: NewCase) -> _Intake:
         normalise_phone(data.contact_phone, field="contact.phone") if data.contact_phone else None
     )
     now = utcnow()
+    urgent = bool(data.urgent)
     values = {
         "channel": channel,
         "category_code": data.category,
-        "urgent": data.urgent,
-        "priority": Priority.CRITICAL if data.urgent and priority == Priority.NORMAL else priority,
+        "urgent": urgent,
+        "priority": Priority.CRITICAL if urgent and priority == Priority.NORMAL else priority,
         "status": CaseStatus.NEW,
         "description": description,
         "ward_code": data.ward_code,
@@ -101,15 +125,34 @@ def _validated(actor: Actor, data: NewCase) -> _Intake:
         "created_at": now,
         "updated_at": now,
     }
-    event_data = {"channel": channel.value, "category": data.category, "urgent": data.urgent}
+    event_data: dict[str, Any] = {
+        "channel": channel.value,
+        "category": data.category,
+        "urgent": urgent,
+    }
+    if data.suggested:
+        event_data["suggested"] = list(data.suggested)
     return _Intake(values, e164, data.contact_name.strip(), event_data)
 
 
 async def open_case(session: AsyncSession, *, actor: Actor, data: NewCase) -> Case:
     """Record a new request from any channel; finds or creates the contact by phone.
 
-    Writes the case, its first timeline entry and the report counters in one transaction.
+    A category or urgency left out is triage's suggestion, listed in `data.suggested` and in
+    the "created" timeline entry. Writes the case, its first timeline entry and the report
+    counters in one transaction.
     """
+    _may_open(actor)
+    if _needs_triage(data):
+        _apply_triage(
+            data,
+            await guess_for(
+                session,
+                data.description,
+                category=data.category is None,
+                urgent=data.urgent is None,
+            ),
+        )
     intake = _validated(actor, data)
     if data.category is not None:
         await check_category(session, data.category)
@@ -141,7 +184,7 @@ async def open_case(session: AsyncSession, *, actor: Actor, data: NewCase) -> Ca
         category_code=data.category,
         channel=values["channel"].value,
         created=1,
-        urgent=int(data.urgent),
+        urgent=int(values["urgent"]),
     )
     return case
 
@@ -155,8 +198,17 @@ async def open_case_autocommit(
     Same rules and writes as `open_case`. Returns None, having written nothing, when the
     category or ward has not been confirmed recently by this process: the caller then uses
     `open_case` in a unit of work, which confirms them. The live event is returned for the
-    caller to publish, since the case is already committed.
+    caller to publish, since the case is already committed. Also None when triage must fill
+    a field and this process has no model loaded yet (`open_case` loads it).
     """
+    _may_open(actor)
+    if _needs_triage(data):
+        found = cached_guess(
+            database, data.description, category=data.category is None, urgent=data.urgent is None
+        )
+        if found is None:
+            return None
+        _apply_triage(data, found)
     intake = _validated(actor, data)
     if data.category is not None and not is_confirmed(database, "category", data.category):
         return None
@@ -248,8 +300,7 @@ async def update_case(
 
     A category change moves the case between report buckets.
     """
-    if not can_edit(actor):
-        raise NotAllowed("Chỉ tổng đài viên được sửa yêu cầu")
+    require(actor, Permission.HANDLE_CASES, "Chỉ tổng đài viên được sửa yêu cầu")
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         field = sorted(unknown)[0]

@@ -11,17 +11,17 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
 from hotline.cases import sharing, timeline
-from hotline.cases.access import can_edit, get_case_for
+from hotline.cases.access import get_case_for
+from hotline.cases.assignment_state import ACTIVE_STATUSES, active_sql
 from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseEvent, CaseStatus
 from hotline.cases.transitions import ACTION_LABELS_VI, Action, target
 from hotline.db import utcnow
 from hotline.directory.service import get_category, get_unit
 from hotline.errors import Conflict, InvalidInput, InvalidTransition, NotAllowed, NotFound
 from hotline.reports.counters import count_case, count_unit
-
-ACTIVE = (AssignmentStatus.PENDING, AssignmentStatus.ACCEPTED)
 
 
 async def _set_status(session: AsyncSession, case: Case, new: CaseStatus, **values: object) -> None:
@@ -41,8 +41,11 @@ async def _set_status(session: AsyncSession, case: Case, new: CaseStatus, **valu
 
 
 def _require_staff(actor: Actor, action: Action) -> None:
-    if not can_edit(actor):
-        raise NotAllowed(f"Chỉ tổng đài viên được {ACTION_LABELS_VI[action]} yêu cầu")
+    require(
+        actor,
+        Permission.HANDLE_CASES,
+        f"Chỉ tổng đài viên được {ACTION_LABELS_VI[action]} yêu cầu",
+    )
 
 
 def _reason(text: str | None, field: str = "reason") -> str:
@@ -84,7 +87,7 @@ async def forward_case(
         select(CaseAssignment.id).where(
             CaseAssignment.case_id == case.id,
             CaseAssignment.unit_id == unit.id,
-            CaseAssignment.status.in_(ACTIVE),
+            active_sql(),
         )
     )
     if already is not None:
@@ -136,7 +139,7 @@ async def _my_assignment(session: AsyncSession, actor: Actor, case: Case) -> Cas
         select(CaseAssignment).where(
             CaseAssignment.case_id == case.id,
             CaseAssignment.unit_id == actor.unit_id,
-            CaseAssignment.status.in_(ACTIVE),
+            active_sql(),
         )
     )
     if assignment is None:
@@ -160,7 +163,7 @@ async def _settle(session: AsyncSession, case: Case, nominal: CaseStatus) -> Cas
     if start is not None:
         stmt = stmt.where(CaseAssignment.created_at >= start)
     statuses = list((await session.scalars(stmt)).all())
-    if AssignmentStatus.PENDING in statuses or AssignmentStatus.ACCEPTED in statuses:
+    if any(s in ACTIVE_STATUSES for s in statuses):
         return (
             CaseStatus.ACCEPTED if AssignmentStatus.ACCEPTED in statuses else CaseStatus.FORWARDED
         )

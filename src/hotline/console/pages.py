@@ -3,20 +3,19 @@ call takers their availability and the caller's card while on a call."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from hotline.agents.service import CALL_TAKERS, find_agent
+from hotline.agents.service import find_agent, takes_calls
 from hotline.auth import service as auth
 from hotline.calls.service import call_context
 from hotline.cases.queries import CaseFilter, list_cases
 from hotline.cases.transitions import CHANNEL_LABELS_VI, STATUS_LABELS_VI
 from hotline.db import utcnow
 from hotline.directory.service import list_categories
-from hotline.reports.service import summary
+from hotline.reports.service import board_summary
 from hotline.web.deps import get_state
 from hotline.web.page import csrf_token, page_actor, templates_for
 from hotline.web.state import AppState
@@ -41,12 +40,10 @@ async def board(request: Request, state: StateDep) -> Response:
         categories = {
             c.code: c.name_vi for c in await list_categories(session, include_inactive=True)
         }
-        report = None
-        if actor.is_hotline_staff:
-            report = await summary(session, date_from=today - timedelta(days=6), date_to=today)
+        report = await board_summary(session, actor=actor, today=today)
         # The phone: this user's availability, and the caller's card while on a call.
         agent, on_call = None, None
-        if user.role in CALL_TAKERS:
+        if takes_calls(user):
             agent = await find_agent(session, user_id=user.id)
             if agent is not None and agent.current_call_id is not None:
                 on_call = await call_context(
@@ -64,7 +61,7 @@ async def board(request: Request, state: StateDep) -> Response:
             "categories": categories,
             "csrf": csrf_token(request),
             "tz": state.site.timezone,
-            "takes_calls": user.role in CALL_TAKERS,
+            "takes_calls": takes_calls(user),
             "agent_status": agent.status.value if agent else "away",
             "statuses": AGENT_STATUS_VI,
             "on_call": on_call,

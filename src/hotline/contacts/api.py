@@ -7,15 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from hotline.auth.models import Role
 from hotline.auth.service import Actor
-from hotline.cases.access import can_edit
 from hotline.cases.queries import CaseFilter, list_cases
 from hotline.cases.schemas import CaseOut
 from hotline.contacts import service
 from hotline.contacts.models import Contact
 from hotline.duplicates.contacts import merge_contacts
-from hotline.errors import NotAllowed, NotFound
 from hotline.types import Id
 from hotline.web.deps import current_actor, get_state
 from hotline.web.state import AppState
@@ -42,11 +39,6 @@ class IdentityIn(BaseModel):
     display_name: str = Field(default="", max_length=200)
 
 
-def _staff(actor: Actor) -> None:
-    if not can_edit(actor):
-        raise NotAllowed("Chỉ tổng đài viên được xem thông tin người dân")
-
-
 async def _card(session: Any, actor: Actor, contact: Contact) -> dict[str, Any]:
     page = await list_cases(
         session, actor=actor, filters=CaseFilter(contact_id=contact.id), cursor=None, limit=50
@@ -69,33 +61,24 @@ async def _card(session: Any, actor: Actor, contact: Contact) -> dict[str, Any]:
 async def lookup(
     actor: ActorDep, state: StateDep, phone: Annotated[str, Query(max_length=40)]
 ) -> dict[str, Any]:
-    _staff(actor)
     async with state.unit_of_work() as session:
-        contact = await service.find_by_phone(session, phone)
-        if contact is None:
-            raise NotFound("Chưa có người dân với số này", field="phone")
-        contact = await service.read_contact(
-            session, actor=actor, contact_id=contact.id, purpose="lookup_by_phone"
-        )
+        contact = await service.lookup_by_phone(session, actor=actor, phone=phone)
         return await _card(session, actor, contact)
 
 
 @router.get("/{contact_id}")
 async def get_contact(contact_id: Id, actor: ActorDep, state: StateDep) -> dict[str, Any]:
-    _staff(actor)
     async with state.unit_of_work() as session:
-        contact = await service.read_contact(
-            session, actor=actor, contact_id=contact_id, purpose="contact_card"
-        )
+        contact = await service.open_contact_card(session, actor=actor, contact_id=contact_id)
         return await _card(session, actor, contact)
 
 
 @router.post("", status_code=201)
 async def create(body: ContactIn, actor: ActorDep, state: StateDep) -> dict[str, Any]:
-    _staff(actor)
     async with state.unit_of_work() as session:
         contact = await service.create_contact(
             session,
+            actor=actor,
             name=body.name,
             phones=body.phones,
             address=body.address,
@@ -110,12 +93,11 @@ async def create(body: ContactIn, actor: ActorDep, state: StateDep) -> dict[str,
 
 @router.post("/{contact_id}/merge")
 async def merge(contact_id: Id, body: MergeIn, actor: ActorDep, state: StateDep) -> dict[str, Any]:
-    _staff(actor)
     async with state.unit_of_work() as session:
         merged = await merge_contacts(
             session, keep_id=contact_id, merge_id=body.merge_id, actor=actor
         )
-        contact = await service.read_contact(
+        contact = await service.open_contact_card(
             session, actor=actor, contact_id=merged.id, purpose="merge"
         )
         return await _card(session, actor, contact)
@@ -125,10 +107,10 @@ async def merge(contact_id: Id, body: MergeIn, actor: ActorDep, state: StateDep)
 async def add_identity(
     contact_id: Id, body: IdentityIn, actor: ActorDep, state: StateDep
 ) -> dict[str, Any]:
-    _staff(actor)
     async with state.unit_of_work() as session:
         identity = await service.add_identity(
             session,
+            actor=actor,
             contact_id=contact_id,
             channel=body.channel,
             external_id=body.external_id,
@@ -147,10 +129,7 @@ async def personal_data_reads(
     contact_id: Id, actor: ActorDep, state: StateDep
 ) -> list[dict[str, Any]]:
     """Who looked at this citizen's personal data, and when (administrators and supervisors)."""
-    if actor.role not in (Role.ADMIN, Role.SUPERVISOR):
-        raise NotAllowed("Chỉ quản trị viên hoặc trưởng ca xem nhật ký truy cập")
     async with state.unit_of_work() as session:
-        contact = await service.get_contact(session, contact_id)
         return [
             {
                 "user_id": r.user_id,
@@ -158,5 +137,5 @@ async def personal_data_reads(
                 "purpose": r.purpose,
                 "at": r.at.isoformat(),
             }
-            for r in await service.personal_reads(session, contact_id=contact.id)
+            for r in await service.personal_reads(session, actor=actor, contact_id=contact_id)
         ]

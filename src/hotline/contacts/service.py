@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
 from hotline.contacts.models import (
     Channel,
@@ -69,12 +70,14 @@ async def find_or_create_by_phone(
 async def create_contact(
     session: AsyncSession,
     *,
+    actor: Actor,
     name: str,
     phones: list[str],
     address: str = "",
     ward_code: str | None = None,
 ) -> Contact:
-    """Create a contact with one or more phone numbers that nobody else has."""
+    """Create a contact with one or more phone numbers that nobody else has (hotline staff)."""
+    require(actor, Permission.READ_CONTACTS)
     e164s = [normalise_phone(p, field=f"phones[{i}]") for i, p in enumerate(phones)]
     for i, e164 in enumerate(e164s):
         if await session.get(ContactPhone, e164) is not None:
@@ -92,6 +95,7 @@ async def create_contact(
 async def add_identity(
     session: AsyncSession,
     *,
+    actor: Actor,
     contact_id: int,
     channel: str,
     external_id: str,
@@ -100,7 +104,10 @@ async def add_identity(
     """Link an id on another channel (Zalo user id, Facebook PSID, e-mail...) to a contact.
 
     An id belongs to one person: linking one already held by someone else is a conflict.
+    Hotline staff only.
     """
+    require(actor, Permission.READ_CONTACTS)
+
     if channel not in {c.value for c in Channel} or channel == Channel.PHONE.value:
         raise InvalidInput(f"Kênh không hợp lệ: {channel}", field="channel")
     contact = await get_contact(session, contact_id)
@@ -229,7 +236,31 @@ async def read_contact(
     return contact
 
 
-async def personal_reads(session: AsyncSession, *, contact_id: int) -> list[PersonalDataRead]:
+async def lookup_by_phone(
+    session: AsyncSession, *, actor: Actor, phone: str, purpose: str = "lookup_by_phone"
+) -> Contact:
+    """The contact holding a number (any format), for hotline staff; the read is logged."""
+    require(actor, Permission.READ_CONTACTS)
+    contact = await find_by_phone(session, phone)
+    if contact is None:
+        raise NotFound("Chưa có người dân với số này", field="phone")
+    return await read_contact(session, actor=actor, contact_id=contact.id, purpose=purpose)
+
+
+async def open_contact_card(
+    session: AsyncSession, *, actor: Actor, contact_id: int, purpose: str = "contact_card"
+) -> Contact:
+    """A contact's card for hotline staff (`read_contact`: merges followed, read logged)."""
+    require(actor, Permission.READ_CONTACTS)
+    return await read_contact(session, actor=actor, contact_id=contact_id, purpose=purpose)
+
+
+async def personal_reads(
+    session: AsyncSession, *, actor: Actor, contact_id: int
+) -> list[PersonalDataRead]:
+    """Who read a citizen's personal data, oldest first (administrators, supervisors)."""
+    require(actor, Permission.AUDIT_PERSONAL_DATA)
+    contact_id = (await get_contact(session, contact_id)).id
     return list(
         (
             await session.scalars(

@@ -7,11 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from hotline.auth.models import Role
 from hotline.auth.service import Actor
 from hotline.directory import service
 from hotline.directory.models import Category, Unit
-from hotline.errors import NotAllowed
 from hotline.types import Int32
 from hotline.web.deps import current_actor, get_state
 from hotline.web.state import AppState
@@ -90,22 +88,17 @@ def _unit(u: Unit) -> UnitOut:
 @router.get("/categories", response_model=list[CategoryOut])
 async def categories(actor: ActorDep, state: StateDep) -> list[CategoryOut]:
     async with state.unit_of_work() as session:
-        return [
-            _category(c)
-            for c in await service.list_categories(
-                session, include_inactive=actor.role == Role.ADMIN
-            )
-        ]
+        return [_category(c) for c in await service.categories_for(session, actor=actor)]
 
 
 @router.patch("/categories/{code}", response_model=CategoryOut)
 async def patch_category(
     code: str, body: CategoryPatch, actor: ActorDep, state: StateDep
 ) -> CategoryOut:
-    if actor.role != Role.ADMIN:
-        raise NotAllowed("Chỉ quản trị viên được sửa lĩnh vực")
     async with state.unit_of_work() as session:
-        c = await service.update_category(session, code=code, **body.model_dump(exclude_unset=True))
+        c = await service.update_category(
+            session, actor=actor, code=code, **body.model_dump(exclude_unset=True)
+        )
         return _category(c)
 
 
@@ -117,11 +110,10 @@ async def units(actor: ActorDep, state: StateDep) -> list[UnitOut]:
 
 @router.post("/units", response_model=UnitOut, status_code=201)
 async def create_unit(body: UnitIn, actor: ActorDep, state: StateDep) -> UnitOut:
-    if actor.role != Role.ADMIN:
-        raise NotAllowed("Chỉ quản trị viên được tạo đơn vị")
     async with state.unit_of_work() as session:
-        u = await service.create_unit(
+        u = await service.add_unit(
             session,
+            actor=actor,
             code=body.code,
             name=body.name,
             unit_type=body.type,

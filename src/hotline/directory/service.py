@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.auth.permissions import Permission, allows, require
+from hotline.auth.service import Actor
 from hotline.directory.defaults import (
     DEFAULT_CATEGORIES,
     PROVINCE_UNITS,
@@ -281,6 +283,7 @@ async def list_categories(
 async def update_category(
     session: AsyncSession,
     *,
+    actor: Actor,
     code: str,
     name_vi: str | None = None,
     name_en: str | None = None,
@@ -290,6 +293,7 @@ async def update_category(
     active: bool | None = None,
 ) -> Category:
     """Administrators edit a category; codes never change because reports key on them."""
+    require(actor, Permission.MANAGE_DIRECTORY, "Chỉ quản trị viên được sửa lĩnh vực")
     category = await session.get(Category, code)
     if category is None:
         raise NotFound(f"Không có lĩnh vực mã {code}", field="code")
@@ -318,6 +322,42 @@ async def update_category(
         _confirmed.pop(_cache_key(session, "category", code), None)
     await session.flush()
     return category
+
+
+async def categories_for(session: AsyncSession, *, actor: Actor) -> list[Category]:
+    """The categories an actor is shown: the active ones, and inactive ones too for those
+    who manage the directory."""
+    return await list_categories(
+        session, include_inactive=allows(actor, Permission.MANAGE_DIRECTORY)
+    )
+
+
+async def add_unit(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    code: str,
+    name: str,
+    unit_type: UnitType | str,
+    parent_id: int | None = None,
+    province_code: str | None = None,
+    ward_codes: Iterable[str] = (),
+    categories: Iterable[str] = (),
+    phone: str | None = None,
+) -> Unit:
+    """Administrators create a unit (`create_unit`'s rules)."""
+    require(actor, Permission.MANAGE_DIRECTORY, "Chỉ quản trị viên được tạo đơn vị")
+    return await create_unit(
+        session,
+        code=code,
+        name=name,
+        unit_type=unit_type,
+        parent_id=parent_id,
+        province_code=province_code,
+        ward_codes=ward_codes,
+        categories=categories,
+        phone=phone,
+    )
 
 
 async def list_units(session: AsyncSession) -> list[Unit]:

@@ -19,7 +19,6 @@ from hotline.duplicates.schemas import (
     SuggestIn,
     SuggestionOut,
 )
-from hotline.errors import NotAllowed
 from hotline.web.deps import current_actor, get_state
 from hotline.web.state import AppState
 
@@ -38,10 +37,8 @@ def _aware(state: AppState, at: datetime | None) -> datetime | None:
 @router.post("/cases/duplicates/suggest", response_model=list[SuggestionOut])
 async def suggest(body: SuggestIn, actor: ActorDep, state: StateDep) -> list[SuggestionOut]:
     """Likely duplicates of a request being typed, before it is saved."""
-    if not actor.is_hotline_staff:
-        raise NotAllowed("Chỉ tổng đài viên được tìm yêu cầu trùng")
     async with state.unit_of_work() as session:
-        found = await service.suggest_duplicates(
+        found = await service.suggest_before_saving(
             session,
             text=body.text,
             ward_code=body.ward_code,
@@ -79,13 +76,16 @@ async def list_clusters(
     category: Annotated[str | None, Query(max_length=40)] = None,
 ) -> ClustersOut:
     """Groups of open cases that look like one event; supervisors and admins only."""
-    if not merge.can_merge(actor):
-        raise NotAllowed("Cụm yêu cầu trùng dành cho trưởng ca và quản trị viên")
     until = _aware(state, date_to) or utcnow()
     since = _aware(state, date_from) or until - timedelta(hours=state.site.duplicate_window_hours)
     async with state.unit_of_work() as session:
-        found = await clusters.find_clusters(
-            session, since=since, until=until, ward_code=ward, category_code=category
+        found = await clusters.clusters_for(
+            session,
+            actor=actor,
+            since=since,
+            until=until,
+            ward_code=ward,
+            category_code=category,
         )
         return ClustersOut(
             items=[ClusterOut.of(c) for c in found.items],

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.auth.permissions import Permission, require
+from hotline.auth.service import Actor
 from hotline.cases.models import Case, CaseStatus
 from hotline.duplicates.service import (
     CANDIDATE_COLUMNS,
@@ -67,6 +69,26 @@ def suggested_primary(cases: list[Candidate]) -> Candidate:
             c.created_at,
             c.id,
         ),
+    )
+
+
+async def clusters_for(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    since: datetime,
+    until: datetime,
+    ward_code: str | None = None,
+    category_code: str | None = None,
+) -> Clusters:
+    """`find_clusters` for those who merge duplicates (supervisors, administrators)."""
+    require(
+        actor,
+        Permission.MERGE_DUPLICATES,
+        "Cụm yêu cầu trùng dành cho trưởng ca và quản trị viên",
+    )
+    return await find_clusters(
+        session, since=since, until=until, ward_code=ward_code, category_code=category_code
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
 from hotline.calls.models import Call
 from hotline.cases.models import Case
@@ -20,8 +21,9 @@ async def merge_contacts(
 ) -> Contact:
     """Fold one contact into another: phones, identities, cases and calls all move over.
 
-    The merged contact stays as a pointer so old links still resolve.
+    The merged contact stays as a pointer so old links still resolve. Hotline staff only.
     """
+    require(actor, Permission.READ_CONTACTS)
     if keep_id == merge_id:
         raise InvalidInput("Không thể gộp một người với chính họ", field="merge_id")
     keep = await get_contact(session, keep_id)

@@ -14,16 +14,15 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.auth.models import Role
+from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
 from hotline.cases import sharing, timeline, workflow
 from hotline.cases.access import get_case_for
 from hotline.cases.codes import normalise_code
 from hotline.cases.models import Case, CaseStatus
 from hotline.cases.transitions import STATUS_LABELS_VI, TRANSITIONS, Action
-from hotline.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from hotline.errors import Conflict, InvalidInput, NotFound
 
-MERGE_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR})
 MAX_MERGE = 200
 # A primary must still stand for the event: ended-as-spam or itself a repeat cannot.
 PRIMARY_REFUSED = frozenset({CaseStatus.REJECTED, CaseStatus.DUPLICATE})
@@ -35,10 +34,6 @@ class MergeResult:
     merged: list[Case]
     repointed: list[Case] = field(default_factory=list)
     notifications: int = 0
-
-
-def can_merge(actor: Actor) -> bool:
-    return actor.role in MERGE_ROLES
 
 
 def _codes(primary_code: str, duplicate_codes: list[str]) -> tuple[str, list[str]]:
@@ -77,8 +72,7 @@ async def merge_cases(
     timeline lists the merged reporters; if the primary is already answered, the merged
     cases get the answer and their reporters a notification job at once.
     """
-    if not can_merge(actor):
-        raise NotAllowed("Chỉ trưởng ca hoặc quản trị viên được gộp yêu cầu trùng")
+    require(actor, Permission.MERGE_DUPLICATES)
     primary_code, codes = _codes(primary_code, duplicate_codes)
     try:
         primary = await get_case_for(session, actor, primary_code)

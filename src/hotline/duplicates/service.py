@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
 from hotline.cases.access import visible_clause
 from hotline.cases.models import Case, CaseStatus
@@ -134,6 +135,34 @@ async def candidates(session: AsyncSession, **where: Any) -> list[Candidate]:
     """The candidate rows of `candidate_stmt(**where)`."""
     rows = (await session.execute(candidate_stmt(**where))).all()
     return [candidate_of(row) for row in rows]
+
+
+async def suggest_before_saving(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    text: str,
+    ward_code: str | None = None,
+    category_code: str | None = None,
+    address: str = "",
+    lat: float | None = None,
+    long: float | None = None,
+    limit: int = 5,
+) -> list[Suggestion]:
+    """`suggest_duplicates` for a request being typed (hotline staff), among the cases the
+    actor may see."""
+    require(actor, Permission.USE_SUGGESTIONS, "Chỉ tổng đài viên được tìm yêu cầu trùng")
+    return await suggest_duplicates(
+        session,
+        text=text,
+        ward_code=ward_code,
+        category_code=category_code,
+        address=address,
+        lat=lat,
+        long=long,
+        limit=limit,
+        actor=actor,
+    )
 
 
 async def suggest_duplicates(

@@ -5,28 +5,41 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.auth.models import Role
+from hotline.auth.permissions import Permission, allows, require
 from hotline.auth.service import Actor
-from hotline.errors import NotAllowed, NotFound
+from hotline.errors import InvalidInput, NotAllowed, NotFound
 from hotline.knowledge.models import Article, ArticleStatus
 from hotline.knowledge.queries import published_and_valid, today
-
-EDITORS = frozenset({Role.ADMIN, Role.SUPERVISOR})
 
 
 def can_edit(actor: Actor) -> bool:
     """Supervisors and administrators write drafts, publish and archive."""
-    return actor.role in EDITORS
+    return allows(actor, Permission.EDIT_KNOWLEDGE)
 
 
 def require_editor(actor: Actor) -> None:
-    if not can_edit(actor):
-        raise NotAllowed("Chỉ trưởng ca và quản trị viên được soạn, xuất bản bài hỏi đáp")
+    require(actor, Permission.EDIT_KNOWLEDGE)
 
 
 def readable_statuses(actor: Actor) -> set[ArticleStatus]:
     """Every signed-in role reads published articles; only editors see drafts and archive."""
     return set(ArticleStatus) if can_edit(actor) else {ArticleStatus.PUBLISHED}
+
+
+def wanted_statuses(actor: Actor, wanted: list[str] | None) -> list[ArticleStatus] | None:
+    """The statuses a list asks for (None: the default), refused if the actor may not read
+    them all."""
+    if not wanted:
+        return None
+    try:
+        statuses = [ArticleStatus(s) for s in wanted]
+    except ValueError:
+        raise InvalidInput("Trạng thái không hợp lệ", field="status") from None
+    if not set(statuses) <= readable_statuses(actor):
+        raise NotAllowed(
+            "Chỉ trưởng ca và quản trị viên xem được bài nháp, bài lưu trữ", field="status"
+        )
+    return statuses
 
 
 async def get_article_for(session: AsyncSession, actor: Actor, article_id: int) -> Article:

@@ -10,15 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.auth.service import Actor
 from hotline.cases.access import get_case_for
 from hotline.directory.service import list_categories
-from hotline.errors import InvalidInput, NotAllowed
 from hotline.knowledge import queries, service, suggest
 from hotline.knowledge.access import (
-    can_edit,
     get_article_for,
     get_public_article,
-    readable_statuses,
+    wanted_statuses,
 )
-from hotline.knowledge.models import Article, ArticleStatus, RevisionAction
+from hotline.knowledge.models import Article
 from hotline.knowledge.schemas import (
     ArticleIn,
     ArticleOut,
@@ -45,24 +43,8 @@ ActorDep = Annotated[Actor, Depends(current_actor)]
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def _statuses(actor: Actor, wanted: list[str] | None) -> list[ArticleStatus] | None:
-    if not wanted:
-        return None
-    try:
-        statuses = [ArticleStatus(s) for s in wanted]
-    except ValueError:
-        raise InvalidInput("Trạng thái không hợp lệ", field="status") from None
-    if not set(statuses) <= readable_statuses(actor):
-        raise NotAllowed(
-            "Chỉ trưởng ca và quản trị viên xem được bài nháp, bài lưu trữ", field="status"
-        )
-    return statuses
-
-
 async def _out(session: AsyncSession, actor: Actor, article: Article) -> ArticleOut:
-    draft = None
-    if can_edit(actor) and article.draft_version is not None:
-        draft = await service.working_content(session, article)
+    draft = await service.draft_for(session, actor=actor, article=article)
     return ArticleOut.of_article(article, draft=draft)
 
 
@@ -82,7 +64,7 @@ async def list_articles(
     filters = queries.ArticleFilter(
         q=q,
         category=category,
-        statuses=_statuses(actor, status),
+        statuses=wanted_statuses(actor, status),
         valid_only=not include_invalid,
     )
     async with state.unit_of_work() as session:
@@ -166,9 +148,7 @@ async def article_revisions(article_id: Id, actor: ActorDep, state: StateDep) ->
     """Full history for editors; readers see only what was published."""
     async with state.unit_of_work() as session:
         article = await get_article_for(session, actor, article_id)
-        revisions = await queries.revisions_of(session, article.id)
-        if not can_edit(actor):
-            revisions = [r for r in revisions if r.action == RevisionAction.PUBLISHED]
+        revisions = await service.revisions_for(session, actor=actor, article=article)
         return [RevisionOut.of_revision(r) for r in revisions]
 
 

@@ -22,7 +22,8 @@ from hotline.db import utcnow
 from hotline.directory.service import get_category
 from hotline.errors import Conflict, InvalidInput, InvalidTransition
 from hotline.events import DomainEvent, record_event
-from hotline.knowledge.access import require_editor
+from hotline.knowledge import queries
+from hotline.knowledge.access import can_edit, require_editor
 from hotline.knowledge.matching import words
 from hotline.knowledge.models import Article, ArticleRevision, ArticleStatus, RevisionAction
 from hotline.knowledge.queries import revision
@@ -324,3 +325,20 @@ async def archive_article(
     await _save(session, article, expected_version=article.version, values=values, rev=rev)
     _announce(session, "archived", article, actor)
     return article
+
+
+async def draft_for(session: AsyncSession, *, actor: Actor, article: Article) -> Content | None:
+    """The pending draft of an article, shown to editors only (None for anyone else)."""
+    if not can_edit(actor) or article.draft_version is None:
+        return None
+    return await working_content(session, article)
+
+
+async def revisions_for(
+    session: AsyncSession, *, actor: Actor, article: Article
+) -> list[ArticleRevision]:
+    """An article's history: all of it for editors, what was published for everyone else."""
+    revisions = await queries.revisions_of(session, article.id)
+    if can_edit(actor):
+        return revisions
+    return [r for r in revisions if r.action == RevisionAction.PUBLISHED]

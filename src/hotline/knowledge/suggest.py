@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
 from hotline.cases import timeline
-from hotline.cases.access import can_edit as can_edit_case
 from hotline.cases.models import Case, CaseEvent
-from hotline.errors import InvalidInput, NotAllowed
+from hotline.errors import InvalidInput
 from hotline.knowledge.matching import query_terms, score
 from hotline.knowledge.models import Article, ArticleStatus
 from hotline.knowledge.queries import published_and_valid, ranked, today
@@ -104,8 +104,7 @@ async def record_article_used(
 ) -> CaseEvent:
     """An operator put this article's answer in a reply: log it on the case timeline
     (case.article_used) and count the use, so supervisors see which articles help."""
-    if not can_edit_case(actor):
-        raise NotAllowed("Chỉ nhân viên tổng đài trả lời yêu cầu")
+    require(actor, Permission.HANDLE_CASES, "Chỉ nhân viên tổng đài trả lời yêu cầu")
     if article.status != ArticleStatus.PUBLISHED:
         raise InvalidInput("Chỉ dùng được bài đã xuất bản", field="article_id")
     await session.execute(

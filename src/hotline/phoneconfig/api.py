@@ -39,7 +39,7 @@ def _out(kind: str, obj: BaseModel, version: int) -> ItemOut:
 
 @router.get("", response_model=ConfigOut)
 async def get_config(actor: ActorDep, state: StateDep) -> ConfigOut:
-    service.require_admin(actor)
+    service.require_configurer(actor)
     async with state.unit_of_work() as session:
         loaded = await service.load_config(session, defaults=default_config(state.settings))
     lists: dict[str, list[ItemOut]] = {}
@@ -133,7 +133,7 @@ async def upload_prompt(
     state: StateDep,
 ) -> ItemOut:
     """A recorded WAV heard instead of the synthesised prompt (multipart: file, version)."""
-    service.require_admin(actor)  # before reading a large body from a non-admin
+    service.require_configurer(actor)  # before reading a large body from a non-admin
     limit = state.settings.prompt_upload_max_bytes
     data = await file.read(limit + 1)  # one byte past the cap tells "too big" without more
     async with state.unit_of_work() as session:

@@ -10,10 +10,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.auth.models import Role
+from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
 from hotline.db import utcnow
-from hotline.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from hotline.errors import Conflict, InvalidInput, NotFound
 from hotline.phoneconfig import validate
 from hotline.phoneconfig.models import PhoneConfigChange, PhoneConfigItem
 from hotline.phoneconfig.schemas import (
@@ -42,9 +42,9 @@ class LoadedConfig:
     versions: dict[tuple[str, str], int]  # per object; 0 for a built-in default
 
 
-def require_admin(actor: Actor) -> None:
-    if actor.role is not Role.ADMIN:
-        raise NotAllowed("Chỉ quản trị viên được cấu hình tổng đài")
+def require_configurer(actor: Actor) -> None:
+    """Refuse anyone who may not change the phone line's settings (administrators may)."""
+    require(actor, Permission.CONFIGURE_PHONE)
 
 
 async def config_version(session: AsyncSession) -> int:
@@ -104,7 +104,7 @@ async def put_item(
     """Create or replace one object if `version` is still current (else Conflict), after
     checking it against the rest of the configuration; the change goes on the audit trail.
     Returns the object and its new version."""
-    require_admin(actor)
+    require_configurer(actor)
     attr, schema, key_field = KINDS[kind]
     try:
         # The key comes from the URL, not the checked body: validated here with the rest.
@@ -177,7 +177,7 @@ async def get_item(
 async def list_changes(
     session: AsyncSession, *, actor: Actor, limit: int = 100
 ) -> list[PhoneConfigChange]:
-    require_admin(actor)
+    require_configurer(actor)
     rows = await session.scalars(
         select(PhoneConfigChange).order_by(PhoneConfigChange.id.desc()).limit(min(limit, 500))
     )

@@ -86,7 +86,7 @@ async def upload_prompt(
     defaults: PhoneConfig,
 ) -> tuple[PromptText, int]:
     """Store a recorded prompt heard instead of the synthesised one; nothing is kept on error."""
-    service.require_admin(actor)
+    service.require_configurer(actor)
     current, _ = await service.get_item(session, kind="prompt", key=name, defaults=defaults)
     check_wav(data, max_bytes=max_bytes)
     converted = await asyncio.to_thread(convert, data)
@@ -124,7 +124,7 @@ async def remove_upload(
     session: AsyncSession, *, actor: Actor, name: str, version: int, defaults: PhoneConfig
 ) -> tuple[PromptText, int]:
     """Back to the synthesised text. The file stays: the audit trail names it by SHA-256."""
-    service.require_admin(actor)
+    service.require_configurer(actor)
     current, _ = await service.get_item(session, kind="prompt", key=name, defaults=defaults)
     assert isinstance(current, PromptText)
     obj, new_version = await service.put_item(
@@ -151,7 +151,7 @@ async def set_prompt_text(
     defaults: PhoneConfig,
 ) -> tuple[PromptText, int]:
     """Change a prompt's words (a new prompt if the name is new); an upload stays in force."""
-    service.require_admin(actor)
+    service.require_configurer(actor)
     loaded = await service.load_config(session, defaults=defaults)
     upload = next((p.upload for p in loaded.config.prompts if p.name == name), None)
     obj, new_version = await service.put_item(

@@ -9,7 +9,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.auth.models import Role
+from hotline.auth.permissions import Permission, allows
 from hotline.auth.service import Actor
 from hotline.calls.models import Call
 from hotline.contacts.service import log_personal_read
@@ -17,7 +17,6 @@ from hotline.errors import NotFound
 from hotline.recordings.models import CallRecording
 
 log = structlog.get_logger("hotline.recordings")
-LISTENERS = frozenset({Role.ADMIN, Role.SUPERVISOR})
 
 
 def recordings_dir(var_dir: Path) -> Path:
@@ -55,7 +54,7 @@ async def get_recording_for(
 ) -> tuple[CallRecording, Path]:
     """A call's recording for a supervisor or administrator (anyone else: NotFound). The
     read is logged as a read of the caller's personal data."""
-    if actor.role not in LISTENERS:
+    if not allows(actor, Permission.LISTEN_RECORDINGS):
         raise NotFound("Không tìm thấy bản ghi âm", field="call_id")
     recording = await session.scalar(select(CallRecording).where(CallRecording.call_id == call_id))
     call = await session.get(Call, call_id)

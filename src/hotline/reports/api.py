@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from hotline.auth.service import Actor
-from hotline.errors import NotAllowed
 from hotline.reports import service
 from hotline.web.deps import current_actor, get_state
 from hotline.web.state import AppState
@@ -23,7 +22,7 @@ async def summary(
     date_from: Annotated[date, Query(alias="from")],
     date_to: Annotated[date, Query(alias="to")],
 ) -> dict[str, Any]:
-    if not actor.is_hotline_staff:
-        raise NotAllowed("Báo cáo dành cho lãnh đạo, trưởng ca và tổng đài")
     async with state.unit_of_work() as session:
-        return await service.summary(session, date_from=date_from, date_to=date_to)
+        return await service.read_summary(
+            session, actor=actor, date_from=date_from, date_to=date_to
+        )

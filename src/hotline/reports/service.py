@@ -9,6 +9,8 @@ from sqlalchemy import Subquery, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.models import User
+from hotline.auth.permissions import Permission, allows, require
+from hotline.auth.service import Actor
 from hotline.calls.models import CallOutcome
 from hotline.directory.models import Category, Unit
 from hotline.errors import InvalidInput
@@ -40,6 +42,24 @@ def _case_counts(date_from: date, date_to: date) -> Subquery:
         CaseCounterDelta.day.between(date_from, date_to)
     )
     return union_all(folded, pending).subquery("counts")
+
+
+async def read_summary(
+    session: AsyncSession, *, actor: Actor, date_from: date, date_to: date
+) -> dict[str, Any]:
+    """`summary` for someone who may read reports (the hotline's staff and leads)."""
+    require(actor, Permission.READ_REPORTS)
+    return await summary(session, date_from=date_from, date_to=date_to)
+
+
+async def board_summary(
+    session: AsyncSession, *, actor: Actor, today: date
+) -> dict[str, Any] | None:
+    """The last seven days' `summary` for the board, or None for someone who may not read
+    reports (the board then shows no report)."""
+    if not allows(actor, Permission.READ_REPORTS):
+        return None
+    return await summary(session, date_from=today - timedelta(days=6), date_to=today)
 
 
 async def summary(session: AsyncSession, *, date_from: date, date_to: date) -> dict[str, Any]:

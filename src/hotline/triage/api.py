@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from hotline.auth.service import Actor
-from hotline.errors import NotAllowed
 from hotline.triage import service
 from hotline.triage.schemas import ModelOut, TriageIn, TriageOut
 from hotline.types import Int32
@@ -22,10 +21,8 @@ StateDep = Annotated[AppState, Depends(get_state)]
 @router.post("", response_model=TriageOut)
 async def triage(body: TriageIn, actor: ActorDep, state: StateDep) -> TriageOut:
     """A suggestion only: the operator decides the category and urgency."""
-    if not actor.is_hotline_staff:
-        raise NotAllowed("Chỉ nhân viên tổng đài dùng được gợi ý phân loại")
     async with state.unit_of_work() as session:
-        return TriageOut.of(await service.classify(session, text=body.text))
+        return TriageOut.of(await service.classify(session, actor=actor, text=body.text))
 
 
 @router.get("/models", response_model=list[ModelOut])

@@ -330,6 +330,7 @@ _SPO2 = re.compile(
     r"|hom|van|cu|sau|truoc|ca|ngay|chi))*"
     r" (\d{2,3})(?: (\d{2,3}))?\b"
 )
+_ANY_RULE = re.compile("|".join(f"(?:{rule.pattern.pattern})" for rule in RULES))
 _NEGATIONS = {"khong", "chua", "het", "khoi", "dut", "bot", "giam", "tung"}
 _DENIED_SIGNS = re.compile(
     r"\b(?:khong|chua) (?:co|thay|bi)(?: (?:dau hieu|bieu hien|trieu chung|gi))?$"
@@ -378,4 +379,18 @@ def _spo2_hit(norm: str) -> Hit | None:
 
 
 def is_urgent(text: str) -> bool:
-    return bool(scan(text))
+    """Whether `scan` finds any reason, stopping at the first (intake asks this per case)."""
+    for raw in _CLAUSES.split(text):
+        clause = normalise(raw)
+        if not clause:
+            continue
+        if _spo2_hit(clause) is not None:
+            return True
+        # One pass of all the rules' phrases first: most clauses match none of them.
+        if _ANY_RULE.search(clause) is None:
+            continue
+        for rule in RULES:
+            for match in rule.pattern.finditer(clause):
+                if not _negated(clause, match.start()):
+                    return True
+    return False

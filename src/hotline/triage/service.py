@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -13,29 +15,32 @@ import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.auth.models import Role
+from hotline.auth.permissions import Permission, require
 from hotline.auth.service import SYSTEM, Actor
-from hotline.cases.models import Case, CaseEvent, CaseStatus
 from hotline.directory.service import list_categories
-from hotline.errors import InvalidInput, NotAllowed, NotFound
+from hotline.errors import InvalidInput, NotFound
 from hotline.site import site_of
 from hotline.triage import lexicon
 from hotline.triage.corpus import Example, split_corpus
 from hotline.triage.evaluate import evaluate
 from hotline.triage.model import TriageModel, UntrustedModel, fit
 from hotline.triage.models import TriageModel as TriageModelRow
-from hotline.triage.normalise import normalise
 
 MAX_TEXT = 5000
-HISTORY_LIMIT = 50_000
 # Statuses in which staff have confirmed the category by finishing the case.
-CONFIRMED_STATUSES = (CaseStatus.RESOLVED, CaseStatus.CLOSED)
 
 # Loaded models, per process, keyed by the blob's checksum (a version number alone is not
 # unique across databases). A few versions at most are ever loaded.
 _LOADED: dict[str, TriageModel] = {}
 MAX_LOADED = 4
 log = structlog.get_logger("hotline.triage")
+# Versions activated by this process: what keeps a model (triage/intake.py) checks it.
+_activations = 0
+
+
+def activations() -> int:
+    """How many times this process activated a model version."""
+    return _activations
 
 
 @dataclass
@@ -100,8 +105,10 @@ def suggest(
     )
 
 
-async def classify(session: AsyncSession, *, text: str) -> Suggestion:
-    """Suggest with the active model, among the site's active categories. Writes nothing."""
+async def classify(session: AsyncSession, *, actor: Actor, text: str) -> Suggestion:
+    """Suggest with the active model, among the site's active categories, for hotline
+    staff. Writes nothing."""
+    require(actor, Permission.USE_SUGGESTIONS, "Chỉ nhân viên tổng đài dùng được gợi ý phân loại")
     if not text.strip():
         raise InvalidInput("Nội dung không được để trống", field="text")
     version, model = await active_model(session)
@@ -146,55 +153,34 @@ async def active_model(session: AsyncSession) -> tuple[int | None, TriageModel]:
     return int(version), model
 
 
-@cache
 def corpus_model() -> TriageModel:
-    """The model of the corpus's training split alone (once per process)."""
+    """The model of the corpus's training split alone (once per process).
+
+    Intakes arriving together on a fresh install all ask for it: one thread trains it while
+    the others wait for that one, rather than each training its own."""
+    with _corpus_lock:
+        return _corpus_model()
+
+
+_corpus_lock = threading.Lock()
+
+
+@cache
+def _corpus_model() -> TriageModel:
     train, _ = split_corpus()
     return fit([e.text for e in train], [e.category for e in train], [e.urgent for e in train])
 
 
-async def history_examples(session: AsyncSession) -> list[Example]:
-    """Cases whose category staff confirmed: resolved or closed with a category, or whose
-    category an operator changed by hand ("updated" timeline event). Newest first, capped.
-
-    Texts of the held-out split are left out so the reported metrics stay honest.
-    """
-    changed: set[int] = set()
-    events = await session.execute(
-        select(CaseEvent.case_id, CaseEvent.data).where(CaseEvent.kind == "updated")
-    )
-    for case_id, data in events:
-        if isinstance(data, dict) and "category" in (data.get("changes") or {}):
-            changed.add(int(case_id))
-    stmt = (
-        select(Case.id, Case.description, Case.category_code, Case.urgent, Case.status)
-        .where(Case.category_code.is_not(None))
-        .order_by(Case.id.desc())
-    )
-    _, held_out = split_corpus()
-    held_texts = {normalise(e.text) for e in held_out}
-    out: list[Example] = []
-    for case_id, description, category, urgent, status in await session.execute(stmt):
-        if status not in CONFIRMED_STATUSES and case_id not in changed:
-            continue
-        if normalise(description) in held_texts:
-            continue
-        out.append(Example(description, str(category), bool(urgent)))
-        if len(out) >= HISTORY_LIMIT:
-            break
-    return out
-
-
 async def train_model(
-    session: AsyncSession, *, actor: Actor = SYSTEM, include_history: bool = True
+    session: AsyncSession, *, actor: Actor = SYSTEM, history: Sequence[Example] = ()
 ) -> TriageModelRow:
-    """Train a new version on the corpus's training split plus confirmed history, and store
-    it with its metrics on the held-out split. The first version ever becomes active; later
-    ones wait for an administrator (activate_model)."""
-    _require_admin(actor)
+    """Train a new version on the corpus's training split plus confirmed history (the
+    site's cases: `cases.training.history_examples`), and store it with its metrics on the
+    held-out split. The first version ever becomes active; later ones wait for an
+    administrator (activate_model)."""
+    require(actor, Permission.MANAGE_TRIAGE_MODELS)
     train, held_out = split_corpus()
-    history = await history_examples(session) if include_history else []
-    examples = list(train) + history
+    examples = list(train) + list(history)
 
     key = site_of(session).model_key
 
@@ -234,7 +220,7 @@ async def train_model(
 
 async def activate_model(session: AsyncSession, *, actor: Actor, version: int) -> TriageModelRow:
     """Make one version the one every suggestion uses (administrators only)."""
-    _require_admin(actor)
+    require(actor, Permission.MANAGE_TRIAGE_MODELS)
     row = await session.scalar(select(TriageModelRow).where(TriageModelRow.version == version))
     if row is None:
         raise NotFound(f"Không có phiên bản mô hình {version}", field="version")
@@ -245,17 +231,13 @@ async def activate_model(session: AsyncSession, *, actor: Actor, version: int) -
     )
     row.active = True
     await session.flush()
+    global _activations
+    _activations += 1
     return row
 
 
 async def list_models(session: AsyncSession, *, actor: Actor) -> list[TriageModelRow]:
     """Every version with its metrics, newest first (administrators and supervisors)."""
-    if actor.role not in {Role.ADMIN, Role.SUPERVISOR}:
-        raise NotAllowed("Chỉ quản trị viên và trưởng ca xem được các mô hình")
+    require(actor, Permission.VIEW_TRIAGE_MODELS)
     stmt = select(TriageModelRow).order_by(TriageModelRow.version.desc())
     return list((await session.scalars(stmt)).all())
-
-
-def _require_admin(actor: Actor) -> None:
-    if actor.role != Role.ADMIN:
-        raise NotAllowed("Chỉ quản trị viên được huấn luyện hoặc chọn mô hình phân loại")

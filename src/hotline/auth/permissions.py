@@ -1,0 +1,110 @@
+"""Who may do what: every permission named once, with the roles that hold it.
+
+Services check with `require(actor, Permission.X)` (raises NotAllowed) or `allows(...)` (for
+what an actor sees, e.g. every case or only their unit's); routes, pages, the CLI and the
+channels call those services and hold no role logic of their own. Seeing an object at all
+(a unit's cases, an article's drafts) is decided in each domain's access.py from these
+permissions, and answers NotFound rather than NotAllowed.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING
+
+from hotline.auth.models import HOTLINE_STAFF, Role
+from hotline.errors import NotAllowed
+
+if TYPE_CHECKING:
+    from hotline.auth.service import Actor
+
+
+class Permission(enum.StrEnum):
+    # Cases and citizens
+    SEE_ALL_CASES = "see_all_cases"  # else: the cases forwarded to one's unit
+    HANDLE_CASES = "handle_cases"  # open, edit, take, forward, close, reject, reopen, ...
+    READ_CONTACTS = "read_contacts"  # citizens' cards, lookups by phone, contact merges
+    RECORD_CALLS = "record_calls"  # call records and callbacks
+    USE_SUGGESTIONS = "use_suggestions"  # triage, likely duplicates, answers, the form's assist
+    MERGE_DUPLICATES = "merge_duplicates"  # duplicate clusters and merging cases
+    AUDIT_PERSONAL_DATA = "audit_personal_data"  # who read a citizen's personal data
+    # Knowledge and reports
+    EDIT_KNOWLEDGE = "edit_knowledge"  # write, publish, archive articles; read drafts
+    READ_REPORTS = "read_reports"
+    # The floor and the phone line
+    SUPERVISE_AGENTS = "supervise_agents"  # call takers' live status
+    LISTEN_RECORDINGS = "listen_recordings"
+    CONFIGURE_PHONE = "configure_phone"  # the phone line's settings, agents' SIP logins
+    # Administration
+    VIEW_USERS = "view_users"
+    MANAGE_USERS = "manage_users"  # create, disable, set passwords, revoke sessions
+    MANAGE_DIRECTORY = "manage_directory"  # categories and units (inactive ones included)
+    VIEW_TRIAGE_MODELS = "view_triage_models"
+    MANAGE_TRIAGE_MODELS = "manage_triage_models"  # train, choose the active version
+
+
+_LEADS = frozenset({Role.ADMIN, Role.SUPERVISOR})
+_ADMINS = frozenset({Role.ADMIN})
+
+# The one table of who holds what. Unit officers and doctors hold none of these: they act
+# on the cases forwarded to their unit (cases/access.py, cases/workflow.py).
+ROLES: dict[Permission, frozenset[Role]] = {
+    Permission.SEE_ALL_CASES: HOTLINE_STAFF,
+    Permission.HANDLE_CASES: HOTLINE_STAFF,
+    Permission.READ_CONTACTS: HOTLINE_STAFF,
+    Permission.RECORD_CALLS: HOTLINE_STAFF,
+    Permission.USE_SUGGESTIONS: HOTLINE_STAFF,
+    Permission.MERGE_DUPLICATES: _LEADS,
+    Permission.AUDIT_PERSONAL_DATA: _LEADS,
+    Permission.EDIT_KNOWLEDGE: _LEADS,
+    Permission.READ_REPORTS: HOTLINE_STAFF,
+    Permission.SUPERVISE_AGENTS: _LEADS,
+    Permission.LISTEN_RECORDINGS: _LEADS,
+    Permission.CONFIGURE_PHONE: _ADMINS,
+    Permission.VIEW_USERS: _LEADS,
+    Permission.MANAGE_USERS: _ADMINS,
+    Permission.MANAGE_DIRECTORY: _ADMINS,
+    Permission.VIEW_TRIAGE_MODELS: _LEADS,
+    Permission.MANAGE_TRIAGE_MODELS: _ADMINS,
+}
+
+# What a refused actor is told, unless the service names the action more precisely.
+REFUSALS: dict[Permission, str] = {
+    Permission.SEE_ALL_CASES: "Chỉ nhân viên tổng đài xem được mọi yêu cầu",
+    Permission.HANDLE_CASES: "Chỉ tổng đài viên được xử lý yêu cầu",
+    Permission.READ_CONTACTS: "Chỉ tổng đài viên được xem thông tin người dân",
+    Permission.RECORD_CALLS: "Chỉ tổng đài viên được xem cuộc gọi",
+    Permission.USE_SUGGESTIONS: "Chỉ nhân viên tổng đài dùng được gợi ý",
+    Permission.MERGE_DUPLICATES: "Chỉ trưởng ca hoặc quản trị viên được gộp yêu cầu trùng",
+    Permission.AUDIT_PERSONAL_DATA: "Chỉ quản trị viên hoặc trưởng ca xem nhật ký truy cập",
+    Permission.EDIT_KNOWLEDGE: "Chỉ trưởng ca và quản trị viên được soạn, xuất bản bài hỏi đáp",
+    Permission.READ_REPORTS: "Báo cáo dành cho lãnh đạo, trưởng ca và tổng đài",
+    Permission.SUPERVISE_AGENTS: "Chỉ giám sát viên xem được trạng thái điện thoại viên",
+    Permission.LISTEN_RECORDINGS: "Chỉ trưởng ca và quản trị viên nghe được ghi âm",
+    Permission.CONFIGURE_PHONE: "Chỉ quản trị viên được cấu hình tổng đài",
+    Permission.VIEW_USERS: "Chỉ quản trị viên hoặc trưởng ca xem được danh sách tài khoản",
+    Permission.MANAGE_USERS: "Chỉ quản trị viên được quản lý tài khoản",
+    Permission.MANAGE_DIRECTORY: "Chỉ quản trị viên được sửa lĩnh vực và đơn vị",
+    Permission.VIEW_TRIAGE_MODELS: "Chỉ quản trị viên và trưởng ca xem được các mô hình",
+    Permission.MANAGE_TRIAGE_MODELS: (
+        "Chỉ quản trị viên được huấn luyện hoặc chọn mô hình phân loại"
+    ),
+}
+
+
+def role_allows(role: Role, permission: Permission) -> bool:
+    """Whether a role holds a permission (for a user other than the actor, e.g. the call
+    taker named on a call record)."""
+    return role in ROLES[permission]
+
+
+def allows(actor: Actor, permission: Permission) -> bool:
+    """Whether the actor holds the permission."""
+    return actor.role in ROLES[permission]
+
+
+def require(actor: Actor, permission: Permission, detail: str | None = None) -> None:
+    """Raise NotAllowed (403) unless the actor holds the permission; `detail` names the
+    refused action when the service knows it better than the permission's own message."""
+    if actor.role not in ROLES[permission]:
+        raise NotAllowed(detail or REFUSALS[permission])

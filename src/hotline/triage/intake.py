@@ -1,0 +1,103 @@
+"""Triage at intake: the category and urgency a new case gets when its intake left them out.
+
+Only what is missing is computed (urgency alone skips the category scores and the reasons),
+so an intake that gives both costs nothing here. The active model and the site's categories
+are kept per process and database for a short while, so the PostgreSQL fast path, which has
+no session, can classify without a query; with nothing kept yet it defers to the session path
+(`guess_for`), which loads them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.directory.service import list_categories
+from hotline.triage import lexicon
+from hotline.triage.model import TriageModel
+from hotline.triage.normalise import normalise
+from hotline.triage.service import MAX_TEXT, activations, active_model
+
+# How long a process keeps using the model and categories it loaded: a category change, or a
+# model activated by another process, reaches intake within this time (one activated by this
+# process at once).
+KEEP_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class IntakeGuess:
+    """What triage suggests for the fields asked (None for a field not asked or, for the
+    category, when no active category fits)."""
+
+    category: str | None
+    urgent: bool | None
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    until: float
+    activations: int
+    model: TriageModel
+    categories: frozenset[str]
+
+
+_loaded: dict[str, _Loaded] = {}
+
+
+def _kept(database: str) -> _Loaded | None:
+    kept = _loaded.get(database)
+    if kept is None or kept.until < time.monotonic() or kept.activations != activations():
+        return None
+    return kept
+
+
+def guess(
+    model: TriageModel, categories: frozenset[str], text: str, *, category: bool, urgent: bool
+) -> IntakeGuess:
+    """The same category and urgency `service.suggest` gives, computing only those asked."""
+    text = text.strip()[:MAX_TEXT]
+    if not text or not (category or urgent):
+        return IntakeGuess(None, None)
+    fast = model.compiled()
+    row = fast.row(normalise(text))
+    found_category: str | None = None
+    if category:
+        probs = fast.category_proba(row)
+        ranked = [int(i) for i in np.argsort(-probs, kind="stable")]
+        found_category = next(
+            (fast.classes[i] for i in ranked if fast.classes[i] in categories), None
+        )
+    found_urgent: bool | None = None
+    if urgent:
+        p = fast.urgent_proba(row)
+        # Urgent when the model or the rule lexicon says so; the model is cheaper, ask it first.
+        found_urgent = (p is not None and p >= model.urgent_threshold) or lexicon.is_urgent(text)
+    return IntakeGuess(found_category, found_urgent)
+
+
+def cached_guess(database: str, text: str, *, category: bool, urgent: bool) -> IntakeGuess | None:
+    """`guess` with the model kept for this database, or None when none is kept (then use
+    `guess_for` with a session)."""
+    kept = _kept(database)
+    if kept is None:
+        return None
+    return guess(kept.model, kept.categories, text, category=category, urgent=urgent)
+
+
+async def guess_for(
+    session: AsyncSession, text: str, *, category: bool, urgent: bool
+) -> IntakeGuess:
+    """`guess` with the active model among the site's active categories (kept for a while
+    for `cached_guess`). Writes nothing."""
+    database = str(session.get_bind().engine.url)
+    kept = _kept(database)
+    if kept is None:
+        seen = activations()
+        _, model = await active_model(session)
+        names = frozenset(c.code for c in await list_categories(session))
+        kept = _Loaded(time.monotonic() + KEEP_SECONDS, seen, model, names)
+        _loaded[database] = kept
+    return guess(kept.model, kept.categories, text, category=category, urgent=urgent)
