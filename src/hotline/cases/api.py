@@ -141,7 +141,8 @@ async def list_cases(
         q=q,
         contact_id=contact_id,
     )
-    async with state.unit_of_work() as session:
+    # One citizen's cases are a logged read of their personal data: a write.
+    async with state.unit_of_work(read_only=contact_id is None) as session:
         page = await queries.list_cases(
             session, actor=actor, filters=filters, cursor=cursor, limit=limit
         )
@@ -211,7 +212,7 @@ async def patch_case(code: str, body: CasePatch, actor: ActorDep, state: StateDe
 
 @router.get("/{code}/events", response_model=list[EventOut])
 async def case_events(code: str, actor: ActorDep, state: StateDep) -> list[EventOut]:
-    async with state.unit_of_work() as session:
+    async with state.unit_of_work(read_only=True) as session:
         case = await get_case_for(session, actor, code)
         return [
             EventOut.of(e, data=event_data_for(actor, e.data or {}))

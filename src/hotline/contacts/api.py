@@ -147,7 +147,7 @@ async def personal_data_reads(
     """Who looked at this citizen's personal data, and when (administrators and supervisors)."""
     if actor.role not in (Role.ADMIN, Role.SUPERVISOR):
         raise NotAllowed("Chỉ quản trị viên hoặc trưởng ca xem nhật ký truy cập")
-    async with state.unit_of_work() as session:
+    async with state.unit_of_work(read_only=True) as session:
         contact = await service.get_contact(session, contact_id)
         return [
             {

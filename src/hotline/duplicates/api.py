@@ -63,7 +63,7 @@ async def case_duplicates(
     limit: Annotated[int, Query(ge=1, le=20)] = 5,
 ) -> list[SuggestionOut]:
     """Likely duplicates of a recorded case, among the cases the actor may see."""
-    async with state.unit_of_work() as session:
+    async with state.unit_of_work(read_only=True) as session:
         case = await get_case_for(session, actor, code)
         found = await service.suggest_for_case(session, case=case, limit=limit, actor=actor)
         return [SuggestionOut.model_validate(s) for s in found]
@@ -83,7 +83,7 @@ async def list_clusters(
         raise NotAllowed("Cụm yêu cầu trùng dành cho trưởng ca và quản trị viên")
     until = _aware(state, date_to) or utcnow()
     since = _aware(state, date_from) or until - timedelta(hours=state.site.duplicate_window_hours)
-    async with state.unit_of_work() as session:
+    async with state.unit_of_work(read_only=True) as session:
         found = await clusters.find_clusters(
             session, since=since, until=until, ward_code=ward, category_code=category
         )

@@ -39,7 +39,7 @@ def _out(kind: str, obj: BaseModel, version: int) -> ItemOut:
 @router.get("", response_model=ConfigOut)
 async def get_config(actor: ActorDep, state: StateDep) -> ConfigOut:
     service.require_admin(actor)
-    async with state.unit_of_work() as session:
+    async with state.unit_of_work(read_only=True) as session:
         loaded = await service.load_config(session, defaults=default_config(state.settings))
     lists: dict[str, list[ItemOut]] = {}
     for kind, (attr, _schema, key_field) in service.KINDS.items():
@@ -52,7 +52,7 @@ async def get_config(actor: ActorDep, state: StateDep) -> ConfigOut:
 
 @router.get("/changes", response_model=list[ChangeOut])
 async def list_changes(actor: ActorDep, state: StateDep, limit: int = 100) -> list[ChangeOut]:
-    async with state.unit_of_work() as session:
+    async with state.unit_of_work(read_only=True) as session:
         rows = await service.list_changes(session, actor=actor, limit=limit)
         return [
             ChangeOut(

@@ -25,5 +25,5 @@ async def summary(
 ) -> dict[str, Any]:
     if not actor.is_hotline_staff:
         raise NotAllowed("Báo cáo dành cho lãnh đạo, trưởng ca và tổng đài")
-    async with state.unit_of_work() as session:
+    async with state.unit_of_work(read_only=True) as session:
         return await service.summary(session, date_from=date_from, date_to=date_to)
