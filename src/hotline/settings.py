@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     # open SIP port that transfers calls to outside numbers is a toll-fraud target.
     sip_host: str = "127.0.0.1"
     sip_port: int = 5080
+    # This phone-line instance's name, written on each call it handles, so that at start-up
+    # it closes only the calls it left open (several instances behind Kamailio share one
+    # database). Empty: "<host name>:<sip_port>"; set it where host names change (containers).
+    sip_instance: str = Field(default="", max_length=64)
     sip_media_address: str = ""
     sip_rtp_port_min: int = 20000
     sip_rtp_port_max: int = 20999
@@ -177,6 +181,14 @@ class Settings(BaseSettings):
 
         where = make_url(self.effective_database_url).render_as_string(hide_password=True)
         return "hotline:" + hashlib.sha256(where.encode()).hexdigest()[:16]
+
+    @property
+    def sip_instance_id(self) -> str:
+        if self.sip_instance:
+            return self.sip_instance
+        import socket
+
+        return f"{socket.gethostname()}:{self.sip_port}"[:64]
 
     @property
     def prompts_dir(self) -> Path:

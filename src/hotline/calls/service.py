@@ -43,6 +43,8 @@ class NewCall:
     case_id: int | None = None
     # When the caller joined the queue: a callback request keeps that place.
     queued_at: datetime | None = None
+    # The phone-line instance writing the call (None: recorded through the API).
+    instance: str | None = None
 
 
 async def call_taker(
@@ -101,6 +103,30 @@ async def finish_call(
     return call
 
 
+async def close_calls_left_open(session: AsyncSession, *, instance: str) -> list[int]:
+    """A phone-line instance starting up closes the calls it left open when it stopped
+    without ending them (a crash): outcome `line_restarted`, ended now, talk time unknown
+    (0), counted for the reports. Only this instance's calls: others sharing the database
+    are still carrying theirs. Returns the closed calls' ids."""
+    calls = (
+        await session.scalars(
+            select(Call)
+            .where(Call.instance == instance, Call.ended_at.is_(None))
+            .order_by(Call.id)
+            .with_for_update()
+        )
+    ).all()
+    now = utcnow()
+    for call in calls:
+        call.ended_at = max(now, call.started_at)
+        call.talk_seconds = 0
+        call.outcome = CallOutcome.LINE_RESTARTED
+    await session.flush()
+    for call in calls:
+        await _count(session, call)
+    return [call.id for call in calls]
+
+
 async def _new_row(session: AsyncSession, data: NewCall) -> Call:
     # "" is a caller we cannot name (withheld id, or a SIP user that is not a phone number):
     # the column holds E.164 or nothing, so reports and contact matching never see junk.
@@ -134,6 +160,7 @@ async def _new_row(session: AsyncSession, data: NewCall) -> Call:
         operator_id=data.operator_id,
         outcome=outcome,
         case_id=data.case_id,
+        instance=data.instance,
     )
     session.add(call)
     await session.flush()

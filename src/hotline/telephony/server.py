@@ -19,12 +19,13 @@ from sqlalchemy.orm import configure_mappers
 
 import hotline.models  # noqa: F401 - every table, so the Call row's foreign keys resolve
 from hotline.agents.models import AgentStatus
-from hotline.agents.service import line_agents, line_update
+from hotline.agents.service import line_agents, line_update, release_from_calls
 from hotline.calls.models import CallOutcome
 from hotline.calls.service import (
     CallContext,
     NewCall,
     call_context,
+    close_calls_left_open,
     finish_call,
     open_call,
     record_call,
@@ -96,9 +97,11 @@ class CallRecorder:
         sessionmaker: async_sessionmaker[AsyncSession],
         bus: EventBus | None = None,
         recordings: Path | None = None,
+        instance: str | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.bus = bus
+        self.instance = instance  # written on each call (PhoneLine.reconcile)
         self.recordings = recordings  # where call recordings are written
         self._tasks: set[asyncio.Task[None]] = set()
         self._opened: dict[int, asyncio.Task[int | None]] = {}
@@ -113,12 +116,15 @@ class CallRecorder:
 
     def __call__(self, progress: CallProgress) -> None:
         opened = self._opened.pop(id(progress), None)
-        self._spawn(self._write(new_call(progress), opened, progress.recording))
+        data = new_call(progress)
+        data.instance = self.instance
+        self._spawn(self._write(data, opened, progress.recording))
 
     def opened(self, progress: CallProgress) -> None:
         """An operator answered: write the row now and tell their console."""
         data = new_call(progress)
         data.ended_at = None
+        data.instance = self.instance
         task = asyncio.get_running_loop().create_task(self._open(data))
         self._opened[id(progress)] = task
         if progress.operator_id is not None:
@@ -304,7 +310,13 @@ class PhoneLine:
             await redis_bus.start()
             self.bus = redis_bus
         sessionmaker = make_sessionmaker(self.engine, site)
-        self.recorder = CallRecorder(sessionmaker, self.bus, recordings_dir(s.var_dir))
+        self.recorder = CallRecorder(
+            sessionmaker, self.bus, recordings_dir(s.var_dir), instance=s.sip_instance_id
+        )
+        try:  # before the first call: nothing of this instance is in progress yet
+            await self.reconcile(sessionmaker)
+        except Exception as exc:  # e.g. not migrated yet: the line answers all the same
+            log.warning("line_reconcile_failed", error=str(exc).splitlines()[0])
         config = UaConfig(
             host=s.sip_host,
             port=s.sip_port,
@@ -364,6 +376,20 @@ class PhoneLine:
             self.ua.clock.after_tick = self.gc_pacer.after_tick
         log.info("sip_listening", host=s.sip_host, port=self.ua.port, started=_now())
         return self.ua
+
+    async def reconcile(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        """Close the calls this instance left open when it last stopped without ending them
+        (a crash, a kill) and release the operators still shown on them."""
+        instance = self.settings.sip_instance_id
+        async with sessionmaker() as session, session.begin():
+            call_ids = await close_calls_left_open(session, instance=instance)
+            released = await release_from_calls(session, call_ids=call_ids)
+            events = take_pending(session)
+        if call_ids:
+            log.warning("line_reconciled", instance=instance, calls=call_ids, agents=released)
+        if self.bus is not None:
+            for event in events:
+                self.bus.publish(event)
 
     async def poll_agents(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         """Re-read operators' statuses and SIP logins (their own task, never the media path).
