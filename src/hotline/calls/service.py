@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.models import HOTLINE_STAFF, User
@@ -23,6 +23,7 @@ from hotline.contacts.service import (
 from hotline.db import utcnow
 from hotline.errors import InvalidInput, NotFound
 from hotline.reports.counters import count_call
+from hotline.reports.models import CallCounter
 
 UNKNOWN_CALLER = ""
 
@@ -315,3 +316,16 @@ async def call_context(
         subjects=[ReadSubject(contact_id=call.contact_id, phone=call.caller)],
     )
     return CallContext(call, call.contact_id, name, cases)
+
+
+async def call_figures(session: AsyncSession) -> tuple[dict[str, int], int]:
+    """Calls ever recorded by outcome (the reports' counters), and answered calls in
+    progress (rows the phone line opened and has not finished): for /metrics."""
+    rows = await session.execute(
+        select(CallCounter.outcome, func.sum(CallCounter.calls)).group_by(CallCounter.outcome)
+    )
+    by_outcome = {outcome or "none": int(n or 0) for outcome, n in rows.all()}
+    in_progress = await session.scalar(
+        select(func.count()).select_from(Call).where(Call.ended_at.is_(None))
+    )
+    return by_outcome, int(in_progress or 0)

@@ -36,6 +36,7 @@ from hotline.cases.schemas import (
 from hotline.contacts.service import phones_of, read_contact
 from hotline.db import utcnow
 from hotline.duplicates.service import suggest_for_case
+from hotline.metrics import count_intake
 from hotline.web.deps import actor_from_request, current_actor, get_state
 from hotline.web.openapi import body_schema
 from hotline.web.state import AppState
@@ -107,6 +108,7 @@ async def create_case(request: Request, suggest_duplicates: bool = False) -> Res
 def _created(out: CaseCreated) -> Response:
     # Serialised here, once: `out` is already a validated model, and intake is the hot path
     # (FastAPI would validate it again against response_model, which stays for OpenAPI).
+    count_intake(out.channel)
     return Response(out.model_dump_json(), status_code=201, media_type="application/json")
 
 

@@ -40,6 +40,7 @@ from hotline.telephony.backend import CallProgress
 from hotline.telephony.hours import OpeningHours
 from hotline.telephony.ivr import Menu, default_menu
 from hotline.telephony.media.gcpacer import GcPacer
+from hotline.telephony.metrics import LineMetrics
 from hotline.telephony.queue import CALLBACK_TEXTS, QueueTiming, position_texts
 from hotline.telephony.recording import CallAudio
 from hotline.telephony.sip.guard import LockoutPolicy
@@ -102,6 +103,7 @@ class CallRecorder:
         self.sessionmaker = sessionmaker
         self.bus = bus
         self.instance = instance  # written on each call (PhoneLine.reconcile)
+        self.metrics: LineMetrics | None = None
         self.recordings = recordings  # where call recordings are written
         self._tasks: set[asyncio.Task[None]] = set()
         self._opened: dict[int, asyncio.Task[int | None]] = {}
@@ -118,6 +120,8 @@ class CallRecorder:
         opened = self._opened.pop(id(progress), None)
         data = new_call(progress)
         data.instance = self.instance
+        if self.metrics is not None:
+            self.metrics.call_ended(data.outcome)
         self._spawn(self._write(data, opened, progress.recording))
 
     def opened(self, progress: CallProgress) -> None:
@@ -299,6 +303,8 @@ class PhoneLine:
         self.switchboard: Switchboard | None = None
         self._config_watch: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self.metrics: LineMetrics | None = None
+        self.metrics_port: int | None = None
 
     async def start(self) -> UserAgent:
         s = self.settings
@@ -364,6 +370,13 @@ class PhoneLine:
         )
         await self.switchboard.load(sessionmaker)
         await self.ua.start(self.switchboard, self.recorder)
+        if s.sip_metrics_port:
+            self.metrics = LineMetrics(s.sip_instance_id)
+            self.recorder.metrics = self.metrics
+            self.metrics_port = self.metrics.serve(
+                s.sip_metrics_host, s.sip_metrics_port, self.ua, self.acd
+            )
+            log.info("sip_metrics_listening", host=s.sip_metrics_host, port=self.metrics_port)
         loop = asyncio.get_running_loop()
         self._poller = loop.create_task(self._poll(sessionmaker))
         self._config_watch = loop.create_task(self.switchboard.watch(sessionmaker))
@@ -433,6 +446,8 @@ class PhoneLine:
             await self.ua.stop()
         if self.recorder is not None:
             await self.recorder.drain()
+        if self.metrics is not None:
+            self.metrics.stop()
         if isinstance(self.bus, RedisEventBus):
             await self.bus.stop()
         if self.engine is not None:
