@@ -41,6 +41,29 @@ async def test_the_line_serves_its_metrics_on_its_own_port(settings: Settings) -
         httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
 
 
+async def test_the_line_counts_the_calls_it_ends_by_outcome(
+    settings: Settings, sipp_installed: None
+) -> None:
+    port = _free_tcp_port()
+    line = await start_line(line_settings(settings, sip_instance="line-n", sip_metrics_port=port))
+    try:
+        result = await line.sipp("hangup_in_menu.xml")
+        assert result.returncode == 0, result.output
+        [call] = await line.calls()
+        async with httpx.AsyncClient() as client:
+            r = await client.get(f"http://127.0.0.1:{port}/metrics")
+    finally:
+        await line.phone.stop()
+    ended = {
+        s.labels["outcome"]: s.value
+        for family in text_string_to_metric_families(r.text)
+        for s in family.samples
+        if s.name == "hotline_sip_calls_ended_total" and s.labels["instance"] == "line-n"
+    }
+    assert call.outcome is not None
+    assert ended == {call.outcome.value: 1}
+
+
 async def test_without_a_port_the_line_serves_no_metrics(settings: Settings) -> None:
     line = await start_line(line_settings(settings))
     try:
