@@ -1,4 +1,4 @@
-"""The operator queue's costs on the phone line's event loop (issue 4, ACD).
+"""The operator queue's costs on the phone line's event loop (the ACD).
 
 The media design allows no work that could stall the shared 20 ms clock. This measures what
 the ACD adds per event, on real loopback UDP sockets:

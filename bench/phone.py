@@ -1,4 +1,4 @@
-"""Configuration reloads and call recording on the phone line's event loop (issue 4).
+"""Configuration reloads and call recording on the phone line's event loop.
 
 Neither may delay the shared 20 ms media clock. This measures, on real loopback UDP sockets:
 

@@ -1,6 +1,6 @@
 """Run every benchmark and rewrite docs/benchmarks.md from their results (`make bench`).
 
-    python bench/run_all.py                      # all three, issue sizes (data cached)
+    python bench/run_all.py                      # everything, target sizes (data cached)
     python bench/run_all.py --only search        # one benchmark (comma-separated list)
     python bench/run_all.py --quick              # small datasets and short runs, minutes
     python bench/run_all.py --fresh              # regenerate the cached datasets
@@ -66,7 +66,7 @@ def commands(quick: bool, fresh: bool, out: Path) -> dict[str, list[str]]:
         sip_calls = ["--calls", "300", "--concurrency", "100", "--hold", "10"]
         sip_calls += ["--baseline-calls", "60", "--baseline-concurrency", "20"]
     else:
-        # Issue sizes; about 10 minutes in all once the datasets are cached.
+        # Target sizes; about 10 minutes in all once the datasets are cached.
         intake = ["--duration", "10", "--warmup", "2", "--runs", "3", "--concurrency", "32"]
         report, search, kb_search, duplicates, triage_speed, sip_calls = [], [], [], [], [], []
     return {
@@ -338,7 +338,7 @@ NOTES = """## Notes
 
 
 def triage_section(r: dict[str, Any]) -> tuple[str, list[str]]:
-    """Issue 6 asks for macro-F1 and urgent recall on a split never trained on."""
+    """Macro-F1 and urgent recall on a split never trained on."""
     rows, summary = [], []
     for key, label in (("held_out", "held-out split"), ("fresh_probe", "fresh probe")):
         m = r[key]
@@ -368,7 +368,7 @@ def triage_section(r: dict[str, Any]) -> tuple[str, list[str]]:
     c = r["corpus"]
     text = "\n".join(
         [
-            "## Triage quality (issue 6)",
+            "## Triage quality",
             "",
             f"What: `bench/triage_quality.py` trains on {c['train']:,} of the {c['total']:,}"
             f" corpus messages and scores the fixed held-out split ({c['held_out']:,}) and the"
@@ -393,13 +393,13 @@ def triage_section(r: dict[str, Any]) -> tuple[str, list[str]]:
 
 
 def triage_speed_section(r: dict[str, Any]) -> tuple[str, list[str]]:
-    """Issue 6: classification at >= 2,000 texts/s on one core."""
+    """Target: classification at >= 2,000 texts/s on one core."""
     c, p, b, cli = r["config"], r["product"], r["baseline"], r["cli"]
     target = r["target_texts_per_s"]
     speedup = r["speedup_vs_baseline"]
     text = "\n".join(
         [
-            "## Triage classification speed (issue 6)",
+            "## Triage classification speed",
             "",
             f"What: `bench/triage_speed.py` pinned to one core (CPU {c['cpu']}, BLAS/OpenMP"
             " threads 1) calls `hotline.triage.service.suggest` (what `POST /api/v1/triage`"
@@ -453,7 +453,7 @@ def triage_speed_section(r: dict[str, Any]) -> tuple[str, list[str]]:
 
 
 def kb_search_section(r: dict[str, Any]) -> tuple[str, list[str]]:
-    """Issue 6: knowledge-base search p95 <= 50 ms over 10,000 articles."""
+    """Target: knowledge-base search p95 <= 50 ms over 10,000 articles."""
     c, target = r["config"], r["target_p95_ms"]
     rows, summary = [], []
     for e in r["engines"]:
@@ -504,7 +504,7 @@ def kb_search_section(r: dict[str, Any]) -> tuple[str, list[str]]:
 
 
 def acd_section(r: dict[str, Any]) -> tuple[str, list[str]]:
-    """Issue 4: what the operator queue costs the phone line's event loop."""
+    """What the operator queue costs the phone line's event loop."""
     rows = [
         ["relay one bridged RTP packet (same law)", fmt(r["relay_us"], 2)],
         ["relay with A-law/μ-law translation", fmt(r["relay_translated_us"], 2)],
@@ -516,7 +516,7 @@ def acd_section(r: dict[str, Any]) -> tuple[str, list[str]]:
     share400 = r["relay_cpu_share_400_calls"] * 100
     text = "\n".join(
         [
-            "## Operator queue (ACD) on the phone line's loop (issue 4)",
+            "## Operator queue (ACD) on the phone line's loop",
             "",
             "What: `bench/acd.py`, per-event costs on real loopback UDP sockets, medians of"
             f" {r['config']['rounds']} rounds. Relaying is done as packets arrive, outside the"
@@ -542,7 +542,7 @@ def acd_section(r: dict[str, Any]) -> tuple[str, list[str]]:
 
 
 def phone_section(r: dict[str, Any]) -> tuple[str, list[str]]:
-    """Issue 4: configuration reloads and call recording against the 20 ms media clock."""
+    """Configuration reloads and call recording against the 20 ms media clock."""
     rows = [
         ["the clock sending one prompt frame", f"{fmt(r['clock_frame_us'], 2)} µs"],
         ["the same frame with the call recorded", f"{fmt(r['clock_frame_recorded_us'], 2)} µs"],
@@ -572,7 +572,7 @@ def phone_section(r: dict[str, Any]) -> tuple[str, list[str]]:
     c = r["config"]
     text = "\n".join(
         [
-            "## Phone configuration reloads and call recording (issue 4)",
+            "## Phone configuration reloads and call recording",
             "",
             "What: `bench/phone.py`. Per-frame costs are medians of"
             f" {c['rounds']} rounds on loopback UDP. Tick gaps: the shared media clock serving"

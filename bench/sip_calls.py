@@ -1,6 +1,6 @@
 """Phone-line benchmark: one `hotline sip` process, 400 calls at once, 3,000 calls, RTP timing.
 
-    python bench/sip_calls.py                         # issue sizes (about 5 minutes)
+    python bench/sip_calls.py                         # target sizes (about 5 minutes)
     python bench/sip_calls.py --calls 400 --concurrency 100 --baseline-calls 0   # smoke
 
 The product is the real process (`python -m hotline.cli sip`, PostgreSQL database

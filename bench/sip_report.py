@@ -55,7 +55,7 @@ def _row(label: str, run: dict[str, Any]) -> list[object]:
 
 
 def sip_calls_section(r: dict[str, Any]) -> tuple[str, list[list[object]]]:
-    """Issue 4: 400 calls at once, 3,000 calls, 0 failures, INVITE→200 and RTP timing."""
+    """Targets: 400 calls at once, 3,000 calls, 0 failures, INVITE→200 and RTP timing."""
     p, b, t, v, c = r["product"], r.get("baseline"), r["targets"], r["verdict"], r["config"]
     rows = [_row("product", p)]
     if b:

@@ -1,4 +1,4 @@
-"""Triage quality on messages the model never trained on (issue 6).
+"""Triage quality on messages the model never trained on.
 
 Trains on the training part of the shipped corpus, then scores the fixed held-out split
 and the "fresh probe" (messages written after a first model was frozen). Quality, not

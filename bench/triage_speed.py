@@ -1,4 +1,4 @@
-"""Triage classification throughput on one core (issue 6: ≥ 2,000 texts/s).
+"""Triage classification throughput on one core (target: ≥ 2,000 texts/s).
 
 The product: `hotline.triage.service.suggest` (what `POST /api/v1/triage` and
 `hotline triage classify` run) with a model loaded from its stored blob, as `active_model`

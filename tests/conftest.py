@@ -34,6 +34,22 @@ def missing_tool(reason: str) -> None:
     pytest.skip(reason)
 
 
+FIGURES = pytest.StashKey[list[str]]()
+
+
+def report(config: pytest.Config, line: str) -> None:
+    """A figure for the end of the run (shown even under -q: see pytest_terminal_summary)."""
+    config.stash.setdefault(FIGURES, []).append(line)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    lines = config.stash.get(FIGURES, [])
+    if lines:
+        terminalreporter.write_sep("-", "figures")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"

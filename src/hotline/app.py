@@ -6,7 +6,7 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.staticfiles import StaticFiles
 
@@ -20,6 +20,7 @@ from hotline.site import Site
 from hotline.web import errors
 from hotline.web.guard import RequestGuard
 from hotline.web.headers import SecurityHeaders
+from hotline.web.inputs import refuse_unstorable_input
 from hotline.web.observe import RequestObserver
 from hotline.web.openapi import add_schemas
 from hotline.web.ratelimit import FailureLimiter, RequestLimiter, make_storage
@@ -74,9 +75,10 @@ def create_app(settings: Settings) -> FastAPI:
         title="Hotline 1022 API",
         version="0.1.0",
         openapi_url="/api/v1/openapi.json",
-        docs_url=None,  # web/pages.py serves it from the package's copy of Swagger UI
+        docs_url=None,  # web/docs.py serves it from the package's copy of Swagger UI
         redoc_url=None,
         lifespan=lifespan,
+        dependencies=[Depends(refuse_unstorable_input)],
     )
     app.state.hotline = state
     # Inside the session middleware (it reads the page session), before any body is read.
@@ -97,11 +99,14 @@ def create_app(settings: Settings) -> FastAPI:
     errors.install(app)
 
     from hotline.agents.api import router as agents_router
+    from hotline.agents.pages import router as agent_pages_router
     from hotline.assist.api import router as assist_router
     from hotline.auth.api import router as auth_router
+    from hotline.auth.pages import router as auth_pages_router
     from hotline.calls.api import callbacks_router
     from hotline.calls.api import router as calls_router
     from hotline.cases.api import router as cases_router
+    from hotline.console.pages import router as console_router
     from hotline.contacts.api import router as contacts_router
     from hotline.directory.api import router as directory_router
     from hotline.duplicates.api import router as duplicates_router
@@ -113,8 +118,8 @@ def create_app(settings: Settings) -> FastAPI:
     from hotline.recordings.api import router as recordings_router
     from hotline.reports.api import router as reports_router
     from hotline.triage.api import router as triage_router
+    from hotline.web.docs import router as docs_router
     from hotline.web.health import router as health_router
-    from hotline.web.pages import router as pages_router
     from hotline.web.sse import router as sse_router
 
     for router in (
@@ -135,7 +140,10 @@ def create_app(settings: Settings) -> FastAPI:
         knowledge_case_router,
         knowledge_public_router,
         sse_router,
-        pages_router,
+        docs_router,
+        auth_pages_router,
+        console_router,
+        agent_pages_router,
         knowledge_pages_router,
         health_router,
     ):

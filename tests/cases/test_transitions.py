@@ -1,4 +1,4 @@
-"""The case state machine, pair by pair, against a table written from DOMAIN.md."""
+"""The case state machine, pair by pair, against a table written from docs/domain.md."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from hotline.cases.models import CaseStatus as S
 from hotline.cases.transitions import Action, target
 from hotline.errors import InvalidTransition
 
-# Written by hand from "A case's life" in DOMAIN.md; not derived from TRANSITIONS.
+# Written by hand from "A case's life" in docs/domain.md; not derived from TRANSITIONS.
 # Missing pairs must be refused.
 EXPECTED: dict[tuple[Action, S], S] = {
     # An operator takes a new case; a supervisor may hand an in-progress case to someone else.

@@ -278,3 +278,39 @@ async def test_supervisor_reads_who_saw_a_contacts_personal_data(client, world):
     assert [entry["purpose"] for entry in log.json()] == ["contact_card"]
     denied = await client.get(f"/api/v1/contacts/{cid}/reads", headers=world.auth("operator"))
     assert denied.status_code == 403
+
+
+@pytest.mark.anyio
+async def test_phone_numbers_with_letters_are_refused_everywhere(client, world):
+    """phonenumbers reads letters as keypad digits: 0912-OOO-111 would be 0912 666 111."""
+    owner = await _open(client, world, "0912666111", "Trần Văn Bình")
+    operator = world.auth("operator")
+    r = await client.post(
+        "/api/v1/cases",
+        json=new_case_body(contact={"name": "Lê Thị Hoa", "phone": "0912-OOO-111"}),
+        headers=operator,
+    )
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["field"] == "contact.phone"
+    r = await client.get(
+        "/api/v1/contacts/lookup", params={"phone": "0912-OOO-111"}, headers=operator
+    )
+    assert r.status_code == 422 and r.json()["field"] == "phone", r.text
+    r = await client.post(
+        "/api/v1/contacts", json={"name": "Lê Thị Hoa", "phones": ["0912OOO111"]}, headers=operator
+    )
+    assert r.status_code == 422 and r.json()["field"] == "phones[0]", r.text
+    call = {"line": "1022", "caller": "+84 912 OOO 111", "started_at": "2026-12-04T08:00:00Z"}
+    r = await client.post("/api/v1/calls", json=call, headers=operator)
+    assert r.status_code == 422 and r.json()["field"] == "caller", r.text
+    # Only the real owner's case is on the number.
+    r = await client.get(f"/api/v1/contacts/{owner['contact_id']}", headers=operator)
+    assert [c["code"] for c in r.json()["cases"]] == [owner["code"]]
+
+
+@pytest.mark.parametrize("raw", ["0912-OOO-111", "0912 345 67a", "+84 91 CALL ME", "1800-FLOWERS"])
+def test_normaliser_refuses_letters(raw):
+    with pytest.raises(InvalidInput) as err:
+        normalise_phone(raw, field="contact.phone")
+    assert err.value.field == "contact.phone"

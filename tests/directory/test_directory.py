@@ -11,7 +11,7 @@ from hotline.directory.models import Province, Ward
 
 pytestmark = pytest.mark.anyio
 
-# The default categories and headline groups of DOMAIN.md.
+# The default categories and headline groups (docs/domain.md).
 DOMAIN_CODES = {
     "cap_cuu",
     "ho_tro_kho_khan",

@@ -42,7 +42,7 @@ async def test_fresh_install_serves_todays_defaults(client, world, settings):
         "menu": "main",
         "record": False,
     }
-    # Hà Nội's two older hotline numbers reach the same menu (DOMAIN.md)
+    # Hà Nội's two older hotline numbers reach the same menu (docs/domain.md)
     for legacy in ("0889556655", "0889557755"):
         assert _item(config, "lines", legacy)["data"]["menu"] == "main"
     menu = _item(config, "menus", "main")

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from hotline.agents import service
 from hotline.auth.service import Actor
 from hotline.errors import Unauthenticated
+from hotline.types import Id
 from hotline.web.deps import current_actor, get_state
 from hotline.web.state import AppState
 
@@ -92,7 +93,7 @@ async def list_agents(actor: ActorDep, state: StateDep) -> list[AgentOut]:
 
 
 @router.put("/users/{user_id}/sip", response_model=SipOut)
-async def set_sip(user_id: int, body: SipIn, actor: ActorDep, state: StateDep) -> SipOut:
+async def set_sip(user_id: Id, body: SipIn, actor: ActorDep, state: StateDep) -> SipOut:
     async with state.unit_of_work() as session:
         agent = await service.set_sip_credentials(
             session,

@@ -11,6 +11,7 @@ from hotline.auth import accounts, service
 from hotline.auth.models import Role, User
 from hotline.auth.service import Actor
 from hotline.errors import InvalidInput, NotAllowed, Unauthenticated
+from hotline.types import Int32
 from hotline.web.deps import client_address, current_actor, get_state, oauth2, page_session_id
 from hotline.web.state import AppState
 
@@ -37,7 +38,7 @@ class UserIn(BaseModel):
     username: str = Field(min_length=1, max_length=80)
     password: str = Field(min_length=8, max_length=200)
     role: str
-    unit_id: int | None = None
+    unit_id: Int32 | None = None
     full_name: str = Field(default="", max_length=200)
 
 

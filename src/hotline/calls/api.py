@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from hotline.auth.service import Actor
@@ -13,6 +13,7 @@ from hotline.calls import service
 from hotline.calls.models import Call, Callback
 from hotline.cases.access import can_edit, get_case_for
 from hotline.errors import NotAllowed
+from hotline.types import Id
 from hotline.web.deps import current_actor, get_state
 from hotline.web.state import AppState
 
@@ -29,12 +30,12 @@ class CallIn(BaseModel):
     ended_at: datetime | None = None
     menu_path: str = Field(default="", max_length=40)
     branch: str | None = Field(default=None, max_length=20)
-    queue_wait_seconds: int = Field(default=0, ge=0)
-    talk_seconds: int = Field(default=0, ge=0)
+    queue_wait_seconds: int = Field(default=0, ge=0, le=service.MAX_CALL_SECONDS)
+    talk_seconds: int = Field(default=0, ge=0, le=service.MAX_CALL_SECONDS)
     outcome: str | None = None
     case_code: str | None = None
     # Who answered: omitted, the one recording an answered call; none for an unanswered one.
-    operator_id: int | None = None
+    operator_id: Id | None = None
 
 
 class CallOut(BaseModel):
@@ -80,7 +81,10 @@ def _staff(actor: Actor) -> None:
 
 @router.get("", response_model=list[CallOut])
 async def list_calls(
-    actor: ActorDep, state: StateDep, contact_id: int | None = None, limit: int = 100
+    actor: ActorDep,
+    state: StateDep,
+    contact_id: Id | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[CallOut]:
     _staff(actor)
     async with state.unit_of_work() as session:
@@ -137,7 +141,7 @@ class CallContextOut(BaseModel):
 
 
 @router.get("/{call_id}/context", response_model=CallContextOut)
-async def call_context(call_id: int, actor: ActorDep, state: StateDep) -> CallContextOut:
+async def call_context(call_id: Id, actor: ActorDep, state: StateDep) -> CallContextOut:
     """What the console pops when an operator answers: the caller's card and past cases."""
     _staff(actor)
     async with state.unit_of_work() as session:
@@ -186,7 +190,10 @@ class CallbackOut(BaseModel):
 
 @callbacks_router.get("", response_model=list[CallbackOut])
 async def list_callbacks(
-    actor: ActorDep, state: StateDep, status: str = "open", limit: int = 100
+    actor: ActorDep,
+    state: StateDep,
+    status: str = "open",
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[CallbackOut]:
     """Callers waiting to be called back, in the order they joined the queue."""
     _staff(actor)
@@ -198,7 +205,7 @@ async def list_callbacks(
 
 
 @callbacks_router.post("/{callback_id}/done", response_model=CallbackOut)
-async def callback_done(callback_id: int, actor: ActorDep, state: StateDep) -> CallbackOut:
+async def callback_done(callback_id: Id, actor: ActorDep, state: StateDep) -> CallbackOut:
     _staff(actor)
     async with state.unit_of_work() as session:
         callback = await service.complete_callback(session, actor=actor, callback_id=callback_id)

@@ -26,6 +26,7 @@ from hotline.reports.counters import count_call
 from hotline.reports.models import CallCounter
 
 UNKNOWN_CALLER = ""
+MAX_CALL_SECONDS = 86_400
 
 
 @dataclass
@@ -144,8 +145,13 @@ async def _new_row(session: AsyncSession, data: NewCall) -> Call:
             raise InvalidInput(
                 f"Kết quả cuộc gọi không hợp lệ: {data.outcome}", field="outcome"
             ) from None
-    if data.queue_wait_seconds < 0 or data.talk_seconds < 0:
-        raise InvalidInput("Thời lượng không được âm", field="talk_seconds")
+    for field in ("queue_wait_seconds", "talk_seconds"):
+        seconds = getattr(data, field)
+        if seconds < 0:
+            raise InvalidInput("Thời lượng không được âm", field=field)
+        # The hourly report counters add these up in 32-bit columns.
+        if seconds > MAX_CALL_SECONDS:
+            raise InvalidInput("Thời lượng không quá một ngày (86400 giây)", field=field)
     contact = await find_by_phone(session, caller) if caller else None
     call = Call(
         line=data.line,

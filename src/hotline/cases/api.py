@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Annotated
 
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.attachments import service as attachments
 from hotline.auth.service import Actor
 from hotline.calls.service import calls_of_case, link_call
-from hotline.cases import queries, service, timeline, workflow
+from hotline.cases import intake_keys, queries, service, timeline, workflow
 from hotline.cases.access import event_data_for, get_case_for
 from hotline.cases.models import Case
 from hotline.cases.schemas import (
@@ -37,7 +38,9 @@ from hotline.contacts.service import phones_of, read_contact
 from hotline.db import utcnow
 from hotline.duplicates.service import suggest_for_case
 from hotline.metrics import count_intake
+from hotline.types import Id, Int32
 from hotline.web.deps import actor_from_request, current_actor, get_state
+from hotline.web.inputs import bad_values
 from hotline.web.openapi import body_schema
 from hotline.web.state import AppState
 
@@ -50,7 +53,20 @@ StateDep = Annotated[AppState, Depends(get_state)]
     "",
     status_code=201,
     response_model=CaseCreated,
-    openapi_extra={**body_schema(CaseIn), "security": [{"OAuth2PasswordBearer": []}]},
+    openapi_extra={
+        **body_schema(CaseIn),
+        "security": [{"OAuth2PasswordBearer": []}],
+        "parameters": [
+            {
+                "name": intake_keys.HEADER,
+                "in": "header",
+                "required": False,
+                "description": "Retries with the same key (per user) answer with the case "
+                "the first request made (header Idempotent-Replayed: true), never a second one.",
+                "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+            }
+        ],
+    },
 )
 async def create_case(request: Request, suggest_duplicates: bool = False) -> Response:
     """Record a case; with ?suggest_duplicates=true also list the open cases it likely repeats.
@@ -64,10 +80,15 @@ async def create_case(request: Request, suggest_duplicates: bool = False) -> Res
     """
     state = await get_state(request)
     actor = await actor_from_request(request, state)
+    raw = await request.body()
     try:
-        body = CaseIn.model_validate_json(await request.body())
+        body = CaseIn.model_validate_json(raw)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_url=False)) from None
+    # The app-wide check of bodies (web/inputs.py) skips this route, which parses its own;
+    # JSON must escape a NUL, so a byte search keeps the parse off the common path.
+    if b"\\u0000" in raw and (errors := bad_values(json.loads(raw), ("body",))):
+        raise RequestValidationError(errors)
     data = service.NewCase(
         channel=body.channel,
         description=body.description,
@@ -82,9 +103,13 @@ async def create_case(request: Request, suggest_duplicates: bool = False) -> Res
         long=body.long,
         public=body.public,
     )
+    raw_key = request.headers.get(intake_keys.HEADER)
+    key = intake_keys.check_key(raw_key) if raw_key is not None else None
     # Linking a call and suggesting duplicates happen in the same transaction as the new
-    # case, so those requests take the ORM path.
-    in_session = suggest_duplicates or body.call_id is not None
+    # case, so those requests take the ORM path; so do requests with an idempotency key,
+    # whose key row must commit with the case (retries are few, the fast path stays the
+    # path of key-less intake).
+    in_session = suggest_duplicates or body.call_id is not None or key is not None
     writer = None if in_session else await state.intake_writer()
     if writer is not None:
         opened = await service.open_case_autocommit(
@@ -94,22 +119,37 @@ async def create_case(request: Request, suggest_duplicates: bool = False) -> Res
             case, event = opened
             state.bus.publish(event)
             return _created(CaseCreated.of(case))
+    replayed = None
     async with state.unit_of_work() as session:
-        new_case = await service.open_case(session, actor=actor, data=data)
-        if body.call_id is not None:
-            await link_call(session, call_id=body.call_id, case_id=new_case.id)
+        if key is not None:
+            fingerprint = intake_keys.fingerprint(body.model_dump_json())
+            replayed = await intake_keys.claim(
+                session, actor=actor, key=key, fingerprint=fingerprint
+            )
+        if replayed is not None:
+            new_case = replayed
+        else:
+            new_case = await service.open_case(session, actor=actor, data=data)
+            if body.call_id is not None:
+                await link_call(session, call_id=body.call_id, case_id=new_case.id)
+            if key is not None:
+                await intake_keys.attach(session, actor=actor, key=key, case=new_case)
         out = CaseCreated.of(new_case)
         if suggest_duplicates:
             found = await suggest_for_case(session, case=new_case, actor=actor)
             out.possible_duplicates = [PossibleDuplicate.model_validate(s) for s in found]
-    return _created(out)
+    return _created(out, replayed=replayed is not None)
 
 
-def _created(out: CaseCreated) -> Response:
+def _created(out: CaseCreated, *, replayed: bool = False) -> Response:
     # Serialised here, once: `out` is already a validated model, and intake is the hot path
     # (FastAPI would validate it again against response_model, which stays for OpenAPI).
-    count_intake(out.channel)
-    return Response(out.model_dump_json(), status_code=201, media_type="application/json")
+    if not replayed:  # a retry answered with the case already made is not a new one
+        count_intake(out.channel)
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    return Response(
+        out.model_dump_json(), status_code=201, media_type="application/json", headers=headers
+    )
 
 
 @router.get("", response_model=CasePage)
@@ -119,14 +159,14 @@ async def list_cases(
     status: Annotated[list[str] | None, Query()] = None,
     category: str | None = None,
     channel: str | None = None,
-    unit: int | None = None,
+    unit: Int32 | None = None,
     ward: str | None = None,
     urgent: bool | None = None,
     overdue: bool | None = None,
     date_from: Annotated[date | None, Query(alias="from")] = None,
     date_to: Annotated[date | None, Query(alias="to")] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    contact_id: int | None = None,
+    contact_id: Id | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CasePage:
@@ -330,7 +370,7 @@ async def upload(
 
 
 @router.get("/{code}/attachments/{attachment_id}")
-async def download(code: str, attachment_id: int, actor: ActorDep, state: StateDep) -> FileResponse:
+async def download(code: str, attachment_id: Id, actor: ActorDep, state: StateDep) -> FileResponse:
     async with state.unit_of_work() as session:
         case = await get_case_for(session, actor, code)
         a, path = await attachments.get_attachment(

@@ -19,7 +19,7 @@ PENDING_KIND = "notification_pending"
 async def notify_reporter(session: AsyncSession, payload: dict[str, Any]) -> None:
     """Tell a merged case's reporter the shared answer.
 
-    Channels arrive with a later issue: until then the notification is recorded on the
+    No outbound channel (Zalo, SMS...) is connected: the notification is recorded on the
     case's timeline as pending delivery, as a callback task for phone reporters. Jobs run at
     least once, so a rerun of the same job (its key) records nothing twice.
     """

@@ -17,20 +17,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from hotline.contacts.models import Channel
 from hotline.db import Base, JSONType, UTCDateTime, enum_column, utcnow
 from hotline.ids import BigId
-
-
-class Channel(enum.StrEnum):
-    PHONE = "phone"
-    ZALO = "zalo"
-    FACEBOOK = "facebook"
-    VIBER = "viber"
-    EMAIL = "email"
-    SMS = "sms"
-    APP = "app"
-    WEB = "web"
-    WALK_IN = "walk_in"
 
 
 class CaseStatus(enum.StrEnum):
@@ -152,3 +141,20 @@ class CaseEvent(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IntakeKey(Base):
+    """An `Idempotency-Key` sent with a new case: a retry with the same key (by the same
+    user) is answered with the case the first request made. Written in the case's own
+    transaction; the primary key makes two concurrent retries one case."""
+
+    __tablename__ = "intake_key"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    # sha256 of the validated request: the same key with another body is refused.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

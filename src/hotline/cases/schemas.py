@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hotline.cases.intake_pg import OpenedCase
 from hotline.cases.models import Case, CaseAssignment, CaseEvent
+from hotline.types import Id, Int32
 
 
 class ContactIn(BaseModel):
@@ -31,7 +32,7 @@ class CaseIn(BaseModel):
     long: float | None = None
     public: bool = False
     # The call this case comes from (the console's draft case after an operator answered).
-    call_id: int | None = None
+    call_id: Id | None = None
 
 
 class CasePatch(BaseModel):
@@ -51,7 +52,7 @@ class CasePatch(BaseModel):
 class ForwardIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    unit_id: int
+    unit_id: Int32
     note: str = Field(default="", max_length=4000)
     deadline_hours: int | None = Field(default=None, ge=1, le=24 * 90)
 

@@ -3,9 +3,9 @@
 When the primary is resolved (or a case is merged into an already resolved one) each
 duplicate gets the answer on its own record and timeline, and one durable
 `notify_reporter` job per reporter is written in the same transaction, so a rollback
-leaves no notification behind and a crash after commit loses none. Delivery itself
-(callback, Zalo, SMS, ...) comes with the channels issue; the job's handler
-(cases/jobs.py) records the pending notification on the timeline until then.
+leaves no notification behind and a crash after commit loses none. No outbound
+channel (Zalo, SMS, ...) is connected, so the job's handler (cases/jobs.py) records the
+notification on the timeline as pending delivery.
 """
 
 from __future__ import annotations

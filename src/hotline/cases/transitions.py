@@ -1,4 +1,4 @@
-"""The case state machine of DOMAIN.md, as one table.
+"""The case state machine (docs/domain.md, "A case's life"), as one table.
 
 Each action lists the statuses it may start from and the status it leads to. Actions that
 involve several units (forward, accept, return, resolve by a unit) land on the status the

@@ -14,7 +14,9 @@ from hotline.cases.queries import CaseFilter, list_cases
 from hotline.cases.schemas import CaseOut
 from hotline.contacts import service
 from hotline.contacts.models import Contact
+from hotline.duplicates.contacts import merge_contacts
 from hotline.errors import NotAllowed, NotFound
+from hotline.types import Id
 from hotline.web.deps import current_actor, get_state
 from hotline.web.state import AppState
 
@@ -31,7 +33,7 @@ class ContactIn(BaseModel):
 
 
 class MergeIn(BaseModel):
-    merge_id: int
+    merge_id: Id
 
 
 class IdentityIn(BaseModel):
@@ -79,7 +81,7 @@ async def lookup(
 
 
 @router.get("/{contact_id}")
-async def get_contact(contact_id: int, actor: ActorDep, state: StateDep) -> dict[str, Any]:
+async def get_contact(contact_id: Id, actor: ActorDep, state: StateDep) -> dict[str, Any]:
     _staff(actor)
     async with state.unit_of_work() as session:
         contact = await service.read_contact(
@@ -107,10 +109,10 @@ async def create(body: ContactIn, actor: ActorDep, state: StateDep) -> dict[str,
 
 
 @router.post("/{contact_id}/merge")
-async def merge(contact_id: int, body: MergeIn, actor: ActorDep, state: StateDep) -> dict[str, Any]:
+async def merge(contact_id: Id, body: MergeIn, actor: ActorDep, state: StateDep) -> dict[str, Any]:
     _staff(actor)
     async with state.unit_of_work() as session:
-        merged = await service.merge_contacts(
+        merged = await merge_contacts(
             session, keep_id=contact_id, merge_id=body.merge_id, actor=actor
         )
         contact = await service.read_contact(
@@ -121,7 +123,7 @@ async def merge(contact_id: int, body: MergeIn, actor: ActorDep, state: StateDep
 
 @router.post("/{contact_id}/identities", status_code=201)
 async def add_identity(
-    contact_id: int, body: IdentityIn, actor: ActorDep, state: StateDep
+    contact_id: Id, body: IdentityIn, actor: ActorDep, state: StateDep
 ) -> dict[str, Any]:
     _staff(actor)
     async with state.unit_of_work() as session:
@@ -142,7 +144,7 @@ async def add_identity(
 
 @router.get("/{contact_id}/reads")
 async def personal_data_reads(
-    contact_id: int, actor: ActorDep, state: StateDep
+    contact_id: Id, actor: ActorDep, state: StateDep
 ) -> list[dict[str, Any]]:
     """Who looked at this citizen's personal data, and when (administrators and supervisors)."""
     if actor.role not in (Role.ADMIN, Role.SUPERVISOR):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
@@ -9,6 +10,20 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.db import Base, UTCDateTime, utcnow
 from hotline.ids import BigId
+
+
+class Channel(enum.StrEnum):
+    """How a citizen reaches the hotline: a case's channel, a contact identity's channel."""
+
+    PHONE = "phone"
+    ZALO = "zalo"
+    FACEBOOK = "facebook"
+    VIBER = "viber"
+    EMAIL = "email"
+    SMS = "sms"
+    APP = "app"
+    WEB = "web"
+    WALK_IN = "walk_in"
 
 
 class Contact(Base):

@@ -10,6 +10,10 @@ from hotline.errors import InvalidInput
 def normalise_phone(raw: str, *, region: str = "VN", field: str = "phone") -> str:
     """Return the E.164 form of a Vietnamese or international number, or raise InvalidInput."""
     text = (raw or "").strip()
+    # phonenumbers reads letters as keypad digits (0912-OOO-111 as 0912-666-111), which
+    # would link a case to whoever owns that other number.
+    if any(ch.isalpha() for ch in text):
+        raise InvalidInput(f"Số điện thoại chỉ gồm chữ số: {raw!r}", field=field)
     digits = "".join(ch for ch in text if ch.isdigit())
     # "84912345678" without a plus is common in caller ids from Vietnamese carriers.
     if not text.startswith(("+", "0")) and digits.startswith("84") and len(digits) >= 11:

@@ -5,11 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import Actor
-from hotline.contacts.models import Contact, ContactIdentity, ContactPhone, PersonalDataRead
+from hotline.contacts.models import (
+    Channel,
+    Contact,
+    ContactIdentity,
+    ContactPhone,
+    PersonalDataRead,
+)
 from hotline.contacts.phones import normalise_phone
 from hotline.db import dialect_name, insert_for
 from hotline.directory.service import get_ward
@@ -95,8 +101,6 @@ async def add_identity(
 
     An id belongs to one person: linking one already held by someone else is a conflict.
     """
-    from hotline.cases.models import Channel
-
     if channel not in {c.value for c in Channel} or channel == Channel.PHONE.value:
         raise InvalidInput(f"Kênh không hợp lệ: {channel}", field="channel")
     contact = await get_contact(session, contact_id)
@@ -147,39 +151,6 @@ async def identities_of(session: AsyncSession, contact_id: int) -> list[ContactI
             )
         ).all()
     )
-
-
-async def merge_contacts(
-    session: AsyncSession, *, keep_id: int, merge_id: int, actor: Actor
-) -> Contact:
-    """Fold one contact into another: phones, identities, cases and calls all move over.
-
-    The merged contact stays as a pointer so old links still resolve.
-    """
-    from hotline.calls.models import Call
-    from hotline.cases.models import Case
-
-    if keep_id == merge_id:
-        raise InvalidInput("Không thể gộp một người với chính họ", field="merge_id")
-    keep = await get_contact(session, keep_id)
-    gone = await session.get(Contact, merge_id)
-    if gone is None or gone.merged_into_id is not None:
-        raise NotFound("Không tìm thấy người dân cần gộp", field="merge_id")
-    if gone.id == keep.id:
-        # keep_id was itself merged into merge_id: a self-pointer would make it unresolvable.
-        raise InvalidInput("Không thể gộp một người với chính họ", field="merge_id")
-    for model in (ContactPhone, ContactIdentity, Case, Call, PersonalDataRead):
-        await session.execute(
-            update(model).where(model.contact_id == gone.id).values(contact_id=keep.id)
-        )
-    keep.name = keep.name or gone.name
-    keep.address = keep.address or gone.address
-    keep.ward_code = keep.ward_code or gone.ward_code
-    if gone.note:
-        keep.note = (keep.note + "\n" + gone.note).strip()
-    gone.merged_into_id = keep.id
-    await session.flush()
-    return keep
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,7 @@ FORWARD_WEIGHT = {
     "thong_tin_chi_dao": 0.03,
 }  # fmt: skip
 # A fight in progress, a case nobody has reached, an old person alone without food (a welfare
-# check) or a crowd gathering right now are urgent whatever their category (DOMAIN.md).
+# check) or a crowd gathering right now are urgent whatever their category (docs/domain.md).
 URGENT_SHARE = {
     "cap_cuu": 1.0, "an_ninh_trat_tu": 0.15, "bao_cao_ca_benh": 0.06, "ho_tro_kho_khan": 0.04,
     "phan_anh_vi_pham": 0.03,

@@ -12,6 +12,7 @@ from hotline.auth.service import Actor
 from hotline.directory import service
 from hotline.directory.models import Category, Unit
 from hotline.errors import NotAllowed
+from hotline.types import Int32
 from hotline.web.deps import current_actor, get_state
 from hotline.web.state import AppState
 
@@ -26,7 +27,7 @@ class CategoryOut(BaseModel):
     name_en: str
     group: str
     default_unit_type: str
-    forward_hours: int
+    forward_hours: Int32
     active: bool
 
 
@@ -35,7 +36,7 @@ class CategoryPatch(BaseModel):
     name_en: str | None = Field(default=None, max_length=120)
     group: str | None = None
     default_unit_type: str | None = None
-    forward_hours: int | None = None
+    forward_hours: Int32 | None = None
     active: bool | None = None
 
 
@@ -54,7 +55,7 @@ class UnitIn(BaseModel):
     code: str = Field(min_length=1, max_length=40)
     name: str = Field(min_length=1, max_length=200)
     type: str
-    parent_id: int | None = None
+    parent_id: Int32 | None = None
     province_code: str | None = None
     ward_codes: list[str] = []
     categories: list[str] = []

@@ -1,4 +1,4 @@
-"""The default categories of DOMAIN.md and a default unit tree for a province."""
+"""The default categories (docs/domain.md) and a default unit tree for a province."""
 
 from __future__ import annotations
 

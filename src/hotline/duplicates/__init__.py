@@ -1,1 +1,2 @@
-"""Duplicates domain: suggest likely repeats of a case, cluster them, merge them."""
+"""Duplicates domain: suggest likely repeats of a case, cluster them, merge them; merge two
+contact cards of one person."""

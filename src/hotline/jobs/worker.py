@@ -43,6 +43,12 @@ async def sweep_deadlines(session: AsyncSession) -> int:
     return await mark_overdue(session)
 
 
+async def sweep_intake_keys(session: AsyncSession) -> int:
+    from hotline.cases.intake_keys import sweep_expired
+
+    return await sweep_expired(session)
+
+
 async def run_due_jobs(sessionmaker: Any, *, limit: int = 100) -> int:
     """Run up to `limit` due jobs; a failing job is retried later, never lost."""
     done = 0
@@ -85,6 +91,8 @@ async def run_worker(settings: Settings, *, once: bool = False, interval: float 
                 log.info("overdue_flagged", count=flagged)
             async with sessionmaker() as session, session.begin():
                 await fold_case_deltas(session)
+            async with sessionmaker() as session, session.begin():
+                await sweep_intake_keys(session)
             await run_due_jobs(sessionmaker)
             if once:
                 return

@@ -32,6 +32,7 @@ from hotline.knowledge.schemas import (
     SuggestionOut,
     UsedOut,
 )
+from hotline.types import Id
 from hotline.web.deps import current_actor, get_state, public_rate_limit
 from hotline.web.state import AppState
 
@@ -106,14 +107,14 @@ async def create_article(body: ArticleIn, actor: ActorDep, state: StateDep) -> A
 
 
 @router.get("/articles/{article_id}", response_model=ArticleOut)
-async def get_article(article_id: int, actor: ActorDep, state: StateDep) -> ArticleOut:
+async def get_article(article_id: Id, actor: ActorDep, state: StateDep) -> ArticleOut:
     async with state.unit_of_work(read_only=True) as session:
         return await _out(session, actor, await get_article_for(session, actor, article_id))
 
 
 @router.patch("/articles/{article_id}", response_model=ArticleOut)
 async def update_article(
-    article_id: int, body: ArticlePatch, actor: ActorDep, state: StateDep
+    article_id: Id, body: ArticlePatch, actor: ActorDep, state: StateDep
 ) -> ArticleOut:
     async with state.unit_of_work() as session:
         article = await get_article_for(session, actor, article_id)
@@ -130,7 +131,7 @@ async def update_article(
 
 @router.post("/articles/{article_id}/publish", response_model=ArticleOut)
 async def publish_article(
-    article_id: int, actor: ActorDep, state: StateDep, body: NoteIn | None = None
+    article_id: Id, actor: ActorDep, state: StateDep, body: NoteIn | None = None
 ) -> ArticleOut:
     async with state.unit_of_work() as session:
         article = await get_article_for(session, actor, article_id)
@@ -146,7 +147,7 @@ async def publish_article(
 
 @router.post("/articles/{article_id}/archive", response_model=ArticleOut)
 async def archive_article(
-    article_id: int, actor: ActorDep, state: StateDep, body: NoteIn | None = None
+    article_id: Id, actor: ActorDep, state: StateDep, body: NoteIn | None = None
 ) -> ArticleOut:
     async with state.unit_of_work() as session:
         article = await get_article_for(session, actor, article_id)
@@ -161,7 +162,7 @@ async def archive_article(
 
 
 @router.get("/articles/{article_id}/revisions", response_model=list[RevisionOut])
-async def article_revisions(article_id: int, actor: ActorDep, state: StateDep) -> list[RevisionOut]:
+async def article_revisions(article_id: Id, actor: ActorDep, state: StateDep) -> list[RevisionOut]:
     """Full history for editors; readers see only what was published."""
     async with state.unit_of_work(read_only=True) as session:
         article = await get_article_for(session, actor, article_id)
@@ -199,7 +200,7 @@ async def suggest_for_case(
 
 
 @case_router.post("/{code}/articles/{article_id}/used", status_code=201, response_model=UsedOut)
-async def article_used(code: str, article_id: int, actor: ActorDep, state: StateDep) -> UsedOut:
+async def article_used(code: str, article_id: Id, actor: ActorDep, state: StateDep) -> UsedOut:
     async with state.unit_of_work() as session:
         case = await get_case_for(session, actor, code)
         article = await get_article_for(session, actor, article_id)

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from hotline.directory.service import list_categories
 from hotline.knowledge.queries import public_articles
 from hotline.web.deps import get_state, public_rate_limit
+from hotline.web.page import templates_for
 from hotline.web.state import AppState
 
-_WEB_TEMPLATES = Path(__file__).parent.parent / "web" / "templates"
-templates = Jinja2Templates(
-    directory=[str(Path(__file__).parent / "templates"), str(_WEB_TEMPLATES)]
-)
+templates = templates_for(__file__)
 router = APIRouter(include_in_schema=False, dependencies=[Depends(public_rate_limit)])
 StateDep = Annotated[AppState, Depends(get_state)]
 OTHER = "Khác"

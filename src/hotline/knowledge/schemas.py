@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from hotline.knowledge.models import Article, ArticleRevision
 from hotline.knowledge.service import Content
 from hotline.knowledge.suggest import Suggestion
+from hotline.types import Int32
 
 
 class ArticleIn(BaseModel):
@@ -46,7 +47,7 @@ class ArticlePatch(BaseModel):
     valid_from: date | None = None
     valid_until: date | None = None
     note: str = Field(default="", max_length=1000)
-    version: int | None = None
+    version: Int32 | None = None
 
     def changes(self) -> dict[str, Any]:
         sent = self.model_dump(exclude_unset=True, exclude={"note", "version"})
@@ -62,7 +63,7 @@ class NoteIn(BaseModel):
     """Publish/archive: `version` (optional) is the one the editor reviewed."""
 
     note: str = Field(default="", max_length=1000)
-    version: int | None = None
+    version: Int32 | None = None
 
 
 class ContentOut(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, UploadFile
+from fastapi import APIRouter, Depends, Form, Query, UploadFile
 from pydantic import BaseModel
 
 from hotline.auth.service import Actor
@@ -21,6 +21,7 @@ from hotline.phoneconfig.schemas import (
     QueueIn,
     Versioned,
 )
+from hotline.types import INT32_MAX, Int32
 from hotline.web.deps import current_actor, get_state
 from hotline.web.state import AppState
 
@@ -51,7 +52,9 @@ async def get_config(actor: ActorDep, state: StateDep) -> ConfigOut:
 
 
 @router.get("/changes", response_model=list[ChangeOut])
-async def list_changes(actor: ActorDep, state: StateDep, limit: int = 100) -> list[ChangeOut]:
+async def list_changes(
+    actor: ActorDep, state: StateDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> list[ChangeOut]:
     async with state.unit_of_work(read_only=True) as session:
         rows = await service.list_changes(session, actor=actor, limit=limit)
         return [
@@ -125,7 +128,7 @@ async def put_prompt_text(
 async def upload_prompt(
     name: str,
     file: UploadFile,
-    version: Annotated[int, Form(ge=0)],
+    version: Annotated[int, Form(ge=0, le=INT32_MAX)],
     actor: ActorDep,
     state: StateDep,
 ) -> ItemOut:
@@ -148,7 +151,7 @@ async def upload_prompt(
 
 
 @router.delete("/prompts/{name}", response_model=ItemOut)
-async def delete_upload(name: str, version: int, actor: ActorDep, state: StateDep) -> ItemOut:
+async def delete_upload(name: str, version: Int32, actor: ActorDep, state: StateDep) -> ItemOut:
     """Back to the synthesised prompt (`?version=` as read)."""
     async with state.unit_of_work() as session:
         obj, new_version = await uploads.remove_upload(

@@ -15,10 +15,8 @@ from hotline.phoneconfig.schemas import (
     PromptText,
     Queue,
 )
+from hotline.phoneconfig.texts import BRANCH_NAMES, CALLBACK_TEXTS, DEFAULT_TEXTS
 from hotline.settings import Settings
-from hotline.telephony.hours import BRANCH_NAMES
-from hotline.telephony.ivr import DEFAULT_TEXTS
-from hotline.telephony.queue import CALLBACK_TEXTS
 
 MAIN_MENU = "main"
 LEGACY_NUMBERS = ("0889556655", "0889557755")
@@ -45,7 +43,7 @@ def default_config(settings: Settings) -> PhoneConfig:
     ]
     texts = {**DEFAULT_TEXTS, **CALLBACK_TEXTS, RECORDING_NOTICE: RECORDING_TEXT}
     return PhoneConfig(
-        # 1022, and the two numbers Hà Nội ran before folding them into 1022 (DOMAIN.md): one
+        # 1022, and the two numbers Hà Nội ran before folding them into 1022 (docs/domain.md): one
         # menu whichever a citizen remembers. Numbers as the trunk puts them in the
         # Request-URI; a number not listed also gets the main menu.
         lines=[Line(number=n, menu=MAIN_MENU) for n in ("1022", *LEGACY_NUMBERS)],

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from hotline.types import INT32_MAX
+
 NAME = r"^[a-z0-9_]{1,20}$"
 TransferOutcome = Literal["transferred_115", "transferred_cdc"]
 
@@ -79,7 +81,7 @@ class PhoneConfig(BaseModel):
 
 # -- the API's bodies: the object plus the version it was read at -----------------------------
 class Versioned(BaseModel):
-    version: int = Field(ge=0)
+    version: int = Field(ge=0, le=INT32_MAX)
 
 
 class LineIn(Versioned):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.auth.models import Role
 from hotline.auth.service import Actor
 from hotline.db import utcnow
-from hotline.errors import Conflict, NotAllowed, NotFound
+from hotline.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from hotline.phoneconfig import validate
 from hotline.phoneconfig.models import PhoneConfigChange, PhoneConfigItem
 from hotline.phoneconfig.schemas import (
@@ -106,7 +106,13 @@ async def put_item(
     Returns the object and its new version."""
     require_admin(actor)
     attr, schema, key_field = KINDS[kind]
-    obj = schema.model_validate({**data, key_field: key})
+    try:
+        # The key comes from the URL, not the checked body: validated here with the rest.
+        obj = schema.model_validate({**data, key_field: key})
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        field = ".".join(str(p) for p in first["loc"]) or key_field
+        raise InvalidInput(f"{field}: {first['msg']}", field=field) from None
     loaded = await load_config(session, defaults=defaults)
     _check(kind, obj, _replace(loaded.config, kind, obj))
     before = next(

@@ -7,8 +7,8 @@ from datetime import time
 
 from hotline.errors import InvalidInput
 from hotline.phoneconfig.schemas import Destination, Line, Menu, PhoneConfig, Queue
-from hotline.telephony.hours import parse_window
-from hotline.telephony.sip.message import ParseError, parse_uri
+from hotline.phoneconfig.windows import parse_window
+from hotline.sip_uri import ParseError, parse_uri
 
 
 def check_destination(dest: Destination) -> None:

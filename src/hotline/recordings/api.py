@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse
 
 from hotline.auth.service import Actor
 from hotline.recordings import service
+from hotline.types import Id
 from hotline.web.deps import current_actor, get_state
 from hotline.web.state import AppState
 
@@ -18,7 +19,7 @@ StateDep = Annotated[AppState, Depends(get_state)]
 
 
 @router.get("/{call_id}/recording")
-async def download_recording(call_id: int, actor: ActorDep, state: StateDep) -> FileResponse:
+async def download_recording(call_id: Id, actor: ActorDep, state: StateDep) -> FileResponse:
     async with state.unit_of_work() as session:
         recording, path = await service.get_recording_for(
             session,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-BRANCH_NAMES = {"doctor": "Tư vấn bác sĩ", "operator": "Tổng đài viên"}
+from hotline.phoneconfig.texts import BRANCH_NAMES
+from hotline.phoneconfig.windows import parse_window
+
 DIGITS = ["không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín"]
 
 
@@ -33,25 +34,6 @@ def vi_number(n: int) -> str:
 def _say_time(t: time) -> str:
     words = f"{vi_number(t.hour)} giờ"
     return words + (f" {vi_number(t.minute)} phút" if t.minute else "")
-
-
-@dataclass(frozen=True)
-class Window:
-    start: time
-    end: time
-
-    def contains(self, at: time) -> bool:
-        if self.start <= self.end:
-            return self.start <= at < self.end
-        return at >= self.start or at < self.end  # across midnight
-
-
-def parse_window(text: str) -> Window:
-    """`HH:MM-HH:MM`; ValueError otherwise."""
-    start, sep, end = text.strip().partition("-")
-    if not sep:
-        raise ValueError(f"not HH:MM-HH:MM: {text!r}")
-    return Window(time.fromisoformat(start.strip()), time.fromisoformat(end.strip()))
 
 
 class OpeningHours:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, cast
 
 from hotline.calls.models import CallOutcome
 from hotline.db import utcnow
+from hotline.phoneconfig.texts import DEFAULT_TEXTS
 from hotline.telephony.backend import CallLeg
 from hotline.telephony.hours import OpeningHours
 from hotline.telephony.prompts import PromptSet
@@ -28,7 +29,7 @@ class Option:
     branch: str  # stored on the call record (Call.branch)
     transfer_to: str | None = None  # a SIP URI: blind transfer (REFER)
     outcome: str | None = None  # the outcome once the transfer is accepted
-    queue: bool = False  # wait in a queue (for this slice: hold audio only)
+    queue: bool = False  # wait in the branch's operator queue (queue.py)
 
 
 @dataclass(frozen=True)
@@ -46,18 +47,6 @@ class Menu:
     # with no word by then we hang up and count it transferred.
     transfer_linger: float = 30.0
     texts: dict[str, str] = field(default_factory=dict)
-
-
-DEFAULT_TEXTS = {
-    "greeting": (
-        "Tổng đài 1022 thành phố Hà Nội xin nghe. "
-        "Cấp cứu, bấm phím 1. Trung tâm kiểm soát bệnh tật, bấm phím 2. "
-        "Tư vấn với bác sĩ, bấm phím 3. Gặp điện thoại viên, bấm phím 4."
-    ),
-    "invalid": "Xin lỗi, phím bạn bấm không hợp lệ.",
-    "transferring": "Cuộc gọi đang được chuyển, xin vui lòng giữ máy.",
-    "queue": "Tất cả điện thoại viên đang bận. Xin vui lòng giữ máy, chúng tôi sẽ trả lời ngay.",
-}
 
 
 def default_menu(

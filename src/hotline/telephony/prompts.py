@@ -1,8 +1,8 @@
 """Built-in Vietnamese prompts: espeak-ng, resampled by sox, cached, pre-encoded to frames.
 
 Synthesis happens once at set-up (`PromptSet.build`), never per call. The robotic espeak voice
-is the built-in default; recorded WAV prompts are the production choice (a later slice lets an
-administrator upload them).
+is the built-in default; recorded WAV prompts, uploaded by an administrator
+(phoneconfig/uploads.py), are the production choice.
 """
 
 from __future__ import annotations

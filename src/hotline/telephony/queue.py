@@ -38,12 +38,6 @@ def position_texts() -> dict[str, str]:
     return texts
 
 
-CALLBACK_TEXTS = {
-    "callback_offer": "Nhấn phím 1 để giữ chỗ và được gọi lại.",
-    "callback_ok": "Cảm ơn bạn. Chúng tôi sẽ gọi lại cho bạn sớm nhất.",
-}
-
-
 async def offer_callback(leg: SipLeg, prompts: PromptSet, digit_timeout: float) -> bool:
     """Play the callback offer; True if the caller pressed 1 (and heard the thanks)."""
     leg.digits.clear()  # keys pressed earlier (in the menu) are not an answer to this

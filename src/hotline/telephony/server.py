@@ -32,6 +32,7 @@ from hotline.calls.service import (
 )
 from hotline.db import create_engine, make_sessionmaker, utcnow
 from hotline.events import DomainEvent, EventBus, RedisEventBus, take_pending
+from hotline.phoneconfig.texts import CALLBACK_TEXTS
 from hotline.recordings.service import RecordedFile, add_recording, recordings_dir
 from hotline.settings import Settings
 from hotline.site import Site
@@ -41,7 +42,7 @@ from hotline.telephony.hours import OpeningHours
 from hotline.telephony.ivr import Menu, default_menu
 from hotline.telephony.media.gcpacer import GcPacer
 from hotline.telephony.metrics import LineMetrics
-from hotline.telephony.queue import CALLBACK_TEXTS, QueueTiming, position_texts
+from hotline.telephony.queue import QueueTiming, position_texts
 from hotline.telephony.recording import CallAudio
 from hotline.telephony.sip.guard import LockoutPolicy
 from hotline.telephony.sip.ua import UaConfig, UserAgent

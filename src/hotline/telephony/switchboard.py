@@ -28,13 +28,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hotline.phoneconfig.defaults import MAIN_MENU, RECORDING_NOTICE, default_config
 from hotline.phoneconfig.schemas import PhoneConfig, PromptText
 from hotline.phoneconfig.service import config_version, load_config
+from hotline.phoneconfig.texts import CALLBACK_TEXTS
 from hotline.phoneconfig.uploads import uploads_dir
 from hotline.settings import Settings
 from hotline.telephony.backend import CallLeg
 from hotline.telephony.hours import OpeningHours, parse_window, vi_number
 from hotline.telephony.ivr import Ivr, Menu, Option
 from hotline.telephony.prompts import Prompt, PromptSet
-from hotline.telephony.queue import CALLBACK_TEXTS, QueueTiming, position_texts
+from hotline.telephony.queue import QueueTiming, position_texts
 from hotline.telephony.recording import CallAudio
 from hotline.telephony.transfer import bridge
 

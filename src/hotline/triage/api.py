@@ -10,6 +10,7 @@ from hotline.auth.service import Actor
 from hotline.errors import NotAllowed
 from hotline.triage import service
 from hotline.triage.schemas import ModelOut, TriageIn, TriageOut
+from hotline.types import Int32
 from hotline.web.deps import current_actor, get_state
 from hotline.web.state import AppState
 
@@ -34,6 +35,6 @@ async def list_models(actor: ActorDep, state: StateDep) -> list[ModelOut]:
 
 
 @router.post("/models/{version}/activate", response_model=ModelOut)
-async def activate(version: int, actor: ActorDep, state: StateDep) -> ModelOut:
+async def activate(version: Int32, actor: ActorDep, state: StateDep) -> ModelOut:
     async with state.unit_of_work() as session:
         return ModelOut.of(await service.activate_model(session, actor=actor, version=version))

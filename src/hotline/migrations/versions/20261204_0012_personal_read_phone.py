@@ -1,7 +1,7 @@
 """Personal-data reads of a caller's number with no contact card, or of a case's files
 
 Revision ID: 20261204_0012
-Revises: 20261204_0010
+Revises: 20261204_0011
 Create Date: 2026-12-04 16:50:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '20261204_0012'
-down_revision = '20261204_0010'
+down_revision = '20261204_0011'
 branch_labels = None
 depends_on = None
 

@@ -11,6 +11,8 @@ import re
 import secrets
 from dataclasses import dataclass, field
 
+from hotline.sip_uri import ParseError, SipUri, parse_port, parse_uri
+
 MAX_MESSAGE = 65_535
 
 COMPACT = {
@@ -50,10 +52,6 @@ TOKEN = re.compile(r"^[A-Za-z0-9.!%*_+`'~-]+$")
 REQUIRED = ("via", "from", "to", "call-id", "cseq")
 
 
-class ParseError(ValueError):
-    """The bytes are not a SIP message we can act on."""
-
-
 def header_key(name: str) -> str:
     low = name.strip().lower()
     return COMPACT.get(low, low)
@@ -82,59 +80,6 @@ def split_commas(value: str) -> list[str]:
         i += 1
     parts.append(value[start:].strip())
     return [p for p in parts if p]
-
-
-@dataclass
-class SipUri:
-    scheme: str
-    user: str
-    host: str
-    port: int | None
-    params: dict[str, str] = field(default_factory=dict)
-
-    def __str__(self) -> str:
-        user = f"{self.user}@" if self.user else ""
-        port = f":{self.port}" if self.port else ""
-        params = "".join(f";{k}={v}" if v else f";{k}" for k, v in self.params.items())
-        return f"{self.scheme}:{user}{self.host}{port}{params}"
-
-
-def parse_uri(text: str) -> SipUri:
-    text = text.strip()
-    scheme, sep, rest = text.partition(":")
-    if not sep or scheme.lower() not in ("sip", "sips", "tel"):
-        raise ParseError(f"not a SIP URI: {text[:60]!r}")
-    rest = rest.split("?", 1)[0]
-    main, *raw_params = rest.split(";")
-    params = {}
-    for p in raw_params:
-        k, _, v = p.partition("=")
-        params[k.strip().lower()] = v.strip()
-    if scheme.lower() == "tel":
-        return SipUri("tel", main, "", None, params)
-    user, at, hostport = main.rpartition("@")
-    if not at:
-        user, hostport = "", main
-    host, port = hostport, None
-    if hostport.startswith("["):
-        end = hostport.find("]")
-        if end < 0:
-            raise ParseError("bad IPv6 host")
-        host, tail = hostport[: end + 1], hostport[end + 1 :]
-        if tail.startswith(":"):
-            port = _port(tail[1:])
-    elif ":" in hostport:
-        host, _, p = hostport.partition(":")
-        port = _port(p)
-    if not host or any(ch.isspace() for ch in host):
-        raise ParseError(f"bad host in URI {text[:60]!r}")
-    return SipUri(scheme.lower(), user, host, port, params)
-
-
-def _port(text: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise ParseError(f"bad port {text[:10]!r}")
-    return int(text)
 
 
 @dataclass
@@ -191,7 +136,7 @@ def parse_via(value: str) -> Via:
     host, port = sent_by.strip(), None
     if ":" in host and not host.startswith("["):
         host, _, p = host.partition(":")
-        port = _port(p.strip())
+        port = parse_port(p.strip())
     if not host:
         raise ParseError("Via without host")
     params = {}

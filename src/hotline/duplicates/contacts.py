@@ -1,0 +1,45 @@
+"""Merging two contact cards of one person: phones, identities, cases, calls and the log of
+staff reads all move to the card kept. Above contacts, cases and calls, which know nothing of
+each other's rows."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.auth.service import Actor
+from hotline.calls.models import Call
+from hotline.cases.models import Case
+from hotline.contacts.models import Contact, ContactIdentity, ContactPhone, PersonalDataRead
+from hotline.contacts.service import get_contact
+from hotline.errors import InvalidInput, NotFound
+
+
+async def merge_contacts(
+    session: AsyncSession, *, keep_id: int, merge_id: int, actor: Actor
+) -> Contact:
+    """Fold one contact into another: phones, identities, cases and calls all move over.
+
+    The merged contact stays as a pointer so old links still resolve.
+    """
+    if keep_id == merge_id:
+        raise InvalidInput("Không thể gộp một người với chính họ", field="merge_id")
+    keep = await get_contact(session, keep_id)
+    gone = await session.get(Contact, merge_id)
+    if gone is None or gone.merged_into_id is not None:
+        raise NotFound("Không tìm thấy người dân cần gộp", field="merge_id")
+    if gone.id == keep.id:
+        # keep_id was itself merged into merge_id: a self-pointer would make it unresolvable.
+        raise InvalidInput("Không thể gộp một người với chính họ", field="merge_id")
+    for model in (ContactPhone, ContactIdentity, Case, Call, PersonalDataRead):
+        await session.execute(
+            update(model).where(model.contact_id == gone.id).values(contact_id=keep.id)
+        )
+    keep.name = keep.name or gone.name
+    keep.address = keep.address or gone.address
+    keep.ward_code = keep.ward_code or gone.ward_code
+    if gone.note:
+        keep.note = (keep.note + "\n" + gone.note).strip()
+    gone.merged_into_id = keep.id
+    await session.flush()
+    return keep

@@ -1,0 +1,22 @@
+"""The line's built-in wording: branch names, the menu's prompts, the callback offer. The
+built-in configuration (defaults.py) seeds its prompts from these; the line falls back on them."""
+
+from __future__ import annotations
+
+BRANCH_NAMES = {"doctor": "Tư vấn bác sĩ", "operator": "Tổng đài viên"}
+
+DEFAULT_TEXTS = {
+    "greeting": (
+        "Tổng đài 1022 thành phố Hà Nội xin nghe. "
+        "Cấp cứu, bấm phím 1. Trung tâm kiểm soát bệnh tật, bấm phím 2. "
+        "Tư vấn với bác sĩ, bấm phím 3. Gặp điện thoại viên, bấm phím 4."
+    ),
+    "invalid": "Xin lỗi, phím bạn bấm không hợp lệ.",
+    "transferring": "Cuộc gọi đang được chuyển, xin vui lòng giữ máy.",
+    "queue": "Tất cả điện thoại viên đang bận. Xin vui lòng giữ máy, chúng tôi sẽ trả lời ngay.",
+}
+
+CALLBACK_TEXTS = {
+    "callback_offer": "Nhấn phím 1 để giữ chỗ và được gọi lại.",
+    "callback_ok": "Cảm ơn bạn. Chúng tôi sẽ gọi lại cho bạn sớm nhất.",
+}

@@ -1,0 +1,153 @@
+"""Input no database column can hold, refused as 422 before any route runs.
+
+Two kinds of value pass most field types yet fail in the database, differently per engine:
+a NUL character (PostgreSQL refuses it in text, SQLite stores it) and an integer beyond
+64 bits (both drivers overflow). One app-wide dependency looks at every path and query
+parameter and every JSON or form body for them, so no route or model can forget; fields
+bound to a 32-bit column carry their own bounds (`hotline.types`). What still reaches the
+database is named by `locate` in the error handler (web/errors.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import types
+import typing
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from starlette.datastructures import UploadFile
+
+from hotline.types import INT64_MAX, INT64_MIN
+
+NUL = "\x00"
+_NUL_MESSAGE = "Không được chứa ký tự NUL (\\x00)"
+_RANGE_MESSAGE = f"Số nguyên phải nằm trong khoảng {INT64_MIN}..{INT64_MAX}"
+
+
+def bad_values(value: Any, loc: tuple[Any, ...]) -> list[dict[str, Any]]:
+    """Validation errors (FastAPI's shape) for NULs and oversized numbers anywhere in
+    `value`, a JSON document or a parameter."""
+    errors: list[dict[str, Any]] = []
+    _walk(value, loc, errors)
+    return errors
+
+
+def _walk(value: Any, loc: tuple[Any, ...], errors: list[dict[str, Any]]) -> None:
+    if isinstance(value, str):
+        if NUL in value:
+            errors.append({"loc": loc, "msg": _NUL_MESSAGE, "type": "string_nul"})
+    elif isinstance(value, bool):
+        return
+    elif isinstance(value, int | float):
+        # A float this large would also be taken for an integer by a lax int field.
+        if not INT64_MIN <= value <= INT64_MAX:
+            errors.append({"loc": loc, "msg": _RANGE_MESSAGE, "type": "int_range"})
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _walk(item, (*loc, key), errors)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _walk(item, (*loc, index), errors)
+
+
+def _takes_int(annotation: Any) -> bool:
+    if annotation is int:
+        return True
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType, list):
+        return any(_takes_int(arg) for arg in typing.get_args(annotation))
+    return False
+
+
+def _int_params(route: Any) -> frozenset[tuple[str, str]]:
+    cached = getattr(route, "_hotline_int_params", None)
+    if cached is not None:
+        return cached
+    found: set[tuple[str, str]] = set()
+    dependant = getattr(route, "dependant", None)
+    if dependant is not None:
+        for where, params in (
+            ("path", dependant.path_params),
+            ("query", dependant.query_params),
+        ):
+            for param in params:
+                if _takes_int(param.field_info.annotation):
+                    found.add((where, param.alias))
+    result = frozenset(found)
+    route._hotline_int_params = result
+    return result
+
+
+def _param_errors(where: str, name: str, raw: str, ints: frozenset[tuple[str, str]]) -> list:
+    errors = bad_values(raw, (where, name))
+    if (where, name) in ints:
+        # Not a number: the route's own validation answers.
+        with contextlib.suppress(ValueError):
+            errors += bad_values(int(raw), (where, name))
+    return errors
+
+
+async def refuse_unstorable_input(request: Request) -> None:
+    """App-wide dependency: 422 naming the parameter or body field that holds a NUL or an
+    integer beyond 64 bits."""
+    route = request.scope.get("route")
+    ints = _int_params(route)
+    errors: list[dict[str, Any]] = []
+    for name, raw in request.path_params.items():
+        errors += _param_errors("path", name, str(raw), ints)
+    for name, raw in request.query_params.multi_items():
+        errors += _param_errors("query", name, raw, ints)
+    # Only routes that declare a body: FastAPI has parsed it already (Starlette keeps the
+    # parsed JSON or form on the request), so this reads no byte twice. Case intake parses
+    # its own body and checks it itself (cases/api.py).
+    if getattr(route, "body_field", None) is not None:
+        content_type = request.headers.get("content-type", "")
+        if "json" in content_type:
+            # Malformed JSON: FastAPI has answered before dependencies run.
+            with contextlib.suppress(ValueError):
+                errors += bad_values(await request.json(), ("body",))
+        elif "form" in content_type:
+            form = await request.form()
+            for name, item in form.multi_items():
+                if not isinstance(item, UploadFile):
+                    errors += bad_values(item, ("body", name))
+    if errors:
+        raise RequestValidationError(errors)
+
+
+def locate(request: Request, needle: Any) -> str | None:
+    """The request field holding `needle` (a value the database refused), if any."""
+    for name, raw in [*request.path_params.items(), *request.query_params.multi_items()]:
+        if _matches(raw, needle):
+            return str(name)
+    parsed = getattr(request, "_json", None)
+    if parsed is not None:
+        return _find(parsed, needle, "")
+    return None
+
+
+def _matches(value: Any, needle: Any) -> bool:
+    if isinstance(needle, str):
+        return isinstance(value, str) and NUL in value
+    if isinstance(value, bool):
+        return False
+    if isinstance(needle, int):
+        if isinstance(value, int | float) and value == needle:
+            return True
+        return isinstance(value, str) and value.strip().lstrip("+") == str(needle)
+    return False
+
+
+def _find(value: Any, needle: Any, path: str) -> str | None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if (hit := _find(item, needle, f"{path}.{key}" if path else str(key))) is not None:
+                return hit
+        return None
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if (hit := _find(item, needle, f"{path}[{index}]")) is not None:
+                return hit
+        return None
+    return (path or "body") if _matches(value, needle) else None

@@ -1,0 +1,57 @@
+"""What every HTML page needs: templates over the base layout, the form's CSRF token, and the
+signed-in user of a page request."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.auth import service as auth
+from hotline.auth.service import Actor
+from hotline.errors import Unauthenticated
+from hotline.web.deps import page_session_id
+from hotline.web.state import AppState
+
+BASE_TEMPLATES = Path(__file__).parent / "templates"
+
+
+def templates_for(pages_module: str) -> Jinja2Templates:
+    """Templates for a domain's `pages.py`: its own `templates/` folder (pages name them
+    `<domain>/<page>.html`), then the shared layout (`base.html`)."""
+    own = Path(pages_module).parent / "templates"
+    return Jinja2Templates(directory=[str(own), str(BASE_TEMPLATES)])
+
+
+def csrf_token(request: Request) -> str:
+    """The session's form token, made on first use."""
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(24)
+        request.session["csrf"] = token
+    return str(token)
+
+
+def csrf_matches(request: Request, sent: str) -> bool:
+    """The form's token is the session's. A session without one matches nothing: an empty
+    form field against an empty session is how a cross-site form would get through."""
+    expected = str(request.session.get("csrf") or "")
+    return bool(expected) and secrets.compare_digest(sent.encode(), expected.encode())
+
+
+async def page_actor(request: Request, state: AppState, session: AsyncSession) -> Actor | None:
+    """The signed-in user of a page request (same rule as current_actor), or None after
+    clearing a cookie whose session has ended."""
+    session_id = page_session_id(request)
+    if session_id is None:
+        return None
+    try:
+        return await auth.actor_for_page_session(
+            session, session_id=session_id, ttl_hours=state.settings.session_ttl_hours
+        )
+    except Unauthenticated:
+        request.session.clear()
+        return None
