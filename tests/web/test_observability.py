@@ -220,3 +220,17 @@ async def test_metrics_count_calls_by_outcome_from_the_database(
     assert _sample(text, "hotline_calls_total", outcome="answered") == 2
     assert _sample(text, "hotline_calls_total", outcome="abandoned_queue") == 1
     assert _sample(text, "hotline_calls_in_progress") == 0
+
+
+async def test_a_replayed_intake_is_not_counted_again(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    before = (await client.get("/metrics")).text
+    headers = {**world.auth("operator"), "Idempotency-Key": "retry-7b1e"}
+    for _ in range(2):
+        r = await client.post("/api/v1/cases", json=new_case_body(), headers=headers)
+        assert r.status_code == 201, r.text
+    assert r.headers["idempotent-replayed"] == "true"
+    after = (await client.get("/metrics")).text
+    received = _sample(after, "hotline_cases_received_total", channel="phone")
+    assert received - _sample(before, "hotline_cases_received_total", channel="phone") == 1
