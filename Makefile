@@ -2,16 +2,34 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha1sum | cut -c1-12)
 
-.PHONY: run test check bench lint clean debian-test-deps debian-run-deps
+.PHONY: install lock run test check bench lint clean debian-test-deps debian-run-deps
 
-$(STAMP): pyproject.toml
+# Exactly the locked versions (hashes checked), then the project itself without resolving
+# anything again. requirements.lock is made from pyproject.toml by `make lock`.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	rm -f $(VENV)/.installed-*
 	touch $@
+
+install: $(STAMP)
+
+# Regenerate the lock after changing the dependencies in pyproject.toml: versions already
+# locked are kept where they still fit; `make lock LOCK_ARGS=--upgrade` moves everything to
+# the newest allowed. pip-tools lives in its own venv, out of the project's.
+LOCK_VENV := .venv-lock
+LOCK_ARGS ?=
+lock:
+	test -x $(LOCK_VENV)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_VENV) && \
+	  $(LOCK_VENV)/bin/pip install --quiet pip-tools; }
+	CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile --quiet \
+	  --extra test --strip-extras --generate-hashes --allow-unsafe \
+	  --no-emit-index-url --no-emit-find-links --no-emit-trusted-host \
+	  $(LOCK_ARGS) -o requirements.lock pyproject.toml
 
 # Debian packages the tests drive for real (a browser for the page tests; sipp, baresip,
 # espeak-ng, sox and kamailio for the phone line). Installed only when running as root with
@@ -64,4 +82,4 @@ bench: $(STAMP) debian-run-deps
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOCK_VENV) var .pytest_cache .mypy_cache .ruff_cache

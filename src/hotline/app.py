@@ -13,6 +13,7 @@ from starlette.staticfiles import StaticFiles
 from hotline.auth.service import TokenCache
 from hotline.db import create_engine, make_sessionmaker
 from hotline.events import EventBus, RedisEventBus
+from hotline.logs import configure_logging
 from hotline.secret_key import session_secret
 from hotline.settings import Settings, load_settings
 from hotline.site import Site
@@ -20,6 +21,7 @@ from hotline.web import errors
 from hotline.web.guard import RequestGuard
 from hotline.web.headers import SecurityHeaders
 from hotline.web.inputs import refuse_unstorable_input
+from hotline.web.observe import RequestObserver
 from hotline.web.openapi import add_schemas
 from hotline.web.ratelimit import FailureLimiter, RequestLimiter, make_storage
 from hotline.web.sessions import BearerSkipsSession
@@ -27,6 +29,7 @@ from hotline.web.state import AppState
 
 
 def create_app(settings: Settings) -> FastAPI:
+    configure_logging(environment=settings.environment, level=settings.log_level)
     secret = session_secret(settings)
     site = Site.from_settings(settings)
     engine = create_engine(
@@ -90,6 +93,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_middleware(BearerSkipsSession)  # outside the session middleware
     app.add_middleware(SecurityHeaders, production=settings.environment == "production")
+    # Outermost: the request id is on every response and log line, refusals included.
+    app.add_middleware(RequestObserver, access_log=settings.access_log)
     app.mount("/static", StaticFiles(packages=[("hotline.web", "static")]), name="static")
     errors.install(app)
 
@@ -114,6 +119,7 @@ def create_app(settings: Settings) -> FastAPI:
     from hotline.reports.api import router as reports_router
     from hotline.triage.api import router as triage_router
     from hotline.web.docs import router as docs_router
+    from hotline.web.health import router as health_router
     from hotline.web.sse import router as sse_router
 
     for router in (
@@ -139,16 +145,13 @@ def create_app(settings: Settings) -> FastAPI:
         console_router,
         agent_pages_router,
         knowledge_pages_router,
+        health_router,
     ):
         app.include_router(router)
 
     from hotline.cases.schemas import CaseIn
 
     add_schemas(app, CaseIn)  # the intake route validates its body itself (cases/api.py)
-
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
 
     return app
 

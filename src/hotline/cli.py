@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import io
 import json
+import os
+import shutil
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -50,6 +52,12 @@ def _settings() -> Settings:
     settings = load_settings()
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     return settings
+
+
+def _logging(settings: Settings) -> None:
+    from hotline.logs import configure_logging
+
+    configure_logging(environment=settings.environment, level=settings.log_level)
 
 
 @app.command()
@@ -449,13 +457,22 @@ def serve(
     import uvicorn
 
     settings = _settings()
+    _logging(settings)
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each worker process counts in files there and /metrics sums them (metrics.py);
+        # emptied first, or a previous run's counts would be added in.
+        shared = settings.var_dir / "prometheus"
+        shutil.rmtree(shared, ignore_errors=True)
+        shared.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(shared.resolve())
     uvicorn.run(
         "hotline.app:app_from_env",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
-        access_log=False,
+        access_log=False,  # the app writes its own, with the request id (web/observe.py)
+        log_config=None,  # logs.py formats uvicorn's lines too
         # X-Forwarded-For decides the address sign-in and public throttles count: believed
         # only from the proxies the settings name (uvicorn's default trusts any local peer).
         proxy_headers=bool(settings.trusted_proxies),
@@ -468,7 +485,9 @@ def worker(once: bool = typer.Option(False, "--once", help="Run due work once an
     """Run durable jobs and the deadline sweep."""
     from hotline.jobs.worker import run_worker
 
-    asyncio.run(run_worker(_settings(), once=once))
+    settings = _settings()
+    _logging(settings)
+    asyncio.run(run_worker(settings, once=once))
 
 
 @app.command()
@@ -480,6 +499,7 @@ def sip(
     from hotline.telephony.server import serve as serve_sip
 
     settings = _settings()
+    _logging(settings)
     if host:
         settings.sip_host = host
     if port:

@@ -64,7 +64,7 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     # Pre-ping: a pooled connection that died with a database restart or failover is
     # replaced before use instead of failing the first requests after it.
@@ -86,8 +86,27 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def _sqlite_begin_immediate(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+# Execution option marking a connection's transactions as reads only (read_only_engine).
+READ_ONLY_OPTION = "hotline_read_only"
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # Reads begin DEFERRED: in WAL mode they take no lock at all, so any number run beside
+    # each other and beside the one writer. A read-only transaction that tried to write
+    # would have to upgrade its lock and could fail at once with "database is locked".
+    if conn.get_execution_options().get(READ_ONLY_OPTION):
+        conn.exec_driver_sql("BEGIN DEFERRED")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def read_only_engine(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine and pool, for transactions that only read: BEGIN DEFERRED on SQLite
+    (no write lock), a READ ONLY transaction on PostgreSQL (a write in it is an error)."""
+    options: dict[str, Any] = {READ_ONLY_OPTION: True}
+    if engine.dialect.name == "postgresql":
+        options["postgresql_readonly"] = True
+    return engine.execution_options(**options)
 
 
 def make_sessionmaker(engine: AsyncEngine, site: Any) -> async_sessionmaker[AsyncSession]:

@@ -61,6 +61,15 @@ class Settings(BaseSettings):
     # believed (`hotline serve`). Empty: none; the client address is the TCP peer's.
     trusted_proxies: list[str] = Field(default_factory=list)
     log_sql: bool = False
+    # Logs: readable lines in development, one JSON object per line otherwise (logs.py);
+    # one access line per request, with its request id (web/observe.py).
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    access_log: bool = True
+    # /metrics answers these addresses (CIDRs), and any caller presenting metrics_token as
+    # a bearer token; everyone else gets 403. The phone line serves its own metrics on
+    # sip_metrics_host:sip_metrics_port (0: not served).
+    metrics_allow: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
+    metrics_token: str = Field(default="", repr=False)
     # With several web processes, live events fan out through Redis pub/sub.
     redis_url: str = ""
     # Channel names on that Redis start with this, so deployments sharing one Redis never
@@ -79,6 +88,12 @@ class Settings(BaseSettings):
     # open SIP port that transfers calls to outside numbers is a toll-fraud target.
     sip_host: str = "127.0.0.1"
     sip_port: int = 5080
+    # This phone-line instance's name, written on each call it handles, so that at start-up
+    # it closes only the calls it left open (several instances behind Kamailio share one
+    # database). Empty: "<host name>:<sip_port>"; set it where host names change (containers).
+    sip_instance: str = Field(default="", max_length=64)
+    sip_metrics_host: str = "127.0.0.1"
+    sip_metrics_port: int = Field(default=0, ge=0, le=65535)
     sip_media_address: str = ""
     sip_rtp_port_min: int = 20000
     sip_rtp_port_max: int = 20999
@@ -152,7 +167,7 @@ class Settings(BaseSettings):
             )
         return v
 
-    @field_validator("sip_trunk_networks", "trusted_proxies", mode="after")
+    @field_validator("sip_trunk_networks", "trusted_proxies", "metrics_allow", mode="after")
     @classmethod
     def _cidrs(cls, v: list[str]) -> list[str]:
         import ipaddress
@@ -180,6 +195,14 @@ class Settings(BaseSettings):
 
         where = make_url(self.effective_database_url).render_as_string(hide_password=True)
         return "hotline:" + hashlib.sha256(where.encode()).hexdigest()[:16]
+
+    @property
+    def sip_instance_id(self) -> str:
+        if self.sip_instance:
+            return self.sip_instance
+        import socket
+
+        return f"{socket.gethostname()}:{self.sip_port}"[:64]
 
     @property
     def prompts_dir(self) -> Path:

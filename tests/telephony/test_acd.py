@@ -223,6 +223,8 @@ async def _operator_answers(settings: Settings, acd_line: Line, bus: EventBus) -
     assert call.outcome is not None and call.outcome.value == "answered"
     assert (call.branch, call.operator_id, call.menu_path) == ("operator", user_id, "4")
     assert call.answered_at is not None and call.ended_at is not None
+    # Marked with the line's instance, which closes it at start-up were it left open.
+    assert call.instance == acd_line.phone.settings.sip_instance_id
     assert call.answered_at >= call.started_at and call.queue_wait_seconds <= 2
     # The caller's A-law audio from the pcap reached the operator's phone, re-stamped.
     audio = [p for p in received if len(p) > 12 and p[1] & 0x7F == 8]

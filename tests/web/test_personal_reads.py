@@ -47,6 +47,8 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/openapi.json"): _CONFIG,
     ("GET", "/api/v1/docs"): _CONFIG,
     ("GET", "/healthz"): _CONFIG,
+    ("GET", "/readyz"): _CONFIG,
+    ("GET", "/metrics"): "counts and timings by route template, never a path or a person",
     ("POST", "/api/v1/auth/token"): _STAFF,
     ("GET", "/api/v1/users/me"): _STAFF,
     ("GET", "/api/v1/users"): _STAFF,

@@ -76,7 +76,7 @@ async def set_my_status(body: StatusIn, actor: ActorDep, state: StateDep) -> Sta
 @router.get("/agents/me", response_model=StatusOut)
 async def my_status(actor: ActorDep, state: StateDep) -> StatusOut:
     """The console polls this as well: `current_call_id` is the call to pop."""
-    async with state.unit_of_work() as session:
+    async with state.unit_of_work(read_only=True) as session:
         agent = await service.my_agent(session, user_id=_me(actor))
         return StatusOut(
             user_id=agent.user_id,
@@ -88,7 +88,7 @@ async def my_status(actor: ActorDep, state: StateDep) -> StatusOut:
 
 @router.get("/agents", response_model=list[AgentOut])
 async def list_agents(actor: ActorDep, state: StateDep) -> list[AgentOut]:
-    async with state.unit_of_work() as session:
+    async with state.unit_of_work(read_only=True) as session:
         return [AgentOut(**vars(view)) for view in await service.list_agents(session, actor=actor)]
 
 

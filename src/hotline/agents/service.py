@@ -242,3 +242,21 @@ async def line_update(
         DomainEvent(kind="agent.status", data={"user_id": user_id, "status": agent.status.value}),
     )
     return agent
+
+
+async def release_from_calls(session: AsyncSession, *, call_ids: list[int]) -> list[int]:
+    """Operators still shown on calls that are over (closed at a line's restart) are
+    released as the call's end would have: no current call, available again unless they set
+    themselves away. Returns their user ids; publishes `agent.status` for each."""
+    if not call_ids:
+        return []
+    agents = (
+        await session.scalars(
+            select(Agent).where(Agent.current_call_id.in_(call_ids)).order_by(Agent.user_id)
+        )
+    ).all()
+    for agent in agents:
+        await line_update(
+            session, user_id=agent.user_id, status=AgentStatus.AVAILABLE, clear_call=True
+        )
+    return [agent.user_id for agent in agents]

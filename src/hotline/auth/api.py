@@ -156,14 +156,14 @@ async def revoke_user(user_id: int, actor: ActorDep, state: StateDep) -> Revoked
 
 @router.get("/users/me", response_model=UserOut)
 async def me(actor: ActorDep, state: StateDep) -> UserOut:
-    async with state.unit_of_work() as session:
+    async with state.unit_of_work(read_only=True) as session:
         user = await service.get_user(session, actor.user_id or 0)
         return _out(user)
 
 
 @router.get("/users", response_model=list[UserOut])
 async def users(actor: ActorDep, state: StateDep) -> list[UserOut]:
-    async with state.unit_of_work() as session:
+    async with state.unit_of_work(read_only=True) as session:
         return [_out(u) for u in await service.list_users(session, actor=actor)]
 
 

@@ -20,6 +20,8 @@ class CallOutcome(enum.StrEnum):
     TRANSFERRED_CDC = "transferred_cdc"
     CALLBACK_REQUESTED = "callback_requested"
     OUTSIDE_HOURS = "outside_hours"
+    # An answered call still open when its phone-line instance started again (a crash).
+    LINE_RESTARTED = "line_restarted"
 
 
 class Call(Base):
@@ -40,6 +42,9 @@ class Call(Base):
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     outcome: Mapped[CallOutcome | None] = mapped_column(enum_column(CallOutcome, 24))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
+    # The phone-line instance (settings.sip_instance_id) that handled the call; None for
+    # calls recorded through the API.
+    instance: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class CallbackStatus(enum.StrEnum):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.models import User
@@ -24,6 +24,7 @@ from hotline.contacts.service import (
 from hotline.db import utcnow
 from hotline.errors import InvalidInput, NotFound
 from hotline.reports.counters import count_call
+from hotline.reports.models import CallCounter
 
 UNKNOWN_CALLER = ""
 MAX_CALL_SECONDS = 86_400
@@ -45,6 +46,8 @@ class NewCall:
     case_id: int | None = None
     # When the caller joined the queue: a callback request keeps that place.
     queued_at: datetime | None = None
+    # The phone-line instance writing the call (None: recorded through the API).
+    instance: str | None = None
 
 
 async def call_taker(
@@ -104,6 +107,30 @@ async def finish_call(
     return call
 
 
+async def close_calls_left_open(session: AsyncSession, *, instance: str) -> list[int]:
+    """A phone-line instance starting up closes the calls it left open when it stopped
+    without ending them (a crash): outcome `line_restarted`, ended now, talk time unknown
+    (0), counted for the reports. Only this instance's calls: others sharing the database
+    are still carrying theirs. Returns the closed calls' ids."""
+    calls = (
+        await session.scalars(
+            select(Call)
+            .where(Call.instance == instance, Call.ended_at.is_(None))
+            .order_by(Call.id)
+            .with_for_update()
+        )
+    ).all()
+    now = utcnow()
+    for call in calls:
+        call.ended_at = max(now, call.started_at)
+        call.talk_seconds = 0
+        call.outcome = CallOutcome.LINE_RESTARTED
+    await session.flush()
+    for call in calls:
+        await _count(session, call)
+    return [call.id for call in calls]
+
+
 async def _new_row(session: AsyncSession, data: NewCall) -> Call:
     # "" is a caller we cannot name (withheld id, or a SIP user that is not a phone number):
     # the column holds E.164 or nothing, so reports and contact matching never see junk.
@@ -142,6 +169,7 @@ async def _new_row(session: AsyncSession, data: NewCall) -> Call:
         operator_id=data.operator_id,
         outcome=outcome,
         case_id=data.case_id,
+        instance=data.instance,
     )
     session.add(call)
     await session.flush()
@@ -305,3 +333,16 @@ async def call_context(
         subjects=[ReadSubject(contact_id=call.contact_id, phone=call.caller)],
     )
     return CallContext(call, call.contact_id, name, cases)
+
+
+async def call_figures(session: AsyncSession) -> tuple[dict[str, int], int]:
+    """Calls ever recorded by outcome (the reports' counters), and answered calls in
+    progress (rows the phone line opened and has not finished): for /metrics."""
+    rows = await session.execute(
+        select(CallCounter.outcome, func.sum(CallCounter.calls)).group_by(CallCounter.outcome)
+    )
+    by_outcome = {outcome or "none": int(n or 0) for outcome, n in rows.all()}
+    in_progress = await session.scalar(
+        select(func.count()).select_from(Call).where(Call.ended_at.is_(None))
+    )
+    return by_outcome, int(in_progress or 0)

@@ -37,6 +37,7 @@ from hotline.cases.schemas import (
 from hotline.contacts.service import phones_of, read_contact
 from hotline.db import utcnow
 from hotline.duplicates.service import suggest_for_case
+from hotline.metrics import count_intake
 from hotline.types import Id, Int32
 from hotline.web.deps import actor_from_request, current_actor, get_state
 from hotline.web.inputs import bad_values
@@ -144,6 +145,8 @@ def _created(out: CaseCreated, data: service.NewCase, *, replayed: bool = False)
     out.suggested = list(data.suggested)
     # Serialised here, once: `out` is already a validated model, and intake is the hot path
     # (FastAPI would validate it again against response_model, which stays for OpenAPI).
+    if not replayed:  # a retry answered with the case already made is not a new one
+        count_intake(out.channel)
     headers = {"Idempotent-Replayed": "true"} if replayed else None
     return Response(
         out.model_dump_json(), status_code=201, media_type="application/json", headers=headers
@@ -181,7 +184,8 @@ async def list_cases(
         q=q,
         contact_id=contact_id,
     )
-    async with state.unit_of_work() as session:
+    # One citizen's cases are a logged read of their personal data: a write.
+    async with state.unit_of_work(read_only=contact_id is None) as session:
         page = await queries.list_cases(
             session, actor=actor, filters=filters, cursor=cursor, limit=limit
         )
@@ -251,7 +255,7 @@ async def patch_case(code: str, body: CasePatch, actor: ActorDep, state: StateDe
 
 @router.get("/{code}/events", response_model=list[EventOut])
 async def case_events(code: str, actor: ActorDep, state: StateDep) -> list[EventOut]:
-    async with state.unit_of_work() as session:
+    async with state.unit_of_work(read_only=True) as session:
         case = await get_case_for(session, actor, code)
         return [
             EventOut.of(e, data=event_data_for(actor, e.data or {}))

@@ -129,7 +129,7 @@ async def personal_data_reads(
     contact_id: Id, actor: ActorDep, state: StateDep
 ) -> list[dict[str, Any]]:
     """Who looked at this citizen's personal data, and when (administrators and supervisors)."""
-    async with state.unit_of_work() as session:
+    async with state.unit_of_work(read_only=True) as session:
         return [
             {
                 "user_id": r.user_id,

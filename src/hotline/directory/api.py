@@ -87,7 +87,7 @@ def _unit(u: Unit) -> UnitOut:
 
 @router.get("/categories", response_model=list[CategoryOut])
 async def categories(actor: ActorDep, state: StateDep) -> list[CategoryOut]:
-    async with state.unit_of_work() as session:
+    async with state.unit_of_work(read_only=True) as session:
         return [_category(c) for c in await service.categories_for(session, actor=actor)]
 
 
@@ -104,7 +104,7 @@ async def patch_category(
 
 @router.get("/units", response_model=list[UnitOut])
 async def units(actor: ActorDep, state: StateDep) -> list[UnitOut]:
-    async with state.unit_of_work() as session:
+    async with state.unit_of_work(read_only=True) as session:
         return [_unit(u) for u in await service.list_units(session)]
 
 
@@ -130,7 +130,7 @@ async def create_unit(body: UnitIn, actor: ActorDep, state: StateDep) -> UnitOut
 async def suggest(
     actor: ActorDep, state: StateDep, category: str, ward: str | None = None
 ) -> list[UnitOut]:
-    async with state.unit_of_work() as session:
+    async with state.unit_of_work(read_only=True) as session:
         return [
             _unit(u)
             for u in await service.suggest_units(session, category_code=category, ward_code=ward)
@@ -139,7 +139,7 @@ async def suggest(
 
 @router.get("/places/provinces")
 async def provinces(actor: ActorDep, state: StateDep) -> list[dict[str, str]]:
-    async with state.unit_of_work() as session:
+    async with state.unit_of_work(read_only=True) as session:
         return [
             {"code": p.code, "name": p.name, "division_type": p.division_type}
             for p in await service.list_provinces(session)
@@ -154,7 +154,7 @@ async def wards(
     q: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, str]]:
-    async with state.unit_of_work() as session:
+    async with state.unit_of_work(read_only=True) as session:
         return [
             {
                 "code": w.code,

@@ -60,7 +60,7 @@ async def case_duplicates(
     limit: Annotated[int, Query(ge=1, le=20)] = 5,
 ) -> list[SuggestionOut]:
     """Likely duplicates of a recorded case, among the cases the actor may see."""
-    async with state.unit_of_work() as session:
+    async with state.unit_of_work(read_only=True) as session:
         case = await get_case_for(session, actor, code)
         found = await service.suggest_for_case(session, case=case, limit=limit, actor=actor)
         return [SuggestionOut.model_validate(s) for s in found]
@@ -78,7 +78,7 @@ async def list_clusters(
     """Groups of open cases that look like one event; supervisors and admins only."""
     until = _aware(state, date_to) or utcnow()
     since = _aware(state, date_from) or until - timedelta(hours=state.site.duplicate_window_hours)
-    async with state.unit_of_work() as session:
+    async with state.unit_of_work(read_only=True) as session:
         found = await clusters.clusters_for(
             session,
             actor=actor,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.db import dialect_name, insert_for, utcnow
@@ -86,3 +86,18 @@ async def finish(session: AsyncSession, *, job: Job, error: str | None = None) -
         job.run_at = utcnow() + timedelta(seconds=min(3600, 10 * 2 ** (job.attempts - 1)))
     job.locked_until = None
     await session.flush()
+
+
+async def job_figures(session: AsyncSession) -> tuple[dict[str, int], float]:
+    """Jobs by status, and how long the oldest job that is due has waited (seconds, 0 when
+    none): what /metrics reports for the worker, whichever process runs it."""
+    rows = await session.execute(select(Job.status, func.count()).group_by(Job.status))
+    by_status = {status.value: 0 for status in JobStatus}
+    for status, n in rows.all():
+        by_status[JobStatus(status).value] = int(n)
+    now = utcnow()
+    oldest = await session.scalar(
+        select(func.min(Job.run_at)).where(Job.status == JobStatus.QUEUED, Job.run_at <= now)
+    )
+    wait = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
+    return by_status, wait

@@ -67,7 +67,7 @@ async def list_articles(
         statuses=wanted_statuses(actor, status),
         valid_only=not include_invalid,
     )
-    async with state.unit_of_work() as session:
+    async with state.unit_of_work(read_only=True) as session:
         hits, more = await queries.search_articles(
             session, filters=filters, limit=limit, offset=(page - 1) * limit
         )
@@ -90,7 +90,7 @@ async def create_article(body: ArticleIn, actor: ActorDep, state: StateDep) -> A
 
 @router.get("/articles/{article_id}", response_model=ArticleOut)
 async def get_article(article_id: Id, actor: ActorDep, state: StateDep) -> ArticleOut:
-    async with state.unit_of_work() as session:
+    async with state.unit_of_work(read_only=True) as session:
         return await _out(session, actor, await get_article_for(session, actor, article_id))
 
 
@@ -146,7 +146,7 @@ async def archive_article(
 @router.get("/articles/{article_id}/revisions", response_model=list[RevisionOut])
 async def article_revisions(article_id: Id, actor: ActorDep, state: StateDep) -> list[RevisionOut]:
     """Full history for editors; readers see only what was published."""
-    async with state.unit_of_work() as session:
+    async with state.unit_of_work(read_only=True) as session:
         article = await get_article_for(session, actor, article_id)
         revisions = await service.revisions_for(session, actor=actor, article=article)
         return [RevisionOut.of_revision(r) for r in revisions]
@@ -171,7 +171,7 @@ async def suggest_for_case(
     state: StateDep,
     limit: Annotated[int, Query(ge=1, le=20)] = 5,
 ) -> list[SuggestionOut]:
-    async with state.unit_of_work() as session:
+    async with state.unit_of_work(read_only=True) as session:
         case = await get_case_for(session, actor, code)
         found = await suggest.suggest_articles(
             session, text=case.description, category_code=case.category_code, limit=limit
@@ -196,7 +196,7 @@ async def public_faq(
     category: str | None = None,
 ) -> PublicFaq:
     """No sign-in: published articles valid today (site timezone)."""
-    async with state.unit_of_work() as session:
+    async with state.unit_of_work(read_only=True) as session:
         articles = await queries.public_articles(session, q=q, category=category)
         names = {c.code: c.name_vi for c in await list_categories(session)}
         return PublicFaq(items=[PublicArticleOut.of(a, names) for a in articles])
@@ -205,7 +205,7 @@ async def public_faq(
 @public_router.get("/faq/{slug}", response_model=PublicArticleOut)
 async def public_faq_article(slug: str, state: StateDep) -> PublicArticleOut:
     """One FAQ answer by its slug, if published and valid today; else 404."""
-    async with state.unit_of_work() as session:
+    async with state.unit_of_work(read_only=True) as session:
         article = await get_public_article(session, slug)
         names = {c.code: c.name_vi for c in await list_categories(session)}
         return PublicArticleOut.of(article, names)

@@ -23,7 +23,7 @@ OTHER = "Khác"
 async def faq(
     request: Request, state: StateDep, q: Annotated[str, Query(max_length=200)] = ""
 ) -> Response:
-    async with state.unit_of_work() as session:
+    async with state.unit_of_work(read_only=True) as session:
         articles = await public_articles(session, q=q.strip() or None)
         categories = await list_categories(session)
     names = {c.code: c.name_vi for c in categories}

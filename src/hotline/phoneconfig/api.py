@@ -40,7 +40,7 @@ def _out(kind: str, obj: BaseModel, version: int) -> ItemOut:
 @router.get("", response_model=ConfigOut)
 async def get_config(actor: ActorDep, state: StateDep) -> ConfigOut:
     service.require_configurer(actor)
-    async with state.unit_of_work() as session:
+    async with state.unit_of_work(read_only=True) as session:
         loaded = await service.load_config(session, defaults=default_config(state.settings))
     lists: dict[str, list[ItemOut]] = {}
     for kind, (attr, _schema, key_field) in service.KINDS.items():
@@ -55,7 +55,7 @@ async def get_config(actor: ActorDep, state: StateDep) -> ConfigOut:
 async def list_changes(
     actor: ActorDep, state: StateDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> list[ChangeOut]:
-    async with state.unit_of_work() as session:
+    async with state.unit_of_work(read_only=True) as session:
         rows = await service.list_changes(session, actor=actor, limit=limit)
         return [
             ChangeOut(

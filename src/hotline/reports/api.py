@@ -22,7 +22,7 @@ async def summary(
     date_from: Annotated[date, Query(alias="from")],
     date_to: Annotated[date, Query(alias="to")],
 ) -> dict[str, Any]:
-    async with state.unit_of_work() as session:
+    async with state.unit_of_work(read_only=True) as session:
         return await service.read_summary(
             session, actor=actor, date_from=date_from, date_to=date_to
         )

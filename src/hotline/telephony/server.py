@@ -19,12 +19,13 @@ from sqlalchemy.orm import configure_mappers
 
 import hotline.models  # noqa: F401 - every table, so the Call row's foreign keys resolve
 from hotline.agents.models import AgentStatus
-from hotline.agents.service import line_agents, line_update
+from hotline.agents.service import line_agents, line_update, release_from_calls
 from hotline.calls.models import CallOutcome
 from hotline.calls.service import (
     CallContext,
     NewCall,
     call_context,
+    close_calls_left_open,
     finish_call,
     open_call,
     record_call,
@@ -40,6 +41,7 @@ from hotline.telephony.backend import CallProgress
 from hotline.telephony.hours import OpeningHours
 from hotline.telephony.ivr import Menu, default_menu
 from hotline.telephony.media.gcpacer import GcPacer
+from hotline.telephony.metrics import LineMetrics
 from hotline.telephony.queue import QueueTiming, position_texts
 from hotline.telephony.recording import CallAudio
 from hotline.telephony.sip.guard import LockoutPolicy
@@ -97,9 +99,12 @@ class CallRecorder:
         sessionmaker: async_sessionmaker[AsyncSession],
         bus: EventBus | None = None,
         recordings: Path | None = None,
+        instance: str | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.bus = bus
+        self.instance = instance  # written on each call (PhoneLine.reconcile)
+        self.metrics: LineMetrics | None = None
         self.recordings = recordings  # where call recordings are written
         self._tasks: set[asyncio.Task[None]] = set()
         self._opened: dict[int, asyncio.Task[int | None]] = {}
@@ -114,12 +119,17 @@ class CallRecorder:
 
     def __call__(self, progress: CallProgress) -> None:
         opened = self._opened.pop(id(progress), None)
-        self._spawn(self._write(new_call(progress), opened, progress.recording))
+        data = new_call(progress)
+        data.instance = self.instance
+        if self.metrics is not None:
+            self.metrics.call_ended(data.outcome)
+        self._spawn(self._write(data, opened, progress.recording))
 
     def opened(self, progress: CallProgress) -> None:
         """An operator answered: write the row now and tell their console."""
         data = new_call(progress)
         data.ended_at = None
+        data.instance = self.instance
         task = asyncio.get_running_loop().create_task(self._open(data))
         self._opened[id(progress)] = task
         if progress.operator_id is not None:
@@ -294,6 +304,8 @@ class PhoneLine:
         self.switchboard: Switchboard | None = None
         self._config_watch: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self.metrics: LineMetrics | None = None
+        self.metrics_port: int | None = None
 
     async def start(self) -> UserAgent:
         s = self.settings
@@ -305,7 +317,13 @@ class PhoneLine:
             await redis_bus.start()
             self.bus = redis_bus
         sessionmaker = make_sessionmaker(self.engine, site)
-        self.recorder = CallRecorder(sessionmaker, self.bus, recordings_dir(s.var_dir))
+        self.recorder = CallRecorder(
+            sessionmaker, self.bus, recordings_dir(s.var_dir), instance=s.sip_instance_id
+        )
+        try:  # before the first call: nothing of this instance is in progress yet
+            await self.reconcile(sessionmaker)
+        except Exception as exc:  # e.g. not migrated yet: the line answers all the same
+            log.warning("line_reconcile_failed", error=str(exc).splitlines()[0])
         config = UaConfig(
             host=s.sip_host,
             port=s.sip_port,
@@ -355,6 +373,13 @@ class PhoneLine:
         )
         await self.switchboard.load(sessionmaker)
         await self.ua.start(self.switchboard, self.recorder)
+        if s.sip_metrics_port:
+            self.metrics = LineMetrics(s.sip_instance_id)
+            self.recorder.metrics = self.metrics
+            self.metrics_port = self.metrics.serve(
+                s.sip_metrics_host, s.sip_metrics_port, self.ua, self.acd
+            )
+            log.info("sip_metrics_listening", host=s.sip_metrics_host, port=self.metrics_port)
         loop = asyncio.get_running_loop()
         self._poller = loop.create_task(self._poll(sessionmaker))
         self._config_watch = loop.create_task(self.switchboard.watch(sessionmaker))
@@ -367,6 +392,20 @@ class PhoneLine:
             self.ua.clock.after_tick = self.gc_pacer.after_tick
         log.info("sip_listening", host=s.sip_host, port=self.ua.port, started=_now())
         return self.ua
+
+    async def reconcile(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        """Close the calls this instance left open when it last stopped without ending them
+        (a crash, a kill) and release the operators still shown on them."""
+        instance = self.settings.sip_instance_id
+        async with sessionmaker() as session, session.begin():
+            call_ids = await close_calls_left_open(session, instance=instance)
+            released = await release_from_calls(session, call_ids=call_ids)
+            events = take_pending(session)
+        if call_ids:
+            log.warning("line_reconciled", instance=instance, calls=call_ids, agents=released)
+        if self.bus is not None:
+            for event in events:
+                self.bus.publish(event)
 
     async def poll_agents(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         """Re-read operators' statuses and SIP logins (their own task, never the media path).
@@ -410,6 +449,8 @@ class PhoneLine:
             await self.ua.stop()
         if self.recorder is not None:
             await self.recorder.drain()
+        if self.metrics is not None:
+            self.metrics.stop()
         if isinstance(self.bus, RedisEventBus):
             await self.bus.stop()
         if self.engine is not None:

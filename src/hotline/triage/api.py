@@ -27,7 +27,7 @@ async def triage(body: TriageIn, actor: ActorDep, state: StateDep) -> TriageOut:
 
 @router.get("/models", response_model=list[ModelOut])
 async def list_models(actor: ActorDep, state: StateDep) -> list[ModelOut]:
-    async with state.unit_of_work() as session:
+    async with state.unit_of_work(read_only=True) as session:
         return [ModelOut.of(m) for m in await service.list_models(session, actor=actor)]
 
 

@@ -40,7 +40,7 @@ async def actor_from_request(conn: HTTPConnection, state: AppState) -> Actor:
     if token:
         if (actor := state.tokens.actor_for(token)) is not None:
             return actor
-        async with state.sessionmaker() as session:
+        async with state.unit_of_work(read_only=True) as session:
             return await actor_for_token(session, token=token, cache=state.tokens)
     session_id = page_session_id(conn)
     if session_id is not None:

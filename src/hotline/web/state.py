@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hotline.auth.service import TokenCache
 from hotline.cases.intake_batch import IntakeWriter
+from hotline.db import read_only_engine
 from hotline.events import EventBus, take_pending
 from hotline.settings import Settings
 from hotline.site import Site
@@ -32,6 +33,7 @@ class AppState:
     _autocommit_pool: asyncpg.Pool | None = None
     _intake_writer: IntakeWriter | None = None
     _pool_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _read_only_engine: AsyncEngine | None = None
 
     @property
     def database(self) -> str:
@@ -96,12 +98,20 @@ class AppState:
         await self.engine.dispose()
 
     @asynccontextmanager
-    async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
+    async def unit_of_work(self, *, read_only: bool = False) -> AsyncIterator[AsyncSession]:
         """One transaction: commit and then publish its events, or roll back whole.
 
-        Files written during a transaction that rolls back are removed again.
+        Files written during a transaction that rolls back are removed again. `read_only`
+        units (routes that only read) take no write lock on SQLite, so they never queue
+        behind each other or a writer; on PostgreSQL they are READ ONLY transactions.
         """
-        async with self.sessionmaker() as session:
+        if read_only:
+            if self._read_only_engine is None:
+                self._read_only_engine = read_only_engine(self.engine)
+            maker = self.sessionmaker(bind=self._read_only_engine)
+        else:
+            maker = self.sessionmaker()
+        async with maker as session:
             try:
                 async with session.begin():
                     yield session
