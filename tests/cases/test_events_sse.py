@@ -17,12 +17,14 @@ from hotline.cases import service
 from hotline.events import DomainEvent
 from hotline.web.sse import as_seen_by, visible
 from tests.cases.helpers import API, create, forward
-from tests.conftest import new_case_body
+from tests.conftest import live_events, new_case_body
 
 pytestmark = pytest.mark.anyio
 
 
-def _drain(queue: asyncio.Queue) -> list[DomainEvent]:
+async def _drain(app, queue: asyncio.Queue) -> list[DomainEvent]:
+    """What the event log delivered to this subscriber so far (committed events)."""
+    await app.state.hotline.feed.sync()
     out = []
     while not queue.empty():
         out.append(queue.get_nowait())
@@ -30,9 +32,9 @@ def _drain(queue: asyncio.Queue) -> list[DomainEvent]:
 
 
 async def test_created_case_is_published_with_its_code(app, client, world):
-    async with app.state.hotline.bus.subscribe() as queue:
+    async with live_events(app) as queue:
         case = await create(client, world)
-        got = _drain(queue)
+        got = await _drain(app, queue)
     assert [e.kind for e in got] == ["case.created"]
     assert got[0].case_code == case["code"]
     assert got[0].data["status"] == "new"
@@ -42,9 +44,9 @@ async def test_created_case_is_published_with_its_code(app, client, world):
 
 async def test_forward_event_names_the_unit(app, client, world):
     code = (await create(client, world))["code"]
-    async with app.state.hotline.bus.subscribe() as queue:
+    async with live_events(app) as queue:
         await forward(client, world, code, "ward_a")
-        got = _drain(queue)
+        got = await _drain(app, queue)
     assert [e.kind for e in got] == ["case.forwarded"]
     assert got[0].case_code == code
     assert got[0].unit_ids == (world.units["ward_a"],)
@@ -52,7 +54,7 @@ async def test_forward_event_names_the_unit(app, client, world):
 
 async def test_failed_request_publishes_nothing(app, client, world):
     code = (await create(client, world))["code"]
-    async with app.state.hotline.bus.subscribe() as queue:
+    async with live_events(app) as queue:
         r = await client.post(
             API, json=new_case_body(ward_code="99999"), headers=world.auth("operator")
         )
@@ -61,14 +63,14 @@ async def test_failed_request_publishes_nothing(app, client, world):
         assert r.status_code == 409
         r = await client.post(API, json=new_case_body(), headers=world.auth("officer"))
         assert r.status_code == 403
-        assert _drain(queue) == []
+        assert await _drain(app, queue) == []
 
 
 async def test_rolled_back_unit_of_work_publishes_nothing(app, client, world):
     from hotline.auth.service import SYSTEM
 
     state = app.state.hotline
-    async with state.bus.subscribe() as queue:
+    async with live_events(app) as queue:
         with pytest.raises(RuntimeError):
             async with state.unit_of_work() as session:
                 case = await service.open_case(
@@ -76,13 +78,13 @@ async def test_rolled_back_unit_of_work_publishes_nothing(app, client, world):
                 )
                 code = case.code
                 raise RuntimeError("boom after the timeline was written")
-        assert _drain(queue) == []
+        assert await _drain(app, queue) == []
     r = await client.get(f"{API}/{code}", headers=world.auth("operator"))
     assert r.status_code == 404
     # The next successful transaction publishes only its own events.
-    async with state.bus.subscribe() as queue:
+    async with live_events(app) as queue:
         fresh = await create(client, world)
-        assert [e.case_code for e in _drain(queue)] == [fresh["code"]]
+        assert [e.case_code for e in await _drain(app, queue)] == [fresh["code"]]
 
 
 def test_visible_filters_events_by_unit():

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.attachments import service as attachments
 from hotline.auth.service import Actor
-from hotline.calls.service import calls_of_case, link_call
+from hotline.calls.service import calls_of_case
 from hotline.cases import queries, service, timeline, workflow
 from hotline.cases.access import event_data_for, get_case_for
 from hotline.cases.models import Case
@@ -80,23 +80,23 @@ async def create_case(request: Request, suggest_duplicates: bool = False) -> Res
         lat=body.lat,
         long=body.long,
         public=body.public,
+        call_id=body.call_id,
     )
-    # Linking a call and suggesting duplicates happen in the same transaction as the new
-    # case, so those requests take the ORM path.
-    in_session = suggest_duplicates or body.call_id is not None
-    writer = None if in_session else await state.intake_writer()
-    if writer is not None:
-        opened = await service.open_case_autocommit(
-            writer, database=state.database, site=state.site, actor=actor, data=data
-        )
-        if opened is not None:
-            case, event = opened
-            state.bus.publish(event)
-            return _created(CaseCreated.of(case))
+    # The service takes the fast path when it can (PostgreSQL, nothing else to do in the
+    # transaction), else says so and the report is opened in a unit of work.
+    case = await service.open_case_autocommit(
+        await state.intake_writer(),
+        database=state.database,
+        site=state.site,
+        actor=actor,
+        data=data,
+        in_transaction=suggest_duplicates,
+        wake=state.waker,
+    )
+    if case is not None:
+        return _created(CaseCreated.of(case))
     async with state.unit_of_work() as session:
         new_case = await service.open_case(session, actor=actor, data=data)
-        if body.call_id is not None:
-            await link_call(session, call_id=body.call_id, case_id=new_case.id)
         out = CaseCreated.of(new_case)
         if suggest_duplicates:
             found = await suggest_for_case(session, case=new_case, actor=actor)

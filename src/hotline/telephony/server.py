@@ -30,7 +30,8 @@ from hotline.calls.service import (
     record_call,
 )
 from hotline.db import create_engine, make_sessionmaker, utcnow
-from hotline.events import DomainEvent, EventBus, RedisEventBus, take_pending
+from hotline.eventfeed import Waker
+from hotline.events import DomainEvent, Wake, committed, record_event
 from hotline.recordings.service import RecordedFile, add_recording, recordings_dir
 from hotline.settings import Settings
 from hotline.site import Site
@@ -94,11 +95,11 @@ class CallRecorder:
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
-        bus: EventBus | None = None,
+        wake: Wake | None = None,
         recordings: Path | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
-        self.bus = bus
+        self.wake = wake  # after a commit with events: the web processes read the log
         self.recordings = recordings  # where call recordings are written
         self._tasks: set[asyncio.Task[None]] = set()
         self._opened: dict[int, asyncio.Task[int | None]] = {}
@@ -126,7 +127,7 @@ class CallRecorder:
 
     async def _open(self, data: NewCall) -> int | None:
         try:
-            async with self.sessionmaker() as session, session.begin():
+            async with committed(self.sessionmaker, self.wake) as session:
                 call = await open_call(session, data=data)
                 if data.operator_id is not None:
                     await line_update(
@@ -139,14 +140,10 @@ class CallRecorder:
                 context = await call_context(
                     session, call_id=call.id, reader_id=data.operator_id, purpose="call_answered"
                 )
-                events = take_pending(session)
+                record_event(session, answered_event(context, data.operator_id))
         except Exception:
             log.exception("call_open_failed", line=data.line)
             return None
-        if self.bus is not None:
-            for event in events:
-                self.bus.publish(event)
-            self.bus.publish(answered_event(context, data.operator_id))
         return call.id
 
     async def _write(
@@ -194,7 +191,7 @@ class CallRecorder:
         if answering is not None:
             await asyncio.wait([answering])
         try:
-            async with self.sessionmaker() as session, session.begin():
+            async with committed(self.sessionmaker, self.wake) as session:
                 await line_update(
                     session,
                     user_id=user_id,
@@ -202,13 +199,8 @@ class CallRecorder:
                     missed=missed,
                     clear_call=status is AgentStatus.AVAILABLE,
                 )
-                events = take_pending(session)
         except Exception:
             log.exception("agent_update_failed", user_id=user_id)
-            return
-        if self.bus is not None:
-            for event in events:
-                self.bus.publish(event)
 
     async def drain(self) -> None:
         while self._tasks:
@@ -276,13 +268,12 @@ class PhoneLine:
         *,
         menu: Menu | None = None,
         freeze_gc: bool = False,
-        bus: EventBus | None = None,
         now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.settings = settings
         self.freeze_gc = freeze_gc
         self.menu = menu  # a menu given in code; None: the configuration in the database
-        self.bus = bus
+        self.waker: Waker | None = None
         self.now = now  # injectable: opening hours in tests do not depend on the wall clock
         self.engine: AsyncEngine | None = None
         self.ua: UserAgent | None = None
@@ -298,13 +289,12 @@ class PhoneLine:
         s = self.settings
         site = Site.from_settings(s)
         self.engine = create_engine(s.effective_database_url, pool_size=s.db_pool_size)
-        if self.bus is None and s.redis_url:
-            # The line is its own process: Redis carries `call.answered` to the web processes.
-            redis_bus = RedisEventBus(s.redis_url, prefix=s.effective_redis_prefix)
-            await redis_bus.start()
-            self.bus = redis_bus
+        # The line is its own process: `call.answered` reaches the web processes through
+        # the event log, and the waker (Redis or NOTIFY; none on SQLite) has them read it.
+        self.waker = Waker(s, self.engine)
+        await self.waker.start()
         sessionmaker = make_sessionmaker(self.engine, site)
-        self.recorder = CallRecorder(sessionmaker, self.bus, recordings_dir(s.var_dir))
+        self.recorder = CallRecorder(sessionmaker, self.waker, recordings_dir(s.var_dir))
         config = UaConfig(
             host=s.sip_host,
             port=s.sip_port,
@@ -407,8 +397,8 @@ class PhoneLine:
             await self.ua.stop()
         if self.recorder is not None:
             await self.recorder.drain()
-        if isinstance(self.bus, RedisEventBus):
-            await self.bus.stop()
+        if self.waker is not None:
+            await self.waker.stop()
         if self.engine is not None:
             await self.engine.dispose()
         if self.gc_pacer is not None:
