@@ -131,6 +131,8 @@ class EventFeed:
         self._poked = asyncio.Event()
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
+        self._reader: asyncio.Task[None] | None = None
+        self._stopping = False
         self._pg = engine.dialect.name == "postgresql"
         # The first missing id the feed waits on: since when, and the snapshot's xmax
         # of the read that found it missing.
@@ -140,13 +142,25 @@ class EventFeed:
         async with self.engine.connect() as conn:
             newest = await conn.scalar(text("SELECT max(id) FROM event"))
         self.last = int(newest or 0)
-        self._tasks.append(asyncio.create_task(self._run()))
+        self._stopping = False
+        self._reader = asyncio.create_task(self._run())
         if self.settings.redis_url:
             self._tasks.append(asyncio.create_task(self._listen_redis()))
         elif self._pg:
             self._tasks.append(asyncio.create_task(self._listen_pg()))
 
     async def stop(self) -> None:
+        # The reader is asked to stop between reads, not cancelled inside one: a query
+        # cancelled mid-way leaves SQLAlchemy closing its connection after the engine has
+        # been disposed of, and the loop then waits on it for ever.
+        if self._reader is not None:
+            self._stopping = True
+            self._poked.set()
+            try:
+                await asyncio.wait_for(self._reader, 10)
+            except (TimeoutError, asyncio.CancelledError):
+                log.warning("event_feed_stop_timed_out")
+            self._reader = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -171,6 +185,8 @@ class EventFeed:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._poked.wait(), every if self._gap is None else 0.1)
             self._poked.clear()
+            if self._stopping:
+                return
             try:
                 await self._read()
             except Exception as exc:

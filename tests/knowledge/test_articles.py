@@ -194,7 +194,6 @@ async def test_duplicate_slug_is_a_conflict(client, world):
 
 
 async def test_publishing_emits_a_domain_event(app, client, world):
-    bus = app.state.hotline.bus
     a = await create(client, world)
     async with live_events(app) as queue:
         await publish(client, world, a["id"])
