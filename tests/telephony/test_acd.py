@@ -157,7 +157,7 @@ async def test_register_with_a_wrong_password_or_unknown_user_is_refused(
 @pytest.fixture
 async def redis_line(settings: Settings, sipp_installed: None) -> AsyncIterator[Line]:
     """The line as `hotline sip` runs it with HOTLINE_REDIS_URL: Redis wakes the web."""
-    from tests.events.test_redis_bus import REDIS_URL, _redis_up
+    from tests.events.test_event_log import REDIS_URL, _redis_up
 
     if not _redis_up():
         pytest.fail("Redis is not running on 127.0.0.1:6379 (it is part of the test machine)")
@@ -175,7 +175,7 @@ async def test_operator_answers_the_queue_and_hears_the_caller(
     """Also: the console pop crosses processes through the event log, woken by Redis, as
     between `hotline sip` and the web app (here a feed on its own engine stands for the
     web process)."""
-    from tests.events.test_redis_bus import REDIS_URL
+    from tests.events.test_event_log import REDIS_URL
 
     # Same database, so the same channel prefix as the line derives for itself.
     async with web_feed(line_settings(settings, redis_url=REDIS_URL)) as web:
