@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import uuid
 from typing import Any
 
 import structlog
@@ -27,6 +28,8 @@ from hotline.settings import Settings
 log = structlog.get_logger("hotline.events")
 
 PG_CHANNEL = "hotline_events"
+# Wake-ups within this window are sent as one; a feed reads at most this often when woken.
+COALESCE_SECONDS = 0.02
 
 
 def _redis_channel(settings: Settings) -> str:
@@ -44,6 +47,7 @@ class Waker:
 
     def __init__(self, settings: Settings, engine: AsyncEngine, feed: EventFeed | None = None):
         self.feed = feed
+        self.origin = feed.origin if feed is not None else uuid.uuid4().hex
         self._wanted = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._redis: Any = None
@@ -92,6 +96,9 @@ class Waker:
             await self._wanted.wait()
             try:
                 await self._send()
+                # Commits in the next moment share one wake-up: under a surge the readers
+                # get a few a second, not one per intake.
+                await asyncio.sleep(COALESCE_SECONDS)
             except Exception as exc:
                 # The readers' poll still finds the events; say why they came late.
                 self.failures += 1
@@ -101,14 +108,15 @@ class Waker:
 
     async def _send(self) -> None:
         self._wanted.clear()
+        # The payload names this process, whose own feed was poked already.
         if self._redis is not None:
-            await self._redis.publish(self._channel, b"")
+            await self._redis.publish(self._channel, self.origin)
             return
         import asyncpg
 
         if self._pg is None or self._pg.is_closed():
             self._pg = await asyncpg.connect(self._dsn)
-        await self._pg.execute(f"NOTIFY {PG_CHANNEL}")
+        await self._pg.execute(f"NOTIFY {PG_CHANNEL}, '{self.origin}'")
 
     async def _drop_pg(self) -> None:
         if self._pg is not None:
@@ -127,21 +135,26 @@ class EventFeed:
         self.settings = settings
         self.engine = engine
         self.bus = bus
+        self.origin = uuid.uuid4().hex
         self.last = 0
         self._poked = asyncio.Event()
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self._reader: asyncio.Task[None] | None = None
         self._stopping = False
+        self._positioned = False
         self._pg = engine.dialect.name == "postgresql"
         # The first missing id the feed waits on: since when, and the snapshot's xmax
         # of the read that found it missing.
         self._gap: tuple[int, float, int] | None = None
 
     async def start(self) -> None:
-        async with self.engine.connect() as conn:
-            newest = await conn.scalar(text("SELECT max(id) FROM event"))
-        self.last = int(newest or 0)
+        try:
+            await self._position()
+        except Exception as exc:
+            # The database is down or not migrated yet: the reader positions itself once
+            # it can (from the newest event then: live subscribers get no old events).
+            log.warning("event_feed_start_failed", error=str(exc).splitlines()[0])
         self._stopping = False
         self._reader = asyncio.create_task(self._run())
         if self.settings.redis_url:
@@ -168,8 +181,18 @@ class EventFeed:
                 await task
         self._tasks.clear()
 
+    async def _position(self) -> None:
+        async with self.engine.connect() as conn:
+            newest = await conn.scalar(text("SELECT max(id) FROM event"))
+        self.last = int(newest or 0)
+        self._positioned = True
+
     def poke(self) -> None:
         self._poked.set()
+
+    def _woken(self, origin: str) -> None:
+        if origin != self.origin:
+            self.poke()
 
     async def sync(self) -> None:
         """Deliver what the log holds now, waiting out a gap of ids that may still commit."""
@@ -182,19 +205,29 @@ class EventFeed:
     async def _run(self) -> None:
         every = self.settings.events_poll_seconds
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._poked.wait(), every if self._gap is None else 0.1)
-            self._poked.clear()
-            if self._stopping:
-                return
+            # With nobody subscribed, wake-ups are not worth a read: the poll keeps the
+            # position current, so a new subscriber starts from about now.
+            deadline = time.monotonic() + (every if self._gap is None else 0.1)
+            while (left := deadline - time.monotonic()) > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._poked.wait(), left)
+                self._poked.clear()
+                if self._stopping:
+                    return
+                if self.bus.subscriber_count:
+                    break
             try:
                 await self._read()
+                await asyncio.sleep(COALESCE_SECONDS)
             except Exception as exc:
                 log.warning("event_feed_read_failed", error=str(exc).splitlines()[0])
                 await asyncio.sleep(1)
 
     async def _read(self) -> None:
         async with self._lock:
+            if not self._positioned:
+                await self._position()
+                return
             while await self._read_batch():
                 pass
 
@@ -263,7 +296,8 @@ class EventFeed:
                     self.poke()  # what was committed while not listening
                     async for message in pubsub.listen():
                         if message.get("type") == "message":
-                            self.poke()
+                            data = message.get("data")
+                            self._woken(data.decode() if isinstance(data, bytes) else str(data))
                     raise ConnectionError("subscription ended")
                 except asyncio.CancelledError:
                     raise
@@ -287,7 +321,7 @@ class EventFeed:
                 conn = await asyncpg.connect(dsn)
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _c, lost=lost: lost.set())
-                await conn.add_listener(PG_CHANNEL, lambda *_: self.poke())
+                await conn.add_listener(PG_CHANNEL, lambda *args: self._woken(args[-1]))
                 log.info("event_wakeups_listening", via="postgresql")
                 self.poke()
                 while not lost.is_set() and not conn.is_closed():
