@@ -4,6 +4,8 @@ sipp callers that wait, get an operator, ask for a callback or call outside hour
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import socket
 import struct
 from collections.abc import AsyncIterator
@@ -19,7 +21,7 @@ from hotline.agents.service import set_sip_credentials, set_status
 from hotline.auth.service import SYSTEM, create_user
 from hotline.calls.models import Callback
 from hotline.db import create_engine, make_sessionmaker
-from hotline.events import DomainEvent, EventBus
+from hotline.events import DomainEvent
 from hotline.settings import Settings
 from hotline.site import Site
 from tests.telephony.conftest import (
@@ -185,15 +187,61 @@ async def test_operator_answers_the_queue_and_hears_the_caller(
 async def test_without_redis_the_console_pop_reaches_the_web_process_through_the_log(
     settings: Settings, acd_line: Line
 ):
-    """`make run`: no Redis; the line and the web share only the database (SQLite polled,
-    PostgreSQL NOTIFY)."""
+    """`make run`: no Redis; the line and the web app (served over HTTP) share only the
+    database (SQLite polled, PostgreSQL NOTIFY). The operator's console is an SSE stream."""
+    import httpx
+
+    from hotline.app import create_app
+    from tests.cases.test_events_sse import _messages, _serve
+
     assert not settings.redis_url
-    async with web_feed(settings) as web:
-        await _operator_answers(settings, acd_line, web)
-
-
-async def _operator_answers(settings: Settings, acd_line: Line, bus: EventBus) -> None:
     user_id = await add_operator(settings)
+    app = create_app(settings)
+    await app.state.hotline.start_events()
+    console = _SseConsole()
+    try:
+        async with _serve(app) as base, httpx.AsyncClient(base_url=base, timeout=30) as http:
+            r = await http.post(
+                "/api/v1/auth/token", data={"username": "op1", "password": "operator-pass-1"}
+            )
+            assert r.status_code == 200, r.text
+            headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+            async with http.stream("GET", "/api/v1/events", headers=headers) as stream:
+                reader = asyncio.create_task(console.read(_messages(stream.aiter_lines())))
+                await asyncio.wait_for(console.ready.wait(), 10)
+                try:
+                    await _operator_answers(settings, acd_line, console, user_id=user_id)
+                finally:
+                    reader.cancel()
+    finally:
+        await app.state.hotline.close()
+
+
+class _SseConsole:
+    """The operator's console as the browser has it: the SSE stream's events."""
+
+    def __init__(self) -> None:
+        self.ready = asyncio.Event()
+        self.queue: asyncio.Queue[DomainEvent] = asyncio.Queue()
+
+    async def read(self, messages: Any) -> None:
+        async for m in messages:
+            if m["event"] == "ready":
+                self.ready.set()
+            else:
+                body = json.loads(m["data"])
+                self.queue.put_nowait(DomainEvent(kind=m["event"], data=body["data"]))
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self) -> AsyncIterator[asyncio.Queue[DomainEvent]]:
+        yield self.queue
+
+
+async def _operator_answers(
+    settings: Settings, acd_line: Line, bus: Any, *, user_id: int | None = None
+) -> None:
+    if user_id is None:
+        user_id = await add_operator(settings)
     await asyncio.sleep(0.5)
     phone_port = free_udp_port()
     code, out = await register(acd_line, phone_port)
