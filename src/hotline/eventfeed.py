@@ -287,12 +287,14 @@ class EventFeed:
 
         client = aioredis.from_url(self.settings.redis_url)
         channel = _redis_channel(self.settings)
+        lost = False
         try:
             while True:
                 try:
                     pubsub = client.pubsub()
                     await pubsub.subscribe(channel)
-                    log.info("event_wakeups_listening", via="redis")
+                    if lost:
+                        log.info("event_wakeups_listening_again", via="redis")
                     self.poke()  # what was committed while not listening
                     async for message in pubsub.listen():
                         if message.get("type") == "message":
@@ -302,6 +304,7 @@ class EventFeed:
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
+                    lost = True
                     log.warning("event_wakeups_lost", via="redis", error=str(exc))
                     with contextlib.suppress(Exception):
                         await pubsub.aclose()
@@ -315,6 +318,7 @@ class EventFeed:
         import asyncpg
 
         dsn = _pg_dsn(self.engine)
+        dropped = False
         while True:
             conn = None
             try:
@@ -322,7 +326,8 @@ class EventFeed:
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await conn.add_listener(PG_CHANNEL, lambda *args: self._woken(args[-1]))
-                log.info("event_wakeups_listening", via="postgresql")
+                if dropped:
+                    log.info("event_wakeups_listening_again", via="postgresql")
                 self.poke()
                 while not lost.is_set() and not conn.is_closed():
                     with contextlib.suppress(TimeoutError):
@@ -334,6 +339,7 @@ class EventFeed:
                         await conn.close()
                 raise
             except Exception as exc:
+                dropped = True
                 log.warning("event_wakeups_lost", via="postgresql", error=str(exc))
                 if conn is not None:
                     with contextlib.suppress(Exception):
