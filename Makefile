@@ -43,6 +43,7 @@ debian-test-deps:
 	  command -v espeak-ng >/dev/null || pkgs="$$pkgs espeak-ng"; \
 	  command -v sox >/dev/null || pkgs="$$pkgs sox"; \
 	  command -v kamailio >/dev/null || pkgs="$$pkgs kamailio"; \
+	  command -v nginx >/dev/null || pkgs="$$pkgs nginx"; \
 	  if [ -n "$$pkgs" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$pkgs; fi; \
 	fi
 

@@ -4,6 +4,7 @@ HOTLINE_TEST_POSTGRES_URL is set (CI always sets it), on PostgreSQL too."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import uuid
@@ -153,8 +154,20 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[Any]:
     application = create_app(settings)
+    # What the app's lifespan starts (the transport below does not run it): the event
+    # log's feed, so that subscribers get events, and its wake-ups.
+    await application.state.hotline.start_events()
     yield application
     await application.state.hotline.close()
+
+
+@contextlib.asynccontextmanager
+async def live_events(app: Any) -> AsyncIterator[asyncio.Queue[Any]]:
+    """The app's live events committed from now on (those before are delivered first)."""
+    state = app.state.hotline
+    await state.feed.sync()
+    async with state.bus.subscribe() as queue:
+        yield queue
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from starlette.staticfiles import StaticFiles
 
 from hotline.auth.service import TokenCache
 from hotline.db import create_engine, make_sessionmaker
-from hotline.events import EventBus, RedisEventBus
+from hotline.eventfeed import EventFeed, Waker
+from hotline.events import EventBus
 from hotline.logs import configure_logging
 from hotline.secret_key import session_secret
 from hotline.settings import Settings, load_settings
@@ -36,16 +37,16 @@ def create_app(settings: Settings) -> FastAPI:
         settings.effective_database_url, pool_size=settings.db_pool_size, echo=settings.log_sql
     )
     limits = make_storage(settings.redis_url, prefix=settings.ratelimit_prefix)
+    bus = EventBus()
+    feed = EventFeed(settings, engine, bus)
     state = AppState(
         settings=settings,
         site=site,
         engine=engine,
         sessionmaker=make_sessionmaker(engine, site),
-        bus=(
-            RedisEventBus(settings.redis_url, prefix=settings.effective_redis_prefix)
-            if settings.redis_url
-            else EventBus()
-        ),
+        bus=bus,
+        feed=feed,
+        waker=Waker(settings, engine, feed),
         tokens=TokenCache(),
         logins=FailureLimiter(
             limits,
@@ -58,8 +59,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if isinstance(state.bus, RedisEventBus):
-            await state.bus.start()
+        await state.start_events()
         await state.warm_up()
         # Everything built so far (routes, models, SQLAlchemy metadata, settings) lives as
         # long as the process: moved out of the collector's view, full collections stop
@@ -67,8 +67,6 @@ def create_app(settings: Settings) -> FastAPI:
         gc.collect()
         gc.freeze()
         yield
-        if isinstance(state.bus, RedisEventBus):
-            await state.bus.stop()
         await state.close()
 
     app = FastAPI(

@@ -34,15 +34,22 @@ T = TypeVar("T")
 
 def _run_in_uow(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
     from hotline.db import create_engine, make_sessionmaker
+    from hotline.eventfeed import Waker
+    from hotline.events import committed
     from hotline.site import Site
 
     async def main() -> T:
         engine = create_engine(settings.effective_database_url)
+        # The command's events go to the event log with its changes; the web processes
+        # are woken before it exits.
+        waker = Waker(settings, engine)
+        await waker.start()
         try:
             sessionmaker = make_sessionmaker(engine, Site.from_settings(settings))
-            async with sessionmaker() as session, session.begin():
+            async with committed(sessionmaker, waker) as session:
                 return await work(session)
         finally:
+            await waker.stop()
             await engine.dispose()
 
     return asyncio.run(main())

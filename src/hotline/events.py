@@ -1,22 +1,46 @@
-"""Domain events, published after commit on an in-process bus.
+"""Domain events: written to the event log in the transaction that makes them.
 
-Services record events on the session (`record_event`); the unit of work publishes them
-once the transaction has committed, so listeners never see a change that was rolled back.
+Services record events on the session (`record_event`): the row goes into the `event`
+table with the rest of the transaction, so an event exists exactly when its change was
+committed, whichever process made it (web, worker, CLI, phone line). `committed` is the one
+unit of work every process uses: commit, then wake the readers. Readers (web processes'
+`eventfeed.EventFeed`) tail the log by id and deliver to their subscribers in id order; a
+wake-up only makes them read sooner (docs/architecture.md, "Live events").
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import String, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
 
-from hotline.db import utcnow
+from hotline.db import Base, JSONType, UTCDateTime, utcnow
+from hotline.ids import BigId
 
-PENDING_KEY = "hotline_pending_events"
+WROTE_KEY = "hotline_wrote_events"
+
+
+class EventRow(Base):
+    """One committed domain event. Ids increase; they may commit out of order on
+    PostgreSQL (eventfeed.py waits for such gaps)."""
+
+    __tablename__ = "event"
+    # AUTOINCREMENT on SQLite: an id is never reused, even once the newest rows are pruned.
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(60))
+    case_code: Mapped[str | None] = mapped_column(String(20))
+    unit_ids: Mapped[list[int]] = mapped_column(JSONType, default=list)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
 
 
 @dataclass(frozen=True)
@@ -26,36 +50,129 @@ class DomainEvent:
     unit_ids: tuple[int, ...] = ()
     data: dict[str, Any] = field(default_factory=dict)
     at: str = field(default_factory=lambda: utcnow().isoformat())
+    # The log's id, once read back from it (None before it is written).
+    id: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["unit_ids"] = list(self.unit_ids)
         return out
 
+    @classmethod
+    def of_row(cls, row: Any) -> DomainEvent:
+        return cls(
+            kind=row.kind,
+            case_code=row.case_code,
+            unit_ids=tuple(row.unit_ids or ()),
+            data=dict(row.data or {}),
+            at=row.at.isoformat(),
+            id=row.id,
+        )
+
 
 def record_event(session: AsyncSession, event: DomainEvent) -> None:
-    session.info.setdefault(PENDING_KEY, []).append(event)
+    """Write the event in the session's transaction; readers are woken after commit."""
+    session.add(
+        EventRow(
+            at=datetime.fromisoformat(event.at),
+            kind=event.kind,
+            case_code=event.case_code,
+            unit_ids=list(event.unit_ids),
+            data=event.data,
+        )
+    )
+    mark_written(session)
 
 
-def take_pending(session: AsyncSession) -> list[DomainEvent]:
-    return list(session.info.pop(PENDING_KEY, []))
+def mark_written(session: AsyncSession) -> None:
+    """The transaction wrote event rows by other means (intake's SQL): wake after commit."""
+    session.info[WROTE_KEY] = True
+
+
+def take_written(session: AsyncSession) -> bool:
+    return bool(session.info.pop(WROTE_KEY, False))
+
+
+Wake = Callable[[], None]
+
+
+@contextlib.asynccontextmanager
+async def committed(
+    sessionmaker: Callable[[], AsyncSession], wake: Wake | None
+) -> AsyncIterator[AsyncSession]:
+    """One transaction, with its events in it: commit, then wake the readers of the log.
+
+    Rolled back whole on an exception, events included. The helper of every process (web
+    unit of work, worker, CLI, phone line)."""
+    async with sessionmaker() as session:
+        try:
+            async with session.begin():
+                yield session
+        except BaseException:
+            take_written(session)
+            raise
+        wrote = take_written(session)
+    if wrote and wake is not None:
+        wake()
+
+
+async def read_after(
+    session: AsyncSession, after: int, *, upto: int | None = None, limit: int = 1000
+) -> list[DomainEvent]:
+    """Logged events with after < id (<= upto), oldest first, at most `limit`."""
+    stmt = select(EventRow).where(EventRow.id > after).order_by(EventRow.id).limit(limit)
+    if upto is not None:
+        stmt = stmt.where(EventRow.id <= upto)
+    return [DomainEvent.of_row(row) for row in (await session.scalars(stmt)).all()]
+
+
+async def oldest_id(session: AsyncSession) -> int | None:
+    return await session.scalar(select(EventRow.id).order_by(EventRow.id).limit(1))
+
+
+async def prune_events(session: AsyncSession, *, keep_hours: float) -> int:
+    """Delete events older than `keep_hours` (the worker, on its schedule).
+
+    By id below the first recent one: ids grow with time, and no index on `at` is kept for
+    this (every intake writes a row). The newest event always stays."""
+    cutoff = utcnow() - timedelta(hours=keep_hours)
+    first_recent = await session.scalar(
+        select(EventRow.id).where(EventRow.at >= cutoff).order_by(EventRow.id).limit(1)
+    )
+    if first_recent is None:
+        first_recent = await session.scalar(
+            select(EventRow.id).order_by(EventRow.id.desc()).limit(1)
+        )
+    if first_recent is None:
+        return 0
+    result = await session.execute(delete(EventRow).where(EventRow.id < first_recent))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+class Subscription(asyncio.Queue[DomainEvent]):
+    """A subscriber's queue. `overflowed`: events were lost because it was full; the
+    subscriber must catch up from the log (the SSE stream ends, the client resumes)."""
+
+    overflowed = False
 
 
 class EventBus:
-    """Fan-out to subscribers in this process; slow subscribers drop, never block writers."""
+    """Fan-out to subscribers in this process; a slow subscriber overflows, never blocks."""
 
     def __init__(self, queue_size: int = 1000) -> None:
-        self._subscribers: set[asyncio.Queue[DomainEvent]] = set()
+        self._subscribers: set[Subscription] = set()
         self._queue_size = queue_size
 
     def publish(self, event: DomainEvent) -> None:
         for queue in list(self._subscribers):
-            with contextlib.suppress(asyncio.QueueFull):
+            try:
                 queue.put_nowait(event)
+            except asyncio.QueueFull:
+                queue.overflowed = True
 
     @contextlib.asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[asyncio.Queue[DomainEvent]]:
-        queue: asyncio.Queue[DomainEvent] = asyncio.Queue(self._queue_size)
+    async def subscribe(self) -> AsyncIterator[Subscription]:
+        queue = Subscription(self._queue_size)
         self._subscribers.add(queue)
         try:
             yield queue
@@ -65,85 +182,3 @@ class EventBus:
     @property
     def subscriber_count(self) -> int:
         return len(self._subscribers)
-
-
-class RedisEventBus(EventBus):
-    """The memory bus plus Redis pub/sub, so every web process sees every commit's events.
-
-    Events published here reach local subscribers at once and go to Redis; a listener task
-    delivers other processes' events to local subscribers. Each process tags what it sends so
-    it does not deliver its own events twice. The channel is `<prefix>:events`: processes of
-    one deployment share a prefix (Settings.effective_redis_prefix), another deployment on the
-    same Redis has its own.
-    """
-
-    def __init__(self, url: str, *, prefix: str, queue_size: int = 1000) -> None:
-        super().__init__(queue_size)
-        if not prefix:
-            raise ValueError("a Redis channel prefix is required")
-        self.channel = f"{prefix}:events"
-        import uuid
-
-        from redis import asyncio as aioredis
-
-        self._redis = aioredis.from_url(url)
-        self._origin = uuid.uuid4().hex
-        self._listener: asyncio.Task[None] | None = None
-        self._outbox: asyncio.Queue[DomainEvent] = asyncio.Queue(queue_size)
-        self._sender: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        pubsub = self._redis.pubsub()
-        await pubsub.subscribe(self.channel)
-        self._listener = asyncio.create_task(self._listen(pubsub))
-        self._sender = asyncio.create_task(self._send())
-
-    async def stop(self) -> None:
-        for task in (self._listener, self._sender):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        await self._redis.aclose()
-
-    def publish(self, event: DomainEvent) -> None:
-        super().publish(event)
-        with contextlib.suppress(asyncio.QueueFull):
-            self._outbox.put_nowait(event)
-
-    async def _send(self) -> None:
-        import json
-
-        while True:
-            event = await self._outbox.get()
-            body = json.dumps(
-                {"origin": self._origin, "event": event.as_json()}, ensure_ascii=False
-            )
-            try:
-                await self._redis.publish(self.channel, body)
-            except Exception:
-                await asyncio.sleep(1)
-
-    async def _listen(self, pubsub: object) -> None:
-        import json
-
-        async for message in pubsub.listen():  # type: ignore[attr-defined]
-            if message.get("type") != "message":
-                continue
-            try:
-                body = json.loads(message["data"])
-            except (ValueError, TypeError):
-                continue
-            if body.get("origin") == self._origin:
-                continue
-            e = body["event"]
-            EventBus.publish(
-                self,
-                DomainEvent(
-                    kind=e["kind"],
-                    case_code=e.get("case_code"),
-                    unit_ids=tuple(e.get("unit_ids") or ()),
-                    data=e.get("data") or {},
-                    at=e.get("at") or utcnow().isoformat(),
-                ),
-            )

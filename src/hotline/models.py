@@ -1,5 +1,6 @@
 """Imports every domain's tables so that Base.metadata is complete (Alembic, tests)."""
 
+from hotline import events as events_models
 from hotline.agents import models as agents_models
 from hotline.attachments import models as attachments_models
 from hotline.auth import models as auth_models
@@ -25,6 +26,7 @@ __all__ = [
     "cases_models",
     "contacts_models",
     "directory_models",
+    "events_models",
     "jobs_models",
     "knowledge_models",
     "metadata",

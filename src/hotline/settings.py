@@ -27,6 +27,17 @@ class Settings(BaseSettings):
     session_ttl_hours: int = Field(default=24 * 14, ge=1, le=24 * 365)
     # The live event stream re-checks its caller's token or session this often (seconds).
     events_recheck_seconds: float = Field(default=10.0, gt=0, le=10)
+    # Each web process reads the event log this often even without a wake-up (the only
+    # way on SQLite; a safety net where Redis or PostgreSQL NOTIFY wake it).
+    events_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    # An event id that a still-running PostgreSQL transaction may hold is waited for at
+    # most this long before later events are delivered without it (eventfeed.py).
+    events_gap_seconds: float = Field(default=5.0, gt=0, le=300)
+    # The worker deletes events older than this; a stream resuming from an older id is
+    # told to reload (event `reset`).
+    events_keep_hours: float = Field(default=48.0, gt=0)
+    # At most this many missed events are replayed to a resuming stream, else `reset`.
+    events_replay_max: int = Field(default=2000, ge=1)
     site_name: str = "Tổng đài 1022"
     site_province_code: str = "01"
     timezone: str = "Asia/Ho_Chi_Minh"

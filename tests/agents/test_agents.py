@@ -20,7 +20,7 @@ from hotline.events import DomainEvent
 from hotline.reports.export import to_csv
 from hotline.web.sse import visible
 from tests.calls.test_calls import call_body
-from tests.conftest import new_case_body
+from tests.conftest import live_events, new_case_body
 
 pytestmark = pytest.mark.anyio
 
@@ -76,12 +76,13 @@ async def test_a_sip_username_is_one_phone_only(client, world):
 
 
 async def test_operator_sets_status_supervisor_sees_everyone(app, client, world):
-    async with app.state.hotline.bus.subscribe() as events:
+    async with live_events(app) as events:
         r = await client.put(
             "/api/v1/agents/me/status", json={"status": "available"}, headers=world.auth("operator")
         )
         assert r.status_code == 200, r.text
         assert r.json()["status"] == "available"
+        await app.state.hotline.feed.sync()
         event = events.get_nowait()
     assert event.kind == "agent.status" and event.data["status"] == "available"
     # A call answered today counts for the operator.

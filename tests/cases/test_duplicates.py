@@ -15,6 +15,7 @@ from hotline.jobs.models import Job, JobStatus
 from hotline.jobs.worker import run_due_jobs
 from hotline.reports.rebuild import rebuild_counters
 from tests.cases.helpers import API, assert_problem, create, events, forward, get, ok
+from tests.conftest import live_events
 
 pytestmark = pytest.mark.anyio
 
@@ -400,8 +401,9 @@ async def test_a_unit_resolving_the_primary_shares_the_answer_too(app, client, w
 
 async def test_merge_publishes_live_case_events(app, client, world):
     primary, dup = await _gathering(client, world, 2)
-    async with app.state.hotline.bus.subscribe() as queue:
+    async with live_events(app) as queue:
         await _merge(client, world, primary, [dup])
+        await app.state.hotline.feed.sync()
         kinds = []
         while not queue.empty():
             kinds.append(queue.get_nowait().kind)

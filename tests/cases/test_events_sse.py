@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import json
 import socket
+from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -17,12 +19,14 @@ from hotline.cases import service
 from hotline.events import DomainEvent
 from hotline.web.sse import as_seen_by, visible
 from tests.cases.helpers import API, create, forward
-from tests.conftest import new_case_body
+from tests.conftest import live_events, new_case_body
 
 pytestmark = pytest.mark.anyio
 
 
-def _drain(queue: asyncio.Queue) -> list[DomainEvent]:
+async def _drain(app, queue: asyncio.Queue) -> list[DomainEvent]:
+    """What the event log delivered to this subscriber so far (committed events)."""
+    await app.state.hotline.feed.sync()
     out = []
     while not queue.empty():
         out.append(queue.get_nowait())
@@ -30,9 +34,9 @@ def _drain(queue: asyncio.Queue) -> list[DomainEvent]:
 
 
 async def test_created_case_is_published_with_its_code(app, client, world):
-    async with app.state.hotline.bus.subscribe() as queue:
+    async with live_events(app) as queue:
         case = await create(client, world)
-        got = _drain(queue)
+        got = await _drain(app, queue)
     assert [e.kind for e in got] == ["case.created"]
     assert got[0].case_code == case["code"]
     assert got[0].data["status"] == "new"
@@ -42,9 +46,9 @@ async def test_created_case_is_published_with_its_code(app, client, world):
 
 async def test_forward_event_names_the_unit(app, client, world):
     code = (await create(client, world))["code"]
-    async with app.state.hotline.bus.subscribe() as queue:
+    async with live_events(app) as queue:
         await forward(client, world, code, "ward_a")
-        got = _drain(queue)
+        got = await _drain(app, queue)
     assert [e.kind for e in got] == ["case.forwarded"]
     assert got[0].case_code == code
     assert got[0].unit_ids == (world.units["ward_a"],)
@@ -52,7 +56,7 @@ async def test_forward_event_names_the_unit(app, client, world):
 
 async def test_failed_request_publishes_nothing(app, client, world):
     code = (await create(client, world))["code"]
-    async with app.state.hotline.bus.subscribe() as queue:
+    async with live_events(app) as queue:
         r = await client.post(
             API, json=new_case_body(ward_code="99999"), headers=world.auth("operator")
         )
@@ -61,14 +65,14 @@ async def test_failed_request_publishes_nothing(app, client, world):
         assert r.status_code == 409
         r = await client.post(API, json=new_case_body(), headers=world.auth("officer"))
         assert r.status_code == 403
-        assert _drain(queue) == []
+        assert await _drain(app, queue) == []
 
 
 async def test_rolled_back_unit_of_work_publishes_nothing(app, client, world):
     from hotline.auth.service import SYSTEM
 
     state = app.state.hotline
-    async with state.bus.subscribe() as queue:
+    async with live_events(app) as queue:
         with pytest.raises(RuntimeError):
             async with state.unit_of_work() as session:
                 case = await service.open_case(
@@ -76,13 +80,13 @@ async def test_rolled_back_unit_of_work_publishes_nothing(app, client, world):
                 )
                 code = case.code
                 raise RuntimeError("boom after the timeline was written")
-        assert _drain(queue) == []
+        assert await _drain(app, queue) == []
     r = await client.get(f"{API}/{code}", headers=world.auth("operator"))
     assert r.status_code == 404
     # The next successful transaction publishes only its own events.
-    async with state.bus.subscribe() as queue:
+    async with live_events(app) as queue:
         fresh = await create(client, world)
-        assert [e.case_code for e in _drain(queue)] == [fresh["code"]]
+        assert [e.case_code for e in await _drain(app, queue)] == [fresh["code"]]
 
 
 def test_visible_filters_events_by_unit():
@@ -201,3 +205,132 @@ async def test_sse_stream_requires_authentication(app, world):
     ):
         r = await http.get("/api/v1/events")
         assert r.status_code == 401
+
+
+async def _messages(lines) -> AsyncIterator[dict]:
+    """SSE messages as {"event", "id", "data"}, comments (pings) skipped."""
+    message: dict = {}
+    async for line in lines:
+        if not line:
+            if "event" in message:
+                yield message
+            message = {}
+        elif line.startswith(":"):
+            continue
+        else:
+            field, _, value = line.partition(":")
+            message[field] = value[1:] if value.startswith(" ") else value
+
+
+async def _until(messages, kind: str) -> dict:
+    async for m in messages:
+        if m["event"] == kind:
+            return m
+    raise AssertionError(f"stream ended before {kind}")
+
+
+async def test_a_stream_resumed_with_last_event_id_gets_exactly_what_it_missed(app, world):
+    async with (
+        _serve(app) as base,
+        httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(10)) as http,
+        asyncio.timeout(60),
+    ):
+        auth = world.auth("supervisor")
+        async with http.stream("GET", "/api/v1/events", headers=auth) as r:
+            messages = _messages(r.aiter_lines())
+            await _until(messages, "ready")
+            seen = await http.post(API, json=new_case_body(), headers=world.auth("operator"))
+            first = await _until(messages, "case.created")
+            assert json.loads(first["data"])["case_code"] == seen.json()["code"]
+        # Offline: two intakes and a forwarding.
+        missed = [(await create(http, world))["code"] for _ in range(2)]
+        await forward(http, world, missed[0], "ward_a")
+        expected = [("case.created", missed[0]), ("case.created", missed[1])]
+        expected.append(("case.forwarded", missed[0]))
+        for how in ("header", "query"):
+            if how == "header":
+                resume = http.stream(
+                    "GET", "/api/v1/events", headers={**auth, "Last-Event-ID": first["id"]}
+                )
+            else:
+                resume = http.stream(
+                    "GET", f"/api/v1/events?last_event_id={first['id']}", headers=auth
+                )
+            async with resume as r:
+                messages = _messages(r.aiter_lines())
+                ready = await messages.__anext__()
+                assert ready["event"] == "ready"
+                got = []
+                ids = []
+                while len(got) < len(expected):
+                    m = await messages.__anext__()
+                    got.append((m["event"], json.loads(m["data"])["case_code"]))
+                    ids.append(int(m["id"]))
+                assert got == expected
+                assert ids == sorted(ids) and ids[0] > int(first["id"])
+                # Then live, nothing repeated.
+                live = await create(http, world)
+                m = await messages.__anext__()
+                assert (m["event"], json.loads(m["data"])["case_code"]) == (
+                    "case.created",
+                    live["code"],
+                )
+                expected.append(("case.created", live["code"]))
+
+
+async def test_a_resumed_stream_replays_only_what_the_user_may_see(app, world):
+    async with (
+        _serve(app) as base,
+        httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(10)) as http,
+        asyncio.timeout(60),
+    ):
+        auth = world.auth("officer")  # ward_a's officer
+        async with http.stream("GET", "/api/v1/events", headers=auth) as r:
+            ready = await _until(_messages(r.aiter_lines()), "ready")
+        ours, theirs = (await create(http, world))["code"], (await create(http, world))["code"]
+        await forward(http, world, theirs, "ward_b")
+        await forward(http, world, ours, "ward_a")
+        headers = {**auth, "Last-Event-ID": ready["id"]}
+        async with http.stream("GET", "/api/v1/events", headers=headers) as r:
+            messages = _messages(r.aiter_lines())
+            await _until(messages, "ready")
+            m = await messages.__anext__()
+    assert (m["event"], json.loads(m["data"])["case_code"]) == ("case.forwarded", ours)
+
+
+async def test_case_overdue_from_the_worker_process_reaches_an_sse_client(app, world, settings):
+    import os
+    import sys
+
+    from sqlalchemy import update
+
+    from hotline.cases.models import CaseAssignment
+    from hotline.db import utcnow
+
+    async with (
+        _serve(app) as base,
+        httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(10)) as http,
+        asyncio.timeout(90),
+    ):
+        code = (await create(http, world))["code"]
+        assignment = await forward(http, world, code, "ward_a", deadline_hours=1)
+        async with app.state.hotline.sessionmaker() as session, session.begin():
+            await session.execute(
+                update(CaseAssignment)
+                .where(CaseAssignment.id == assignment["id"])
+                .values(due_at=utcnow() - timedelta(hours=3))
+            )
+        async with http.stream("GET", "/api/v1/events", headers=world.auth("officer")) as r:
+            messages = _messages(r.aiter_lines())
+            await _until(messages, "ready")
+            env = {
+                **os.environ,
+                "HOTLINE_DATABASE_URL": settings.database_url,
+                "HOTLINE_VAR_DIR": str(settings.var_dir),
+            }
+            worker = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "hotline.cli", "worker", "--once", env=env
+            )
+            assert await worker.wait() == 0
+            overdue = await _until(messages, "case.overdue")
+    assert json.loads(overdue["data"])["case_code"] == code

@@ -19,6 +19,7 @@ from hotline.cases import service
 from hotline.cases.intake_batch import IntakeWriter
 from hotline.cases.models import Case, CaseEvent
 from hotline.contacts.models import Contact, ContactPhone
+from hotline.events import EventRow
 from hotline.reports.models import CaseCounterDelta
 from tests.conftest import new_case_body
 
@@ -64,7 +65,7 @@ async def _open(intake: dict[str, Any], writer: IntakeWriter, **fields: Any) -> 
         data=data,
     )
     assert opened is not None, "category and ward were confirmed by the first request"
-    return opened[0]
+    return opened
 
 
 async def _count(state: Any, model: Any) -> int:
@@ -75,7 +76,8 @@ async def _count(state: Any, model: Any) -> int:
 async def test_reports_arriving_together_are_written_in_one_statement(intake):
     writer = _writer(intake)
     state = intake["state"]
-    before = {m: await _count(state, m) for m in (Case, CaseEvent, Contact, CaseCounterDelta)}
+    tables = (Case, CaseEvent, Contact, CaseCounterDelta, EventRow)
+    before = {m: await _count(state, m) for m in tables}
 
     opened = await asyncio.gather(
         *(
@@ -94,12 +96,13 @@ async def test_reports_arriving_together_are_written_in_one_statement(intake):
     assert writer.statements == 1
     assert len({case.code for case in opened}) == 10
     assert len({case.contact_id for case in opened}) == 10
-    after = {m: await _count(state, m) for m in (Case, CaseEvent, Contact, CaseCounterDelta)}
+    after = {m: await _count(state, m) for m in tables}
     assert {m: after[m] - before[m] for m in after} == {
         Case: 10,
         CaseEvent: 10,
         Contact: 10,
         CaseCounterDelta: 10,
+        EventRow: 10,
     }
     async with state.sessionmaker() as s:
         for case in opened:

@@ -11,7 +11,7 @@ from hotline.cases.deadlines import mark_overdue
 from hotline.cases.models import CaseAssignment
 from hotline.db import utcnow
 from tests.cases.helpers import create, events, forward, get, ok
-from tests.conftest import site_today
+from tests.conftest import live_events, site_today
 
 pytestmark = pytest.mark.anyio
 
@@ -87,8 +87,9 @@ async def test_mark_overdue_publishes_escalation_event_for_the_unit(app, client,
     code = (await create(client, world))["code"]
     assignment = await forward(client, world, code, "ward_a", deadline_hours=1)
     await _make_late(app, assignment["id"])
-    async with app.state.hotline.bus.subscribe() as queue:
+    async with live_events(app) as queue:
         assert await _mark(app) == 1
+        await app.state.hotline.feed.sync()
         got = []
         while not queue.empty():
             got.append(queue.get_nowait())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import live_events
 from tests.knowledge.helpers import API, article_body, create, publish, published, search
 
 pytestmark = pytest.mark.anyio
@@ -193,10 +194,10 @@ async def test_duplicate_slug_is_a_conflict(client, world):
 
 
 async def test_publishing_emits_a_domain_event(app, client, world):
-    bus = app.state.hotline.bus
     a = await create(client, world)
-    async with bus.subscribe() as queue:
+    async with live_events(app) as queue:
         await publish(client, world, a["id"])
+        await app.state.hotline.feed.sync()
         event = queue.get_nowait()
     assert event.kind == "article.published"
     assert event.data["id"] == a["id"]

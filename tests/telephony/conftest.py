@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -14,7 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from hotline.calls.models import Call
-from hotline.db import make_sessionmaker
+from hotline.db import create_engine, make_sessionmaker
+from hotline.eventfeed import EventFeed
 from hotline.events import EventBus
 from hotline.settings import Settings
 from hotline.site import Site
@@ -111,7 +113,6 @@ async def start_line(
     ring_seconds: float = 0.0,
     texts: dict[str, str] | None = None,
     now: Callable[[], datetime] | None = None,
-    bus: EventBus | None = None,
 ) -> Line:
     menu = default_menu(
         dest_115=settings.sip_transfer_115,
@@ -121,7 +122,7 @@ async def start_line(
     )
     menu.texts.clear()
     menu.texts.update(TEST_TEXTS | (texts or {}))
-    phone = PhoneLine(settings, menu=menu, bus=bus, **({"now": now} if now else {}))
+    phone = PhoneLine(settings, menu=menu, **({"now": now} if now else {}))
     ua = await phone.start()
     return Line(phone, ua.port)
 
@@ -131,3 +132,18 @@ async def line(settings: Settings, sipp_installed: None) -> AsyncIterator[Line]:
     running = await start_line(line_settings(settings))
     yield running
     await running.phone.stop()
+
+
+@contextlib.asynccontextmanager
+async def web_feed(settings: Settings) -> AsyncIterator[EventBus]:
+    """What a web process (its own engine, nothing shared with the line but the database,
+    and Redis when `settings` names it) delivers to its consoles: the event log's feed."""
+    engine = create_engine(settings.effective_database_url)
+    bus = EventBus()
+    feed = EventFeed(settings, engine, bus)
+    await feed.start()
+    try:
+        yield bus
+    finally:
+        await feed.stop()
+        await engine.dispose()

@@ -4,6 +4,8 @@ sipp callers that wait, get an operator, ask for a callback or call outside hour
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import socket
 import struct
 from collections.abc import AsyncIterator
@@ -19,10 +21,17 @@ from hotline.agents.service import set_sip_credentials, set_status
 from hotline.auth.service import SYSTEM, create_user
 from hotline.calls.models import Callback
 from hotline.db import create_engine, make_sessionmaker
-from hotline.events import DomainEvent, EventBus, RedisEventBus
+from hotline.events import DomainEvent
 from hotline.settings import Settings
 from hotline.site import Site
-from tests.telephony.conftest import SCENARIOS, Line, free_udp_port, line_settings, start_line
+from tests.telephony.conftest import (
+    SCENARIOS,
+    Line,
+    free_udp_port,
+    line_settings,
+    start_line,
+    web_feed,
+)
 
 pytestmark = pytest.mark.anyio
 PASSWORD = "op1-secret-pw"
@@ -67,16 +76,10 @@ async def _add_operator(
 
 
 @pytest.fixture
-def bus() -> EventBus:
-    return EventBus()
-
-
-@pytest.fixture
-async def acd_line(settings: Settings, sipp_installed: None, bus: EventBus) -> AsyncIterator[Line]:
+async def acd_line(settings: Settings, sipp_installed: None) -> AsyncIterator[Line]:
     running = await start_line(
         line_settings(settings, sip_callback_after=0.5, sip_agent_poll_seconds=0.2),
         texts=QUEUE_TEXTS,
-        bus=bus,
     )
     yield running
     await running.phone.stop()
@@ -155,8 +158,8 @@ async def test_register_with_a_wrong_password_or_unknown_user_is_refused(
 
 @pytest.fixture
 async def redis_line(settings: Settings, sipp_installed: None) -> AsyncIterator[Line]:
-    """The line as `hotline sip` runs it with HOTLINE_REDIS_URL: its own RedisEventBus."""
-    from tests.events.test_redis_bus import REDIS_URL, _redis_up
+    """The line as `hotline sip` runs it with HOTLINE_REDIS_URL: Redis wakes the web."""
+    from tests.events.test_event_log import REDIS_URL, _redis_up
 
     if not _redis_up():
         pytest.fail("Redis is not running on 127.0.0.1:6379 (it is part of the test machine)")
@@ -171,22 +174,74 @@ async def redis_line(settings: Settings, sipp_installed: None) -> AsyncIterator[
 async def test_operator_answers_the_queue_and_hears_the_caller(
     settings: Settings, redis_line: Line
 ):
-    """Also: the console pop crosses processes through Redis, as between `hotline sip` and
-    the web app (here a second RedisEventBus stands for the web process)."""
-    from tests.events.test_redis_bus import REDIS_URL
+    """Also: the console pop crosses processes through the event log, woken by Redis, as
+    between `hotline sip` and the web app (here a feed on its own engine stands for the
+    web process)."""
+    from tests.events.test_event_log import REDIS_URL
 
-    acd_line = redis_line
     # Same database, so the same channel prefix as the line derives for itself.
-    web = RedisEventBus(REDIS_URL, prefix=settings.effective_redis_prefix)
-    await web.start()
-    try:
-        await _operator_answers(settings, acd_line, web)
-    finally:
-        await web.stop()
+    async with web_feed(line_settings(settings, redis_url=REDIS_URL)) as web:
+        await _operator_answers(settings, redis_line, web)
 
 
-async def _operator_answers(settings: Settings, acd_line: Line, bus: EventBus) -> None:
+async def test_without_redis_the_console_pop_reaches_the_web_process_through_the_log(
+    settings: Settings, acd_line: Line
+):
+    """`make run`: no Redis; the line and the web app (served over HTTP) share only the
+    database (SQLite polled, PostgreSQL NOTIFY). The operator's console is an SSE stream."""
+    import httpx
+
+    from hotline.app import create_app
+    from tests.cases.test_events_sse import _messages, _serve
+
+    assert not settings.redis_url
     user_id = await add_operator(settings)
+    app = create_app(settings)
+    await app.state.hotline.start_events()
+    console = _SseConsole()
+    try:
+        async with _serve(app) as base, httpx.AsyncClient(base_url=base, timeout=30) as http:
+            r = await http.post(
+                "/api/v1/auth/token", data={"username": "op1", "password": "operator-pass-1"}
+            )
+            assert r.status_code == 200, r.text
+            headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+            async with http.stream("GET", "/api/v1/events", headers=headers) as stream:
+                reader = asyncio.create_task(console.read(_messages(stream.aiter_lines())))
+                await asyncio.wait_for(console.ready.wait(), 10)
+                try:
+                    await _operator_answers(settings, acd_line, console, user_id=user_id)
+                finally:
+                    reader.cancel()
+    finally:
+        await app.state.hotline.close()
+
+
+class _SseConsole:
+    """The operator's console as the browser has it: the SSE stream's events."""
+
+    def __init__(self) -> None:
+        self.ready = asyncio.Event()
+        self.queue: asyncio.Queue[DomainEvent] = asyncio.Queue()
+
+    async def read(self, messages: Any) -> None:
+        async for m in messages:
+            if m["event"] == "ready":
+                self.ready.set()
+            else:
+                body = json.loads(m["data"])
+                self.queue.put_nowait(DomainEvent(kind=m["event"], data=body["data"]))
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self) -> AsyncIterator[asyncio.Queue[DomainEvent]]:
+        yield self.queue
+
+
+async def _operator_answers(
+    settings: Settings, acd_line: Line, bus: Any, *, user_id: int | None = None
+) -> None:
+    if user_id is None:
+        user_id = await add_operator(settings)
     await asyncio.sleep(0.5)
     phone_port = free_udp_port()
     code, out = await register(acd_line, phone_port)
@@ -212,8 +267,12 @@ async def _operator_answers(settings: Settings, acd_line: Line, bus: EventBus) -
     listener = asyncio.create_task(asyncio.to_thread(listen))
     async with bus.subscribe() as events:
         result = await acd_line.sipp("caller_to_operator.xml")
-        await asyncio.sleep(0.5)
-        popped = [e for e in _drain(events) if e.kind == "call.answered"]
+        popped = []
+        async with asyncio.timeout(10):
+            while not popped:
+                popped = [e for e in [await events.get()] if e.kind == "call.answered"]
+        await asyncio.sleep(1.5)  # nothing else of that kind follows
+        popped += [e for e in _drain(events) if e.kind == "call.answered"]
     assert result.returncode == 0, result.output
     code, out = await phone
     assert code == 0, out

@@ -30,7 +30,7 @@ from hotline.site import Site
 from hotline.telephony.media.g711 import decode, encode
 from hotline.telephony.sip.message import Message, parse
 from tests.conftest import missing_tool
-from tests.telephony.conftest import Line, free_udp_port, line_settings, start_line
+from tests.telephony.conftest import Line, free_udp_port, line_settings, start_line, web_feed
 from tests.telephony.test_acd import PASSWORD, QUEUE_TEXTS, add_operator, agent_row
 
 pytestmark = pytest.mark.anyio
@@ -156,16 +156,16 @@ def baresip_installed() -> None:
 
 
 @pytest.fixture
-def bus() -> EventBus:
-    return EventBus()
+async def bus(settings: Settings) -> AsyncIterator[EventBus]:
+    """The consoles' events as a web process reads them from the event log."""
+    async with web_feed(settings) as web:
+        yield web
 
 
 @pytest.fixture
-async def bridge_line(
-    settings: Settings, baresip_installed: None, bus: EventBus
-) -> AsyncIterator[Line]:
+async def bridge_line(settings: Settings, baresip_installed: None) -> AsyncIterator[Line]:
     running = await start_line(
-        line_settings(settings, sip_agent_poll_seconds=0.2), texts=QUEUE_TEXTS, bus=bus
+        line_settings(settings, sip_agent_poll_seconds=0.2), texts=QUEUE_TEXTS
     )
     yield running
     await running.phone.stop()

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.attachments import service as attachments
 from hotline.auth.service import Actor
-from hotline.calls.service import calls_of_case, link_call
+from hotline.calls.service import calls_of_case
 from hotline.cases import intake_keys, queries, service, timeline, workflow
 from hotline.cases.access import event_data_for, get_case_for
 from hotline.cases.models import Case
@@ -102,23 +102,25 @@ async def create_case(request: Request, suggest_duplicates: bool = False) -> Res
         lat=body.lat,
         long=body.long,
         public=body.public,
+        call_id=body.call_id,
     )
     raw_key = request.headers.get(intake_keys.HEADER)
     key = intake_keys.check_key(raw_key) if raw_key is not None else None
-    # Linking a call and suggesting duplicates happen in the same transaction as the new
-    # case, so those requests take the ORM path; so do requests with an idempotency key,
-    # whose key row must commit with the case (retries are few, the fast path stays the
-    # path of key-less intake).
-    in_session = suggest_duplicates or body.call_id is not None or key is not None
-    writer = None if in_session else await state.intake_writer()
-    if writer is not None:
-        opened = await service.open_case_autocommit(
-            writer, database=state.database, site=state.site, actor=actor, data=data
-        )
-        if opened is not None:
-            case, event = opened
-            state.bus.publish(event)
-            return _created(CaseCreated.of(case), data)
+    # The service takes the fast path when it can (PostgreSQL, nothing else to do in the
+    # transaction), else says so and the report is opened in a unit of work. Duplicate
+    # suggestions and an idempotency key (its row commits with the case) need the
+    # transaction: retries are few, and key-less intake keeps the fast path.
+    case = await service.open_case_autocommit(
+        await state.intake_writer(),
+        database=state.database,
+        site=state.site,
+        actor=actor,
+        data=data,
+        in_transaction=suggest_duplicates or key is not None,
+        wake=state.waker,
+    )
+    if case is not None:
+        return _created(CaseCreated.of(case), data)
     replayed = None
     async with state.unit_of_work() as session:
         if key is not None:
@@ -130,8 +132,6 @@ async def create_case(request: Request, suggest_duplicates: bool = False) -> Res
             new_case = replayed
         else:
             new_case = await service.open_case(session, actor=actor, data=data)
-            if body.call_id is not None:
-                await link_call(session, call_id=body.call_id, case_id=new_case.id)
             if key is not None:
                 await intake_keys.attach(session, actor=actor, key=key, case=new_case)
         out = CaseCreated.of(new_case)

@@ -4,9 +4,8 @@ In a surge most of PostgreSQL's work per intake is not the rows themselves but t
 statement around them: starting the executor for a plan of seven CTEs, opening every index
 of `case`, the commit. `IntakeWriter` keeps a few connections ("lanes"); a report that finds
 a lane free starts it at once, and the lane takes what has queued by then: usually just that
-report, written by the one-row statement of `intake_pg`. While every lane is busy, new
-reports queue, and the next free lane writes all of them (up to `max_batch`) in one
-statement, `BATCH_SQL`, that does for each row exactly what the one-row statement does.
+report, a batch of one. While every lane is busy, new reports queue, and the next free lane
+writes all of them (up to `max_batch`) in one statement, `intake_pg.INTAKE_SQL`.
 Measured on the benchmark box: PostgreSQL CPU per report 0.42 ms alone, 0.15 ms in batches
 of 8 (bench/FINDINGS.md).
 
@@ -17,9 +16,9 @@ When the connection is lost instead, the batch may have committed before its ans
 lost: then the reports found written are answered as written and the others fail, and
 nothing is written twice.
 
-One difference from the one-row statement remains, shared with it for a single report: if
-another process registers a new number meanwhile and its contact has no name, a name brought
-by the batch is not written to that contact.
+One difference from the portable path remains: if another process registers a new number
+meanwhile and its contact has no name, a name brought by the batch is not written to that
+contact.
 """
 
 from __future__ import annotations
@@ -35,107 +34,6 @@ from hotline.cases import intake_pg
 from hotline.cases.intake_pg import Written
 
 log = structlog.get_logger(__name__)
-
-# Statement parameters (intake_pg.statement_params keys) in BATCH_SQL's $1..$20 order.
-COLUMNS = (
-    "e164",
-    "name",
-    "code",
-    "channel",
-    "category",
-    "urgent",
-    "priority",
-    "description",
-    "ward_code",
-    "address",
-    "lat",
-    "long",
-    "public",
-    "contact_id",
-    "actor_id",
-    "search",
-    "event_data",
-    "now",
-    "day",
-    "hour",
-)
-
-# The one-row statement's rules (intake_pg._CTES), per row: a report whose tracking code is
-# taken writes nothing; a known number gives its contact (a name fills an empty one); a new
-# number gets one new contact, however many rows of the batch bring it, and a concurrent
-# registration of it wins (ON CONFLICT DO UPDATE returns the owner; ours is then dropped
-# by the caller); each case gets its timeline entry and report increment.
-BATCH_SQL = """
-WITH input AS (
-    SELECT * FROM unnest(
-        $1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[],
-        $6::boolean[], $7::varchar[], $8::text[], $9::varchar[], $10::varchar[],
-        $11::float8[], $12::float8[], $13::boolean[], $14::bigint[], $15::bigint[],
-        $16::text[], $17::jsonb[], $18::timestamptz[], $19::date[], $20::smallint[]
-    ) WITH ORDINALITY AS t(
-        e164, name, code, channel, category, urgent, priority, description, ward_code,
-        address, lat, long, public, contact_id, actor_id, search, event_data, at, day, hour, n
-    )
-    WHERE NOT EXISTS (SELECT 1 FROM "case" c WHERE c.code = t.code)
-), existing AS (
-    SELECT p.e164, p.contact_id AS id FROM contact_phone p
-    WHERE p.e164 IN (SELECT e164 FROM input WHERE e164 IS NOT NULL)
-), named AS (
-    UPDATE contact c SET name = x.name
-    FROM (
-        SELECT DISTINCT ON (e.id) e.id, i.name FROM existing e JOIN input i USING (e164)
-        WHERE i.name <> '' ORDER BY e.id, i.n
-    ) x
-    WHERE c.id = x.id AND c.name = ''
-), fresh AS (
-    SELECT f.e164, f.name, f.at, nextval(pg_get_serial_sequence('contact', 'id')) AS id
-    FROM (
-        -- As when the number's reports come one by one: the contact is made by the first
-        -- and named by the first that gives a name.
-        SELECT i.e164,
-               (array_agg(i.name ORDER BY i.name = '', i.n))[1] AS name,
-               (array_agg(i.at ORDER BY i.n))[1] AS at
-        FROM input i
-        WHERE i.e164 IS NOT NULL AND i.e164 NOT IN (SELECT e164 FROM existing)
-        GROUP BY i.e164
-    ) f
-), new_contact AS (
-    INSERT INTO contact (id, name, address, note, created_at)
-    SELECT f.id, f.name, '', '', f.at FROM fresh f
-    RETURNING id
-), new_phone AS (
-    -- Numbers in a fixed order, so two batches sharing new numbers cannot deadlock.
-    INSERT INTO contact_phone (e164, contact_id)
-    SELECT e164, id FROM fresh ORDER BY e164
-    ON CONFLICT (e164) DO UPDATE SET contact_id = contact_phone.contact_id
-    RETURNING e164, contact_id
-), new_case AS (
-    INSERT INTO "case" (
-        code, channel, category_code, urgent, priority, status, description, ward_code,
-        address, lat, long, public, contact_id, created_by_id, ever_forwarded, search_text,
-        created_at, updated_at
-    )
-    SELECT i.code, i.channel, i.category, i.urgent, i.priority, 'new', i.description,
-           i.ward_code, i.address, i.lat, i.long, i.public,
-           COALESCE(e.id, p.contact_id, i.contact_id), i.actor_id, false, i.search, i.at, i.at
-    FROM input i LEFT JOIN existing e USING (e164) LEFT JOIN new_phone p USING (e164)
-    ORDER BY i.n
-    ON CONFLICT (code) DO NOTHING
-    RETURNING id, code, contact_id
-), event AS (
-    INSERT INTO case_event (case_id, kind, actor_id, to_status, data, at)
-    SELECT c.id, 'created', i.actor_id, 'new', i.event_data, i.at
-    FROM new_case c JOIN input i USING (code)
-), counter AS (
-    -- Appended, not upserted: see reports/models.py (case_counter_delta).
-    INSERT INTO case_counter_delta (day, hour, category_code, channel, created, forwarded, urgent)
-    SELECT i.day, i.hour, COALESCE(i.category, ''), i.channel, 1, 0, i.urgent::int
-    FROM new_case c JOIN input i USING (code)
-)
-SELECT code, id, contact_id FROM new_case
-UNION ALL
-SELECT NULL, id, NULL FROM new_contact
-"""
 
 
 class IntakeWriter:
@@ -200,10 +98,7 @@ class IntakeWriter:
         try:
             async with self.pool.acquire() as conn:
                 self.statements += 1
-                if len(batch) == 1:
-                    results = [await intake_pg.insert_one(conn, batch[0][0])]
-                else:
-                    results = await _write_batch(conn, [params for params, _ in batch])
+                results = await intake_pg.write_rows(conn, [params for params, _ in batch])
         except Exception as exc:
             if not _refused(exc):
                 # The connection went away: the statement may have committed before its
@@ -274,25 +169,3 @@ def _settle(future: asyncio.Future[Written], exc: BaseException) -> None:
         future.cancel()
     else:
         future.set_exception(exc)
-
-
-async def _write_batch(conn: asyncpg.Connection, rows: list[dict[str, Any]]) -> list[Written]:
-    # Two reports drawing the same tracking code at once: the second is answered "code
-    # taken" without being sent (its caller draws again), as the statement would, but
-    # without joining its timeline entry to the first one's case.
-    sent: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        sent.setdefault(row["code"], row)
-    columns = [[row[name] for row in sent.values()] for name in COLUMNS]
-    records = await conn.fetch(BATCH_SQL, *columns)
-    written: dict[str, tuple[int, int | None]] = {}
-    new_contacts: list[int] = []
-    for code, record_id, contact_id in records:
-        if code is None:
-            new_contacts.append(record_id)
-        else:
-            written[code] = (record_id, contact_id)
-    used = {contact_id for _, contact_id in written.values()}
-    # Lost a race for a new number (or its reports' codes were taken meanwhile).
-    await intake_pg.drop_orphan_contacts(conn, [c for c in new_contacts if c not in used])
-    return [written.get(row["code"]) if sent[row["code"]] is row else None for row in rows]

@@ -1,14 +1,15 @@
-"""Case intake on PostgreSQL in one statement.
+"""Case intake on PostgreSQL: its rules written once, as one statement for many reports.
 
 Intake is the hot path of a surge. The portable path (cases/service.py) makes about eight
-round trips (contact lookup, contact, phone, case, timeline entry, counter, BEGIN, COMMIT);
-here the contact find-or-create, the case, its first timeline entry and the report counter
-are one statement of data-modifying CTEs. A single statement is a transaction of its own, so
-the API runs it in autocommit on a plain asyncpg pool (`insert_one`): one round trip, no ORM
-session; reports arriving while every connection is busy are written together by
-`cases/intake_batch.py`, which applies the same rules to many rows. Inside a unit of work
-(`insert_case`) the statement runs through the session. The rules are the same as the
-portable path's, and the test suite runs both engines.
+round trips (contact lookup, contact, phone, case, timeline entry, counter, event, BEGIN,
+COMMIT); here the contact find-or-create, the case, its first timeline entry, the report
+counter and the live event are one statement of data-modifying CTEs, `INTAKE_SQL`, over
+arrays of reports: a lone report is a batch of one. A single statement is a transaction
+of its own, so the API runs it in autocommit on a plain asyncpg pool: one round trip, no
+ORM session; reports arriving while every connection is busy are written together by
+`cases/intake_batch.py`. Inside a unit of work (`insert_in_session`) the same statement
+runs through the session. The rules are the same as the portable path's, and the test
+suite runs both engines.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import structlog
-from sqlalchemy import delete, literal_column, select, text
+from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.cases.models import Case, CaseStatus, Channel, Priority
@@ -36,61 +37,118 @@ if TYPE_CHECKING:
 # (case id, contact id) of a written report; None when its tracking code was taken.
 Written = tuple[int, int | None] | None
 
-_CTES = """
-WITH existing AS (
-    SELECT contact_id AS id FROM contact_phone WHERE e164 = CAST(:e164 AS varchar)
+# Statement parameters (`statement_params` keys) in INTAKE_SQL's array order.
+COLUMNS = (
+    "e164",
+    "name",
+    "code",
+    "channel",
+    "category",
+    "urgent",
+    "priority",
+    "description",
+    "ward_code",
+    "address",
+    "lat",
+    "long",
+    "public",
+    "contact_id",
+    "actor_id",
+    "search",
+    "event_data",
+    "now",
+    "day",
+    "hour",
+    "live",
+)
+
+# Per report: a report whose tracking code is taken writes nothing; a known number gives
+# its contact (a name fills an empty one); a new number gets one new contact, however many
+# reports bring it, and a concurrent registration of it wins (ON CONFLICT DO UPDATE waits
+# for it and returns its owner even though this statement's snapshot cannot see it; ours
+# is then dropped by the caller); each case gets its timeline entry, its report increment
+# and its `case.created` event in the event log, in the reports' order.
+INTAKE_SQL = """
+WITH input AS (
+    SELECT * FROM unnest(
+        CAST(:e164 AS varchar[]), CAST(:name AS varchar[]), CAST(:code AS varchar[]),
+        CAST(:channel AS varchar[]), CAST(:category AS varchar[]), CAST(:urgent AS boolean[]),
+        CAST(:priority AS varchar[]), CAST(:description AS text[]),
+        CAST(:ward_code AS varchar[]), CAST(:address AS varchar[]), CAST(:lat AS float8[]),
+        CAST(:long AS float8[]), CAST(:public AS boolean[]), CAST(:contact_id AS bigint[]),
+        CAST(:actor_id AS bigint[]), CAST(:search AS text[]), CAST(:event_data AS jsonb[]),
+        CAST(:now AS timestamptz[]), CAST(:day AS date[]), CAST(:hour AS smallint[]),
+        CAST(:live AS jsonb[])
+    ) WITH ORDINALITY AS t(
+        e164, name, code, channel, category, urgent, priority, description, ward_code,
+        address, lat, long, public, contact_id, actor_id, search, event_data, at, day, hour,
+        live, n
+    )
+    WHERE NOT EXISTS (SELECT 1 FROM "case" c WHERE c.code = t.code)
+), existing AS (
+    SELECT p.e164, p.contact_id AS id FROM contact_phone p
+    WHERE p.e164 IN (SELECT e164 FROM input WHERE e164 IS NOT NULL)
 ), named AS (
-    UPDATE contact SET name = CAST(:name AS varchar)
-    WHERE id IN (SELECT id FROM existing) AND name = '' AND CAST(:name AS varchar) <> ''
-      AND NOT EXISTS (SELECT 1 FROM "case" WHERE code = CAST(:code AS varchar))
+    UPDATE contact c SET name = x.name
+    FROM (
+        SELECT DISTINCT ON (e.id) e.id, i.name FROM existing e JOIN input i USING (e164)
+        WHERE i.name <> '' ORDER BY e.id, i.n
+    ) x
+    WHERE c.id = x.id AND c.name = ''
+), fresh AS (
+    SELECT f.e164, f.name, f.at, nextval(pg_get_serial_sequence('contact', 'id')) AS id
+    FROM (
+        -- As when the number's reports come one by one: the contact is made by the first
+        -- and named by the first that gives a name.
+        SELECT i.e164,
+               (array_agg(i.name ORDER BY i.name = '', i.n))[1] AS name,
+               (array_agg(i.at ORDER BY i.n))[1] AS at
+        FROM input i
+        WHERE i.e164 IS NOT NULL AND i.e164 NOT IN (SELECT e164 FROM existing)
+        GROUP BY i.e164
+    ) f
 ), new_contact AS (
-    INSERT INTO contact (name, address, note, created_at)
-    SELECT CAST(:name AS varchar), '', '', CAST(:now AS timestamptz)
-    WHERE CAST(:e164 AS varchar) IS NOT NULL AND NOT EXISTS (SELECT 1 FROM existing)
-      -- A taken tracking code means no case: then no contact either, since in autocommit
-      -- nothing would roll it back.
-      AND NOT EXISTS (SELECT 1 FROM "case" WHERE code = CAST(:code AS varchar))
+    INSERT INTO contact (id, name, address, note, created_at)
+    SELECT f.id, f.name, '', '', f.at FROM fresh f
     RETURNING id
 ), new_phone AS (
+    -- Numbers in a fixed order, so two batches sharing new numbers cannot deadlock.
     INSERT INTO contact_phone (e164, contact_id)
-    SELECT CAST(:e164 AS varchar), id FROM new_contact
-    -- A concurrent request registered the same new number first: DO UPDATE (a no-op) waits
-    -- for it and returns its row even though this statement's snapshot cannot see it, so
-    -- the case still gets the number's owner.
+    SELECT e164, id FROM fresh ORDER BY e164
     ON CONFLICT (e164) DO UPDATE SET contact_id = contact_phone.contact_id
-    RETURNING contact_id
+    RETURNING e164, contact_id
 ), new_case AS (
     INSERT INTO "case" (
         code, channel, category_code, urgent, priority, status, description, ward_code,
         address, lat, long, public, contact_id, created_by_id, ever_forwarded, search_text,
         created_at, updated_at
-    ) VALUES (
-        CAST(:code AS varchar), CAST(:channel AS varchar), CAST(:category AS varchar),
-        CAST(:urgent AS boolean), CAST(:priority AS varchar), 'new', CAST(:description AS text),
-        CAST(:ward_code AS varchar), CAST(:address AS varchar), CAST(:lat AS float8),
-        CAST(:long AS float8), CAST(:public AS boolean),
-        COALESCE(
-            (SELECT id FROM existing),
-            (SELECT contact_id FROM new_phone),
-            CAST(:contact_id AS bigint)
-        ),
-        CAST(:actor_id AS bigint), false, CAST(:search AS text),
-        CAST(:now AS timestamptz), CAST(:now AS timestamptz)
     )
+    SELECT i.code, i.channel, i.category, i.urgent, i.priority, 'new', i.description,
+           i.ward_code, i.address, i.lat, i.long, i.public,
+           COALESCE(e.id, p.contact_id, i.contact_id), i.actor_id, false, i.search, i.at, i.at
+    FROM input i LEFT JOIN existing e USING (e164) LEFT JOIN new_phone p USING (e164)
+    ORDER BY i.n
     ON CONFLICT (code) DO NOTHING
-    RETURNING *
-), event AS (
+    RETURNING id, code, contact_id
+), timeline AS (
     INSERT INTO case_event (case_id, kind, actor_id, to_status, data, at)
-    SELECT id, 'created', CAST(:actor_id AS bigint), 'new', CAST(:event_data AS jsonb),
-           CAST(:now AS timestamptz)
-    FROM new_case
+    SELECT c.id, 'created', i.actor_id, 'new', i.event_data, i.at
+    FROM new_case c JOIN input i USING (code)
 ), counter AS (
     -- Appended, not upserted: see reports/models.py (case_counter_delta).
     INSERT INTO case_counter_delta (day, hour, category_code, channel, created, forwarded, urgent)
-    SELECT CAST(:day AS date), CAST(:hour AS smallint), CAST(:category_key AS varchar),
-           CAST(:channel AS varchar), 1, 0, CAST(:urgent_n AS integer)
-    FROM new_case
+    SELECT i.day, i.hour, COALESCE(i.category, ''), i.channel, 1, 0, i.urgent::int
+    FROM new_case c JOIN input i USING (code)
+), live AS (
+    -- The live event, committed with the case (hotline/events.py).
+    INSERT INTO event (at, kind, case_code, unit_ids, data)
+    SELECT i.at, 'case.created', c.code, '[]', i.live
+    FROM new_case c JOIN input i USING (code)
+    ORDER BY i.n
 )
+SELECT code, id, contact_id FROM new_case
+UNION ALL
+SELECT NULL, id, NULL FROM new_contact
 """
 
 
@@ -109,13 +167,8 @@ def _positional(sql: str) -> tuple[str, list[str]]:
     return _PARAM.sub(number, sql), names
 
 
-_SQL = text(
-    _CTES + "SELECT new_case.*, (SELECT id FROM new_contact) AS new_contact_id FROM new_case"
-)
-# Autocommit callers know every value but these: no need to ship the whole row back.
-_SQL_AUTOCOMMIT, _PARAM_NAMES = _positional(
-    _CTES + "SELECT new_case.id, new_case.contact_id, (SELECT id FROM new_contact) FROM new_case"
-)
+_SQL_ASYNCPG, _ASYNCPG_NAMES = _positional(INTAKE_SQL)
+assert tuple(_ASYNCPG_NAMES) == COLUMNS
 _DROP_ORPHAN = (
     "DELETE FROM contact WHERE id = $1"
     " AND NOT EXISTS (SELECT 1 FROM contact_phone WHERE contact_id = $1)"
@@ -132,7 +185,9 @@ def statement_params(
     contact_name: str,
     search: str,
     event_data: dict[str, Any],
+    live: dict[str, Any],
 ) -> dict[str, Any]:
+    """One report's values for INTAKE_SQL; `live` is its `case.created` event's data."""
     now: datetime = values["created_at"]
     day, hour = site.local_day_hour(now)
     return {
@@ -156,22 +211,29 @@ def statement_params(
         "event_data": json.dumps(event_data, ensure_ascii=False),
         "day": day,
         "hour": hour,
-        "category_key": values["category_code"] or "",
-        "urgent_n": int(values["urgent"]),
+        "live": json.dumps(live, ensure_ascii=False),
     }
 
 
-async def insert_case(session: AsyncSession, params: dict[str, Any]) -> Case | None:
-    """Insert the case (None if the code is taken) with contact, timeline entry and counter.
-
-    `params` from `statement_params`."""
-    stmt = select(Case, literal_column("new_contact_id")).from_statement(_SQL)
-    row = (await session.execute(stmt, params)).first()
-    if row is None:
+async def insert_in_session(session: AsyncSession, params: dict[str, Any]) -> Case | None:
+    """INTAKE_SQL for one report inside the session's transaction: the case (None if the
+    code is taken, nothing written). `params` from `statement_params`."""
+    result = await session.execute(text(INTAKE_SQL), {name: [params[name]] for name in COLUMNS})
+    case_id: int | None = None
+    made: list[int] = []
+    for code, row_id, _contact_id in result.all():
+        if code is None:
+            made.append(row_id)
+        else:
+            case_id = row_id
+    if case_id is None:
         return None
-    case, new_contact_id = row
-    if new_contact_id is not None and new_contact_id != case.contact_id:
-        await session.execute(delete(Contact).where(Contact.id == new_contact_id))
+    case = await session.get(Case, case_id)
+    assert case is not None
+    orphans = [c for c in made if c != case.contact_id]
+    if orphans:
+        # Lost a race for a new number: the contact made for it has nothing attached.
+        await session.execute(delete(Contact).where(Contact.id.in_(orphans)))
     return case
 
 
@@ -206,17 +268,28 @@ class OpenedCase:
     closed_at: None = None
 
 
-async def insert_one(conn: asyncpg.Connection, params: dict[str, Any]) -> Written:
-    """The one-row statement in autocommit: (case id, contact id), or None if the code is
-    taken (then nothing is written). `params` from `statement_params`."""
-    row = await conn.fetchrow(_SQL_AUTOCOMMIT, *[params[name] for name in _PARAM_NAMES])
-    if row is None:
-        return None
-    case_id, contact_id, new_contact_id = row
-    if new_contact_id is not None and new_contact_id != contact_id:
-        # Lost a race for a new number: the contact made for it has nothing attached.
-        await drop_orphan_contacts(conn, [new_contact_id])
-    return case_id, contact_id
+async def write_rows(conn: asyncpg.Connection, rows: list[dict[str, Any]]) -> list[Written]:
+    """INTAKE_SQL in autocommit for these reports (one or many), each answered with (case
+    id, contact id), or None when its code was taken (then nothing is written for it)."""
+    # Two reports drawing the same tracking code at once: the second is answered "code
+    # taken" without being sent (its caller draws again), as the statement would, but
+    # without joining its timeline entry to the first one's case.
+    sent: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        sent.setdefault(row["code"], row)
+    columns = [[row[name] for row in sent.values()] for name in COLUMNS]
+    records = await conn.fetch(_SQL_ASYNCPG, *columns)
+    written: dict[str, tuple[int, int | None]] = {}
+    new_contacts: list[int] = []
+    for code, record_id, contact_id in records:
+        if code is None:
+            new_contacts.append(record_id)
+        else:
+            written[code] = (record_id, contact_id)
+    used = {contact_id for _, contact_id in written.values()}
+    # Lost a race for a new number (or its reports' codes were taken meanwhile).
+    await drop_orphan_contacts(conn, [c for c in new_contacts if c not in used])
+    return [written.get(row["code"]) if sent[row["code"]] is row else None for row in rows]
 
 
 async def drop_orphan_contacts(conn: asyncpg.Connection, contact_ids: list[int]) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
+from hotline.calls.service import link_call
 from hotline.cases import codes, intake_pg, timeline
 from hotline.cases.intake_batch import IntakeWriter
 from hotline.cases.intake_pg import OpenedCase
@@ -25,7 +26,7 @@ from hotline.directory.service import (
     is_confirmed,
 )
 from hotline.errors import Conflict, InvalidInput
-from hotline.events import DomainEvent
+from hotline.events import Wake, mark_written
 from hotline.reports.counters import count_case
 from hotline.site import Site, site_of
 from hotline.text import fold
@@ -50,6 +51,8 @@ class NewCase:
     lat: float | None = None
     long: float | None = None
     public: bool = False
+    # The phone call this report came from (linked in the same transaction).
+    call_id: int | None = None
     # The fields triage filled in because the intake left them out ("category", "urgent").
     suggested: tuple[str, ...] = ()
 
@@ -159,8 +162,9 @@ async def open_case(session: AsyncSession, *, actor: Actor, data: NewCase) -> Ca
     if data.ward_code is not None:
         await check_ward(session, data.ward_code)
     if dialect_name(session) == "postgresql":
-        case = await _insert_pg(session, intake)
-        timeline.announce(session, case, "created", actor, data=intake.event_data, unit_ids=())
+        case = await _insert_pg(session, intake, actor)
+        mark_written(session)  # the statement wrote the live event
+        await _link_call(session, data, case)
         return case
     values = intake.values
     if intake.e164:
@@ -186,22 +190,39 @@ async def open_case(session: AsyncSession, *, actor: Actor, data: NewCase) -> Ca
         created=1,
         urgent=int(values["urgent"]),
     )
+    await _link_call(session, data, case)
     return case
 
 
+async def _link_call(session: AsyncSession, data: NewCase, case: Case) -> None:
+    if data.call_id is not None:
+        await link_call(session, call_id=data.call_id, case_id=case.id)
+
+
 async def open_case_autocommit(
-    writer: IntakeWriter, *, database: str, site: Site, actor: Actor, data: NewCase
-) -> tuple[OpenedCase, DomainEvent] | None:
-    """`open_case` for PostgreSQL as one self-committing statement (the API's fast path),
+    writer: IntakeWriter | None,
+    *,
+    database: str,
+    site: Site,
+    actor: Actor,
+    data: NewCase,
+    in_transaction: bool = False,
+    wake: Wake | None = None,
+) -> OpenedCase | None:
+    """`open_case` for PostgreSQL as one self-committing statement (intake's fast path),
     written alone or with the reports arriving at the same moment (cases/intake_batch.py).
 
-    Same rules and writes as `open_case`. Returns None, having written nothing, when the
-    category or ward has not been confirmed recently by this process: the caller then uses
-    `open_case` in a unit of work, which confirms them. The live event is returned for the
-    caller to publish, since the case is already committed. Also None when triage must fill
-    a field and this process has no model loaded yet (`open_case` loads it).
+    Same rules and writes as `open_case`, its live event included; `wake` is called once it
+    has committed. Returns None, having written nothing, when this report must be opened by
+    `open_case` in a unit of work instead: no writer (SQLite), the caller needs the
+    transaction for more work (`in_transaction`: duplicate suggestions, an idempotency key),
+    a call to link, a category or ward this process has not confirmed recently (`open_case`
+    confirms them), or a field triage must fill while this process has no model loaded yet
+    (`open_case` loads it).
     """
     _may_open(actor)
+    if writer is None or in_transaction or data.call_id is not None:
+        return None
     if _needs_triage(data):
         found = cached_guess(
             database, data.description, category=data.category is None, urgent=data.urgent is None
@@ -216,14 +237,16 @@ async def open_case_autocommit(
         return None
     for _ in range(CODE_ATTEMPTS):
         code = codes.random_code()
-        params = _pg_params(site, code, intake)
+        params = _pg_params(site, code, intake, actor)
         case = await intake_pg.insert_case_autocommit(writer, params, intake.values)
         if case is not None:
-            return case, timeline.live_event(case, "created", actor, data=intake.event_data)
+            if wake is not None:
+                wake()
+            return case
     raise Conflict("Không cấp được mã yêu cầu, hãy thử lại", field="code")
 
 
-def _pg_params(site: Site, code: str, intake: _Intake) -> dict[str, Any]:
+def _pg_params(site: Site, code: str, intake: _Intake, actor: Actor) -> dict[str, Any]:
     values = intake.values
     return intake_pg.statement_params(
         site,
@@ -233,6 +256,7 @@ def _pg_params(site: Site, code: str, intake: _Intake) -> dict[str, Any]:
         contact_name=intake.contact_name,
         search=search_text_for(code, values["description"], values["address"], intake.contact_name),
         event_data=intake.event_data,
+        live=timeline.live_data(CaseStatus.NEW.value, actor, intake.event_data),
     )
 
 
@@ -262,10 +286,11 @@ async def _insert_with_fresh_code(
     raise Conflict("Không cấp được mã yêu cầu, hãy thử lại", field="code")
 
 
-async def _insert_pg(session: AsyncSession, intake: _Intake) -> Case:
+async def _insert_pg(session: AsyncSession, intake: _Intake, actor: Actor) -> Case:
     for _ in range(CODE_ATTEMPTS):
         code = codes.random_code()
-        case = await intake_pg.insert_case(session, _pg_params(site_of(session), code, intake))
+        params = _pg_params(site_of(session), code, intake, actor)
+        case = await intake_pg.insert_in_session(session, params)
         if case is not None:
             return case
     raise Conflict("Không cấp được mã yêu cầu, hãy thử lại", field="code")

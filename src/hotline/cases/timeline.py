@@ -86,13 +86,18 @@ def live_event(
     data: dict[str, Any] | None,
     unit_ids: tuple[int, ...] = (),
 ) -> DomainEvent:
-    """The live event for a timeline entry, for callers that publish it themselves."""
+    """The live event for a timeline entry."""
     return DomainEvent(
         kind=f"case.{kind}",
         case_code=case.code,
         unit_ids=unit_ids,
-        data={"status": case.status.value, "actor": actor.username, **(data or {})},
+        data=live_data(case.status.value, actor, data),
     )
+
+
+def live_data(status: str, actor: Actor, data: dict[str, Any] | None) -> dict[str, Any]:
+    """A case event's data as subscribers get it (also written by intake's SQL)."""
+    return {"status": status, "actor": actor.username, **(data or {})}
 
 
 async def events_of(session: AsyncSession, case_id: int) -> list[CaseEvent]:

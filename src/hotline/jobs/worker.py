@@ -10,7 +10,8 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.db import create_engine, make_sessionmaker
-from hotline.events import take_pending
+from hotline.eventfeed import Waker
+from hotline.events import Wake, committed, prune_events
 from hotline.jobs import service
 from hotline.reports.counters import fold_case_deltas
 from hotline.settings import Settings
@@ -49,8 +50,9 @@ async def sweep_intake_keys(session: AsyncSession) -> int:
     return await sweep_expired(session)
 
 
-async def run_due_jobs(sessionmaker: Any, *, limit: int = 100) -> int:
-    """Run up to `limit` due jobs; a failing job is retried later, never lost."""
+async def run_due_jobs(sessionmaker: Any, *, limit: int = 100, wake: Wake | None = None) -> int:
+    """Run up to `limit` due jobs; a failing job is retried later, never lost. A job's
+    events are committed with it, then the event log's readers are woken (`wake`)."""
     done = 0
     for _ in range(limit):
         async with sessionmaker() as session, session.begin():
@@ -63,9 +65,8 @@ async def run_due_jobs(sessionmaker: Any, *, limit: int = 100) -> int:
             fn = HANDLERS.get(kind) or domain_handlers().get(kind)
             if fn is None:
                 raise LookupError(f"no handler for job kind {kind!r}")
-            async with sessionmaker() as session, session.begin():
+            async with committed(sessionmaker, wake) as session:
                 await fn(session, payload)
-                take_pending(session)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             log.warning("job_failed", job_id=job_id, kind=kind, error=error)
@@ -82,20 +83,28 @@ async def run_due_jobs(sessionmaker: Any, *, limit: int = 100) -> int:
 async def run_worker(settings: Settings, *, once: bool = False, interval: float = 30.0) -> None:
     engine = create_engine(settings.effective_database_url)
     sessionmaker = make_sessionmaker(engine, Site.from_settings(settings))
+    # The worker's events (case.overdue, jobs' timeline entries) reach the web processes
+    # through the event log; the waker tells them to read it now.
+    waker = Waker(settings, engine)
+    await waker.start()
     try:
         while True:
-            async with sessionmaker() as session, session.begin():
+            async with committed(sessionmaker, waker) as session:
                 flagged = await sweep_deadlines(session)
-                take_pending(session)
             if flagged:
                 log.info("overdue_flagged", count=flagged)
             async with sessionmaker() as session, session.begin():
                 await fold_case_deltas(session)
             async with sessionmaker() as session, session.begin():
                 await sweep_intake_keys(session)
-            await run_due_jobs(sessionmaker)
+            await run_due_jobs(sessionmaker, wake=waker)
+            async with sessionmaker() as session, session.begin():
+                pruned = await prune_events(session, keep_hours=settings.events_keep_hours)
+            if pruned:
+                log.info("events_pruned", count=pruned)
             if once:
                 return
             await asyncio.sleep(interval)
     finally:
+        await waker.stop()
         await engine.dispose()

@@ -31,7 +31,8 @@ from hotline.calls.service import (
     record_call,
 )
 from hotline.db import create_engine, make_sessionmaker, utcnow
-from hotline.events import DomainEvent, EventBus, RedisEventBus, take_pending
+from hotline.eventfeed import Waker
+from hotline.events import DomainEvent, Wake, committed, record_event
 from hotline.phoneconfig.texts import CALLBACK_TEXTS
 from hotline.recordings.service import RecordedFile, add_recording, recordings_dir
 from hotline.settings import Settings
@@ -97,12 +98,12 @@ class CallRecorder:
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
-        bus: EventBus | None = None,
+        wake: Wake | None = None,
         recordings: Path | None = None,
         instance: str | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
-        self.bus = bus
+        self.wake = wake  # after a commit with events: the web processes read the log
         self.instance = instance  # written on each call (PhoneLine.reconcile)
         self.metrics: LineMetrics | None = None
         self.recordings = recordings  # where call recordings are written
@@ -137,7 +138,7 @@ class CallRecorder:
 
     async def _open(self, data: NewCall) -> int | None:
         try:
-            async with self.sessionmaker() as session, session.begin():
+            async with committed(self.sessionmaker, self.wake) as session:
                 call = await open_call(session, data=data)
                 if data.operator_id is not None:
                     await line_update(
@@ -150,14 +151,10 @@ class CallRecorder:
                 context = await call_context(
                     session, call_id=call.id, reader_id=data.operator_id, purpose="call_answered"
                 )
-                events = take_pending(session)
+                record_event(session, answered_event(context, data.operator_id))
         except Exception:
             log.exception("call_open_failed", line=data.line)
             return None
-        if self.bus is not None:
-            for event in events:
-                self.bus.publish(event)
-            self.bus.publish(answered_event(context, data.operator_id))
         return call.id
 
     async def _write(
@@ -205,7 +202,7 @@ class CallRecorder:
         if answering is not None:
             await asyncio.wait([answering])
         try:
-            async with self.sessionmaker() as session, session.begin():
+            async with committed(self.sessionmaker, self.wake) as session:
                 await line_update(
                     session,
                     user_id=user_id,
@@ -213,13 +210,8 @@ class CallRecorder:
                     missed=missed,
                     clear_call=status is AgentStatus.AVAILABLE,
                 )
-                events = take_pending(session)
         except Exception:
             log.exception("agent_update_failed", user_id=user_id)
-            return
-        if self.bus is not None:
-            for event in events:
-                self.bus.publish(event)
 
     async def drain(self) -> None:
         while self._tasks:
@@ -287,13 +279,12 @@ class PhoneLine:
         *,
         menu: Menu | None = None,
         freeze_gc: bool = False,
-        bus: EventBus | None = None,
         now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.settings = settings
         self.freeze_gc = freeze_gc
         self.menu = menu  # a menu given in code; None: the configuration in the database
-        self.bus = bus
+        self.waker: Waker | None = None
         self.now = now  # injectable: opening hours in tests do not depend on the wall clock
         self.engine: AsyncEngine | None = None
         self.ua: UserAgent | None = None
@@ -311,14 +302,13 @@ class PhoneLine:
         s = self.settings
         site = Site.from_settings(s)
         self.engine = create_engine(s.effective_database_url, pool_size=s.db_pool_size)
-        if self.bus is None and s.redis_url:
-            # The line is its own process: Redis carries `call.answered` to the web processes.
-            redis_bus = RedisEventBus(s.redis_url, prefix=s.effective_redis_prefix)
-            await redis_bus.start()
-            self.bus = redis_bus
+        # The line is its own process: `call.answered` reaches the web processes through
+        # the event log, and the waker (Redis or NOTIFY; none on SQLite) has them read it.
+        self.waker = Waker(s, self.engine)
+        await self.waker.start()
         sessionmaker = make_sessionmaker(self.engine, site)
         self.recorder = CallRecorder(
-            sessionmaker, self.bus, recordings_dir(s.var_dir), instance=s.sip_instance_id
+            sessionmaker, self.waker, recordings_dir(s.var_dir), instance=s.sip_instance_id
         )
         try:  # before the first call: nothing of this instance is in progress yet
             await self.reconcile(sessionmaker)
@@ -397,15 +387,11 @@ class PhoneLine:
         """Close the calls this instance left open when it last stopped without ending them
         (a crash, a kill) and release the operators still shown on them."""
         instance = self.settings.sip_instance_id
-        async with sessionmaker() as session, session.begin():
+        async with committed(sessionmaker, self.waker) as session:
             call_ids = await close_calls_left_open(session, instance=instance)
             released = await release_from_calls(session, call_ids=call_ids)
-            events = take_pending(session)
         if call_ids:
             log.warning("line_reconciled", instance=instance, calls=call_ids, agents=released)
-        if self.bus is not None:
-            for event in events:
-                self.bus.publish(event)
 
     async def poll_agents(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         """Re-read operators' statuses and SIP logins (their own task, never the media path).
@@ -451,8 +437,8 @@ class PhoneLine:
             await self.recorder.drain()
         if self.metrics is not None:
             self.metrics.stop()
-        if isinstance(self.bus, RedisEventBus):
-            await self.bus.stop()
+        if self.waker is not None:
+            await self.waker.stop()
         if self.engine is not None:
             await self.engine.dispose()
         if self.gc_pacer is not None:

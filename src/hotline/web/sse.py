@@ -1,4 +1,9 @@
-"""Live domain events as server-sent events, filtered by what each user may see."""
+"""Live domain events as server-sent events, filtered by what each user may see.
+
+Each event carries its id in the event log (`id:`); a client that reconnects with
+`Last-Event-ID` (or `?last_event_id=`, for EventSource polyfills that cannot set headers)
+first gets what it missed, read from the log, then the live events.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from sse_starlette.sse import EventSourceResponse
 from hotline.auth.service import Actor, actor_for_page_session, actor_for_token
 from hotline.cases.access import event_data_for
 from hotline.errors import Unauthenticated
-from hotline.events import DomainEvent
+from hotline.events import DomainEvent, oldest_id, read_after
 from hotline.knowledge.access import readable_statuses
 from hotline.web.deps import current_actor, get_state, oauth2, page_session_id
 from hotline.web.state import AppState
@@ -47,6 +52,21 @@ def as_seen_by(actor: Actor, event: DomainEvent) -> dict[str, object]:
 REVISION_POLL = 0.5
 
 
+def _resume_from(request: Request) -> int | None:
+    raw = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
+    if raw is None or not raw.strip().isdigit():
+        return None
+    return int(raw.strip())
+
+
+def _message(actor: Actor, event: DomainEvent) -> dict[str, str]:
+    return {
+        "event": event.kind,
+        "id": str(event.id),
+        "data": json.dumps(as_seen_by(actor, event), ensure_ascii=False),
+    }
+
+
 @router.get("/events")
 async def events(
     request: Request,
@@ -78,9 +98,35 @@ async def events(
         loop = asyncio.get_running_loop()
         every = state.settings.events_recheck_seconds
         async with state.bus.subscribe() as queue:
-            yield {"event": "ready", "data": json.dumps({"user": actor.username})}
+            # Everything after `upto` comes through the queue (the feed delivers in id
+            # order); what the client missed up to it comes from the log.
+            upto = state.feed.last
+            after = _resume_from(request)
+            missed: list[DomainEvent] = []
+            reset = False
+            if after is not None and after < upto:
+                limit = state.settings.events_replay_max
+                async with state.sessionmaker() as session:
+                    oldest = await oldest_id(session)
+                    missed = await read_after(session, after, upto=upto, limit=limit + 1)
+                # Too much missed, or pruned already: the client reloads instead.
+                reset = len(missed) > limit or (oldest is not None and after + 1 < oldest)
+            ready = {"event": "ready", "data": json.dumps({"user": actor.username})}
+            if after is None or reset:
+                ready["id"] = str(upto)
+            yield ready
+            if reset:
+                yield {"event": "reset", "id": str(upto), "data": "{}"}
+            else:
+                for past in missed:
+                    if visible(actor, past):
+                        yield _message(actor, past)
+            seen = max(upto, after or 0)
             checked_at, revision = loop.time(), state.tokens.revision
             while True:
+                if queue.overflowed and queue.empty():
+                    # Events were lost to a slow reader: it resumes from its last id.
+                    return
                 event: DomainEvent | None
                 try:
                     # Woken at least every REVISION_POLL seconds: a revocation in this process
@@ -100,10 +146,9 @@ async def events(
                     if due and await request.is_disconnected():
                         return
                     continue
+                if event.id is not None and event.id <= seen:
+                    continue
                 if visible(actor, event):
-                    yield {
-                        "event": event.kind,
-                        "data": json.dumps(as_seen_by(actor, event), ensure_ascii=False),
-                    }
+                    yield _message(actor, event)
 
     return EventSourceResponse(stream(), ping=15)

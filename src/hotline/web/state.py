@@ -1,11 +1,12 @@
-"""What the app holds for its lifetime: settings, engine, sessionmaker, event bus, caches."""
+"""What the app holds for its lifetime: settings, engine, sessionmaker, live events, caches."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import asyncpg
@@ -14,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from hotline.auth.service import TokenCache
 from hotline.cases.intake_batch import IntakeWriter
 from hotline.db import read_only_engine
-from hotline.events import EventBus, take_pending
+from hotline.eventfeed import EventFeed, Waker
+from hotline.events import EventBus, committed
 from hotline.settings import Settings
 from hotline.site import Site
 from hotline.web.ratelimit import FailureLimiter, RequestLimiter
@@ -27,6 +29,8 @@ class AppState:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     bus: EventBus
+    feed: EventFeed
+    waker: Waker
     tokens: TokenCache
     logins: FailureLimiter
     public: RequestLimiter
@@ -34,6 +38,7 @@ class AppState:
     _intake_writer: IntakeWriter | None = None
     _pool_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _read_only_engine: AsyncEngine | None = None
+    _events_started: bool = False
 
     @property
     def database(self) -> str:
@@ -87,8 +92,19 @@ class AppState:
                 )
         return self._intake_writer
 
+    async def start_events(self) -> None:
+        """Start reading the event log (from its newest event) and sending wake-ups."""
+        if not self._events_started:
+            self._events_started = True
+            await self.feed.start()
+            await self.waker.start()
+
     async def close(self) -> None:
         """Release the database connections (app shutdown)."""
+        if self._events_started:
+            self._events_started = False
+            await self.feed.stop()
+            await self.waker.stop()
         if self._intake_writer is not None:
             await self._intake_writer.close()
             self._intake_writer = None
@@ -99,30 +115,28 @@ class AppState:
 
     @asynccontextmanager
     async def unit_of_work(self, *, read_only: bool = False) -> AsyncIterator[AsyncSession]:
-        """One transaction: commit and then publish its events, or roll back whole.
+        """One transaction with its events (`events.committed`): commit, then wake the
+        event log's readers; or roll back whole.
 
         Files written during a transaction that rolls back are removed again. `read_only`
         units (routes that only read) take no write lock on SQLite, so they never queue
         behind each other or a writer; on PostgreSQL they are READ ONLY transactions.
         """
+        maker: Callable[[], AsyncSession] = self.sessionmaker
         if read_only:
             if self._read_only_engine is None:
                 self._read_only_engine = read_only_engine(self.engine)
-            maker = self.sessionmaker(bind=self._read_only_engine)
-        else:
-            maker = self.sessionmaker()
-        async with maker as session:
-            try:
-                async with session.begin():
-                    yield session
-            except BaseException:
-                for path in session.info.pop("on_rollback_unlink", []):
-                    Path(path).unlink(missing_ok=True)
-                take_pending(session)
-                raise
-            session.info.pop("on_rollback_unlink", None)
-            for event in take_pending(session):
-                self.bus.publish(event)
+            maker = partial(self.sessionmaker, bind=self._read_only_engine)
+        opened: list[AsyncSession] = []
+        try:
+            async with committed(maker, self.waker) as session:
+                opened.append(session)
+                yield session
+        except BaseException:
+            for path in opened[0].info.pop("on_rollback_unlink", []) if opened else []:
+                Path(path).unlink(missing_ok=True)
+            raise
+        opened[0].info.pop("on_rollback_unlink", None)
 
 
 async def _keep_as_is(_conn: asyncpg.Connection) -> None:

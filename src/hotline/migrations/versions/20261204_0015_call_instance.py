@@ -1,7 +1,7 @@
 """Which phone-line instance handles a call (reconciled when that instance restarts)
 
 Revision ID: 20261204_0015
-Revises: 20261204_0012
+Revises: 20261204_0013
 Create Date: 2026-12-04 17:15:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '20261204_0015'
-down_revision = '20261204_0012'
+down_revision = '20261204_0013'
 branch_labels = None
 depends_on = None
 
