@@ -31,9 +31,10 @@ def product_dsn() -> str:
 
 
 def product_cmd(workers: int = 2) -> str:
-    """Shell command starting the product exactly as deployed: two uvicorn workers."""
+    """Shell command starting the product exactly as deployed: two uvicorn workers, the
+    production environment (JSON logs, one access line per request)."""
     env = (
-        f"HOTLINE_DATABASE_URL={product_dsn()} HOTLINE_ENVIRONMENT=development"
+        f"HOTLINE_DATABASE_URL={product_dsn()} HOTLINE_ENVIRONMENT=production"
         f" HOTLINE_VAR_DIR={REPO_ROOT / 'var' / 'bench'}"
         # src first: the worktree's code, not whatever the venv has installed.
         f" PYTHONPATH={REPO_ROOT / 'src'}"
