@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import ipaddress
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -22,6 +21,7 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 
 from hotline.errors import DomainError, Unauthenticated
+from hotline.netaddr import client_key
 
 
 class TooManyAttempts(DomainError):
@@ -65,20 +65,6 @@ def make_storage(redis_url: str, *, prefix: str) -> Storage:
     if redis_url:
         return RedisStorage(f"async+{redis_url}", implementation="redispy", key_prefix=prefix)
     return MemoryStorage()
-
-
-def client_key(address: str) -> str:
-    """The throttled identity of a client address: IPv6 clients by their /64, since one
-    subscriber is usually handed a whole /64 and could otherwise rotate through it."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address[:64]
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address) + "/64"
-    return str(ip)
 
 
 def _user_key(username: str) -> str:

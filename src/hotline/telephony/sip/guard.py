@@ -8,7 +8,6 @@ so a sender spraying user names or source addresses cannot grow them without lim
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from collections import deque
 from collections.abc import Callable
@@ -96,20 +95,6 @@ class Lockouts:
                 next(iter(self._records)),
             )
             del self._records[victim]
-
-
-def address_key(host: str) -> str:
-    """The counted identity of a source address: IPv6 senders by their /64 (one subscriber
-    is usually handed a whole /64 and could otherwise rotate through it)."""
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return host[:64]
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address) + "/64"
-    return str(ip)
 
 
 class RegisterGuard:

@@ -14,10 +14,11 @@ from typing import Any, cast
 
 import structlog
 
+from hotline.netaddr import client_key as address_key
 from hotline.telephony.backend import CallEnded, CallEndHook, CallHandler
 from hotline.telephony.media.rtp import MediaClock, PortPool
 from hotline.telephony.sip.digest import DigestAuth, Registrar, Verdict, parse_digest
-from hotline.telephony.sip.guard import LockoutPolicy, LogLimiter, RegisterGuard, address_key
+from hotline.telephony.sip.guard import LockoutPolicy, LogLimiter, RegisterGuard
 from hotline.telephony.sip.inbound import bad_request, call_progress, info_digit, stable_tag
 from hotline.telephony.sip.leg import T1, T2, TIMEOUT, SipLeg
 from hotline.telephony.sip.message import (
