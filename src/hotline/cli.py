@@ -490,6 +490,9 @@ def serve(
 @app.command()
 def worker(once: bool = typer.Option(False, "--once", help="Run due work once and exit")) -> None:
     """Run durable jobs and the deadline sweep."""
+    # Every table, so that foreign keys between domains resolve whichever job runs first
+    # (the deadline sweep writes a unit's counter before anything imported the units).
+    import hotline.models  # noqa: F401
     from hotline.jobs.worker import run_worker
 
     settings = _settings()
