@@ -218,6 +218,17 @@ class CallRecorder:
             await asyncio.wait(list(self._tasks))
 
 
+def _lockout_policy(s: Settings, max_failures: int) -> LockoutPolicy:
+    """REGISTER lockouts: users and addresses differ only in how many failures lock."""
+    return LockoutPolicy(
+        max_failures=max_failures,
+        window=s.sip_register_failure_window,
+        lockout=s.sip_register_lockout_seconds,
+        max_lockout=s.sip_register_lockout_max_seconds,
+        max_keys=s.sip_register_lockout_table_size,
+    )
+
+
 def answered_event(context: CallContext, operator_id: int | None) -> DomainEvent:
     """`call.answered`, for the answering operator's console only (see web/sse.py)."""
     call = context.call
@@ -326,20 +337,8 @@ class PhoneLine:
             realm=s.sip_realm,
             nonce_seconds=s.sip_nonce_seconds,
             max_expires=s.sip_register_max_expires,
-            register_users=LockoutPolicy(
-                max_failures=s.sip_register_max_failures,
-                window=s.sip_register_failure_window,
-                lockout=s.sip_register_lockout_seconds,
-                max_lockout=s.sip_register_lockout_max_seconds,
-                max_keys=s.sip_register_lockout_table_size,
-            ),
-            register_addresses=LockoutPolicy(
-                max_failures=s.sip_register_max_failures_per_address,
-                window=s.sip_register_failure_window,
-                lockout=s.sip_register_lockout_seconds,
-                max_lockout=s.sip_register_lockout_max_seconds,
-                max_keys=s.sip_register_lockout_table_size,
-            ),
+            register_users=_lockout_policy(s, s.sip_register_max_failures),
+            register_addresses=_lockout_policy(s, s.sip_register_max_failures_per_address),
             options_answer_all=s.sip_options_answer_all,
             log_interval=s.sip_log_interval_seconds,
         )
