@@ -120,11 +120,13 @@ def create_app(settings: Settings) -> FastAPI:
     from hotline.web.health import router as health_router
     from hotline.web.sse import router as sse_router
 
+    # Case intake first: routes are tried in order, and intake is the path under a surge
+    # (no route of the routers after it takes the same method and path).
     for router in (
+        cases_router,
         auth_router,
         duplicates_router,
         agents_router,
-        cases_router,
         contacts_router,
         directory_router,
         calls_router,

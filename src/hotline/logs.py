@@ -16,7 +16,7 @@ import sys
 
 import structlog
 
-_configured: tuple[bool, str] | None = None
+_configured: tuple[bool, str, bool] | None = None
 
 
 def configure_logging(*, environment: str, level: str = "INFO") -> None:
@@ -24,7 +24,8 @@ def configure_logging(*, environment: str, level: str = "INFO") -> None:
     nothing (every app built in one process shares one configuration)."""
     global _configured
     as_json = environment != "development"
-    if _configured == (as_json, level):
+    cached = environment == "production"
+    if _configured == (as_json, level, cached):
         return
     shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -43,9 +44,11 @@ def configure_logging(*, environment: str, level: str = "INFO") -> None:
         processors=[*shared, *exceptions, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
         logger_factory=structlog.WriteLoggerFactory(sys.stderr),
-        # Not cached: structlog.testing.capture_logs (the tests) must be able to swap the
-        # processors of loggers already used.
-        cache_logger_on_first_use=False,
+        # Cached in production (a logger is otherwise rebuilt for every line, the access
+        # line of every request included); elsewhere not, so that
+        # structlog.testing.capture_logs (the tests) can swap the processors of loggers
+        # already used.
+        cache_logger_on_first_use=cached,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
@@ -69,4 +72,4 @@ def configure_logging(*, environment: str, level: str = "INFO") -> None:
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = name != "uvicorn.access"
-    _configured = (as_json, level)
+    _configured = (as_json, level, cached)

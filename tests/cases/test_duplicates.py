@@ -116,6 +116,29 @@ async def test_twenty_reports_of_one_gathering_are_suggested_as_duplicates_of_ea
     # Without the flag intake does no suggestion work.
     plain = await create(client, world, **_report(22, GATHERING[3]))
     assert plain["possible_duplicates"] is None
+    # "yes"/"1" ask as "true" does; anything else is refused by name, and nothing is written.
+    for flag in ("yes", "1"):
+        r = await client.post(
+            API,
+            params={"suggest_duplicates": flag},
+            json=_report(23, GATHERING[4]),
+            headers=world.auth("operator"),
+        )
+        assert r.status_code == 201 and r.json()["possible_duplicates"] is not None, r.text
+    listed = {"limit": 200}
+    before = len(
+        (await client.get(API, params=listed, headers=world.auth("operator"))).json()["items"]
+    )
+    r = await client.post(
+        API,
+        params={"suggest_duplicates": "maybe"},
+        json=_report(24, GATHERING[5]),
+        headers=world.auth("operator"),
+    )
+    assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
+    assert "suggest_duplicates" in r.text
+    after = (await client.get(API, params=listed, headers=world.auth("operator"))).json()["items"]
+    assert len(after) == before
 
 
 async def test_similar_text_in_another_ward_or_a_week_later_is_not_suggested(app, client, world):

@@ -12,8 +12,10 @@ import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy import text, update
 
 from hotline.db import create_engine, make_sessionmaker, utcnow
@@ -206,6 +208,46 @@ async def test_the_worker_prunes_old_events_and_keeps_the_newest(settings):
         async with worker.sessionmaker() as s:
             left = (await s.execute(text("SELECT case_code FROM event"))).scalars().all()
     assert left == ["NEW"]
+
+
+async def test_a_subscriber_arriving_while_the_feed_reads_only_ids_gets_what_it_found(settings):
+    """With nobody subscribed the feed reads only the log's ids (to keep its position); a
+    dashboard subscribing during that read is owed the events the read found."""
+    # Only the explicit reads below, no poll in between.
+    settings = settings.model_copy(update={"events_poll_seconds": 60})
+    async with processes(settings, True, False) as (web, worker):
+        assert web.feed is not None
+        await worker.write("BEFORE")
+        await web.feed.sync()
+        joined: list[Any] = []
+
+        def subscribe_during_the_read(conn, cursor, statement, *args) -> None:
+            if statement.lstrip().startswith("SELECT event.id \nFROM") and not joined:
+                cm = web.bus.subscribe()
+                joined.append((cm, _enter_now(cm)))
+
+        engine = web.engine.sync_engine
+        sa_event.listen(engine, "before_cursor_execute", subscribe_during_the_read)
+        await worker.write("DURING")
+        await web.feed.sync()
+        sa_event.remove(engine, "before_cursor_execute", subscribe_during_the_read)
+        assert joined, "the feed did not read ids alone"
+        cm, queue = joined[0]
+        try:
+            assert await _codes(queue, 1, within=5) == ["DURING"]
+        finally:
+            await cm.__aexit__(None, None, None)
+
+
+def _enter_now(cm: Any) -> Any:
+    """Enter, from synchronous code (a database hook), a context manager that never waits:
+    the bus's own `subscribe()`."""
+    step = cm.__aenter__()
+    try:
+        step.send(None)
+    except StopIteration as done:
+        return done.value
+    raise AssertionError("subscribe() waited")
 
 
 def test_the_redis_prefix_setting_wins_and_processes_of_one_site_agree(tmp_path):

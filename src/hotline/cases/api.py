@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, Response
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.attachments import service as attachments
@@ -64,11 +64,17 @@ StateDep = Annotated[AppState, Depends(get_state)]
                 "description": "Retries with the same key (per user) answer with the case "
                 "the first request made (header Idempotent-Replayed: true), never a second one.",
                 "schema": {"type": "string", "minLength": 1, "maxLength": 200},
-            }
+            },
+            {
+                "name": "suggest_duplicates",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "boolean", "default": False},
+            },
         ],
     },
 )
-async def create_case(request: Request, suggest_duplicates: bool = False) -> Response:
+async def create_case(request: Request) -> Response:
     """Record a case; with ?suggest_duplicates=true also list the open cases it likely repeats.
 
     Suggestions are opt-in: they cost a read and some scoring that bulk intake (channels,
@@ -80,6 +86,7 @@ async def create_case(request: Request, suggest_duplicates: bool = False) -> Res
     """
     state = await get_state(request)
     actor = await actor_from_request(request, state)
+    suggest_duplicates = _query_flag(request, "suggest_duplicates")
     raw = await request.body()
     try:
         body = CaseIn.model_validate_json(raw)
@@ -139,6 +146,23 @@ async def create_case(request: Request, suggest_duplicates: bool = False) -> Res
             found = await suggest_for_case(session, case=new_case, actor=actor)
             out.possible_duplicates = [PossibleDuplicate.model_validate(s) for s in found]
     return _created(out, data, replayed=replayed is not None)
+
+
+_FLAG = TypeAdapter(bool)
+
+
+def _query_flag(request: Request, name: str) -> bool:
+    """A boolean query parameter read as FastAPI reads one (true/false, 1/0, yes/no, on/off),
+    with the same 422 naming it: declared in the signature, FastAPI's dependency solving
+    for this one flag cost intake several per cent."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return False
+    try:
+        return _FLAG.validate_python(raw)
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("query", name)} for e in exc.errors(include_url=False)]
+        raise RequestValidationError(errors) from None
 
 
 def _created(out: CaseCreated, data: service.NewCase, *, replayed: bool = False) -> Response:

@@ -16,9 +16,11 @@ corpus, for many-class, few-class and two-class models. Anything this does not r
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -42,13 +44,28 @@ class Row:
 @dataclass(frozen=True)
 class _Vectorizer:
     analyze: Callable[[str], list[str]]
+    # The vocabulary columns of the analyser's features of a text, repeated as often as
+    # they occur (features outside the vocabulary left out).
+    columns: Callable[[str], list[int]]
     vocabulary: dict[str, int]
     idf: np.ndarray | None
+    idf_list: list[float] | None
     sublinear: bool
     binary: bool
     l2: bool
     offset: int
     weight: float | None
+
+
+# np.log(tf) + 1 for the counts a text has, computed once the way TfidfTransformer computes
+# it (numpy's log over an array, then + 1), so looking it up gives the same bits.
+_LOG_TF = (np.log(np.arange(1, 257, dtype=np.float64)) + 1.0).tolist()
+
+
+def _log_tf(count: int) -> float:
+    if count <= len(_LOG_TF):
+        return _LOG_TF[count - 1]
+    return float(np.log(np.array([count], dtype=np.float64))[0] + 1.0)
 
 
 class CompiledModel:
@@ -112,48 +129,50 @@ class CompiledModel:
         self.phrase_weights = np.mean([c.estimator.coef_ for c in folds], axis=0)
 
     def row(self, doc: str) -> Row:
-        """TfidfVectorizer.transform of one normalised text, then FeatureUnion's hstack."""
-        cols_parts, vals_parts = [], []
+        """TfidfVectorizer.transform of one normalised text, then FeatureUnion's hstack.
+
+        Done on Python lists (a text has a few hundred features at most) with two arrays
+        made at the end: a dozen numpy calls on tiny arrays cost more than the arithmetic,
+        and every operation below is the same IEEE operation, in the same order, as
+        scikit-learn's, so the values are the same bit for bit."""
+        cols: list[int] = []
+        vals: list[float] = []
         n_words = 0
         for i, v in enumerate(self.vectorizers):
-            voc = v.vocabulary
+            hits = v.columns(doc)
+            if not hits:
+                continue
             # CountVectorizer._count_vocab: count the analyser's features in the vocabulary;
             # the matrix then has its indices sorted.
-            counts = Counter(v.analyze(doc))
-            known = counts.keys() & voc.keys()  # any order: sorted by column just below
+            counts = Counter(hits)
+            idx = sorted(counts)
             if i == 0:
-                n_words = len(known)
-            if not known:
-                continue
-            idx = np.fromiter(map(voc.__getitem__, known), dtype=np.intp, count=len(known))
-            vals = np.fromiter(map(counts.__getitem__, known), dtype=np.float64, count=len(known))
-            order = idx.argsort()
-            idx, vals = idx[order], vals[order]
+                n_words = len(idx)
             if v.binary:
-                vals[:] = 1.0
-            # TfidfTransformer.transform: log(tf) + 1, times idf, then normalize(norm="l2"),
-            # whose loop (_inplace_csr_row_normalize_l2) sums the squares in index order and
-            # leaves an all-zero row alone; the same order gives the same rounding.
-            if v.sublinear:
-                np.log(vals, vals)
-                vals += 1.0
-            if v.idf is not None:
-                vals *= v.idf[idx]
+                tf = [1.0] * len(idx)
+            elif v.sublinear:
+                # TfidfTransformer: np.log(tf) + 1, looked up (computed by numpy's log)
+                tf = [_log_tf(counts[j]) for j in idx]
+            else:
+                tf = [float(counts[j]) for j in idx]
+            if v.idf_list is not None:
+                idf = v.idf_list
+                tf = [t * idf[j] for t, j in zip(tf, idx, strict=True)]
             if v.l2:
+                # normalize(norm="l2"): _inplace_csr_row_normalize_l2 sums the squares in
+                # index order and leaves an all-zero row alone.
                 total = 0.0
-                for x in vals.tolist():
+                for x in tf:
                     total += x * x
                 if total != 0.0:
-                    vals /= math.sqrt(total)
+                    norm = math.sqrt(total)
+                    tf = [t / norm for t in tf]
             if v.weight is not None:
-                vals *= v.weight
-            cols_parts.append(idx + v.offset if v.offset else idx)
-            vals_parts.append(vals)
-        if not cols_parts:
-            return Row(np.zeros(0, dtype=np.intp), np.zeros(0), 0)
-        if len(cols_parts) == 1:
-            return Row(cols_parts[0], vals_parts[0], n_words)
-        return Row(np.concatenate(cols_parts), np.concatenate(vals_parts), n_words)
+                w = v.weight
+                tf = [t * w for t in tf]
+            cols.extend([j + v.offset for j in idx] if v.offset else idx)
+            vals.extend(tf)
+        return Row(np.array(cols, dtype=np.intp), np.array(vals, dtype=np.float64), n_words)
 
     def category_proba(self, row: Row) -> np.ndarray:
         """CalibratedClassifierCV.predict_proba for one row, in the order of `classes`."""
@@ -195,11 +214,14 @@ def _vectorizers(features: FeatureUnion) -> list[_Vectorizer]:
             raise ValueError(f"feature {name!r}: norm {vec.norm!r}, dtype {vec.dtype} not compiled")
         vocabulary: dict[str, int] = dict(vec.vocabulary_)
         idf: Any = getattr(vec, "idf_", None) if vec.use_idf else None
+        analyze = _analyzer(vec)
         out.append(
             _Vectorizer(
-                analyze=vec.build_analyzer(),
+                analyze=analyze,
+                columns=_columns(vec, analyze, vocabulary),
                 vocabulary=vocabulary,
                 idf=None if idf is None else np.asarray(idf, dtype=np.float64),
+                idf_list=None if idf is None else np.asarray(idf, dtype=np.float64).tolist(),
                 sublinear=bool(vec.sublinear_tf),
                 binary=bool(vec.binary),
                 l2=vec.norm == "l2",
@@ -209,3 +231,92 @@ def _vectorizers(features: FeatureUnion) -> list[_Vectorizer]:
         )
         offset += len(vocabulary)
     return out
+
+
+# TfidfVectorizer's defaults that the analysers below assume; any other setting keeps
+# scikit-learn's own analyser.
+_PLAIN = {
+    "input": "content",
+    "encoding": "utf-8",
+    "decode_error": "strict",
+    "strip_accents": None,
+    "lowercase": True,
+    "preprocessor": None,
+    "tokenizer": None,
+    "stop_words": None,
+}
+_WHITE_SPACES = re.compile(r"\s\s+")
+
+
+def _plain(vec: TfidfVectorizer) -> bool:
+    params = vec.get_params()
+    return all(params[k] == want for k, want in _PLAIN.items())
+
+
+def _analyzer(vec: TfidfVectorizer) -> Callable[[str], list[str]]:
+    """The vectorizer's analyser; word 1-2-grams (what `model.fit` uses) in fewer Python
+    steps, giving the same features in the same order as `build_analyzer()`
+    (tests/triage/test_compiled.py compares them on the whole corpus)."""
+    if _plain(vec) and vec.analyzer == "word" and vec.ngram_range == (1, 2):
+        pattern = re.compile(vec.token_pattern)
+        if pattern.groups > 1:  # scikit-learn refuses such a pattern; let it say so
+            return vec.build_analyzer()
+        find = pattern.findall
+
+        def words(doc: str) -> list[str]:
+            # _word_ngrams: the tokens, then each pair joined by a space
+            tokens: list[str] = find(doc.lower())
+            return tokens + [f"{a} {b}" for a, b in pairwise(tokens)]
+
+        return words
+    return vec.build_analyzer()
+
+
+# Words whose char_wb columns a process keeps: Vietnamese has a few thousand syllables, so
+# nearly every word of a new text is found here; the odd number or name is computed.
+WORD_CACHE_SIZE = 50_000
+
+
+def _columns(
+    vec: TfidfVectorizer, analyze: Callable[[str], list[str]], vocabulary: dict[str, int]
+) -> Callable[[str], list[int]]:
+    get = vocabulary.get
+    low, high = vec.ngram_range
+    if not (_plain(vec) and vec.analyzer == "char_wb" and 1 <= low <= high):
+
+        def columns(doc: str) -> list[int]:
+            return [j for j in map(get, analyze(doc)) if j is not None]
+
+        return columns
+
+    # _char_wb_ngrams works word by word (each padded with one space on each side), so a
+    # text's features are its words' features: each word's columns are worked out once.
+    per_word: dict[str, list[int]] = {}
+
+    def of_word(word: str) -> list[int]:
+        padded = f" {word} "
+        length = len(padded)
+        found: list[int] = []
+        for n in range(low, high + 1):
+            if length <= n:  # a padded word no longer than n is one feature, and the last
+                j = get(padded)
+                if j is not None:
+                    found.append(j)
+                break
+            for k in range(length - n + 1):
+                j = get(padded[k : k + n])
+                if j is not None:
+                    found.append(j)
+        if len(per_word) >= WORD_CACHE_SIZE:
+            per_word.clear()
+        per_word[word] = found
+        return found
+
+    def char_columns(doc: str) -> list[int]:
+        out: list[int] = []
+        for word in _WHITE_SPACES.sub(" ", doc.lower()).split():
+            found = per_word.get(word)
+            out.extend(of_word(word) if found is None else found)
+        return out
+
+    return char_columns

@@ -62,7 +62,8 @@ def guess(
     if not text or not (category or urgent):
         return IntakeGuess(None, None)
     fast = model.compiled()
-    row = fast.row(normalise(text))
+    normalised = normalise(text)
+    row = fast.row(normalised)
     found_category: str | None = None
     if category:
         probs = fast.category_proba(row)
@@ -74,7 +75,9 @@ def guess(
     if urgent:
         p = fast.urgent_proba(row)
         # Urgent when the model or the rule lexicon says so; the model is cheaper, ask it first.
-        found_urgent = (p is not None and p >= model.urgent_threshold) or lexicon.is_urgent(text)
+        found_urgent = (p is not None and p >= model.urgent_threshold) or lexicon.is_urgent(
+            text, normalised
+        )
     return IntakeGuess(found_category, found_urgent)
 
 

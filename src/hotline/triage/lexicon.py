@@ -378,8 +378,17 @@ def _spo2_hit(norm: str) -> Hit | None:
     return None
 
 
-def is_urgent(text: str) -> bool:
-    """Whether `scan` finds any reason, stopping at the first (intake asks this per case)."""
+def is_urgent(text: str, normalised: str | None = None) -> bool:
+    """Whether `scan` finds any reason, stopping at the first (intake asks this per case).
+
+    `normalised` is `normalise(text)` when the caller has it. Most texts name no sign at
+    all: the whole text is looked at once before clause by clause. That is exact, because
+    the rules have no anchors and normalising is word by word, so every clause's
+    normalised words stand, space-delimited, in the whole text's: a rule or reading that
+    matches none of the whole matches no clause."""
+    whole = normalise(text) if normalised is None else normalised
+    if _ANY_RULE.search(whole) is None and _SPO2.search(whole) is None:
+        return False
     for raw in _CLAUSES.split(text):
         clause = normalise(raw)
         if not clause:

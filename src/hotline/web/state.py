@@ -38,12 +38,16 @@ class AppState:
     _intake_writer: IntakeWriter | None = None
     _pool_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _read_only_engine: AsyncEngine | None = None
+    _database: str | None = None
     _events_started: bool = False
 
     @property
     def database(self) -> str:
         """The database's identity for per-process caches (`directory.service.is_confirmed`)."""
-        return str(self.engine.url)
+        # Asked on every intake; the engine's URL never changes.
+        if self._database is None:
+            self._database = str(self.engine.url)
+        return self._database
 
     async def warm_up(self) -> None:
         """Open the database connections now (app start-up) rather than while the first
