@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from hotline.auth import service as auth
 from hotline.errors import Unauthenticated
 from hotline.web.deps import client_address, get_state, page_session_id
+from hotline.web.i18n import COOKIE, LANGUAGES
 from hotline.web.page import csrf_matches, csrf_token, templates_for
 from hotline.web.ratelimit import TooManyAttempts
 from hotline.web.signin import check_credentials
@@ -84,3 +85,26 @@ async def logout(request: Request, state: StateDep, csrf: Annotated[str, Form()]
             state.tokens.note_revocation()  # this process's live streams re-check at once
         request.session.clear()
     return RedirectResponse("/login", status_code=303)
+
+
+@router.post("/lang")
+async def choose_language(
+    request: Request,
+    lang: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """Remember the pages' language in a cookie (a year), then go back to the page."""
+    # Only a path of this site: never a redirect elsewhere ("//host", "/\\host").
+    back = next if next.startswith("/") and not next.startswith(("//", "/\\")) else "/"
+    response = RedirectResponse(back, status_code=303)
+    if csrf_matches(request, csrf) and lang in LANGUAGES:
+        response.set_cookie(
+            COOKIE,
+            lang,
+            max_age=365 * 24 * 3600,
+            samesite="lax",
+            secure=request.app.state.hotline.settings.secure_cookies,
+            httponly=True,
+        )
+    return response

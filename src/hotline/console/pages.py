@@ -17,7 +17,7 @@ from hotline.db import utcnow
 from hotline.directory.service import list_categories
 from hotline.reports.service import board_summary
 from hotline.web.deps import get_state
-from hotline.web.page import csrf_token, page_actor, templates_for
+from hotline.web.page import csrf_token, nav_for, page_actor, templates_for
 from hotline.web.state import AppState
 
 templates = templates_for(__file__)
@@ -65,5 +65,6 @@ async def board(request: Request, state: StateDep) -> Response:
             "agent_status": agent.status.value if agent else "away",
             "statuses": AGENT_STATUS_VI,
             "on_call": on_call,
+            "nav": nav_for(actor),
         },
     )

@@ -41,9 +41,10 @@ if TYPE_CHECKING:
     from hotline.settings import Settings
     from hotline.web.state import AppState
 
-# Routes anyone may call with a body: the sign-in form and its sign-out, the token endpoint,
+# Routes anyone may call with a body: the sign-in form and its sign-out, the language
+# switch (its form token is checked by the route), the token endpoint,
 # the public API. Every other route with a body needs a signed-in caller before it is read.
-PUBLIC_PATHS = frozenset({"/login", "/logout", "/api/v1/auth/token"})
+PUBLIC_PATHS = frozenset({"/login", "/logout", "/lang", "/api/v1/auth/token"})
 PUBLIC_PREFIXES = ("/api/v1/public/",)
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})

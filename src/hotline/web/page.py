@@ -11,9 +11,11 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth import service as auth
+from hotline.auth.permissions import Permission, allows
 from hotline.auth.service import Actor
 from hotline.errors import Unauthenticated
 from hotline.web.deps import page_session_id
+from hotline.web.i18n import template_context
 from hotline.web.state import AppState
 
 BASE_TEMPLATES = Path(__file__).parent / "templates"
@@ -21,9 +23,12 @@ BASE_TEMPLATES = Path(__file__).parent / "templates"
 
 def templates_for(pages_module: str) -> Jinja2Templates:
     """Templates for a domain's `pages.py`: its own `templates/` folder (pages name them
-    `<domain>/<page>.html`), then the shared layout (`base.html`)."""
+    `<domain>/<page>.html`), then the shared layout (`base.html`). Every template gets `_`
+    and the page's language (web/i18n.py)."""
     own = Path(pages_module).parent / "templates"
-    return Jinja2Templates(directory=[str(own), str(BASE_TEMPLATES)])
+    return Jinja2Templates(
+        directory=[str(own), str(BASE_TEMPLATES)], context_processors=[template_context]
+    )
 
 
 def csrf_token(request: Request) -> str:
@@ -55,3 +60,17 @@ async def page_actor(request: Request, state: AppState, session: AsyncSession) -
     except Unauthenticated:
         request.session.clear()
         return None
+
+
+def nav_for(actor: Actor | None) -> dict[str, bool]:
+    """Which of the workspace's pages the header links to for this user (each page still
+    checks in its service: a link is not a permission)."""
+    if actor is None:
+        return {}
+    return {
+        "console": allows(actor, Permission.HANDLE_CASES),
+        "inbox": actor.unit_scoped,
+        "dashboard": allows(actor, Permission.SUPERVISE_AGENTS),
+        "reports": allows(actor, Permission.READ_REPORTS),
+        "admin": allows(actor, Permission.VIEW_USERS) or allows(actor, Permission.EDIT_KNOWLEDGE),
+    }

@@ -1,0 +1,65 @@
+"""The pages' languages: Vietnamese first, English by the user's choice, more by catalogue.
+
+Templates write their Vietnamese text inside `_()` (`{{ _("Đăng xuất") }}`); that text is the
+message id and is shown as it is in Vietnamese. Another language is a catalogue per domain,
+`src/hotline/<domain>/locale/<code>.po` (GNU gettext PO, read with Babel), so adding a
+language touches catalogues only, never a template, and two domains never edit one file.
+`tests/web/test_i18n.py` checks that every `_()` of every template has its English.
+
+The language is the `lang` cookie when it names a known one, else Vietnamese, whatever the
+browser asks for (office PCs and kiosks often run an English browser for Vietnamese
+users). The cookie is set by `POST /lang` (a form with the CSRF token: a page may not change
+a user's settings for them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from babel.messages.pofile import read_po
+from fastapi import Request
+
+DEFAULT = "vi"
+# Code -> the language's own name, as the switch shows it.
+LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
+COOKIE = "lang"
+PACKAGE = Path(__file__).resolve().parents[1]
+
+
+@cache
+def catalogue(code: str) -> dict[str, str]:
+    """Every domain's translations into `code` (empty for the default language)."""
+    found: dict[str, str] = {}
+    if code == DEFAULT:
+        return found
+    for path in sorted(PACKAGE.glob(f"*/locale/{code}.po")):
+        with path.open("rb") as f:
+            for message in read_po(f, locale=code):
+                if message.id and isinstance(message.id, str) and message.string:
+                    found[message.id] = str(message.string)
+    return found
+
+
+def language_of(request: Request) -> str:
+    chosen = request.cookies.get(COOKIE)
+    return str(chosen) if chosen in LANGUAGES else DEFAULT
+
+
+def translator(code: str) -> Callable[..., str]:
+    table = catalogue(code)
+
+    def gettext(message: str, /, **values: Any) -> str:
+        text = table.get(message, message)
+        return text.format(**values) if values else text
+
+    return gettext
+
+
+def template_context(request: Request) -> dict[str, Any]:
+    """What every page template gets (web/page.py installs it): `_`, the language and the
+    choice of languages."""
+    code = language_of(request)
+    return {"_": translator(code), "lang": code, "languages": LANGUAGES}
