@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha1sum | cut -c1-12)
 
-.PHONY: install lock run test check bench lint clean debian-test-deps debian-run-deps
+.PHONY: install lock run test check bench lint clean screenshots debian-test-deps debian-run-deps
 
 # Exactly the locked versions (hashes checked), then the project itself without resolving
 # anything again. requirements.lock is made from pyproject.toml by `make lock`.
@@ -70,6 +70,11 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 check: lint test
+
+# The screenshots of the main screens in docs/screenshots/, taken by the browser tests as they
+# go through each screen (every test marked e2e; the README shows them).
+screenshots: $(STAMP) debian-test-deps
+	HOTLINE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PY) -m pytest -q -m e2e tests
 
 # wrk for the web benchmarks; sipp and tshark (the RTP capture) for the phone-line one.
 bench: $(STAMP) debian-run-deps
