@@ -110,3 +110,39 @@ async def test_those_who_do_not_supervise_the_floor_are_refused(client, world, w
 async def test_signed_out_visitors_go_to_the_sign_in_page(client) -> None:
     r = await client.get("/dashboard", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/login"
+
+
+async def test_a_duplicate_cluster_is_merged_from_the_dashboard(client, world) -> None:
+    text = "Khu trọ ngõ 12 có 20 công nhân hết gạo ba ngày nay, xin hỗ trợ lương thực gấp"
+    first = (await create(client, world, description=text))["code"]
+    second = (await create(client, world, description=text + " ạ"))["code"]
+    await sign_in(client, "operator")
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', (await client.get("/")).text)
+    assert csrf
+    # Merging is the supervisors' (duplicates.merge): an operator's form changes nothing.
+    r = await client.post(
+        "/dashboard/merge",
+        data={"primary": first, "duplicates": [second], "csrf": csrf.group(1)},
+    )
+    assert r.status_code == 403
+    await sign_in(client, "supervisor")
+    page = await client.get("/dashboard")
+    form = re.search(r'action="/dashboard/merge".*?</form>', page.text, re.S)
+    assert form, "no cluster on the dashboard"
+    fields = re.findall(r'name="(\w+)" value="([^"]+)"', form.group(0))
+    data: dict[str, Any] = {"duplicates": []}
+    for name, value in fields:
+        if name == "duplicates":
+            data["duplicates"].append(value)
+        else:
+            data[name] = value
+    assert {data["primary"], *data["duplicates"]} == {first, second}
+    r = await client.post("/dashboard/merge", data=data, follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == f"/dashboard?merged={data['primary']}#duplicates"
+    merged = data["duplicates"][0]
+    case = await client.get(f"/api/v1/cases/{merged}", headers=world.auth("supervisor"))
+    assert case.json()["status"] == "duplicate"
+    # Merging it again is refused with the service's reason, shown on the page.
+    r = await client.post("/dashboard/merge", data=data)
+    assert r.status_code == 409 and 'role="alert"' in r.text and merged in r.text

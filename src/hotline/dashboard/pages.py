@@ -49,7 +49,12 @@ async def dashboard(request: Request, state: StateDep, merged: str = "") -> Resp
 
 
 async def _page(
-    request: Request, state: AppState, *, merged: str = "", merge_error: str = ""
+    request: Request,
+    state: AppState,
+    *,
+    merged: str = "",
+    merge_error: str = "",
+    status_code: int = 200,
 ) -> Response:
     now = utcnow()
     async with state.unit_of_work(read_only=True) as session:
@@ -87,6 +92,7 @@ async def _page(
             "merged": merged,
             "merge_error": merge_error,
         },
+        status_code=status_code,
     )
 
 
@@ -131,5 +137,5 @@ async def merge_cluster(
             code = result.primary.code
     except DomainError as exc:
         # Nothing was saved (the unit of work rolled back): the page shows why.
-        return await _page(request, state, merge_error=exc.detail)
+        return await _page(request, state, merge_error=exc.detail, status_code=exc.status)
     return RedirectResponse(f"/dashboard?merged={code}#duplicates", status_code=303)
