@@ -46,6 +46,13 @@
     if (timer === null) timer = setTimeout(refresh, running ? REFRESH_MS : 300);
   }
 
+  // The wallboard: the live part alone on the whole (wall) screen.
+  var wall = document.getElementById("wallboard");
+  if (wall && region.requestFullscreen) {
+    wall.hidden = false;
+    wall.addEventListener("click", function () { region.requestFullscreen(); });
+  }
+
   var events = new EventSource("/api/v1/events");
   var wasDown = false;
   events.addEventListener("ready", function () {
