@@ -12,6 +12,7 @@
   var timer = null;
   var running = false;
   var again = false;
+  var last = 0;
 
   function show(online) {
     if (!state) return;
@@ -24,6 +25,7 @@
     timer = null;
     if (running) { again = true; return; }
     running = true;
+    last = Date.now();
     fetch(region.dataset.liveUrl, { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (response) {
         if (response.status === 401 || response.status === 403) { location.reload(); return null; }
@@ -43,7 +45,8 @@
   }
 
   function schedule() {
-    if (timer === null) timer = setTimeout(refresh, running ? REFRESH_MS : 300);
+    if (timer !== null) return;
+    timer = setTimeout(refresh, Math.max(300, last + REFRESH_MS - Date.now()));
   }
 
   // The wallboard: the live part alone on the whole (wall) screen.
@@ -53,21 +56,30 @@
     wall.addEventListener("click", function () { region.requestFullscreen(); });
   }
 
-  var events = new EventSource("/api/v1/events");
-  var wasDown = false;
-  events.addEventListener("ready", function () {
-    show(true);
-    if (wasDown) { wasDown = false; schedule(); }
-  });
-  events.addEventListener("open", function () { show(true); });
-  events.addEventListener("error", function () { wasDown = true; show(false); });
-  events.addEventListener("signed_out", function () { location.reload(); });
-  events.addEventListener("reset", schedule);
   // Every named event that changes a figure here: cases (cases/timeline.py kinds), the
   // operators' states and calls. EventSource has no wildcard listener.
-  ["created", "taken", "updated", "forwarded", "accepted", "returned", "resolved", "closed",
-   "rejected", "reopened", "overdue", "marked_duplicate", "duplicate_linked",
-   "duplicate_repointed", "merged"
-  ].map(function (kind) { return "case." + kind; }).concat(["agent.status", "call.answered"])
-    .forEach(function (kind) { events.addEventListener(kind, schedule); });
+  var KINDS = ["created", "taken", "updated", "forwarded", "accepted", "returned", "resolved",
+    "closed", "rejected", "reopened", "overdue", "marked_duplicate", "duplicate_linked",
+    "duplicate_repointed", "merged"
+  ].map(function (kind) { return "case." + kind; }).concat(["agent.status", "call.answered"]);
+  var wasDown = false;
+
+  function connect() {
+    var events = new EventSource("/api/v1/events");
+    events.addEventListener("ready", function () {
+      show(true);
+      if (wasDown) { wasDown = false; schedule(); }
+    });
+    events.addEventListener("error", function () {
+      wasDown = true;
+      show(false);
+      // A refused or failed response (not a dropped stream) closes the EventSource for
+      // good: open a new one after a pause. A signed-out user is sent to sign in instead.
+      if (events.readyState === EventSource.CLOSED) setTimeout(connect, 5000);
+    });
+    events.addEventListener("signed_out", function () { location.reload(); });
+    events.addEventListener("reset", schedule);
+    KINDS.forEach(function (kind) { events.addEventListener(kind, schedule); });
+  }
+  connect();
 })();
