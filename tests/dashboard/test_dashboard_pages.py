@@ -129,6 +129,8 @@ async def test_a_duplicate_cluster_is_merged_from_the_dashboard(client, world) -
     page = await client.get("/dashboard")
     form = re.search(r'action="/dashboard/merge".*?</form>', page.text, re.S)
     assert form, "no cluster on the dashboard"
+    # The ward by its name, linking to its cases.
+    assert re.search(r'<a href="/\?ward=00004">[^<0-9]+</a>', form.group(0))
     fields = re.findall(r'name="(\w+)" value="([^"]+)"', form.group(0))
     data: dict[str, Any] = {"duplicates": []}
     for name, value in fields:

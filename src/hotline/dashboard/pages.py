@@ -14,8 +14,9 @@ from hotline.auth.service import Actor
 from hotline.cases.transitions import CHANNEL_LABELS_VI, OPEN_STATUSES
 from hotline.dashboard import service
 from hotline.db import utcnow
-from hotline.directory.service import list_categories
+from hotline.directory.service import get_ward, list_categories
 from hotline.duplicates import clusters, merge
+from hotline.duplicates.service import short
 from hotline.errors import DomainError, NotAllowed
 from hotline.web.deps import get_state
 from hotline.web.page import csrf_matches, csrf_token, nav_for, page_actor, templates_for
@@ -76,6 +77,11 @@ async def _page(
         categories = {
             c.code: c.name_vi for c in await list_categories(session, include_inactive=True)
         }
+        # Clusters are grouped by ward: named as the operators know them, not by code.
+        wards = {
+            code: (await get_ward(session, code)).name
+            for code in {cluster.ward_code for cluster in found.items}
+        }
     return templates.TemplateResponse(
         request,
         "dashboard/dashboard.html",
@@ -84,6 +90,9 @@ async def _page(
             "live": live,
             "charts": charts,
             "clusters": found,
+            "wards": wards,
+            # The clusters' texts shortened as the API's (duplicates.service.short).
+            "short": short,
             "categories": categories,
             "channels": CHANNEL_LABELS_VI,
             "open_query": OPEN_QUERY,
