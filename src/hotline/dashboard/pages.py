@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth import service as auth
 from hotline.auth.service import Actor
@@ -29,7 +30,7 @@ StateDep = Annotated[AppState, Depends(get_state)]
 OPEN_QUERY = "&".join(f"status={s.value}" for s in sorted(OPEN_STATUSES))
 
 
-async def _common(request: Request, session: Any, actor: Actor) -> dict[str, Any]:
+async def _common(request: Request, session: AsyncSession, actor: Actor) -> dict[str, Any]:
     assert actor.user_id is not None
     return {
         "user": await auth.get_user(session, actor.user_id),
