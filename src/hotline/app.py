@@ -106,6 +106,7 @@ def create_app(settings: Settings) -> FastAPI:
     from hotline.cases.api import router as cases_router
     from hotline.console.pages import router as console_router
     from hotline.contacts.api import router as contacts_router
+    from hotline.dashboard.pages import router as dashboard_router
     from hotline.directory.api import router as directory_router
     from hotline.duplicates.api import router as duplicates_router
     from hotline.knowledge.api import case_router as knowledge_case_router
@@ -115,6 +116,7 @@ def create_app(settings: Settings) -> FastAPI:
     from hotline.phoneconfig.api import router as phone_router
     from hotline.recordings.api import router as recordings_router
     from hotline.reports.api import router as reports_router
+    from hotline.reports.pages import router as report_pages_router
     from hotline.triage.api import router as triage_router
     from hotline.web.docs import router as docs_router
     from hotline.web.health import router as health_router
@@ -145,6 +147,8 @@ def create_app(settings: Settings) -> FastAPI:
         console_router,
         agent_pages_router,
         knowledge_pages_router,
+        dashboard_router,
+        report_pages_router,
         health_router,
     ):
         app.include_router(router)

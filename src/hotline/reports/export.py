@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -48,7 +48,8 @@ def to_csv(data: dict[str, Any]) -> str:
     return buf.getvalue()
 
 
-def to_xlsx(data: dict[str, Any], path: Path) -> None:
+def to_xlsx(data: dict[str, Any], path: Path | IO[bytes]) -> None:
+    """The workbook, to a file (the CLI) or a buffer (the report page's download)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 

@@ -1,0 +1,188 @@
+"""The supervisors' figures of the floor now: today's counters, the backlog per unit, the
+callers the database knows to be waiting, the operators' states and today's charts.
+
+Only what no other service computes is computed here; the rest comes from those services
+(reports.service for today's counters, agents.service for the operators), each checking
+its own permission. The live ACD queue (callers on hold right now) is held in the phone
+line's process, not in the database: what is shown here is the open callbacks and the
+answered calls in progress, the queue as the database knows it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import case, distinct, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.agents.service import AgentView, list_agents
+from hotline.auth.permissions import Permission, require
+from hotline.auth.service import Actor
+from hotline.calls.models import Call, Callback, CallbackStatus, CallOutcome
+from hotline.cases.assignment_state import active_sql, overdue_sql
+from hotline.cases.models import Case, CaseAssignment
+from hotline.cases.transitions import OPEN_STATUSES
+from hotline.directory.models import Unit
+from hotline.reports.service import read_summary
+from hotline.site import site_of
+
+# The days the hourly average is taken over (the days before today).
+AVERAGE_DAYS = 7
+
+
+@dataclass(frozen=True)
+class Counters:
+    day: date
+    received: int
+    open: int
+    forwarded: int
+    overdue: int
+    urgent: int
+    calls_offered: int
+    calls_answered: int
+    calls_abandoned: int
+    service_level_20s: float | None
+
+
+@dataclass(frozen=True)
+class Queue:
+    callbacks_waiting: int
+    oldest_callback_at: datetime | None
+    longest_wait_seconds: int | None
+    calls_in_progress: int
+
+
+@dataclass(frozen=True)
+class Live:
+    counters: Counters
+    queue: Queue
+    agents: list[AgentView]
+
+
+@dataclass(frozen=True)
+class UnitBacklog:
+    unit_id: int
+    code: str
+    name: str
+    active: int
+    overdue: int
+
+
+@dataclass(frozen=True)
+class Charts:
+    day: date
+    # 24 rows: hour, today's cases, the average of the AVERAGE_DAYS days before.
+    by_hour: list[tuple[int, int, float]]
+    by_category: dict[str, int]
+    by_channel: dict[str, int]
+    backlog: list[UnitBacklog]
+
+
+async def live_figures(session: AsyncSession, *, actor: Actor, now: datetime) -> Live:
+    """Today's counters, the queue as the database knows it and every operator's state
+    (supervisors and administrators)."""
+    require(actor, Permission.SUPERVISE_AGENTS)
+    day = site_of(session).local(now).date()
+    report = await read_summary(session, actor=actor, date_from=day, date_to=day)
+    outcomes: dict[str, int] = report["calls"]["by_outcome"]
+    answered = outcomes.get(CallOutcome.ANSWERED.value, 0)
+    abandoned = outcomes.get(CallOutcome.ABANDONED_QUEUE.value, 0)
+    # Offered as the report counts it (reports.service._calls): every call that reached a queue.
+    offered = answered + abandoned + outcomes.get(CallOutcome.CALLBACK_REQUESTED.value, 0)
+    open_cases = await session.scalar(
+        select(func.count()).select_from(Case).where(Case.status.in_(OPEN_STATUSES))
+    )
+    counters = Counters(
+        day=day,
+        received=report["requests"]["total"],
+        open=int(open_cases or 0),
+        forwarded=report["handling"]["forwarded"],
+        overdue=await overdue_cases(session, now=now),
+        urgent=report["requests"]["urgent"],
+        calls_offered=offered,
+        calls_answered=answered,
+        calls_abandoned=abandoned,
+        service_level_20s=report["calls"]["service_level_20s"],
+    )
+    return Live(
+        counters=counters,
+        queue=await _queue(session, now),
+        agents=await list_agents(session, actor=actor),
+    )
+
+
+async def overdue_cases(session: AsyncSession, *, now: datetime) -> int:
+    """Cases with an overdue forwarding now: what `?overdue=true` lists
+    (assignment_state.overdue_sql)."""
+    n = await session.scalar(
+        select(func.count(distinct(CaseAssignment.case_id))).where(overdue_sql(now))
+    )
+    return int(n or 0)
+
+
+async def _queue(session: AsyncSession, now: datetime) -> Queue:
+    waiting, oldest = (
+        await session.execute(
+            select(func.count(), func.min(Callback.queued_at)).where(
+                Callback.status == CallbackStatus.OPEN
+            )
+        )
+    ).one()
+    in_progress = await session.scalar(
+        select(func.count()).select_from(Call).where(Call.ended_at.is_(None))
+    )
+    longest = max(0, int((now - oldest).total_seconds())) if oldest is not None else None
+    return Queue(
+        callbacks_waiting=int(waiting or 0),
+        oldest_callback_at=oldest,
+        longest_wait_seconds=longest,
+        calls_in_progress=int(in_progress or 0),
+    )
+
+
+async def charts(session: AsyncSession, *, actor: Actor, now: datetime) -> Charts:
+    """Today's cases per hour against the average of the week before, by category and by
+    channel, and the backlog of each unit (supervisors and administrators)."""
+    require(actor, Permission.SUPERVISE_AGENTS)
+    day = site_of(session).local(now).date()
+    today = await read_summary(session, actor=actor, date_from=day, date_to=day)
+    before = await read_summary(
+        session,
+        actor=actor,
+        date_from=day - timedelta(days=AVERAGE_DAYS),
+        date_to=day - timedelta(days=1),
+    )
+    by_hour = [
+        (h["hour"], h["requests"], round(b["requests"] / AVERAGE_DAYS, 1))
+        for h, b in zip(today["by_hour"], before["by_hour"], strict=True)
+    ]
+    return Charts(
+        day=day,
+        by_hour=by_hour,
+        by_category=today["requests"]["by_category"],
+        by_channel=today["requests"]["by_channel"],
+        backlog=await unit_backlog(session, now=now),
+    )
+
+
+async def unit_backlog(session: AsyncSession, *, now: datetime) -> list[UnitBacklog]:
+    """Forwardings each unit still holds (assignment_state.active_sql) and how many of them
+    are overdue, largest backlog first."""
+    rows = await session.execute(
+        select(
+            Unit.id,
+            Unit.code,
+            Unit.name,
+            func.count(),
+            func.sum(case((overdue_sql(now), 1), else_=0)),
+        )
+        .join(Unit, Unit.id == CaseAssignment.unit_id)
+        .where(active_sql())
+        .group_by(Unit.id, Unit.code, Unit.name)
+        .order_by(func.count().desc(), Unit.code)
+    )
+    return [
+        UnitBacklog(unit_id=i, code=c, name=n, active=int(a), overdue=int(o or 0))
+        for i, c, n, a, o in rows.all()
+    ]
