@@ -290,3 +290,13 @@ async def test_the_app_is_installable_with_a_worker_covering_the_form(client):
 async def test_the_portal_takes_no_other_anonymous_posts(client):
     r = await client.post("/api/v1/cases", json={"channel": "web", "description": "x" * 20})
     assert r.status_code == 401
+
+
+async def test_only_a_hash_of_the_secret_is_stored(app, client):
+    from hotline.portal.models import PortalTicket
+
+    sent = await send(client)
+    async with app.state.hotline.unit_of_work(read_only=True) as session:
+        stored = (await session.scalars(select(PortalTicket.secret_hash))).all()
+    assert len(stored) == 1 and sent["secret"] not in stored[0]
+    assert sent["secret"].replace("-", "") not in stored[0].upper()

@@ -245,6 +245,7 @@
   function keep(item) {
     return outbox.add(item).then(function () {
       show("queued", true);
+      el("queued").focus();  // in view and read out, above the form that now empties
       var channel = el("channel").value;
       form.reset();  // ready for another report; this one is safe in the outbox
       el("channel").value = channel;
