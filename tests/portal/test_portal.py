@@ -300,3 +300,10 @@ async def test_only_a_hash_of_the_secret_is_stored(app, client):
         stored = (await session.scalars(select(PortalTicket.secret_hash))).all()
     assert len(stored) == 1 and sent["secret"] not in stored[0]
     assert sent["secret"].replace("-", "") not in stored[0].upper()
+
+
+async def test_an_unknown_portal_address_gets_a_page(client):
+    r = await client.get("/phan-anh/khong-co-trang-nay")
+    assert r.status_code == 404
+    assert r.headers["content-type"].startswith("text/html")
+    assert "Không có trang này" in r.text and 'href="/phan-anh"' in r.text

@@ -284,3 +284,11 @@ async def manifest() -> JSONResponse:
     return JSONResponse(
         MANIFEST, media_type="application/manifest+json", headers={"Cache-Control": "no-cache"}
     )
+
+
+@router.get("/phan-anh/{rest:path}", response_class=HTMLResponse)
+async def not_found(request: Request) -> Response:
+    """Any other address under the portal: a page a citizen can read, not JSON. Declared
+    last, so it takes only what no route above took."""
+    exc = NotFound("Không có trang này. Vui lòng kiểm tra lại đường dẫn.")
+    return _refused_page(request, exc)
