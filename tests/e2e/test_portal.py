@@ -93,3 +93,34 @@ def test_a_report_with_a_photo_written_offline_is_sent_online_and_tracked(  # ty
     assert "Nguyễn Thị Hoa" not in page.content()
     assert errors == []
     context.close()
+
+
+@pytest.mark.e2e
+def test_a_mistake_is_shown_by_its_field_and_the_report_goes_once_corrected(  # type: ignore[no-untyped-def]
+    live_server, browser, settings
+):
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(live_server.url + "/phan-anh")
+    text = "Đèn đường ngõ 5 phố Kim Mã hỏng cả tuần nay, tối đi lại rất nguy hiểm"
+    page.fill("#description", text)
+    page.select_option("#ward_code", WARD)
+    page.fill("#phone", "12345")
+    page.set_input_files(
+        "#files", files=[{"name": "den.png", "mimeType": "image/png", "buffer": tiny_png()}]
+    )
+    page.click("#send")
+    message = page.locator("#phone-error")
+    message.wait_for(state="visible")
+    assert message.inner_text().startswith("Số điện thoại không hợp lệ")
+    assert page.get_attribute("#phone", "aria-invalid") == "true"
+    assert page.input_value("#description") == text  # nothing typed is lost
+    assert live_server.run(_stored(settings)) == []
+
+    page.fill("#phone", "0912345678")
+    page.click("#send")
+    page.wait_for_url(live_server.url + "/phan-anh/da-gui")
+    code = page.inner_text(".case-code")
+    assert live_server.run(_stored(settings)) == [(code, "web", ["image/png"])]
+    assert errors == []
