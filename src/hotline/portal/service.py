@@ -265,7 +265,14 @@ def scrub(text: str, *, known: tuple[str, ...] = ()) -> str:
     for value in sorted({k.strip() for k in known if len(k.strip()) >= 3}, key=len, reverse=True):
         text = re.sub(re.escape(value), HIDDEN, text, flags=re.IGNORECASE)
     text = _EMAIL_LIKE.sub(HIDDEN, text)
-    return _PHONE_LIKE.sub(HIDDEN, text)
+    return _PHONE_LIKE.sub(_hide_number, text)
+
+
+def _hide_number(match: re.Match[str]) -> str:
+    # Phone numbers have 9+ digits (ID card numbers 12); dates and years ("19.08.2021",
+    # "2021 - 2022") have fewer and stay readable.
+    found = match.group(0)
+    return HIDDEN if sum(ch.isdigit() for ch in found) >= 9 else found
 
 
 async def public_reports(session: AsyncSession, *, limit: int = 30) -> list[PublicReport]:
