@@ -117,6 +117,8 @@ def test_a_mistake_is_shown_by_its_field_and_the_report_goes_once_corrected(  # 
     assert page.get_attribute("#phone", "aria-invalid") == "true"
     assert page.input_value("#description") == text  # nothing typed is lost
     assert live_server.run(_stored(settings)) == []
+    if SCREENSHOTS:
+        page.screenshot(path=str(SCREENSHOTS / "portal-form-error.png"), full_page=True)
 
     page.fill("#phone", "0912345678")
     page.click("#send")
