@@ -55,6 +55,9 @@ def create_app(settings: Settings) -> FastAPI:
             window_seconds=settings.login_failure_window_seconds,
         ),
         public=RequestLimiter(limits, settings.public_requests_per_minute),
+        tracking=FailureLimiter(
+            limits, per_address=30, per_username=10, window_seconds=900, name="tracking"
+        ),
     )
 
     @asynccontextmanager
@@ -114,6 +117,7 @@ def create_app(settings: Settings) -> FastAPI:
     from hotline.knowledge.api import router as knowledge_router
     from hotline.knowledge.pages import router as knowledge_pages_router
     from hotline.phoneconfig.api import router as phone_router
+    from hotline.portal.pages import router as portal_router
     from hotline.recordings.api import router as recordings_router
     from hotline.reports.api import router as reports_router
     from hotline.reports.pages import router as report_pages_router
@@ -149,6 +153,7 @@ def create_app(settings: Settings) -> FastAPI:
         knowledge_pages_router,
         dashboard_router,
         report_pages_router,
+        portal_router,
         health_router,
     ):
         app.include_router(router)

@@ -12,6 +12,7 @@ from hotline.directory import models as directory_models
 from hotline.jobs import models as jobs_models
 from hotline.knowledge import models as knowledge_models
 from hotline.phoneconfig import models as phoneconfig_models
+from hotline.portal import models as portal_models
 from hotline.recordings import models as recordings_models
 from hotline.reports import models as reports_models
 from hotline.triage import models as triage_models
@@ -31,6 +32,7 @@ __all__ = [
     "knowledge_models",
     "metadata",
     "phoneconfig_models",
+    "portal_models",
     "recordings_models",
     "reports_models",
     "triage_models",

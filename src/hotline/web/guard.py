@@ -43,9 +43,13 @@ if TYPE_CHECKING:
 
 # Routes anyone may call with a body: the sign-in form and its sign-out, the language
 # switch (its form token is checked by the route), the token endpoint,
-# the public API. Every other route with a body needs a signed-in caller before it is read.
-PUBLIC_PATHS = frozenset({"/login", "/logout", "/lang", "/api/v1/auth/token"})
-PUBLIC_PREFIXES = ("/api/v1/public/",)
+# the public API, and the citizen portal's report, file and tracking forms (their routes
+# check the form token and throttle). Every other route with a body needs a signed-in
+# caller before it is read.
+PUBLIC_PATHS = frozenset(
+    {"/login", "/logout", "/lang", "/api/v1/auth/token", "/phan-anh", "/tra-cuu"}
+)
+PUBLIC_PREFIXES = ("/api/v1/public/", "/phan-anh/")
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Room for the multipart framing and the small form fields beside an uploaded file.
@@ -55,6 +59,7 @@ MULTIPART_OVERHEAD = 64 * 1024
 UPLOAD_CAPS = (
     (re.compile(r"/api/v1/cases/[^/]+/attachments"), "attachment_max_bytes"),
     (re.compile(r"/api/v1/phone/prompts/[^/]+"), "prompt_upload_max_bytes"),
+    (re.compile(r"/phan-anh/[^/]+/tep"), "attachment_max_bytes"),
 )
 
 JSON, FORM, UPLOAD = "json", "form", "upload"

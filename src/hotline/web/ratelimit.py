@@ -83,11 +83,14 @@ class FailureLimiter:
         per_address: int = 50,
         per_username: int = 10,
         window_seconds: int = 900,
+        name: str = "login",
     ) -> None:
+        # `name` keeps the counts of each use apart in the shared store (the portal's
+        # tracking counts wrong secrets per case code with the same rules).
         self._limiter = _Shared(MovingWindowRateLimiter, storage)
         self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
-        self._by_address = RateLimitItemPerSecond(per_address, window_seconds, "login-address")
-        self._by_user = RateLimitItemPerSecond(per_username, window_seconds, "login-user")
+        self._by_address = RateLimitItemPerSecond(per_address, window_seconds, f"{name}-address")
+        self._by_user = RateLimitItemPerSecond(per_username, window_seconds, f"{name}-user")
 
     @contextlib.asynccontextmanager
     async def attempt(self, client: str, username: str) -> AsyncIterator[None]:

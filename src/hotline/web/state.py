@@ -34,6 +34,8 @@ class AppState:
     tokens: TokenCache
     logins: FailureLimiter
     public: RequestLimiter
+    # Wrong tracking code/secret pairs on the citizen portal, per address and per code.
+    tracking: FailureLimiter
     _autocommit_pool: asyncpg.Pool | None = None
     _intake_writer: IntakeWriter | None = None
     _pool_lock: asyncio.Lock = field(default_factory=asyncio.Lock)

@@ -1,0 +1,1 @@
+"""The citizen portal and app: reports without signing in, tracking, the public list."""
