@@ -259,6 +259,8 @@
       $("saved").hidden = false;
       $("saved-text").textContent = T("saved") + " " + c.code;
       $("forward-error").textContent = "";
+      $("forward-box").hidden = false;
+      $("forward-note").value = "";
       loadUnits(c);
       refreshSoon();
     }, function (e) {
@@ -297,7 +299,7 @@
   }
 
   function forward() {
-    if (!saved || $("saved").hidden) return;
+    if (!saved || $("saved").hidden || $("forward-box").hidden) return;
     var chosen = document.querySelector('#units input[name="unit"]:checked');
     if (!chosen) return;
     var name = document.querySelector('label[for="' + chosen.id + '"]').textContent;
@@ -306,7 +308,7 @@
       { unit_id: Number(chosen.value), note: $("forward-note").value })
       .then(function () {
         $("saved-text").textContent = T("saved") + " " + saved.code + " · " + T("forwarded") + " " + name;
-        $("units").textContent = "";
+        $("forward-box").hidden = true;
         refreshSoon();
         $("new-case").focus();
       }, function (e) {
@@ -385,7 +387,8 @@
 
   // ---- keyboard shortcuts (listed on the page) ---------------------------------------
   var keys = {
-    KeyN: function () { if (!form.hidden && phone.value) { phone.focus(); return; } resetForm(null); phone.focus(); },
+    // A draft being typed is kept: only the panel of a saved case gives way to a new form.
+    KeyN: function () { if (form.hidden) resetForm(null); phone.focus(); },
     KeyM: function () { desc.focus(); },
     KeyL: function () { category.focus(); },
     KeyK: function () { urgent.checked = !urgent.checked; urgent.dataset.touched = "1"; },
