@@ -92,6 +92,8 @@ def test_operator_records_an_answered_call_and_forwards_it_with_the_keyboard(  #
     seeded = live_server.run(_seed(settings))
     assert isinstance(seeded, dict)
     page = browser.new_page(viewport={"width": 1366, "height": 768})
+    errors: list[object] = []
+    page.on("pageerror", errors.append)
     page.goto(live_server.url + "/login")
     page.fill("#username", "dtv01")
     page.fill("#password", "dtv01-1022")
@@ -162,5 +164,6 @@ def test_operator_records_an_answered_call_and_forwards_it_with_the_keyboard(  #
     row = page.locator(f"#cases tr[data-code='{code}']")
     row.wait_for()
     assert "Đã chuyển đơn vị" in row.inner_text()
+    assert not errors
     if SCREENSHOTS:
         page.screenshot(path=str(SCREENSHOTS / "console-forwarded.png"))

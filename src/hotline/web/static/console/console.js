@@ -20,7 +20,7 @@
 
   // One request per purpose at a time: a newer one aborts the older (typing fast).
   var pending = {};
-  function api(purpose, method, url, body) {
+  function api(purpose, method, url, body, extra) {
     if (pending[purpose]) pending[purpose].abort();
     var ctl = new AbortController();
     pending[purpose] = ctl;
@@ -30,6 +30,7 @@
       headers["Content-Type"] = "application/json";
       headers["X-CSRF-Token"] = csrf;
     }
+    Object.keys(extra || {}).forEach(function (k) { headers[k] = extra[k]; });
     return fetch(url, {
       method: method, headers: headers, credentials: "same-origin", signal: ctl.signal,
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -124,7 +125,12 @@
   var form = $("case-form");
   var phone = $("phone-no"), desc = $("description"), category = $("category");
   var urgent = $("urgent");
-  var saved = null, triage = null;
+  var saved = null, triage = null, attempt = null;
+  function newKey() {
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes); // randomUUID needs HTTPS; office PCs may use plain HTTP
+    return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
+  }
   wardCombo($("ward-q"), $("ward-code"), $("ward-list"), function () { $("ward-error").textContent = ""; });
 
   function showContact(contact, pastCases) {
@@ -229,6 +235,7 @@
     });
     triage = null;
     saved = null;
+    attempt = null;
     $("saved").hidden = true;
     form.hidden = false;
     if (call && call.caller) phone.value = call.caller;
@@ -253,7 +260,11 @@
     if ($("address").value.trim()) body.address = $("address").value.trim();
     $("save").disabled = true;
     var slow = setTimeout(function () { $("form-error").textContent = T("slow"); }, 1500);
-    api("save", "POST", "/api/v1/cases", body).then(function (c) {
+    // A retry of a request that got no answer sends the same key: one case, never two.
+    var json = JSON.stringify(body);
+    if (!attempt || attempt.body !== json) attempt = { body: json, key: newKey() };
+    api("save", "POST", "/api/v1/cases", body, { "Idempotency-Key": attempt.key }).then(function (c) {
+      attempt = null;
       saved = c;
       form.hidden = true;
       $("saved").hidden = false;
@@ -359,26 +370,46 @@
     desc.focus();
   }
   var conn = $("conn");
-  var stream = new EventSource("/api/v1/events");
-  stream.addEventListener("open", function () {
-    if (conn.textContent) { conn.textContent = ""; conn.classList.remove("lost"); refreshList(); }
+  var lastId = "", retry = 1000;
+  function lost() { conn.textContent = T("lost"); conn.classList.add("lost"); }
+  function track(handler) {
+    return function (e) { if (e.lastEventId) lastId = e.lastEventId; handler(e); };
+  }
+  var handlers = {
+    ready: function () { main.dataset.live = "1"; retry = 1000; },
+    reset: refreshList,
+    signed_out: function () { location.assign("/login"); },
+    "call.answered": function (e) { onCall(JSON.parse(e.data).data); },
+    "agent.status": function (e) {
+      var d = JSON.parse(e.data).data;
+      if (d.user_id === me) showStatus(d.status);
+    },
+  };
+  ["created", "taken", "updated", "forwarded", "accepted", "returned", "resolved", "closed",
+    "rejected", "reopened", "marked_duplicate", "merged", "overdue"].forEach(function (kind) {
+    handlers["case." + kind] = refreshSoon;
   });
-  // EventSource reconnects by itself and sends Last-Event-ID: the missed events follow.
-  stream.addEventListener("error", function () {
-    conn.textContent = T("lost");
-    conn.classList.add("lost");
-  });
-  stream.addEventListener("ready", function () { main.dataset.live = "1"; });
-  stream.addEventListener("reset", refreshList);
-  stream.addEventListener("call.answered", function (e) { onCall(JSON.parse(e.data).data); });
-  stream.addEventListener("agent.status", function (e) {
-    var d = JSON.parse(e.data).data;
-    if (d.user_id === me) showStatus(d.status);
-  });
-  ["created", "taken", "forwarded", "accepted", "returned", "resolved", "closed", "rejected",
-    "duplicate", "reopened", "updated", "overdue", "merged"].forEach(function (kind) {
-    stream.addEventListener("case." + kind, refreshSoon);
-  });
+  function connect() {
+    // A new EventSource does not send Last-Event-ID by itself: the query names it.
+    var url = "/api/v1/events" + (lastId ? "?last_event_id=" + encodeURIComponent(lastId) : "");
+    var stream = new EventSource(url);
+    Object.keys(handlers).forEach(function (kind) {
+      stream.addEventListener(kind, track(handlers[kind]));
+    });
+    stream.addEventListener("open", function () {
+      if (conn.textContent) { conn.textContent = ""; conn.classList.remove("lost"); refreshList(); }
+    });
+    stream.addEventListener("error", function () {
+      lost();
+      // While CONNECTING the browser retries by itself, resuming from Last-Event-ID. A stream
+      // it gave up on (an error status while the server restarts) is opened again here.
+      if (stream.readyState === EventSource.CLOSED) {
+        setTimeout(connect, retry);
+        retry = Math.min(retry * 2, 30000);
+      }
+    });
+  }
+  connect();
   var caller = $("call-id");
   if (caller.value) {
     phone.value = caller.dataset.caller || "";
