@@ -93,7 +93,7 @@ def test_operator_records_an_answered_call_and_forwards_it_with_the_keyboard(  #
     assert isinstance(seeded, dict)
     page = browser.new_page(viewport={"width": 1366, "height": 768})
     errors: list[object] = []
-    page.on("pageerror", errors.append)
+    page.on("pageerror", lambda error: errors.append(error))
     page.goto(live_server.url + "/login")
     page.fill("#username", "dtv01")
     page.fill("#password", "dtv01-1022")
