@@ -167,3 +167,36 @@ def test_operator_records_an_answered_call_and_forwards_it_with_the_keyboard(  #
     assert not errors
     if SCREENSHOTS:
         page.screenshot(path=str(SCREENSHOTS / "console-forwarded.png"))
+
+
+@pytest.mark.e2e
+def test_a_lost_stream_is_shown_and_resumes_with_what_was_missed(  # type: ignore[no-untyped-def]
+    live_server, browser, settings
+):
+    seeded = live_server.run(_seed(settings))
+    assert isinstance(seeded, dict)
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page.goto(live_server.url + "/login")
+    page.fill("#username", "dtv01")
+    page.fill("#password", "dtv01-1022")
+    page.keyboard.press("Enter")
+    page.wait_for_url(live_server.url + "/")
+    # The server answers the stream with errors for a while (as when it restarts).
+    down = {"now": True}
+
+    def events(route) -> None:  # type: ignore[no-untyped-def]
+        if down["now"]:
+            route.fulfill(status=503, body="")
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/events*", events)
+    page.reload()
+    page.locator("#conn", has_text="Mất kết nối, đang kết nối lại").wait_for()
+    # A call is put through while the operator's stream is down ...
+    call_id = live_server.run(_answer_call(settings, int(seeded["operator"])))  # type: ignore[call-overload]
+    down["now"] = False
+    # ... and arrives once it is back, without a reload.
+    page.wait_for_selector("#on-call")
+    assert page.input_value("#call-id") == str(call_id)
+    page.locator("#conn:empty").wait_for(state="attached")

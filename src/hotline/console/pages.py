@@ -99,6 +99,9 @@ async def board(request: Request, state: StateDep) -> Response:
             "agent_status": agent.status.value if agent else "away",
             "on_call": on_call,
             "view": "new",
+            # The stream resumes from here: an event between this page and the stream's
+            # opening (a call answered meanwhile) is not lost.
+            "last_event": state.feed.last,
             "nav": nav_for(actor),
         },
     )

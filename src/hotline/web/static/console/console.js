@@ -370,7 +370,7 @@
     desc.focus();
   }
   var conn = $("conn");
-  var lastId = "", retry = 1000;
+  var lastId = main.dataset.lastEvent || "", retry = 1000;
   function lost() { conn.textContent = T("lost"); conn.classList.add("lost"); }
   function track(handler) {
     return function (e) { if (e.lastEventId) lastId = e.lastEventId; handler(e); };
