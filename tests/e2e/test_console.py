@@ -109,6 +109,10 @@ def test_operator_records_an_answered_call_and_forwards_it_with_the_keyboard(  #
     assert page.input_value("#call-id") == str(call_id)
     assert page.locator("#agent-status").inner_text() == "Bận"
     assert page.evaluate("document.activeElement.id") == "description"
+    # Saving an empty description says so next to it; nothing is sent.
+    page.keyboard.press("Control+Enter")
+    assert page.locator("#description-error").inner_text() == "Vui lòng nhập nội dung."
+    assert page.locator("#saved").is_hidden()
 
     # Alt+N: the number field; typing the caller's number finds them and their past case.
     page.keyboard.press("Alt+N")
@@ -164,6 +168,9 @@ def test_operator_records_an_answered_call_and_forwards_it_with_the_keyboard(  #
     row = page.locator(f"#cases tr[data-code='{code}']")
     row.wait_for()
     assert "Đã chuyển đơn vị" in row.inner_text()
+    # Availability from the keyboard too.
+    page.keyboard.press("Alt+V")
+    page.locator("#agent-status", has_text="Vắng mặt").wait_for()
     assert not errors
     if SCREENSHOTS:
         page.screenshot(path=str(SCREENSHOTS / "console-forwarded.png"))

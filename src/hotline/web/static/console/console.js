@@ -230,7 +230,7 @@
     $("ward-code").value = "";
     $("call-id").value = call ? call.call_id : "";
     delete urgent.dataset.touched;
-    ["contact", "suggest", "description-error", "ward-error", "form-error"].forEach(function (id) {
+    ["contact", "suggest", "description-error", "ward-error", "phone-error", "form-error"].forEach(function (id) {
       $(id).textContent = "";
     });
     triage = null;
@@ -244,10 +244,15 @@
   function save() {
     if (form.hidden) return;
     var text = desc.value.trim();
-    $("form-error").textContent = "";
-    $("description-error").textContent = "";
-    if (!text) { $("description-error").textContent = T("failed"); desc.focus(); return; }
-    if ($("ward-q").value.trim() && !$("ward-code").value) { $("ward-q").focus(); return; }
+    ["form-error", "description-error", "ward-error", "phone-error"].forEach(function (id) {
+      $(id).textContent = "";
+    });
+    if (!text) { $("description-error").textContent = T("need-description"); desc.focus(); return; }
+    if ($("ward-q").value.trim() && !$("ward-code").value) {
+      $("ward-error").textContent = T("pick-ward");
+      $("ward-q").focus();
+      return;
+    }
     var body = { channel: "phone", description: text };
     if ($("call-id").value) body.call_id = Number($("call-id").value);
     if (phone.value.trim() || $("contact-name").value.trim()) {
@@ -276,8 +281,8 @@
       refreshSoon();
     }, function (e) {
       var d = e.data || {};
-      var field = d.field === "ward_code" ? "ward-error" : d.field === "description" ? "description-error" : "form-error";
-      $(field).textContent = d.detail || T("failed");
+      var spans = { ward_code: "ward-error", description: "description-error", "contact.phone": "phone-error" };
+      $(spans[d.field] || "form-error").textContent = d.detail || T("failed");
     }).finally(function () {
       clearTimeout(slow);
       $("save").disabled = false;
