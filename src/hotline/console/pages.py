@@ -5,6 +5,7 @@ the list is an HTML fragment of the same case query the API uses."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -53,15 +54,12 @@ def _filters(
 
 async def _case_rows(session: AsyncSession, actor: Actor, filters: CaseFilter) -> dict[str, object]:
     page = await list_cases(session, actor=actor, filters=filters, cursor=None, limit=LIST_SIZE)
-    overdue: set[str] = set()
+    overdue = {c.code for c in page.items} if filters.overdue else set()
     if page.items and not filters.overdue:
         # Which of the shown cases have an overdue forwarding: the same rule as ?overdue=true.
-        filters.overdue = True
-        late = await list_cases(session, actor=actor, filters=filters, cursor=None, limit=200)
+        late_filters = replace(filters, overdue=True)
+        late = await list_cases(session, actor=actor, filters=late_filters, cursor=None, limit=200)
         overdue = {c.code for c in late.items}
-        filters.overdue = None
-    elif filters.overdue:
-        overdue = {c.code for c in page.items}
     categories = {c.code: c.name_vi for c in await list_categories(session, include_inactive=True)}
     return {"cases": page.items, "overdue": overdue, "categories": categories}
 
