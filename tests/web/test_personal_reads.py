@@ -121,6 +121,7 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     # builds it for the answering operator (test_the_caller_card_pushed_to_an_operator...).
     ("GET", "/api/v1/events"): "case events; the pushed caller card is logged at its source",
     ("GET", "/login"): _STAFF,
+    ("GET", "/console/cases"): _CASE_CONTENT,
     ("POST", "/login"): _STAFF,
     ("POST", "/logout"): _STAFF,
     ("POST", "/agent-status"): _STAFF,

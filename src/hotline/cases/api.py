@@ -192,6 +192,7 @@ async def list_cases(
     date_to: Annotated[date | None, Query(alias="to")] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     contact_id: Id | None = None,
+    mine: bool = False,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CasePage:
@@ -207,6 +208,8 @@ async def list_cases(
         date_to=date_to,
         q=q,
         contact_id=contact_id,
+        # ?mine=true: the cases the caller holds (taken and not yet passed on).
+        assignee_id=(actor.user_id or -1) if mine else None,
     )
     # One citizen's cases are a logged read of their personal data: a write.
     async with state.unit_of_work(read_only=contact_id is None) as session:

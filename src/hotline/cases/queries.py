@@ -35,6 +35,8 @@ class CaseFilter:
     date_to: date | None = None
     q: str | None = None
     contact_id: int | None = None
+    # The operator holding the case ("my cases").
+    assignee_id: int | None = None
 
 
 @dataclass
@@ -128,6 +130,8 @@ async def list_cases(
         stmt = stmt.where(over if filters.overdue else ~over)
     if filters.contact_id is not None:
         stmt = stmt.where(Case.contact_id == filters.contact_id)
+    if filters.assignee_id is not None:
+        stmt = stmt.where(Case.assignee_id == filters.assignee_id)
     tz = site_of(session).timezone
     if filters.date_from:
         stmt = stmt.where(Case.created_at >= datetime.combine(filters.date_from, time(), tz))

@@ -1,0 +1,122 @@
+"""The console's case list fragment (`/console/cases`) and the API's `?mine=true`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from hotline.cases.models import CaseAssignment
+from hotline.db import utcnow
+from tests.auth.test_auth import _csrf_of
+from tests.conftest import PASSWORD, new_case_body
+
+pytestmark = pytest.mark.anyio
+
+
+async def _sign_in(client, username: str = "operator") -> None:  # type: ignore[no-untyped-def]
+    page = await client.get("/login")
+    r = await client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "csrf": _csrf_of(page.text)},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+
+
+async def _cases(client, world) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Three cases: hardship on Zalo (ward A), an urgent emergency by phone (ward B), and one
+    the operator has taken."""
+    op = world.auth("operator")
+    hardship = await client.post(
+        "/api/v1/cases", json=new_case_body(channel="zalo", ward_code="00004"), headers=op
+    )
+    emergency = await client.post(
+        "/api/v1/cases",
+        json=new_case_body(
+            description="Mẹ tôi khó thở, SpO2 90%",
+            category="cap_cuu",
+            urgent=True,
+            ward_code="00008",
+        ),
+        headers=op,
+    )
+    taken = await client.post(
+        "/api/v1/cases", json=new_case_body(description="Hỏi về giấy đi đường"), headers=op
+    )
+    r = await client.post(f"/api/v1/cases/{taken.json()['code']}/take", headers=op)
+    assert r.status_code == 200, r.text
+    return {
+        "hardship": hardship.json()["code"],
+        "emergency": emergency.json()["code"],
+        "taken": taken.json()["code"],
+    }
+
+
+def _codes(html: str) -> set[str]:
+    import re
+
+    return set(re.findall(r'data-code="([^"]+)"', html))
+
+
+async def test_the_list_shows_new_cases_mine_and_the_filtered_ones(client, world):
+    codes = await _cases(client, world)
+    assert (await client.get("/console/cases")).status_code == 401
+    await _sign_in(client)
+
+    new = await client.get("/console/cases")
+    assert _codes(new.text) == {codes["hardship"], codes["emergency"]}
+    assert f'class="row-urgent" data-code="{codes["emergency"]}"' in new.text
+    mine = await client.get("/console/cases", params={"view": "mine"})
+    assert _codes(mine.text) == {codes["taken"]}
+    zalo = await client.get("/console/cases", params={"view": "all", "channel": "zalo"})
+    assert _codes(zalo.text) == {codes["hardship"]}
+    ward = await client.get("/console/cases", params={"view": "all", "ward": "00008"})
+    assert _codes(ward.text) == {codes["emergency"]}
+    emergencies = await client.get("/console/cases", params={"category": "cap_cuu"})
+    assert _codes(emergencies.text) == {codes["emergency"]}
+    held = await client.get("/console/cases", params={"view": "all", "status": "in_progress"})
+    assert _codes(held.text) == {codes["taken"]}
+    assert "Đang xử lý" in held.text
+    # The page itself starts with the same list.
+    board = await client.get("/")
+    assert _codes(board.text) == {codes["hardship"], codes["emergency"]}
+
+
+async def test_overdue_cases_stand_out_and_have_their_view(app, client, world):
+    codes = await _cases(client, world)
+    r = await client.post(
+        f"/api/v1/cases/{codes['hardship']}/forward",
+        json={"unit_id": world.units["ward_a"], "deadline_hours": 1},
+        headers=world.auth("operator"),
+    )
+    assert r.status_code == 201, r.text
+    async with app.state.hotline.unit_of_work() as session:
+        await session.execute(update(CaseAssignment).values(due_at=utcnow() - timedelta(hours=1)))
+    await _sign_in(client)
+    overdue = await client.get("/console/cases", params={"view": "overdue"})
+    assert _codes(overdue.text) == {codes["hardship"]} and "Quá hạn" in overdue.text
+    every = await client.get("/console/cases", params={"view": "all"})
+    assert f'class=" row-overdue" data-code="{codes["hardship"]}"' in every.text
+    assert every.text.count("row-overdue") == 1
+
+
+async def test_mine_in_the_api_is_the_cases_the_caller_holds(client, world):
+    codes = await _cases(client, world)
+    mine = await client.get("/api/v1/cases?mine=true", headers=world.auth("operator"))
+    assert [c["code"] for c in mine.json()["items"]] == [codes["taken"]]
+    theirs = await client.get("/api/v1/cases?mine=true", headers=world.auth("supervisor"))
+    assert theirs.json()["items"] == []
+    everyone = await client.get("/api/v1/cases", headers=world.auth("operator"))
+    assert len(everyone.json()["items"]) == 3
+
+
+async def test_an_english_page_has_english_filters(client, world):
+    await _sign_in(client)
+    page = await client.get("/")
+    csrf = _csrf_of(page.text)
+    r = await client.post("/lang", data={"lang": "en", "csrf": csrf}, follow_redirects=False)
+    assert r.status_code in (302, 303), r.text
+    english = await client.get("/")
+    assert "Keyboard shortcuts" in english.text and 'data-t-lost="Connection lost' in english.text

@@ -1,0 +1,209 @@
+"""The operator console in a real browser: a call answered by the line, recorded as a case and
+forwarded with the keyboard only."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from hotline.db import create_engine, make_sessionmaker, utcnow
+from hotline.site import Site
+from tests.e2e.test_pages import SCREENSHOTS
+
+CALLER = "+84912345678"
+
+
+async def _seed(settings) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """An operator who is available to the line, a citizen who called before, a ward unit."""
+    from hotline.agents.service import set_status
+    from hotline.auth.service import SYSTEM, create_user
+    from hotline.cases.service import NewCase, open_case
+    from hotline.directory.service import create_unit
+
+    engine = create_engine(settings.effective_database_url)
+    async with make_sessionmaker(engine, Site.from_settings(settings))() as s, s.begin():
+        user = await create_user(
+            s, username="dtv01", password="dtv01-1022", role="operator", full_name="ĐTV 01"
+        )
+        await set_status(s, user_id=user.id, status="available")
+        old = await open_case(
+            s,
+            actor=SYSTEM,
+            data=NewCase(
+                channel="zalo",
+                description="Xin hỏi lịch tiêm vắc xin mũi 2 ở phường",
+                category="tiem_vac_xin",
+                contact_phone="0912345678",
+                contact_name="Trần Văn Bình",
+                ward_code="00004",
+            ),
+        )
+        unit = await create_unit(
+            s,
+            code="UB-00004",
+            name="UBND Phường Ba Đình",
+            unit_type="ward_committee",
+            ward_codes=["00004"],
+            categories=["ho_tro_kho_khan"],
+        )
+    await engine.dispose()
+    return {"operator": user.id, "old_case": old.code, "unit": unit.name}
+
+
+async def _answer_call(settings, operator_id: int) -> int:  # type: ignore[no-untyped-def]
+    """What the phone line does when it puts a call through (telephony/server.py
+    CallRecorder._open): the open call row, the operator busy on it, `call.answered`."""
+    from hotline.agents.models import AgentStatus
+    from hotline.agents.service import line_update
+    from hotline.calls.service import NewCall, call_context, open_call
+    from hotline.events import committed, record_event
+    from hotline.telephony.server import answered_event
+
+    engine = create_engine(settings.effective_database_url)
+    now = utcnow()
+    data = NewCall(
+        line="1022",
+        caller=CALLER,
+        started_at=now - timedelta(seconds=20),
+        answered_at=now,
+        menu_path="0",
+        branch="operator",
+        queue_wait_seconds=8,
+        operator_id=operator_id,
+        outcome="answered",
+    )
+    async with committed(make_sessionmaker(engine, Site.from_settings(settings)), None) as s:
+        call = await open_call(s, data=data)
+        await line_update(s, user_id=operator_id, status=AgentStatus.BUSY, current_call_id=call.id)
+        context = await call_context(
+            s, call_id=call.id, reader_id=operator_id, purpose="call_answered"
+        )
+        record_event(s, answered_event(context, operator_id))
+        call_id = call.id
+    await engine.dispose()
+    return call_id
+
+
+@pytest.mark.e2e
+def test_operator_records_an_answered_call_and_forwards_it_with_the_keyboard(  # type: ignore[no-untyped-def]
+    live_server, browser, settings
+):
+    seeded = live_server.run(_seed(settings))
+    assert isinstance(seeded, dict)
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    errors: list[object] = []
+    page.on("pageerror", lambda error: errors.append(error))
+    page.goto(live_server.url + "/login")
+    page.fill("#username", "dtv01")
+    page.fill("#password", "dtv01-1022")
+    page.keyboard.press("Enter")
+    page.wait_for_url(live_server.url + "/")
+    assert page.locator("#agent-status").inner_text() == "Sẵn sàng"
+    # The stream is open before the line answers (the event would be replayed anyway).
+    page.wait_for_selector("main[data-live='1']", state="attached")
+
+    call_id = live_server.run(_answer_call(settings, int(seeded["operator"])))  # type: ignore[call-overload]
+    page.wait_for_selector("#on-call")
+    assert CALLER in page.locator("#on-call").inner_text()
+    assert page.input_value("#call-id") == str(call_id)
+    assert page.locator("#agent-status").inner_text() == "Bận"
+    assert page.evaluate("document.activeElement.id") == "description"
+    # Saving an empty description says so next to it; nothing is sent.
+    page.keyboard.press("Control+Enter")
+    assert page.locator("#description-error").inner_text() == "Vui lòng nhập nội dung."
+    assert page.locator("#saved").is_hidden()
+
+    # Alt+N: the number field; typing the caller's number finds them and their past case.
+    page.keyboard.press("Alt+N")
+    assert page.evaluate("document.activeElement.id") == "phone-no"
+    page.keyboard.press("Control+A")
+    page.keyboard.type("0912 345 678")
+    contact = page.locator("#contact")
+    contact.get_by_text(str(seeded["old_case"])).wait_for()
+    assert "Trần Văn Bình" in contact.inner_text()
+
+    page.keyboard.press("Alt+M")
+    page.keyboard.type("Khu trọ có 5 công nhân hết gạo ba ngày nay, xin hỗ trợ lương thực")
+    triage = page.locator("#triage-category")
+    triage.wait_for()
+    assert triage.get_attribute("data-code") == "ho_tro_kho_khan"
+    page.keyboard.press("Alt+G")
+    assert page.input_value("#category") == "ho_tro_kho_khan"
+
+    # The ward, typed without diacritics.
+    page.keyboard.press("Alt+P")
+    page.keyboard.type("ba dinh")
+    option = page.locator("#ward-list li", has_text="Ba Đình").first
+    option.wait_for()
+    while page.locator("#ward-list li[aria-selected=true]").inner_text() != option.inner_text():
+        page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    assert page.input_value("#ward-code") == "00004"
+    if SCREENSHOTS:
+        page.screenshot(path=str(SCREENSHOTS / "console-intake.png"))
+
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#saved:not([hidden])")
+    code = page.locator("#saved-text").inner_text().split()[-1]
+    # The suggested units: the ward's committee among them; arrows choose, Alt+C forwards.
+    units = page.locator("#units label")
+    units.first.wait_for()
+    names = units.all_inner_texts()
+    assert seeded["unit"] in names
+    for _ in range(names.index(str(seeded["unit"]))):
+        page.keyboard.press("ArrowDown")
+    page.keyboard.press("Alt+C")
+    page.locator("#saved-text", has_text="Đã chuyển đến").wait_for()
+    assert str(seeded["unit"]) in page.locator("#saved-text").inner_text()
+
+    case = page.request.get(f"{live_server.url}/api/v1/cases/{code}").json()
+    assert case["status"] == "forwarded" and case["ward_code"] == "00004"
+    assert [c["id"] for c in case["calls"]] == [call_id]
+    assert case["contact"]["name"] == "Trần Văn Bình"
+
+    # The list, all cases: the new one shows as forwarded.
+    page.keyboard.press("Alt+T")
+    page.select_option("#f-view", "all")
+    row = page.locator(f"#cases tr[data-code='{code}']")
+    row.wait_for()
+    assert "Đã chuyển đơn vị" in row.inner_text()
+    # Availability from the keyboard too.
+    page.keyboard.press("Alt+V")
+    page.locator("#agent-status", has_text="Vắng mặt").wait_for()
+    assert not errors
+    if SCREENSHOTS:
+        page.screenshot(path=str(SCREENSHOTS / "console-forwarded.png"))
+
+
+@pytest.mark.e2e
+def test_a_lost_stream_is_shown_and_resumes_with_what_was_missed(  # type: ignore[no-untyped-def]
+    live_server, browser, settings
+):
+    seeded = live_server.run(_seed(settings))
+    assert isinstance(seeded, dict)
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page.goto(live_server.url + "/login")
+    page.fill("#username", "dtv01")
+    page.fill("#password", "dtv01-1022")
+    page.keyboard.press("Enter")
+    page.wait_for_url(live_server.url + "/")
+    # The server answers the stream with errors for a while (as when it restarts).
+    down = {"now": True}
+
+    def events(route) -> None:  # type: ignore[no-untyped-def]
+        if down["now"]:
+            route.fulfill(status=503, body="")
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/events*", events)
+    page.reload()
+    page.locator("#conn", has_text="Mất kết nối, đang kết nối lại").wait_for()
+    # A call is put through while the operator's stream is down ...
+    call_id = live_server.run(_answer_call(settings, int(seeded["operator"])))  # type: ignore[call-overload]
+    down["now"] = False
+    # ... and arrives once it is back, without a reload.
+    page.wait_for_selector("#on-call")
+    assert page.input_value("#call-id") == str(call_id)
+    page.locator("#conn:empty").wait_for(state="attached")
