@@ -40,6 +40,19 @@ def test_every_text_of_every_template_has_its_english() -> None:
     assert not missing, f"no English for: {missing}"
 
 
+JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+# Letters outside ASCII (Vietnamese ones above all); punctuation like – … · “ ” is allowed.
+LETTER_OUTSIDE_ASCII = re.compile(r"[^\W\d_a-zA-Z]")
+
+
+def test_no_template_writes_text_outside_the_catalogues() -> None:
+    """Vietnamese text written straight into a template would stay Vietnamese in English."""
+    for template in sorted(PACKAGE.glob("*/templates/**/*.html")):
+        bare = JINJA.sub(" ", template.read_text(encoding="utf-8"))
+        found = [m.group(0) for m in LETTER_OUTSIDE_ASCII.finditer(bare)]
+        assert not found, f"{template}: text outside _(): {found[:5]}"
+
+
 def _csrf_of(html: str) -> str:
     match = re.search(r'<meta name="csrf-token" content="([^"]+)">', html)
     assert match, html

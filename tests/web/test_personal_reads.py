@@ -137,7 +137,10 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ("GET", "/phan-anh/{rest:path}"): "a not-found page",
     ("POST", "/phan-anh/{code}/tep"): "adds the holder's own files, shows nothing back",
     ("GET", "/tra-cuu"): _ECHO,
-    ("POST", "/tra-cuu"): "status and the hotline's answer for the secret's holder, no reporter details",
+    (
+        "POST",
+        "/tra-cuu",
+    ): "status and the hotline's answer for the secret's holder, no reporter details",
     ("POST", "/login"): _STAFF,
     ("POST", "/logout"): _STAFF,
     ("POST", "/agent-status"): _STAFF,
