@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hotline.agents.service import find_agent, takes_calls
 from hotline.auth import service as auth
+from hotline.auth.permissions import Permission, allows
 from hotline.calls.service import call_context
 from hotline.cases.queries import CaseFilter, list_cases
 from hotline.cases.transitions import CHANNEL_LABELS_VI, STATUS_LABELS_VI
@@ -34,6 +35,9 @@ async def board(request: Request, state: StateDep) -> Response:
         actor = await page_actor(request, state, session)
         if actor is None or actor.user_id is None:
             return RedirectResponse("/login", status_code=303)
+        if actor.unit_scoped and not allows(actor, Permission.HANDLE_CASES):
+            # A unit officer's work is the unit's inbox (cases/pages.py).
+            return RedirectResponse("/inbox", status_code=303)
         user = await auth.get_user(session, actor.user_id)
         page = await list_cases(session, actor=actor, filters=CaseFilter(), cursor=None, limit=30)
         today = state.site.local(utcnow()).date()
