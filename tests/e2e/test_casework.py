@@ -63,11 +63,19 @@ async def _status(settings, code: str) -> tuple[str, str | None]:  # type: ignor
     return found
 
 
+def _console(errors: list[str], message) -> None:  # type: ignore[no-untyped-def]
+    # The site has no favicon yet (the shared layout's); anything else is this page's.
+    if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico"):
+        errors.append(f"{message.text} {message.location}")
+
+
 @pytest.mark.e2e
 def test_unit_officer_accepts_and_resolves_a_forwarded_case(live_server, browser, settings):  # type: ignore[no-untyped-def]
     code = live_server.run(_seed(settings))
     context = browser.new_context(viewport={"width": 1366, "height": 768})
     page = context.new_page()
+    errors: list[str] = []  # console errors: a CSP violation is one
+    page.on("console", lambda m: _console(errors, m))
     page.goto(live_server.url + "/")
     page.fill("#username", "canbo01")
     page.fill("#password", "canbo01-1022")
@@ -79,6 +87,7 @@ def test_unit_officer_accepts_and_resolves_a_forwarded_case(live_server, browser
 
     # The same officer has the case page open in another tab: it follows live.
     watcher = context.new_page()
+    watcher.on("console", lambda m: _console(errors, m))
     watcher.goto(f"{live_server.url}/cases/{code}")
     watcher.locator("#live-status [data-live=on]").wait_for(state="visible")
 
@@ -101,4 +110,5 @@ def test_unit_officer_accepts_and_resolves_a_forwarded_case(live_server, browser
     page.goto(f"{live_server.url}/cases/{code}")
     assert page.locator("#case-status").inner_text() == "Đã giải quyết"
     assert ANSWER in page.locator("#case-answer").inner_text()
+    assert errors == []
     context.close()
