@@ -250,3 +250,34 @@ async def test_the_case_page_logs_the_read_of_the_reporter(app, client, world, s
     async with app.state.hotline.unit_of_work() as session:
         rows = (await session.scalars(select(PersonalDataRead))).all()
     assert [(r.purpose, r.contact_id) for r in rows] == [("case_page", case["contact_id"])]
+
+
+async def test_operator_resolves_with_a_knowledge_base_answer(client, world, signed_in):
+    from tests.knowledge.helpers import published
+
+    article = await published(
+        client,
+        world,
+        question="Hộ gia đình hết gạo được hỗ trợ lương thực ở đâu?",
+        answer="UBND phường tiếp nhận và cấp gạo hỗ trợ trong 24 giờ.",
+        category="ho_tro_kho_khan",
+    )
+    case = await create(client, world)
+    async with signed_in("operator") as c:
+        page = (await c.get(f"/cases/{case['code']}")).text
+        # The one-click insert: the button carries the answer for live.js to put in the box.
+        assert f'data-article-id="{article["id"]}"' in page
+        assert 'data-answer="UBND phường tiếp nhận và cấp gạo hỗ trợ trong 24 giờ."' in page
+        r = await post_action(
+            c,
+            case["code"],
+            "resolve",
+            page,
+            answer=article["answer"],
+            article_id=str(article["id"]),
+        )
+        assert r.status_code == 303, r.text
+        page = (await c.get(r.headers["location"])).text
+        assert "Dùng bài hỏi đáp" in page and "Đã giải quyết." in page
+    detail = await get(client, world, case["code"])
+    assert detail["status"] == "resolved" and detail["answer"] == article["answer"]
