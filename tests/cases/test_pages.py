@@ -98,7 +98,9 @@ async def test_an_officer_of_another_unit_gets_404_and_an_empty_inbox(client, wo
     async with signed_in("officer") as own:
         page = (await own.get(f"/cases/{case['code']}")).text
     async with signed_in("outsider") as c:
-        assert (await c.get(f"/cases/{case['code']}")).status_code == 404
+        hidden = await c.get(f"/cases/{case['code']}")
+        assert hidden.status_code == 404 and "Không tìm thấy yêu cầu" in hidden.text
+        assert "hết gạo" not in hidden.text and "Nguyễn Thị Lan" not in hidden.text
         assert (await c.get(f"/cases/{case['code']}/timeline")).status_code == 404
         r = await c.post(
             f"/cases/{case['code']}/act/accept",
@@ -281,3 +283,20 @@ async def test_operator_resolves_with_a_knowledge_base_answer(client, world, sig
         assert "Dùng bài hỏi đáp" in page and "Đã giải quyết." in page
     detail = await get(client, world, case["code"])
     assert detail["status"] == "resolved" and detail["answer"] == article["answer"]
+
+
+async def test_a_refused_inbox_action_is_explained_in_its_row(client, world, signed_in):
+    case = await create(client, world)
+    await forward(client, world, case["code"])
+    async with signed_in("officer") as c:
+        inbox = (await c.get("/inbox")).text
+        r = await post_action(
+            c, case["code"], "return", inbox, row=case["code"], next="inbox", reason=""
+        )
+        assert r.status_code == 422
+        row = r.text[r.text.index(f'id="row-{case["code"]}"') :]
+        assert "Cần nêu lý do" in row and "<details open>" in row
+        # A colleague accepted meanwhile: the stale accept is refused, not applied twice.
+        await ok(client, world, "colleague", case["code"], "accept")
+        r = await post_action(c, case["code"], "accept", inbox, row=case["code"], next="inbox")
+        assert r.status_code == 409 and STALE in r.text

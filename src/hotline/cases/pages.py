@@ -41,7 +41,11 @@ router = APIRouter(include_in_schema=False)
 StateDep = Annotated[AppState, Depends(get_state)]
 FormText = Annotated[str, Form()]
 
-STALE_FIELDS = frozenset({"expected_version", "status"})
+# Fields the case page shows a refusal next to; any other refusal (a stale version, a wrong
+# status, an unknown article) goes on top of the page.
+FORM_FIELDS = frozenset(
+    {"answer", "reason", "unit_id", "deadline_hours", "original_code", "category"}
+)
 
 
 def _base(request: Request, actor: Actor, user: Any, state: AppState) -> dict[str, Any]:
@@ -136,9 +140,16 @@ async def _render_case(
         if actor is None:
             return RedirectResponse("/login", status_code=303)
         assert actor.user_id is not None
-        case = await get_case_for(session, actor, code)
+        base = _base(request, actor, await get_user(session, actor.user_id), state)
+        try:
+            case = await get_case_for(session, actor, code)
+        except NotFound:
+            # Someone else's case and a code that does not exist answer alike.
+            return templates.TemplateResponse(
+                request, "cases/not_found.html", {**base, "code": code}, status_code=404
+            )
         context = {
-            **_base(request, actor, await get_user(session, actor.user_id), state),
+            **base,
             **await _case_context(session, actor, case),
             **_error_context(error, action, typed),
             "done": request.query_params.get("done"),
@@ -155,11 +166,17 @@ def _error_context(
     field next to that field, in the form of that action, with what was typed kept."""
     if error is None:
         return {"stale": None, "failed": None, "errors": {}, "typed": {}}
-    stale = error.field in STALE_FIELDS or error.field is None
+    if error.field in FORM_FIELDS:
+        return {
+            "stale": None,
+            "failed": action,
+            "errors": {error.field: error.detail},
+            "typed": typed or {},
+        }
     return {
-        "stale": error.detail if stale else None,
+        "stale": error.detail,
         "failed": action,
-        "errors": {} if stale else {error.field: error.detail},
+        "errors": {},
         "typed": typed or {},
     }
 
