@@ -300,3 +300,34 @@ async def test_a_refused_inbox_action_is_explained_in_its_row(client, world, sig
         await ok(client, world, "colleague", case["code"], "accept")
         r = await post_action(c, case["code"], "accept", inbox, row=case["code"], next="inbox")
         assert r.status_code == 409 and STALE in r.text
+
+
+async def test_a_shift_lead_merges_the_suggested_duplicates_into_the_case(client, world, signed_in):
+    primary = await create(client, world)
+    repeats = [await create(client, world), await create(client, world)]
+    async with signed_in("operator") as c:
+        page = (await c.get(f"/cases/{primary['code']}")).text
+        assert repeats[0]["code"] in page and 'id="merge"' not in page  # no merge right
+    async with signed_in("supervisor") as c:
+        page = (await c.get(f"/cases/{primary['code']}")).text
+        for repeat in repeats:
+            assert f'id="dup-{repeat["code"]}"' in page
+        # Someone acts on the case first: the merge made on the older view is refused.
+        await ok(client, world, "operator", primary["code"], "take")
+        data = {
+            "csrf": csrf_in(page),
+            "expected_version": version_in(page),
+            "duplicates": [r["code"] for r in repeats],
+        }
+        r = await c.post(f"/cases/{primary['code']}/merge", data=data)
+        assert r.status_code == 409 and STALE in r.text
+        assert (await get(client, world, repeats[0]["code"]))["status"] == "new"
+        page = (await c.get(f"/cases/{primary['code']}")).text
+        r = await c.post(
+            f"/cases/{primary['code']}/merge", data={**data, "expected_version": version_in(page)}
+        )
+        assert r.status_code == 303, r.text
+        page = (await c.get(r.headers["location"])).text
+        assert "Đã gộp các yêu cầu trùng." in page
+    for repeat in repeats:
+        assert (await get(client, world, repeat["code"]))["duplicate_of"] == primary["code"]

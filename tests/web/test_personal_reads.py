@@ -131,6 +131,7 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ("GET", "/cases/{code}/timeline"): _CASE_CONTENT,
     # Redirects after the action, or the case page again (logged as GET /cases/{code}).
     ("POST", "/cases/{code}/act/{action}"): "the case page's read, logged as that page's",
+    ("POST", "/cases/{code}/merge"): "the case page's read, logged as that page's",
 }
 
 

@@ -28,6 +28,7 @@ from hotline.cases.versions import versions_of
 from hotline.contacts.service import phones_of, read_contact
 from hotline.db import utcnow
 from hotline.directory.service import list_categories, list_units
+from hotline.duplicates.merge import can_merge_into, merge_cases
 from hotline.duplicates.service import suggest_for_case
 from hotline.errors import DomainError, InvalidInput, NotFound
 from hotline.knowledge.access import get_article_for
@@ -44,7 +45,7 @@ FormText = Annotated[str, Form()]
 # Fields the case page shows a refusal next to; any other refusal (a stale version, a wrong
 # status, an unknown article) goes on top of the page.
 FORM_FIELDS = frozenset(
-    {"answer", "reason", "unit_id", "deadline_hours", "original_code", "category"}
+    {"answer", "reason", "unit_id", "deadline_hours", "original_code", "category", "duplicates"}
 )
 
 
@@ -78,8 +79,9 @@ async def _case_context(session: AsyncSession, actor: Actor, case: Case) -> dict
         articles = await suggest_articles(
             session, text=case.description, category_code=case.category_code, limit=5
         )
+    can_merge = can_merge_into(actor, case)
     duplicates = []
-    if Action.DUPLICATE in actions:
+    if Action.DUPLICATE in actions or can_merge:
         duplicates = await suggest_for_case(session, case=case, limit=5, actor=actor)
     original = await session.get(Case, case.duplicate_of_id) if case.duplicate_of_id else None
     return {
@@ -98,6 +100,7 @@ async def _case_context(session: AsyncSession, actor: Actor, case: Case) -> dict
         "categories": categories,
         "articles": articles,
         "suggested_duplicates": duplicates,
+        "can_merge": can_merge,
         "duplicate_codes": await queries.duplicates_of(session, case.id),
         "original": original.code if original else None,
         "calls": await calls_of_case(session, case_id=case.id),
@@ -312,6 +315,46 @@ async def act(
     if back:
         return await _render_inbox(request, state, error=error, code=code, typed=form)
     return await _render_case(request, state, code, error=error, action=verb.value, typed=form)
+
+
+@router.post("/cases/{code}/merge", response_class=HTMLResponse)
+async def merge(
+    request: Request,
+    code: str,
+    state: StateDep,
+    csrf: FormText = "",
+    expected_version: FormText = "",
+    duplicates: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    """Merge the suggested duplicates the user ticked into this case (duplicates/merge.py,
+    as POST /api/v1/duplicates/merge does)."""
+    error: DomainError
+    if not csrf_matches(request, csrf):
+        error = InvalidInput("Phiên làm việc đã hết hạn, vui lòng thử lại.", field="csrf")
+    elif not expected_version.isdigit():
+        error = InvalidInput("Trang đã cũ, hãy tải lại", field="expected_version")
+    else:
+        try:
+            async with state.unit_of_work() as session:
+                actor = await _signed_in(request, state, session)
+                if actor is None:
+                    return RedirectResponse("/login", status_code=303)
+                result = await merge_cases(
+                    session,
+                    actor=actor,
+                    primary_code=code,
+                    duplicate_codes=duplicates or [],
+                    expected_version=int(expected_version),
+                )
+                code = result.primary.code
+            return RedirectResponse(f"/cases/{code}?done=merge", status_code=303)
+        except NotFound as exc:
+            if exc.field == "primary":
+                raise
+            error = exc
+        except DomainError as exc:
+            error = exc
+    return await _render_case(request, state, code, error=error, action="merge")
 
 
 @router.get("/inbox", response_class=HTMLResponse)
