@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,7 +16,7 @@ from hotline.cases.versions import STALE
 from hotline.contacts.models import PersonalDataRead
 from tests.auth.test_auth import _csrf_of
 from tests.cases.helpers import create, forward, get, ok
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, SITE_TZ
 
 pytestmark = pytest.mark.anyio
 
@@ -207,6 +208,13 @@ async def test_operator_forwards_to_two_units_and_sees_the_deadlines(client, wor
         assert "UBND Phường Ba Đình" in page and "UBND Phường Ngọc Hà" in page
         assert page.count("Chờ tiếp nhận") >= 2
     detail = await get(client, world, case["code"])
+    # The deadline in the site's local time, in the table and on the timeline.
+    due = datetime.fromisoformat(detail["assignments"][0]["due_at"]).astimezone(SITE_TZ)
+    shown = due.strftime("%d/%m/%Y %H:%M")
+    assert (
+        shown in page[: page.index('id="timeline"')]
+        and shown in page[page.index('id="timeline"') :]
+    )
     assert sorted(a["unit_id"] for a in detail["assignments"]) == sorted(
         [world.units["ward_a"], world.units["ward_b"]]
     )

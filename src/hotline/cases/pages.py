@@ -8,6 +8,7 @@ actions.py, queries.py, workflow.py), the same ones the JSON API calls; the form
 
 from __future__ import annotations
 
+from datetime import datetime, tzinfo
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -38,6 +39,17 @@ from hotline.web.page import csrf_matches, csrf_token, nav_for, page_actor, temp
 from hotline.web.state import AppState
 
 templates = templates_for(__file__)
+
+
+def _iso_local(value: str, tz: tzinfo) -> str:
+    """A timestamp kept as ISO text in timeline data (a forwarding's deadline), local."""
+    try:
+        return datetime.fromisoformat(value).astimezone(tz).strftime("%d/%m/%Y %H:%M")
+    except (TypeError, ValueError):
+        return str(value)
+
+
+templates.env.filters["iso_local"] = _iso_local
 router = APIRouter(include_in_schema=False)
 StateDep = Annotated[AppState, Depends(get_state)]
 FormText = Annotated[str, Form()]
