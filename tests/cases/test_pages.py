@@ -339,3 +339,14 @@ async def test_a_shift_lead_merges_the_suggested_duplicates_into_the_case(client
         assert "Đã gộp các yêu cầu trùng." in page
     for repeat in repeats:
         assert (await get(client, world, repeat["code"]))["duplicate_of"] == primary["code"]
+
+
+async def test_the_inbox_is_for_unit_officers_only(client, world, signed_in):
+    async with signed_in("operator") as c:
+        assert (await c.get("/inbox")).status_code == 403
+        assert (await c.get("/", follow_redirects=False)).status_code == 200
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=client._transport.app), base_url="http://test"
+    ) as anonymous:
+        r = await anonymous.get("/inbox", follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/login"

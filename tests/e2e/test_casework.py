@@ -6,6 +6,7 @@ import pytest
 
 from hotline.db import create_engine, make_sessionmaker
 from hotline.site import Site
+from tests.e2e.test_pages import SCREENSHOTS
 
 ANSWER = "Phường đã đưa 20 kg gạo và nhu yếu phẩm đến khu trọ."
 
@@ -91,6 +92,8 @@ def test_unit_officer_accepts_and_resolves_a_forwarded_case(live_server, browser
     watcher.goto(f"{live_server.url}/cases/{code}")
     watcher.locator("#live-status [data-live=on]").wait_for(state="visible")
 
+    if SCREENSHOTS:
+        page.screenshot(path=str(SCREENSHOTS / "inbox.png"), full_page=True)
     row.locator("button.accept").click()
     page.wait_for_url(live_server.url + "/inbox?done=accept")
     assert page.locator("#count-accepted b").inner_text() == "1"
@@ -110,5 +113,8 @@ def test_unit_officer_accepts_and_resolves_a_forwarded_case(live_server, browser
     page.goto(f"{live_server.url}/cases/{code}")
     assert page.locator("#case-status").inner_text() == "Đã giải quyết"
     assert ANSWER in page.locator("#case-answer").inner_text()
+    if SCREENSHOTS:
+        watcher.screenshot(path=str(SCREENSHOTS / "case-live.png"), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / "case.png"), full_page=True)
     assert errors == []
     context.close()
