@@ -107,6 +107,7 @@ def create_app(settings: Settings) -> FastAPI:
     from hotline.calls.api import callbacks_router
     from hotline.calls.api import router as calls_router
     from hotline.cases.api import router as cases_router
+    from hotline.cases.pages import router as case_pages_router
     from hotline.console.pages import router as console_router
     from hotline.contacts.api import router as contacts_router
     from hotline.dashboard.pages import router as dashboard_router
@@ -149,6 +150,7 @@ def create_app(settings: Settings) -> FastAPI:
         docs_router,
         auth_pages_router,
         console_router,
+        case_pages_router,
         agent_pages_router,
         knowledge_pages_router,
         dashboard_router,

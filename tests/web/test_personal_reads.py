@@ -37,6 +37,8 @@ PERSONAL: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/callbacks"): "callback_list",
     ("POST", "/api/v1/callbacks/{callback_id}/done"): "callback_done",
     ("GET", "/"): "caller_card",  # the board's caller card while its user is on a call
+    # The case page shows the reporter (tests/cases/test_pages.py checks its log).
+    ("GET", "/cases/{code}"): "case_page",
 }
 
 _CASE_CONTENT = "the case itself (description, incident address), no reporter details"
@@ -145,6 +147,11 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ("POST", "/logout"): _STAFF,
     ("POST", "/agent-status"): _STAFF,
     ("GET", "/faq"): "public guidance articles",
+    ("GET", "/inbox"): _CASE_CONTENT,
+    ("GET", "/cases/{code}/timeline"): _CASE_CONTENT,
+    # Redirects after the action, or the case page again (logged as GET /cases/{code}).
+    ("POST", "/cases/{code}/act/{action}"): "the case page's read, logged as that page's",
+    ("POST", "/cases/{code}/merge"): "the case page's read, logged as that page's",
 }
 
 
@@ -308,7 +315,7 @@ async def test_every_route_showing_a_citizen_logs_the_read(app, client, world, s
         *calls[("GET", "/api/v1/cases/{code}")][:3],
         s.contact_id,
     )
-    assert calls.keys() | {("GET", "/")} == PERSONAL.keys()
+    assert calls.keys() | {("GET", "/"), ("GET", "/cases/{code}")} == PERSONAL.keys()
     for route, (who, method, url, whose) in calls.items():
         reader = await user_id(client, world, who)
         before = len(await _reads(app, reader))

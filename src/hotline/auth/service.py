@@ -7,6 +7,7 @@ import hashlib
 import os
 import secrets
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -366,6 +367,17 @@ async def get_user(session: AsyncSession, user_id: int) -> User:
     if user is None:
         raise NotFound("Không tìm thấy người dùng", field="user_id")
     return user
+
+
+async def display_names(session: AsyncSession, user_ids: Iterable[int]) -> dict[int, str]:
+    """Staff names for showing who did what (timelines), in one query."""
+    ids = set(user_ids)
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(User.id, User.full_name, User.username).where(User.id.in_(ids))
+    )
+    return {uid: full or name for uid, full, name in rows.all()}
 
 
 async def list_users(session: AsyncSession, *, actor: Actor) -> list[User]:

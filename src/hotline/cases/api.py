@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.attachments import service as attachments
 from hotline.auth.service import Actor
 from hotline.calls.service import calls_of_case
-from hotline.cases import intake_keys, queries, service, timeline, workflow
+from hotline.cases import intake_keys, queries, service, timeline, versions, workflow
 from hotline.cases.access import event_data_for, get_case_for
+from hotline.cases.actions import allowed_actions, unit_assignment
 from hotline.cases.models import Case
 from hotline.cases.schemas import (
     AssignmentOut,
@@ -33,6 +34,7 @@ from hotline.cases.schemas import (
     PossibleDuplicate,
     ReasonIn,
     ResolveIn,
+    VersionIn,
 )
 from hotline.contacts.service import phones_of, read_contact
 from hotline.db import utcnow
@@ -237,9 +239,11 @@ async def _detail(session: AsyncSession, actor: Actor, case: Case) -> CaseDetail
             "ward_code": contact.ward_code,
         }
     now = utcnow()
-    out.assignments = [
-        AssignmentOut.of(a, now) for a in await queries.assignments_of(session, case.id)
-    ]
+    assignments = await queries.assignments_of(session, case.id)
+    out.assignments = [AssignmentOut.of(a, now) for a in assignments]
+    actions = allowed_actions(actor, case, unit_assignment(actor, assignments))
+    out.actions = sorted(a.value for a in actions)
+    out.version = await versions.version_of(session, case.id)
     out.duplicates = await queries.duplicates_of(session, case.id)
     out.calls = [
         {
@@ -291,10 +295,15 @@ async def case_events(code: str, actor: ActorDep, state: StateDep) -> list[Event
 
 
 @router.post("/{code}/take", response_model=CaseOut)
-async def take(code: str, actor: ActorDep, state: StateDep) -> CaseOut:
+async def take(
+    code: str, actor: ActorDep, state: StateDep, body: VersionIn | None = None
+) -> CaseOut:
     async with state.unit_of_work() as session:
         case = await get_case_for(session, actor, code)
-        return CaseOut.of(await workflow.take_case(session, actor=actor, case=case))
+        expected = body.expected_version if body else None
+        return CaseOut.of(
+            await workflow.take_case(session, actor=actor, case=case, expected_version=expected)
+        )
 
 
 @router.post("/{code}/forward", response_model=AssignmentOut, status_code=201)
@@ -308,15 +317,21 @@ async def forward(code: str, body: ForwardIn, actor: ActorDep, state: StateDep) 
             unit_id=body.unit_id,
             note=body.note,
             deadline_hours=body.deadline_hours,
+            expected_version=body.expected_version,
         )
         return AssignmentOut.of(assignment, utcnow())
 
 
 @router.post("/{code}/accept", response_model=CaseOut)
-async def accept(code: str, actor: ActorDep, state: StateDep) -> CaseOut:
+async def accept(
+    code: str, actor: ActorDep, state: StateDep, body: VersionIn | None = None
+) -> CaseOut:
     async with state.unit_of_work() as session:
         case = await get_case_for(session, actor, code)
-        return CaseOut.of(await workflow.accept_case(session, actor=actor, case=case))
+        expected = body.expected_version if body else None
+        return CaseOut.of(
+            await workflow.accept_case(session, actor=actor, case=case, expected_version=expected)
+        )
 
 
 @router.post("/{code}/return", response_model=CaseOut)
@@ -324,7 +339,13 @@ async def return_(code: str, body: ReasonIn, actor: ActorDep, state: StateDep) -
     async with state.unit_of_work() as session:
         case = await get_case_for(session, actor, code)
         return CaseOut.of(
-            await workflow.return_case(session, actor=actor, case=case, reason=body.reason)
+            await workflow.return_case(
+                session,
+                actor=actor,
+                case=case,
+                reason=body.reason,
+                expected_version=body.expected_version,
+            )
         )
 
 
@@ -333,7 +354,13 @@ async def resolve(code: str, body: ResolveIn, actor: ActorDep, state: StateDep) 
     async with state.unit_of_work() as session:
         case = await get_case_for(session, actor, code)
         return CaseOut.of(
-            await workflow.resolve_case(session, actor=actor, case=case, answer=body.answer)
+            await workflow.resolve_case(
+                session,
+                actor=actor,
+                case=case,
+                answer=body.answer,
+                expected_version=body.expected_version,
+            )
         )
 
 
@@ -344,7 +371,12 @@ async def close(
     async with state.unit_of_work() as session:
         case = await get_case_for(session, actor, code)
         note = body.note if body else ""
-        return CaseOut.of(await workflow.close_case(session, actor=actor, case=case, note=note))
+        expected = body.expected_version if body else None
+        return CaseOut.of(
+            await workflow.close_case(
+                session, actor=actor, case=case, note=note, expected_version=expected
+            )
+        )
 
 
 @router.post("/{code}/reject", response_model=CaseOut)
@@ -352,7 +384,13 @@ async def reject(code: str, body: ReasonIn, actor: ActorDep, state: StateDep) ->
     async with state.unit_of_work() as session:
         case = await get_case_for(session, actor, code)
         return CaseOut.of(
-            await workflow.reject_case(session, actor=actor, case=case, reason=body.reason)
+            await workflow.reject_case(
+                session,
+                actor=actor,
+                case=case,
+                reason=body.reason,
+                expected_version=body.expected_version,
+            )
         )
 
 
@@ -361,7 +399,13 @@ async def reopen(code: str, body: ReasonIn, actor: ActorDep, state: StateDep) ->
     async with state.unit_of_work() as session:
         case = await get_case_for(session, actor, code)
         return CaseOut.of(
-            await workflow.reopen_case(session, actor=actor, case=case, reason=body.reason)
+            await workflow.reopen_case(
+                session,
+                actor=actor,
+                case=case,
+                reason=body.reason,
+                expected_version=body.expected_version,
+            )
         )
 
 
@@ -370,7 +414,11 @@ async def duplicate(code: str, body: DuplicateIn, actor: ActorDep, state: StateD
     async with state.unit_of_work() as session:
         case = await get_case_for(session, actor, code)
         await workflow.mark_duplicate(
-            session, actor=actor, case=case, original_code=body.original_code
+            session,
+            actor=actor,
+            case=case,
+            original_code=body.original_code,
+            expected_version=body.expected_version,
         )
         original = await session.get(Case, case.duplicate_of_id)
         return CaseOut.of(case, original.code if original else None)

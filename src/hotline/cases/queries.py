@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import Actor
 from hotline.cases.access import visible_clause
-from hotline.cases.assignment_state import overdue_sql
-from hotline.cases.models import Case, CaseAssignment, CaseStatus, Channel
+from hotline.cases.assignment_state import active_sql, is_overdue, overdue_sql
+from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseStatus, Channel
 from hotline.contacts.service import log_personal_read
 from hotline.db import dialect_name, utcnow
-from hotline.errors import InvalidInput
+from hotline.errors import InvalidInput, NotAllowed
 from hotline.site import site_of
 from hotline.text import search_terms
 
@@ -250,3 +250,46 @@ async def duplicates_of(session: AsyncSession, case_id: int) -> list[str]:
     return list(
         (await session.scalars(select(Case.code).where(Case.duplicate_of_id == case_id))).all()
     )
+
+
+@dataclass
+class InboxRow:
+    case: Case
+    assignment: CaseAssignment
+    overdue: bool
+
+
+@dataclass
+class Inbox:
+    rows: list[InboxRow]
+    # Active forwardings of the unit by status ("pending", "accepted") and "overdue".
+    counts: dict[str, int]
+
+
+async def unit_inbox(session: AsyncSession, *, actor: Actor, limit: int = 200) -> Inbox:
+    """The cases the actor's unit holds now (active forwardings), by deadline (so the
+    overdue ones come first); with the counts per status. Unit officers only."""
+    if not actor.unit_scoped or actor.unit_id is None:
+        raise NotAllowed("Chỉ cán bộ đơn vị có hộp việc đơn vị")
+    now = utcnow()
+    mine = and_(CaseAssignment.unit_id == actor.unit_id, active_sql())
+    pairs = (
+        await session.execute(
+            select(CaseAssignment, Case)
+            .join(Case, Case.id == CaseAssignment.case_id)
+            .where(mine)
+            .order_by(CaseAssignment.due_at, CaseAssignment.id)
+            .limit(max(1, min(limit, 500)))
+        )
+    ).all()
+    rows = [InboxRow(case=c, assignment=a, overdue=is_overdue(a, now)) for a, c in pairs]
+    counted = await session.execute(
+        select(
+            func.count().filter(CaseAssignment.status == AssignmentStatus.PENDING),
+            func.count().filter(CaseAssignment.status == AssignmentStatus.ACCEPTED),
+            func.count().filter(overdue_sql(now)),
+        ).where(mine)
+    )
+    pending, accepted, overdue = counted.one()
+    counts = {"pending": int(pending), "accepted": int(accepted), "overdue": int(overdue)}
+    return Inbox(rows=rows, counts=counts)

@@ -57,22 +57,45 @@ class ForwardIn(BaseModel):
     unit_id: Int32
     note: str = Field(default="", max_length=4000)
     deadline_hours: int | None = Field(default=None, ge=1, le=24 * 90)
+    # The case version the caller acted on (CaseDetail.version): refused with 409 if the
+    # case changed since. Left out: no check.
+    expected_version: int | None = Field(default=None, ge=0)
+
+
+class VersionIn(BaseModel):
+    """The body of a verb that takes nothing else (take, accept)."""
+
+    # The case version the caller acted on (CaseDetail.version): refused with 409 if the
+    # case changed since. Left out: no check.
+    expected_version: int | None = Field(default=None, ge=0)
 
 
 class ReasonIn(BaseModel):
     reason: str | None = Field(default=None, max_length=4000)
+    # The case version the caller acted on (CaseDetail.version): refused with 409 if the
+    # case changed since. Left out: no check.
+    expected_version: int | None = Field(default=None, ge=0)
 
 
 class ResolveIn(BaseModel):
     answer: str | None = Field(default=None, max_length=20_000)
+    # The case version the caller acted on (CaseDetail.version): refused with 409 if the
+    # case changed since. Left out: no check.
+    expected_version: int | None = Field(default=None, ge=0)
 
 
 class CloseIn(BaseModel):
     note: str = Field(default="", max_length=4000)
+    # The case version the caller acted on (CaseDetail.version): refused with 409 if the
+    # case changed since. Left out: no check.
+    expected_version: int | None = Field(default=None, ge=0)
 
 
 class DuplicateIn(BaseModel):
     original_code: str = Field(max_length=20)
+    # The case version the caller acted on (CaseDetail.version): refused with 409 if the
+    # case changed since. Left out: no check.
+    expected_version: int | None = Field(default=None, ge=0)
 
 
 class AssignmentOut(BaseModel):
@@ -164,6 +187,10 @@ class CaseDetail(CaseOut):
     duplicates: list[str] = []
     attachments: list[dict[str, Any]] = []
     calls: list[dict[str, Any]] = []
+    # What the caller may do to the case now (cases/actions.py) and the version to send
+    # back as expected_version with it (cases/versions.py).
+    actions: list[str] = []
+    version: int = 0
 
 
 class CasePage(BaseModel):

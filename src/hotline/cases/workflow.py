@@ -18,6 +18,7 @@ from hotline.cases.access import get_case_for
 from hotline.cases.assignment_state import ACTIVE_STATUSES, active_sql
 from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseEvent, CaseStatus
 from hotline.cases.transitions import ACTION_LABELS_VI, Action, target
+from hotline.cases.versions import check_version
 from hotline.db import utcnow
 from hotline.directory.service import get_category, get_unit
 from hotline.errors import Conflict, InvalidInput, InvalidTransition, NotAllowed, NotFound
@@ -54,8 +55,11 @@ def _reason(text: str | None, field: str = "reason") -> str:
     return text.strip()
 
 
-async def take_case(session: AsyncSession, *, actor: Actor, case: Case) -> Case:
+async def take_case(
+    session: AsyncSession, *, actor: Actor, case: Case, expected_version: int | None = None
+) -> Case:
     """An operator takes a case to work on it (new → in progress)."""
+    await check_version(session, case, expected_version)
     _require_staff(actor, Action.TAKE)
     before = case.status
     to = target(Action.TAKE, before)
@@ -72,11 +76,13 @@ async def forward_case(
     unit_id: int,
     note: str = "",
     deadline_hours: int | None = None,
+    expected_version: int | None = None,
 ) -> CaseAssignment:
     """Forward a case to a unit with the category's deadline (or a given one).
 
     The first forwarding counts the case as "forwarded" in the reports.
     """
+    await check_version(session, case, expected_version)
     _require_staff(actor, Action.FORWARD)
     before = case.status
     to = target(Action.FORWARD, before)
@@ -198,8 +204,11 @@ async def _settle_status(
     return to
 
 
-async def accept_case(session: AsyncSession, *, actor: Actor, case: Case) -> Case:
+async def accept_case(
+    session: AsyncSession, *, actor: Actor, case: Case, expected_version: int | None = None
+) -> Case:
     """A unit takes on a case forwarded to it."""
+    await check_version(session, case, expected_version)
     before = case.status
     target(Action.ACCEPT, before)
     assignment = await _my_assignment(session, actor, case)
@@ -216,9 +225,15 @@ async def accept_case(session: AsyncSession, *, actor: Actor, case: Case) -> Cas
 
 
 async def return_case(
-    session: AsyncSession, *, actor: Actor, case: Case, reason: str | None
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    case: Case,
+    reason: str | None,
+    expected_version: int | None = None,
 ) -> Case:
     """A unit hands a case back as not theirs; with no unit left it goes back to the hotline."""
+    await check_version(session, case, expected_version)
     before = case.status
     target(Action.RETURN, before)
     text = _reason(reason)
@@ -244,9 +259,15 @@ async def return_case(
 
 
 async def resolve_case(
-    session: AsyncSession, *, actor: Actor, case: Case, answer: str | None
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    case: Case,
+    answer: str | None,
+    expected_version: int | None = None,
 ) -> Case:
     """Answer a case: the hotline directly (new/in progress), or a unit holding it."""
+    await check_version(session, case, expected_version)
     before = case.status
     target(Action.RESOLVE, before)
     text = _reason(answer, field="answer")
@@ -280,8 +301,16 @@ async def resolve_case(
     return case
 
 
-async def close_case(session: AsyncSession, *, actor: Actor, case: Case, note: str = "") -> Case:
+async def close_case(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    case: Case,
+    note: str = "",
+    expected_version: int | None = None,
+) -> Case:
     """Close a resolved case once the citizen has been told the answer."""
+    await check_version(session, case, expected_version)
     _require_staff(actor, Action.CLOSE)
     before = case.status
     to = target(Action.CLOSE, before)
@@ -293,9 +322,15 @@ async def close_case(session: AsyncSession, *, actor: Actor, case: Case, note: s
 
 
 async def reject_case(
-    session: AsyncSession, *, actor: Actor, case: Case, reason: str | None
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    case: Case,
+    reason: str | None,
+    expected_version: int | None = None,
 ) -> Case:
     """Reject spam, abuse or out-of-scope requests, with a reason."""
+    await check_version(session, case, expected_version)
     _require_staff(actor, Action.REJECT)
     before = case.status
     to = target(Action.REJECT, before)
@@ -317,10 +352,16 @@ async def hold(session: AsyncSession, case: Case) -> None:
 
 
 async def mark_duplicate(
-    session: AsyncSession, *, actor: Actor, case: Case, original_code: str
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    case: Case,
+    original_code: str,
+    expected_version: int | None = None,
 ) -> Case:
     """Link a case (and the cases it had as duplicates) to the original it repeats and end
     it; if the original is already answered, the answer is shared at once."""
+    await check_version(session, case, expected_version)
     _require_staff(actor, Action.DUPLICATE)
     target(Action.DUPLICATE, case.status)
     try:
@@ -368,9 +409,15 @@ async def link_duplicate(
 
 
 async def reopen_case(
-    session: AsyncSession, *, actor: Actor, case: Case, reason: str | None
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    case: Case,
+    reason: str | None,
+    expected_version: int | None = None,
 ) -> Case:
     """Reopen an ended case; it goes back to the hotline's queue."""
+    await check_version(session, case, expected_version)
     _require_staff(actor, Action.REOPEN)
     before = case.status
     to = target(Action.REOPEN, before)

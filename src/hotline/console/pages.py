@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.agents.service import find_agent, takes_calls
 from hotline.auth import service as auth
+from hotline.auth.permissions import Permission, allows
 from hotline.auth.service import Actor
 from hotline.calls.service import call_context
 from hotline.cases.queries import CaseFilter, list_cases
@@ -70,6 +71,9 @@ async def board(request: Request, state: StateDep) -> Response:
         actor = await page_actor(request, state, session)
         if actor is None or actor.user_id is None:
             return RedirectResponse("/login", status_code=303)
+        if actor.unit_scoped and not allows(actor, Permission.HANDLE_CASES):
+            # A unit officer's work is the unit's inbox (cases/pages.py).
+            return RedirectResponse("/inbox", status_code=303)
         user = await auth.get_user(session, actor.user_id)
         rows = await _case_rows(session, actor, _filters(actor, "new", "", "", "", ""))
         today = state.site.local(utcnow()).date()

@@ -104,6 +104,7 @@ async def merge_cases(body: MergeIn, actor: ActorDep, state: StateDep) -> MergeO
             primary_code=body.primary,
             duplicate_codes=body.duplicates,
             note=body.note,
+            expected_version=body.expected_version,
         )
         return MergeOut(
             primary=result.primary.code,

@@ -14,18 +14,24 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.auth.permissions import Permission, require
+from hotline.auth.permissions import Permission, allows, require
 from hotline.auth.service import Actor
 from hotline.cases import sharing, timeline, workflow
 from hotline.cases.access import get_case_for
 from hotline.cases.codes import normalise_code
 from hotline.cases.models import Case, CaseStatus
 from hotline.cases.transitions import STATUS_LABELS_VI, TRANSITIONS, Action
+from hotline.cases.versions import check_version
 from hotline.errors import Conflict, InvalidInput, NotFound
 
 MAX_MERGE = 200
 # A primary must still stand for the event: ended-as-spam or itself a repeat cannot.
 PRIMARY_REFUSED = frozenset({CaseStatus.REJECTED, CaseStatus.DUPLICATE})
+
+
+def can_merge_into(actor: Actor, primary: Case) -> bool:
+    """Whether `merge_cases` would take `primary` from this actor (the case page's button)."""
+    return allows(actor, Permission.MERGE_DUPLICATES) and primary.status not in PRIMARY_REFUSED
 
 
 @dataclass
@@ -65,6 +71,7 @@ async def merge_cases(
     primary_code: str,
     duplicate_codes: list[str],
     note: str = "",
+    expected_version: int | None = None,
 ) -> MergeResult:
     """Mark every listed case as a duplicate of the primary, or none of them.
 
@@ -78,6 +85,7 @@ async def merge_cases(
         primary = await get_case_for(session, actor, primary_code)
     except NotFound as exc:
         raise NotFound(exc.detail, field="primary") from None
+    await check_version(session, primary, expected_version)
     if primary.status in PRIMARY_REFUSED:
         raise Conflict(
             f"Yêu cầu gốc {primary.code} đang ở trạng thái "

@@ -83,6 +83,8 @@ class MergeIn(BaseModel):
     primary: str = Field(min_length=1, max_length=20)
     duplicates: list[str] = Field(min_length=1, max_length=200)
     note: str = Field(default="", max_length=4000)
+    # The primary's version the caller saw (GET /cases/{code}): 409 if it changed since.
+    expected_version: int | None = Field(default=None, ge=0)
 
 
 class MergeOut(BaseModel):
