@@ -17,8 +17,10 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "hotline"
 ROUTE_MODULES = ("api.py", "pages.py", "cli.py")
 # Role logic a route might hold: naming a role, comparing an actor's or user's role, the old
 # staff shortcut, or refusing by itself instead of letting the service refuse.
+# Deciding is role logic; a page showing the refusal a service raised (`except NotAllowed`)
+# is not, so only making one (`NotAllowed(`) counts.
 ROLE_LOGIC = re.compile(
-    r"\bRole\.|\bNotAllowed\b|\bis_hotline_staff\b|\.role\s*(?:==|!=|\bin\b|\bnot\s+in\b|\bis\b)"
+    r"\bRole\.|\bNotAllowed\(|\bis_hotline_staff\b|\.role\s*(?:==|!=|\bin\b|\bnot\s+in\b|\bis\b)"
 )
 
 ROLES = ("admin", "supervisor", "operator", "officer", "colleague", "outsider", "doctor")

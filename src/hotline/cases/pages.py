@@ -87,7 +87,8 @@ async def _case_context(session: AsyncSession, actor: Actor, case: Case) -> dict
     units = {u.id: u for u in await list_units(session)}
     categories = {c.code: c.name_vi for c in await list_categories(session, include_inactive=True)}
     articles = []
-    if Action.RESOLVE in actions and actor.is_hotline_staff:
+    # Whoever may resolve gets the answers, as GET /api/v1/cases/{code}/articles gives them.
+    if Action.RESOLVE in actions:
         articles = await suggest_articles(
             session, text=case.description, category_code=case.category_code, limit=5
         )
