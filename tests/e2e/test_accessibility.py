@@ -20,6 +20,7 @@ from hotline.db import create_engine, make_sessionmaker
 from hotline.settings import Settings
 from hotline.site import Site
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer
+from tests.e2e.test_console import _answer_call
 from tests.portal.test_portal import WARD
 
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
@@ -30,6 +31,7 @@ USERS = {
     "operator": ("a11y-dtv", "a11y-dtv-1022"),
     "officer": ("a11y-canbo", "a11y-canbo-1022"),
     "supervisor": ("a11y-truongca", "a11y-truongca-1022"),
+    "on-call": ("a11y-dtv2", "a11y-dtv2-1022"),  # an operator the line has put a call through to
 }
 
 
@@ -77,6 +79,7 @@ class Page:
     user: str | None  # a key of USERS, or None for a page anyone opens
     ready: str  # a selector present once the page has drawn what it draws
     then: Callable[[Any], None] | None = None  # brings the page to the state checked
+    phone: bool = False  # on a phone-sized screen (the portal is the citizens' app)
 
 
 PAGES = {
@@ -84,6 +87,7 @@ PAGES = {
     "login-error": Page("/login", None, "#username", _wrong_password),
     "console": Page("/", "operator", "main[data-live='1']"),
     "console-saved": Page("/", "operator", "main[data-live='1']", _saved_case),
+    "console-call": Page("/", "on-call", "#on-call"),
     "case": Page("/cases/{code}", "officer", "#case-status"),
     "inbox": Page("/inbox", "officer", "#main"),
     "inbox-resolve": Page("/inbox", "officer", "#main", _open_resolve),
@@ -91,6 +95,7 @@ PAGES = {
     "reports": Page("/reports", "supervisor", "#main"),
     "report-form": Page("/phan-anh", None, "#send"),
     "report-form-error": Page("/phan-anh", None, "#send", _bad_report),
+    "report-form-phone": Page("/phan-anh", None, "#send", phone=True),
     "public": Page("/phan-anh/cong-khai", None, "#main"),
     "track": Page("/tra-cuu", None, "#code"),
     "track-error": Page("/tra-cuu", None, "#code", _unknown_code),
@@ -98,8 +103,10 @@ PAGES = {
 }
 
 
-async def _seed(settings: Settings) -> str:
-    """A ward unit with its officer and a case forwarded to it, an operator, a supervisor."""
+async def _seed(settings: Settings) -> tuple[str, int]:
+    """A ward unit with its officer and a case forwarded to it, operators, a supervisor: the
+    code of the case and the id of the operator a call will be put through to."""
+    from hotline.agents.service import set_status
     from hotline.auth.service import SYSTEM, create_user
     from hotline.cases.service import NewCase, open_case
     from hotline.cases.workflow import forward_case
@@ -115,9 +122,15 @@ async def _seed(settings: Settings) -> str:
             ward_codes=["00004"],
             categories=["ho_tro_kho_khan"],
         )
-        roles = {"operator": "operator", "officer": "unit_officer", "supervisor": "supervisor"}
+        roles = {
+            "operator": "operator",
+            "officer": "unit_officer",
+            "supervisor": "supervisor",
+            "on-call": "operator",
+        }
+        ids = {}
         for key, (username, password) in USERS.items():
-            await create_user(
+            ids[key] = await create_user(
                 s,
                 username=username,
                 password=password,
@@ -125,6 +138,8 @@ async def _seed(settings: Settings) -> str:
                 unit_id=unit.id if key == "officer" else None,
                 full_name=username,
             )
+        # The line answers for operators who have a status (agents/service.py line_update).
+        await set_status(s, user_id=ids["on-call"].id, status="available")
         case = await open_case(
             s,
             actor=SYSTEM,
@@ -152,7 +167,7 @@ async def _seed(settings: Settings) -> str:
         await forward_case(s, actor=SYSTEM, case=case, unit_id=unit.id, note="Hỗ trợ gấp")
         code = case.code
     await engine.dispose()
-    return code
+    return code, ids["on-call"].id
 
 
 @dataclass
@@ -177,8 +192,10 @@ def site(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         site_province_code="01",
     )
     with LiveServer(settings) as server:
-        code = server.run(_seed(settings))
-        assert isinstance(code, str)
+        seeded = server.run(_seed(settings))
+        assert isinstance(seeded, tuple)
+        code, on_call = seeded
+        server.run(_answer_call(settings, on_call))
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             yield Site11y(server, browser, code)
@@ -188,7 +205,10 @@ def site(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
 def _open(site: Site11y, name: str) -> Any:
     """A fresh context (no cookie, no service worker of another page) with the page open."""
     spec = PAGES[name]
-    context = site.browser.new_context(viewport={"width": 1366, "height": 768})
+    if spec.phone:
+        context = site.browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    else:
+        context = site.browser.new_context(viewport={"width": 1366, "height": 768})
     page = context.new_page()
     if spec.user is not None:
         username, password = USERS[spec.user]
