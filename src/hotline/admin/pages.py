@@ -1,0 +1,555 @@
+"""The administration pages (`/admin`): users and their phones' SIP logins, categories,
+units, triage model versions.
+
+Thin routes: every read and change goes through the service the JSON API and the CLI call
+(auth.accounts, agents.service, directory.service, triage.service), which checks the
+permission; a refusal is shown as it comes (403 page, or next to the control it concerns).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.agents import service as agents
+from hotline.auth import accounts
+from hotline.auth import service as auth
+from hotline.auth.models import Role
+from hotline.auth.permissions import Permission, allows
+from hotline.auth.service import Actor
+from hotline.cases.training import history_examples
+from hotline.directory import service as directory
+from hotline.errors import DomainError, InvalidInput, NotAllowed
+from hotline.triage import service as triage
+from hotline.web.deps import get_state
+from hotline.web.page import csrf_matches, csrf_token, nav_for, page_actor, templates_for
+from hotline.web.state import AppState
+
+templates = templates_for(__file__)
+router = APIRouter(include_in_schema=False)
+StateDep = Annotated[AppState, Depends(get_state)]
+FormText = Annotated[str, Form()]
+EXPIRED = "Phiên làm việc đã hết hạn, vui lòng thử lại."
+
+ROLES = [r.value for r in Role]
+
+
+class _Refused(Exception):
+    """Carries the page to answer with out of a helper (sign-in redirect)."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+async def _actor(request: Request, state: AppState, session: AsyncSession) -> Actor:
+    actor = await page_actor(request, state, session)
+    if actor is None or actor.user_id is None:
+        raise _Refused(RedirectResponse("/login", status_code=303))
+    return actor
+
+
+async def _common(
+    request: Request, state: AppState, session: AsyncSession, actor: Actor
+) -> dict[str, Any]:
+    assert actor.user_id is not None
+    return {
+        "user": await auth.get_user(session, actor.user_id),
+        "csrf": csrf_token(request),
+        "nav": nav_for(actor),
+        "tz": state.site.timezone,
+        "roles": ROLES,
+    }
+
+
+def _refused(request: Request, context: dict[str, Any], exc: NotAllowed) -> Response:
+    return templates.TemplateResponse(
+        request, "admin/refused.html", {**context, "message": exc.detail}, status_code=403
+    )
+
+
+def _field_error(exc: DomainError, fields: frozenset[str], fallback: str) -> dict[str, str]:
+    """A service's refusal, keyed by the form field it names (else the form's own slot)."""
+    return {exc.field if exc.field in fields else fallback: exc.detail}
+
+
+# -- index ------------------------------------------------------------------------------------
+
+
+@router.get("/admin", response_class=HTMLResponse)
+async def index(request: Request, state: StateDep) -> Response:
+    async with state.unit_of_work(read_only=True) as session:
+        try:
+            actor = await _actor(request, state, session)
+        except _Refused as r:
+            return r.response
+        context = await _common(request, state, session, actor)
+    # Which links to offer (each page still asks its service: a link is not a permission).
+    links = {
+        "users": allows(actor, Permission.VIEW_USERS),
+        "directory": allows(actor, Permission.MANAGE_DIRECTORY),
+        "triage": allows(actor, Permission.VIEW_TRIAGE_MODELS),
+        "knowledge": allows(actor, Permission.EDIT_KNOWLEDGE),
+    }
+    if not any(links.values()):
+        return _refused(request, context, NotAllowed("Trang quản trị dành cho quản trị viên"))
+    return templates.TemplateResponse(request, "admin/index.html", {**context, "links": links})
+
+
+# -- users ------------------------------------------------------------------------------------
+
+USER_FIELDS = frozenset({"username", "password", "role", "unit", "full_name"})
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+async def users(request: Request, state: StateDep) -> Response:
+    return await _users_page(request, state)
+
+
+async def _users_page(
+    request: Request,
+    state: AppState,
+    *,
+    errors: dict[str, str] | None = None,
+    typed: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    async with state.unit_of_work(read_only=True) as session:
+        try:
+            actor = await _actor(request, state, session)
+        except _Refused as r:
+            return r.response
+        context = await _common(request, state, session, actor)
+        try:
+            people = await auth.list_users(session, actor=actor)
+        except NotAllowed as exc:
+            return _refused(request, context, exc)
+        sip = {}
+        for u in people:
+            agent = await agents.find_agent(session, user_id=u.id)
+            sip[u.id] = agent.sip_username if agent else None
+        units = {u.id: u for u in await directory.list_units(session)}
+    return templates.TemplateResponse(
+        request,
+        "admin/users.html",
+        {
+            **context,
+            "people": people,
+            "sip": sip,
+            "units": units,
+            "can_manage": allows(actor, Permission.MANAGE_USERS),
+            "errors": errors or {},
+            "typed": typed or {},
+            "done": request.query_params.get("done"),
+        },
+        status_code=status_code,
+    )
+
+
+@router.post("/admin/users", response_class=HTMLResponse)
+async def create_user(
+    request: Request,
+    state: StateDep,
+    csrf: FormText = "",
+    username: FormText = "",
+    full_name: FormText = "",
+    role: FormText = "",
+    unit: FormText = "",
+    password: FormText = "",
+) -> Response:
+    typed = {"username": username, "full_name": full_name, "role": role, "unit": unit}
+    if not csrf_matches(request, csrf):
+        return await _users_page(
+            request, state, errors={"form": EXPIRED}, typed=typed, status_code=400
+        )
+    if unit.strip() and not unit.strip().isdigit():
+        return await _users_page(
+            request, state, errors={"unit": "Chọn một đơn vị"}, typed=typed, status_code=422
+        )
+    try:
+        async with state.unit_of_work() as session:
+            actor = await _actor(request, state, session)
+            created = await accounts.create_account(
+                session,
+                actor=actor,
+                username=username,
+                password=password,
+                role=role,
+                unit_id=int(unit) if unit.strip() else None,
+                full_name=full_name.strip(),
+            )
+            user_id = created.id
+    except _Refused as r:
+        return r.response
+    except DomainError as exc:
+        errors = _field_error(exc, USER_FIELDS, "form")
+        return await _users_page(request, state, errors=errors, typed=typed, status_code=exc.status)
+    return RedirectResponse(f"/admin/users/{user_id}?done=created", status_code=303)
+
+
+@router.get("/admin/users/{user_id}", response_class=HTMLResponse)
+async def user_page(request: Request, user_id: int, state: StateDep) -> Response:
+    return await _user_page(request, state, user_id)
+
+
+async def _user_page(
+    request: Request,
+    state: AppState,
+    user_id: int,
+    *,
+    errors: dict[str, str] | None = None,
+    typed: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    async with state.unit_of_work(read_only=True) as session:
+        try:
+            actor = await _actor(request, state, session)
+        except _Refused as r:
+            return r.response
+        context = await _common(request, state, session, actor)
+        try:
+            # The list is the service's read of accounts (VIEW_USERS); one of them is shown.
+            person = next(
+                (u for u in await auth.list_users(session, actor=actor) if u.id == user_id), None
+            )
+        except NotAllowed as exc:
+            return _refused(request, context, exc)
+        if person is None:
+            return templates.TemplateResponse(
+                request, "admin/not_found.html", context, status_code=404
+            )
+        agent = await agents.find_agent(session, user_id=user_id)
+        unit = await directory.get_unit(session, person.unit_id) if person.unit_id else None
+    return templates.TemplateResponse(
+        request,
+        "admin/user.html",
+        {
+            **context,
+            "person": person,
+            "agent": agent,
+            "unit": unit,
+            "takes_calls": agents.takes_calls(person),
+            "can_manage": allows(actor, Permission.MANAGE_USERS),
+            "can_sip": allows(actor, Permission.CONFIGURE_PHONE),
+            "errors": errors or {},
+            "typed": typed or {},
+            "done": request.query_params.get("done"),
+        },
+        status_code=status_code,
+    )
+
+
+async def _user_change(
+    request: Request,
+    state: AppState,
+    user_id: int,
+    csrf: str,
+    change: Any,
+    *,
+    done: str,
+    fields: frozenset[str],
+    fallback: str,
+    typed: dict[str, str] | None = None,
+) -> Response:
+    """Run one account change in its own transaction; on refusal, the user's page again with
+    the message next to the control (`fallback` when the service names no field of it)."""
+    if not csrf_matches(request, csrf):
+        return await _user_page(
+            request, state, user_id, errors={fallback: EXPIRED}, typed=typed, status_code=400
+        )
+    try:
+        async with state.unit_of_work() as session:
+            actor = await _actor(request, state, session)
+            await change(session, actor)
+    except _Refused as r:
+        return r.response
+    except DomainError as exc:
+        errors = _field_error(exc, fields, fallback)
+        return await _user_page(
+            request, state, user_id, errors=errors, typed=typed, status_code=exc.status
+        )
+    # Credentials ended in the database; this process's token cache forgets them too.
+    state.tokens.discard_user(user_id)
+    return RedirectResponse(f"/admin/users/{user_id}?done={done}", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/active", response_class=HTMLResponse)
+async def set_active(
+    request: Request, user_id: int, state: StateDep, csrf: FormText = "", active: FormText = ""
+) -> Response:
+    async def change(session: AsyncSession, actor: Actor) -> None:
+        await accounts.set_active(session, actor=actor, user_id=user_id, active=active == "1")
+
+    done = "enabled" if active == "1" else "disabled"
+    return await _user_change(
+        request, state, user_id, csrf, change, done=done, fields=frozenset(), fallback="active"
+    )
+
+
+@router.post("/admin/users/{user_id}/password", response_class=HTMLResponse)
+async def set_password(
+    request: Request, user_id: int, state: StateDep, csrf: FormText = "", password: FormText = ""
+) -> Response:
+    async def change(session: AsyncSession, actor: Actor) -> None:
+        await accounts.set_password(session, actor=actor, user_id=user_id, new_password=password)
+
+    return await _user_change(
+        request,
+        state,
+        user_id,
+        csrf,
+        change,
+        done="password",
+        fields=frozenset({"password"}),
+        fallback="password",
+    )
+
+
+@router.post("/admin/users/{user_id}/revoke", response_class=HTMLResponse)
+async def revoke(request: Request, user_id: int, state: StateDep, csrf: FormText = "") -> Response:
+    async def change(session: AsyncSession, actor: Actor) -> None:
+        await accounts.revoke_user(session, actor=actor, user_id=user_id)
+
+    return await _user_change(
+        request, state, user_id, csrf, change, done="revoked", fields=frozenset(), fallback="revoke"
+    )
+
+
+@router.post("/admin/users/{user_id}/sip", response_class=HTMLResponse)
+async def set_sip(
+    request: Request,
+    user_id: int,
+    state: StateDep,
+    csrf: FormText = "",
+    sip_username: FormText = "",
+    sip_password: FormText = "",
+    sip_uri: FormText = "",
+) -> Response:
+    async def change(session: AsyncSession, actor: Actor) -> None:
+        await agents.set_sip_credentials(
+            session,
+            actor=actor,
+            user_id=user_id,
+            username=sip_username.strip(),
+            password=sip_password,
+            realm=state.settings.sip_realm,
+            uri=sip_uri.strip(),
+        )
+
+    return await _user_change(
+        request,
+        state,
+        user_id,
+        csrf,
+        _prefixed(change),
+        done="sip",
+        fields=frozenset({"sip_username", "sip_password", "sip_uri"}),
+        fallback="sip",
+        typed={"sip_username": sip_username, "sip_uri": sip_uri},
+    )
+
+
+def _prefixed(change: Any) -> Any:
+    """The SIP service names its fields username/password/uri; on the page they sit next to
+    the account's own, so they are told apart by a prefix."""
+
+    async def run(session: AsyncSession, actor: Actor) -> None:
+        try:
+            await change(session, actor)
+        except DomainError as exc:
+            if exc.field in {"username", "password", "uri"}:
+                exc.field = f"sip_{exc.field}"
+            raise
+
+    return run
+
+
+# -- categories and units ---------------------------------------------------------------------
+
+
+@router.get("/admin/categories", response_class=HTMLResponse)
+async def categories(request: Request, state: StateDep) -> Response:
+    return await _categories_page(request, state)
+
+
+async def _categories_page(
+    request: Request,
+    state: AppState,
+    *,
+    failed: str | None = None,
+    errors: dict[str, str] | None = None,
+    typed: dict[str, str] | None = None,
+) -> Response:
+    async with state.unit_of_work(read_only=True) as session:
+        try:
+            actor = await _actor(request, state, session)
+        except _Refused as r:
+            return r.response
+        context = await _common(request, state, session, actor)
+        try:
+            rows = await directory.categories_to_manage(session, actor=actor)
+        except NotAllowed as exc:
+            return _refused(request, context, exc)
+    return templates.TemplateResponse(
+        request,
+        "admin/categories.html",
+        {
+            **context,
+            "rows": rows,
+            "failed": failed,
+            "errors": errors or {},
+            "typed": typed or {},
+            "done": request.query_params.get("done"),
+        },
+        status_code=400 if errors else 200,
+    )
+
+
+@router.post("/admin/categories/{code}", response_class=HTMLResponse)
+async def update_category(
+    request: Request,
+    code: str,
+    state: StateDep,
+    csrf: FormText = "",
+    forward_hours: FormText = "",
+    active: FormText = "",
+) -> Response:
+    typed = {"forward_hours": forward_hours}
+    error: DomainError | None = None
+    if not csrf_matches(request, csrf):
+        error = InvalidInput(EXPIRED, field="forward_hours")
+    elif not forward_hours.strip().isdigit():
+        error = InvalidInput("Thời hạn là số giờ", field="forward_hours")
+    else:
+        try:
+            async with state.unit_of_work() as session:
+                actor = await _actor(request, state, session)
+                await directory.update_category(
+                    session,
+                    actor=actor,
+                    code=code,
+                    forward_hours=int(forward_hours),
+                    active=active == "1",
+                )
+        except _Refused as r:
+            return r.response
+        except NotAllowed as exc:
+            error = InvalidInput(exc.detail, field="forward_hours")
+        except DomainError as exc:
+            error = exc
+    if error is not None:
+        return await _categories_page(
+            request, state, failed=code, errors={"forward_hours": error.detail}, typed=typed
+        )
+    return RedirectResponse(f"/admin/categories?done={code}#cat-{code}", status_code=303)
+
+
+@router.get("/admin/units", response_class=HTMLResponse)
+async def units(request: Request, state: StateDep) -> Response:
+    async with state.unit_of_work(read_only=True) as session:
+        try:
+            actor = await _actor(request, state, session)
+        except _Refused as r:
+            return r.response
+        context = await _common(request, state, session, actor)
+        try:
+            tree = await directory.unit_tree(session, actor=actor)
+        except NotAllowed as exc:
+            return _refused(request, context, exc)
+        names = {
+            c.code: c.name_vi
+            for c in await directory.list_categories(session, include_inactive=True)
+        }
+    return templates.TemplateResponse(
+        request, "admin/units.html", {**context, "tree": tree, "category_names": names}
+    )
+
+
+# -- triage models ----------------------------------------------------------------------------
+
+
+@router.get("/admin/triage", response_class=HTMLResponse)
+async def triage_models(request: Request, state: StateDep) -> Response:
+    return await _triage_page(request, state)
+
+
+async def _triage_page(
+    request: Request, state: AppState, *, error: str | None = None, status_code: int = 200
+) -> Response:
+    async with state.unit_of_work(read_only=True) as session:
+        try:
+            actor = await _actor(request, state, session)
+        except _Refused as r:
+            return r.response
+        context = await _common(request, state, session, actor)
+        try:
+            models = await triage.list_models(session, actor=actor)
+        except NotAllowed as exc:
+            return _refused(request, context, exc)
+        names = {
+            c.code: c.name_vi
+            for c in await directory.list_categories(session, include_inactive=True)
+        }
+        rows = [
+            {
+                "version": m.version,
+                "created_at": m.created_at,
+                "created_by": m.created_by,
+                "active": m.active,
+                "trained_on": m.trained_on or {},
+                "metrics": m.metrics or {},
+            }
+            for m in models
+        ]
+    return templates.TemplateResponse(
+        request,
+        "admin/triage.html",
+        {
+            **context,
+            "models": rows,
+            "category_names": names,
+            "can_manage": allows(actor, Permission.MANAGE_TRIAGE_MODELS),
+            "error": error,
+            "done": request.query_params.get("done"),
+        },
+        status_code=status_code,
+    )
+
+
+@router.post("/admin/triage/train", response_class=HTMLResponse)
+async def train(request: Request, state: StateDep, csrf: FormText = "") -> Response:
+    """Train a new version as `hotline triage train` does (corpus + confirmed history); the
+    fit runs in a worker thread (triage.service), the request waits for it."""
+    if not csrf_matches(request, csrf):
+        return await _triage_page(request, state, error=EXPIRED, status_code=400)
+    try:
+        async with state.unit_of_work() as session:
+            actor = await _actor(request, state, session)
+            row = await triage.train_model(
+                session, actor=actor, history=await history_examples(session)
+            )
+            version = row.version
+    except _Refused as r:
+        return r.response
+    except DomainError as exc:
+        return await _triage_page(request, state, error=exc.detail, status_code=exc.status)
+    return RedirectResponse(f"/admin/triage?done=trained-{version}", status_code=303)
+
+
+@router.post("/admin/triage/{version}/activate", response_class=HTMLResponse)
+async def activate(
+    request: Request, version: int, state: StateDep, csrf: FormText = ""
+) -> Response:
+    if not csrf_matches(request, csrf):
+        return await _triage_page(request, state, error=EXPIRED, status_code=400)
+    try:
+        async with state.unit_of_work() as session:
+            actor = await _actor(request, state, session)
+            await triage.activate_model(session, actor=actor, version=version)
+    except _Refused as r:
+        return r.response
+    except DomainError as exc:
+        return await _triage_page(request, state, error=exc.detail, status_code=exc.status)
+    return RedirectResponse(f"/admin/triage?done=activated-{version}", status_code=303)
