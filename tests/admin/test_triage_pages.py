@@ -40,9 +40,7 @@ async def test_an_admin_trains_versions_compares_them_and_activates_one(app, wor
     assert r.status_code == 404 and "Không có phiên bản mô hình 9" in r.text
 
 
-async def test_supervisors_see_the_versions_operators_nothing_and_neither_changes_them(
-    app, world
-):
+async def test_supervisors_see_the_versions_operators_nothing_and_neither_changes_them(app, world):
     operator = await page_client(app, "operator")
     r = await operator.get("/admin/triage")
     assert r.status_code == 403 and "Chỉ quản trị viên và trưởng ca xem được các mô hình" in r.text

@@ -1,5 +1,5 @@
 """The administration pages (`/admin`): users and their phones' SIP logins, categories,
-units, triage model versions.
+units, triage model versions, the knowledge base's editor.
 
 Thin routes: every read and change goes through the service the JSON API and the CLI call
 (auth.accounts, agents.service, directory.service, triage.service), which checks the
@@ -8,9 +8,10 @@ permission; a refusal is shown as it comes (403 page, or next to the control it 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +23,12 @@ from hotline.auth.permissions import Permission, allows
 from hotline.auth.service import Actor
 from hotline.cases.training import history_examples
 from hotline.directory import service as directory
-from hotline.errors import DomainError, InvalidInput, NotAllowed
+from hotline.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from hotline.knowledge import queries
+from hotline.knowledge import service as knowledge_service
+from hotline.knowledge.access import get_article_for, require_editor, wanted_statuses
+from hotline.knowledge.models import ArticleStatus
+from hotline.knowledge.service import Content
 from hotline.triage import service as triage
 from hotline.web.deps import get_state
 from hotline.web.page import csrf_matches, csrf_token, nav_for, page_actor, templates_for
@@ -553,3 +559,301 @@ async def activate(
     except DomainError as exc:
         return await _triage_page(request, state, error=exc.detail, status_code=exc.status)
     return RedirectResponse(f"/admin/triage?done=activated-{version}", status_code=303)
+
+
+# -- knowledge base editor --------------------------------------------------------------------
+
+ARTICLE_FIELDS = frozenset(
+    {
+        "question",
+        "answer",
+        "category",
+        "source_document",
+        "source_url",
+        "valid_from",
+        "valid_until",
+        "slug",
+        "note",
+    }
+)
+ALL_STATUSES = [s.value for s in ArticleStatus]
+
+
+def _content_form(form: dict[str, str]) -> Content:
+    """The editor's form as article content; a date that is not one names its field."""
+    days: dict[str, date | None] = {}
+    for name in ("valid_from", "valid_until"):
+        raw = form.get(name, "").strip()
+        try:
+            days[name] = date.fromisoformat(raw) if raw else None
+        except ValueError:
+            raise InvalidInput("Ngày theo dạng năm-tháng-ngày", field=name) from None
+    return Content(
+        question=form.get("question", ""),
+        answer=form.get("answer", ""),
+        category_code=form.get("category", "").strip() or None,
+        source_document=form.get("source_document", ""),
+        source_url=form.get("source_url", "").strip() or None,
+        valid_from=days["valid_from"],
+        valid_until=days["valid_until"],
+    )
+
+
+@router.get("/admin/knowledge", response_class=HTMLResponse)
+async def knowledge(
+    request: Request, state: StateDep, q: Annotated[str, Query(max_length=200)] = ""
+) -> Response:
+    return await _knowledge_page(request, state, q=q)
+
+
+async def _knowledge_page(
+    request: Request,
+    state: AppState,
+    *,
+    q: str = "",
+    errors: dict[str, str] | None = None,
+    typed: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    async with state.unit_of_work(read_only=True) as session:
+        try:
+            actor = await _actor(request, state, session)
+        except _Refused as r:
+            return r.response
+        context = await _common(request, state, session, actor)
+        try:
+            filters = queries.ArticleFilter(
+                q=q.strip() or None,
+                statuses=wanted_statuses(actor, ALL_STATUSES),
+                valid_only=False,
+            )
+        except NotAllowed as exc:
+            return _refused(request, context, exc)
+        hits, more = await queries.search_articles(session, filters=filters, limit=100)
+        articles = [h.article for h in hits]
+        names = await auth.display_names(
+            session, {a.updated_by_id for a in articles if a.updated_by_id}
+        )
+        categories = await directory.list_categories(session, include_inactive=True)
+    return templates.TemplateResponse(
+        request,
+        "admin/knowledge.html",
+        {
+            **context,
+            "q": q,
+            "articles": articles,
+            "more": more,
+            "names": names,
+            "categories": categories,
+            "category_names": {c.code: c.name_vi for c in categories},
+            "errors": errors or {},
+            "typed": typed or {},
+        },
+        status_code=status_code,
+    )
+
+
+@router.post("/admin/knowledge", response_class=HTMLResponse)
+async def create_article(
+    request: Request,
+    state: StateDep,
+    csrf: FormText = "",
+    question: FormText = "",
+    answer: FormText = "",
+    category: FormText = "",
+    source_document: FormText = "",
+    source_url: FormText = "",
+    valid_from: FormText = "",
+    valid_until: FormText = "",
+    note: FormText = "",
+) -> Response:
+    form = {
+        "question": question,
+        "answer": answer,
+        "category": category,
+        "source_document": source_document,
+        "source_url": source_url,
+        "valid_from": valid_from,
+        "valid_until": valid_until,
+        "note": note,
+    }
+    if not csrf_matches(request, csrf):
+        return await _knowledge_page(
+            request, state, errors={"form": EXPIRED}, typed=form, status_code=400
+        )
+    try:
+        async with state.unit_of_work() as session:
+            actor = await _actor(request, state, session)
+            article = await knowledge_service.create_article(
+                session, actor=actor, content=_content_form(form), note=note
+            )
+            article_id = article.id
+    except _Refused as r:
+        return r.response
+    except DomainError as exc:
+        return await _knowledge_page(
+            request,
+            state,
+            errors=_field_error(exc, ARTICLE_FIELDS, "form"),
+            typed=form,
+            status_code=exc.status,
+        )
+    return RedirectResponse(f"/admin/knowledge/{article_id}?done=created", status_code=303)
+
+
+@router.get("/admin/knowledge/{article_id}", response_class=HTMLResponse)
+async def article_page(
+    request: Request,
+    article_id: int,
+    state: StateDep,
+    old: Annotated[int | None, Query()] = None,
+    new: Annotated[int | None, Query()] = None,
+) -> Response:
+    return await _article_page(request, state, article_id, old=old, new=new)
+
+
+async def _article_page(
+    request: Request,
+    state: AppState,
+    article_id: int,
+    *,
+    old: int | None = None,
+    new: int | None = None,
+    errors: dict[str, str] | None = None,
+    typed: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    async with state.unit_of_work(read_only=True) as session:
+        try:
+            actor = await _actor(request, state, session)
+        except _Refused as r:
+            return r.response
+        context = await _common(request, state, session, actor)
+        try:
+            require_editor(actor)
+        except NotAllowed as exc:
+            return _refused(request, context, exc)
+        article = await get_article_for(session, actor, article_id)
+        working = await knowledge_service.working_content(session, article)
+        revisions = await knowledge_service.revisions_for(session, actor=actor, article=article)
+        diff: list[knowledge_service.FieldDiff] | None = None
+        diff_error = None
+        if old is not None and new is not None:
+            try:
+                diff = await knowledge_service.compare_revisions(
+                    session, actor=actor, article=article, old=old, new=new
+                )
+            except DomainError as exc:
+                diff_error = exc.detail
+        ids = {r.actor_id for r in revisions if r.actor_id}
+        ids |= {i for i in (article.created_by_id, article.updated_by_id) if i}
+        names = await auth.display_names(session, ids)
+        categories = await directory.list_categories(session, include_inactive=True)
+    shown = typed or {
+        "question": working.question,
+        "answer": working.answer,
+        "category": working.category_code or "",
+        "source_document": working.source_document,
+        "source_url": working.source_url or "",
+        "valid_from": working.valid_from.isoformat() if working.valid_from else "",
+        "valid_until": working.valid_until.isoformat() if working.valid_until else "",
+    }
+    return templates.TemplateResponse(
+        request,
+        "admin/article.html",
+        {
+            **context,
+            "article": article,
+            "typed": shown,
+            "revisions": list(reversed(revisions)),
+            "names": names,
+            "categories": categories,
+            "category_names": {c.code: c.name_vi for c in categories},
+            "old": old,
+            "new": new,
+            "diff": diff,
+            "diff_error": diff_error,
+            "errors": errors or {},
+            "done": request.query_params.get("done"),
+        },
+        status_code=status_code,
+    )
+
+
+@router.post("/admin/knowledge/{article_id}/{verb}", response_class=HTMLResponse)
+async def article_verb(
+    request: Request,
+    article_id: int,
+    verb: str,
+    state: StateDep,
+    csrf: FormText = "",
+    version: FormText = "",
+    question: FormText = "",
+    answer: FormText = "",
+    category: FormText = "",
+    source_document: FormText = "",
+    source_url: FormText = "",
+    valid_from: FormText = "",
+    valid_until: FormText = "",
+    note: FormText = "",
+) -> Response:
+    """Save the editor's text as a new revision, publish the draft, or archive, with the
+    version the page showed (a change someone made meanwhile is refused, not overwritten)."""
+    if verb not in {"save", "publish", "archive"}:
+        raise NotFound("Không có thao tác này", field="verb")
+    form = {
+        "question": question,
+        "answer": answer,
+        "category": category,
+        "source_document": source_document,
+        "source_url": source_url,
+        "valid_from": valid_from,
+        "valid_until": valid_until,
+        "note": note,
+    }
+    typed = form if verb == "save" else None
+    if not csrf_matches(request, csrf):
+        return await _article_page(
+            request, state, article_id, errors={"form": EXPIRED}, typed=typed, status_code=400
+        )
+    try:
+        async with state.unit_of_work() as session:
+            actor = await _actor(request, state, session)
+            article = await get_article_for(session, actor, article_id)
+            expected = int(version) if version.strip().isdigit() else None
+            if verb == "save":
+                content = _content_form(form)
+                await knowledge_service.update_article(
+                    session,
+                    actor=actor,
+                    article=article,
+                    changes={n: getattr(content, n) for n in knowledge_service.CONTENT_FIELDS},
+                    note=note,
+                    expected_version=expected,
+                )
+            elif verb == "publish":
+                await knowledge_service.publish_article(
+                    session, actor=actor, article=article, note=note, expected_version=expected
+                )
+            else:
+                await knowledge_service.archive_article(
+                    session, actor=actor, article=article, note=note, expected_version=expected
+                )
+    except _Refused as r:
+        return r.response
+    except NotFound as exc:
+        if exc.field == "id":
+            raise
+        return await _article_page(
+            request, state, article_id, errors={"form": exc.detail}, typed=typed, status_code=404
+        )
+    except DomainError as exc:
+        return await _article_page(
+            request,
+            state,
+            article_id,
+            errors=_field_error(exc, ARTICLE_FIELDS, "form"),
+            typed=typed,
+            status_code=exc.status,
+        )
+    return RedirectResponse(f"/admin/knowledge/{article_id}?done={verb}", status_code=303)
