@@ -35,10 +35,14 @@ async def test_signed_out_visitors_are_sent_to_the_login_page(client, world):
 
 async def test_operators_are_refused_and_supervisors_see_the_list_without_controls(app, world):
     operator = await page_client(app, "operator")
-    for path in ("/admin", "/admin/users"):
-        r = await operator.get(path)
-        assert r.status_code == 403, path
-        assert "Không có quyền truy cập" in r.text
+    index = await operator.get("/admin")
+    assert "Không có trang quản trị nào dành cho tài khoản này." in index.text
+    assert 'href="/admin/users"' not in index.text
+    r = await operator.get("/admin/users")
+    assert r.status_code == 403
+    assert "Chỉ quản trị viên hoặc trưởng ca xem được danh sách tài khoản" in r.text
+    r = await operator.get(f"/admin/users/{await _user_id(app, 'admin')}")
+    assert r.status_code == 403 and "Tạo lúc" not in r.text
     supervisor = await page_client(app, "supervisor")
     index = await supervisor.get("/admin")
     assert index.status_code == 200 and 'href="/admin/users"' in index.text
@@ -198,4 +202,4 @@ async def test_a_form_without_the_sessions_token_changes_nothing(app, world):
 async def test_an_unknown_user_is_a_not_found_page(app, world):
     admin = await page_client(app, "admin")
     r = await admin.get("/admin/users/987654")
-    assert r.status_code == 404
+    assert r.status_code == 404 and "Không tìm thấy người dùng" in r.text

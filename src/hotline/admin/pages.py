@@ -23,7 +23,7 @@ from hotline.auth.permissions import Permission, allows
 from hotline.auth.service import Actor
 from hotline.cases.training import history_examples
 from hotline.directory import service as directory
-from hotline.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from hotline.errors import DomainError, InvalidInput, NotFound
 from hotline.knowledge import queries
 from hotline.knowledge import service as knowledge_service
 from hotline.knowledge.access import get_article_for, require_editor, wanted_statuses
@@ -70,9 +70,13 @@ async def _common(
     }
 
 
-def _refused(request: Request, context: dict[str, Any], exc: NotAllowed) -> Response:
+def _refused(request: Request, context: dict[str, Any], exc: DomainError) -> Response:
+    """A read the service refused (403) or found nothing for (404), with its reason."""
     return templates.TemplateResponse(
-        request, "admin/refused.html", {**context, "message": exc.detail}, status_code=403
+        request,
+        "admin/refused.html",
+        {**context, "message": exc.detail, "status": exc.status},
+        status_code=exc.status,
     )
 
 
@@ -99,8 +103,6 @@ async def index(request: Request, state: StateDep) -> Response:
         "triage": allows(actor, Permission.VIEW_TRIAGE_MODELS),
         "knowledge": allows(actor, Permission.EDIT_KNOWLEDGE),
     }
-    if not any(links.values()):
-        return _refused(request, context, NotAllowed("Trang quản trị dành cho quản trị viên"))
     return templates.TemplateResponse(request, "admin/index.html", {**context, "links": links})
 
 
@@ -130,12 +132,9 @@ async def _users_page(
         context = await _common(request, state, session, actor)
         try:
             people = await auth.list_users(session, actor=actor)
-        except NotAllowed as exc:
+        except DomainError as exc:
             return _refused(request, context, exc)
-        sip = {}
-        for u in people:
-            agent = await agents.find_agent(session, user_id=u.id)
-            sip[u.id] = agent.sip_username if agent else None
+        sip = await agents.sip_usernames(session)
         units = {u.id: u for u in await directory.list_units(session)}
     return templates.TemplateResponse(
         request,
@@ -216,16 +215,9 @@ async def _user_page(
             return r.response
         context = await _common(request, state, session, actor)
         try:
-            # The list is the service's read of accounts (VIEW_USERS); one of them is shown.
-            person = next(
-                (u for u in await auth.list_users(session, actor=actor) if u.id == user_id), None
-            )
-        except NotAllowed as exc:
+            person = await auth.view_user(session, actor=actor, user_id=user_id)
+        except DomainError as exc:
             return _refused(request, context, exc)
-        if person is None:
-            return templates.TemplateResponse(
-                request, "admin/not_found.html", context, status_code=404
-            )
         agent = await agents.find_agent(session, user_id=user_id)
         unit = await directory.get_unit(session, person.unit_id) if person.unit_id else None
     return templates.TemplateResponse(
@@ -396,7 +388,7 @@ async def _categories_page(
         context = await _common(request, state, session, actor)
         try:
             rows = await directory.categories_to_manage(session, actor=actor)
-        except NotAllowed as exc:
+        except DomainError as exc:
             return _refused(request, context, exc)
     return templates.TemplateResponse(
         request,
@@ -441,8 +433,6 @@ async def update_category(
                 )
         except _Refused as r:
             return r.response
-        except NotAllowed as exc:
-            error = InvalidInput(exc.detail, field="forward_hours")
         except DomainError as exc:
             error = exc
     if error is not None:
@@ -462,7 +452,7 @@ async def units(request: Request, state: StateDep) -> Response:
         context = await _common(request, state, session, actor)
         try:
             tree = await directory.unit_tree(session, actor=actor)
-        except NotAllowed as exc:
+        except DomainError as exc:
             return _refused(request, context, exc)
         names = {
             c.code: c.name_vi
@@ -492,7 +482,7 @@ async def _triage_page(
         context = await _common(request, state, session, actor)
         try:
             models = await triage.list_models(session, actor=actor)
-        except NotAllowed as exc:
+        except DomainError as exc:
             return _refused(request, context, exc)
         names = {
             c.code: c.name_vi
@@ -627,7 +617,7 @@ async def _knowledge_page(
                 statuses=wanted_statuses(actor, ALL_STATUSES),
                 valid_only=False,
             )
-        except NotAllowed as exc:
+        except DomainError as exc:
             return _refused(request, context, exc)
         hits, more = await queries.search_articles(session, filters=filters, limit=100)
         articles = [h.article for h in hits]
@@ -731,9 +721,9 @@ async def _article_page(
         context = await _common(request, state, session, actor)
         try:
             require_editor(actor)
-        except NotAllowed as exc:
+            article = await get_article_for(session, actor, article_id)
+        except DomainError as exc:
             return _refused(request, context, exc)
-        article = await get_article_for(session, actor, article_id)
         working = await knowledge_service.working_content(session, article)
         revisions = await knowledge_service.revisions_for(session, actor=actor, article=article)
         diff: list[knowledge_service.FieldDiff] | None = None
