@@ -171,6 +171,7 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ("POST", "/admin/knowledge"): "public guidance articles",
     ("GET", "/admin/knowledge/{article_id}"): "public guidance articles",
     ("POST", "/admin/knowledge/{article_id}/{verb}"): "public guidance articles",
+    ("GET", "/admin/phone"): _CONFIG,
 }
 
 

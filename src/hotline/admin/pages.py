@@ -1,5 +1,6 @@
 """The administration pages (`/admin`): users and their phones' SIP logins, categories,
-units, triage model versions, the knowledge base's editor.
+units, triage model versions, the knowledge base's editor, the phone line's settings
+(read only).
 
 Thin routes: every read and change goes through the service the JSON API and the CLI call
 (auth.accounts, agents.service, directory.service, triage.service), which checks the
@@ -8,6 +9,7 @@ permission; a refusal is shown as it comes (403 page, or next to the control it 
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Annotated, Any
 
@@ -29,6 +31,8 @@ from hotline.knowledge import service as knowledge_service
 from hotline.knowledge.access import get_article_for, require_editor, wanted_statuses
 from hotline.knowledge.models import ArticleStatus
 from hotline.knowledge.service import Content
+from hotline.phoneconfig import service as phoneconfig
+from hotline.phoneconfig.defaults import default_config
 from hotline.triage import service as triage
 from hotline.web.deps import get_state
 from hotline.web.page import csrf_matches, csrf_token, nav_for, page_actor, templates_for
@@ -102,6 +106,7 @@ async def index(request: Request, state: StateDep) -> Response:
         "directory": allows(actor, Permission.MANAGE_DIRECTORY),
         "triage": allows(actor, Permission.VIEW_TRIAGE_MODELS),
         "knowledge": allows(actor, Permission.EDIT_KNOWLEDGE),
+        "phone": allows(actor, Permission.CONFIGURE_PHONE),
     }
     return templates.TemplateResponse(request, "admin/index.html", {**context, "links": links})
 
@@ -847,3 +852,46 @@ async def article_verb(
             status_code=exc.status,
         )
     return RedirectResponse(f"/admin/knowledge/{article_id}?done={verb}", status_code=303)
+
+
+# -- phone configuration (read only) ----------------------------------------------------------
+
+
+@router.get("/admin/phone", response_class=HTMLResponse)
+async def phone(request: Request, state: StateDep) -> Response:
+    """The phone line's settings as the line uses them (defaults with the stored changes laid
+    over them) and the latest changes with who made them; changes go through the API."""
+    async with state.unit_of_work(read_only=True) as session:
+        try:
+            actor = await _actor(request, state, session)
+        except _Refused as r:
+            return r.response
+        context = await _common(request, state, session, actor)
+        try:
+            changes = await phoneconfig.list_changes(session, actor=actor, limit=50)
+        except DomainError as exc:
+            return _refused(request, context, exc)
+        loaded = await phoneconfig.load_config(session, defaults=default_config(state.settings))
+        names = await auth.display_names(session, {c.user_id for c in changes if c.user_id})
+    sections = []
+    for kind, (attr, _schema, key_field) in phoneconfig.KINDS.items():
+        items = [
+            {
+                "key": getattr(o, key_field),
+                "version": loaded.versions.get((kind, getattr(o, key_field)), 0),
+                "data": json.dumps(o.model_dump(mode="json"), ensure_ascii=False, indent=2),
+            }
+            for o in getattr(loaded.config, attr)
+        ]
+        sections.append({"kind": kind, "entries": items})
+    return templates.TemplateResponse(
+        request,
+        "admin/phone.html",
+        {
+            **context,
+            "version": loaded.version,
+            "sections": sections,
+            "changes": changes,
+            "names": names,
+        },
+    )
