@@ -122,7 +122,7 @@ async def sip_usernames(session: AsyncSession) -> dict[int, str]:
     rows = await session.execute(
         select(Agent.user_id, Agent.sip_username).where(Agent.sip_username.is_not(None))
     )
-    return {user_id: name for user_id, name in rows.all()}
+    return {user_id: name for user_id, name in rows.all() if name is not None}
 
 
 async def my_agent(session: AsyncSession, *, user_id: int) -> Agent:
