@@ -99,6 +99,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(packages=[("hotline.web", "static")]), name="static")
     errors.install(app)
 
+    from hotline.admin.pages import router as admin_pages_router
     from hotline.agents.api import router as agents_router
     from hotline.agents.pages import router as agent_pages_router
     from hotline.assist.api import router as assist_router
@@ -154,6 +155,7 @@ def create_app(settings: Settings) -> FastAPI:
         agent_pages_router,
         knowledge_pages_router,
         dashboard_router,
+        admin_pages_router,
         report_pages_router,
         portal_router,
         health_router,

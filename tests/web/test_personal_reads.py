@@ -152,6 +152,26 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     # Redirects after the action, or the case page again (logged as GET /cases/{code}).
     ("POST", "/cases/{code}/act/{action}"): "the case page's read, logged as that page's",
     ("POST", "/cases/{code}/merge"): "the case page's read, logged as that page's",
+    # Administration: staff accounts, the directory, model versions, guidance articles.
+    ("GET", "/admin"): _STAFF,
+    ("GET", "/admin/users"): _STAFF,
+    ("POST", "/admin/users"): _STAFF,
+    ("GET", "/admin/users/{user_id}"): _STAFF,
+    ("POST", "/admin/users/{user_id}/active"): _STAFF,
+    ("POST", "/admin/users/{user_id}/password"): _STAFF,
+    ("POST", "/admin/users/{user_id}/revoke"): _STAFF,
+    ("POST", "/admin/users/{user_id}/sip"): _STAFF,
+    ("GET", "/admin/categories"): _CONFIG,
+    ("POST", "/admin/categories/{code}"): _CONFIG,
+    ("GET", "/admin/units"): _CONFIG,
+    ("GET", "/admin/triage"): "model versions and their figures on the held-out corpus",
+    ("POST", "/admin/triage/train"): "trains on case texts and categories, shows figures only",
+    ("POST", "/admin/triage/{version}/activate"): _CONFIG,
+    ("GET", "/admin/knowledge"): "public guidance articles",
+    ("POST", "/admin/knowledge"): "public guidance articles",
+    ("GET", "/admin/knowledge/{article_id}"): "public guidance articles",
+    ("POST", "/admin/knowledge/{article_id}/{verb}"): "public guidance articles",
+    ("GET", "/admin/phone"): _CONFIG,
 }
 
 

@@ -117,6 +117,14 @@ async def find_agent(session: AsyncSession, *, user_id: int) -> Agent | None:
     return await session.get(Agent, user_id)
 
 
+async def sip_usernames(session: AsyncSession) -> dict[int, str]:
+    """user id -> their phone's SIP username, for the users who have one (one query)."""
+    rows = await session.execute(
+        select(Agent.user_id, Agent.sip_username).where(Agent.sip_username.is_not(None))
+    )
+    return {user_id: name for user_id, name in rows.all() if name is not None}
+
+
 async def my_agent(session: AsyncSession, *, user_id: int) -> Agent:
     user = await _taker(session, user_id, "user_id")
     agent = await _agent(session, user)

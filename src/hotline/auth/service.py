@@ -391,3 +391,9 @@ async def get_user_by_username(session: AsyncSession, username: str) -> User:
     if user is None:
         raise NotFound(f"Không tìm thấy người dùng: {username}", field="username")
     return user
+
+
+async def view_user(session: AsyncSession, *, actor: Actor, user_id: int) -> User:
+    """One account, for those who may see the accounts (administrators and supervisors)."""
+    require(actor, Permission.VIEW_USERS)
+    return await get_user(session, user_id)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select
@@ -408,3 +410,49 @@ async def list_wards(
         # autoescape: "_" survives folding and would otherwise match any character in LIKE.
         stmt = stmt.where(Ward.search_name.contains(fold(q), autoescape=True))
     return list((await session.scalars(stmt)).all())
+
+
+async def categories_to_manage(session: AsyncSession, *, actor: Actor) -> list[Category]:
+    """Every category, inactive ones included, for those who edit them (administrators)."""
+    require(actor, Permission.MANAGE_DIRECTORY)
+    return await list_categories(session, include_inactive=True)
+
+
+@dataclass
+class UnitNode:
+    """A unit in the tree of units, with the wards and categories it covers."""
+
+    unit: Unit
+    wards: list[tuple[str, str]]  # (code, name), by name
+    categories: list[str]  # category codes
+    children: list[UnitNode] = dataclasses.field(default_factory=list)
+
+
+async def unit_tree(session: AsyncSession, *, actor: Actor) -> list[UnitNode]:
+    """Every unit (inactive ones included) under its parent, roots first, by code; three
+    queries whatever the number of units (administrators)."""
+    require(actor, Permission.MANAGE_DIRECTORY)
+    units = await list_units(session)
+    wards: dict[int, list[tuple[str, str]]] = {}
+    rows = await session.execute(
+        select(UnitWard.unit_id, Ward.code, Ward.name)
+        .join(Ward, Ward.code == UnitWard.ward_code)
+        .order_by(Ward.name)
+    )
+    for unit_id, code, name in rows.all():
+        wards.setdefault(unit_id, []).append((code, name))
+    cats: dict[int, list[str]] = {}
+    for unit_id, code in (
+        await session.execute(
+            select(UnitCategory.unit_id, UnitCategory.category_code).order_by(
+                UnitCategory.category_code
+            )
+        )
+    ).all():
+        cats.setdefault(unit_id, []).append(code)
+    nodes = {u.id: UnitNode(u, wards.get(u.id, []), cats.get(u.id, [])) for u in units}
+    roots: list[UnitNode] = []
+    for u in units:
+        parent = nodes.get(u.parent_id) if u.parent_id is not None else None
+        (parent.children if parent is not None else roots).append(nodes[u.id])
+    return roots

@@ -8,6 +8,7 @@ publication and archiving appends a revision with the full content.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import date
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.auth.service import Actor
 from hotline.db import utcnow
 from hotline.directory.service import get_category
-from hotline.errors import Conflict, InvalidInput, InvalidTransition
+from hotline.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from hotline.events import DomainEvent, record_event
 from hotline.knowledge import queries
 from hotline.knowledge.access import can_edit, require_editor
@@ -342,3 +343,46 @@ async def revisions_for(
     if can_edit(actor):
         return revisions
     return [r for r in revisions if r.action == RevisionAction.PUBLISHED]
+
+
+@dataclass(frozen=True)
+class FieldDiff:
+    """One content field that differs between two revisions, line by line: ("same" |
+    "removed" | "added", text)."""
+
+    field: str
+    lines: list[tuple[str, str]]
+
+
+_KINDS = {"  ": "same", "- ": "removed", "+ ": "added"}
+
+
+async def compare_revisions(
+    session: AsyncSession, *, actor: Actor, article: Article, old: int, new: int
+) -> list[FieldDiff]:
+    """What changed from revision `old` to revision `new` of an article, field by field
+    (editors; the fields that did not change are left out)."""
+    require_editor(actor)
+    found = {r.number: r for r in await revisions_for(session, actor=actor, article=article)}
+    for number, name in ((old, "old"), (new, "new")):
+        if number not in found:
+            raise NotFound(f"Không có bản sửa số {number}", field=name)
+    diffs = []
+    for name in CONTENT_FIELDS:
+        before = _text(getattr(found[old], name))
+        after = _text(getattr(found[new], name))
+        if before == after:
+            continue
+        lines = [
+            (_KINDS[line[:2]], line[2:])
+            for line in difflib.ndiff(before.splitlines(), after.splitlines())
+            if line[:2] in _KINDS
+        ]
+        diffs.append(FieldDiff(name, lines))
+    return diffs
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value.isoformat() if isinstance(value, date) else str(value)
