@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
@@ -49,23 +48,11 @@ class _Vectorizer:
     columns: Callable[[str], list[int]]
     vocabulary: dict[str, int]
     idf: np.ndarray | None
-    idf_list: list[float] | None
     sublinear: bool
     binary: bool
     l2: bool
     offset: int
     weight: float | None
-
-
-# np.log(tf) + 1 for the counts a text has, computed once the way TfidfTransformer computes
-# it (numpy's log over an array, then + 1), so looking it up gives the same bits.
-_LOG_TF = (np.log(np.arange(1, 257, dtype=np.float64)) + 1.0).tolist()
-
-
-def _log_tf(count: int) -> float:
-    if count <= len(_LOG_TF):
-        return _LOG_TF[count - 1]
-    return float(np.log(np.array([count], dtype=np.float64))[0] + 1.0)
 
 
 class CompiledModel:
@@ -129,50 +116,42 @@ class CompiledModel:
         self.phrase_weights = np.mean([c.estimator.coef_ for c in folds], axis=0)
 
     def row(self, doc: str) -> Row:
-        """TfidfVectorizer.transform of one normalised text, then FeatureUnion's hstack.
-
-        Done on Python lists (a text has a few hundred features at most) with two arrays
-        made at the end: a dozen numpy calls on tiny arrays cost more than the arithmetic,
-        and every operation below is the same IEEE operation, in the same order, as
-        scikit-learn's, so the values are the same bit for bit."""
-        cols: list[int] = []
-        vals: list[float] = []
+        """TfidfVectorizer.transform of one normalised text, then FeatureUnion's hstack."""
+        cols_parts, vals_parts = [], []
         n_words = 0
         for i, v in enumerate(self.vectorizers):
             hits = v.columns(doc)
             if not hits:
                 continue
             # CountVectorizer._count_vocab: count the analyser's features in the vocabulary;
-            # the matrix then has its indices sorted.
-            counts = Counter(hits)
-            idx = sorted(counts)
+            # the matrix then has its indices sorted (np.unique sorts and counts at once).
+            idx, counts = np.unique(np.array(hits, dtype=np.intp), return_counts=True)
             if i == 0:
                 n_words = len(idx)
-            if v.binary:
-                tf = [1.0] * len(idx)
-            elif v.sublinear:
-                # TfidfTransformer: np.log(tf) + 1, looked up (computed by numpy's log)
-                tf = [_log_tf(counts[j]) for j in idx]
-            else:
-                tf = [float(counts[j]) for j in idx]
-            if v.idf_list is not None:
-                idf = v.idf_list
-                tf = [t * idf[j] for t, j in zip(tf, idx, strict=True)]
+            vals = np.ones(len(idx)) if v.binary else counts.astype(np.float64)
+            # TfidfTransformer.transform: log(tf) + 1, times idf, then normalize(norm="l2"),
+            # whose loop (_inplace_csr_row_normalize_l2) sums the squares in index order and
+            # leaves an all-zero row alone; the same order gives the same rounding.
+            if v.sublinear:
+                np.log(vals, vals)
+                vals += 1.0
+            if v.idf is not None:
+                vals *= v.idf[idx]
             if v.l2:
-                # normalize(norm="l2"): _inplace_csr_row_normalize_l2 sums the squares in
-                # index order and leaves an all-zero row alone.
                 total = 0.0
-                for x in tf:
+                for x in vals.tolist():
                     total += x * x
                 if total != 0.0:
-                    norm = math.sqrt(total)
-                    tf = [t / norm for t in tf]
+                    vals /= math.sqrt(total)
             if v.weight is not None:
-                w = v.weight
-                tf = [t * w for t in tf]
-            cols.extend([j + v.offset for j in idx] if v.offset else idx)
-            vals.extend(tf)
-        return Row(np.array(cols, dtype=np.intp), np.array(vals, dtype=np.float64), n_words)
+                vals *= v.weight
+            cols_parts.append(idx + v.offset if v.offset else idx)
+            vals_parts.append(vals)
+        if not cols_parts:
+            return Row(np.zeros(0, dtype=np.intp), np.zeros(0), 0)
+        if len(cols_parts) == 1:
+            return Row(cols_parts[0], vals_parts[0], n_words)
+        return Row(np.concatenate(cols_parts), np.concatenate(vals_parts), n_words)
 
     def category_proba(self, row: Row) -> np.ndarray:
         """CalibratedClassifierCV.predict_proba for one row, in the order of `classes`."""
@@ -221,7 +200,6 @@ def _vectorizers(features: FeatureUnion) -> list[_Vectorizer]:
                 columns=_columns(vec, analyze, vocabulary),
                 vocabulary=vocabulary,
                 idf=None if idf is None else np.asarray(idf, dtype=np.float64),
-                idf_list=None if idf is None else np.asarray(idf, dtype=np.float64).tolist(),
                 sublinear=bool(vec.sublinear_tf),
                 binary=bool(vec.binary),
                 l2=vec.norm == "l2",
