@@ -39,6 +39,7 @@ NAMES = (
     "acd",
     "sip_calls",
     "phone",
+    "page_weight",
 )
 
 
@@ -79,6 +80,7 @@ def commands(quick: bool, fresh: bool, out: Path) -> dict[str, list[str]]:
         "duplicates": [py, str(BENCH / "duplicates.py"), *duplicates, *f],
         "acd": [py, str(BENCH / "acd.py"), *(["--rounds", "3"] if quick else [])],
         "sip_calls": [py, str(BENCH / "sip_calls.py"), *sip_calls],
+        "page_weight": [py, str(BENCH / "page_weight.py")],
         "phone": [
             py,
             str(BENCH / "phone.py"),
@@ -613,6 +615,48 @@ def _measured(result: dict[str, Any]) -> str:
     return str(result["started_at"])[:16].replace("T", " ")
 
 
+def page_weight_section(r: dict[str, Any]) -> tuple[str, list[str]]:
+    """Target: the console's first load <= 150 KB of JavaScript and CSS, compressed."""
+    rows = [
+        [
+            p["page"],
+            f"`{p['path']}`",
+            ", ".join(f"`{a['href']}`" for a in p["assets"]),
+            f"{p['assets_kb']:.1f}",
+            f"{p['assets_gzip_kb']:.1f}",
+            f"{p['html_gzip_bytes'] / 1024:.1f}",
+        ]
+        for p in r["pages"]
+    ]
+    console = next(p for p in r["pages"] if p["path"] == "/")
+    text = "\n".join(
+        [
+            "## First-load weight of the pages",
+            "",
+            "What: each main page opened as its user on a fresh site (`bench/page_weight.py`),"
+            " its `<script src>` and stylesheet files fetched and counted raw and gzip-compressed"
+            " (level 6, what a reverse proxy's gzip sends). No baseline runs here: the issue"
+            " compares with Zammad's and Chatwoot's single-page apps, which are not installed on"
+            " this machine.",
+            "",
+            markdown_table(
+                ["page", "path", "files", "JS+CSS KB", "JS+CSS KB gzip", "HTML KB gzip"], rows
+            ),
+        ]
+    )
+    summary = [
+        [
+            "console first load, JS + CSS compressed",
+            f"≤ {r['target_kb']:g} KB",
+            f"{console['assets_gzip_kb']:.1f} KB",
+            "—",
+            "—",
+            verdict(r["passed"]),
+        ]
+    ]
+    return text, summary
+
+
 def render(results: dict[str, Any]) -> str:
     machine = next(iter(results.values()))["machine"] if results else {}
     when = max(r["started_at"] for r in results.values()) if results else "—"
@@ -633,6 +677,7 @@ def render(results: dict[str, Any]) -> str:
         ("acd", acd_section),
         ("sip_calls", sip_calls_section),
         ("phone", phone_section),
+        ("page_weight", page_weight_section),
     ):
         if name in results:
             text, rows = fn2(results[name])
