@@ -41,7 +41,7 @@ async def _common(request: Request, session: AsyncSession, actor: Actor) -> dict
 
 def _refused(request: Request, context: dict[str, Any], exc: NotAllowed) -> Response:
     return templates.TemplateResponse(
-        request, "dashboard/refused.html", {**context, "message": exc.detail}, status_code=403
+        request, "refused.html", {**context, "message": exc.detail}, status_code=403
     )
 
 

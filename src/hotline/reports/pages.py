@@ -70,7 +70,7 @@ async def report(request: Request, state: StateDep) -> Response:
                 )
         except NotAllowed as exc:
             return templates.TemplateResponse(
-                request, "reports/refused.html", {**context, "message": exc.detail}, 403
+                request, "refused.html", {**context, "message": exc.detail}, 403
             )
         except InvalidInput as exc:
             errors[exc.field or "to"] = exc.detail
