@@ -2,55 +2,58 @@
 
 from __future__ import annotations
 
+from hotline.messages import Message, msg
+
 
 class DomainError(Exception):
     status = 400
-    title = "Yêu cầu không hợp lệ"
+    title = msg("Yêu cầu không hợp lệ")
 
     def __init__(self, detail: str, *, field: str | None = None, code: str | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
+        # A plain string is a message without values; pages translate either kind.
+        self.detail = detail if isinstance(detail, Message) else Message(detail)
+        super().__init__(self.detail)
         self.field = field
         self.code = code or type(self).__name__
 
 
 class NotFound(DomainError):
     status = 404
-    title = "Không tìm thấy"
+    title = msg("Không tìm thấy")
 
 
 class NotAllowed(DomainError):
     """The actor is known but may not do this (e.g. wrong role)."""
 
     status = 403
-    title = "Không được phép"
+    title = msg("Không được phép")
 
 
 class Unauthenticated(DomainError):
     status = 401
-    title = "Chưa đăng nhập"
+    title = msg("Chưa đăng nhập")
 
 
 class InvalidInput(DomainError):
     status = 422
-    title = "Dữ liệu không hợp lệ"
+    title = msg("Dữ liệu không hợp lệ")
 
 
 class InvalidTransition(DomainError):
     status = 409
-    title = "Không thể chuyển trạng thái"
+    title = msg("Không thể chuyển trạng thái")
 
 
 class Conflict(DomainError):
     status = 409
-    title = "Xung đột dữ liệu"
+    title = msg("Xung đột dữ liệu")
 
 
 class TooLarge(DomainError):
     status = 413
-    title = "Tệp quá lớn"
+    title = msg("Tệp quá lớn")
 
 
 class UnsupportedMedia(DomainError):
     status = 415
-    title = "Loại tệp không được hỗ trợ"
+    title = msg("Loại tệp không được hỗ trợ")

@@ -31,6 +31,7 @@ from hotline.knowledge import service as knowledge_service
 from hotline.knowledge.access import get_article_for, require_editor, wanted_statuses
 from hotline.knowledge.models import ArticleStatus
 from hotline.knowledge.service import Content
+from hotline.messages import msg
 from hotline.phoneconfig import service as phoneconfig
 from hotline.phoneconfig.defaults import default_config
 from hotline.triage import service as triage
@@ -42,7 +43,7 @@ templates = templates_for(__file__)
 router = APIRouter(include_in_schema=False)
 StateDep = Annotated[AppState, Depends(get_state)]
 FormText = Annotated[str, Form()]
-EXPIRED = "Phiên làm việc đã hết hạn, vui lòng thử lại."
+EXPIRED = msg("Phiên làm việc đã hết hạn, vui lòng thử lại.")
 
 ROLES = [r.value for r in Role]
 
@@ -176,7 +177,7 @@ async def create_user(
         )
     if unit.strip() and not unit.strip().isdigit():
         return await _users_page(
-            request, state, errors={"unit": "Chọn một đơn vị"}, typed=typed, status_code=422
+            request, state, errors={"unit": msg("Chọn một đơn vị")}, typed=typed, status_code=422
         )
     try:
         async with state.unit_of_work() as session:

@@ -18,6 +18,7 @@ from hotline.calls.models import Call
 from hotline.db import utcnow
 from hotline.errors import Conflict, InvalidInput, NotFound
 from hotline.events import DomainEvent, record_event
+from hotline.messages import msg
 from hotline.site import site_of
 
 # Which roles take the calls of which queue (Call.branch).
@@ -97,7 +98,9 @@ async def set_status(
     try:
         value = AgentStatus(status)
     except ValueError:
-        raise InvalidInput(f"Trạng thái không hợp lệ: {status}", field=field) from None
+        raise InvalidInput(
+            msg("Trạng thái không hợp lệ: {status}", status=status), field=field
+        ) from None
     user = await _taker(session, user_id, "user_id")
     agent = await _agent(session, user)
     if agent.status != value:

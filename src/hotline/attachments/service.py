@@ -17,6 +17,7 @@ from hotline.cases import timeline
 from hotline.cases.models import Case
 from hotline.contacts.service import log_personal_read
 from hotline.errors import InvalidInput, NotFound, TooLarge, UnsupportedMedia
+from hotline.messages import msg
 from hotline.site import site_of
 
 # Photos, videos, audio and PDF. The type comes from the bytes; the name is never trusted.
@@ -50,7 +51,7 @@ async def add_attachment(
         raise InvalidInput("Tệp rỗng", field="file")
     if len(data) > site.attachment_max_bytes:
         limit_mb = site.attachment_max_bytes / 1024 / 1024
-        raise TooLarge(f"Tệp vượt quá {limit_mb:g} MB", field="file")
+        raise TooLarge(msg("Tệp vượt quá {limit_mb:g} MB", limit_mb=limit_mb), field="file")
     media_type = sniff_media_type(data[:8192])
     if media_type is None:
         raise UnsupportedMedia(

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hotline.auth import service as auth
 from hotline.errors import Unauthenticated
+from hotline.messages import msg
 from hotline.web.deps import client_address, get_state, page_session_id
 from hotline.web.i18n import COOKIE, LANGUAGES
 from hotline.web.page import csrf_matches, csrf_token, templates_for
@@ -38,11 +39,11 @@ async def login(
 ) -> Response:
     errors: dict[str, str] = {}
     if not csrf_matches(request, csrf):
-        errors["form"] = "Phiên làm việc đã hết hạn, vui lòng thử lại."
+        errors["form"] = msg("Phiên làm việc đã hết hạn, vui lòng thử lại.")
     if not username.strip():
-        errors["username"] = "Vui lòng nhập tên đăng nhập."
+        errors["username"] = msg("Vui lòng nhập tên đăng nhập.")
     if not password:
-        errors["password"] = "Vui lòng nhập mật khẩu."
+        errors["password"] = msg("Vui lòng nhập mật khẩu.")
     client = client_address(request)
     status = 400
     if not errors:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from hotline.auth.models import HOTLINE_STAFF, Role
 from hotline.errors import NotAllowed
+from hotline.messages import msg
 
 if TYPE_CHECKING:
     from hotline.auth.service import Actor
@@ -70,24 +71,26 @@ ROLES: dict[Permission, frozenset[Role]] = {
 
 # What a refused actor is told, unless the service names the action more precisely.
 REFUSALS: dict[Permission, str] = {
-    Permission.SEE_ALL_CASES: "Chỉ nhân viên tổng đài xem được mọi yêu cầu",
-    Permission.HANDLE_CASES: "Chỉ tổng đài viên được xử lý yêu cầu",
-    Permission.READ_CONTACTS: "Chỉ tổng đài viên được xem thông tin người dân",
-    Permission.RECORD_CALLS: "Chỉ tổng đài viên được xem cuộc gọi",
-    Permission.USE_SUGGESTIONS: "Chỉ nhân viên tổng đài dùng được gợi ý",
-    Permission.MERGE_DUPLICATES: "Chỉ trưởng ca hoặc quản trị viên được gộp yêu cầu trùng",
-    Permission.AUDIT_PERSONAL_DATA: "Chỉ quản trị viên hoặc trưởng ca xem nhật ký truy cập",
-    Permission.EDIT_KNOWLEDGE: "Chỉ trưởng ca và quản trị viên được soạn, xuất bản bài hỏi đáp",
-    Permission.READ_REPORTS: "Báo cáo dành cho lãnh đạo, trưởng ca và tổng đài",
-    Permission.SUPERVISE_AGENTS: "Chỉ giám sát viên xem được trạng thái điện thoại viên",
-    Permission.LISTEN_RECORDINGS: "Chỉ trưởng ca và quản trị viên nghe được ghi âm",
-    Permission.CONFIGURE_PHONE: "Chỉ quản trị viên được cấu hình tổng đài",
-    Permission.VIEW_USERS: "Chỉ quản trị viên hoặc trưởng ca xem được danh sách tài khoản",
-    Permission.MANAGE_USERS: "Chỉ quản trị viên được quản lý tài khoản",
-    Permission.MANAGE_DIRECTORY: "Chỉ quản trị viên được sửa lĩnh vực và đơn vị",
-    Permission.VIEW_TRIAGE_MODELS: "Chỉ quản trị viên và trưởng ca xem được các mô hình",
+    Permission.SEE_ALL_CASES: msg("Chỉ nhân viên tổng đài xem được mọi yêu cầu"),
+    Permission.HANDLE_CASES: msg("Chỉ tổng đài viên được xử lý yêu cầu"),
+    Permission.READ_CONTACTS: msg("Chỉ tổng đài viên được xem thông tin người dân"),
+    Permission.RECORD_CALLS: msg("Chỉ tổng đài viên được xem cuộc gọi"),
+    Permission.USE_SUGGESTIONS: msg("Chỉ nhân viên tổng đài dùng được gợi ý"),
+    Permission.MERGE_DUPLICATES: msg("Chỉ trưởng ca hoặc quản trị viên được gộp yêu cầu trùng"),
+    Permission.AUDIT_PERSONAL_DATA: msg("Chỉ quản trị viên hoặc trưởng ca xem nhật ký truy cập"),
+    Permission.EDIT_KNOWLEDGE: msg(
+        "Chỉ trưởng ca và quản trị viên được soạn, xuất bản bài hỏi đáp"
+    ),
+    Permission.READ_REPORTS: msg("Báo cáo dành cho lãnh đạo, trưởng ca và tổng đài"),
+    Permission.SUPERVISE_AGENTS: msg("Chỉ giám sát viên xem được trạng thái điện thoại viên"),
+    Permission.LISTEN_RECORDINGS: msg("Chỉ trưởng ca và quản trị viên nghe được ghi âm"),
+    Permission.CONFIGURE_PHONE: msg("Chỉ quản trị viên được cấu hình tổng đài"),
+    Permission.VIEW_USERS: msg("Chỉ quản trị viên hoặc trưởng ca xem được danh sách tài khoản"),
+    Permission.MANAGE_USERS: msg("Chỉ quản trị viên được quản lý tài khoản"),
+    Permission.MANAGE_DIRECTORY: msg("Chỉ quản trị viên được sửa lĩnh vực và đơn vị"),
+    Permission.VIEW_TRIAGE_MODELS: msg("Chỉ quản trị viên và trưởng ca xem được các mô hình"),
     Permission.MANAGE_TRIAGE_MODELS: (
-        "Chỉ quản trị viên được huấn luyện hoặc chọn mô hình phân loại"
+        msg("Chỉ quản trị viên được huấn luyện hoặc chọn mô hình phân loại")
     ),
 }
 

@@ -21,6 +21,7 @@ from hotline.auth.models import ApiToken, Role, User, UserSession
 from hotline.auth.permissions import Permission, allows, require
 from hotline.db import utcnow
 from hotline.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from hotline.messages import msg
 
 _hasher = PasswordHasher()
 _dummy_hash: str | None = None
@@ -135,7 +136,7 @@ async def create_user(
     try:
         role = Role(role)
     except ValueError:
-        raise InvalidInput(f"Vai trò không hợp lệ: {role}", field="role") from None
+        raise InvalidInput(msg("Vai trò không hợp lệ: {role}", role=role), field="role") from None
     username = username.strip().lower()
     if not username:
         raise InvalidInput("Tên đăng nhập không được để trống", field="username")
@@ -144,7 +145,9 @@ async def create_user(
         raise InvalidInput("Cán bộ đơn vị phải thuộc một đơn vị", field="unit")
     existing = await session.scalar(select(User.id).where(User.username == username))
     if existing is not None:
-        raise Conflict(f"Tên đăng nhập đã tồn tại: {username}", field="username")
+        raise Conflict(
+            msg("Tên đăng nhập đã tồn tại: {username}", username=username), field="username"
+        )
     user = User(
         username=username,
         password_hash=await hash_password_async(password),
@@ -389,7 +392,9 @@ async def list_users(session: AsyncSession, *, actor: Actor) -> list[User]:
 async def get_user_by_username(session: AsyncSession, username: str) -> User:
     user = await session.scalar(select(User).where(User.username == username.strip().lower()))
     if user is None:
-        raise NotFound(f"Không tìm thấy người dùng: {username}", field="username")
+        raise NotFound(
+            msg("Không tìm thấy người dùng: {username}", username=username), field="username"
+        )
     return user
 
 

@@ -23,6 +23,7 @@ from hotline.contacts.service import (
 )
 from hotline.db import utcnow
 from hotline.errors import InvalidInput, NotFound
+from hotline.messages import msg
 from hotline.reports.counters import count_call
 from hotline.reports.models import CallCounter
 
@@ -64,7 +65,10 @@ async def call_taker(
         )
     user = await session.get(User, operator_id)
     if user is None or not user.active or not role_allows(user.role, Permission.RECORD_CALLS):
-        raise InvalidInput(f"Không có tổng đài viên mã {operator_id}", field="operator_id")
+        raise InvalidInput(
+            msg("Không có tổng đài viên mã {operator_id}", operator_id=operator_id),
+            field="operator_id",
+        )
     return user.id
 
 
@@ -145,7 +149,8 @@ async def _new_row(session: AsyncSession, data: NewCall) -> Call:
             outcome = CallOutcome(data.outcome)
         except ValueError:
             raise InvalidInput(
-                f"Kết quả cuộc gọi không hợp lệ: {data.outcome}", field="outcome"
+                msg("Kết quả cuộc gọi không hợp lệ: {outcome}", outcome=data.outcome),
+                field="outcome",
             ) from None
     for field in ("queue_wait_seconds", "talk_seconds"):
         seconds = getattr(data, field)
@@ -257,7 +262,9 @@ async def list_callbacks(
         try:
             stmt = stmt.where(Callback.status == CallbackStatus(status))
         except ValueError:
-            raise InvalidInput(f"Trạng thái không hợp lệ: {status}", field="status") from None
+            raise InvalidInput(
+                msg("Trạng thái không hợp lệ: {status}", status=status), field="status"
+            ) from None
     rows = (await session.execute(stmt)).all()
     await log_personal_reads(
         session,

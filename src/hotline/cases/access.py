@@ -13,6 +13,7 @@ from hotline.cases.assignment_state import ACTIVE_STATUSES
 from hotline.cases.codes import normalise_code
 from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseStatus
 from hotline.errors import NotFound
+from hotline.messages import msg
 
 # A unit reads a case through a forwarding it holds (pending, accepted), or one it answered
 # (resolved) while that answer stands, i.e. while the case is resolved or closed; it acts on
@@ -43,14 +44,14 @@ async def get_case_for(
     """Fetch a case by tracking code if the actor may see it (act on it, with `write`)."""
     canonical = normalise_code(code)
     if canonical is None:
-        raise NotFound(f"Không có yêu cầu mã {code}", field="code")
+        raise NotFound(msg("Không có yêu cầu mã {code}", code=code), field="code")
     stmt = select(Case).where(Case.code == canonical)
     clause = visible_clause(actor, write=write)
     if clause is not None:
         stmt = stmt.where(clause)
     case = await session.scalar(stmt)
     if case is None:
-        raise NotFound(f"Không có yêu cầu mã {code}", field="code")
+        raise NotFound(msg("Không có yêu cầu mã {code}", code=code), field="code")
     return case
 
 

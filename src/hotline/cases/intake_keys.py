@@ -21,6 +21,7 @@ from hotline.auth.service import Actor
 from hotline.cases.models import Case, IntakeKey
 from hotline.db import dialect_name, insert_for, utcnow
 from hotline.errors import Conflict, InvalidInput
+from hotline.messages import msg
 
 HEADER = "Idempotency-Key"
 KEPT_FOR = timedelta(hours=24)
@@ -31,7 +32,10 @@ def check_key(raw: str) -> str:
     """The key as sent, or InvalidInput naming the header."""
     if not _VALID.fullmatch(raw):
         raise InvalidInput(
-            f"{HEADER} phải gồm 1–200 ký tự ASCII nhìn thấy được (ví dụ một UUID)", field=HEADER
+            msg(
+                "{header} phải gồm 1–200 ký tự ASCII nhìn thấy được (ví dụ một UUID)", header=HEADER
+            ),
+            field=HEADER,
         )
     return raw
 
@@ -61,14 +65,19 @@ async def claim(session: AsyncSession, *, actor: Actor, key: str, fingerprint: s
     ).first()
     if row is None or row.case_id is None:
         # Swept or its case removed between the two statements: rare enough to ask for a retry.
-        raise Conflict(f"{HEADER} đang được xử lý, vui lòng thử lại", field=HEADER)
+        raise Conflict(
+            msg("{header} đang được xử lý, vui lòng thử lại", header=HEADER), field=HEADER
+        )
     if row.fingerprint != fingerprint:
         raise InvalidInput(
-            f"{HEADER} này đã được dùng cho một yêu cầu khác; hãy dùng khóa mới", field=HEADER
+            msg("{header} này đã được dùng cho một yêu cầu khác; hãy dùng khóa mới", header=HEADER),
+            field=HEADER,
         )
     case = await session.get(Case, row.case_id)
     if case is None:
-        raise Conflict(f"{HEADER} đang được xử lý, vui lòng thử lại", field=HEADER)
+        raise Conflict(
+            msg("{header} đang được xử lý, vui lòng thử lại", header=HEADER), field=HEADER
+        )
     return case
 
 

@@ -27,6 +27,7 @@ from hotline.directory.service import (
 )
 from hotline.errors import Conflict, InvalidInput
 from hotline.events import Wake, mark_written
+from hotline.messages import msg
 from hotline.reports.counters import count_case
 from hotline.site import Site, site_of
 from hotline.text import fold
@@ -97,11 +98,15 @@ def _validated(actor: Actor, data: NewCase) -> _Intake:
     try:
         channel = Channel(data.channel)
     except ValueError:
-        raise InvalidInput(f"Kênh không hợp lệ: {data.channel}", field="channel") from None
+        raise InvalidInput(
+            msg("Kênh không hợp lệ: {channel}", channel=data.channel), field="channel"
+        ) from None
     try:
         priority = Priority(data.priority)
     except ValueError:
-        raise InvalidInput(f"Mức ưu tiên không hợp lệ: {data.priority}", field="priority") from None
+        raise InvalidInput(
+            msg("Mức ưu tiên không hợp lệ: {priority}", priority=data.priority), field="priority"
+        ) from None
     description = data.description.strip()
     if not description:
         raise InvalidInput("Nội dung không được để trống", field="description")
@@ -329,7 +334,7 @@ async def update_case(
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         field = sorted(unknown)[0]
-        raise InvalidInput(f"Không sửa được trường {field}", field=field)
+        raise InvalidInput(msg("Không sửa được trường {field}", field=field), field=field)
     diff: dict[str, dict[str, object]] = {}
     if "category" in changes and changes["category"] != case.category_code:
         new_cat = changes["category"]

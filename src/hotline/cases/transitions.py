@@ -11,6 +11,7 @@ import enum
 
 from hotline.cases.models import CaseStatus as S
 from hotline.errors import InvalidTransition
+from hotline.messages import msg
 
 
 class Action(enum.StrEnum):
@@ -53,26 +54,26 @@ TRANSITIONS: dict[Action, dict[S, S]] = {
 }
 
 STATUS_LABELS_VI: dict[S, str] = {
-    S.NEW: "Mới",
-    S.IN_PROGRESS: "Đang xử lý",
-    S.FORWARDED: "Đã chuyển đơn vị",
-    S.ACCEPTED: "Đơn vị đã tiếp nhận",
-    S.RESOLVED: "Đã giải quyết",
-    S.CLOSED: "Đã đóng",
-    S.REJECTED: "Từ chối",
-    S.DUPLICATE: "Trùng lặp",
+    S.NEW: msg("Mới"),
+    S.IN_PROGRESS: msg("Đang xử lý"),
+    S.FORWARDED: msg("Đã chuyển đơn vị"),
+    S.ACCEPTED: msg("Đơn vị đã tiếp nhận"),
+    S.RESOLVED: msg("Đã giải quyết"),
+    S.CLOSED: msg("Đã đóng"),
+    S.REJECTED: msg("Từ chối"),
+    S.DUPLICATE: msg("Trùng lặp"),
 }
 
 ACTION_LABELS_VI: dict[Action, str] = {
-    Action.TAKE: "nhận xử lý",
-    Action.FORWARD: "chuyển đơn vị",
-    Action.ACCEPT: "tiếp nhận",
-    Action.RETURN: "trả lại",
-    Action.RESOLVE: "giải quyết",
-    Action.CLOSE: "đóng",
-    Action.REJECT: "từ chối",
-    Action.DUPLICATE: "đánh dấu trùng",
-    Action.REOPEN: "mở lại",
+    Action.TAKE: msg("nhận xử lý"),
+    Action.FORWARD: msg("chuyển đơn vị"),
+    Action.ACCEPT: msg("tiếp nhận"),
+    Action.RETURN: msg("trả lại"),
+    Action.RESOLVE: msg("giải quyết"),
+    Action.CLOSE: msg("đóng"),
+    Action.REJECT: msg("từ chối"),
+    Action.DUPLICATE: msg("đánh dấu trùng"),
+    Action.REOPEN: msg("mở lại"),
 }
 
 OPEN_STATUSES = frozenset({S.NEW, S.IN_PROGRESS, S.FORWARDED, S.ACCEPTED})
@@ -83,8 +84,11 @@ def target(action: Action, current: S) -> S:
     to = TRANSITIONS[action].get(current)
     if to is None:
         raise InvalidTransition(
-            f"Không thể {ACTION_LABELS_VI[action]} yêu cầu đang ở trạng thái "
-            f"“{STATUS_LABELS_VI[current]}”",
+            msg(
+                "Không thể {action} yêu cầu đang ở trạng thái “{current}”",
+                action=ACTION_LABELS_VI[action],
+                current=STATUS_LABELS_VI[current],
+            ),
             field="status",
             code=f"invalid_transition.{action.value}.{current.value}",
         )
@@ -92,13 +96,13 @@ def target(action: Action, current: S) -> S:
 
 
 CHANNEL_LABELS_VI: dict[str, str] = {
-    "phone": "Điện thoại",
-    "zalo": "Zalo",
-    "facebook": "Facebook",
-    "viber": "Viber",
-    "email": "Thư điện tử",
-    "sms": "Tin nhắn SMS",
-    "app": "Ứng dụng",
-    "web": "Cổng thông tin",
-    "walk_in": "Trực tiếp",
+    "phone": msg("Điện thoại"),
+    "zalo": msg("Zalo"),
+    "facebook": msg("Facebook"),
+    "viber": msg("Viber"),
+    "email": msg("Thư điện tử"),
+    "sms": msg("Tin nhắn SMS"),
+    "app": msg("Ứng dụng"),
+    "web": msg("Cổng thông tin"),
+    "walk_in": msg("Trực tiếp"),
 }

@@ -16,8 +16,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 from hotline.cases.models import Case, CaseEvent
 from hotline.db import utcnow
 from hotline.errors import Conflict
+from hotline.messages import msg
 
-STALE = (
+STALE = msg(
     "Yêu cầu vừa được người khác cập nhật sau khi bạn mở nó. "
     "Hãy xem lại thay đổi mới nhất rồi thao tác lại."
 )

@@ -22,6 +22,7 @@ from hotline.cases.versions import check_version
 from hotline.db import utcnow
 from hotline.directory.service import get_category, get_unit
 from hotline.errors import Conflict, InvalidInput, InvalidTransition, NotAllowed, NotFound
+from hotline.messages import msg
 from hotline.reports.counters import count_case, count_unit
 
 
@@ -97,7 +98,7 @@ async def forward_case(
         )
     )
     if already is not None:
-        raise Conflict(f"Yêu cầu đang ở đơn vị {unit.name}", field="unit_id")
+        raise Conflict(msg("Yêu cầu đang ở đơn vị {name}", name=unit.name), field="unit_id")
     if deadline_hours is None:
         deadline_hours = (await get_category(session, case.category_code)).forward_hours
     elif deadline_hours < 1:

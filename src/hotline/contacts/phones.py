@@ -7,6 +7,7 @@ import re
 import phonenumbers
 
 from hotline.errors import InvalidInput
+from hotline.messages import msg
 
 # "0912345678": how nearly every Vietnamese number arrives. Read it directly (parse() would
 # give the same number, as tests/contacts check, at three times the cost on the intake path).
@@ -19,12 +20,12 @@ def normalise_phone(raw: str, *, region: str = "VN", field: str = "phone") -> st
     if region == "VN" and _PLAIN_NATIONAL.fullmatch(text):
         plain = phonenumbers.PhoneNumber(country_code=84, national_number=int(text[1:]))
         if not phonenumbers.is_valid_number(plain):
-            raise InvalidInput(f"Số điện thoại không hợp lệ: {raw!r}", field=field)
+            raise InvalidInput(msg("Số điện thoại không hợp lệ: {raw!r}", raw=raw), field=field)
         return "+84" + text[1:]
     # phonenumbers reads letters as keypad digits (0912-OOO-111 as 0912-666-111), which
     # would link a case to whoever owns that other number.
     if any(ch.isalpha() for ch in text):
-        raise InvalidInput(f"Số điện thoại chỉ gồm chữ số: {raw!r}", field=field)
+        raise InvalidInput(msg("Số điện thoại chỉ gồm chữ số: {raw!r}", raw=raw), field=field)
     digits = "".join(ch for ch in text if ch.isdigit())
     # "84912345678" without a plus is common in caller ids from Vietnamese carriers.
     if not text.startswith(("+", "0")) and digits.startswith("84") and len(digits) >= 11:
@@ -32,9 +33,11 @@ def normalise_phone(raw: str, *, region: str = "VN", field: str = "phone") -> st
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
-        raise InvalidInput(f"Số điện thoại không hợp lệ: {raw!r}", field=field) from None
+        raise InvalidInput(
+            msg("Số điện thoại không hợp lệ: {raw!r}", raw=raw), field=field
+        ) from None
     if not phonenumbers.is_valid_number(number):
-        raise InvalidInput(f"Số điện thoại không hợp lệ: {raw!r}", field=field)
+        raise InvalidInput(msg("Số điện thoại không hợp lệ: {raw!r}", raw=raw), field=field)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -21,6 +21,7 @@ from hotline.contacts.phones import normalise_phone
 from hotline.db import dialect_name, insert_for
 from hotline.directory.service import get_ward
 from hotline.errors import Conflict, InvalidInput, NotFound
+from hotline.messages import msg
 
 
 async def find_by_phone(session: AsyncSession, phone: str) -> Contact | None:
@@ -81,7 +82,9 @@ async def create_contact(
     e164s = [normalise_phone(p, field=f"phones[{i}]") for i, p in enumerate(phones)]
     for i, e164 in enumerate(e164s):
         if await session.get(ContactPhone, e164) is not None:
-            raise InvalidInput(f"Số {e164} đã thuộc người khác", field=f"phones[{i}]")
+            raise InvalidInput(
+                msg("Số {e164} đã thuộc người khác", e164=e164), field=f"phones[{i}]"
+            )
     if ward_code:
         await get_ward(session, ward_code)
     contact = Contact(name=name, address=address, ward_code=ward_code)
@@ -109,7 +112,7 @@ async def add_identity(
     require(actor, Permission.READ_CONTACTS)
 
     if channel not in {c.value for c in Channel} or channel == Channel.PHONE.value:
-        raise InvalidInput(f"Kênh không hợp lệ: {channel}", field="channel")
+        raise InvalidInput(msg("Kênh không hợp lệ: {channel}", channel=channel), field="channel")
     contact = await get_contact(session, contact_id)
     held_by = await session.scalar(
         select(ContactIdentity.contact_id).where(

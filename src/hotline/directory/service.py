@@ -29,6 +29,7 @@ from hotline.directory.models import (
     Ward,
 )
 from hotline.errors import Conflict, InvalidInput, NotFound
+from hotline.messages import msg
 from hotline.site import site_of
 from hotline.text import fold
 
@@ -99,7 +100,10 @@ async def ensure_default_units(
     """Create the province-wide units and one People's Committee per given ward."""
     province = await session.get(Province, province_code)
     if province is None:
-        raise InvalidInput(f"Không có tỉnh/thành mã {province_code}", field="province_code")
+        raise InvalidInput(
+            msg("Không có tỉnh/thành mã {province_code}", province_code=province_code),
+            field="province_code",
+        )
     created: list[Unit] = []
     for suffix, name, unit_type, categories in PROVINCE_UNITS:
         code = f"{province_code}-{suffix}"
@@ -149,13 +153,18 @@ async def create_unit(
     try:
         unit_type = UnitType(unit_type)
     except ValueError:
-        raise InvalidInput(f"Loại đơn vị không hợp lệ: {unit_type}", field="type") from None
+        raise InvalidInput(
+            msg("Loại đơn vị không hợp lệ: {unit_type}", unit_type=unit_type), field="type"
+        ) from None
     if await session.scalar(select(Unit.id).where(Unit.code == code)):
-        raise Conflict(f"Mã đơn vị đã tồn tại: {code}", field="code")
+        raise Conflict(msg("Mã đơn vị đã tồn tại: {code}", code=code), field="code")
     if parent_id is not None and await session.get(Unit, parent_id) is None:
         raise InvalidInput("Đơn vị cấp trên không tồn tại", field="parent_id")
     if province_code is not None and await session.get(Province, province_code) is None:
-        raise InvalidInput(f"Không có tỉnh/thành mã {province_code}", field="province_code")
+        raise InvalidInput(
+            msg("Không có tỉnh/thành mã {province_code}", province_code=province_code),
+            field="province_code",
+        )
     unit = Unit(
         code=code,
         name=name,
@@ -179,14 +188,14 @@ async def create_unit(
 async def get_ward(session: AsyncSession, code: str, *, field: str = "ward_code") -> Ward:
     ward = await session.get(Ward, code)
     if ward is None:
-        raise InvalidInput(f"Không có phường/xã mã {code}", field=field)
+        raise InvalidInput(msg("Không có phường/xã mã {code}", code=code), field=field)
     return ward
 
 
 async def get_category(session: AsyncSession, code: str, *, field: str = "category") -> Category:
     category = await session.get(Category, code)
     if category is None or not category.active:
-        raise InvalidInput(f"Không có lĩnh vực mã {code}", field=field)
+        raise InvalidInput(msg("Không có lĩnh vực mã {code}", code=code), field=field)
     return category
 
 
@@ -229,14 +238,14 @@ async def check_category(session: AsyncSession, code: str, *, field: str = "cate
 async def get_unit(session: AsyncSession, unit_id: int, *, field: str = "unit_id") -> Unit:
     unit = await session.get(Unit, unit_id)
     if unit is None or not unit.active:
-        raise InvalidInput(f"Không có đơn vị {unit_id}", field=field)
+        raise InvalidInput(msg("Không có đơn vị {unit_id}", unit_id=unit_id), field=field)
     return unit
 
 
 async def get_unit_by_code(session: AsyncSession, code: str) -> Unit:
     unit = await session.scalar(select(Unit).where(Unit.code == code))
     if unit is None:
-        raise NotFound(f"Không có đơn vị mã {code}", field="unit")
+        raise NotFound(msg("Không có đơn vị mã {code}", code=code), field="unit")
     return unit
 
 
@@ -298,7 +307,7 @@ async def update_category(
     require(actor, Permission.MANAGE_DIRECTORY, "Chỉ quản trị viên được sửa lĩnh vực")
     category = await session.get(Category, code)
     if category is None:
-        raise NotFound(f"Không có lĩnh vực mã {code}", field="code")
+        raise NotFound(msg("Không có lĩnh vực mã {code}", code=code), field="code")
     if name_vi is not None:
         category.name_vi = name_vi
     if name_en is not None:
@@ -307,13 +316,16 @@ async def update_category(
         try:
             category.group = Group(group)
         except ValueError:
-            raise InvalidInput(f"Nhóm không hợp lệ: {group}", field="group") from None
+            raise InvalidInput(
+                msg("Nhóm không hợp lệ: {group}", group=group), field="group"
+            ) from None
     if default_unit_type is not None:
         try:
             category.default_unit_type = UnitType(default_unit_type)
         except ValueError:
             raise InvalidInput(
-                f"Loại đơn vị không hợp lệ: {default_unit_type}", field="default_unit_type"
+                msg("Loại đơn vị không hợp lệ: {unit_type}", unit_type=default_unit_type),
+                field="default_unit_type",
             ) from None
     if forward_hours is not None:
         if forward_hours < 1:

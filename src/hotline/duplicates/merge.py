@@ -23,6 +23,7 @@ from hotline.cases.models import Case, CaseStatus
 from hotline.cases.transitions import STATUS_LABELS_VI, TRANSITIONS, Action
 from hotline.cases.versions import check_version
 from hotline.errors import Conflict, InvalidInput, NotFound
+from hotline.messages import Message, msg
 
 MAX_MERGE = 200
 # A primary must still stand for the event: ended-as-spam or itself a repeat cannot.
@@ -45,19 +46,21 @@ class MergeResult:
 def _codes(primary_code: str, duplicate_codes: list[str]) -> tuple[str, list[str]]:
     primary = normalise_code(primary_code)
     if primary is None:
-        raise NotFound(f"Không có yêu cầu mã {primary_code}", field="primary")
+        raise NotFound(msg("Không có yêu cầu mã {code}", code=primary_code), field="primary")
     if not duplicate_codes:
         raise InvalidInput("Chọn ít nhất một yêu cầu trùng để gộp", field="duplicates")
     if len(duplicate_codes) > MAX_MERGE:
-        raise InvalidInput(f"Gộp tối đa {MAX_MERGE} yêu cầu một lần", field="duplicates")
+        raise InvalidInput(
+            msg("Gộp tối đa {max_merge} yêu cầu một lần", max_merge=MAX_MERGE), field="duplicates"
+        )
     out: list[str] = []
     for raw in duplicate_codes:
         code = normalise_code(raw)
         if code is None:
-            raise NotFound(f"Không có yêu cầu mã {raw}", field="duplicates")
+            raise NotFound(msg("Không có yêu cầu mã {code}", code=raw), field="duplicates")
         if code == primary:
             raise InvalidInput(
-                f"Yêu cầu gốc {raw} không thể trùng với chính nó", field="duplicates"
+                msg("Yêu cầu gốc {code} không thể trùng với chính nó", code=raw), field="duplicates"
             )
         if code not in out:
             out.append(code)
@@ -88,23 +91,28 @@ async def merge_cases(
     await check_version(session, primary, expected_version)
     if primary.status in PRIMARY_REFUSED:
         raise Conflict(
-            f"Yêu cầu gốc {primary.code} đang ở trạng thái "
-            f"“{STATUS_LABELS_VI[primary.status]}”, không thể nhận yêu cầu trùng",
+            msg(
+                "Yêu cầu gốc {code} đang ở trạng thái “{status}”, không thể nhận yêu cầu trùng",
+                code=primary.code,
+                status=STATUS_LABELS_VI[primary.status],
+            ),
             field="primary",
         )
     members: list[Case] = []
-    refused: list[str] = []
+    refused: list[Message] = []
     for code in codes:
         try:
             case = await get_case_for(session, actor, code)
         except NotFound as exc:
             raise NotFound(exc.detail, field="duplicates") from None
         if case.status not in TRANSITIONS[Action.DUPLICATE]:
-            refused.append(f"{case.code} (“{STATUS_LABELS_VI[case.status]}”)")
+            refused.append(
+                msg("{code} (“{status}”)", code=case.code, status=STATUS_LABELS_VI[case.status])
+            )
         members.append(case)
     if refused:
         raise Conflict(
-            "Không thể gộp, không có yêu cầu nào bị thay đổi: " + ", ".join(refused),
+            msg("Không thể gộp, không có yêu cầu nào bị thay đổi: {cases}", cases=tuple(refused)),
             field="duplicates",
             code="merge_refused",
         )

@@ -25,6 +25,7 @@ from hotline.cases.models import Case, CaseStatus
 from hotline.db import utcnow
 from hotline.duplicates.similarity import Place, TextFeatures, features, score_pair
 from hotline.errors import InvalidInput
+from hotline.messages import msg
 from hotline.site import site_of
 
 CANDIDATE_STATUSES = (
@@ -187,7 +188,9 @@ async def suggest_duplicates(
     if not text or not text.strip():
         raise InvalidInput("Cần nội dung để tìm yêu cầu trùng", field="text")
     if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(f"Số gợi ý phải từ 1 đến {MAX_LIMIT}", field="limit")
+        raise InvalidInput(
+            msg("Số gợi ý phải từ 1 đến {max_limit}", max_limit=MAX_LIMIT), field="limit"
+        )
     site = site_of(session)
     at = at or utcnow()
     window = timedelta(hours=site.duplicate_window_hours)

@@ -10,6 +10,7 @@ from hotline.auth.service import Actor
 from hotline.errors import InvalidInput, NotAllowed, NotFound
 from hotline.knowledge.models import Article, ArticleStatus
 from hotline.knowledge.queries import published_and_valid, today
+from hotline.messages import msg
 
 
 def can_edit(actor: Actor) -> bool:
@@ -45,7 +46,9 @@ def wanted_statuses(actor: Actor, wanted: list[str] | None) -> list[ArticleStatu
 async def get_article_for(session: AsyncSession, actor: Actor, article_id: int) -> Article:
     article = await session.get(Article, article_id)
     if article is None or article.status not in readable_statuses(actor):
-        raise NotFound(f"Không có bài hỏi đáp số {article_id}", field="id")
+        raise NotFound(
+            msg("Không có bài hỏi đáp số {article_id}", article_id=article_id), field="id"
+        )
     return article
 
 
@@ -55,5 +58,5 @@ async def get_public_article(session: AsyncSession, slug: str) -> Article:
         select(Article).where(Article.slug == slug, published_and_valid(today(session)))
     )
     if article is None:
-        raise NotFound(f"Không có bài hỏi đáp {slug}", field="slug")
+        raise NotFound(msg("Không có bài hỏi đáp {slug}", slug=slug), field="slug")
     return article

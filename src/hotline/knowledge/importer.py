@@ -23,6 +23,7 @@ from hotline.auth.service import Actor
 from hotline.errors import DomainError, InvalidInput
 from hotline.knowledge import service
 from hotline.knowledge.models import Article, ArticleStatus
+from hotline.messages import msg
 
 IMPORT_NOTE = "Nhập từ tệp"
 
@@ -40,12 +41,14 @@ def read_file(path: Path) -> list[dict[str, Any]]:
     try:
         raw = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"Không đọc được tệp {path}: {exc}", field="file") from None
+        raise InvalidInput(
+            msg("Không đọc được tệp {path}: {exc}", path=path, exc=exc), field="file"
+        ) from None
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(raw)
         except ValueError as exc:
-            raise InvalidInput(f"JSON không hợp lệ: {exc}", field="file") from None
+            raise InvalidInput(msg("JSON không hợp lệ: {exc}", exc=exc), field="file") from None
         if isinstance(data, dict):
             data = data.get("articles")
         if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
@@ -66,7 +69,7 @@ def _date(row: Mapping[str, Any], key: str, where: str) -> date | None:
         return date.fromisoformat(str(value).strip())
     except ValueError:
         raise InvalidInput(
-            f"Ngày không hợp lệ (YYYY-MM-DD): {value}", field=f"{where}.{key}"
+            msg("Ngày không hợp lệ (YYYY-MM-DD): {value}", value=value), field=f"{where}.{key}"
         ) from None
 
 

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from hotline.directory.service import list_categories
 from hotline.knowledge.queries import public_articles
+from hotline.messages import msg
 from hotline.web.deps import get_state, public_rate_limit
 from hotline.web.page import templates_for
 from hotline.web.state import AppState
@@ -16,7 +17,7 @@ from hotline.web.state import AppState
 templates = templates_for(__file__)
 router = APIRouter(include_in_schema=False, dependencies=[Depends(public_rate_limit)])
 StateDep = Annotated[AppState, Depends(get_state)]
-OTHER = "Khác"
+OTHER = msg("Khác")
 
 
 @router.get("/faq", response_class=HTMLResponse)

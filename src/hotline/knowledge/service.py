@@ -28,6 +28,7 @@ from hotline.knowledge.access import can_edit, require_editor
 from hotline.knowledge.matching import words
 from hotline.knowledge.models import Article, ArticleRevision, ArticleStatus, RevisionAction
 from hotline.knowledge.queries import revision
+from hotline.messages import msg
 
 MAX_QUESTION = 500
 MAX_ANSWER = 10_000
@@ -81,15 +82,20 @@ def transition(status: ArticleStatus, verb: str) -> ArticleStatus:
         return TRANSITIONS[(status, verb)]
     except KeyError:
         raise InvalidTransition(
-            f"Không thể {VERBS_VI[verb]} bài ở trạng thái {STATUS_VI[status]}", field="status"
+            msg(
+                "Không thể {verb} bài ở trạng thái {status}",
+                verb=VERBS_VI[verb],
+                status=STATUS_VI[status],
+            ),
+            field="status",
         ) from None
 
 
-VERBS_VI = {"edit": "sửa", "publish": "xuất bản", "archive": "lưu trữ"}
+VERBS_VI = {"edit": msg("sửa"), "publish": msg("xuất bản"), "archive": msg("lưu trữ")}
 STATUS_VI = {
-    ArticleStatus.DRAFT: "nháp",
-    ArticleStatus.PUBLISHED: "đã xuất bản",
-    ArticleStatus.ARCHIVED: "đã lưu trữ",
+    ArticleStatus.DRAFT: msg("nháp"),
+    ArticleStatus.PUBLISHED: msg("đã xuất bản"),
+    ArticleStatus.ARCHIVED: msg("đã lưu trữ"),
 }
 
 
@@ -99,16 +105,23 @@ async def validate(session: AsyncSession, content: Content) -> Content:
     if not question:
         raise InvalidInput("Câu hỏi không được để trống", field="question")
     if len(question) > MAX_QUESTION:
-        raise InvalidInput(f"Câu hỏi dài quá {MAX_QUESTION} ký tự", field="question")
+        raise InvalidInput(
+            msg("Câu hỏi dài quá {max_question} ký tự", max_question=MAX_QUESTION), field="question"
+        )
     if not answer:
         raise InvalidInput("Câu trả lời không được để trống", field="answer")
     if len(answer) > MAX_ANSWER:
-        raise InvalidInput(f"Câu trả lời dài quá {MAX_ANSWER} ký tự", field="answer")
+        raise InvalidInput(
+            msg("Câu trả lời dài quá {max_answer} ký tự", max_answer=MAX_ANSWER), field="answer"
+        )
     if content.category_code:
         await get_category(session, content.category_code, field="category")
     source = content.source_document.strip()
     if len(source) > MAX_SOURCE:
-        raise InvalidInput(f"Văn bản nguồn dài quá {MAX_SOURCE} ký tự", field="source_document")
+        raise InvalidInput(
+            msg("Văn bản nguồn dài quá {max_source} ký tự", max_source=MAX_SOURCE),
+            field="source_document",
+        )
     url = (content.source_url or "").strip() or None
     if url and (not re.match(r"^https?://\S+$", url) or len(url) > 500):
         raise InvalidInput("Đường dẫn nguồn phải là địa chỉ http(s)", field="source_url")
@@ -131,7 +144,7 @@ async def _free_slug(session: AsyncSession, wanted: str | None, question: str) -
                 "Mã bài chỉ gồm chữ thường không dấu, số và dấu gạch ngang", field="slug"
             )
         if await session.scalar(select(Article.id).where(Article.slug == wanted)):
-            raise Conflict(f"Đã có bài mã {wanted}", field="slug")
+            raise Conflict(msg("Đã có bài mã {slug}", slug=wanted), field="slug")
         return wanted
     base = "-".join(words(question))[:80].strip("-") or "bai"
     slug, n = base, 1
@@ -200,7 +213,7 @@ async def create_article(
             session.add(article)
             await session.flush()
     except IntegrityError:
-        raise Conflict(f"Đã có bài mã {article.slug}", field="slug") from None
+        raise Conflict(msg("Đã có bài mã {slug}", slug=article.slug), field="slug") from None
     session.add(_revision(article.id, 1, RevisionAction.CREATED, content, actor, note))
     await session.flush()
     _announce(session, "created", article, actor)
@@ -366,7 +379,7 @@ async def compare_revisions(
     found = {r.number: r for r in await revisions_for(session, actor=actor, article=article)}
     for number, name in ((old, "old"), (new, "new")):
         if number not in found:
-            raise NotFound(f"Không có bản sửa số {number}", field=name)
+            raise NotFound(msg("Không có bản sửa số {number}", number=number), field=name)
     diffs = []
     for name in CONTENT_FIELDS:
         before = _text(getattr(found[old], name))

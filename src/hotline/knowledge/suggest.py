@@ -16,6 +16,7 @@ from hotline.errors import InvalidInput
 from hotline.knowledge.matching import query_terms, score
 from hotline.knowledge.models import Article, ArticleStatus
 from hotline.knowledge.queries import published_and_valid, ranked, today
+from hotline.messages import msg
 from hotline.site import site_of
 
 MAX_TEXT = 5000
@@ -48,7 +49,9 @@ def _checked(text: str) -> str:
     if not text:
         raise InvalidInput("Nội dung không được để trống", field="text")
     if len(text) > MAX_TEXT:
-        raise InvalidInput(f"Nội dung dài quá {MAX_TEXT} ký tự", field="text")
+        raise InvalidInput(
+            msg("Nội dung dài quá {max_text} ký tự", max_text=MAX_TEXT), field="text"
+        )
     return text
 
 

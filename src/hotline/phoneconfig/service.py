@@ -14,6 +14,7 @@ from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
 from hotline.db import utcnow
 from hotline.errors import Conflict, InvalidInput, NotFound
+from hotline.messages import msg
 from hotline.phoneconfig import validate
 from hotline.phoneconfig.models import PhoneConfigChange, PhoneConfigItem
 from hotline.phoneconfig.schemas import (
@@ -112,7 +113,9 @@ async def put_item(
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         field = ".".join(str(p) for p in first["loc"]) or key_field
-        raise InvalidInput(f"{field}: {first['msg']}", field=field) from None
+        raise InvalidInput(
+            msg("{field}: {problem}", field=field, problem=first["msg"]), field=field
+        ) from None
     loaded = await load_config(session, defaults=defaults)
     _check(kind, obj, _replace(loaded.config, kind, obj))
     before = next(
@@ -126,7 +129,10 @@ async def put_item(
     after = obj.model_dump(mode="json")
     current = loaded.versions.get((kind, key), 0)
     stale = Conflict(
-        f"Cấu hình đã được người khác sửa (phiên bản hiện tại {current}); tải lại rồi sửa",
+        msg(
+            "Cấu hình đã được người khác sửa (phiên bản hiện tại {current}); tải lại rồi sửa",
+            current=current,
+        ),
         field="version",
     )
     if version != current:
@@ -171,7 +177,7 @@ async def get_item(
     for obj in getattr(loaded.config, attr):
         if getattr(obj, key_field) == key:
             return obj, loaded.versions.get((kind, key), 0)
-    raise NotFound(f"Không tìm thấy {kind} '{key}'", field="name")
+    raise NotFound(msg("Không tìm thấy {kind} '{key}'", kind=kind, key=key), field="name")
 
 
 async def list_changes(

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.auth.service import Actor
 from hotline.db import utcnow
 from hotline.errors import DomainError, InvalidInput, TooLarge, UnsupportedMedia
+from hotline.messages import msg
 from hotline.phoneconfig import service
 from hotline.phoneconfig.schemas import PhoneConfig, PromptText, Upload
 
@@ -28,7 +29,7 @@ SOX_OUT = ["-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "w
 
 class ConversionFailed(DomainError):
     status = 503
-    title = "Không chuyển đổi được âm thanh"
+    title = msg("Không chuyển đổi được âm thanh")
 
 
 def uploads_dir(var_dir: Path) -> Path:
@@ -38,7 +39,9 @@ def uploads_dir(var_dir: Path) -> Path:
 def check_wav(data: bytes, *, max_bytes: int) -> float:
     """The seconds of a PCM WAV; 413 if too big, 415 if not a RIFF/WAVE PCM file."""
     if len(data) > max_bytes:
-        raise TooLarge(f"Tệp vượt quá {max_bytes / 1024 / 1024:g} MB", field="file")
+        raise TooLarge(
+            msg("Tệp vượt quá {limit_mb:g} MB", limit_mb=max_bytes / 1024 / 1024), field="file"
+        )
     if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         raise UnsupportedMedia("Chỉ nhận tệp WAV (RIFF/WAVE, PCM)", field="file")
     try:
@@ -50,7 +53,9 @@ def check_wav(data: bytes, *, max_bytes: int) -> float:
         raise InvalidInput("Tệp WAV không có âm thanh", field="file")
     seconds = frames / rate
     if seconds > MAX_SECONDS:
-        raise InvalidInput(f"Lời nhắc dài quá {MAX_SECONDS:g} giây", field="file")
+        raise InvalidInput(
+            msg("Lời nhắc dài quá {max_seconds:g} giây", max_seconds=MAX_SECONDS), field="file"
+        )
     return seconds
 
 

@@ -6,6 +6,7 @@ import ipaddress
 from datetime import time
 
 from hotline.errors import InvalidInput
+from hotline.messages import msg
 from hotline.phoneconfig.schemas import Destination, Line, Menu, PhoneConfig, Queue
 from hotline.phoneconfig.windows import parse_window
 from hotline.sip_uri import ParseError, parse_uri
@@ -41,25 +42,35 @@ def check_menu(menu: Menu, config: PhoneConfig) -> None:
     for i, option in enumerate(menu.options):
         where = f"options[{i}]"
         if option.digit in seen:
-            raise InvalidInput(f"Phím {option.digit} được dùng hai lần", field=f"{where}.digit")
+            raise InvalidInput(
+                msg("Phím {digit} được dùng hai lần", digit=option.digit), field=f"{where}.digit"
+            )
         seen.add(option.digit)
         if (option.destination is None) == (option.queue is None):
             raise InvalidInput("Mỗi phím chuyển tới một nơi nhận hoặc một hàng đợi", field=where)
         if option.destination is not None and option.destination not in destinations:
             raise InvalidInput(
-                f"Không có nơi nhận '{option.destination}'", field=f"{where}.destination"
+                msg("Không có nơi nhận '{destination}'", destination=option.destination),
+                field=f"{where}.destination",
             )
         if option.queue is not None and option.queue not in queues:
-            raise InvalidInput(f"Không có hàng đợi '{option.queue}'", field=f"{where}.queue")
+            raise InvalidInput(
+                msg("Không có hàng đợi '{queue}'", queue=option.queue), field=f"{where}.queue"
+            )
     if menu.fallback_queue not in queues:
-        raise InvalidInput(f"Không có hàng đợi '{menu.fallback_queue}'", field="fallback_queue")
+        raise InvalidInput(
+            msg("Không có hàng đợi '{queue}'", queue=menu.fallback_queue),
+            field="fallback_queue",
+        )
     if menu.greeting not in prompts:
-        raise InvalidInput(f"Không có lời chào '{menu.greeting}'", field="greeting")
+        raise InvalidInput(
+            msg("Không có lời chào '{greeting}'", greeting=menu.greeting), field="greeting"
+        )
 
 
 def check_line(line: Line, config: PhoneConfig) -> None:
     if line.menu not in {m.name for m in config.menus}:
-        raise InvalidInput(f"Không có menu '{line.menu}'", field="menu")
+        raise InvalidInput(msg("Không có menu '{menu}'", menu=line.menu), field="menu")
 
 
 def check_queue(queue: Queue) -> None:
@@ -75,5 +86,5 @@ def check_queue(queue: Queue) -> None:
             raise InvalidInput("Giờ kết thúc phải sau giờ bắt đầu", field=field)
         for start, end, j in spans:
             if window.start < end and start < window.end:
-                raise InvalidInput(f"Trùng với khung giờ thứ {j + 1}", field=field)
+                raise InvalidInput(msg("Trùng với khung giờ thứ {other}", other=j + 1), field=field)
         spans.append((window.start, window.end, i))

@@ -17,6 +17,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from hotline.directory.service import list_categories, list_wards
 from hotline.errors import DomainError, NotFound, Unauthenticated
+from hotline.messages import Message, msg
 from hotline.portal.service import (
     MAX_FILES,
     Report,
@@ -28,6 +29,7 @@ from hotline.portal.service import (
 )
 from hotline.web.deps import client_address, get_state
 from hotline.web.errors import domain_problem
+from hotline.web.i18n import language_of, translator
 from hotline.web.page import csrf_matches, csrf_token, templates_for
 from hotline.web.ratelimit import TooManyAttempts, TooManyRequests
 from hotline.web.state import AppState
@@ -38,8 +40,8 @@ StateDep = Annotated[AppState, Depends(get_state)]
 STATIC = Path(__file__).resolve().parents[1] / "web" / "static" / "portal"
 SENT_KEY = "portal_sent"  # the codes and secrets to show once on the answer page
 SENT_KEPT = 5
-EXPIRED = "Phiên làm việc đã hết hạn, vui lòng bấm gửi lại (nội dung vẫn được giữ)."
-NOT_FOUND = "Không tìm thấy phản ánh với mã và mã bí mật này. Vui lòng kiểm tra lại."
+EXPIRED = msg("Phiên làm việc đã hết hạn, vui lòng bấm gửi lại (nội dung vẫn được giữ).")
+NOT_FOUND = msg("Không tìm thấy phản ánh với mã và mã bí mật này. Vui lòng kiểm tra lại.")
 
 
 def _wants_json(request: Request) -> bool:
@@ -245,7 +247,7 @@ async def track_case(
     except Unauthenticated:
         return _page(request, "track", context | {"error": NOT_FOUND}, status=404)
     except TooManyAttempts:
-        message = "Bạn đã nhập sai quá nhiều lần, vui lòng thử lại sau 15 phút."
+        message = msg("Bạn đã nhập sai quá nhiều lần, vui lòng thử lại sau 15 phút.")
         return _page(request, "track", context | {"error": message}, status=429)
     return _page(request, "track", context | {"found": found, "tz": state.site.timezone})
 
@@ -262,9 +264,9 @@ async def service_worker() -> FileResponse:
 
 
 MANIFEST = {
-    "name": "Tổng đài 1022 — Gửi phản ánh",
+    "name": msg("Tổng đài 1022 — Gửi phản ánh"),
     "short_name": "1022",
-    "description": "Gửi phản ánh, kiến nghị đến Tổng đài 1022 và tra cứu kết quả xử lý.",
+    "description": msg("Gửi phản ánh, kiến nghị đến Tổng đài 1022 và tra cứu kết quả xử lý."),
     "lang": "vi",
     "start_url": "/phan-anh",
     "scope": "/phan-anh",
@@ -280,9 +282,15 @@ MANIFEST = {
 
 
 @router.get("/phan-anh/manifest.webmanifest")
-async def manifest() -> JSONResponse:
+async def manifest(request: Request) -> JSONResponse:
+    """The app's manifest in the language of the pages (an app installed in English is named
+    in English)."""
+    code = language_of(request)
+    gettext = translator(code)
+    body = {k: gettext(v) if isinstance(v, Message) else v for k, v in MANIFEST.items()}
+    body["lang"] = code
     return JSONResponse(
-        MANIFEST, media_type="application/manifest+json", headers={"Cache-Control": "no-cache"}
+        body, media_type="application/manifest+json", headers={"Cache-Control": "no-cache"}
     )
 
 

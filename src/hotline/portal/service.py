@@ -34,6 +34,7 @@ from hotline.contacts.phones import normalise_phone
 from hotline.db import utcnow
 from hotline.directory.models import Category, Ward
 from hotline.errors import DomainError, InvalidInput, NotFound
+from hotline.messages import msg
 from hotline.portal.models import PortalTicket
 
 # The portal records reports on the hotline's behalf, as the phone line's intake does.
@@ -237,7 +238,7 @@ async def track(session: AsyncSession, *, code: str, secret: str) -> Tracked | N
 
 class UploadRefused(DomainError):
     status = 409
-    title = "Không nhận thêm tệp"
+    title = msg("Không nhận thêm tệp")
 
 
 async def attach_file(
@@ -255,7 +256,9 @@ async def attach_file(
         select(func.count()).select_from(Attachment).where(Attachment.case_id == case.id)
     )
     if (count or 0) >= MAX_FILES:
-        raise UploadRefused(f"Mỗi phản ánh gửi tối đa {MAX_FILES} tệp", field="file")
+        raise UploadRefused(
+            msg("Mỗi phản ánh gửi tối đa {max_files} tệp", max_files=MAX_FILES), field="file"
+        )
     return await add_attachment(session, actor=PORTAL, case=case, filename=filename, data=data)
 
 

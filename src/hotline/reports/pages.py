@@ -16,6 +16,7 @@ from hotline.cases.transitions import CHANNEL_LABELS_VI
 from hotline.db import utcnow
 from hotline.directory.service import list_categories
 from hotline.errors import InvalidInput, NotAllowed
+from hotline.messages import msg
 from hotline.reports import export, service
 from hotline.web.deps import get_state
 from hotline.web.page import csrf_token, nav_for, page_actor, templates_for
@@ -36,7 +37,7 @@ def _parse(raw: str, default: date, field: str, errors: dict[str, str]) -> date:
     try:
         return date.fromisoformat(raw.strip())
     except ValueError:
-        errors[field] = "Ngày phải có dạng YYYY-MM-DD"
+        errors[field] = msg("Ngày phải có dạng YYYY-MM-DD")
         return default
 
 

@@ -19,6 +19,7 @@ from hotline.auth.permissions import Permission, require
 from hotline.auth.service import SYSTEM, Actor
 from hotline.directory.service import list_categories
 from hotline.errors import InvalidInput, NotFound
+from hotline.messages import msg
 from hotline.site import site_of
 from hotline.triage import lexicon
 from hotline.triage.corpus import Example, split_corpus
@@ -67,7 +68,9 @@ def suggest(
     if not text:
         raise InvalidInput("Nội dung không được để trống", field="text")
     if len(text) > MAX_TEXT:
-        raise InvalidInput(f"Nội dung dài quá {MAX_TEXT} ký tự", field="text")
+        raise InvalidInput(
+            msg("Nội dung dài quá {max_text} ký tự", max_text=MAX_TEXT), field="text"
+        )
     pred = model.predict(text, allowed=allowed)
     category, confidence = pred.ranked[0]
     reasons: list[dict[str, str]] = [
@@ -223,7 +226,9 @@ async def activate_model(session: AsyncSession, *, actor: Actor, version: int) -
     require(actor, Permission.MANAGE_TRIAGE_MODELS)
     row = await session.scalar(select(TriageModelRow).where(TriageModelRow.version == version))
     if row is None:
-        raise NotFound(f"Không có phiên bản mô hình {version}", field="version")
+        raise NotFound(
+            msg("Không có phiên bản mô hình {version}", version=version), field="version"
+        )
     await session.execute(
         update(TriageModelRow)
         .where(TriageModelRow.version != version, TriageModelRow.active)

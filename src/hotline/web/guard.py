@@ -34,6 +34,7 @@ from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hotline.errors import DomainError, NotAllowed
+from hotline.messages import msg
 from hotline.web.deps import ACTOR_SCOPE_KEY, actor_from_request, bearer_token
 from hotline.web.errors import domain_problem
 
@@ -68,12 +69,12 @@ _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-da
 
 class BodyTooLarge(DomainError):
     status = 413
-    title = "Nội dung quá lớn"
+    title = msg("Nội dung quá lớn")
 
 
 class UnsupportedContentType(DomainError):
     status = 415
-    title = "Kiểu nội dung không được hỗ trợ"
+    title = msg("Kiểu nội dung không được hỗ trợ")
 
 
 class _StopReading(HTTPException):
@@ -232,13 +233,15 @@ def _wrong_type(kind: str) -> UnsupportedContentType:
         FORM: "application/x-www-form-urlencoded hoặc multipart/form-data",
         UPLOAD: "multipart/form-data",
     }[kind]
-    return UnsupportedContentType(f"Nội dung phải gửi dạng {wanted}", field="Content-Type")
+    return UnsupportedContentType(
+        msg("Nội dung phải gửi dạng {wanted}", wanted=wanted), field="Content-Type"
+    )
 
 
 def _too_large(cap: int) -> BodyTooLarge:
     mib = 1024 * 1024
     size = f"{cap / mib:.0f} MB" if cap >= mib else f"{max(1, cap // 1024)} KB"
-    return BodyTooLarge(f"Nội dung yêu cầu vượt quá {size}", field="body")
+    return BodyTooLarge(msg("Nội dung yêu cầu vượt quá {size}", size=size), field="body")
 
 
 def _csrf_refusal(conn: HTTPConnection) -> NotAllowed | None:

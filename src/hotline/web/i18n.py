@@ -21,6 +21,10 @@ from typing import Any
 
 from babel.messages.pofile import read_po
 from fastapi import Request
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
+from hotline.messages import Message, shown
 
 DEFAULT = "vi"
 # Code -> the language's own name, as the switch shows it.
@@ -51,11 +55,36 @@ def language_of(request: Request) -> str:
 def translator(code: str) -> Callable[..., str]:
     table = catalogue(code)
 
+    def render(template: str, values: dict[str, Any]) -> str:
+        text = table.get(template, template)
+        if not values:
+            return text
+        return text.format(**shown({k: translated(v) for k, v in values.items()}))
+
+    def translated(value: Any) -> Any:
+        if isinstance(value, Message):
+            return render(value.template, value.values)
+        if isinstance(value, tuple):
+            return tuple(translated(v) for v in value)
+        return value
+
     def gettext(message: str, /, **values: Any) -> str:
-        text = table.get(message, message)
-        return text.format(**values) if values else text
+        if isinstance(message, Message) and not values:
+            return render(message.template, message.values)
+        return render(message, values)
 
     return gettext
+
+
+@pass_context
+def finalize(context: Context, value: Any) -> Any:
+    """Jinja's hook on every `{{ … }}`: a `Message` built in Python (an error from a service,
+    a status label) is shown in the page's language, so templates print them as they are."""
+    if isinstance(value, Message):
+        gettext = context.get("_")
+        if gettext is not None:
+            return gettext(value)
+    return value
 
 
 def template_context(request: Request) -> dict[str, Any]:

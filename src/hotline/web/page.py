@@ -15,7 +15,7 @@ from hotline.auth.permissions import Permission, allows
 from hotline.auth.service import Actor
 from hotline.errors import Unauthenticated
 from hotline.web.deps import page_session_id
-from hotline.web.i18n import template_context
+from hotline.web.i18n import finalize, template_context
 from hotline.web.state import AppState
 
 BASE_TEMPLATES = Path(__file__).parent / "templates"
@@ -26,9 +26,11 @@ def templates_for(pages_module: str) -> Jinja2Templates:
     `<domain>/<page>.html`), then the shared layout (`base.html`). Every template gets `_`
     and the page's language (web/i18n.py)."""
     own = Path(pages_module).parent / "templates"
-    return Jinja2Templates(
+    templates = Jinja2Templates(
         directory=[str(own), str(BASE_TEMPLATES)], context_processors=[template_context]
     )
+    templates.env.finalize = finalize
+    return templates
 
 
 def csrf_token(request: Request) -> str:

@@ -21,17 +21,18 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 
 from hotline.errors import DomainError, Unauthenticated
+from hotline.messages import msg
 from hotline.netaddr import client_key
 
 
 class TooManyAttempts(DomainError):
     status = 429
-    title = "Quá nhiều lần thử"
+    title = msg("Quá nhiều lần thử")
 
 
 class TooManyRequests(DomainError):
     status = 429
-    title = "Quá nhiều yêu cầu"
+    title = msg("Quá nhiều yêu cầu")
 
 
 log = structlog.get_logger(__name__)
@@ -140,7 +141,10 @@ class FailureLimiter:
                 stats = await self._limiter.call("get_window_stats", item, key)
                 wait = max(1, int(stats.reset_time - time.time()) + 1)
                 raise TooManyAttempts(
-                    f"Đăng nhập sai quá nhiều lần, hãy thử lại sau {max(1, wait // 60)} phút",
+                    msg(
+                        "Đăng nhập sai quá nhiều lần, hãy thử lại sau {minutes} phút",
+                        minutes=max(1, wait // 60),
+                    ),
                     field="username",
                 )
 
@@ -173,4 +177,6 @@ class RequestLimiter:
         if not await self._limiter.call("hit", self._item, key):
             stats = await self._limiter.call("get_window_stats", self._item, key)
             wait = max(1, int(stats.reset_time - time.time()) + 1)
-            raise TooManyRequests(f"Bạn gửi quá nhiều yêu cầu, hãy thử lại sau {wait} giây")
+            raise TooManyRequests(
+                msg("Bạn gửi quá nhiều yêu cầu, hãy thử lại sau {wait} giây", wait=wait)
+            )
