@@ -80,6 +80,7 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/cases/{code}/reject"): _CASE_CONTENT,
     ("POST", "/api/v1/cases/{code}/reopen"): _CASE_CONTENT,
     ("POST", "/api/v1/cases/{code}/duplicate"): _CASE_CONTENT,
+    ("POST", "/api/v1/cases/{code}/notes"): _ECHO,
     ("POST", "/api/v1/cases/{code}/attachments"): _ECHO,
     ("POST", "/api/v1/contacts"): _ECHO,
     ("POST", "/api/v1/contacts/{contact_id}/identities"): _ECHO,

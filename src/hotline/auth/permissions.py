@@ -23,6 +23,7 @@ class Permission(enum.StrEnum):
     # Cases and citizens
     SEE_ALL_CASES = "see_all_cases"  # else: the cases forwarded to one's unit
     HANDLE_CASES = "handle_cases"  # open, edit, take, forward, close, reject, reopen, ...
+    REPLY_TO_CITIZENS = "reply_to_citizens"  # a reply the reporter reads on the portal
     READ_CONTACTS = "read_contacts"  # citizens' cards, lookups by phone, contact merges
     RECORD_CALLS = "record_calls"  # call records and callbacks
     USE_SUGGESTIONS = "use_suggestions"  # triage, likely duplicates, answers, the form's assist
@@ -51,6 +52,8 @@ _ADMINS = frozenset({Role.ADMIN})
 ROLES: dict[Permission, frozenset[Role]] = {
     Permission.SEE_ALL_CASES: HOTLINE_STAFF,
     Permission.HANDLE_CASES: HOTLINE_STAFF,
+    # The hotline speaks to the citizen; a unit's word to them is its resolve answer.
+    Permission.REPLY_TO_CITIZENS: HOTLINE_STAFF,
     Permission.READ_CONTACTS: HOTLINE_STAFF,
     Permission.RECORD_CALLS: HOTLINE_STAFF,
     Permission.USE_SUGGESTIONS: HOTLINE_STAFF,
@@ -72,6 +75,9 @@ ROLES: dict[Permission, frozenset[Role]] = {
 REFUSALS: dict[Permission, str] = {
     Permission.SEE_ALL_CASES: "Chỉ nhân viên tổng đài xem được mọi yêu cầu",
     Permission.HANDLE_CASES: "Chỉ tổng đài viên được xử lý yêu cầu",
+    Permission.REPLY_TO_CITIZENS: (
+        "Chỉ tổng đài trả lời người dân; đơn vị trả lời bằng thao tác Giải quyết"
+    ),
     Permission.READ_CONTACTS: "Chỉ tổng đài viên được xem thông tin người dân",
     Permission.RECORD_CALLS: "Chỉ tổng đài viên được xem cuộc gọi",
     Permission.USE_SUGGESTIONS: "Chỉ nhân viên tổng đài dùng được gợi ý",
