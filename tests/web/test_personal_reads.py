@@ -153,6 +153,7 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     # Redirects after the action, or the case page again (logged as GET /cases/{code}).
     ("POST", "/cases/{code}/act/{action}"): "the case page's read, logged as that page's",
     ("POST", "/cases/{code}/merge"): "the case page's read, logged as that page's",
+    ("POST", "/cases/{code}/notes"): "the case page's read, logged as that page's",
     # Administration: staff accounts, the directory, model versions, guidance articles.
     ("GET", "/admin"): _STAFF,
     ("GET", "/admin/users"): _STAFF,
