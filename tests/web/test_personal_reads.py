@@ -143,7 +143,7 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     (
         "POST",
         "/tra-cuu",
-    ): "status and the hotline's answer for the secret's holder, no reporter details",
+    ): "status, the hotline's answer and replies for the secret's holder, no reporter details",
     ("POST", "/login"): _STAFF,
     ("POST", "/logout"): _STAFF,
     ("POST", "/agent-status"): _STAFF,
