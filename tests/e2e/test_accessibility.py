@@ -58,6 +58,11 @@ def _open_resolve(page: Any) -> None:
     page.wait_for_selector("textarea[name=answer]", state="visible")
 
 
+def _empty_reply(page: Any) -> None:
+    page.click("#add-reply")
+    page.wait_for_selector("#text-error", state="visible")
+
+
 def _bad_report(page: Any) -> None:
     page.fill("#description", "Đèn đường ngõ 5 phố Kim Mã hỏng cả tuần nay")
     page.select_option("#ward_code", WARD)
@@ -89,6 +94,7 @@ PAGES = {
     "console-saved": Page("/", "operator", "main[data-live='1']", _saved_case),
     "console-call": Page("/", "on-call", "#on-call"),
     "case": Page("/cases/{code}", "officer", "#case-status"),
+    "case-note-error": Page("/cases/{code}", "operator", "#case-status", _empty_reply),
     "inbox": Page("/inbox", "officer", "#main"),
     "inbox-resolve": Page("/inbox", "officer", "#main", _open_resolve),
     "dashboard": Page("/dashboard", "supervisor", "#main"),

@@ -80,6 +80,7 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/cases/{code}/reject"): _CASE_CONTENT,
     ("POST", "/api/v1/cases/{code}/reopen"): _CASE_CONTENT,
     ("POST", "/api/v1/cases/{code}/duplicate"): _CASE_CONTENT,
+    ("POST", "/api/v1/cases/{code}/notes"): _ECHO,
     ("POST", "/api/v1/cases/{code}/attachments"): _ECHO,
     ("POST", "/api/v1/contacts"): _ECHO,
     ("POST", "/api/v1/contacts/{contact_id}/identities"): _ECHO,
@@ -142,7 +143,7 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     (
         "POST",
         "/tra-cuu",
-    ): "status and the hotline's answer for the secret's holder, no reporter details",
+    ): "status, the hotline's answer and replies for the secret's holder, no reporter details",
     ("POST", "/login"): _STAFF,
     ("POST", "/logout"): _STAFF,
     ("POST", "/agent-status"): _STAFF,
@@ -152,6 +153,7 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     # Redirects after the action, or the case page again (logged as GET /cases/{code}).
     ("POST", "/cases/{code}/act/{action}"): "the case page's read, logged as that page's",
     ("POST", "/cases/{code}/merge"): "the case page's read, logged as that page's",
+    ("POST", "/cases/{code}/notes"): "the case page's read, logged as that page's",
     # Administration: staff accounts, the directory, model versions, guidance articles.
     ("GET", "/admin"): _STAFF,
     ("GET", "/admin/users"): _STAFF,

@@ -24,6 +24,7 @@ class Permission(enum.StrEnum):
     # Cases and citizens
     SEE_ALL_CASES = "see_all_cases"  # else: the cases forwarded to one's unit
     HANDLE_CASES = "handle_cases"  # open, edit, take, forward, close, reject, reopen, ...
+    REPLY_TO_CITIZENS = "reply_to_citizens"  # a reply the reporter reads on the portal
     READ_CONTACTS = "read_contacts"  # citizens' cards, lookups by phone, contact merges
     RECORD_CALLS = "record_calls"  # call records and callbacks
     USE_SUGGESTIONS = "use_suggestions"  # triage, likely duplicates, answers, the form's assist
@@ -52,6 +53,8 @@ _ADMINS = frozenset({Role.ADMIN})
 ROLES: dict[Permission, frozenset[Role]] = {
     Permission.SEE_ALL_CASES: HOTLINE_STAFF,
     Permission.HANDLE_CASES: HOTLINE_STAFF,
+    # The hotline speaks to the citizen; a unit's word to them is its resolve answer.
+    Permission.REPLY_TO_CITIZENS: HOTLINE_STAFF,
     Permission.READ_CONTACTS: HOTLINE_STAFF,
     Permission.RECORD_CALLS: HOTLINE_STAFF,
     Permission.USE_SUGGESTIONS: HOTLINE_STAFF,
@@ -73,6 +76,9 @@ ROLES: dict[Permission, frozenset[Role]] = {
 REFUSALS: dict[Permission, str] = {
     Permission.SEE_ALL_CASES: msg("Chỉ nhân viên tổng đài xem được mọi yêu cầu"),
     Permission.HANDLE_CASES: msg("Chỉ tổng đài viên được xử lý yêu cầu"),
+    Permission.REPLY_TO_CITIZENS: msg(
+        "Chỉ tổng đài trả lời người dân; đơn vị trả lời bằng thao tác Giải quyết"
+    ),
     Permission.READ_CONTACTS: msg("Chỉ tổng đài viên được xem thông tin người dân"),
     Permission.RECORD_CALLS: msg("Chỉ tổng đài viên được xem cuộc gọi"),
     Permission.USE_SUGGESTIONS: msg("Chỉ nhân viên tổng đài dùng được gợi ý"),

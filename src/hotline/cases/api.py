@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.attachments import service as attachments
 from hotline.auth.service import Actor
 from hotline.calls.service import calls_of_case
-from hotline.cases import intake_keys, queries, service, timeline, versions, workflow
+from hotline.cases import intake_keys, notes, queries, service, timeline, versions, workflow
 from hotline.cases.access import event_data_for, get_case_for
 from hotline.cases.actions import allowed_actions, unit_assignment
 from hotline.cases.models import Case
@@ -31,6 +31,8 @@ from hotline.cases.schemas import (
     DuplicateIn,
     EventOut,
     ForwardIn,
+    NoteIn,
+    NoteOut,
     PossibleDuplicate,
     ReasonIn,
     ResolveIn,
@@ -292,6 +294,16 @@ async def case_events(code: str, actor: ActorDep, state: StateDep) -> list[Event
             EventOut.of(e, data=event_data_for(actor, e.data or {}))
             for e in await timeline.events_of(session, case.id)
         ]
+
+
+@router.post("/{code}/notes", response_model=NoteOut, status_code=201)
+async def add_note(code: str, body: NoteIn, actor: ActorDep, state: StateDep) -> NoteOut:
+    """An internal note (staff only) or a reply to the citizen; changes not the case's version."""
+    async with state.unit_of_work() as session:
+        note = await notes.add_note(
+            session, actor=actor, code=code, text=body.text, visibility=body.visibility
+        )
+        return NoteOut.of(note)
 
 
 @router.post("/{code}/take", response_model=CaseOut)

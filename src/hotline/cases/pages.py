@@ -18,14 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.attachments import service as attachments
 from hotline.auth.service import Actor, display_names, get_user
 from hotline.calls.service import calls_of_case
-from hotline.cases import queries, timeline, workflow
+from hotline.cases import notes, queries, timeline, workflow
 from hotline.cases.access import event_data_for, get_case_for
 from hotline.cases.actions import allowed_actions, unit_assignment
 from hotline.cases.assignment_state import is_overdue
 from hotline.cases.codes import normalise_code
 from hotline.cases.models import Case
 from hotline.cases.transitions import CHANNEL_LABELS_VI, STATUS_LABELS_VI, Action
-from hotline.cases.versions import versions_of
+from hotline.cases.versions import version_in, versions_of
 from hotline.contacts.service import phones_of, read_contact
 from hotline.db import utcnow
 from hotline.directory.service import list_categories, list_units
@@ -57,7 +57,10 @@ FormText = Annotated[str, Form()]
 # Fields the case page shows a refusal next to; any other refusal (a stale version, a wrong
 # status, an unknown article) goes on top of the page.
 FORM_FIELDS = frozenset(
-    {"answer", "reason", "unit_id", "deadline_hours", "original_code", "category", "duplicates"}
+    {
+        *("answer", "reason", "unit_id", "deadline_hours", "original_code", "category"),
+        *("duplicates", "text", "visibility"),
+    }
 )
 
 
@@ -82,13 +85,16 @@ async def _case_context(session: AsyncSession, actor: Actor, case: Case) -> dict
         )
         phones = await phones_of(session, contact.id)
     assignments = await queries.assignments_of(session, case.id)
-    actions = allowed_actions(actor, case, unit_assignment(actor, assignments))
+    held = unit_assignment(actor, assignments)
+    actions = allowed_actions(actor, case, held)
+    note_kinds = notes.note_visibilities(actor, held)
     events = await timeline.events_of(session, case.id)
     units = {u.id: u for u in await list_units(session)}
     categories = {c.code: c.name_vi for c in await list_categories(session, include_inactive=True)}
     articles = []
-    # Whoever may resolve gets the answers, as GET /api/v1/cases/{code}/articles gives them.
-    if Action.RESOLVE in actions:
+    # Whoever may resolve or reply gets the answers, as GET /api/v1/cases/{code}/articles
+    # gives them.
+    if Action.RESOLVE in actions or notes.Visibility.REPLY in note_kinds:
         articles = await suggest_articles(
             session, text=case.description, category_code=case.category_code, limit=5
         )
@@ -104,7 +110,8 @@ async def _case_context(session: AsyncSession, actor: Actor, case: Case) -> dict
         "assignments": assignments,
         "overdue": {a.id for a in assignments if is_overdue(a, utcnow())},
         "actions": {a.value for a in actions},
-        "version": events[-1].id if events else 0,
+        "note_kinds": {k.value for k in note_kinds},
+        "version": version_in(events),
         **await _timeline_context(session, actor, events),
         "units": units,
         "forward_units": [u for u in units.values() if u.active]
@@ -210,7 +217,7 @@ async def case_timeline(request: Request, code: str, state: StateDep) -> Respons
             "tz": state.site.timezone,
             "labels": STATUS_LABELS_VI,
             "units": {u.id: u for u in await list_units(session)},
-            "version": events[-1].id if events else 0,
+            "version": version_in(events),
             **await _timeline_context(session, actor, events),
         }
     return templates.TemplateResponse(request, "cases/timeline.html", context)
@@ -368,6 +375,46 @@ async def merge(
         except DomainError as exc:
             error = exc
     return await _render_case(request, state, code, error=error, action="merge")
+
+
+@router.post("/cases/{code}/notes", response_class=HTMLResponse)
+async def add_note(
+    request: Request,
+    code: str,
+    state: StateDep,
+    csrf: FormText = "",
+    text: FormText = "",
+    visibility: FormText = "internal",
+    article_id: FormText = "",
+) -> Response:
+    """An internal note or a reply to the citizen (cases/notes.py, as the API's notes
+    route); a reply made from a knowledge-base answer counts its use, as resolving does."""
+    typed = {"text": text, "article_id": article_id}
+    error: DomainError
+    if not csrf_matches(request, csrf):
+        error = InvalidInput("Phiên làm việc đã hết hạn, vui lòng thử lại.", field="csrf")
+    else:
+        try:
+            async with state.unit_of_work() as session:
+                actor = await _signed_in(request, state, session)
+                if actor is None:
+                    return RedirectResponse("/login", status_code=303)
+                note = await notes.add_note(
+                    session, actor=actor, code=code, text=text, visibility=visibility
+                )
+                if note.visibility == notes.Visibility.REPLY and article_id.strip().isdigit():
+                    case = await get_case_for(session, actor, code)
+                    article = await get_article_for(session, actor, int(article_id))
+                    await record_article_used(session, actor=actor, case=case, article=article)
+            done = "reply" if note.visibility == notes.Visibility.REPLY else "note"
+            return RedirectResponse(f"/cases/{note.case}?done={done}", status_code=303)
+        except NotFound as exc:
+            if exc.field == "code":
+                raise
+            error = exc
+        except DomainError as exc:
+            error = exc
+    return await _render_case(request, state, code, error=error, action="note", typed=typed)
 
 
 @router.get("/inbox", response_class=HTMLResponse)

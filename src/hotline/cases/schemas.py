@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hotline.cases.assignment_state import is_overdue
 from hotline.cases.intake_pg import OpenedCase
 from hotline.cases.models import Case, CaseAssignment, CaseEvent
+from hotline.cases.notes import Note, Visibility
 from hotline.types import Id, Int32
 
 
@@ -96,6 +97,39 @@ class DuplicateIn(BaseModel):
     # The case version the caller acted on (CaseDetail.version): refused with 409 if the
     # case changed since. Left out: no check.
     expected_version: int | None = Field(default=None, ge=0)
+
+
+class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Trimmed, then 1 to 4,000 characters (cases/notes.py, which names `text` when refused).
+    text: str
+    # internal: staff only; reply: addressed to the citizen, shown on the portal.
+    visibility: Visibility = Visibility.INTERNAL
+
+
+class NoteOut(BaseModel):
+    id: int
+    case: str
+    visibility: Visibility
+    text: str
+    actor_id: int | None
+    author: str
+    unit_id: int | None
+    at: datetime
+
+    @classmethod
+    def of(cls, note: Note) -> NoteOut:
+        return cls(
+            id=note.id,
+            case=note.case,
+            visibility=note.visibility,
+            text=note.text,
+            actor_id=note.actor_id,
+            author=note.author,
+            unit_id=note.unit_id,
+            at=note.at,
+        )
 
 
 class AssignmentOut(BaseModel):

@@ -27,6 +27,7 @@ from hotline.auth.models import Role
 from hotline.auth.service import Actor
 from hotline.cases.codes import ALPHABET, normalise_code
 from hotline.cases.models import Case, CaseStatus, Channel
+from hotline.cases.notes import Reply, replies_of
 from hotline.cases.service import NewCase, open_case
 from hotline.cases.transitions import STATUS_LABELS_VI
 from hotline.contacts.models import Contact
@@ -98,6 +99,8 @@ class Tracked:
     category: str | None
     created_at: datetime
     answer: str | None
+    # The hotline's replies to the citizen, oldest first; never its internal notes.
+    replies: list[Reply]
 
 
 @dataclass
@@ -220,8 +223,8 @@ async def _ticketed_case(session: AsyncSession, *, code: str, secret: str) -> Ca
 
 
 async def track(session: AsyncSession, *, code: str, secret: str) -> Tracked | None:
-    """The status and the hotline's answer of the case, for the holder of its code and
-    secret; None otherwise (the same for every kind of miss)."""
+    """The status, the hotline's answer and its replies to the citizen, for the holder of
+    the case's code and secret; None otherwise (the same for every kind of miss)."""
     case = await _ticketed_case(session, code=code, secret=secret)
     if case is None:
         return None
@@ -233,6 +236,7 @@ async def track(session: AsyncSession, *, code: str, secret: str) -> Tracked | N
         category=category.name_vi if category else None,
         created_at=case.created_at,
         answer=(case.answer or "").strip() or None,
+        replies=await replies_of(session, case.id),
     )
 
 

@@ -1,6 +1,8 @@
 // The case page and the unit inbox, live: the timeline is refreshed when another user
-// changes the case, and the page says when the live connection is lost. The knowledge
-// base's answers go into the answer box in one click. (No inline script: the CSP.)
+// changes the case or adds a note, and the page says when the live connection is lost.
+// A note changes nothing of the case's version, so it shows without the "changed" notice.
+// The knowledge base's answers go into the resolve answer or the reply box in one click.
+// (No inline script: the CSP.)
 (function () {
   "use strict";
   var main = document.getElementById("main");
@@ -38,14 +40,15 @@
   function onCaseEvent(ev) {
     var data;
     try { data = JSON.parse(ev.data); } catch (e) { return; }
-    if (inbox) { showChanged(); return; }
+    // The inbox lists no notes: a note on one of its cases leaves the list as it is.
+    if (inbox) { if (!/^case\.(note|reply)$/.test(ev.type)) showChanged(); return; }
     if (data.case_code === code) refreshTimeline();
   }
 
   var KINDS = ["created", "updated", "taken", "forwarded", "accepted", "returned", "resolved",
     "closed", "rejected", "reopened", "marked_duplicate", "duplicate_linked",
     "duplicate_repointed", "merged", "answer_shared", "overdue", "article_used",
-    "attachment_added"];
+    "attachment_added", "note", "reply"];
   if (window.EventSource && (code || inbox)) {
     // EventSource reconnects by itself and resumes with Last-Event-ID.
     var source = new EventSource("/api/v1/events");
@@ -59,8 +62,8 @@
   document.addEventListener("click", function (e) {
     var button = e.target.closest && e.target.closest("button.use-article");
     if (!button) return;
-    var answer = document.getElementById("answer");
-    var article = document.getElementById("article_id");
+    var answer = document.getElementById(button.dataset.target || "answer");
+    var article = document.getElementById(button.dataset.articleField || "article_id");
     if (!answer) return;
     answer.value = button.dataset.answer;
     if (article) article.value = button.dataset.articleId;
