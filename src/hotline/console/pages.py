@@ -16,6 +16,7 @@ from hotline.agents.service import find_agent, takes_calls
 from hotline.auth import service as auth
 from hotline.auth.permissions import Permission, allows
 from hotline.auth.service import Actor
+from hotline.calls.line_queue import read_line_queue
 from hotline.calls.service import call_context
 from hotline.cases.queries import CaseFilter, list_cases
 from hotline.db import utcnow
@@ -76,7 +77,12 @@ async def board(request: Request, state: StateDep) -> Response:
             return RedirectResponse("/inbox", status_code=303)
         user = await auth.get_user(session, actor.user_id)
         rows = await _case_rows(session, actor, _filters(actor, "new", "", "", "", ""))
-        today = state.site.local(utcnow()).date()
+        now = utcnow()
+        today = state.site.local(now).date()
+        # Callers on hold in the phone line's queues (hotline staff; kept live by the stream).
+        line_queue = None
+        if allows(actor, Permission.RECORD_CALLS):
+            line_queue = await read_line_queue(session, actor=actor, now=now)
         categories = await list_categories(session)
         report = await board_summary(session, actor=actor, today=today)
         # The phone: this user's availability, and the caller's card while on a call.
@@ -100,6 +106,8 @@ async def board(request: Request, state: StateDep) -> Response:
             "takes_calls": takes_calls(user),
             "agent_status": agent.status.value if agent else "away",
             "on_call": on_call,
+            "line_queue": line_queue,
+            "now": now,
             "view": "new",
             # The stream resumes from here: an event between this page and the stream's
             # opening (a call answered meanwhile) is not lost.

@@ -385,6 +385,9 @@
     reset: refreshList,
     signed_out: function () { location.assign("/login"); },
     "call.answered": function (e) { onCall(JSON.parse(e.data).data); },
+    "queue.now": function (e) {
+      document.dispatchEvent(new CustomEvent("hotline:queue", { detail: JSON.parse(e.data).data }));
+    },
     "agent.status": function (e) {
       var d = JSON.parse(e.data).data;
       if (d.user_id === me) showStatus(d.status);
@@ -396,7 +399,8 @@
   });
   function connect() {
     // A new EventSource does not send Last-Event-ID by itself: the query names it.
-    var url = "/api/v1/events" + (lastId ? "?last_event_id=" + encodeURIComponent(lastId) : "");
+    // queue=1: callers waiting in the phone line's queues come as `queue.now`.
+    var url = "/api/v1/events?queue=1" + (lastId ? "&last_event_id=" + encodeURIComponent(lastId) : "");
     var stream = new EventSource(url);
     Object.keys(handlers).forEach(function (kind) {
       stream.addEventListener(kind, track(handlers[kind]));

@@ -65,7 +65,7 @@
   var wasDown = false;
 
   function connect() {
-    var events = new EventSource("/api/v1/events");
+    var events = new EventSource("/api/v1/events?queue=1");
     events.addEventListener("ready", function () {
       show(true);
       if (wasDown) { wasDown = false; schedule(); }
@@ -79,6 +79,10 @@
     });
     events.addEventListener("signed_out", function () { location.reload(); });
     events.addEventListener("reset", schedule);
+    // Callers on hold: the figures come in the event itself (/static/queue.js shows them).
+    events.addEventListener("queue.now", function (e) {
+      document.dispatchEvent(new CustomEvent("hotline:queue", { detail: JSON.parse(e.data).data }));
+    });
     KINDS.forEach(function (kind) { events.addEventListener(kind, schedule); });
   }
   connect();
