@@ -195,6 +195,9 @@ async def list_cases(
     q: Annotated[str | None, Query(max_length=200)] = None,
     contact_id: Id | None = None,
     mine: bool = False,
+    hour: Annotated[int | None, Query(ge=0, le=23)] = None,
+    held: bool | None = None,
+    forwarded: bool | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CasePage:
@@ -212,6 +215,9 @@ async def list_cases(
         contact_id=contact_id,
         # ?mine=true: the cases the caller holds (taken and not yet passed on).
         assignee_id=(actor.user_id or -1) if mine else None,
+        hour=hour,
+        held=held,
+        ever_forwarded=forwarded,
     )
     # One citizen's cases are a logged read of their personal data: a write.
     async with state.unit_of_work(read_only=contact_id is None) as session:

@@ -61,7 +61,13 @@
     }, function () {});
   }
   var refreshSoon = debounce(refreshList, 300);
-  filters.addEventListener("change", refreshList);
+  filters.addEventListener("change", function (e) {
+    // A status chosen here replaces the several a dashboard link named.
+    if (e.target.id === "f-status") {
+      filters.querySelectorAll('input[data-linked][name="status"]').forEach(function (i) { i.remove(); });
+    }
+    refreshList();
+  });
   filters.addEventListener("submit", function (e) { e.preventDefault(); refreshList(); });
 
   // ---- ward type-ahead (with or without diacritics: the API folds them) ---------------
