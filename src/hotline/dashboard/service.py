@@ -75,8 +75,12 @@ class UnitBacklog:
 @dataclass(frozen=True)
 class Charts:
     day: date
-    # 24 rows: hour, today's cases, the average of the AVERAGE_DAYS days before.
-    by_hour: list[tuple[int, int, float]]
+    # 24 rows: hour, today's cases, the average of the AVERAGE_DAYS days before and their
+    # total (the cases the average's link lists).
+    by_hour: list[tuple[int, int, float, int]]
+    # The days the average is taken over.
+    average_from: date
+    average_to: date
     by_category: dict[str, int]
     by_channel: dict[str, int]
     backlog: list[UnitBacklog]
@@ -151,19 +155,17 @@ async def charts(session: AsyncSession, *, actor: Actor, now: datetime) -> Chart
     require(actor, Permission.SUPERVISE_AGENTS)
     day = site_of(session).local(now).date()
     today = await read_summary(session, actor=actor, date_from=day, date_to=day)
-    before = await read_summary(
-        session,
-        actor=actor,
-        date_from=day - timedelta(days=AVERAGE_DAYS),
-        date_to=day - timedelta(days=1),
-    )
+    average_from, average_to = day - timedelta(days=AVERAGE_DAYS), day - timedelta(days=1)
+    before = await read_summary(session, actor=actor, date_from=average_from, date_to=average_to)
     by_hour = [
-        (h["hour"], h["requests"], round(b["requests"] / AVERAGE_DAYS, 1))
+        (h["hour"], h["requests"], round(b["requests"] / AVERAGE_DAYS, 1), b["requests"])
         for h, b in zip(today["by_hour"], before["by_hour"], strict=True)
     ]
     return Charts(
         day=day,
         by_hour=by_hour,
+        average_from=average_from,
+        average_to=average_to,
         by_category=today["requests"]["by_category"],
         by_channel=today["requests"]["by_channel"],
         backlog=await unit_backlog(session, now=now),
