@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, delete, select
+from sqlalchemy import Index, String, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -32,8 +32,18 @@ class EventRow(Base):
     PostgreSQL (eventfeed.py waits for such gaps)."""
 
     __tablename__ = "event"
-    # AUTOINCREMENT on SQLite: an id is never reused, even once the newest rows are pruned.
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = (
+        # The phone line's queue figures, read by time (calls/line_queue.py); partial, so
+        # the many other events (one per intake) cost it nothing.
+        Index(
+            "ix_event_queue_changed",
+            "at",
+            sqlite_where=text("kind = 'queue.changed'"),
+            postgresql_where=text("kind = 'queue.changed'"),
+        ),
+        # AUTOINCREMENT on SQLite: an id is never reused, even once the newest rows are pruned.
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -117,12 +127,20 @@ async def committed(
 
 
 async def read_after(
-    session: AsyncSession, after: int, *, upto: int | None = None, limit: int = 1000
+    session: AsyncSession,
+    after: int,
+    *,
+    upto: int | None = None,
+    limit: int = 1000,
+    exclude: tuple[str, ...] = (),
 ) -> list[DomainEvent]:
-    """Logged events with after < id (<= upto), oldest first, at most `limit`."""
+    """Logged events with after < id (<= upto), oldest first, at most `limit`, leaving
+    out the kinds in `exclude`."""
     stmt = select(EventRow).where(EventRow.id > after).order_by(EventRow.id).limit(limit)
     if upto is not None:
         stmt = stmt.where(EventRow.id <= upto)
+    if exclude:
+        stmt = stmt.where(EventRow.kind.not_in(exclude))
     return [DomainEvent.of_row(row) for row in (await session.scalars(stmt)).all()]
 
 

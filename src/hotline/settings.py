@@ -133,6 +133,12 @@ class Settings(BaseSettings):
     sip_agent_ring_seconds: float = 15.0
     sip_callback_after: float = 60.0
     sip_position_every: float = 30.0
+    # The line publishes its queues (callers waiting, the oldest one's arrival) as
+    # `queue.changed` events: at most one per `sip_queue_event_seconds` however busy the
+    # queue, and again every `sip_queue_heartbeat_seconds` while callers wait; readers drop
+    # an instance not heard of for three heartbeats (telephony/queue_events.py).
+    sip_queue_event_seconds: float = Field(default=1.0, ge=0, le=60)
+    sip_queue_heartbeat_seconds: float = Field(default=5.0, gt=0, le=300)
     # Guarding the phone line's door. Failed REGISTER digests lock out the SIP user after
     # `sip_register_max_failures` and the source address after
     # `sip_register_max_failures_per_address`, each within `sip_register_failure_window`

@@ -120,3 +120,45 @@ async def test_an_english_page_has_english_filters(client, world):
     assert r.status_code in (302, 303), r.text
     english = await client.get("/")
     assert "Keyboard shortcuts" in english.text and 'data-t-lost="Connection lost' in english.text
+
+
+async def test_the_console_opens_the_list_a_link_names_and_keeps_it_on_refresh(client, world):
+    cases = await _cases(client, world)
+    await _sign_in(client)
+    page = await client.get("/", params={"urgent": "true", "status": ["new", "in_progress"]})
+    assert _codes(page.text) == {cases["emergency"]}
+    # The names the form has no control for are hidden fields of the list's form, so the
+    # live refresh (the form's query) lists the same; the view is "all", not "new".
+    assert '<input type="hidden" name="urgent" value="true" data-linked>' in page.text
+    assert page.text.count('<input type="hidden" name="status" value="') == 2
+    assert '<option value="all" selected>' in page.text
+    assert 'id="linked"' in page.text and 'href="/">Bỏ lọc</a>' in page.text
+    rows = await client.get(
+        "/console/cases",
+        params={"view": "all", "status": ["", "new", "in_progress"], "urgent": "true"},
+    )
+    assert _codes(rows.text) == {cases["emergency"]}
+    # The form's own filters come back chosen.
+    page = await client.get("/", params={"channel": "zalo", "ward": "00004"})
+    assert _codes(page.text) == {cases["hardship"]}
+    assert '<option value="zalo" selected>' in page.text
+    assert 'value="Phường Ba Đình"' in page.text
+
+
+async def test_a_link_the_console_cannot_read_says_what_it_left_out(client, world):
+    cases = await _cases(client, world)
+    await _sign_in(client)
+    page = await client.get("/", params={"urgent": "maybe", "hour": "25", "channel": "zalo"})
+    assert page.status_code == 200
+    assert _codes(page.text) == {cases["hardship"]}
+    error = page.text.split('id="list-error"')[1].split("</p>")[0]
+    assert "urgent" in error and "hour" in error
+    # Understood, but refused by the list itself: the message, and the default list.
+    page = await client.get("/", params={"hour": "9"})
+    error = page.text.split('id="list-error"')[1].split("</p>")[0]
+    assert "Lọc theo giờ cần có ngày bắt đầu và ngày kết thúc" in error
+    assert _codes(page.text) == {cases["hardship"], cases["emergency"]}
+    page = await client.get("/", params={"unit": "999999"})
+    assert "999999" in page.text.split('id="list-error"')[1].split("</p>")[0]
+    rows = await client.get("/console/cases", params={"held": "true"})
+    assert 'class="error" role="alert"' in rows.text

@@ -207,3 +207,121 @@ def test_a_lost_stream_is_shown_and_resumes_with_what_was_missed(  # type: ignor
     page.wait_for_selector("#on-call")
     assert page.input_value("#call-id") == str(call_id)
     page.locator("#conn:empty").wait_for(state="attached")
+
+
+GATHERING = "Có khoảng 30 người tụ tập đánh bài ở đầu ngõ 45 Kim Mã"
+KB_ANSWER = "Báo Công an phường qua 1022; tổng đài chuyển ngay cho đơn vị."
+
+
+async def _seed_suggestions(settings) -> str:  # type: ignore[no-untyped-def]
+    """A case the next caller repeats and a published answer to their question."""
+    from hotline.auth.service import SYSTEM
+    from hotline.cases.service import NewCase, open_case
+    from hotline.knowledge.schemas import ArticleIn
+    from hotline.knowledge.service import create_article, publish_article
+
+    engine = create_engine(settings.effective_database_url)
+    async with make_sessionmaker(engine, Site.from_settings(settings))() as s, s.begin():
+        case = await open_case(
+            s,
+            actor=SYSTEM,
+            data=NewCase(
+                channel="phone",
+                description=GATHERING,
+                category="phan_anh_vi_pham",
+                address="Ngõ 45 Kim Mã",
+            ),
+        )
+        content = ArticleIn(
+            question="Phát hiện tụ tập đông người, đánh bài thì báo ở đâu?",
+            answer=KB_ANSWER,
+            category="phan_anh_vi_pham",
+        ).content()
+        article = await create_article(s, actor=SYSTEM, content=content)
+        await publish_article(s, actor=SYSTEM, article=article)
+    await engine.dispose()
+    return case.code
+
+
+@pytest.mark.e2e
+def test_an_answer_and_a_duplicate_are_taken_from_the_suggestions_with_the_keyboard(  # type: ignore[no-untyped-def]
+    live_server, browser, settings
+):
+    live_server.run(_seed(settings))
+    original = live_server.run(_seed_suggestions(settings))
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    errors: list[object] = []
+    page.on("pageerror", lambda error: errors.append(error))
+    page.goto(live_server.url + "/login")
+    page.fill("#username", "dtv01")
+    page.fill("#password", "dtv01-1022")
+    page.keyboard.press("Enter")
+    page.wait_for_url(live_server.url + "/")
+    shortcuts = page.locator("#shortcuts").inner_text()
+    assert "Alt+I" in shortcuts and "Alt+U" in shortcuts
+
+    # A question the knowledge base answers: Alt+I puts the answer in, Ctrl+Enter saves it
+    # answered.
+    page.keyboard.press("Alt+M")
+    page.keyboard.type("Thấy người tụ tập đánh bài thì báo ở đâu ạ?")
+    page.locator("#suggest button.insert").first.wait_for()
+    page.keyboard.press("Alt+I")
+    assert page.input_value("#answer") == KB_ANSWER
+    assert page.evaluate("document.activeElement.id") == "answer"
+    page.keyboard.press("Control+Enter")
+    page.locator("#saved-text", has_text="đã trả lời người gọi").wait_for()
+    assert page.locator("#forward-box").is_hidden()
+    answered = page.locator("#saved-text").inner_text().split()[4]
+    case = page.request.get(f"{live_server.url}/api/v1/cases/{answered}").json()
+    assert (case["status"], case["answer"]) == ("resolved", KB_ANSWER)
+    timeline = page.request.get(f"{live_server.url}/api/v1/cases/{answered}/events").json()
+    assert "article_used" in [e["kind"] for e in timeline]
+
+    # The next caller reports what is already recorded: Alt+U chooses the first likely
+    # duplicate (again: unchooses it), Ctrl+Enter saves the case as its duplicate.
+    page.keyboard.press("Alt+N")
+    page.keyboard.press("Alt+M")
+    page.keyboard.type("Lai co nhieu nguoi tu tap danh bai o dau ngo 45 Kim Ma")
+    first = page.locator("#suggest button.same").first
+    first.wait_for()
+    chosen = str(first.get_attribute("data-duplicate"))
+    page.keyboard.press("Alt+U")
+    assert page.locator("#duplicate-choice").is_visible()
+    assert page.locator("#duplicate-code").inner_text() == chosen
+    assert first.get_attribute("aria-pressed") == "true"
+    page.keyboard.press("Alt+U")
+    assert page.locator("#duplicate-choice").is_hidden()
+    page.keyboard.press("Alt+U")
+    page.keyboard.press("Control+Enter")
+    page.locator("#saved-text", has_text="trùng với " + chosen).wait_for()
+    code = page.locator("#saved-text").inner_text().split()[4]
+    case = page.request.get(f"{live_server.url}/api/v1/cases/{code}").json()
+    assert (case["status"], case["duplicate_of"]) == ("duplicate", chosen)
+    assert chosen in {original, answered}
+    assert not errors
+
+
+@pytest.mark.e2e
+def test_the_bar_shows_the_callers_on_hold_and_their_wait_ticks(  # type: ignore[no-untyped-def]
+    live_server, browser, settings
+):
+    from tests.e2e.test_dashboard import _line_queue
+
+    live_server.run(_seed(settings))
+    live_server.run(_line_queue(settings, 1, 30))
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page.goto(live_server.url + "/login")
+    page.fill("#username", "dtv01")
+    page.fill("#password", "dtv01-1022")
+    page.keyboard.press("Enter")
+    page.wait_for_url(live_server.url + "/")
+    # Read from the event log with the page, then live.
+    assert page.locator("#queue-waiting").inner_text() == "1"
+    assert page.locator("#queue-longest").inner_text().startswith("0:3")
+    page.wait_for_selector("main[data-live='1']", state="attached")
+    live_server.run(_line_queue(settings, 3, 125))
+    page.wait_for_selector("#queue-waiting:text-is('3')", timeout=15000)
+    assert page.locator("#queue-longest").inner_text().startswith("2:0")
+    live_server.run(_line_queue(settings, 0, 0))
+    page.wait_for_selector("#queue-waiting:text-is('0')", timeout=15000)
+    assert page.locator("#queue-longest").inner_text() == "–"

@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse, Response
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.assist.choices import IntakeChoice, apply_choice, check_choice
 from hotline.attachments import service as attachments
 from hotline.auth.service import Actor
 from hotline.calls.service import calls_of_case
@@ -115,6 +116,10 @@ async def create_case(request: Request) -> Response:
         public=body.public,
         call_id=body.call_id,
     )
+    choice = IntakeChoice(
+        duplicate_of=body.duplicate_of, answer=body.answer, article_id=body.article_id
+    )
+    check_choice(choice)
     raw_key = request.headers.get(intake_keys.HEADER)
     key = intake_keys.check_key(raw_key) if raw_key is not None else None
     # The service takes the fast path when it can (PostgreSQL, nothing else to do in the
@@ -127,7 +132,7 @@ async def create_case(request: Request) -> Response:
         site=state.site,
         actor=actor,
         data=data,
-        in_transaction=suggest_duplicates or key is not None,
+        in_transaction=suggest_duplicates or key is not None or choice.given,
         wake=state.waker,
     )
     if case is not None:
@@ -143,9 +148,15 @@ async def create_case(request: Request) -> Response:
             new_case = replayed
         else:
             new_case = await service.open_case(session, actor=actor, data=data)
+            if choice.given:
+                await apply_choice(session, actor=actor, case=new_case, choice=choice)
             if key is not None:
                 await intake_keys.attach(session, actor=actor, key=key, case=new_case)
-        out = CaseCreated.of(new_case)
+        duplicate_of = None
+        if new_case.duplicate_of_id is not None:
+            original = await session.get(Case, new_case.duplicate_of_id)
+            duplicate_of = original.code if original else None
+        out = CaseCreated.of(new_case, duplicate_of)
         if suggest_duplicates:
             found = await suggest_for_case(session, case=new_case, actor=actor)
             out.possible_duplicates = [PossibleDuplicate.model_validate(s) for s in found]
@@ -197,6 +208,9 @@ async def list_cases(
     q: Annotated[str | None, Query(max_length=200)] = None,
     contact_id: Id | None = None,
     mine: bool = False,
+    hour: Annotated[int | None, Query(ge=0, le=23)] = None,
+    held: bool | None = None,
+    forwarded: bool | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CasePage:
@@ -214,6 +228,9 @@ async def list_cases(
         contact_id=contact_id,
         # ?mine=true: the cases the caller holds (taken and not yet passed on).
         assignee_id=(actor.user_id or -1) if mine else None,
+        hour=hour,
+        held=held,
+        ever_forwarded=forwarded,
     )
     # One citizen's cases are a logged read of their personal data: a write.
     async with state.unit_of_work(read_only=contact_id is None) as session:

@@ -18,6 +18,7 @@ from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseSta
 from hotline.contacts.service import log_personal_read
 from hotline.db import dialect_name, utcnow
 from hotline.errors import InvalidInput, NotAllowed
+from hotline.messages import msg
 from hotline.site import site_of
 from hotline.text import search_terms
 
@@ -37,6 +38,17 @@ class CaseFilter:
     contact_id: int | None = None
     # The operator holding the case ("my cases").
     assignee_id: int | None = None
+    # Created in this local hour (0-23) of each day from date_from to date_to.
+    hour: int | None = None
+    # With unit_id: the unit still holds the case (its forwarding pending or accepted).
+    held: bool | None = None
+    # Forwarded to a unit at least once.
+    ever_forwarded: bool | None = None
+
+
+# The category "key" of the cases without one, as the reports name them.
+UNCATEGORISED = "uncategorised"
+MAX_HOUR_DAYS = 31
 
 
 @dataclass
@@ -62,9 +74,41 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise InvalidInput("Con trỏ phân trang không hợp lệ", field="cursor") from None
 
 
-def _overdue_clause() -> Any:
-    """The case has an overdue forwarding (assignment_state.overdue_sql)."""
-    return exists().where(CaseAssignment.case_id == Case.id, overdue_sql(utcnow()))
+def _overdue_clause(unit_id: int | None = None) -> Any:
+    """The case has an overdue forwarding (assignment_state.overdue_sql); with a unit, that
+    unit's forwarding is overdue."""
+    clause = exists().where(CaseAssignment.case_id == Case.id, overdue_sql(utcnow()))
+    return clause if unit_id is None else clause.where(CaseAssignment.unit_id == unit_id)
+
+
+def _unit_clause(unit_id: int, held: bool | None) -> Any:
+    """Forwarded to the unit; with `held`, the unit still holds it (or no longer does)."""
+    ever = exists().where(CaseAssignment.case_id == Case.id, CaseAssignment.unit_id == unit_id)
+    if held is None:
+        return ever
+    holds = ever.where(active_sql())
+    return holds if held else and_(ever, ~holds)
+
+
+def _hour_clause(filters: CaseFilter, tz: Any) -> Any:
+    """Created in the local hour `filters.hour` of each day of the period: the cases behind
+    one bar of the hourly charts (the report counts by the same local hour)."""
+    hour = filters.hour
+    assert hour is not None
+    if not 0 <= hour <= 23:
+        raise InvalidInput("Giờ phải từ 0 đến 23", field="hour")
+    if filters.date_from is None or filters.date_to is None:
+        raise InvalidInput("Lọc theo giờ cần có ngày bắt đầu và ngày kết thúc", field="hour")
+    days = (filters.date_to - filters.date_from).days + 1
+    if not 1 <= days <= MAX_HOUR_DAYS:
+        raise InvalidInput(
+            msg("Lọc theo giờ trong tối đa {days} ngày", days=MAX_HOUR_DAYS), field="hour"
+        )
+    spans = []
+    for n in range(days):
+        start = datetime.combine(filters.date_from + timedelta(days=n), time(hour), tz)
+        spans.append(and_(Case.created_at >= start, Case.created_at < start + timedelta(hours=1)))
+    return or_(*spans)
 
 
 # Not mapped on Case: the column exists on PostgreSQL only and is never read into Python.
@@ -108,7 +152,9 @@ async def list_cases(
         except ValueError:
             raise InvalidInput("Trạng thái không hợp lệ", field="status") from None
         stmt = stmt.where(Case.status.in_(statuses))
-    if filters.category:
+    if filters.category == UNCATEGORISED:
+        stmt = stmt.where(Case.category_code.is_(None))
+    elif filters.category:
         stmt = stmt.where(Case.category_code == filters.category)
     if filters.channel:
         try:
@@ -116,17 +162,17 @@ async def list_cases(
         except ValueError:
             raise InvalidInput("Kênh không hợp lệ", field="channel") from None
     if filters.unit_id is not None:
-        stmt = stmt.where(
-            exists().where(
-                CaseAssignment.case_id == Case.id, CaseAssignment.unit_id == filters.unit_id
-            )
-        )
+        stmt = stmt.where(_unit_clause(filters.unit_id, filters.held))
+    elif filters.held is not None:
+        raise InvalidInput("Chọn đơn vị để lọc theo yêu cầu đơn vị đang giữ", field="held")
+    if filters.ever_forwarded is not None:
+        stmt = stmt.where(Case.ever_forwarded.is_(filters.ever_forwarded))
     if filters.ward_code:
         stmt = stmt.where(Case.ward_code == filters.ward_code)
     if filters.urgent is not None:
         stmt = stmt.where(Case.urgent.is_(filters.urgent))
     if filters.overdue is not None:
-        over = _overdue_clause()
+        over = _overdue_clause(filters.unit_id)
         stmt = stmt.where(over if filters.overdue else ~over)
     if filters.contact_id is not None:
         stmt = stmt.where(Case.contact_id == filters.contact_id)
@@ -138,6 +184,8 @@ async def list_cases(
     if filters.date_to:
         end = datetime.combine(filters.date_to + timedelta(days=1), time(), tz)
         stmt = stmt.where(Case.created_at < end)
+    if filters.hour is not None:
+        stmt = stmt.where(_hour_clause(filters, tz))
     if cursor:
         at, case_id = decode_cursor(cursor)
         stmt = stmt.where(or_(Case.created_at < at, and_(Case.created_at == at, Case.id < case_id)))

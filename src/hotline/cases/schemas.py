@@ -36,6 +36,12 @@ class CaseIn(BaseModel):
     public: bool = False
     # The call this case comes from (the console's draft case after an operator answered).
     call_id: Id | None = None
+    # What the operator took from the suggestions, applied in the same transaction: the case
+    # it repeats (it is recorded as that case's duplicate), or the answer given at once (it
+    # is recorded as resolved) with the knowledge-base article it came from.
+    duplicate_of: str | None = Field(default=None, max_length=20)
+    answer: str | None = Field(default=None, max_length=20_000)
+    article_id: Id | None = None
 
 
 class CasePatch(BaseModel):

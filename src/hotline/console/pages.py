@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,10 +16,13 @@ from hotline.agents.service import find_agent, takes_calls
 from hotline.auth import service as auth
 from hotline.auth.permissions import Permission, allows
 from hotline.auth.service import Actor
+from hotline.calls.line_queue import read_line_queue
 from hotline.calls.service import call_context
 from hotline.cases.queries import CaseFilter, list_cases
+from hotline.console.listquery import ListQuery
 from hotline.db import utcnow
-from hotline.directory.service import list_categories
+from hotline.directory.service import get_unit, get_ward, list_categories
+from hotline.errors import DomainError
 from hotline.reports.service import board_summary
 from hotline.web.deps import get_state
 from hotline.web.page import csrf_token, nav_for, page_actor, templates_for
@@ -29,28 +32,7 @@ templates = templates_for(__file__)
 router = APIRouter(include_in_schema=False)
 StateDep = Annotated[AppState, Depends(get_state)]
 
-# What the list shows by default: what nobody holds yet.
-VIEWS = ("new", "mine", "overdue", "all")
 LIST_SIZE = 50
-
-
-def _filters(
-    actor: Actor, view: str, status: str, category: str, channel: str, ward: str
-) -> CaseFilter:
-    """The console's view and filters as the case query's filter (the API's own)."""
-    filters = CaseFilter(
-        status=[status] if status else None,
-        category=category or None,
-        channel=channel or None,
-        ward_code=ward or None,
-    )
-    if view == "new" and not status:
-        filters.status = ["new"]
-    elif view == "mine":
-        filters.assignee_id = actor.user_id if actor.user_id is not None else -1
-    elif view == "overdue":
-        filters.overdue = True
-    return filters
 
 
 async def _case_rows(session: AsyncSession, actor: Actor, filters: CaseFilter) -> dict[str, object]:
@@ -75,8 +57,22 @@ async def board(request: Request, state: StateDep) -> Response:
             # A unit officer's work is the unit's inbox (cases/pages.py).
             return RedirectResponse("/inbox", status_code=303)
         user = await auth.get_user(session, actor.user_id)
-        rows = await _case_rows(session, actor, _filters(actor, "new", "", "", "", ""))
-        today = state.site.local(utcnow()).date()
+        # The list the address names (a dashboard figure's link), else what nobody holds yet.
+        query = ListQuery.parse(request.query_params.getlist)
+        list_error = ""
+        try:
+            rows = await _case_rows(session, actor, query.filters(actor))
+            names = await _names(session, query)
+        except DomainError as exc:
+            list_error, query = exc.detail, ListQuery()
+            rows = await _case_rows(session, actor, query.filters(actor))
+            names = {}
+        now = utcnow()
+        today = state.site.local(now).date()
+        # Callers on hold in the phone line's queues (hotline staff; kept live by the stream).
+        line_queue = None
+        if allows(actor, Permission.RECORD_CALLS):
+            line_queue = await read_line_queue(session, actor=actor, now=now)
         categories = await list_categories(session)
         report = await board_summary(session, actor=actor, today=today)
         # The phone: this user's availability, and the caller's card while on a call.
@@ -100,7 +96,11 @@ async def board(request: Request, state: StateDep) -> Response:
             "takes_calls": takes_calls(user),
             "agent_status": agent.status.value if agent else "away",
             "on_call": on_call,
-            "view": "new",
+            "line_queue": line_queue,
+            "now": now,
+            "query": query,
+            "names": names,
+            "list_error": list_error,
             # The stream resumes from here: an event between this page and the stream's
             # opening (a call answered meanwhile) is not lost.
             "last_event": state.feed.last,
@@ -109,24 +109,29 @@ async def board(request: Request, state: StateDep) -> Response:
     )
 
 
+async def _names(session: AsyncSession, query: ListQuery) -> dict[str, str]:
+    """The ward and unit a link names, as the page shows them (an unknown one: NotFound)."""
+    names = {}
+    if query.ward:
+        names["ward"] = (await get_ward(session, query.ward, field="ward")).name
+    if query.unit is not None:
+        names["unit"] = (await get_unit(session, query.unit, field="unit")).name
+    return names
+
+
 @router.get("/console/cases", response_class=HTMLResponse)
-async def case_rows(
-    request: Request,
-    state: StateDep,
-    view: Annotated[str, Query(max_length=10)] = "new",
-    status: Annotated[str, Query(max_length=20)] = "",
-    category: Annotated[str, Query(max_length=40)] = "",
-    channel: Annotated[str, Query(max_length=20)] = "",
-    ward: Annotated[str, Query(max_length=8)] = "",
-) -> Response:
-    """The list's rows for a view and filters; refreshed by the page on live case events."""
+async def case_rows(request: Request, state: StateDep) -> Response:
+    """The list's rows for the view and filters of the query (the page's form, with the names
+    of a link it was opened with); refreshed by the page on live case events."""
+    query = ListQuery.parse(request.query_params.getlist)
     async with state.unit_of_work(read_only=True) as session:
         actor = await page_actor(request, state, session)
         if actor is None or actor.user_id is None:
             return Response(status_code=401)
-        view = view if view in VIEWS else "new"
-        filters = _filters(actor, view, status, category, channel, ward)
-        rows = await _case_rows(session, actor, filters)
+        try:
+            rows = await _case_rows(session, actor, query.filters(actor))
+        except DomainError as exc:
+            rows = {"cases": [], "overdue": set(), "categories": {}, "error": exc.detail}
     return templates.TemplateResponse(
         request, "console/_cases.html", {**rows, "tz": state.site.timezone}
     )

@@ -125,6 +125,28 @@ async def live_fragment(request: Request, state: StateDep) -> Response:
     )
 
 
+@router.get("/dashboard/charts", response_class=HTMLResponse)
+async def charts_fragment(request: Request, state: StateDep) -> Response:
+    """Today's charts, for the page's script to swap in when cases change."""
+    now = utcnow()
+    async with state.unit_of_work(read_only=True) as session:
+        actor = await page_actor(request, state, session)
+        if actor is None:
+            return Response(status_code=401)
+        try:
+            charts = await service.charts(session, actor=actor, now=now)
+        except NotAllowed:
+            return Response(status_code=403)
+        categories = {
+            c.code: c.name_vi for c in await list_categories(session, include_inactive=True)
+        }
+    return templates.TemplateResponse(
+        request,
+        "dashboard/charts.html",
+        {"charts": charts, "categories": categories, "channels": CHANNEL_LABELS_VI},
+    )
+
+
 @router.post("/dashboard/merge")
 async def merge_cluster(
     request: Request,

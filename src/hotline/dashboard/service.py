@@ -1,11 +1,11 @@
 """The supervisors' figures of the floor now: today's counters, the backlog per unit, the
-callers the database knows to be waiting, the operators' states and today's charts.
+callers waiting (on hold in the phone line, and for a callback), the operators' states and
+today's charts.
 
 Only what no other service computes is computed here; the rest comes from those services
-(reports.service for today's counters, agents.service for the operators), each checking
-its own permission. The live ACD queue (callers on hold right now) is held in the phone
-line's process, not in the database: what is shown here is the open callbacks and the
-answered calls in progress, the queue as the database knows it.
+(reports.service for today's counters, agents.service for the operators, calls.line_queue
+for the callers on hold, which the phone line publishes through the event log), each
+checking its own permission.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.agents.service import AgentView, list_agents
 from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
+from hotline.calls.line_queue import LineQueue, read_line_queue
 from hotline.calls.models import Call, Callback, CallbackStatus, CallOutcome
 from hotline.cases.assignment_state import active_sql, overdue_sql
 from hotline.cases.models import Case, CaseAssignment
@@ -47,6 +48,8 @@ class Counters:
 
 @dataclass(frozen=True)
 class Queue:
+    # Callers on hold in the phone line's queues now.
+    line: LineQueue
     callbacks_waiting: int
     oldest_callback_at: datetime | None
     longest_wait_seconds: int | None
@@ -72,8 +75,12 @@ class UnitBacklog:
 @dataclass(frozen=True)
 class Charts:
     day: date
-    # 24 rows: hour, today's cases, the average of the AVERAGE_DAYS days before.
-    by_hour: list[tuple[int, int, float]]
+    # 24 rows: hour, today's cases, the average of the AVERAGE_DAYS days before and their
+    # total (the cases the average's link lists).
+    by_hour: list[tuple[int, int, float, int]]
+    # The days the average is taken over.
+    average_from: date
+    average_to: date
     by_category: dict[str, int]
     by_channel: dict[str, int]
     backlog: list[UnitBacklog]
@@ -107,7 +114,7 @@ async def live_figures(session: AsyncSession, *, actor: Actor, now: datetime) ->
     )
     return Live(
         counters=counters,
-        queue=await _queue(session, now),
+        queue=await _queue(session, actor, now),
         agents=await list_agents(session, actor=actor),
     )
 
@@ -121,7 +128,7 @@ async def overdue_cases(session: AsyncSession, *, now: datetime) -> int:
     return int(n or 0)
 
 
-async def _queue(session: AsyncSession, now: datetime) -> Queue:
+async def _queue(session: AsyncSession, actor: Actor, now: datetime) -> Queue:
     waiting, oldest = (
         await session.execute(
             select(func.count(), func.min(Callback.queued_at)).where(
@@ -134,6 +141,7 @@ async def _queue(session: AsyncSession, now: datetime) -> Queue:
     )
     longest = max(0, int((now - oldest).total_seconds())) if oldest is not None else None
     return Queue(
+        line=await read_line_queue(session, actor=actor, now=now),
         callbacks_waiting=int(waiting or 0),
         oldest_callback_at=oldest,
         longest_wait_seconds=longest,
@@ -147,19 +155,17 @@ async def charts(session: AsyncSession, *, actor: Actor, now: datetime) -> Chart
     require(actor, Permission.SUPERVISE_AGENTS)
     day = site_of(session).local(now).date()
     today = await read_summary(session, actor=actor, date_from=day, date_to=day)
-    before = await read_summary(
-        session,
-        actor=actor,
-        date_from=day - timedelta(days=AVERAGE_DAYS),
-        date_to=day - timedelta(days=1),
-    )
+    average_from, average_to = day - timedelta(days=AVERAGE_DAYS), day - timedelta(days=1)
+    before = await read_summary(session, actor=actor, date_from=average_from, date_to=average_to)
     by_hour = [
-        (h["hour"], h["requests"], round(b["requests"] / AVERAGE_DAYS, 1))
+        (h["hour"], h["requests"], round(b["requests"] / AVERAGE_DAYS, 1), b["requests"])
         for h, b in zip(today["by_hour"], before["by_hour"], strict=True)
     ]
     return Charts(
         day=day,
         by_hour=by_hour,
+        average_from=average_from,
+        average_to=average_to,
         by_category=today["requests"]["by_category"],
         by_channel=today["requests"]["by_channel"],
         backlog=await unit_backlog(session, now=now),

@@ -45,6 +45,7 @@ class Waiting:
     branch: str
     seq: int
     operator: asyncio.Future[tuple[int, OutboundLeg]]
+    queued_at: datetime = EPOCH
     offer: asyncio.Task[None] | None = None
     tried: set[int] = field(default_factory=set)
 
@@ -81,6 +82,8 @@ class Acd:
         self.misses: dict[int, int] = {}
         self.queues: dict[str, list[Waiting]] = {}
         self._seq = itertools.count()
+        # Told when a caller joins or leaves a queue (the line publishes its queues).
+        self.on_change: Callable[[], None] | None = None
 
     # -- operators ----------------------------------------------------------------------------
     @property
@@ -131,8 +134,9 @@ class Acd:
     # -- callers ------------------------------------------------------------------------------
     def join(self, leg: SipLeg, branch: str) -> Waiting:
         future: asyncio.Future[tuple[int, OutboundLeg]] = asyncio.get_running_loop().create_future()
-        waiting = Waiting(leg, branch, next(self._seq), future)
+        waiting = Waiting(leg, branch, next(self._seq), future, queued_at=self.now())
         self.queues.setdefault(branch, []).append(waiting)
+        self._changed()
         self.dispatch()
         return waiting
 
@@ -140,9 +144,22 @@ class Acd:
         queue = self.queues.get(waiting.branch, [])
         if waiting in queue:
             queue.remove(waiting)
+            self._changed()
         if waiting.offer is not None and not waiting.offer.done():
             waiting.offer.cancel()  # stops the operator's phone ringing
         self.dispatch()
+
+    def waiting_now(self) -> dict[str, tuple[int, datetime]]:
+        """Each queue with callers in it: how many wait, and when the first one arrived."""
+        return {
+            branch: (len(queue), min(w.queued_at for w in queue))
+            for branch, queue in self.queues.items()
+            if queue
+        }
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def position(self, waiting: Waiting) -> int:
         queue = self.queues.get(waiting.branch, [])

@@ -44,6 +44,7 @@ from hotline.telephony.ivr import Menu, default_menu
 from hotline.telephony.media.gcpacer import GcPacer
 from hotline.telephony.metrics import LineMetrics
 from hotline.telephony.queue import QueueTiming, position_texts
+from hotline.telephony.queue_events import QueuePublisher
 from hotline.telephony.recording import CallAudio
 from hotline.telephony.sip.guard import LockoutPolicy
 from hotline.telephony.sip.ua import UaConfig, UserAgent
@@ -308,6 +309,7 @@ class PhoneLine:
         self._stopping = asyncio.Event()
         self.metrics: LineMetrics | None = None
         self.metrics_port: int | None = None
+        self.queue_events: QueuePublisher | None = None
 
     async def start(self) -> UserAgent:
         s = self.settings
@@ -346,6 +348,16 @@ class PhoneLine:
         self.acd = Acd(
             self.ua, ring_seconds=s.sip_agent_ring_seconds, hooks=LineHooks(self.recorder)
         )
+        # Callers waiting, for the consoles and the wallboard (queue_events.py).
+        self.queue_events = QueuePublisher(
+            self.acd.waiting_now,
+            lambda event: _write_event(sessionmaker, self.waker, event),
+            instance=s.sip_instance_id,
+            min_interval=s.sip_queue_event_seconds,
+            heartbeat=s.sip_queue_heartbeat_seconds,
+        )
+        self.acd.on_change = self.queue_events.changed
+        self.queue_events.start()
         try:  # credentials known before the first REGISTER
             await self.poll_agents(sessionmaker)
         except Exception as exc:  # e.g. not migrated yet: the line answers, the poll retries
@@ -434,6 +446,8 @@ class PhoneLine:
             await self.ua.stop()
         if self.recorder is not None:
             await self.recorder.drain()
+        if self.queue_events is not None:  # the calls have ended: nobody waits here now
+            await self.queue_events.stop()
         if self.metrics is not None:
             self.metrics.stop()
         if self.waker is not None:
@@ -443,6 +457,13 @@ class PhoneLine:
         if self.gc_pacer is not None:
             self.gc_pacer.uninstall()
             log.info("sip_gc", **asdict(self.gc_pacer.stats))
+
+
+async def _write_event(
+    sessionmaker: async_sessionmaker[AsyncSession], wake: Wake | None, event: DomainEvent
+) -> None:
+    async with committed(sessionmaker, wake) as session:
+        record_event(session, event)
 
 
 async def _warm_up(engine: AsyncEngine) -> None:

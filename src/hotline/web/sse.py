@@ -12,11 +12,14 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from sse_starlette.sse import EventSourceResponse
 
+from hotline.auth.permissions import Permission, allows
 from hotline.auth.service import Actor, actor_for_page_session, actor_for_token
+from hotline.calls.line_queue import QUEUE_CHANGED, LineQueue, QueueBoard, read_board
 from hotline.cases.access import event_data_for
+from hotline.db import utcnow
 from hotline.errors import Unauthenticated
 from hotline.events import DomainEvent, oldest_id, read_after
 from hotline.knowledge.access import readable_statuses
@@ -59,6 +62,14 @@ def _resume_from(request: Request) -> int | None:
     return int(raw.strip())
 
 
+def _queue_message(figures: LineQueue) -> dict[str, str]:
+    """`queue.now`: callers waiting in the phone line's queues, summed over its instances.
+    No id: it is derived, not logged (a resuming client gets it again anyway)."""
+    now = utcnow()
+    body = {"kind": "queue.now", "data": figures.as_json(now), "at": now.isoformat()}
+    return {"event": "queue.now", "data": json.dumps(body)}
+
+
 def _message(actor: Actor, event: DomainEvent) -> dict[str, str]:
     return {
         "event": event.kind,
@@ -73,7 +84,10 @@ async def events(
     actor: Annotated[Actor, Depends(current_actor)],
     state: Annotated[AppState, Depends(get_state)],
     token: Annotated[str | None, Depends(oauth2)],
+    with_queue: Annotated[bool, Query(alias="queue")] = False,
 ) -> EventSourceResponse:
+    """Live domain events; with `queue=true` (hotline staff), also `queue.now`: callers
+    waiting in the phone line's queues, at once and whenever the figures change."""
     # A stream outlives the check made when it opened: the caller is checked again every
     # events_recheck_seconds, and at once when this process revokes something, so a
     # revoked token, ended session or disabled account stops receiving events.
@@ -104,11 +118,19 @@ async def events(
             after = _resume_from(request)
             missed: list[DomainEvent] = []
             reset = False
+            # The line's queue events are not streamed one by one (a line repeats them
+            # every few seconds): the stream sends `queue.now` when the sum changes.
+            board: QueueBoard | None = None
+            if with_queue and allows(actor, Permission.RECORD_CALLS):
+                async with state.sessionmaker() as session:
+                    board = await read_board(session, actor=actor, now=utcnow())
             if after is not None and after < upto:
                 limit = state.settings.events_replay_max
                 async with state.sessionmaker() as session:
                     oldest = await oldest_id(session)
-                    missed = await read_after(session, after, upto=upto, limit=limit + 1)
+                    missed = await read_after(
+                        session, after, upto=upto, limit=limit + 1, exclude=(QUEUE_CHANGED,)
+                    )
                 # Too much missed, or pruned already: the client reloads instead.
                 reset = len(missed) > limit or (oldest is not None and after + 1 < oldest)
             ready = {"event": "ready", "data": json.dumps({"user": actor.username})}
@@ -122,6 +144,11 @@ async def events(
                     if visible(actor, past):
                         yield _message(actor, past)
             seen = max(upto, after or 0)
+            shown: tuple[int, object] | None = None
+            if board is not None:
+                figures = board.now(utcnow())
+                shown = (figures.waiting, figures.oldest_at)
+                yield _queue_message(figures)
             checked_at, revision = loop.time(), state.tokens.revision
             while True:
                 if queue.overflowed and queue.empty():
@@ -142,9 +169,19 @@ async def events(
                         yield {"event": "signed_out", "data": "{}"}
                         return
                     checked_at = loop.time()
+                if board is not None:
+                    # A change, or a line gone silent long enough to be left out.
+                    if event is not None:
+                        board.apply(event)
+                    figures = board.now(utcnow())
+                    if (figures.waiting, figures.oldest_at) != shown:
+                        shown = (figures.waiting, figures.oldest_at)
+                        yield _queue_message(figures)
                 if event is None:
                     if due and await request.is_disconnected():
                         return
+                    continue
+                if event.kind == QUEUE_CHANGED:
                     continue
                 if event.id is not None and event.id <= seen:
                     continue

@@ -61,7 +61,13 @@
     }, function () {});
   }
   var refreshSoon = debounce(refreshList, 300);
-  filters.addEventListener("change", refreshList);
+  filters.addEventListener("change", function (e) {
+    // A status chosen here replaces the several a dashboard link named.
+    if (e.target.id === "f-status") {
+      filters.querySelectorAll('input[data-linked][name="status"]').forEach(function (i) { i.remove(); });
+    }
+    refreshList();
+  });
   filters.addEventListener("submit", function (e) { e.preventDefault(); refreshList(); });
 
   // ---- ward type-ahead (with or without diacritics: the API folds them) ---------------
@@ -186,17 +192,26 @@
     });
     line.appendChild(el("kbd", {}, "Alt+G"));
     box.appendChild(line);
-    if (s.duplicates.length) {
-      box.appendChild(listBlock(T("duplicates"), s.duplicates, function (d) {
+    duplicates = s.duplicates;
+    articles = s.articles;
+    if (duplicates.length) {
+      box.appendChild(listBlock(T("duplicates"), duplicates, function (d) {
         var li = el("li");
+        var same = el("button", { type: "button", class: "same", "data-duplicate": d.code,
+          "aria-pressed": d.code === $("duplicate-of").value ? "true" : "false" }, T("same"));
+        same.addEventListener("click", function () { chooseDuplicate(d.code); });
+        li.appendChild(same);
         li.appendChild(el("code", {}, d.code));
         li.appendChild(document.createTextNode(" " + d.description.slice(0, 100)));
         return li;
       }));
     }
-    if (s.articles.length) {
-      box.appendChild(listBlock(T("articles"), s.articles, function (a) {
+    if (articles.length) {
+      box.appendChild(listBlock(T("articles"), articles, function (a) {
         var li = el("li");
+        var insert = el("button", { type: "button", class: "insert", "data-article-id": String(a.id) }, T("insert"));
+        insert.addEventListener("click", function () { insertAnswer(a); });
+        li.appendChild(insert);
         var details = el("details");
         details.appendChild(el("summary", {}, a.question));
         details.appendChild(el("p", {}, a.answer));
@@ -205,6 +220,33 @@
       }));
     }
   }
+
+  // ---- acting on the suggestions: the POST that saves the case carries the choice ------
+  var duplicates = [], articles = [];
+  var answer = $("answer");
+  function insertAnswer(a) {
+    answer.value = a.answer;
+    $("article-id").value = String(a.id);
+    $("answer-error").textContent = "";
+    answer.focus();
+  }
+  answer.addEventListener("input", function () {
+    if (!answer.value.trim()) $("article-id").value = "";
+  });
+  function chooseDuplicate(code) {
+    var chosen = $("duplicate-of").value === code ? "" : code;  // again: unchosen
+    $("duplicate-of").value = chosen;
+    $("duplicate-code").textContent = chosen;
+    $("duplicate-choice").hidden = !chosen;
+    $("duplicate-error").textContent = "";
+    document.querySelectorAll("#suggest button.same").forEach(function (b) {
+      b.setAttribute("aria-pressed", b.dataset.duplicate === chosen ? "true" : "false");
+    });
+  }
+  $("duplicate-clear").addEventListener("click", function () {
+    chooseDuplicate("");
+    desc.focus();
+  });
   var suggest = debounce(function () {
     var text = desc.value.trim();
     if (text.length < 8) return;
@@ -230,12 +272,17 @@
     $("ward-code").value = "";
     $("call-id").value = call ? call.call_id : "";
     delete urgent.dataset.touched;
-    ["contact", "suggest", "description-error", "ward-error", "phone-error", "form-error"].forEach(function (id) {
+    ["contact", "suggest", "description-error", "ward-error", "phone-error", "form-error",
+      "answer-error", "duplicate-error"].forEach(function (id) {
       $(id).textContent = "";
     });
     triage = null;
     saved = null;
     attempt = null;
+    duplicates = [];
+    articles = [];
+    $("article-id").value = "";
+    chooseDuplicate("");
     $("saved").hidden = true;
     form.hidden = false;
     if (call && call.caller) phone.value = call.caller;
@@ -244,7 +291,8 @@
   function save() {
     if (form.hidden) return;
     var text = desc.value.trim();
-    ["form-error", "description-error", "ward-error", "phone-error"].forEach(function (id) {
+    ["form-error", "description-error", "ward-error", "phone-error", "answer-error",
+      "duplicate-error"].forEach(function (id) {
       $(id).textContent = "";
     });
     if (!text) { $("description-error").textContent = T("need-description"); desc.focus(); return; }
@@ -263,6 +311,12 @@
     if (urgent.dataset.touched) body.urgent = urgent.checked;
     if ($("ward-code").value) body.ward_code = $("ward-code").value;
     if ($("address").value.trim()) body.address = $("address").value.trim();
+    // The suggestion taken: saved as a duplicate of it, or answered (and so resolved) at once.
+    if ($("duplicate-of").value) body.duplicate_of = $("duplicate-of").value;
+    if (answer.value.trim()) {
+      body.answer = answer.value.trim();
+      if ($("article-id").value) body.article_id = Number($("article-id").value);
+    }
     $("save").disabled = true;
     var slow = setTimeout(function () { $("form-error").textContent = T("slow"); }, 1500);
     // A retry of a request that got no answer sends the same key: one case, never two.
@@ -273,15 +327,24 @@
       saved = c;
       form.hidden = true;
       $("saved").hidden = false;
-      $("saved-text").textContent = T("saved") + " " + c.code;
       $("forward-error").textContent = "";
-      $("forward-box").hidden = false;
       $("forward-note").value = "";
-      loadUnits(c);
+      if (c.status === "duplicate" || c.status === "resolved") {
+        // Nothing to forward: it repeats another case, or the caller has their answer.
+        $("saved-text").textContent = T("saved") + " " + c.code + " · " +
+          (c.status === "duplicate" ? T("duplicate-of") + " " + c.duplicate_of : T("answered"));
+        $("forward-box").hidden = true;
+        $("new-case").focus();
+      } else {
+        $("saved-text").textContent = T("saved") + " " + c.code;
+        $("forward-box").hidden = false;
+        loadUnits(c);
+      }
       refreshSoon();
     }, function (e) {
       var d = e.data || {};
-      var spans = { ward_code: "ward-error", description: "description-error", "contact.phone": "phone-error" };
+      var spans = { ward_code: "ward-error", description: "description-error", "contact.phone": "phone-error",
+        answer: "answer-error", article_id: "answer-error", duplicate_of: "duplicate-error" };
       $(spans[d.field] || "form-error").textContent = d.detail || T("failed");
     }).finally(function () {
       clearTimeout(slow);
@@ -385,6 +448,9 @@
     reset: refreshList,
     signed_out: function () { location.assign("/login"); },
     "call.answered": function (e) { onCall(JSON.parse(e.data).data); },
+    "queue.now": function (e) {
+      document.dispatchEvent(new CustomEvent("hotline:queue", { detail: JSON.parse(e.data).data }));
+    },
     "agent.status": function (e) {
       var d = JSON.parse(e.data).data;
       if (d.user_id === me) showStatus(d.status);
@@ -396,7 +462,8 @@
   });
   function connect() {
     // A new EventSource does not send Last-Event-ID by itself: the query names it.
-    var url = "/api/v1/events" + (lastId ? "?last_event_id=" + encodeURIComponent(lastId) : "");
+    // queue=1: callers waiting in the phone line's queues come as `queue.now`.
+    var url = "/api/v1/events?queue=1" + (lastId ? "&last_event_id=" + encodeURIComponent(lastId) : "");
     var stream = new EventSource(url);
     Object.keys(handlers).forEach(function (kind) {
       stream.addEventListener(kind, track(handlers[kind]));
@@ -430,6 +497,8 @@
     KeyK: function () { urgent.checked = !urgent.checked; urgent.dataset.touched = "1"; },
     KeyP: function () { $("ward-q").focus(); },
     KeyG: applySuggestion,
+    KeyI: function () { if (articles.length && !form.hidden) insertAnswer(articles[0]); },
+    KeyU: function () { if (duplicates.length && !form.hidden) chooseDuplicate(duplicates[0].code); },
     KeyC: forward,
     KeyT: function () { $("f-view").focus(); },
     KeyR: function () { setStatus("available"); },

@@ -1,18 +1,15 @@
-// The dashboard's live counters: the event stream says something changed, the page fetches
-// the counters fragment again (the server computes every figure; nothing is counted here).
-// A burst of events (a surge of intake) causes one refresh per REFRESH_MS, not one per event.
+// The dashboard kept live: the event stream says something changed, the page fetches the
+// fragment concerned again (the server computes every figure; nothing is counted here) and
+// swaps it in: the counters, queue and operators (/dashboard/live) on any change, today's
+// charts (/dashboard/charts) when cases change. A burst of events (a surge of intake)
+// causes one refresh per region every few seconds, not one per event.
 // EventSource reconnects by itself and resumes from the last event id; meanwhile the page
 // says it is reconnecting, and refreshes once the stream is back (events may have been missed).
 (function () {
   "use strict";
-  var region = document.getElementById("live-region");
+  var live = document.getElementById("live-region");
   var state = document.getElementById("stream-state");
-  if (!region || !window.EventSource) return;
-  var REFRESH_MS = 2000;
-  var timer = null;
-  var running = false;
-  var again = false;
-  var last = 0;
+  if (!live || !window.EventSource) return;
 
   function show(online) {
     if (!state) return;
@@ -21,54 +18,65 @@
     document.body.classList.toggle("dash-reconnecting", !online);
   }
 
-  function refresh() {
-    timer = null;
-    if (running) { again = true; return; }
-    running = true;
-    last = Date.now();
-    fetch(region.dataset.liveUrl, { credentials: "same-origin", headers: { "Accept": "text/html" } })
-      .then(function (response) {
-        if (response.status === 401 || response.status === 403) { location.reload(); return null; }
-        return response.ok ? response.text() : null;
-      })
-      .then(function (html) {
-        if (html) {
-          region.innerHTML = html;
-          region.dispatchEvent(new CustomEvent("dashboard:refreshed", { bubbles: true }));
-        }
-      })
-      .catch(function () { show(false); })
-      .finally(function () {
-        running = false;
-        if (again) { again = false; schedule(); }
-      });
+  // One region: refreshed at most once per `every` ms, never two fetches at once.
+  function region(node, url, every) {
+    var timer = null, running = false, again = false, last = 0;
+    function refresh() {
+      timer = null;
+      if (running) { again = true; return; }
+      running = true;
+      last = Date.now();
+      fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+        .then(function (response) {
+          if (response.status === 401 || response.status === 403) { location.reload(); return null; }
+          return response.ok ? response.text() : null;
+        })
+        .then(function (html) {
+          if (html) {
+            node.innerHTML = html;
+            node.dispatchEvent(new CustomEvent("dashboard:refreshed", { bubbles: true }));
+          }
+        })
+        .catch(function () { show(false); })
+        .finally(function () {
+          running = false;
+          if (again) { again = false; schedule(); }
+        });
+    }
+    function schedule() {
+      if (timer !== null) return;
+      timer = setTimeout(refresh, Math.max(300, last + every - Date.now()));
+    }
+    return schedule;
   }
 
-  function schedule() {
-    if (timer !== null) return;
-    timer = setTimeout(refresh, Math.max(300, last + REFRESH_MS - Date.now()));
-  }
+  var refreshLive = region(live, live.dataset.liveUrl, 2000);
+  var chartsNode = document.getElementById("charts-region");
+  var refreshCharts = chartsNode ? region(chartsNode, chartsNode.dataset.chartsUrl, 5000) : function () {};
+  function refreshAll() { refreshLive(); refreshCharts(); }
 
   // The wallboard: the live part alone on the whole (wall) screen.
   var wall = document.getElementById("wallboard");
-  if (wall && region.requestFullscreen) {
+  if (wall && live.requestFullscreen) {
     wall.hidden = false;
-    wall.addEventListener("click", function () { region.requestFullscreen(); });
+    wall.addEventListener("click", function () { live.requestFullscreen(); });
   }
 
-  // Every named event that changes a figure here: cases (cases/timeline.py kinds), the
-  // operators' states and calls. EventSource has no wildcard listener.
-  var KINDS = ["created", "taken", "updated", "forwarded", "accepted", "returned", "resolved",
+  // Every named event that changes a figure here: cases (cases/timeline.py kinds) change
+  // the counters and the charts; the operators' states and calls, the live part only.
+  // EventSource has no wildcard listener.
+  var CASE_KINDS = ["created", "taken", "updated", "forwarded", "accepted", "returned", "resolved",
     "closed", "rejected", "reopened", "overdue", "marked_duplicate", "duplicate_linked",
     "duplicate_repointed", "merged"
-  ].map(function (kind) { return "case." + kind; }).concat(["agent.status", "call.answered"]);
+  ].map(function (kind) { return "case." + kind; });
   var wasDown = false;
 
   function connect() {
-    var events = new EventSource("/api/v1/events");
+    // queue=1: callers on hold come as `queue.now`, figures included (/static/queue.js).
+    var events = new EventSource("/api/v1/events?queue=1");
     events.addEventListener("ready", function () {
       show(true);
-      if (wasDown) { wasDown = false; schedule(); }
+      if (wasDown) { wasDown = false; refreshAll(); }
     });
     events.addEventListener("error", function () {
       wasDown = true;
@@ -78,8 +86,14 @@
       if (events.readyState === EventSource.CLOSED) setTimeout(connect, 5000);
     });
     events.addEventListener("signed_out", function () { location.reload(); });
-    events.addEventListener("reset", schedule);
-    KINDS.forEach(function (kind) { events.addEventListener(kind, schedule); });
+    events.addEventListener("reset", refreshAll);
+    CASE_KINDS.forEach(function (kind) { events.addEventListener(kind, refreshAll); });
+    ["agent.status", "call.answered"].forEach(function (kind) {
+      events.addEventListener(kind, refreshLive);
+    });
+    events.addEventListener("queue.now", function (e) {
+      document.dispatchEvent(new CustomEvent("hotline:queue", { detail: JSON.parse(e.data).data }));
+    });
   }
   connect();
 })();

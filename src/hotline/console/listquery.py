@@ -1,0 +1,168 @@
+"""The console's list on its address: `/?status=forwarded&unit=4&overdue=true` opens the
+list those names select, with the names of `GET /api/v1/cases`. The dashboard's and the
+report's figures link to the list behind them this way; the console's own view and filters
+(`view`, one `status`, `category`, `channel`, `ward`) use the same names.
+
+A value that is not understood is left out and named in `errors`: the list still opens,
+saying which part of the address it ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TypeVar
+
+from hotline.auth.service import Actor
+from hotline.cases.models import CaseStatus, Channel
+from hotline.cases.queries import CaseFilter
+
+VIEWS = ("new", "mine", "overdue", "all")
+# Names the console's form has no control for: kept as hidden fields, shown as "filtered by".
+LINKED = ("unit", "held", "urgent", "overdue", "forwarded", "from", "to", "hour")
+TRUE, FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
+T = TypeVar("T")
+
+
+def _flag(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in TRUE:
+        return True
+    if value in FALSE:
+        return False
+    raise ValueError(raw)
+
+
+@dataclass
+class ListQuery:
+    view: str = "new"
+    status: list[str] = field(default_factory=list)
+    category: str = ""
+    channel: str = ""
+    ward: str = ""
+    unit: int | None = None
+    held: bool | None = None
+    urgent: bool | None = None
+    overdue: bool | None = None
+    forwarded: bool | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    hour: int | None = None
+    # Query names whose value was not understood (left out).
+    errors: list[str] = field(default_factory=list)
+
+    @classmethod
+    def parse(cls, getlist: Callable[[str], list[str]]) -> ListQuery:
+        """From the address's query (`getlist(name)` gives every value of a name)."""
+        q = cls()
+
+        def one(name: str, limit: int = 40) -> str:
+            values = [v.strip() for v in getlist(name) if v.strip()]
+            return values[-1][:limit] if values else ""
+
+        def parsed(name: str, parse: Callable[[str], T]) -> T | None:
+            raw = one(name)
+            if not raw:
+                return None
+            try:
+                return parse(raw)
+            except ValueError:
+                q.errors.append(name)
+                return None
+
+        statuses = {s.value for s in CaseStatus}
+        for value in getlist("status"):
+            value = value.strip()
+            if value in statuses and value not in q.status:
+                q.status.append(value)
+            elif value:
+                q.errors.append("status")
+        q.category = one("category")
+        channel = one("channel", 20)
+        if channel and channel not in {c.value for c in Channel}:
+            q.errors.append("channel")
+        elif channel:
+            q.channel = channel
+        q.ward = one("ward", 8)
+        q.unit = parsed("unit", _unit)
+        q.held = parsed("held", _flag)
+        q.urgent = parsed("urgent", _flag)
+        q.overdue = parsed("overdue", _flag)
+        q.forwarded = parsed("forwarded", _flag)
+        q.date_from = parsed("from", date.fromisoformat)
+        q.date_to = parsed("to", date.fromisoformat)
+        q.hour = parsed("hour", _hour)
+        view = one("view", 10)
+        # A link names what it lists: everything matching, not only what nobody holds yet.
+        q.view = view if view in VIEWS else ("all" if q.linked or len(q.status) > 1 else "new")
+        return q
+
+    @property
+    def linked(self) -> bool:
+        """Whether names the form has no control for select the list."""
+        return any(value is not None for value in self._linked_values().values())
+
+    def _linked_values(self) -> dict[str, object]:
+        return {
+            "unit": self.unit,
+            "held": self.held,
+            "urgent": self.urgent,
+            "overdue": self.overdue,
+            "forwarded": self.forwarded,
+            "from": self.date_from,
+            "to": self.date_to,
+            "hour": self.hour,
+        }
+
+    def hidden(self) -> list[tuple[str, str]]:
+        """The names to carry as hidden fields of the list's form, so that its refreshes
+        (live events, a filter changed) keep listing what the link named. Several statuses
+        are carried too (the form's status control holds one)."""
+        out: list[tuple[str, str]] = []
+        for name, value in self._linked_values().items():
+            if value is None:
+                continue
+            text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+            out.append((name, text))
+        if len(self.status) > 1:
+            out += [("status", s) for s in self.status]
+        return out
+
+    def filters(self, actor: Actor) -> CaseFilter:
+        """The case query's filter (the API's own) for this view and these names."""
+        filters = CaseFilter(
+            status=list(self.status) or None,
+            category=self.category or None,
+            channel=self.channel or None,
+            ward_code=self.ward or None,
+            unit_id=self.unit,
+            held=self.held,
+            urgent=self.urgent,
+            overdue=self.overdue,
+            ever_forwarded=self.forwarded,
+            date_from=self.date_from,
+            date_to=self.date_to,
+            hour=self.hour,
+        )
+        if self.view == "new" and not self.status:
+            filters.status = ["new"]
+        elif self.view == "mine":
+            filters.assignee_id = actor.user_id if actor.user_id is not None else -1
+        elif self.view == "overdue":
+            filters.overdue = True
+        return filters
+
+
+def _unit(raw: str) -> int:
+    value = int(raw)
+    if not 0 < value < 2**31:
+        raise ValueError(raw)
+    return value
+
+
+def _hour(raw: str) -> int:
+    value = int(raw)
+    if not 0 <= value <= 23:
+        raise ValueError(raw)
+    return value
