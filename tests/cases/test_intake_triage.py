@@ -3,6 +3,8 @@ marked as suggested; what the intake gives always wins."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.cases.helpers import events, get
@@ -65,3 +67,27 @@ async def test_explicit_category_with_urgency_left_out_gets_suggested_urgency(cl
         created = await _post(client, world, _body(category="tu_van_suc_khoe"))
         assert (created["category"], created["urgent"]) == ("tu_van_suc_khoe", True)
         assert created["suggested"] == ["urgent"]
+
+
+async def test_reports_arriving_together_each_get_their_own_suggestion(client, world):
+    """Under load triage classifies the reports that arrive in one turn of the event loop
+    together (triage/intake.py `guess_together`): each still gets its own text's answer."""
+    texts = [
+        BREATHLESS,
+        "Nhà tôi 5 người hết gạo, xin hỗ trợ lương thực",
+        "Mẹ tôi ngất xỉu, gọi không tỉnh",
+        "Hàng xóm tụ tập hát karaoke đến nửa đêm",
+        "Con tôi sốt cao 40 độ không hạ, co giật",
+        "Hỏi thủ tục xin giấy đi đường",
+    ] * 4
+    await _post(client, world, _body())  # loads the model in this process
+    created = await asyncio.gather(
+        *(_post(client, world, _body(description=text)) for text in texts)
+    )
+    for text, case in zip(texts, created, strict=True):
+        r = await client.post("/api/v1/triage", json={"text": text}, headers=world.auth("operator"))
+        assert r.status_code == 200, r.text
+        expected = r.json()
+        assert case["urgent"] is expected["urgent"], text
+        assert case["category"] == expected["category"], text
+        assert set(case["suggested"]) == {"category", "urgent"}

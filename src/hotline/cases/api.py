@@ -47,6 +47,7 @@ from hotline.types import Id, Int32
 from hotline.web.deps import actor_from_request, current_actor, get_state
 from hotline.web.inputs import bad_values
 from hotline.web.openapi import body_schema
+from hotline.web.routes import DirectRoute
 from hotline.web.state import AppState
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
@@ -54,31 +55,6 @@ ActorDep = Annotated[Actor, Depends(current_actor)]
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-@router.post(
-    "",
-    status_code=201,
-    response_model=CaseCreated,
-    openapi_extra={
-        **body_schema(CaseIn),
-        "security": [{"OAuth2PasswordBearer": []}],
-        "parameters": [
-            {
-                "name": intake_keys.HEADER,
-                "in": "header",
-                "required": False,
-                "description": "Retries with the same key (per user) answer with the case "
-                "the first request made (header Idempotent-Replayed: true), never a second one.",
-                "schema": {"type": "string", "minLength": 1, "maxLength": 200},
-            },
-            {
-                "name": "suggest_duplicates",
-                "in": "query",
-                "required": False,
-                "schema": {"type": "boolean", "default": False},
-            },
-        ],
-    },
-)
 async def create_case(request: Request) -> Response:
     """Record a case; with ?suggest_duplicates=true also list the open cases it likely repeats.
 
@@ -86,8 +62,8 @@ async def create_case(request: Request) -> Response:
     imports) does not need, and the form asks for them before saving anyway.
 
     Intake is the hot path of a surge, so this route reads its body and caller itself
-    (pydantic parses the JSON bytes directly) instead of through FastAPI's dependency
-    solving; the checks and the error shapes are the same as the other routes'.
+    (pydantic parses the JSON bytes directly) and FastAPI solves nothing for it
+    (web/routes.py); the checks and the error shapes are the same as the other routes'.
     """
     state = await get_state(request)
     actor = await actor_from_request(request, state)
@@ -161,6 +137,38 @@ async def create_case(request: Request) -> Response:
             found = await suggest_for_case(session, case=new_case, actor=actor)
             out.possible_duplicates = [PossibleDuplicate.model_validate(s) for s in found]
     return _created(out, data, replayed=replayed is not None)
+
+
+# Declared after the function, first among the routes: the route class is not one the
+# decorators take.
+router.add_api_route(
+    "",
+    create_case,
+    methods=["POST"],
+    status_code=201,
+    response_model=CaseCreated,
+    openapi_extra={
+        **body_schema(CaseIn),
+        "security": [{"OAuth2PasswordBearer": []}],
+        "parameters": [
+            {
+                "name": intake_keys.HEADER,
+                "in": "header",
+                "required": False,
+                "description": "Retries with the same key (per user) answer with the case "
+                "the first request made (header Idempotent-Replayed: true), never a second one.",
+                "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+            },
+            {
+                "name": "suggest_duplicates",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "boolean", "default": False},
+            },
+        ],
+    },
+    route_class_override=DirectRoute,
+)
 
 
 _FLAG = TypeAdapter(bool)

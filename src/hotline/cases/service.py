@@ -31,7 +31,7 @@ from hotline.messages import msg
 from hotline.reports.counters import count_case
 from hotline.site import Site, site_of
 from hotline.text import fold
-from hotline.triage.intake import IntakeGuess, cached_guess, guess_for
+from hotline.triage.intake import IntakeGuess, guess_for, guess_together
 
 CODE_ATTEMPTS = 5
 
@@ -229,7 +229,7 @@ async def open_case_autocommit(
     if writer is None or in_transaction or data.call_id is not None:
         return None
     if _needs_triage(data):
-        found = cached_guess(
+        found = await guess_together(
             database, data.description, category=data.category is None, urgent=data.urgent is None
         )
         if found is None:
