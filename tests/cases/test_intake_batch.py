@@ -535,3 +535,36 @@ async def test_closing_the_writer_finishes_the_reports_already_queued(intake):
     assert await _count(state, Case) == cases_before + 5
     opened = await asyncio.wait_for(asyncio.gather(*pending), timeout=10)
     assert len({case.code for case in opened}) == 5
+
+
+async def test_a_started_process_classifies_the_first_reports_on_the_fast_path(
+    app, client, world, monkeypatch
+):
+    """Start-up loads the triage model (web/state.py warm_up): the first reports that leave
+    out their urgency do not wait, each of them, for the model on the session path."""
+    from hotline.triage import intake as triage_intake
+
+    monkeypatch.setattr(triage_intake, "_loaded", {})  # nothing kept from another test
+    state = app.state.hotline
+    await state.warm_up()
+    # Confirms the category and ward for this process; gives its urgency, so no triage.
+    r = await client.post(
+        "/api/v1/cases", json=new_case_body(urgent=False), headers=world.auth("operator")
+    )
+    assert r.status_code == 201, r.text
+    async with state.sessionmaker() as s:
+        user = await s.scalar(select(User).where(User.username == "operator"))
+    assert user is not None
+    opened = await service.open_case_autocommit(
+        await state.intake_writer(),
+        database=state.database,
+        site=state.site,
+        actor=Actor(user_id=user.id, username="operator", role=Role.OPERATOR),
+        data=service.NewCase(
+            channel="phone",
+            description="Bố tôi khó thở, SpO2 91%",
+            category="ho_tro_kho_khan",
+            ward_code="00004",
+        ),
+    )
+    assert opened is not None and opened.urgent

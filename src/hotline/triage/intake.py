@@ -132,6 +132,18 @@ async def guess_for(
 ) -> IntakeGuess:
     """`guess` with the active model among the site's active categories (kept for a while
     for `guess_together`). Writes nothing."""
+    kept = await _keep(session)
+    return guess(kept.model, kept.categories, text, category=category, urgent=urgent)
+
+
+async def load(session: AsyncSession) -> None:
+    """Load the active model and the categories now (a web process's start-up), so that the
+    first reports of a surge do not wait for them: on a site without a stored model, the
+    model of the shipped corpus is trained first, which takes seconds."""
+    await _keep(session)
+
+
+async def _keep(session: AsyncSession) -> _Loaded:
     database = str(session.get_bind().engine.url)
     kept = _kept(database)
     if kept is None:
@@ -140,4 +152,4 @@ async def guess_for(
         names = frozenset(c.code for c in await list_categories(session))
         kept = _Loaded(time.monotonic() + KEEP_SECONDS, seen, model, names)
         _loaded[database] = kept
-    return guess(kept.model, kept.categories, text, category=category, urgent=urgent)
+    return kept

@@ -19,6 +19,7 @@ from hotline.eventfeed import EventFeed, Waker
 from hotline.events import EventBus, committed
 from hotline.settings import Settings
 from hotline.site import Site
+from hotline.triage import intake as triage_intake
 from hotline.web.ratelimit import FailureLimiter, RequestLimiter
 
 
@@ -52,11 +53,13 @@ class AppState:
         return self._database
 
     async def warm_up(self) -> None:
-        """Open the database connections now (app start-up) rather than while the first
-        requests of a surge wait for them."""
+        """Open the database connections and load the triage model now (app start-up)
+        rather than while the first requests of a surge wait for them."""
         async with self.engine.connect():
             pass
         await self.autocommit_pool(open_all=True)
+        async with self.sessionmaker() as session:
+            await triage_intake.load(session)
 
     async def autocommit_pool(self, *, open_all: bool = False) -> asyncpg.Pool | None:
         """A plain asyncpg pool beside the ORM's, on PostgreSQL only (None on SQLite).
