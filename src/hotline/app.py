@@ -119,6 +119,7 @@ def create_app(settings: Settings) -> FastAPI:
     from hotline.knowledge.api import router as knowledge_router
     from hotline.knowledge.pages import router as knowledge_pages_router
     from hotline.phoneconfig.api import router as phone_router
+    from hotline.phoneconfig.pages import router as phone_pages_router
     from hotline.portal.pages import router as portal_router
     from hotline.recordings.api import router as recordings_router
     from hotline.reports.api import router as reports_router
@@ -156,6 +157,7 @@ def create_app(settings: Settings) -> FastAPI:
         knowledge_pages_router,
         dashboard_router,
         admin_pages_router,
+        phone_pages_router,
         report_pages_router,
         portal_router,
         health_router,
