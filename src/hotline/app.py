@@ -99,6 +99,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(packages=[("hotline.web", "static")]), name="static")
     errors.install(app)
 
+    from hotline.admin.api import router as admin_router
     from hotline.admin.pages import router as admin_pages_router
     from hotline.agents.api import router as agents_router
     from hotline.agents.pages import router as agent_pages_router
@@ -144,6 +145,7 @@ def create_app(settings: Settings) -> FastAPI:
         recordings_router,
         reports_router,
         triage_router,
+        admin_router,
         assist_router,
         knowledge_router,
         knowledge_case_router,

@@ -106,6 +106,7 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/triage"): "a category for the text sent",
     ("GET", "/api/v1/triage/models"): _CONFIG,
     ("POST", "/api/v1/triage/models/{version}/activate"): _CONFIG,
+    ("GET", "/api/v1/admin/changes"): "who changed staff accounts and settings",
     ("POST", "/api/v1/suggestions"): "suggestions for the text sent",
     ("GET", "/api/v1/knowledge/articles"): "public guidance articles",
     ("POST", "/api/v1/knowledge/articles"): "public guidance articles",

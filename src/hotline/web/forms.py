@@ -12,7 +12,7 @@ service's message on the page rather than FastAPI's 422 body; the page converts 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
 from fastapi import Request
@@ -20,8 +20,9 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.auth import audit
 from hotline.auth import service as auth
-from hotline.auth.models import Role
+from hotline.auth.models import AdminChange, Role
 from hotline.auth.service import Actor
 from hotline.errors import DomainError, NotFound
 from hotline.web.page import csrf_matches, csrf_token, nav_for, page_actor, templates_for
@@ -86,6 +87,41 @@ def field_errors(
     whose field names differ from the form's), else by the form's own slot `fallback`."""
     field = (rename or {}).get(exc.field or "", exc.field)
     return {field if field in fields else fallback: exc.detail}
+
+
+async def trail(session: AsyncSession, changes: Iterable[AdminChange]) -> list[dict[str, Any]]:
+    """Audit entries as `workspace/changes.html` shows them: when, by whom (None: the
+    command line), what, and each setting that changed."""
+    rows = list(changes)
+    names = await auth.display_names(session, {c.user_id for c in rows if c.user_id})
+    return [
+        {
+            "at": c.at,
+            "by": names.get(c.user_id) if c.user_id else None,
+            "key": c.key,
+            "action": c.action,
+            "changes": audit.differences(c),
+        }
+        for c in rows
+    ]
+
+
+async def trails_by_key(
+    session: AsyncSession, actor: Actor, kind: str, *, limit: int = audit.MAX_LIMIT
+) -> dict[str, list[dict[str, Any]]]:
+    """The latest changes of a kind, grouped by object (newest first in each): the history
+    each row of a list opens to."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    changes = await audit.list_changes(session, actor=actor, kind=kind, limit=limit)
+    for row in await trail(session, changes):
+        grouped.setdefault(row["key"], []).append(row)
+    return grouped
+
+
+async def last_by_key(session: AsyncSession, actor: Actor, kind: str) -> dict[str, dict[str, Any]]:
+    """The latest change of each object of a kind, by key: "last changed by X at T"."""
+    latest = await audit.last_changes(session, actor=actor, kind=kind)
+    return {row["key"]: row for row in await trail(session, latest.values())}
 
 
 class Workspace:

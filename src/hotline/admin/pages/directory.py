@@ -1,5 +1,5 @@
 """Categories (`/admin/categories`: deadline hours, in use) and the tree of units
-(`/admin/units`), through directory.service."""
+(`/admin/units`), through directory.manage."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import Actor
+from hotline.directory import manage
 from hotline.directory import service as directory
 from hotline.errors import InvalidInput
 from hotline.web.deps import get_state
-from hotline.web.forms import Errors, PageForm, Workspace
+from hotline.web.forms import Errors, PageForm, Workspace, last_by_key, trails_by_key
 from hotline.web.state import AppState
 
 ws = Workspace(__file__)
@@ -46,8 +47,13 @@ async def _categories_page(
     typed: dict[str, str] | None = None,
 ) -> Response:
     async def load(session: AsyncSession, actor: Actor) -> dict[str, Any]:
-        rows = await directory.categories_to_manage(session, actor=actor)
-        return {"rows": rows, "failed": failed}
+        rows = await manage.categories_to_manage(session, actor=actor)
+        return {
+            "rows": rows,
+            "failed": failed,
+            "last": await last_by_key(session, actor, "category"),
+            "trails": await trails_by_key(session, actor, "category"),
+        }
 
     return await ws.page(
         request,
@@ -70,7 +76,7 @@ async def update_category(
     async def change(session: AsyncSession, actor: Actor) -> str:
         if not form.forward_hours.strip().isdigit():
             raise InvalidInput("Thời hạn là số giờ", field="forward_hours")
-        await directory.update_category(
+        await manage.update_category(
             session,
             actor=actor,
             code=code,
@@ -98,7 +104,12 @@ async def update_category(
 @router.get("/admin/units", response_class=HTMLResponse)
 async def units(request: Request, state: StateDep) -> Response:
     async def load(session: AsyncSession, actor: Actor) -> dict[str, Any]:
-        tree = await directory.unit_tree(session, actor=actor)
-        return {"tree": tree, "category_names": await category_names(session)}
+        tree = await manage.unit_tree(session, actor=actor)
+        return {
+            "tree": tree,
+            "category_names": await category_names(session),
+            "last": await last_by_key(session, actor, "unit"),
+            "trails": await trails_by_key(session, actor, "unit"),
+        }
 
     return await ws.page(request, state, "admin/units.html", load)

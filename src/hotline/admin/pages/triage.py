@@ -10,12 +10,13 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.admin.pages.directory import category_names
+from hotline.auth import audit
 from hotline.auth.permissions import Permission, allows
 from hotline.auth.service import Actor
 from hotline.cases.training import history_examples
 from hotline.triage import service as triage
 from hotline.web.deps import get_state
-from hotline.web.forms import Errors, PageForm, Workspace
+from hotline.web.forms import Errors, PageForm, Workspace, last_by_key, trail
 from hotline.web.state import AppState
 
 ws = Workspace(__file__)
@@ -49,6 +50,11 @@ async def _triage_page(
             "category_names": await category_names(session),
             "can_manage": allows(actor, Permission.MANAGE_TRIAGE_MODELS),
             "error": error,
+            "last": await last_by_key(session, actor, "triage_model"),
+            "activations": await trail(
+                session,
+                await audit.list_changes(session, actor=actor, kind="triage_model", limit=50),
+            ),
         }
 
     return await ws.page(request, state, "admin/triage.html", load, status_code=status_code)

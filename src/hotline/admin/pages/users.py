@@ -11,14 +11,14 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.agents import service as agents
-from hotline.auth import accounts
+from hotline.auth import accounts, audit
 from hotline.auth import service as auth
 from hotline.auth.permissions import Permission, allows
 from hotline.auth.service import Actor
 from hotline.directory import service as directory
 from hotline.errors import InvalidInput
 from hotline.web.deps import get_state
-from hotline.web.forms import Errors, PageForm, Workspace
+from hotline.web.forms import Errors, PageForm, Workspace, last_by_key, trail
 from hotline.web.state import AppState
 
 ws = Workspace(__file__)
@@ -76,6 +76,7 @@ async def _users_page(
             "sip": await agents.sip_usernames(session),
             "units": {u.id: u for u in await directory.list_units(session)},
             "can_manage": allows(actor, Permission.MANAGE_USERS),
+            "last": await last_by_key(session, actor, "user"),
         }
 
     return await ws.page(
@@ -140,6 +141,10 @@ async def _user_page(
             "takes_calls": agents.takes_calls(person),
             "can_manage": allows(actor, Permission.MANAGE_USERS),
             "can_sip": allows(actor, Permission.CONFIGURE_PHONE),
+            "changes": await trail(
+                session,
+                await audit.list_changes(session, actor=actor, kind="user", key=str(user_id)),
+            ),
         }
 
     return await ws.page(
