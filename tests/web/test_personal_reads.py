@@ -173,6 +173,13 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ("GET", "/admin/knowledge/{article_id}"): "public guidance articles",
     ("POST", "/admin/knowledge/{article_id}/{verb}"): "public guidance articles",
     ("GET", "/admin/phone"): _CONFIG,
+    ("GET", "/admin/phone/new/{kinds}"): _CONFIG,
+    ("POST", "/admin/phone/new/{kinds}"): _CONFIG,
+    ("GET", "/admin/phone/{kinds}/{key}"): _CONFIG,
+    ("POST", "/admin/phone/{kinds}/{key}"): _CONFIG,
+    ("POST", "/admin/phone/prompts/{name}/upload"): _CONFIG,
+    ("POST", "/admin/phone/prompts/{name}/unupload"): _CONFIG,
+    ("GET", "/admin/phone/prompts/{name}/audio"): "a recorded prompt of the phone line",
 }
 
 

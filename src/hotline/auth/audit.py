@@ -115,9 +115,11 @@ async def last_changes(
     return {row.key: row for row in rows.all()}
 
 
-def differences(change: AdminChange) -> list[tuple[str, Any, Any]]:
-    """(field, before, after) for each setting the change altered, in the order stored;
-    every setting of a creation (before None)."""
-    before, after = change.before or {}, change.after or {}
+def differences(
+    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
+) -> list[tuple[str, Any, Any]]:
+    """(field, before, after) for each setting a change altered, in the order stored; every
+    setting of a creation (before None)."""
+    before, after = before or {}, after or {}
     fields = list(dict.fromkeys([*before, *after]))
     return [(f, before.get(f), after.get(f)) for f in fields if before.get(f) != after.get(f)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import time
+from typing import Any
 
 from hotline.errors import InvalidInput
 from hotline.phoneconfig.schemas import Destination, Line, Menu, PhoneConfig, Queue
@@ -77,3 +78,48 @@ def check_queue(queue: Queue) -> None:
             if window.start < end and start < window.end:
                 raise InvalidInput(f"Trùng với khung giờ thứ {j + 1}", field=field)
         spans.append((window.start, window.end, i))
+
+
+def error_field(error: Any) -> str:
+    """A Pydantic error's place as the rules above name it: `options[1].digit`, `hours[0]`."""
+    field = ""
+    for part in error.get("loc", ()):
+        field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
+    return field
+
+
+# Pydantic's error types, said in Vietnamese as the rest of the configuration's refusals.
+_MESSAGES = {
+    "missing": "Không được để trống",
+    "string_type": "Cần một chuỗi ký tự",
+    "string_too_short": "Không được để trống",
+    "string_too_long": "Dài quá {max_length} ký tự",
+    "string_pattern_mismatch": "Chỉ gồm chữ thường không dấu, số và dấu _ (tối đa 20 ký tự)",
+    "int_parsing": "Cần một số nguyên",
+    "int_from_float": "Cần một số nguyên",
+    "float_parsing": "Cần một số",
+    "bool_parsing": "Cần có hoặc không",
+    "greater_than": "Phải lớn hơn {gt}",
+    "greater_than_equal": "Phải từ {ge} trở lên",
+    "less_than": "Phải nhỏ hơn {lt}",
+    "less_than_equal": "Tối đa {le}",
+    "too_short": "Cần ít nhất {min_length} mục",
+    "too_long": "Tối đa {max_length} mục",
+    "literal_error": "Chỉ nhận một trong: {expected}",
+}
+
+
+def error_message(error: Any) -> str:
+    """A Pydantic error in Vietnamese (its own English when the type is not listed)."""
+    template = _MESSAGES.get(error.get("type", ""))
+    if template is None:
+        return str(error.get("msg", "Không hợp lệ"))
+    if error.get("type") == "string_pattern_mismatch" and error_field(error) == "number":
+        return "Số đường dây chỉ gồm chữ số, chữ cái và + * # _ - (tối đa 20 ký tự)"
+    if error.get("type") == "string_pattern_mismatch" and error_field(error).endswith("digit"):
+        return "Một phím: 0–9, * hoặc #"
+    ctx = {k: f"{v:g}" if isinstance(v, float) else v for k, v in (error.get("ctx") or {}).items()}
+    try:
+        return template.format(**ctx)
+    except (KeyError, IndexError):
+        return str(error.get("msg", "Không hợp lệ"))

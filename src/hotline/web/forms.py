@@ -54,13 +54,10 @@ class PageForm(BaseModel):
         """The field names a refusal may be shown next to."""
         return frozenset(cls.model_fields) - {"csrf"}
 
-    def typed(self) -> dict[str, str]:
-        """What the user typed, to fill the form again (secrets left out)."""
-        return {
-            k: v
-            for k, v in self.model_dump(exclude={"csrf", *self.SECRET}).items()
-            if isinstance(v, str)
-        }
+    def typed(self) -> dict[str, Any]:
+        """What the user typed, to fill the form again (secrets left out): text, or a list
+        of texts for a field repeated on the form."""
+        return self.model_dump(exclude={"csrf", *self.SECRET})
 
 
 class SignedOut(Exception):
@@ -100,7 +97,7 @@ async def trail(session: AsyncSession, changes: Iterable[AdminChange]) -> list[d
             "by": names.get(c.user_id) if c.user_id else None,
             "key": c.key,
             "action": c.action,
-            "changes": audit.differences(c),
+            "changes": audit.differences(c.before, c.after),
         }
         for c in rows
     ]
@@ -159,7 +156,7 @@ class Workspace:
         load: Load,
         *,
         errors: Errors | None = None,
-        typed: Mapping[str, str] | None = None,
+        typed: Mapping[str, Any] | None = None,
         status_code: int = 200,
     ) -> Response:
         """A page read in one read-only transaction: `load` asks the services (a refusal is

@@ -13,6 +13,7 @@ from hotline.auth import service as auth
 from hotline.auth.service import Actor
 from hotline.phoneconfig import service as phoneconfig
 from hotline.phoneconfig.defaults import default_config
+from hotline.phoneconfig.pages.edit import action_of
 from hotline.web.deps import get_state
 from hotline.web.forms import Workspace
 from hotline.web.state import AppState
@@ -24,8 +25,8 @@ StateDep = Annotated[AppState, Depends(get_state)]
 
 @router.get("/admin/phone", response_class=HTMLResponse)
 async def phone(request: Request, state: StateDep) -> Response:
-    """The defaults with the stored changes laid over them, and the latest changes with who
-    made them; changes go through the API."""
+    """The defaults with the stored changes laid over them, each opening to its form, and the
+    latest changes with who made them."""
 
     async def load(session: AsyncSession, actor: Actor) -> dict[str, Any]:
         changes = await phoneconfig.list_changes(session, actor=actor, limit=50)
@@ -41,12 +42,13 @@ async def phone(request: Request, state: StateDep) -> Response:
                 }
                 for o in getattr(loaded.config, attr)
             ]
-            sections.append({"kind": kind, "entries": items})
+            sections.append({"kind": kind, "path": attr, "entries": items})
         return {
             "version": loaded.version,
             "sections": sections,
-            "changes": changes,
+            "changes": [(c, action_of(c)) for c in changes],
             "names": names,
+            "paths": {kind: attr for kind, (attr, _s, _k) in phoneconfig.KINDS.items()},
         }
 
     return await ws.page(request, state, "phoneconfig/phone.html", load)
