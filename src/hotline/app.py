@@ -99,6 +99,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(packages=[("hotline.web", "static")]), name="static")
     errors.install(app)
 
+    from hotline.admin.api import router as admin_router
     from hotline.admin.pages import router as admin_pages_router
     from hotline.agents.api import router as agents_router
     from hotline.agents.pages import router as agent_pages_router
@@ -119,6 +120,7 @@ def create_app(settings: Settings) -> FastAPI:
     from hotline.knowledge.api import router as knowledge_router
     from hotline.knowledge.pages import router as knowledge_pages_router
     from hotline.phoneconfig.api import router as phone_router
+    from hotline.phoneconfig.pages import router as phone_pages_router
     from hotline.portal.pages import router as portal_router
     from hotline.recordings.api import router as recordings_router
     from hotline.reports.api import router as reports_router
@@ -143,6 +145,7 @@ def create_app(settings: Settings) -> FastAPI:
         recordings_router,
         reports_router,
         triage_router,
+        admin_router,
         assist_router,
         knowledge_router,
         knowledge_case_router,
@@ -156,6 +159,7 @@ def create_app(settings: Settings) -> FastAPI:
         knowledge_pages_router,
         dashboard_router,
         admin_pages_router,
+        phone_pages_router,
         report_pages_router,
         portal_router,
         health_router,

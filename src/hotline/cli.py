@@ -93,15 +93,17 @@ def user_create(
     ),
     full_name: str = typer.Option("", "--full-name"),
 ) -> None:
-    """Create a staff account."""
-    from hotline.auth.service import create_user
+    """Create a staff account (on the audit trail, by the administrator of this machine)."""
+    from hotline.auth.accounts import create_account
+    from hotline.auth.service import SYSTEM
     from hotline.directory.service import get_unit_by_code
     from hotline.errors import DomainError
 
     async def work(session: Any) -> int:
         unit_id = (await get_unit_by_code(session, unit)).id if unit else None
-        user = await create_user(
+        user = await create_account(
             session,
+            actor=SYSTEM,
             username=username,
             password=password,
             role=role,

@@ -9,6 +9,7 @@ import pytest
 
 from hotline.auth.models import Role
 from hotline.auth.service import Actor
+from hotline.directory import manage
 from hotline.directory import service as directory
 from hotline.directory.models import Category
 from hotline.errors import NotAllowed
@@ -24,7 +25,7 @@ ADMIN = Actor(user_id=None, username="root", role=Role.ADMIN)
 async def test_the_unit_tree_nests_units_with_their_wards_and_categories(app, world):
     async with app.state.hotline.unit_of_work() as session:
         parent = await directory.get_unit(session, world.units["ward_a"])
-        child = await directory.add_unit(
+        child = await manage.add_unit(
             session,
             actor=ADMIN,
             code="TO-01",
@@ -36,8 +37,8 @@ async def test_the_unit_tree_nests_units_with_their_wards_and_categories(app, wo
         )
         for actor in (OPERATOR, SUPERVISOR):
             with pytest.raises(NotAllowed):
-                await directory.unit_tree(session, actor=actor)
-        roots = await directory.unit_tree(session, actor=ADMIN)
+                await manage.unit_tree(session, actor=actor)
+        roots = await manage.unit_tree(session, actor=ADMIN)
     by_code = {n.unit.code: n for n in roots}
     assert "TO-01" not in by_code  # under its parent, not a root
     node = by_code["UB-00004"]
@@ -49,10 +50,10 @@ async def test_the_unit_tree_nests_units_with_their_wards_and_categories(app, wo
 
 async def test_categories_to_manage_include_inactive_ones_for_administrators_only(app, world):
     async with app.state.hotline.unit_of_work() as session:
-        await directory.update_category(session, actor=ADMIN, code="khac", active=False)
+        await manage.update_category(session, actor=ADMIN, code="khac", active=False)
         with pytest.raises(NotAllowed):
-            await directory.categories_to_manage(session, actor=SUPERVISOR)
-        codes = [c.code for c in await directory.categories_to_manage(session, actor=ADMIN)]
+            await manage.categories_to_manage(session, actor=SUPERVISOR)
+        codes = [c.code for c in await manage.categories_to_manage(session, actor=ADMIN)]
     assert "khac" in codes
     async with app.state.hotline.unit_of_work() as session:
         assert "khac" not in [c.code for c in await directory.list_categories(session)]

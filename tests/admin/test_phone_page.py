@@ -1,5 +1,6 @@
-"""The phone line's settings at /admin/phone: read only, with the latest changes and who
-made them (changes themselves go through /api/v1/phone)."""
+"""The phone line's settings at /admin/phone: every object with its version and a link to
+its form, and the latest changes with who made them (tests/phoneconfig/test_pages.py edits
+them)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,11 @@ async def test_admins_see_the_settings_and_who_changed_them(app, client, world):
     assert r.status_code == 200, r.text
     page = await admin.get("/admin/phone")
     changes = re.search(r'id="h-changes".*?</table>', page.text, re.S).group(0)
-    assert re.search(r"\d\d/\d\d/\d{4} \d\d:\d\d · admin</td><td>Menu thoại · main</td>", changes)
+    assert re.search(
+        r"\d\d/\d\d/\d{4} \d\d:\d\d · admin</td>"
+        r"<td><a [^>]*>Menu thoại · main</a></td><td>Đã sửa</td>",
+        changes,
+    )
     menu = re.search(r'id="menu-main".*?</details>', page.text, re.S).group(0)
     assert "phiên bản 1" in menu and "&#34;repeats&#34;: 3" in menu
 

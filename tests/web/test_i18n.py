@@ -164,6 +164,8 @@ def _python_messages() -> tuple[dict[str, list[str]], list[str]]:
             first = call.args[0]
             if isinstance(first, ast.Constant) and isinstance(first.value, str):
                 found.setdefault(first.value, []).append(where)
+            elif isinstance(first, ast.Attribute) and first.attr == "template":
+                continue  # a message's own template filled in again (its id is known)
             elif isinstance(first, ast.JoinedStr | ast.BinOp) or name == "msg":
                 built.append(f"{where}:{call.lineno}")
     return found, built

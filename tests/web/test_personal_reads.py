@@ -107,6 +107,7 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/triage"): "a category for the text sent",
     ("GET", "/api/v1/triage/models"): _CONFIG,
     ("POST", "/api/v1/triage/models/{version}/activate"): _CONFIG,
+    ("GET", "/api/v1/admin/changes"): "who changed staff accounts and settings",
     ("POST", "/api/v1/suggestions"): "suggestions for the text sent",
     ("GET", "/api/v1/knowledge/articles"): "public guidance articles",
     ("POST", "/api/v1/knowledge/articles"): "public guidance articles",
@@ -175,6 +176,13 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ("GET", "/admin/knowledge/{article_id}"): "public guidance articles",
     ("POST", "/admin/knowledge/{article_id}/{verb}"): "public guidance articles",
     ("GET", "/admin/phone"): _CONFIG,
+    ("GET", "/admin/phone/new/{kinds}"): _CONFIG,
+    ("POST", "/admin/phone/new/{kinds}"): _CONFIG,
+    ("GET", "/admin/phone/{kinds}/{key}"): _CONFIG,
+    ("POST", "/admin/phone/{kinds}/{key}"): _CONFIG,
+    ("POST", "/admin/phone/prompts/{name}/upload"): _CONFIG,
+    ("POST", "/admin/phone/prompts/{name}/unupload"): _CONFIG,
+    ("GET", "/admin/phone/prompts/{name}/audio"): "a recorded prompt of the phone line",
 }
 
 

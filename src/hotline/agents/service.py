@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.agents.models import Agent, AgentStatus
+from hotline.auth.audit import record_change
 from hotline.auth.models import Role, User
 from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
@@ -68,7 +69,8 @@ async def set_sip_credentials(
     realm: str,
     uri: str | None = None,
 ) -> Agent:
-    """Give an operator's phone its SIP login (admins only)."""
+    """Give an operator's phone its SIP login (admins only); audited with the SIP username
+    and address, never the password or its digest."""
     require(actor, Permission.CONFIGURE_PHONE, "Chỉ quản trị viên đặt được tài khoản SIP")
     user = await _taker(session, user_id, "user_id")
     if not SIP_USERNAME.match(username):
@@ -83,10 +85,20 @@ async def set_sip_credentials(
     if taken is not None:
         raise Conflict("Tên đăng nhập SIP đã được dùng", field="username")
     agent = await _agent(session, user)
+    before = {"sip_username": agent.sip_username, "sip_uri": agent.sip_uri}
     agent.sip_username = username
     agent.sip_ha1 = digest_ha1(username, realm, password)
     if uri is not None:
         agent.sip_uri = uri or None
+    record_change(
+        session,
+        actor=actor,
+        kind="user",
+        key=user.id,
+        action="sip",
+        before=before,
+        after={"sip_username": agent.sip_username, "sip_uri": agent.sip_uri},
+    )
     await session.flush()
     return agent
 

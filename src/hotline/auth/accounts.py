@@ -3,6 +3,7 @@
 Every change that could mean a stolen credential (disabling, a new password, an explicit
 revoke) ends the user's bearer tokens and page sessions in the same transaction. Callers
 drop the user from their process's TokenCache after commit (`TokenCache.discard_user`).
+Every administrator's change goes on the audit trail (auth/audit.py) in that transaction.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.auth.audit import record_change
 from hotline.auth.models import ApiToken, User, UserSession
 from hotline.auth.permissions import ROLES, Permission, require
 from hotline.auth.service import (
@@ -31,6 +33,17 @@ from hotline.errors import Conflict, InvalidInput, NotAllowed
 class Revoked:
     tokens: int
     sessions: int
+
+
+def account_settings(user: User) -> dict[str, object]:
+    """An account as the audit trail keeps it (no password hash)."""
+    return {
+        "username": user.username,
+        "full_name": user.full_name,
+        "role": user.role.value,
+        "unit_id": user.unit_id,
+        "active": user.active,
+    }
 
 
 async def revoke_credentials(
@@ -64,9 +77,9 @@ async def create_account(
     unit_id: int | None = None,
     full_name: str = "",
 ) -> User:
-    """Admin: open a staff account (`auth.service.create_user`'s rules)."""
+    """Admin: open a staff account (`auth.service.create_user`'s rules); audited."""
     require(actor, Permission.MANAGE_USERS, "Chỉ quản trị viên được tạo tài khoản")
-    return await create_user(
+    user = await create_user(
         session,
         username=username,
         password=password,
@@ -74,18 +87,40 @@ async def create_account(
         unit_id=unit_id,
         full_name=full_name,
     )
+    record_change(
+        session,
+        actor=actor,
+        kind="user",
+        key=user.id,
+        action="create",
+        after=account_settings(user),
+    )
+    await session.flush()
+    return user
 
 
 async def revoke_user(session: AsyncSession, *, actor: Actor, user_id: int) -> Revoked:
-    """Admin: sign a user out everywhere (tokens and page sessions); the account stays open."""
+    """Admin: sign a user out everywhere (tokens and page sessions); the account stays open.
+    Audited, with how many tokens and sessions ended."""
     require(actor, Permission.MANAGE_USERS)
     user = await get_user(session, user_id)
-    return await revoke_credentials(session, user_id=user.id)
+    done = await revoke_credentials(session, user_id=user.id)
+    record_change(
+        session,
+        actor=actor,
+        kind="user",
+        key=user.id,
+        action="revoke",
+        after={"tokens_ended": done.tokens, "sessions_ended": done.sessions},
+    )
+    await session.flush()
+    return done
 
 
 async def set_active(session: AsyncSession, *, actor: Actor, user_id: int, active: bool) -> User:
     """Admin: disable or enable an account. Disabling revokes all its credentials; the last
-    active administrator cannot be disabled (nobody could manage accounts any more)."""
+    active administrator cannot be disabled (nobody could manage accounts any more). A
+    change of state is audited; asking for the state the account is in changes nothing."""
     require(actor, Permission.MANAGE_USERS)
     user = await get_user(session, user_id)
     if not active and user.active:
@@ -108,20 +143,34 @@ async def set_active(session: AsyncSession, *, actor: Actor, user_id: int, activ
         await revoke_credentials(session, user_id=user.id)
     elif active and not user.active:
         user.active = True
-        await session.flush()
+    else:
+        return user
+    record_change(
+        session,
+        actor=actor,
+        kind="user",
+        key=user.id,
+        action="enable" if active else "disable",
+        before={"active": not active},
+        after={"active": active},
+    )
+    await session.flush()
     return user
 
 
 async def set_password(
     session: AsyncSession, *, actor: Actor, user_id: int, new_password: str
 ) -> User:
-    """Admin: give a user a new password; all their tokens and sessions end."""
+    """Admin: give a user a new password; all their tokens and sessions end. Audited (that
+    it changed, never the password)."""
     require(actor, Permission.MANAGE_USERS)
     check_new_password(new_password)
     user = await get_user(session, user_id)
     user.password_hash = await hash_password_async(new_password)
     await session.flush()
     await revoke_credentials(session, user_id=user.id)
+    record_change(session, actor=actor, kind="user", key=user.id, action="password")
+    await session.flush()
     return user
 
 

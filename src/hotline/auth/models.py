@@ -1,14 +1,15 @@
-"""Users and API tokens."""
+"""Users, API tokens, page sessions, and the trail of administrators' changes."""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hotline.db import Base, UTCDateTime, enum_column, utcnow
+from hotline.db import Base, JSONType, UTCDateTime, enum_column, utcnow
 from hotline.ids import BigId
 
 
@@ -64,3 +65,21 @@ class UserSession(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     user_agent: Mapped[str] = mapped_column(String(200), default="")
     ip: Mapped[str] = mapped_column(String(45), default="")
+
+
+class AdminChange(Base):
+    """Who changed an account, a category, a unit or the active triage model, and when
+    (auth/audit.py), written by the service in the transaction of the change. `before` and
+    `after` hold the object's settings, never a password or a SIP digest."""
+
+    __tablename__ = "admin_change"
+    __table_args__ = (Index("ix_admin_change_kind_key", "kind", "key", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)  # None: CLI
+    kind: Mapped[str] = mapped_column(String(20))  # user | category | unit | triage_model
+    key: Mapped[str] = mapped_column(String(80))  # the user's id, the code, the version
+    action: Mapped[str] = mapped_column(String(20))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONType)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from hotline.auth.service import Actor
-from hotline.directory import service
+from hotline.directory import manage, service
 from hotline.directory.models import Category, Unit
 from hotline.types import Int32
 from hotline.web.deps import current_actor, get_state
@@ -96,7 +96,7 @@ async def patch_category(
     code: str, body: CategoryPatch, actor: ActorDep, state: StateDep
 ) -> CategoryOut:
     async with state.unit_of_work() as session:
-        c = await service.update_category(
+        c = await manage.update_category(
             session, actor=actor, code=code, **body.model_dump(exclude_unset=True)
         )
         return _category(c)
@@ -111,7 +111,7 @@ async def units(actor: ActorDep, state: StateDep) -> list[UnitOut]:
 @router.post("/units", response_model=UnitOut, status_code=201)
 async def create_unit(body: UnitIn, actor: ActorDep, state: StateDep) -> UnitOut:
     async with state.unit_of_work() as session:
-        u = await service.add_unit(
+        u = await manage.add_unit(
             session,
             actor=actor,
             code=body.code,

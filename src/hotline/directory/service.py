@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.auth.permissions import Permission, allows, require
+from hotline.auth.permissions import Permission, allows
 from hotline.auth.service import Actor
 from hotline.directory.defaults import (
     DEFAULT_CATEGORIES,
@@ -20,7 +18,6 @@ from hotline.directory.defaults import (
 )
 from hotline.directory.models import (
     Category,
-    Group,
     Province,
     Unit,
     UnitCategory,
@@ -211,6 +208,11 @@ def _cache_key(session: AsyncSession, kind: str, code: str) -> tuple[str, str, s
     return (str(session.get_bind().engine.url), kind, code)
 
 
+def forget_confirmed(session: AsyncSession, kind: str, code: str) -> None:
+    """A code changed (a category taken out of use): this process asks the database again."""
+    _confirmed.pop(_cache_key(session, kind, code), None)
+
+
 def is_confirmed(database: str, kind: str, code: str) -> bool:
     """Whether `check_category`/`check_ward` confirmed this code recently for that database
     (`str(engine.url)`), so a path without a session may rely on it."""
@@ -291,86 +293,11 @@ async def list_categories(
     return list((await session.scalars(stmt)).all())
 
 
-async def update_category(
-    session: AsyncSession,
-    *,
-    actor: Actor,
-    code: str,
-    name_vi: str | None = None,
-    name_en: str | None = None,
-    group: str | None = None,
-    default_unit_type: str | None = None,
-    forward_hours: int | None = None,
-    active: bool | None = None,
-) -> Category:
-    """Administrators edit a category; codes never change because reports key on them."""
-    require(actor, Permission.MANAGE_DIRECTORY, "Chỉ quản trị viên được sửa lĩnh vực")
-    category = await session.get(Category, code)
-    if category is None:
-        raise NotFound(msg("Không có lĩnh vực mã {code}", code=code), field="code")
-    if name_vi is not None:
-        category.name_vi = name_vi
-    if name_en is not None:
-        category.name_en = name_en
-    if group is not None:
-        try:
-            category.group = Group(group)
-        except ValueError:
-            raise InvalidInput(
-                msg("Nhóm không hợp lệ: {group}", group=group), field="group"
-            ) from None
-    if default_unit_type is not None:
-        try:
-            category.default_unit_type = UnitType(default_unit_type)
-        except ValueError:
-            raise InvalidInput(
-                msg("Loại đơn vị không hợp lệ: {unit_type}", unit_type=default_unit_type),
-                field="default_unit_type",
-            ) from None
-    if forward_hours is not None:
-        if forward_hours < 1:
-            raise InvalidInput("Thời hạn phải từ 1 giờ trở lên", field="forward_hours")
-        category.forward_hours = forward_hours
-    if active is not None:
-        category.active = active
-        _confirmed.pop(_cache_key(session, "category", code), None)
-    await session.flush()
-    return category
-
-
 async def categories_for(session: AsyncSession, *, actor: Actor) -> list[Category]:
     """The categories an actor is shown: the active ones, and inactive ones too for those
     who manage the directory."""
     return await list_categories(
         session, include_inactive=allows(actor, Permission.MANAGE_DIRECTORY)
-    )
-
-
-async def add_unit(
-    session: AsyncSession,
-    *,
-    actor: Actor,
-    code: str,
-    name: str,
-    unit_type: UnitType | str,
-    parent_id: int | None = None,
-    province_code: str | None = None,
-    ward_codes: Iterable[str] = (),
-    categories: Iterable[str] = (),
-    phone: str | None = None,
-) -> Unit:
-    """Administrators create a unit (`create_unit`'s rules)."""
-    require(actor, Permission.MANAGE_DIRECTORY, "Chỉ quản trị viên được tạo đơn vị")
-    return await create_unit(
-        session,
-        code=code,
-        name=name,
-        unit_type=unit_type,
-        parent_id=parent_id,
-        province_code=province_code,
-        ward_codes=ward_codes,
-        categories=categories,
-        phone=phone,
     )
 
 
@@ -422,49 +349,3 @@ async def list_wards(
         # autoescape: "_" survives folding and would otherwise match any character in LIKE.
         stmt = stmt.where(Ward.search_name.contains(fold(q), autoescape=True))
     return list((await session.scalars(stmt)).all())
-
-
-async def categories_to_manage(session: AsyncSession, *, actor: Actor) -> list[Category]:
-    """Every category, inactive ones included, for those who edit them (administrators)."""
-    require(actor, Permission.MANAGE_DIRECTORY)
-    return await list_categories(session, include_inactive=True)
-
-
-@dataclass
-class UnitNode:
-    """A unit in the tree of units, with the wards and categories it covers."""
-
-    unit: Unit
-    wards: list[tuple[str, str]]  # (code, name), by name
-    categories: list[str]  # category codes
-    children: list[UnitNode] = dataclasses.field(default_factory=list)
-
-
-async def unit_tree(session: AsyncSession, *, actor: Actor) -> list[UnitNode]:
-    """Every unit (inactive ones included) under its parent, roots first, by code; three
-    queries whatever the number of units (administrators)."""
-    require(actor, Permission.MANAGE_DIRECTORY)
-    units = await list_units(session)
-    wards: dict[int, list[tuple[str, str]]] = {}
-    rows = await session.execute(
-        select(UnitWard.unit_id, Ward.code, Ward.name)
-        .join(Ward, Ward.code == UnitWard.ward_code)
-        .order_by(Ward.name)
-    )
-    for unit_id, code, name in rows.all():
-        wards.setdefault(unit_id, []).append((code, name))
-    cats: dict[int, list[str]] = {}
-    for unit_id, code in (
-        await session.execute(
-            select(UnitCategory.unit_id, UnitCategory.category_code).order_by(
-                UnitCategory.category_code
-            )
-        )
-    ).all():
-        cats.setdefault(unit_id, []).append(code)
-    nodes = {u.id: UnitNode(u, wards.get(u.id, []), cats.get(u.id, [])) for u in units}
-    roots: list[UnitNode] = []
-    for u in units:
-        parent = nodes.get(u.parent_id) if u.parent_id is not None else None
-        (parent.children if parent is not None else roots).append(nodes[u.id])
-    return roots

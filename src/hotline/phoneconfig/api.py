@@ -53,10 +53,14 @@ async def get_config(actor: ActorDep, state: StateDep) -> ConfigOut:
 
 @router.get("/changes", response_model=list[ChangeOut])
 async def list_changes(
-    actor: ActorDep, state: StateDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+    actor: ActorDep,
+    state: StateDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    kind: Annotated[str | None, Query(max_length=12)] = None,
+    key: Annotated[str | None, Query(max_length=40)] = None,
 ) -> list[ChangeOut]:
     async with state.unit_of_work(read_only=True) as session:
-        rows = await service.list_changes(session, actor=actor, limit=limit)
+        rows = await service.list_changes(session, actor=actor, limit=limit, kind=kind, key=key)
         return [
             ChangeOut(
                 id=r.id,

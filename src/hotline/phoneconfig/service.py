@@ -101,10 +101,12 @@ async def put_item(
     version: int,
     defaults: PhoneConfig,
     action: str = "put",
+    new: bool = False,
 ) -> tuple[BaseModel, int]:
     """Create or replace one object if `version` is still current (else Conflict), after
     checking it against the rest of the configuration; the change goes on the audit trail.
-    Returns the object and its new version."""
+    `new`: only create (a Conflict naming the key if the name is taken, a built-in default's
+    included). Returns the object and its new version."""
     require_configurer(actor)
     attr, schema, key_field = KINDS[kind]
     try:
@@ -112,11 +114,11 @@ async def put_item(
         obj = schema.model_validate({**data, key_field: key})
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
-        field = ".".join(str(p) for p in first["loc"]) or key_field
-        raise InvalidInput(
-            msg("{field}: {problem}", field=field, problem=first["msg"]), field=field
-        ) from None
+        field = validate.error_field(first) or key_field
+        raise InvalidInput(validate.error_message(first), field=field) from None
     loaded = await load_config(session, defaults=defaults)
+    if new and any(getattr(o, key_field) == key for o in getattr(loaded.config, attr)):
+        raise Conflict(msg("Đã có mục tên '{key}'", key=key), field=key_field)
     _check(kind, obj, _replace(loaded.config, kind, obj))
     before = next(
         (
@@ -181,10 +183,18 @@ async def get_item(
 
 
 async def list_changes(
-    session: AsyncSession, *, actor: Actor, limit: int = 100
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    limit: int = 100,
+    kind: str | None = None,
+    key: str | None = None,
 ) -> list[PhoneConfigChange]:
+    """The audit trail, newest first: all of it, or one object's (kind and key)."""
     require_configurer(actor)
-    rows = await session.scalars(
-        select(PhoneConfigChange).order_by(PhoneConfigChange.id.desc()).limit(min(limit, 500))
-    )
-    return list(rows.all())
+    stmt = select(PhoneConfigChange).order_by(PhoneConfigChange.id.desc()).limit(min(limit, 500))
+    if kind is not None:
+        stmt = stmt.where(PhoneConfigChange.kind == kind)
+    if key is not None:
+        stmt = stmt.where(PhoneConfigChange.key == key)
+    return list((await session.scalars(stmt)).all())

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import Actor
 from hotline.db import utcnow
-from hotline.errors import DomainError, InvalidInput, TooLarge, UnsupportedMedia
+from hotline.errors import DomainError, InvalidInput, NotFound, TooLarge, UnsupportedMedia
 from hotline.messages import msg
 from hotline.phoneconfig import service
 from hotline.phoneconfig.schemas import PhoneConfig, PromptText, Upload
@@ -154,8 +154,10 @@ async def set_prompt_text(
     text: str,
     version: int,
     defaults: PhoneConfig,
+    new: bool = False,
 ) -> tuple[PromptText, int]:
-    """Change a prompt's words (a new prompt if the name is new); an upload stays in force."""
+    """Change a prompt's words (a new prompt if the name is new; `new`: only a new one); an
+    upload stays in force."""
     service.require_configurer(actor)
     loaded = await service.load_config(session, defaults=defaults)
     upload = next((p.upload for p in loaded.config.prompts if p.name == name), None)
@@ -167,6 +169,23 @@ async def set_prompt_text(
         data={"text": text, "upload": upload.model_dump(mode="json") if upload else None},
         version=version,
         defaults=defaults,
+        new=new,
     )
     assert isinstance(obj, PromptText)
     return obj, new_version
+
+
+async def prompt_recording(
+    session: AsyncSession, *, actor: Actor, name: str, directory: Path, defaults: PhoneConfig
+) -> tuple[Upload, Path]:
+    """The recorded WAV a prompt plays, for an administrator to listen to (NotFound naming
+    `name` when the prompt plays its synthesised text)."""
+    service.require_configurer(actor)
+    prompt, _ = await service.get_item(session, kind="prompt", key=name, defaults=defaults)
+    assert isinstance(prompt, PromptText)
+    if prompt.upload is None:
+        raise NotFound("Lời nhắc này chưa có bản ghi âm tải lên", field="name")
+    path = directory / prompt.upload.storage_name
+    if not path.is_file():
+        raise NotFound("Không tìm thấy tệp ghi âm của lời nhắc", field="name")
+    return prompt.upload, path

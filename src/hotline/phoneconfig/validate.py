@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import time
+from typing import Any
 
 from hotline.errors import InvalidInput
 from hotline.messages import msg
@@ -88,3 +89,48 @@ def check_queue(queue: Queue) -> None:
             if window.start < end and start < window.end:
                 raise InvalidInput(msg("Trùng với khung giờ thứ {other}", other=j + 1), field=field)
         spans.append((window.start, window.end, i))
+
+
+def error_field(error: Any) -> str:
+    """A Pydantic error's place as the rules above name it: `options[1].digit`, `hours[0]`."""
+    field = ""
+    for part in error.get("loc", ()):
+        field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
+    return field
+
+
+# Pydantic's error types, said in Vietnamese as the rest of the configuration's refusals.
+_MESSAGES = {
+    "missing": msg("Không được để trống"),
+    "string_type": msg("Cần một chuỗi ký tự"),
+    "string_too_short": msg("Không được để trống"),
+    "string_too_long": msg("Dài quá {max_length} ký tự"),
+    "string_pattern_mismatch": msg("Chỉ gồm chữ thường không dấu, số và dấu _ (tối đa 20 ký tự)"),
+    "int_parsing": msg("Cần một số nguyên"),
+    "int_from_float": msg("Cần một số nguyên"),
+    "float_parsing": msg("Cần một số"),
+    "bool_parsing": msg("Cần có hoặc không"),
+    "greater_than": msg("Phải lớn hơn {gt}"),
+    "greater_than_equal": msg("Phải từ {ge} trở lên"),
+    "less_than": msg("Phải nhỏ hơn {lt}"),
+    "less_than_equal": msg("Tối đa {le}"),
+    "too_short": msg("Cần ít nhất {min_length} mục"),
+    "too_long": msg("Tối đa {max_length} mục"),
+    "literal_error": msg("Chỉ nhận một trong: {expected}"),
+}
+
+
+def error_message(error: Any) -> str:
+    """A Pydantic error in Vietnamese (its own English when the type is not listed)."""
+    template = _MESSAGES.get(error.get("type", ""))
+    if template is None:
+        return str(error.get("msg", "")) or msg("Không hợp lệ")
+    if error.get("type") == "string_pattern_mismatch" and error_field(error) == "number":
+        return msg("Số đường dây chỉ gồm chữ số, chữ cái và + * # _ - (tối đa 20 ký tự)")
+    if error.get("type") == "string_pattern_mismatch" and error_field(error).endswith("digit"):
+        return msg("Một phím: 0–9, * hoặc #")
+    ctx = {k: f"{v:g}" if isinstance(v, float) else v for k, v in (error.get("ctx") or {}).items()}
+    try:
+        return msg(template.template, **ctx)
+    except (KeyError, IndexError):
+        return str(error.get("msg", "")) or msg("Không hợp lệ")

@@ -15,6 +15,7 @@ import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.auth.audit import record_change
 from hotline.auth.permissions import Permission, require
 from hotline.auth.service import SYSTEM, Actor
 from hotline.directory.service import list_categories
@@ -179,8 +180,8 @@ async def train_model(
 ) -> TriageModelRow:
     """Train a new version on the corpus's training split plus confirmed history (the
     site's cases: `cases.training.history_examples`), and store it with its metrics on the
-    held-out split. The first version ever becomes active; later ones wait for an
-    administrator (activate_model)."""
+    held-out split. The first version ever becomes active (audited as an activation);
+    later ones wait for an administrator (activate_model)."""
     require(actor, Permission.MANAGE_TRIAGE_MODELS)
     train, held_out = split_corpus()
     examples = list(train) + list(history)
@@ -216,25 +217,46 @@ async def train_model(
         blob=blob,
     )
     session.add(row)
+    if row.active:
+        _record_activation(session, actor, None, row.version)
     await session.flush()
     _LOADED[checksum] = model
     return row
 
 
+def _record_activation(session: AsyncSession, actor: Actor, old: int | None, new: int) -> None:
+    record_change(
+        session,
+        actor=actor,
+        kind="triage_model",
+        key=new,
+        action="activate",
+        before={"active_version": old},
+        after={"active_version": new},
+    )
+
+
 async def activate_model(session: AsyncSession, *, actor: Actor, version: int) -> TriageModelRow:
-    """Make one version the one every suggestion uses (administrators only)."""
+    """Make one version the one every suggestion uses (administrators only); audited, with
+    the version it replaces. Choosing the version in use changes nothing."""
     require(actor, Permission.MANAGE_TRIAGE_MODELS)
     row = await session.scalar(select(TriageModelRow).where(TriageModelRow.version == version))
     if row is None:
         raise NotFound(
             msg("Không có phiên bản mô hình {version}", version=version), field="version"
         )
+    if row.active:
+        return row
+    previous = await session.scalar(
+        select(TriageModelRow.version).where(TriageModelRow.active).limit(1)
+    )
     await session.execute(
         update(TriageModelRow)
         .where(TriageModelRow.version != version, TriageModelRow.active)
         .values(active=False)
     )
     row.active = True
+    _record_activation(session, actor, previous, version)
     await session.flush()
     global _activations
     _activations += 1

@@ -60,6 +60,7 @@ MULTIPART_OVERHEAD = 64 * 1024
 UPLOAD_CAPS = (
     (re.compile(r"/api/v1/cases/[^/]+/attachments"), "attachment_max_bytes"),
     (re.compile(r"/api/v1/phone/prompts/[^/]+"), "prompt_upload_max_bytes"),
+    (re.compile(r"/admin/phone/prompts/[^/]+/upload"), "prompt_upload_max_bytes"),
     (re.compile(r"/phan-anh/[^/]+/tep"), "attachment_max_bytes"),
 )
 

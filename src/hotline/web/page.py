@@ -22,10 +22,12 @@ BASE_TEMPLATES = Path(__file__).parent / "templates"
 
 
 def templates_for(pages_module: str) -> Jinja2Templates:
-    """Templates for a domain's `pages.py`: its own `templates/` folder (pages name them
-    `<domain>/<page>.html`), then the shared layout (`base.html`). Every template gets `_`
-    and the page's language (web/i18n.py)."""
-    own = Path(pages_module).parent / "templates"
+    """Templates for a domain's `pages.py` (or a module of its `pages/` package): the
+    domain's own `templates/` folder (pages name them `<domain>/<page>.html`), then the
+    shared ones (`base.html`, `workspace/...`). Every template gets `_` and the page's
+    language (web/i18n.py)."""
+    folder = Path(pages_module).parent
+    own = (folder.parent if folder.name == "pages" else folder) / "templates"
     templates = Jinja2Templates(
         directory=[str(own), str(BASE_TEMPLATES)], context_processors=[template_context]
     )
