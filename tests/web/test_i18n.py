@@ -159,9 +159,12 @@ def _python_messages() -> tuple[dict[str, list[str]], list[str]]:
         where = str(path.relative_to(PACKAGE))
         for call in _calls(tree):
             name = _name(call)
-            if (name != "msg" and name not in errors) or not call.args:
+            if name == "require" and len(call.args) == 3:  # auth.permissions.require's detail
+                first = call.args[2]
+            elif (name != "msg" and name not in errors) or not call.args:
                 continue
-            first = call.args[0]
+            else:
+                first = call.args[0]
             if isinstance(first, ast.Constant) and isinstance(first.value, str):
                 found.setdefault(first.value, []).append(where)
             elif isinstance(first, ast.Attribute) and first.attr == "template":

@@ -46,7 +46,7 @@ def _require_staff(actor: Actor, action: Action) -> None:
     require(
         actor,
         Permission.HANDLE_CASES,
-        f"Chỉ tổng đài viên được {ACTION_LABELS_VI[action]} yêu cầu",
+        msg("Chỉ tổng đài viên được {action} yêu cầu", action=ACTION_LABELS_VI[action]),
     )
 
 
