@@ -190,8 +190,8 @@ async def test_summary_adds_queue_figures_per_branch_and_operator(client, world)
     assert (op["operator"], op["answered"], op["talk_seconds"]) == ("operator", 2, 300)
     assert op["average_handle_seconds"] == 150.0
     text = to_csv(r.json())
-    assert "calls,service_level_20s,0.3333" in text
-    assert "calls.by_operator.operator,answered,2" in text
+    assert "calls,Cuộc gọi,service_level_20s,Trả lời trong 20 giây,0.3333" in text
+    assert "calls.by_operator.operator,operator,answered,Đã trả lời,2" in text
 
 
 async def test_agent_rows_need_no_sip_login(app, client, world):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from hotline.cases.models import CaseAssignment
 from hotline.db import utcnow
@@ -162,3 +163,38 @@ async def test_a_link_the_console_cannot_read_says_what_it_left_out(client, worl
     assert "999999" in page.text.split('id="list-error"')[1].split("</p>")[0]
     rows = await client.get("/console/cases", params={"held": "true"})
     assert 'class="error" role="alert"' in rows.text
+
+
+async def test_a_long_list_says_its_count_and_loads_the_next_page(app, client, world) -> None:
+    from hotline.cases.models import Case
+
+    op = world.auth("operator")
+    for n in range(60):
+        r = await client.post(
+            "/api/v1/cases", json=new_case_body(description=f"Yêu cầu số {n}"), headers=op
+        )
+        assert r.status_code == 201, r.text
+    # Distinct times, so that the cursor's order is the order they came in.
+    async with app.state.hotline.unit_of_work() as session:
+        for n, case in enumerate((await session.scalars(select(Case).order_by(Case.id))).all()):
+            case.created_at = utcnow() - timedelta(minutes=60 - n)
+    await _sign_in(client, "supervisor")
+    first = await client.get("/console/cases", params={"view": "all"})
+    assert len(_codes(first.text)) == 50
+    assert "Đang hiện 50 trên 60 yêu cầu" in first.text
+    cursor = re.search(r'class="load-more" data-cursor="([^"]+)"', first.text)
+    assert cursor and ">Xem thêm</button>" in first.text
+    rest = await client.get(
+        "/console/cases", params={"view": "all", "cursor": cursor.group(1), "shown": "50"}
+    )
+    assert len(_codes(rest.text)) == 10 and not _codes(rest.text) & _codes(first.text)
+    assert "Đang hiện 60 trên 60 yêu cầu" in rest.text and "load-more" not in rest.text
+    # A live refresh after "Xem thêm" keeps every row shown.
+    refreshed = await client.get("/console/cases", params={"view": "all", "limit": "60"})
+    assert _codes(refreshed.text) == _codes(first.text) | _codes(rest.text)
+    # The board opened from a figure says the count too.
+    board = await client.get("/", params={"status": "new"})
+    assert "Đang hiện 50 trên 60 yêu cầu" in board.text
+    client.cookies.set("lang", "en")
+    english = await client.get("/console/cases", params={"view": "all"})
+    assert "Showing 50 of 60 requests" in english.text and ">Show more</button>" in english.text

@@ -90,8 +90,8 @@ async def test_report_exports_csv_and_xlsx_with_the_same_totals(
         ["report", "--from", "2025-01-01", "--to", "2029-12-31", "--format", "csv"],
     )
     assert csv_out.exit_code == 0, csv_out.output
-    assert "requests,total,1" in csv_out.stdout
-    assert "requests.by_group,hardship,1" in csv_out.stdout
+    assert "requests,Yêu cầu theo nhóm,total,Tổng số yêu cầu,1" in csv_out.stdout
+    assert "requests,Yêu cầu theo nhóm,by_group.hardship,Hỗ trợ khó khăn,1" in csv_out.stdout
     xlsx = tmp_path / "bao-cao.xlsx"
     x = await asyncio.to_thread(
         runner.invoke,
@@ -102,7 +102,7 @@ async def test_report_exports_csv_and_xlsx_with_the_same_totals(
     wb = load_workbook(xlsx)
     assert wb.sheetnames == ["Tổng hợp", "Theo ngày", "Đơn vị"]
     values = [tuple(row) for row in wb["Tổng hợp"].iter_rows(min_row=3, values_only=True)]
-    assert ("requests", "total", 1) in values
+    assert ("requests", "Yêu cầu theo nhóm", "total", "Tổng số yêu cầu", 1) in values
     bad = await asyncio.to_thread(
         runner.invoke,
         cli_app,

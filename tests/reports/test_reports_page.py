@@ -40,6 +40,13 @@ async def _summary(app: Any, date_from: str, date_to: str) -> dict[str, Any]:
         )
 
 
+async def _categories(app: Any) -> dict[str, str]:
+    from hotline.directory.service import list_categories
+
+    async with app.state.hotline.unit_of_work(read_only=True) as session:
+        return {c.code: c.name_vi for c in await list_categories(session, include_inactive=True)}
+
+
 def _cell(html: str, name: str) -> str:
     match = re.search(rf'data-figure="{re.escape(name)}">(?:<a [^>]*>)?([^<]*)<', html)
     assert match, name
@@ -79,19 +86,20 @@ async def test_downloads_are_the_exports_of_the_same_period(app, client, world) 
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/csv")
     assert r.headers["content-disposition"] == (f'attachment; filename="bao-cao-{start}-{end}.csv"')
-    assert r.text == export.to_csv(data)
+    names = {"categories": await _categories(app)}
+    assert r.content.decode("utf-8-sig") == export.to_csv(data, **names)
 
     r = await client.get("/reports", params={"from": start, "to": end, "format": "xlsx"})
     assert r.status_code == 200
     got = load_workbook(io.BytesIO(r.content))
     expected_file = io.BytesIO()
-    export.to_xlsx(data, expected_file)
+    export.to_xlsx(data, expected_file, **names)
     expected = load_workbook(expected_file)
     assert got.sheetnames == expected.sheetnames
     for name in expected.sheetnames:
         rows = [list(row) for row in got[name].iter_rows(values_only=True)]
         assert rows == [list(row) for row in expected[name].iter_rows(values_only=True)]
-    assert ["requests", "total", 3] in [
+    assert ["requests", "Yêu cầu theo nhóm", "total", "Tổng số yêu cầu", 3] in [
         list(row) for row in got["Tổng hợp"].iter_rows(values_only=True)
     ]
 

@@ -142,6 +142,50 @@ async def list_cases(
 ) -> Page:
     """Newest first, filtered to what the actor may see."""
     limit = max(1, min(limit, 200))
+    stmt = _filtered(session, actor, filters)
+    if cursor:
+        at, case_id = decode_cursor(cursor)
+        stmt = stmt.where(or_(Case.created_at < at, and_(Case.created_at == at, Case.id < case_id)))
+    newest_first = (Case.created_at.desc(), Case.id.desc())
+    dialect = dialect_name(session)
+    search = _search_clause(dialect, filters.q) if filters.q else None
+    rows: list[Case] | None = None
+    if search is not None and dialect == "postgresql":
+        terms = search_terms(filters.q or "")
+        rows = await _recent_matches(session, stmt, terms, limit + 1)
+        if rows is None and len(terms) > 1:
+            rarest, seen = await _rarest_term(session, stmt, terms)
+            if seen <= RARE_IN_PROBE:
+                # Index only the rarest word; the full query is checked on the stored
+                # vector. ts_match_vq is the function behind @@ and, unlike the operator,
+                # is not matched to the GIN index, so PostgreSQL does not expand every
+                # other prefix ("y:*", "cho:*": huge posting lists). Same rows either way.
+                stmt = stmt.where(SEARCH_VECTOR.op("@@")(_tsquery([rarest]))).where(
+                    func.ts_match_vq(SEARCH_VECTOR, _tsquery(terms))
+                )
+                # Sorting on an expression keeps the planner from walking the date index
+                # and filtering row by row: for a rare word that means the whole table.
+                newest_first = (
+                    (Case.created_at + literal_column("interval '0 seconds'")).desc(),
+                    Case.id.desc(),
+                )
+                search = None
+    if rows is None:
+        if search is not None:
+            stmt = stmt.where(search)
+        stmt = stmt.order_by(*newest_first).limit(limit + 1)
+        rows = list((await session.scalars(stmt)).all())
+    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    if filters.contact_id is not None and rows:
+        # One citizen's cases: who reported what is theirs to know (the log of reads).
+        await log_personal_read(
+            session, actor=actor, contact_id=filters.contact_id, purpose="contact_cases"
+        )
+    return Page(items=rows[:limit], next_cursor=next_cursor)
+
+
+def _filtered(session: AsyncSession, actor: Actor, filters: CaseFilter) -> Any:
+    """The cases the filters select among those the actor may see (search aside)."""
     stmt = select(Case)
     clause = visible_clause(actor)
     if clause is not None:
@@ -186,45 +230,16 @@ async def list_cases(
         stmt = stmt.where(Case.created_at < end)
     if filters.hour is not None:
         stmt = stmt.where(_hour_clause(filters, tz))
-    if cursor:
-        at, case_id = decode_cursor(cursor)
-        stmt = stmt.where(or_(Case.created_at < at, and_(Case.created_at == at, Case.id < case_id)))
-    newest_first = (Case.created_at.desc(), Case.id.desc())
-    dialect = dialect_name(session)
-    search = _search_clause(dialect, filters.q) if filters.q else None
-    rows: list[Case] | None = None
-    if search is not None and dialect == "postgresql":
-        terms = search_terms(filters.q or "")
-        rows = await _recent_matches(session, stmt, terms, limit + 1)
-        if rows is None and len(terms) > 1:
-            rarest, seen = await _rarest_term(session, stmt, terms)
-            if seen <= RARE_IN_PROBE:
-                # Index only the rarest word; the full query is checked on the stored
-                # vector. ts_match_vq is the function behind @@ and, unlike the operator,
-                # is not matched to the GIN index, so PostgreSQL does not expand every
-                # other prefix ("y:*", "cho:*": huge posting lists). Same rows either way.
-                stmt = stmt.where(SEARCH_VECTOR.op("@@")(_tsquery([rarest]))).where(
-                    func.ts_match_vq(SEARCH_VECTOR, _tsquery(terms))
-                )
-                # Sorting on an expression keeps the planner from walking the date index
-                # and filtering row by row: for a rare word that means the whole table.
-                newest_first = (
-                    (Case.created_at + literal_column("interval '0 seconds'")).desc(),
-                    Case.id.desc(),
-                )
-                search = None
-    if rows is None:
-        if search is not None:
-            stmt = stmt.where(search)
-        stmt = stmt.order_by(*newest_first).limit(limit + 1)
-        rows = list((await session.scalars(stmt)).all())
-    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
-    if filters.contact_id is not None and rows:
-        # One citizen's cases: who reported what is theirs to know (the log of reads).
-        await log_personal_read(
-            session, actor=actor, contact_id=filters.contact_id, purpose="contact_cases"
-        )
-    return Page(items=rows[:limit], next_cursor=next_cursor)
+    return stmt
+
+
+async def count_cases(session: AsyncSession, *, actor: Actor, filters: CaseFilter) -> int:
+    """How many cases `list_cases` lists over all its pages."""
+    stmt = _filtered(session, actor, filters).with_only_columns(Case.id)
+    search = _search_clause(dialect_name(session), filters.q) if filters.q else None
+    if search is not None:
+        stmt = stmt.where(search)
+    return int(await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
 
 
 async def _recent_matches(

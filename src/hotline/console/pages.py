@@ -18,7 +18,7 @@ from hotline.auth.permissions import Permission, allows
 from hotline.auth.service import Actor
 from hotline.calls.line_queue import read_line_queue
 from hotline.calls.service import call_context
-from hotline.cases.queries import CaseFilter, list_cases
+from hotline.cases.queries import CaseFilter, count_cases, list_cases
 from hotline.console.listquery import ListQuery
 from hotline.db import utcnow
 from hotline.directory.service import get_unit, get_ward, list_categories
@@ -33,18 +33,45 @@ router = APIRouter(include_in_schema=False)
 StateDep = Annotated[AppState, Depends(get_state)]
 
 LIST_SIZE = 50
+MAX_LIST = 200
 
 
-async def _case_rows(session: AsyncSession, actor: Actor, filters: CaseFilter) -> dict[str, object]:
-    page = await list_cases(session, actor=actor, filters=filters, cursor=None, limit=LIST_SIZE)
+async def _case_rows(
+    session: AsyncSession,
+    actor: Actor,
+    filters: CaseFilter,
+    *,
+    cursor: str | None = None,
+    limit: int = LIST_SIZE,
+    shown: int = 0,
+) -> dict[str, object]:
+    """One page of the list (after `cursor`, `shown` rows already on screen), with how many
+    cases the filters select in all."""
+    page = await list_cases(session, actor=actor, filters=filters, cursor=cursor, limit=limit)
     overdue = {c.code for c in page.items} if filters.overdue else set()
     if page.items and not filters.overdue:
         # Which of the shown cases have an overdue forwarding: the same rule as ?overdue=true.
         late_filters = replace(filters, overdue=True)
-        late = await list_cases(session, actor=actor, filters=late_filters, cursor=None, limit=200)
+        late = await list_cases(
+            session, actor=actor, filters=late_filters, cursor=cursor, limit=200
+        )
         overdue = {c.code for c in late.items}
     categories = {c.code: c.name_vi for c in await list_categories(session, include_inactive=True)}
-    return {"cases": page.items, "overdue": overdue, "categories": categories}
+    return {
+        "cases": page.items,
+        "overdue": overdue,
+        "categories": categories,
+        "next_cursor": page.next_cursor,
+        "total": await count_cases(session, actor=actor, filters=filters),
+        "shown": shown + len(page.items),
+    }
+
+
+def _number(raw: str | None, low: int, high: int, default: int) -> int:
+    try:
+        return max(low, min(high, int(raw or default)))
+    except ValueError:
+        return default
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -122,14 +149,24 @@ async def _names(session: AsyncSession, query: ListQuery) -> dict[str, str]:
 @router.get("/console/cases", response_class=HTMLResponse)
 async def case_rows(request: Request, state: StateDep) -> Response:
     """The list's rows for the view and filters of the query (the page's form, with the names
-    of a link it was opened with); refreshed by the page on live case events."""
+    of a link it was opened with); refreshed by the page on live case events. `cursor` gives
+    the next page ("Xem thêm"), `shown` the rows already on screen (for the count)."""
     query = ListQuery.parse(request.query_params.getlist)
     async with state.unit_of_work(read_only=True) as session:
         actor = await page_actor(request, state, session)
         if actor is None or actor.user_id is None:
             return Response(status_code=401)
+        params = request.query_params
         try:
-            rows = await _case_rows(session, actor, query.filters(actor))
+            rows = await _case_rows(
+                session,
+                actor,
+                query.filters(actor),
+                cursor=params.get("cursor") or None,
+                # A refresh keeps the rows loaded with "Xem thêm" (up to a page of 200).
+                limit=_number(params.get("limit"), 1, MAX_LIST, LIST_SIZE),
+                shown=_number(params.get("shown"), 0, 10**9, 0),
+            )
         except DomainError as exc:
             rows = {"cases": [], "overdue": set(), "categories": {}, "error": exc.detail}
     return templates.TemplateResponse(

@@ -4,51 +4,115 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 from rich.console import Console
 from rich.table import Table
 
+from hotline.cases.transitions import CHANNEL_LABELS_VI
+from hotline.messages import msg
+from hotline.reports import labels
+
 GROUP_VI = {"hardship": "Hỗ trợ khó khăn", "emergency": "Cấp cứu", "other": "Khác"}
+Value = int | float | str | None
+# (section code, section name, figure code, figure name, value)
+Row = tuple[str, str, str, str, Value]
+Translate = Callable[[str], str]
 
 
-def rows(data: dict[str, Any]) -> list[tuple[str, str, int | float | None]]:
-    """Flat (section, key, value) rows shared by CSV and XLSX."""
-    out: list[tuple[str, str, int | float | None]] = [
-        ("requests", "total", data["requests"]["total"])
-    ]
-    out += [("requests.by_group", k, v) for k, v in data["requests"]["by_group"].items()]
-    out += [("requests.by_category", k, v) for k, v in data["requests"]["by_category"].items()]
-    out += [("requests.by_channel", k, v) for k, v in data["requests"]["by_channel"].items()]
-    out += [("handling", k, v) for k, v in data["handling"].items()]
-    out.append(("calls", "total", data["calls"]["total"]))
-    out += [("calls.by_line", k, v) for k, v in data["calls"]["by_line"].items()]
-    out += [("calls.by_branch", k, v) for k, v in data["calls"]["by_branch"].items()]
-    for key in ("abandonment_rate", "average_speed_of_answer_seconds", "service_level_20s"):
-        out.append(("calls", key, data["calls"][key]))
-    for op in data["calls"]["by_operator"]:
-        section = f"calls.by_operator.{op['operator']}"
-        out += [(section, k, op[k]) for k in ("answered", "talk_seconds", "average_handle_seconds")]
-    out += [("by_day.requests", d["date"], d["requests"]) for d in data["by_day"]]
-    out += [("by_day.calls", d["date"], d["calls"]) for d in data["by_day"]]
-    out += [("by_hour.requests", f"{h['hour']:02d}", h["requests"]) for h in data["by_hour"]]
+def _same(text: str) -> str:
+    return str(text)
+
+
+def rows(
+    data: dict[str, Any],
+    *,
+    categories: dict[str, str] | None = None,
+    tr: Translate = _same,
+    lang: str = "vi",
+) -> list[Row]:
+    """Every figure of the report page, in the page's order, with its code and its name
+    (`tr` translates the Vietnamese names; `categories` names the category codes)."""
+    out: list[Row] = []
+    names = categories or {}
+
+    def add(section: str, key: str, name: str, value: Value, title: str = "") -> None:
+        out.append((section, title or tr(labels.SECTIONS[section]), key, tr(name), value))
+
+    period = data["period"]
+    add("period", "from", labels.FIGURES["from"], period["from"])
+    add("period", "to", labels.FIGURES["to"], period["to"])
+    req = data["requests"]
+    add("requests", "total", labels.FIGURES["requests.total"], req["total"])
+    for k, v in req["by_group"].items():
+        add("requests", f"by_group.{k}", labels.GROUPS.get(k, k), v)
+    add("requests", "urgent", labels.FIGURES["requests.urgent"], req["urgent"])
+    for k, v in data["handling"].items():
+        add("handling", k, labels.FIGURES[f"handling.{k}"], v)
+    for k, v in req["by_category"].items():
+        name = labels.UNCATEGORISED if k == "uncategorised" else names.get(k, k)
+        add("requests.by_category", k, name, v)
+    for k, v in req["by_channel"].items():
+        add("requests.by_channel", k, CHANNEL_LABELS_VI.get(k, k), v)
+    calls = data["calls"]
+    add("calls", "total", labels.FIGURES["calls.total"], calls["total"])
+    for k, v in calls["by_line"].items():
+        add("calls.by_line", k, labels.line(k), v)
+    for k, v in calls["by_branch"].items():
+        add("calls.by_branch", k, labels.branch(k), v)
+    for k, v in calls.get("by_outcome", {}).items():
+        add("calls.by_outcome", k, labels.outcome(k), v)
+    for key in ("abandonment_rate", "service_level_20s", "average_speed_of_answer_seconds"):
+        add("calls", key, labels.FIGURES[f"calls.{key}"], calls[key])
+    for d in data["by_day"]:
+        add("by_day.requests", d["date"], labels.day(d["date"], lang), d["requests"])
+    for d in data["by_day"]:
+        add("by_day.calls", d["date"], labels.day(d["date"], lang), d["calls"])
+    for h in data["by_hour"]:
+        add("by_hour.requests", f"{h['hour']:02d}", f"{h['hour']:02d}:00", h["requests"])
     for u in data["units"]:
-        out += [(f"units.{u['unit']}", k, u[k]) for k in ("received", "resolved", "overdue")]
+        for k in ("received", "resolved", "overdue"):
+            add(f"units.{u['unit']}", k, labels.FIGURES[f"units.{k}"], u[k], title=u["name"])
+    for op in calls["by_operator"]:
+        section = f"calls.by_operator.{op['operator']}"
+        for k in ("answered", "talk_seconds", "average_handle_seconds"):
+            add(section, k, labels.FIGURES[f"operator.{k}"], op[k], title=op["operator"])
     return out
 
 
-def to_csv(data: dict[str, Any]) -> str:
+HEADERS = (
+    msg("Mã mục"),
+    msg("Mục"),
+    msg("Mã chỉ tiêu"),
+    msg("Chỉ tiêu"),
+    msg("Giá trị"),
+)
+
+
+def to_csv(
+    data: dict[str, Any],
+    *,
+    categories: dict[str, str] | None = None,
+    tr: Translate = _same,
+    lang: str = "vi",
+) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["section", "key", "value"])
-    writer.writerow(["period", "from", data["period"]["from"]])
-    writer.writerow(["period", "to", data["period"]["to"]])
-    writer.writerows(rows(data))
+    writer.writerow([tr(h) for h in HEADERS])
+    writer.writerows(rows(data, categories=categories, tr=tr, lang=lang))
     return buf.getvalue()
 
 
-def to_xlsx(data: dict[str, Any], path: Path | IO[bytes]) -> None:
+def to_xlsx(
+    data: dict[str, Any],
+    path: Path | IO[bytes],
+    *,
+    categories: dict[str, str] | None = None,
+    tr: Translate = _same,
+    lang: str = "vi",
+) -> None:
     """The workbook, to a file (the CLI) or a buffer (the report page's download)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -56,21 +120,31 @@ def to_xlsx(data: dict[str, Any], path: Path | IO[bytes]) -> None:
     wb = Workbook()
     ws = wb.active
     assert ws is not None
-    ws.title = "Tổng hợp"
+    ws.title = tr(msg("Tổng hợp"))
     bold = Font(bold=True)
-    ws.append([f"Báo cáo từ {data['period']['from']} đến {data['period']['to']}"])
+    period = data["period"]
+    first, last = labels.day(period["from"], lang), labels.day(period["to"], lang)
+    ws.append([tr(msg("Báo cáo từ {start} đến {end}", start=first, end=last))])
     ws["A1"].font = bold
-    ws.append(["Mục", "Chỉ tiêu", "Số lượng"])
+    ws.append([tr(h) for h in HEADERS])
     for cell in ws[2]:
         cell.font = bold
-    for row in rows(data):
+    for row in rows(data, categories=categories, tr=tr, lang=lang):
         ws.append(list(row))
-    days = wb.create_sheet("Theo ngày")
-    days.append(["Ngày", "Yêu cầu", "Cuộc gọi"])
+    days = wb.create_sheet(tr(msg("Theo ngày")))
+    days.append([tr(msg("Ngày")), tr(msg("Yêu cầu")), tr(msg("Cuộc gọi"))])
     for d in data["by_day"]:
-        days.append([d["date"], d["requests"], d["calls"]])
-    units = wb.create_sheet("Đơn vị")
-    units.append(["Mã", "Đơn vị", "Tiếp nhận", "Đã giải quyết", "Quá hạn"])
+        days.append([labels.day(d["date"], lang), d["requests"], d["calls"]])
+    units = wb.create_sheet(tr(msg("Đơn vị")))
+    units.append(
+        [
+            tr(msg("Mã")),
+            tr(msg("Đơn vị")),
+            tr(msg("Tiếp nhận")),
+            tr(msg("Đã giải quyết")),
+            tr(msg("Quá hạn")),
+        ]
+    )
     for u in data["units"]:
         units.append([u["unit"], u["name"], u["received"], u["resolved"], u["overdue"]])
     wb.save(path)

@@ -17,8 +17,9 @@ from hotline.db import utcnow
 from hotline.directory.service import list_categories
 from hotline.errors import InvalidInput, NotAllowed
 from hotline.messages import msg
-from hotline.reports import export, service
+from hotline.reports import export, labels, service
 from hotline.web.deps import get_state
+from hotline.web.i18n import language_of, translator
 from hotline.web.page import csrf_token, nav_for, page_actor, templates_for
 from hotline.web.state import AppState
 
@@ -78,16 +79,26 @@ async def report(request: Request, state: StateDep) -> Response:
         categories = {
             c.code: c.name_vi for c in await list_categories(session, include_inactive=True)
         }
+    # The downloads name every figure as the page does, in the page's language.
+    lang = language_of(request)
+    names: dict[str, Any] = {"categories": categories, "tr": translator(lang), "lang": lang}
     if data is not None and format == "csv":
-        return _download(export.to_csv(data).encode("utf-8"), data, "csv", "text/csv")
+        body = export.to_csv(data, **names).encode("utf-8-sig")
+        return _download(body, data, "csv", "text/csv; charset=utf-8")
     if data is not None and format == "xlsx":
         buffer = io.BytesIO()
-        export.to_xlsx(data, buffer)
+        export.to_xlsx(data, buffer, **names)
         return _download(buffer.getvalue(), data, "xlsx", XLSX)
     return templates.TemplateResponse(
         request,
         "reports/report.html",
-        {**context, "data": data, "categories": categories, "channels": CHANNEL_LABELS_VI},
+        {
+            **context,
+            "data": data,
+            "categories": categories,
+            "channels": CHANNEL_LABELS_VI,
+            "labels": labels,
+        },
         status_code=400 if errors else 200,
     )
 

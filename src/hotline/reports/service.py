@@ -249,6 +249,7 @@ async def _operators(session: AsyncSession, date_from: date, date_to: date) -> l
 async def _units(session: AsyncSession, date_from: date, date_to: date) -> list[dict[str, Any]]:
     rows = await session.execute(
         select(
+            Unit.id,
             Unit.code,
             Unit.name,
             func.sum(UnitCounter.received),
@@ -257,16 +258,17 @@ async def _units(session: AsyncSession, date_from: date, date_to: date) -> list[
         )
         .join(Unit, Unit.id == UnitCounter.unit_id)
         .where(UnitCounter.day.between(date_from, date_to))
-        .group_by(Unit.code, Unit.name)
+        .group_by(Unit.id, Unit.code, Unit.name)
         .order_by(func.sum(UnitCounter.received).desc(), Unit.code)
     )
     return [
         {
             "unit": code,
+            "unit_id": unit_id,
             "name": name,
             "received": int(r or 0),
             "resolved": int(s or 0),
             "overdue": int(o or 0),
         }
-        for code, name, r, s, o in rows
+        for unit_id, code, name, r, s, o in rows
     ]

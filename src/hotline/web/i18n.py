@@ -87,6 +87,18 @@ def finalize(context: Context, value: Any) -> Any:
     return value
 
 
+@pass_context
+def number(context: Context, value: Any, decimals: int = 0) -> str:
+    """A figure in the page's language: Vietnamese `1.449` and `92,2`, English `1,449` and
+    `92.2` (the `number` filter; `None` shows as a dash)."""
+    if value is None:
+        return "—"
+    text = f"{value:,.{decimals}f}"
+    if context.get("lang", DEFAULT) == "en":
+        return text
+    return text.translate(str.maketrans(",.", ".,"))
+
+
 def template_context(request: Request) -> dict[str, Any]:
     """What every page template gets (web/page.py installs it): `_`, the language and the
     choice of languages."""

@@ -15,7 +15,7 @@ from hotline.auth.permissions import Permission, allows
 from hotline.auth.service import Actor
 from hotline.errors import Unauthenticated
 from hotline.web.deps import page_session_id
-from hotline.web.i18n import finalize, template_context
+from hotline.web.i18n import finalize, number, template_context
 from hotline.web.state import AppState
 
 BASE_TEMPLATES = Path(__file__).parent / "templates"
@@ -32,6 +32,7 @@ def templates_for(pages_module: str) -> Jinja2Templates:
         directory=[str(own), str(BASE_TEMPLATES)], context_processors=[template_context]
     )
     templates.env.finalize = finalize
+    templates.env.filters["number"] = number
     return templates
 
 

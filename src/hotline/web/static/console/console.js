@@ -54,12 +54,36 @@
 
   // ---- the case list ------------------------------------------------------------------
   var filters = $("filters");
+  function listQuery() { return new URLSearchParams(new FormData(filters)); }
+  function shownRows() { return $("cases").querySelectorAll("tr[data-code]").length; }
   function refreshList() {
-    var query = new URLSearchParams(new FormData(filters)).toString();
-    api("list", "GET", "/console/cases?" + query).then(function (html) {
+    var query = listQuery();
+    // A live refresh keeps the rows loaded with "Xem thêm" (the server caps it at 200).
+    if (shownRows() > 50) query.set("limit", String(shownRows()));
+    api("list", "GET", "/console/cases?" + query.toString()).then(function (html) {
       $("cases").innerHTML = html;
     }, function () {});
   }
+  // "Xem thêm": the next page by the list's cursor, added under the rows already shown.
+  $("cases").addEventListener("click", function (e) {
+    var button = e.target.closest ? e.target.closest("button.load-more") : null;
+    if (!button) return;
+    var query = listQuery();
+    query.set("cursor", button.getAttribute("data-cursor"));
+    query.set("shown", String(shownRows()));
+    button.disabled = true;
+    api("more", "GET", "/console/cases?" + query.toString()).then(function (html) {
+      var more = button.closest("tr");
+      if (!more.parentNode) return; // the list was refreshed meanwhile
+      var before = shownRows();
+      more.insertAdjacentHTML("afterend", html);
+      more.remove();
+      // Keyboard users carry on where the new rows start.
+      var next = $("cases").querySelectorAll("tr[data-code] a")[before] ||
+        $("cases").querySelector("button.load-more");
+      if (next) next.focus();
+    }, function () { button.disabled = false; });
+  });
   var refreshSoon = debounce(refreshList, 300);
   filters.addEventListener("change", function (e) {
     // A status chosen here replaces the several a dashboard link named.
