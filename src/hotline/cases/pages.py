@@ -333,7 +333,9 @@ async def act(
         except DomainError as exc:
             error = exc
     if back:
-        return await _render_inbox(request, state, error=error, code=code, typed=form)
+        return await _render_inbox(
+            request, state, error=error, code=code, action=verb.value, typed=form
+        )
     return await _render_case(request, state, code, error=error, action=verb.value, typed=form)
 
 
@@ -428,6 +430,7 @@ async def _render_inbox(
     *,
     error: DomainError | None = None,
     code: str | None = None,
+    action: str | None = None,
     typed: dict[str, str] | None = None,
 ) -> Response:
     async with state.unit_of_work() as session:
@@ -450,6 +453,7 @@ async def _render_inbox(
             "categories": categories,
             "error": error,
             "error_code": normalise_code(code) if code else None,
+            "failed": action,
             "typed": typed or {},
             "done": request.query_params.get("done"),
         }
