@@ -23,6 +23,7 @@ from hotline.cases.access import event_data_for, get_case_for
 from hotline.cases.actions import allowed_actions, unit_assignment
 from hotline.cases.assignment_state import is_overdue
 from hotline.cases.codes import normalise_code
+from hotline.cases.forward_choices import forward_choices, place_of
 from hotline.cases.models import Case
 from hotline.cases.transitions import CHANNEL_LABELS_VI, STATUS_LABELS_VI, Action
 from hotline.cases.versions import version_in, versions_of
@@ -114,9 +115,10 @@ async def _case_context(session: AsyncSession, actor: Actor, case: Case) -> dict
         "version": version_in(events),
         **await _timeline_context(session, actor, events),
         "units": units,
-        "forward_units": [u for u in units.values() if u.active]
+        "forward": await forward_choices(session, case, list(units.values()))
         if Action.FORWARD in actions
-        else [],
+        else None,
+        "place": await place_of(session, case.ward_code),
         "categories": categories,
         "articles": articles,
         "suggested_duplicates": duplicates,
