@@ -325,3 +325,24 @@ def test_the_bar_shows_the_callers_on_hold_and_their_wait_ticks(  # type: ignore
     live_server.run(_line_queue(settings, 0, 0))
     page.wait_for_selector("#queue-waiting:text-is('0')", timeout=15000)
     assert page.locator("#queue-longest").inner_text() == "–"
+
+
+@pytest.mark.e2e
+def test_urgency_reasons_show_once_with_their_label_and_the_citizens_words(  # type: ignore[no-untyped-def]
+    live_server, browser, settings
+):
+    live_server.run(_seed(settings))
+    page = browser.new_page()
+    page.goto(live_server.url + "/login")
+    page.fill("#username", "dtv01")
+    page.fill("#password", "dtv01-1022")
+    page.keyboard.press("Enter")
+    page.wait_for_url(live_server.url + "/")
+    page.fill("#description", "Mẹ tôi khó thở, SpO2 91%… cần xe cấp cứu gấp")
+    page.locator("#triage mark.reason").first.wait_for()
+    chips = page.locator("#triage mark.reason").all_inner_texts()
+    # A quote that only repeats the label is not said twice.
+    assert "Khó thở" in chips and "SpO2 thấp (≤ 94%): “SpO2 91”" in chips
+    assert any("“xe cấp cứu”" in c for c in chips)
+    assert not any("kho tho" in c or "spo2 91" in c for c in chips), chips
+    assert len(chips) == len(set(chips))

@@ -23,6 +23,7 @@ from hotline.cases.access import event_data_for, get_case_for
 from hotline.cases.actions import allowed_actions, unit_assignment
 from hotline.cases.assignment_state import is_overdue
 from hotline.cases.codes import normalise_code
+from hotline.cases.forward_choices import forward_choices, place_of
 from hotline.cases.models import Case
 from hotline.cases.transitions import CHANNEL_LABELS_VI, STATUS_LABELS_VI, Action
 from hotline.cases.versions import version_in, versions_of
@@ -114,9 +115,10 @@ async def _case_context(session: AsyncSession, actor: Actor, case: Case) -> dict
         "version": version_in(events),
         **await _timeline_context(session, actor, events),
         "units": units,
-        "forward_units": [u for u in units.values() if u.active]
+        "forward": await forward_choices(session, case, list(units.values()))
         if Action.FORWARD in actions
-        else [],
+        else None,
+        "place": await place_of(session, case.ward_code),
         "categories": categories,
         "articles": articles,
         "suggested_duplicates": duplicates,
@@ -333,7 +335,9 @@ async def act(
         except DomainError as exc:
             error = exc
     if back:
-        return await _render_inbox(request, state, error=error, code=code, typed=form)
+        return await _render_inbox(
+            request, state, error=error, code=code, action=verb.value, typed=form
+        )
     return await _render_case(request, state, code, error=error, action=verb.value, typed=form)
 
 
@@ -428,6 +432,7 @@ async def _render_inbox(
     *,
     error: DomainError | None = None,
     code: str | None = None,
+    action: str | None = None,
     typed: dict[str, str] | None = None,
 ) -> Response:
     async with state.unit_of_work() as session:
@@ -450,6 +455,7 @@ async def _render_inbox(
             "categories": categories,
             "error": error,
             "error_code": normalise_code(code) if code else None,
+            "failed": action,
             "typed": typed or {},
             "done": request.query_params.get("done"),
         }

@@ -19,7 +19,12 @@ class Reason(BaseModel):
     kind: str = Field(description="rule (urgent lexicon), model (urgency model) or category")
     code: str
     label: str
-    phrase: str
+    phrase: str = Field(description="the matched words, normalised (no diacritics)")
+    quote: str | None = Field(
+        None,
+        description="the same words as written in the text (a model reason: those no rule "
+        "reason already quotes); null when they cannot be mapped back exactly",
+    )
 
 
 class TriageOut(BaseModel):
@@ -40,7 +45,7 @@ class TriageOut(BaseModel):
             category_name=s.category_name,
             confidence=s.confidence,
             urgent=s.urgent,
-            reasons=[Reason(**r) for r in s.reasons],
+            reasons=[Reason.model_validate(r) for r in s.reasons],
             alternatives=s.alternatives,
             model_version=s.model_version,
         )

@@ -27,6 +27,7 @@ from hotline.triage.corpus import Example, split_corpus
 from hotline.triage.evaluate import evaluate
 from hotline.triage.model import TriageModel, UntrustedModel, fit
 from hotline.triage.models import TriageModel as TriageModelRow
+from hotline.triage.quote import quote_reasons
 
 MAX_TEXT = 5000
 # Statuses in which staff have confirmed the category by finishing the case.
@@ -50,7 +51,7 @@ class Suggestion:
     category: str
     confidence: float
     urgent: bool
-    reasons: list[dict[str, str]]
+    reasons: list[dict[str, str | None]]
     model_version: int | None = None
     category_name: str | None = None
     alternatives: list[dict[str, Any]] = field(default_factory=list)
@@ -74,7 +75,7 @@ def suggest(
         )
     pred = model.predict(text, allowed=allowed)
     category, confidence = pred.ranked[0]
-    reasons: list[dict[str, str]] = [
+    reasons: list[dict[str, str | None]] = [
         {"kind": "rule", "code": h.code, "label": h.label, "phrase": h.phrase}
         for h in lexicon.scan(text)
     ]
@@ -102,7 +103,7 @@ def suggest(
         category=category,
         confidence=round(confidence, 4),
         urgent=urgent,
-        reasons=reasons,
+        reasons=quote_reasons(text, reasons),
         model_version=version,
         category_name=names.get(category) if names else None,
         alternatives=[{"category": c, "confidence": round(p, 4)} for c, p in pred.ranked[1:4]],

@@ -209,10 +209,21 @@
     line.appendChild(document.createTextNode(" · "));
     line.appendChild(el("span", { class: t.urgent ? "tag urgent" : "tag", id: "triage-urgent" },
       t.urgent ? T("urgent") : T("not-urgent")));
-    var phrases = t.reasons.filter(function (r) { return r.kind !== "category" && r.phrase; });
-    phrases.forEach(function (r) {
+    // Each urgency reason once: its label, and the words as the citizen wrote them (`quote`;
+    // null when they cannot be mapped back, then the label alone).
+    var seen = {};
+    t.reasons.forEach(function (r) {
+      if (r.kind === "category") return;
+      var quote = r.quote || "";
+      var key = r.label + "\u0000" + quote.toLowerCase();
+      if (seen[key]) return;
+      seen[key] = true;
       line.appendChild(document.createTextNode(" "));
-      line.appendChild(el("mark", { title: r.label }, r.phrase));
+      var chip = el("mark", { class: "reason", "data-code": r.code }, r.label);
+      if (quote && quote.toLowerCase() !== r.label.toLowerCase()) {
+        chip.appendChild(document.createTextNode(": \u201c" + quote + "\u201d"));
+      }
+      line.appendChild(chip);
     });
     line.appendChild(el("kbd", {}, "Alt+G"));
     box.appendChild(line);
