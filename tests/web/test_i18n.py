@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from babel.messages.pofile import read_po
 
 from hotline.cases.versions import STALE
 from hotline.errors import InvalidTransition, NotFound
@@ -274,3 +275,30 @@ async def test_a_page_shows_a_service_error_and_labels_in_english(client, world)
     r = await client.post(f"/api/v1/cases/{code}/accept", headers=world.auth("operator"))
     assert r.status_code == 409
     assert r.json()["detail"] == "Không thể tiếp nhận yêu cầu đang ở trạng thái “Đang xử lý”"
+
+
+def _translations_by_domain() -> dict[str, dict[str, str]]:
+    """Each message id's English in each domain catalogue that has it."""
+    found: dict[str, dict[str, str]] = {}
+    for path in sorted(PACKAGE.glob("*/locale/en.po")):
+        with path.open("rb") as f:
+            for message in read_po(f, locale="en"):
+                if message.id and isinstance(message.id, str) and message.string:
+                    found.setdefault(message.id, {})[path.parts[-3]] = str(message.string)
+    return found
+
+
+def test_a_page_reads_its_own_domains_english_first() -> None:
+    """One Vietnamese text in two senses ("Mục": a configuration item, a report's section)
+    gets each domain's own English on that domain's pages and in its downloads, messages
+    built in Python included (a template prints them through its own `_`)."""
+    assert translator("en", "phoneconfig")("Mục") == "Item"
+    assert translator("en", "reports")("Mục") == "Section"
+    assert translator("en", "reports")(msg("Mục")) == "Section"
+    senses = {
+        m: where for m, where in _translations_by_domain().items() if len(set(where.values())) > 1
+    }
+    # Where the senses differ, each domain has its own English (no domain borrows another's).
+    for message, where in senses.items():
+        for domain, english in where.items():
+            assert translator("en", domain)(message) == english

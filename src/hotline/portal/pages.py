@@ -286,7 +286,7 @@ async def manifest(request: Request) -> JSONResponse:
     """The app's manifest in the language of the pages (an app installed in English is named
     in English)."""
     code = language_of(request)
-    gettext = translator(code)
+    gettext = translator(code, "portal")
     body = {k: gettext(v) if isinstance(v, Message) else v for k, v in MANIFEST.items()}
     body["lang"] = code
     return JSONResponse(

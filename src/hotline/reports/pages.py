@@ -81,7 +81,11 @@ async def report(request: Request, state: StateDep) -> Response:
         }
     # The downloads name every figure as the page does, in the page's language.
     lang = language_of(request)
-    names: dict[str, Any] = {"categories": categories, "tr": translator(lang), "lang": lang}
+    names: dict[str, Any] = {
+        "categories": categories,
+        "tr": translator(lang, "reports"),
+        "lang": lang,
+    }
     if data is not None and format == "csv":
         body = export.to_csv(data, **names).encode("utf-8-sig")
         return _download(body, data, "csv", "text/csv; charset=utf-8")

@@ -34,16 +34,28 @@ PACKAGE = Path(__file__).resolve().parents[1]
 
 
 @cache
-def catalogue(code: str) -> dict[str, str]:
-    """Every domain's translations into `code` (empty for the default language)."""
+def catalogue(code: str, domain: str | None = None) -> dict[str, str]:
+    """Every domain's translations into `code` (empty for the default language); with
+    `domain`, that domain's own translation wins where two domains translate one
+    Vietnamese text differently (the same words in two senses)."""
     found: dict[str, str] = {}
     if code == DEFAULT:
         return found
+    if domain is not None:
+        return {**catalogue(code), **_read(PACKAGE / domain / "locale" / f"{code}.po", code)}
     for path in sorted(PACKAGE.glob(f"*/locale/{code}.po")):
-        with path.open("rb") as f:
-            for message in read_po(f, locale=code):
-                if message.id and isinstance(message.id, str) and message.string:
-                    found[message.id] = str(message.string)
+        found.update(_read(path, code))
+    return found
+
+
+def _read(path: Path, code: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    if not path.exists():
+        return found
+    with path.open("rb") as f:
+        for message in read_po(f, locale=code):
+            if message.id and isinstance(message.id, str) and message.string:
+                found[message.id] = str(message.string)
     return found
 
 
@@ -52,8 +64,8 @@ def language_of(request: Request) -> str:
     return str(chosen) if chosen in LANGUAGES else DEFAULT
 
 
-def translator(code: str) -> Callable[..., str]:
-    table = catalogue(code)
+def translator(code: str, domain: str | None = None) -> Callable[..., str]:
+    table = catalogue(code, domain)
 
     def render(template: str, values: dict[str, Any]) -> str:
         text = table.get(template, template)
@@ -99,8 +111,8 @@ def number(context: Context, value: Any, decimals: int = 0) -> str:
     return text.translate(str.maketrans(",.", ".,"))
 
 
-def template_context(request: Request) -> dict[str, Any]:
-    """What every page template gets (web/page.py installs it): `_`, the language and the
-    choice of languages."""
+def template_context(request: Request, domain: str | None = None) -> dict[str, Any]:
+    """What every page template gets (web/page.py installs it): `_` (the page's domain's
+    own translations first), the language and the choice of languages."""
     code = language_of(request)
-    return {"_": translator(code), "lang": code, "languages": LANGUAGES}
+    return {"_": translator(code, domain), "lang": code, "languages": LANGUAGES}

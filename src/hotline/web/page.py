@@ -4,6 +4,7 @@ signed-in user of a page request."""
 from __future__ import annotations
 
 import secrets
+from functools import partial
 from pathlib import Path
 
 from fastapi import Request
@@ -29,7 +30,8 @@ def templates_for(pages_module: str) -> Jinja2Templates:
     folder = Path(pages_module).parent
     own = (folder.parent if folder.name == "pages" else folder) / "templates"
     templates = Jinja2Templates(
-        directory=[str(own), str(BASE_TEMPLATES)], context_processors=[template_context]
+        directory=[str(own), str(BASE_TEMPLATES)],
+        context_processors=[partial(template_context, domain=own.parent.name)],
     )
     templates.env.finalize = finalize
     templates.env.filters["number"] = number
