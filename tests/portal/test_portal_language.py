@@ -1,5 +1,5 @@
-"""The portal's refusals in the page's language, next to their field, and the files a report
-did not take named on the answer page."""
+"""The portal's refusals in the page's language, next to their field, the files a report
+did not take named on the answer page, and the site's icon."""
 
 from __future__ import annotations
 
@@ -77,3 +77,10 @@ async def test_the_answer_page_names_a_refused_file_and_why(client: httpx.AsyncC
     assert box, page.text
     assert "<b>fake.jpg</b>: Chỉ nhận ảnh, video" in box.group(1)
     assert "anh.jpg" not in box.group(1)
+
+
+async def test_the_site_has_a_cached_favicon(client: httpx.AsyncClient) -> None:
+    r = await client.get("/favicon.ico")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    assert r.content.startswith(b"\x89PNG")
+    assert r.headers["cache-control"] == "public, max-age=86400"

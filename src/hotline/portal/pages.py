@@ -279,6 +279,17 @@ async def service_worker() -> FileResponse:
     )
 
 
+@router.get("/favicon.ico")
+async def favicon() -> FileResponse:
+    """The site's icon (the app's), asked for by every browser on every page: a PNG, which
+    browsers take under this name, cached for a day."""
+    return FileResponse(
+        STATIC / "icon-192.png",
+        media_type="image/png",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
+
+
 MANIFEST = {
     "name": msg("Tổng đài 1022 — Gửi phản ánh"),
     "short_name": "1022",
