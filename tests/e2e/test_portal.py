@@ -126,3 +126,39 @@ def test_a_mistake_is_shown_by_its_field_and_the_report_goes_once_corrected(  # 
     code = page.inner_text(".case-code")
     assert live_server.run(_stored(settings)) == [(code, "web", ["image/png"])]
     assert errors == []
+
+
+@pytest.mark.e2e
+def test_a_nul_is_named_by_its_field_and_a_refused_file_on_the_answer_page(  # type: ignore[no-untyped-def]
+    live_server, browser, settings
+):
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(live_server.url + "/phan-anh")
+    text = "Đèn đường ngõ 5 phố Kim Mã hỏng cả tuần nay\u0000 tối đi lại rất nguy hiểm"
+    page.fill("#description", text)
+    page.select_option("#ward_code", WARD)
+    page.click("#send")
+    message = page.locator("#description-error")
+    message.wait_for(state="visible")
+    assert message.inner_text().startswith("Không được chứa ký tự NUL")
+    assert "[object Object]" not in page.inner_text("#report-form")
+    assert page.get_attribute("#description", "aria-invalid") == "true"
+
+    page.fill("#description", text.replace("\u0000", ""))
+    page.set_input_files(
+        "#files",
+        files=[
+            {"name": "den.png", "mimeType": "image/png", "buffer": tiny_png()},
+            {"name": "fake.jpg", "mimeType": "image/jpeg", "buffer": b"chi la chu " * 30},
+        ],
+    )
+    page.click("#send")
+    page.wait_for_url(live_server.url + "/phan-anh/da-gui")
+    code = page.inner_text(".case-code")
+    refused = page.inner_text(f"#refused-{code}")
+    assert "fake.jpg" in refused and "Chỉ nhận ảnh, video" in refused
+    assert "den.png" not in refused
+    assert live_server.run(_stored(settings)) == [(code, "web", ["image/png"])]
+    assert errors == []

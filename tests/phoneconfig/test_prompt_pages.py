@@ -71,6 +71,9 @@ async def test_uploads_are_refused_next_to_the_file_field(app, world, settings, 
     admin = await page_client(app, "admin")
     r = await upload(admin, b"RIFF\x00\x00\x00\x00MP3 pretending", name="loi-chao.wav")
     assert r.status_code == 415 and "Chỉ nhận tệp WAV" in error_of(r.text, "file")
+    # 25 bytes with a RIFF/WAVE header and junk after it: Python's wave raises RuntimeError.
+    r = await upload(admin, b"RIFF$\x00\x00\x00WAVE" + b"junkjunkjunkj")
+    assert r.status_code == 415 and error_of(r.text, "file") == "Không đọc được tệp WAV"
     r = await upload(admin, b"", name="")  # the form sent without choosing a file
     assert r.status_code == 422 and error_of(r.text, "file") == "Chọn một tệp WAV"
     # A version someone else has moved on from: said at the top, nothing kept.

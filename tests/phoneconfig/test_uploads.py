@@ -168,3 +168,30 @@ async def test_non_admin_cannot_upload(client, world, settings, sox, tmp_path):
     )
     assert r.status_code == 403
     assert stored_files(settings) == []
+
+
+# Headers Python's wave module chokes on with other errors than wave.Error: a chunk that
+# ends early (RuntimeError, EOFError), a format chunk too short (struct.error), junk.
+BROKEN_WAVS = [
+    b"RIFF$\x00\x00\x00WAVE" + b"junkjunkjunkj",
+    b"RIFF$\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00",
+    b"RIFF$\x00\x00\x00WAVEfmt \x02\x00\x00\x00ab",
+    b"RIFF$\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00"
+    + b"\x00" * 14
+    + b"data\x04\x00\x00\x00abcd",
+    b"RIFF$\x00\x00\x00WAVEdata\xff\xff\xff\xff",
+]
+
+
+@pytest.mark.parametrize("data", BROKEN_WAVS)
+async def test_an_unreadable_wav_is_415_naming_the_file(client, world, settings, data):
+    r = await client.put(
+        f"{API}/prompts/greeting",
+        files={"file": ("greeting.wav", data, "audio/wav")},
+        data={"version": "0"},
+        headers=world.auth("admin"),
+    )
+    assert r.status_code == 415, r.text
+    assert r.json()["field"] == "file"
+    assert r.json()["detail"] == "Không đọc được tệp WAV"
+    assert stored_files(settings) == []

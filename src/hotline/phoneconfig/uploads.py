@@ -47,8 +47,12 @@ def check_wav(data: bytes, *, max_bytes: int) -> float:
     try:
         with wave.open(io.BytesIO(data)) as w:  # refuses anything but PCM (format 1)
             frames, rate = w.getnframes(), w.getframerate()
-    except (wave.Error, EOFError, ValueError):
-        raise UnsupportedMedia("Tệp WAV phải là PCM không nén", field="file") from None
+    except wave.Error as exc:
+        if str(exc).startswith("unknown format"):
+            raise UnsupportedMedia("Tệp WAV phải là PCM không nén", field="file") from None
+        raise UnsupportedMedia("Không đọc được tệp WAV", field="file") from None
+    except Exception:  # a malformed header: RuntimeError, EOFError, struct.error, ...
+        raise UnsupportedMedia("Không đọc được tệp WAV", field="file") from None
     if rate <= 0 or frames <= 0:
         raise InvalidInput("Tệp WAV không có âm thanh", field="file")
     seconds = frames / rate

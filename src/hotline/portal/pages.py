@@ -147,7 +147,9 @@ async def send(
                 return JSONResponse({"code": sent.code, "secret": sent.secret}, status_code=201)
             return Response(status_code=303, headers={"Location": "/phan-anh/da-gui"})
     if _wants_json(request):
-        return JSONResponse({"errors": errors}, status_code=status)
+        gettext = translator(language_of(request))
+        said = {field: gettext(message) for field, message in errors.items()}
+        return JSONResponse({"errors": said}, status_code=status)
     values = {
         "description": description,
         "ward_code": ward_code,
@@ -168,6 +170,17 @@ async def sent_page(request: Request) -> Response:
     return _page(request, "sent", {"sent": sent})
 
 
+def _note_refused_file(request: Request, code: str, filename: str, reason: str) -> None:
+    """Remember a file the report did not take, for the answer page to say which and why
+    (in the language of the page that sent it)."""
+    shown = list(request.session.get(SENT_KEY) or [])
+    for entry in shown:
+        if str(entry.get("code", "")).upper() == code.upper():
+            entry["refused"] = [*entry.get("refused", []), {"filename": filename, "reason": reason}]
+            request.session[SENT_KEY] = shown
+            return
+
+
 @router.get("/phan-anh/csrf")
 async def form_token(request: Request) -> JSONResponse:
     """A fresh form token for the app's script: a report kept offline is sent later, maybe
@@ -185,10 +198,11 @@ async def upload(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """One photo or video for a report just sent, authorised by its tracking secret."""
+    gettext = translator(language_of(request))
     if (refusal := await _throttled(request, state)) is not None:
-        return domain_problem(refusal)
+        return domain_problem(refusal, gettext)
     if not csrf_matches(request, csrf):
-        return JSONResponse({"detail": EXPIRED, "field": "csrf"}, status_code=400)
+        return JSONResponse({"detail": gettext(EXPIRED), "field": "csrf"}, status_code=400)
     # One byte past the cap tells the service it is too big without holding more.
     data = await file.read(state.site.attachment_max_bytes + 1)
     try:
@@ -202,7 +216,9 @@ async def upload(
             except NotFound as exc:
                 raise Unauthenticated(exc.detail, field="code") from exc
     except DomainError as exc:  # a wrong secret, too many tries, or the file's own checks
-        return domain_problem(exc)
+        if exc.field == "file":
+            _note_refused_file(request, code, file.filename or "", gettext(exc.detail))
+        return domain_problem(exc, gettext)
     return JSONResponse(saved, status_code=201)
 
 
@@ -260,6 +276,17 @@ async def service_worker() -> FileResponse:
         STATIC / "sw.js",
         media_type="text/javascript",
         headers={"Service-Worker-Allowed": "/phan-anh", "Cache-Control": "no-cache"},
+    )
+
+
+@router.get("/favicon.ico")
+async def favicon() -> FileResponse:
+    """The site's icon (the app's), asked for by every browser on every page: a PNG, which
+    browsers take under this name, cached for a day."""
+    return FileResponse(
+        STATIC / "icon-192.png",
+        media_type="image/png",
+        headers={"Cache-Control": "public, max-age=86400"},
     )
 
 

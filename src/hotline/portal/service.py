@@ -118,25 +118,25 @@ def check_report(report: Report) -> dict[str, str]:
     description = report.description.strip()
     if len(description) < DESCRIPTION_MIN:
         errors["description"] = (
-            f"Vui lòng mô tả sự việc (ít nhất {DESCRIPTION_MIN} ký tự)."
+            msg("Vui lòng mô tả sự việc (ít nhất {n} ký tự).", n=DESCRIPTION_MIN)
             if description
-            else "Vui lòng nhập nội dung phản ánh."
+            else msg("Vui lòng nhập nội dung phản ánh.")
         )
     elif len(description) > DESCRIPTION_MAX:
-        errors["description"] = f"Nội dung tối đa {DESCRIPTION_MAX} ký tự."
+        errors["description"] = msg("Nội dung tối đa {n} ký tự.", n=DESCRIPTION_MAX)
     if not report.ward_code.strip():
-        errors["ward_code"] = "Vui lòng chọn phường, xã nơi xảy ra sự việc."
+        errors["ward_code"] = msg("Vui lòng chọn phường, xã nơi xảy ra sự việc.")
     if len(report.address.strip()) > ADDRESS_MAX:
-        errors["address"] = f"Địa chỉ tối đa {ADDRESS_MAX} ký tự."
+        errors["address"] = msg("Địa chỉ tối đa {n} ký tự.", n=ADDRESS_MAX)
     if len(report.name.strip()) > NAME_MAX:
-        errors["name"] = f"Họ tên tối đa {NAME_MAX} ký tự."
+        errors["name"] = msg("Họ tên tối đa {n} ký tự.", n=NAME_MAX)
     if report.phone.strip():
         try:
             normalise_phone(report.phone, field="phone")
         except InvalidInput:
-            errors["phone"] = "Số điện thoại không hợp lệ (ví dụ 0912345678)."
+            errors["phone"] = msg("Số điện thoại không hợp lệ (ví dụ 0912345678).")
     if report.channel not in CHANNELS:
-        errors["form"] = "Kênh gửi không hợp lệ."
+        errors["form"] = msg("Kênh gửi không hợp lệ.")
     return errors
 
 
@@ -168,10 +168,10 @@ async def send_report(session: AsyncSession, *, report: Report) -> Sent:
     errors = check_report(report)
     if not errors:
         if await session.get(Ward, report.ward_code) is None:
-            errors["ward_code"] = "Phường, xã không có trong danh sách."
+            errors["ward_code"] = msg("Phường, xã không có trong danh sách.")
         category = await session.get(Category, report.category) if report.category else None
         if report.category and (category is None or not category.active):
-            errors["category"] = "Loại phản ánh không có trong danh sách."
+            errors["category"] = msg("Loại phản ánh không có trong danh sách.")
     if errors:
         raise ReportInvalid(errors)
     try:

@@ -1,4 +1,9 @@
-"""Domain errors and validation errors as RFC 9457 problem+json, naming the field."""
+"""Domain errors and validation errors as RFC 9457 problem+json, naming the field; for a
+page a browser asked for (not /api/, not /hooks, not asking for JSON), the refusal page.
+
+Messages (`hotline.messages`) are shown in the language of the `lang` cookie when the
+request carries one (a page calling the API), else in Vietnamese (web/i18n.py).
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,22 @@ import errno
 import re
 import socket
 import sqlite3
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hotline.errors import DomainError
+from hotline.errors import DomainError, InvalidInput
+from hotline.messages import Message, msg
+from hotline.web.i18n import COOKIE, finalize, language_of, template_context, translator
 from hotline.web.inputs import NUL, locate
 
 log = structlog.get_logger(__name__)
@@ -24,6 +34,73 @@ log = structlog.get_logger(__name__)
 PROBLEM = "application/problem+json"
 # Seconds a client waits before retrying while the database is unreachable.
 RETRY_AFTER_SECONDS = 5
+Gettext = Callable[..., str]
+# Addresses read by programs (the API, webhooks, probes, files), answered in problem+json.
+MACHINE_PATHS = ("/api/", "/hooks", "/metrics", "/healthz", "/readyz", "/openapi", "/static/")
+NOT_FOUND = msg("Không có trang này. Vui lòng kiểm tra lại đường dẫn.")
+INVALID_VALUE = msg("Giá trị không hợp lệ")
+HEADINGS = {
+    403: msg("Không có quyền truy cập"),
+    404: msg("Không tìm thấy"),
+    422: msg("Dữ liệu không hợp lệ"),
+    503: msg("Dịch vụ tạm thời không khả dụng"),
+}
+DEFAULT_HEADING = msg("Không thực hiện được")
+
+_templates = Jinja2Templates(
+    directory=str(Path(__file__).parent / "templates"), context_processors=[template_context]
+)
+_templates.env.finalize = finalize
+
+
+def _vietnamese(message: str, /, **values: Any) -> str:
+    return translator("vi")(message, **values)
+
+
+def gettext_of(request: Request) -> Gettext:
+    """Messages in the language of the `lang` cookie; Vietnamese without it."""
+    if COOKIE not in request.cookies:
+        return _vietnamese
+    return translator(language_of(request))
+
+
+def _shown(gettext: Gettext, value: Any) -> Any:
+    return gettext(value) if isinstance(value, Message) else value
+
+
+def wants_page(request: Request) -> bool:
+    """A browser asking for a page: not the API, not a webhook, not a script asking JSON."""
+    path = request.url.path
+    if path == "/api" or path.startswith(MACHINE_PATHS):
+        return False
+    accept = request.headers.get("accept", "")
+    return not ("json" in accept and "text/html" not in accept)
+
+
+def _back(request: Request) -> str | None:
+    """Where the page came from, on this site (for the refusal page's link back)."""
+    referer = request.headers.get("referer", "")
+    origin = f"{request.url.scheme}://{request.url.netloc}"
+    if referer.startswith(origin + "/"):
+        back = referer[len(origin) :]
+        if back != request.url.path:
+            return back
+    return None
+
+
+def refusal_page(request: Request, status: int, message: str) -> Response:
+    """The shared refusal page: its heading by status, the reason, a link back."""
+    return _templates.TemplateResponse(
+        request,
+        "refused.html",
+        {
+            "heading": HEADINGS.get(status, DEFAULT_HEADING),
+            "message": message,
+            "status": status,
+            "back": _back(request),
+        },
+        status_code=status,
+    )
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
@@ -32,13 +109,14 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
-def domain_problem(exc: DomainError) -> JSONResponse:
-    """A domain error as problem+json, naming its field."""
+def domain_problem(exc: DomainError, gettext: Gettext = _vietnamese) -> JSONResponse:
+    """A domain error as problem+json, naming its field (its texts through `gettext`)."""
+    detail, title = gettext(exc.detail), _shown(gettext, exc.title)
     extra: dict[str, Any] = {"code": exc.code}
     if exc.field:
         extra["field"] = exc.field
-        extra["errors"] = [{"field": exc.field, "message": exc.detail}]
-    return problem(exc.status, exc.title, exc.detail, **extra)
+        extra["errors"] = [{"field": exc.field, "message": detail}]
+    return problem(exc.status, title, detail, **extra)
 
 
 def _field_of(loc: tuple[Any, ...]) -> str:
@@ -51,26 +129,37 @@ def _field_of(loc: tuple[Any, ...]) -> str:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
-        return domain_problem(exc)
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        if wants_page(request):
+            return refusal_page(request, exc.status, exc.detail)
+        return domain_problem(exc, gettext_of(request))
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        found = exc.errors()
+        if wants_page(request):
+            return _validation_page(request, found)
+        gettext = gettext_of(request)
         errors = [
-            {"field": _field_of(tuple(e.get("loc", ()))), "message": e.get("msg", "")}
-            for e in exc.errors()
+            {
+                "field": _field_of(tuple(e.get("loc", ()))),
+                "message": _shown(gettext, e.get("msg", "")),
+            }
+            for e in found
         ]
         first = errors[0] if errors else {"field": "body", "message": "invalid"}
         return problem(
             422,
-            "Dữ liệu không hợp lệ",
+            gettext(InvalidInput.title),
             f"{first['field']}: {first['message']}",
             field=first["field"],
             errors=errors,
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if wants_page(request) and exc.status_code == 404:
+            return refusal_page(request, 404, NOT_FOUND)
         return problem(exc.status_code, str(exc.detail), str(exc.detail))
 
     @app.exception_handler(DBAPIError)
@@ -78,31 +167,49 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(asyncpg.InterfaceError)
     @app.exception_handler(OverflowError)
     @app.exception_handler(OSError)
-    async def _database(request: Request, exc: Exception) -> JSONResponse:
-        return database_problem(request, exc)
+    async def _database(request: Request, exc: Exception) -> Response:
+        answer = database_problem(request, exc)
+        if not wants_page(request):
+            return answer
+        refused = _refused_value(exc) if answer.status_code == 422 else None
+        reason = refused[0] if refused is not None else _UNAVAILABLE
+        return refusal_page(request, answer.status_code, reason)
+
+
+def _validation_page(request: Request, errors: Any) -> Response:
+    """A page refused by validation: a path that names nothing is "not found"; a form
+    value no check could keep (web/inputs.py) says which field and why."""
+    if any(tuple(e.get("loc", ()))[:1] == ("path",) for e in errors):
+        return refusal_page(request, 404, NOT_FOUND)
+    first = errors[0] if errors else {}
+    reason = first.get("msg")
+    message = msg(
+        "Trường {field}: {reason}",
+        field=_field_of(tuple(first.get("loc", ()))),
+        reason=reason if isinstance(reason, Message) else INVALID_VALUE,
+    )
+    return refusal_page(request, 422, message)
 
 
 def database_problem(request: Request, exc: Exception) -> JSONResponse:
     """503 with Retry-After when the database cannot be reached; 422 naming the field when
     it refused a value no check caught before (web/inputs.py); anything else stays a 500."""
+    gettext = gettext_of(request)
     if _unreachable(exc):
         log.warning("database_unreachable", error=str(exc))
         response = problem(
-            503,
-            "Dịch vụ tạm thời không khả dụng",
-            "Không kết nối được cơ sở dữ liệu, vui lòng thử lại sau",
-            code="DatabaseUnavailable",
+            503, gettext(_UNAVAILABLE_TITLE), gettext(_UNAVAILABLE), code="DatabaseUnavailable"
         )
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
     refused = _refused_value(exc)
     if refused is not None:
-        message, needle = refused
+        message, needle = gettext(refused[0]), refused[1]
         field = (locate(request, needle) if needle is not None else None) or "body"
         log.warning("database_refused_value", field=field, error=str(exc))
         return problem(
             422,
-            "Dữ liệu không hợp lệ",
+            gettext(InvalidInput.title),
             f"{field}: {message}",
             code="DatabaseRefusedValue",
             field=field,
@@ -150,7 +257,7 @@ def _network_failure(exc: OSError) -> bool:
     return exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ETIMEDOUT)
 
 
-def _refused_value(exc: BaseException) -> tuple[str, Any] | None:
+def _refused_value(exc: BaseException) -> tuple[Message, Any] | None:
     """For a value the database refused: the message, and the value to look for in the
     request (NUL, or the number out of its column's range; None when not known)."""
     for e in _chain(exc):
@@ -164,9 +271,13 @@ def _refused_value(exc: BaseException) -> tuple[str, Any] | None:
                 return _NUL_REFUSED, NUL
             match = re.search(r"query argument \$\d+: (-?\d+)", text)
             if match:
-                return "Giá trị vượt quá giới hạn lưu trữ", int(match.group(1))
-            return "Giá trị không lưu được (quá dài, quá lớn hoặc sai dạng)", None
+                return _TOO_BIG, int(match.group(1))
+            return _NOT_STORED, None
     return None
 
 
-_NUL_REFUSED = "Không được chứa ký tự NUL (\\x00)"
+_NUL_REFUSED = msg("Không được chứa ký tự NUL (\\x00)")
+_TOO_BIG = msg("Giá trị vượt quá giới hạn lưu trữ")
+_NOT_STORED = msg("Giá trị không lưu được (quá dài, quá lớn hoặc sai dạng)")
+_UNAVAILABLE_TITLE = msg("Dịch vụ tạm thời không khả dụng")
+_UNAVAILABLE = msg("Không kết nối được cơ sở dữ liệu, vui lòng thử lại sau")

@@ -19,11 +19,12 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from starlette.datastructures import UploadFile
 
+from hotline.messages import msg
 from hotline.types import INT64_MAX, INT64_MIN
 
 NUL = "\x00"
-_NUL_MESSAGE = "Không được chứa ký tự NUL (\\x00)"
-_RANGE_MESSAGE = f"Số nguyên phải nằm trong khoảng {INT64_MIN}..{INT64_MAX}"
+_NUL_MESSAGE = msg("Không được chứa ký tự NUL (\\x00)")
+_RANGE_MESSAGE = msg("Số nguyên phải nằm trong khoảng {low}..{high}", low=INT64_MIN, high=INT64_MAX)
 
 
 def bad_values(value: Any, loc: tuple[Any, ...]) -> list[dict[str, Any]]:

@@ -124,6 +124,22 @@
     return "";
   }
 
+  // The form's answer names fields as {field: message}; a refusal of the app-wide input
+  // check (a NUL character) is problem+json with a list of {field, message}.
+  function errorsOf(answer) {
+    var errors = answer.errors;
+    if (Array.isArray(errors)) {
+      var named = {};
+      errors.forEach(function (e) {
+        var field = e && el(e.field + "-error") ? e.field : "form";
+        if (!named[field]) { named[field] = (e && e.message) || answer.detail || ""; }
+      });
+      return named;
+    }
+    if (errors && typeof errors === "object") { return errors; }
+    return { form: answer.detail || text("offline-failed") };
+  }
+
   // ---- sending ----
   function freshToken() {
     return fetch("/phan-anh/csrf", { credentials: "same-origin", cache: "no-store" })
@@ -198,7 +214,7 @@
           return r.json().catch(function () { return {}; }).then(function (answer) {
             if (r.status === 201) { return answer; }
             var refused = new Error("refused");
-            refused.errors = answer.errors || { form: text("offline-failed") };
+            refused.errors = errorsOf(answer);
             throw refused;
           });
         });

@@ -1,0 +1,130 @@
+"""A page request the app-wide checks refuse (a NUL, a number beyond 64 bits, a path that
+names nothing, a role not allowed) gets the refusal page in the page's language, not
+problem+json; the API keeps problem+json, in the language of the `lang` cookie if any."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from hotline.web.i18n import catalogue
+from tests.admin.helpers import csrf_of, page_client
+from tests.cases.helpers import create
+from tests.conftest import new_case_body
+
+pytestmark = pytest.mark.anyio
+HUGE = "99999999999999999999"
+
+
+def refusal_of(r) -> str:
+    assert r.headers["content-type"].startswith("text/html"), r.text[:300]
+    match = re.search(r'<p id="refusal">(.*?)</p>', r.text, re.S)
+    assert match, r.text[:1000]
+    return match.group(1)
+
+
+async def english(client) -> None:
+    """The cookie POST /lang sets (tests/web/test_i18n.py tests the switch itself)."""
+    client.cookies.set("lang", "en")
+
+
+async def test_a_forward_with_a_deadline_beyond_64_bits_is_a_page(app, client, world):
+    case = await create(client, world)
+    operator = await page_client(app, "operator")
+    url = f"/cases/{case['code']}"
+    page = (await operator.get(url)).text
+    version = re.search(r'name="expected_version" value="(\d+)"', page).group(1)
+    data = {
+        "csrf": csrf_of(page),
+        "expected_version": version,
+        "unit_id": str(world.units["ward_a"]),
+        "deadline_hours": HUGE,
+        "note": "",
+    }
+    r = await operator.post(
+        f"{url}/act/forward", data=data, headers={"Referer": f"http://test{url}"}
+    )
+    assert r.status_code == 422
+    assert "<h2" in r.text and "Dữ liệu không hợp lệ" in r.text
+    assert "Giá trị không lưu được" in refusal_of(r)
+    assert f'href="{url}"' in r.text  # back to the case
+    await english(operator)
+    r = await operator.post(f"{url}/act/forward", data=data)
+    assert r.status_code == 422 and "Invalid data" in r.text
+    assert "The value cannot be stored" in refusal_of(r)
+
+
+async def test_a_note_with_nul_and_a_category_deadline_too_big_are_pages(app, client, world):
+    case = await create(client, world)
+    operator = await page_client(app, "operator")
+    url = f"/cases/{case['code']}"
+    page = (await operator.get(url)).text
+    r = await operator.post(
+        f"{url}/notes", data={"csrf": csrf_of(page), "body": "a\x00b", "kind": "internal"}
+    )
+    assert r.status_code == 422
+    assert "Không được chứa ký tự NUL" in refusal_of(r)
+    await english(operator)
+    page = (await operator.get(url)).text
+    r = await operator.post(
+        f"{url}/notes", data={"csrf": csrf_of(page), "body": "a\x00b", "kind": "internal"}
+    )
+    assert r.status_code == 422 and "Must not contain the NUL character" in refusal_of(r)
+
+    admin = await page_client(app, "admin")
+    page = (await admin.get("/admin/categories")).text
+    r = await admin.post(
+        "/admin/categories/khac",
+        data={"csrf": csrf_of(page), "forward_hours": HUGE, "active": "1"},
+    )
+    assert r.status_code == 422 and refusal_of(r)
+
+
+async def test_refused_and_unknown_pages_are_pages_in_the_pages_language(app, world):
+    supervisor = await page_client(app, "supervisor")
+    r = await supervisor.get("/inbox")
+    assert r.status_code == 403 and "Không có quyền truy cập" in r.text and refusal_of(r)
+    admin = await page_client(app, "admin")
+    r = await admin.get("/admin/users/abc")
+    assert r.status_code == 404
+    assert "Không có trang này" in refusal_of(r) and "Input should be" not in r.text
+    r = await admin.get("/khong-co-trang-nay")
+    assert r.status_code == 404 and "Không có trang này" in refusal_of(r)
+    await english(admin)
+    r = await admin.get("/admin/users/abc")
+    assert r.status_code == 404 and "There is no such page" in refusal_of(r)
+    await english(supervisor)
+    r = await supervisor.get("/inbox")
+    assert r.status_code == 403 and "Access refused" in r.text
+    # A script asking for JSON, and the API, keep problem+json.
+    r = await admin.get("/admin/users/abc", headers={"Accept": "application/json"})
+    assert r.headers["content-type"] == "application/problem+json"
+    r = await admin.get("/api/v1/cases/abc")
+    assert r.headers["content-type"] == "application/problem+json"
+
+
+async def test_the_api_speaks_the_language_of_the_lang_cookie(client, world):
+    body = new_case_body(contact={"name": "Lan", "phone": "12"})
+    r = await client.post("/api/v1/cases", json=body, headers=world.auth("operator"))
+    vietnamese = r.json()
+    assert r.status_code == 422 and vietnamese["detail"] == "Số điện thoại không hợp lệ: '12'"
+    assert vietnamese["title"] == "Dữ liệu không hợp lệ"
+    client.cookies.set("lang", "en")
+    r = await client.post("/api/v1/cases", json=body, headers=world.auth("operator"))
+    shown = r.json()
+    assert r.status_code == 422 and shown["title"] == "Invalid data", shown
+    assert shown["detail"] == english_of("Số điện thoại không hợp lệ: {raw!r}").format(raw="12")
+    assert shown["errors"][0]["message"] == shown["detail"]
+    # The app-wide input check too.
+    r = await client.get("/api/v1/cases", params={"q": "a\x00"}, headers=world.auth("operator"))
+    assert r.status_code == 422 and "Must not contain the NUL character" in r.text
+    client.cookies.delete("lang")
+    r = await client.get("/api/v1/cases", params={"q": "a\x00"}, headers=world.auth("operator"))
+    assert r.status_code == 422 and "Không được chứa ký tự NUL" in r.json()["detail"]
+
+
+def english_of(template: str) -> str:
+    english = catalogue("en").get(template)
+    assert english and "không" not in english.lower()
+    return english
