@@ -350,3 +350,17 @@ async def test_the_inbox_is_for_unit_officers_only(client, world, signed_in):
     ) as anonymous:
         r = await anonymous.get("/inbox", follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"] == "/login"
+
+
+async def test_a_long_description_does_not_keep_its_page_or_answers_from_opening(
+    client, world, signed_in
+):
+    """A case may hold 20,000 characters, a text given to the answers' search 5,000: the
+    case page and its suggested answers read the description's beginning."""
+    case = await create(client, world, description="Nhà tôi bị ngập nặng " * 400)
+    assert len(case["description"]) > 5000
+    r = await client.get(f"/api/v1/cases/{case['code']}/articles", headers=world.auth("operator"))
+    assert r.status_code == 200, r.text
+    async with signed_in("operator") as c:
+        page = await c.get(f"/cases/{case['code']}")
+        assert page.status_code == 200, page.text[:300]

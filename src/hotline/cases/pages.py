@@ -34,7 +34,7 @@ from hotline.duplicates.merge import can_merge_into, merge_cases
 from hotline.duplicates.service import suggest_for_case
 from hotline.errors import DomainError, InvalidInput, NotFound
 from hotline.knowledge.access import get_article_for
-from hotline.knowledge.suggest import record_article_used, suggest_articles
+from hotline.knowledge.suggest import record_article_used, suggest_for_description
 from hotline.web.deps import get_state
 from hotline.web.page import csrf_matches, csrf_token, nav_for, page_actor, templates_for
 from hotline.web.state import AppState
@@ -96,8 +96,8 @@ async def _case_context(session: AsyncSession, actor: Actor, case: Case) -> dict
     # Whoever may resolve or reply gets the answers, as GET /api/v1/cases/{code}/articles
     # gives them.
     if Action.RESOLVE in actions or notes.Visibility.REPLY in note_kinds:
-        articles = await suggest_articles(
-            session, text=case.description, category_code=case.category_code, limit=5
+        articles = await suggest_for_description(
+            session, description=case.description, category_code=case.category_code
         )
     can_merge = can_merge_into(actor, case)
     duplicates = []

@@ -173,8 +173,8 @@ async def suggest_for_case(
 ) -> list[SuggestionOut]:
     async with state.unit_of_work(read_only=True) as session:
         case = await get_case_for(session, actor, code)
-        found = await suggest.suggest_articles(
-            session, text=case.description, category_code=case.category_code, limit=limit
+        found = await suggest.suggest_for_description(
+            session, description=case.description, category_code=case.category_code, limit=limit
         )
         return [SuggestionOut.of(s) for s in found]
 

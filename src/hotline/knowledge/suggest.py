@@ -55,6 +55,16 @@ def _checked(text: str) -> str:
     return text
 
 
+async def suggest_for_description(
+    session: AsyncSession, *, description: str, category_code: str | None, limit: int = 5
+) -> list[Suggestion]:
+    """`suggest_articles` for a case's description, which may be longer than a text given
+    to suggest (20,000 characters against MAX_TEXT): its beginning says what it is about."""
+    return await suggest_articles(
+        session, text=description[:MAX_TEXT], category_code=category_code, limit=limit
+    )
+
+
 async def suggest_articles(
     session: AsyncSession, *, text: str, category_code: str | None = None, limit: int = 5
 ) -> list[Suggestion]:
