@@ -79,7 +79,7 @@ def test_operator_signs_in_and_sees_the_case_board(live_server, browser, setting
     page.fill("#password", "dtv01-1022")
     page.click("button[type=submit]")
     page.wait_for_url(live_server.url + "/")
-    rows = page.locator("#cases tr")
+    rows = page.locator("#cases tr[data-code]")
     assert rows.count() == 2
     assert "Khẩn cấp" in rows.nth(0).inner_text()
     assert "SpO2 91%" in rows.nth(0).inner_text()
