@@ -15,7 +15,7 @@ from hotline.auth.service import Actor
 from hotline.cases.transitions import CHANNEL_LABELS_VI, OPEN_STATUSES
 from hotline.dashboard import service
 from hotline.db import utcnow
-from hotline.directory.service import get_ward, list_categories
+from hotline.directory.service import list_categories, ward_names
 from hotline.duplicates import clusters, merge
 from hotline.duplicates.service import short
 from hotline.errors import DomainError, NotAllowed
@@ -65,8 +65,7 @@ async def _page(
             return RedirectResponse("/login", status_code=303)
         context = await _common(request, session, actor)
         try:
-            live = await service.live_figures(session, actor=actor, now=now)
-            charts = await service.charts(session, actor=actor, now=now)
+            live, charts = await service.overview(session, actor=actor, now=now)
             found = await clusters.clusters_for(
                 session,
                 actor=actor,
@@ -79,10 +78,7 @@ async def _page(
             c.code: c.name_vi for c in await list_categories(session, include_inactive=True)
         }
         # Clusters are grouped by ward: named as the operators know them, not by code.
-        wards = {
-            code: (await get_ward(session, code)).name
-            for code in {cluster.ward_code for cluster in found.items}
-        }
+        wards = await ward_names(session, (cluster.ward_code for cluster in found.items))
     return templates.TemplateResponse(
         request,
         "dashboard/dashboard.html",

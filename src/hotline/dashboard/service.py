@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import case, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -85,6 +86,22 @@ async def live_figures(session: AsyncSession, *, actor: Actor, now: datetime) ->
     require(actor, Permission.SUPERVISE_AGENTS)
     day = site_of(session).local(now).date()
     report = await read_summary(session, actor=actor, date_from=day, date_to=day)
+    return await _live(session, actor, now, day, report)
+
+
+async def overview(session: AsyncSession, *, actor: Actor, now: datetime) -> tuple[Live, Charts]:
+    """`live_figures` and `charts` together, today's summary read once for both (the
+    dashboard page)."""
+    require(actor, Permission.SUPERVISE_AGENTS)
+    day = site_of(session).local(now).date()
+    report = await read_summary(session, actor=actor, date_from=day, date_to=day)
+    live = await _live(session, actor, now, day, report)
+    return live, await _charts(session, actor, now, day, report)
+
+
+async def _live(
+    session: AsyncSession, actor: Actor, now: datetime, day: date, report: dict[str, Any]
+) -> Live:
     outcomes: dict[str, int] = report["calls"]["by_outcome"]
     answered = outcomes.get(CallOutcome.ANSWERED.value, 0)
     abandoned = outcomes.get(CallOutcome.ABANDONED_QUEUE.value, 0)
@@ -141,12 +158,11 @@ async def _queue(session: AsyncSession, now: datetime) -> Queue:
     )
 
 
-async def charts(session: AsyncSession, *, actor: Actor, now: datetime) -> Charts:
+async def _charts(
+    session: AsyncSession, actor: Actor, now: datetime, day: date, today: dict[str, Any]
+) -> Charts:
     """Today's cases per hour against the average of the week before, by category and by
-    channel, and the backlog of each unit (supervisors and administrators)."""
-    require(actor, Permission.SUPERVISE_AGENTS)
-    day = site_of(session).local(now).date()
-    today = await read_summary(session, actor=actor, date_from=day, date_to=day)
+    channel, and the backlog of each unit."""
     before = await read_summary(
         session,
         actor=actor,
