@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -103,15 +103,26 @@ async def _page(
 
 
 @router.get("/dashboard/live", response_class=HTMLResponse)
-async def live_fragment(request: Request, state: StateDep) -> Response:
-    """The counters, the queue and the operators, for the page's script to swap in."""
+async def live_fragment(
+    request: Request, state: StateDep, after: Annotated[int, Query(ge=0)] = 0
+) -> Response:
+    """The counters, the queue and the operators, for the page's script to swap in; `after`
+    is the newest event the page has received (figures older than it are not served)."""
     now = utcnow()
+    position = state.feed.last
     async with state.unit_of_work(read_only=True) as session:
         actor = await page_actor(request, state, session)
         if actor is None:
             return Response(status_code=401)
         try:
-            live = await service.live_figures(session, actor=actor, now=now)
+            live = await service.shared_live_figures(
+                session,
+                actor=actor,
+                now=now,
+                shared=_shared(request),
+                position=position,
+                after=after,
+            )
         except NotAllowed:
             return Response(status_code=403)
     return templates.TemplateResponse(
@@ -119,6 +130,14 @@ async def live_fragment(request: Request, state: StateDep) -> Response:
         "dashboard/live.html",
         {"live": live, "open_query": OPEN_QUERY, "tz": state.site.timezone, "now": now},
     )
+
+
+def _shared(request: Request) -> service.SharedLive:
+    """This app's shared live figures (one per process, made on first use)."""
+    shared = getattr(request.app.state, "dashboard_live", None)
+    if shared is None:
+        shared = request.app.state.dashboard_live = service.SharedLive()
+    return shared
 
 
 @router.post("/dashboard/merge")

@@ -10,7 +10,9 @@ answered calls in progress, the queue as the database knows it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import time
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -30,6 +32,9 @@ from hotline.site import site_of
 
 # The days the hourly average is taken over (the days before today).
 AVERAGE_DAYS = 7
+# Live figures shared by the dashboards of one process are recomputed at least this often,
+# for what changes without an event (a wait growing longer, a call ending).
+SHARED_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,54 @@ async def live_figures(session: AsyncSession, *, actor: Actor, now: datetime) ->
     day = site_of(session).local(now).date()
     report = await read_summary(session, actor=actor, date_from=day, date_to=day)
     return await _live(session, actor, now, day, report)
+
+
+@dataclass
+class SharedLive:
+    """The live figures one process computed last, and the event log position they
+    include (`shared_live_figures`)."""
+
+    position: int = -1
+    computed: float = 0.0
+    live: Live | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+async def shared_live_figures(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    now: datetime,
+    shared: SharedLive,
+    position: int,
+    after: int = 0,
+) -> Live:
+    """`live_figures`, computed once for all the dashboards of a process that ask while
+    nothing happened: every connected dashboard asks again after each event, and all of them
+    would compute the same figures (they do not depend on who asks).
+
+    `position` is the process's event feed position when asked (every event up to it is
+    committed and included in figures computed from then on); `after` is the newest event
+    the asking page has received. Figures are reused only at the same position, not older
+    than `after` and less than SHARED_SECONDS old; otherwise one request computes them while
+    the others asking meanwhile wait and reuse them."""
+    require(actor, Permission.SUPERVISE_AGENTS)
+
+    def current() -> Live | None:
+        fresh = time.monotonic() - shared.computed < SHARED_SECONDS
+        if shared.live is not None and shared.position == position >= after and fresh:
+            return shared.live
+        return None
+
+    if (live := current()) is not None:
+        return live
+    async with shared.lock:
+        if (live := current()) is not None:
+            return live
+        started = time.monotonic()
+        live = await live_figures(session, actor=actor, now=now)
+        shared.position, shared.computed, shared.live = position, started, live
+    return live
 
 
 async def overview(session: AsyncSession, *, actor: Actor, now: datetime) -> tuple[Live, Charts]:

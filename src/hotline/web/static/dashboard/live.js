@@ -13,6 +13,7 @@
   var running = false;
   var again = false;
   var last = 0;
+  var newest = 0;
 
   function show(online) {
     if (!state) return;
@@ -26,7 +27,9 @@
     if (running) { again = true; return; }
     running = true;
     last = Date.now();
-    fetch(region.dataset.liveUrl, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+    // The newest event received: the server never answers with figures older than it.
+    var url = region.dataset.liveUrl + "?after=" + newest;
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (response) {
         if (response.status === 401 || response.status === 403) { location.reload(); return null; }
         return response.ok ? response.text() : null;
@@ -44,7 +47,9 @@
       });
   }
 
-  function schedule() {
+  function schedule(event) {
+    var id = event ? parseInt(event.lastEventId, 10) : NaN;
+    if (id > newest) newest = id;
     if (timer !== null) return;
     timer = setTimeout(refresh, Math.max(300, last + REFRESH_MS - Date.now()));
   }
