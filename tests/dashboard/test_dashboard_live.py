@@ -47,6 +47,8 @@ async def test_dashboards_asking_while_nothing_happens_share_one_computation(
 ) -> None:
     await create(client, world)
     await sign_in(client, "supervisor")
+    # Nothing happens from here on: the feed has read every event there is.
+    await app.state.hotline.feed.sync()
     first, computed = await fetch_counting(app, client, "/dashboard/live")
     again, shared = await fetch_counting(app, client, "/dashboard/live")
     assert received(first) == received(again) == "1"
@@ -71,3 +73,14 @@ async def test_the_fragment_refuses_a_bad_position(client, world) -> None:
     await sign_in(client, "supervisor")
     r = await client.get("/dashboard/live?after=-1")
     assert r.status_code in (400, 422)
+
+
+async def test_the_shared_fragment_is_each_readers_language(app, client, world) -> None:
+    await sign_in(client, "supervisor")
+    await app.state.hotline.feed.sync()
+    assert "Tiếp nhận" in (await client.get("/dashboard/live")).text
+    client.cookies.set("lang", "en")
+    english = (await client.get("/dashboard/live")).text
+    assert "Received" in english and "Tiếp nhận" not in english
+    client.cookies.set("lang", "vi")
+    assert "Tiếp nhận" in (await client.get("/dashboard/live")).text

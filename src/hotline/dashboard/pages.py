@@ -3,7 +3,9 @@ the floor as a wallboard, today's charts and the duplicate clusters to merge."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -20,6 +22,7 @@ from hotline.duplicates import clusters, merge
 from hotline.duplicates.service import short
 from hotline.errors import DomainError, NotAllowed
 from hotline.web.deps import get_state
+from hotline.web.i18n import language_of
 from hotline.web.page import csrf_matches, csrf_token, nav_for, page_actor, templates_for
 from hotline.web.state import AppState
 
@@ -112,24 +115,41 @@ async def live_fragment(
     position = state.feed.last
     async with state.unit_of_work(read_only=True) as session:
         actor = await page_actor(request, state, session)
-        if actor is None:
-            return Response(status_code=401)
-        try:
-            live = await service.shared_live_figures(
-                session,
-                actor=actor,
-                now=now,
-                shared=_shared(request),
-                position=position,
-                after=after,
-            )
-        except NotAllowed:
-            return Response(status_code=403)
-    return templates.TemplateResponse(
+    if actor is None:
+        return Response(status_code=401)
+    try:
+        live = await service.shared_live_figures(
+            actor=actor,
+            now=now,
+            shared=_shared(request),
+            position=position,
+            after=after,
+            open_session=partial(state.unit_of_work, read_only=True),
+        )
+    except NotAllowed:
+        return Response(status_code=403)
+    # The fragment depends on the figures and the language only: rendered once for each.
+    rendered = _rendered(request)
+    if rendered.live is not live:
+        rendered.live, rendered.html = live, {}
+    language = language_of(request)
+    if (html := rendered.html.get(language)) is not None:
+        return HTMLResponse(html)
+    response = templates.TemplateResponse(
         request,
         "dashboard/live.html",
-        {"live": live, "open_query": OPEN_QUERY, "tz": state.site.timezone, "now": now},
+        {"live": live, "open_query": OPEN_QUERY, "tz": state.site.timezone},
     )
+    rendered.html[language] = bytes(response.body)
+    return response
+
+
+@dataclass
+class _Rendered:
+    """The live fragment rendered from the shared figures, per language."""
+
+    live: service.Live | None = None
+    html: dict[str, bytes] = field(default_factory=dict)
 
 
 def _shared(request: Request) -> service.SharedLive:
@@ -138,6 +158,13 @@ def _shared(request: Request) -> service.SharedLive:
     if shared is None:
         shared = request.app.state.dashboard_live = service.SharedLive()
     return shared
+
+
+def _rendered(request: Request) -> _Rendered:
+    rendered = getattr(request.app.state, "dashboard_live_html", None)
+    if rendered is None:
+        rendered = request.app.state.dashboard_live_html = _Rendered()
+    return rendered
 
 
 @router.post("/dashboard/merge")

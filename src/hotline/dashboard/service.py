@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -106,13 +108,13 @@ class SharedLive:
 
 
 async def shared_live_figures(
-    session: AsyncSession,
     *,
     actor: Actor,
     now: datetime,
     shared: SharedLive,
     position: int,
     after: int = 0,
+    open_session: Callable[[], AbstractAsyncContextManager[AsyncSession]],
 ) -> Live:
     """`live_figures`, computed once for all the dashboards of a process that ask while
     nothing happened: every connected dashboard asks again after each event, and all of them
@@ -121,8 +123,9 @@ async def shared_live_figures(
     `position` is the process's event feed position when asked (every event up to it is
     committed and included in figures computed from then on); `after` is the newest event
     the asking page has received. Figures are reused only at the same position, not older
-    than `after` and less than SHARED_SECONDS old; otherwise one request computes them while
-    the others asking meanwhile wait and reuse them."""
+    than `after` and less than SHARED_SECONDS old; otherwise one request computes them (in
+    a session of its own from `open_session`) while the others asking meanwhile wait,
+    holding no database connection, and reuse them."""
     require(actor, Permission.SUPERVISE_AGENTS)
 
     def current() -> Live | None:
@@ -137,7 +140,8 @@ async def shared_live_figures(
         if (live := current()) is not None:
             return live
         started = time.monotonic()
-        live = await live_figures(session, actor=actor, now=now)
+        async with open_session() as session:
+            live = await live_figures(session, actor=actor, now=now)
         shared.position, shared.computed, shared.live = position, started, live
     return live
 

@@ -1,6 +1,8 @@
 // The dashboard's live counters: the event stream says something changed, the page fetches
 // the counters fragment again (the server computes every figure; nothing is counted here).
 // A burst of events (a surge of intake) causes one refresh per REFRESH_MS, not one per event.
+// Every open dashboard hears each event at the same moment: each waits a random part of
+// SPREAD_MS before asking, so that a room of wallboards does not ask the server all at once.
 // EventSource reconnects by itself and resumes from the last event id; meanwhile the page
 // says it is reconnecting, and refreshes once the stream is back (events may have been missed).
 (function () {
@@ -9,6 +11,7 @@
   var state = document.getElementById("stream-state");
   if (!region || !window.EventSource) return;
   var REFRESH_MS = 2000;
+  var SPREAD_MS = 1200;
   var timer = null;
   var running = false;
   var again = false;
@@ -51,7 +54,8 @@
     var id = event ? parseInt(event.lastEventId, 10) : NaN;
     if (id > newest) newest = id;
     if (timer !== null) return;
-    timer = setTimeout(refresh, Math.max(300, last + REFRESH_MS - Date.now()));
+    var soonest = 300 + Math.random() * SPREAD_MS;
+    timer = setTimeout(refresh, Math.max(soonest, last + REFRESH_MS - Date.now()));
   }
 
   // The wallboard: the live part alone on the whole (wall) screen.
