@@ -29,9 +29,10 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,8 +47,11 @@ from sitedata import PASSWORD, ensure_site_dataset, operator_name, supervisor_na
 
 PORT = 8904
 BASELINE_PORT = 8905
-REFRESH_MS = 2000  # live.js: one fetch of the fragment per 2 s at most
-MIN_DELAY_MS = 300  # ... and not sooner than this after the event
+# As web/static/dashboard/live.js: one fetch of the fragment per 2 s at most, not sooner
+# than 300 ms plus a random part of 1.2 s after the event.
+REFRESH_MS = 2000
+MIN_DELAY_MS = 300
+SPREAD_MS = 1200
 # The events live.js refreshes on (the case kinds it lists, the floor's).
 REFRESH_ON = ("case.", "agent.status", "call.answered")
 
@@ -94,38 +98,59 @@ class Run:
     client_cores: float | None = None
 
 
-async def _stream(client: httpx.AsyncClient, url: str, d: Dashboard, run: Run) -> None:
-    kind = ""
-    try:
-        async with client.stream("GET", url, headers=d.headers) as resp:
-            if resp.status_code != 200:
-                run.stream_errors.append(f"status {resp.status_code}")
-                return
-            async for line in resp.aiter_lines():
-                if line.startswith("event:"):
-                    kind = line[6:].strip()
-                elif line.startswith("data:") and kind == "case.created":
-                    now = time.perf_counter()
-                    code = json.loads(line[5:])["case_code"]
-                    d.received.setdefault(code, now)
-                elif not line:
-                    if kind == "ready":
-                        d.ready.set()
-                    elif kind.startswith(REFRESH_ON):
-                        d.wanted.set()
-                    kind = ""
-    except (httpx.HTTPError, asyncio.CancelledError) as exc:
-        if not isinstance(exc, asyncio.CancelledError):
+async def _stream(
+    client: httpx.AsyncClient, url: str, d: Dashboard, run: Run, opening: asyncio.Semaphore
+) -> None:
+    """One dashboard's EventSource: reconnects after a failure, resuming from the last id
+    it received (Last-Event-ID). A few open at a time (`opening`) until ready: 200 streams
+    opened in the same instant would each take a database connection to check the session
+    at once, past what PostgreSQL allows on a shared machine."""
+    last_id = ""
+    while True:
+        kind, held = "", True
+        await opening.acquire()
+        headers = {**d.headers, **({"Last-Event-ID": last_id} if last_id else {})}
+        try:
+            async with client.stream("GET", url, headers=headers) as resp:
+                lines = resp.aiter_lines() if resp.status_code == 200 else _nothing()
+                async for line in lines:
+                    if line.startswith("event:"):
+                        kind = line[6:].strip()
+                    elif line.startswith("id:"):
+                        last_id = line[3:].strip()
+                    elif line.startswith("data:") and kind == "case.created":
+                        now = time.perf_counter()
+                        code = json.loads(line[5:])["case_code"]
+                        d.received.setdefault(code, now)
+                    elif not line:
+                        if kind == "ready" and held:
+                            d.ready.set()
+                            held = False
+                            opening.release()
+                        elif kind.startswith(REFRESH_ON):
+                            d.wanted.set()
+                        kind = ""
+                run.stream_errors.append(f"stream ended ({resp.status_code})")
+        except httpx.HTTPError as exc:
             run.stream_errors.append(type(exc).__name__)
-        raise
+        finally:
+            if held:
+                opening.release()
+        await asyncio.sleep(1)
+
+
+async def _nothing() -> AsyncIterator[str]:
+    return
+    yield
 
 
 async def _refresher(client: httpx.AsyncClient, url: str, d: Dashboard, run: Run) -> None:
-    """live.js's schedule(): one fetch at a time, >= 300 ms after the event, <= 1 per 2 s."""
+    """live.js's schedule(): one fetch at a time, 0.3-1.5 s after the event, <= 1 per 2 s."""
     while True:
         await d.wanted.wait()
         now = time.perf_counter()
-        delay = max(MIN_DELAY_MS / 1000, d.last_fetch + REFRESH_MS / 1000 - now)
+        soonest = (MIN_DELAY_MS + random.random() * SPREAD_MS) / 1000
+        delay = max(soonest, d.last_fetch + REFRESH_MS / 1000 - now)
         await asyncio.sleep(delay)
         d.wanted.clear()
         d.last_fetch = t0 = time.perf_counter()
@@ -166,8 +191,9 @@ async def fan_out(
         httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(60, read=None)) for _ in dashboards
     ]
     async with httpx.AsyncClient(base_url=base, timeout=30) as publisher:
+        opening = asyncio.Semaphore(10)
         tasks = [
-            asyncio.create_task(_stream(c, events_path, d, run))
+            asyncio.create_task(_stream(c, events_path, d, run, opening))
             for c, d in zip(clients, dashboards, strict=True)
         ]
         if refresh_path:

@@ -157,7 +157,7 @@ def live_section(r: dict[str, Any]) -> tuple[str, list[list[str]]]:
         " in (a cookie session each) and open the dashboard's stream `GET /api/v1/events`"
         + (
             "; each also fetches `/dashboard/live` again after case events the way the page's"
-            " script does (at most once per 2 s, 300 ms after the event)"
+            " script does (at most once per 2 s, 0.3–1.5 s after the event)"
             if c["refresh"]
             else " (streams only, no fragment fetches)"
         )
