@@ -236,7 +236,9 @@ async def fan_out(
 
 def delays(run: Run, dashboards: list[Dashboard]) -> dict[str, Any]:
     from_send, from_ack, lost = [], [], 0
+    slowest: list[float] = []  # per case, in sending order: its slowest delivery
     for code, (t_send, t_ack) in run.sent.items():
+        worst = 0.0
         for d in dashboards:
             at = d.received.get(code)
             if at is None:
@@ -244,6 +246,8 @@ def delays(run: Run, dashboards: list[Dashboard]) -> dict[str, Any]:
             else:
                 from_send.append((at - t_send) * 1000)
                 from_ack.append((at - t_ack) * 1000)
+                worst = max(worst, (at - t_send) * 1000)
+        slowest.append(round(worst, 1))
     acks = [(ack - send) * 1000 for send, ack in run.sent.values()]
     return {
         "cases": len(run.sent),
@@ -257,6 +261,7 @@ def delays(run: Run, dashboards: list[Dashboard]) -> dict[str, Any]:
         "stream_errors": len(run.stream_errors),
         "client_loop_lag_p99_ms": pct(run.loop_lag_ms, 99) if run.loop_lag_ms else None,
         "client_loop_lag_max_ms": max(run.loop_lag_ms) if run.loop_lag_ms else None,
+        "slowest_delivery_per_case_ms": slowest,
         "server_cores": run.server_cores,
         "client_cores": run.client_cores,
     }
