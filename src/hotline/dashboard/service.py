@@ -122,15 +122,18 @@ async def shared_live_figures(
 
     `position` is the process's event feed position when asked (every event up to it is
     committed and included in figures computed from then on); `after` is the newest event
-    the asking page has received. Figures are reused only at the same position, not older
-    than `after` and less than SHARED_SECONDS old; otherwise one request computes them (in
-    a session of its own from `open_session`) while the others asking meanwhile wait,
-    holding no database connection, and reuse them."""
+    the asking page has received. Figures less than SHARED_SECONDS old are reused if they
+    include `after` (a page that has not heard of a later event yet will ask again when it
+    does), or, for a caller that names no event, if nothing was delivered since. Otherwise
+    one request computes them (in a session of its own from `open_session`) while the others
+    asking meanwhile wait, holding no database connection, and reuse them. In a surge the
+    figures are thus computed about once a second per process, not once per event."""
     require(actor, Permission.SUPERVISE_AGENTS)
 
     def current() -> Live | None:
         fresh = time.monotonic() - shared.computed < SHARED_SECONDS
-        if shared.live is not None and shared.position == position >= after and fresh:
+        covers = shared.position >= after if after else shared.position == position
+        if shared.live is not None and covers and fresh:
             return shared.live
         return None
 
