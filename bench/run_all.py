@@ -74,7 +74,7 @@ def commands(quick: bool, fresh: bool, out: Path) -> dict[str, list[str]]:
         live = ["--dashboards", "50", "--cases", "30", "--db-cases", "100000"]
         live += ["--db-calls", "20000"]
     else:
-        # Target sizes; about 10 minutes in all once the datasets are cached.
+        # Target sizes; about 15 minutes in all once the datasets are cached.
         intake = ["--duration", "10", "--warmup", "2", "--runs", "3", "--concurrency", "32"]
         report, search, kb_search, duplicates, triage_speed, sip_calls = [], [], [], [], [], []
         pages, live = [], []
