@@ -270,6 +270,41 @@ PG_COUNTERS = [
 ]
 
 
+async def drop_case_indexes(conn: asyncpg.Connection) -> list[tuple[str, str, bool]]:
+    """Drop the secondary indexes of "case" before a bulk write; returns what
+    `rebuild_case_indexes` needs: (name, definition, is a constraint)."""
+    saved = []
+    for row in await conn.fetch(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'case'"
+        " AND indexname NOT IN ('pk_case')"
+    ):
+        name = row["indexname"]
+        con = await conn.fetchval(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = $1", name
+        )
+        if con:
+            await conn.execute(f'ALTER TABLE "case" DROP CONSTRAINT "{name}"')
+        else:
+            await conn.execute(f'DROP INDEX "{name}"')
+        saved.append((name, row["indexdef"], bool(con)))
+    return saved
+
+
+async def rebuild_case_indexes(
+    conn: asyncpg.Connection, saved: list[tuple[str, str, bool]], *, fts: bool = True
+) -> None:
+    log("rebuilding case indexes")
+    for name, indexdef, constraint in saved:
+        if name in FTS_INDEXES and not fts:
+            continue
+        if constraint:
+            # Only the unique code is a constraint; rebuild it as one.
+            await conn.execute(f'ALTER TABLE "case" ADD CONSTRAINT "{name}" UNIQUE (code)')
+        else:
+            await conn.execute(indexdef)
+        log(f"  {name}")
+
+
 async def _pg_fill(dsn: str, n_cases: int, n_calls: int, fts: bool) -> None:
     tpls = case_templates()
     ctpls = call_templates()
@@ -308,21 +343,7 @@ async def _pg_fill(dsn: str, n_cases: int, n_calls: int, fts: bool) -> None:
         if missing:
             raise RuntimeError(f"{missing} template wards are not in the ward table")
 
-        index_defs = await conn.fetch(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'case'"
-            " AND indexname NOT IN ('pk_case')"
-        )
-        constraints = set()
-        for row in index_defs:
-            con = await conn.fetchval(
-                "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = $1",
-                row["indexname"],
-            )
-            if con:
-                constraints.add(row["indexname"])
-                await conn.execute(f'ALTER TABLE "case" DROP CONSTRAINT "{row["indexname"]}"')
-            else:
-                await conn.execute(f'DROP INDEX "{row["indexname"]}"')
+        index_defs = await drop_case_indexes(conn)
 
         step = SPAN_DAYS * 86400 / n_cases
         batch = 1_000_000
@@ -336,18 +357,7 @@ async def _pg_fill(dsn: str, n_cases: int, n_calls: int, fts: bool) -> None:
                 step,
             )
             log(f"cases {hi:,}/{n_cases:,}")
-        log("rebuilding case indexes")
-        for row in index_defs:
-            if row["indexname"] in FTS_INDEXES and not fts:
-                continue
-            if row["indexname"] in constraints:
-                # Only the unique code is a constraint; rebuild it as one.
-                await conn.execute(
-                    f'ALTER TABLE "case" ADD CONSTRAINT "{row["indexname"]}" UNIQUE (code)'
-                )
-            else:
-                await conn.execute(row["indexdef"])
-            log(f"  {row['indexname']}")
+        await rebuild_case_indexes(conn, index_defs, fts=fts)
 
         step = SPAN_DAYS * 86400 / max(n_calls, 1)
         for lo in range(1, n_calls + 1, batch):

@@ -25,6 +25,7 @@ from typing import Any
 
 from common import REPO_ROOT, RESULTS_DIR, fmt, markdown_table
 from sip_report import sip_calls_section
+from webreport import live_section, pages_section
 
 BENCH = Path(__file__).resolve().parent
 DOC = REPO_ROOT / "docs" / "benchmarks.md"
@@ -40,6 +41,8 @@ NAMES = (
     "sip_calls",
     "phone",
     "page_weight",
+    "pages",
+    "live",
 )
 
 
@@ -66,10 +69,15 @@ def commands(quick: bool, fresh: bool, out: Path) -> dict[str, list[str]]:
         triage_speed = ["--min-texts", "2000", "--runs", "1", "--baseline-runs", "1"]
         sip_calls = ["--calls", "300", "--concurrency", "100", "--hold", "10"]
         sip_calls += ["--baseline-calls", "60", "--baseline-concurrency", "20"]
+        pages = ["--cases", "100000", "--calls", "20000", "--rounds", "5"]
+        pages += ["--baseline-rounds", "2"]
+        live = ["--dashboards", "50", "--cases", "30", "--db-cases", "100000"]
+        live += ["--db-calls", "20000"]
     else:
-        # Target sizes; about 10 minutes in all once the datasets are cached.
+        # Target sizes; about 15 minutes in all once the datasets are cached.
         intake = ["--duration", "10", "--warmup", "2", "--runs", "3", "--concurrency", "32"]
         report, search, kb_search, duplicates, triage_speed, sip_calls = [], [], [], [], [], []
+        pages, live = [], []
     return {
         "intake": [py, str(BENCH / "intake.py"), "--product", *intake],
         "report": [py, str(BENCH / "report.py"), *report, *f],
@@ -81,6 +89,8 @@ def commands(quick: bool, fresh: bool, out: Path) -> dict[str, list[str]]:
         "acd": [py, str(BENCH / "acd.py"), *(["--rounds", "3"] if quick else [])],
         "sip_calls": [py, str(BENCH / "sip_calls.py"), *sip_calls],
         "page_weight": [py, str(BENCH / "page_weight.py")],
+        "pages": [py, str(BENCH / "pages.py"), *pages, *f],
+        "live": [py, str(BENCH / "live.py"), *live, *f],
         "phone": [
             py,
             str(BENCH / "phone.py"),
@@ -330,6 +340,11 @@ NOTES = """## Notes
 - The 10M-case report database is built without the full-text GIN index (not used by the
   report; building it takes tens of minutes on this box). The 1M search database has
   every product index.
+- The page and live-dashboard benchmarks run on `hotline_bench_site_1m`, a copy of the 1M
+  search database made into a working site (`bench/sitedata.py`): the history taken by 40
+  operators and forwarded to the units the product would choose, then the last four weeks
+  laid afresh as of each run (`bench/sitelayer.py`), with their open, forwarded and overdue
+  work, today's cases and calls and the operators' states.
 - The machine is shared: other jobs may run during a benchmark (load average at start is
   recorded above). Ratios against a baseline measured in the same run are the more stable
   figure; absolute numbers can move between runs.
@@ -678,6 +693,8 @@ def render(results: dict[str, Any]) -> str:
         ("sip_calls", sip_calls_section),
         ("phone", phone_section),
         ("page_weight", page_weight_section),
+        ("pages", pages_section),
+        ("live", live_section),
     ):
         if name in results:
             text, rows = fn2(results[name])

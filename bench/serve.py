@@ -112,6 +112,22 @@ class Server:
             self._log.close()
         self.proc = None
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the processes of the server's group."""
+        if self.proc is None:
+            return 0.0
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # the process ended meanwhile
+            # After the command: state, ppid, pgrp, ..., utime (12th), stime (13th).
+            if int(fields[2]) == self.proc.pid:
+                total += int(fields[11]) + int(fields[12])
+        return total / tick
+
     def __enter__(self) -> Server:
         self.start()
         return self

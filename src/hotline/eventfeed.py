@@ -22,6 +22,7 @@ import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hotline.db import create_engine
 from hotline.events import DomainEvent, EventBus, EventRow
 from hotline.settings import Settings
 
@@ -144,9 +145,22 @@ class EventFeed:
         self._stopping = False
         self._positioned = False
         self._pg = engine.dialect.name == "postgresql"
+        # On PostgreSQL the log is read on a connection of its own, not the requests' pool:
+        # when requests hold every pooled connection (a burst of them waiting on a slow
+        # query or a lock) live events must not wait in line behind them.
+        self._log_engine = (
+            create_engine(engine.url.render_as_string(hide_password=False), pool_size=1)
+            if self._pg
+            else engine
+        )
         # The first missing id the feed waits on: since when, and the snapshot's xmax
         # of the read that found it missing.
         self._gap: tuple[int, float, int] | None = None
+
+    @property
+    def log_engine(self) -> AsyncEngine:
+        """The engine the log is read on (its own on PostgreSQL, the app's on SQLite)."""
+        return self._log_engine
 
     async def start(self) -> None:
         try:
@@ -180,9 +194,11 @@ class EventFeed:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        if self._log_engine is not self.engine:
+            await self._log_engine.dispose()
 
     async def _position(self) -> None:
-        async with self.engine.connect() as conn:
+        async with self._log_engine.connect() as conn:
             newest = await conn.scalar(text("SELECT max(id) FROM event"))
         self.last = int(newest or 0)
         self._positioned = True
@@ -238,7 +254,7 @@ class EventFeed:
         # every event of a surge for nobody cost intake a few per cent).
         listened = self.bus.subscriber_count > 0
         query = t.select() if listened else t.select().with_only_columns(t.c.id)
-        async with self.engine.connect() as conn:
+        async with self._log_engine.connect() as conn:
             rows = (
                 await conn.execute(query.where(t.c.id > self.last).order_by(t.c.id).limit(limit))
             ).all()

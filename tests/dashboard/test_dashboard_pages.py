@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from hotline.auth.service import actor_for_token
 from hotline.cases.models import CaseAssignment
@@ -148,3 +148,40 @@ async def test_a_duplicate_cluster_is_merged_from_the_dashboard(client, world) -
     # Merging it again is refused with the service's reason, shown on the page.
     r = await client.post("/dashboard/merge", data=data)
     assert r.status_code == 409 and 'role="alert"' in r.text and merged in r.text
+
+
+async def test_the_dashboard_reads_a_fixed_number_of_queries_whatever_its_clusters(
+    app, client, world
+) -> None:
+    """Every cluster's ward is named, and naming them costs one query, not one per ward."""
+    statements: list[str] = []
+
+    def count(_conn: Any, _cur: Any, statement: str, *_rest: Any) -> None:
+        # The live feed reads the event log on the same engine whenever it likes.
+        if "FROM event" not in statement and "pg_current_snapshot" not in statement:
+            statements.append(statement)
+
+    async def queries_of_the_page() -> tuple[int, str]:
+        statements.clear()
+        page = await client.get("/dashboard")
+        assert page.status_code == 200
+        return len(statements), page.text
+
+    text = "Khu trọ ngõ 12 có 20 công nhân hết gạo ba ngày nay, xin hỗ trợ lương thực gấp"
+    # Ba Đình (00004), then Ngọc Hà (00008) and Giảng Võ (00025).
+    wards = ["00004", "00008", "00025"]
+    for _ in range(2):
+        await create(client, world, description=text, ward_code=wards[0])
+    await sign_in(client, "supervisor")
+    event.listen(app.state.hotline.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        one_ward, _ = await queries_of_the_page()
+        for ward in wards[1:]:
+            for _ in range(2):
+                await create(client, world, description=text, ward_code=ward)
+        three_wards, page = await queries_of_the_page()
+    finally:
+        event.remove(app.state.hotline.engine.sync_engine, "before_cursor_execute", count)
+    for ward in wards:
+        assert re.search(rf'<a href="/\?ward={ward}">[^<0-9]+</a>', page), ward
+    assert three_wards == one_ward

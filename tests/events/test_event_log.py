@@ -190,6 +190,24 @@ async def test_an_id_rolled_back_does_not_hold_up_the_events_after_it(settings):
         assert await _codes(events, 1, within=settings.events_gap_seconds - 1) == ["NEXT"]
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_live_events_do_not_wait_for_a_connection_of_the_requests_pool(settings):
+    """Requests holding every pooled connection of a web process (a burst of them waiting on
+    a lock or a slow query) do not hold up its live events: the feed reads on its own."""
+    async with processes(settings, True, False) as (web, worker), web.bus.subscribe() as queue:
+        pool = web.engine.pool
+        held = [
+            await web.engine.connect()
+            for _ in range(pool.size() + pool._max_overflow)  # type: ignore[attr-defined]
+        ]
+        try:
+            await worker.write("W-1")
+            assert await _codes(queue, 1, within=5) == ["W-1"]
+        finally:
+            for conn in held:
+                await conn.close()
+
+
 async def test_the_worker_prunes_old_events_and_keeps_the_newest(settings):
     from hotline.events import prune_events
 
@@ -226,7 +244,7 @@ async def test_a_subscriber_arriving_while_the_feed_reads_only_ids_gets_what_it_
                 cm = web.bus.subscribe()
                 joined.append((cm, _enter_now(cm)))
 
-        engine = web.engine.sync_engine
+        engine = web.feed.log_engine.sync_engine
         sa_event.listen(engine, "before_cursor_execute", subscribe_during_the_read)
         await worker.write("DURING")
         await web.feed.sync()

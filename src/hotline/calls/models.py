@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.db import Base, UTCDateTime, enum_column, utcnow
@@ -26,7 +26,16 @@ class CallOutcome(enum.StrEnum):
 
 class Call(Base):
     __tablename__ = "call"
-    __table_args__ = (Index("ix_call_started_at", "started_at"),)
+    __table_args__ = (
+        Index("ix_call_started_at", "started_at"),
+        # The calls not ended yet (the dashboard's "in progress"): a handful at any time.
+        Index(
+            "ix_call_in_progress",
+            "started_at",
+            postgresql_where=text("ended_at IS NULL"),
+            sqlite_where=text("ended_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     line: Mapped[str] = mapped_column(String(20), index=True)

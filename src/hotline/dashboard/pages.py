@@ -3,10 +3,12 @@ the floor as a wallboard, today's charts and the duplicate clusters to merge."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,11 +17,12 @@ from hotline.auth.service import Actor
 from hotline.cases.transitions import CHANNEL_LABELS_VI, OPEN_STATUSES
 from hotline.dashboard import service
 from hotline.db import utcnow
-from hotline.directory.service import get_ward, list_categories
+from hotline.directory.service import list_categories, ward_names
 from hotline.duplicates import clusters, merge
 from hotline.duplicates.service import short
 from hotline.errors import DomainError, NotAllowed
 from hotline.web.deps import get_state
+from hotline.web.i18n import language_of
 from hotline.web.page import csrf_matches, csrf_token, nav_for, page_actor, templates_for
 from hotline.web.state import AppState
 
@@ -65,8 +68,7 @@ async def _page(
             return RedirectResponse("/login", status_code=303)
         context = await _common(request, session, actor)
         try:
-            live = await service.live_figures(session, actor=actor, now=now)
-            charts = await service.charts(session, actor=actor, now=now)
+            live, charts = await service.overview(session, actor=actor, now=now)
             found = await clusters.clusters_for(
                 session,
                 actor=actor,
@@ -79,10 +81,7 @@ async def _page(
             c.code: c.name_vi for c in await list_categories(session, include_inactive=True)
         }
         # Clusters are grouped by ward: named as the operators know them, not by code.
-        wards = {
-            code: (await get_ward(session, code)).name
-            for code in {cluster.ward_code for cluster in found.items}
-        }
+        wards = await ward_names(session, (cluster.ward_code for cluster in found.items))
     return templates.TemplateResponse(
         request,
         "dashboard/dashboard.html",
@@ -107,22 +106,65 @@ async def _page(
 
 
 @router.get("/dashboard/live", response_class=HTMLResponse)
-async def live_fragment(request: Request, state: StateDep) -> Response:
-    """The counters, the queue and the operators, for the page's script to swap in."""
+async def live_fragment(
+    request: Request, state: StateDep, after: Annotated[int, Query(ge=0)] = 0
+) -> Response:
+    """The counters, the queue and the operators, for the page's script to swap in; `after`
+    is the newest event the page has received (figures older than it are not served)."""
     now = utcnow()
+    position = state.feed.last
     async with state.unit_of_work(read_only=True) as session:
         actor = await page_actor(request, state, session)
-        if actor is None:
-            return Response(status_code=401)
-        try:
-            live = await service.live_figures(session, actor=actor, now=now)
-        except NotAllowed:
-            return Response(status_code=403)
-    return templates.TemplateResponse(
+    if actor is None:
+        return Response(status_code=401)
+    try:
+        live = await service.shared_live_figures(
+            actor=actor,
+            now=now,
+            shared=_shared(request),
+            position=position,
+            after=after,
+            open_session=partial(state.unit_of_work, read_only=True),
+        )
+    except NotAllowed:
+        return Response(status_code=403)
+    # The fragment depends on the figures and the language only: rendered once for each.
+    rendered = _rendered(request)
+    if rendered.live is not live:
+        rendered.live, rendered.html = live, {}
+    language = language_of(request)
+    if (html := rendered.html.get(language)) is not None:
+        return HTMLResponse(html)
+    response = templates.TemplateResponse(
         request,
         "dashboard/live.html",
-        {"live": live, "open_query": OPEN_QUERY, "tz": state.site.timezone, "now": now},
+        {"live": live, "open_query": OPEN_QUERY, "tz": state.site.timezone},
     )
+    rendered.html[language] = bytes(response.body)
+    return response
+
+
+@dataclass
+class _Rendered:
+    """The live fragment rendered from the shared figures, per language."""
+
+    live: service.Live | None = None
+    html: dict[str, bytes] = field(default_factory=dict)
+
+
+def _shared(request: Request) -> service.SharedLive:
+    """This app's shared live figures (one per process, made on first use)."""
+    shared = getattr(request.app.state, "dashboard_live", None)
+    if shared is None:
+        shared = request.app.state.dashboard_live = service.SharedLive()
+    return shared
+
+
+def _rendered(request: Request) -> _Rendered:
+    rendered = getattr(request.app.state, "dashboard_live_html", None)
+    if rendered is None:
+        rendered = request.app.state.dashboard_live_html = _Rendered()
+    return rendered
 
 
 @router.get("/dashboard/charts", response_class=HTMLResponse)

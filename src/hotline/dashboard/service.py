@@ -10,8 +10,13 @@ checking its own permission.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import case, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +35,9 @@ from hotline.site import site_of
 
 # The days the hourly average is taken over (the days before today).
 AVERAGE_DAYS = 7
+# Live figures shared by the dashboards of one process are recomputed at least this often,
+# for what changes without an event (a wait growing longer, a call ending).
+SHARED_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,83 @@ async def live_figures(session: AsyncSession, *, actor: Actor, now: datetime) ->
     require(actor, Permission.SUPERVISE_AGENTS)
     day = site_of(session).local(now).date()
     report = await read_summary(session, actor=actor, date_from=day, date_to=day)
+    return await _live(session, actor, now, day, report)
+
+
+@dataclass
+class SharedLive:
+    """The live figures one process computed last, and the event log position they
+    include (`shared_live_figures`)."""
+
+    position: int = -1
+    computed: float = 0.0
+    live: Live | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+async def shared_live_figures(
+    *,
+    actor: Actor,
+    now: datetime,
+    shared: SharedLive,
+    position: int,
+    after: int = 0,
+    open_session: Callable[[], AbstractAsyncContextManager[AsyncSession]],
+) -> Live:
+    """`live_figures`, computed once for all the dashboards of a process that ask while
+    nothing happened: every connected dashboard asks again after each event, and all of them
+    would compute the same figures (they do not depend on who asks).
+
+    `position` is the process's event feed position when asked (every event up to it is
+    committed and included in figures computed from then on); `after` is the newest event
+    the asking page has received. Figures less than SHARED_SECONDS old are reused if they
+    include `after` (a page that has not heard of a later event yet will ask again when it
+    does), or, for a caller that names no event, if nothing was delivered since. Otherwise
+    one request computes them (in a session of its own from `open_session`) while the others
+    asking meanwhile wait, holding no database connection, and reuse them. In a surge the
+    figures are thus computed about once a second per process, not once per event."""
+    require(actor, Permission.SUPERVISE_AGENTS)
+
+    def current() -> Live | None:
+        fresh = time.monotonic() - shared.computed < SHARED_SECONDS
+        covers = shared.position >= after if after else shared.position == position
+        if shared.live is not None and covers and fresh:
+            return shared.live
+        return None
+
+    if (live := current()) is not None:
+        return live
+    async with shared.lock:
+        if (live := current()) is not None:
+            return live
+        started = time.monotonic()
+        async with open_session() as session:
+            live = await live_figures(session, actor=actor, now=now)
+        shared.position, shared.computed, shared.live = position, started, live
+    return live
+
+
+async def overview(session: AsyncSession, *, actor: Actor, now: datetime) -> tuple[Live, Charts]:
+    """`live_figures` and `charts` together, today's summary read once for both (the
+    dashboard page)."""
+    require(actor, Permission.SUPERVISE_AGENTS)
+    day = site_of(session).local(now).date()
+    report = await read_summary(session, actor=actor, date_from=day, date_to=day)
+    live = await _live(session, actor, now, day, report)
+    return live, await _charts(session, actor, now, day, report)
+
+
+async def charts(session: AsyncSession, *, actor: Actor, now: datetime) -> Charts:
+    """Today's charts alone (the live charts fragment; supervisors and administrators)."""
+    require(actor, Permission.SUPERVISE_AGENTS)
+    day = site_of(session).local(now).date()
+    today = await read_summary(session, actor=actor, date_from=day, date_to=day)
+    return await _charts(session, actor, now, day, today)
+
+
+async def _live(
+    session: AsyncSession, actor: Actor, now: datetime, day: date, report: dict[str, Any]
+) -> Live:
     outcomes: dict[str, int] = report["calls"]["by_outcome"]
     answered = outcomes.get(CallOutcome.ANSWERED.value, 0)
     abandoned = outcomes.get(CallOutcome.ABANDONED_QUEUE.value, 0)
@@ -149,12 +234,11 @@ async def _queue(session: AsyncSession, actor: Actor, now: datetime) -> Queue:
     )
 
 
-async def charts(session: AsyncSession, *, actor: Actor, now: datetime) -> Charts:
+async def _charts(
+    session: AsyncSession, actor: Actor, now: datetime, day: date, today: dict[str, Any]
+) -> Charts:
     """Today's cases per hour against the average of the week before, by category and by
-    channel, and the backlog of each unit (supervisors and administrators)."""
-    require(actor, Permission.SUPERVISE_AGENTS)
-    day = site_of(session).local(now).date()
-    today = await read_summary(session, actor=actor, date_from=day, date_to=day)
+    channel, and the backlog of each unit."""
     average_from, average_to = day - timedelta(days=AVERAGE_DAYS), day - timedelta(days=1)
     before = await read_summary(session, actor=actor, date_from=average_from, date_to=average_to)
     by_hour = [

@@ -189,6 +189,15 @@ async def get_ward(session: AsyncSession, code: str, *, field: str = "ward_code"
     return ward
 
 
+async def ward_names(session: AsyncSession, codes: Iterable[str]) -> dict[str, str]:
+    """The names of these wards by code, in one query (codes not found are left out)."""
+    wanted = sorted(set(codes))
+    if not wanted:
+        return {}
+    rows = await session.execute(select(Ward.code, Ward.name).where(Ward.code.in_(wanted)))
+    return {code: name for code, name in rows.all()}
+
+
 async def get_category(session: AsyncSession, code: str, *, field: str = "category") -> Category:
     category = await session.get(Category, code)
     if category is None or not category.active:

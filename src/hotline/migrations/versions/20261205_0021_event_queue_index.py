@@ -1,7 +1,7 @@
 """A partial index on the event log for the phone line's queue figures (queue.changed)
 
 Revision ID: 20261205_0021
-Revises: 20261204_0016
+Revises: 20261205_0020
 Create Date: 2026-12-05 10:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '20261205_0021'
-down_revision = '20261204_0016'
+down_revision = '20261205_0020'
 branch_labels = None
 depends_on = None
 

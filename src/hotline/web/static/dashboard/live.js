@@ -2,7 +2,9 @@
 // fragment concerned again (the server computes every figure; nothing is counted here) and
 // swaps it in: the counters, queue and operators (/dashboard/live) on any change, today's
 // charts (/dashboard/charts) when cases change. A burst of events (a surge of intake)
-// causes one refresh per region every few seconds, not one per event.
+// causes one refresh per region every few seconds, not one per event. Every open dashboard
+// hears each event at the same moment: each waits a random part of SPREAD_MS before asking,
+// so that a room of wallboards does not ask the server all at once.
 // EventSource reconnects by itself and resumes from the last event id; meanwhile the page
 // says it is reconnecting, and refreshes once the stream is back (events may have been missed).
 (function () {
@@ -10,6 +12,9 @@
   var live = document.getElementById("live-region");
   var state = document.getElementById("stream-state");
   if (!live || !window.EventSource) return;
+  var SPREAD_MS = 1200;
+  // The newest event received: the live figures are never older than it (?after=).
+  var newest = 0;
 
   function show(online) {
     if (!state) return;
@@ -19,14 +24,15 @@
   }
 
   // One region: refreshed at most once per `every` ms, never two fetches at once.
-  function region(node, url, every) {
+  function region(node, url, every, withAfter) {
     var timer = null, running = false, again = false, last = 0;
     function refresh() {
       timer = null;
       if (running) { again = true; return; }
       running = true;
       last = Date.now();
-      fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      var target = withAfter ? url + "?after=" + newest : url;
+      fetch(target, { credentials: "same-origin", headers: { "Accept": "text/html" } })
         .then(function (response) {
           if (response.status === 401 || response.status === 403) { location.reload(); return null; }
           return response.ok ? response.text() : null;
@@ -45,15 +51,22 @@
     }
     function schedule() {
       if (timer !== null) return;
-      timer = setTimeout(refresh, Math.max(300, last + every - Date.now()));
+      var soonest = 300 + Math.random() * SPREAD_MS;
+      timer = setTimeout(refresh, Math.max(soonest, last + every - Date.now()));
     }
     return schedule;
   }
 
-  var refreshLive = region(live, live.dataset.liveUrl, 2000);
+  function seen(event) {
+    var id = event ? parseInt(event.lastEventId, 10) : NaN;
+    if (id > newest) newest = id;
+  }
+
+  var refreshLive = region(live, live.dataset.liveUrl, 2000, true);
   var chartsNode = document.getElementById("charts-region");
-  var refreshCharts = chartsNode ? region(chartsNode, chartsNode.dataset.chartsUrl, 5000) : function () {};
-  function refreshAll() { refreshLive(); refreshCharts(); }
+  var refreshCharts = chartsNode ? region(chartsNode, chartsNode.dataset.chartsUrl, 5000, false) : function () {};
+  function refreshAll(event) { seen(event); refreshLive(); refreshCharts(); }
+  function refreshLiveOnly(event) { seen(event); refreshLive(); }
 
   // The wallboard: the live part alone on the whole (wall) screen.
   var wall = document.getElementById("wallboard");
@@ -89,7 +102,7 @@
     events.addEventListener("reset", refreshAll);
     CASE_KINDS.forEach(function (kind) { events.addEventListener(kind, refreshAll); });
     ["agent.status", "call.answered"].forEach(function (kind) {
-      events.addEventListener(kind, refreshLive);
+      events.addEventListener(kind, refreshLiveOnly);
     });
     events.addEventListener("queue.now", function (e) {
       document.dispatchEvent(new CustomEvent("hotline:queue", { detail: JSON.parse(e.data).data }));
