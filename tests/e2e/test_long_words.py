@@ -29,7 +29,7 @@ async def _seed(settings) -> tuple[str, str]:  # type: ignore[no-untyped-def]
                 channel="web",
                 description=WORD,
                 contact_phone="0912345678",
-                contact_name="B" * 300,
+                contact_name="B" * 200,
                 ward_code="00004",
             ),
         )

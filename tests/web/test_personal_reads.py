@@ -139,6 +139,7 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ("GET", "/phan-anh/csrf"): _CONFIG,
     ("GET", "/phan-anh/manifest.webmanifest"): _CONFIG,
     ("GET", "/phan-anh/sw.js"): _CONFIG,
+    ("GET", "/favicon.ico"): _CONFIG,
     ("GET", "/phan-anh/{rest:path}"): "a not-found page",
     ("POST", "/phan-anh/{code}/tep"): "adds the holder's own files, shows nothing back",
     ("GET", "/tra-cuu"): _ECHO,

@@ -138,7 +138,9 @@ async def live_fragment(
     response = templates.TemplateResponse(
         request,
         "dashboard/live.html",
-        {"live": live, "open_query": OPEN_QUERY, "tz": state.site.timezone},
+        # `now` for the longest wait on hold, which the page then counts up by itself; a
+        # fragment served again within the second is that much behind.
+        {"live": live, "open_query": OPEN_QUERY, "tz": state.site.timezone, "now": now},
     )
     rendered.html[language] = bytes(response.body)
     return response
