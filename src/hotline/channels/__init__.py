@@ -1,0 +1,1 @@
+"""Messaging channels: provider webhooks in, replies out through a durable outbox."""

@@ -1,0 +1,123 @@
+"""What every channel adapter does, and nothing more: check a provider's request, read its
+events into one shape, send a text.
+
+Adapters speak the provider's protocol and touch no database: the channel service stores what
+they read (deduplicated on `Inbound.event_id`, in the request's transaction) and the outbox
+calls `send` from the worker. Keeping them pure lets each provider's documented payloads be
+replayed against them byte for byte, and lets a new provider be added without touching the
+inbox.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
+
+import httpx
+
+
+class InboundKind(enum.StrEnum):
+    MESSAGE = "message"  # a citizen wrote
+    ECHO = "echo"  # the account itself sent this (from our outbox or the provider's own tool)
+    FOLLOW = "follow"  # subscribed / followed / started a conversation
+    UNFOLLOW = "unfollow"
+
+
+@dataclass(frozen=True)
+class InboundAttachment:
+    kind: str  # "image", "video", "audio", "file"
+    url: str | None = None  # messengers give a link to fetch
+    name: str | None = None
+    content_type: str | None = None
+    data: bytes | None = None  # e-mail carries the bytes
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One provider event, read. `event_id` is the provider's own unique id (Zalo `msg_id`,
+    Messenger `mid`, Viber `message_token`, e-mail Message-ID, gateway message id): the
+    deduplication key together with the channel."""
+
+    kind: InboundKind
+    event_id: str
+    user_id: str  # the citizen on this channel: Zalo user id, PSID, Viber id, address, E.164
+    user_name: str | None = None
+    text: str = ""
+    attachments: tuple[InboundAttachment, ...] = ()
+    location: tuple[float, float] | None = None  # latitude, longitude
+    sent_at: datetime | None = None
+    subject: str | None = None  # e-mail
+    # E-mail threading: In-Reply-To first, then References, newest first.
+    thread_refs: tuple[str, ...] = ()
+    # Sent by a machine (auto-reply, bulk, list, loop header): stored, never acknowledged,
+    # never opens a case (RFC 3834).
+    automatic: bool = False
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A reply to send. `idempotency_key` is the outbox row's key: an adapter passes it on
+    where the provider accepts one, so a send retried after a crash is not delivered twice."""
+
+    idempotency_key: str
+    user_id: str
+    text: str
+    reply_to: str | None = None  # the provider id of the message answered, when it helps
+    last_inbound_at: datetime | None = None  # for reply windows (Zalo 7 days, Messenger 24 h)
+    subject: str | None = None  # e-mail
+    thread_refs: tuple[str, ...] = ()  # e-mail References of the conversation, oldest first
+
+
+@dataclass(frozen=True)
+class Sent:
+    provider_id: str | None = None  # the provider's id for what was sent (drops its echo)
+    details: Mapping[str, Any] = field(default_factory=dict)  # e.g. SMS segment count
+
+
+class SendError(Exception):
+    """A reply that was not delivered. `retryable` says whether trying again may help
+    (timeouts, 5xx, rate limits) or never will (bad recipient, window closed)."""
+
+    retryable: ClassVar[bool] = False
+
+    def __init__(self, reason: str, *, code: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+class RetryableSendError(SendError):
+    retryable = True
+
+
+class PermanentSendError(SendError):
+    retryable = False
+
+
+class TokenExpired(RetryableSendError):
+    """The access token is no longer valid: refresh (under the channel's lock), then retry."""
+
+
+class Adapter(Protocol):
+    """One provider. `settings` is the channel's stored settings, secrets included."""
+
+    kind: ClassVar[str]  # "zalo", "messenger", "viber", "email", "sms", "webchat"
+    required: ClassVar[frozenset[str]]  # settings a channel of this kind must have
+    secrets: ClassVar[frozenset[str]]  # settings never logged, never returned by the API
+
+    def verify(self, settings: Mapping[str, Any], headers: Mapping[str, str], body: bytes) -> bool:
+        """Whether the raw request body was signed by the provider (constant-time compare)."""
+        ...
+
+    def read(self, settings: Mapping[str, Any], body: bytes) -> Sequence[Inbound]:
+        """The events of one verified request (or one raw e-mail); unknown events are skipped."""
+        ...
+
+    async def send(
+        self, settings: Mapping[str, Any], message: Outgoing, http: httpx.AsyncClient
+    ) -> Sent:
+        """Deliver one reply or raise a SendError saying whether to retry."""
+        ...
