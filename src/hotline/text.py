@@ -38,6 +38,11 @@ def fold(text: str) -> str:
     return _SPACES.sub(" ", stripped).strip()
 
 
+def strip_marks(text: str) -> str:
+    """'Hỗ trợ GẠO, Đà Nẵng' -> 'Ho tro GAO, Da Nang': case and punctuation kept."""
+    return text.translate(_FOLD)
+
+
 def search_terms(query: str) -> list[str]:
     """Words of a search query, folded, at most 8 so one query cannot grow unbounded."""
     return [w for w in fold(query).split(" ") if w][:8]
