@@ -72,4 +72,8 @@ def configure_logging(*, environment: str, level: str = "INFO") -> None:
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = name != "uvicorn.access"
+    # httpx and httpcore log every request's full URL at INFO, and a messaging provider's
+    # send URL may carry its access token (Facebook's Graph API): their warnings only.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
     _configured = (as_json, level, cached)
