@@ -225,14 +225,18 @@ async def wait_for_mail(
     limit = min(IDLE_MAX_SECONDS, timeout if timeout is not None else IDLE_MAX_SECONDS)
     async with connect(mailbox) as client:
         try:
-            return await _idle(client, mailbox, state, limit)
+            woke = await _idle(client, mailbox, state, limit)
         except (OSError, TimeoutError, aioimaplib.AioImapException) as error:
             raise MailboxError(f"IMAP IDLE: {type(error).__name__}: {error}") from error
+    if woke is None:  # the server has no IDLE: poll, without holding a connection meanwhile
+        await asyncio.sleep(min(limit, mailbox.poll_seconds))
+        return False
+    return woke
 
 
 async def _idle(
     client: aioimaplib.IMAP4, mailbox: MailboxSettings, state: Mapping[str, Any], limit: float
-) -> bool:
+) -> bool | None:
     validity, next_uid = await _select(client, mailbox.folder)
     # Mail that came between the caller's last fetch and this SELECT would not wake the IDLE.
     if state.get("uidvalidity") is not None and int(state["uidvalidity"]) != validity:
@@ -240,8 +244,7 @@ async def _idle(
     if next_uid is not None and next_uid > int(state.get("last_uid") or 0) + 1:
         return True
     if not client.has_capability("IDLE"):
-        await asyncio.sleep(min(limit, mailbox.poll_seconds))
-        return False
+        return None
     idle = await client.idle_start(timeout=limit)
     woke = False
     try:
