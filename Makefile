@@ -32,8 +32,8 @@ lock:
 	  $(LOCK_ARGS) -o requirements.lock pyproject.toml
 
 # Debian packages the tests drive for real (a browser for the page tests; sipp, baresip,
-# espeak-ng, sox and kamailio for the phone line). Installed only when running as root with
-# apt; otherwise those tests say what is missing.
+# espeak-ng, sox and kamailio for the phone line; dovecot for the e-mail channel's IMAP).
+# Installed only when running as root with apt; otherwise those tests say what is missing.
 debian-test-deps:
 	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
 	  pkgs=""; \
@@ -44,6 +44,7 @@ debian-test-deps:
 	  command -v sox >/dev/null || pkgs="$$pkgs sox"; \
 	  command -v kamailio >/dev/null || pkgs="$$pkgs kamailio"; \
 	  command -v nginx >/dev/null || pkgs="$$pkgs nginx"; \
+	  test -x /usr/sbin/dovecot || pkgs="$$pkgs dovecot-imapd"; \
 	  if [ -n "$$pkgs" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$pkgs; fi; \
 	fi
 

@@ -69,6 +69,9 @@ class Outgoing:
     last_inbound_at: datetime | None = None  # for reply windows (Zalo 7 days, Messenger 24 h)
     subject: str | None = None  # e-mail
     thread_refs: tuple[str, ...] = ()  # e-mail References of the conversation, oldest first
+    # An automatic acknowledgement rather than an operator's reply: e-mail marks it
+    # `Auto-Submitted: auto-replied` (RFC 3834) so the citizen's auto-responder stays quiet.
+    automatic: bool = False
 
 
 @dataclass(frozen=True)
