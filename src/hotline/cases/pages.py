@@ -323,7 +323,7 @@ async def act(
         verb = Action(action)
     except ValueError:
         raise NotFound("Không có thao tác này", field="action") from None
-    if not csrf_matches(request, form.get("csrf", "")):
+    if not csrf_matches(request, csrf):
         error: DomainError = InvalidInput(
             "Phiên làm việc đã hết hạn, vui lòng thử lại.", field="expected_version"
         )
