@@ -41,12 +41,16 @@ async def test_a_form_value_the_database_refuses_is_a_page_in_the_pages_language
     )
     assert r.status_code == 422
     assert "<h2" in r.text and "Dữ liệu không hợp lệ" in r.text
-    assert "Giá trị không lưu được" in refusal_of(r)
+    # Which of the two depends on the engine's own words for it.
+    assert refusal_of(r) in (
+        "Giá trị không lưu được (quá dài, quá lớn hoặc sai dạng)",
+        "Giá trị vượt quá giới hạn lưu trữ",
+    )
     assert f'href="{url}"' in r.text  # back to the form
     await english(admin)
     r = await admin.post("/admin/categories/khac", data=data)
     assert r.status_code == 422 and "Invalid data" in r.text
-    assert "The value cannot be stored" in refusal_of(r)
+    assert refusal_of(r).startswith(("The value cannot be stored", "The value exceeds"))
 
 
 async def test_a_nul_in_a_form_that_keeps_no_typing_is_a_page(app, client, world):
