@@ -153,14 +153,15 @@ async def test_a_link_the_console_cannot_read_says_what_it_left_out(client, worl
     assert page.status_code == 200
     assert _codes(page.text) == {cases["hardship"]}
     error = page.text.split('id="list-error"')[1].split("</p>")[0]
-    assert "urgent" in error and "hour" in error
+    assert "(urgent=maybe): chỉ nhận true hoặc false" in error
+    assert "(hour=25): chỉ nhận giờ từ 0 đến 23" in error
     # Understood, but refused by the list itself: the message, and the default list.
     page = await client.get("/", params={"hour": "9"})
     error = page.text.split('id="list-error"')[1].split("</p>")[0]
     assert "Lọc theo giờ cần có ngày bắt đầu và ngày kết thúc" in error
     assert _codes(page.text) == {cases["hardship"], cases["emergency"]}
     page = await client.get("/", params={"unit": "999999"})
-    assert "999999" in page.text.split('id="list-error"')[1].split("</p>")[0]
+    assert "(unit=999999)" in page.text.split('id="list-error"')[1].split("</p>")[0]
     rows = await client.get("/console/cases", params={"held": "true"})
     assert 'class="error" role="alert"' in rows.text
 
@@ -198,3 +199,102 @@ async def test_a_long_list_says_its_count_and_loads_the_next_page(app, client, w
     client.cookies.set("lang", "en")
     english = await client.get("/console/cases", params={"view": "all"})
     assert "Showing 50 of 60 requests" in english.text and ">Show more</button>" in english.text
+
+
+def _filter_errors(html: str) -> dict[str, str]:
+    """The list's errors by the address name they are about."""
+    import html as entities
+
+    error = html.split('id="list-error"')[1].split("</p>")[0]
+    found = re.findall(r'<span data-filter="([^"]+)">([^<]*)</span>', error)
+    return {name: entities.unescape(text) for name, text in found}
+
+
+async def test_every_filter_the_console_cannot_read_is_named_with_its_value(client, world):
+    """Each value left out says which filter, what it said and why; the list still opens,
+    selected by what could be read and by nothing else."""
+    cases = await _cases(client, world)
+    await _sign_in(client)
+    address = {
+        "status": "bogus",
+        "from": "not-a-date",
+        "to": "2026-13-01",
+        "category": "khong_co",
+        "ward": "zzzzz",
+        "unit": "999999",
+        "overdue": "maybe",
+        "channel": "fax",
+    }
+    page = await client.get("/", params=address)
+    assert page.status_code == 200
+    errors = _filter_errors(page.text)
+    assert errors == {
+        "status": "Bỏ qua bộ lọc Trạng thái (status=bogus): không có giá trị này.",
+        "from": "Bỏ qua bộ lọc Từ ngày (from=not-a-date): không phải ngày dạng YYYY-MM-DD.",
+        "to": "Bỏ qua bộ lọc Đến ngày (to=2026-13-01): không phải ngày dạng YYYY-MM-DD.",
+        "category": "Bỏ qua bộ lọc Lĩnh vực (category=khong_co): không có giá trị này.",
+        "ward": "Bỏ qua bộ lọc Phường, xã (ward=zzzzz): không có giá trị này.",
+        "unit": "Bỏ qua bộ lọc Đơn vị (unit=999999): không có giá trị này.",
+        "overdue": "Bỏ qua bộ lọc Quá hạn (overdue=maybe): chỉ nhận true hoặc false.",
+        "channel": "Bỏ qua bộ lọc Kênh (channel=fax): không có giá trị này.",
+    }
+    # Unfiltered by all of them: the new cases nobody holds.
+    assert _codes(page.text) == {cases["hardship"], cases["emergency"]}
+    # Nothing refused is carried into the list's refreshes.
+    assert "data-linked" not in page.text
+    assert 'name="ward" value=""' in page.text
+
+    client.cookies.set("lang", "en")
+    page = await client.get("/", params={"status": "bogus", "from": "not-a-date"})
+    assert _filter_errors(page.text) == {
+        "status": "Ignored the Status filter (status=bogus): no such value.",
+        "from": "Ignored the From filter (from=not-a-date): not a date written YYYY-MM-DD.",
+    }
+
+
+async def test_a_period_that_ends_before_it_starts_is_named_not_an_empty_list(client, world):
+    cases = await _cases(client, world)
+    await _sign_in(client)
+    today = utcnow().date()
+    later, earlier = (
+        (today + timedelta(days=1)).isoformat(),
+        (today - timedelta(days=1)).isoformat(),
+    )
+    page = await client.get("/", params={"from": later, "to": earlier, "channel": "zalo"})
+    assert page.status_code == 200
+    assert _filter_errors(page.text) == {
+        "from": "Bỏ qua bộ lọc ngày: Khoảng ngày ngược: "
+        f"từ ngày (from) {later} sau đến ngày (to) {earlier}."
+    }
+    # The list is the one the rest of the address names (channel), not an empty one.
+    assert _codes(page.text) == {cases["hardship"]}
+    assert 'name="from"' not in page.text and 'name="to"' not in page.text
+    client.cookies.set("lang", "en")
+    page = await client.get("/", params={"from": later, "to": earlier})
+    assert _filter_errors(page.text)["from"] == (
+        f"Ignored the date filter: The dates are the wrong way round: from {later} is after "
+        f"to {earlier}."
+    )
+    # The same day at both ends is a period, not a mistake.
+    page = await client.get("/", params={"from": today.isoformat(), "to": today.isoformat()})
+    assert 'id="list-error"' not in page.text
+
+
+async def test_the_api_names_the_filter_it_cannot_read(client, world):
+    await _cases(client, world)
+    op = world.auth("operator")
+    r = await client.get(
+        "/api/v1/cases", params={"from": "2026-05-02", "to": "2026-05-01"}, headers=op
+    )
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    problem = r.json()
+    assert problem["field"] == "from"
+    assert "2026-05-02" in problem["detail"] and "2026-05-01" in problem["detail"]
+    client.cookies.set("lang", "en")
+    r = await client.get("/api/v1/cases", params={"status": "bogus"}, headers=op)
+    assert r.status_code == 422 and r.json()["field"] == "status"
+    assert r.json()["detail"] == "Invalid status: bogus"
+    r = await client.get("/api/v1/cases", params={"channel": "fax"}, headers=op)
+    assert r.json()["field"] == "channel" and "fax" in r.json()["detail"]
+    r = await client.get("/api/v1/cases", params={"from": "not-a-date"}, headers=op)
+    assert r.status_code == 422 and r.json()["field"] == "from"

@@ -345,3 +345,55 @@ def test_urgency_reasons_show_once_with_their_label_and_the_citizens_words(  # t
     assert any("“xe cấp cứu”" in c for c in chips)
     assert not any("kho tho" in c or "spo2 91" in c for c in chips), chips
     assert len(chips) == len(set(chips))
+
+
+async def _operator(settings) -> None:  # type: ignore[no-untyped-def]
+    from hotline.auth.service import create_user
+
+    engine = create_engine(settings.effective_database_url)
+    async with make_sessionmaker(engine, Site.from_settings(settings))() as s, s.begin():
+        await create_user(s, username="dtv02", password="dtv02-1022", role="operator")
+    await engine.dispose()
+
+
+@pytest.mark.e2e
+def test_a_refused_new_case_keeps_everything_typed_with_the_reason_by_its_field(
+    live_server, browser, settings
+):  # type: ignore[no-untyped-def]
+    """A 20-digit phone number, then a NUL in the caller's name: the form stays as typed,
+    each reason beside its own field, and nothing is saved until it is corrected."""
+    live_server.run(_operator(settings))
+    page = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
+    page.goto(live_server.url + "/")
+    page.fill("#username", "dtv02")
+    page.fill("#password", "dtv02-1022")
+    page.click("button[type=submit]")
+    page.wait_for_selector("#case-form")
+    description = "Đèn đường ngõ 12 phố Đội Cấn hỏng ba ngày nay"
+    page.fill("#phone-no", "9" * 20)
+    page.fill("#contact-name", "Nguyễn Văn An")
+    page.fill("#description", description)
+    page.fill("#address", "Số 12 ngõ 34 phố Đội Cấn")
+    page.click("#save")
+    error = page.locator("#phone-error")
+    error.wait_for(state="visible")
+    page.wait_for_function("document.getElementById('phone-error').textContent !== ''")
+    assert error.inner_text().startswith("Số điện thoại không hợp lệ")
+    assert page.locator("#form-error").inner_text() == ""
+    assert page.input_value("#phone-no") == "9" * 20
+    assert page.input_value("#description") == description
+    assert page.input_value("#address") == "Số 12 ngõ 34 phố Đội Cấn"
+    assert page.input_value("#contact-name") == "Nguyễn Văn An"
+
+    page.fill("#phone-no", "0912345678")
+    page.evaluate("document.getElementById('contact-name').value = 'Nguyễn\\u0000 Văn An'")
+    page.click("#save")
+    page.wait_for_function("document.getElementById('name-error').textContent !== ''")
+    assert page.locator("#name-error").inner_text() == "Không được chứa ký tự NUL (\\x00)"
+    assert page.locator("#phone-error").inner_text() == ""
+    assert page.input_value("#description") == description
+    assert page.locator("#saved").is_hidden()
+
+    page.fill("#contact-name", "Nguyễn Văn An")
+    page.click("#save")
+    page.locator("#saved").wait_for(state="visible")

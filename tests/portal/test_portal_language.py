@@ -50,16 +50,16 @@ async def test_a_nul_in_the_description_is_named_for_the_script(client: httpx.As
         headers={"Accept": "application/json"},
     )
     assert r.status_code == 422
-    [error] = r.json()["errors"]  # a list: portal.js puts it next to the field it names
-    assert error["field"] == "description"
-    assert error["message"].startswith("Must not contain the NUL character")
-    # Without the script: a page saying why, not JSON.
+    # By field, as every mistake of the form: portal.js puts it next to the field it names.
+    assert r.json()["errors"]["description"].startswith("Must not contain the NUL character")
+    # Without the script: the form again, the text kept without its NUL, the reason beside it.
     r = await client.post(
         "/phan-anh",
         data=report(description="Cống bị tắc\x00 hai ngày nay") | {"csrf": csrf_of(page.text)},
     )
     assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
-    assert "Must not contain the NUL character" in r.text
+    assert 'id="description-error">This held a NUL character' in r.text
+    assert ">Cống bị tắc hai ngày nay</textarea>" in r.text
 
 
 async def test_the_answer_page_names_a_refused_file_and_why(client: httpx.AsyncClient) -> None:

@@ -255,3 +255,102 @@ async def test_real_server_answers_an_anonymous_upload_with_401_and_stores_nothi
         )
     _assert_problem(r, 401)
     assert _files_under(var) == before
+
+
+def _english(template: str, **values: str) -> str:
+    from hotline.web.i18n import catalogue
+
+    english = catalogue("en")[template]
+    return english.format(**values) if values else english
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+async def test_the_guards_refusals_speak_the_language_of_the_lang_cookie(app, client, world, lang):
+    """401, 403, 413 and 415 from the guard say what the rest of the API says: English
+    when the user chose it, Vietnamese otherwise; the browser's Accept-Language does not
+    choose (web/i18n.py)."""
+    from tests.admin.helpers import page_client
+
+    en = lang == "en"
+
+    def said(template: str, **values: str) -> str:
+        return _english(template, **values) if en else template.format(**values)
+
+    client.cookies.set("lang", lang)
+    english_browser = {"Accept-Language": "en-US,en;q=0.9"}
+    r = await client.post("/api/v1/contacts", json={}, headers=english_browser)
+    problem = _assert_problem(r, 401)
+    assert problem["detail"] == said("Cần đăng nhập hoặc mã truy cập (Authorization: Bearer …)")
+    assert problem["title"] == said("Chưa đăng nhập")
+
+    r = await client.post(
+        "/api/v1/cases",
+        content=b"{" + b" " * MIB,
+        headers={**world.auth("operator"), "Content-Type": "application/json"},
+    )
+    problem = _assert_problem(r, 413)
+    assert problem["title"] == said("Nội dung quá lớn")
+    assert problem["errors"] == [
+        {"field": "body", "message": said("Nội dung yêu cầu vượt quá {size}", size="1 MB")}
+    ]
+
+    r = await client.post(
+        "/api/v1/cases",
+        content=b"description=x",
+        headers={**world.auth("operator"), "Content-Type": "text/plain"},
+    )
+    problem = _assert_problem(r, 415)
+    assert problem["detail"] == said("Nội dung phải gửi dạng {wanted}", wanted="application/json")
+    r = await client.post(
+        "/login", content=b"{}", headers={"Content-Type": "application/json", **english_browser}
+    )
+    wanted = "application/x-www-form-urlencoded {} multipart/form-data".format(
+        "or" if en else "hoặc"
+    )
+    assert _assert_problem(r, 415)["detail"] == said(
+        "Nội dung phải gửi dạng {wanted}", wanted=wanted
+    )
+
+    operator = await page_client(app, "operator")
+    operator.cookies.set("lang", lang)
+    r = await operator.post("/api/v1/cases", json=new_case_body(), headers=english_browser)
+    problem = _assert_problem(r, 403)
+    assert problem["field"] == "X-CSRF-Token"
+    assert problem["detail"] == said(
+        "Thiếu hoặc sai mã chống giả mạo (X-CSRF-Token) của phiên đăng nhập"
+    )
+
+
+async def test_without_a_cookie_the_guard_refuses_in_vietnamese_whatever_the_browser_asks(client):
+    r = await client.post(
+        "/api/v1/contacts", json={}, headers={"Accept-Language": "en-US,en;q=0.9"}
+    )
+    assert _assert_problem(r, 401)["title"] == "Chưa đăng nhập"
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+async def test_a_browsers_form_post_over_the_cap_gets_the_refusal_page_in_its_language(
+    client, lang
+):
+    """A form a browser posts (it asks for text/html) is answered with the refusal page,
+    not JSON; a script's post (no text/html) keeps problem+json."""
+    client.cookies.set("lang", lang)
+    body = Body(2 * MIB, head=b"description=")
+    r = await client.post(
+        "/phan-anh",
+        content=body.stream(),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Content-Length": str(body.size),
+            "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        },
+    )
+    assert r.status_code == 413 and r.headers["content-type"].startswith("text/html")
+    assert body.pulled == 0
+    reason = "Nội dung yêu cầu vượt quá {size}"
+    if lang == "en":
+        assert '<html lang="en">' in r.text
+        assert _english("Nội dung quá lớn") in r.text
+        assert _english(reason, size="1 MB").replace("'", "&#39;") in r.text
+    else:
+        assert "Nội dung quá lớn" in r.text and reason.format(size="1 MB") in r.text

@@ -35,7 +35,9 @@ from hotline.duplicates.service import suggest_for_case
 from hotline.errors import DomainError, InvalidInput, NotFound
 from hotline.knowledge.access import get_article_for
 from hotline.knowledge.suggest import record_article_used, suggest_for_description
+from hotline.messages import Message
 from hotline.web.deps import get_state
+from hotline.web.inputs import FormRefusals, without_nul
 from hotline.web.page import csrf_matches, csrf_token, nav_for, page_actor, templates_for
 from hotline.web.state import AppState
 
@@ -60,7 +62,7 @@ FormText = Annotated[str, Form()]
 FORM_FIELDS = frozenset(
     {
         *("answer", "reason", "unit_id", "deadline_hours", "original_code", "category"),
-        *("duplicates", "text", "visibility"),
+        *("duplicates", "text", "visibility", "note"),
     }
 )
 
@@ -278,12 +280,19 @@ async def _forward(session: AsyncSession, form: dict[str, str], common: dict[str
         )
 
 
+def _refused(refused: dict[str, Message]) -> InvalidInput:
+    """A form field holding a NUL (web/inputs.py), refused next to that field."""
+    name, message = next(iter(refused.items()))
+    return InvalidInput(message, field=name)
+
+
 @router.post("/cases/{code}/act/{action}", response_class=HTMLResponse)
 async def act(
     request: Request,
     code: str,
     action: str,
     state: StateDep,
+    refused: FormRefusals,
     csrf: FormText = "",
     expected_version: FormText = "",
     reason: FormText = "",
@@ -308,15 +317,18 @@ async def act(
         # Several units: one checkbox each.
         "unit_ids": ",".join(unit_id or []),
     }
+    form = {name: without_nul(value) for name, value in form.items()}
     back = "/inbox" if form.get("next") == "inbox" else None
     try:
         verb = Action(action)
     except ValueError:
         raise NotFound("Không có thao tác này", field="action") from None
-    if not csrf_matches(request, form.get("csrf", "")):
+    if not csrf_matches(request, csrf):
         error: DomainError = InvalidInput(
             "Phiên làm việc đã hết hạn, vui lòng thử lại.", field="expected_version"
         )
+    elif refused:
+        error = _refused(refused)
     else:
         try:
             async with state.unit_of_work() as session:
@@ -386,6 +398,7 @@ async def add_note(
     request: Request,
     code: str,
     state: StateDep,
+    refused: FormRefusals,
     csrf: FormText = "",
     text: FormText = "",
     visibility: FormText = "internal",
@@ -393,10 +406,12 @@ async def add_note(
 ) -> Response:
     """An internal note or a reply to the citizen (cases/notes.py, as the API's notes
     route); a reply made from a knowledge-base answer counts its use, as resolving does."""
-    typed = {"text": text, "article_id": article_id}
+    typed = {"text": without_nul(text), "article_id": without_nul(article_id)}
     error: DomainError
     if not csrf_matches(request, csrf):
         error = InvalidInput("Phiên làm việc đã hết hạn, vui lòng thử lại.", field="csrf")
+    elif refused:
+        error = _refused(refused)
     else:
         try:
             async with state.unit_of_work() as session:

@@ -18,7 +18,7 @@ from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseSta
 from hotline.contacts.service import log_personal_read
 from hotline.db import dialect_name, utcnow
 from hotline.errors import InvalidInput, NotAllowed
-from hotline.messages import msg
+from hotline.messages import Message, msg
 from hotline.site import site_of
 from hotline.text import search_terms
 
@@ -44,6 +44,18 @@ class CaseFilter:
     held: bool | None = None
     # Forwarded to a unit at least once.
     ever_forwarded: bool | None = None
+
+
+def inverted_period(date_from: date | None, date_to: date | None) -> Message | None:
+    """Why a period that ends before it starts selects nothing, naming both its dates (None
+    for any other period)."""
+    if date_from is None or date_to is None or date_from <= date_to:
+        return None
+    return msg(
+        "Khoảng ngày ngược: từ ngày (from) {start} sau đến ngày (to) {end}",
+        start=date_from.isoformat(),
+        end=date_to.isoformat(),
+    )
 
 
 # The category "key" of the cases without one, as the reports name them.
@@ -194,7 +206,11 @@ def _filtered(session: AsyncSession, actor: Actor, filters: CaseFilter) -> Any:
         try:
             statuses = [CaseStatus(s) for s in filters.status]
         except ValueError:
-            raise InvalidInput("Trạng thái không hợp lệ", field="status") from None
+            known = {s.value for s in CaseStatus}
+            wrong = next(s for s in filters.status if s not in known)
+            raise InvalidInput(
+                msg("Trạng thái không hợp lệ: {status}", status=wrong[:40]), field="status"
+            ) from None
         stmt = stmt.where(Case.status.in_(statuses))
     if filters.category == UNCATEGORISED:
         stmt = stmt.where(Case.category_code.is_(None))
@@ -204,7 +220,9 @@ def _filtered(session: AsyncSession, actor: Actor, filters: CaseFilter) -> Any:
         try:
             stmt = stmt.where(Case.channel == Channel(filters.channel))
         except ValueError:
-            raise InvalidInput("Kênh không hợp lệ", field="channel") from None
+            raise InvalidInput(
+                msg("Kênh không hợp lệ: {channel}", channel=filters.channel[:40]), field="channel"
+            ) from None
     if filters.unit_id is not None:
         stmt = stmt.where(_unit_clause(filters.unit_id, filters.held))
     elif filters.held is not None:
@@ -222,6 +240,8 @@ def _filtered(session: AsyncSession, actor: Actor, filters: CaseFilter) -> Any:
         stmt = stmt.where(Case.contact_id == filters.contact_id)
     if filters.assignee_id is not None:
         stmt = stmt.where(Case.assignee_id == filters.assignee_id)
+    if (backwards := inverted_period(filters.date_from, filters.date_to)) is not None:
+        raise InvalidInput(backwards, field="from")
     tz = site_of(session).timezone
     if filters.date_from:
         stmt = stmt.where(Case.created_at >= datetime.combine(filters.date_from, time(), tz))

@@ -11,6 +11,7 @@ from hotline.cases.assignment_state import is_overdue
 from hotline.cases.intake_pg import OpenedCase
 from hotline.cases.models import Case, CaseAssignment, CaseEvent
 from hotline.cases.notes import Note, Visibility
+from hotline.cases.workflow import MAX_DEADLINE_HOURS
 from hotline.types import Id, Int32
 
 
@@ -63,7 +64,7 @@ class ForwardIn(BaseModel):
 
     unit_id: Int32
     note: str = Field(default="", max_length=4000)
-    deadline_hours: int | None = Field(default=None, ge=1, le=24 * 90)
+    deadline_hours: int | None = Field(default=None, ge=1, le=MAX_DEADLINE_HOURS)
     # The case version the caller acted on (CaseDetail.version): refused with 409 if the
     # case changed since. Left out: no check.
     expected_version: int | None = Field(default=None, ge=0)

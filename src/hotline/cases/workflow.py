@@ -25,6 +25,9 @@ from hotline.errors import Conflict, InvalidInput, InvalidTransition, NotAllowed
 from hotline.messages import msg
 from hotline.reports.counters import count_case, count_unit
 
+# The longest deadline a forwarding may be given (90 days).
+MAX_DEADLINE_HOURS = 24 * 90
+
 
 async def _set_status(session: AsyncSession, case: Case, new: CaseStatus, **values: object) -> None:
     now = utcnow()
@@ -101,8 +104,11 @@ async def forward_case(
         raise Conflict(msg("Yêu cầu đang ở đơn vị {name}", name=unit.name), field="unit_id")
     if deadline_hours is None:
         deadline_hours = (await get_category(session, case.category_code)).forward_hours
-    elif deadline_hours < 1:
-        raise InvalidInput("Thời hạn phải từ 1 giờ trở lên", field="deadline_hours")
+    elif not 1 <= deadline_hours <= MAX_DEADLINE_HOURS:
+        raise InvalidInput(
+            msg("Thời hạn phải từ 1 đến {most} giờ", most=MAX_DEADLINE_HOURS),
+            field="deadline_hours",
+        )
     now = utcnow()
     first_time = not case.ever_forwarded
     await _set_status(session, case, to, ever_forwarded=True)

@@ -3,8 +3,10 @@ list those names select, with the names of `GET /api/v1/cases`. The dashboard's 
 report's figures link to the list behind them this way; the console's own view and filters
 (`view`, one `status`, `category`, `channel`, `ward`) use the same names.
 
-A value that is not understood is left out and named in `errors`: the list still opens,
-saying which part of the address it ignored.
+A value that is not understood is left out and named in `errors` with what it says and why
+it was not understood: the list still opens, unfiltered by it, saying which part of the
+address it ignored. A period that ends before it starts is left out the same way, both of its
+dates named (the API refuses it: cases/queries.py).
 """
 
 from __future__ import annotations
@@ -16,13 +18,52 @@ from typing import TypeVar
 
 from hotline.auth.service import Actor
 from hotline.cases.models import CaseStatus, Channel
-from hotline.cases.queries import CaseFilter
+from hotline.cases.queries import CaseFilter, inverted_period
+from hotline.messages import Message, msg
 
 VIEWS = ("new", "mine", "overdue", "all")
 # Names the console's form has no control for: kept as hidden fields, shown as "filtered by".
 LINKED = ("unit", "held", "urgent", "overdue", "forwarded", "from", "to", "hour")
 TRUE, FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 T = TypeVar("T")
+# Each name of the address as the page calls it, and why a value of it was not understood.
+LABELS = {
+    "status": msg("Trạng thái"),
+    "category": msg("Lĩnh vực"),
+    "channel": msg("Kênh"),
+    "ward": msg("Phường, xã"),
+    "unit": msg("Đơn vị"),
+    "held": msg("Đơn vị đang giữ"),
+    "urgent": msg("Khẩn cấp"),
+    "overdue": msg("Quá hạn"),
+    "forwarded": msg("Đã chuyển đơn vị"),
+    "from": msg("Từ ngày"),
+    "to": msg("Đến ngày"),
+    "hour": msg("Giờ"),
+}
+UNKNOWN = msg("không có giá trị này")
+_FLAG = msg("chỉ nhận true hoặc false")
+_DATE = msg("không phải ngày dạng YYYY-MM-DD")
+REASONS = {
+    "unit": msg("không phải mã số đơn vị"),
+    "hour": msg("chỉ nhận giờ từ 0 đến 23"),
+    "from": _DATE,
+    "to": _DATE,
+    **dict.fromkeys(("held", "urgent", "overdue", "forwarded"), _FLAG),
+}
+# The most of a value an error shows back.
+SHOWN = 40
+
+
+def ignored(name: str, value: str, reason: Message = UNKNOWN) -> Message:
+    """Why the list left out one name of its address, naming it and its value."""
+    return msg(
+        "Bỏ qua bộ lọc {label} ({name}={value}): {reason}",
+        label=LABELS.get(name, name),
+        name=name,
+        value=value[:SHOWN],
+        reason=reason,
+    )
 
 
 def _flag(raw: str) -> bool:
@@ -49,8 +90,10 @@ class ListQuery:
     date_from: date | None = None
     date_to: date | None = None
     hour: int | None = None
-    # Query names whose value was not understood (left out).
-    errors: list[str] = field(default_factory=list)
+    # The view the address asked for ("" if none).
+    asked_view: str = ""
+    # Query names whose value was not understood (left out), each with why.
+    errors: dict[str, Message] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, getlist: Callable[[str], list[str]]) -> ListQuery:
@@ -62,13 +105,13 @@ class ListQuery:
             return values[-1][:limit] if values else ""
 
         def parsed(name: str, parse: Callable[[str], T]) -> T | None:
-            raw = one(name)
+            raw = one(name, SHOWN)
             if not raw:
                 return None
             try:
                 return parse(raw)
             except ValueError:
-                q.errors.append(name)
+                q.errors.setdefault(name, ignored(name, raw, REASONS.get(name, UNKNOWN)))
                 return None
 
         statuses = {s.value for s in CaseStatus}
@@ -76,12 +119,12 @@ class ListQuery:
             value = value.strip()
             if value in statuses and value not in q.status:
                 q.status.append(value)
-            elif value:
-                q.errors.append("status")
+            elif value and value not in statuses:
+                q.errors.setdefault("status", ignored("status", value))
         q.category = one("category")
-        channel = one("channel", 20)
+        channel = one("channel", SHOWN)
         if channel and channel not in {c.value for c in Channel}:
-            q.errors.append("channel")
+            q.errors["channel"] = ignored("channel", channel)
         elif channel:
             q.channel = channel
         q.ward = one("ward", 8)
@@ -93,10 +136,30 @@ class ListQuery:
         q.date_from = parsed("from", date.fromisoformat)
         q.date_to = parsed("to", date.fromisoformat)
         q.hour = parsed("hour", _hour)
-        view = one("view", 10)
-        # A link names what it lists: everything matching, not only what nobody holds yet.
-        q.view = view if view in VIEWS else ("all" if q.linked or len(q.status) > 1 else "new")
+        if (wrong := inverted_period(q.date_from, q.date_to)) is not None:
+            q.errors["from"] = msg("Bỏ qua bộ lọc ngày: {reason}", reason=wrong)
+            q.date_from = q.date_to = None
+        q.asked_view = one("view", 10)
+        q._choose_view()
         return q
+
+    def _choose_view(self) -> None:
+        # A link names what it lists: everything matching, not only what nobody holds yet.
+        if self.asked_view in VIEWS:
+            self.view = self.asked_view
+        else:
+            self.view = "all" if self.linked or len(self.status) > 1 else "new"
+
+    def drop(self, name: str, value: str) -> None:
+        """Leave out a name whose value names nothing (an unknown ward, unit or category)."""
+        self.errors[name] = ignored(name, value)
+        if name == "ward":
+            self.ward = ""
+        elif name == "category":
+            self.category = ""
+        elif name == "unit":
+            self.unit = None
+        self._choose_view()
 
     @property
     def linked(self) -> bool:

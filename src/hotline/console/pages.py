@@ -18,11 +18,11 @@ from hotline.auth.permissions import Permission, allows
 from hotline.auth.service import Actor
 from hotline.calls.line_queue import read_line_queue
 from hotline.calls.service import call_context
-from hotline.cases.queries import CaseFilter, count_cases, list_cases
+from hotline.cases.queries import UNCATEGORISED, CaseFilter, count_cases, list_cases
 from hotline.console.listquery import ListQuery
 from hotline.db import utcnow
 from hotline.directory.service import get_unit, get_ward, list_categories
-from hotline.errors import DomainError
+from hotline.errors import DomainError, InvalidInput
 from hotline.reports.service import board_summary
 from hotline.web.deps import get_state
 from hotline.web.page import csrf_token, nav_for, page_actor, templates_for
@@ -88,10 +88,12 @@ async def board(request: Request, state: StateDep) -> Response:
         query = ListQuery.parse(request.query_params.getlist)
         list_error = ""
         try:
-            rows = await _case_rows(session, actor, query.filters(actor))
             names = await _names(session, query)
+            rows = await _case_rows(session, actor, query.filters(actor))
         except DomainError as exc:
-            list_error, query = exc.detail, ListQuery()
+            # What the address names is refused by the list itself: the list it opens
+            # with, still saying what else it left out.
+            list_error, query = exc.detail, ListQuery(errors=query.errors)
             rows = await _case_rows(session, actor, query.filters(actor))
             names = {}
         now = utcnow()
@@ -137,12 +139,23 @@ async def board(request: Request, state: StateDep) -> Response:
 
 
 async def _names(session: AsyncSession, query: ListQuery) -> dict[str, str]:
-    """The ward and unit a link names, as the page shows them (an unknown one: NotFound)."""
+    """The ward and unit a link names, as the page shows them; an unknown ward, unit or
+    category is left out of the query and named in its errors."""
     names = {}
     if query.ward:
-        names["ward"] = (await get_ward(session, query.ward, field="ward")).name
+        try:
+            names["ward"] = (await get_ward(session, query.ward, field="ward")).name
+        except InvalidInput:
+            query.drop("ward", query.ward)
     if query.unit is not None:
-        names["unit"] = (await get_unit(session, query.unit, field="unit")).name
+        try:
+            names["unit"] = (await get_unit(session, query.unit, field="unit")).name
+        except InvalidInput:
+            query.drop("unit", str(query.unit))
+    if query.category and query.category != UNCATEGORISED:
+        known = {c.code for c in await list_categories(session, include_inactive=True)}
+        if query.category not in known:
+            query.drop("category", query.category)
     return names
 
 

@@ -23,6 +23,7 @@ from hotline.portal.service import (
     Report,
     ReportInvalid,
     attach_file,
+    check_report,
     public_reports,
     send_report,
     track,
@@ -30,6 +31,7 @@ from hotline.portal.service import (
 from hotline.web.deps import client_address, get_state
 from hotline.web.errors import domain_problem
 from hotline.web.i18n import language_of, translator
+from hotline.web.inputs import NUL_MESSAGE, FormRefusals, without_nul
 from hotline.web.page import csrf_matches, csrf_token, templates_for
 from hotline.web.ratelimit import TooManyAttempts, TooManyRequests
 from hotline.web.state import AppState
@@ -42,6 +44,8 @@ SENT_KEY = "portal_sent"  # the codes and secrets to show once on the answer pag
 SENT_KEPT = 5
 EXPIRED = msg("Phiên làm việc đã hết hạn, vui lòng bấm gửi lại (nội dung vẫn được giữ).")
 NOT_FOUND = msg("Không tìm thấy phản ánh với mã và mã bí mật này. Vui lòng kiểm tra lại.")
+# The report form's fields a message can be shown next to (any other goes on top).
+_FIELDS = frozenset({"description", "ward_code", "category", "address", "name", "phone"})
 
 
 def _wants_json(request: Request) -> bool:
@@ -108,6 +112,7 @@ async def report_form(request: Request, state: StateDep) -> Response:
 async def send(
     request: Request,
     state: StateDep,
+    refused: FormRefusals,
     description: Annotated[str, Form()] = "",
     ward_code: Annotated[str, Form()] = "",
     category: Annotated[str, Form()] = "",
@@ -119,14 +124,14 @@ async def send(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     report = Report(
-        description=description,
-        ward_code=ward_code,
-        category=category,
-        address=address,
-        name=name,
-        phone=phone,
+        description=without_nul(description),
+        ward_code=without_nul(ward_code),
+        category=without_nul(category),
+        address=without_nul(address),
+        name=without_nul(name),
+        phone=without_nul(phone),
         public=public == "1",
-        channel=channel,
+        channel=without_nul(channel),
     )
     errors: dict[str, str] = {}
     status = 422
@@ -134,6 +139,14 @@ async def send(
         errors["form"], status = refusal.detail, refusal.status
     elif not csrf_matches(request, csrf):
         errors["form"], status = EXPIRED, 400
+    elif refused:
+        # Every mistake at once: the NULs next to their fields, and the form's own checks.
+        # The script keeps the text as typed, NUL included: it is told what the API says.
+        script = _wants_json(request)
+        errors = check_report(report) | {
+            name if name in _FIELDS else "form": NUL_MESSAGE if script else message
+            for name, message in refused.items()
+        }
     else:
         try:
             async with state.unit_of_work() as session:
@@ -151,12 +164,12 @@ async def send(
         said = {field: gettext(message) for field, message in errors.items()}
         return JSONResponse({"errors": said}, status_code=status)
     values = {
-        "description": description,
-        "ward_code": ward_code,
-        "category": category,
-        "address": address,
-        "name": name,
-        "phone": phone,
+        "description": report.description,
+        "ward_code": report.ward_code,
+        "category": report.category,
+        "address": report.address,
+        "name": report.name,
+        "phone": report.phone,
         "public": report.public,
     }
     return await _form_page(request, state, values=values, errors=errors, status=status)
@@ -242,18 +255,23 @@ async def track_form(request: Request, state: StateDep, ma: str = "") -> Respons
 async def track_case(
     request: Request,
     state: StateDep,
+    refused: FormRefusals,
     code: Annotated[str, Form()] = "",
     secret: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """Status and answer for the holder of the code and its secret. A wrong code, a wrong
     secret and a case not sent here all get one answer, and count as failed attempts."""
-    code, secret = code.strip()[:40], secret.strip()[:40]
+    code, secret = without_nul(code).strip()[:40], without_nul(secret).strip()[:40]
     context: dict[str, Any] = {"code": code, "secret": secret, "found": None, "error": ""}
     if (refusal := await _throttled(request, state)) is not None:
         return _page(request, "track", context | {"error": refusal.detail}, status=429)
     if not csrf_matches(request, csrf):
         return _page(request, "track", context | {"error": EXPIRED}, status=400)
+    if refused:
+        return _page(
+            request, "track", context | {"error": next(iter(refused.values()))}, status=422
+        )
     try:
         async with state.tracking.attempt(client_address(request), code.upper()[:20]):
             async with state.unit_of_work(read_only=True) as session:

@@ -88,13 +88,16 @@ def _back(request: Request) -> str | None:
     return None
 
 
-def refusal_page(request: Request, status: int, message: str) -> Response:
-    """The shared refusal page: its heading by status, the reason, a link back."""
+def refusal_page(
+    request: Request, status: int, message: str, *, title: str | None = None
+) -> Response:
+    """The shared refusal page: its heading (`title`, else by status), the reason, a link
+    back; in the page's language."""
     return _templates.TemplateResponse(
         request,
         "refused.html",
         {
-            "heading": HEADINGS.get(status, DEFAULT_HEADING),
+            "heading": title or HEADINGS.get(status, DEFAULT_HEADING),
             "message": message,
             "status": status,
             "back": _back(request),

@@ -16,6 +16,11 @@ that carries a body or changes state:
    `application/json`, form routes only form encodings, upload routes only multipart;
 4. caps the body: 413 at once when `Content-Length` says too much, and when a chunked (or
    lying) body passes the cap while streaming, it stops reading there and answers 413.
+
+A refusal speaks the language of the `lang` cookie, as every other error does (web/errors.py),
+and is the refusal page for a browser's own form post (one that asks for `text/html`; a
+script's `fetch` or upload keeps problem+json). That work is done only when refusing: a
+request let through costs what it did before.
 """
 
 from __future__ import annotations
@@ -29,14 +34,14 @@ from fastapi import params
 from fastapi.routing import APIRoute
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hotline.errors import DomainError, NotAllowed
 from hotline.messages import msg
 from hotline.web.deps import ACTOR_SCOPE_KEY, actor_from_request, bearer_token
-from hotline.web.errors import domain_problem
+from hotline.web.errors import domain_problem, gettext_of, refusal_page, wants_page
 
 if TYPE_CHECKING:
     from hotline.settings import Settings
@@ -65,6 +70,7 @@ UPLOAD_CAPS = (
 )
 
 JSON, FORM, UPLOAD = "json", "form", "upload"
+_FORM_ENCODED, _MULTIPART = "application/x-www-form-urlencoded", "multipart/form-data"
 _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
@@ -122,20 +128,20 @@ class RequestGuard:
                 scope[ACTOR_SCOPE_KEY] = await actor_from_request(conn, state)
             except DomainError as exc:
                 if api:
-                    await domain_problem(exc)(scope, receive, send)
+                    await _refuse(exc, scope, receive, send)
                 else:
                     await RedirectResponse("/login", status_code=303)(scope, receive, send)
                 return
             cookie_write = api and method in STATE_CHANGING and bearer_token(conn) is None
             if cookie_write and (refusal := _csrf_refusal(conn)) is not None:
-                await domain_problem(refusal)(scope, receive, send)
+                await _refuse(refusal, scope, receive, send)
                 return
         if not has_body:
             await self.app(scope, receive, send)
             return
         cap = body_cap(state.settings, path)
         if length is not None and length > cap:
-            await domain_problem(_too_large(cap))(scope, receive, send)
+            await _refuse(_too_large(cap), scope, receive, send)
             return
         await _BodyGate(self.app, cap, headers.get("content-type", ""))(scope, receive, send)
 
@@ -179,7 +185,7 @@ class _BodyGate:
                 # Whatever the app makes of the refused body, the answer is the refusal.
                 if message["type"] == "http.response.start" and not self.started:
                     self.started = True
-                    await domain_problem(self.refusal)(scope, receive, send)
+                    await _refuse(self.refusal, scope, receive, send)
                 return
             if message["type"] == "http.response.start":
                 self.started = True
@@ -191,7 +197,18 @@ class _BodyGate:
             if self.started or self.refusal is None:
                 raise
             self.started = True
-            await domain_problem(self.refusal)(scope, receive, send)
+            await _refuse(self.refusal, scope, receive, send)
+
+
+async def _refuse(exc: DomainError, scope: Scope, receive: Receive, send: Send) -> None:
+    """Answer with the refusal, in the caller's language: the refusal page for a browser's
+    form post to a page, problem+json for the API and for scripts."""
+    request = Request(scope, receive)
+    if wants_page(request) and "text/html" in request.headers.get("accept", ""):
+        response = refusal_page(request, exc.status, exc.detail, title=exc.title)
+    else:
+        response = domain_problem(exc, gettext_of(request))
+    await response(scope, receive, send)
 
 
 def _content_length(headers: Headers) -> int | None:
@@ -229,10 +246,10 @@ def _accepts(kind: str, content_type: str) -> bool:
 
 
 def _wrong_type(kind: str) -> UnsupportedContentType:
-    wanted = {
+    wanted: str = {
         JSON: "application/json",
-        FORM: "application/x-www-form-urlencoded hoặc multipart/form-data",
-        UPLOAD: "multipart/form-data",
+        FORM: msg("{one} hoặc {other}", one=_FORM_ENCODED, other=_MULTIPART),
+        UPLOAD: _MULTIPART,
     }[kind]
     return UnsupportedContentType(
         msg("Nội dung phải gửi dạng {wanted}", wanted=wanted), field="Content-Type"

@@ -6,6 +6,11 @@ a NUL character (PostgreSQL refuses it in text, SQLite stores it) and an integer
 parameter and every JSON or form body for them, so no route or model can forget; fields
 bound to a 32-bit column carry their own bounds (`hotline.types`). What still reaches the
 database is named by `locate` in the error handler (web/errors.py).
+
+A page whose form is shown again on a mistake takes its form's NULs itself, by declaring a
+`FormRefusals` parameter: the app-wide check leaves that route's form fields to it, and the
+page shows the message next to the field with everything typed kept (NULs taken out), as
+for any other mistake, instead of a refusal page that loses what was typed.
 """
 
 from __future__ import annotations
@@ -13,17 +18,20 @@ from __future__ import annotations
 import contextlib
 import types
 import typing
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.datastructures import UploadFile
 
-from hotline.messages import msg
+from hotline.messages import Message, msg
 from hotline.types import INT64_MAX, INT64_MIN
 
 NUL = "\x00"
-_NUL_MESSAGE = msg("Không được chứa ký tự NUL (\\x00)")
+NUL_MESSAGE = msg("Không được chứa ký tự NUL (\\x00)")
+_NUL_REMOVED = msg(
+    "Có ký tự NUL (\\x00), không lưu được: ký tự đó đã được bỏ đi, vui lòng xem lại rồi gửi lại"
+)
 _RANGE_MESSAGE = msg("Số nguyên phải nằm trong khoảng {low}..{high}", low=INT64_MIN, high=INT64_MAX)
 
 
@@ -38,7 +46,7 @@ def bad_values(value: Any, loc: tuple[Any, ...]) -> list[dict[str, Any]]:
 def _walk(value: Any, loc: tuple[Any, ...], errors: list[dict[str, Any]]) -> None:
     if isinstance(value, str):
         if NUL in value:
-            errors.append({"loc": loc, "msg": _NUL_MESSAGE, "type": "string_nul"})
+            errors.append({"loc": loc, "msg": NUL_MESSAGE, "type": "string_nul"})
     elif isinstance(value, bool):
         return
     elif isinstance(value, int | float):
@@ -108,13 +116,44 @@ async def refuse_unstorable_input(request: Request) -> None:
             # Malformed JSON: FastAPI has answered before dependencies run.
             with contextlib.suppress(ValueError):
                 errors += bad_values(await request.json(), ("body",))
-        elif "form" in content_type:
+        elif "form" in content_type and not _takes_its_form(route):
             form = await request.form()
             for name, item in form.multi_items():
                 if not isinstance(item, UploadFile):
                     errors += bad_values(item, ("body", name))
     if errors:
         raise RequestValidationError(errors)
+
+
+async def form_refusals(request: Request) -> dict[str, Message]:
+    """The posted form's fields holding a NUL, each with the message to show next to it (a
+    route declaring this is left them by `refuse_unstorable_input`)."""
+    found: dict[str, Message] = {}
+    if "form" in request.headers.get("content-type", ""):
+        for name, item in (await request.form()).multi_items():
+            if isinstance(item, str) and NUL in item:
+                found.setdefault(name, _NUL_REMOVED)
+    return found
+
+
+# A page route's parameter: `refused: FormRefusals`. The route must refuse what it holds,
+# showing its form again with `without_nul` of what was typed.
+FormRefusals = Annotated[dict[str, Message], Depends(form_refusals)]
+
+
+def without_nul(value: str) -> str:
+    """A typed value to show again in its form: without the NULs no column can keep."""
+    return value.replace(NUL, "")
+
+
+def _takes_its_form(route: Any) -> bool:
+    cached = getattr(route, "_hotline_takes_its_form", None)
+    if cached is not None:
+        return bool(cached)
+    dependant = getattr(route, "dependant", None)
+    found = dependant is not None and any(d.call is form_refusals for d in dependant.dependencies)
+    route._hotline_takes_its_form = found
+    return found
 
 
 def locate(request: Request, needle: Any) -> str | None:

@@ -307,8 +307,8 @@
     $("ward-code").value = "";
     $("call-id").value = call ? call.call_id : "";
     delete urgent.dataset.touched;
-    ["contact", "suggest", "description-error", "ward-error", "phone-error", "form-error",
-      "answer-error", "duplicate-error"].forEach(function (id) {
+    ["contact", "suggest", "description-error", "ward-error", "phone-error", "name-error",
+      "address-error", "form-error", "answer-error", "duplicate-error"].forEach(function (id) {
       $(id).textContent = "";
     });
     triage = null;
@@ -326,8 +326,8 @@
   function save() {
     if (form.hidden) return;
     var text = desc.value.trim();
-    ["form-error", "description-error", "ward-error", "phone-error", "answer-error",
-      "duplicate-error"].forEach(function (id) {
+    ["form-error", "description-error", "ward-error", "phone-error", "name-error",
+      "address-error", "answer-error", "duplicate-error"].forEach(function (id) {
       $(id).textContent = "";
     });
     if (!text) { $("description-error").textContent = T("need-description"); desc.focus(); return; }
@@ -379,8 +379,12 @@
     }, function (e) {
       var d = e.data || {};
       var spans = { ward_code: "ward-error", description: "description-error", "contact.phone": "phone-error",
+        "contact.name": "name-error", address: "address-error",
         answer: "answer-error", article_id: "answer-error", duplicate_of: "duplicate-error" };
-      $(spans[d.field] || "form-error").textContent = d.detail || T("failed");
+      var span = spans[d.field];
+      // Next to its field, the field's own message (the detail names the field too).
+      var own = span && d.errors && d.errors[0] && d.errors[0].field === d.field ? d.errors[0].message : "";
+      $(span || "form-error").textContent = own || d.detail || T("failed");
     }).finally(function () {
       clearTimeout(slow);
       $("save").disabled = false;
