@@ -5,9 +5,9 @@ messaging channel (the channels domain answers on the conversation the case came
 When the primary is resolved (or a case is merged into an already resolved one) each
 duplicate gets the answer on its own record and timeline, and one durable
 `notify_reporter` job per reporter is written in the same transaction, so a rollback
-leaves no notification behind and a crash after commit loses none. No outbound
-channel (Zalo, SMS, ...) is connected, so the job's handler (cases/jobs.py) records the
-notification on the timeline as pending delivery.
+leaves no notification behind and a crash after commit loses none. The job's handler
+(channels/jobs.py) answers on the conversation the case came from, and otherwise
+(cases/jobs.py) records a callback or a pending delivery on the timeline.
 """
 
 from __future__ import annotations
