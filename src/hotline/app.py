@@ -110,6 +110,7 @@ def create_app(settings: Settings) -> FastAPI:
     from hotline.calls.api import router as calls_router
     from hotline.cases.api import router as cases_router
     from hotline.cases.pages import router as case_pages_router
+    from hotline.channels.api import router as channels_router
     from hotline.console.pages import router as console_router
     from hotline.contacts.api import router as contacts_router
     from hotline.dashboard.pages import router as dashboard_router
@@ -147,6 +148,7 @@ def create_app(settings: Settings) -> FastAPI:
         triage_router,
         admin_router,
         assist_router,
+        channels_router,
         knowledge_router,
         knowledge_case_router,
         knowledge_public_router,

@@ -6,6 +6,7 @@ from hotline.attachments import models as attachments_models
 from hotline.auth import models as auth_models
 from hotline.calls import models as calls_models
 from hotline.cases import models as cases_models
+from hotline.channels import models as channels_models
 from hotline.contacts import models as contacts_models
 from hotline.db import Base
 from hotline.directory import models as directory_models
@@ -25,6 +26,7 @@ __all__ = [
     "auth_models",
     "calls_models",
     "cases_models",
+    "channels_models",
     "contacts_models",
     "directory_models",
     "events_models",

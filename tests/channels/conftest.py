@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+from tests.channels.fake_zalo import FakeZaloServer
 from tests.channels.helpers import FakeProvider, signed_payload
 
 
@@ -26,3 +27,11 @@ def sign() -> Callable[..., tuple[bytes, dict[str, str]]]:
         return signed_payload(kind, name, settings, **kwargs)
 
     return _sign
+
+
+@pytest.fixture
+def zalo() -> Iterator[FakeZaloServer]:
+    """A fake Zalo OA API on loopback (send, token refresh), stopped after the test."""
+    server = FakeZaloServer()
+    with server:
+        yield server

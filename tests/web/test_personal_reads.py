@@ -39,6 +39,10 @@ PERSONAL: dict[tuple[str, str], str] = {
     ("GET", "/"): "caller_card",  # the board's caller card while its user is on a call
     # The case page shows the reporter (tests/cases/test_pages.py checks its log).
     ("GET", "/cases/{code}"): "case_page",
+    # A citizen's messages on Zalo, Messenger, ... (channels/conversations.py).
+    ("GET", "/api/v1/conversations"): "conversation_list",
+    ("GET", "/api/v1/conversations/{conversation_id}"): "conversation",
+    ("GET", "/api/v1/cases/{code}/conversations"): "conversation_list",
 }
 
 _CASE_CONTENT = "the case itself (description, incident address), no reporter details"
@@ -157,6 +161,21 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ("POST", "/cases/{code}/act/{action}"): "the case page's read, logged as that page's",
     ("POST", "/cases/{code}/merge"): "the case page's read, logged as that page's",
     ("POST", "/cases/{code}/notes"): "the case page's read, logged as that page's",
+    ("GET", "/api/v1/channels"): _CONFIG,
+    ("POST", "/api/v1/channels"): _CONFIG,
+    ("GET", "/api/v1/channels/{channel_id}"): _CONFIG,
+    ("PATCH", "/api/v1/channels/{channel_id}"): _CONFIG,
+    ("POST", "/api/v1/channels/{channel_id}/disable"): _CONFIG,
+    ("GET", "/hooks/{channel_id}"): "a provider's handshake, answered to the provider",
+    ("POST", "/hooks/{channel_id}"): "a provider's webhook: stores, answers only ok",
+    ("POST", "/api/v1/conversations/{conversation_id}/messages"): _ECHO,
+    ("POST", "/api/v1/conversations/{conversation_id}/case"): _CASE_CONTENT,
+    ("POST", "/api/v1/conversations/{conversation_id}/link"): (
+        "the conversation's ids and status: no name, number or message"
+    ),
+    ("POST", "/api/v1/conversations/{conversation_id}/close"): (
+        "the conversation's ids and status: no name, number or message"
+    ),
     # Administration: staff accounts, the directory, model versions, guidance articles.
     ("GET", "/admin"): _STAFF,
     ("GET", "/admin/users"): _STAFF,
@@ -257,6 +276,27 @@ async def _scene(app, client, world, settings) -> Scene:
     )
 
 
+async def _zalo_conversation(app, client, world, code: str) -> dict[str, Any]:
+    """A citizen's Zalo conversation, linked to the case `code`."""
+    from tests.channels.zalo_helpers import deliver, make_channel, payload
+
+    channel = await make_channel(client, world, "http://127.0.0.1:9")
+    assert (await deliver(client, channel, payload("user_send_text"))).status_code == 200
+    async with app.state.hotline.unit_of_work() as session:
+        from hotline.channels.models import Conversation
+
+        conversation = await session.scalar(select(Conversation))
+        assert conversation is not None
+        found = {"id": conversation.id, "contact_id": conversation.contact_id}
+    r = await client.post(
+        f"/api/v1/conversations/{found['id']}/link",
+        json={"case": code},
+        headers=world.auth("operator"),
+    )
+    assert r.status_code == 200, r.text
+    return found
+
+
 async def _reads(app, user: int) -> list[PersonalDataRead]:
     async with app.state.hotline.unit_of_work() as session:
         rows = await session.scalars(
@@ -346,6 +386,25 @@ async def test_every_route_showing_a_citizen_logs_the_read(app, client, world, s
     calls[("GET", "/api/v1/cases/{code}")] = (
         *calls[("GET", "/api/v1/cases/{code}")][:3],
         s.contact_id,
+    )
+    conversation = await _zalo_conversation(app, client, world, s.code)
+    calls[("GET", "/api/v1/conversations")] = (
+        "operator",
+        "GET",
+        "/api/v1/conversations",
+        conversation["contact_id"],
+    )
+    calls[("GET", "/api/v1/conversations/{conversation_id}")] = (
+        "operator",
+        "GET",
+        f"/api/v1/conversations/{conversation['id']}",
+        conversation["contact_id"],
+    )
+    calls[("GET", "/api/v1/cases/{code}/conversations")] = (
+        "operator",
+        "GET",
+        f"/api/v1/cases/{s.code}/conversations",
+        conversation["contact_id"],
     )
     assert calls.keys() | {("GET", "/"), ("GET", "/cases/{code}")} == PERSONAL.keys()
     for route, (who, method, url, whose) in calls.items():

@@ -29,6 +29,7 @@ KINDS: dict[str, Permission] = {
     "category": Permission.MANAGE_DIRECTORY,
     "unit": Permission.MANAGE_DIRECTORY,
     "triage_model": Permission.VIEW_TRIAGE_MODELS,
+    "channel": Permission.MANAGE_CHANNELS,
 }
 SECRETS = frozenset({"password", "password_hash", "sip_password", "sip_ha1", "ha1", "blob"})
 MAX_LIMIT = 500

@@ -41,6 +41,7 @@ class Permission(enum.StrEnum):
     VIEW_USERS = "view_users"
     MANAGE_USERS = "manage_users"  # create, disable, set passwords, revoke sessions
     MANAGE_DIRECTORY = "manage_directory"  # categories and units (inactive ones included)
+    MANAGE_CHANNELS = "manage_channels"  # connected messaging accounts and their secrets
     VIEW_TRIAGE_MODELS = "view_triage_models"
     MANAGE_TRIAGE_MODELS = "manage_triage_models"  # train, choose the active version
 
@@ -68,6 +69,7 @@ ROLES: dict[Permission, frozenset[Role]] = {
     Permission.VIEW_USERS: _LEADS,
     Permission.MANAGE_USERS: _ADMINS,
     Permission.MANAGE_DIRECTORY: _ADMINS,
+    Permission.MANAGE_CHANNELS: _ADMINS,
     Permission.VIEW_TRIAGE_MODELS: _LEADS,
     Permission.MANAGE_TRIAGE_MODELS: _ADMINS,
 }
@@ -94,6 +96,7 @@ REFUSALS: dict[Permission, str] = {
     Permission.VIEW_USERS: msg("Chỉ quản trị viên hoặc trưởng ca xem được danh sách tài khoản"),
     Permission.MANAGE_USERS: msg("Chỉ quản trị viên được quản lý tài khoản"),
     Permission.MANAGE_DIRECTORY: msg("Chỉ quản trị viên được sửa lĩnh vực và đơn vị"),
+    Permission.MANAGE_CHANNELS: msg("Chỉ quản trị viên được cấu hình kênh nhắn tin"),
     Permission.VIEW_TRIAGE_MODELS: msg("Chỉ quản trị viên và trưởng ca xem được các mô hình"),
     Permission.MANAGE_TRIAGE_MODELS: (
         msg("Chỉ quản trị viên được huấn luyện hoặc chọn mô hình phân loại")

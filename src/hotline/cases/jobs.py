@@ -19,8 +19,9 @@ PENDING_KIND = "notification_pending"
 async def notify_reporter(session: AsyncSession, payload: dict[str, Any]) -> None:
     """Tell a merged case's reporter the shared answer.
 
-    No outbound channel (Zalo, SMS...) is connected: the notification is recorded on the
-    case's timeline as pending delivery, as a callback task for phone reporters. Jobs run at
+    For a reporter with no conversation on a connected channel (channels/jobs.py answers the
+    others): the notification is recorded on the case's timeline as pending delivery, as a
+    callback task for phone reporters. Jobs run at
     least once, so a rerun of the same job (its key) records nothing twice.
     """
     case = await session.get(Case, int(payload["case_id"]))

@@ -1,11 +1,13 @@
 """A primary case's answer reaches the reporters of the cases merged into it.
 
+When a case is resolved its own reporter is queued the answer too when they wrote from a
+messaging channel (the channels domain answers on the conversation the case came from).
 When the primary is resolved (or a case is merged into an already resolved one) each
 duplicate gets the answer on its own record and timeline, and one durable
 `notify_reporter` job per reporter is written in the same transaction, so a rollback
-leaves no notification behind and a crash after commit loses none. No outbound
-channel (Zalo, SMS, ...) is connected, so the job's handler (cases/jobs.py) records the
-notification on the timeline as pending delivery.
+leaves no notification behind and a crash after commit loses none. The job's handler
+(channels/jobs.py) answers on the conversation the case came from, and otherwise
+(cases/jobs.py) records a callback or a pending delivery on the timeline.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from hotline.auth.service import Actor
 from hotline.cases import timeline
-from hotline.cases.models import Case, CaseStatus
+from hotline.cases.models import Case, CaseStatus, Channel
 from hotline.db import utcnow
 from hotline.jobs.service import enqueue
 
@@ -69,6 +71,32 @@ def _round(primary: Case) -> str:
     return at.isoformat()
 
 
+# Reporters who wrote rather than called: their answer may go back on the channel they
+# wrote from (channels/jobs.py decides; a phone or walk-in reporter is called back instead).
+_WRITTEN = frozenset(c for c in Channel if c not in (Channel.PHONE, Channel.WALK_IN))
+
+
+async def _notify_own_reporter(session: AsyncSession, primary: Case) -> None:
+    """Queue the answer for the resolved case's own reporter, once per answering round."""
+    if primary.channel not in _WRITTEN:
+        return
+    key = f"{NOTIFY_REPORTER}:{primary.id}:own:{_round(primary)}"
+    await enqueue(
+        session,
+        kind=NOTIFY_REPORTER,
+        key=key,
+        payload={
+            "key": key,
+            "own": True,
+            "case_id": primary.id,
+            "case_codes": [primary.code],
+            "primary": primary.code,
+            "channel": primary.channel.value,
+            "contact_id": primary.contact_id,
+        },
+    )
+
+
 async def share_answer(
     session: AsyncSession, *, actor: Actor, primary: Case, duplicates: list[Case] | None = None
 ) -> int:
@@ -79,6 +107,7 @@ async def share_answer(
     answer = (primary.answer or "").strip()
     if not answer:
         return 0
+    await _notify_own_reporter(session, primary)
     if duplicates is None:
         duplicates = await duplicates_of(session, primary)
     if not duplicates:

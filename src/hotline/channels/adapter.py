@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol
 
 import httpx
@@ -100,8 +100,25 @@ class PermanentSendError(SendError):
     retryable = False
 
 
+class SendInDoubt(RetryableSendError):
+    """The request may have reached the provider but no answer came (a read timeout, a
+    dropped connection): it may or may not have been delivered. The outbox resends it only
+    when that cannot make a double (channels/outbox.py)."""
+
+
 class TokenExpired(RetryableSendError):
     """The access token is no longer valid: refresh (under the channel's lock), then retry."""
+
+
+@dataclass(frozen=True)
+class HookReply:
+    """An answer the adapter gives a provider's request itself, before (or instead of)
+    reading events: a GET verification (Messenger's `hub.challenge`) or a handshake body
+    (Viber's `{"event":"webhook"}`). Nothing is stored for it."""
+
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "text/plain; charset=utf-8"
 
 
 class Adapter(Protocol):
@@ -110,6 +127,14 @@ class Adapter(Protocol):
     kind: ClassVar[str]  # "zalo", "messenger", "viber", "email", "sms", "webchat"
     required: ClassVar[frozenset[str]]  # settings a channel of this kind must have
     secrets: ClassVar[frozenset[str]]  # settings never logged, never returned by the API
+    # Whether the provider itself drops a second send with the same `idempotency_key`: then a
+    # send whose outcome is unknown (timeout after the request went out, worker stopped
+    # mid-send) is simply sent again. Otherwise the outbox waits for the send's echo first
+    # (channels/outbox.py).
+    idempotent_send: ClassVar[bool]
+    # How long after the citizen's last message a reply may be sent (Zalo 7 days,
+    # Messenger 24 hours); None: no window.
+    reply_window: ClassVar[timedelta | None]
 
     def verify(self, settings: Mapping[str, Any], headers: Mapping[str, str], body: bytes) -> bool:
         """Whether the raw request body was signed by the provider (constant-time compare)."""
@@ -123,4 +148,38 @@ class Adapter(Protocol):
         self, settings: Mapping[str, Any], message: Outgoing, http: httpx.AsyncClient
     ) -> Sent:
         """Deliver one reply or raise a SendError saying whether to retry."""
+        ...
+
+
+# Optional parts of an adapter: the channel service looks them up with getattr, so an adapter
+# that needs none of them defines none.
+
+
+class Handshake(Protocol):
+    def handshake(
+        self,
+        settings: Mapping[str, Any],
+        method: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> HookReply | None:
+        """A reply to a request that is no event (GET verification, a handshake body), or
+        None to go on: `verify` then `read`. Called before `verify` for GET requests and
+        after it for POSTs, so a handshake body is still checked when the provider signs it."""
+        ...
+
+
+class Refreshes(Protocol):
+    async def refresh(
+        self, settings: Mapping[str, Any], http: httpx.AsyncClient
+    ) -> Mapping[str, Any]:
+        """New credentials after `TokenExpired` (e.g. a new access and refresh token pair),
+        merged into the channel's settings under the channel's lock before the retry."""
+        ...
+
+
+class Validates(Protocol):
+    def validate(self, settings: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """(setting, problem) for settings present but unusable, beyond `required`."""
         ...

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -13,13 +13,13 @@ from hotline.db import create_engine, make_sessionmaker
 from hotline.eventfeed import Waker
 from hotline.events import Wake, committed, prune_events
 from hotline.jobs import service
+from hotline.jobs.runs import Handler, JobRun
 from hotline.reports.counters import fold_case_deltas
 from hotline.settings import Settings
 from hotline.site import Site
 
 log = structlog.get_logger("hotline.worker")
 
-Handler = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
 HANDLERS: dict[str, Handler] = {}
 
 
@@ -34,8 +34,11 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
 def domain_handlers() -> dict[str, Handler]:
     """Each domain's job handlers (its jobs.py), imported when a worker first needs them."""
     from hotline.cases.jobs import HANDLERS as cases_handlers
+    from hotline.channels.jobs import HANDLERS as channels_handlers
 
-    return {**cases_handlers}
+    # The channels' notify_reporter delivers on a connected channel and falls back to the
+    # cases' one (recorded as pending) otherwise.
+    return {**cases_handlers, **channels_handlers}
 
 
 async def sweep_deadlines(session: AsyncSession) -> int:
@@ -60,13 +63,20 @@ async def run_due_jobs(sessionmaker: Any, *, limit: int = 100, wake: Wake | None
             if job is None:
                 return done
             job_id, kind, payload = job.id, job.kind, dict(job.payload)
+            attempts, max_attempts = job.attempts, job.max_attempts
         error = None
         try:
             fn = HANDLERS.get(kind) or domain_handlers().get(kind)
             if fn is None:
                 raise LookupError(f"no handler for job kind {kind!r}")
-            async with committed(sessionmaker, wake) as session:
-                await fn(session, payload)
+            if getattr(fn, "in_steps", False):
+                run = JobRun(
+                    job_id, kind, attempts, max_attempts, lambda: committed(sessionmaker, wake)
+                )
+                await fn(run, payload)  # type: ignore[arg-type]
+            else:
+                async with committed(sessionmaker, wake) as session:
+                    await fn(session, payload)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             log.warning("job_failed", job_id=job_id, kind=kind, error=error)

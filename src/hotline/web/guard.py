@@ -55,7 +55,11 @@ if TYPE_CHECKING:
 PUBLIC_PATHS = frozenset(
     {"/login", "/logout", "/lang", "/api/v1/auth/token", "/phan-anh", "/tra-cuu"}
 )
-PUBLIC_PREFIXES = ("/api/v1/public/", "/phan-anh/")
+PUBLIC_PREFIXES = ("/api/v1/public/", "/phan-anh/", "/hooks/")
+# Providers' webhooks (channels/api.py): no session, no CSRF token, authenticated by their
+# signature over the raw body, which the channel's adapter checks and reads in whatever
+# content type its provider sends; the body cap still applies.
+HOOK_PREFIX = "/hooks/"
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Room for the multipart framing and the small form fields beside an uploaded file.
@@ -143,7 +147,8 @@ class RequestGuard:
         if length is not None and length > cap:
             await _refuse(_too_large(cap), scope, receive, send)
             return
-        await _BodyGate(self.app, cap, headers.get("content-type", ""))(scope, receive, send)
+        content_type = None if path.startswith(HOOK_PREFIX) else headers.get("content-type", "")
+        await _BodyGate(self.app, cap, content_type)(scope, receive, send)
 
 
 class _BodyGate:
@@ -154,10 +159,10 @@ class _BodyGate:
     matched route in the scope, and its declared body says what it takes.
     """
 
-    def __init__(self, app: ASGIApp, cap: int, content_type: str) -> None:
+    def __init__(self, app: ASGIApp, cap: int, content_type: str | None) -> None:
         self.app, self.cap, self.content_type = app, cap, content_type
         self.received = 0
-        self.checked = False
+        self.checked = content_type is None  # None: the route reads any content type
         self.refusal: DomainError | None = None
         self.started = False  # a response has begun going out
 
@@ -169,7 +174,7 @@ class _BodyGate:
                 self.checked = True
                 route = scope.get("route")
                 kind = _body_kind(route) if isinstance(route, APIRoute) else None
-                if kind is not None and not _accepts(kind, self.content_type):
+                if kind is not None and not _accepts(kind, self.content_type or ""):
                     self.refusal = _wrong_type(kind)
                     raise _StopReading(self.refusal.status)
             message = await receive()

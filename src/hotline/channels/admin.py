@@ -1,0 +1,160 @@
+"""Administrators connect, change and disable channels; secrets go in and never come out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.auth.audit import record_change
+from hotline.auth.permissions import Permission, require
+from hotline.auth.service import Actor
+from hotline.channels.models import Channel
+from hotline.channels.registry import adapter_for, check_kind
+from hotline.db import utcnow
+from hotline.errors import InvalidInput, NotFound
+from hotline.messages import msg
+
+MAX_SETTING = 4000
+
+
+def public_settings(channel: Channel) -> dict[str, Any]:
+    """The settings an administrator may read back: every secret left out."""
+    secrets = adapter_for(channel.kind).secrets
+    return {k: v for k, v in channel.settings.items() if k not in secrets}
+
+
+def secrets_set(channel: Channel) -> list[str]:
+    """Which secrets are stored (their names only), so a form can say "set"."""
+    secrets = adapter_for(channel.kind).secrets
+    return sorted(k for k, v in channel.settings.items() if k in secrets and v)
+
+
+def _audited(channel: Channel) -> dict[str, Any]:
+    return {
+        "kind": channel.kind,
+        "name": channel.name,
+        "enabled": channel.enabled,
+        "settings": public_settings(channel),
+        "secrets_set": secrets_set(channel),
+    }
+
+
+def _check_settings(kind: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+    adapter = adapter_for(kind)
+    clean: dict[str, Any] = {}
+    for key, value in settings.items():
+        if not isinstance(value, str | int | float | bool) or value is None:
+            raise InvalidInput(
+                msg("Giá trị cấu hình phải là chữ, số hoặc đúng/sai"), field=f"settings.{key}"
+            )
+        if isinstance(value, str):
+            value = value.strip()
+            if len(value) > MAX_SETTING or "\x00" in value:
+                raise InvalidInput(msg("Giá trị cấu hình không hợp lệ"), field=f"settings.{key}")
+        clean[key] = value
+    for key in sorted(adapter.required):
+        if clean.get(key) in (None, ""):
+            raise InvalidInput(
+                msg("Thiếu cấu hình bắt buộc: {key}", key=key), field=f"settings.{key}"
+            )
+    validate = getattr(adapter, "validate", None)
+    if validate is not None:
+        for key, problem in validate(clean):
+            raise InvalidInput(problem, field=f"settings.{key}")
+    return clean
+
+
+def _name(name: str) -> str:
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise InvalidInput(msg("Tên kênh không được để trống (tối đa 200 ký tự)"), field="name")
+    return name
+
+
+async def create_channel(
+    session: AsyncSession, *, actor: Actor, kind: str, name: str, settings: Mapping[str, Any]
+) -> Channel:
+    """Connect a provider account (administrators); audited without its secrets."""
+    require(actor, Permission.MANAGE_CHANNELS)
+    check_kind(kind)
+    channel = Channel(
+        kind=kind,
+        name=_name(name),
+        settings=_check_settings(kind, settings),
+        enabled=True,
+        created_at=utcnow(),
+        updated_at=utcnow(),
+    )
+    session.add(channel)
+    await session.flush()
+    record_change(
+        session,
+        actor=actor,
+        kind="channel",
+        key=channel.id,
+        action="create",
+        after=_audited(channel),
+    )
+    return channel
+
+
+async def list_channels(session: AsyncSession, *, actor: Actor) -> list[Channel]:
+    require(actor, Permission.MANAGE_CHANNELS)
+    return list((await session.scalars(select(Channel).order_by(Channel.id))).all())
+
+
+async def get_channel(session: AsyncSession, *, actor: Actor, channel_id: int) -> Channel:
+    require(actor, Permission.MANAGE_CHANNELS)
+    channel = await session.get(Channel, channel_id)
+    if channel is None:
+        raise NotFound(msg("Không có kênh {id}", id=channel_id), field="channel_id")
+    return channel
+
+
+async def update_channel(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    channel_id: int,
+    name: str | None = None,
+    settings: Mapping[str, Any] | None = None,
+    enabled: bool | None = None,
+) -> Channel:
+    """Change a channel: settings are merged (a secret may be replaced, never read back;
+    null removes an optional setting). Audited without secrets."""
+    channel = await get_channel(session, actor=actor, channel_id=channel_id)
+    before = _audited(channel)
+    if name is not None:
+        channel.name = _name(name)
+    if settings is not None:
+        merged = dict(channel.settings)
+        for key, value in settings.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        channel.settings = _check_settings(channel.kind, merged)
+    if enabled is not None:
+        channel.enabled = enabled
+    channel.updated_at = utcnow()
+    await session.flush()
+    after = _audited(channel)
+    changed_secrets = [
+        k for k in adapter_for(channel.kind).secrets if settings is not None and k in settings
+    ]
+    if changed_secrets:
+        after["secrets_replaced"] = sorted(changed_secrets)
+    action = "update" if enabled is None else ("enable" if enabled else "disable")
+    record_change(
+        session,
+        actor=actor,
+        kind="channel",
+        key=channel.id,
+        action=action,
+        before=before,
+        after=after,
+    )
+    return channel

@@ -1,0 +1,211 @@
+"""JSON routes for channels (administrators), providers' webhooks, and conversations."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.auth.service import Actor
+from hotline.cases.models import Case
+from hotline.channels import admin, conversations, inbox
+from hotline.channels.schemas import (
+    CaseFromConversationIn,
+    ChannelIn,
+    ChannelOut,
+    ChannelPatch,
+    ConversationDetail,
+    ConversationOut,
+    ConversationPageOut,
+    LinkIn,
+    MessageOut,
+    ReplyIn,
+)
+from hotline.types import Id
+from hotline.web.deps import current_actor, get_state
+from hotline.web.state import AppState
+
+router = APIRouter(tags=["channels"])
+ActorDep = Annotated[Actor, Depends(current_actor)]
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+@router.post("/api/v1/channels", status_code=201)
+async def create_channel(body: ChannelIn, actor: ActorDep, state: StateDep) -> ChannelOut:
+    async with state.unit_of_work() as session:
+        channel = await admin.create_channel(
+            session, actor=actor, kind=body.kind, name=body.name, settings=body.settings
+        )
+        return ChannelOut.of(channel)
+
+
+@router.get("/api/v1/channels")
+async def list_channels(actor: ActorDep, state: StateDep) -> list[ChannelOut]:
+    async with state.unit_of_work(read_only=True) as session:
+        return [ChannelOut.of(c) for c in await admin.list_channels(session, actor=actor)]
+
+
+@router.get("/api/v1/channels/{channel_id}")
+async def get_channel(channel_id: Id, actor: ActorDep, state: StateDep) -> ChannelOut:
+    async with state.unit_of_work(read_only=True) as session:
+        return ChannelOut.of(await admin.get_channel(session, actor=actor, channel_id=channel_id))
+
+
+@router.patch("/api/v1/channels/{channel_id}")
+async def update_channel(
+    channel_id: Id, body: ChannelPatch, actor: ActorDep, state: StateDep
+) -> ChannelOut:
+    async with state.unit_of_work() as session:
+        channel = await admin.update_channel(
+            session,
+            actor=actor,
+            channel_id=channel_id,
+            name=body.name,
+            settings=body.settings,
+            enabled=body.enabled,
+        )
+        return ChannelOut.of(channel)
+
+
+@router.post("/api/v1/channels/{channel_id}/disable")
+async def disable_channel(channel_id: Id, actor: ActorDep, state: StateDep) -> ChannelOut:
+    async with state.unit_of_work() as session:
+        channel = await admin.update_channel(
+            session, actor=actor, channel_id=channel_id, enabled=False
+        )
+        return ChannelOut.of(channel)
+
+
+@router.api_route("/hooks/{channel_id}", methods=["GET", "POST"], include_in_schema=False)
+async def hook(channel_id: Id, request: Request, state: StateDep) -> Response:
+    """A provider's webhook: the raw body is read first and the adapter checks its
+    signature before anything is stored (the request guard lets it in without a session
+    and caps its body)."""
+    body = await request.body()
+    async with state.unit_of_work() as session:
+        result = await inbox.receive(
+            session,
+            channel_id=channel_id,
+            method=request.method,
+            query=dict(request.query_params),
+            headers=request.headers,
+            body=body,
+        )
+    reply = result.reply
+    return Response(reply.body, status_code=reply.status, media_type=reply.content_type)
+
+
+async def _codes(session: AsyncSession, case_ids: set[int]) -> dict[int, str]:
+    if not case_ids:
+        return {}
+    rows = await session.execute(select(Case.id, Case.code).where(Case.id.in_(case_ids)))
+    return {i: c for i, c in rows.all()}
+
+
+@router.get("/api/v1/conversations")
+async def list_conversations(
+    actor: ActorDep,
+    state: StateDep,
+    channel: Id | None = None,
+    status: Annotated[str | None, Query(max_length=10)] = None,
+    contact: Id | None = None,
+    case: Annotated[str | None, Query(max_length=20)] = None,
+    cursor: Annotated[str | None, Query(max_length=80)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> ConversationPageOut:
+    async with state.unit_of_work() as session:
+        page = await conversations.list_conversations(
+            session,
+            actor=actor,
+            channel_id=channel,
+            status=status,
+            contact_id=contact,
+            case_code=case,
+            cursor=cursor,
+            limit=limit,
+        )
+        codes = await _codes(session, {c.case_id for c, _ in page.items if c.case_id})
+        return ConversationPageOut(
+            items=[ConversationOut.of(c, ch, codes.get(c.case_id or 0)) for c, ch in page.items],
+            next_cursor=page.next_cursor,
+        )
+
+
+async def _detail(session: AsyncSession, actor: Actor, conversation_id: int) -> dict[str, Any]:
+    conversation, channel, messages = await conversations.read_conversation(
+        session, actor=actor, conversation_id=conversation_id
+    )
+    codes = await _codes(session, {conversation.case_id} if conversation.case_id else set())
+    out = ConversationOut.of(conversation, channel, codes.get(conversation.case_id or 0))
+    return ConversationDetail(
+        **out.model_dump(), messages=[MessageOut.of(m) for m in messages]
+    ).model_dump(mode="json")
+
+
+@router.get("/api/v1/conversations/{conversation_id}", response_model=ConversationDetail)
+async def get_conversation(conversation_id: Id, actor: ActorDep, state: StateDep) -> Any:
+    async with state.unit_of_work() as session:
+        return await _detail(session, actor, conversation_id)
+
+
+@router.post("/api/v1/conversations/{conversation_id}/messages", status_code=202)
+async def reply(conversation_id: Id, body: ReplyIn, actor: ActorDep, state: StateDep) -> MessageOut:
+    async with state.unit_of_work() as session:
+        message = await conversations.reply(
+            session,
+            actor=actor,
+            conversation_id=conversation_id,
+            text=body.text,
+            key=body.idempotency_key,
+        )
+        return MessageOut.of(message)
+
+
+@router.post("/api/v1/conversations/{conversation_id}/case", status_code=201)
+async def open_case(
+    conversation_id: Id, body: CaseFromConversationIn, actor: ActorDep, state: StateDep
+) -> dict[str, Any]:
+    async with state.unit_of_work() as session:
+        case = await conversations.open_case_from(
+            session,
+            actor=actor,
+            conversation_id=conversation_id,
+            description=body.description,
+            category=body.category,
+            urgent=body.urgent,
+            ward_code=body.ward_code,
+            address=body.address,
+        )
+        return {"code": case.code, "conversation_id": conversation_id}
+
+
+@router.post("/api/v1/conversations/{conversation_id}/link", response_model=ConversationOut)
+async def link_case(conversation_id: Id, body: LinkIn, actor: ActorDep, state: StateDep) -> Any:
+    async with state.unit_of_work() as session:
+        conversation, channel, case = await conversations.link_case(
+            session, actor=actor, conversation_id=conversation_id, case_code=body.case
+        )
+        return ConversationOut.of(conversation, channel, case.code)
+
+
+@router.post("/api/v1/conversations/{conversation_id}/close", response_model=ConversationOut)
+async def close(conversation_id: Id, actor: ActorDep, state: StateDep) -> Any:
+    async with state.unit_of_work() as session:
+        conversation, channel = await conversations.close_conversation(
+            session, actor=actor, conversation_id=conversation_id
+        )
+        return ConversationOut.of(conversation, channel)
+
+
+@router.get("/api/v1/cases/{code}/conversations")
+async def conversations_of_case(
+    code: str, actor: ActorDep, state: StateDep
+) -> list[ConversationOut]:
+    async with state.unit_of_work() as session:
+        page = await conversations.list_conversations(
+            session, actor=actor, case_code=code, limit=200
+        )
+        codes = await _codes(session, {c.case_id for c, _ in page.items if c.case_id})
+        return [ConversationOut.of(c, ch, codes.get(c.case_id or 0)) for c, ch in page.items]

@@ -1,0 +1,249 @@
+"""Staff and conversations: the inbox list, one conversation with its messages, a reply,
+a case opened from it or linked to it. Reading one is reading a citizen's personal data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.auth.permissions import Permission, require
+from hotline.auth.service import Actor
+from hotline.cases.access import get_case_for
+from hotline.cases.models import Case
+from hotline.cases.service import NewCase, open_case
+from hotline.channels.models import (
+    Channel,
+    Conversation,
+    ConversationStatus,
+    Direction,
+    Message,
+)
+from hotline.channels.outbox import queue_message
+from hotline.channels.registry import CASE_CHANNEL, adapter_for
+from hotline.contacts.service import ReadSubject, log_personal_read, log_personal_reads
+from hotline.errors import Conflict, InvalidInput, NotFound
+from hotline.messages import msg
+
+MAX_REPLY = 2000
+MAX_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class ConversationPage:
+    items: list[tuple[Conversation, Channel]]
+    next_cursor: str | None
+
+
+def reply_window_ends_at(conversation: Conversation, channel: Channel) -> datetime | None:
+    """Until when the provider accepts a reply (Zalo: 7 days after the citizen's last
+    message), or None when it sets no window."""
+    window = adapter_for(channel.kind).reply_window
+    if window is None or conversation.last_inbound_at is None:
+        return None
+    return conversation.last_inbound_at + window
+
+
+def _cursor(conversation: Conversation) -> str:
+    return f"{conversation.last_message_at.isoformat()}_{conversation.id}"
+
+
+async def list_conversations(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    channel_id: int | None = None,
+    status: str | None = None,
+    contact_id: int | None = None,
+    case_code: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> ConversationPage:
+    """The inbox, latest activity first; hotline staff; each citizen listed is a read."""
+    require(actor, Permission.READ_CONTACTS)
+    stmt = select(Conversation, Channel).join(Channel, Channel.id == Conversation.channel_id)
+    if channel_id is not None:
+        stmt = stmt.where(Conversation.channel_id == channel_id)
+    if status is not None:
+        try:
+            stmt = stmt.where(Conversation.status == ConversationStatus(status))
+        except ValueError:
+            raise InvalidInput(
+                msg("Trạng thái không hợp lệ: {s}", s=status), field="status"
+            ) from None
+    if contact_id is not None:
+        stmt = stmt.where(Conversation.contact_id == contact_id)
+    if case_code is not None:
+        case = await get_case_for(session, actor, case_code)
+        stmt = stmt.where(Conversation.case_id == case.id)
+    if cursor:
+        try:
+            at_raw, _, id_raw = cursor.rpartition("_")
+            at, last_id = datetime.fromisoformat(at_raw), int(id_raw)
+        except ValueError:
+            raise InvalidInput(msg("Con trỏ trang không hợp lệ"), field="cursor") from None
+        stmt = stmt.where(
+            or_(
+                Conversation.last_message_at < at,
+                and_(Conversation.last_message_at == at, Conversation.id < last_id),
+            )
+        )
+    limit = max(1, min(limit, MAX_LIMIT))
+    rows = (
+        await session.execute(
+            stmt.order_by(Conversation.last_message_at.desc(), Conversation.id.desc()).limit(
+                limit + 1
+            )
+        )
+    ).all()
+    items = [(r[0], r[1]) for r in rows[:limit]]
+    await log_personal_reads(
+        session,
+        user_id=actor.user_id,
+        purpose="conversation_list",
+        subjects=[ReadSubject(contact_id=c.contact_id) for c, _ in items],
+    )
+    more = len(rows) > limit
+    return ConversationPage(items, _cursor(items[-1][0]) if more and items else None)
+
+
+async def _get(session: AsyncSession, conversation_id: int) -> tuple[Conversation, Channel]:
+    row = (
+        await session.execute(
+            select(Conversation, Channel)
+            .join(Channel, Channel.id == Conversation.channel_id)
+            .where(Conversation.id == conversation_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(
+            msg("Không có cuộc hội thoại {id}", id=conversation_id), field="conversation_id"
+        )
+    return row[0], row[1]
+
+
+async def messages_of(session: AsyncSession, conversation_id: int) -> list[Message]:
+    """In the order they were written (the provider's time; arrival breaks ties)."""
+    return list(
+        (
+            await session.scalars(
+                select(Message)
+                .where(Message.conversation_id == conversation_id)
+                .order_by(Message.created_at, Message.id)
+            )
+        ).all()
+    )
+
+
+async def read_conversation(
+    session: AsyncSession, *, actor: Actor, conversation_id: int
+) -> tuple[Conversation, Channel, list[Message]]:
+    """One conversation and its messages, for hotline staff; the read is logged."""
+    require(actor, Permission.READ_CONTACTS)
+    conversation, channel = await _get(session, conversation_id)
+    await log_personal_read(
+        session,
+        actor=actor,
+        purpose="conversation",
+        contact_id=conversation.contact_id,
+        case_id=conversation.case_id,
+    )
+    return conversation, channel, await messages_of(session, conversation.id)
+
+
+async def reply(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    conversation_id: int,
+    text: str,
+    key: str | None = None,
+) -> Message:
+    """Queue a reply through the outbox (sent by the worker); a repeated key is the same
+    reply. Hotline staff only."""
+    require(actor, Permission.REPLY_TO_CITIZENS)
+    conversation, channel = await _get(session, conversation_id)
+    text = (text or "").strip()
+    if not text or len(text) > MAX_REPLY:
+        raise InvalidInput(msg("Nội dung trả lời từ 1 đến {n} ký tự", n=MAX_REPLY), field="text")
+    if not channel.enabled:
+        raise Conflict(msg("Kênh này đã bị tắt"), field="channel")
+    return await queue_message(
+        session,
+        conversation=conversation,
+        text=text,
+        author_id=actor.user_id,
+        source="staff",
+        key=f"reply:{key}" if key else None,
+    )
+
+
+def _description(messages: list[Message]) -> str:
+    lines = [m.text.strip() for m in messages if m.direction == Direction.IN and m.text.strip()]
+    return "\n".join(lines)[:20_000]
+
+
+async def open_case_from(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    conversation_id: int,
+    description: str | None = None,
+    category: str | None = None,
+    urgent: bool | None = None,
+    ward_code: str | None = None,
+    address: str = "",
+) -> Case:
+    """Open a case from a conversation (cases' intake: triage, counters, timeline): the
+    citizen's messages as its description, their last shared location as its place."""
+    conversation, channel = await _get(session, conversation_id)
+    if conversation.case_id is not None:
+        raise Conflict(msg("Cuộc hội thoại đã gắn với một yêu cầu"), field="case")
+    messages = await messages_of(session, conversation.id)
+    text = (description or "").strip() or _description(messages)
+    if not text:
+        raise InvalidInput(msg("Chưa có nội dung để mở yêu cầu"), field="description")
+    located = [m for m in messages if m.lat is not None and m.long is not None]
+    case = await open_case(
+        session,
+        actor=actor,
+        data=NewCase(
+            channel=CASE_CHANNEL[channel.kind].value,
+            description=text,
+            category=category,
+            urgent=urgent,
+            contact_id=conversation.contact_id,
+            ward_code=ward_code,
+            address=address,
+            lat=located[-1].lat if located else None,
+            long=located[-1].long if located else None,
+        ),
+    )
+    conversation.case_id = case.id
+    await session.flush()
+    return case
+
+
+async def link_case(
+    session: AsyncSession, *, actor: Actor, conversation_id: int, case_code: str
+) -> tuple[Conversation, Channel, Case]:
+    """Join a conversation to an existing case (its answer then reaches this citizen)."""
+    require(actor, Permission.HANDLE_CASES)
+    conversation, channel = await _get(session, conversation_id)
+    case = await get_case_for(session, actor, case_code, write=True)
+    conversation.case_id = case.id
+    await session.flush()
+    return conversation, channel, case
+
+
+async def close_conversation(
+    session: AsyncSession, *, actor: Actor, conversation_id: int
+) -> tuple[Conversation, Channel]:
+    """Close it: the citizen's next message starts a new conversation."""
+    require(actor, Permission.REPLY_TO_CITIZENS)
+    conversation, channel = await _get(session, conversation_id)
+    conversation.status = ConversationStatus.CLOSED
+    await session.flush()
+    return conversation, channel

@@ -1,0 +1,94 @@
+"""Job handlers of the channels domain, loaded by the worker (jobs/worker.py): replies out,
+and a case's answer to its reporter on the channel they wrote from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.auth.service import SYSTEM
+from hotline.cases import jobs as case_jobs
+from hotline.cases import timeline
+from hotline.cases.models import Case, CaseEvent
+from hotline.cases.sharing import NOTIFY_REPORTER
+from hotline.channels.models import Channel, Conversation
+from hotline.channels.outbox import CHANNEL_SEND, deliver, queue_message
+from hotline.jobs.runs import Handler
+
+TEXT_LIMIT = 1900  # below the smallest provider limit (Zalo 2,000), room for the heading
+
+
+def answer_text(codes: list[str], answer: str) -> str:
+    heading = f"Tổng đài 1022 trả lời yêu cầu {', '.join(codes)}: "
+    room = TEXT_LIMIT - len(heading)
+    body = answer if len(answer) <= room else answer[: room - 1].rstrip() + "…"
+    return heading + body
+
+
+async def _conversation_of(session: AsyncSession, case_ids: list[int]) -> Conversation | None:
+    """The newest conversation, on an enabled channel, a case of the reporter came from."""
+    return await session.scalar(
+        select(Conversation)
+        .join(Channel, Channel.id == Conversation.channel_id)
+        .where(Conversation.case_id.in_(case_ids), Channel.enabled.is_(True))
+        .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+        .limit(1)
+    )
+
+
+async def notify_reporter(session: AsyncSession, payload: dict[str, Any]) -> None:
+    """Tell a reporter their case's answer. A case that came from a conversation on a
+    connected channel is answered there, through the outbox (the job's key is the reply's
+    idempotency key: a rerun queues nothing twice); any other is left to the cases' handler
+    (a callback for phone reporters, pending delivery otherwise)."""
+    case = await session.get(Case, int(payload["case_id"]))
+    if case is None:
+        return
+    codes = [str(c) for c in payload.get("case_codes") or [case.code]]
+    case_ids = list((await session.scalars(select(Case.id).where(Case.code.in_(codes)))).all()) or [
+        case.id
+    ]
+    conversation = await _conversation_of(session, case_ids)
+    if conversation is None:
+        if not payload.get("own"):
+            await case_jobs.notify_reporter(session, payload)
+        # A case's own reporter who wrote from no connected channel reads the answer on
+        # the portal (its tracking code), as before.
+        return
+    primary = await session.scalar(select(Case).where(Case.code == payload.get("primary")))
+    answer = ((primary or case).answer or case.answer or "").strip()
+    if not answer:
+        return
+    key = str(payload.get("key") or f"{NOTIFY_REPORTER}:{case.id}")
+    message = await queue_message(
+        session,
+        conversation=conversation,
+        text=answer_text(codes, answer),
+        author_id=None,
+        source="notification",
+        key=key[:120],
+    )
+    logged = await session.scalars(
+        select(CaseEvent.data).where(
+            CaseEvent.case_id == case.id, CaseEvent.kind == "notification_queued"
+        )
+    )
+    if not any(d.get("message_id") == message.id for d in logged.all()):
+        await timeline.log(
+            session,
+            case,
+            "notification_queued",
+            SYSTEM,
+            data={
+                "key": key,
+                "conversation_id": conversation.id,
+                "message_id": message.id,
+                "primary": payload.get("primary"),
+                "cases": codes,
+            },
+        )
+
+
+HANDLERS: dict[str, Handler] = {CHANNEL_SEND: deliver, NOTIFY_REPORTER: notify_reporter}

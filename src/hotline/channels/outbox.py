@@ -1,0 +1,272 @@
+"""The durable outbox: a reply is a `message` row (the state) plus a `channel_send` job (the
+wake-up), written in the transaction that decides to send it; the worker sends it.
+
+A send runs in three steps, each its own transaction, so no transaction is open while the
+provider is called: (1) mark the message `sending` and count the attempt, (2) call the
+provider, (3) record `sent` with the provider's id, or `queued` for a retry with backoff, or
+`failed` with the reason. What can be guaranteed:
+
+- Never shown sent when it wasn't: only step 3 after the provider's acceptance, or the
+  provider's own echo of it (inbox.py), marks a message sent.
+- Never silently lost: the job survives a crash; a message that cannot be sent ends
+  `failed` with its reason, shown in the conversation.
+- Never sent twice by us: one row per idempotency key, one job per row, and a row is sent
+  only from `queued`, or from `sending` (a send whose outcome is unknown: the worker stopped
+  after step 1, or the provider did not answer) when resending cannot double it: the
+  provider drops repeats of the key (`idempotent_send`), or no echo of the first send came
+  within `IN_DOUBT_GRACE`. A provider that delivered but never echoed within that time is
+  the one case left where a citizen could receive a reply twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from uuid import uuid4
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.channels.adapter import (
+    Adapter,
+    Outgoing,
+    PermanentSendError,
+    SendError,
+    SendInDoubt,
+    Sent,
+    TokenExpired,
+)
+from hotline.channels.inbox import IN_DOUBT
+from hotline.channels.models import (
+    Channel,
+    Conversation,
+    Direction,
+    Message,
+    MessageStatus,
+)
+from hotline.channels.registry import adapter_for
+from hotline.db import dialect_name, insert_for, utcnow
+from hotline.events import DomainEvent, record_event
+from hotline.jobs.runs import JobRun, in_steps
+from hotline.jobs.service import enqueue
+
+CHANNEL_SEND = "channel_send"
+MAX_SENDS = 6  # calls to the provider for one message
+JOB_ATTEMPTS = 12  # room for the waits of a send in doubt besides the calls
+IN_DOUBT_GRACE = timedelta(minutes=2)  # Zalo retries a webhook first after ~30 s
+DEFAULT_TIMEOUT = 10.0
+
+
+class RetryLater(Exception):
+    """The send is not done: the job is tried again later (jobs/service.finish backoff)."""
+
+
+async def queue_message(
+    session: AsyncSession,
+    *,
+    conversation: Conversation,
+    text: str,
+    author_id: int | None,
+    source: str,
+    key: str | None = None,
+) -> Message:
+    """Write a reply and its send job in the caller's transaction. A repeated `key` returns
+    the message queued the first time (nothing new is queued)."""
+    key = key or uuid4().hex
+    now = utcnow()
+    message_id = await session.scalar(
+        insert_for(dialect_name(session))(Message)
+        .values(
+            channel_id=conversation.channel_id,
+            conversation_id=conversation.id,
+            direction=Direction.OUT,
+            kind="text",
+            text=text.replace("\x00", ""),
+            attachments=[],
+            status=MessageStatus.QUEUED,
+            idempotency_key=key,
+            attempts=0,
+            author_id=author_id,
+            source=source,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(Message.id)
+    )
+    if message_id is not None:
+        await enqueue(
+            session,
+            kind=CHANNEL_SEND,
+            key=f"{CHANNEL_SEND}:{message_id}",
+            payload={"message_id": message_id},
+            max_attempts=JOB_ATTEMPTS,
+        )
+        if now > conversation.last_message_at:
+            conversation.last_message_at = now
+        _changed(session, conversation, message_id)
+    message = await session.scalar(select(Message).where(Message.idempotency_key == key))
+    assert message is not None
+    return message
+
+
+def _changed(session: AsyncSession, conversation: Conversation | int, message_id: int) -> None:
+    conversation_id = conversation if isinstance(conversation, int) else conversation.id
+    record_event(
+        session,
+        DomainEvent(
+            kind="conversation.message",
+            data={"conversation_id": conversation_id, "message_id": message_id, "direction": "out"},
+        ),
+    )
+
+
+@dataclass
+class _Prepared:
+    channel_id: int
+    adapter: Adapter
+    settings: dict[str, Any]
+    outgoing: Outgoing
+    timeout: float
+
+
+async def _locked(session: AsyncSession, message_id: int) -> Message | None:
+    return await session.scalar(select(Message).where(Message.id == message_id).with_for_update())
+
+
+def _fail(message: Message, reason: str) -> None:
+    message.status = MessageStatus.FAILED
+    message.error = reason
+
+
+async def _begin(session: AsyncSession, message_id: int, run: JobRun) -> _Prepared | str | None:
+    """Step 1: the send to make, a reason to wait, or None when there is nothing to do."""
+    message = await _locked(session, message_id)
+    if message is None or message.status not in (MessageStatus.QUEUED, MessageStatus.SENDING):
+        return None
+    channel = await session.get(Channel, message.channel_id)
+    conversation = await session.get(Conversation, message.conversation_id)
+    assert channel is not None and conversation is not None
+    adapter = adapter_for(channel.kind)
+    now = utcnow()
+    if not channel.enabled:
+        _fail(message, "kênh đã bị tắt")
+        _changed(session, conversation, message.id)
+        return None
+    if message.status == MessageStatus.SENDING and not adapter.idempotent_send:
+        # The last send's outcome is unknown: its echo, if the provider delivered it, marks
+        # it sent (inbox.py). Resend only once the echo had time to come.
+        started = message.attempted_at or now
+        if now < started + IN_DOUBT_GRACE:
+            if run.last:
+                _fail(message, f"{IN_DOUBT}: không rõ đã gửi được chưa")
+                _changed(session, conversation, message.id)
+                return None
+            return "chờ xác nhận của lần gửi trước"
+    if message.attempts >= MAX_SENDS:
+        _fail(message, message.error or "đã hết số lần thử gửi")
+        _changed(session, conversation, message.id)
+        return None
+    message.status = MessageStatus.SENDING
+    message.attempts += 1
+    message.attempted_at = now
+    await session.flush()
+    try:
+        timeout = float(channel.settings.get("send_timeout") or DEFAULT_TIMEOUT)
+    except (TypeError, ValueError):
+        timeout = DEFAULT_TIMEOUT
+    return _Prepared(
+        channel_id=channel.id,
+        adapter=adapter,
+        settings=dict(channel.settings),
+        outgoing=Outgoing(
+            idempotency_key=message.idempotency_key or str(message.id),
+            user_id=conversation.external_user_id,
+            text=message.text,
+            last_inbound_at=conversation.last_inbound_at,
+        ),
+        timeout=timeout,
+    )
+
+
+async def _refresh(run: JobRun, send: _Prepared, http: httpx.AsyncClient) -> dict[str, Any]:
+    """New credentials, taken under the channel's row lock (SQLite: its one writer) and
+    stored before they are used: a single-use refresh token is spent exactly once."""
+    refresh = getattr(send.adapter, "refresh", None)
+    if refresh is None:
+        raise PermanentSendError("mã truy cập hết hạn; cần cấp lại trong cấu hình kênh")
+    async with run.steps() as session:
+        channel = await session.scalar(
+            select(Channel).where(Channel.id == send.channel_id).with_for_update()
+        )
+        assert channel is not None
+        current = dict(channel.settings)
+        if current.get("access_token") != send.settings.get("access_token"):
+            return current  # another worker refreshed it meanwhile
+        fresh = await refresh(current, http)
+        channel.settings = {**current, **fresh}
+        channel.updated_at = utcnow()
+        return dict(channel.settings)
+
+
+async def _call(run: JobRun, send: _Prepared) -> Sent | SendError:
+    """Step 2: the provider's answer, or the error saying whether to retry."""
+    timeout = httpx.Timeout(send.timeout, connect=min(send.timeout, 5.0))
+    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as http:
+        try:
+            try:
+                return await send.adapter.send(send.settings, send.outgoing, http)
+            except TokenExpired:
+                send.settings = await _refresh(run, send, http)
+                return await send.adapter.send(send.settings, send.outgoing, http)
+        except SendError as exc:
+            return exc
+
+
+async def _finish(
+    session: AsyncSession, message_id: int, send: _Prepared, outcome: Sent | SendError, run: JobRun
+) -> str | None:
+    """Step 3: record the outcome; the reason to retry, or None when done."""
+    message = await _locked(session, message_id)
+    if message is None or message.status == MessageStatus.SENT:
+        return None  # its echo confirmed it meanwhile
+    if isinstance(outcome, Sent):
+        message.status = MessageStatus.SENT
+        message.provider_id = outcome.provider_id
+        message.sent_at = utcnow()
+        message.error = None
+        _changed(session, message.conversation_id, message.id)
+        return None
+    reason = outcome.reason
+    if isinstance(outcome, SendInDoubt) and not send.adapter.idempotent_send:
+        message.error = f"{IN_DOUBT}: {reason}"  # stays `sending` until its echo or the grace
+        if run.last:
+            message.status = MessageStatus.FAILED
+            _changed(session, message.conversation_id, message.id)
+            return None
+        return reason
+    if outcome.retryable and message.attempts < MAX_SENDS and not run.last:
+        message.status = MessageStatus.QUEUED
+        message.error = reason
+        return reason
+    _fail(message, reason)
+    _changed(session, message.conversation_id, message.id)
+    return None
+
+
+@in_steps
+async def deliver(run: JobRun, payload: dict[str, Any]) -> None:
+    """The `channel_send` job: one reply to its provider (see the module's guarantees)."""
+    message_id = int(payload["message_id"])
+    async with run.steps() as session:
+        prepared = await _begin(session, message_id, run)
+    if prepared is None:
+        return
+    if isinstance(prepared, str):
+        raise RetryLater(prepared)
+    outcome = await _call(run, prepared)
+    async with run.steps() as session:
+        retry = await _finish(session, message_id, prepared, outcome, run)
+    if retry is not None:
+        raise RetryLater(retry)
