@@ -346,3 +346,25 @@ def test_urgency_reasons_show_once_with_their_label_and_the_citizens_words(  # t
     assert any("“xe cấp cứu”" in c for c in chips)
     assert not any("kho tho" in c or "spo2 91" in c for c in chips), chips
     assert len(chips) == len(set(chips))
+
+
+@pytest.mark.e2e
+def test_urgency_reasons_show_in_english_when_english_is_chosen(  # type: ignore[no-untyped-def]
+    live_server, browser, settings
+):
+    live_server.run(_seed(settings))
+    page = browser.new_page()
+    page.context.add_cookies([{"name": "lang", "value": "en", "url": live_server.url}])
+    page.goto(live_server.url + "/login")
+    page.fill("#username", "dtv01")
+    page.fill("#password", "dtv01-1022")
+    page.keyboard.press("Enter")
+    page.wait_for_url(live_server.url + "/")
+    page.fill("#description", "Mẹ tôi khó thở, SpO2 91%… cần xe cấp cứu gấp")
+    page.locator("#triage mark.reason").first.wait_for()
+    chips = page.locator("#triage mark.reason").all_inner_texts()
+    # The label in English, the citizen's words as written.
+    assert "Difficulty breathing: “khó thở”" in chips, chips
+    assert "Low SpO2 (≤ 94%): “SpO2 91”" in chips, chips
+    assert not any("Khó thở" in c or "SpO2 thấp" in c for c in chips), chips
+    assert page.locator("#triage-category").inner_text().isascii()
