@@ -377,8 +377,7 @@ def test_a_refused_new_case_keeps_everything_typed_with_the_reason_by_its_field(
     page.click("#save")
     error = page.locator("#phone-error")
     error.wait_for(state="visible")
-    page.wait_for_function("document.getElementById('phone-error').textContent !== ''")
-    assert error.inner_text().startswith("Số điện thoại không hợp lệ")
+    page.locator("#phone-error", has_text="Số điện thoại không hợp lệ").wait_for()
     assert page.locator("#form-error").inner_text() == ""
     assert page.input_value("#phone-no") == "9" * 20
     assert page.input_value("#description") == description
@@ -388,7 +387,7 @@ def test_a_refused_new_case_keeps_everything_typed_with_the_reason_by_its_field(
     page.fill("#phone-no", "0912345678")
     page.evaluate("document.getElementById('contact-name').value = 'Nguyễn\\u0000 Văn An'")
     page.click("#save")
-    page.wait_for_function("document.getElementById('name-error').textContent !== ''")
+    page.locator("#name-error", has_text="Không được chứa ký tự NUL").wait_for()
     assert page.locator("#name-error").inner_text() == "Không được chứa ký tự NUL (\\x00)"
     assert page.locator("#phone-error").inner_text() == ""
     assert page.input_value("#description") == description
@@ -397,3 +396,25 @@ def test_a_refused_new_case_keeps_everything_typed_with_the_reason_by_its_field(
     page.fill("#contact-name", "Nguyễn Văn An")
     page.click("#save")
     page.locator("#saved").wait_for(state="visible")
+
+
+@pytest.mark.e2e
+def test_urgency_reasons_show_in_english_when_english_is_chosen(  # type: ignore[no-untyped-def]
+    live_server, browser, settings
+):
+    live_server.run(_seed(settings))
+    page = browser.new_page()
+    page.context.add_cookies([{"name": "lang", "value": "en", "url": live_server.url}])
+    page.goto(live_server.url + "/login")
+    page.fill("#username", "dtv01")
+    page.fill("#password", "dtv01-1022")
+    page.keyboard.press("Enter")
+    page.wait_for_url(live_server.url + "/")
+    page.fill("#description", "Mẹ tôi khó thở, SpO2 91%… cần xe cấp cứu gấp")
+    page.locator("#triage mark.reason").first.wait_for()
+    chips = page.locator("#triage mark.reason").all_inner_texts()
+    # The label in English, the citizen's words as written.
+    assert "Difficulty breathing: “khó thở”" in chips, chips
+    assert "Low SpO2 (≤ 94%): “SpO2 91”" in chips, chips
+    assert not any("Khó thở" in c or "SpO2 thấp" in c for c in chips), chips
+    assert page.locator("#triage-category").inner_text().isascii()

@@ -84,3 +84,27 @@ async def test_the_site_has_a_cached_favicon(client: httpx.AsyncClient) -> None:
     assert r.status_code == 200 and r.headers["content-type"] == "image/png"
     assert r.content.startswith(b"\x89PNG")
     assert r.headers["cache-control"] == "public, max-age=86400"
+
+
+async def test_the_category_is_named_in_the_pages_language(client: httpx.AsyncClient) -> None:
+    """The form, tracking and the public list: the category's English name in English."""
+    sent = await send(client, category="ho_tro_kho_khan")
+    pages = {}
+    for lang in ("vi", "en"):
+        client.cookies.set("lang", lang)
+        tracked = await client.post(
+            "/tra-cuu",
+            data={
+                "code": sent["code"],
+                "secret": sent["secret"],
+                "csrf": csrf_of((await client.get("/tra-cuu")).text),
+            },
+        )
+        assert tracked.status_code == 200, tracked.text
+        form = (await client.get("/phan-anh")).text
+        listed = (await client.get("/phan-anh/cong-khai")).text
+        pages[lang] = (tracked.text, form, listed)
+    for page in pages["en"]:
+        assert "Hardship support" in page and "Hỗ trợ khó khăn" not in page
+    for page in pages["vi"]:
+        assert "Hỗ trợ khó khăn" in page and "Hardship support" not in page

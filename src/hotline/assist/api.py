@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from hotline.assist.schemas import DraftIn, SuggestionsOut
 from hotline.assist.service import suggest_for_draft
@@ -16,6 +16,8 @@ from hotline.duplicates.schemas import SuggestionOut as DuplicateOut
 from hotline.knowledge.schemas import SuggestionOut as ArticleOut
 from hotline.triage.schemas import TriageOut
 from hotline.web.deps import current_actor, get_state
+from hotline.web.errors import gettext_of
+from hotline.web.i18n import language_of
 from hotline.web.state import AppState
 
 router = APIRouter(prefix="/api/v1", tags=["suggestions"])
@@ -23,11 +25,14 @@ router = APIRouter(prefix="/api/v1", tags=["suggestions"])
 
 @router.post("/suggestions", response_model=SuggestionsOut)
 async def suggestions(
+    request: Request,
     body: DraftIn,
     actor: Annotated[Actor, Depends(current_actor)],
     state: Annotated[AppState, Depends(get_state)],
 ) -> SuggestionsOut:
-    """Suggestions for a draft request (new-case form, incoming message); writes nothing."""
+    """Suggestions for a draft request (new-case form, incoming message); writes nothing.
+    The category's name and the reasons' labels follow the `lang` cookie, as problem
+    details do (Vietnamese without it)."""
     async with state.unit_of_work() as session:
         found = await suggest_for_draft(
             session,
@@ -39,9 +44,10 @@ async def suggestions(
             address=body.address,
             lat=body.lat,
             long=body.long,
+            language=language_of(request),
         )
         return SuggestionsOut(
-            triage=TriageOut.of(found.triage),
+            triage=TriageOut.of(found.triage, gettext_of(request)),
             duplicates=[DuplicateOut.model_validate(d) for d in found.duplicates],
             articles=[ArticleOut.of(a) for a in found.articles],
         )

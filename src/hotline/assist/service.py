@@ -35,17 +35,19 @@ async def suggest_for_draft(
     text: str,
     category: str | None = None,
     limit: int = 5,
+    language: str = "vi",
     **place: Any,
 ) -> Suggestions:
     """Category and urgency, likely duplicates and articles for a draft; writes nothing.
 
-    `place`: ward_code, address, lat, long, as duplicates take them.
+    `place`: ward_code, address, lat, long, as duplicates take them; `language` names the
+    suggested category (triage.classify).
     """
     require(actor, Permission.USE_SUGGESTIONS)
     # An incoming e-mail may run past what triage and article matching read; its start says
     # what it is about (a quoted thread follows), so the rest is left out, not refused.
     head = text[: min(TRIAGE_TEXT, ARTICLE_TEXT)]
-    triage = await classify(session, actor=actor, text=head)
+    triage = await classify(session, actor=actor, text=head, language=language)
     steer = category or triage.category
     duplicates = await suggest_duplicates(
         session, text=text, category_code=steer, limit=limit, actor=actor, **place

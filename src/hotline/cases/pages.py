@@ -29,7 +29,7 @@ from hotline.cases.transitions import CHANNEL_LABELS_VI, STATUS_LABELS_VI, Actio
 from hotline.cases.versions import version_in, versions_of
 from hotline.contacts.service import phones_of, read_contact
 from hotline.db import utcnow
-from hotline.directory.service import list_categories, list_units
+from hotline.directory.service import category_names, list_units
 from hotline.duplicates.merge import can_merge_into, merge_cases
 from hotline.duplicates.service import suggest_for_case
 from hotline.errors import DomainError, InvalidInput, NotFound
@@ -37,6 +37,7 @@ from hotline.knowledge.access import get_article_for
 from hotline.knowledge.suggest import record_article_used, suggest_for_description
 from hotline.messages import Message
 from hotline.web.deps import get_state
+from hotline.web.i18n import language_of
 from hotline.web.inputs import FormRefusals, without_nul
 from hotline.web.page import csrf_matches, csrf_token, nav_for, page_actor, templates_for
 from hotline.web.state import AppState
@@ -79,8 +80,11 @@ def _base(request: Request, actor: Actor, user: Any, state: AppState) -> dict[st
     }
 
 
-async def _case_context(session: AsyncSession, actor: Actor, case: Case) -> dict[str, Any]:
-    """Everything the case page shows, read through the services that log personal reads."""
+async def _case_context(
+    session: AsyncSession, actor: Actor, case: Case, language: str
+) -> dict[str, Any]:
+    """Everything the case page shows, read through the services that log personal reads
+    (names in `language`)."""
     contact, phones = None, []
     if case.contact_id:
         contact = await read_contact(
@@ -93,7 +97,7 @@ async def _case_context(session: AsyncSession, actor: Actor, case: Case) -> dict
     note_kinds = notes.note_visibilities(actor, held)
     events = await timeline.events_of(session, case.id)
     units = {u.id: u for u in await list_units(session)}
-    categories = {c.code: c.name_vi for c in await list_categories(session, include_inactive=True)}
+    categories = await category_names(session, language=language)
     articles = []
     # Whoever may resolve or reply gets the answers, as GET /api/v1/cases/{code}/articles
     # gives them.
@@ -177,7 +181,7 @@ async def _render_case(
             )
         context = {
             **base,
-            **await _case_context(session, actor, case),
+            **await _case_context(session, actor, case, language_of(request)),
             **_error_context(error, action, typed),
             "done": request.query_params.get("done"),
         }
@@ -457,9 +461,7 @@ async def _render_inbox(
         assert actor.user_id is not None
         box = await queries.unit_inbox(session, actor=actor)
         versions = await versions_of(session, (r.case.id for r in box.rows))
-        categories = {
-            c.code: c.name_vi for c in await list_categories(session, include_inactive=True)
-        }
+        categories = await category_names(session, language=language_of(request))
         context = {
             **_base(request, actor, await get_user(session, actor.user_id), state),
             "rows": [

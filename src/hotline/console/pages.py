@@ -21,10 +21,11 @@ from hotline.calls.service import call_context
 from hotline.cases.queries import UNCATEGORISED, CaseFilter, count_cases, list_cases
 from hotline.console.listquery import ListQuery
 from hotline.db import utcnow
-from hotline.directory.service import get_unit, get_ward, list_categories
+from hotline.directory.service import category_names, get_unit, get_ward, list_categories
 from hotline.errors import DomainError, InvalidInput
 from hotline.reports.service import board_summary
 from hotline.web.deps import get_state
+from hotline.web.i18n import language_of
 from hotline.web.page import csrf_token, nav_for, page_actor, templates_for
 from hotline.web.state import AppState
 
@@ -41,12 +42,13 @@ async def _case_rows(
     actor: Actor,
     filters: CaseFilter,
     *,
+    language: str,
     cursor: str | None = None,
     limit: int = LIST_SIZE,
     shown: int = 0,
 ) -> dict[str, object]:
     """One page of the list (after `cursor`, `shown` rows already on screen), with how many
-    cases the filters select in all."""
+    cases the filters select in all; categories named in `language`."""
     page = await list_cases(session, actor=actor, filters=filters, cursor=cursor, limit=limit)
     overdue = {c.code for c in page.items} if filters.overdue else set()
     if page.items and not filters.overdue:
@@ -56,7 +58,7 @@ async def _case_rows(
             session, actor=actor, filters=late_filters, cursor=cursor, limit=200
         )
         overdue = {c.code for c in late.items}
-    categories = {c.code: c.name_vi for c in await list_categories(session, include_inactive=True)}
+    categories = await category_names(session, language=language)
     return {
         "cases": page.items,
         "overdue": overdue,
@@ -86,15 +88,16 @@ async def board(request: Request, state: StateDep) -> Response:
         user = await auth.get_user(session, actor.user_id)
         # The list the address names (a dashboard figure's link), else what nobody holds yet.
         query = ListQuery.parse(request.query_params.getlist)
+        language = language_of(request)
         list_error = ""
         try:
             names = await _names(session, query)
-            rows = await _case_rows(session, actor, query.filters(actor))
+            rows = await _case_rows(session, actor, query.filters(actor), language=language)
         except DomainError as exc:
             # What the address names is refused by the list itself: the list it opens
             # with, still saying what else it left out.
             list_error, query = exc.detail, ListQuery(errors=query.errors)
-            rows = await _case_rows(session, actor, query.filters(actor))
+            rows = await _case_rows(session, actor, query.filters(actor), language=language)
             names = {}
         now = utcnow()
         today = state.site.local(now).date()
@@ -175,6 +178,7 @@ async def case_rows(request: Request, state: StateDep) -> Response:
                 session,
                 actor,
                 query.filters(actor),
+                language=language_of(request),
                 cursor=params.get("cursor") or None,
                 # A refresh keeps the rows loaded with "Xem thêm" (up to a page of 200).
                 limit=_number(params.get("limit"), 1, MAX_LIST, LIST_SIZE),

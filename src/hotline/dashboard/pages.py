@@ -17,7 +17,7 @@ from hotline.auth.service import Actor
 from hotline.cases.transitions import CHANNEL_LABELS_VI, OPEN_STATUSES
 from hotline.dashboard import service
 from hotline.db import utcnow
-from hotline.directory.service import list_categories, ward_names
+from hotline.directory.service import category_names, ward_names
 from hotline.duplicates import clusters, merge
 from hotline.duplicates.service import short
 from hotline.errors import DomainError, NotAllowed
@@ -77,9 +77,7 @@ async def _page(
             )
         except NotAllowed as exc:
             return _refused(request, context, exc)
-        categories = {
-            c.code: c.name_vi for c in await list_categories(session, include_inactive=True)
-        }
+        categories = await category_names(session, language=language_of(request))
         # Clusters are grouped by ward: named as the operators know them, not by code.
         wards = await ward_names(session, (cluster.ward_code for cluster in found.items))
     return templates.TemplateResponse(
@@ -181,9 +179,7 @@ async def charts_fragment(request: Request, state: StateDep) -> Response:
             charts = await service.charts(session, actor=actor, now=now)
         except NotAllowed:
             return Response(status_code=403)
-        categories = {
-            c.code: c.name_vi for c in await list_categories(session, include_inactive=True)
-        }
+        categories = await category_names(session, language=language_of(request))
     return templates.TemplateResponse(
         request,
         "dashboard/charts.html",

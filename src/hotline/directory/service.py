@@ -302,6 +302,23 @@ async def list_categories(
     return list((await session.scalars(stmt)).all())
 
 
+def category_name(category: Category, language: str) -> str:
+    """A category's name in a page's language (web/i18n.py's codes): the English name in
+    English where the category has one, else the Vietnamese name."""
+    if language == "en" and category.name_en.strip():
+        return category.name_en
+    return category.name_vi
+
+
+async def category_names(
+    session: AsyncSession, *, language: str, include_inactive: bool = True
+) -> dict[str, str]:
+    """Every category's name by code in `language` (category_name); inactive ones too
+    unless told otherwise, since old cases keep their category."""
+    categories = await list_categories(session, include_inactive=include_inactive)
+    return {c.code: category_name(c, language) for c in categories}
+
+
 async def categories_for(session: AsyncSession, *, actor: Actor) -> list[Category]:
     """The categories an actor is shown: the active ones, and inactive ones too for those
     who manage the directory."""

@@ -240,7 +240,7 @@ async def public_list(request: Request, state: StateDep) -> Response:
     if (refusal := await _throttled(request, state)) is not None:
         return _refused_page(request, refusal)
     async with state.unit_of_work(read_only=True) as session:
-        reports = await public_reports(session)
+        reports = await public_reports(session, language=language_of(request))
     return _page(request, "public", {"reports": reports, "tz": state.site.timezone})
 
 
@@ -275,7 +275,9 @@ async def track_case(
     try:
         async with state.tracking.attempt(client_address(request), code.upper()[:20]):
             async with state.unit_of_work(read_only=True) as session:
-                found = await track(session, code=code, secret=secret)
+                found = await track(
+                    session, code=code, secret=secret, language=language_of(request)
+                )
             if found is None:
                 raise Unauthenticated(NOT_FOUND)
     except Unauthenticated:

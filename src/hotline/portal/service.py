@@ -34,6 +34,7 @@ from hotline.contacts.models import Contact
 from hotline.contacts.phones import normalise_phone
 from hotline.db import utcnow
 from hotline.directory.models import Category, Ward
+from hotline.directory.service import category_name
 from hotline.errors import DomainError, InvalidInput, NotFound
 from hotline.messages import msg
 from hotline.portal.models import PortalTicket
@@ -222,9 +223,12 @@ async def _ticketed_case(session: AsyncSession, *, code: str, secret: str) -> Ca
     return case
 
 
-async def track(session: AsyncSession, *, code: str, secret: str) -> Tracked | None:
+async def track(
+    session: AsyncSession, *, code: str, secret: str, language: str = "vi"
+) -> Tracked | None:
     """The status, the hotline's answer and its replies to the citizen, for the holder of
-    the case's code and secret; None otherwise (the same for every kind of miss)."""
+    the case's code and secret (the category named in `language`); None otherwise (the same
+    for every kind of miss)."""
     case = await _ticketed_case(session, code=code, secret=secret)
     if case is None:
         return None
@@ -233,7 +237,7 @@ async def track(session: AsyncSession, *, code: str, secret: str) -> Tracked | N
         code=case.code,
         status=case.status.value,
         status_label=STATUS_LABELS_VI[case.status],
-        category=category.name_vi if category else None,
+        category=category_name(category, language) if category else None,
         created_at=case.created_at,
         answer=(case.answer or "").strip() or None,
         replies=await replies_of(session, case.id),
@@ -282,12 +286,15 @@ def _hide_number(match: re.Match[str]) -> str:
     return HIDDEN if sum(ch.isdigit() for ch in found) >= 9 else found
 
 
-async def public_reports(session: AsyncSession, *, limit: int = 30) -> list[PublicReport]:
-    """The latest reports their senders made public: category, ward, date, status and the
-    description without the reporter's name, phone, address or any number or e-mail in it."""
+async def public_reports(
+    session: AsyncSession, *, limit: int = 30, language: str = "vi"
+) -> list[PublicReport]:
+    """The latest reports their senders made public: category (named in `language`), ward,
+    date, status and the description without the reporter's name, phone, address or any
+    number or e-mail in it."""
     rows = (
         await session.execute(
-            select(Case, Contact.name, Category.name_vi, Ward.name)
+            select(Case, Contact.name, Category, Ward.name)
             .outerjoin(Contact, Contact.id == Case.contact_id)
             .outerjoin(Category, Category.code == Case.category_code)
             .outerjoin(Ward, Ward.code == Case.ward_code)
@@ -299,7 +306,7 @@ async def public_reports(session: AsyncSession, *, limit: int = 30) -> list[Publ
     return [
         PublicReport(
             created_at=case.created_at,
-            category=category,
+            category=category_name(category, language) if category else None,
             ward=ward,
             status_label=STATUS_LABELS_VI[case.status],
             description=scrub(case.description, known=(name or "", case.address)),

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from hotline.auth import service as auth
 from hotline.cases.transitions import CHANNEL_LABELS_VI
 from hotline.db import utcnow
-from hotline.directory.service import list_categories
+from hotline.directory.service import category_names
 from hotline.errors import InvalidInput, NotAllowed
 from hotline.messages import msg
 from hotline.reports import export, labels, service
@@ -76,9 +76,7 @@ async def report(request: Request, state: StateDep) -> Response:
             )
         except InvalidInput as exc:
             errors[exc.field or "to"] = exc.detail
-        categories = {
-            c.code: c.name_vi for c in await list_categories(session, include_inactive=True)
-        }
+        categories = await category_names(session, language=language_of(request))
     # The downloads name every figure as the page does, in the page's language.
     lang = language_of(request)
     names: dict[str, Any] = {

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from hotline.auth.service import Actor
 from hotline.triage import service
 from hotline.triage.schemas import ModelOut, TriageIn, TriageOut
 from hotline.types import Int32
 from hotline.web.deps import current_actor, get_state
+from hotline.web.errors import gettext_of
+from hotline.web.i18n import language_of
 from hotline.web.state import AppState
 
 router = APIRouter(prefix="/api/v1/triage", tags=["triage"])
@@ -19,10 +21,13 @@ StateDep = Annotated[AppState, Depends(get_state)]
 
 
 @router.post("", response_model=TriageOut)
-async def triage(body: TriageIn, actor: ActorDep, state: StateDep) -> TriageOut:
-    """A suggestion only: the operator decides the category and urgency."""
+async def triage(request: Request, body: TriageIn, actor: ActorDep, state: StateDep) -> TriageOut:
+    """A suggestion only: the operator decides the category and urgency. Names and labels
+    follow the `lang` cookie, as problem details do."""
+    language = language_of(request)
     async with state.unit_of_work() as session:
-        return TriageOut.of(await service.classify(session, actor=actor, text=body.text))
+        found = await service.classify(session, actor=actor, text=body.text, language=language)
+        return TriageOut.of(found, gettext_of(request))
 
 
 @router.get("/models", response_model=list[ModelOut])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from hotline.messages import Message, msg
 from hotline.triage.normalise import normalise
 
 SPO2_URGENT_AT_OR_BELOW = 94  # Ministry of Health home-care guidance: SpO2 <= 94% needs care
@@ -20,18 +21,19 @@ SPO2_PLAUSIBLE_MIN = 50
 @dataclass(frozen=True)
 class Rule:
     code: str
-    label: str
+    # What the operator reads, in the page's language (a message).
+    label: Message
     pattern: re.Pattern[str]
 
 
 @dataclass(frozen=True)
 class Hit:
     code: str
-    label: str
+    label: Message
     phrase: str
 
 
-def _rule(code: str, label: str, *alternatives: str) -> Rule:
+def _rule(code: str, label: Message, *alternatives: str) -> Rule:
     body = "|".join(alternatives)
     return Rule(code, label, re.compile(rf"\b(?:{body})\b"))
 
@@ -41,7 +43,7 @@ def _rule(code: str, label: str, *alternatives: str) -> Rule:
 RULES: tuple[Rule, ...] = (
     _rule(
         "kho_tho",
-        "Khó thở",
+        msg("Khó thở"),
         r"kho tho",
         r"kho ho hap",
         r"khong tho (?:duoc|noi)",
@@ -66,7 +68,7 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "oxy",
-        "SpO2 đang tụt, thiếu oxy",
+        msg("SpO2 đang tụt, thiếu oxy"),
         r"spo2 (?:dang |van |cu )?(?:tut|giam|xuong|thap)",
         r"(?:het|sap het|thieu) (?:binh )?oxy",
         r"binh oxy (?:sap |da )?het",
@@ -75,10 +77,10 @@ RULES: tuple[Rule, ...] = (
         r"oxy khan",
         r"tut spo2",
     ),
-    _rule("ngung_tho", "Ngừng thở, ngừng tim", r"ngung (?:tho|tim)", r"tim ngung dap"),
+    _rule("ngung_tho", msg("Ngừng thở, ngừng tim"), r"ngung (?:tho|tim)", r"tim ngung dap"),
     _rule(
         "bat_tinh",
-        "Bất tỉnh, lơ mơ",
+        msg("Bất tỉnh, lơ mơ"),
         r"bat tinh",
         r"ngat (?:xiu|lim|di)",
         r"xiu (?:nga|di|roi)",
@@ -105,7 +107,7 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "co_giat",
-        "Co giật",
+        msg("Co giật"),
         r"co giat",
         r"giat kinh",
         r"len con (?:dong kinh|giat)",
@@ -115,7 +117,7 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "tim_tai",
-        "Tím tái",
+        msg("Tím tái"),
         r"tim tai",
         r"moi (?:tim|tham|tai (?:xanh|tim|nhot))",
         r"tai (?:tim|nhot|xanh)",
@@ -123,7 +125,7 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "dau_nguc",
-        "Đau ngực, tức ngực",
+        msg("Đau ngực, tức ngực"),
         r"dau (?:nguc|that nguc|tim)",
         r"tuc nguc",
         r"dau (?:nhoi|that) o nguc",
@@ -132,7 +134,7 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "chay_mau",
-        "Chảy máu nhiều",
+        msg("Chảy máu nhiều"),
         r"chay (?:rat )?nhieu mau",
         r"chay mau (?:nhieu|khong (?:cam|ngung|dung)|xoi xa|dam dia|lenh lang)",
         r"mat (?:nhieu )?mau",
@@ -149,7 +151,7 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "chuyen_da",
-        "Chuyển dạ, sắp sinh",
+        msg("Chuyển dạ, sắp sinh"),
         r"chuyen da",
         r"vo oi",
         r"ri oi",
@@ -168,7 +170,7 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "dot_quy",
-        "Dấu hiệu đột quỵ",
+        msg("Dấu hiệu đột quỵ"),
         r"dot quy",
         r"tai bien",
         r"meo (?:mieng|mat)",
@@ -181,7 +183,7 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "bao_luc",
-        "Đánh nhau, hành hung đang xảy ra",
+        msg("Đánh nhau, hành hung đang xảy ra"),
         r"danh nhau",
         r"(?:dang|bi) (?:bi )?danh(?! (?:trong nguc|cap|thue|gia|dau))",
         r"hon chien",
@@ -225,7 +227,7 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "tu_tu",
-        "Nguy cơ tự tử",
+        msg("Nguy cơ tự tử"),
         r"tu tu",
         r"muon chet",
         r"khong muon song",
@@ -238,7 +240,7 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "tai_nan",
-        "Tai nạn, chấn thương nặng",
+        msg("Tai nạn, chấn thương nặng"),
         r"tai nan",
         r"nga (?:tu|cau thang|xe)[a-z ]{0,20}(?:bat tinh|khong day|chay mau|gay)",
         r"gay (?:xuong|chan|tay|co)",
@@ -277,7 +279,7 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "nguy_kich",
-        "Tình trạng nguy kịch",
+        msg("Tình trạng nguy kịch"),
         r"nguy kich",
         r"nguy hiem tinh mang",
         r"sap chet",
@@ -295,7 +297,7 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "tre_sot_cao",
-        "Trẻ nhỏ sốt cao",
+        msg("Trẻ nhỏ sốt cao"),
         r"(?:be|chau|con|tre|so sinh)\b[a-z0-9 ]{0,40}"
         r"sot (?:cao )?(?:4[0-2]|39 ?[5-9]|cao khong ha)",
         r"sot (?:cao )?(?:4[0-2])(?: do| c)?",
@@ -303,7 +305,7 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "trieu_chung_nang",
-        "Triệu chứng nặng",
+        msg("Triệu chứng nặng"),
         r"dau bung (?:du doi|quan quai|tung con)",
         r"non (?:ra mau|lien tuc|nhieu|oi lien tuc)",
         r"co cung",
@@ -374,7 +376,8 @@ def _spo2_hit(norm: str) -> Hit | None:
         values = [int(v) for v in match.groups() if v]
         low = [v for v in values if SPO2_PLAUSIBLE_MIN <= v <= SPO2_URGENT_AT_OR_BELOW]
         if low:
-            return Hit("spo2_thap", f"SpO2 thấp (≤ {SPO2_URGENT_AT_OR_BELOW}%)", match.group(0))
+            label = msg("SpO2 thấp (≤ {limit}%)", limit=SPO2_URGENT_AT_OR_BELOW)
+            return Hit("spo2_thap", label, match.group(0))
     return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -39,13 +40,17 @@ class TriageOut(BaseModel):
     )
 
     @classmethod
-    def of(cls, s: Suggestion) -> TriageOut:
+    def of(cls, s: Suggestion, gettext: Callable[[str], str] = str) -> TriageOut:
+        """The suggestion with its reasons' labels through `gettext` (the caller's
+        language; as they are, in Vietnamese, without one)."""
         return cls(
             category=s.category,
             category_name=s.category_name,
             confidence=s.confidence,
             urgent=s.urgent,
-            reasons=[Reason.model_validate(r) for r in s.reasons],
+            reasons=[
+                Reason.model_validate({**r, "label": gettext(r["label"] or "")}) for r in s.reasons
+            ],
             alternatives=s.alternatives,
             model_version=s.model_version,
         )

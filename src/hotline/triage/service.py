@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.auth.audit import record_change
 from hotline.auth.permissions import Permission, require
 from hotline.auth.service import SYSTEM, Actor
-from hotline.directory.service import list_categories
+from hotline.directory.service import category_name, list_categories
 from hotline.errors import InvalidInput, NotFound
 from hotline.messages import msg
 from hotline.site import site_of
@@ -86,7 +86,10 @@ def suggest(
             {
                 "kind": "model",
                 "code": "model_urgent",
-                "label": f"Mô hình: khả năng khẩn cấp {pred.urgent_probability:.0%}",
+                "label": msg(
+                    "Mô hình: khả năng khẩn cấp {percent}%",
+                    percent=round(pred.urgent_probability * 100),
+                ),
                 "phrase": ", ".join(pred.urgent_phrases),
             }
         )
@@ -95,7 +98,10 @@ def suggest(
             {
                 "kind": "category",
                 "code": category,
-                "label": f"Từ ngữ gợi ý danh mục {(names or {}).get(category, category)}",
+                "label": msg(
+                    "Từ ngữ gợi ý danh mục {category}",
+                    category=(names or {}).get(category, category),
+                ),
                 "phrase": ", ".join(pred.category_phrases),
             }
         )
@@ -110,15 +116,18 @@ def suggest(
     )
 
 
-async def classify(session: AsyncSession, *, actor: Actor, text: str) -> Suggestion:
+async def classify(
+    session: AsyncSession, *, actor: Actor, text: str, language: str = "vi"
+) -> Suggestion:
     """Suggest with the active model, among the site's active categories, for hotline
-    staff. Writes nothing."""
+    staff; categories named in `language` (the reasons' labels are messages). Writes
+    nothing."""
     require(actor, Permission.USE_SUGGESTIONS, "Chỉ nhân viên tổng đài dùng được gợi ý phân loại")
     if not text.strip():
         raise InvalidInput("Nội dung không được để trống", field="text")
     version, model = await active_model(session)
     categories = await list_categories(session)
-    names = {c.code: c.name_vi for c in categories}
+    names = {c.code: category_name(c, language) for c in categories}
     return suggest(model, text, version=version, allowed=set(names) or None, names=names)
 
 

@@ -24,6 +24,8 @@ from fastapi import Request
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
+from hotline.directory.models import Category
+from hotline.directory.service import category_name as _category_name
 from hotline.messages import Message, shown
 
 DEFAULT = "vi"
@@ -109,6 +111,13 @@ def number(context: Context, value: Any, decimals: int = 0) -> str:
     if context.get("lang", DEFAULT) == "en":
         return text
     return text.translate(str.maketrans(",.", ".,"))
+
+
+@pass_context
+def category_name(context: Context, category: Category) -> str:
+    """A category's name in the page's language (the `category_name` filter:
+    `{{ c|category_name }}`; directory.service.category_name's rule)."""
+    return _category_name(category, context.get("lang", DEFAULT))
 
 
 def template_context(request: Request, domain: str | None = None) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from hotline.auth.permissions import Permission, allows
 from hotline.auth.service import Actor
 from hotline.errors import Unauthenticated
 from hotline.web.deps import page_session_id
-from hotline.web.i18n import finalize, number, template_context
+from hotline.web.i18n import category_name, finalize, number, template_context
 from hotline.web.state import AppState
 
 BASE_TEMPLATES = Path(__file__).parent / "templates"
@@ -35,6 +35,7 @@ def templates_for(pages_module: str) -> Jinja2Templates:
     )
     templates.env.finalize = finalize
     templates.env.filters["number"] = number
+    templates.env.filters["category_name"] = category_name
     return templates
 
 

@@ -15,6 +15,7 @@ from hotline.directory import service as directory
 from hotline.errors import InvalidInput
 from hotline.web.deps import get_state
 from hotline.web.forms import Errors, PageForm, Workspace, last_by_key, trails_by_key
+from hotline.web.i18n import language_of
 from hotline.web.state import AppState
 
 ws = Workspace(__file__)
@@ -25,12 +26,6 @@ StateDep = Annotated[AppState, Depends(get_state)]
 class CategoryForm(PageForm):
     forward_hours: str = ""
     active: str = ""
-
-
-async def category_names(session: AsyncSession) -> dict[str, str]:
-    return {
-        c.code: c.name_vi for c in await directory.list_categories(session, include_inactive=True)
-    }
 
 
 @router.get("/admin/categories", response_class=HTMLResponse)
@@ -107,7 +102,9 @@ async def units(request: Request, state: StateDep) -> Response:
         tree = await manage.unit_tree(session, actor=actor)
         return {
             "tree": tree,
-            "category_names": await category_names(session),
+            "category_names": await directory.category_names(
+                session, language=language_of(request)
+            ),
             "last": await last_by_key(session, actor, "unit"),
             "trails": await trails_by_key(session, actor, "unit"),
         }

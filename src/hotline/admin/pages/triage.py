@@ -9,14 +9,15 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.admin.pages.directory import category_names
 from hotline.auth import audit
 from hotline.auth.permissions import Permission, allows
 from hotline.auth.service import Actor
 from hotline.cases.training import history_examples
+from hotline.directory.service import category_names
 from hotline.triage import service as triage
 from hotline.web.deps import get_state
 from hotline.web.forms import Errors, PageForm, Workspace, last_by_key, trail
+from hotline.web.i18n import language_of
 from hotline.web.state import AppState
 
 ws = Workspace(__file__)
@@ -47,7 +48,7 @@ async def _triage_page(
         ]
         return {
             "models": rows,
-            "category_names": await category_names(session),
+            "category_names": await category_names(session, language=language_of(request)),
             "can_manage": allows(actor, Permission.MANAGE_TRIAGE_MODELS),
             "error": error,
             "last": await last_by_key(session, actor, "triage_model"),

@@ -22,6 +22,7 @@ from hotline.knowledge.models import ArticleStatus
 from hotline.knowledge.service import Content
 from hotline.web.deps import get_state
 from hotline.web.forms import Errors, PageForm, Workspace
+from hotline.web.i18n import language_of
 from hotline.web.state import AppState
 
 ws = Workspace(__file__)
@@ -99,7 +100,9 @@ async def _list_page(
             "more": more,
             "names": names,
             "categories": categories,
-            "category_names": {c.code: c.name_vi for c in categories},
+            "category_names": {
+                c.code: directory.category_name(c, language_of(request)) for c in categories
+            },
         }
 
     return await ws.page(
@@ -185,7 +188,9 @@ async def _article_page(
             "revisions": list(reversed(revisions)),
             "names": await auth.display_names(session, ids),
             "categories": categories,
-            "category_names": {c.code: c.name_vi for c in categories},
+            "category_names": {
+                c.code: directory.category_name(c, language_of(request)) for c in categories
+            },
             "old": old,
             "new": new,
             "diff": diff,

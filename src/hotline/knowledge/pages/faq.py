@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from hotline.directory.service import list_categories
+from hotline.directory.service import category_name, list_categories
 from hotline.knowledge.queries import public_articles
 from hotline.messages import msg
 from hotline.web.deps import get_state, public_rate_limit
+from hotline.web.i18n import language_of
 from hotline.web.page import templates_for
 from hotline.web.state import AppState
 
@@ -27,7 +28,8 @@ async def faq(
     async with state.unit_of_work(read_only=True) as session:
         articles = await public_articles(session, q=q.strip() or None)
         categories = await list_categories(session)
-    names = {c.code: c.name_vi for c in categories}
+    language = language_of(request)
+    names = {c.code: category_name(c, language) for c in categories}
     order = {c.code: i for i, c in enumerate(categories)}
     groups: dict[str, list[object]] = {}
     # Searched: groups in the order of their best hit; browsing: the category order.
