@@ -362,8 +362,7 @@ def _without_lookarounds(pattern: str) -> str:
 # rule, lookarounds dropped.
 _ANY_WHOLE = re.compile(
     "|".join(
-        f"(?:{_without_lookarounds(p.pattern)})"
-        for p in (*(rule.pattern for rule in RULES), _SPO2)
+        f"(?:{_without_lookarounds(p.pattern)})" for p in (*(rule.pattern for rule in RULES), _SPO2)
     )
 )
 _ANY_WELFARE = re.compile("|".join(f"(?:{p.pattern})" for p in welfare.TRIGGERS))

@@ -42,11 +42,12 @@ def _alt(*alternatives: str) -> re.Pattern[str]:
 UNREACHABLE = _alt(
     r"(?:khong|chang|chua) (?:ai )?(?:nghe|bat|nhac|boc) (?:may|dien thoai|dien)",
     r"(?:khong|chang|chua) (?:ai )?(?:lien lac|lien he) (?:duoc|noi)",
+    r"khong (?:the )?goi (?:dien )?(?:duoc|dc)",
     r"mat lien lac",
     r"bat vo am tin",
     r"thue bao",
     r"(?:goi|dien|nhan tin|nhan)(?: [a-z0-9]+){0,4} (?:khong|chang|chua) (?:ai )?"
-    r"(?:nghe|tra loi|dap|thua|duoc|xem|doc|rep|bat|ra)",
+    r"(?:nghe|tra loi|dap|thua|duoc|xem|doc|rep|bat|ra)(?: may| dien thoai)?",
     r"(?:go|dap|goi|bam chuong)(?: cua)?(?: [a-z]+){0,3} (?:khong|chang) (?:ai )?"
     r"(?:tra loi|mo|ra|thua|len tieng)",
     r"khong (?:thay |ai )?(?:ra )?mo cua",
@@ -79,7 +80,8 @@ DEPENDENT = _alt(
 )
 
 VULNERABLE = _alt(
-    r"(?:mot|1) minh",
+    # from the verb on, so that "không còn ở một mình" reads as denied
+    r"(?:(?:o|song|nam|de|con)(?: (?:nha|tro|que|phong))? )?(?:mot|1) minh",
     r"neo don",
     r"khong (?:co |con )?(?:ai|nguoi) (?:cham|o cung|o voi|ben canh|trong nha|lo)",
     r"cu (?:ong|ba|gia|ay|nha)",
@@ -284,5 +286,9 @@ def welfare_phrase(clauses: list[str], negated: Negated) -> str | None:
 
 
 def _join(first: tuple[int, str, int, int], second: tuple[int, str, int, int]) -> str:
-    # Quoted piece by piece (quote.py): normalised text has no commas of its own.
-    return first[1] if second[1] in first[1] else f"{first[1]}, {second[1]}"
+    # In the order written; quoted piece by piece (quote.py): normalised text has no commas
+    # of its own.
+    if first[0] == second[0] and first[2] <= second[2] < first[3]:
+        return first[1]
+    a, b = sorted((first, second), key=lambda f: (f[0], f[2]))
+    return f"{a[1]}, {b[1]}"
