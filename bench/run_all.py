@@ -357,9 +357,20 @@ NOTES = """## Notes
 def triage_section(r: dict[str, Any]) -> tuple[str, list[str]]:
     """Macro-F1 and urgent recall on a split never trained on."""
     rows, summary = [], []
-    for key, label in (("held_out", "held-out split"), ("fresh_probe", "fresh probe")):
+    for key, label in (
+        ("held_out", "held-out split"),
+        ("fresh_probe", "fresh probe"),
+        ("welfare", "welfare checks"),
+    ):
+        if key not in r:
+            continue
         m = r[key]
         u = m["urgent"]
+        alarms = (
+            f"{u['false_alarm_rate']:.3f} ({u['false_alarms']} of {m['n'] - u['support']})"
+            if "false_alarms" in u
+            else "—"
+        )
         rows.append(
             [
                 label,
@@ -368,7 +379,9 @@ def triage_section(r: dict[str, Any]) -> tuple[str, list[str]]:
                 f"{m['accuracy']:.3f}",
                 f"{u['recall']:.3f} ({u['support']} urgent)",
                 f"{u['precision']:.3f}",
+                alarms,
                 f"{u['recall_model_only']:.3f}",
+                f"{u['recall_rules_only']:.3f}",
             ]
         )
     h = r["held_out"]
@@ -382,15 +395,30 @@ def triage_section(r: dict[str, Any]) -> tuple[str, list[str]]:
             "reported",
         ]
     )
+    if "welfare" in r:
+        w = r["welfare"]["urgent"]
+        summary.append(
+            [
+                "triage quality, welfare checks",
+                "report (recall first)",
+                f"urgent recall {w['recall']:.3f}, false alarms {w['false_alarm_rate']:.3f}",
+                "—",
+                "—",
+                "reported",
+            ]
+        )
     c = r["corpus"]
     text = "\n".join(
         [
             "## Triage quality",
             "",
             f"What: `bench/triage_quality.py` trains on {c['train']:,} of the {c['total']:,}"
-            f" corpus messages and scores the fixed held-out split ({c['held_out']:,}) and the"
-            " fresh probe (messages written after a first model was frozen). Urgent = rule"
-            " lexicon or model. Details and caveats: docs/triage.md.",
+            f" corpus messages and scores the fixed held-out split ({c['held_out']:,}), the"
+            " fresh probe (messages written after a first model was frozen) and the"
+            " welfare-check set (someone unreachable, alone or getting worse, and ordinary"
+            " messages with the same words; never trained on). Urgent = rule lexicon or"
+            " model; false alarms = messages not urgent that were flagged. Details and"
+            " caveats: docs/triage.md.",
             "",
             markdown_table(
                 [
@@ -400,7 +428,9 @@ def triage_section(r: dict[str, Any]) -> tuple[str, list[str]]:
                     "accuracy",
                     "urgent recall",
                     "urgent precision",
+                    "false alarms",
                     "recall, model alone",
+                    "recall, rules alone",
                 ],
                 rows,
             ),

@@ -1,8 +1,10 @@
 """Triage quality on messages the model never trained on.
 
-Trains on the training part of the shipped corpus, then scores the fixed held-out split
-and the "fresh probe" (messages written after a first model was frozen). Quality, not
-speed: the numbers are deterministic for a given corpus and scikit-learn version.
+Trains on the training part of the shipped corpus, then scores the fixed held-out split,
+the "fresh probe" (messages written after a first model was frozen) and the welfare-check
+set (reports of someone unreachable, alone or getting worse, and ordinary messages using
+the same words; never trained on). Quality, not speed: the numbers are deterministic for a
+given corpus and scikit-learn version.
 
     python bench/triage_quality.py --output bench/results/triage.json
 """
@@ -22,6 +24,7 @@ from hotline.triage.evaluate import evaluate
 from hotline.triage.model import fit
 
 FRESH_PROBE = REPO_ROOT / "tests" / "triage" / "data" / "fresh_probe.jsonl"
+WELFARE = REPO_ROOT / "tests" / "triage" / "data" / "welfare_heldout.jsonl"
 
 
 def main() -> None:
@@ -40,14 +43,17 @@ def main() -> None:
         "train_seconds": round(train_seconds, 1),
         "held_out": evaluate(model, held_out),
         "fresh_probe": evaluate(model, load_corpus(FRESH_PROBE)),
+        "welfare": evaluate(model, load_corpus(WELFARE)),
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, ensure_ascii=False, indent=2))
-    h = result["held_out"]
-    print(
-        f"held-out n={h['n']} macro-F1={h['macro_f1']} urgent recall={h['urgent']['recall']}"
-        f" precision={h['urgent']['precision']}"
-    )
+    for key in ("held_out", "fresh_probe", "welfare"):
+        h = result[key]
+        print(
+            f"{key} n={h['n']} macro-F1={h['macro_f1']} urgent recall={h['urgent']['recall']}"
+            f" precision={h['urgent']['precision']}"
+            f" false alarms={h['urgent']['false_alarms']} ({h['urgent']['false_alarm_rate']})"
+        )
 
 
 if __name__ == "__main__":

@@ -39,6 +39,25 @@ async def test_operator_gets_category_confidence_urgency_and_reasons(client, wor
     assert body["model_version"] is None  # nothing stored yet: the corpus model stands in
 
 
+async def test_a_welfare_check_is_urgent_with_its_reason_and_the_citizens_words(client, world):
+    text = "Bà ngoại em 84 tuổi sống một mình, từ tối qua gọi ko ai bắt máy, nhờ qua xem giúp"
+    r = await client.post(API, json={"text": text}, headers=world.auth("operator"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["urgent"] is True
+    rules = {x["code"]: x for x in body["reasons"] if x["kind"] == "rule"}
+    welfare = rules["kiem_tra_an_toan"]
+    assert welfare["label"] == "Cần kiểm tra an toàn"
+    assert welfare["phrase"] == "ba ngoai, goi khong ai bat may"
+    assert welfare["quote"] == "Bà ngoại, gọi ko ai bắt máy"
+    r = await client.post(
+        API,
+        json={"text": "Không liên lạc được với phường, bà ngoại em 84 tuổi muốn hỏi trợ cấp"},
+        headers=world.auth("operator"),
+    )
+    assert not [x for x in r.json()["reasons"] if x["code"] == "kiem_tra_an_toan"]
+
+
 async def test_calm_question_is_not_urgent(client, world):
     r = await client.post(
         API, json={"text": "cho e hoi lich tiem mui 2 o phuong"}, headers=world.auth("operator")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from hotline.triage.corpus import split_corpus
+from hotline.triage.corpus import load_corpus, split_corpus
 from hotline.triage.lexicon import RULES, is_urgent, scan
 
 
@@ -101,7 +103,130 @@ def test_each_reason_names_the_matched_phrase() -> None:
 def test_is_urgent_agrees_with_scan_on_every_corpus_message() -> None:
     """Intake's shortcut (first reason only, one pass of all phrases first) answers as `scan`."""
     train, held_out = split_corpus()
-    texts = [e.text for e in (*train, *held_out)]
+    welfare_set = load_corpus(Path(__file__).parent / "data" / "welfare_heldout.jsonl")
+    texts = [e.text for e in (*train, *held_out, *welfare_set)]
     texts += ["không khó thở, spo2 98", "khó thở; ko sốt", "ba e kho tho, spo2 91", ""]
     assert [is_urgent(t) for t in texts] == [bool(scan(t)) for t in texts]
     assert any(is_urgent(t) for t in texts) and not all(is_urgent(t) for t in texts)
+
+
+def welfare(text: str) -> str | None:
+    hits = [h for h in scan(text) if h.code == "kiem_tra_an_toan"]
+    assert is_urgent(text) is bool(scan(text))
+    return hits[0].phrase if hits else None
+
+
+@pytest.mark.parametrize(
+    ("with_marks", "without_marks"),
+    [
+        # cannot be reached, and alone, old or ill
+        (
+            "Mẹ tôi 80 tuổi sống một mình, gọi không nghe máy từ sáng",
+            "me toi 80t song 1 minh, goi ko nghe may tu sang",
+        ),
+        (
+            "Bà ngoại ở một mình, 2 ngày nay không liên lạc được",
+            "ba ngoai o 1 minh, 2 ngay nay ko lien lac dc",
+        ),
+        ("Ông cụ neo đơn mất liên lạc từ hôm qua", "ong cu neo don mat lien lac tu hom qua"),
+        (
+            "Chị tôi mang thai ở nhà một mình, gọi không bắt máy",
+            "chi toi mang thai o nha 1 minh, goi k bat may",
+        ),
+        (
+            "Cụ ông sống một mình, không thấy ra ngoài 3 ngày",
+            "cu ong song mot minh, ko thay ra ngoai 3 ngay",
+        ),
+        # locked in, nobody answers the door
+        ("Gõ cửa mãi không ai trả lời, cửa khóa trong", "go cua mai ko ai tra loi, cua khoa trong"),
+        (
+            "Bấm chuông không ai ra, đèn trong nhà vẫn sáng",
+            "bam chuong ko ai ra, den trong nha van sang",
+        ),
+        # a carer or relative reports worsening
+        ("Bố em F0 ở nhà một mình, yếu dần", "bo e f0 o nha 1 minh, yeu dan"),
+        (
+            "Người nhà chăm sóc báo bệnh nhân ngày càng nặng",
+            "ng nha cham soc bao benh nhan ngay cang nang",
+        ),
+        ("Mẹ em bị suy tim, trở nặng từ tối qua", "me e bi suy tim, tro nang tu toi qua"),
+        # fallen and cannot get up; bedridden and unfed
+        ("Bà tôi 90 tuổi bị ngã, không tự đứng dậy được", "ba toi 90t bi nga, ko tu dung day dc"),
+        ("Ông nằm liệt giường, không ai cho ăn 2 ngày", "ong nam liet giuong, ko ai cho an 2 ngay"),
+    ],
+)
+def test_welfare_check_with_and_without_diacritics(with_marks: str, without_marks: str) -> None:
+    assert welfare(with_marks)
+    assert welfare(without_marks)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # the one not answering is an office
+        "Không liên lạc được với phường để hỏi tiền hỗ trợ",
+        "ko lien lac dc voi phuong",
+        "Gọi phường không nghe máy, nhà có người già",
+        "Trạm y tế không nghe máy, tôi muốn khai báo nhà có 3 F0",
+        "Gọi tổng đài mãi không ai nghe máy, tôi 70 tuổi muốn hỏi lương hưu",
+        # papers, benefits, support
+        "Người già sống một mình có được hỗ trợ không",
+        "Bà tôi sống một mình, xin hỏi thủ tục nhận trợ cấp",
+        "cụ già neo đơn cần gạo",
+        "Tôi ở một mình, khỏe, muốn hỏi lịch tiêm",
+        # in a facility's care; a hypothesis; an ordinary cause
+        "Người nhà tôi ở khu cách ly, không liên lạc được 3 ngày",
+        "Nếu F0 cao tuổi trở nặng thì gọi ai",
+        "Mẹ em 70 tuổi, điện thoại hỏng nên không liên lạc được",
+        "mẹ em ko nghe máy vì đang đi chợ, bà 75t",
+        # over: reached, not alone any more
+        "Hôm qua không liên lạc được với mẹ 80 tuổi, nay đã liên lạc được rồi",
+        "hom qua ko lien lac dc voi me 80t, gio lien lac duoc roi",
+        "Bà tôi 80 tuổi không còn ở một mình, sáng nay gọi không nghe máy, giờ bà vẫn khỏe",
+        # the words alone
+        "Mẹ em sau covid yếu dần đi, muốn hỏi nên bồi bổ gì",
+        "Mẹ tôi 75 tuổi sống một mình",
+        "không liên lạc được",
+    ],
+)
+def test_ordinary_messages_with_the_same_words_are_no_welfare_check(text: str) -> None:
+    assert welfare(text) is None
+    assert scan(text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Bà tôi không còn ở một mình, gọi không nghe máy",
+        "bà tôi không phải ở một mình, gọi ko nghe máy",
+        "ông không bị liệt, ko ai cho ăn",
+    ],
+)
+def test_a_denied_vulnerability_does_not_make_a_welfare_check(text: str) -> None:
+    assert welfare(text) is None
+
+
+def test_a_resolution_counts_only_after_the_worry() -> None:
+    assert welfare("Hôm qua gọi được, bà vẫn khỏe; sáng nay bà ở một mình, gọi không nghe máy")
+    assert welfare("Sáng nay bà ở một mình, gọi không nghe máy; giờ đã liên lạc được rồi") is None
+
+
+def test_the_welfare_reason_names_both_phrases_in_the_order_written() -> None:
+    hits = {h.code: h for h in scan("Bà ngoại em 82 tuổi sống một mình, gọi ko nghe máy")}
+    assert hits["kiem_tra_an_toan"].phrase == "ba ngoai, goi khong nghe may"
+    assert hits["kiem_tra_an_toan"].label == "Cần kiểm tra an toàn"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a lookaround in the whole text sees across the clause's edge
+        "ăn đồ ngọt, ngất",
+        "cháu bị đánh. trong ngực đau",
+        # the welfare rule's phrases in different clauses
+        "bà ở một mình. gọi không nghe máy",
+    ],
+)
+def test_is_urgent_pre_check_never_skips_a_clause_match(text: str) -> None:
+    assert scan(text)
+    assert is_urgent(text)

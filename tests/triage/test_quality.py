@@ -7,15 +7,21 @@ issue's requirement: an emergency must not be missed.
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
-from hotline.triage.corpus import load_corpus, split_corpus
+from hotline.triage.corpus import CORPUS_DIR, load_corpus, split_corpus
 from hotline.triage.evaluate import evaluate
 from hotline.triage.service import corpus_model
 
-MACRO_F1_FLOOR = 0.80  # measured 0.845
+MACRO_F1_FLOOR = 0.80  # measured 0.830
 URGENT_RECALL_FLOOR = 0.95  # measured 1.00
+WELFARE = Path(__file__).parent / "data" / "welfare_heldout.jsonl"
+WELFARE_RECALL_FLOOR = 0.90  # measured 1.00 (40 urgent); rules alone 0.975
+WELFARE_RULES_RECALL_FLOOR = 0.85  # measured 0.975
+WELFARE_FALSE_ALARMS_CEILING = 0.15  # measured 0.05 (2 of 40, both the model's)
+WELFARE_RULES_FALSE_ALARMS_CEILING = 0.05  # measured 0.00
 DEFAULT_CODES = {
     "cap_cuu", "ho_tro_kho_khan", "bao_cao_ca_benh", "tu_van_suc_khoe", "phan_anh_vi_pham",
     "co_so_cach_ly", "chinh_sach_ho_tro", "tiem_vac_xin", "di_lai_giay_to", "xet_nghiem",
@@ -92,3 +98,25 @@ def test_fresh_probe_written_after_the_model_was_frozen() -> None:
     urgent = [s.urgent for e, s in results if e.urgent]
     assert accuracy >= 0.78  # measured 0.875
     assert sum(urgent) / len(urgent) >= 0.95  # measured 1.00 (16 urgent)
+
+
+def test_welfare_set_is_never_trained_on_and_the_split_does_not_move() -> None:
+    """The welfare examples of the corpus are training only; the held-out split is drawn
+    from corpus.jsonl alone, as before they were added."""
+    train, held_out = split_corpus()
+    welfare = load_corpus(WELFARE)
+    assert {e.text for e in welfare}.isdisjoint({e.text for e in (*train, *held_out)})
+    assert sum(e.urgent for e in welfare) >= 30 and sum(not e.urgent for e in welfare) >= 30
+    added = load_corpus(CORPUS_DIR / "welfare.jsonl")
+    assert set(added) <= set(train) and set(added).isdisjoint(held_out)
+    assert len(held_out) == 344 and sum(e.urgent for e in held_out) == 58
+
+
+def test_welfare_checks_are_urgent_and_ordinary_questions_are_not() -> None:
+    """Reports of someone unreachable, alone or getting worse, and messages using the same
+    words about offices, papers and benefits (tests/triage/data/welfare_heldout.jsonl)."""
+    metrics = evaluate(corpus_model(), load_corpus(WELFARE))["urgent"]
+    assert metrics["recall"] >= WELFARE_RECALL_FLOOR
+    assert metrics["recall_rules_only"] >= WELFARE_RULES_RECALL_FLOOR
+    assert metrics["false_alarm_rate"] <= WELFARE_FALSE_ALARMS_CEILING
+    assert metrics["false_alarm_rate_rules_only"] <= WELFARE_RULES_FALSE_ALARMS_CEILING

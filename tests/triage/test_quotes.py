@@ -47,3 +47,20 @@ def test_shorthand_and_unmappable_phrases() -> None:
     # "ko" is spelled out as "khong": the quote is the word as written.
     assert find("e ko thở dc", "khong tho duoc").text == "ko thở dc"  # type: ignore[union-attr]
     assert find("khó thở", "sot cao") is None
+
+
+def test_a_rule_of_two_phrases_quotes_each_as_written() -> None:
+    text = "Mẹ tôi sống 1 mình, từ sáng gọi ko nghe máy"
+    reasons = quote_reasons(
+        text,
+        [
+            {
+                "kind": "rule",
+                "code": "kiem_tra_an_toan",
+                "label": "Cần kiểm tra an toàn",
+                "phrase": "song 1 minh, goi khong nghe may",
+            },
+            {"kind": "rule", "code": "x", "label": "X", "phrase": "song 1 minh, kho tho"},
+        ],
+    )
+    assert [r["quote"] for r in reasons] == ["sống 1 mình, gọi ko nghe máy", None]

@@ -1,4 +1,5 @@
-"""Quality of a model on labelled examples: macro-F1 per category, recall of urgent ones."""
+"""Quality of a model on labelled examples: macro-F1 per category, recall of urgent ones and
+false alarms on the others."""
 
 from __future__ import annotations
 
@@ -44,6 +45,10 @@ def evaluate(model: TriageModel, examples: Sequence[Example]) -> dict[str, Any]:
             "recall_rules_only": _recall(urgent, rules),
             "recall_model_only": _recall(urgent, by_model),
             "flagged": sum(flagged),
+            # Messages not urgent that were flagged, and their share of all such messages.
+            "false_alarms": sum(g and not t for t, g in zip(urgent, flagged, strict=True)),
+            "false_alarm_rate": _false_alarm_rate(urgent, flagged),
+            "false_alarm_rate_rules_only": _false_alarm_rate(urgent, rules),
         },
     }
 
@@ -58,3 +63,9 @@ def _precision(truth: list[bool], flagged: list[bool]) -> float:
     n = sum(flagged)
     hit = sum(t and g for t, g in zip(truth, flagged, strict=True))
     return round(hit / n, 4) if n else 1.0
+
+
+def _false_alarm_rate(truth: list[bool], flagged: list[bool]) -> float:
+    negatives = sum(not t for t in truth)
+    alarms = sum(g and not t for t, g in zip(truth, flagged, strict=True))
+    return round(alarms / negatives, 4) if negatives else 0.0

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from hotline.messages import Message, msg
+from hotline.triage import welfare
 from hotline.triage.normalise import normalise
 
 SPO2_URGENT_AT_OR_BELOW = 94  # Ministry of Health home-care guidance: SpO2 <= 94% needs care
@@ -333,6 +334,40 @@ _SPO2 = re.compile(
     r" (\d{2,3})(?: (\d{2,3}))?\b"
 )
 _ANY_RULE = re.compile("|".join(f"(?:{rule.pattern.pattern})" for rule in RULES))
+
+
+def _without_lookarounds(pattern: str) -> str:
+    """`pattern` with its lookaround groups dropped: it matches wherever `pattern` does.
+
+    A lookaround can see across a clause's edge in the whole text ("ngọt, ngất" is
+    "ngot ngat" there, and `(?<!ngot )ngat` misses it); without them the whole-text
+    pre-check can only match more, never less."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern[i] == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+        elif pattern.startswith(("(?=", "(?!", "(?<=", "(?<!"), i):
+            depth = 0
+            while True:  # to the group's closing parenthesis
+                depth += {"(": 1, ")": -1}.get(pattern[i], 0)
+                i += 2 if pattern[i] == "\\" else 1
+                if depth == 0:
+                    break
+        else:
+            out.append(pattern[i])
+            i += 1
+    return "".join(out)
+
+
+# Whole-text pre-checks (is_urgent): every rule and every phrase that can start the welfare
+# rule, lookarounds dropped.
+_ANY_WHOLE = re.compile(
+    "|".join(
+        f"(?:{_without_lookarounds(p.pattern)})" for p in (*(rule.pattern for rule in RULES), _SPO2)
+    )
+)
+_ANY_WELFARE = re.compile("|".join(f"(?:{p.pattern})" for p in welfare.TRIGGERS))
 _NEGATIONS = {"khong", "chua", "het", "khoi", "dut", "bot", "giam", "tung"}
 _DENIED_SIGNS = re.compile(
     r"\b(?:khong|chua) (?:co|thay|bi)(?: (?:dau hieu|bieu hien|trieu chung|gi))?$"
@@ -368,6 +403,9 @@ def scan(text: str) -> list[Hit]:
                 if not _negated(clause, match.start()):
                     hits[rule.code] = Hit(rule.code, rule.label, match.group(0))
                     break
+    phrase = welfare.welfare_phrase(clauses, _negated)
+    if phrase is not None:
+        hits[welfare.CODE] = Hit(welfare.CODE, welfare.LABEL, phrase)
     return list(hits.values())
 
 
@@ -388,14 +426,19 @@ def is_urgent(text: str, normalised: str | None = None) -> bool:
     all: the whole text is looked at once before clause by clause. That is exact, because
     the rules have no anchors and normalising is word by word, so every clause's
     normalised words stand, space-delimited, in the whole text's: a rule or reading that
-    matches none of the whole matches no clause."""
+    matches none of the whole matches no clause (lookarounds, which could see across a
+    clause's edge there, are left out of that first look). The welfare rule needs one of
+    its trigger phrases, so it is only worked out when one stands in the whole text."""
     whole = normalise(text) if normalised is None else normalised
-    if _ANY_RULE.search(whole) is None and _SPO2.search(whole) is None:
+    maybe_welfare = _ANY_WELFARE.search(whole) is not None
+    if not maybe_welfare and _ANY_WHOLE.search(whole) is None:
         return False
+    clauses = []
     for raw in _CLAUSES.split(text):
         clause = normalise(raw)
         if not clause:
             continue
+        clauses.append(clause)
         if _spo2_hit(clause) is not None:
             return True
         # One pass of all the rules' phrases first: most clauses match none of them.
@@ -405,4 +448,4 @@ def is_urgent(text: str, normalised: str | None = None) -> bool:
             for match in rule.pattern.finditer(clause):
                 if not _negated(clause, match.start()):
                     return True
-    return False
+    return maybe_welfare and welfare.welfare_phrase(clauses, _negated) is not None

@@ -55,17 +55,20 @@ def find(text: str, phrase: str, *, taken: Sequence[Span] = ()) -> Span | None:
 
 
 def quote_reasons(text: str, reasons: list[dict[str, str | None]]) -> list[dict[str, str | None]]:
-    """Each reason with `quote`: the rule's phrase as written; for the model's phrases,
+    """Each reason with `quote`: the rule's phrase(s) as written; for the model's phrases,
     those no rule already quoted, joined. None when nothing is left to quote."""
     quoted: list[Span] = []
     out: list[dict[str, str | None]] = []
     for reason in reasons:
         phrase = reason.get("phrase") or ""
         if reason.get("kind") == "rule":
-            span = find(text, phrase)
-            if span is not None:
-                quoted.append(span)
-            out.append({**reason, "quote": span.text if span else None})
+            # A rule that needs two phrases (the welfare check) names both, comma-separated;
+            # normalised text has no commas of its own.
+            spans = [find(text, piece.strip()) for piece in phrase.split(",")]
+            found = [s for s in spans if s is not None]
+            quoted += found
+            quote = ", ".join(s.text for s in found) if found and len(found) == len(spans) else None
+            out.append({**reason, "quote": quote})
             continue
         parts: list[str] = []
         for piece in (p.strip() for p in phrase.split(",")):
