@@ -21,7 +21,13 @@ async def new_doctor(app: Any, client: Any, username: str) -> dict[str, str]:
 
 
 async def profile(
-    client: Any, world: Any, uid: int, *, years: int = 10, groups: tuple[str, ...] = ("proactive",), **extra: Any
+    client: Any,
+    world: Any,
+    uid: int,
+    *,
+    years: int = 10,
+    groups: tuple[str, ...] = ("proactive",),
+    **extra: Any,
 ) -> Any:
     return await client.post(
         f"{API}/doctors",
@@ -56,7 +62,11 @@ def patient_body(**overrides: Any) -> dict[str, Any]:
     return body
 
 
-async def register(client: Any, world: Any, who: str = "supervisor", **overrides: Any) -> dict[str, Any]:
-    r = await client.post(f"{API}/patients", json=patient_body(**overrides), headers=world.auth(who))
+async def register(
+    client: Any, world: Any, who: str = "supervisor", **overrides: Any
+) -> dict[str, Any]:
+    r = await client.post(
+        f"{API}/patients", json=patient_body(**overrides), headers=world.auth(who)
+    )
     assert r.status_code == 201, r.text
     return r.json()

@@ -81,7 +81,9 @@ def test_adult_warning_thresholds_by_decision(rule_set, spo2_sign, spo2_clear, r
     assert signs(respiratory_rate=rr_clear) == ()
 
 
-@pytest.mark.parametrize(("age", "at", "below"), [(2, 40, 39), (4, 40, 39), (5, 30, 29), (11, 30, 29)])
+@pytest.mark.parametrize(
+    ("age", "at", "below"), [(2, 40, 39), (4, 40, 39), (5, 30, 29), (11, 30, 29)]
+)
 def test_child_respiratory_rate_thresholds(age, at, below):
     def signs(rr):
         return warning_signs(Vitals(respiratory_rate=rr), age=age, rule_set=W4377)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from hotline.care.checkins import CheckInData, record_by_link
@@ -78,13 +78,34 @@ async def checkin_form(request: Request, token: str, state: StateDep) -> Respons
 
 
 @router.post("/cham-soc/{token}", response_class=HTMLResponse)
-async def send_checkin(request: Request, token: str, state: StateDep) -> Response:
+async def send_checkin(
+    request: Request,
+    token: str,
+    state: StateDep,
+    csrf: Annotated[str, Form()] = "",
+    spo2: Annotated[str, Form(max_length=10)] = "",
+    respiratory_rate: Annotated[str, Form(max_length=10)] = "",
+    pulse: Annotated[str, Form(max_length=10)] = "",
+    temperature: Annotated[str, Form(max_length=10)] = "",
+    systolic_bp: Annotated[str, Form(max_length=10)] = "",
+    diastolic_bp: Annotated[str, Form(max_length=10)] = "",
+    consciousness: Annotated[str, Form(max_length=20)] = "",
+    symptoms: Annotated[list[str] | None, Form()] = None,
+) -> Response:
     refused = await _guard(request, state, token)
     if refused is not None:
         return refused
-    form = await request.form()
-    values = {k: str(v).strip() for k, v in form.items() if k != "symptoms"}
-    if not csrf_matches(request, values.get("csrf", "")):
+    values = {
+        "spo2": spo2,
+        "respiratory_rate": respiratory_rate,
+        "pulse": pulse,
+        "temperature": temperature,
+        "systolic_bp": systolic_bp,
+        "diastolic_bp": diastolic_bp,
+        "consciousness": consciousness,
+    }
+    values = {k: v.strip() for k, v in values.items()}
+    if not csrf_matches(request, csrf):
         return _page(request, token, values=values, errors={"form": EXPIRED}, status=400)
     numbers: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -100,7 +121,7 @@ async def send_checkin(request: Request, token: str, state: StateDep) -> Respons
     data = CheckInData(
         **numbers,
         consciousness=values.get("consciousness") or None,
-        symptoms=tuple(str(s) for s in form.getlist("symptoms")) or None,
+        symptoms=tuple(symptoms or ()) or None,
     )
     try:
         async with state.unit_of_work() as session:
