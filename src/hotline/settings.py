@@ -187,6 +187,17 @@ class Settings(BaseSettings):
     care_checkin_remind_minutes: int = Field(default=60, ge=1)
     care_checkin_alert_minutes: int = Field(default=180, ge=1)
 
+    @field_validator("care_consult_windows", "care_checkin_times", mode="after")
+    @classmethod
+    def _local_times(cls, v: list[str]) -> list[str]:
+        import re
+
+        one = r"([01]\d|2[0-3]):[0-5]\d"
+        for item in v:
+            if not re.fullmatch(rf"{one}(-({one}|24:00))?", item.strip()):
+                raise ValueError(f"not HH:MM or HH:MM-HH:MM: {item!r}")
+        return v
+
     @field_validator("database_url", mode="after")
     @classmethod
     def _strip(cls, v: str) -> str:

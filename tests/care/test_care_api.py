@@ -280,6 +280,10 @@ async def test_facility_beds_kept_by_their_unit_and_admission_followed(app, clie
     )
     assert r.status_code == 201 and r.json()["status"] == "requested"
     aid = r.json()["id"]
+    inbox = await client.get(f"{API}/facilities/{fid}/admissions", headers=world.auth("officer"))
+    assert [a["id"] for a in inbox.json()] == [aid]
+    other = await client.get(f"{API}/facilities/{fid}/admissions", headers=world.auth("outsider"))
+    assert other.status_code == 404
     for status in ("accepted", "admitted"):
         r = await client.post(
             f"{API}/admissions/{aid}", json={"status": status}, headers=world.auth("officer")
@@ -292,6 +296,8 @@ async def test_facility_beds_kept_by_their_unit_and_admission_followed(app, clie
     after = (await client.get(f"{API}/facilities", headers=world.auth("doctor"))).json()
     assert after[0]["beds"]["oxygen"]["free"] == 2
     assert (await client.get(f"{API}/worklist", headers=world.auth("doctor"))).json() == []
+    doctors = (await client.get(f"{API}/doctors", headers=world.auth("doctor"))).json()
+    assert doctors[0]["patient_count"] == 0
 
 
 async def test_the_patients_link_records_a_check_in_with_the_form_token(app, client, world):

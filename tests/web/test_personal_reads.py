@@ -202,6 +202,9 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ),
     ("POST", "/api/v1/care/patients/{patient_id}/admissions"): _ECHO,
     ("POST", "/api/v1/care/admissions/{admission_id}"): "an admission request's new status",
+    ("GET", "/api/v1/care/facilities/{facility_id}/admissions"): (
+        "admission requests: patient id, bed kind, status; no name, number or address"
+    ),
     ("GET", "/api/v1/care/facilities"): _CONFIG,
     ("POST", "/api/v1/care/facilities"): _CONFIG,
     ("PATCH", "/api/v1/care/facilities/{facility_id}"): _CONFIG,

@@ -315,6 +315,15 @@ async def admissions(patient_id: Id, actor: ActorDep, state: StateDep) -> list[d
         return [facilities.admission_json(a) for a in found]
 
 
+@router.get("/facilities/{facility_id}/admissions")
+async def facility_admissions(
+    facility_id: Int32, actor: ActorDep, state: StateDep
+) -> list[dict[str, Any]]:
+    async with state.unit_of_work(read_only=True) as session:
+        found = await facilities.facility_admissions(session, actor=actor, facility_id=facility_id)
+        return [facilities.admission_json(a) for a in found]
+
+
 @router.post("/admissions/{admission_id}")
 async def answer_admission(
     admission_id: Id, body: AdmissionAnswer, actor: ActorDep, state: StateDep

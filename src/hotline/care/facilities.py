@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.permissions import Permission, allows, require
 from hotline.auth.service import Actor
 from hotline.care.access import get_patient_for
-from hotline.care.models import Admission, AdmissionStatus, CareState, Facility
+from hotline.care.models import Admission, AdmissionStatus, CareDoctor, CareState, Facility
 from hotline.care.schedule import close_open_slots
 from hotline.db import utcnow
 from hotline.directory.service import check_ward, get_unit
@@ -201,6 +201,19 @@ async def admissions_of(session: AsyncSession, *, actor: Actor, patient_id: int)
     return list(rows.all())
 
 
+async def facility_admissions(
+    session: AsyncSession, *, actor: Actor, facility_id: int
+) -> list[Admission]:
+    """The requests sent to a facility, newest first, for its unit (and administrators)."""
+    f = await session.get(Facility, facility_id)
+    if f is None or not _keeps(actor, f):
+        raise NotFound("Không tìm thấy cơ sở điều trị", field="facility_id")
+    rows = await session.scalars(
+        select(Admission).where(Admission.facility_id == f.id).order_by(Admission.id.desc())
+    )
+    return list(rows.all())
+
+
 async def answer_admission(
     session: AsyncSession, *, actor: Actor, admission_id: int, status: str
 ) -> Admission:
@@ -235,5 +248,12 @@ async def answer_admission(
         column = f"{_COUNTS[a.bed_kind]}_free"
         setattr(f, column, max(0, getattr(f, column) - 1))
         await close_open_slots(session, patient)
+        if patient.doctor_id is not None:
+            # The doctor's place is free again for a patient at home.
+            await session.execute(
+                update(CareDoctor)
+                .where(CareDoctor.user_id == patient.doctor_id, CareDoctor.patient_count > 0)
+                .values(patient_count=CareDoctor.patient_count - 1)
+            )
     await session.flush()
     return a
