@@ -108,6 +108,8 @@ def create_app(settings: Settings) -> FastAPI:
     from hotline.auth.pages import router as auth_pages_router
     from hotline.calls.api import callbacks_router
     from hotline.calls.api import router as calls_router
+    from hotline.care.api import router as care_router
+    from hotline.care.pages import router as care_pages_router
     from hotline.cases.api import router as cases_router
     from hotline.cases.pages import router as case_pages_router
     from hotline.channels.api import router as channels_router
@@ -152,6 +154,7 @@ def create_app(settings: Settings) -> FastAPI:
         knowledge_router,
         knowledge_case_router,
         knowledge_public_router,
+        care_router,
         sse_router,
         docs_router,
         auth_pages_router,
@@ -164,6 +167,7 @@ def create_app(settings: Settings) -> FastAPI:
         phone_pages_router,
         report_pages_router,
         portal_router,
+        care_pages_router,
         health_router,
     ):
         app.include_router(router)

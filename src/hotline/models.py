@@ -5,6 +5,7 @@ from hotline.agents import models as agents_models
 from hotline.attachments import models as attachments_models
 from hotline.auth import models as auth_models
 from hotline.calls import models as calls_models
+from hotline.care import models as care_models
 from hotline.cases import models as cases_models
 from hotline.channels import models as channels_models
 from hotline.contacts import models as contacts_models
@@ -25,6 +26,7 @@ __all__ = [
     "attachments_models",
     "auth_models",
     "calls_models",
+    "care_models",
     "cases_models",
     "channels_models",
     "contacts_models",

@@ -167,6 +167,36 @@ class Settings(BaseSettings):
     sip_opening_hours: dict[str, list[str]] = Field(
         default_factory=lambda: {"doctor": ["09:00-11:00", "15:00-17:00", "19:00-21:00"]}
     )
+    # Home care (docs/care.md). Doctors of the consult group need this many years of
+    # practice (the Hà Nội network's rule).
+    care_consult_min_years: int = Field(default=5, ge=0, le=60)
+    # A consult doctor's weekly windows when none are given, local site time, every day.
+    care_consult_windows: list[str] = Field(
+        default_factory=lambda: ["09:00-11:00", "15:00-17:00", "19:00-21:00"]
+    )
+    # Patients a proactive-care doctor follows at most, unless their profile says otherwise.
+    care_default_capacity: int = Field(default=50, ge=1, le=10_000)
+    # Which Ministry of Health decision's thresholds apply (care/rulesets.py): warning signs
+    # "byt-4377-2021" (Aug-Sep 2021 handbook) or "byt-261-2022"; home-care eligibility
+    # "byt-4038-2021" or "byt-261-2022".
+    care_warning_signs: Literal["byt-4377-2021", "byt-261-2022"] = "byt-4377-2021"
+    care_eligibility: Literal["byt-4038-2021", "byt-261-2022"] = "byt-4038-2021"
+    # Check-ins due each day (local "HH:MM", morning and afternoon); a check-in not made
+    # this many minutes after its due time raises a reminder, then an alert.
+    care_checkin_times: list[str] = Field(default_factory=lambda: ["08:00", "16:00"])
+    care_checkin_remind_minutes: int = Field(default=60, ge=1)
+    care_checkin_alert_minutes: int = Field(default=180, ge=1)
+
+    @field_validator("care_consult_windows", "care_checkin_times", mode="after")
+    @classmethod
+    def _local_times(cls, v: list[str]) -> list[str]:
+        import re
+
+        one = r"([01]\d|2[0-3]):[0-5]\d"
+        for item in v:
+            if not re.fullmatch(rf"{one}(-({one}|24:00))?", item.strip()):
+                raise ValueError(f"not HH:MM or HH:MM-HH:MM: {item!r}")
+        return v
 
     @field_validator("database_url", mode="after")
     @classmethod

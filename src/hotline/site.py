@@ -23,6 +23,33 @@ from hotline.settings import Settings
 
 
 @dataclass(frozen=True)
+class CareConfig:
+    """Home care's configurable rules (settings `care_*`, docs/care.md)."""
+
+    consult_min_years: int = 5
+    consult_windows: tuple[str, ...] = ("09:00-11:00", "15:00-17:00", "19:00-21:00")
+    default_capacity: int = 50
+    warning_signs: str = "byt-4377-2021"
+    eligibility: str = "byt-4038-2021"
+    checkin_times: tuple[str, ...] = ("08:00", "16:00")
+    checkin_remind_minutes: int = 60
+    checkin_alert_minutes: int = 180
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CareConfig:
+        return cls(
+            consult_min_years=settings.care_consult_min_years,
+            consult_windows=tuple(settings.care_consult_windows),
+            default_capacity=settings.care_default_capacity,
+            warning_signs=settings.care_warning_signs,
+            eligibility=settings.care_eligibility,
+            checkin_times=tuple(settings.care_checkin_times),
+            checkin_remind_minutes=settings.care_checkin_remind_minutes,
+            checkin_alert_minutes=settings.care_checkin_alert_minutes,
+        )
+
+
+@dataclass(frozen=True)
 class Site:
     timezone: ZoneInfo
     province_code: str
@@ -35,6 +62,7 @@ class Site:
     duplicate_window_hours: int = 72
     duplicate_max_candidates: int = 300
     duplicate_threshold: float = 0.5
+    care: CareConfig = field(default_factory=CareConfig)
     # The site's secret key (given, or the one made in the var directory), read only when
     # something needs it: a process that never signs anything never creates the key file.
     secret: Callable[[], str] | None = field(default=None, repr=False, compare=False)
@@ -52,6 +80,7 @@ class Site:
             duplicate_window_hours=settings.duplicate_window_hours,
             duplicate_max_candidates=settings.duplicate_max_candidates,
             duplicate_threshold=settings.duplicate_threshold,
+            care=CareConfig.from_settings(settings),
             secret=partial(session_secret, settings),
         )
 

@@ -43,6 +43,13 @@ PERSONAL: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/conversations"): "conversation_list",
     ("GET", "/api/v1/conversations/{conversation_id}"): "conversation",
     ("GET", "/api/v1/cases/{code}/conversations"): "conversation_list",
+    # Home care: the patient's doctor or a supervisor reading health data.
+    ("GET", "/api/v1/care/patients"): "care_patients",
+    ("GET", "/api/v1/care/patients/{patient_id}"): "care_patient",
+    ("GET", "/api/v1/care/patients/{patient_id}/checkins"): "care_checkins",
+    ("POST", "/api/v1/care/patients/{patient_id}/checkins"): "care_checkin",
+    ("GET", "/api/v1/care/patients/{patient_id}/fhir"): "care_fhir",
+    ("GET", "/api/v1/care/worklist"): "care_worklist",
 }
 
 _CASE_CONTENT = "the case itself (description, incident address), no reporter details"
@@ -203,6 +210,25 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ("POST", "/admin/phone/prompts/{name}/upload"): _CONFIG,
     ("POST", "/admin/phone/prompts/{name}/unupload"): _CONFIG,
     ("GET", "/admin/phone/prompts/{name}/audio"): "a recorded prompt of the phone line",
+    ("GET", "/api/v1/care/doctors"): _STAFF,
+    ("POST", "/api/v1/care/doctors"): _STAFF,
+    ("PUT", "/api/v1/care/doctors/{user_id}"): _STAFF,
+    # Registration answers with the person just registered (and their check-in link).
+    ("POST", "/api/v1/care/patients"): _ECHO,
+    ("POST", "/api/v1/care/patients/{patient_id}/link"): "a new check-in link, no personal data",
+    ("GET", "/api/v1/care/patients/{patient_id}/admissions"): (
+        "admission requests: facility, bed kind, status; no name, number or address"
+    ),
+    ("POST", "/api/v1/care/patients/{patient_id}/admissions"): _ECHO,
+    ("POST", "/api/v1/care/admissions/{admission_id}"): "an admission request's new status",
+    ("GET", "/api/v1/care/facilities/{facility_id}/admissions"): (
+        "admission requests: patient id, bed kind, status; no name, number or address"
+    ),
+    ("GET", "/api/v1/care/facilities"): _CONFIG,
+    ("POST", "/api/v1/care/facilities"): _CONFIG,
+    ("PATCH", "/api/v1/care/facilities/{facility_id}"): _CONFIG,
+    ("GET", "/cham-soc/{token}"): "the link holder's check-in form: no name, number or address",
+    ("POST", "/cham-soc/{token}"): "the link holder's check-in form: no name, number or address",
 }
 
 
@@ -406,13 +432,16 @@ async def test_every_route_showing_a_citizen_logs_the_read(app, client, world, s
         f"/api/v1/cases/{s.code}/conversations",
         conversation["contact_id"],
     )
+    calls.update(await _care_calls(client, world, s))
     assert calls.keys() | {("GET", "/"), ("GET", "/cases/{code}")} == PERSONAL.keys()
     for route, (who, method, url, whose) in calls.items():
         reader = await user_id(client, world, who)
         before = len(await _reads(app, reader))
         body = {"merge_id": s.other_contact_id} if route[1].endswith("/merge") else None
+        if route[1].endswith("/checkins") and method == "POST":
+            body = {"spo2": 97}
         r = await client.request(method, url, json=body, headers=world.auth(who))
-        assert r.status_code == 200, (route, r.text)
+        assert r.status_code in (200, 201), (route, r.text)
         new = (await _reads(app, reader))[before:]
         assert [row.purpose for row in new if row.purpose == PERSONAL[route]], (route, new)
         subjects = {row.contact_id for row in new} | {row.phone for row in new}
@@ -432,6 +461,41 @@ async def test_every_route_showing_a_citizen_logs_the_read(app, client, world, s
     assert f"Đang nghe cuộc gọi từ {caller}" in board.text
     new = (await _reads(app, operator))[before:]
     assert [(r.purpose, r.contact_id) for r in new] == [("caller_card", s.contact_id)]
+
+
+async def _care_calls(
+    client: Any, world: Any, s: Scene
+) -> dict[tuple[str, str], tuple[str, str, str, int | str]]:
+    """A patient followed by the world's doctor, and the care routes that read them."""
+    doctor = await user_id(client, world, "doctor")
+    r = await client.post(
+        "/api/v1/care/doctors",
+        json={"user_id": doctor, "years_experience": 6, "groups": ["proactive"]},
+        headers=world.auth("supervisor"),
+    )
+    assert r.status_code == 201, r.text
+    r = await client.post(
+        "/api/v1/care/patients",
+        json={"status": "F0", "phone": "0912345678", "age": 40},
+        headers=world.auth("supervisor"),
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["contact_id"] == s.contact_id
+    url = f"/api/v1/care/patients/{r.json()['id']}"
+    return {
+        ("GET", "/api/v1/care/patients"): ("doctor", "GET", "/api/v1/care/patients", s.contact_id),
+        ("GET", "/api/v1/care/patients/{patient_id}"): ("doctor", "GET", url, s.contact_id),
+        ("GET", "/api/v1/care/patients/{patient_id}/checkins"): (
+            "doctor", "GET", f"{url}/checkins", s.contact_id
+        ),
+        ("POST", "/api/v1/care/patients/{patient_id}/checkins"): (
+            "doctor", "POST", f"{url}/checkins", s.contact_id
+        ),
+        ("GET", "/api/v1/care/patients/{patient_id}/fhir"): (
+            "doctor", "GET", f"{url}/fhir", s.contact_id
+        ),
+        ("GET", "/api/v1/care/worklist"): ("doctor", "GET", "/api/v1/care/worklist", s.contact_id),
+    }  # fmt: skip
 
 
 async def test_the_caller_card_pushed_to_an_operator_is_their_logged_read(app, client, world):

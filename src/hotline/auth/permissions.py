@@ -44,10 +44,16 @@ class Permission(enum.StrEnum):
     MANAGE_CHANNELS = "manage_channels"  # connected messaging accounts and their secrets
     VIEW_TRIAGE_MODELS = "view_triage_models"
     MANAGE_TRIAGE_MODELS = "manage_triage_models"  # train, choose the active version
+    # Home care (care/access.py): health data is the care roles' only.
+    FOLLOW_PATIENTS = "follow_patients"  # register, check in, worklist; doctors: their own
+    SEE_ALL_PATIENTS = "see_all_patients"  # every followed patient, alerts of all doctors
+    MANAGE_DOCTORS = "manage_doctors"  # doctors' profiles, groups, windows, capacity
+    MANAGE_FACILITIES = "manage_facilities"  # the registry of facilities (beds: their unit)
 
 
 _LEADS = frozenset({Role.ADMIN, Role.SUPERVISOR})
 _ADMINS = frozenset({Role.ADMIN})
+_CARE = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.DOCTOR})
 
 # The one table of who holds what. Unit officers and doctors hold none of these: they act
 # on the cases forwarded to their unit (cases/access.py, cases/workflow.py).
@@ -72,6 +78,10 @@ ROLES: dict[Permission, frozenset[Role]] = {
     Permission.MANAGE_CHANNELS: _ADMINS,
     Permission.VIEW_TRIAGE_MODELS: _LEADS,
     Permission.MANAGE_TRIAGE_MODELS: _ADMINS,
+    Permission.FOLLOW_PATIENTS: _CARE,
+    Permission.SEE_ALL_PATIENTS: _LEADS,
+    Permission.MANAGE_DOCTORS: _LEADS,
+    Permission.MANAGE_FACILITIES: _ADMINS,
 }
 
 # What a refused actor is told, unless the service names the action more precisely.
@@ -101,6 +111,10 @@ REFUSALS: dict[Permission, str] = {
     Permission.MANAGE_TRIAGE_MODELS: (
         msg("Chỉ quản trị viên được huấn luyện hoặc chọn mô hình phân loại")
     ),
+    Permission.FOLLOW_PATIENTS: msg("Chỉ bác sĩ, trưởng ca và quản trị viên xem được người bệnh"),
+    Permission.SEE_ALL_PATIENTS: msg("Chỉ trưởng ca và quản trị viên xem được mọi người bệnh"),
+    Permission.MANAGE_DOCTORS: msg("Chỉ trưởng ca và quản trị viên được sửa hồ sơ bác sĩ"),
+    Permission.MANAGE_FACILITIES: msg("Chỉ quản trị viên được thêm cơ sở điều trị"),
 }
 
 

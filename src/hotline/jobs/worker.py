@@ -47,6 +47,12 @@ async def sweep_deadlines(session: AsyncSession) -> int:
     return await mark_overdue(session)
 
 
+async def sweep_care_checkins(session: AsyncSession) -> int:
+    from hotline.care.schedule import sweep_checkins
+
+    return await sweep_checkins(session)
+
+
 async def sweep_intake_keys(session: AsyncSession) -> int:
     from hotline.cases.intake_keys import sweep_expired
 
@@ -103,6 +109,11 @@ async def run_worker(settings: Settings, *, once: bool = False, interval: float 
                 flagged = await sweep_deadlines(session)
             if flagged:
                 log.info("overdue_flagged", count=flagged)
+            # Home care: check-ins not made in time (reminders, then alerts).
+            async with committed(sessionmaker, waker) as session:
+                late = await sweep_care_checkins(session)
+            if late:
+                log.info("care_checkins_late", count=late)
             async with sessionmaker() as session, session.begin():
                 await fold_case_deltas(session)
             async with sessionmaker() as session, session.begin():

@@ -50,12 +50,13 @@ if TYPE_CHECKING:
 # Routes anyone may call with a body: the sign-in form and its sign-out, the language
 # switch (its form token is checked by the route), the token endpoint,
 # the public API, and the citizen portal's report, file and tracking forms (their routes
-# check the form token and throttle). Every other route with a body needs a signed-in
+# check the form token and throttle), and a followed patient's check-in form (its signed
+# link, form token and throttle: care/pages.py). Every other route with a body needs a signed-in
 # caller before it is read.
 PUBLIC_PATHS = frozenset(
     {"/login", "/logout", "/lang", "/api/v1/auth/token", "/phan-anh", "/tra-cuu"}
 )
-PUBLIC_PREFIXES = ("/api/v1/public/", "/phan-anh/", "/hooks/")
+PUBLIC_PREFIXES = ("/api/v1/public/", "/phan-anh/", "/cham-soc/", "/hooks/")
 # Providers' webhooks (channels/api.py): no session, no CSRF token, authenticated by their
 # signature over the raw body, which the channel's adapter checks and reads in whatever
 # content type its provider sends; the body cap still applies.

@@ -18,6 +18,7 @@ from sse_starlette.sse import EventSourceResponse
 from hotline.auth.permissions import Permission, allows
 from hotline.auth.service import Actor, actor_for_page_session, actor_for_token
 from hotline.calls.line_queue import QUEUE_CHANGED, LineQueue, QueueBoard, read_board
+from hotline.care.access import event_visible as care_event_visible
 from hotline.cases.access import event_data_for
 from hotline.db import utcnow
 from hotline.errors import Unauthenticated
@@ -36,6 +37,9 @@ PERSONAL = {"call.answered": "operator_id"}
 def visible(actor: Actor, event: DomainEvent) -> bool:
     if event.kind in PERSONAL:
         return actor.user_id is not None and event.data.get(PERSONAL[event.kind]) == actor.user_id
+    if event.kind.startswith("care."):
+        # Health data: the patient's doctor and the supervisors only (care/access.py).
+        return care_event_visible(actor, event.data)
     if event.kind.startswith("article."):
         # Drafts and archived articles are the editors' (knowledge/access.py), even by slug.
         status = event.data.get("status")

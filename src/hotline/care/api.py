@@ -1,0 +1,335 @@
+"""Home care's JSON API (docs/care.md): doctors, patients, check-ins, worklist, facilities,
+admissions and the FHIR export. Thin: every rule and permission is in the services."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, Field
+
+from hotline.auth.service import Actor
+from hotline.care import checkins, doctors, facilities, links, service
+from hotline.care.fhir import patient_bundle
+from hotline.types import Id, Int32
+from hotline.web.deps import current_actor, get_state
+from hotline.web.state import AppState
+
+router = APIRouter(prefix="/api/v1/care", tags=["care"])
+ActorDep = Annotated[Actor, Depends(current_actor)]
+StateDep = Annotated[AppState, Depends(get_state)]
+Small = Annotated[int, Field(ge=-1000, le=1000)]
+Count = Annotated[int, Field(ge=0, le=100_000)]
+
+
+class WindowBody(BaseModel):
+    group: Literal["consult", "proactive"]
+    start: str = Field(max_length=5)
+    end: str = Field(max_length=5)
+    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(
+        default_factory=lambda: list(range(7)), min_length=1, max_length=7
+    )
+
+
+class DoctorBody(BaseModel):
+    years_experience: Small
+    groups: list[str] = Field(default_factory=list, max_length=2)
+    specialty: str = Field(default="", max_length=120)
+    licence_number: str = Field(default="", max_length=40)
+    phone: str | None = Field(default=None, max_length=40)
+    capacity: Count | None = None
+    availability: list[WindowBody] | None = Field(default=None, max_length=100)
+    active: bool = True
+
+    def data(self) -> doctors.DoctorIn:
+        return doctors.DoctorIn(
+            years_experience=self.years_experience,
+            groups=tuple(self.groups),
+            specialty=self.specialty,
+            licence_number=self.licence_number,
+            phone=self.phone,
+            capacity=self.capacity,
+            availability=None
+            if self.availability is None
+            else tuple(
+                doctors.WindowIn(
+                    group=w.group, start=w.start, end=w.end, weekdays=tuple(w.weekdays)
+                )
+                for w in self.availability
+            ),
+            active=self.active,
+        )
+
+
+class NewDoctorBody(DoctorBody):
+    user_id: Id
+
+
+@router.get("/doctors")
+async def list_doctors(
+    actor: ActorDep, state: StateDep, group: Literal["consult", "proactive"] | None = None
+) -> list[dict[str, object]]:
+    async with state.unit_of_work(read_only=True) as session:
+        found = await doctors.list_doctors(session, actor=actor, group=group)
+        return [v.as_json() for v in await doctors.views_of(session, found)]
+
+
+@router.post("/doctors", status_code=201)
+async def create_doctor(body: NewDoctorBody, actor: ActorDep, state: StateDep) -> dict[str, object]:
+    async with state.unit_of_work() as session:
+        d = await doctors.save_doctor(
+            session, actor=actor, user_id=body.user_id, data=body.data(), create=True
+        )
+        return (await doctors.views_of(session, [d]))[0].as_json()
+
+
+@router.put("/doctors/{user_id}")
+async def replace_doctor(
+    user_id: Id, body: DoctorBody, actor: ActorDep, state: StateDep
+) -> dict[str, object]:
+    async with state.unit_of_work() as session:
+        d = await doctors.save_doctor(
+            session, actor=actor, user_id=user_id, data=body.data(), create=False
+        )
+        return (await doctors.views_of(session, [d]))[0].as_json()
+
+
+class PatientBody(BaseModel):
+    status: Literal["F0", "F1"]
+    name: str = Field(default="", max_length=200)
+    phone: str | None = Field(default=None, max_length=40)
+    case_code: str | None = Field(default=None, max_length=40)
+    national_id: str | None = Field(default=None, max_length=20)
+    age: Annotated[int, Field(ge=0, le=130)] | None = None
+    test_date: date | None = None
+    test_type: Literal["rt_pcr", "rapid_antigen"] | None = None
+    vaccine_doses: Annotated[int, Field(ge=0, le=10)] = 0
+    last_dose_date: date | None = None
+    comorbidities: list[str] = Field(default_factory=list, max_length=30)
+    comorbidities_stable: bool = False
+    pregnant: bool = False
+    ward_code: str | None = Field(default=None, max_length=10)
+    address: str = Field(default="", max_length=300)
+    can_self_care: bool = True
+    has_carer: bool = False
+    spo2: Annotated[int, Field(ge=50, le=100)] | None = None
+    respiratory_rate: Annotated[int, Field(ge=1, le=80)] | None = None
+    symptoms: list[str] = Field(default_factory=list, max_length=30)
+    doctor_id: Id | None = None
+
+
+@router.post("/patients", status_code=201)
+async def register(body: PatientBody, actor: ActorDep, state: StateDep) -> dict[str, Any]:
+    values = body.model_dump()
+    values["comorbidities"] = tuple(body.comorbidities)
+    values["symptoms"] = tuple(body.symptoms)
+    async with state.unit_of_work() as session:
+        patient = await service.register_patient(
+            session, actor=actor, data=service.PatientIn(**values)
+        )
+        # The registration's echo: what the caller just sent, plus where it landed.
+        out = (await service.view_of(session, patient)).as_json()
+        out["checkin_link"] = links.link_of(session, patient)
+        return out
+
+
+@router.get("/patients")
+async def list_patients(
+    actor: ActorDep,
+    state: StateDep,
+    status: Literal["F0", "F1"] | None = None,
+    care_state: Annotated[
+        Literal["active", "admitted", "ended"] | None, Query(alias="state")
+    ] = None,
+    tier: Literal["green", "yellow", "orange", "red"] | None = None,
+    doctor_id: Id | None = None,
+    ward_code: Annotated[str | None, Query(max_length=10)] = None,
+    eligible: bool | None = None,
+    unassigned: bool = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[dict[str, Any]]:
+    filters = service.PatientFilter(
+        status=status,
+        state=care_state,
+        tier=tier,
+        doctor_id=doctor_id,
+        ward_code=ward_code,
+        eligible=eligible,
+        unassigned=unassigned,
+    )
+    async with state.unit_of_work() as session:
+        views = await service.list_patients(session, actor=actor, filters=filters, limit=limit)
+        return [v.as_json() for v in views]
+
+
+@router.get("/patients/{patient_id}")
+async def get_patient(patient_id: Id, actor: ActorDep, state: StateDep) -> dict[str, Any]:
+    async with state.unit_of_work() as session:
+        view = await service.read_patient(session, actor=actor, patient_id=patient_id)
+        out = view.as_json()
+        out["checkin_link"] = links.link_of(session, view.patient)
+        return out
+
+
+class CheckInBody(BaseModel):
+    spo2: Int32 | None = None
+    respiratory_rate: Int32 | None = None
+    pulse: Int32 | None = None
+    temperature: float | None = Field(default=None, allow_inf_nan=False)
+    systolic_bp: Int32 | None = None
+    diastolic_bp: Int32 | None = None
+    consciousness: str | None = Field(default=None, max_length=20)
+    symptoms: list[str] | None = Field(default=None, max_length=30)
+    on_oxygen: bool = False
+    note: str = Field(default="", max_length=2000)
+
+
+@router.post("/patients/{patient_id}/checkins", status_code=201)
+async def check_in(
+    patient_id: Id, body: CheckInBody, actor: ActorDep, state: StateDep
+) -> dict[str, Any]:
+    data = checkins.CheckInData(
+        **{**body.model_dump(), "symptoms": body.symptoms and tuple(body.symptoms)}
+    )
+    async with state.unit_of_work() as session:
+        done = await checkins.record_by_doctor(
+            session, actor=actor, patient_id=patient_id, data=data
+        )
+        return done.as_json()
+
+
+@router.get("/patients/{patient_id}/checkins")
+async def list_checkins(patient_id: Id, actor: ActorDep, state: StateDep) -> list[dict[str, Any]]:
+    async with state.unit_of_work() as session:
+        found = await checkins.list_checkins(session, actor=actor, patient_id=patient_id)
+        return [checkins.checkin_json(c) for c in found]
+
+
+@router.get("/patients/{patient_id}/fhir")
+async def fhir(patient_id: Id, actor: ActorDep, state: StateDep) -> Response:
+    import json
+
+    async with state.unit_of_work() as session:
+        bundle = await patient_bundle(session, actor=actor, patient_id=patient_id)
+    return Response(json.dumps(bundle, ensure_ascii=False), media_type="application/fhir+json")
+
+
+@router.post("/patients/{patient_id}/link")
+async def renew_link(patient_id: Id, actor: ActorDep, state: StateDep) -> dict[str, str]:
+    async with state.unit_of_work() as session:
+        return {"checkin_link": await links.renew_link(session, actor=actor, patient_id=patient_id)}
+
+
+@router.get("/worklist")
+async def worklist(actor: ActorDep, state: StateDep) -> list[dict[str, Any]]:
+    async with state.unit_of_work() as session:
+        return [item.as_json() for item in await service.worklist(session, actor=actor)]
+
+
+class BedsBody(BaseModel):
+    beds_total: Count | None = None
+    beds_free: Count | None = None
+    oxygen_beds_total: Count | None = None
+    oxygen_beds_free: Count | None = None
+    icu_beds_total: Count | None = None
+    icu_beds_free: Count | None = None
+
+
+class FacilityBody(BedsBody):
+    unit_id: Int32
+    name: str = Field(max_length=200)
+    address: str = Field(default="", max_length=300)
+    ward_code: str | None = Field(default=None, max_length=10)
+
+
+@router.get("/facilities")
+async def list_facilities(
+    actor: ActorDep, state: StateDep, free: Literal["general", "oxygen", "icu"] | None = None
+) -> list[dict[str, Any]]:
+    async with state.unit_of_work(read_only=True) as session:
+        found = await facilities.list_facilities(session, actor=actor, free=free)
+        return [facilities.facility_json(f) for f in found]
+
+
+@router.post("/facilities", status_code=201)
+async def create_facility(body: FacilityBody, actor: ActorDep, state: StateDep) -> dict[str, Any]:
+    beds = facilities.BedsIn(**BedsBody.model_validate(body.model_dump()).model_dump())
+    async with state.unit_of_work() as session:
+        f = await facilities.create_facility(
+            session,
+            actor=actor,
+            unit_id=body.unit_id,
+            name=body.name,
+            address=body.address,
+            ward_code=body.ward_code,
+            beds=beds,
+        )
+        return facilities.facility_json(f)
+
+
+@router.patch("/facilities/{facility_id}")
+async def update_beds(
+    facility_id: Int32, body: BedsBody, actor: ActorDep, state: StateDep
+) -> dict[str, Any]:
+    async with state.unit_of_work() as session:
+        f = await facilities.update_beds(
+            session,
+            actor=actor,
+            facility_id=facility_id,
+            beds=facilities.BedsIn(**body.model_dump()),
+        )
+        return facilities.facility_json(f)
+
+
+class AdmissionBody(BaseModel):
+    facility_id: Int32
+    bed_kind: Literal["general", "oxygen", "icu"]
+    note: str = Field(default="", max_length=2000)
+
+
+class AdmissionAnswer(BaseModel):
+    status: Literal["accepted", "refused", "admitted", "cancelled"]
+
+
+@router.post("/patients/{patient_id}/admissions", status_code=201)
+async def request_admission(
+    patient_id: Id, body: AdmissionBody, actor: ActorDep, state: StateDep
+) -> dict[str, Any]:
+    async with state.unit_of_work() as session:
+        a = await facilities.request_admission(
+            session,
+            actor=actor,
+            patient_id=patient_id,
+            facility_id=body.facility_id,
+            bed_kind=body.bed_kind,
+            note=body.note,
+        )
+        return facilities.admission_json(a)
+
+
+@router.get("/patients/{patient_id}/admissions")
+async def admissions(patient_id: Id, actor: ActorDep, state: StateDep) -> list[dict[str, Any]]:
+    async with state.unit_of_work(read_only=True) as session:
+        found = await facilities.admissions_of(session, actor=actor, patient_id=patient_id)
+        return [facilities.admission_json(a) for a in found]
+
+
+@router.get("/facilities/{facility_id}/admissions")
+async def facility_admissions(
+    facility_id: Int32, actor: ActorDep, state: StateDep
+) -> list[dict[str, Any]]:
+    async with state.unit_of_work(read_only=True) as session:
+        found = await facilities.facility_admissions(session, actor=actor, facility_id=facility_id)
+        return [facilities.admission_json(a) for a in found]
+
+
+@router.post("/admissions/{admission_id}")
+async def answer_admission(
+    admission_id: Id, body: AdmissionAnswer, actor: ActorDep, state: StateDep
+) -> dict[str, Any]:
+    async with state.unit_of_work() as session:
+        a = await facilities.answer_admission(
+            session, actor=actor, admission_id=admission_id, status=body.status
+        )
+        return facilities.admission_json(a)

@@ -1,0 +1,315 @@
+"""Check-ins: recorded by the doctor during a call or by the patient or carer through their
+signed link; risk evaluated on each; a warning sign escalates (a live alert to the doctor and
+the supervisors, an urgent `cap_cuu` case forwarded to the 115 unit), all in the check-in's
+transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.auth.service import SYSTEM, Actor
+from hotline.care.access import get_patient_for
+from hotline.care.models import CarePatient, CareState, CheckIn, CheckInSlot, SlotState
+from hotline.care.risk import TIER_RANK, Risk, Vitals, evaluate
+from hotline.care.rulesets import CONSCIOUSNESS, SYMPTOMS
+from hotline.care.service import RANK_TIER
+from hotline.cases.models import Case, CaseStatus
+from hotline.cases.service import NewCase, open_case
+from hotline.cases.workflow import forward_case
+from hotline.contacts.service import ReadSubject, get_contact, log_personal_reads
+from hotline.db import utcnow
+from hotline.directory.service import suggest_units
+from hotline.errors import InvalidInput, NotFound
+from hotline.events import DomainEvent, record_event
+from hotline.messages import msg
+from hotline.site import site_of
+
+# A check-in this long before a slot's due time counts for it (a morning call at 07:30).
+EARLY = timedelta(hours=3)
+OPEN_CASE = (CaseStatus.NEW, CaseStatus.IN_PROGRESS, CaseStatus.FORWARDED, CaseStatus.ACCEPTED)
+
+# field: (lowest, highest) a measurement may take; outside it is a typing error.
+RANGES: dict[str, tuple[float, float]] = {
+    "spo2": (50, 100),
+    "respiratory_rate": (1, 80),
+    "pulse": (20, 250),
+    "temperature": (30.0, 44.0),
+    "systolic_bp": (40, 300),
+    "diastolic_bp": (20, 200),
+}
+MEASURES = (*RANGES, "consciousness", "symptoms")
+
+
+@dataclass
+class CheckInData:
+    spo2: int | None = None
+    respiratory_rate: int | None = None
+    pulse: int | None = None
+    temperature: float | None = None
+    systolic_bp: int | None = None
+    diastolic_bp: int | None = None
+    consciousness: str | None = None
+    symptoms: tuple[str, ...] | None = None
+    on_oxygen: bool = False
+    note: str = ""
+
+
+def vitals_of(data: CheckInData) -> Vitals:
+    """The check-in's vitals, checked: at least one measure, each in its range."""
+    given = [f for f in MEASURES if getattr(data, f) not in (None, ())]
+    if not given:
+        raise InvalidInput(msg("Cần ít nhất một chỉ số: {fields}", fields=MEASURES), field="vitals")
+    for name, (low, high) in RANGES.items():
+        value = getattr(data, name)
+        if value is not None and not low <= value <= high:
+            raise InvalidInput(
+                msg("Giá trị ngoài khoảng {low}–{high}", low=low, high=high), field=name
+            )
+    if data.consciousness is not None and data.consciousness not in CONSCIOUSNESS:
+        raise InvalidInput(
+            msg("Tri giác phải là một trong: {values}", values=CONSCIOUSNESS),
+            field="consciousness",
+        )
+    symptoms = tuple(data.symptoms or ())
+    bad = [s for s in symptoms if s not in SYMPTOMS]
+    if bad:
+        raise InvalidInput(
+            msg("Triệu chứng không có trong danh mục: {codes}", codes=tuple(bad)),
+            field="symptoms",
+        )
+    return Vitals(
+        spo2=data.spo2,
+        respiratory_rate=data.respiratory_rate,
+        pulse=data.pulse,
+        temperature=data.temperature,
+        systolic_bp=data.systolic_bp,
+        diastolic_bp=data.diastolic_bp,
+        consciousness=data.consciousness,
+        on_oxygen=data.on_oxygen,
+        symptoms=frozenset(symptoms),
+    )
+
+
+@dataclass(frozen=True)
+class Recorded:
+    checkin: CheckIn
+    risk: Risk
+    case_code: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.checkin.id,
+            "patient_id": self.checkin.patient_id,
+            "at": self.checkin.at.isoformat(),
+            **self.risk.as_json(),
+            "case_code": self.case_code,
+        }
+
+
+async def record_by_doctor(
+    session: AsyncSession, *, actor: Actor, patient_id: int, data: CheckInData
+) -> Recorded:
+    """A check-in by the patient's doctor (or a supervisor) during a call."""
+    patient = await get_patient_for(session, actor, patient_id)
+    return await _record(session, patient, data, by=actor, source="doctor")
+
+
+async def record_by_link(
+    session: AsyncSession, *, patient: CarePatient, data: CheckInData
+) -> Recorded:
+    """A check-in sent by the patient or their carer through the signed link (links.py)."""
+    if patient.state != CareState.ACTIVE:
+        raise NotFound("Không tìm thấy người bệnh", field="patient_id")
+    return await _record(session, patient, data, by=None, source="link")
+
+
+async def _record(
+    session: AsyncSession, patient: CarePatient, data: CheckInData, *, by: Actor | None, source: str
+) -> Recorded:
+    vitals = vitals_of(data)
+    risk = evaluate(vitals, age=patient.age, warning_rule_set=site_of(session).care.warning_signs)
+    now = utcnow()
+    checkin = CheckIn(
+        patient_id=patient.id,
+        at=now,
+        by_user_id=by.user_id if by else None,
+        source=source,
+        **{
+            f.name: getattr(data, f.name)
+            for f in fields(data)
+            if f.name not in ("symptoms", "note")
+        },
+        symptoms=sorted(vitals.symptoms),
+        note=data.note.strip()[:2000],
+        news2=risk.news2,
+        warning_signs=list(risk.warning_signs),
+        severity=risk.severity,
+        tier=risk.tier,
+        risk=risk.risk,
+        result=risk.as_json(),
+        rule_set_version=risk.rule_set_version,
+    )
+    session.add(checkin)
+    await session.flush()
+    for slot in (
+        await session.scalars(
+            select(CheckInSlot).where(
+                CheckInSlot.patient_id == patient.id,
+                CheckInSlot.state.in_((SlotState.DUE, SlotState.REMINDED)),
+                CheckInSlot.due_at <= now + EARLY,
+            )
+        )
+    ).all():
+        slot.state, slot.checkin_id = SlotState.DONE, checkin.id
+    patient.last_checkin_at = now
+    patient.last_result = risk.as_json()
+    patient.risk_rank = TIER_RANK[risk.tier] * RANK_TIER + min(risk.news2, RANK_TIER - 1)
+    code = None
+    if risk.warning_signs:
+        code = await _escalate(session, patient, checkin, risk)
+        checkin.case_code = code
+    if by is not None:
+        # The answer names the patient's risk: it is a read of their health data.
+        await log_personal_reads(
+            session,
+            user_id=by.user_id,
+            purpose="care_checkin",
+            subjects=[ReadSubject(contact_id=patient.contact_id)],
+        )
+    await session.flush()
+    return Recorded(checkin, risk, code)
+
+
+def _summary(patient: CarePatient, name: str, checkin: CheckIn, risk: Risk) -> str:
+    """What the 115 unit reads first: who, what was measured, which signs, how severe."""
+    measured = ", ".join(
+        f"{label} {value}{unit}"
+        for label, value, unit in (
+            ("SpO2", checkin.spo2, "%"),
+            ("RR", checkin.respiratory_rate, "/min"),
+            ("HR", checkin.pulse, "/min"),
+            ("T", checkin.temperature, "°C"),
+            (
+                "BP",
+                f"{checkin.systolic_bp}/{checkin.diastolic_bp}" if checkin.systolic_bp else None,
+                "",
+            ),
+            ("ACVPU", checkin.consciousness, ""),
+        )
+        if value is not None
+    )
+    facts = [
+        f"{patient.status.value}",
+        f"{patient.age} tuổi" if patient.age is not None else "",
+        "có thai" if patient.pregnant else "",
+        ("bệnh nền: " + ", ".join(patient.comorbidities)) if patient.comorbidities else "",
+        f"xét nghiệm {patient.test_date.isoformat()}" if patient.test_date else "",
+    ]
+    return (
+        f"Người bệnh theo dõi tại nhà có dấu hiệu cảnh báo: {name or '—'} "
+        f"({'; '.join(f for f in facts if f)}). "
+        f"Chỉ số: {measured or '—'}. Triệu chứng: {', '.join(checkin.symptoms) or '—'}. "
+        f"Dấu hiệu: {', '.join(risk.warning_signs)}. NEWS2 {risk.news2}, mức độ {risk.severity}, "
+        f"phân tầng {risk.tier}. Hỗ trợ quyết định: bác sĩ phụ trách quyết định."
+    )
+
+
+async def _escalate(
+    session: AsyncSession, patient: CarePatient, checkin: CheckIn, risk: Risk
+) -> str:
+    """Open an urgent `cap_cuu` case forwarded to the 115 unit (unless the last one is
+    still open), and alert the doctor and the supervisors live. Returns the case's code."""
+    case: Case | None = None
+    if patient.urgent_case_id is not None:
+        case = await session.get(Case, patient.urgent_case_id)
+        if case is not None and case.status not in OPEN_CASE:
+            case = None
+    if case is None:
+        contact = await get_contact(session, patient.contact_id)
+        case = await open_case(
+            session,
+            actor=SYSTEM,
+            data=NewCase(
+                channel="phone" if checkin.source == "doctor" else "web",
+                description=_summary(patient, contact.name, checkin, risk),
+                category="cap_cuu",
+                urgent=True,
+                contact_id=patient.contact_id,
+                ward_code=patient.ward_code,
+                address=patient.address,
+            ),
+        )
+        units = await suggest_units(session, category_code="cap_cuu", ward_code=patient.ward_code)
+        if units:
+            await forward_case(
+                session,
+                actor=SYSTEM,
+                case=case,
+                unit_id=units[0].id,
+                note=f"Theo dõi tại nhà: người bệnh #{patient.id}",
+            )
+        patient.urgent_case_id = case.id
+    record_event(
+        session,
+        DomainEvent(
+            kind="care.alert",
+            case_code=case.code,
+            data={
+                "patient_id": patient.id,
+                "doctor_id": patient.doctor_id,
+                "reason": "warning_signs",
+                "checkin_id": checkin.id,
+                "warning_signs": list(risk.warning_signs),
+                "tier": risk.tier,
+                "severity": risk.severity,
+                "news2": risk.news2,
+            },
+        ),
+    )
+    return case.code
+
+
+async def list_checkins(
+    session: AsyncSession, *, actor: Actor, patient_id: int, limit: int = 200
+) -> list[CheckIn]:
+    """A patient's check-ins, newest first (the patient's doctor, supervisors); logged."""
+    patient = await get_patient_for(session, actor, patient_id)
+    rows = await session.scalars(
+        select(CheckIn)
+        .where(CheckIn.patient_id == patient.id)
+        .order_by(CheckIn.at.desc(), CheckIn.id.desc())
+        .limit(limit)
+    )
+    await log_personal_reads(
+        session,
+        user_id=actor.user_id,
+        purpose="care_checkins",
+        subjects=[ReadSubject(contact_id=patient.contact_id)],
+    )
+    return list(rows.all())
+
+
+def checkin_json(c: CheckIn) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "at": c.at.isoformat(),
+        "source": c.source,
+        "by_user_id": c.by_user_id,
+        "spo2": c.spo2,
+        "respiratory_rate": c.respiratory_rate,
+        "pulse": c.pulse,
+        "temperature": c.temperature,
+        "systolic_bp": c.systolic_bp,
+        "diastolic_bp": c.diastolic_bp,
+        "consciousness": c.consciousness,
+        "on_oxygen": c.on_oxygen,
+        "symptoms": c.symptoms,
+        "note": c.note,
+        **c.result,
+        "case_code": c.case_code,
+    }

@@ -1,0 +1,208 @@
+"""A followed patient as an HL7 FHIR R4 Bundle (collection): Patient, Condition (COVID-19),
+Observations (vital signs, CARE.md's LOINC codes), RiskAssessment, Encounter (each check-in
+made by a doctor: a virtual visit) and Flag (an open warning). Plain JSON built here; the
+tests validate it with `fhir.resources`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.auth.service import Actor
+from hotline.care.checkins import list_checkins
+from hotline.care.models import CheckIn
+from hotline.care.service import read_patient
+
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+SNOMED = "http://snomed.info/sct"
+ICD10 = "http://hl7.org/fhir/sid/icd-10"
+OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+RISK_PROBABILITY = "http://terminology.hl7.org/CodeSystem/risk-probability"
+ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+NATIONAL_ID = "urn:oid:2.16.704.1.0.1"  # this site's naming system for Vietnamese CCCD numbers
+# NEWS2 and the colour tiers onto the risk-probability codes.
+QUALITATIVE = {"low": "low", "medium": "moderate", "high": "high"}
+
+# field: (LOINC, display, UCUM unit)
+VITALS = {
+    "spo2": ("2708-6", "Oxygen saturation in Arterial blood", "%"),
+    "respiratory_rate": ("9279-1", "Respiratory rate", "/min"),
+    "pulse": ("8867-4", "Heart rate", "/min"),
+    "temperature": ("8310-5", "Body temperature", "Cel"),
+}
+
+
+def _coding(system: str, code: str, display: str | None = None) -> dict[str, Any]:
+    out = {"system": system, "code": code}
+    if display:
+        out["display"] = display
+    return out
+
+
+def _vital_category() -> list[dict[str, Any]]:
+    return [{"coding": [_coding(OBS_CATEGORY, "vital-signs", "Vital Signs")]}]
+
+
+def _quantity(value: float, unit: str) -> dict[str, Any]:
+    return {"value": value, "unit": unit, "system": UCUM, "code": unit}
+
+
+def _observations(c: CheckIn, subject: dict[str, str]) -> list[dict[str, Any]]:
+    out = []
+    when = c.at.isoformat()
+    for name, (code, display, unit) in VITALS.items():
+        value = getattr(c, name)
+        if value is None:
+            continue
+        codings = [_coding(LOINC, code, display)]
+        if name == "spo2":
+            codings.append(_coding(LOINC, "59408-5", "Oxygen saturation by Pulse oximetry"))
+        out.append(
+            {
+                "resourceType": "Observation",
+                "id": f"obs-{c.id}-{name.replace('_', '-')}",
+                "status": "final",
+                "category": _vital_category(),
+                "code": {"coding": codings},
+                "subject": subject,
+                "effectiveDateTime": when,
+                "valueQuantity": _quantity(value, unit),
+            }
+        )
+    if c.systolic_bp is not None or c.diastolic_bp is not None:
+        parts = [
+            (code, display, value)
+            for code, display, value in (
+                ("8480-6", "Systolic blood pressure", c.systolic_bp),
+                ("8462-4", "Diastolic blood pressure", c.diastolic_bp),
+            )
+            if value is not None
+        ]
+        out.append(
+            {
+                "resourceType": "Observation",
+                "id": f"obs-{c.id}-bp",
+                "status": "final",
+                "category": _vital_category(),
+                "code": {"coding": [_coding(LOINC, "85354-9", "Blood pressure panel")]},
+                "subject": subject,
+                "effectiveDateTime": when,
+                "component": [
+                    {
+                        "code": {"coding": [_coding(LOINC, code, display)]},
+                        "valueQuantity": _quantity(value, "mm[Hg]"),
+                    }
+                    for code, display, value in parts
+                ],
+            }
+        )
+    if c.consciousness is not None:
+        out.append(
+            {
+                "resourceType": "Observation",
+                "id": f"obs-{c.id}-consciousness",
+                "status": "final",
+                "category": _vital_category(),
+                "code": {"coding": [_coding(LOINC, "67775-7", "Level of responsiveness")]},
+                "subject": subject,
+                "effectiveDateTime": when,
+                "valueString": c.consciousness,
+            }
+        )
+    return out
+
+
+async def patient_bundle(session: AsyncSession, *, actor: Actor, patient_id: int) -> dict[str, Any]:
+    """The patient's record as a FHIR R4 collection Bundle (the read is logged)."""
+    view = await read_patient(session, actor=actor, patient_id=patient_id, purpose="care_fhir")
+    checkins = await list_checkins(session, actor=actor, patient_id=patient_id)
+    p = view.patient
+    pid = f"patient-{p.id}"
+    subject = {"reference": f"Patient/{pid}"}
+    patient: dict[str, Any] = {
+        "resourceType": "Patient",
+        "id": pid,
+        "name": [{"text": view.name}] if view.name else [],
+        "telecom": [{"system": "phone", "value": phone} for phone in view.phones],
+    }
+    if p.national_id:
+        patient["identifier"] = [{"system": NATIONAL_ID, "value": p.national_id}]
+    if p.address:
+        patient["address"] = [{"text": p.address}]
+    resources: list[dict[str, Any]] = [patient]
+    if p.status.value == "F0":
+        condition: dict[str, Any] = {
+            "resourceType": "Condition",
+            "id": f"condition-{p.id}-covid19",
+            "clinicalStatus": {
+                "coding": [
+                    _coding(
+                        "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                        "active" if p.state.value == "active" else "resolved",
+                    )
+                ]
+            },
+            "code": {
+                "coding": [
+                    _coding(SNOMED, "840539006", "Disease caused by SARS-CoV-2"),
+                    _coding(ICD10, "U07.1", "COVID-19, virus identified"),
+                ],
+                "text": "COVID-19",
+            },
+            "subject": subject,
+        }
+        if p.test_date:
+            condition["onsetDateTime"] = p.test_date.isoformat()
+        resources.append(condition)
+    for c in checkins:
+        resources.extend(_observations(c, subject))
+        if c.source == "doctor":
+            resources.append(
+                {
+                    "resourceType": "Encounter",
+                    "id": f"encounter-{c.id}",
+                    "status": "finished",
+                    "class": _coding(ACT_CODE, "VR", "virtual"),
+                    "subject": subject,
+                    "period": {"start": c.at.isoformat(), "end": c.at.isoformat()},
+                }
+            )
+    if checkins:
+        last = checkins[0]
+        resources.append(
+            {
+                "resourceType": "RiskAssessment",
+                "id": f"risk-{last.id}",
+                "status": "final",
+                "subject": subject,
+                "occurrenceDateTime": last.at.isoformat(),
+                "method": {"text": last.rule_set_version},
+                "prediction": [
+                    {
+                        "outcome": {"text": f"tier {last.tier}, severity {last.severity}"},
+                        "qualitativeRisk": {
+                            "coding": [_coding(RISK_PROBABILITY, QUALITATIVE[last.risk])]
+                        },
+                    }
+                ],
+                "note": [{"text": f"NEWS2 {last.news2}; decision support, a doctor decides"}],
+            }
+        )
+        if last.warning_signs:
+            resources.append(
+                {
+                    "resourceType": "Flag",
+                    "id": f"flag-{last.id}",
+                    "status": "active",
+                    "code": {"text": "Warning signs: " + ", ".join(last.warning_signs)},
+                    "subject": subject,
+                    "period": {"start": last.at.isoformat()},
+                }
+            )
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": r} for r in resources],
+    }

@@ -1,0 +1,133 @@
+"""The patient's or carer's check-in form, reached by the signed link the doctor gives them
+(`/cham-soc/{token}`): no sign-in, the portal's form token and per-address limit, and no
+name, number or address on the page."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from hotline.care.checkins import CheckInData, record_by_link
+from hotline.care.links import patient_of_token
+from hotline.errors import DomainError, InvalidInput
+from hotline.messages import msg
+from hotline.web.deps import client_address, get_state
+from hotline.web.errors import refusal_page
+from hotline.web.page import csrf_matches, csrf_token, templates_for
+from hotline.web.ratelimit import TooManyRequests
+from hotline.web.state import AppState
+
+templates = templates_for(__file__)
+router = APIRouter(include_in_schema=False)
+StateDep = Annotated[AppState, Depends(get_state)]
+EXPIRED = msg("Phiên làm việc đã hết hạn, vui lòng bấm gửi lại.")
+NOT_A_NUMBER = msg("Cần nhập một số")
+FIELDS = (
+    ("spo2", msg("SpO2"), "%", int),
+    ("respiratory_rate", msg("Nhịp thở"), msg("lần/phút"), int),
+    ("pulse", msg("Mạch"), msg("lần/phút"), int),
+    ("temperature", msg("Nhiệt độ"), "°C", float),
+    ("systolic_bp", msg("Huyết áp tâm thu"), "mmHg", int),
+    ("diastolic_bp", msg("Huyết áp tâm trương"), "mmHg", int),
+)
+
+
+def _page(
+    request: Request,
+    token: str,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    sent: bool = False,
+    alert: bool = False,
+    status: int = 200,
+) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "care/checkin.html",
+        {
+            "csrf": csrf_token(request),
+            "action": f"/cham-soc/{token}",
+            "fields": [(name, label, unit) for name, label, unit, _kind in FIELDS],
+            "values": values or {},
+            "errors": errors or {},
+            "sent": sent,
+            "alert": alert,
+        },
+        status_code=status,
+    )
+
+
+async def _guard(request: Request, state: AppState, token: str) -> Response | None:
+    """A refusal page when over the per-address limit or the link is not valid."""
+    try:
+        await state.public.hit(client_address(request))
+        async with state.unit_of_work(read_only=True) as session:
+            await patient_of_token(session, token)
+    except (TooManyRequests, DomainError) as exc:
+        return refusal_page(request, exc.status, exc.detail)
+    return None
+
+
+@router.get("/cham-soc/{token}", response_class=HTMLResponse)
+async def checkin_form(request: Request, token: str, state: StateDep) -> Response:
+    refused = await _guard(request, state, token)
+    return refused or _page(request, token)
+
+
+@router.post("/cham-soc/{token}", response_class=HTMLResponse)
+async def send_checkin(
+    request: Request,
+    token: str,
+    state: StateDep,
+    csrf: Annotated[str, Form()] = "",
+    spo2: Annotated[str, Form(max_length=10)] = "",
+    respiratory_rate: Annotated[str, Form(max_length=10)] = "",
+    pulse: Annotated[str, Form(max_length=10)] = "",
+    temperature: Annotated[str, Form(max_length=10)] = "",
+    systolic_bp: Annotated[str, Form(max_length=10)] = "",
+    diastolic_bp: Annotated[str, Form(max_length=10)] = "",
+    consciousness: Annotated[str, Form(max_length=20)] = "",
+    symptoms: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    refused = await _guard(request, state, token)
+    if refused is not None:
+        return refused
+    values = {
+        "spo2": spo2,
+        "respiratory_rate": respiratory_rate,
+        "pulse": pulse,
+        "temperature": temperature,
+        "systolic_bp": systolic_bp,
+        "diastolic_bp": diastolic_bp,
+        "consciousness": consciousness,
+    }
+    values = {k: v.strip() for k, v in values.items()}
+    if not csrf_matches(request, csrf):
+        return _page(request, token, values=values, errors={"form": EXPIRED}, status=400)
+    numbers: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name, _label, _unit, kind in FIELDS:
+        raw = values.get(name, "").replace(",", ".")
+        if raw:
+            try:
+                numbers[name] = kind(raw)
+            except ValueError:
+                errors[name] = NOT_A_NUMBER
+    if errors:
+        return _page(request, token, values=values, errors=errors, status=422)
+    data = CheckInData(
+        **numbers,
+        consciousness=values.get("consciousness") or None,
+        symptoms=tuple(symptoms or ()) or None,
+    )
+    try:
+        async with state.unit_of_work() as session:
+            patient = await patient_of_token(session, token)
+            done = await record_by_link(session, patient=patient, data=data)
+    except InvalidInput as exc:
+        field = exc.field if exc.field in dict.fromkeys(f[0] for f in FIELDS) else "form"
+        return _page(request, token, values=values, errors={field: exc.detail}, status=422)
+    return _page(request, token, sent=True, alert=bool(done.risk.warning_signs))
