@@ -24,7 +24,12 @@ from hotline.web.headers import SecurityHeaders
 from hotline.web.inputs import refuse_unstorable_input
 from hotline.web.observe import RequestObserver
 from hotline.web.openapi import add_schemas
-from hotline.web.ratelimit import FailureLimiter, RequestLimiter, make_storage
+from hotline.web.ratelimit import (
+    FailureLimiter,
+    RequestLimiter,
+    WebchatLimiter,
+    make_storage,
+)
 from hotline.web.sessions import BearerSkipsSession
 from hotline.web.state import AppState
 
@@ -57,6 +62,11 @@ def create_app(settings: Settings) -> FastAPI:
         public=RequestLimiter(limits, settings.public_requests_per_minute),
         tracking=FailureLimiter(
             limits, per_address=30, per_username=10, window_seconds=900, name="tracking"
+        ),
+        webchat=WebchatLimiter(
+            limits,
+            sessions_per_minute=settings.webchat_sessions_per_minute,
+            messages_per_minute=settings.webchat_messages_per_minute,
         ),
     )
 
@@ -132,6 +142,7 @@ def create_app(settings: Settings) -> FastAPI:
     from hotline.web.docs import router as docs_router
     from hotline.web.health import router as health_router
     from hotline.web.sse import router as sse_router
+    from hotline.web.webchat import router as webchat_router
 
     # Case intake first: routes are tried in order, and intake is the path under a surge
     # (no route of the routers after it takes the same method and path).
@@ -156,6 +167,7 @@ def create_app(settings: Settings) -> FastAPI:
         knowledge_public_router,
         care_router,
         sse_router,
+        webchat_router,
         docs_router,
         auth_pages_router,
         console_router,

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     intake_batch_max: int = Field(default=32, ge=1, le=1000)
     # Requests per minute per client address on the pages anyone may open (the FAQ).
     public_requests_per_minute: int = Field(default=120, ge=1)
+    # The web chat widget (docs/channels.md, "Web chat"): sessions started per minute per
+    # client address; messages per minute per visitor (and 5 times as many per address).
+    webchat_sessions_per_minute: int = Field(default=10, ge=1)
+    webchat_messages_per_minute: int = Field(default=20, ge=1)
     # Failed sign-ins allowed in any window: per client address across usernames (password
     # spraying; an office behind one NAT address shares it) and per username across
     # addresses. Counted in Redis when redis_url is set, so every web process shares them.

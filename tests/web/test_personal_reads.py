@@ -175,6 +175,12 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/channels/{channel_id}/disable"): _CONFIG,
     ("GET", "/hooks/{channel_id}"): "a provider's handshake, answered to the provider",
     ("POST", "/hooks/{channel_id}"): "a provider's webhook: stores, answers only ok",
+    # The web chat widget: a visitor, not staff, reading only their own thread.
+    ("OPTIONS", "/chat/{channel_id}/{route}"): "CORS preflight, no data",
+    ("POST", "/chat/{channel_id}/session"): "a new visitor token, no one's data",
+    ("POST", "/chat/{channel_id}/messages"): _ECHO,
+    ("GET", "/chat/{channel_id}/messages"): "the visitor's own thread, to its token's holder",
+    ("GET", "/chat/{channel_id}/stream"): "the visitor's own thread, to its token's holder",
     ("POST", "/api/v1/conversations/{conversation_id}/messages"): _ECHO,
     ("POST", "/api/v1/conversations/{conversation_id}/case"): _CASE_CONTENT,
     ("POST", "/api/v1/conversations/{conversation_id}/link"): (

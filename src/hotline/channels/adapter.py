@@ -55,6 +55,9 @@ class Inbound:
     # Sent by a machine (auto-reply, bulk, list, loop header): stored, never acknowledged,
     # never opens a case (RFC 3834).
     automatic: bool = False
+    # E.164 numbers the sender is proven to own (a web chat identity the embedding site
+    # signed): they link the citizen to that number's contact as a number they wrote does.
+    phones: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

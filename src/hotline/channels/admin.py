@@ -18,6 +18,7 @@ from hotline.errors import InvalidInput, NotFound
 from hotline.messages import msg
 
 MAX_SETTING = 4000
+MAX_LIST = 50
 
 
 def public_settings(channel: Channel) -> dict[str, Any]:
@@ -46,15 +47,7 @@ def _check_settings(kind: str, settings: Mapping[str, Any]) -> dict[str, Any]:
     adapter = adapter_for(kind)
     clean: dict[str, Any] = {}
     for key, value in settings.items():
-        if not isinstance(value, str | int | float | bool) or value is None:
-            raise InvalidInput(
-                msg("Giá trị cấu hình phải là chữ, số hoặc đúng/sai"), field=f"settings.{key}"
-            )
-        if isinstance(value, str):
-            value = value.strip()
-            if len(value) > MAX_SETTING or "\x00" in value:
-                raise InvalidInput(msg("Giá trị cấu hình không hợp lệ"), field=f"settings.{key}")
-        clean[key] = value
+        clean[key] = _setting(key, value)
     for key in sorted(adapter.required):
         if clean.get(key) in (None, ""):
             raise InvalidInput(
@@ -65,6 +58,28 @@ def _check_settings(kind: str, settings: Mapping[str, Any]) -> dict[str, Any]:
         for key, problem in validate(clean):
             raise InvalidInput(problem, field=f"settings.{key}")
     return clean
+
+
+def _setting(key: str, value: Any) -> Any:
+    """A scalar, or a short list of texts (a web chat's allowed origins)."""
+    if isinstance(value, list):
+        if len(value) > MAX_LIST or not all(isinstance(item, str) for item in value):
+            raise _bad_kind(key)
+        return [_setting(key, item) for item in value]
+    if not isinstance(value, str | int | float | bool):
+        raise _bad_kind(key)
+    if isinstance(value, str):
+        value = value.strip()
+        if len(value) > MAX_SETTING or "\x00" in value:
+            raise InvalidInput(msg("Giá trị cấu hình không hợp lệ"), field=f"settings.{key}")
+    return value
+
+
+def _bad_kind(key: str) -> InvalidInput:
+    return InvalidInput(
+        msg("Giá trị cấu hình phải là chữ, số, đúng/sai hoặc danh sách chữ"),
+        field=f"settings.{key}",
+    )
 
 
 def _name(name: str) -> str:

@@ -263,7 +263,8 @@ async def _store_message(session: AsyncSession, channel: Channel, event: Inbound
     if await _seen(session, channel, event.event_id):
         return 0
     text = _clean(event.text)
-    identity = await _identity(session, channel, event, _phones_in(text))
+    phones = list(dict.fromkeys([*event.phones, *_phones_in(text)]))
+    identity = await _identity(session, channel, event, phones)
     conversation = await _open_conversation(session, channel, event.user_id, identity.contact_id)
     assert conversation is not None
     at = event.sent_at or utcnow()

@@ -19,6 +19,7 @@ KINDS = ("zalo", "messenger", "viber", "email", "sms", "webchat")
 # kind -> "module:attribute" of its adapter instance.
 _ADAPTERS: dict[str, str] = {
     "zalo": "hotline.channels.zalo:ADAPTER",
+    "webchat": "hotline.channels.webchat:ADAPTER",
 }
 
 # A channel kind as a case's and a contact identity's channel (contacts.models.Channel).

@@ -11,7 +11,8 @@ from hotline.channels.admin import public_settings, secrets_set
 from hotline.channels.conversations import reply_window_ends_at
 from hotline.channels.models import Channel, Conversation, Message
 
-Setting = str | int | float | bool
+# A list only of texts (a web chat's allowed origins).
+Setting = str | int | float | bool | list[str]
 
 
 class ChannelIn(BaseModel):

@@ -57,7 +57,13 @@ PUBLIC_PATHS = frozenset(
     {"/login", "/logout", "/lang", "/api/v1/auth/token", "/phan-anh", "/tra-cuu"}
 )
 PUBLIC_PREFIXES = ("/api/v1/public/", "/phan-anh/", "/cham-soc/", "/hooks/")
-# Providers' webhooks (channels/api.py): no session, no CSRF token, authenticated by their
+# The web chat widget's two writes (web/webchat.py): no session, no CSRF token. The widget
+# runs on another site and authenticates with a visitor token it sends in a header (never a
+# cookie, so no other page can make a browser send it), and the routes answer CORS only to
+# the channel's allowed origins. Exactly these paths: nothing else under /chat/ is public.
+WEBCHAT_WRITES = re.compile(r"/chat/[0-9]{1,19}/(?:session|messages)")
+WEBCHAT_MAX_BYTES = 16 * 1024
+# Providers' webhooks (web/webchat.py): no session, no CSRF token, authenticated by their
 # signature over the raw body, which the channel's adapter checks and reads in whatever
 # content type its provider sends; the body cap still applies.
 HOOK_PREFIX = "/hooks/"
@@ -98,7 +104,11 @@ class _StopReading(HTTPException):
 
 
 def is_public(path: str) -> bool:
-    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+    return (
+        path in PUBLIC_PATHS
+        or path.startswith(PUBLIC_PREFIXES)
+        or WEBCHAT_WRITES.fullmatch(path) is not None
+    )
 
 
 def body_cap(settings: Settings, path: str) -> int:
@@ -106,6 +116,8 @@ def body_cap(settings: Settings, path: str) -> int:
     for pattern, name in UPLOAD_CAPS:
         if pattern.fullmatch(path):
             return int(getattr(settings, name)) + MULTIPART_OVERHEAD
+    if WEBCHAT_WRITES.fullmatch(path):
+        return min(WEBCHAT_MAX_BYTES, settings.request_max_bytes)
     return settings.request_max_bytes
 
 

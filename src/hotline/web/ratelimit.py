@@ -168,9 +168,10 @@ class RequestLimiter:
     per request.
     """
 
-    def __init__(self, storage: Storage, per_minute: int = 120) -> None:
+    def __init__(self, storage: Storage, per_minute: int = 120, name: str = "public") -> None:
+        # `name` keeps each use's counts apart in the shared store.
         self._limiter = _Shared(FixedWindowRateLimiter, storage)
-        self._item = RateLimitItemPerMinute(per_minute, 1, "public")
+        self._item = RateLimitItemPerMinute(per_minute, 1, name)
 
     async def hit(self, client: str) -> None:
         key = client_key(client)
@@ -180,3 +181,26 @@ class RequestLimiter:
             raise TooManyRequests(
                 msg("Bạn gửi quá nhiều yêu cầu, hãy thử lại sau {wait} giây", wait=wait)
             )
+
+
+class WebchatLimiter:
+    """The web chat widget's public routes: sessions started per client address, messages
+    per visitor and per address (an office or a school behind one address holds many
+    visitors, so its share is larger)."""
+
+    ADDRESS_FACTOR = 5
+
+    def __init__(self, storage: Storage, *, sessions_per_minute: int, messages_per_minute: int):
+        self.sessions = RequestLimiter(storage, sessions_per_minute, "webchat-session")
+        self.by_visitor = RequestLimiter(storage, messages_per_minute, "webchat-visitor")
+        self.by_address = RequestLimiter(
+            storage, messages_per_minute * self.ADDRESS_FACTOR, "webchat-address"
+        )
+
+    async def session(self, client: str) -> None:
+        await self.sessions.hit(client)
+
+    async def message(self, client: str, visitor: str) -> None:
+        await self.by_address.hit(client)
+        # Hashed: a user id holds what an embedding site chose (a phone number, an e-mail).
+        await self.by_visitor.hit("visitor:" + _user_key(visitor))

@@ -20,7 +20,7 @@ from hotline.events import EventBus, committed
 from hotline.settings import Settings
 from hotline.site import Site
 from hotline.triage import intake as triage_intake
-from hotline.web.ratelimit import FailureLimiter, RequestLimiter
+from hotline.web.ratelimit import FailureLimiter, RequestLimiter, WebchatLimiter
 
 
 @dataclass
@@ -37,6 +37,8 @@ class AppState:
     public: RequestLimiter
     # Wrong tracking code/secret pairs on the citizen portal, per address and per code.
     tracking: FailureLimiter
+    # The web chat widget's sessions and messages (channels/api.py).
+    webchat: WebchatLimiter
     _autocommit_pool: asyncpg.Pool | None = None
     _intake_writer: IntakeWriter | None = None
     _pool_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
