@@ -36,6 +36,9 @@ PERSONAL = {"call.answered": "operator_id"}
 def visible(actor: Actor, event: DomainEvent) -> bool:
     if event.kind in PERSONAL:
         return actor.user_id is not None and event.data.get(PERSONAL[event.kind]) == actor.user_id
+    if event.kind.startswith("staffing."):
+        # Unfilled shifts, surge mode: the supervisors' alerts (staffing/).
+        return allows(actor, Permission.MANAGE_STAFFING)
     if event.kind.startswith("article."):
         # Drafts and archived articles are the editors' (knowledge/access.py), even by slug.
         status = event.data.get("status")
