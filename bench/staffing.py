@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+
 from common import RESULTS_DIR, machine_description, pct, pg_dsn
 from datagen import db_url, migrate_and_bootstrap, pg_create_database
 

@@ -54,7 +54,9 @@ def backtest(
         key = local_slot(at, tz)
         if test_first <= key[0] <= last:
             actual[key] = actual.get(key, 0) + 1
-    halves, hours, by_day = [], {}, {}
+    halves: list[tuple[float, float]] = []
+    hours: dict[tuple[date, int], tuple[float, float]] = {}
+    by_day: dict[date, tuple[float, float]] = {}
     abs_err = total = 0.0
     for p in predicted:
         key = local_slot(p.start, tz)
