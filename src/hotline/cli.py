@@ -498,10 +498,11 @@ def worker(once: bool = typer.Option(False, "--once", help="Run due work once an
     # (the deadline sweep writes a unit's counter before anything imported the units).
     import hotline.models  # noqa: F401
     from hotline.jobs.worker import run_worker
+    from hotline.staffing.jobs import sweeps
 
     settings = _settings()
     _logging(settings)
-    asyncio.run(run_worker(settings, once=once))
+    asyncio.run(run_worker(settings, once=once, sweeps=sweeps(settings)))
 
 
 @app.command()
