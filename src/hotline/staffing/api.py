@@ -358,7 +358,7 @@ class SignedUpOut(BaseModel):
     status: str
 
 
-@router.post("/volunteers", response_model=SignedUpOut, status_code=201)
+@router.post("/public/volunteers", response_model=SignedUpOut, status_code=201)
 async def sign_up(body: VolunteerIn, request: Request, state: StateDep) -> SignedUpOut:
     """Offer to volunteer (no sign-in; throttled per address); a supervisor approves."""
     await state.public.hit(client_address(request))
