@@ -38,6 +38,7 @@ NAMES = (
     "kb_search",
     "duplicates",
     "acd",
+    "staffing",
     "sip_calls",
     "phone",
     "page_weight",
@@ -87,6 +88,12 @@ def commands(quick: bool, fresh: bool, out: Path) -> dict[str, list[str]]:
         "kb_search": [py, str(BENCH / "kb_search.py"), *kb_search, *f],
         "duplicates": [py, str(BENCH / "duplicates.py"), *duplicates, *f],
         "acd": [py, str(BENCH / "acd.py"), *(["--rounds", "3"] if quick else [])],
+        "staffing": [
+            py,
+            str(BENCH / "staffing.py"),
+            *(["--calls", "100000", "--runs", "3"] if quick else []),
+            *f,
+        ],
         "sip_calls": [py, str(BENCH / "sip_calls.py"), *sip_calls],
         "page_weight": [py, str(BENCH / "page_weight.py")],
         "pages": [py, str(BENCH / "pages.py"), *pages, *f],
@@ -702,6 +709,41 @@ def page_weight_section(r: dict[str, Any]) -> tuple[str, list[str]]:
     return text, summary
 
 
+def staffing_section(r: dict[str, Any]) -> tuple[str, list[str]]:
+    c, f = r["config"], r["forecast_ms"]
+    text = "\n".join(
+        [
+            f"## Staffing forecast over {c['calls']:,} calls ({c['days']} days)",
+            "",
+            "What: `bench/staffing.py`, `hotline.staffing.planning.staffing_forecast` for a"
+            f" week ({c['slots']} half-hours) on PostgreSQL, {c['runs']} runs after warm-up:"
+            " the grouped history query, the roster and Erlang C for every half-hour; and"
+            " Erlang C (`agents_needed`) alone for one half-hour.",
+            "",
+            markdown_table(
+                ["forecast of a week", "p50 ms", "p95 ms", "max ms"],
+                [["product", fmt(f["p50"]), fmt(f["p95"]), fmt(f["max"])]],
+            ),
+            "",
+            markdown_table(
+                ["calls in the half-hour", "AHT s", "agents", "Erlang C ms"],
+                [[e["calls"], e["aht"], e["agents"], fmt(e["ms"], 4)] for e in r["erlang"]],
+            ),
+        ]
+    )
+    summary = [
+        [
+            "staffing forecast, a week",
+            f"p95 ≤ {r['target_ms']:g} ms; Erlang C ≤ {r['erlang_target_ms']:g} ms",
+            f"p95 {fmt(f['p95'])} ms; Erlang C ≤ {fmt(max(e['ms'] for e in r['erlang']), 4)} ms",
+            "—",
+            "—",
+            verdict(r["passed"]),
+        ]
+    ]
+    return text, summary
+
+
 def render(results: dict[str, Any]) -> str:
     machine = next(iter(results.values()))["machine"] if results else {}
     when = max(r["started_at"] for r in results.values()) if results else "—"
@@ -720,6 +762,7 @@ def render(results: dict[str, Any]) -> str:
         ("kb_search", kb_search_section),
         ("duplicates", duplicates_section),
         ("acd", acd_section),
+        ("staffing", staffing_section),
         ("sip_calls", sip_calls_section),
         ("phone", phone_section),
         ("page_weight", page_weight_section),

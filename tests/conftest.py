@@ -119,6 +119,7 @@ async def _pg_reset(url: str) -> None:
     from hotline.directory.service import ensure_default_categories, ensure_default_units
     from hotline.models import metadata
     from hotline.site import Site
+    from hotline.staffing.service import ensure_default_shifts
 
     engine = create_engine(url)
     tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables if t.name not in KEEP_TABLES)
@@ -130,6 +131,7 @@ async def _pg_reset(url: str) -> None:
     ):
         await ensure_default_categories(s)
         await ensure_default_units(s, province_code="01")
+        await ensure_default_shifts(s)
     await engine.dispose()
 
 

@@ -138,6 +138,7 @@ def create_app(settings: Settings) -> FastAPI:
     from hotline.recordings.api import router as recordings_router
     from hotline.reports.api import router as reports_router
     from hotline.reports.pages import router as report_pages_router
+    from hotline.staffing.api import router as staffing_router
     from hotline.triage.api import router as triage_router
     from hotline.web.docs import router as docs_router
     from hotline.web.health import router as health_router
@@ -158,6 +159,7 @@ def create_app(settings: Settings) -> FastAPI:
         phone_router,
         recordings_router,
         reports_router,
+        staffing_router,
         triage_router,
         admin_router,
         assist_router,

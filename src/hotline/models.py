@@ -17,6 +17,7 @@ from hotline.phoneconfig import models as phoneconfig_models
 from hotline.portal import models as portal_models
 from hotline.recordings import models as recordings_models
 from hotline.reports import models as reports_models
+from hotline.staffing import models as staffing_models
 from hotline.triage import models as triage_models
 
 metadata = Base.metadata
@@ -39,5 +40,6 @@ __all__ = [
     "portal_models",
     "recordings_models",
     "reports_models",
+    "staffing_models",
     "triage_models",
 ]

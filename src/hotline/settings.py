@@ -202,6 +202,28 @@ class Settings(BaseSettings):
                 raise ValueError(f"not HH:MM or HH:MM-HH:MM: {item!r}")
         return v
 
+    # Staffing (docs/staffing.md). The service level the forecast staffs for (a share of
+    # calls answered within so many seconds), the busiest operators may be kept (occupancy),
+    # the weeks of history the forecast reads, and how far ahead an unfilled shift alerts.
+    staffing_service_level: float = Field(default=0.8, gt=0, lt=1)
+    staffing_answer_seconds: int = Field(default=20, ge=1, le=600)
+    staffing_max_occupancy: float = Field(default=0.85, gt=0, le=1)
+    staffing_history_weeks: int = Field(default=8, ge=1, le=52)
+    # After-call work added to each answered call's talk time (the records hold talk only).
+    staffing_wrap_seconds: int = Field(default=30, ge=0, le=3600)
+    staffing_unfilled_alert_hours: float = Field(default=12.0, ge=0, le=24 * 14)
+    # Surge mode: entered when any threshold is reached (callers waiting, the longest wait
+    # in seconds, the share of queue calls abandoned in the last 15 minutes once at least
+    # `surge_min_calls` were offered), left when all figures are under half of them and
+    # `surge_min_minutes` have passed; meanwhile waiting callers are offered a callback
+    # after `surge_callback_after` seconds instead of `sip_callback_after`.
+    surge_waiting: int = Field(default=10, ge=1)
+    surge_longest_wait: int = Field(default=120, ge=1)
+    surge_abandonment: float = Field(default=0.3, gt=0, le=1)
+    surge_min_calls: int = Field(default=10, ge=1)
+    surge_min_minutes: float = Field(default=10.0, ge=0)
+    surge_callback_after: float = Field(default=15.0, ge=0)
+
     @field_validator("database_url", mode="after")
     @classmethod
     def _strip(cls, v: str) -> str:

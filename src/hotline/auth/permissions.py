@@ -37,6 +37,9 @@ class Permission(enum.StrEnum):
     SUPERVISE_AGENTS = "supervise_agents"  # call takers' live status
     LISTEN_RECORDINGS = "listen_recordings"
     CONFIGURE_PHONE = "configure_phone"  # the phone line's settings, agents' SIP logins
+    # Staffing
+    SEE_ROSTER = "see_roster"  # one's own shifts, swap requests, clock in and out
+    MANAGE_STAFFING = "manage_staffing"  # rosters, swaps, volunteers, forecast, surge switch
     # Administration
     VIEW_USERS = "view_users"
     MANAGE_USERS = "manage_users"  # create, disable, set passwords, revoke sessions
@@ -72,6 +75,8 @@ ROLES: dict[Permission, frozenset[Role]] = {
     Permission.SUPERVISE_AGENTS: _LEADS,
     Permission.LISTEN_RECORDINGS: _LEADS,
     Permission.CONFIGURE_PHONE: _ADMINS,
+    Permission.SEE_ROSTER: HOTLINE_STAFF,
+    Permission.MANAGE_STAFFING: _LEADS,
     Permission.VIEW_USERS: _LEADS,
     Permission.MANAGE_USERS: _ADMINS,
     Permission.MANAGE_DIRECTORY: _ADMINS,
@@ -103,6 +108,10 @@ REFUSALS: dict[Permission, str] = {
     Permission.SUPERVISE_AGENTS: msg("Chỉ giám sát viên xem được trạng thái điện thoại viên"),
     Permission.LISTEN_RECORDINGS: msg("Chỉ trưởng ca và quản trị viên nghe được ghi âm"),
     Permission.CONFIGURE_PHONE: msg("Chỉ quản trị viên được cấu hình tổng đài"),
+    Permission.SEE_ROSTER: msg("Chỉ nhân viên tổng đài xem được lịch trực"),
+    Permission.MANAGE_STAFFING: msg(
+        "Chỉ trưởng ca và quản trị viên được xếp lịch trực, duyệt tình nguyện viên và đổi ca"
+    ),
     Permission.VIEW_USERS: msg("Chỉ quản trị viên hoặc trưởng ca xem được danh sách tài khoản"),
     Permission.MANAGE_USERS: msg("Chỉ quản trị viên được quản lý tài khoản"),
     Permission.MANAGE_DIRECTORY: msg("Chỉ quản trị viên được sửa lĩnh vực và đơn vị"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import structlog
@@ -96,7 +96,15 @@ async def run_due_jobs(sessionmaker: Any, *, limit: int = 100, wake: Wake | None
     return done
 
 
-async def run_worker(settings: Settings, *, once: bool = False, interval: float = 30.0) -> None:
+async def run_worker(
+    settings: Settings,
+    *,
+    once: bool = False,
+    interval: float = 30.0,
+    sweeps: Sequence[Callable[[AsyncSession], Awaitable[int]]] = (),
+) -> None:
+    """`sweeps`: other domains' periodic work (staffing's), given by the command that
+    starts the worker, each run in its own transaction every round."""
     engine = create_engine(settings.effective_database_url)
     sessionmaker = make_sessionmaker(engine, Site.from_settings(settings))
     # The worker's events (case.overdue, jobs' timeline entries) reach the web processes
@@ -118,6 +126,12 @@ async def run_worker(settings: Settings, *, once: bool = False, interval: float 
                 await fold_case_deltas(session)
             async with sessionmaker() as session, session.begin():
                 await sweep_intake_keys(session)
+            for sweep in sweeps:
+                try:
+                    async with committed(sessionmaker, waker) as session:
+                        await sweep(session)
+                except Exception as exc:  # one failing sweep never stops the others
+                    log.warning("sweep_failed", sweep=sweep.__name__, error=str(exc))
             await run_due_jobs(sessionmaker, wake=waker)
             async with sessionmaker() as session, session.begin():
                 pruned = await prune_events(session, keep_hours=settings.events_keep_hours)

@@ -37,6 +37,9 @@ from hotline.phoneconfig.texts import CALLBACK_TEXTS
 from hotline.recordings.service import RecordedFile, add_recording, recordings_dir
 from hotline.settings import Settings
 from hotline.site import Site
+from hotline.staffing.forecast import QUEUE
+from hotline.staffing.service import ringable
+from hotline.staffing.surge import surge_active
 from hotline.telephony.acd import Acd
 from hotline.telephony.backend import CallProgress
 from hotline.telephony.hours import OpeningHours
@@ -414,6 +417,15 @@ class PhoneLine:
         assert self.acd is not None
         async with sessionmaker() as session:
             agents = await line_agents(session)
+            # The queue rings operators on shift (staffing/service.py; None: no roster now).
+            allowed = await ringable(session, now=self.now())
+            surge = await surge_active(session)
+        if allowed is not None:
+            agents = [a for a in agents if QUEUE not in a.queues or a.user_id in allowed]
+        if self.switchboard is not None:
+            self.switchboard.surge_callback_after = (
+                self.settings.surge_callback_after if surge else None
+            )
         self.acd.update_agents(agents)
 
     async def _poll(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:

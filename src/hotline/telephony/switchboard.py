@@ -165,6 +165,18 @@ def fixed_snapshot(menu: Menu, *, settings: Settings, timezone: ZoneInfo) -> Sna
     return Snapshot(0, {MAIN_MENU: menu}, {}, {}, hours, prompts)
 
 
+def timing_for(
+    timing: QueueTiming, rule: QueueRule | None, surge_callback_after: float | None
+) -> QueueTiming:
+    """A queue's timing: the queue's own callback delay if it has one; in surge mode
+    (staffing/surge.py) the callback is offered no later than `surge_callback_after`."""
+    if rule is not None and rule.callback_after is not None:
+        timing = replace(timing, callback_after=rule.callback_after)
+    if surge_callback_after is not None:
+        timing = replace(timing, callback_after=min(timing.callback_after, surge_callback_after))
+    return timing
+
+
 class ConfiguredIvr(Ivr):
     """The IVR for one call, with the snapshot's per-line and per-queue rules."""
 
@@ -175,9 +187,11 @@ class ConfiguredIvr(Ivr):
         line: LineRule | None,
         max_recording: float,
         ring_seconds: float,
+        surge_callback_after: float | None = None,
         **kw: Any,
     ) -> None:
         super().__init__(menu, snapshot.prompts, hours=snapshot.hours, **kw)
+        self.surge_callback_after = surge_callback_after
         self.snapshot = snapshot
         self.line = line
         self.max_recording = max_recording
@@ -207,11 +221,9 @@ class ConfiguredIvr(Ivr):
 
     async def _queue(self, leg: CallLeg, branch: str) -> None:
         rule = self.snapshot.queues.get(branch)
-        if rule is not None:
-            if rule.callback_after is not None:
-                self.timing = replace(self.timing, callback_after=rule.callback_after)
-            if rule.record:
-                await self._record(leg)
+        self.timing = timing_for(self.timing, rule, self.surge_callback_after)
+        if rule is not None and rule.record:
+            await self._record(leg)
         await super()._queue(leg, branch)
 
     async def _record(self, leg: CallLeg) -> None:
@@ -246,6 +258,8 @@ class Switchboard:
         self.snapshot: Snapshot | None = None
         self.failed_version: int | None = None
         self.reloads = 0
+        # Set by the line's poll while the hotline is in surge mode (staffing/surge.py).
+        self.surge_callback_after: float | None = None
 
     @property
     def prompts(self) -> PromptSet:
@@ -316,6 +330,7 @@ class Switchboard:
             line,
             self.settings.recording_max_seconds,
             self.settings.sip_agent_ring_seconds,
+            surge_callback_after=self.surge_callback_after,
             acd=self.acd,
             timing=replace(self.timing, digit_timeout=menu.digit_timeout),
             now=self.now,

@@ -40,6 +40,9 @@ def visible(actor: Actor, event: DomainEvent) -> bool:
     if event.kind.startswith("care."):
         # Health data: the patient's doctor and the supervisors only (care/access.py).
         return care_event_visible(actor, event.data)
+    if event.kind.startswith("staffing."):
+        # Unfilled shifts, surge mode: the supervisors' alerts (staffing/).
+        return allows(actor, Permission.MANAGE_STAFFING)
     if event.kind.startswith("article."):
         # Drafts and archived articles are the editors' (knowledge/access.py), even by slug.
         status = event.data.get("status")

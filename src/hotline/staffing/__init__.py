@@ -1,0 +1,1 @@
+"""Shifts, rosters, volunteers, the staffing forecast (Erlang C) and surge mode."""

@@ -1,0 +1,187 @@
+"""The calls each half-hour will bring, from the line's own history (docs/staffing.md).
+
+Method, per half-hour of the day forecast: the mean of the same weekday's same half-hour
+over the last `weeks` weeks of history (the weekly shape), times a trend factor: the calls
+of the last 7 days over the mean week of the whole window (the level now against the
+level the shape was measured at), kept within [0.5, 2]. With under two weeks of history
+the trend is 1; with under one week, every day of history stands in for the weekday.
+Average handle time per half-hour of the day: talk time of the answered calls plus the
+after-call work, pooled with the line's overall mean as if that were K_PRIOR calls, so a
+quiet half-hour's few calls cannot swing it.
+
+History is read in one grouped query over the window (an index range scan of
+`ix_call_started_at`), grouped by UTC half-hour; the Python side maps each bucket to the
+site's local day and half-hour (exact for zones whose offset is a whole number of
+half-hours, as Việt Nam's is).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Integer, and_, case, cast, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.calls.models import Call, CallOutcome
+from hotline.db import dialect_name
+
+SLOTS = 48
+SLOT = timedelta(minutes=30)
+# The operator queue (Call.branch): the calls people answer.
+QUEUE = "operator"
+DEFAULT_AHT = 300.0  # seconds, until the line has answered calls of its own
+K_PRIOR = 20.0
+TREND_LIMITS = (0.5, 2.0)
+
+
+@dataclass
+class History:
+    """Calls offered per local (day, half-hour), and talk time per half-hour of the day."""
+
+    days: set[date] = field(default_factory=set)  # the local days the window covers
+    calls: dict[tuple[date, int], int] = field(default_factory=dict)
+    talk: dict[int, float] = field(default_factory=dict)  # slot -> talk seconds
+    answered: dict[int, int] = field(default_factory=dict)  # slot -> answered calls
+
+    def add(self, day: date, slot: int, calls: int, answered: int = 0, talk: float = 0) -> None:
+        key = (day, slot)
+        self.calls[key] = self.calls.get(key, 0) + calls
+        self.answered[slot] = self.answered.get(slot, 0) + answered
+        self.talk[slot] = self.talk.get(slot, 0.0) + talk
+
+
+@dataclass(frozen=True)
+class SlotForecast:
+    start: datetime  # local
+    calls: float
+    aht_seconds: float
+
+
+def local_slot(at: datetime, tz: ZoneInfo) -> tuple[date, int]:
+    local = at.astimezone(tz)
+    return local.date(), local.hour * 2 + local.minute // 30
+
+
+def slot_start(day: date, slot: int, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(slot // 2, 30 * (slot % 2)), tzinfo=tz)
+
+
+def day_start_utc(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+
+
+def history_window(first_day: date, now: datetime, tz: ZoneInfo, weeks: int) -> tuple[date, date]:
+    """[start, end) of the local days the forecast of `first_day` reads: whole days before
+    both that day and today."""
+    end = min(first_day, now.astimezone(tz).date())
+    return end - timedelta(weeks=weeks), end
+
+
+async def read_history(session: AsyncSession, *, start: date, end: date, tz: ZoneInfo) -> History:
+    """The operator queue's calls between two local days, in one grouped query."""
+    lo, hi = day_start_utc(start, tz), day_start_utc(end, tz)
+    bucket: Any
+    if dialect_name(session) == "postgresql":
+        bucket = func.floor(func.extract("epoch", Call.started_at) / 1800)
+    else:
+        bucket = cast(func.strftime("%s", Call.started_at), Integer) / 1800
+    answered = Call.answered_at.is_not(None)
+    stmt = (
+        select(
+            bucket.label("b"),
+            func.count(),
+            func.sum(case((answered, 1), else_=0)),
+            func.sum(case((answered, Call.talk_seconds), else_=0)),
+        )
+        .where(
+            Call.started_at >= lo,
+            Call.started_at < hi,
+            Call.branch == QUEUE,
+            or_(Call.outcome.is_(None), Call.outcome != CallOutcome.OUTSIDE_HOURS),
+        )
+        .group_by(bucket)
+    )
+    first = await session.scalar(
+        select(func.min(Call.started_at)).where(and_(Call.started_at >= lo, Call.started_at < hi))
+    )
+    history = History()
+    if first is None:
+        return history
+    first_day = first.astimezone(tz).date()
+    history.days = {start + timedelta(days=i) for i in range((end - start).days)}
+    history.days = {d for d in history.days if d >= first_day}
+    for b, n, n_answered, talk in (await session.execute(stmt)).all():
+        at = datetime.fromtimestamp(int(b) * 1800, UTC)
+        day, slot = local_slot(at, tz)
+        history.add(day, slot, int(n), int(n_answered or 0), float(talk or 0))
+    return history
+
+
+def history_of(
+    calls: Iterable[tuple[datetime, bool, int]], *, start: date, end: date, tz: ZoneInfo
+) -> History:
+    """The same History from (started_at, answered, talk seconds) of operator-queue calls
+    held in memory (the backtest)."""
+    history = History()
+    first_day: date | None = None
+    for at, answered, talk in calls:
+        day, slot = local_slot(at, tz)
+        if not start <= day < end:
+            continue
+        first_day = day if first_day is None else min(first_day, day)
+        history.add(day, slot, 1, int(answered), talk if answered else 0)
+    if first_day is not None:
+        history.days = {
+            start + timedelta(days=i)
+            for i in range((end - start).days)
+            if start + timedelta(days=i) >= first_day
+        }
+    return history
+
+
+def trend_factor(history: History, end: date) -> float:
+    days = sorted(history.days)
+    if len(days) < 14:
+        return 1.0
+    totals: dict[date, int] = defaultdict(int)
+    for (day, _), n in history.calls.items():
+        totals[day] += n
+    recent = sum(totals[d] for d in days if d >= end - timedelta(days=7))
+    mean_week = sum(totals[d] for d in days) / len(days) * 7
+    if mean_week <= 0:
+        return 1.0
+    lo, hi = TREND_LIMITS
+    return min(hi, max(lo, recent / mean_week))
+
+
+def forecast(
+    history: History, days: Iterable[date], *, tz: ZoneInfo, end: date, wrap_seconds: float
+) -> list[SlotForecast]:
+    """Calls and handle time for every half-hour of `days` (48 each)."""
+    trend = trend_factor(history, end)
+    total_answered = sum(history.answered.values())
+    overall = (sum(history.talk.values()) / total_answered if total_answered else DEFAULT_AHT) + (
+        wrap_seconds if total_answered else 0
+    )
+    aht = [
+        (history.talk.get(s, 0.0) + history.answered.get(s, 0) * wrap_seconds + K_PRIOR * overall)
+        / (history.answered.get(s, 0) + K_PRIOR)
+        for s in range(SLOTS)
+    ]
+    out = []
+    for day in days:
+        same = [d for d in history.days if d.weekday() == day.weekday()]
+        base_days = same or list(history.days)
+        for s in range(SLOTS):
+            mean = (
+                sum(history.calls.get((d, s), 0) for d in base_days) / len(base_days)
+                if base_days
+                else 0.0
+            )
+            out.append(SlotForecast(slot_start(day, s, tz), mean * trend, aht[s]))
+    return out

@@ -1,0 +1,174 @@
+"""Shift templates, the roster, swaps, clock records, volunteers and surge mode."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hotline.db import Base, JSONType, UTCDateTime, enum_column, utcnow
+from hotline.ids import BigId
+
+
+class VolunteerStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class SwapStatus(enum.StrEnum):
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class ShiftTemplate(Base):
+    """A shift worked every day: when it starts (site time), how long, how many people."""
+
+    __tablename__ = "shift_template"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    starts_at: Mapped[time] = mapped_column(Time)
+    hours: Mapped[int] = mapped_column(Integer)
+    operators: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Volunteer(Base):
+    __tablename__ = "volunteer"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    # {"medical": bool, "languages": [...], "channels": [...]}
+    skills: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    status: Mapped[VolunteerStatus] = mapped_column(enum_column(VolunteerStatus, 10))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    # The account a volunteer answers calls with, once they have one.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RosterEntry(Base):
+    """One person on one shift of one day: a staff account or a volunteer."""
+
+    __tablename__ = "roster_entry"
+    __table_args__ = (
+        UniqueConstraint("day", "shift_id", "user_id", name="uq_roster_entry_user"),
+        UniqueConstraint("day", "shift_id", "volunteer_id", name="uq_roster_entry_volunteer"),
+        CheckConstraint("(user_id IS NULL) <> (volunteer_id IS NULL)", name="one_person"),
+        Index("ix_roster_entry_day_shift", "day", "shift_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    shift_id: Mapped[int] = mapped_column(ForeignKey("shift_template.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), index=True
+    )
+    volunteer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("volunteer.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+
+class ShiftSwap(Base):
+    """An operator asks to hand their place on a shift to a colleague; a supervisor decides."""
+
+    __tablename__ = "shift_swap"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("roster_entry.id", ondelete="CASCADE"), index=True
+    )
+    requested_by: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    to_user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[SwapStatus] = mapped_column(enum_column(SwapStatus, 10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ShiftClock(Base):
+    """An operator's clock-in and clock-out; an open row (no `out_at`) is someone at work."""
+
+    __tablename__ = "shift_clock"
+    __table_args__ = (Index("ix_shift_clock_user_out", "user_id", "out_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    in_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RingOverride(Base):
+    """A supervisor lets an operator take queue calls off their shift, until a time."""
+
+    __tablename__ = "ring_override"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    )
+    until: Mapped[datetime] = mapped_column(UTCDateTime)
+    set_by: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+
+class ShiftAlert(Base):
+    """An unfilled shift already announced to the supervisors (once per shift and day)."""
+
+    __tablename__ = "shift_alert"
+    __table_args__ = (UniqueConstraint("day", "shift_id", name="uq_shift_alert_day_shift"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    shift_id: Mapped[int] = mapped_column(ForeignKey("shift_template.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    rostered: Mapped[int] = mapped_column(Integer)
+    needed: Mapped[int] = mapped_column(Integer)
+
+
+class SurgeState(Base):
+    """Surge mode now: one row (id 1), absent until the first entry."""
+
+    __tablename__ = "surge_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A supervisor's switch holds until a supervisor switches it back; the sweep's own
+    # entries it may end.
+    manual: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SurgeChange(Base):
+    """Each entry into and exit from surge mode, with the queue's figures at that moment."""
+
+    __tablename__ = "surge_change"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    active: Mapped[bool] = mapped_column(Boolean)
+    manual: Mapped[bool] = mapped_column(Boolean)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    # waiting, longest_wait_seconds, offered_15min, abandoned_15min, abandonment
+    figures: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)

@@ -1,0 +1,238 @@
+"""Surge mode: entered when the queue passes its thresholds (or by a supervisor's switch),
+left when it recovers; each entry and exit is recorded with the queue's figures.
+
+The worker's sweep (`check_surge`) reads the figures: callers waiting and the longest wait
+from the line's latest `queue.changed` events (calls/line_queue.py), and the operator
+queue's calls of the last 15 minutes from the call records. The phone line reads the state
+at each poll (`surge_active`) and offers waiting callers the callback sooner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.auth.permissions import Permission, require
+from hotline.auth.service import SYSTEM, Actor
+from hotline.calls.line_queue import read_board
+from hotline.calls.models import Call, CallOutcome
+from hotline.db import utcnow
+from hotline.events import DomainEvent, record_event
+from hotline.settings import Settings
+from hotline.staffing.forecast import QUEUE
+from hotline.staffing.models import SurgeChange, SurgeState
+
+WINDOW = timedelta(minutes=15)
+STATE_ID = 1
+
+
+@dataclass(frozen=True)
+class SurgeRules:
+    waiting: int = 10
+    longest_wait: int = 120
+    abandonment: float = 0.3
+    min_calls: int = 10
+    min_minutes: float = 10.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SurgeRules:
+        return cls(
+            waiting=settings.surge_waiting,
+            longest_wait=settings.surge_longest_wait,
+            abandonment=settings.surge_abandonment,
+            min_calls=settings.surge_min_calls,
+            min_minutes=settings.surge_min_minutes,
+        )
+
+
+@dataclass(frozen=True)
+class Figures:
+    waiting: int
+    longest_wait_seconds: int
+    offered_15min: int
+    abandoned_15min: int
+
+    @property
+    def abandonment(self) -> float:
+        return self.abandoned_15min / self.offered_15min if self.offered_15min else 0.0
+
+    def as_json(self) -> dict[str, float | int]:
+        return {**asdict(self), "abandonment": round(self.abandonment, 3)}
+
+
+def over(rules: SurgeRules, f: Figures) -> list[str]:
+    """The thresholds the figures reach (empty: none)."""
+    reasons = []
+    if f.waiting >= rules.waiting:
+        reasons.append("waiting")
+    if f.longest_wait_seconds >= rules.longest_wait:
+        reasons.append("longest_wait")
+    if f.offered_15min >= rules.min_calls and f.abandonment >= rules.abandonment:
+        reasons.append("abandonment")
+    return reasons
+
+
+def recovered(rules: SurgeRules, f: Figures) -> bool:
+    """Every figure under half its threshold (so the mode does not flap at the edge)."""
+    return (
+        f.waiting <= rules.waiting / 2
+        and f.longest_wait_seconds <= rules.longest_wait / 2
+        and (f.offered_15min < rules.min_calls or f.abandonment < rules.abandonment / 2)
+    )
+
+
+async def figures(session: AsyncSession, *, now: datetime) -> Figures:
+    board = await read_board(session, actor=SYSTEM, now=now)
+    queue = board.now(now)
+    waiting = queue.by_queue.get(QUEUE, 0)
+    longest = queue.wait_seconds(now) or 0
+    offered, abandoned = (
+        await session.execute(
+            select(
+                func.count(),
+                func.sum(case((Call.outcome == CallOutcome.ABANDONED_QUEUE, 1), else_=0)),
+            ).where(Call.started_at >= now - WINDOW, Call.started_at < now, Call.branch == QUEUE)
+        )
+    ).one()
+    return Figures(waiting, longest if waiting else 0, int(offered), int(abandoned or 0))
+
+
+async def _state(session: AsyncSession) -> SurgeState | None:
+    return await session.get(SurgeState, STATE_ID)
+
+
+async def surge_active(session: AsyncSession) -> bool:
+    """Whether the line is in surge mode now (the phone line's poll)."""
+    state = await _state(session)
+    return bool(state and state.active)
+
+
+async def _change(
+    session: AsyncSession,
+    *,
+    active: bool,
+    manual: bool,
+    user_id: int | None,
+    reason: str,
+    figures: Figures,
+    now: datetime,
+) -> SurgeChange:
+    state = await _state(session)
+    if state is None:
+        state = SurgeState(id=STATE_ID, active=False, since=now, manual=False)
+        session.add(state)
+    state.active, state.since, state.manual = active, now, manual
+    change = SurgeChange(
+        at=now,
+        active=active,
+        manual=manual,
+        user_id=user_id,
+        reason=reason,
+        figures=figures.as_json(),
+    )
+    session.add(change)
+    await session.flush()
+    record_event(
+        session,
+        DomainEvent(
+            kind="staffing.surge",
+            data={
+                "active": active,
+                "manual": manual,
+                "reason": reason,
+                "figures": figures.as_json(),
+            },
+        ),
+    )
+    return change
+
+
+async def check_surge(
+    session: AsyncSession, *, rules: SurgeRules, now: datetime | None = None
+) -> SurgeChange | None:
+    """The worker's sweep: enter surge mode when a threshold is reached, leave it when the
+    queue has recovered and `min_minutes` have passed. A supervisor's switch-on holds until
+    a supervisor switches off; a switch-off holds against re-entry for `min_minutes`.
+    Publishes `staffing.surge` (supervisors' live alert) on each change."""
+    now = now or utcnow()
+    state = await _state(session)
+    f = await figures(session, now=now)
+    active = bool(state and state.active)
+    settled = state is None or now - state.since >= timedelta(minutes=rules.min_minutes)
+    if not active:
+        reasons = over(rules, f)
+        if reasons and (state is None or not state.manual or settled):
+            return await _change(
+                session,
+                active=True,
+                manual=False,
+                user_id=None,
+                reason=",".join(reasons),
+                figures=f,
+                now=now,
+            )
+        return None
+    assert state is not None
+    if not state.manual and settled and recovered(rules, f):
+        return await _change(
+            session,
+            active=False,
+            manual=False,
+            user_id=None,
+            reason="recovered",
+            figures=f,
+            now=now,
+        )
+    return None
+
+
+async def switch(
+    session: AsyncSession, *, actor: Actor, active: bool, reason: str = ""
+) -> SurgeChange | None:
+    """A supervisor switches surge mode on or off (None: it already was)."""
+    require(actor, Permission.MANAGE_STAFFING)
+    now = utcnow()
+    state = await _state(session)
+    if bool(state and state.active) == active:
+        return None
+    f = await figures(session, now=now)
+    return await _change(
+        session,
+        active=active,
+        manual=True,
+        user_id=actor.user_id,
+        reason=reason.strip()[:200] or "manual",
+        figures=f,
+        now=now,
+    )
+
+
+@dataclass(frozen=True)
+class SurgeView:
+    active: bool
+    manual: bool
+    since: datetime | None
+    figures: Figures
+    history: list[SurgeChange]
+
+
+async def read_surge(session: AsyncSession, *, actor: Actor, limit: int = 100) -> SurgeView:
+    """The state, the queue's figures now, and the latest entries and exits (hotline staff)."""
+    require(actor, Permission.SEE_ROSTER)
+    now = utcnow()
+    state = await _state(session)
+    history = (
+        await session.scalars(
+            select(SurgeChange).order_by(SurgeChange.id.desc()).limit(max(1, min(limit, 500)))
+        )
+    ).all()
+    return SurgeView(
+        active=bool(state and state.active),
+        manual=bool(state and state.manual),
+        since=state.since if state else None,
+        figures=await figures(session, now=now),
+        history=list(history),
+    )

@@ -1,0 +1,123 @@
+"""Volunteers: they sign up, a supervisor approves them, and they fill shifts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.auth.models import User
+from hotline.auth.permissions import Permission, require
+from hotline.auth.service import Actor
+from hotline.contacts.phones import normalise_phone
+from hotline.db import utcnow
+from hotline.errors import Conflict, InvalidInput, InvalidTransition, NotFound
+from hotline.messages import msg
+from hotline.staffing.models import Volunteer, VolunteerStatus
+
+# What the hotline asks of a volunteer: medical training, languages spoken (ISO 639-1),
+# and the channels they can answer.
+CHANNELS = frozenset({"phone", "zalo", "facebook", "viber", "web", "email", "app"})
+LANGUAGE_CODES = 2, 3
+
+
+def clean_skills(skills: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(skills) - {"medical", "languages", "channels"}
+    if unknown:
+        raise InvalidInput(
+            msg("Kỹ năng không hợp lệ: {names}", names=", ".join(sorted(unknown))),
+            field="skills",
+        )
+    medical = skills.get("medical", False)
+    if not isinstance(medical, bool):
+        raise InvalidInput("Kỹ năng y tế là có hoặc không", field="skills.medical")
+    languages = skills.get("languages", ["vi"])
+    if not isinstance(languages, list) or not all(
+        isinstance(x, str) and x.isalpha() and len(x) in LANGUAGE_CODES for x in languages
+    ):
+        raise InvalidInput("Ngôn ngữ ghi bằng mã hai chữ, ví dụ vi, en", field="skills.languages")
+    channels = skills.get("channels", ["phone"])
+    if not isinstance(channels, list) or not set(channels) <= CHANNELS:
+        raise InvalidInput(
+            msg("Kênh không hợp lệ; chọn trong: {names}", names=", ".join(sorted(CHANNELS))),
+            field="skills.channels",
+        )
+    return {
+        "medical": medical,
+        "languages": sorted({x.lower() for x in languages}),
+        "channels": sorted(set(channels)),
+    }
+
+
+async def sign_up(
+    session: AsyncSession, *, full_name: str, phone: str, skills: dict[str, Any], note: str = ""
+) -> Volunteer:
+    """Anyone may offer to volunteer; the offer waits for a supervisor. One pending or
+    approved offer per phone number."""
+    name = " ".join(full_name.split())
+    if not name:
+        raise InvalidInput("Cần họ tên", field="full_name")
+    number = normalise_phone(phone, field="phone")
+    known = await session.scalar(
+        select(Volunteer.id).where(
+            Volunteer.phone == number, Volunteer.status != VolunteerStatus.REJECTED
+        )
+    )
+    if known is not None:
+        raise Conflict("Số điện thoại này đã đăng ký tình nguyện", field="phone")
+    volunteer = Volunteer(
+        full_name=name,
+        phone=number,
+        skills=clean_skills(skills),
+        status=VolunteerStatus.PENDING,
+        note=note.strip()[:500],
+    )
+    session.add(volunteer)
+    await session.flush()
+    return volunteer
+
+
+async def list_volunteers(
+    session: AsyncSession, *, actor: Actor, status: str | None = None
+) -> list[Volunteer]:
+    """Volunteers, newest first (supervisors and admins)."""
+    require(actor, Permission.MANAGE_STAFFING)
+    stmt = select(Volunteer).order_by(Volunteer.id.desc()).limit(1000)
+    if status:
+        try:
+            stmt = stmt.where(Volunteer.status == VolunteerStatus(status))
+        except ValueError:
+            raise InvalidInput(
+                msg("Trạng thái không hợp lệ: {status}", status=status), field="status"
+            ) from None
+    return list((await session.scalars(stmt)).all())
+
+
+async def decide(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    volunteer_id: int,
+    approve: bool,
+    user_id: int | None = None,
+) -> Volunteer:
+    """A supervisor approves (optionally linking the account the volunteer answers calls
+    with) or rejects a pending volunteer."""
+    require(actor, Permission.MANAGE_STAFFING)
+    volunteer = await session.get(Volunteer, volunteer_id)
+    if volunteer is None:
+        raise NotFound("Không tìm thấy tình nguyện viên", field="volunteer_id")
+    if volunteer.status is not VolunteerStatus.PENDING:
+        raise InvalidTransition("Đăng ký này đã được xử lý", field="volunteer_id")
+    if user_id is not None:
+        user = await session.get(User, user_id)
+        if user is None or not user.active:
+            raise InvalidInput(
+                msg("Không có tài khoản mã {user_id}", user_id=user_id), field="user_id"
+            )
+        volunteer.user_id = user.id
+    volunteer.status = VolunteerStatus.APPROVED if approve else VolunteerStatus.REJECTED
+    volunteer.decided_by, volunteer.decided_at = actor.user_id, utcnow()
+    await session.flush()
+    return volunteer
