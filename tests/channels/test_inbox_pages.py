@@ -10,6 +10,7 @@ import time
 import pytest
 from sqlalchemy import select
 
+from hotline.contacts.models import PersonalDataRead
 from hotline.events import EventRow
 from tests.auth.test_auth import _csrf_of
 from tests.channels.zalo_helpers import deliver, make_channel, payload, run_jobs, variant
@@ -53,7 +54,7 @@ async def test_the_console_lists_open_conversations_with_their_last_message(clie
     assert f'data-conversation="{conversation}"' in rows.text
     assert TEXT in rows.text and "Chờ trả lời" in rows.text
     board = await client.get("/")
-    assert 'id="conversations"' in board.text and TEXT in board.text
+    assert '<ul id="conversations"' in board.text  # its rows come from the fragment
     assert f'<option value="{channel}">Zalo OA Tổng đài 1022</option>' in board.text
     closed = await client.get("/console/conversations", params={"status": "closed"})
     assert f'data-conversation="{conversation}"' not in closed.text
@@ -198,3 +199,23 @@ async def test_linking_to_an_unknown_case_says_so_and_keeps_the_code(client, wor
     )
     assert r.status_code == 404
     assert 'value="KHONGCO"' in r.text
+
+
+async def test_reading_the_list_and_a_thread_in_the_workspace_is_logged(app, client, world, zalo):
+    _, conversation = await fresh_conversation(client, world, zalo)
+    r = await client.get(f"/api/v1/conversations/{conversation}", headers=world.auth("operator"))
+    contact = r.json()["contact_id"]
+    await sign_in(client)
+    for url, purpose in (
+        ("/console/conversations", "conversation_list"),
+        (f"/conversations/{conversation}", "conversation"),
+        (f"/conversations/{conversation}/messages", "conversation"),
+    ):
+        async with app.state.hotline.unit_of_work(read_only=True) as session:
+            before = len((await session.scalars(select(PersonalDataRead.id))).all())
+        assert (await client.get(url)).status_code == 200
+        async with app.state.hotline.unit_of_work(read_only=True) as session:
+            rows = (
+                await session.scalars(select(PersonalDataRead).order_by(PersonalDataRead.id))
+            ).all()[before:]
+        assert (purpose, contact) in {(row.purpose, row.contact_id) for row in rows}, url

@@ -104,13 +104,11 @@ async def board(request: Request, state: StateDep) -> Response:
         if allows(actor, Permission.RECORD_CALLS):
             line_queue = await read_line_queue(session, actor=actor, now=now)
         categories = await list_categories(session)
-        # The messages panel: hotline staff who may read citizens' conversations.
+        # The messages panel, for those who may read citizens' conversations: its rows come
+        # from /console/conversations once the page is up (each listed citizen is a read).
         inbox = None
         if allows(actor, Permission.READ_CONTACTS):
-            inbox = {
-                "rows": await threads.inbox_rows(session, actor=actor),
-                "channels": await threads.inbox_channels(session, actor=actor),
-            }
+            inbox = {"channels": await threads.inbox_channels(session, actor=actor)}
         report = await board_summary(session, actor=actor, today=today)
         # The phone: this user's availability, and the caller's card while on a call.
         agent, on_call = None, None

@@ -44,6 +44,7 @@
   }
   var refreshListSoon = debounce(refreshList, 300);
   if (filters) {
+    refreshList();
     filters.addEventListener("change", refreshList);
     filters.addEventListener("submit", function (e) { e.preventDefault(); refreshList(); });
   }
