@@ -123,6 +123,8 @@ def create_app(settings: Settings) -> FastAPI:
     from hotline.cases.api import router as cases_router
     from hotline.cases.pages import router as case_pages_router
     from hotline.channels.api import router as channels_router
+    from hotline.channels.api import saved_router as saved_replies_router
+    from hotline.channels.pages import router as channel_pages_router
     from hotline.console.pages import router as console_router
     from hotline.contacts.api import router as contacts_router
     from hotline.dashboard.pages import router as dashboard_router
@@ -164,6 +166,7 @@ def create_app(settings: Settings) -> FastAPI:
         admin_router,
         assist_router,
         channels_router,
+        saved_replies_router,
         knowledge_router,
         knowledge_case_router,
         knowledge_public_router,
@@ -174,6 +177,7 @@ def create_app(settings: Settings) -> FastAPI:
         auth_pages_router,
         console_router,
         case_pages_router,
+        channel_pages_router,
         agent_pages_router,
         knowledge_pages_router,
         dashboard_router,

@@ -50,6 +50,18 @@ PERSONAL: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/care/patients/{patient_id}/checkins"): "care_checkin",
     ("GET", "/api/v1/care/patients/{patient_id}/fhir"): "care_fhir",
     ("GET", "/api/v1/care/worklist"): "care_worklist",
+    # The same in the workspace (tests/channels/test_inbox_pages.py checks their log).
+    ("GET", "/console/conversations"): "conversation_list",
+    ("GET", "/conversations/{conversation_id}"): "conversation",
+    ("GET", "/conversations/{conversation_id}/messages"): "conversation",
+}
+# Pages read with a session, not a token: their logs are checked by their own tests.
+PAGES = {
+    ("GET", "/"),
+    ("GET", "/cases/{code}"),
+    ("GET", "/console/conversations"),
+    ("GET", "/conversations/{conversation_id}"),
+    ("GET", "/conversations/{conversation_id}/messages"),
 }
 
 _CASE_CONTENT = "the case itself (description, incident address), no reporter details"
@@ -254,6 +266,22 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ("PATCH", "/api/v1/care/facilities/{facility_id}"): _CONFIG,
     ("GET", "/cham-soc/{token}"): "the link holder's check-in form: no name, number or address",
     ("POST", "/cham-soc/{token}"): "the link holder's check-in form: no name, number or address",
+    # Conversations' forms: they redirect, or show the conversation again (logged as its
+    # page's read); a reply posted by the page's script answers with the thread (the same).
+    ("POST", "/conversations/{conversation_id}/reply"): "the conversation's read, as its page's",
+    ("POST", "/conversations/{conversation_id}/case"): "the conversation's read, as its page's",
+    ("POST", "/conversations/{conversation_id}/link"): "the conversation's read, as its page's",
+    ("POST", "/conversations/{conversation_id}/close"): "the conversation's read, as its page's",
+    # Saved replies: texts the hotline wrote, no citizen's data.
+    ("GET", "/api/v1/saved-replies"): _CONFIG,
+    ("POST", "/api/v1/saved-replies"): _CONFIG,
+    ("GET", "/api/v1/saved-replies/{reply_id}"): _CONFIG,
+    ("PATCH", "/api/v1/saved-replies/{reply_id}"): _CONFIG,
+    ("DELETE", "/api/v1/saved-replies/{reply_id}"): _CONFIG,
+    ("GET", "/admin/saved-replies"): _CONFIG,
+    ("POST", "/admin/saved-replies"): _CONFIG,
+    ("POST", "/admin/saved-replies/{reply_id}"): _CONFIG,
+    ("POST", "/admin/saved-replies/{reply_id}/delete"): _CONFIG,
 }
 
 
@@ -458,7 +486,7 @@ async def test_every_route_showing_a_citizen_logs_the_read(app, client, world, s
         conversation["contact_id"],
     )
     calls.update(await _care_calls(client, world, s))
-    assert calls.keys() | {("GET", "/"), ("GET", "/cases/{code}")} == PERSONAL.keys()
+    assert calls.keys() | PAGES == PERSONAL.keys()
     for route, (who, method, url, whose) in calls.items():
         reader = await user_id(client, world, who)
         before = len(await _reads(app, reader))

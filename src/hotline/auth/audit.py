@@ -30,6 +30,7 @@ KINDS: dict[str, Permission] = {
     "unit": Permission.MANAGE_DIRECTORY,
     "triage_model": Permission.VIEW_TRIAGE_MODELS,
     "channel": Permission.MANAGE_CHANNELS,
+    "saved_reply": Permission.EDIT_KNOWLEDGE,
 }
 SECRETS = frozenset({"password", "password_hash", "sip_password", "sip_ha1", "ha1", "blob"})
 MAX_LIMIT = 500

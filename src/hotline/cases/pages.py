@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.attachments import service as attachments
+from hotline.auth.permissions import Permission, allows
 from hotline.auth.service import Actor, display_names, get_user
 from hotline.calls.service import calls_of_case
 from hotline.cases import notes, queries, timeline, workflow
@@ -27,6 +28,8 @@ from hotline.cases.forward_choices import forward_choices, place_of
 from hotline.cases.models import Case
 from hotline.cases.transitions import CHANNEL_LABELS_VI, STATUS_LABELS_VI, Action
 from hotline.cases.versions import version_in, versions_of
+from hotline.channels import pages as channel_pages
+from hotline.channels import threads
 from hotline.contacts.service import phones_of, read_contact
 from hotline.db import utcnow
 from hotline.directory.service import category_names, list_units
@@ -42,7 +45,7 @@ from hotline.web.inputs import FormRefusals, without_nul
 from hotline.web.page import csrf_matches, csrf_token, nav_for, page_actor, templates_for
 from hotline.web.state import AppState
 
-templates = templates_for(__file__)
+templates = templates_for(__file__, "channels")
 
 
 def _iso_local(value: str, tz: tzinfo) -> str:
@@ -111,6 +114,7 @@ async def _case_context(
         duplicates = await suggest_for_case(session, case=case, limit=5, actor=actor)
     original = await session.get(Case, case.duplicate_of_id) if case.duplicate_of_id else None
     return {
+        "conversations": await _conversations(session, actor, case),
         "case": case,
         "contact": contact,
         "phones": phones,
@@ -135,6 +139,18 @@ async def _case_context(
         "attachments": await attachments.list_attachments(session, case.id),
         "image_types": attachments.IMAGE_TYPES,
     }
+
+
+async def _conversations(session: AsyncSession, actor: Actor, case: Case) -> list[dict[str, Any]]:
+    """The case's conversations with their threads and reply boxes (hotline staff only:
+    to units a citizen's messages are not theirs to read)."""
+    if not allows(actor, Permission.READ_CONTACTS):
+        return []
+    rows = await threads.inbox_rows(session, actor=actor, status=None, case_code=case.code)
+    return [
+        await channel_pages.thread_context(session, actor, row.conversation.id, suggestions=False)
+        for row in rows
+    ]
 
 
 async def _timeline_context(

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import Actor
 from hotline.cases.models import Case
-from hotline.channels import admin, conversations, inbox
+from hotline.channels import admin, conversations, inbox, saved_replies
 from hotline.channels.schemas import (
     CaseFromConversationIn,
     ChannelIn,
@@ -22,12 +22,16 @@ from hotline.channels.schemas import (
     LinkIn,
     MessageOut,
     ReplyIn,
+    SavedReplyIn,
+    SavedReplyOut,
+    SavedReplyPatch,
 )
 from hotline.types import Id
 from hotline.web.deps import current_actor, get_state
 from hotline.web.state import AppState
 
 router = APIRouter(tags=["channels"])
+saved_router = APIRouter(prefix="/api/v1/saved-replies", tags=["saved replies"])
 ActorDep = Annotated[Actor, Depends(current_actor)]
 StateDep = Annotated[AppState, Depends(get_state)]
 
@@ -209,3 +213,60 @@ async def conversations_of_case(
         )
         codes = await _codes(session, {c.case_id for c, _ in page.items if c.case_id})
         return [ConversationOut.of(c, ch, codes.get(c.case_id or 0)) for c, ch in page.items]
+
+
+@saved_router.get("")
+async def list_saved_replies(
+    actor: ActorDep,
+    state: StateDep,
+    category: Annotated[str | None, Query(max_length=40)] = None,
+    every: Annotated[bool, Query(alias="all")] = False,
+) -> list[SavedReplyOut]:
+    """Those of `category` and those for every category; `all=true`: every one."""
+    async with state.unit_of_work(read_only=True) as session:
+        found = await saved_replies.list_saved_replies(
+            session, actor=actor, category=category, every=every
+        )
+        return [SavedReplyOut.of(r) for r in found]
+
+
+@saved_router.post("", status_code=201)
+async def create_saved_reply(body: SavedReplyIn, actor: ActorDep, state: StateDep) -> SavedReplyOut:
+    async with state.unit_of_work() as session:
+        reply = await saved_replies.create_saved_reply(
+            session, actor=actor, category=body.category, title=body.title, text=body.text
+        )
+        return SavedReplyOut.of(reply)
+
+
+@saved_router.get("/{reply_id}")
+async def get_saved_reply(reply_id: Id, actor: ActorDep, state: StateDep) -> SavedReplyOut:
+    async with state.unit_of_work(read_only=True) as session:
+        return SavedReplyOut.of(
+            await saved_replies.get_saved_reply(session, actor=actor, reply_id=reply_id)
+        )
+
+
+@saved_router.patch("/{reply_id}")
+async def update_saved_reply(
+    reply_id: Id, body: SavedReplyPatch, actor: ActorDep, state: StateDep
+) -> SavedReplyOut:
+    every = "category" in body.model_fields_set and body.category is None
+    async with state.unit_of_work() as session:
+        reply = await saved_replies.update_saved_reply(
+            session,
+            actor=actor,
+            reply_id=reply_id,
+            category=body.category,
+            title=body.title,
+            text=body.text,
+            every_category=every,
+        )
+        return SavedReplyOut.of(reply)
+
+
+@saved_router.delete("/{reply_id}", status_code=204)
+async def delete_saved_reply(reply_id: Id, actor: ActorDep, state: StateDep) -> Response:
+    async with state.unit_of_work() as session:
+        await saved_replies.delete_saved_reply(session, actor=actor, reply_id=reply_id)
+    return Response(status_code=204)

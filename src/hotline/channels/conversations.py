@@ -9,11 +9,12 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.auth.permissions import Permission, require
+from hotline.auth.permissions import Permission, allows, require
 from hotline.auth.service import Actor
 from hotline.cases.access import get_case_for
 from hotline.cases.models import Case
 from hotline.cases.service import NewCase, open_case
+from hotline.channels.acknowledge import acknowledge
 from hotline.channels.models import (
     Channel,
     Conversation,
@@ -25,6 +26,7 @@ from hotline.channels.outbox import queue_message
 from hotline.channels.registry import CASE_CHANNEL, adapter_for
 from hotline.contacts.service import ReadSubject, log_personal_read, log_personal_reads
 from hotline.errors import Conflict, InvalidInput, NotFound
+from hotline.events import DomainEvent, record_event
 from hotline.messages import msg
 
 MAX_REPLY = 2000
@@ -109,6 +111,28 @@ async def list_conversations(
     return ConversationPage(items, _cursor(items[-1][0]) if more and items else None)
 
 
+def changed(session: AsyncSession, conversation: Conversation, what: str) -> None:
+    """`conversation.updated` in the log: a case opened or linked, the conversation closed
+    (hotline staff's consoles refresh their list; units never see it: no unit ids)."""
+    record_event(
+        session,
+        DomainEvent(
+            kind="conversation.updated",
+            data={
+                "conversation_id": conversation.id,
+                "channel_id": conversation.channel_id,
+                "what": what,
+            },
+        ),
+    )
+
+
+def _missing(conversation_id: int) -> NotFound:
+    return NotFound(
+        msg("Không có cuộc hội thoại {id}", id=conversation_id), field="conversation_id"
+    )
+
+
 async def _get(session: AsyncSession, conversation_id: int) -> tuple[Conversation, Channel]:
     row = (
         await session.execute(
@@ -118,10 +142,19 @@ async def _get(session: AsyncSession, conversation_id: int) -> tuple[Conversatio
         )
     ).first()
     if row is None:
-        raise NotFound(
-            msg("Không có cuộc hội thoại {id}", id=conversation_id), field="conversation_id"
-        )
+        raise _missing(conversation_id)
     return row[0], row[1]
+
+
+async def _get_for(
+    session: AsyncSession, actor: Actor, conversation_id: int, permission: Permission
+) -> tuple[Conversation, Channel]:
+    """A conversation to act on: NotFound for whoever may not see citizens' conversations,
+    then the action's own permission."""
+    if not allows(actor, Permission.READ_CONTACTS):
+        raise _missing(conversation_id)
+    require(actor, permission)
+    return await _get(session, conversation_id)
 
 
 async def messages_of(session: AsyncSession, conversation_id: int) -> list[Message]:
@@ -140,8 +173,10 @@ async def messages_of(session: AsyncSession, conversation_id: int) -> list[Messa
 async def read_conversation(
     session: AsyncSession, *, actor: Actor, conversation_id: int
 ) -> tuple[Conversation, Channel, list[Message]]:
-    """One conversation and its messages, for hotline staff; the read is logged."""
-    require(actor, Permission.READ_CONTACTS)
+    """One conversation and its messages, for hotline staff (to anyone else it does not
+    exist: NotFound); the read is logged."""
+    if not allows(actor, Permission.READ_CONTACTS):
+        raise _missing(conversation_id)
     conversation, channel = await _get(session, conversation_id)
     await log_personal_read(
         session,
@@ -163,8 +198,9 @@ async def reply(
 ) -> Message:
     """Queue a reply through the outbox (sent by the worker); a repeated key is the same
     reply. Hotline staff only."""
-    require(actor, Permission.REPLY_TO_CITIZENS)
-    conversation, channel = await _get(session, conversation_id)
+    conversation, channel = await _get_for(
+        session, actor, conversation_id, Permission.REPLY_TO_CITIZENS
+    )
     text = (text or "").strip()
     if not text or len(text) > MAX_REPLY:
         raise InvalidInput(msg("Nội dung trả lời từ 1 đến {n} ký tự", n=MAX_REPLY), field="text")
@@ -198,7 +234,7 @@ async def open_case_from(
 ) -> Case:
     """Open a case from a conversation (cases' intake: triage, counters, timeline): the
     citizen's messages as its description, their last shared location as its place."""
-    conversation, channel = await _get(session, conversation_id)
+    conversation, channel = await _get_for(session, actor, conversation_id, Permission.HANDLE_CASES)
     if conversation.case_id is not None:
         raise Conflict(msg("Cuộc hội thoại đã gắn với một yêu cầu"), field="case")
     messages = await messages_of(session, conversation.id)
@@ -222,6 +258,8 @@ async def open_case_from(
         ),
     )
     conversation.case_id = case.id
+    changed(session, conversation, "case_opened")
+    await acknowledge(session, conversation=conversation, channel=channel, case_code=case.code)
     await session.flush()
     return case
 
@@ -230,10 +268,10 @@ async def link_case(
     session: AsyncSession, *, actor: Actor, conversation_id: int, case_code: str
 ) -> tuple[Conversation, Channel, Case]:
     """Join a conversation to an existing case (its answer then reaches this citizen)."""
-    require(actor, Permission.HANDLE_CASES)
-    conversation, channel = await _get(session, conversation_id)
+    conversation, channel = await _get_for(session, actor, conversation_id, Permission.HANDLE_CASES)
     case = await get_case_for(session, actor, case_code, write=True)
     conversation.case_id = case.id
+    changed(session, conversation, "case_linked")
     await session.flush()
     return conversation, channel, case
 
@@ -242,8 +280,10 @@ async def close_conversation(
     session: AsyncSession, *, actor: Actor, conversation_id: int
 ) -> tuple[Conversation, Channel]:
     """Close it: the citizen's next message starts a new conversation."""
-    require(actor, Permission.REPLY_TO_CITIZENS)
-    conversation, channel = await _get(session, conversation_id)
+    conversation, channel = await _get_for(
+        session, actor, conversation_id, Permission.REPLY_TO_CITIZENS
+    )
     conversation.status = ConversationStatus.CLOSED
+    changed(session, conversation, "closed")
     await session.flush()
     return conversation, channel

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.channels.adapter import HookReply, Inbound, InboundKind
 from hotline.channels.models import (
+    IN_DOUBT,
     Channel,
     Conversation,
     ConversationStatus,
@@ -35,7 +36,6 @@ from hotline.messages import msg
 
 # A Vietnamese number as people type it: 0912 345 678, 0912.345.678, +84 912345678.
 _PHONE = re.compile(r"(?<![\d+])(?:\+?84|0)(?:[ .\-]?\d){9,10}(?!\d)")
-IN_DOUBT = "in_doubt"
 
 
 class MethodNotAllowed(DomainError):
@@ -289,6 +289,7 @@ async def _store_message(session: AsyncSession, channel: Channel, event: Inbound
             "long": event.location[1] if event.location else None,
             "status": MessageStatus.RECEIVED,
             "source": "citizen",
+            "automatic": event.automatic,
             "attempts": 0,
             "created_at": at,
         },

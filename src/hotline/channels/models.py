@@ -17,6 +17,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.db import Base, JSONType, UTCDateTime, enum_column, utcnow
@@ -82,6 +83,10 @@ class Direction(enum.StrEnum):
     OUT = "out"
 
 
+# The error prefix of a send whose outcome is unknown (outbox.py, inbox.py).
+IN_DOUBT = "in_doubt"
+
+
 class MessageStatus(enum.StrEnum):
     RECEIVED = "received"  # a citizen's message
     QUEUED = "queued"  # a reply waiting for the worker (first try or a retry)
@@ -121,5 +126,27 @@ class Message(Base):
     # message written in the provider's own tool has neither and `source` "provider".
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     source: Mapped[str] = mapped_column(String(20), default="citizen")
+    # Sent by a machine (an auto-reply, a list, a loop): never acknowledged (RFC 3834).
+    automatic: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sql_text("false")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SavedReply(Base):
+    """A reply text operators insert in one click, for one category (None: every category).
+    `{ma_ho_so}` in its text becomes the conversation's case code."""
+
+    __tablename__ = "saved_reply"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    category_code: Mapped[str | None] = mapped_column(
+        ForeignKey("category.code", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -38,8 +38,8 @@ from hotline.channels.adapter import (
     Sent,
     TokenExpired,
 )
-from hotline.channels.inbox import IN_DOUBT
 from hotline.channels.models import (
+    IN_DOUBT,
     Channel,
     Conversation,
     Direction,
@@ -57,6 +57,7 @@ MAX_SENDS = 6  # calls to the provider for one message
 JOB_ATTEMPTS = 12  # room for the waits of a send in doubt besides the calls
 IN_DOUBT_GRACE = timedelta(minutes=2)  # Zalo retries a webhook first after ~30 s
 DEFAULT_TIMEOUT = 10.0
+AUTOMATIC_SOURCES = frozenset({"ack", "auto_answer"})
 
 
 class RetryLater(Exception):
@@ -185,6 +186,8 @@ async def _begin(session: AsyncSession, message_id: int, run: JobRun) -> _Prepar
             user_id=conversation.external_user_id,
             text=message.text,
             last_inbound_at=conversation.last_inbound_at,
+            # Not an operator's reply: e-mail marks it so auto-responders stay quiet.
+            automatic=message.source in AUTOMATIC_SOURCES,
         ),
         timeout=timeout,
     )

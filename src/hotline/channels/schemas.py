@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hotline.channels.admin import public_settings, secrets_set
 from hotline.channels.conversations import reply_window_ends_at
-from hotline.channels.models import Channel, Conversation, Message
+from hotline.channels.models import Channel, Conversation, Message, SavedReply
 
 # A list only of texts (a web chat's allowed origins).
 Setting = str | int | float | bool | list[str]
@@ -163,3 +163,43 @@ class LinkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     case: str = Field(min_length=1, max_length=20)
+
+
+class SavedReplyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # None: offered for every category.
+    category: str | None = Field(default=None, max_length=40)
+    title: str = Field(min_length=1, max_length=200)
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class SavedReplyPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Given as null: offered for every category; left out: unchanged.
+    category: str | None = Field(default=None, max_length=40)
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    text: str | None = Field(default=None, min_length=1, max_length=2000)
+
+
+class SavedReplyOut(BaseModel):
+    id: int
+    category: str | None
+    title: str
+    text: str
+    created_at: datetime
+    updated_at: datetime
+    updated_by: int | None
+
+    @classmethod
+    def of(cls, r: SavedReply) -> Self:
+        return cls(
+            id=r.id,
+            category=r.category_code,
+            title=r.title,
+            text=r.text,
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+            updated_by=r.updated_by,
+        )

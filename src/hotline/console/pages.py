@@ -19,6 +19,7 @@ from hotline.auth.service import Actor
 from hotline.calls.line_queue import read_line_queue
 from hotline.calls.service import call_context
 from hotline.cases.queries import UNCATEGORISED, CaseFilter, count_cases, list_cases
+from hotline.channels import threads
 from hotline.console.listquery import ListQuery
 from hotline.db import utcnow
 from hotline.directory.service import category_names, get_unit, get_ward, list_categories
@@ -29,7 +30,7 @@ from hotline.web.i18n import language_of
 from hotline.web.page import csrf_token, nav_for, page_actor, templates_for
 from hotline.web.state import AppState
 
-templates = templates_for(__file__)
+templates = templates_for(__file__, "channels")
 router = APIRouter(include_in_schema=False)
 StateDep = Annotated[AppState, Depends(get_state)]
 
@@ -106,6 +107,11 @@ async def board(request: Request, state: StateDep) -> Response:
         if allows(actor, Permission.RECORD_CALLS):
             line_queue = await read_line_queue(session, actor=actor, now=now)
         categories = await list_categories(session)
+        # The messages panel, for those who may read citizens' conversations: its rows come
+        # from /console/conversations once the page is up (each listed citizen is a read).
+        inbox = None
+        if allows(actor, Permission.READ_CONTACTS):
+            inbox = {"channels": await threads.inbox_channels(session, actor=actor)}
         report = await board_summary(session, actor=actor, today=today)
         # The phone: this user's availability, and the caller's card while on a call.
         agent, on_call = None, None
@@ -129,6 +135,7 @@ async def board(request: Request, state: StateDep) -> Response:
             "agent_status": agent.status.value if agent else "away",
             "on_call": on_call,
             "line_queue": line_queue,
+            "inbox": inbox,
             "now": now,
             "query": query,
             "names": names,

@@ -22,15 +22,16 @@ from hotline.web.state import AppState
 BASE_TEMPLATES = Path(__file__).parent / "templates"
 
 
-def templates_for(pages_module: str) -> Jinja2Templates:
+def templates_for(pages_module: str, *also: str) -> Jinja2Templates:
     """Templates for a domain's `pages.py` (or a module of its `pages/` package): the
-    domain's own `templates/` folder (pages name them `<domain>/<page>.html`), then the
-    shared ones (`base.html`, `workspace/...`). Every template gets `_` and the page's
-    language (web/i18n.py)."""
+    domain's own `templates/` folder (pages name them `<domain>/<page>.html`), then those of
+    the domains in `also` whose parts its pages include, then the shared ones (`base.html`,
+    `workspace/...`). Every template gets `_` and the page's language (web/i18n.py)."""
     folder = Path(pages_module).parent
     own = (folder.parent if folder.name == "pages" else folder) / "templates"
+    others = [str(BASE_TEMPLATES.parents[1] / domain / "templates") for domain in also]
     templates = Jinja2Templates(
-        directory=[str(own), str(BASE_TEMPLATES)],
+        directory=[str(own), *others, str(BASE_TEMPLATES)],
         context_processors=[partial(template_context, domain=own.parent.name)],
     )
     templates.env.finalize = finalize

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.admin.pages import directory, triage, users
+from hotline.admin.pages import directory, saved_replies, triage, users
 from hotline.auth.permissions import Permission, allows
 from hotline.auth.service import Actor
 from hotline.web.deps import get_state
@@ -37,6 +37,7 @@ async def index(request: Request, state: StateDep) -> Response:
             "directory": allows(actor, Permission.MANAGE_DIRECTORY),
             "triage": allows(actor, Permission.VIEW_TRIAGE_MODELS),
             "knowledge": allows(actor, Permission.EDIT_KNOWLEDGE),
+            "saved_replies": allows(actor, Permission.EDIT_KNOWLEDGE),
             "phone": allows(actor, Permission.CONFIGURE_PHONE),
         }
         return {"links": links}
@@ -44,5 +45,5 @@ async def index(request: Request, state: StateDep) -> Response:
     return await ws.page(request, state, "admin/index.html", load)
 
 
-for module in (users, directory, triage):
+for module in (users, directory, triage, saved_replies):
     router.include_router(module.router)

@@ -57,6 +57,14 @@
     source.addEventListener("error", function () { setLive(false); });
     source.addEventListener("reset", showChanged);
     KINDS.forEach(function (kind) { source.addEventListener("case." + kind, onCaseEvent); });
+    // The case's conversations (console/inbox.js refreshes their threads).
+    ["conversation.message", "conversation.updated"].forEach(function (kind) {
+      source.addEventListener(kind, function (ev) {
+        var body;
+        try { body = JSON.parse(ev.data); } catch (e) { return; }
+        document.dispatchEvent(new CustomEvent("hotline:conversation", { detail: { kind: kind, data: body.data } }));
+      });
+    });
   }
 
   document.addEventListener("click", function (e) {

@@ -495,6 +495,13 @@
       if (d.user_id === me) showStatus(d.status);
     },
   };
+  // Conversations: the messages panel (inbox.js) refreshes what it shows.
+  ["conversation.message", "conversation.updated"].forEach(function (kind) {
+    handlers[kind] = function (e) {
+      document.dispatchEvent(new CustomEvent("hotline:conversation",
+        { detail: { kind: kind, data: JSON.parse(e.data).data } }));
+    };
+  });
   ["created", "taken", "updated", "forwarded", "accepted", "returned", "resolved", "closed",
     "rejected", "reopened", "marked_duplicate", "merged", "overdue"].forEach(function (kind) {
     handlers["case." + kind] = refreshSoon;
@@ -545,7 +552,11 @@
     KeyV: function () { setStatus("away"); },
   };
   document.addEventListener("keydown", function (e) {
-    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); save(); return; }
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+      // Ctrl+Enter in a conversation sends its reply (inbox.js), not the new case.
+      if (e.target.closest && e.target.closest("section.conversation")) return;
+      e.preventDefault(); save(); return;
+    }
     if (e.altKey && !e.ctrlKey && !e.metaKey && keys[e.code]) {
       e.preventDefault();
       keys[e.code]();
