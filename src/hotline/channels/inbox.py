@@ -76,6 +76,9 @@ async def receive(
     NotFound. No user is signed in: the signature is the authentication."""
     channel = await _channel(session, channel_id)
     adapter = adapter_for(channel.kind)
+    if getattr(adapter, "pulls", False):
+        # E-mail: the worker reads the mailbox; nothing is ever delivered to a hook.
+        raise MethodNotAllowed(msg("Kênh này không nhận dữ liệu qua webhook"))
     handshake = getattr(adapter, "handshake", None)
     if method != "POST":
         reply = handshake(channel.settings, method, query, headers, body) if handshake else None

@@ -41,6 +41,9 @@ class ChannelOut(BaseModel):
     hook_path: str
     created_at: datetime
     updated_at: datetime
+    # Set when this change registered the hook with the provider itself (Viber):
+    # {"url", "registered", "error"}.
+    webhook: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, channel: Channel) -> Self:
