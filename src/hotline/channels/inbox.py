@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.channels.adapter import HookReply, Inbound, InboundKind
+from hotline.channels.mailthreads import find_thread, threaded
 from hotline.channels.models import (
     Channel,
     Conversation,
@@ -267,8 +268,16 @@ async def _store_message(session: AsyncSession, channel: Channel, event: Inbound
         return 0
     text = _clean(event.text)
     identity = await _identity(session, channel, event, _phones_in(text))
-    conversation = await _open_conversation(session, channel, event.user_id, identity.contact_id)
+    conversation, case_id = (
+        await find_thread(session, channel, event) if threaded(event) else (None, None)
+    )
+    if conversation is None:
+        conversation = await _open_conversation(
+            session, channel, event.user_id, identity.contact_id
+        )
     assert conversation is not None
+    if case_id is not None and conversation.case_id is None and not event.automatic:
+        conversation.case_id = case_id
     at = event.sent_at or utcnow()
     kind = (
         "location"
@@ -290,7 +299,9 @@ async def _store_message(session: AsyncSession, channel: Channel, event: Inbound
             "lat": event.location[0] if event.location else None,
             "long": event.location[1] if event.location else None,
             "status": MessageStatus.RECEIVED,
-            "source": "citizen",
+            # Sent by a machine (RFC 3834): shown, but never the text of a case.
+            "source": "automatic" if event.automatic else "citizen",
+            "subject": _clean(event.subject)[:998] if event.subject else None,
             "attempts": 0,
             "created_at": at,
         },

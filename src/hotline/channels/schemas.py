@@ -65,6 +65,7 @@ class MessageOut(BaseModel):
     direction: str
     kind: str
     text: str
+    subject: str | None = None  # e-mail
     attachments: list[dict[str, Any]]
     lat: float | None
     long: float | None
@@ -84,6 +85,7 @@ class MessageOut(BaseModel):
             direction=m.direction.value,
             kind=m.kind,
             text=m.text,
+            subject=m.subject,
             attachments=list(m.attachments or []),
             lat=m.lat,
             long=m.long,
