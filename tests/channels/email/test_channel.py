@@ -18,6 +18,7 @@ import pytest
 from hotline.channels.mailboxes import Mailboxes
 from tests.channels.email.conftest import USER, Dovecot, SMTPServer
 from tests.channels.zalo_helpers import run_jobs
+from tests.conftest import new_case_body
 
 pytestmark = pytest.mark.anyio
 
@@ -224,3 +225,38 @@ async def test_the_hook_of_an_email_channel_takes_nothing(app, client, world, ma
     assert r.status_code == 405
     assert (await client.get(f"/hooks/{channel}")).status_code == 405
     assert await conversations(client, world, channel) == []
+
+
+async def test_a_tracking_code_in_the_subject_links_the_case_but_not_for_a_machine(
+    app, client, world, dovecot: Dovecot, smtp: SMTPServer, mailbox
+):
+    channel, folder = mailbox
+    r = await client.post("/api/v1/cases", json=new_case_body(), headers=world.auth("operator"))
+    assert r.status_code == 201, r.text
+    code = r.json()["code"]
+    dovecot.append(
+        folder,
+        mail(
+            "<k1@example.vn>",
+            "Vắng nhà: Về yêu cầu " + code,
+            "Tôi sẽ trả lời sau.",
+            From="Hộp thư tự động <auto@example.vn>",
+            Auto_Submitted="auto-replied",
+        ),
+    )
+    dovecot.append(folder, mail("<k2@example.vn>", "Về yêu cầu " + code.lower(), "Đã hai ngày."))
+
+    async def both() -> Any:
+        found = await conversations(client, world, channel)
+        return found if len(found) == 2 and all(c["messages"] for c in found) else None
+
+    found = {c["external_user_id"]: c for c in await until(both, "both mails read")}
+    assert found[CITIZEN]["case_code"] == code
+    assert found["auto@example.vn"]["case_code"] is None  # a machine links nothing
+    await reply(client, world, found[CITIZEN]["id"], "Phường đang xử lý.")
+    await run_jobs(app)
+    [sent] = smtp.handler.received
+    wire = message_from_bytes(sent.data, policy=policy.default)
+    # The code the citizen wrote is kept (not added twice); the reply answers their mail.
+    assert wire["Subject"] == f"Re: Về yêu cầu {code.lower()}"
+    assert wire["In-Reply-To"] == "<k2@example.vn>"
