@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     token_ttl_hours: int = 24 * 30
     host: str = "127.0.0.1"
     port: int = 8022
+    # The hotline's address as the internet reaches it (https://1022.example.gov.vn): the
+    # webhook URL the hotline registers with a provider itself (Viber) is built on it.
+    # Empty: such a channel cannot be created until it is set.
+    public_url: str = ""
     # Connections kept open per process; keep it above the requests one process serves at
     # once, or overflow connections are opened and closed on every request.
     db_pool_size: int = 20

@@ -135,19 +135,20 @@ def test_handshake_answers_the_challenge_only_for_the_verify_token() -> None:
         "hub.verify_token": "hotline-verify-7d1e",
         "hub.challenge": "1158201444",
     }
-    assert adapter().handshake(MESSENGER, good) == "1158201444"
-    assert adapter().handshake(MESSENGER, {**good, "hub.verify_token": "guess"}) is None
-    assert adapter().handshake(MESSENGER, {**good, "hub.mode": "unsubscribe"}) is None
-    assert (
-        adapter().handshake(
-            MESSENGER, {"hub.mode": "subscribe", "hub.verify_token": "hotline-verify-7d1e"}
-        )
-        is None
-    )
-    assert (
-        adapter().handshake({**MESSENGER, "verify_token": ""}, {**good, "hub.verify_token": ""})
-        is None
-    )
+
+    def answer(settings: dict[str, str], query: dict[str, str]) -> tuple[int, bytes] | None:
+        reply = adapter().handshake(settings, "GET", query, {}, b"")
+        return None if reply is None else (reply.status, reply.body)
+
+    assert answer(MESSENGER, good) == (200, b"1158201444")
+    assert answer(MESSENGER, {**good, "hub.verify_token": "guess"}) == (403, b"")
+    assert answer(MESSENGER, {**good, "hub.mode": "unsubscribe"}) == (403, b"")
+    no_challenge = {"hub.mode": "subscribe", "hub.verify_token": "hotline-verify-7d1e"}
+    assert answer(MESSENGER, no_challenge) == (403, b"")
+    empty = {**MESSENGER, "verify_token": ""}
+    assert answer(empty, {**good, "hub.verify_token": ""}) == (403, b"")
+    # A POST is an event to read, not a handshake.
+    assert adapter().handshake(MESSENGER, "POST", good, {}, b"{}") is None
 
 
 # -- sending ---------------------------------------------------------------------------------

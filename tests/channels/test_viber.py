@@ -71,18 +71,18 @@ def test_a_location_and_a_shared_contact_are_read() -> None:
 def test_subscription_events_follow_and_unfollow() -> None:
     read = ViberAdapter().read
     [subscribed] = read(VIBER, payload("viber", "subscribed"))
-    [started] = read(VIBER, payload("viber", "conversation_started"))
+    # A chat opened ("subscribed": false) is no subscription: answered, not stored.
+    assert read(VIBER, payload("viber", "conversation_started")) == []
     [unsubscribed] = read(VIBER, payload("viber", "unsubscribed"))
     assert (subscribed.kind, subscribed.user_id, subscribed.user_name) == (
         InboundKind.FOLLOW,
         USER,
         "Nguyễn Văn An",
     )
-    assert (started.kind, started.user_id) == (InboundKind.FOLLOW, USER)
     assert (unsubscribed.kind, unsubscribed.user_id) == (InboundKind.UNFOLLOW, USER)
     # Documented with the same token as the text message: each keeps its own key.
-    keys = {e.event_id for e in (subscribed, started, unsubscribed)}
-    assert "4912661846655238145" not in keys and len(keys) == 3
+    keys = {e.event_id for e in (subscribed, unsubscribed)}
+    assert "4912661846655238145" not in keys and len(keys) == 2
 
 
 @pytest.mark.parametrize("name", ["webhook", "delivered", "seen", "failed"])
@@ -110,17 +110,22 @@ def test_missing_prefixed_or_foreign_signatures_fail() -> None:
 
 
 def test_conversation_started_is_answered_with_the_welcome_message() -> None:
-    answer = ViberAdapter().respond(VIBER, payload("viber", "conversation_started"))
-    assert answer is not None
-    assert json.loads(answer) == {
+    def answer(settings: dict[str, str], name: str) -> bytes | None:
+        reply = ViberAdapter().handshake(settings, "POST", {}, {}, payload("viber", name))
+        return None if reply is None else reply.body
+
+    welcome = answer(VIBER, "conversation_started")
+    assert welcome is not None
+    assert json.loads(welcome) == {
         "sender": {"name": "Tổng đài 1022"},
         "type": "text",
         "text": "Xin chào! Tổng đài 1022 xin nghe.",
     }
     no_welcome = {k: v for k, v in VIBER.items() if k != "welcome_text"}
-    assert ViberAdapter().respond(no_welcome, payload("viber", "conversation_started")) is None
-    for name in ("message_text", "subscribed", "webhook"):
-        assert ViberAdapter().respond(VIBER, payload("viber", name)) is None
+    assert answer(no_welcome, "conversation_started") == b""
+    assert answer(VIBER, "webhook") == b'{"ok":true}'
+    for name in ("message_text", "subscribed", "delivered"):
+        assert answer(VIBER, name) is None
 
 
 # -- sending ---------------------------------------------------------------------------------

@@ -204,6 +204,7 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/channels/{channel_id}"): _CONFIG,
     ("PATCH", "/api/v1/channels/{channel_id}"): _CONFIG,
     ("POST", "/api/v1/channels/{channel_id}/disable"): _CONFIG,
+    ("POST", "/api/v1/channels/{channel_id}/register-webhook"): _CONFIG,
     ("GET", "/hooks/{channel_id}"): "a provider's handshake, answered to the provider",
     ("POST", "/hooks/{channel_id}"): "a provider's webhook: stores, answers only ok",
     # The web chat widget: a visitor, not staff, reading only their own thread.

@@ -182,6 +182,21 @@ class Refreshes(Protocol):
         ...
 
 
+class RegistersWebhook(Protocol):
+    async def register_webhook(
+        self, settings: Mapping[str, Any], url: str, http: httpx.AsyncClient
+    ) -> Mapping[str, Any]:
+        """Point the provider at `url` (the channel's hook), for providers without a console
+        for it (Viber); raises a SendError with the provider's reason when refused."""
+        ...
+
+
+class Pulls(Protocol):
+    # True: the hotline fetches this provider's messages itself (e-mail over IMAP, read by
+    # the worker); its channels' `/hooks` answer 405 to every request.
+    pulls: ClassVar[bool]
+
+
 class Validates(Protocol):
     def validate(self, settings: Mapping[str, Any]) -> list[tuple[str, str]]:
         """(setting, problem) for settings present but unusable, beyond `required`."""

@@ -3,22 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
+import httpx
+import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.audit import record_change
 from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
+from hotline.channels.adapter import RegistersWebhook, SendError
 from hotline.channels.models import Channel
 from hotline.channels.registry import adapter_for, check_kind
 from hotline.db import utcnow
-from hotline.errors import InvalidInput, NotFound
+from hotline.errors import DomainError, InvalidInput, NotFound
 from hotline.messages import msg
 
 MAX_SETTING = 4000
 MAX_LIST = 50
+REGISTER_TIMEOUT = 15.0  # the provider calls our hook back before it answers
+log = structlog.get_logger("hotline.channels")
+
+
+class ProviderRefused(DomainError):
+    status = 502
+    title = msg("Nhà cung cấp từ chối yêu cầu")
 
 
 def public_settings(channel: Channel) -> dict[str, Any]:
@@ -89,12 +100,36 @@ def _name(name: str) -> str:
     return name
 
 
+def _registers(kind: str) -> bool:
+    return getattr(adapter_for(kind), "register_webhook", None) is not None
+
+
+def _check_public_url(kind: str, public_url: str) -> None:
+    if _registers(kind) and not public_url.strip():
+        raise InvalidInput(
+            msg(
+                "Kênh {kind} cần địa chỉ công khai của tổng đài để đăng ký webhook: "
+                "hãy đặt HOTLINE_PUBLIC_URL",
+                kind=kind,
+            ),
+            field="public_url",
+        )
+
+
 async def create_channel(
-    session: AsyncSession, *, actor: Actor, kind: str, name: str, settings: Mapping[str, Any]
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    kind: str,
+    name: str,
+    settings: Mapping[str, Any],
+    public_url: str = "",
 ) -> Channel:
-    """Connect a provider account (administrators); audited without its secrets."""
+    """Connect a provider account (administrators); audited without its secrets. A kind
+    whose webhook the hotline registers itself (Viber) needs the public URL set."""
     require(actor, Permission.MANAGE_CHANNELS)
     check_kind(kind)
+    _check_public_url(kind, public_url)
     channel = Channel(
         kind=kind,
         name=_name(name),
@@ -137,11 +172,17 @@ async def update_channel(
     name: str | None = None,
     settings: Mapping[str, Any] | None = None,
     enabled: bool | None = None,
-) -> Channel:
+    public_url: str = "",
+) -> tuple[Channel, Registration | None]:
     """Change a channel: settings are merged (a secret may be replaced, never read back;
-    null removes an optional setting). Audited without secrets."""
+    null removes an optional setting). Audited without secrets. A channel of a
+    self-registering kind (Viber) re-enabled, or given new credentials or a new sender, gets
+    its webhook registered again: returned for after the commit (it needs the public URL)."""
     channel = await get_channel(session, actor=actor, channel_id=channel_id)
     before = _audited(channel)
+    reenabled = bool(enabled) and not channel.enabled
+    if reenabled:
+        _check_public_url(channel.kind, public_url)
     if name is not None:
         channel.name = _name(name)
     if settings is not None:
@@ -172,4 +213,63 @@ async def update_channel(
         before=before,
         after=after,
     )
-    return channel
+    again = reenabled or bool(changed_secrets)
+    return channel, registration_for(channel, public_url) if again else None
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A webhook to register with the provider, read from the channel in a transaction and
+    registered after its commit (the provider checks the hook at once, and the hook must
+    find the channel)."""
+
+    channel_id: int
+    kind: str
+    settings: dict[str, Any]
+    url: str
+
+
+def registration_for(channel: Channel, public_url: str) -> Registration | None:
+    """The webhook an enabled channel of a self-registering kind needs, else None."""
+    if not channel.enabled or not _registers(channel.kind):
+        return None
+    _check_public_url(channel.kind, public_url)
+    url = public_url.strip().rstrip("/") + f"/hooks/{channel.id}"
+    return Registration(channel.id, channel.kind, dict(channel.settings), url)
+
+
+async def registration(
+    session: AsyncSession, *, actor: Actor, channel_id: int, public_url: str
+) -> Registration:
+    """What `register_webhook` will register for this channel (administrators)."""
+    channel = await get_channel(session, actor=actor, channel_id=channel_id)
+    if not _registers(channel.kind):
+        raise InvalidInput(
+            msg("Kênh {kind} không cần đăng ký webhook", kind=channel.kind), field="kind"
+        )
+    if not channel.enabled:
+        raise InvalidInput(msg("Kênh đã bị tắt"), field="enabled")
+    found = registration_for(channel, public_url)
+    assert found is not None
+    return found
+
+
+async def register_webhook(registration: Registration) -> dict[str, Any]:
+    """Point the provider at the channel's hook (Viber `set_webhook`), outside any
+    transaction. `{"url", "registered", "error"}`; the error is the provider's reason,
+    without secrets. Logged either way."""
+    register = cast(RegistersWebhook, adapter_for(registration.kind)).register_webhook
+    error = None
+    try:
+        async with httpx.AsyncClient(timeout=REGISTER_TIMEOUT, follow_redirects=False) as http:
+            await register(registration.settings, registration.url, http)
+    except SendError as exc:
+        error = exc.reason
+    log.info(
+        "webhook_registered" if error is None else "webhook_refused",
+        channel_id=registration.channel_id,
+        kind=registration.kind,
+        url=registration.url,
+        error=error,
+    )
+    return {"url": registration.url, "registered": error is None, "error": error}

@@ -26,6 +26,7 @@ from hotline.channels.schemas import (
     SavedReplyOut,
     SavedReplyPatch,
 )
+from hotline.messages import msg
 from hotline.types import Id
 from hotline.web.deps import current_actor, get_state
 from hotline.web.state import AppState
@@ -36,13 +37,29 @@ ActorDep = Annotated[Actor, Depends(current_actor)]
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
+async def _registered(out: ChannelOut, registration: admin.Registration | None) -> ChannelOut:
+    """After the commit: the webhook registered with the provider (Viber), its outcome in
+    the answer."""
+    if registration is not None:
+        out.webhook = await admin.register_webhook(registration)
+    return out
+
+
 @router.post("/api/v1/channels", status_code=201)
 async def create_channel(body: ChannelIn, actor: ActorDep, state: StateDep) -> ChannelOut:
+    public_url = state.settings.public_url
     async with state.unit_of_work() as session:
         channel = await admin.create_channel(
-            session, actor=actor, kind=body.kind, name=body.name, settings=body.settings
+            session,
+            actor=actor,
+            kind=body.kind,
+            name=body.name,
+            settings=body.settings,
+            public_url=public_url,
         )
-        return ChannelOut.of(channel)
+        out = ChannelOut.of(channel)
+        registration = admin.registration_for(channel, public_url)
+    return await _registered(out, registration)
 
 
 @router.get("/api/v1/channels")
@@ -62,24 +79,43 @@ async def update_channel(
     channel_id: Id, body: ChannelPatch, actor: ActorDep, state: StateDep
 ) -> ChannelOut:
     async with state.unit_of_work() as session:
-        channel = await admin.update_channel(
+        channel, registration = await admin.update_channel(
             session,
             actor=actor,
             channel_id=channel_id,
             name=body.name,
             settings=body.settings,
             enabled=body.enabled,
+            public_url=state.settings.public_url,
         )
-        return ChannelOut.of(channel)
+        out = ChannelOut.of(channel)
+    return await _registered(out, registration)
 
 
 @router.post("/api/v1/channels/{channel_id}/disable")
 async def disable_channel(channel_id: Id, actor: ActorDep, state: StateDep) -> ChannelOut:
     async with state.unit_of_work() as session:
-        channel = await admin.update_channel(
+        channel, _ = await admin.update_channel(
             session, actor=actor, channel_id=channel_id, enabled=False
         )
         return ChannelOut.of(channel)
+
+
+@router.post("/api/v1/channels/{channel_id}/register-webhook")
+async def register_webhook(channel_id: Id, actor: ActorDep, state: StateDep) -> dict[str, Any]:
+    """Register the channel's hook with its provider again (Viber; administrators): 200
+    with the URL, or 502 with the provider's reason."""
+    async with state.unit_of_work(read_only=True) as session:
+        registration = await admin.registration(
+            session, actor=actor, channel_id=channel_id, public_url=state.settings.public_url
+        )
+    result = await admin.register_webhook(registration)
+    if not result["registered"]:
+        raise admin.ProviderRefused(
+            msg("Nhà cung cấp từ chối đăng ký webhook: {reason}", reason=result["error"]),
+            field="webhook",
+        )
+    return result
 
 
 @router.api_route("/hooks/{channel_id}", methods=["GET", "POST"], include_in_schema=False)

@@ -217,7 +217,11 @@ async def reply(
 
 
 def _description(messages: list[Message]) -> str:
-    lines = [m.text.strip() for m in messages if m.direction == Direction.IN and m.text.strip()]
+    lines = [
+        m.text.strip()
+        for m in messages
+        if m.direction == Direction.IN and m.source != "automatic" and m.text.strip()
+    ]
     return "\n".join(lines)[:20_000]
 
 

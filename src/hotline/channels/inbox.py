@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.channels.adapter import HookReply, Inbound, InboundKind
+from hotline.channels.mailthreads import find_thread, threaded
 from hotline.channels.models import (
     IN_DOUBT,
     Channel,
@@ -76,6 +77,9 @@ async def receive(
     NotFound. No user is signed in: the signature is the authentication."""
     channel = await _channel(session, channel_id)
     adapter = adapter_for(channel.kind)
+    if getattr(adapter, "pulls", False):
+        # E-mail: the worker reads the mailbox; nothing is ever delivered to a hook.
+        raise MethodNotAllowed(msg("Kênh này không nhận dữ liệu qua webhook"))
     handshake = getattr(adapter, "handshake", None)
     if method != "POST":
         reply = handshake(channel.settings, method, query, headers, body) if handshake else None
@@ -265,8 +269,16 @@ async def _store_message(session: AsyncSession, channel: Channel, event: Inbound
     text = _clean(event.text)
     phones = list(dict.fromkeys([*event.phones, *_phones_in(text)]))
     identity = await _identity(session, channel, event, phones)
-    conversation = await _open_conversation(session, channel, event.user_id, identity.contact_id)
+    conversation, case_id = (
+        await find_thread(session, channel, event) if threaded(event) else (None, None)
+    )
+    if conversation is None:
+        conversation = await _open_conversation(
+            session, channel, event.user_id, identity.contact_id
+        )
     assert conversation is not None
+    if case_id is not None and conversation.case_id is None and not event.automatic:
+        conversation.case_id = case_id
     at = event.sent_at or utcnow()
     kind = (
         "location"
@@ -288,8 +300,10 @@ async def _store_message(session: AsyncSession, channel: Channel, event: Inbound
             "lat": event.location[0] if event.location else None,
             "long": event.location[1] if event.location else None,
             "status": MessageStatus.RECEIVED,
-            "source": "citizen",
+            # Sent by a machine (RFC 3834): shown, but never the text of a case.
+            "source": "automatic" if event.automatic else "citizen",
             "automatic": event.automatic,
+            "subject": _clean(event.subject)[:998] if event.subject else None,
             "attempts": 0,
             "created_at": at,
         },

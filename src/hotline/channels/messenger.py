@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import httpx
 
 from hotline.channels.adapter import (
+    HookReply,
     Inbound,
     InboundAttachment,
     InboundKind,
@@ -60,15 +61,36 @@ class MessengerAdapter:
     secrets: ClassVar[frozenset[str]] = frozenset(
         {"app_secret", "page_access_token", "verify_token"}
     )
+    idempotent_send: ClassVar[bool] = False  # the Send API takes no key; echoes confirm
+    # Up to 7 days with the HUMAN_AGENT tag; the 24-hour RESPONSE window is `send`'s choice.
+    reply_window: ClassVar[timedelta | None] = HUMAN_AGENT_WINDOW
 
     def __init__(self, *, clock: Callable[[], datetime] | None = None) -> None:
         self._now = clock or (lambda: datetime.now(UTC))
 
     # -- inbound ---------------------------------------------------------------------------
 
-    def handshake(self, settings: Mapping[str, Any], query: Mapping[str, str]) -> str | None:
-        """The text to answer Facebook's `GET ?hub.mode=subscribe&hub.verify_token=…&
-        hub.challenge=…` with (status 200, text/plain), or None to refuse (403)."""
+    def handshake(
+        self,
+        settings: Mapping[str, Any],
+        method: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> HookReply | None:
+        """Facebook's `GET ?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…`: the
+        challenge back (200, text/plain) when the token is the channel's, 403 otherwise.
+        A POST is an event: None, to go on reading it."""
+        if method != "GET":
+            return None
+        challenge = self.challenge(settings, query)
+        if challenge is None:
+            return HookReply(403, b"", "text/plain; charset=utf-8")
+        return HookReply(200, challenge.encode(), "text/plain; charset=utf-8")
+
+    def challenge(self, settings: Mapping[str, Any], query: Mapping[str, str]) -> str | None:
+        """The challenge to echo, or None when the request is not a subscription with the
+        channel's verify token."""
         expected = str(settings.get("verify_token") or "")
         given = query.get("hub.verify_token", "")
         challenge = query.get("hub.challenge")
@@ -257,3 +279,6 @@ def _graph_error(status: int, answer: Mapping[str, Any]) -> SendError:
     if status >= 500 or status == 429:
         return RetryableSendError(f"Messenger failed ({text})", code=label)
     return PermanentSendError(f"Messenger refused the message ({text})", code=label)
+
+
+ADAPTER = MessengerAdapter()

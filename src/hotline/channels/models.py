@@ -35,6 +35,9 @@ class Channel(Base):
     name: Mapped[str] = mapped_column(String(200))
     settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # What the worker keeps between two reads of a pulled channel (a mailbox's UIDVALIDITY
+    # and last UID), saved with the messages of the read that produced it.
+    state: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -110,6 +113,7 @@ class Message(Base):
     # "text", "image", "location", "file", ... (the first attachment's kind, else text)
     kind: Mapped[str] = mapped_column(String(20), default="text")
     text: Mapped[str] = mapped_column(Text, default="")
+    subject: Mapped[str | None] = mapped_column(Text)  # e-mail
     # The provider's id of an inbound event (or of an echo): unique per channel.
     event_id: Mapped[str | None] = mapped_column(String(300))
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)

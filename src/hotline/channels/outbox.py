@@ -29,6 +29,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.cases.models import Case
 from hotline.channels.adapter import (
     Adapter,
     Outgoing,
@@ -38,6 +39,8 @@ from hotline.channels.adapter import (
     Sent,
     TokenExpired,
 )
+from hotline.channels.email.sending import DEFAULT_SUBJECT
+from hotline.channels.email.threads import case_codes
 from hotline.channels.models import (
     IN_DOUBT,
     Channel,
@@ -177,6 +180,11 @@ async def _begin(session: AsyncSession, message_id: int, run: JobRun) -> _Prepar
         timeout = float(channel.settings.get("send_timeout") or DEFAULT_TIMEOUT)
     except (TypeError, ValueError):
         timeout = DEFAULT_TIMEOUT
+    subject, refs, reply_to = (
+        await _mail_thread(session, conversation, message.id)
+        if channel.kind == "email"
+        else (None, (), None)
+    )
     return _Prepared(
         channel_id=channel.id,
         adapter=adapter,
@@ -188,9 +196,42 @@ async def _begin(session: AsyncSession, message_id: int, run: JobRun) -> _Prepar
             last_inbound_at=conversation.last_inbound_at,
             # Not an operator's reply: e-mail marks it so auto-responders stay quiet.
             automatic=message.source in AUTOMATIC_SOURCES,
+            subject=subject,
+            thread_refs=refs,
+            reply_to=reply_to,
         ),
         timeout=timeout,
     )
+
+
+async def _mail_thread(
+    session: AsyncSession, conversation: Conversation, message_id: int
+) -> tuple[str | None, tuple[str, ...], str | None]:
+    """An e-mail reply's subject (the citizen's last one, with the case's tracking code),
+    References (the conversation's Message-IDs, theirs and ours, oldest first) and
+    In-Reply-To (the citizen's last message)."""
+    rows = (
+        await session.execute(
+            select(Message.direction, Message.event_id, Message.provider_id, Message.subject)
+            .where(Message.conversation_id == conversation.id, Message.id != message_id)
+            .order_by(Message.created_at, Message.id)
+        )
+    ).all()
+    refs: list[str] = []
+    subject = reply_to = None
+    for direction, event_id, provider_id, subject_of in rows:
+        found = event_id if direction == Direction.IN else provider_id
+        if found and found.startswith("<") and found not in refs:
+            refs.append(found)
+            if direction == Direction.IN:
+                reply_to = found
+        if direction == Direction.IN and subject_of:
+            subject = subject_of
+    if conversation.case_id is not None:
+        code = await session.scalar(select(Case.code).where(Case.id == conversation.case_id))
+        if code and code not in case_codes(subject):
+            subject = f"{subject or DEFAULT_SUBJECT} [{code}]"
+    return subject, tuple(refs), reply_to
 
 
 async def _refresh(run: JobRun, send: _Prepared, http: httpx.AsyncClient) -> dict[str, Any]:

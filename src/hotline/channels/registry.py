@@ -20,6 +20,10 @@ KINDS = ("zalo", "messenger", "viber", "email", "sms", "webchat")
 _ADAPTERS: dict[str, str] = {
     "zalo": "hotline.channels.zalo:ADAPTER",
     "webchat": "hotline.channels.webchat:ADAPTER",
+    "messenger": "hotline.channels.messenger:ADAPTER",
+    "viber": "hotline.channels.viber:ADAPTER",
+    "sms": "hotline.channels.sms:ADAPTER",
+    "email": "hotline.channels.email:ADAPTER",
 }
 
 # A channel kind as a case's and a contact identity's channel (contacts.models.Channel).

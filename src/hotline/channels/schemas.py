@@ -42,6 +42,9 @@ class ChannelOut(BaseModel):
     hook_path: str
     created_at: datetime
     updated_at: datetime
+    # Set when this change registered the hook with the provider itself (Viber):
+    # {"url", "registered", "error"}.
+    webhook: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, channel: Channel) -> Self:
@@ -63,6 +66,7 @@ class MessageOut(BaseModel):
     direction: str
     kind: str
     text: str
+    subject: str | None = None  # e-mail
     attachments: list[dict[str, Any]]
     lat: float | None
     long: float | None
@@ -82,6 +86,7 @@ class MessageOut(BaseModel):
             direction=m.direction.value,
             kind=m.kind,
             text=m.text,
+            subject=m.subject,
             attachments=list(m.attachments or []),
             lat=m.lat,
             long=m.long,

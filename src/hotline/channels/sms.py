@@ -16,7 +16,7 @@ import math
 import time
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, NamedTuple
 
 import httpx
@@ -133,6 +133,10 @@ class SmsAdapter:
         {"send_path", "gsm7_only", "max_skew_seconds", "region"}
     )
     secrets: ClassVar[frozenset[str]] = frozenset({"secret"})
+    # The contract (docs/channels.md) makes the gateway drop a repeat of a reply's `id`, the
+    # outbox's idempotency key: a send whose outcome is unknown is simply sent again.
+    idempotent_send: ClassVar[bool] = True
+    reply_window: ClassVar[timedelta | None] = None
     segments = staticmethod(segments)
 
     def __init__(self, *, clock: Callable[[], float] | None = None) -> None:
@@ -257,3 +261,6 @@ def _timestamp(value: Any) -> datetime | None:
             return None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     return None
+
+
+ADAPTER = SmsAdapter()

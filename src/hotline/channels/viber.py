@@ -1,6 +1,6 @@
 """Viber bot (REST API): webhook registration, signed callbacks, messages and subscription
 events, replies, and the one welcome message Viber accepts in the answer to
-`conversation_started`."""
+`conversation_started` (given by `handshake`, after the signature is checked)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx
 
 from hotline.channels.adapter import (
+    HookReply,
     Inbound,
     InboundAttachment,
     InboundKind,
@@ -66,6 +67,8 @@ class ViberAdapter:
     required: ClassVar[frozenset[str]] = frozenset({"auth_token", "sender_name"})
     optional: ClassVar[frozenset[str]] = frozenset({"api_base", "welcome_text"})
     secrets: ClassVar[frozenset[str]] = frozenset({"auth_token"})
+    idempotent_send: ClassVar[bool] = False  # send_message takes no key
+    reply_window: ClassVar[timedelta | None] = None  # a subscriber may be written to any time
 
     # -- inbound ---------------------------------------------------------------------------
 
@@ -101,7 +104,9 @@ class ViberAdapter:
             return [
                 _message(str(token), str(sender["id"]), _name(sender.get("name")), message, sent_at)
             ]
-        if name in ("subscribed", "conversation_started"):
+        # `conversation_started` is a chat opened, not a subscription ("subscribed": false):
+        # nothing to store; `handshake` answers it with the welcome.
+        if name == "subscribed":
             user = event.get("user") or {}
             if not isinstance(user, dict) or not user.get("id"):
                 return []
@@ -126,15 +131,30 @@ class ViberAdapter:
             ]
         return []
 
-    def respond(self, settings: Mapping[str, Any], body: bytes) -> bytes | None:
-        """The body (application/json) to answer a verified callback with: the channel's
-        welcome message for `conversation_started` when it has one, otherwise nothing."""
-        welcome = str(settings.get("welcome_text") or "").strip()
-        event = _parse(body)
-        if not welcome or event is None or event.get("event") != "conversation_started":
+    def handshake(
+        self,
+        settings: Mapping[str, Any],
+        method: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> HookReply | None:
+        """The answer to a verified callback that is no event to store: the `webhook` check
+        of `set_webhook` (200), and `conversation_started` with the channel's welcome
+        message as the body when it has one. Other callbacks: None, to be read."""
+        if method != "POST":
             return None
+        event = _parse(body)
+        name = event.get("event") if event is not None else None
+        if name == "webhook":
+            return HookReply(200, b'{"ok":true}', "application/json")
+        if name != "conversation_started":
+            return None
+        welcome = str(settings.get("welcome_text") or "").strip()
+        if not welcome:
+            return HookReply(200, b"", "application/json")
         answer = {"sender": _sender(settings), "type": "text", "text": welcome}
-        return json.dumps(answer, ensure_ascii=False).encode()
+        return HookReply(200, json.dumps(answer, ensure_ascii=False).encode(), "application/json")
 
     # -- outbound --------------------------------------------------------------------------
 
@@ -279,3 +299,6 @@ def _timestamp(value: Any) -> datetime | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return datetime.fromtimestamp(value / 1000, UTC)
     return None
+
+
+ADAPTER = ViberAdapter()

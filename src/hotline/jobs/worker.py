@@ -1,4 +1,5 @@
-"""The worker loop: periodic sweeps plus durable jobs, each in its own transaction."""
+"""The worker loop: periodic sweeps plus durable jobs, each in its own transaction, and the
+e-mail channels' mailbox readers (channels/mailboxes.py) beside it."""
 
 from __future__ import annotations
 
@@ -111,8 +112,17 @@ async def run_worker(
     # through the event log; the waker tells them to read it now.
     waker = Waker(settings, engine)
     await waker.start()
+    # The e-mail channels' mailboxes are read by long-lived tasks beside this loop (IMAP
+    # IDLE waits up to 29 minutes); each pass starts and stops them as channels change.
+    from hotline.channels.mailboxes import Mailboxes
+
+    mailboxes = Mailboxes(sessionmaker, wake=waker)
     try:
         while True:
+            if once:
+                await mailboxes.read_all()
+            else:
+                await mailboxes.sync()
             async with committed(sessionmaker, waker) as session:
                 flagged = await sweep_deadlines(session)
             if flagged:
@@ -141,5 +151,6 @@ async def run_worker(
                 return
             await asyncio.sleep(interval)
     finally:
+        await mailboxes.stop()
         await waker.stop()
         await engine.dispose()

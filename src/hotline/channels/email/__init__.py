@@ -8,6 +8,7 @@ as the hook hands a request body to another adapter's `read`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any, ClassVar
 
 import httpx
@@ -35,6 +36,13 @@ class EmailAdapter:
     kind: ClassVar[str] = "email"
     required: ClassVar[frozenset[str]] = REQUIRED
     secrets: ClassVar[frozenset[str]] = SECRETS
+    # SMTP takes no idempotency key: a reply sent again keeps its Message-ID (made from the
+    # key), but the server delivers it again.
+    idempotent_send: ClassVar[bool] = False
+    reply_window: ClassVar[timedelta | None] = None
+    # Mail is pulled from the mailbox by the worker (channels/mailboxes.py): `/hooks` refuses
+    # every request for this channel (405) before reading it.
+    pulls: ClassVar[bool] = True
 
     def verify(self, settings: Mapping[str, Any], headers: Mapping[str, str], body: bytes) -> bool:
         """Mail never arrives through `/hooks`: a request there claiming to be e-mail is refused."""
@@ -65,6 +73,8 @@ class EmailAdapter:
     ) -> bool:
         return await wait_for_mail(settings, state, timeout=timeout)
 
+
+ADAPTER = EmailAdapter()
 
 __all__ = [
     "EmailAdapter",
