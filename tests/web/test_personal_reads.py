@@ -54,6 +54,9 @@ PERSONAL: dict[tuple[str, str], str] = {
     ("GET", "/console/conversations"): "conversation_list",
     ("GET", "/conversations/{conversation_id}"): "conversation",
     ("GET", "/conversations/{conversation_id}/messages"): "conversation",
+    ("GET", "/api/v1/care/consults"): "care_consults",
+    ("POST", "/api/v1/care/consults/{consult_id}/take"): "care_consult",
+    ("POST", "/api/v1/care/consults/{consult_id}/done"): "care_consult",
 }
 # Pages read with a session, not a token: their logs are checked by their own tests.
 PAGES = {
@@ -253,6 +256,7 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ("PUT", "/api/v1/care/doctors/{user_id}"): _STAFF,
     # Registration answers with the person just registered (and their check-in link).
     ("POST", "/api/v1/care/patients"): _ECHO,
+    ("POST", "/api/v1/care/consults"): _ECHO,
     ("POST", "/api/v1/care/patients/{patient_id}/link"): "a new check-in link, no personal data",
     ("GET", "/api/v1/care/patients/{patient_id}/admissions"): (
         "admission requests: facility, bed kind, status; no name, number or address"
@@ -536,7 +540,21 @@ async def _care_calls(
     assert r.status_code == 201, r.text
     assert r.json()["contact_id"] == s.contact_id
     url = f"/api/v1/care/patients/{r.json()['id']}"
+    r = await client.post(
+        "/api/v1/care/consults", json={"phone": "0912345678"}, headers=world.auth("operator")
+    )
+    assert r.status_code == 201, r.text
+    consult = f"/api/v1/care/consults/{r.json()['id']}"
     return {
+        ("GET", "/api/v1/care/consults"): (
+            "supervisor", "GET", "/api/v1/care/consults", s.contact_id
+        ),
+        ("POST", "/api/v1/care/consults/{consult_id}/take"): (
+            "supervisor", "POST", f"{consult}/take", s.contact_id
+        ),
+        ("POST", "/api/v1/care/consults/{consult_id}/done"): (
+            "supervisor", "POST", f"{consult}/done", s.contact_id
+        ),
         ("GET", "/api/v1/care/patients"): ("doctor", "GET", "/api/v1/care/patients", s.contact_id),
         ("GET", "/api/v1/care/patients/{patient_id}"): ("doctor", "GET", url, s.contact_id),
         ("GET", "/api/v1/care/patients/{patient_id}/checkins"): (

@@ -158,6 +158,7 @@ class CallbackOut(BaseModel):
     line: str
     branch: str
     queued_at: datetime
+    due_at: datetime | None
     created_at: datetime
     status: str
     done_at: datetime | None
@@ -172,6 +173,7 @@ class CallbackOut(BaseModel):
             line=c.line,
             branch=c.branch,
             queued_at=c.queued_at,
+            due_at=c.due_at,
             created_at=c.created_at,
             status=c.status.value,
             done_at=c.done_at,

@@ -76,6 +76,9 @@ class Callback(Base):
     line: Mapped[str] = mapped_column(String(20))
     branch: Mapped[str] = mapped_column(String(20))
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the caller was promised the call: the start of the next consult window (care's
+    # consult routing); None: as soon as someone can.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     status: Mapped[CallbackStatus] = mapped_column(enum_column(CallbackStatus, 8))
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

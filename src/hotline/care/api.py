@@ -1,5 +1,6 @@
 """Home care's JSON API (docs/care.md): doctors, patients, check-ins, worklist, facilities,
-admissions and the FHIR export. Thin: every rule and permission is in the services."""
+admissions, consult requests and the FHIR export. Thin: every rule and permission is in the
+services."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from hotline.auth.service import Actor
-from hotline.care import checkins, doctors, facilities, links, service
+from hotline.care import checkins, consults, doctors, facilities, links, service
 from hotline.care.fhir import patient_bundle
 from hotline.types import Id, Int32
 from hotline.web.deps import current_actor, get_state
@@ -333,3 +334,45 @@ async def answer_admission(
             session, actor=actor, admission_id=admission_id, status=body.status
         )
         return facilities.admission_json(a)
+
+
+class ConsultBody(BaseModel):
+    phone: str = Field(max_length=40)
+    text: str = Field(default="", max_length=4000)
+    source: Literal["staff", "message"] = "staff"
+
+
+@router.get("/consults")
+async def list_consults(
+    actor: ActorDep,
+    state: StateDep,
+    status: Literal["open", "taken", "done"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> list[dict[str, object]]:
+    """A doctor: the consult requests of their windows; supervisors: all; by due time."""
+    async with state.unit_of_work() as session:
+        found = await consults.list_consults(session, actor=actor, status=status, limit=limit)
+        return [v.as_json() for v in found]
+
+
+@router.post("/consults", status_code=201)
+async def create_consult(body: ConsultBody, actor: ActorDep, state: StateDep) -> dict[str, object]:
+    async with state.unit_of_work() as session:
+        view = await consults.create_consult(
+            session, actor=actor, phone=body.phone, text=body.text, source=body.source
+        )
+        return view.as_json()
+
+
+@router.post("/consults/{consult_id}/take")
+async def take_consult(consult_id: Id, actor: ActorDep, state: StateDep) -> dict[str, object]:
+    async with state.unit_of_work() as session:
+        view = await consults.take_consult(session, actor=actor, consult_id=consult_id)
+        return view.as_json()
+
+
+@router.post("/consults/{consult_id}/done")
+async def finish_consult(consult_id: Id, actor: ActorDep, state: StateDep) -> dict[str, object]:
+    async with state.unit_of_work() as session:
+        view = await consults.finish_consult(session, actor=actor, consult_id=consult_id)
+        return view.as_json()

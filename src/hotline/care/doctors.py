@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -278,17 +279,87 @@ class ConsultWindow:
     doctor_ids: tuple[int, ...]
 
 
-async def next_consult_window(session: AsyncSession, at: datetime) -> ConsultWindow | None:
-    """The first consult window starting after `at` (within a week) in which some active
-    consult doctor works, with its doctors; None when no doctor has a consult window."""
-    site = site_of(session)
+@dataclass(frozen=True)
+class ConsultSlot:
+    user_id: int
+    weekday: int  # 0 Monday .. 6 Sunday
+    start: int  # minutes after local midnight
+    end: int
+
+
+@dataclass(frozen=True)
+class ConsultSchedule:
+    """The consult windows of every active consult doctor, answered in memory: the phone
+    line holds one (reloaded at each poll) and asks it at every call without the database."""
+
+    slots: tuple[ConsultSlot, ...]
+    timezone: ZoneInfo
+
+    def doctors_at(self, at: datetime) -> frozenset[int]:
+        """The consult doctors in one of their windows at `at`."""
+        local = at.astimezone(self.timezone)
+        minute = local.hour * 60 + local.minute
+        return frozenset(
+            s.user_id
+            for s in self.slots
+            if s.weekday == local.weekday() and s.start <= minute < s.end
+        )
+
+    def window_at(self, at: datetime) -> ConsultWindow | None:
+        """The window open at `at` (spanning every doctor's window open then), if any."""
+        local = at.astimezone(self.timezone)
+        minute = local.hour * 60 + local.minute
+        open_now = [
+            s for s in self.slots if s.weekday == local.weekday() and s.start <= minute < s.end
+        ]
+        if not open_now:
+            return None
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
+
+        def stamp(minutes: int) -> datetime:
+            return (midnight + timedelta(minutes=minutes)).replace(tzinfo=self.timezone)
+
+        return ConsultWindow(
+            stamp(min(s.start for s in open_now)),
+            stamp(max(s.end for s in open_now)),
+            tuple(sorted({s.user_id for s in open_now})),
+        )
+
+    def next_window(self, at: datetime) -> ConsultWindow | None:
+        """The first window starting after `at` (within a week), with its doctors."""
+        if not self.slots:
+            return None
+        local = at.astimezone(self.timezone)
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
+        best: tuple[datetime, datetime] | None = None
+        doctors: set[int] = set()
+        for slot in self.slots:
+            days = (slot.weekday - local.weekday()) % 7
+            for extra in (days, days + 7):
+                day = midnight + timedelta(days=extra)
+                begins = (day + timedelta(minutes=slot.start)).replace(tzinfo=self.timezone)
+                if begins <= local:
+                    continue
+                ends = (day + timedelta(minutes=slot.end)).replace(tzinfo=self.timezone)
+                if best is None or begins < best[0]:
+                    best, doctors = (begins, ends), {slot.user_id}
+                elif begins == best[0]:
+                    doctors.add(slot.user_id)
+                    best = (best[0], max(best[1], ends))
+                break
+        assert best is not None
+        return ConsultWindow(best[0], best[1], tuple(sorted(doctors)))
+
+
+async def consult_schedule(session: AsyncSession) -> ConsultSchedule:
+    """Every consult window of the active consult doctors (active accounts), in one query."""
     rows = (
         await session.execute(
             select(
+                DoctorWindow.user_id,
                 DoctorWindow.weekday,
                 DoctorWindow.start_minute,
                 DoctorWindow.end_minute,
-                DoctorWindow.user_id,
             )
             .join(CareDoctor, CareDoctor.user_id == DoctorWindow.user_id)
             .join(User, User.id == CareDoctor.user_id)
@@ -298,27 +369,13 @@ async def next_consult_window(session: AsyncSession, at: datetime) -> ConsultWin
                 CareDoctor.active.is_(True),
                 User.active.is_(True),
             )
+            .order_by(DoctorWindow.user_id, DoctorWindow.weekday, DoctorWindow.start_minute)
         )
     ).all()
-    if not rows:
-        return None
-    local = site.local(at)
-    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    best: tuple[datetime, datetime] | None = None
-    doctors: set[int] = set()
-    for weekday, start, end, user_id in rows:
-        days = (weekday - local.weekday()) % 7
-        for extra in (days, days + 7):
-            day = (midnight + timedelta(days=extra)).replace(tzinfo=None)
-            begins = (day + timedelta(minutes=start)).replace(tzinfo=site.timezone)
-            if begins <= local:
-                continue
-            ends = (day + timedelta(minutes=end)).replace(tzinfo=site.timezone)
-            if best is None or begins < best[0]:
-                best, doctors = (begins, ends), {user_id}
-            elif begins == best[0]:
-                doctors.add(user_id)
-                best = (best[0], max(best[1], ends))
-            break
-    assert best is not None
-    return ConsultWindow(best[0], best[1], tuple(sorted(doctors)))
+    return ConsultSchedule(tuple(ConsultSlot(*row) for row in rows), site_of(session).timezone)
+
+
+async def next_consult_window(session: AsyncSession, at: datetime) -> ConsultWindow | None:
+    """The first consult window starting after `at` (within a week) in which some active
+    consult doctor works, with its doctors; None when no doctor has a consult window."""
+    return (await consult_schedule(session)).next_window(at)

@@ -1,5 +1,5 @@
 """Home care: doctors and their availability, patients followed at home, check-ins and their
-schedule, treatment facilities with beds, admission requests."""
+schedule, treatment facilities with beds, admission requests, consult requests."""
 
 from __future__ import annotations
 
@@ -226,3 +226,60 @@ class Admission(Base):
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConsultSource(enum.StrEnum):
+    PHONE = "phone"  # a caller of branch 3 who asked to be called back
+    MESSAGE = "message"  # a citizen's message classified tu_van_suc_khoe
+    STAFF = "staff"  # entered by hotline staff
+
+
+class ConsultStatus(enum.StrEnum):
+    OPEN = "open"
+    TAKEN = "taken"
+    DONE = "done"
+
+
+class ConsultRequest(Base):
+    """A citizen waiting for a consult doctor: due at the start of a consult window (or
+    when it was made, inside one) and assigned to that window's doctors."""
+
+    __tablename__ = "care_consult_request"
+    __table_args__ = (Index("ix_care_consult_request_status_due_at", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source: Mapped[ConsultSource] = mapped_column(enum_column(ConsultSource, 10))
+    status: Mapped[ConsultStatus] = mapped_column(
+        enum_column(ConsultStatus, 8), default=ConsultStatus.OPEN
+    )
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"), index=True)
+    phone: Mapped[str] = mapped_column(String(20), default="")  # the number to call back
+    text: Mapped[str] = mapped_column(Text, default="")
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("call.id", ondelete="SET NULL"))
+    callback_id: Mapped[int | None] = mapped_column(
+        ForeignKey("callback.id", ondelete="SET NULL"), unique=True
+    )
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversation.id", ondelete="SET NULL")
+    )
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    window_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    taken_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConsultAssignee(Base):
+    """A doctor of the window a consult request is due in: they see it and may take it."""
+
+    __tablename__ = "care_consult_assignee"
+
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("care_consult_request.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

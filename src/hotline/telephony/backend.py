@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from hotline.telephony.prompts import Prompt
 
 if TYPE_CHECKING:
+    from hotline.care.doctors import ConsultWindow
     from hotline.telephony.recording import CallAudio
 
 
@@ -37,6 +38,10 @@ class CallProgress:
     agent_answered_at: datetime | None = None
     # When the call is recorded: its audio so far, written to a file when the call ends.
     recording: CallAudio | None = None
+    # Branch 3 (telephony/consult.py): the consult window a callback is to be made in, and
+    # when it is due (its start; None: at once, the window being open when it was asked).
+    consult_window: ConsultWindow | None = None
+    consult_due: datetime | None = None
 
 
 class CallLeg(Protocol):

@@ -30,6 +30,8 @@ from hotline.calls.service import (
     open_call,
     record_call,
 )
+from hotline.care.consults import phone_callback
+from hotline.care.doctors import ConsultWindow, consult_schedule
 from hotline.db import create_engine, make_sessionmaker, utcnow
 from hotline.eventfeed import Waker
 from hotline.events import DomainEvent, Wake, committed, record_event
@@ -42,6 +44,7 @@ from hotline.staffing.service import ringable
 from hotline.staffing.surge import surge_active
 from hotline.telephony.acd import Acd
 from hotline.telephony.backend import CallProgress
+from hotline.telephony.consult import ConsultDesk
 from hotline.telephony.hours import OpeningHours
 from hotline.telephony.ivr import Menu, default_menu
 from hotline.telephony.media.gcpacer import GcPacer
@@ -128,7 +131,9 @@ class CallRecorder:
         data.instance = self.instance
         if self.metrics is not None:
             self.metrics.call_ended(data.outcome)
-        self._spawn(self._write(data, opened, progress.recording))
+        consult = progress.consult_window
+        due = progress.consult_due or data.queued_at or data.started_at
+        self._spawn(self._write(data, opened, progress.recording, consult, due))
 
     def opened(self, progress: CallProgress) -> None:
         """An operator answered: write the row now and tell their console."""
@@ -166,6 +171,8 @@ class CallRecorder:
         data: NewCall,
         opened: asyncio.Task[int | None] | None,
         recording: CallAudio | None = None,
+        consult: ConsultWindow | None = None,
+        consult_due: datetime | None = None,
     ) -> None:
         recorded = await self._write_recording(recording)
         try:
@@ -180,6 +187,11 @@ class CallRecorder:
                     )
                 else:
                     call = await record_call(session, data=data)
+                    if consult is not None and call.outcome is CallOutcome.CALLBACK_REQUESTED:
+                        # Branch 3: called back in the consult window the caller was told of.
+                        await phone_callback(
+                            session, call=call, window=consult, due_at=consult_due or utcnow()
+                        )
                 if recorded is not None:
                     await add_recording(session, call_id=call.id, recorded=recorded)
         except Exception:  # a failed write is logged; the line keeps running
@@ -313,6 +325,7 @@ class PhoneLine:
         self.metrics: LineMetrics | None = None
         self.metrics_port: int | None = None
         self.queue_events: QueuePublisher | None = None
+        self.consult = ConsultDesk(prompts_dir=settings.prompts_dir, voice=settings.sip_voice)
 
     async def start(self) -> UserAgent:
         s = self.settings
@@ -373,7 +386,13 @@ class PhoneLine:
         # Menus, prompts and hours: from the database (see switchboard.py), synthesised in a
         # thread, reloaded while calls go on.
         self.switchboard = Switchboard(
-            s, timezone=site.timezone, acd=self.acd, timing=timing, now=self.now, fixed=self.menu
+            s,
+            timezone=site.timezone,
+            acd=self.acd,
+            timing=timing,
+            now=self.now,
+            fixed=self.menu,
+            consult=self.consult,
         )
         await self.switchboard.load(sessionmaker)
         await self.ua.start(self.switchboard, self.recorder)
@@ -415,13 +434,17 @@ class PhoneLine:
         operator unrung; one indexed query a second is cheap and heals any missed change.
         """
         assert self.acd is not None
+        now = self.now()
         async with sessionmaker() as session:
             agents = await line_agents(session)
             # The queue rings operators on shift (staffing/service.py; None: no roster now).
-            allowed = await ringable(session, now=self.now())
+            allowed = await ringable(session, now=now)
             surge = await surge_active(session)
-        if allowed is not None:
+            self.consult.schedule = await consult_schedule(session)
+        if allowed is not None:  # the roster is the operators': doctors are not on it
             agents = [a for a in agents if QUEUE not in a.queues or a.user_id in allowed]
+        # Branch 3 rings the consult doctors in a window now (telephony/consult.py).
+        agents = self.consult.ringable(agents, now)
         if self.switchboard is not None:
             self.switchboard.surge_callback_after = (
                 self.settings.surge_callback_after if surge else None
@@ -439,6 +462,7 @@ class PhoneLine:
                 return
             try:
                 await self.poll_agents(sessionmaker)
+                await self.consult.warm(self.now())
             except Exception as exc:  # logged in one line: it repeats every poll
                 log.warning("agent_poll_failed", error=str(exc).splitlines()[0])
 

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hotline.calls.models import CallOutcome
 from hotline.phoneconfig.defaults import MAIN_MENU, RECORDING_NOTICE, default_config
 from hotline.phoneconfig.schemas import PhoneConfig, PromptText
 from hotline.phoneconfig.service import config_version, load_config
@@ -32,6 +33,7 @@ from hotline.phoneconfig.texts import CALLBACK_TEXTS
 from hotline.phoneconfig.uploads import uploads_dir
 from hotline.settings import Settings
 from hotline.telephony.backend import CallLeg
+from hotline.telephony.consult import CONSULT_QUEUE, ConsultDesk
 from hotline.telephony.hours import OpeningHours, parse_window, vi_number
 from hotline.telephony.ivr import Ivr, Menu, Option
 from hotline.telephony.prompts import Prompt, PromptSet
@@ -188,10 +190,12 @@ class ConfiguredIvr(Ivr):
         max_recording: float,
         ring_seconds: float,
         surge_callback_after: float | None = None,
+        consult: ConsultDesk | None = None,
         **kw: Any,
     ) -> None:
         super().__init__(menu, snapshot.prompts, hours=snapshot.hours, **kw)
         self.surge_callback_after = surge_callback_after
+        self.consult = consult
         self.snapshot = snapshot
         self.line = line
         self.max_recording = max_recording
@@ -219,12 +223,55 @@ class ConfiguredIvr(Ivr):
             await self._record(leg)
         return await super()._choose(leg)
 
+    def _consult_routed(self, branch: str) -> bool:
+        return (
+            branch == CONSULT_QUEUE
+            and self.acd is not None
+            and self.consult is not None
+            and self.consult.active
+        )
+
+    async def _closed(self, leg: CallLeg, branch: str) -> None:
+        if self._consult_routed(branch):  # the consult windows, not the hours, decide
+            await self._queue(leg, branch)
+            return
+        await super()._closed(leg, branch)
+
     async def _queue(self, leg: CallLeg, branch: str) -> None:
+        if self._consult_routed(branch):
+            assert self.acd is not None and self.consult is not None
+            now = self.now()
+            window = self.consult.window_with_doctor(self.acd, now)
+            if window is None:
+                await self._consult_later(leg, branch, now)
+                return
+            leg.record.consult_window = window  # a callback asked while waiting: this window
         rule = self.snapshot.queues.get(branch)
         self.timing = timing_for(self.timing, rule, self.surge_callback_after)
         if rule is not None and rule.record:
             await self._record(leg)
         await super()._queue(leg, branch)
+
+    async def _consult_later(self, leg: CallLeg, branch: str, now: datetime) -> None:
+        """No consult doctor now: say when the next window starts and offer a callback in
+        it (1, during the announcement or the offer); then hang up."""
+        assert self.consult is not None and self.consult.schedule is not None
+        window = self.consult.schedule.next_window(now)
+        if window is None:
+            await super()._closed(leg, branch)
+            return
+        leg.record.outcome = CallOutcome.OUTSIDE_HOURS.value
+        cast("SipLeg", leg).digits.clear()  # keys pressed in the menu do not answer this
+        digit = await leg.play(await self.consult.prompt(window, now))
+        if digit is None:
+            digit = await leg.play(self.prompts["callback_offer"])
+        if digit is None:
+            digit = await leg.collect_digit(self.timing.digit_timeout)
+        if digit == "1":
+            leg.record.outcome = CallOutcome.CALLBACK_REQUESTED.value
+            leg.record.consult_window, leg.record.consult_due = window, window.starts_at
+            await leg.play(self.prompts["callback_ok"], barge_in=False)
+        await leg.hangup()
 
     async def _record(self, leg: CallLeg) -> None:
         """Start recording, then say so: the recording itself holds the announcement."""
@@ -248,8 +295,10 @@ class Switchboard:
         timing: QueueTiming,
         now: Callable[[], datetime],
         fixed: Menu | None = None,
+        consult: ConsultDesk | None = None,
     ) -> None:
         self.settings = settings
+        self.consult = consult  # branch 3 by the consult windows (consult.py)
         self.timezone = timezone
         self.acd = acd
         self.timing = timing
@@ -331,6 +380,7 @@ class Switchboard:
             self.settings.recording_max_seconds,
             self.settings.sip_agent_ring_seconds,
             surge_callback_after=self.surge_callback_after,
+            consult=self.consult,
             acd=self.acd,
             timing=replace(self.timing, digit_timeout=menu.digit_timeout),
             now=self.now,
