@@ -50,7 +50,14 @@ PERSONAL: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/care/patients/{patient_id}/checkins"): "care_checkin",
     ("GET", "/api/v1/care/patients/{patient_id}/fhir"): "care_fhir",
     ("GET", "/api/v1/care/worklist"): "care_worklist",
+    # Home care's pages: the same services (tests/care/test_pages.py checks their logs).
+    ("GET", "/care"): "care_worklist",
+    ("GET", "/care/worklist"): "care_worklist",
+    ("GET", "/care/patients"): "care_patients",
+    ("GET", "/care/patients/{patient_id}"): "care_patient",
+    ("POST", "/care/patients/{patient_id}/checkins"): "care_checkin",
 }
+CARE_PAGES = {route for route in PERSONAL if route[1].startswith("/care")}
 
 _CASE_CONTENT = "the case itself (description, incident address), no reporter details"
 _ECHO = "answers with what the caller just sent, not with anyone else's data"
@@ -458,7 +465,7 @@ async def test_every_route_showing_a_citizen_logs_the_read(app, client, world, s
         conversation["contact_id"],
     )
     calls.update(await _care_calls(client, world, s))
-    assert calls.keys() | {("GET", "/"), ("GET", "/cases/{code}")} == PERSONAL.keys()
+    assert calls.keys() | {("GET", "/"), ("GET", "/cases/{code}")} | CARE_PAGES == PERSONAL.keys()
     for route, (who, method, url, whose) in calls.items():
         reader = await user_id(client, world, who)
         before = len(await _reads(app, reader))
