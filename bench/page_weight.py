@@ -31,6 +31,7 @@ PAGES = [
     ("dashboard", "/dashboard", "supervisor"),
     ("reports", "/reports", "supervisor"),
     ("administration", "/admin/users", "admin"),
+    ("doctor's worklist", "/care", "doctor"),
     ("citizen report form", "/phan-anh", None),
     ("tracking", "/tra-cuu", None),
 ]
@@ -60,7 +61,7 @@ async def measure() -> list[dict[str, Any]]:
             unit = await create_unit(
                 s, code="ubnd-weight", name="UBND phường", unit_type="ward_committee"
             )
-            for role in ("operator", "supervisor", "admin"):
+            for role in ("operator", "supervisor", "admin", "doctor"):
                 await create_user(s, username=role, password=f"{role}-pass-1022", role=role)
             await create_user(
                 s,

@@ -39,6 +39,7 @@ NAMES = (
     "duplicates",
     "acd",
     "staffing",
+    "care",
     "sip_calls",
     "phone",
     "page_weight",
@@ -92,6 +93,12 @@ def commands(quick: bool, fresh: bool, out: Path) -> dict[str, list[str]]:
             py,
             str(BENCH / "staffing.py"),
             *(["--calls", "100000", "--runs", "3"] if quick else []),
+            *f,
+        ],
+        "care": [
+            py,
+            str(BENCH / "care.py"),
+            *(["--checkins", "5000", "--runs", "2", "--requests", "30"] if quick else []),
             *f,
         ],
         "sip_calls": [py, str(BENCH / "sip_calls.py"), *sip_calls],
@@ -744,6 +751,50 @@ def staffing_section(r: dict[str, Any]) -> tuple[str, list[str]]:
     return text, summary
 
 
+def care_section(r: dict[str, Any]) -> tuple[str, list[str]]:
+    c, risk, w = r["config"], r["risk"], r["worklist"]
+    mix = ", ".join(f"{k} {v}" for k, v in sorted(risk["tier_mix_of_2000"].items()))
+    text = "\n".join(
+        [
+            f"## Home care: risk evaluation and a doctor's worklist ({c['patients']:,} patients)",
+            "",
+            "What: `bench/care.py`. Risk: `hotline.care.risk.evaluate` (NEWS2, warning signs,"
+            f" severity, tier) over {risk['checkins']:,} varied check-ins (tiers of the first"
+            f" 2,000: {mix}), pinned to core {risk['cpu']}, median of {risk['runs']} runs."
+            f" Worklist: `GET /api/v1/care/worklist` through the ASGI app on PostgreSQL with"
+            f" {c['patients']:,} followed patients, three days of check-in slots, the read log"
+            f" written; {c['requests']} requests per doctor after warm-up. The target is the"
+            f" typical doctor's (a full list at the default capacity, {c['capacity']});"
+            " the heavy one (500 patients, the list's limit) is shown for information.",
+            "",
+            markdown_table(
+                ["risk evaluation", "check-ins/s (median)", "slowest run"],
+                [["product", fmt(risk["rate_median"], 0), fmt(risk["rate_min"], 0)]],
+            ),
+            "",
+            markdown_table(
+                ["worklist", "patients listed", "p50 ms", "p95 ms", "max ms"],
+                [
+                    [who, v["patients"], fmt(v["p50_ms"]), fmt(v["p95_ms"]), fmt(v["max_ms"])]
+                    for who, v in w.items()
+                ],
+            ),
+        ]
+    )
+    typical = w["typical"]["p95_ms"]
+    summary = [
+        [
+            "care: risk evaluation; worklist",
+            f"≥ {r['target_rate']:,.0f} check-ins/s one core; p95 ≤ {r['target_ms']:g} ms",
+            f"{fmt(risk['rate_median'], 0)}/s; p95 {fmt(typical)} ms",
+            "—",
+            "—",
+            verdict(r["passed"]),
+        ]
+    ]
+    return text, summary
+
+
 def render(results: dict[str, Any]) -> str:
     machine = next(iter(results.values()))["machine"] if results else {}
     when = max(r["started_at"] for r in results.values()) if results else "—"
@@ -763,6 +814,7 @@ def render(results: dict[str, Any]) -> str:
         ("duplicates", duplicates_section),
         ("acd", acd_section),
         ("staffing", staffing_section),
+        ("care", care_section),
         ("sip_calls", sip_calls_section),
         ("phone", phone_section),
         ("page_weight", page_weight_section),

@@ -32,6 +32,7 @@ USERS = {
     "officer": ("a11y-canbo", "a11y-canbo-1022"),
     "supervisor": ("a11y-truongca", "a11y-truongca-1022"),
     "on-call": ("a11y-dtv2", "a11y-dtv2-1022"),  # an operator the line has put a call through to
+    "doctor": ("a11y-bacsi", "a11y-bacsi-1022"),
 }
 
 
@@ -71,6 +72,12 @@ def _bad_report(page: Any) -> None:
     page.wait_for_selector("#phone-error", state="visible")
 
 
+def _bad_checkin(page: Any) -> None:
+    page.fill("#spo2", "9x")
+    page.click("#record")
+    page.wait_for_selector("#spo2-error")
+
+
 def _unknown_code(page: Any) -> None:
     page.fill("#code", "ABCD-1234")
     page.fill("#secret", "ABCDE-12345")
@@ -106,12 +113,16 @@ PAGES = {
     "track": Page("/tra-cuu", None, "#code"),
     "track-error": Page("/tra-cuu", None, "#code", _unknown_code),
     "faq": Page("/faq", None, "#main"),
+    "care": Page("/care", "doctor", "#worklist"),
+    "care-patient": Page("/care/patients/{patient}", "doctor", "#checkin-form"),
+    "care-checkin-error": Page("/care/patients/{patient}", "doctor", "#checkin-form", _bad_checkin),
 }
 
 
-async def _seed(settings: Settings) -> tuple[str, int]:
-    """A ward unit with its officer and a case forwarded to it, operators, a supervisor: the
-    code of the case and the id of the operator a call will be put through to."""
+async def _seed(settings: Settings) -> tuple[str, int, int]:
+    """A ward unit with its officer and a case forwarded to it, operators, a supervisor, a
+    doctor following a patient: the code of the case, the id of the operator a call will be
+    put through to, and the patient's id."""
     from hotline.agents.service import set_status
     from hotline.auth.service import SYSTEM, create_user
     from hotline.cases.service import NewCase, open_case
@@ -133,6 +144,7 @@ async def _seed(settings: Settings) -> tuple[str, int]:
             "officer": "unit_officer",
             "supervisor": "supervisor",
             "on-call": "operator",
+            "doctor": "doctor",
         }
         ids = {}
         for key, (username, password) in USERS.items():
@@ -172,8 +184,40 @@ async def _seed(settings: Settings) -> tuple[str, int]:
         )
         await forward_case(s, actor=SYSTEM, case=case, unit_id=unit.id, note="Hỗ trợ gấp")
         code = case.code
+        patient = await _follow(s, ids["doctor"])
     await engine.dispose()
-    return code, ids["on-call"].id
+    return code, ids["on-call"].id, patient
+
+
+async def _follow(session: Any, doctor: Any) -> int:
+    """The doctor's profile and a patient of theirs with two check-ins (no warning sign)."""
+    from hotline.auth.service import SYSTEM, actor_of
+    from hotline.care.checkins import CheckInData, record_by_doctor
+    from hotline.care.doctors import DoctorIn, save_doctor
+    from hotline.care.service import PatientIn, register_patient
+
+    await save_doctor(
+        session,
+        actor=SYSTEM,
+        user_id=doctor.id,
+        data=DoctorIn(years_experience=6, groups=("proactive",)),
+        create=True,
+    )
+    patient = await register_patient(
+        session,
+        actor=SYSTEM,
+        data=PatientIn(
+            status="F0", name="Lê Văn Hùng", phone="0903123456", age=45, doctor_id=doctor.id
+        ),
+    )
+    for spo2, rr in ((98, 16), (96, 20)):
+        await record_by_doctor(
+            session,
+            actor=actor_of(doctor),
+            patient_id=patient.id,
+            data=CheckInData(spo2=spo2, respiratory_rate=rr, pulse=84, temperature=37.2),
+        )
+    return int(patient.id)
 
 
 @dataclass
@@ -181,6 +225,7 @@ class Site11y:
     server: LiveServer
     browser: Any
     code: str
+    patient: int
 
 
 @pytest.fixture(scope="module")
@@ -200,11 +245,11 @@ def site(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     with LiveServer(settings) as server:
         seeded = server.run(_seed(settings))
         assert isinstance(seeded, tuple)
-        code, on_call = seeded
+        code, on_call, patient = seeded
         server.run(_answer_call(settings, on_call))
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            yield Site11y(server, browser, code)
+            yield Site11y(server, browser, code, patient)
             browser.close()
 
 
@@ -223,7 +268,7 @@ def _open(site: Site11y, name: str) -> Any:
         page.fill("#password", password)
         page.click("button[type=submit]")
         page.wait_for_load_state()
-    page.goto(site.server.url + spec.path.format(code=site.code))
+    page.goto(site.server.url + spec.path.format(code=site.code, patient=site.patient))
     page.wait_for_selector(spec.ready, state="attached")
     page.wait_for_load_state("load")
     if spec.then is not None:

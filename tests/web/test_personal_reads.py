@@ -57,6 +57,12 @@ PERSONAL: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/care/consults"): "care_consults",
     ("POST", "/api/v1/care/consults/{consult_id}/take"): "care_consult",
     ("POST", "/api/v1/care/consults/{consult_id}/done"): "care_consult",
+    # Home care's pages: the same services (tests/care/test_pages.py checks their logs).
+    ("GET", "/care"): "care_worklist",
+    ("GET", "/care/worklist"): "care_worklist",
+    ("GET", "/care/patients"): "care_patients",
+    ("GET", "/care/patients/{patient_id}"): "care_patient",
+    ("POST", "/care/patients/{patient_id}/checkins"): "care_checkin",
 }
 # Pages read with a session, not a token: their logs are checked by their own tests.
 PAGES = {
@@ -66,6 +72,7 @@ PAGES = {
     ("GET", "/conversations/{conversation_id}"),
     ("GET", "/conversations/{conversation_id}/messages"),
 }
+CARE_PAGES = {route for route in PERSONAL if route[1].startswith("/care")}
 
 _CASE_CONTENT = "the case itself (description, incident address), no reporter details"
 _ECHO = "answers with what the caller just sent, not with anyone else's data"
@@ -491,7 +498,7 @@ async def test_every_route_showing_a_citizen_logs_the_read(app, client, world, s
         conversation["contact_id"],
     )
     calls.update(await _care_calls(client, world, s))
-    assert calls.keys() | PAGES == PERSONAL.keys()
+    assert calls.keys() | PAGES | CARE_PAGES == PERSONAL.keys()
     for route, (who, method, url, whose) in calls.items():
         reader = await user_id(client, world, who)
         before = len(await _reads(app, reader))

@@ -83,6 +83,9 @@ async def board(request: Request, state: StateDep) -> Response:
         actor = await page_actor(request, state, session)
         if actor is None or actor.user_id is None:
             return RedirectResponse("/login", status_code=303)
+        if allows(actor, Permission.FOLLOW_PATIENTS) and not allows(actor, Permission.HANDLE_CASES):
+            # A doctor's work is their patients at home (care/pages/doctor.py).
+            return RedirectResponse("/care", status_code=303)
         if actor.unit_scoped and not allows(actor, Permission.HANDLE_CASES):
             # A unit officer's work is the unit's inbox (cases/pages.py).
             return RedirectResponse("/inbox", status_code=303)

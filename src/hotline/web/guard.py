@@ -51,8 +51,8 @@ if TYPE_CHECKING:
 # switch (its form token is checked by the route), the token endpoint,
 # the public API, and the citizen portal's report, file and tracking forms (their routes
 # check the form token and throttle), and a followed patient's check-in form (its signed
-# link, form token and throttle: care/pages.py). Every other route with a body needs a signed-in
-# caller before it is read.
+# link, form token and throttle: care/pages/link.py). Every other route with a body needs a
+# signed-in caller before it is read.
 PUBLIC_PATHS = frozenset(
     {"/login", "/logout", "/lang", "/api/v1/auth/token", "/phan-anh", "/tra-cuu"}
 )

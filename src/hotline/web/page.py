@@ -79,6 +79,10 @@ def nav_for(actor: Actor | None) -> dict[str, bool]:
     return {
         "console": allows(actor, Permission.HANDLE_CASES),
         "inbox": actor.unit_scoped,
+        # Home care: a doctor's worklist; every followed patient for supervisors.
+        "care": allows(actor, Permission.FOLLOW_PATIENTS)
+        and not allows(actor, Permission.SEE_ALL_PATIENTS),
+        "patients": allows(actor, Permission.FOLLOW_PATIENTS),
         "dashboard": allows(actor, Permission.SUPERVISE_AGENTS),
         "reports": allows(actor, Permission.READ_REPORTS),
         "admin": allows(actor, Permission.VIEW_USERS) or allows(actor, Permission.EDIT_KNOWLEDGE),

@@ -4,15 +4,15 @@ name, number or address on the page."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from hotline.care.checkins import CheckInData, record_by_link
 from hotline.care.links import patient_of_token
+from hotline.care.pages.forms import EXPIRED, FIELD_NAMES, FIELDS, numbers_of
 from hotline.errors import DomainError, InvalidInput
-from hotline.messages import msg
 from hotline.web.deps import client_address, get_state
 from hotline.web.errors import refusal_page
 from hotline.web.page import csrf_matches, csrf_token, templates_for
@@ -22,16 +22,6 @@ from hotline.web.state import AppState
 templates = templates_for(__file__)
 router = APIRouter(include_in_schema=False)
 StateDep = Annotated[AppState, Depends(get_state)]
-EXPIRED = msg("Phiên làm việc đã hết hạn, vui lòng bấm gửi lại.")
-NOT_A_NUMBER = msg("Cần nhập một số")
-FIELDS = (
-    ("spo2", msg("SpO2"), "%", int),
-    ("respiratory_rate", msg("Nhịp thở"), msg("lần/phút"), int),
-    ("pulse", msg("Mạch"), msg("lần/phút"), int),
-    ("temperature", msg("Nhiệt độ"), "°C", float),
-    ("systolic_bp", msg("Huyết áp tâm thu"), "mmHg", int),
-    ("diastolic_bp", msg("Huyết áp tâm trương"), "mmHg", int),
-)
 
 
 def _page(
@@ -107,15 +97,7 @@ async def send_checkin(
     values = {k: v.strip() for k, v in values.items()}
     if not csrf_matches(request, csrf):
         return _page(request, token, values=values, errors={"form": EXPIRED}, status=400)
-    numbers: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    for name, _label, _unit, kind in FIELDS:
-        raw = values.get(name, "").replace(",", ".")
-        if raw:
-            try:
-                numbers[name] = kind(raw)
-            except ValueError:
-                errors[name] = NOT_A_NUMBER
+    numbers, errors = numbers_of(values)
     if errors:
         return _page(request, token, values=values, errors=errors, status=422)
     data = CheckInData(
@@ -128,6 +110,6 @@ async def send_checkin(
             patient = await patient_of_token(session, token)
             done = await record_by_link(session, patient=patient, data=data)
     except InvalidInput as exc:
-        field = exc.field if exc.field in dict.fromkeys(f[0] for f in FIELDS) else "form"
+        field = exc.field if exc.field in FIELD_NAMES else "form"
         return _page(request, token, values=values, errors={field: exc.detail}, status=422)
     return _page(request, token, sent=True, alert=bool(done.risk.warning_signs))
