@@ -61,8 +61,11 @@ debian-run-deps:
 run: $(STAMP) debian-run-deps
 	$(VENV)/bin/hotline run
 
+# One worker per core (pytest-xdist), a test file per worker at a time so module fixtures are
+# built once; each worker has its own PostgreSQL database (tests/conftest.py).
+TEST_WORKERS ?= auto
 test: $(STAMP) debian-test-deps
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check src tests bench
