@@ -305,12 +305,30 @@ def _validate(msg: Message) -> None:
             parse_address(contact)
 
 
+MAGIC_COOKIE = "z9hG4bK"
+
+
+def transaction_key(msg: Message) -> tuple[str, ...]:
+    """The server transaction a request belongs to (RFC 3261 §17.2.3): the top Via's branch
+    and sent-by and the method, an ACK counting as its INVITE's. The Call-ID is added: a
+    genuine retransmission always carries it, and a peer reusing a branch across calls must
+    not be handed another call's response."""
+    via = msg.vias[0]
+    method = "INVITE" if msg.method == "ACK" else msg.method
+    sent_by = (via.host.lower(), str(via.port or 5060))
+    if via.branch.startswith(MAGIC_COOKIE):
+        return (via.branch, *sent_by, method, msg.call_id)
+    # An RFC 2543 peer's branch is not unique: the request's own identity is what matches.
+    number, _ = msg.cseq
+    return ("", msg.uri, msg.from_addr.tag, msg.call_id, str(number), *sent_by, method)
+
+
 def new_tag() -> str:
     return secrets.token_hex(6)
 
 
 def new_branch() -> str:
-    return "z9hG4bK" + secrets.token_hex(8)
+    return MAGIC_COOKIE + secrets.token_hex(8)
 
 
 def response_to(req: Message, status: int, reason: str, *, to_tag: str = "") -> Message:

@@ -27,6 +27,7 @@ from hotline.telephony.sip.message import (
     parse,
     parse_address,
     response_to,
+    transaction_key,
 )
 from hotline.telephony.sip.outbound import OutboundLeg
 from hotline.telephony.sip.sdp import Answer, SdpError, negotiate, parse_offer
@@ -81,7 +82,9 @@ class UserAgent(asyncio.DatagramProtocol):
         self.transport: asyncio.DatagramTransport | None = None
         self._handler: CallHandler | None = None
         self._on_end: CallEndHook | None = None
-        self._responses: dict[tuple[str, str], bytes] = {}
+        # The last response of each server transaction (message.transaction_key), to answer
+        # its retransmissions.
+        self._responses: dict[tuple[str, ...], bytes] = {}
         # Our non-INVITE requests awaiting their final answer, by branch.
         self._pending: dict[str, tuple[Message, asyncio.Future[Message]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -194,9 +197,9 @@ class UserAgent(asyncio.DatagramProtocol):
                 log.debug("sip_send_failed", error=str(exc))
 
     def send_response(self, req: Message, resp: Message, addr: tuple[str, int]) -> None:
-        """Send, and keep it to answer retransmissions of the same request (by branch)."""
+        """Send, and keep it to answer retransmissions of the same request (its transaction)."""
         data = resp.serialise()
-        key = (req.vias[0].branch, req.method)
+        key = transaction_key(req)
         self._responses[key] = data
         asyncio.get_running_loop().call_later(TIMEOUT, self._responses.pop, key, None)
         self.send(data, addr)
@@ -254,7 +257,7 @@ class UserAgent(asyncio.DatagramProtocol):
             if msg.call_id == request.call_id and msg.cseq == request.cseq and not future.done():
                 future.set_result(msg)
             return
-        cached = self._responses.get((msg.vias[0].branch, msg.method))
+        cached = self._responses.get(transaction_key(msg))
         if cached is not None and msg.method != "ACK":
             self.send(cached, source)  # a retransmission: same answer again
             return
