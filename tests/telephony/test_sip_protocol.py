@@ -6,12 +6,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
 from hotline.settings import Settings
-from hotline.telephony.sip.message import Message
+from hotline.telephony.sip.message import Message, response_to
 from tests.telephony.conftest import Line, line_settings, start_line
 from tests.telephony.test_door_guard import Peer, offer
 
@@ -104,3 +104,120 @@ async def test_one_branch_from_many_peers_is_many_transactions(phone_line: Line)
     finally:
         for peer in peers:
             peer.close()
+
+
+# -- Via received/rport, and where in-dialog requests go ------------------------------------
+
+
+def bye_of(call_id: str) -> Callable[[Message], bool]:
+    return lambda m: m.method == "BYE" and m.call_id == call_id
+
+
+def answer_call(peer: Peer, text: str, *, ack_to: Peer | None = None) -> Message:
+    """Send an INVITE, take the 200 and ACK it; the 200."""
+    peer.send(text)
+    ok = peer.recv(5, lambda m: m.status == 200)
+    ack = in_dialog(peer, "ACK", ok, cseq=1, branch="z9hG4bKack" + ok.call_id)
+    (ack_to or peer).send(ack)
+    return ok
+
+
+async def test_responses_follow_rport_and_the_via_port(settings: Settings):
+    line = await start_line(line_settings(settings))
+    peer, listener = Peer(line.port), Peer(line.port)
+    try:
+        # With rport: the answer comes back to the port the request came from, and the Via
+        # says where that was, though the Via names another port.
+        text = invite(peer, call_id="rport", branch="z9hG4bKrport", via="127.0.0.1:9;rport")
+        peer.send(text.replace("INVITE", "OPTIONS", 1).replace("1 INVITE", "1 OPTIONS"))
+        ok = await asyncio.to_thread(peer.recv, 2)
+        assert ok.status == 200
+        assert ok.vias[0].params["rport"] == str(peer.port)
+        assert ok.vias[0].params["received"] == "127.0.0.1"
+        # Without rport: to the port in the Via's sent-by (RFC 3261 §18.2.2).
+        text = invite(
+            peer, call_id="norport", branch="z9hG4bKnorport", via=f"localhost:{listener.port}"
+        )
+        peer.send(text.replace("INVITE", "OPTIONS", 1).replace("1 INVITE", "1 OPTIONS"))
+        ok = await asyncio.to_thread(listener.recv, 2)
+        assert (ok.status, ok.vias[0].params.get("received")) == (200, "127.0.0.1")
+        assert await asyncio.to_thread(peer.silent, 0.3)
+    finally:
+        peer.close()
+        listener.close()
+        await line.phone.stop()
+
+
+async def test_in_dialog_requests_go_to_the_contact_or_the_first_route(settings: Settings):
+    # No RTP from the callers: after a second the line hangs up, so it sends a BYE.
+    line = await start_line(line_settings(settings, sip_rtp_timeout=1.0, sip_digit_timeout=5.0))
+    peer, contact, proxy = Peer(line.port), Peer(line.port), Peer(line.port)
+    try:
+        # The Contact is another port than the source: the BYE goes to the Contact.
+        text = invite(
+            peer,
+            call_id="contact",
+            branch="z9hG4bKcontact",
+            body=offer(4000),
+            contact=f"sip:0912345678@127.0.0.1:{contact.port}",
+        )
+        await asyncio.to_thread(answer_call, peer, text)
+        bye = await asyncio.to_thread(contact.recv, 5, bye_of("contact"))
+        contact.send(response_to(bye, 200, "OK").serialise().decode())
+        assert bye.uri == f"sip:0912345678@127.0.0.1:{contact.port}" and not bye.get("route")
+        # A loose-routing proxy recorded its route: the BYE goes to it, for the Contact.
+        rr = f"Record-Route: <sip:127.0.0.1:{proxy.port};lr>\r\n"
+        text = invite(
+            peer,
+            call_id="loose",
+            branch="z9hG4bKloose",
+            body=offer(4000),
+            contact=f"sip:0912345678@127.0.0.1:{contact.port}",
+            extra=rr,
+        )
+        await asyncio.to_thread(answer_call, peer, text)
+        bye = await asyncio.to_thread(proxy.recv, 5, bye_of("loose"))
+        proxy.send(response_to(bye, 200, "OK").serialise().decode())
+        assert bye.uri == f"sip:0912345678@127.0.0.1:{contact.port}"
+        assert bye.get_all("route") == [f"<sip:127.0.0.1:{proxy.port};lr>"]
+        # A strict router (no lr, RFC 2543): it becomes the Request-URI, the Contact the route.
+        text = invite(
+            peer,
+            call_id="strict",
+            branch="z9hG4bKstrict",
+            body=offer(4000),
+            contact=f"sip:0912345678@127.0.0.1:{contact.port}",
+            extra=rr.replace(";lr", ""),
+        )
+        await asyncio.to_thread(answer_call, peer, text)
+        bye = await asyncio.to_thread(proxy.recv, 5, bye_of("strict"))
+        proxy.send(response_to(bye, 200, "OK").serialise().decode())
+        assert bye.uri == f"sip:127.0.0.1:{proxy.port}"
+        assert bye.get_all("route") == [f"<sip:0912345678@127.0.0.1:{contact.port}>"]
+    finally:
+        for p in (peer, contact, proxy):
+            p.close()
+        await line.phone.stop()
+
+
+async def test_a_caller_behind_nat_gets_the_bye_where_its_invite_came_from(settings: Settings):
+    """Its Contact names a private address it cannot be reached at: the line's BYE goes to
+    the address and port its INVITE came from."""
+    line = await start_line(line_settings(settings, sip_rtp_timeout=1.0, sip_digit_timeout=5.0))
+    peer = Peer(line.port)
+    try:
+        text = invite(
+            peer,
+            call_id="nat",
+            branch="z9hG4bKnat",
+            body=offer(4000),
+            via="192.168.1.20:5062;rport",
+            contact="sip:0912345678@192.168.1.20:5062",
+        )
+        await asyncio.to_thread(answer_call, peer, text)
+        bye = await asyncio.to_thread(peer.recv, 5, bye_of("nat"))
+        peer.send(response_to(bye, 200, "OK").serialise().decode())
+        assert bye.uri == "sip:0912345678@192.168.1.20:5062"
+    finally:
+        peer.close()
+        await line.phone.stop()

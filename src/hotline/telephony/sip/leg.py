@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
@@ -13,12 +12,12 @@ from hotline.telephony.media.rtp import DigitReceiver, RtpProtocol, RtpStream
 from hotline.telephony.prompts import Prompt
 from hotline.telephony.sip.message import (
     Message,
-    ParseError,
     new_branch,
     new_tag,
     parse_address,
     response_to,
 )
+from hotline.telephony.sip.route import dialog_request, hop_of
 from hotline.telephony.sip.sdp import Answer, build_answer
 
 if TYPE_CHECKING:
@@ -143,7 +142,8 @@ class SipLeg:
 
     # -- requests within the dialog ---------------------------------------------------------
     def request(self, method: str) -> tuple[Message, tuple[str, int]]:
-        req = Message(method=method, uri=str(self.remote_target))
+        uri, routes, _ = dialog_request(self.route_set, self.remote_target)
+        req = Message(method=method, uri=uri)
         req.add("Via", f"SIP/2.0/UDP {self.ua.sent_by};branch={new_branch()};rport")
         req.add("Max-Forwards", "70")
         req.add("From", f"{self.invite.get('to')};tag={self.local_tag}")
@@ -151,19 +151,10 @@ class SipLeg:
         req.add("Call-ID", self.call_id)
         self.local_cseq += 1
         req.add("CSeq", f"{self.local_cseq} {method}")
-        for route in self.route_set:
+        for route in routes:
             req.add("Route", route)
         req.add("Contact", f"<{self.ua.contact_uri}>")
-        return req, self._next_hop()
-
-    def _next_hop(self) -> tuple[str, int]:
-        try:
-            uri = parse_address(self.route_set[0]).uri if self.route_set else self.remote_target
-            ipaddress.ip_address(uri.host.strip("[]"))
-        except (ParseError, ValueError):
-            # No resolver here: a hostname (or a bad route) falls back to the INVITE's source.
-            return self.source
-        return uri.host.strip("[]"), uri.port or 5060
+        return req, hop_of(self.route_set, self.remote_target, self.source)
 
     async def transfer(self, target: str) -> bool:
         self._check()

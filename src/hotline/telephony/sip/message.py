@@ -323,6 +323,35 @@ def transaction_key(msg: Message) -> tuple[str, ...]:
     return ("", msg.uri, msg.from_addr.tag, msg.call_id, str(number), *sent_by, method)
 
 
+def stamp_via(msg: Message, source: tuple[str, int]) -> None:
+    """Write where a request really came from into its top Via (RFC 3261 §18.2.1, RFC 3581
+    §4): `received` when the sent-by host is not the source address (always with `rport`),
+    and the source port into an empty `rport`."""
+    i = next((n for n, (name, _) in enumerate(msg.headers) if header_key(name) == "via"), -1)
+    if i < 0:
+        return
+    name, value = msg.headers[i]
+    first, *rest = split_commas(value)
+    head, *params = first.split(";")
+    via = parse_via(first)
+    wants_rport = "rport" in via.params
+    kept = [p for p in params if p.partition("=")[0].strip().lower() not in ("received", "rport")]
+    if wants_rport or via.host.strip("[]") != source[0]:
+        kept.append(f"received={source[0]}")
+    if wants_rport:
+        kept.append(f"rport={source[1]}")
+    msg.headers[i] = (name, ", ".join([";".join([head, *kept]), *rest]))
+
+
+def reply_address(req: Message, source: tuple[str, int]) -> tuple[str, int]:
+    """Where a response goes (RFC 3261 §18.2.2, RFC 3581 §4): the source address (the Via's
+    `received`); its port with `rport`, else the Via's sent-by port."""
+    via = req.vias[0]
+    if "rport" in via.params:
+        return source
+    return source[0], via.port or 5060
+
+
 def new_tag() -> str:
     return secrets.token_hex(6)
 

@@ -26,7 +26,9 @@ from hotline.telephony.sip.message import (
     ParseError,
     parse,
     parse_address,
+    reply_address,
     response_to,
+    stamp_via,
     transaction_key,
 )
 from hotline.telephony.sip.outbound import OutboundLeg
@@ -197,12 +199,13 @@ class UserAgent(asyncio.DatagramProtocol):
                 log.debug("sip_send_failed", error=str(exc))
 
     def send_response(self, req: Message, resp: Message, addr: tuple[str, int]) -> None:
-        """Send, and keep it to answer retransmissions of the same request (its transaction)."""
+        """Send, and keep it to answer retransmissions of the same request (its transaction).
+        `addr` is where the request came from; its Via says which port hears the answer."""
         data = resp.serialise()
         key = transaction_key(req)
         self._responses[key] = data
         asyncio.get_running_loop().call_later(TIMEOUT, self._responses.pop, key, None)
-        self.send(data, addr)
+        self.send(data, reply_address(req, addr))
 
     def reply(self, req: Message, status: int, reason: str, addr: tuple[str, int]) -> Message:
         resp = response_to(req, status, reason, to_tag=stable_tag(req.call_id))
@@ -257,9 +260,10 @@ class UserAgent(asyncio.DatagramProtocol):
             if msg.call_id == request.call_id and msg.cseq == request.cseq and not future.done():
                 future.set_result(msg)
             return
+        stamp_via(msg, source)  # before any response copies the Via
         cached = self._responses.get(transaction_key(msg))
         if cached is not None and msg.method != "ACK":
-            self.send(cached, source)  # a retransmission: same answer again
+            self.send(cached, reply_address(msg, source))  # a retransmission: same answer
             return
         handler = getattr(self, f"_on_{msg.method.lower()}", None)
         if handler is not None:
