@@ -221,3 +221,27 @@ async def test_a_caller_behind_nat_gets_the_bye_where_its_invite_came_from(setti
     finally:
         peer.close()
         await line.phone.stop()
+
+
+# -- option tags and session timers (RFC 4028) -----------------------------------------------
+
+
+@pytest.mark.parametrize("require", ["100rel", "foo, 100rel", "precondition"])
+async def test_a_required_extension_we_lack_gets_420(phone_line: Line, require: str):
+    peer = Peer(phone_line.port)
+    try:
+        text = invite(
+            peer,
+            call_id="ext",
+            branch="z9hG4bKext",
+            body=offer(4000),
+            extra=f"Require: {require}\r\n",
+        )
+        peer.send(text)
+        answer = await asyncio.to_thread(peer.recv, 3, lambda m: m.status >= 200)
+        assert answer.status == 420
+        assert answer.get("unsupported") == require
+        assert await asyncio.to_thread(peer.silent, 0.5)  # no call was started
+        assert phone_line.phone.ua is not None and not phone_line.phone.ua.calls
+    finally:
+        peer.close()

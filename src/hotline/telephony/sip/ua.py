@@ -36,6 +36,8 @@ from hotline.telephony.sip.sdp import Answer, SdpError, negotiate, parse_offer
 
 log = structlog.get_logger("hotline.telephony.sip")
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+# Option tags (RFC 3261 §19.2) a request may require of us; 100rel (RFC 3262) is not one.
+SUPPORTED: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -265,6 +267,8 @@ class UserAgent(asyncio.DatagramProtocol):
         if cached is not None and msg.method != "ACK":
             self.send(cached, reply_address(msg, source))  # a retransmission: same answer
             return
+        if self._unsupported(msg, source):
+            return
         handler = getattr(self, f"_on_{msg.method.lower()}", None)
         if handler is not None:
             handler(msg, source)
@@ -272,6 +276,25 @@ class UserAgent(asyncio.DatagramProtocol):
             self.reply(msg, 481, "Call/Transaction Does Not Exist", source)
         else:
             self.reply(msg, 501, "Not Implemented", source)
+
+    def _unsupported(self, msg: Message, source: tuple[str, int]) -> bool:
+        """A request requiring an extension we lack gets 420 naming them (RFC 3261
+        §8.2.2.3); ACK and CANCEL cannot be refused so. An OPTIONS from a stranger still
+        hears nothing."""
+        if msg.method in ("ACK", "CANCEL"):
+            return False
+        required = [t.strip() for v in msg.get_all("require") for t in v.split(",")]
+        unknown = [t for t in required if t and t.lower() not in SUPPORTED]
+        if not unknown:
+            return False
+        if msg.method == "OPTIONS" and not (
+            self.config.options_answer_all or self._known(source[0])
+        ):
+            return True
+        resp = response_to(msg, 420, "Bad Extension", to_tag=stable_tag(msg.call_id))
+        resp.add("Unsupported", ", ".join(unknown))
+        self.send_response(msg, resp, source)
+        return True
 
     def _dialog(self, msg: Message) -> SipLeg | None:
         """The caller's dialog this request is in: the Call-ID *and* both tags must match
