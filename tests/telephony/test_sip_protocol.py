@@ -6,6 +6,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -245,3 +248,182 @@ async def test_a_required_extension_we_lack_gets_420(phone_line: Line, require: 
         assert phone_line.phone.ua is not None and not phone_line.phone.ua.calls
     finally:
         peer.close()
+
+
+# -- offers within the dialog: re-INVITE, UPDATE, hold (RFC 3264) ----------------------------
+
+
+def sdp(port: int, *, pts: str = "8 101", direction: str = "") -> str:
+    lines = [
+        "v=0",
+        "o=- 1 1 IN IP4 127.0.0.1",
+        "s=-",
+        "c=IN IP4 127.0.0.1",
+        "t=0 0",
+        f"m=audio {port} RTP/AVP {pts}",
+        "a=rtpmap:101 telephone-event/8000",
+    ]
+    if direction:
+        lines.append(f"a={direction}")
+    return "\r\n".join(lines) + "\r\n"
+
+
+class Media:
+    """A caller's RTP socket: what the line sends to it."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def drain(self) -> None:
+        self.sock.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                self.sock.recv(2048)
+        self.sock.setblocking(True)
+
+    def packets(self, seconds: float) -> list[bytes]:
+        got, deadline = [], time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            self.sock.settimeout(left)
+            with contextlib.suppress(TimeoutError):
+                got.append(self.sock.recv(2048))
+        return got
+
+
+class Call:
+    """An answered call from a raw UDP caller, and its offers within the dialog."""
+
+    def __init__(self, line: Line, call_id: str) -> None:
+        self.peer, self.media, self.call_id = Peer(line.port), Media(), call_id
+        self.cseq = 1
+        self.ok: Message | None = None
+
+    def close(self) -> None:
+        self.peer.close()
+        self.media.close()
+
+    def start(self, body: str) -> Message:
+        text = invite(self.peer, call_id=self.call_id, branch=f"z9hG4bK{self.call_id}", body=body)
+        self.ok = answer_call(self.peer, text)
+        return self.ok
+
+    def request(self, method: str, body: str = "", extra: str = "") -> str:
+        assert self.ok is not None
+        self.cseq += 1
+        branch = f"z9hG4bK{self.call_id}-{self.cseq}"
+        return in_dialog(
+            self.peer, method, self.ok, cseq=self.cseq, branch=branch, body=body, extra=extra
+        )
+
+    def offer(self, method: str, body: str) -> Message:
+        """A re-INVITE (ACKed) or UPDATE with `body`; the line's final answer."""
+        self.peer.send(self.request(method, body))
+        cseq = self.cseq
+        resp = self.peer.recv(3, lambda m: m.status >= 200 and m.cseq == (cseq, method))
+        if method == "INVITE":
+            assert self.ok is not None
+            ack = in_dialog(self.peer, "ACK", self.ok, cseq=cseq, branch=f"z9hG4bKack{cseq}")
+            self.peer.send(ack)
+        return resp
+
+    def digit(self, digit: str) -> None:
+        body = f"Signal={digit}\r\nDuration=160\r\n"
+        self.peer.send(self.request("INFO", body, "Content-Type: application/dtmf-relay\r\n"))
+        cseq = self.cseq
+        self.peer.recv(3, lambda m: m.cseq == (cseq, "INFO"))
+
+
+@pytest.fixture
+async def call(phone_line: Line) -> AsyncIterator[Call]:
+    c = Call(phone_line, "offers")
+    yield c
+    c.close()
+
+
+async def test_a_reinvite_moves_the_media_to_the_new_port(call: Call):
+    new = Media()
+    try:
+        await asyncio.to_thread(call.start, sdp(call.media.port))
+        assert len(await asyncio.to_thread(call.media.packets, 0.4)) > 10
+        ok = await asyncio.to_thread(call.offer, "INVITE", sdp(new.port))
+        assert ok.status == 200 and b"a=sendrecv" in ok.body
+        call.media.drain()  # what was on its way before the answer
+        assert len(await asyncio.to_thread(new.packets, 0.5)) > 10
+        assert await asyncio.to_thread(call.media.packets, 0.5) == []
+    finally:
+        new.close()
+
+
+async def test_hold_and_resume_by_reinvite_and_update(call: Call):
+    await asyncio.to_thread(call.start, sdp(call.media.port))
+    assert len(await asyncio.to_thread(call.media.packets, 0.3)) > 5
+    steps = [
+        ("INVITE", "sendonly", b"a=recvonly", False),
+        ("INVITE", "inactive", b"a=inactive", False),
+        ("UPDATE", "", b"a=sendrecv", True),
+        ("UPDATE", "sendonly", b"a=recvonly", False),
+        ("INVITE", "sendrecv", b"a=sendrecv", True),
+    ]
+    versions = []
+    for method, direction, answered, flows in steps:
+        ok = await asyncio.to_thread(call.offer, method, sdp(call.media.port, direction=direction))
+        assert ok.status == 200 and answered in ok.body, (method, direction, ok.body)
+        versions.append(ok.body.split(b"\r\n")[1].split()[2])
+        call.media.drain()
+        got = await asyncio.to_thread(call.media.packets, 0.4)
+        assert (len(got) > 5) if flows else got == [], (method, direction)
+    assert len(set(versions)) == len(versions)  # each answer a new SDP version
+
+
+async def test_a_reinvite_switches_to_another_codec_we_support(call: Call):
+    await asyncio.to_thread(call.start, sdp(call.media.port, pts="8 101"))
+    assert {p[1] & 0x7F for p in await asyncio.to_thread(call.media.packets, 0.3)} == {8}
+    ok = await asyncio.to_thread(call.offer, "INVITE", sdp(call.media.port, pts="18 0 101"))
+    assert b"m=audio" in ok.body and b"RTP/AVP 0 101" in ok.body
+    call.media.drain()
+    assert {p[1] & 0x7F for p in await asyncio.to_thread(call.media.packets, 0.3)} == {0}
+    # Nothing we speak: refused, and the call goes on as it was.
+    refused = await asyncio.to_thread(call.offer, "INVITE", sdp(call.media.port, pts="18"))
+    assert refused.status == 488
+    assert {p[1] & 0x7F for p in await asyncio.to_thread(call.media.packets, 0.3)} == {0}
+
+
+@pytest.mark.parametrize(
+    ("offered", "answered"), [("sendonly", b"a=recvonly"), ("inactive", b"a=inactive")]
+)
+async def test_an_initial_invite_on_hold_is_answered_so(call: Call, offered: str, answered: bytes):
+    ok = await asyncio.to_thread(call.start, sdp(call.media.port, direction=offered))
+    assert answered in ok.body
+    assert await asyncio.to_thread(call.media.packets, 0.5) == []
+    ok = await asyncio.to_thread(call.offer, "INVITE", sdp(call.media.port))
+    assert b"a=sendrecv" in ok.body
+    assert len(await asyncio.to_thread(call.media.packets, 0.4)) > 5
+
+
+async def test_a_caller_holding_in_the_queue_is_not_cut_off_by_the_rtp_timeout(settings: Settings):
+    line = await start_line(line_settings(settings, sip_rtp_timeout=1.0, sip_digit_timeout=5.0))
+    call = Call(line, "held")
+    try:
+        await asyncio.to_thread(call.start, sdp(call.media.port))
+        await asyncio.to_thread(call.digit, "4")  # to the operator queue: nobody is free
+        ok = await asyncio.to_thread(
+            call.offer, "INVITE", sdp(call.media.port, direction="sendonly")
+        )
+        assert b"a=recvonly" in ok.body
+        # Held (and silent) for three times the RTP timeout: still up.
+        with pytest.raises(TimeoutError):
+            await asyncio.to_thread(call.peer.recv, 3.0, lambda m: m.method == "BYE")
+        # Back from hold and still silent: now the timeout runs again.
+        await asyncio.to_thread(call.offer, "INVITE", sdp(call.media.port))
+        bye = await asyncio.to_thread(call.peer.recv, 4.0, lambda m: m.method == "BYE")
+        call.peer.send(response_to(bye, 200, "OK").serialise().decode())
+        [record] = await line.calls()
+        assert record.branch == "operator"
+    finally:
+        call.close()
+        await line.phone.stop()

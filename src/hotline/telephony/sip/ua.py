@@ -76,7 +76,7 @@ class UaConfig:
 
 
 class UserAgent(asyncio.DatagramProtocol):
-    ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, NOTIFY, REGISTER"
+    ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, NOTIFY, REGISTER, UPDATE"
 
     def __init__(self, config: UaConfig, clock: MediaClock | None = None) -> None:
         self.config = config
@@ -318,12 +318,8 @@ class UserAgent(asyncio.DatagramProtocol):
             leg = self._dialog(msg)
             if leg is None:
                 self.reply(msg, 481, "Call/Transaction Does Not Exist", source)
-            else:  # a re-INVITE (hold, refresh): keep the media as negotiated
-                resp = response_to(msg, 200, "OK", to_tag=leg.local_tag)
-                resp.add("Contact", f"<{self.contact_uri}>")
-                resp.add("Content-Type", "application/sdp")
-                resp.body = leg.sdp
-                self.send_response(msg, resp, source)
+            else:  # a re-INVITE: hold, a new address or codec, a session refresh
+                leg.on_offer(msg, source)
             return
         if leg is not None or msg.call_id in self._starting:
             return  # a second INVITE for a call in progress with a new branch: ignore
@@ -395,7 +391,14 @@ class UserAgent(asyncio.DatagramProtocol):
     def _on_ack(self, msg: Message, source: tuple[str, int]) -> None:
         leg = self._dialog(msg)
         if leg is not None:
-            leg.acked.set()
+            leg.on_ack(msg)
+
+    def _on_update(self, msg: Message, source: tuple[str, int]) -> None:
+        leg = self._dialog(msg)
+        if leg is None:
+            self.reply(msg, 481, "Call/Transaction Does Not Exist", source)
+            return
+        leg.on_offer(msg, source)
 
     def _on_bye(self, msg: Message, source: tuple[str, int]) -> None:
         outbound = self.outbound.get(msg.call_id)
