@@ -427,3 +427,52 @@ async def test_a_caller_holding_in_the_queue_is_not_cut_off_by_the_rtp_timeout(s
     finally:
         call.close()
         await line.phone.stop()
+
+
+# -- INVITEs without an offer ---------------------------------------------------------------
+
+
+async def test_an_invite_without_sdp_gets_our_offer_and_the_ack_answers_it(call: Call):
+    peer = call.peer
+    peer.send(invite(peer, call_id="late", branch="z9hG4bKlate"))
+    ok = await asyncio.to_thread(peer.recv, 5, lambda m: m.status >= 200)
+    assert ok.status == 200 and ok.get("content-type") == "application/sdp"
+    assert b"RTP/AVP 0 8 101" in ok.body and b"a=sendrecv" in ok.body
+    port = int(ok.body.split(b"m=audio ")[1].split()[0])
+    assert port > 0
+    # Nothing is sent before the answer: there is nowhere to send it.
+    assert await asyncio.to_thread(call.media.packets, 0.3) == []
+    ack = in_dialog(peer, "ACK", ok, cseq=1, branch="z9hG4bKlateack", body=sdp(call.media.port))
+    peer.send(ack)
+    got = await asyncio.to_thread(call.media.packets, 0.5)
+    assert len(got) > 10 and {p[1] & 0x7F for p in got} == {8}  # the answer chose PCMA
+
+
+async def test_an_ack_without_the_answer_ends_the_call(call: Call):
+    peer = call.peer
+    peer.send(invite(peer, call_id="late-none", branch="z9hG4bKlatenone"))
+    ok = await asyncio.to_thread(peer.recv, 5, lambda m: m.status >= 200)
+    assert ok.status == 200
+    peer.send(in_dialog(peer, "ACK", ok, cseq=1, branch="z9hG4bKlatenoneack"))
+    bye = await asyncio.to_thread(peer.recv, 3, lambda m: m.method == "BYE")
+    assert bye.call_id == "late-none"
+    peer.send(response_to(bye, 200, "OK").serialise().decode())
+
+
+async def test_a_reinvite_without_sdp_gets_an_offer_answered_in_the_ack(call: Call):
+    new = Media()
+    try:
+        await asyncio.to_thread(call.start, sdp(call.media.port))
+        peer = call.peer
+        peer.send(call.request("INVITE"))
+        cseq = call.cseq
+        ok = await asyncio.to_thread(peer.recv, 3, lambda m: m.cseq == (cseq, "INVITE"))
+        assert ok.status == 200 and b"RTP/AVP 8 0 101" in ok.body
+        assert call.ok is not None
+        ack = in_dialog(peer, "ACK", call.ok, cseq=cseq, branch="z9hG4bKreack", body=sdp(new.port))
+        peer.send(ack)
+        call.media.drain()
+        assert len(await asyncio.to_thread(new.packets, 0.4)) > 5
+        assert await asyncio.to_thread(call.media.packets, 0.3) == []
+    finally:
+        new.close()

@@ -8,6 +8,8 @@ import secrets
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+import structlog
+
 from hotline.db import utcnow
 from hotline.telephony.backend import CallEnded, CallProgress
 from hotline.telephony.media.rtp import DISCARD, DigitReceiver, RtpProtocol, RtpStream
@@ -21,7 +23,19 @@ from hotline.telephony.sip.message import (
     response_to,
 )
 from hotline.telephony.sip.route import dialog_request, hop_of
-from hotline.telephony.sip.sdp import Answer, SdpError, build_answer, negotiate, parse_offer
+from hotline.telephony.sip.sdp import (
+    NO_ANSWER_YET,
+    PCMA,
+    PCMU,
+    Answer,
+    SdpError,
+    build_answer,
+    build_offer,
+    negotiate,
+    parse_offer,
+)
+
+log = structlog.get_logger("hotline.telephony.sip")
 
 if TYPE_CHECKING:
     from hotline.telephony.sip.ua import UserAgent
@@ -35,7 +49,7 @@ class SipLeg:
         ua: UserAgent,
         invite: Message,
         source: tuple[str, int],
-        answer: Answer,
+        answer: Answer | None,
         rtp: tuple[int, RtpProtocol, asyncio.DatagramTransport],
         record: CallProgress,
     ) -> None:
@@ -62,13 +76,22 @@ class SipLeg:
         self.rtp_port, self.rtp, self.rtp_transport = rtp
         protocol = self.rtp
         self.created = asyncio.get_running_loop().time()
+        # An INVITE without an offer: ours goes in the 200, the caller's answer in the ACK.
+        self._answer_in_ack = invite.cseq[0] if answer is None else None
+        answer = answer or NO_ANSWER_YET
         self.codec = answer.codec
         self.remote_media = answer.remote
         # One SDP session per call; its version goes up with each answer (RFC 3264 §8).
         self.sdp_session, self.sdp_version = secrets.randbelow(2**31), 0
-        self.sdp = build_answer(
-            answer, address=ua.config.media_address, port=self.rtp_port, session_id=self.sdp_session
-        )
+        if self._answer_in_ack is None:
+            self.sdp = build_answer(
+                answer,
+                address=ua.config.media_address,
+                port=self.rtp_port,
+                session_id=self.sdp_session,
+            )
+        else:
+            self.sdp = self._offer()
         self.stream = RtpStream(self.rtp_transport, answer.remote, answer.codec)
         self.held = False  # while the caller holds: no RTP timeout
         self._direction(answer)
@@ -187,6 +210,17 @@ class SipLeg:
             version=self.sdp_version,
         )
 
+    def _offer(self) -> bytes:
+        """Our offer, for an INVITE that brought none: both laws, ours first."""
+        other = PCMA if self.codec == PCMU else PCMU
+        return build_offer(
+            (self.codec, other),
+            address=self.ua.config.media_address,
+            port=self.rtp_port,
+            session_id=self.sdp_session,
+            version=self.sdp_version,
+        )
+
     def on_offer(self, msg: Message, source: tuple[str, int]) -> None:
         """A re-INVITE or UPDATE from the caller: answer its offer (if any) and refresh the
         remote target from its Contact (RFC 3261 §12.2.2, RFC 3311)."""
@@ -212,6 +246,9 @@ class SipLeg:
         resp = response_to(msg, 200, "OK", to_tag=self.local_tag)
         resp.add("Contact", f"<{self.ua.contact_uri}>")
         resp.add("Allow", self.ua.ALLOW)
+        if msg.method == "INVITE" and not msg.body:  # offerless: we offer, the ACK answers
+            self.sdp_version += 1
+            self.sdp, self._answer_in_ack = self._offer(), number
         if msg.body or msg.method == "INVITE":
             resp.add("Content-Type", "application/sdp")
             resp.body = self.sdp
@@ -240,9 +277,25 @@ class SipLeg:
             self.task.cancel()
 
     def on_ack(self, msg: Message) -> None:
+        if msg.cseq[0] == self._answer_in_ack:
+            self._answer_in_ack = None
+            try:
+                answer = negotiate(parse_offer(msg.body))
+            except SdpError as exc:
+                if not self.acked.is_set():  # no media for the call at all: end it (BYE)
+                    log.info("sip_ack_answer_unusable", call_id=self.call_id, error=str(exc))
+                    self.ua.spawn(self._hang_up_now())
+                # Otherwise (a re-INVITE) the session goes on as it was.
+            else:
+                self.apply(answer)
         self.acked.set()
         if msg.cseq[0] == self._offer_cseq:
             self._offer_acked.set()
+
+    async def _hang_up_now(self) -> None:
+        await self.hangup()
+        if self.task is not None:
+            self.task.cancel()
 
     # -- requests within the dialog ---------------------------------------------------------
     def request(self, method: str) -> tuple[Message, tuple[str, int]]:

@@ -52,6 +52,10 @@ class Answer:
         return self.direction != "sendrecv"
 
 
+# Until the caller's answer arrives (an INVITE without an offer): nowhere to send to yet.
+NO_ANSWER_YET = Answer(PCMU, DEFAULT_EVENT_PT, ("0.0.0.0", 0), "inactive")
+
+
 def parse_offer(body: bytes) -> Offer:
     try:
         text = body.decode("utf-8")
@@ -164,15 +168,22 @@ def build_answer(
 
 
 def build_offer(
-    codecs: tuple[int, ...], *, address: str, port: int, event_pt: int | None = DEFAULT_EVENT_PT
+    codecs: tuple[int, ...],
+    *,
+    address: str,
+    port: int,
+    event_pt: int | None = DEFAULT_EVENT_PT,
+    session_id: int | None = None,
+    version: int = 0,
 ) -> bytes:
-    """An offer for a call we place (to an operator's phone): these G.711 codecs, in order."""
-    sid = secrets.randbelow(2**31)
+    """An offer (a call we place, or the 200 to an INVITE without one): these G.711 codecs,
+    in order."""
+    sid = session_id if session_id is not None else secrets.randbelow(2**31)
     ip = "IP6" if ":" in address else "IP4"
     pts = [str(c) for c in codecs] + ([str(event_pt)] if event_pt is not None else [])
     lines = [
         "v=0",
-        f"o=hotline {sid} {sid} IN {ip} {address}",
+        f"o=hotline {sid} {sid + version} IN {ip} {address}",
         "s=Hotline 1022",
         f"c=IN {ip} {address}",
         "t=0 0",

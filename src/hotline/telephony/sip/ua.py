@@ -331,8 +331,10 @@ class UserAgent(asyncio.DatagramProtocol):
         if len(self.calls) >= self.config.max_calls:
             self.reply(msg, 503, "Service Unavailable", source)
             return
+        answer: Answer | None = None  # no offer: ours goes in the 200 (late offer)
         try:
-            answer = negotiate(parse_offer(msg.body))
+            if msg.body:
+                answer = negotiate(parse_offer(msg.body))
         except SdpError as exc:
             resp = response_to(msg, 488, "Not Acceptable Here", to_tag=stable_tag(msg.call_id))
             resp.add("Warning", f'399 hotline "{exc}"')
@@ -349,7 +351,9 @@ class UserAgent(asyncio.DatagramProtocol):
             return False
         return any(ip in net for net in self.config.trunks)
 
-    async def _start_call(self, invite: Message, source: tuple[str, int], answer: Answer) -> None:
+    async def _start_call(
+        self, invite: Message, source: tuple[str, int], answer: Answer | None
+    ) -> None:
         assert self._handler is not None
         try:
             rtp = await self.ports.open(self.config.host)
