@@ -250,6 +250,109 @@ async def test_a_required_extension_we_lack_gets_420(phone_line: Line, require: 
         peer.close()
 
 
+async def test_a_session_interval_below_our_min_se_gets_422(phone_line: Line):
+    peer = Peer(phone_line.port)
+    try:
+        extra = "Supported: timer\r\nSession-Expires: 30\r\n"
+        peer.send(invite(peer, call_id="se", branch="z9hG4bKse", body=offer(4000), extra=extra))
+        answer = await asyncio.to_thread(peer.recv, 3, lambda m: m.status >= 200)
+        assert (answer.status, answer.get("min-se")) == (422, "90")
+        # Asked again above it: answered, with the timer and Require: timer.
+        extra = "Supported: timer\r\nSession-Expires: 600\r\nMin-SE: 90\r\n"
+        peer.send(invite(peer, call_id="se2", branch="z9hG4bKse2", body=offer(4000), extra=extra))
+        ok = await asyncio.to_thread(peer.recv, 5, lambda m: m.status >= 200)
+        assert ok.status == 200
+        assert (ok.get("session-expires"), ok.get("require")) == ("600;refresher=uac", "timer")
+        assert "timer" in ok.get("supported")
+    finally:
+        peer.close()
+
+
+@pytest.fixture
+async def timed_line(settings: Settings) -> AsyncIterator[Line]:
+    """Session timers of a few seconds (the least the RFC allows is 90)."""
+    values = {"sip_min_se": 2, "sip_session_expires": 1800, "sip_digit_timeout": 30.0}
+    running = await start_line(line_settings(settings, **values))
+    yield running
+    await running.phone.stop()
+
+
+async def test_the_callers_refreshes_keep_the_session_and_without_them_it_ends(timed_line: Line):
+    call = Call(timed_line, "refreshed")
+    try:
+        extra = "Supported: timer\r\nSession-Expires: 4;refresher=uac\r\n"
+        text = invite(
+            call.peer,
+            call_id=call.call_id,
+            branch="z9hG4bKrefreshed",
+            body=sdp(call.media.port),
+            extra=extra,
+        )
+        call.ok = await asyncio.to_thread(answer_call, call.peer, text)
+        assert call.ok.get("session-expires") == "4;refresher=uac"
+        # Refreshed every 1.5 s (UPDATE, re-INVITE, UPDATE): alive past the first 4 s.
+        for method in ("UPDATE", "INVITE", "UPDATE"):
+            with pytest.raises(TimeoutError):
+                await asyncio.to_thread(call.peer.recv, 1.5, lambda m: m.method == "BYE")
+            call.peer.send(
+                call.request(method, sdp(call.media.port) if method == "INVITE" else "", extra)
+            )
+            cseq = call.cseq
+            ok = await asyncio.to_thread(
+                call.peer.recv, 3, lambda m, key=(cseq, method): m.cseq == key
+            )
+            assert (ok.status, ok.get("session-expires")) == (200, "4;refresher=uac")
+            if method == "INVITE":
+                call.peer.send(
+                    in_dialog(call.peer, "ACK", call.ok, cseq=cseq, branch=f"z9hG4bKa{cseq}")
+                )
+        # No more refreshes: the line ends the session.
+        bye = await asyncio.to_thread(call.peer.recv, 6, lambda m: m.method == "BYE")
+        call.peer.send(response_to(bye, 200, "OK").serialise().decode())
+    finally:
+        call.close()
+
+
+@pytest.mark.parametrize("allow_update", [True, False])
+async def test_the_line_refreshes_when_it_is_the_refresher(timed_line: Line, allow_update: bool):
+    call = Call(timed_line, f"uas-{allow_update}")
+    try:
+        allow = "Allow: INVITE, ACK, BYE, CANCEL, UPDATE\r\n" if allow_update else ""
+        extra = f"{allow}Supported: timer\r\nSession-Expires: 2;refresher=uas\r\n"
+        text = invite(
+            call.peer,
+            call_id=call.call_id,
+            branch=f"z9hG4bK{call.call_id}",
+            body=sdp(call.media.port),
+            extra=extra,
+        )
+        call.ok = await asyncio.to_thread(answer_call, call.peer, text)
+        assert call.ok.get("session-expires") == "2;refresher=uas"
+        method = "UPDATE" if allow_update else "INVITE"
+        for _ in range(2):  # refreshed, and again
+            refresh = await asyncio.to_thread(call.peer.recv, 4, lambda m: m.method == method)
+            assert refresh.get("session-expires") == "2;refresher=uas"
+            assert bool(refresh.body) is (method == "INVITE")
+            ok = response_to(refresh, 200, "OK", to_tag=call.ok.from_addr.tag)
+            ok.add("Session-Expires", "2;refresher=uas")
+            if method == "INVITE":
+                ok.add("Content-Type", "application/sdp")
+                ok.body = sdp(call.media.port).encode()
+            call.peer.send(ok.serialise().decode())
+            if method == "INVITE":
+                ack = await asyncio.to_thread(call.peer.recv, 2, lambda m: m.method == "ACK")
+                assert ack.cseq == (refresh.cseq[0], "ACK")
+        # The caller no longer knows the dialog: the line hangs up.
+        refresh = await asyncio.to_thread(call.peer.recv, 4, lambda m: m.method == method)
+        call.peer.send(
+            response_to(refresh, 481, "Call/Transaction Does Not Exist").serialise().decode()
+        )
+        bye = await asyncio.to_thread(call.peer.recv, 3, lambda m: m.method == "BYE")
+        assert bye.call_id == call.call_id
+    finally:
+        call.close()
+
+
 # -- offers within the dialog: re-INVITE, UPDATE, hold (RFC 3264) ----------------------------
 
 

@@ -34,6 +34,13 @@ from hotline.telephony.sip.sdp import (
     negotiate,
     parse_offer,
 )
+from hotline.telephony.sip.timers import (
+    SessionTimer,
+    TooSmall,
+    add_timer,
+    keep_session,
+    negotiate_timer,
+)
 
 log = structlog.get_logger("hotline.telephony.sip")
 
@@ -52,6 +59,7 @@ class SipLeg:
         answer: Answer | None,
         rtp: tuple[int, RtpProtocol, asyncio.DatagramTransport],
         record: CallProgress,
+        timer: SessionTimer | None = None,
     ) -> None:
         self.ua = ua
         self.invite = invite
@@ -103,6 +111,10 @@ class SipLeg:
         # The 200 to a re-INVITE is retransmitted until its ACK (RFC 3261 §13.3.1.4).
         self._offer_cseq = 0
         self._offer_acked = asyncio.Event()
+        self._answer = answer  # the media as last agreed
+        # RFC 4028: the session's timer, and a refresh from the caller (re-INVITE, UPDATE).
+        self.session_timer = timer
+        self.refreshed = asyncio.Event()
 
     # -- responses to the INVITE ------------------------------------------------------------
     def invite_response(self, status: int, reason: str) -> Message:
@@ -120,6 +132,8 @@ class SipLeg:
         self._check()
         resp = self.invite_response(200, "OK")
         resp.add("Allow", self.ua.ALLOW)
+        resp.add("Supported", "timer")
+        add_timer(resp, self.session_timer)
         resp.add("Content-Type", "application/sdp")
         resp.body = self.sdp
         self.answered = True
@@ -132,11 +146,14 @@ class SipLeg:
             self.ua.send_response(self.invite, resp, self.source)
             try:
                 await asyncio.wait_for(self.acked.wait(), interval)
-                return
             except TimeoutError:
                 waited += interval
                 interval = min(interval * 2, T2)
-            self._check()
+                self._check()
+                continue
+            if self.session_timer is not None:
+                self.ua.spawn(keep_session(self))
+            return
         await self.hangup()
         raise CallEnded("no ACK for the 200 OK")
 
@@ -187,6 +204,9 @@ class SipLeg:
 
     def apply(self, answer: Answer) -> None:
         """Take a new offer, as answered: codec, telephone-event, address, direction."""
+        if answer == self._answer:
+            return  # nothing changed: the same SDP, the same version (RFC 3264 §8)
+        self._answer = answer
         if answer.codec != self.codec:
             self.codec = answer.codec
             prompt = self._prompt
@@ -229,6 +249,15 @@ class SipLeg:
             resp = response_to(msg, 500, "Server Internal Error", to_tag=self.local_tag)
             self.ua.send_response(msg, resp, source)
             return
+        try:
+            timer = negotiate_timer(
+                msg, default=self.ua.config.session_expires, min_se=self.ua.config.min_se
+            )
+        except TooSmall:
+            resp = response_to(msg, 422, "Session Interval Too Small", to_tag=self.local_tag)
+            resp.add("Min-SE", str(self.ua.config.min_se))
+            self.ua.send_response(msg, resp, source)
+            return
         self.remote_cseq = number
         if msg.body:
             try:
@@ -243,9 +272,14 @@ class SipLeg:
         if contacts:
             with contextlib.suppress(ParseError):
                 self.remote_target = parse_address(contacts[0]).uri
+        # A refresh (RFC 4028 §10): the new interval, or none if the caller dropped it.
+        self.session_timer = timer
+        self.refreshed.set()
         resp = response_to(msg, 200, "OK", to_tag=self.local_tag)
         resp.add("Contact", f"<{self.ua.contact_uri}>")
         resp.add("Allow", self.ua.ALLOW)
+        resp.add("Supported", "timer")
+        add_timer(resp, timer)
         if msg.method == "INVITE" and not msg.body:  # offerless: we offer, the ACK answers
             self.sdp_version += 1
             self.sdp, self._answer_in_ack = self._offer(), number

@@ -28,6 +28,7 @@ COMPACT = {
     "e": "content-encoding",
     "r": "refer-to",
     "o": "event",
+    "x": "session-expires",
 }
 # How headers are written back; anything else keeps the spelling it arrived with.
 CANONICAL = {
@@ -45,6 +46,8 @@ CANONICAL = {
     "refer-to": "Refer-To",
     "referred-by": "Referred-By",
     "www-authenticate": "WWW-Authenticate",
+    "session-expires": "Session-Expires",
+    "min-se": "Min-SE",
 }
 # Headers whose comma-separated values are separate entries (RFC 3261 §7.3.1).
 LIST_HEADERS = {"via", "route", "record-route", "contact"}

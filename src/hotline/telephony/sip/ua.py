@@ -24,6 +24,7 @@ from hotline.telephony.sip.leg import T1, T2, TIMEOUT, SipLeg
 from hotline.telephony.sip.message import (
     Message,
     ParseError,
+    new_branch,
     parse,
     parse_address,
     reply_address,
@@ -33,11 +34,12 @@ from hotline.telephony.sip.message import (
 )
 from hotline.telephony.sip.outbound import OutboundLeg
 from hotline.telephony.sip.sdp import Answer, SdpError, negotiate, parse_offer
+from hotline.telephony.sip.timers import SessionTimer, TooSmall, negotiate_timer
 
 log = structlog.get_logger("hotline.telephony.sip")
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 # Option tags (RFC 3261 §19.2) a request may require of us; 100rel (RFC 3262) is not one.
-SUPPORTED: frozenset[str] = frozenset()
+SUPPORTED: frozenset[str] = frozenset({"timer"})
 
 
 @dataclass
@@ -54,6 +56,9 @@ class UaConfig:
     # would sit in the queue forever. 0 turns a limit off.
     rtp_timeout: float = 60.0
     max_call_seconds: float = 7200.0
+    # Session timers (RFC 4028): the interval we grant, and the least we accept (422 below).
+    session_expires: int = 1800
+    min_se: int = 90
     # Operators' phones REGISTER with digest auth in this realm (from anywhere: the digest,
     # not the address, is what lets them in).
     realm: str = "hotline1022"
@@ -89,7 +94,10 @@ class UserAgent(asyncio.DatagramProtocol):
         # The last response of each server transaction (message.transaction_key), to answer
         # its retransmissions.
         self._responses: dict[tuple[str, ...], bytes] = {}
-        # Our non-INVITE requests awaiting their final answer, by branch.
+        # The ACKs of our re-INVITEs' 2xx, by Call-ID and CSeq: sent again for each
+        # retransmitted 2xx (RFC 3261 §13.2.2.4).
+        self._acks: dict[tuple[str, int], tuple[bytes, tuple[str, int]]] = {}
+        # Our requests awaiting their final answer, by branch.
         self._pending: dict[str, tuple[Message, asyncio.Future[Message]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
@@ -215,8 +223,25 @@ class UserAgent(asyncio.DatagramProtocol):
             resp.add("Allow", self.ALLOW)
         if req.method == "OPTIONS" and status == 200:
             resp.add("Accept", "application/sdp")
+            resp.add("Supported", ", ".join(sorted(SUPPORTED)))
         self.send_response(req, resp, addr)
         return resp
+
+    def send_ack(self, invite: Message, resp: Message, hop: tuple[str, int]) -> None:
+        """ACK a 2xx to our (re-)INVITE: a new transaction, CSeq number of the INVITE (RFC
+        3261 §13.2.2.4); kept to answer the 2xx's retransmissions."""
+        ack = Message(method="ACK", uri=invite.uri)
+        ack.add("Via", f"SIP/2.0/UDP {self.sent_by};branch={new_branch()};rport")
+        ack.add("Max-Forwards", "70")
+        for name in ("from", "call-id", "route"):
+            for value in invite.get_all(name):
+                ack.add(name, value)
+        ack.add("To", resp.get("to"))
+        ack.add("CSeq", f"{invite.cseq[0]} ACK")
+        key = (invite.call_id, invite.cseq[0])
+        self._acks[key] = (ack.serialise(), hop)
+        asyncio.get_running_loop().call_later(TIMEOUT, self._acks.pop, key, None)
+        self.send(*self._acks[key])
 
     async def client_request(self, req: Message, addr: tuple[str, int]) -> Message | None:
         """Send a non-INVITE request, retransmitting (RFC 3261 §17.1.2) until a final answer."""
@@ -256,6 +281,11 @@ class UserAgent(asyncio.DatagramProtocol):
                     outbound.on_response(msg)
                 return
             pending = self._pending.get(msg.vias[0].branch)
+            if pending is None and msg.cseq[1] == "INVITE" and 200 <= msg.status < 300:
+                ack = self._acks.get((msg.call_id, msg.cseq[0]))
+                if ack is not None:
+                    self.send(*ack)
+                return
             if pending is None or msg.status < 200:
                 return
             request, future = pending
@@ -331,6 +361,17 @@ class UserAgent(asyncio.DatagramProtocol):
         if len(self.calls) >= self.config.max_calls:
             self.reply(msg, 503, "Service Unavailable", source)
             return
+        try:
+            timer = negotiate_timer(
+                msg, default=self.config.session_expires, min_se=self.config.min_se
+            )
+        except TooSmall:
+            resp = response_to(
+                msg, 422, "Session Interval Too Small", to_tag=stable_tag(msg.call_id)
+            )
+            resp.add("Min-SE", str(self.config.min_se))
+            self.send_response(msg, resp, source)
+            return
         answer: Answer | None = None  # no offer: ours goes in the 200 (late offer)
         try:
             if msg.body:
@@ -342,7 +383,7 @@ class UserAgent(asyncio.DatagramProtocol):
             return
         self.send_response(msg, response_to(msg, 100, "Trying"), source)
         self._starting[msg.call_id] = msg
-        self.spawn(self._start_call(msg, source, answer))
+        self.spawn(self._start_call(msg, source, answer, timer))
 
     def _from_trunk(self, host: str) -> bool:
         try:
@@ -352,7 +393,11 @@ class UserAgent(asyncio.DatagramProtocol):
         return any(ip in net for net in self.config.trunks)
 
     async def _start_call(
-        self, invite: Message, source: tuple[str, int], answer: Answer | None
+        self,
+        invite: Message,
+        source: tuple[str, int],
+        answer: Answer | None,
+        timer: SessionTimer | None,
     ) -> None:
         assert self._handler is not None
         try:
@@ -372,7 +417,7 @@ class UserAgent(asyncio.DatagramProtocol):
                 self._on_end(progress)
             return
         try:
-            leg = SipLeg(self, invite, source, answer, rtp, call_progress(invite))
+            leg = SipLeg(self, invite, source, answer, rtp, call_progress(invite), timer)
         except ParseError:  # e.g. "Contact: *" in an INVITE: parsable, but no one to call back
             rtp[2].close()
             self.ports.release(rtp[0])
