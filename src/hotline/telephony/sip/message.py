@@ -346,15 +346,6 @@ def stamp_via(msg: Message, source: tuple[str, int]) -> None:
     msg.headers[i] = (name, ", ".join([";".join([head, *kept]), *rest]))
 
 
-def reply_address(req: Message, source: tuple[str, int]) -> tuple[str, int]:
-    """Where a response goes (RFC 3261 §18.2.2, RFC 3581 §4): the source address (the Via's
-    `received`); its port with `rport`, else the Via's sent-by port."""
-    via = req.vias[0]
-    if "rport" in via.params:
-        return source
-    return source[0], via.port or 5060
-
-
 def new_tag() -> str:
     return secrets.token_hex(6)
 

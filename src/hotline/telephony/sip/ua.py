@@ -27,7 +27,6 @@ from hotline.telephony.sip.message import (
     new_branch,
     parse,
     parse_address,
-    reply_address,
     response_to,
     stamp_via,
     transaction_key,
@@ -210,12 +209,16 @@ class UserAgent(asyncio.DatagramProtocol):
 
     def send_response(self, req: Message, resp: Message, addr: tuple[str, int]) -> None:
         """Send, and keep it to answer retransmissions of the same request (its transaction).
-        `addr` is where the request came from; its Via says which port hears the answer."""
+
+        `addr` is where the request came from: the answer goes to that address and port, as
+        `rport` asks (RFC 3581), and also when the Via has no `rport` where RFC 3261 §18.2.2
+        would name the Via's port: a phone behind NAT that does not ask for `rport` is then
+        still answered (what Asterisk's `force_rport` does)."""
         data = resp.serialise()
         key = transaction_key(req)
         self._responses[key] = data
         asyncio.get_running_loop().call_later(TIMEOUT, self._responses.pop, key, None)
-        self.send(data, reply_address(req, addr))
+        self.send(data, addr)
 
     def reply(self, req: Message, status: int, reason: str, addr: tuple[str, int]) -> Message:
         resp = response_to(req, status, reason, to_tag=stable_tag(req.call_id))
@@ -295,7 +298,7 @@ class UserAgent(asyncio.DatagramProtocol):
         stamp_via(msg, source)  # before any response copies the Via
         cached = self._responses.get(transaction_key(msg))
         if cached is not None and msg.method != "ACK":
-            self.send(cached, reply_address(msg, source))  # a retransmission: same answer
+            self.send(cached, source)  # a retransmission: the same answer again
             return
         if self._unsupported(msg, source):
             return
