@@ -317,6 +317,38 @@ async def test_the_callers_refreshes_keep_the_session_and_without_them_it_ends(t
         call.close()
 
 
+async def test_a_timed_call_that_ends_leaves_no_timer_behind(timed_line: Line):
+    call = Call(timed_line, "short")
+    ua = timed_line.phone.ua
+    assert ua is not None
+    try:
+        extra = "Supported: timer\r\nSession-Expires: 600\r\n"
+        text = invite(
+            call.peer,
+            call_id="short",
+            branch="z9hG4bKshort",
+            body=sdp(call.media.port),
+            extra=extra,
+        )
+        call.ok = await asyncio.to_thread(answer_call, call.peer, text)
+        assert call.ok.get("session-expires") == "600;refresher=uac"
+        for _ in range(40):  # the session timer's task is running
+            if any(t.get_coro().__name__ == "keep_session" for t in ua._tasks):  # type: ignore[union-attr]
+                break
+            await asyncio.sleep(0.05)
+        else:
+            pytest.fail("no session timer task")
+        call.peer.send(call.request("BYE"))
+        await asyncio.to_thread(call.peer.recv, 3, lambda m: m.cseq[1] == "BYE")
+        for _ in range(40):  # the call's tasks end with it, not when its timer would run out
+            if not ua._tasks:
+                break
+            await asyncio.sleep(0.05)
+        assert not ua._tasks
+    finally:
+        call.close()
+
+
 @pytest.mark.parametrize("allow_update", [True, False])
 async def test_the_line_refreshes_when_it_is_the_refresher(timed_line: Line, allow_update: bool):
     call = Call(timed_line, f"uas-{allow_update}")

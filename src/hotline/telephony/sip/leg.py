@@ -408,6 +408,7 @@ class SipLeg:
         if self.ended.is_set():
             return
         self.ended.set()
+        self.refreshed.set()  # wakes the session timer's task, which then sees the end
         self.record.ended_at = utcnow()
         self.stream.stop()
         self.ua.clock.streams.discard(self.stream)
