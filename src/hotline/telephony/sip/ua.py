@@ -247,7 +247,9 @@ class UserAgent(asyncio.DatagramProtocol):
         self.send(*self._acks[key])
 
     async def client_request(self, req: Message, addr: tuple[str, int]) -> Message | None:
-        """Send a non-INVITE request, retransmitting (RFC 3261 §17.1.2) until a final answer."""
+        """Send a request in a dialog, retransmitting (RFC 3261 §17.1.2) until a final answer.
+        A refresh re-INVITE goes this way too: retransmitted after a provisional answer as
+        well, which the far end's transaction absorbs."""
         branch = req.vias[0].branch
         future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
         self._pending[branch] = (req, future)
