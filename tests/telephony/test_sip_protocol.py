@@ -314,7 +314,7 @@ async def test_the_callers_refreshes_keep_the_session_and_without_them_it_ends(t
         bye = await asyncio.to_thread(call.peer.recv, 6, lambda m: m.method == "BYE")
         call.peer.send(response_to(bye, 200, "OK").serialise().decode())
     finally:
-        call.close()
+        await asyncio.to_thread(call.close)
 
 
 async def test_a_timed_call_that_ends_leaves_no_timer_behind(timed_line: Line):
@@ -346,7 +346,7 @@ async def test_a_timed_call_that_ends_leaves_no_timer_behind(timed_line: Line):
             await asyncio.sleep(0.05)
         assert not ua._tasks
     finally:
-        call.close()
+        await asyncio.to_thread(call.close)
 
 
 @pytest.mark.parametrize("allow_update", [True, False])
@@ -385,8 +385,9 @@ async def test_the_line_refreshes_when_it_is_the_refresher(timed_line: Line, all
         )
         bye = await asyncio.to_thread(call.peer.recv, 3, lambda m: m.method == "BYE")
         assert bye.call_id == call.call_id
+        call.peer.send(response_to(bye, 200, "OK").serialise().decode())
     finally:
-        call.close()
+        await asyncio.to_thread(call.close)
 
 
 # -- offers within the dialog: re-INVITE, UPDATE, hold (RFC 3264) ----------------------------
@@ -443,6 +444,12 @@ class Call:
         self.ok: Message | None = None
 
     def close(self) -> None:
+        """Hang up if the call is still up (so the line writes its record before it stops)."""
+        if self.ok is not None:
+            with contextlib.suppress(TimeoutError):
+                self.peer.send(self.request("BYE"))
+                cseq = self.cseq
+                self.peer.recv(2, lambda m: m.cseq == (cseq, "BYE"))
         self.peer.close()
         self.media.close()
 
@@ -481,7 +488,7 @@ class Call:
 async def call(phone_line: Line) -> AsyncIterator[Call]:
     c = Call(phone_line, "offers")
     yield c
-    c.close()
+    await asyncio.to_thread(c.close)
 
 
 async def test_a_reinvite_moves_the_media_to_the_new_port(call: Call):
@@ -564,7 +571,7 @@ async def test_a_caller_holding_in_the_queue_is_not_cut_off_by_the_rtp_timeout(s
         [record] = await line.calls()
         assert record.branch == "operator"
     finally:
-        call.close()
+        await asyncio.to_thread(call.close)
         await line.phone.stop()
 
 
@@ -576,6 +583,7 @@ async def test_an_invite_without_sdp_gets_our_offer_and_the_ack_answers_it(call:
     peer.send(invite(peer, call_id="late", branch="z9hG4bKlate"))
     ok = await asyncio.to_thread(peer.recv, 5, lambda m: m.status >= 200)
     assert ok.status == 200 and ok.get("content-type") == "application/sdp"
+    call.ok = ok
     assert b"RTP/AVP 0 8 101" in ok.body and b"a=sendrecv" in ok.body
     port = int(ok.body.split(b"m=audio ")[1].split()[0])
     assert port > 0
