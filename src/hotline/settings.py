@@ -121,6 +121,10 @@ class Settings(BaseSettings):
     sip_max_calls: int = 500
     sip_rtp_timeout: float = 60.0
     sip_max_call_seconds: float = 7200.0
+    # Session timers (RFC 4028): the interval we grant (a caller may ask for less, down to
+    # `sip_min_se`; below that it gets 422).
+    sip_session_expires: int = Field(default=1800, ge=1)
+    sip_min_se: int = Field(default=90, ge=1)
     sip_transfer_115: str = "sip:115@127.0.0.1:5090"
     sip_transfer_cdc: str = "sip:cdc@127.0.0.1:5090"
     sip_digit_timeout: float = 5.0

@@ -193,3 +193,26 @@ def test_stream_latches_once_onto_the_callers_real_rtp_port():
     assert asyncio.run(run("203.0.113.7")) == ("203.0.113.7", 31000)
     # A first packet from anyone else latches nothing, and later packets change nothing.
     assert asyncio.run(run("198.51.100.9")) == ("10.0.0.5", 4000)
+
+
+@pytest.mark.parametrize(
+    ("extra", "address", "direction"),
+    [
+        ("", "10.0.0.2", "sendrecv"),
+        ("a=sendonly\r\n", "10.0.0.2", "recvonly"),
+        ("a=inactive\r\n", "10.0.0.2", "inactive"),
+        ("a=recvonly\r\n", "10.0.0.2", "sendonly"),
+        ("", "0.0.0.0", "recvonly"),  # RFC 2543 hold: no address to send to
+        ("a=recvonly\r\n", "0.0.0.0", "inactive"),
+    ],
+)
+def test_sdp_answer_mirrors_the_offered_direction(extra, address, direction):
+    body = OFFER.replace(b"c=IN IP4 10.0.0.2", f"c=IN IP4 {address}".encode())
+    answer = negotiate(parse_offer(body + extra.encode()))
+    assert answer.direction == direction
+    assert f"a={direction}" in build_answer(answer, address="10.0.0.1", port=20000).decode()
+
+
+def test_sdp_with_the_audio_stream_disabled_is_refused():
+    with pytest.raises(SdpError):
+        negotiate(parse_offer(OFFER.replace(b"m=audio 4000", b"m=audio 0")))

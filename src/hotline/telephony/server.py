@@ -352,6 +352,8 @@ class PhoneLine:
             max_calls=s.sip_max_calls,
             rtp_timeout=s.sip_rtp_timeout,
             max_call_seconds=s.sip_max_call_seconds,
+            session_expires=s.sip_session_expires,
+            min_se=s.sip_min_se,
             realm=s.sip_realm,
             nonce_seconds=s.sip_nonce_seconds,
             max_expires=s.sip_register_max_expires,

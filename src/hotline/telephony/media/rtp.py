@@ -70,6 +70,17 @@ class MediaClock:
                 self.after_tick()
 
 
+class _Discard:
+    """Stands in for a stream's socket while the far end wants no media from us (hold): the
+    stream keeps its clock (prompts end on time, timestamps run on) at no cost per packet."""
+
+    def sendto(self, data: bytes, addr: object = None) -> None:
+        pass
+
+
+DISCARD = cast(asyncio.DatagramTransport, _Discard())
+
+
 class RtpStream:
     """One call's outgoing audio: plays pre-encoded frames, else sends silence."""
 
@@ -102,6 +113,14 @@ class RtpStream:
 
     def stop(self) -> None:
         self._finish(False)
+
+    def switch_codec(self, payload_type: int, frames: Sequence[bytes] | None) -> None:
+        """Send in another codec from now on (a new offer chose it); a prompt being played
+        goes on from the same frame in `frames`, the same prompt in that codec."""
+        self.payload_type = payload_type
+        self.silence = bytes([SILENCE.get(payload_type, 0xFF)]) * SAMPLES_PER_FRAME
+        if frames is not None and self._frames:
+            self._frames = frames
 
     def _finish(self, complete: bool) -> None:
         done, self._done = self._done, None

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
+import contextlib
+import secrets
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+import structlog
+
 from hotline.db import utcnow
 from hotline.telephony.backend import CallEnded, CallProgress
-from hotline.telephony.media.rtp import DigitReceiver, RtpProtocol, RtpStream
+from hotline.telephony.media.rtp import DISCARD, DigitReceiver, RtpProtocol, RtpStream
 from hotline.telephony.prompts import Prompt
 from hotline.telephony.sip.message import (
     Message,
@@ -19,7 +22,27 @@ from hotline.telephony.sip.message import (
     parse_address,
     response_to,
 )
-from hotline.telephony.sip.sdp import Answer, build_answer
+from hotline.telephony.sip.route import dialog_request, hop_of
+from hotline.telephony.sip.sdp import (
+    NO_ANSWER_YET,
+    PCMA,
+    PCMU,
+    Answer,
+    SdpError,
+    build_answer,
+    build_offer,
+    negotiate,
+    parse_offer,
+)
+from hotline.telephony.sip.timers import (
+    SessionTimer,
+    TooSmall,
+    add_timer,
+    keep_session,
+    negotiate_timer,
+)
+
+log = structlog.get_logger("hotline.telephony.sip")
 
 if TYPE_CHECKING:
     from hotline.telephony.sip.ua import UserAgent
@@ -33,9 +56,10 @@ class SipLeg:
         ua: UserAgent,
         invite: Message,
         source: tuple[str, int],
-        answer: Answer,
+        answer: Answer | None,
         rtp: tuple[int, RtpProtocol, asyncio.DatagramTransport],
         record: CallProgress,
+        timer: SessionTimer | None = None,
     ) -> None:
         self.ua = ua
         self.invite = invite
@@ -50,6 +74,7 @@ class SipLeg:
         # A UAS keeps the Record-Route order as received (RFC 3261 §12.1.1).
         self.route_set = invite.get_all("record-route")
         self.local_cseq = 0
+        self.remote_cseq = invite.cseq[0]
         self.answered = False
         self.ended = asyncio.Event()
         self.acked = asyncio.Event()
@@ -59,13 +84,37 @@ class SipLeg:
         self.rtp_port, self.rtp, self.rtp_transport = rtp
         protocol = self.rtp
         self.created = asyncio.get_running_loop().time()
+        # An INVITE without an offer: ours goes in the 200, the caller's answer in the ACK.
+        self._answer_in_ack = invite.cseq[0] if answer is None else None
+        answer = answer or NO_ANSWER_YET
         self.codec = answer.codec
-        self.sdp = build_answer(answer, address=ua.config.media_address, port=self.rtp_port)
+        self.remote_media = answer.remote
+        # One SDP session per call; its version goes up with each answer (RFC 3264 §8).
+        self.sdp_session, self.sdp_version = secrets.randbelow(2**31), 0
+        if self._answer_in_ack is None:
+            self.sdp = build_answer(
+                answer,
+                address=ua.config.media_address,
+                port=self.rtp_port,
+                session_id=self.sdp_session,
+            )
+        else:
+            self.sdp = self._offer()
         self.stream = RtpStream(self.rtp_transport, answer.remote, answer.codec)
+        self.held = False  # while the caller holds: no RTP timeout
+        self._direction(answer)
         protocol.receiver = DigitReceiver(answer.event_pt, self.on_digit)
         protocol.stream, protocol.latch_host = self.stream, source[0]
         self.task: asyncio.Task[None] | None = None
         self._transfer: asyncio.Future[bool] | None = None
+        self._prompt: Prompt | None = None  # being played, to switch codec mid-prompt
+        # The 200 to a re-INVITE is retransmitted until its ACK (RFC 3261 §13.3.1.4).
+        self._offer_cseq = 0
+        self._offer_acked = asyncio.Event()
+        self._answer = answer  # the media as last agreed
+        # RFC 4028: the session's timer, and a refresh from the caller (re-INVITE, UPDATE).
+        self.session_timer = timer
+        self.refreshed = asyncio.Event()
 
     # -- responses to the INVITE ------------------------------------------------------------
     def invite_response(self, status: int, reason: str) -> Message:
@@ -83,6 +132,8 @@ class SipLeg:
         self._check()
         resp = self.invite_response(200, "OK")
         resp.add("Allow", self.ua.ALLOW)
+        resp.add("Supported", "timer")
+        add_timer(resp, self.session_timer)
         resp.add("Content-Type", "application/sdp")
         resp.body = self.sdp
         self.answered = True
@@ -95,11 +146,14 @@ class SipLeg:
             self.ua.send_response(self.invite, resp, self.source)
             try:
                 await asyncio.wait_for(self.acked.wait(), interval)
-                return
             except TimeoutError:
                 waited += interval
                 interval = min(interval * 2, T2)
-            self._check()
+                self._check()
+                continue
+            if self.session_timer is not None:
+                self.ua.spawn(keep_session(self))
+            return
         await self.hangup()
         raise CallEnded("no ACK for the 200 OK")
 
@@ -117,11 +171,11 @@ class SipLeg:
         if barge_in and self.digits:
             return self.digits.popleft()
         done = self.stream.play(prompt.frames[self.codec])
-        self._barge = barge_in
+        self._barge, self._prompt = barge_in, prompt
         try:
             await done
         finally:
-            self._barge = False
+            self._barge, self._prompt = False, None
             # Cancelling this task cancels `done` too; the stream must still stop playing.
             if done.cancelled() or not done.done():
                 self.stream.stop()
@@ -141,9 +195,146 @@ class SipLeg:
         self._check()
         return self.digits.popleft() if self.digits else None
 
+    # -- offers within the dialog (RFC 3264 §8: re-INVITE, UPDATE) --------------------------
+    def _direction(self, answer: Answer) -> None:
+        """Send only when our answer says so (not to a caller holding the call), and time
+        the caller's silence only while the call is not on hold."""
+        self.held = answer.held
+        self.stream.transport = self.rtp_transport if answer.we_send else DISCARD
+
+    def apply(self, answer: Answer) -> None:
+        """Take a new offer, as answered: codec, telephone-event, address, direction."""
+        if answer == self._answer:
+            return  # nothing changed: the same SDP, the same version (RFC 3264 §8)
+        self._answer = answer
+        if answer.codec != self.codec:
+            self.codec = answer.codec
+            prompt = self._prompt
+            self.stream.switch_codec(answer.codec, prompt.frames[answer.codec] if prompt else None)
+        if self.rtp.receiver is not None:
+            self.rtp.receiver.event_pt = answer.event_pt
+        if answer.remote != self.remote_media:
+            self.remote_media = self.stream.remote = answer.remote
+            # The SDP names the host the signalling comes from: trust it. Another host (a
+            # private address behind NAT): latch again onto where the caller's RTP comes from.
+            self.rtp.latch_host = None if answer.remote[0] == self.source[0] else self.source[0]
+        if self.held and not answer.held:  # off hold: silence counts from now
+            self.rtp.last_packet = asyncio.get_running_loop().time()
+        self._direction(answer)
+        self.sdp_version += 1
+        self.sdp = build_answer(
+            answer,
+            address=self.ua.config.media_address,
+            port=self.rtp_port,
+            session_id=self.sdp_session,
+            version=self.sdp_version,
+        )
+
+    def _offer(self) -> bytes:
+        """Our offer, for an INVITE that brought none: both laws, ours first."""
+        other = PCMA if self.codec == PCMU else PCMU
+        return build_offer(
+            (self.codec, other),
+            address=self.ua.config.media_address,
+            port=self.rtp_port,
+            session_id=self.sdp_session,
+            version=self.sdp_version,
+        )
+
+    def on_offer(self, msg: Message, source: tuple[str, int]) -> None:
+        """A re-INVITE or UPDATE from the caller: answer its offer (if any) and refresh the
+        remote target from its Contact (RFC 3261 §12.2.2, RFC 3311)."""
+        number = msg.cseq[0]
+        if number <= self.remote_cseq:  # out of order (RFC 3261 §12.2.2)
+            resp = response_to(msg, 500, "Server Internal Error", to_tag=self.local_tag)
+            self.ua.send_response(msg, resp, source)
+            return
+        try:
+            timer = negotiate_timer(
+                msg, default=self.ua.config.session_expires, min_se=self.ua.config.min_se
+            )
+        except TooSmall:
+            resp = response_to(msg, 422, "Session Interval Too Small", to_tag=self.local_tag)
+            resp.add("Min-SE", str(self.ua.config.min_se))
+            self.ua.send_response(msg, resp, source)
+            return
+        self.remote_cseq = number
+        if msg.body:
+            try:
+                answer = negotiate(parse_offer(msg.body))
+            except SdpError as exc:  # refused: the session goes on as it was (§14.2)
+                resp = response_to(msg, 488, "Not Acceptable Here", to_tag=self.local_tag)
+                resp.add("Warning", f'399 hotline "{exc}"')
+                self.ua.send_response(msg, resp, source)
+                return
+            self.apply(answer)
+        contacts = msg.get_all("contact")
+        if contacts:
+            with contextlib.suppress(ParseError):
+                self.remote_target = parse_address(contacts[0]).uri
+        # A refresh (RFC 4028 §10): the new interval, or none if the caller dropped it.
+        self.session_timer = timer
+        self.refreshed.set()
+        resp = response_to(msg, 200, "OK", to_tag=self.local_tag)
+        resp.add("Contact", f"<{self.ua.contact_uri}>")
+        resp.add("Allow", self.ua.ALLOW)
+        resp.add("Supported", "timer")
+        add_timer(resp, timer)
+        if msg.method == "INVITE" and not msg.body:  # offerless: we offer, the ACK answers
+            self.sdp_version += 1
+            self.sdp, self._answer_in_ack = self._offer(), number
+        if msg.body or msg.method == "INVITE":
+            resp.add("Content-Type", "application/sdp")
+            resp.body = self.sdp
+        if msg.method != "INVITE":
+            self.ua.send_response(msg, resp, source)
+            return
+        self._offer_cseq, self._offer_acked = number, asyncio.Event()
+        self.ua.spawn(self._until_acked(msg, resp, source, self._offer_acked))
+
+    async def _until_acked(
+        self, req: Message, resp: Message, source: tuple[str, int], acked: asyncio.Event
+    ) -> None:
+        interval, waited = T1, 0.0
+        while waited < TIMEOUT:
+            if self.ended.is_set():
+                return
+            self.ua.send_response(req, resp, source)
+            try:
+                await asyncio.wait_for(acked.wait(), interval)
+                return
+            except TimeoutError:
+                waited += interval
+                interval = min(interval * 2, T2)
+        await self.hangup()  # no ACK: end the dialog with BYE (RFC 3261 §13.3.1.4)
+        if self.task is not None:
+            self.task.cancel()
+
+    def on_ack(self, msg: Message) -> None:
+        if msg.cseq[0] == self._answer_in_ack:
+            self._answer_in_ack = None
+            try:
+                answer = negotiate(parse_offer(msg.body))
+            except SdpError as exc:
+                if not self.acked.is_set():  # no media for the call at all: end it (BYE)
+                    log.info("sip_ack_answer_unusable", call_id=self.call_id, error=str(exc))
+                    self.ua.spawn(self._hang_up_now())
+                # Otherwise (a re-INVITE) the session goes on as it was.
+            else:
+                self.apply(answer)
+        self.acked.set()
+        if msg.cseq[0] == self._offer_cseq:
+            self._offer_acked.set()
+
+    async def _hang_up_now(self) -> None:
+        await self.hangup()
+        if self.task is not None:
+            self.task.cancel()
+
     # -- requests within the dialog ---------------------------------------------------------
     def request(self, method: str) -> tuple[Message, tuple[str, int]]:
-        req = Message(method=method, uri=str(self.remote_target))
+        uri, routes, _ = dialog_request(self.route_set, self.remote_target)
+        req = Message(method=method, uri=uri)
         req.add("Via", f"SIP/2.0/UDP {self.ua.sent_by};branch={new_branch()};rport")
         req.add("Max-Forwards", "70")
         req.add("From", f"{self.invite.get('to')};tag={self.local_tag}")
@@ -151,19 +342,10 @@ class SipLeg:
         req.add("Call-ID", self.call_id)
         self.local_cseq += 1
         req.add("CSeq", f"{self.local_cseq} {method}")
-        for route in self.route_set:
+        for route in routes:
             req.add("Route", route)
         req.add("Contact", f"<{self.ua.contact_uri}>")
-        return req, self._next_hop()
-
-    def _next_hop(self) -> tuple[str, int]:
-        try:
-            uri = parse_address(self.route_set[0]).uri if self.route_set else self.remote_target
-            ipaddress.ip_address(uri.host.strip("[]"))
-        except (ParseError, ValueError):
-            # No resolver here: a hostname (or a bad route) falls back to the INVITE's source.
-            return self.source
-        return uri.host.strip("[]"), uri.port or 5060
+        return req, hop_of(self.route_set, self.remote_target, self.source)
 
     async def transfer(self, target: str) -> bool:
         self._check()
@@ -215,7 +397,9 @@ class SipLeg:
         if max_seconds > 0 and now - self.created > max_seconds:
             return True
         # Only once answered: before that the caller has no reason to send media.
-        return self.answered and rtp_timeout > 0 and now - self.rtp.last_packet > rtp_timeout
+        # And not while the caller holds: a held phone need send nothing.
+        silent = now - self.rtp.last_packet > rtp_timeout
+        return self.answered and not self.held and rtp_timeout > 0 and silent
 
     async def wait_ended(self) -> None:
         await self.ended.wait()
@@ -224,6 +408,7 @@ class SipLeg:
         if self.ended.is_set():
             return
         self.ended.set()
+        self.refreshed.set()  # wakes the session timer's task, which then sees the end
         self.record.ended_at = utcnow()
         self.stream.stop()
         self.ua.clock.streams.discard(self.stream)

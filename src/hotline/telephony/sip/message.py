@@ -28,6 +28,7 @@ COMPACT = {
     "e": "content-encoding",
     "r": "refer-to",
     "o": "event",
+    "x": "session-expires",
 }
 # How headers are written back; anything else keeps the spelling it arrived with.
 CANONICAL = {
@@ -45,6 +46,8 @@ CANONICAL = {
     "refer-to": "Refer-To",
     "referred-by": "Referred-By",
     "www-authenticate": "WWW-Authenticate",
+    "session-expires": "Session-Expires",
+    "min-se": "Min-SE",
 }
 # Headers whose comma-separated values are separate entries (RFC 3261 §7.3.1).
 LIST_HEADERS = {"via", "route", "record-route", "contact"}
@@ -305,12 +308,50 @@ def _validate(msg: Message) -> None:
             parse_address(contact)
 
 
+MAGIC_COOKIE = "z9hG4bK"
+
+
+def transaction_key(msg: Message) -> tuple[str, ...]:
+    """The server transaction a request belongs to (RFC 3261 §17.2.3): the top Via's branch
+    and sent-by and the method, an ACK counting as its INVITE's. The Call-ID is added: a
+    genuine retransmission always carries it, and a peer reusing a branch across calls must
+    not be handed another call's response."""
+    via = msg.vias[0]
+    method = "INVITE" if msg.method == "ACK" else msg.method
+    sent_by = (via.host.lower(), str(via.port or 5060))
+    if via.branch.startswith(MAGIC_COOKIE):
+        return (via.branch, *sent_by, method, msg.call_id)
+    # An RFC 2543 peer's branch is not unique: the request's own identity is what matches.
+    number, _ = msg.cseq
+    return ("", msg.uri, msg.from_addr.tag, msg.call_id, str(number), *sent_by, method)
+
+
+def stamp_via(msg: Message, source: tuple[str, int]) -> None:
+    """Write where a request really came from into its top Via (RFC 3261 §18.2.1, RFC 3581
+    §4): `received` when the sent-by host is not the source address (always with `rport`),
+    and the source port into an empty `rport`."""
+    i = next((n for n, (name, _) in enumerate(msg.headers) if header_key(name) == "via"), -1)
+    if i < 0:
+        return
+    name, value = msg.headers[i]
+    first, *rest = split_commas(value)
+    head, *params = first.split(";")
+    via = parse_via(first)
+    wants_rport = "rport" in via.params
+    kept = [p for p in params if p.partition("=")[0].strip().lower() not in ("received", "rport")]
+    if wants_rport or via.host.strip("[]") != source[0]:
+        kept.append(f"received={source[0]}")
+    if wants_rport:
+        kept.append(f"rport={source[1]}")
+    msg.headers[i] = (name, ", ".join([";".join([head, *kept]), *rest]))
+
+
 def new_tag() -> str:
     return secrets.token_hex(6)
 
 
 def new_branch() -> str:
-    return "z9hG4bK" + secrets.token_hex(8)
+    return MAGIC_COOKIE + secrets.token_hex(8)
 
 
 def response_to(req: Message, status: int, reason: str, *, to_tag: str = "") -> Message:

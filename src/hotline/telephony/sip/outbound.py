@@ -22,6 +22,7 @@ from hotline.telephony.sip.message import (
     parse_address,
     parse_uri,
 )
+from hotline.telephony.sip.route import dialog_request, hop_of
 from hotline.telephony.sip.sdp import PCMA, PCMU, SdpError, build_offer, negotiate, parse_offer
 
 if TYPE_CHECKING:
@@ -69,7 +70,8 @@ class OutboundLeg:
         )
 
     def _request(self, method: str, branch: str, cseq: int | None = None) -> Message:
-        req = Message(method=method, uri=self.remote_target)
+        uri, routes, _ = dialog_request(self.route_set, parse_uri(self.remote_target))
+        req = Message(method=method, uri=uri)
         req.add("Via", f"SIP/2.0/UDP {self.ua.sent_by};branch={branch};rport")
         req.add("Max-Forwards", "70")
         req.add("From", self.from_value)
@@ -77,7 +79,7 @@ class OutboundLeg:
         req.add("To", to)
         req.add("Call-ID", self.call_id)
         req.add("CSeq", f"{cseq if cseq is not None else self.cseq} {method}")
-        for route in self.route_set:
+        for route in routes:
             req.add("Route", route)
         req.add("Contact", f"<{self.ua.contact_uri}>")
         return req
@@ -180,9 +182,7 @@ class OutboundLeg:
 
     def _next_hop(self) -> tuple[str, int]:
         try:
-            uri = parse_address(self.route_set[0]).uri if self.route_set else None
-            uri = uri or parse_uri(self.remote_target)
-            return (uri.host.strip("[]"), uri.port or 5060) if is_ip(uri.host) else self.hop
+            return hop_of(self.route_set, parse_uri(self.remote_target), self.hop)
         except ParseError:
             return self.hop
 

@@ -9,6 +9,17 @@ from dataclasses import dataclass
 PCMU, PCMA = 0, 8
 CODEC_NAMES = {PCMU: "PCMU", PCMA: "PCMA"}
 DEFAULT_EVENT_PT = 101
+DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
+# RFC 3264 §6.1: what we answer to each offered direction (the caller's hold is sendonly or
+# inactive; we then only listen, or do nothing).
+ANSWER_DIRECTION = {
+    "sendrecv": "sendrecv",
+    "sendonly": "recvonly",
+    "recvonly": "sendonly",
+    "inactive": "inactive",
+}
+# An offerer that does not want media names no address (RFC 2543's hold, still sent).
+NOWHERE = ("0.0.0.0", "::")
 
 
 class SdpError(ValueError):
@@ -21,6 +32,7 @@ class Offer:
     port: int
     payload_types: tuple[int, ...]
     event_pt: int | None  # the offerer's payload type for telephone-event, if offered
+    direction: str = "sendrecv"  # the offerer's, as its SDP says
 
 
 @dataclass(frozen=True)
@@ -28,6 +40,20 @@ class Answer:
     codec: int
     event_pt: int | None
     remote: tuple[str, int]
+    direction: str = "sendrecv"  # ours: whether we send, and whether the far end does
+
+    @property
+    def we_send(self) -> bool:
+        return self.direction in ("sendrecv", "sendonly")
+
+    @property
+    def held(self) -> bool:
+        """The far end put the call on hold (or wants only one way): it need send nothing."""
+        return self.direction != "sendrecv"
+
+
+# Until the caller's answer arrives (an INVITE without an offer): nowhere to send to yet.
+NO_ANSWER_YET = Answer(PCMU, DEFAULT_EVENT_PT, ("0.0.0.0", 0), "inactive")
 
 
 def parse_offer(body: bytes) -> Offer:
@@ -40,6 +66,7 @@ def parse_offer(body: bytes) -> Offer:
     pts: tuple[int, ...] = ()
     event_pt: int | None = None
     rtpmap: dict[int, str] = {}
+    session_dir, media_dir = "", ""
     for raw in text.splitlines():
         line = raw.strip()
         if len(line) < 2 or line[1] != "=":
@@ -59,6 +86,11 @@ def parse_offer(body: bytes) -> Offer:
             pt_text, _, enc = value[7:].partition(" ")
             if pt_text.strip().isdigit():
                 rtpmap[int(pt_text)] = enc.strip().lower()
+        elif kind == "a" and value in DIRECTIONS:
+            if port < 0:
+                session_dir = value
+            elif in_audio:
+                media_dir = value
     if port < 0:
         raise SdpError("no audio stream offered")
     for pt in pts:
@@ -68,7 +100,10 @@ def parse_offer(body: bytes) -> Offer:
     address = media_addr or session_addr
     if not address:
         raise SdpError("no connection address")
-    return Offer(address, port, pts, event_pt)
+    direction = media_dir or session_dir or "sendrecv"
+    if address in NOWHERE:  # "do not send to me"
+        direction = {"sendrecv": "sendonly", "recvonly": "inactive"}.get(direction, direction)
+    return Offer(address, port, pts, event_pt, direction)
 
 
 def _media_line(value: str) -> tuple[int, tuple[int, ...]]:
@@ -95,22 +130,27 @@ def _connection(value: str) -> str:
 
 
 def negotiate(offer: Offer) -> Answer:
-    """Take the offerer's first G.711 codec, and telephone-event if offered."""
+    """Take the offerer's first G.711 codec, and telephone-event if offered; the direction
+    is the offer's mirrored."""
+    if offer.port == 0:
+        raise SdpError("the audio stream is disabled (port 0)")
+    direction = ANSWER_DIRECTION[offer.direction]
     for pt in offer.payload_types:
         if pt in CODEC_NAMES:
-            return Answer(pt, offer.event_pt, (offer.address, offer.port))
+            return Answer(pt, offer.event_pt, (offer.address, offer.port), direction)
     raise SdpError("no common codec (PCMU or PCMA)")
 
 
 def build_answer(
-    answer: Answer, *, address: str, port: int, session_id: int | None = None
+    answer: Answer, *, address: str, port: int, session_id: int | None = None, version: int = 0
 ) -> bytes:
+    """Our answer; `version` goes up by one with each answer in the session (RFC 3264 §8)."""
     sid = session_id if session_id is not None else secrets.randbelow(2**31)
     ip = "IP6" if ":" in address else "IP4"
     pts = [str(answer.codec)]
     lines = [
         "v=0",
-        f"o=hotline {sid} {sid} IN {ip} {address}",
+        f"o=hotline {sid} {sid + version} IN {ip} {address}",
         "s=Hotline 1022",
         f"c=IN {ip} {address}",
         "t=0 0",
@@ -123,20 +163,27 @@ def build_answer(
             f"a=fmtp:{answer.event_pt} 0-15",
         ]
     lines.append(f"m=audio {port} RTP/AVP {' '.join(pts)}")
-    lines += [*attrs, "a=ptime:20", "a=sendrecv"]
+    lines += [*attrs, "a=ptime:20", f"a={answer.direction}"]
     return ("\r\n".join(lines) + "\r\n").encode()
 
 
 def build_offer(
-    codecs: tuple[int, ...], *, address: str, port: int, event_pt: int | None = DEFAULT_EVENT_PT
+    codecs: tuple[int, ...],
+    *,
+    address: str,
+    port: int,
+    event_pt: int | None = DEFAULT_EVENT_PT,
+    session_id: int | None = None,
+    version: int = 0,
 ) -> bytes:
-    """An offer for a call we place (to an operator's phone): these G.711 codecs, in order."""
-    sid = secrets.randbelow(2**31)
+    """An offer (a call we place, or the 200 to an INVITE without one): these G.711 codecs,
+    in order."""
+    sid = session_id if session_id is not None else secrets.randbelow(2**31)
     ip = "IP6" if ":" in address else "IP4"
     pts = [str(c) for c in codecs] + ([str(event_pt)] if event_pt is not None else [])
     lines = [
         "v=0",
-        f"o=hotline {sid} {sid} IN {ip} {address}",
+        f"o=hotline {sid} {sid + version} IN {ip} {address}",
         "s=Hotline 1022",
         f"c=IN {ip} {address}",
         "t=0 0",

@@ -24,15 +24,21 @@ from hotline.telephony.sip.leg import T1, T2, TIMEOUT, SipLeg
 from hotline.telephony.sip.message import (
     Message,
     ParseError,
+    new_branch,
     parse,
     parse_address,
     response_to,
+    stamp_via,
+    transaction_key,
 )
 from hotline.telephony.sip.outbound import OutboundLeg
 from hotline.telephony.sip.sdp import Answer, SdpError, negotiate, parse_offer
+from hotline.telephony.sip.timers import SessionTimer, TooSmall, negotiate_timer
 
 log = structlog.get_logger("hotline.telephony.sip")
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+# Option tags (RFC 3261 §19.2) a request may require of us; 100rel (RFC 3262) is not one.
+SUPPORTED: frozenset[str] = frozenset({"timer"})
 
 
 @dataclass
@@ -49,6 +55,9 @@ class UaConfig:
     # would sit in the queue forever. 0 turns a limit off.
     rtp_timeout: float = 60.0
     max_call_seconds: float = 7200.0
+    # Session timers (RFC 4028): the interval we grant, and the least we accept (422 below).
+    session_expires: int = 1800
+    min_se: int = 90
     # Operators' phones REGISTER with digest auth in this realm (from anywhere: the digest,
     # not the address, is what lets them in).
     realm: str = "hotline1022"
@@ -71,7 +80,7 @@ class UaConfig:
 
 
 class UserAgent(asyncio.DatagramProtocol):
-    ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, NOTIFY, REGISTER"
+    ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, NOTIFY, REGISTER, UPDATE"
 
     def __init__(self, config: UaConfig, clock: MediaClock | None = None) -> None:
         self.config = config
@@ -81,8 +90,13 @@ class UserAgent(asyncio.DatagramProtocol):
         self.transport: asyncio.DatagramTransport | None = None
         self._handler: CallHandler | None = None
         self._on_end: CallEndHook | None = None
-        self._responses: dict[tuple[str, str], bytes] = {}
-        # Our non-INVITE requests awaiting their final answer, by branch.
+        # The last response of each server transaction (message.transaction_key), to answer
+        # its retransmissions.
+        self._responses: dict[tuple[str, ...], bytes] = {}
+        # The ACKs of our re-INVITEs' 2xx, by Call-ID and CSeq: sent again for each
+        # retransmitted 2xx (RFC 3261 §13.2.2.4).
+        self._acks: dict[tuple[str, int], tuple[bytes, tuple[str, int]]] = {}
+        # Our requests awaiting their final answer, by branch.
         self._pending: dict[str, tuple[Message, asyncio.Future[Message]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
@@ -194,9 +208,14 @@ class UserAgent(asyncio.DatagramProtocol):
                 log.debug("sip_send_failed", error=str(exc))
 
     def send_response(self, req: Message, resp: Message, addr: tuple[str, int]) -> None:
-        """Send, and keep it to answer retransmissions of the same request (by branch)."""
+        """Send, and keep it to answer retransmissions of the same request (its transaction).
+
+        `addr` is where the request came from: the answer goes to that address and port, as
+        `rport` asks (RFC 3581), and also when the Via has no `rport` where RFC 3261 §18.2.2
+        would name the Via's port: a phone behind NAT that does not ask for `rport` is then
+        still answered (what Asterisk's `force_rport` does)."""
         data = resp.serialise()
-        key = (req.vias[0].branch, req.method)
+        key = transaction_key(req)
         self._responses[key] = data
         asyncio.get_running_loop().call_later(TIMEOUT, self._responses.pop, key, None)
         self.send(data, addr)
@@ -207,11 +226,30 @@ class UserAgent(asyncio.DatagramProtocol):
             resp.add("Allow", self.ALLOW)
         if req.method == "OPTIONS" and status == 200:
             resp.add("Accept", "application/sdp")
+            resp.add("Supported", ", ".join(sorted(SUPPORTED)))
         self.send_response(req, resp, addr)
         return resp
 
+    def send_ack(self, invite: Message, resp: Message, hop: tuple[str, int]) -> None:
+        """ACK a 2xx to our (re-)INVITE: a new transaction, CSeq number of the INVITE (RFC
+        3261 §13.2.2.4); kept to answer the 2xx's retransmissions."""
+        ack = Message(method="ACK", uri=invite.uri)
+        ack.add("Via", f"SIP/2.0/UDP {self.sent_by};branch={new_branch()};rport")
+        ack.add("Max-Forwards", "70")
+        for name in ("from", "call-id", "route"):
+            for value in invite.get_all(name):
+                ack.add(name, value)
+        ack.add("To", resp.get("to"))
+        ack.add("CSeq", f"{invite.cseq[0]} ACK")
+        key = (invite.call_id, invite.cseq[0])
+        self._acks[key] = (ack.serialise(), hop)
+        asyncio.get_running_loop().call_later(TIMEOUT, self._acks.pop, key, None)
+        self.send(*self._acks[key])
+
     async def client_request(self, req: Message, addr: tuple[str, int]) -> Message | None:
-        """Send a non-INVITE request, retransmitting (RFC 3261 §17.1.2) until a final answer."""
+        """Send a request in a dialog, retransmitting (RFC 3261 §17.1.2) until a final answer.
+        A refresh re-INVITE goes this way too: retransmitted after a provisional answer as
+        well, which the far end's transaction absorbs."""
         branch = req.vias[0].branch
         future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
         self._pending[branch] = (req, future)
@@ -248,15 +286,23 @@ class UserAgent(asyncio.DatagramProtocol):
                     outbound.on_response(msg)
                 return
             pending = self._pending.get(msg.vias[0].branch)
+            if pending is None and msg.cseq[1] == "INVITE" and 200 <= msg.status < 300:
+                ack = self._acks.get((msg.call_id, msg.cseq[0]))
+                if ack is not None:
+                    self.send(*ack)
+                return
             if pending is None or msg.status < 200:
                 return
             request, future = pending
             if msg.call_id == request.call_id and msg.cseq == request.cseq and not future.done():
                 future.set_result(msg)
             return
-        cached = self._responses.get((msg.vias[0].branch, msg.method))
+        stamp_via(msg, source)  # before any response copies the Via
+        cached = self._responses.get(transaction_key(msg))
         if cached is not None and msg.method != "ACK":
-            self.send(cached, source)  # a retransmission: same answer again
+            self.send(cached, source)  # a retransmission: the same answer again
+            return
+        if self._unsupported(msg, source):
             return
         handler = getattr(self, f"_on_{msg.method.lower()}", None)
         if handler is not None:
@@ -265,6 +311,25 @@ class UserAgent(asyncio.DatagramProtocol):
             self.reply(msg, 481, "Call/Transaction Does Not Exist", source)
         else:
             self.reply(msg, 501, "Not Implemented", source)
+
+    def _unsupported(self, msg: Message, source: tuple[str, int]) -> bool:
+        """A request requiring an extension we lack gets 420 naming them (RFC 3261
+        §8.2.2.3); ACK and CANCEL cannot be refused so. An OPTIONS from a stranger still
+        hears nothing."""
+        if msg.method in ("ACK", "CANCEL"):
+            return False
+        required = [t.strip() for v in msg.get_all("require") for t in v.split(",")]
+        unknown = [t for t in required if t and t.lower() not in SUPPORTED]
+        if not unknown:
+            return False
+        if msg.method == "OPTIONS" and not (
+            self.config.options_answer_all or self._known(source[0])
+        ):
+            return True
+        resp = response_to(msg, 420, "Bad Extension", to_tag=stable_tag(msg.call_id))
+        resp.add("Unsupported", ", ".join(unknown))
+        self.send_response(msg, resp, source)
+        return True
 
     def _dialog(self, msg: Message) -> SipLeg | None:
         """The caller's dialog this request is in: the Call-ID *and* both tags must match
@@ -288,12 +353,8 @@ class UserAgent(asyncio.DatagramProtocol):
             leg = self._dialog(msg)
             if leg is None:
                 self.reply(msg, 481, "Call/Transaction Does Not Exist", source)
-            else:  # a re-INVITE (hold, refresh): keep the media as negotiated
-                resp = response_to(msg, 200, "OK", to_tag=leg.local_tag)
-                resp.add("Contact", f"<{self.contact_uri}>")
-                resp.add("Content-Type", "application/sdp")
-                resp.body = leg.sdp
-                self.send_response(msg, resp, source)
+            else:  # a re-INVITE: hold, a new address or codec, a session refresh
+                leg.on_offer(msg, source)
             return
         if leg is not None or msg.call_id in self._starting:
             return  # a second INVITE for a call in progress with a new branch: ignore
@@ -306,7 +367,20 @@ class UserAgent(asyncio.DatagramProtocol):
             self.reply(msg, 503, "Service Unavailable", source)
             return
         try:
-            answer = negotiate(parse_offer(msg.body))
+            timer = negotiate_timer(
+                msg, default=self.config.session_expires, min_se=self.config.min_se
+            )
+        except TooSmall:
+            resp = response_to(
+                msg, 422, "Session Interval Too Small", to_tag=stable_tag(msg.call_id)
+            )
+            resp.add("Min-SE", str(self.config.min_se))
+            self.send_response(msg, resp, source)
+            return
+        answer: Answer | None = None  # no offer: ours goes in the 200 (late offer)
+        try:
+            if msg.body:
+                answer = negotiate(parse_offer(msg.body))
         except SdpError as exc:
             resp = response_to(msg, 488, "Not Acceptable Here", to_tag=stable_tag(msg.call_id))
             resp.add("Warning", f'399 hotline "{exc}"')
@@ -314,7 +388,7 @@ class UserAgent(asyncio.DatagramProtocol):
             return
         self.send_response(msg, response_to(msg, 100, "Trying"), source)
         self._starting[msg.call_id] = msg
-        self.spawn(self._start_call(msg, source, answer))
+        self.spawn(self._start_call(msg, source, answer, timer))
 
     def _from_trunk(self, host: str) -> bool:
         try:
@@ -323,7 +397,13 @@ class UserAgent(asyncio.DatagramProtocol):
             return False
         return any(ip in net for net in self.config.trunks)
 
-    async def _start_call(self, invite: Message, source: tuple[str, int], answer: Answer) -> None:
+    async def _start_call(
+        self,
+        invite: Message,
+        source: tuple[str, int],
+        answer: Answer | None,
+        timer: SessionTimer | None,
+    ) -> None:
         assert self._handler is not None
         try:
             rtp = await self.ports.open(self.config.host)
@@ -342,7 +422,7 @@ class UserAgent(asyncio.DatagramProtocol):
                 self._on_end(progress)
             return
         try:
-            leg = SipLeg(self, invite, source, answer, rtp, call_progress(invite))
+            leg = SipLeg(self, invite, source, answer, rtp, call_progress(invite), timer)
         except ParseError:  # e.g. "Contact: *" in an INVITE: parsable, but no one to call back
             rtp[2].close()
             self.ports.release(rtp[0])
@@ -365,7 +445,14 @@ class UserAgent(asyncio.DatagramProtocol):
     def _on_ack(self, msg: Message, source: tuple[str, int]) -> None:
         leg = self._dialog(msg)
         if leg is not None:
-            leg.acked.set()
+            leg.on_ack(msg)
+
+    def _on_update(self, msg: Message, source: tuple[str, int]) -> None:
+        leg = self._dialog(msg)
+        if leg is None:
+            self.reply(msg, 481, "Call/Transaction Does Not Exist", source)
+            return
+        leg.on_offer(msg, source)
 
     def _on_bye(self, msg: Message, source: tuple[str, int]) -> None:
         outbound = self.outbound.get(msg.call_id)

@@ -1,0 +1,153 @@
+"""Session timers (RFC 4028): how long a call lives without a refresh, and who refreshes.
+
+A caller's network can die without a BYE; the RTP timeout catches that only while media
+flows (not while the caller holds). With a session timer one side re-INVITEs or UPDATEs
+every half interval, and a session nobody refreshed ends with a BYE.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import structlog
+
+from hotline.telephony.sip.message import Message
+from hotline.telephony.sip.sdp import SdpError, negotiate, parse_offer
+
+if TYPE_CHECKING:
+    from hotline.telephony.sip.leg import SipLeg
+
+log = structlog.get_logger("hotline.telephony.sip")
+
+MIN_SE_FLOOR = 90  # RFC 4028 §4: no one may ask for less
+
+
+@dataclass(frozen=True)
+class SessionTimer:
+    interval: int  # seconds
+    refresher: str  # "uac" (the caller refreshes) or "uas" (we do)
+    required: bool  # the caller supports timers: our 2xx says Require: timer
+
+    def header(self) -> str:
+        return f"{self.interval};refresher={self.refresher}"
+
+    @property
+    def refresh_after(self) -> float:
+        """When we refresh (RFC 4028 §10: half the interval)."""
+        return self.interval / 2
+
+    @property
+    def expires_after(self) -> float:
+        """When a session the caller should have refreshed is given up (RFC 4028 §10)."""
+        return self.interval - min(32.0, self.interval / 3)
+
+
+class TooSmall(Exception):
+    """Session-Expires below our Min-SE: 422 with it (RFC 4028 §9)."""
+
+
+def option_tags(msg: Message, name: str) -> set[str]:
+    return {t.strip().lower() for v in msg.get_all(name) for t in v.split(",") if t.strip()}
+
+
+def _seconds(text: str) -> int | None:
+    text = text.split(";")[0].strip()
+    return int(text) if text.isdigit() and len(text) < 10 else None
+
+
+def negotiate_timer(req: Message, *, default: int, min_se: int) -> SessionTimer | None:
+    """The timer of a session set up or refreshed by `req` (an INVITE or UPDATE).
+
+    None when neither side asked for one. Raises TooSmall for an interval below `min_se`.
+    We may shorten the interval to `default`, never below the request's Min-SE; the caller
+    refreshes unless it named us, or cannot (no `timer` in Supported)."""
+    supported = "timer" in option_tags(req, "supported")
+    raw = req.get("session-expires")
+    requested = _seconds(raw) if raw else None
+    if requested is None and not supported:
+        return None
+    if requested is not None and requested < min_se:
+        raise TooSmall
+    peer_min = _seconds(req.get("min-se")) or 0
+    interval = max(min(requested or default, default), peer_min, min_se)
+    refresher = ""
+    for param in raw.split(";")[1:] if raw else []:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "refresher":
+            refresher = value.strip().lower()
+    if not supported:
+        refresher = "uas"  # it cannot refresh; we must
+    elif refresher not in ("uac", "uas"):
+        refresher = "uac"
+    return SessionTimer(interval, refresher, required=supported)
+
+
+def add_timer(resp: Message, timer: SessionTimer | None) -> None:
+    """The 2xx's Session-Expires (and Require: timer when the caller supports it)."""
+    if timer is None:
+        return
+    resp.add("Session-Expires", timer.header())
+    if timer.required:
+        resp.add("Require", "timer")
+
+
+async def keep_session(leg: SipLeg) -> None:
+    """Refresh the session when it is ours to (half the interval), expect the caller's
+    refresh when it is theirs, and end a session nobody refreshed with a BYE (§10)."""
+    while (timer := leg.session_timer) is not None and not leg.ended.is_set():
+        leg.refreshed.clear()
+        ours = timer.refresher == "uas"
+        wait = timer.refresh_after if ours else timer.expires_after
+        try:
+            await asyncio.wait_for(leg.refreshed.wait(), wait)
+            continue  # the caller re-INVITEd or UPDATEd: a new interval
+        except TimeoutError:
+            pass
+        if ours:
+            status = await refresh(leg, timer)
+            if status is not None and 200 <= status < 300:
+                continue
+            if status is not None and status not in (408, 481):
+                # Refused, but the dialog lives: it may still be refreshed by the caller.
+                try:
+                    await asyncio.wait_for(
+                        leg.refreshed.wait(), timer.expires_after - timer.refresh_after
+                    )
+                    continue
+                except TimeoutError:
+                    pass
+        log.info("sip_session_expired", call_id=leg.call_id, refresher=timer.refresher)
+        await leg.hangup()
+        if leg.task is not None:
+            leg.task.cancel()
+        return
+
+
+async def refresh(leg: SipLeg, timer: SessionTimer) -> int | None:
+    """Our refresh: an UPDATE when the caller allows it (no SDP), else a re-INVITE with the
+    session's SDP unchanged. The status of the answer; None when none came."""
+    method = "UPDATE" if "update" in option_tags(leg.invite, "allow") else "INVITE"
+    req, hop = leg.request(method)
+    req.add("Session-Expires", timer.header())
+    req.add("Supported", "timer")
+    if method == "INVITE":
+        req.add("Content-Type", "application/sdp")
+        req.body = leg.sdp
+    resp = await leg.ua.client_request(req, hop)
+    if resp is None:
+        return None
+    if method == "INVITE" and 200 <= resp.status < 300:
+        leg.ua.send_ack(req, resp, hop)
+        # An answer we cannot use changes nothing: the media stay as they were.
+        with contextlib.suppress(SdpError):
+            leg.apply(negotiate(parse_offer(resp.body)))
+    if 200 <= resp.status < 300:
+        raw = resp.get("session-expires")
+        granted = _seconds(raw) if raw else None
+        if granted:
+            refresher = "uas" if "refresher=uac" not in raw.replace(" ", "").lower() else "uac"
+            leg.session_timer = SessionTimer(granted, refresher, timer.required)
+    return resp.status
