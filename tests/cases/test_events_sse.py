@@ -148,7 +148,17 @@ def _free_port() -> int:
 @contextlib.asynccontextmanager
 async def _serve(app):
     port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    # Kept-alive connections outlive a test's pauses: at uvicorn's default of 5 s the server
+    # may close one just as the client reuses it ("Server disconnected without sending a
+    # response"), which browsers retry and httpx does not.
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        lifespan="off",
+        log_level="warning",
+        timeout_keep_alive=120,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:
