@@ -378,3 +378,49 @@ async def test_the_stream_carries_only_the_visitors_own_messages_and_resumes(app
             assert set(got) <= own and own - set(got) <= {"Bob hỏi trước"}, got
         r = await http.get(f"/chat/{channel}/stream", headers=hdr(alice, origin=OTHER))
         assert r.status_code == 403
+
+
+async def test_a_stream_left_in_the_middle_of_its_replay_leaves_the_database_usable(
+    database_url, tmp_path, world
+):
+    """A widget that goes away while its stream replays what it missed: the stream's
+    reads are not cut off half-way (on SQLite one cut off kept its lock, and every later
+    write and stream waited for it)."""
+    from hotline.app import create_app
+
+    settings = Settings(
+        database_url=database_url,
+        var_dir=tmp_path / "var2",
+        site_province_code="01",
+        webchat_messages_per_minute=1000,
+    )
+    app = create_app(settings)
+    await app.state.hotline.start_events()
+    try:
+        async with (
+            _serve(app) as base,
+            httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(10)) as http,
+            asyncio.timeout(120),
+        ):
+            channel = await make_chat(http, world)
+            token = await token_of(http, channel)
+            cursor = (await thread(http, channel, token))["cursor"]
+            for i in range(120):
+                r = await say(http, channel, token, f"Tin nhắn số {i}", f"many-{i:07d}")
+                assert r.status_code == 201, r.text
+            resume = {**hdr(token), "Last-Event-ID": str(cursor)}
+            for attempt in range(6):
+                # Gone after the first message, while the rest are being read.
+                async with http.stream("GET", f"/chat/{channel}/stream", headers=resume) as r:
+                    messages = _messages(r.aiter_lines())
+                    assert (await messages.__anext__())["event"] == "ready"
+                    await _until(messages, "message")
+                r = await say(
+                    http, channel, token, f"Còn đó không {attempt}", f"after-{attempt:05d}"
+                )
+                assert r.status_code == 201, r.text
+            async with http.stream("GET", f"/chat/{channel}/stream", headers=hdr(token)) as r:
+                messages = _messages(r.aiter_lines())
+                assert (await messages.__anext__())["event"] == "ready"
+    finally:
+        await app.state.hotline.close()

@@ -102,7 +102,7 @@ async def events(
 
     async def still_allowed() -> bool:
         try:
-            async with state.unit_of_work() as session:
+            async with state.shielded_unit_of_work(read_only=False) as session:
                 if token:
                     await actor_for_token(session, token=token)
                 elif session_id is not None:
@@ -129,11 +129,11 @@ async def events(
             # every few seconds): the stream sends `queue.now` when the sum changes.
             board: QueueBoard | None = None
             if with_queue and allows(actor, Permission.RECORD_CALLS):
-                async with state.sessionmaker() as session:
+                async with state.shielded_unit_of_work() as session:
                     board = await read_board(session, actor=actor, now=utcnow())
             if after is not None and after < upto:
                 limit = state.settings.events_replay_max
-                async with state.sessionmaker() as session:
+                async with state.shielded_unit_of_work() as session:
                     oldest = await oldest_id(session)
                     missed = await read_after(
                         session, after, upto=upto, limit=limit + 1, exclude=(QUEUE_CHANGED,)

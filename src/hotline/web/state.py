@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+import anyio
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -148,6 +149,20 @@ class AppState:
                 Path(path).unlink(missing_ok=True)
             raise
         opened[0].info.pop("on_rollback_unlink", None)
+
+    @asynccontextmanager
+    async def shielded_unit_of_work(self, *, read_only: bool = True) -> AsyncIterator[AsyncSession]:
+        """A unit of work for a live stream, run to its end even when the stream is
+        cancelled meanwhile (its client went away); the cancellation takes effect after.
+
+        A query cut off half-way leaves its connection to be closed by the driver while
+        a statement is still open: on SQLite that connection then keeps its transaction
+        (and any write lock) for as long as the process runs, and every later writer
+        waits on it. The stream's reads are short; no `yield` may happen inside.
+        """
+        with anyio.CancelScope(shield=True):
+            async with self.unit_of_work(read_only=read_only) as session:
+                yield session
 
 
 async def _keep_as_is(_conn: asyncpg.Connection) -> None:

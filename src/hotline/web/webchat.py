@@ -221,7 +221,7 @@ async def stream(channel_id: Id, request: Request, state: StateDep) -> Response:
         signed with the channel's secret (an administrator can end every visitor's stream
         by changing it)."""
         try:
-            async with state.unit_of_work(read_only=True) as session:
+            async with state.shielded_unit_of_work() as session:
                 channel = await visitors.chat_channel(session, channel_id=channel_id, origin=origin)
                 visitors.visitor_of(channel, token)
         except DomainError:
@@ -237,7 +237,7 @@ async def stream(channel_id: Id, request: Request, state: StateDep) -> Response:
         new = conversation not in mine
         if new and event.data.get("channel_id") != visitor.channel_id:
             return None
-        async with state.sessionmaker() as session:
+        async with state.shielded_unit_of_work() as session:
             if new:
                 if not await visitors.owns(session, visitor, conversation):
                     return None
@@ -260,7 +260,7 @@ async def stream(channel_id: Id, request: Request, state: StateDep) -> Response:
             upto = state.feed.last
             after = _resume_from(request)
             missed: list[DomainEvent] | None = []
-            async with state.sessionmaker() as session:
+            async with state.shielded_unit_of_work() as session:
                 mine = await visitors.conversation_ids(session, visitor)
                 if after is not None and after < upto:
                     missed = await visitors.missed_events(
