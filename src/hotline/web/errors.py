@@ -88,6 +88,18 @@ def _back(request: Request) -> str | None:
     return None
 
 
+# The citizens' pages (portal, tracking, a followed patient's check-in link): their refusal
+# page leads back to the portal, not to the staff's sign-in behind `/`.
+CITIZEN_PATHS = ("/phan-anh", "/tra-cuu", "/cham-soc/")
+CITIZEN_HOME = "/phan-anh"
+
+
+def _home(request: Request) -> str:
+    path = request.url.path
+    citizen = any(path == p or path.startswith(p.rstrip("/") + "/") for p in CITIZEN_PATHS)
+    return CITIZEN_HOME if citizen else "/"
+
+
 def refusal_page(
     request: Request, status: int, message: str, *, title: str | None = None
 ) -> Response:
@@ -101,6 +113,7 @@ def refusal_page(
             "message": message,
             "status": status,
             "back": _back(request),
+            "home": _home(request),
         },
         status_code=status,
     )
