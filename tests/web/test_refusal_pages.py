@@ -114,3 +114,15 @@ def english_of(template: str) -> str:
     english = catalogue("en").get(template)
     assert english and "không" not in english.lower()
     return english
+
+
+async def test_a_nul_in_a_pages_address_names_that_part_and_keeps_the_header(app, world):
+    supervisor = await page_client(app, "supervisor")
+    r = await supervisor.get("/dashboard?x=%00")
+    assert r.status_code == 422
+    assert "Tham số “x” trong địa chỉ trang: Không được chứa ký tự NUL" in refusal_of(r)
+    assert 'href="/dashboard"' in r.text  # the header's links, as on every page
+    await english(supervisor)
+    r = await supervisor.get("/dashboard?x=%00")
+    assert "Parameter “x” of the page’s address: Must not contain" in refusal_of(r)
+    assert 'href="/dashboard"' in r.text

@@ -26,8 +26,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hotline.errors import DomainError, InvalidInput
 from hotline.messages import Message, msg
+from hotline.web.deps import page_session_id
 from hotline.web.i18n import COOKIE, finalize, language_of, template_context, translator
 from hotline.web.inputs import NUL, locate
+from hotline.web.page import nav_for, page_actor
 
 log = structlog.get_logger(__name__)
 
@@ -100,11 +102,31 @@ def _home(request: Request) -> str:
     return CITIZEN_HOME if citizen else "/"
 
 
+async def page_nav(request: Request) -> dict[str, bool]:
+    """The header's links for the signed-in user of a refused page (none when signed out,
+    or when the database cannot say)."""
+    if page_session_id(request) is None:
+        return {}
+    state = request.app.state.hotline
+    try:
+        async with state.unit_of_work(read_only=True) as session:
+            actor = await page_actor(request, state, session)
+    except Exception:  # the page still says why it was refused
+        log.warning("refusal_page_nav_unavailable", exc_info=True)
+        return {}
+    return nav_for(actor)
+
+
 def refusal_page(
-    request: Request, status: int, message: str, *, title: str | None = None
+    request: Request,
+    status: int,
+    message: str,
+    *,
+    title: str | None = None,
+    nav: dict[str, bool] | None = None,
 ) -> Response:
     """The shared refusal page: its heading (`title`, else by status), the reason, a link
-    back; in the page's language."""
+    back, the header's links when given; in the page's language."""
     return _templates.TemplateResponse(
         request,
         "refused.html",
@@ -114,6 +136,7 @@ def refusal_page(
             "status": status,
             "back": _back(request),
             "home": _home(request),
+            "nav": nav or {},
         },
         status_code=status,
     )
@@ -154,7 +177,7 @@ def install(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         found = exc.errors()
         if wants_page(request):
-            return _validation_page(request, found)
+            return await _validation_page(request, found)
         gettext = gettext_of(request)
         errors = [
             {
@@ -192,19 +215,22 @@ def install(app: FastAPI) -> None:
         return refusal_page(request, answer.status_code, reason)
 
 
-def _validation_page(request: Request, errors: Any) -> Response:
+async def _validation_page(request: Request, errors: Any) -> Response:
     """A page refused by validation: a path that names nothing is "not found"; a form
-    value no check could keep (web/inputs.py) says which field and why."""
+    value no check could keep (web/inputs.py) says which field and why, a value of the
+    page's address which part of the address; with the header's links."""
+    nav = await page_nav(request)
     if any(tuple(e.get("loc", ()))[:1] == ("path",) for e in errors):
-        return refusal_page(request, 404, NOT_FOUND)
+        return refusal_page(request, 404, NOT_FOUND, nav=nav)
     first = errors[0] if errors else {}
     reason = first.get("msg")
-    message = msg(
-        "Trường {field}: {reason}",
-        field=_field_of(tuple(first.get("loc", ()))),
-        reason=reason if isinstance(reason, Message) else INVALID_VALUE,
-    )
-    return refusal_page(request, 422, message)
+    loc = tuple(first.get("loc", ()))
+    field, why = _field_of(loc), reason if isinstance(reason, Message) else INVALID_VALUE
+    if loc[:1] == ("query",):
+        message = msg("Tham số “{field}” trong địa chỉ trang: {reason}", field=field, reason=why)
+    else:
+        message = msg("Trường {field}: {reason}", field=field, reason=why)
+    return refusal_page(request, 422, message, nav=nav)
 
 
 def database_problem(request: Request, exc: Exception) -> JSONResponse:
