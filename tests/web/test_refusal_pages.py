@@ -126,3 +126,13 @@ async def test_a_nul_in_a_pages_address_names_that_part_and_keeps_the_header(app
     r = await supervisor.get("/dashboard?x=%00")
     assert "Parameter “x” of the page’s address: Must not contain" in refusal_of(r)
     assert 'href="/dashboard"' in r.text
+
+
+async def test_an_unknown_codes_refusal_repeats_only_its_beginning(app, world):
+    operator = await page_client(app, "operator")
+    r = await operator.get("/cases/" + "A" * 10_000)
+    assert r.status_code == 404
+    shown = re.findall(r"<code>([^<]*)</code>", r.text)
+    assert shown == ["A" * 40 + "…"], shown
+    r = await operator.get("/api/v1/cases/" + "B" * 10_000)
+    assert r.status_code == 404 and "B" * 40 + "…" in r.json()["detail"]
