@@ -94,13 +94,13 @@ async def test_the_api_speaks_the_language_of_the_lang_cookie(client, world):
     body = new_case_body(contact={"name": "Lan", "phone": "12"})
     r = await client.post("/api/v1/cases", json=body, headers=world.auth("operator"))
     vietnamese = r.json()
-    assert r.status_code == 422 and vietnamese["detail"] == "Số điện thoại không hợp lệ: '12'"
+    assert r.status_code == 422 and vietnamese["detail"] == "Số điện thoại không hợp lệ: “12”"
     assert vietnamese["title"] == "Dữ liệu không hợp lệ"
     client.cookies.set("lang", "en")
     r = await client.post("/api/v1/cases", json=body, headers=world.auth("operator"))
     shown = r.json()
     assert r.status_code == 422 and shown["title"] == "Invalid data", shown
-    assert shown["detail"] == english_of("Số điện thoại không hợp lệ: {raw!r}").format(raw="12")
+    assert shown["detail"] == english_of("Số điện thoại không hợp lệ: “{raw}”").format(raw="12")
     assert shown["errors"][0]["message"] == shown["detail"]
     # The app-wide input check too.
     r = await client.get("/api/v1/cases", params={"q": "a\x00"}, headers=world.auth("operator"))
