@@ -136,3 +136,22 @@ async def test_an_unknown_codes_refusal_repeats_only_its_beginning(app, world):
     assert shown == ["A" * 40 + "…"], shown
     r = await operator.get("/api/v1/cases/" + "B" * 10_000)
     assert r.status_code == 404 and "B" * 40 + "…" in r.json()["detail"]
+
+
+async def test_the_apis_validation_messages_follow_the_lang_cookie(client, world):
+    body = new_case_body(address="x" * 301, bogus=1)
+    r = await client.post("/api/v1/cases", json=body, headers=world.auth("operator"))
+    assert r.status_code == 422, r.text
+    said = {e["field"]: e["message"] for e in r.json()["errors"]}
+    assert said == {"address": "Chuỗi dài tối đa 300 ký tự", "bogus": "Không nhận trường này"}
+    client.cookies.set("lang", "en")
+    r = await client.post("/api/v1/cases", json=body, headers=world.auth("operator"))
+    said = {e["field"]: e["message"] for e in r.json()["errors"]}
+    assert said == {
+        "address": "String should have at most 300 characters",
+        "bogus": "Extra inputs are not permitted",
+    }
+    client.cookies.delete("lang")
+    r = await client.get("/api/v1/cases?limit=abc", headers=world.auth("operator"))
+    assert r.status_code == 422
+    assert r.json()["errors"] == [{"field": "limit", "message": "Phải là số nguyên"}]

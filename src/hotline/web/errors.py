@@ -182,7 +182,7 @@ def install(app: FastAPI) -> None:
         errors = [
             {
                 "field": _field_of(tuple(e.get("loc", ()))),
-                "message": _shown(gettext, e.get("msg", "")),
+                "message": _shown(gettext, validation_message(e)),
             }
             for e in found
         ]
@@ -223,7 +223,7 @@ async def _validation_page(request: Request, errors: Any) -> Response:
     if any(tuple(e.get("loc", ()))[:1] == ("path",) for e in errors):
         return refusal_page(request, 404, NOT_FOUND, nav=nav)
     first = errors[0] if errors else {}
-    reason = first.get("msg")
+    reason = validation_message(first) if first else None
     loc = tuple(first.get("loc", ()))
     field, why = _field_of(loc), reason if isinstance(reason, Message) else INVALID_VALUE
     if loc[:1] == ("query",):
@@ -231,6 +231,46 @@ async def _validation_page(request: Request, errors: Any) -> Response:
     else:
         message = msg("Trường {field}: {reason}", field=field, reason=why)
     return refusal_page(request, 422, message, nav=nav)
+
+
+def validation_message(error: dict[str, Any]) -> Any:
+    """A validation error's message: for pydantic's common kinds, the project's own (so it
+    is shown in the page's language, with the limits pydantic gives); any other kept as
+    pydantic says it (or as the project's check wrote it, already a Message)."""
+    said = error.get("msg", "")
+    if isinstance(said, Message):
+        return said
+    ctx = error.get("ctx") or {}
+    kind = error.get("type", "")
+    made = _PYDANTIC.get(kind)
+    if made is None:
+        return said
+    try:
+        return made(ctx)
+    except (KeyError, TypeError, ValueError):
+        return said
+
+
+_PYDANTIC: dict[str, Callable[[dict[str, Any]], Message]] = {
+    "string_too_long": lambda c: msg(
+        "Chuỗi dài tối đa {max_length} ký tự", max_length=c["max_length"]
+    ),
+    "string_too_short": lambda c: msg(
+        "Chuỗi phải có ít nhất {min_length} ký tự", min_length=c["min_length"]
+    ),
+    "missing": lambda c: msg("Thiếu trường bắt buộc"),
+    "extra_forbidden": lambda c: msg("Không nhận trường này"),
+    "int_parsing": lambda c: msg("Phải là số nguyên"),
+    "int_type": lambda c: msg("Phải là số nguyên"),
+    "bool_parsing": lambda c: msg("Phải là true hoặc false"),
+    "greater_than_equal": lambda c: msg("Phải lớn hơn hoặc bằng {ge}", ge=c["ge"]),
+    "less_than_equal": lambda c: msg("Phải nhỏ hơn hoặc bằng {le}", le=c["le"]),
+    "literal_error": lambda c: msg("Phải là một trong: {expected}", expected=c["expected"]),
+    "enum": lambda c: msg("Phải là một trong: {expected}", expected=c["expected"]),
+    "json_invalid": lambda c: msg("JSON không hợp lệ: {error}", error=str(c["error"])),
+    "string_type": lambda c: msg("Phải là chuỗi ký tự"),
+    "value_error": lambda c: msg("Giá trị không hợp lệ: {error}", error=str(c["error"])),
+}
 
 
 def database_problem(request: Request, exc: Exception) -> JSONResponse:
