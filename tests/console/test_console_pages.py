@@ -298,3 +298,24 @@ async def test_the_api_names_the_filter_it_cannot_read(client, world):
     assert r.json()["field"] == "channel" and "fax" in r.json()["detail"]
     r = await client.get("/api/v1/cases", params={"from": "not-a-date"}, headers=op)
     assert r.status_code == 422 and r.json()["field"] == "from"
+
+
+async def test_a_nul_in_the_lists_address_is_named_and_left_out(client, world):
+    """A NUL no column holds, in a filter of the address: left out and named like any value
+    the list cannot read; the page still opens (and its rows' refresh too)."""
+    cases = await _cases(client, world)
+    await _sign_in(client)
+    page = await client.get("/?view=all&ward=%00&channel=w%00eb&cursor=%00")
+    assert page.status_code == 200, page.text[:300]
+    assert _filter_errors(page.text) == {
+        "ward": "Bỏ qua bộ lọc Phường, xã (ward=): có ký tự NUL (\\x00).",
+        "channel": "Bỏ qua bộ lọc Kênh (channel=web): có ký tự NUL (\\x00).",
+    }
+    assert cases["hardship"] in _codes(page.text)
+    rows = await client.get("/console/cases?view=all&status=%00&cursor=%00&limit=%00")
+    assert rows.status_code == 200 and "data-code" not in rows.text
+    client.cookies.set("lang", "en")
+    page = await client.get("/?view=%00&ward=%00")
+    assert _filter_errors(page.text) == {
+        "ward": "Ignored the Ward or commune filter (ward=): holds a NUL character (\\x00).",
+    }

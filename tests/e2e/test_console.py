@@ -374,10 +374,14 @@ def test_a_refused_new_case_keeps_everything_typed_with_the_reason_by_its_field(
     page.fill("#contact-name", "Nguyễn Văn An")
     page.fill("#description", description)
     page.fill("#address", "Số 12 ngõ 34 phố Đội Cấn")
-    page.click("#save")
+    page.focus("#description")
+    page.keyboard.press("Control+Enter")
     error = page.locator("#phone-error")
     error.wait_for(state="visible")
     page.locator("#phone-error", has_text="Số điện thoại không hợp lệ").wait_for()
+    assert error.inner_text() == f"Số điện thoại không hợp lệ: “{'9' * 20}”"
+    # The field to correct has the focus, wherever the save was asked from.
+    assert page.evaluate("document.activeElement.id") == "phone-no"
     assert page.locator("#form-error").inner_text() == ""
     assert page.input_value("#phone-no") == "9" * 20
     assert page.input_value("#description") == description

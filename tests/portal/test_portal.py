@@ -307,3 +307,53 @@ async def test_an_unknown_portal_address_gets_a_page(client):
     assert r.status_code == 404
     assert r.headers["content-type"].startswith("text/html")
     assert "Không có trang này" in r.text and 'href="/phan-anh"' in r.text
+
+
+async def test_a_report_posted_without_the_script_keeps_its_photo(app, client):
+    page = await client.get("/phan-anh")
+    assert 'enctype="multipart/form-data"' in page.text
+    # What a browser without the script posts: the fields and the chosen photo, in one
+    # multipart form, bigger than a plain form may be (1 MB here).
+    photo = tiny_png() + b"\0" * (1024 * 1024)
+    r = await client.post(
+        "/phan-anh",
+        data=report() | {"csrf": csrf_of(page.text)},
+        files=[("files", ("anh.png", photo, "image/png")), ("files", ("", b"", "image/png"))],
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    answer = await client.get("/phan-anh/da-gui")
+    code = re.search(r'class="case-code">([^<]+)<', answer.text)
+    assert code and "refused-" not in answer.text
+    async with app.state.hotline.unit_of_work(read_only=True) as session:
+        case = await session.scalar(select(Case).where(Case.code == code.group(1)))
+        assert case is not None
+        names = (
+            await session.scalars(select(Attachment.filename).where(Attachment.case_id == case.id))
+        ).all()
+    assert names == ["anh.png"]
+
+
+async def test_a_refused_file_posted_with_the_form_is_named_and_the_report_kept(client):
+    page = await client.get("/phan-anh")
+    r = await client.post(
+        "/phan-anh",
+        data=report() | {"csrf": csrf_of(page.text)},
+        files={"files": ("ghi-chu.txt", b"not a photo", "text/plain")},
+        follow_redirects=True,
+    )
+    assert r.status_code == 200
+    assert 'class="case-code"' in r.text and "ghi-chu.txt" in r.text
+
+
+@pytest.mark.parametrize("path", ["/tra-cuu/x", "/cham-soc/a/b"])
+async def test_a_citizens_refusal_page_leads_back_to_the_portal(client, path):
+    r = await client.get(path)
+    assert r.status_code == 404
+    assert '<a href="/phan-anh">Về trang chính</a>' in r.text
+
+
+async def test_a_staff_refusal_page_leads_to_the_workspace(client):
+    r = await client.get("/khong-co-trang-nay")
+    assert r.status_code == 404
+    assert '<a href="/">Về trang chính</a>' in r.text

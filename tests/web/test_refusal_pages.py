@@ -94,13 +94,13 @@ async def test_the_api_speaks_the_language_of_the_lang_cookie(client, world):
     body = new_case_body(contact={"name": "Lan", "phone": "12"})
     r = await client.post("/api/v1/cases", json=body, headers=world.auth("operator"))
     vietnamese = r.json()
-    assert r.status_code == 422 and vietnamese["detail"] == "Số điện thoại không hợp lệ: '12'"
+    assert r.status_code == 422 and vietnamese["detail"] == "Số điện thoại không hợp lệ: “12”"
     assert vietnamese["title"] == "Dữ liệu không hợp lệ"
     client.cookies.set("lang", "en")
     r = await client.post("/api/v1/cases", json=body, headers=world.auth("operator"))
     shown = r.json()
     assert r.status_code == 422 and shown["title"] == "Invalid data", shown
-    assert shown["detail"] == english_of("Số điện thoại không hợp lệ: {raw!r}").format(raw="12")
+    assert shown["detail"] == english_of("Số điện thoại không hợp lệ: “{raw}”").format(raw="12")
     assert shown["errors"][0]["message"] == shown["detail"]
     # The app-wide input check too.
     r = await client.get("/api/v1/cases", params={"q": "a\x00"}, headers=world.auth("operator"))
@@ -114,3 +114,44 @@ def english_of(template: str) -> str:
     english = catalogue("en").get(template)
     assert english and "không" not in english.lower()
     return english
+
+
+async def test_a_nul_in_a_pages_address_names_that_part_and_keeps_the_header(app, world):
+    supervisor = await page_client(app, "supervisor")
+    r = await supervisor.get("/dashboard?x=%00")
+    assert r.status_code == 422
+    assert "Tham số “x” trong địa chỉ trang: Không được chứa ký tự NUL" in refusal_of(r)
+    assert 'href="/dashboard"' in r.text  # the header's links, as on every page
+    await english(supervisor)
+    r = await supervisor.get("/dashboard?x=%00")
+    assert "Parameter “x” of the page’s address: Must not contain" in refusal_of(r)
+    assert 'href="/dashboard"' in r.text
+
+
+async def test_an_unknown_codes_refusal_repeats_only_its_beginning(app, world):
+    operator = await page_client(app, "operator")
+    r = await operator.get("/cases/" + "A" * 10_000)
+    assert r.status_code == 404
+    shown = re.findall(r"<code>([^<]*)</code>", r.text)
+    assert shown == ["A" * 40 + "…"], shown
+    r = await operator.get("/api/v1/cases/" + "B" * 10_000)
+    assert r.status_code == 404 and "B" * 40 + "…" in r.json()["detail"]
+
+
+async def test_the_apis_validation_messages_follow_the_lang_cookie(client, world):
+    body = new_case_body(address="x" * 301, bogus=1)
+    r = await client.post("/api/v1/cases", json=body, headers=world.auth("operator"))
+    assert r.status_code == 422, r.text
+    said = {e["field"]: e["message"] for e in r.json()["errors"]}
+    assert said == {"address": "Chuỗi dài tối đa 300 ký tự", "bogus": "Không nhận trường này"}
+    client.cookies.set("lang", "en")
+    r = await client.post("/api/v1/cases", json=body, headers=world.auth("operator"))
+    said = {e["field"]: e["message"] for e in r.json()["errors"]}
+    assert said == {
+        "address": "String should have at most 300 characters",
+        "bogus": "Extra inputs are not permitted",
+    }
+    client.cookies.delete("lang")
+    r = await client.get("/api/v1/cases?limit=abc", headers=world.auth("operator"))
+    assert r.status_code == 422
+    assert r.json()["errors"] == [{"field": "limit", "message": "Phải là số nguyên"}]

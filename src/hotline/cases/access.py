@@ -44,15 +44,23 @@ async def get_case_for(
     """Fetch a case by tracking code if the actor may see it (act on it, with `write`)."""
     canonical = normalise_code(code)
     if canonical is None:
-        raise NotFound(msg("Không có yêu cầu mã {code}", code=code), field="code")
+        raise NotFound(msg("Không có yêu cầu mã {code}", code=_shown(code)), field="code")
     stmt = select(Case).where(Case.code == canonical)
     clause = visible_clause(actor, write=write)
     if clause is not None:
         stmt = stmt.where(clause)
     case = await session.scalar(stmt)
     if case is None:
-        raise NotFound(msg("Không có yêu cầu mã {code}", code=code), field="code")
+        raise NotFound(msg("Không có yêu cầu mã {code}", code=_shown(code)), field="code")
     return case
+
+
+# The most of an unknown code a refusal repeats (a pasted page of text is not echoed whole).
+SHOWN_CODE = 40
+
+
+def _shown(code: str) -> str:
+    return code if len(code) <= SHOWN_CODE else code[:SHOWN_CODE] + "…"
 
 
 def can_edit(actor: Actor) -> bool:

@@ -51,6 +51,8 @@ REASONS = {
     "to": _DATE,
     **dict.fromkeys(("held", "urgent", "overdue", "forwarded"), _FLAG),
 }
+NUL = "\x00"
+_NUL = msg("có ký tự NUL (\\x00)")
 # The most of a value an error shows back.
 SHOWN = 40
 
@@ -100,8 +102,16 @@ class ListQuery:
         """From the address's query (`getlist(name)` gives every value of a name)."""
         q = cls()
 
+        def values_of(name: str) -> list[str]:
+            # A value holding a NUL (no column holds one) is left out and named.
+            values = getlist(name)
+            held = [v for v in values if NUL in v]
+            if held and name != "view":
+                q.errors.setdefault(name, ignored(name, held[-1].replace(NUL, ""), _NUL))
+            return [v for v in values if NUL not in v]
+
         def one(name: str, limit: int = 40) -> str:
-            values = [v.strip() for v in getlist(name) if v.strip()]
+            values = [v.strip() for v in values_of(name) if v.strip()]
             return values[-1][:limit] if values else ""
 
         def parsed(name: str, parse: Callable[[str], T]) -> T | None:
@@ -115,7 +125,7 @@ class ListQuery:
                 return None
 
         statuses = {s.value for s in CaseStatus}
-        for value in getlist("status"):
+        for value in values_of("status"):
             value = value.strip()
             if value in statuses and value not in q.status:
                 q.status.append(value)

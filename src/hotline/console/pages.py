@@ -27,6 +27,7 @@ from hotline.errors import DomainError, InvalidInput
 from hotline.reports.service import board_summary
 from hotline.web.deps import get_state
 from hotline.web.i18n import language_of
+from hotline.web.inputs import TakesItsQuery
 from hotline.web.page import csrf_token, nav_for, page_actor, templates_for
 from hotline.web.state import AppState
 
@@ -78,7 +79,7 @@ def _number(raw: str | None, low: int, high: int, default: int) -> int:
 
 
 @router.get("/", response_class=HTMLResponse)
-async def board(request: Request, state: StateDep) -> Response:
+async def board(request: Request, state: StateDep, _: TakesItsQuery) -> Response:
     async with state.unit_of_work() as session:
         actor = await page_actor(request, state, session)
         if actor is None or actor.user_id is None:
@@ -173,7 +174,7 @@ async def _names(session: AsyncSession, query: ListQuery) -> dict[str, str]:
 
 
 @router.get("/console/cases", response_class=HTMLResponse)
-async def case_rows(request: Request, state: StateDep) -> Response:
+async def case_rows(request: Request, state: StateDep, _: TakesItsQuery) -> Response:
     """The list's rows for the view and filters of the query (the page's form, with the names
     of a link it was opened with); refreshed by the page on live case events. `cursor` gives
     the next page ("Xem thêm"), `shown` the rows already on screen (for the count)."""

@@ -20,12 +20,12 @@ def normalise_phone(raw: str, *, region: str = "VN", field: str = "phone") -> st
     if region == "VN" and _PLAIN_NATIONAL.fullmatch(text):
         plain = phonenumbers.PhoneNumber(country_code=84, national_number=int(text[1:]))
         if not phonenumbers.is_valid_number(plain):
-            raise InvalidInput(msg("Số điện thoại không hợp lệ: {raw!r}", raw=raw), field=field)
+            raise InvalidInput(msg("Số điện thoại không hợp lệ: “{raw}”", raw=raw), field=field)
         return "+84" + text[1:]
     # phonenumbers reads letters as keypad digits (0912-OOO-111 as 0912-666-111), which
     # would link a case to whoever owns that other number.
     if any(ch.isalpha() for ch in text):
-        raise InvalidInput(msg("Số điện thoại chỉ gồm chữ số: {raw!r}", raw=raw), field=field)
+        raise InvalidInput(msg("Số điện thoại chỉ gồm chữ số: “{raw}”", raw=raw), field=field)
     digits = "".join(ch for ch in text if ch.isdigit())
     # "84912345678" without a plus is common in caller ids from Vietnamese carriers.
     if not text.startswith(("+", "0")) and digits.startswith("84") and len(digits) >= 11:
@@ -34,10 +34,10 @@ def normalise_phone(raw: str, *, region: str = "VN", field: str = "phone") -> st
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         raise InvalidInput(
-            msg("Số điện thoại không hợp lệ: {raw!r}", raw=raw), field=field
+            msg("Số điện thoại không hợp lệ: “{raw}”", raw=raw), field=field
         ) from None
     if not phonenumbers.is_valid_number(number):
-        raise InvalidInput(msg("Số điện thoại không hợp lệ: {raw!r}", raw=raw), field=field)
+        raise InvalidInput(msg("Số điện thoại không hợp lệ: “{raw}”", raw=raw), field=field)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from hotline.directory.service import list_categories, list_wards
 from hotline.errors import DomainError, NotFound, Unauthenticated
@@ -156,6 +157,7 @@ async def send(
         else:
             shown = list(request.session.get(SENT_KEY) or [])[-(SENT_KEPT - 1) :]
             request.session[SENT_KEY] = [*shown, {"code": sent.code, "secret": sent.secret}]
+            await _attach_posted_files(request, state, code=sent.code, secret=sent.secret)
             if _wants_json(request):
                 return JSONResponse({"code": sent.code, "secret": sent.secret}, status_code=201)
             return Response(status_code=303, headers={"Location": "/phan-anh/da-gui"})
@@ -173,6 +175,28 @@ async def send(
         "public": report.public,
     }
     return await _form_page(request, state, values=values, errors=errors, status=status)
+
+
+async def _attach_posted_files(
+    request: Request, state: AppState, *, code: str, secret: str
+) -> None:
+    """The photos sent with the form itself (a browser without the script posts them in the
+    multipart form; the script sends them one by one to `/phan-anh/{code}/tep`). Each is
+    checked and kept on its own: a refused file is named on the answer page, the report
+    stays."""
+    form = await request.form()  # already read (and cached) for the form's fields
+    gettext = translator(language_of(request))
+    for posted in form.getlist("files")[:MAX_FILES]:
+        if not isinstance(posted, StarletteUploadFile) or not posted.filename:
+            continue  # a file input left empty posts a part with no name
+        data = await posted.read(state.site.attachment_max_bytes + 1)
+        try:
+            async with state.unit_of_work() as session:
+                await attach_file(
+                    session, code=code, secret=secret, filename=posted.filename, data=data
+                )
+        except DomainError as exc:
+            _note_refused_file(request, code, posted.filename, gettext(exc.detail))
 
 
 @router.get("/phan-anh/da-gui", response_class=HTMLResponse)

@@ -26,8 +26,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hotline.errors import DomainError, InvalidInput
 from hotline.messages import Message, msg
+from hotline.web.deps import page_session_id
 from hotline.web.i18n import COOKIE, finalize, language_of, template_context, translator
 from hotline.web.inputs import NUL, locate
+from hotline.web.page import nav_for, page_actor
 
 log = structlog.get_logger(__name__)
 
@@ -88,11 +90,43 @@ def _back(request: Request) -> str | None:
     return None
 
 
+# The citizens' pages (portal, tracking, a followed patient's check-in link): their refusal
+# page leads back to the portal, not to the staff's sign-in behind `/`.
+CITIZEN_PATHS = ("/phan-anh", "/tra-cuu", "/cham-soc/")
+CITIZEN_HOME = "/phan-anh"
+
+
+def _home(request: Request) -> str:
+    path = request.url.path
+    citizen = any(path == p or path.startswith(p.rstrip("/") + "/") for p in CITIZEN_PATHS)
+    return CITIZEN_HOME if citizen else "/"
+
+
+async def page_nav(request: Request) -> dict[str, bool]:
+    """The header's links for the signed-in user of a refused page (none when signed out,
+    or when the database cannot say)."""
+    if page_session_id(request) is None:
+        return {}
+    state = request.app.state.hotline
+    try:
+        async with state.unit_of_work(read_only=True) as session:
+            actor = await page_actor(request, state, session)
+    except Exception:  # the page still says why it was refused
+        log.warning("refusal_page_nav_unavailable", exc_info=True)
+        return {}
+    return nav_for(actor)
+
+
 def refusal_page(
-    request: Request, status: int, message: str, *, title: str | None = None
+    request: Request,
+    status: int,
+    message: str,
+    *,
+    title: str | None = None,
+    nav: dict[str, bool] | None = None,
 ) -> Response:
     """The shared refusal page: its heading (`title`, else by status), the reason, a link
-    back; in the page's language."""
+    back, the header's links when given; in the page's language."""
     return _templates.TemplateResponse(
         request,
         "refused.html",
@@ -101,6 +135,8 @@ def refusal_page(
             "message": message,
             "status": status,
             "back": _back(request),
+            "home": _home(request),
+            "nav": nav or {},
         },
         status_code=status,
     )
@@ -141,12 +177,12 @@ def install(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         found = exc.errors()
         if wants_page(request):
-            return _validation_page(request, found)
+            return await _validation_page(request, found)
         gettext = gettext_of(request)
         errors = [
             {
                 "field": _field_of(tuple(e.get("loc", ()))),
-                "message": _shown(gettext, e.get("msg", "")),
+                "message": _shown(gettext, validation_message(e)),
             }
             for e in found
         ]
@@ -179,19 +215,62 @@ def install(app: FastAPI) -> None:
         return refusal_page(request, answer.status_code, reason)
 
 
-def _validation_page(request: Request, errors: Any) -> Response:
+async def _validation_page(request: Request, errors: Any) -> Response:
     """A page refused by validation: a path that names nothing is "not found"; a form
-    value no check could keep (web/inputs.py) says which field and why."""
+    value no check could keep (web/inputs.py) says which field and why, a value of the
+    page's address which part of the address; with the header's links."""
+    nav = await page_nav(request)
     if any(tuple(e.get("loc", ()))[:1] == ("path",) for e in errors):
-        return refusal_page(request, 404, NOT_FOUND)
+        return refusal_page(request, 404, NOT_FOUND, nav=nav)
     first = errors[0] if errors else {}
-    reason = first.get("msg")
-    message = msg(
-        "Trường {field}: {reason}",
-        field=_field_of(tuple(first.get("loc", ()))),
-        reason=reason if isinstance(reason, Message) else INVALID_VALUE,
-    )
-    return refusal_page(request, 422, message)
+    reason = validation_message(first) if first else None
+    loc = tuple(first.get("loc", ()))
+    field, why = _field_of(loc), reason if isinstance(reason, Message) else INVALID_VALUE
+    if loc[:1] == ("query",):
+        message = msg("Tham số “{field}” trong địa chỉ trang: {reason}", field=field, reason=why)
+    else:
+        message = msg("Trường {field}: {reason}", field=field, reason=why)
+    return refusal_page(request, 422, message, nav=nav)
+
+
+def validation_message(error: dict[str, Any]) -> Any:
+    """A validation error's message: for pydantic's common kinds, the project's own (so it
+    is shown in the page's language, with the limits pydantic gives); any other kept as
+    pydantic says it (or as the project's check wrote it, already a Message)."""
+    said = error.get("msg", "")
+    if isinstance(said, Message):
+        return said
+    ctx = error.get("ctx") or {}
+    kind = error.get("type", "")
+    made = _PYDANTIC.get(kind)
+    if made is None:
+        return said
+    try:
+        return made(ctx)
+    except (KeyError, TypeError, ValueError):
+        return said
+
+
+_PYDANTIC: dict[str, Callable[[dict[str, Any]], Message]] = {
+    "string_too_long": lambda c: msg(
+        "Chuỗi dài tối đa {max_length} ký tự", max_length=c["max_length"]
+    ),
+    "string_too_short": lambda c: msg(
+        "Chuỗi phải có ít nhất {min_length} ký tự", min_length=c["min_length"]
+    ),
+    "missing": lambda c: msg("Thiếu trường bắt buộc"),
+    "extra_forbidden": lambda c: msg("Không nhận trường này"),
+    "int_parsing": lambda c: msg("Phải là số nguyên"),
+    "int_type": lambda c: msg("Phải là số nguyên"),
+    "bool_parsing": lambda c: msg("Phải là true hoặc false"),
+    "greater_than_equal": lambda c: msg("Phải lớn hơn hoặc bằng {ge}", ge=c["ge"]),
+    "less_than_equal": lambda c: msg("Phải nhỏ hơn hoặc bằng {le}", le=c["le"]),
+    "literal_error": lambda c: msg("Phải là một trong: {expected}", expected=c["expected"]),
+    "enum": lambda c: msg("Phải là một trong: {expected}", expected=c["expected"]),
+    "json_invalid": lambda c: msg("JSON không hợp lệ: {error}", error=str(c["error"])),
+    "string_type": lambda c: msg("Phải là chuỗi ký tự"),
+    "value_error": lambda c: msg("Giá trị không hợp lệ: {error}", error=str(c["error"])),
+}
 
 
 def database_problem(request: Request, exc: Exception) -> JSONResponse:

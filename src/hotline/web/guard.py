@@ -40,6 +40,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hotline.errors import DomainError, NotAllowed
 from hotline.messages import msg
+from hotline.portal.service import MAX_FILES as PORTAL_MAX_FILES
 from hotline.web.deps import ACTOR_SCOPE_KEY, actor_from_request, bearer_token
 from hotline.web.errors import domain_problem, gettext_of, refusal_page, wants_page
 
@@ -79,6 +80,8 @@ UPLOAD_CAPS = (
     (re.compile(r"/admin/phone/prompts/[^/]+/upload"), "prompt_upload_max_bytes"),
     (re.compile(r"/phan-anh/[^/]+/tep"), "attachment_max_bytes"),
 )
+# The citizen portal's report form (portal/pages.py), which takes its photos too.
+PORTAL_REPORT = "/phan-anh"
 
 JSON, FORM, UPLOAD = "json", "form", "upload"
 _FORM_ENCODED, _MULTIPART = "application/x-www-form-urlencoded", "multipart/form-data"
@@ -111,11 +114,18 @@ def is_public(path: str) -> bool:
     )
 
 
-def body_cap(settings: Settings, path: str) -> int:
-    """The most body bytes a request to `path` may send."""
+def body_cap(settings: Settings, path: str, content_type: str = "") -> int:
+    """The most body bytes a request to `path` (in `content_type`) may send."""
     for pattern, name in UPLOAD_CAPS:
         if pattern.fullmatch(path):
             return int(getattr(settings, name)) + MULTIPART_OVERHEAD
+    if path == PORTAL_REPORT and _media_type(content_type) == _MULTIPART:
+        # A browser without the script posts the report's photos in the form itself.
+        return (
+            settings.request_max_bytes
+            + PORTAL_MAX_FILES * settings.attachment_max_bytes
+            + MULTIPART_OVERHEAD
+        )
     if WEBCHAT_WRITES.fullmatch(path):
         return min(WEBCHAT_MAX_BYTES, settings.request_max_bytes)
     return settings.request_max_bytes
@@ -156,7 +166,7 @@ class RequestGuard:
         if not has_body:
             await self.app(scope, receive, send)
             return
-        cap = body_cap(state.settings, path)
+        cap = body_cap(state.settings, path, headers.get("content-type", ""))
         if length is not None and length > cap:
             await _refuse(_too_large(cap), scope, receive, send)
             return

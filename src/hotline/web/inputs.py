@@ -105,8 +105,9 @@ async def refuse_unstorable_input(request: Request) -> None:
     errors: list[dict[str, Any]] = []
     for name, raw in request.path_params.items():
         errors += _param_errors("path", name, str(raw), ints)
-    for name, raw in request.query_params.multi_items():
-        errors += _param_errors("query", name, raw, ints)
+    if not _declares(route, takes_its_query):
+        for name, raw in request.query_params.multi_items():
+            errors += _param_errors("query", name, raw, ints)
     # Only routes that declare a body: FastAPI has parsed it already (Starlette keeps the
     # parsed JSON or form on the request), so this reads no byte twice. Case intake parses
     # its own body and checks it itself (cases/api.py).
@@ -141,18 +142,34 @@ async def form_refusals(request: Request) -> dict[str, Message]:
 FormRefusals = Annotated[dict[str, Message], Depends(form_refusals)]
 
 
+async def takes_its_query() -> None:
+    """A page route's dependency (`_: TakesItsQuery`): the route reads its address's query
+    itself and leaves out, naming it, a value holding a NUL (the console's list,
+    console/listquery.py), so the app-wide check does not refuse the page for it."""
+
+
+TakesItsQuery = Annotated[None, Depends(takes_its_query)]
+
+
 def without_nul(value: str) -> str:
     """A typed value to show again in its form: without the NULs no column can keep."""
     return value.replace(NUL, "")
 
 
 def _takes_its_form(route: Any) -> bool:
-    cached = getattr(route, "_hotline_takes_its_form", None)
+    return _declares(route, form_refusals)
+
+
+def _declares(route: Any, call: Any) -> bool:
+    """Whether the route declares the dependency `call` (cached on the route)."""
+    key = f"_hotline_declares_{call.__name__}"
+    cached = getattr(route, key, None)
     if cached is not None:
         return bool(cached)
     dependant = getattr(route, "dependant", None)
-    found = dependant is not None and any(d.call is form_refusals for d in dependant.dependencies)
-    route._hotline_takes_its_form = found
+    found = dependant is not None and any(d.call is call for d in dependant.dependencies)
+    if route is not None:
+        setattr(route, key, found)
     return found
 
 

@@ -385,6 +385,11 @@
       // Next to its field, the field's own message (the detail names the field too).
       var own = span && d.errors && d.errors[0] && d.errors[0].field === d.field ? d.errors[0].message : "";
       $(span || "form-error").textContent = own || d.detail || T("failed");
+      // The field to correct gets the focus (the message is read with it: aria-describedby).
+      var inputs = { ward_code: "ward-q", description: "description", "contact.phone": "phone-no",
+        "contact.name": "contact-name", address: "address", answer: "answer", article_id: "answer" };
+      var wrong = inputs[d.field] && $(inputs[d.field]);
+      if (wrong) wrong.focus();
     }).finally(function () {
       clearTimeout(slow);
       $("save").disabled = false;
