@@ -45,6 +45,7 @@ NAMES = (
     "page_weight",
     "pages",
     "live",
+    "channels",
 )
 
 
@@ -105,6 +106,7 @@ def commands(quick: bool, fresh: bool, out: Path) -> dict[str, list[str]]:
         "page_weight": [py, str(BENCH / "page_weight.py")],
         "pages": [py, str(BENCH / "pages.py"), *pages, *f],
         "live": [py, str(BENCH / "live.py"), *live, *f],
+        "channels": [py, str(BENCH / "channels.py"), *(["--quick"] if quick else [])],
         "phone": [
             py,
             str(BENCH / "phone.py"),
@@ -795,6 +797,121 @@ def care_section(r: dict[str, Any]) -> tuple[str, list[str]]:
     return text, summary
 
 
+def channels_section(r: dict[str, Any]) -> tuple[str, list[str]]:
+    """Targets: webhook intake >= 1,000 events/s with p99 <= 100 ms; outbox >= 500 replies/s."""
+    c, t, s = r["config"], r["targets"], r["summary"]
+    ck = s["verdict"]["checks"]
+    text = [
+        "## Channels: Zalo webhooks in, replies out",
+        "",
+        "What: `bench/channels.py`, the product as deployed (uvicorn, 2 workers, production"
+        " environment, a fresh PostgreSQL database per run with a Zalo channel) and a fake Zalo"
+        " send API in its own process (`bench/fake_provider.py`). Medians of"
+        f" {c['runs']} runs.",
+        "",
+    ]
+    summary = []
+    if "intake" in s:
+        i = s["intake"]
+        text += [
+            f"Intake: wrk, {c['concurrency']} connections, {c['duration']:g} s after"
+            f" {c['warmup']:g} s warm-up, signed `user_send_text` webhooks to `/hooks/{{id}}`"
+            f" with unique `msg_id`s from about one user per {c['events_per_user']:g} events"
+            f" and {c['repeat_fraction'] * 100:g} % exact redeliveries; afterwards the requests"
+            " cut off in flight are delivered again and the database must hold one message per"
+            " distinct `msg_id` sent.",
+            "",
+            markdown_table(
+                ["run", "deliveries/s", "new events/s", "p50 ms", "p99 ms", "non-2xx", "stored"],
+                [
+                    [
+                        x["run"],
+                        fmt(x["intake"]["rps"]),
+                        fmt(x["intake"]["stored_per_s"]),
+                        fmt(x["intake"]["latency_ms"]["p50"]),
+                        fmt(x["intake"]["latency_ms"]["p99"]),
+                        x["intake"]["non2xx"],
+                        f"{x['intake']['check']['messages_stored']:,} of"
+                        f" {x['intake']['check']['distinct_events_sent']:,}"
+                        + ("" if x["intake"]["check"]["ok"] else " **MISMATCH**"),
+                    ]
+                    for x in r["runs"]
+                    if x.get("intake")
+                ],
+            ),
+            "",
+            f"- deliveries/s **{fmt(i['deliveries_per_s_median'])}** (target ≥"
+            f" {t['min_events_per_s']:,.0f}) — {verdict(ck['intake_throughput'])}; p99"
+            f" **{fmt(i['p99_ms_median'])} ms** (target ≤ {t['max_p99_ms']:g} ms) —"
+            f" {verdict(ck['intake_p99'])}; each event stored once, no errors —"
+            f" {verdict(ck['intake_exactly_once'])}",
+            "",
+        ]
+        summary.append(
+            [
+                "Zalo webhook intake",
+                f"≥ {t['min_events_per_s']:,.0f} events/s, p99 ≤ {t['max_p99_ms']:g} ms",
+                f"{fmt(i['deliveries_per_s_median'])} /s, p99 {fmt(i['p99_ms_median'])} ms",
+                "—",
+                "—",
+                verdict(ck["intake_throughput"] and ck["intake_p99"] and ck["intake_exactly_once"]),
+            ]
+        )
+    if "outbox" in s:
+        o = s["outbox"]
+        text += [
+            f"Outbox: {c['replies']:,} replies to {c['conversations']:,} conversations queued"
+            " through `conversations.reply`, then"
+            f" {c['worker_procs']} `hotline worker` process(es) started and timed until every"
+            f" reply is `sent`. The fake answers {c['fail_5xx'] * 100:g} % of requests 503"
+            f" (retried after the job's backoff) and {c['timeouts'] * 100:g} % past the"
+            f" {c['send_timeout']:g} s send timeout (delivered; confirmed by Zalo's echo"
+            " webhook); every reply must reach it exactly once.",
+            "",
+            markdown_table(
+                [
+                    "run",
+                    "replies/s",
+                    "from first delivery",
+                    "all sent in s",
+                    "503s",
+                    "late",
+                    "doubled",
+                    "lost",
+                ],
+                [
+                    [
+                        x["run"],
+                        fmt(x["outbox"]["replies_per_s"]),
+                        fmt(x["outbox"]["replies_per_s_from_first_delivery"]),
+                        fmt(x["outbox"]["seconds_to_all_sent"]),
+                        x["outbox"]["fake"]["answered_5xx"],
+                        x["outbox"]["fake"]["answered_late"],
+                        x["outbox"]["check"]["doubled"],
+                        x["outbox"]["check"]["lost"],
+                    ]
+                    for x in r["runs"]
+                    if x.get("outbox")
+                ],
+            ),
+            "",
+            f"- replies/s until all sent **{fmt(o['replies_per_s_median'])}** (target ≥"
+            f" {t['min_replies_per_s']:,.0f}) — {verdict(ck['outbox_throughput'])}; each"
+            f" delivered once — {verdict(ck['outbox_exactly_once'])}",
+        ]
+        summary.append(
+            [
+                "outbox to a local fake Zalo, retries on",
+                f"≥ {t['min_replies_per_s']:,.0f} replies/s",
+                f"{fmt(o['replies_per_s_median'])} /s",
+                "—",
+                "—",
+                verdict(ck["outbox_throughput"] and ck["outbox_exactly_once"]),
+            ]
+        )
+    return "\n".join(text), summary
+
+
 def render(results: dict[str, Any]) -> str:
     machine = next(iter(results.values()))["machine"] if results else {}
     when = max(r["started_at"] for r in results.values()) if results else "—"
@@ -820,6 +937,7 @@ def render(results: dict[str, Any]) -> str:
         ("page_weight", page_weight_section),
         ("pages", pages_section),
         ("live", live_section),
+        ("channels", channels_section),
     ):
         if name in results:
             text, rows = fn2(results[name])
