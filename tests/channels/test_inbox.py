@@ -189,3 +189,18 @@ def test_payload_fixtures_keep_ids_and_timestamps_as_strings() -> None:
         document = json.loads(payload(name))
         assert isinstance(document["timestamp"], str)
         assert isinstance(document["message"]["msg_id"], str)
+
+
+async def test_many_citizens_writing_in_each_get_their_conversation(app, client, world, zalo):
+    # PostgreSQL plans a statement generically after five runs on a connection: the new
+    # conversation's ON CONFLICT must still find the partial unique index then.
+    channel = await make_channel(client, world, zalo.url)
+    for i in range(12):
+        document = json.loads(payload("user_send_text"))
+        document["sender"]["id"] = f"24684588352919{i:04d}"
+        document["message"]["msg_id"] = f"citizen-{i}"
+        body = json.dumps(document, ensure_ascii=False).encode()
+        r = await deliver(client, channel, body)
+        assert r.status_code == 200, r.text
+    assert await _count(app, ContactIdentity) == 12
+    assert await _count(app, Message) == 12

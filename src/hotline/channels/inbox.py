@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.channels.adapter import HookReply, Inbound, InboundKind
@@ -225,7 +225,10 @@ async def _open_conversation(
         )
         .on_conflict_do_nothing(
             index_elements=["channel_id", "external_user_id"],
-            index_where=Conversation.status == ConversationStatus.OPEN,
+            # The index's own predicate, as a literal: a bound parameter here lets PostgreSQL
+            # find the partial index only while it plans the statement for its value (the
+            # first five runs on a connection), not in the generic plan after them.
+            index_where=text("status = 'open'"),
         )
     )
     return await session.scalar(select(Conversation).where(*where))
