@@ -290,3 +290,19 @@ async def test_resolving_a_case_opened_from_zalo_answers_the_citizen_on_zalo(
     # Run again: nobody is told twice.
     await run_due_jobs(app.state.hotline.sessionmaker)
     assert len(zalo.fake.sends()) == 2
+
+
+async def test_replies_sent_by_concurrent_lanes_each_reach_zalo_once(app, client, world, zalo):
+    channel = await make_channel(client, world, zalo.url)
+    conversation = await _fresh_conversation(client, world, channel)
+    texts = [f"{REPLY} ({i})" for i in range(12)]
+    for text in texts:
+        await _reply(client, world, conversation["id"], text)
+    zalo.fake.plan.extend(["5xx", "ok", "5xx"])
+    for _ in range(3):  # the retries after the 503s are made due by run_jobs' first step
+        await run_jobs(app)
+        await run_due_jobs(app.state.hotline.sessionmaker, concurrency=4)
+    sends = [r.json()["message"]["text"] for r in zalo.fake.sends()]
+    # Every reply once, besides the two requests answered 503 (recorded by the fake too).
+    assert sorted(set(sends)) == sorted(texts) and len(sends) == len(texts) + 2
+    assert {m["status"] for m in await _outgoing(client, world, channel)} == {"sent"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC
 from typing import Any
 
 import structlog
@@ -60,41 +61,86 @@ async def sweep_intake_keys(session: AsyncSession) -> int:
     return await sweep_expired(session)
 
 
-async def run_due_jobs(sessionmaker: Any, *, limit: int = 100, wake: Wake | None = None) -> int:
-    """Run up to `limit` due jobs; a failing job is retried later, never lost. A job's
-    events are committed with it, then the event log's readers are woken (`wake`)."""
-    done = 0
-    for _ in range(limit):
-        async with sessionmaker() as session, session.begin():
-            job = await service.claim(session)
-            if job is None:
-                return done
-            job_id, kind, payload = job.id, job.kind, dict(job.payload)
-            attempts, max_attempts = job.attempts, job.max_attempts
-        error = None
-        try:
-            fn = HANDLERS.get(kind) or domain_handlers().get(kind)
-            if fn is None:
-                raise LookupError(f"no handler for job kind {kind!r}")
-            if getattr(fn, "in_steps", False):
-                run = JobRun(
-                    job_id, kind, attempts, max_attempts, lambda: committed(sessionmaker, wake)
-                )
-                await fn(run, payload)  # type: ignore[arg-type]
-            else:
-                async with committed(sessionmaker, wake) as session:
-                    await fn(session, payload)
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
-            log.warning("job_failed", job_id=job_id, kind=kind, error=error)
-        async with sessionmaker() as session, session.begin():
-            from hotline.jobs.models import Job
+# Jobs one worker process runs at once on PostgreSQL (each claims its own with SKIP
+# LOCKED): most of a job's time is spent waiting on a provider or the database, and a
+# queue of replies drains in step with this. SQLite has one writer: one at a time there.
+CONCURRENCY = 16
 
-            job = await session.get(Job, job_id)
-            if job is not None:
-                await service.finish(session, job=job, error=error)
-        done += 1
+
+async def _run_one(sessionmaker: Any, wake: Wake | None) -> bool:
+    """Claim one due job and run it; False when none is due."""
+    async with sessionmaker() as session, session.begin():
+        job = await service.claim(session)
+        if job is None:
+            return False
+        job_id, kind, payload = job.id, job.kind, dict(job.payload)
+        attempts, max_attempts = job.attempts, job.max_attempts
+    error = None
+    try:
+        fn = HANDLERS.get(kind) or domain_handlers().get(kind)
+        if fn is None:
+            raise LookupError(f"no handler for job kind {kind!r}")
+        if getattr(fn, "in_steps", False):
+            run = JobRun(
+                job_id, kind, attempts, max_attempts, lambda: committed(sessionmaker, wake)
+            )
+            await fn(run, payload)  # type: ignore[arg-type]
+        else:
+            async with committed(sessionmaker, wake) as session:
+                await fn(session, payload)
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        log.warning("job_failed", job_id=job_id, kind=kind, error=error)
+    async with sessionmaker() as session, session.begin():
+        from hotline.jobs.models import Job
+
+        job = await session.get(Job, job_id)
+        if job is not None:
+            await service.finish(session, job=job, error=error)
+    return True
+
+
+async def run_due_jobs(
+    sessionmaker: Any, *, limit: int = 100, wake: Wake | None = None, concurrency: int = 1
+) -> int:
+    """Run up to `limit` due jobs, `concurrency` at a time; a failing job is retried later,
+    never lost. A job's events are committed with it, then the event log's readers are
+    woken (`wake`)."""
+    budget = limit
+    done = 0
+
+    async def lane() -> None:
+        nonlocal budget, done
+        while budget > 0:
+            budget -= 1
+            if not await _run_one(sessionmaker, wake):
+                budget = 0  # nothing due: the other lanes stop after their job too
+                return
+            done += 1
+
+    if concurrency <= 1:
+        await lane()
+    else:
+        await asyncio.gather(*(lane() for _ in range(concurrency)))
     return done
+
+
+async def _next_due_in(sessionmaker: Any, interval: float) -> float:
+    """Seconds until the next queued job is due (a retry's backoff), at most `interval`."""
+    from sqlalchemy import func, select
+
+    from hotline.db import utcnow
+    from hotline.jobs.models import Job, JobStatus
+
+    async with sessionmaker() as session:
+        at = await session.scalar(
+            select(func.min(Job.run_at)).where(Job.status == JobStatus.QUEUED)
+        )
+    if at is None:
+        return interval
+    if at.tzinfo is None:  # SQLite hands back naive UTC
+        at = at.replace(tzinfo=UTC)
+    return max(0.1, min(interval, (at - utcnow()).total_seconds()))
 
 
 async def run_worker(
@@ -142,14 +188,18 @@ async def run_worker(
                         await sweep(session)
                 except Exception as exc:  # one failing sweep never stops the others
                     log.warning("sweep_failed", sweep=sweep.__name__, error=str(exc))
-            await run_due_jobs(sessionmaker, wake=waker)
+            # A full batch leaves more due: run them before the next round's sweeps.
+            lanes = CONCURRENCY if engine.dialect.name == "postgresql" else 1
+            while await run_due_jobs(sessionmaker, wake=waker, concurrency=lanes) >= 100:
+                pass
             async with sessionmaker() as session, session.begin():
                 pruned = await prune_events(session, keep_hours=settings.events_keep_hours)
             if pruned:
                 log.info("events_pruned", count=pruned)
             if once:
                 return
-            await asyncio.sleep(interval)
+            # Until the next round, or sooner when a waiting job (a retry) falls due.
+            await asyncio.sleep(await _next_due_in(sessionmaker, interval))
     finally:
         await mailboxes.stop()
         await waker.stop()
