@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import Actor
 from hotline.cases.models import Case
-from hotline.channels import admin, conversations, inbox, saved_replies
+from hotline.channels import admin, conversations, inbox, inbox_pg, saved_replies
 from hotline.channels.schemas import (
     CaseFromConversationIn,
     ChannelIn,
@@ -124,15 +124,26 @@ async def hook(channel_id: Id, request: Request, state: StateDep) -> Response:
     signature before anything is stored (the request guard lets it in without a session
     and caps its body)."""
     body = await request.body()
-    async with state.unit_of_work() as session:
-        result = await inbox.receive(
-            session,
-            channel_id=channel_id,
-            method=request.method,
-            query=dict(request.query_params),
-            headers=request.headers,
-            body=body,
-        )
+    result = await inbox_pg.receive_autocommit(
+        await state.autocommit_pool(),
+        database=state.database,
+        channel_id=channel_id,
+        method=request.method,
+        query=request.query_params,
+        headers=request.headers,
+        body=body,
+        wake=state.waker,
+    )
+    if result is None:
+        async with state.unit_of_work() as session:
+            result = await inbox.receive(
+                session,
+                channel_id=channel_id,
+                method=request.method,
+                query=dict(request.query_params),
+                headers=request.headers,
+                body=body,
+            )
     reply = result.reply
     return Response(reply.body, status_code=reply.status, media_type=reply.content_type)
 
