@@ -283,3 +283,18 @@ async def test_a_new_citizens_first_messages_arriving_together_make_one_contact(
         "items"
     ]
     assert len(items) == 1
+
+
+async def test_a_hook_with_a_bad_channel_id_or_unstorable_query_is_a_problem(
+    app, client, world, zalo
+):
+    channel = await make_channel(client, world, zalo.url)
+    body = payload("user_send_text")
+    for path in ("/hooks/abc", "/hooks/0", f"/hooks/{2**63}"):
+        r = await client.post(path, content=body, headers=signed(body))
+        assert r.status_code == 422, (path, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert "channel_id" in r.text
+    r = await client.get(f"/hooks/{channel}", params={"hub.challenge": "a\x00b"})
+    assert r.status_code == 422, r.text
+    assert await _count(app, Message) == 0
