@@ -150,7 +150,7 @@ async def hook(request: Request) -> Response:
     state: AppState = request.app.state.hotline
     body = await request.body()
     result = await inbox_pg.receive_autocommit(
-        await state.autocommit_pool(),
+        await state.hooks_pool(),
         database=state.database,
         channel_id=channel_id,
         method=request.method,

@@ -6,14 +6,16 @@ conversation, or a provider redelivering an event already stored. The portable p
 the repeat check, the identity, the conversation, the message, the event log and the
 conversation's times, BEGIN, COMMIT, the pool's ping); here the channel comes from a
 per-process cache and the rest is `STORE_SQL`, one statement of data-modifying CTEs run in
-autocommit on the plain asyncpg pool case intake uses. A single statement is a transaction
-of its own: the message, the conversation's times and the live event commit together or
-not at all, and UNIQUE(channel_id, event_id) still stores an event once however many
-deliveries race (the losers wait for the winner's commit, then do nothing).
+autocommit on a plain asyncpg pool (`AppState.hooks_pool`); a citizen new to the channel
+costs a second one, `NEW_CITIZEN_SQL` (their contact, identity, conversation and message).
+A single statement is a transaction of its own: what it writes commits together or not at
+all, and UNIQUE(channel_id, event_id) still stores an event once however many deliveries
+race (the losers wait for the winner's commit, then do nothing).
 
-Everything else (a new citizen, a phone number written in the text, echoes, follows,
-e-mail threading, several events in one request, handshakes on GET, a bad signature) is
-left to the portable path: `receive_autocommit` returns None having written nothing.
+Everything else (a phone number written in the text, a known citizen without an open
+conversation, echoes, follows, e-mail threading, several events in one request, handshakes
+on GET, a bad signature, an unknown or disabled channel) is left to the portable path:
+`receive_autocommit` returns None having written nothing.
 """
 
 from __future__ import annotations
