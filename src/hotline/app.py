@@ -122,6 +122,7 @@ def create_app(settings: Settings) -> FastAPI:
     from hotline.care.pages import router as care_pages_router
     from hotline.cases.api import router as cases_router
     from hotline.cases.pages import router as case_pages_router
+    from hotline.channels.api import hooks_router
     from hotline.channels.api import router as channels_router
     from hotline.channels.api import saved_router as saved_replies_router
     from hotline.channels.pages import router as channel_pages_router
@@ -148,9 +149,11 @@ def create_app(settings: Settings) -> FastAPI:
     from hotline.web.webchat import router as webchat_router
 
     # Case intake first: routes are tried in order, and intake is the path under a surge
-    # (no route of the routers after it takes the same method and path).
+    # (no route of the routers after it takes the same method and path); then the providers'
+    # webhooks (their own prefix), the other path a surge takes.
     for router in (
         cases_router,
+        hooks_router,
         auth_router,
         duplicates_router,
         agents_router,

@@ -204,3 +204,97 @@ async def test_many_citizens_writing_in_each_get_their_conversation(app, client,
         assert r.status_code == 200, r.text
     assert await _count(app, ContactIdentity) == 12
     assert await _count(app, Message) == 12
+
+
+async def test_a_channel_rekeyed_or_disabled_after_deliveries_changes_the_next_one(
+    app, client, world, zalo
+):
+    # Web processes keep the channel a few seconds; a change made through this process
+    # applies to its next delivery.
+    channel = await make_channel(client, world, zalo.url)
+    first = variant("user_send_text", msg_id="before-change", text="before-change")
+    assert (await deliver(client, channel, first)).status_code == 200
+    r = await client.patch(
+        f"/api/v1/channels/{channel}",
+        json={"settings": {"secret_key": "a-new-secret-1234"}},
+        headers=world.auth("admin"),
+    )
+    assert r.status_code == 200, r.text
+    old = variant("user_send_text", msg_id="old-key", text="old-key")
+    assert (
+        await client.post(f"/hooks/{channel}", content=old, headers=signed(old))
+    ).status_code in (
+        401,
+        403,
+    )
+    new = variant("user_send_text", msg_id="new-key", text="new-key")
+    headers = signed(new, secret="a-new-secret-1234")
+    assert (await client.post(f"/hooks/{channel}", content=new, headers=headers)).status_code == 200
+    r = await client.post(f"/api/v1/channels/{channel}/disable", headers=world.auth("admin"))
+    assert r.status_code == 200
+    late = variant("user_send_text", msg_id="after-disable", text="after-disable")
+    headers = signed(late, secret="a-new-secret-1234")
+    assert (
+        await client.post(f"/hooks/{channel}", content=late, headers=headers)
+    ).status_code == 404
+    conversation = await conversation_of(client, world, channel)
+    assert [m["text"] for m in conversation["messages"]] == ["before-change", "new-key"]
+
+
+async def test_a_known_citizens_events_delivered_many_times_at_once_are_stored_once_in_order(
+    app, client, world, zalo
+):
+    channel = await make_channel(client, world, zalo.url)
+    start = 1733389200000
+    assert (
+        await deliver(
+            client,
+            channel,
+            variant("user_send_text", msg_id="k0", text="tin 0", timestamp=str(start)),
+        )
+    ).status_code == 200
+    bodies = [
+        variant("user_send_text", msg_id=f"k{i}", text=f"tin {i}", timestamp=str(start + i * 1000))
+        for i in range(1, 6)
+    ]
+    answers = await asyncio.gather(*(deliver(client, channel, bodies[n % 5]) for n in range(100)))
+    assert {a.status_code for a in answers} == {200}, {a.text for a in answers}
+    assert await _count(app, Message) == 6
+    assert await _count(app, ContactIdentity) == 1
+    conversation = await conversation_of(client, world, channel)
+    assert [m["text"] for m in conversation["messages"]] == [f"tin {i}" for i in range(6)]
+    # The newest message opens the 7-day reply window: 2024-12-05T09:00:05Z + 7 days.
+    assert conversation["reply_window_ends_at"].startswith("2024-12-12T09:00:05")
+
+
+async def test_a_new_citizens_first_messages_arriving_together_make_one_contact(
+    app, client, world, zalo
+):
+    from hotline.contacts.models import Contact
+
+    channel = await make_channel(client, world, zalo.url)
+    bodies = [variant("user_send_text", msg_id=f"n{i}", text=f"tin {i}") for i in range(20)]
+    answers = await asyncio.gather(*(deliver(client, channel, b) for b in bodies))
+    assert {a.status_code for a in answers} == {200}, {a.text for a in answers}
+    assert await _count(app, Message) == 20
+    assert await _count(app, ContactIdentity) == 1
+    assert await _count(app, Contact) == 1
+    items = (await client.get("/api/v1/conversations", headers=world.auth("operator"))).json()[
+        "items"
+    ]
+    assert len(items) == 1
+
+
+async def test_a_hook_with_a_bad_channel_id_or_unstorable_query_is_a_problem(
+    app, client, world, zalo
+):
+    channel = await make_channel(client, world, zalo.url)
+    body = payload("user_send_text")
+    for path in ("/hooks/abc", "/hooks/0", f"/hooks/{2**63}"):
+        r = await client.post(path, content=body, headers=signed(body))
+        assert r.status_code == 422, (path, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert "channel_id" in r.text
+    r = await client.get(f"/hooks/{channel}", params={"hub.challenge": "a\x00b"})
+    assert r.status_code == 422, r.text
+    assert await _count(app, Message) == 0

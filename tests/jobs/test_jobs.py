@@ -127,3 +127,26 @@ async def test_worker_pass_flags_overdue_forwardings(app, client, world, setting
         "/api/v1/cases", params={"overdue": "true"}, headers=world.auth("officer")
     )
     assert [c["code"] for c in overdue.json()["items"]] == [code]
+
+
+async def test_due_jobs_are_claimed_oldest_first_and_an_expired_lease_before_them(app):
+    state = app.state.hotline
+    now = utcnow()
+    async with state.unit_of_work() as s:
+        for n, minutes in ((1, 3), (2, 1), (3, 2), (4, 5)):
+            await service.enqueue(
+                s, kind="reply", payload={"n": n}, run_at=now - timedelta(minutes=minutes)
+            )
+    async with state.unit_of_work() as s:
+        leased = await service.claim(s)
+        assert leased is not None and leased.payload == {"n": 4}
+    later = now + service.LEASE + timedelta(seconds=1)
+    order = []
+    for _ in range(4):
+        async with state.unit_of_work() as s:
+            job = await service.claim(s, now=later)
+            assert job is not None
+            order.append(job.payload["n"])
+    assert order == [4, 1, 3, 2]
+    async with state.unit_of_work() as s:
+        assert await service.claim(s, now=later) is None

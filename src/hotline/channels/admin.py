@@ -15,6 +15,7 @@ from hotline.auth.audit import record_change
 from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
 from hotline.channels.adapter import RegistersWebhook, SendError
+from hotline.channels.inbox_pg import forget_channel
 from hotline.channels.models import Channel
 from hotline.channels.registry import adapter_for, check_kind
 from hotline.db import utcnow
@@ -197,6 +198,7 @@ async def update_channel(
         channel.enabled = enabled
     channel.updated_at = utcnow()
     await session.flush()
+    forget_channel(channel.id)
     after = _audited(channel)
     changed_secrets = [
         k for k in adapter_for(channel.kind).secrets if settings is not None and k in settings

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import Actor
 from hotline.cases.models import Case
-from hotline.channels import admin, conversations, inbox, saved_replies
+from hotline.channels import admin, conversations, inbox, inbox_pg, saved_replies
 from hotline.channels.schemas import (
     CaseFromConversationIn,
     ChannelIn,
@@ -29,6 +31,8 @@ from hotline.channels.schemas import (
 from hotline.messages import msg
 from hotline.types import Id
 from hotline.web.deps import current_actor, get_state
+from hotline.web.inputs import refuse_unstorable_input
+from hotline.web.routes import DirectRoute
 from hotline.web.state import AppState
 
 router = APIRouter(tags=["channels"])
@@ -118,21 +122,53 @@ async def register_webhook(channel_id: Id, actor: ActorDep, state: StateDep) -> 
     return result
 
 
-@router.api_route("/hooks/{channel_id}", methods=["GET", "POST"], include_in_schema=False)
-async def hook(channel_id: Id, request: Request, state: StateDep) -> Response:
+_CHANNEL_ID: TypeAdapter[int] = TypeAdapter(Id)
+
+
+def _channel_id(request: Request) -> int:
+    """The path's channel id, refused with the 422 FastAPI would give."""
+    try:
+        return _CHANNEL_ID.validate_python(request.path_params["channel_id"])
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("path", "channel_id")} for e in exc.errors(include_url=False)]
+        raise RequestValidationError(errors) from None
+
+
+# The providers' hooks, tried right after case intake (app.py) and called directly
+# (web/routes.py): dependency solving and matching every route before them cost more than
+# storing a known citizen's message.
+hooks_router = APIRouter(tags=["channels"], route_class=DirectRoute)
+
+
+@hooks_router.api_route("/hooks/{channel_id}", methods=["GET", "POST"], include_in_schema=False)
+async def hook(request: Request) -> Response:
     """A provider's webhook: the raw body is read first and the adapter checks its
     signature before anything is stored (the request guard lets it in without a session
     and caps its body)."""
+    await refuse_unstorable_input(request)
+    channel_id = _channel_id(request)
+    state: AppState = request.app.state.hotline
     body = await request.body()
-    async with state.unit_of_work() as session:
-        result = await inbox.receive(
-            session,
-            channel_id=channel_id,
-            method=request.method,
-            query=dict(request.query_params),
-            headers=request.headers,
-            body=body,
-        )
+    result = await inbox_pg.receive_autocommit(
+        await state.hooks_pool(),
+        database=state.database,
+        channel_id=channel_id,
+        method=request.method,
+        query=request.query_params,
+        headers=request.headers,
+        body=body,
+        wake=state.waker,
+    )
+    if result is None:
+        async with state.unit_of_work() as session:
+            result = await inbox.receive(
+                session,
+                channel_id=channel_id,
+                method=request.method,
+                query=dict(request.query_params),
+                headers=request.headers,
+                body=body,
+            )
     reply = result.reply
     return Response(reply.body, status_code=reply.status, media_type=reply.content_type)
 

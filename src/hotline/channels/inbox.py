@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,9 +51,18 @@ class HookResult:
     stored: int = 0  # events stored (repeats are not)
 
 
+# What a provider gets for a request handled (stored or a repeat).
+OK = HookReply(200, b'{"ok":true}', "application/json")
+
+
 def _clean(text: str) -> str:
     # PostgreSQL text cannot hold NUL; no message needs one.
     return text.replace("\x00", "")
+
+
+def clean_name(name: str | None) -> str:
+    """A citizen's name as the provider gives it, for their contact and identity."""
+    return _clean(name or "")[:200]
 
 
 async def _channel(session: AsyncSession, channel_id: int) -> Channel:
@@ -99,7 +109,7 @@ async def receive(
     stored = 0
     for event in events:
         stored += await store(session, channel=channel, event=event)
-    return HookResult(HookReply(200, b'{"ok":true}', "application/json"), stored)
+    return HookResult(OK, stored)
 
 
 async def store(session: AsyncSession, *, channel: Channel, event: Inbound) -> int:
@@ -149,7 +159,7 @@ async def _identity(
         return identity
     created = None
     if owner is None:
-        created = Contact(name=_clean(event.user_name or "")[:200])
+        created = Contact(name=clean_name(event.user_name))
         session.add(created)
         await session.flush()
         owner = created.id
@@ -160,7 +170,7 @@ async def _identity(
             contact_id=owner,
             channel=kind,
             external_id=event.user_id,
-            display_name=_clean(event.user_name or "")[:200],
+            display_name=clean_name(event.user_name),
         )
         .on_conflict_do_nothing(index_elements=["channel", "external_id"])
         .returning(ContactIdentity.id)
@@ -266,11 +276,42 @@ def _event(session: AsyncSession, conversation: Conversation, message_id: int, k
     )
 
 
+def phones_of(event: Inbound) -> list[str]:
+    """The numbers a message links its citizen to: proven ones, then those in its text."""
+    return list(dict.fromkeys([*event.phones, *_phones_in(_clean(event.text))]))
+
+
+def message_values(event: Inbound) -> dict[str, Any]:
+    """The columns of a citizen's message row (both paths store the same row)."""
+    return {
+        "direction": Direction.IN,
+        "kind": (
+            "location"
+            if event.location
+            else (event.attachments[0].kind if event.attachments else "text")
+        ),
+        "text": _clean(event.text),
+        "event_id": event.event_id,
+        "attachments": [
+            {"kind": a.kind, "url": a.url, "name": a.name, "content_type": a.content_type}
+            for a in event.attachments
+        ],
+        "lat": event.location[0] if event.location else None,
+        "long": event.location[1] if event.location else None,
+        "status": MessageStatus.RECEIVED,
+        # Sent by a machine (RFC 3834): shown, but never the text of a case.
+        "source": "automatic" if event.automatic else "citizen",
+        "automatic": event.automatic,
+        "subject": _clean(event.subject)[:998] if event.subject else None,
+        "attempts": 0,
+        "created_at": event.sent_at or utcnow(),
+    }
+
+
 async def _store_message(session: AsyncSession, channel: Channel, event: Inbound) -> int:
     if await _seen(session, channel, event.event_id):
         return 0
-    text = _clean(event.text)
-    phones = list(dict.fromkeys([*event.phones, *_phones_in(text)]))
+    phones = phones_of(event)
     identity = await _identity(session, channel, event, phones)
     conversation, case_id = (
         await find_thread(session, channel, event) if threaded(event) else (None, None)
@@ -282,35 +323,9 @@ async def _store_message(session: AsyncSession, channel: Channel, event: Inbound
     assert conversation is not None
     if case_id is not None and conversation.case_id is None and not event.automatic:
         conversation.case_id = case_id
-    at = event.sent_at or utcnow()
-    kind = (
-        "location"
-        if event.location
-        else (event.attachments[0].kind if event.attachments else "text")
-    )
-    message_id = await _insert(
-        session,
-        conversation,
-        {
-            "direction": Direction.IN,
-            "kind": kind,
-            "text": text,
-            "event_id": event.event_id,
-            "attachments": [
-                {"kind": a.kind, "url": a.url, "name": a.name, "content_type": a.content_type}
-                for a in event.attachments
-            ],
-            "lat": event.location[0] if event.location else None,
-            "long": event.location[1] if event.location else None,
-            "status": MessageStatus.RECEIVED,
-            # Sent by a machine (RFC 3834): shown, but never the text of a case.
-            "source": "automatic" if event.automatic else "citizen",
-            "automatic": event.automatic,
-            "subject": _clean(event.subject)[:998] if event.subject else None,
-            "attempts": 0,
-            "created_at": at,
-        },
-    )
+    values = message_values(event)
+    at = values["created_at"]
+    message_id = await _insert(session, conversation, values)
     if message_id is None:
         return 0
     _touch(conversation, at, inbound=True)

@@ -148,12 +148,21 @@ def _fail(message: Message, reason: str) -> None:
 
 async def _begin(session: AsyncSession, message_id: int, run: JobRun) -> _Prepared | str | None:
     """Step 1: the send to make, a reason to wait, or None when there is nothing to do."""
-    message = await _locked(session, message_id)
-    if message is None or message.status not in (MessageStatus.QUEUED, MessageStatus.SENDING):
+    # One round trip for the three rows; only the message is locked.
+    row = (
+        await session.execute(
+            select(Message, Channel, Conversation)
+            .join(Channel, Channel.id == Message.channel_id)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(Message.id == message_id)
+            .with_for_update(of=Message)
+        )
+    ).first()
+    if row is None:
         return None
-    channel = await session.get(Channel, message.channel_id)
-    conversation = await session.get(Conversation, message.conversation_id)
-    assert channel is not None and conversation is not None
+    message, channel, conversation = row
+    if message.status not in (MessageStatus.QUEUED, MessageStatus.SENDING):
+        return None
     adapter = adapter_for(channel.kind)
     now = utcnow()
     if not channel.enabled:

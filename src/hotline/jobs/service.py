@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.db import dialect_name, insert_for, utcnow
@@ -44,17 +44,38 @@ async def enqueue(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+# PostgreSQL: a lease that ran out first, else the next due job, each branch an index range
+# read in order (ix_job_status_run_at; locking is not allowed on a UNION's own members,
+# hence the sub-selects); the outer LIMIT stops before the second branch when the first
+# finds one. Written as one WHERE with an OR, the planner read every queued job and sorted
+# them all on each claim: 8 ms of the server's CPU per claim with 20,000 replies queued.
+_CLAIM_PG = text(
+    """
+SELECT * FROM (
+    SELECT * FROM job WHERE status = 'running' AND locked_until < :now
+    ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
+) stale
+UNION ALL
+SELECT * FROM (
+    SELECT * FROM job WHERE status = 'queued' AND run_at <= :now
+    ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
+) due
+LIMIT 1
+"""
+)
+
+
 async def claim(session: AsyncSession, *, now: datetime | None = None) -> Job | None:
     """Take the next due job (or one whose lease ran out) and lease it to this worker."""
     now = now or utcnow()
-    due = (Job.status == JobStatus.QUEUED) & (Job.run_at <= now)
-    stale = (Job.status == JobStatus.RUNNING) & (Job.locked_until < now)
-    stmt = select(Job).where(due | stale).order_by(Job.run_at, Job.id).limit(1)
     if dialect_name(session) == "postgresql":
-        job = await session.scalar(stmt.with_for_update(skip_locked=True))
+        job = await session.scalar(select(Job).from_statement(_CLAIM_PG.bindparams(now=now)))
         if job is None:
             return None
     else:
+        due = (Job.status == JobStatus.QUEUED) & (Job.run_at <= now)
+        stale = (Job.status == JobStatus.RUNNING) & (Job.locked_until < now)
+        stmt = select(Job).where(due | stale).order_by(Job.run_at, Job.id).limit(1)
         job = await session.scalar(stmt)
         if job is None:
             return None

@@ -1,0 +1,253 @@
+"""Webhook intake on PostgreSQL: the common event as one self-committing statement.
+
+Most deliveries are a citizen already known on the channel writing into their open
+conversation, or a provider redelivering an event already stored. The portable path
+(`inbox.receive` in a unit of work) makes about a dozen round trips for that (the channel,
+the repeat check, the identity, the conversation, the message, the event log and the
+conversation's times, BEGIN, COMMIT, the pool's ping); here the channel comes from a
+per-process cache and the rest is `STORE_SQL`, one statement of data-modifying CTEs run in
+autocommit on a plain asyncpg pool (`AppState.hooks_pool`); a citizen new to the channel
+costs a second one, `NEW_CITIZEN_SQL` (their contact, identity, conversation and message).
+A single statement is a transaction of its own: what it writes commits together or not at
+all, and UNIQUE(channel_id, event_id) still stores an event once however many deliveries
+race (the losers wait for the winner's commit, then do nothing).
+
+Everything else (a phone number written in the text, a known citizen without an open
+conversation, echoes, follows, e-mail threading, several events in one request, handshakes
+on GET, a bad signature, an unknown or disabled channel) is left to the portable path:
+`receive_autocommit` returns None having written nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from hotline.channels.adapter import HookReply, InboundKind
+from hotline.channels.inbox import OK, HookResult, clean_name, message_values, phones_of
+from hotline.channels.mailthreads import threaded
+from hotline.channels.registry import CASE_CHANNEL, adapter_for
+from hotline.db import utcnow
+
+# How long this process trusts a channel row it read (its kind, settings and being
+# enabled). A channel disabled or re-keyed by another process may be used for this long;
+# this process forgets it at once (`forget_channel`), and a signature that fails against
+# the cached settings is always checked again against the database's.
+CHANNEL_TTL = 5.0
+
+
+@dataclass(frozen=True)
+class _Channel:
+    id: int
+    kind: str
+    settings: Mapping[str, Any]
+
+
+_channels: dict[tuple[str, int], tuple[float, _Channel]] = {}
+
+
+def forget_channel(channel_id: int) -> None:
+    """A channel changed (settings, disabled): this process reads it again."""
+    for key in [k for k in _channels if k[1] == channel_id]:
+        _channels.pop(key, None)
+
+
+async def _channel(pool: asyncpg.Pool, database: str, channel_id: int) -> _Channel | None:
+    key = (database, channel_id)
+    cached = _channels.get(key)
+    now = time.monotonic()
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    row = await pool.fetchrow(
+        "SELECT kind, settings FROM channel WHERE id = $1 AND enabled", channel_id
+    )
+    if row is None:
+        _channels.pop(key, None)
+        return None
+    settings = row["settings"]
+    channel = _Channel(
+        channel_id, row["kind"], json.loads(settings) if isinstance(settings, str) else settings
+    )
+    _channels[key] = (now + CHANNEL_TTL, channel)
+    return channel
+
+
+# The message, the conversation's times and the live event, after a CTE `conv` giving the
+# conversation. $1 channel id, $2 identity channel ('zalo', ...), $3 external user id,
+# $4 event id, $5 kind, $6 text, $7 subject, $8 attachments (JSON), $9 lat, $10 long,
+# $11 source, $12 automatic, $13 the message's time, $14 now; NEW_CITIZEN_SQL: $15 the
+# citizen's name.
+_MESSAGE_CTES = """
+msg AS (
+    INSERT INTO message (
+        channel_id, conversation_id, direction, kind, text, subject, event_id, attachments,
+        lat, long, status, attempts, source, automatic, created_at
+    )
+    SELECT $1, conv.id, 'in', $5, $6, $7, $4, $8::jsonb, $9::float8, $10::float8,
+           'received', 0, $11, $12, $13
+    FROM conv
+    WHERE NOT EXISTS (SELECT 1 FROM seen)
+    ON CONFLICT (channel_id, event_id) DO NOTHING
+    RETURNING id, conversation_id
+), touched AS (
+    UPDATE conversation c
+    SET last_message_at = GREATEST(c.last_message_at, $13),
+        last_inbound_at = GREATEST(c.last_inbound_at, $13),
+        following = true
+    FROM msg WHERE c.id = msg.conversation_id
+    RETURNING c.id
+), logged AS (
+    -- The live event, committed with the message (hotline/events.py).
+    INSERT INTO event (at, kind, case_code, unit_ids, data)
+    SELECT $14, 'conversation.message', NULL, '[]'::jsonb,
+           jsonb_build_object(
+               'conversation_id', msg.conversation_id, 'channel_id', $1::bigint,
+               'message_id', msg.id, 'direction', 'in'
+           )
+    FROM msg
+)
+"""
+
+# A citizen known on this channel kind, writing into their open conversation.
+STORE_SQL = (
+    """
+WITH conv AS (
+    SELECT c.id FROM conversation c
+    WHERE c.channel_id = $1 AND c.external_user_id = $3 AND c.status = 'open'
+      AND EXISTS (
+          SELECT 1 FROM contact_identity i WHERE i.channel = $2 AND i.external_id = $3
+      )
+), seen AS (
+    SELECT 1 FROM message WHERE channel_id = $1 AND event_id = $4
+),"""
+    + _MESSAGE_CTES
+    + """
+SELECT (SELECT id FROM msg) AS message_id,
+       (SELECT id FROM conv) AS conversation_id,
+       EXISTS (SELECT 1 FROM seen) AS seen,
+       (SELECT count(*) FROM touched) AS touched
+"""
+)
+
+# A citizen new to this channel kind (no identity, no open conversation, no number in
+# the message): their contact, identity and conversation with the message. Another
+# delivery creating the same identity at once makes this one write nothing (the portable
+# path then finds what that one created). The identity names its contact before the
+# contact row is written: foreign keys are checked at the end of the statement.
+NEW_CITIZEN_SQL = (
+    """
+WITH fresh AS (
+    SELECT nextval(pg_get_serial_sequence('contact', 'id')) AS id
+    WHERE NOT EXISTS (
+        SELECT 1 FROM conversation
+        WHERE channel_id = $1 AND external_user_id = $3 AND status = 'open'
+    )
+), ident AS (
+    INSERT INTO contact_identity (contact_id, channel, external_id, display_name)
+    SELECT id, $2, $3, $15 FROM fresh
+    ON CONFLICT (channel, external_id) DO NOTHING
+    RETURNING contact_id
+), person AS (
+    INSERT INTO contact (id, name, address, note, created_at)
+    SELECT contact_id, $15, '', '', $14 FROM ident
+    RETURNING id
+), conv AS (
+    -- Its times set here: `touched` below cannot see a row this statement inserts.
+    INSERT INTO conversation (
+        channel_id, contact_id, external_user_id, status, following, last_message_at,
+        last_inbound_at, created_at
+    )
+    SELECT $1, id, $3, 'open', true, GREATEST($14, $13), $13, $14 FROM person
+    ON CONFLICT (channel_id, external_user_id) WHERE status = 'open' DO NOTHING
+    RETURNING id
+), seen AS (
+    SELECT 1 FROM message WHERE channel_id = $1 AND event_id = $4
+),"""
+    + _MESSAGE_CTES
+    + """
+SELECT (SELECT id FROM msg) AS message_id, (SELECT count(*) FROM ident) AS identities
+"""
+)
+
+
+async def receive_autocommit(
+    pool: asyncpg.Pool | None,
+    *,
+    database: str,
+    channel_id: int,
+    method: str,
+    query: Mapping[str, str],
+    headers: Mapping[str, str],
+    body: bytes,
+    wake: Callable[[], None] | None = None,
+) -> HookResult | None:
+    """`inbox.receive` for the common POST on PostgreSQL, as one self-committing statement:
+    verified with the channel's settings first, then stored once (a repeat answers 200 and
+    changes nothing); `wake` is called after a message committed. None, having written
+    nothing, when the request needs `inbox.receive` in a unit of work instead."""
+    if pool is None or method != "POST":
+        return None
+    channel = await _channel(pool, database, channel_id)
+    if channel is None:
+        return None  # unknown or disabled: the portable path says so
+    adapter = adapter_for(channel.kind)
+    if getattr(adapter, "pulls", False):
+        return None
+    if not adapter.verify(channel.settings, headers, body):
+        # Perhaps the secret changed in another process: the portable path reads the
+        # channel afresh, and refuses the request if it is still wrong.
+        forget_channel(channel_id)
+        return None
+    handshake = getattr(adapter, "handshake", None)
+    if handshake is not None:
+        reply: HookReply | None = handshake(channel.settings, method, query, headers, body)
+        if reply is not None:
+            return HookResult(reply)
+    try:
+        events = adapter.read(channel.settings, body)
+    except ValueError:
+        return None
+    if len(events) != 1:
+        return None
+    event = events[0]
+    if event.kind != InboundKind.MESSAGE or threaded(event) or phones_of(event):
+        return None
+    values = message_values(event)
+    name = clean_name(event.user_name)
+    params = (
+        channel_id,
+        CASE_CHANNEL[channel.kind].value,
+        event.user_id,
+        event.event_id,
+        values["kind"],
+        values["text"],
+        values["subject"],
+        json.dumps(values["attachments"], ensure_ascii=False),
+        values["lat"],
+        values["long"],
+        values["source"],
+        values["automatic"],
+        values["created_at"],
+        utcnow(),
+        name,
+    )
+    row = await pool.fetchrow(STORE_SQL, *params[:14])
+    assert row is not None
+    if row["message_id"] is None:
+        if row["seen"] or row["conversation_id"] is not None:
+            # Stored before, or by a delivery that committed while this one waited on it.
+            return HookResult(OK, 0)
+        row = await pool.fetchrow(NEW_CITIZEN_SQL, *params)
+        assert row is not None
+        if row["message_id"] is None:
+            # Known after all (a closed conversation, another delivery creating them at
+            # the same moment), or a repeat of an event stored meanwhile: the portable path.
+            return None
+    if wake is not None:
+        wake()
+    return HookResult(OK, 1)
