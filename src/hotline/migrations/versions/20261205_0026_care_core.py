@@ -16,7 +16,6 @@ from sqlalchemy.dialects import postgresql
 import hotline.db
 
 revision = '20261205_0026'
-# 20261205_0025 once the channels' migrations are merged (the lead rechains it).
 down_revision = '20261206_0024'
 branch_labels = None
 depends_on = None
