@@ -185,6 +185,20 @@ def read_wav(path: Path) -> bytes:
         return wav.readframes(wav.getnframes())
 
 
+def _free_udp_and_tcp_port() -> int:
+    """A port free for UDP and TCP alike: baresip opens its SIP port on both, and a port
+    free for UDP alone may be some other test's TCP connection (workers run side by side)."""
+    for _ in range(50):
+        port = free_udp_port()
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+            try:
+                tcp.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no port free for both UDP and TCP on 127.0.0.1")
+
+
 def baresip_config(directory: Path, *, line_port: int, user: str) -> None:
     """A headless phone: no sound card (aufile plays a WAV as the microphone, sndfile writes
     what is heard), G.711 only, auto-answer (the menu module acts on `answermode=auto`).
@@ -192,7 +206,7 @@ def baresip_config(directory: Path, *, line_port: int, user: str) -> None:
     audio before it. The phone listens on 127.0.0.1 so its Contact and SDP name loopback."""
     (directory / "dump").mkdir(parents=True)
     write_wav(directory / "mic.wav", sine_pcm(PHONE_HZ, 30))  # aufile hangs up at its end
-    sip_port = free_udp_port()
+    sip_port = _free_udp_and_tcp_port()
     (directory / "config").write_text(
         f"""sip_listen 127.0.0.1:{sip_port}
 audio_source aufile,{directory / "mic.wav"}
