@@ -26,6 +26,7 @@ from hotline.channels.models import Channel
 from hotline.channels.registry import adapter_for
 from hotline.events import Wake, committed
 
+STOP_WAIT_SECONDS = 5.0
 log = structlog.get_logger("hotline.channels.mail")
 
 KIND = "email"
@@ -185,6 +186,13 @@ class Mailboxes:
     async def _cancel(self, channel_id: int) -> None:
         _, task = self.tasks.pop(channel_id)
         task.cancel()
+        # A reader cancelled inside IMAP IDLE may take its time (or never finish) closing
+        # the connection: stopping waits a bounded time, never the IDLE timeout. Its work
+        # is committed message by message, so nothing is lost by leaving it behind.
+        done, _ = await asyncio.wait({task}, timeout=STOP_WAIT_SECONDS)
+        if not done:
+            log.warning("mailbox_reader_slow_to_stop", channel_id=channel_id)
+            return
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
 
