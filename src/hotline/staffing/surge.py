@@ -1,6 +1,10 @@
 """Surge mode: entered when the queue passes its thresholds (or by a supervisor's switch),
 left when it recovers; each entry and exit is recorded with the queue's figures.
 
+Entering it alerts the supervisors and the reserve volunteers (alerts.py). While it lasts,
+the phone line offers the callback sooner and says so, and the chat channels'
+acknowledgement states the expected wait (`expected_wait_seconds`).
+
 The worker's sweep (`check_surge`) reads the figures: callers waiting and the longest wait
 from the line's latest `queue.changed` events (calls/line_queue.py), and the operator
 queue's calls of the last 15 minutes from the call records. The phone line reads the state
@@ -15,6 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.agents.models import Agent, AgentStatus
 from hotline.auth.permissions import Permission, require
 from hotline.auth.service import SYSTEM, Actor
 from hotline.calls.line_queue import read_board
@@ -22,7 +27,8 @@ from hotline.calls.models import Call, CallOutcome
 from hotline.db import utcnow
 from hotline.events import DomainEvent, record_event
 from hotline.settings import Settings
-from hotline.staffing.forecast import QUEUE
+from hotline.staffing.alerts import alert_surge
+from hotline.staffing.forecast import DEFAULT_AHT, QUEUE
 from hotline.staffing.models import SurgeChange, SurgeState
 
 WINDOW = timedelta(minutes=15)
@@ -100,6 +106,48 @@ async def figures(session: AsyncSession, *, now: datetime) -> Figures:
     return Figures(waiting, longest if waiting else 0, int(offered), int(abandoned or 0))
 
 
+async def expected_wait_seconds(
+    session: AsyncSession, *, now: datetime | None = None
+) -> int | None:
+    """In surge mode, how long a newcomer can expect to wait for an operator; None outside
+    it. The queue ahead of them shared by the operators on the line, (waiting + 1) × the
+    handle time of the last hour's answered calls ÷ operators available or busy, and never
+    less than the longest wait now (the line is not catching up faster than that)."""
+    if not await surge_active(session):
+        return None
+    now = now or utcnow()
+    f = await figures(session, now=now)
+    aht = await session.scalar(
+        select(func.avg(Call.talk_seconds)).where(
+            Call.started_at >= now - timedelta(hours=1),
+            Call.branch == QUEUE,
+            Call.answered_at.is_not(None),
+        )
+    )
+    staffed = int(
+        await session.scalar(
+            select(func.count())
+            .select_from(Agent)
+            .where(Agent.status.in_((AgentStatus.AVAILABLE, AgentStatus.BUSY)))
+        )
+        or 0
+    )
+    handle = float(aht) if aht else DEFAULT_AHT
+    share = (f.waiting + 1) * handle / max(1, staffed)
+    return int(max(share, f.longest_wait_seconds))
+
+
+def wait_minutes(seconds: int) -> int:
+    """A wait said to a citizen: whole minutes rounded up to the next 5, at least 5."""
+    return max(5, -(-seconds // 300) * 5)
+
+
+async def ack_wait_minutes(session: AsyncSession) -> int | None:
+    """The wait a chat acknowledgement states in surge mode (None outside it)."""
+    seconds = await expected_wait_seconds(session)
+    return None if seconds is None else wait_minutes(seconds)
+
+
 async def _state(session: AsyncSession) -> SurgeState | None:
     return await session.get(SurgeState, STATE_ID)
 
@@ -135,6 +183,7 @@ async def _change(
     )
     session.add(change)
     await session.flush()
+    notices = await alert_surge(session, change=change) if active else 0
     record_event(
         session,
         DomainEvent(
@@ -144,6 +193,7 @@ async def _change(
                 "manual": manual,
                 "reason": reason,
                 "figures": figures.as_json(),
+                "notices": notices,
             },
         ),
     )
