@@ -176,3 +176,23 @@ async def test_outside_surge_the_acknowledgement_says_no_wait(app, client, world
     assert ack["text"] == f"Đã nhận, mã {code}"
     async with app.state.hotline.unit_of_work(read_only=True) as session:
         assert (await session.scalars(select(SurgeChange))).all() == []
+
+
+async def test_the_menus_surge_announcement_is_a_configured_prompt_or_none(client, world) -> None:
+    from tests.phoneconfig.test_api import _item, menu_body
+
+    admin = world.auth("admin")
+    config = (await client.get("/api/v1/phone", headers=admin)).json()
+    assert _item(config, "menus", "main")["data"]["surge_prompt"] == "surge_menu"
+    assert "thường gặp" in _item(config, "prompts", "surge_menu")["data"]["text"]
+    assert "phím 1" in _item(config, "prompts", "surge_queue")["data"]["text"]
+    r = await client.put(
+        "/api/v1/phone/menus/main", json=menu_body(surge_prompt="nowhere"), headers=admin
+    )
+    assert r.status_code == 422 and r.json()["field"] == "surge_prompt"
+    r = await client.put(
+        "/api/v1/phone/menus/main", json=menu_body(surge_prompt=None), headers=admin
+    )
+    assert r.status_code == 200, r.text
+    config = (await client.get("/api/v1/phone", headers=admin)).json()
+    assert _item(config, "menus", "main")["data"]["surge_prompt"] is None
