@@ -275,6 +275,9 @@ class SlotOut(BaseModel):
 
 class ForecastOut(BaseModel):
     service_level: ServiceLevelOut
+    # "erlang_a" when the call history shows callers' mean patience, else "erlang_c".
+    model: str
+    patience_seconds: float | None
     slots: list[SlotOut]
 
 
@@ -295,6 +298,8 @@ async def staffing_forecast(
         )
     return ForecastOut(
         service_level=ServiceLevelOut(target=rules.target, seconds=rules.seconds),
+        model=f.model,
+        patience_seconds=None if f.patience_seconds is None else round(f.patience_seconds, 1),
         slots=[
             SlotOut(
                 start=s.start,
