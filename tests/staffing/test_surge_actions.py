@@ -106,7 +106,8 @@ async def test_entering_surge_records_notices_for_leads_and_reserve_volunteers(
     assert "12 người đang chờ" in volunteers[0]["text"]
     assert all(n["surge_change_id"] == change.id for n in notices)
     lead = next(n for n in notices if n["user_id"] == me)
-    assert "12 người đang chờ" in lead["text"] and "waiting" in lead["text"]
+    assert "12 người đang chờ" in lead["text"]
+    assert lead["text"].endswith("Lý do: nhiều người đang chờ.")
     # An operator sees only their own notices: none.
     assert (
         await client.get("/api/v1/staffing/notices", headers=world.auth("operator"))

@@ -39,6 +39,12 @@ SUPERVISOR_TEXT = (
     "Tổng đài chuyển sang chế độ quá tải lúc {time}: {waiting} người đang chờ, "
     "chờ lâu nhất {longest} giây. Lý do: {reason}."
 )
+# The sweep's reasons (surge.over), said in the notice; a supervisor's own reason as typed.
+REASONS = {
+    "waiting": "nhiều người đang chờ",
+    "longest_wait": "có người chờ quá lâu",
+    "abandonment": "nhiều người bỏ máy khi đang chờ",
+}
 VOLUNTEER_TEXT = (
     "Tổng đài 1022 đang quá tải ({waiting} người đang chờ). Nếu bạn có thể hỗ trợ, "
     "xin đăng nhập và vào ca hoặc gọi cho trưởng ca."
@@ -87,7 +93,7 @@ async def alert_surge(session: AsyncSession, *, change: SurgeChange) -> int:
         time=local.strftime("%H:%M"),
         waiting=f.get("waiting", 0),
         longest=f.get("longest_wait_seconds", 0),
-        reason=change.reason,
+        reason=", ".join(REASONS.get(r, r) for r in change.reason.split(",")),
     )
     made = 0
     leads = await session.scalars(
