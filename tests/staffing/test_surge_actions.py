@@ -158,6 +158,8 @@ async def test_in_surge_the_chat_acknowledgement_states_the_expected_wait(
     # 12 callers waiting, no operator on the line, no answered calls yet (300 s each):
     # 13 × 300 s = 65 min, said as 65 minutes.
     await _enter_surge(app)
+    surge = (await client.get("/api/v1/surge", headers=world.auth("supervisor"))).json()
+    assert surge["active"] and surge["expected_wait_seconds"] == 13 * 300
     code = await _open(client, world, conversation)
     [ack] = await _outgoing(client, world, conversation)
     assert ack["text"].startswith(f"Đã nhận, mã {code} ")

@@ -447,6 +447,8 @@ class SurgeOut(BaseModel):
     manual: bool
     since: datetime | None
     figures: dict[str, Any]
+    # In surge mode, the wait a newcomer can expect (what chat acknowledgements state).
+    expected_wait_seconds: int | None
     history: list[SurgeChangeOut]
 
 
@@ -461,6 +463,7 @@ def _surge_out(view: surge.SurgeView) -> SurgeOut:
         manual=view.manual,
         since=view.since,
         figures=view.figures.as_json(),
+        expected_wait_seconds=view.expected_wait_seconds,
         history=[
             SurgeChangeOut(
                 at=c.at,

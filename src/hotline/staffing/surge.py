@@ -110,13 +110,17 @@ async def expected_wait_seconds(
     session: AsyncSession, *, now: datetime | None = None
 ) -> int | None:
     """In surge mode, how long a newcomer can expect to wait for an operator; None outside
-    it. The queue ahead of them shared by the operators on the line, (waiting + 1) × the
-    handle time of the last hour's answered calls ÷ operators available or busy, and never
-    less than the longest wait now (the line is not catching up faster than that)."""
+    it (`_expected_wait`)."""
     if not await surge_active(session):
         return None
     now = now or utcnow()
-    f = await figures(session, now=now)
+    return await _expected_wait(session, await figures(session, now=now), now)
+
+
+async def _expected_wait(session: AsyncSession, f: Figures, now: datetime) -> int:
+    """The queue ahead of a newcomer shared by the operators on the line: (waiting + 1) ×
+    the mean talk time of the last hour's answered calls ÷ operators available or busy,
+    and never less than the longest wait now (the line is not catching up faster)."""
     aht = await session.scalar(
         select(func.avg(Call.talk_seconds)).where(
             Call.started_at >= now - timedelta(hours=1),
@@ -267,6 +271,7 @@ class SurgeView:
     since: datetime | None
     figures: Figures
     history: list[SurgeChange]
+    expected_wait_seconds: int | None = None  # in surge mode: what chat citizens are told
 
 
 async def read_surge(session: AsyncSession, *, actor: Actor, limit: int = 100) -> SurgeView:
@@ -279,10 +284,13 @@ async def read_surge(session: AsyncSession, *, actor: Actor, limit: int = 100) -
             select(SurgeChange).order_by(SurgeChange.id.desc()).limit(max(1, min(limit, 500)))
         )
     ).all()
+    f = await figures(session, now=now)
+    active = bool(state and state.active)
     return SurgeView(
-        active=bool(state and state.active),
+        active=active,
         manual=bool(state and state.manual),
         since=state.since if state else None,
-        figures=await figures(session, now=now),
+        figures=f,
         history=list(history),
+        expected_wait_seconds=await _expected_wait(session, f, now) if active else None,
     )
