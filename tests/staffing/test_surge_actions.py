@@ -199,3 +199,18 @@ async def test_the_menus_surge_announcement_is_a_configured_prompt_or_none(clien
     assert r.status_code == 200, r.text
     config = (await client.get("/api/v1/phone", headers=admin)).json()
     assert _item(config, "menus", "main")["data"]["surge_prompt"] is None
+
+
+async def test_the_expected_wait_is_shared_among_the_operators_on_the_line(
+    app, client, world
+) -> None:
+    # Two call takers of the operator queue and a consult doctor are available.
+    for who in ("operator", "supervisor", "doctor"):
+        r = await client.put(
+            "/api/v1/agents/me/status", json={"status": "available"}, headers=world.auth(who)
+        )
+        assert r.status_code == 200, r.text
+    await _enter_surge(app)
+    surge = (await client.get("/api/v1/surge", headers=world.auth("operator"))).json()
+    # 12 waiting and the newcomer, 300 s each, over two operators (not the doctor).
+    assert surge["expected_wait_seconds"] == 13 * 300 // 2

@@ -20,6 +20,8 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.agents.models import Agent, AgentStatus
+from hotline.agents.service import QUEUE_ROLES
+from hotline.auth.models import User
 from hotline.auth.permissions import Permission, require
 from hotline.auth.service import SYSTEM, Actor
 from hotline.calls.line_queue import read_board
@@ -132,7 +134,11 @@ async def _expected_wait(session: AsyncSession, f: Figures, now: datetime) -> in
         await session.scalar(
             select(func.count())
             .select_from(Agent)
-            .where(Agent.status.in_((AgentStatus.AVAILABLE, AgentStatus.BUSY)))
+            .join(User, User.id == Agent.user_id)
+            .where(
+                Agent.status.in_((AgentStatus.AVAILABLE, AgentStatus.BUSY)),
+                User.role.in_(QUEUE_ROLES[QUEUE]),  # the operator queue's, not the doctors
+            )
         )
         or 0
     )
