@@ -1,13 +1,14 @@
 """Staffing forecast benchmark: a week's forecast (336 half-hours) from a year of call
-records on PostgreSQL, and Erlang C for one half-hour.
+records on PostgreSQL, and Erlang C and Erlang A for one half-hour.
 
 A database of its own (`bench_staffing_<calls>`, kept between runs unless --fresh) gets a
-year of operator-queue calls with a daily and weekly shape, written by one
+year of operator-queue calls with a daily and weekly shape (one in eight abandoned in the
+queue, so the forecast staffs with Erlang A), written by one
 INSERT ... SELECT generate_series. Timed: `hotline.staffing.planning.staffing_forecast`
 for the last 7 days of the year, as a supervisor, through the product's own session (the
 grouped history query, the roster, Erlang C for every half-hour). Separately: Erlang C
-(`agents_needed`) for one half-hour at loads from a quiet night to a Hồ Chí Minh City
-surge.
+(`agents_needed`) and Erlang A (`agents_needed_a`, 90 s patience) for one half-hour at
+loads from a quiet night to a Hồ Chí Minh City surge.
 
     python bench/staffing.py                      # 2,000,000 calls over a year
     python bench/staffing.py --calls 100000 --runs 3    # quick
@@ -34,6 +35,7 @@ from datagen import db_url, migrate_and_bootstrap, pg_create_database
 TZ = "Asia/Ho_Chi_Minh"
 DAYS = 365
 END = date(2026, 11, 30)  # the day after the history; the forecast week starts here
+PATIENCE = 90.0  # seconds: the callers' mean patience Erlang A is timed with
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -51,8 +53,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 FILL = """
 INSERT INTO call (id, line, caller, started_at, answered_at, ended_at, menu_path, branch,
                   queue_wait_seconds, talk_seconds, outcome)
-SELECT i, '1022', '', t, t + interval '12 seconds', t + interval '252 seconds', '4',
-       CASE WHEN i % 10 = 0 THEN '115' ELSE 'operator' END, 12, 240, 'answered'
+SELECT i, '1022', '', t,
+       -- every eighth caller hangs up after a minute in the queue: the forecast knows
+       -- callers' patience and staffs with Erlang A
+       CASE WHEN i % 8 = 1 THEN NULL ELSE t + interval '12 seconds' END,
+       t + interval '252 seconds', '4',
+       CASE WHEN i % 10 = 0 THEN '115' ELSE 'operator' END,
+       CASE WHEN i % 8 = 1 THEN 60 ELSE 12 END,
+       CASE WHEN i % 8 = 1 THEN 0 ELSE 240 END,
+       CASE WHEN i % 8 = 1 THEN 'abandoned_queue' ELSE 'answered' END
 FROM (
   SELECT i,
          $1::timestamptz
@@ -66,7 +75,7 @@ FROM (
 
 
 async def ensure_dataset(dsn: str, calls: int, fresh: bool) -> str:
-    name = f"bench_staffing_{calls}"
+    name = f"bench_staffing_v2_{calls}"  # v2: with abandoned calls
     url = db_url(dsn, name)
     conn = await asyncpg.connect(dsn)
     try:
@@ -114,11 +123,13 @@ async def time_forecast(url: str, runs: int, warmup: int) -> tuple[list[float], 
             slots = len(f.slots)
     finally:
         await engine.dispose()
+    assert f.model == "erlang_a", f.model
     return samples, slots
 
 
 def time_erlang() -> list[dict[str, Any]]:
     from hotline.staffing.erlang import agents_needed
+    from hotline.staffing.erlang_a import agents_needed_a
 
     out = []
     for calls, aht in ((5, 270), (100, 180), (360, 240), (3700, 300)):
@@ -126,9 +137,24 @@ def time_erlang() -> list[dict[str, Any]]:
         seconds = timeit.timeit(lambda c=calls, a=aht: agents_needed(c, a), number=n) / n
         out.append(
             {
+                "model": "erlang_c",
                 "calls": calls,
                 "aht": aht,
                 "agents": agents_needed(calls, aht).agents,
+                "ms": seconds * 1000,
+            }
+        )
+        n = 500
+        seconds = (
+            timeit.timeit(lambda c=calls, a=aht: agents_needed_a(c, a, PATIENCE), number=n) / n
+        )
+        out.append(
+            {
+                "model": "erlang_a",
+                "calls": calls,
+                "aht": aht,
+                "patience": PATIENCE,
+                "agents": agents_needed_a(calls, aht, PATIENCE).agents,
                 "ms": seconds * 1000,
             }
         )

@@ -12,7 +12,8 @@ from sqlalchemy import insert
 
 from hotline.calls.models import Call
 from hotline.staffing.erlang import agents_needed
-from hotline.staffing.forecast import History, forecast
+from hotline.staffing.erlang_a import agents_needed_a
+from hotline.staffing.forecast import MIN_ABANDONED, History, forecast
 from tests.conftest import SITE_TZ, site_today
 
 pytestmark = pytest.mark.anyio
@@ -69,6 +70,8 @@ async def test_the_forecast_recovers_a_weekly_pattern_and_staffs_it(app, client,
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["service_level"] == {"target": 0.8, "seconds": 20}
+    # Nobody hung up in the queue: callers' patience is unknown, Erlang C it is.
+    assert (body["model"], body["patience_seconds"]) == ("erlang_c", None)
     slots = body["slots"]
     assert len(slots) == 48
     assert set(slots[0]) == {
@@ -98,6 +101,41 @@ async def test_the_forecast_recovers_a_weekly_pattern_and_staffs_it(app, client,
     ).json()["slots"]
     assert tripled[20]["calls"] == 3 * pattern(target, 20)
     assert tripled[20]["agents_needed"] > busy["agents_needed"]
+
+
+async def test_with_enough_abandoned_calls_erlang_a_staffs_with_the_callers_patience(
+    app, client, world
+) -> None:
+    today = site_today()
+    rows = _rows(today - timedelta(days=14), 14)
+    queued = [r for r in rows if r["branch"] == "operator"]
+    # Every fourth queued caller hung up after 75 s instead of being answered after 10 s.
+    for r in queued[::4]:
+        r.update(answered_at=None, talk_seconds=0, queue_wait_seconds=75, outcome="abandoned_queue")
+    abandoned = len(queued[::4])
+    assert abandoned >= 30
+    patience = sum(r["queue_wait_seconds"] for r in queued) / abandoned
+    async with app.state.hotline.unit_of_work() as session:
+        await session.execute(insert(Call), rows)
+    target = today + timedelta(days=1)
+    body = (
+        await client.get(
+            f"/api/v1/staffing/forecast?date={target}", headers=world.auth("supervisor")
+        )
+    ).json()
+    assert body["model"] == "erlang_a"
+    assert body["patience_seconds"] == pytest.approx(patience, abs=0.05)
+    busy = [s for s in body["slots"] if s["calls"] > 0]
+    assert busy
+    for s in busy:
+        assert s["agents_needed"] == agents_needed_a(s["calls"], s["aht_seconds"], patience).agents
+
+
+def test_patience_is_trusted_from_enough_abandoned_calls() -> None:
+    history = History(waited_seconds=9000.0, abandoned=MIN_ABANDONED - 1)
+    assert history.patience_seconds is None
+    history.abandoned = MIN_ABANDONED
+    assert history.patience_seconds == 9000.0 / MIN_ABANDONED
 
 
 async def test_rostered_people_close_the_gap(app, client, world) -> None:

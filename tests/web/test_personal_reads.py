@@ -113,6 +113,10 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/volunteers/{volunteer_id}/{verb}"): (
         "volunteers who offered to staff the line, not citizens"
     ),
+    ("PUT", "/api/v1/volunteers/{volunteer_id}/reserve"): (
+        "volunteers who offered to staff the line, not citizens"
+    ),
+    ("GET", "/api/v1/staffing/notices"): "surge alerts to staff and volunteers, no caller",
     ("GET", "/api/v1/surge"): "queue figures, no caller",
     ("PUT", "/api/v1/surge"): "queue figures, no caller",
     ("POST", "/api/v1/cases/duplicates/suggest"): _CASE_CONTENT,

@@ -5,6 +5,11 @@ Never to a machine (a message marked automatic, RFC 3834: an auto-responder answ
 acknowledgement is how mail loops start), never to a citizen who unfollowed, and at most
 `ACK_LIMIT` per citizen and channel in `ACK_WINDOW` (a citizen whose messages open several
 cases in a row is not flooded).
+
+While the line is in surge mode the caller of `acknowledge` passes the expected wait, and
+the acknowledgement says it (the channel's `ack_wait_text`, or DEFAULT_WAIT_TEXT, with
+`{phut}` for the minutes). The figure comes from staffing's surge mode, which sits above
+this domain: the routes that open a case read it and hand it down.
 """
 
 from __future__ import annotations
@@ -25,6 +30,11 @@ ACK_LIMIT = 3
 DEFAULT_TEXT = (
     "Tổng đài 1022 đã tiếp nhận phản ánh của bạn, mã hồ sơ {ma_ho_so}. "
     "Chúng tôi sẽ trả lời bạn qua kênh này."
+)
+
+DEFAULT_WAIT_TEXT = (
+    "Tổng đài đang nhận rất nhiều phản ánh; thời gian chờ dự kiến khoảng {phut} phút. "
+    "Mong bạn thông cảm."
 )
 
 
@@ -63,10 +73,16 @@ async def _recent_acks(session: AsyncSession, conversation: Conversation) -> int
 
 
 async def acknowledge(
-    session: AsyncSession, *, conversation: Conversation, channel: Channel, case_code: str
+    session: AsyncSession,
+    *,
+    conversation: Conversation,
+    channel: Channel,
+    case_code: str,
+    wait_minutes: int | None = None,
 ) -> Message | None:
     """Queue the acknowledgement of a case opened from this conversation, or None when the
-    channel does not want one or the rules above hold it back. One per case (its key)."""
+    channel does not want one or the rules above hold it back. One per case (its key).
+    `wait_minutes` (surge mode): the expected wait, said after the tracking code."""
     if not wants_ack(channel) or not channel.enabled or not conversation.following:
         return None
     if await _from_a_machine(session, conversation):
@@ -74,10 +90,14 @@ async def acknowledge(
     if await _recent_acks(session, conversation) >= ACK_LIMIT:
         return None
     template = str(channel.settings.get("ack_text") or "").strip() or DEFAULT_TEXT
+    text = fill(template, case_code)
+    if wait_minutes is not None:
+        wait = str(channel.settings.get("ack_wait_text") or "").strip() or DEFAULT_WAIT_TEXT
+        text += " " + wait.replace("{phut}", str(wait_minutes))
     return await queue_message(
         session,
         conversation=conversation,
-        text=fill(template, case_code)[:2000],
+        text=text[:2000],
         author_id=None,
         source=ACK,
         key=f"{ACK}:{conversation.id}:{case_code}",

@@ -29,6 +29,7 @@ from hotline.channels.schemas import (
     SavedReplyPatch,
 )
 from hotline.messages import msg
+from hotline.staffing import surge
 from hotline.types import Id
 from hotline.web.deps import current_actor, get_state
 from hotline.web.inputs import refuse_unstorable_input
@@ -253,6 +254,7 @@ async def open_case(
             urgent=body.urgent,
             ward_code=body.ward_code,
             address=body.address,
+            wait_minutes=await surge.ack_wait_minutes(session),
         )
         return {"code": case.code, "conversation_id": conversation_id}
 

@@ -235,9 +235,11 @@ async def open_case_from(
     urgent: bool | None = None,
     ward_code: str | None = None,
     address: str = "",
+    wait_minutes: int | None = None,
 ) -> Case:
     """Open a case from a conversation (cases' intake: triage, counters, timeline): the
-    citizen's messages as its description, their last shared location as its place."""
+    citizen's messages as its description, their last shared location as its place. The
+    acknowledgement states `wait_minutes` when given (surge mode, acknowledge.py)."""
     conversation, channel = await _get_for(session, actor, conversation_id, Permission.HANDLE_CASES)
     if conversation.case_id is not None:
         raise Conflict(msg("Cuộc hội thoại đã gắn với một yêu cầu"), field="case")
@@ -263,7 +265,13 @@ async def open_case_from(
     )
     conversation.case_id = case.id
     changed(session, conversation, "case_opened")
-    await acknowledge(session, conversation=conversation, channel=channel, case_code=case.code)
+    await acknowledge(
+        session,
+        conversation=conversation,
+        channel=channel,
+        case_code=case.code,
+        wait_minutes=wait_minutes,
+    )
     await session.flush()
     return case
 

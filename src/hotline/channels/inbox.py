@@ -210,7 +210,7 @@ async def _link_phones(
         )
 
 
-async def _open_conversation(
+async def open_conversation(
     session: AsyncSession, channel: Channel, user_id: str, contact_id: int | None
 ) -> Conversation | None:
     where = (
@@ -317,9 +317,7 @@ async def _store_message(session: AsyncSession, channel: Channel, event: Inbound
         await find_thread(session, channel, event) if threaded(event) else (None, None)
     )
     if conversation is None:
-        conversation = await _open_conversation(
-            session, channel, event.user_id, identity.contact_id
-        )
+        conversation = await open_conversation(session, channel, event.user_id, identity.contact_id)
     assert conversation is not None
     if case_id is not None and conversation.case_id is None and not event.automatic:
         conversation.case_id = case_id
@@ -347,7 +345,7 @@ async def _store_echo(session: AsyncSession, channel: Channel, event: Inbound) -
     )
     if ours is not None or await _seen(session, channel, event.event_id):
         return 0
-    conversation = await _open_conversation(session, channel, event.user_id, None)
+    conversation = await open_conversation(session, channel, event.user_id, None)
     if conversation is not None:
         # A send in doubt (the worker stopped, or the provider did not answer in time) whose
         # echo this is: it was delivered. Matched on the text, oldest first.
@@ -384,7 +382,7 @@ async def _store_echo(session: AsyncSession, channel: Channel, event: Inbound) -
         )
         if contact is None:
             return 0  # sent to someone who never wrote to us: nothing to thread it to
-        conversation = await _open_conversation(session, channel, event.user_id, contact)
+        conversation = await open_conversation(session, channel, event.user_id, contact)
         assert conversation is not None
     at = event.sent_at or utcnow()
     message_id = await _insert(
@@ -415,7 +413,7 @@ async def _store_echo(session: AsyncSession, channel: Channel, event: Inbound) -
 async def _store_follow(session: AsyncSession, channel: Channel, event: Inbound) -> int:
     """Follow / unfollow: recorded on the citizen's conversation, if they have one (a
     follower who never wrote is not made a contact)."""
-    conversation = await _open_conversation(session, channel, event.user_id, None)
+    conversation = await open_conversation(session, channel, event.user_id, None)
     if conversation is None:
         conversation = await session.scalar(
             select(Conversation)

@@ -25,6 +25,7 @@ from hotline.db import utcnow
 from hotline.directory.service import list_categories
 from hotline.errors import DomainError, InvalidInput, NotFound
 from hotline.messages import msg
+from hotline.staffing import surge
 from hotline.web.deps import get_state
 from hotline.web.inputs import FormRefusals, without_nul
 from hotline.web.page import csrf_matches, csrf_token, nav_for, page_actor, templates_for
@@ -294,6 +295,7 @@ async def open_case(
             description=description,
             category=category.strip() or None,
             urgent=urgent == "1",
+            wait_minutes=await surge.ack_wait_minutes(session),
         )
         return f"/cases/{case.code}"
 

@@ -15,7 +15,7 @@ from hotline.phoneconfig.schemas import (
     PromptText,
     Queue,
 )
-from hotline.phoneconfig.texts import BRANCH_NAMES, CALLBACK_TEXTS, DEFAULT_TEXTS
+from hotline.phoneconfig.texts import BRANCH_NAMES, CALLBACK_TEXTS, DEFAULT_TEXTS, SURGE_TEXTS
 from hotline.settings import Settings
 
 MAIN_MENU = "main"
@@ -41,7 +41,7 @@ def default_config(settings: Settings) -> PhoneConfig:
         for name, hours in settings.sip_opening_hours.items()
         if name not in known
     ]
-    texts = {**DEFAULT_TEXTS, **CALLBACK_TEXTS, RECORDING_NOTICE: RECORDING_TEXT}
+    texts = {**DEFAULT_TEXTS, **CALLBACK_TEXTS, **SURGE_TEXTS, RECORDING_NOTICE: RECORDING_TEXT}
     return PhoneConfig(
         # 1022, and the two numbers Hà Nội ran before folding them into 1022 (docs/domain.md): one
         # menu whichever a citizen remembers. Numbers as the trunk puts them in the

@@ -35,6 +35,8 @@ class Menu(BaseModel):
     repeats: int = Field(default=2, ge=0, le=5)
     digit_timeout: float = Field(default=5.0, gt=0, le=30.0)
     fallback_queue: str = Field(default="operator", pattern=NAME)  # no key or a wrong one
+    # Played before the greeting while the line is in surge mode (None: nothing).
+    surge_prompt: str | None = Field(default="surge_menu", pattern=NAME)
 
 
 class Line(BaseModel):
@@ -95,6 +97,7 @@ class MenuIn(Versioned):
     repeats: int = Field(default=2, ge=0, le=5)
     digit_timeout: float = Field(default=5.0, gt=0, le=30.0)
     fallback_queue: str = Field(default="operator", pattern=NAME)
+    surge_prompt: str | None = Field(default="surge_menu", pattern=NAME)
 
 
 class DestinationIn(Versioned):

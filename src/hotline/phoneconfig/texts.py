@@ -20,3 +20,17 @@ CALLBACK_TEXTS = {
     "callback_offer": "Nhấn phím 1 để giữ chỗ và được gọi lại.",
     "callback_ok": "Cảm ơn bạn. Chúng tôi sẽ gọi lại cho bạn sớm nhất.",
 }
+
+# Surge mode (staffing/surge.py): `surge_menu` before a menu's greeting (a menu's
+# `surge_prompt`); `surge_queue` instead of `queue` on joining a queue whose callback
+# surge mode brings sooner.
+SURGE_TEXTS = {
+    "surge_menu": (
+        "Tổng đài đang nhận rất nhiều cuộc gọi. Câu hỏi thường gặp và cách xử lý "
+        "có trên trang thông tin của Sở Y tế."
+    ),
+    "surge_queue": (
+        "Tất cả điện thoại viên đang bận vì có rất nhiều người gọi. "
+        "Sau ít giây, bạn sẽ được mời bấm phím 1 để giữ chỗ và được gọi lại."
+    ),
+}

@@ -67,6 +67,10 @@ def check_menu(menu: Menu, config: PhoneConfig) -> None:
         raise InvalidInput(
             msg("Không có lời chào '{greeting}'", greeting=menu.greeting), field="greeting"
         )
+    if menu.surge_prompt is not None and menu.surge_prompt not in prompts:
+        raise InvalidInput(
+            msg("Không có lời nhắn '{prompt}'", prompt=menu.surge_prompt), field="surge_prompt"
+        )
 
 
 def check_line(line: Line, config: PhoneConfig) -> None:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from hotline.auth.service import Actor
-from hotline.staffing import planning, service, surge, volunteers
+from hotline.staffing import alerts, planning, service, surge, volunteers
 from hotline.staffing.models import ShiftSwap, ShiftTemplate, Volunteer
 from hotline.types import Id
 from hotline.web.deps import client_address, current_actor, get_state
@@ -275,6 +275,9 @@ class SlotOut(BaseModel):
 
 class ForecastOut(BaseModel):
     service_level: ServiceLevelOut
+    # "erlang_a" when the call history shows callers' mean patience, else "erlang_c".
+    model: str
+    patience_seconds: float | None
     slots: list[SlotOut]
 
 
@@ -295,6 +298,8 @@ async def staffing_forecast(
         )
     return ForecastOut(
         service_level=ServiceLevelOut(target=rules.target, seconds=rules.seconds),
+        model=f.model,
+        patience_seconds=None if f.patience_seconds is None else round(f.patience_seconds, 1),
         slots=[
             SlotOut(
                 start=s.start,
@@ -323,6 +328,7 @@ class VolunteerIn(BaseModel):
     phone: str = Field(max_length=40)
     skills: SkillsIn = Field(default_factory=SkillsIn)
     note: str = Field(default="", max_length=500)
+    reserve: bool = False  # may be called in when the line is overwhelmed (surge mode)
 
 
 class VolunteerOut(BaseModel):
@@ -336,6 +342,7 @@ class VolunteerOut(BaseModel):
     created_at: datetime
     decided_by: int | None
     decided_at: datetime | None
+    reserve: bool
 
     @classmethod
     def of(cls, v: Volunteer) -> VolunteerOut:
@@ -350,6 +357,7 @@ class VolunteerOut(BaseModel):
             created_at=v.created_at,
             decided_by=v.decided_by,
             decided_at=v.decided_at,
+            reserve=v.reserve,
         )
 
 
@@ -369,6 +377,7 @@ async def sign_up(body: VolunteerIn, request: Request, state: StateDep) -> Signe
             phone=body.phone,
             skills=body.skills.model_dump(),
             note=body.note,
+            reserve=body.reserve,
         )
         return SignedUpOut(id=v.id, status=v.status.value)
 
@@ -405,6 +414,22 @@ async def decide_volunteer(
         return VolunteerOut.of(v)
 
 
+class ReserveIn(BaseModel):
+    reserve: bool
+
+
+@router.put("/volunteers/{volunteer_id}/reserve", response_model=VolunteerOut)
+async def set_reserve(
+    volunteer_id: Id, body: ReserveIn, actor: ActorDep, state: StateDep
+) -> VolunteerOut:
+    """Mark a volunteer in reserve (alerted when surge mode starts) or not."""
+    async with state.unit_of_work() as session:
+        v = await volunteers.set_reserve(
+            session, actor=actor, volunteer_id=volunteer_id, reserve=body.reserve
+        )
+        return VolunteerOut.of(v)
+
+
 # -- surge mode -------------------------------------------------------------------------------
 
 
@@ -422,6 +447,8 @@ class SurgeOut(BaseModel):
     manual: bool
     since: datetime | None
     figures: dict[str, Any]
+    # In surge mode, the wait a newcomer can expect (what chat acknowledgements state).
+    expected_wait_seconds: int | None
     history: list[SurgeChangeOut]
 
 
@@ -436,6 +463,7 @@ def _surge_out(view: surge.SurgeView) -> SurgeOut:
         manual=view.manual,
         since=view.since,
         figures=view.figures.as_json(),
+        expected_wait_seconds=view.expected_wait_seconds,
         history=[
             SurgeChangeOut(
                 at=c.at,
@@ -463,3 +491,35 @@ async def switch_surge(body: SurgeIn, actor: ActorDep, state: StateDep) -> Surge
     async with state.unit_of_work() as session:
         await surge.switch(session, actor=actor, active=body.active, reason=body.reason)
         return _surge_out(await surge.read_surge(session, actor=actor))
+
+
+class NoticeOut(BaseModel):
+    id: int
+    at: datetime
+    surge_change_id: int
+    user_id: int | None
+    volunteer_id: int | None
+    text: str
+    delivery: str
+    message_id: int | None
+
+
+@router.get("/staffing/notices", response_model=list[NoticeOut])
+async def list_notices(
+    actor: ActorDep, state: StateDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> list[NoticeOut]:
+    """Surge alerts: supervisors see every notice, anyone else their own."""
+    async with state.unit_of_work(read_only=True) as session:
+        return [
+            NoticeOut(
+                id=n.id,
+                at=n.at,
+                surge_change_id=n.surge_change_id,
+                user_id=n.user_id,
+                volunteer_id=n.volunteer_id,
+                text=n.text,
+                delivery=n.delivery.value,
+                message_id=n.message_id,
+            )
+            for n in await alerts.list_notices(session, actor=actor, limit=limit)
+        ]

@@ -7,7 +7,9 @@ level the shape was measured at), kept within [0.5, 2]. With under two weeks of 
 the trend is 1; with under one week, every day of history stands in for the weekday.
 Average handle time per half-hour of the day: talk time of the answered calls plus the
 after-call work, pooled with the line's overall mean as if that were K_PRIOR calls, so a
-quiet half-hour's few calls cannot swing it.
+quiet half-hour's few calls cannot swing it. Callers' mean patience, from the queue's
+waits and abandoned calls of the same window (`History.patience_seconds`), lets the
+planning use Erlang A instead of Erlang C.
 
 History is read in one grouped query over the window (an index range scan of
 `ix_call_started_at`), grouped by UTC half-hour; the Python side maps each bucket to the
@@ -37,6 +39,8 @@ QUEUE = "operator"
 DEFAULT_AHT = 300.0  # seconds, until the line has answered calls of its own
 K_PRIOR = 20.0
 TREND_LIMITS = (0.5, 2.0)
+# Abandoned calls needed before their patience is trusted (docs/staffing.md, Erlang A).
+MIN_ABANDONED = 30
 
 
 @dataclass
@@ -47,12 +51,26 @@ class History:
     calls: dict[tuple[date, int], int] = field(default_factory=dict)
     talk: dict[int, float] = field(default_factory=dict)  # slot -> talk seconds
     answered: dict[int, int] = field(default_factory=dict)  # slot -> answered calls
+    # The queue's waits (answered, abandoned and callback calls alike) and its abandoned
+    # calls: what callers' patience is estimated from.
+    waited_seconds: float = 0.0
+    abandoned: int = 0
 
     def add(self, day: date, slot: int, calls: int, answered: int = 0, talk: float = 0) -> None:
         key = (day, slot)
         self.calls[key] = self.calls.get(key, 0) + calls
         self.answered[slot] = self.answered.get(slot, 0) + answered
         self.talk[slot] = self.talk.get(slot, 0.0) + talk
+
+    @property
+    def patience_seconds(self) -> float | None:
+        """Callers' mean patience, if enough of them hung up to tell: every queued call's
+        wait over the calls abandoned in the queue (exponential patience, the waits of
+        callers who were answered or took a callback counting as patience not yet spent,
+        the maximum-likelihood estimate). None: too few abandoned calls."""
+        if self.abandoned < MIN_ABANDONED or self.waited_seconds <= 0:
+            return None
+        return self.waited_seconds / self.abandoned
 
 
 @dataclass(frozen=True)
@@ -97,6 +115,8 @@ async def read_history(session: AsyncSession, *, start: date, end: date, tz: Zon
             func.count(),
             func.sum(case((answered, 1), else_=0)),
             func.sum(case((answered, Call.talk_seconds), else_=0)),
+            func.sum(Call.queue_wait_seconds),
+            func.sum(case((Call.outcome == CallOutcome.ABANDONED_QUEUE, 1), else_=0)),
         )
         .where(
             Call.started_at >= lo,
@@ -115,10 +135,12 @@ async def read_history(session: AsyncSession, *, start: date, end: date, tz: Zon
     first_day = first.astimezone(tz).date()
     history.days = {start + timedelta(days=i) for i in range((end - start).days)}
     history.days = {d for d in history.days if d >= first_day}
-    for b, n, n_answered, talk in (await session.execute(stmt)).all():
+    for b, n, n_answered, talk, waited, abandoned in (await session.execute(stmt)).all():
         at = datetime.fromtimestamp(int(b) * 1800, UTC)
         day, slot = local_slot(at, tz)
         history.add(day, slot, int(n), int(n_answered or 0), float(talk or 0))
+        history.waited_seconds += float(waited or 0)
+        history.abandoned += int(abandoned or 0)
     return history
 
 

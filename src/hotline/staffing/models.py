@@ -1,4 +1,5 @@
-"""Shift templates, the roster, swaps, clock records, volunteers and surge mode."""
+"""Shift templates, the roster, swaps, clock records, volunteers, surge mode and the
+notices sent when it starts."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlalchemy import (
     String,
     Time,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -64,6 +66,8 @@ class Volunteer(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # In reserve: willing to be called in when the line enters surge mode (alerted then).
+    reserve: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class RosterEntry(Base):
@@ -172,3 +176,36 @@ class SurgeChange(Base):
     reason: Mapped[str] = mapped_column(String(200), default="")
     # waiting, longest_wait_seconds, offered_15min, abandoned_15min, abandonment
     figures: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class NoticeDelivery(enum.StrEnum):
+    RECORDED = "recorded"  # kept here, read in the staffing API (and sent live to staff)
+    SMS = "sms"  # also queued to the volunteer's phone through the SMS channel's outbox
+
+
+class StaffingNotice(Base):
+    """A durable notice of a surge entry to one supervisor or one reserve volunteer."""
+
+    __tablename__ = "staffing_notice"
+    __table_args__ = (
+        # One notice per person and surge entry: a sweep run twice alerts nobody twice.
+        UniqueConstraint("surge_change_id", "user_id", name="uq_staffing_notice_user"),
+        UniqueConstraint("surge_change_id", "volunteer_id", name="uq_staffing_notice_volunteer"),
+        CheckConstraint("(user_id IS NULL) <> (volunteer_id IS NULL)", name="one_person"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    surge_change_id: Mapped[int] = mapped_column(
+        ForeignKey("surge_change.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), index=True
+    )
+    volunteer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("volunteer.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(String(500))
+    delivery: Mapped[NoticeDelivery] = mapped_column(enum_column(NoticeDelivery, 10))
+    # The outbox message of an SMS (channels' `message`), to follow its delivery.
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))

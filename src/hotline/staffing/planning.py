@@ -1,5 +1,6 @@
 """The staffing forecast: calls and handle time per half-hour (forecast.py), the agents
-Erlang C asks for (erlang.py), against the people the roster puts there."""
+Erlang A asks for when the history shows how long callers wait before hanging up
+(erlang_a.py), else Erlang C (erlang.py), against the people the roster puts there."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ from hotline.errors import InvalidInput
 from hotline.settings import Settings
 from hotline.site import site_of
 from hotline.staffing.erlang import agents_needed
+from hotline.staffing.erlang_a import agents_needed_a
 from hotline.staffing.forecast import SLOT, forecast, history_window, read_history
 from hotline.staffing.service import roster
 
 MAX_DAYS = 7
 SCALES = (1.0, 2.0, 3.0)
+ERLANG_A, ERLANG_C = "erlang_a", "erlang_c"
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,8 @@ class Forecast:
     rules: StaffingRules
     scale: float
     slots: list[Slot]
+    model: str = ERLANG_C  # ERLANG_A when callers' patience is known
+    patience_seconds: float | None = None
 
 
 async def staffing_forecast(
@@ -93,17 +98,34 @@ async def staffing_forecast(
     )
     # The day before as well: its night shift runs into the first day.
     shifts = await roster(session, start=first_day - timedelta(days=1), end=last_day)
+    patience = history.patience_seconds
     slots = []
     for p in predicted:
         calls = p.calls * scale
-        needed = agents_needed(
-            calls,
-            p.aht_seconds,
-            target=rules.target,
-            seconds=rules.seconds,
-            interval_seconds=SLOT.total_seconds(),
-            max_occupancy=rules.max_occupancy,
-        ).agents
+        needed = _agents(calls, p.aht_seconds, patience, rules)
         rostered = sum(s.rostered for s in shifts if s.start <= p.start < s.end)
         slots.append(Slot(p.start, calls, p.aht_seconds, needed, rostered))
-    return Forecast(rules, scale, slots)
+    model = ERLANG_C if patience is None else ERLANG_A
+    return Forecast(rules, scale, slots, model, patience)
+
+
+def _agents(calls: float, aht: float, patience: float | None, rules: StaffingRules) -> int:
+    interval = SLOT.total_seconds()
+    if patience is None:
+        return agents_needed(
+            calls,
+            aht,
+            target=rules.target,
+            seconds=rules.seconds,
+            interval_seconds=interval,
+            max_occupancy=rules.max_occupancy,
+        ).agents
+    return agents_needed_a(
+        calls,
+        aht,
+        patience,
+        target=rules.target,
+        seconds=rules.seconds,
+        interval_seconds=interval,
+        max_occupancy=rules.max_occupancy,
+    ).agents

@@ -1,6 +1,10 @@
 """Surge mode: entered when the queue passes its thresholds (or by a supervisor's switch),
 left when it recovers; each entry and exit is recorded with the queue's figures.
 
+Entering it alerts the supervisors and the reserve volunteers (alerts.py). While it lasts,
+the phone line offers the callback sooner and says so, and the chat channels'
+acknowledgement states the expected wait (`expected_wait_seconds`).
+
 The worker's sweep (`check_surge`) reads the figures: callers waiting and the longest wait
 from the line's latest `queue.changed` events (calls/line_queue.py), and the operator
 queue's calls of the last 15 minutes from the call records. The phone line reads the state
@@ -15,6 +19,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.agents.models import Agent, AgentStatus
+from hotline.agents.service import QUEUE_ROLES
+from hotline.auth.models import User
 from hotline.auth.permissions import Permission, require
 from hotline.auth.service import SYSTEM, Actor
 from hotline.calls.line_queue import read_board
@@ -22,7 +29,8 @@ from hotline.calls.models import Call, CallOutcome
 from hotline.db import utcnow
 from hotline.events import DomainEvent, record_event
 from hotline.settings import Settings
-from hotline.staffing.forecast import QUEUE
+from hotline.staffing.alerts import alert_surge
+from hotline.staffing.forecast import DEFAULT_AHT, QUEUE
 from hotline.staffing.models import SurgeChange, SurgeState
 
 WINDOW = timedelta(minutes=15)
@@ -100,6 +108,56 @@ async def figures(session: AsyncSession, *, now: datetime) -> Figures:
     return Figures(waiting, longest if waiting else 0, int(offered), int(abandoned or 0))
 
 
+async def expected_wait_seconds(
+    session: AsyncSession, *, now: datetime | None = None
+) -> int | None:
+    """In surge mode, how long a newcomer can expect to wait for an operator; None outside
+    it (`_expected_wait`)."""
+    if not await surge_active(session):
+        return None
+    now = now or utcnow()
+    return await _expected_wait(session, await figures(session, now=now), now)
+
+
+async def _expected_wait(session: AsyncSession, f: Figures, now: datetime) -> int:
+    """The queue ahead of a newcomer shared by the operators on the line: (waiting + 1) ×
+    the mean talk time of the last hour's answered calls ÷ operators available or busy,
+    and never less than the longest wait now (the line is not catching up faster)."""
+    aht = await session.scalar(
+        select(func.avg(Call.talk_seconds)).where(
+            Call.started_at >= now - timedelta(hours=1),
+            Call.branch == QUEUE,
+            Call.answered_at.is_not(None),
+        )
+    )
+    staffed = int(
+        await session.scalar(
+            select(func.count())
+            .select_from(Agent)
+            .join(User, User.id == Agent.user_id)
+            .where(
+                Agent.status.in_((AgentStatus.AVAILABLE, AgentStatus.BUSY)),
+                User.role.in_(QUEUE_ROLES[QUEUE]),  # the operator queue's, not the doctors
+            )
+        )
+        or 0
+    )
+    handle = float(aht) if aht else DEFAULT_AHT
+    share = (f.waiting + 1) * handle / max(1, staffed)
+    return int(max(share, f.longest_wait_seconds))
+
+
+def wait_minutes(seconds: int) -> int:
+    """A wait said to a citizen: whole minutes rounded up to the next 5, at least 5."""
+    return max(5, -(-seconds // 300) * 5)
+
+
+async def ack_wait_minutes(session: AsyncSession) -> int | None:
+    """The wait a chat acknowledgement states in surge mode (None outside it)."""
+    seconds = await expected_wait_seconds(session)
+    return None if seconds is None else wait_minutes(seconds)
+
+
 async def _state(session: AsyncSession) -> SurgeState | None:
     return await session.get(SurgeState, STATE_ID)
 
@@ -135,6 +193,7 @@ async def _change(
     )
     session.add(change)
     await session.flush()
+    notices = await alert_surge(session, change=change) if active else 0
     record_event(
         session,
         DomainEvent(
@@ -144,6 +203,7 @@ async def _change(
                 "manual": manual,
                 "reason": reason,
                 "figures": figures.as_json(),
+                "notices": notices,
             },
         ),
     )
@@ -217,6 +277,7 @@ class SurgeView:
     since: datetime | None
     figures: Figures
     history: list[SurgeChange]
+    expected_wait_seconds: int | None = None  # in surge mode: what chat citizens are told
 
 
 async def read_surge(session: AsyncSession, *, actor: Actor, limit: int = 100) -> SurgeView:
@@ -229,10 +290,13 @@ async def read_surge(session: AsyncSession, *, actor: Actor, limit: int = 100) -
             select(SurgeChange).order_by(SurgeChange.id.desc()).limit(max(1, min(limit, 500)))
         )
     ).all()
+    f = await figures(session, now=now)
+    active = bool(state and state.active)
     return SurgeView(
-        active=bool(state and state.active),
+        active=active,
         manual=bool(state and state.manual),
         since=state.since if state else None,
-        figures=await figures(session, now=now),
+        figures=f,
         history=list(history),
+        expected_wait_seconds=await _expected_wait(session, f, now) if active else None,
     )

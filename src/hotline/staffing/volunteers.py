@@ -51,10 +51,16 @@ def clean_skills(skills: dict[str, Any]) -> dict[str, Any]:
 
 
 async def sign_up(
-    session: AsyncSession, *, full_name: str, phone: str, skills: dict[str, Any], note: str = ""
+    session: AsyncSession,
+    *,
+    full_name: str,
+    phone: str,
+    skills: dict[str, Any],
+    note: str = "",
+    reserve: bool = False,
 ) -> Volunteer:
     """Anyone may offer to volunteer; the offer waits for a supervisor. One pending or
-    approved offer per phone number."""
+    approved offer per phone number. `reserve`: they may be called in during a surge."""
     name = " ".join(full_name.split())
     if not name:
         raise InvalidInput("Cần họ tên", field="full_name")
@@ -72,6 +78,7 @@ async def sign_up(
         skills=clean_skills(skills),
         status=VolunteerStatus.PENDING,
         note=note.strip()[:500],
+        reserve=reserve,
     )
     session.add(volunteer)
     await session.flush()
@@ -119,5 +126,18 @@ async def decide(
         volunteer.user_id = user.id
     volunteer.status = VolunteerStatus.APPROVED if approve else VolunteerStatus.REJECTED
     volunteer.decided_by, volunteer.decided_at = actor.user_id, utcnow()
+    await session.flush()
+    return volunteer
+
+
+async def set_reserve(
+    session: AsyncSession, *, actor: Actor, volunteer_id: int, reserve: bool
+) -> Volunteer:
+    """A supervisor marks a volunteer in reserve (alerted when surge mode starts) or not."""
+    require(actor, Permission.MANAGE_STAFFING)
+    volunteer = await session.get(Volunteer, volunteer_id)
+    if volunteer is None:
+        raise NotFound("Không tìm thấy tình nguyện viên", field="volunteer_id")
+    volunteer.reserve = reserve
     await session.flush()
     return volunteer

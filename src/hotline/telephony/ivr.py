@@ -47,6 +47,7 @@ class Menu:
     # with no word by then we hang up and count it transferred.
     transfer_linger: float = 30.0
     texts: dict[str, str] = field(default_factory=dict)
+    surge_prompt: str | None = None  # before the greeting in surge mode (switchboard.py)
 
 
 def default_menu(
@@ -62,6 +63,7 @@ def default_menu(
         digit_timeout=digit_timeout,
         ring_seconds=ring_seconds,
         texts=dict(DEFAULT_TEXTS),
+        surge_prompt="surge_menu",
     )
 
 

@@ -29,7 +29,7 @@ from hotline.calls.models import CallOutcome
 from hotline.phoneconfig.defaults import MAIN_MENU, RECORDING_NOTICE, default_config
 from hotline.phoneconfig.schemas import PhoneConfig, PromptText
 from hotline.phoneconfig.service import config_version, load_config
-from hotline.phoneconfig.texts import CALLBACK_TEXTS
+from hotline.phoneconfig.texts import CALLBACK_TEXTS, SURGE_TEXTS
 from hotline.phoneconfig.uploads import uploads_dir
 from hotline.settings import Settings
 from hotline.telephony.backend import CallLeg
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("hotline.telephony.switchboard")
 FALLBACK = "fallback"  # the menu's no-key/wrong-key option: never a DTMF digit
+SURGE_QUEUE = "surge_queue"  # said on joining a queue whose callback surge mode brings sooner
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ def build_snapshot(
             repeats=m.repeats,
             fallback=FALLBACK,
             ring_seconds=settings.sip_ring_seconds,
+            surge_prompt=m.surge_prompt,
         )
     hours = OpeningHours({q.name: q.hours for q in config.queues if q.hours is not None}, timezone)
     texts = {**position_texts(), **hours_texts(config), **{p.name: p.text for p in config.prompts}}
@@ -162,7 +164,7 @@ def build_snapshot(
 def fixed_snapshot(menu: Menu, *, settings: Settings, timezone: ZoneInfo) -> Snapshot:
     """A menu given in code (tests, a menu tried on its own): no database configuration."""
     hours = OpeningHours(settings.sip_opening_hours, timezone)
-    texts = {**position_texts(), **CALLBACK_TEXTS, **hours.texts(), **menu.texts}
+    texts = {**position_texts(), **CALLBACK_TEXTS, **SURGE_TEXTS, **hours.texts(), **menu.texts}
     prompts = PromptSet.build(texts.items(), settings.prompts_dir, voice=settings.sip_voice)
     return Snapshot(0, {MAIN_MENU: menu}, {}, {}, hours, prompts)
 
@@ -218,10 +220,24 @@ class ConfiguredIvr(Ivr):
             cast("SipLeg", leg), option.transfer_to, option.outcome, self.ring_seconds
         )
 
+    @property
+    def surge(self) -> bool:
+        return self.surge_callback_after is not None
+
     async def _choose(self, leg: CallLeg) -> Option:
         if self.line is not None and self.line.record:
             await self._record(leg)
+        await self._surge_prompt(leg, self.menu.surge_prompt)
         return await super()._choose(leg)
+
+    async def _surge_prompt(self, leg: CallLeg, name: str | None) -> None:
+        """In surge mode, the menu's short announcement before its greeting. A key pressed
+        during it is kept for the menu, so a caller who knows it need not wait."""
+        if not self.surge or name is None or name not in self.prompts:
+            return
+        digit = await leg.play(self.prompts[name])
+        if digit is not None:
+            cast("SipLeg", leg).digits.appendleft(digit)
 
     def _consult_routed(self, branch: str) -> bool:
         return (
@@ -247,9 +263,14 @@ class ConfiguredIvr(Ivr):
                 return
             leg.record.consult_window = window  # a callback asked while waiting: this window
         rule = self.snapshot.queues.get(branch)
+        before = timing_for(self.timing, rule, None)
         self.timing = timing_for(self.timing, rule, self.surge_callback_after)
         if rule is not None and rule.record:
             await self._record(leg)
+        if self.timing.callback_after < before.callback_after and SURGE_QUEUE in self.prompts:
+            # The caller's first announcement in the queue (their place already held) says
+            # the callback will come sooner, instead of the usual one.
+            self.menu = replace(self.menu, queue_prompt=SURGE_QUEUE)
         await super()._queue(leg, branch)
 
     async def _consult_later(self, leg: CallLeg, branch: str, now: datetime) -> None:
