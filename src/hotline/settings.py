@@ -119,6 +119,19 @@ class Settings(BaseSettings):
     sip_rtp_port_min: int = 20000
     sip_rtp_port_max: int = 20999
     sip_trunk_networks: list[str] = Field(default_factory=lambda: ["127.0.0.0/8"])
+    # A carrier trunk that wants the line to REGISTER (digest): its registrar as `host[:port]`
+    # (empty: none), the account, the binding's domain (default: the registrar's host), the
+    # expiry asked for and the seconds between attempts after a failure. While registered,
+    # INVITEs from the registrar's address are the trunk's.
+    sip_trunk_registrar: str = ""
+    sip_trunk_username: str = ""
+    sip_trunk_password: str = Field(default="", repr=False)
+    sip_trunk_domain: str = ""
+    sip_trunk_register_expires: int = Field(default=600, ge=30)
+    sip_trunk_register_retry: float = Field(default=30.0, gt=0)
+    # Trunks let in by digest instead of by address: user name -> password (JSON in the
+    # environment). An INVITE from outside `sip_trunk_networks` is challenged in `sip_realm`.
+    sip_trunk_users: dict[str, str] = Field(default_factory=dict, repr=False)
     sip_max_calls: int = 500
     sip_rtp_timeout: float = 60.0
     sip_max_call_seconds: float = 7200.0
