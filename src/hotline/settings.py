@@ -132,6 +132,9 @@ class Settings(BaseSettings):
     # Trunks let in by digest instead of by address: user name -> password (JSON in the
     # environment). An INVITE from outside `sip_trunk_networks` is challenged in `sip_realm`.
     sip_trunk_users: dict[str, str] = Field(default_factory=dict, repr=False)
+    # The edge proxies in front of the line (deploy/edge): from them, X-Hotline-Source names
+    # the address a call came from, which is then what the trunk checks above look at.
+    sip_edge_networks: list[str] = Field(default_factory=list)
     sip_max_calls: int = 500
     sip_rtp_timeout: float = 60.0
     sip_max_call_seconds: float = 7200.0
@@ -263,7 +266,9 @@ class Settings(BaseSettings):
             )
         return v
 
-    @field_validator("sip_trunk_networks", "trusted_proxies", "metrics_allow", mode="after")
+    @field_validator(
+        "sip_trunk_networks", "sip_edge_networks", "trusted_proxies", "metrics_allow", mode="after"
+    )
     @classmethod
     def _cidrs(cls, v: list[str]) -> list[str]:
         import ipaddress

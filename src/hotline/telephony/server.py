@@ -371,6 +371,7 @@ class PhoneLine:
                 retry=s.sip_trunk_register_retry,
             ),
             trunk_users=s.sip_trunk_users,
+            edges=[ipaddress.ip_network(n, strict=False) for n in s.sip_edge_networks],
         )
         self.ua = UserAgent(config)
         self.acd = Acd(

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import secrets
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from hotline.telephony.sip.ua import UserAgent
 
 log = structlog.get_logger("hotline.telephony.sip")
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)
@@ -187,10 +190,10 @@ class TrunkDoor:
         self.auth = DigestAuth(realm, lifetime=nonce_seconds)
         self.ha1 = {user: md5(f"{user}:{realm}:{pw}") for user, pw in users.items()}
 
-    def admit(self, ua: UserAgent, invite: Message, source: tuple[str, int]) -> bool:
+    def admit(self, ua: UserAgent, invite: Message, source: tuple[str, int], origin: str) -> bool:
         """Whether the INVITE carries a trunk's right digest; if not, it is answered here:
-        401 with a challenge, or 403 (counted as a guess against the address)."""
-        key = address_key(source[0])
+        401 with a challenge, or 403 (counted as a guess against the origin's address)."""
+        key = address_key(origin)
         guard = ua.register_guard
         if self.ha1 and not guard.address_locked(key):
             check = self.auth.check("INVITE", invite.get("authorization"), self.ha1.get)
@@ -211,6 +214,27 @@ class TrunkDoor:
         ua.log_limited("sip_invite_refused", source, level="warning")
         ua.reply(invite, 403, "Forbidden", source)
         return False
+
+
+def origin_of(invite: Message, host: str, edges: Sequence[IpNetwork]) -> str:
+    """Where a call comes from: the sender, or behind the edge (a sender in `edges`) the
+    address the edge names in X-Hotline-Source. The edge drops that header from what it
+    receives, so only the edge can set it."""
+    if not edges or not _within(host, edges):
+        return host
+    named = invite.get("x-hotline-source").strip()
+    try:
+        return str(ipaddress.ip_address(named))
+    except ValueError:
+        return host
+
+
+def _within(host: str, networks: Sequence[IpNetwork]) -> bool:
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
 
 
 def registration_from(

@@ -34,7 +34,12 @@ from hotline.telephony.sip.message import (
 from hotline.telephony.sip.outbound import OutboundLeg
 from hotline.telephony.sip.sdp import Answer, SdpError, negotiate, parse_offer
 from hotline.telephony.sip.timers import SessionTimer, TooSmall, negotiate_timer
-from hotline.telephony.sip.trunk import TrunkDoor, TrunkRegistrant, TrunkRegistration
+from hotline.telephony.sip.trunk import (
+    TrunkDoor,
+    TrunkRegistrant,
+    TrunkRegistration,
+    origin_of,
+)
 
 log = structlog.get_logger("hotline.telephony.sip")
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -78,6 +83,8 @@ class UaConfig:
     # name -> password, checked when an INVITE comes from outside `trunks`.
     registration: TrunkRegistration | None = None
     trunk_users: dict[str, str] = field(default_factory=dict)
+    # The edge proxies (deploy/edge): their X-Hotline-Source names where a call came from.
+    edges: Sequence[IpNetwork] = ()
 
     def __post_init__(self) -> None:
         if not self.media_address:
@@ -373,7 +380,8 @@ class UserAgent(asyncio.DatagramProtocol):
             return
         if leg is not None or msg.call_id in self._starting:
             return  # a second INVITE for a call in progress with a new branch: ignore
-        if not self._from_trunk(source[0]) and not self.trunk_door.admit(self, msg, source):
+        origin = origin_of(msg, source[0], self.config.edges)
+        if not self._from_trunk(origin) and not self.trunk_door.admit(self, msg, source, origin):
             return  # neither a trunk's address nor its digest: refused or challenged
         if len(self.calls) >= self.config.max_calls:
             self.reply(msg, 503, "Service Unavailable", source)
