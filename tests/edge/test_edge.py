@@ -19,6 +19,7 @@ from hotline.settings import Settings
 from hotline.telephony.media.g711 import decode
 from hotline.telephony.sip.leg import SipLeg
 from tests.edge.topology import (
+    EDGE_HOST,
     Edge,
     baresip_config,
     require_tools,
@@ -71,7 +72,7 @@ async def call_through_edge(
     write_wav(mic, sine_pcm(PHONE_HZ, 30))  # aufile hangs up at its end: longer than the call
     baresip_config(directory, mediaenc=mediaenc, mic=mic)
     port = edge.tls_port if transport == "tls" else edge.sip_port
-    phone = await start_baresip(directory, f"sip:1022@127.0.0.1:{port};transport={transport}")
+    phone = await start_baresip(directory, f"sip:1022@{EDGE_HOST}:{port};transport={transport}")
     ua = edge.line.phone.ua
     assert ua is not None
     heard: list[bytes] = []
@@ -161,7 +162,7 @@ async def test_a_flood_from_one_address_is_stopped_while_another_callers_call_go
 ) -> None:
     good = asyncio.ensure_future(
         sipp(
-            f"127.0.0.1:{edge.sip_port}",
+            f"{EDGE_HOST}:{edge.sip_port}",
             *("-sf", str(SCENARIOS / "call_hold_hangup.xml"), "-m", "1", "-d", "3000"),
             *("-i", "127.0.0.2", "-p", str(free_udp_port("127.0.0.2"))),
             *("-mp", str(free_udp_port("127.0.0.2"))),
@@ -169,7 +170,7 @@ async def test_a_flood_from_one_address_is_stopped_while_another_callers_call_go
         )
     )
     await asyncio.sleep(0.5)  # the good call is up when the flood starts
-    await asyncio.to_thread(flood, FLOOD_INVITES, ("127.0.0.1", edge.sip_port))
+    await asyncio.to_thread(flood, FLOOD_INVITES, (EDGE_HOST, edge.sip_port))
     code, out = await good
     assert code == 0, out + edge.logs()
     log = edge.kamailio_log

@@ -6,6 +6,7 @@ known only by name and password is admitted by its digest, a wrong password refu
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -113,5 +114,49 @@ async def test_line_registers_refreshes_recovers_and_takes_the_carriers_call(
         assert registrant.registrations == 3
         calls = await running.calls()
         assert len(calls) == 1
+    finally:
+        await running.phone.stop()
+
+
+def invite_naming_source(port: int, local: int, source: str, n: int) -> bytes:
+    return (
+        f"INVITE sip:1022@127.0.0.1:{port} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP 127.0.0.1:{local};branch=z9hG4bK-named{n}\r\n"
+        f"From: <sip:0912345678@127.0.0.1>;tag=n{n}\r\nTo: <sip:1022@127.0.0.1>\r\n"
+        f"Call-ID: named-{n}-{local}\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\n"
+        f"Contact: <sip:0912345678@127.0.0.1:{local}>\r\nX-Hotline-Source: {source}\r\n"
+        "Content-Length: 0\r\n\r\n"
+    ).encode()
+
+
+async def first_status(line: Line, data: bytes) -> int:
+    loop = asyncio.get_running_loop()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.setblocking(False)
+        sock.sendto(
+            data.replace(b"LOCAL", str(sock.getsockname()[1]).encode()), ("127.0.0.1", line.port)
+        )
+        reply = await asyncio.wait_for(loop.sock_recv(sock, 65535), 5)
+        return int(reply.split(b" ", 2)[1])
+
+
+@pytest.mark.parametrize(
+    ("edges", "status"),
+    [
+        (["127.0.0.1/32"], 100),  # the edge vouches for a trunk's address: taken
+        (["192.0.2.99/32"], 403),  # the same header from a stranger: ignored, refused
+    ],
+)
+async def test_the_source_named_by_the_edge_counts_only_from_the_edge(
+    settings: Settings, edges: list[str], status: int
+) -> None:
+    running = await start_line(
+        line_settings(settings, sip_trunk_networks=["192.0.2.0/24"], sip_edge_networks=edges)
+    )
+    try:
+        data = invite_naming_source(running.port, 0, "192.0.2.7", 1)
+        data = data.replace(b"127.0.0.1:0", b"127.0.0.1:LOCAL")
+        assert await first_status(running, data) == status
     finally:
         await running.phone.stop()

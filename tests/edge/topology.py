@@ -1,7 +1,8 @@
 """The edge of deploy/edge started for real on loopback: rtpengine (userspace), Kamailio with the
 checked-in kamailio.cfg and tls.cfg (certificates made at test time with openssl), and one line
 in-process behind them. Ports are free ones; everything binds 127.0.0.1 except the sources the
-tests speak from (127.0.0.2, 127.0.0.3: the whole of 127/8 is loopback on Linux)."""
+tests speak from (127.0.0.1 to .3, the line's only trunk addresses) and Kamailio's, 127.0.0.5:
+the whole of 127/8 is loopback on Linux."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from tests.telephony.conftest import Line, free_udp_port, line_settings, start_l
 
 REPO = Path(__file__).resolve().parents[2]
 EDGE = REPO / "deploy" / "edge"
+EDGE_HOST = "127.0.0.5"
 TOOLS = (
     ("kamailio", "kamailio"),
     ("rtpengine", "rtpengine-daemon"),
@@ -36,13 +38,13 @@ def require_tools(*extra: tuple[str, str]) -> None:
         missing_tool("Kamailio's TLS module is missing (make debian-test-deps installs it)")
 
 
-def free_port_pair() -> int:
+def free_port_pair(host: str = "127.0.0.1") -> int:
     """A port free for UDP and TCP alike (Kamailio listens on both with one number)."""
     for _ in range(50):
-        port = free_udp_port()
+        port = free_udp_port(host)
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
             try:
-                tcp.bind(("127.0.0.1", port))
+                tcp.bind((host, port))
             except OSError:
                 continue
             return port
@@ -143,7 +145,13 @@ async def running_edge(
         .replace("/etc/kamailio/edge/edge.key", str(key))
         .replace("/etc/kamailio/edge/edge.pem", str(cert))
     )
-    line = await start_line(line_settings(settings, sip_edge_networks=["127.0.0.1/32"]))
+    # The edge (EDGE_HOST) is not a trunk: the callers' addresses (127.0.0.1 to .3) are, as
+    # the edge names them, and the edge's probes are answered because it is the edge.
+    line = await start_line(
+        line_settings(
+            settings, sip_edge_networks=[f"{EDGE_HOST}/32"], sip_trunk_networks=["127.0.0.0/30"]
+        )
+    )
     processes: list[asyncio.subprocess.Process] = []
     try:
         ng_port = free_udp_port()
@@ -164,15 +172,15 @@ async def running_edge(
         dispatcher.write_text(f"1 sip:127.0.0.1:{line.port}\n")
         run_dir = directory / "kamailio-run"
         run_dir.mkdir()
-        sip_port, tls_port = free_port_pair(), free_port_pair()
+        sip_port, tls_port = free_port_pair(EDGE_HOST), free_port_pair(EDGE_HOST)
         processes.append(
             await _spawn(
                 [
                     *("kamailio", "-DD", "-E", "-f", str(EDGE / "kamailio.cfg")),
                     *("-Y", str(run_dir), "-P", str(run_dir / "kamailio.pid")),
-                    *("-A", f"LISTEN_UDP=udp:127.0.0.1:{sip_port}"),
-                    *("-A", f"LISTEN_TCP=tcp:127.0.0.1:{sip_port}"),
-                    *("-A", f"LISTEN_TLS=tls:127.0.0.1:{tls_port}"),
+                    *("-A", f"LISTEN_UDP=udp:{EDGE_HOST}:{sip_port}"),
+                    *("-A", f"LISTEN_TCP=tcp:{EDGE_HOST}:{sip_port}"),
+                    *("-A", f"LISTEN_TLS=tls:{EDGE_HOST}:{tls_port}"),
                     *("-A", f'TLS_CFG="{tls_cfg}"'),
                     *("-A", f'DISPATCHER_LIST="{dispatcher}"'),
                     *("-A", f'RTPENGINE_SOCK="udp:127.0.0.1:{ng_port}"'),
@@ -183,7 +191,7 @@ async def running_edge(
             )
         )
         edge = Edge(line, directory, sip_port, tls_port, ng_port, processes)
-        assert await options_answered(sip_port, within=15), edge.logs()
+        assert await options_answered(sip_port, within=15, host=EDGE_HOST), edge.logs()
         yield edge
     finally:
         for proc in reversed(processes):

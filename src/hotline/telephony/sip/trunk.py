@@ -220,7 +220,7 @@ def origin_of(invite: Message, host: str, edges: Sequence[IpNetwork]) -> str:
     """Where a call comes from: the sender, or behind the edge (a sender in `edges`) the
     address the edge names in X-Hotline-Source. The edge drops that header from what it
     receives, so only the edge can set it."""
-    if not edges or not _within(host, edges):
+    if not edges or not within(host, edges):
         return host
     named = invite.get("x-hotline-source").strip()
     try:
@@ -229,7 +229,7 @@ def origin_of(invite: Message, host: str, edges: Sequence[IpNetwork]) -> str:
         return host
 
 
-def _within(host: str, networks: Sequence[IpNetwork]) -> bool:
+def within(host: str, networks: Sequence[IpNetwork]) -> bool:
     try:
         ip = ipaddress.ip_address(host)
     except ValueError:

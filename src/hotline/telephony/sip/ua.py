@@ -39,6 +39,7 @@ from hotline.telephony.sip.trunk import (
     TrunkRegistrant,
     TrunkRegistration,
     origin_of,
+    within,
 )
 
 log = structlog.get_logger("hotline.telephony.sip")
@@ -360,8 +361,13 @@ class UserAgent(asyncio.DatagramProtocol):
         return leg if leg is not None and leg.in_dialog(msg) else None
 
     def _known(self, host: str) -> bool:
-        """A trunk or a registered phone: the addresses that may learn a SIP server is here."""
-        return self._from_trunk(host) or self.registrar.has_source(host)
+        """A trunk, a registered phone or the edge: the addresses that may learn a SIP server
+        is here (the edge probes the lines with OPTIONS)."""
+        return (
+            self._from_trunk(host)
+            or self.registrar.has_source(host)
+            or within(host, self.config.edges)
+        )
 
     def _on_options(self, msg: Message, source: tuple[str, int]) -> None:
         if not (self.config.options_answer_all or self._known(source[0])):
