@@ -45,7 +45,10 @@ FLOOD_INVITES = 400
 @pytest.fixture
 async def edge(settings: Settings, tmp_path: Path) -> AsyncIterator[Edge]:
     require_tools()
-    async with running_edge(settings, tmp_path / "edge") as running:
+    # The line ends calls after 6 s itself (its sweeper checks every 3 s): the TLS test waits
+    # for that, to see the line's BYE reach the caller over its TLS connection.
+    line = settings.model_copy(update={"sip_max_call_seconds": 6.0})
+    async with running_edge(line, tmp_path / "edge") as running:
         yield running
 
 
@@ -62,10 +65,17 @@ async def sipp(*args: str, timeout: float = 40) -> tuple[int, str]:
 
 
 async def call_through_edge(
-    edge: Edge, tmp_path: Path, *, transport: str, mediaenc: str = "", seconds: float = 4.0
+    edge: Edge,
+    tmp_path: Path,
+    *,
+    transport: str,
+    mediaenc: str = "",
+    seconds: float = 4.0,
+    line_hangs_up: bool = False,
 ) -> tuple[SipLeg, bytes, Path]:
     """baresip calls 1022 through the edge, sending a PHONE_HZ tone, for `seconds` once the
-    line has the call; then hangs up. The line's leg, the RTP the line received, baresip's dir."""
+    line has the call, then hangs up (or, with `line_hangs_up`, waits for the line's BYE).
+    The line's leg, the RTP the line received, baresip's directory."""
     require_tools(("baresip", "baresip-core"))
     directory = tmp_path / "baresip"
     mic = tmp_path / "mic.wav"
@@ -83,7 +93,11 @@ async def call_through_edge(
         assert phone.returncode is None, (directory / "baresip.log").read_text()[-3000:]
         [leg] = ua.calls.values()
         leg.rtp.tap = heard.append  # what the line receives from the caller
-        await asyncio.sleep(seconds)
+        if line_hangs_up:
+            await poll(lambda: not ua.calls, 15, "the line hangs up")
+            await poll(lambda: ended(directory), 5, "the line's BYE reaches baresip")
+        else:
+            await asyncio.sleep(seconds)
     finally:
         await stop_baresip(phone)  # SIGTERM: baresip hangs up (BYE) and closes its files
     await poll(lambda: not ua.calls, 10, "the caller's BYE ends the call")
@@ -93,6 +107,10 @@ async def call_through_edge(
 
 def established(directory: Path) -> bool:
     return "Call established" in (directory / "baresip.log").read_text(errors="replace")
+
+
+def ended(directory: Path) -> bool:
+    return "terminated (duration" in (directory / "baresip.log").read_text(errors="replace")
 
 
 def what_baresip_heard(directory: Path) -> bytes:
@@ -108,7 +126,7 @@ def rms(pcm: bytes) -> float:
 async def test_a_caller_over_tls_reaches_the_menu_through_the_edge(
     edge: Edge, tmp_path: Path
 ) -> None:
-    _, _, directory = await call_through_edge(edge, tmp_path, transport="tls")
+    _, _, directory = await call_through_edge(edge, tmp_path, transport="tls", line_hangs_up=True)
     assert established(directory), edge.logs()
     assert re.search(r"edge: dispatch \S+ from 127\.0\.0\.1 over tls", edge.kamailio_log)
     # The menu played to the caller: what baresip heard is not silence.
