@@ -6,6 +6,7 @@ checked-in configuration; the line trusts the edge's X-Hotline-Source."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import re
 import socket
@@ -156,23 +157,24 @@ async def test_srtp_caller_and_the_line_hear_each_other_through_rtpengine(
     assert "RTP/SAVP" in edge.rtpengine_log or "SRTP" in edge.rtpengine_log.upper()
 
 
+def flood_invite(n: int, port: int, host: str, target: tuple[str, int]) -> bytes:
+    return (
+        f"INVITE sip:1022@{target[0]}:{target[1]} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP {host}:{port};branch=z9hG4bK-flood{n}\r\n"
+        f"From: <sip:0900000000@{host}>;tag=f{n}\r\n"
+        f"To: <sip:1022@{target[0]}>\r\nCall-ID: flood-{n}\r\n"
+        "CSeq: 1 INVITE\r\nMax-Forwards: 70\r\n"
+        f"Contact: <sip:0900000000@{host}:{port}>\r\nContent-Length: 0\r\n\r\n"
+    ).encode()
+
+
 def flood(count: int, target: tuple[str, int]) -> None:
     """INVITEs as fast as a socket sends them, from 127.0.0.3, each a new call."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.3", 0))
         port = sock.getsockname()[1]
         for n in range(count):
-            sock.sendto(
-                (
-                    f"INVITE sip:1022@{target[0]}:{target[1]} SIP/2.0\r\n"
-                    f"Via: SIP/2.0/UDP 127.0.0.3:{port};branch=z9hG4bK-flood{n}\r\n"
-                    f"From: <sip:0900000000@127.0.0.3>;tag=f{n}\r\n"
-                    f"To: <sip:1022@{target[0]}>\r\nCall-ID: flood-{n}\r\n"
-                    "CSeq: 1 INVITE\r\nMax-Forwards: 70\r\n"
-                    f"Contact: <sip:0900000000@127.0.0.3:{port}>\r\nContent-Length: 0\r\n\r\n"
-                ).encode(),
-                target,
-            )
+            sock.sendto(flood_invite(n, port, "127.0.0.3", target), target)
 
 
 async def test_a_flood_from_one_address_is_stopped_while_another_callers_call_goes_on(
@@ -197,3 +199,32 @@ async def test_a_flood_from_one_address_is_stopped_while_another_callers_call_go
     # pike's density is 30 requests per 2 s: what passed before the ban, a small share.
     assert let_through < FLOOD_INVITES // 4, let_through
     assert re.search(r"edge: dispatch \S+ from 127\.0\.0\.2 over udp", log)
+
+
+async def test_new_calls_over_the_edges_rate_get_503_with_retry_after(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """ratelimit's pipe caps new calls from all sources together (here 2 a second, with
+    pike's per-address density raised out of the way)."""
+    require_tools()
+    defines = ('CALL_PIPE="1:TAILDROP:2"', "PIKE_REQS=1000")
+    async with running_edge(settings, tmp_path / "edge", defines=defines) as edge:
+        loop = asyncio.get_running_loop()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind(("127.0.0.2", 0))
+            sock.setblocking(False)
+            port = sock.getsockname()[1]
+            for n in range(10):
+                sock.sendto(
+                    flood_invite(n, port, "127.0.0.2", (EDGE_HOST, edge.sip_port)),
+                    (EDGE_HOST, edge.sip_port),
+                )
+            busy: list[bytes] = []
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(3):
+                    while True:
+                        reply = await loop.sock_recv(sock, 65535)
+                        if reply.startswith(b"SIP/2.0 503"):
+                            busy.append(reply)
+    assert busy, edge.logs()
+    assert all(b"\r\nRetry-After: 5\r\n" in reply for reply in busy)

@@ -129,8 +129,12 @@ class TrunkRegistrant:
                     "sip_trunk_unresolved", registrar=self.config.registrar[0], error=str(exc)
                 )
                 granted = None
+            except Exception:  # a bug here must not end the registration for good
+                log.exception("sip_trunk_register_crashed", registrar=self.config.registrar[0])
+                granted = None
             if granted:
-                # Refresh well before expiry: at the latest 30 s before, at half for short ones.
+                # Refresh 30 s before expiry (a lost REGISTER is retransmitted meanwhile);
+                # bindings shorter than a minute at half their time.
                 await asyncio.sleep(max(granted / 2, granted - 30))
             else:
                 await asyncio.sleep(self.config.retry)
