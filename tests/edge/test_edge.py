@@ -127,8 +127,14 @@ def rms(pcm: bytes) -> float:
 async def test_a_caller_over_tls_reaches_the_menu_through_the_edge(
     edge: Edge, tmp_path: Path
 ) -> None:
-    _, _, directory = await call_through_edge(edge, tmp_path, transport="tls", line_hangs_up=True)
+    leg, _, directory = await call_through_edge(edge, tmp_path, transport="tls", line_hangs_up=True)
     assert established(directory), edge.logs()
+    # Topology hiding: nothing the caller received (baresip's SIP trace, SDP included) names
+    # the line's SIP address or its RTP port; the edge masked Via and Contact.
+    trace = (directory / "baresip.log").read_text(errors="replace")
+    assert f"127.0.0.1:{edge.line.port}" not in trace
+    assert f"m=audio {leg.rtp_port} " not in trace
+    assert "sip:hotline@" not in trace
     assert re.search(r"edge: dispatch \S+ from 127\.0\.0\.1 over tls", edge.kamailio_log)
     # The menu played to the caller: what baresip heard is not silence.
     assert rms(what_baresip_heard(directory)) > 300

@@ -226,7 +226,7 @@ def baresip_config(directory: Path, *, mediaenc: str = "", mic: Path) -> None:
 
 async def start_baresip(directory: Path, dial: str) -> asyncio.subprocess.Process:
     return await _spawn(
-        ["baresip", "-f", str(directory), "-e", f"/dial {dial}"], directory / "baresip.log"
+        ["baresip", "-s", "-f", str(directory), "-e", f"/dial {dial}"], directory / "baresip.log"
     )
 
 
