@@ -21,6 +21,8 @@ from hotline.telephony.media.g711 import decode
 from hotline.telephony.sip.leg import SipLeg
 from tests.edge.topology import (
     EDGE_HOST,
+    TRUNK_PASSWORD,
+    TRUNK_USER,
     Edge,
     baresip_config,
     require_tools,
@@ -40,6 +42,7 @@ from tests.telephony.test_baresip import (
 )
 
 pytestmark = pytest.mark.anyio
+TRUNK_SCENARIOS = Path(__file__).parent / "scenarios"
 FLOOD_INVITES = 400
 
 
@@ -234,3 +237,26 @@ async def test_new_calls_over_the_edges_rate_get_503_with_retry_after(
                             busy.append(reply)
     assert busy, edge.logs()
     assert all(b"\r\nRetry-After: 5\r\n" in reply for reply in busy)
+
+
+@pytest.mark.parametrize(
+    ("password", "scenario"),
+    [(TRUNK_PASSWORD, "trunk_digest_call.xml"), ("guessed", "trunk_digest_refused.xml")],
+)
+async def test_a_trunk_known_by_digest_calls_through_the_edge(
+    edge: Edge, password: str, scenario: str
+) -> None:
+    """From 127.0.0.4, not a trunk address: the line challenges through the edge, and takes
+    the call only with the right password."""
+    code, out = await sipp(
+        f"{EDGE_HOST}:{edge.sip_port}",
+        *("-sf", str(TRUNK_SCENARIOS / scenario), "-m", "1"),
+        *("-au", TRUNK_USER, "-ap", password),
+        *("-i", "127.0.0.4", "-p", str(free_udp_port("127.0.0.4"))),
+        *("-mp", str(free_udp_port("127.0.0.4"))),
+        *("-timeout", "25s", "-timeout_error", "-nostdin"),
+    )
+    assert code == 0, out + edge.logs()
+    assert re.search(r"edge: dispatch \S+ from 127\.0\.0\.4 over udp", edge.kamailio_log)
+    calls = await edge.line.calls()
+    assert len(calls) == (1 if password == TRUNK_PASSWORD else 0)

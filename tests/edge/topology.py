@@ -22,6 +22,8 @@ from tests.telephony.conftest import Line, free_udp_port, line_settings, start_l
 REPO = Path(__file__).resolve().parents[2]
 EDGE = REPO / "deploy" / "edge"
 EDGE_HOST = "127.0.0.5"
+# A trunk the line knows by name and password (it calls from 127.0.0.4, not a trunk address).
+TRUNK_USER, TRUNK_PASSWORD = "branch-office", "trunk-pass"
 TOOLS = (
     ("kamailio", "kamailio"),
     ("rtpengine", "rtpengine-daemon"),
@@ -146,10 +148,14 @@ async def running_edge(
         .replace("/etc/kamailio/edge/edge.pem", str(cert))
     )
     # The edge (EDGE_HOST) is not a trunk: the callers' addresses (127.0.0.1 to .3) are, as
-    # the edge names them, and the edge's probes are answered because it is the edge.
+    # the edge names them, and the edge's probes are answered because it is the edge. Other
+    # callers must answer a digest challenge as TRUNK_USER.
     line = await start_line(
         line_settings(
-            settings, sip_edge_networks=[f"{EDGE_HOST}/32"], sip_trunk_networks=["127.0.0.0/30"]
+            settings,
+            sip_edge_networks=[f"{EDGE_HOST}/32"],
+            sip_trunk_networks=["127.0.0.0/30"],
+            sip_trunk_users={TRUNK_USER: TRUNK_PASSWORD},
         )
     )
     processes: list[asyncio.subprocess.Process] = []
