@@ -327,17 +327,23 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+# Secrets that may come from a file named by HOTLINE_<NAME>_FILE (e.g. a container secret)
+# instead of the environment itself.
+SECRET_FILES = ("secret_key", "sip_trunk_password")
+
+
 def load_settings(**overrides: object) -> Settings:
-    secret_file = _read_secret_file()
-    if secret_file and "secret_key" not in overrides:
-        overrides["secret_key"] = secret_file
+    for name in SECRET_FILES:
+        secret_file = _read_secret_file(f"HOTLINE_{name.upper()}_FILE")
+        if secret_file and name not in overrides:
+            overrides[name] = secret_file
     return Settings(**overrides)  # type: ignore[arg-type]
 
 
-def _read_secret_file() -> str | None:
+def _read_secret_file(variable: str = "HOTLINE_SECRET_KEY_FILE") -> str | None:
     import os
 
-    path = os.environ.get("HOTLINE_SECRET_KEY_FILE")
+    path = os.environ.get(variable)
     if path:
         return Path(path).read_text().strip()
     return None

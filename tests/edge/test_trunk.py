@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline.settings import Settings
+from hotline.settings import Settings, load_settings
 from tests.telephony.conftest import Line, free_udp_port, line_settings, start_line
 
 pytestmark = pytest.mark.anyio
@@ -160,3 +160,13 @@ async def test_the_source_named_by_the_edge_counts_only_from_the_edge(
         assert await first_status(running, data) == status
     finally:
         await running.phone.stop()
+
+
+def test_the_trunk_password_can_come_from_a_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    secret = tmp_path / "trunk-password"
+    secret.write_text("carrier-pass\n")
+    monkeypatch.setenv("HOTLINE_SIP_TRUNK_PASSWORD_FILE", str(secret))
+    assert load_settings().sip_trunk_password == "carrier-pass"
+    assert "carrier-pass" not in repr(load_settings())
