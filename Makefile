@@ -32,7 +32,8 @@ lock:
 	  $(LOCK_ARGS) -o requirements.lock pyproject.toml
 
 # Debian packages the tests drive for real (a browser for the page tests; sipp, baresip,
-# espeak-ng, sox and kamailio for the phone line; dovecot for the e-mail channel's IMAP).
+# espeak-ng, sox and kamailio for the phone line; kamailio's TLS modules and rtpengine for
+# the edge in front of it; dovecot for the e-mail channel's IMAP).
 # Installed only when running as root with apt; otherwise those tests say what is missing.
 debian-test-deps:
 	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
@@ -43,6 +44,8 @@ debian-test-deps:
 	  command -v espeak-ng >/dev/null || pkgs="$$pkgs espeak-ng"; \
 	  command -v sox >/dev/null || pkgs="$$pkgs sox"; \
 	  command -v kamailio >/dev/null || pkgs="$$pkgs kamailio"; \
+	  ls /usr/lib/*/kamailio/modules/tls.so >/dev/null 2>&1 || pkgs="$$pkgs kamailio-tls-modules"; \
+	  command -v rtpengine >/dev/null || pkgs="$$pkgs rtpengine-daemon"; \
 	  command -v nginx >/dev/null || pkgs="$$pkgs nginx"; \
 	  test -x /usr/sbin/dovecot || pkgs="$$pkgs dovecot-imapd"; \
 	  if [ -n "$$pkgs" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$pkgs; fi; \

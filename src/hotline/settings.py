@@ -119,6 +119,22 @@ class Settings(BaseSettings):
     sip_rtp_port_min: int = 20000
     sip_rtp_port_max: int = 20999
     sip_trunk_networks: list[str] = Field(default_factory=lambda: ["127.0.0.0/8"])
+    # A carrier trunk that wants the line to REGISTER (digest): its registrar as `host[:port]`
+    # (empty: none), the account, the binding's domain (default: the registrar's host), the
+    # expiry asked for and the seconds between attempts after a failure. While registered,
+    # INVITEs from the registrar's address are the trunk's.
+    sip_trunk_registrar: str = ""
+    sip_trunk_username: str = ""
+    sip_trunk_password: str = Field(default="", repr=False)
+    sip_trunk_domain: str = ""
+    sip_trunk_register_expires: int = Field(default=600, ge=30)
+    sip_trunk_register_retry: float = Field(default=30.0, gt=0)
+    # Trunks let in by digest instead of by address: user name -> password (JSON in the
+    # environment). An INVITE from outside `sip_trunk_networks` is challenged in `sip_realm`.
+    sip_trunk_users: dict[str, str] = Field(default_factory=dict, repr=False)
+    # The edge proxies in front of the line (deploy/edge): from them, X-Hotline-Source names
+    # the address a call came from, which is then what the trunk checks above look at.
+    sip_edge_networks: list[str] = Field(default_factory=list)
     sip_max_calls: int = 500
     sip_rtp_timeout: float = 60.0
     sip_max_call_seconds: float = 7200.0
@@ -250,7 +266,9 @@ class Settings(BaseSettings):
             )
         return v
 
-    @field_validator("sip_trunk_networks", "trusted_proxies", "metrics_allow", mode="after")
+    @field_validator(
+        "sip_trunk_networks", "sip_edge_networks", "trusted_proxies", "metrics_allow", mode="after"
+    )
     @classmethod
     def _cidrs(cls, v: list[str]) -> list[str]:
         import ipaddress
@@ -309,17 +327,23 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+# Secrets that may come from a file named by HOTLINE_<NAME>_FILE (e.g. a container secret)
+# instead of the environment itself.
+SECRET_FILES = ("secret_key", "sip_trunk_password")
+
+
 def load_settings(**overrides: object) -> Settings:
-    secret_file = _read_secret_file()
-    if secret_file and "secret_key" not in overrides:
-        overrides["secret_key"] = secret_file
+    for name in SECRET_FILES:
+        secret_file = _read_secret_file(f"HOTLINE_{name.upper()}_FILE")
+        if secret_file and name not in overrides:
+            overrides[name] = secret_file
     return Settings(**overrides)  # type: ignore[arg-type]
 
 
-def _read_secret_file() -> str | None:
+def _read_secret_file(variable: str = "HOTLINE_SECRET_KEY_FILE") -> str | None:
     import os
 
-    path = os.environ.get("HOTLINE_SECRET_KEY_FILE")
+    path = os.environ.get(variable)
     if path:
         return Path(path).read_text().strip()
     return None

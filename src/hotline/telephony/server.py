@@ -53,6 +53,7 @@ from hotline.telephony.queue import QueueTiming, position_texts
 from hotline.telephony.queue_events import QueuePublisher
 from hotline.telephony.recording import CallAudio
 from hotline.telephony.sip.guard import LockoutPolicy
+from hotline.telephony.sip.trunk import registration_from
 from hotline.telephony.sip.ua import UaConfig, UserAgent
 from hotline.telephony.switchboard import Switchboard
 
@@ -361,6 +362,16 @@ class PhoneLine:
             register_addresses=_lockout_policy(s, s.sip_register_max_failures_per_address),
             options_answer_all=s.sip_options_answer_all,
             log_interval=s.sip_log_interval_seconds,
+            registration=registration_from(
+                registrar=s.sip_trunk_registrar,
+                username=s.sip_trunk_username,
+                password=s.sip_trunk_password,
+                domain=s.sip_trunk_domain,
+                expires=s.sip_trunk_register_expires,
+                retry=s.sip_trunk_register_retry,
+            ),
+            trunk_users=s.sip_trunk_users,
+            edges=[ipaddress.ip_network(n, strict=False) for n in s.sip_edge_networks],
         )
         self.ua = UserAgent(config)
         self.acd = Acd(

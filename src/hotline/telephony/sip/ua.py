@@ -34,6 +34,13 @@ from hotline.telephony.sip.message import (
 from hotline.telephony.sip.outbound import OutboundLeg
 from hotline.telephony.sip.sdp import Answer, SdpError, negotiate, parse_offer
 from hotline.telephony.sip.timers import SessionTimer, TooSmall, negotiate_timer
+from hotline.telephony.sip.trunk import (
+    TrunkDoor,
+    TrunkRegistrant,
+    TrunkRegistration,
+    origin_of,
+    within,
+)
 
 log = structlog.get_logger("hotline.telephony.sip")
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -73,6 +80,12 @@ class UaConfig:
     options_answer_all: bool = False
     # Repeated log lines (junk, refused requests, lockouts): one per source per interval.
     log_interval: float = 60.0
+    # A carrier trunk the line REGISTERs to (trunk.py), and trunks let in by digest: user
+    # name -> password, checked when an INVITE comes from outside `trunks`.
+    registration: TrunkRegistration | None = None
+    trunk_users: dict[str, str] = field(default_factory=dict)
+    # The edge proxies (deploy/edge): their X-Hotline-Source names where a call came from.
+    edges: Sequence[IpNetwork] = ()
 
     def __post_init__(self) -> None:
         if not self.media_address:
@@ -114,6 +127,12 @@ class UserAgent(asyncio.DatagramProtocol):
         # Calls we placed (to operators' phones), by Call-ID, and their INVITEs by branch.
         self.outbound: dict[str, OutboundLeg] = {}
         self.invites: dict[str, OutboundLeg] = {}
+        self.trunk_door = TrunkDoor(
+            config.realm, config.trunk_users, nonce_seconds=config.nonce_seconds
+        )
+        self.registrant = (
+            TrunkRegistrant(self, config.registration) if config.registration else None
+        )
 
     @property
     def sent_by(self) -> str:
@@ -137,10 +156,14 @@ class UserAgent(asyncio.DatagramProtocol):
         )
         self.clock.start()
         self._sweeper = loop.create_task(self._sweep(), name="sip-sweeper")
+        if self.registrant is not None:
+            self.registrant.start()
 
     async def stop(self) -> None:
         if self._sweeper is not None:
             self._sweeper.cancel()
+        if self.registrant is not None:
+            await self.registrant.stop()
         for leg in list(self.calls.values()):
             if leg.task is not None:
                 leg.task.cancel()
@@ -338,8 +361,13 @@ class UserAgent(asyncio.DatagramProtocol):
         return leg if leg is not None and leg.in_dialog(msg) else None
 
     def _known(self, host: str) -> bool:
-        """A trunk or a registered phone: the addresses that may learn a SIP server is here."""
-        return self._from_trunk(host) or self.registrar.has_source(host)
+        """A trunk, a registered phone or the edge: the addresses that may learn a SIP server
+        is here (the edge probes the lines with OPTIONS)."""
+        return (
+            self._from_trunk(host)
+            or self.registrar.has_source(host)
+            or within(host, self.config.edges)
+        )
 
     def _on_options(self, msg: Message, source: tuple[str, int]) -> None:
         if not (self.config.options_answer_all or self._known(source[0])):
@@ -358,11 +386,9 @@ class UserAgent(asyncio.DatagramProtocol):
             return
         if leg is not None or msg.call_id in self._starting:
             return  # a second INVITE for a call in progress with a new branch: ignore
-        if not self._from_trunk(source[0]):
-            # Toll-fraud guard: only the configured carrier trunks may place calls.
-            self.log_limited("sip_invite_refused", source, level="warning")
-            self.reply(msg, 403, "Forbidden", source)
-            return
+        origin = origin_of(msg, source[0], self.config.edges)
+        if not self._from_trunk(origin) and not self.trunk_door.admit(self, msg, source, origin):
+            return  # neither a trunk's address nor its digest: refused or challenged
         if len(self.calls) >= self.config.max_calls:
             self.reply(msg, 503, "Service Unavailable", source)
             return
@@ -395,6 +421,8 @@ class UserAgent(asyncio.DatagramProtocol):
             ip = ipaddress.ip_address(host)
         except ValueError:
             return False
+        if self.registrant is not None and self.registrant.is_registrar(host):
+            return True
         return any(ip in net for net in self.config.trunks)
 
     async def _start_call(

@@ -1,0 +1,240 @@
+"""The edge of deploy/edge started for real on loopback: rtpengine (userspace), Kamailio with the
+checked-in kamailio.cfg and tls.cfg (certificates made at test time with openssl), and one line
+in-process behind them. Ports are free ones; everything binds 127.0.0.1 except the sources the
+tests speak from (127.0.0.1 to .3, the line's only trunk addresses) and Kamailio's, 127.0.0.5:
+the whole of 127/8 is loopback on Linux."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import socket
+import subprocess
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from hotline.settings import Settings
+from tests.conftest import missing_tool
+from tests.telephony.conftest import Line, free_udp_port, line_settings, start_line
+
+REPO = Path(__file__).resolve().parents[2]
+EDGE = REPO / "deploy" / "edge"
+EDGE_HOST = "127.0.0.5"
+# A trunk the line knows by name and password (it calls from 127.0.0.4, not a trunk address).
+TRUNK_USER, TRUNK_PASSWORD = "branch-office", "trunk-pass"
+TOOLS = (
+    ("kamailio", "kamailio"),
+    ("rtpengine", "rtpengine-daemon"),
+    ("sipp", "sip-tester"),
+    ("openssl", "openssl"),
+)
+
+
+def require_tools(*extra: tuple[str, str]) -> None:
+    for tool, package in (*TOOLS, *extra):
+        if shutil.which(tool) is None:
+            missing_tool(f"{tool} is not installed (make debian-test-deps installs {package})")
+    if not any(Path("/usr/lib").glob("*/kamailio/modules/tls.so")):
+        missing_tool("Kamailio's TLS module is missing (make debian-test-deps installs it)")
+
+
+def free_port_pair(host: str = "127.0.0.1") -> int:
+    """A port free for UDP and TCP alike (Kamailio listens on both with one number)."""
+    for _ in range(50):
+        port = free_udp_port(host)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+            try:
+                tcp.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no port free for both UDP and TCP")
+
+
+def make_certificate(directory: Path, name: str) -> tuple[Path, Path]:
+    key, cert = directory / f"{name}.key", directory / f"{name}.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", f"/CN={name}.test"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    return key, cert
+
+
+async def options_answered(port: int, *, within: float, host: str = "127.0.0.1") -> bool:
+    """Whether something answers OPTIONS 200 on host:port within `within` seconds."""
+    loop = asyncio.get_running_loop()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        probe.setblocking(False)
+        local = probe.getsockname()[1]
+        deadline, n = loop.time() + within, 0
+        while loop.time() < deadline:
+            n += 1
+            probe.sendto(
+                (
+                    f"OPTIONS sip:{host}:{port} SIP/2.0\r\n"
+                    f"Via: SIP/2.0/UDP 127.0.0.1:{local};branch=z9hG4bK-probe{n}\r\n"
+                    f"From: <sip:probe@127.0.0.1>;tag=p{n}\r\nTo: <sip:{host}>\r\n"
+                    f"Call-ID: probe-{n}-{local}\r\nCSeq: {n} OPTIONS\r\nMax-Forwards: 70\r\n"
+                    "Content-Length: 0\r\n\r\n"
+                ).encode(),
+                (host, port),
+            )
+            with contextlib.suppress(TimeoutError, BlockingIOError):
+                data = await asyncio.wait_for(loop.sock_recv(probe, 65535), 0.3)
+                if data.startswith(b"SIP/2.0 200"):
+                    return True
+    return False
+
+
+@dataclass
+class Edge:
+    line: Line
+    directory: Path
+    sip_port: int  # UDP and TCP
+    tls_port: int
+    ng_port: int
+    processes: list[asyncio.subprocess.Process]
+
+    @property
+    def kamailio_log(self) -> str:
+        return (self.directory / "kamailio.log").read_text(errors="replace")
+
+    @property
+    def rtpengine_log(self) -> str:
+        return (self.directory / "rtpengine.log").read_text(errors="replace")
+
+    def logs(self) -> str:
+        kamailio, rtpengine = self.kamailio_log[-3000:], self.rtpengine_log[-2000:]
+        return f"--- kamailio\n{kamailio}\n--- rtpengine\n{rtpengine}"
+
+
+async def _spawn(args: list[str], log: Path) -> asyncio.subprocess.Process:
+    with log.open("wb") as out:
+        return await asyncio.create_subprocess_exec(
+            *args, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+        )
+
+
+async def _stop(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), 10)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+
+@contextlib.asynccontextmanager
+async def running_edge(
+    settings: Settings, directory: Path, *, defines: tuple[str, ...] = ()
+) -> AsyncIterator[Edge]:
+    """rtpengine, Kamailio and one line (which trusts the edge's X-Hotline-Source)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    key, cert = make_certificate(directory, "edge")
+    tls_cfg = directory / "tls.cfg"
+    tls_cfg.write_text(
+        (EDGE / "tls.cfg")
+        .read_text()
+        .replace("/etc/kamailio/edge/edge.key", str(key))
+        .replace("/etc/kamailio/edge/edge.pem", str(cert))
+    )
+    # The edge (EDGE_HOST) is not a trunk: the callers' addresses (127.0.0.1 to .3) are, as
+    # the edge names them, and the edge's probes are answered because it is the edge. Other
+    # callers must answer a digest challenge as TRUNK_USER.
+    line = await start_line(
+        line_settings(
+            settings,
+            sip_edge_networks=[f"{EDGE_HOST}/32"],
+            sip_trunk_networks=["127.0.0.0/30"],
+            sip_trunk_users={TRUNK_USER: TRUNK_PASSWORD},
+        )
+    )
+    processes: list[asyncio.subprocess.Process] = []
+    try:
+        ng_port = free_udp_port()
+        rtp_low = 40000 + free_udp_port() % 10000 // 2 * 2
+        processes.append(
+            await _spawn(
+                [
+                    *("rtpengine", f"--config-file={EDGE / 'rtpengine.conf'}"),
+                    *("--config-section=rtpengine", "--interface=127.0.0.1"),
+                    f"--listen-ng=127.0.0.1:{ng_port}",
+                    *(f"--port-min={rtp_low}", f"--port-max={rtp_low + 400}"),
+                    *("--foreground", "--log-stderr", f"--pidfile={directory / 'rtpe.pid'}"),
+                ],
+                directory / "rtpengine.log",
+            )
+        )
+        dispatcher = directory / "dispatcher.list"
+        dispatcher.write_text(f"1 sip:127.0.0.1:{line.port}\n")
+        run_dir = directory / "kamailio-run"
+        run_dir.mkdir()
+        sip_port, tls_port = free_port_pair(EDGE_HOST), free_port_pair(EDGE_HOST)
+        processes.append(
+            await _spawn(
+                [
+                    *("kamailio", "-DD", "-E", "-f", str(EDGE / "kamailio.cfg")),
+                    *("-Y", str(run_dir), "-P", str(run_dir / "kamailio.pid")),
+                    *("-A", f"LISTEN_UDP=udp:{EDGE_HOST}:{sip_port}"),
+                    *("-A", f"LISTEN_TCP=tcp:{EDGE_HOST}:{sip_port}"),
+                    *("-A", f"LISTEN_TLS=tls:{EDGE_HOST}:{tls_port}"),
+                    *("-A", f'TLS_CFG="{tls_cfg}"'),
+                    *("-A", f'DISPATCHER_LIST="{dispatcher}"'),
+                    *("-A", f'RTPENGINE_SOCK="udp:127.0.0.1:{ng_port}"'),
+                    *("-A", "PING_INTERVAL=2"),
+                    *(arg for define in defines for arg in ("-A", define)),
+                ],
+                directory / "kamailio.log",
+            )
+        )
+        edge = Edge(line, directory, sip_port, tls_port, ng_port, processes)
+        assert await options_answered(sip_port, within=15, host=EDGE_HOST), edge.logs()
+        yield edge
+    finally:
+        for proc in reversed(processes):
+            await _stop(proc)
+        await line.phone.stop()
+
+
+MODULES = "/usr/lib/baresip/modules"
+
+
+def baresip_config(directory: Path, *, mediaenc: str = "", mic: Path) -> None:
+    """A headless citizen's softphone that dials out: aufile plays `mic` as its microphone,
+    sndfile writes what it hears into dump/, no registration (regint=0)."""
+    (directory / "dump").mkdir(parents=True)
+    sip_port = free_port_pair()
+    modules = ["g711.so", "aufile.so", "aubridge.so", "sndfile.so"]
+    if mediaenc:
+        modules.append("srtp.so")
+    (directory / "config").write_text(
+        f"sip_listen 127.0.0.1:{sip_port}\n"
+        f"audio_source aufile,{mic}\naudio_player aubridge,nowhere\n"
+        "audio_alert aubridge,nowhere\n"
+        f"module_path {MODULES}\n"
+        + "".join(f"module {m}\n" for m in modules)
+        + "module_tmp account.so\nmodule_app menu.so\n"
+        f"snd_path {directory / 'dump'}\n"
+    )
+    params = ";regint=0;audio_codecs=PCMU,PCMA" + (f";mediaenc={mediaenc}" if mediaenc else "")
+    (directory / "accounts").write_text(f"<sip:0912345678@127.0.0.1>{params}\n")
+    (directory / "contacts").write_text("")
+
+
+async def start_baresip(directory: Path, dial: str) -> asyncio.subprocess.Process:
+    return await _spawn(
+        ["baresip", "-s", "-f", str(directory), "-e", f"/dial {dial}"], directory / "baresip.log"
+    )
+
+
+async def stop_baresip(proc: asyncio.subprocess.Process) -> None:
+    await _stop(proc)  # SIGTERM: it hangs up and closes its recordings
