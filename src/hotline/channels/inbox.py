@@ -18,6 +18,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.channels.adapter import HookReply, Inbound, InboundKind
+from hotline.channels.inbound import queue_message_in
 from hotline.channels.mailthreads import find_thread, threaded
 from hotline.channels.models import (
     IN_DOUBT,
@@ -112,10 +113,14 @@ async def receive(
     return HookResult(OK, stored)
 
 
-async def store(session: AsyncSession, *, channel: Channel, event: Inbound) -> int:
-    """Store one read event (1), or nothing for a repeat or an echo of our own send (0)."""
+async def store(
+    session: AsyncSession, *, channel: Channel, event: Inbound, read: bool = True
+) -> int:
+    """Store one read event (1), or nothing for a repeat or an echo of our own send (0).
+    `read`: triage reads a citizen's text afterwards (inbound.py); a message that is part
+    of a case already (a portal report's thread) is not read again."""
     if event.kind == InboundKind.MESSAGE:
-        return await _store_message(session, channel, event)
+        return await _store_message(session, channel, event, read=read)
     if event.kind == InboundKind.ECHO:
         return await _store_echo(session, channel, event)
     return await _store_follow(session, channel, event)
@@ -308,7 +313,14 @@ def message_values(event: Inbound) -> dict[str, Any]:
     }
 
 
-async def _store_message(session: AsyncSession, channel: Channel, event: Inbound) -> int:
+def needs_reading(values: dict[str, Any]) -> bool:
+    """A citizen's own text (not a machine's): triage reads it after it is stored."""
+    return bool(values["text"].strip()) and not values["automatic"]
+
+
+async def _store_message(
+    session: AsyncSession, channel: Channel, event: Inbound, *, read: bool = True
+) -> int:
     if await _seen(session, channel, event.event_id):
         return 0
     phones = phones_of(event)
@@ -331,6 +343,8 @@ async def _store_message(session: AsyncSession, channel: Channel, event: Inbound
     _touch(conversation, at, inbound=True)
     conversation.following = True
     _event(session, conversation, message_id, "in")
+    if read and needs_reading(values):
+        await queue_message_in(session, message_id=message_id)
     await session.flush()
     return 1
 

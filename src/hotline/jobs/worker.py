@@ -35,12 +35,15 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
 
 def domain_handlers() -> dict[str, Handler]:
     """Each domain's job handlers (its jobs.py), imported when a worker first needs them."""
+    from hotline.care.jobs import HANDLERS as care_handlers
     from hotline.cases.jobs import HANDLERS as cases_handlers
     from hotline.channels.jobs import HANDLERS as channels_handlers
+    from hotline.knowledge.jobs import HANDLERS as knowledge_handlers
 
     # The channels' notify_reporter delivers on a connected channel and falls back to the
-    # cases' one (recorded as pending) otherwise.
-    return {**cases_handlers, **channels_handlers}
+    # cases' one (recorded as pending) otherwise. Care and the knowledge base act on a
+    # citizen's message through jobs the channels queue (channels/inbound.py).
+    return {**cases_handlers, **channels_handlers, **care_handlers, **knowledge_handlers}
 
 
 async def sweep_deadlines(session: AsyncSession) -> int:
