@@ -27,7 +27,10 @@ from hotline.channels.schemas import (
     SavedReplyIn,
     SavedReplyOut,
     SavedReplyPatch,
+    SegmentsIn,
+    SegmentsOut,
 )
+from hotline.errors import NotFound
 from hotline.messages import msg
 from hotline.types import Id
 from hotline.web.deps import current_actor, get_state
@@ -237,6 +240,21 @@ async def reply(conversation_id: Id, body: ReplyIn, actor: ActorDep, state: Stat
             key=body.idempotency_key,
         )
         return MessageOut.of(message)
+
+
+@router.post("/api/v1/conversations/{conversation_id}/segments", response_model=SegmentsOut)
+async def reply_segments(
+    conversation_id: Id, body: SegmentsIn, actor: ActorDep, state: StateDep
+) -> Any:
+    """How a reply would go out by SMS (encoding, parts, the text the gateway gets): 404
+    for a conversation on another channel. Writes nothing."""
+    async with state.unit_of_work(read_only=True) as session:
+        found = await conversations.reply_segments(
+            session, actor=actor, conversation_id=conversation_id, text=body.text
+        )
+    if found is None:
+        raise NotFound(msg("Cuộc hội thoại này không qua SMS"), field="conversation_id")
+    return SegmentsOut(encoding=found.encoding, segments=found.parts, text=found.text)
 
 
 @router.post("/api/v1/conversations/{conversation_id}/case", status_code=201)

@@ -24,6 +24,7 @@ from hotline.channels.models import (
 )
 from hotline.channels.outbox import queue_message
 from hotline.channels.registry import CASE_CHANNEL, adapter_for
+from hotline.channels.sms import Segments, segments
 from hotline.contacts.service import ReadSubject, log_personal_read, log_personal_reads
 from hotline.errors import Conflict, InvalidInput, NotFound
 from hotline.events import DomainEvent, record_event
@@ -214,6 +215,20 @@ async def reply(
         source="staff",
         key=f"reply:{key}" if key else None,
     )
+
+
+async def reply_segments(
+    session: AsyncSession, *, actor: Actor, conversation_id: int, text: str
+) -> Segments | None:
+    """How a reply being typed would go out by SMS (its encoding, parts and the text the
+    gateway gets), or None when the conversation is not on an SMS channel. Writes
+    nothing; hotline staff only."""
+    _conversation, channel = await _get_for(
+        session, actor, conversation_id, Permission.REPLY_TO_CITIZENS
+    )
+    if channel.kind != "sms":
+        return None
+    return segments(text[:MAX_REPLY], bool(channel.settings.get("gsm7_only")))
 
 
 def _description(messages: list[Message]) -> str:

@@ -52,6 +52,7 @@ from hotline.channels.models import (
     MessageStatus,
 )
 from hotline.channels.registry import adapter_for
+from hotline.channels.sms import segments
 from hotline.db import dialect_name, insert_for, utcnow
 from hotline.events import DomainEvent, record_event
 from hotline.jobs.runs import JobRun, in_steps
@@ -63,6 +64,14 @@ JOB_ATTEMPTS = 12  # room for the waits of a send in doubt besides the calls
 IN_DOUBT_GRACE = timedelta(minutes=2)  # Zalo retries a webhook first after ~30 s
 DEFAULT_TIMEOUT = 10.0
 AUTOMATIC_SOURCES = frozenset({"ack", "auto_answer"})
+
+
+def sms_segments(channel: Channel | None, text: str) -> int | None:
+    """The parts an SMS reply goes out in (None on other channels), as the channel's
+    gateway will send it (without diacritics when it needs GSM-7: sms.py)."""
+    if channel is None or channel.kind != "sms":
+        return None
+    return segments(text, bool(channel.settings.get("gsm7_only"))).parts
 
 
 class RetryLater(Exception):
@@ -82,6 +91,8 @@ async def queue_message(
     the message queued the first time (nothing new is queued)."""
     key = key or uuid4().hex
     now = utcnow()
+    text = text.replace("\x00", "")
+    channel = await session.get(Channel, conversation.channel_id)
     message_id = await session.scalar(
         insert_for(dialect_name(session))(Message)
         .values(
@@ -89,9 +100,10 @@ async def queue_message(
             conversation_id=conversation.id,
             direction=Direction.OUT,
             kind="text",
-            text=text.replace("\x00", ""),
+            text=text,
             attachments=[],
             status=MessageStatus.QUEUED,
+            segments=sms_segments(channel, text),
             idempotency_key=key,
             attempts=0,
             author_id=author_id,
@@ -296,6 +308,8 @@ async def _finish(
     if isinstance(outcome, Sent):
         message.status = MessageStatus.SENT
         message.provider_id = outcome.provider_id
+        if isinstance(outcome.details.get("segments"), int):
+            message.segments = outcome.details["segments"]  # as sent (the settings then)
         message.sent_at = utcnow()
         message.error = None
         _changed(session, message.conversation_id, message.id)

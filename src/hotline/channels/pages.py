@@ -182,6 +182,29 @@ async def messages(request: Request, conversation_id: int, state: StateDep) -> R
     )
 
 
+@router.post("/conversations/{conversation_id}/segments", response_class=HTMLResponse)
+async def segments_preview(
+    request: Request,
+    conversation_id: int,
+    state: StateDep,
+    refused: FormRefusals,
+    csrf: FormText = "",
+    text: FormText = "",
+) -> Response:
+    """The SMS count of the reply being typed, for the reply box (the page's script asks
+    as the operator types): a short fragment, empty off SMS."""
+    if not csrf_matches(request, csrf) or refused:
+        return Response(status_code=400)
+    async with state.unit_of_work(read_only=True) as session:
+        actor = await _signed_in(request, state, session)
+        if actor is None:
+            return Response(status_code=401)
+        found = await conversations.reply_segments(
+            session, actor=actor, conversation_id=conversation_id, text=text
+        )
+    return templates.TemplateResponse(request, "channels/_segments.html", {"found": found})
+
+
 @router.post("/conversations/{conversation_id}/reply", response_class=HTMLResponse)
 async def reply(
     request: Request,

@@ -161,6 +161,18 @@ class ReplyIn(BaseModel):
     idempotency_key: str | None = Field(default=None, min_length=8, max_length=100)
 
 
+class SegmentsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(max_length=2000)
+
+
+class SegmentsOut(BaseModel):
+    encoding: str  # "GSM-7" or "UCS-2"
+    segments: int
+    text: str  # what the gateway gets (without diacritics when it needs GSM-7)
+
+
 class CaseFromConversationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
