@@ -160,13 +160,15 @@ async def citizen_answer(session: AsyncSession, *, case: Case, text: str, key: s
 @dataclass(frozen=True)
 class ThreadLine:
     from_citizen: bool
-    text: str
+    text: str  # empty for the citizen's own messages
     at: datetime
 
 
 async def report_thread(session: AsyncSession, *, case: Case) -> list[ThreadLine]:
-    """The report's exchange on the portal, oldest first: the citizen's messages and the
-    replies delivered to them (not those still queued or failed)."""
+    """The report's exchange on the portal, oldest first: the replies delivered to the
+    citizen (not those still queued or failed) and when they wrote. The tracking page
+    shows no one's personal data, so the citizen's own texts (the report's among them)
+    are not repeated there: a code and secret passed on show the hotline's side only."""
     rows = await session.execute(
         select(Message.direction, Message.text, Message.created_at, Message.sent_at)
         .join(Conversation, Conversation.id == Message.conversation_id)
@@ -176,10 +178,15 @@ async def report_thread(session: AsyncSession, *, case: Case) -> list[ThreadLine
             Conversation.external_user_id == user_of(case.code),
             (Message.direction == Direction.IN) | (Message.status == MessageStatus.SENT),
             Message.kind == "text",
+            Message.event_id.is_distinct_from(f"{user_of(case.code)}:report"),
         )
         .order_by(Message.created_at, Message.id)
     )
     return [
-        ThreadLine(direction == Direction.IN, text, sent_at or created_at)
+        ThreadLine(
+            direction == Direction.IN,
+            "" if direction == Direction.IN else text,
+            sent_at or created_at,
+        )
         for direction, text, created_at, sent_at in rows.all()
     ]
