@@ -204,6 +204,9 @@ async def run_worker(
             # Until the next round, or sooner when a waiting job (a retry) falls due.
             await asyncio.sleep(await _next_due_in(sessionmaker, interval))
     finally:
+        from hotline.channels.outbox import close_send_client
+
         await mailboxes.stop()
+        await close_send_client()
         await waker.stop()
         await engine.dispose()
