@@ -128,6 +128,18 @@ async def run_due_jobs(
     return done
 
 
+async def prune_done_jobs(sessionmaker: Any, *, keep_hours: float) -> int:
+    """Delete the jobs done more than `keep_hours` ago, a batch per transaction (a long
+    delete would hold SQLite's one writer); failed jobs stay."""
+    total = 0
+    while True:
+        async with sessionmaker() as session, session.begin():
+            pruned = await service.prune_done(session, keep_hours=keep_hours)
+        total += pruned
+        if pruned < service.PRUNE_BATCH:
+            return total
+
+
 async def _next_due_in(sessionmaker: Any, interval: float) -> float:
     """Seconds until the next queued job is due (a retry's backoff), at most `interval`."""
     from sqlalchemy import func, select
@@ -199,6 +211,9 @@ async def run_worker(
                 pruned = await prune_events(session, keep_hours=settings.events_keep_hours)
             if pruned:
                 log.info("events_pruned", count=pruned)
+            pruned = await prune_done_jobs(sessionmaker, keep_hours=settings.jobs_keep_done_hours)
+            if pruned:
+                log.info("jobs_pruned", count=pruned)
             if once:
                 return
             # Until the next round, or sooner when a waiting job (a retry) falls due.
