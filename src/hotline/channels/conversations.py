@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +16,7 @@ from hotline.cases.access import get_case_for
 from hotline.cases.models import Case
 from hotline.cases.service import NewCase, open_case
 from hotline.channels.acknowledge import acknowledge
+from hotline.channels.files import message_file, queue_files_to_case
 from hotline.channels.models import (
     Channel,
     Conversation,
@@ -189,6 +191,27 @@ async def read_conversation(
     return conversation, channel, await messages_of(session, conversation.id)
 
 
+async def read_file(
+    session: AsyncSession, *, actor: Actor, conversation_id: int, message_id: int, index: int
+) -> dict[str, Any]:
+    """A file a citizen sent in a conversation (its kept description), for hotline staff;
+    a photo or a letter is personal data: the read is logged."""
+    if not allows(actor, Permission.READ_CONTACTS):
+        raise _missing(conversation_id)
+    conversation, _channel = await _get(session, conversation_id)
+    found = await message_file(
+        session, conversation_id=conversation.id, message_id=message_id, index=index
+    )
+    await log_personal_read(
+        session,
+        actor=actor,
+        purpose="conversation_file",
+        contact_id=conversation.contact_id,
+        case_id=conversation.case_id,
+    )
+    return found
+
+
 async def reply(
     session: AsyncSession,
     *,
@@ -278,6 +301,7 @@ async def open_case_from(
     )
     conversation.case_id = case.id
     changed(session, conversation, "case_opened")
+    await queue_files_to_case(session, conversation_id=conversation.id, case_id=case.id)
     await acknowledge(session, conversation=conversation, channel=channel, case_code=case.code)
     await session.flush()
     return case
@@ -291,6 +315,7 @@ async def link_case(
     case = await get_case_for(session, actor, case_code, write=True)
     conversation.case_id = case.id
     changed(session, conversation, "case_linked")
+    await queue_files_to_case(session, conversation_id=conversation.id, case_id=case.id)
     await session.flush()
     return conversation, channel, case
 

@@ -35,6 +35,7 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
 
 def domain_handlers() -> dict[str, Handler]:
     """Each domain's job handlers (its jobs.py), imported when a worker first needs them."""
+    from hotline.attachments.jobs import HANDLERS as attachments_handlers
     from hotline.care.jobs import HANDLERS as care_handlers
     from hotline.cases.jobs import HANDLERS as cases_handlers
     from hotline.channels.jobs import HANDLERS as channels_handlers
@@ -42,8 +43,22 @@ def domain_handlers() -> dict[str, Handler]:
 
     # The channels' notify_reporter delivers on a connected channel and falls back to the
     # cases' one (recorded as pending) otherwise. Care and the knowledge base act on a
-    # citizen's message through jobs the channels queue (channels/inbound.py).
-    return {**cases_handlers, **channels_handlers, **care_handlers, **knowledge_handlers}
+    # citizen's message through jobs the channels queue (channels/inbound.py), and the
+    # attachments domain takes a conversation's kept files into its case (channels/files.py).
+    return {
+        **cases_handlers,
+        **channels_handlers,
+        **care_handlers,
+        **knowledge_handlers,
+        **attachments_handlers,
+    }
+
+
+def keep_mail_file(session: AsyncSession, filename: str, data: bytes) -> dict[str, Any]:
+    """An e-mail's attachment kept by the attachments domain (channels/files.py)."""
+    from hotline.attachments.service import keep_file
+
+    return keep_file(session, filename=filename, data=data).as_json()
 
 
 async def sweep_deadlines(session: AsyncSession) -> int:
@@ -177,7 +192,7 @@ async def run_worker(
     # IDLE waits up to 29 minutes); each pass starts and stops them as channels change.
     from hotline.channels.mailboxes import Mailboxes
 
-    mailboxes = Mailboxes(sessionmaker, wake=waker)
+    mailboxes = Mailboxes(sessionmaker, wake=waker, keep_file=keep_mail_file)
     try:
         while True:
             if once:
