@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # The worker deletes events older than this; a stream resuming from an older id is
     # told to reload (event `reset`).
     events_keep_hours: float = Field(default=48.0, gt=0)
+    # The worker deletes jobs done longer ago than this (failed ones stay, for operators to
+    # see); a job's key guards against a repeat only while its row is kept.
+    jobs_keep_done_hours: float = Field(default=168.0, gt=0)
     # At most this many missed events are replayed to a resuming stream, else `reset`.
     events_replay_max: int = Field(default=2000, ge=1)
     site_name: str = "Tổng đài 1022"

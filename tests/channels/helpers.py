@@ -82,6 +82,7 @@ class Recorded:
     query: dict[str, list[str]]
     headers: dict[str, str]  # lower-case names
     body: bytes
+    peer: tuple[str, int] | None = None  # the client's address: one per connection
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -91,7 +92,7 @@ class FakeProvider:
     """A provider's API on 127.0.0.1: `reply()` scripts the next answers (in order; the default
     answer once the script is spent), `requests` holds what arrived."""
 
-    def __init__(self, default: Any = None) -> None:
+    def __init__(self, default: Any = None, *, keep_alive: bool = False) -> None:
         self.requests: list[Recorded] = []
         self.default: tuple[int, Any] = (200, default if default is not None else {})
         self._script: deque[tuple[int, Any] | str] = deque()
@@ -100,6 +101,9 @@ class FakeProvider:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            # HTTP/1.1 keeps a connection open for the client's next request.
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 parts = urlsplit(self.path)
@@ -109,6 +113,7 @@ class FakeProvider:
                     query=parse_qs(parts.query),
                     headers={k.lower(): v for k, v in self.headers.items()},
                     body=self.rfile.read(length),
+                    peer=self.client_address[:2],
                 )
                 fake.requests.append(record)
                 if fake.on_request is not None:

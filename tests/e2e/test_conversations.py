@@ -104,3 +104,58 @@ def test_a_zalo_message_arrives_live_and_the_keyboard_reply_turns_sent(  # type:
         page.locator(".msg-out[data-status='sent']", has_text=REPLY).wait_for()
         assert "đã gửi" in page.locator(".msg-out", has_text=REPLY).inner_text()
         assert not errors
+
+
+async def _sms_seed(settings) -> int:  # type: ignore[no-untyped-def]
+    """An operator and an SMS channel whose gateway needs GSM-7."""
+    from hotline.auth.service import SYSTEM, create_user
+    from hotline.channels.admin import create_channel
+    from tests.channels.helpers import SMS
+
+    engine = create_engine(settings.effective_database_url)
+    async with make_sessionmaker(engine, Site.from_settings(settings))() as s, s.begin():
+        await create_user(
+            s, username="dtv03", password="dtv03-1022", role="operator", full_name="ĐTV 03"
+        )
+        channel = await create_channel(
+            s, actor=SYSTEM, kind="sms", name="SMS 1022", settings={**SMS, "gsm7_only": True}
+        )
+        channel_id = channel.id
+    await engine.dispose()
+    return int(channel_id)
+
+
+@pytest.mark.e2e
+def test_an_sms_replys_parts_are_counted_as_the_operator_types(  # type: ignore[no-untyped-def]
+    live_server, browser, settings
+):
+    from playwright.sync_api import expect
+
+    from tests.channels.helpers import SMS, payload, signature_headers
+
+    channel = live_server.run(_sms_seed(settings))
+    body = payload("sms", "inbound")
+    r = httpx.post(
+        f"{live_server.url}/hooks/{channel}",
+        content=body,
+        headers=signature_headers("sms", SMS, body),
+    )
+    assert r.status_code == 200, r.text
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    errors: list[object] = []
+    page.on("pageerror", lambda error: errors.append(error))
+    page.goto(live_server.url + "/login")
+    page.fill("#username", "dtv03")
+    page.fill("#password", "dtv03-1022")
+    page.keyboard.press("Enter")
+    page.wait_for_url(live_server.url + "/")
+    page.goto(live_server.url + "/conversations/1")
+    box = page.locator("textarea[name=text]")
+    count = page.locator("output.sms-count")
+    box.press_sequentially("Tổng đài 1022 đã nhận")
+    expect(count).to_have_text("1 tin SMS · GSM-7 · không dấu")
+    box.fill("Xin chào " * 20)
+    box.press("End")
+    box.press_sequentially("!")
+    expect(count).to_have_text("2 tin SMS · GSM-7 · không dấu")
+    assert not errors

@@ -150,3 +150,25 @@ async def test_due_jobs_are_claimed_oldest_first_and_an_expired_lease_before_the
     assert order == [4, 1, 3, 2]
     async with state.unit_of_work() as s:
         assert await service.claim(s, now=later) is None
+
+
+async def test_the_worker_prunes_jobs_done_long_ago_and_keeps_failed_and_recent_ones(app, settings):
+    from hotline.jobs.worker import run_worker
+
+    state = app.state.hotline
+    old = utcnow() - timedelta(hours=settings.jobs_keep_done_hours + 1)
+    recent = utcnow() - timedelta(hours=settings.jobs_keep_done_hours - 1)
+    async with state.unit_of_work() as s:
+        for key, status, at in (
+            ("done-old", JobStatus.DONE, old),
+            ("done-recent", JobStatus.DONE, recent),
+            ("failed-old", JobStatus.FAILED, old),
+        ):
+            await service.enqueue(s, kind="test.kept", key=key, run_at=at)
+            job = await s.scalar(select(Job).where(Job.key == key))
+            assert job is not None
+            job.status = status
+    await run_worker(settings, once=True)
+    async with state.sessionmaker() as s:
+        left = set((await s.scalars(select(Job.key))).all())
+    assert left == {"done-recent", "failed-old"}

@@ -43,6 +43,10 @@ PERSONAL: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/conversations"): "conversation_list",
     ("GET", "/api/v1/conversations/{conversation_id}"): "conversation",
     ("GET", "/api/v1/cases/{code}/conversations"): "conversation_list",
+    ("GET", "/api/v1/conversations/{conversation_id}/messages/{message_id}/files/{index}"): (
+        "conversation_file"
+    ),
+    ("GET", "/conversations/{conversation_id}/files/{message_id}/{index}"): "conversation_file",
     # Home care: the patient's doctor or a supervisor reading health data.
     ("GET", "/api/v1/care/patients"): "care_patients",
     ("GET", "/api/v1/care/patients/{patient_id}"): "care_patient",
@@ -71,6 +75,7 @@ PAGES = {
     ("GET", "/console/conversations"),
     ("GET", "/conversations/{conversation_id}"),
     ("GET", "/conversations/{conversation_id}/messages"),
+    ("GET", "/conversations/{conversation_id}/files/{message_id}/{index}"),
 }
 CARE_PAGES = {route for route in PERSONAL if route[1].startswith("/care")}
 
@@ -228,6 +233,11 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ("GET", "/chat/{channel_id}/messages"): "the visitor's own thread, to its token's holder",
     ("GET", "/chat/{channel_id}/stream"): "the visitor's own thread, to its token's holder",
     ("POST", "/api/v1/conversations/{conversation_id}/messages"): _ECHO,
+    ("POST", "/api/v1/conversations/{conversation_id}/segments"): _ECHO,
+    ("POST", "/conversations/{conversation_id}/segments"): _ECHO,
+    ("POST", "/tra-cuu/tra-loi"): (
+        "the secret's holder's own message, then the tracking page: no reporter details"
+    ),
     ("POST", "/api/v1/conversations/{conversation_id}/case"): _CASE_CONTENT,
     ("POST", "/api/v1/conversations/{conversation_id}/link"): (
         "the conversation's ids and status: no name, number or message"
@@ -392,6 +402,21 @@ async def _zalo_conversation(app, client, world, code: str) -> dict[str, Any]:
     return found
 
 
+async def _kept_file(app, conversation_id: int) -> int:
+    """A photo kept with the conversation's message, as an e-mail's would be."""
+    from hotline.attachments.service import keep_file
+    from hotline.channels.models import Message
+
+    async with app.state.hotline.unit_of_work() as session:
+        message = await session.scalar(
+            select(Message).where(Message.conversation_id == conversation_id)
+        )
+        assert message is not None
+        kept = keep_file(session, filename="anh.png", data=make_png())
+        message.attachments = [{"kind": "image", "name": "anh.png", "stored": kept.as_json()}]
+        return message.id
+
+
 async def _reads(app, user: int) -> list[PersonalDataRead]:
     async with app.state.hotline.unit_of_work() as session:
         rows = await session.scalars(
@@ -499,6 +524,15 @@ async def test_every_route_showing_a_citizen_logs_the_read(app, client, world, s
         "operator",
         "GET",
         f"/api/v1/cases/{s.code}/conversations",
+        conversation["contact_id"],
+    )
+    message_id = await _kept_file(app, conversation["id"])
+    calls[
+        ("GET", "/api/v1/conversations/{conversation_id}/messages/{message_id}/files/{index}")
+    ] = (
+        "operator",
+        "GET",
+        f"/api/v1/conversations/{conversation['id']}/messages/{message_id}/files/0",
         conversation["contact_id"],
     )
     calls.update(await _care_calls(client, world, s))

@@ -5,7 +5,10 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import filetype
 from sqlalchemy import select
@@ -41,11 +44,30 @@ def _safe_filename(name: str) -> str:
     return "".join(ch for ch in base if ch.isprintable())[:200]
 
 
-async def add_attachment(
-    session: AsyncSession, *, actor: Actor, case: Case, filename: str, data: bytes
-) -> Attachment:
-    """Store a file for a case. Too big → TooLarge, not an allowed type → UnsupportedMedia;
-    in both cases nothing is written."""
+@dataclass(frozen=True)
+class KeptFile:
+    """A file checked and written to the attachments' storage, not yet any case's."""
+
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+    storage_name: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "filename": self.filename,
+            "media_type": self.media_type,
+            "size": self.size,
+            "sha256": self.sha256,
+            "storage_name": self.storage_name,
+        }
+
+
+def keep_file(session: AsyncSession, *, filename: str, data: bytes) -> KeptFile:
+    """Check a file (size cap, type by content) and write it to the attachments' storage.
+    Too big → TooLarge, not an allowed type → UnsupportedMedia, empty → InvalidInput; then
+    nothing is written. Written, it is removed again if the transaction rolls back."""
     site = site_of(session)
     if not data:
         raise InvalidInput("Tệp rỗng", field="file")
@@ -64,13 +86,36 @@ async def add_attachment(
     tmp = path.with_suffix(".part")
     tmp.write_bytes(data)
     os.replace(tmp, path)
-    attachment = Attachment(
-        case_id=case.id,
+    session.info.setdefault("on_rollback_unlink", []).append(path)
+    return KeptFile(
         filename=_safe_filename(filename),
         media_type=media_type,
         size=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
         storage_name=storage_name,
+    )
+
+
+def is_storage_name(name: str) -> bool:
+    """A name `keep_file` could have given (40 hex digits): nothing else is opened."""
+    return len(name) == 40 and all(c in "0123456789abcdef" for c in name)
+
+
+async def add_attachment(
+    session: AsyncSession, *, actor: Actor, case: Case, filename: str, data: bytes
+) -> Attachment:
+    """Store a file for a case. Too big → TooLarge, not an allowed type → UnsupportedMedia;
+    in both cases nothing is written."""
+    kept = keep_file(session, filename=filename, data=data)
+    path = site_of(session).attachments_dir / kept.storage_name
+    media_type = kept.media_type
+    attachment = Attachment(
+        case_id=case.id,
+        filename=kept.filename,
+        media_type=kept.media_type,
+        size=kept.size,
+        sha256=kept.sha256,
+        storage_name=kept.storage_name,
         uploaded_by_id=actor.user_id,
     )
     session.add(attachment)
@@ -86,8 +131,51 @@ async def add_attachment(
     except Exception:
         path.unlink(missing_ok=True)
         raise
-    session.info.setdefault("on_rollback_unlink", []).append(path)
     return attachment
+
+
+async def attach_kept(
+    session: AsyncSession, *, actor: Actor, case: Case, kept: Sequence[dict[str, Any]]
+) -> int:
+    """Files kept earlier (`keep_file`, e.g. those of an e-mail) become the case's
+    attachments, each once (a file already attached is skipped); how many were added."""
+    names = [k["storage_name"] for k in kept if is_storage_name(str(k.get("storage_name")))]
+    if not names:
+        return 0
+    known = set(
+        (
+            await session.scalars(
+                select(Attachment.storage_name).where(Attachment.storage_name.in_(names))
+            )
+        ).all()
+    )
+    added = 0
+    for k in kept:
+        name = str(k.get("storage_name"))
+        if name in known or not is_storage_name(name):
+            continue
+        known.add(name)
+        session.add(
+            Attachment(
+                case_id=case.id,
+                filename=str(k["filename"]),
+                media_type=str(k["media_type"]),
+                size=int(k["size"]),
+                sha256=str(k["sha256"]),
+                storage_name=name,
+                uploaded_by_id=actor.user_id,
+            )
+        )
+        added += 1
+        await timeline.log(
+            session,
+            case,
+            "attachment_added",
+            actor,
+            data={"filename": str(k["filename"]), "media_type": str(k["media_type"])},
+        )
+    await session.flush()
+    return added
 
 
 async def list_attachments(session: AsyncSession, case_id: int) -> list[Attachment]:

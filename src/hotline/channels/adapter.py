@@ -14,9 +14,12 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import httpx
+
+if TYPE_CHECKING:
+    from httpx._client import UseClientDefault
 
 
 class InboundKind(enum.StrEnum):
@@ -75,6 +78,13 @@ class Outgoing:
     # An automatic acknowledgement rather than an operator's reply: e-mail marks it
     # `Auto-Submitted: auto-replied` (RFC 3834) so the citizen's auto-responder stays quiet.
     automatic: bool = False
+    # This send's timeout (the channel's `send_timeout`): the worker's one HTTP client is
+    # shared by every channel, so an adapter passes it with its request.
+    timeout: httpx.Timeout | None = None
+
+    @property
+    def request_timeout(self) -> httpx.Timeout | UseClientDefault:
+        return self.timeout or httpx.USE_CLIENT_DEFAULT
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,11 +28,15 @@ from hotline.channels.schemas import (
     SavedReplyIn,
     SavedReplyOut,
     SavedReplyPatch,
+    SegmentsIn,
+    SegmentsOut,
 )
+from hotline.errors import NotFound
 from hotline.messages import msg
 from hotline.staffing import surge
 from hotline.types import Id
 from hotline.web.deps import current_actor, get_state
+from hotline.web.files import kept_file_response
 from hotline.web.inputs import refuse_unstorable_input
 from hotline.web.routes import DirectRoute
 from hotline.web.state import AppState
@@ -238,6 +243,37 @@ async def reply(conversation_id: Id, body: ReplyIn, actor: ActorDep, state: Stat
             key=body.idempotency_key,
         )
         return MessageOut.of(message)
+
+
+@router.get("/api/v1/conversations/{conversation_id}/messages/{message_id}/files/{index}")
+async def download_file(
+    conversation_id: Id, message_id: Id, index: int, actor: ActorDep, state: StateDep
+) -> FileResponse:
+    """A file a citizen's e-mail brought (kept by the attachments domain); a logged read."""
+    async with state.unit_of_work() as session:
+        kept = await conversations.read_file(
+            session,
+            actor=actor,
+            conversation_id=conversation_id,
+            message_id=message_id,
+            index=index,
+        )
+    return kept_file_response(state.site.attachments_dir, kept)
+
+
+@router.post("/api/v1/conversations/{conversation_id}/segments", response_model=SegmentsOut)
+async def reply_segments(
+    conversation_id: Id, body: SegmentsIn, actor: ActorDep, state: StateDep
+) -> Any:
+    """How a reply would go out by SMS (encoding, parts, the text the gateway gets): 404
+    for a conversation on another channel. Writes nothing."""
+    async with state.unit_of_work(read_only=True) as session:
+        found = await conversations.reply_segments(
+            session, actor=actor, conversation_id=conversation_id, text=body.text
+        )
+    if found is None:
+        raise NotFound(msg("Cuộc hội thoại này không qua SMS"), field="conversation_id")
+    return SegmentsOut(encoding=found.encoding, segments=found.parts, text=found.text)
 
 
 @router.post("/api/v1/conversations/{conversation_id}/case", status_code=201)

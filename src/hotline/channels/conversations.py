@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +16,7 @@ from hotline.cases.access import get_case_for
 from hotline.cases.models import Case
 from hotline.cases.service import NewCase, open_case
 from hotline.channels.acknowledge import acknowledge
+from hotline.channels.files import message_file, queue_files_to_case
 from hotline.channels.models import (
     Channel,
     Conversation,
@@ -24,6 +26,7 @@ from hotline.channels.models import (
 )
 from hotline.channels.outbox import queue_message
 from hotline.channels.registry import CASE_CHANNEL, adapter_for
+from hotline.channels.sms import Segments, segments
 from hotline.contacts.service import ReadSubject, log_personal_read, log_personal_reads
 from hotline.errors import Conflict, InvalidInput, NotFound
 from hotline.events import DomainEvent, record_event
@@ -188,6 +191,27 @@ async def read_conversation(
     return conversation, channel, await messages_of(session, conversation.id)
 
 
+async def read_file(
+    session: AsyncSession, *, actor: Actor, conversation_id: int, message_id: int, index: int
+) -> dict[str, Any]:
+    """A file a citizen sent in a conversation (its kept description), for hotline staff;
+    a photo or a letter is personal data: the read is logged."""
+    if not allows(actor, Permission.READ_CONTACTS):
+        raise _missing(conversation_id)
+    conversation, _channel = await _get(session, conversation_id)
+    found = await message_file(
+        session, conversation_id=conversation.id, message_id=message_id, index=index
+    )
+    await log_personal_read(
+        session,
+        actor=actor,
+        purpose="conversation_file",
+        contact_id=conversation.contact_id,
+        case_id=conversation.case_id,
+    )
+    return found
+
+
 async def reply(
     session: AsyncSession,
     *,
@@ -214,6 +238,20 @@ async def reply(
         source="staff",
         key=f"reply:{key}" if key else None,
     )
+
+
+async def reply_segments(
+    session: AsyncSession, *, actor: Actor, conversation_id: int, text: str
+) -> Segments | None:
+    """How a reply being typed would go out by SMS (its encoding, parts and the text the
+    gateway gets), or None when the conversation is not on an SMS channel. Writes
+    nothing; hotline staff only."""
+    _conversation, channel = await _get_for(
+        session, actor, conversation_id, Permission.REPLY_TO_CITIZENS
+    )
+    if channel.kind != "sms":
+        return None
+    return segments(text[:MAX_REPLY], bool(channel.settings.get("gsm7_only")))
 
 
 def _description(messages: list[Message]) -> str:
@@ -265,6 +303,7 @@ async def open_case_from(
     )
     conversation.case_id = case.id
     changed(session, conversation, "case_opened")
+    await queue_files_to_case(session, conversation_id=conversation.id, case_id=case.id)
     await acknowledge(
         session,
         conversation=conversation,
@@ -284,6 +323,7 @@ async def link_case(
     case = await get_case_for(session, actor, case_code, write=True)
     conversation.case_id = case.id
     changed(session, conversation, "case_linked")
+    await queue_files_to_case(session, conversation_id=conversation.id, case_id=case.id)
     await session.flush()
     return conversation, channel, case
 

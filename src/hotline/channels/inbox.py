@@ -18,6 +18,8 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.channels.adapter import HookReply, Inbound, InboundKind
+from hotline.channels.files import KeepFile, describe, keep_attachments
+from hotline.channels.inbound import queue_message_in
 from hotline.channels.mailthreads import find_thread, threaded
 from hotline.channels.models import (
     IN_DOUBT,
@@ -112,10 +114,20 @@ async def receive(
     return HookResult(OK, stored)
 
 
-async def store(session: AsyncSession, *, channel: Channel, event: Inbound) -> int:
-    """Store one read event (1), or nothing for a repeat or an echo of our own send (0)."""
+async def store(
+    session: AsyncSession,
+    *,
+    channel: Channel,
+    event: Inbound,
+    read: bool = True,
+    keep_file: KeepFile | None = None,
+) -> int:
+    """Store one read event (1), or nothing for a repeat or an echo of our own send (0).
+    `read`: triage reads a citizen's text afterwards (inbound.py); a message that is part
+    of a case already (a portal report's thread) is not read again. `keep_file` keeps the
+    bytes of attachments that carry them (files.py)."""
     if event.kind == InboundKind.MESSAGE:
-        return await _store_message(session, channel, event)
+        return await _store_message(session, channel, event, read=read, keep_file=keep_file)
     if event.kind == InboundKind.ECHO:
         return await _store_echo(session, channel, event)
     return await _store_follow(session, channel, event)
@@ -292,10 +304,7 @@ def message_values(event: Inbound) -> dict[str, Any]:
         ),
         "text": _clean(event.text),
         "event_id": event.event_id,
-        "attachments": [
-            {"kind": a.kind, "url": a.url, "name": a.name, "content_type": a.content_type}
-            for a in event.attachments
-        ],
+        "attachments": [describe(a) for a in event.attachments],
         "lat": event.location[0] if event.location else None,
         "long": event.location[1] if event.location else None,
         "status": MessageStatus.RECEIVED,
@@ -308,7 +317,19 @@ def message_values(event: Inbound) -> dict[str, Any]:
     }
 
 
-async def _store_message(session: AsyncSession, channel: Channel, event: Inbound) -> int:
+def needs_reading(values: dict[str, Any]) -> bool:
+    """A citizen's own text (not a machine's): triage reads it after it is stored."""
+    return bool(values["text"].strip()) and not values["automatic"]
+
+
+async def _store_message(
+    session: AsyncSession,
+    channel: Channel,
+    event: Inbound,
+    *,
+    read: bool = True,
+    keep_file: KeepFile | None = None,
+) -> int:
     if await _seen(session, channel, event.event_id):
         return 0
     phones = phones_of(event)
@@ -322,6 +343,8 @@ async def _store_message(session: AsyncSession, channel: Channel, event: Inbound
     if case_id is not None and conversation.case_id is None and not event.automatic:
         conversation.case_id = case_id
     values = message_values(event)
+    if keep_file is not None and any(a.data for a in event.attachments):
+        values["attachments"] = keep_attachments(session, event, keep_file)
     at = values["created_at"]
     message_id = await _insert(session, conversation, values)
     if message_id is None:
@@ -329,6 +352,8 @@ async def _store_message(session: AsyncSession, channel: Channel, event: Inbound
     _touch(conversation, at, inbound=True)
     conversation.following = True
     _event(session, conversation, message_id, "in")
+    if read and needs_reading(values):
+        await queue_message_in(session, message_id=message_id)
     await session.flush()
     return 1
 

@@ -110,6 +110,14 @@ msg AS (
                'message_id', msg.id, 'direction', 'in'
            )
     FROM msg
+), queued AS (
+    -- A citizen's own text is read by triage after it is stored (channels/inbound.py).
+    INSERT INTO job (kind, payload, key, status, run_at, attempts, max_attempts, created_at)
+    SELECT 'channel_message_in', jsonb_build_object('message_id', msg.id),
+           'channel_message_in:' || msg.id, 'queued', $14, 0, 5, $14
+    FROM msg
+    WHERE NOT $12::boolean AND btrim($6::text) <> ''
+    ON CONFLICT (key) DO NOTHING
 )
 """
 

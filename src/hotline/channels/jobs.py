@@ -1,5 +1,6 @@
 """Job handlers of the channels domain, loaded by the worker (jobs/worker.py): replies out,
-and a case's answer to its reporter on the channel they wrote from."""
+a case's answer to its reporter on the channel they wrote from, and a citizen's text read
+after it was stored (inbound.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from hotline.cases import jobs as case_jobs
 from hotline.cases import timeline
 from hotline.cases.models import Case, CaseEvent
 from hotline.cases.sharing import NOTIFY_REPORTER
+from hotline.channels.inbound import MESSAGE_IN, message_in
 from hotline.channels.models import Channel, Conversation
 from hotline.channels.outbox import CHANNEL_SEND, deliver, queue_message
 from hotline.jobs.runs import Handler
@@ -91,4 +93,8 @@ async def notify_reporter(session: AsyncSession, payload: dict[str, Any]) -> Non
         )
 
 
-HANDLERS: dict[str, Handler] = {CHANNEL_SEND: deliver, NOTIFY_REPORTER: notify_reporter}
+HANDLERS: dict[str, Handler] = {
+    CHANNEL_SEND: deliver,
+    NOTIFY_REPORTER: notify_reporter,
+    MESSAGE_IN: message_in,
+}

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.channels import inbox
 from hotline.channels.email import EmailAdapter, MailboxError
+from hotline.channels.files import KeepFile
 from hotline.channels.models import Channel
 from hotline.channels.registry import adapter_for
 from hotline.events import Wake, committed
@@ -49,10 +50,15 @@ async def _load(
 
 
 async def read_mailbox(
-    sessionmaker: Callable[[], AsyncSession], channel_id: int, *, wake: Wake | None = None
+    sessionmaker: Callable[[], AsyncSession],
+    channel_id: int,
+    *,
+    wake: Wake | None = None,
+    keep_file: KeepFile | None = None,
 ) -> int:
     """Fetch and store everything new in the mailbox (batch after batch while the server
-    has more); the messages stored. Raises MailboxError when it cannot be read now."""
+    has more); the messages stored, their attachments' bytes kept by `keep_file` (files.py).
+    Raises MailboxError when it cannot be read now."""
     adapter = _adapter()
     stored = 0
     while True:
@@ -79,7 +85,9 @@ async def read_mailbox(
                     )
                     continue
                 for event in events:
-                    stored += await inbox.store(session, channel=channel, event=event)
+                    stored += await inbox.store(
+                        session, channel=channel, event=event, keep_file=keep_file
+                    )
             channel.state = dict(result.state)
         if result.reset:
             log.info("mailbox_reset", channel_id=channel_id, state=result.state)
@@ -93,6 +101,7 @@ async def watch_mailbox(
     *,
     wake: Wake | None = None,
     wait_timeout: float | None = None,
+    keep_file: KeepFile | None = None,
 ) -> None:
     """Read, wait for mail, read again, until the channel is disabled or the task is
     cancelled; a failure is logged and retried with backoff (5 s doubling to 15 minutes)."""
@@ -100,7 +109,7 @@ async def watch_mailbox(
     delay = BACKOFF_FIRST
     while True:
         try:
-            stored = await read_mailbox(sessionmaker, channel_id, wake=wake)
+            stored = await read_mailbox(sessionmaker, channel_id, wake=wake, keep_file=keep_file)
             if stored:
                 log.info("mail_stored", channel_id=channel_id, count=stored)
             loaded = await _load(sessionmaker, channel_id)
@@ -134,10 +143,12 @@ class Mailboxes:
         *,
         wake: Wake | None = None,
         wait_timeout: float | None = None,
+        keep_file: KeepFile | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.wake = wake
         self.wait_timeout = wait_timeout
+        self.keep_file = keep_file
         self.tasks: dict[int, tuple[datetime, asyncio.Task[None]]] = {}
 
     async def sync(self) -> None:
@@ -161,6 +172,7 @@ class Mailboxes:
                         channel_id,
                         wake=self.wake,
                         wait_timeout=self.wait_timeout,
+                        keep_file=self.keep_file,
                     ),
                     name=f"mailbox-{channel_id}",
                 )
@@ -178,7 +190,9 @@ class Mailboxes:
         stored = 0
         for channel_id in ids:
             try:
-                stored += await read_mailbox(self.sessionmaker, channel_id, wake=self.wake)
+                stored += await read_mailbox(
+                    self.sessionmaker, channel_id, wake=self.wake, keep_file=self.keep_file
+                )
             except MailboxError as exc:
                 log.warning("mailbox_unreadable", channel_id=channel_id, error=str(exc))
         return stored

@@ -149,7 +149,10 @@ class MessengerAdapter:
         url = f"{api_base}/{settings['page_id']}/messages"
         try:
             response = await http.post(
-                url, params={"access_token": settings["page_access_token"]}, json=body
+                url,
+                params={"access_token": settings["page_access_token"]},
+                json=body,
+                timeout=message.request_timeout,
             )
         except httpx.TimeoutException:
             raise RetryableSendError("Messenger did not answer in time", code="timeout") from None

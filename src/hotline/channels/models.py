@@ -79,6 +79,11 @@ class Conversation(Base):
     last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_message_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Answered from the knowledge base without an operator (knowledge/jobs.py): when, and
+    # with which article (no foreign key: the knowledge domain sits above this one, and
+    # its articles are archived, not deleted).
+    auto_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    auto_answer_article_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class Direction(enum.StrEnum):
@@ -136,6 +141,8 @@ class Message(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An SMS reply: the parts the gateway sends it in (sms.py's count), known when queued.
+    segments: Mapped[int | None] = mapped_column(Integer)
 
 
 class SavedReply(Base):

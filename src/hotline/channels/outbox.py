@@ -20,8 +20,10 @@ provider, (3) record `sent` with the provider's id, or `queued` for a retry with
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import ssl
+import weakref
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -52,6 +54,7 @@ from hotline.channels.models import (
     MessageStatus,
 )
 from hotline.channels.registry import adapter_for
+from hotline.channels.sms import segments
 from hotline.db import dialect_name, insert_for, utcnow
 from hotline.events import DomainEvent, record_event
 from hotline.jobs.runs import JobRun, in_steps
@@ -63,6 +66,14 @@ JOB_ATTEMPTS = 12  # room for the waits of a send in doubt besides the calls
 IN_DOUBT_GRACE = timedelta(minutes=2)  # Zalo retries a webhook first after ~30 s
 DEFAULT_TIMEOUT = 10.0
 AUTOMATIC_SOURCES = frozenset({"ack", "auto_answer"})
+
+
+def sms_segments(channel: Channel | None, text: str) -> int | None:
+    """The parts an SMS reply goes out in (None on other channels), as the channel's
+    gateway will send it (without diacritics when it needs GSM-7: sms.py)."""
+    if channel is None or channel.kind != "sms":
+        return None
+    return segments(text, bool(channel.settings.get("gsm7_only"))).parts
 
 
 class RetryLater(Exception):
@@ -82,6 +93,8 @@ async def queue_message(
     the message queued the first time (nothing new is queued)."""
     key = key or uuid4().hex
     now = utcnow()
+    text = text.replace("\x00", "")
+    channel = await session.get(Channel, conversation.channel_id)
     message_id = await session.scalar(
         insert_for(dialect_name(session))(Message)
         .values(
@@ -89,9 +102,10 @@ async def queue_message(
             conversation_id=conversation.id,
             direction=Direction.OUT,
             kind="text",
-            text=text.replace("\x00", ""),
+            text=text,
             attachments=[],
             status=MessageStatus.QUEUED,
+            segments=sms_segments(channel, text),
             idempotency_key=key,
             attempts=0,
             author_id=author_id,
@@ -134,7 +148,6 @@ class _Prepared:
     adapter: Adapter
     settings: dict[str, Any]
     outgoing: Outgoing
-    timeout: float
 
 
 async def _locked(session: AsyncSession, message_id: int) -> Message | None:
@@ -210,8 +223,8 @@ async def _begin(session: AsyncSession, message_id: int, run: JobRun) -> _Prepar
             subject=subject,
             thread_refs=refs,
             reply_to=reply_to,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
         ),
-        timeout=timeout,
     )
 
 
@@ -267,23 +280,53 @@ async def _refresh(run: JobRun, send: _Prepared, http: httpx.AsyncClient) -> dic
 
 @functools.cache
 def _tls() -> ssl.SSLContext:
-    """The verifying TLS context every send's client shares: building one (the CA bundle
-    read and parsed, tens of milliseconds of CPU) costs far more than the rest of a send."""
+    """The verifying TLS context of the send client: building one (the CA bundle read and
+    parsed, tens of milliseconds of CPU) costs far more than the rest of a send."""
     return httpx.create_ssl_context()
+
+
+# The worker's sends share one HTTP client, so a provider's connections (and their TLS
+# sessions) are kept open between replies instead of opened for each. Its pool is capped:
+# a worker runs at most CONCURRENCY sends at once (jobs/worker.py). One per event loop,
+# since connections belong to the loop that opened them (tests run one loop each).
+SEND_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=16, keepalive_expiry=30)
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def send_client() -> httpx.AsyncClient:
+    """This process's send client (made on first use). Each send passes its channel's
+    timeout with its request (`Outgoing.timeout`); the client's own default (10 s) serves
+    token refreshes."""
+    loop = asyncio.get_running_loop()
+    client = _clients.get(loop)
+    if client is None or client.is_closed:
+        client = httpx.AsyncClient(
+            timeout=DEFAULT_TIMEOUT, limits=SEND_LIMITS, follow_redirects=False, verify=_tls()
+        )
+        _clients[loop] = client
+    return client
+
+
+async def close_send_client() -> None:
+    """Close this event loop's send client and its connections (the worker's shutdown)."""
+    client = _clients.pop(asyncio.get_running_loop(), None)
+    if client is not None:
+        await client.aclose()
 
 
 async def _call(run: JobRun, send: _Prepared) -> Sent | SendError:
     """Step 2: the provider's answer, or the error saying whether to retry."""
-    timeout = httpx.Timeout(send.timeout, connect=min(send.timeout, 5.0))
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, verify=_tls()) as http:
+    http = send_client()
+    try:
         try:
-            try:
-                return await send.adapter.send(send.settings, send.outgoing, http)
-            except TokenExpired:
-                send.settings = await _refresh(run, send, http)
-                return await send.adapter.send(send.settings, send.outgoing, http)
-        except SendError as exc:
-            return exc
+            return await send.adapter.send(send.settings, send.outgoing, http)
+        except TokenExpired:
+            send.settings = await _refresh(run, send, http)
+            return await send.adapter.send(send.settings, send.outgoing, http)
+    except SendError as exc:
+        return exc
 
 
 async def _finish(
@@ -296,6 +339,8 @@ async def _finish(
     if isinstance(outcome, Sent):
         message.status = MessageStatus.SENT
         message.provider_id = outcome.provider_id
+        if isinstance(outcome.details.get("segments"), int):
+            message.segments = outcome.details["segments"]  # as sent (the settings then)
         message.sent_at = utcnow()
         message.error = None
         _changed(session, message.conversation_id, message.id)

@@ -27,6 +27,7 @@ from hotline.errors import DomainError, InvalidInput, NotFound
 from hotline.messages import msg
 from hotline.staffing import surge
 from hotline.web.deps import get_state
+from hotline.web.files import kept_file_response
 from hotline.web.inputs import FormRefusals, without_nul
 from hotline.web.page import csrf_matches, csrf_token, nav_for, page_actor, templates_for
 from hotline.web.state import AppState
@@ -181,6 +182,48 @@ async def messages(request: Request, conversation_id: int, state: StateDep) -> R
     return templates.TemplateResponse(
         request, "channels/_messages.html", {"thread": thread, "tz": state.site.timezone}
     )
+
+
+@router.get("/conversations/{conversation_id}/files/{message_id}/{index}")
+async def download_file(
+    request: Request, conversation_id: int, message_id: int, index: int, state: StateDep
+) -> Response:
+    """A file a citizen's e-mail brought, from the thread's link; a logged read."""
+    async with state.unit_of_work() as session:
+        actor = await _signed_in(request, state, session)
+        if actor is None:
+            return RedirectResponse("/login", status_code=303)
+        kept = await conversations.read_file(
+            session,
+            actor=actor,
+            conversation_id=conversation_id,
+            message_id=message_id,
+            index=index,
+        )
+    return kept_file_response(state.site.attachments_dir, kept)
+
+
+@router.post("/conversations/{conversation_id}/segments", response_class=HTMLResponse)
+async def segments_preview(
+    request: Request,
+    conversation_id: int,
+    state: StateDep,
+    refused: FormRefusals,
+    csrf: FormText = "",
+    text: FormText = "",
+) -> Response:
+    """The SMS count of the reply being typed, for the reply box (the page's script asks
+    as the operator types): a short fragment, empty off SMS."""
+    if not csrf_matches(request, csrf) or refused:
+        return Response(status_code=400)
+    async with state.unit_of_work(read_only=True) as session:
+        actor = await _signed_in(request, state, session)
+        if actor is None:
+            return Response(status_code=401)
+        found = await conversations.reply_segments(
+            session, actor=actor, conversation_id=conversation_id, text=text
+        )
+    return templates.TemplateResponse(request, "channels/_segments.html", {"found": found})
 
 
 @router.post("/conversations/{conversation_id}/reply", response_class=HTMLResponse)

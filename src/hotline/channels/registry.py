@@ -14,7 +14,7 @@ from hotline.contacts.models import Channel as ContactChannel
 from hotline.errors import InvalidInput
 from hotline.messages import msg
 
-KINDS = ("zalo", "messenger", "viber", "email", "sms", "webchat")
+KINDS = ("zalo", "messenger", "viber", "email", "sms", "webchat", "portal")
 
 # kind -> "module:attribute" of its adapter instance.
 _ADAPTERS: dict[str, str] = {
@@ -24,6 +24,7 @@ _ADAPTERS: dict[str, str] = {
     "viber": "hotline.channels.viber:ADAPTER",
     "sms": "hotline.channels.sms:ADAPTER",
     "email": "hotline.channels.email:ADAPTER",
+    "portal": "hotline.channels.portal:ADAPTER",
 }
 
 # A channel kind as a case's and a contact identity's channel (contacts.models.Channel).
@@ -34,6 +35,7 @@ CASE_CHANNEL: dict[str, ContactChannel] = {
     "email": ContactChannel.EMAIL,
     "sms": ContactChannel.SMS,
     "webchat": ContactChannel.WEB,
+    "portal": ContactChannel.WEB,
 }
 
 

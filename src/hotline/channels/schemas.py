@@ -78,6 +78,7 @@ class MessageOut(BaseModel):
     attempts: int
     created_at: datetime
     sent_at: datetime | None
+    segments: int | None = None  # an SMS reply: the parts it is sent in
 
     @classmethod
     def of(cls, m: Message) -> Self:
@@ -98,6 +99,7 @@ class MessageOut(BaseModel):
             attempts=m.attempts,
             created_at=m.created_at,
             sent_at=m.sent_at,
+            segments=m.segments,
         )
 
 
@@ -116,6 +118,9 @@ class ConversationOut(BaseModel):
     last_message_at: datetime
     reply_window_ends_at: datetime | None
     created_at: datetime
+    # Answered from the knowledge base without an operator: when, and with which article.
+    auto_answered_at: datetime | None = None
+    auto_answer_article_id: int | None = None
 
     @classmethod
     def of(cls, c: Conversation, channel: Channel, case_code: str | None = None) -> Self:
@@ -134,6 +139,8 @@ class ConversationOut(BaseModel):
             last_message_at=c.last_message_at,
             reply_window_ends_at=reply_window_ends_at(c, channel),
             created_at=c.created_at,
+            auto_answered_at=c.auto_answered_at,
+            auto_answer_article_id=c.auto_answer_article_id,
         )
 
 
@@ -152,6 +159,18 @@ class ReplyIn(BaseModel):
     text: str = Field(min_length=1, max_length=2000)
     # The same key twice (a double click, a retried request) is one reply.
     idempotency_key: str | None = Field(default=None, min_length=8, max_length=100)
+
+
+class SegmentsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(max_length=2000)
+
+
+class SegmentsOut(BaseModel):
+    encoding: str  # "GSM-7" or "UCS-2"
+    segments: int
+    text: str  # what the gateway gets (without diacritics when it needs GSM-7)
 
 
 class CaseFromConversationIn(BaseModel):

@@ -207,7 +207,9 @@ class SmsAdapter:
             SIGNATURE_HEADER: sign(str(settings["secret"]), stamp, body),
         }
         try:
-            response = await http.post(url, content=body, headers=headers)
+            response = await http.post(
+                url, content=body, headers=headers, timeout=message.request_timeout
+            )
         except httpx.TimeoutException:
             raise RetryableSendError(
                 "The SMS gateway did not answer in time", code="timeout"

@@ -9,9 +9,12 @@ import hmac
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
+
+if TYPE_CHECKING:
+    from httpx._client import UseClientDefault
 
 from hotline.channels.adapter import (
     HookReply,
@@ -182,13 +185,17 @@ class ViberAdapter:
             "text": message.text,
             "sender": _sender(settings),
         }
-        answer = await _call(settings, "/pa/send_message", body, http)
+        answer = await _call(settings, "/pa/send_message", body, http, message.request_timeout)
         token = answer.get("message_token")
         return Sent(provider_id=None if token is None else str(token))
 
 
 async def _call(
-    settings: Mapping[str, Any], path: str, body: Mapping[str, Any], http: httpx.AsyncClient
+    settings: Mapping[str, Any],
+    path: str,
+    body: Mapping[str, Any],
+    http: httpx.AsyncClient,
+    timeout: httpx.Timeout | UseClientDefault = httpx.USE_CLIENT_DEFAULT,
 ) -> Mapping[str, Any]:
     api_base = str(settings.get("api_base") or DEFAULT_API_BASE).rstrip("/")
     try:
@@ -198,6 +205,7 @@ async def _call(
                 "X-Viber-Auth-Token": str(settings["auth_token"]),
                 "Content-Type": "application/json",
             },
+            timeout=timeout,
             content=json.dumps(body, ensure_ascii=False).encode(),
         )
     except httpx.TimeoutException:

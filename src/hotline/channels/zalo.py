@@ -156,7 +156,10 @@ class ZaloAdapter:
         body = {"recipient": {"user_id": message.user_id}, "message": {"text": message.text}}
         try:
             response = await http.post(
-                url, json=body, headers={"access_token": str(settings.get("access_token", ""))}
+                url,
+                json=body,
+                headers={"access_token": str(settings.get("access_token", ""))},
+                timeout=message.request_timeout,
             )
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise RetryableSendError(f"không kết nối được Zalo ({type(exc).__name__})") from None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.db import dialect_name, insert_for, utcnow
@@ -107,6 +107,26 @@ async def finish(session: AsyncSession, *, job: Job, error: str | None = None) -
         job.run_at = utcnow() + timedelta(seconds=min(3600, 10 * 2 ** (job.attempts - 1)))
     job.locked_until = None
     await session.flush()
+
+
+PRUNE_BATCH = 5000
+
+
+async def prune_done(session: AsyncSession, *, keep_hours: float, limit: int = PRUNE_BATCH) -> int:
+    """Delete up to `limit` jobs done more than `keep_hours` ago, oldest first (the worker,
+    on its schedule); how many went. Failed jobs are kept: they are what operators look at.
+    A done job's `run_at` is when it last fell due, so the status-and-time index finds them."""
+    cutoff = utcnow() - timedelta(hours=keep_hours)
+    oldest = (
+        select(Job.id)
+        .where(Job.status == JobStatus.DONE, Job.run_at < cutoff)
+        .order_by(Job.run_at)
+        .limit(limit)
+    )
+    result = await session.execute(
+        delete(Job).where(Job.id.in_(oldest)).execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def job_figures(session: AsyncSession) -> tuple[dict[str, int], float]:

@@ -35,12 +35,30 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
 
 def domain_handlers() -> dict[str, Handler]:
     """Each domain's job handlers (its jobs.py), imported when a worker first needs them."""
+    from hotline.attachments.jobs import HANDLERS as attachments_handlers
+    from hotline.care.jobs import HANDLERS as care_handlers
     from hotline.cases.jobs import HANDLERS as cases_handlers
     from hotline.channels.jobs import HANDLERS as channels_handlers
+    from hotline.knowledge.jobs import HANDLERS as knowledge_handlers
 
     # The channels' notify_reporter delivers on a connected channel and falls back to the
-    # cases' one (recorded as pending) otherwise.
-    return {**cases_handlers, **channels_handlers}
+    # cases' one (recorded as pending) otherwise. Care and the knowledge base act on a
+    # citizen's message through jobs the channels queue (channels/inbound.py), and the
+    # attachments domain takes a conversation's kept files into its case (channels/files.py).
+    return {
+        **cases_handlers,
+        **channels_handlers,
+        **care_handlers,
+        **knowledge_handlers,
+        **attachments_handlers,
+    }
+
+
+def keep_mail_file(session: AsyncSession, filename: str, data: bytes) -> dict[str, Any]:
+    """An e-mail's attachment kept by the attachments domain (channels/files.py)."""
+    from hotline.attachments.service import keep_file
+
+    return keep_file(session, filename=filename, data=data).as_json()
 
 
 async def sweep_deadlines(session: AsyncSession) -> int:
@@ -125,6 +143,18 @@ async def run_due_jobs(
     return done
 
 
+async def prune_done_jobs(sessionmaker: Any, *, keep_hours: float) -> int:
+    """Delete the jobs done more than `keep_hours` ago, a batch per transaction (a long
+    delete would hold SQLite's one writer); failed jobs stay."""
+    total = 0
+    while True:
+        async with sessionmaker() as session, session.begin():
+            pruned = await service.prune_done(session, keep_hours=keep_hours)
+        total += pruned
+        if pruned < service.PRUNE_BATCH:
+            return total
+
+
 async def _next_due_in(sessionmaker: Any, interval: float) -> float:
     """Seconds until the next queued job is due (a retry's backoff), at most `interval`."""
     from sqlalchemy import func, select
@@ -162,7 +192,7 @@ async def run_worker(
     # IDLE waits up to 29 minutes); each pass starts and stops them as channels change.
     from hotline.channels.mailboxes import Mailboxes
 
-    mailboxes = Mailboxes(sessionmaker, wake=waker)
+    mailboxes = Mailboxes(sessionmaker, wake=waker, keep_file=keep_mail_file)
     try:
         while True:
             if once:
@@ -196,11 +226,17 @@ async def run_worker(
                 pruned = await prune_events(session, keep_hours=settings.events_keep_hours)
             if pruned:
                 log.info("events_pruned", count=pruned)
+            pruned = await prune_done_jobs(sessionmaker, keep_hours=settings.jobs_keep_done_hours)
+            if pruned:
+                log.info("jobs_pruned", count=pruned)
             if once:
                 return
             # Until the next round, or sooner when a waiting job (a retry) falls due.
             await asyncio.sleep(await _next_due_in(sessionmaker, interval))
     finally:
+        from hotline.channels.outbox import close_send_client
+
         await mailboxes.stop()
+        await close_send_client()
         await waker.stop()
         await engine.dispose()

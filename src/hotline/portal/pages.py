@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
+from uuid import uuid4
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
@@ -23,6 +24,8 @@ from hotline.portal.service import (
     MAX_FILES,
     Report,
     ReportInvalid,
+    Tracked,
+    answer_report,
     attach_file,
     check_report,
     public_reports,
@@ -309,7 +312,62 @@ async def track_case(
     except TooManyAttempts:
         message = msg("Bạn đã nhập sai quá nhiều lần, vui lòng thử lại sau 15 phút.")
         return _page(request, "track", context | {"error": message}, status=429)
-    return _page(request, "track", context | {"found": found, "tz": state.site.timezone})
+    return _page(request, "track", context | _found(found, state))
+
+
+def _found(found: Tracked, state: AppState, **extra: Any) -> dict[str, Any]:
+    # A fresh id for the answer form: the same form sent twice is one message.
+    return {"found": found, "tz": state.site.timezone, "answer_key": uuid4().hex, **extra}
+
+
+@router.post("/tra-cuu/tra-loi", response_class=HTMLResponse)
+async def answer(
+    request: Request,
+    state: StateDep,
+    refused: FormRefusals,
+    code: Annotated[str, Form()] = "",
+    secret: Annotated[str, Form()] = "",
+    text: Annotated[str, Form()] = "",
+    key: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """The citizen writes to the hotline from the tracking page, with the code and secret
+    they looked the report up with (checked and counted as on the lookup); the page
+    answers with the thread, their message in it."""
+    code, secret = without_nul(code).strip()[:40], without_nul(secret).strip()[:40]
+    context: dict[str, Any] = {"code": code, "secret": secret, "found": None, "error": ""}
+    if (refusal := await _throttled(request, state)) is not None:
+        return _page(request, "track", context | {"error": refusal.detail}, status=429)
+    if not csrf_matches(request, csrf):
+        return _page(request, "track", context | {"error": EXPIRED}, status=400)
+    if refused:
+        return _page(
+            request, "track", context | {"error": next(iter(refused.values()))}, status=422
+        )
+    language = language_of(request)
+    try:
+        async with state.tracking.attempt(client_address(request), code.upper()[:20]):
+            try:
+                async with state.unit_of_work() as session:
+                    found = await answer_report(
+                        session, code=code, secret=secret, text=text, key=key, language=language
+                    )
+            except DomainError as exc:  # the message itself (empty, too long): shown by it
+                async with state.unit_of_work(read_only=True) as session:
+                    found = await track(session, code=code, secret=secret, language=language)
+                if found is None:
+                    raise Unauthenticated(NOT_FOUND) from exc
+                extra = {"answer_error": exc.detail, "answer_text": text}
+                page = context | _found(found, state, **extra)
+                return _page(request, "track", page, status=422)
+            if found is None:
+                raise Unauthenticated(NOT_FOUND)
+    except Unauthenticated:
+        return _page(request, "track", context | {"error": NOT_FOUND}, status=404)
+    except TooManyAttempts:
+        message = msg("Bạn đã nhập sai quá nhiều lần, vui lòng thử lại sau 15 phút.")
+        return _page(request, "track", context | {"error": message}, status=429)
+    return _page(request, "track", context | _found(found, state, answer_sent=True))
 
 
 @router.get("/phan-anh/sw.js")

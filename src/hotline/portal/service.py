@@ -30,6 +30,12 @@ from hotline.cases.models import Case, CaseStatus, Channel
 from hotline.cases.notes import Reply, replies_of
 from hotline.cases.service import NewCase, open_case
 from hotline.cases.transitions import STATUS_LABELS_VI
+from hotline.channels.portal import (
+    ThreadLine,
+    citizen_answer,
+    open_report_conversation,
+    report_thread,
+)
 from hotline.contacts.models import Contact
 from hotline.contacts.phones import normalise_phone
 from hotline.db import utcnow
@@ -102,6 +108,9 @@ class Tracked:
     answer: str | None
     # The hotline's replies to the citizen, oldest first; never its internal notes.
     replies: list[Reply]
+    # The report's conversation on the portal channel: the citizen's messages and the
+    # operators' replies from the inbox, oldest first.
+    thread: list[ThreadLine]
 
 
 @dataclass
@@ -196,6 +205,8 @@ async def send_report(session: AsyncSession, *, report: Report) -> Sent:
     secret = new_secret()
     session.add(PortalTicket(case_id=case.id, secret_hash=_hash(secret), created_at=utcnow()))
     await session.flush()
+    # The report is a conversation in the one inbox too: operators answer it from there.
+    await open_report_conversation(session, case=case, name=report.name)
     return Sent(code=case.code, secret=secret)
 
 
@@ -241,7 +252,21 @@ async def track(
         created_at=case.created_at,
         answer=(case.answer or "").strip() or None,
         replies=await replies_of(session, case.id),
+        thread=await report_thread(session, case=case),
     )
+
+
+async def answer_report(
+    session: AsyncSession, *, code: str, secret: str, text: str, key: str, language: str = "vi"
+) -> Tracked | None:
+    """The holder of the code and secret writes to the hotline from the tracking page: a
+    message in the report's conversation (the same `key` twice is one). What `track`
+    shows afterwards; None for a wrong code or secret (nothing written)."""
+    case = await _ticketed_case(session, code=code, secret=secret)
+    if case is None:
+        return None
+    await citizen_answer(session, case=case, text=text, key=key)
+    return await track(session, code=code, secret=secret, language=language)
 
 
 class UploadRefused(DomainError):

@@ -50,12 +50,21 @@ if TYPE_CHECKING:
 
 # Routes anyone may call with a body: the sign-in form and its sign-out, the language
 # switch (its form token is checked by the route), the token endpoint,
-# the public API, and the citizen portal's report, file and tracking forms (their routes
-# check the form token and throttle), and a followed patient's check-in form (its signed
-# link, form token and throttle: care/pages/link.py). Every other route with a body needs a
+# the public API, and the citizen portal's report, file and tracking forms and the
+# tracking page's answer form (their routes check the form token and throttle), and a
+# followed patient's check-in form (its signed link, form token and throttle:
+# care/pages/link.py). Every other route with a body needs a
 # signed-in caller before it is read.
 PUBLIC_PATHS = frozenset(
-    {"/login", "/logout", "/lang", "/api/v1/auth/token", "/phan-anh", "/tra-cuu"}
+    {
+        "/login",
+        "/logout",
+        "/lang",
+        "/api/v1/auth/token",
+        "/phan-anh",
+        "/tra-cuu",
+        "/tra-cuu/tra-loi",
+    }
 )
 PUBLIC_PREFIXES = ("/api/v1/public/", "/phan-anh/", "/cham-soc/", "/hooks/")
 # The web chat widget's two writes (web/webchat.py): no session, no CSRF token. The widget

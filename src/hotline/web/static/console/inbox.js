@@ -127,11 +127,33 @@
         if (thread) thread.outerHTML = text;
         box.value = "";
         key.value = "";
+        var count = form.querySelector("output.sms-count");
+        if (count) count.textContent = "";
         box.focus();
       });
     }, function () { error.textContent = form.dataset.tFailed || ""; })
       .finally(function () { button.disabled = false; });
   }
+  // An SMS reply: its count of SMS parts as the operator types (the server counts, as the
+  // gateway will send it), cleared with the box once sent.
+  function countSegments(form) {
+    var out = form.querySelector("output.sms-count");
+    if (!out || !window.fetch) return;
+    var body = new URLSearchParams();
+    body.set("csrf", form.querySelector("input[name=csrf]").value);
+    body.set("text", form.querySelector("textarea[name=text]").value);
+    fetch(out.getAttribute("data-segments-url"), {
+      method: "POST", credentials: "same-origin", headers: { Accept: "text/html" }, body: body,
+    }).then(function (r) { return r.ok ? r.text() : ""; })
+      .then(function (text) { out.textContent = text.trim(); }, function () {});
+  }
+  var counting = new WeakMap();
+  document.addEventListener("input", function (e) {
+    var form = e.target.closest ? e.target.closest("form.reply-form") : null;
+    if (!form || !form.querySelector("output.sms-count")) return;
+    if (!counting.has(form)) counting.set(form, debounce(function () { countSegments(form); }, 250));
+    counting.get(form)();
+  });
   document.addEventListener("submit", function (e) {
     var form = e.target;
     if (!form.classList || !form.classList.contains("reply-form") || !window.fetch) return;

@@ -1,0 +1,90 @@
+"""Files that arrive with a citizen's message. E-mail carries the bytes (messengers give a
+link): they are kept by the attachments domain, with its size cap, its check of the type by
+content and its storage. That domain sits above channels in the layers, so the program that
+reads the mailboxes hands its `keep_file` down (jobs/worker.py); the message's attachment
+then records the kept file, or why it was refused, instead of dropping the bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.channels.adapter import Inbound, InboundAttachment
+from hotline.channels.models import Direction, Message
+from hotline.errors import DomainError, NotFound
+from hotline.jobs.service import enqueue
+from hotline.messages import msg
+
+# The attachments domain's job (attachments/jobs.py): a conversation's kept files become
+# its case's attachments when the conversation is tied to a case.
+FILES_TO_CASE = "attachments_from_conversation"
+
+# (session, file name, bytes) -> the kept file's description (its `storage_name` among it),
+# raising a DomainError when the file is refused (too big, not an allowed type).
+KeepFile = Callable[[AsyncSession, str, bytes], dict[str, Any]]
+
+
+def describe(a: InboundAttachment) -> dict[str, Any]:
+    return {"kind": a.kind, "url": a.url, "name": a.name, "content_type": a.content_type}
+
+
+def keep_attachments(
+    session: AsyncSession, event: Inbound, keep_file: KeepFile | None
+) -> list[dict[str, Any]]:
+    """The message's attachments as stored: each with bytes kept (`stored`, the kept
+    file) or refused (`refused`, the reason in Vietnamese); without a keeper, as before."""
+    out = []
+    for a in event.attachments:
+        item = describe(a)
+        if a.data and keep_file is not None:
+            try:
+                item["stored"] = keep_file(session, a.name or "tep-dinh-kem", a.data)
+            except DomainError as exc:
+                item["refused"] = str(exc.detail)
+        out.append(item)
+    return out
+
+
+def kept_files(attachments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The kept files among a message's attachments."""
+    return [a["stored"] for a in attachments if isinstance(a.get("stored"), dict)]
+
+
+async def conversation_files(session: AsyncSession, conversation_id: int) -> list[dict[str, Any]]:
+    """The files kept from the citizen's messages of a conversation, oldest first."""
+    rows = await session.scalars(
+        select(Message.attachments)
+        .where(Message.conversation_id == conversation_id, Message.direction == Direction.IN)
+        .order_by(Message.created_at, Message.id)
+    )
+    return [f for attachments in rows.all() for f in kept_files(list(attachments or []))]
+
+
+async def queue_files_to_case(session: AsyncSession, *, conversation_id: int, case_id: int) -> None:
+    """The conversation was tied to a case: its kept files are to become the case's."""
+    await enqueue(
+        session,
+        kind=FILES_TO_CASE,
+        key=f"{FILES_TO_CASE}:{conversation_id}:{case_id}",
+        payload={"conversation_id": conversation_id, "case_id": case_id},
+    )
+
+
+async def message_file(
+    session: AsyncSession, *, conversation_id: int, message_id: int, index: int
+) -> dict[str, Any]:
+    """A kept file of a message of this conversation (the caller checked the reader may see
+    the conversation): its description, `storage_name` and `media_type` among it."""
+    message = await session.get(Message, message_id)
+    attachments = list(message.attachments or []) if message is not None else []
+    if (
+        message is None
+        or message.conversation_id != conversation_id
+        or not 0 <= index < len(attachments)
+        or not isinstance(attachments[index].get("stored"), dict)
+    ):
+        raise NotFound(msg("Không tìm thấy tệp"), field="file")
+    return dict(attachments[index]["stored"])
