@@ -101,7 +101,7 @@ async def test_menu_refusals_show_next_to_their_row_and_keep_what_was_typed(app,
     # A key with nowhere to send the caller, after an empty row: named on its own row.
     form = menu_form(digit=["1", "", "3", "7"], target=["destination:115", "", "queue:doctor", ""])
     r = await send(admin, page, page, form)
-    assert r.status_code == 422 and "một nơi nhận hoặc một hàng đợi" in error_of(r.text, "target-3")
+    assert r.status_code == 422 and "Chọn đúng một nơi" in error_of(r.text, "target-3")
     r = await send(admin, page, page, menu_form(repeats="nhiều"))
     assert r.status_code == 422 and error_of(r.text, "repeats") == "Cần một số nguyên"
     r = await send(admin, page, page, menu_form(repeats="9"))

@@ -19,6 +19,7 @@ from hotline.phoneconfig.schemas import (
     MenuIn,
     PromptTextIn,
     QueueIn,
+    QueueNew,
     Versioned,
 )
 from hotline.types import INT32_MAX, Int32
@@ -105,6 +106,43 @@ async def put_destination(
     name: str, body: DestinationIn, actor: ActorDep, state: StateDep
 ) -> ItemOut:
     return await _put(state, actor, "destination", name, body)
+
+
+@router.get("/queues", response_model=list[ItemOut])
+async def list_queues(actor: ActorDep, state: StateDep) -> list[ItemOut]:
+    """Every queue, built in or stored, with the version a PUT must name."""
+    async with state.unit_of_work(read_only=True) as session:
+        items = await service.list_items(
+            session, actor=actor, kind="queue", defaults=default_config(state.settings)
+        )
+    return [_out("queue", obj, version) for obj, version in items]
+
+
+@router.post("/queues", response_model=ItemOut, status_code=201)
+async def create_queue(body: QueueNew, actor: ActorDep, state: StateDep) -> ItemOut:
+    """A new queue; a name already in use (built in included) is a 409."""
+    async with state.unit_of_work() as session:
+        obj, version = await service.put_item(
+            session,
+            actor=actor,
+            kind="queue",
+            key=body.name,
+            data=body.model_dump(exclude={"version", "name"}),
+            version=0,
+            defaults=default_config(state.settings),
+            new=True,
+        )
+    return _out("queue", obj, version)
+
+
+@router.get("/queues/{name}", response_model=ItemOut)
+async def get_queue(name: str, actor: ActorDep, state: StateDep) -> ItemOut:
+    service.require_configurer(actor)
+    async with state.unit_of_work(read_only=True) as session:
+        obj, version = await service.get_item(
+            session, kind="queue", key=name, defaults=default_config(state.settings)
+        )
+    return _out("queue", obj, version)
 
 
 @router.put("/queues/{name}", response_model=ItemOut)
