@@ -127,7 +127,9 @@ async def create_queue(body: QueueNew, actor: ActorDep, state: StateDep) -> Item
             actor=actor,
             kind="queue",
             key=body.name,
-            data=body.model_dump(exclude={"version", "name"}),
+            data=body.model_dump(
+                exclude={"version", "name"} | ({"members"} if body.members is None else set())
+            ),
             version=0,
             defaults=default_config(state.settings),
             new=True,
@@ -147,7 +149,20 @@ async def get_queue(name: str, actor: ActorDep, state: StateDep) -> ItemOut:
 
 @router.put("/queues/{name}", response_model=ItemOut)
 async def put_queue(name: str, body: QueueIn, actor: ActorDep, state: StateDep) -> ItemOut:
-    return await _put(state, actor, "queue", name, body)
+    """Replace a queue's settings; `members` left out keeps whom it rings."""
+    keep = {"version"} | ({"members"} if body.members is None else set())
+    async with state.unit_of_work() as session:
+        obj, version = await service.put_item(
+            session,
+            actor=actor,
+            kind="queue",
+            key=name,
+            data=body.model_dump(exclude=keep),
+            version=body.version,
+            defaults=default_config(state.settings),
+            merge=body.members is None,
+        )
+    return _out("queue", obj, version)
 
 
 @router.put("/prompts/{name}/text", response_model=ItemOut)

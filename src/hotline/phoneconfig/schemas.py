@@ -152,7 +152,7 @@ class DestinationIn(Versioned):
 class QueueIn(Versioned):
     label: str = Field(min_length=1, max_length=80)
     hours: list[str] | None = None
-    members: Members = Field(default_factory=Members)
+    members: Members | None = None  # left out: the queue keeps whom it rings
     announcement: str = Field(default="queue", pattern=NAME)
     callback_after: float = Field(default=60.0, gt=0, le=3600.0)
     callback_offer: bool = True
