@@ -108,24 +108,27 @@ async def test_key_4_reaches_a_registered_member_of_the_violations_desk(
     assert (call.branch, call.menu_path, call.operator_id) == ("violations", "4", operator)
 
 
-async def test_violations_desk_outside_its_hours_takes_a_message_that_becomes_a_case(
-    settings: Settings, line_at_noon: Line
+@pytest.mark.parametrize("why", ["closed", "nobody_on_duty"])
+async def test_violations_desk_takes_a_message_that_becomes_a_case_when_nobody_can_answer(
+    settings: Settings, line_at_noon: Line, why: str
 ):
-    # Open 08–11 only; its overflow is the built-in one: voicemail, category violations.
-    await configure(
-        line_at_noon.phone.settings,
-        "queue",
-        "violations",
-        {
-            "label": "Phản ánh vi phạm",
-            "hours": ["08:00-11:00"],
-            "members": {"roles": ["operator", "supervisor"]},
-            "overflow": {"voicemail": True},
-            "category": "phan_anh_vi_pham",
-        },
-    )
-    await add_operator(settings)  # available: the desk is closed all the same
-    await asyncio.sleep(0.6)  # the line reloads the configuration
+    if why == "closed":  # open 08–11 only: at noon closed, an operator available or not
+        await configure(
+            line_at_noon.phone.settings,
+            "queue",
+            "violations",
+            {
+                "label": "Phản ánh vi phạm",
+                "hours": ["08:00-11:00"],
+                "members": {"roles": ["operator", "supervisor"]},
+                "overflow": {"voicemail": True},
+                "category": "phan_anh_vi_pham",
+            },
+        )
+        await add_operator(settings)
+    else:  # the built-in desk, open all day; its only operator is away
+        await add_operator(settings, available=False)
+    await asyncio.sleep(0.6)  # the line reloads the configuration and the operators
     result = await line_at_noon.sipp("caller_leaves_message.xml")
     assert result.returncode == 0, result.output
     [call] = await line_at_noon.calls()

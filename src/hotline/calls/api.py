@@ -163,6 +163,8 @@ class CallbackOut(BaseModel):
     status: str
     done_at: datetime | None
     done_by: int | None
+    attempts: int = 0  # times the line dialled it (HOTLINE_SIP_CALLBACK_URI)
+    next_attempt_at: datetime | None = None
 
     @classmethod
     def of(cls, c: Callback) -> CallbackOut:
@@ -178,6 +180,8 @@ class CallbackOut(BaseModel):
             status=c.status.value,
             done_at=c.done_at,
             done_by=c.done_by,
+            attempts=c.attempts or 0,
+            next_attempt_at=c.next_attempt_at,
         )
 
 

@@ -1,7 +1,7 @@
 """The built-in configuration: Hà Nội's four-branch menu, built from the HOTLINE_SIP_* settings.
 
 It is the seed: stored rows override it object by object, so a fresh install (no rows)
-behaves exactly as before configuration became data.
+runs on exactly this configuration.
 """
 
 from __future__ import annotations

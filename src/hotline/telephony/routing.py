@@ -243,9 +243,6 @@ class ConfiguredIvr(Ivr):
         record = leg.record
         record.branch = branch
         rule = self.snapshot.queues.get(branch)
-        record.voicemail = True
-        record.voicemail_category = rule.category if rule is not None else None
-        record.outcome = CallOutcome.VOICEMAIL.value
         if "voicemail" in self.prompts:
             await leg.play(self.prompts["voicemail"], barge_in=False)
         await leg.play(beep(), barge_in=False)
@@ -253,6 +250,10 @@ class ConfiguredIvr(Ivr):
             audio = CallAudio(max_seconds=min(self.max_recording, VOICEMAIL_SECONDS))
             audio.attach(cast("SipLeg", leg))
             record.recording = audio
+        # From the beep on it is a message (a caller gone before it left none).
+        record.voicemail = True
+        record.voicemail_category = rule.category if rule is not None else None
+        record.outcome = CallOutcome.VOICEMAIL.value
         cast("SipLeg", leg).digits.clear()
         loop = asyncio.get_running_loop()
         until = loop.time() + VOICEMAIL_SECONDS
