@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from hotline.types import INT32_MAX
 
@@ -53,6 +53,10 @@ class Line(BaseModel):
     record: bool = False  # announce and record every call to this number
 
 
+# A unit's or category's code as the directory keeps it (no control characters); a skill as
+# agents/service.py's SKILL.
+Code = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f]{1,40}$")]
+Skill = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,30}$")]
 ROLES = Literal["admin", "supervisor", "operator", "unit_officer", "doctor"]
 # Who answered a queue before queues were configured: a stored queue without `members`
 # keeps them (a row saved by an earlier version).
@@ -67,8 +71,8 @@ class Members(BaseModel):
     of the skills on their phone account)."""
 
     roles: list[ROLES] = Field(default_factory=list, max_length=5)
-    units: list[str] = Field(default_factory=list, max_length=50)
-    skills: list[str] = Field(default_factory=list, max_length=20)
+    units: list[Code] = Field(default_factory=list, max_length=50)
+    skills: list[Skill] = Field(default_factory=list, max_length=20)
 
 
 class Queue(BaseModel):
@@ -91,7 +95,7 @@ class Queue(BaseModel):
     # hours), and callers wait however long it takes.
     overflow: Target | None = None
     overflow_after: float | None = Field(default=None, gt=0, le=3600.0)
-    category: str | None = Field(default=None, max_length=40)  # a voicemail case's category
+    category: Code | None = None  # the category of the case a voicemail becomes
 
     @model_validator(mode="before")
     @classmethod
@@ -161,7 +165,7 @@ class QueueIn(Versioned):
     record: bool = False
     overflow: Target | None = None
     overflow_after: float | None = Field(default=None, gt=0, le=3600.0)
-    category: str | None = Field(default=None, max_length=40)
+    category: Code | None = None
 
 
 class QueueNew(QueueIn):
