@@ -97,3 +97,22 @@ async def test_a_connected_callback_is_done(sessions):
         1,
         T0 + timedelta(seconds=20),
     )
+
+
+async def test_staff_read_a_callbacks_tries_others_do_not(sessions, client, world):
+    await _callback(sessions)
+    await _try(sessions, T0, CallbackResult.NO_ANSWER)
+    async with sessions() as session:
+        [callback_id] = [
+            c.id
+            for c in await due_callbacks(
+                session, branches=["violations"], now=T0 + timedelta(days=1)
+            )
+        ]
+    url = f"/api/v1/callbacks/{callback_id}/attempts"
+    r = await client.get(url, headers=world.auth("operator"))
+    assert r.status_code == 200, r.text
+    assert [(a["result"], a["operator_id"]) for a in r.json()] == [("no_answer", None)]
+    assert (await client.get(url, headers=world.auth("officer"))).status_code == 403
+    r = await client.get("/api/v1/callbacks/999999/attempts", headers=world.auth("operator"))
+    assert r.status_code == 404 and r.json()["field"] == "callback_id"

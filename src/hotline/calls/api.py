@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from hotline.auth.service import Actor
-from hotline.calls import service
+from hotline.calls import dialling, service
 from hotline.calls.models import Call, Callback
 from hotline.cases.access import get_case_for
 from hotline.types import Id
@@ -205,3 +205,28 @@ async def callback_done(callback_id: Id, actor: ActorDep, state: StateDep) -> Ca
     async with state.unit_of_work() as session:
         callback = await service.complete_callback(session, actor=actor, callback_id=callback_id)
         return CallbackOut.of(callback)
+
+
+class AttemptOut(BaseModel):
+    id: int
+    started_at: datetime
+    ended_at: datetime
+    operator_id: int | None
+    result: str
+
+
+@callbacks_router.get("/{callback_id}/attempts", response_model=list[AttemptOut])
+async def callback_attempts(callback_id: Id, actor: ActorDep, state: StateDep) -> list[AttemptOut]:
+    """The times the line dialled this callback, and how each went."""
+    async with state.unit_of_work(read_only=True) as session:
+        rows = await dialling.list_attempts(session, actor=actor, callback_id=callback_id)
+        return [
+            AttemptOut(
+                id=a.id,
+                started_at=a.started_at,
+                ended_at=a.ended_at,
+                operator_id=a.operator_id,
+                result=a.result.value,
+            )
+            for a in rows
+        ]

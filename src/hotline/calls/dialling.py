@@ -15,7 +15,10 @@ from typing import Any
 from sqlalchemy import Select, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.auth.permissions import Permission, require
+from hotline.auth.service import Actor
 from hotline.calls.models import Callback, CallbackAttempt, CallbackResult, CallbackStatus
+from hotline.errors import NotFound
 
 
 @dataclass(frozen=True)
@@ -111,8 +114,13 @@ async def record_attempt(
     return callback
 
 
-async def list_attempts(session: AsyncSession, *, callback_id: int) -> list[CallbackAttempt]:
-    """A callback's tries, first first."""
+async def list_attempts(
+    session: AsyncSession, *, actor: Actor, callback_id: int
+) -> list[CallbackAttempt]:
+    """A callback's tries by the line, first first (hotline staff; no personal data)."""
+    require(actor, Permission.RECORD_CALLS)
+    if await session.get(Callback, callback_id) is None:
+        raise NotFound("Không tìm thấy yêu cầu gọi lại", field="callback_id")
     rows = await session.scalars(
         select(CallbackAttempt)
         .where(CallbackAttempt.callback_id == callback_id)
