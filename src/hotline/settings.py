@@ -165,6 +165,11 @@ class Settings(BaseSettings):
     sip_agent_poll_seconds: float = 1.0
     sip_agent_ring_seconds: float = 15.0
     sip_callback_after: float = 60.0
+    # The line dials promised callbacks itself when a member of their queue is free: the
+    # caller's address, `{number}` being their number without "+" (e.g.
+    # "sip:{number}@10.0.0.1:5060", the trunk); None: operators call back by hand.
+    sip_callback_uri: str | None = None
+    sip_callback_ring_seconds: float = Field(default=30.0, gt=0, le=120)
     sip_position_every: float = 30.0
     # The line publishes its queues (callers waiting, the oldest one's arrival) as
     # `queue.changed` events: at most one per `sip_queue_event_seconds` however busy the

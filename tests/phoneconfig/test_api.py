@@ -51,7 +51,7 @@ async def test_fresh_install_serves_todays_defaults(client, world, settings):
         ("1", "115", None),
         ("2", "cdc", None),
         ("3", None, "doctor"),
-        ("4", None, "operator"),
+        ("4", None, "violations"),  # Hà Nội's branch 4: violation reports
     ]
     assert _item(config, "destinations", "115")["data"]["uri"] == settings.sip_transfer_115
     assert (

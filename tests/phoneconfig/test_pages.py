@@ -101,7 +101,7 @@ async def test_menu_refusals_show_next_to_their_row_and_keep_what_was_typed(app,
     # A key with nowhere to send the caller, after an empty row: named on its own row.
     form = menu_form(digit=["1", "", "3", "7"], target=["destination:115", "", "queue:doctor", ""])
     r = await send(admin, page, page, form)
-    assert r.status_code == 422 and "một nơi nhận hoặc một hàng đợi" in error_of(r.text, "target-3")
+    assert r.status_code == 422 and "Chọn đúng một nơi" in error_of(r.text, "target-3")
     r = await send(admin, page, page, menu_form(repeats="nhiều"))
     assert r.status_code == 422 and error_of(r.text, "repeats") == "Cần một số nguyên"
     r = await send(admin, page, page, menu_form(repeats="9"))
@@ -193,6 +193,52 @@ async def test_opening_hours_are_edited_on_the_queue_form(app, client, world):
     assert item(await config(client, world), "queues", "doctor")["data"]["hours"] is None
     r = await send(admin, page, page, {**form, "callback_after": "0"})
     assert r.status_code == 422 and error_of(r.text, "callback_after") == "Phải lớn hơn 0"
+
+
+async def test_the_queue_form_keeps_what_only_the_api_sets(app, client, world):
+    admin = await page_client(app, "admin")
+    page = f"{PHONE}/queues/violations"
+    form = {"label": "Tiếp nhận phản ánh", "callback_after": "45", "hours_mode": "always"}
+    r = await send(admin, page, page, form)
+    assert r.status_code == 303, r.text
+    data = item(await config(client, world), "queues", "violations")["data"]
+    assert (data["label"], data["callback_after"]) == ("Tiếp nhận phản ánh", 45)
+    # Members, the overflow to voicemail and its category are as they were.
+    assert data["members"]["roles"] == ["operator", "supervisor"]
+    assert data["overflow"]["voicemail"] is True
+    assert data["category"] == "phan_anh_vi_pham"
+
+
+async def test_a_menu_key_goes_to_a_sub_menu_or_voicemail_from_the_form(app, client, world):
+    admin = await page_client(app, "admin")
+    r = await client.put(
+        f"{API}/menus/support",
+        json={"version": 0, "options": [{"digit": "1", "queue": "operator"}]},
+        headers=world.auth("admin"),
+    )
+    assert r.status_code == 200, r.text
+    page = f"{PHONE}/menus/main"
+    form = menu_form(
+        digit=["1", "2", "3", "4", "5", "0"],
+        target=[
+            "destination:115",
+            "destination:cdc",
+            "queue:doctor",
+            "queue:violations",
+            "menu:support",
+            "voicemail:",
+        ],
+    )
+    r = await send(admin, page, page, form)
+    assert r.status_code == 303, r.text
+    options = item(await config(client, world), "menus", "main")["data"]["options"]
+    assert [(o["digit"], o["menu"], o["voicemail"]) for o in options[4:]] == [
+        ("5", "support", False),
+        ("0", None, True),
+    ]
+    shown = await admin.get(page)  # shown as chosen, so saving again keeps them
+    assert '<option value="menu:support" selected>' in shown.text
+    assert '<option value="voicemail:" selected>' in shown.text
 
 
 async def test_a_prompts_words_are_edited_and_a_new_prompt_added(app, client, world):

@@ -16,7 +16,7 @@ from hotline.staffing.jobs import alert_unfilled
 from hotline.staffing.service import ringable
 from hotline.staffing.surge import SurgeRules, check_surge, surge_active
 from hotline.telephony.queue import QueueTiming
-from hotline.telephony.switchboard import QueueRule, timing_for
+from hotline.telephony.routing import QueueRule, timing_for
 from tests.conftest import live_events, site_today
 
 pytestmark = pytest.mark.anyio

@@ -105,3 +105,20 @@ async def set_sip(user_id: Id, body: SipIn, actor: ActorDep, state: StateDep) ->
             uri=body.uri,
         )
         return SipOut(user_id=agent.user_id, sip_username=agent.sip_username, sip_uri=agent.sip_uri)
+
+
+class SkillsIn(BaseModel):
+    skills: list[str] = Field(max_length=20)
+
+
+class SkillsOut(BaseModel):
+    user_id: int
+    skills: list[str]
+
+
+@router.put("/users/{user_id}/skills", response_model=SkillsOut)
+async def set_skills(user_id: Id, body: SkillsIn, actor: ActorDep, state: StateDep) -> SkillsOut:
+    """What a call taker can do; queues ring members by skill (administrators)."""
+    async with state.unit_of_work() as session:
+        agent = await service.set_skills(session, actor=actor, user_id=user_id, skills=body.skills)
+        return SkillsOut(user_id=agent.user_id, skills=list(agent.skills or []))

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hotline.db import Base, UTCDateTime, enum_column, utcnow
+from hotline.db import Base, JSONType, UTCDateTime, enum_column, utcnow
 
 
 class AgentStatus(enum.StrEnum):
@@ -35,5 +35,7 @@ class Agent(Base):
     sip_uri: Mapped[str | None] = mapped_column(String(200))
     # Calls offered in a row and not answered; the line sets the operator away at 2.
     missed: Mapped[int] = mapped_column(Integer, default=0)
+    # What they can do ("medical", "lang_en", ...): queues ring members by skill.
+    skills: Mapped[list[str] | None] = mapped_column(JSONType)
     # The call the operator is on now, for the console (set by the phone line).
     current_call_id: Mapped[int | None] = mapped_column(ForeignKey("call.id", ondelete="SET NULL"))

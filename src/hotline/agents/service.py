@@ -17,6 +17,7 @@ from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
 from hotline.calls.models import Call
 from hotline.db import utcnow
+from hotline.directory.models import Unit
 from hotline.errors import Conflict, InvalidInput, NotFound
 from hotline.events import DomainEvent, record_event
 from hotline.messages import msg
@@ -29,6 +30,7 @@ QUEUE_ROLES: dict[str, frozenset[Role]] = {
 }
 CALL_TAKERS = frozenset(r for roles in QUEUE_ROLES.values() for r in roles)
 SIP_USERNAME = re.compile(r"^[A-Za-z0-9._-]{1,80}$")
+SKILL = re.compile(r"^[a-z0-9_]{1,30}$")
 MISSES_BEFORE_AWAY = 2
 
 
@@ -203,18 +205,23 @@ class LineAgent:
     """One call taker as the phone line sees them at a poll."""
 
     user_id: int
-    queues: tuple[str, ...]
+    queues: tuple[str, ...]  # the built-in queues of their role; the line's configured
+    # queues replace these by matching role, unit and skills (telephony/switchboard.py)
     status: str
     status_since: datetime
     sip_username: str | None
     sip_ha1: str | None
     sip_uri: str | None
+    role: str = ""
+    unit: str | None = None  # their unit's code
+    skills: tuple[str, ...] = ()
 
 
 async def line_agents(session: AsyncSession) -> list[LineAgent]:
     rows = await session.execute(
-        select(Agent, User.role)
+        select(Agent, User.role, Unit.code)
         .join(User, User.id == Agent.user_id)
+        .outerjoin(Unit, Unit.id == User.unit_id)
         .where(User.active.is_(True), User.role.in_(CALL_TAKERS))
     )
     return [
@@ -226,9 +233,41 @@ async def line_agents(session: AsyncSession) -> list[LineAgent]:
             sip_username=agent.sip_username,
             sip_ha1=agent.sip_ha1,
             sip_uri=agent.sip_uri,
+            role=role.value,
+            unit=unit,
+            skills=tuple(agent.skills or ()),
         )
-        for agent, role in rows.all()
+        for agent, role, unit in rows.all()
     ]
+
+
+async def set_skills(
+    session: AsyncSession, *, actor: Actor, user_id: int, skills: list[str]
+) -> Agent:
+    """What a call taker can do (`medical`, `lang_en`, ...), matched by queues' members
+    (administrators); audited."""
+    require(actor, Permission.CONFIGURE_PHONE, "Chỉ quản trị viên đặt được kỹ năng")
+    user = await _taker(session, user_id, "user_id")
+    for i, skill in enumerate(skills):
+        if not SKILL.match(skill):
+            raise InvalidInput(
+                "Kỹ năng chỉ gồm chữ thường không dấu, số và dấu _ (tối đa 30 ký tự)",
+                field=f"skills[{i}]",
+            )
+    agent = await _agent(session, user)
+    before = {"skills": list(agent.skills or [])}
+    agent.skills = sorted(set(skills))
+    record_change(
+        session,
+        actor=actor,
+        kind="user",
+        key=user.id,
+        action="skills",
+        before=before,
+        after={"skills": agent.skills},
+    )
+    await session.flush()
+    return agent
 
 
 async def line_update(

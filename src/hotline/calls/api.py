@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from hotline.auth.service import Actor
-from hotline.calls import service
+from hotline.calls import dialling, service
 from hotline.calls.models import Call, Callback
 from hotline.cases.access import get_case_for
 from hotline.types import Id
@@ -163,6 +163,8 @@ class CallbackOut(BaseModel):
     status: str
     done_at: datetime | None
     done_by: int | None
+    attempts: int = 0  # times the line dialled it (HOTLINE_SIP_CALLBACK_URI)
+    next_attempt_at: datetime | None = None
 
     @classmethod
     def of(cls, c: Callback) -> CallbackOut:
@@ -178,6 +180,8 @@ class CallbackOut(BaseModel):
             status=c.status.value,
             done_at=c.done_at,
             done_by=c.done_by,
+            attempts=c.attempts or 0,
+            next_attempt_at=c.next_attempt_at,
         )
 
 
@@ -201,3 +205,28 @@ async def callback_done(callback_id: Id, actor: ActorDep, state: StateDep) -> Ca
     async with state.unit_of_work() as session:
         callback = await service.complete_callback(session, actor=actor, callback_id=callback_id)
         return CallbackOut.of(callback)
+
+
+class AttemptOut(BaseModel):
+    id: int
+    started_at: datetime
+    ended_at: datetime
+    operator_id: int | None
+    result: str
+
+
+@callbacks_router.get("/{callback_id}/attempts", response_model=list[AttemptOut])
+async def callback_attempts(callback_id: Id, actor: ActorDep, state: StateDep) -> list[AttemptOut]:
+    """The times the line dialled this callback, and how each went."""
+    async with state.unit_of_work(read_only=True) as session:
+        rows = await dialling.list_attempts(session, actor=actor, callback_id=callback_id)
+        return [
+            AttemptOut(
+                id=a.id,
+                started_at=a.started_at,
+                ended_at=a.ended_at,
+                operator_id=a.operator_id,
+                result=a.result.value,
+            )
+            for a in rows
+        ]

@@ -20,6 +20,8 @@ class CallOutcome(enum.StrEnum):
     TRANSFERRED_CDC = "transferred_cdc"
     CALLBACK_REQUESTED = "callback_requested"
     OUTSIDE_HOURS = "outside_hours"
+    # The caller left a message (a queue's overflow); it became a case.
+    VOICEMAIL = "voicemail"
     # An answered call still open when its phone-line instance started again (a crash).
     LINE_RESTARTED = "line_restarted"
 
@@ -59,6 +61,7 @@ class Call(Base):
 class CallbackStatus(enum.StrEnum):
     OPEN = "open"
     DONE = "done"
+    FAILED = "failed"  # the line dialled it as many times as its queue allows, in vain
 
 
 class Callback(Base):
@@ -83,3 +86,29 @@ class Callback(Base):
     status: Mapped[CallbackStatus] = mapped_column(enum_column(CallbackStatus, 8))
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     done_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # The line's own dialling (telephony/callbacks.py): tries so far, and when the next may
+    # start; a try in progress holds it until then, so two line instances never both dial.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CallbackResult(enum.StrEnum):
+    CONNECTED = "connected"  # the caller answered and was put through to an operator
+    NO_ANSWER = "no_answer"  # the caller did not answer (or was busy)
+    AGENT_MISSED = "agent_missed"  # the caller answered, the operator did not
+    FAILED = "failed"  # the caller's number could not be called
+
+
+class CallbackAttempt(Base):
+    """One time the line dialled a callback: when, to whom, how it went."""
+
+    __tablename__ = "callback_attempt"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    callback_id: Mapped[int] = mapped_column(
+        ForeignKey("callback.id", ondelete="CASCADE"), index=True
+    )
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    result: Mapped[CallbackResult] = mapped_column(enum_column(CallbackResult, 16))

@@ -19,6 +19,7 @@ from hotline.phoneconfig.schemas import (
     MenuIn,
     PromptTextIn,
     QueueIn,
+    QueueNew,
     Versioned,
 )
 from hotline.types import INT32_MAX, Int32
@@ -107,9 +108,61 @@ async def put_destination(
     return await _put(state, actor, "destination", name, body)
 
 
+@router.get("/queues", response_model=list[ItemOut])
+async def list_queues(actor: ActorDep, state: StateDep) -> list[ItemOut]:
+    """Every queue, built in or stored, with the version a PUT must name."""
+    async with state.unit_of_work(read_only=True) as session:
+        items = await service.list_items(
+            session, actor=actor, kind="queue", defaults=default_config(state.settings)
+        )
+    return [_out("queue", obj, version) for obj, version in items]
+
+
+@router.post("/queues", response_model=ItemOut, status_code=201)
+async def create_queue(body: QueueNew, actor: ActorDep, state: StateDep) -> ItemOut:
+    """A new queue; a name already in use (built in included) is a 409."""
+    async with state.unit_of_work() as session:
+        obj, version = await service.put_item(
+            session,
+            actor=actor,
+            kind="queue",
+            key=body.name,
+            data=body.model_dump(
+                exclude={"version", "name"} | ({"members"} if body.members is None else set())
+            ),
+            version=0,
+            defaults=default_config(state.settings),
+            new=True,
+        )
+    return _out("queue", obj, version)
+
+
+@router.get("/queues/{name}", response_model=ItemOut)
+async def get_queue(name: str, actor: ActorDep, state: StateDep) -> ItemOut:
+    service.require_configurer(actor)
+    async with state.unit_of_work(read_only=True) as session:
+        obj, version = await service.get_item(
+            session, kind="queue", key=name, defaults=default_config(state.settings)
+        )
+    return _out("queue", obj, version)
+
+
 @router.put("/queues/{name}", response_model=ItemOut)
 async def put_queue(name: str, body: QueueIn, actor: ActorDep, state: StateDep) -> ItemOut:
-    return await _put(state, actor, "queue", name, body)
+    """Replace a queue's settings; `members` left out keeps whom it rings."""
+    keep = {"version"} | ({"members"} if body.members is None else set())
+    async with state.unit_of_work() as session:
+        obj, version = await service.put_item(
+            session,
+            actor=actor,
+            kind="queue",
+            key=name,
+            data=body.model_dump(exclude=keep),
+            version=body.version,
+            defaults=default_config(state.settings),
+            merge=body.members is None,
+        )
+    return _out("queue", obj, version)
 
 
 @router.put("/prompts/{name}/text", response_model=ItemOut)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from hotline.types import INT32_MAX
 
@@ -22,10 +22,18 @@ class Destination(BaseModel):
     outcome: TransferOutcome = "transferred_cdc"  # what the call record says once transferred
 
 
-class MenuOption(BaseModel):
-    digit: str = Field(pattern=r"^[0-9*#]$")
-    destination: str | None = None  # exactly one of destination / queue
+class Target(BaseModel):
+    """Where a caller goes next: exactly one of a destination (a SIP address), a queue, a
+    sub-menu, or voicemail (a recorded message that becomes a case)."""
+
+    destination: str | None = None
     queue: str | None = None
+    menu: str | None = None
+    voicemail: bool = False
+
+
+class MenuOption(Target):
+    digit: str = Field(pattern=r"^[0-9*#]$")
 
 
 class Menu(BaseModel):
@@ -47,14 +55,56 @@ class Line(BaseModel):
     record: bool = False  # announce and record every call to this number
 
 
+# A unit's or category's code as the directory keeps it (no control characters); a skill as
+# agents/service.py's SKILL.
+Code = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f]{1,40}$")]
+Skill = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,30}$")]
+ROLES = Literal["admin", "supervisor", "operator", "unit_officer", "doctor"]
+# Who answered a queue before queues were configured: a stored queue without `members`
+# keeps them (a row saved by an earlier version).
+LEGACY_MEMBERS: dict[str, list[str]] = {
+    "operator": ["operator", "supervisor"],
+    "doctor": ["doctor"],
+}
+
+
+class Members(BaseModel):
+    """Who a queue rings: anyone who matches one of the lists (a role, a unit's code, or one
+    of the skills on their phone account)."""
+
+    roles: list[ROLES] = Field(default_factory=list, max_length=5)
+    units: list[Code] = Field(default_factory=list, max_length=50)
+    skills: list[Skill] = Field(default_factory=list, max_length=20)
+
+
 class Queue(BaseModel):
-    """An operator queue (the call record's branch) and its opening hours, local time."""
+    """A queue of callers (the call record's branch): who answers it, when, what callers
+    hear, callbacks, and where callers go when it is closed or they wait too long."""
 
     name: str = Field(pattern=NAME)
     label: str = Field(min_length=1, max_length=80)  # said in the hours prompt
     hours: list[str] | None = None  # "HH:MM-HH:MM" windows; None: open all day, every day
+    members: Members = Field(default_factory=Members)
+    announcement: str = Field(default="queue", pattern=NAME)  # a prompt, heard on joining
     callback_after: float = Field(default=60.0, gt=0, le=3600.0)
+    callback_offer: bool = True  # offer a callback (press 1) after `callback_after`
+    # The line dials a promised callback when a member is free: this many tries, so far apart.
+    callback_attempts: int = Field(default=3, ge=1, le=10)
+    callback_retry_after: float = Field(default=300.0, ge=10.0, le=86_400.0)
     record: bool = False  # announce and record calls from when they join this queue
+    # Where callers go outside the hours, when no member is on duty, or after
+    # `overflow_after` seconds of waiting; None: hours said, callback offered (outside
+    # hours), and callers wait however long it takes.
+    overflow: Target | None = None
+    overflow_after: float | None = Field(default=None, gt=0, le=3600.0)
+    category: Code | None = None  # the category of the case a voicemail becomes
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_members(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "members" not in data and data.get("name") in LEGACY_MEMBERS:
+            return {**data, "members": {"roles": LEGACY_MEMBERS[data["name"]]}}
+        return data
 
 
 class Upload(BaseModel):
@@ -109,8 +159,23 @@ class DestinationIn(Versioned):
 class QueueIn(Versioned):
     label: str = Field(min_length=1, max_length=80)
     hours: list[str] | None = None
+    members: Members | None = None  # left out: the queue keeps whom it rings
+    announcement: str = Field(default="queue", pattern=NAME)
     callback_after: float = Field(default=60.0, gt=0, le=3600.0)
+    callback_offer: bool = True
+    callback_attempts: int = Field(default=3, ge=1, le=10)
+    callback_retry_after: float = Field(default=300.0, ge=10.0, le=86_400.0)
     record: bool = False
+    overflow: Target | None = None
+    overflow_after: float | None = Field(default=None, gt=0, le=3600.0)
+    category: Code | None = None
+
+
+class QueueNew(QueueIn):
+    """A new queue: its name in the body, no version (there is none yet)."""
+
+    name: str = Field(pattern=NAME)
+    version: int = Field(default=0, ge=0, le=0)
 
 
 class PromptTextIn(Versioned):

@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
 from hotline.db import utcnow
+from hotline.directory.models import Unit
+from hotline.directory.service import check_category
 from hotline.errors import Conflict, InvalidInput, NotFound
 from hotline.messages import msg
 from hotline.phoneconfig import validate
@@ -81,7 +83,22 @@ def _check(kind: str, obj: BaseModel, config: PhoneConfig) -> None:
     elif isinstance(obj, Line):
         validate.check_line(obj, config)
     elif isinstance(obj, Queue):
-        validate.check_queue(obj)
+        validate.check_queue(obj, config)
+
+
+async def _check_queue_data(session: AsyncSession, queue: Queue) -> None:
+    """What only the database knows: the members' units and the voicemail category exist."""
+    if queue.members.units:
+        known = set(
+            await session.scalars(select(Unit.code).where(Unit.code.in_(queue.members.units)))
+        )
+        for i, code in enumerate(queue.members.units):
+            if code not in known:
+                raise InvalidInput(
+                    msg("Không có đơn vị mã '{code}'", code=code), field=f"members.units[{i}]"
+                )
+    if queue.category is not None:
+        await check_category(session, queue.category, field="category")
 
 
 def _replace(config: PhoneConfig, kind: str, obj: BaseModel) -> PhoneConfig:
@@ -102,13 +119,22 @@ async def put_item(
     defaults: PhoneConfig,
     action: str = "put",
     new: bool = False,
+    merge: bool = False,
 ) -> tuple[BaseModel, int]:
     """Create or replace one object if `version` is still current (else Conflict), after
     checking it against the rest of the configuration; the change goes on the audit trail.
     `new`: only create (a Conflict naming the key if the name is taken, a built-in default's
-    included). Returns the object and its new version."""
+    included). `merge`: the fields `data` leaves out keep their current values (a form
+    that shows only some of them). Returns the object and its new version."""
     require_configurer(actor)
     attr, schema, key_field = KINDS[kind]
+    loaded = await load_config(session, defaults=defaults)
+    if merge:
+        current_obj = next(
+            (o for o in getattr(loaded.config, attr) if getattr(o, key_field) == key), None
+        )
+        if current_obj is not None:
+            data = {**current_obj.model_dump(mode="json"), **data}
     try:
         # The key comes from the URL, not the checked body: validated here with the rest.
         obj = schema.model_validate({**data, key_field: key})
@@ -116,10 +142,11 @@ async def put_item(
         first = exc.errors(include_url=False)[0]
         field = validate.error_field(first) or key_field
         raise InvalidInput(validate.error_message(first), field=field) from None
-    loaded = await load_config(session, defaults=defaults)
     if new and any(getattr(o, key_field) == key for o in getattr(loaded.config, attr)):
         raise Conflict(msg("Đã có mục tên '{key}'", key=key), field=key_field)
     _check(kind, obj, _replace(loaded.config, kind, obj))
+    if isinstance(obj, Queue):
+        await _check_queue_data(session, obj)
     before = next(
         (
             o.model_dump(mode="json")
@@ -198,3 +225,16 @@ async def list_changes(
     if key is not None:
         stmt = stmt.where(PhoneConfigChange.key == key)
     return list((await session.scalars(stmt)).all())
+
+
+async def list_items(
+    session: AsyncSession, *, actor: Actor, kind: str, defaults: PhoneConfig
+) -> list[tuple[BaseModel, int]]:
+    """Every object of one kind (stored or built in) with its version (administrators)."""
+    require_configurer(actor)
+    loaded = await load_config(session, defaults=defaults)
+    attr, _schema, key_field = KINDS[kind]
+    return [
+        (o, loaded.versions.get((kind, getattr(o, key_field)), 0))
+        for o in getattr(loaded.config, attr)
+    ]

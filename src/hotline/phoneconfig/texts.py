@@ -3,13 +3,17 @@ built-in configuration (defaults.py) seeds its prompts from these; the line fall
 
 from __future__ import annotations
 
-BRANCH_NAMES = {"doctor": "Tư vấn bác sĩ", "operator": "Tổng đài viên"}
+BRANCH_NAMES = {
+    "doctor": "Tư vấn bác sĩ",
+    "operator": "Tổng đài viên",
+    "violations": "Phản ánh vi phạm",
+}
 
 DEFAULT_TEXTS = {
     "greeting": (
         "Tổng đài 1022 thành phố Hà Nội xin nghe. "
         "Cấp cứu, bấm phím 1. Trung tâm kiểm soát bệnh tật, bấm phím 2. "
-        "Tư vấn với bác sĩ, bấm phím 3. Gặp điện thoại viên, bấm phím 4."
+        "Tư vấn với bác sĩ, bấm phím 3. Phản ánh vi phạm phòng chống dịch, bấm phím 4."
     ),
     "invalid": "Xin lỗi, phím bạn bấm không hợp lệ.",
     "transferring": "Cuộc gọi đang được chuyển, xin vui lòng giữ máy.",
@@ -32,5 +36,12 @@ SURGE_TEXTS = {
     "surge_queue": (
         "Tất cả điện thoại viên đang bận vì có rất nhiều người gọi. "
         "Sau ít giây, bạn sẽ được mời bấm phím 1 để giữ chỗ và được gọi lại."
+    ),
+}
+
+VOICEMAIL_TEXTS = {
+    "voicemail": (
+        "Hiện chưa có điện thoại viên nhận cuộc gọi. Xin để lại lời nhắn sau tiếng bíp, "
+        "rồi gác máy. Chúng tôi sẽ xử lý và liên hệ lại."
     ),
 }

@@ -8,7 +8,7 @@ from typing import Any
 
 from hotline.errors import InvalidInput
 from hotline.messages import msg
-from hotline.phoneconfig.schemas import Destination, Line, Menu, PhoneConfig, Queue
+from hotline.phoneconfig.schemas import Destination, Line, Menu, PhoneConfig, Queue, Target
 from hotline.phoneconfig.windows import parse_window
 from hotline.sip_uri import ParseError, parse_uri
 
@@ -35,8 +35,29 @@ def _is_ip(host: str) -> bool:
     return True
 
 
+def check_target(target: Target, config: PhoneConfig, where: str) -> None:
+    """Exactly one place, and that place configured. `where`: the target's field name."""
+    chosen = [
+        name for name in ("destination", "queue", "menu") if getattr(target, name) is not None
+    ] + (["voicemail"] if target.voicemail else [])
+    if len(chosen) != 1:
+        raise InvalidInput(
+            "Chọn đúng một nơi: nơi nhận, hàng đợi, menu con hoặc hộp thư thoại", field=where
+        )
+    field = f"{where}.{chosen[0]}"
+    if target.destination is not None and target.destination not in {
+        d.name for d in config.destinations
+    }:
+        raise InvalidInput(
+            msg("Không có nơi nhận '{destination}'", destination=target.destination), field=field
+        )
+    if target.queue is not None and target.queue not in {q.name for q in config.queues}:
+        raise InvalidInput(msg("Không có hàng đợi '{queue}'", queue=target.queue), field=field)
+    if target.menu is not None and target.menu not in {m.name for m in config.menus}:
+        raise InvalidInput(msg("Không có menu '{menu}'", menu=target.menu), field=field)
+
+
 def check_menu(menu: Menu, config: PhoneConfig) -> None:
-    destinations = {d.name for d in config.destinations}
     queues = {q.name for q in config.queues}
     prompts = {p.name for p in config.prompts}
     seen: set[str] = set()
@@ -47,17 +68,7 @@ def check_menu(menu: Menu, config: PhoneConfig) -> None:
                 msg("Phím {digit} được dùng hai lần", digit=option.digit), field=f"{where}.digit"
             )
         seen.add(option.digit)
-        if (option.destination is None) == (option.queue is None):
-            raise InvalidInput("Mỗi phím chuyển tới một nơi nhận hoặc một hàng đợi", field=where)
-        if option.destination is not None and option.destination not in destinations:
-            raise InvalidInput(
-                msg("Không có nơi nhận '{destination}'", destination=option.destination),
-                field=f"{where}.destination",
-            )
-        if option.queue is not None and option.queue not in queues:
-            raise InvalidInput(
-                msg("Không có hàng đợi '{queue}'", queue=option.queue), field=f"{where}.queue"
-            )
+        check_target(option, config, where)
     if menu.fallback_queue not in queues:
         raise InvalidInput(
             msg("Không có hàng đợi '{queue}'", queue=menu.fallback_queue),
@@ -78,8 +89,34 @@ def check_line(line: Line, config: PhoneConfig) -> None:
         raise InvalidInput(msg("Không có menu '{menu}'", menu=line.menu), field="menu")
 
 
-def check_queue(queue: Queue) -> None:
-    """Windows parse, start before they end (a night shift is two windows) and never overlap."""
+def check_queue(queue: Queue, config: PhoneConfig) -> None:
+    """Windows parse, start before they end (a night shift is two windows) and never overlap;
+    the announcement is a prompt; the overflow goes somewhere configured, and following
+    overflows from this queue never comes back to it."""
+    _check_hours(queue)
+    if queue.announcement not in {p.name for p in config.prompts}:
+        raise InvalidInput(
+            msg("Không có lời nhắc '{prompt}'", prompt=queue.announcement), field="announcement"
+        )
+    if queue.overflow_after is not None and queue.overflow is None:
+        raise InvalidInput("Cần nơi chuyển khi chờ quá lâu", field="overflow")
+    if queue.overflow is None:
+        return
+    check_target(queue.overflow, config, "overflow")
+    queues = {q.name: q for q in config.queues}
+    seen: set[str] = {queue.name}
+    step: Target | None = queue.overflow
+    while step is not None and step.queue is not None:
+        if step.queue in seen:
+            raise InvalidInput(
+                msg("Chuyển tiếp vòng tròn qua hàng đợi '{queue}'", queue=step.queue),
+                field="overflow.queue",
+            )
+        seen.add(step.queue)
+        step = queues[step.queue].overflow if step.queue in queues else None
+
+
+def _check_hours(queue: Queue) -> None:
     spans: list[tuple[time, time, int]] = []
     for i, text in enumerate(queue.hours or []):
         field = f"hours[{i}]"

@@ -50,6 +50,7 @@ UNCATEGORISED = msg("Chưa phân loại")
 BRANCHES: dict[str, Message] = {
     "operator": msg("Nhánh tổng đài viên"),
     "doctor": msg("Nhánh tư vấn bác sĩ"),
+    "violations": msg("Nhánh phản ánh vi phạm"),
     "cdc": msg("Nhánh Trung tâm Kiểm soát bệnh tật (CDC)"),
     "115": msg("Nhánh cấp cứu 115"),
     "none": msg("Không vào nhánh nào"),
@@ -63,6 +64,7 @@ OUTCOMES: dict[str, Message] = {
     "callback_requested": msg("Xin gọi lại"),
     "outside_hours": msg("Ngoài giờ"),
     "line_restarted": msg("Tổng đài khởi động lại"),
+    "voicemail": msg("Để lại lời nhắn"),
 }
 
 

@@ -131,6 +131,16 @@ class Acd:
             found, key=lambda a: max(a.status_since, self.last_call_end.get(a.user_id, EPOCH))
         )
 
+    def staffed(self, branch: str) -> bool:
+        """Whether a member of the queue is on duty: available or on a call, reachable."""
+        return any(
+            branch in a.queues
+            and a.status in ("available", "busy")
+            and self.misses.get(a.user_id, 0) < MISSES_BEFORE_AWAY
+            and self.reachable(a) is not None
+            for a in self.agents.values()
+        )
+
     # -- callers ------------------------------------------------------------------------------
     def join(self, leg: SipLeg, branch: str) -> Waiting:
         future: asyncio.Future[tuple[int, OutboundLeg]] = asyncio.get_running_loop().create_future()
@@ -219,6 +229,10 @@ class Acd:
                 waiting.offer = None
                 if not asyncio.current_task().cancelling():  # type: ignore[union-attr]
                     self.dispatch()
+
+    def missed(self, user_id: int) -> None:
+        """An operator rung for a call did not answer it (two in a row: away)."""
+        self._missed(user_id)
 
     def _missed(self, user_id: int) -> None:
         self.misses[user_id] = self.misses.get(user_id, 0) + 1

@@ -42,6 +42,9 @@ class CallProgress:
     # when it is due (its start; None: at once, the window being open when it was asked).
     consult_window: ConsultWindow | None = None
     consult_due: datetime | None = None
+    # A message left in a queue's voicemail becomes a case of this category (None: triage).
+    voicemail: bool = False
+    voicemail_category: str | None = None
 
 
 class CallLeg(Protocol):

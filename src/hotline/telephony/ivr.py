@@ -30,6 +30,8 @@ class Option:
     transfer_to: str | None = None  # a SIP URI: blind transfer (REFER)
     outcome: str | None = None  # the outcome once the transfer is accepted
     queue: bool = False  # wait in the branch's operator queue (queue.py)
+    submenu: str | None = None  # play another menu (switchboard.py)
+    voicemail: bool = False  # leave a message that becomes a case (switchboard.py)
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,12 @@ class Ivr:
             await leg.ring()
             await asyncio.sleep(menu.ring_seconds)
         await leg.answer()
-        option = await self._choose(leg)
+        await self._go(leg, await self._choose(leg))
+
+    async def _go(self, leg: CallLeg, option: Option) -> None:
+        """Take the caller where the option says: a transfer, else a queue (the menu's
+        fallback queue when the transfer fails or the option is no queue)."""
+        menu = self.menu
         record = leg.record
         record.branch = option.branch
         if option.transfer_to and await self._transfer(leg, option):
@@ -148,17 +155,20 @@ class Ivr:
         that can call out bridges instead (telephony/switchboard.py)."""
         return False
 
-    async def _queue(self, leg: CallLeg, branch: str) -> None:
+    async def _queue(
+        self, leg: CallLeg, branch: str, *, announcement: str = "", max_wait: float | None = None
+    ) -> bool:
+        """Wait in the branch's queue; False if `max_wait` passed with no operator."""
         if self.acd is not None:
-            await wait_in_queue(
+            return await wait_in_queue(
                 cast("SipLeg", leg),
                 acd=self.acd,
                 branch=branch,
                 prompts=self.prompts,
                 timing=self.timing,
-                queue_prompt=self.menu.queue_prompt,
+                queue_prompt=announcement or self.menu.queue_prompt,
+                max_wait=max_wait,
             )
-            return
         # Without an ACD (a menu tried on its own): hold audio until the caller hangs up.
         leg.record.queued_at = utcnow()
         while True:

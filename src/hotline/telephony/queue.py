@@ -59,8 +59,13 @@ async def wait_in_queue(
     prompts: PromptSet,
     timing: QueueTiming,
     queue_prompt: str,
-) -> None:
-    leg.record.queued_at = utcnow()
+    max_wait: float | None = None,
+) -> bool:
+    """Wait for an operator and talk to them (or take the callback offered). False if the
+    caller was still waiting after `max_wait` seconds: they left the queue, the caller's
+    next step is the queue's overflow."""
+    if leg.record.queued_at is None:  # an overflow from another queue keeps the first time
+        leg.record.queued_at = utcnow()
     waiting = acd.join(leg, branch)
     announcer = asyncio.get_running_loop().create_task(
         _announce(leg, acd, waiting, prompts, timing, queue_prompt)
@@ -68,12 +73,14 @@ async def wait_in_queue(
     operator: tuple[int, OutboundLeg] | None = None
     try:
         waiters: set[asyncio.Future[Any]] = {announcer, waiting.operator}
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(waiters, timeout=max_wait, return_when=asyncio.FIRST_COMPLETED)
         if waiting.operator.done():
             operator = waiting.operator.result()
+        elif not done:
+            return False
         else:
             announcer.result()  # the callback was accepted (or the call ended: raises)
-            return
+            return True
     finally:
         announcer.cancel()
         acd.leave(waiting)
@@ -83,6 +90,7 @@ async def wait_in_queue(
             acd.ua.spawn(late_leg.hangup())
             acd.release(late_id)
     await _bridge(leg, acd, *operator)
+    return True
 
 
 async def _announce(

@@ -7,7 +7,7 @@ import contextlib
 import ipaddress
 import signal
 from collections.abc import Callable, Coroutine
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ from hotline.staffing.service import ringable
 from hotline.staffing.surge import surge_active
 from hotline.telephony.acd import Acd
 from hotline.telephony.backend import CallProgress
+from hotline.telephony.callbacks import CallbackDialer
 from hotline.telephony.consult import ConsultDesk
 from hotline.telephony.hours import OpeningHours
 from hotline.telephony.ivr import Menu, default_menu
@@ -56,6 +57,7 @@ from hotline.telephony.sip.guard import LockoutPolicy
 from hotline.telephony.sip.trunk import registration_from
 from hotline.telephony.sip.ua import UaConfig, UserAgent
 from hotline.telephony.switchboard import Switchboard
+from hotline.telephony.voicemail import voicemail_case
 
 log = structlog.get_logger("hotline.telephony")
 
@@ -88,6 +90,11 @@ def new_call(progress: CallProgress) -> NewCall:
         outcome=outcome,
         queued_at=progress.queued_at,
     )
+
+
+@dataclass(frozen=True)
+class Voicemail:
+    category: str | None
 
 
 def talk_seconds(progress: CallProgress, ended: datetime) -> int:
@@ -134,7 +141,8 @@ class CallRecorder:
             self.metrics.call_ended(data.outcome)
         consult = progress.consult_window
         due = progress.consult_due or data.queued_at or data.started_at
-        self._spawn(self._write(data, opened, progress.recording, consult, due))
+        message = Voicemail(progress.voicemail_category) if progress.voicemail else None
+        self._spawn(self._write(data, opened, progress.recording, consult, due, message))
 
     def opened(self, progress: CallProgress) -> None:
         """An operator answered: write the row now and tell their console."""
@@ -174,6 +182,7 @@ class CallRecorder:
         recording: CallAudio | None = None,
         consult: ConsultWindow | None = None,
         consult_due: datetime | None = None,
+        voicemail: Voicemail | None = None,
     ) -> None:
         recorded = await self._write_recording(recording)
         try:
@@ -195,6 +204,8 @@ class CallRecorder:
                         )
                 if recorded is not None:
                     await add_recording(session, call_id=call.id, recorded=recorded)
+                if voicemail is not None and recorded is not None:
+                    await voicemail_case(session, call=call, category=voicemail.category)
         except Exception:  # a failed write is logged; the line keeps running
             log.exception("call_record_failed", line=data.line, outcome=data.outcome)
             if recorded is not None and self.recordings is not None:
@@ -321,6 +332,7 @@ class PhoneLine:
         self._poller: asyncio.Task[None] | None = None
         self.gc_pacer: GcPacer | None = None
         self.switchboard: Switchboard | None = None
+        self.dialer: CallbackDialer | None = None  # promised callbacks (callbacks.py)
         self._config_watch: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self.metrics: LineMetrics | None = None
@@ -408,6 +420,21 @@ class PhoneLine:
             consult=self.consult,
         )
         await self.switchboard.load(sessionmaker)
+        try:  # again, now that the configured queues say who answers which
+            await self.poll_agents(sessionmaker)
+        except Exception as exc:
+            log.warning("agent_poll_failed", error=str(exc).splitlines()[0])
+        if s.sip_callback_uri:
+            switchboard = self.switchboard
+            self.dialer = CallbackDialer(
+                self.acd,
+                sessionmaker,
+                self.recorder,
+                template=s.sip_callback_uri,
+                ring_seconds=s.sip_callback_ring_seconds,
+                snapshot=lambda: switchboard.snapshot,
+                now=self.now,
+            )
         await self.ua.start(self.switchboard, self.recorder)
         if s.sip_metrics_port:
             self.metrics = LineMetrics(s.sip_instance_id)
@@ -454,6 +481,9 @@ class PhoneLine:
             allowed = await ringable(session, now=now)
             surge = await surge_active(session)
             self.consult.schedule = await consult_schedule(session)
+        snapshot = self.switchboard.snapshot if self.switchboard is not None else None
+        if snapshot is not None:  # who each configured queue rings: role, unit, skills
+            agents = [replace(a, queues=snapshot.queues_of(a)) for a in agents]
         if allowed is not None:  # the roster is the operators': doctors are not on it
             agents = [a for a in agents if QUEUE not in a.queues or a.user_id in allowed]
         # Branch 3 rings the consult doctors in a window now (telephony/consult.py).
@@ -476,6 +506,8 @@ class PhoneLine:
             try:
                 await self.poll_agents(sessionmaker)
                 await self.consult.warm(self.now())
+                if self.dialer is not None:
+                    await self.dialer.tick()
             except Exception as exc:  # logged in one line: it repeats every poll
                 log.warning("agent_poll_failed", error=str(exc).splitlines()[0])
 
@@ -491,6 +523,8 @@ class PhoneLine:
         if self._config_watch is not None:
             self._config_watch.cancel()
             await asyncio.wait([self._config_watch])
+        if self.dialer is not None:
+            await self.dialer.stop()
         if self.ua is not None:
             await self.ua.stop()
         if self.recorder is not None:

@@ -16,50 +16,36 @@ import asyncio
 import hashlib
 import wave
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hotline.calls.models import CallOutcome
-from hotline.phoneconfig.defaults import MAIN_MENU, RECORDING_NOTICE, default_config
-from hotline.phoneconfig.schemas import PhoneConfig, PromptText
+from hotline.agents.service import LineAgent
+from hotline.phoneconfig.defaults import MAIN_MENU, default_config
+from hotline.phoneconfig.schemas import Destination, Members, PhoneConfig, PromptText, Target
 from hotline.phoneconfig.service import config_version, load_config
 from hotline.phoneconfig.texts import CALLBACK_TEXTS, SURGE_TEXTS
 from hotline.phoneconfig.uploads import uploads_dir
 from hotline.settings import Settings
 from hotline.telephony.backend import CallLeg
-from hotline.telephony.consult import CONSULT_QUEUE, ConsultDesk
+from hotline.telephony.consult import ConsultDesk
 from hotline.telephony.hours import OpeningHours, parse_window, vi_number
-from hotline.telephony.ivr import Ivr, Menu, Option
+from hotline.telephony.ivr import Menu, Option
 from hotline.telephony.prompts import Prompt, PromptSet
 from hotline.telephony.queue import QueueTiming, position_texts
-from hotline.telephony.recording import CallAudio
-from hotline.telephony.transfer import bridge
+from hotline.telephony.routing import ConfiguredIvr, LineRule, QueueRule
 
 if TYPE_CHECKING:
     from hotline.telephony.acd import Acd
-    from hotline.telephony.sip.leg import SipLeg
 
 log = structlog.get_logger("hotline.telephony.switchboard")
 FALLBACK = "fallback"  # the menu's no-key/wrong-key option: never a DTMF digit
-SURGE_QUEUE = "surge_queue"  # said on joining a queue whose callback surge mode brings sooner
-
-
-@dataclass(frozen=True)
-class LineRule:
-    menu: str
-    record: bool = False
-
-
-@dataclass(frozen=True)
-class QueueRule:
-    callback_after: float | None = None  # None: the line's QueueTiming as given
-    record: bool = False
+VOICEMAIL = "voicemail"  # the branch of a menu key that goes straight to voicemail
 
 
 @dataclass(frozen=True)
@@ -71,12 +57,42 @@ class Snapshot:
     hours: OpeningHours
     prompts: PromptSet
     bridged: frozenset[str] = frozenset()  # destinations called and bridged, not REFERred
+    destinations: dict[str, Destination] = field(default_factory=dict)
+    # Who each queue rings; empty (a menu given in code): the call takers' built-in queues.
+    members: dict[str, Members] = field(default_factory=dict)
+
+    def option_for(self, target: Target) -> Option:
+        return option_for(target, self.destinations)
+
+    def queues_of(self, agent: LineAgent) -> tuple[str, ...]:
+        """The queues a call taker answers: each queue whose members they match."""
+        if not self.members:
+            return agent.queues
+        return tuple(
+            name
+            for name, m in self.members.items()
+            if agent.role in m.roles
+            or (agent.unit is not None and agent.unit in m.units)
+            or any(skill in m.skills for skill in agent.skills)
+        )
 
     def menu_for(self, number: str) -> tuple[Menu, LineRule | None]:
         """The dialled number's menu; numbers not configured get `main` (as before)."""
         rule = self.lines.get(number)
         menu = self.menus.get(rule.menu if rule else MAIN_MENU)
         return (menu or next(iter(self.menus.values()))), rule
+
+
+def option_for(target: Target, destinations: dict[str, Destination]) -> Option:
+    """A configured target (a menu key's, a queue's overflow) as the IVR's option."""
+    if target.destination is not None:
+        d = destinations[target.destination]
+        return Option(d.name, transfer_to=d.uri, outcome=d.outcome)
+    if target.queue is not None:
+        return Option(target.queue, queue=True)
+    if target.menu is not None:
+        return Option(target.menu, submenu=target.menu)
+    return Option(VOICEMAIL, voicemail=True)
 
 
 def _say(text: str) -> str:
@@ -126,13 +142,7 @@ def build_snapshot(
     destinations = {d.name: d for d in config.destinations}
     menus = {}
     for m in config.menus:
-        options: dict[str, Option] = {}
-        for o in m.options:
-            if o.destination is not None:
-                d = destinations[o.destination]
-                options[o.digit] = Option(d.name, transfer_to=d.uri, outcome=d.outcome)
-            elif o.queue is not None:
-                options[o.digit] = Option(o.queue, queue=True)
+        options = {o.digit: option_for(o, destinations) for o in m.options}
         options[FALLBACK] = Option(m.fallback_queue, queue=True)
         menus[m.name] = Menu(
             options=options,
@@ -154,10 +164,25 @@ def build_snapshot(
         version=version,
         menus=menus,
         lines={ln.number: LineRule(ln.menu, ln.record) for ln in config.lines},
-        queues={q.name: QueueRule(q.callback_after, q.record) for q in config.queues},
+        queues={
+            q.name: QueueRule(
+                callback_after=q.callback_after,
+                record=q.record,
+                callback_offer=q.callback_offer,
+                announcement=q.announcement,
+                overflow=q.overflow,
+                overflow_after=q.overflow_after,
+                category=q.category,
+                callback_attempts=q.callback_attempts,
+                callback_retry_after=q.callback_retry_after,
+            )
+            for q in config.queues
+        },
         hours=hours,
         prompts=prompts,
         bridged=frozenset(d.name for d in config.destinations if not d.refer),
+        destinations=destinations,
+        members={q.name: q.members for q in config.queues},
     )
 
 
@@ -167,141 +192,6 @@ def fixed_snapshot(menu: Menu, *, settings: Settings, timezone: ZoneInfo) -> Sna
     texts = {**position_texts(), **CALLBACK_TEXTS, **SURGE_TEXTS, **hours.texts(), **menu.texts}
     prompts = PromptSet.build(texts.items(), settings.prompts_dir, voice=settings.sip_voice)
     return Snapshot(0, {MAIN_MENU: menu}, {}, {}, hours, prompts)
-
-
-def timing_for(
-    timing: QueueTiming, rule: QueueRule | None, surge_callback_after: float | None
-) -> QueueTiming:
-    """A queue's timing: the queue's own callback delay if it has one; in surge mode
-    (staffing/surge.py) the callback is offered no later than `surge_callback_after`."""
-    if rule is not None and rule.callback_after is not None:
-        timing = replace(timing, callback_after=rule.callback_after)
-    if surge_callback_after is not None:
-        timing = replace(timing, callback_after=min(timing.callback_after, surge_callback_after))
-    return timing
-
-
-class ConfiguredIvr(Ivr):
-    """The IVR for one call, with the snapshot's per-line and per-queue rules."""
-
-    def __init__(
-        self,
-        snapshot: Snapshot,
-        menu: Menu,
-        line: LineRule | None,
-        max_recording: float,
-        ring_seconds: float,
-        surge_callback_after: float | None = None,
-        consult: ConsultDesk | None = None,
-        **kw: Any,
-    ) -> None:
-        super().__init__(menu, snapshot.prompts, hours=snapshot.hours, **kw)
-        self.surge_callback_after = surge_callback_after
-        self.consult = consult
-        self.snapshot = snapshot
-        self.line = line
-        self.max_recording = max_recording
-        self.ring_seconds = ring_seconds  # how long a bridged destination may ring
-
-    async def _transfer(self, leg: CallLeg, option: Option) -> bool:
-        if option.branch not in self.snapshot.bridged:
-            return await super()._transfer(leg, option)
-        assert option.transfer_to is not None
-        await leg.play(self.prompts[self.menu.transferring], barge_in=False)
-        return await self._bridge(leg, option)
-
-    async def _refer_refused(self, leg: CallLeg, option: Option) -> bool:
-        # REFER where the far end accepts it, otherwise a bridge that keeps the call ours.
-        return await self._bridge(leg, option)
-
-    async def _bridge(self, leg: CallLeg, option: Option) -> bool:
-        assert option.transfer_to is not None
-        return await bridge(
-            cast("SipLeg", leg), option.transfer_to, option.outcome, self.ring_seconds
-        )
-
-    @property
-    def surge(self) -> bool:
-        return self.surge_callback_after is not None
-
-    async def _choose(self, leg: CallLeg) -> Option:
-        if self.line is not None and self.line.record:
-            await self._record(leg)
-        await self._surge_prompt(leg, self.menu.surge_prompt)
-        return await super()._choose(leg)
-
-    async def _surge_prompt(self, leg: CallLeg, name: str | None) -> None:
-        """In surge mode, the menu's short announcement before its greeting. A key pressed
-        during it is kept for the menu, so a caller who knows it need not wait."""
-        if not self.surge or name is None or name not in self.prompts:
-            return
-        digit = await leg.play(self.prompts[name])
-        if digit is not None:
-            cast("SipLeg", leg).digits.appendleft(digit)
-
-    def _consult_routed(self, branch: str) -> bool:
-        return (
-            branch == CONSULT_QUEUE
-            and self.acd is not None
-            and self.consult is not None
-            and self.consult.active
-        )
-
-    async def _closed(self, leg: CallLeg, branch: str) -> None:
-        if self._consult_routed(branch):  # the consult windows, not the hours, decide
-            await self._queue(leg, branch)
-            return
-        await super()._closed(leg, branch)
-
-    async def _queue(self, leg: CallLeg, branch: str) -> None:
-        if self._consult_routed(branch):
-            assert self.acd is not None and self.consult is not None
-            now = self.now()
-            window = self.consult.window_with_doctor(self.acd, now)
-            if window is None:
-                await self._consult_later(leg, branch, now)
-                return
-            leg.record.consult_window = window  # a callback asked while waiting: this window
-        rule = self.snapshot.queues.get(branch)
-        before = timing_for(self.timing, rule, None)
-        self.timing = timing_for(self.timing, rule, self.surge_callback_after)
-        if rule is not None and rule.record:
-            await self._record(leg)
-        if self.timing.callback_after < before.callback_after and SURGE_QUEUE in self.prompts:
-            # The caller's first announcement in the queue (their place already held) says
-            # the callback will come sooner, instead of the usual one.
-            self.menu = replace(self.menu, queue_prompt=SURGE_QUEUE)
-        await super()._queue(leg, branch)
-
-    async def _consult_later(self, leg: CallLeg, branch: str, now: datetime) -> None:
-        """No consult doctor now: say when the next window starts and offer a callback in
-        it (1, during the announcement or the offer); then hang up."""
-        assert self.consult is not None and self.consult.schedule is not None
-        window = self.consult.schedule.next_window(now)
-        if window is None:
-            await super()._closed(leg, branch)
-            return
-        leg.record.outcome = CallOutcome.OUTSIDE_HOURS.value
-        cast("SipLeg", leg).digits.clear()  # keys pressed in the menu do not answer this
-        digit = await leg.play(await self.consult.prompt(window, now))
-        if digit is None:
-            digit = await leg.play(self.prompts["callback_offer"])
-        if digit is None:
-            digit = await leg.collect_digit(self.timing.digit_timeout)
-        if digit == "1":
-            leg.record.outcome = CallOutcome.CALLBACK_REQUESTED.value
-            leg.record.consult_window, leg.record.consult_due = window, window.starts_at
-            await leg.play(self.prompts["callback_ok"], barge_in=False)
-        await leg.hangup()
-
-    async def _record(self, leg: CallLeg) -> None:
-        """Start recording, then say so: the recording itself holds the announcement."""
-        if leg.record.recording is not None:
-            return
-        audio = CallAudio(max_seconds=self.max_recording)
-        audio.attach(cast("SipLeg", leg))
-        leg.record.recording = audio
-        await leg.play(self.prompts[RECORDING_NOTICE], barge_in=False)
 
 
 class Switchboard:

@@ -169,6 +169,9 @@ async def save(
                     version=0 if key is None else form.expected_version(),
                     defaults=defaults,
                     new=key is None,
+                    # The form shows a queue's main settings; members, overflow and
+                    # callback rules (set through the API) are kept as they are.
+                    merge=kind == "queue",
                 )
         except DomainError as exc:
             form.place(kind, exc)

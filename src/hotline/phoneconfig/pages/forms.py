@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from hotline.errors import DomainError
 from hotline.messages import msg
 from hotline.phoneconfig import service
-from hotline.phoneconfig.schemas import Destination, Line, Menu, PromptText, Queue
+from hotline.phoneconfig.schemas import Destination, Line, Menu, MenuOption, PromptText, Queue
 from hotline.web.forms import PageForm
 
 # The URL's word for each kind (as the API's), and back.
@@ -39,7 +39,7 @@ class PhoneForm(PageForm):
     record: str = ""
     greeting: str = ""
     digit: list[str] = []  # the menu's rows: a key and where it sends the caller
-    target: list[str] = []  # "destination:<name>" or "queue:<name>"
+    target: list[str] = []  # "destination:<name>", "queue:<name>", "menu:<name>", "voicemail:"
     repeats: str = ""
     digit_timeout: str = ""
     fallback_queue: str = ""
@@ -68,8 +68,10 @@ class PhoneForm(PageForm):
                 continue
             kind, _, name = target.partition(":")
             option: dict[str, Any] = {"digit": digit.strip()}
-            if kind in ("destination", "queue") and name:
+            if kind in ("destination", "queue", "menu") and name:
                 option[kind] = name
+            elif kind == "voicemail":
+                option["voicemail"] = True
             options.append(option)
             rows.append(row)
         return options, rows
@@ -129,10 +131,7 @@ def shown(kind: str, obj: BaseModel | None) -> dict[str, Any]:
         return {
             "greeting": menu.greeting if menu else "greeting",
             "digit": [o.digit for o in menu.options] if menu else [],
-            "target": [
-                f"destination:{o.destination}" if o.destination else f"queue:{o.queue}"
-                for o in (menu.options if menu else [])
-            ],
+            "target": [_target(o) for o in (menu.options if menu else [])],
             "repeats": str(menu.repeats if menu else 2),
             "digit_timeout": f"{menu.digit_timeout if menu else 5.0:g}",
             "fallback_queue": menu.fallback_queue if menu else "operator",
@@ -156,6 +155,16 @@ def shown(kind: str, obj: BaseModel | None) -> dict[str, Any]:
         }
     prompt = obj if isinstance(obj, PromptText) else None
     return {"text": prompt.text if prompt else ""}
+
+
+def _target(option: MenuOption) -> str:
+    """A menu row's choice as the form's select names it."""
+    if option.voicemail:
+        return "voicemail:"
+    for kind in ("destination", "queue", "menu"):
+        if (name := getattr(option, kind)) is not None:
+            return f"{kind}:{name}"
+    return ""
 
 
 def _box(checked: object) -> str:

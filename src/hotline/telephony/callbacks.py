@@ -1,0 +1,204 @@
+"""The line places the callbacks it promised: when a member of a callback's queue is free
+(and no caller is waiting in that queue, who would get them anyway), the line calls the
+citizen back, and once they answer rings the free member and bridges the two.
+
+Each try is claimed in the database (calls/dialling.py) and its result written there
+(connected, no answer, the operator missed it); the queue's rules (phoneconfig Queue:
+`callback_attempts`, `callback_retry_after`) say how often and how far apart. The operator
+is held (the ACD's `engaged`) from before the citizen is dialled, so the ACD does not hand
+them a new caller while their callback rings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hotline.agents.models import AgentStatus
+from hotline.calls.dialling import DueCallback, claim_callback, due_callbacks, record_attempt
+from hotline.calls.models import CallbackResult
+from hotline.care.models import ConsultRequest
+from hotline.db import utcnow
+from hotline.telephony.sip.message import ParseError, parse_uri
+from hotline.telephony.sip.outbound import OutboundLeg, is_ip
+from hotline.telephony.sip.sdp import PCMU
+
+if TYPE_CHECKING:
+    from hotline.agents.service import LineAgent
+    from hotline.telephony.acd import Acd
+    from hotline.telephony.server import CallRecorder
+    from hotline.telephony.switchboard import Snapshot
+
+log = structlog.get_logger("hotline.telephony.callbacks")
+DEFAULT_ATTEMPTS, DEFAULT_RETRY = 3, 300.0
+
+
+def callback_target(template: str, caller: str) -> tuple[str, tuple[str, int]] | None:
+    """The citizen's SIP address from the template, and where to send the INVITE."""
+    target = template.replace("{number}", caller.lstrip("+"))
+    try:
+        uri = parse_uri(target)
+    except ParseError:
+        return None
+    if not is_ip(uri.host):  # no resolver in this process
+        return None
+    return target, (uri.host.strip("[]"), uri.port or 5060)
+
+
+class CallbackDialer:
+    def __init__(
+        self,
+        acd: Acd,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        recorder: CallRecorder,
+        *,
+        template: str,
+        ring_seconds: float,
+        snapshot: Callable[[], Snapshot | None],
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.acd = acd
+        self.sessionmaker = sessionmaker
+        self.recorder = recorder
+        self.template = template
+        self.ring_seconds = ring_seconds
+        self.snapshot = snapshot
+        self.now = now
+        self.dialling: set[int] = set()  # callback ids with a try in progress here
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def _ready(self) -> list[str]:
+        """Queues with a free member and nobody waiting."""
+        snapshot = self.snapshot()
+        names = list(snapshot.queues) if snapshot is not None and snapshot.queues else []
+        return [b for b in names if not self.acd.queues.get(b) and self.acd.free(b)]
+
+    async def tick(self) -> None:
+        """Start the tries that may start now (called from the line's poll)."""
+        branches = self._ready()
+        if not branches:
+            return
+        now = self.now()
+        consult = select(ConsultRequest.callback_id).where(ConsultRequest.callback_id.is_not(None))
+        async with self.sessionmaker() as session:
+            due = await due_callbacks(session, branches=branches, now=now, exclude=consult)
+        for callback in due:
+            if callback.id in self.dialling:
+                continue
+            free = self.acd.free(callback.branch)
+            if not free or self.acd.queues.get(callback.branch):
+                continue
+            hold = self.ring_seconds + self.acd.ring_seconds + 30
+            async with self.sessionmaker() as session, session.begin():
+                if not await claim_callback(session, callback=callback, now=now, hold=hold):
+                    continue
+            agent = free[0]
+            self.acd.engaged.add(agent.user_id)
+            self.dialling.add(callback.id)
+            task = asyncio.get_running_loop().create_task(self._try(callback, agent))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _try(self, callback: DueCallback, agent: LineAgent) -> None:
+        started = utcnow()
+        result, operator = CallbackResult.FAILED, None
+        try:
+            result, operator = await self._dial(callback, agent)
+        except Exception:
+            log.exception("callback_try_failed", callback_id=callback.id)
+        finally:
+            self.dialling.discard(callback.id)
+            if operator is None:  # not bridged: free again now (bridged: at the call's end)
+                self.acd.engaged.discard(agent.user_id)
+                self.acd.dispatch()
+        log.info("callback_tried", callback_id=callback.id, result=result.value)
+        await self._record(callback, started, result, operator)
+
+    async def _dial(
+        self, callback: DueCallback, agent: LineAgent
+    ) -> tuple[CallbackResult, int | None]:
+        ua = self.acd.ua
+        where = callback_target(self.template, callback.caller)
+        if where is None:
+            return CallbackResult.FAILED, None
+        citizen = OutboundLeg(
+            ua,
+            target=where[0],
+            hop=where[1],
+            caller=callback.line,  # the citizen sees the hotline's number calling
+            codec=PCMU,
+            rtp=await ua.ports.open(ua.config.host),
+        )
+        if not await citizen.call(self.ring_seconds) or citizen.stream is None:
+            return CallbackResult.NO_ANSWER, None
+        phone = self.acd.reachable(agent)
+        answered, operator = False, None
+        if phone is not None:
+            operator = OutboundLeg(
+                ua,
+                target=phone[0],
+                hop=phone[1],
+                caller=callback.caller,
+                codec=citizen.stream.payload_type,
+                rtp=await ua.ports.open(ua.config.host),
+            )
+            answered = await operator.call(self.acd.ring_seconds)
+        if not answered or operator is None or operator.stream is None:
+            self.acd.missed(agent.user_id)
+            await citizen.hangup()
+            return CallbackResult.AGENT_MISSED, None
+        await self._bridge(citizen, operator, agent.user_id)
+        return CallbackResult.CONNECTED, agent.user_id
+
+    async def _bridge(self, citizen: OutboundLeg, operator: OutboundLeg, user_id: int) -> None:
+        assert citizen.stream is not None and operator.stream is not None
+        self.recorder.agent(user_id, status=AgentStatus.BUSY)
+        citizen.rtp.relay_to, operator.rtp.relay_to = operator.stream, citizen.stream
+        gone = [asyncio.ensure_future(leg.ended.wait()) for leg in (citizen, operator)]
+        try:
+            await asyncio.wait(gone, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in gone:
+                waiter.cancel()
+            for leg in (citizen, operator):
+                leg.rtp.relay_to = None
+                if not leg.ended.is_set():
+                    self.acd.ua.spawn(leg.hangup())
+            self.acd.release(user_id)  # available again (hooks), the ACD dispatches
+
+    async def _record(
+        self,
+        callback: DueCallback,
+        started: datetime,
+        result: CallbackResult,
+        operator: int | None,
+    ) -> None:
+        snapshot = self.snapshot()
+        rule = snapshot.queues.get(callback.branch) if snapshot is not None else None
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                await record_attempt(
+                    session,
+                    callback_id=callback.id,
+                    started_at=started,
+                    ended_at=utcnow(),
+                    result=result,
+                    operator_id=operator,
+                    max_attempts=rule.callback_attempts if rule else DEFAULT_ATTEMPTS,
+                    retry_after=rule.callback_retry_after if rule else DEFAULT_RETRY,
+                )
+        except Exception:
+            log.exception("callback_attempt_write_failed", callback_id=callback.id)
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.gather(*self._tasks, return_exceptions=True)
