@@ -63,6 +63,7 @@ OUTCOMES: dict[str, Message] = {
     "callback_requested": msg("Xin gọi lại"),
     "outside_hours": msg("Ngoài giờ"),
     "line_restarted": msg("Tổng đài khởi động lại"),
+    "transfer_failed": msg("Chuyển máy không thành công"),
 }
 
 

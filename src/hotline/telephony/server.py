@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import ipaddress
 import signal
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +30,7 @@ from hotline.calls.service import (
     open_call,
     record_call,
 )
+from hotline.calls.transfers import add_attempts
 from hotline.care.consults import phone_callback
 from hotline.care.doctors import ConsultWindow, consult_schedule
 from hotline.db import create_engine, make_sessionmaker, utcnow
@@ -43,7 +44,7 @@ from hotline.staffing.forecast import QUEUE
 from hotline.staffing.service import ringable
 from hotline.staffing.surge import surge_active
 from hotline.telephony.acd import Acd
-from hotline.telephony.backend import CallProgress
+from hotline.telephony.backend import Attempt, CallProgress
 from hotline.telephony.consult import ConsultDesk
 from hotline.telephony.hours import OpeningHours
 from hotline.telephony.ivr import Menu, default_menu
@@ -55,6 +56,7 @@ from hotline.telephony.recording import CallAudio
 from hotline.telephony.sip.guard import LockoutPolicy
 from hotline.telephony.sip.ua import UaConfig, UserAgent
 from hotline.telephony.switchboard import Switchboard
+from hotline.telephony.transfer import settle
 
 log = structlog.get_logger("hotline.telephony")
 
@@ -68,6 +70,11 @@ def new_call(progress: CallProgress) -> NewCall:
         # The wait ends when an operator answers, else when the caller leaves.
         until = progress.agent_answered_at or ended
         wait = max(0, int((until - progress.queued_at).total_seconds()))
+    settle(progress, ended)
+    kept = (CallOutcome.ANSWERED.value, CallOutcome.CALLBACK_REQUESTED.value)
+    if progress.transfer_failed and outcome not in kept:
+        # Not an abandoned operator call: the destination (115) could not be reached.
+        outcome = CallOutcome.TRANSFER_FAILED.value
     if outcome is None:
         outcome = (
             CallOutcome.ABANDONED_QUEUE if progress.queued_at else CallOutcome.ABANDONED_MENU
@@ -133,7 +140,7 @@ class CallRecorder:
             self.metrics.call_ended(data.outcome)
         consult = progress.consult_window
         due = progress.consult_due or data.queued_at or data.started_at
-        self._spawn(self._write(data, opened, progress.recording, consult, due))
+        self._spawn(self._write(data, opened, progress.recording, consult, due, progress.attempts))
 
     def opened(self, progress: CallProgress) -> None:
         """An operator answered: write the row now and tell their console."""
@@ -173,6 +180,7 @@ class CallRecorder:
         recording: CallAudio | None = None,
         consult: ConsultWindow | None = None,
         consult_due: datetime | None = None,
+        attempts: Sequence[Attempt] = (),
     ) -> None:
         recorded = await self._write_recording(recording)
         try:
@@ -192,6 +200,7 @@ class CallRecorder:
                         await phone_callback(
                             session, call=call, window=consult, due_at=consult_due or utcnow()
                         )
+                await add_attempts(session, call_id=call.id, attempts=attempts)
                 if recorded is not None:
                     await add_recording(session, call_id=call.id, recorded=recorded)
         except Exception:  # a failed write is logged; the line keeps running

@@ -39,7 +39,7 @@ from hotline.telephony.ivr import Ivr, Menu, Option
 from hotline.telephony.prompts import Prompt, PromptSet
 from hotline.telephony.queue import QueueTiming, position_texts
 from hotline.telephony.recording import CallAudio
-from hotline.telephony.transfer import bridge
+from hotline.telephony.transfer import bridge, refer_or_bridge
 
 if TYPE_CHECKING:
     from hotline.telephony.acd import Acd
@@ -129,7 +129,9 @@ def build_snapshot(
         for o in m.options:
             if o.destination is not None:
                 d = destinations[o.destination]
-                options[o.digit] = Option(d.name, transfer_to=d.uri, outcome=d.outcome)
+                options[o.digit] = Option(
+                    d.name, transfer_to=d.uri, outcome=d.outcome, fallback_after=d.fallback_after
+                )
             elif o.queue is not None:
                 options[o.digit] = Option(o.queue, queue=True)
         options[FALLBACK] = Option(m.fallback_queue, queue=True)
@@ -202,21 +204,19 @@ class ConfiguredIvr(Ivr):
         self.ring_seconds = ring_seconds  # how long a bridged destination may ring
 
     async def _transfer(self, leg: CallLeg, option: Option) -> bool:
+        sip_leg = cast("SipLeg", leg)
+        prompt = self.prompts[self.menu.transferring]
         if option.branch not in self.snapshot.bridged:
-            return await super()._transfer(leg, option)
-        assert option.transfer_to is not None
-        await leg.play(self.prompts[self.menu.transferring], barge_in=False)
-        return await self._bridge(leg, option)
-
-    async def _refer_refused(self, leg: CallLeg, option: Option) -> bool:
-        # REFER where the far end accepts it, otherwise a bridge that keeps the call ours.
-        return await self._bridge(leg, option)
-
-    async def _bridge(self, leg: CallLeg, option: Option) -> bool:
-        assert option.transfer_to is not None
-        return await bridge(
-            cast("SipLeg", leg), option.transfer_to, option.outcome, self.ring_seconds
-        )
+            # REFER where the far end accepts it in time, otherwise a bridge.
+            return await refer_or_bridge(
+                sip_leg,
+                option,
+                prompt,
+                ring_seconds=self.ring_seconds,
+                linger=self.menu.transfer_linger,
+            )
+        await leg.play(prompt, barge_in=False)
+        return await bridge(sip_leg, option, self.ring_seconds)
 
     async def _choose(self, leg: CallLeg) -> Option:
         if self.line is not None and self.line.record:

@@ -1,0 +1,149 @@
+"""Putting a caller through to 115 when the REFER goes unanswered or 115 refuses: the line
+calls 115 itself within the destination's bound, and the call record keeps every attempt."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from hotline.calls.models import Call, TransferAttempt
+from hotline.db import make_sessionmaker
+from hotline.settings import Settings
+from hotline.site import Site
+from hotline.telephony.server import PhoneLine
+from tests.telephony.conftest import SCENARIOS, Line, free_udp_port, line_settings
+from tests.telephony.test_phone_config import configure
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def line_conf(settings: Settings, sipp_installed: None) -> Settings:
+    return line_settings(settings, sip_config_poll_seconds=0.2)
+
+
+FALLBACK_AFTER = 1.5  # seconds from the key to the line's own INVITE to 115
+STAMP = re.compile(r"^-+ (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\s*$")
+
+
+async def peer_115(line: Line, port: int, scenario: str, log: Path) -> tuple[int, str]:
+    """sipp as the 115 centre's UAS on `port`, logging every message with its time."""
+    args = [
+        *("sipp", f"127.0.0.1:{line.port}", "-sf", str(SCENARIOS / scenario)),
+        *("-m", "1", "-i", "127.0.0.1", "-p", str(port), "-mp", str(free_udp_port())),
+        *("-s", "115", "-timeout", "25s", "-timeout_error", "-nostdin"),
+        *("-key", "opport", str(free_udp_port())),
+        *("-trace_msg", "-message_file", str(log)),
+    ]
+    proc = await asyncio.create_subprocess_exec(
+        *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), 40)
+    except TimeoutError:
+        proc.kill()
+        out, _ = await proc.communicate()
+    return proc.returncode or 0, out.decode("utf-8", "replace")[-3000:]
+
+
+def first_time(log: Path, direction: str, start_line: str) -> datetime:
+    """When sipp first sent or received (`direction`) a message whose first line starts so."""
+    lines = log.read_text().splitlines()
+    for i, text in enumerate(lines):
+        stamp = STAMP.match(text)
+        if stamp is None or i + 3 >= len(lines) or direction not in lines[i + 1]:
+            continue
+        first = next((t for t in lines[i + 2 : i + 5] if t.strip()), "")
+        if first.strip().startswith(start_line):
+            return datetime.fromisoformat(stamp.group(1))
+    raise AssertionError(f"no {direction} {start_line} in {log}:\n" + "\n".join(lines[:40]))
+
+
+async def _call(
+    line_conf: Settings, tmp_path: Path, caller: str, far: str, hold_ms: int
+) -> tuple[Call, list[TransferAttempt], Path, Path]:
+    far_port = free_udp_port()
+    await configure(
+        line_conf,
+        "destination",
+        "115",
+        {
+            "uri": f"sip:115@127.0.0.1:{far_port}",
+            "refer": True,
+            "outcome": "transferred_115",
+            "fallback_after": FALLBACK_AFTER,
+        },
+    )
+    phone = PhoneLine(line_conf)
+    ua = await phone.start()
+    line = Line(phone, ua.port)
+    caller_log, far_log = tmp_path / "caller.log", tmp_path / "115.log"
+    try:
+        far_peer = asyncio.create_task(peer_115(line, far_port, far, far_log))
+        await asyncio.sleep(0.5)  # 115 listens before the caller dials
+        extra = ("-d", str(hold_ms), "-trace_msg", "-message_file", str(caller_log))
+        result = await line.sipp(caller, extra=extra)
+        assert result.returncode == 0, result.output
+        code, out = await far_peer
+        assert code == 0, out
+        [call] = await line.calls()
+        assert phone.engine is not None
+        async with make_sessionmaker(phone.engine, Site.from_settings(line_conf))() as session:
+            attempts = list(
+                (
+                    await session.scalars(
+                        select(TransferAttempt)
+                        .where(TransferAttempt.call_id == call.id)
+                        .order_by(TransferAttempt.seq)
+                    )
+                ).all()
+            )
+    finally:
+        await phone.stop()
+    return call, attempts, caller_log, far_log
+
+
+async def test_unanswered_refer_falls_back_to_calling_115_within_the_bound(
+    line_conf: Settings, tmp_path: Path
+):
+    call, attempts, caller_log, far_log = await _call(
+        line_conf, tmp_path, "info_digit1_refer_unanswered.xml", "operator_phone_answers.xml", 4000
+    )
+    key = first_time(caller_log, "sent", "INFO ")
+    invite = first_time(far_log, "received", "INVITE ")
+    # The protocol bound: the line's own INVITE left at most FALLBACK_AFTER after the key
+    # reached it (plus the loopback hop and one scheduling step).
+    assert (invite - key).total_seconds() <= FALLBACK_AFTER + 0.25, (key, invite)
+    assert (call.branch, call.outcome.value if call.outcome else None) == (
+        "115",
+        "transferred_115",
+    )
+    assert [(a.method.value, a.result.value, a.sip_status) for a in attempts] == [
+        ("refer", "timeout", None),
+        ("bridge", "answered", 200),
+    ]
+    assert all(a.destination == "115" and a.ended_at is not None for a in attempts)
+
+
+async def test_115_refusing_the_bridged_call_is_a_failed_transfer_not_an_abandoned_call(
+    line_conf: Settings, tmp_path: Path
+):
+    call, attempts, _caller_log, _far_log = await _call(
+        line_conf, tmp_path, "info_digit1_refer_declined.xml", "operator_phone_busy.xml", 2500
+    )
+    assert (call.branch, call.outcome.value if call.outcome else None) == (
+        "115",
+        "transfer_failed",
+    )
+    assert call.operator_id is None and call.answered_at is None
+    assert [(a.method.value, a.destination, a.result.value, a.sip_status) for a in attempts] == [
+        ("refer", "115", "refused", 603),
+        ("bridge", "115", "refused", 486),
+        ("queue", "operator", "abandoned", None),
+    ]
+    assert attempts[0].target == attempts[1].target and attempts[2].target is None
