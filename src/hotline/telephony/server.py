@@ -53,6 +53,7 @@ from hotline.telephony.metrics import LineMetrics
 from hotline.telephony.queue import QueueTiming, position_texts
 from hotline.telephony.queue_events import QueuePublisher
 from hotline.telephony.recording import CallAudio
+from hotline.telephony.registrations import RegistrationStore
 from hotline.telephony.sip.guard import LockoutPolicy
 from hotline.telephony.sip.ua import UaConfig, UserAgent
 from hotline.telephony.switchboard import Switchboard
@@ -325,6 +326,7 @@ class PhoneLine:
         self.engine: AsyncEngine | None = None
         self.ua: UserAgent | None = None
         self.recorder: CallRecorder | None = None
+        self.registrations: RegistrationStore | None = None
         self.acd: Acd | None = None
         self._poller: asyncio.Task[None] | None = None
         self.gc_pacer: GcPacer | None = None
@@ -372,6 +374,8 @@ class PhoneLine:
             log_interval=s.sip_log_interval_seconds,
         )
         self.ua = UserAgent(config)
+        # Phones registered before a restart, or at another instance, are rung at once.
+        self.registrations = RegistrationStore(self.ua.registrar, sessionmaker, s.sip_instance_id)
         self.acd = Acd(
             self.ua, ring_seconds=s.sip_agent_ring_seconds, hooks=LineHooks(self.recorder)
         )
@@ -456,6 +460,8 @@ class PhoneLine:
             agents = [a for a in agents if QUEUE not in a.queues or a.user_id in allowed]
         # Branch 3 rings the consult doctors in a window now (telephony/consult.py).
         agents = self.consult.ringable(agents, now)
+        if self.registrations is not None:
+            await self.registrations.load()
         if self.switchboard is not None:
             self.switchboard.surge_callback_after = (
                 self.settings.surge_callback_after if surge else None
@@ -493,6 +499,8 @@ class PhoneLine:
             await self.ua.stop()
         if self.recorder is not None:
             await self.recorder.drain()
+        if self.registrations is not None:
+            await self.registrations.drain()
         if self.queue_events is not None:  # the calls have ended: nobody waits here now
             await self.queue_events.stop()
         if self.metrics is not None:
