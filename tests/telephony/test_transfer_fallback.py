@@ -147,3 +147,23 @@ async def test_115_refusing_the_bridged_call_is_a_failed_transfer_not_an_abandon
         ("queue", "operator", "abandoned", None),
     ]
     assert attempts[0].target == attempts[1].target and attempts[2].target is None
+
+
+async def test_refer_accepted_but_reported_failed_falls_back_to_calling_115(
+    line_conf: Settings, tmp_path: Path
+):
+    call, attempts, _caller_log, _far_log = await _call(
+        line_conf,
+        tmp_path,
+        "info_digit1_refer_notify_failed.xml",
+        "operator_phone_answers.xml",
+        2500,
+    )
+    assert (call.branch, call.outcome.value if call.outcome else None) == (
+        "115",
+        "transferred_115",
+    )
+    assert [(a.method.value, a.result.value, a.sip_status) for a in attempts] == [
+        ("refer", "refused", 503),
+        ("bridge", "answered", 200),
+    ]
