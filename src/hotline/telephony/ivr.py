@@ -142,7 +142,7 @@ class Ivr:
         assert option.transfer_to is not None
         await leg.play(self.prompts[self.menu.transferring], barge_in=False)
         if not await leg.transfer(option.transfer_to):
-            return await self._refer_refused(leg, option)
+            return False
         # Counted as transferred from the 202: a caller who hangs up now has been handed over.
         leg.record.outcome = option.outcome
         result = await leg.transfer_result(self.menu.transfer_linger)
@@ -151,11 +151,6 @@ class Ivr:
             return False
         await leg.hangup()
         return True
-
-    async def _refer_refused(self, leg: CallLeg, option: Option) -> bool:
-        """The caller's side would not take the REFER. Here: back to our operators; a line
-        that can call out bridges instead (telephony/switchboard.py)."""
-        return False
 
     async def _queue(self, leg: CallLeg, branch: str) -> None:
         if self.acd is not None:

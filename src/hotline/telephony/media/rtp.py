@@ -266,10 +266,13 @@ class RtpProtocol(asyncio.DatagramProtocol):
             self.relayed += 1
             with contextlib.suppress(Exception):
                 self.relay_to.relay(data)
-        if self.receiver is not None:
+        # Tones are listened for only until the caller is bridged: the other end hears them,
+        # and a conversation's speech would cost the detector's work for nothing.
+        receiver = self.receiver
+        if receiver is not None and (self.relay_to is None or receiver.event_pt is not None):
             # Bad media must never reach the event loop; digits come again or by INFO.
             with contextlib.suppress(Exception):
-                self.receiver.packet(data)
+                receiver.packet(data)
 
     def error_received(self, exc: Exception) -> None:
         pass  # ICMP port unreachable from a peer that went away: the call ends by SIP
