@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from hotline.settings import Settings
 from hotline.site import Site
 from hotline.telephony.server import PhoneLine
 from tests.telephony.conftest import SCENARIOS, Line, free_udp_port, line_settings
+from tests.telephony.test_acd import add_operator, phone_args, register, run_sipp
 from tests.telephony.test_phone_config import configure
 
 pytestmark = pytest.mark.anyio
@@ -65,7 +67,12 @@ def first_time(log: Path, direction: str, start_line: str) -> datetime:
 
 
 async def _call(
-    line_conf: Settings, tmp_path: Path, caller: str, far: str, hold_ms: int
+    line_conf: Settings,
+    tmp_path: Path,
+    caller: str,
+    far: str,
+    hold_ms: int,
+    operator_phone: Callable[[Line], Awaitable[asyncio.Task[tuple[int, str]]]] | None = None,
 ) -> tuple[Call, list[TransferAttempt], Path, Path]:
     far_port = free_udp_port()
     await configure(
@@ -85,12 +92,16 @@ async def _call(
     caller_log, far_log = tmp_path / "caller.log", tmp_path / "115.log"
     try:
         far_peer = asyncio.create_task(peer_115(line, far_port, far, far_log))
+        operator = await operator_phone(line) if operator_phone is not None else None
         await asyncio.sleep(0.5)  # 115 listens before the caller dials
         extra = ("-d", str(hold_ms), "-trace_msg", "-message_file", str(caller_log))
         result = await line.sipp(caller, extra=extra)
         assert result.returncode == 0, result.output
         code, out = await far_peer
         assert code == 0, out
+        if operator is not None:
+            code, out = await operator
+            assert code == 0, out
         [call] = await line.calls()
         assert phone.engine is not None
         async with make_sessionmaker(phone.engine, Site.from_settings(line_conf))() as session:
@@ -167,3 +178,36 @@ async def test_refer_accepted_but_reported_failed_falls_back_to_calling_115(
         ("refer", "refused", 503),
         ("bridge", "answered", 200),
     ]
+
+
+async def test_a_failed_transfer_answered_by_an_operator_keeps_its_branch_and_attempts(
+    line_conf: Settings, tmp_path: Path
+):
+    """The operator who takes the caller sees branch 115; the record counts the answer."""
+    conf = line_conf.model_copy(update={"sip_agent_poll_seconds": 0.2})
+    user_id = await add_operator(conf)
+
+    async def operator_phone(line: Line) -> asyncio.Task[tuple[int, str]]:
+        await asyncio.sleep(0.5)  # the poll has the operator's credentials
+        port = free_udp_port()
+        code, out = await register(line, port)
+        assert code == 0, out
+        args = phone_args(line, "operator_phone_answers.xml", port)
+        return asyncio.create_task(run_sipp([*args, "-key", "opport", str(free_udp_port())]))
+
+    call, attempts, _caller_log, _far_log = await _call(
+        conf,
+        tmp_path,
+        "info_digit1_refer_declined.xml",
+        "operator_phone_busy.xml",
+        3000,
+        operator_phone,
+    )
+    assert (call.branch, call.outcome.value if call.outcome else None) == ("115", "answered")
+    assert call.operator_id == user_id
+    assert [(a.method.value, a.destination, a.result.value) for a in attempts] == [
+        ("refer", "115", "refused"),
+        ("bridge", "115", "refused"),
+        ("queue", "operator", "answered"),
+    ]
+    assert attempts[2].ended_at == call.answered_at

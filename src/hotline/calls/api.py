@@ -160,8 +160,9 @@ async def call_context(call_id: Id, actor: ActorDep, state: StateDep) -> CallCon
     """What the console pops when an operator answers: the caller's card and past cases."""
     async with state.unit_of_work() as session:
         ctx = await service.read_call_context(session, actor=actor, call_id=call_id)
+        attempts = await attempts_of(session, call_ids=[ctx.call.id])
         return CallContextOut(
-            call=CallOut.of(ctx.call),
+            call=CallOut.of(ctx.call, attempts[ctx.call.id]),
             contact=(
                 ContactCard(id=ctx.contact_id, name=ctx.contact_name)
                 if ctx.contact_id is not None
