@@ -211,3 +211,34 @@ async def test_a_failed_transfer_answered_by_an_operator_keeps_its_branch_and_at
         ("queue", "operator", "answered"),
     ]
     assert attempts[2].ended_at == call.answered_at
+
+
+async def attempts_of_call(line: Line, call: Call) -> list[tuple[str, str, int | None]]:
+    assert line.phone.engine is not None
+    sessionmaker = make_sessionmaker(line.phone.engine, Site.from_settings(line.phone.settings))
+    async with sessionmaker() as session:
+        rows = await session.scalars(
+            select(TransferAttempt)
+            .where(TransferAttempt.call_id == call.id)
+            .order_by(TransferAttempt.seq)
+        )
+        return [(a.method.value, a.result.value, a.sip_status) for a in rows]
+
+
+@pytest.mark.parametrize(
+    ("scenario", "attempt"),
+    [
+        ("rfc4733_digit1_refer_115.xml", ("refer", "accepted", 202)),
+        ("refer_115_notify_then_line_hangs_up.xml", ("refer", "answered", 200)),
+    ],
+    ids=["caller-side-hangs-up-after-202", "notify-200"],
+)
+async def test_an_accepted_refer_is_one_attempt_whoever_ends_the_call(
+    line: Line, scenario: str, attempt: tuple[str, str, int]
+):
+    """The caller's side ending our call after its 202 is the transfer going through."""
+    result = await line.sipp(scenario)
+    assert result.returncode == 0, result.output
+    [call] = await line.calls()
+    assert call.outcome is not None and call.outcome.value == "transferred_115"
+    assert await attempts_of_call(line, call) == [attempt]

@@ -77,8 +77,10 @@ async def _refer(leg: SipLeg, option: Option, linger: float) -> bool:
     if not 200 <= status < 300:
         end_attempt(attempt, TransferResult.REFUSED, status)
         return False
-    # Counted as transferred from the 202: a caller who hangs up now has been handed over.
+    # Counted as transferred from the 202: a caller who hangs up now has been handed over
+    # (their side usually ends our call once it has set up its own).
     leg.record.outcome = option.outcome
+    end_attempt(attempt, TransferResult.ACCEPTED, status)
     result = await leg.transfer_result(linger)
     if result is False:  # the caller's side reports that the destination failed
         leg.record.outcome = None
@@ -86,8 +88,6 @@ async def _refer(leg: SipLeg, option: Option, linger: float) -> bool:
         return False
     if leg.notify_status is not None:
         end_attempt(attempt, TransferResult.ANSWERED, leg.notify_status)
-    else:  # no word before the caller left or the linger ran out
-        end_attempt(attempt, TransferResult.ACCEPTED, status)
     await leg.hangup()
     return True
 
