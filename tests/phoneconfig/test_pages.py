@@ -169,6 +169,15 @@ async def test_destinations_are_checked_as_the_api_checks_them(app, client, worl
     assert r.status_code == 303
     data = item(await config(client, world), "destinations", "115")["data"]
     assert (data["uri"], data["refer"]) == ("sip:115@10.0.0.5", False)
+    assert data["fallback_after"] == 3.0  # left empty: the default
+    shown = await admin.get(page)
+    assert 'name="fallback_after" inputmode="decimal" value="3"' in shown.text
+    r = await send(admin, page, page, {**form, "uri": "sip:115@10.0.0.5", "fallback_after": "0"})
+    assert r.status_code == 422 and error_of(r.text, "fallback_after")
+    r = await send(admin, page, page, {**form, "uri": "sip:115@10.0.0.5", "fallback_after": "2,5"})
+    assert r.status_code == 303
+    data = item(await config(client, world), "destinations", "115")["data"]
+    assert data["fallback_after"] == 2.5
 
 
 async def test_opening_hours_are_edited_on_the_queue_form(app, client, world):

@@ -78,8 +78,9 @@ async def _walk(leg: ScriptedLeg) -> ScriptedLeg:
         (["9", "3"], True, True, "93", "doctor", "abandoned_queue", []),
         ([None, None, None], True, True, "", "operator", "abandoned_queue", []),
         (["7", "8", "9"], True, True, "789", "operator", "abandoned_queue", []),
-        (["1"], False, True, "1", "operator", "abandoned_queue", ["sip:115@a"]),
-        (["2"], True, False, "2", "operator", "abandoned_queue", ["sip:cdc@a"]),
+        # The caller then waits for an operator, but the record says the transfer failed.
+        (["1"], False, True, "1", "115", "transfer_failed", ["sip:115@a"]),
+        (["2"], True, False, "2", "cdc", "transfer_failed", ["sip:cdc@a"]),
     ],
     ids=[
         "115",

@@ -39,3 +39,20 @@ class Agent(Base):
     skills: Mapped[list[str] | None] = mapped_column(JSONType)
     # The call the operator is on now, for the console (set by the phone line).
     current_call_id: Mapped[int | None] = mapped_column(ForeignKey("call.id", ondelete="SET NULL"))
+
+
+class SipRegistration(Base):
+    """Where an operator's phone registered (its latest binding), kept so that a restarted
+    phone-line process, or another one sharing the database, rings it without waiting for
+    the phone to register again."""
+
+    __tablename__ = "sip_registration"
+
+    username: Mapped[str] = mapped_column(String(80), primary_key=True)  # the SIP login
+    contact: Mapped[str] = mapped_column(String(500))  # the phone's Contact URI
+    # Where the REGISTER came from: INVITEs go there (NAT), and it is the refresh's source.
+    received_host: Mapped[str] = mapped_column(String(64))
+    received_port: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    instance: Mapped[str | None] = mapped_column(String(64))  # the line that took it

@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field
 
 from hotline.auth.service import Actor
 from hotline.calls import dialling, service
-from hotline.calls.models import Call, Callback
+from hotline.calls.models import Call, Callback, TransferAttempt
+from hotline.calls.transfers import attempts_of
 from hotline.cases.access import get_case_for
 from hotline.types import Id
 from hotline.web.deps import current_actor, get_state
@@ -37,6 +38,28 @@ class CallIn(BaseModel):
     operator_id: Id | None = None
 
 
+class TransferAttemptOut(BaseModel):
+    method: str  # refer | bridge | queue
+    destination: str
+    target: str | None
+    started_at: datetime
+    ended_at: datetime | None
+    result: str
+    sip_status: int | None
+
+    @classmethod
+    def of(cls, a: TransferAttempt) -> TransferAttemptOut:
+        return cls(
+            method=a.method.value,
+            destination=a.destination,
+            target=a.target,
+            started_at=a.started_at,
+            ended_at=a.ended_at,
+            result=a.result.value,
+            sip_status=a.sip_status,
+        )
+
+
 class CallOut(BaseModel):
     id: int
     line: str
@@ -52,9 +75,11 @@ class CallOut(BaseModel):
     operator_id: int | None
     outcome: str | None
     case_id: int | None
+    # Each try at putting the caller through to a destination (REFER, bridge, then the queue).
+    transfers: list[TransferAttemptOut] = []
 
     @classmethod
-    def of(cls, c: Call) -> CallOut:
+    def of(cls, c: Call, attempts: list[TransferAttempt] | None = None) -> CallOut:
         return cls(
             id=c.id,
             line=c.line,
@@ -70,6 +95,7 @@ class CallOut(BaseModel):
             operator_id=c.operator_id,
             outcome=c.outcome.value if c.outcome else None,
             case_id=c.case_id,
+            transfers=[TransferAttemptOut.of(a) for a in attempts or []],
         )
 
 
@@ -81,12 +107,9 @@ async def list_calls(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[CallOut]:
     async with state.unit_of_work() as session:
-        return [
-            CallOut.of(c)
-            for c in await service.list_calls(
-                session, actor=actor, contact_id=contact_id, limit=limit
-            )
-        ]
+        calls = await service.list_calls(session, actor=actor, contact_id=contact_id, limit=limit)
+        attempts = await attempts_of(session, call_ids=[c.id for c in calls])
+        return [CallOut.of(c, attempts[c.id]) for c in calls]
 
 
 @router.post("", response_model=CallOut, status_code=201)
@@ -137,8 +160,9 @@ async def call_context(call_id: Id, actor: ActorDep, state: StateDep) -> CallCon
     """What the console pops when an operator answers: the caller's card and past cases."""
     async with state.unit_of_work() as session:
         ctx = await service.read_call_context(session, actor=actor, call_id=call_id)
+        attempts = await attempts_of(session, call_ids=[ctx.call.id])
         return CallContextOut(
-            call=CallOut.of(ctx.call),
+            call=CallOut.of(ctx.call, attempts[ctx.call.id]),
             contact=(
                 ContactCard(id=ctx.contact_id, name=ctx.contact_name)
                 if ctx.contact_id is not None

@@ -24,6 +24,9 @@ class CallOutcome(enum.StrEnum):
     VOICEMAIL = "voicemail"
     # An answered call still open when its phone-line instance started again (a crash).
     LINE_RESTARTED = "line_restarted"
+    # The caller chose a destination (115, CDC) and every way of putting them through
+    # failed; nobody answered them afterwards either (see TransferAttempt).
+    TRANSFER_FAILED = "transfer_failed"
 
 
 class Call(Base):
@@ -112,3 +115,37 @@ class CallbackAttempt(Base):
     ended_at: Mapped[datetime] = mapped_column(UTCDateTime)
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     result: Mapped[CallbackResult] = mapped_column(enum_column(CallbackResult, 16))
+
+
+class TransferMethod(enum.StrEnum):
+    REFER = "refer"  # the caller's side was asked to call the destination (blind transfer)
+    BRIDGE = "bridge"  # the line called the destination and relayed the audio
+    QUEUE = "queue"  # after the transfer failed: the caller waited for an operator
+
+
+class TransferResult(enum.StrEnum):
+    ANSWERED = "answered"  # the destination (or an operator) took the call
+    ACCEPTED = "accepted"  # REFER accepted (202), no final word before the line let go
+    REFUSED = "refused"  # a final failure status (REFER, its NOTIFY, or the INVITE)
+    TIMEOUT = "timeout"  # no answer within the destination's bound
+    UNREACHABLE = "unreachable"  # no request could be sent (address, port)
+    ABANDONED = "abandoned"  # the caller hung up during the attempt
+    CALLBACK = "callback"  # the caller asked to be called back while waiting
+
+
+class TransferAttempt(Base):
+    """One try at putting a caller through to a menu destination, in order: a failed
+    emergency transfer shows here (and as the call's `transfer_failed` outcome)."""
+
+    __tablename__ = "transfer_attempt"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    method: Mapped[TransferMethod] = mapped_column(enum_column(TransferMethod, 8))
+    destination: Mapped[str] = mapped_column(String(20))  # a destination's or queue's name
+    target: Mapped[str | None] = mapped_column(String(200))  # the SIP URI tried
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    result: Mapped[TransferResult] = mapped_column(enum_column(TransferResult, 12))
+    sip_status: Mapped[int | None] = mapped_column(Integer)

@@ -20,6 +20,9 @@ class Destination(BaseModel):
     uri: str = Field(min_length=5, max_length=200)
     refer: bool = True  # False: the line calls the destination and bridges the audio itself
     outcome: TransferOutcome = "transferred_cdc"  # what the call record says once transferred
+    # Seconds from the caller's key the REFER may take (accepted, or the destination
+    # answering) before the line calls the destination itself and bridges.
+    fallback_after: float = Field(default=3.0, ge=0.5, le=30.0)
 
 
 class Target(BaseModel):
@@ -154,6 +157,7 @@ class DestinationIn(Versioned):
     uri: str = Field(min_length=5, max_length=200)
     refer: bool = True
     outcome: TransferOutcome = "transferred_cdc"
+    fallback_after: float = Field(default=3.0, ge=0.5, le=30.0)
 
 
 class QueueIn(Versioned):

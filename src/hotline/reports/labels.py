@@ -65,6 +65,7 @@ OUTCOMES: dict[str, Message] = {
     "outside_hours": msg("Ngoài giờ"),
     "line_restarted": msg("Tổng đài khởi động lại"),
     "voicemail": msg("Để lại lời nhắn"),
+    "transfer_failed": msg("Chuyển máy không thành công"),
 }
 
 

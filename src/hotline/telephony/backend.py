@@ -8,10 +8,11 @@ caller hangs up the backend cancels the handler task; whatever the handler wrote
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
+from hotline.calls.transfers import NewAttempt as Attempt
 from hotline.telephony.prompts import Prompt
 
 if TYPE_CHECKING:
@@ -45,6 +46,10 @@ class CallProgress:
     # A message left in a queue's voicemail becomes a case of this category (None: triage).
     voicemail: bool = False
     voicemail_category: str | None = None
+    # Putting the caller through to a destination, try by try; `transfer_failed` once every
+    # way failed (the caller then waits for an operator).
+    attempts: list[Attempt] = field(default_factory=list)
+    transfer_failed: bool = False
 
 
 class CallLeg(Protocol):
@@ -64,6 +69,9 @@ class CallLeg(Protocol):
 
     async def transfer(self, target: str) -> bool:
         """Blind transfer to a SIP URI; True once the far end accepted it."""
+
+    async def refer(self, target: str, timeout: float) -> int | None:
+        """Send a REFER; its final status, or None if none came within `timeout` seconds."""
 
     async def transfer_result(self, timeout: float) -> bool | None:
         """After an accepted transfer: True if it completed (or the caller left), False if the

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
-from hotline.calls.models import CallOutcome
+from hotline.calls.models import CallOutcome, TransferMethod
 from hotline.db import utcnow
 from hotline.phoneconfig.texts import DEFAULT_TEXTS
-from hotline.telephony.backend import CallLeg
+from hotline.telephony.backend import Attempt, CallLeg
 from hotline.telephony.hours import OpeningHours
 from hotline.telephony.prompts import PromptSet
 from hotline.telephony.queue import QueueTiming, offer_callback, wait_in_queue
@@ -32,6 +32,9 @@ class Option:
     queue: bool = False  # wait in the branch's operator queue (queue.py)
     submenu: str | None = None  # play another menu (switchboard.py)
     voicemail: bool = False  # leave a message that becomes a case (switchboard.py)
+    # Seconds from the key press the REFER may take before the line calls the destination
+    # itself (telephony/transfer.py).
+    fallback_after: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -106,11 +109,19 @@ class Ivr:
         if option.transfer_to and await self._transfer(leg, option):
             return
         if not option.queue:
+            # Every way to the destination failed: the caller waits for an operator, and the
+            # record keeps the branch they chose, so a failed emergency transfer shows as one.
+            record.transfer_failed = option.transfer_to is not None
             option = menu.options[menu.fallback]
-            record.branch = option.branch
+            if not record.transfer_failed:
+                record.branch = option.branch
         if self.hours is not None and not self.hours.is_open(option.branch, self.now()):
             await self._closed(leg, option.branch)
             return
+        if record.transfer_failed:
+            record.attempts.append(
+                Attempt(TransferMethod.QUEUE.value, option.branch, None, utcnow())
+            )
         await self._queue(leg, option.branch)
 
     async def _closed(self, leg: CallLeg, branch: str) -> None:
@@ -140,7 +151,7 @@ class Ivr:
         assert option.transfer_to is not None
         await leg.play(self.prompts[self.menu.transferring], barge_in=False)
         if not await leg.transfer(option.transfer_to):
-            return await self._refer_refused(leg, option)
+            return False
         # Counted as transferred from the 202: a caller who hangs up now has been handed over.
         leg.record.outcome = option.outcome
         result = await leg.transfer_result(self.menu.transfer_linger)
@@ -149,11 +160,6 @@ class Ivr:
             return False
         await leg.hangup()
         return True
-
-    async def _refer_refused(self, leg: CallLeg, option: Option) -> bool:
-        """The caller's side would not take the REFER. Here: back to our operators; a line
-        that can call out bridges instead (telephony/switchboard.py)."""
-        return False
 
     async def _queue(
         self, leg: CallLeg, branch: str, *, announcement: str = "", max_wait: float | None = None

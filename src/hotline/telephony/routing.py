@@ -26,7 +26,7 @@ from hotline.telephony.ivr import Ivr, Menu, Option
 from hotline.telephony.prompts import Prompt, tone
 from hotline.telephony.queue import QueueTiming
 from hotline.telephony.recording import CallAudio
-from hotline.telephony.transfer import bridge
+from hotline.telephony.transfer import bridge, refer_or_bridge
 
 if TYPE_CHECKING:
     from hotline.telephony.sip.leg import SipLeg
@@ -212,21 +212,19 @@ class ConfiguredIvr(Ivr):
 
     # -- transfers ----------------------------------------------------------------------------
     async def _transfer(self, leg: CallLeg, option: Option) -> bool:
+        sip_leg = cast("SipLeg", leg)
+        prompt = self.prompts[self.menu.transferring]
         if option.branch not in self.snapshot.bridged:
-            return await super()._transfer(leg, option)
-        assert option.transfer_to is not None
-        await leg.play(self.prompts[self.menu.transferring], barge_in=False)
-        return await self._bridge(leg, option)
-
-    async def _refer_refused(self, leg: CallLeg, option: Option) -> bool:
-        # REFER where the far end accepts it, otherwise a bridge that keeps the call ours.
-        return await self._bridge(leg, option)
-
-    async def _bridge(self, leg: CallLeg, option: Option) -> bool:
-        assert option.transfer_to is not None
-        return await bridge(
-            cast("SipLeg", leg), option.transfer_to, option.outcome, self.ring_seconds
-        )
+            # REFER where the far end accepts it in time, otherwise a bridge.
+            return await refer_or_bridge(
+                sip_leg,
+                option,
+                prompt,
+                ring_seconds=self.ring_seconds,
+                linger=self.menu.transfer_linger,
+            )
+        await leg.play(prompt, barge_in=False)
+        return await bridge(sip_leg, option, self.ring_seconds)
 
     # -- recording and messages ---------------------------------------------------------------
     @property

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import ipaddress
 import signal
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +30,7 @@ from hotline.calls.service import (
     open_call,
     record_call,
 )
+from hotline.calls.transfers import add_attempts
 from hotline.care.consults import phone_callback
 from hotline.care.doctors import ConsultWindow, consult_schedule
 from hotline.db import create_engine, make_sessionmaker, utcnow
@@ -43,7 +44,7 @@ from hotline.staffing.forecast import QUEUE
 from hotline.staffing.service import ringable
 from hotline.staffing.surge import surge_active
 from hotline.telephony.acd import Acd
-from hotline.telephony.backend import CallProgress
+from hotline.telephony.backend import Attempt, CallProgress
 from hotline.telephony.callbacks import CallbackDialer
 from hotline.telephony.consult import ConsultDesk
 from hotline.telephony.hours import OpeningHours
@@ -53,10 +54,12 @@ from hotline.telephony.metrics import LineMetrics
 from hotline.telephony.queue import QueueTiming, position_texts
 from hotline.telephony.queue_events import QueuePublisher
 from hotline.telephony.recording import CallAudio
+from hotline.telephony.registrations import RegistrationStore
 from hotline.telephony.sip.guard import LockoutPolicy
 from hotline.telephony.sip.trunk import registration_from
 from hotline.telephony.sip.ua import UaConfig, UserAgent
 from hotline.telephony.switchboard import Switchboard
+from hotline.telephony.transfer import settle
 from hotline.telephony.voicemail import voicemail_case
 
 log = structlog.get_logger("hotline.telephony")
@@ -71,6 +74,11 @@ def new_call(progress: CallProgress) -> NewCall:
         # The wait ends when an operator answers, else when the caller leaves.
         until = progress.agent_answered_at or ended
         wait = max(0, int((until - progress.queued_at).total_seconds()))
+    settle(progress, ended)
+    kept = (CallOutcome.ANSWERED.value, CallOutcome.CALLBACK_REQUESTED.value)
+    if progress.transfer_failed and outcome not in kept:
+        # Not an abandoned operator call: the destination (115) could not be reached.
+        outcome = CallOutcome.TRANSFER_FAILED.value
     if outcome is None:
         outcome = (
             CallOutcome.ABANDONED_QUEUE if progress.queued_at else CallOutcome.ABANDONED_MENU
@@ -142,7 +150,9 @@ class CallRecorder:
         consult = progress.consult_window
         due = progress.consult_due or data.queued_at or data.started_at
         message = Voicemail(progress.voicemail_category) if progress.voicemail else None
-        self._spawn(self._write(data, opened, progress.recording, consult, due, message))
+        self._spawn(
+            self._write(data, opened, progress.recording, consult, due, message, progress.attempts)
+        )
 
     def opened(self, progress: CallProgress) -> None:
         """An operator answered: write the row now and tell their console."""
@@ -183,6 +193,7 @@ class CallRecorder:
         consult: ConsultWindow | None = None,
         consult_due: datetime | None = None,
         voicemail: Voicemail | None = None,
+        attempts: Sequence[Attempt] = (),
     ) -> None:
         recorded = await self._write_recording(recording)
         try:
@@ -202,6 +213,7 @@ class CallRecorder:
                         await phone_callback(
                             session, call=call, window=consult, due_at=consult_due or utcnow()
                         )
+                await add_attempts(session, call_id=call.id, attempts=attempts)
                 if recorded is not None:
                     await add_recording(session, call_id=call.id, recorded=recorded)
                 if voicemail is not None and recorded is not None:
@@ -328,6 +340,7 @@ class PhoneLine:
         self.engine: AsyncEngine | None = None
         self.ua: UserAgent | None = None
         self.recorder: CallRecorder | None = None
+        self.registrations: RegistrationStore | None = None
         self.acd: Acd | None = None
         self._poller: asyncio.Task[None] | None = None
         self.gc_pacer: GcPacer | None = None
@@ -386,6 +399,8 @@ class PhoneLine:
             edges=[ipaddress.ip_network(n, strict=False) for n in s.sip_edge_networks],
         )
         self.ua = UserAgent(config)
+        # Phones registered before a restart, or at another instance, are rung at once.
+        self.registrations = RegistrationStore(self.ua.registrar, sessionmaker, s.sip_instance_id)
         self.acd = Acd(
             self.ua, ring_seconds=s.sip_agent_ring_seconds, hooks=LineHooks(self.recorder)
         )
@@ -488,6 +503,8 @@ class PhoneLine:
             agents = [a for a in agents if QUEUE not in a.queues or a.user_id in allowed]
         # Branch 3 rings the consult doctors in a window now (telephony/consult.py).
         agents = self.consult.ringable(agents, now)
+        if self.registrations is not None:
+            await self.registrations.load()
         if self.switchboard is not None:
             self.switchboard.surge_callback_after = (
                 self.settings.surge_callback_after if surge else None
@@ -529,6 +546,8 @@ class PhoneLine:
             await self.ua.stop()
         if self.recorder is not None:
             await self.recorder.drain()
+        if self.registrations is not None:
+            await self.registrations.drain()
         if self.queue_events is not None:  # the calls have ended: nobody waits here now
             await self.queue_events.stop()
         if self.metrics is not None:

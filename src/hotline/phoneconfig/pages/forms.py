@@ -24,6 +24,7 @@ MAX_OPTIONS = 12
 FIELDS = frozenset(
     {"key", "menu", "record", "greeting", "options", "repeats", "digit_timeout"}
     | {"fallback_queue", "uri", "refer", "outcome", "label", "hours", "callback_after", "text"}
+    | {"fallback_after"}
     | {f"{name}-{i}" for name in ("digit", "target") for i in range(MAX_OPTIONS)}
 )
 _OPTION = re.compile(r"^options\[(\d+)\](?:\.(\w+))?$")
@@ -46,6 +47,7 @@ class PhoneForm(PageForm):
     uri: str = ""
     refer: str = ""
     outcome: str = ""
+    fallback_after: str = ""
     label: str = ""
     hours_mode: str = ""  # "always" (open all day) or "windows" (the lines of `hours`)
     hours: str = ""
@@ -89,7 +91,14 @@ class PhoneForm(PageForm):
                 "fallback_queue": self.fallback_queue,
             }
         if kind == "destination":
-            return {"uri": self.uri.strip(), "refer": self.refer == "1", "outcome": self.outcome}
+            body: dict[str, Any] = {
+                "uri": self.uri.strip(),
+                "refer": self.refer == "1",
+                "outcome": self.outcome,
+            }
+            if self.fallback_after.strip():  # left empty: the default
+                body["fallback_after"] = self.fallback_after.strip().replace(",", ".")
+            return body
         if kind == "queue":
             return {
                 "label": self.label.strip(),
@@ -142,6 +151,7 @@ def shown(kind: str, obj: BaseModel | None) -> dict[str, Any]:
             "uri": dest.uri if dest else "",
             "refer": _box(dest.refer if dest else True),
             "outcome": dest.outcome if dest else "transferred_cdc",
+            "fallback_after": f"{dest.fallback_after if dest else 3.0:g}",
         }
     if kind == "queue":
         queue = obj if isinstance(obj, Queue) else None

@@ -15,6 +15,7 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import cast
 
+from hotline.telephony.media.dtmf import InbandDetector
 from hotline.telephony.media.g711 import SILENCE, translate_table
 
 FRAME_SECONDS = 0.020
@@ -203,19 +204,27 @@ class DigitReceiver:
     """RFC 4733 telephone-events: one digit per event, reported on its end bit.
 
     The end packet is sent three times and all packets of one event share an RTP timestamp,
-    so the timestamp is what de-duplicates.
+    so the timestamp is what de-duplicates. A caller who offered no telephone-event has its
+    G.711 audio listened to for tones instead (media/dtmf.py), and only then.
     """
 
     def __init__(self, event_pt: int | None, on_digit: Callable[[str], None]) -> None:
         self.event_pt = event_pt
         self.on_digit = on_digit
         self._last_ts: int | None = None
+        self._inband: InbandDetector | None = None
 
     def packet(self, data: bytes) -> None:
         parsed = rtp_payload(data)
-        if parsed is None or self.event_pt is None:
+        if parsed is None:
             return
         pt, timestamp, payload = parsed
+        if self.event_pt is None:
+            if pt in SILENCE:  # G.711
+                if self._inband is None:
+                    self._inband = InbandDetector(self.on_digit)
+                self._inband.payload(pt, payload)
+            return
         if pt != self.event_pt or len(payload) < 4:
             return
         event, flags = payload[0], payload[1]
@@ -257,10 +266,13 @@ class RtpProtocol(asyncio.DatagramProtocol):
             self.relayed += 1
             with contextlib.suppress(Exception):
                 self.relay_to.relay(data)
-        if self.receiver is not None:
+        # Tones are listened for only until the caller is bridged: the other end hears them,
+        # and a conversation's speech would cost the detector's work for nothing.
+        receiver = self.receiver
+        if receiver is not None and (self.relay_to is None or receiver.event_pt is not None):
             # Bad media must never reach the event loop; digits come again or by INFO.
             with contextlib.suppress(Exception):
-                self.receiver.packet(data)
+                receiver.packet(data)
 
     def error_received(self, exc: Exception) -> None:
         pass  # ICMP port unreachable from a peer that went away: the call ends by SIP

@@ -118,20 +118,50 @@ class Binding:
 
 
 class Registrar:
-    """Where each operator's phone is, in memory: one binding per SIP user, the latest."""
+    """Where each operator's phone is, in memory: one binding per SIP user, the latest.
+
+    The line keeps a copy in the database (telephony/registrations.py): `on_change` hears of
+    each REGISTER's binding or removal, and `merge` takes in what the database holds (at
+    start, and what other instances sharing it have taken since).
+    """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self.bindings: dict[str, Binding] = {}
+        # When each user's binding was last changed by a REGISTER here (clock time): the
+        # database's copy may not have caught up with it yet.
+        self.changed_at: dict[str, float] = {}
+        self.on_change: Callable[[str], None] | None = None
 
     def bind(self, username: str, contact: str, source: tuple[str, int], expires: int) -> None:
         if expires <= 0:
             self.bindings.pop(username, None)
         else:
             self.bindings[username] = Binding(contact, source, self.clock() + expires)
+        self._changed(username)
 
     def unbind(self, username: str) -> None:
         self.bindings.pop(username, None)
+        self._changed(username)
+
+    def _changed(self, username: str) -> None:
+        self.changed_at[username] = self.clock()
+        if self.on_change is not None:
+            self.on_change(username)
+
+    def merge(self, stored: dict[str, Binding], *, read_at: float, settle: float) -> None:
+        """Take the database's bindings (`expires_at` already on this clock), read at
+        `read_at`: a user changed here less than `settle` seconds before the read keeps
+        ours (its write may not have landed); any other takes the stored one, or none."""
+        now = self.clock()
+        for username in set(stored) | set(self.bindings):
+            if self.changed_at.get(username, -float("inf")) >= read_at - settle:
+                continue
+            binding = stored.get(username)
+            if binding is None or binding.expires_at <= now:
+                self.bindings.pop(username, None)
+            else:
+                self.bindings[username] = binding
 
     def lookup(self, username: str) -> Binding | None:
         binding = self.bindings.get(username)

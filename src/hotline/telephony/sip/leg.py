@@ -107,6 +107,7 @@ class SipLeg:
         protocol.stream, protocol.latch_host = self.stream, source[0]
         self.task: asyncio.Task[None] | None = None
         self._transfer: asyncio.Future[bool] | None = None
+        self.notify_status: int | None = None  # the REFER's outcome, from its final NOTIFY
         self._prompt: Prompt | None = None  # being played, to switch codec mid-prompt
         # The 200 to a re-INVITE is retransmitted until its ACK (RFC 3261 §13.3.1.4).
         self._offer_cseq = 0
@@ -348,13 +349,18 @@ class SipLeg:
         return req, hop_of(self.route_set, self.remote_target, self.source)
 
     async def transfer(self, target: str) -> bool:
+        status = await self.refer(target, TIMEOUT)
+        return status is not None and 200 <= status < 300
+
+    async def refer(self, target: str, timeout: float) -> int | None:
         self._check()
         self._transfer = asyncio.get_running_loop().create_future()
+        self.notify_status = None
         req, hop = self.request("REFER")
         req.add("Refer-To", f"<{target}>")
         req.add("Referred-By", f"<{self.ua.contact_uri}>")
-        resp = await self.ua.client_request(req, hop)
-        return resp is not None and 200 <= resp.status < 300
+        resp = await self.ua.client_request(req, hop, timeout)
+        return None if resp is None else resp.status
 
     def on_notify(self, msg: Message) -> None:
         """The REFER's progress (RFC 3515): a sipfrag status line such as `SIP/2.0 200 OK`."""
@@ -364,6 +370,7 @@ class SipLeg:
         status = int(parts[1])
         if status < 200 or self._transfer is None or self._transfer.done():
             return
+        self.notify_status = status
         self._transfer.set_result(status < 300)
         if status < 300:  # the target answered: our part of the call is over
             self.ua.spawn(self.hangup())

@@ -57,6 +57,7 @@ class OutboundLeg:
         self.answered = False
         self.ended = asyncio.Event()
         self.stream: RtpStream | None = None
+        self.status: int | None = None  # the INVITE's final status, once it came
         self._provisional = asyncio.Event()
         self._final: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
         user = caller.lstrip("+") or "anonymous"
@@ -136,6 +137,8 @@ class OutboundLeg:
         if msg.status < 200:
             self._provisional.set()
             return
+        if self.status is None:
+            self.status = msg.status
         if msg.status >= 300:
             self._ack_failure(msg)
             if not self._final.done():

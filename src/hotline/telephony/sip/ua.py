@@ -269,8 +269,11 @@ class UserAgent(asyncio.DatagramProtocol):
         asyncio.get_running_loop().call_later(TIMEOUT, self._acks.pop, key, None)
         self.send(*self._acks[key])
 
-    async def client_request(self, req: Message, addr: tuple[str, int]) -> Message | None:
-        """Send a request in a dialog, retransmitting (RFC 3261 §17.1.2) until a final answer.
+    async def client_request(
+        self, req: Message, addr: tuple[str, int], timeout: float = TIMEOUT
+    ) -> Message | None:
+        """Send a request in a dialog, retransmitting (RFC 3261 §17.1.2) until a final answer,
+        or None after `timeout` seconds (64*T1 unless the caller cannot wait that long).
         A refresh re-INVITE goes this way too: retransmitted after a provisional answer as
         well, which the far end's transaction absorbs."""
         branch = req.vias[0].branch
@@ -278,12 +281,13 @@ class UserAgent(asyncio.DatagramProtocol):
         self._pending[branch] = (req, future)
         data, interval, waited = req.serialise(), T1, 0.0
         try:
-            while waited < TIMEOUT:
+            while waited < timeout:
                 self.send(data, addr)
+                wait = min(interval, timeout - waited)
                 try:
-                    return await asyncio.wait_for(asyncio.shield(future), interval)
+                    return await asyncio.wait_for(asyncio.shield(future), wait)
                 except TimeoutError:
-                    waited += interval
+                    waited += wait
                     interval = min(interval * 2, T2)
             return None
         finally:

@@ -1,0 +1,93 @@
+"""The registrar's copy in the database: written after each REGISTER, read at start and on
+every operator poll.
+
+Writes leave the SIP path: a REGISTER is answered from memory and its user is marked to be
+written; one writer task at a time writes each marked user's binding as it is *then* (a
+refresh that arrives meanwhile is written once, and never overtaken by an older one). The
+poll reads the live rows and merges them (sip/digest.py `Registrar.merge`), which brings in
+phones registered at another instance and drops those unregistered there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import timedelta
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hotline.agents.registrations import (
+    live_registrations,
+    remove_registration,
+    save_registration,
+)
+from hotline.db import utcnow
+from hotline.telephony.sip.digest import Binding, Registrar
+
+log = structlog.get_logger("hotline.telephony.registrations")
+# A binding changed here this recently is not replaced by a read: its write may be pending.
+SETTLE_SECONDS = 10.0
+
+
+class RegistrationStore:
+    def __init__(
+        self,
+        registrar: Registrar,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        instance: str | None,
+    ) -> None:
+        self.registrar = registrar
+        self.sessionmaker = sessionmaker
+        self.instance = instance
+        self._dirty: set[str] = set()
+        self._writer: asyncio.Task[None] | None = None
+        registrar.on_change = self.changed
+
+    def changed(self, username: str) -> None:
+        self._dirty.add(username)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write())
+
+    async def _write(self) -> None:
+        while self._dirty:
+            username = self._dirty.pop()
+            binding = self.registrar.lookup(username)
+            try:
+                async with self.sessionmaker() as session, session.begin():
+                    if binding is None:
+                        await remove_registration(session, username=username)
+                    else:
+                        remaining = binding.expires_at - self.registrar.clock()
+                        await save_registration(
+                            session,
+                            username=username,
+                            contact=binding.contact,
+                            received=binding.source,
+                            expires_at=utcnow() + timedelta(seconds=remaining),
+                            instance=self.instance,
+                        )
+            except Exception as exc:  # the phone stays registered here; its refresh retries
+                log.warning("registration_write_failed", user=username, error=str(exc)[:200])
+
+    async def load(self) -> None:
+        """Merge the database's live bindings into the registrar."""
+        read_at = self.registrar.clock()
+        now = utcnow()
+        async with self.sessionmaker() as session:
+            rows = await live_registrations(session, now=now)
+        stored = {
+            r.username: Binding(
+                r.contact,
+                (r.received_host, r.received_port),
+                read_at + (r.expires_at - now).total_seconds(),
+            )
+            for r in rows
+        }
+        self.registrar.merge(stored, read_at=read_at, settle=SETTLE_SECONDS)
+
+    async def drain(self) -> None:
+        """Let the pending writes finish (the line is stopping)."""
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._writer, 5)
