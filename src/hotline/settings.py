@@ -119,7 +119,13 @@ class Settings(BaseSettings):
     sip_rtp_port_min: int = 20000
     sip_rtp_port_max: int = 20999
     sip_trunk_networks: list[str] = Field(default_factory=lambda: ["127.0.0.0/8"])
+    # Calls at once (counted from the moment an INVITE is accepted); above it a trunk's
+    # INVITE gets 503 with Retry-After `sip_retry_after_seconds`, recorded as a failed call.
     sip_max_calls: int = 500
+    sip_retry_after_seconds: int = Field(default=5, ge=1, le=3600)
+    # Where the line keeps call records until the database has them (telephony/spool.py);
+    # empty: <var_dir>/call-spool. One line instance per directory.
+    sip_spool_dir: Path | None = None
     sip_rtp_timeout: float = 60.0
     sip_max_call_seconds: float = 7200.0
     # Session timers (RFC 4028): the interval we grant (a caller may ask for less, down to
@@ -286,6 +292,10 @@ class Settings(BaseSettings):
         import socket
 
         return f"{socket.gethostname()}:{self.sip_port}"[:64]
+
+    @property
+    def call_spool_dir(self) -> Path:
+        return self.sip_spool_dir or self.var_dir / "call-spool"
 
     @property
     def prompts_dir(self) -> Path:

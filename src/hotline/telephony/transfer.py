@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from hotline.db import utcnow
 from hotline.telephony.sip.message import ParseError, parse_uri
 from hotline.telephony.sip.outbound import OutboundLeg, is_ip
 
@@ -51,6 +52,7 @@ async def bridge(leg: SipLeg, target: str, outcome: str | None, ring_seconds: fl
         return False
     # Not `agent_answered_at`: that is an operator of ours answering (their talk time).
     leg.record.outcome = outcome
+    leg.record.bridged_at = utcnow()
     leg.stream.stop()
     ua.clock.streams.discard(leg.stream)  # the destination's voice replaces our frames
     leg.rtp.relay_to, out.rtp.relay_to = out.stream, leg.stream
@@ -65,6 +67,8 @@ async def bridge(leg: SipLeg, target: str, outcome: str | None, ring_seconds: fl
         out.rtp.relay_to = None
         if not out.ended.is_set():
             ua.spawn(out.hangup())
+        elif not leg.ended.is_set():
+            leg.record.release("destination", "destination_hangup")
     if not leg.ended.is_set():
         with contextlib.suppress(Exception):
             await leg.hangup()
