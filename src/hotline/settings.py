@@ -126,6 +126,8 @@ class Settings(BaseSettings):
     # Where the line keeps call records until the database has them (telephony/spool.py);
     # empty: <var_dir>/call-spool. One line instance per directory.
     sip_spool_dir: Path | None = None
+    # While the database is unreachable the spool is retried after 1 s, doubling up to this.
+    sip_spool_retry_seconds: float = Field(default=30.0, gt=0, le=600)
     sip_rtp_timeout: float = 60.0
     sip_max_call_seconds: float = 7200.0
     # Session timers (RFC 4028): the interval we grant (a caller may ask for less, down to

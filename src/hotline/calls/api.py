@@ -52,6 +52,14 @@ class CallOut(BaseModel):
     operator_id: int | None
     outcome: str | None
     case_id: int | None
+    # From the phone line (null for calls recorded through the API): the SIP Call-ID, the
+    # trunk address, the codec, the final status of the INVITE, who ended the call and why.
+    sip_call_id: str | None = None
+    trunk: str | None = None
+    codec: str | None = None
+    sip_status: int | None = None
+    ended_by: str | None = None
+    release_cause: str | None = None
 
     @classmethod
     def of(cls, c: Call) -> CallOut:
@@ -70,6 +78,12 @@ class CallOut(BaseModel):
             operator_id=c.operator_id,
             outcome=c.outcome.value if c.outcome else None,
             case_id=c.case_id,
+            sip_call_id=c.sip_call_id,
+            trunk=c.trunk,
+            codec=c.codec,
+            sip_status=c.sip_status,
+            ended_by=c.ended_by,
+            release_cause=c.release_cause,
         )
 
 

@@ -30,7 +30,8 @@ class CallOutcome(enum.StrEnum):
     FAILED = "failed"
 
 
-# Who ended a call (`Call.ended_by`) and why (`Call.release_cause`), as the line saw it.
+# Who ended a call (`Call.ended_by`) and why (`Call.release_cause`), as the line saw it;
+# their names on the pages are in calls/labels.py.
 ENDED_BY = ("caller", "line", "operator", "destination")
 RELEASE_CAUSES = (
     "caller_hangup",  # the caller's BYE

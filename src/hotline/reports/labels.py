@@ -63,6 +63,8 @@ OUTCOMES: dict[str, Message] = {
     "callback_requested": msg("Xin gọi lại"),
     "outside_hours": msg("Ngoài giờ"),
     "line_restarted": msg("Tổng đài khởi động lại"),
+    "dropped": msg("Tổng đài ngắt cuộc gọi"),
+    "failed": msg("Không kết nối được"),
 }
 
 

@@ -140,6 +140,7 @@ class PhoneLine:
             instance=s.sip_instance_id,
             spool=Spool(s.call_spool_dir),
             errors=self.errors,
+            retry_max=s.sip_spool_retry_seconds,
         )
         # Records a previous run could not write go first, before this run's calls end.
         self.recorder.start()
