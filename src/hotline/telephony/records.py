@@ -278,6 +278,9 @@ class CallRecorder:
     async def _write_loop(self) -> None:
         delay = 1.0
         while not self._stopping:
+            # Cleared before the pass, not after: a call ending during the pass wakes the
+            # next one (cleared after, its file would wait for the call after it).
+            self._wakeup.clear()
             await self._spool_entries()  # any a full disk held back
             if await self.write_spooled():
                 delay = 1.0
@@ -285,7 +288,6 @@ class CallRecorder:
             else:
                 wait, delay = delay, min(delay * 2, self.retry_max)
             self.errors.flush()
-            self._wakeup.clear()
             if self._stopping:
                 return
             with contextlib.suppress(TimeoutError):
