@@ -132,7 +132,6 @@ class PhoneLine:
         self.waker = Waker(s, self.engine)
         await self.waker.start()
         sessionmaker = make_sessionmaker(self.engine, site)
-        self.errors = ErrorLog(s.sip_log_interval_seconds)
         self.recorder = CallRecorder(
             sessionmaker,
             self.waker,
@@ -202,6 +201,7 @@ class PhoneLine:
             fixed=self.menu,
             consult=self.consult,
         )
+        self.switchboard.errors = self.errors
         await self.switchboard.load(sessionmaker)
         await self.ua.start(self.switchboard, self.recorder)
         if s.sip_metrics_port:
