@@ -14,8 +14,8 @@ import structlog
 
 from hotline.settings import Settings
 from hotline.telephony.backend import CallProgress
+from hotline.telephony.call_record import Entry, new_call
 from hotline.telephony.errlog import ErrorLog
-from hotline.telephony.records import Entry, new_call
 from hotline.telephony.spool import Spool
 from tests.telephony.conftest import line_settings, start_line
 

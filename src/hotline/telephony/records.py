@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 from collections.abc import Coroutine
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,121 +28,18 @@ from hotline.calls.line_records import write_line_call
 from hotline.calls.models import Call, CallOutcome
 from hotline.calls.service import CallContext, NewCall, call_context, open_call
 from hotline.care.consults import phone_callback
-from hotline.care.doctors import ConsultWindow
 from hotline.db import utcnow
 from hotline.errors import DomainError
 from hotline.events import DomainEvent, Wake, committed, record_event
 from hotline.recordings.service import RecordedFile, add_recording
 from hotline.telephony.backend import CallProgress
+from hotline.telephony.call_record import Entry, new_call
 from hotline.telephony.errlog import ErrorLog, describe
 from hotline.telephony.metrics import LineMetrics
 from hotline.telephony.recording import CallAudio
 from hotline.telephony.spool import Spool
 
 log = structlog.get_logger("hotline.telephony")
-# Refused at the door: the call never started (the reports' failed attempts).
-REFUSALS = frozenset({"over_capacity", "no_media_port", "codec_not_acceptable"})
-
-
-def _seconds(start: datetime, end: datetime) -> int:
-    """Whole seconds, rounded (18.996 s is 19, not 18)."""
-    return max(0, int((end - start).total_seconds() + 0.5))
-
-
-def new_call(progress: CallProgress) -> NewCall:
-    """The call record for a finished call. A call nobody took is abandoned where the caller
-    left it; one the line ended first (media timeout, shutdown) is dropped, not abandoned."""
-    ended = progress.ended_at or utcnow()
-    outcome = progress.outcome
-    wait = 0
-    if progress.queued_at is not None:
-        # The wait ends when an operator answers, else when the caller leaves.
-        wait = _seconds(progress.queued_at, progress.agent_answered_at or ended)
-    if outcome is None:
-        if progress.release_cause in REFUSALS:
-            outcome = CallOutcome.FAILED.value
-        elif progress.ended_by not in (None, "caller"):
-            outcome = CallOutcome.DROPPED.value
-        else:
-            outcome = (
-                CallOutcome.ABANDONED_QUEUE if progress.queued_at else CallOutcome.ABANDONED_MENU
-            ).value
-    return NewCall(
-        line=progress.line,
-        caller=progress.caller,
-        started_at=progress.started_at,
-        # answered_at means a person (an operator) answered, not the voice menu.
-        answered_at=progress.agent_answered_at,
-        ended_at=ended,
-        menu_path=progress.menu_path[:40],
-        branch=progress.branch,
-        queue_wait_seconds=wait,
-        talk_seconds=talk_seconds(progress, ended),
-        operator_id=progress.operator_id,
-        outcome=outcome,
-        queued_at=progress.queued_at,
-        sip_call_id=progress.sip_call_id or None,
-        trunk=progress.trunk or None,
-        codec=progress.codec or None,
-        sip_status=progress.sip_status,
-        ended_by=progress.ended_by,
-        release_cause=progress.release_cause,
-        record_key=progress.record_key,
-    )
-
-
-def talk_seconds(progress: CallProgress, ended: datetime) -> int:
-    """From when an operator answered, or when a bridged destination did."""
-    start = progress.agent_answered_at or progress.bridged_at
-    return 0 if start is None else _seconds(start, ended)
-
-
-@dataclasses.dataclass
-class Entry:
-    """A finished call on its way to the spool."""
-
-    call: NewCall
-    consult: ConsultWindow | None = None
-    consult_due: datetime | None = None
-    recorded: RecordedFile | None = None
-
-    def dump(self) -> dict[str, Any]:
-        return _json(dataclasses.asdict(self))
-
-    @classmethod
-    def load(cls, raw: dict[str, Any]) -> Entry:
-        call = NewCall(**_times(raw["call"]))
-        consult = raw.get("consult")
-        window = None
-        if consult is not None:
-            c = _times(consult)
-            window = ConsultWindow(c["starts_at"], c["ends_at"], tuple(c["doctor_ids"]))
-        recorded = raw.get("recorded")
-        return cls(
-            call=call,
-            consult=window,
-            consult_due=_time(raw.get("consult_due")),
-            recorded=RecordedFile(**recorded) if recorded else None,
-        )
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json(v) for v in value]
-    return value.isoformat() if isinstance(value, datetime) else value
-
-
-def _time(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) else None
-
-
-_TIME_FIELDS = {"started_at", "answered_at", "ended_at", "queued_at", "starts_at", "ends_at"}
-
-
-def _times(raw: dict[str, Any]) -> dict[str, Any]:
-    return {k: _time(v) if k in _TIME_FIELDS else v for k, v in raw.items()}
 
 
 def db_unreachable(exc: BaseException) -> bool:

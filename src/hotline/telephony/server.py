@@ -32,6 +32,7 @@ from hotline.staffing.service import ringable
 from hotline.staffing.surge import surge_active
 from hotline.telephony.acd import Acd
 from hotline.telephony.backend import CallProgress
+from hotline.telephony.call_record import new_call, talk_seconds
 from hotline.telephony.consult import ConsultDesk
 from hotline.telephony.errlog import ErrorLog
 from hotline.telephony.hours import OpeningHours
@@ -40,13 +41,13 @@ from hotline.telephony.media.gcpacer import GcPacer
 from hotline.telephony.metrics import LineMetrics
 from hotline.telephony.queue import QueueTiming, position_texts
 from hotline.telephony.queue_events import QueuePublisher
-from hotline.telephony.records import CallRecorder, answered_event, new_call, talk_seconds
+from hotline.telephony.records import CallRecorder, answered_event
 from hotline.telephony.sip.guard import LockoutPolicy
 from hotline.telephony.sip.ua import UaConfig, UserAgent
 from hotline.telephony.spool import Spool
 from hotline.telephony.switchboard import Switchboard
 
-# Re-exported: what the line writes for a call (records.py).
+# Re-exported: what the line writes for a call (call_record.py, records.py).
 __all__ = ["CallRecorder", "PhoneLine", "answered_event", "new_call", "serve", "talk_seconds"]
 log = structlog.get_logger("hotline.telephony")
 
