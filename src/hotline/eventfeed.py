@@ -309,14 +309,15 @@ class EventFeed:
 
         client = aioredis.from_url(self.settings.redis_url)
         channel = _redis_channel(self.settings)
-        lost = False
+        lost, failed = False, 0
         try:
             while True:
                 try:
                     pubsub = client.pubsub()
                     await pubsub.subscribe(channel)
                     if lost:
-                        log.info("event_wakeups_listening_again", via="redis")
+                        log.info("event_wakeups_listening_again", via="redis", failed=failed)
+                    lost, failed = False, 0
                     self.poke()  # what was committed while not listening
                     async for message in pubsub.listen():
                         if message.get("type") == "message":
@@ -326,8 +327,9 @@ class EventFeed:
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
-                    lost = True
-                    log.warning("event_wakeups_lost", via="redis", error=str(exc))
+                    if not lost:  # once per outage (see _listen_pg)
+                        log.warning("event_wakeups_lost", via="redis", error=str(exc))
+                    lost, failed = True, failed + 1
                     with contextlib.suppress(Exception):
                         await pubsub.aclose()
                     await asyncio.sleep(1)
@@ -340,7 +342,7 @@ class EventFeed:
         import asyncpg
 
         dsn = _pg_dsn(self.engine)
-        dropped = False
+        dropped, failed = False, 0
         while True:
             conn = None
             try:
@@ -349,7 +351,8 @@ class EventFeed:
                 conn.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await conn.add_listener(PG_CHANNEL, lambda *args: self._woken(args[-1]))
                 if dropped:
-                    log.info("event_wakeups_listening_again", via="postgresql")
+                    log.info("event_wakeups_listening_again", via="postgresql", failed=failed)
+                dropped, failed = False, 0
                 self.poke()
                 while not lost.is_set() and not conn.is_closed():
                     with contextlib.suppress(TimeoutError):
@@ -361,8 +364,10 @@ class EventFeed:
                         await conn.close()
                 raise
             except Exception as exc:
-                dropped = True
-                log.warning("event_wakeups_lost", via="postgresql", error=str(exc))
+                # Once per outage, not once per retry: the next line says how many failed.
+                if not dropped:
+                    log.warning("event_wakeups_lost", via="postgresql", error=str(exc))
+                dropped, failed = True, failed + 1
                 if conn is not None:
                     with contextlib.suppress(Exception):
                         await conn.close()

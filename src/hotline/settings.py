@@ -138,7 +138,15 @@ class Settings(BaseSettings):
     # The edge proxies in front of the line (deploy/edge): from them, X-Hotline-Source names
     # the address a call came from, which is then what the trunk checks above look at.
     sip_edge_networks: list[str] = Field(default_factory=list)
+    # Calls at once (counted from the moment an INVITE is accepted); above it a trunk's
+    # INVITE gets 503 with Retry-After `sip_retry_after_seconds`, recorded as a failed call.
     sip_max_calls: int = 500
+    sip_retry_after_seconds: int = Field(default=5, ge=1, le=3600)
+    # Where the line keeps call records until the database has them (telephony/spool.py);
+    # empty: <var_dir>/call-spool. One line instance per directory.
+    sip_spool_dir: Path | None = None
+    # While the database is unreachable the spool is retried after 1 s, doubling up to this.
+    sip_spool_retry_seconds: float = Field(default=30.0, gt=0, le=600)
     sip_rtp_timeout: float = 60.0
     sip_max_call_seconds: float = 7200.0
     # Session timers (RFC 4028): the interval we grant (a caller may ask for less, down to
@@ -312,6 +320,10 @@ class Settings(BaseSettings):
         import socket
 
         return f"{socket.gethostname()}:{self.sip_port}"[:64]
+
+    @property
+    def call_spool_dir(self) -> Path:
+        return self.sip_spool_dir or self.var_dir / "call-spool"
 
     @property
     def prompts_dir(self) -> Path:

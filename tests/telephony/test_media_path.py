@@ -155,10 +155,9 @@ async def test_call_whose_media_goes_silent_is_ended_by_the_line(settings: Setti
         bye = next(m for m in got if m.method == "BYE")
         caller.send(response_to(bye, 200, "OK").serialise().decode())
         [call] = await line.calls()
-        assert call.outcome is not None and call.outcome.value in (
-            "abandoned_menu",
-            "abandoned_queue",
-        )
+        # Not the caller abandoning: the line dropped the call.
+        assert call.outcome is not None and call.outcome.value == "dropped"
+        assert (call.ended_by, call.release_cause) == ("line", "rtp_timeout")
         assert call.ended_at is not None
     finally:
         caller.close()

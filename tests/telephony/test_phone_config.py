@@ -287,6 +287,9 @@ async def test_destination_is_called_and_bridged_when_not_referred(
         "transferred_cdc",
     )
     assert call.operator_id is None and call.answered_at is None
+    # Talk time runs from the destination's answer (bridged for about 3 s) to the caller's BYE.
+    assert call.talk_seconds >= 2
+    assert (call.ended_by, call.release_cause) == ("caller", "caller_hangup")
     # The caller's A-law audio (the pcap) reached the destination through the line.
     assert len([p for p in received if len(p) > 12 and p[1] & 0x7F == 8]) > 50
 

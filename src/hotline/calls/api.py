@@ -77,6 +77,14 @@ class CallOut(BaseModel):
     case_id: int | None
     # Each try at putting the caller through to a destination (REFER, bridge, then the queue).
     transfers: list[TransferAttemptOut] = []
+    # From the phone line (null for calls recorded through the API): the SIP Call-ID, the
+    # trunk address, the codec, the final status of the INVITE, who ended the call and why.
+    sip_call_id: str | None = None
+    trunk: str | None = None
+    codec: str | None = None
+    sip_status: int | None = None
+    ended_by: str | None = None
+    release_cause: str | None = None
 
     @classmethod
     def of(cls, c: Call, attempts: list[TransferAttempt] | None = None) -> CallOut:
@@ -96,6 +104,12 @@ class CallOut(BaseModel):
             outcome=c.outcome.value if c.outcome else None,
             case_id=c.case_id,
             transfers=[TransferAttemptOut.of(a) for a in attempts or []],
+            sip_call_id=c.sip_call_id,
+            trunk=c.trunk,
+            codec=c.codec,
+            sip_status=c.sip_status,
+            ended_by=c.ended_by,
+            release_cause=c.release_cause,
         )
 
 

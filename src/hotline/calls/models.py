@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, text
+from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.db import Base, UTCDateTime, enum_column, utcnow
@@ -27,6 +27,34 @@ class CallOutcome(enum.StrEnum):
     # The caller chose a destination (115, CDC) and every way of putting them through
     # failed; nobody answered them afterwards either (see TransferAttempt).
     TRANSFER_FAILED = "transfer_failed"
+    # Ended by the line, not the caller, before any other outcome: the caller's media went
+    # silent (RTP timeout), the call outlived the longest allowed, the line stopped.
+    DROPPED = "dropped"
+    # Never started: refused at the door (503 when the line is full, 488 when no codec is
+    # common). Counted in the reports as failed attempts.
+    FAILED = "failed"
+
+
+# Who ended a call (`Call.ended_by`) and why (`Call.release_cause`), as the line saw it;
+# their names on the pages are in calls/labels.py.
+ENDED_BY = ("caller", "line", "operator", "destination")
+RELEASE_CAUSES = (
+    "caller_hangup",  # the caller's BYE
+    "caller_cancel",  # the caller's CANCEL before the line answered
+    "line_hangup",  # the menu or the queue was done with the call (outside hours, callback)
+    "transferred",  # the REFER's target answered
+    "operator_hangup",
+    "destination_hangup",  # a bridged destination (transfer.py) hung up
+    "rtp_timeout",  # no media from the caller for sip_rtp_timeout seconds
+    "max_duration",  # longer than sip_max_call_seconds
+    "session_expired",  # nobody refreshed the session timer (RFC 4028)
+    "no_ack",  # the caller never confirmed the line's 200 OK
+    "line_stopped",  # the line shut down during the call
+    "line_error",
+    "over_capacity",  # 503: sip_max_calls calls in progress
+    "no_media_port",  # 503: no RTP port free
+    "codec_not_acceptable",  # 488
+)
 
 
 class Call(Base):
@@ -59,6 +87,19 @@ class Call(Base):
     # The phone-line instance (settings.sip_instance_id) that handled the call; None for
     # calls recorded through the API.
     instance: Mapped[str | None] = mapped_column(String(64), index=True)
+    # What the phone line knows of the call (None for calls recorded through the API): the
+    # SIP Call-ID, the trunk address the INVITE came from, the codec, the final status the
+    # INVITE got, who ended the call and why (ENDED_BY, RELEASE_CAUSES).
+    sip_call_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    trunk: Mapped[str | None] = mapped_column(String(64))
+    codec: Mapped[str | None] = mapped_column(String(8))
+    sip_status: Mapped[int | None] = mapped_column(SmallInteger)
+    ended_by: Mapped[str | None] = mapped_column(String(12))
+    release_cause: Mapped[str | None] = mapped_column(String(24))
+    # The line's own key for the record: a record written again (replayed from the line's
+    # spool after a database outage, a crash between the commit and the spool's clean-up)
+    # finds its row instead of adding a second one.
+    record_key: Mapped[str | None] = mapped_column(String(40), index=True, unique=True)
 
 
 class CallbackStatus(enum.StrEnum):

@@ -49,6 +49,14 @@ class NewCall:
     queued_at: datetime | None = None
     # The phone-line instance writing the call (None: recorded through the API).
     instance: str | None = None
+    # From the phone line only (see Call): the SIP side of the call and the record's key.
+    sip_call_id: str | None = None
+    trunk: str | None = None
+    codec: str | None = None
+    sip_status: int | None = None
+    ended_by: str | None = None
+    release_cause: str | None = None
+    record_key: str | None = None
 
 
 async def call_taker(
@@ -175,10 +183,22 @@ async def _new_row(session: AsyncSession, data: NewCall) -> Call:
         outcome=outcome,
         case_id=data.case_id,
         instance=data.instance,
+        sip_call_id=data.sip_call_id,
+        trunk=data.trunk,
+        codec=data.codec,
+        sip_status=data.sip_status,
+        ended_by=data.ended_by,
+        release_cause=data.release_cause,
+        record_key=data.record_key,
     )
     session.add(call)
     await session.flush()
     return call
+
+
+async def count_finished(session: AsyncSession, call: Call) -> None:
+    """Count a finished call for the reports (once per call: its writer's duty)."""
+    await _count(session, call)
 
 
 async def _count(session: AsyncSession, call: Call) -> None:

@@ -279,6 +279,11 @@ async def _detail(session: AsyncSession, actor: Actor, case: Case) -> CaseDetail
             "started_at": c.started_at.isoformat(),
             "outcome": c.outcome.value if c.outcome else None,
             "talk_seconds": c.talk_seconds,
+            "ended_by": c.ended_by,
+            "release_cause": c.release_cause,
+            "codec": c.codec,
+            "trunk": c.trunk,
+            "sip_call_id": c.sip_call_id,
         }
         for c in await calls_of_case(session, case_id=case.id)
     ]

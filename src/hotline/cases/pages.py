@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.attachments import service as attachments
 from hotline.auth.permissions import Permission, allows
 from hotline.auth.service import Actor, display_names, get_user
+from hotline.calls import labels as call_labels
 from hotline.calls.service import calls_of_case
 from hotline.cases import notes, queries, timeline, workflow
 from hotline.cases.access import event_data_for, get_case_for
@@ -136,6 +137,7 @@ async def _case_context(
         "duplicate_codes": await queries.duplicates_of(session, case.id),
         "original": original.code if original else None,
         "calls": await calls_of_case(session, case_id=case.id),
+        "call_labels": call_labels,
         "attachments": await attachments.list_attachments(session, case.id),
         "image_types": attachments.IMAGE_TYPES,
     }

@@ -66,6 +66,8 @@ OUTCOMES: dict[str, Message] = {
     "line_restarted": msg("Tổng đài khởi động lại"),
     "voicemail": msg("Để lại lời nhắn"),
     "transfer_failed": msg("Chuyển máy không thành công"),
+    "dropped": msg("Tổng đài ngắt cuộc gọi"),
+    "failed": msg("Không kết nối được"),
 }
 
 

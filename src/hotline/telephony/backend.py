@@ -7,6 +7,7 @@ caller hangs up the backend cancels the handler task; whatever the handler wrote
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -50,6 +51,26 @@ class CallProgress:
     # way failed (the caller then waits for an operator).
     attempts: list[Attempt] = field(default_factory=list)
     transfer_failed: bool = False
+    # The SIP side of the call: its Call-ID, the trunk address the INVITE came from, the
+    # codec last agreed, the final status sent for the INVITE (200, 487, 480, or a refusal:
+    # 503, 488), who ended the call ("caller", "line", "operator", "destination") and why
+    # (see RELEASE_CAUSES in calls/models.py).
+    sip_call_id: str = ""
+    trunk: str = ""
+    codec: str = ""
+    sip_status: int | None = None
+    ended_by: str | None = None
+    release_cause: str | None = None
+    # When a destination the line called and bridged (transfer.py) answered: talk time.
+    bridged_at: datetime | None = None
+    # The record's key (calls/line_records.py): written twice, it is still one row.
+    record_key: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def release(self, by: str, cause: str) -> None:
+        """Who ended the call and why; the first reason given wins (a BYE the line sends
+        after the caller's media timed out is still the timeout)."""
+        if self.release_cause is None:
+            self.ended_by, self.release_cause = by, cause
 
 
 class CallLeg(Protocol):

@@ -58,10 +58,19 @@ class LineMetrics:
             ["instance", "outcome"],
             registry=self.registry,
         )
+        self.refused = Counter(
+            "hotline_sip_calls_refused",
+            "INVITEs from the trunks refused at the door, by status and cause",
+            ["instance", "status", "cause"],
+            registry=self.registry,
+        )
         self._server: Any = None
 
     def call_ended(self, outcome: str | None) -> None:
         self.ended.labels(self.instance, outcome or "none").inc()
+
+    def call_refused(self, status: int | None, cause: str | None) -> None:
+        self.refused.labels(self.instance, str(status or ""), cause or "").inc()
 
     def serve(self, host: str, port: int, ua: UserAgent, acd: Acd) -> int:
         """Start serving; returns the port (a free one when `port` is 0)."""

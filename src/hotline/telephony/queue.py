@@ -142,6 +142,8 @@ async def _bridge(leg: SipLeg, acd: Acd, user_id: int, out: OutboundLeg) -> None
         out.rtp.relay_to = None
         if not out.ended.is_set():
             acd.ua.spawn(out.hangup())
+        elif not leg.ended.is_set():
+            record.release("operator", "operator_hangup")
         acd.release(user_id)
     if not leg.ended.is_set():
         with contextlib.suppress(Exception):

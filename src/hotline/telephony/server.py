@@ -6,11 +6,9 @@ import asyncio
 import contextlib
 import ipaddress
 import signal
-from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 import structlog
 from sqlalchemy import text
@@ -19,243 +17,42 @@ from sqlalchemy.orm import configure_mappers
 
 import hotline.models  # noqa: F401 - every table, so the Call row's foreign keys resolve
 from hotline.agents.models import AgentStatus
-from hotline.agents.service import line_agents, line_update, release_from_calls
-from hotline.calls.models import CallOutcome
-from hotline.calls.service import (
-    CallContext,
-    NewCall,
-    call_context,
-    close_calls_left_open,
-    finish_call,
-    open_call,
-    record_call,
-)
-from hotline.calls.transfers import add_attempts
-from hotline.care.consults import phone_callback
-from hotline.care.doctors import ConsultWindow, consult_schedule
+from hotline.agents.service import line_agents, release_from_calls
+from hotline.calls.service import close_calls_left_open
+from hotline.care.doctors import consult_schedule
 from hotline.db import create_engine, make_sessionmaker, utcnow
 from hotline.eventfeed import Waker
 from hotline.events import DomainEvent, Wake, committed, record_event
 from hotline.phoneconfig.texts import CALLBACK_TEXTS
-from hotline.recordings.service import RecordedFile, add_recording, recordings_dir
+from hotline.recordings.service import recordings_dir
 from hotline.settings import Settings
 from hotline.site import Site
 from hotline.staffing.forecast import QUEUE
 from hotline.staffing.service import ringable
 from hotline.staffing.surge import surge_active
 from hotline.telephony.acd import Acd
-from hotline.telephony.backend import Attempt, CallProgress
+from hotline.telephony.backend import CallProgress
+from hotline.telephony.call_record import new_call, talk_seconds
 from hotline.telephony.callbacks import CallbackDialer
 from hotline.telephony.consult import ConsultDesk
+from hotline.telephony.errlog import ErrorLog
 from hotline.telephony.hours import OpeningHours
 from hotline.telephony.ivr import Menu, default_menu
 from hotline.telephony.media.gcpacer import GcPacer
 from hotline.telephony.metrics import LineMetrics
 from hotline.telephony.queue import QueueTiming, position_texts
 from hotline.telephony.queue_events import QueuePublisher
-from hotline.telephony.recording import CallAudio
+from hotline.telephony.records import CallRecorder, answered_event
 from hotline.telephony.registrations import RegistrationStore
 from hotline.telephony.sip.guard import LockoutPolicy
 from hotline.telephony.sip.trunk import registration_from
 from hotline.telephony.sip.ua import UaConfig, UserAgent
+from hotline.telephony.spool import Spool
 from hotline.telephony.switchboard import Switchboard
-from hotline.telephony.transfer import settle
-from hotline.telephony.voicemail import voicemail_case
 
+# Re-exported: what the line writes for a call (call_record.py, records.py).
+__all__ = ["CallRecorder", "PhoneLine", "answered_event", "new_call", "serve", "talk_seconds"]
 log = structlog.get_logger("hotline.telephony")
-
-
-def new_call(progress: CallProgress) -> NewCall:
-    """The call record for a finished call; calls nobody took are abandoned where they were."""
-    ended = progress.ended_at or utcnow()
-    outcome = progress.outcome
-    wait = 0
-    if progress.queued_at is not None:
-        # The wait ends when an operator answers, else when the caller leaves.
-        until = progress.agent_answered_at or ended
-        wait = max(0, int((until - progress.queued_at).total_seconds()))
-    settle(progress, ended)
-    kept = (CallOutcome.ANSWERED.value, CallOutcome.CALLBACK_REQUESTED.value)
-    if progress.transfer_failed and outcome not in kept:
-        # Not an abandoned operator call: the destination (115) could not be reached.
-        outcome = CallOutcome.TRANSFER_FAILED.value
-    if outcome is None:
-        outcome = (
-            CallOutcome.ABANDONED_QUEUE if progress.queued_at else CallOutcome.ABANDONED_MENU
-        ).value
-    return NewCall(
-        line=progress.line,
-        caller=progress.caller,
-        started_at=progress.started_at,
-        # answered_at means a person (an operator) answered, not the voice menu.
-        answered_at=progress.agent_answered_at,
-        ended_at=ended,
-        menu_path=progress.menu_path[:40],
-        branch=progress.branch,
-        queue_wait_seconds=wait,
-        talk_seconds=talk_seconds(progress, ended),
-        operator_id=progress.operator_id,
-        outcome=outcome,
-        queued_at=progress.queued_at,
-    )
-
-
-@dataclass(frozen=True)
-class Voicemail:
-    category: str | None
-
-
-def talk_seconds(progress: CallProgress, ended: datetime) -> int:
-    if progress.agent_answered_at is None:
-        return 0
-    return max(0, int((ended - progress.agent_answered_at).total_seconds()))
-
-
-class CallRecorder:
-    """Writes each call record in its own transaction, in a task off the media path.
-
-    A call an operator answers is written twice: its row when the operator answers (the
-    console needs its id to pop the caller's card and link a case), finished when it ends.
-    """
-
-    def __init__(
-        self,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        wake: Wake | None = None,
-        recordings: Path | None = None,
-        instance: str | None = None,
-    ) -> None:
-        self.sessionmaker = sessionmaker
-        self.wake = wake  # after a commit with events: the web processes read the log
-        self.instance = instance  # written on each call (PhoneLine.reconcile)
-        self.metrics: LineMetrics | None = None
-        self.recordings = recordings  # where call recordings are written
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._opened: dict[int, asyncio.Task[int | None]] = {}
-        # Each operator's latest "answered" write: their "available again" waits for it, or a
-        # very short call could leave them marked busy on a call that is over.
-        self._answering: dict[int, asyncio.Task[int | None]] = {}
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def __call__(self, progress: CallProgress) -> None:
-        opened = self._opened.pop(id(progress), None)
-        data = new_call(progress)
-        data.instance = self.instance
-        if self.metrics is not None:
-            self.metrics.call_ended(data.outcome)
-        consult = progress.consult_window
-        due = progress.consult_due or data.queued_at or data.started_at
-        message = Voicemail(progress.voicemail_category) if progress.voicemail else None
-        self._spawn(
-            self._write(data, opened, progress.recording, consult, due, message, progress.attempts)
-        )
-
-    def opened(self, progress: CallProgress) -> None:
-        """An operator answered: write the row now and tell their console."""
-        data = new_call(progress)
-        data.ended_at = None
-        data.instance = self.instance
-        task = asyncio.get_running_loop().create_task(self._open(data))
-        self._opened[id(progress)] = task
-        if progress.operator_id is not None:
-            self._answering[progress.operator_id] = task
-
-    async def _open(self, data: NewCall) -> int | None:
-        try:
-            async with committed(self.sessionmaker, self.wake) as session:
-                call = await open_call(session, data=data)
-                if data.operator_id is not None:
-                    await line_update(
-                        session,
-                        user_id=data.operator_id,
-                        status=AgentStatus.BUSY,
-                        current_call_id=call.id,
-                    )
-                # The caller's card goes to the answering operator's console: their read.
-                context = await call_context(
-                    session, call_id=call.id, reader_id=data.operator_id, purpose="call_answered"
-                )
-                record_event(session, answered_event(context, data.operator_id))
-        except Exception:
-            log.exception("call_open_failed", line=data.line)
-            return None
-        return call.id
-
-    async def _write(
-        self,
-        data: NewCall,
-        opened: asyncio.Task[int | None] | None,
-        recording: CallAudio | None = None,
-        consult: ConsultWindow | None = None,
-        consult_due: datetime | None = None,
-        voicemail: Voicemail | None = None,
-        attempts: Sequence[Attempt] = (),
-    ) -> None:
-        recorded = await self._write_recording(recording)
-        try:
-            call_id = await opened if opened is not None else None
-            async with self.sessionmaker() as session, session.begin():
-                if call_id is not None and data.ended_at is not None:
-                    call = await finish_call(
-                        session,
-                        call_id=call_id,
-                        ended_at=data.ended_at,
-                        talk_seconds=data.talk_seconds,
-                    )
-                else:
-                    call = await record_call(session, data=data)
-                    if consult is not None and call.outcome is CallOutcome.CALLBACK_REQUESTED:
-                        # Branch 3: called back in the consult window the caller was told of.
-                        await phone_callback(
-                            session, call=call, window=consult, due_at=consult_due or utcnow()
-                        )
-                await add_attempts(session, call_id=call.id, attempts=attempts)
-                if recorded is not None:
-                    await add_recording(session, call_id=call.id, recorded=recorded)
-                if voicemail is not None and recorded is not None:
-                    await voicemail_case(session, call=call, category=voicemail.category)
-        except Exception:  # a failed write is logged; the line keeps running
-            log.exception("call_record_failed", line=data.line, outcome=data.outcome)
-            if recorded is not None and self.recordings is not None:
-                (self.recordings / recorded.storage_name).unlink(missing_ok=True)
-
-    async def _write_recording(self, recording: CallAudio | None) -> RecordedFile | None:
-        """Decode and write the call's audio in a thread: never on the media clock's loop."""
-        if recording is None or self.recordings is None:
-            return None
-        try:
-            return await asyncio.to_thread(recording.write, self.recordings)
-        except Exception:
-            log.exception("recording_write_failed")
-            return None
-
-    def agent(self, user_id: int, *, status: AgentStatus | None, missed: bool = False) -> None:
-        """Mark an operator busy / available / missed, in the background."""
-        self._spawn(self._agent(user_id, status, missed))
-
-    async def _agent(self, user_id: int, status: AgentStatus | None, missed: bool) -> None:
-        answering = self._answering.pop(user_id, None)
-        if answering is not None:
-            await asyncio.wait([answering])
-        try:
-            async with committed(self.sessionmaker, self.wake) as session:
-                await line_update(
-                    session,
-                    user_id=user_id,
-                    status=status,
-                    missed=missed,
-                    clear_call=status is AgentStatus.AVAILABLE,
-                )
-        except Exception:
-            log.exception("agent_update_failed", user_id=user_id)
-
-    async def drain(self) -> None:
-        while self._tasks:
-            await asyncio.wait(list(self._tasks))
 
 
 def _lockout_policy(s: Settings, max_failures: int) -> LockoutPolicy:
@@ -266,28 +63,6 @@ def _lockout_policy(s: Settings, max_failures: int) -> LockoutPolicy:
         lockout=s.sip_register_lockout_seconds,
         max_lockout=s.sip_register_lockout_max_seconds,
         max_keys=s.sip_register_lockout_table_size,
-    )
-
-
-def answered_event(context: CallContext, operator_id: int | None) -> DomainEvent:
-    """`call.answered`, for the answering operator's console only (see web/sse.py)."""
-    call = context.call
-    return DomainEvent(
-        kind="call.answered",
-        data={
-            "call_id": call.id,
-            "operator_id": operator_id,
-            "caller": call.caller,
-            "line": call.line,
-            "branch": call.branch,
-            "contact": (
-                {"id": context.contact_id, "name": context.contact_name}
-                if context.contact_id is not None
-                else None
-            ),
-            "past_cases": context.past_cases,
-            "new_case": {"method": "POST", "href": "/api/v1/cases", "call_id": call.id},
-        },
     )
 
 
@@ -351,6 +126,7 @@ class PhoneLine:
         self.metrics: LineMetrics | None = None
         self.metrics_port: int | None = None
         self.queue_events: QueuePublisher | None = None
+        self.errors = ErrorLog(settings.sip_log_interval_seconds)
         self.consult = ConsultDesk(prompts_dir=settings.prompts_dir, voice=settings.sip_voice)
 
     async def start(self) -> UserAgent:
@@ -363,8 +139,16 @@ class PhoneLine:
         await self.waker.start()
         sessionmaker = make_sessionmaker(self.engine, site)
         self.recorder = CallRecorder(
-            sessionmaker, self.waker, recordings_dir(s.var_dir), instance=s.sip_instance_id
+            sessionmaker,
+            self.waker,
+            recordings_dir(s.var_dir),
+            instance=s.sip_instance_id,
+            spool=Spool(s.call_spool_dir),
+            errors=self.errors,
+            retry_max=s.sip_spool_retry_seconds,
         )
+        # Records a previous run could not write go first, before this run's calls end.
+        self.recorder.start()
         try:  # before the first call: nothing of this instance is in progress yet
             await self.reconcile(sessionmaker)
         except Exception as exc:  # e.g. not migrated yet: the line answers all the same
@@ -397,6 +181,7 @@ class PhoneLine:
             ),
             trunk_users=s.sip_trunk_users,
             edges=[ipaddress.ip_network(n, strict=False) for n in s.sip_edge_networks],
+            retry_after=s.sip_retry_after_seconds,
         )
         self.ua = UserAgent(config)
         # Phones registered before a restart, or at another instance, are rung at once.
@@ -434,6 +219,7 @@ class PhoneLine:
             fixed=self.menu,
             consult=self.consult,
         )
+        self.switchboard.errors = self.errors
         await self.switchboard.load(sessionmaker)
         try:  # again, now that the configured queues say who answers which
             await self.poll_agents(sessionmaker)
@@ -525,8 +311,8 @@ class PhoneLine:
                 await self.consult.warm(self.now())
                 if self.dialer is not None:
                     await self.dialer.tick()
-            except Exception as exc:  # logged in one line: it repeats every poll
-                log.warning("agent_poll_failed", error=str(exc).splitlines()[0])
+            except Exception as exc:  # once per interval: it repeats every poll
+                self.errors.error("agent_poll_failed", exc)
 
     async def stop(self) -> None:
         if self._poller is not None:
@@ -545,7 +331,7 @@ class PhoneLine:
         if self.ua is not None:
             await self.ua.stop()
         if self.recorder is not None:
-            await self.recorder.drain()
+            await self.recorder.stop()
         if self.registrations is not None:
             await self.registrations.drain()
         if self.queue_events is not None:  # the calls have ended: nobody waits here now

@@ -42,6 +42,7 @@ from hotline.telephony.routing import ConfiguredIvr, LineRule, QueueRule
 
 if TYPE_CHECKING:
     from hotline.telephony.acd import Acd
+    from hotline.telephony.errlog import ErrorLog
 
 log = structlog.get_logger("hotline.telephony.switchboard")
 FALLBACK = "fallback"  # the menu's no-key/wrong-key option: never a DTMF digit
@@ -220,6 +221,7 @@ class Switchboard:
         self.reloads = 0
         # Set by the line's poll while the hotline is in surge mode (staffing/surge.py).
         self.surge_callback_after: float | None = None
+        self.errors: ErrorLog | None = None  # the line's: repeated errors once per interval
 
     @property
     def prompts(self) -> PromptSet:
@@ -277,8 +279,11 @@ class Switchboard:
             await asyncio.sleep(self.settings.sip_config_poll_seconds)
             try:
                 await self.check(sessionmaker)
-            except Exception as exc:  # logged in one line: it repeats every poll
-                log.warning("phone_config_poll_failed", error=str(exc).splitlines()[0])
+            except Exception as exc:  # one line per interval: it repeats every poll
+                if self.errors is not None:
+                    self.errors.error("phone_config_poll_failed", exc)
+                else:
+                    log.warning("phone_config_poll_failed", error=str(exc).splitlines()[0])
 
     async def __call__(self, leg: CallLeg) -> None:
         snapshot = self.snapshot

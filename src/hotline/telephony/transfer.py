@@ -132,6 +132,7 @@ async def bridge(leg: SipLeg, option: Option, ring_seconds: float) -> bool:
     end_attempt(attempt, TransferResult.ANSWERED, out.status)
     # Not `agent_answered_at`: that is an operator of ours answering (their talk time).
     leg.record.outcome = option.outcome
+    leg.record.bridged_at = utcnow()
     leg.stream.stop()
     ua.clock.streams.discard(leg.stream)  # the destination's voice replaces our frames
     leg.rtp.relay_to, out.rtp.relay_to = out.stream, leg.stream
@@ -146,6 +147,8 @@ async def bridge(leg: SipLeg, option: Option, ring_seconds: float) -> bool:
         out.rtp.relay_to = None
         if not out.ended.is_set():
             ua.spawn(out.hangup())
+        elif not leg.ended.is_set():
+            leg.record.release("destination", "destination_hangup")
     if not leg.ended.is_set():
         with contextlib.suppress(Exception):
             await leg.hangup()

@@ -19,8 +19,9 @@ def stable_tag(call_id: str) -> str:
     return "hl" + hashlib.sha1(call_id.encode()).hexdigest()[:10]
 
 
-def call_progress(invite: Message) -> CallProgress:
-    """The line dialled (Request-URI user) and the caller (asserted identity, else From)."""
+def call_progress(invite: Message, trunk: str = "") -> CallProgress:
+    """The line dialled (Request-URI user) and the caller (asserted identity, else From);
+    `trunk` is the address the INVITE came from."""
     line = parse_uri(invite.uri).user or invite.to_addr.uri.user
     asserted = invite.get("p-asserted-identity")
     raw = invite.from_addr.uri.user
@@ -31,7 +32,13 @@ def call_progress(invite: Message) -> CallProgress:
         caller = normalise_phone(raw.split(";")[0], field="caller")
     except InvalidInput:
         caller = ""  # withheld ("anonymous") or not a phone number: stored as unknown
-    return CallProgress(line=line[:20], caller=caller, started_at=utcnow())
+    return CallProgress(
+        line=line[:20],
+        caller=caller,
+        started_at=utcnow(),
+        sip_call_id=invite.call_id[:128],
+        trunk=trunk[:64],
+    )
 
 
 def info_digit(msg: Message) -> str | None:

@@ -47,6 +47,7 @@ log = structlog.get_logger("hotline.telephony.sip")
 if TYPE_CHECKING:
     from hotline.telephony.sip.ua import UserAgent
 
+CODEC_NAMES = {PCMU: "PCMU", PCMA: "PCMA"}
 T1, T2, TIMEOUT = 0.5, 4.0, 32.0  # RFC 3261 timers: retransmit T1 doubling to T2, give up at 64*T1
 
 
@@ -138,6 +139,7 @@ class SipLeg:
         resp.add("Content-Type", "application/sdp")
         resp.body = self.sdp
         self.answered = True
+        self.record.sip_status = 200
         self.rtp.last_packet = asyncio.get_running_loop().time()  # silence is timed from here
         self.record.answered_at = utcnow()
         self.ua.clock.streams.add(self.stream)
@@ -155,6 +157,7 @@ class SipLeg:
             if self.session_timer is not None:
                 self.ua.spawn(keep_session(self))
             return
+        self.record.release("line", "no_ack")
         await self.hangup()
         raise CallEnded("no ACK for the 200 OK")
 
@@ -307,6 +310,7 @@ class SipLeg:
             except TimeoutError:
                 waited += interval
                 interval = min(interval * 2, T2)
+        self.record.release("line", "no_ack")
         await self.hangup()  # no ACK: end the dialog with BYE (RFC 3261 §13.3.1.4)
         if self.task is not None:
             self.task.cancel()
@@ -319,6 +323,7 @@ class SipLeg:
             except SdpError as exc:
                 if not self.acked.is_set():  # no media for the call at all: end it (BYE)
                     log.info("sip_ack_answer_unusable", call_id=self.call_id, error=str(exc))
+                    self.record.release("line", "codec_not_acceptable")
                     self.ua.spawn(self._hang_up_now())
                 # Otherwise (a re-INVITE) the session goes on as it was.
             else:
@@ -373,6 +378,7 @@ class SipLeg:
         self.notify_status = status
         self._transfer.set_result(status < 300)
         if status < 300:  # the target answered: our part of the call is over
+            self.record.release("line", "transferred")
             self.ua.spawn(self.hangup())
 
     async def transfer_result(self, timeout: float) -> bool | None:
@@ -391,7 +397,9 @@ class SipLeg:
     async def hangup(self) -> None:
         if self.ended.is_set():
             return
+        self.record.release("line", "line_hangup")  # unless a reason was given before
         if not self.answered:
+            self.record.sip_status = 480
             resp = self.invite_response(480, "Temporarily Unavailable")
             self.ua.send_response(self.invite, resp, self.source)
             self.end()
@@ -400,13 +408,16 @@ class SipLeg:
         self.end()
         await self.ua.client_request(req, hop)
 
-    def expired(self, now: float, rtp_timeout: float, max_seconds: float) -> bool:
+    def expired(self, now: float, rtp_timeout: float, max_seconds: float) -> str | None:
+        """Why the line must end this call now ("max_duration", "rtp_timeout"), or None."""
         if max_seconds > 0 and now - self.created > max_seconds:
-            return True
+            return "max_duration"
         # Only once answered: before that the caller has no reason to send media.
         # And not while the caller holds: a held phone need send nothing.
         silent = now - self.rtp.last_packet > rtp_timeout
-        return self.answered and not self.held and rtp_timeout > 0 and silent
+        if self.answered and not self.held and rtp_timeout > 0 and silent:
+            return "rtp_timeout"
+        return None
 
     async def wait_ended(self) -> None:
         await self.ended.wait()
@@ -417,6 +428,7 @@ class SipLeg:
         self.ended.set()
         self.refreshed.set()  # wakes the session timer's task, which then sees the end
         self.record.ended_at = utcnow()
+        self.record.codec = CODEC_NAMES.get(self.codec, str(self.codec))
         self.stream.stop()
         self.ua.clock.streams.discard(self.stream)
         self.rtp_transport.close()

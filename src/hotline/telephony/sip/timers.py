@@ -120,6 +120,7 @@ async def keep_session(leg: SipLeg) -> None:
                 except TimeoutError:
                     pass
         log.info("sip_session_expired", call_id=leg.call_id, refresher=timer.refresher)
+        leg.record.release("line", "session_expired")
         await leg.hangup()
         if leg.task is not None:
             leg.task.cancel()

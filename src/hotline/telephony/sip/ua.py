@@ -86,6 +86,8 @@ class UaConfig:
     trunk_users: dict[str, str] = field(default_factory=dict)
     # The edge proxies (deploy/edge): their X-Hotline-Source names where a call came from.
     edges: Sequence[IpNetwork] = ()
+    # The Retry-After (seconds) of a 503 sent when the line is full.
+    retry_after: int = 5
 
     def __post_init__(self) -> None:
         if not self.media_address:
@@ -115,6 +117,8 @@ class UserAgent(asyncio.DatagramProtocol):
         self._sweeper: asyncio.Task[None] | None = None
         # INVITEs between the 100 Trying and their leg existing (the RTP port is being opened),
         # by Call-ID; a CANCEL in that gap marks its entry so the call never starts.
+        # Counted against `max_calls` as well as `calls`: a call holds its place from the
+        # moment its INVITE is accepted.
         self._starting: dict[str, Message] = {}
         self._cancelled: set[str] = set()
         self.auth = DigestAuth(config.realm, lifetime=config.nonce_seconds)
@@ -191,8 +195,10 @@ class UserAgent(asyncio.DatagramProtocol):
                 log.info("sip_log_suppressed", event=event, source=host, suppressed=held)
             now = loop.time()
             for leg in list(self.calls.values()):
-                if leg.expired(now, self.config.rtp_timeout, self.config.max_call_seconds):
-                    log.info("sip_call_timed_out", call_id=leg.call_id)
+                why = leg.expired(now, self.config.rtp_timeout, self.config.max_call_seconds)
+                if why is not None:
+                    log.info("sip_call_timed_out", call_id=leg.call_id, cause=why)
+                    leg.record.release("line", why)
                     self.spawn(leg.hangup())
                     if leg.task is not None:
                         leg.task.cancel()
@@ -393,8 +399,8 @@ class UserAgent(asyncio.DatagramProtocol):
         origin = origin_of(msg, source[0], self.config.edges)
         if not self._from_trunk(origin) and not self.trunk_door.admit(self, msg, source, origin):
             return  # neither a trunk's address nor its digest: refused or challenged
-        if len(self.calls) >= self.config.max_calls:
-            self.reply(msg, 503, "Service Unavailable", source)
+        if len(self.calls) + len(self._starting) >= self.config.max_calls:
+            self._refuse(msg, source, 503, "Service Unavailable", "over_capacity")
             return
         try:
             timer = negotiate_timer(
@@ -412,13 +418,34 @@ class UserAgent(asyncio.DatagramProtocol):
             if msg.body:
                 answer = negotiate(parse_offer(msg.body))
         except SdpError as exc:
-            resp = response_to(msg, 488, "Not Acceptable Here", to_tag=stable_tag(msg.call_id))
-            resp.add("Warning", f'399 hotline "{exc}"')
-            self.send_response(msg, resp, source)
+            warning = f'399 hotline "{exc}"'
+            self._refuse(msg, source, 488, "Not Acceptable Here", "codec_not_acceptable", warning)
             return
         self.send_response(msg, response_to(msg, 100, "Trying"), source)
         self._starting[msg.call_id] = msg
         self.spawn(self._start_call(msg, source, answer, timer))
+
+    def _refuse(
+        self,
+        invite: Message,
+        source: tuple[str, int],
+        status: int,
+        reason: str,
+        cause: str,
+        warning: str = "",
+    ) -> None:
+        """Refuse a trunk's INVITE and record the failed attempt (the reports count it)."""
+        resp = response_to(invite, status, reason, to_tag=stable_tag(invite.call_id))
+        if status == 503:
+            resp.add("Retry-After", str(self.config.retry_after))
+        if warning:
+            resp.add("Warning", warning)
+        self.send_response(invite, resp, source)
+        if self._on_end is not None:
+            progress = call_progress(invite, source[0])
+            progress.ended_at, progress.sip_status = progress.started_at, status
+            progress.release("line", cause)
+            self._on_end(progress)
 
     def _from_trunk(self, host: str) -> bool:
         try:
@@ -440,21 +467,23 @@ class UserAgent(asyncio.DatagramProtocol):
         try:
             rtp = await self.ports.open(self.config.host)
         except OSError:
-            self.reply(invite, 503, "Service Unavailable", source)
-            return
-        finally:
             self._starting.pop(invite.call_id, None)
+            self._cancelled.discard(invite.call_id)
+            self._refuse(invite, source, 503, "Service Unavailable", "no_media_port")
+            return
+        self._starting.pop(invite.call_id, None)
         if invite.call_id in self._cancelled:  # cancelled while the port was being opened
             self._cancelled.discard(invite.call_id)
             rtp[2].close()
             self.ports.release(rtp[0])
             if self._on_end is not None:
-                progress = call_progress(invite)
-                progress.ended_at = progress.started_at
+                progress = call_progress(invite, source[0])
+                progress.ended_at, progress.sip_status = progress.started_at, 487
+                progress.release("caller", "caller_cancel")
                 self._on_end(progress)
             return
         try:
-            leg = SipLeg(self, invite, source, answer, rtp, call_progress(invite), timer)
+            leg = SipLeg(self, invite, source, answer, rtp, call_progress(invite, source[0]), timer)
         except ParseError:  # e.g. "Contact: *" in an INVITE: parsable, but no one to call back
             rtp[2].close()
             self.ports.release(rtp[0])
@@ -464,10 +493,13 @@ class UserAgent(asyncio.DatagramProtocol):
         leg.task = asyncio.current_task()
         try:
             await self._handler(leg)
-        except (CallEnded, asyncio.CancelledError):
+        except CallEnded:
             pass
+        except asyncio.CancelledError:  # the caller left, a timeout, or the line stopping
+            leg.record.release("line", "line_stopped")
         except Exception:  # a broken menu must end this call only
             log.exception("ivr_failed", call_id=leg.call_id)
+            leg.record.release("line", "line_error")
         finally:
             if not leg.ended.is_set():
                 await leg.hangup()
@@ -497,6 +529,7 @@ class UserAgent(asyncio.DatagramProtocol):
             self.reply(msg, 481, "Call/Transaction Does Not Exist", source)
             return
         self.reply(msg, 200, "OK", source)
+        leg.record.release("caller", "caller_hangup")
         self._end(leg)
 
     def _on_cancel(self, msg: Message, source: tuple[str, int]) -> None:
@@ -512,6 +545,8 @@ class UserAgent(asyncio.DatagramProtocol):
             return
         self.reply(msg, 200, "OK", source)
         if not leg.answered:
+            leg.record.release("caller", "caller_cancel")
+            leg.record.sip_status = 487
             resp = leg.invite_response(487, "Request Terminated")
             self.send_response(leg.invite, resp, leg.source)
             self._end(leg)
