@@ -17,6 +17,7 @@ from typing import Any
 
 import structlog
 
+from hotline.logs import info_line_writer
 from hotline.metrics import UNMATCHED, observe_request
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -48,6 +49,8 @@ class RequestObserver:
     def __init__(self, app: Any, *, access_log: bool = True) -> None:
         self.app = app
         self.access_log = access_log
+        # Logging is configured before the app is built (app.py); None: through structlog.
+        self.write_line = info_line_writer()
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -75,7 +78,7 @@ class RequestObserver:
             observe_request(method, route, status, seconds)
             if self.access_log:
                 client = scope.get("client")
-                log.info(
+                (self.write_line or log.info)(
                     "request",
                     method=method,
                     path=scope["path"],
