@@ -147,7 +147,7 @@ async def run(args: argparse.Namespace, dsn: str) -> None:
 
     transport = httpx.ASGITransport(app=app)
     async with (
-        LifespanManager(app),
+        LifespanManager(app, startup_timeout=120),
         httpx.AsyncClient(transport=transport, base_url="http://intake") as client,
     ):
         r = await client.post(

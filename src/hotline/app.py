@@ -194,7 +194,9 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(router)
 
     from hotline.cases.schemas import CaseIn
+    from hotline.web.routes import serve_before_routing
 
+    serve_before_routing(app, cases_router.routes)  # case intake
     add_schemas(app, CaseIn)  # the intake route validates its body itself (cases/api.py)
 
     return app
