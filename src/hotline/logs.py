@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -103,14 +104,21 @@ def info_line_writer() -> Callable[..., None] | None:
 _quote: Callable[[str], str] = json.encoder.encode_basestring_ascii
 
 
+_fallback: Callable[[Any], Any] = getattr(structlog.processors, "_json_fallback_handler", repr)
+
+
 def _json_value(value: Any) -> str:
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is str:
         return _quote(value)
+    if kind is int:
+        return int.__repr__(value)
+    if kind is float and math.isfinite(value):
+        return float.__repr__(value)  # what json.dumps writes for a finite float
     if value is None:
         return "null"
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return json.dumps(value, default=repr)
-    return json.dumps(value)  # int, float (NaN and infinities as json.dumps spells them)
+    # bool, NaN, containers, str and int subclasses, other objects: as the renderer does
+    return json.dumps(value, default=_fallback)
 
 
 def _json_line_writer(stream: Any) -> Callable[..., None]:

@@ -31,28 +31,36 @@ class SecurityHeaders:
     def __init__(self, app: Any, *, production: bool) -> None:
         self.app = app
         self.production = production
+        # The headers added, for each (HSTS, not static) case, made once.
+        common = [
+            (b"content-security-policy", CSP.encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"same-origin"),
+            (b"x-frame-options", b"DENY"),
+        ]
+        hsts = [(b"strict-transport-security", HSTS)]
+        no_store = [(b"cache-control", b"no-store")]
+        self.extra = {
+            (secure, dynamic): common + (hsts if secure else []) + (no_store if dynamic else [])
+            for secure in (False, True)
+            for dynamic in (False, True)
+        }
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        https = scope.get("scheme") == "https"
-        static = scope.get("path", "").startswith(STATIC_PREFIX)
+        extra = self.extra[
+            (
+                self.production or scope.get("scheme") == "https",
+                not scope.get("path", "").startswith(STATIC_PREFIX),
+            )
+        ]
 
         async def send_with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                extra = [
-                    (b"content-security-policy", CSP.encode()),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"same-origin"),
-                    (b"x-frame-options", b"DENY"),
-                ]
-                if https or self.production:
-                    extra.append((b"strict-transport-security", HSTS))
-                if not static:
-                    extra.append((b"cache-control", b"no-store"))
                 headers += [(k, v) for k, v in extra if k not in present]
                 message = {**message, "headers": headers}
             await send(message)

@@ -42,7 +42,7 @@ def serve_before_routing(app: FastAPI, routes: Iterable[BaseRoute]) -> None:
         (method, route.path): route
         for route in routes
         if isinstance(route, DirectRoute) and route.max_body_size is None
-        for method in route.methods
+        for method in route.methods or ()
     }
     if table:
         router = app.router
