@@ -207,7 +207,7 @@ class CompiledModel:
             norm = sum(map(idf_sq.__getitem__, hits))
             # one entry per occurrence after a column's first
             repeats = list(compress(hits[1:], map(eq, hits, hits[1:])))
-            for j, extra in Counter(repeats).items():
+            for j, extra in Counter(repeats).items() if repeats else ():
                 count = extra + 1
                 tf = 1.0 if v.binary else math.log(count) + 1.0 if v.sublinear else count
                 dot += (tf - count) * idf_coef[j]
