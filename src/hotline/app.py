@@ -20,7 +20,6 @@ from hotline.settings import Settings, load_settings
 from hotline.site import Site
 from hotline.web import errors
 from hotline.web.guard import RequestGuard
-from hotline.web.headers import SecurityHeaders
 from hotline.web.inputs import refuse_unstorable_input
 from hotline.web.observe import RequestObserver
 from hotline.web.openapi import add_schemas
@@ -103,9 +102,13 @@ def create_app(settings: Settings) -> FastAPI:
         https_only=settings.secure_cookies,
     )
     app.add_middleware(BearerSkipsSession)  # outside the session middleware
-    app.add_middleware(SecurityHeaders, production=settings.environment == "production")
-    # Outermost: the request id is on every response and log line, refusals included.
-    app.add_middleware(RequestObserver, access_log=settings.access_log)
+    # Outermost: the request id and the security headers are on every response and the id
+    # on every log line, refusals included.
+    app.add_middleware(
+        RequestObserver,
+        access_log=settings.access_log,
+        production=settings.environment == "production",
+    )
     app.mount("/static", StaticFiles(packages=[("hotline.web", "static")]), name="static")
     errors.install(app)
 
@@ -194,7 +197,9 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(router)
 
     from hotline.cases.schemas import CaseIn
+    from hotline.web.routes import serve_before_routing
 
+    serve_before_routing(app, cases_router.routes)  # case intake
     add_schemas(app, CaseIn)  # the intake route validates its body itself (cases/api.py)
 
     return app

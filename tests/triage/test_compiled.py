@@ -132,6 +132,22 @@ def test_scores_match_scikit_learn_predict(name: str) -> None:
     assert np.allclose(urgent, model.urgent_clf.predict_proba(x)[:, 1], rtol=0, atol=TOLERANCE)
 
 
+@pytest.mark.parametrize("name", list(MODELS))
+def test_urgency_from_the_text_alone_is_scikit_learns(name: str) -> None:
+    """Intake's urgency-only question (`urgent_proba_of`, no row built) gives what
+    scikit-learn gives, texts with repeated words and features included."""
+    model: TriageModel = MODELS[name]()
+    docs = [normalise(t) for t in texts()]
+    docs += ["sot sot sot cao cao kho tho kho tho", "", "zzzz qqqq", "a a a a a a a a"]
+    fast = model.compiled()
+    if model.urgent_clf is None:
+        assert all(fast.urgent_proba_of(d) is None for d in docs)
+        return
+    expected = model.urgent_clf.predict_proba(model.features.transform(docs))[:, 1]
+    got = [fast.urgent_proba_of(d) for d in docs]
+    assert np.allclose(got, expected, rtol=0, atol=TOLERANCE)
+
+
 def test_feature_row_is_the_same_as_scikit_learns() -> None:
     """TF-IDF values bit for bit, so phrase ties break the same way; twice per text, since
     the second time each word's character n-grams come from the per-word cache."""

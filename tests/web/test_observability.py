@@ -234,3 +234,40 @@ async def test_a_replayed_intake_is_not_counted_again(
     after = (await client.get("/metrics")).text
     received = _sample(after, "hotline_cases_received_total", channel="phone")
     assert received - _sample(before, "hotline_cases_received_total", channel="phone") == 1
+
+
+_BOTH_LINES = """
+import structlog
+from hotline import logs
+logs.configure_logging(environment="production")
+fields = dict(method="POST", path='/api/v1/"q"/Hà Nội\\n', route="/api/v1/cases", status=201,
+              ms=12.3, client=None)
+with structlog.contextvars.bound_contextvars(request_id="rid-1"):
+    logs.info_line_writer()("request", **fields)
+    structlog.get_logger("hotline.access").info("request", **fields)
+logs.configure_logging(environment="production", level="WARNING")
+print(logs.info_line_writer() is None)
+logs.configure_logging(environment="test")
+print(logs.info_line_writer() is None)
+"""
+
+
+def test_the_production_access_line_is_the_line_structlog_would_write() -> None:
+    """In production the access line skips structlog's processors (logs.info_line_writer):
+    it must still be the JSON line, key for key, that structlog renders."""
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    out = subprocess.run(
+        [sys.executable, "-c", _BOTH_LINES],
+        env={**os.environ, "PYTHONPATH": src},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    ours, theirs = out.stderr.splitlines()
+    assert list(json.loads(ours).items())[:-1] == list(json.loads(theirs).items())[:-1]
+    assert ours.rsplit('"timestamp"', 1)[0] == theirs.rsplit('"timestamp"', 1)[0]
+    assert json.loads(ours)["request_id"] == "rid-1" and json.loads(ours)["status"] == 201
+    assert list(json.loads(ours))[-1] == "timestamp" and ours.endswith('Z"}')
+    # INFO filtered out, or not production: the line goes through structlog as before.
+    assert out.stdout.split() == ["True", "True"]

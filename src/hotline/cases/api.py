@@ -178,6 +178,8 @@ def _query_flag(request: Request, name: str) -> bool:
     """A boolean query parameter read as FastAPI reads one (true/false, 1/0, yes/no, on/off),
     with the same 422 naming it: declared in the signature, FastAPI's dependency solving
     for this one flag cost intake several per cent."""
+    if not request.scope["query_string"]:  # most intakes: no query to parse
+        return False
     raw = request.query_params.get(name)
     if raw is None:
         return False

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import compress, pairwise
+from operator import eq
 from typing import Any
 
 import numpy as np
@@ -68,13 +70,17 @@ class CompiledModel:
         self.vectorizers = _vectorizers(features)
         self._compile_category(category_clf)
         self.urgent: tuple[np.ndarray, float] | None = None
+        # Per vectorizer, per column: idf × the urgency weight, and idf² (urgent_proba_of).
+        self._urgent_terms: list[tuple[list[float], list[float]]] = []
         if urgent_clf is not None:
             if urgent_clf.coef_.shape[0] != 1:
                 raise ValueError("urgency model must be binary")
-            self.urgent = (
-                np.ascontiguousarray(urgent_clf.coef_[0], dtype=np.float64),
-                float(urgent_clf.intercept_[0]),
-            )
+            coef = np.ascontiguousarray(urgent_clf.coef_[0], dtype=np.float64)
+            self.urgent = (coef, float(urgent_clf.intercept_[0]))
+            for v in self.vectorizers:
+                own = coef[v.offset : v.offset + len(v.vocabulary)]
+                idf = np.ones(len(own)) if v.idf is None else v.idf
+                self._urgent_terms.append(((idf * own).tolist(), (idf * idf).tolist()))
 
     def _compile_category(self, clf: CalibratedClassifierCV) -> None:
         if clf.method != "sigmoid":
@@ -181,6 +187,41 @@ class CompiledModel:
             return None
         coef, intercept = self.urgent
         return float(expit(float(row.vals @ coef[row.cols]) + intercept))
+
+    def urgent_proba_of(self, doc: str) -> float | None:
+        """`urgent_proba(row(doc))`, to within rounding, without building the row: the
+        question intake asks of most reports (their category given, their urgency not).
+
+        Each vectorizer's part of the decision is Σ tf·idf·coef / ‖tf·idf‖ over the text's
+        columns, so two sums are enough: taken over every feature found as if each column
+        occurred once (sums of precomputed terms), then corrected for the few columns that
+        repeat."""
+        if self.urgent is None:
+            return None
+        z = self.urgent[1]
+        for v, (idf_coef, idf_sq) in zip(self.vectorizers, self._urgent_terms, strict=True):
+            hits = sorted(v.columns(doc))
+            if not hits:
+                continue
+            dot = sum(map(idf_coef.__getitem__, hits))
+            norm = sum(map(idf_sq.__getitem__, hits))
+            # one entry per occurrence after a column's first
+            repeats = list(compress(hits[1:], map(eq, hits, hits[1:])))
+            for j, extra in Counter(repeats).items() if repeats else ():
+                count = extra + 1
+                tf = 1.0 if v.binary else math.log(count) + 1.0 if v.sublinear else count
+                dot += (tf - count) * idf_coef[j]
+                norm += (tf * tf - count) * idf_sq[j]
+            if v.l2:
+                if norm == 0.0:
+                    continue
+                dot /= math.sqrt(norm)
+            z += dot if v.weight is None else dot * v.weight
+        # expit(z), without overflow for a large negative z
+        if z >= 0:
+            return 1.0 / (1.0 + math.exp(-z))
+        e = math.exp(z)
+        return e / (1.0 + e)
 
 
 def _vectorizers(features: FeatureUnion) -> list[_Vectorizer]:

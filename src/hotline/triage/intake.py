@@ -65,9 +65,9 @@ def guess(
         return IntakeGuess(None, None)
     fast = model.compiled()
     normalised = normalise(text)
-    row = fast.row(normalised)
+    row = fast.row(normalised) if category else None
     found_category: str | None = None
-    if category:
+    if row is not None:
         probs = fast.category_proba(row)
         ranked = [int(i) for i in np.argsort(-probs, kind="stable")]
         found_category = next(
@@ -75,7 +75,8 @@ def guess(
         )
     found_urgent: bool | None = None
     if urgent:
-        p = fast.urgent_proba(row)
+        # Urgency alone (the category given): from the text's columns, no row built.
+        p = fast.urgent_proba(row) if row is not None else fast.urgent_proba_of(normalised)
         # Urgent when the model or the rule lexicon says so; the model is cheaper, ask it first.
         found_urgent = (p is not None and p >= model.urgent_threshold) or lexicon.is_urgent(
             text, normalised

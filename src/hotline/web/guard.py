@@ -82,7 +82,7 @@ STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Room for the multipart framing and the small form fields beside an uploaded file.
 MULTIPART_OVERHEAD = 64 * 1024
 # The upload routes and the setting that caps each one's file. Every other body is capped by
-# `request_max_bytes`.
+# `request_max_bytes`. (Each path here ends with one of `_UPLOAD_ENDS` or has `_UPLOAD_PART`.)
 UPLOAD_CAPS = (
     (re.compile(r"/api/v1/cases/[^/]+/attachments"), "attachment_max_bytes"),
     (re.compile(r"/api/v1/phone/prompts/[^/]+"), "prompt_upload_max_bytes"),
@@ -115,19 +115,27 @@ class _StopReading(HTTPException):
         super().__init__(status_code=status)
 
 
+# Every path an upload cap or the web chat's cap applies to has one of these (so that a path
+# without them, intake's, is not matched against each pattern).
+_UPLOAD_ENDS = ("/attachments", "/upload", "/tep")
+_UPLOAD_PART = "/prompts/"
+_WEBCHAT_PREFIX = "/chat/"
+
+
+def _webchat_write(path: str) -> bool:
+    return path.startswith(_WEBCHAT_PREFIX) and WEBCHAT_WRITES.fullmatch(path) is not None
+
+
 def is_public(path: str) -> bool:
-    return (
-        path in PUBLIC_PATHS
-        or path.startswith(PUBLIC_PREFIXES)
-        or WEBCHAT_WRITES.fullmatch(path) is not None
-    )
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES) or _webchat_write(path)
 
 
 def body_cap(settings: Settings, path: str, content_type: str = "") -> int:
     """The most body bytes a request to `path` (in `content_type`) may send."""
-    for pattern, name in UPLOAD_CAPS:
-        if pattern.fullmatch(path):
-            return int(getattr(settings, name)) + MULTIPART_OVERHEAD
+    if path.endswith(_UPLOAD_ENDS) or _UPLOAD_PART in path:
+        for pattern, name in UPLOAD_CAPS:
+            if pattern.fullmatch(path):
+                return int(getattr(settings, name)) + MULTIPART_OVERHEAD
     if path == PORTAL_REPORT and _media_type(content_type) == _MULTIPART:
         # A browser without the script posts the report's photos in the form itself.
         return (
@@ -135,7 +143,7 @@ def body_cap(settings: Settings, path: str, content_type: str = "") -> int:
             + PORTAL_MAX_FILES * settings.attachment_max_bytes
             + MULTIPART_OVERHEAD
         )
-    if WEBCHAT_WRITES.fullmatch(path):
+    if _webchat_write(path):
         return min(WEBCHAT_MAX_BYTES, settings.request_max_bytes)
     return settings.request_max_bytes
 

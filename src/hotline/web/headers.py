@@ -1,4 +1,4 @@
-"""Security headers on every response, as a pure ASGI middleware (no body buffering).
+"""Security headers on every response (added by the request observer, web/observe.py).
 
 - Content-Security-Policy: scripts, styles, images and connections from this origin only;
   no inline script or style (the pages' JS and CSS are files under /static), no framing
@@ -28,33 +28,39 @@ Scope = dict[str, Any]
 
 
 class SecurityHeaders:
-    def __init__(self, app: Any, *, production: bool) -> None:
-        self.app = app
+    """The headers a response gets, for web/observe.py's middleware to add: it sees every
+    response's start already (one middleware layer on every request instead of two)."""
+
+    def __init__(self, *, production: bool) -> None:
         self.production = production
+        # The headers added, for each (HSTS, not static) case, made once.
+        common = [
+            (b"content-security-policy", CSP.encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"same-origin"),
+            (b"x-frame-options", b"DENY"),
+        ]
+        hsts = [(b"strict-transport-security", HSTS)]
+        no_store = [(b"cache-control", b"no-store")]
+        self._extra = {
+            (secure, dynamic): common + (hsts if secure else []) + (no_store if dynamic else [])
+            for secure in (False, True)
+            for dynamic in (False, True)
+        }
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        https = scope.get("scheme") == "https"
-        static = scope.get("path", "").startswith(STATIC_PREFIX)
+    def for_request(self, scope: Scope) -> list[tuple[bytes, bytes]]:
+        """The headers this request's response gets unless the route set them itself."""
+        return self._extra[
+            (
+                self.production or scope.get("scheme") == "https",
+                not scope.get("path", "").startswith(STATIC_PREFIX),
+            )
+        ]
 
-        async def send_with_headers(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                extra = [
-                    (b"content-security-policy", CSP.encode()),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"same-origin"),
-                    (b"x-frame-options", b"DENY"),
-                ]
-                if https or self.production:
-                    extra.append((b"strict-transport-security", HSTS))
-                if not static:
-                    extra.append((b"cache-control", b"no-store"))
-                headers += [(k, v) for k, v in extra if k not in present]
-                message = {**message, "headers": headers}
-            await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+def with_headers(
+    headers: list[tuple[bytes, bytes]], extra: list[tuple[bytes, bytes]]
+) -> list[tuple[bytes, bytes]]:
+    """`headers` and those of `extra` it does not have (by name, any case)."""
+    present = {name.lower() for name, _ in headers}
+    return headers + [(k, v) for k, v in extra if k not in present]

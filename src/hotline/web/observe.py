@@ -1,5 +1,6 @@
-"""Request id, access log and request metrics, as one pure ASGI middleware (no body
-buffering; a few microseconds a request, the intake path included).
+"""Request id, access log, request metrics and security headers (web/headers.py), as one
+pure ASGI middleware (no body buffering; a few microseconds a request, the intake path
+included).
 
 The request id is the caller's `X-Request-ID` when it looks like one (1-64 letters, digits
 and `-_.:`; a proxy or load balancer may set it), else a new random one. It is echoed in the
@@ -17,7 +18,9 @@ from typing import Any
 
 import structlog
 
+from hotline.logs import info_line_writer
 from hotline.metrics import UNMATCHED, observe_request
+from hotline.web.headers import SecurityHeaders, with_headers
 
 REQUEST_ID_HEADER = b"x-request-id"
 _SANE_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")
@@ -45,9 +48,12 @@ def route_of(scope: Scope) -> str:
 
 
 class RequestObserver:
-    def __init__(self, app: Any, *, access_log: bool = True) -> None:
+    def __init__(self, app: Any, *, access_log: bool = True, production: bool = False) -> None:
         self.app = app
         self.access_log = access_log
+        self.security = SecurityHeaders(production=production)
+        # Logging is configured before the app is built (app.py); None: through structlog.
+        self.write_line = info_line_writer()
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -55,6 +61,7 @@ class RequestObserver:
             return
         request_id = request_id_of(scope)
         header = (REQUEST_ID_HEADER, request_id.encode("ascii"))
+        security = self.security.for_request(scope)
         status = 500  # an exception before any response is what the client gets
         started = perf_counter()
 
@@ -62,7 +69,9 @@ class RequestObserver:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), header]
+                headers = with_headers(list(message.get("headers", ())), security)
+                headers.append(header)
+                message = {**message, "headers": headers}
             await send(message)
 
         bound = structlog.contextvars.bind_contextvars(request_id=request_id)
@@ -75,7 +84,7 @@ class RequestObserver:
             observe_request(method, route, status, seconds)
             if self.access_log:
                 client = scope.get("client")
-                log.info(
+                (self.write_line or log.info)(
                     "request",
                     method=method,
                     path=scope["path"],
