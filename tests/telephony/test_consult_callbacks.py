@@ -3,7 +3,7 @@
 window's doctor registered (a sipp phone) and free, the line calls the citizen (a sipp UAS at
 `HOTLINE_SIP_CALLBACK_URI`), rings the doctor and bridges them, and the consult request is
 done by that doctor. Before 15:00 nothing is dialled, even with the doctor free; a request the
-doctor took by hand is not dialled."""
+doctor took by hand is not dialled; a try nobody answers leaves the request open."""
 
 from __future__ import annotations
 
@@ -182,3 +182,26 @@ async def test_before_the_window_starts_nothing_is_dialled_nor_once_taken_by_han
         doctor,
         [],
     )
+
+
+async def test_a_try_nobody_answers_leaves_the_request_open_for_the_next_try_or_a_doctor(
+    dialling_line: Line, clock: Clock
+):
+    doctor = await callback_asked_at_noon(dialling_line)
+    code, out = await register(dialling_line, free_udp_port(), user="bs_tuvan")
+    assert code == 0, out
+    clock.at = FIFTEEN  # the citizen's phone does not answer (nothing listens there)
+    for _ in range(100):
+        callback, request, attempts = await state(dialling_line)
+        if attempts:
+            break
+        await asyncio.sleep(0.1)
+    assert [(a.result.value, a.operator_id) for a in attempts] == [("no_answer", None)]
+    assert (request.status.value, request.taken_by_id, request.done_by_id) == ("open", None, None)
+    assert (callback.status.value, callback.attempts) == ("open", 1)
+    assert callback.next_attempt_at is not None and callback.next_attempt_at > attempts[0].ended_at
+    # Open again: the doctor may take it and call back by hand.
+    async with sessionmaker_of(dialling_line)() as session, session.begin():
+        actor = actor_of(await get_user(session, doctor))
+        view = await take_consult(session, actor=actor, consult_id=request.id)
+        assert view.request.taken_by_id == doctor
