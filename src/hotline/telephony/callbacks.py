@@ -7,6 +7,11 @@ Each try is claimed in the database (calls/dialling.py) and its result written t
 `callback_attempts`, `callback_retry_after`) say how often and how far apart. The operator
 is held (the ACD's `engaged`) from before the citizen is dialled, so the ACD does not hand
 them a new caller while their callback rings.
+
+The callbacks of consult requests (branch 3, the `doctor` queue) are dialled once the window
+they are due in has started, by a free doctor of that window: the try takes the request for
+that doctor (care/consult_dialling.py), so a doctor calling back by hand and the line never
+both call; the doctor queue's rules say how often.
 """
 
 from __future__ import annotations
@@ -24,8 +29,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hotline.agents.models import AgentStatus
 from hotline.calls.dialling import DueCallback, claim_callback, due_callbacks, record_attempt
 from hotline.calls.models import CallbackResult
+from hotline.care.consult_dialling import (
+    DueConsult,
+    claim_consult_callback,
+    due_consult_callbacks,
+    record_consult_attempt,
+)
 from hotline.care.models import ConsultRequest
 from hotline.db import utcnow
+from hotline.telephony.consult import CONSULT_QUEUE
 from hotline.telephony.sip.message import ParseError, parse_uri
 from hotline.telephony.sip.outbound import OutboundLeg, is_ip
 from hotline.telephony.sip.sdp import PCMU
@@ -80,8 +92,17 @@ class CallbackDialer:
         names = list(snapshot.queues) if snapshot is not None and snapshot.queues else []
         return [b for b in names if not self.acd.queues.get(b) and self.acd.free(b)]
 
+    @property
+    def _hold(self) -> float:
+        """How long a claimed try may last: the citizen's ring, the member's, a call's start."""
+        return self.ring_seconds + self.acd.ring_seconds + 30
+
     async def tick(self) -> None:
         """Start the tries that may start now (called from the line's poll)."""
+        await self._tick_queues()
+        await self._tick_consults()
+
+    async def _tick_queues(self) -> None:
         branches = self._ready()
         if not branches:
             return
@@ -95,18 +116,44 @@ class CallbackDialer:
             free = self.acd.free(callback.branch)
             if not free or self.acd.queues.get(callback.branch):
                 continue
-            hold = self.ring_seconds + self.acd.ring_seconds + 30
             async with self.sessionmaker() as session, session.begin():
-                if not await claim_callback(session, callback=callback, now=now, hold=hold):
+                if not await claim_callback(session, callback=callback, now=now, hold=self._hold):
                     continue
-            agent = free[0]
-            self.acd.engaged.add(agent.user_id)
-            self.dialling.add(callback.id)
-            task = asyncio.get_running_loop().create_task(self._try(callback, agent))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._start(callback, free[0], None)
 
-    async def _try(self, callback: DueCallback, agent: LineAgent) -> None:
+    async def _tick_consults(self) -> None:
+        """Consult callbacks whose window has started, each for a free doctor of its window
+        (the doctor queue holds only the consult doctors in a window now: consult.py)."""
+        if self.acd.queues.get(CONSULT_QUEUE) or not self.acd.free(CONSULT_QUEUE):
+            return
+        now = self.now()
+        async with self.sessionmaker() as session:
+            due = await due_consult_callbacks(session, now=now)
+        for item in due:
+            if item.callback.id in self.dialling or self.acd.queues.get(CONSULT_QUEUE):
+                continue
+            free = [a for a in self.acd.free(CONSULT_QUEUE) if a.user_id in item.doctor_ids]
+            if not free:
+                continue
+            async with self.sessionmaker() as session:
+                claimed = await claim_consult_callback(
+                    session, due=item, doctor_id=free[0].user_id, now=now, hold=self._hold
+                )
+                # Both updates or neither: a request a doctor took by hand keeps no claim.
+                await (session.commit() if claimed else session.rollback())
+            if claimed:
+                self._start(item.callback, free[0], item)
+
+    def _start(self, callback: DueCallback, agent: LineAgent, consult: DueConsult | None) -> None:
+        self.acd.engaged.add(agent.user_id)
+        self.dialling.add(callback.id)
+        task = asyncio.get_running_loop().create_task(self._try(callback, agent, consult))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _try(
+        self, callback: DueCallback, agent: LineAgent, consult: DueConsult | None
+    ) -> None:
         started = utcnow()
         result, operator = CallbackResult.FAILED, None
         try:
@@ -118,8 +165,13 @@ class CallbackDialer:
             if operator is None:  # not bridged: free again now (bridged: at the call's end)
                 self.acd.engaged.discard(agent.user_id)
                 self.acd.dispatch()
-        log.info("callback_tried", callback_id=callback.id, result=result.value)
-        await self._record(callback, started, result, operator)
+        log.info(
+            "callback_tried",
+            callback_id=callback.id,
+            result=result.value,
+            consult_id=consult.request_id if consult else None,
+        )
+        await self._record(callback, started, result, operator, consult, agent.user_id)
 
     async def _dial(
         self, callback: DueCallback, agent: LineAgent
@@ -179,11 +231,27 @@ class CallbackDialer:
         started: datetime,
         result: CallbackResult,
         operator: int | None,
+        consult: DueConsult | None,
+        rung: int,
     ) -> None:
         snapshot = self.snapshot()
         rule = snapshot.queues.get(callback.branch) if snapshot is not None else None
+        attempts = rule.callback_attempts if rule else DEFAULT_ATTEMPTS
+        retry = rule.callback_retry_after if rule else DEFAULT_RETRY
         try:
             async with self.sessionmaker() as session, session.begin():
+                if consult is not None:  # the request moves with the try (done or open)
+                    await record_consult_attempt(
+                        session,
+                        due=consult,
+                        doctor_id=rung,
+                        started_at=started,
+                        ended_at=utcnow(),
+                        result=result,
+                        max_attempts=attempts,
+                        retry_after=retry,
+                    )
+                    return
                 await record_attempt(
                     session,
                     callback_id=callback.id,
@@ -191,8 +259,8 @@ class CallbackDialer:
                     ended_at=utcnow(),
                     result=result,
                     operator_id=operator,
-                    max_attempts=rule.callback_attempts if rule else DEFAULT_ATTEMPTS,
-                    retry_after=rule.callback_retry_after if rule else DEFAULT_RETRY,
+                    max_attempts=attempts,
+                    retry_after=retry,
                 )
         except Exception:
             log.exception("callback_attempt_write_failed", callback_id=callback.id)
