@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from hotline.db import utcnow
 from tests.cases.helpers import create, forward
+from tests.conftest import site_today
 from tests.dashboard.helpers import sign_in
 from tests.knowledge.helpers import published
 
@@ -54,7 +54,7 @@ async def test_staff_pages_name_categories_in_english(app, client, world) -> Non
     hardship = (await create(client, world, category=HARDSHIP[0]))["code"]
     await forward(client, world, hardship, "ward_a")
     vaccination = (await create(client, world, category=VACCINATION[0]))["code"]
-    day = utcnow().date().isoformat()
+    day = site_today().isoformat()  # the report's calendar is the site's
     pages = {
         "operator": ["/", f"/cases/{hardship}", f"/cases/{vaccination}", "/console/cases?view=all"],
         "officer": ["/inbox"],
