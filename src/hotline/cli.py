@@ -572,14 +572,6 @@ def _end_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
-def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()
-
-
 @staffing_app.command("backtest")
 def staffing_backtest(
     profile: str = typer.Option("binh-duong-2021", "--profile", help="Demo profile"),
@@ -617,3 +609,12 @@ def staffing_backtest(
     typer.echo(f"MAPE per hour: {result.mape_hour:.1%}")
     typer.echo(f"MAPE per day: {result.mape_day:.1%}")
     typer.echo(f"WAPE per half-hour (all): {result.wape_half_hour:.1%}")
+
+
+def main() -> None:
+    app()
+
+
+# Last, after every command is defined: `python -m hotline.cli` runs the app at this line.
+if __name__ == "__main__":
+    main()

@@ -264,6 +264,8 @@ class Settings(BaseSettings):
     surge_min_calls: int = Field(default=10, ge=1)
     surge_min_minutes: float = Field(default=10.0, ge=0)
     surge_callback_after: float = Field(default=15.0, ge=0)
+    # A reserve volunteer alerted of one entry is not alerted of another within this.
+    surge_renotify_minutes: float = Field(default=60.0, ge=0, le=7 * 24 * 60)
 
     @field_validator("database_url", mode="after")
     @classmethod

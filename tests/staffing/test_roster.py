@@ -97,6 +97,12 @@ async def test_the_queue_rings_only_operators_on_shift_while_a_roster_is_in_forc
                 headers=sup,
             )
     async with state.unit_of_work() as session:
+        assert await ringable(session, now=now) is None  # nobody rostered is on the line
+    r = await client.put(
+        "/api/v1/agents/me/status", json={"status": "available"}, headers=world.auth("operator")
+    )
+    assert r.status_code == 200, r.text
+    async with state.unit_of_work() as session:
         assert await ringable(session, now=now) == {ids["operator"]}
     # The supervisor clocks in off the roster; an override lets the admin be rung too.
     r = await client.post("/api/v1/shifts/clock/in", headers=sup)

@@ -6,7 +6,9 @@ notice each, read in `GET /api/v1/staffing/notices`. Reserve volunteers (approve
 channel's outbox when one is enabled (channels/notify.py); without one the notice is only
 recorded, for a supervisor to phone them from the list. One notice per person and entry
 (unique keys), and the outbox's idempotency key per notice, so a sweep run again alerts
-nobody twice.
+nobody twice. A reserve volunteer alerted of one entry is not alerted of another within
+`HOTLINE_SURGE_RENOTIFY_MINUTES` (a line going in and out of surge mode, or a supervisor
+switching it off and on, does not text them each time).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from hotline.auth.permissions import Permission, allows, require
 from hotline.auth.service import Actor
 from hotline.channels.notify import text_phone
 from hotline.db import dialect_name, insert_for
+from hotline.messages import msg
 from hotline.site import site_of
 from hotline.staffing.models import (
     NoticeDelivery,
@@ -34,6 +37,7 @@ from hotline.staffing.models import (
 from hotline.staffing.service import shift_span
 
 LEADS = (Role.SUPERVISOR, Role.ADMIN)
+RENOTIFY = timedelta(minutes=60)
 NOTICE_SOURCE = "staff_alert"  # the outbox message's source
 SUPERVISOR_TEXT = (
     "Tổng đài chuyển sang chế độ quá tải lúc {time}: {waiting} người đang chờ, "
@@ -84,9 +88,11 @@ async def _notice(session: AsyncSession, **values: object) -> int | None:
     )
 
 
-async def alert_surge(session: AsyncSession, *, change: SurgeChange) -> int:
-    """Notices of a surge entry to the leads and the reserve volunteers not on shift;
-    returns how many were made."""
+async def alert_surge(
+    session: AsyncSession, *, change: SurgeChange, renotify: timedelta = RENOTIFY
+) -> int:
+    """Notices of a surge entry to the leads and the reserve volunteers not on shift and
+    not alerted of another entry within `renotify`; returns how many were made."""
     f = change.figures
     local = change.at.astimezone(site_of(session).timezone)
     lead_text = SUPERVISOR_TEXT.format(
@@ -112,6 +118,17 @@ async def alert_surge(session: AsyncSession, *, change: SurgeChange) -> int:
             is not None
         )
     on_shift = await volunteers_on_shift(session, now=change.at)
+    lately = set(
+        (
+            await session.scalars(
+                select(StaffingNotice.volunteer_id).where(
+                    StaffingNotice.volunteer_id.is_not(None),
+                    StaffingNotice.surge_change_id != change.id,
+                    StaffingNotice.at > change.at - renotify,
+                )
+            )
+        ).all()
+    )
     reserve = await session.scalars(
         select(Volunteer)
         .where(Volunteer.status == VolunteerStatus.APPROVED, Volunteer.reserve.is_(True))
@@ -119,7 +136,7 @@ async def alert_surge(session: AsyncSession, *, change: SurgeChange) -> int:
     )
     text = VOLUNTEER_TEXT.format(waiting=f.get("waiting", 0))
     for volunteer in reserve.all():
-        if volunteer.id in on_shift:
+        if volunteer.id in on_shift or volunteer.id in lately:
             continue
         notice_id = await _notice(
             session,
@@ -152,7 +169,7 @@ async def list_notices(
     session: AsyncSession, *, actor: Actor, limit: int = 100
 ) -> list[StaffingNotice]:
     """The latest notices, newest first: supervisors see all, anyone else their own."""
-    require(actor, Permission.SEE_ROSTER)
+    require(actor, Permission.SEE_ROSTER, msg("Chỉ nhân viên tổng đài xem được thông báo nhân lực"))
     stmt = select(StaffingNotice).order_by(StaffingNotice.id.desc()).limit(max(1, min(limit, 500)))
     if not allows(actor, Permission.MANAGE_STAFFING):
         own = select(Volunteer.id).where(Volunteer.user_id == actor.user_id)

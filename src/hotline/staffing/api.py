@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from hotline.auth.service import Actor
-from hotline.staffing import alerts, planning, service, surge, volunteers
+from hotline.staffing import alerts, planning, service, surge, swaps, volunteers
 from hotline.staffing.models import ShiftSwap, ShiftTemplate, Volunteer
 from hotline.types import Id
 from hotline.web.deps import client_address, current_actor, get_state
@@ -41,15 +41,7 @@ class ShiftOut(BaseModel):
 
     @classmethod
     def of(cls, s: ShiftTemplate) -> ShiftOut:
-        return cls(
-            id=s.id,
-            code=s.code,
-            name=s.name,
-            starts_at=s.starts_at,
-            hours=s.hours,
-            operators=s.operators,
-            active=s.active,
-        )
+        return cls.model_validate(s, from_attributes=True)
 
 
 @router.get("/shifts", response_model=list[ShiftOut])
@@ -98,7 +90,7 @@ async def read_roster(
     date_to: Annotated[date, Query(alias="to")],
 ) -> RosterOut:
     """Who works when: every shift of every day, with its people. Operators see their own
-    places only."""
+    places only, and how many people each shift has."""
     async with state.unit_of_work(read_only=True) as session:
         days = await service.read_roster(session, actor=actor, start=date_from, end=date_to)
         return RosterOut(
@@ -200,7 +192,7 @@ class SwapOut(BaseModel):
 @router.post("/roster/{entry_id}/swaps", response_model=SwapOut, status_code=201)
 async def request_swap(entry_id: Id, body: SwapIn, actor: ActorDep, state: StateDep) -> SwapOut:
     async with state.unit_of_work() as session:
-        swap = await service.request_swap(
+        swap = await swaps.request_swap(
             session, actor=actor, entry_id=entry_id, to_user_id=body.to_user_id, reason=body.reason
         )
         return SwapOut.of(swap)
@@ -211,9 +203,7 @@ async def list_swaps(
     actor: ActorDep, state: StateDep, status: Annotated[str | None, Query(max_length=10)] = None
 ) -> list[SwapOut]:
     async with state.unit_of_work(read_only=True) as session:
-        return [
-            SwapOut.of(s) for s in await service.list_swaps(session, actor=actor, status=status)
-        ]
+        return [SwapOut.of(s) for s in await swaps.list_swaps(session, actor=actor, status=status)]
 
 
 @router.post("/swaps/{swap_id}/{verb}", response_model=SwapOut)
@@ -221,7 +211,7 @@ async def decide_swap(
     swap_id: Id, verb: Literal["approve", "reject"], actor: ActorDep, state: StateDep
 ) -> SwapOut:
     async with state.unit_of_work() as session:
-        swap = await service.decide_swap(
+        swap = await swaps.decide_swap(
             session, actor=actor, swap_id=swap_id, approve=verb == "approve"
         )
         return SwapOut.of(swap)
@@ -489,7 +479,10 @@ async def read_surge(actor: ActorDep, state: StateDep) -> SurgeOut:
 async def switch_surge(body: SurgeIn, actor: ActorDep, state: StateDep) -> SurgeOut:
     """A supervisor's switch: on holds until switched off; off holds for a while."""
     async with state.unit_of_work() as session:
-        await surge.switch(session, actor=actor, active=body.active, reason=body.reason)
+        rules = surge.SurgeRules.from_settings(state.settings)
+        await surge.switch(
+            session, actor=actor, active=body.active, reason=body.reason, rules=rules
+        )
         return _surge_out(await surge.read_surge(session, actor=actor))
 
 

@@ -35,6 +35,8 @@ class SwapStatus(enum.StrEnum):
     REQUESTED = "requested"
     APPROVED = "approved"
     REJECTED = "rejected"
+    # Another request for the same place was approved first: the place has moved on.
+    CANCELLED = "cancelled"
 
 
 class ShiftTemplate(Base):

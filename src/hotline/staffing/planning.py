@@ -13,8 +13,10 @@ from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
 from hotline.db import utcnow
 from hotline.errors import InvalidInput
+from hotline.messages import msg
 from hotline.settings import Settings
 from hotline.site import site_of
+from hotline.staffing.checks import check_day
 from hotline.staffing.erlang import agents_needed
 from hotline.staffing.erlang_a import agents_needed_a
 from hotline.staffing.forecast import SLOT, forecast, history_window, read_history
@@ -79,8 +81,13 @@ async def staffing_forecast(
 ) -> Forecast:
     """Every half-hour of `days` days from `first_day`: calls expected (times `scale`, the
     "what if calls doubled" view), handle time, agents needed for the service level, agents
-    rostered, and the gap (supervisors and admins)."""
-    require(actor, Permission.MANAGE_STAFFING)
+    rostered (those the operator queue rings), and the gap (supervisors and admins)."""
+    require(
+        actor,
+        Permission.MANAGE_STAFFING,
+        msg("Chỉ trưởng ca và quản trị viên xem được dự báo nhân lực"),
+    )
+    check_day(first_day, "date")
     if not 1 <= days <= MAX_DAYS:
         raise InvalidInput("Dự báo từ 1 đến 7 ngày", field="days")
     if scale not in SCALES:
@@ -103,7 +110,7 @@ async def staffing_forecast(
     for p in predicted:
         calls = p.calls * scale
         needed = _agents(calls, p.aht_seconds, patience, rules)
-        rostered = sum(s.rostered for s in shifts if s.start <= p.start < s.end)
+        rostered = sum(s.agents for s in shifts if s.start <= p.start < s.end)
         slots.append(Slot(p.start, calls, p.aht_seconds, needed, rostered))
     model = ERLANG_C if patience is None else ERLANG_A
     return Forecast(rules, scale, slots, model, patience)

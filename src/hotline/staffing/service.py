@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from hotline.agents.models import AgentStatus
-from hotline.agents.service import QUEUE_ROLES, set_status
+from hotline.agents.models import Agent, AgentStatus
+from hotline.agents.service import set_status
 from hotline.auth.models import User
 from hotline.auth.permissions import Permission, allows, require
 from hotline.auth.service import Actor
@@ -19,16 +21,20 @@ from hotline.db import utcnow
 from hotline.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from hotline.messages import msg
 from hotline.site import site_of
+from hotline.staffing.checks import OPERATOR_ROLES, check_day, queue_taker
 from hotline.staffing.models import (
     RingOverride,
     RosterEntry,
     ShiftClock,
-    ShiftSwap,
     ShiftTemplate,
-    SwapStatus,
     Volunteer,
     VolunteerStatus,
 )
+
+# Swaps are in swaps.py, also named here for the callers that look for them here.
+from hotline.staffing.swaps import decide_swap as decide_swap
+from hotline.staffing.swaps import list_swaps as list_swaps
+from hotline.staffing.swaps import request_swap as request_swap
 
 # The Hà Nội line's 24/7 pattern: 18 staff, 6 per shift, 3 shifts of 8 hours.
 DEFAULT_SHIFTS = (
@@ -86,7 +92,11 @@ async def save_shift(
     active: bool = True,
 ) -> ShiftTemplate:
     """Create a shift template, or change the one with this code (supervisors)."""
-    require(actor, Permission.MANAGE_STAFFING)
+    require(
+        actor,
+        Permission.MANAGE_STAFFING,
+        msg("Chỉ trưởng ca và quản trị viên được tạo và sửa ca trực"),
+    )
     _check_shift(name, hours, operators)
     shift = await session.scalar(select(ShiftTemplate).where(ShiftTemplate.code == code))
     if shift is None:
@@ -115,14 +125,14 @@ class ShiftDay:
     shift: ShiftTemplate
     start: datetime
     end: datetime
-    people: list[Person]
-
-    @property
-    def rostered(self) -> int:
-        return len(self.people)
+    people: list[Person]  # everyone, or only the reader's own places
+    rostered: int  # everyone on the shift, whoever reads it
+    agents: int  # those of them the operator queue rings (staff and linked volunteers)
 
 
 def _check_range(start: date, end: date) -> None:
+    check_day(start, "from")
+    check_day(end, "to")
     if end < start:
         raise InvalidInput("Ngày kết thúc phải sau ngày bắt đầu", field="to")
     if (end - start).days >= MAX_ROSTER_DAYS:
@@ -142,18 +152,26 @@ async def roster(
             .order_by(ShiftTemplate.starts_at, ShiftTemplate.id)
         )
     ).all()
+    # The account that answers calls: the staff member's own, or the volunteer's linked one.
+    account = aliased(User)
     stmt = (
-        select(RosterEntry, User.full_name, Volunteer.full_name)
+        select(RosterEntry, User.full_name, Volunteer.full_name, account.role, account.active)
         .outerjoin(User, User.id == RosterEntry.user_id)
         .outerjoin(Volunteer, Volunteer.id == RosterEntry.volunteer_id)
+        .outerjoin(account, account.id == func.coalesce(RosterEntry.user_id, Volunteer.user_id))
         .where(RosterEntry.day >= start, RosterEntry.day <= end)
         .order_by(RosterEntry.id)
     )
     people: dict[tuple[date, int], list[Person]] = {}
-    for entry, user_name, volunteer_name in (await session.execute(stmt)).all():
+    counts: Counter[tuple[date, int]] = Counter()
+    agents: Counter[tuple[date, int]] = Counter()
+    for entry, user_name, volunteer_name, role, active in (await session.execute(stmt)).all():
+        key = (entry.day, entry.shift_id)
+        counts[key] += 1
+        agents[key] += bool(active) and role in OPERATOR_ROLES
         if user_id is not None and entry.user_id != user_id:
             continue
-        people.setdefault((entry.day, entry.shift_id), []).append(
+        people.setdefault(key, []).append(
             Person(entry.id, entry.user_id, entry.volunteer_id, user_name or volunteer_name or "")
         )
     out = []
@@ -161,14 +179,18 @@ async def roster(
         day = start + timedelta(days=i)
         for shift in shifts:
             begin, finish = shift_span(shift, day, tz)
-            out.append(ShiftDay(day, shift, begin, finish, people.get((day, shift.id), [])))
+            key = (day, shift.id)
+            out.append(
+                ShiftDay(day, shift, begin, finish, people.get(key, []), counts[key], agents[key])
+            )
     return out
 
 
 async def read_roster(
     session: AsyncSession, *, actor: Actor, start: date, end: date
 ) -> list[ShiftDay]:
-    """The roster between two days: supervisors see everyone, operators their own places."""
+    """The roster between two days: supervisors see everyone, operators their own places
+    (and how many people each shift has)."""
     require(actor, Permission.SEE_ROSTER)
     _check_range(start, end)
     mine = None if allows(actor, Permission.MANAGE_STAFFING) else actor.user_id
@@ -191,15 +213,21 @@ async def assign(
     user_id: int | None = None,
     volunteer_id: int | None = None,
 ) -> RosterEntry:
-    """Put a call taker or an approved volunteer on a shift (supervisors). A call taker
-    may put themselves on a shift that still lacks people (volunteers filling the roster)."""
+    """Put an operator, a supervisor or an approved volunteer on a shift (supervisors): the
+    people the operator queue rings. An operator may put themselves on a shift that still
+    lacks people (volunteers filling the roster)."""
     require(actor, Permission.SEE_ROSTER)
+    check_day(day, "day")
     shift = await _shift(session, shift_id)
     if (user_id is None) == (volunteer_id is None):
         raise InvalidInput("Chọn một người: tài khoản hoặc tình nguyện viên", field="user_id")
     if not allows(actor, Permission.MANAGE_STAFFING):
         if user_id != actor.user_id:
-            require(actor, Permission.MANAGE_STAFFING)
+            require(
+                actor,
+                Permission.MANAGE_STAFFING,
+                msg("Chỉ trưởng ca và quản trị viên được xếp người khác vào ca"),
+            )
         taken = await session.scalar(
             select(func.count())
             .select_from(RosterEntry)
@@ -208,12 +236,7 @@ async def assign(
         if int(taken or 0) >= shift.operators:
             raise Conflict("Ca này đã đủ người", field="shift_id")
     if user_id is not None:
-        user = await session.get(User, user_id)
-        takers = {r for roles in QUEUE_ROLES.values() for r in roles}
-        if user is None or not user.active or user.role not in takers:
-            raise InvalidInput(
-                msg("Không có tổng đài viên mã {user_id}", user_id=user_id), field="user_id"
-            )
+        await queue_taker(session, user_id, "user_id")
     if volunteer_id is not None:
         volunteer = await session.get(Volunteer, volunteer_id)
         if volunteer is None or volunteer.status is not VolunteerStatus.APPROVED:
@@ -238,7 +261,11 @@ async def assign(
 
 async def unassign(session: AsyncSession, *, actor: Actor, entry_id: int) -> None:
     """Take someone off a shift (supervisors)."""
-    require(actor, Permission.MANAGE_STAFFING)
+    require(
+        actor,
+        Permission.MANAGE_STAFFING,
+        msg("Chỉ trưởng ca và quản trị viên được rút người khỏi ca"),
+    )
     entry = await session.get(RosterEntry, entry_id)
     if entry is None:
         raise NotFound("Không tìm thấy lượt trực", field="entry_id")
@@ -249,13 +276,26 @@ async def unassign(session: AsyncSession, *, actor: Actor, entry_id: int) -> Non
 async def copy_week(session: AsyncSession, *, actor: Actor, source: date, target: date) -> int:
     """Copy the 7 days from `source` onto the 7 days from `target`, adding the places not
     there yet (supervisors): a week's roster from the last one. Returns places added."""
-    require(actor, Permission.MANAGE_STAFFING)
+    require(
+        actor, Permission.MANAGE_STAFFING, msg("Chỉ trưởng ca và quản trị viên được chép lịch trực")
+    )
+    check_day(source, "source")
+    check_day(target, "target")
     if abs((target - source).days) < 7:
         raise InvalidInput("Hai tuần không được chồng lên nhau", field="target")
+    # Places of people the operator queue does not ring (kept from before the roster
+    # refused them) are not carried into a new week.
     week = (
         await session.scalars(
-            select(RosterEntry).where(
-                RosterEntry.day >= source, RosterEntry.day < source + timedelta(days=7)
+            select(RosterEntry)
+            .outerjoin(User, User.id == RosterEntry.user_id)
+            .where(
+                RosterEntry.day >= source,
+                RosterEntry.day < source + timedelta(days=7),
+                or_(
+                    RosterEntry.user_id.is_(None),
+                    and_(User.active.is_(True), User.role.in_(OPERATOR_ROLES)),
+                ),
             )
         )
     ).all()
@@ -288,94 +328,12 @@ async def copy_week(session: AsyncSession, *, actor: Actor, source: date, target
     return added
 
 
-# -- swaps ------------------------------------------------------------------------------------
-
-
-async def request_swap(
-    session: AsyncSession, *, actor: Actor, entry_id: int, to_user_id: int, reason: str = ""
-) -> ShiftSwap:
-    """An operator asks to hand their place on a shift to a colleague."""
-    require(actor, Permission.SEE_ROSTER)
-    entry = await session.get(RosterEntry, entry_id)
-    if entry is None or (
-        entry.user_id != actor.user_id and not allows(actor, Permission.MANAGE_STAFFING)
-    ):
-        raise NotFound("Không tìm thấy lượt trực", field="entry_id")
-    if entry.user_id is None or to_user_id == entry.user_id:
-        raise InvalidInput("Chọn một đồng nghiệp khác để đổi ca", field="to_user_id")
-    colleague = await session.get(User, to_user_id)
-    if colleague is None or not colleague.active:
-        raise InvalidInput(
-            msg("Không có tổng đài viên mã {user_id}", user_id=to_user_id), field="to_user_id"
-        )
-    swap = ShiftSwap(
-        entry_id=entry.id,
-        requested_by=entry.user_id,
-        to_user_id=to_user_id,
-        reason=reason.strip()[:500],
-        status=SwapStatus.REQUESTED,
-    )
-    session.add(swap)
-    await session.flush()
-    return swap
-
-
-async def list_swaps(
-    session: AsyncSession, *, actor: Actor, status: str | None = None
-) -> list[ShiftSwap]:
-    """Swap requests, newest first: supervisors see all, operators theirs (either side)."""
-    require(actor, Permission.SEE_ROSTER)
-    stmt = select(ShiftSwap).order_by(ShiftSwap.id.desc()).limit(500)
-    if status:
-        try:
-            stmt = stmt.where(ShiftSwap.status == SwapStatus(status))
-        except ValueError:
-            raise InvalidInput(
-                msg("Trạng thái không hợp lệ: {status}", status=status), field="status"
-            ) from None
-    if not allows(actor, Permission.MANAGE_STAFFING):
-        stmt = stmt.where(
-            or_(ShiftSwap.requested_by == actor.user_id, ShiftSwap.to_user_id == actor.user_id)
-        )
-    return list((await session.scalars(stmt)).all())
-
-
-async def decide_swap(
-    session: AsyncSession, *, actor: Actor, swap_id: int, approve: bool
-) -> ShiftSwap:
-    """A supervisor approves (the place passes to the colleague) or rejects a swap."""
-    require(actor, Permission.MANAGE_STAFFING)
-    swap = await session.get(ShiftSwap, swap_id)
-    if swap is None:
-        raise NotFound("Không tìm thấy yêu cầu đổi ca", field="swap_id")
-    if swap.status is not SwapStatus.REQUESTED:
-        raise InvalidTransition("Yêu cầu đổi ca này đã được xử lý", field="swap_id")
-    if approve:
-        entry = await session.get(RosterEntry, swap.entry_id)
-        if entry is None or entry.user_id != swap.requested_by:
-            raise Conflict("Lượt trực đã thay đổi từ khi yêu cầu", field="swap_id")
-        clash = await session.scalar(
-            select(RosterEntry.id).where(
-                RosterEntry.day == entry.day,
-                RosterEntry.shift_id == entry.shift_id,
-                RosterEntry.user_id == swap.to_user_id,
-            )
-        )
-        if clash is not None:
-            raise Conflict("Đồng nghiệp đã có trong ca này", field="swap_id")
-        entry.user_id = swap.to_user_id
-    swap.status = SwapStatus.APPROVED if approve else SwapStatus.REJECTED
-    swap.decided_by, swap.decided_at = actor.user_id, utcnow()
-    await session.flush()
-    return swap
-
-
 # -- clock and who the queue rings ------------------------------------------------------------
 
 
 async def clock(session: AsyncSession, *, actor: Actor, clock_in: bool) -> ShiftClock:
     """Clock in (available on the line) or out (away), in one step with the availability."""
-    require(actor, Permission.SEE_ROSTER)
+    require(actor, Permission.SEE_ROSTER, msg("Chỉ nhân viên tổng đài được vào ca và ra ca"))
     if actor.user_id is None:
         raise InvalidInput("Cần đăng nhập bằng tài khoản người dùng", field="user_id")
     now = utcnow()
@@ -401,7 +359,11 @@ async def allow_off_shift(
 ) -> RingOverride | None:
     """A supervisor lets the queue ring an operator off their shift for `minutes` (0 ends
     it)."""
-    require(actor, Permission.MANAGE_STAFFING)
+    require(
+        actor,
+        Permission.MANAGE_STAFFING,
+        msg("Chỉ trưởng ca và quản trị viên được cho gọi người ngoài ca"),
+    )
     if not 0 <= minutes <= 24 * 60:
         raise InvalidInput("Từ 0 đến 1440 phút", field="minutes")
     if await session.get(User, user_id) is None:
@@ -419,10 +381,13 @@ async def allow_off_shift(
 
 
 async def ringable(session: AsyncSession, *, now: datetime) -> frozenset[int] | None:
-    """The operators the queue may ring now: on a shift of the roster, clocked in, or let
-    off-shift by a supervisor. None when nobody is rostered now (a site that keeps no
-    roster, or a hole in it): then everyone available is rung, so the line never goes
-    silent for want of a roster. Read by the phone line at each poll."""
+    """The operators the queue may ring now: those rostered on a shift running now, those
+    clocked in, and those a supervisor let in off their shift. Only the rostered people
+    the operator queue rings count (operators and supervisors, directly or as a
+    volunteer's account); when none of them is on the line (available or busy) — no
+    roster, a hole in it, or everyone on it away — the answer is None and every available
+    operator is rung, so the line is never silent for want of a roster. Read by the phone
+    line at each poll."""
     tz = site_of(session).timezone
     today = now.astimezone(tz).date()
     shifts = {
@@ -431,23 +396,32 @@ async def ringable(session: AsyncSession, *, now: datetime) -> frozenset[int] | 
             await session.scalars(select(ShiftTemplate).where(ShiftTemplate.active.is_(True)))
         ).all()
     }
+    person = func.coalesce(RosterEntry.user_id, Volunteer.user_id)
     rows = (
         await session.execute(
-            select(RosterEntry.day, RosterEntry.shift_id, RosterEntry.user_id, Volunteer.user_id)
+            select(RosterEntry.day, RosterEntry.shift_id, User.id, Agent.status)
             .outerjoin(Volunteer, Volunteer.id == RosterEntry.volunteer_id)
-            .where(RosterEntry.day >= today - timedelta(days=1), RosterEntry.day <= today)
+            .join(User, User.id == person)
+            .outerjoin(Agent, Agent.user_id == User.id)
+            .where(
+                RosterEntry.day >= today - timedelta(days=1),
+                RosterEntry.day <= today,
+                User.active.is_(True),
+                User.role.in_(OPERATOR_ROLES),
+            )
         )
     ).all()
     on_shift: set[int] = set()
-    for day, shift_id, user_id, volunteer_user in rows:
+    on_line = False
+    for day, shift_id, user_id, status in rows:
         shift = shifts.get(shift_id)
         if shift is None:
             continue
         start, end = shift_span(shift, day, tz)
-        person = user_id or volunteer_user
-        if start <= now < end and person is not None:
-            on_shift.add(person)
-    if not on_shift:
+        if start <= now < end:
+            on_shift.add(user_id)
+            on_line = on_line or status in (AgentStatus.AVAILABLE, AgentStatus.BUSY)
+    if not on_line:
         return None
     clocked = (
         await session.scalars(select(ShiftClock.user_id).where(ShiftClock.out_at.is_(None)))

@@ -28,6 +28,7 @@ from hotline.calls.line_queue import read_board
 from hotline.calls.models import Call, CallOutcome
 from hotline.db import utcnow
 from hotline.events import DomainEvent, record_event
+from hotline.messages import msg
 from hotline.settings import Settings
 from hotline.staffing.alerts import alert_surge
 from hotline.staffing.forecast import DEFAULT_AHT, QUEUE
@@ -44,6 +45,8 @@ class SurgeRules:
     abandonment: float = 0.3
     min_calls: int = 10
     min_minutes: float = 10.0
+    # A reserve volunteer alerted of an entry is not alerted again of another within this.
+    renotify_minutes: float = 60.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SurgeRules:
@@ -53,7 +56,12 @@ class SurgeRules:
             abandonment=settings.surge_abandonment,
             min_calls=settings.surge_min_calls,
             min_minutes=settings.surge_min_minutes,
+            renotify_minutes=settings.surge_renotify_minutes,
         )
+
+    @property
+    def renotify(self) -> timedelta:
+        return timedelta(minutes=self.renotify_minutes)
 
 
 @dataclass(frozen=True)
@@ -177,12 +185,18 @@ async def _change(
     reason: str,
     figures: Figures,
     now: datetime,
+    rules: SurgeRules,
 ) -> SurgeChange:
+    """Record an entry, an exit, or a supervisor taking over a surge the sweep began
+    (then `since` stays, and nobody is alerted again)."""
     state = await _state(session)
     if state is None:
         state = SurgeState(id=STATE_ID, active=False, since=now, manual=False)
         session.add(state)
-    state.active, state.since, state.manual = active, now, manual
+    entering = active and not state.active
+    if state.active != active:
+        state.since = now
+    state.active, state.manual = active, manual
     change = SurgeChange(
         at=now,
         active=active,
@@ -193,7 +207,7 @@ async def _change(
     )
     session.add(change)
     await session.flush()
-    notices = await alert_surge(session, change=change) if active else 0
+    notices = await alert_surge(session, change=change, renotify=rules.renotify) if entering else 0
     record_event(
         session,
         DomainEvent(
@@ -233,6 +247,7 @@ async def check_surge(
                 reason=",".join(reasons),
                 figures=f,
                 now=now,
+                rules=rules,
             )
         return None
     assert state is not None
@@ -245,18 +260,31 @@ async def check_surge(
             reason="recovered",
             figures=f,
             now=now,
+            rules=rules,
         )
     return None
 
 
 async def switch(
-    session: AsyncSession, *, actor: Actor, active: bool, reason: str = ""
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    active: bool,
+    reason: str = "",
+    rules: SurgeRules | None = None,
 ) -> SurgeChange | None:
-    """A supervisor switches surge mode on or off (None: it already was)."""
-    require(actor, Permission.MANAGE_STAFFING)
+    """A supervisor switches surge mode on or off (None: it already was). Switched on, it
+    holds until switched off, also when the sweep had already entered it (the change is
+    recorded, nobody alerted again)."""
+    require(
+        actor,
+        Permission.MANAGE_STAFFING,
+        msg("Chỉ trưởng ca và quản trị viên được bật hoặc tắt chế độ quá tải"),
+    )
     now = utcnow()
     state = await _state(session)
-    if bool(state and state.active) == active:
+    was_active = bool(state and state.active)
+    if was_active == active and (not active or (state is not None and state.manual)):
         return None
     f = await figures(session, now=now)
     return await _change(
@@ -267,6 +295,7 @@ async def switch(
         reason=reason.strip()[:200] or "manual",
         figures=f,
         now=now,
+        rules=rules or SurgeRules(),
     )
 
 
@@ -282,7 +311,7 @@ class SurgeView:
 
 async def read_surge(session: AsyncSession, *, actor: Actor, limit: int = 100) -> SurgeView:
     """The state, the queue's figures now, and the latest entries and exits (hotline staff)."""
-    require(actor, Permission.SEE_ROSTER)
+    require(actor, Permission.SEE_ROSTER, msg("Chỉ nhân viên tổng đài xem được chế độ quá tải"))
     now = utcnow()
     state = await _state(session)
     history = (

@@ -7,13 +7,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.auth.models import User
 from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
 from hotline.contacts.phones import normalise_phone
 from hotline.db import utcnow
 from hotline.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from hotline.messages import msg
+from hotline.staffing.checks import queue_taker
 from hotline.staffing.models import Volunteer, VolunteerStatus
 
 # What the hotline asks of a volunteer: medical training, languages spoken (ISO 639-1),
@@ -89,7 +89,11 @@ async def list_volunteers(
     session: AsyncSession, *, actor: Actor, status: str | None = None
 ) -> list[Volunteer]:
     """Volunteers, newest first (supervisors and admins)."""
-    require(actor, Permission.MANAGE_STAFFING)
+    require(
+        actor,
+        Permission.MANAGE_STAFFING,
+        msg("Chỉ trưởng ca và quản trị viên xem được danh sách tình nguyện viên"),
+    )
     stmt = select(Volunteer).order_by(Volunteer.id.desc()).limit(1000)
     if status:
         try:
@@ -109,19 +113,34 @@ async def decide(
     approve: bool,
     user_id: int | None = None,
 ) -> Volunteer:
-    """A supervisor approves (optionally linking the account the volunteer answers calls
-    with) or rejects a pending volunteer."""
-    require(actor, Permission.MANAGE_STAFFING)
+    """A supervisor approves or rejects a pending volunteer. Approving may link the account
+    the volunteer answers calls with: an operator's (or supervisor's) that no other
+    volunteer has, since the roster puts that account in the operator queue."""
+    require(
+        actor,
+        Permission.MANAGE_STAFFING,
+        msg("Chỉ trưởng ca và quản trị viên được duyệt tình nguyện viên"),
+    )
     volunteer = await session.get(Volunteer, volunteer_id)
     if volunteer is None:
         raise NotFound("Không tìm thấy tình nguyện viên", field="volunteer_id")
     if volunteer.status is not VolunteerStatus.PENDING:
         raise InvalidTransition("Đăng ký này đã được xử lý", field="volunteer_id")
     if user_id is not None:
-        user = await session.get(User, user_id)
-        if user is None or not user.active:
-            raise InvalidInput(
-                msg("Không có tài khoản mã {user_id}", user_id=user_id), field="user_id"
+        if not approve:
+            raise InvalidInput("Chỉ liên kết tài khoản khi duyệt", field="user_id")
+        user = await queue_taker(session, user_id, "user_id")
+        other = await session.scalar(
+            select(Volunteer.id).where(Volunteer.user_id == user.id, Volunteer.id != volunteer.id)
+        )
+        if other is not None:
+            raise Conflict(
+                msg(
+                    "Tài khoản mã {user_id} đã liên kết với tình nguyện viên mã {volunteer_id}",
+                    user_id=user_id,
+                    volunteer_id=other,
+                ),
+                field="user_id",
             )
         volunteer.user_id = user.id
     volunteer.status = VolunteerStatus.APPROVED if approve else VolunteerStatus.REJECTED
@@ -134,7 +153,11 @@ async def set_reserve(
     session: AsyncSession, *, actor: Actor, volunteer_id: int, reserve: bool
 ) -> Volunteer:
     """A supervisor marks a volunteer in reserve (alerted when surge mode starts) or not."""
-    require(actor, Permission.MANAGE_STAFFING)
+    require(
+        actor,
+        Permission.MANAGE_STAFFING,
+        msg("Chỉ trưởng ca và quản trị viên được đưa tình nguyện viên vào dự bị"),
+    )
     volunteer = await session.get(Volunteer, volunteer_id)
     if volunteer is None:
         raise NotFound("Không tìm thấy tình nguyện viên", field="volunteer_id")

@@ -1,0 +1,45 @@
+"""Checks the staffing services share: who may hold a place on the roster, and which days
+the roster and the forecast accept."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.agents.service import QUEUE_ROLES
+from hotline.auth.models import User
+from hotline.errors import InvalidInput
+from hotline.messages import msg
+from hotline.staffing.forecast import QUEUE
+
+# The roster says whom the operator queue rings (service.ringable), so only the operator
+# queue's call takers hold places on it: a doctor or a ward officer on a shift would leave
+# the queue ringing nobody.
+OPERATOR_ROLES = QUEUE_ROLES[QUEUE]
+# Days the roster and the forecast work on: far enough either way for any real plan, and
+# inside what both databases and Python's date arithmetic accept.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def check_day(day: date, field: str) -> None:
+    """Refuse a day outside the years FIRST_YEAR to LAST_YEAR (422 naming `field`)."""
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise InvalidInput(
+            msg("Ngày phải trong các năm {first} đến {last}", first=FIRST_YEAR, last=LAST_YEAR),
+            field=field,
+        )
+
+
+async def queue_taker(session: AsyncSession, user_id: int, field: str) -> User:
+    """The active account of an operator or supervisor (who answer the operator queue);
+    anyone else is refused (422 naming `field`)."""
+    user = await session.get(User, user_id)
+    if user is None or not user.active or user.role not in OPERATOR_ROLES:
+        raise InvalidInput(
+            msg(
+                "Mã {user_id} không phải tổng đài viên hay trưởng ca đang làm việc", user_id=user_id
+            ),
+            field=field,
+        )
+    return user

@@ -1,0 +1,144 @@
+"""Swaps: the holder of a place on the roster asks to hand it to a colleague; a supervisor
+approves (the place moves) or rejects."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.auth.permissions import Permission, allows, require
+from hotline.auth.service import Actor
+from hotline.db import utcnow
+from hotline.errors import Conflict, InvalidInput, InvalidTransition, NotFound
+from hotline.messages import msg
+from hotline.staffing.checks import queue_taker
+from hotline.staffing.models import RosterEntry, ShiftSwap, SwapStatus
+
+DECIDE_REFUSED = msg("Chỉ trưởng ca và quản trị viên được duyệt đổi ca")
+
+
+async def request_swap(
+    session: AsyncSession, *, actor: Actor, entry_id: int, to_user_id: int, reason: str = ""
+) -> ShiftSwap:
+    """An operator asks to hand their place on a shift to a colleague who answers the
+    operator queue; the same request twice while the first waits is refused."""
+    require(actor, Permission.SEE_ROSTER, msg("Chỉ nhân viên tổng đài được xin đổi ca"))
+    entry = await session.get(RosterEntry, entry_id)
+    if entry is None or (
+        entry.user_id != actor.user_id and not allows(actor, Permission.MANAGE_STAFFING)
+    ):
+        raise NotFound("Không tìm thấy lượt trực", field="entry_id")
+    if entry.user_id is None or to_user_id == entry.user_id:
+        raise InvalidInput("Chọn một đồng nghiệp khác để đổi ca", field="to_user_id")
+    await queue_taker(session, to_user_id, "to_user_id")
+    pending = await session.scalar(
+        select(ShiftSwap.id).where(
+            ShiftSwap.entry_id == entry.id,
+            ShiftSwap.to_user_id == to_user_id,
+            ShiftSwap.status == SwapStatus.REQUESTED,
+        )
+    )
+    if pending is not None:
+        raise Conflict(
+            msg("Yêu cầu đổi ca này đang chờ duyệt (mã {swap_id})", swap_id=pending),
+            field="to_user_id",
+        )
+    swap = ShiftSwap(
+        entry_id=entry.id,
+        requested_by=entry.user_id,
+        to_user_id=to_user_id,
+        reason=reason.strip()[:500],
+        status=SwapStatus.REQUESTED,
+    )
+    session.add(swap)
+    await session.flush()
+    return swap
+
+
+async def list_swaps(
+    session: AsyncSession, *, actor: Actor, status: str | None = None
+) -> list[ShiftSwap]:
+    """Swap requests, newest first: supervisors see all, operators theirs (either side)."""
+    require(actor, Permission.SEE_ROSTER)
+    stmt = select(ShiftSwap).order_by(ShiftSwap.id.desc()).limit(500)
+    if status:
+        try:
+            stmt = stmt.where(ShiftSwap.status == SwapStatus(status))
+        except ValueError:
+            raise InvalidInput(
+                msg("Trạng thái không hợp lệ: {status}", status=status), field="status"
+            ) from None
+    if not allows(actor, Permission.MANAGE_STAFFING):
+        stmt = stmt.where(
+            or_(ShiftSwap.requested_by == actor.user_id, ShiftSwap.to_user_id == actor.user_id)
+        )
+    return list((await session.scalars(stmt)).all())
+
+
+async def decide_swap(
+    session: AsyncSession, *, actor: Actor, swap_id: int, approve: bool
+) -> ShiftSwap:
+    """A supervisor approves (the place passes to the colleague) or rejects a swap.
+    Approving cancels the other requests still waiting for the same place: it has moved."""
+    require(actor, Permission.MANAGE_STAFFING, DECIDE_REFUSED)
+    swap = await session.get(ShiftSwap, swap_id)
+    if swap is None:
+        raise NotFound("Không tìm thấy yêu cầu đổi ca", field="swap_id")
+    if swap.status is not SwapStatus.REQUESTED:
+        raise InvalidTransition("Yêu cầu đổi ca này đã được xử lý", field="swap_id")
+    now = utcnow()
+    # Conditional updates: of two supervisors deciding at once, or approving two requests
+    # for the same place, one wins and the other is told (the row count).
+    decided = await session.execute(
+        update(ShiftSwap)
+        .where(ShiftSwap.id == swap.id, ShiftSwap.status == SwapStatus.REQUESTED)
+        .values(
+            status=SwapStatus.APPROVED if approve else SwapStatus.REJECTED,
+            decided_by=actor.user_id,
+            decided_at=now,
+        )
+        .execution_options(synchronize_session="fetch")
+    )
+    if getattr(decided, "rowcount", 0) != 1:
+        raise InvalidTransition("Yêu cầu đổi ca này đã được xử lý", field="swap_id")
+    if approve:
+        await _move_place(session, actor=actor, swap=swap, now=now)
+    await session.flush()
+    return swap
+
+
+async def _move_place(
+    session: AsyncSession, *, actor: Actor, swap: ShiftSwap, now: datetime
+) -> None:
+    """The approved swap's place passes to the colleague; the other requests waiting for
+    it are cancelled."""
+    # The colleague may have changed role since the request.
+    await queue_taker(session, swap.to_user_id, "to_user_id")
+    entry = await session.get(RosterEntry, swap.entry_id)
+    if entry is None:
+        raise Conflict("Lượt trực đã thay đổi từ khi yêu cầu", field="swap_id")
+    clash = await session.scalar(
+        select(RosterEntry.id).where(
+            RosterEntry.day == entry.day,
+            RosterEntry.shift_id == entry.shift_id,
+            RosterEntry.user_id == swap.to_user_id,
+        )
+    )
+    if clash is not None:
+        raise Conflict("Đồng nghiệp đã có trong ca này", field="swap_id")
+    moved = await session.execute(
+        update(RosterEntry)
+        .where(RosterEntry.id == entry.id, RosterEntry.user_id == swap.requested_by)
+        .values(user_id=swap.to_user_id)
+        .execution_options(synchronize_session="fetch")
+    )
+    if getattr(moved, "rowcount", 0) != 1:
+        raise Conflict("Lượt trực đã thay đổi từ khi yêu cầu", field="swap_id")
+    await session.execute(
+        update(ShiftSwap)
+        .where(ShiftSwap.entry_id == entry.id, ShiftSwap.status == SwapStatus.REQUESTED)
+        .values(status=SwapStatus.CANCELLED, decided_by=actor.user_id, decided_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
