@@ -177,6 +177,9 @@ async def test_a_check_in_needs_one_measure_in_range(client, world):
     url = f"{API}/patients/{patient['id']}/checkins"
     r = await client.post(url, json={"note": "gọi không nghe máy"}, headers=world.auth("doctor"))
     assert r.status_code == 422 and r.json()["field"] == "vitals"
+    # An empty list of symptoms measures nothing either (it would mark the check-in done).
+    r = await client.post(url, json={"symptoms": []}, headers=world.auth("doctor"))
+    assert r.status_code == 422 and r.json()["field"] == "vitals"
     r = await client.post(url, json={"spo2": 130}, headers=world.auth("doctor"))
     assert r.status_code == 422 and r.json()["field"] == "spo2"
     r = await client.post(url, json={"consciousness": "sleepy"}, headers=world.auth("doctor"))
@@ -326,3 +329,8 @@ async def test_the_patients_link_records_a_check_in_with_the_form_token(app, cli
     r = await client.post(f"{API}/patients/{patient['id']}/link", headers=world.auth("doctor"))
     assert r.status_code == 200 and r.json()["checkin_link"] != link
     assert (await client.get(link)).status_code == 404
+
+
+async def test_a_link_with_digits_outside_ascii_is_not_found(client):
+    # "²".isdigit() is true and int("²") fails: the public link page must not answer 500.
+    assert (await client.get("/cham-soc/%C2%B2.abc")).status_code == 404

@@ -259,6 +259,9 @@ async def test_supervisors_see_every_patient_with_filters(client, world, signed_
         reds = await c.get("/care/patients?tier=red&status=F0")
         assert [int(i) for i in re.findall(r'<tr data-patient="(\d+)"', reds.text)] == [red["id"]]
         assert '<option value="red" selected>' in reds.text
+        # A doctor filter of digits outside ASCII ("²".isdigit()) is ignored, not a 500.
+        odd = await c.get("/care/patients?doctor=%C2%B2")
+        assert odd.status_code == 200
         page = await c.get(f"/care/patients/{green['id']}")
         assert page.status_code == 200 and "Người Khỏe" in page.text
 

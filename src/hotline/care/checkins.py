@@ -61,7 +61,8 @@ class CheckInData:
 
 def vitals_of(data: CheckInData) -> Vitals:
     """The check-in's vitals, checked: at least one measure, each in its range."""
-    given = [f for f in MEASURES if getattr(data, f) not in (None, ())]
+    # An empty list of symptoms measures nothing (and would mark the due check-in done).
+    given = [f for f in MEASURES if getattr(data, f) not in (None, (), [])]
     if not given:
         raise InvalidInput(msg("Cần ít nhất một chỉ số: {fields}", fields=MEASURES), field="vitals")
     for name, (low, high) in RANGES.items():

@@ -45,7 +45,9 @@ async def patient_of_token(session: AsyncSession, token: str) -> CarePatient:
     """The followed patient a valid token names; NotFound for anything else."""
     head, _, signature = token.partition(".")
     patient = (
-        await session.get(CarePatient, int(head)) if head.isdigit() and len(head) < 19 else None
+        await session.get(CarePatient, int(head))
+        if head.isascii() and head.isdigit() and len(head) < 19
+        else None
     )
     if (
         patient is None

@@ -108,7 +108,8 @@ def _filters(request: Request) -> tuple[service.PatientFilter, dict[str, str]]:
         "status": q.get("status", "") if q.get("status") in STATUSES else "",
         "state": q.get("state", "") if q.get("state") in STATES else "",
         "tier": q.get("tier", "") if q.get("tier") in TIERS else "",
-        "doctor": q.get("doctor", "") if q.get("doctor", "").isdigit() else "",
+        # isascii: "²".isdigit() is true, and int() refuses it.
+        "doctor": q.get("doctor", "") if _ascii_digits(q.get("doctor", "")) else "",
         "ward": q.get("ward", "").strip()[:10],
         "unassigned": "1" if q.get("unassigned") == "1" else "",
     }
@@ -151,3 +152,7 @@ async def patients_page(request: Request, state: StateDep) -> Response:
             tiers=TIERS,
         )
     return templates.TemplateResponse(request, "care/patients.html", context)
+
+
+def _ascii_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
