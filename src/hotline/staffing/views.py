@@ -178,7 +178,7 @@ async def read_board(
     week = await service.read_roster(
         session, actor=actor, start=monday, end=monday + timedelta(days=6)
     )
-    swaps = await service.list_swaps(session, actor=actor, status=SwapStatus.REQUESTED.value)
+    requested = await service.list_swaps(session, actor=actor, status=SwapStatus.REQUESTED.value)
     notices = await alerts.list_notices(session, actor=actor, limit=NOTICES_SHOWN * 5)
     board = Board(
         lead=lead,
@@ -186,7 +186,7 @@ async def read_board(
         week_start=monday,
         week=week,
         clocked_in=await open_clock(session, actor=actor),
-        swaps=await _swap_rows(session, swaps),
+        swaps=await _swap_rows(session, requested),
         notices=(await _notice_rows(session, actor, notices))[:NOTICES_SHOWN],
         surge=await surge.read_surge(session, actor=actor, limit=SURGE_HISTORY_SHOWN),
     )
