@@ -145,6 +145,7 @@ def create_app(settings: Settings) -> FastAPI:
     from hotline.reports.api import router as reports_router
     from hotline.reports.pages import router as report_pages_router
     from hotline.staffing.api import router as staffing_router
+    from hotline.staffing.pages import router as staffing_pages_router
     from hotline.triage.api import router as triage_router
     from hotline.web.docs import router as docs_router
     from hotline.web.health import router as health_router
@@ -192,6 +193,7 @@ def create_app(settings: Settings) -> FastAPI:
         report_pages_router,
         portal_router,
         care_pages_router,
+        staffing_pages_router,
         health_router,
     ):
         app.include_router(router)

@@ -85,6 +85,13 @@ def _unknown_code(page: Any) -> None:
     page.wait_for_selector("#track-error")
 
 
+def _bad_volunteer(page: Any) -> None:
+    page.fill("#full_name", "Lê Thị Hoa")
+    page.fill("#phone", "12345")
+    page.click("#send")
+    page.wait_for_selector("#phone-error:not([hidden])")
+
+
 @dataclass(frozen=True)
 class Page:
     path: str
@@ -113,6 +120,9 @@ PAGES = {
     "track": Page("/tra-cuu", None, "#code"),
     "track-error": Page("/tra-cuu", None, "#code", _unknown_code),
     "faq": Page("/faq", None, "#main"),
+    "staffing": Page("/staffing", "supervisor", "#forecast-table"),
+    "volunteer-form": Page("/tinh-nguyen", None, "#send", phone=True),
+    "volunteer-form-error": Page("/tinh-nguyen", None, "#send", _bad_volunteer, phone=True),
     "care": Page("/care", "doctor", "#worklist"),
     "care-patient": Page("/care/patients/{patient}", "doctor", "#checkin-form"),
     "care-checkin-error": Page("/care/patients/{patient}", "doctor", "#checkin-form", _bad_checkin),

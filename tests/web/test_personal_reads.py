@@ -126,6 +126,17 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/staffing/notices"): "surge alerts to staff and volunteers, no caller",
     ("GET", "/api/v1/surge"): "queue figures, no caller",
     ("PUT", "/api/v1/surge"): "queue figures, no caller",
+    # The staffing page: the roster, queue figures and volunteers, no caller or citizen.
+    ("GET", "/staffing"): "staff, queue figures and volunteers who offered to staff the line",
+    ("POST", "/staffing/surge"): "queue figures, no caller",
+    ("POST", "/staffing/volunteers/{volunteer_id}/{verb}"): (
+        "volunteers who offered to staff the line, not citizens"
+    ),
+    ("POST", "/staffing/swaps/{swap_id}/{verb}"): _STAFF,
+    ("POST", "/staffing/clock/{verb}"): _STAFF,
+    ("GET", "/tinh-nguyen"): _ECHO,
+    ("POST", "/tinh-nguyen"): _ECHO,
+    ("GET", "/tinh-nguyen/da-gui"): "a thank-you page, no one's data",
     ("POST", "/api/v1/cases/duplicates/suggest"): _CASE_CONTENT,
     ("GET", "/api/v1/cases/{code}/duplicates"): _CASE_CONTENT,
     ("GET", "/api/v1/duplicates/clusters"): _CASE_CONTENT,

@@ -25,6 +25,7 @@ from hotline.db import utcnow
 from hotline.directory.service import category_names, get_unit, get_ward, list_categories
 from hotline.errors import DomainError, InvalidInput
 from hotline.reports.service import board_summary
+from hotline.staffing.views import open_clock
 from hotline.web.deps import get_state
 from hotline.web.i18n import language_of
 from hotline.web.inputs import TakesItsQuery
@@ -118,9 +119,11 @@ async def board(request: Request, state: StateDep, _: TakesItsQuery) -> Response
             inbox = {"channels": await threads.inbox_channels(session, actor=actor)}
         report = await board_summary(session, actor=actor, today=today)
         # The phone: this user's availability, and the caller's card while on a call.
-        agent, on_call = None, None
+        agent, on_call, clock = None, None, None
         if takes_calls(user):
             agent = await find_agent(session, user_id=user.id)
+            # Clocked in on the roster ("Vào ca / Hết ca", staffing/pages/board.py).
+            clock = await open_clock(session, actor=actor)
             if agent is not None and agent.current_call_id is not None:
                 on_call = await call_context(
                     session, call_id=agent.current_call_id, reader_id=user.id
@@ -137,6 +140,7 @@ async def board(request: Request, state: StateDep, _: TakesItsQuery) -> Response
             "tz": state.site.timezone,
             "takes_calls": takes_calls(user),
             "agent_status": agent.status.value if agent else "away",
+            "clock": clock,
             "on_call": on_call,
             "line_queue": line_queue,
             "inbox": inbox,

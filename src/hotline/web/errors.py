@@ -92,7 +92,7 @@ def _back(request: Request) -> str | None:
 
 # The citizens' pages (portal, tracking, a followed patient's check-in link): their refusal
 # page leads back to the portal, not to the staff's sign-in behind `/`.
-CITIZEN_PATHS = ("/phan-anh", "/tra-cuu", "/cham-soc/")
+CITIZEN_PATHS = ("/phan-anh", "/tra-cuu", "/cham-soc/", "/tinh-nguyen")
 CITIZEN_HOME = "/phan-anh"
 
 

@@ -84,6 +84,8 @@ def nav_for(actor: Actor | None) -> dict[str, bool]:
         and not allows(actor, Permission.SEE_ALL_PATIENTS),
         "patients": allows(actor, Permission.FOLLOW_PATIENTS),
         "dashboard": allows(actor, Permission.SUPERVISE_AGENTS),
+        # Shift leads' staffing board; a call taker's own shifts and clock.
+        "staffing": allows(actor, Permission.SEE_ROSTER),
         "reports": allows(actor, Permission.READ_REPORTS),
         "admin": allows(actor, Permission.VIEW_USERS) or allows(actor, Permission.EDIT_KNOWLEDGE),
     }

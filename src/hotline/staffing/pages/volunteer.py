@@ -1,0 +1,148 @@
+"""The public volunteer sign-up form on the citizen portal (`/tinh-nguyen`): no sign-in, the
+session's form token, throttled per address like `POST /api/v1/public/volunteers`, and sent
+to the same service (volunteers.sign_up). A mistake shows the form again with the message
+next to its field and everything typed kept."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from hotline.errors import DomainError
+from hotline.messages import msg
+from hotline.staffing import volunteers
+from hotline.web.deps import client_address, get_state
+from hotline.web.inputs import FormRefusals, without_nul
+from hotline.web.page import csrf_matches, csrf_token, templates_for
+from hotline.web.ratelimit import TooManyRequests
+from hotline.web.state import AppState
+
+templates = templates_for(__file__, "portal")
+router = APIRouter(include_in_schema=False)
+StateDep = Annotated[AppState, Depends(get_state)]
+FormText = Annotated[str, Form()]
+
+EXPIRED = msg("Phiên làm việc đã hết hạn, vui lòng bấm gửi lại (nội dung vẫn được giữ).")
+# The API's limits (staffing/api.py VolunteerIn), said next to the field.
+LIMITS = {"full_name": 120, "phone": 40, "note": 500}
+MAX_LANGUAGES = 10
+# The service's field names as the form's.
+FIELD_OF = {
+    "full_name": "full_name",
+    "phone": "phone",
+    "skills.languages": "languages",
+    "skills.channels": "channels",
+    "skills.medical": "medical",
+}
+CHANNELS = ("phone", "zalo", "facebook", "viber", "web", "email", "app")
+
+
+def _page(request: Request, name: str, context: dict[str, Any], *, status: int = 200) -> Response:
+    return templates.TemplateResponse(
+        request,
+        f"staffing/{name}.html",
+        {"csrf": csrf_token(request), "channels": CHANNELS, "active": "volunteer"} | context,
+        status_code=status,
+    )
+
+
+async def _throttled(request: Request, state: AppState) -> TooManyRequests | None:
+    try:
+        await state.public.hit(client_address(request))
+    except TooManyRequests as exc:
+        return exc
+    return None
+
+
+@router.get("/tinh-nguyen", response_class=HTMLResponse)
+async def volunteer_form(request: Request, state: StateDep) -> Response:
+    if (refusal := await _throttled(request, state)) is not None:
+        return _page(
+            request, "volunteer", {"values": {}, "errors": {"form": refusal.detail}}, status=429
+        )
+    return _page(request, "volunteer", {"values": {"channels": ["phone"]}, "errors": {}})
+
+
+def _languages(text: str) -> list[str]:
+    return [part for part in re.split(r"[\s,;]+", text) if part]
+
+
+@router.post("/tinh-nguyen", response_class=HTMLResponse)
+async def sign_up(
+    request: Request,
+    state: StateDep,
+    refused: FormRefusals,
+    full_name: FormText = "",
+    phone: FormText = "",
+    medical: FormText = "",
+    languages: FormText = "",
+    channels: Annotated[list[str] | None, Form()] = None,
+    note: FormText = "",
+    reserve: FormText = "",
+    csrf: FormText = "",
+) -> Response:
+    """Offer to volunteer; a supervisor approves the offer on the staffing page."""
+    values: dict[str, Any] = {
+        "full_name": without_nul(full_name).strip(),
+        "phone": without_nul(phone).strip(),
+        "medical": bool(medical),
+        "languages": without_nul(languages).strip(),
+        "channels": [without_nul(c) for c in channels or ()],
+        "note": without_nul(note).strip(),
+        "reserve": bool(reserve),
+    }
+    errors: dict[str, Any] = {}
+    status = 422
+    if (refusal := await _throttled(request, state)) is not None:
+        errors["form"], status = refusal.detail, refusal.status
+    elif not csrf_matches(request, csrf):
+        errors["form"], status = EXPIRED, 400
+    elif refused:
+        errors = {
+            name if name in LIMITS or name == "languages" else "form": message
+            for name, message in refused.items()
+        }
+    else:
+        errors = _too_long(values)
+    if not errors:
+        skills: dict[str, Any] = {"medical": values["medical"]}
+        if picked := _languages(values["languages"]):
+            skills["languages"] = picked
+        if values["channels"]:
+            skills["channels"] = values["channels"]
+        try:
+            async with state.unit_of_work() as session:
+                await volunteers.sign_up(
+                    session,
+                    full_name=values["full_name"],
+                    phone=values["phone"],
+                    skills=skills,
+                    note=values["note"],
+                    reserve=values["reserve"],
+                )
+        except DomainError as exc:
+            errors[FIELD_OF.get(exc.field or "", "form")] = exc.detail
+            status = exc.status
+        else:
+            return RedirectResponse("/tinh-nguyen/da-gui", status_code=303)
+    return _page(request, "volunteer", {"values": values, "errors": errors}, status=status)
+
+
+def _too_long(values: dict[str, Any]) -> dict[str, Any]:
+    errors: dict[str, Any] = {
+        name: msg("Chuỗi dài tối đa {max_length} ký tự", max_length=limit)
+        for name, limit in LIMITS.items()
+        if len(values[name]) > limit
+    }
+    if len(_languages(values["languages"])) > MAX_LANGUAGES:
+        errors["languages"] = msg("Tối đa {n} ngôn ngữ", n=MAX_LANGUAGES)
+    return errors
+
+
+@router.get("/tinh-nguyen/da-gui", response_class=HTMLResponse)
+async def signed_up(request: Request) -> Response:
+    """Thanks, and what happens next (the offer itself is not shown back)."""
+    return _page(request, "volunteer_sent", {})
