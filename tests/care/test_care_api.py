@@ -334,3 +334,25 @@ async def test_the_patients_link_records_a_check_in_with_the_form_token(app, cli
 async def test_a_link_with_digits_outside_ascii_is_not_found(client):
     # "²".isdigit() is true and int("²") fails: the public link page must not answer 500.
     assert (await client.get("/cham-soc/%C2%B2.abc")).status_code == 404
+
+
+async def test_an_urgent_case_for_a_patient_isolating_outside_the_province_goes_to_the_site_115(
+    app, client, world
+):
+    # Ward 25747 is in Hồ Chí Minh City; the site (Hà Nội) has no unit covering it. The
+    # patient is told 115 was informed: the site's own 115 must have the case.
+    await doctor_with_profile(client, world)
+    patient = await register(client, world, ward_code="25747", phone="0903111007")
+    r = await client.post(
+        f"{API}/patients/{patient['id']}/checkins",
+        json={"spo2": 90, "respiratory_rate": 28},
+        headers=world.auth("doctor"),
+    )
+    assert r.status_code == 201, r.text
+    case = await client.get(f"/api/v1/cases/{r.json()['case_code']}", headers=world.auth("admin"))
+    assert case.status_code == 200, case.text
+    async with app.state.hotline.unit_of_work(read_only=True) as session:
+        from hotline.directory.service import get_unit_by_code
+
+        unit = await get_unit_by_code(session, "01-115")
+    assert [a["unit_id"] for a in case.json()["assignments"]] == [unit.id]

@@ -246,6 +246,10 @@ async def _escalate(
             ),
         )
         units = await suggest_units(session, category_code="cap_cuu", ward_code=patient.ward_code)
+        if not units:
+            # Isolating where no unit of the site reaches (another province, no ward given):
+            # still the site's patient, so the site's own province-wide 115 coordinates.
+            units = await suggest_units(session, category_code="cap_cuu", ward_code=None)
         if units:
             await forward_case(
                 session,
