@@ -15,7 +15,7 @@ from hotline.care.models import CheckInSlot, SlotState
 from hotline.care.schedule import sweep_checkins
 from hotline.contacts.models import PersonalDataRead
 from tests.agents.test_agents import user_id
-from tests.care.helpers import API, doctor_with_profile, new_doctor, profile, register
+from tests.care.helpers import API, doctor_with_profile, new_doctor, patient_body, profile, register
 from tests.cases.test_events_sse import _next_event, _serve
 from tests.conftest import live_events
 
@@ -356,3 +356,16 @@ async def test_an_urgent_case_for_a_patient_isolating_outside_the_province_goes_
 
         unit = await get_unit_by_code(session, "01-115")
     assert [a["unit_id"] for a in case.json()["assignments"]] == [unit.id]
+
+
+async def test_registering_someone_already_followed_is_a_conflict(app, client, world):
+    await doctor_with_profile(client, world)
+    first = await register(client, world, phone="0903111001")
+    r = await client.post(
+        f"{API}/patients",
+        json=patient_body(phone="0903111001"),
+        headers=world.auth("supervisor"),
+    )
+    assert r.status_code == 409 and r.json()["field"] == "phone", r.text
+    listed = await client.get(f"{API}/patients", headers=world.auth("supervisor"))
+    assert [p["id"] for p in listed.json()] == [first["id"]]

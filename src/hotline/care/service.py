@@ -35,7 +35,7 @@ from hotline.contacts.service import (
 )
 from hotline.db import utcnow
 from hotline.directory.service import check_ward
-from hotline.errors import InvalidInput, NotFound
+from hotline.errors import Conflict, InvalidInput, NotFound
 from hotline.messages import msg
 from hotline.site import site_of
 
@@ -154,6 +154,15 @@ async def register_patient(session: AsyncSession, *, actor: Actor, data: Patient
         contact = await find_or_create_by_phone(
             session, phone=data.phone, name=data.name.strip(), field="phone"
         )
+    followed = await session.scalar(
+        select(CarePatient.id).where(
+            CarePatient.contact_id == contact.id, CarePatient.state != CareState.ENDED
+        )
+    )
+    if followed is not None:
+        # A retried or repeated registration would make a second patient with its own
+        # check-ins, reminders and alerts for one person.
+        raise Conflict(msg("Người này đang được theo dõi"), field="phone")
     if data.ward_code:
         await check_ward(session, data.ward_code)
     site = site_of(session)
