@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 from fhir.resources.R4B.bundle import Bundle
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from hotline.care.doctors import available_consult_doctors, next_consult_window
-from hotline.care.models import CheckInSlot, SlotState
+from hotline.care.models import CarePatient, CheckInSlot, SlotState
 from hotline.care.schedule import sweep_checkins
 from hotline.contacts.models import PersonalDataRead
 from tests.agents.test_agents import user_id
@@ -369,3 +369,21 @@ async def test_registering_someone_already_followed_is_a_conflict(app, client, w
     assert r.status_code == 409 and r.json()["field"] == "phone", r.text
     listed = await client.get(f"{API}/patients", headers=world.auth("supervisor"))
     assert [p["id"] for p in listed.json()] == [first["id"]]
+
+
+async def test_registering_a_known_citizen_logs_the_read_of_their_record(app, client, world):
+    # The registration's answer shows the existing contact's name and every phone of theirs.
+    await doctor_with_profile(client, world)
+    known = await register(client, world, phone="0903111055")
+    async with app.state.hotline.unit_of_work() as session:
+        await session.execute(
+            update(CarePatient).where(CarePatient.id == known["id"]).values(state="ended")
+        )
+        before = len((await session.scalars(select(PersonalDataRead))).all())
+    again = await register(client, world, phone="0903111055")
+    assert again["contact_id"] == known["contact_id"]
+    async with app.state.hotline.unit_of_work() as session:
+        reads = (await session.scalars(select(PersonalDataRead))).all()
+    assert [(r.contact_id, r.purpose) for r in reads[before:]] == [
+        (known["contact_id"], "care_register")
+    ]

@@ -25,7 +25,8 @@ from hotline.care.models import (
 from hotline.care.rulesets import COMORBIDITIES, SYMPTOMS
 from hotline.care.schedule import extend_slots
 from hotline.cases.access import get_case_for
-from hotline.contacts.models import Contact
+from hotline.contacts.models import Contact, ContactPhone
+from hotline.contacts.phones import normalise_phone
 from hotline.contacts.service import (
     ReadSubject,
     find_or_create_by_phone,
@@ -148,9 +149,16 @@ async def register_patient(session: AsyncSession, *, actor: Actor, data: Patient
         case_id = case.id
         if case.contact_id is not None and not data.phone:
             contact = await get_contact(session, case.contact_id)
+    known = contact is not None  # a citizen on record: the answer shows their record
     if contact is None:
         if not data.phone:
             raise InvalidInput("Cần số điện thoại của người bệnh", field="phone")
+        phone_owner = await session.scalar(
+            select(ContactPhone.contact_id).where(
+                ContactPhone.e164 == normalise_phone(data.phone, field="phone")
+            )
+        )
+        known = phone_owner is not None
         contact = await find_or_create_by_phone(
             session, phone=data.phone, name=data.name.strip(), field="phone"
         )
@@ -218,6 +226,14 @@ async def register_patient(session: AsyncSession, *, actor: Actor, data: Patient
     await _assign(session, patient, data.doctor_id)
     await extend_slots(session, patient, now=now)
     await session.flush()
+    if known:
+        # The registration's answer carries the record's name and every phone on it.
+        await log_personal_reads(
+            session,
+            user_id=actor.user_id,
+            purpose="care_register",
+            subjects=[ReadSubject(contact_id=contact.id)],
+        )
     return patient
 
 
