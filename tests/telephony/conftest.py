@@ -33,9 +33,27 @@ DIGIT_TIMEOUT = 0.3
 
 
 def free_udp_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+    """A port free for UDP and TCP, with the three after it free too: sipp's `-mp` media
+    port takes four in a row (audio RTP/RTCP, video RTP/RTCP), and some peers open TCP on
+    their SIP port as well; a neighbour taken by another worker failed a test with EADDRINUSE."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind((host, 0))
+            port = int(s.getsockname()[1])
+        if port + 3 < 65536 and _all_free(host, port):
+            return port
+    raise RuntimeError("no free run of four ports")
+
+
+def _all_free(host: str, port: int) -> bool:
+    for p in range(port, port + 4):
+        for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+            with socket.socket(socket.AF_INET, kind) as s:
+                try:
+                    s.bind((host, p))
+                except OSError:
+                    return False
+    return True
 
 
 @dataclass
