@@ -200,6 +200,8 @@ async def run(args: argparse.Namespace, dsn: str) -> None:
             profiler.disable()
             stats = pstats.Stats(profiler, stream=sys.stdout)
             stats.sort_stats(args.sort).print_stats(args.top)
+            if os.environ.get("BENCH_CALLERS"):
+                stats.print_callers(os.environ["BENCH_CALLERS"])
         n = len(items)
         stored = await conn.fetchval(
             "SELECT count(*) FROM \"case\" WHERE description LIKE '%(' || $1 || '-t1-#%'",

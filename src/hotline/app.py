@@ -89,6 +89,9 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
         lifespan=lifespan,
         dependencies=[Depends(refuse_unstorable_input)],
+        # Metrics are Prometheus's (metrics.py) and logs structlog's; FastAPI's own
+        # OpenTelemetry hooks, unconfigured, still asked three providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.hotline = state
     # Inside the session middleware (it reads the page session), before any body is read.

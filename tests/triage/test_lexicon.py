@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -230,3 +231,84 @@ def test_the_welfare_reason_names_both_phrases_in_the_order_written() -> None:
 def test_is_urgent_pre_check_never_skips_a_clause_match(text: str) -> None:
     assert scan(text)
     assert is_urgent(text)
+
+
+def _first_chars(items: Any) -> set[str] | None:
+    """The characters a parsed expression can start with; None when it may start otherwise
+    (empty, a lookaround, an anchor, a class this walk doesn't expand)."""
+    from re import _constants as c  # type: ignore[attr-defined]
+
+    found: set[str] = set()
+    for op, arg in items:
+        optional = False
+        if op is c.LITERAL:
+            part: set[str] | None = {chr(arg)}
+        elif op is c.SUBPATTERN:
+            part = _first_chars(arg[-1])
+        elif op is c.BRANCH:
+            part = set()
+            for branch in arg[1]:
+                one = _first_chars(branch)
+                if one is None:
+                    return None
+                part |= one
+        elif op is c.IN:
+            part = set()
+            for kind, value in arg:
+                if kind is c.LITERAL:
+                    part.add(chr(value))
+                elif kind is c.RANGE:
+                    part |= {chr(v) for v in range(value[0], value[1] + 1)}
+                elif kind is c.CATEGORY and value is c.CATEGORY_DIGIT:
+                    part.add("0")
+                else:
+                    return None
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT):
+            part = _first_chars(arg[2])
+            optional = arg[0] == 0
+        else:
+            return None
+        if part is None:
+            return None
+        found |= part
+        if not optional:
+            return found
+    return None  # everything was optional: it may match the empty string
+
+
+def test_every_whole_text_pre_check_starts_with_a_word_boundary_then_a_word_character() -> None:
+    """What makes at_word_starts exact: a boundary before a word character, in a
+    normalised text, is a word's start."""
+    from re import _constants as c  # type: ignore[attr-defined]
+    from re import _parser  # type: ignore[attr-defined]
+
+    from hotline.triage.lexicon import WELFARE_PATTERNS, WHOLE_PATTERNS
+
+    assert len(WHOLE_PATTERNS) == len(RULES) + 1 and WELFARE_PATTERNS
+    for pattern in (*WHOLE_PATTERNS, *WELFARE_PATTERNS):
+        parsed = list(_parser.parse(pattern))
+        assert parsed[0] == (c.AT, c.AT_BOUNDARY), pattern[:40]
+        first = _first_chars(parsed[1:])
+        assert first is not None and all(ch.isalnum() for ch in first), pattern[:40]
+
+
+def test_word_start_pre_checks_find_what_the_plain_expressions_find() -> None:
+    """The corpus and word soups of the rules' own words (matches at the text's start, in
+    the middle, at its end): the word-start form and the plain one agree on every text."""
+    import random
+    import re
+
+    from hotline.triage.lexicon import WELFARE_PATTERNS, WHOLE_PATTERNS, at_word_starts
+    from hotline.triage.normalise import normalise
+
+    rng = random.Random(1022)
+    texts = [normalise(m.text) for m in load_corpus()]
+    words = sorted({w for t in texts for w in t.split()})
+    words += re.findall(r"[a-z0-9]+", " ".join((*WHOLE_PATTERNS, *WELFARE_PATTERNS)))
+    texts += [" ".join(rng.choices(words, k=rng.randint(1, 12))) for _ in range(20_000)]
+    for patterns in (WHOLE_PATTERNS, WELFARE_PATTERNS):
+        plain = re.compile("|".join(f"(?:{p})" for p in patterns))
+        spaced = at_word_starts(patterns)
+        found = [plain.search(t) is not None for t in texts]
+        assert [spaced.search(" " + t) is not None for t in texts] == found
+        assert sum(found) > 100
