@@ -23,6 +23,7 @@ from hotline.triage.normalise import normalise
         ("SpO2: 91%", "spo2 91"),
         ("spo291", "spo2 91"),
         ("sp02 89", "spo2 89"),
+        ("sop294", "spo2 94"),
         ("sốt 39độ", "sot 39 do"),
         ("cứuuuuu vớiiii", "cuu voi"),
         ("khóoooo thởởở", "kho tho"),

@@ -138,7 +138,8 @@ def normalise(text: str) -> str:
     """Folded text with stretched letters shortened and chat abbreviations expanded."""
     folded = fold(text)
     folded = _STRETCHED.sub(_unstretch, folded)
-    folded = _SPO2_GLUED.sub(r"spo2 \2", folded)
+    if "sp" in folded or "sop" in folded:  # most texts name no SpO2: skip the scan
+        folded = _SPO2_GLUED.sub(r"spo2 \2", folded)
     folded = _NUMBER_UNIT.sub(r"\1 \2", folded)
     words = [ABBREVIATIONS.get(w, w) for w in folded.split(" ") if w]
     return " ".join(words)
