@@ -204,3 +204,41 @@ def test_the_check_in_form_shows_every_mistake_in_its_field_with_the_focus_on_th
     assert page.locator(".vitals > .field").count() == 7
     if SCREENSHOTS:
         page.locator("#checkin-form").screenshot(path=str(SCREENSHOTS / "care-checkin-errors.png"))
+
+
+async def _link(settings, patient_id: int) -> str:  # type: ignore[no-untyped-def]
+    from hotline.care.links import link_of
+    from hotline.care.models import CarePatient
+
+    engine = create_engine(settings.effective_database_url)
+    async with make_sessionmaker(engine, Site.from_settings(settings))() as s:
+        patient = await s.get(CarePatient, patient_id)
+        assert patient is not None
+        link = link_of(s, patient)
+    await engine.dispose()
+    return link
+
+
+@pytest.mark.e2e
+def test_the_patients_link_form_keeps_every_answer_on_a_mistake(  # type: ignore[no-untyped-def]
+    live_server, browser, settings
+):
+    patient = live_server.run(_seed(settings))
+    link = live_server.run(_link(settings, patient))
+    page = browser.new_page(viewport={"width": 420, "height": 900})
+    page.goto(live_server.url + link)
+    page.fill("#spo2", "9x")
+    page.fill("#temperature", "38,2")
+    page.select_option("#consciousness", "confusion")
+    page.check("input[value=fever]")
+    page.check("input[value=breathlessness]")
+    page.click("button[type=submit]")
+    page.wait_for_selector("#spo2-error:not([hidden])")
+    assert page.evaluate("document.activeElement.id") == "spo2"
+    assert page.locator("#temperature").input_value() == "38,2"
+    assert page.locator("#consciousness").input_value() == "confusion"
+    assert page.locator("input[value=fever]").is_checked()
+    assert page.locator("input[value=breathlessness]").is_checked()
+    assert not page.locator("input[value=cyanosis]").is_checked()
+    if SCREENSHOTS:
+        page.screenshot(path=str(SCREENSHOTS / "care-link-errors.png"), full_page=True)
