@@ -74,7 +74,11 @@ async def current_alerts(
         signed = signed.where(CarePatient.doctor_id == mine)
     flagged = [
         p
-        for p in (await session.scalars(signed.limit(limit))).all()
+        for p in (
+            await session.scalars(
+                signed.order_by(CarePatient.last_checkin_at.desc(), CarePatient.id).limit(limit)
+            )
+        ).all()
         if (p.last_result or {}).get("warning_signs")
     ]
     missed_q = (
