@@ -4,12 +4,9 @@ patient page (charts, results, the check-in form), the patient list, who sees wh
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select
 
@@ -17,27 +14,9 @@ from hotline.care.models import CheckInSlot, SlotState
 from hotline.contacts.models import PersonalDataRead
 from tests.auth.test_auth import _csrf_of
 from tests.care.helpers import API, doctor_with_profile, new_doctor, register
-from tests.conftest import PASSWORD, SITE_TZ
+from tests.conftest import SITE_TZ
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def signed_in(app: Any) -> Callable[[str], Any]:
-    """A browser-like client (its own cookie jar) signed in as one user."""
-
-    @asynccontextmanager
-    async def open_as(who: str) -> AsyncIterator[httpx.AsyncClient]:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-            page = await c.get("/login")
-            r = await c.post(
-                "/login", data={"username": who, "password": PASSWORD, "csrf": _csrf_of(page.text)}
-            )
-            assert r.status_code == 303, r.text
-            yield c
-
-    return open_as
 
 
 async def check_in(client: Any, world: Any, patient: dict[str, Any], **vitals: Any) -> Any:
@@ -280,8 +259,11 @@ async def test_every_care_page_logs_its_read_of_the_patient(app, client, world, 
             ("GET", "/care/patients"): ("GET", "/care/patients", None),
             ("GET", "/care/patients/{patient_id}"): ("GET", url, None),
             ("POST", "/care/patients/{patient_id}/checkins"): (
-                "POST", f"{url}/checkins", {"csrf": csrf, "spo2": "97"}
+                "POST", f"{url}/checkins", {"csrf": csrf, "spo2": "92"}
             ),
+            # After that check-in's warning sign: an alert standing.
+            ("GET", "/care/alerts"): ("GET", "/care/alerts", None),
+            ("GET", "/care/alerts/list"): ("GET", "/care/alerts/list", None),
         }  # fmt: skip
         assert visits.keys() == CARE_PAGES
         for route, (method, path, form) in visits.items():

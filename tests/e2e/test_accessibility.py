@@ -126,6 +126,7 @@ PAGES = {
     "care": Page("/care", "doctor", "#worklist"),
     "care-patient": Page("/care/patients/{patient}", "doctor", "#checkin-form"),
     "care-checkin-error": Page("/care/patients/{patient}", "doctor", "#checkin-form", _bad_checkin),
+    "care-alerts": Page("/care/alerts", "supervisor", "main[data-live='1']"),
 }
 
 

@@ -101,3 +101,144 @@ def test_a_doctor_records_a_check_in_and_sees_high_risk_and_the_urgent_case(  # 
     first = page.locator("#worklist-rows tr").first
     assert first.get_attribute("data-patient") == str(patient)
     assert "Đỏ" in first.inner_text()
+
+
+async def _warning_sign(settings, patient_id: int) -> str:  # type: ignore[no-untyped-def]
+    """The doctor records a check-in with warning signs (another process: the worker's or
+    the API's); the urgent case's code."""
+    from hotline.auth.service import actor_of
+    from hotline.care.checkins import CheckInData, record_by_doctor
+    from hotline.care.models import CarePatient
+    from hotline.events import committed
+
+    engine = create_engine(settings.effective_database_url)
+    maker = make_sessionmaker(engine, Site.from_settings(settings))
+    async with committed(maker, None) as s:
+        patient = await s.get(CarePatient, patient_id)
+        assert patient is not None and patient.doctor_id is not None
+        from hotline.auth.models import User
+
+        doctor = await s.get(User, patient.doctor_id)
+        done = await record_by_doctor(
+            s,
+            actor=actor_of(doctor),
+            patient_id=patient_id,
+            data=CheckInData(spo2=92, respiratory_rate=27, symptoms=("cyanosis",)),
+        )
+        code = str(done.case_code)
+    await engine.dispose()
+    return code
+
+
+@pytest.mark.e2e
+def test_a_supervisor_sees_a_new_care_alert_arrive_live(  # type: ignore[no-untyped-def]
+    live_server, browser, settings
+):
+    patient = live_server.run(_seed(settings))
+    live_server.run(_supervisor(settings))
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(live_server.url + "/login")
+    page.fill("#username", "truongca")
+    page.fill("#password", "truongca-1022")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    page.goto(live_server.url + "/care/alerts")
+    page.wait_for_selector("#main[data-live='1']")
+    assert page.locator("#alerts-empty").is_visible()
+
+    code = live_server.run(_warning_sign(settings, patient))
+    row = page.locator(f"#alert-warning_signs-{patient}")
+    row.wait_for()
+    assert page.locator("#care-alert").is_visible()
+    text = row.inner_text()
+    assert "Lê Văn Hùng" in text and "Tím tái" in text and "SpO2 thấp" in text
+    assert row.locator(f"a[href='/cases/{code}']").count() == 1
+    assert page.locator("#alert-count b").inner_text() == "1"
+    if SCREENSHOTS:
+        page.screenshot(path=str(SCREENSHOTS / "care-alerts.png"), full_page=True)
+    row.locator(f"a[href='/care/patients/{patient}']").click()
+    page.wait_for_url(f"{live_server.url}/care/patients/{patient}")
+
+
+async def _supervisor(settings) -> None:  # type: ignore[no-untyped-def]
+    from hotline.auth.service import create_user
+
+    engine = create_engine(settings.effective_database_url)
+    async with make_sessionmaker(engine, Site.from_settings(settings))() as s, s.begin():
+        await create_user(
+            s, username="truongca", password="truongca-1022", role="supervisor",
+            full_name="Trưởng ca Trần Bình",
+        )  # fmt: skip
+    await engine.dispose()
+
+
+@pytest.mark.e2e
+def test_the_check_in_form_shows_every_mistake_in_its_field_with_the_focus_on_the_first(  # type: ignore[no-untyped-def]
+    live_server, browser, settings
+):
+    patient = live_server.run(_seed(settings))
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(live_server.url + "/login")
+    page.fill("#username", "bacsi01")
+    page.fill("#password", "bacsi01-1022")
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server.url + "/care")
+    page.goto(f"{live_server.url}/care/patients/{patient}")
+    page.fill("#respiratory_rate", "nhanh")
+    page.fill("#pulse", "400")
+    page.fill("#temperature", "37,8")
+    page.select_option("#consciousness", "voice")
+    page.click("#record")
+    page.wait_for_selector("#respiratory_rate-error")
+    assert page.evaluate("document.activeElement.id") == "respiratory_rate"
+    assert page.locator("#pulse-error").is_visible()
+    assert page.locator("#consciousness").input_value() == "voice"
+    assert page.locator("#temperature").input_value() == "37,8"
+    # Each message sits under its own input, in its own column of the grid.
+    for name in ("respiratory_rate", "pulse"):
+        field = page.locator(f"#{name}").bounding_box()
+        error = page.locator(f"#{name}-error").bounding_box()
+        assert field is not None and error is not None
+        assert error["y"] >= field["y"] + field["height"] - 1
+        assert abs(error["x"] - field["x"]) < 2, name
+    assert page.locator(".vitals > .field").count() == 7
+    if SCREENSHOTS:
+        page.locator("#checkin-form").screenshot(path=str(SCREENSHOTS / "care-checkin-errors.png"))
+
+
+async def _link(settings, patient_id: int) -> str:  # type: ignore[no-untyped-def]
+    from hotline.care.links import link_of
+    from hotline.care.models import CarePatient
+
+    engine = create_engine(settings.effective_database_url)
+    async with make_sessionmaker(engine, Site.from_settings(settings))() as s:
+        patient = await s.get(CarePatient, patient_id)
+        assert patient is not None
+        link = link_of(s, patient)
+    await engine.dispose()
+    return link
+
+
+@pytest.mark.e2e
+def test_the_patients_link_form_keeps_every_answer_on_a_mistake(  # type: ignore[no-untyped-def]
+    live_server, browser, settings
+):
+    patient = live_server.run(_seed(settings))
+    link = live_server.run(_link(settings, patient))
+    page = browser.new_page(viewport={"width": 420, "height": 900})
+    page.goto(live_server.url + link)
+    page.fill("#spo2", "9x")
+    page.fill("#temperature", "38,2")
+    page.select_option("#consciousness", "confusion")
+    page.check("input[value=fever]")
+    page.check("input[value=breathlessness]")
+    page.click("button[type=submit]")
+    page.wait_for_selector("#spo2-error:not([hidden])")
+    assert page.evaluate("document.activeElement.id") == "spo2"
+    assert page.locator("#temperature").input_value() == "38,2"
+    assert page.locator("#consciousness").input_value() == "confusion"
+    assert page.locator("input[value=fever]").is_checked()
+    assert page.locator("input[value=breathlessness]").is_checked()
+    assert not page.locator("input[value=cyanosis]").is_checked()
+    if SCREENSHOTS:
+        page.screenshot(path=str(SCREENSHOTS / "care-link-errors.png"), full_page=True)

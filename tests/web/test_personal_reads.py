@@ -67,6 +67,8 @@ PERSONAL: dict[tuple[str, str], str] = {
     ("GET", "/care/patients"): "care_patients",
     ("GET", "/care/patients/{patient_id}"): "care_patient",
     ("POST", "/care/patients/{patient_id}/checkins"): "care_checkin",
+    ("GET", "/care/alerts"): "care_alerts",
+    ("GET", "/care/alerts/list"): "care_alerts",
 }
 # Pages read with a session, not a token: their logs are checked by their own tests.
 PAGES = {

@@ -83,6 +83,8 @@ def nav_for(actor: Actor | None) -> dict[str, bool]:
         "care": allows(actor, Permission.FOLLOW_PATIENTS)
         and not allows(actor, Permission.SEE_ALL_PATIENTS),
         "patients": allows(actor, Permission.FOLLOW_PATIENTS),
+        # The care coordinator's live alerts (a doctor's own are on their worklist).
+        "care_alerts": allows(actor, Permission.SEE_ALL_PATIENTS),
         "dashboard": allows(actor, Permission.SUPERVISE_AGENTS),
         # Shift leads' staffing board; a call taker's own shifts and clock.
         "staffing": allows(actor, Permission.SEE_ROSTER),

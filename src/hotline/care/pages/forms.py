@@ -1,10 +1,12 @@
 """What the two check-in forms share (the patient's link and the doctor's patient page):
-the measures typed as text, read as numbers, each mistake named next to its field."""
+the measures typed as text, read as numbers, every mistake named next to its field at once
+(the service checks again and refuses one at a time; a form shows them all)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from hotline.care.checkins import RANGES
 from hotline.messages import msg
 
 EXPIRED = msg("Phiên làm việc đã hết hạn, vui lòng bấm gửi lại.")
@@ -22,14 +24,20 @@ FIELD_NAMES = frozenset(name for name, *_rest in FIELDS)
 
 def numbers_of(values: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
     """The measures typed (a decimal comma taken as a point), and a message for each one
-    that is not a number."""
+    that is not a number or is outside what the service takes."""
     numbers: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for name, _label, _unit, kind in FIELDS:
         raw = values.get(name, "").replace(",", ".")
         if raw:
             try:
-                numbers[name] = kind(raw)
+                number = kind(raw)
             except ValueError:
                 errors[name] = NOT_A_NUMBER
+                continue
+            low, high = RANGES[name]
+            if not low <= number <= high:
+                # The service's own refusal (checkins.vitals_of), for every field at once.
+                errors[name] = msg("Giá trị ngoài khoảng {low}–{high}", low=low, high=high)
+            numbers[name] = number
     return numbers, errors

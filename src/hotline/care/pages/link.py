@@ -4,7 +4,7 @@ name, number or address on the page."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -22,13 +22,15 @@ from hotline.web.state import AppState
 templates = templates_for(__file__)
 router = APIRouter(include_in_schema=False)
 StateDep = Annotated[AppState, Depends(get_state)]
+# The form's fields in order: the first with a mistake takes the focus.
+ORDER = (*(name for name, *_ in FIELDS), "consciousness", "symptoms")
 
 
 def _page(
     request: Request,
     token: str,
     *,
-    values: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     sent: bool = False,
     alert: bool = False,
@@ -43,6 +45,7 @@ def _page(
             "fields": [(name, label, unit) for name, label, unit, _kind in FIELDS],
             "values": values or {},
             "errors": errors or {},
+            "first_error": next((n for n in ORDER if n in (errors or {})), None),
             "sent": sent,
             "alert": alert,
         },
@@ -95,21 +98,24 @@ async def send_checkin(
         "consciousness": consciousness,
     }
     values = {k: v.strip() for k, v in values.items()}
+    ticked = [s.strip() for s in symptoms or ()]
+    # Every answer is shown again with a mistake: the measures, consciousness, symptoms.
+    shown: dict[str, Any] = {**values, "symptoms": ticked}
     if not csrf_matches(request, csrf):
-        return _page(request, token, values=values, errors={"form": EXPIRED}, status=400)
+        return _page(request, token, values=shown, errors={"form": EXPIRED}, status=400)
     numbers, errors = numbers_of(values)
     if errors:
-        return _page(request, token, values=values, errors=errors, status=422)
+        return _page(request, token, values=shown, errors=errors, status=422)
     data = CheckInData(
         **numbers,
         consciousness=values.get("consciousness") or None,
-        symptoms=tuple(symptoms or ()) or None,
+        symptoms=tuple(ticked) or None,
     )
     try:
         async with state.unit_of_work() as session:
             patient = await patient_of_token(session, token)
             done = await record_by_link(session, patient=patient, data=data)
     except InvalidInput as exc:
-        field = exc.field if exc.field in FIELD_NAMES else "form"
-        return _page(request, token, values=values, errors={field: exc.detail}, status=422)
+        field = exc.field if exc.field in FIELD_NAMES | {"consciousness", "symptoms"} else "form"
+        return _page(request, token, values=shown, errors={field: exc.detail}, status=422)
     return _page(request, token, sent=True, alert=bool(done.risk.warning_signs))

@@ -17,6 +17,7 @@ from hotline.care.calls import calls_of_patient
 from hotline.care.pages.charts import charts_of
 from hotline.care.pages.doctor import base_context, signed_in
 from hotline.care.pages.forms import EXPIRED, FIELDS, numbers_of
+from hotline.care.pages.reasons import reason_message
 from hotline.care.rulesets import CONSCIOUSNESS, SYMPTOMS
 from hotline.errors import InvalidInput
 from hotline.types import Id
@@ -29,8 +30,10 @@ templates = templates_for(__file__)
 router = APIRouter(include_in_schema=False)
 StateDep = Annotated[AppState, Depends(get_state)]
 FormText = Annotated[str, Form()]
-# A refusal named after one of these goes next to it; any other on top of the form.
-FORM_FIELDS = frozenset({*(name for name, *_ in FIELDS), "consciousness", "symptoms", "note"})
+# A refusal named after one of these goes next to it; any other on top of the form. In the
+# form's order: the first with a mistake takes the focus.
+FORM_ORDER = (*(name for name, *_ in FIELDS), "consciousness", "symptoms", "note")
+FORM_FIELDS = frozenset(FORM_ORDER)
 
 
 async def _render(
@@ -69,7 +72,9 @@ async def _render(
             symptoms=SYMPTOMS,
             typed=typed or {},
             errors=errors or {},
+            first_error=next((n for n in FORM_ORDER if n in (errors or {})), None),
             done=request.query_params.get("done"),
+            reason_message=reason_message,
         )
     return templates.TemplateResponse(request, "care/patient.html", context, status_code=status)
 
@@ -98,8 +103,8 @@ async def record_checkin(
     symptoms: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     """A check-in the doctor took during a call: recorded by the same service as the API's,
-    then the patient page with its result; a mistake shows the form again, next to the
-    field, with everything typed kept."""
+    then the patient page with its result; mistakes show the form again, every one next to
+    its field at once, with everything typed kept."""
     values = {
         "spo2": spo2,
         "respiratory_rate": respiratory_rate,
@@ -117,13 +122,9 @@ async def record_checkin(
         return await _render(
             request, state, patient_id, typed=typed, errors={"form": EXPIRED}, status=400
         )
-    if refused:
-        name, message = next(iter(refused.items()))
-        key = name if name in FORM_FIELDS else "form"
-        return await _render(
-            request, state, patient_id, typed=typed, errors={key: message}, status=422
-        )
     numbers, errors = numbers_of(values)
+    for name, message in refused.items():
+        errors.setdefault(name if name in FORM_FIELDS else "form", message)
     if errors:
         return await _render(request, state, patient_id, typed=typed, errors=errors, status=422)
     data = checkins.CheckInData(

@@ -1,6 +1,7 @@
 // Home care's pages, live: on the worklist an alert or a reminder for this doctor (the
 // stream sends `care.*` events only to the patient's doctor and the supervisors) fetches
-// the rows again (/care/worklist) and says so; on a patient's page, one about this patient
+// the rows again (/care/worklist) and says so; on the alerts page an alert fetches the
+// alerts again (/care/alerts/list); on a patient's page, one about this patient
 // says the page has news, with a link to reload it. (No inline script: the CSP.)
 (function () {
   "use strict";
@@ -19,7 +20,7 @@
 
   var running = false, again = false;
   function refreshRows() {
-    var target = document.getElementById("worklist");
+    var target = document.getElementById(main.dataset.rowsTarget || "worklist");
     if (!target) return;
     if (running) { again = true; return; }
     running = true;
@@ -48,6 +49,7 @@
     try { body = JSON.parse(ev.data); } catch (e) { return; }
     var data = body.data || {};
     if (scope === "worklist") { refreshRows(); return; }
+    if (scope === "alerts") { if (ev.type === "care.alert") refreshRows(); return; }
     if (scope === "patient" && data.patient_id === patient) {
       var note = document.getElementById("changed");
       if (note) note.hidden = false;
@@ -61,7 +63,9 @@
     source.addEventListener("open", function () { setLive(true); });
     source.addEventListener("ready", function () { setLive(true); main.dataset.live = "1"; });
     source.addEventListener("signed_out", function () { location.assign("/login"); });
-    source.addEventListener("reset", function () { if (scope === "worklist") refreshRows(); });
+    source.addEventListener("reset", function () {
+      if (scope === "worklist" || scope === "alerts") refreshRows();
+    });
     ["care.alert", "care.reminder"].forEach(function (kind) {
       source.addEventListener(kind, onCare);
     });
