@@ -17,12 +17,21 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from hotline.app import create_app
 from hotline.migrate import upgrade
 from hotline.settings import Settings, normalise_database_url
+
+# Property tests check behaviour, never speed: on a busy CI box hypothesis's own timing
+# checks (deadline, "data generation too slow") failed tests that were right.
+hypothesis_settings.register_profile(
+    "hotline", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("hotline")
 
 PG_URL = os.environ.get("HOTLINE_TEST_POSTGRES_URL")
 KEEP_TABLES = {"province", "ward", "alembic_version"}
