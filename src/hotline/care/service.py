@@ -278,6 +278,9 @@ class PatientView:
             "eligibility": p.eligibility,
             "doctor_id": p.doctor_id,
             "state": p.state.value,
+            "end_reason": p.end_reason.value if p.end_reason else None,
+            "end_note": p.end_note or "",
+            "ended_at": p.ended_at.isoformat() if p.ended_at else None,
             "last_checkin_at": p.last_checkin_at.isoformat() if p.last_checkin_at else None,
             "last_result": p.last_result,
             "checkins_due": [
