@@ -125,6 +125,7 @@ def create_app(settings: Settings) -> FastAPI:
     from hotline.calls.api import callbacks_router
     from hotline.calls.api import router as calls_router
     from hotline.care.api import router as care_router
+    from hotline.care.api.followup import router as care_followup_router
     from hotline.care.pages import router as care_pages_router
     from hotline.cases.api import router as cases_router
     from hotline.cases.pages import router as case_pages_router
@@ -181,6 +182,7 @@ def create_app(settings: Settings) -> FastAPI:
         knowledge_case_router,
         knowledge_public_router,
         care_router,
+        care_followup_router,
         sse_router,
         webchat_router,
         docs_router,

@@ -70,3 +70,28 @@ async def register(
     )
     assert r.status_code == 201, r.text
     return r.json()
+
+
+async def officer_115(app: Any, client: Any) -> dict[str, str]:
+    """A unit officer of the 115 unit (`01-115`), username `dieuphoi115`; its auth header."""
+    from hotline.directory.service import get_unit_by_code
+
+    async with app.state.hotline.unit_of_work() as session:
+        unit = await get_unit_by_code(session, "01-115")
+        await create_user(
+            session, username="dieuphoi115", password=PASSWORD, role="unit_officer",
+            unit_id=unit.id,
+        )  # fmt: skip
+    r = await client.post(
+        "/api/v1/auth/token", data={"username": "dieuphoi115", "password": PASSWORD}
+    )
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+async def check_in(client: Any, world: Any, patient_id: int, **vitals: Any) -> dict[str, Any]:
+    r = await client.post(
+        f"{API}/patients/{patient_id}/checkins", json=vitals, headers=world.auth("doctor")
+    )
+    assert r.status_code == 201, r.text
+    return r.json()

@@ -81,8 +81,11 @@ async def test_patients_go_to_the_least_loaded_doctor_with_room(app, client, wor
     b = await register(client, world, phone="0903000002")
     c = await register(client, world, phone="0903000003")
     assert [a["doctor_id"], b["doctor_id"], c["doctor_id"]] == [first, second, second]
-    assert a["eligible"] is True and a["eligibility"]["rule_set_version"] == "byt-4038-2021"
-    assert len(a["checkins_due"]) == 0  # today's shown on reads; the slots exist
+    # Registered without SpO2 and respiratory rate: home care needs an assessment first.
+    assert a["eligible"] is None and a["eligibility"]["decision"] == "needs_assessment"
+    assert a["eligibility"]["rule_set_version"] == "byt-4038-2021"
+    # The answer shows the next two check-ins of the schedule just made.
+    assert [s["state"] for s in a["checkins_due"]] == ["due", "due"]
     mine = await client.get(f"{API}/patients", headers=world.auth("doctor"))
     assert [p["id"] for p in mine.json()] == [a["id"]]
     everyone = await client.get(f"{API}/patients?status=F0", headers=world.auth("supervisor"))
@@ -134,7 +137,7 @@ async def test_high_risk_check_in_alerts_the_doctor_live_and_opens_an_urgent_cas
     assert case.status_code == 200, case.text
     body = case.json()
     assert body["category"] == "cap_cuu" and body["urgent"] is True
-    assert "SpO2 93%" in body["description"] and "RR 26/min" in body["description"]
+    assert "SpO2 93%" in body["description"] and "nhịp thở 26/phút" in body["description"]
     # A second warning while that case is open alerts again without a second case.
     again = await client.post(
         f"{API}/patients/{patient['id']}/checkins",

@@ -159,14 +159,14 @@ ON = date(2021, 8, 20)
 
 
 def facts(**kw) -> Facts:
-    base = {"status": "F0", "age": 30, "vaccine_doses": 0}
+    base = {"status": "F0", "age": 30, "vaccine_doses": 0, "spo2": 98, "respiratory_rate": 16}
     return Facts(**{**base, **kw})
 
 
 def test_eligibility_4038_vitals_at_the_limits():
     assert assess(facts(respiratory_rate=20, spo2=96), rule_set="byt-4038-2021", on=ON).eligible
     no = assess(facts(respiratory_rate=21), rule_set="byt-4038-2021", on=ON)
-    assert not no.eligible and [r.rule for r in no.reasons if not r.ok] == ["respiratory_rate"]
+    assert not no.eligible and [r.rule for r in no.reasons if r.ok is False] == ["respiratory_rate"]
     assert not assess(facts(spo2=95), rule_set="byt-4038-2021", on=ON).eligible
     assert not assess(facts(spo2=96), rule_set="byt-261-2022", on=ON).eligible
     assert assess(facts(spo2=97, respiratory_rate=19), rule_set="byt-261-2022", on=ON).eligible
@@ -202,3 +202,14 @@ def test_eligibility_261_accepts_a_stable_comorbidity():
     assert not assess(sick, rule_set="byt-261-2022", on=ON).eligible
     stable = facts(age=70, comorbidities=frozenset({"hypertension"}), comorbidities_stable=True)
     assert assess(stable, rule_set="byt-261-2022", on=ON).eligible
+
+
+@pytest.mark.parametrize("missing", ["spo2", "respiratory_rate"])
+def test_eligibility_without_spo2_or_respiratory_rate_needs_assessment(missing):
+    found = assess(facts(**{missing: None}), rule_set="byt-4038-2021", on=ON)
+    assert (found.decision, found.eligible) == ("needs_assessment", False)
+    assert [r.rule for r in found.reasons if r.ok is None] == [missing]
+    assert found.as_json()["eligible"] is None
+    # A rule that fails says no, whatever is missing.
+    no = assess(facts(**{missing: None}, age=60), rule_set="byt-4038-2021", on=ON)
+    assert no.decision == "not_eligible"

@@ -3,7 +3,8 @@
 window's doctor registered (a sipp phone) and free, the line calls the citizen (a sipp UAS at
 `HOTLINE_SIP_CALLBACK_URI`), rings the doctor and bridges them, and the consult request is
 done by that doctor. Before 15:00 nothing is dialled, even with the doctor free; a request the
-doctor took by hand is not dialled; a try nobody answers leaves the request open."""
+doctor took by hand is not dialled; a try nobody answers leaves the request open, and so do a
+line that stops during a try and one that crashed (released when a line starts)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlalchemy import select
 
 from hotline.auth.service import SYSTEM, actor_of, get_user
 from hotline.calls.models import Callback, CallbackAttempt
+from hotline.care.consult_dialling import claim_consult_callback, due_consult_callbacks
 from hotline.care.consults import take_consult
 from hotline.care.doctors import DoctorIn, WindowIn, save_doctor
 from hotline.care.models import ConsultRequest
@@ -205,3 +207,68 @@ async def test_a_try_nobody_answers_leaves_the_request_open_for_the_next_try_or_
         actor = actor_of(await get_user(session, doctor))
         view = await take_consult(session, actor=actor, consult_id=request.id)
         assert view.request.taken_by_id == doctor
+
+
+async def test_a_line_that_stops_during_a_try_leaves_the_request_open(
+    dialling_line: Line, clock: Clock
+):
+    await callback_asked_at_noon(dialling_line)
+    code, out = await register(dialling_line, free_udp_port(), user="bs_tuvan")
+    assert code == 0, out
+    clock.at = FIFTEEN  # the line dials the citizen, whose phone rings unanswered
+    for _ in range(100):
+        _, request, attempts = await state(dialling_line)
+        if request.status.value == "taken":
+            break
+        await asyncio.sleep(0.05)
+    assert request.status.value == "taken" and request.dialling_until is not None
+    assert attempts == []
+    dialer = dialling_line.phone.dialer
+    assert dialer is not None
+    await dialer.stop()  # what the line's stop() does first
+    _, request, attempts = await state(dialling_line)
+    assert (request.status.value, request.taken_by_id, request.dialling_until) == (
+        "open",
+        None,
+        None,
+    )
+
+
+async def test_requests_a_crashed_line_held_are_released_at_start_up(
+    dialling_line: Line, clock: Clock
+):
+    doctor = await callback_asked_at_noon(dialling_line)
+    # Another line claimed the try at 12:00 and died before writing its result.
+    found = []
+    for _ in range(50):  # the line writes the request as the caller hangs up
+        async with sessionmaker_of(dialling_line)() as session:
+            found = await due_consult_callbacks(session, now=FIFTEEN)
+        if found:
+            break
+        await asyncio.sleep(0.1)
+    [due] = found
+    async with sessionmaker_of(dialling_line)() as session, session.begin():
+        assert await claim_consult_callback(session, due=due, doctor_id=doctor, now=NOON, hold=60.0)
+    _, request, _ = await state(dialling_line)
+    assert request.status.value == "taken"
+    dialer = dialling_line.phone.dialer
+    assert dialer is not None
+    await dialer.start()  # within the hold: it may still be dialling
+    _, request, _ = await state(dialling_line)
+    assert request.status.value == "taken"
+    clock.at = NOON.replace(minute=10)
+    await dialer.start()  # what a line does when it starts
+    _, request, _ = await state(dialling_line)
+    assert (request.status.value, request.taken_by_id, request.dialling_until) == (
+        "open",
+        None,
+        None,
+    )
+    # A request a doctor took by hand is never released by the line.
+    async with sessionmaker_of(dialling_line)() as session, session.begin():
+        actor = actor_of(await get_user(session, doctor))
+        await take_consult(session, actor=actor, consult_id=request.id)
+    clock.at = FIFTEEN.replace(hour=9)
+    await dialer.start()
+    _, request, _ = await state(dialling_line)
+    assert (request.status.value, request.taken_by_id) == ("taken", doctor)

@@ -12,26 +12,24 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.auth.service import SYSTEM, Actor
+from hotline.auth.service import Actor
 from hotline.care.access import get_patient_for
+from hotline.care.escalation import escalate, open_urgent_case
 from hotline.care.models import CarePatient, CareState, CheckIn, CheckInSlot, SlotState
 from hotline.care.risk import TIER_RANK, Risk, Vitals, evaluate
 from hotline.care.rulesets import CONSCIOUSNESS, SYMPTOMS
 from hotline.care.service import RANK_TIER
-from hotline.cases.models import Case, CaseStatus
-from hotline.cases.service import NewCase, open_case
-from hotline.cases.workflow import forward_case
-from hotline.contacts.service import ReadSubject, get_contact, log_personal_reads
+from hotline.contacts.service import ReadSubject, log_personal_reads
 from hotline.db import utcnow
-from hotline.directory.service import suggest_units
 from hotline.errors import InvalidInput, NotFound
-from hotline.events import DomainEvent, record_event
 from hotline.messages import msg
 from hotline.site import site_of
 
 # A check-in this long before a slot's due time counts for it (a morning call at 07:30).
 EARLY = timedelta(hours=3)
-OPEN_CASE = (CaseStatus.NEW, CaseStatus.IN_PROGRESS, CaseStatus.FORWARDED, CaseStatus.ACCEPTED)
+# A check-in measuring all of these is complete: it may show that a patient with an open
+# urgent case improved. A partial one (any missing) cannot lower their risk meanwhile.
+COMPLETE = ("spo2", "respiratory_rate", "pulse")
 
 # field: (lowest, highest) a measurement may take; outside it is a typing error.
 RANGES: dict[str, tuple[float, float]] = {
@@ -99,7 +97,7 @@ def vitals_of(data: CheckInData) -> Vitals:
 @dataclass(frozen=True)
 class Recorded:
     checkin: CheckIn
-    risk: Risk
+    risk: Risk  # as computed from this check-in's measures alone
     case_code: str | None
 
     def as_json(self) -> dict[str, Any]:
@@ -107,9 +105,33 @@ class Recorded:
             "id": self.checkin.id,
             "patient_id": self.checkin.patient_id,
             "at": self.checkin.at.isoformat(),
-            **self.risk.as_json(),
+            **self.checkin.result,
             "case_code": self.case_code,
         }
+
+
+async def _held(
+    session: AsyncSession, patient: CarePatient, data: CheckInData, risk: Risk
+) -> dict[str, Any] | None:
+    """The patient's standing result, kept, when this check-in is partial and would lower
+    it while their urgent case is open (a missing SpO2 is not a better SpO2)."""
+    before = patient.last_result
+    if before is None or all(getattr(data, f) is not None for f in COMPLETE):
+        return None
+    if TIER_RANK[risk.tier] >= TIER_RANK.get(before.get("tier", "green"), 0):
+        return None
+    case = await open_urgent_case(session, patient)
+    if case is None:
+        return None
+    return {
+        "case_code": case.code,
+        "reason": "partial_checkin_open_urgent_case",
+        "missing": [f for f in COMPLETE if getattr(data, f) is None],
+        "computed": {"tier": risk.tier, "risk": risk.risk, "severity": risk.severity},
+        "tier": before["tier"],
+        "risk": before["risk"],
+        "severity": before["severity"],
+    }
 
 
 async def record_by_doctor(
@@ -134,6 +156,10 @@ async def _record(
 ) -> Recorded:
     vitals = vitals_of(data)
     risk = evaluate(vitals, age=patient.age, warning_rule_set=site_of(session).care.warning_signs)
+    result = risk.as_json()
+    held = await _held(session, patient, data, risk)
+    if held is not None:
+        result.update(tier=held["tier"], risk=held["risk"], severity=held["severity"], held=held)
     now = utcnow()
     checkin = CheckIn(
         patient_id=patient.id,
@@ -149,10 +175,10 @@ async def _record(
         note=data.note.strip()[:2000],
         news2=risk.news2,
         warning_signs=list(risk.warning_signs),
-        severity=risk.severity,
-        tier=risk.tier,
-        risk=risk.risk,
-        result=risk.as_json(),
+        severity=result["severity"],
+        tier=result["tier"],
+        risk=result["risk"],
+        result=result,
         rule_set_version=risk.rule_set_version,
     )
     session.add(checkin)
@@ -168,11 +194,14 @@ async def _record(
     ).all():
         slot.state, slot.checkin_id = SlotState.DONE, checkin.id
     patient.last_checkin_at = now
-    patient.last_result = risk.as_json()
-    patient.risk_rank = TIER_RANK[risk.tier] * RANK_TIER + min(risk.news2, RANK_TIER - 1)
+    if held is None:
+        patient.last_result = result
+        patient.risk_rank = TIER_RANK[risk.tier] * RANK_TIER + min(risk.news2, RANK_TIER - 1)
+    else:  # the standing result and rank stay; the answer says why
+        patient.last_result = {**(patient.last_result or {}), "held": held}
     code = None
     if risk.warning_signs:
-        code = await _escalate(session, patient, checkin, risk)
+        code = await escalate(session, patient, checkin, risk)
         checkin.case_code = code
     if by is not None:
         # The answer names the patient's risk: it is a read of their health data.
@@ -184,99 +213,6 @@ async def _record(
         )
     await session.flush()
     return Recorded(checkin, risk, code)
-
-
-def _summary(patient: CarePatient, name: str, checkin: CheckIn, risk: Risk) -> str:
-    """What the 115 unit reads first: who, what was measured, which signs, how severe."""
-    measured = ", ".join(
-        f"{label} {value}{unit}"
-        for label, value, unit in (
-            ("SpO2", checkin.spo2, "%"),
-            ("RR", checkin.respiratory_rate, "/min"),
-            ("HR", checkin.pulse, "/min"),
-            ("T", checkin.temperature, "°C"),
-            (
-                "BP",
-                f"{checkin.systolic_bp}/{checkin.diastolic_bp}" if checkin.systolic_bp else None,
-                "",
-            ),
-            ("ACVPU", checkin.consciousness, ""),
-        )
-        if value is not None
-    )
-    facts = [
-        f"{patient.status.value}",
-        f"{patient.age} tuổi" if patient.age is not None else "",
-        "có thai" if patient.pregnant else "",
-        ("bệnh nền: " + ", ".join(patient.comorbidities)) if patient.comorbidities else "",
-        f"xét nghiệm {patient.test_date.isoformat()}" if patient.test_date else "",
-    ]
-    return (
-        f"Người bệnh theo dõi tại nhà có dấu hiệu cảnh báo: {name or '—'} "
-        f"({'; '.join(f for f in facts if f)}). "
-        f"Chỉ số: {measured or '—'}. Triệu chứng: {', '.join(checkin.symptoms) or '—'}. "
-        f"Dấu hiệu: {', '.join(risk.warning_signs)}. NEWS2 {risk.news2}, mức độ {risk.severity}, "
-        f"phân tầng {risk.tier}. Hỗ trợ quyết định: bác sĩ phụ trách quyết định."
-    )
-
-
-async def _escalate(
-    session: AsyncSession, patient: CarePatient, checkin: CheckIn, risk: Risk
-) -> str:
-    """Open an urgent `cap_cuu` case forwarded to the 115 unit (unless the last one is
-    still open), and alert the doctor and the supervisors live. Returns the case's code."""
-    case: Case | None = None
-    if patient.urgent_case_id is not None:
-        case = await session.get(Case, patient.urgent_case_id)
-        if case is not None and case.status not in OPEN_CASE:
-            case = None
-    if case is None:
-        contact = await get_contact(session, patient.contact_id)
-        case = await open_case(
-            session,
-            actor=SYSTEM,
-            data=NewCase(
-                channel="phone" if checkin.source == "doctor" else "web",
-                description=_summary(patient, contact.name, checkin, risk),
-                category="cap_cuu",
-                urgent=True,
-                contact_id=patient.contact_id,
-                ward_code=patient.ward_code,
-                address=patient.address,
-            ),
-        )
-        units = await suggest_units(session, category_code="cap_cuu", ward_code=patient.ward_code)
-        if not units:
-            # Isolating where no unit of the site reaches (another province, no ward given):
-            # still the site's patient, so the site's own province-wide 115 coordinates.
-            units = await suggest_units(session, category_code="cap_cuu", ward_code=None)
-        if units:
-            await forward_case(
-                session,
-                actor=SYSTEM,
-                case=case,
-                unit_id=units[0].id,
-                note=f"Theo dõi tại nhà: người bệnh #{patient.id}",
-            )
-        patient.urgent_case_id = case.id
-    record_event(
-        session,
-        DomainEvent(
-            kind="care.alert",
-            case_code=case.code,
-            data={
-                "patient_id": patient.id,
-                "doctor_id": patient.doctor_id,
-                "reason": "warning_signs",
-                "checkin_id": checkin.id,
-                "warning_signs": list(risk.warning_signs),
-                "tier": risk.tier,
-                "severity": risk.severity,
-                "news2": risk.news2,
-            },
-        ),
-    )
-    return case.code
 
 
 async def list_checkins(

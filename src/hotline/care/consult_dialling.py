@@ -7,12 +7,18 @@ conditional update) in the same transaction as it claims the callback's try
 not dial; once the line has it, a doctor's own take is refused (409). Connected, the request
 is done by that doctor; otherwise it is open again, for the next try or a call by hand.
 Requests from a message (no callback) are never dialled.
+
+While the line holds a request its `dialling_until` is set (the try's longest time). A line
+that stops releases the requests of the tries it cut; one that crashed leaves them held, and
+the next line to start, or any line's poll once that time has passed, releases them: a
+request is never left `taken` by a try nobody is making.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -81,7 +87,12 @@ async def claim_consult_callback(
     taken = await session.execute(
         update(ConsultRequest)
         .where(ConsultRequest.id == due.request_id, ConsultRequest.status == ConsultStatus.OPEN)
-        .values(status=ConsultStatus.TAKEN, taken_by_id=doctor_id, taken_at=now)
+        .values(
+            status=ConsultStatus.TAKEN,
+            taken_by_id=doctor_id,
+            taken_at=now,
+            dialling_until=now + timedelta(seconds=hold),
+        )
         .execution_options(synchronize_session=False)
     )
     if getattr(taken, "rowcount", 0) != 1:
@@ -119,6 +130,7 @@ async def record_consult_attempt(
         if connected
         else {"status": ConsultStatus.OPEN, "taken_by_id": None, "taken_at": None}
     )
+    values["dialling_until"] = None
     await session.execute(
         update(ConsultRequest)
         .where(
@@ -129,3 +141,29 @@ async def record_consult_attempt(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
+
+
+async def release_line_claims(
+    session: AsyncSession, *, now: datetime, request_ids: Iterable[int] | None = None
+) -> int:
+    """Open again the requests the line holds for tries that will not be recorded: those
+    named (tries a stopping line cut), else those whose hold has passed (a line that
+    crashed). A request a doctor took by hand holds no `dialling_until` and is left alone.
+    Returns how many were released."""
+    stmt = update(ConsultRequest).where(
+        ConsultRequest.status == ConsultStatus.TAKEN,
+        ConsultRequest.dialling_until.is_not(None),
+    )
+    if request_ids is not None:
+        ids = list(request_ids)
+        if not ids:
+            return 0
+        stmt = stmt.where(ConsultRequest.id.in_(ids))
+    else:
+        stmt = stmt.where(ConsultRequest.dialling_until <= now)
+    done = await session.execute(
+        stmt.values(
+            status=ConsultStatus.OPEN, taken_by_id=None, taken_at=None, dialling_until=None
+        ).execution_options(synchronize_session=False)
+    )
+    return int(getattr(done, "rowcount", 0) or 0)

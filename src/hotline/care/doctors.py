@@ -167,6 +167,10 @@ async def save_doctor(
     doctor.updated_at = utcnow()
     await session.flush()
     await _set_windows(session, user_id, _windows(session, data, groups), groups)
+    # A new doctor, or one with more room: patients waiting for a doctor get one now.
+    from hotline.care.followup import assign_waiting
+
+    await assign_waiting(session)
     return doctor
 
 

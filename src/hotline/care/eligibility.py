@@ -1,5 +1,6 @@
 """Who may be cared for at home (4038/QĐ-BYT, or 261/QĐ-BYT by setting): a pure rule over
-the registration's facts, answering each rule checked with its reason (docs/care.md)."""
+the registration's facts, answering each rule checked with its reason (docs/care.md): eligible,
+not eligible, or, for an F0 whose SpO2 or respiratory rate is not given, needs assessment."""
 
 from __future__ import annotations
 
@@ -28,22 +29,30 @@ class Facts:
     has_carer: bool = False
 
 
+ELIGIBLE, NOT_ELIGIBLE, NEEDS_ASSESSMENT = "eligible", "not_eligible", "needs_assessment"
+
+
 @dataclass(frozen=True)
 class Reason:
     rule: str
-    ok: bool
+    ok: bool | None  # None: not known (a measure missing)
     message: Message
 
 
 @dataclass(frozen=True)
 class Eligibility:
-    eligible: bool
+    decision: str  # eligible | not_eligible | needs_assessment
     reasons: tuple[Reason, ...]
     rule_set_version: str
 
+    @property
+    def eligible(self) -> bool:
+        return self.decision == ELIGIBLE
+
     def as_json(self) -> dict[str, Any]:
         return {
-            "eligible": self.eligible,
+            "eligible": None if self.decision == NEEDS_ASSESSMENT else self.eligible,
+            "decision": self.decision,
             "reasons": [{"rule": r.rule, "ok": r.ok, "message": r.message} for r in self.reasons],
             "rule_set_version": self.rule_set_version,
         }
@@ -72,14 +81,24 @@ def assess(f: Facts, *, rule_set: str, on: date) -> Eligibility:
         reasons.append(
             Reason("status", True, msg("F1: theo dõi tại nhà, chưa phải ca bệnh cần điều trị"))
         )
-        return Eligibility(True, tuple(reasons), rules["version"])
+        return Eligibility(ELIGIBLE, tuple(reasons), rules["version"])
     check(
         "symptoms",
         f.symptoms <= frozenset(MILD_SYMPTOMS),
         msg("Không có triệu chứng hoặc chỉ triệu chứng nhẹ"),
         msg("Có triệu chứng ngoài nhóm nhẹ"),
     )
-    if f.respiratory_rate is not None:
+    # Home care needs the breathing measured: without SpO2 or the respiratory rate nobody
+    # can say the patient qualifies, so the answer is "needs assessment", never "yes".
+    if f.respiratory_rate is None:
+        reasons.append(
+            Reason(
+                "respiratory_rate",
+                None,
+                msg("Chưa đo nhịp thở: cần đánh giá trước khi theo dõi tại nhà"),
+            )
+        )
+    else:
         check(
             "respiratory_rate",
             f.respiratory_rate <= rules["rr_at_most"],
@@ -90,7 +109,11 @@ def assess(f: Facts, *, rule_set: str, on: date) -> Eligibility:
                 limit=rules["rr_at_most"],
             ),
         )
-    if f.spo2 is not None:
+    if f.spo2 is None:
+        reasons.append(
+            Reason("spo2", None, msg("Chưa đo SpO2: cần đánh giá trước khi theo dõi tại nhà"))
+        )
+    else:
         check(
             "spo2",
             f.spo2 >= rules["spo2_at_least"],
@@ -125,4 +148,10 @@ def assess(f: Facts, *, rule_set: str, on: date) -> Eligibility:
         msg("Tự chăm sóc được hoặc có người chăm sóc"),
         msg("Không tự chăm sóc được và không có người chăm sóc"),
     )
-    return Eligibility(all(r.ok for r in reasons), tuple(reasons), rules["version"])
+    if any(r.ok is False for r in reasons):
+        decision = NOT_ELIGIBLE
+    elif any(r.ok is None for r in reasons):
+        decision = NEEDS_ASSESSMENT
+    else:
+        decision = ELIGIBLE
+    return Eligibility(decision, tuple(reasons), rules["version"])

@@ -1,16 +1,20 @@
 """A followed patient as an HL7 FHIR R4 Bundle (collection): Patient, Condition (COVID-19),
 Observations (vital signs, CARE.md's LOINC codes), RiskAssessment, Encounter (each check-in
-made by a doctor: a virtual visit) and Flag (an open warning). Plain JSON built here; the
-tests validate it with `fhir.resources`."""
+made by a doctor: a virtual visit) and Flag (warning signs: while the urgent case they opened
+is open, or on the last check-in). Each entry has a `fullUrl`, a `urn:uuid:` derived from the
+site's resource id, which the references use. Plain JSON built here; the tests validate it
+with `fhir.resources`. One export is one logged read."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import Actor
-from hotline.care.checkins import list_checkins
+from hotline.care.escalation import open_urgent_case
 from hotline.care.models import CheckIn
 from hotline.care.service import read_patient
 
@@ -32,6 +36,15 @@ VITALS = {
     "pulse": ("8867-4", "Heart rate", "/min"),
     "temperature": ("8310-5", "Body temperature", "Cel"),
 }
+
+
+# Entries' ids are stable: an export made twice names each resource by the same urn.
+_NAMESPACE = uuid.UUID("6f1b3c1e-6d55-4c5e-9a39-7f0c1d2e1022")
+
+
+def full_url(resource: dict[str, Any]) -> str:
+    name = "{}/{}".format(resource["resourceType"], resource["id"])
+    return f"urn:uuid:{uuid.uuid5(_NAMESPACE, name)}"
 
 
 def _coding(system: str, code: str, display: str | None = None) -> dict[str, Any]:
@@ -117,10 +130,20 @@ def _observations(c: CheckIn, subject: dict[str, str]) -> list[dict[str, Any]]:
 async def patient_bundle(session: AsyncSession, *, actor: Actor, patient_id: int) -> dict[str, Any]:
     """The patient's record as a FHIR R4 collection Bundle (the read is logged)."""
     view = await read_patient(session, actor=actor, patient_id=patient_id, purpose="care_fhir")
-    checkins = await list_checkins(session, actor=actor, patient_id=patient_id)
     p = view.patient
+    # Read with the patient above: one export, one logged read.
+    checkins = list(
+        (
+            await session.scalars(
+                select(CheckIn)
+                .where(CheckIn.patient_id == p.id)
+                .order_by(CheckIn.at.desc(), CheckIn.id.desc())
+                .limit(200)
+            )
+        ).all()
+    )
     pid = f"patient-{p.id}"
-    subject = {"reference": f"Patient/{pid}"}
+    subject = {"reference": full_url({"resourceType": "Patient", "id": pid})}
     patient: dict[str, Any] = {
         "resourceType": "Patient",
         "id": pid,
@@ -190,19 +213,24 @@ async def patient_bundle(session: AsyncSession, *, actor: Actor, patient_id: int
                 "note": [{"text": f"NEWS2 {last.news2}; decision support, a doctor decides"}],
             }
         )
-        if last.warning_signs:
+        # The warning stands while the urgent case it opened is open, whatever a later
+        # (partial) check-in showed; otherwise it is the last check-in's.
+        flagged = last if last.warning_signs else None
+        if flagged is None and await open_urgent_case(session, p) is not None:
+            flagged = next((c for c in checkins if c.warning_signs), None)
+        if flagged is not None:
             resources.append(
                 {
                     "resourceType": "Flag",
-                    "id": f"flag-{last.id}",
+                    "id": f"flag-{flagged.id}",
                     "status": "active",
-                    "code": {"text": "Warning signs: " + ", ".join(last.warning_signs)},
+                    "code": {"text": "Warning signs: " + ", ".join(flagged.warning_signs)},
                     "subject": subject,
-                    "period": {"start": last.at.isoformat()},
+                    "period": {"start": flagged.at.isoformat()},
                 }
             )
     return {
         "resourceType": "Bundle",
         "type": "collection",
-        "entry": [{"resource": r} for r in resources],
+        "entry": [{"fullUrl": full_url(r), "resource": r} for r in resources],
     }

@@ -80,6 +80,14 @@ class CareState(enum.StrEnum):
     ENDED = "ended"  # recovered, or follow-up ended
 
 
+class EndReason(enum.StrEnum):
+    RECOVERED = "recovered"
+    HOSPITALISED = "hospitalised"
+    DIED = "died"
+    MOVED = "moved"
+    OTHER = "other"
+
+
 class CarePatient(Base):
     __tablename__ = "care_patient"
     __table_args__ = (
@@ -122,6 +130,27 @@ class CarePatient(Base):
     link_nonce: Mapped[str] = mapped_column(String(32))
     registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Follow-up ended (state ENDED): why, when, by whom (care/followup.py).
+    end_reason: Mapped[EndReason | None] = mapped_column(enum_column(EndReason, 12))
+    end_note: Mapped[str] = mapped_column(Text, default="")
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+
+class PatientChange(Base):
+    """A change to a followed patient's record (edit, reassignment, end of follow-up): who,
+    when, the fields before and after. Health data: read only like the patient."""
+
+    __tablename__ = "care_patient_change"
+    __table_args__ = (Index("ix_care_patient_change_patient_id", "patient_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("care_patient.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))  # None: the system
+    action: Mapped[str] = mapped_column(String(20))  # edit | reassign | assign | end
+    before: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    after: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
 
 
 class CheckIn(Base):
@@ -266,6 +295,10 @@ class ConsultRequest(Base):
     window_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     taken_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set while the phone line holds the request for a try it is dialling (None: taken by
+    # a doctor by hand); a line that stops or crashes before recording the try leaves it
+    # set, and the request is released (consult_dialling.release_line_claims).
+    dialling_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     done_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))

@@ -125,6 +125,10 @@ async def sweep_checkins(
     ).all()
     for patient in short:
         await extend_slots(session, patient, now=now)
+    # Places freed by admissions: patients waiting for a doctor get one.
+    from hotline.care.followup import assign_waiting
+
+    acted += await assign_waiting(session, limit=limit)
     await session.flush()
     return acted
 

@@ -176,6 +176,12 @@ async def register_patient(session: AsyncSession, *, actor: Actor, data: Patient
     site = site_of(session)
     now = utcnow()
     today = site.local(now).date()
+    for name in ("test_date", "last_dose_date"):
+        when = getattr(data, name)
+        if when is not None and when > today:
+            raise InvalidInput(
+                msg("Ngày không được sau hôm nay ({today})", today=today.isoformat()), field=name
+            )
     found = assess(
         Facts(
             status=data.status,
@@ -267,10 +273,14 @@ class PatientView:
             "ward_code": p.ward_code,
             "address": p.address,
             "case_code": self.case_code,
-            "eligible": p.eligible,
+            # None: needs assessment (SpO2 or respiratory rate not measured at registration).
+            "eligible": None if p.eligibility.get("decision") == "needs_assessment" else p.eligible,
             "eligibility": p.eligibility,
             "doctor_id": p.doctor_id,
             "state": p.state.value,
+            "end_reason": p.end_reason.value if p.end_reason else None,
+            "end_note": p.end_note or "",
+            "ended_at": p.ended_at.isoformat() if p.ended_at else None,
             "last_checkin_at": p.last_checkin_at.isoformat() if p.last_checkin_at else None,
             "last_result": p.last_result,
             "checkins_due": [
@@ -299,6 +309,22 @@ async def view_of(
         case_code=await _case_code(session, patient.case_id),
         slots=slots or [],
     )
+
+
+async def registered_view(session: AsyncSession, patient: CarePatient) -> PatientView:
+    """A registration's answer: the patient with their next check-ins due (the first two of
+    the schedule just made: registered in the evening, those are tomorrow's)."""
+    slots = list(
+        (
+            await session.scalars(
+                select(CheckInSlot)
+                .where(CheckInSlot.patient_id == patient.id, CheckInSlot.state == SlotState.DUE)
+                .order_by(CheckInSlot.due_at)
+                .limit(2)
+            )
+        ).all()
+    )
+    return await view_of(session, patient, slots=slots)
 
 
 async def views_of(

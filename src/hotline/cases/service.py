@@ -101,6 +101,10 @@ def _validated(actor: Actor, data: NewCase) -> _Intake:
         raise InvalidInput(
             msg("Kênh không hợp lệ: {channel}", channel=data.channel), field="channel"
         ) from None
+    if channel is Channel.CARE and actor.user_id is not None:
+        # Only home care's escalation opens these (as the system): staff record how the
+        # citizen actually reached the hotline.
+        raise InvalidInput(msg("Kênh “care” chỉ dành cho yêu cầu hệ thống tạo"), field="channel")
     try:
         priority = Priority(data.priority)
     except ValueError:

@@ -73,7 +73,8 @@ def _round(primary: Case) -> str:
 
 # Reporters who wrote rather than called: their answer may go back on the channel they
 # wrote from (channels/jobs.py decides; a phone or walk-in reporter is called back instead).
-_WRITTEN = frozenset(c for c in Channel if c not in (Channel.PHONE, Channel.WALK_IN))
+# A `care` case was made by the system: there is nobody's message to answer on it.
+_WRITTEN = frozenset(c for c in Channel if c not in (Channel.PHONE, Channel.WALK_IN, Channel.CARE))
 
 
 async def _notify_own_reporter(session: AsyncSession, primary: Case) -> None:

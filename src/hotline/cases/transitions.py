@@ -105,4 +105,5 @@ CHANNEL_LABELS_VI: dict[str, str] = {
     "app": msg("Ứng dụng"),
     "web": msg("Cổng thông tin"),
     "walk_in": msg("Trực tiếp"),
+    "care": msg("Theo dõi tại nhà (hệ thống)"),
 }

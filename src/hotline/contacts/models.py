@@ -24,6 +24,9 @@ class Channel(enum.StrEnum):
     APP = "app"
     WEB = "web"
     WALK_IN = "walk_in"
+    # Made by the system, not by a citizen: an urgent case home care opened for a patient
+    # whose check-in showed a warning sign (care/escalation.py). Never a contact identity.
+    CARE = "care"
 
 
 class Contact(Base):

@@ -111,7 +111,7 @@ async def add_identity(
     """
     require(actor, Permission.READ_CONTACTS)
 
-    if channel not in {c.value for c in Channel} or channel == Channel.PHONE.value:
+    if channel not in {c.value for c in Channel} or channel in (Channel.PHONE, Channel.CARE):
         raise InvalidInput(msg("Kênh không hợp lệ: {channel}", channel=channel), field="channel")
     contact = await get_contact(session, contact_id)
     held_by = await session.scalar(

@@ -11,7 +11,10 @@ them a new caller while their callback rings.
 The callbacks of consult requests (branch 3, the `doctor` queue) are dialled once the window
 they are due in has started, by a free doctor of that window: the try takes the request for
 that doctor (care/consult_dialling.py), so a doctor calling back by hand and the line never
-both call; the doctor queue's rules say how often.
+both call; the doctor queue's rules say how often. A consult request held for a try is
+released when the line stops before the try is recorded, and requests a crashed line held
+are released at start-up and by the poll once their hold has passed
+(care/consult_dialling.py).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from hotline.care.consult_dialling import (
     claim_consult_callback,
     due_consult_callbacks,
     record_consult_attempt,
+    release_line_claims,
 )
 from hotline.care.models import ConsultRequest
 from hotline.db import utcnow
@@ -84,6 +88,7 @@ class CallbackDialer:
         self.snapshot = snapshot
         self.now = now
         self.dialling: set[int] = set()  # callback ids with a try in progress here
+        self.consults: set[int] = set()  # consult request ids those tries hold
         self._tasks: set[asyncio.Task[None]] = set()
 
     def _ready(self) -> list[str]:
@@ -97,8 +102,25 @@ class CallbackDialer:
         """How long a claimed try may last: the citizen's ring, the member's, a call's start."""
         return self.ring_seconds + self.acd.ring_seconds + 30
 
+    async def start(self) -> None:
+        """At the line's start: release the consult requests a crashed line left held."""
+        await self._release(None)
+
+    async def _release(self, request_ids: set[int] | None) -> None:
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                released = await release_line_claims(
+                    session, now=self.now(), request_ids=request_ids
+                )
+        except Exception:
+            log.exception("consult_release_failed")
+            return
+        if released:
+            log.info("consult_requests_released", count=released)
+
     async def tick(self) -> None:
         """Start the tries that may start now (called from the line's poll)."""
+        await self._release(None)
         await self._tick_queues()
         await self._tick_consults()
 
@@ -142,6 +164,7 @@ class CallbackDialer:
                 # Both updates or neither: a request a doctor took by hand keeps no claim.
                 await (session.commit() if claimed else session.rollback())
             if claimed:
+                self.consults.add(item.request_id)
                 self._start(item.callback, free[0], item)
 
     def _start(self, callback: DueCallback, agent: LineAgent, consult: DueConsult | None) -> None:
@@ -172,6 +195,8 @@ class CallbackDialer:
             consult_id=consult.request_id if consult else None,
         )
         await self._record(callback, started, result, operator, consult, agent.user_id)
+        if consult is not None:
+            self.consults.discard(consult.request_id)
 
     async def _dial(
         self, callback: DueCallback, agent: LineAgent
@@ -270,3 +295,7 @@ class CallbackDialer:
             task.cancel()
         with contextlib.suppress(Exception):
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Tries cut before their result was written: their requests are open again.
+        held, self.consults = set(self.consults), set()
+        if held:
+            await self._release(held)

@@ -236,6 +236,7 @@ class PhoneLine:
                 snapshot=lambda: switchboard.snapshot,
                 now=self.now,
             )
+            await self.dialer.start()
         await self.ua.start(self.switchboard, self.recorder)
         if s.sip_metrics_port:
             self.metrics = LineMetrics(s.sip_instance_id)

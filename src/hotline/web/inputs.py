@@ -61,6 +61,32 @@ def _walk(value: Any, loc: tuple[Any, ...], errors: list[dict[str, Any]]) -> Non
             _walk(item, (*loc, index), errors)
 
 
+def _takes_float_only(annotation: Any) -> bool:
+    """A float field (not an int one): any number fits it, and its own bounds answer."""
+    if annotation is float:
+        return True
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = typing.get_args(annotation)
+        return any(_takes_float_only(a) for a in args) and not any(_takes_int(a) for a in args)
+    return False
+
+
+def _float_fields(route: Any) -> frozenset[str]:
+    """The top-level fields of the route's JSON body model that take a float, not an int:
+    their numbers are left to the model and the service, which name the field's own range
+    (a temperature of 1e308 is out of 30–44, not "an integer beyond 64 bits")."""
+    cached = getattr(route, "_hotline_float_fields", None)
+    if cached is not None:
+        return cached
+    model = getattr(
+        getattr(getattr(route, "body_field", None), "field_info", None), "annotation", None
+    )
+    fields = getattr(model, "model_fields", None) or {}
+    result = frozenset(n for n, f in fields.items() if _takes_float_only(f.annotation))
+    route._hotline_float_fields = result
+    return result
+
+
 def _takes_int(annotation: Any) -> bool:
     if annotation is int:
         return True
@@ -116,7 +142,11 @@ async def refuse_unstorable_input(request: Request) -> None:
         if "json" in content_type:
             # Malformed JSON: FastAPI has answered before dependencies run.
             with contextlib.suppress(ValueError):
-                errors += bad_values(await request.json(), ("body",))
+                body = await request.json()
+                floats = _float_fields(route)
+                if floats and isinstance(body, dict):
+                    body = {k: v for k, v in body.items() if k not in floats}
+                errors += bad_values(body, ("body",))
         elif "form" in content_type and not _takes_its_form(route):
             form = await request.form()
             for name, item in form.multi_items():

@@ -130,7 +130,7 @@ async def register(body: PatientBody, actor: ActorDep, state: StateDep) -> dict[
             session, actor=actor, data=service.PatientIn(**values)
         )
         # The registration's echo: what the caller just sent, plus where it landed.
-        out = (await service.view_of(session, patient)).as_json()
+        out = (await service.registered_view(session, patient)).as_json()
         out["checkin_link"] = links.link_of(session, patient)
         return out
 

@@ -1,0 +1,284 @@
+"""A followed patient after registration: their record edited (contact, address, ward,
+comorbidities, care at home), reassigned to another doctor, their follow-up ended with a
+reason; and patients waiting without a doctor assigned as soon as one has room.
+
+Every change goes on the patient's trail (`care_patient_change`) in the same transaction:
+who, when, the fields before and after. The trail holds health data: it is read like the
+patient (access.py), each read logged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.auth.permissions import Permission, require
+from hotline.auth.service import Actor
+from hotline.care.access import get_patient_for
+from hotline.care.models import CareDoctor, CarePatient, CareState, EndReason, PatientChange
+from hotline.care.rulesets import COMORBIDITIES
+from hotline.care.schedule import close_open_slots
+from hotline.care.service import _assign
+from hotline.contacts.models import Contact, ContactPhone
+from hotline.contacts.phones import normalise_phone
+from hotline.contacts.service import ReadSubject, log_personal_reads
+from hotline.db import utcnow
+from hotline.directory.service import check_ward
+from hotline.errors import Conflict, InvalidInput, InvalidTransition
+from hotline.events import DomainEvent, record_event
+from hotline.messages import msg
+
+FOLLOWED = (CareState.ACTIVE, CareState.ADMITTED)
+
+
+def _change(
+    session: AsyncSession,
+    patient: CarePatient,
+    actor: Actor | None,
+    action: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    session.add(
+        PatientChange(
+            patient_id=patient.id,
+            at=utcnow(),
+            user_id=actor.user_id if actor else None,
+            action=action,
+            before=before,
+            after=after,
+        )
+    )
+
+
+async def _free_place(session: AsyncSession, doctor_id: int | None) -> None:
+    if doctor_id is not None:
+        await session.execute(
+            update(CareDoctor)
+            .where(CareDoctor.user_id == doctor_id, CareDoctor.patient_count > 0)
+            .values(patient_count=CareDoctor.patient_count - 1)
+            .execution_options(synchronize_session=False)
+        )
+
+
+@dataclass
+class PatientEdit:
+    """Fields to change; None: unchanged. `phone` adds a number to the patient's contact."""
+
+    name: str | None = None
+    phone: str | None = None
+    address: str | None = None
+    ward_code: str | None = None
+    comorbidities: tuple[str, ...] | None = None
+    comorbidities_stable: bool | None = None
+    pregnant: bool | None = None
+    can_self_care: bool | None = None
+    has_carer: bool | None = None
+
+
+PATIENT_FIELDS = (
+    "address",
+    "ward_code",
+    "comorbidities",
+    "comorbidities_stable",
+    "pregnant",
+    "can_self_care",
+    "has_carer",
+)
+
+
+async def edit_patient(
+    session: AsyncSession, *, actor: Actor, patient_id: int, data: PatientEdit
+) -> CarePatient:
+    """Change a followed patient's contact, address or health facts (their doctor, or a
+    supervisor); the change, field by field, goes on the trail. Eligibility stays the
+    registration's assessment."""
+    patient = await get_patient_for(session, actor, patient_id)
+    if patient.state == CareState.ENDED:
+        raise InvalidTransition(msg("Đã kết thúc theo dõi người bệnh này"), field="state")
+    if data.comorbidities is not None:
+        unknown = [c for c in data.comorbidities if c not in COMORBIDITIES]
+        if unknown:
+            raise InvalidInput(
+                msg("Bệnh nền không có trong danh mục: {codes}", codes=tuple(unknown)),
+                field="comorbidities",
+            )
+    if data.ward_code:
+        await check_ward(session, data.ward_code)
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for name in PATIENT_FIELDS:
+        value = getattr(data, name)
+        if value is None:
+            continue
+        if name == "comorbidities":
+            value = list(dict.fromkeys(value))
+        elif name == "address":
+            value = value.strip()
+        elif name == "ward_code":
+            value = value or None
+        if getattr(patient, name) != value:
+            before[name], after[name] = getattr(patient, name), value
+            setattr(patient, name, value)
+    contact = await session.get(Contact, patient.contact_id)
+    assert contact is not None
+    if data.name is not None and data.name.strip() and data.name.strip() != contact.name:
+        before["name"], after["name"] = contact.name, data.name.strip()
+        contact.name = data.name.strip()
+    if data.phone:
+        e164 = normalise_phone(data.phone, field="phone")
+        owner = await session.scalar(
+            select(ContactPhone.contact_id).where(ContactPhone.e164 == e164)
+        )
+        if owner is not None and owner != contact.id:
+            raise Conflict(msg("Số điện thoại này thuộc về người khác"), field="phone")
+        if owner is None:
+            session.add(ContactPhone(contact_id=contact.id, e164=e164))
+            after["phone_added"] = e164
+    if after:
+        _change(session, patient, actor, "edit", before, after)
+    await session.flush()
+    return patient
+
+
+async def reassign(
+    session: AsyncSession, *, actor: Actor, patient_id: int, doctor_id: int
+) -> CarePatient:
+    """A supervisor (care coordinator) moves a patient to another active doctor (room or
+    not: their call); the old doctor's place is freed and given to a waiting patient."""
+    require(actor, Permission.SEE_ALL_PATIENTS)
+    patient = await get_patient_for(session, actor, patient_id)
+    if patient.state != CareState.ACTIVE:
+        raise InvalidTransition(
+            msg("Chỉ chuyển được người bệnh đang theo dõi tại nhà"), field="state"
+        )
+    old = patient.doctor_id
+    if old == doctor_id:
+        return patient
+    await _assign(session, patient, doctor_id)  # refuses a doctor not in the network
+    await _free_place(session, old)
+    _change(session, patient, actor, "reassign", {"doctor_id": old}, {"doctor_id": doctor_id})
+    record_event(
+        session,
+        DomainEvent(
+            kind="care.assigned",
+            data={"patient_id": patient.id, "doctor_id": doctor_id, "from_doctor_id": old},
+        ),
+    )
+    await session.flush()
+    await assign_waiting(session)
+    return patient
+
+
+async def end_follow_up(
+    session: AsyncSession, *, actor: Actor, patient_id: int, reason: str, note: str = ""
+) -> CarePatient:
+    """End a patient's follow-up (their doctor, or a supervisor) with a reason: recovered,
+    hospitalised, died, moved or other. No check-in is due any more, their link stops
+    working, and their doctor's place goes to a waiting patient."""
+    patient = await get_patient_for(session, actor, patient_id)
+    try:
+        why = EndReason(reason)
+    except ValueError:
+        raise InvalidInput(
+            msg("Lý do phải là một trong: {values}", values=tuple(r.value for r in EndReason)),
+            field="reason",
+        ) from None
+    was = patient.state
+    now = utcnow()
+    done = await session.execute(
+        update(CarePatient)
+        .where(CarePatient.id == patient.id, CarePatient.state.in_(FOLLOWED))
+        .values(
+            state=CareState.ENDED,
+            end_reason=why,
+            end_note=note.strip()[:2000],
+            ended_at=now,
+            ended_by_id=actor.user_id,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(done, "rowcount", 0) != 1:
+        raise InvalidTransition(msg("Đã kết thúc theo dõi người bệnh này"), field="state")
+    await session.refresh(patient)
+    await close_open_slots(session, patient)
+    if was == CareState.ACTIVE:  # an admitted patient's place was freed on admission
+        await _free_place(session, patient.doctor_id)
+    _change(
+        session,
+        patient,
+        actor,
+        "end",
+        {"state": was.value},
+        {"state": CareState.ENDED.value, "reason": why.value, "note": patient.end_note},
+    )
+    await session.flush()
+    await assign_waiting(session)
+    return patient
+
+
+async def assign_waiting(session: AsyncSession, *, limit: int = 200) -> int:
+    """Give the patients followed at home without a doctor (none had room when they were
+    registered) to the doctors with room now, riskiest and longest-waiting first; called
+    when a place frees or a doctor is added or given more room, and by the worker's sweep.
+    Returns how many were assigned."""
+    waiting = (
+        await session.scalars(
+            select(CarePatient)
+            .where(CarePatient.state == CareState.ACTIVE, CarePatient.doctor_id.is_(None))
+            .order_by(CarePatient.risk_rank.desc(), CarePatient.id)
+            .limit(limit)
+        )
+    ).all()
+    assigned = 0
+    for patient in waiting:
+        await _assign(session, patient, None)
+        if patient.doctor_id is None:
+            break  # nobody has room
+        assigned += 1
+        _change(
+            session, patient, None, "assign", {"doctor_id": None}, {"doctor_id": patient.doctor_id}
+        )
+        record_event(
+            session,
+            DomainEvent(
+                kind="care.assigned",
+                data={"patient_id": patient.id, "doctor_id": patient.doctor_id},
+            ),
+        )
+    await session.flush()
+    return assigned
+
+
+async def changes_of(
+    session: AsyncSession, *, actor: Actor, patient_id: int, limit: int = 200
+) -> list[PatientChange]:
+    """A patient's trail, newest first, for those who may see the patient; logged."""
+    patient = await get_patient_for(session, actor, patient_id)
+    rows = await session.scalars(
+        select(PatientChange)
+        .where(PatientChange.patient_id == patient.id)
+        .order_by(PatientChange.id.desc())
+        .limit(limit)
+    )
+    await log_personal_reads(
+        session,
+        user_id=actor.user_id,
+        purpose="care_changes",
+        subjects=[ReadSubject(contact_id=patient.contact_id)],
+    )
+    return list(rows.all())
+
+
+def change_json(c: PatientChange) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "at": c.at.isoformat(),
+        "user_id": c.user_id,
+        "action": c.action,
+        "before": c.before,
+        "after": c.after,
+    }
