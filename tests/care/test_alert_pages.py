@@ -111,3 +111,32 @@ async def test_the_alerts_page_in_english(app, client, world, signed_in):
         page = await c.get("/care/alerts")
         assert "Home care alerts" in page.text and "Low SpO2" in page.text
         assert "Cảnh báo" not in page.text and "SpO2 thấp" not in page.text
+
+
+async def test_every_check_in_is_a_live_event_for_the_doctor_and_supervisors_only(
+    app, client, world
+):
+    """A check-in that clears an alert raises none, yet the alerts page must drop the row:
+    each check-in is a `care.checkin` event (the pages refetch on it), health data shown only
+    to the patient's doctor and the supervisors."""
+    from hotline.auth.service import actor_for_token
+    from hotline.web.sse import visible
+    from tests.conftest import live_events
+
+    await doctor_with_profile(client, world)
+    patient = await register(client, world, phone="0903000003", name="Người Theo Dõi")
+    async with live_events(app) as queue:
+        await check_in(client, world, patient, spo2=98, respiratory_rate=16, pulse=80)
+        await app.state.hotline.feed.sync()
+        found = []
+        while not queue.empty():
+            event = queue.get_nowait()
+            if event.kind == "care.checkin":
+                found.append(event)
+    assert [(e.data["patient_id"], e.data["tier"]) for e in found] == [(patient["id"], "green")]
+    async with app.state.hotline.unit_of_work() as session:
+        seen = {
+            who: visible(await actor_for_token(session, token=world.tokens[who]), found[0])
+            for who in ("doctor", "supervisor", "operator")
+        }
+    assert seen == {"doctor": True, "supervisor": True, "operator": False}

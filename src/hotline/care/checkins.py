@@ -22,6 +22,7 @@ from hotline.care.service import RANK_TIER
 from hotline.contacts.service import ReadSubject, log_personal_reads
 from hotline.db import utcnow
 from hotline.errors import InvalidInput, NotFound
+from hotline.events import DomainEvent, record_event
 from hotline.messages import msg
 from hotline.site import site_of
 
@@ -203,6 +204,21 @@ async def _record(
     if risk.warning_signs:
         code = await escalate(session, patient, checkin, risk)
         checkin.case_code = code
+    # Every check-in reorders the doctor's worklist and may clear a standing alert: the
+    # live care pages refresh on it (health data: sse.py shows care.* to the doctor and
+    # the supervisors only).
+    record_event(
+        session,
+        DomainEvent(
+            kind="care.checkin",
+            data={
+                "patient_id": patient.id,
+                "doctor_id": patient.doctor_id,
+                "checkin_id": checkin.id,
+                "tier": result["tier"],
+            },
+        ),
+    )
     if by is not None:
         # The answer names the patient's risk: it is a read of their health data.
         await log_personal_reads(

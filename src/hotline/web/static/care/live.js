@@ -49,7 +49,10 @@
     try { body = JSON.parse(ev.data); } catch (e) { return; }
     var data = body.data || {};
     if (scope === "worklist") { refreshRows(); return; }
-    if (scope === "alerts") { if (ev.type === "care.alert") refreshRows(); return; }
+    if (scope === "alerts") {
+      if (ev.type === "care.alert" || ev.type === "care.checkin") refreshRows();
+      return;
+    }
     if (scope === "patient" && data.patient_id === patient) {
       var note = document.getElementById("changed");
       if (note) note.hidden = false;
@@ -66,7 +69,7 @@
     source.addEventListener("reset", function () {
       if (scope === "worklist" || scope === "alerts") refreshRows();
     });
-    ["care.alert", "care.reminder"].forEach(function (kind) {
+    ["care.alert", "care.reminder", "care.checkin"].forEach(function (kind) {
       source.addEventListener(kind, onCare);
     });
     source.addEventListener("error", function () {
