@@ -139,10 +139,17 @@ async def test_a_caller_over_tls_reaches_the_menu_through_the_edge(
     assert f"m=audio {leg.rtp_port} " not in trace
     assert "sip:hotline@" not in trace
     assert re.search(r"edge: dispatch \S+ from 127\.0\.0\.1 over tls", edge.kamailio_log)
+    # Call-ID masking (topoh mask_callid) leaves a Call-ID from outside as it came, both ways:
+    # every message the caller saw, the line's BYE included, carries the caller's own.
+    call_ids = set(re.findall(r"^Call-ID: (\S+)", trace, re.M))
+    assert len(call_ids) == 1 and not call_ids.pop().startswith("!!:"), call_ids
     # The menu played to the caller: what baresip heard is not silence.
     assert rms(what_baresip_heard(directory)) > 300
     [call] = await edge.line.calls()
     assert call.caller == "+84912345678"
+    # The record's Call-ID is the one the caller used (and the edge logged).
+    assert call.sip_call_id is not None and call.sip_call_id in trace
+    assert f"edge: dispatch {call.sip_call_id} " in edge.kamailio_log
 
 
 async def test_srtp_caller_and_the_line_hear_each_other_through_rtpengine(

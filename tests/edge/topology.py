@@ -135,9 +135,14 @@ async def _stop(proc: asyncio.subprocess.Process) -> None:
 
 @contextlib.asynccontextmanager
 async def running_edge(
-    settings: Settings, directory: Path, *, defines: tuple[str, ...] = ()
+    settings: Settings,
+    directory: Path,
+    *,
+    defines: tuple[str, ...] = (),
+    sip_port: int | None = None,
 ) -> AsyncIterator[Edge]:
-    """rtpengine, Kamailio and one line (which trusts the edge's X-Hotline-Source)."""
+    """rtpengine, Kamailio (on `sip_port`, else a free one) and one line (which trusts the
+    edge's X-Hotline-Source)."""
     directory.mkdir(parents=True, exist_ok=True)
     key, cert = make_certificate(directory, "edge")
     tls_cfg = directory / "tls.cfg"
@@ -178,7 +183,8 @@ async def running_edge(
         dispatcher.write_text(f"1 sip:127.0.0.1:{line.port}\n")
         run_dir = directory / "kamailio-run"
         run_dir.mkdir()
-        sip_port, tls_port = free_port_pair(EDGE_HOST), free_port_pair(EDGE_HOST)
+        sip_port = sip_port or free_port_pair(EDGE_HOST)
+        tls_port = free_port_pair(EDGE_HOST)
         processes.append(
             await _spawn(
                 [

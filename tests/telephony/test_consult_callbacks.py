@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from hotline.auth.service import SYSTEM, actor_of, get_user
-from hotline.calls.models import Callback, CallbackAttempt
+from hotline.calls.models import Call, Callback, CallbackAttempt, CallDirection
 from hotline.care.consult_dialling import claim_consult_callback, due_consult_callbacks
 from hotline.care.consults import take_consult
 from hotline.care.doctors import DoctorIn, WindowIn, save_doctor
@@ -99,6 +99,11 @@ async def state(line: Line) -> tuple[Callback, ConsultRequest, list[CallbackAtte
         return callback, request, list(attempts)
 
 
+async def outbound_calls(line: Line) -> list[Call]:
+    """The calls the line placed (each written with its try, so present once it is)."""
+    return [c for c in await line.calls() if c.direction is CallDirection.OUTBOUND]
+
+
 async def test_at_15_00_the_line_calls_the_citizen_and_bridges_the_free_consult_doctor(
     dialling_line: Line, clock: Clock, citizen_port: int
 ):
@@ -142,6 +147,25 @@ async def test_at_15_00_the_line_calls_the_citizen_and_bridges_the_free_consult_
     )
     assert (callback.status.value, callback.done_by, callback.attempts) == ("done", doctor, 1)
     assert [(a.result.value, a.operator_id) for a in attempts] == [("connected", doctor)]
+    # The try is an outbound call record of its own, linked from the attempt.
+    dialled = await outbound_calls(dialling_line)
+    assert [c.id for c in dialled] == [attempts[0].call_id]
+    [call] = dialled
+    assert (call.outcome and call.outcome.value, call.operator_id, call.branch) == (
+        "answered",
+        doctor,
+        "doctor",
+    )
+    assert call.caller == callback.caller and call.line == callback.line
+    assert call.answered_at is not None and call.ended_at is not None
+    assert call.started_at <= call.answered_at <= call.ended_at
+    assert (call.sip_status, call.codec, call.ended_by, call.release_cause) == (
+        200,
+        "PCMA",  # what the citizen's phone (operator_phone_answers.xml) answered with
+        "operator",
+        "operator_hangup",
+    )
+    assert call.sip_call_id and call.sip_call_id.endswith("@hotline")
 
 
 async def test_before_the_window_starts_nothing_is_dialled_nor_once_taken_by_hand(
@@ -200,6 +224,19 @@ async def test_a_try_nobody_answers_leaves_the_request_open_for_the_next_try_or_
         await asyncio.sleep(0.1)
     assert [(a.result.value, a.operator_id) for a in attempts] == [("no_answer", None)]
     assert (request.status.value, request.taken_by_id, request.done_by_id) == ("open", None, None)
+    [call] = await outbound_calls(dialling_line)
+    assert attempts[0].call_id == call.id
+    assert (call.outcome and call.outcome.value, call.answered_at, call.talk_seconds) == (
+        "no_answer",
+        None,
+        0,
+    )
+    assert (call.operator_id, call.sip_status, call.ended_by, call.release_cause) == (
+        None,
+        None,
+        "line",
+        "no_answer",
+    )
     assert (callback.status.value, callback.attempts) == ("open", 1)
     assert callback.next_attempt_at is not None and callback.next_attempt_at > attempts[0].ended_at
     # Open again: the doctor may take it and call back by hand.
@@ -272,3 +309,33 @@ async def test_requests_a_crashed_line_held_are_released_at_start_up(
     await dialer.start()
     _, request, _ = await state(dialling_line)
     assert (request.status.value, request.taken_by_id) == ("taken", doctor)
+
+
+async def test_a_busy_citizen_phone_is_recorded_as_a_busy_outbound_call(
+    dialling_line: Line, clock: Clock, citizen_port: int
+):
+    await callback_asked_at_noon(dialling_line)
+    code, out = await register(dialling_line, free_udp_port(), user="bs_tuvan")
+    assert code == 0, out
+    citizen = asyncio.create_task(
+        run_sipp(phone_args(dialling_line, "operator_phone_busy.xml", citizen_port))
+    )
+    await asyncio.sleep(0.5)
+    clock.at = FIFTEEN
+    code, out = await citizen
+    assert code == 0, out  # the line's INVITE got 486 and ACKed it
+    for _ in range(50):
+        callback, request, attempts = await state(dialling_line)
+        if attempts:
+            break
+        await asyncio.sleep(0.1)
+    assert [(a.result.value, a.operator_id) for a in attempts] == [("no_answer", None)]
+    assert request.status.value == "open"
+    [call] = await outbound_calls(dialling_line)
+    assert attempts[0].call_id == call.id
+    assert (call.outcome and call.outcome.value, call.sip_status, call.release_cause) == (
+        "busy",
+        486,
+        "busy",
+    )
+    assert (call.caller, call.answered_at, call.operator_id) == (callback.caller, None, None)

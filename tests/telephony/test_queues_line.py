@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from hotline.agents.service import set_status
 from hotline.auth.service import SYSTEM
-from hotline.calls.models import Callback, CallbackAttempt
+from hotline.calls.models import Callback, CallbackAttempt, CallDirection
 from hotline.cases.models import Case
 from hotline.db import create_engine, make_sessionmaker
 from hotline.phoneconfig import service
@@ -245,6 +245,7 @@ async def test_the_line_dials_a_promised_callback_when_a_member_is_free_and_brid
             if attempts:
                 break
             await asyncio.sleep(0.1)
+        dialled = [c for c in await line.calls() if c.direction is CallDirection.OUTBOUND]
     finally:
         await phone.stop()
     assert (callback.status.value, callback.done_by, callback.attempts) == (
@@ -253,3 +254,10 @@ async def test_the_line_dials_a_promised_callback_when_a_member_is_free_and_brid
         1,
     )
     assert [(a.result.value, a.operator_id) for a in attempts] == [("connected", operator)]
+    # The try's own call record: outbound, answered, linked from the attempt.
+    assert [c.id for c in dialled] == [attempts[0].call_id]
+    assert (dialled[0].outcome and dialled[0].outcome.value, dialled[0].operator_id) == (
+        "answered",
+        operator,
+    )
+    assert (dialled[0].caller, dialled[0].branch) == (call.caller, "violations")

@@ -4,12 +4,14 @@ they expire, shared with another instance on the same database."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from hotline.agents.models import SipRegistration
-from hotline.db import make_sessionmaker
+from hotline.agents.registrations import save_registration
+from hotline.db import create_engine, make_sessionmaker, utcnow
 from hotline.settings import Settings
 from hotline.site import Site
 from tests.telephony.conftest import Line, free_udp_port, line_settings, start_line
@@ -98,6 +100,39 @@ async def test_an_expired_registration_is_not_used_after_a_restart(conf: Setting
         await line.phone.stop()
     assert call.outcome is not None and call.outcome.value == "abandoned_queue"
     assert agent.missed == 0  # the phone was never rung
+
+
+async def test_expired_registrations_are_deleted_when_the_line_starts(conf: Settings):
+    await add_operator(conf)
+    first = await start_line(conf, texts=QUEUE_TEXTS)
+    try:
+        await asyncio.sleep(0.5)
+        await register_for(first, free_udp_port(), 1)  # op1: expires in a second
+    finally:
+        await first.phone.stop()
+    await asyncio.sleep(1.5)
+    # Another phone's binding, still live, written as a line would.
+    engine = create_engine(conf.effective_database_url)
+    try:
+        sessionmaker = make_sessionmaker(engine, Site.from_settings(conf))
+        async with sessionmaker() as session, session.begin():
+            assert [r.username for r in (await session.scalars(select(SipRegistration)))] == ["op1"]
+            await save_registration(
+                session,
+                username="op2",
+                contact="sip:op2@127.0.0.1:5999",
+                received=("127.0.0.1", 5999),
+                expires_at=utcnow() + timedelta(minutes=10),
+                instance=None,
+            )
+    finally:
+        await engine.dispose()
+    line = await start_line(conf, texts=QUEUE_TEXTS)
+    try:
+        rows = await stored(line)
+    finally:
+        await line.phone.stop()
+    assert [r.username for r in rows] == ["op2"]  # op1's expired row is gone
 
 
 async def test_a_second_instance_rings_a_phone_registered_at_the_first(conf: Settings):

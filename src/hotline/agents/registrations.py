@@ -38,7 +38,18 @@ async def remove_registration(session: AsyncSession, *, username: str) -> None:
 
 
 async def live_registrations(session: AsyncSession, *, now: datetime) -> list[SipRegistration]:
-    """The bindings not expired at `now`. An expired row is never used; it stays (one per
-    login at most) until the phone registers again."""
+    """The bindings not expired at `now`. An expired row is never used (and is deleted by
+    `prune_registrations`)."""
     rows = await session.scalars(select(SipRegistration).where(SipRegistration.expires_at > now))
     return list(rows.all())
+
+
+async def prune_registrations(session: AsyncSession, *, now: datetime) -> int:
+    """Delete the bindings expired at `now` (the phone line does, at start and then
+    periodically); how many. A phone registering again meanwhile writes a new row."""
+    result = await session.execute(
+        delete(SipRegistration)
+        .where(SipRegistration.expires_at <= now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -85,6 +85,8 @@ class CallOut(BaseModel):
     sip_status: int | None = None
     ended_by: str | None = None
     release_cause: str | None = None
+    # "inbound", or "outbound" for a callback the line dialled (its attempt links to it).
+    direction: str = "inbound"
 
     @classmethod
     def of(cls, c: Call, attempts: list[TransferAttempt] | None = None) -> CallOut:
@@ -110,6 +112,7 @@ class CallOut(BaseModel):
             sip_status=c.sip_status,
             ended_by=c.ended_by,
             release_cause=c.release_cause,
+            direction=c.direction.value if c.direction else "inbound",
         )
 
 
@@ -251,6 +254,7 @@ class AttemptOut(BaseModel):
     ended_at: datetime
     operator_id: int | None
     result: str
+    call_id: int | None = None  # the try's call record (direction outbound)
 
 
 @callbacks_router.get("/{callback_id}/attempts", response_model=list[AttemptOut])
@@ -265,6 +269,7 @@ async def callback_attempts(callback_id: Id, actor: ActorDep, state: StateDep) -
                 ended_at=a.ended_at,
                 operator_id=a.operator_id,
                 result=a.result.value,
+                call_id=a.call_id,
             )
             for a in rows
         ]

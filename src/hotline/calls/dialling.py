@@ -85,12 +85,15 @@ async def record_attempt(
     operator_id: int | None,
     max_attempts: int,
     retry_after: float,
+    call_id: int | None = None,
 ) -> Callback | None:
-    """Write a try's result: connected is done (by the operator); otherwise the next try is
-    due `retry_after` seconds later, or the callback has failed after `max_attempts`."""
+    """Write a try's result (linked to its outbound call record, `call_id`): connected is
+    done (by the operator); otherwise the next try is due `retry_after` seconds later, or
+    the callback has failed after `max_attempts`."""
     session.add(
         CallbackAttempt(
             callback_id=callback_id,
+            call_id=call_id,
             started_at=started_at,
             ended_at=ended_at,
             operator_id=operator_id,

@@ -27,6 +27,9 @@ RELEASE_CAUSES: dict[str, Message] = {
     "over_capacity": msg("tổng đài quá tải"),
     "no_media_port": msg("hết cổng thoại"),
     "codec_not_acceptable": msg("không có mã hóa thoại chung"),
+    "no_answer": msg("không nghe máy"),
+    "busy": msg("máy bận"),
+    "unreachable": msg("không gọi được"),
 }
 
 

@@ -33,6 +33,15 @@ class CallOutcome(enum.StrEnum):
     # Never started: refused at the door (503 when the line is full, 488 when no codec is
     # common). Counted in the reports as failed attempts.
     FAILED = "failed"
+    # A call the line placed (a callback it dials) that the citizen did not answer, or
+    # answered busy (486, 600); failed and answered are shared with incoming calls.
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+
+
+class CallDirection(enum.StrEnum):
+    INBOUND = "inbound"  # a citizen called the line
+    OUTBOUND = "outbound"  # the line called a citizen back (telephony/callbacks.py)
 
 
 # Who ended a call (`Call.ended_by`) and why (`Call.release_cause`), as the line saw it;
@@ -54,6 +63,11 @@ RELEASE_CAUSES = (
     "over_capacity",  # 503: sip_max_calls calls in progress
     "no_media_port",  # 503: no RTP port free
     "codec_not_acceptable",  # 488
+    # A call the line placed: nobody answered in the ring time, the phone was busy, or no
+    # request could be sent / the INVITE was refused otherwise.
+    "no_answer",
+    "busy",
+    "unreachable",
 )
 
 
@@ -100,6 +114,11 @@ class Call(Base):
     # spool after a database outage, a crash between the commit and the spool's clean-up)
     # finds its row instead of adding a second one.
     record_key: Mapped[str | None] = mapped_column(String(40), index=True, unique=True)
+    # Who called whom: outbound rows are the callbacks the line dials (each linked from its
+    # CallbackAttempt); the reports' counters count inbound calls only.
+    direction: Mapped[CallDirection] = mapped_column(
+        enum_column(CallDirection, 8), default=CallDirection.INBOUND, server_default="inbound"
+    )
 
 
 class CallbackStatus(enum.StrEnum):
@@ -156,6 +175,10 @@ class CallbackAttempt(Base):
     ended_at: Mapped[datetime] = mapped_column(UTCDateTime)
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     result: Mapped[CallbackResult] = mapped_column(enum_column(CallbackResult, 16))
+    # The try's own call record (direction outbound), written with it from the line's spool.
+    call_id: Mapped[int | None] = mapped_column(
+        ForeignKey("call.id", ondelete="SET NULL"), index=True
+    )
 
 
 class TransferMethod(enum.StrEnum):

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.auth.models import User
 from hotline.auth.permissions import Permission, require, role_allows
 from hotline.auth.service import Actor
-from hotline.calls.models import Call, Callback, CallbackStatus, CallOutcome
+from hotline.calls.models import Call, Callback, CallbackStatus, CallDirection, CallOutcome
 from hotline.cases.models import Case
 from hotline.contacts.models import Contact
 from hotline.contacts.phones import normalise_phone
@@ -57,6 +57,8 @@ class NewCall:
     ended_by: str | None = None
     release_cause: str | None = None
     record_key: str | None = None
+    # "outbound": a callback the line dialled (CallDirection); the rest are incoming calls.
+    direction: str = "inbound"
 
 
 async def call_taker(
@@ -190,6 +192,7 @@ async def _new_row(session: AsyncSession, data: NewCall) -> Call:
         ended_by=data.ended_by,
         release_cause=data.release_cause,
         record_key=data.record_key,
+        direction=CallDirection(data.direction),
     )
     session.add(call)
     await session.flush()
@@ -202,6 +205,8 @@ async def count_finished(session: AsyncSession, call: Call) -> None:
 
 
 async def _count(session: AsyncSession, call: Call) -> None:
+    if call.direction is CallDirection.OUTBOUND:
+        return  # the reports count calls to the line; a callback's tries are its attempts
     await count_call(
         session,
         started_at=call.started_at,

@@ -103,21 +103,24 @@ async def claim_consult_callback(
 async def record_consult_attempt(
     session: AsyncSession,
     *,
-    due: DueConsult,
+    callback_id: int,
+    request_id: int,
     doctor_id: int,
     started_at: datetime,
     ended_at: datetime,
     result: CallbackResult,
     max_attempts: int,
     retry_after: float,
+    call_id: int | None = None,
 ) -> None:
-    """Write a try (a `callback_attempt` row, the callback's next try or end) and move the
-    request: done by the doctor when connected, else open again. A request the doctor
-    finished by hand meanwhile is left as it is."""
+    """Write a try (a `callback_attempt` row linked to its call record `call_id`, the
+    callback's next try or end) and move the request: done by the doctor when connected,
+    else open again. A request the doctor finished by hand meanwhile is left as it is."""
     connected = result is CallbackResult.CONNECTED
     await record_attempt(
         session,
-        callback_id=due.callback.id,
+        callback_id=callback_id,
+        call_id=call_id,
         started_at=started_at,
         ended_at=ended_at,
         result=result,
@@ -134,7 +137,7 @@ async def record_consult_attempt(
     await session.execute(
         update(ConsultRequest)
         .where(
-            ConsultRequest.id == due.request_id,
+            ConsultRequest.id == request_id,
             ConsultRequest.status == ConsultStatus.TAKEN,
             ConsultRequest.taken_by_id == doctor_id,
         )

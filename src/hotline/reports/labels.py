@@ -68,6 +68,8 @@ OUTCOMES: dict[str, Message] = {
     "transfer_failed": msg("Chuyển máy không thành công"),
     "dropped": msg("Tổng đài ngắt cuộc gọi"),
     "failed": msg("Không kết nối được"),
+    "no_answer": msg("Không nghe máy"),
+    "busy": msg("Máy bận"),
 }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.calls.models import Call
+from hotline.calls.models import Call, CallDirection
 from hotline.cases.models import AssignmentStatus, Case, CaseAssignment
 from hotline.reports.models import (
     CallCounter,
@@ -78,7 +78,9 @@ async def rebuild_counters(session: AsyncSession) -> dict[str, int]:
             Call.talk_seconds,
             Call.answered_at,
             Call.operator_id,
-        ).where(Call.ended_at.is_not(None) | Call.answered_at.is_(None))  # not calls in progress
+        )
+        .where(Call.ended_at.is_not(None) | Call.answered_at.is_(None))  # not calls in progress
+        .where(Call.direction == CallDirection.INBOUND)  # as counted live (calls/service.py)
     )
     async for at, line, branch, outcome, wait, talk, answered_at, operator_id in call_rows:
         day, hour = site.local_day_hour(at)

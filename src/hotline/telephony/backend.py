@@ -88,9 +88,6 @@ class CallLeg(Protocol):
     async def collect_digit(self, timeout: float) -> str | None:
         """The next digit, or None after `timeout` seconds of silence."""
 
-    async def transfer(self, target: str) -> bool:
-        """Blind transfer to a SIP URI; True once the far end accepted it."""
-
     async def refer(self, target: str, timeout: float) -> int | None:
         """Send a REFER; its final status, or None if none came within `timeout` seconds."""
 

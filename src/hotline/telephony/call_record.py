@@ -20,7 +20,7 @@ from hotline.telephony.transfer import settle
 REFUSALS = frozenset({"over_capacity", "no_media_port", "codec_not_acceptable"})
 
 
-def _seconds(start: datetime, end: datetime) -> int:
+def whole_seconds(start: datetime, end: datetime) -> int:
     """Whole seconds, rounded (18.996 s is 19, not 18)."""
     return max(0, int((end - start).total_seconds() + 0.5))
 
@@ -33,7 +33,7 @@ def new_call(progress: CallProgress) -> NewCall:
     wait = 0
     if progress.queued_at is not None:
         # The wait ends when an operator answers, else when the caller leaves.
-        wait = _seconds(progress.queued_at, progress.agent_answered_at or ended)
+        wait = whole_seconds(progress.queued_at, progress.agent_answered_at or ended)
     settle(progress, ended)
     kept = (CallOutcome.ANSWERED.value, CallOutcome.CALLBACK_REQUESTED.value)
     if progress.transfer_failed and outcome not in kept:
@@ -75,7 +75,24 @@ def new_call(progress: CallProgress) -> NewCall:
 def talk_seconds(progress: CallProgress, ended: datetime) -> int:
     """From when an operator answered, or when a bridged destination did."""
     start = progress.agent_answered_at or progress.bridged_at
-    return 0 if start is None else _seconds(start, ended)
+    return 0 if start is None else whole_seconds(start, ended)
+
+
+@dataclasses.dataclass
+class CallbackTry:
+    """A callback the line dialled, written with its call record (callbacks.py): the
+    `callback_attempt` row, the callback's next try or end, and for a consult callback
+    (`request_id`) the consult request's move (care/consult_dialling.py)."""
+
+    callback_id: int
+    result: str  # CallbackResult
+    started_at: datetime
+    ended_at: datetime
+    rung: int  # the operator or doctor the try was for
+    operator_id: int | None  # who talked with the citizen (connected only)
+    max_attempts: int
+    retry_after: float
+    request_id: int | None = None
 
 
 @dataclasses.dataclass
@@ -91,6 +108,8 @@ class Entry:
     # A message left in a queue's voicemail: a case of this category (None: triage).
     voicemail: bool = False
     voicemail_category: str | None = None
+    # A callback the line dialled: this record is that try's outbound call.
+    callback: CallbackTry | None = None
 
     def dump(self) -> dict[str, Any]:
         return _json(dataclasses.asdict(self))
@@ -104,6 +123,7 @@ class Entry:
             c = _times(consult)
             window = ConsultWindow(c["starts_at"], c["ends_at"], tuple(c["doctor_ids"]))
         recorded = raw.get("recorded")
+        tried = raw.get("callback")
         return cls(
             call=call,
             consult=window,
@@ -112,6 +132,7 @@ class Entry:
             attempts=[NewAttempt(**_times(a)) for a in raw.get("attempts", [])],
             voicemail=bool(raw.get("voicemail", False)),
             voicemail_category=raw.get("voicemail_category"),
+            callback=CallbackTry(**_times(tried)) if tried else None,
         )
 
 

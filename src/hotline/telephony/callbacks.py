@@ -2,8 +2,10 @@
 (and no caller is waiting in that queue, who would get them anyway), the line calls the
 citizen back, and once they answer rings the free member and bridges the two.
 
-Each try is claimed in the database (calls/dialling.py) and its result written there
-(connected, no answer, the operator missed it); the queue's rules (phoneconfig Queue:
+Each try is claimed in the database (calls/dialling.py); its result (connected, no answer,
+the operator missed it) is written with the try's own call record, direction outbound
+(callback_record.py), through the line's spool like every call record (records.py), so a
+database outage loses neither; the queue's rules (phoneconfig Queue:
 `callback_attempts`, `callback_retry_after`) say how often and how far apart. The operator
 is held (the ACD's `engaged`) from before the citizen is dialled, so the ACD does not hand
 them a new caller while their callback rings.
@@ -30,17 +32,18 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.agents.models import AgentStatus
-from hotline.calls.dialling import DueCallback, claim_callback, due_callbacks, record_attempt
+from hotline.calls.dialling import DueCallback, claim_callback, due_callbacks
 from hotline.calls.models import CallbackResult
 from hotline.care.consult_dialling import (
     DueConsult,
     claim_consult_callback,
     due_consult_callbacks,
-    record_consult_attempt,
     release_line_claims,
 )
 from hotline.care.models import ConsultRequest
 from hotline.db import utcnow
+from hotline.telephony.call_record import CallbackTry, Entry
+from hotline.telephony.callback_record import Dialled, outbound_call
 from hotline.telephony.consult import CONSULT_QUEUE
 from hotline.telephony.sip.message import ParseError, parse_uri
 from hotline.telephony.sip.outbound import OutboundLeg, is_ip
@@ -177,10 +180,10 @@ class CallbackDialer:
     async def _try(
         self, callback: DueCallback, agent: LineAgent, consult: DueConsult | None
     ) -> None:
-        started = utcnow()
+        dialled = Dialled(started_at=utcnow())
         result, operator = CallbackResult.FAILED, None
         try:
-            result, operator = await self._dial(callback, agent)
+            result, operator = await self._dial(callback, agent, dialled)
         except Exception:
             log.exception("callback_try_failed", callback_id=callback.id)
         finally:
@@ -194,17 +197,18 @@ class CallbackDialer:
             result=result.value,
             consult_id=consult.request_id if consult else None,
         )
-        await self._record(callback, started, result, operator, consult, agent.user_id)
-        if consult is not None:
+        self._record(callback, dialled, result, operator, consult, agent.user_id)
+        if consult is not None:  # the spooled record moves the request now
             self.consults.discard(consult.request_id)
 
     async def _dial(
-        self, callback: DueCallback, agent: LineAgent
+        self, callback: DueCallback, agent: LineAgent, dialled: Dialled
     ) -> tuple[CallbackResult, int | None]:
         ua = self.acd.ua
         where = callback_target(self.template, callback.caller)
         if where is None:
             return CallbackResult.FAILED, None
+        dialled.hop = where[1]
         citizen = OutboundLeg(
             ua,
             target=where[0],
@@ -213,8 +217,12 @@ class CallbackDialer:
             codec=PCMU,
             rtp=await ua.ports.open(ua.config.host),
         )
-        if not await citizen.call(self.ring_seconds) or citizen.stream is None:
+        dialled.citizen = citizen
+        answered = await citizen.call(self.ring_seconds)
+        dialled.status = citizen.status  # before a CANCEL's 487: as the ringing stopped
+        if not answered or citizen.stream is None:
             return CallbackResult.NO_ANSWER, None
+        dialled.answered_at = utcnow()
         phone = self.acd.reachable(agent)
         answered, operator = False, None
         if phone is not None:
@@ -229,18 +237,23 @@ class CallbackDialer:
             answered = await operator.call(self.acd.ring_seconds)
         if not answered or operator is None or operator.stream is None:
             self.acd.missed(agent.user_id)
+            dialled.ended_by = "caller" if citizen.ended.is_set() else "line"
             await citizen.hangup()
             return CallbackResult.AGENT_MISSED, None
-        await self._bridge(citizen, operator, agent.user_id)
+        dialled.bridged_at = utcnow()
+        dialled.ended_by = await self._bridge(citizen, operator, agent.user_id)
         return CallbackResult.CONNECTED, agent.user_id
 
-    async def _bridge(self, citizen: OutboundLeg, operator: OutboundLeg, user_id: int) -> None:
+    async def _bridge(self, citizen: OutboundLeg, operator: OutboundLeg, user_id: int) -> str:
+        """Relay the audio until one side hangs up; who did ("caller" or "operator")."""
         assert citizen.stream is not None and operator.stream is not None
         self.recorder.agent(user_id, status=AgentStatus.BUSY)
         citizen.rtp.relay_to, operator.rtp.relay_to = operator.stream, citizen.stream
         gone = [asyncio.ensure_future(leg.ended.wait()) for leg in (citizen, operator)]
+        ended_by = "line"
         try:
-            await asyncio.wait(gone, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(gone, return_when=asyncio.FIRST_COMPLETED)
+            ended_by = "caller" if gone[0] in done else "operator"
         finally:
             for waiter in gone:
                 waiter.cancel()
@@ -249,46 +262,43 @@ class CallbackDialer:
                 if not leg.ended.is_set():
                     self.acd.ua.spawn(leg.hangup())
             self.acd.release(user_id)  # available again (hooks), the ACD dispatches
+        return ended_by
 
-    async def _record(
+    def _record(
         self,
         callback: DueCallback,
-        started: datetime,
+        dialled: Dialled,
         result: CallbackResult,
         operator: int | None,
         consult: DueConsult | None,
         rung: int,
     ) -> None:
+        """The try's call record and result, through the line's spool (records.py): the
+        callback (and a consult request) moves when the record is written."""
         snapshot = self.snapshot()
         rule = snapshot.queues.get(callback.branch) if snapshot is not None else None
-        attempts = rule.callback_attempts if rule else DEFAULT_ATTEMPTS
-        retry = rule.callback_retry_after if rule else DEFAULT_RETRY
-        try:
-            async with self.sessionmaker() as session, session.begin():
-                if consult is not None:  # the request moves with the try (done or open)
-                    await record_consult_attempt(
-                        session,
-                        due=consult,
-                        doctor_id=rung,
-                        started_at=started,
-                        ended_at=utcnow(),
-                        result=result,
-                        max_attempts=attempts,
-                        retry_after=retry,
-                    )
-                    return
-                await record_attempt(
-                    session,
-                    callback_id=callback.id,
-                    started_at=started,
-                    ended_at=utcnow(),
-                    result=result,
-                    operator_id=operator,
-                    max_attempts=attempts,
-                    retry_after=retry,
-                )
-        except Exception:
-            log.exception("callback_attempt_write_failed", callback_id=callback.id)
+        ended = utcnow()
+        call = outbound_call(
+            dialled,
+            line=callback.line,
+            citizen=callback.caller,
+            branch=callback.branch,
+            operator_id=operator,
+            ended_at=ended,
+        )
+        call.instance = self.recorder.instance
+        tried = CallbackTry(
+            callback_id=callback.id,
+            result=result.value,
+            started_at=dialled.started_at,
+            ended_at=ended,
+            rung=rung,
+            operator_id=operator,
+            max_attempts=rule.callback_attempts if rule else DEFAULT_ATTEMPTS,
+            retry_after=rule.callback_retry_after if rule else DEFAULT_RETRY,
+            request_id=consult.request_id if consult is not None else None,
+        )
+        self.recorder.outbound(Entry(call, callback=tried))
 
     async def stop(self) -> None:
         for task in list(self._tasks):

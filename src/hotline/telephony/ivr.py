@@ -148,18 +148,9 @@ class Ivr:
         return menu.options[menu.fallback]
 
     async def _transfer(self, leg: CallLeg, option: Option) -> bool:
-        assert option.transfer_to is not None
-        await leg.play(self.prompts[self.menu.transferring], barge_in=False)
-        if not await leg.transfer(option.transfer_to):
-            return False
-        # Counted as transferred from the 202: a caller who hangs up now has been handed over.
-        leg.record.outcome = option.outcome
-        result = await leg.transfer_result(self.menu.transfer_linger)
-        if result is False:  # the target refused or did not answer: back to our operators
-            leg.record.outcome = None
-            return False
-        await leg.hangup()
-        return True
+        """Put the caller through to the option's destination; False when every way failed.
+        The line's menus are ConfiguredIvr (routing.py: REFER, then a bridged call)."""
+        raise NotImplementedError("transfers are routing.ConfiguredIvr's")
 
     async def _queue(
         self, leg: CallLeg, branch: str, *, announcement: str = "", max_wait: float | None = None

@@ -24,17 +24,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.agents.models import AgentStatus
 from hotline.agents.service import line_update
+from hotline.calls.dialling import record_attempt
 from hotline.calls.line_records import write_line_call
-from hotline.calls.models import Call, CallOutcome
+from hotline.calls.models import Call, CallbackResult, CallOutcome
 from hotline.calls.service import CallContext, NewCall, call_context, open_call
 from hotline.calls.transfers import add_attempts
+from hotline.care.consult_dialling import record_consult_attempt
 from hotline.care.consults import phone_callback
 from hotline.db import utcnow
 from hotline.errors import DomainError
 from hotline.events import DomainEvent, Wake, committed, record_event
 from hotline.recordings.service import RecordedFile, add_recording
 from hotline.telephony.backend import CallProgress
-from hotline.telephony.call_record import Entry, new_call
+from hotline.telephony.call_record import CallbackTry, Entry, new_call
 from hotline.telephony.errlog import ErrorLog, describe
 from hotline.telephony.metrics import LineMetrics
 from hotline.telephony.recording import CallAudio
@@ -126,6 +128,11 @@ class CallRecorder:
             self._spawn(self._spool_entries())
         else:
             self._spawn(self._with_recording(entry, progress.recording))
+
+    def outbound(self, entry: Entry) -> None:
+        """A callback the line dialled: its call record and its try, spooled like any call."""
+        self._entries.append(entry)
+        self._spawn(self._spool_entries())
 
     async def _with_recording(self, entry: Entry, recording: CallAudio) -> None:
         entry.recorded = await self._write_recording(recording)
@@ -252,6 +259,8 @@ class CallRecorder:
             due = entry.consult_due or utcnow()
             await phone_callback(session, call=call, window=entry.consult, due_at=due)
         await add_attempts(session, call_id=call.id, attempts=entry.attempts)
+        if entry.callback is not None:
+            await store_try(session, call_id=call.id, tried=entry.callback)
         if entry.recorded is not None:
             await add_recording(session, call_id=call.id, recorded=entry.recorded)
             if entry.voicemail:
@@ -310,6 +319,25 @@ class CallRecorder:
         if self._writer is not None:
             await asyncio.wait([self._writer])
         self.errors.flush()
+
+
+async def store_try(session: AsyncSession, *, call_id: int, tried: CallbackTry) -> None:
+    """A dialled callback's try, linked to its call record; a consult request moves too."""
+    common: dict[str, Any] = {
+        "callback_id": tried.callback_id,
+        "call_id": call_id,
+        "started_at": tried.started_at,
+        "ended_at": tried.ended_at,
+        "result": CallbackResult(tried.result),
+        "max_attempts": tried.max_attempts,
+        "retry_after": tried.retry_after,
+    }
+    if tried.request_id is not None:
+        await record_consult_attempt(
+            session, request_id=tried.request_id, doctor_id=tried.rung, **common
+        )
+    else:
+        await record_attempt(session, operator_id=tried.operator_id, **common)
 
 
 def answered_event(context: CallContext, operator_id: int | None) -> DomainEvent:

@@ -353,10 +353,6 @@ class SipLeg:
         req.add("Contact", f"<{self.ua.contact_uri}>")
         return req, hop_of(self.route_set, self.remote_target, self.source)
 
-    async def transfer(self, target: str) -> bool:
-        status = await self.refer(target, TIMEOUT)
-        return status is not None and 200 <= status < 300
-
     async def refer(self, target: str, timeout: float) -> int | None:
         self._check()
         self._transfer = asyncio.get_running_loop().create_future()
