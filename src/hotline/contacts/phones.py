@@ -29,11 +29,11 @@ def _vietnamese_validator() -> dict[int, re.Pattern[str]]:
         meta.fixed_line, meta.mobile,
     ]  # fmt: skip
     general = meta.general_desc
+    if general is None or general.national_number_pattern is None:  # pragma: no cover
+        raise RuntimeError("phonenumbers' VN metadata has no general description")
     out: dict[int, re.Pattern[str]] = {}
     for length in range(1, 18):
         if general.possible_length and length not in general.possible_length:
-            continue
-        if general.national_number_pattern is None:
             continue
         alternatives = [
             d.national_number_pattern

@@ -2,7 +2,7 @@
 from their attempt
 
 Revision ID: 20261210_0043
-Revises: 20261208_0034
+Revises: 20261210_0040
 Create Date: 2026-12-10 09:00:00
 
 Every existing call was a call to the line: `direction` defaults to 'inbound'.
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '20261210_0043'
-down_revision = '20261208_0034'
+down_revision = '20261210_0040'
 branch_labels = None
 depends_on = None
 
