@@ -23,6 +23,7 @@ from hotline.channels.inbound import queue_message_in
 from hotline.channels.mailthreads import find_thread, threaded
 from hotline.channels.models import (
     IN_DOUBT,
+    Audience,
     Channel,
     Conversation,
     ConversationStatus,
@@ -223,8 +224,15 @@ async def _link_phones(
 
 
 async def open_conversation(
-    session: AsyncSession, channel: Channel, user_id: str, contact_id: int | None
+    session: AsyncSession,
+    channel: Channel,
+    user_id: str,
+    contact_id: int | None,
+    *,
+    audience: Audience = Audience.CITIZEN,
 ) -> Conversation | None:
+    """The open conversation with `user_id` on the channel (whatever its audience: one is
+    open per person and channel), else a new one for `audience` when a contact is given."""
     where = (
         Conversation.channel_id == channel.id,
         Conversation.external_user_id == user_id,
@@ -241,6 +249,7 @@ async def open_conversation(
             contact_id=contact_id,
             external_user_id=user_id,
             status=ConversationStatus.OPEN,
+            audience=audience,
             following=True,
             last_message_at=now,
             created_at=now,
