@@ -18,7 +18,13 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.channels.adapter import HookReply, Inbound, InboundKind
-from hotline.channels.files import KeepFile, describe, keep_attachments
+from hotline.channels.files import (
+    KeepFile,
+    describe,
+    keep_attachments,
+    queue_fetch_files,
+    wants_fetch,
+)
 from hotline.channels.inbound import queue_message_in
 from hotline.channels.mailthreads import find_thread, threaded
 from hotline.channels.models import (
@@ -363,6 +369,8 @@ async def _store_message(
     _event(session, conversation, message_id, "in")
     if read and needs_reading(values):
         await queue_message_in(session, message_id=message_id)
+    if wants_fetch(event):
+        await queue_fetch_files(session, message_id=message_id)
     await session.flush()
     return 1
 
