@@ -4,8 +4,8 @@ first enabled SMS channel's outbox, in a conversation with that number.
 Staff alerts use it (staffing/alerts.py: reserve volunteers called in when the line enters
 surge mode). The conversation is a staff one (`Audience.STAFF`): the person's answer, joining
 the open conversation with their number, lands in it too, and neither shows in the citizen
-inbox (`GET /api/v1/conversations?audience=staff` lists them); triage, acknowledgements and
-automatic answers leave them alone. A number already in an open citizen conversation on the
+inbox (`GET /api/v1/conversations?audience=staff` lists them); triage (consult requests,
+automatic answers) leaves them alone. A number already in an open citizen conversation on the
 channel (a volunteer who is also writing to the line as a citizen) is not texted: the notice
 stays recorded, for a supervisor to phone them.
 """
