@@ -1,6 +1,7 @@
 """Job handlers of the attachments domain, loaded by the worker (jobs/worker.py): the files
-kept from a conversation's e-mails (channels/files.py) become its case's attachments once
-the conversation is tied to a case."""
+kept from a conversation's messages (channels/files.py) become its case's attachments once
+the conversation is tied to a case, and the files a message links to are fetched and kept
+(fetch.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.attachments.fetch import fetch_message_files
 from hotline.attachments.service import attach_kept
 from hotline.auth.service import SYSTEM
 from hotline.cases.models import Case
-from hotline.channels.files import FILES_TO_CASE, conversation_files
+from hotline.channels.files import FETCH_FILES, FILES_TO_CASE, conversation_files
 from hotline.jobs.runs import Handler
 
 
@@ -24,4 +26,4 @@ async def files_to_case(session: AsyncSession, payload: dict[str, Any]) -> None:
     await attach_kept(session, actor=SYSTEM, case=case, kept=kept)
 
 
-HANDLERS: dict[str, Handler] = {FILES_TO_CASE: files_to_case}
+HANDLERS: dict[str, Handler] = {FILES_TO_CASE: files_to_case, FETCH_FILES: fetch_message_files}

@@ -148,7 +148,9 @@ async def _conversations(session: AsyncSession, actor: Actor, case: Case) -> lis
     to units a citizen's messages are not theirs to read)."""
     if not allows(actor, Permission.READ_CONTACTS):
         return []
-    rows = await threads.inbox_rows(session, actor=actor, status=None, case_code=case.code)
+    rows = await threads.inbox_rows(
+        session, actor=actor, status=None, case_code=case.code, audience=None
+    )
     return [
         await channel_pages.thread_context(session, actor, row.conversation.id, suggestions=False)
         for row in rows

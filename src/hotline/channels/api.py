@@ -194,6 +194,7 @@ async def list_conversations(
     status: Annotated[str | None, Query(max_length=10)] = None,
     contact: Id | None = None,
     case: Annotated[str | None, Query(max_length=20)] = None,
+    audience: Annotated[str, Query(max_length=10)] = "citizen",
     cursor: Annotated[str | None, Query(max_length=80)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ConversationPageOut:
@@ -205,6 +206,7 @@ async def list_conversations(
             status=status,
             contact_id=contact,
             case_code=case,
+            audience=audience,
             cursor=cursor,
             limit=limit,
         )
@@ -319,7 +321,7 @@ async def conversations_of_case(
 ) -> list[ConversationOut]:
     async with state.unit_of_work() as session:
         page = await conversations.list_conversations(
-            session, actor=actor, case_code=code, limit=200
+            session, actor=actor, case_code=code, audience=None, limit=200
         )
         codes = await _codes(session, {c.case_id for c, _ in page.items if c.case_id})
         return [ConversationOut.of(c, ch, codes.get(c.case_id or 0)) for c, ch in page.items]

@@ -18,6 +18,7 @@ from hotline.cases.service import NewCase, open_case
 from hotline.channels.acknowledge import acknowledge
 from hotline.channels.files import message_file, queue_files_to_case
 from hotline.channels.models import (
+    Audience,
     Channel,
     Conversation,
     ConversationStatus,
@@ -63,12 +64,22 @@ async def list_conversations(
     status: str | None = None,
     contact_id: int | None = None,
     case_code: str | None = None,
+    audience: str | None = Audience.CITIZEN,
     cursor: str | None = None,
     limit: int = 50,
 ) -> ConversationPage:
-    """The inbox, latest activity first; hotline staff; each citizen listed is a read."""
+    """The inbox, latest activity first; hotline staff; each citizen listed is a read.
+    `audience`: citizens' conversations by default, "staff" for the texts the hotline sent
+    its own people (channels/notify.py), None for both (a case's conversations)."""
     require(actor, Permission.READ_CONTACTS)
     stmt = select(Conversation, Channel).join(Channel, Channel.id == Conversation.channel_id)
+    if audience is not None:
+        try:
+            stmt = stmt.where(Conversation.audience == Audience(audience))
+        except ValueError:
+            raise InvalidInput(
+                msg("Đối tượng không hợp lệ: {a}", a=audience), field="audience"
+            ) from None
     if channel_id is not None:
         stmt = stmt.where(Conversation.channel_id == channel_id)
     if status is not None:

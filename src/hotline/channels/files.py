@@ -1,8 +1,14 @@
-"""Files that arrive with a citizen's message. E-mail carries the bytes (messengers give a
-link): they are kept by the attachments domain, with its size cap, its check of the type by
-content and its storage. That domain sits above channels in the layers, so the program that
-reads the mailboxes hands its `keep_file` down (jobs/worker.py); the message's attachment
-then records the kept file, or why it was refused, instead of dropping the bytes."""
+"""Files that arrive with a citizen's message, kept by the attachments domain with its size
+cap, its check of the type by content and its storage. That domain sits above channels in
+the layers:
+
+- E-mail carries the bytes: the program that reads the mailboxes hands its `keep_file` down
+  (jobs/worker.py), and the message's attachment records the kept file, or why it was
+  refused, instead of dropping the bytes.
+- Zalo, Messenger and Viber give a link to the provider's CDN, which expires: the message is
+  stored with the link and a `FETCH_FILES` job (attachments/fetch.py), queued in the same
+  transaction, fetches each file, keeps it like an e-mail's, and attaches it to the
+  conversation's case when it has one. Until then the attachment shows the link."""
 
 from __future__ import annotations
 
@@ -21,6 +27,14 @@ from hotline.messages import msg
 # The attachments domain's job (attachments/jobs.py): a conversation's kept files become
 # its case's attachments when the conversation is tied to a case.
 FILES_TO_CASE = "attachments_from_conversation"
+
+# The attachments domain's job (attachments/fetch.py): a message's linked files fetched and
+# kept. Its key is the message's: a message's files are fetched by one job.
+FETCH_FILES = "attachments_fetch_message_files"
+FETCH_ATTEMPTS = 5
+# The kinds of linked attachment that are files (a Zalo `link` or Messenger `fallback` is a
+# web page, a sticker a provider's picture: not the citizen's).
+FETCHED_KINDS = frozenset({"image", "gif", "video", "audio", "file"})
 
 # (session, file name, bytes) -> the kept file's description (its `storage_name` among it),
 # raising a DomainError when the file is refused (too big, not an allowed type).
@@ -46,6 +60,34 @@ def keep_attachments(
                 item["refused"] = str(exc.detail)
         out.append(item)
     return out
+
+
+def to_fetch(item: dict[str, Any]) -> bool:
+    """A stored attachment still to be fetched: a file's http(s) link, not yet kept, refused
+    or given up on."""
+    url = item.get("url")
+    return (
+        item.get("kind") in FETCHED_KINDS
+        and isinstance(url, str)
+        and url.lower().startswith(("https://", "http://"))
+        and not any(k in item for k in ("stored", "refused", "fetch_failed"))
+    )
+
+
+def wants_fetch(event: Inbound) -> bool:
+    """A citizen's message with files to fetch from the provider's links."""
+    return any(to_fetch(describe(a)) for a in event.attachments if not a.data)
+
+
+async def queue_fetch_files(session: AsyncSession, *, message_id: int) -> None:
+    """The message's linked files are to be fetched (in the transaction that stored it)."""
+    await enqueue(
+        session,
+        kind=FETCH_FILES,
+        key=f"{FETCH_FILES}:{message_id}",
+        payload={"message_id": message_id},
+        max_attempts=FETCH_ATTEMPTS,
+    )
 
 
 def kept_files(attachments: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.channels.models import Conversation, Direction, Message
+from hotline.channels.models import Audience, Conversation, Direction, Message
 from hotline.jobs.service import enqueue
 from hotline.site import site_of
 from hotline.triage.intake import guess_for
@@ -62,7 +62,8 @@ async def human_replied(session: AsyncSession, conversation_id: int) -> bool:
 async def message_in(session: AsyncSession, payload: dict[str, Any]) -> None:
     """The `MESSAGE_IN` job: triage's category and urgency for the text, then a consult
     request for a health consult, else (switch on, not urgent, no case, no operator yet)
-    an auto-answer attempt. A consult request is never auto-answered: a doctor answers."""
+    an auto-answer attempt. A consult request is never auto-answered: a doctor answers.
+    A staff conversation's messages (notify.py) are neither."""
     message_id = int(payload["message_id"])
     row = (
         await session.execute(
@@ -77,6 +78,8 @@ async def message_in(session: AsyncSession, payload: dict[str, Any]) -> None:
     text = message.text.strip()
     if message.direction != Direction.IN or message.automatic or not text:
         return
+    if conversation.audience == Audience.STAFF:
+        return  # a volunteer answering a staff text: no consult request, no auto-answer
     guess = await guess_for(session, text, category=True, urgent=True)
     if guess.category == CONSULT_CATEGORY:
         await enqueue(

@@ -18,11 +18,18 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.channels.adapter import HookReply, Inbound, InboundKind
-from hotline.channels.files import KeepFile, describe, keep_attachments
+from hotline.channels.files import (
+    KeepFile,
+    describe,
+    keep_attachments,
+    queue_fetch_files,
+    wants_fetch,
+)
 from hotline.channels.inbound import queue_message_in
 from hotline.channels.mailthreads import find_thread, threaded
 from hotline.channels.models import (
     IN_DOUBT,
+    Audience,
     Channel,
     Conversation,
     ConversationStatus,
@@ -223,8 +230,15 @@ async def _link_phones(
 
 
 async def open_conversation(
-    session: AsyncSession, channel: Channel, user_id: str, contact_id: int | None
+    session: AsyncSession,
+    channel: Channel,
+    user_id: str,
+    contact_id: int | None,
+    *,
+    audience: Audience = Audience.CITIZEN,
 ) -> Conversation | None:
+    """The open conversation with `user_id` on the channel (whatever its audience: one is
+    open per person and channel), else a new one for `audience` when a contact is given."""
     where = (
         Conversation.channel_id == channel.id,
         Conversation.external_user_id == user_id,
@@ -241,6 +255,7 @@ async def open_conversation(
             contact_id=contact_id,
             external_user_id=user_id,
             status=ConversationStatus.OPEN,
+            audience=audience,
             following=True,
             last_message_at=now,
             created_at=now,
@@ -354,6 +369,8 @@ async def _store_message(
     _event(session, conversation, message_id, "in")
     if read and needs_reading(values):
         await queue_message_in(session, message_id=message_id)
+    if wants_fetch(event):
+        await queue_fetch_files(session, message_id=message_id)
     await session.flush()
     return 1
 

@@ -12,9 +12,10 @@ A single statement is a transaction of its own: what it writes commits together 
 all, and UNIQUE(channel_id, event_id) still stores an event once however many deliveries
 race (the losers wait for the winner's commit, then do nothing).
 
-Everything else (a phone number written in the text, a known citizen without an open
-conversation, echoes, follows, e-mail threading, several events in one request, handshakes
-on GET, a bad signature, an unknown or disabled channel) is left to the portable path:
+Everything else (a phone number written in the text, files to fetch from the provider's
+links, a known citizen without an open conversation, echoes, follows, e-mail threading,
+several events in one request, handshakes on GET, a bad signature, an unknown or disabled
+channel) is left to the portable path:
 `receive_autocommit` returns None having written nothing.
 """
 
@@ -29,6 +30,7 @@ from typing import Any
 import asyncpg
 
 from hotline.channels.adapter import HookReply, InboundKind
+from hotline.channels.files import wants_fetch
 from hotline.channels.inbox import OK, HookResult, clean_name, message_values, phones_of
 from hotline.channels.mailthreads import threaded
 from hotline.channels.registry import CASE_CHANNEL, adapter_for
@@ -223,7 +225,12 @@ async def receive_autocommit(
     if len(events) != 1:
         return None
     event = events[0]
-    if event.kind != InboundKind.MESSAGE or threaded(event) or phones_of(event):
+    if (
+        event.kind != InboundKind.MESSAGE
+        or threaded(event)
+        or phones_of(event)
+        or wants_fetch(event)  # its files' fetch job is queued by the portable path
+    ):
         return None
     values = message_values(event)
     name = clean_name(event.user_name)

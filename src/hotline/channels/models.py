@@ -47,6 +47,13 @@ class ConversationStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
+class Audience(enum.StrEnum):
+    CITIZEN = "citizen"  # a citizen wrote, or was answered: the operators' inbox
+    # The hotline wrote first to its own people (a reserve volunteer called in by SMS,
+    # staffing/alerts.py): kept out of the citizen inbox, never triaged nor acknowledged.
+    STAFF = "staff"
+
+
 class Conversation(Base):
     """A citizen's exchange on one channel. One open conversation per contact and channel
     (a partial unique index), so two messages arriving together join the same one."""
@@ -73,6 +80,9 @@ class Conversation(Base):
     )
     case_id: Mapped[int | None] = mapped_column(
         ForeignKey("case.id", ondelete="SET NULL"), index=True
+    )
+    audience: Mapped[Audience] = mapped_column(
+        enum_column(Audience, 10), default=Audience.CITIZEN, server_default="citizen"
     )
     # The citizen unfollowed (unsubscribed): replies would not reach them.
     following: Mapped[bool] = mapped_column(Boolean, default=True)

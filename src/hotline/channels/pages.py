@@ -91,7 +91,8 @@ async def thread_context(
 
 @router.get("/console/conversations", response_class=HTMLResponse)
 async def rows(request: Request, state: StateDep) -> Response:
-    """The console's message list, by the filters of its form (channel, status)."""
+    """The console's message list, by the filters of its form (channel, status; `audience`
+    "staff" lists the hotline's texts to its own people instead of citizens')."""
     params = request.query_params
     async with state.unit_of_work() as session:
         actor = await _signed_in(request, state, session)
@@ -107,6 +108,7 @@ async def rows(request: Request, state: StateDep) -> Response:
                 actor=actor,
                 channel_id=int(channel) if channel.isdigit() else None,
                 status=params.get("status", "open"),
+                audience=params.get("audience", "citizen"),
             )
         except DomainError as exc:
             found, error = [], exc.detail

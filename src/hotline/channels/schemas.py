@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hotline.channels.admin import public_settings, secrets_set
 from hotline.channels.conversations import reply_window_ends_at
-from hotline.channels.models import Channel, Conversation, Message, SavedReply
+from hotline.channels.models import Audience, Channel, Conversation, Message, SavedReply
 
 # A list only of texts (a web chat's allowed origins).
 Setting = str | int | float | bool | list[str]
@@ -111,6 +111,8 @@ class ConversationOut(BaseModel):
     contact_id: int
     external_user_id: str
     status: str
+    # "citizen", or "staff": a text the hotline sent its own people (a reserve volunteer).
+    audience: str = "citizen"
     following: bool
     case_id: int | None
     case_code: str | None = None
@@ -132,6 +134,7 @@ class ConversationOut(BaseModel):
             contact_id=c.contact_id,
             external_user_id=c.external_user_id,
             status=c.status.value,
+            audience=Audience(c.audience or Audience.CITIZEN).value,
             following=c.following,
             case_id=c.case_id,
             case_code=case_code,

@@ -121,6 +121,7 @@ async def inbox_rows(
     channel_id: int | None = None,
     status: str | None = "open",
     case_code: str | None = None,
+    audience: str | None = "citizen",
     limit: int = 50,
 ) -> list[Row]:
     """The inbox, newest activity first, each with its last message (a bounded number of
@@ -133,6 +134,7 @@ async def inbox_rows(
         channel_id=channel_id,
         status=status or None,
         case_code=case_code,
+        audience=audience or None,
         limit=limit,
     )
     pairs = page.items

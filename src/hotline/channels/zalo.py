@@ -65,7 +65,8 @@ class ZaloAdapter:
     def verify(self, settings: Mapping[str, Any], headers: Mapping[str, str], body: bytes) -> bool:
         """`X-ZEvent-Signature: mac=<sha256(app_id + raw body + timestamp + secret_key)>`,
         `timestamp` as the body spells it; a plain hash, not an HMAC."""
-        header = headers.get("x-zevent-signature", "")
+        # Starlette's headers match any case; a plain mapping has Zalo's own spelling.
+        header = headers.get("x-zevent-signature") or headers.get("X-ZEvent-Signature") or ""
         if not header.startswith("mac="):
             return False
         try:
@@ -123,8 +124,14 @@ class ZaloAdapter:
                 location = _location(item) or location
                 continue
             payload = item.get("payload") or {}
+            link, named = payload.get("url"), payload.get("name")
             attachments.append(
-                InboundAttachment(kind=str(item.get("type") or "file"), url=payload.get("url"))
+                InboundAttachment(
+                    kind=str(item.get("type") or "file"),
+                    url=str(link) if link else None,
+                    # A `user_send_file` names its file (Zalo's sample events).
+                    name=str(named)[:255] if named else None,
+                )
             )
         return [
             Inbound(

@@ -1,0 +1,109 @@
+"""Texts the hotline sends its own people (reserve volunteers called in by SMS when the line
+enters surge mode) stay out of the citizens' inbox, and so does what the volunteer answers."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from hotline.channels.inbound import AUTO_ANSWER, CONSULT_FROM_MESSAGE
+from hotline.jobs.models import Job
+from tests.channels.helpers import SMS, signature_headers
+from tests.channels.test_inbox_pages import sign_in
+from tests.channels.zalo_helpers import run_jobs
+from tests.staffing.test_surge_actions import _enter_surge, _volunteer
+
+pytestmark = pytest.mark.anyio
+
+
+async def _sms_channel(client: Any, world: Any) -> int:
+    r = await client.post(
+        "/api/v1/channels",
+        json={"kind": "sms", "name": "SMS 1022", "settings": SMS},
+        headers=world.auth("admin"),
+    )
+    assert r.status_code == 201, r.text
+    return int(r.json()["id"])
+
+
+async def _texted(client: Any, channel: int, sender: str, text: str, event_id: str) -> None:
+    body = json.dumps(
+        {"id": event_id, "from": sender, "to": "1022", "text": text, "timestamp": int(time.time())},
+        ensure_ascii=False,
+    ).encode()
+    r = await client.post(
+        f"/hooks/{channel}", content=body, headers=signature_headers("sms", SMS, body)
+    )
+    assert r.status_code == 200, r.text
+
+
+async def _listed(client: Any, world: Any, **params: str) -> list[dict[str, Any]]:
+    r = await client.get("/api/v1/conversations", params=params, headers=world.auth("operator"))
+    assert r.status_code == 200, r.text
+    return list(r.json()["items"])
+
+
+async def test_a_volunteer_texted_in_surge_and_their_answer_stay_out_of_the_citizen_inbox(
+    app, client, world
+) -> None:
+    channel = await _sms_channel(client, world)
+    await _volunteer(client, world, "Nguyễn Văn An", "0912000401", reserve=True)
+
+    await _enter_surge(app)
+
+    # The notice is queued, in a staff conversation: the citizen inbox does not show it.
+    assert [c["external_user_id"] for c in await _listed(client, world)] == []
+    [staff] = await _listed(client, world, audience="staff")
+    assert staff["external_user_id"] == "+84912000401" and staff["audience"] == "staff"
+    await sign_in(client)
+    rows = await client.get("/console/conversations")
+    assert rows.status_code == 200 and f'data-conversation="{staff["id"]}"' not in rows.text
+    rows = await client.get("/console/conversations", params={"audience": "staff"})
+    assert f'data-conversation="{staff["id"]}"' in rows.text
+
+    # The volunteer answers: the answer joins the staff conversation, not the inbox.
+    await _texted(client, channel, "0912000401", "Tôi vào ca ngay, tôi bị sốt nhẹ thôi", "v-1")
+    await run_jobs(app)
+    assert await _listed(client, world) == []
+    [again] = await _listed(client, world, audience="staff")
+    assert again["id"] == staff["id"]
+    r = await client.get(f"/api/v1/conversations/{staff['id']}", headers=world.auth("operator"))
+    messages = r.json()["messages"]
+    assert sorted((m["direction"], m["source"]) for m in messages) == [
+        ("in", "citizen"),
+        ("out", "staff_alert"),
+    ]
+    # Triage leaves a volunteer's answer alone: no consult request, no automatic answer.
+    async with app.state.hotline.unit_of_work(read_only=True) as session:
+        kinds = set((await session.scalars(select(Job.kind))).all())
+    assert not kinds & {CONSULT_FROM_MESSAGE, AUTO_ANSWER}
+
+    # A citizen on the same channel still lands in the inbox.
+    await _texted(client, channel, "0987000111", "Cống trước nhà tôi bị tắc", "c-1")
+    assert [c["external_user_id"] for c in await _listed(client, world)] == ["+84987000111"]
+    r = await client.get(
+        "/api/v1/conversations", params={"audience": "nobody"}, headers=world.auth("operator")
+    )
+    assert r.status_code == 422 and "audience" in r.text
+
+
+async def test_a_volunteer_writing_as_a_citizen_is_not_texted_into_that_conversation(
+    app, client, world
+) -> None:
+    channel = await _sms_channel(client, world)
+    reserve = await _volunteer(client, world, "Lê Thị Hoa", "0912000402", reserve=True)
+    await _texted(client, channel, "0912000402", "Đèn đường ngõ 12 bị hỏng", "c-2")
+    [citizen] = await _listed(client, world)
+
+    await _enter_surge(app)
+
+    notices = (await client.get("/api/v1/staffing/notices", headers=world.auth("admin"))).json()
+    [notice] = [n for n in notices if n["volunteer_id"] == reserve]
+    assert notice["delivery"] == "recorded" and notice["message_id"] is None
+    r = await client.get(f"/api/v1/conversations/{citizen['id']}", headers=world.auth("operator"))
+    assert [m["direction"] for m in r.json()["messages"]] == ["in"]
+    assert await _listed(client, world, audience="staff") == []
