@@ -10,7 +10,9 @@ autocommit on a plain asyncpg pool (`AppState.hooks_pool`); a citizen new to the
 costs a second one, `NEW_CITIZEN_SQL` (their contact, identity, conversation and message).
 A single statement is a transaction of its own: what it writes commits together or not at
 all, and UNIQUE(channel_id, event_id) still stores an event once however many deliveries
-race (the losers wait for the winner's commit, then do nothing).
+race (the losers wait for the winner's commit, then do nothing). `STORE_SQL` runs through
+`hooks_batch.HookWriter`, which writes the events arriving while its connections are busy
+together, in one statement doing the same for each.
 
 Everything else (a phone number written in the text, a known citizen without an open
 conversation, echoes, follows, e-mail threading, several events in one request, handshakes
