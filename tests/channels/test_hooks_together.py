@@ -92,3 +92,22 @@ async def test_the_hook_path_answers_as_the_router_would(app, client, world, zal
     async with app.state.hotline.unit_of_work(read_only=True) as session:
         assert await session.scalar(select(func.count()).select_from(Message)) == 0
     assert (await deliver(client, channel, body)).status_code == 200
+
+
+async def test_an_event_the_database_refuses_among_many_fails_only_its_own_delivery(
+    app, client, world, zalo
+):
+    channel = await make_channel(client, world, zalo.url)
+    for user in range(4):
+        assert (await deliver(client, channel, _event(user, 0))).status_code == 200
+    good = [_event(user, n) for user in range(4) for n in range(1, 6)]
+    # An id longer than the column holds (300): PostgreSQL refuses the statement holding it.
+    bad = variant("user_send_text", sender={"id": "citizen-0"}, msg_id="x" * 400, text="quá dài")
+    bodies = [*good[:10], bad, *good[10:]]
+    answers = await asyncio.gather(*(deliver(client, channel, b) for b in bodies))
+    assert [a.status_code for i, a in enumerate(answers) if i != 10] == [200] * len(good)
+    async with app.state.hotline.unit_of_work(read_only=True) as session:
+        texts = set(
+            (await session.scalars(select(Message.text).where(Message.text != "quá dài"))).all()
+        )
+    assert texts == {_text(user, n) for user in range(4) for n in range(6)}
