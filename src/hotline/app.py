@@ -206,7 +206,8 @@ def create_app(settings: Settings) -> FastAPI:
     from hotline.cases.schemas import CaseIn
     from hotline.web.routes import serve_before_routing
 
-    serve_before_routing(app, cases_router.routes)  # case intake
+    # Case intake and the providers' webhooks.
+    serve_before_routing(app, [*cases_router.routes, *hooks_router.routes])
     add_schemas(app, CaseIn)  # the intake route validates its body itself (cases/api.py)
 
     return app

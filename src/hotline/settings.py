@@ -58,10 +58,10 @@ class Settings(BaseSettings):
     # PostgreSQL only: case intake runs as self-committing statements outside the ORM, on
     # this many connections per web process, each writing one statement at a time; reports
     # arriving while all are busy are written together, up to intake_batch_max per
-    # statement (cases/intake_batch.py). Mind PostgreSQL's max_connections: up to
-    # 2 x db_pool_size + 2 x db_intake_pool_size (the providers' webhooks have as many of
-    # their own), per process, and a few for live events (the
-    # feed's reads, its LISTEN, the wake-ups).
+    # statement (cases/intake_batch.py). The providers' webhooks have as many connections
+    # of their own, grouping events the same way (channels/hooks_batch.py). Mind
+    # PostgreSQL's max_connections: up to 2 x db_pool_size + 2 x db_intake_pool_size per
+    # process, and a few for live events (the feed's reads, its LISTEN, the wake-ups).
     db_intake_pool_size: int = Field(default=2, ge=1, le=64)
     intake_batch_max: int = Field(default=32, ge=1, le=1000)
     # Requests per minute per client address on the pages anyone may open (the FAQ).

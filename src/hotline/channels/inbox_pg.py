@@ -10,7 +10,9 @@ autocommit on a plain asyncpg pool (`AppState.hooks_pool`); a citizen new to the
 costs a second one, `NEW_CITIZEN_SQL` (their contact, identity, conversation and message).
 A single statement is a transaction of its own: what it writes commits together or not at
 all, and UNIQUE(channel_id, event_id) still stores an event once however many deliveries
-race (the losers wait for the winner's commit, then do nothing).
+race (the losers wait for the winner's commit, then do nothing). `STORE_SQL` runs through
+`hooks_batch.HookWriter`, which writes the events arriving while its connections are busy
+together, in one statement doing the same for each.
 
 Everything else (a phone number written in the text, files to fetch from the provider's
 links, a known citizen without an open conversation, echoes, follows, e-mail threading,
@@ -25,7 +27,7 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
@@ -35,6 +37,9 @@ from hotline.channels.inbox import OK, HookResult, clean_name, message_values, p
 from hotline.channels.mailthreads import threaded
 from hotline.channels.registry import CASE_CHANNEL, adapter_for
 from hotline.db import utcnow
+
+if TYPE_CHECKING:
+    from hotline.channels.hooks_batch import HookWriter
 
 # How long this process trusts a channel row it read (its kind, settings and being
 # enabled). A channel disabled or re-keyed by another process may be used for this long;
@@ -132,6 +137,9 @@ WITH conv AS (
       AND EXISTS (
           SELECT 1 FROM contact_identity i WHERE i.channel = $2 AND i.external_id = $3
       )
+    -- The conversation is locked before the message's key, as a batch of events locks
+    -- them (channels/hooks_batch.py): statements never wait on each other in a cycle.
+    FOR UPDATE OF c
 ), seen AS (
     SELECT 1 FROM message WHERE channel_id = $1 AND event_id = $4
 ),"""
@@ -186,7 +194,7 @@ SELECT (SELECT id FROM msg) AS message_id, (SELECT count(*) FROM ident) AS ident
 
 
 async def receive_autocommit(
-    pool: asyncpg.Pool | None,
+    writer: HookWriter | None,
     *,
     database: str,
     channel_id: int,
@@ -200,8 +208,9 @@ async def receive_autocommit(
     verified with the channel's settings first, then stored once (a repeat answers 200 and
     changes nothing); `wake` is called after a message committed. None, having written
     nothing, when the request needs `inbox.receive` in a unit of work instead."""
-    if pool is None or method != "POST":
+    if writer is None or method != "POST":
         return None
+    pool = writer.pool
     channel = await _channel(pool, database, channel_id)
     if channel is None:
         return None  # unknown or disabled: the portable path says so
@@ -251,10 +260,10 @@ async def receive_autocommit(
         utcnow(),
         name,
     )
-    row = await pool.fetchrow(STORE_SQL, *params[:14])
-    assert row is not None
-    if row["message_id"] is None:
-        if row["seen"] or row["conversation_id"] is not None:
+    # Written with the events arriving at the same moment (channels/hooks_batch.py).
+    stored = await writer.store(params[:14])
+    if stored.message_id is None:
+        if stored.seen or stored.conversation_id is not None:
             # Stored before, or by a delivery that committed while this one waited on it.
             return HookResult(OK, 0)
         row = await pool.fetchrow(NEW_CITIZEN_SQL, *params)

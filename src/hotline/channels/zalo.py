@@ -50,6 +50,21 @@ def _location(attachment: Mapping[str, Any]) -> tuple[float, float] | None:
         return None
 
 
+# The body last parsed, with its document: `verify` needs the body's timestamp and `read`
+# the rest, right after it, on the same bytes object. Kept by identity (the bytes object is
+# held here, so no other body can take its id); read-only for both.
+_last_parsed: tuple[object, Any] = (object(), None)
+
+
+def _parsed(body: bytes) -> Any:
+    global _last_parsed
+    last, document = _last_parsed
+    if last is not body:
+        document = json.loads(body)
+        _last_parsed = (body, document)
+    return document
+
+
 class ZaloAdapter:
     kind: ClassVar[str] = "zalo"
     required: ClassVar[frozenset[str]] = frozenset(
@@ -70,7 +85,7 @@ class ZaloAdapter:
         if not header.startswith("mac="):
             return False
         try:
-            document = json.loads(body)
+            document = _parsed(body)
         except ValueError:
             return False
         if not isinstance(document, dict) or not isinstance(document.get("timestamp"), str):
@@ -87,7 +102,7 @@ class ZaloAdapter:
         return hmac.compare_digest(header[4:].strip().lower().encode(), digest.encode())
 
     def read(self, settings: Mapping[str, Any], body: bytes) -> Sequence[Inbound]:
-        event = json.loads(body)
+        event = _parsed(body)
         if not isinstance(event, dict):
             return []
         name = str(event.get("event_name", ""))

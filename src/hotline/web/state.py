@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hotline.auth.service import TokenCache
 from hotline.cases.intake_batch import IntakeWriter
+from hotline.channels.hooks_batch import HookWriter
 from hotline.db import read_only_engine
 from hotline.eventfeed import EventFeed, Waker
 from hotline.events import EventBus, committed
@@ -43,6 +44,7 @@ class AppState:
     _autocommit_pool: asyncpg.Pool | None = None
     _hooks_pool: asyncpg.Pool | None = None
     _intake_writer: IntakeWriter | None = None
+    _hooks_writer: HookWriter | None = None
     _pool_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _read_only_engine: AsyncEngine | None = None
     _database: str | None = None
@@ -127,6 +129,20 @@ class AppState:
                 )
         return self._intake_writer
 
+    async def hooks_writer(self) -> HookWriter | None:
+        """The providers' webhooks' writer over their pool (None on SQLite)."""
+        if self._hooks_writer is None:
+            pool = await self.hooks_pool()
+            if pool is None:
+                return None
+            if self._hooks_writer is None:
+                self._hooks_writer = HookWriter(
+                    pool,
+                    lanes=self.settings.db_intake_pool_size,
+                    max_batch=self.settings.intake_batch_max,
+                )
+        return self._hooks_writer
+
     async def start_events(self) -> None:
         """Start reading the event log (from its newest event) and sending wake-ups."""
         if not self._events_started:
@@ -143,6 +159,9 @@ class AppState:
         if self._intake_writer is not None:
             await self._intake_writer.close()
             self._intake_writer = None
+        if self._hooks_writer is not None:
+            await self._hooks_writer.close()
+            self._hooks_writer = None
         if self._autocommit_pool is not None:
             await self._autocommit_pool.close()
             self._autocommit_pool = None
