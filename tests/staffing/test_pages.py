@@ -17,6 +17,7 @@ from hotline.staffing import volunteers
 from hotline.staffing.jobs import alert_unfilled
 from tests.conftest import SITE_TZ, site_today
 from tests.dashboard.helpers import sign_in
+from tests.staffing.test_roster_rules import _me, _running_shift
 
 pytestmark = pytest.mark.anyio
 
@@ -293,6 +294,17 @@ async def test_signed_out_visitors_go_to_the_sign_in_page(client) -> None:
 
 
 async def test_an_operator_clocks_in_and_out_from_the_console(client, world) -> None:
+    day, shift = await _running_shift(client, world)
+    r = await client.post(
+        "/api/v1/roster",
+        json={
+            "day": str(day),
+            "shift_id": shift["id"],
+            "user_id": await _me(client, world, "operator"),
+        },
+        headers=world.auth("supervisor"),
+    )
+    assert r.status_code == 201, r.text
     await sign_in(client, "operator")
     board = (await client.get("/")).text
     assert 'id="clock-state">Chưa vào ca' in board

@@ -105,12 +105,14 @@ async def test_the_queue_rings_only_operators_on_shift_while_a_roster_is_in_forc
     async with state.unit_of_work() as session:
         assert await ringable(session, now=now) == {ids["operator"]}
     # The supervisor clocks in off the roster; an override lets the admin be rung too.
-    r = await client.post("/api/v1/shifts/clock/in", headers=sup)
+    r = await client.post("/api/v1/shifts/clock/in", json={"reason": "Trực thay"}, headers=sup)
     assert r.status_code == 200 and r.json()["out_at"] is None
     me = (await client.get("/api/v1/agents/me", headers=sup)).json()
     assert me["status"] == "available"
     r = await client.put(
-        "/api/v1/roster/off-shift", json={"user_id": ids["admin"], "minutes": 30}, headers=sup
+        "/api/v1/roster/off-shift",
+        json={"user_id": ids["admin"], "minutes": 30, "reason": "Hỗ trợ giờ cao điểm"},
+        headers=sup,
     )
     assert r.status_code == 200
     async with state.unit_of_work() as session:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -21,7 +20,13 @@ from hotline.db import utcnow
 from hotline.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from hotline.messages import msg
 from hotline.site import site_of
-from hotline.staffing.checks import OPERATOR_ROLES, check_day, queue_taker
+from hotline.staffing.checks import (
+    OPERATOR_ROLES,
+    check_day,
+    check_not_over,
+    queue_taker,
+    shift_span,
+)
 from hotline.staffing.models import (
     RingOverride,
     RosterEntry,
@@ -43,6 +48,9 @@ DEFAULT_SHIFTS = (
     ("dem", "Ca đêm", time(22), 8, 6),
 )
 MAX_ROSTER_DAYS = 62
+# How early before a rostered shift its people may clock in (the setting
+# HOTLINE_STAFFING_CLOCK_IN_EARLY_MINUTES).
+CLOCK_IN_EARLY = timedelta(minutes=30)
 
 
 async def ensure_default_shifts(session: AsyncSession) -> int:
@@ -57,12 +65,6 @@ async def ensure_default_shifts(session: AsyncSession) -> int:
         )
     await session.flush()
     return len(DEFAULT_SHIFTS)
-
-
-def shift_span(shift: ShiftTemplate, day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    """When a shift of a day starts and ends (a night shift ends the next day)."""
-    start = datetime.combine(day, shift.starts_at, tzinfo=tz)
-    return start, start + timedelta(hours=shift.hours)
 
 
 async def list_shifts(session: AsyncSession, *, actor: Actor) -> list[ShiftTemplate]:
@@ -219,6 +221,7 @@ async def assign(
     require(actor, Permission.SEE_ROSTER)
     check_day(day, "day")
     shift = await _shift(session, shift_id)
+    check_not_over(session, shift, day, "day")
     if (user_id is None) == (volunteer_id is None):
         raise InvalidInput("Chọn một người: tài khoản hoặc tình nguyện viên", field="user_id")
     if not allows(actor, Permission.MANAGE_STAFFING):
@@ -269,6 +272,9 @@ async def unassign(session: AsyncSession, *, actor: Actor, entry_id: int) -> Non
     entry = await session.get(RosterEntry, entry_id)
     if entry is None:
         raise NotFound("Không tìm thấy lượt trực", field="entry_id")
+    shift = await session.get(ShiftTemplate, entry.shift_id)
+    if shift is not None:
+        check_not_over(session, shift, entry.day, "entry_id")
     await session.delete(entry)
     await session.flush()
 
@@ -283,6 +289,12 @@ async def copy_week(session: AsyncSession, *, actor: Actor, source: date, target
     check_day(target, "target")
     if abs((target - source).days) < 7:
         raise InvalidInput("Hai tuần không được chồng lên nhau", field="target")
+    if target < utcnow().astimezone(site_of(session).timezone).date():
+        raise InvalidInput(
+            "Không chép lịch trực vào một tuần bắt đầu trong quá khứ", field="target"
+        )
+    shifts = {s.id: s for s in (await session.scalars(select(ShiftTemplate))).all()}
+    now = utcnow()
     # Places of people the operator queue does not ring (kept from before the roster
     # refused them) are not carried into a new week.
     week = (
@@ -314,6 +326,9 @@ async def copy_week(session: AsyncSession, *, actor: Actor, source: date, target
         day = target + (e.day - source)
         if (day, e.shift_id, e.user_id, e.volunteer_id) in existing:
             continue
+        # Today's shifts already over are not filled in after the fact.
+        if shift_span(shifts[e.shift_id], day, site_of(session).timezone)[1] <= now:
+            continue
         session.add(
             RosterEntry(
                 day=day,
@@ -331,8 +346,43 @@ async def copy_week(session: AsyncSession, *, actor: Actor, source: date, target
 # -- clock and who the queue rings ------------------------------------------------------------
 
 
-async def clock(session: AsyncSession, *, actor: Actor, clock_in: bool) -> ShiftClock:
-    """Clock in (available on the line) or out (away), in one step with the availability."""
+async def _on_roster(
+    session: AsyncSession, *, user_id: int, now: datetime, early: timedelta
+) -> bool:
+    """Whether `user_id` (directly or as a volunteer's account) holds a place on a shift
+    running at `now` or starting within `early` of it."""
+    tz = site_of(session).timezone
+    today = now.astimezone(tz).date()
+    rows = await session.execute(
+        select(RosterEntry.day, ShiftTemplate)
+        .join(ShiftTemplate, ShiftTemplate.id == RosterEntry.shift_id)
+        .outerjoin(Volunteer, Volunteer.id == RosterEntry.volunteer_id)
+        .where(
+            ShiftTemplate.active.is_(True),
+            func.coalesce(RosterEntry.user_id, Volunteer.user_id) == user_id,
+            RosterEntry.day >= today - timedelta(days=1),
+            RosterEntry.day <= today + timedelta(days=1),
+        )
+    )
+    for day, shift in rows.all():
+        start, end = shift_span(shift, day, tz)
+        if start - early <= now < end:
+            return True
+    return False
+
+
+async def clock(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    clock_in: bool,
+    reason: str = "",
+    early: timedelta = CLOCK_IN_EARLY,
+) -> ShiftClock:
+    """Clock in (available on the line) or out (away), in one step with the availability.
+    Clocking in needs a place on a shift running now or starting within `early`, or a
+    supervisor's leave: a ring override set for this person (its author and reason are
+    recorded on the clock row), or, for a supervisor clocking themselves in, a `reason`."""
     require(actor, Permission.SEE_ROSTER, msg("Chỉ nhân viên tổng đài được vào ca và ra ca"))
     if actor.user_id is None:
         raise InvalidInput("Cần đăng nhập bằng tài khoản người dùng", field="user_id")
@@ -342,7 +392,12 @@ async def clock(session: AsyncSession, *, actor: Actor, clock_in: bool) -> Shift
     )
     if clock_in:
         if open_row is None:
-            open_row = ShiftClock(user_id=actor.user_id, in_at=now)
+            by, why = await _clock_in_leave(
+                session, actor=actor, now=now, early=early, reason=reason
+            )
+            open_row = ShiftClock(
+                user_id=actor.user_id, in_at=now, override_by=by, override_reason=why
+            )
             session.add(open_row)
         await set_status(session, user_id=actor.user_id, status=AgentStatus.AVAILABLE.value)
     else:
@@ -354,11 +409,47 @@ async def clock(session: AsyncSession, *, actor: Actor, clock_in: bool) -> Shift
     return open_row
 
 
+async def _clock_in_leave(
+    session: AsyncSession, *, actor: Actor, now: datetime, early: timedelta, reason: str
+) -> tuple[int | None, str]:
+    """Who let `actor` clock in off the roster, and why: (None, "") when they are on it;
+    a refusal naming what is missing when nobody did."""
+    assert actor.user_id is not None
+    if await _on_roster(session, user_id=actor.user_id, now=now, early=early):
+        return None, ""
+    override = await session.scalar(
+        select(RingOverride).where(RingOverride.user_id == actor.user_id, RingOverride.until > now)
+    )
+    if override is not None:
+        return override.set_by, override.reason
+    minutes = int(early.total_seconds() // 60)
+    if allows(actor, Permission.MANAGE_STAFFING):
+        why = " ".join(reason.split())[:200]
+        if why:
+            return actor.user_id, why
+        raise InvalidInput(
+            msg(
+                "Bạn không có tên trong ca trực đang diễn ra hoặc bắt đầu trong {minutes} phút "
+                "tới; ghi lý do để vào ca ngoài lịch trực",
+                minutes=minutes,
+            ),
+            field="reason",
+        )
+    raise InvalidTransition(
+        msg(
+            "Bạn không có tên trong ca trực đang diễn ra hoặc bắt đầu trong {minutes} phút "
+            "tới; cần trưởng ca cho phép vào ca ngoài lịch trực",
+            minutes=minutes,
+        ),
+        field="clock",
+    )
+
+
 async def allow_off_shift(
-    session: AsyncSession, *, actor: Actor, user_id: int, minutes: int
+    session: AsyncSession, *, actor: Actor, user_id: int, minutes: int, reason: str = ""
 ) -> RingOverride | None:
     """A supervisor lets the queue ring an operator off their shift for `minutes` (0 ends
-    it)."""
+    it), and lets them clock in off the roster meanwhile; who and why are recorded."""
     require(
         actor,
         Permission.MANAGE_STAFFING,
@@ -368,12 +459,18 @@ async def allow_off_shift(
         raise InvalidInput("Từ 0 đến 1440 phút", field="minutes")
     if await session.get(User, user_id) is None:
         raise NotFound("Không tìm thấy người dùng", field="user_id")
+    why = " ".join(reason.split())[:200]
+    if minutes and not why:
+        raise InvalidInput("Cần lý do cho phép làm ngoài ca", field="reason")
     await session.execute(delete(RingOverride).where(RingOverride.user_id == user_id))
     if minutes == 0:
         await session.flush()
         return None
     override = RingOverride(
-        user_id=user_id, until=utcnow() + timedelta(minutes=minutes), set_by=actor.user_id
+        user_id=user_id,
+        until=utcnow() + timedelta(minutes=minutes),
+        set_by=actor.user_id,
+        reason=why,
     )
     session.add(override)
     await session.flush()

@@ -13,10 +13,16 @@ from hotline.auth.service import Actor
 from hotline.db import utcnow
 from hotline.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from hotline.messages import msg
-from hotline.staffing.checks import queue_taker
-from hotline.staffing.models import RosterEntry, ShiftSwap, SwapStatus
+from hotline.staffing.checks import check_not_over, queue_taker
+from hotline.staffing.models import RosterEntry, ShiftSwap, ShiftTemplate, SwapStatus
 
 DECIDE_REFUSED = msg("Chỉ trưởng ca và quản trị viên được duyệt đổi ca")
+
+
+async def _not_over(session: AsyncSession, entry: RosterEntry, field: str) -> None:
+    shift = await session.get(ShiftTemplate, entry.shift_id)
+    if shift is not None:
+        check_not_over(session, shift, entry.day, field)
 
 
 async def request_swap(
@@ -30,6 +36,7 @@ async def request_swap(
         entry.user_id != actor.user_id and not allows(actor, Permission.MANAGE_STAFFING)
     ):
         raise NotFound("Không tìm thấy lượt trực", field="entry_id")
+    await _not_over(session, entry, "entry_id")
     if entry.user_id is None or to_user_id == entry.user_id:
         raise InvalidInput("Chọn một đồng nghiệp khác để đổi ca", field="to_user_id")
     await queue_taker(session, to_user_id, "to_user_id")
@@ -119,6 +126,7 @@ async def _move_place(
     entry = await session.get(RosterEntry, swap.entry_id)
     if entry is None:
         raise Conflict("Lượt trực đã thay đổi từ khi yêu cầu", field="swap_id")
+    await _not_over(session, entry, "swap_id")
     clash = await session.scalar(
         select(RosterEntry.id).where(
             RosterEntry.day == entry.day,

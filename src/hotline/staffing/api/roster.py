@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -153,23 +153,47 @@ async def copy_week(body: CopyWeekIn, actor: ActorDep, state: StateDep) -> dict[
         return {"added": added}
 
 
+class ClockIn(BaseModel):
+    # A supervisor clocking in off the roster says why (recorded on the clock row).
+    reason: str = Field(default="", max_length=200)
+
+
 class ClockOut(BaseModel):
     user_id: int
     in_at: datetime
     out_at: datetime | None
+    override_by: int | None
+    override_reason: str
 
 
 @router.post("/shifts/clock/{verb}", response_model=ClockOut)
-async def clock(verb: Literal["in", "out"], actor: ActorDep, state: StateDep) -> ClockOut:
-    """Clock in (available on the line) or out (away)."""
+async def clock(
+    verb: Literal["in", "out"], actor: ActorDep, state: StateDep, body: ClockIn | None = None
+) -> ClockOut:
+    """Clock in (available on the line) or out (away). Clocking in needs a place on a
+    shift running now or starting soon, or a supervisor's leave."""
+    early = timedelta(minutes=state.settings.staffing_clock_in_early_minutes)
     async with state.unit_of_work() as session:
-        row = await service.clock(session, actor=actor, clock_in=verb == "in")
-        return ClockOut(user_id=row.user_id, in_at=row.in_at, out_at=row.out_at)
+        row = await service.clock(
+            session,
+            actor=actor,
+            clock_in=verb == "in",
+            reason=body.reason if body else "",
+            early=early,
+        )
+        return ClockOut(
+            user_id=row.user_id,
+            in_at=row.in_at,
+            out_at=row.out_at,
+            override_by=row.override_by,
+            override_reason=row.override_reason or "",
+        )
 
 
 class OverrideIn(BaseModel):
     user_id: Id
     minutes: int = Field(ge=0, le=1440)
+    reason: str = Field(default="", max_length=200)  # needed unless minutes is 0
 
 
 @router.put("/roster/off-shift")
@@ -177,6 +201,11 @@ async def allow_off_shift(body: OverrideIn, actor: ActorDep, state: StateDep) ->
     """Let the queue ring an operator who is not on shift, for a while (supervisors)."""
     async with state.unit_of_work() as session:
         o = await service.allow_off_shift(
-            session, actor=actor, user_id=body.user_id, minutes=body.minutes
+            session, actor=actor, user_id=body.user_id, minutes=body.minutes, reason=body.reason
         )
-        return {"user_id": body.user_id, "until": o.until.isoformat() if o else None}
+        return {
+            "user_id": body.user_id,
+            "until": o.until.isoformat() if o else None,
+            "set_by": o.set_by if o else None,
+            "reason": o.reason if o else "",
+        }

@@ -298,14 +298,21 @@ async def clock(
     request: Request,
     state: StateDep,
     verb: Literal["in", "out"],
+    refused: FormRefusals,
     back: FormText = "",
+    reason: FormText = "",
     csrf: FormText = "",
 ) -> Response:
     """Clock in (available on the line) or out (away): service.clock, as the API. The
     console's phone panel posts here too (`back=/`) and is sent back to the console."""
 
+    reason = without_nul(reason).strip()
+    early = timedelta(minutes=state.settings.staffing_clock_in_early_minutes)
+
     async def action(session: AsyncSession, actor: Actor) -> None:
-        await service.clock(session, actor=actor, clock_in=verb == "in")
+        await service.clock(
+            session, actor=actor, clock_in=verb == "in", reason=reason[:200], early=early
+        )
 
     return await _act(
         request,
@@ -314,5 +321,8 @@ async def clock(
         key="clock",
         action=action,
         done=f"clock_{verb}",
+        typed={"clock-reason": reason},
+        early={"clock-reason": next(iter(refused.values()))} if refused else None,
+        fields=frozenset({"reason"}),
         to="/" if back == "/" else "",
     )
