@@ -15,6 +15,7 @@ from hotline.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from hotline.messages import msg
 from hotline.staffing.checks import check_not_over, queue_taker
 from hotline.staffing.models import RosterEntry, ShiftSwap, ShiftTemplate, SwapStatus
+from hotline.staffing.paging import DEFAULT_LIMIT, Page, newest_first
 
 DECIDE_REFUSED = msg("Chỉ trưởng ca và quản trị viên được duyệt đổi ca")
 
@@ -65,11 +66,17 @@ async def request_swap(
 
 
 async def list_swaps(
-    session: AsyncSession, *, actor: Actor, status: str | None = None
-) -> list[ShiftSwap]:
-    """Swap requests, newest first: supervisors see all, operators theirs (either side)."""
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    status: str | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> Page[ShiftSwap]:
+    """Swap requests, newest first, a page at a time: supervisors see all, operators
+    theirs (either side)."""
     require(actor, Permission.SEE_ROSTER)
-    stmt = select(ShiftSwap).order_by(ShiftSwap.id.desc()).limit(500)
+    stmt = select(ShiftSwap)
     if status:
         try:
             stmt = stmt.where(ShiftSwap.status == SwapStatus(status))
@@ -81,7 +88,7 @@ async def list_swaps(
         stmt = stmt.where(
             or_(ShiftSwap.requested_by == actor.user_id, ShiftSwap.to_user_id == actor.user_id)
         )
-    return list((await session.scalars(stmt)).all())
+    return await newest_first(session, stmt, ShiftSwap.id, cursor=cursor, limit=limit)
 
 
 async def decide_swap(

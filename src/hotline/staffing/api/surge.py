@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from hotline.staffing import alerts, surge
 from hotline.staffing.api.common import ActorDep, StateDep
+from hotline.staffing.paging import DEFAULT_LIMIT, MAX_LIMIT
 
 router = APIRouter(prefix="/api/v1", tags=["staffing"])
 
@@ -88,22 +89,35 @@ class NoticeOut(BaseModel):
     message_id: int | None
 
 
-@router.get("/staffing/notices", response_model=list[NoticeOut])
+class NoticePageOut(BaseModel):
+    items: list[NoticeOut]
+    next_cursor: str | None
+
+
+@router.get("/staffing/notices", response_model=NoticePageOut)
 async def list_notices(
-    actor: ActorDep, state: StateDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
-) -> list[NoticeOut]:
-    """Surge alerts: supervisors see every notice, anyone else their own."""
+    actor: ActorDep,
+    state: StateDep,
+    cursor: Annotated[str | None, Query(max_length=80)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> NoticePageOut:
+    """Surge alerts, newest first, a page at a time: supervisors see every notice, anyone
+    else their own."""
     async with state.unit_of_work(read_only=True) as session:
-        return [
-            NoticeOut(
-                id=n.id,
-                at=n.at,
-                surge_change_id=n.surge_change_id,
-                user_id=n.user_id,
-                volunteer_id=n.volunteer_id,
-                text=n.text,
-                delivery=n.delivery.value,
-                message_id=n.message_id,
-            )
-            for n in await alerts.list_notices(session, actor=actor, limit=limit)
-        ]
+        page = await alerts.list_notices(session, actor=actor, cursor=cursor, limit=limit)
+        return NoticePageOut(
+            items=[
+                NoticeOut(
+                    id=n.id,
+                    at=n.at,
+                    surge_change_id=n.surge_change_id,
+                    user_id=n.user_id,
+                    volunteer_id=n.volunteer_id,
+                    text=n.text,
+                    delivery=n.delivery.value,
+                    message_id=n.message_id,
+                )
+                for n in page.items
+            ],
+            next_cursor=page.next_cursor,
+        )

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from hotline.staffing import swaps
 from hotline.staffing.api.common import ActorDep, StateDep
 from hotline.staffing.models import ShiftSwap
+from hotline.staffing.paging import DEFAULT_LIMIT, MAX_LIMIT
 from hotline.types import Id
 
 router = APIRouter(prefix="/api/v1", tags=["staffing"])
@@ -56,12 +57,25 @@ async def request_swap(entry_id: Id, body: SwapIn, actor: ActorDep, state: State
         return SwapOut.of(swap)
 
 
-@router.get("/swaps", response_model=list[SwapOut])
+class SwapPageOut(BaseModel):
+    items: list[SwapOut]
+    next_cursor: str | None
+
+
+@router.get("/swaps", response_model=SwapPageOut)
 async def list_swaps(
-    actor: ActorDep, state: StateDep, status: Annotated[str | None, Query(max_length=10)] = None
-) -> list[SwapOut]:
+    actor: ActorDep,
+    state: StateDep,
+    status: Annotated[str | None, Query(max_length=10)] = None,
+    cursor: Annotated[str | None, Query(max_length=80)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> SwapPageOut:
+    """Swap requests, newest first, a page at a time (`next_cursor` for the next)."""
     async with state.unit_of_work(read_only=True) as session:
-        return [SwapOut.of(s) for s in await swaps.list_swaps(session, actor=actor, status=status)]
+        page = await swaps.list_swaps(
+            session, actor=actor, status=status, cursor=cursor, limit=limit
+        )
+        return SwapPageOut(items=[SwapOut.of(s) for s in page.items], next_cursor=page.next_cursor)
 
 
 @router.post("/swaps/{swap_id}/{verb}", response_model=SwapOut)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from hotline.staffing import volunteers
 from hotline.staffing.api.common import ActorDep, StateDep
 from hotline.staffing.models import Volunteer
+from hotline.staffing.paging import DEFAULT_LIMIT, MAX_LIMIT
 from hotline.types import Id
 from hotline.web.deps import client_address
 
@@ -62,16 +63,17 @@ class VolunteerOut(BaseModel):
 
 
 class SignedUpOut(BaseModel):
-    id: int
-    status: str
+    status: Literal["received"]
+    detail: str
 
 
-@router.post("/public/volunteers", response_model=SignedUpOut, status_code=201)
+@router.post("/public/volunteers", response_model=SignedUpOut, status_code=202)
 async def sign_up(body: VolunteerIn, request: Request, state: StateDep) -> SignedUpOut:
-    """Offer to volunteer (no sign-in; throttled per address); a supervisor approves."""
+    """Offer to volunteer (no sign-in; throttled per address); a supervisor approves. A
+    number that already has an offer is answered exactly as a new one."""
     await state.public.hit(client_address(request))
     async with state.unit_of_work() as session:
-        v = await volunteers.sign_up(
+        await volunteers.sign_up(
             session,
             full_name=body.full_name,
             phone=body.phone,
@@ -79,16 +81,31 @@ async def sign_up(body: VolunteerIn, request: Request, state: StateDep) -> Signe
             note=body.note,
             reserve=body.reserve,
         )
-        return SignedUpOut(id=v.id, status=v.status.value)
+    return SignedUpOut(status="received", detail=volunteers.RECEIVED)
 
 
-@router.get("/volunteers", response_model=list[VolunteerOut])
+class VolunteerPageOut(BaseModel):
+    items: list[VolunteerOut]
+    next_cursor: str | None
+
+
+@router.get("/volunteers", response_model=VolunteerPageOut)
 async def list_volunteers(
-    actor: ActorDep, state: StateDep, status: Annotated[str | None, Query(max_length=10)] = None
-) -> list[VolunteerOut]:
+    actor: ActorDep,
+    state: StateDep,
+    status: Annotated[str | None, Query(max_length=10)] = None,
+    phone: Annotated[str | None, Query(max_length=40)] = None,
+    cursor: Annotated[str | None, Query(max_length=80)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> VolunteerPageOut:
+    """Volunteers, newest first, a page at a time (`next_cursor` for the next)."""
     async with state.unit_of_work(read_only=True) as session:
-        found = await volunteers.list_volunteers(session, actor=actor, status=status)
-        return [VolunteerOut.of(v) for v in found]
+        page = await volunteers.list_volunteers(
+            session, actor=actor, status=status, phone=phone, cursor=cursor, limit=limit
+        )
+        return VolunteerPageOut(
+            items=[VolunteerOut.of(v) for v in page.items], next_cursor=page.next_cursor
+        )
 
 
 class DecideIn(BaseModel):
