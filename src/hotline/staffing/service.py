@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from datetime import timezone as dt_timezone
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -67,6 +69,21 @@ async def ensure_default_shifts(session: AsyncSession) -> int:
     return len(DEFAULT_SHIFTS)
 
 
+def wall_clock(at: time, tz: ZoneInfo) -> time:
+    """A shift's start as the site's wall-clock time (how it is stored): a time given with
+    an offset (23:00Z) is the same instant in the site's zone (06:00 at +07:00)."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        return at.replace(tzinfo=None)
+    day = utcnow().astimezone(tz).date()
+    return datetime.combine(day, at).astimezone(tz).time()
+
+
+def with_site_offset(at: time, tz: ZoneInfo) -> time:
+    """A stored wall-clock time with the site's offset, as the API answers it."""
+    offset = datetime.combine(utcnow().astimezone(tz).date(), at, tzinfo=tz).utcoffset()
+    return at.replace(tzinfo=dt_timezone(offset or timedelta(0)))
+
+
 async def list_shifts(session: AsyncSession, *, actor: Actor) -> list[ShiftTemplate]:
     require(actor, Permission.SEE_ROSTER)
     stmt = select(ShiftTemplate).order_by(ShiftTemplate.starts_at, ShiftTemplate.id)
@@ -100,6 +117,7 @@ async def save_shift(
         msg("Chỉ trưởng ca và quản trị viên được tạo và sửa ca trực"),
     )
     _check_shift(name, hours, operators)
+    starts_at = wall_clock(starts_at, site_of(session).timezone)
     shift = await session.scalar(select(ShiftTemplate).where(ShiftTemplate.code == code))
     if shift is None:
         shift = ShiftTemplate(code=code)

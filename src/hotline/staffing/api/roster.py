@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
+from hotline.site import site_of
 from hotline.staffing import service
 from hotline.staffing.api.common import ActorDep, StateDep
 from hotline.staffing.models import ShiftTemplate
@@ -29,27 +31,39 @@ class ShiftOut(BaseModel):
     id: int
     code: str
     name: str
+    # The site's wall-clock time with its offset (06:00:00+07:00), however it was given.
     starts_at: time
+    timezone: str
     hours: int
     operators: int
     active: bool
 
     @classmethod
-    def of(cls, s: ShiftTemplate) -> ShiftOut:
-        return cls.model_validate(s, from_attributes=True)
+    def of(cls, s: ShiftTemplate, tz: ZoneInfo) -> ShiftOut:
+        return cls(
+            id=s.id,
+            code=s.code,
+            name=s.name,
+            starts_at=service.with_site_offset(s.starts_at, tz),
+            timezone=tz.key,
+            hours=s.hours,
+            operators=s.operators,
+            active=s.active,
+        )
 
 
 @router.get("/shifts", response_model=list[ShiftOut])
 async def list_shifts(actor: ActorDep, state: StateDep) -> list[ShiftOut]:
     async with state.unit_of_work(read_only=True) as session:
-        return [ShiftOut.of(s) for s in await service.list_shifts(session, actor=actor)]
+        tz = site_of(session).timezone
+        return [ShiftOut.of(s, tz) for s in await service.list_shifts(session, actor=actor)]
 
 
 @router.put("/shifts", response_model=ShiftOut)
 async def save_shift(body: ShiftIn, actor: ActorDep, state: StateDep) -> ShiftOut:
     async with state.unit_of_work() as session:
         shift = await service.save_shift(session, actor=actor, **body.model_dump())
-        return ShiftOut.of(shift)
+        return ShiftOut.of(shift, site_of(session).timezone)
 
 
 class PersonOut(BaseModel):
