@@ -40,8 +40,11 @@ async def test_volunteers_without_an_account_do_not_fill_a_shift(app, client, wo
             await alert_unfilled(session, ahead=timedelta(hours=48), now=datetime.now(UTC))
         while True:
             event = await events.get()
-            if event.kind == "staffing.unfilled" and event.data["shift_id"] == morning["id"]:
-                if event.data["day"] == str(day):
-                    break
+            data = event.data
+            if event.kind == "staffing.unfilled" and (data["shift_id"], data["day"]) == (
+                morning["id"],
+                str(day),
+            ):
+                break
     assert event.data["rostered"] == 0 and event.data["unreachable"] == 2
     assert event.data["needed"] == 2
