@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from hotline.staffing import planning
 from hotline.staffing.api.common import ActorDep, StateDep
@@ -28,15 +28,28 @@ class SlotOut(BaseModel):
     gap: int
 
 
+class HistoryOut(BaseModel):
+    date_from: date = Field(serialization_alias="from")
+    date_to: date = Field(serialization_alias="to")
+    weeks: int
+    days: int
+    enough: bool
+    # same_weekday | all_days (under a week) | shift_templates (no history at all)
+    basis: str
+    trend: bool
+    note: str
+
+
 class ForecastOut(BaseModel):
     service_level: ServiceLevelOut
     # "erlang_a" when the call history shows callers' mean patience, else "erlang_c".
     model: str
     patience_seconds: float | None
+    history: HistoryOut
     slots: list[SlotOut]
 
 
-@router.get("/staffing/forecast", response_model=ForecastOut)
+@router.get("/staffing/forecast", response_model=ForecastOut, response_model_by_alias=True)
 async def staffing_forecast(
     actor: ActorDep,
     state: StateDep,
@@ -51,8 +64,20 @@ async def staffing_forecast(
         f = await planning.staffing_forecast(
             session, actor=actor, first_day=day, rules=rules, days=days, scale=float(scale)
         )
+    h = f.history
+    assert h is not None
     return ForecastOut(
         service_level=ServiceLevelOut(target=rules.target, seconds=rules.seconds),
+        history=HistoryOut(
+            date_from=h.start,
+            date_to=h.last,
+            weeks=h.weeks,
+            days=h.days,
+            enough=h.enough,
+            basis=h.basis,
+            trend=h.trend,
+            note=h.note,
+        ),
         model=f.model,
         patience_seconds=None if f.patience_seconds is None else round(f.patience_seconds, 1),
         slots=[
