@@ -1,7 +1,8 @@
 """The demo's roster: this week (Monday to Sunday, site time) staffed from the demo's call
 takers, so the staffing page has people on day one. The call takers are taken in turn,
 each shift of each day getting its share (about five days in seven each, days off
-rotating, one shift a day); the login `dtv01` is on the shift running when the demo is loaded, so they can clock in at
+rotating, one shift a day); the login `dtv01` is on the shift running when the demo is
+loaded, so they can clock in at
 once. Places are written as a record (the roster service refuses ended shifts, and the
 days before today are the week's history)."""
 
