@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.permissions import Permission, allows, require
@@ -60,8 +61,13 @@ async def request_swap(
         reason=reason.strip()[:500],
         status=SwapStatus.REQUESTED,
     )
-    session.add(swap)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(swap)
+            await session.flush()
+    except IntegrityError:
+        # The same request sent at once landed first (uq_shift_swap_pending).
+        raise Conflict("Yêu cầu đổi ca này đang chờ duyệt", field="to_user_id") from None
     return swap
 
 
