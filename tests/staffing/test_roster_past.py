@@ -3,6 +3,7 @@ shift that has already ended, and no week is copied onto past days."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -68,3 +69,31 @@ async def test_a_week_is_not_copied_onto_past_days(client, world) -> None:
         headers=world.auth("supervisor"),
     )
     assert r.status_code == 422 and r.json()["field"] == "target", r.text
+
+
+async def test_the_staffing_page_names_an_ended_shift_next_to_the_day(client, world) -> None:
+    from tests.dashboard.helpers import sign_in
+    from tests.staffing.test_pages import csrf_of
+
+    operator = await _me(client, world, "operator")
+    morning = await _shift(client, world, "sang")
+    await sign_in(client, "supervisor")
+    page = (await client.get("/staffing")).text
+    assert 'id="roster-form"' in page
+    yesterday = site_today() - timedelta(days=1)
+    form = {
+        "csrf": csrf_of(page),
+        "day": str(yesterday),
+        "shift_id": str(morning["id"]),
+        "user_id": str(operator),
+    }
+    r = await client.post("/staffing/roster", data=form)
+    assert r.status_code == 422
+    assert re.search(r'id="roster-day-error"[^>]*>Ca sáng ngày [0-9/]+ đã kết thúc', r.text)
+    assert f'value="{yesterday}" aria-invalid="true"' in r.text
+    r = await client.post(
+        "/staffing/roster",
+        data={**form, "day": str(site_today() + timedelta(days=1))},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/staffing?done=roster_assign#roster"

@@ -50,9 +50,16 @@ DONE = {
     "swap_reject": msg("Đã từ chối đổi ca."),
     "clock_in": msg("Đã vào ca."),
     "clock_out": msg("Đã hết ca."),
+    "roster_assign": msg("Đã xếp người vào ca."),
 }
 # The section of the page each form's notice leads to.
-SECTIONS = {"surge": "surge", "volunteer": "volunteers", "swap": "swaps", "clock": "clock"}
+SECTIONS = {
+    "surge": "surge",
+    "volunteer": "volunteers",
+    "swap": "swaps",
+    "clock": "clock",
+    "roster": "roster",
+}
 
 
 def _day(raw: str, today: date) -> tuple[date, Any]:
