@@ -253,6 +253,8 @@ class Settings(BaseSettings):
     # After-call work added to each answered call's talk time (the records hold talk only).
     staffing_wrap_seconds: int = Field(default=30, ge=0, le=3600)
     staffing_unfilled_alert_hours: float = Field(default=12.0, ge=0, le=24 * 14)
+    # How early before a rostered shift its people may clock in (staffing.service.clock).
+    staffing_clock_in_early_minutes: int = Field(default=30, ge=0, le=240)
     # Surge mode: entered when any threshold is reached (callers waiting, the longest wait
     # in seconds, the share of queue calls abandoned in the last 15 minutes once at least
     # `surge_min_calls` were offered), left when all figures are under half of them and

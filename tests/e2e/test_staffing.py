@@ -29,6 +29,7 @@ async def _seed(settings) -> None:  # type: ignore[no-untyped-def]
     from hotline.calls.models import Call
     from hotline.staffing import service, volunteers
     from hotline.staffing.jobs import alert_unfilled
+    from hotline.staffing.models import RosterEntry
 
     engine = create_engine(settings.effective_database_url)
     async with make_sessionmaker(engine, Site.from_settings(settings))() as s, s.begin():
@@ -52,9 +53,9 @@ async def _seed(settings) -> None:  # type: ignore[no-untyped-def]
                 shifts, (operators[:3], operators[3:], operators[:1]), strict=True
             ):
                 for person in people:
-                    await service.assign(
-                        s, actor=actor, day=day, shift_id=shift.id, user_id=person.id
-                    )
+                    # The days already worked as a record (the service refuses ended shifts).
+                    s.add(RosterEntry(day=day, shift_id=shift.id, user_id=person.id))
+            await s.flush()
         entry = (
             await service.roster(s, start=today + timedelta(days=1), end=today + timedelta(days=1))
         )[0].people[0]

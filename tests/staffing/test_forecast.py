@@ -142,9 +142,9 @@ async def test_rostered_people_close_the_gap(app, client, world) -> None:
     target = site_today() + timedelta(days=2)
     shifts = (await client.get("/api/v1/shifts", headers=world.auth("operator"))).json()
     assert [(s["code"], s["starts_at"], s["hours"], s["operators"]) for s in shifts] == [
-        ("sang", "06:00:00", 8, 6),
-        ("chieu", "14:00:00", 8, 6),
-        ("dem", "22:00:00", 8, 6),
+        ("sang", "06:00:00+07:00", 8, 6),
+        ("chieu", "14:00:00+07:00", 8, 6),
+        ("dem", "22:00:00+07:00", 8, 6),
     ]
     night = next(s for s in shifts if s["code"] == "dem")
     morning = next(s for s in shifts if s["code"] == "sang")

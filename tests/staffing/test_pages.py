@@ -17,6 +17,7 @@ from hotline.staffing import volunteers
 from hotline.staffing.jobs import alert_unfilled
 from tests.conftest import SITE_TZ, site_today
 from tests.dashboard.helpers import sign_in
+from tests.staffing.test_roster_rules import _me, _running_shift, volunteer_id
 
 pytestmark = pytest.mark.anyio
 
@@ -81,16 +82,18 @@ async def _calls(app: Any) -> None:
         await session.execute(insert(Call), call_rows(14, morning_calls))
 
 
-async def _scene(app: Any, client: Any, world: Any) -> dict[str, int]:
-    """A volunteer waiting, the operator on today's morning shift with a swap asked for,
+async def _scene(app: Any, client: Any, world: Any) -> dict[str, Any]:
+    """A volunteer waiting, the operator on the shift running now with a swap asked for,
     two weeks of calls, and the unfilled shifts announced."""
     r = await client.post("/api/v1/public/volunteers", json=VOLUNTEER)
-    assert r.status_code == 201, r.text
+    assert r.status_code == 202, r.text
     ids = await _user_ids(client, world)
     sup, op = world.auth("supervisor"), world.auth("operator")
+    # The shift running now: a place on an ended one is refused.
+    day, running = await _running_shift(client, world)
     place = {
-        "day": str(site_today()),
-        "shift_id": await _shift_id(client, world, "sang"),
+        "day": str(day),
+        "shift_id": running["id"],
         "user_id": ids["operator"],
     }
     entry = (await client.post("/api/v1/roster", json=place, headers=sup)).json()
@@ -103,7 +106,13 @@ async def _scene(app: Any, client: Any, world: Any) -> dict[str, int]:
     await _calls(app)
     async with app.state.hotline.unit_of_work() as session:
         await alert_unfilled(session, ahead=timedelta(hours=48))
-    return {"volunteer": r.json()["id"], "swap": swap.json()["id"], **ids}
+    return {
+        "volunteer": await volunteer_id(client, world, VOLUNTEER["phone"]),
+        "swap": swap.json()["id"],
+        "shift_code": running["code"],
+        "shift_name": running["name"],
+        **ids,
+    }
 
 
 def _column(html: str, index: int) -> list[str]:
@@ -154,7 +163,7 @@ async def test_a_supervisor_sees_the_forecast_surge_alerts_volunteers_roster_and
     assert f'data-volunteer="{scene["volunteer"]}"' in html and "Trần Văn Bình" in html
     assert "+84912000333" in html
     assert f'data-swap="{scene["swap"]}"' in html and "Con ốm" in html
-    morning = re.search(r'<tr data-shift="sang">(.*?)</tr>', html, re.S)
+    morning = re.search(rf'<tr data-shift="{scene["shift_code"]}">(.*?)</tr>', html, re.S)
     assert morning and "operator" in morning.group(1) and "1/6" in morning.group(1)
 
 
@@ -204,7 +213,7 @@ async def test_the_leads_forms_call_the_services_and_a_mistake_is_shown_next_to_
     # (The service's wording may change; it names the id.)
     assert re.search(rf'id="{key}-error"[^>]*>[^<]*987654321[^<]*<', r.text)
     assert f'value="987654321" aria-invalid="true" aria-describedby="{key}-error"' in r.text
-    listed = (await client.get("/api/v1/volunteers", headers=sup)).json()
+    listed = (await client.get("/api/v1/volunteers", headers=sup)).json()["items"]
     assert listed[0]["status"] == "pending"
     r = await client.post(
         f"/staffing/volunteers/{volunteer}/approve",
@@ -212,7 +221,7 @@ async def test_the_leads_forms_call_the_services_and_a_mistake_is_shown_next_to_
         follow_redirects=False,
     )
     assert r.status_code == 303
-    listed = (await client.get("/api/v1/volunteers", headers=sup)).json()
+    listed = (await client.get("/api/v1/volunteers", headers=sup)).json()["items"]
     assert (listed[0]["status"], listed[0]["user_id"]) == ("approved", scene["operator"])
     # Decided meanwhile: said on top of the page, the row being gone.
     r = await client.post(f"/staffing/volunteers/{volunteer}/reject", data={"csrf": csrf})
@@ -223,7 +232,7 @@ async def test_the_leads_forms_call_the_services_and_a_mistake_is_shown_next_to_
         f"/staffing/swaps/{scene['swap']}/approve", data={"csrf": csrf}, follow_redirects=False
     )
     assert r.status_code == 303
-    swaps = (await client.get("/api/v1/swaps", headers=sup)).json()
+    swaps = (await client.get("/api/v1/swaps", headers=sup)).json()["items"]
     assert swaps[0]["status"] == "approved"
 
 
@@ -239,10 +248,14 @@ async def test_a_form_without_its_token_changes_nothing(app, client, world) -> N
         f"/staffing/volunteers/{scene['volunteer']}/approve", data={"csrf": "forged"}
     )
     assert r.status_code == 400
-    assert (await client.get("/api/v1/volunteers", headers=sup)).json()[0]["status"] == "pending"
+    assert (await client.get("/api/v1/volunteers", headers=sup)).json()["items"][0][
+        "status"
+    ] == "pending"
     r = await client.post(f"/staffing/swaps/{scene['swap']}/approve", data={})
     assert r.status_code == 400
-    assert (await client.get("/api/v1/swaps", headers=sup)).json()[0]["status"] == "requested"
+    assert (await client.get("/api/v1/swaps", headers=sup)).json()["items"][0][
+        "status"
+    ] == "requested"
     r = await client.post("/staffing/clock/in", data={})
     assert r.status_code == 400 and re.search(r'id="clock-error"[^>]*>Phiên làm việc', r.text)
     assert "Bạn chưa vào ca." in (await client.get("/staffing")).text
@@ -259,7 +272,7 @@ async def test_an_operator_sees_their_own_week_and_is_refused_the_leads_forms(
     assert "forecast-table" not in html and "roster-table" not in html
     assert "Trần Văn Bình" not in html and "surge-form" not in html
     mine = re.search(r'<ul id="my-shifts">(.*?)</ul>', html, re.S)
-    assert mine and "Ca sáng" in mine.group(1)
+    assert mine and scene["shift_name"] in mine.group(1)
     assert f'data-swap="{scene["swap"]}"' in html  # their own request, without forms
     assert "/staffing/swaps/" not in html
     csrf = csrf_of(html)
@@ -269,10 +282,14 @@ async def test_an_operator_sees_their_own_week_and_is_refused_the_leads_forms(
     assert (await client.get("/api/v1/surge", headers=sup)).json()["active"] is False
     r = await client.post(f"/staffing/volunteers/{scene['volunteer']}/approve", data={"csrf": csrf})
     assert r.status_code == 403
-    assert (await client.get("/api/v1/volunteers", headers=sup)).json()[0]["status"] == "pending"
+    assert (await client.get("/api/v1/volunteers", headers=sup)).json()["items"][0][
+        "status"
+    ] == "pending"
     r = await client.post(f"/staffing/swaps/{scene['swap']}/approve", data={"csrf": csrf})
     assert r.status_code == 403
-    assert (await client.get("/api/v1/swaps", headers=sup)).json()[0]["status"] == "requested"
+    assert (await client.get("/api/v1/swaps", headers=sup)).json()["items"][0][
+        "status"
+    ] == "requested"
 
 
 @pytest.mark.parametrize("who", ["officer", "doctor"])
@@ -293,6 +310,17 @@ async def test_signed_out_visitors_go_to_the_sign_in_page(client) -> None:
 
 
 async def test_an_operator_clocks_in_and_out_from_the_console(client, world) -> None:
+    day, shift = await _running_shift(client, world)
+    r = await client.post(
+        "/api/v1/roster",
+        json={
+            "day": str(day),
+            "shift_id": shift["id"],
+            "user_id": await _me(client, world, "operator"),
+        },
+        headers=world.auth("supervisor"),
+    )
+    assert r.status_code == 201, r.text
     await sign_in(client, "operator")
     board = (await client.get("/")).text
     assert 'id="clock-state">Chưa vào ca' in board
@@ -343,7 +371,9 @@ async def test_a_citizen_signs_up_to_volunteer_from_the_portal(client, world) ->
     r = await client.post("/tinh-nguyen", data=_form(csrf), follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/tinh-nguyen/da-gui"
     assert "Cảm ơn bạn đã đăng ký tình nguyện" in (await client.get(r.headers["location"])).text
-    listed = (await client.get("/api/v1/volunteers", headers=world.auth("supervisor"))).json()
+    listed = (await client.get("/api/v1/volunteers", headers=world.auth("supervisor"))).json()[
+        "items"
+    ]
     assert len(listed) == 1
     v = listed[0]
     assert (v["full_name"], v["phone"], v["status"], v["reserve"]) == (
@@ -358,10 +388,13 @@ async def test_a_citizen_signs_up_to_volunteer_from_the_portal(client, world) ->
         "channels": ["phone", "zalo"],
     }
     assert v["note"] == "Tối thứ bảy"
-    # The same number again: refused next to the phone field.
+    # The same number again: answered as a new offer (nothing says it is registered),
+    # and not stored twice.
     r = await client.post("/tinh-nguyen", data=_form(csrf))
-    assert r.status_code == 409
-    assert re.search(r'id="phone-error"[^>]*>Số điện thoại này đã đăng ký tình nguyện<', r.text)
+    assert r.status_code == 303 and r.headers["location"] == "/tinh-nguyen/da-gui"
+    assert "đã đăng ký" not in r.text
+    again = (await client.get("/api/v1/volunteers", headers=world.auth("supervisor"))).json()
+    assert [x["id"] for x in again["items"]] == [v["id"]]
 
 
 async def test_the_volunteer_form_shows_each_mistake_next_to_its_field_and_keeps_the_rest(
@@ -379,7 +412,7 @@ async def test_the_volunteer_form_shows_each_mistake_next_to_its_field_and_keeps
     )
     r = await client.post("/tinh-nguyen", data=_form(csrf, languages="tiếng Anh"))
     assert r.status_code == 422
-    assert re.search(r'id="languages-error"[^>]*>Ngôn ngữ ghi bằng mã hai chữ', r.text)
+    assert re.search(r'id="languages-error"[^>]*>Ngôn ngữ chưa được hỗ trợ: anh, tiếng', r.text)
     r = await client.post("/tinh-nguyen", data=_form(csrf, channels=["phone", "fax"]))
     assert r.status_code == 422 and re.search(r'id="channels-error"[^>]*>Kênh không hợp lệ', r.text)
     r = await client.post("/tinh-nguyen", data=_form(csrf, full_name="x" * 121))
@@ -393,5 +426,7 @@ async def test_the_volunteer_form_shows_each_mistake_next_to_its_field_and_keeps
     client.cookies.set("lang", "en")
     r = await client.post("/tinh-nguyen", data=_form(csrf, phone="0912-ABC"))
     assert "Volunteer for the 1022 hotline" in r.text
-    listed = (await client.get("/api/v1/volunteers", headers=world.auth("supervisor"))).json()
+    listed = (await client.get("/api/v1/volunteers", headers=world.auth("supervisor"))).json()[
+        "items"
+    ]
     assert listed == []

@@ -21,6 +21,7 @@ from tests.channels.fake_zalo import FakeZaloServer
 from tests.channels.helpers import SMS
 from tests.conftest import SITE_TZ
 from tests.staffing.test_roster import _queue_event
+from tests.staffing.test_roster_rules import volunteer_id
 
 pytestmark = pytest.mark.anyio
 RULES = SurgeRules(waiting=10, longest_wait=120, min_minutes=0)
@@ -36,8 +37,8 @@ def zalo() -> Iterator[FakeZaloServer]:
 async def _volunteer(client: Any, world: Any, name: str, phone: str, *, reserve: bool) -> int:
     body = {"full_name": name, "phone": phone, "reserve": reserve}
     r = await client.post("/api/v1/public/volunteers", json=body)
-    assert r.status_code == 201, r.text
-    vid = int(r.json()["id"])
+    assert r.status_code == 202, r.text
+    vid = await volunteer_id(client, world, phone)
     r = await client.post(f"/api/v1/volunteers/{vid}/approve", headers=world.auth("supervisor"))
     assert r.status_code == 200 and r.json()["reserve"] is reserve
     return vid
@@ -96,7 +97,7 @@ async def test_entering_surge_records_notices_for_leads_and_reserve_volunteers(
     change = await _enter_surge(app)
 
     sup = world.auth("supervisor")
-    notices = (await client.get("/api/v1/staffing/notices", headers=sup)).json()
+    notices = (await client.get("/api/v1/staffing/notices", headers=sup)).json()["items"]
     me = (await client.get("/api/v1/users/me", headers=sup)).json()["id"]
     admin = (await client.get("/api/v1/users/me", headers=world.auth("admin"))).json()["id"]
     assert {n["user_id"] for n in notices if n["user_id"]} == {me, admin}
@@ -109,14 +110,16 @@ async def test_entering_surge_records_notices_for_leads_and_reserve_volunteers(
     assert "12 người đang chờ" in lead["text"]
     assert lead["text"].endswith("Lý do: nhiều người đang chờ.")
     # An operator sees only their own notices: none.
-    assert (
-        await client.get("/api/v1/staffing/notices", headers=world.auth("operator"))
-    ).json() == []
+    assert (await client.get("/api/v1/staffing/notices", headers=world.auth("operator"))).json()[
+        "items"
+    ] == []
     # The same entry alerted again (a sweep retried) tells nobody twice.
     async with app.state.hotline.unit_of_work() as session:
         again = await session.get(SurgeChange, change.id)
         assert again is not None and await alert_surge(session, change=again) == 0
-    assert len((await client.get("/api/v1/staffing/notices", headers=sup)).json()) == len(notices)
+    assert len((await client.get("/api/v1/staffing/notices", headers=sup)).json()["items"]) == len(
+        notices
+    )
 
 
 async def test_reserve_volunteers_are_texted_through_an_enabled_sms_channel(
@@ -132,7 +135,9 @@ async def test_reserve_volunteers_are_texted_through_an_enabled_sms_channel(
 
     await _enter_surge(app)
 
-    notices = (await client.get("/api/v1/staffing/notices", headers=world.auth("admin"))).json()
+    notices = (await client.get("/api/v1/staffing/notices", headers=world.auth("admin"))).json()[
+        "items"
+    ]
     [texted] = [n for n in notices if n["volunteer_id"] == reserve]
     assert texted["delivery"] == "sms" and texted["message_id"] is not None
     async with app.state.hotline.unit_of_work(read_only=True) as session:

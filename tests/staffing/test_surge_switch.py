@@ -25,7 +25,7 @@ async def test_switching_on_a_surge_the_sweep_began_holds_it_until_switched_off(
     await _enter_surge(app)
     sup = world.auth("supervisor")
     me = (await client.get("/api/v1/users/me", headers=sup)).json()["id"]
-    told = len((await client.get("/api/v1/staffing/notices", headers=sup)).json())
+    told = len((await client.get("/api/v1/staffing/notices", headers=sup)).json()["items"])
     r = await client.put(
         "/api/v1/surge", json={"active": True, "reason": "Giữ đến hết bản tin"}, headers=sup
     )
@@ -38,7 +38,7 @@ async def test_switching_on_a_surge_the_sweep_began_holds_it_until_switched_off(
     assert (entered["active"], entered["manual"]) == (True, False)
     assert body["since"] == entered["at"]  # the same surge, not a new entry
     # Nobody is alerted a second time of it.
-    assert len((await client.get("/api/v1/staffing/notices", headers=sup)).json()) == told
+    assert len((await client.get("/api/v1/staffing/notices", headers=sup)).json()["items"]) == told
     # The queue recovers: the sweep leaves the supervisor's surge on.
     async with state.unit_of_work() as session:
         record_event(session, _queue_event(0, utcnow()))
@@ -57,7 +57,7 @@ async def test_a_reserve_volunteer_is_not_texted_of_each_entry_within_the_interv
     for active in (True, False, True):
         r = await client.put("/api/v1/surge", json={"active": active}, headers=sup)
         assert r.status_code == 200 and r.json()["active"] is active, r.text
-    notices = (await client.get("/api/v1/staffing/notices", headers=sup)).json()
+    notices = (await client.get("/api/v1/staffing/notices", headers=sup)).json()["items"]
     entries = sorted({n["surge_change_id"] for n in notices})
     assert len(entries) == 2
     me = (await client.get("/api/v1/users/me", headers=sup)).json()["id"]

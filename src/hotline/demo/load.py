@@ -29,6 +29,7 @@ from hotline.cases.service import search_text_for
 from hotline.contacts.models import Contact, ContactPhone
 from hotline.db import create_engine, dialect_name, make_sessionmaker, utcnow
 from hotline.demo.profiles import FORWARDED_OUTCOMES, DemoProfile, build_profile
+from hotline.demo.roster import seed_roster
 from hotline.directory.models import Category, Unit, UnitType
 from hotline.directory.service import ensure_default_units
 from hotline.knowledge.importer import import_articles
@@ -97,10 +98,12 @@ async def _load(settings: Settings, profile: DemoProfile, console: Console) -> d
     try:
         async with sessionmaker() as session, session.begin():
             with Progress(console=console, transient=False) as progress:
-                task = progress.add_task(f"Nạp dữ liệu mẫu {profile.name}", total=7)
+                task = progress.add_task(f"Nạp dữ liệu mẫu {profile.name}", total=8)
                 units = await _units(session, profile)
                 progress.advance(task)
                 staff = await _users(session, units, profile)
+                progress.advance(task)
+                await seed_roster(session, now=utcnow())
                 progress.advance(task)
                 contacts = await _contacts(session, profile)
                 progress.advance(task)

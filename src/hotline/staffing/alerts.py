@@ -34,6 +34,7 @@ from hotline.staffing.models import (
     Volunteer,
     VolunteerStatus,
 )
+from hotline.staffing.paging import DEFAULT_LIMIT, Page, newest_first
 from hotline.staffing.service import shift_span
 
 LEADS = (Role.SUPERVISOR, Role.ADMIN)
@@ -166,14 +167,15 @@ async def alert_surge(
 
 
 async def list_notices(
-    session: AsyncSession, *, actor: Actor, limit: int = 100
-) -> list[StaffingNotice]:
-    """The latest notices, newest first: supervisors see all, anyone else their own."""
+    session: AsyncSession, *, actor: Actor, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+) -> Page[StaffingNotice]:
+    """The notices, newest first, a page at a time: supervisors see all, anyone else
+    their own."""
     require(actor, Permission.SEE_ROSTER, msg("Chỉ nhân viên tổng đài xem được thông báo nhân lực"))
-    stmt = select(StaffingNotice).order_by(StaffingNotice.id.desc()).limit(max(1, min(limit, 500)))
+    stmt = select(StaffingNotice)
     if not allows(actor, Permission.MANAGE_STAFFING):
         own = select(Volunteer.id).where(Volunteer.user_id == actor.user_id)
         stmt = stmt.where(
             or_(StaffingNotice.user_id == actor.user_id, StaffingNotice.volunteer_id.in_(own))
         )
-    return list((await session.scalars(stmt)).all())
+    return await newest_first(session, stmt, StaffingNotice.id, cursor=cursor, limit=limit)

@@ -3,15 +3,19 @@ the roster and the forecast accept."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.agents.service import QUEUE_ROLES
 from hotline.auth.models import User
+from hotline.db import utcnow
 from hotline.errors import InvalidInput
 from hotline.messages import msg
+from hotline.site import site_of
 from hotline.staffing.forecast import QUEUE
+from hotline.staffing.models import ShiftTemplate
 
 # The roster says whom the operator queue rings (service.ringable), so only the operator
 # queue's call takers hold places on it: a doctor or a ward officer on a shift would leave
@@ -43,3 +47,27 @@ async def queue_taker(session: AsyncSession, user_id: int, field: str) -> User:
             field=field,
         )
     return user
+
+
+def shift_span(shift: ShiftTemplate, day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """When a shift of a day starts and ends (a night shift ends the next day)."""
+    start = datetime.combine(day, shift.starts_at, tzinfo=tz)
+    return start, start + timedelta(hours=shift.hours)
+
+
+def check_not_over(
+    session: AsyncSession, shift: ShiftTemplate, day: date, field: str, now: datetime | None = None
+) -> None:
+    """Refuse a change to a place on a shift that has already ended (422 naming `field`):
+    the roster of the past is a record of who worked. A shift still running (a night shift
+    begun yesterday) may still change."""
+    _, end = shift_span(shift, day, site_of(session).timezone)
+    if end <= (now or utcnow()):
+        raise InvalidInput(
+            msg(
+                "{shift} ngày {day} đã kết thúc; không xếp hay đổi lịch trực trong quá khứ",
+                shift=shift.name,
+                day=day.strftime("%d/%m/%Y"),
+            ),
+            field=field,
+        )

@@ -23,8 +23,11 @@ Sweep = Callable[[AsyncSession], Awaitable[int]]
 async def alert_unfilled(
     session: AsyncSession, *, ahead: timedelta, now: datetime | None = None
 ) -> int:
-    """Each shift starting within `ahead` with fewer people rostered than it needs is
-    announced once to the supervisors (`staffing.unfilled`, live). Returns alerts made."""
+    """Each shift starting within `ahead` with fewer reachable people rostered than it
+    needs is announced once to the supervisors (`staffing.unfilled`, live). Reachable:
+    those the operator queue can ring (staff, and volunteers linked to an active call
+    taker's account); a volunteer without an account fills no place. Returns alerts
+    made."""
     now = now or utcnow()
     tz = site_of(session).timezone
     today = now.astimezone(tz).date()
@@ -34,7 +37,8 @@ async def alert_unfilled(
         if not now <= shift_day.start <= now + ahead:
             continue
         needed = shift_day.shift.operators
-        if shift_day.rostered >= needed:
+        reachable = shift_day.agents
+        if reachable >= needed:
             continue
         stmt = (
             insert_for(dialect_name(session))(ShiftAlert)
@@ -42,7 +46,7 @@ async def alert_unfilled(
                 day=shift_day.day,
                 shift_id=shift_day.shift.id,
                 at=now,
-                rostered=shift_day.rostered,
+                rostered=reachable,
                 needed=needed,
             )
             .on_conflict_do_nothing(index_elements=["day", "shift_id"])
@@ -58,7 +62,9 @@ async def alert_unfilled(
                     "shift_id": shift_day.shift.id,
                     "shift": shift_day.shift.name,
                     "start": shift_day.start.isoformat(),
-                    "rostered": shift_day.rostered,
+                    "rostered": reachable,
+                    # On the roster but out of the queue's reach (no linked account).
+                    "unreachable": shift_day.rostered - reachable,
                     "needed": needed,
                 },
             ),

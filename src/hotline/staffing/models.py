@@ -55,6 +55,17 @@ class ShiftTemplate(Base):
 
 class Volunteer(Base):
     __tablename__ = "volunteer"
+    __table_args__ = (
+        # One live offer per phone number (pending or approved; a rejected one may offer
+        # again): two sign-ups racing each other cannot both land.
+        Index(
+            "uq_volunteer_phone_live",
+            "phone",
+            unique=True,
+            postgresql_where=text("status <> 'rejected'"),
+            sqlite_where=text("status <> 'rejected'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     full_name: Mapped[str] = mapped_column(String(120))
@@ -100,6 +111,18 @@ class ShiftSwap(Base):
     """An operator asks to hand their place on a shift to a colleague; a supervisor decides."""
 
     __tablename__ = "shift_swap"
+    __table_args__ = (
+        # One waiting request per place (a holder's place on one shift of one day) and
+        # colleague: the same request sent twice at once cannot both land.
+        Index(
+            "uq_shift_swap_pending",
+            "entry_id",
+            "to_user_id",
+            unique=True,
+            postgresql_where=text("status = 'requested'"),
+            sqlite_where=text("status = 'requested'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     entry_id: Mapped[int] = mapped_column(
@@ -124,6 +147,10 @@ class ShiftClock(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
     in_at: Mapped[datetime] = mapped_column(UTCDateTime)
     out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A clock-in off the roster: the supervisor who allowed it (themselves, or through a
+    # ring override) and why; both empty for a clock-in on a rostered shift.
+    override_by: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    override_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
 class RingOverride(Base):
@@ -136,6 +163,7 @@ class RingOverride(Base):
     )
     until: Mapped[datetime] = mapped_column(UTCDateTime)
     set_by: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
 class ShiftAlert(Base):

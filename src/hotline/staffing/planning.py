@@ -60,6 +60,64 @@ class Slot:
         return self.agents_needed - self.agents_rostered
 
 
+# What the calls expected stand on (HistoryUsed.basis).
+SAME_WEEKDAY = "same_weekday"  # a week or more: each weekday from its own past days
+ALL_DAYS = "all_days"  # under a week: every day of history stands in for the weekday
+SHIFT_TEMPLATES = "shift_templates"  # no history: agents needed are the shifts' own numbers
+TREND_DAYS = 14
+
+
+@dataclass(frozen=True)
+class HistoryUsed:
+    """The call history a forecast read, said with it: the window asked for
+    (`weeks` weeks before the first day forecast, or before today), the days of it the
+    line has records for, and what the forecast stands on."""
+
+    start: date  # first day of the window
+    last: date  # last day of the window
+    weeks: int  # the window asked for (HOTLINE_STAFFING_HISTORY_WEEKS)
+    days: int  # days of it with call records (from the line's first call on)
+    basis: str
+    trend: bool  # the recent-trend factor applies (TREND_DAYS days or more)
+
+    @property
+    def enough(self) -> bool:
+        return self.days >= 7
+
+    @property
+    def note(self) -> str:
+        """The plain sentence the page and the API show."""
+        if self.basis == SHIFT_TEMPLATES:
+            return msg(
+                "Chưa có lịch sử cuộc gọi nào từ {start} đến {last}: không dự báo được số "
+                "cuộc gọi; số người cần lấy theo mẫu ca trực.",
+                start=self.start.strftime("%d/%m/%Y"),
+                last=self.last.strftime("%d/%m/%Y"),
+            )
+        if self.basis == ALL_DAYS:
+            return msg(
+                "Chỉ có {days} ngày lịch sử cuộc gọi (cần ít nhất 7): mọi ngày đã có đều "
+                "dùng thay cho cùng thứ trong tuần; chưa tính xu hướng gần đây.",
+                days=self.days,
+            )
+        if not self.trend:
+            return msg(
+                "Dùng {days} ngày lịch sử cuộc gọi, từ {start} đến {last}, theo cùng thứ "
+                "trong tuần; chưa đủ 14 ngày nên chưa tính xu hướng gần đây.",
+                days=self.days,
+                start=(self.last - timedelta(days=self.days - 1)).strftime("%d/%m/%Y"),
+                last=self.last.strftime("%d/%m/%Y"),
+            )
+        return msg(
+            "Dùng {days} ngày ({weeks} tuần) lịch sử cuộc gọi, từ {start} đến {last}, theo "
+            "cùng thứ trong tuần và xu hướng 7 ngày gần nhất.",
+            days=self.days,
+            weeks=round(self.days / 7, 1),
+            start=(self.last - timedelta(days=self.days - 1)).strftime("%d/%m/%Y"),
+            last=self.last.strftime("%d/%m/%Y"),
+        )
+
+
 @dataclass(frozen=True)
 class Forecast:
     rules: StaffingRules
@@ -67,6 +125,7 @@ class Forecast:
     slots: list[Slot]
     model: str = ERLANG_C  # ERLANG_A when callers' patience is known
     patience_seconds: float | None = None
+    history: HistoryUsed | None = None
 
 
 async def staffing_forecast(
@@ -106,14 +165,28 @@ async def staffing_forecast(
     # The day before as well: its night shift runs into the first day.
     shifts = await roster(session, start=first_day - timedelta(days=1), end=last_day)
     patience = history.patience_seconds
+    days_known = len(history.days)
+    used = HistoryUsed(
+        start=start,
+        last=end - timedelta(days=1),
+        weeks=rules.weeks,
+        days=days_known,
+        basis=SHIFT_TEMPLATES if not days_known else ALL_DAYS if days_known < 7 else SAME_WEEKDAY,
+        trend=days_known >= TREND_DAYS,
+    )
     slots = []
     for p in predicted:
         calls = p.calls * scale
-        needed = _agents(calls, p.aht_seconds, patience, rules)
-        rostered = sum(s.agents for s in shifts if s.start <= p.start < s.end)
+        running = [s for s in shifts if s.start <= p.start < s.end]
+        if used.basis == SHIFT_TEMPLATES:
+            # Nothing to forecast from: the shift templates' own numbers stand in.
+            needed = sum(s.shift.operators for s in running)
+        else:
+            needed = _agents(calls, p.aht_seconds, patience, rules)
+        rostered = sum(s.agents for s in running)
         slots.append(Slot(p.start, calls, p.aht_seconds, needed, rostered))
     model = ERLANG_C if patience is None else ERLANG_A
-    return Forecast(rules, scale, slots, model, patience)
+    return Forecast(rules, scale, slots, model, patience, used)
 
 
 def _agents(calls: float, aht: float, patience: float | None, rules: StaffingRules) -> int:

@@ -5,23 +5,35 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from datetime import timezone as dt_timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from hotline.agents.models import Agent, AgentStatus
-from hotline.agents.service import set_status
 from hotline.auth.models import User
 from hotline.auth.permissions import Permission, allows, require
 from hotline.auth.service import Actor
 from hotline.db import utcnow
-from hotline.errors import Conflict, InvalidInput, InvalidTransition, NotFound
+from hotline.errors import Conflict, InvalidInput, NotFound
 from hotline.messages import msg
 from hotline.site import site_of
-from hotline.staffing.checks import OPERATOR_ROLES, check_day, queue_taker
+from hotline.staffing.checks import (
+    OPERATOR_ROLES,
+    check_day,
+    check_not_over,
+    queue_taker,
+    shift_span,
+)
+
+# Clocking in and the off-shift override are in clock.py, swaps in swaps.py; also named here
+# for the callers that look for them here.
+from hotline.staffing.clock import CLOCK_IN_EARLY as CLOCK_IN_EARLY
+from hotline.staffing.clock import allow_off_shift as allow_off_shift
+from hotline.staffing.clock import clock as clock
 from hotline.staffing.models import (
     RingOverride,
     RosterEntry,
@@ -30,8 +42,6 @@ from hotline.staffing.models import (
     Volunteer,
     VolunteerStatus,
 )
-
-# Swaps are in swaps.py, also named here for the callers that look for them here.
 from hotline.staffing.swaps import decide_swap as decide_swap
 from hotline.staffing.swaps import list_swaps as list_swaps
 from hotline.staffing.swaps import request_swap as request_swap
@@ -59,10 +69,19 @@ async def ensure_default_shifts(session: AsyncSession) -> int:
     return len(DEFAULT_SHIFTS)
 
 
-def shift_span(shift: ShiftTemplate, day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    """When a shift of a day starts and ends (a night shift ends the next day)."""
-    start = datetime.combine(day, shift.starts_at, tzinfo=tz)
-    return start, start + timedelta(hours=shift.hours)
+def wall_clock(at: time, tz: ZoneInfo) -> time:
+    """A shift's start as the site's wall-clock time (how it is stored): a time given with
+    an offset (23:00Z) is the same instant in the site's zone (06:00 at +07:00)."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        return at.replace(tzinfo=None)
+    day = utcnow().astimezone(tz).date()
+    return datetime.combine(day, at).astimezone(tz).time()
+
+
+def with_site_offset(at: time, tz: ZoneInfo) -> time:
+    """A stored wall-clock time with the site's offset, as the API answers it."""
+    offset = datetime.combine(utcnow().astimezone(tz).date(), at, tzinfo=tz).utcoffset()
+    return at.replace(tzinfo=dt_timezone(offset or timedelta(0)))
 
 
 async def list_shifts(session: AsyncSession, *, actor: Actor) -> list[ShiftTemplate]:
@@ -98,6 +117,7 @@ async def save_shift(
         msg("Chỉ trưởng ca và quản trị viên được tạo và sửa ca trực"),
     )
     _check_shift(name, hours, operators)
+    starts_at = wall_clock(starts_at, site_of(session).timezone)
     shift = await session.scalar(select(ShiftTemplate).where(ShiftTemplate.code == code))
     if shift is None:
         shift = ShiftTemplate(code=code)
@@ -219,6 +239,7 @@ async def assign(
     require(actor, Permission.SEE_ROSTER)
     check_day(day, "day")
     shift = await _shift(session, shift_id)
+    check_not_over(session, shift, day, "day")
     if (user_id is None) == (volunteer_id is None):
         raise InvalidInput("Chọn một người: tài khoản hoặc tình nguyện viên", field="user_id")
     if not allows(actor, Permission.MANAGE_STAFFING):
@@ -269,6 +290,9 @@ async def unassign(session: AsyncSession, *, actor: Actor, entry_id: int) -> Non
     entry = await session.get(RosterEntry, entry_id)
     if entry is None:
         raise NotFound("Không tìm thấy lượt trực", field="entry_id")
+    shift = await session.get(ShiftTemplate, entry.shift_id)
+    if shift is not None:
+        check_not_over(session, shift, entry.day, "entry_id")
     await session.delete(entry)
     await session.flush()
 
@@ -283,6 +307,12 @@ async def copy_week(session: AsyncSession, *, actor: Actor, source: date, target
     check_day(target, "target")
     if abs((target - source).days) < 7:
         raise InvalidInput("Hai tuần không được chồng lên nhau", field="target")
+    if target < utcnow().astimezone(site_of(session).timezone).date():
+        raise InvalidInput(
+            "Không chép lịch trực vào một tuần bắt đầu trong quá khứ", field="target"
+        )
+    shifts = {s.id: s for s in (await session.scalars(select(ShiftTemplate))).all()}
+    now = utcnow()
     # Places of people the operator queue does not ring (kept from before the roster
     # refused them) are not carried into a new week.
     week = (
@@ -314,6 +344,9 @@ async def copy_week(session: AsyncSession, *, actor: Actor, source: date, target
         day = target + (e.day - source)
         if (day, e.shift_id, e.user_id, e.volunteer_id) in existing:
             continue
+        # Today's shifts already over are not filled in after the fact.
+        if shift_span(shifts[e.shift_id], day, site_of(session).timezone)[1] <= now:
+            continue
         session.add(
             RosterEntry(
                 day=day,
@@ -329,55 +362,6 @@ async def copy_week(session: AsyncSession, *, actor: Actor, source: date, target
 
 
 # -- clock and who the queue rings ------------------------------------------------------------
-
-
-async def clock(session: AsyncSession, *, actor: Actor, clock_in: bool) -> ShiftClock:
-    """Clock in (available on the line) or out (away), in one step with the availability."""
-    require(actor, Permission.SEE_ROSTER, msg("Chỉ nhân viên tổng đài được vào ca và ra ca"))
-    if actor.user_id is None:
-        raise InvalidInput("Cần đăng nhập bằng tài khoản người dùng", field="user_id")
-    now = utcnow()
-    open_row = await session.scalar(
-        select(ShiftClock).where(ShiftClock.user_id == actor.user_id, ShiftClock.out_at.is_(None))
-    )
-    if clock_in:
-        if open_row is None:
-            open_row = ShiftClock(user_id=actor.user_id, in_at=now)
-            session.add(open_row)
-        await set_status(session, user_id=actor.user_id, status=AgentStatus.AVAILABLE.value)
-    else:
-        if open_row is None:
-            raise InvalidTransition("Bạn chưa vào ca", field="clock")
-        open_row.out_at = now
-        await set_status(session, user_id=actor.user_id, status=AgentStatus.AWAY.value)
-    await session.flush()
-    return open_row
-
-
-async def allow_off_shift(
-    session: AsyncSession, *, actor: Actor, user_id: int, minutes: int
-) -> RingOverride | None:
-    """A supervisor lets the queue ring an operator off their shift for `minutes` (0 ends
-    it)."""
-    require(
-        actor,
-        Permission.MANAGE_STAFFING,
-        msg("Chỉ trưởng ca và quản trị viên được cho gọi người ngoài ca"),
-    )
-    if not 0 <= minutes <= 24 * 60:
-        raise InvalidInput("Từ 0 đến 1440 phút", field="minutes")
-    if await session.get(User, user_id) is None:
-        raise NotFound("Không tìm thấy người dùng", field="user_id")
-    await session.execute(delete(RingOverride).where(RingOverride.user_id == user_id))
-    if minutes == 0:
-        await session.flush()
-        return None
-    override = RingOverride(
-        user_id=user_id, until=utcnow() + timedelta(minutes=minutes), set_by=actor.user_id
-    )
-    session.add(override)
-    await session.flush()
-    return override
 
 
 async def ringable(session: AsyncSession, *, now: datetime) -> frozenset[int] | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.permissions import Permission, allows, require
@@ -13,10 +14,17 @@ from hotline.auth.service import Actor
 from hotline.db import utcnow
 from hotline.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from hotline.messages import msg
-from hotline.staffing.checks import queue_taker
-from hotline.staffing.models import RosterEntry, ShiftSwap, SwapStatus
+from hotline.staffing.checks import check_not_over, queue_taker
+from hotline.staffing.models import RosterEntry, ShiftSwap, ShiftTemplate, SwapStatus
+from hotline.staffing.paging import DEFAULT_LIMIT, Page, newest_first
 
 DECIDE_REFUSED = msg("Chỉ trưởng ca và quản trị viên được duyệt đổi ca")
+
+
+async def _not_over(session: AsyncSession, entry: RosterEntry, field: str) -> None:
+    shift = await session.get(ShiftTemplate, entry.shift_id)
+    if shift is not None:
+        check_not_over(session, shift, entry.day, field)
 
 
 async def request_swap(
@@ -30,6 +38,7 @@ async def request_swap(
         entry.user_id != actor.user_id and not allows(actor, Permission.MANAGE_STAFFING)
     ):
         raise NotFound("Không tìm thấy lượt trực", field="entry_id")
+    await _not_over(session, entry, "entry_id")
     if entry.user_id is None or to_user_id == entry.user_id:
         raise InvalidInput("Chọn một đồng nghiệp khác để đổi ca", field="to_user_id")
     await queue_taker(session, to_user_id, "to_user_id")
@@ -52,17 +61,28 @@ async def request_swap(
         reason=reason.strip()[:500],
         status=SwapStatus.REQUESTED,
     )
-    session.add(swap)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(swap)
+            await session.flush()
+    except IntegrityError:
+        # The same request sent at once landed first (uq_shift_swap_pending).
+        raise Conflict("Yêu cầu đổi ca này đang chờ duyệt", field="to_user_id") from None
     return swap
 
 
 async def list_swaps(
-    session: AsyncSession, *, actor: Actor, status: str | None = None
-) -> list[ShiftSwap]:
-    """Swap requests, newest first: supervisors see all, operators theirs (either side)."""
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    status: str | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> Page[ShiftSwap]:
+    """Swap requests, newest first, a page at a time: supervisors see all, operators
+    theirs (either side)."""
     require(actor, Permission.SEE_ROSTER)
-    stmt = select(ShiftSwap).order_by(ShiftSwap.id.desc()).limit(500)
+    stmt = select(ShiftSwap)
     if status:
         try:
             stmt = stmt.where(ShiftSwap.status == SwapStatus(status))
@@ -74,7 +94,7 @@ async def list_swaps(
         stmt = stmt.where(
             or_(ShiftSwap.requested_by == actor.user_id, ShiftSwap.to_user_id == actor.user_id)
         )
-    return list((await session.scalars(stmt)).all())
+    return await newest_first(session, stmt, ShiftSwap.id, cursor=cursor, limit=limit)
 
 
 async def decide_swap(
@@ -119,6 +139,7 @@ async def _move_place(
     entry = await session.get(RosterEntry, swap.entry_id)
     if entry is None:
         raise Conflict("Lượt trực đã thay đổi từ khi yêu cầu", field="swap_id")
+    await _not_over(session, entry, "swap_id")
     clash = await session.scalar(
         select(RosterEntry.id).where(
             RosterEntry.day == entry.day,

@@ -27,6 +27,7 @@ from hotline.staffing.models import (
     Volunteer,
     VolunteerStatus,
 )
+from hotline.staffing.paging import MAX_LIMIT
 from hotline.staffing.surge import SurgeView
 
 NOTICES_SHOWN = 20
@@ -178,8 +179,12 @@ async def read_board(
     week = await service.read_roster(
         session, actor=actor, start=monday, end=monday + timedelta(days=6)
     )
-    requested = await service.list_swaps(session, actor=actor, status=SwapStatus.REQUESTED.value)
-    notices = await alerts.list_notices(session, actor=actor, limit=NOTICES_SHOWN * 5)
+    requested = (
+        await service.list_swaps(
+            session, actor=actor, status=SwapStatus.REQUESTED.value, limit=MAX_LIMIT
+        )
+    ).items
+    notices = (await alerts.list_notices(session, actor=actor, limit=NOTICES_SHOWN * 5)).items
     board = Board(
         lead=lead,
         day=day,
@@ -194,9 +199,11 @@ async def read_board(
         board.forecast = await planning.staffing_forecast(
             session, actor=actor, first_day=day, rules=rules, scale=scale, now=now
         )
-        board.pending_volunteers = await volunteers.list_volunteers(
-            session, actor=actor, status=VolunteerStatus.PENDING.value
-        )
+        board.pending_volunteers = (
+            await volunteers.list_volunteers(
+                session, actor=actor, status=VolunteerStatus.PENDING.value, limit=MAX_LIMIT
+            )
+        ).items
         today = now.astimezone(site_of(session).timezone).date()
         board.unfilled = await unfilled_alerts(
             session, actor=actor, since=today - timedelta(days=ALERT_DAYS_BACK)

@@ -2,24 +2,91 @@
 
 from __future__ import annotations
 
+import unicodedata
+from dataclasses import dataclass
 from typing import Any
 
+import structlog
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
+from hotline.channels.notify import text_phone
 from hotline.contacts.phones import normalise_phone
 from hotline.db import utcnow
 from hotline.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from hotline.messages import msg
+from hotline.site import site_of
 from hotline.staffing.checks import queue_taker
 from hotline.staffing.models import Volunteer, VolunteerStatus
+from hotline.staffing.paging import DEFAULT_LIMIT, Page, newest_first
 
-# What the hotline asks of a volunteer: medical training, languages spoken (ISO 639-1),
-# and the channels they can answer.
+log = structlog.get_logger(__name__)
+# The answer to every accepted sign-up, new or repeated.
+RECEIVED = msg(
+    "Chúng tôi đã nhận được đăng ký của bạn. Trưởng ca sẽ xem xét và liên hệ qua số điện "
+    "thoại bạn để lại."
+)
+REPEAT_SOURCE = "volunteer_repeat"  # the outbox message's source
+REPEAT_TEXT = (
+    "Tổng đài 1022: số điện thoại của bạn vừa được dùng để đăng ký tình nguyện viên. "
+    "Đăng ký trước của bạn vẫn còn hiệu lực; nếu không phải bạn gửi, xin bỏ qua tin này."
+)
+
+# What the hotline asks of a volunteer: medical training, languages spoken and the
+# channels they can answer. The languages are those the line is asked in: ISO 639-1 codes
+# where one exists, else ISO 639-3 (Việt Nam's ethnic minority languages).
 CHANNELS = frozenset({"phone", "zalo", "facebook", "viber", "web", "email", "app"})
-LANGUAGE_CODES = 2, 3
+LANGUAGES = {
+    "vi": "Tiếng Việt",
+    "en": "Tiếng Anh",
+    "zh": "Tiếng Trung",
+    "ko": "Tiếng Hàn",
+    "ja": "Tiếng Nhật",
+    "fr": "Tiếng Pháp",
+    "ru": "Tiếng Nga",
+    "km": "Tiếng Khmer",
+    "lo": "Tiếng Lào",
+    "th": "Tiếng Thái Lan",
+    "hmn": "Tiếng H'Mông",
+    "tyz": "Tiếng Tày",
+    "nut": "Tiếng Nùng",
+    "mtq": "Tiếng Mường",
+    "blt": "Tiếng Thái (Tai Dam)",
+    "rad": "Tiếng Ê Đê",
+    "jra": "Tiếng Gia Rai",
+    "bdq": "Tiếng Ba Na",
+    "cja": "Tiếng Chăm",
+}
+NAME_LENGTH = 2, 120
+# Control and format characters (Unicode categories Cc, Cf: bidi overrides, zero-width
+# joiners and spaces) would let a name display as something else; private-use, surrogate
+# and unassigned code points have no place in a name either.
+REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn"})
+
+
+def clean_name(raw: str, field: str = "full_name") -> str:
+    """A person's name as kept: NFC, whitespace trimmed and collapsed; refused (422 naming
+    `field`) with control or format characters, without a letter, or too short or long."""
+    name = " ".join(unicodedata.normalize("NFC", raw).split())
+    if not name:
+        raise InvalidInput("Cần họ tên", field=field)
+    bad = sorted({f"U+{ord(c):04X}" for c in name if unicodedata.category(c) in REFUSED_CATEGORIES})
+    if bad:
+        raise InvalidInput(
+            msg("Họ tên chứa ký tự điều khiển hoặc ký tự ẩn: {chars}", chars=", ".join(bad)),
+            field=field,
+        )
+    low, high = NAME_LENGTH
+    if not low <= len(name) <= high:
+        raise InvalidInput(
+            msg("Họ tên dài từ {low} đến {high} ký tự", low=low, high=high), field=field
+        )
+    if not any(unicodedata.category(c).startswith("L") for c in name):
+        raise InvalidInput("Họ tên cần có chữ cái", field=field)
+    return name
 
 
 def clean_skills(skills: dict[str, Any]) -> dict[str, Any]:
@@ -33,10 +100,18 @@ def clean_skills(skills: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(medical, bool):
         raise InvalidInput("Kỹ năng y tế là có hoặc không", field="skills.medical")
     languages = skills.get("languages", ["vi"])
-    if not isinstance(languages, list) or not all(
-        isinstance(x, str) and x.isalpha() and len(x) in LANGUAGE_CODES for x in languages
-    ):
-        raise InvalidInput("Ngôn ngữ ghi bằng mã hai chữ, ví dụ vi, en", field="skills.languages")
+    if not isinstance(languages, list) or not all(isinstance(x, str) for x in languages):
+        raise InvalidInput("Ngôn ngữ ghi bằng mã, ví dụ vi, en", field="skills.languages")
+    unknown_languages = sorted({x.strip().lower() for x in languages} - set(LANGUAGES))
+    if unknown_languages:
+        raise InvalidInput(
+            msg(
+                "Ngôn ngữ chưa được hỗ trợ: {codes}; chọn trong: {names}",
+                codes=", ".join(unknown_languages),
+                names=", ".join(LANGUAGES),
+            ),
+            field="skills.languages",
+        )
     channels = skills.get("channels", ["phone"])
     if not isinstance(channels, list) or not set(channels) <= CHANNELS:
         raise InvalidInput(
@@ -45,9 +120,15 @@ def clean_skills(skills: dict[str, Any]) -> dict[str, Any]:
         )
     return {
         "medical": medical,
-        "languages": sorted({x.lower() for x in languages}),
+        "languages": sorted({x.strip().lower() for x in languages}),
         "channels": sorted(set(channels)),
     }
+
+
+@dataclass(frozen=True)
+class Offer:
+    volunteer: Volunteer
+    new: bool  # False: the phone number already had a live offer (answered the same)
 
 
 async def sign_up(
@@ -58,43 +139,73 @@ async def sign_up(
     skills: dict[str, Any],
     note: str = "",
     reserve: bool = False,
-) -> Volunteer:
-    """Anyone may offer to volunteer; the offer waits for a supervisor. One pending or
-    approved offer per phone number. `reserve`: they may be called in during a surge."""
-    name = " ".join(full_name.split())
-    if not name:
-        raise InvalidInput("Cần họ tên", field="full_name")
+) -> Offer:
+    """Anyone may offer to volunteer; the offer waits for a supervisor. One live (pending
+    or approved) offer per phone number: a second one is not stored, and the caller is
+    answered as for a new one, so the sign-up does not tell whether a number is registered;
+    the existing offer's owner is told by text message (at most once a day, when an SMS
+    channel is enabled). `reserve`: they may be called in during a surge."""
+    name = clean_name(full_name)
     number = normalise_phone(phone, field="phone")
-    known = await session.scalar(
-        select(Volunteer.id).where(
-            Volunteer.phone == number, Volunteer.status != VolunteerStatus.REJECTED
+    cleaned = clean_skills(skills)
+    live = select(Volunteer).where(
+        Volunteer.phone == number, Volunteer.status != VolunteerStatus.REJECTED
+    )
+    known = await session.scalar(live)
+    if known is None:
+        volunteer = Volunteer(
+            full_name=name,
+            phone=number,
+            skills=cleaned,
+            status=VolunteerStatus.PENDING,
+            note=note.strip()[:500],
+            reserve=reserve,
         )
+        try:
+            async with session.begin_nested():
+                session.add(volunteer)
+                await session.flush()
+            return Offer(volunteer, True)
+        except IntegrityError:
+            # Another sign-up with this number landed first (uq_volunteer_phone_live).
+            known = await session.scalar(live)
+            if known is None:
+                raise
+    await _tell_owner(session, known)
+    return Offer(known, False)
+
+
+async def _tell_owner(session: AsyncSession, volunteer: Volunteer) -> None:
+    """Tell the holder of an offer that their number was used to sign up again."""
+    log.info("volunteer_signup_repeated", volunteer_id=volunteer.id)
+    day = utcnow().astimezone(site_of(session).timezone).date()
+    await text_phone(
+        session,
+        phone=volunteer.phone,
+        text=REPEAT_TEXT,
+        key=f"{REPEAT_SOURCE}:{volunteer.id}:{day.isoformat()}",
+        source=REPEAT_SOURCE,
+        name=volunteer.full_name,
     )
-    if known is not None:
-        raise Conflict("Số điện thoại này đã đăng ký tình nguyện", field="phone")
-    volunteer = Volunteer(
-        full_name=name,
-        phone=number,
-        skills=clean_skills(skills),
-        status=VolunteerStatus.PENDING,
-        note=note.strip()[:500],
-        reserve=reserve,
-    )
-    session.add(volunteer)
-    await session.flush()
-    return volunteer
 
 
 async def list_volunteers(
-    session: AsyncSession, *, actor: Actor, status: str | None = None
-) -> list[Volunteer]:
-    """Volunteers, newest first (supervisors and admins)."""
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    status: str | None = None,
+    phone: str | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> Page[Volunteer]:
+    """Volunteers, newest first, a page at a time (supervisors and admins); `phone` finds
+    the offers of one number (any way it is written)."""
     require(
         actor,
         Permission.MANAGE_STAFFING,
         msg("Chỉ trưởng ca và quản trị viên xem được danh sách tình nguyện viên"),
     )
-    stmt = select(Volunteer).order_by(Volunteer.id.desc()).limit(1000)
+    stmt = select(Volunteer)
     if status:
         try:
             stmt = stmt.where(Volunteer.status == VolunteerStatus(status))
@@ -102,7 +213,9 @@ async def list_volunteers(
             raise InvalidInput(
                 msg("Trạng thái không hợp lệ: {status}", status=status), field="status"
             ) from None
-    return list((await session.scalars(stmt)).all())
+    if phone:
+        stmt = stmt.where(Volunteer.phone == normalise_phone(phone, field="phone"))
+    return await newest_first(session, stmt, Volunteer.id, cursor=cursor, limit=limit)
 
 
 async def decide(

@@ -1,13 +1,14 @@
 """Staffing's pages: the supervisors' and call takers' staffing page in the web workspace
-(`board.py`, `/staffing`) and the public volunteer sign-up form on the citizen portal
-(`volunteer.py`, `/tinh-nguyen`)."""
+(`board.py`, `/staffing`; its roster form in `roster.py`) and the public volunteer sign-up
+form on the citizen portal (`volunteer.py`, `/tinh-nguyen`)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from hotline.staffing.pages import board, volunteer
+from hotline.staffing.pages import board, roster, volunteer
 
 router = APIRouter(include_in_schema=False)
 router.include_router(board.router)
+router.include_router(roster.router)
 router.include_router(volunteer.router)

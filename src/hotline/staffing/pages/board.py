@@ -50,9 +50,16 @@ DONE = {
     "swap_reject": msg("Đã từ chối đổi ca."),
     "clock_in": msg("Đã vào ca."),
     "clock_out": msg("Đã hết ca."),
+    "roster_assign": msg("Đã xếp người vào ca."),
 }
 # The section of the page each form's notice leads to.
-SECTIONS = {"surge": "surge", "volunteer": "volunteers", "swap": "swaps", "clock": "clock"}
+SECTIONS = {
+    "surge": "surge",
+    "volunteer": "volunteers",
+    "swap": "swaps",
+    "clock": "clock",
+    "roster": "roster",
+}
 
 
 def _day(raw: str, today: date) -> tuple[date, Any]:
@@ -298,14 +305,21 @@ async def clock(
     request: Request,
     state: StateDep,
     verb: Literal["in", "out"],
+    refused: FormRefusals,
     back: FormText = "",
+    reason: FormText = "",
     csrf: FormText = "",
 ) -> Response:
     """Clock in (available on the line) or out (away): service.clock, as the API. The
     console's phone panel posts here too (`back=/`) and is sent back to the console."""
 
+    reason = without_nul(reason).strip()
+    early = timedelta(minutes=state.settings.staffing_clock_in_early_minutes)
+
     async def action(session: AsyncSession, actor: Actor) -> None:
-        await service.clock(session, actor=actor, clock_in=verb == "in")
+        await service.clock(
+            session, actor=actor, clock_in=verb == "in", reason=reason[:200], early=early
+        )
 
     return await _act(
         request,
@@ -314,5 +328,8 @@ async def clock(
         key="clock",
         action=action,
         done=f"clock_{verb}",
+        typed={"clock-reason": reason},
+        early={"clock-reason": next(iter(refused.values()))} if refused else None,
+        fields=frozenset({"reason"}),
         to="/" if back == "/" else "",
     )

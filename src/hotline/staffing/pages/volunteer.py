@@ -26,7 +26,7 @@ StateDep = Annotated[AppState, Depends(get_state)]
 FormText = Annotated[str, Form()]
 
 EXPIRED = msg("Phiên làm việc đã hết hạn, vui lòng bấm gửi lại (nội dung vẫn được giữ).")
-# The API's limits (staffing/api.py VolunteerIn), said next to the field.
+# The API's limits (staffing/api/volunteers.py VolunteerIn), said next to the field.
 LIMITS = {"full_name": 120, "phone": 40, "note": 500}
 MAX_LANGUAGES = 10
 # The service's field names as the form's.

@@ -1,0 +1,147 @@
+"""Volunteers: the public sign-up, the list, approval and the reserve."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+
+from hotline.staffing import volunteers
+from hotline.staffing.api.common import ActorDep, StateDep
+from hotline.staffing.models import Volunteer
+from hotline.staffing.paging import DEFAULT_LIMIT, MAX_LIMIT
+from hotline.types import Id
+from hotline.web.deps import client_address
+
+router = APIRouter(prefix="/api/v1", tags=["staffing"])
+
+
+class SkillsIn(BaseModel):
+    medical: bool = False
+    languages: list[str] = Field(default_factory=lambda: ["vi"], max_length=10)
+    channels: list[str] = Field(default_factory=lambda: ["phone"], max_length=10)
+
+
+class VolunteerIn(BaseModel):
+    full_name: str = Field(max_length=120)
+    phone: str = Field(max_length=40)
+    skills: SkillsIn = Field(default_factory=SkillsIn)
+    note: str = Field(default="", max_length=500)
+    reserve: bool = False  # may be called in when the line is overwhelmed (surge mode)
+
+
+class VolunteerOut(BaseModel):
+    id: int
+    full_name: str
+    phone: str
+    skills: dict[str, Any]
+    status: str
+    note: str
+    user_id: int | None
+    created_at: datetime
+    decided_by: int | None
+    decided_at: datetime | None
+    reserve: bool
+
+    @classmethod
+    def of(cls, v: Volunteer) -> VolunteerOut:
+        return cls(
+            id=v.id,
+            full_name=v.full_name,
+            phone=v.phone,
+            skills=v.skills,
+            status=v.status.value,
+            note=v.note,
+            user_id=v.user_id,
+            created_at=v.created_at,
+            decided_by=v.decided_by,
+            decided_at=v.decided_at,
+            reserve=v.reserve,
+        )
+
+
+class SignedUpOut(BaseModel):
+    status: Literal["received"]
+    detail: str
+
+
+@router.post("/public/volunteers", response_model=SignedUpOut, status_code=202)
+async def sign_up(body: VolunteerIn, request: Request, state: StateDep) -> SignedUpOut:
+    """Offer to volunteer (no sign-in; throttled per address); a supervisor approves. A
+    number that already has an offer is answered exactly as a new one."""
+    await state.public.hit(client_address(request))
+    async with state.unit_of_work() as session:
+        await volunteers.sign_up(
+            session,
+            full_name=body.full_name,
+            phone=body.phone,
+            skills=body.skills.model_dump(),
+            note=body.note,
+            reserve=body.reserve,
+        )
+    return SignedUpOut(status="received", detail=volunteers.RECEIVED)
+
+
+class VolunteerPageOut(BaseModel):
+    items: list[VolunteerOut]
+    next_cursor: str | None
+
+
+@router.get("/volunteers", response_model=VolunteerPageOut)
+async def list_volunteers(
+    actor: ActorDep,
+    state: StateDep,
+    status: Annotated[str | None, Query(max_length=10)] = None,
+    phone: Annotated[str | None, Query(max_length=40)] = None,
+    cursor: Annotated[str | None, Query(max_length=80)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> VolunteerPageOut:
+    """Volunteers, newest first, a page at a time (`next_cursor` for the next)."""
+    async with state.unit_of_work(read_only=True) as session:
+        page = await volunteers.list_volunteers(
+            session, actor=actor, status=status, phone=phone, cursor=cursor, limit=limit
+        )
+        return VolunteerPageOut(
+            items=[VolunteerOut.of(v) for v in page.items], next_cursor=page.next_cursor
+        )
+
+
+class DecideIn(BaseModel):
+    user_id: Id | None = None
+
+
+@router.post("/volunteers/{volunteer_id}/{verb}", response_model=VolunteerOut)
+async def decide_volunteer(
+    volunteer_id: Id,
+    verb: Literal["approve", "reject"],
+    actor: ActorDep,
+    state: StateDep,
+    body: DecideIn | None = None,
+) -> VolunteerOut:
+    async with state.unit_of_work() as session:
+        v = await volunteers.decide(
+            session,
+            actor=actor,
+            volunteer_id=volunteer_id,
+            approve=verb == "approve",
+            user_id=body.user_id if body else None,
+        )
+        return VolunteerOut.of(v)
+
+
+class ReserveIn(BaseModel):
+    reserve: bool
+
+
+@router.put("/volunteers/{volunteer_id}/reserve", response_model=VolunteerOut)
+async def set_reserve(
+    volunteer_id: Id, body: ReserveIn, actor: ActorDep, state: StateDep
+) -> VolunteerOut:
+    """Mark a volunteer in reserve (alerted when surge mode starts) or not."""
+    async with state.unit_of_work() as session:
+        v = await volunteers.set_reserve(
+            session, actor=actor, volunteer_id=volunteer_id, reserve=body.reserve
+        )
+        return VolunteerOut.of(v)

@@ -1,0 +1,162 @@
+"""Clocking in and out, and a supervisor's leave to work off the roster (the off-shift
+override): clocking in follows the roster, with a tolerance for coming in early."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.agents.models import AgentStatus
+from hotline.agents.service import set_status
+from hotline.auth.models import User
+from hotline.auth.permissions import Permission, allows, require
+from hotline.auth.service import Actor
+from hotline.db import utcnow
+from hotline.errors import InvalidInput, InvalidTransition, NotFound
+from hotline.messages import msg
+from hotline.site import site_of
+from hotline.staffing.checks import shift_span
+from hotline.staffing.models import (
+    RingOverride,
+    RosterEntry,
+    ShiftClock,
+    ShiftTemplate,
+    Volunteer,
+)
+
+# How early before a rostered shift its people may clock in (the setting
+# HOTLINE_STAFFING_CLOCK_IN_EARLY_MINUTES).
+CLOCK_IN_EARLY = timedelta(minutes=30)
+
+
+async def _on_roster(
+    session: AsyncSession, *, user_id: int, now: datetime, early: timedelta
+) -> bool:
+    """Whether `user_id` (directly or as a volunteer's account) holds a place on a shift
+    running at `now` or starting within `early` of it."""
+    tz = site_of(session).timezone
+    today = now.astimezone(tz).date()
+    rows = await session.execute(
+        select(RosterEntry.day, ShiftTemplate)
+        .join(ShiftTemplate, ShiftTemplate.id == RosterEntry.shift_id)
+        .outerjoin(Volunteer, Volunteer.id == RosterEntry.volunteer_id)
+        .where(
+            ShiftTemplate.active.is_(True),
+            func.coalesce(RosterEntry.user_id, Volunteer.user_id) == user_id,
+            RosterEntry.day >= today - timedelta(days=1),
+            RosterEntry.day <= today + timedelta(days=1),
+        )
+    )
+    for day, shift in rows.all():
+        start, end = shift_span(shift, day, tz)
+        if start - early <= now < end:
+            return True
+    return False
+
+
+async def clock(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    clock_in: bool,
+    reason: str = "",
+    early: timedelta = CLOCK_IN_EARLY,
+) -> ShiftClock:
+    """Clock in (available on the line) or out (away), in one step with the availability.
+    Clocking in needs a place on a shift running now or starting within `early`, or a
+    supervisor's leave: a ring override set for this person (its author and reason are
+    recorded on the clock row), or, for a supervisor clocking themselves in, a `reason`."""
+    require(actor, Permission.SEE_ROSTER, msg("Chỉ nhân viên tổng đài được vào ca và ra ca"))
+    if actor.user_id is None:
+        raise InvalidInput("Cần đăng nhập bằng tài khoản người dùng", field="user_id")
+    now = utcnow()
+    open_row = await session.scalar(
+        select(ShiftClock).where(ShiftClock.user_id == actor.user_id, ShiftClock.out_at.is_(None))
+    )
+    if clock_in:
+        if open_row is None:
+            by, why = await _clock_in_leave(
+                session, actor=actor, now=now, early=early, reason=reason
+            )
+            open_row = ShiftClock(
+                user_id=actor.user_id, in_at=now, override_by=by, override_reason=why
+            )
+            session.add(open_row)
+        await set_status(session, user_id=actor.user_id, status=AgentStatus.AVAILABLE.value)
+    else:
+        if open_row is None:
+            raise InvalidTransition("Bạn chưa vào ca", field="clock")
+        open_row.out_at = now
+        await set_status(session, user_id=actor.user_id, status=AgentStatus.AWAY.value)
+    await session.flush()
+    return open_row
+
+
+async def _clock_in_leave(
+    session: AsyncSession, *, actor: Actor, now: datetime, early: timedelta, reason: str
+) -> tuple[int | None, str]:
+    """Who let `actor` clock in off the roster, and why: (None, "") when they are on it;
+    a refusal naming what is missing when nobody did."""
+    assert actor.user_id is not None
+    if await _on_roster(session, user_id=actor.user_id, now=now, early=early):
+        return None, ""
+    override = await session.scalar(
+        select(RingOverride).where(RingOverride.user_id == actor.user_id, RingOverride.until > now)
+    )
+    if override is not None:
+        return override.set_by, override.reason
+    minutes = int(early.total_seconds() // 60)
+    if allows(actor, Permission.MANAGE_STAFFING):
+        why = " ".join(reason.split())[:200]
+        if why:
+            return actor.user_id, why
+        raise InvalidInput(
+            msg(
+                "Bạn không có tên trong ca trực đang diễn ra hoặc bắt đầu trong {minutes} phút "
+                "tới; ghi lý do để vào ca ngoài lịch trực",
+                minutes=minutes,
+            ),
+            field="reason",
+        )
+    raise InvalidTransition(
+        msg(
+            "Bạn không có tên trong ca trực đang diễn ra hoặc bắt đầu trong {minutes} phút "
+            "tới; cần trưởng ca cho phép vào ca ngoài lịch trực",
+            minutes=minutes,
+        ),
+        field="clock",
+    )
+
+
+async def allow_off_shift(
+    session: AsyncSession, *, actor: Actor, user_id: int, minutes: int, reason: str = ""
+) -> RingOverride | None:
+    """A supervisor lets the queue ring an operator off their shift for `minutes` (0 ends
+    it), and lets them clock in off the roster meanwhile; who and why are recorded."""
+    require(
+        actor,
+        Permission.MANAGE_STAFFING,
+        msg("Chỉ trưởng ca và quản trị viên được cho gọi người ngoài ca"),
+    )
+    if not 0 <= minutes <= 24 * 60:
+        raise InvalidInput("Từ 0 đến 1440 phút", field="minutes")
+    if await session.get(User, user_id) is None:
+        raise NotFound("Không tìm thấy người dùng", field="user_id")
+    why = " ".join(reason.split())[:200]
+    if minutes and not why:
+        raise InvalidInput("Cần lý do cho phép làm ngoài ca", field="reason")
+    await session.execute(delete(RingOverride).where(RingOverride.user_id == user_id))
+    if minutes == 0:
+        await session.flush()
+        return None
+    override = RingOverride(
+        user_id=user_id,
+        until=utcnow() + timedelta(minutes=minutes),
+        set_by=actor.user_id,
+        reason=why,
+    )
+    session.add(override)
+    await session.flush()
+    return override

@@ -1,0 +1,195 @@
+"""The volunteer sign-up: names without control or invisible characters, languages from
+the supported list, the same answer for a number already signed up (no enumeration), one
+live offer per number and one waiting swap request per place and colleague held by the
+database, and the staffing lists paged as the other lists of the API."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from hotline.channels.models import Message
+from hotline.staffing.models import ShiftSwap, SwapStatus, Volunteer, VolunteerStatus
+from tests.channels.helpers import SMS
+from tests.conftest import site_today
+from tests.staffing.test_roster import _shift
+from tests.staffing.test_roster_rules import _me
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Trần\u202eVăn Bình",  # right-to-left override
+        "Trần\u200bVăn Bình",  # zero-width space
+        "Trần Văn\u200d Bình",  # zero-width joiner
+        "Trần\x07Văn",  # a control character
+        "\u2066Trần Văn Bình\u2069",  # isolates
+    ],
+)
+async def test_a_name_with_invisible_or_control_characters_is_refused(client, name) -> None:
+    r = await client.post(
+        "/api/v1/public/volunteers", json={"full_name": name, "phone": "0912000701"}
+    )
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["field"] == "full_name"
+    assert "ký tự điều khiển hoặc ký tự ẩn" in r.json()["detail"]
+
+
+async def test_a_name_is_trimmed_and_needs_letters_and_a_length(client, world) -> None:
+    for bad in ("A", "12345", "   "):
+        r = await client.post(
+            "/api/v1/public/volunteers", json={"full_name": bad, "phone": "0912000702"}
+        )
+        assert r.status_code == 422 and r.json()["field"] == "full_name", (bad, r.text)
+    r = await client.post(
+        "/api/v1/public/volunteers",
+        json={"full_name": "  Lê \t Thị   Hoa \n", "phone": "0912000702"},
+    )
+    assert r.status_code == 202, r.text
+    listed = (await client.get("/api/v1/volunteers", headers=world.auth("supervisor"))).json()
+    assert listed["items"][0]["full_name"] == "Lê Thị Hoa"
+
+
+async def test_languages_come_from_the_supported_list(client, world) -> None:
+    body = {"full_name": "Lê Thị Hoa", "phone": "0912000703"}
+    r = await client.post(
+        "/api/v1/public/volunteers", json={**body, "skills": {"languages": ["vi", "xx"]}}
+    )
+    assert r.status_code == 422 and r.json()["field"] == "skills.languages", r.text
+    assert "xx" in r.json()["detail"] and "chưa được hỗ trợ" in r.json()["detail"]
+    r = await client.post(
+        "/api/v1/public/volunteers", json={**body, "skills": {"languages": ["vi", "KM", "hmn"]}}
+    )
+    assert r.status_code == 202, r.text
+    listed = (await client.get("/api/v1/volunteers", headers=world.auth("supervisor"))).json()
+    assert listed["items"][0]["skills"]["languages"] == ["hmn", "km", "vi"]
+
+
+async def test_a_number_already_signed_up_gets_the_same_answer_and_its_owner_is_told(
+    app, client, world
+) -> None:
+    # An SMS channel: the owner of the existing offer is texted about the repeat.
+    r = await client.post(
+        "/api/v1/channels",
+        json={"kind": "sms", "name": "SMS 1022", "settings": SMS},
+        headers=world.auth("admin"),
+    )
+    assert r.status_code == 201, r.text
+    first = await client.post(
+        "/api/v1/public/volunteers", json={"full_name": "Lê Thị Hoa", "phone": "0912000704"}
+    )
+    second = await client.post(
+        "/api/v1/public/volunteers",
+        json={"full_name": "Người Khác", "phone": "+84 912 000 704", "note": "thử"},
+    )
+    fresh = await client.post(
+        "/api/v1/public/volunteers", json={"full_name": "Ai Đó", "phone": "0912000705"}
+    )
+    assert first.status_code == second.status_code == fresh.status_code == 202
+    assert first.json() == second.json() == fresh.json()
+    assert "đã nhận được đăng ký" in first.json()["detail"]
+    sup = world.auth("supervisor")
+    listed = (await client.get("/api/v1/volunteers?phone=0912000704", headers=sup)).json()
+    assert [v["full_name"] for v in listed["items"]] == ["Lê Thị Hoa"]
+    async with app.state.hotline.unit_of_work(read_only=True) as session:
+        texts = (
+            await session.scalars(select(Message.text).where(Message.source == "volunteer_repeat"))
+        ).all()
+    assert len(texts) == 1 and "vừa được dùng để đăng ký" in texts[0]
+    # Again the same day: not texted twice.
+    await client.post(
+        "/api/v1/public/volunteers", json={"full_name": "Lê Thị Hoa", "phone": "0912000704"}
+    )
+    async with app.state.hotline.unit_of_work(read_only=True) as session:
+        again = (
+            await session.scalars(select(Message.id).where(Message.source == "volunteer_repeat"))
+        ).all()
+    assert len(again) == 1
+
+
+async def test_the_database_holds_one_live_offer_per_number(app) -> None:
+    async with app.state.hotline.unit_of_work() as session:
+        for name in ("Một", "Hai"):
+            session.add(
+                Volunteer(
+                    full_name=name, phone="+84912000706", status=VolunteerStatus.PENDING, skills={}
+                )
+            )
+        with pytest.raises(IntegrityError):
+            await session.flush()
+
+
+async def test_the_same_swap_asked_twice_at_once_lands_once(app, client, world) -> None:
+    sup, op = world.auth("supervisor"), world.auth("operator")
+    operator, supervisor = (
+        await _me(client, world, "operator"),
+        await _me(client, world, "supervisor"),
+    )
+    morning = await _shift(client, world, "sang")
+    r = await client.post(
+        "/api/v1/roster",
+        json={
+            "day": str(site_today() + timedelta(days=4)),
+            "shift_id": morning["id"],
+            "user_id": operator,
+        },
+        headers=sup,
+    )
+    entry = r.json()["id"]
+    path = f"/api/v1/roster/{entry}/swaps"
+    answers = await asyncio.gather(
+        *(client.post(path, json={"to_user_id": supervisor}, headers=op) for _ in range(3))
+    )
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [201, 409, 409], [a.text for a in answers]
+    for refused in (a for a in answers if a.status_code == 409):
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert refused.json()["field"] == "to_user_id"
+    # The key itself: a second waiting row for the same place and colleague is refused.
+    async with app.state.hotline.unit_of_work() as session:
+        session.add(
+            ShiftSwap(
+                entry_id=entry,
+                requested_by=operator,
+                to_user_id=supervisor,
+                status=SwapStatus.REQUESTED,
+            )
+        )
+        with pytest.raises(IntegrityError):
+            await session.flush()
+
+
+async def test_the_staffing_lists_are_paged_with_a_cursor(client, world) -> None:
+    for i in range(5):
+        r = await client.post(
+            "/api/v1/public/volunteers",
+            json={"full_name": f"Tình Nguyện {i}", "phone": f"091200080{i}"},
+        )
+        assert r.status_code == 202, r.text
+    sup = world.auth("supervisor")
+    seen: list[int] = []
+    cursor = None
+    pages = 0
+    while True:
+        params = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = (await client.get("/api/v1/volunteers", params=params, headers=sup)).json()
+        seen += [v["id"] for v in page["items"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == 3 and len(seen) == 5 and seen == sorted(seen, reverse=True)
+    r = await client.get("/api/v1/volunteers?cursor=not-a-cursor", headers=sup)
+    assert r.status_code == 422 and r.json()["field"] == "cursor"
+    r = await client.get("/api/v1/volunteers?limit=500", headers=sup)
+    assert r.status_code == 422
+    for path in ("/api/v1/swaps", "/api/v1/staffing/notices"):
+        body = (await client.get(path, params={"limit": 1}, headers=sup)).json()
+        assert body == {"items": [], "next_cursor": None}, path
