@@ -2,7 +2,7 @@
 per phone number; who allowed an off-roster clock-in, and why
 
 Revision ID: 20261210_0041
-Revises: 20261208_0034
+Revises: 20261210_0044
 Create Date: 2026-12-10 09:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '20261210_0041'
-down_revision = '20261208_0034'
+down_revision = '20261210_0044'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Channels: a conversation's audience (citizen, or the hotline's own staff and volunteers)
 
 Revision ID: 20261210_0044
-Revises: 20261208_0034
+Revises: 20261210_0043
 Create Date: 2026-12-10 00:44:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '20261210_0044'
-down_revision = '20261208_0034'
+down_revision = '20261210_0043'
 branch_labels = None
 depends_on = None
 
