@@ -69,6 +69,11 @@ PERSONAL: dict[tuple[str, str], str] = {
     ("POST", "/care/patients/{patient_id}/checkins"): "care_checkin",
     ("GET", "/care/alerts"): "care_alerts",
     ("GET", "/care/alerts/list"): "care_alerts",
+    # A follow-up's changes answer with the patient as read_patient shows them.
+    ("PATCH", "/api/v1/care/patients/{patient_id}"): "care_patient",
+    ("POST", "/api/v1/care/patients/{patient_id}/end"): "care_patient",
+    ("POST", "/api/v1/care/patients/{patient_id}/reassign"): "care_patient",
+    ("GET", "/api/v1/care/patients/{patient_id}/changes"): "care_changes",
 }
 # Pages read with a session, not a token: their logs are checked by their own tests.
 PAGES = {
@@ -136,6 +141,7 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ),
     ("POST", "/staffing/swaps/{swap_id}/{verb}"): _STAFF,
     ("POST", "/staffing/clock/{verb}"): _STAFF,
+    ("POST", "/staffing/roster"): _STAFF,
     ("GET", "/tinh-nguyen"): _ECHO,
     ("POST", "/tinh-nguyen"): _ECHO,
     ("GET", "/tinh-nguyen/da-gui"): "a thank-you page, no one's data",
@@ -561,6 +567,12 @@ async def test_every_route_showing_a_citizen_logs_the_read(app, client, world, s
         body = {"merge_id": s.other_contact_id} if route[1].endswith("/merge") else None
         if route[1].endswith("/checkins") and method == "POST":
             body = {"spo2": 97}
+        if route[1].startswith("/api/v1/care/patients/{patient_id}") and method != "GET":
+            body = {
+                "PATCH": {"address": "Số 5 Kim Mã"},
+                "/reassign": {"doctor_id": await user_id(client, world, "doctor")},
+                "/end": {"reason": "recovered"},
+            }.get(method if method == "PATCH" else route[1][route[1].rfind("/") :], body)
         r = await client.request(method, url, json=body, headers=world.auth(who))
         assert r.status_code in (200, 201), (route, r.text)
         new = (await _reads(app, reader))[before:]
@@ -630,6 +642,17 @@ async def _care_calls(
             "doctor", "GET", f"{url}/fhir", s.contact_id
         ),
         ("GET", "/api/v1/care/worklist"): ("doctor", "GET", "/api/v1/care/worklist", s.contact_id),
+        ("PATCH", "/api/v1/care/patients/{patient_id}"): ("doctor", "PATCH", url, s.contact_id),
+        ("GET", "/api/v1/care/patients/{patient_id}/changes"): (
+            "doctor", "GET", f"{url}/changes", s.contact_id
+        ),
+        ("POST", "/api/v1/care/patients/{patient_id}/reassign"): (
+            "supervisor", "POST", f"{url}/reassign", s.contact_id
+        ),
+        # Last: an ended follow-up takes no more check-ins or changes.
+        ("POST", "/api/v1/care/patients/{patient_id}/end"): (
+            "doctor", "POST", f"{url}/end", s.contact_id
+        ),
     }  # fmt: skip
 
 
