@@ -101,7 +101,9 @@ async def test_a_volunteer_writing_as_a_citizen_is_not_texted_into_that_conversa
 
     await _enter_surge(app)
 
-    notices = (await client.get("/api/v1/staffing/notices", headers=world.auth("admin"))).json()
+    notices = (await client.get("/api/v1/staffing/notices", headers=world.auth("admin"))).json()[
+        "items"
+    ]
     [notice] = [n for n in notices if n["volunteer_id"] == reserve]
     assert notice["delivery"] == "recorded" and notice["message_id"] is None
     r = await client.get(f"/api/v1/conversations/{citizen['id']}", headers=world.auth("operator"))
