@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import Actor
 from hotline.care.access import may_follow, sees_all
-from hotline.care.checkins import OPEN_CASE
+from hotline.care.escalation import OPEN_CASE
 from hotline.care.models import CarePatient, CareState, CheckInSlot, SlotState
 from hotline.care.risk import TIER_RANK
 from hotline.care.service import RANK_TIER, views_of
