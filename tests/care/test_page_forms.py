@@ -125,7 +125,8 @@ async def test_the_check_in_form_names_every_mistake_at_once_next_to_its_field(
             },
         )
     assert r.status_code == 422
-    fields = re.findall(r'<div class="field"><label for="(\w+)">.*?</div>', r.text, flags=re.DOTALL)
+    form = r.text[r.text.index('id="checkin-form"') :].split("</form>")[0]
+    fields = re.findall(r'<div class="field"><label for="(\w+)">.*?</div>', form, flags=re.DOTALL)
     assert fields == [
         "spo2", "respiratory_rate", "pulse", "temperature", "systolic_bp", "diastolic_bp",
         "consciousness", "note",

@@ -1,5 +1,6 @@
-"""A doctor in a real browser: signs in, lands on the worklist, records a check-in during a
-call on the patient page and sees the high-risk result and the urgent case it opened."""
+"""A doctor in a real browser: signs in, lands on the worklist, edits a patient's address and
+records a check-in during a call on the patient page, and sees the high-risk result and the
+urgent case it opened."""
 
 from __future__ import annotations
 
@@ -82,6 +83,13 @@ def test_a_doctor_records_a_check_in_and_sees_high_risk_and_the_urgent_case(  # 
 
     page.locator(f"#patient-{patient} a").click()
     page.wait_for_url(f"{live_server.url}/care/patients/{patient}")
+    # Not measured at registration: needs assessment, not "not eligible".
+    assert page.locator("#eligible").inner_text() == "Cần đánh giá"
+    # The patient moved: the doctor edits the address, the change goes on the trail.
+    page.fill("#edit_address", "Số 8 ngõ 2 Kim Mã")
+    page.click("#edit-save")
+    page.wait_for_url(re.compile(r".*\?done=edited"))
+    assert "Số 3 phố Đội Cấn → Số 8 ngõ 2 Kim Mã" in page.locator("#trail").inner_text()
     page.fill("#spo2", "93")
     page.fill("#respiratory_rate", "26")
     page.fill("#note", "Gọi lúc 9 giờ: khó thở hơn hôm qua")

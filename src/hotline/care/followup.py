@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.permissions import Permission, require
@@ -251,6 +251,18 @@ async def assign_waiting(session: AsyncSession, *, limit: int = 200) -> int:
         )
     await session.flush()
     return assigned
+
+
+async def count_waiting(session: AsyncSession, *, actor: Actor) -> int:
+    """How many patients followed at home wait for a doctor (care coordinators: the
+    patient list's tab). A count, no personal data: not a logged read."""
+    require(actor, Permission.SEE_ALL_PATIENTS)
+    found = await session.scalar(
+        select(func.count())
+        .select_from(CarePatient)
+        .where(CarePatient.state == CareState.ACTIVE, CarePatient.doctor_id.is_(None))
+    )
+    return int(found or 0)
 
 
 async def changes_of(

@@ -251,6 +251,13 @@ class PatientView:
     case_code: str | None
     slots: list[CheckInSlot]
 
+    @property
+    def eligible(self) -> bool | None:
+        """Eligible for home care; None: needs assessment (SpO2 or respiratory rate not
+        measured at registration)."""
+        p = self.patient
+        return None if p.eligibility.get("decision") == "needs_assessment" else p.eligible
+
     def as_json(self) -> dict[str, Any]:
         p = self.patient
         return {
@@ -273,8 +280,7 @@ class PatientView:
             "ward_code": p.ward_code,
             "address": p.address,
             "case_code": self.case_code,
-            # None: needs assessment (SpO2 or respiratory rate not measured at registration).
-            "eligible": None if p.eligibility.get("decision") == "needs_assessment" else p.eligible,
+            "eligible": self.eligible,
             "eligibility": p.eligibility,
             "doctor_id": p.doctor_id,
             "state": p.state.value,

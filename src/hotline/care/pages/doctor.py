@@ -1,5 +1,6 @@
 """The doctor's worklist (`/care`, its rows at `/care/worklist` for the live refresh) and
-the list of followed patients (`/care/patients`, everyone for supervisors). Thin: what a
+the list of followed patients (`/care/patients`, everyone for supervisors, with a tab of
+the patients waiting for a doctor). Thin: what a
 user sees comes from care/service.py, which checks and logs every read."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from hotline.auth.service import Actor, display_names, get_user
 from hotline.care import service
 from hotline.care.access import may_follow, sees_all
 from hotline.care.doctors import list_doctors
+from hotline.care.followup import count_waiting
 from hotline.care.models import SlotState
 from hotline.db import utcnow
 from hotline.web.deps import get_state
@@ -136,6 +138,7 @@ async def patients_page(request: Request, state: StateDep) -> Response:
         context = await base_context(request, state, session, actor)
         views = await service.list_patients(session, actor=actor, filters=filters, limit=200)
         doctors = await list_doctors(session, actor=actor) if sees_all(actor) else []
+        waiting = await count_waiting(session, actor=actor) if sees_all(actor) else 0
         names = await display_names(
             session,
             {d.user_id for d in doctors}
@@ -147,6 +150,8 @@ async def patients_page(request: Request, state: StateDep) -> Response:
             doctors=doctors,
             names=names,
             sees_all=sees_all(actor),
+            waiting=waiting,
+            waiting_tab=chosen["unassigned"] == "1" and chosen["state"] == "active",
             statuses=STATUSES,
             states=STATES,
             tiers=TIERS,

@@ -12,13 +12,16 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hotline.auth.service import display_names
-from hotline.care import checkins, links, service
+from hotline.care import checkins, followup, links, service
+from hotline.care.access import sees_all
 from hotline.care.calls import calls_of_patient
+from hotline.care.doctors import list_doctors
+from hotline.care.models import CareState, EndReason
 from hotline.care.pages.charts import charts_of
 from hotline.care.pages.doctor import base_context, signed_in
 from hotline.care.pages.forms import EXPIRED, FIELDS, numbers_of
 from hotline.care.pages.reasons import reason_message
-from hotline.care.rulesets import CONSCIOUSNESS, SYMPTOMS
+from hotline.care.rulesets import COMORBIDITIES, CONSCIOUSNESS, SYMPTOMS
 from hotline.errors import InvalidInput
 from hotline.types import Id
 from hotline.web.deps import get_state
@@ -34,9 +37,20 @@ FormText = Annotated[str, Form()]
 # form's order: the first with a mistake takes the focus.
 FORM_ORDER = (*(name for name, *_ in FIELDS), "consciousness", "symptoms", "note")
 FORM_FIELDS = frozenset(FORM_ORDER)
+# The follow-up forms' fields (pages/followup.py), named apart from the check-in form's.
+FOLLOWUP_ORDER = (
+    "end_reason",
+    "end_note",
+    "edit_name",
+    "edit_phone",
+    "edit_address",
+    "edit_ward_code",
+    "edit_comorbidities",
+    "reassign_doctor_id",
+)
 
 
-async def _render(
+async def render(
     request: Request,
     state: AppState,
     patient_id: int,
@@ -56,8 +70,20 @@ async def _render(
         people = {c.by_user_id for c in found if c.by_user_id} | {
             c.operator_id for c in calls if c.operator_id
         }
-        if view.patient.doctor_id:
-            people.add(view.patient.doctor_id)
+        people |= {i for i in (view.patient.doctor_id, view.patient.ended_by_id) if i}
+        trail = await followup.changes_of(session, actor=actor, patient_id=patient_id)
+        people |= {c.user_id for c in trail if c.user_id}
+        people |= {
+            v
+            for c in trail
+            for v in (c.before.get("doctor_id"), c.after.get("doctor_id"))
+            if isinstance(v, int)
+        }
+        # The forms the services would take from this user; the services check again.
+        coordinator = sees_all(actor)
+        doctors = await list_doctors(session, actor=actor) if coordinator else []
+        people |= {d.user_id for d in doctors}
+        state_now = view.patient.state
         context.update(
             view=view,
             p=view.patient,
@@ -72,16 +98,25 @@ async def _render(
             symptoms=SYMPTOMS,
             typed=typed or {},
             errors=errors or {},
-            first_error=next((n for n in FORM_ORDER if n in (errors or {})), None),
+            first_error=next(
+                (n for n in (*FORM_ORDER, *FOLLOWUP_ORDER) if n in (errors or {})), None
+            ),
             done=request.query_params.get("done"),
             reason_message=reason_message,
+            trail=trail,
+            may_end=state_now in followup.FOLLOWED,
+            may_edit=state_now != CareState.ENDED,
+            may_reassign=coordinator and state_now == CareState.ACTIVE,
+            doctors=[d for d in doctors if d.active],
+            end_reasons=[r.value for r in EndReason],
+            comorbidity_codes=COMORBIDITIES,
         )
     return templates.TemplateResponse(request, "care/patient.html", context, status_code=status)
 
 
 @router.get("/care/patients/{patient_id}", response_class=HTMLResponse)
 async def patient_page(request: Request, patient_id: Id, state: StateDep) -> Response:
-    return await _render(request, state, patient_id)
+    return await render(request, state, patient_id)
 
 
 @router.post("/care/patients/{patient_id}/checkins", response_class=HTMLResponse)
@@ -119,14 +154,14 @@ async def record_checkin(
     ticked = [without_nul(s) for s in symptoms or ()]
     typed: dict[str, Any] = {**values, "symptoms": ticked, "on_oxygen": bool(on_oxygen)}
     if not csrf_matches(request, csrf):
-        return await _render(
+        return await render(
             request, state, patient_id, typed=typed, errors={"form": EXPIRED}, status=400
         )
     numbers, errors = numbers_of(values)
     for name, message in refused.items():
         errors.setdefault(name if name in FORM_FIELDS else "form", message)
     if errors:
-        return await _render(request, state, patient_id, typed=typed, errors=errors, status=422)
+        return await render(request, state, patient_id, typed=typed, errors=errors, status=422)
     data = checkins.CheckInData(
         **numbers,
         consciousness=values["consciousness"] or None,
@@ -142,7 +177,7 @@ async def record_checkin(
             await checkins.record_by_doctor(session, actor=actor, patient_id=patient_id, data=data)
     except InvalidInput as exc:
         key = exc.field if exc.field in FORM_FIELDS else "form"
-        return await _render(
+        return await render(
             request, state, patient_id, typed=typed, errors={key: exc.detail}, status=422
         )
     return RedirectResponse(f"/care/patients/{patient_id}?done=checkin#latest", status_code=303)
