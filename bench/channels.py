@@ -45,9 +45,10 @@ from common import REPO_ROOT, RESULTS_DIR, fmt, machine_description, median, pg_
 from datagen import db_url, migrate_and_bootstrap, pg_create_database, pg_drop_database
 from serve import Server
 
-DB_NAME = "hotline_bench_channels"
-PORT = 8903
-FAKE_PORT = 8914
+# Overridable so that two checkouts can run it side by side without sharing a database.
+DB_NAME = os.environ.get("BENCH_CHANNELS_DB", "hotline_bench_channels")
+PORT = int(os.environ.get("BENCH_CHANNELS_PORT", "8903"))
+FAKE_PORT = int(os.environ.get("BENCH_CHANNELS_FAKE_PORT", "8914"))
 APP_ID = "360846524940903967"
 OA_ID = "388613280878808645"
 SECRET = "oa-secret-bench-7c1e"
