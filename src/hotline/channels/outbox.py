@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import ssl
 import weakref
 from collections.abc import Sequence
@@ -289,34 +290,39 @@ def _tls() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-# The worker's sends share one HTTP client, so a provider's connections (and their TLS
-# sessions) are kept open between replies instead of opened for each. Its pool is capped:
-# a worker runs at most CHANNEL_SENDS sends at once per channel (sender.py). One per event loop,
-# since connections belong to the loop that opened them (tests run one loop each).
-SEND_LIMITS = httpx.Limits(max_connections=128, max_keepalive_connections=64, keepalive_expiry=30)
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+# The worker's sends share a few HTTP clients, so a provider's connections (and their TLS
+# sessions) are kept open between replies instead of opened for each. Several small pools
+# rather than one large one: httpcore checks every idle connection of a pool (a poll(2)
+# and a socket lookup each) on every request and response, which with 32 connections in
+# one pool cost more CPU than the rest of a send. SEND_SHARDS x 8 connections hold the
+# CHANNEL_SENDS requests a worker has in flight to one channel (sender.py). One set per
+# event loop, since connections belong to the loop that opened them (tests run one each).
+SEND_SHARDS = 4
+SEND_LIMITS = httpx.Limits(max_connections=8, max_keepalive_connections=8, keepalive_expiry=30)
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[httpx.AsyncClient]] = (
     weakref.WeakKeyDictionary()
 )
+_turn = itertools.count()
 
 
 def send_client() -> httpx.AsyncClient:
-    """This process's send client (made on first use). Each send passes its channel's
-    timeout with its request (`Outgoing.timeout`); the client's own default (10 s) serves
-    token refreshes."""
-    loop = asyncio.get_running_loop()
-    client = _clients.get(loop)
-    if client is None or client.is_closed:
-        client = httpx.AsyncClient(
-            timeout=DEFAULT_TIMEOUT, limits=SEND_LIMITS, follow_redirects=False, verify=_tls()
-        )
-        _clients[loop] = client
-    return client
+    """One of this process's send clients (made on first use), in turn. Each send passes
+    its channel's timeout with its request (`Outgoing.timeout`); the client's own default
+    (10 s) serves token refreshes."""
+    clients = _clients.setdefault(asyncio.get_running_loop(), [])
+    if not clients or any(c.is_closed for c in clients):
+        clients[:] = [
+            httpx.AsyncClient(
+                timeout=DEFAULT_TIMEOUT, limits=SEND_LIMITS, follow_redirects=False, verify=_tls()
+            )
+            for _ in range(SEND_SHARDS)
+        ]
+    return clients[next(_turn) % len(clients)]
 
 
 async def close_send_client() -> None:
-    """Close this event loop's send client and its connections (the worker's shutdown)."""
-    client = _clients.pop(asyncio.get_running_loop(), None)
-    if client is not None:
+    """Close this event loop's send clients and their connections (the worker's shutdown)."""
+    for client in _clients.pop(asyncio.get_running_loop(), []):
         await client.aclose()
 
 

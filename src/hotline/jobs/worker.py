@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC
 from typing import Any
 
 import structlog
@@ -238,22 +237,44 @@ async def prune_done_jobs(sessionmaker: Any, *, keep_hours: float) -> int:
             return total
 
 
-async def _next_due_in(sessionmaker: Any, interval: float) -> float:
-    """Seconds until the next queued job is due (a retry's backoff), at most `interval`."""
-    from sqlalchemy import func, select
+JOB_POLL = 1.0  # seconds between two looks for due jobs (a new reply waits at most this)
 
-    from hotline.db import utcnow
-    from hotline.jobs.models import Job, JobStatus
 
-    async with sessionmaker() as session:
-        at = await session.scalar(
-            select(func.min(Job.run_at)).where(Job.status == JobStatus.QUEUED)
-        )
-    if at is None:
-        return interval
-    if at.tzinfo is None:  # SQLite hands back naive UTC
-        at = at.replace(tzinfo=UTC)
-    return max(0.1, min(interval, (at - utcnow()).total_seconds()))
+async def _sweep_round(
+    sessionmaker: Any,
+    waker: Waker,
+    sweeps: Sequence[Callable[[AsyncSession], Awaitable[int]]],
+) -> None:
+    """The periodic sweeps, each in its own transaction."""
+    async with committed(sessionmaker, waker) as session:
+        flagged = await sweep_deadlines(session)
+    if flagged:
+        log.info("overdue_flagged", count=flagged)
+    # Home care: check-ins not made in time (reminders, then alerts).
+    async with committed(sessionmaker, waker) as session:
+        late = await sweep_care_checkins(session)
+    if late:
+        log.info("care_checkins_late", count=late)
+    async with sessionmaker() as session, session.begin():
+        await fold_case_deltas(session)
+    async with sessionmaker() as session, session.begin():
+        await sweep_intake_keys(session)
+    for sweep in sweeps:
+        try:
+            async with committed(sessionmaker, waker) as session:
+                await sweep(session)
+        except Exception as exc:  # one failing sweep never stops the others
+            log.warning("sweep_failed", sweep=sweep.__name__, error=str(exc))
+
+
+async def _prune(sessionmaker: Any, settings: Settings) -> None:
+    async with sessionmaker() as session, session.begin():
+        pruned = await prune_events(session, keep_hours=settings.events_keep_hours)
+    if pruned:
+        log.info("events_pruned", count=pruned)
+    pruned = await prune_done_jobs(sessionmaker, keep_hours=settings.jobs_keep_done_hours)
+    if pruned:
+        log.info("jobs_pruned", count=pruned)
 
 
 async def run_worker(
@@ -262,9 +283,12 @@ async def run_worker(
     once: bool = False,
     interval: float = 30.0,
     sweeps: Sequence[Callable[[AsyncSession], Awaitable[int]]] = (),
+    jobs_only: bool = False,
 ) -> None:
-    """`sweeps`: other domains' periodic work (staffing's), given by the command that
-    starts the worker, each run in its own transaction every round."""
+    """Due jobs every JOB_POLL seconds; every `interval` seconds, the sweeps (`sweeps`:
+    other domains' periodic work, staffing's, given by the command that starts the worker)
+    and the pruning. `jobs_only`: a further worker process beside the first (`hotline
+    worker --processes`), which runs jobs and leaves the sweeps and mailboxes to it."""
     engine = create_engine(settings.effective_database_url)
     sessionmaker = make_sessionmaker(engine, Site.from_settings(settings))
     # The worker's events (case.overdue, jobs' timeline entries) reach the web processes
@@ -276,51 +300,34 @@ async def run_worker(
     from hotline.channels.mailboxes import Mailboxes
 
     mailboxes = Mailboxes(sessionmaker, wake=waker, keep_file=keep_mail_file)
+    pg = engine.dialect.name == "postgresql"
+    slots = settings.worker_concurrency if pg else 1
+    per_round = ROUND_JOBS if pg else 100
+    next_sweep = 0.0
+    loop = asyncio.get_running_loop()
     try:
         while True:
-            if once:
-                await mailboxes.read_all()
-            else:
-                await mailboxes.sync()
-            async with committed(sessionmaker, waker) as session:
-                flagged = await sweep_deadlines(session)
-            if flagged:
-                log.info("overdue_flagged", count=flagged)
-            # Home care: check-ins not made in time (reminders, then alerts).
-            async with committed(sessionmaker, waker) as session:
-                late = await sweep_care_checkins(session)
-            if late:
-                log.info("care_checkins_late", count=late)
-            async with sessionmaker() as session, session.begin():
-                await fold_case_deltas(session)
-            async with sessionmaker() as session, session.begin():
-                await sweep_intake_keys(session)
-            for sweep in sweeps:
-                try:
-                    async with committed(sessionmaker, waker) as session:
-                        await sweep(session)
-                except Exception as exc:  # one failing sweep never stops the others
-                    log.warning("sweep_failed", sweep=sweep.__name__, error=str(exc))
+            sweeping = not jobs_only and loop.time() >= next_sweep
+            if sweeping:
+                if once:
+                    await mailboxes.read_all()
+                else:
+                    await mailboxes.sync()
+                await _sweep_round(sessionmaker, waker, sweeps)
+                next_sweep = loop.time() + interval
             # A full batch leaves more due: run them before the next round's sweeps.
-            pg = engine.dialect.name == "postgresql"
-            slots = settings.worker_concurrency if pg else 1
-            per_round = ROUND_JOBS if pg else 100
             while (
                 await run_due_jobs(sessionmaker, wake=waker, concurrency=slots, limit=per_round)
                 >= per_round
             ):
                 pass
-            async with sessionmaker() as session, session.begin():
-                pruned = await prune_events(session, keep_hours=settings.events_keep_hours)
-            if pruned:
-                log.info("events_pruned", count=pruned)
-            pruned = await prune_done_jobs(sessionmaker, keep_hours=settings.jobs_keep_done_hours)
-            if pruned:
-                log.info("jobs_pruned", count=pruned)
+            if sweeping:
+                await _prune(sessionmaker, settings)
             if once:
                 return
-            # Until the next round, or sooner when a waiting job (a retry) falls due.
-            await asyncio.sleep(await _next_due_in(sessionmaker, interval))
+            # New jobs (a reply just written) and waiting ones falling due (a retry) are
+            # looked for every JOB_POLL seconds: one index read.
+            await asyncio.sleep(max(0.0, min(JOB_POLL, next_sweep - loop.time())))
     finally:
         from hotline.channels.outbox import close_send_client
 
