@@ -95,7 +95,7 @@ def _worker_env(settings) -> dict[str, str]:
 
 
 async def test_two_worker_processes_deliver_each_of_200_replies_exactly_once(
-    app, client, world, zalo, settings
+    app, client, world, zalo, settings, tmp_path
 ):
     if not settings.effective_database_url.startswith("postgresql"):
         pytest.skip("several worker processes need PostgreSQL (SQLite runs one)")
@@ -105,19 +105,20 @@ async def test_two_worker_processes_deliver_each_of_200_replies_exactly_once(
     for text in texts:
         await _reply(client, world, conversation["id"], text)
     zalo.fake.plan.extend(["ok", "5xx"] * 10)  # some retried, as a provider does
+    log = tmp_path / "worker.log"
     worker = subprocess.Popen(
         [sys.executable, "-m", "hotline.cli", "worker", "--processes", "2"],
         env=_worker_env(settings),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log.open("wb"),  # a pipe nobody reads would stop it once full
         start_new_session=True,
     )
     try:
-        for _ in range(600):
+        for _ in range(1200):
             out = await _outgoing(client, world, channel)
             if sum(m["status"] == "sent" for m in out.values()) == len(texts):
                 break
-            assert worker.poll() is None, worker.stderr.read() if worker.stderr else ""
+            assert worker.poll() is None, log.read_text()[-2000:]
             await asyncio.sleep(0.25)
         # Two processes: the first and the jobs-only one it started.
         children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()

@@ -23,11 +23,11 @@ its answer, together with its job's outcome. What can be guaranteed:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
-import itertools
 import ssl
 import weakref
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -298,45 +298,70 @@ def _tls() -> ssl.SSLContext:
 # CHANNEL_SENDS requests a worker has in flight to one channel (sender.py). One set per
 # event loop, since connections belong to the loop that opened them (tests run one each).
 SEND_SHARDS = 4
-SEND_LIMITS = httpx.Limits(max_connections=8, max_keepalive_connections=8, keepalive_expiry=30)
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[httpx.AsyncClient]] = (
-    weakref.WeakKeyDictionary()
+PER_SHARD = 8
+SEND_LIMITS = httpx.Limits(
+    max_connections=PER_SHARD, max_keepalive_connections=PER_SHARD, keepalive_expiry=30
 )
-_turn = itertools.count()
 
 
-def send_client() -> httpx.AsyncClient:
-    """One of this process's send clients (made on first use), in turn. Each send passes
-    its channel's timeout with its request (`Outgoing.timeout`); the client's own default
-    (10 s) serves token refreshes."""
-    clients = _clients.setdefault(asyncio.get_running_loop(), [])
-    if not clients or any(c.is_closed for c in clients):
-        clients[:] = [
-            httpx.AsyncClient(
-                timeout=DEFAULT_TIMEOUT, limits=SEND_LIMITS, follow_redirects=False, verify=_tls()
-            )
-            for _ in range(SEND_SHARDS)
-        ]
-    return clients[next(_turn) % len(clients)]
+@dataclass
+class _Shards:
+    clients: list[httpx.AsyncClient]
+    busy: list[int]  # requests in flight on each
+
+
+_shards: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Shards] = weakref.WeakKeyDictionary()
+
+
+@contextlib.asynccontextmanager
+async def send_client() -> AsyncIterator[httpx.AsyncClient]:
+    """One of this process's send clients (made on first use): the first with room, so that
+    replies sent one after another reuse one kept connection; else the least busy. Each
+    send passes its channel's timeout with its request (`Outgoing.timeout`); the client's
+    own default (10 s) serves token refreshes."""
+    shards = _shards.get(asyncio.get_running_loop())
+    if shards is None or any(c.is_closed for c in shards.clients):
+        shards = _shards[asyncio.get_running_loop()] = _Shards(
+            [
+                httpx.AsyncClient(
+                    timeout=DEFAULT_TIMEOUT,
+                    limits=SEND_LIMITS,
+                    follow_redirects=False,
+                    verify=_tls(),
+                )
+                for _ in range(SEND_SHARDS)
+            ],
+            [0] * SEND_SHARDS,
+        )
+    busy = shards.busy
+    i = next((k for k, n in enumerate(busy) if n < PER_SHARD), None)
+    if i is None:
+        i = busy.index(min(busy))
+    busy[i] += 1
+    try:
+        yield shards.clients[i]
+    finally:
+        busy[i] -= 1
 
 
 async def close_send_client() -> None:
     """Close this event loop's send clients and their connections (the worker's shutdown)."""
-    for client in _clients.pop(asyncio.get_running_loop(), []):
+    shards = _shards.pop(asyncio.get_running_loop(), None)
+    for client in shards.clients if shards else ():
         await client.aclose()
 
 
 async def call_provider(run: JobRun, send: Prepared) -> Sent | SendError:
     """Step 2: the provider's answer, or the error saying whether to retry."""
-    http = send_client()
-    try:
+    async with send_client() as http:
         try:
-            return await send.adapter.send(send.settings, send.outgoing, http)
-        except TokenExpired:
-            send.settings = await _refresh(run, send, http)
-            return await send.adapter.send(send.settings, send.outgoing, http)
-    except SendError as exc:
-        return exc
+            try:
+                return await send.adapter.send(send.settings, send.outgoing, http)
+            except TokenExpired:
+                send.settings = await _refresh(run, send, http)
+                return await send.adapter.send(send.settings, send.outgoing, http)
+        except SendError as exc:
+            return exc
 
 
 def record_outcome(
