@@ -13,9 +13,11 @@ own process), then:
    wrk stopped are delivered again (as Zalo redelivers an unacknowledged event), and the
    database must hold exactly one message per distinct `msg_id` sent: none doubled, none
    lost — the run fails otherwise.
-2. Outbox: conversations opened by signed webhooks, then N replies queued through
-   `conversations.reply` (what an operator's reply runs), then the real worker process(es)
-   (`hotline worker`) started and timed until every reply is `sent`. The fake answers a
+2. Outbox: the worker started as deployed (`hotline worker --processes N`), conversations
+   opened by signed webhooks (their texts' triage jobs run as they arrive), then the
+   worker paused (SIGSTOP) while N replies are queued through `conversations.reply` (what
+   an operator's reply runs), resumed, and timed until every reply is `sent`: a running
+   worker draining a backlog, its CPU per reply measured too. The fake answers a
    fraction with 503 (retried with backoff) and a fraction late, past the send timeout
    (a send in doubt, confirmed by Zalo's echo webhook as the real API does). Every reply
    must reach the fake exactly once.
@@ -45,9 +47,10 @@ from common import REPO_ROOT, RESULTS_DIR, fmt, machine_description, median, pg_
 from datagen import db_url, migrate_and_bootstrap, pg_create_database, pg_drop_database
 from serve import Server
 
-DB_NAME = "hotline_bench_channels"
-PORT = 8903
-FAKE_PORT = 8914
+# Overridable so that two checkouts can run it side by side without sharing a database.
+DB_NAME = os.environ.get("BENCH_CHANNELS_DB", "hotline_bench_channels")
+PORT = int(os.environ.get("BENCH_CHANNELS_PORT", "8903"))
+FAKE_PORT = int(os.environ.get("BENCH_CHANNELS_FAKE_PORT", "8914"))
 APP_ID = "360846524940903967"
 OA_ID = "388613280878808645"
 SECRET = "oa-secret-bench-7c1e"
@@ -436,49 +439,81 @@ def fake_get(path: str) -> dict:
     return dict(r.json())
 
 
-def start_workers(n: int, log: Path) -> list[subprocess.Popen[bytes]]:
+def start_workers(n: int, log: Path) -> subprocess.Popen[bytes]:
+    """`hotline worker --processes n`, as deployed: one command, its own process group."""
     env = {**os.environ, **product_env()}
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    out = log.open("wb")
-    return [
-        subprocess.Popen(
-            [sys.executable, "-m", "hotline.cli", "worker"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        for _ in range(n)
-    ]
+    return subprocess.Popen(
+        [sys.executable, "-m", "hotline.cli", "worker", "--processes", str(n)],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
-def stop_workers(procs: list[subprocess.Popen[bytes]]) -> None:
-    for p in procs:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGTERM)
-    for p in procs:
+def stop_workers(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGCONT)  # in case it was paused
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU (user + system) used so far by the processes of a process group."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            p.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after the name: state, ppid, pgrp, ...
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+async def jobs_left() -> int:
+    import asyncpg
+
+    conn = await asyncpg.connect(product_dsn())
+    try:
+        return int(
+            await conn.fetchval("SELECT count(*) FROM job WHERE status IN ('queued', 'running')")
+        )
+    finally:
+        await conn.close()
 
 
 def outbox(args: argparse.Namespace, run: int, channel_id: int, operator_id: int) -> dict:
+    """The worker runs as deployed, from before the citizens write (their texts' triage
+    jobs run as they arrive); it is paused while the replies are queued, so that what is
+    timed is a running worker draining a backlog of replies, from its resumption."""
     tag = f"x{run}{uuid.uuid4().hex[:5]}"
-    conversations = asyncio.run(open_conversations(channel_id, tag, args.conversations))
-    t0 = time.monotonic()
-    texts = asyncio.run(queue_replies(operator_id, conversations, args.replies, tag))
-    queue_s = time.monotonic() - t0
-    fake_get("/reset")
     stem = RESULTS_DIR / f"channels-outbox-{run}"
-    started_wall = time.time()
-    started = time.monotonic()
-    procs = start_workers(args.worker_procs, stem.with_suffix(".worker.raw"))
+    proc = start_workers(args.worker_procs, stem.with_suffix(".worker.raw"))
     progress: list[tuple[float, int]] = []
     status: dict[str, int] = {}
     try:
+        conversations = asyncio.run(open_conversations(channel_id, tag, args.conversations))
+        for _ in range(600):  # the texts' triage jobs done
+            if asyncio.run(jobs_left()) == 0:
+                break
+            time.sleep(0.5)
+        os.killpg(proc.pid, signal.SIGSTOP)
+        t0 = time.monotonic()
+        texts = asyncio.run(queue_replies(operator_id, conversations, args.replies, tag))
+        queue_s = time.monotonic() - t0
+        fake_get("/reset")
+        cpu_before = group_cpu_seconds(proc.pid)
+        started_wall = time.time()
+        started = time.monotonic()
+        os.killpg(proc.pid, signal.SIGCONT)
         while time.monotonic() - started < args.outbox_deadline:
             time.sleep(0.5)
             status = asyncio.run(outbox_status(tag))
@@ -486,11 +521,12 @@ def outbox(args: argparse.Namespace, run: int, channel_id: int, operator_id: int
             progress.append((round(time.monotonic() - started, 2), status.get("sent", 0)))
             if done >= args.replies:
                 break
-            if any(p.poll() is not None for p in procs):
-                raise RuntimeError(f"a worker exited; log: {stem.with_suffix('.worker.raw')}")
+            if proc.poll() is not None:
+                raise RuntimeError(f"the worker exited; log: {stem.with_suffix('.worker.raw')}")
         all_done = time.monotonic() - started
+        worker_cpu = group_cpu_seconds(proc.pid) - cpu_before
     finally:
-        stop_workers(procs)
+        stop_workers(proc)
     # Late answers still hanging at the fake, and their echoes, settle before counting.
     time.sleep(args.send_timeout + 1)
     stats = fake_get("/stats")
@@ -509,6 +545,8 @@ def outbox(args: argparse.Namespace, run: int, channel_id: int, operator_id: int
         "seconds_first_delivery_to_all_sent": from_first,
         "replies_per_s": sent / all_done if all_done else None,
         "replies_per_s_from_first_delivery": sent / from_first if from_first > 0 else None,
+        "worker_cpu_s": worker_cpu,
+        "worker_cpu_ms_per_reply": 1000 * worker_cpu / sent if sent else None,
         "fake": stats,
         "check": {
             "sent": sent,
@@ -526,7 +564,8 @@ def outbox(args: argparse.Namespace, run: int, channel_id: int, operator_id: int
         f"  outbox run {run}: {args.replies:,} replies all sent in {all_done:.1f} s ="
         f" {result['replies_per_s'] or 0:,.1f} replies/s"
         f" ({result['replies_per_s_from_first_delivery'] or 0:,.1f}/s from the first"
-        f" delivery); 503s {stats['answered_5xx']}, late {stats['answered_late']};"
+        f" delivery; worker CPU {result['worker_cpu_ms_per_reply'] or 0:.2f} ms a reply);"
+        f" 503s {stats['answered_5xx']}, late {stats['answered_late']};"
         f" doubled {c['doubled']}, lost {c['lost']}, failed {c['failed']}"
         f" — {'ok' if c['ok'] else 'MISMATCH'}",
         flush=True,

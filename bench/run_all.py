@@ -865,11 +865,13 @@ def channels_section(r: dict[str, Any]) -> tuple[str, list[str]]:
     if "outbox" in s:
         o = s["outbox"]
         text += [
-            f"Outbox: {c['replies']:,} replies to {c['conversations']:,} conversations queued"
-            " through `conversations.reply`, then"
-            f" {c['worker_procs']} `hotline worker` process(es) started and timed until every"
-            f" reply is `sent`. The fake answers {c['fail_5xx'] * 100:g} % of requests 503"
-            f" (retried after the job's backoff) and {c['timeouts'] * 100:g} % past the"
+            f"Outbox: `hotline worker --processes {c['worker_procs']}` running (as deployed)"
+            f" while {c['conversations']:,} citizens write in (their triage jobs run as they"
+            f" arrive), then paused while {c['replies']:,} replies are queued through"
+            " `conversations.reply`, resumed and timed until every reply is `sent` (a running"
+            " worker draining a backlog; its CPU per reply measured too)."
+            f" The fake answers {c['fail_5xx'] * 100:g} % of requests 503"
+            f" (retried after the reply's backoff) and {c['timeouts'] * 100:g} % past the"
             f" {c['send_timeout']:g} s send timeout (delivered; confirmed by Zalo's echo"
             " webhook); every reply must reach it exactly once.",
             "",
@@ -879,6 +881,7 @@ def channels_section(r: dict[str, Any]) -> tuple[str, list[str]]:
                     "replies/s",
                     "from first delivery",
                     "all sent in s",
+                    "worker CPU ms/reply",
                     "503s",
                     "late",
                     "doubled",
@@ -890,6 +893,7 @@ def channels_section(r: dict[str, Any]) -> tuple[str, list[str]]:
                         fmt(x["outbox"]["replies_per_s"]),
                         fmt(x["outbox"]["replies_per_s_from_first_delivery"]),
                         fmt(x["outbox"]["seconds_to_all_sent"]),
+                        fmt(x["outbox"].get("worker_cpu_ms_per_reply")),
                         x["outbox"]["fake"]["answered_5xx"],
                         x["outbox"]["fake"]["answered_late"],
                         x["outbox"]["check"]["doubled"],

@@ -492,8 +492,19 @@ def serve(
 
 
 @app.command()
-def worker(once: bool = typer.Option(False, "--once", help="Run due work once and exit")) -> None:
+def worker(
+    once: bool = typer.Option(False, "--once", help="Run due work once and exit"),
+    processes: int = typer.Option(
+        0,
+        "--processes",
+        min=0,
+        help="Worker processes sharing the job table (PostgreSQL; 0: HOTLINE_WORKER_PROCESSES)",
+    ),
+    jobs_only: bool = typer.Option(False, "--jobs-only", hidden=True),
+) -> None:
     """Run durable jobs and the deadline sweep."""
+    import subprocess
+
     # Every table, so that foreign keys between domains resolve whichever job runs first
     # (the deadline sweep writes a unit's counter before anything imported the units).
     import hotline.models  # noqa: F401
@@ -502,7 +513,25 @@ def worker(once: bool = typer.Option(False, "--once", help="Run due work once an
 
     settings = _settings()
     _logging(settings)
-    asyncio.run(run_worker(settings, once=once, sweeps=sweeps(settings)))
+    count = processes or settings.worker_processes
+    if once or jobs_only or not settings.effective_database_url.startswith("postgresql"):
+        count = 1  # SQLite has one writer: one worker
+    # The further processes only run jobs (each leased to one process: SKIP LOCKED); the
+    # sweeps and mailboxes stay with this one. They end with it (_end_with_parent).
+    helpers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "hotline.cli", "worker", "--jobs-only"],
+            preexec_fn=_end_with_parent,
+        )
+        for _ in range(count - 1)
+    ]
+    try:
+        asyncio.run(run_worker(settings, once=once, sweeps=sweeps(settings), jobs_only=jobs_only))
+    finally:
+        for helper in helpers:
+            helper.terminate()
+        for helper in helpers:
+            helper.wait(timeout=15)
 
 
 @app.command()

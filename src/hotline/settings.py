@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     # The worker deletes jobs done longer ago than this (failed ones stay, for operators to
     # see); a job's key guards against a repeat only while its row is kept.
     jobs_keep_done_hours: float = Field(default=168.0, gt=0)
+    # PostgreSQL only: jobs one worker process holds at once (replies being sent, mostly:
+    # each waits on its provider); SQLite runs one job at a time.
+    worker_concurrency: int = Field(default=128, ge=1, le=1024)
+    # PostgreSQL only: `hotline worker` processes started together (they share the job
+    # table: each job is leased to one of them); SQLite always runs one.
+    worker_processes: int = Field(default=1, ge=1, le=32)
     # At most this many missed events are replayed to a resuming stream, else `reset`.
     events_replay_max: int = Field(default=2000, ge=1)
     site_name: str = "Tổng đài 1022"

@@ -1,5 +1,5 @@
-"""The worker's sends share one HTTP client: replies to one provider reuse its connection
-instead of opening one each."""
+"""The worker's sends share a few HTTP clients: replies to one provider sent one after another
+reuse one kept connection instead of opening one each."""
 
 from __future__ import annotations
 

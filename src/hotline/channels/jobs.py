@@ -16,7 +16,8 @@ from hotline.cases.models import Case, CaseEvent
 from hotline.cases.sharing import NOTIFY_REPORTER
 from hotline.channels.inbound import MESSAGE_IN, message_in
 from hotline.channels.models import Channel, Conversation
-from hotline.channels.outbox import CHANNEL_SEND, deliver, queue_message
+from hotline.channels.outbox import CHANNEL_SEND, queue_message
+from hotline.channels.sender import deliver
 from hotline.jobs.runs import Handler
 
 TEXT_LIMIT = 1900  # below the smallest provider limit (Zalo 2,000), room for the heading

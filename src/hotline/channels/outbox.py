@@ -4,7 +4,9 @@ wake-up), written in the transaction that decides to send it; the worker sends i
 A send runs in three steps, each its own transaction, so no transaction is open while the
 provider is called: (1) mark the message `sending` and count the attempt, (2) call the
 provider, (3) record `sent` with the provider's id, or `queued` for a retry with backoff, or
-`failed` with the reason. What can be guaranteed:
+`failed` with the reason. The worker takes the sends in batches (sender.py): one
+transaction makes step 1 of a whole batch, and step 3 is recorded for every send that has
+its answer, together with its job's outcome. What can be guaranteed:
 
 - Never shown sent when it wasn't: only step 3 after the provider's acceptance, or the
   provider's own echo of it (inbox.py), marks a message sent.
@@ -21,9 +23,11 @@ provider, (3) record `sent` with the provider's id, or `queued` for a retry with
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import ssl
 import weakref
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -57,12 +61,12 @@ from hotline.channels.registry import adapter_for
 from hotline.channels.sms import segments
 from hotline.db import dialect_name, insert_for, utcnow
 from hotline.events import DomainEvent, record_event
-from hotline.jobs.runs import JobRun, in_steps
+from hotline.jobs.runs import JobRun
 from hotline.jobs.service import enqueue
 
 CHANNEL_SEND = "channel_send"
-MAX_SENDS = 6  # calls to the provider for one message
-JOB_ATTEMPTS = 12  # room for the waits of a send in doubt besides the calls
+MAX_SENDS = 10  # calls to the provider for one message (1 s, 2 s, ... 256 s apart: sender.py)
+JOB_ATTEMPTS = 16  # room for the waits of a send in doubt besides the calls
 IN_DOUBT_GRACE = timedelta(minutes=2)  # Zalo retries a webhook first after ~30 s
 DEFAULT_TIMEOUT = 10.0
 AUTOMATIC_SOURCES = frozenset({"ack", "auto_answer"})
@@ -74,10 +78,6 @@ def sms_segments(channel: Channel | None, text: str) -> int | None:
     if channel is None or channel.kind != "sms":
         return None
     return segments(text, bool(channel.settings.get("gsm7_only"))).parts
-
-
-class RetryLater(Exception):
-    """The send is not done: the job is tried again later (jobs/service.finish backoff)."""
 
 
 async def queue_message(
@@ -143,15 +143,11 @@ def _changed(session: AsyncSession, conversation: Conversation | int, message_id
 
 
 @dataclass
-class _Prepared:
+class Prepared:
     channel_id: int
     adapter: Adapter
     settings: dict[str, Any]
     outgoing: Outgoing
-
-
-async def _locked(session: AsyncSession, message_id: int) -> Message | None:
-    return await session.scalar(select(Message).where(Message.id == message_id).with_for_update())
 
 
 def _fail(message: Message, reason: str) -> None:
@@ -159,21 +155,31 @@ def _fail(message: Message, reason: str) -> None:
     message.error = reason
 
 
-async def _begin(session: AsyncSession, message_id: int, run: JobRun) -> _Prepared | str | None:
-    """Step 1: the send to make, a reason to wait, or None when there is nothing to do."""
-    # One round trip for the three rows; only the message is locked.
-    row = (
-        await session.execute(
-            select(Message, Channel, Conversation)
-            .join(Channel, Channel.id == Message.channel_id)
-            .join(Conversation, Conversation.id == Message.conversation_id)
-            .where(Message.id == message_id)
-            .with_for_update(of=Message)
-        )
-    ).first()
-    if row is None:
-        return None
-    message, channel, conversation = row
+async def load_sends(
+    session: AsyncSession, message_ids: Sequence[int]
+) -> dict[int, tuple[Message, Channel, Conversation]]:
+    """The messages to send with their channels and conversations, in one round trip; only
+    the messages are locked (a channel's rows are read once for all its messages)."""
+    rows = await session.execute(
+        select(Message, Channel, Conversation)
+        .join(Channel, Channel.id == Message.channel_id)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Message.id.in_(message_ids))
+        .order_by(Message.id)
+        .with_for_update(of=Message)
+    )
+    return {message.id: (message, channel, conversation) for message, channel, conversation in rows}
+
+
+async def begin_send(
+    session: AsyncSession,
+    message: Message,
+    channel: Channel,
+    conversation: Conversation,
+    run: JobRun,
+) -> Prepared | str | None:
+    """Step 1 (the message locked by `load_sends`): the send to make, a reason to wait, or
+    None when there is nothing to do."""
     if message.status not in (MessageStatus.QUEUED, MessageStatus.SENDING):
         return None
     adapter = adapter_for(channel.kind)
@@ -199,7 +205,6 @@ async def _begin(session: AsyncSession, message_id: int, run: JobRun) -> _Prepar
     message.status = MessageStatus.SENDING
     message.attempts += 1
     message.attempted_at = now
-    await session.flush()
     try:
         timeout = float(channel.settings.get("send_timeout") or DEFAULT_TIMEOUT)
     except (TypeError, ValueError):
@@ -209,7 +214,7 @@ async def _begin(session: AsyncSession, message_id: int, run: JobRun) -> _Prepar
         if channel.kind == "email"
         else (None, (), None)
     )
-    return _Prepared(
+    return Prepared(
         channel_id=channel.id,
         adapter=adapter,
         settings=dict(channel.settings),
@@ -258,7 +263,7 @@ async def _mail_thread(
     return subject, tuple(refs), reply_to
 
 
-async def _refresh(run: JobRun, send: _Prepared, http: httpx.AsyncClient) -> dict[str, Any]:
+async def _refresh(run: JobRun, send: Prepared, http: httpx.AsyncClient) -> dict[str, Any]:
     """New credentials, taken under the channel's row lock (SQLite: its one writer) and
     stored before they are used: a single-use refresh token is spent exactly once."""
     refresh = getattr(send.adapter, "refresh", None)
@@ -285,55 +290,89 @@ def _tls() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-# The worker's sends share one HTTP client, so a provider's connections (and their TLS
-# sessions) are kept open between replies instead of opened for each. Its pool is capped:
-# a worker runs at most CONCURRENCY sends at once (jobs/worker.py). One per event loop,
-# since connections belong to the loop that opened them (tests run one loop each).
-SEND_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=16, keepalive_expiry=30)
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
-    weakref.WeakKeyDictionary()
+# The worker's sends share a few HTTP clients, so a provider's connections (and their TLS
+# sessions) are kept open between replies instead of opened for each. Several small pools
+# rather than one large one: httpcore checks every idle connection of a pool (a poll(2)
+# and a socket lookup each) on every request and response, which with 32 connections in
+# one pool cost more CPU than the rest of a send. SEND_SHARDS x 8 connections hold the
+# CHANNEL_SENDS requests a worker has in flight to one channel (sender.py). One set per
+# event loop, since connections belong to the loop that opened them (tests run one each).
+SEND_SHARDS = 4
+PER_SHARD = 8
+SEND_LIMITS = httpx.Limits(
+    max_connections=PER_SHARD, max_keepalive_connections=PER_SHARD, keepalive_expiry=30
 )
 
 
-def send_client() -> httpx.AsyncClient:
-    """This process's send client (made on first use). Each send passes its channel's
-    timeout with its request (`Outgoing.timeout`); the client's own default (10 s) serves
-    token refreshes."""
-    loop = asyncio.get_running_loop()
-    client = _clients.get(loop)
-    if client is None or client.is_closed:
-        client = httpx.AsyncClient(
-            timeout=DEFAULT_TIMEOUT, limits=SEND_LIMITS, follow_redirects=False, verify=_tls()
+@dataclass
+class _Shards:
+    clients: list[httpx.AsyncClient]
+    busy: list[int]  # requests in flight on each
+
+
+_shards: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Shards] = weakref.WeakKeyDictionary()
+
+
+@contextlib.asynccontextmanager
+async def send_client() -> AsyncIterator[httpx.AsyncClient]:
+    """One of this process's send clients (made on first use): the first with room, so that
+    replies sent one after another reuse one kept connection; else the least busy. Each
+    send passes its channel's timeout with its request (`Outgoing.timeout`); the client's
+    own default (10 s) serves token refreshes."""
+    shards = _shards.get(asyncio.get_running_loop())
+    if shards is None or any(c.is_closed for c in shards.clients):
+        shards = _shards[asyncio.get_running_loop()] = _Shards(
+            [
+                httpx.AsyncClient(
+                    timeout=DEFAULT_TIMEOUT,
+                    limits=SEND_LIMITS,
+                    follow_redirects=False,
+                    verify=_tls(),
+                )
+                for _ in range(SEND_SHARDS)
+            ],
+            [0] * SEND_SHARDS,
         )
-        _clients[loop] = client
-    return client
+    busy = shards.busy
+    i = next((k for k, n in enumerate(busy) if n < PER_SHARD), None)
+    if i is None:
+        i = busy.index(min(busy))
+    busy[i] += 1
+    try:
+        yield shards.clients[i]
+    finally:
+        busy[i] -= 1
 
 
 async def close_send_client() -> None:
-    """Close this event loop's send client and its connections (the worker's shutdown)."""
-    client = _clients.pop(asyncio.get_running_loop(), None)
-    if client is not None:
+    """Close this event loop's send clients and their connections (the worker's shutdown)."""
+    shards = _shards.pop(asyncio.get_running_loop(), None)
+    for client in shards.clients if shards else ():
         await client.aclose()
 
 
-async def _call(run: JobRun, send: _Prepared) -> Sent | SendError:
+async def call_provider(run: JobRun, send: Prepared) -> Sent | SendError:
     """Step 2: the provider's answer, or the error saying whether to retry."""
-    http = send_client()
-    try:
+    async with send_client() as http:
         try:
-            return await send.adapter.send(send.settings, send.outgoing, http)
-        except TokenExpired:
-            send.settings = await _refresh(run, send, http)
-            return await send.adapter.send(send.settings, send.outgoing, http)
-    except SendError as exc:
-        return exc
+            try:
+                return await send.adapter.send(send.settings, send.outgoing, http)
+            except TokenExpired:
+                send.settings = await _refresh(run, send, http)
+                return await send.adapter.send(send.settings, send.outgoing, http)
+        except SendError as exc:
+            return exc
 
 
-async def _finish(
-    session: AsyncSession, message_id: int, send: _Prepared, outcome: Sent | SendError, run: JobRun
+def record_outcome(
+    session: AsyncSession,
+    message: Message | None,
+    send: Prepared,
+    outcome: Sent | SendError,
+    run: JobRun,
 ) -> str | None:
-    """Step 3: record the outcome; the reason to retry, or None when done."""
-    message = await _locked(session, message_id)
+    """Step 3 (the message locked again): record the outcome; the reason to retry, or None
+    when done."""
     if message is None or message.status == MessageStatus.SENT:
         return None  # its echo confirmed it meanwhile
     if isinstance(outcome, Sent):
@@ -360,20 +399,3 @@ async def _finish(
     _fail(message, reason)
     _changed(session, message.conversation_id, message.id)
     return None
-
-
-@in_steps
-async def deliver(run: JobRun, payload: dict[str, Any]) -> None:
-    """The `channel_send` job: one reply to its provider (see the module's guarantees)."""
-    message_id = int(payload["message_id"])
-    async with run.steps() as session:
-        prepared = await _begin(session, message_id, run)
-    if prepared is None:
-        return
-    if isinstance(prepared, str):
-        raise RetryLater(prepared)
-    outcome = await _call(run, prepared)
-    async with run.steps() as session:
-        retry = await _finish(session, message_id, prepared, outcome, run)
-    if retry is not None:
-        raise RetryLater(retry)

@@ -3,7 +3,7 @@ transaction; or one that commits its own steps (`in_steps`)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -37,4 +37,29 @@ StepsHandler = Callable[[JobRun, dict[str, Any]], Awaitable[None]]
 def in_steps(fn: StepsHandler) -> Handler:
     """Mark a handler as committing its own steps (it is called with a `JobRun`)."""
     fn.in_steps = True  # type: ignore[attr-defined]
+    return fn  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What a batched handler (`batched`) is given: jobs of its kind claimed together, so
+    that one transaction serves many of them. The handler records jobs' outcomes with
+    `finish` (job id, error or None when done; `base`: the first retry's wait in seconds)
+    inside a transaction of its own `steps`, the same one that records what the jobs did,
+    then calls `settled` with those ids once it committed, which frees their places in the
+    worker. A job it never settles is retried later (after an exception, with that error)."""
+
+    runs: tuple[JobRun, ...]
+    payloads: tuple[dict[str, Any], ...]
+    steps: Callable[[], AbstractAsyncContextManager[AsyncSession]]
+    finish: Callable[[AsyncSession, Sequence[tuple[int, str | None]], float], Awaitable[None]]
+    settled: Callable[[Sequence[int]], None]
+
+
+BatchHandler = Callable[[Batch], Awaitable[None]]
+
+
+def batched(fn: BatchHandler) -> Handler:
+    """Mark a handler as taking its kind's jobs in batches (it is called with a `Batch`)."""
+    fn.batched = True  # type: ignore[attr-defined]
     return fn  # type: ignore[return-value]

@@ -6,10 +6,12 @@ job; on SQLite (one writer at a time) a conditional UPDATE does the same job.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, select, text, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.db import dialect_name, insert_for, utcnow
@@ -94,7 +96,17 @@ async def claim(session: AsyncSession, *, now: datetime | None = None) -> Job | 
     return job
 
 
-async def finish(session: AsyncSession, *, job: Job, error: str | None = None) -> None:
+RETRY_BASE = 10.0  # seconds before a failed job's first retry; doubled for each further one
+
+
+def backoff(attempts: int, base: float = RETRY_BASE) -> timedelta:
+    """The wait before the next try of a job that failed its `attempts`-th run (at most 1 h)."""
+    return timedelta(seconds=min(3600.0, base * 2 ** (attempts - 1)))
+
+
+async def finish(
+    session: AsyncSession, *, job: Job, error: str | None = None, base: float = RETRY_BASE
+) -> None:
     """Mark done, or schedule a retry with backoff, or fail for good after the last attempt."""
     if error is None:
         job.status = JobStatus.DONE
@@ -104,9 +116,106 @@ async def finish(session: AsyncSession, *, job: Job, error: str | None = None) -
     else:
         job.status = JobStatus.QUEUED
         job.last_error = error
-        job.run_at = utcnow() + timedelta(seconds=min(3600, 10 * 2 ** (job.attempts - 1)))
+        job.run_at = utcnow() + backoff(job.attempts, base)
     job.locked_until = None
     await session.flush()
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A job leased to this worker by `claim_many` (the row itself stays in the table)."""
+
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int  # this run included
+    max_attempts: int
+    run_at: datetime
+    last_error: str | None
+
+
+_CLAIMED_COLUMNS = (
+    Job.id,
+    Job.kind,
+    Job.payload,
+    Job.attempts,
+    Job.max_attempts,
+    Job.run_at,
+    Job.last_error,
+)
+
+
+async def claim_many(
+    session: AsyncSession, *, limit: int, now: datetime | None = None
+) -> list[Claimed]:
+    """Lease up to `limit` due jobs (expired leases first) to this worker in one statement
+    on PostgreSQL: the same two index ranges as `claim`, each locked with SKIP LOCKED so
+    that workers in other processes take other jobs. SQLite (one writer) claims one by one
+    in the caller's transaction."""
+    now = now or utcnow()
+    if dialect_name(session) != "postgresql":
+        claimed = []
+        for _ in range(limit):
+            job = await claim(session, now=now)
+            if job is None:
+                break
+            claimed.append(Claimed(*(getattr(job, c.key) for c in _CLAIMED_COLUMNS)))
+        return claimed
+    stale = (
+        select(Job.id)
+        .where(Job.status == JobStatus.RUNNING, Job.locked_until < now)
+        .order_by(Job.run_at, Job.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .subquery()
+    )
+    due = (
+        select(Job.id)
+        .where(Job.status == JobStatus.QUEUED, Job.run_at <= now)
+        .order_by(Job.run_at, Job.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .subquery()
+    )
+    ids = union_all(select(stale.c.id), select(due.c.id)).limit(limit)
+    rows = await session.execute(
+        update(Job)
+        .where(Job.id.in_(ids))
+        .values(status=JobStatus.RUNNING, locked_until=now + LEASE, attempts=Job.attempts + 1)
+        .returning(*_CLAIMED_COLUMNS)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted((Claimed(*row) for row in rows.all()), key=lambda c: (c.run_at, c.id))
+
+
+async def finish_many(
+    session: AsyncSession,
+    outcomes: Sequence[tuple[Claimed, str | None]],
+    *,
+    base: float = RETRY_BASE,
+) -> None:
+    """`finish` for jobs leased by `claim_many`, in one statement (error None: done)."""
+    if not outcomes:
+        return
+    now = utcnow()
+    rows = []
+    for job, error in outcomes:
+        row: dict[str, Any] = {
+            "id": job.id,
+            "status": JobStatus.DONE,
+            "last_error": job.last_error,
+            "run_at": job.run_at,
+            "locked_until": None,
+        }
+        if error is not None:
+            row["last_error"] = error
+            if job.attempts >= job.max_attempts:
+                row["status"] = JobStatus.FAILED
+            else:
+                row["status"] = JobStatus.QUEUED
+                row["run_at"] = now + backoff(job.attempts, base)
+        rows.append(row)
+    await session.execute(update(Job), rows)
 
 
 PRUNE_BATCH = 5000

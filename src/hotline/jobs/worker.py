@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC
 from typing import Any
 
 import structlog
@@ -15,7 +14,7 @@ from hotline.db import create_engine, make_sessionmaker
 from hotline.eventfeed import Waker
 from hotline.events import Wake, committed, prune_events
 from hotline.jobs import service
-from hotline.jobs.runs import Handler, JobRun
+from hotline.jobs.runs import Batch, Handler, JobRun
 from hotline.reports.counters import fold_case_deltas
 from hotline.settings import Settings
 from hotline.site import Site
@@ -79,68 +78,151 @@ async def sweep_intake_keys(session: AsyncSession) -> int:
     return await sweep_expired(session)
 
 
-# Jobs one worker process runs at once on PostgreSQL (each claims its own with SKIP
-# LOCKED): most of a job's time is spent waiting on a provider or the database, and a
-# queue of replies drains in step with this. SQLite has one writer: one at a time there.
-CONCURRENCY = 16
+# Jobs one worker process holds at once on PostgreSQL (HOTLINE_WORKER_CONCURRENCY): most
+# of a job's time is spent waiting on a provider or the database. Of these, at most
+# JOB_LANES that are not batched run at once (each holds a database connection); batched
+# ones (the outbox's sends) share a transaction per step. SQLite has one writer: one job
+# at a time there.
+CONCURRENCY = 128
+JOB_LANES = 16
+CLAIM_BATCH = 64  # jobs leased by one claim
+ROUND_JOBS = 5000  # jobs between two rounds of sweeps (PostgreSQL)
 
 
-async def _run_one(sessionmaker: Any, wake: Wake | None) -> bool:
-    """Claim one due job and run it; False when none is due."""
-    async with sessionmaker() as session, session.begin():
-        job = await service.claim(session)
-        if job is None:
-            return False
-        job_id, kind, payload = job.id, job.kind, dict(job.payload)
-        attempts, max_attempts = job.attempts, job.max_attempts
+def _handler_for(kind: str) -> Handler | None:
+    return HANDLERS.get(kind) or domain_handlers().get(kind)
+
+
+async def _run_claimed(sessionmaker: Any, job: service.Claimed, wake: Wake | None) -> None:
+    """Run one claimed job, then record its outcome (a failure is retried with backoff)."""
     error = None
+    fn = _handler_for(job.kind)
     try:
-        fn = HANDLERS.get(kind) or domain_handlers().get(kind)
         if fn is None:
-            raise LookupError(f"no handler for job kind {kind!r}")
+            raise LookupError(f"no handler for job kind {job.kind!r}")
         if getattr(fn, "in_steps", False):
             run = JobRun(
-                job_id, kind, attempts, max_attempts, lambda: committed(sessionmaker, wake)
+                job.id,
+                job.kind,
+                job.attempts,
+                job.max_attempts,
+                lambda: committed(sessionmaker, wake),
             )
-            await fn(run, payload)  # type: ignore[arg-type]
+            await fn(run, job.payload)  # type: ignore[arg-type]
         else:
             async with committed(sessionmaker, wake) as session:
-                await fn(session, payload)
+                await fn(session, dict(job.payload))
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
-        log.warning("job_failed", job_id=job_id, kind=kind, error=error)
+        log.warning("job_failed", job_id=job.id, kind=job.kind, error=error)
+    base = float(getattr(fn, "retry_base", service.RETRY_BASE))
     async with sessionmaker() as session, session.begin():
-        from hotline.jobs.models import Job
+        await service.finish_many(session, [(job, error)], base=base)
 
-        job = await session.get(Job, job_id)
-        if job is not None:
-            await service.finish(session, job=job, error=error)
-    return True
+
+async def _run_batch(
+    sessionmaker: Any,
+    fn: Handler,
+    jobs: list[service.Claimed],
+    wake: Wake | None,
+    release: Callable[[int], None],
+) -> None:
+    """Hand claimed jobs of one batched kind to their handler; jobs it left unsettled
+    (it raised, or forgot them) are recorded as failed runs, retried with backoff."""
+    by_id = {job.id: job for job in jobs}
+    settled: set[int] = set()
+
+    def steps() -> Any:
+        return committed(sessionmaker, wake)
+
+    async def finish(session: AsyncSession, outcomes: Any, base: float) -> None:
+        await service.finish_many(session, [(by_id[i], e) for i, e in outcomes], base=base)
+
+    def on_settled(ids: Sequence[int]) -> None:
+        fresh = [i for i in ids if i in by_id and i not in settled]
+        settled.update(fresh)
+        release(len(fresh))
+
+    batch = Batch(
+        runs=tuple(JobRun(j.id, j.kind, j.attempts, j.max_attempts, steps) for j in jobs),
+        payloads=tuple(dict(j.payload) for j in jobs),
+        steps=steps,
+        finish=finish,
+        settled=on_settled,
+    )
+    error = "not settled by its handler"
+    try:
+        await fn(batch)  # type: ignore[arg-type,call-arg]
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        log.warning("job_batch_failed", kind=jobs[0].kind, jobs=len(jobs), error=error)
+    left = [job for job in jobs if job.id not in settled]
+    if left:
+        async with sessionmaker() as session, session.begin():
+            await service.finish_many(session, [(job, error) for job in left])
+        on_settled([job.id for job in left])
 
 
 async def run_due_jobs(
     sessionmaker: Any, *, limit: int = 100, wake: Wake | None = None, concurrency: int = 1
 ) -> int:
-    """Run up to `limit` due jobs, `concurrency` at a time; a failing job is retried later,
-    never lost. A job's events are committed with it, then the event log's readers are
-    woken (`wake`)."""
-    budget = limit
-    done = 0
+    """Run up to `limit` due jobs, holding at most `concurrency` at a time; a failing job is
+    retried later, never lost. Jobs are leased in batches (`claim_many`); those of a batched
+    kind go to their handler together, the others run one each. Returns when nothing is
+    due and nothing runs (a job's follow-ups that fall due at once run too). A job's events
+    are committed with it, then the event log's readers are woken (`wake`)."""
+    slots = max(1, concurrency)
+    free = slots
+    released = 0  # bumped on every release: a claim that found nothing may try again
+    freed = asyncio.Event()
+    lanes = asyncio.Semaphore(min(slots, JOB_LANES))
+    taken = 0
 
-    async def lane() -> None:
-        nonlocal budget, done
-        while budget > 0:
-            budget -= 1
-            if not await _run_one(sessionmaker, wake):
-                budget = 0  # nothing due: the other lanes stop after their job too
-                return
-            done += 1
+    def release(n: int) -> None:
+        nonlocal free, released
+        free += n
+        released += 1
+        freed.set()
 
-    if concurrency <= 1:
-        await lane()
-    else:
-        await asyncio.gather(*(lane() for _ in range(concurrency)))
-    return done
+    async def one(job: service.Claimed) -> None:
+        try:
+            async with lanes:
+                await _run_claimed(sessionmaker, job, wake)
+        finally:
+            release(1)
+
+    async with asyncio.TaskGroup() as group:
+        while taken < limit:
+            if free < min(slots, CLAIM_BATCH // 4):  # one claim for a few jobs, not for each
+                freed.clear()
+                await freed.wait()
+                continue
+            seen = released
+            async with sessionmaker() as session, session.begin():
+                jobs = await service.claim_many(
+                    session, limit=min(free, limit - taken, CLAIM_BATCH)
+                )
+            if not jobs:
+                if released != seen:
+                    continue  # a job ended meanwhile: its follow-ups may be due
+                if free >= slots:
+                    break  # nothing due, nothing running
+                freed.clear()
+                await freed.wait()
+                continue
+            free -= len(jobs)
+            taken += len(jobs)
+            kinds: dict[str, list[service.Claimed]] = {}
+            for job in jobs:
+                kinds.setdefault(job.kind, []).append(job)
+            for kind, group_jobs in kinds.items():
+                fn = _handler_for(kind)
+                if fn is not None and getattr(fn, "batched", False):
+                    group.create_task(_run_batch(sessionmaker, fn, group_jobs, wake, release))
+                else:
+                    for job in group_jobs:
+                        group.create_task(one(job))
+    return taken
 
 
 async def prune_done_jobs(sessionmaker: Any, *, keep_hours: float) -> int:
@@ -155,22 +237,44 @@ async def prune_done_jobs(sessionmaker: Any, *, keep_hours: float) -> int:
             return total
 
 
-async def _next_due_in(sessionmaker: Any, interval: float) -> float:
-    """Seconds until the next queued job is due (a retry's backoff), at most `interval`."""
-    from sqlalchemy import func, select
+JOB_POLL = 1.0  # seconds between two looks for due jobs (a new reply waits at most this)
 
-    from hotline.db import utcnow
-    from hotline.jobs.models import Job, JobStatus
 
-    async with sessionmaker() as session:
-        at = await session.scalar(
-            select(func.min(Job.run_at)).where(Job.status == JobStatus.QUEUED)
-        )
-    if at is None:
-        return interval
-    if at.tzinfo is None:  # SQLite hands back naive UTC
-        at = at.replace(tzinfo=UTC)
-    return max(0.1, min(interval, (at - utcnow()).total_seconds()))
+async def _sweep_round(
+    sessionmaker: Any,
+    waker: Waker,
+    sweeps: Sequence[Callable[[AsyncSession], Awaitable[int]]],
+) -> None:
+    """The periodic sweeps, each in its own transaction."""
+    async with committed(sessionmaker, waker) as session:
+        flagged = await sweep_deadlines(session)
+    if flagged:
+        log.info("overdue_flagged", count=flagged)
+    # Home care: check-ins not made in time (reminders, then alerts).
+    async with committed(sessionmaker, waker) as session:
+        late = await sweep_care_checkins(session)
+    if late:
+        log.info("care_checkins_late", count=late)
+    async with sessionmaker() as session, session.begin():
+        await fold_case_deltas(session)
+    async with sessionmaker() as session, session.begin():
+        await sweep_intake_keys(session)
+    for sweep in sweeps:
+        try:
+            async with committed(sessionmaker, waker) as session:
+                await sweep(session)
+        except Exception as exc:  # one failing sweep never stops the others
+            log.warning("sweep_failed", sweep=sweep.__name__, error=str(exc))
+
+
+async def _prune(sessionmaker: Any, settings: Settings) -> None:
+    async with sessionmaker() as session, session.begin():
+        pruned = await prune_events(session, keep_hours=settings.events_keep_hours)
+    if pruned:
+        log.info("events_pruned", count=pruned)
+    pruned = await prune_done_jobs(sessionmaker, keep_hours=settings.jobs_keep_done_hours)
+    if pruned:
+        log.info("jobs_pruned", count=pruned)
 
 
 async def run_worker(
@@ -179,9 +283,12 @@ async def run_worker(
     once: bool = False,
     interval: float = 30.0,
     sweeps: Sequence[Callable[[AsyncSession], Awaitable[int]]] = (),
+    jobs_only: bool = False,
 ) -> None:
-    """`sweeps`: other domains' periodic work (staffing's), given by the command that
-    starts the worker, each run in its own transaction every round."""
+    """Due jobs every JOB_POLL seconds; every `interval` seconds, the sweeps (`sweeps`:
+    other domains' periodic work, staffing's, given by the command that starts the worker)
+    and the pruning. `jobs_only`: a further worker process beside the first (`hotline
+    worker --processes`), which runs jobs and leaves the sweeps and mailboxes to it."""
     engine = create_engine(settings.effective_database_url)
     sessionmaker = make_sessionmaker(engine, Site.from_settings(settings))
     # The worker's events (case.overdue, jobs' timeline entries) reach the web processes
@@ -193,46 +300,34 @@ async def run_worker(
     from hotline.channels.mailboxes import Mailboxes
 
     mailboxes = Mailboxes(sessionmaker, wake=waker, keep_file=keep_mail_file)
+    pg = engine.dialect.name == "postgresql"
+    slots = settings.worker_concurrency if pg else 1
+    per_round = ROUND_JOBS if pg else 100
+    next_sweep = 0.0
+    loop = asyncio.get_running_loop()
     try:
         while True:
-            if once:
-                await mailboxes.read_all()
-            else:
-                await mailboxes.sync()
-            async with committed(sessionmaker, waker) as session:
-                flagged = await sweep_deadlines(session)
-            if flagged:
-                log.info("overdue_flagged", count=flagged)
-            # Home care: check-ins not made in time (reminders, then alerts).
-            async with committed(sessionmaker, waker) as session:
-                late = await sweep_care_checkins(session)
-            if late:
-                log.info("care_checkins_late", count=late)
-            async with sessionmaker() as session, session.begin():
-                await fold_case_deltas(session)
-            async with sessionmaker() as session, session.begin():
-                await sweep_intake_keys(session)
-            for sweep in sweeps:
-                try:
-                    async with committed(sessionmaker, waker) as session:
-                        await sweep(session)
-                except Exception as exc:  # one failing sweep never stops the others
-                    log.warning("sweep_failed", sweep=sweep.__name__, error=str(exc))
+            sweeping = not jobs_only and loop.time() >= next_sweep
+            if sweeping:
+                if once:
+                    await mailboxes.read_all()
+                else:
+                    await mailboxes.sync()
+                await _sweep_round(sessionmaker, waker, sweeps)
+                next_sweep = loop.time() + interval
             # A full batch leaves more due: run them before the next round's sweeps.
-            lanes = CONCURRENCY if engine.dialect.name == "postgresql" else 1
-            while await run_due_jobs(sessionmaker, wake=waker, concurrency=lanes) >= 100:
+            while (
+                await run_due_jobs(sessionmaker, wake=waker, concurrency=slots, limit=per_round)
+                >= per_round
+            ):
                 pass
-            async with sessionmaker() as session, session.begin():
-                pruned = await prune_events(session, keep_hours=settings.events_keep_hours)
-            if pruned:
-                log.info("events_pruned", count=pruned)
-            pruned = await prune_done_jobs(sessionmaker, keep_hours=settings.jobs_keep_done_hours)
-            if pruned:
-                log.info("jobs_pruned", count=pruned)
+            if sweeping:
+                await _prune(sessionmaker, settings)
             if once:
                 return
-            # Until the next round, or sooner when a waiting job (a retry) falls due.
-            await asyncio.sleep(await _next_due_in(sessionmaker, interval))
+            # New jobs (a reply just written) and waiting ones falling due (a retry) are
+            # looked for every JOB_POLL seconds: one index read.
+            await asyncio.sleep(max(0.0, min(JOB_POLL, next_sweep - loop.time())))
     finally:
         from hotline.channels.outbox import close_send_client
 
