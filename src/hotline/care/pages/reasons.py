@@ -23,8 +23,6 @@ TEMPLATES = (
     msg("Chưa đo SpO2: cần đánh giá trước khi theo dõi tại nhà"),
     msg("SpO2 {spo2}%, trong giới hạn"),
     msg("SpO2 {spo2}%, dưới {limit}%"),
-    msg("Chưa đo nhịp thở: cần đánh giá trước khi theo dõi tại nhà"),
-    msg("Chưa đo SpO2: cần đánh giá trước khi theo dõi tại nhà"),
     msg("Không có bệnh nền hoặc bệnh nền ổn định"),
     msg("Có bệnh nền chưa ổn định"),
     msg("Đã tiêm vắc xin, hoặc dưới 50 tuổi, không bệnh nền, không mang thai"),
