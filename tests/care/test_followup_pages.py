@@ -11,6 +11,7 @@ import pytest
 
 from tests.auth.test_auth import _csrf_of
 from tests.care.helpers import API, doctor_with_profile, new_doctor, profile, register
+from tests.care.test_pages import reads
 
 pytestmark = pytest.mark.anyio
 
@@ -58,9 +59,9 @@ async def test_a_patient_needing_assessment_is_not_shown_as_not_eligible(client,
 
 
 async def test_a_doctor_ends_a_follow_up_from_the_patient_page_with_its_reason(
-    client, world, signed_in
+    app, client, world, signed_in
 ):
-    await doctor_with_profile(client, world)
+    doctor = await doctor_with_profile(client, world)
     patient = await register(client, world)
     url = f"/care/patients/{patient['id']}"
     async with signed_in("doctor") as c:
@@ -76,11 +77,15 @@ async def test_a_doctor_ends_a_follow_up_from_the_patient_page_with_its_reason(
         assert r.status_code == 422
         assert field_error(r.text, "end_reason") == "Chọn lý do kết thúc theo dõi"
         assert ">Đã khỏe</textarea>" in r.text
-        # A reason the service does not know: its refusal, next to the select.
+        # A reason the service does not know: its refusal, next to the select; the page
+        # shown again is a read of the patient, logged as the page's.
+        before = len(await reads(app, doctor))
         r = await c.post(f"{url}/end", data={"csrf": csrf, "reason": "cured"})
         assert r.status_code == 422 and "Lý do phải là một trong" in field_error(
             r.text, "end_reason"
         )
+        new = (await reads(app, doctor))[before:]
+        assert [row.purpose for row in new] == ["care_patient"]
         r = await c.post(f"{url}/end", data={"csrf": "stale", "reason": "recovered"})
         assert r.status_code == 400 and field_error(r.text, "end_form")
         r = await c.post(

@@ -69,6 +69,10 @@ PERSONAL: dict[tuple[str, str], str] = {
     ("POST", "/care/patients/{patient_id}/checkins"): "care_checkin",
     ("GET", "/care/alerts"): "care_alerts",
     ("GET", "/care/alerts/list"): "care_alerts",
+    # The patient page's follow-up forms: a refused one shows the page again.
+    ("POST", "/care/patients/{patient_id}/edit"): "care_patient",
+    ("POST", "/care/patients/{patient_id}/end"): "care_patient",
+    ("POST", "/care/patients/{patient_id}/reassign"): "care_patient",
     # A follow-up's changes answer with the patient as read_patient shows them.
     ("PATCH", "/api/v1/care/patients/{patient_id}"): "care_patient",
     ("POST", "/api/v1/care/patients/{patient_id}/end"): "care_patient",
