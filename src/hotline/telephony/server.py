@@ -252,8 +252,7 @@ class PhoneLine:
             # Only for the dedicated process; in a shared one (tests) freezing would pin
             # garbage and the collector would depend on this clock. See media/gcpacer.py.
             await _warm_up(self.engine)
-            ua, clock = self.ua, self.ua.clock
-            self.gc_pacer = GcPacer(live=lambda: len(ua.calls) + len(clock.streams))
+            self.gc_pacer = GcPacer()
             self.gc_pacer.install()
             self.ua.clock.after_tick = self.gc_pacer.after_tick
         log.info("sip_listening", host=s.sip_host, port=self.ua.port, started=_now())

@@ -10,19 +10,13 @@ full collections, the only expensive ones, are additionally spaced out in time.
 
 Before that, `install()` collects once and freezes everything built at start-up (prompt
 frames, G.711 tables, modules, the database engine): frozen objects are never traversed
-again, so a full collection only walks what calls in progress keep alive. What the line
-builds after start-up and keeps (modules imported on a first call, pools, caches, the
-configuration snapshot) would be walked by every full collection; so whenever the line
-has no call (`live() == 0`) and `refreeze_interval` has passed, everything is thawed,
-collected and frozen again, at a moment when a collection delays no stream. Nothing a call
-left behind is frozen: with no call live, its garbage is collected first.
+again, so a full collection only walks what calls in progress keep alive.
 """
 
 from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -31,7 +25,6 @@ class GcStats:
     collections: tuple[int, int, int] = (0, 0, 0)
     longest_ms: tuple[float, float, float] = (0.0, 0.0, 0.0)
     over_budget: int = 0  # collections that took longer than the gap to the next tick
-    refreezes: int = 0  # full collections and re-freezes while no call was live
 
 
 class GcPacer:
@@ -43,16 +36,10 @@ class GcPacer:
         old: int = 10,
         full_interval: float = 30.0,
         budget_ms: float = 12.0,
-        live: Callable[[], int] | None = None,
-        refreeze_interval: float = 60.0,
     ) -> None:
         self.young, self.middle, self.old = young, middle, old
         self.full_interval = full_interval
         self.budget_ms = budget_ms
-        self.live = live
-        self.refreeze_interval = refreeze_interval
-        self._last_refreeze = time.monotonic()
-        self._refreezes = 0
         self._last_full = time.monotonic()
         self._counts = [0, 0, 0]
         self._longest = [0.0, 0.0, 0.0]
@@ -68,24 +55,14 @@ class GcPacer:
         gc.collect()
         gc.freeze()
         gc.disable()
-        self._last_full = self._last_refreeze = time.monotonic()
+        self._last_full = time.monotonic()
 
     def uninstall(self) -> None:
         gc.unfreeze()
         gc.enable()
 
     def after_tick(self) -> None:
-        """Run at most one collection: the oldest generation that is due; with no call live,
-        now and then, a full one that freezes what stays."""
-        if self.live is not None and self.live() == 0:
-            now = time.monotonic()
-            if now - self._last_refreeze >= self.refreeze_interval:
-                self._last_refreeze = self._last_full = now
-                gc.unfreeze()
-                gc.collect()
-                gc.freeze()
-                self._refreezes += 1
-                return
+        """Run at most one collection: the oldest generation that is due."""
         allocated, young_runs, middle_runs = gc.get_count()
         if allocated < self.young:
             return
@@ -110,5 +87,4 @@ class GcPacer:
             collections=(self._counts[0], self._counts[1], self._counts[2]),
             longest_ms=(self._longest[0], self._longest[1], self._longest[2]),
             over_budget=self._over,
-            refreezes=self._refreezes,
         )
