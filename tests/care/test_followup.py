@@ -115,3 +115,24 @@ async def test_edits_are_on_the_trail_and_a_coordinator_reassigns(app, client, w
         f"{url}/reassign", json={"doctor_id": 999999}, headers=world.auth("supervisor")
     )
     assert r.status_code == 422 and r.json()["field"] == "doctor_id"
+
+
+async def test_an_ended_follow_up_takes_no_check_in_and_opens_no_urgent_case(client, world):
+    """Signs recorded for a patient no longer followed at home (died, hospitalised...) must
+    not send the 115 unit to their address."""
+    await doctor_with_profile(client, world)
+    patient = await register(client, world, phone="0903000031")
+    url = f"{API}/patients/{patient['id']}"
+    r = await client.post(f"{url}/end", json={"reason": "died"}, headers=world.auth("doctor"))
+    assert r.status_code == 200, r.text
+    r = await client.post(
+        f"{url}/checkins", json={"spo2": 88, "respiratory_rate": 30}, headers=world.auth("doctor")
+    )
+    assert r.status_code == 409, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["field"] == "state"
+    assert "không còn theo dõi tại nhà" in r.json()["detail"]
+    cases = await client.get(
+        "/api/v1/cases", params={"category": "cap_cuu"}, headers=world.auth("supervisor")
+    )
+    assert cases.status_code == 200 and cases.json()["items"] == []

@@ -21,7 +21,7 @@ from hotline.care.rulesets import CONSCIOUSNESS, SYMPTOMS
 from hotline.care.service import RANK_TIER
 from hotline.contacts.service import ReadSubject, log_personal_reads
 from hotline.db import utcnow
-from hotline.errors import InvalidInput, NotFound
+from hotline.errors import InvalidInput, InvalidTransition, NotFound
 from hotline.events import DomainEvent, record_event
 from hotline.messages import msg
 from hotline.site import site_of
@@ -138,8 +138,14 @@ async def _held(
 async def record_by_doctor(
     session: AsyncSession, *, actor: Actor, patient_id: int, data: CheckInData
 ) -> Recorded:
-    """A check-in by the patient's doctor (or a supervisor) during a call."""
+    """A check-in by the patient's doctor (or a supervisor) during a call; only while the
+    patient is followed at home (an ended or admitted one's signs must not open a 115 case)."""
     patient = await get_patient_for(session, actor, patient_id)
+    if patient.state != CareState.ACTIVE:
+        raise InvalidTransition(
+            msg("Người bệnh không còn theo dõi tại nhà: không ghi nhận lần theo dõi"),
+            field="state",
+        )
     return await _record(session, patient, data, by=actor, source="doctor")
 
 
