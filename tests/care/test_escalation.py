@@ -147,3 +147,36 @@ async def test_once_the_urgent_case_is_resolved_a_partial_check_in_counts(app, c
     assert r.status_code == 200, r.text
     partial = await check_in(client, world, patient["id"], temperature=37.0)
     assert partial["tier"] == "green" and "held" not in partial
+
+
+async def test_check_ins_sent_at_once_with_warning_signs_open_one_urgent_case(app, client, world):
+    """Two phones of one family send the same signs at the same moment: one 115 case, every
+    answer naming it."""
+    import asyncio
+
+    from sqlalchemy import func, select
+
+    from hotline.cases.models import Case
+    from tests.care.helpers import API, doctor_with_profile, register
+
+    await doctor_with_profile(client, world)
+    patient = await register(client, world, phone="0903111333")
+    answers = await asyncio.gather(
+        *[
+            client.post(
+                f"{API}/patients/{patient['id']}/checkins",
+                json={"spo2": 90, "respiratory_rate": 28},
+                headers=world.auth("doctor"),
+            )
+            for _ in range(4)
+        ]
+    )
+    assert [r.status_code for r in answers] == [201] * 4
+    async with app.state.hotline.unit_of_work() as session:
+        opened = await session.scalar(
+            select(func.count())
+            .select_from(Case)
+            .where(Case.contact_id == patient["contact_id"], Case.category_code == "cap_cuu")
+        )
+    assert opened == 1
+    assert len({r.json()["case_code"] for r in answers}) == 1

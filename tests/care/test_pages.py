@@ -264,12 +264,23 @@ async def test_every_care_page_logs_its_read_of_the_patient(app, client, world, 
             # After that check-in's warning sign: an alert standing.
             ("GET", "/care/alerts"): ("GET", "/care/alerts", None),
             ("GET", "/care/alerts/list"): ("GET", "/care/alerts/list", None),
+            # The follow-up forms refused: the patient page shown again with the refusal.
+            ("POST", "/care/patients/{patient_id}/edit"): (
+                "POST", f"{url}/edit", {"csrf": csrf, "ward_code": "99999"}
+            ),
+            ("POST", "/care/patients/{patient_id}/reassign"): (
+                "POST", f"{url}/reassign", {"csrf": csrf, "doctor_id": "abc"}
+            ),
+            ("POST", "/care/patients/{patient_id}/end"): (
+                "POST", f"{url}/end", {"csrf": csrf, "reason": ""}
+            ),
         }  # fmt: skip
         assert visits.keys() == CARE_PAGES
         for route, (method, path, form) in visits.items():
             before = len(await reads(app, doctor))
             r = await c.request(method, path, data=form)
-            assert r.status_code in (200, 303), (route, r.text)
+            refused = route[1].endswith(("/edit", "/reassign", "/end"))
+            assert r.status_code in ((422, 403) if refused else (200, 303)), (route, r.text)
             new = (await reads(app, doctor))[before:]
             assert (PERSONAL[route], patient["contact_id"]) in [
                 (row.purpose, row.contact_id) for row in new

@@ -161,6 +161,13 @@ async def record_by_link(
 async def _record(
     session: AsyncSession, patient: CarePatient, data: CheckInData, *, by: Actor | None, source: str
 ) -> Recorded:
+    # One check-in of a patient at a time: two sent at once with the same warning signs
+    # would each find no urgent case open and send the 115 unit two (PostgreSQL locks the
+    # row here; SQLite's writes are one at a time already).
+    await session.execute(
+        select(CarePatient.id).where(CarePatient.id == patient.id).with_for_update()
+    )
+    await session.refresh(patient)
     vitals = vitals_of(data)
     risk = evaluate(vitals, age=patient.age, warning_rule_set=site_of(session).care.warning_signs)
     result = risk.as_json()
