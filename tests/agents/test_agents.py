@@ -281,3 +281,18 @@ async def test_board_sets_status_and_shows_the_caller_card_during_a_call(app, cl
     r = await client.post("/agent-status", data={"status": "away"}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/login"
     assert '<b id="agent-status">Bận</b>' in (await client.get("/")).text
+
+
+async def test_a_call_taker_who_never_set_a_status_reads_it_as_away(client, world):
+    """The console's first poll of a new operator (a read-only transaction; on PostgreSQL
+    writing the agent row there failed)."""
+    me = await client.get("/api/v1/agents/me", headers=world.auth("doctor"))
+    assert me.status_code == 200, me.text
+    assert me.json()["status"] == "away" and me.json()["current_call_id"] is None
+    # Still nothing stored: the first change makes the row.
+    r = await client.put(
+        "/api/v1/agents/me/status", json={"status": "available"}, headers=world.auth("doctor")
+    )
+    assert r.status_code == 200, r.text
+    me = await client.get("/api/v1/agents/me", headers=world.auth("doctor"))
+    assert me.json()["status"] == "available"

@@ -143,9 +143,12 @@ async def sip_usernames(session: AsyncSession) -> dict[int, str]:
 
 
 async def my_agent(session: AsyncSession, *, user_id: int) -> Agent:
+    """A call taker's own status; one who never set it is away (nothing written: the
+    console polls this in a read-only transaction; the row is made on the first change)."""
     user = await _taker(session, user_id, "user_id")
-    agent = await _agent(session, user)
-    await session.flush()
+    agent = await session.get(Agent, user.id)
+    if agent is None:
+        return Agent(user_id=user.id, status=AgentStatus.AWAY, status_since=utcnow(), missed=0)
     return agent
 
 
