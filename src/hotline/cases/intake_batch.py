@@ -24,7 +24,6 @@ contact.
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from typing import Any
 
 import asyncpg
@@ -32,67 +31,18 @@ import structlog
 
 from hotline.cases import intake_pg
 from hotline.cases.intake_pg import Written
+from hotline.group_commit import GroupWriter, settle
 
 log = structlog.get_logger(__name__)
 
 
-class IntakeWriter:
-    """Writes intake statements on a pool, batching what arrives while every lane is busy.
-
-    One per web process (web/state.py). `lanes` is how many statements run at once; each
-    lane holds one pool connection while it writes, so more lanes than connections would
-    only queue for them.
-    """
-
-    def __init__(self, pool: asyncpg.Pool, *, lanes: int, max_batch: int) -> None:
-        self.pool = pool
-        self.lanes = lanes
-        self.max_batch = max_batch
-        self._queue: deque[tuple[dict[str, Any], asyncio.Future[Written]]] = deque()
-        self._busy = 0
-        self._tasks: set[asyncio.Task[None]] = set()
-        # Statements sent so far (one-row and batches): with reports written, how well
-        # reports are being grouped.
-        self.statements = 0
+class IntakeWriter(GroupWriter[dict[str, Any], Written]):
+    """Writes intake statements on a pool, batching what arrives while every lane is busy
+    (hotline/group_commit.py)."""
 
     async def insert(self, params: dict[str, Any]) -> Written:
         """Write one report (`intake_pg.statement_params`) and return once it is committed."""
-        future: asyncio.Future[Written] = asyncio.get_running_loop().create_future()
-        # Read the outcome even if the request has gone away, so that a failure is not
-        # also reported as "exception never retrieved".
-        future.add_done_callback(lambda f: f.cancelled() or f.exception())
-        self._queue.append((params, future))
-        if self._busy < self.lanes:
-            self._busy += 1
-            task = asyncio.create_task(self._drain())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        # Shielded: a request that goes away must not cancel a write its batch still makes.
-        return await asyncio.shield(future)
-
-    async def close(self) -> None:
-        """Finish what is queued (app shutdown, before the pool closes)."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    async def _drain(self) -> None:
-        try:
-            while self._queue:
-                count = min(len(self._queue), self.max_batch)
-                batch = [self._queue.popleft() for _ in range(count)]
-                try:
-                    await self._write(batch)
-                except BaseException as exc:
-                    # Cancelled (shutdown): nobody may be left waiting.
-                    for _, future in batch:
-                        _settle(future, exc)
-                    raise
-        finally:
-            # In the same step as the last look at the queue, not in a done callback: a
-            # report queued in between would find every lane counted busy and wait for
-            # the next report to start one. (A lane cancelled before it starts, which only
-            # loop shutdown does, stays counted.)
-            self._busy -= 1
+        return await self.submit(params)
 
     async def _write(self, batch: list[tuple[dict[str, Any], asyncio.Future[Written]]]) -> None:
         try:
@@ -111,7 +61,7 @@ class IntakeWriter:
                 for item in batch:
                     await self._write([item])
             else:
-                _settle(batch[0][1], exc)
+                settle(batch[0][1], exc)
             return
         for (_, future), result in zip(batch, results, strict=True):
             if not future.done():
@@ -160,12 +110,3 @@ def _refused(exc: Exception) -> bool:
     if isinstance(exc, asyncpg.PostgresConnectionError):
         return False
     return not str(exc.sqlstate or "").startswith(("08", "57P"))
-
-
-def _settle(future: asyncio.Future[Written], exc: BaseException) -> None:
-    if future.done():
-        return
-    if isinstance(exc, asyncio.CancelledError):
-        future.cancel()
-    else:
-        future.set_exception(exc)

@@ -25,13 +25,13 @@ citizen (`FOR UPDATE`), then the messages' unique keys, each under its conversat
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from typing import Any, NamedTuple
 
 import asyncpg
 import structlog
 
 from hotline.channels.inbox_pg import STORE_SQL
+from hotline.group_commit import GroupWriter, settle
 
 log = structlog.get_logger(__name__)
 
@@ -134,54 +134,13 @@ Params = tuple[Any, ...]
 _Item = tuple[Params, "asyncio.Future[Stored]"]
 
 
-class HookWriter:
-    """Writes webhooks' events on a pool, batching what arrives while every lane is busy.
-
-    One per web process (web/state.py). `lanes` is how many statements run at once; each
-    lane holds one pool connection while it writes.
-    """
-
-    def __init__(self, pool: asyncpg.Pool, *, lanes: int, max_batch: int) -> None:
-        self.pool = pool
-        self.lanes = lanes
-        self.max_batch = max_batch
-        self._queue: deque[_Item] = deque()
-        self._busy = 0
-        self._tasks: set[asyncio.Task[None]] = set()
-        self.statements = 0
+class HookWriter(GroupWriter[Params, Stored]):
+    """Writes webhooks' events on a pool, batching what arrives while every lane is busy
+    (hotline/group_commit.py)."""
 
     async def store(self, params: Params) -> Stored:
         """Store one event (`STORE_SQL`'s parameters) and return once it is committed."""
-        future: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
-        future.add_done_callback(lambda f: f.cancelled() or f.exception())
-        self._queue.append((params, future))
-        if self._busy < self.lanes:
-            self._busy += 1
-            task = asyncio.create_task(self._drain())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        # Shielded: a delivery that goes away must not cancel a write its batch still makes.
-        return await asyncio.shield(future)
-
-    async def close(self) -> None:
-        """Finish what is queued (app shutdown, before the pool closes)."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    async def _drain(self) -> None:
-        try:
-            while self._queue:
-                count = min(len(self._queue), self.max_batch)
-                batch = [self._queue.popleft() for _ in range(count)]
-                try:
-                    await self._write(batch)
-                except BaseException as exc:
-                    for _, future in batch:
-                        _settle(future, exc)
-                    raise
-        finally:
-            # In the same step as the last look at the queue (cases/intake_batch.py).
-            self._busy -= 1
+        return await self.submit(params)
 
     async def _write(self, batch: list[_Item]) -> None:
         # The same event twice in one batch: written once, the others answered as repeats.
@@ -210,7 +169,7 @@ class HookWriter:
                 results = [item[1].result() if _ok(item[1]) else None for item in unique]
             else:
                 for _, future in unique:
-                    _settle(future, exc)
+                    settle(future, exc)
                 results = [None] * len(unique)
         else:
             for (_, future), result in zip(unique, written, strict=True):
@@ -222,7 +181,7 @@ class HookWriter:
             if future.done():
                 continue
             if outcome is None:
-                _settle(future, _failed(unique[index][1]))
+                settle(future, _failed(unique[index][1]))
             else:
                 future.set_result(
                     Stored(None, outcome.conversation_id, outcome.seen or bool(outcome.message_id))
@@ -257,12 +216,3 @@ def _refused(exc: Exception) -> bool:
     if isinstance(exc, asyncpg.PostgresConnectionError):
         return False
     return not str(exc.sqlstate or "").startswith(("08", "57P"))
-
-
-def _settle(future: asyncio.Future[Stored], exc: BaseException) -> None:
-    if future.done():
-        return
-    if isinstance(exc, asyncio.CancelledError):
-        future.cancel()
-    else:
-        future.set_exception(exc)
