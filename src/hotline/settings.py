@@ -144,6 +144,10 @@ class Settings(BaseSettings):
     # The edge proxies in front of the line (deploy/edge): from them, X-Hotline-Source names
     # the address a call came from, which is then what the trunk checks above look at.
     sip_edge_networks: list[str] = Field(default_factory=list)
+    # Every call the line places to the outside (callbacks, bridged transfers) goes through
+    # this proxy (the edge: `sip:10.0.0.5:5060`, an IP address), which anchors the media and
+    # hides the line. Empty: straight to the callee's address.
+    sip_outbound_proxy: str = ""
     # Calls at once (counted from the moment an INVITE is accepted); above it a trunk's
     # INVITE gets 503 with Retry-After `sip_retry_after_seconds`, recorded as a failed call.
     sip_max_calls: int = 500
@@ -301,6 +305,19 @@ class Settings(BaseSettings):
 
         for net in v:
             ipaddress.ip_network(net, strict=False)  # ValueError names the bad entry
+        return v
+
+    @field_validator("sip_outbound_proxy", mode="after")
+    @classmethod
+    def _proxy(cls, v: str) -> str:
+        import ipaddress
+
+        from hotline.sip_uri import parse_uri
+
+        v = v.strip()
+        if v:
+            uri = parse_uri(v.strip("<>"))  # ParseError (a ValueError) names the problem
+            ipaddress.ip_address(uri.host.strip("[]"))  # the line has no resolver
         return v
 
     @property

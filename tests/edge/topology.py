@@ -140,9 +140,10 @@ async def running_edge(
     *,
     defines: tuple[str, ...] = (),
     sip_port: int | None = None,
+    line: dict[str, object] | None = None,
 ) -> AsyncIterator[Edge]:
     """rtpengine, Kamailio (on `sip_port`, else a free one) and one line (which trusts the
-    edge's X-Hotline-Source)."""
+    edge's X-Hotline-Source; `line`: more of its settings)."""
     directory.mkdir(parents=True, exist_ok=True)
     key, cert = make_certificate(directory, "edge")
     tls_cfg = directory / "tls.cfg"
@@ -155,12 +156,13 @@ async def running_edge(
     # The edge (EDGE_HOST) is not a trunk: the callers' addresses (127.0.0.1 to .3) are, as
     # the edge names them, and the edge's probes are answered because it is the edge. Other
     # callers must answer a digest challenge as TRUNK_USER.
-    line = await start_line(
+    running = await start_line(
         line_settings(
             settings,
             sip_edge_networks=[f"{EDGE_HOST}/32"],
             sip_trunk_networks=["127.0.0.0/30"],
             sip_trunk_users={TRUNK_USER: TRUNK_PASSWORD},
+            **(line or {}),
         )
     )
     processes: list[asyncio.subprocess.Process] = []
@@ -180,7 +182,7 @@ async def running_edge(
             )
         )
         dispatcher = directory / "dispatcher.list"
-        dispatcher.write_text(f"1 sip:127.0.0.1:{line.port}\n")
+        dispatcher.write_text(f"1 sip:127.0.0.1:{running.port}\n")
         run_dir = directory / "kamailio-run"
         run_dir.mkdir()
         sip_port = sip_port or free_port_pair(EDGE_HOST)
@@ -202,13 +204,13 @@ async def running_edge(
                 directory / "kamailio.log",
             )
         )
-        edge = Edge(line, directory, sip_port, tls_port, ng_port, processes)
+        edge = Edge(running, directory, sip_port, tls_port, ng_port, processes)
         assert await options_answered(sip_port, within=15, host=EDGE_HOST), edge.logs()
         yield edge
     finally:
         for proc in reversed(processes):
             await _stop(proc)
-        await line.phone.stop()
+        await running.phone.stop()
 
 
 MODULES = "/usr/lib/baresip/modules"

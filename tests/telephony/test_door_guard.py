@@ -72,9 +72,11 @@ class Peer:
         to_user: str = "1022",
         extra: str = "",
         body: str = "",
+        contact: str = "",
     ) -> str:
         self.n += 1
         tag = f";tag={to_tag}" if to_tag else ""
+        contact = contact or f"sip:{to_user}@{self.host}:{self.port}"
         return (
             f"{method} sip:{to_user}@{self.server[0]}:{self.server[1]} SIP/2.0\r\n"
             f"Via: SIP/2.0/UDP {self.host}:{self.port};"
@@ -82,17 +84,24 @@ class Peer:
             f"From: <sip:{to_user}@{self.host}>;tag={from_tag}\r\n"
             f"To: <sip:{to_user}@{self.server[0]}>{tag}\r\n"
             f"Call-ID: {call_id}\r\nCSeq: {self.n} {method}\r\n"
-            f"Contact: <sip:{to_user}@{self.host}:{self.port}>\r\nMax-Forwards: 70\r\n"
+            f"Contact: <{contact}>\r\nMax-Forwards: 70\r\n"
             f"{extra}Content-Length: {len(body)}\r\n\r\n{body}"
         )
 
-    def register(self, user: str, password: str) -> int:
+    def register(self, user: str, password: str, extra: str = "", contact: str = "") -> int:
         """REGISTER as `user`: the status of the final answer (after the 401 challenge)."""
+        return self.register_answer(user, password, extra, contact).status
+
+    def register_answer(
+        self, user: str, password: str, extra: str = "", contact: str = ""
+    ) -> Message:
+        """REGISTER as `user` (`extra` headers, another `contact`): the final answer."""
         call_id = f"reg-{user}-{self.host}-{self.port}-{self.n}"
-        self.send(self.request("REGISTER", call_id=call_id, from_tag="r", to_user=user))
+        more = {"to_user": user, "extra": extra, "contact": contact}
+        self.send(self.request("REGISTER", call_id=call_id, from_tag="r", **more))
         challenge = self.recv(2, lambda m: m.status >= 200)
         if challenge.status != 401:
-            return challenge.status  # no challenge at all: locked out
+            return challenge  # no challenge at all: locked out
         nonce = challenge.get("www-authenticate").split('nonce="')[1].split('"')[0]
         uri = f"sip:{self.server[0]}:{self.server[1]}"
         ha1 = md5(f"{user}:{REALM}:{password}")
@@ -102,8 +111,9 @@ class Peer:
             f'uri="{uri}", response="{response}", algorithm=MD5, qop=auth, nc=00000001, '
             'cnonce="c0ffee"\r\n'
         )
-        self.send(self.request("REGISTER", call_id=call_id, from_tag="r", to_user=user, extra=auth))
-        return self.recv(2, lambda m: m.status >= 200).status
+        more["extra"] = extra + auth
+        self.send(self.request("REGISTER", call_id=call_id, from_tag="r", **more))
+        return self.recv(2, lambda m: m.status >= 200)
 
 
 async def register(line: Line, user: str, password: str, host: str = "127.0.0.1") -> int:

@@ -53,6 +53,8 @@ class SipRegistration(Base):
     # Where the REGISTER came from: INVITEs go there (NAT), and it is the refresh's source.
     received_host: Mapped[str] = mapped_column(String(64))
     received_port: Mapped[int] = mapped_column(Integer)
+    # Registered through the edge: the Path its calls are routed back by (RFC 3327).
+    path: Mapped[list[str] | None] = mapped_column(JSONType)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     instance: Mapped[str | None] = mapped_column(String(64))  # the line that took it

@@ -19,6 +19,7 @@ async def save_registration(
     contact: str,
     received: tuple[str, int],
     expires_at: datetime,
+    path: tuple[str, ...] = (),
     instance: str | None,
 ) -> None:
     """The phone's latest binding replaces its previous one (wherever that was taken)."""
@@ -28,6 +29,7 @@ async def save_registration(
         session.add(row)
     row.contact = contact[:500]
     row.received_host, row.received_port = received[0][:64], received[1]
+    row.path = list(path) or None
     row.expires_at, row.updated_at, row.instance = expires_at, utcnow(), instance
     await session.flush()
 

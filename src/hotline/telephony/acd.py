@@ -21,7 +21,8 @@ from hotline.agents.service import MISSES_BEFORE_AWAY, LineAgent
 from hotline.db import utcnow
 from hotline.telephony.backend import CallProgress
 from hotline.telephony.sip.message import ParseError, parse_uri
-from hotline.telephony.sip.outbound import OutboundLeg, is_ip
+from hotline.telephony.sip.outbound import OutboundLeg
+from hotline.telephony.sip.route import Reach, ip_hop, routed
 
 if TYPE_CHECKING:
     from hotline.telephony.sip.leg import SipLeg
@@ -50,16 +51,14 @@ class Waiting:
     tried: set[int] = field(default_factory=set)
 
 
-def _fixed_target(sip_uri: str | None) -> tuple[str, tuple[str, int]] | None:
+def _fixed_target(sip_uri: str | None) -> Reach | None:
     if not sip_uri:
         return None
     try:
-        uri = parse_uri(sip_uri)
+        hop = ip_hop(parse_uri(sip_uri))  # no resolver in this process
     except ParseError:
         return None
-    if not is_ip(uri.host):  # no resolver in this process
-        return None
-    return sip_uri, (uri.host.strip("[]"), uri.port or 5060)
+    return Reach(sip_uri, hop) if hop is not None else None
 
 
 class Acd:
@@ -76,7 +75,7 @@ class Acd:
         self.hooks = hooks
         self.now = now
         self._agents: dict[int, LineAgent] = {}
-        self._fixed: dict[int, tuple[str, tuple[str, int]] | None] = {}
+        self._fixed: dict[int, Reach | None] = {}
         self.engaged: set[int] = set()  # ringing or on a call, from this process
         self.last_call_end: dict[int, datetime] = {}
         self.misses: dict[int, int] = {}
@@ -108,12 +107,15 @@ class Acd:
                 self.misses.pop(uid, None)  # they changed status themselves since
         self.dispatch()
 
-    def reachable(self, agent: LineAgent) -> tuple[str, tuple[str, int]] | None:
-        """Where to ring an operator: their registered phone, else their configured URI."""
+    def reachable(self, agent: LineAgent) -> Reach | None:
+        """Where to ring an operator: their registered phone (through the edge when it
+        registered there), else their configured URI."""
         if agent.sip_username:
             binding = self.ua.registrar.lookup(agent.sip_username)
             if binding is not None:
-                return binding.contact, binding.source
+                if binding.path:
+                    return routed(binding.contact, binding.path)
+                return Reach(binding.contact, binding.source)
         return self._fixed.get(agent.user_id)
 
     def free(self, branch: str) -> list[LineAgent]:
@@ -207,8 +209,9 @@ class Acd:
                 return
             out = OutboundLeg(
                 self.ua,
-                target=where[0],
-                hop=where[1],
+                target=where.target,
+                hop=where.hop,
+                route=where.route,
                 caller=waiting.leg.record.caller,
                 codec=waiting.leg.codec,
                 rtp=rtp,

@@ -45,8 +45,8 @@ from hotline.db import utcnow
 from hotline.telephony.call_record import CallbackTry, Entry
 from hotline.telephony.callback_record import Dialled, outbound_call
 from hotline.telephony.consult import CONSULT_QUEUE
-from hotline.telephony.sip.message import ParseError, parse_uri
-from hotline.telephony.sip.outbound import OutboundLeg, is_ip
+from hotline.telephony.sip.outbound import OutboundLeg
+from hotline.telephony.sip.route import Reach, outside
 from hotline.telephony.sip.sdp import PCMU
 
 if TYPE_CHECKING:
@@ -59,16 +59,10 @@ log = structlog.get_logger("hotline.telephony.callbacks")
 DEFAULT_ATTEMPTS, DEFAULT_RETRY = 3, 300.0
 
 
-def callback_target(template: str, caller: str) -> tuple[str, tuple[str, int]] | None:
-    """The citizen's SIP address from the template, and where to send the INVITE."""
-    target = template.replace("{number}", caller.lstrip("+"))
-    try:
-        uri = parse_uri(target)
-    except ParseError:
-        return None
-    if not is_ip(uri.host):  # no resolver in this process
-        return None
-    return target, (uri.host.strip("[]"), uri.port or 5060)
+def callback_target(template: str, caller: str, proxy: str = "") -> Reach | None:
+    """The citizen's SIP address from the template, and where to send the INVITE (the
+    outbound proxy when one is set)."""
+    return outside(template.replace("{number}", caller.lstrip("+")), proxy)
 
 
 class CallbackDialer:
@@ -205,14 +199,15 @@ class CallbackDialer:
         self, callback: DueCallback, agent: LineAgent, dialled: Dialled
     ) -> tuple[CallbackResult, int | None]:
         ua = self.acd.ua
-        where = callback_target(self.template, callback.caller)
+        where = callback_target(self.template, callback.caller, ua.config.outbound_proxy)
         if where is None:
             return CallbackResult.FAILED, None
-        dialled.hop = where[1]
+        dialled.hop = where.hop
         citizen = OutboundLeg(
             ua,
-            target=where[0],
-            hop=where[1],
+            target=where.target,
+            hop=where.hop,
+            route=where.route,
             caller=callback.line,  # the citizen sees the hotline's number calling
             codec=PCMU,
             rtp=await ua.ports.open(ua.config.host),
@@ -228,8 +223,9 @@ class CallbackDialer:
         if phone is not None:
             operator = OutboundLeg(
                 ua,
-                target=phone[0],
-                hop=phone[1],
+                target=phone.target,
+                hop=phone.hop,
+                route=phone.route,
                 caller=callback.caller,
                 codec=citizen.stream.payload_type,
                 rtp=await ua.ports.open(ua.config.host),

@@ -69,6 +69,7 @@ class RegistrationStore:
                             username=username,
                             contact=binding.contact,
                             received=binding.source,
+                            path=binding.path,
                             expires_at=utcnow() + timedelta(seconds=remaining),
                             instance=self.instance,
                         )
@@ -90,6 +91,7 @@ class RegistrationStore:
                 r.contact,
                 (r.received_host, r.received_port),
                 read_at + (r.expires_at - now).total_seconds(),
+                tuple(r.path or ()),
             )
             for r in rows
         }

@@ -45,6 +45,7 @@ from hotline.telephony.queue_events import QueuePublisher
 from hotline.telephony.records import CallRecorder, answered_event
 from hotline.telephony.registrations import RegistrationStore
 from hotline.telephony.sip.guard import LockoutPolicy
+from hotline.telephony.sip.route import proxy_route
 from hotline.telephony.sip.trunk import registration_from
 from hotline.telephony.sip.ua import UaConfig, UserAgent
 from hotline.telephony.spool import Spool
@@ -181,6 +182,7 @@ class PhoneLine:
             ),
             trunk_users=s.sip_trunk_users,
             edges=[ipaddress.ip_network(n, strict=False) for n in s.sip_edge_networks],
+            outbound_proxy=proxy_route(s.sip_outbound_proxy),
             retry_after=s.sip_retry_after_seconds,
         )
         self.ua = UserAgent(config)

@@ -26,8 +26,8 @@ import structlog
 from hotline.calls.models import CallOutcome, TransferMethod, TransferResult
 from hotline.db import utcnow
 from hotline.telephony.backend import Attempt, CallEnded, CallProgress
-from hotline.telephony.sip.message import ParseError, parse_uri
-from hotline.telephony.sip.outbound import OutboundLeg, is_ip
+from hotline.telephony.sip.outbound import OutboundLeg
+from hotline.telephony.sip.route import outside
 
 if TYPE_CHECKING:
     from hotline.telephony.ivr import Option
@@ -98,16 +98,14 @@ async def bridge(leg: SipLeg, option: Option, ring_seconds: float) -> bool:
     target = option.transfer_to
     assert target is not None
     attempt = start_attempt(leg, TransferMethod.BRIDGE, option.branch, target)
-    try:
-        uri = parse_uri(target)
-    except ParseError:
-        end_attempt(attempt, TransferResult.UNREACHABLE)
-        return False
-    if not is_ip(uri.host):  # no resolver in this process
-        log.warning("bridge_target_not_an_ip", target=target)
-        end_attempt(attempt, TransferResult.UNREACHABLE)
-        return False
     ua = leg.ua
+    # Through the outbound proxy (the edge) when one is set; else straight to the address
+    # (no resolver in this process: an IP address).
+    where = outside(target, ua.config.outbound_proxy)
+    if where is None:
+        log.warning("bridge_target_unreachable", target=target)
+        end_attempt(attempt, TransferResult.UNREACHABLE)
+        return False
     try:
         rtp = await ua.ports.open(ua.config.host)
     except OSError:
@@ -116,7 +114,8 @@ async def bridge(leg: SipLeg, option: Option, ring_seconds: float) -> bool:
     out = OutboundLeg(
         ua,
         target=target,
-        hop=(uri.host.strip("[]"), uri.port or 5060),
+        hop=where.hop,
+        route=where.route,
         caller=leg.record.caller,
         codec=leg.codec,
         rtp=rtp,

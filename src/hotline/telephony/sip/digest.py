@@ -115,6 +115,9 @@ class Binding:
     contact: str  # the phone's Contact URI
     source: tuple[str, int]  # where its REGISTER came from: where we send its INVITEs
     expires_at: float  # loop time
+    # The edge's Path (RFC 3327) when the phone registered through it: its INVITEs carry it
+    # as their Route and go to its first hop, the edge, which holds the phone's connection.
+    path: tuple[str, ...] = ()
 
 
 class Registrar:
@@ -133,11 +136,18 @@ class Registrar:
         self.changed_at: dict[str, float] = {}
         self.on_change: Callable[[str], None] | None = None
 
-    def bind(self, username: str, contact: str, source: tuple[str, int], expires: int) -> None:
+    def bind(
+        self,
+        username: str,
+        contact: str,
+        source: tuple[str, int],
+        expires: int,
+        path: tuple[str, ...] = (),
+    ) -> None:
         if expires <= 0:
             self.bindings.pop(username, None)
         else:
-            self.bindings[username] = Binding(contact, source, self.clock() + expires)
+            self.bindings[username] = Binding(contact, source, self.clock() + expires, path)
         self._changed(username)
 
     def unbind(self, username: str) -> None:

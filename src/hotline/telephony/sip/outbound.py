@@ -1,4 +1,5 @@
-"""A call we place: the INVITE client transaction (RFC 3261 §17.1.1) to an operator's phone.
+"""A call we place: the INVITE client transaction (RFC 3261 §17.1.1) to an operator's phone,
+a citizen (a callback) or a destination (a bridged transfer).
 
 INVITE retransmitted T1 doubling until a provisional response; ringing bounded by the ACD's
 ring time, then CANCEL; a non-2xx final is ACKed on the same branch, a 2xx with a new one
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import structlog
@@ -42,6 +44,7 @@ class OutboundLeg:
         caller: str,
         codec: int,
         rtp: tuple[int, RtpProtocol, asyncio.DatagramTransport],
+        route: Sequence[str] = (),
     ) -> None:
         self.ua = ua
         self.target = target
@@ -52,7 +55,8 @@ class OutboundLeg:
         self.branch = new_branch()
         self.remote_tag = ""
         self.remote_target = target
-        self.route_set: list[str] = []
+        # Pre-loaded (a Path, the outbound proxy) until the answer's Record-Route replaces it.
+        self.route_set: list[str] = list(route)
         self.cseq = 1
         self.answered = False
         self.ended = asyncio.Event()
@@ -124,6 +128,8 @@ class OutboundLeg:
             cancel.add(name, self.invite.get(name))
         cancel.add("CSeq", f"{self.cseq} CANCEL")
         cancel.add("Max-Forwards", "70")
+        for route in self.invite.get_all("route"):  # the INVITE's own (RFC 3261 §9.1)
+            cancel.add("Route", route)
         await self.ua.client_request(cancel, self.hop)
         # The phone answers the INVITE with 487 (ACKed in on_response), or with a 200 that
         # crossed our CANCEL: then it is answered and we hang up at once.
@@ -163,7 +169,10 @@ class OutboundLeg:
                 self._final.set_result(msg)
             return
         self.remote_tag = msg.to_addr.tag
-        self.route_set = list(reversed(msg.get_all("record-route")))  # UAC: reversed (§12.1.2)
+        # UAC: the Record-Route reversed (§12.1.2). A callee that does not echo it (some
+        # UAs behind a proxy that does not record-route) leaves the pre-loaded route: the
+        # dialog's requests keep going through the edge that reaches it.
+        self.route_set = list(reversed(msg.get_all("record-route"))) or self.route_set
         self.stream = RtpStream(self.rtp_transport, answer.remote, answer.codec)
         self.answered = True
         self._send_ack()
@@ -178,6 +187,8 @@ class OutboundLeg:
         ack.add("Call-ID", self.call_id)
         ack.add("CSeq", f"{self.cseq} ACK")
         ack.add("Max-Forwards", "70")
+        for route in self.invite.get_all("route"):  # the INVITE's own (RFC 3261 §17.1.1.3)
+            ack.add("Route", route)
         self.ua.send(ack.serialise(), self.hop)
 
     def _send_ack(self) -> None:
@@ -213,13 +224,3 @@ class OutboundLeg:
         self.rtp.relay_to = None
         self.rtp_transport.close()
         self.ua.ports.release(self.rtp_port)
-
-
-def is_ip(host: str) -> bool:
-    import ipaddress
-
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True

@@ -86,6 +86,10 @@ class UaConfig:
     trunk_users: dict[str, str] = field(default_factory=dict)
     # The edge proxies (deploy/edge): their X-Hotline-Source names where a call came from.
     edges: Sequence[IpNetwork] = ()
+    # The Route (`<sip:...;lr>`) of every call the line places to the outside (callbacks,
+    # bridged transfers): the edge, which anchors the media and hides the line. Empty: sent
+    # straight to the callee's address.
+    outbound_proxy: str = ""
     # The Retry-After (seconds) of a 503 sent when the line is full.
     retry_after: int = 5
 
@@ -575,12 +579,17 @@ class UserAgent(asyncio.DatagramProtocol):
         named = (parse_digest(authorization) or {}) if authorization else {}
         guard = self.register_guard
         users = {user[:81] for user in (aor, named.get("username", aor))}
+        # Through the edge: its Path is kept (phones anywhere reach the line over TLS/TCP
+        # at the edge, which holds their connection), and the phone's own address, which
+        # the edge names, is the one counted for lockouts. Path from anyone else is ignored.
+        path = tuple(msg.get_all("path")[:4]) if within(source[0], self.config.edges) else ()
+        origin = origin_of(msg, source[0], self.config.edges)
         # The phone already registered as this user, refreshing from where it registered,
         # is never locked out: otherwise a guesser (or a spoofed source) behind the same
         # NAT address could knock every operator's phone off the line.
-        refreshing = all(self._registered_from(user, source) for user in users)
+        refreshing = all(self._registered_from(user, source, path) for user in users)
         if not refreshing and (
-            guard.address_locked(address_key(source[0]))
+            guard.address_locked(address_key(origin))
             or any(guard.user_locked(user) for user in users)
         ):
             # Locked out: no challenge, and even the right password is refused until it ends.
@@ -599,7 +608,7 @@ class UserAgent(asyncio.DatagramProtocol):
             # Only real logins are counted per user: names nobody has would otherwise fill
             # the table and push real users' counts out of it.
             known = user in self.credentials
-            for kind, seconds in guard.failed(user if known else None, address_key(source[0])):
+            for kind, seconds in guard.failed(user if known else None, address_key(origin)):
                 event = f"sip_register_{kind}_locked_out"
                 self.log_limited(event, source, level="warning", user=user, seconds=seconds)
             self.log_limited("sip_register_refused", source, level="warning", user=user)
@@ -619,17 +628,21 @@ class UserAgent(asyncio.DatagramProtocol):
             address = parse_address(contacts[0])
             raw = address.params.get("expires", "")
             expires = min(int(raw) if raw.isdigit() else default, self.config.max_expires)
-            self.registrar.bind(username, str(address.uri), source, expires)
+            self.registrar.bind(username, str(address.uri), source, expires, path)
         resp = response_to(msg, 200, "OK", to_tag=stable_tag(msg.call_id))
         binding = self.registrar.lookup(username)
         if binding is not None:
             resp.add("Contact", f"<{binding.contact}>;expires={self.registrar.remaining(username)}")
+            for hop in binding.path:  # echoed: the phone learns the path (RFC 3327 §5.3)
+                resp.add("Path", hop)
         self.send_response(msg, resp, source)
         log.info("sip_registered", user=username, bound=binding is not None)
 
-    def _registered_from(self, user: str, source: tuple[str, int]) -> bool:
+    def _registered_from(self, user: str, source: tuple[str, int], path: tuple[str, ...]) -> bool:
+        """Whether `user`'s phone registered from here: the same source and, through the
+        edge, the same Path (its `received` names the phone's own connection)."""
         binding = self.registrar.lookup(user)
-        return binding is not None and binding.source == source
+        return binding is not None and (binding.source, binding.path) == (source, path)
 
     def _end(self, leg: SipLeg) -> None:
         leg.end()
