@@ -78,6 +78,9 @@ PERSONAL: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/care/patients/{patient_id}/end"): "care_patient",
     ("POST", "/api/v1/care/patients/{patient_id}/reassign"): "care_patient",
     ("GET", "/api/v1/care/patients/{patient_id}/changes"): "care_changes",
+    # Admission requests are health data of the patients they name.
+    ("GET", "/api/v1/care/patients/{patient_id}/admissions"): "care_admissions",
+    ("GET", "/api/v1/care/facilities/{facility_id}/admissions"): "care_facility_admissions",
 }
 # Pages read with a session, not a token: their logs are checked by their own tests.
 PAGES = {
@@ -307,14 +310,8 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/care/patients"): _ECHO,
     ("POST", "/api/v1/care/consults"): _ECHO,
     ("POST", "/api/v1/care/patients/{patient_id}/link"): "a new check-in link, no personal data",
-    ("GET", "/api/v1/care/patients/{patient_id}/admissions"): (
-        "admission requests: facility, bed kind, status; no name, number or address"
-    ),
     ("POST", "/api/v1/care/patients/{patient_id}/admissions"): _ECHO,
     ("POST", "/api/v1/care/admissions/{admission_id}"): "an admission request's new status",
-    ("GET", "/api/v1/care/facilities/{facility_id}/admissions"): (
-        "admission requests: patient id, bed kind, status; no name, number or address"
-    ),
     ("GET", "/api/v1/care/facilities"): _CONFIG,
     ("POST", "/api/v1/care/facilities"): _CONFIG,
     ("PATCH", "/api/v1/care/facilities/{facility_id}"): _CONFIG,
@@ -624,6 +621,20 @@ async def _care_calls(
     )
     assert r.status_code == 201, r.text
     consult = f"/api/v1/care/consults/{r.json()['id']}"
+    r = await client.post(
+        "/api/v1/care/facilities",
+        json={"unit_id": world.units["ward_a"], "name": "Bệnh viện dã chiến số 1",
+              "oxygen_beds_total": 5, "oxygen_beds_free": 5},
+        headers=world.auth("admin"),
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    facility = f"/api/v1/care/facilities/{r.json()['id']}"
+    r = await client.post(
+        f"{url}/admissions",
+        json={"facility_id": r.json()["id"], "bed_kind": "oxygen"},
+        headers=world.auth("doctor"),
+    )
+    assert r.status_code == 201, r.text
     return {
         ("GET", "/api/v1/care/consults"): (
             "supervisor", "GET", "/api/v1/care/consults", s.contact_id
@@ -652,6 +663,12 @@ async def _care_calls(
         ),
         ("POST", "/api/v1/care/patients/{patient_id}/reassign"): (
             "supervisor", "POST", f"{url}/reassign", s.contact_id
+        ),
+        ("GET", "/api/v1/care/patients/{patient_id}/admissions"): (
+            "doctor", "GET", f"{url}/admissions", s.contact_id
+        ),
+        ("GET", "/api/v1/care/facilities/{facility_id}/admissions"): (
+            "officer", "GET", f"{facility}/admissions", s.contact_id
         ),
         # Last: an ended follow-up takes no more check-ins or changes.
         ("POST", "/api/v1/care/patients/{patient_id}/end"): (

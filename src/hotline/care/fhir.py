@@ -1,9 +1,11 @@
-"""A followed patient as an HL7 FHIR R4 Bundle (collection): Patient, Condition (COVID-19),
+"""A followed patient as an HL7 FHIR R4 Bundle (collection): Patient (deceased when their
+follow-up ended with a death), Condition (COVID-19: resolved only by a recovery),
 Observations (vital signs, CARE.md's LOINC codes), RiskAssessment, Encounter (each check-in
-made by a doctor: a virtual visit) and Flag (warning signs: while the urgent case they opened
-is open, or on the last check-in). Each entry has a `fullUrl`, a `urn:uuid:` derived from the
-site's resource id, which the references use. Plain JSON built here; the tests validate it
-with `fhir.resources`. One export is one logged read."""
+made by a doctor: a virtual visit; an admission to a facility: an inpatient stay) and Flag
+(warning signs: while the urgent case they opened is open, or on the last check-in). Each
+entry has a `fullUrl`, a `urn:uuid:` derived from the site's resource id, which the
+references use. Plain JSON built here; the tests validate it with `fhir.resources`. One
+export is one logged read."""
 
 from __future__ import annotations
 
@@ -15,7 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import Actor
 from hotline.care.escalation import open_urgent_case
-from hotline.care.models import CheckIn
+from hotline.care.models import (
+    Admission,
+    AdmissionStatus,
+    CarePatient,
+    CareState,
+    CheckIn,
+    EndReason,
+    Facility,
+)
 from hotline.care.service import read_patient
 
 LOINC = "http://loinc.org"
@@ -25,6 +35,7 @@ ICD10 = "http://hl7.org/fhir/sid/icd-10"
 OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 RISK_PROBABILITY = "http://terminology.hl7.org/CodeSystem/risk-probability"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 NATIONAL_ID = "urn:oid:2.16.704.1.0.1"  # this site's naming system for Vietnamese CCCD numbers
 # NEWS2 and the colour tiers onto the risk-probability codes.
 QUALITATIVE = {"low": "low", "medium": "moderate", "high": "high"}
@@ -127,6 +138,36 @@ def _observations(c: CheckIn, subject: dict[str, str]) -> list[dict[str, Any]]:
     return out
 
 
+async def _stays(
+    session: AsyncSession, p: CarePatient, subject: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The patient's admission to a facility as an inpatient Encounter: in progress while
+    they are admitted, finished when their follow-up ended (as far as this record knows)."""
+    rows = await session.execute(
+        select(Admission, Facility.name)
+        .join(Facility, Facility.id == Admission.facility_id)
+        .where(Admission.patient_id == p.id, Admission.status == AdmissionStatus.ADMITTED)
+        .order_by(Admission.id)
+    )
+    out = []
+    for a, facility in rows.all():
+        period = {"start": a.updated_at.isoformat()}
+        if p.state == CareState.ENDED and p.ended_at is not None:
+            period["end"] = p.ended_at.isoformat()
+        out.append(
+            {
+                "resourceType": "Encounter",
+                "id": f"admission-{a.id}",
+                "status": "finished" if "end" in period else "in-progress",
+                "class": _coding(ACT_CODE, "IMP", "inpatient encounter"),
+                "subject": subject,
+                "serviceProvider": {"display": facility},
+                "period": period,
+            }
+        )
+    return out
+
+
 async def patient_bundle(session: AsyncSession, *, actor: Actor, patient_id: int) -> dict[str, Any]:
     """The patient's record as a FHIR R4 collection Bundle (the read is logged)."""
     view = await read_patient(session, actor=actor, patient_id=patient_id, purpose="care_fhir")
@@ -154,18 +195,19 @@ async def patient_bundle(session: AsyncSession, *, actor: Actor, patient_id: int
         patient["identifier"] = [{"system": NATIONAL_ID, "value": p.national_id}]
     if p.address:
         patient["address"] = [{"text": p.address}]
+    if p.end_reason == EndReason.DIED:
+        # The record knows when the follow-up was ended, not the time of death.
+        patient["deceasedBoolean"] = True
     resources: list[dict[str, Any]] = [patient]
     if p.status.value == "F0":
+        # Only a recovery resolves it: admitted to a facility the patient is still ill, and a
+        # death (on the Patient), a move or another end leaves it as last known: active.
+        resolved = p.end_reason == EndReason.RECOVERED
         condition: dict[str, Any] = {
             "resourceType": "Condition",
             "id": f"condition-{p.id}-covid19",
             "clinicalStatus": {
-                "coding": [
-                    _coding(
-                        "http://terminology.hl7.org/CodeSystem/condition-clinical",
-                        "active" if p.state.value == "active" else "resolved",
-                    )
-                ]
+                "coding": [_coding(CONDITION_CLINICAL, "resolved" if resolved else "active")]
             },
             "code": {
                 "coding": [
@@ -178,7 +220,10 @@ async def patient_bundle(session: AsyncSession, *, actor: Actor, patient_id: int
         }
         if p.test_date:
             condition["onsetDateTime"] = p.test_date.isoformat()
+        if resolved and p.ended_at is not None:
+            condition["abatementDateTime"] = p.ended_at.isoformat()
         resources.append(condition)
+    resources.extend(await _stays(session, p, subject))
     for c in checkins:
         resources.extend(_observations(c, subject))
         if c.source == "doctor":

@@ -18,7 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
 from hotline.care.access import get_patient_for
-from hotline.care.models import CareDoctor, CarePatient, CareState, EndReason, PatientChange
+from hotline.care.admissions import withdraw_admissions
+from hotline.care.models import CarePatient, CareState, EndReason, PatientChange
+from hotline.care.places import free_place, lock_patient
 from hotline.care.rulesets import COMORBIDITIES
 from hotline.care.schedule import close_open_slots
 from hotline.care.service import _assign
@@ -52,16 +54,6 @@ def _change(
             after=after,
         )
     )
-
-
-async def _free_place(session: AsyncSession, doctor_id: int | None) -> None:
-    if doctor_id is not None:
-        await session.execute(
-            update(CareDoctor)
-            .where(CareDoctor.user_id == doctor_id, CareDoctor.patient_count > 0)
-            .values(patient_count=CareDoctor.patient_count - 1)
-            .execution_options(synchronize_session=False)
-        )
 
 
 @dataclass
@@ -151,6 +143,7 @@ async def reassign(
     not: their call); the old doctor's place is freed and given to a waiting patient."""
     require(actor, Permission.SEE_ALL_PATIENTS)
     patient = await get_patient_for(session, actor, patient_id)
+    await lock_patient(session, patient)  # not admitted or ended meanwhile
     if patient.state != CareState.ACTIVE:
         raise InvalidTransition(
             msg("Chỉ chuyển được người bệnh đang theo dõi tại nhà"), field="state"
@@ -159,7 +152,7 @@ async def reassign(
     if old == doctor_id:
         return patient
     await _assign(session, patient, doctor_id)  # refuses a doctor not in the network
-    await _free_place(session, old)
+    await free_place(session, old)
     _change(session, patient, actor, "reassign", {"doctor_id": old}, {"doctor_id": doctor_id})
     record_event(
         session,
@@ -178,7 +171,8 @@ async def end_follow_up(
 ) -> CarePatient:
     """End a patient's follow-up (their doctor, or a supervisor) with a reason: recovered,
     hospitalised, died, moved or other. No check-in is due any more, their link stops
-    working, and their doctor's place goes to a waiting patient."""
+    working, their open admission requests are cancelled, and their doctor's place goes to
+    a waiting patient."""
     patient = await get_patient_for(session, actor, patient_id)
     try:
         why = EndReason(reason)
@@ -187,6 +181,9 @@ async def end_follow_up(
             msg("Lý do phải là một trong: {values}", values=tuple(r.value for r in EndReason)),
             field="reason",
         ) from None
+    # Under the lock, `was` is the state this end moves from (an admission answered at
+    # the same moment has either freed the place already, or waits and is refused).
+    await lock_patient(session, patient)
     was = patient.state
     now = utcnow()
     done = await session.execute(
@@ -205,8 +202,9 @@ async def end_follow_up(
         raise InvalidTransition(msg("Đã kết thúc theo dõi người bệnh này"), field="state")
     await session.refresh(patient)
     await close_open_slots(session, patient)
+    await withdraw_admissions(session, actor=actor, patient=patient)
     if was == CareState.ACTIVE:  # an admitted patient's place was freed on admission
-        await _free_place(session, patient.doctor_id)
+        await free_place(session, patient.doctor_id)
     _change(
         session,
         patient,

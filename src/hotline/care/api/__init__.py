@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from hotline.auth.service import Actor
-from hotline.care import checkins, consults, doctors, facilities, links, service
+from hotline.care import admissions, checkins, consults, doctors, facilities, links, service
 from hotline.care.fhir import patient_bundle
 from hotline.types import Id, Int32
 from hotline.web.deps import current_actor, get_state
@@ -298,7 +298,7 @@ async def request_admission(
     patient_id: Id, body: AdmissionBody, actor: ActorDep, state: StateDep
 ) -> dict[str, Any]:
     async with state.unit_of_work() as session:
-        a = await facilities.request_admission(
+        a = await admissions.request_admission(
             session,
             actor=actor,
             patient_id=patient_id,
@@ -306,23 +306,23 @@ async def request_admission(
             bed_kind=body.bed_kind,
             note=body.note,
         )
-        return facilities.admission_json(a)
+        return admissions.admission_json(a)
 
 
 @router.get("/patients/{patient_id}/admissions")
-async def admissions(patient_id: Id, actor: ActorDep, state: StateDep) -> list[dict[str, Any]]:
-    async with state.unit_of_work(read_only=True) as session:
-        found = await facilities.admissions_of(session, actor=actor, patient_id=patient_id)
-        return [facilities.admission_json(a) for a in found]
+async def admissions_of(patient_id: Id, actor: ActorDep, state: StateDep) -> list[dict[str, Any]]:
+    async with state.unit_of_work() as session:  # the read is logged
+        found = await admissions.admissions_of(session, actor=actor, patient_id=patient_id)
+        return [admissions.admission_json(a) for a in found]
 
 
 @router.get("/facilities/{facility_id}/admissions")
 async def facility_admissions(
     facility_id: Int32, actor: ActorDep, state: StateDep
 ) -> list[dict[str, Any]]:
-    async with state.unit_of_work(read_only=True) as session:
-        found = await facilities.facility_admissions(session, actor=actor, facility_id=facility_id)
-        return [facilities.admission_json(a) for a in found]
+    async with state.unit_of_work() as session:  # the reads are logged
+        found = await admissions.facility_admissions(session, actor=actor, facility_id=facility_id)
+        return [admissions.admission_json(a) for a in found]
 
 
 @router.post("/admissions/{admission_id}")
@@ -330,10 +330,10 @@ async def answer_admission(
     admission_id: Id, body: AdmissionAnswer, actor: ActorDep, state: StateDep
 ) -> dict[str, Any]:
     async with state.unit_of_work() as session:
-        a = await facilities.answer_admission(
+        a = await admissions.answer_admission(
             session, actor=actor, admission_id=admission_id, status=body.status
         )
-        return facilities.admission_json(a)
+        return admissions.admission_json(a)
 
 
 class ConsultBody(BaseModel):
