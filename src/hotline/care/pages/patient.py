@@ -107,7 +107,9 @@ async def render(
             may_end=state_now in followup.FOLLOWED,
             may_edit=state_now != CareState.ENDED,
             may_reassign=coordinator and state_now == CareState.ACTIVE,
-            doctors=[d for d in doctors if d.active],
+            # Those the service would take: active proactive-care doctors (full ones shown
+            # greyed, with their count).
+            doctors=[d for d in doctors if d.active and d.proactive],
             end_reasons=[r.value for r in EndReason],
             comorbidity_codes=COMORBIDITIES,
         )
