@@ -192,3 +192,33 @@ async def test_the_reassign_form_offers_proactive_doctors_and_names_each_refusal
         page = await c.get(url)
         assert trail_rows(page.text) == ["reassign"]
         assert "bacsi4" in section(page.text, 'id="trail"', "</table>")
+
+
+async def test_a_doctor_whose_account_is_disabled_hands_patients_over_at_the_next_sweep(
+    app, client, world
+):
+    from hotline.care.schedule import sweep_checkins
+
+    doctor = await doctor_with_profile(client, world)
+    patient = await register(client, world, phone="0903000501", doctor_id=doctor)
+    r = await client.patch(
+        f"/api/v1/users/{doctor}", json={"active": False}, headers=world.auth("admin")
+    )
+    assert r.status_code == 200, r.text
+    # Nobody else yet: a new patient is not given to the disabled account.
+    later = await register(client, world, phone="0903000502")
+    assert later["doctor_id"] is None
+    other = await _other_doctor(app, client, world, "bacsi2")
+    assert await _doctor_of(client, world, later) == other
+    async with app.state.hotline.unit_of_work() as session:
+        await sweep_checkins(session)
+    assert await _doctor_of(client, world, patient) == other
+    r = await client.get(
+        f"{API}/patients/{patient['id']}/changes", headers=world.auth("supervisor")
+    )
+    assert [(c["action"], c["user_id"], c["after"]) for c in r.json()][0] == (
+        "reassign",
+        None,
+        {"doctor_id": other},
+    )
+    assert (await _counts(client, world))[doctor] == 0

@@ -1,7 +1,7 @@
 """A followed patient after registration: their record edited (contact, address, ward,
 comorbidities, care at home), reassigned to another doctor, their follow-up ended with a
-reason; a doctor's patients moved to the others when that doctor stops following patients at
-home; and patients waiting without a doctor assigned as soon as one has room.
+reason; and patients waiting without a doctor assigned as soon as one has room (a doctor
+who stops following patients at home hands theirs over: handover.py).
 
 Every change goes on the patient's trail (`care_patient_change`) in the same transaction:
 who, when, the fields before and after. The trail holds health data: it is read like the
@@ -215,38 +215,6 @@ async def reassign(
     await session.flush()
     await assign_waiting(session)
     return patient
-
-
-async def release_patients(session: AsyncSession, *, actor: Actor | None, doctor_id: int) -> int:
-    """A doctor who no longer follows patients at home (deactivated, or out of the
-    proactive-care group): each of their patients at home, riskiest first, goes to the
-    proactive-care doctor with the fewest patients who has room, or, nobody having room,
-    waits without a doctor in the coordinators' list. Each move is on the trail
-    (`reassign`) and a live `care.assigned` (`doctor_id` null: waiting). Admitted patients
-    keep their doctor (their place was freed on admission). Returns how many moved."""
-    patients = (
-        await session.scalars(
-            select(CarePatient)
-            .where(CarePatient.doctor_id == doctor_id, CarePatient.state == CareState.ACTIVE)
-            .order_by(CarePatient.risk_rank.desc(), CarePatient.id)
-            .with_for_update()
-        )
-    ).all()
-    for patient in patients:
-        await _free_place(session, doctor_id)
-        patient.doctor_id = None
-        await _assign(session, patient, None)  # never this doctor: no longer proactive
-        after = {"doctor_id": patient.doctor_id}
-        _change(session, patient, actor, "reassign", {"doctor_id": doctor_id}, after)
-        record_event(
-            session,
-            DomainEvent(
-                kind="care.assigned",
-                data={"patient_id": patient.id, **after, "from_doctor_id": doctor_id},
-            ),
-        )
-    await session.flush()
-    return len(patients)
 
 
 async def end_follow_up(
