@@ -216,7 +216,8 @@ async def test_a_doctor_whose_account_is_disabled_hands_patients_over_at_the_nex
     r = await client.get(
         f"{API}/patients/{patient['id']}/changes", headers=world.auth("supervisor")
     )
-    assert [(c["action"], c["user_id"], c["after"]) for c in r.json()][0] == (
+    newest = r.json()[0]
+    assert (newest["action"], newest["user_id"], newest["after"]) == (
         "reassign",
         None,
         {"doctor_id": other},
