@@ -230,7 +230,7 @@ async def test_supervisors_see_every_patient_with_filters(client, world, signed_
     await check_in(client, world, green, spo2=98)
     async with signed_in("supervisor") as c:
         start = await c.get("/care", follow_redirects=False)
-        assert start.status_code == 303 and start.headers["location"] == "/care/patients"
+        assert start.status_code == 303 and start.headers["location"] == "/care/alerts"
         everyone = await c.get("/care/patients")
         assert 'href="/care/patients">Người bệnh</a>' in everyone.text
         ids = [int(i) for i in re.findall(r'<tr data-patient="(\d+)"', everyone.text)]

@@ -1,6 +1,7 @@
 """A doctor in a real browser: signs in, lands on the worklist, edits a patient's address and
 records a check-in during a call on the patient page, and sees the high-risk result and the
-urgent case it opened."""
+urgent case it opened (its code and status: the case is the 115 unit's). A supervisor lands
+on the care alerts and sees a new one arrive live."""
 
 from __future__ import annotations
 
@@ -100,6 +101,9 @@ def test_a_doctor_records_a_check_in_and_sees_high_risk_and_the_urgent_case(  # 
     assert "Đỏ" in latest.inner_text()
     code = page.locator("#latest-case code").inner_text()
     assert re.fullmatch(r"[A-Z0-9-]{6,20}", code), code
+    # The 115 unit's case, which the doctor may not open: its code and status as text.
+    assert page.locator("#latest-case a").count() == 0
+    assert page.locator("#latest-case .case-status").inner_text() == "Đã chuyển đơn vị"
     assert page.locator("#chart-spo2 circle").count() == 2
     if SCREENSHOTS:
         page.screenshot(path=str(SCREENSHOTS / "care-patient.png"), full_page=True)
@@ -150,7 +154,9 @@ def test_a_supervisor_sees_a_new_care_alert_arrive_live(  # type: ignore[no-unty
     page.fill("#password", "truongca-1022")
     page.click("button[type=submit]")
     page.wait_for_load_state()
-    page.goto(live_server.url + "/care/alerts")
+    # Home care for a coordinator starts from the alerts.
+    page.goto(live_server.url + "/care")
+    page.wait_for_url(live_server.url + "/care/alerts")
     page.wait_for_selector("#main[data-live='1']")
     assert page.locator("#alerts-empty").is_visible()
 
@@ -166,10 +172,18 @@ def test_a_supervisor_sees_a_new_care_alert_arrive_live(  # type: ignore[no-unty
         page.screenshot(path=str(SCREENSHOTS / "care-alerts.png"), full_page=True)
     row.locator(f"a[href='/care/patients/{patient}']").click()
     page.wait_for_url(f"{live_server.url}/care/patients/{patient}")
+    # The coordinator may open the urgent case; the reassign form offers the proactive-care
+    # doctors only, a full one greyed.
+    assert page.locator(f"#latest-case a[href='/cases/{code}']").count() == 1
+    options = page.locator("#reassign_doctor_id option")
+    assert options.all_inner_texts()[1:] == ["BS. Trần Đầy (0/0 người bệnh, đã đủ)"]
+    assert options.nth(1).is_disabled()
 
 
 async def _supervisor(settings) -> None:  # type: ignore[no-untyped-def]
-    from hotline.auth.service import create_user
+    """A supervisor; and two more doctors: a proactive one without room, a consult one."""
+    from hotline.auth.service import SYSTEM, create_user
+    from hotline.care.doctors import DoctorIn, save_doctor
 
     engine = create_engine(settings.effective_database_url)
     async with make_sessionmaker(engine, Site.from_settings(settings))() as s, s.begin():
@@ -177,6 +191,15 @@ async def _supervisor(settings) -> None:  # type: ignore[no-untyped-def]
             s, username="truongca", password="truongca-1022", role="supervisor",
             full_name="Trưởng ca Trần Bình",
         )  # fmt: skip
+        for username, name, data in (
+            ("bacsi02", "BS. Trần Đầy", DoctorIn(years_experience=3, groups=("proactive",),
+                                                capacity=0)),
+            ("bacsi03", "BS. Lê Tư Vấn", DoctorIn(years_experience=9, groups=("consult",))),
+        ):  # fmt: skip
+            user = await create_user(
+                s, username=username, password=f"{username}-1022", role="doctor", full_name=name
+            )
+            await save_doctor(s, actor=SYSTEM, user_id=user.id, data=data, create=True)
     await engine.dispose()
 
 

@@ -134,7 +134,9 @@ async def save_doctor(
     session: AsyncSession, *, actor: Actor, user_id: int, data: DoctorIn, create: bool
 ) -> CareDoctor:
     """Create (create=True) or replace a doctor's profile. The user must hold the doctor
-    role; the consult group takes only doctors with the configured years of practice."""
+    role; the consult group takes only doctors with the configured years of practice. A
+    doctor deactivated or taken out of the proactive-care group hands their patients at
+    home to the other proactive-care doctors (handover.release_patients)."""
     require(actor, Permission.MANAGE_DOCTORS)
     user = await get_user(session, user_id)
     if user.role != Role.DOCTOR:
@@ -167,9 +169,13 @@ async def save_doctor(
     doctor.updated_at = utcnow()
     await session.flush()
     await _set_windows(session, user_id, _windows(session, data, groups), groups)
-    # A new doctor, or one with more room: patients waiting for a doctor get one now.
     from hotline.care.followup import assign_waiting
+    from hotline.care.handover import release_patients
 
+    if not (doctor.active and doctor.proactive):
+        # No longer following patients at home: theirs go to the others, or wait.
+        await release_patients(session, actor=actor, doctor_id=user_id)
+    # A new doctor, or one with more room: patients waiting for a doctor get one now.
     await assign_waiting(session)
     return doctor
 

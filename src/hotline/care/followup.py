@@ -1,6 +1,7 @@
 """A followed patient after registration: their record edited (contact, address, ward,
 comorbidities, care at home), reassigned to another doctor, their follow-up ended with a
-reason; and patients waiting without a doctor assigned as soon as one has room.
+reason; and patients waiting without a doctor assigned as soon as one has room (a doctor
+who stops following patients at home hands theirs over: handover.py).
 
 Every change goes on the patient's trail (`care_patient_change`) in the same transaction:
 who, when, the fields before and after. The trail holds health data: it is read like the
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.auth.models import User
 from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
 from hotline.care.access import get_patient_for
@@ -136,11 +138,52 @@ async def edit_patient(
     return patient
 
 
+async def _take_place(session: AsyncSession, doctor_id: int) -> None:
+    """A place with this doctor for a patient a coordinator moves to them: an active
+    proactive-care doctor (an active account) below their capacity, else refused (422 for
+    a doctor who does not follow patients at home, 409 for one who has no room)."""
+    done = await session.execute(
+        update(CareDoctor)
+        .where(
+            CareDoctor.user_id == doctor_id,
+            CareDoctor.active.is_(True),
+            CareDoctor.proactive.is_(True),
+            CareDoctor.patient_count < CareDoctor.capacity,
+            CareDoctor.user_id.in_(select(User.id).where(User.active.is_(True))),
+        )
+        .values(patient_count=CareDoctor.patient_count + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(done, "rowcount", 0) == 1:
+        return
+    doctor = await session.get(CareDoctor, doctor_id, populate_existing=True)
+    if doctor is None:
+        raise InvalidInput(msg("Không có bác sĩ này trong mạng lưới"), field="doctor_id")
+    user = await session.get(User, doctor_id)
+    if not (doctor.active and doctor.proactive and user is not None and user.active):
+        raise InvalidInput(
+            msg("Bác sĩ này không thuộc nhóm chăm sóc chủ động đang hoạt động: chọn bác sĩ khác"),
+            field="doctor_id",
+            code="not_proactive",
+        )
+    raise Conflict(
+        msg(
+            "Bác sĩ này đã đủ người bệnh ({count}/{capacity}): chọn bác sĩ khác, "
+            "hoặc tăng số người bệnh tối đa của bác sĩ trước",
+            count=doctor.patient_count,
+            capacity=doctor.capacity,
+        ),
+        field="doctor_id",
+        code="doctor_full",
+    )
+
+
 async def reassign(
     session: AsyncSession, *, actor: Actor, patient_id: int, doctor_id: int
 ) -> CarePatient:
-    """A supervisor (care coordinator) moves a patient to another active doctor (room or
-    not: their call); the old doctor's place is freed and given to a waiting patient."""
+    """A supervisor (care coordinator) moves a patient to another active proactive-care
+    doctor with room (a full one is refused: their capacity is raised first); the old
+    doctor's place is freed and given to a waiting patient."""
     require(actor, Permission.SEE_ALL_PATIENTS)
     patient = await get_patient_for(session, actor, patient_id)
     await lock_patient(session, patient)  # not admitted or ended meanwhile
@@ -151,7 +194,8 @@ async def reassign(
     old = patient.doctor_id
     if old == doctor_id:
         return patient
-    await _assign(session, patient, doctor_id)  # refuses a doctor not in the network
+    await _take_place(session, doctor_id)
+    patient.doctor_id = doctor_id
     await free_place(session, old)
     _change(session, patient, actor, "reassign", {"doctor_id": old}, {"doctor_id": doctor_id})
     record_event(

@@ -125,9 +125,12 @@ async def sweep_checkins(
     ).all()
     for patient in short:
         await extend_slots(session, patient, now=now)
-    # Places freed by admissions: patients waiting for a doctor get one.
+    # Doctors whose account was disabled hand their patients over; places freed by
+    # admissions: patients waiting for a doctor get one.
     from hotline.care.followup import assign_waiting
+    from hotline.care.handover import release_disabled_accounts
 
+    acted += await release_disabled_accounts(session, limit=limit)
     acted += await assign_waiting(session, limit=limit)
     await session.flush()
     return acted

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.auth.models import User
 from hotline.auth.service import Actor
 from hotline.care.access import get_patient_for, may_follow, sees_all
 from hotline.care.eligibility import Facts, assess
@@ -98,8 +99,9 @@ def _checked(data: PatientIn) -> None:
 
 
 async def _assign(session: AsyncSession, patient: CarePatient, doctor_id: int | None) -> None:
-    """The named doctor, else the proactive-care doctor with the fewest patients (then the
-    lowest user id) who has room; none with room: left unassigned for a supervisor."""
+    """The named doctor, else the proactive-care doctor (an active account) with the fewest
+    patients (then the lowest user id) who has room; none with room: left unassigned for a
+    supervisor."""
     base = update(CareDoctor).values(patient_count=CareDoctor.patient_count + 1)
     if doctor_id is not None:
         done = await session.execute(
@@ -116,6 +118,7 @@ async def _assign(session: AsyncSession, patient: CarePatient, doctor_id: int | 
                 CareDoctor.proactive.is_(True),
                 CareDoctor.active.is_(True),
                 CareDoctor.patient_count < CareDoctor.capacity,
+                CareDoctor.user_id.in_(select(User.id).where(User.active.is_(True))),
             )
             .order_by(CareDoctor.patient_count, CareDoctor.user_id)
             .limit(1)

@@ -79,7 +79,8 @@ def nav_for(actor: Actor | None) -> dict[str, bool]:
     return {
         "console": allows(actor, Permission.HANDLE_CASES),
         "inbox": actor.unit_scoped,
-        # Home care: a doctor's worklist; every followed patient for supervisors.
+        # Home care: a doctor's worklist; care coordinators (supervisors) start from the
+        # alerts instead (`/care` sends them there), then every followed patient.
         "care": allows(actor, Permission.FOLLOW_PATIENTS)
         and not allows(actor, Permission.SEE_ALL_PATIENTS),
         "patients": allows(actor, Permission.FOLLOW_PATIENTS),

@@ -1,4 +1,5 @@
-"""The doctor's worklist (`/care`, its rows at `/care/worklist` for the live refresh) and
+"""The doctor's worklist (`/care`, its rows at `/care/worklist` for the live refresh; care
+coordinators are sent on to their alerts) and
 the list of followed patients (`/care/patients`, everyone for supervisors, with a tab of
 the patients waiting for a doctor). Thin: what a
 user sees comes from care/service.py, which checks and logs every read."""
@@ -74,8 +75,9 @@ async def worklist_page(request: Request, state: StateDep) -> Response:
             return RedirectResponse("/login", status_code=303)
         may_follow(actor)
         if sees_all(actor):
-            # Supervisors follow no patient themselves: their view is every patient.
-            return RedirectResponse("/care/patients", status_code=303)
+            # Care coordinators follow no patient themselves: their work is what needs
+            # action now, the alerts (with the patients waiting for a doctor on top).
+            return RedirectResponse("/care/alerts", status_code=303)
         context = {
             **await base_context(request, state, session, actor),
             **await _rows(session, actor),

@@ -15,6 +15,7 @@ from hotline.auth.service import display_names
 from hotline.care import checkins, followup, links, service
 from hotline.care.access import sees_all
 from hotline.care.calls import calls_of_patient
+from hotline.care.case_refs import case_refs
 from hotline.care.doctors import list_doctors
 from hotline.care.models import CareState, EndReason
 from hotline.care.pages.charts import charts_of
@@ -22,6 +23,7 @@ from hotline.care.pages.doctor import base_context, signed_in
 from hotline.care.pages.forms import EXPIRED, FIELDS, numbers_of
 from hotline.care.pages.reasons import reason_message
 from hotline.care.rulesets import COMORBIDITIES, CONSCIOUSNESS, SYMPTOMS
+from hotline.cases.transitions import STATUS_LABELS_VI
 from hotline.errors import InvalidInput
 from hotline.types import Id
 from hotline.web.deps import get_state
@@ -84,6 +86,10 @@ async def render(
         doctors = await list_doctors(session, actor=actor) if coordinator else []
         people |= {d.user_id for d in doctors}
         state_now = view.patient.state
+        # Shown as links only to those the cases service lets open them.
+        cases = await case_refs(
+            session, actor=actor, codes=[view.case_code, *(c.case_code for c in found)]
+        )
         context.update(
             view=view,
             p=view.patient,
@@ -91,6 +97,8 @@ async def render(
             latest=found[0] if found else None,
             charts=charts_of(found),
             calls=calls,
+            case_refs=cases,
+            case_labels=STATUS_LABELS_VI,
             names=await display_names(session, people),
             checkin_link=links.link_of(session, view.patient),
             fields=[(name, label, unit) for name, label, unit, _kind in FIELDS],
@@ -107,7 +115,9 @@ async def render(
             may_end=state_now in followup.FOLLOWED,
             may_edit=state_now != CareState.ENDED,
             may_reassign=coordinator and state_now == CareState.ACTIVE,
-            doctors=[d for d in doctors if d.active],
+            # Those the service would take: active proactive-care doctors (full ones shown
+            # greyed, with their count).
+            doctors=[d for d in doctors if d.active and d.proactive],
             end_reasons=[r.value for r in EndReason],
             comorbidity_codes=COMORBIDITIES,
         )
