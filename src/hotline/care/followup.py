@@ -21,7 +21,7 @@ from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
 from hotline.care.access import get_patient_for
 from hotline.care.admissions import withdraw_admissions
-from hotline.care.models import CarePatient, CareState, EndReason, PatientChange
+from hotline.care.models import CareDoctor, CarePatient, CareState, EndReason, PatientChange
 from hotline.care.places import free_place, lock_patient
 from hotline.care.rulesets import COMORBIDITIES
 from hotline.care.schedule import close_open_slots

@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.models import User
 from hotline.auth.service import Actor
-from hotline.care.followup import _change, _free_place
+from hotline.care.followup import _change
 from hotline.care.models import CareDoctor, CarePatient, CareState
+from hotline.care.places import free_place
 from hotline.care.service import _assign
 from hotline.events import DomainEvent, record_event
 
@@ -32,7 +33,7 @@ async def release_patients(session: AsyncSession, *, actor: Actor | None, doctor
         )
     ).all()
     for patient in patients:
-        await _free_place(session, doctor_id)
+        await free_place(session, doctor_id)
         patient.doctor_id = None
         await _assign(session, patient, None)  # never this doctor: no longer proactive
         after = {"doctor_id": patient.doctor_id}
