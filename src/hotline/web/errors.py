@@ -151,7 +151,7 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
 def domain_problem(exc: DomainError, gettext: Gettext = _vietnamese) -> JSONResponse:
     """A domain error as problem+json, naming its field (its texts through `gettext`)."""
     detail, title = gettext(exc.detail), _shown(gettext, exc.title)
-    extra: dict[str, Any] = {"code": exc.code}
+    extra: dict[str, Any] = {**exc.extra, "code": exc.code}
     if exc.field:
         extra["field"] = exc.field
         extra["errors"] = [{"field": exc.field, "message": detail}]

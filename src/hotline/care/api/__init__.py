@@ -132,6 +132,8 @@ async def register(body: PatientBody, actor: ActorDep, state: StateDep) -> dict[
         # The registration's echo: what the caller just sent, plus where it landed.
         out = (await service.registered_view(session, patient)).as_json()
         out["checkin_link"] = links.link_of(session, patient)
+        # A warning sign measured at registration opened an urgent case at once.
+        out["urgent_case_code"] = await registration.urgent_case_code(session, patient)
         return out
 
 
