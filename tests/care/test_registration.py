@@ -27,6 +27,7 @@ from tests.care.helpers import (
     register,
 )
 from tests.conftest import live_events
+from tests.db.test_migrations import fresh_url  # noqa: F401 (the fixture)
 
 pytestmark = pytest.mark.anyio
 
@@ -278,3 +279,53 @@ async def test_the_patient_page_shows_the_registration_check_in_and_the_new_asse
         c.cookies.set("lang", "en")
         page = await c.get(f"/care/patients/{patient['id']}")
         assert "At registration" in page.text and "Not eligible" in page.text
+
+
+def test_the_migration_names_people_followed_twice_instead_of_failing_on_the_index(
+    fresh_url: str,  # noqa: F811 (the fixture imported above)
+) -> None:
+    """Followed twice before the index (two registrations at once): the upgrade stops and
+    says who; once one of them is ended it goes through."""
+    from sqlalchemy import insert
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from hotline.care.models import CareState, PatientStatus
+    from hotline.contacts.models import Contact
+    from hotline.db import utcnow
+    from hotline.migrate import upgrade
+
+    upgrade(fresh_url, "20261210_0041")
+    patients = CarePatient.__table__
+
+    async def run(statement: Any, rows: Any = None) -> Any:
+        engine = create_async_engine(fresh_url)
+        async with engine.begin() as conn:
+            done = await (
+                conn.execute(statement) if rows is None else conn.execute(statement, rows)
+            )
+            found = done.scalar_one() if done.returns_rows else None
+        await engine.dispose()
+        return found
+
+    contact = asyncio.run(
+        run(insert(Contact.__table__).values(name="Hai lần").returning(Contact.__table__.c.id))
+    )
+    row = {
+        "contact_id": contact,
+        "status": PatientStatus.F0,
+        "comorbidities": [],
+        "eligible": False,
+        "eligibility": {},
+        "state": CareState.ACTIVE,
+        "risk_rank": 0,
+        "slots_until": utcnow(),
+        "link_nonce": "a",
+        "created_at": utcnow(),
+    }
+    asyncio.run(run(insert(patients), [row, {**row, "link_nonce": "b"}]))
+    with pytest.raises(RuntimeError, match=f"followed twice.*: {contact}$"):
+        upgrade(fresh_url)
+    asyncio.run(
+        run(update(patients).where(patients.c.link_nonce == "b").values(state=CareState.ENDED))
+    )
+    upgrade(fresh_url)

@@ -17,6 +17,20 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # Registrations at once could make two followed patients of one person before this
+    # index: say which, rather than fail on the index with the database's words. Which one
+    # to end is a doctor's call, not the migration's.
+    twice = op.get_bind().execute(
+        sa.text(
+            "SELECT contact_id FROM care_patient WHERE state <> 'ended' "
+            "GROUP BY contact_id HAVING COUNT(*) > 1 ORDER BY contact_id LIMIT 20"
+        )
+    ).scalars().all()
+    if twice:
+        raise RuntimeError(
+            "care_patient: contacts followed twice (end one of each, then upgrade again): "
+            + ", ".join(str(c) for c in twice)
+        )
     op.create_index(
         'uq_care_patient_contact_followed', 'care_patient', ['contact_id'], unique=True,
         postgresql_where=sa.text("state <> 'ended'"),
