@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hotline.messages import Message, msg
 
 
@@ -9,12 +11,21 @@ class DomainError(Exception):
     status = 400
     title = msg("Yêu cầu không hợp lệ")
 
-    def __init__(self, detail: str, *, field: str | None = None, code: str | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        field: str | None = None,
+        code: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         # A plain string is a message without values; pages translate either kind.
         self.detail = detail if isinstance(detail, Message) else Message(detail)
         super().__init__(self.detail)
         self.field = field
         self.code = code or type(self).__name__
+        # Further members of the API's problem answer (e.g. the record a conflict is with).
+        self.extra = dict(extra or {})
 
 
 class NotFound(DomainError):

@@ -311,13 +311,16 @@ class Settings(BaseSettings):
     @classmethod
     def _proxy(cls, v: str) -> str:
         import ipaddress
-
-        from hotline.sip_uri import parse_uri
+        import re
 
         v = v.strip()
-        if v:
-            uri = parse_uri(v.strip("<>"))  # ParseError (a ValueError) names the problem
-            ipaddress.ip_address(uri.host.strip("[]"))  # the line has no resolver
+        if v:  # sip:HOST[:PORT][;params]: an IP address, the line has no resolver
+            found = re.fullmatch(
+                r"<?sips?:(?:[^@;>]+@)?(\[[^\]]+\]|[^:;>]+)(?::\d+)?(;[^>]*)?>?", v
+            )
+            if found is None:
+                raise ValueError(f"not a SIP URI like sip:10.0.0.5:5060: {v!r}")
+            ipaddress.ip_address(found.group(1).strip("[]"))  # ValueError names it
         return v
 
     @property

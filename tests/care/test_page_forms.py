@@ -10,7 +10,7 @@ from itertools import product
 
 import pytest
 
-from hotline.care.eligibility import Facts, assess
+from hotline.care.eligibility import SIGN_REASONS, Facts, assess
 from hotline.care.pages.reasons import reason_message
 from hotline.care.rulesets import ELIGIBILITY
 from hotline.messages import Message
@@ -57,11 +57,12 @@ async def test_eligibility_reasons_are_shown_in_the_pages_language(client, world
 
 def test_every_eligibility_reason_is_found_for_translation():
     seen = 0
-    for rule_set, status, age, doses, sick, spo2, rr, care in product(
-        ELIGIBILITY, ("F0", "F1"), (30, 60), (0, 2), (False, True), (98, 93), (16, 25),
-        (True, False),
+    for rule_set, status, age, doses, sick, spo2, rr, care, signs in product(
+        ELIGIBILITY, ("F0", "F1"), (30, 60, None), (0, 2), (False, True), (98, 93), (16, 25),
+        (True, False), ((), tuple(SIGN_REASONS), ("unknown_sign",)),
     ):  # fmt: skip
         facts = Facts(
+            warning_signs=signs,
             status=status,
             age=age,
             vaccine_doses=doses,

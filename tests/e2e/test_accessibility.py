@@ -205,7 +205,7 @@ async def _follow(session: Any, doctor: Any) -> int:
     from hotline.auth.service import SYSTEM, actor_of
     from hotline.care.checkins import CheckInData, record_by_doctor
     from hotline.care.doctors import DoctorIn, save_doctor
-    from hotline.care.service import PatientIn, register_patient
+    from hotline.care.registration import PatientIn, register_patient
 
     await save_doctor(
         session,

@@ -19,7 +19,7 @@ async def _seed(settings) -> int:  # type: ignore[no-untyped-def]
     from hotline.auth.service import SYSTEM, actor_of, create_user
     from hotline.care.checkins import CheckInData, record_by_doctor
     from hotline.care.doctors import DoctorIn, save_doctor
-    from hotline.care.service import PatientIn, register_patient
+    from hotline.care.registration import PatientIn, register_patient
 
     engine = create_engine(settings.effective_database_url)
     async with make_sessionmaker(engine, Site.from_settings(settings))() as s, s.begin():

@@ -158,8 +158,24 @@ async def record_by_link(
     return await _record(session, patient, data, by=None, source="link")
 
 
+async def record_at_registration(
+    session: AsyncSession, *, actor: Actor, patient: CarePatient, data: CheckInData
+) -> Recorded:
+    """What was measured at registration (care/registration.py), recorded as the patient's
+    first check-in: risk evaluated and a warning sign escalated as on any check-in. Recorded
+    before the schedule is made, so no due check-in counts as done by it. Not a logged read:
+    the registration logs its own."""
+    return await _record(session, patient, data, by=actor, source="registration", logged=False)
+
+
 async def _record(
-    session: AsyncSession, patient: CarePatient, data: CheckInData, *, by: Actor | None, source: str
+    session: AsyncSession,
+    patient: CarePatient,
+    data: CheckInData,
+    *,
+    by: Actor | None,
+    source: str,
+    logged: bool = True,
 ) -> Recorded:
     # One check-in of a patient at a time: two sent at once with the same warning signs
     # would each find no urgent case open and send the 115 unit two (PostgreSQL locks the
@@ -232,7 +248,7 @@ async def _record(
             },
         ),
     )
-    if by is not None:
+    if by is not None and logged:
         # The answer names the patient's risk: it is a read of their health data.
         await log_personal_reads(
             session,

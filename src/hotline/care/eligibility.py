@@ -1,6 +1,8 @@
 """Who may be cared for at home (4038/QĐ-BYT, or 261/QĐ-BYT by setting): a pure rule over
 the registration's facts, answering each rule checked with its reason (docs/care.md): eligible,
-not eligible, or, for an F0 whose SpO2 or respiratory rate is not given, needs assessment."""
+not eligible (a rule fails, or a warning sign was found in what was measured: F1 people too),
+or needs assessment (an F0 whose SpO2, respiratory rate or, where it decides, age is not
+known)."""
 
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ class Facts:
     symptoms: frozenset[str] = field(default_factory=frozenset)
     can_self_care: bool = True
     has_carer: bool = False
+    # The warning signs (care/risk.py) found in what was measured: each bars home care.
+    warning_signs: tuple[str, ...] = ()
 
 
 ELIGIBLE, NOT_ELIGIBLE, NEEDS_ASSESSMENT = "eligible", "not_eligible", "needs_assessment"
@@ -58,6 +62,28 @@ class Eligibility:
         }
 
 
+# One reason per warning sign (care/risk.py's codes), so a page can show each in its language.
+SIGN_REASONS: dict[str, Message] = {
+    "respiratory_rate": msg("Dấu hiệu cảnh báo: thở nhanh — cần chuyển cấp cứu"),
+    "spo2": msg("Dấu hiệu cảnh báo: SpO2 thấp — cần chuyển cấp cứu"),
+    "pulse": msg("Dấu hiệu cảnh báo: mạch bất thường — cần chuyển cấp cứu"),
+    "blood_pressure": msg("Dấu hiệu cảnh báo: huyết áp thấp — cần chuyển cấp cứu"),
+    "breathlessness": msg("Dấu hiệu cảnh báo: khó thở — cần chuyển cấp cứu"),
+    "grunting": msg("Dấu hiệu cảnh báo: thở rên — cần chuyển cấp cứu"),
+    "chest_indrawing": msg("Dấu hiệu cảnh báo: rút lõm lồng ngực — cần chuyển cấp cứu"),
+    "nasal_flaring": msg("Dấu hiệu cảnh báo: phập phồng cánh mũi — cần chuyển cấp cứu"),
+    "stridor": msg("Dấu hiệu cảnh báo: thở rít — cần chuyển cấp cứu"),
+    "chest_pain": msg("Dấu hiệu cảnh báo: đau tức ngực kéo dài — cần chuyển cấp cứu"),
+    "confusion": msg("Dấu hiệu cảnh báo: lú lẫn — cần chuyển cấp cứu"),
+    "drowsiness": msg("Dấu hiệu cảnh báo: lơ mơ — cần chuyển cấp cứu"),
+    "convulsions": msg("Dấu hiệu cảnh báo: co giật — cần chuyển cấp cứu"),
+    "cyanosis": msg("Dấu hiệu cảnh báo: tím tái — cần chuyển cấp cứu"),
+    "cannot_drink": msg("Dấu hiệu cảnh báo: trẻ không uống được — cần chuyển cấp cứu"),
+    "new_acute_illness": msg("Dấu hiệu cảnh báo: bệnh cấp tính mới — cần chuyển cấp cứu"),
+}
+OTHER_SIGN = msg("Dấu hiệu cảnh báo — cần chuyển cấp cứu")
+
+
 def _vaccinated(f: Facts, rules: dict[str, Any], on: date) -> bool:
     doses = rules["vaccinated_doses"]
     if doses is None:
@@ -77,11 +103,18 @@ def assess(f: Facts, *, rule_set: str, on: date) -> Eligibility:
     def check(rule: str, ok: bool, yes: Message, no: Message) -> None:
         reasons.append(Reason(rule, ok, yes if ok else no))
 
+    # A warning sign bars home care whoever has it, an F1 contact included: it calls for
+    # 115 now (the registration escalates it as a check-in would).
+    signs = [
+        Reason("warning_sign", False, SIGN_REASONS.get(s, OTHER_SIGN)) for s in f.warning_signs
+    ]
     if f.status == "F1":
         reasons.append(
             Reason("status", True, msg("F1: theo dõi tại nhà, chưa phải ca bệnh cần điều trị"))
         )
-        return Eligibility(ELIGIBLE, tuple(reasons), rules["version"])
+        reasons.extend(signs)
+        return Eligibility(NOT_ELIGIBLE if signs else ELIGIBLE, tuple(reasons), rules["version"])
+    reasons.extend(signs)
     check(
         "symptoms",
         f.symptoms <= frozenset(MILD_SYMPTOMS),
@@ -129,19 +162,29 @@ def assess(f: Facts, *, rule_set: str, on: date) -> Eligibility:
             msg("Có bệnh nền chưa ổn định"),
         )
     else:
-        young = (
-            f.age is not None
-            and f.age > rules["age_above"]
-            and f.age < rules["age_below"]
-            and healthy
-            and not f.pregnant
-        )
-        check(
-            "vaccination_or_low_risk",
-            _vaccinated(f, rules, on) or young,
-            msg("Đã tiêm vắc xin, hoặc dưới 50 tuổi, không bệnh nền, không mang thai"),
-            msg("Chưa tiêm đủ vắc xin và thuộc nhóm nguy cơ (tuổi, bệnh nền hoặc mang thai)"),
-        )
+        low_risk = healthy and not f.pregnant
+        if not _vaccinated(f, rules, on) and low_risk and f.age is None:
+            # The age alone decides here, and nobody gave it: a doctor must, not the rule.
+            reasons.append(
+                Reason(
+                    "vaccination_or_low_risk",
+                    None,
+                    msg("Chưa tiêm đủ vắc xin, chưa rõ tuổi: cần bác sĩ đánh giá"),
+                )
+            )
+        else:
+            young = (
+                f.age is not None
+                and f.age > rules["age_above"]
+                and f.age < rules["age_below"]
+                and low_risk
+            )
+            check(
+                "vaccination_or_low_risk",
+                _vaccinated(f, rules, on) or young,
+                msg("Đã tiêm vắc xin, hoặc dưới 50 tuổi, không bệnh nền, không mang thai"),
+                msg("Chưa tiêm đủ vắc xin và thuộc nhóm nguy cơ (tuổi, bệnh nền hoặc mang thai)"),
+            )
     check(
         "care",
         f.can_self_care or f.has_carer,

@@ -23,6 +23,7 @@ from hotline.care.access import get_patient_for
 from hotline.care.admissions import withdraw_admissions
 from hotline.care.models import CareDoctor, CarePatient, CareState, EndReason, PatientChange
 from hotline.care.places import free_place, lock_patient
+from hotline.care.registration import ELIGIBILITY_FIELDS, assess_again
 from hotline.care.rulesets import COMORBIDITIES
 from hotline.care.schedule import close_open_slots
 from hotline.care.service import _assign
@@ -88,8 +89,8 @@ async def edit_patient(
     session: AsyncSession, *, actor: Actor, patient_id: int, data: PatientEdit
 ) -> CarePatient:
     """Change a followed patient's contact, address or health facts (their doctor, or a
-    supervisor); the change, field by field, goes on the trail. Eligibility stays the
-    registration's assessment."""
+    supervisor); the change, field by field, goes on the trail. A change to what eligibility
+    reads assesses it again (care/registration.py), its decision's change on the trail."""
     patient = await get_patient_for(session, actor, patient_id)
     if patient.state == CareState.ENDED:
         raise InvalidTransition(msg("Đã kết thúc theo dõi người bệnh này"), field="state")
@@ -132,6 +133,10 @@ async def edit_patient(
         if owner is None:
             session.add(ContactPhone(contact_id=contact.id, e164=e164))
             after["phone_added"] = e164
+    if ELIGIBILITY_FIELDS & after.keys():
+        was, now = await assess_again(session, patient)
+        if was != now:
+            before["eligibility"], after["eligibility"] = was, now
     if after:
         _change(session, patient, actor, "edit", before, after)
     await session.flush()

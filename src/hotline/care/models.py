@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -94,6 +95,15 @@ class CarePatient(Base):
         # The worklist: a doctor's followed patients, riskiest first.
         Index("ix_care_patient_doctor_state_rank", "doctor_id", "state", "risk_rank"),
         Index("ix_care_patient_slots_until", "state", "slots_until"),
+        # One followed patient (not ended) per person: two registrations at once cannot
+        # both land (care/registration.py answers the second with the duplicate's 409).
+        Index(
+            "uq_care_patient_contact_followed",
+            "contact_id",
+            unique=True,
+            postgresql_where=text("state <> 'ended'"),
+            sqlite_where=text("state <> 'ended'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -162,7 +172,7 @@ class CheckIn(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # A doctor during a call; None: the patient or their carer through the signed link.
     by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    source: Mapped[str] = mapped_column(String(12))  # doctor | link
+    source: Mapped[str] = mapped_column(String(12))  # doctor | link | registration
     spo2: Mapped[int | None] = mapped_column(SmallInteger)
     respiratory_rate: Mapped[int | None] = mapped_column(SmallInteger)
     pulse: Mapped[int | None] = mapped_column(SmallInteger)

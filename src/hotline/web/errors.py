@@ -151,7 +151,7 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
 def domain_problem(exc: DomainError, gettext: Gettext = _vietnamese) -> JSONResponse:
     """A domain error as problem+json, naming its field (its texts through `gettext`)."""
     detail, title = gettext(exc.detail), _shown(gettext, exc.title)
-    extra: dict[str, Any] = {"code": exc.code}
+    extra: dict[str, Any] = {**exc.extra, "code": exc.code}
     if exc.field:
         extra["field"] = exc.field
         extra["errors"] = [{"field": exc.field, "message": detail}]
@@ -251,6 +251,14 @@ def validation_message(error: dict[str, Any]) -> Any:
         return said
 
 
+def _choices(ctx: dict[str, Any]) -> tuple[str, ...]:
+    """The values pydantic lists as "'F0', 'F1' or 'F2'": a tuple, shown as "F0, F1, F2" in
+    any language (pydantic's English "or" stays out of a Vietnamese message)."""
+    head, _, last = str(ctx["expected"]).rpartition(" or ")
+    items = [*(head.split(", ") if head else ()), last]
+    return tuple(i[1:-1] if len(i) > 1 and i[0] == i[-1] == "'" else i for i in items)
+
+
 _PYDANTIC: dict[str, Callable[[dict[str, Any]], Message]] = {
     "string_too_long": lambda c: msg(
         "Chuỗi dài tối đa {max_length} ký tự", max_length=c["max_length"]
@@ -273,8 +281,8 @@ _PYDANTIC: dict[str, Callable[[dict[str, Any]], Message]] = {
     "bool_parsing": lambda c: msg("Phải là true hoặc false"),
     "greater_than_equal": lambda c: msg("Phải lớn hơn hoặc bằng {ge}", ge=c["ge"]),
     "less_than_equal": lambda c: msg("Phải nhỏ hơn hoặc bằng {le}", le=c["le"]),
-    "literal_error": lambda c: msg("Phải là một trong: {expected}", expected=c["expected"]),
-    "enum": lambda c: msg("Phải là một trong: {expected}", expected=c["expected"]),
+    "literal_error": lambda c: msg("Phải là một trong: {expected}", expected=_choices(c)),
+    "enum": lambda c: msg("Phải là một trong: {expected}", expected=_choices(c)),
     "json_invalid": lambda c: msg("JSON không hợp lệ: {error}", error=str(c["error"])),
     "string_type": lambda c: msg("Phải là chuỗi ký tự"),
     "value_error": lambda c: msg("Giá trị không hợp lệ: {error}", error=str(c["error"])),

@@ -11,7 +11,16 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from hotline.auth.service import Actor
-from hotline.care import admissions, checkins, consults, doctors, facilities, links, service
+from hotline.care import (
+    admissions,
+    checkins,
+    consults,
+    doctors,
+    facilities,
+    links,
+    registration,
+    service,
+)
 from hotline.care.fhir import patient_bundle
 from hotline.types import Id, Int32
 from hotline.web.deps import current_actor, get_state
@@ -126,12 +135,14 @@ async def register(body: PatientBody, actor: ActorDep, state: StateDep) -> dict[
     values["comorbidities"] = tuple(body.comorbidities)
     values["symptoms"] = tuple(body.symptoms)
     async with state.unit_of_work() as session:
-        patient = await service.register_patient(
-            session, actor=actor, data=service.PatientIn(**values)
+        patient = await registration.register_patient(
+            session, actor=actor, data=registration.PatientIn(**values)
         )
         # The registration's echo: what the caller just sent, plus where it landed.
         out = (await service.registered_view(session, patient)).as_json()
         out["checkin_link"] = links.link_of(session, patient)
+        # A warning sign measured at registration opened an urgent case at once.
+        out["urgent_case_code"] = await registration.urgent_case_code(session, patient)
         return out
 
 

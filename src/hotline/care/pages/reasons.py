@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
+from hotline.care.eligibility import OTHER_SIGN, SIGN_REASONS
 from hotline.messages import Message, msg
 
 # The templates of care/eligibility.py's reasons (tests/care/test_page_forms.py checks that every
@@ -27,6 +28,9 @@ TEMPLATES = (
     msg("Có bệnh nền chưa ổn định"),
     msg("Đã tiêm vắc xin, hoặc dưới 50 tuổi, không bệnh nền, không mang thai"),
     msg("Chưa tiêm đủ vắc xin và thuộc nhóm nguy cơ (tuổi, bệnh nền hoặc mang thai)"),
+    msg("Chưa tiêm đủ vắc xin, chưa rõ tuổi: cần bác sĩ đánh giá"),
+    *SIGN_REASONS.values(),
+    OTHER_SIGN,
     msg("Tự chăm sóc được hoặc có người chăm sóc"),
     msg("Không tự chăm sóc được và không có người chăm sóc"),
 )

@@ -1,0 +1,313 @@
+"""Registering an F0/F1 person for care at home, directly or from a case: the input checked,
+the contact found or created by phone, eligibility for home care assessed with its reasons, a
+doctor assigned and the check-ins scheduled."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.auth.service import Actor
+from hotline.care.access import may_follow, sees_all
+from hotline.care.checkins import CheckInData, record_at_registration, vitals_of
+from hotline.care.eligibility import Facts, assess
+from hotline.care.models import CarePatient, CareState, CheckIn, PatientStatus
+from hotline.care.risk import Vitals, warning_signs
+from hotline.care.rulesets import COMORBIDITIES, SYMPTOMS
+from hotline.care.schedule import extend_slots
+from hotline.care.service import _assign
+from hotline.cases.access import get_case_for
+from hotline.cases.models import Case
+from hotline.contacts.models import Contact, ContactPhone
+from hotline.contacts.phones import normalise_phone
+from hotline.contacts.service import (
+    ReadSubject,
+    find_or_create_by_phone,
+    get_contact,
+    log_personal_reads,
+)
+from hotline.db import utcnow
+from hotline.directory.service import check_ward
+from hotline.errors import Conflict, InvalidInput
+from hotline.messages import msg
+from hotline.site import site_of
+
+TEST_TYPES = ("rt_pcr", "rapid_antigen")
+
+
+@dataclass
+class PatientIn:
+    status: str
+    name: str = ""
+    phone: str | None = None
+    case_code: str | None = None
+    national_id: str | None = None
+    age: int | None = None
+    test_date: date | None = None
+    test_type: str | None = None
+    vaccine_doses: int = 0
+    last_dose_date: date | None = None
+    comorbidities: tuple[str, ...] = ()
+    comorbidities_stable: bool = False
+    pregnant: bool = False
+    ward_code: str | None = None
+    address: str = ""
+    can_self_care: bool = True
+    has_carer: bool = False
+    # What is known of their condition at registration (for eligibility).
+    spo2: int | None = None
+    respiratory_rate: int | None = None
+    symptoms: tuple[str, ...] = field(default_factory=tuple)
+    # A supervisor may name the doctor; otherwise the least loaded proactive doctor.
+    doctor_id: int | None = None
+
+
+def _checked(data: PatientIn) -> None:
+    try:
+        PatientStatus(data.status)
+    except ValueError:
+        raise InvalidInput(msg("Phân loại phải là F0 hoặc F1"), field="status") from None
+    if data.test_type is not None and data.test_type not in TEST_TYPES:
+        raise InvalidInput(
+            msg("Loại xét nghiệm không hợp lệ: {value}", value=data.test_type), field="test_type"
+        )
+    unknown = [c for c in data.comorbidities if c not in COMORBIDITIES]
+    if unknown:
+        raise InvalidInput(
+            msg("Bệnh nền không có trong danh mục: {codes}", codes=tuple(unknown)),
+            field="comorbidities",
+        )
+    bad = [s for s in data.symptoms if s not in SYMPTOMS]
+    if bad:
+        raise InvalidInput(
+            msg("Triệu chứng không có trong danh mục: {codes}", codes=tuple(bad)),
+            field="symptoms",
+        )
+    if data.age is not None and not 0 <= data.age <= 130:
+        raise InvalidInput("Tuổi không hợp lệ", field="age")
+    if not 0 <= data.vaccine_doses <= 10:
+        raise InvalidInput("Số mũi vắc xin không hợp lệ", field="vaccine_doses")
+
+
+def _measured(data: PatientIn) -> CheckInData | None:
+    """What the registration measured, as a check-in's data; None when nothing was."""
+    if data.spo2 is None and data.respiratory_rate is None and not data.symptoms:
+        return None
+    return CheckInData(
+        spo2=data.spo2,
+        respiratory_rate=data.respiratory_rate,
+        symptoms=tuple(data.symptoms) or None,
+    )
+
+
+def _signs(session: AsyncSession, vitals: Vitals, age: int | None) -> tuple[str, ...]:
+    return warning_signs(vitals, age=age, rule_set=site_of(session).care.warning_signs)
+
+
+async def _already_followed(
+    session: AsyncSession, actor: Actor, contact_id: int
+) -> Conflict | None:
+    """The 409 for a person already followed (active or admitted), or None. Only those who
+    may see that patient (their doctor, care coordinators) are told which one: to another
+    doctor the answer names no patient (that a number is followed is all it says)."""
+    found = (
+        await session.execute(
+            select(CarePatient.id, CarePatient.doctor_id).where(
+                CarePatient.contact_id == contact_id, CarePatient.state != CareState.ENDED
+            )
+        )
+    ).first()
+    if found is None:
+        return None
+    patient_id, doctor_id = found
+    # A retried or repeated registration would make a second patient with its own
+    # check-ins, reminders and alerts for one person.
+    shown = sees_all(actor) or (actor.user_id is not None and doctor_id == actor.user_id)
+    return Conflict(
+        msg("Người này đang được theo dõi"),
+        field="phone",
+        extra={"patient_id": patient_id} if shown else None,
+    )
+
+
+async def register_patient(session: AsyncSession, *, actor: Actor, data: PatientIn) -> CarePatient:
+    """Register an F0/F1 person (care roles): the contact found or created by phone, or the
+    case's reporter; eligibility for home care assessed with its reasons; assigned to a
+    doctor; what was measured recorded as the first check-in, a warning sign in it
+    escalated (alert, urgent case to 115) as on any check-in; check-ins scheduled."""
+    may_follow(actor)
+    if data.doctor_id is not None and not sees_all(actor):
+        raise InvalidInput("Chỉ trưởng ca chọn bác sĩ phụ trách", field="doctor_id")
+    _checked(data)
+    measured = _measured(data)
+    vitals = vitals_of(measured) if measured is not None else None
+    case_id = None
+    contact: Contact | None = None
+    if data.case_code:
+        case = await get_case_for(session, actor, data.case_code)
+        case_id = case.id
+        if case.contact_id is not None and not data.phone:
+            contact = await get_contact(session, case.contact_id)
+    known = contact is not None  # a citizen on record: the answer shows their record
+    if contact is None:
+        if not data.phone:
+            raise InvalidInput("Cần số điện thoại của người bệnh", field="phone")
+        phone_owner = await session.scalar(
+            select(ContactPhone.contact_id).where(
+                ContactPhone.e164 == normalise_phone(data.phone, field="phone")
+            )
+        )
+        known = phone_owner is not None
+        contact = await find_or_create_by_phone(
+            session, phone=data.phone, name=data.name.strip(), field="phone"
+        )
+    conflict = await _already_followed(session, actor, contact.id)
+    if conflict is not None:
+        raise conflict
+    if data.ward_code:
+        await check_ward(session, data.ward_code)
+    site = site_of(session)
+    now = utcnow()
+    today = site.local(now).date()
+    for name in ("test_date", "last_dose_date"):
+        when = getattr(data, name)
+        if when is not None and when > today:
+            raise InvalidInput(
+                msg("Ngày không được sau hôm nay ({today})", today=today.isoformat()), field=name
+            )
+    found = assess(
+        Facts(
+            status=data.status,
+            age=data.age,
+            comorbidities=frozenset(data.comorbidities),
+            comorbidities_stable=data.comorbidities_stable,
+            pregnant=data.pregnant,
+            vaccine_doses=data.vaccine_doses,
+            last_dose_date=data.last_dose_date,
+            test_date=data.test_date,
+            spo2=data.spo2,
+            respiratory_rate=data.respiratory_rate,
+            symptoms=frozenset(data.symptoms),
+            can_self_care=data.can_self_care,
+            has_carer=data.has_carer,
+            warning_signs=_signs(session, vitals, data.age) if vitals is not None else (),
+        ),
+        rule_set=site.care.eligibility,
+        on=data.test_date or today,
+    )
+    patient = CarePatient(
+        contact_id=contact.id,
+        case_id=case_id,
+        status=PatientStatus(data.status),
+        national_id=(data.national_id or "").strip() or None,
+        age=data.age,
+        test_date=data.test_date,
+        test_type=data.test_type,
+        vaccine_doses=data.vaccine_doses,
+        last_dose_date=data.last_dose_date,
+        comorbidities=list(dict.fromkeys(data.comorbidities)),
+        comorbidities_stable=data.comorbidities_stable,
+        pregnant=data.pregnant,
+        can_self_care=data.can_self_care,
+        has_carer=data.has_carer,
+        ward_code=data.ward_code or None,
+        address=data.address.strip(),
+        eligible=found.eligible,
+        eligibility=found.as_json(),
+        state=CareState.ACTIVE,
+        risk_rank=0,
+        slots_until=now,
+        link_nonce=secrets.token_hex(8),
+        registered_by_id=actor.user_id,
+        created_at=now,
+    )
+    try:
+        # The unique index on a contact's followed patient (one not ended) refuses the
+        # second of two registrations at once; the savepoint keeps the transaction usable
+        # to answer it as the check above does.
+        async with session.begin_nested():
+            session.add(patient)
+            await session.flush()
+    except IntegrityError:
+        conflict = await _already_followed(session, actor, contact.id)
+        if conflict is None:
+            raise
+        raise conflict from None
+    await _assign(session, patient, data.doctor_id)
+    if measured is not None:
+        await record_at_registration(session, actor=actor, patient=patient, data=measured)
+    await extend_slots(session, patient, now=now)
+    await session.flush()
+    if known:
+        # The registration's answer carries the record's name and every phone on it.
+        await log_personal_reads(
+            session,
+            user_id=actor.user_id,
+            purpose="care_register",
+            subjects=[ReadSubject(contact_id=contact.id)],
+        )
+    return patient
+
+
+# The record's fields an edit may change that eligibility reads (care/followup.py).
+ELIGIBILITY_FIELDS = frozenset(
+    {"comorbidities", "comorbidities_stable", "pregnant", "can_self_care", "has_carer"}
+)
+# Check-ins looked back over for the latest SpO2 and respiratory rate measured.
+LOOK_BACK = 20
+
+
+async def assess_again(session: AsyncSession, patient: CarePatient) -> tuple[str, str]:
+    """Eligibility assessed again from the record as it is now and the latest measures
+    (SpO2 and respiratory rate each from the latest check-in measuring it, the symptoms of
+    the latest check-in; the registration's measures are its first check-in), stored with
+    its reasons. Returns the decision before and after."""
+    rows = (
+        await session.execute(
+            select(CheckIn.spo2, CheckIn.respiratory_rate, CheckIn.symptoms)
+            .where(CheckIn.patient_id == patient.id)
+            .order_by(CheckIn.at.desc(), CheckIn.id.desc())
+            .limit(LOOK_BACK)
+        )
+    ).all()
+    spo2 = next((r.spo2 for r in rows if r.spo2 is not None), None)
+    rr = next((r.respiratory_rate for r in rows if r.respiratory_rate is not None), None)
+    symptoms = frozenset(rows[0].symptoms or ()) if rows else frozenset()
+    site = site_of(session)
+    vitals = Vitals(spo2=spo2, respiratory_rate=rr, symptoms=symptoms)
+    found = assess(
+        Facts(
+            status=patient.status.value,
+            age=patient.age,
+            comorbidities=frozenset(patient.comorbidities),
+            comorbidities_stable=patient.comorbidities_stable,
+            pregnant=patient.pregnant,
+            vaccine_doses=patient.vaccine_doses,
+            last_dose_date=patient.last_dose_date,
+            test_date=patient.test_date,
+            spo2=spo2,
+            respiratory_rate=rr,
+            symptoms=symptoms,
+            can_self_care=patient.can_self_care,
+            has_carer=patient.has_carer,
+            warning_signs=_signs(session, vitals, patient.age),
+        ),
+        rule_set=site.care.eligibility,
+        on=patient.test_date or site.local(utcnow()).date(),
+    )
+    was = str((patient.eligibility or {}).get("decision", ""))
+    patient.eligible = found.eligible
+    patient.eligibility = found.as_json()
+    return was, found.decision
+
+
+async def urgent_case_code(session: AsyncSession, patient: CarePatient) -> str | None:
+    """The code of the urgent case the patient's last escalation opened, if any."""
+    if patient.urgent_case_id is None:
+        return None
+    return await session.scalar(select(Case.code).where(Case.id == patient.urgent_case_id))
