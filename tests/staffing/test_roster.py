@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import insert
 
+from hotline.auth.service import create_user
 from hotline.calls.models import Call
 from hotline.db import utcnow
 from hotline.events import DomainEvent, record_event
@@ -17,7 +18,7 @@ from hotline.staffing.service import ringable
 from hotline.staffing.surge import SurgeRules, check_surge, surge_active
 from hotline.telephony.queue import QueueTiming
 from hotline.telephony.routing import QueueRule, timing_for
-from tests.conftest import live_events, site_today
+from tests.conftest import PASSWORD, live_events, site_today
 
 pytestmark = pytest.mark.anyio
 
@@ -104,14 +105,16 @@ async def test_the_queue_rings_only_operators_on_shift_while_a_roster_is_in_forc
     assert r.status_code == 200, r.text
     async with state.unit_of_work() as session:
         assert await ringable(session, now=now) == {ids["operator"]}
-    # The supervisor clocks in off the roster; an override lets the admin be rung too.
+    # The supervisor clocks in off the roster; an override lets another operator be rung too.
     r = await client.post("/api/v1/shifts/clock/in", json={"reason": "Trực thay"}, headers=sup)
     assert r.status_code == 200 and r.json()["out_at"] is None
     me = (await client.get("/api/v1/agents/me", headers=sup)).json()
     assert me["status"] == "available"
+    async with state.unit_of_work() as session:
+        other = (await create_user(session, username="dtv2", password=PASSWORD, role="operator")).id
     r = await client.put(
         "/api/v1/roster/off-shift",
-        json={"user_id": ids["admin"], "minutes": 30, "reason": "Hỗ trợ giờ cao điểm"},
+        json={"user_id": other, "minutes": 30, "reason": "Hỗ trợ giờ cao điểm"},
         headers=sup,
     )
     assert r.status_code == 200
@@ -119,7 +122,7 @@ async def test_the_queue_rings_only_operators_on_shift_while_a_roster_is_in_forc
         assert await ringable(session, now=utcnow()) == {
             ids["operator"],
             ids["supervisor"],
-            ids["admin"],
+            other,
         }
     await client.post("/api/v1/shifts/clock/out", headers=sup)
     assert (await client.get("/api/v1/agents/me", headers=sup)).json()["status"] == "away"

@@ -16,7 +16,7 @@ from hotline.auth.models import Role, User
 from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
 from hotline.calls.models import Call
-from hotline.db import utcnow
+from hotline.db import dialect_name, insert_for, utcnow
 from hotline.directory.models import Unit
 from hotline.errors import Conflict, InvalidInput, NotFound
 from hotline.events import DomainEvent, record_event
@@ -47,8 +47,16 @@ def digest_ha1(username: str, realm: str, password: str) -> str:
 async def _agent(session: AsyncSession, user: User) -> Agent:
     agent = await session.get(Agent, user.id)
     if agent is None:
-        agent = Agent(user_id=user.id, status=AgentStatus.AWAY, status_since=utcnow(), missed=0)
-        session.add(agent)
+        # The first row of a call taker may be made by two requests at once (a clock-in
+        # and a status change): ON CONFLICT lets the second wait for the first and read
+        # its row instead of failing on the primary key.
+        await session.execute(
+            insert_for(dialect_name(session))(Agent)
+            .values(user_id=user.id, status=AgentStatus.AWAY, status_since=utcnow(), missed=0)
+            .on_conflict_do_nothing(index_elements=["user_id"])
+        )
+        agent = await session.get(Agent, user.id)
+        assert agent is not None
     return agent
 
 

@@ -71,3 +71,21 @@ def check_not_over(
             ),
             field=field,
         )
+
+
+def check_not_begun(
+    session: AsyncSession, shift: ShiftTemplate, day: date, field: str, now: datetime | None = None
+) -> None:
+    """Refuse an operator's own place on a shift already begun (422 naming `field`): the
+    way onto a running shift is a supervisor's (the roster or the off-shift leave)."""
+    start, _ = shift_span(shift, day, site_of(session).timezone)
+    if start <= (now or utcnow()):
+        raise InvalidInput(
+            msg(
+                "{shift} ngày {day} đã bắt đầu; tự đăng ký chỉ vào ca chưa bắt đầu, vào ca "
+                "đang diễn ra cần trưởng ca xếp lịch hoặc cho phép làm ngoài ca",
+                shift=shift.name,
+                day=day.strftime("%d/%m/%Y"),
+            ),
+            field=field,
+        )

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.agents.models import AgentStatus
@@ -14,10 +15,10 @@ from hotline.auth.models import User
 from hotline.auth.permissions import Permission, allows, require
 from hotline.auth.service import Actor
 from hotline.db import utcnow
-from hotline.errors import InvalidInput, InvalidTransition, NotFound
+from hotline.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from hotline.messages import msg
 from hotline.site import site_of
-from hotline.staffing.checks import shift_span
+from hotline.staffing.checks import queue_taker, shift_span
 from hotline.staffing.models import (
     RingOverride,
     RosterEntry,
@@ -72,26 +73,57 @@ async def clock(
     if actor.user_id is None:
         raise InvalidInput("Cần đăng nhập bằng tài khoản người dùng", field="user_id")
     now = utcnow()
-    open_row = await session.scalar(
-        select(ShiftClock).where(ShiftClock.user_id == actor.user_id, ShiftClock.out_at.is_(None))
-    )
+    open_row = await _open_row(session, actor.user_id)
     if clock_in:
         if open_row is None:
             by, why = await _clock_in_leave(
                 session, actor=actor, now=now, early=early, reason=reason
             )
-            open_row = ShiftClock(
-                user_id=actor.user_id, in_at=now, override_by=by, override_reason=why
-            )
-            session.add(open_row)
+            open_row = await _open(session, actor.user_id, now, by, why)
         await set_status(session, user_id=actor.user_id, status=AgentStatus.AVAILABLE.value)
     else:
         if open_row is None:
             raise InvalidTransition("Bạn chưa vào ca", field="clock")
-        open_row.out_at = now
+        # Conditional: of two clock-outs at once, the second is told as a repeat is.
+        closed = await session.execute(
+            update(ShiftClock)
+            .where(ShiftClock.id == open_row.id, ShiftClock.out_at.is_(None))
+            .values(out_at=now)
+            .execution_options(synchronize_session="fetch")
+        )
+        if getattr(closed, "rowcount", 0) != 1:
+            raise InvalidTransition("Bạn chưa vào ca", field="clock")
         await set_status(session, user_id=actor.user_id, status=AgentStatus.AWAY.value)
     await session.flush()
     return open_row
+
+
+async def _open_row(session: AsyncSession, user_id: int) -> ShiftClock | None:
+    return await session.scalar(
+        select(ShiftClock)
+        .where(ShiftClock.user_id == user_id, ShiftClock.out_at.is_(None))
+        .execution_options(populate_existing=True)
+    )
+
+
+async def _open(
+    session: AsyncSession, user_id: int, now: datetime, by: int | None, why: str
+) -> ShiftClock:
+    """A new open clock row; when a clock-in sent at the same time opened one first
+    (uq_shift_clock_open), that row, as a repeated clock-in answers."""
+    row = ShiftClock(user_id=user_id, in_at=now, override_by=by, override_reason=why)
+    try:
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+    except IntegrityError:
+        first = await _open_row(session, user_id)
+        if first is None:  # opened and closed again meanwhile
+            raise Conflict(
+                "Một yêu cầu vào ca khác vừa được xử lý; hãy thử lại", field="clock"
+            ) from None
+        return first
+    return row
 
 
 async def _clock_in_leave(
@@ -144,6 +176,10 @@ async def allow_off_shift(
         raise InvalidInput("Từ 0 đến 1440 phút", field="minutes")
     if await session.get(User, user_id) is None:
         raise NotFound("Không tìm thấy người dùng", field="user_id")
+    if minutes:
+        # Only the operator queue's call takers: leave for anyone else would let them
+        # clock in and be counted on the line without ever being rung.
+        await queue_taker(session, user_id, "user_id")
     why = " ".join(reason.split())[:200]
     if minutes and not why:
         raise InvalidInput("Cần lý do cho phép làm ngoài ca", field="reason")

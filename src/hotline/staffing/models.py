@@ -141,7 +141,17 @@ class ShiftClock(Base):
     """An operator's clock-in and clock-out; an open row (no `out_at`) is someone at work."""
 
     __tablename__ = "shift_clock"
-    __table_args__ = (Index("ix_shift_clock_user_out", "user_id", "out_at"),)
+    __table_args__ = (
+        Index("ix_shift_clock_user_out", "user_id", "out_at"),
+        # One open row per person: clock-ins sent at once cannot leave two people at work.
+        Index(
+            "uq_shift_clock_open",
+            "user_id",
+            unique=True,
+            postgresql_where=text("out_at IS NULL"),
+            sqlite_where=text("out_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))

@@ -8,8 +8,7 @@ from datetime import date, datetime, time, timedelta
 from datetime import timezone as dt_timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -18,19 +17,17 @@ from hotline.auth.models import User
 from hotline.auth.permissions import Permission, allows, require
 from hotline.auth.service import Actor
 from hotline.db import utcnow
-from hotline.errors import Conflict, InvalidInput, NotFound
+from hotline.errors import InvalidInput
 from hotline.messages import msg
 from hotline.site import site_of
 from hotline.staffing.checks import (
     OPERATOR_ROLES,
     check_day,
-    check_not_over,
-    queue_taker,
     shift_span,
 )
 
-# Clocking in and the off-shift override are in clock.py, swaps in swaps.py; also named here
-# for the callers that look for them here.
+# Clocking in and the off-shift override are in clock.py, placing people on shifts in
+# placing.py, swaps in swaps.py; also named here for the callers that look for them here.
 from hotline.staffing.clock import CLOCK_IN_EARLY as CLOCK_IN_EARLY
 from hotline.staffing.clock import allow_off_shift as allow_off_shift
 from hotline.staffing.clock import clock as clock
@@ -40,8 +37,10 @@ from hotline.staffing.models import (
     ShiftClock,
     ShiftTemplate,
     Volunteer,
-    VolunteerStatus,
 )
+from hotline.staffing.placing import assign as assign
+from hotline.staffing.placing import copy_week as copy_week
+from hotline.staffing.placing import unassign as unassign
 from hotline.staffing.swaps import decide_swap as decide_swap
 from hotline.staffing.swaps import list_swaps as list_swaps
 from hotline.staffing.swaps import request_swap as request_swap
@@ -215,150 +214,6 @@ async def read_roster(
     _check_range(start, end)
     mine = None if allows(actor, Permission.MANAGE_STAFFING) else actor.user_id
     return await roster(session, start=start, end=end, user_id=mine)
-
-
-async def _shift(session: AsyncSession, shift_id: int) -> ShiftTemplate:
-    shift = await session.get(ShiftTemplate, shift_id)
-    if shift is None or not shift.active:
-        raise NotFound("Không tìm thấy ca trực", field="shift_id")
-    return shift
-
-
-async def assign(
-    session: AsyncSession,
-    *,
-    actor: Actor,
-    day: date,
-    shift_id: int,
-    user_id: int | None = None,
-    volunteer_id: int | None = None,
-) -> RosterEntry:
-    """Put an operator, a supervisor or an approved volunteer on a shift (supervisors): the
-    people the operator queue rings. An operator may put themselves on a shift that still
-    lacks people (volunteers filling the roster)."""
-    require(actor, Permission.SEE_ROSTER)
-    check_day(day, "day")
-    shift = await _shift(session, shift_id)
-    check_not_over(session, shift, day, "day")
-    if (user_id is None) == (volunteer_id is None):
-        raise InvalidInput("Chọn một người: tài khoản hoặc tình nguyện viên", field="user_id")
-    if not allows(actor, Permission.MANAGE_STAFFING):
-        if user_id != actor.user_id:
-            require(
-                actor,
-                Permission.MANAGE_STAFFING,
-                msg("Chỉ trưởng ca và quản trị viên được xếp người khác vào ca"),
-            )
-        taken = await session.scalar(
-            select(func.count())
-            .select_from(RosterEntry)
-            .where(RosterEntry.day == day, RosterEntry.shift_id == shift_id)
-        )
-        if int(taken or 0) >= shift.operators:
-            raise Conflict("Ca này đã đủ người", field="shift_id")
-    if user_id is not None:
-        await queue_taker(session, user_id, "user_id")
-    if volunteer_id is not None:
-        volunteer = await session.get(Volunteer, volunteer_id)
-        if volunteer is None or volunteer.status is not VolunteerStatus.APPROVED:
-            raise InvalidInput(
-                "Tình nguyện viên chưa được duyệt hoặc không tồn tại", field="volunteer_id"
-            )
-    entry = RosterEntry(
-        day=day,
-        shift_id=shift_id,
-        user_id=user_id,
-        volunteer_id=volunteer_id,
-        created_by=actor.user_id,
-    )
-    try:
-        async with session.begin_nested():
-            session.add(entry)
-            await session.flush()
-    except IntegrityError:
-        raise Conflict("Người này đã có trong ca", field="user_id") from None
-    return entry
-
-
-async def unassign(session: AsyncSession, *, actor: Actor, entry_id: int) -> None:
-    """Take someone off a shift (supervisors)."""
-    require(
-        actor,
-        Permission.MANAGE_STAFFING,
-        msg("Chỉ trưởng ca và quản trị viên được rút người khỏi ca"),
-    )
-    entry = await session.get(RosterEntry, entry_id)
-    if entry is None:
-        raise NotFound("Không tìm thấy lượt trực", field="entry_id")
-    shift = await session.get(ShiftTemplate, entry.shift_id)
-    if shift is not None:
-        check_not_over(session, shift, entry.day, "entry_id")
-    await session.delete(entry)
-    await session.flush()
-
-
-async def copy_week(session: AsyncSession, *, actor: Actor, source: date, target: date) -> int:
-    """Copy the 7 days from `source` onto the 7 days from `target`, adding the places not
-    there yet (supervisors): a week's roster from the last one. Returns places added."""
-    require(
-        actor, Permission.MANAGE_STAFFING, msg("Chỉ trưởng ca và quản trị viên được chép lịch trực")
-    )
-    check_day(source, "source")
-    check_day(target, "target")
-    if abs((target - source).days) < 7:
-        raise InvalidInput("Hai tuần không được chồng lên nhau", field="target")
-    if target < utcnow().astimezone(site_of(session).timezone).date():
-        raise InvalidInput(
-            "Không chép lịch trực vào một tuần bắt đầu trong quá khứ", field="target"
-        )
-    shifts = {s.id: s for s in (await session.scalars(select(ShiftTemplate))).all()}
-    now = utcnow()
-    # Places of people the operator queue does not ring (kept from before the roster
-    # refused them) are not carried into a new week.
-    week = (
-        await session.scalars(
-            select(RosterEntry)
-            .outerjoin(User, User.id == RosterEntry.user_id)
-            .where(
-                RosterEntry.day >= source,
-                RosterEntry.day < source + timedelta(days=7),
-                or_(
-                    RosterEntry.user_id.is_(None),
-                    and_(User.active.is_(True), User.role.in_(OPERATOR_ROLES)),
-                ),
-            )
-        )
-    ).all()
-    existing = {
-        (e.day, e.shift_id, e.user_id, e.volunteer_id)
-        for e in (
-            await session.scalars(
-                select(RosterEntry).where(
-                    RosterEntry.day >= target, RosterEntry.day < target + timedelta(days=7)
-                )
-            )
-        ).all()
-    }
-    added = 0
-    for e in week:
-        day = target + (e.day - source)
-        if (day, e.shift_id, e.user_id, e.volunteer_id) in existing:
-            continue
-        # Today's shifts already over are not filled in after the fact.
-        if shift_span(shifts[e.shift_id], day, site_of(session).timezone)[1] <= now:
-            continue
-        session.add(
-            RosterEntry(
-                day=day,
-                shift_id=e.shift_id,
-                user_id=e.user_id,
-                volunteer_id=e.volunteer_id,
-                created_by=actor.user_id,
-            )
-        )
-        added += 1
-    await session.flush()
-    return added
 
 
 # -- clock and who the queue rings ------------------------------------------------------------

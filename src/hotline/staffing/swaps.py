@@ -106,6 +106,12 @@ async def decide_swap(
     swap = await session.get(ShiftSwap, swap_id)
     if swap is None:
         raise NotFound("Không tìm thấy yêu cầu đổi ca", field="swap_id")
+    await _lock_place(session, swap)
+    if swap.status is SwapStatus.CANCELLED:
+        raise InvalidTransition(
+            "Yêu cầu đổi ca này đã bị hủy: lượt trực đã được đổi cho người khác",
+            field="swap_id",
+        )
     if swap.status is not SwapStatus.REQUESTED:
         raise InvalidTransition("Yêu cầu đổi ca này đã được xử lý", field="swap_id")
     now = utcnow()
@@ -127,6 +133,40 @@ async def decide_swap(
         await _move_place(session, actor=actor, swap=swap, now=now)
     await session.flush()
     return swap
+
+
+async def _lock_place(session: AsyncSession, swap: ShiftSwap) -> None:
+    """Lock, in one order for every decision, the shift of the swap's place, the place,
+    then the requests for it by id, and read them afresh: two decisions at once (two
+    requests for one place, or two places handed to one colleague on one shift) then run
+    one after the other instead of deadlocking, and the second sees what the first did.
+    The shift's row is taken FOR NO KEY UPDATE, as placing people on the shift takes it
+    (placing.assign): rows that merely refer to the shift do not wait for it."""
+    shift_id = await session.scalar(
+        select(RosterEntry.shift_id).where(RosterEntry.id == swap.entry_id)
+    )
+    if shift_id is not None:
+        await session.execute(
+            select(ShiftTemplate.id)
+            .where(ShiftTemplate.id == shift_id)
+            .with_for_update(key_share=True)
+        )
+    await session.execute(
+        select(RosterEntry)
+        .where(RosterEntry.id == swap.entry_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    await session.execute(
+        select(ShiftSwap)
+        .where(ShiftSwap.entry_id == swap.entry_id)
+        .order_by(ShiftSwap.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    # The place may have gone meanwhile (taken off the roster: its requests with it).
+    if await session.get(ShiftSwap, swap.id, populate_existing=True) is None:
+        raise NotFound("Không tìm thấy yêu cầu đổi ca", field="swap_id")
 
 
 async def _move_place(

@@ -1,0 +1,182 @@
+"""Putting people on shifts and taking them off: a supervisor places anyone the operator
+queue rings, an operator fills a place on a shift not yet begun; a week copied from the
+last one."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.auth.models import User
+from hotline.auth.permissions import Permission, allows, require
+from hotline.auth.service import Actor
+from hotline.db import utcnow
+from hotline.errors import Conflict, InvalidInput, NotFound
+from hotline.messages import msg
+from hotline.site import site_of
+from hotline.staffing.checks import (
+    OPERATOR_ROLES,
+    check_day,
+    check_not_begun,
+    check_not_over,
+    queue_taker,
+    shift_span,
+)
+from hotline.staffing.models import RosterEntry, ShiftTemplate, Volunteer, VolunteerStatus
+
+
+async def _shift(session: AsyncSession, shift_id: int, *, lock: bool = False) -> ShiftTemplate:
+    """An active shift; `lock` holds its row (FOR NO KEY UPDATE on PostgreSQL, SQLite has
+    one writer anyway) until the end of the transaction: changes to its roster that
+    count its places wait for each other."""
+    stmt = select(ShiftTemplate).where(ShiftTemplate.id == shift_id)
+    if lock:
+        stmt = stmt.with_for_update(key_share=True)
+    shift = await session.scalar(stmt.execution_options(populate_existing=True))
+    if shift is None or not shift.active:
+        raise NotFound("Không tìm thấy ca trực", field="shift_id")
+    return shift
+
+
+async def assign(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    day: date,
+    shift_id: int,
+    user_id: int | None = None,
+    volunteer_id: int | None = None,
+) -> RosterEntry:
+    """Put an operator, a supervisor or an approved volunteer on a shift (supervisors): the
+    people the operator queue rings. An operator may put themselves on a shift that still
+    lacks people and has not begun (volunteers filling the roster); a running shift takes
+    them only through a supervisor."""
+    require(actor, Permission.SEE_ROSTER)
+    check_day(day, "day")
+    shift = await _shift(session, shift_id, lock=True)
+    check_not_over(session, shift, day, "day")
+    if (user_id is None) == (volunteer_id is None):
+        raise InvalidInput("Chọn một người: tài khoản hoặc tình nguyện viên", field="user_id")
+    if not allows(actor, Permission.MANAGE_STAFFING):
+        if user_id != actor.user_id:
+            require(
+                actor,
+                Permission.MANAGE_STAFFING,
+                msg("Chỉ trưởng ca và quản trị viên được xếp người khác vào ca"),
+            )
+        check_not_begun(session, shift, day, "day")
+        # Counted under the shift's lock (taken above): operators filling its last places
+        # at once are served one after the other, each seeing the places taken before.
+        taken = await session.scalar(
+            select(func.count())
+            .select_from(RosterEntry)
+            .where(RosterEntry.day == day, RosterEntry.shift_id == shift_id)
+        )
+        if int(taken or 0) >= shift.operators:
+            raise Conflict("Ca này đã đủ người", field="shift_id")
+    if user_id is not None:
+        await queue_taker(session, user_id, "user_id")
+    if volunteer_id is not None:
+        volunteer = await session.get(Volunteer, volunteer_id)
+        if volunteer is None or volunteer.status is not VolunteerStatus.APPROVED:
+            raise InvalidInput(
+                "Tình nguyện viên chưa được duyệt hoặc không tồn tại", field="volunteer_id"
+            )
+    entry = RosterEntry(
+        day=day,
+        shift_id=shift_id,
+        user_id=user_id,
+        volunteer_id=volunteer_id,
+        created_by=actor.user_id,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(entry)
+            await session.flush()
+    except IntegrityError:
+        raise Conflict("Người này đã có trong ca", field="user_id") from None
+    return entry
+
+
+async def unassign(session: AsyncSession, *, actor: Actor, entry_id: int) -> None:
+    """Take someone off a shift (supervisors)."""
+    require(
+        actor,
+        Permission.MANAGE_STAFFING,
+        msg("Chỉ trưởng ca và quản trị viên được rút người khỏi ca"),
+    )
+    entry = await session.get(RosterEntry, entry_id)
+    if entry is None:
+        raise NotFound("Không tìm thấy lượt trực", field="entry_id")
+    shift = await session.get(ShiftTemplate, entry.shift_id)
+    if shift is not None:
+        check_not_over(session, shift, entry.day, "entry_id")
+    await session.delete(entry)
+    await session.flush()
+
+
+async def copy_week(session: AsyncSession, *, actor: Actor, source: date, target: date) -> int:
+    """Copy the 7 days from `source` onto the 7 days from `target`, adding the places not
+    there yet (supervisors): a week's roster from the last one. Returns places added."""
+    require(
+        actor, Permission.MANAGE_STAFFING, msg("Chỉ trưởng ca và quản trị viên được chép lịch trực")
+    )
+    check_day(source, "source")
+    check_day(target, "target")
+    if abs((target - source).days) < 7:
+        raise InvalidInput("Hai tuần không được chồng lên nhau", field="target")
+    if target < utcnow().astimezone(site_of(session).timezone).date():
+        raise InvalidInput(
+            "Không chép lịch trực vào một tuần bắt đầu trong quá khứ", field="target"
+        )
+    shifts = {s.id: s for s in (await session.scalars(select(ShiftTemplate))).all()}
+    now = utcnow()
+    # Places of people the operator queue does not ring (kept from before the roster
+    # refused them) are not carried into a new week.
+    week = (
+        await session.scalars(
+            select(RosterEntry)
+            .outerjoin(User, User.id == RosterEntry.user_id)
+            .where(
+                RosterEntry.day >= source,
+                RosterEntry.day < source + timedelta(days=7),
+                or_(
+                    RosterEntry.user_id.is_(None),
+                    and_(User.active.is_(True), User.role.in_(OPERATOR_ROLES)),
+                ),
+            )
+        )
+    ).all()
+    existing = {
+        (e.day, e.shift_id, e.user_id, e.volunteer_id)
+        for e in (
+            await session.scalars(
+                select(RosterEntry).where(
+                    RosterEntry.day >= target, RosterEntry.day < target + timedelta(days=7)
+                )
+            )
+        ).all()
+    }
+    added = 0
+    for e in week:
+        day = target + (e.day - source)
+        if (day, e.shift_id, e.user_id, e.volunteer_id) in existing:
+            continue
+        # Today's shifts already over are not filled in after the fact.
+        if shift_span(shifts[e.shift_id], day, site_of(session).timezone)[1] <= now:
+            continue
+        session.add(
+            RosterEntry(
+                day=day,
+                shift_id=e.shift_id,
+                user_id=e.user_id,
+                volunteer_id=e.volunteer_id,
+                created_by=actor.user_id,
+            )
+        )
+        added += 1
+    await session.flush()
+    return added
