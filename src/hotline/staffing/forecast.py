@@ -178,9 +178,10 @@ def forecast(
         for s in range(SLOTS)
     ]
     out = []
+    # Under a week of history not every weekday has a day of its own: all days stand in.
+    whole_week = len(history.days) >= 7
     for day in days:
-        same = [d for d in history.days if d.weekday() == day.weekday()]
-        base_days = same or list(history.days)
+        base_days = [d for d in history.days if not whole_week or d.weekday() == day.weekday()]
         for s in range(SLOTS):
             mean = (
                 sum(history.calls.get((d, s), 0) for d in base_days) / len(base_days)
