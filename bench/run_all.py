@@ -726,7 +726,8 @@ def staffing_section(r: dict[str, Any]) -> tuple[str, list[str]]:
             "",
             "What: `bench/staffing.py`, `hotline.staffing.planning.staffing_forecast` for a"
             f" week ({c['slots']} half-hours) on PostgreSQL, {c['runs']} runs after warm-up:"
-            " the grouped history query, the roster and Erlang A for every half-hour (one"
+            " the history from the quarter-hour counters, the roster and Erlang A for every"
+            " half-hour (one"
             " call in eight abandoned in the queue, so callers' patience is known); and"
             " Erlang C (`agents_needed`) and Erlang A (`agents_needed_a`, 90 s patience) alone"
             " for one half-hour.",

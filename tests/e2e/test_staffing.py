@@ -27,6 +27,7 @@ def _day_shape(slot: int) -> int:
 async def _seed(settings) -> None:  # type: ignore[no-untyped-def]
     from hotline.auth.service import actor_of, create_user
     from hotline.calls.models import Call
+    from hotline.reports.rebuild import rebuild_counters
     from hotline.staffing import service, volunteers
     from hotline.staffing.jobs import alert_unfilled
     from hotline.staffing.models import RosterEntry
@@ -45,6 +46,7 @@ async def _seed(settings) -> None:  # type: ignore[no-untyped-def]
             for i, name in enumerate(names, start=1)
         ]
         await s.execute(insert(Call), call_rows(21, _day_shape))
+        await rebuild_counters(s)
         actor = actor_of(lead)
         shifts = await service.list_shifts(s, actor=actor)
         today = site_today()

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import insert
 
 from hotline.calls.models import Call
+from hotline.reports.rebuild import rebuild_counters
 from hotline.staffing.erlang import agents_needed
 from hotline.staffing.erlang_a import agents_needed_a
 from hotline.staffing.forecast import MIN_ABANDONED, History, forecast
@@ -56,8 +57,10 @@ def _rows(first: date, days: int) -> list[dict[str, Any]]:
 
 
 async def _history(app: Any, first: date, days: int) -> None:
+    """Calls loaded in bulk, as the demo and imports load them (counters rebuilt after)."""
     async with app.state.hotline.unit_of_work() as session:
         await session.execute(insert(Call), _rows(first, days))
+        await rebuild_counters(session)
 
 
 async def test_the_forecast_recovers_a_weekly_pattern_and_staffs_it(app, client, world) -> None:
@@ -117,6 +120,7 @@ async def test_with_enough_abandoned_calls_erlang_a_staffs_with_the_callers_pati
     patience = sum(r["queue_wait_seconds"] for r in queued) / abandoned
     async with app.state.hotline.unit_of_work() as session:
         await session.execute(insert(Call), rows)
+        await rebuild_counters(session)
     target = today + timedelta(days=1)
     body = (
         await client.get(

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import site_today
 from tests.dashboard.helpers import sign_in
-from tests.staffing.test_forecast import _history
+from tests.staffing.test_forecast import _history, pattern
 
 pytestmark = pytest.mark.anyio
 
@@ -59,3 +59,20 @@ async def test_under_a_week_of_history_every_day_stands_in_and_it_says_so(
     ]
     assert (history["days"], history["basis"], history["enough"]) == (3, "all_days", False)
     assert history["note"].startswith("Chỉ có 3 ngày lịch sử cuộc gọi")
+
+
+async def test_under_a_week_of_history_every_day_stands_in_even_for_a_weekday_it_has(
+    app, client, world
+) -> None:
+    today = site_today()
+    history_days = [today - timedelta(days=i) for i in (3, 2, 1)]
+    await _history(app, history_days[0], 3)
+    # Four days on: the same weekday as the first day of history, which is not all of it.
+    target = today + timedelta(days=4)
+    assert target.weekday() == history_days[0].weekday()
+    sup = world.auth("supervisor")
+    slots = (await client.get(f"/api/v1/staffing/forecast?date={target}", headers=sup)).json()[
+        "slots"
+    ]
+    for i, s in enumerate(slots):
+        assert s["calls"] == pytest.approx(sum(pattern(d, i) for d in history_days) / 3), i

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import insert
 
 from hotline.calls.models import Call
+from hotline.reports.rebuild import rebuild_counters
 from hotline.staffing import volunteers
 from hotline.staffing.jobs import alert_unfilled
 from tests.conftest import SITE_TZ, site_today
@@ -80,6 +81,7 @@ def morning_calls(slot: int) -> int:
 async def _calls(app: Any) -> None:
     async with app.state.hotline.unit_of_work() as session:
         await session.execute(insert(Call), call_rows(14, morning_calls))
+        await rebuild_counters(session)
 
 
 async def _scene(app: Any, client: Any, world: Any) -> dict[str, Any]:

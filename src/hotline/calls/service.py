@@ -217,6 +217,7 @@ async def _count(session: AsyncSession, call: Call) -> None:
         talk_seconds=call.talk_seconds,
         operator_id=call.operator_id if call.answered_at is not None else None,
         answered_in_20s=_answered_within(call, 20),
+        answered=call.answered_at is not None,
     )
 
 

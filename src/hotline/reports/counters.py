@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.calls.models import CallOutcome
 from hotline.db import dialect_name, insert_for
 from hotline.reports.models import (
     CallCounter,
+    CallQuarterCounter,
     CaseCounter,
     CaseCounterDelta,
     OperatorCounter,
     UnitCounter,
 )
 from hotline.site import site_of
+
+QUARTER = timedelta(minutes=15)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Calls that ended outside hours reached no branch's people: not offered to it.
+NOT_OFFERED = CallOutcome.OUTSIDE_HOURS.value
+
+
+def quarter_of(at: datetime) -> int:
+    """The UTC quarter-hour an instant falls in (CallQuarterCounter.quarter), exactly."""
+    return (at - _EPOCH) // QUARTER
+
+
+def quarter_start(quarter: int) -> datetime:
+    return _EPOCH + quarter * QUARTER
 
 
 async def _bump(
@@ -84,7 +100,10 @@ async def count_call(
     talk_seconds: int,
     operator_id: int | None = None,
     answered_in_20s: bool = False,
+    answered: bool = False,
 ) -> None:
+    """Count a finished call to the line: its hour's report bucket, its operator's day,
+    and the quarter-hour its branch was offered it in (the staffing forecast)."""
     site = site_of(session)
     day, hour = site.local_day_hour(started_at)
     keys = {
@@ -106,6 +125,19 @@ async def count_call(
             "answered_20s": int(answered_in_20s),
         },
     )
+    if branch and outcome != NOT_OFFERED:
+        await _bump(
+            session,
+            CallQuarterCounter,
+            {"branch": branch, "quarter": quarter_of(started_at)},
+            {
+                "calls": 1,
+                "answered": int(answered),
+                "talk_seconds": talk_seconds if answered else 0,
+                "wait_seconds": wait_seconds,
+                "abandoned": int(outcome == CallOutcome.ABANDONED_QUEUE.value),
+            },
+        )
     if operator_id is not None:
         await _bump(
             session,

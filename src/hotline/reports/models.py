@@ -66,6 +66,31 @@ class CallCounter(Base):
     answered_20s: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
+class CallQuarterCounter(Base):
+    """The calls each branch was offered per quarter-hour, for the staffing forecast.
+
+    Keyed by UTC quarter-hour (`quarter` = Unix time // 900), not by local day and hour:
+    every zone's offset is a whole number of quarter-hours, so each row falls in one local
+    half-hour of any site timezone, and changing the site's timezone leaves the rows right.
+    Counts the calls to the line that reached a branch (not those that ended outside
+    hours), once each when the record is finished (calls/service.py), like `call_counter`.
+    One row per branch and quarter-hour, no shards: its writers are the phone line's record
+    writers (one task per line instance, off the media path) and the API, so a wait for the
+    row's lock costs no caller anything, and the forecast reads one row per quarter-hour.
+    """
+
+    __tablename__ = "call_quarter_counter"
+
+    branch: Mapped[str] = mapped_column(String(20), primary_key=True)
+    quarter: Mapped[int] = mapped_column(Integer, primary_key=True)
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+    # Talk time of the answered calls; queue waits of every call (callers' patience).
+    talk_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    wait_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    abandoned: Mapped[int] = mapped_column(Integer, default=0)  # hung up in the queue
+
+
 class OperatorCounter(Base):
     """Answered calls and talk time per operator and local day."""
 

@@ -12,10 +12,12 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.calls.models import Call, CallDirection
+from hotline.calls.models import Call, CallDirection, CallOutcome
 from hotline.cases.models import AssignmentStatus, Case, CaseAssignment
+from hotline.reports.counters import NOT_OFFERED, quarter_of
 from hotline.reports.models import (
     CallCounter,
+    CallQuarterCounter,
     CaseCounter,
     CaseCounterDelta,
     OperatorCounter,
@@ -28,7 +30,8 @@ BATCH = 5000
 
 async def rebuild_counters(session: AsyncSession) -> dict[str, int]:
     site = site_of(session)
-    for model in (CaseCounter, CaseCounterDelta, CallCounter, UnitCounter, OperatorCounter):
+    counters = (CaseCounter, CaseCounterDelta, CallCounter, CallQuarterCounter, UnitCounter)
+    for model in (*counters, OperatorCounter):
         await session.execute(delete(model))
 
     cases: Counter[tuple[Any, ...]] = Counter()
@@ -68,6 +71,8 @@ async def rebuild_counters(session: AsyncSession) -> dict[str, int]:
     quick: Counter[tuple[Any, ...]] = Counter()
     by_operator: Counter[tuple[Any, ...]] = Counter()
     operator_talk: Counter[tuple[Any, ...]] = Counter()
+    # The staffing forecast's quarter-hours: calls, answered, talk, wait, abandoned.
+    offered: dict[tuple[str, int], list[int]] = {}
     call_rows = await session.stream(
         select(
             Call.started_at,
@@ -92,6 +97,14 @@ async def rebuild_counters(session: AsyncSession) -> dict[str, int]:
         if operator_id is not None and answered_at is not None:
             by_operator[(day, operator_id)] += 1
             operator_talk[(day, operator_id)] += talk
+        if branch and (outcome is None or outcome.value != NOT_OFFERED):
+            sums = offered.setdefault((branch, quarter_of(at)), [0, 0, 0, 0, 0])
+            answered = answered_at is not None
+            sums[0] += 1
+            sums[1] += int(answered)
+            sums[2] += talk if answered else 0
+            sums[3] += wait
+            sums[4] += int(outcome is CallOutcome.ABANDONED_QUEUE)
     await _insert(
         session,
         CallCounter,
@@ -123,6 +136,23 @@ async def rebuild_counters(session: AsyncSession) -> dict[str, int]:
                 "talk_seconds": operator_talk[k],
             }
             for k, n in by_operator.items()
+        ],
+    )
+
+    await _insert(
+        session,
+        CallQuarterCounter,
+        [
+            {
+                "branch": k[0],
+                "quarter": k[1],
+                "calls": v[0],
+                "answered": v[1],
+                "talk_seconds": v[2],
+                "wait_seconds": v[3],
+                "abandoned": v[4],
+            }
+            for k, v in offered.items()
         ],
     )
 

@@ -11,10 +11,12 @@ quiet half-hour's few calls cannot swing it. Callers' mean patience, from the qu
 waits and abandoned calls of the same window (`History.patience_seconds`), lets the
 planning use Erlang A instead of Erlang C.
 
-History is read in one grouped query over the window (an index range scan of
-`ix_call_started_at`), grouped by UTC half-hour; the Python side maps each bucket to the
-site's local day and half-hour (exact for zones whose offset is a whole number of
-half-hours, as Việt Nam's is).
+History is read from `call_quarter_counter` (reports/models.py), the operator queue's
+calls per UTC quarter-hour, kept as each call record is finished: a window of 8 weeks is
+at most 5,376 rows however busy the line, instead of every call in it. Each quarter-hour
+falls in one local half-hour of the site's timezone (every zone's offset is a whole number
+of quarter-hours), so the local days and half-hours are exact, across daylight-saving
+changes too. A call still in progress is counted when it ends.
 """
 
 from __future__ import annotations
@@ -23,14 +25,14 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, and_, case, cast, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.calls.models import Call, CallOutcome
-from hotline.db import dialect_name
+from hotline.calls.models import Call
+from hotline.reports.counters import quarter_of, quarter_start
+from hotline.reports.models import CallQuarterCounter
 
 SLOTS = 48
 SLOT = timedelta(minutes=30)
@@ -101,33 +103,10 @@ def history_window(first_day: date, now: datetime, tz: ZoneInfo, weeks: int) -> 
 
 
 async def read_history(session: AsyncSession, *, start: date, end: date, tz: ZoneInfo) -> History:
-    """The operator queue's calls between two local days, in one grouped query."""
+    """The operator queue's calls between two local days, from its quarter-hour counters."""
     lo, hi = day_start_utc(start, tz), day_start_utc(end, tz)
-    bucket: Any
-    if dialect_name(session) == "postgresql":
-        bucket = func.floor(func.extract("epoch", Call.started_at) / 1800)
-    else:
-        bucket = cast(func.strftime("%s", Call.started_at), Integer) / 1800
-    answered = Call.answered_at.is_not(None)
-    stmt = (
-        select(
-            bucket.label("b"),
-            func.count(),
-            func.sum(case((answered, 1), else_=0)),
-            func.sum(case((answered, Call.talk_seconds), else_=0)),
-            func.sum(Call.queue_wait_seconds),
-            func.sum(case((Call.outcome == CallOutcome.ABANDONED_QUEUE, 1), else_=0)),
-        )
-        .where(
-            Call.started_at >= lo,
-            Call.started_at < hi,
-            Call.branch == QUEUE,
-            or_(Call.outcome.is_(None), Call.outcome != CallOutcome.OUTSIDE_HOURS),
-        )
-        .group_by(bucket)
-    )
     first = await session.scalar(
-        select(func.min(Call.started_at)).where(and_(Call.started_at >= lo, Call.started_at < hi))
+        select(func.min(Call.started_at)).where(Call.started_at >= lo, Call.started_at < hi)
     )
     history = History()
     if first is None:
@@ -135,12 +114,15 @@ async def read_history(session: AsyncSession, *, start: date, end: date, tz: Zon
     first_day = first.astimezone(tz).date()
     history.days = {start + timedelta(days=i) for i in range((end - start).days)}
     history.days = {d for d in history.days if d >= first_day}
-    for b, n, n_answered, talk, waited, abandoned in (await session.execute(stmt)).all():
-        at = datetime.fromtimestamp(int(b) * 1800, UTC)
-        day, slot = local_slot(at, tz)
-        history.add(day, slot, int(n), int(n_answered or 0), float(talk or 0))
-        history.waited_seconds += float(waited or 0)
-        history.abandoned += int(abandoned or 0)
+    q = CallQuarterCounter
+    stmt = select(
+        q.quarter, q.calls, q.answered, q.talk_seconds, q.wait_seconds, q.abandoned
+    ).where(q.branch == QUEUE, q.quarter >= quarter_of(lo), q.quarter < quarter_of(hi))
+    for quarter, n, n_answered, talk, waited, abandoned in (await session.execute(stmt)).all():
+        day, slot = local_slot(quarter_start(quarter), tz)
+        history.add(day, slot, int(n), int(n_answered), float(talk))
+        history.waited_seconds += float(waited)
+        history.abandoned += int(abandoned)
     return history
 
 
@@ -196,9 +178,10 @@ def forecast(
         for s in range(SLOTS)
     ]
     out = []
+    # Under a week of history not every weekday has a day of its own: all days stand in.
+    whole_week = len(history.days) >= 7
     for day in days:
-        same = [d for d in history.days if d.weekday() == day.weekday()]
-        base_days = same or list(history.days)
+        base_days = [d for d in history.days if not whole_week or d.weekday() == day.weekday()]
         for s in range(SLOTS):
             mean = (
                 sum(history.calls.get((d, s), 0) for d in base_days) / len(base_days)
