@@ -19,7 +19,7 @@ from hotline.settings import Settings
 from hotline.site import Site
 from tests.db.test_migrations import fresh_url  # noqa: F401  (the fixture)
 
-BEFORE = "20261210_0041"
+BEFORE = "20261210_0046"
 EPOCH = datetime(2026, 10, 1, tzinfo=UTC)
 
 

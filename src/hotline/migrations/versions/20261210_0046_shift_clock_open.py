@@ -2,7 +2,7 @@
 out_at is null
 
 Revision ID: 20261210_0046
-Revises: 20261210_0041
+Revises: 20261210_0045
 Create Date: 2026-12-10 12:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '20261210_0046'
-down_revision = '20261210_0041'
+down_revision = '20261210_0045'
 branch_labels = None
 depends_on = None
 

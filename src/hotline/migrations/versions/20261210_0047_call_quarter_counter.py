@@ -2,7 +2,7 @@
 staffing forecast reads instead of every call of its window; filled from the call records
 
 Revision ID: 20261210_0047
-Revises: 20261210_0041
+Revises: 20261210_0046
 Create Date: 2026-12-10 12:00:00
 
 Counted as calls/service.py counts them live: calls to the line (not the callbacks it
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '20261210_0047'
-down_revision = '20261210_0041'
+down_revision = '20261210_0046'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """The Path of a phone registered through the edge: its calls are routed back through it
 
 Revision ID: 20261210_0049
-Revises: 20261210_0041
+Revises: 20261210_0047
 Create Date: 2026-12-10 12:00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '20261210_0049'
-down_revision = '20261210_0041'
+down_revision = '20261210_0047'
 branch_labels = None
 depends_on = None
 
