@@ -152,3 +152,27 @@ async def test_a_phone_behind_the_edge_is_rung_through_its_path_after_a_restart(
     assert invite.uri == CONTACT
     assert invite.get_all("route") == [path_of(edge)]
     assert ack.get_all("route") == [path_of(edge)]
+
+
+@pytest.mark.parametrize(
+    ("value", "route"),
+    [
+        ("sip:10.0.0.5:5060", "<sip:10.0.0.5:5060;lr>"),
+        ("<sip:10.0.0.5;lr>", "<sip:10.0.0.5;lr>"),
+        ("", ""),
+    ],
+)
+def test_the_outbound_proxy_setting_becomes_a_loose_route(value: str, route: str) -> None:
+    from hotline.telephony.sip.route import proxy_route
+
+    setting = Settings(sip_outbound_proxy=value, secret_key="k" * 40).sip_outbound_proxy
+    assert proxy_route(setting) == route
+
+
+@pytest.mark.parametrize("value", ["sip:edge.example.vn:5060", "10.0.0.5", "sip:"])
+def test_an_outbound_proxy_the_line_cannot_reach_is_refused_at_start(value: str) -> None:
+    """The line has no resolver: a host name (or no SIP URI at all) is named as the error."""
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="sip_outbound_proxy"):
+        Settings(sip_outbound_proxy=value, secret_key="k" * 40)
