@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from datetime import timezone as dt_timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
@@ -26,7 +27,9 @@ from hotline.staffing.checks import (
     check_day,
     check_not_over,
     queue_taker,
+    shift_code,
     shift_span,
+    shift_start,
 )
 
 # Clocking in and the off-shift override are in clock.py, swaps in swaps.py; also named here
@@ -103,21 +106,24 @@ async def save_shift(
     session: AsyncSession,
     *,
     actor: Actor,
-    code: str,
+    code: Any,
     name: str,
-    starts_at: time,
+    starts_at: Any,
     hours: int,
     operators: int,
     active: bool = True,
 ) -> ShiftTemplate:
-    """Create a shift template, or change the one with this code (supervisors)."""
+    """Create a shift template, or change the one with this code (supervisors). The code
+    and the start (a time, or its text: checks.shift_start) are checked here, so their
+    refusals are the staffing domain's own messages."""
     require(
         actor,
         Permission.MANAGE_STAFFING,
         msg("Chỉ trưởng ca và quản trị viên được tạo và sửa ca trực"),
     )
+    code = shift_code(code)
     _check_shift(name, hours, operators)
-    starts_at = wall_clock(starts_at, site_of(session).timezone)
+    starts_at = wall_clock(shift_start(starts_at), site_of(session).timezone)
     shift = await session.scalar(select(ShiftTemplate).where(ShiftTemplate.code == code))
     if shift is None:
         shift = ShiftTemplate(code=code)
