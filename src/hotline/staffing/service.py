@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from datetime import timezone as dt_timezone
@@ -152,8 +151,15 @@ class ShiftDay:
     start: datetime
     end: datetime
     people: list[Person]  # everyone, or only the reader's own places
+    # People, not places: a staff member and the volunteer offer linked to their account,
+    # both on the shift, are one person (one account the queue rings).
     rostered: int  # everyone on the shift, whoever reads it
-    agents: int  # those of them the operator queue rings (staff and linked volunteers)
+    agent_ids: frozenset[int]  # the accounts of them the operator queue rings
+
+    @property
+    def agents(self) -> int:
+        """How many the operator queue rings (staff and linked volunteers)."""
+        return len(self.agent_ids)
 
 
 def _check_range(start: date, end: date) -> None:
@@ -181,7 +187,14 @@ async def roster(
     # The account that answers calls: the staff member's own, or the volunteer's linked one.
     account = aliased(User)
     stmt = (
-        select(RosterEntry, User.full_name, Volunteer.full_name, account.role, account.active)
+        select(
+            RosterEntry,
+            User.full_name,
+            Volunteer.full_name,
+            account.id,
+            account.role,
+            account.active,
+        )
         .outerjoin(User, User.id == RosterEntry.user_id)
         .outerjoin(Volunteer, Volunteer.id == RosterEntry.volunteer_id)
         .outerjoin(account, account.id == func.coalesce(RosterEntry.user_id, Volunteer.user_id))
@@ -189,12 +202,16 @@ async def roster(
         .order_by(RosterEntry.id)
     )
     people: dict[tuple[date, int], list[Person]] = {}
-    counts: Counter[tuple[date, int]] = Counter()
-    agents: Counter[tuple[date, int]] = Counter()
-    for entry, user_name, volunteer_name, role, active in (await session.execute(stmt)).all():
+    # Each person once: by the account they answer with, else by their volunteer offer.
+    heads: dict[tuple[date, int], set[tuple[str, int]]] = {}
+    agents: dict[tuple[date, int], set[int]] = {}
+    rows = (await session.execute(stmt)).all()
+    for entry, user_name, volunteer_name, account_id, role, active in rows:
         key = (entry.day, entry.shift_id)
-        counts[key] += 1
-        agents[key] += bool(active) and role in OPERATOR_ROLES
+        head = ("user", account_id) if account_id is not None else ("offer", entry.volunteer_id)
+        heads.setdefault(key, set()).add(head)
+        if active and role in OPERATOR_ROLES:
+            agents.setdefault(key, set()).add(account_id)
         if user_id is not None and entry.user_id != user_id:
             continue
         people.setdefault(key, []).append(
@@ -207,7 +224,15 @@ async def roster(
             begin, finish = shift_span(shift, day, tz)
             key = (day, shift.id)
             out.append(
-                ShiftDay(day, shift, begin, finish, people.get(key, []), counts[key], agents[key])
+                ShiftDay(
+                    day,
+                    shift,
+                    begin,
+                    finish,
+                    people.get(key, []),
+                    len(heads.get(key, ())),
+                    frozenset(agents.get(key, ())),
+                )
             )
     return out
 
@@ -255,12 +280,10 @@ async def assign(
                 Permission.MANAGE_STAFFING,
                 msg("Chỉ trưởng ca và quản trị viên được xếp người khác vào ca"),
             )
-        taken = await session.scalar(
-            select(func.count())
-            .select_from(RosterEntry)
-            .where(RosterEntry.day == day, RosterEntry.shift_id == shift_id)
+        taken = next(
+            s.rostered for s in await roster(session, start=day, end=day) if s.shift.id == shift_id
         )
-        if int(taken or 0) >= shift.operators:
+        if taken >= shift.operators:
             raise Conflict("Ca này đã đủ người", field="shift_id")
     if user_id is not None:
         await queue_taker(session, user_id, "user_id")
