@@ -156,7 +156,6 @@ async def alert_surge(
             text=text,
             key=f"{NOTICE_SOURCE}:{notice_id}",
             source=NOTICE_SOURCE,
-            name=volunteer.full_name,
         )
         if message is not None:
             notice = await session.get(StaffingNotice, notice_id)
