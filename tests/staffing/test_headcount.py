@@ -1,7 +1,7 @@
 """Staffing counts people, not places: an operator on a shift and the volunteer offer linked
 to their account on the same shift are one person in the roster's head count, in the
-forecast's operators rostered, in the unfilled-shift alert and in an operator's room to
-put themselves on a shift."""
+forecast's operators rostered, in the unfilled-shift alert, in an operator's room to put
+themselves on a shift, and in who is on shift when reserve volunteers are called in."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from hotline.db import utcnow
 from hotline.staffing.jobs import alert_unfilled
 from tests.conftest import PASSWORD, SITE_TZ, live_events, site_today
 from tests.staffing.test_roster import _shift
-from tests.staffing.test_roster_rules import _me, volunteer_id
+from tests.staffing.test_roster_rules import _me, _running_shift, volunteer_id
+from tests.staffing.test_surge_actions import _enter_surge
 
 pytestmark = pytest.mark.anyio
 
@@ -114,3 +115,20 @@ async def test_the_unfilled_alert_and_an_operators_room_count_people(app, client
         headers=other_auth,
     )
     assert r.status_code == 201, r.text
+
+
+async def test_a_reserve_volunteer_whose_account_is_on_shift_now_is_not_called_in(
+    app, client, world
+) -> None:
+    sup = world.auth("supervisor")
+    operator = await _me(client, world, "operator")
+    vid = await _linked_volunteer(client, world, operator)
+    r = await client.put(f"/api/v1/volunteers/{vid}/reserve", json={"reserve": True}, headers=sup)
+    assert r.status_code == 200, r.text
+    day, running = await _running_shift(client, world)
+    await _place(client, world, day, running["id"], user_id=operator)
+
+    await _enter_surge(app)
+
+    notices = (await client.get("/api/v1/staffing/notices", headers=sup)).json()["items"]
+    assert notices and not [n for n in notices if n["volunteer_id"] == vid]
