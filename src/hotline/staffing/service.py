@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from datetime import timezone as dt_timezone
 from typing import Any
@@ -11,7 +10,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from hotline.agents.models import Agent, AgentStatus
 from hotline.auth.models import User
@@ -31,8 +29,9 @@ from hotline.staffing.checks import (
     shift_start,
 )
 
-# Clocking in and the off-shift override are in clock.py, swaps in swaps.py; also named here
-# for the callers that look for them here.
+# Clocking in and the off-shift override are in clock.py, swaps in swaps.py, who is on each
+# shift and how many people that is in roster.py; also named here for the callers that look
+# for them here.
 from hotline.staffing.clock import CLOCK_IN_EARLY as CLOCK_IN_EARLY
 from hotline.staffing.clock import allow_off_shift as allow_off_shift
 from hotline.staffing.clock import clock as clock
@@ -44,6 +43,9 @@ from hotline.staffing.models import (
     Volunteer,
     VolunteerStatus,
 )
+from hotline.staffing.roster import Person as Person
+from hotline.staffing.roster import ShiftDay as ShiftDay
+from hotline.staffing.roster import roster as roster
 from hotline.staffing.swaps import decide_swap as decide_swap
 from hotline.staffing.swaps import list_swaps as list_swaps
 from hotline.staffing.swaps import request_swap as request_swap
@@ -136,32 +138,6 @@ async def save_shift(
 # -- the roster -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Person:
-    entry_id: int
-    user_id: int | None
-    volunteer_id: int | None
-    name: str
-
-
-@dataclass(frozen=True)
-class ShiftDay:
-    day: date
-    shift: ShiftTemplate
-    start: datetime
-    end: datetime
-    people: list[Person]  # everyone, or only the reader's own places
-    # People, not places: a staff member and the volunteer offer linked to their account,
-    # both on the shift, are one person (one account the queue rings).
-    rostered: int  # everyone on the shift, whoever reads it
-    agent_ids: frozenset[int]  # the accounts of them the operator queue rings
-
-    @property
-    def agents(self) -> int:
-        """How many the operator queue rings (staff and linked volunteers)."""
-        return len(self.agent_ids)
-
-
 def _check_range(start: date, end: date) -> None:
     check_day(start, "from")
     check_day(end, "to")
@@ -169,72 +145,6 @@ def _check_range(start: date, end: date) -> None:
         raise InvalidInput("Ngày kết thúc phải sau ngày bắt đầu", field="to")
     if (end - start).days >= MAX_ROSTER_DAYS:
         raise InvalidInput(msg("Xem tối đa {days} ngày một lần", days=MAX_ROSTER_DAYS), field="to")
-
-
-async def roster(
-    session: AsyncSession, *, start: date, end: date, user_id: int | None = None
-) -> list[ShiftDay]:
-    """Every active shift of every day in [start, end] with who is on it (everyone, or
-    only `user_id`'s places); no permission check: callers check."""
-    tz = site_of(session).timezone
-    shifts = (
-        await session.scalars(
-            select(ShiftTemplate)
-            .where(ShiftTemplate.active.is_(True))
-            .order_by(ShiftTemplate.starts_at, ShiftTemplate.id)
-        )
-    ).all()
-    # The account that answers calls: the staff member's own, or the volunteer's linked one.
-    account = aliased(User)
-    stmt = (
-        select(
-            RosterEntry,
-            User.full_name,
-            Volunteer.full_name,
-            account.id,
-            account.role,
-            account.active,
-        )
-        .outerjoin(User, User.id == RosterEntry.user_id)
-        .outerjoin(Volunteer, Volunteer.id == RosterEntry.volunteer_id)
-        .outerjoin(account, account.id == func.coalesce(RosterEntry.user_id, Volunteer.user_id))
-        .where(RosterEntry.day >= start, RosterEntry.day <= end)
-        .order_by(RosterEntry.id)
-    )
-    people: dict[tuple[date, int], list[Person]] = {}
-    # Each person once: by the account they answer with, else by their volunteer offer.
-    heads: dict[tuple[date, int], set[tuple[str, int]]] = {}
-    agents: dict[tuple[date, int], set[int]] = {}
-    rows = (await session.execute(stmt)).all()
-    for entry, user_name, volunteer_name, account_id, role, active in rows:
-        key = (entry.day, entry.shift_id)
-        head = ("user", account_id) if account_id is not None else ("offer", entry.volunteer_id)
-        heads.setdefault(key, set()).add(head)
-        if active and role in OPERATOR_ROLES:
-            agents.setdefault(key, set()).add(account_id)
-        if user_id is not None and entry.user_id != user_id:
-            continue
-        people.setdefault(key, []).append(
-            Person(entry.id, entry.user_id, entry.volunteer_id, user_name or volunteer_name or "")
-        )
-    out = []
-    for i in range((end - start).days + 1):
-        day = start + timedelta(days=i)
-        for shift in shifts:
-            begin, finish = shift_span(shift, day, tz)
-            key = (day, shift.id)
-            out.append(
-                ShiftDay(
-                    day,
-                    shift,
-                    begin,
-                    finish,
-                    people.get(key, []),
-                    len(heads.get(key, ())),
-                    frozenset(agents.get(key, ())),
-                )
-            )
-    return out
 
 
 async def read_roster(
