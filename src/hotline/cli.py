@@ -557,12 +557,15 @@ def run() -> None:
     """Everything on one machine: migrate, load demo data if empty, worker, web."""
     import subprocess
 
-    from hotline.demo.load import DEMO_USERS, is_empty, load_profile
+    from hotline.demo.load import DEMO_USERS, is_empty, load_profile, refresh_roster
 
     settings = _settings()
     migrate()
     if asyncio.run(is_empty(settings)):
         load_profile(settings, "recent", console=console)
+    else:
+        # A demo loaded in an earlier week: this week's shifts get people too.
+        asyncio.run(refresh_roster(settings))
     console.print(
         f"\n[bold]Hotline 1022[/bold] đang chạy tại http://{settings.host}:{settings.port}"
     )

@@ -38,11 +38,15 @@ class LineQueue:
     waiting: int = 0
     oldest_at: datetime | None = None
     by_queue: dict[str, int] = field(default_factory=dict)
+    # The arrival of the first caller waiting in each queue (a queue's own longest wait).
+    oldest_by_queue: dict[str, datetime] = field(default_factory=dict)
 
-    def wait_seconds(self, now: datetime) -> int | None:
-        if self.oldest_at is None:
+    def wait_seconds(self, now: datetime, queue: str | None = None) -> int | None:
+        """The longest wait in every queue, or in `queue` alone."""
+        oldest = self.oldest_at if queue is None else self.oldest_by_queue.get(queue)
+        if oldest is None:
             return None
-        return max(0, int((now - self.oldest_at).total_seconds()))
+        return max(0, int((now - oldest).total_seconds()))
 
     def as_json(self, now: datetime) -> dict[str, Any]:
         return {
@@ -103,14 +107,21 @@ class QueueBoard:
         """The sum over the instances heard of within STALE_HEARTBEATS of their heartbeat."""
         waiting, oldest = 0, None
         by_queue: dict[str, int] = {}
+        firsts: dict[str, datetime] = {}
         for heard in self._instances.values():
             if at - heard.at > timedelta(seconds=STALE_HEARTBEATS * heard.heartbeat):
                 continue
             for name, (n, first) in heard.queues.items():
                 waiting += n
                 by_queue[name] = by_queue.get(name, 0) + n
+                firsts[name] = min(firsts.get(name, first), first)
                 oldest = first if oldest is None else min(oldest, first)
-        return LineQueue(waiting=waiting, oldest_at=oldest, by_queue=dict(sorted(by_queue.items())))
+        return LineQueue(
+            waiting=waiting,
+            oldest_at=oldest,
+            by_queue=dict(sorted(by_queue.items())),
+            oldest_by_queue=firsts,
+        )
 
 
 async def read_board(session: AsyncSession, *, actor: Actor, now: datetime) -> QueueBoard:

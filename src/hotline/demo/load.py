@@ -92,6 +92,24 @@ async def is_empty(settings: Settings) -> bool:
         await engine.dispose()
 
 
+async def refresh_roster(settings: Settings) -> int:
+    """A demo database loaded in an earlier week gets this week's roster (`hotline run`
+    at each start): nothing for a database that holds no demo (no demo roster people) or
+    whose week already has places. Returns the places added."""
+    engine = create_engine(settings.effective_database_url)
+    sessionmaker = make_sessionmaker(engine, Site.from_settings(settings))
+    try:
+        async with sessionmaker() as session, session.begin():
+            demo = await session.scalar(
+                select(User.id).where(User.password_hash == NO_LOGIN).limit(1)
+            )
+            if demo is None:
+                return 0
+            return await seed_roster(session, now=utcnow())
+    finally:
+        await engine.dispose()
+
+
 async def _load(settings: Settings, profile: DemoProfile, console: Console) -> dict[str, int]:
     engine = create_engine(settings.effective_database_url)
     sessionmaker = make_sessionmaker(engine, Site.from_settings(settings))

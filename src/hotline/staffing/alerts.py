@@ -57,24 +57,29 @@ VOLUNTEER_TEXT = (
 
 
 async def volunteers_on_shift(session: AsyncSession, *, now: datetime) -> set[int]:
-    """Volunteers rostered on a shift running now."""
+    """Volunteers on a shift running now: rostered as volunteers, or through the account
+    linked to their offer rostered as staff (one person either way)."""
     tz = site_of(session).timezone
     today = now.astimezone(tz).date()
     shifts = {s.id: s for s in (await session.scalars(select(ShiftTemplate))).all()}
     rows = await session.execute(
-        select(RosterEntry.day, RosterEntry.shift_id, RosterEntry.volunteer_id).where(
-            RosterEntry.volunteer_id.is_not(None),
-            RosterEntry.day >= today - timedelta(days=1),
-            RosterEntry.day <= today,
-        )
+        select(
+            RosterEntry.day, RosterEntry.shift_id, RosterEntry.volunteer_id, RosterEntry.user_id
+        ).where(RosterEntry.day >= today - timedelta(days=1), RosterEntry.day <= today)
     )
-    on = set()
-    for day, shift_id, volunteer_id in rows.all():
+    on: set[int] = set()
+    accounts: set[int] = set()
+    for day, shift_id, volunteer_id, user_id in rows.all():
         shift = shifts.get(shift_id)
         if shift is not None and shift.active:
             start, end = shift_span(shift, day, tz)
             if start <= now < end and volunteer_id is not None:
                 on.add(volunteer_id)
+            elif start <= now < end and user_id is not None:
+                accounts.add(user_id)
+    if accounts:
+        linked = await session.scalars(select(Volunteer.id).where(Volunteer.user_id.in_(accounts)))
+        on |= set(linked.all())
     return on
 
 
@@ -156,7 +161,6 @@ async def alert_surge(
             text=text,
             key=f"{NOTICE_SOURCE}:{notice_id}",
             source=NOTICE_SOURCE,
-            name=volunteer.full_name,
         )
         if message is not None:
             notice = await session.get(StaffingNotice, notice_id)

@@ -3,7 +3,9 @@ the roster and the forecast accept."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import re
+from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +26,43 @@ OPERATOR_ROLES = QUEUE_ROLES[QUEUE]
 # Days the roster and the forecast work on: far enough either way for any real plan, and
 # inside what both databases and Python's date arithmetic accept.
 FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+SHIFT_CODE = re.compile(r"[a-z0-9_-]{1,20}")
+# A shift's start: hours and minutes (seconds allowed), and an offset if the client gives one.
+SHIFT_START = re.compile(r"(\d{1,2}):(\d{2})(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?")
+
+
+def shift_code(raw: Any) -> str:
+    """A shift template's code: 1 to 20 lowercase letters without diacritics, digits, - or
+    _ (422 naming `code`)."""
+    if not isinstance(raw, str) or not SHIFT_CODE.fullmatch(raw):
+        raise InvalidInput(
+            msg("Mã ca gồm 1 đến 20 ký tự: chữ thường không dấu, chữ số, - hoặc _ (ví dụ: sang)"),
+            field="code",
+        )
+    return raw
+
+
+def shift_start(raw: Any) -> time:
+    """A shift's start given as text, HH:MM (H:MM, seconds and an offset such as +07:00 or
+    Z accepted); anything else, a number included, is refused (422 naming `starts_at`)."""
+    if isinstance(raw, time):
+        return raw
+    text = raw.strip() if isinstance(raw, str) else ""
+    found = SHIFT_START.fullmatch(text)
+    try:
+        if found is None:
+            raise ValueError(raw)
+        return time.fromisoformat(text if len(found[1]) == 2 else "0" + text)
+    except ValueError:
+        raise InvalidInput(
+            msg(
+                "Giờ bắt đầu ca viết dạng giờ:phút từ 00:00 đến 23:59 (ví dụ 06:00), có thể "
+                "kèm múi giờ (+07:00)"
+            ),
+            field="starts_at",
+        ) from None
 
 
 def check_day(day: date, field: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +26,7 @@ from hotline.staffing.checks import (
     shift_span,
 )
 from hotline.staffing.models import RosterEntry, ShiftTemplate, Volunteer, VolunteerStatus
+from hotline.staffing.roster import roster
 
 
 async def _shift(session: AsyncSession, shift_id: int, *, lock: bool = False) -> ShiftTemplate:
@@ -70,12 +71,11 @@ async def assign(
         check_not_begun(session, shift, day, "day")
         # Counted under the shift's lock (taken above): operators filling its last places
         # at once are served one after the other, each seeing the places taken before.
-        taken = await session.scalar(
-            select(func.count())
-            .select_from(RosterEntry)
-            .where(RosterEntry.day == day, RosterEntry.shift_id == shift_id)
-        )
-        if int(taken or 0) >= shift.operators:
+        # People, not places (roster.py): a staff member and their linked volunteer offer
+        # on the shift are one.
+        today = await roster(session, start=day, end=day)
+        taken = next(s.rostered for s in today if s.shift.id == shift_id)
+        if taken >= shift.operators:
             raise Conflict("Ca này đã đủ người", field="shift_id")
     if user_id is not None:
         await queue_taker(session, user_id, "user_id")

@@ -183,7 +183,9 @@ async def staffing_forecast(
             needed = sum(s.shift.operators for s in running)
         else:
             needed = _agents(calls, p.aht_seconds, patience, rules)
-        rostered = sum(s.agents for s in running)
+        # People, not places: one account on two running shifts (or on one twice, as
+        # itself and as a linked volunteer) is one operator.
+        rostered = len(frozenset().union(*(s.agent_ids for s in running)))
         slots.append(Slot(p.start, calls, p.aht_seconds, needed, rostered))
     model = ERLANG_C if patience is None else ERLANG_A
     return Forecast(rules, scale, slots, model, patience, used)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from datetime import timezone as dt_timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from hotline.agents.models import Agent, AgentStatus
 from hotline.auth.models import User
@@ -23,11 +21,14 @@ from hotline.site import site_of
 from hotline.staffing.checks import (
     OPERATOR_ROLES,
     check_day,
+    shift_code,
     shift_span,
+    shift_start,
 )
 
 # Clocking in and the off-shift override are in clock.py, placing people on shifts in
-# placing.py, swaps in swaps.py; also named here for the callers that look for them here.
+# placing.py, swaps in swaps.py, who is on each shift and how many people that is in
+# roster.py; also named here for the callers that look for them here.
 from hotline.staffing.clock import CLOCK_IN_EARLY as CLOCK_IN_EARLY
 from hotline.staffing.clock import allow_off_shift as allow_off_shift
 from hotline.staffing.clock import clock as clock
@@ -41,6 +42,9 @@ from hotline.staffing.models import (
 from hotline.staffing.placing import assign as assign
 from hotline.staffing.placing import copy_week as copy_week
 from hotline.staffing.placing import unassign as unassign
+from hotline.staffing.roster import Person as Person
+from hotline.staffing.roster import ShiftDay as ShiftDay
+from hotline.staffing.roster import roster as roster
 from hotline.staffing.swaps import decide_swap as decide_swap
 from hotline.staffing.swaps import list_swaps as list_swaps
 from hotline.staffing.swaps import request_swap as request_swap
@@ -102,21 +106,24 @@ async def save_shift(
     session: AsyncSession,
     *,
     actor: Actor,
-    code: str,
+    code: Any,
     name: str,
-    starts_at: time,
+    starts_at: Any,
     hours: int,
     operators: int,
     active: bool = True,
 ) -> ShiftTemplate:
-    """Create a shift template, or change the one with this code (supervisors)."""
+    """Create a shift template, or change the one with this code (supervisors). The code
+    and the start (a time, or its text: checks.shift_start) are checked here, so their
+    refusals are the staffing domain's own messages."""
     require(
         actor,
         Permission.MANAGE_STAFFING,
         msg("Chỉ trưởng ca và quản trị viên được tạo và sửa ca trực"),
     )
+    code = shift_code(code)
     _check_shift(name, hours, operators)
-    starts_at = wall_clock(starts_at, site_of(session).timezone)
+    starts_at = wall_clock(shift_start(starts_at), site_of(session).timezone)
     shift = await session.scalar(select(ShiftTemplate).where(ShiftTemplate.code == code))
     if shift is None:
         shift = ShiftTemplate(code=code)
@@ -130,25 +137,6 @@ async def save_shift(
 # -- the roster -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Person:
-    entry_id: int
-    user_id: int | None
-    volunteer_id: int | None
-    name: str
-
-
-@dataclass(frozen=True)
-class ShiftDay:
-    day: date
-    shift: ShiftTemplate
-    start: datetime
-    end: datetime
-    people: list[Person]  # everyone, or only the reader's own places
-    rostered: int  # everyone on the shift, whoever reads it
-    agents: int  # those of them the operator queue rings (staff and linked volunteers)
-
-
 def _check_range(start: date, end: date) -> None:
     check_day(start, "from")
     check_day(end, "to")
@@ -156,53 +144,6 @@ def _check_range(start: date, end: date) -> None:
         raise InvalidInput("Ngày kết thúc phải sau ngày bắt đầu", field="to")
     if (end - start).days >= MAX_ROSTER_DAYS:
         raise InvalidInput(msg("Xem tối đa {days} ngày một lần", days=MAX_ROSTER_DAYS), field="to")
-
-
-async def roster(
-    session: AsyncSession, *, start: date, end: date, user_id: int | None = None
-) -> list[ShiftDay]:
-    """Every active shift of every day in [start, end] with who is on it (everyone, or
-    only `user_id`'s places); no permission check: callers check."""
-    tz = site_of(session).timezone
-    shifts = (
-        await session.scalars(
-            select(ShiftTemplate)
-            .where(ShiftTemplate.active.is_(True))
-            .order_by(ShiftTemplate.starts_at, ShiftTemplate.id)
-        )
-    ).all()
-    # The account that answers calls: the staff member's own, or the volunteer's linked one.
-    account = aliased(User)
-    stmt = (
-        select(RosterEntry, User.full_name, Volunteer.full_name, account.role, account.active)
-        .outerjoin(User, User.id == RosterEntry.user_id)
-        .outerjoin(Volunteer, Volunteer.id == RosterEntry.volunteer_id)
-        .outerjoin(account, account.id == func.coalesce(RosterEntry.user_id, Volunteer.user_id))
-        .where(RosterEntry.day >= start, RosterEntry.day <= end)
-        .order_by(RosterEntry.id)
-    )
-    people: dict[tuple[date, int], list[Person]] = {}
-    counts: Counter[tuple[date, int]] = Counter()
-    agents: Counter[tuple[date, int]] = Counter()
-    for entry, user_name, volunteer_name, role, active in (await session.execute(stmt)).all():
-        key = (entry.day, entry.shift_id)
-        counts[key] += 1
-        agents[key] += bool(active) and role in OPERATOR_ROLES
-        if user_id is not None and entry.user_id != user_id:
-            continue
-        people.setdefault(key, []).append(
-            Person(entry.id, entry.user_id, entry.volunteer_id, user_name or volunteer_name or "")
-        )
-    out = []
-    for i in range((end - start).days + 1):
-        day = start + timedelta(days=i)
-        for shift in shifts:
-            begin, finish = shift_span(shift, day, tz)
-            key = (day, shift.id)
-            out.append(
-                ShiftDay(day, shift, begin, finish, people.get(key, []), counts[key], agents[key])
-            )
-    return out
 
 
 async def read_roster(

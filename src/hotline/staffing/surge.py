@@ -103,8 +103,10 @@ def recovered(rules: SurgeRules, f: Figures) -> bool:
 async def figures(session: AsyncSession, *, now: datetime) -> Figures:
     board = await read_board(session, actor=SYSTEM, now=now)
     queue = board.now(now)
+    # The operator queue's own figures: callers waiting for the consult doctors (or any
+    # other queue) do not make the operators' line overloaded.
     waiting = queue.by_queue.get(QUEUE, 0)
-    longest = queue.wait_seconds(now) or 0
+    longest = queue.wait_seconds(now, QUEUE) or 0
     offered, abandoned = (
         await session.execute(
             select(
@@ -224,6 +226,18 @@ async def _change(
     return change
 
 
+async def _held_until(
+    session: AsyncSession, state: SurgeState | None, rules: SurgeRules, now: datetime
+) -> datetime | None:
+    """While surge mode is off by a supervisor's switch, when the sweep may enter it again
+    (`min_minutes` after the switch-off, the latest change); None when nothing holds it."""
+    if state is None or state.active or not state.manual:
+        return None
+    at = await session.scalar(select(SurgeChange.at).order_by(SurgeChange.id.desc()).limit(1))
+    until = (at or state.since) + timedelta(minutes=rules.min_minutes)
+    return until if until > now else None
+
+
 async def check_surge(
     session: AsyncSession, *, rules: SurgeRules, now: datetime | None = None
 ) -> SurgeChange | None:
@@ -235,10 +249,9 @@ async def check_surge(
     state = await _state(session)
     f = await figures(session, now=now)
     active = bool(state and state.active)
-    settled = state is None or now - state.since >= timedelta(minutes=rules.min_minutes)
     if not active:
         reasons = over(rules, f)
-        if reasons and (state is None or not state.manual or settled):
+        if reasons and await _held_until(session, state, rules, now) is None:
             return await _change(
                 session,
                 active=True,
@@ -251,6 +264,7 @@ async def check_surge(
             )
         return None
     assert state is not None
+    settled = now - state.since >= timedelta(minutes=rules.min_minutes)
     if not state.manual and settled and recovered(rules, f):
         return await _change(
             session,
@@ -273,18 +287,23 @@ async def switch(
     reason: str = "",
     rules: SurgeRules | None = None,
 ) -> SurgeChange | None:
-    """A supervisor switches surge mode on or off (None: it already was). Switched on, it
-    holds until switched off, also when the sweep had already entered it (the change is
-    recorded, nobody alerted again)."""
+    """A supervisor switches surge mode on or off; None when nothing changes (on by a
+    supervisor already, or off under a supervisor's hold still running), so the same switch
+    sent twice is answered the same. Switched on, it holds until switched off, also when the
+    sweep had already entered it (the change is recorded, nobody alerted again). Switched
+    off, it holds against the sweep for `min_minutes`, also when it was already off (the
+    hold is recorded as the supervisor's change; `since` stays)."""
     require(
         actor,
         Permission.MANAGE_STAFFING,
         msg("Chỉ trưởng ca và quản trị viên được bật hoặc tắt chế độ quá tải"),
     )
+    rules = rules or SurgeRules()
     now = utcnow()
     state = await _state(session)
-    was_active = bool(state and state.active)
-    if was_active == active and (not active or (state is not None and state.manual)):
+    if active and state is not None and state.active and state.manual:
+        return None
+    if not active and await _held_until(session, state, rules, now) is not None:
         return None
     f = await figures(session, now=now)
     return await _change(
@@ -295,7 +314,7 @@ async def switch(
         reason=reason.strip()[:200] or "manual",
         figures=f,
         now=now,
-        rules=rules or SurgeRules(),
+        rules=rules,
     )
 
 
@@ -307,10 +326,15 @@ class SurgeView:
     figures: Figures
     history: list[SurgeChange]
     expected_wait_seconds: int | None = None  # in surge mode: what chat citizens are told
+    # Off by a supervisor's switch: the sweep does not enter surge mode before this.
+    held_until: datetime | None = None
 
 
-async def read_surge(session: AsyncSession, *, actor: Actor, limit: int = 100) -> SurgeView:
-    """The state, the queue's figures now, and the latest entries and exits (hotline staff)."""
+async def read_surge(
+    session: AsyncSession, *, actor: Actor, limit: int = 100, rules: SurgeRules | None = None
+) -> SurgeView:
+    """The state, the queue's figures now, the latest entries and exits, and how long a
+    supervisor's switch-off holds (hotline staff)."""
     require(actor, Permission.SEE_ROSTER, msg("Chỉ nhân viên tổng đài xem được chế độ quá tải"))
     now = utcnow()
     state = await _state(session)
@@ -328,4 +352,5 @@ async def read_surge(session: AsyncSession, *, actor: Actor, limit: int = 100) -
         figures=f,
         history=list(history),
         expected_wait_seconds=await _expected_wait(session, f, now) if active else None,
+        held_until=await _held_until(session, state, rules or SurgeRules(), now),
     )

@@ -168,6 +168,7 @@ async def read_board(
     scale: float,
     rules: planning.StaffingRules,
     now: datetime,
+    surge_rules: surge.SurgeRules | None = None,
 ) -> Board:
     """The staffing page for the actor: hotline staff see their week's shifts, their swaps,
     their notices, surge mode and their clock; supervisors and admins the whole roster, the
@@ -193,7 +194,9 @@ async def read_board(
         clocked_in=await open_clock(session, actor=actor),
         swaps=await _swap_rows(session, requested),
         notices=(await _notice_rows(session, actor, notices))[:NOTICES_SHOWN],
-        surge=await surge.read_surge(session, actor=actor, limit=SURGE_HISTORY_SHOWN),
+        surge=await surge.read_surge(
+            session, actor=actor, limit=SURGE_HISTORY_SHOWN, rules=surge_rules
+        ),
     )
     if lead:
         board.forecast = await planning.staffing_forecast(

@@ -185,7 +185,6 @@ async def _tell_owner(session: AsyncSession, volunteer: Volunteer) -> None:
         text=REPEAT_TEXT,
         key=f"{REPEAT_SOURCE}:{volunteer.id}:{day.isoformat()}",
         source=REPEAT_SOURCE,
-        name=volunteer.full_name,
     )
 
 

@@ -19,9 +19,13 @@ router = APIRouter(prefix="/api/v1", tags=["staffing"])
 
 
 class ShiftIn(BaseModel):
-    code: str = Field(min_length=1, max_length=20, pattern=r"^[a-z0-9_-]+$")
+    # The code and the start are checked by the service (staffing/checks.py), which refuses
+    # them in the interface's language naming the field; a number is no time of day.
+    code: Any = Field(json_schema_extra={"type": "string", "pattern": "^[a-z0-9_-]{1,20}$"})
     name: str = Field(max_length=80)
-    starts_at: time
+    starts_at: Any = Field(
+        json_schema_extra={"type": "string", "format": "time", "examples": ["06:00"]}
+    )
     hours: int = Field(ge=1, le=24)
     operators: int = Field(ge=0, le=1000)
     active: bool = True

@@ -31,6 +31,8 @@ class SurgeOut(BaseModel):
     figures: dict[str, Any]
     # In surge mode, the wait a newcomer can expect (what chat acknowledgements state).
     expected_wait_seconds: int | None
+    # Off by a supervisor's switch: the worker does not enter surge mode before this.
+    held_until: datetime | None
     history: list[SurgeChangeOut]
 
 
@@ -46,6 +48,7 @@ def _surge_out(view: surge.SurgeView) -> SurgeOut:
         since=view.since,
         figures=view.figures.as_json(),
         expected_wait_seconds=view.expected_wait_seconds,
+        held_until=view.held_until,
         history=[
             SurgeChangeOut(
                 at=c.at,
@@ -63,19 +66,21 @@ def _surge_out(view: surge.SurgeView) -> SurgeOut:
 @router.get("/surge", response_model=SurgeOut)
 async def read_surge(actor: ActorDep, state: StateDep) -> SurgeOut:
     """Surge mode now, the queue's figures, and each entry and exit with its figures."""
+    rules = surge.SurgeRules.from_settings(state.settings)
     async with state.unit_of_work(read_only=True) as session:
-        return _surge_out(await surge.read_surge(session, actor=actor))
+        return _surge_out(await surge.read_surge(session, actor=actor, rules=rules))
 
 
 @router.put("/surge", response_model=SurgeOut)
 async def switch_surge(body: SurgeIn, actor: ActorDep, state: StateDep) -> SurgeOut:
-    """A supervisor's switch: on holds until switched off; off holds for a while."""
+    """A supervisor's switch: on holds until switched off; off holds for a while (also
+    when it was off already). The same switch sent again changes nothing: same answer."""
+    rules = surge.SurgeRules.from_settings(state.settings)
     async with state.unit_of_work() as session:
-        rules = surge.SurgeRules.from_settings(state.settings)
         await surge.switch(
             session, actor=actor, active=body.active, reason=body.reason, rules=rules
         )
-        return _surge_out(await surge.read_surge(session, actor=actor))
+        return _surge_out(await surge.read_surge(session, actor=actor, rules=rules))
 
 
 class NoticeOut(BaseModel):

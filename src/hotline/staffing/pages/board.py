@@ -107,14 +107,26 @@ async def _render(
             return RedirectResponse("/login", status_code=303)
         try:
             board = await views.read_board(
-                session, actor=actor, day=day, scale=scale, rules=rules, now=now
+                session,
+                actor=actor,
+                day=day,
+                scale=scale,
+                rules=rules,
+                now=now,
+                surge_rules=surge.SurgeRules.from_settings(state.settings),
             )
         except InvalidInput as exc:
             if exc.field != "scale":
                 raise
             errors["scale"], status, scale = exc.detail, 422, 1.0
             board = await views.read_board(
-                session, actor=actor, day=day, scale=scale, rules=rules, now=now
+                session,
+                actor=actor,
+                day=day,
+                scale=scale,
+                rules=rules,
+                now=now,
+                surge_rules=surge.SurgeRules.from_settings(state.settings),
             )
         user = await get_user(session, actor.user_id)
     _unplaced(errors, board)
@@ -223,8 +235,12 @@ async def switch_surge(
     reason = without_nul(reason).strip()
     on = active == "1"
 
+    rules = surge.SurgeRules.from_settings(state.settings)
+
     async def action(session: AsyncSession, actor: Actor) -> str:
-        change = await surge.switch(session, actor=actor, active=on, reason=reason[:200])
+        change = await surge.switch(
+            session, actor=actor, active=on, reason=reason[:200], rules=rules
+        )
         if change is None:
             return "surge_same"
         return "surge_on" if on else "surge_off"
