@@ -29,7 +29,7 @@ from hotline.web.ratelimit import (
     WebchatLimiter,
     make_storage,
 )
-from hotline.web.sessions import BearerSkipsSession
+from hotline.web.sessions import SkipSession
 from hotline.web.state import AppState
 
 
@@ -104,7 +104,7 @@ def create_app(settings: Settings) -> FastAPI:
         same_site="lax",
         https_only=settings.secure_cookies,
     )
-    app.add_middleware(BearerSkipsSession)  # outside the session middleware
+    app.add_middleware(SkipSession)  # outside the session middleware
     # Outermost: the request id and the security headers are on every response and the id
     # on every log line, refusals included.
     app.add_middleware(

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
+import aiohttp
 
 PAYLOADS = Path(__file__).parent / "payloads"
 
@@ -157,6 +157,6 @@ class FakeProvider:
         self._server.server_close()
 
 
-def client() -> httpx.AsyncClient:
+def client() -> aiohttp.ClientSession:
     # Short, so a request the fake never answers fails fast as a timeout.
-    return httpx.AsyncClient(timeout=httpx.Timeout(0.5))
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=0.5))

@@ -330,3 +330,22 @@ async def test_viber_needs_the_public_url_and_shows_a_refused_registration(
         "registered": True,
         "error": None,
     }
+
+
+async def test_a_webhook_answer_never_touches_the_page_session(app, client, world, provider):
+    """A provider's webhook is authenticated by its signature, never by a page session: a
+    request that happens to carry a signed-in session cookie gets no cookie back."""
+    from tests.admin.helpers import page_client
+
+    channel = await make_channel(app, client, world, "sms", provider)
+    browser = await page_client(app, "operator")
+    try:
+        assert browser.cookies.get("hotline_session")
+        body = payload("sms", MESSAGE["sms"][0])
+        r = await browser.post(
+            f"/hooks/{channel}", content=body, headers=signature_headers("sms", SMS, body)
+        )
+        assert r.status_code == 200, r.text
+        assert "set-cookie" not in r.headers
+    finally:
+        await browser.aclose()

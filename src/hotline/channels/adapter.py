@@ -14,12 +14,23 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
-import httpx
+import aiohttp
 
-if TYPE_CHECKING:
-    from httpx._client import UseClientDefault
+# The HTTP client the adapters call providers with: aiohttp's, whose C parser and lean
+# request path cost a fraction of httpx's CPU per send (see docs/channels.md, "Sending").
+# Adapters pass `allow_redirects=False` (a provider answer is never a redirect to follow)
+# and their message's timeout (`timeout_for`).
+HttpClient = aiohttp.ClientSession
+# The request never reached the provider: it is safe to send again.
+NOT_SENT: tuple[type[BaseException], ...] = (
+    aiohttp.ClientConnectorError,
+    aiohttp.ConnectionTimeoutError,
+)
+# No answer came (a timeout, a dropped connection, a broken body): whether the request
+# reached the provider is unknown. Includes NOT_SENT.
+NO_ANSWER: tuple[type[BaseException], ...] = (aiohttp.ClientError, TimeoutError)
 
 
 class InboundKind(enum.StrEnum):
@@ -80,11 +91,10 @@ class Outgoing:
     automatic: bool = False
     # This send's timeout (the channel's `send_timeout`): the worker's one HTTP client is
     # shared by every channel, so an adapter passes it with its request.
-    timeout: httpx.Timeout | None = None
+    timeout: aiohttp.ClientTimeout | None = None
 
-    @property
-    def request_timeout(self) -> httpx.Timeout | UseClientDefault:
-        return self.timeout or httpx.USE_CLIENT_DEFAULT
+    def timeout_for(self, http: HttpClient) -> aiohttp.ClientTimeout:
+        return self.timeout or http.timeout
 
 
 @dataclass(frozen=True)
@@ -157,9 +167,7 @@ class Adapter(Protocol):
         """The events of one verified request (or one raw e-mail); unknown events are skipped."""
         ...
 
-    async def send(
-        self, settings: Mapping[str, Any], message: Outgoing, http: httpx.AsyncClient
-    ) -> Sent:
+    async def send(self, settings: Mapping[str, Any], message: Outgoing, http: HttpClient) -> Sent:
         """Deliver one reply or raise a SendError saying whether to retry."""
         ...
 
@@ -184,9 +192,7 @@ class Handshake(Protocol):
 
 
 class Refreshes(Protocol):
-    async def refresh(
-        self, settings: Mapping[str, Any], http: httpx.AsyncClient
-    ) -> Mapping[str, Any]:
+    async def refresh(self, settings: Mapping[str, Any], http: HttpClient) -> Mapping[str, Any]:
         """New credentials after `TokenExpired` (e.g. a new access and refresh token pair),
         merged into the channel's settings under the channel's lock before the retry."""
         ...
@@ -194,7 +200,7 @@ class Refreshes(Protocol):
 
 class RegistersWebhook(Protocol):
     async def register_webhook(
-        self, settings: Mapping[str, Any], url: str, http: httpx.AsyncClient
+        self, settings: Mapping[str, Any], url: str, http: HttpClient
     ) -> Mapping[str, Any]:
         """Point the provider at `url` (the channel's hook), for providers without a console
         for it (Viber); raises a SendError with the provider's reason when refused."""

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-import httpx
+import aiohttp
 import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -263,7 +263,8 @@ async def register_webhook(registration: Registration) -> dict[str, Any]:
     register = cast(RegistersWebhook, adapter_for(registration.kind)).register_webhook
     error = None
     try:
-        async with httpx.AsyncClient(timeout=REGISTER_TIMEOUT, follow_redirects=False) as http:
+        timeout = aiohttp.ClientTimeout(total=REGISTER_TIMEOUT)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
             await register(registration.settings, registration.url, http)
     except SendError as exc:
         error = exc.reason

@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-import httpx
-
 from hotline.channels.adapter import (
+    NO_ANSWER,
     HookReply,
+    HttpClient,
     Inbound,
     InboundAttachment,
     InboundKind,
@@ -122,9 +122,7 @@ class MessengerAdapter:
 
     # -- outbound --------------------------------------------------------------------------
 
-    async def send(
-        self, settings: Mapping[str, Any], message: Outgoing, http: httpx.AsyncClient
-    ) -> Sent:
+    async def send(self, settings: Mapping[str, Any], message: Outgoing, http: HttpClient) -> Sent:
         """Send a text: a RESPONSE inside 24 hours of the citizen's last message, tagged
         HUMAN_AGENT up to 7 days, refused without calling Facebook after that."""
         body: dict[str, Any] = {
@@ -148,30 +146,33 @@ class MessengerAdapter:
         api_base = str(settings.get("api_base") or DEFAULT_API_BASE).rstrip("/")
         url = f"{api_base}/{settings['page_id']}/messages"
         try:
-            response = await http.post(
+            async with http.post(
                 url,
                 params={"access_token": settings["page_access_token"]},
-                json=body,
-                timeout=message.request_timeout,
-            )
-        except httpx.TimeoutException:
+                data=json.dumps(body, ensure_ascii=False).encode(),
+                headers={"Content-Type": "application/json"},
+                timeout=message.timeout_for(http),
+                allow_redirects=False,
+            ) as response:
+                status, raw = response.status, await response.read()
+        except TimeoutError:
             raise RetryableSendError("Messenger did not answer in time", code="timeout") from None
-        except httpx.TransportError as exc:
+        except NO_ANSWER as exc:
             # The exception's text may carry the URL, and so the token: name the type only.
             raise RetryableSendError(
                 f"Messenger could not be reached ({type(exc).__name__})", code="network"
             ) from None
-        answer = _json(response)
-        if response.is_success:
+        answer = _json(raw)
+        if 200 <= status < 300:
             message_id = answer.get("message_id")
             if not message_id:
                 raise PermanentSendError(
-                    "Messenger answered without a message id", code=str(response.status_code)
+                    "Messenger answered without a message id", code=str(status)
                 )
             return Sent(
                 provider_id=str(message_id), details={"messaging_type": body["messaging_type"]}
             )
-        raise _graph_error(response.status_code, answer)
+        raise _graph_error(status, answer)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -252,9 +253,9 @@ def _timestamp(value: Any) -> datetime | None:
     return None
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
+def _json(raw: bytes) -> dict[str, Any]:
     try:
-        value = response.json()
+        value = json.loads(raw)
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}

@@ -23,23 +23,24 @@ its answer, together with its job's outcome. What can be guaranteed:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import ssl
 import weakref
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from uuid import uuid4
 
-import httpx
+import aiohttp
+import certifi
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.cases.models import Case
 from hotline.channels.adapter import (
     Adapter,
+    HttpClient,
     Outgoing,
     PermanentSendError,
     SendError,
@@ -228,7 +229,7 @@ async def begin_send(
             subject=subject,
             thread_refs=refs,
             reply_to=reply_to,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            timeout=send_timeout(timeout),
         ),
     )
 
@@ -263,7 +264,7 @@ async def _mail_thread(
     return subject, tuple(refs), reply_to
 
 
-async def _refresh(run: JobRun, send: Prepared, http: httpx.AsyncClient) -> dict[str, Any]:
+async def _refresh(run: JobRun, send: Prepared, http: HttpClient) -> dict[str, Any]:
     """New credentials, taken under the channel's row lock (SQLite: its one writer) and
     stored before they are used: a single-use refresh token is spent exactly once."""
     refresh = getattr(send.adapter, "refresh", None)
@@ -283,85 +284,73 @@ async def _refresh(run: JobRun, send: Prepared, http: httpx.AsyncClient) -> dict
         return dict(channel.settings)
 
 
+def send_timeout(seconds: float) -> aiohttp.ClientTimeout:
+    """A send's limits: at most 5 s to get a connection (from the pool, or a new one), then
+    `seconds` without a byte of the answer."""
+    return aiohttp.ClientTimeout(total=None, connect=min(seconds, 5.0), sock_read=seconds)
+
+
 @functools.cache
 def _tls() -> ssl.SSLContext:
-    """The verifying TLS context of the send client: building one (the CA bundle read and
-    parsed, tens of milliseconds of CPU) costs far more than the rest of a send."""
-    return httpx.create_ssl_context()
+    """The verifying TLS context of the send client (certifi's CA bundle, as before with
+    httpx): building one costs tens of milliseconds of CPU, more than many sends."""
+    return ssl.create_default_context(cafile=certifi.where())
 
 
-# The worker's sends share a few HTTP clients, so a provider's connections (and their TLS
-# sessions) are kept open between replies instead of opened for each. Several small pools
-# rather than one large one: httpcore checks every idle connection of a pool (a poll(2)
-# and a socket lookup each) on every request and response, which with 32 connections in
-# one pool cost more CPU than the rest of a send. SEND_SHARDS x 8 connections hold the
-# CHANNEL_SENDS requests a worker has in flight to one channel (sender.py). One set per
-# event loop, since connections belong to the loop that opened them (tests run one each).
-SEND_SHARDS = 4
-PER_SHARD = 8
-SEND_LIMITS = httpx.Limits(
-    max_connections=PER_SHARD, max_keepalive_connections=PER_SHARD, keepalive_expiry=30
+# The worker's sends share one HTTP client per event loop (connections belong to the loop
+# that opened them; tests run one each), so a provider's connections and their TLS sessions
+# are kept open between replies instead of opened for each. Its pool holds PER_PROVIDER
+# connections to each provider (host), enough for the CHANNEL_SENDS requests a worker has
+# in flight to one channel (sender.py); a request beyond them waits for a free one within
+# its connect timeout.
+PER_PROVIDER = 32
+KEEPALIVE = 30.0
+
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = (
+    weakref.WeakKeyDictionary()
 )
 
 
-@dataclass
-class _Shards:
-    clients: list[httpx.AsyncClient]
-    busy: list[int]  # requests in flight on each
-
-
-_shards: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Shards] = weakref.WeakKeyDictionary()
-
-
-@contextlib.asynccontextmanager
-async def send_client() -> AsyncIterator[httpx.AsyncClient]:
-    """One of this process's send clients (made on first use): the first with room, so that
-    replies sent one after another reuse one kept connection; else the least busy. Each
-    send passes its channel's timeout with its request (`Outgoing.timeout`); the client's
-    own default (10 s) serves token refreshes."""
-    shards = _shards.get(asyncio.get_running_loop())
-    if shards is None or any(c.is_closed for c in shards.clients):
-        shards = _shards[asyncio.get_running_loop()] = _Shards(
-            [
-                httpx.AsyncClient(
-                    timeout=DEFAULT_TIMEOUT,
-                    limits=SEND_LIMITS,
-                    follow_redirects=False,
-                    verify=_tls(),
-                )
-                for _ in range(SEND_SHARDS)
-            ],
-            [0] * SEND_SHARDS,
+def send_client() -> HttpClient:
+    """This process's send client (made on first use). Each send passes its channel's
+    timeout with its request (`Outgoing.timeout`); the client's own default (10 s) serves
+    token refreshes. Proxy variables in the environment are not read (`trust_env` off: it
+    would read them and ~/.netrc on every request); a provider reached through a proxy
+    has the proxy as its channel's `api_base`."""
+    loop = asyncio.get_running_loop()
+    client = _clients.get(loop)
+    if client is None or client.closed:
+        client = _clients[loop] = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(
+                limit=0,
+                limit_per_host=PER_PROVIDER,
+                keepalive_timeout=KEEPALIVE,
+                ssl=_tls(),
+            ),
+            timeout=send_timeout(DEFAULT_TIMEOUT),
+            trust_env=False,
         )
-    busy = shards.busy
-    i = next((k for k, n in enumerate(busy) if n < PER_SHARD), None)
-    if i is None:
-        i = busy.index(min(busy))
-    busy[i] += 1
-    try:
-        yield shards.clients[i]
-    finally:
-        busy[i] -= 1
+    return client
 
 
 async def close_send_client() -> None:
-    """Close this event loop's send clients and their connections (the worker's shutdown)."""
-    shards = _shards.pop(asyncio.get_running_loop(), None)
-    for client in shards.clients if shards else ():
-        await client.aclose()
+    """Close this event loop's send client and its connections (the worker's shutdown)."""
+    client = _clients.pop(asyncio.get_running_loop(), None)
+    if client is not None:
+        await client.close()
 
 
 async def call_provider(run: JobRun, send: Prepared) -> Sent | SendError:
     """Step 2: the provider's answer, or the error saying whether to retry."""
-    async with send_client() as http:
+    http = send_client()
+    try:
         try:
-            try:
-                return await send.adapter.send(send.settings, send.outgoing, http)
-            except TokenExpired:
-                send.settings = await _refresh(run, send, http)
-                return await send.adapter.send(send.settings, send.outgoing, http)
-        except SendError as exc:
-            return exc
+            return await send.adapter.send(send.settings, send.outgoing, http)
+        except TokenExpired:
+            send.settings = await _refresh(run, send, http)
+            return await send.adapter.send(send.settings, send.outgoing, http)
+    except SendError as exc:
+        return exc
 
 
 def record_outcome(

@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.cases.models import Case
-from hotline.channels.adapter import Inbound, InboundKind, Outgoing, Sent
+from hotline.channels.adapter import HttpClient, Inbound, InboundKind, Outgoing, Sent
 from hotline.channels.inbox import store
 from hotline.channels.models import (
     Channel,
@@ -56,9 +55,7 @@ class PortalAdapter:
     def read(self, settings: Mapping[str, Any], body: bytes) -> Sequence[Inbound]:
         return ()
 
-    async def send(
-        self, settings: Mapping[str, Any], message: Outgoing, http: httpx.AsyncClient
-    ) -> Sent:
+    async def send(self, settings: Mapping[str, Any], message: Outgoing, http: HttpClient) -> Sent:
         """Nothing to call: a reply marked `sent` is what the tracking page shows."""
         return Sent(provider_id=f"portal:{message.idempotency_key}")
 

@@ -19,9 +19,9 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, NamedTuple
 
-import httpx
-
 from hotline.channels.adapter import (
+    NO_ANSWER,
+    HttpClient,
     Inbound,
     InboundKind,
     Outgoing,
@@ -186,9 +186,7 @@ class SmsAdapter:
 
     # -- outbound --------------------------------------------------------------------------
 
-    async def send(
-        self, settings: Mapping[str, Any], message: Outgoing, http: httpx.AsyncClient
-    ) -> Sent:
+    async def send(self, settings: Mapping[str, Any], message: Outgoing, http: HttpClient) -> Sent:
         """POST `{"to", "text", "id"}` signed like the inbound requests; the id is the
         outbox's idempotency key, so a gateway that keeps its ids never sends a reply twice."""
         plan = segments(message.text, bool(settings.get("gsm7_only")))
@@ -207,27 +205,32 @@ class SmsAdapter:
             SIGNATURE_HEADER: sign(str(settings["secret"]), stamp, body),
         }
         try:
-            response = await http.post(
-                url, content=body, headers=headers, timeout=message.request_timeout
-            )
-        except httpx.TimeoutException:
+            async with http.post(
+                url,
+                data=body,
+                headers=headers,
+                timeout=message.timeout_for(http),
+                allow_redirects=False,
+            ) as response:
+                status, raw = response.status, await response.read()
+        except TimeoutError:
             raise RetryableSendError(
                 "The SMS gateway did not answer in time", code="timeout"
             ) from None
-        except httpx.TransportError as exc:
+        except NO_ANSWER as exc:
             raise RetryableSendError(
                 f"The SMS gateway could not be reached ({type(exc).__name__})", code="network"
             ) from None
-        status = response.status_code
         if status >= 500 or status in (408, 429):
             raise RetryableSendError(f"The SMS gateway failed (HTTP {status})", code=str(status))
-        if not response.is_success:
+        if not 200 <= status < 300:
+            text = raw[:800].decode("utf-8", "replace")[:200]
             raise PermanentSendError(
-                f"The SMS gateway refused the message (HTTP {status}): {response.text[:200]}",
+                f"The SMS gateway refused the message (HTTP {status}): {text}",
                 code=str(status),
             )
         try:
-            answer = response.json()
+            answer = json.loads(raw)
         except ValueError:
             answer = {}
         gateway_id = answer.get("id") if isinstance(answer, dict) else None

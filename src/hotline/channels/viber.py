@@ -9,15 +9,14 @@ import hmac
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
-import httpx
-
-if TYPE_CHECKING:
-    from httpx._client import UseClientDefault
+import aiohttp
 
 from hotline.channels.adapter import (
+    NO_ANSWER,
     HookReply,
+    HttpClient,
     Inbound,
     InboundAttachment,
     InboundKind,
@@ -162,7 +161,7 @@ class ViberAdapter:
     # -- outbound --------------------------------------------------------------------------
 
     async def register_webhook(
-        self, settings: Mapping[str, Any], url: str, http: httpx.AsyncClient
+        self, settings: Mapping[str, Any], url: str, http: HttpClient
     ) -> Mapping[str, Any]:
         """Point the bot at `url` (`/pa/set_webhook`). Viber checks it at once with a signed
         `{"event":"webhook"}` POST, which the hook must answer 200 before this returns.
@@ -175,9 +174,7 @@ class ViberAdapter:
         }
         return await _call(settings, "/pa/set_webhook", body, http)
 
-    async def send(
-        self, settings: Mapping[str, Any], message: Outgoing, http: httpx.AsyncClient
-    ) -> Sent:
+    async def send(self, settings: Mapping[str, Any], message: Outgoing, http: HttpClient) -> Sent:
         """Send a text with `/pa/send_message`; status 0 is delivered to Viber."""
         body = {
             "receiver": message.user_id,
@@ -185,7 +182,7 @@ class ViberAdapter:
             "text": message.text,
             "sender": _sender(settings),
         }
-        answer = await _call(settings, "/pa/send_message", body, http, message.request_timeout)
+        answer = await _call(settings, "/pa/send_message", body, http, message.timeout_for(http))
         token = answer.get("message_token")
         return Sent(provider_id=None if token is None else str(token))
 
@@ -194,36 +191,36 @@ async def _call(
     settings: Mapping[str, Any],
     path: str,
     body: Mapping[str, Any],
-    http: httpx.AsyncClient,
-    timeout: httpx.Timeout | UseClientDefault = httpx.USE_CLIENT_DEFAULT,
+    http: HttpClient,
+    timeout: aiohttp.ClientTimeout | None = None,
 ) -> Mapping[str, Any]:
     api_base = str(settings.get("api_base") or DEFAULT_API_BASE).rstrip("/")
     try:
-        response = await http.post(
+        async with http.post(
             api_base + path,
             headers={
                 "X-Viber-Auth-Token": str(settings["auth_token"]),
                 "Content-Type": "application/json",
             },
-            timeout=timeout,
-            content=json.dumps(body, ensure_ascii=False).encode(),
-        )
-    except httpx.TimeoutException:
+            timeout=timeout or http.timeout,
+            data=json.dumps(body, ensure_ascii=False).encode(),
+            allow_redirects=False,
+        ) as response:
+            http_status, raw = response.status, await response.read()
+    except TimeoutError:
         raise RetryableSendError("Viber did not answer in time", code="timeout") from None
-    except httpx.TransportError as exc:
+    except NO_ANSWER as exc:
         raise RetryableSendError(
             f"Viber could not be reached ({type(exc).__name__})", code="network"
         ) from None
-    if response.status_code >= 500 or response.status_code == 429:
-        raise RetryableSendError(f"Viber failed (HTTP {response.status_code})", code="http")
+    if http_status >= 500 or http_status == 429:
+        raise RetryableSendError(f"Viber failed (HTTP {http_status})", code="http")
     try:
-        answer = response.json()
+        answer = json.loads(raw)
     except ValueError:
         answer = None
-    if not response.is_success or not isinstance(answer, dict):
-        raise PermanentSendError(
-            f"Viber refused the request (HTTP {response.status_code})", code="http"
-        )
+    if not 200 <= http_status < 300 or not isinstance(answer, dict):
+        raise PermanentSendError(f"Viber refused the request (HTTP {http_status})", code="http")
     status = answer.get("status")
     if status == 0:
         return answer

@@ -27,9 +27,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-import httpx
-
-from hotline.channels.adapter import Inbound, Outgoing, Sent
+from hotline.channels.adapter import HttpClient, Inbound, Outgoing, Sent
 from hotline.contacts.phones import normalise_phone
 from hotline.errors import InvalidInput
 from hotline.messages import msg
@@ -194,9 +192,7 @@ class WebchatAdapter:
     def read(self, settings: Mapping[str, Any], body: bytes) -> Sequence[Inbound]:
         return ()
 
-    async def send(
-        self, settings: Mapping[str, Any], message: Outgoing, http: httpx.AsyncClient
-    ) -> Sent:
+    async def send(self, settings: Mapping[str, Any], message: Outgoing, http: HttpClient) -> Sent:
         """Nothing to call: the outbox marking the reply `sent`, in the transaction that
         records this answer, is what shows it to the visitor (and wakes their stream)."""
         return Sent(provider_id=f"webchat:{message.idempotency_key}")

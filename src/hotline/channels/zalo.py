@@ -12,9 +12,10 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-import httpx
-
 from hotline.channels.adapter import (
+    NO_ANSWER,
+    NOT_SENT,
+    HttpClient,
     Inbound,
     InboundAttachment,
     InboundKind,
@@ -160,9 +161,7 @@ class ZaloAdapter:
             )
         ]
 
-    async def send(
-        self, settings: Mapping[str, Any], message: Outgoing, http: httpx.AsyncClient
-    ) -> Sent:
+    async def send(self, settings: Mapping[str, Any], message: Outgoing, http: HttpClient) -> Sent:
         window = self.reply_window
         if (
             message.last_inbound_at
@@ -177,23 +176,28 @@ class ZaloAdapter:
         url = str(settings.get("api_base") or API_BASE).rstrip("/") + "/v3.0/oa/message/cs"
         body = {"recipient": {"user_id": message.user_id}, "message": {"text": message.text}}
         try:
-            response = await http.post(
+            async with http.post(
                 url,
-                json=body,
-                headers={"access_token": str(settings.get("access_token", ""))},
-                timeout=message.request_timeout,
-            )
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                data=json.dumps(body, ensure_ascii=False).encode(),
+                headers={
+                    "access_token": str(settings.get("access_token", "")),
+                    "Content-Type": "application/json",
+                },
+                timeout=message.timeout_for(http),
+                allow_redirects=False,
+            ) as response:
+                status, raw = response.status, await response.read()
+        except NOT_SENT as exc:
             raise RetryableSendError(f"không kết nối được Zalo ({type(exc).__name__})") from None
-        except httpx.TransportError as exc:
+        except NO_ANSWER as exc:
             # The request went out; whether Zalo delivered it is unknown.
             raise SendInDoubt(f"Zalo không trả lời kịp ({type(exc).__name__})") from None
-        if response.status_code == 429 or response.status_code >= 500:
-            raise RetryableSendError(f"Zalo trả lời HTTP {response.status_code}")
-        if response.status_code >= 400:
-            raise PermanentSendError(f"Zalo trả lời HTTP {response.status_code}")
+        if status == 429 or status >= 500:
+            raise RetryableSendError(f"Zalo trả lời HTTP {status}")
+        if status >= 400:
+            raise PermanentSendError(f"Zalo trả lời HTTP {status}")
         try:
-            answer = response.json()
+            answer = json.loads(raw)
         except ValueError:
             raise RetryableSendError("Zalo trả lời không phải JSON") from None
         error = int(answer.get("error", 0) or 0) if isinstance(answer, dict) else 0
@@ -211,14 +215,12 @@ class ZaloAdapter:
         data = answer.get("data") or {}
         return Sent(provider_id=str(data.get("message_id")) if data.get("message_id") else None)
 
-    async def refresh(
-        self, settings: Mapping[str, Any], http: httpx.AsyncClient
-    ) -> Mapping[str, Any]:
+    async def refresh(self, settings: Mapping[str, Any], http: HttpClient) -> Mapping[str, Any]:
         """A new access and refresh token pair: the old refresh token is spent by this call."""
         url = str(settings.get("oauth_base") or OAUTH_BASE).rstrip("/") + "/v4/oa/access_token"
         secret = str(settings.get("app_secret") or settings.get("secret_key", ""))
         try:
-            response = await http.post(
+            async with http.post(
                 url,
                 headers={"secret_key": secret},
                 data={
@@ -226,15 +228,17 @@ class ZaloAdapter:
                     "app_id": str(settings.get("app_id", "")),
                     "grant_type": "refresh_token",
                 },
-            )
-        except httpx.TransportError as exc:
+                allow_redirects=False,
+            ) as response:
+                status, raw = response.status, await response.read()
+        except NO_ANSWER as exc:
             raise RetryableSendError(f"không làm mới được mã Zalo ({type(exc).__name__})") from None
         try:
-            answer = response.json()
+            answer = json.loads(raw)
         except ValueError:
             answer = {}
-        if response.status_code >= 500:
-            raise RetryableSendError(f"Zalo OAuth trả lời HTTP {response.status_code}")
+        if status >= 500:
+            raise RetryableSendError(f"Zalo OAuth trả lời HTTP {status}")
         if not isinstance(answer, dict) or not answer.get("access_token"):
             error = answer.get("error") if isinstance(answer, dict) else None
             raise PermanentSendError(

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 CSP = (
@@ -59,8 +60,9 @@ class SecurityHeaders:
 
 
 def with_headers(
-    headers: list[tuple[bytes, bytes]], extra: list[tuple[bytes, bytes]]
+    headers: Iterable[tuple[bytes, bytes]], extra: list[tuple[bytes, bytes]]
 ) -> list[tuple[bytes, bytes]]:
-    """`headers` and those of `extra` it does not have (by name, any case)."""
+    """A new list: `headers` and those of `extra` it does not have (by name, any case)."""
+    headers = list(headers)
     present = {name.lower() for name, _ in headers}
     return headers + [(k, v) for k, v in extra if k not in present]

@@ -69,9 +69,10 @@ class RequestObserver:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = with_headers(list(message.get("headers", ())), security)
+                # The message is this response's own: completed in place, not copied.
+                headers = with_headers(message.get("headers", ()), security)
                 headers.append(header)
-                message = {**message, "headers": headers}
+                message["headers"] = headers
             await send(message)
 
         bound = structlog.contextvars.bind_contextvars(request_id=request_id)

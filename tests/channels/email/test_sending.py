@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from email import message_from_bytes, policy
 
-import httpx
+import aiohttp
 import pytest
 
 from hotline.channels.adapter import Outgoing, PermanentSendError, RetryableSendError
@@ -46,7 +46,7 @@ def reply(key: str = "outbox-1", **extra: object) -> Outgoing:
 
 
 async def send(port: int, message: Outgoing, **extra: object):  # type: ignore[no-untyped-def]
-    async with httpx.AsyncClient() as http:
+    async with aiohttp.ClientSession() as http:
         return await EmailAdapter().send(settings(port, **extra), message, http)
 
 

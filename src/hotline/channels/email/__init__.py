@@ -11,9 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any, ClassVar
 
-import httpx
-
-from hotline.channels.adapter import Inbound, Outgoing, Sent
+from hotline.channels.adapter import HttpClient, Inbound, Outgoing, Sent
 from hotline.channels.email.config import REQUIRED, SECRETS, MailboxSettings
 from hotline.channels.email.mailbox import (
     FetchedMessage,
@@ -53,9 +51,7 @@ class EmailAdapter:
         inbound = read_message(body, own_address=settings.get("address"))
         return [inbound] if inbound is not None else []
 
-    async def send(
-        self, settings: Mapping[str, Any], message: Outgoing, http: httpx.AsyncClient
-    ) -> Sent:
+    async def send(self, settings: Mapping[str, Any], message: Outgoing, http: HttpClient) -> Sent:
         """Send one reply by SMTP (`http` is unused); `Sent.provider_id` is its Message-ID."""
         return await send_reply(MailboxSettings.of(settings), message)
 
