@@ -64,6 +64,9 @@ async def refer_or_bridge(
         playing.cancel()
         with contextlib.suppress(asyncio.CancelledError, CallEnded):
             await playing
+        # The task keeps its exception, whose traceback holds this frame: without the task
+        # in it the call's objects are freed without the cycle collector (media/gcpacer.py).
+        del playing
 
 
 async def _refer(leg: SipLeg, option: Option, linger: float) -> bool:

@@ -428,6 +428,10 @@ class SipLeg:
         self.stream.stop()
         self.ua.clock.streams.discard(self.stream)
         self.rtp_transport.close()
+        # The digit receiver calls back into this leg (a cycle: leg, protocol, receiver, leg):
+        # cut it, so reference counting frees the ended call at once. Cyclic garbage would
+        # wait for a full collection, whose pause grows with every call it has to walk.
+        self.rtp.receiver = None
         self.ua.ports.release(self.rtp_port)
         self.ua.calls.pop(self.call_id, None)
 

@@ -197,15 +197,19 @@ class UserAgent(asyncio.DatagramProtocol):
             await asyncio.sleep(min([5.0, *(t / 2 for t in limits)]))
             for (event, host), held in self.log_limit.flush():
                 log.info("sip_log_suppressed", event=event, source=host, suppressed=held)
-            now = loop.time()
-            for leg in list(self.calls.values()):
-                why = leg.expired(now, self.config.rtp_timeout, self.config.max_call_seconds)
-                if why is not None:
-                    log.info("sip_call_timed_out", call_id=leg.call_id, cause=why)
-                    leg.record.release("line", why)
-                    self.spawn(leg.hangup())
-                    if leg.task is not None:
-                        leg.task.cancel()
+            self._expire(loop.time())
+
+    def _expire(self, now: float) -> None:
+        # A function of its own: a loop variable in `_sweep` would keep the last call it
+        # looked at alive, ended or not, until the next sweep.
+        for leg in list(self.calls.values()):
+            why = leg.expired(now, self.config.rtp_timeout, self.config.max_call_seconds)
+            if why is not None:
+                log.info("sip_call_timed_out", call_id=leg.call_id, cause=why)
+                leg.record.release("line", why)
+                self.spawn(leg.hangup())
+                if leg.task is not None:
+                    leg.task.cancel()
 
     # -- transport --------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
