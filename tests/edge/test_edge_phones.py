@@ -33,6 +33,7 @@ from tests.telephony.test_baresip import (
     stop_baresip,
     write_wav,
 )
+from tests.telephony.test_door_guard import Peer
 
 pytestmark = pytest.mark.anyio
 MODULES = "/usr/lib/baresip/modules"
@@ -140,3 +141,30 @@ async def test_a_phone_registered_through_the_edge_over_tls_is_rung_through_it(
     pcm = read_wav(recording)
     hz, share = spectrum_peak(pcm[RATE : 3 * RATE])
     assert abs(hz - CALLER_HZ) <= 10 and share > 0.8, (hz, share)
+
+
+async def test_a_path_the_phone_wrote_itself_is_dropped_at_the_edge(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Else the line's calls to that phone would be routed on from the edge to wherever the
+    phone named (an open relay for INVITEs carrying callers' numbers)."""
+    require_tools()
+    conf = settings.model_copy(update={"sip_agent_poll_seconds": 0.2})
+    async with running_edge(conf, tmp_path / "edge") as edge:
+        await add_operator(settings, available=False)
+        ua = edge.line.phone.ua
+        assert ua is not None
+        await poll(lambda: "op1" in ua.credentials, 5, "the line's poll loads op1's SIP login")
+        phone = Peer(0)
+        phone.server = (EDGE_HOST, edge.sip_port)
+        try:
+            extra = "Path: <sip:198.51.100.9:5060;lr>\r\n"
+            status = await asyncio.to_thread(phone.register, "op1", PASSWORD, extra)
+        finally:
+            phone.close()
+        binding = ua.registrar.lookup("op1")
+    assert status == 200
+    assert binding is not None and len(binding.path) == 1, binding
+    assert binding.path[0].startswith(
+        f"<sip:{EDGE_HOST}:{edge.sip_port};lr;received=sip:127.0.0.1:"
+    )
