@@ -89,8 +89,11 @@ async def edit_patient(
 ) -> CarePatient:
     """Change a followed patient's contact, address or health facts (their doctor, or a
     supervisor); the change, field by field, goes on the trail. A change to what eligibility
-    reads assesses it again (care/registration.py), its decision's change on the trail."""
+    reads assesses it again (care/registration.py), its decision's change on the trail. It
+    waits for the patient's other changes in flight (an end, a reassignment): an edit never
+    touches a patient ended meanwhile."""
     patient = await get_patient_for(session, actor, patient_id)
+    await lock_patient(session, patient)
     if patient.state == CareState.ENDED:
         raise InvalidTransition(msg("Đã kết thúc theo dõi người bệnh này"), field="state")
     if data.comorbidities is not None:
