@@ -113,8 +113,9 @@ async def update_beds(
         raise NotAllowed(msg("Chỉ đơn vị quản lý cơ sở được cập nhật số giường"))
     _apply(f, beds)
     # A bed held for an accepted request not yet admitted is not free to count again.
-    held = dict(
-        (
+    held: dict[str, int] = {
+        kind: int(count)
+        for kind, count in (
             await session.execute(
                 select(Admission.bed_kind, func.count())
                 .where(
@@ -123,12 +124,10 @@ async def update_beds(
                 )
                 .group_by(Admission.bed_kind)
             )
-        )
-        .tuples()
-        .all()
-    )
+        ).all()
+    }
     for kind, name in COUNTS.items():
-        taken = int(held.get(kind, 0))
+        taken = held.get(kind, 0)
         if taken and getattr(f, f"{name}_free") > getattr(f, f"{name}_total") - taken:
             raise InvalidInput(
                 msg(
