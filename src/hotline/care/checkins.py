@@ -187,6 +187,8 @@ async def _record(
     vitals = vitals_of(data)
     risk = evaluate(vitals, age=patient.age, warning_rule_set=site_of(session).care.warning_signs)
     result = risk.as_json()
+    # Whether symptoms were asked: none recorded ([]) is not the same as not asked (None).
+    result["symptoms_recorded"] = data.symptoms is not None
     held = await _held(session, patient, data, risk)
     if held is not None:
         result.update(tier=held["tier"], risk=held["risk"], severity=held["severity"], held=held)
@@ -233,6 +235,12 @@ async def _record(
     if risk.warning_signs:
         code = await escalate(session, patient, checkin, risk)
         checkin.case_code = code
+    if source != "registration":  # the registration assessed the patient itself
+        # Every check-in assesses eligibility again: a warning sign makes the patient
+        # not eligible at once (care/registration.py, imported here: it imports this).
+        from hotline.care.registration import assess_again
+
+        await assess_again(session, patient)
     # Every check-in reorders the doctor's worklist and may clear a standing alert: the
     # live care pages refresh on it (health data: sse.py shows care.* to the doctor and
     # the supervisors only).

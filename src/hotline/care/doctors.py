@@ -38,15 +38,19 @@ class WindowIn:
 
 @dataclass
 class DoctorIn:
+    """A profile's fields. None: on a new profile the default (no group, no specialty, no
+    licence, no phone, the site's capacity, the consult group's default windows, active);
+    on a profile replaced (PUT), the value it has (its windows those of groups it keeps)."""
+
     years_experience: int
-    groups: tuple[str, ...] = ()
-    specialty: str = ""
-    licence_number: str = ""
+    groups: tuple[str, ...] | None = None
+    specialty: str | None = None
+    licence_number: str | None = None
     phone: str | None = None
     capacity: int | None = None
     # None: the consult group's default windows (setting care_consult_windows).
     availability: tuple[WindowIn, ...] | None = None
-    active: bool = True
+    active: bool | None = None
 
 
 def minutes_of(text: str, *, field: str) -> int:
@@ -101,6 +105,26 @@ def _windows(session: AsyncSession, data: DoctorIn, groups: set[DoctorGroup]) ->
     ]
 
 
+async def _kept_windows(
+    session: AsyncSession, user_id: int, groups: set[DoctorGroup]
+) -> list[WindowIn]:
+    """A profile's windows as they are, those of the groups it keeps (a profile replaced
+    without `availability`)."""
+    rows = (
+        await session.scalars(
+            select(DoctorWindow).where(DoctorWindow.user_id == user_id).order_by(DoctorWindow.id)
+        )
+    ).all()
+    spans: dict[tuple[str, int, int], list[int]] = {}
+    for w in rows:
+        if w.group in groups:
+            spans.setdefault((w.group.value, w.start_minute, w.end_minute), []).append(w.weekday)
+    return [
+        WindowIn(group=g, start=_hhmm(s), end=_hhmm(e), weekdays=tuple(sorted(days)))
+        for (g, s, e), days in spans.items()
+    ]
+
+
 async def _set_windows(
     session: AsyncSession, user_id: int, windows: Sequence[WindowIn], groups: set[DoctorGroup]
 ) -> None:
@@ -143,32 +167,50 @@ async def save_doctor(
         raise InvalidInput("Tài khoản này không có vai trò bác sĩ", field="user_id")
     if data.years_experience < 0 or data.years_experience > 80:
         raise InvalidInput("Số năm kinh nghiệm không hợp lệ", field="years_experience")
-    groups = _groups(data.groups)
-    _check_consult(session, groups, data.years_experience)
-    capacity = (
-        data.capacity if data.capacity is not None else site_of(session).care.default_capacity
-    )
-    if capacity < 0:
-        raise InvalidInput("Số người bệnh tối đa không hợp lệ", field="capacity")
     doctor = await session.get(CareDoctor, user_id)
     if create and doctor is not None:
         raise Conflict("Bác sĩ này đã có hồ sơ", field="user_id")
     if not create and doctor is None:
         raise NotFound("Không tìm thấy bác sĩ", field="user_id")
+    kept = doctor is not None
+    if data.groups is not None:
+        groups = _groups(data.groups)
+    elif doctor is not None:
+        groups = {g for g, on in ((DoctorGroup.CONSULT, doctor.consult),
+                                  (DoctorGroup.PROACTIVE, doctor.proactive)) if on}  # fmt: skip
+    else:
+        groups = set()
+    _check_consult(session, groups, data.years_experience)
+    if data.capacity is not None:
+        capacity = data.capacity
+    elif doctor is not None:
+        capacity = doctor.capacity
+    else:
+        capacity = site_of(session).care.default_capacity
+    if capacity < 0:
+        raise InvalidInput("Số người bệnh tối đa không hợp lệ", field="capacity")
+    windows = await _kept_windows(session, user_id, groups) if kept else None
     if doctor is None:
-        doctor = CareDoctor(user_id=user_id, patient_count=0, created_at=utcnow())
+        doctor = CareDoctor(user_id=user_id, patient_count=0, created_at=utcnow(), active=True)
         session.add(doctor)
     doctor.years_experience = data.years_experience
-    doctor.specialty = data.specialty.strip()
-    doctor.licence_number = data.licence_number.strip()
-    doctor.phone = normalise_phone(data.phone, field="phone") if data.phone else None
+    if data.specialty is not None or not kept:
+        doctor.specialty = (data.specialty or "").strip()
+    if data.licence_number is not None or not kept:
+        doctor.licence_number = (data.licence_number or "").strip()
+    if data.phone is not None or not kept:
+        doctor.phone = normalise_phone(data.phone, field="phone") if data.phone else None
     doctor.consult = DoctorGroup.CONSULT in groups
     doctor.proactive = DoctorGroup.PROACTIVE in groups
     doctor.capacity = capacity
-    doctor.active = data.active
+    if data.active is not None:
+        doctor.active = data.active
     doctor.updated_at = utcnow()
     await session.flush()
-    await _set_windows(session, user_id, _windows(session, data, groups), groups)
+    if data.availability is None and windows:
+        await _set_windows(session, user_id, windows, groups)
+    else:
+        await _set_windows(session, user_id, _windows(session, data, groups), groups)
     from hotline.care.followup import assign_waiting
     from hotline.care.handover import release_patients
 
@@ -177,6 +219,8 @@ async def save_doctor(
         await release_patients(session, actor=actor, doctor_id=user_id)
     # A new doctor, or one with more room: patients waiting for a doctor get one now.
     await assign_waiting(session)
+    # The handover and the assignments counted the doctor's patients in SQL: read afresh.
+    await session.refresh(doctor)
     return doctor
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.permissions import Permission, allows, require
 from hotline.auth.service import Actor
-from hotline.care.models import Facility
+from hotline.care.models import Admission, AdmissionStatus, Facility
 from hotline.db import utcnow
 from hotline.directory.service import check_ward, get_unit
 from hotline.errors import InvalidInput, NotAllowed, NotFound
@@ -105,12 +105,38 @@ async def update_beds(
     session: AsyncSession, *, actor: Actor, facility_id: int, beds: BedsIn
 ) -> Facility:
     """A facility's unit (its officers) or an administrator sets its bed counts."""
-    f = await session.get(Facility, facility_id)
+    # The facility's row locked: an accept (admissions.py) takes its bed before or after.
+    f = await session.get(Facility, facility_id, with_for_update=True, populate_existing=True)
     if f is None:
         raise NotFound("Không tìm thấy cơ sở điều trị", field="facility_id")
     if not keeps(actor, f):
         raise NotAllowed(msg("Chỉ đơn vị quản lý cơ sở được cập nhật số giường"))
     _apply(f, beds)
+    # A bed held for an accepted request not yet admitted is not free to count again.
+    held: dict[str, int] = {
+        kind: int(count)
+        for kind, count in (
+            await session.execute(
+                select(Admission.bed_kind, func.count())
+                .where(
+                    Admission.facility_id == f.id,
+                    Admission.status == AdmissionStatus.ACCEPTED,
+                )
+                .group_by(Admission.bed_kind)
+            )
+        ).all()
+    }
+    for kind, name in COUNTS.items():
+        taken = held.get(kind, 0)
+        if taken and getattr(f, f"{name}_free") > getattr(f, f"{name}_total") - taken:
+            raise InvalidInput(
+                msg(
+                    "Số giường trống nhiều nhất là tổng số giường trừ {held} giường đang giữ "
+                    "cho người bệnh đã được nhận",
+                    held=taken,
+                ),
+                field=f"{name}_free",
+            )
     f.updated_at, f.updated_by_id = utcnow(), actor.user_id
     await session.flush()
     return f

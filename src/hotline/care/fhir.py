@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import Actor
-from hotline.care.escalation import open_urgent_case
+from hotline.care.escalation import SIGN_TEXT, open_urgent_case
 from hotline.care.models import (
     Admission,
     AdmissionStatus,
@@ -264,14 +264,21 @@ async def patient_bundle(session: AsyncSession, *, actor: Actor, patient_id: int
         if flagged is None and await open_urgent_case(session, p) is not None:
             flagged = next((c for c in checkins if c.warning_signs), None)
         if flagged is not None:
+            # The signs in words (the site's language, as the urgent case names them); the
+            # flag stands no more once the follow-up ended (recovered, died, moved ...).
+            signs = ", ".join(SIGN_TEXT.get(s, s) for s in flagged.warning_signs)
+            period = {"start": flagged.at.isoformat()}
+            ended = p.state == CareState.ENDED
+            if ended and p.ended_at is not None:
+                period["end"] = p.ended_at.isoformat()
             resources.append(
                 {
                     "resourceType": "Flag",
                     "id": f"flag-{flagged.id}",
-                    "status": "active",
-                    "code": {"text": "Warning signs: " + ", ".join(flagged.warning_signs)},
+                    "status": "inactive" if ended else "active",
+                    "code": {"text": "Dấu hiệu cảnh báo: " + signs},
                     "subject": subject,
-                    "period": {"start": flagged.at.isoformat()},
+                    "period": period,
                 }
             )
     return {

@@ -16,17 +16,16 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.auth.models import User
 from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
 from hotline.care.access import get_patient_for
 from hotline.care.admissions import withdraw_admissions
-from hotline.care.models import CareDoctor, CarePatient, CareState, EndReason, PatientChange
+from hotline.care.models import CarePatient, CareState, EndReason, PatientChange
 from hotline.care.places import free_place, lock_patient
 from hotline.care.registration import ELIGIBILITY_FIELDS, assess_again
 from hotline.care.rulesets import COMORBIDITIES
 from hotline.care.schedule import close_open_slots
-from hotline.care.service import _assign
+from hotline.care.service import _assign, take_place
 from hotline.contacts.models import Contact, ContactPhone
 from hotline.contacts.phones import normalise_phone
 from hotline.contacts.service import ReadSubject, log_personal_reads
@@ -90,8 +89,11 @@ async def edit_patient(
 ) -> CarePatient:
     """Change a followed patient's contact, address or health facts (their doctor, or a
     supervisor); the change, field by field, goes on the trail. A change to what eligibility
-    reads assesses it again (care/registration.py), its decision's change on the trail."""
+    reads assesses it again (care/registration.py), its decision's change on the trail. It
+    waits for the patient's other changes in flight (an end, a reassignment): an edit never
+    touches a patient ended meanwhile."""
     patient = await get_patient_for(session, actor, patient_id)
+    await lock_patient(session, patient)
     if patient.state == CareState.ENDED:
         raise InvalidTransition(msg("Đã kết thúc theo dõi người bệnh này"), field="state")
     if data.comorbidities is not None:
@@ -143,46 +145,6 @@ async def edit_patient(
     return patient
 
 
-async def _take_place(session: AsyncSession, doctor_id: int) -> None:
-    """A place with this doctor for a patient a coordinator moves to them: an active
-    proactive-care doctor (an active account) below their capacity, else refused (422 for
-    a doctor who does not follow patients at home, 409 for one who has no room)."""
-    done = await session.execute(
-        update(CareDoctor)
-        .where(
-            CareDoctor.user_id == doctor_id,
-            CareDoctor.active.is_(True),
-            CareDoctor.proactive.is_(True),
-            CareDoctor.patient_count < CareDoctor.capacity,
-            CareDoctor.user_id.in_(select(User.id).where(User.active.is_(True))),
-        )
-        .values(patient_count=CareDoctor.patient_count + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(done, "rowcount", 0) == 1:
-        return
-    doctor = await session.get(CareDoctor, doctor_id, populate_existing=True)
-    if doctor is None:
-        raise InvalidInput(msg("Không có bác sĩ này trong mạng lưới"), field="doctor_id")
-    user = await session.get(User, doctor_id)
-    if not (doctor.active and doctor.proactive and user is not None and user.active):
-        raise InvalidInput(
-            msg("Bác sĩ này không thuộc nhóm chăm sóc chủ động đang hoạt động: chọn bác sĩ khác"),
-            field="doctor_id",
-            code="not_proactive",
-        )
-    raise Conflict(
-        msg(
-            "Bác sĩ này đã đủ người bệnh ({count}/{capacity}): chọn bác sĩ khác, "
-            "hoặc tăng số người bệnh tối đa của bác sĩ trước",
-            count=doctor.patient_count,
-            capacity=doctor.capacity,
-        ),
-        field="doctor_id",
-        code="doctor_full",
-    )
-
-
 async def reassign(
     session: AsyncSession, *, actor: Actor, patient_id: int, doctor_id: int
 ) -> CarePatient:
@@ -199,7 +161,7 @@ async def reassign(
     old = patient.doctor_id
     if old == doctor_id:
         return patient
-    await _take_place(session, doctor_id)
+    await take_place(session, doctor_id)
     patient.doctor_id = doctor_id
     await free_place(session, old)
     _change(session, patient, actor, "reassign", {"doctor_id": old}, {"doctor_id": doctor_id})

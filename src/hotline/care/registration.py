@@ -265,11 +265,12 @@ LOOK_BACK = 20
 async def assess_again(session: AsyncSession, patient: CarePatient) -> tuple[str, str]:
     """Eligibility assessed again from the record as it is now and the latest measures
     (SpO2 and respiratory rate each from the latest check-in measuring it, the symptoms of
-    the latest check-in; the registration's measures are its first check-in), stored with
+    the latest check-in recording symptoms; the registration's measures are its first
+    check-in), stored with
     its reasons. Returns the decision before and after."""
     rows = (
         await session.execute(
-            select(CheckIn.spo2, CheckIn.respiratory_rate, CheckIn.symptoms)
+            select(CheckIn.spo2, CheckIn.respiratory_rate, CheckIn.symptoms, CheckIn.result)
             .where(CheckIn.patient_id == patient.id)
             .order_by(CheckIn.at.desc(), CheckIn.id.desc())
             .limit(LOOK_BACK)
@@ -277,7 +278,16 @@ async def assess_again(session: AsyncSession, patient: CarePatient) -> tuple[str
     ).all()
     spo2 = next((r.spo2 for r in rows if r.spo2 is not None), None)
     rr = next((r.respiratory_rate for r in rows if r.respiratory_rate is not None), None)
-    symptoms = frozenset(rows[0].symptoms or ()) if rows else frozenset()
+    # The symptoms of the latest check-in that recorded them: one that did not ask (stored
+    # as no symptoms, `symptoms_recorded` false) keeps the earlier ones, warning signs too.
+    symptoms = next(
+        (
+            frozenset(r.symptoms or ())
+            for r in rows
+            if r.symptoms or (r.result or {}).get("symptoms_recorded")
+        ),
+        frozenset(),
+    )
     site = site_of(session)
     vitals = Vitals(spo2=spo2, respiratory_rate=rr, symptoms=symptoms)
     found = assess(

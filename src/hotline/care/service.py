@@ -17,22 +17,65 @@ from hotline.care.models import CareDoctor, CarePatient, CareState, CheckInSlot,
 from hotline.contacts.models import Contact
 from hotline.contacts.service import ReadSubject, get_contact, log_personal_reads, phones_of
 from hotline.db import utcnow
-from hotline.errors import InvalidInput, NotFound
+from hotline.errors import Conflict, InvalidInput, NotFound
 from hotline.messages import msg
 from hotline.site import site_of
 
 
-async def _assign(session: AsyncSession, patient: CarePatient, doctor_id: int | None) -> None:
-    """The named doctor, else the proactive-care doctor (an active account) with the fewest
-    patients (then the lowest user id) who has room; none with room: left unassigned for a
-    supervisor."""
-    base = update(CareDoctor).values(patient_count=CareDoctor.patient_count + 1)
-    if doctor_id is not None:
-        done = await session.execute(
-            base.where(CareDoctor.user_id == doctor_id, CareDoctor.active.is_(True))
+def _may_take(doctor_id: Any) -> tuple[Any, ...]:
+    """The conditions a doctor's place is taken on, checked in the UPDATE itself (a doctor
+    deactivated, moved out of proactive care or full meanwhile is passed over): an active
+    proactive-care doctor, an active account, below their capacity."""
+    return (
+        CareDoctor.user_id == doctor_id,
+        CareDoctor.active.is_(True),
+        CareDoctor.proactive.is_(True),
+        CareDoctor.patient_count < CareDoctor.capacity,
+        CareDoctor.user_id.in_(select(User.id).where(User.active.is_(True))),
+    )
+
+
+_TAKE = update(CareDoctor).values(patient_count=CareDoctor.patient_count + 1)
+
+
+async def take_place(session: AsyncSession, doctor_id: int) -> None:
+    """A place with this doctor for a patient a coordinator names (at registration, or on a
+    reassignment): an active proactive-care doctor (an active account) below their
+    capacity, else refused (422 for a doctor who does not follow patients at home, 409 for
+    one who has no room)."""
+    done = await session.execute(
+        _TAKE.where(*_may_take(doctor_id)).execution_options(synchronize_session=False)
+    )
+    if getattr(done, "rowcount", 0) == 1:
+        return
+    doctor = await session.get(CareDoctor, doctor_id, populate_existing=True)
+    if doctor is None:
+        raise InvalidInput(msg("Không có bác sĩ này trong mạng lưới"), field="doctor_id")
+    user = await session.get(User, doctor_id)
+    if not (doctor.active and doctor.proactive and user is not None and user.active):
+        raise InvalidInput(
+            msg("Bác sĩ này không thuộc nhóm chăm sóc chủ động đang hoạt động: chọn bác sĩ khác"),
+            field="doctor_id",
+            code="not_proactive",
         )
-        if done.rowcount != 1:  # type: ignore[attr-defined]
-            raise InvalidInput("Không có bác sĩ này trong mạng lưới", field="doctor_id")
+    raise Conflict(
+        msg(
+            "Bác sĩ này đã đủ người bệnh ({count}/{capacity}): chọn bác sĩ khác, "
+            "hoặc tăng số người bệnh tối đa của bác sĩ trước",
+            count=doctor.patient_count,
+            capacity=doctor.capacity,
+        ),
+        field="doctor_id",
+        code="doctor_full",
+    )
+
+
+async def _assign(session: AsyncSession, patient: CarePatient, doctor_id: int | None) -> None:
+    """The named doctor (the rules of take_place), else the proactive-care doctor (an
+    active account) with the fewest patients (then the lowest user id) who has room; none
+    with room: left unassigned for a supervisor."""
+    if doctor_id is not None:
+        await take_place(session, doctor_id)
         patient.doctor_id = doctor_id
         return
     for _ in range(5):
@@ -49,14 +92,12 @@ async def _assign(session: AsyncSession, patient: CarePatient, doctor_id: int | 
         )
         if candidate is None:
             return
-        # Another registration may have taken the last place meanwhile: then the next one.
+        # Another registration may have taken the last place meanwhile, or the doctor was
+        # deactivated: the UPDATE checks every rule again; when it fails, the next one.
         done = await session.execute(
-            base.where(
-                CareDoctor.user_id == candidate,
-                CareDoctor.patient_count < CareDoctor.capacity,
-            ).execution_options(synchronize_session=False)
+            _TAKE.where(*_may_take(candidate)).execution_options(synchronize_session=False)
         )
-        if done.rowcount == 1:  # type: ignore[attr-defined]
+        if getattr(done, "rowcount", 0) == 1:
             patient.doctor_id = candidate
             return
 

@@ -43,19 +43,22 @@ class WindowBody(BaseModel):
 
 
 class DoctorBody(BaseModel):
+    """A doctor's profile; a field left out (or null) takes its default on POST and keeps
+    its value on PUT (care/doctors.py DoctorIn)."""
+
     years_experience: Small
-    groups: list[str] = Field(default_factory=list, max_length=2)
-    specialty: str = Field(default="", max_length=120)
-    licence_number: str = Field(default="", max_length=40)
+    groups: list[str] | None = Field(default=None, max_length=2)
+    specialty: str | None = Field(default=None, max_length=120)
+    licence_number: str | None = Field(default=None, max_length=40)
     phone: str | None = Field(default=None, max_length=40)
     capacity: Count | None = None
     availability: list[WindowBody] | None = Field(default=None, max_length=100)
-    active: bool = True
+    active: bool | None = None
 
     def data(self) -> doctors.DoctorIn:
         return doctors.DoctorIn(
             years_experience=self.years_experience,
-            groups=tuple(self.groups),
+            groups=None if self.groups is None else tuple(self.groups),
             specialty=self.specialty,
             licence_number=self.licence_number,
             phone=self.phone,
