@@ -68,15 +68,40 @@ class PatientIn:
     doctor_id: int | None = None
 
 
-def _checked(data: PatientIn) -> None:
-    try:
-        PatientStatus(data.status)
-    except ValueError:
-        raise InvalidInput(msg("Phân loại phải là F0 hoặc F1"), field="status") from None
-    if data.test_type is not None and data.test_type not in TEST_TYPES:
+def check_facts(
+    *,
+    status: str | None = None,
+    test_type: str | None = None,
+    age: int | None = None,
+    vaccine_doses: int | None = None,
+) -> None:
+    """The health facts a registration or an edit gives, each checked (None: not given)."""
+    if status is not None:
+        try:
+            PatientStatus(status)
+        except ValueError:
+            raise InvalidInput(msg("Phân loại phải là F0 hoặc F1"), field="status") from None
+    if test_type is not None and test_type not in TEST_TYPES:
         raise InvalidInput(
-            msg("Loại xét nghiệm không hợp lệ: {value}", value=data.test_type), field="test_type"
+            msg("Loại xét nghiệm không hợp lệ: {value}", value=test_type), field="test_type"
         )
+    if age is not None and not 0 <= age <= 130:
+        raise InvalidInput("Tuổi không hợp lệ", field="age")
+    if vaccine_doses is not None and not 0 <= vaccine_doses <= 10:
+        raise InvalidInput("Số mũi vắc xin không hợp lệ", field="vaccine_doses")
+
+
+def check_dates(today: date, **dates: date | None) -> None:
+    """A test or dose date given is not after the site's today."""
+    for name, when in dates.items():
+        if when is not None and when > today:
+            raise InvalidInput(
+                msg("Ngày không được sau hôm nay ({today})", today=today.isoformat()), field=name
+            )
+
+
+def _checked(data: PatientIn) -> None:
+    check_facts(status=data.status, test_type=data.test_type)
     unknown = [c for c in data.comorbidities if c not in COMORBIDITIES]
     if unknown:
         raise InvalidInput(
@@ -89,10 +114,7 @@ def _checked(data: PatientIn) -> None:
             msg("Triệu chứng không có trong danh mục: {codes}", codes=tuple(bad)),
             field="symptoms",
         )
-    if data.age is not None and not 0 <= data.age <= 130:
-        raise InvalidInput("Tuổi không hợp lệ", field="age")
-    if not 0 <= data.vaccine_doses <= 10:
-        raise InvalidInput("Số mũi vắc xin không hợp lệ", field="vaccine_doses")
+    check_facts(age=data.age, vaccine_doses=data.vaccine_doses)
 
 
 def _measured(data: PatientIn) -> CheckInData | None:
@@ -195,12 +217,7 @@ async def register_patient(session: AsyncSession, *, actor: Actor, data: Patient
     site = site_of(session)
     now = utcnow()
     today = site.local(now).date()
-    for name in ("test_date", "last_dose_date"):
-        when = getattr(data, name)
-        if when is not None and when > today:
-            raise InvalidInput(
-                msg("Ngày không được sau hôm nay ({today})", today=today.isoformat()), field=name
-            )
+    check_dates(today, test_date=data.test_date, last_dose_date=data.last_dose_date)
     found = assess(
         Facts(
             status=data.status,
@@ -277,7 +294,18 @@ async def register_patient(session: AsyncSession, *, actor: Actor, data: Patient
 
 # The record's fields an edit may change that eligibility reads (care/followup.py).
 ELIGIBILITY_FIELDS = frozenset(
-    {"comorbidities", "comorbidities_stable", "pregnant", "can_self_care", "has_carer"}
+    {
+        "status",
+        "age",
+        "vaccine_doses",
+        "last_dose_date",
+        "test_date",
+        "comorbidities",
+        "comorbidities_stable",
+        "pregnant",
+        "can_self_care",
+        "has_carer",
+    }
 )
 # Check-ins looked back over for the latest SpO2 and respiratory rate measured.
 LOOK_BACK = 20
