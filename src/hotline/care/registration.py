@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import Actor
 from hotline.care.access import may_follow, sees_all
+from hotline.care.case_refs import case_to_register
 from hotline.care.checkins import CheckInData, record_at_registration, vitals_of
 from hotline.care.eligibility import Facts, assess
 from hotline.care.models import CarePatient, CareState, CheckIn, PatientStatus
@@ -21,7 +22,6 @@ from hotline.care.risk import Vitals, warning_signs
 from hotline.care.rulesets import COMORBIDITIES, SYMPTOMS
 from hotline.care.schedule import extend_slots
 from hotline.care.service import _assign
-from hotline.cases.access import get_case_for
 from hotline.cases.models import Case
 from hotline.contacts.models import Contact, ContactPhone
 from hotline.contacts.phones import normalise_phone
@@ -200,7 +200,7 @@ async def register_patient(session: AsyncSession, *, actor: Actor, data: Patient
     case_id = None
     contact: Contact | None = None
     if data.case_code:
-        case = await get_case_for(session, actor, data.case_code)
+        case = await case_to_register(session, actor=actor, code=data.case_code)
         case_id = case.id
         if case.contact_id is not None and not data.phone:
             contact = await get_contact(session, case.contact_id)
