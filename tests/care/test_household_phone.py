@@ -32,3 +32,18 @@ async def test_a_child_on_the_mothers_phone_is_registered_under_the_childs_name(
     again = patient_body(name="Nguyễn Thị Lan", age=35, phone="0912345678")
     r = await client.post(f"{API}/patients", json=again, headers=auth)
     assert r.status_code == 409, r.text
+
+
+async def test_a_known_number_without_a_name_does_not_answer_the_name_on_record(client, world):
+    await doctor_with_profile(client, world)
+    auth = world.auth("doctor")
+    r = await client.post(
+        "/api/v1/contacts",
+        json={"name": "Phạm Thị Hoa", "phones": ["0912345679"]},
+        headers=world.auth("supervisor"),
+    )
+    assert r.status_code == 201, r.text
+    body = patient_body(name="", phone="0912345679")
+    r = await client.post(f"{API}/patients", json=body, headers=auth)
+    assert r.status_code == 422 and r.json()["field"] == "name", r.text
+    assert "Phạm Thị Hoa" not in r.text

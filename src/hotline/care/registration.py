@@ -212,6 +212,10 @@ async def register_patient(session: AsyncSession, *, actor: Actor, data: Patient
     conflict = await _already_followed(session, actor, contact.id)
     if conflict is not None:
         raise conflict
+    if not data.case_code and not data.name.strip() and contact.name:
+        # Without a name the number alone would pick the person, and the answer would tell
+        # whoever typed it the name on record: a look-up by phone. The name is asked for.
+        raise InvalidInput("Cần họ tên người bệnh", field="name")
     if data.ward_code:
         await check_ward(session, data.ward_code)
     site = site_of(session)
