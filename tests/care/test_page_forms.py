@@ -58,7 +58,7 @@ async def test_eligibility_reasons_are_shown_in_the_pages_language(client, world
 def test_every_eligibility_reason_is_found_for_translation():
     seen = 0
     for rule_set, status, age, doses, sick, spo2, rr, care, signs in product(
-        ELIGIBILITY, ("F0", "F1"), (30, 60, None), (0, 2), (False, True), (98, 93), (16, 25),
+        ELIGIBILITY, ("F0", "F1"), (30, 60, None), (0, 1, 2), (False, True), (98, 93), (16, 25),
         (True, False), ((), tuple(SIGN_REASONS), ("unknown_sign",)),
     ):  # fmt: skip
         facts = Facts(

@@ -162,7 +162,7 @@ async def test_two_registrations_of_one_person_at_once_make_one_patient(
         username="supervisor",
         role=Role.SUPERVISOR,
     )
-    data = PatientIn(status="F0", phone="0903222031", age=30, vaccine_doses=2)
+    data = PatientIn(status="F0", name="Lê Văn Hùng", phone="0903222031", age=30, vaccine_doses=2)
     first_added, second_checked = asyncio.Event(), asyncio.Event()
     outcome: dict[str, Any] = {}
 

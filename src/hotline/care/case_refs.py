@@ -2,7 +2,8 @@
 `cap_cuu` cases their check-ins opened), on the patient page and the alerts: each with its
 status, and whether this user may open it. Cases belong to the hotline and the units holding
 them: cases/access.py decides who opens one, so a doctor gets the code and the status as text
-and a supervisor a link."""
+and a supervisor a link. A care role registering a person from a case reads that case here
+(case_to_register), not through the cases list, which stays closed to doctors."""
 
 from __future__ import annotations
 
@@ -13,8 +14,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import Actor
+from hotline.care.access import may_follow
 from hotline.cases.access import visible_clause
+from hotline.cases.codes import normalise_code
 from hotline.cases.models import Case, CaseStatus
+from hotline.contacts.service import ReadSubject, log_personal_reads
+from hotline.errors import NotFound
+from hotline.messages import msg
+
+# The most of an unknown code a refusal repeats (a pasted page of text is not echoed whole).
+SHOWN_CODE = 40
 
 
 @dataclass(frozen=True)
@@ -47,3 +56,27 @@ async def case_refs(
         code: CaseRef(code=code, status=status, openable=case_id in openable)
         for case_id, code, status in rows
     }
+
+
+async def case_to_register(session: AsyncSession, *, actor: Actor, code: str) -> Case:
+    """The case a care role (a proactive-care doctor included) registers a person from, by
+    the tracking code they were given: the care permission checked, the read logged (the
+    registration takes the case's reporter). Only this case: a doctor still sees no cases
+    list. An unknown code is NotFound naming `case_code`."""
+    may_follow(actor)
+    canonical = normalise_code(code)
+    case = (
+        await session.scalar(select(Case).where(Case.code == canonical))
+        if canonical is not None
+        else None
+    )
+    if case is None:
+        shown = code if len(code) <= SHOWN_CODE else code[:SHOWN_CODE] + "…"
+        raise NotFound(msg("Không có yêu cầu mã {code}", code=shown), field="case_code")
+    await log_personal_reads(
+        session,
+        user_id=actor.user_id,
+        purpose="care_register_case",
+        subjects=[ReadSubject(contact_id=case.contact_id, case_id=case.id)],
+    )
+    return case

@@ -84,15 +84,73 @@ SIGN_REASONS: dict[str, Message] = {
 OTHER_SIGN = msg("Dấu hiệu cảnh báo — cần chuyển cấp cứu")
 
 
-def _vaccinated(f: Facts, rules: dict[str, Any], on: date) -> bool:
+def _vaccinated(f: Facts, rules: dict[str, Any], on: date) -> bool | None:
+    """Whether vaccinated as the rule counts it; None when one dose's date decides and is not
+    known."""
     doses = rules["vaccinated_doses"]
     if doses is None:
         return True
     if f.vaccine_doses >= 2:
         return True
-    if f.vaccine_doses >= doses and f.last_dose_date is not None:
+    if f.vaccine_doses >= doses:
+        if f.last_dose_date is None:
+            return None
         return (on - f.last_dose_date).days > rules["dose_days"]
     return False
+
+
+def _rr_limit(rules: dict[str, Any], age: int | None) -> int | None:
+    """The most breaths a minute for home care at this age; None for an unknown age."""
+    if age is None:
+        return None
+    for age_below, most in rules.get("rr_at_most_by_age", ()):
+        if age < age_below:
+            return int(most)
+    return int(rules["rr_at_most"])
+
+
+def _age_decides_rr(f: Facts, rules: dict[str, Any]) -> bool:
+    """Whether the age, unknown, decides the respiratory rate: above the adult limit, within
+    a child's. The warning sign still alerts (the adult limit, the safe side); eligibility
+    waits for a doctor (the respiratory-rate reason says why)."""
+    rr = f.respiratory_rate
+    if f.age is not None or rr is None:
+        return False
+    children = [m for _, m in rules.get("rr_at_most_by_age", ())]
+    return bool(children) and rules["rr_at_most"] < rr <= max(children)
+
+
+def _rr_reason(f: Facts, rules: dict[str, Any]) -> Reason:
+    rr = f.respiratory_rate
+    assert rr is not None
+    limit = _rr_limit(rules, f.age)
+    if limit is None:
+        adult = rules["rr_at_most"]
+        highest = max([adult, *(m for _, m in rules.get("rr_at_most_by_age", ()))])
+        if rr <= adult:
+            return Reason(
+                "respiratory_rate", True, msg("Nhịp thở {rr}/phút, trong giới hạn", rr=rr)
+            )
+        if rr <= highest:
+            # Within a child's limit, above an adult's: the age decides, and nobody gave it.
+            return Reason(
+                "respiratory_rate",
+                None,
+                msg(
+                    "Nhịp thở {rr}/phút, trên {limit}/phút của người lớn, chưa rõ tuổi: "
+                    "cần bác sĩ đánh giá",
+                    rr=rr,
+                    limit=adult,
+                ),
+            )
+        limit = highest
+    if rr <= limit:
+        return Reason("respiratory_rate", True, msg("Nhịp thở {rr}/phút, trong giới hạn", rr=rr))
+    return Reason(
+        "respiratory_rate",
+        False,
+        msg("Nhịp thở {rr}/phút, trên {limit}/phút", rr=rr, limit=limit),
+    )
 
 
 def assess(f: Facts, *, rule_set: str, on: date) -> Eligibility:
@@ -106,7 +164,9 @@ def assess(f: Facts, *, rule_set: str, on: date) -> Eligibility:
     # A warning sign bars home care whoever has it, an F1 contact included: it calls for
     # 115 now (the registration escalates it as a check-in would).
     signs = [
-        Reason("warning_sign", False, SIGN_REASONS.get(s, OTHER_SIGN)) for s in f.warning_signs
+        Reason("warning_sign", False, SIGN_REASONS.get(s, OTHER_SIGN))
+        for s in f.warning_signs
+        if not (s == "respiratory_rate" and _age_decides_rr(f, rules))
     ]
     if f.status == "F1":
         reasons.append(
@@ -132,16 +192,7 @@ def assess(f: Facts, *, rule_set: str, on: date) -> Eligibility:
             )
         )
     else:
-        check(
-            "respiratory_rate",
-            f.respiratory_rate <= rules["rr_at_most"],
-            msg("Nhịp thở {rr}/phút, trong giới hạn", rr=f.respiratory_rate),
-            msg(
-                "Nhịp thở {rr}/phút, trên {limit}/phút",
-                rr=f.respiratory_rate,
-                limit=rules["rr_at_most"],
-            ),
-        )
+        reasons.append(_rr_reason(f, rules))
     if f.spo2 is None:
         reasons.append(
             Reason("spo2", None, msg("Chưa đo SpO2: cần đánh giá trước khi theo dõi tại nhà"))
@@ -163,7 +214,27 @@ def assess(f: Facts, *, rule_set: str, on: date) -> Eligibility:
         )
     else:
         low_risk = healthy and not f.pregnant
-        if not _vaccinated(f, rules, on) and low_risk and f.age is None:
+        vaccinated = _vaccinated(f, rules, on)
+        young = (
+            f.age is not None
+            and f.age > rules["age_above"]
+            and f.age < rules["age_below"]
+            and low_risk
+        )
+        if vaccinated is None and not young:
+            # One dose, given more than `dose_days` before or not: its date decides here,
+            # and nobody gave it. A doctor must decide, not the rule.
+            reasons.append(
+                Reason(
+                    "vaccination_or_low_risk",
+                    None,
+                    msg(
+                        "Đã tiêm {doses} mũi vắc xin, chưa rõ ngày tiêm: cần bác sĩ đánh giá",
+                        doses=f.vaccine_doses,
+                    ),
+                )
+            )
+        elif not vaccinated and low_risk and f.age is None:
             # The age alone decides here, and nobody gave it: a doctor must, not the rule.
             reasons.append(
                 Reason(
@@ -173,15 +244,9 @@ def assess(f: Facts, *, rule_set: str, on: date) -> Eligibility:
                 )
             )
         else:
-            young = (
-                f.age is not None
-                and f.age > rules["age_above"]
-                and f.age < rules["age_below"]
-                and low_risk
-            )
             check(
                 "vaccination_or_low_risk",
-                _vaccinated(f, rules, on) or young,
+                bool(vaccinated) or young,
                 msg("Đã tiêm vắc xin, hoặc dưới 50 tuổi, không bệnh nền, không mang thai"),
                 msg("Chưa tiêm đủ vắc xin và thuộc nhóm nguy cơ (tuổi, bệnh nền hoặc mang thai)"),
             )

@@ -11,6 +11,7 @@ patient (access.py), each read logged.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -20,9 +21,20 @@ from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
 from hotline.care.access import get_patient_for
 from hotline.care.admissions import withdraw_admissions
-from hotline.care.models import CarePatient, CareState, EndReason, PatientChange
+from hotline.care.models import (
+    CarePatient,
+    CareState,
+    EndReason,
+    PatientChange,
+    PatientStatus,
+)
 from hotline.care.places import free_place, lock_patient
-from hotline.care.registration import ELIGIBILITY_FIELDS, assess_again
+from hotline.care.registration import (
+    ELIGIBILITY_FIELDS,
+    assess_again,
+    check_dates,
+    check_facts,
+)
 from hotline.care.rulesets import COMORBIDITIES
 from hotline.care.schedule import close_open_slots
 from hotline.care.service import _assign, take_place
@@ -34,6 +46,7 @@ from hotline.directory.service import check_ward
 from hotline.errors import Conflict, InvalidInput, InvalidTransition
 from hotline.events import DomainEvent, record_event
 from hotline.messages import msg
+from hotline.site import site_of
 
 FOLLOWED = (CareState.ACTIVE, CareState.ADMITTED)
 
@@ -66,6 +79,12 @@ class PatientEdit:
     phone: str | None = None
     address: str | None = None
     ward_code: str | None = None
+    status: str | None = None
+    age: int | None = None
+    test_date: date | None = None
+    test_type: str | None = None
+    vaccine_doses: int | None = None
+    last_dose_date: date | None = None
     comorbidities: tuple[str, ...] | None = None
     comorbidities_stable: bool | None = None
     pregnant: bool | None = None
@@ -76,12 +95,27 @@ class PatientEdit:
 PATIENT_FIELDS = (
     "address",
     "ward_code",
+    "status",
+    "age",
+    "test_date",
+    "test_type",
+    "vaccine_doses",
+    "last_dose_date",
     "comorbidities",
     "comorbidities_stable",
     "pregnant",
     "can_self_care",
     "has_carer",
 )
+
+
+def _stored(value: Any) -> Any:
+    """A field's value as the trail (JSON) keeps it."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, PatientStatus):
+        return value.value
+    return value
 
 
 async def edit_patient(
@@ -103,6 +137,14 @@ async def edit_patient(
                 msg("Bệnh nền không có trong danh mục: {codes}", codes=tuple(unknown)),
                 field="comorbidities",
             )
+    check_facts(
+        status=data.status,
+        test_type=data.test_type,
+        age=data.age,
+        vaccine_doses=data.vaccine_doses,
+    )
+    today = site_of(session).local(utcnow()).date()
+    check_dates(today, test_date=data.test_date, last_dose_date=data.last_dose_date)
     if data.ward_code:
         await check_ward(session, data.ward_code)
     before: dict[str, Any] = {}
@@ -117,8 +159,10 @@ async def edit_patient(
             value = value.strip()
         elif name == "ward_code":
             value = value or None
+        elif name == "status":
+            value = PatientStatus(value)
         if getattr(patient, name) != value:
-            before[name], after[name] = getattr(patient, name), value
+            before[name], after[name] = _stored(getattr(patient, name)), _stored(value)
             setattr(patient, name, value)
     contact = await session.get(Contact, patient.contact_id)
     assert contact is not None

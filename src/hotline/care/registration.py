@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import Actor
 from hotline.care.access import may_follow, sees_all
+from hotline.care.case_refs import case_to_register
 from hotline.care.checkins import CheckInData, record_at_registration, vitals_of
 from hotline.care.eligibility import Facts, assess
 from hotline.care.models import CarePatient, CareState, CheckIn, PatientStatus
@@ -21,7 +22,6 @@ from hotline.care.risk import Vitals, warning_signs
 from hotline.care.rulesets import COMORBIDITIES, SYMPTOMS
 from hotline.care.schedule import extend_slots
 from hotline.care.service import _assign
-from hotline.cases.access import get_case_for
 from hotline.cases.models import Case
 from hotline.contacts.models import Contact, ContactPhone
 from hotline.contacts.phones import normalise_phone
@@ -36,6 +36,7 @@ from hotline.directory.service import check_ward
 from hotline.errors import Conflict, InvalidInput
 from hotline.messages import msg
 from hotline.site import site_of
+from hotline.text import fold
 
 TEST_TYPES = ("rt_pcr", "rapid_antigen")
 
@@ -67,15 +68,40 @@ class PatientIn:
     doctor_id: int | None = None
 
 
-def _checked(data: PatientIn) -> None:
-    try:
-        PatientStatus(data.status)
-    except ValueError:
-        raise InvalidInput(msg("Phân loại phải là F0 hoặc F1"), field="status") from None
-    if data.test_type is not None and data.test_type not in TEST_TYPES:
+def check_facts(
+    *,
+    status: str | None = None,
+    test_type: str | None = None,
+    age: int | None = None,
+    vaccine_doses: int | None = None,
+) -> None:
+    """The health facts a registration or an edit gives, each checked (None: not given)."""
+    if status is not None:
+        try:
+            PatientStatus(status)
+        except ValueError:
+            raise InvalidInput(msg("Phân loại phải là F0 hoặc F1"), field="status") from None
+    if test_type is not None and test_type not in TEST_TYPES:
         raise InvalidInput(
-            msg("Loại xét nghiệm không hợp lệ: {value}", value=data.test_type), field="test_type"
+            msg("Loại xét nghiệm không hợp lệ: {value}", value=test_type), field="test_type"
         )
+    if age is not None and not 0 <= age <= 130:
+        raise InvalidInput("Tuổi không hợp lệ", field="age")
+    if vaccine_doses is not None and not 0 <= vaccine_doses <= 10:
+        raise InvalidInput("Số mũi vắc xin không hợp lệ", field="vaccine_doses")
+
+
+def check_dates(today: date, **dates: date | None) -> None:
+    """A test or dose date given is not after the site's today."""
+    for name, when in dates.items():
+        if when is not None and when > today:
+            raise InvalidInput(
+                msg("Ngày không được sau hôm nay ({today})", today=today.isoformat()), field=name
+            )
+
+
+def _checked(data: PatientIn) -> None:
+    check_facts(status=data.status, test_type=data.test_type)
     unknown = [c for c in data.comorbidities if c not in COMORBIDITIES]
     if unknown:
         raise InvalidInput(
@@ -88,10 +114,7 @@ def _checked(data: PatientIn) -> None:
             msg("Triệu chứng không có trong danh mục: {codes}", codes=tuple(bad)),
             field="symptoms",
         )
-    if data.age is not None and not 0 <= data.age <= 130:
-        raise InvalidInput("Tuổi không hợp lệ", field="age")
-    if not 0 <= data.vaccine_doses <= 10:
-        raise InvalidInput("Số mũi vắc xin không hợp lệ", field="vaccine_doses")
+    check_facts(age=data.age, vaccine_doses=data.vaccine_doses)
 
 
 def _measured(data: PatientIn) -> CheckInData | None:
@@ -135,6 +158,34 @@ async def _already_followed(
     )
 
 
+def _same_person(stored: str, typed: str) -> bool:
+    """Whether a typed name is the stored one (case, diacritics and spacing aside)."""
+    return fold(stored) == fold(typed)
+
+
+async def _person_for(session: AsyncSession, *, phone: str, name: str) -> tuple[Contact, bool]:
+    """The contact of the person registered, and whether it was on record. A household
+    shares a phone: the number's contact is this person only when its name is the typed one
+    (or either is empty); otherwise the person gets a contact of their own. A number belongs
+    to one contact (contact_phone's key), so that contact stays without it and the number's
+    contact is not told to anyone: the answer shows the person registered."""
+    e164 = normalise_phone(phone, field="phone")
+    owner_id = await session.scalar(
+        select(ContactPhone.contact_id).where(ContactPhone.e164 == e164)
+    )
+    if owner_id is not None:
+        owner = await get_contact(session, owner_id)
+        if not name or not owner.name or _same_person(owner.name, name):
+            if name and not owner.name:
+                owner.name = name
+            return owner, True
+        contact = Contact(name=name)
+        session.add(contact)
+        await session.flush()
+        return contact, False
+    return await find_or_create_by_phone(session, phone=phone, name=name, field="phone"), False
+
+
 async def register_patient(session: AsyncSession, *, actor: Actor, data: PatientIn) -> CarePatient:
     """Register an F0/F1 person (care roles): the contact found or created by phone, or the
     case's reporter; eligibility for home care assessed with its reasons; assigned to a
@@ -149,7 +200,7 @@ async def register_patient(session: AsyncSession, *, actor: Actor, data: Patient
     case_id = None
     contact: Contact | None = None
     if data.case_code:
-        case = await get_case_for(session, actor, data.case_code)
+        case = await case_to_register(session, actor=actor, code=data.case_code)
         case_id = case.id
         if case.contact_id is not None and not data.phone:
             contact = await get_contact(session, case.contact_id)
@@ -157,29 +208,20 @@ async def register_patient(session: AsyncSession, *, actor: Actor, data: Patient
     if contact is None:
         if not data.phone:
             raise InvalidInput("Cần số điện thoại của người bệnh", field="phone")
-        phone_owner = await session.scalar(
-            select(ContactPhone.contact_id).where(
-                ContactPhone.e164 == normalise_phone(data.phone, field="phone")
-            )
-        )
-        known = phone_owner is not None
-        contact = await find_or_create_by_phone(
-            session, phone=data.phone, name=data.name.strip(), field="phone"
-        )
+        contact, known = await _person_for(session, phone=data.phone, name=data.name.strip())
     conflict = await _already_followed(session, actor, contact.id)
     if conflict is not None:
         raise conflict
+    if not data.case_code and not data.name.strip() and contact.name:
+        # Without a name the number alone would pick the person, and the answer would tell
+        # whoever typed it the name on record: a look-up by phone. The name is asked for.
+        raise InvalidInput("Cần họ tên người bệnh", field="name")
     if data.ward_code:
         await check_ward(session, data.ward_code)
     site = site_of(session)
     now = utcnow()
     today = site.local(now).date()
-    for name in ("test_date", "last_dose_date"):
-        when = getattr(data, name)
-        if when is not None and when > today:
-            raise InvalidInput(
-                msg("Ngày không được sau hôm nay ({today})", today=today.isoformat()), field=name
-            )
+    check_dates(today, test_date=data.test_date, last_dose_date=data.last_dose_date)
     found = assess(
         Facts(
             status=data.status,
@@ -256,7 +298,18 @@ async def register_patient(session: AsyncSession, *, actor: Actor, data: Patient
 
 # The record's fields an edit may change that eligibility reads (care/followup.py).
 ELIGIBILITY_FIELDS = frozenset(
-    {"comorbidities", "comorbidities_stable", "pregnant", "can_self_care", "has_carer"}
+    {
+        "status",
+        "age",
+        "vaccine_doses",
+        "last_dose_date",
+        "test_date",
+        "comorbidities",
+        "comorbidities_stable",
+        "pregnant",
+        "can_self_care",
+        "has_carer",
+    }
 )
 # Check-ins looked back over for the latest SpO2 and respiratory rate measured.
 LOOK_BACK = 20

@@ -156,11 +156,15 @@ COMORBIDITIES = (
     "paediatric_condition",
 )
 
-# Who may be cared for at home.
+# Who may be cared for at home. A child's breathing is judged by the children's limits of
+# the warning signs (CARE.md: 1-<5 y from 40/min, 5-<12 y from 30/min): below them, as an
+# adult's below the adult limit. (age below, most per minute); the adult limit after them.
+CHILD_RR_AT_MOST = ((5, 39), (12, 29))
 ELIGIBILITY: dict[str, dict[str, Any]] = {
     "byt-4038-2021": {
         "version": "byt-4038-2021",
         "rr_at_most": 20,
+        "rr_at_most_by_age": CHILD_RR_AT_MOST,
         "spo2_at_least": 96,
         # Vaccinated: this many doses, the last more than `dose_days` before; or young,
         # healthy and not pregnant (age above, below).
@@ -174,6 +178,7 @@ ELIGIBILITY: dict[str, dict[str, Any]] = {
     "byt-261-2022": {
         "version": "byt-261-2022",
         "rr_at_most": 19,
+        "rr_at_most_by_age": CHILD_RR_AT_MOST,
         "spo2_at_least": 97,
         "vaccinated_doses": None,  # 261 drops the vaccination rule
         "dose_days": 14,

@@ -4,10 +4,11 @@ permissions are in care/followup.py."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from hotline.auth.service import Actor
 from hotline.care import followup, service
@@ -21,10 +22,19 @@ StateDep = Annotated[AppState, Depends(get_state)]
 
 
 class PatientEditBody(BaseModel):
+    # A field this edit does not know is refused (422 naming it), never silently dropped.
+    model_config = ConfigDict(extra="forbid")
+
     name: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=40)
     address: str | None = Field(default=None, max_length=300)
     ward_code: str | None = Field(default=None, max_length=10)
+    status: Literal["F0", "F1"] | None = None
+    age: int | None = Field(default=None, ge=0, le=130)
+    test_date: date | None = None
+    test_type: Literal["rt_pcr", "rapid_antigen"] | None = None
+    vaccine_doses: int | None = Field(default=None, ge=0, le=10)
+    last_dose_date: date | None = None
     comorbidities: list[str] | None = Field(default=None, max_length=30)
     comorbidities_stable: bool | None = None
     pregnant: bool | None = None

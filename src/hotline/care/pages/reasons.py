@@ -29,6 +29,8 @@ TEMPLATES = (
     msg("Đã tiêm vắc xin, hoặc dưới 50 tuổi, không bệnh nền, không mang thai"),
     msg("Chưa tiêm đủ vắc xin và thuộc nhóm nguy cơ (tuổi, bệnh nền hoặc mang thai)"),
     msg("Chưa tiêm đủ vắc xin, chưa rõ tuổi: cần bác sĩ đánh giá"),
+    msg("Đã tiêm {doses} mũi vắc xin, chưa rõ ngày tiêm: cần bác sĩ đánh giá"),
+    msg("Nhịp thở {rr}/phút, trên {limit}/phút của người lớn, chưa rõ tuổi: cần bác sĩ đánh giá"),
     *SIGN_REASONS.values(),
     OTHER_SIGN,
     msg("Tự chăm sóc được hoặc có người chăm sóc"),
