@@ -36,7 +36,6 @@ from hotline.directory.service import check_ward
 from hotline.errors import Conflict, InvalidInput
 from hotline.messages import msg
 from hotline.site import site_of
-from hotline.text import fold
 
 TEST_TYPES = ("rt_pcr", "rapid_antigen")
 
@@ -158,34 +157,6 @@ async def _already_followed(
     )
 
 
-def _same_person(stored: str, typed: str) -> bool:
-    """Whether a typed name is the stored one (case, diacritics and spacing aside)."""
-    return fold(stored) == fold(typed)
-
-
-async def _person_for(session: AsyncSession, *, phone: str, name: str) -> tuple[Contact, bool]:
-    """The contact of the person registered, and whether it was on record. A household
-    shares a phone: the number's contact is this person only when its name is the typed one
-    (or either is empty); otherwise the person gets a contact of their own. A number belongs
-    to one contact (contact_phone's key), so that contact stays without it and the number's
-    contact is not told to anyone: the answer shows the person registered."""
-    e164 = normalise_phone(phone, field="phone")
-    owner_id = await session.scalar(
-        select(ContactPhone.contact_id).where(ContactPhone.e164 == e164)
-    )
-    if owner_id is not None:
-        owner = await get_contact(session, owner_id)
-        if not name or not owner.name or _same_person(owner.name, name):
-            if name and not owner.name:
-                owner.name = name
-            return owner, True
-        contact = Contact(name=name)
-        session.add(contact)
-        await session.flush()
-        return contact, False
-    return await find_or_create_by_phone(session, phone=phone, name=name, field="phone"), False
-
-
 async def register_patient(session: AsyncSession, *, actor: Actor, data: PatientIn) -> CarePatient:
     """Register an F0/F1 person (care roles): the contact found or created by phone, or the
     case's reporter; eligibility for home care assessed with its reasons; assigned to a
@@ -208,7 +179,15 @@ async def register_patient(session: AsyncSession, *, actor: Actor, data: Patient
     if contact is None:
         if not data.phone:
             raise InvalidInput("Cần số điện thoại của người bệnh", field="phone")
-        contact, known = await _person_for(session, phone=data.phone, name=data.name.strip())
+        phone_owner = await session.scalar(
+            select(ContactPhone.contact_id).where(
+                ContactPhone.e164 == normalise_phone(data.phone, field="phone")
+            )
+        )
+        known = phone_owner is not None
+        contact = await find_or_create_by_phone(
+            session, phone=data.phone, name=data.name.strip(), field="phone"
+        )
     conflict = await _already_followed(session, actor, contact.id)
     if conflict is not None:
         raise conflict
