@@ -71,10 +71,12 @@ async def assign(
         check_not_begun(session, shift, day, "day")
         # Counted under the shift's lock (taken above): operators filling its last places
         # at once are served one after the other, each seeing the places taken before.
-        # People, not places (roster.py): a staff member and their linked volunteer offer
-        # on the shift are one.
+        # Full means as many people as the shift needs that the operator queue can ring
+        # (ShiftDay.agents: staff and volunteers linked to a call taker's account), as the
+        # unfilled-shift alert and the forecast count: a volunteer without an account holds
+        # a place but fills none. A staff member and their linked offer are one person.
         today = await roster(session, start=day, end=day)
-        taken = next(s.rostered for s in today if s.shift.id == shift_id)
+        taken = next(s.agents for s in today if s.shift.id == shift_id)
         if taken >= shift.operators:
             raise Conflict("Ca này đã đủ người", field="shift_id")
     if user_id is not None:

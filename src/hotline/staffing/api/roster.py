@@ -86,6 +86,7 @@ class ShiftDayOut(BaseModel):
     end: datetime
     needed: int
     rostered: int
+    reachable: int
     people: list[PersonOut]
 
 
@@ -119,6 +120,7 @@ async def read_roster(
                     end=d.end,
                     needed=d.shift.operators,
                     rostered=d.rostered,
+                    reachable=d.agents,
                     people=[PersonOut(**vars(p)) for p in d.people],
                 )
                 for d in days
