@@ -210,6 +210,24 @@ async def clock(
         )
 
 
+class ClockOutFor(BaseModel):
+    user_id: Id
+
+
+@router.post("/roster/clock-out", response_model=ClockOut)
+async def clock_out_for(body: ClockOutFor, actor: ActorDep, state: StateDep) -> ClockOut:
+    """Clock someone out who left without doing it (supervisors)."""
+    async with state.unit_of_work() as session:
+        row = await service.clock_out_for(session, actor=actor, user_id=body.user_id)
+        return ClockOut(
+            user_id=row.user_id,
+            in_at=row.in_at,
+            out_at=row.out_at,
+            override_by=row.override_by,
+            override_reason=row.override_reason or "",
+        )
+
+
 class OverrideIn(BaseModel):
     user_id: Id
     minutes: int = Field(ge=0, le=1440)
