@@ -22,6 +22,7 @@ from hotline.staffing.checks import (
     check_day,
     check_not_begun,
     check_not_over,
+    holds_place,
     queue_taker,
     shift_span,
 )
@@ -79,14 +80,22 @@ async def assign(
         taken = next(s.agents for s in today if s.shift.id == shift_id)
         if taken >= shift.operators:
             raise Conflict("Ca này đã đủ người", field="shift_id")
+    # One person, one place: a staff member and the volunteer offer linked to their
+    # account are the same person on a shift.
     if user_id is not None:
         await queue_taker(session, user_id, "user_id")
+        if await holds_place(session, day=day, shift_id=shift_id, user_id=user_id):
+            raise Conflict("Người này đã có trong ca", field="user_id")
     if volunteer_id is not None:
         volunteer = await session.get(Volunteer, volunteer_id)
         if volunteer is None or volunteer.status is not VolunteerStatus.APPROVED:
             raise InvalidInput(
                 "Tình nguyện viên chưa được duyệt hoặc không tồn tại", field="volunteer_id"
             )
+        if volunteer.user_id is not None and await holds_place(
+            session, day=day, shift_id=shift_id, user_id=volunteer.user_id
+        ):
+            raise Conflict("Người này đã có trong ca", field="volunteer_id")
     entry = RosterEntry(
         day=day,
         shift_id=shift_id,
