@@ -1,5 +1,6 @@
 """Texts the hotline sends its own people (reserve volunteers called in by SMS when the line
-enters surge mode) stay out of the citizens' inbox, and so does what the volunteer answers."""
+enters surge mode) stay out of the citizens' inbox; what a number sends back is a citizen's
+text, in the inbox and triaged (anyone can sign a number up as a volunteer)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,7 @@ import time
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
-from hotline.channels.inbound import AUTO_ANSWER, CONSULT_FROM_MESSAGE
-from hotline.jobs.models import Job
 from tests.channels.helpers import SMS, signature_headers
 from tests.channels.test_inbox_pages import sign_in
 from tests.channels.zalo_helpers import run_jobs
@@ -47,7 +45,7 @@ async def _listed(client: Any, world: Any, **params: str) -> list[dict[str, Any]
     return list(r.json()["items"])
 
 
-async def test_a_volunteer_texted_in_surge_and_their_answer_stay_out_of_the_citizen_inbox(
+async def test_a_surge_text_stays_out_of_the_inbox_and_the_answer_is_a_citizen_text(
     app, client, world
 ) -> None:
     channel = await _sms_channel(client, world)
@@ -65,26 +63,20 @@ async def test_a_volunteer_texted_in_surge_and_their_answer_stay_out_of_the_citi
     rows = await client.get("/console/conversations", params={"audience": "staff"})
     assert f'data-conversation="{staff["id"]}"' in rows.text
 
-    # The volunteer answers: the answer joins the staff conversation, not the inbox.
+    # The volunteer answers: a staff text is a notice out, so the answer (whoever holds the
+    # number) lands in the citizen inbox and triage reads it; the staff conversation closes.
     await _texted(client, channel, "0912000401", "Tôi vào ca ngay, tôi bị sốt nhẹ thôi", "v-1")
     await run_jobs(app)
-    assert await _listed(client, world) == []
-    [again] = await _listed(client, world, audience="staff")
-    assert again["id"] == staff["id"]
+    [answer] = await _listed(client, world)
+    assert answer["external_user_id"] == "+84912000401" and answer["id"] != staff["id"]
     r = await client.get(f"/api/v1/conversations/{staff['id']}", headers=world.auth("operator"))
-    messages = r.json()["messages"]
-    assert sorted((m["direction"], m["source"]) for m in messages) == [
-        ("in", "citizen"),
-        ("out", "staff_alert"),
-    ]
-    # Triage leaves a volunteer's answer alone: no consult request, no automatic answer.
-    async with app.state.hotline.unit_of_work(read_only=True) as session:
-        kinds = set((await session.scalars(select(Job.kind))).all())
-    assert not kinds & {CONSULT_FROM_MESSAGE, AUTO_ANSWER}
+    assert r.json()["status"] == "closed"
+    assert [m["source"] for m in r.json()["messages"]] == ["staff_alert"]
 
     # A citizen on the same channel still lands in the inbox.
     await _texted(client, channel, "0987000111", "Cống trước nhà tôi bị tắc", "c-1")
-    assert [c["external_user_id"] for c in await _listed(client, world)] == ["+84987000111"]
+    listed = [c["external_user_id"] for c in await _listed(client, world)]
+    assert sorted(listed) == ["+84912000401", "+84987000111"]
     r = await client.get(
         "/api/v1/conversations", params={"audience": "nobody"}, headers=world.auth("operator")
     )
@@ -109,3 +101,35 @@ async def test_a_volunteer_writing_as_a_citizen_is_not_texted_into_that_conversa
     r = await client.get(f"/api/v1/conversations/{citizen['id']}", headers=world.auth("operator"))
     assert [m["direction"] for m in r.json()["messages"]] == ["in"]
     assert await _listed(client, world, audience="staff") == []
+
+
+async def test_an_anonymous_repeated_sign_up_cannot_hide_a_numbers_texts_from_the_inbox(
+    app, client, world
+) -> None:
+    channel = await _sms_channel(client, world)
+    body = {"full_name": "Kẻ Giả Mạo", "phone": "0912000777"}
+    for _ in range(2):
+        r = await client.post("/api/v1/public/volunteers", json=body)
+        assert r.status_code == 202, r.text
+    # The repeated sign-up texts the number (an outbound notice in a staff conversation).
+    [staff] = await _listed(client, world, audience="staff")
+    assert staff["external_user_id"] == "+84912000777"
+
+    await _texted(client, channel, "0912000777", "Cấp cứu! Mẹ tôi khó thở, SpO2 85", "e-1")
+    await run_jobs(app)
+
+    # The text lands in the citizen inbox, in a new citizen conversation, and is triaged.
+    [citizen] = await _listed(client, world)
+    assert citizen["external_user_id"] == "+84912000777" and citizen["audience"] == "citizen"
+    assert citizen["id"] != staff["id"]
+    r = await client.get(f"/api/v1/conversations/{citizen['id']}", headers=world.auth("operator"))
+    assert [(m["direction"], m["text"]) for m in r.json()["messages"]] == [
+        ("in", "Cấp cứu! Mẹ tôi khó thở, SpO2 85")
+    ]
+    # The staff notice's conversation is closed: nothing the number sends joins it.
+    r = await client.get(f"/api/v1/conversations/{staff['id']}", headers=world.auth("operator"))
+    assert r.json()["status"] == "closed"
+    assert [m["direction"] for m in r.json()["messages"]] == ["out"]
+    await _texted(client, channel, "0912000777", "Xin gọi lại giúp tôi", "e-2")
+    [again] = await _listed(client, world)
+    assert again["id"] == citizen["id"]

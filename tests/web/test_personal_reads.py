@@ -126,6 +126,7 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/roster/copy-week"): _STAFF,
     ("POST", "/api/v1/roster/{entry_id}/swaps"): _STAFF,
     ("PUT", "/api/v1/roster/off-shift"): _STAFF,
+    ("POST", "/api/v1/roster/clock-out"): _STAFF,
     ("GET", "/api/v1/swaps"): _STAFF,
     ("POST", "/api/v1/swaps/{swap_id}/{verb}"): _STAFF,
     ("GET", "/api/v1/staffing/forecast"): "counts of calls per half-hour, no caller",

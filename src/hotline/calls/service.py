@@ -83,9 +83,12 @@ async def call_taker(
 
 
 async def record_call(session: AsyncSession, *, data: NewCall) -> Call:
-    """Store a finished call and count it by line, branch and outcome."""
+    """Store a call and count it by line, branch and outcome once it is finished: an
+    answered call recorded still in progress (no `ended_at`) is counted when it ends, as
+    the line counts its calls (`finish_call`) and as a rebuild of the counters does."""
     call = await _new_row(session, data)
-    await _count(session, call)
+    if call.ended_at is not None or call.answered_at is None:
+        await _count(session, call)
     if call.outcome is CallOutcome.CALLBACK_REQUESTED:
         session.add(
             Callback(

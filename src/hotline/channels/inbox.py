@@ -271,6 +271,27 @@ async def open_conversation(
     return await session.scalar(select(Conversation).where(*where))
 
 
+async def _leave_staff(
+    session: AsyncSession, channel: Channel, staff: Conversation, contact_id: int
+) -> Conversation:
+    """What a number sends never joins a staff conversation (notify.py): a staff text is a
+    notice out, and who holds the number is not known (anyone can sign a number up as a
+    volunteer). The staff conversation is closed and the message opens a citizen one, in the
+    inbox and read by triage like any citizen's text."""
+    staff.status = ConversationStatus.CLOSED
+    record_event(
+        session,
+        DomainEvent(
+            kind="conversation.updated",
+            data={"conversation_id": staff.id, "channel_id": staff.channel_id, "what": "closed"},
+        ),
+    )
+    await session.flush()
+    conversation = await open_conversation(session, channel, staff.external_user_id, contact_id)
+    assert conversation is not None
+    return conversation
+
+
 async def _insert(session: AsyncSession, conversation: Conversation, values: dict) -> int | None:
     """The message row, unless this (channel, event id) is already stored."""
     return await session.scalar(
@@ -355,6 +376,8 @@ async def _store_message(
     if conversation is None:
         conversation = await open_conversation(session, channel, event.user_id, identity.contact_id)
     assert conversation is not None
+    if conversation.audience == Audience.STAFF:
+        conversation = await _leave_staff(session, channel, conversation, identity.contact_id)
     if case_id is not None and conversation.case_id is None and not event.automatic:
         conversation.case_id = case_id
     values = message_values(event)

@@ -2,12 +2,13 @@
 first enabled SMS channel's outbox, in a conversation with that number.
 
 Staff alerts use it (staffing/alerts.py: reserve volunteers called in when the line enters
-surge mode). The conversation is a staff one (`Audience.STAFF`): the person's answer, joining
-the open conversation with their number, lands in it too, and neither shows in the citizen
-inbox (`GET /api/v1/conversations?audience=staff` lists them); triage (consult requests,
-automatic answers) leaves them alone. A number already in an open citizen conversation on the
-channel (a volunteer who is also writing to the line as a citizen) is not texted: the notice
-stays recorded, for a supervisor to phone them.
+surge mode). The conversation is a staff one (`Audience.STAFF`), a notice out only, which the
+citizen inbox does not show (`GET /api/v1/conversations?audience=staff` lists them). What
+the number sends never joins it (inbox.py closes it and opens a citizen conversation):
+anyone can sign a number up as a volunteer, so a staff text must not take that number's
+messages out of the inbox or away from triage. A number already in an open citizen
+conversation on the channel (a volunteer who is also writing to the line as a citizen) is not
+texted: the notice stays recorded, for a supervisor to phone them.
 
 Texting makes no citizen contact. A conversation needs a contact, so every staff
 conversation hangs on one contact of its own, with no name and no phone number, found again

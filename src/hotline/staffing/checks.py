@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.agents.service import QUEUE_ROLES
@@ -17,7 +18,7 @@ from hotline.errors import InvalidInput
 from hotline.messages import msg
 from hotline.site import site_of
 from hotline.staffing.forecast import QUEUE
-from hotline.staffing.models import ShiftTemplate
+from hotline.staffing.models import RosterEntry, ShiftTemplate, Volunteer
 
 # The roster says whom the operator queue rings (service.ringable), so only the operator
 # queue's call takers hold places on it: a doctor or a ward officer on a shift would leave
@@ -128,3 +129,19 @@ def check_not_begun(
             ),
             field=field,
         )
+
+
+async def holds_place(session: AsyncSession, *, day: date, shift_id: int, user_id: int) -> bool:
+    """Whether `user_id` holds a place on the shift that day, directly or through the
+    volunteer offer linked to their account (one person, one place)."""
+    found = await session.scalar(
+        select(RosterEntry.id)
+        .outerjoin(Volunteer, Volunteer.id == RosterEntry.volunteer_id)
+        .where(
+            RosterEntry.day == day,
+            RosterEntry.shift_id == shift_id,
+            func.coalesce(RosterEntry.user_id, Volunteer.user_id) == user_id,
+        )
+        .limit(1)
+    )
+    return found is not None

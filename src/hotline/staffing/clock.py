@@ -30,6 +30,10 @@ from hotline.staffing.models import (
 # How early before a rostered shift its people may clock in (the setting
 # HOTLINE_STAFFING_CLOCK_IN_EARLY_MINUTES).
 CLOCK_IN_EARLY = timedelta(minutes=30)
+# A supervisor clocking themselves in off the roster on their own stated reason gives
+# themselves leave (a ring override) this long: their clock-in holds for the queue while
+# it lasts, like anyone's off-shift leave (service.ringable).
+SELF_LEAVE = timedelta(hours=8)
 
 
 async def _on_roster(
@@ -98,6 +102,30 @@ async def clock(
     return open_row
 
 
+async def clock_out_for(session: AsyncSession, *, actor: Actor, user_id: int) -> ShiftClock:
+    """A supervisor clocks someone out (who left without doing it): their clock row is
+    closed and they are away on the line; 409 naming `user_id` when they are not in."""
+    require(
+        actor,
+        Permission.MANAGE_STAFFING,
+        msg("Chỉ trưởng ca và quản trị viên được cho người khác ra ca"),
+    )
+    open_row = await _open_row(session, user_id)
+    if open_row is None:
+        raise InvalidTransition("Người này chưa vào ca", field="user_id")
+    closed = await session.execute(
+        update(ShiftClock)
+        .where(ShiftClock.id == open_row.id, ShiftClock.out_at.is_(None))
+        .values(out_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
+    if getattr(closed, "rowcount", 0) != 1:
+        raise InvalidTransition("Người này chưa vào ca", field="user_id")
+    await set_status(session, user_id=user_id, status=AgentStatus.AWAY.value)
+    await session.flush()
+    return open_row
+
+
 async def _open_row(session: AsyncSession, user_id: int) -> ShiftClock | None:
     return await session.scalar(
         select(ShiftClock)
@@ -143,6 +171,12 @@ async def _clock_in_leave(
     if allows(actor, Permission.MANAGE_STAFFING):
         why = " ".join(reason.split())[:200]
         if why:
+            await session.execute(delete(RingOverride).where(RingOverride.user_id == actor.user_id))
+            session.add(
+                RingOverride(
+                    user_id=actor.user_id, until=now + SELF_LEAVE, set_by=actor.user_id, reason=why
+                )
+            )
             return actor.user_id, why
         raise InvalidInput(
             msg(

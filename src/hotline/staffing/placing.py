@@ -22,6 +22,7 @@ from hotline.staffing.checks import (
     check_day,
     check_not_begun,
     check_not_over,
+    holds_place,
     queue_taker,
     shift_span,
 )
@@ -71,20 +72,30 @@ async def assign(
         check_not_begun(session, shift, day, "day")
         # Counted under the shift's lock (taken above): operators filling its last places
         # at once are served one after the other, each seeing the places taken before.
-        # People, not places (roster.py): a staff member and their linked volunteer offer
-        # on the shift are one.
+        # Full means as many people as the shift needs that the operator queue can ring
+        # (ShiftDay.agents: staff and volunteers linked to a call taker's account), as the
+        # unfilled-shift alert and the forecast count: a volunteer without an account holds
+        # a place but fills none. A staff member and their linked offer are one person.
         today = await roster(session, start=day, end=day)
-        taken = next(s.rostered for s in today if s.shift.id == shift_id)
+        taken = next(s.agents for s in today if s.shift.id == shift_id)
         if taken >= shift.operators:
             raise Conflict("Ca này đã đủ người", field="shift_id")
+    # One person, one place: a staff member and the volunteer offer linked to their
+    # account are the same person on a shift.
     if user_id is not None:
         await queue_taker(session, user_id, "user_id")
+        if await holds_place(session, day=day, shift_id=shift_id, user_id=user_id):
+            raise Conflict("Người này đã có trong ca", field="user_id")
     if volunteer_id is not None:
         volunteer = await session.get(Volunteer, volunteer_id)
         if volunteer is None or volunteer.status is not VolunteerStatus.APPROVED:
             raise InvalidInput(
                 "Tình nguyện viên chưa được duyệt hoặc không tồn tại", field="volunteer_id"
             )
+        if volunteer.user_id is not None and await holds_place(
+            session, day=day, shift_id=shift_id, user_id=volunteer.user_id
+        ):
+            raise Conflict("Người này đã có trong ca", field="volunteer_id")
     entry = RosterEntry(
         day=day,
         shift_id=shift_id,

@@ -32,6 +32,7 @@ from hotline.staffing.checks import (
 from hotline.staffing.clock import CLOCK_IN_EARLY as CLOCK_IN_EARLY
 from hotline.staffing.clock import allow_off_shift as allow_off_shift
 from hotline.staffing.clock import clock as clock
+from hotline.staffing.clock import clock_out_for as clock_out_for
 from hotline.staffing.models import (
     RingOverride,
     RosterEntry,
@@ -160,14 +161,19 @@ async def read_roster(
 # -- clock and who the queue rings ------------------------------------------------------------
 
 
-async def ringable(session: AsyncSession, *, now: datetime) -> frozenset[int] | None:
+async def ringable(
+    session: AsyncSession, *, now: datetime, early: timedelta = CLOCK_IN_EARLY
+) -> frozenset[int] | None:
     """The operators the queue may ring now: those rostered on a shift running now, those
-    clocked in, and those a supervisor let in off their shift. Only the rostered people
-    the operator queue rings count (operators and supervisors, directly or as a
-    volunteer's account); when none of them is on the line (available or busy) — no
-    roster, a hole in it, or everyone on it away — the answer is None and every available
-    operator is rung, so the line is never silent for want of a roster. Read by the phone
-    line at each poll."""
+    clocked in while their clock-in still holds, and those a supervisor let in off their
+    shift. A clock-in holds while its person has a place on a shift running now (or
+    starting within `early`) or a supervisor's live leave: an open clock row alone never
+    counts, so a clock-in nobody closed lapses with the shift. Everyone counted is an
+    active operator or supervisor. Only the rostered people the operator queue rings
+    count (directly or as a volunteer's account); when none of them is on the line
+    (available or busy) — no roster, a hole in it, or everyone on it away — the answer is
+    None and every available operator is rung, so the line is never silent for want of a
+    roster. Read by the phone line at each poll."""
     tz = site_of(session).timezone
     today = now.astimezone(tz).date()
     shifts = {
@@ -185,28 +191,42 @@ async def ringable(session: AsyncSession, *, now: datetime) -> frozenset[int] | 
             .outerjoin(Agent, Agent.user_id == User.id)
             .where(
                 RosterEntry.day >= today - timedelta(days=1),
-                RosterEntry.day <= today,
+                RosterEntry.day <= today + timedelta(days=1),
                 User.active.is_(True),
                 User.role.in_(OPERATOR_ROLES),
             )
         )
     ).all()
     on_shift: set[int] = set()
+    near: set[int] = set()  # on a shift running now or starting within `early`
     on_line = False
     for day, shift_id, user_id, status in rows:
         shift = shifts.get(shift_id)
         if shift is None:
             continue
         start, end = shift_span(shift, day, tz)
+        if start - early <= now < end:
+            near.add(user_id)
         if start <= now < end:
             on_shift.add(user_id)
             on_line = on_line or status in (AgentStatus.AVAILABLE, AgentStatus.BUSY)
     if not on_line:
         return None
+    takers = (User.active.is_(True), User.role.in_(OPERATOR_ROLES))
+    allowed = set(
+        (
+            await session.scalars(
+                select(RingOverride.user_id)
+                .join(User, User.id == RingOverride.user_id)
+                .where(RingOverride.until > now, *takers)
+            )
+        ).all()
+    )
     clocked = (
-        await session.scalars(select(ShiftClock.user_id).where(ShiftClock.out_at.is_(None)))
+        await session.scalars(
+            select(ShiftClock.user_id)
+            .join(User, User.id == ShiftClock.user_id)
+            .where(ShiftClock.out_at.is_(None), *takers)
+        )
     ).all()
-    allowed = (
-        await session.scalars(select(RingOverride.user_id).where(RingOverride.until > now))
-    ).all()
-    return frozenset(on_shift | set(clocked) | set(allowed))
+    return frozenset(on_shift | allowed | {u for u in clocked if u in near or u in allowed})

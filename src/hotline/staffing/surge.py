@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from hotline.agents.models import Agent, AgentStatus
 from hotline.agents.service import QUEUE_ROLES
@@ -25,7 +26,7 @@ from hotline.auth.models import User
 from hotline.auth.permissions import Permission, require
 from hotline.auth.service import SYSTEM, Actor
 from hotline.calls.line_queue import read_board
-from hotline.calls.models import Call, CallOutcome
+from hotline.calls.models import Call, CallDirection, CallOutcome
 from hotline.db import utcnow
 from hotline.events import DomainEvent, record_event
 from hotline.messages import msg
@@ -100,6 +101,18 @@ def recovered(rules: SurgeRules, f: Figures) -> bool:
     )
 
 
+def offered_to(queue: str) -> tuple[ColumnElement[bool], ...]:
+    """The calls offered to `queue`, as the forecast's counters take them: incoming (not the
+    callbacks the line dials), finished (an answered call still in progress is counted when
+    it ends), and not the calls that came outside opening hours (never offered)."""
+    return (
+        Call.branch == queue,
+        Call.direction == CallDirection.INBOUND,
+        Call.ended_at.is_not(None) | Call.answered_at.is_(None),
+        Call.outcome.is_distinct_from(CallOutcome.OUTSIDE_HOURS),
+    )
+
+
 async def figures(session: AsyncSession, *, now: datetime) -> Figures:
     board = await read_board(session, actor=SYSTEM, now=now)
     queue = board.now(now)
@@ -112,7 +125,7 @@ async def figures(session: AsyncSession, *, now: datetime) -> Figures:
             select(
                 func.count(),
                 func.sum(case((Call.outcome == CallOutcome.ABANDONED_QUEUE, 1), else_=0)),
-            ).where(Call.started_at >= now - WINDOW, Call.started_at < now, Call.branch == QUEUE)
+            ).where(Call.started_at >= now - WINDOW, Call.started_at < now, *offered_to(QUEUE))
         )
     ).one()
     return Figures(waiting, longest if waiting else 0, int(offered), int(abandoned or 0))
@@ -136,7 +149,7 @@ async def _expected_wait(session: AsyncSession, f: Figures, now: datetime) -> in
     aht = await session.scalar(
         select(func.avg(Call.talk_seconds)).where(
             Call.started_at >= now - timedelta(hours=1),
-            Call.branch == QUEUE,
+            *offered_to(QUEUE),
             Call.answered_at.is_not(None),
         )
     )

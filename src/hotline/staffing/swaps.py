@@ -14,7 +14,7 @@ from hotline.auth.service import Actor
 from hotline.db import utcnow
 from hotline.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from hotline.messages import msg
-from hotline.staffing.checks import check_not_over, queue_taker
+from hotline.staffing.checks import check_not_over, holds_place, queue_taker
 from hotline.staffing.models import RosterEntry, ShiftSwap, ShiftTemplate, SwapStatus
 from hotline.staffing.paging import DEFAULT_LIMIT, Page, newest_first
 
@@ -180,14 +180,8 @@ async def _move_place(
     if entry is None:
         raise Conflict("Lượt trực đã thay đổi từ khi yêu cầu", field="swap_id")
     await _not_over(session, entry, "swap_id")
-    clash = await session.scalar(
-        select(RosterEntry.id).where(
-            RosterEntry.day == entry.day,
-            RosterEntry.shift_id == entry.shift_id,
-            RosterEntry.user_id == swap.to_user_id,
-        )
-    )
-    if clash is not None:
+    # On the shift already, directly or through the volunteer offer linked to their account.
+    if await holds_place(session, day=entry.day, shift_id=entry.shift_id, user_id=swap.to_user_id):
         raise Conflict("Đồng nghiệp đã có trong ca này", field="swap_id")
     moved = await session.execute(
         update(RosterEntry)

@@ -86,6 +86,7 @@ class ShiftDayOut(BaseModel):
     end: datetime
     needed: int
     rostered: int
+    reachable: int
     people: list[PersonOut]
 
 
@@ -119,6 +120,7 @@ async def read_roster(
                     end=d.end,
                     needed=d.shift.operators,
                     rostered=d.rostered,
+                    reachable=d.agents,
                     people=[PersonOut(**vars(p)) for p in d.people],
                 )
                 for d in days
@@ -199,6 +201,24 @@ async def clock(
             reason=body.reason if body else "",
             early=early,
         )
+        return ClockOut(
+            user_id=row.user_id,
+            in_at=row.in_at,
+            out_at=row.out_at,
+            override_by=row.override_by,
+            override_reason=row.override_reason or "",
+        )
+
+
+class ClockOutFor(BaseModel):
+    user_id: Id
+
+
+@router.post("/roster/clock-out", response_model=ClockOut)
+async def clock_out_for(body: ClockOutFor, actor: ActorDep, state: StateDep) -> ClockOut:
+    """Clock someone out who left without doing it (supervisors)."""
+    async with state.unit_of_work() as session:
+        row = await service.clock_out_for(session, actor=actor, user_id=body.user_id)
         return ClockOut(
             user_id=row.user_id,
             in_at=row.in_at,
