@@ -84,8 +84,8 @@ def test_a_doctor_records_a_check_in_and_sees_high_risk_and_the_urgent_case(  # 
 
     page.locator(f"#patient-{patient} a").click()
     page.wait_for_url(f"{live_server.url}/care/patients/{patient}")
-    # Not measured at registration: needs assessment, not "not eligible".
-    assert page.locator("#eligible").inner_text() == "Cần đánh giá"
+    # Not measured at registration, then measured well at the first check-in: eligible.
+    assert page.locator("#eligible").inner_text() == "Đủ điều kiện"
     # The patient moved: the doctor edits the address, the change goes on the trail.
     page.fill("#edit_address", "Số 8 ngõ 2 Kim Mã")
     page.click("#edit-save")
@@ -98,6 +98,8 @@ def test_a_doctor_records_a_check_in_and_sees_high_risk_and_the_urgent_case(  # 
     page.wait_for_selector("#done")
     latest = page.locator("#latest")
     assert page.locator("#latest-risk").inner_text() == "Nguy cơ cao"
+    # A warning sign on a check-in: no longer eligible for care at home, at once.
+    assert page.locator("#eligible").inner_text() == "Không đủ điều kiện"
     assert "Đỏ" in latest.inner_text()
     code = page.locator("#latest-case code").inner_text()
     assert re.fullmatch(r"[A-Z0-9-]{6,20}", code), code
