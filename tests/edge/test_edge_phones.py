@@ -168,3 +168,34 @@ async def test_a_path_the_phone_wrote_itself_is_dropped_at_the_edge(
     assert binding.path[0].startswith(
         f"<sip:{EDGE_HOST}:{edge.sip_port};lr;received=sip:127.0.0.1:"
     )
+
+
+async def test_the_edge_relays_a_dialogs_requests_from_outside_only_to_a_line(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A To-tag and a Route naming the edge are easy to write: from outside they must not
+    make the edge relay a request anywhere but to a line, nor carry a REGISTER to a line
+    with headers the edge did not write."""
+    require_tools()
+    async with running_edge(settings, tmp_path / "edge") as edge:
+        outsider = Peer(0)
+        outsider.server = (EDGE_HOST, edge.sip_port)
+        route = f"Route: <sip:{EDGE_HOST}:{edge.sip_port};lr>\r\n"
+        try:
+            answers = []
+            for method, target in (
+                ("BYE", "sip:19001234@198.51.100.9:5060"),
+                ("INVITE", "sip:19001234@198.51.100.9:5060"),
+                ("REGISTER", f"sip:127.0.0.1:{edge.line.port}"),
+            ):
+                text = outsider.request(
+                    method, call_id=f"relay-{method}", from_tag="a", to_tag="b", extra=route
+                ).replace(f"{method} sip:1022@{EDGE_HOST}:{edge.sip_port} ", f"{method} {target} ")
+                outsider.send(text)
+                reply = await asyncio.to_thread(outsider.recv, 5, lambda m: m.status >= 200)
+                answers.append((method, reply.status))
+        finally:
+            outsider.close()
+        logged = edge.kamailio_log
+    assert answers == [("BYE", 403), ("INVITE", 403), ("REGISTER", 403)], answers
+    assert "toward sip:198.51.100.9:5060 refused: not a line" in logged, logged
