@@ -33,7 +33,7 @@ MESSAGE = {
         "6944582312345678",
         "Đường Láng ngập nước, xe máy chết máy giữa đường",
     ),
-    "viber": ("message_text", "01234567890A=", "Đèn đường ở phố Huế bị hỏng"),
+    "viber": ("documented/message", "jc9HsWTZ2Yf2NkRZ8KcNug==", "a message to the service"),
     "sms": ("inbound", "+84912345678", "Đường Láng ngập sâu 40cm, xe máy không đi được"),
 }
 SETTINGS = {"messenger": MESSENGER, "viber": VIBER, "sms": SMS}
@@ -264,7 +264,7 @@ async def test_viber_channel_registers_its_webhook_and_answers_the_check(
     # Viber's check of the URL it was given: signed, answered 200, nothing stored.
     check = await post(client, channel, "viber", payload("viber", "webhook"))
     assert (check.status_code, check.json()) == (200, {"ok": True})
-    for receipt in ("delivered", "seen", "failed"):
+    for receipt in ("documented/delivered", "documented/seen", "documented/failed"):
         assert (await post(client, channel, "viber", payload("viber", receipt))).status_code == 200
     assert await count_messages(app) == 0
 
@@ -273,7 +273,7 @@ async def test_viber_conversation_started_is_answered_with_the_welcome(
     app, client, world, provider
 ):
     channel = await make_channel(app, client, world, "viber", provider)
-    r = await post(client, channel, "viber", payload("viber", "conversation_started"))
+    r = await post(client, channel, "viber", payload("viber", "documented/conversation_started"))
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("application/json")
     assert r.json() == {

@@ -20,78 +20,80 @@ from hotline.channels.adapter import (
 from hotline.channels.viber import ViberAdapter
 from tests.channels.helpers import VIBER, FakeProvider, Recorded, client, payload, signature_headers
 
-USER = "01234567890A="
-ALL = [
-    "message_text",
-    "message_picture",
-    "message_location",
-    "message_contact",
-    "subscribed",
-    "unsubscribed",
-    "conversation_started",
-    "webhook",
-    "delivered",
-    "seen",
-    "failed",
+# The subscriber of Viber's documented examples (payloads/README.md).
+USER = "jc9HsWTZ2Yf2NkRZ8KcNug=="
+DOCUMENTED = [
+    "documented/message",
+    "documented/subscribed",
+    "documented/unsubscribed",
+    "documented/conversation_started",
+    "documented/delivered",
+    "documented/seen",
+    "documented/failed",
 ]
+# Viber's documented message callback with the message object of another type (README).
+COMPOSED = ["message_picture", "message_location", "message_contact"]
+ALL = [*DOCUMENTED, *COMPOSED, "webhook"]
 
 
-def test_a_text_message_is_read_with_its_token_as_an_exact_string() -> None:
-    [event] = ViberAdapter().read(VIBER, payload("viber", "message_text"))
+def test_the_documented_message_is_read_with_its_place_and_its_token_as_an_exact_string() -> (
+    None
+):
+    [event] = ViberAdapter().read(VIBER, payload("viber", "documented/message"))
     assert event.kind == InboundKind.MESSAGE
     # 4912661846655238145 is beyond a double's precision: read as an integer, not a float.
     assert event.event_id == "4912661846655238145"
-    assert event.user_id == USER
-    assert event.user_name == "Nguyễn Văn An"
-    assert event.text == "Đèn đường ở phố Huế bị hỏng"
+    assert (event.user_id, event.user_name) == (USER, "John McClane")
+    assert event.text == "a message to the service"
+    # The documented text carries a location: it is the citizen's place.
+    assert event.location == (50.76891, 6.11499)
+    # ... and a `media` link, which on a text is no file to fetch.
+    assert event.attachments == ()
     assert event.sent_at == datetime(2016, 3, 12, 6, 29, 57, 627000, tzinfo=UTC)
 
 
 def test_a_picture_becomes_an_image_attachment_with_its_caption() -> None:
     [event] = ViberAdapter().read(VIBER, payload("viber", "message_picture"))
-    assert event.event_id == "4912661846655238146"
-    assert event.text == "Ảnh hiện trường"
+    assert (event.event_id, event.user_id) == ("4912661846655238145", USER)
+    assert event.text == "My picture"
     assert event.attachments == (
-        InboundAttachment(
-            kind="image",
-            url="https://dl-media.viber.com/1/share/2/long/vibes/icon/image/0x0/95e0/"
-            "5688fdffdaa81b39f1f7ab3d7a2ebf2fa7dc3f00a8e0d86b40d6aef33e1d3e52.jpg",
-            name="IMG_0001.jpg",
-        ),
+        InboundAttachment(kind="image", url="http://media.example.com/picture.jpg"),
     )
 
 
 def test_a_location_and_a_shared_contact_are_read() -> None:
     [place] = ViberAdapter().read(VIBER, payload("viber", "message_location"))
-    assert place.location == (21.0285, 105.8542)
+    assert (place.location, place.text) == ((32.0853, 34.7818), "")
     [contact] = ViberAdapter().read(VIBER, payload("viber", "message_contact"))
-    assert contact.text == "Trần Thị Bình +84912345678"
+    assert contact.text == "John Doe +972501234567"
 
 
 def test_subscription_events_follow_and_unfollow() -> None:
     read = ViberAdapter().read
-    [subscribed] = read(VIBER, payload("viber", "subscribed"))
+    [subscribed] = read(VIBER, payload("viber", "documented/subscribed"))
     # A chat opened ("subscribed": false) is no subscription: answered, not stored.
-    assert read(VIBER, payload("viber", "conversation_started")) == []
-    [unsubscribed] = read(VIBER, payload("viber", "unsubscribed"))
+    assert read(VIBER, payload("viber", "documented/conversation_started")) == []
+    [unsubscribed] = read(VIBER, payload("viber", "documented/unsubscribed"))
     assert (subscribed.kind, subscribed.user_id, subscribed.user_name) == (
         InboundKind.FOLLOW,
         USER,
-        "Nguyễn Văn An",
+        "John McClane",
     )
     assert (unsubscribed.kind, unsubscribed.user_id) == (InboundKind.UNFOLLOW, USER)
-    # Documented with the same token as the text message: each keeps its own key.
+    # Documented with the same token as the message: each keeps its own key.
     keys = {e.event_id for e in (subscribed, unsubscribed)}
     assert "4912661846655238145" not in keys and len(keys) == 2
 
 
-@pytest.mark.parametrize("name", ["webhook", "delivered", "seen", "failed"])
+@pytest.mark.parametrize(
+    "name", ["webhook", "documented/delivered", "documented/seen", "documented/failed"]
+)
 def test_the_webhook_check_and_receipts_give_nothing_to_store(name: str) -> None:
     assert ViberAdapter().read(VIBER, payload("viber", name)) == []
 
 
 @pytest.mark.parametrize("name", ALL)
-def test_every_documented_callback_verifies_and_fails_when_one_byte_changes(name: str) -> None:
+def test_every_callback_verifies_and_fails_when_one_byte_changes(name: str) -> None:
     body = payload("viber", name)
     headers = signature_headers("viber", VIBER, body)
     assert ViberAdapter().verify(VIBER, headers, body)
@@ -100,7 +102,7 @@ def test_every_documented_callback_verifies_and_fails_when_one_byte_changes(name
 
 
 def test_missing_prefixed_or_foreign_signatures_fail() -> None:
-    body = payload("viber", "message_text")
+    body = payload("viber", "documented/message")
     digest = signature_headers("viber", VIBER, body)["X-Viber-Content-Signature"]
     other = signature_headers("viber", {**VIBER, "auth_token": "another-bot"}, body)
     assert not ViberAdapter().verify(VIBER, {}, body)
@@ -114,7 +116,7 @@ def test_conversation_started_is_answered_with_the_welcome_message() -> None:
         reply = ViberAdapter().handshake(settings, "POST", {}, {}, payload("viber", name))
         return None if reply is None else reply.body
 
-    welcome = answer(VIBER, "conversation_started")
+    welcome = answer(VIBER, "documented/conversation_started")
     assert welcome is not None
     assert json.loads(welcome) == {
         "sender": {"name": "Tổng đài 1022"},
@@ -122,9 +124,9 @@ def test_conversation_started_is_answered_with_the_welcome_message() -> None:
         "text": "Xin chào! Tổng đài 1022 xin nghe.",
     }
     no_welcome = {k: v for k, v in VIBER.items() if k != "welcome_text"}
-    assert answer(no_welcome, "conversation_started") == b""
+    assert answer(no_welcome, "documented/conversation_started") == b""
     assert answer(VIBER, "webhook") == b'{"ok":true}'
-    for name in ("message_text", "subscribed", "delivered"):
+    for name in ("documented/message", "documented/subscribed", "documented/delivered"):
         assert answer(VIBER, name) is None
 
 

@@ -250,12 +250,6 @@ def _message(
                 name=str(message["file_name"]) if message.get("file_name") else None,
             ),
         )
-    elif kind == "location":
-        place = message.get("location") or {}
-        try:
-            location = (float(place["lat"]), float(place["lon"]))
-        except (KeyError, TypeError, ValueError):
-            location = None
     elif kind == "contact":
         contact = message.get("contact") or {}
         if isinstance(contact, dict):
@@ -265,6 +259,14 @@ def _message(
             text = f"{text}\n{shared}".strip() if text else shared
     elif kind == "url" and message.get("media"):
         text = text or str(message["media"])
+    # Not only a `location` message: Viber's documented message callback carries a place
+    # on a `text` one too (creators.viber.com, "User Message Received").
+    place = message.get("location")
+    if isinstance(place, dict):
+        try:
+            location = (float(place["lat"]), float(place["lon"]))
+        except (KeyError, TypeError, ValueError):
+            location = None
     return Inbound(
         kind=InboundKind.MESSAGE,
         event_id=token,
