@@ -71,6 +71,7 @@ JOB_ATTEMPTS = 16  # room for the waits of a send in doubt besides the calls
 IN_DOUBT_GRACE = timedelta(minutes=2)  # Zalo retries a webhook first after ~30 s
 DEFAULT_TIMEOUT = 10.0
 AUTOMATIC_SOURCES = frozenset({"ack", "auto_answer"})
+UNFOLLOWED = "người dân đã bỏ theo dõi kênh: tin không được gửi"
 
 
 def sms_segments(channel: Channel | None, text: str) -> int | None:
@@ -187,6 +188,12 @@ async def begin_send(
     now = utcnow()
     if not channel.enabled:
         _fail(message, "kênh đã bị tắt")
+        _changed(session, conversation, message.id)
+        return None
+    if not conversation.following:
+        # Unfollowed (Zalo) or unsubscribed (Viber): the provider would refuse it or drop
+        # it, so it is not sent, and the operator sees why.
+        _fail(message, UNFOLLOWED)
         _changed(session, conversation, message.id)
         return None
     if message.status == MessageStatus.SENDING and not adapter.idempotent_send:
