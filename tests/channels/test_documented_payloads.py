@@ -17,7 +17,7 @@ from hotline.channels.messenger import ADAPTER as MESSENGER_ADAPTER
 from hotline.channels.models import Message
 from hotline.channels.zalo import ADAPTER as ZALO_ADAPTER
 from hotline.jobs.models import Job
-from tests.channels.helpers import MESSENGER, signature_headers
+from tests.channels.helpers import MESSENGER, VIBER, signature_headers
 from tests.channels.zalo_helpers import SECRET, zalo_settings
 
 pytestmark = pytest.mark.anyio
@@ -212,3 +212,59 @@ async def test_the_documented_messenger_example_replayed_through_the_hook(
     async with app.state.hotline.unit_of_work(read_only=True) as session:
         kinds = (await session.scalars(select(Job.kind))).all()
     assert "attachments_fetch_message_files" not in kinds
+
+
+VIBER_DOCUMENTED = Path(__file__).parent / "payloads" / "viber" / "documented"
+VIBER_USER = "jc9HsWTZ2Yf2NkRZ8KcNug=="
+
+
+def test_every_documented_viber_example_is_kept() -> None:
+    names = sorted(p.stem for p in VIBER_DOCUMENTED.glob("*.json"))
+    callbacks = ["message", "subscribed", "unsubscribed", "conversation_started"]
+    receipts = ["delivered", "seen", "failed"]
+    assert names == sorted([*callbacks, *receipts])
+
+
+async def test_the_documented_viber_callbacks_replayed_through_the_hook(
+    app, client, world, provider
+) -> None:
+    """Each of Viber's documented callbacks, in the order a citizen's life with the bot
+    gives them: refused unsigned or forged (nothing stored), answered 200 twice when signed;
+    the message is stored once with its place, the subscription events once each."""
+    from tests.channels.test_provider_hooks import make_channel as make_provider_channel
+
+    channel = await make_provider_channel(app, client, world, "viber", provider)
+    order = ["conversation_started", "message", "delivered", "seen", "failed"]
+    order += ["unsubscribed", "subscribed"]
+    for name in order:
+        body = (VIBER_DOCUMENTED / f"{name}.json").read_bytes()
+        forged = signature_headers("viber", {**VIBER, "auth_token": "guessed"}, body)
+        before = await _count(app, Message)
+        assert (
+            await client.post(f"/hooks/{channel}", content=body, headers=forged)
+        ).status_code in (
+            401,
+            403,
+        )
+        assert await _count(app, Message) == before
+        for _ in range(2):
+            r = await client.post(
+                f"/hooks/{channel}", content=body, headers=signature_headers("viber", VIBER, body)
+            )
+            assert r.status_code == 200, (name, r.text)
+    r = await client.get(
+        "/api/v1/conversations", params={"channel": channel}, headers=world.auth("operator")
+    )
+    [conversation] = r.json()["items"]
+    assert conversation["external_user_id"] == VIBER_USER
+    r = await client.get(
+        f"/api/v1/conversations/{conversation['id']}", headers=world.auth("operator")
+    )
+    thread = r.json()
+    assert thread["following"] is True  # unsubscribed, then subscribed again
+    [message, unfollow, follow] = thread["messages"]
+    assert (message["kind"], message["text"]) == ("location", "a message to the service")
+    assert (message["lat"], message["long"]) == (50.76891, 6.11499)
+    # A text's `media` is no file: nothing to fetch.
+    assert message["attachments"] == []
+    assert (unfollow["kind"], follow["kind"]) == ("unfollow", "follow")

@@ -36,9 +36,7 @@ COMPOSED = ["message_picture", "message_location", "message_contact"]
 ALL = [*DOCUMENTED, *COMPOSED, "webhook"]
 
 
-def test_the_documented_message_is_read_with_its_place_and_its_token_as_an_exact_string() -> (
-    None
-):
+def test_the_documented_message_is_read_with_its_place_and_its_token_as_an_exact_string() -> None:
     [event] = ViberAdapter().read(VIBER, payload("viber", "documented/message"))
     assert event.kind == InboundKind.MESSAGE
     # 4912661846655238145 is beyond a double's precision: read as an integer, not a float.
