@@ -268,3 +268,48 @@ async def test_the_documented_viber_callbacks_replayed_through_the_hook(
     # A text's `media` is no file: nothing to fetch.
     assert message["attachments"] == []
     assert (unfollow["kind"], follow["kind"]) == ("unfollow", "follow")
+
+
+async def test_a_viber_location_and_contact_through_the_hook_give_the_case_its_place(
+    app, client, world, provider
+) -> None:
+    """Viber's documented message callback carrying the data model's location and contact
+    (payloads/README.md), each in a channel of its own (Viber's examples share one token):
+    the place becomes the message's coordinates and, when a case is opened from the
+    conversation, the case's place; the contact becomes the text."""
+    from tests.channels.helpers import payload
+    from tests.channels.test_provider_hooks import make_channel as make_provider_channel
+
+    found = {}
+    for name in ("message_location", "message_contact"):
+        channel = await make_provider_channel(app, client, world, "viber", provider)
+        body = payload("viber", name)
+        r = await client.post(
+            f"/hooks/{channel}", content=body, headers=signature_headers("viber", VIBER, body)
+        )
+        assert r.status_code == 200, r.text
+        r = await client.get(
+            "/api/v1/conversations", params={"channel": channel}, headers=world.auth("operator")
+        )
+        [conversation] = r.json()["items"]
+        r = await client.get(
+            f"/api/v1/conversations/{conversation['id']}", headers=world.auth("operator")
+        )
+        [found[name]] = r.json()["messages"]
+        found[name]["conversation_id"] = conversation["id"]
+    place, contact = found["message_location"], found["message_contact"]
+    assert (place["kind"], place["lat"], place["long"]) == ("location", 32.0853, 34.7818)
+    assert (contact["kind"], contact["text"]) == ("text", "John Doe +972501234567")
+    r = await client.post(
+        f"/api/v1/conversations/{place['conversation_id']}/case",
+        # A place alone is no description: the operator writes one.
+        json={"category": "ho_tro_kho_khan", "urgent": False, "description": "Ngập sâu"},
+        headers=world.auth("operator"),
+    )
+    assert r.status_code == 201, r.text
+    case = await client.get(f"/api/v1/cases/{r.json()['code']}", headers=world.auth("operator"))
+    assert (case.json()["channel"], case.json()["lat"], case.json()["long"]) == (
+        "viber",
+        32.0853,
+        34.7818,
+    )

@@ -283,3 +283,30 @@ async def test_messenger_and_viber_pictures_are_fetched_too(
         [picture] = message["attachments"]
         assert picture["stored"]["media_type"] == "image/png", picture
     assert cdn.hits == {"/fb/image.png": 1, "/viber/image.png": 1}
+
+
+async def test_an_unreachable_link_is_retried_then_marked_failed_and_the_message_kept(
+    app, client, world, zalo
+) -> None:
+    """No server at all behind the link (a closed port on loopback): the download is tried
+    with the job's retries, then the attachment is marked failed; the message, its caption
+    and the link stay."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/gone.jpg"
+    channel = await make_channel(client, world, zalo.url)
+    assert (await deliver(client, channel, zalo_image(url, "img-gone"))).status_code == 200
+    for _ in range(FETCH_ATTEMPTS + 1):
+        await run_jobs(app)
+    conversation = await conversation_of(client, world, channel)
+    [message] = await _messages(client, world, conversation["id"])
+    [picture] = message["attachments"]
+    assert message["text"] == "Ảnh hiện trường"
+    assert picture["url"] == url and "stored" not in picture
+    assert "ConnectError" in picture["fetch_failed"]
+    # Its last attempt recorded the failure: the job is over, nothing left to retry.
+    [job] = await _fetch_jobs(app)
+    assert (job.status, job.attempts) == (JobStatus.DONE, FETCH_ATTEMPTS)
