@@ -30,16 +30,24 @@ def on_register(ua: UserAgent, msg: Message, source: tuple[str, int]) -> None:
     # the edge names, is the one counted for lockouts. Path from anyone else is ignored.
     path = tuple(msg.get_all("path")[:4]) if within(source[0], ua.config.edges) else ()
     origin = origin_of(msg, source[0], ua.config.edges)
-    # The phone already registered as this user, refreshing from where it registered,
-    # is never locked out: otherwise a guesser (or a spoofed source) behind the same
-    # NAT address could knock every operator's phone off the line.
-    refreshing = all(registered_from(ua, user, source, path) for user in users)
+    # The phone already registered as this user, coming back, is never locked out:
+    # otherwise a guesser (or a spoofed source) behind the same NAT address could knock
+    # every operator's phone off the line.
+    refreshing = all(registered_from(ua, user, msg, origin, source, path) for user in users)
     if not refreshing and (
         guard.address_locked(address_key(origin)) or any(guard.user_locked(user) for user in users)
     ):
         # Locked out: no challenge, and even the right password is refused until it ends.
         ua.log_limited("sip_register_locked", source, level="warning", user=aor[:80])
         ua.reply(msg, 403, "Forbidden", source)
+        return
+    if path and not supports_path(msg):
+        # RFC 3327 §5.3: a registrar stores and echoes a Path only for a UA that said it
+        # supports the extension; one that did not (so could not use what it is told) is
+        # refused with 420 naming it, rather than bound to a route it does not know of.
+        resp = response_to(msg, 420, "Bad Extension", to_tag=stable_tag(msg.call_id))
+        resp.add("Unsupported", "path")
+        ua.send_response(msg, resp, source)
         return
     check = ua.auth.check("REGISTER", authorization, ua.credentials.get)
     if check.verdict in (Verdict.MISSING, Verdict.STALE):
@@ -73,7 +81,9 @@ def on_register(ua: UserAgent, msg: Message, source: tuple[str, int]) -> None:
         address = parse_address(contacts[0])
         raw = address.params.get("expires", "")
         expires = min(int(raw) if raw.isdigit() else default, ua.config.max_expires)
-        ua.registrar.bind(username, str(address.uri), source, expires, path)
+        ua.registrar.bind(
+            username, str(address.uri), source, expires, path, origin=origin, call_id=msg.call_id
+        )
     resp = response_to(msg, 200, "OK", to_tag=stable_tag(msg.call_id))
     binding = ua.registrar.lookup(username)
     if binding is not None:
@@ -84,10 +94,39 @@ def on_register(ua: UserAgent, msg: Message, source: tuple[str, int]) -> None:
     log.info("sip_registered", user=username, bound=binding is not None)
 
 
+def supports_path(msg: Message) -> bool:
+    """Whether the REGISTER lists the `path` option tag in its Supported (RFC 3327 §4)."""
+    tags = (t.strip().lower() for v in msg.get_all("supported") for t in v.split(","))
+    return "path" in tags
+
+
 def registered_from(
-    ua: UserAgent, user: str, source: tuple[str, int], path: tuple[str, ...]
+    ua: UserAgent,
+    user: str,
+    msg: Message,
+    origin: str,
+    source: tuple[str, int],
+    path: tuple[str, ...],
 ) -> bool:
-    """Whether `user`'s phone registered from here: the same source and, through the
-    edge, the same Path (its `received` names the phone's own connection)."""
+    """Whether this REGISTER comes from the phone that holds `user`'s binding.
+
+    Either from exactly where it registered (the same source and, through the edge, the
+    same Path), or from the same phone on a new port: the same host and the same Call-ID.
+    The port alone does not name a phone: a phone over TCP or TLS gets a new ephemeral
+    port with each connection (behind the edge, the Path's `received` changes with it), and
+    a NAT may give a UDP phone a new one at any time, so a phone reconnecting while a
+    guesser keeps its user locked out would be refused. The host alone is not enough
+    either: behind one NAT address (an office, a mobile carrier's CGNAT) a guesser would be
+    let past both lockouts. The Call-ID is what the guesser lacks: a phone keeps it for all
+    its registrations until it restarts (RFC 3261 §10.2.4), and behind the edge it travels
+    only inside the phone's TLS connection."""
     binding = ua.registrar.lookup(user)
-    return binding is not None and (binding.source, binding.path) == (source, path)
+    if binding is None:
+        return False
+    if (binding.source, binding.path) == (source, path):
+        return True
+    return (
+        bool(binding.call_id)
+        and binding.call_id == msg.call_id
+        and address_key(binding.origin) == address_key(origin)
+    )
