@@ -41,7 +41,9 @@ MODULES = "/usr/lib/baresip/modules"
 
 def phone_config(directory: Path, *, edge: Edge, user: str) -> None:
     """A headless operator's phone whose only way in is the edge's TLS port (`outbound`):
-    aufile plays a tone as its microphone, sndfile writes what it hears, auto-answer."""
+    aufile plays a tone as its microphone, sndfile writes what it hears, auto-answer. With
+    SIP outbound (`sipnat=outbound`, an instance id from uuid.so) baresip lists `path` in
+    its REGISTERs' Supported, without which the line takes no Path (RFC 3327)."""
     (directory / "dump").mkdir(parents=True)
     write_wav(directory / "mic.wav", sine_pcm(PHONE_HZ, 30))
     sip_port = _free_udp_and_tcp_port()
@@ -51,13 +53,13 @@ def phone_config(directory: Path, *, edge: Edge, user: str) -> None:
         "audio_alert aubridge,nowhere\n"
         f"module_path {MODULES}\n"
         "module g711.so\nmodule aufile.so\nmodule aubridge.so\nmodule sndfile.so\n"
-        "module_tmp account.so\nmodule_app menu.so\n"
+        "module_tmp uuid.so\nmodule_tmp account.so\nmodule_app menu.so\n"
         f"snd_path {directory / 'dump'}\n"
     )
     outbound = f"sip:{EDGE_HOST}:{edge.tls_port};transport=tls"
     (directory / "accounts").write_text(
         f'<sip:{user}@{EDGE_HOST}>;auth_pass={PASSWORD};outbound="{outbound}";regint=60;'
-        "answermode=auto;audio_codecs=PCMA,PCMU\n"
+        "sipnat=outbound;answermode=auto;audio_codecs=PCMA,PCMU\n"
     )
     (directory / "contacts").write_text("")
 
@@ -158,7 +160,7 @@ async def test_a_path_the_phone_wrote_itself_is_dropped_at_the_edge(
         phone = Peer(0)
         phone.server = (EDGE_HOST, edge.sip_port)
         try:
-            extra = "Path: <sip:198.51.100.9:5060;lr>\r\n"
+            extra = "Supported: path\r\nPath: <sip:198.51.100.9:5060;lr>\r\n"
             status = await asyncio.to_thread(phone.register, "op1", PASSWORD, extra)
         finally:
             phone.close()

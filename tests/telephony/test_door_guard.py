@@ -88,15 +88,18 @@ class Peer:
             f"{extra}Content-Length: {len(body)}\r\n\r\n{body}"
         )
 
-    def register(self, user: str, password: str, extra: str = "", contact: str = "") -> int:
+    def register(
+        self, user: str, password: str, extra: str = "", contact: str = "", call_id: str = ""
+    ) -> int:
         """REGISTER as `user`: the status of the final answer (after the 401 challenge)."""
-        return self.register_answer(user, password, extra, contact).status
+        return self.register_answer(user, password, extra, contact, call_id).status
 
     def register_answer(
-        self, user: str, password: str, extra: str = "", contact: str = ""
+        self, user: str, password: str, extra: str = "", contact: str = "", call_id: str = ""
     ) -> Message:
-        """REGISTER as `user` (`extra` headers, another `contact`): the final answer."""
-        call_id = f"reg-{user}-{self.host}-{self.port}-{self.n}"
+        """REGISTER as `user` (`extra` headers, another `contact`, a phone's own Call-ID):
+        the final answer."""
+        call_id = call_id or f"reg-{user}-{self.host}-{self.port}-{self.n}"
         more = {"to_user": user, "extra": extra, "contact": contact}
         self.send(self.request("REGISTER", call_id=call_id, from_tag="r", **more))
         challenge = self.recv(2, lambda m: m.status >= 200)

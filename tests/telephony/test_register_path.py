@@ -25,12 +25,20 @@ EDGE = "127.0.0.5"
 CONTACT = "sip:op1@192.168.1.20:5062;transport=tls"
 
 
-def path_of(edge: Peer) -> str:
-    return f"<sip:{EDGE}:{edge.port};lr;received=sip:203.0.113.7:40001%3Btransport%3Dtls>"
+def path_of(edge: Peer, received_port: int = 40001, phone: str = "203.0.113.7") -> str:
+    """The edge's Path for a phone's connection (add_path_received: its address and port)."""
+    received = f"sip:{phone}:{received_port}%3Btransport%3Dtls"
+    return f"<sip:{EDGE}:{edge.port};lr;received={received}>"
 
 
-def through_edge(edge: Peer, phone_address: str) -> str:
-    return f"Path: {path_of(edge)}\r\nX-Hotline-Source: {phone_address}\r\n"
+def through_edge(
+    edge: Peer, phone_address: str, *, received_port: int = 40001, supported: bool = True
+) -> str:
+    """What the edge relays of a phone's REGISTER: its Path, the phone's own address and,
+    from a phone that supports Path (RFC 3327), `Supported: path`."""
+    head = "Supported: path\r\n" if supported else ""
+    path = path_of(edge, received_port, phone_address)
+    return f"{head}Path: {path}\r\nX-Hotline-Source: {phone_address}\r\n"
 
 
 async def start(settings: Settings, **overrides: object) -> Line:
@@ -70,6 +78,23 @@ async def test_the_edges_path_is_kept_and_echoed(line: Line):
     binding = ua.registrar.lookup("op1")
     assert binding is not None and binding.path == (path_of(edge),)
     assert binding.contact == CONTACT
+
+
+async def test_a_path_for_a_phone_that_does_not_support_it_is_refused(line: Line):
+    """RFC 3327 §5.3: the Path is stored and echoed only for a UA that lists `path` in its
+    Supported; else 420 naming the extension, and no binding."""
+    edge = Peer(line.port, host=EDGE)
+    try:
+        extra = through_edge(edge, "203.0.113.7", supported=False)
+        refused = await asyncio.to_thread(edge.register_answer, "op1", PASSWORD, extra, CONTACT)
+        # Listed among others, in the compact form: stored and echoed.
+        listed = "k: replaces, PATH\r\n" + through_edge(edge, "203.0.113.7", supported=False)
+        ok = await asyncio.to_thread(edge.register_answer, "op1", PASSWORD, listed, CONTACT)
+    finally:
+        edge.close()
+    assert (refused.status, refused.get("unsupported")) == (420, "path")
+    assert refused.get_all("path") == []
+    assert ok.status == 200 and ok.get_all("path") == [path_of(edge)]
 
 
 async def test_a_path_from_anyone_but_the_edge_is_ignored(line: Line):

@@ -15,7 +15,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 PARAM = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*,?')
@@ -118,6 +118,16 @@ class Binding:
     # The edge's Path (RFC 3327) when the phone registered through it: its INVITEs carry it
     # as their Route and go to its first hop, the edge, which holds the phone's connection.
     path: tuple[str, ...] = ()
+    # Who registered it, in memory only (not in the database's copy): the phone's own
+    # address (behind the edge, the one the edge names) and its REGISTERs' Call-ID, which a
+    # phone keeps for all its registrations until it restarts (RFC 3261 §10.2.4). Together
+    # they recognise the phone coming back on a new port (register.py).
+    origin: str = ""
+    call_id: str = ""
+
+
+def _same_place(a: Binding, b: Binding) -> bool:
+    return (a.contact, a.source, a.path) == (b.contact, b.source, b.path)
 
 
 class Registrar:
@@ -143,11 +153,15 @@ class Registrar:
         source: tuple[str, int],
         expires: int,
         path: tuple[str, ...] = (),
+        *,
+        origin: str = "",
+        call_id: str = "",
     ) -> None:
         if expires <= 0:
             self.bindings.pop(username, None)
         else:
-            self.bindings[username] = Binding(contact, source, self.clock() + expires, path)
+            expires_at = self.clock() + expires
+            self.bindings[username] = Binding(contact, source, expires_at, path, origin, call_id)
         self._changed(username)
 
     def unbind(self, username: str) -> None:
@@ -170,8 +184,11 @@ class Registrar:
             binding = stored.get(username)
             if binding is None or binding.expires_at <= now:
                 self.bindings.pop(username, None)
-            else:
-                self.bindings[username] = binding
+                continue
+            ours = self.bindings.get(username)
+            if ours is not None and _same_place(ours, binding):  # who registered it stays known
+                binding = replace(binding, origin=ours.origin, call_id=ours.call_id)
+            self.bindings[username] = binding
 
     def lookup(self, username: str) -> Binding | None:
         binding = self.bindings.get(username)

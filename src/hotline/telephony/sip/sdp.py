@@ -141,6 +141,12 @@ def negotiate(offer: Offer) -> Answer:
     raise SdpError("no common codec (PCMU or PCMA)")
 
 
+# The origin and session name say nothing of the software (RFC 4566 §5.2 allows "-" for a
+# user name, §5.3 "-" for no session name): what answers a call is no business of a scanner
+# or a carrier's logs. The session id is random per call, and its version starts random
+# and goes up by one with each new SDP of the session (RFC 3264 §8).
+
+
 def build_answer(
     answer: Answer, *, address: str, port: int, session_id: int | None = None, version: int = 0
 ) -> bytes:
@@ -150,8 +156,8 @@ def build_answer(
     pts = [str(answer.codec)]
     lines = [
         "v=0",
-        f"o=hotline {sid} {sid + version} IN {ip} {address}",
-        "s=Hotline 1022",
+        f"o=- {sid} {sid + version} IN {ip} {address}",
+        "s=-",
         f"c=IN {ip} {address}",
         "t=0 0",
     ]
@@ -183,8 +189,8 @@ def build_offer(
     pts = [str(c) for c in codecs] + ([str(event_pt)] if event_pt is not None else [])
     lines = [
         "v=0",
-        f"o=hotline {sid} {sid + version} IN {ip} {address}",
-        "s=Hotline 1022",
+        f"o=- {sid} {sid + version} IN {ip} {address}",
+        "s=-",
         f"c=IN {ip} {address}",
         "t=0 0",
         f"m=audio {port} RTP/AVP {' '.join(pts)}",

@@ -7,95 +7,36 @@ and are dropped otherwise, and no exception from one datagram can reach the even
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-from collections.abc import Coroutine, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Coroutine
 from typing import Any, cast
 
 import structlog
 
-from hotline.netaddr import client_key as address_key
-from hotline.telephony.backend import CallEnded, CallEndHook, CallHandler
+from hotline.telephony.backend import CallEndHook, CallHandler
 from hotline.telephony.media.rtp import MediaClock, PortPool
-from hotline.telephony.sip.digest import DigestAuth, Registrar, Verdict, parse_digest
-from hotline.telephony.sip.guard import LockoutPolicy, LogLimiter, RegisterGuard
-from hotline.telephony.sip.inbound import bad_request, call_progress, info_digit, stable_tag
+from hotline.telephony.sip import admission, register
+from hotline.telephony.sip.config import SUPPORTED, UaConfig
+from hotline.telephony.sip.digest import DigestAuth, Registrar
+from hotline.telephony.sip.guard import LogLimiter, RegisterGuard
+from hotline.telephony.sip.inbound import bad_request, info_digit, stable_tag
 from hotline.telephony.sip.leg import T1, T2, TIMEOUT, SipLeg
 from hotline.telephony.sip.message import (
     Message,
     ParseError,
     new_branch,
     parse,
-    parse_address,
     response_to,
     stamp_via,
     transaction_key,
 )
 from hotline.telephony.sip.outbound import OutboundLeg
-from hotline.telephony.sip.sdp import Answer, SdpError, negotiate, parse_offer
-from hotline.telephony.sip.timers import SessionTimer, TooSmall, negotiate_timer
 from hotline.telephony.sip.trunk import (
     TrunkDoor,
     TrunkRegistrant,
-    TrunkRegistration,
-    origin_of,
     within,
 )
 
 log = structlog.get_logger("hotline.telephony.sip")
-IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-# Option tags (RFC 3261 §19.2) a request may require of us; 100rel (RFC 3262) is not one.
-SUPPORTED: frozenset[str] = frozenset({"timer"})
-
-
-@dataclass
-class UaConfig:
-    host: str = "127.0.0.1"
-    port: int = 5080
-    media_address: str = ""  # what SDP advertises; defaults to host
-    rtp_ports: tuple[int, int] = (20000, 20999)
-    trunks: Sequence[IpNetwork] = field(
-        default_factory=lambda: [ipaddress.ip_network("127.0.0.0/8")]
-    )
-    max_calls: int = 500
-    # A caller whose network died never sends BYE; without these the call (and its port)
-    # would sit in the queue forever. 0 turns a limit off.
-    rtp_timeout: float = 60.0
-    max_call_seconds: float = 7200.0
-    # Session timers (RFC 4028): the interval we grant, and the least we accept (422 below).
-    session_expires: int = 1800
-    min_se: int = 90
-    # Operators' phones REGISTER with digest auth in this realm (from anywhere: the digest,
-    # not the address, is what lets them in).
-    realm: str = "hotline1022"
-    nonce_seconds: float = 300.0
-    max_expires: int = 3600
-    # Digest guessing: failed REGISTERs per SIP user and per source address lock them out.
-    register_users: LockoutPolicy = field(default_factory=LockoutPolicy)
-    register_addresses: LockoutPolicy = field(
-        default_factory=lambda: LockoutPolicy(max_failures=10)
-    )
-    # OPTIONS (and the 400 for junk) only to the trunks and registered phones: anyone else
-    # hears nothing, which is what tells a scanner least. True answers everyone.
-    options_answer_all: bool = False
-    # Repeated log lines (junk, refused requests, lockouts): one per source per interval.
-    log_interval: float = 60.0
-    # A carrier trunk the line REGISTERs to (trunk.py), and trunks let in by digest: user
-    # name -> password, checked when an INVITE comes from outside `trunks`.
-    registration: TrunkRegistration | None = None
-    trunk_users: dict[str, str] = field(default_factory=dict)
-    # The edge proxies (deploy/edge): their X-Hotline-Source names where a call came from.
-    edges: Sequence[IpNetwork] = ()
-    # The Route (`<sip:...;lr>`) of every call the line places to the outside (callbacks,
-    # bridged transfers): the edge, which anchors the media and hides the line. Empty: sent
-    # straight to the callee's address.
-    outbound_proxy: str = ""
-    # The Retry-After (seconds) of a 503 sent when the line is full.
-    retry_after: int = 5
-
-    def __post_init__(self) -> None:
-        if not self.media_address:
-            self.media_address = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
 
 
 class UserAgent(asyncio.DatagramProtocol):
@@ -394,125 +335,10 @@ class UserAgent(asyncio.DatagramProtocol):
         self.reply(msg, 200, "OK", source)
 
     def _on_invite(self, msg: Message, source: tuple[str, int]) -> None:
-        leg = self.calls.get(msg.call_id)
-        if msg.to_addr.tag:
-            leg = self._dialog(msg)
-            if leg is None:
-                self.reply(msg, 481, "Call/Transaction Does Not Exist", source)
-            else:  # a re-INVITE: hold, a new address or codec, a session refresh
-                leg.on_offer(msg, source)
-            return
-        if leg is not None or msg.call_id in self._starting:
-            return  # a second INVITE for a call in progress with a new branch: ignore
-        origin = origin_of(msg, source[0], self.config.edges)
-        if not self._from_trunk(origin) and not self.trunk_door.admit(self, msg, source, origin):
-            return  # neither a trunk's address nor its digest: refused or challenged
-        if len(self.calls) + len(self._starting) >= self.config.max_calls:
-            self._refuse(msg, source, 503, "Service Unavailable", "over_capacity")
-            return
-        try:
-            timer = negotiate_timer(
-                msg, default=self.config.session_expires, min_se=self.config.min_se
-            )
-        except TooSmall:
-            resp = response_to(
-                msg, 422, "Session Interval Too Small", to_tag=stable_tag(msg.call_id)
-            )
-            resp.add("Min-SE", str(self.config.min_se))
-            self.send_response(msg, resp, source)
-            return
-        answer: Answer | None = None  # no offer: ours goes in the 200 (late offer)
-        try:
-            if msg.body:
-                answer = negotiate(parse_offer(msg.body))
-        except SdpError as exc:
-            warning = f'399 hotline "{exc}"'
-            self._refuse(msg, source, 488, "Not Acceptable Here", "codec_not_acceptable", warning)
-            return
-        self.send_response(msg, response_to(msg, 100, "Trying"), source)
-        self._starting[msg.call_id] = msg
-        self.spawn(self._start_call(msg, source, answer, timer))
-
-    def _refuse(
-        self,
-        invite: Message,
-        source: tuple[str, int],
-        status: int,
-        reason: str,
-        cause: str,
-        warning: str = "",
-    ) -> None:
-        """Refuse a trunk's INVITE and record the failed attempt (the reports count it)."""
-        resp = response_to(invite, status, reason, to_tag=stable_tag(invite.call_id))
-        if status == 503:
-            resp.add("Retry-After", str(self.config.retry_after))
-        if warning:
-            resp.add("Warning", warning)
-        self.send_response(invite, resp, source)
-        if self._on_end is not None:
-            progress = call_progress(invite, source[0])
-            progress.ended_at, progress.sip_status = progress.started_at, status
-            progress.release("line", cause)
-            self._on_end(progress)
+        admission.on_invite(self, msg, source)
 
     def _from_trunk(self, host: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(host)
-        except ValueError:
-            return False
-        if self.registrant is not None and self.registrant.is_registrar(host):
-            return True
-        return any(ip in net for net in self.config.trunks)
-
-    async def _start_call(
-        self,
-        invite: Message,
-        source: tuple[str, int],
-        answer: Answer | None,
-        timer: SessionTimer | None,
-    ) -> None:
-        assert self._handler is not None
-        try:
-            rtp = await self.ports.open(self.config.host)
-        except OSError:
-            self._starting.pop(invite.call_id, None)
-            self._cancelled.discard(invite.call_id)
-            self._refuse(invite, source, 503, "Service Unavailable", "no_media_port")
-            return
-        self._starting.pop(invite.call_id, None)
-        if invite.call_id in self._cancelled:  # cancelled while the port was being opened
-            self._cancelled.discard(invite.call_id)
-            rtp[2].close()
-            self.ports.release(rtp[0])
-            if self._on_end is not None:
-                progress = call_progress(invite, source[0])
-                progress.ended_at, progress.sip_status = progress.started_at, 487
-                progress.release("caller", "caller_cancel")
-                self._on_end(progress)
-            return
-        try:
-            leg = SipLeg(self, invite, source, answer, rtp, call_progress(invite, source[0]), timer)
-        except ParseError:  # e.g. "Contact: *" in an INVITE: parsable, but no one to call back
-            rtp[2].close()
-            self.ports.release(rtp[0])
-            self.reply(invite, 400, "Bad Request", source)
-            return
-        self.calls[leg.call_id] = leg
-        leg.task = asyncio.current_task()
-        try:
-            await self._handler(leg)
-        except CallEnded:
-            pass
-        except asyncio.CancelledError:  # the caller left, a timeout, or the line stopping
-            leg.record.release("line", "line_stopped")
-        except Exception:  # a broken menu must end this call only
-            log.exception("ivr_failed", call_id=leg.call_id)
-            leg.record.release("line", "line_error")
-        finally:
-            if not leg.ended.is_set():
-                await leg.hangup()
-            if self._on_end is not None:
-                self._on_end(leg.record)
+        return admission.from_trunk(self, host)
 
     def _on_ack(self, msg: Message, source: tuple[str, int]) -> None:
         leg = self._dialog(msg)
@@ -541,23 +367,7 @@ class UserAgent(asyncio.DatagramProtocol):
         self._end(leg)
 
     def _on_cancel(self, msg: Message, source: tuple[str, int]) -> None:
-        leg = self.calls.get(msg.call_id)
-        starting = self._starting.get(msg.call_id)
-        if starting is not None and starting.vias[0].branch == msg.vias[0].branch:
-            self._cancelled.add(msg.call_id)
-            self.reply(msg, 200, "OK", source)
-            self.reply(starting, 487, "Request Terminated", source)
-            return
-        if leg is None or leg.invite_branch != msg.vias[0].branch:
-            self.reply(msg, 481, "Call/Transaction Does Not Exist", source)
-            return
-        self.reply(msg, 200, "OK", source)
-        if not leg.answered:
-            leg.record.release("caller", "caller_cancel")
-            leg.record.sip_status = 487
-            resp = leg.invite_response(487, "Request Terminated")
-            self.send_response(leg.invite, resp, leg.source)
-            self._end(leg)
+        admission.on_cancel(self, msg, source)
 
     def _on_info(self, msg: Message, source: tuple[str, int]) -> None:
         leg = self._dialog(msg)
@@ -578,75 +388,7 @@ class UserAgent(asyncio.DatagramProtocol):
         leg.on_notify(msg)
 
     def _on_register(self, msg: Message, source: tuple[str, int]) -> None:
-        authorization = msg.get("authorization")
-        aor = msg.to_addr.uri.user
-        named = (parse_digest(authorization) or {}) if authorization else {}
-        guard = self.register_guard
-        users = {user[:81] for user in (aor, named.get("username", aor))}
-        # Through the edge: its Path is kept (phones anywhere reach the line over TLS/TCP
-        # at the edge, which holds their connection), and the phone's own address, which
-        # the edge names, is the one counted for lockouts. Path from anyone else is ignored.
-        path = tuple(msg.get_all("path")[:4]) if within(source[0], self.config.edges) else ()
-        origin = origin_of(msg, source[0], self.config.edges)
-        # The phone already registered as this user, refreshing from where it registered,
-        # is never locked out: otherwise a guesser (or a spoofed source) behind the same
-        # NAT address could knock every operator's phone off the line.
-        refreshing = all(self._registered_from(user, source, path) for user in users)
-        if not refreshing and (
-            guard.address_locked(address_key(origin))
-            or any(guard.user_locked(user) for user in users)
-        ):
-            # Locked out: no challenge, and even the right password is refused until it ends.
-            self.log_limited("sip_register_locked", source, level="warning", user=aor[:80])
-            self.reply(msg, 403, "Forbidden", source)
-            return
-        check = self.auth.check("REGISTER", authorization, self.credentials.get)
-        if check.verdict in (Verdict.MISSING, Verdict.STALE):
-            resp = response_to(msg, 401, "Unauthorized", to_tag=stable_tag(msg.call_id))
-            resp.add("WWW-Authenticate", self.auth.challenge(stale=check.verdict is Verdict.STALE))
-            self.send_response(msg, resp, source)
-            return
-        if check.verdict is not Verdict.OK or check.username != aor:
-            # Keys capped (SIP logins are at most 80 characters): 10,000 of them stay small.
-            user = (check.username or aor)[:81]
-            # Only real logins are counted per user: names nobody has would otherwise fill
-            # the table and push real users' counts out of it.
-            known = user in self.credentials
-            for kind, seconds in guard.failed(user if known else None, address_key(origin)):
-                event = f"sip_register_{kind}_locked_out"
-                self.log_limited(event, source, level="warning", user=user, seconds=seconds)
-            self.log_limited("sip_register_refused", source, level="warning", user=user)
-            self.reply(msg, 403, "Forbidden", source)
-            return
-        username = check.username
-        guard.succeeded(username)
-        contacts = msg.get_all("contact")
-        header = msg.get("expires").strip()
-        default = int(header) if header.isdigit() else 3600
-        if contacts == ["*"]:
-            if default != 0:
-                self.reply(msg, 400, "Bad Request", source)
-                return
-            self.registrar.unbind(username)
-        elif contacts:
-            address = parse_address(contacts[0])
-            raw = address.params.get("expires", "")
-            expires = min(int(raw) if raw.isdigit() else default, self.config.max_expires)
-            self.registrar.bind(username, str(address.uri), source, expires, path)
-        resp = response_to(msg, 200, "OK", to_tag=stable_tag(msg.call_id))
-        binding = self.registrar.lookup(username)
-        if binding is not None:
-            resp.add("Contact", f"<{binding.contact}>;expires={self.registrar.remaining(username)}")
-            for hop in binding.path:  # echoed: the phone learns the path (RFC 3327 §5.3)
-                resp.add("Path", hop)
-        self.send_response(msg, resp, source)
-        log.info("sip_registered", user=username, bound=binding is not None)
-
-    def _registered_from(self, user: str, source: tuple[str, int], path: tuple[str, ...]) -> bool:
-        """Whether `user`'s phone registered from here: the same source and, through the
-        edge, the same Path (its `received` names the phone's own connection)."""
-        binding = self.registrar.lookup(user)
-        return binding is not None and (binding.source, binding.path) == (source, path)
+        register.on_register(self, msg, source)
 
     def _end(self, leg: SipLeg) -> None:
         leg.end()
