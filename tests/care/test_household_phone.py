@@ -213,3 +213,23 @@ async def test_one_new_member_registered_twice_at_once_is_followed_once(
             select(func.count()).select_from(CarePatient).where(CarePatient.state != "ended")
         )
     assert (members, followed) == (1, 1)
+
+
+async def test_merging_two_cards_of_one_member_keeps_the_shared_number_once(client, world):
+    await doctor_with_profile(client, world)
+    await _mother_on_record(client, world)
+    await register(client, world, name="Nguyễn Thị Lan", age=35, phone=SHARED)
+    child = await register(client, world, name="Nguyễn Văn Bé", age=6, phone=SHARED)
+    # The same child typed under a nickname became a second member; staff merge the cards.
+    again = await register(client, world, name="Bé Bin", age=6, phone=SHARED)
+    r = await client.post(
+        f"/api/v1/contacts/{child['contact_id']}/merge",
+        json={"merge_id": again["contact_id"]},
+        headers=world.auth("operator"),
+    )
+    assert r.status_code == 200, r.text
+    card = await client.get(
+        f"/api/v1/contacts/{again['contact_id']}", headers=world.auth("operator")
+    )
+    assert card.json()["id"] == child["contact_id"]
+    assert card.json()["phones"] == [SHARED_E164]
