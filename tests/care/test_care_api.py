@@ -10,7 +10,7 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 from sqlalchemy import select, update
 
-from hotline.care.doctors import available_consult_doctors, next_consult_window
+from hotline.care.consult_windows import available_consult_doctors, next_consult_window
 from hotline.care.models import CarePatient, CheckInSlot, SlotState
 from hotline.care.schedule import sweep_checkins
 from hotline.contacts.models import PersonalDataRead

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.auth.permissions import Permission, allows, require
 from hotline.auth.service import Actor
 from hotline.calls.models import Call, Callback, CallbackStatus
-from hotline.care.doctors import ConsultWindow, consult_schedule
+from hotline.care.consult_windows import ConsultWindow, consult_schedule
 from hotline.care.models import ConsultAssignee, ConsultRequest, ConsultSource, ConsultStatus
 from hotline.contacts.models import Contact
 from hotline.contacts.phones import normalise_phone

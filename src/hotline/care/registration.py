@@ -23,12 +23,14 @@ from hotline.care.rulesets import COMORBIDITIES, SYMPTOMS
 from hotline.care.schedule import extend_slots
 from hotline.care.service import _assign
 from hotline.cases.models import Case
-from hotline.contacts.models import Contact, ContactPhone
+from hotline.contacts.models import Contact
 from hotline.contacts.phones import normalise_phone
 from hotline.contacts.service import (
     ReadSubject,
+    add_household_member,
     find_or_create_by_phone,
     get_contact,
+    household_on_phone,
     log_personal_reads,
 )
 from hotline.db import utcnow
@@ -36,6 +38,7 @@ from hotline.directory.service import check_ward
 from hotline.errors import Conflict, InvalidInput
 from hotline.messages import msg
 from hotline.site import site_of
+from hotline.text import fold
 
 TEST_TYPES = ("rt_pcr", "rapid_antigen")
 
@@ -157,6 +160,34 @@ async def _already_followed(
     )
 
 
+def _same_person(stored: str, typed: str) -> bool:
+    """Whether a typed name is the stored one (case, diacritics and spacing aside)."""
+    return fold(stored) == fold(typed)
+
+
+async def _person_on_phone(session: AsyncSession, *, phone: str, name: str) -> tuple[Contact, bool]:
+    """The contact of the person registered on a number, and whether they were on record.
+    A household shares one phone: the person is whoever on the number (its owner, or a
+    member sharing it) bears the typed name; the owner when no name is typed, or when the
+    owner has none yet (the typed one fills it). Anyone else is another member of the
+    household: a contact of their own that shares the number, so their urgent case carries
+    it to call back. Readings are never put on someone else's record by the number alone."""
+    e164 = normalise_phone(phone, field="phone")
+    owner_id, people = await household_on_phone(session, e164, lock=True)
+    if owner_id is None:
+        return await find_or_create_by_phone(session, phone=e164, name=name, field="phone"), False
+    owner = people[0]
+    if not name:
+        return owner, True
+    for person in people:
+        if person.name and _same_person(person.name, name):
+            return person, True
+    if not owner.name:
+        owner.name = name
+        return owner, True
+    return await add_household_member(session, e164=e164, name=name), False
+
+
 async def register_patient(session: AsyncSession, *, actor: Actor, data: PatientIn) -> CarePatient:
     """Register an F0/F1 person (care roles): the contact found or created by phone, or the
     case's reporter; eligibility for home care assessed with its reasons; assigned to a
@@ -179,15 +210,7 @@ async def register_patient(session: AsyncSession, *, actor: Actor, data: Patient
     if contact is None:
         if not data.phone:
             raise InvalidInput("Cần số điện thoại của người bệnh", field="phone")
-        phone_owner = await session.scalar(
-            select(ContactPhone.contact_id).where(
-                ContactPhone.e164 == normalise_phone(data.phone, field="phone")
-            )
-        )
-        known = phone_owner is not None
-        contact = await find_or_create_by_phone(
-            session, phone=data.phone, name=data.name.strip(), field="phone"
-        )
+        contact, known = await _person_on_phone(session, phone=data.phone, name=data.name.strip())
     conflict = await _already_followed(session, actor, contact.id)
     if conflict is not None:
         raise conflict

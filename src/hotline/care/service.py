@@ -3,7 +3,7 @@ assigned, read (logged), listed, and the doctor's worklist."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,8 +14,16 @@ from hotline.auth.models import User
 from hotline.auth.service import Actor
 from hotline.care.access import get_patient_for, may_follow, sees_all
 from hotline.care.models import CareDoctor, CarePatient, CareState, CheckInSlot, SlotState
+from hotline.cases.models import Case
 from hotline.contacts.models import Contact
-from hotline.contacts.service import ReadSubject, get_contact, log_personal_reads, phones_of
+from hotline.contacts.service import (
+    ReadSubject,
+    get_contact,
+    log_personal_reads,
+    phones_of,
+    phones_of_many,
+    shared_numbers,
+)
 from hotline.db import utcnow
 from hotline.errors import Conflict, InvalidInput, NotFound
 from hotline.messages import msg
@@ -109,6 +117,9 @@ class PatientView:
     phones: list[str]
     case_code: str | None
     slots: list[CheckInSlot]
+    # Their numbers someone else is on too (a household's phone): a call or message from
+    # one may be about another member, so the page asks who before recording anything.
+    shared_phones: list[str] = field(default_factory=list)
 
     @property
     def eligible(self) -> bool | None:
@@ -125,6 +136,7 @@ class PatientView:
             "name": self.name,
             "phone": self.phones[0] if self.phones else None,
             "phones": self.phones,
+            "shared_phones": self.shared_phones,
             "status": p.status.value,
             "national_id": p.national_id,
             "age": p.age,
@@ -158,8 +170,6 @@ class PatientView:
 async def _case_code(session: AsyncSession, case_id: int | None) -> str | None:
     if case_id is None:
         return None
-    from hotline.cases.models import Case
-
     return await session.scalar(select(Case.code).where(Case.id == case_id))
 
 
@@ -167,12 +177,14 @@ async def view_of(
     session: AsyncSession, patient: CarePatient, *, slots: list[CheckInSlot] | None = None
 ) -> PatientView:
     contact = await get_contact(session, patient.contact_id)
+    phones = await phones_of(session, contact.id)
     return PatientView(
         patient=patient,
         name=contact.name,
-        phones=await phones_of(session, contact.id),
+        phones=phones,
         case_code=await _case_code(session, patient.case_id),
         slots=slots or [],
+        shared_phones=await shared_numbers(session, contact.id, phones),
     )
 
 
@@ -198,9 +210,6 @@ async def views_of(
     slots: dict[int, list[CheckInSlot]] | None = None,
 ) -> list[PatientView]:
     """Views of many patients in a few queries (lists and the worklist)."""
-    from hotline.cases.models import Case
-    from hotline.contacts.models import ContactPhone
-
     if not patients:
         return []
     contact_ids = {p.contact_id for p in patients}
@@ -211,14 +220,7 @@ async def views_of(
             )
         ).all()
     )
-    phones: dict[int, list[str]] = {}
-    rows = await session.execute(
-        select(ContactPhone.contact_id, ContactPhone.e164)
-        .where(ContactPhone.contact_id.in_(contact_ids))
-        .order_by(ContactPhone.e164)
-    )
-    for contact_id, e164 in rows.all():
-        phones.setdefault(contact_id, []).append(e164)
+    phones = await phones_of_many(session, contact_ids)
     case_ids = {p.case_id for p in patients if p.case_id is not None}
     codes = (
         dict((await session.execute(select(Case.id, Case.code).where(Case.id.in_(case_ids)))).all())

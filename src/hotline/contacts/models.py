@@ -58,6 +58,23 @@ class ContactPhone(Base):
     )
 
 
+class ContactSharedPhone(Base):
+    """A number this contact is reached on that another contact owns: a household's one
+    phone. The owner keeps the number in contact_phone (one contact per number), so a call,
+    an intake or a message from it still finds the owner; the household member's card and
+    cases show it too (contacts.service.phones_of), so a case about them carries a number
+    to call back."""
+
+    __tablename__ = "contact_shared_phone"
+
+    # No foreign key to contact_phone: the member keeps the number whatever becomes of
+    # the owner's card (a merge, a removal), or a case about them would lose its callback.
+    e164: Mapped[str] = mapped_column(String(20), primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contact.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
 class ContactIdentity(Base):
     """An id on another channel (a Zalo user id, a Facebook PSID, an e-mail address...)."""
 

@@ -15,6 +15,7 @@ from hotline.contacts.models import (
     Contact,
     ContactIdentity,
     ContactPhone,
+    ContactSharedPhone,
     PersonalDataRead,
 )
 from hotline.contacts.phones import normalise_phone
@@ -142,15 +143,83 @@ async def get_contact(session: AsyncSession, contact_id: int) -> Contact:
 
 
 async def phones_of(session: AsyncSession, contact_id: int) -> list[str]:
-    return list(
-        (
-            await session.scalars(
-                select(ContactPhone.e164)
-                .where(ContactPhone.contact_id == contact_id)
-                .order_by(ContactPhone.e164)
+    """The contact's numbers: those it owns and those it shares with their owner (a
+    household's phone), each once, sorted."""
+    owned = select(ContactPhone.e164).where(ContactPhone.contact_id == contact_id)
+    shared = select(ContactSharedPhone.e164).where(ContactSharedPhone.contact_id == contact_id)
+    return sorted(set((await session.scalars(owned.union(shared))).all()))
+
+
+async def phones_of_many(session: AsyncSession, contact_ids: Iterable[int]) -> dict[int, list[str]]:
+    """phones_of for many contacts in one query (lists)."""
+    ids = set(contact_ids)
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(ContactPhone.contact_id, ContactPhone.e164)
+        .where(ContactPhone.contact_id.in_(ids))
+        .union(
+            select(ContactSharedPhone.contact_id, ContactSharedPhone.e164).where(
+                ContactSharedPhone.contact_id.in_(ids)
             )
-        ).all()
+        )
     )
+    found: dict[int, set[str]] = {}
+    for contact_id, e164 in rows.all():
+        found.setdefault(contact_id, set()).add(e164)
+    return {c: sorted(p) for c, p in found.items()}
+
+
+async def shared_numbers(session: AsyncSession, contact_id: int, phones: list[str]) -> list[str]:
+    """Which of a contact's numbers (`phones`, as phones_of gives them) another contact is
+    on too: a household's phone."""
+    if not phones:
+        return []
+    others = (
+        select(ContactPhone.e164)
+        .where(ContactPhone.e164.in_(phones), ContactPhone.contact_id != contact_id)
+        .union(
+            select(ContactSharedPhone.e164).where(
+                ContactSharedPhone.e164.in_(phones), ContactSharedPhone.contact_id != contact_id
+            )
+        )
+    )
+    return sorted(set((await session.scalars(others)).all()))
+
+
+async def household_on_phone(
+    session: AsyncSession, e164: str, *, lock: bool = False
+) -> tuple[int | None, list[Contact]]:
+    """Who is on a number: its owner's contact id (None: nobody owns it) and the contacts
+    on it, the owner first, then those sharing it in the order they were added. `lock`
+    holds the number's row (PostgreSQL) so that two callers adding a household member to
+    it wait for each other instead of adding the same person twice."""
+    query = select(ContactPhone.contact_id).where(ContactPhone.e164 == e164)
+    owner_id = await session.scalar(query.with_for_update() if lock else query)
+    if owner_id is None:
+        return None, []
+    owner = await get_contact(session, owner_id)
+    sharing = (
+        await session.scalars(
+            select(Contact)
+            .join(ContactSharedPhone, ContactSharedPhone.contact_id == Contact.id)
+            .where(ContactSharedPhone.e164 == e164, Contact.merged_into_id.is_(None))
+            .order_by(Contact.id)
+        )
+    ).all()
+    return owner_id, [owner, *(c for c in sharing if c.id != owner.id)]
+
+
+async def add_household_member(session: AsyncSession, *, e164: str, name: str) -> Contact:
+    """A new contact for another person on a number someone else owns (a household's
+    phone): they share it, so their card and cases show it; the owner keeps it for look-ups
+    by number. The caller checked that this person is not on the number already."""
+    contact = Contact(name=name)
+    session.add(contact)
+    await session.flush()
+    session.add(ContactSharedPhone(e164=e164, contact_id=contact.id))
+    await session.flush()
+    return contact
 
 
 async def identities_of(session: AsyncSession, contact_id: int) -> list[ContactIdentity]:

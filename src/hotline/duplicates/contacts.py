@@ -4,14 +4,20 @@ each other's rows."""
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
 from hotline.calls.models import Call
 from hotline.cases.models import Case
-from hotline.contacts.models import Contact, ContactIdentity, ContactPhone, PersonalDataRead
+from hotline.contacts.models import (
+    Contact,
+    ContactIdentity,
+    ContactPhone,
+    ContactSharedPhone,
+    PersonalDataRead,
+)
 from hotline.contacts.service import get_contact
 from hotline.errors import InvalidInput, NotFound
 
@@ -33,7 +39,16 @@ async def merge_contacts(
     if gone.id == keep.id:
         # keep_id was itself merged into merge_id: a self-pointer would make it unresolvable.
         raise InvalidInput("Không thể gộp một người với chính họ", field="merge_id")
-    for model in (ContactPhone, ContactIdentity, Case, Call, PersonalDataRead):
+    # A number both shared (one household's phone) keeps one row, the kept contact's.
+    await session.execute(
+        delete(ContactSharedPhone).where(
+            ContactSharedPhone.contact_id == gone.id,
+            ContactSharedPhone.e164.in_(
+                select(ContactSharedPhone.e164).where(ContactSharedPhone.contact_id == keep.id)
+            ),
+        )
+    )
+    for model in (ContactPhone, ContactSharedPhone, ContactIdentity, Case, Call, PersonalDataRead):
         await session.execute(
             update(model).where(model.contact_id == gone.id).values(contact_id=keep.id)
         )

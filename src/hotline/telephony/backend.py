@@ -17,7 +17,7 @@ from hotline.calls.transfers import NewAttempt as Attempt
 from hotline.telephony.prompts import Prompt
 
 if TYPE_CHECKING:
-    from hotline.care.doctors import ConsultWindow
+    from hotline.care.consult_windows import ConsultWindow
     from hotline.telephony.recording import CallAudio
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from hotline.calls.models import CallOutcome
 from hotline.calls.service import NewCall
 from hotline.calls.transfers import NewAttempt
-from hotline.care.doctors import ConsultWindow
+from hotline.care.consult_windows import ConsultWindow
 from hotline.db import utcnow
 from hotline.recordings.service import RecordedFile
 from hotline.telephony.backend import CallProgress

@@ -1,6 +1,6 @@
 """Branch 3, the consult doctors' queue, routed by the care network's consult windows.
 
-The line polls the windows of every active consult doctor (care/doctors.py,
+The line polls the windows of every active consult doctor (care/consult_windows.py,
 `consult_schedule`) with the operators' statuses and keeps them in memory, so a call asks
 them without the database. While any consult doctor has windows:
 
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from hotline.agents.service import LineAgent
-from hotline.care.doctors import ConsultSchedule, ConsultWindow
+from hotline.care.consult_windows import ConsultSchedule, ConsultWindow
 from hotline.telephony.hours import vi_number
 from hotline.telephony.prompts import Prompt, synthesise, tone
 

@@ -19,7 +19,7 @@ import hotline.models  # noqa: F401 - every table, so the Call row's foreign key
 from hotline.agents.models import AgentStatus
 from hotline.agents.service import line_agents, release_from_calls
 from hotline.calls.service import close_calls_left_open
-from hotline.care.doctors import consult_schedule
+from hotline.care.consult_windows import consult_schedule
 from hotline.db import create_engine, make_sessionmaker, utcnow
 from hotline.eventfeed import Waker
 from hotline.events import DomainEvent, Wake, committed, record_event
