@@ -41,14 +41,6 @@ def on_register(ua: UserAgent, msg: Message, source: tuple[str, int]) -> None:
         ua.log_limited("sip_register_locked", source, level="warning", user=aor[:80])
         ua.reply(msg, 403, "Forbidden", source)
         return
-    if path and not supports_path(msg):
-        # RFC 3327 §5.3: a registrar stores and echoes a Path only for a UA that said it
-        # supports the extension; one that did not (so could not use what it is told) is
-        # refused with 420 naming it, rather than bound to a route it does not know of.
-        resp = response_to(msg, 420, "Bad Extension", to_tag=stable_tag(msg.call_id))
-        resp.add("Unsupported", "path")
-        ua.send_response(msg, resp, source)
-        return
     check = ua.auth.check("REGISTER", authorization, ua.credentials.get)
     if check.verdict in (Verdict.MISSING, Verdict.STALE):
         resp = response_to(msg, 401, "Unauthorized", to_tag=stable_tag(msg.call_id))
@@ -88,8 +80,15 @@ def on_register(ua: UserAgent, msg: Message, source: tuple[str, int]) -> None:
     binding = ua.registrar.lookup(username)
     if binding is not None:
         resp.add("Contact", f"<{binding.contact}>;expires={ua.registrar.remaining(username)}")
-        for hop in binding.path:  # echoed: the phone learns the path (RFC 3327 §5.3)
-            resp.add("Path", hop)
+        # The edge's Path is stored for every phone (requests to the phone must go through
+        # the edge, which holds its connection) but echoed only to a phone that lists
+        # `path` in Supported (RFC 3327 §5.3). Refusing the others with 420, as the RFC
+        # recommends, would lock out the many desk and soft phones that never list it
+        # (baresip by default); the Path is our own edge's and the phone need not know it
+        # (Kamailio's registrar calls this path_mode 1).
+        if supports_path(msg):
+            for hop in binding.path:
+                resp.add("Path", hop)
     ua.send_response(msg, resp, source)
     log.info("sip_registered", user=username, bound=binding is not None)
 
