@@ -25,9 +25,13 @@ class FarEnd:
     """A UA on its own UDP socket (blocking; used from threads). `contact`: the host:port it
     writes in its Contact (another than its socket's: a phone behind NAT)."""
 
-    def __init__(self, host: str = "127.0.0.1", contact: str = "") -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((host, 0))
+    def __init__(
+        self, host: str = "127.0.0.1", contact: str = "", sock: socket.socket | None = None
+    ) -> None:
+        if sock is None:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.bind((host, 0))
+        self.sock = sock
         self.host, self.port = self.sock.getsockname()
         self.contact = contact or f"{self.host}:{self.port}"
         self.received: list[Message] = []

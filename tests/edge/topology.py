@@ -194,6 +194,8 @@ async def running_edge(
         sip_port = sip_port or free_port_pair(EDGE_HOST)
         tls_port = free_port_pair(EDGE_HOST)
         lines_port = lines_port or free_udp_port(EDGE_HOST)
+        if not any(d.startswith("PING_INTERVAL=") for d in defines):
+            defines = (*defines, "PING_INTERVAL=2")
         processes.append(
             await _spawn(
                 [
@@ -206,7 +208,6 @@ async def running_edge(
                     *("-A", f'TLS_CFG="{tls_cfg}"'),
                     *("-A", f'DISPATCHER_LIST="{dispatcher}"'),
                     *("-A", f'RTPENGINE_SOCK="udp:127.0.0.1:{ng_port}"'),
-                    *("-A", "PING_INTERVAL=2"),
                     *(arg for define in defines for arg in ("-A", define)),
                 ],
                 directory / "kamailio.log",
