@@ -4,7 +4,9 @@ and transfers do (OutboundLeg to a Reach)."""
 
 from __future__ import annotations
 
+import re
 import socket
+import ssl
 import time
 from collections.abc import Callable
 
@@ -12,6 +14,7 @@ from hotline.telephony.sip.message import Message, new_branch, new_tag, parse, r
 from hotline.telephony.sip.outbound import OutboundLeg
 from hotline.telephony.sip.route import Reach
 from hotline.telephony.sip.ua import UserAgent
+from tests.telephony.test_door_guard import Peer
 
 
 def sdp(host: str, port: int) -> bytes:
@@ -109,3 +112,49 @@ async def place_call(ua: UserAgent, where: Reach, ring_seconds: float = 5) -> Ou
     )
     await out.call(ring_seconds)
     return out
+
+
+class TlsPhone(Peer):
+    """A phone on a TLS connection to the edge (blocking; used from threads): REGISTERs as
+    Peer does, over its connection."""
+
+    def __init__(self, host: str, port: int) -> None:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE  # the edge's certificate is made at test time
+        raw = socket.create_connection((host, port), timeout=5)
+        self.sock = context.wrap_socket(raw)
+        self.server = (host, port)
+        self.host, self.port = self.sock.getsockname()
+        self.n = 0
+        self.buffer = b""
+
+    def request(self, method: str, **kw: str) -> str:  # type: ignore[override]
+        return super().request(method, **kw).replace("SIP/2.0/UDP", "SIP/2.0/TLS", 1)
+
+    def send(self, text: str) -> None:
+        self.sock.sendall(text.encode())
+
+    def recv(self, seconds: float, wanted: Callable[[Message], bool] = lambda m: True) -> Message:
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            head, sep, rest = self.buffer.partition(b"\r\n\r\n")
+            if sep:
+                found = re.search(rb"(?im)^(?:content-length|l)[ \t]*:[ \t]*(\d+)", head)
+                length = int(found.group(1)) if found else 0
+                if len(rest) >= length:
+                    self.buffer = rest[length:]
+                    message = parse(head + sep + rest[:length])
+                    if wanted(message):
+                        return message
+                    continue
+            self.sock.settimeout(left)
+            data = self.sock.recv(65535)
+            if not data:
+                break
+            self.buffer += data
+        raise TimeoutError
+
+    def register_tls(self, user: str, password: str) -> int:
+        contact = f"sip:{user}@{self.host}:{self.port};transport=tls"
+        return self.register(user, password, contact=contact)
