@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -101,6 +103,7 @@ class Edge:
     sip_port: int  # UDP and TCP, the public side
     tls_port: int
     lines_port: int  # UDP, the lines' side (their outbound proxy and registrar)
+    topoh_key: str
     ng_port: int
     processes: list[asyncio.subprocess.Process]
 
@@ -117,10 +120,16 @@ class Edge:
         return f"--- kamailio\n{kamailio}\n--- rtpengine\n{rtpengine}"
 
 
-async def _spawn(args: list[str], log: Path) -> asyncio.subprocess.Process:
+async def _spawn(
+    args: list[str], log: Path, env: dict[str, str] | None = None
+) -> asyncio.subprocess.Process:
     with log.open("wb") as out:
         return await asyncio.create_subprocess_exec(
-            *args, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+            *args,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
         )
 
 
@@ -194,6 +203,7 @@ async def running_edge(
         sip_port = sip_port or free_port_pair(EDGE_HOST)
         tls_port = free_port_pair(EDGE_HOST)
         lines_port = lines_port or free_udp_port(EDGE_HOST)
+        topoh_key = secrets.token_urlsafe(24)
         if not any(d.startswith("PING_INTERVAL=") for d in defines):
             defines = (*defines, "PING_INTERVAL=2")
         processes.append(
@@ -211,9 +221,12 @@ async def running_edge(
                     *(arg for define in defines for arg in ("-A", define)),
                 ],
                 directory / "kamailio.log",
+                env={"HOTLINE_EDGE_TOPOH_KEY": topoh_key},
             )
         )
-        edge = Edge(running, directory, sip_port, tls_port, lines_port, ng_port, processes)
+        edge = Edge(
+            running, directory, sip_port, tls_port, lines_port, topoh_key, ng_port, processes
+        )
         assert await options_answered(sip_port, within=15, host=EDGE_HOST), edge.logs()
         yield edge
     finally:
