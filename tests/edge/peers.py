@@ -157,4 +157,5 @@ class TlsPhone(Peer):
 
     def register_tls(self, user: str, password: str) -> int:
         contact = f"sip:{user}@{self.host}:{self.port};transport=tls"
-        return self.register(user, password, contact=contact)
+        # Through the edge: it takes the Path the edge adds (RFC 3327).
+        return self.register(user, password, "Supported: path\r\n", contact)

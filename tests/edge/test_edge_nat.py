@@ -23,6 +23,8 @@ from tests.telephony.test_door_guard import Peer
 
 pytestmark = pytest.mark.anyio
 PRIVATE = "10.20.30.40:5060"  # what the phone writes: its address inside the NAT
+# A phone registering through the edge takes the Path the edge adds (RFC 3327).
+SUPPORTED = "Supported: path\r\n"
 
 
 async def with_op1(settings: Settings, ua: UserAgent | None) -> UserAgent:
@@ -46,7 +48,7 @@ async def test_a_phone_behind_nat_on_udp_gets_the_dialogs_requests(
         phone = FarEnd(contact=PRIVATE, sock=peer.sock)
         try:
             status = await asyncio.to_thread(
-                peer.register, "op1", PASSWORD, "", f"sip:op1@{PRIVATE}"
+                peer.register, "op1", PASSWORD, SUPPORTED, f"sip:op1@{PRIVATE}"
             )
             assert status == 200, edge.logs()
             binding = ua.registrar.lookup("op1")

@@ -123,7 +123,11 @@ async def test_a_phones_register_fails_over_when_its_line_is_down(
                 phone = Peer(0)
                 phone.server = (EDGE_HOST, edge.sip_port)
                 try:
-                    statuses.append(await asyncio.to_thread(phone.register, "op1", PASSWORD))
+                    statuses.append(
+                        await asyncio.to_thread(
+                            phone.register, "op1", PASSWORD, "Supported: path\r\n"
+                        )
+                    )
                 finally:
                     phone.close()
                 if dead.registers:
