@@ -6,11 +6,16 @@ and the caller is put through."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import re
 from pathlib import Path
 
 import pytest
 
 from hotline.settings import Settings
+from hotline.telephony.sip.message import Message, parse, parse_address
+from hotline.telephony.sip.route import outside
+from tests.edge.peers import FarEnd, place_call
 from tests.edge.topology import EDGE_HOST, free_port_pair, require_tools, running_edge
 from tests.telephony.conftest import free_udp_port
 from tests.telephony.test_transfer_fallback import peer_115
@@ -31,11 +36,14 @@ async def test_the_lines_call_to_115_leaves_through_the_edge(
 ) -> None:
     require_tools()
     sip_port, far_port = free_port_pair(EDGE_HOST), free_udp_port()
-    conf = settings.model_copy(update={"sip_outbound_proxy": f"sip:{EDGE_HOST}:{sip_port}"})
+    lines_port = free_udp_port(EDGE_HOST)
+    conf = settings.model_copy(update={"sip_outbound_proxy": f"sip:{EDGE_HOST}:{lines_port}"})
     far_log, caller_log = tmp_path / "115.log", tmp_path / "caller.log"
     # The menu's 115: REFER first (refused by the caller's side), then the line calls it.
     line_conf = {"sip_transfer_115": f"sip:115@127.0.0.1:{far_port}"}
-    async with running_edge(conf, tmp_path / "edge", sip_port=sip_port, line=line_conf) as edge:
+    async with running_edge(
+        conf, tmp_path / "edge", sip_port=sip_port, lines_port=lines_port, line=line_conf
+    ) as edge:
         line = edge.line
         far = asyncio.create_task(peer_115(line, far_port, "operator_phone_answers.xml", far_log))
         await asyncio.sleep(0.5)  # 115 listens before the caller dials
@@ -59,3 +67,90 @@ async def test_the_lines_call_to_115_leaves_through_the_edge(
     call_id = next(h for h in invite.splitlines() if h.lower().startswith("call-id:"))
     assert "@hotline" not in call_id, call_id  # masked by topoh
     assert f"edge: line 127.0.0.1 calls sip:115@127.0.0.1:{far_port}" in logged, logged
+
+
+def xor(data: bytes, key: bytes) -> bytes:
+    return bytes(b ^ key[i % len(key)] for i, b in enumerate(data)) if key else data
+
+
+def readings(token: str, known: bytes, key: bytes) -> list[bytes]:
+    """What `token` reads as to someone trying base64 (either alphabet, any padding) and XOR
+    with the edge's key and with the From they were sent (uac's encoding of the original
+    in a Record-Route parameter: old XOR new XOR key, in base64). The key is more than an
+    outsider has: nothing must come out even with it."""
+    found = []
+    for text in {token, token.replace("-", "+").replace("_", "/"), token.replace("-", "=")}:
+        text = text.rstrip("=")
+        try:
+            raw = base64.b64decode(text + "=" * (-len(text) % 4))
+        except ValueError:
+            continue
+        for first in (b"", key, known):
+            for second in (b"", key):
+                found.append(xor(xor(raw, first), second))
+    return found
+
+
+async def test_the_from_of_a_lines_call_hides_its_address_and_is_restored_both_ways(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """uac rewrites the From of the lines' calls; what it needs to restore the original in
+    the dialog's requests stays at the edge: neither the From nor any Record-Route parameter
+    the far end gets carries the line's address, plainly or encoded."""
+    require_tools()
+    lines_port = free_udp_port(EDGE_HOST)
+    conf = settings.model_copy(update={"sip_outbound_proxy": f"sip:{EDGE_HOST}:{lines_port}"})
+    async with running_edge(conf, tmp_path / "edge", lines_port=lines_port) as edge:
+        ua = edge.line.phone.ua
+        assert ua is not None
+        line_address = f"127.0.0.1:{edge.line.port}"
+        # What reaches the line's socket (the line still handles every datagram).
+        to_line: list[Message] = []
+        handle = ua.datagram_received
+
+        def tap(data: bytes, addr: tuple[str | object, int]) -> None:
+            to_line.append(parse(data))
+            handle(data, addr)
+
+        ua.datagram_received = tap  # type: ignore[method-assign]
+        far = FarEnd()
+        results = {}
+        try:
+            for hangs_up in ("far end", "line"):
+                target = f"sip:115@127.0.0.1:{far.port}"
+                where = outside(target, ua.config.outbound_proxy)
+                assert where is not None
+                answering = asyncio.ensure_future(asyncio.to_thread(far.answer, 5))
+                out = await place_call(ua, where)
+                invite = await answering
+                assert out.answered, edge.logs()
+                if hangs_up == "far end":
+                    ok = await asyncio.to_thread(far.bye, 5)
+                    assert ok.status == 200, (ok, edge.logs())
+                    [bye] = [m for m in to_line if m.method == "BYE" and m.call_id == out.call_id]
+                else:
+                    hanging_up = asyncio.ensure_future(asyncio.to_thread(far.answer_bye, 5))
+                    await out.hangup()
+                    bye = await hanging_up
+                results[hangs_up] = (invite, bye, out.from_value)
+        finally:
+            ua.datagram_received = handle  # type: ignore[method-assign]
+            far.close()
+
+    for hangs_up, (invite, bye, line_from) in results.items():
+        seen_from = invite.get("from")
+        assert "@hotline1022.invalid>" in seen_from, seen_from
+        assert line_address not in seen_from and str(edge.line.port) not in seen_from
+        known = str(parse_address(seen_from).uri).encode()
+        exposed = [seen_from, *invite.get_all("record-route")]
+        for token in {t for h in exposed for t in re.split(r"[;=<>:@,\s]", h) if len(t) >= 8}:
+            for reading in readings(token, known, edge.topoh_key.encode()):
+                assert str(edge.line.port).encode() not in reading, (token, reading)
+                assert b"127.0.0.1" not in reading, (token, reading)
+        original = str(parse_address(line_from).uri)
+        if hangs_up == "far end":
+            # Restored on its way to the line: the line's own URI in the To.
+            assert str(bye.to_addr.uri) == original, bye.get("to")
+        else:
+            # Rewritten on its way out, as in the INVITE.
+            assert str(bye.from_addr.uri) == str(parse_address(seen_from).uri), bye.get("from")

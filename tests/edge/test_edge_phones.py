@@ -91,7 +91,7 @@ async def test_a_phone_registered_through_the_edge_over_tls_is_rung_through_it(
             # Received from the edge, with the edge's Path naming the phone's TLS connection.
             assert binding.source[0] == EDGE_HOST, binding
             [path] = binding.path
-            assert path.startswith(f"<sip:{EDGE_HOST}:{edge.sip_port};lr;received=") and (
+            assert path.startswith(f"<sip:{EDGE_HOST}:{edge.lines_port};lr;received=") and (
                 "tls" in path.lower()
             ), path
             await _set_available(settings, user_id)
@@ -168,7 +168,7 @@ async def test_a_path_the_phone_wrote_itself_is_dropped_at_the_edge(
     assert status == 200
     assert binding is not None and len(binding.path) == 1, binding
     assert binding.path[0].startswith(
-        f"<sip:{EDGE_HOST}:{edge.sip_port};lr;received=sip:127.0.0.1:"
+        f"<sip:{EDGE_HOST}:{edge.lines_port};lr;received=sip:127.0.0.1:"
     )
 
 

@@ -24,18 +24,21 @@ async def test_the_lines_register_to_its_carrier_leaves_the_edge_masked(
 ) -> None:
     require_tools()
     carrier_port, sip_port = free_udp_port(), free_port_pair(EDGE_HOST)
+    lines_port = free_udp_port(EDGE_HOST)
     trace = tmp_path / "carrier.msg"
     line = settings.model_copy(
         update={
-            # The line sends its REGISTERs to the edge, for the carrier's registrar.
-            "sip_trunk_registrar": f"{EDGE_HOST}:{sip_port}",
+            # The line sends its REGISTERs to the edge's lines' side, for the carrier's registrar.
+            "sip_trunk_registrar": f"{EDGE_HOST}:{lines_port}",
             "sip_trunk_domain": f"127.0.0.1:{carrier_port}",
             "sip_trunk_username": "hotline-1022",
             "sip_trunk_password": "carrier-pass",
             "sip_trunk_register_retry": 1.0,
         }
     )
-    async with running_edge(line, tmp_path / "edge", sip_port=sip_port) as edge:
+    async with running_edge(
+        line, tmp_path / "edge", sip_port=sip_port, lines_port=lines_port
+    ) as edge:
         proc = await asyncio.create_subprocess_exec(
             *("sipp", "-sf", str(SCENARIOS / "carrier_registrar_edge.xml"), "-m", "1"),
             *("-i", "127.0.0.1", "-p", str(carrier_port), "-mp", str(free_udp_port())),

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -98,8 +100,10 @@ async def options_answered(port: int, *, within: float, host: str = "127.0.0.1")
 class Edge:
     line: Line
     directory: Path
-    sip_port: int  # UDP and TCP
+    sip_port: int  # UDP and TCP, the public side
     tls_port: int
+    lines_port: int  # UDP, the lines' side (their outbound proxy and registrar)
+    topoh_key: str
     ng_port: int
     processes: list[asyncio.subprocess.Process]
 
@@ -116,10 +120,16 @@ class Edge:
         return f"--- kamailio\n{kamailio}\n--- rtpengine\n{rtpengine}"
 
 
-async def _spawn(args: list[str], log: Path) -> asyncio.subprocess.Process:
+async def _spawn(
+    args: list[str], log: Path, env: dict[str, str] | None = None
+) -> asyncio.subprocess.Process:
     with log.open("wb") as out:
         return await asyncio.create_subprocess_exec(
-            *args, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+            *args,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
         )
 
 
@@ -140,10 +150,13 @@ async def running_edge(
     *,
     defines: tuple[str, ...] = (),
     sip_port: int | None = None,
+    lines_port: int | None = None,
     line: dict[str, object] | None = None,
+    more_lines: tuple[str, ...] = (),
 ) -> AsyncIterator[Edge]:
-    """rtpengine, Kamailio (on `sip_port`, else a free one) and one line (which trusts the
-    edge's X-Hotline-Source; `line`: more of its settings)."""
+    """rtpengine, Kamailio (public side on `sip_port`, lines' side on `lines_port`, else free
+    ones) and one line (which trusts the edge's X-Hotline-Source; `line`: more of its
+    settings); `more_lines`: more destinations (sip:host:port) in the dispatcher's list."""
     directory.mkdir(parents=True, exist_ok=True)
     key, cert = make_certificate(directory, "edge")
     tls_cfg = directory / "tls.cfg"
@@ -182,11 +195,17 @@ async def running_edge(
             )
         )
         dispatcher = directory / "dispatcher.list"
-        dispatcher.write_text(f"1 sip:127.0.0.1:{running.port}\n")
+        dispatcher.write_text(
+            "".join(f"1 {uri}\n" for uri in (f"sip:127.0.0.1:{running.port}", *more_lines))
+        )
         run_dir = directory / "kamailio-run"
         run_dir.mkdir()
         sip_port = sip_port or free_port_pair(EDGE_HOST)
         tls_port = free_port_pair(EDGE_HOST)
+        lines_port = lines_port or free_udp_port(EDGE_HOST)
+        topoh_key = secrets.token_urlsafe(24)
+        if not any(d.startswith("PING_INTERVAL=") for d in defines):
+            defines = (*defines, "PING_INTERVAL=2")
         processes.append(
             await _spawn(
                 [
@@ -195,16 +214,19 @@ async def running_edge(
                     *("-A", f"LISTEN_UDP=udp:{EDGE_HOST}:{sip_port}"),
                     *("-A", f"LISTEN_TCP=tcp:{EDGE_HOST}:{sip_port}"),
                     *("-A", f"LISTEN_TLS=tls:{EDGE_HOST}:{tls_port}"),
+                    *("-A", f"LISTEN_LINES=udp:{EDGE_HOST}:{lines_port}"),
                     *("-A", f'TLS_CFG="{tls_cfg}"'),
                     *("-A", f'DISPATCHER_LIST="{dispatcher}"'),
                     *("-A", f'RTPENGINE_SOCK="udp:127.0.0.1:{ng_port}"'),
-                    *("-A", "PING_INTERVAL=2"),
                     *(arg for define in defines for arg in ("-A", define)),
                 ],
                 directory / "kamailio.log",
+                env={"HOTLINE_EDGE_TOPOH_KEY": topoh_key},
             )
         )
-        edge = Edge(running, directory, sip_port, tls_port, ng_port, processes)
+        edge = Edge(
+            running, directory, sip_port, tls_port, lines_port, topoh_key, ng_port, processes
+        )
         assert await options_answered(sip_port, within=15, host=EDGE_HOST), edge.logs()
         yield edge
     finally:
