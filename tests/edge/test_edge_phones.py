@@ -41,9 +41,9 @@ MODULES = "/usr/lib/baresip/modules"
 
 def phone_config(directory: Path, *, edge: Edge, user: str) -> None:
     """A headless operator's phone whose only way in is the edge's TLS port (`outbound`):
-    aufile plays a tone as its microphone, sndfile writes what it hears, auto-answer. With
-    SIP outbound (`sipnat=outbound`, an instance id from uuid.so) baresip lists `path` in
-    its REGISTERs' Supported, without which the line takes no Path (RFC 3327)."""
+    aufile plays a tone as its microphone, sndfile writes what it hears, auto-answer. A
+    plain phone: baresip lists no `path` in Supported, as many desk phones do not, and
+    the line must still ring it through the edge's Path."""
     (directory / "dump").mkdir(parents=True)
     write_wav(directory / "mic.wav", sine_pcm(PHONE_HZ, 30))
     sip_port = _free_udp_and_tcp_port()
@@ -53,13 +53,13 @@ def phone_config(directory: Path, *, edge: Edge, user: str) -> None:
         "audio_alert aubridge,nowhere\n"
         f"module_path {MODULES}\n"
         "module g711.so\nmodule aufile.so\nmodule aubridge.so\nmodule sndfile.so\n"
-        "module_tmp uuid.so\nmodule_tmp account.so\nmodule_app menu.so\n"
+        "module_tmp account.so\nmodule_app menu.so\n"
         f"snd_path {directory / 'dump'}\n"
     )
     outbound = f"sip:{EDGE_HOST}:{edge.tls_port};transport=tls"
     (directory / "accounts").write_text(
         f'<sip:{user}@{EDGE_HOST}>;auth_pass={PASSWORD};outbound="{outbound}";regint=60;'
-        "sipnat=outbound;answermode=auto;audio_codecs=PCMA,PCMU\n"
+        "answermode=auto;audio_codecs=PCMA,PCMU\n"
     )
     (directory / "contacts").write_text("")
 
