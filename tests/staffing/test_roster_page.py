@@ -73,7 +73,9 @@ async def test_a_lead_places_people_picked_by_name_and_takes_a_place_off(
         "/staffing/roster", data={**form, "person": f"u{ids['operator']}"}, follow_redirects=False
     )
     assert r.status_code == 303
-    assert r.headers["location"] == f"/staffing?date={tomorrow}&done=roster_assign#roster"
+    assert r.headers["location"] == (
+        f"/staffing?date={tomorrow}&done=roster_assign&shift={morning['id']}#roster"
+    )
     r = await client.post(
         "/staffing/roster", data={**form, "person": f"v{volunteer}"}, follow_redirects=False
     )
@@ -85,7 +87,7 @@ async def test_a_lead_places_people_picked_by_name_and_takes_a_place_off(
     # the person field, the week and the choice kept.
     page = (await client.get(f"/staffing?date={tomorrow}")).text
     option = re.search(rf'<option value="u{ids["operator"]}"[^>]*>([^<]*)<', page)
-    assert option and "đã xếp" in option.group(1) and "Ca sáng" in option.group(1)
+    assert option and "1 ca tuần này" in option.group(1)
     r = await client.post("/staffing/roster", data={**form, "person": f"u{ids['operator']}"})
     assert r.status_code == 409
     assert re.search(r'id="roster-person-error"[^>]*>Người này đã có trong ca<', r.text)
@@ -174,7 +176,7 @@ async def test_a_lead_copies_the_week_shown_onto_the_next_and_reads_what_was_ski
     report = re.search(r'<div id="copy-report"[^>]*>(.*?)</div>', shown, re.S)
     assert report
     text = " ".join(re.sub(r"<[^>]+>", " ", report.group(1)).split())
-    assert "Đã chép 1 lượt trực vào tuần này." in text
+    assert "Đã chép 1 lượt trực từ tuần trước sang tuần này." in text
     assert "Bỏ qua 2 lượt:" in text and "1 lượt đã có sẵn trong tuần này" in text
     assert "1 lượt của người không còn được xếp ca" in text
     assert sorted(await _places(client, world, monday + timedelta(days=8))) == [

@@ -30,6 +30,7 @@ from hotline.staffing.models import (
     Volunteer,
     VolunteerStatus,
 )
+from hotline.text import fold
 
 LEAD_ONLY = msg("Chỉ trưởng ca và quản trị viên được sắp xếp lịch trực")
 
@@ -134,7 +135,9 @@ async def candidates(
                 clocked_in=o.user_id in clocked,
             )
         )
-    return out
+    # By name as a Vietnamese reader looks for it: Đặng among the Ds, not after Vũ. Staff
+    # first, then volunteers (the page shows them in two groups).
+    return sorted(out, key=lambda c: (c.user_id is None, fold(c.name), c.name, c.key))
 
 
 @dataclass(frozen=True)
@@ -175,7 +178,7 @@ async def attendance(session: AsyncSession, *, actor: Actor) -> list[OnLine]:
         )
         for uid in set(clocks) | set(leaves)
     ]
-    return sorted(people, key=lambda p: (p.name, p.user_id))
+    return sorted(people, key=lambda p: (fold(p.name), p.user_id))
 
 
 @dataclass

@@ -91,7 +91,9 @@ async def end_leave(
 
 
 @router.post("/staffing/attendance/{user_id}/clock-out", response_class=HTMLResponse)
-async def clock_out(request: Request, state: StateDep, user_id: Id, csrf: FormText = "") -> Response:
+async def clock_out(
+    request: Request, state: StateDep, user_id: Id, csrf: FormText = ""
+) -> Response:
     """Clock out someone who left without doing it (supervisors)."""
 
     async def action(session: AsyncSession, actor: Actor) -> None:

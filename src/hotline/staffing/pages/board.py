@@ -141,6 +141,10 @@ async def _render(
         user = await get_user(session, actor.user_id)
     _unplaced(errors, board)
     done = DONE.get(request.query_params.get("done", ""))
+    typed = dict(typed or {})
+    # After a place is added the form keeps its shift: the next is often for the same one.
+    if request.query_params.get("shift", "").isdigit():
+        typed.setdefault("roster-shift_id", request.query_params["shift"])
     copied = None
     if request.query_params.get("done") == "roster_copy":
         q = request.query_params
@@ -160,7 +164,7 @@ async def _render(
         "prev_week": (board.day - timedelta(days=7)).isoformat(),
         "next_week": (board.day + timedelta(days=7)).isoformat(),
         "errors": errors,
-        "typed": typed or {},
+        "typed": typed,
         "done": done,
         "copied": copied,
         "date_raw": day_raw if day_error is not None else "",

@@ -43,10 +43,10 @@ def _week(raw: str) -> str:
     return raw if _day(raw) is not None else ""
 
 
-def _back(week: str, done: str) -> str:
+def _back(week: str, done: str, **more: str) -> str:
     """The page after a form: on the week it was on, with its notice."""
     query = {"date": week} if week else {}
-    return "/staffing?" + urlencode({**query, "done": done}) + "#roster"
+    return "/staffing?" + urlencode({**query, "done": done, **more}) + "#roster"
 
 
 def _person(raw: str) -> tuple[int | None, int | None] | None:
@@ -108,7 +108,9 @@ async def assign(
         fields=frozenset({"day", "shift_id", "user_id", "volunteer_id"}),
         aliases={"user_id": "person", "volunteer_id": "person"},
         week=week,
-        to=_back(week, "roster_assign"),
+        # The week of the day placed, where the place is seen (the form may name a day
+        # of another week than the one it was on).
+        to=_back(when.isoformat() if when else week, "roster_assign", shift=str(shift)),
     )
 
 
