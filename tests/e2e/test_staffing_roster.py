@@ -18,8 +18,8 @@ from tests.e2e.test_pages import SCREENSHOTS
 
 async def _seed(settings) -> None:  # type: ignore[no-untyped-def]
     from hotline.auth.service import actor_of, create_user
-    from hotline.staffing import service, volunteers
     from hotline.db import utcnow
+    from hotline.staffing import service, volunteers
     from hotline.staffing.models import RosterEntry, ShiftClock
 
     engine = create_engine(settings.effective_database_url)
@@ -49,8 +49,9 @@ async def _seed(settings) -> None:  # type: ignore[no-untyped-def]
             for shift, people in zip(
                 shifts, (operators[1:3], operators[3:4], operators[4:5]), strict=True
             ):
+                day = monday + timedelta(days=i)
                 for person in people:
-                    s.add(RosterEntry(day=monday + timedelta(days=i), shift_id=shift.id, user_id=person.id))  # fmt: skip
+                    s.add(RosterEntry(day=day, shift_id=shift.id, user_id=person.id))
         # Someone who clocked in and may have left without clocking out.
         s.add(ShiftClock(user_id=operators[1].id, in_at=utcnow() - timedelta(hours=3)))
     await engine.dispose()

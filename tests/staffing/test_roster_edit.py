@@ -52,20 +52,22 @@ async def test_a_copied_week_counts_each_place_copied_or_skipped_by_reason(
     target = site_today()
     source = target - timedelta(days=7)
     async with app.state.hotline.unit_of_work() as session:
+        sup_id, op_id = ids["supervisor"], ids["operator"]
+        dem = night["id"]
         places = [
             # copied
-            RosterEntry(day=source + timedelta(days=1), shift_id=night["id"], user_id=ids["supervisor"]),
+            RosterEntry(day=source + timedelta(days=1), shift_id=dem, user_id=sup_id),
             # already there: the same place is in the target week
-            RosterEntry(day=source + timedelta(days=2), shift_id=night["id"], user_id=ids["supervisor"]),
-            RosterEntry(day=target + timedelta(days=2), shift_id=night["id"], user_id=ids["supervisor"]),
+            RosterEntry(day=source + timedelta(days=2), shift_id=dem, user_id=sup_id),
+            RosterEntry(day=target + timedelta(days=2), shift_id=dem, user_id=sup_id),
             # ended: today's small hours are over
-            RosterEntry(day=source, shift_id=small_hours["id"], user_id=ids["operator"]),
+            RosterEntry(day=source, shift_id=small_hours["id"], user_id=op_id),
             # not rosterable: an offer not approved (kept from before the roster refused it)
-            RosterEntry(day=source + timedelta(days=3), shift_id=night["id"], volunteer_id=waiting),
+            RosterEntry(day=source + timedelta(days=3), shift_id=dem, volunteer_id=waiting),
             # the same person: on the target shift through the offer linked to their account
-            RosterEntry(day=source + timedelta(days=4), shift_id=night["id"], user_id=ids["operator"]),
-            RosterEntry(day=target + timedelta(days=4), shift_id=night["id"], volunteer_id=linked),
-        ]  # fmt: skip
+            RosterEntry(day=source + timedelta(days=4), shift_id=dem, user_id=op_id),
+            RosterEntry(day=target + timedelta(days=4), shift_id=dem, volunteer_id=linked),
+        ]
         session.add_all(places)
     r = await client.post(
         "/api/v1/roster/copy-week",
