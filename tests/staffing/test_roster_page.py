@@ -98,7 +98,10 @@ async def test_a_lead_places_people_picked_by_name_and_takes_a_place_off(
     assert re.search(r'id="roster-person-error"[^>]*>Chọn một người trong danh sách<', r.text)
     # Taking the volunteer's place off, from the button on the place.
     entry = re.search(
-        r'<li data-entry="(\d+)">Hà Văn Tú.*?action="/staffing/roster/(\d+)/remove"', page, re.S
+        r'<li data-entry="(\d+)"><span class="who">Hà Văn Tú'
+        r'.*?action="/staffing/roster/(\d+)/remove"',
+        page,
+        re.S,
     )
     assert entry and entry.group(1) == entry.group(2)
     r = await client.post(
