@@ -96,4 +96,8 @@ async def test_the_staffing_page_names_an_ended_shift_next_to_the_day(client, wo
         data={**form, "day": str(site_today() + timedelta(days=1))},
         follow_redirects=False,
     )
-    assert r.status_code == 303 and r.headers["location"] == "/staffing?done=roster_assign#roster"
+    # Back on the week of the day placed, the form keeping its shift.
+    assert r.status_code == 303 and r.headers["location"] == (
+        f"/staffing?date={site_today() + timedelta(days=1)}&done=roster_assign"
+        f"&shift={morning['id']}#roster"
+    )

@@ -4,27 +4,23 @@ last one."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.auth.models import User
 from hotline.auth.permissions import Permission, allows, require
 from hotline.auth.service import Actor
-from hotline.db import utcnow
 from hotline.errors import Conflict, InvalidInput, NotFound
 from hotline.messages import msg
-from hotline.site import site_of
+from hotline.staffing import roster_edit
 from hotline.staffing.checks import (
-    OPERATOR_ROLES,
     check_day,
     check_not_begun,
     check_not_over,
     holds_place,
     queue_taker,
-    shift_span,
 )
 from hotline.staffing.models import RosterEntry, ShiftTemplate, Volunteer, VolunteerStatus
 from hotline.staffing.roster import roster
@@ -131,63 +127,7 @@ async def unassign(session: AsyncSession, *, actor: Actor, entry_id: int) -> Non
 
 async def copy_week(session: AsyncSession, *, actor: Actor, source: date, target: date) -> int:
     """Copy the 7 days from `source` onto the 7 days from `target`, adding the places not
-    there yet (supervisors): a week's roster from the last one. Returns places added."""
-    require(
-        actor, Permission.MANAGE_STAFFING, msg("Chỉ trưởng ca và quản trị viên được chép lịch trực")
-    )
-    check_day(source, "source")
-    check_day(target, "target")
-    if abs((target - source).days) < 7:
-        raise InvalidInput("Hai tuần không được chồng lên nhau", field="target")
-    if target < utcnow().astimezone(site_of(session).timezone).date():
-        raise InvalidInput(
-            "Không chép lịch trực vào một tuần bắt đầu trong quá khứ", field="target"
-        )
-    shifts = {s.id: s for s in (await session.scalars(select(ShiftTemplate))).all()}
-    now = utcnow()
-    # Places of people the operator queue does not ring (kept from before the roster
-    # refused them) are not carried into a new week.
-    week = (
-        await session.scalars(
-            select(RosterEntry)
-            .outerjoin(User, User.id == RosterEntry.user_id)
-            .where(
-                RosterEntry.day >= source,
-                RosterEntry.day < source + timedelta(days=7),
-                or_(
-                    RosterEntry.user_id.is_(None),
-                    and_(User.active.is_(True), User.role.in_(OPERATOR_ROLES)),
-                ),
-            )
-        )
-    ).all()
-    existing = {
-        (e.day, e.shift_id, e.user_id, e.volunteer_id)
-        for e in (
-            await session.scalars(
-                select(RosterEntry).where(
-                    RosterEntry.day >= target, RosterEntry.day < target + timedelta(days=7)
-                )
-            )
-        ).all()
-    }
-    added = 0
-    for e in week:
-        day = target + (e.day - source)
-        if (day, e.shift_id, e.user_id, e.volunteer_id) in existing:
-            continue
-        # Today's shifts already over are not filled in after the fact.
-        if shift_span(shifts[e.shift_id], day, site_of(session).timezone)[1] <= now:
-            continue
-        session.add(
-            RosterEntry(
-                day=day,
-                shift_id=e.shift_id,
-                user_id=e.user_id,
-                volunteer_id=e.volunteer_id,
-                created_by=actor.user_id,
-            )
-        )
-        added += 1
-    await session.flush()
-    return added
+    there yet (supervisors). Returns places added; roster_edit.copy_week says what was
+    skipped and why."""
+    report = await roster_edit.copy_week(session, actor=actor, source=source, target=target)
+    return report.copied

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.auth.permissions import Permission, allows, require
 from hotline.auth.service import Actor, display_names
 from hotline.site import site_of
-from hotline.staffing import alerts, planning, service, surge, volunteers
+from hotline.staffing import alerts, planning, roster_edit, service, surge, volunteers
 from hotline.staffing.models import (
     RosterEntry,
     ShiftAlert,
@@ -74,6 +74,10 @@ class Board:
     pending_volunteers: list[Volunteer] = field(default_factory=list)
     unfilled: list[UnfilledAlert] = field(default_factory=list)
     names: dict[int, str] = field(default_factory=dict)
+    # The lead's roster editing: whom to place, who is in or on leave, the shifts.
+    candidates: list[roster_edit.Candidate] = field(default_factory=list)
+    attendance: list[roster_edit.OnLine] = field(default_factory=list)
+    shifts: list[ShiftTemplate] = field(default_factory=list)
 
 
 def week_of(day: date) -> date:
@@ -211,6 +215,11 @@ async def read_board(
         board.unfilled = await unfilled_alerts(
             session, actor=actor, since=today - timedelta(days=ALERT_DAYS_BACK)
         )
+        board.candidates = await roster_edit.candidates(
+            session, actor=actor, start=monday, end=monday + timedelta(days=6)
+        )
+        board.attendance = await roster_edit.attendance(session, actor=actor)
+        board.shifts = await service.list_shifts(session, actor=actor)
     people = {s.swap.requested_by for s in board.swaps} | {s.swap.to_user_id for s in board.swaps}
     people |= {c.user_id for c in board.surge.history if c.user_id is not None}
     # A staff account without a full name is shown by its username.

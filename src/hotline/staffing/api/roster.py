@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from hotline.site import site_of
-from hotline.staffing import service
+from hotline.staffing import roster_edit, service
 from hotline.staffing.api.common import ActorDep, StateDep
 from hotline.staffing.models import ShiftTemplate
 from hotline.types import Id
@@ -164,13 +164,35 @@ class CopyWeekIn(BaseModel):
     target: date
 
 
-@router.post("/roster/copy-week")
-async def copy_week(body: CopyWeekIn, actor: ActorDep, state: StateDep) -> dict[str, int]:
+class CopySkipped(BaseModel):
+    already_there: int  # the person already holds that place in the target week
+    ended: int  # the shift is over (today's earlier shifts)
+    not_rosterable: int  # no longer an active call taker, an offer not approved, a shift retired
+    same_person: int  # on that shift already through their linked offer or account
+
+
+class CopyWeekOut(BaseModel):
+    added: int
+    skipped: CopySkipped
+
+
+@router.post("/roster/copy-week", response_model=CopyWeekOut)
+async def copy_week(body: CopyWeekIn, actor: ActorDep, state: StateDep) -> CopyWeekOut:
+    """Start a week from another: the places not there yet are added, nothing in the
+    target week is overwritten; what was skipped is counted by reason."""
     async with state.unit_of_work() as session:
-        added = await service.copy_week(
+        r = await roster_edit.copy_week(
             session, actor=actor, source=body.source, target=body.target
         )
-        return {"added": added}
+        return CopyWeekOut(
+            added=r.copied,
+            skipped=CopySkipped(
+                already_there=r.already,
+                ended=r.ended,
+                not_rosterable=r.not_rosterable,
+                same_person=r.same_person,
+            ),
+        )
 
 
 class ClockIn(BaseModel):

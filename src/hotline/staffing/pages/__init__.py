@@ -1,14 +1,16 @@
 """Staffing's pages: the supervisors' and call takers' staffing page in the web workspace
-(`board.py`, `/staffing`; its roster form in `roster.py`) and the public volunteer sign-up
+(`board.py`, `/staffing`; its roster forms in `roster.py`, off-shift leave, clocking
+out others and the shift templates in `attendance.py`) and the public volunteer sign-up
 form on the citizen portal (`volunteer.py`, `/tinh-nguyen`)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from hotline.staffing.pages import board, roster, volunteer
+from hotline.staffing.pages import attendance, board, roster, volunteer
 
 router = APIRouter(include_in_schema=False)
 router.include_router(board.router)
 router.include_router(roster.router)
+router.include_router(attendance.router)
 router.include_router(volunteer.router)

@@ -51,7 +51,15 @@ DONE = {
     "clock_in": msg("Đã vào ca."),
     "clock_out": msg("Đã hết ca."),
     "roster_assign": msg("Đã xếp người vào ca."),
+    "roster_remove": msg("Đã rút người khỏi ca."),
+    "roster_copy": msg("Đã chép lịch trực sang tuần sau."),
+    "attendance_leave": msg("Đã cho phép làm ngoài ca."),
+    "attendance_end": msg("Đã kết thúc cho phép làm ngoài ca."),
+    "attendance_out": msg("Đã cho người này hết ca."),
+    "shifts_save": msg("Đã lưu ca trực."),
 }
+# The counts of a copied week, carried in the address of the page shown after it.
+COPY_COUNTS = ("copied", "already", "ended", "not_rosterable", "same_person")
 # The section of the page each form's notice leads to.
 SECTIONS = {
     "surge": "surge",
@@ -59,6 +67,8 @@ SECTIONS = {
     "swap": "swaps",
     "clock": "clock",
     "roster": "roster",
+    "attendance": "attendance",
+    "shifts": "shifts",
 }
 
 
@@ -131,6 +141,14 @@ async def _render(
         user = await get_user(session, actor.user_id)
     _unplaced(errors, board)
     done = DONE.get(request.query_params.get("done", ""))
+    typed = dict(typed or {})
+    # After a place is added the form keeps its shift: the next is often for the same one.
+    if request.query_params.get("shift", "").isdigit():
+        typed.setdefault("roster-shift_id", request.query_params["shift"])
+    copied = None
+    if request.query_params.get("done") == "roster_copy":
+        q = request.query_params
+        copied = {k: int(q[k]) if q.get(k, "").isdigit() else 0 for k in COPY_COUNTS}
     context = {
         "user": user,
         "csrf": csrf_token(request),
@@ -141,12 +159,14 @@ async def _render(
         "b": board,
         "scale": int(scale),
         "days": [board.week_start + timedelta(days=i) for i in range(7)],
+        "one_week": timedelta(days=7),
         "roster_rows": _by_shift(board.week),
         "prev_week": (board.day - timedelta(days=7)).isoformat(),
         "next_week": (board.day + timedelta(days=7)).isoformat(),
         "errors": errors,
-        "typed": typed or {},
+        "typed": typed,
         "done": done,
+        "copied": copied,
         "date_raw": day_raw if day_error is not None else "",
     }
     return templates.TemplateResponse(request, "staffing/board.html", context, status_code=status)
@@ -193,18 +213,24 @@ async def _act(
     typed: dict[str, str] | None = None,
     early: dict[str, Any] | None = None,
     fields: frozenset[str] = frozenset(),
-    to: str = "",
+    aliases: dict[str, str] | None = None,
+    to: str | Callable[[], str] = "",
+    week: str = "",
 ) -> Response:
     """One form: its token checked, then what the page found wrong before the service
     (`early`), then the service call in its own transaction and back to the page at
     `done` (the page's notice and section; the action may name another), or `to`. A mistake (the
     unit of work rolled back) shows the page again with the message next to the field
     it names (`key-field`) or on top of the form (`key`); a refusal is the shared
-    refusal page."""
+    refusal page. `aliases` name the form's field for a service's one (a person picked
+    in one list is the service's `user_id` or `volunteer_id`); `week` is the day whose
+    week the form was on, shown again with a mistake."""
     if not csrf_matches(request, csrf):
-        return await _render(request, state, errors={key: EXPIRED}, typed=typed, status=400)
+        return await _render(
+            request, state, day_raw=week, errors={key: EXPIRED}, typed=typed, status=400
+        )
     if early:
-        return await _render(request, state, errors=early, typed=typed, status=422)
+        return await _render(request, state, day_raw=week, errors=early, typed=typed, status=422)
     try:
         async with state.unit_of_work() as session:
             actor = await page_actor(request, state, session)
@@ -214,12 +240,15 @@ async def _act(
     except NotAllowed:
         raise
     except DomainError as exc:
-        where = f"{key}-{exc.field}" if exc.field in fields else key
+        named = (aliases or {}).get(exc.field or "", exc.field)
+        where = f"{key}-{named}" if exc.field in fields else key
         return await _render(
-            request, state, errors={where: exc.detail}, typed=typed, status=exc.status
+            request, state, day_raw=week, errors={where: exc.detail}, typed=typed, status=exc.status
         )
     section = SECTIONS[done.split("_")[0]]
-    return RedirectResponse(to or f"/staffing?done={done}#{section}", status_code=303)
+    # `to` may be made from what the action did (a copied week's counts).
+    address = to() if callable(to) else to
+    return RedirectResponse(address or f"/staffing?done={done}#{section}", status_code=303)
 
 
 @router.post("/staffing/surge", response_class=HTMLResponse)
