@@ -59,7 +59,9 @@ def bodies(
             "recipient": {"id": OA_ID},
             "event_name": "user_send_text",
             "message": {
-                "text": f"{rng.choice(texts)} ({i})" if texts else f"Đèn đường trước số {i} Đội Cấn hỏng",
+                "text": f"{rng.choice(texts)} ({i})"
+                if texts
+                else f"Đèn đường trước số {i} Đội Cấn hỏng",
                 "msg_id": f"{tag}m{i}",
             },
             "timestamp": str(now + i),
