@@ -33,8 +33,9 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 
 from hotline.channels.adapter import HookReply, InboundKind
+from hotline.channels.citizens import clean_name, phones_of
 from hotline.channels.files import wants_fetch
-from hotline.channels.inbox import OK, HookResult, clean_name, message_values, phones_of
+from hotline.channels.inbox import OK, HookResult, message_values
 from hotline.channels.mailthreads import threaded
 from hotline.channels.registry import CASE_CHANNEL, adapter_for
 from hotline.db import utcnow
@@ -156,14 +157,14 @@ SELECT (SELECT id FROM msg) AS message_id,
 # A citizen new to this channel kind, or one who gave a phone number: their message with
 # what it links, in one statement. `way` says which case applies:
 # - 'known': their identity and open citizen conversation exist, and no other contact owns
-#   the numbers (inbox._link_phones: an unknown number is added to their contact);
+#   the numbers (citizens._link_phones: an unknown number is added to their contact);
 # - 'new': neither exists: a contact (the one owning a number they wrote, else a new one
 #   given the first number), their identity and conversation.
 # Anything else (a number owned by another contact, a closed or staff conversation) writes
 # nothing: the portable path does it. Another delivery creating the same identity at once
 # makes this one write nothing too (the portable path then finds what that one created).
 # A new identity names its contact before the contact row is written: foreign keys are
-# checked at the end of the statement. $16: the numbers, proven ones first (inbox.phones_of).
+# checked at the end of the statement. $16: the numbers, proven ones first (citizens.phones_of).
 CITIZEN_SQL = (
     """
 WITH owner AS (
