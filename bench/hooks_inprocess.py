@@ -23,10 +23,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from channels import TEXTS
 from common import REPO_ROOT, pg_dsn
 from datagen import db_url, migrate_and_bootstrap, pg_create_database
 
-DB_NAME = "hotline_hooks_inprocess"
+DB_NAME = os.environ.get("BENCH_HOOKS_DB", "hotline_hooks_inprocess")
 APP_ID = "360846524940903967"
 OA_ID = "388613280878808645"
 SECRET = "oa-secret-inprocess"
@@ -38,7 +39,11 @@ def sign(body: bytes) -> dict[str, str]:
     return {"X-ZEvent-Signature": "mac=" + mac, "Content-Type": "application/json"}
 
 
-def bodies(tag: str, n: int, per_user: float, repeats: float, seed: int) -> list[bytes]:
+def bodies(
+    tag: str, n: int, per_user: float, repeats: float, seed: int, texts: tuple[str, ...] = ()
+) -> list[bytes]:
+    """`texts`: the messages to pick from (bench/channels.py's, one of six giving a phone
+    number); without, one text naming no number."""
     rng = random.Random(seed)
     users = [f"{tag}u{i:06d}" for i in range(max(1, int(n / per_user)))]
     now = int(time.time() * 1000)
@@ -53,7 +58,12 @@ def bodies(tag: str, n: int, per_user: float, repeats: float, seed: int) -> list
             "user_id_by_app": "552177279717587730",
             "recipient": {"id": OA_ID},
             "event_name": "user_send_text",
-            "message": {"text": f"Đèn đường trước số {i} Đội Cấn hỏng", "msg_id": f"{tag}m{i}"},
+            "message": {
+                "text": f"{rng.choice(texts)} ({i})"
+                if texts
+                else f"Đèn đường trước số {i} Đội Cấn hỏng",
+                "msg_id": f"{tag}m{i}",
+            },
             "timestamp": str(now + i),
         }
         out.append(json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode())
@@ -156,8 +166,9 @@ async def run(args: argparse.Namespace, dsn: str, channel_id: int) -> None:
 
     # Start-up (the triage model) takes longer than the default 5 s on a busy box.
     async with LifespanManager(app, startup_timeout=120):
-        await drive(bodies("w", args.warmup, args.per_user, args.repeats, 1))
-        items = bodies(args.tag, args.events, args.per_user, args.repeats, 2)
+        texts = TEXTS if args.mix == "wrk" else ()
+        await drive(bodies("w", args.warmup, args.per_user, args.repeats, 1, texts))
+        items = bodies(args.tag, args.events, args.per_user, args.repeats, 2, texts)
         conn = await asyncpg.connect(db_url(pg_dsn(), DB_NAME))
         pids = [
             r["pid"]
@@ -200,7 +211,17 @@ def main() -> None:
     p.add_argument("--per-user", type=float, default=4.0)
     p.add_argument("--repeats", type=float, default=0.10)
     p.add_argument("--uvloop", action="store_true")
+    p.add_argument(
+        "--mix",
+        choices=["known", "wrk"],
+        default="known",
+        help="known: one number-free text, --per-user events per citizen; wrk: the mix"
+        " bench/channels.py sends (its texts, one of six with a phone number, and about two"
+        " citizens per event issued, as its file of 6,000 lines a second gives)",
+    )
     args = p.parse_args()
+    if args.mix == "wrk":
+        args.per_user = 0.5
     args.tag = "r" + os.urandom(3).hex()
     dsn = db_url(pg_dsn(), DB_NAME)
     asyncio.run(pg_create_database(pg_dsn(), DB_NAME))

@@ -156,6 +156,7 @@ class EventFeed:
         # The first missing id the feed waits on: since when, and the snapshot's xmax
         # of the read that found it missing.
         self._gap: tuple[int, float, int] | None = None
+        bus.on_subscribe = self.poke
 
     @property
     def log_engine(self) -> AsyncEngine:
@@ -204,7 +205,13 @@ class EventFeed:
         self._positioned = True
 
     def poke(self) -> None:
-        self._poked.set()
+        """Read the log now, if anyone listens: with nobody subscribed a wake-up (one per
+        commit of this process, a few a second from the others) is dropped here, as
+        waking the reader for it cost intake a few per cent. The poll keeps the position
+        current meanwhile, and a subscriber joining pokes again (`EventBus.on_subscribe`),
+        so it gets at once what was committed after the position it started from."""
+        if self.bus.subscriber_count:
+            self._poked.set()
 
     def _woken(self, origin: str) -> None:
         if origin != self.origin:

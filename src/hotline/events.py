@@ -180,6 +180,9 @@ class EventBus:
     def __init__(self, queue_size: int = 1000) -> None:
         self._subscribers: set[Subscription] = set()
         self._queue_size = queue_size
+        # Called as each subscriber joins: the process's feed reads the log then, having
+        # skipped the wake-ups that came while nobody listened (eventfeed.py).
+        self.on_subscribe: Callable[[], None] | None = None
 
     def publish(self, event: DomainEvent) -> None:
         for queue in list(self._subscribers):
@@ -192,6 +195,8 @@ class EventBus:
     async def subscribe(self) -> AsyncIterator[Subscription]:
         queue = Subscription(self._queue_size)
         self._subscribers.add(queue)
+        if self.on_subscribe is not None:
+            self.on_subscribe()
         try:
             yield queue
         finally:

@@ -275,3 +275,35 @@ def test_the_redis_prefix_setting_wins_and_processes_of_one_site_agree(tmp_path)
         == Settings(database_url=url.replace("secret", "rotated")).effective_redis_prefix
     )
     assert Settings(database_url=url, redis_prefix="ha-noi").effective_redis_prefix == "ha-noi"
+
+
+async def test_a_late_subscriber_gets_at_once_everything_after_its_last_event_id(settings):
+    """With nobody subscribed the feed skips the wake-ups of commits; a stream joining later
+    (as web/sse.py does: subscribe, note the feed's position, replay the log up to it from
+    its Last-Event-ID) still gets every event after that id, once and in order, without
+    waiting for the next poll."""
+    from hotline.events import read_after
+
+    # No poll within the test: only wake-ups and subscriptions make the feed read.
+    settings = settings.model_copy(update={"events_poll_seconds": 60})
+    async with processes(settings, True, False) as (web, worker):
+        assert web.feed is not None
+        await worker.write("SEEN")
+        await web.feed.sync()
+        last_event_id = web.feed.last
+        # Committed while nobody listens, by this process and by another.
+        for code in ("W1", "K1", "W2", "K2"):
+            await (web if code.startswith("W") else worker).write(code)
+        await asyncio.sleep(0.3)  # the wake-ups have come and gone
+        async with web.bus.subscribe() as queue:
+            upto = web.feed.last
+            async with web.sessionmaker() as session:
+                replayed = [
+                    str(e.case_code) for e in await read_after(session, last_event_id, upto=upto)
+                ]
+            live = await _codes(queue, 4 - len(replayed), within=5)
+            # SQLite has no wake-ups between processes: the live event is this process's.
+            await web.write("AFTER")
+            after = await _codes(queue, 1, within=5)
+        assert replayed + live == ["W1", "K1", "W2", "K2"]
+        assert after == ["AFTER"]

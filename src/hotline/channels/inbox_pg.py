@@ -7,14 +7,15 @@ the repeat check, the identity, the conversation, the message, the event log and
 conversation's times, BEGIN, COMMIT, the pool's ping); here the channel comes from a
 per-process cache and the rest is `STORE_SQL`, one statement of data-modifying CTEs run in
 autocommit on a plain asyncpg pool (`AppState.hooks_pool`); a citizen new to the channel
-costs a second one, `NEW_CITIZEN_SQL` (their contact, identity, conversation and message).
+goes to `CITIZEN_SQL` instead (their contact, identity, conversation and message), as does
+a message giving a phone number (the number joins the citizen's contact).
 A single statement is a transaction of its own: what it writes commits together or not at
 all, and UNIQUE(channel_id, event_id) still stores an event once however many deliveries
 race (the losers wait for the winner's commit, then do nothing). `STORE_SQL` runs through
 `hooks_batch.HookWriter`, which writes the events arriving while its connections are busy
 together, in one statement doing the same for each.
 
-Everything else (a phone number written in the text, files to fetch from the provider's
+Everything else (a number another contact owns, files to fetch from the provider's
 links, a known citizen without an open conversation, echoes, follows, e-mail threading,
 several events in one request, handshakes on GET, a bad signature, an unknown or disabled
 channel) is left to the portable path:
@@ -32,8 +33,9 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 
 from hotline.channels.adapter import HookReply, InboundKind
+from hotline.channels.citizens import clean_name, phones_of
 from hotline.channels.files import wants_fetch
-from hotline.channels.inbox import OK, HookResult, clean_name, message_values, phones_of
+from hotline.channels.inbox import OK, HookResult, message_values
 from hotline.channels.mailthreads import threaded
 from hotline.channels.registry import CASE_CHANNEL, adapter_for
 from hotline.db import utcnow
@@ -152,43 +154,87 @@ SELECT (SELECT id FROM msg) AS message_id,
 """
 )
 
-# A citizen new to this channel kind (no identity, no open conversation, no number in
-# the message): their contact, identity and conversation with the message. Another
-# delivery creating the same identity at once makes this one write nothing (the portable
-# path then finds what that one created). The identity names its contact before the
-# contact row is written: foreign keys are checked at the end of the statement.
-NEW_CITIZEN_SQL = (
+# A citizen new to this channel kind, or one who gave a phone number: their message with
+# what it links, in one statement. `way` says which case applies:
+# - 'known': their identity and open citizen conversation exist, and no other contact owns
+#   the numbers (citizens._link_phones: an unknown number is added to their contact);
+# - 'new': neither exists: a contact (the one owning a number they wrote, else a new one
+#   given the first number), their identity and conversation.
+# Anything else (a number owned by another contact, a closed or staff conversation) writes
+# nothing: the portable path does it. Another delivery creating the same identity at once
+# makes this one write nothing too (the portable path then finds what that one created).
+# A new identity names its contact before the contact row is written: foreign keys are
+# checked at the end of the statement. $16: the numbers, proven ones first (citizens.phones_of).
+CITIZEN_SQL = (
     """
-WITH fresh AS (
-    SELECT nextval(pg_get_serial_sequence('contact', 'id')) AS id
-    WHERE NOT EXISTS (
-        SELECT 1 FROM conversation
-        WHERE channel_id = $1 AND external_user_id = $3 AND status = 'open'
-    )
+WITH owner AS (
+    SELECT p.contact_id FROM unnest($16::text[]) WITH ORDINALITY AS u(e164, n)
+    JOIN contact_phone p ON p.e164 = u.e164
+    ORDER BY u.n LIMIT 1
 ), ident AS (
+    SELECT contact_id FROM contact_identity WHERE channel = $2 AND external_id = $3
+), open_conv AS (
+    SELECT c.id, c.audience FROM conversation c
+    WHERE c.channel_id = $1 AND c.external_user_id = $3 AND c.status = 'open'
+    FOR UPDATE OF c
+), seen AS (
+    SELECT 1 FROM message WHERE channel_id = $1 AND event_id = $4
+), plan AS (
+    SELECT CASE
+        WHEN EXISTS (SELECT 1 FROM seen) THEN 'seen'
+        WHEN EXISTS (SELECT 1 FROM ident)
+             AND EXISTS (SELECT 1 FROM open_conv WHERE audience = 'citizen')
+             AND COALESCE((SELECT contact_id FROM owner) = (SELECT contact_id FROM ident), true)
+            THEN 'known'
+        WHEN NOT EXISTS (SELECT 1 FROM ident) AND NOT EXISTS (SELECT 1 FROM open_conv)
+            THEN 'new'
+    END AS way
+), fresh AS (
+    SELECT COALESCE(
+               (SELECT contact_id FROM owner),
+               nextval(pg_get_serial_sequence('contact', 'id'))
+           ) AS id,
+           NOT EXISTS (SELECT 1 FROM owner) AS made
+    FROM plan WHERE way = 'new'
+), new_ident AS (
     INSERT INTO contact_identity (contact_id, channel, external_id, display_name)
     SELECT id, $2, $3, $15 FROM fresh
     ON CONFLICT (channel, external_id) DO NOTHING
     RETURNING contact_id
 ), person AS (
     INSERT INTO contact (id, name, address, note, created_at)
-    SELECT contact_id, $15, '', '', $14 FROM ident
+    SELECT new_ident.contact_id, $15, '', '', $14 FROM new_ident, fresh WHERE fresh.made
     RETURNING id
-), conv AS (
+), new_conv AS (
     -- Its times set here: `touched` below cannot see a row this statement inserts.
     INSERT INTO conversation (
         channel_id, contact_id, external_user_id, status, following, last_message_at,
         last_inbound_at, created_at
     )
-    SELECT $1, id, $3, 'open', true, GREATEST($14, $13), $13, $14 FROM person
+    SELECT $1, contact_id, $3, 'open', true, GREATEST($14, $13), $13, $14 FROM new_ident
     ON CONFLICT (channel_id, external_user_id) WHERE status = 'open' DO NOTHING
     RETURNING id
-), seen AS (
-    SELECT 1 FROM message WHERE channel_id = $1 AND event_id = $4
+), conv AS (
+    SELECT open_conv.id FROM open_conv, plan WHERE plan.way = 'known'
+    UNION ALL
+    SELECT id FROM new_conv
+), phone AS (
+    -- A number nobody owns joins the citizen's contact (the first one given).
+    INSERT INTO contact_phone (e164, contact_id)
+    SELECT $16[1], linked.contact_id
+    FROM (
+        SELECT contact_id FROM ident, plan WHERE plan.way = 'known'
+        UNION ALL
+        SELECT id FROM person
+    ) linked
+    WHERE cardinality($16::text[]) > 0 AND NOT EXISTS (SELECT 1 FROM owner)
+      AND EXISTS (SELECT 1 FROM conv)
+    ON CONFLICT (e164) DO NOTHING
 ),"""
     + _MESSAGE_CTES
     + """
-SELECT (SELECT id FROM msg) AS message_id, (SELECT count(*) FROM ident) AS identities
+SELECT (SELECT id FROM msg) AS message_id, (SELECT way FROM plan) AS way,
+       EXISTS (SELECT 1 FROM seen) AS seen
 """
 )
 
@@ -237,10 +283,10 @@ async def receive_autocommit(
     if (
         event.kind != InboundKind.MESSAGE
         or threaded(event)
-        or phones_of(event)
         or wants_fetch(event)  # its files' fetch job is queued by the portable path
     ):
         return None
+    phones = phones_of(event)
     values = message_values(event)
     name = clean_name(event.user_name)
     params = (
@@ -260,18 +306,42 @@ async def receive_autocommit(
         utcnow(),
         name,
     )
-    # Written with the events arriving at the same moment (channels/hooks_batch.py).
-    stored = await writer.store(params[:14])
-    if stored.message_id is None:
+    citizen = (database, channel_id, event.user_id)
+    if not phones and citizen in _known:
+        # Written with the events arriving at the same moment (channels/hooks_batch.py).
+        stored = await writer.store(params[:14])
+        if stored.message_id is not None:
+            return _stored(wake)
         if stored.seen or stored.conversation_id is not None:
             # Stored before, or by a delivery that committed while this one waited on it.
             return HookResult(OK, 0)
-        row = await pool.fetchrow(NEW_CITIZEN_SQL, *params)
-        assert row is not None
-        if row["message_id"] is None:
-            # Known after all (a closed conversation, another delivery creating them at
-            # the same moment), or a repeat of an event stored meanwhile: the portable path.
-            return None
+    row = await pool.fetchrow(CITIZEN_SQL, *params, phones)
+    assert row is not None
+    if row["message_id"] is None:
+        if row["way"] == "seen":
+            return HookResult(OK, 0)
+        # A case CITIZEN_SQL leaves alone, another delivery creating the citizen at the
+        # same moment, or a repeat of an event stored meanwhile: the portable path.
+        return None
+    _remember(citizen)
+    return _stored(wake)
+
+
+# Citizens this process stored a message for lately, by (database, channel id, user id): their next
+# event goes straight to the group-commit writer (`STORE_SQL`), whose statement finds
+# only a known citizen. Anyone else's goes to `CITIZEN_SQL`, which handles both, so
+# forgetting (or never having seen) a citizen costs nothing but the batching.
+_known: set[tuple[str, int, str]] = set()
+KNOWN_MAX = 100_000
+
+
+def _remember(citizen: tuple[str, int, str]) -> None:
+    if len(_known) >= KNOWN_MAX:
+        _known.clear()
+    _known.add(citizen)
+
+
+def _stored(wake: Callable[[], None] | None) -> HookResult:
     if wake is not None:
         wake()
     return HookResult(OK, 1)

@@ -101,7 +101,7 @@ class Direction(enum.StrEnum):
     OUT = "out"
 
 
-# The error prefix of a send whose outcome is unknown (outbox.py, inbox.py).
+# The error prefix of a send whose outcome is unknown (outbox.py, echoes.py).
 IN_DOUBT = "in_doubt"
 
 

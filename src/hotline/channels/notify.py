@@ -4,9 +4,9 @@ first enabled SMS channel's outbox, in a conversation with that number.
 Staff alerts use it (staffing/alerts.py: reserve volunteers called in when the line enters
 surge mode). The conversation is a staff one (`Audience.STAFF`), a notice out only, which the
 citizen inbox does not show (`GET /api/v1/conversations?audience=staff` lists them). What
-the number sends never joins it (inbox.py closes it and opens a citizen conversation):
-anyone can sign a number up as a volunteer, so a staff text must not take that number's
-messages out of the inbox or away from triage. A number already in an open citizen
+the number sends never joins it (`citizens.leave_staff` closes it and opens a citizen
+conversation): anyone can sign a number up as a volunteer, so a staff text must not take
+that number's messages out of the inbox or away from triage. A number already in an open citizen
 conversation on the channel (a volunteer who is also writing to the line as a citizen) is not
 texted: the notice stays recorded, for a supervisor to phone them.
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.channels.inbox import open_conversation
+from hotline.channels.citizens import open_conversation
 from hotline.channels.models import Audience, Channel, Message
 from hotline.channels.outbox import queue_message
 from hotline.contacts.models import Contact, ContactIdentity

@@ -9,7 +9,7 @@ transaction makes step 1 of a whole batch, and step 3 is recorded for every send
 its answer, together with its job's outcome. What can be guaranteed:
 
 - Never shown sent when it wasn't: only step 3 after the provider's acceptance, or the
-  provider's own echo of it (inbox.py), marks a message sent.
+  provider's own echo of it (echoes.py), marks a message sent.
 - Never silently lost: the job survives a crash; a message that cannot be sent ends
   `failed` with its reason, shown in the conversation.
 - Never sent twice by us: one row per idempotency key, one job per row, and a row is sent
@@ -198,7 +198,7 @@ async def begin_send(
         return None
     if message.status == MessageStatus.SENDING and not adapter.idempotent_send:
         # The last send's outcome is unknown: its echo, if the provider delivered it, marks
-        # it sent (inbox.py). Resend only once the echo had time to come.
+        # it sent (echoes.py). Resend only once the echo had time to come.
         started = message.attempted_at or now
         if now < started + IN_DOUBT_GRACE:
             if run.last:
