@@ -209,7 +209,11 @@ def write_bodies(
     """`n` signed requests in sending order, one a line; returns (msg_id, user) per line.
     A repeat is byte for byte an event sent up to 200 requests before."""
     rng = random.Random(seed)
-    users = [f"{tag}u{i:06d}{rng.randrange(10**9):09d}" for i in range(max(1, int(n / per_user)))]
+    # Each new event comes from a citizen not seen before with probability 1/per_user, else
+    # from one already seen: every prefix of the file has about one citizen per `per_user`
+    # events, whatever share of it wrk gets through in the run (a pool drawn for the whole
+    # file made most of the events wrk sent a citizen's first).
+    users: list[str] = []
     now_ms = int(time.time() * 1000)
     lines: list[tuple[str, bytes]] = []
     meta: list[tuple[str, str]] = []
@@ -219,7 +223,11 @@ def write_bodies(
                 j = max(0, len(lines) - 1 - rng.randrange(200))
                 line, m = lines[j], meta[j]
             else:
-                user = rng.choice(users)
+                if not users or rng.random() < 1 / per_user:
+                    users.append(f"{tag}u{len(users):06d}{rng.randrange(10**9):09d}")
+                    user = users[-1]
+                else:
+                    user = rng.choice(users)
                 msg_id = f"{tag}m{i:07d}"
                 body = user_text(user, msg_id, f"{rng.choice(TEXTS)} ({i})", now_ms + i)
                 line, m = (sign(body), body), (msg_id, user)
