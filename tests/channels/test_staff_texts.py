@@ -133,3 +133,30 @@ async def test_an_anonymous_repeated_sign_up_cannot_hide_a_numbers_texts_from_th
     await _texted(client, channel, "0912000777", "Xin gọi lại giúp tôi", "e-2")
     [again] = await _listed(client, world)
     assert again["id"] == citizen["id"]
+
+
+async def test_a_known_citizen_texting_while_a_staff_notice_is_open_lands_in_the_inbox(
+    app, client, world
+) -> None:
+    """On PostgreSQL a citizen this process stored lately takes the one-statement path: it
+    must not write into the staff conversation open on the same number."""
+    channel = await _sms_channel(client, world)
+    await _volunteer(client, world, "Phan Văn Tâm", "0912000403", reserve=True)
+    await _texted(client, channel, "0912000403", "Nước ngập trước ngõ 5", "k-1")
+    [first] = await _listed(client, world)
+    r = await client.post(
+        f"/api/v1/conversations/{first['id']}/close", headers=world.auth("operator")
+    )
+    assert r.status_code == 200, r.text
+
+    await _enter_surge(app)
+    [staff] = [c for c in await _listed(client, world, audience="staff") if c["status"] == "open"]
+    assert staff["external_user_id"] == "+84912000403"
+
+    await _texted(client, channel, "0912000403", "Tôi khó thở, SpO2 90", "k-2")
+    [answer] = [c for c in await _listed(client, world) if c["status"] == "open"]
+    assert answer["id"] not in (first["id"], staff["id"])
+    r = await client.get(f"/api/v1/conversations/{answer['id']}", headers=world.auth("operator"))
+    assert [m["text"] for m in r.json()["messages"]] == ["Tôi khó thở, SpO2 90"]
+    r = await client.get(f"/api/v1/conversations/{staff['id']}", headers=world.auth("operator"))
+    assert [m["direction"] for m in r.json()["messages"]] == ["out"]

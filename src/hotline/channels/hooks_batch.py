@@ -66,7 +66,7 @@ WITH input AS (
     CROSS JOIN LATERAL (
         SELECT c.id FROM conversation c
         WHERE c.channel_id = ordered.channel_id AND c.external_user_id = ordered.user_id
-          AND c.status = 'open'
+          AND c.status = 'open' AND c.audience = 'citizen'  -- never a staff notice
           AND EXISTS (
               SELECT 1 FROM contact_identity i
               WHERE i.channel = ordered.identity_channel AND i.external_id = ordered.user_id

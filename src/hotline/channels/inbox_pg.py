@@ -136,6 +136,9 @@ STORE_SQL = (
 WITH conv AS (
     SELECT c.id FROM conversation c
     WHERE c.channel_id = $1 AND c.external_user_id = $3 AND c.status = 'open'
+      -- A staff notice open on the number is never written into (citizens.leave_staff):
+      -- no row here sends the event to the portable path, which closes it.
+      AND c.audience = 'citizen'
       AND EXISTS (
           SELECT 1 FROM contact_identity i WHERE i.channel = $2 AND i.external_id = $3
       )
