@@ -19,7 +19,7 @@ from hotline.db import utcnow
 from hotline.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from hotline.messages import msg
 from hotline.site import site_of
-from hotline.staffing.checks import queue_taker
+from hotline.staffing.checks import hidden_characters, queue_taker
 from hotline.staffing.models import Volunteer, VolunteerStatus
 from hotline.staffing.paging import DEFAULT_LIMIT, Page, newest_first
 
@@ -61,10 +61,6 @@ LANGUAGES = {
     "cja": "Tiếng Chăm",
 }
 NAME_LENGTH = 2, 120
-# Control and format characters (Unicode categories Cc, Cf: bidi overrides, zero-width
-# joiners and spaces) would let a name display as something else; private-use, surrogate
-# and unassigned code points have no place in a name either.
-REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn"})
 
 
 def clean_name(raw: str, field: str = "full_name") -> str:
@@ -73,11 +69,10 @@ def clean_name(raw: str, field: str = "full_name") -> str:
     name = " ".join(unicodedata.normalize("NFC", raw).split())
     if not name:
         raise InvalidInput("Cần họ tên", field=field)
-    bad = sorted({f"U+{ord(c):04X}" for c in name if unicodedata.category(c) in REFUSED_CATEGORIES})
+    bad = hidden_characters(name)
     if bad:
         raise InvalidInput(
-            msg("Họ tên chứa ký tự điều khiển hoặc ký tự ẩn: {chars}", chars=", ".join(bad)),
-            field=field,
+            msg("Họ tên chứa ký tự điều khiển hoặc ký tự ẩn: {chars}", chars=bad), field=field
         )
     low, high = NAME_LENGTH
     if not low <= len(name) <= high:
