@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -86,7 +87,7 @@ async def test_a_day_with_a_clock_change_has_46_or_50_half_hours(
     assert len(starts) == slots
     midnight = datetime.combine(day, datetime.min.time(), tzinfo=got.slots[0].start.tzinfo)
     assert starts[0] == midnight.astimezone(UTC)
-    assert all(b - a == timedelta(minutes=30) for a, b in zip(starts, starts[1:], strict=False))
+    assert all(b - a == timedelta(minutes=30) for a, b in pairwise(starts))
     next_midnight = datetime.combine(
         day + timedelta(days=1), datetime.min.time(), tzinfo=midnight.tzinfo
     )

@@ -39,9 +39,9 @@ async def test_a_changed_shift_keeps_the_times_of_its_begun_places_and_retimes_t
     worked at; the days still to come follow the new times."""
     from datetime import datetime
 
-    from hotline.staffing.service import save_shift
     from hotline.auth.models import Role
     from hotline.auth.service import Actor
+    from hotline.staffing.service import save_shift
     from tests.conftest import SITE_TZ
 
     sup = world.auth("supervisor")
@@ -52,7 +52,12 @@ async def test_a_changed_shift_keeps_the_times_of_its_begun_places_and_retimes_t
     starts = begun.strftime("%H:%M")
     async with app.state.hotline.unit_of_work() as session:
         await save_shift(
-            session, actor=lead, code="som", name="Ca sớm", starts_at=starts, hours=4,
+            session,
+            actor=lead,
+            code="som",
+            name="Ca sớm",
+            starts_at=starts,
+            hours=4,
             operators=2,
         )
     first, last = today - timedelta(days=2), today + timedelta(days=2)

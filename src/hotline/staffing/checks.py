@@ -144,8 +144,7 @@ def retime(shift: ShiftTemplate, starts_at: time, hours: int, tz: ZoneInfo, now:
         return
     day = now.astimezone(tz).date() - timedelta(days=1)
     while (
-        shift_span(shift, day, tz)[0] <= now
-        or datetime.combine(day, starts_at, tzinfo=tz) <= now
+        shift_span(shift, day, tz)[0] <= now or datetime.combine(day, starts_at, tzinfo=tz) <= now
     ):
         day += timedelta(days=1)
     kept = [b for b in shift.earlier or () if date.fromisoformat(b["until"]) <= day]
