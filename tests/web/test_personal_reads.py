@@ -138,6 +138,14 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ("PUT", "/api/v1/volunteers/{volunteer_id}/reserve"): (
         "volunteers who offered to staff the line, not citizens"
     ),
+    ("GET", "/api/v1/volunteers/mine"): "the caller's own volunteer offer, not a citizen",
+    ("POST", "/api/v1/volunteers/{volunteer_id}/withdraw"): (
+        "volunteers who offered to staff the line, not citizens"
+    ),
+    ("PUT", "/api/v1/volunteers/{volunteer_id}/account"): (
+        "volunteers who offered to staff the line, not citizens"
+    ),
+    ("POST", "/api/v1/public/volunteers/confirm"): "a status, nobody's data",
     ("GET", "/api/v1/staffing/notices"): "surge alerts to staff and volunteers, no caller",
     ("GET", "/api/v1/surge"): "queue figures, no caller",
     ("PUT", "/api/v1/surge"): "queue figures, no caller",

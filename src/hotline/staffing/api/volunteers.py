@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from hotline.errors import InvalidInput
-from hotline.staffing import confirming, volunteers
+from hotline.staffing import confirming, offers, volunteers
 from hotline.staffing.api.common import ActorDep, StateDep
 from hotline.staffing.models import Volunteer
 from hotline.staffing.paging import DEFAULT_LIMIT, MAX_LIMIT
@@ -123,6 +123,53 @@ async def list_volunteers(
         return VolunteerPageOut(
             items=[VolunteerOut.of(v) for v in page.items], next_cursor=page.next_cursor
         )
+
+
+@router.get("/volunteers/mine", response_model=VolunteerOut)
+async def own_offer(actor: ActorDep, state: StateDep) -> VolunteerOut:
+    """The live volunteer offer linked to the caller's account (404 when none)."""
+    async with state.unit_of_work(read_only=True) as session:
+        return VolunteerOut.of(await offers.own_offer(session, actor=actor))
+
+
+class WithdrawIn(BaseModel):
+    reason: str = Field(default="", max_length=400)
+
+
+class WithdrawOut(BaseModel):
+    volunteer: VolunteerOut
+    places_removed: int  # places on shifts not yet begun, taken off
+
+
+@router.post("/volunteers/{volunteer_id}/withdraw", response_model=WithdrawOut)
+async def withdraw_volunteer(
+    volunteer_id: Id, actor: ActorDep, state: StateDep, body: WithdrawIn | None = None
+) -> WithdrawOut:
+    """Withdraw an offer (a supervisor, or the volunteer through their linked account):
+    its places on shifts not yet begun go, those begun or ended stay."""
+    async with state.unit_of_work() as session:
+        done = await offers.withdraw(
+            session, actor=actor, volunteer_id=volunteer_id, reason=body.reason if body else ""
+        )
+        return WithdrawOut(
+            volunteer=VolunteerOut.of(done.volunteer), places_removed=done.places_removed
+        )
+
+
+class AccountIn(BaseModel):
+    user_id: Id | None
+
+
+@router.put("/volunteers/{volunteer_id}/account", response_model=VolunteerOut)
+async def relink_volunteer(
+    volunteer_id: Id, body: AccountIn, actor: ActorDep, state: StateDep
+) -> VolunteerOut:
+    """Link an approved volunteer to another account, or to none (`user_id` null)."""
+    async with state.unit_of_work() as session:
+        v = await offers.relink(
+            session, actor=actor, volunteer_id=volunteer_id, user_id=body.user_id
+        )
+        return VolunteerOut.of(v)
 
 
 class DecideIn(BaseModel):
