@@ -114,9 +114,7 @@ async def test_the_demo_roster_covers_every_hour_of_the_week_from_monday_midnigh
         if not any(a <= start + timedelta(hours=h) < b for a, b in staffed)
     ]
     assert holes == []
-    login = await client.post(
-        "/api/v1/auth/token", data={"username": LOGIN, "password": PASSWORD}
-    )
+    login = await client.post("/api/v1/auth/token", data={"username": LOGIN, "password": PASSWORD})
     mine = [
         (datetime.fromisoformat(s["start"]), datetime.fromisoformat(s["end"]))
         for s in (

@@ -4,8 +4,9 @@ each shift of each day getting its share (about five days in seven each, days of
 rotating, one shift a day); the login `dtv01` is on the shift running when the demo is
 loaded, so they can clock in at once. The week starts at Monday 00:00, inside the night
 shift begun on the Sunday before: that shift is staffed too (unless it already has people,
-from the week before's roster), so every hour of the week has someone on it. Places are written as a record (the roster service refuses ended shifts, and the
-days before today are the week's history)."""
+from the week before's roster), so every hour of the week has someone on it. Places are
+written as a record (the roster service refuses ended shifts, and the days before today
+are the week's history)."""
 
 from __future__ import annotations
 
@@ -61,15 +62,11 @@ async def seed_roster(session: AsyncSession, *, now: datetime) -> int:
     week_start = datetime.combine(monday, time(0), tzinfo=tz)
     eve = monday - timedelta(days=1)
     eve_taken = set(
-        (
-            await session.scalars(select(RosterEntry.shift_id).where(RosterEntry.day == eve))
-        ).all()
+        (await session.scalars(select(RosterEntry.shift_id).where(RosterEntry.day == eve))).all()
     )
     # The shifts of the Sunday before that run into Monday and have nobody yet.
     eve_shifts = [
-        s
-        for s in shifts
-        if shift_span(s, eve, tz)[1] > week_start and s.id not in eve_taken
+        s for s in shifts if shift_span(s, eve, tz)[1] > week_start and s.id not in eve_taken
     ]
     added = 0
     # People a shift gets so that each works about DAYS_ON days in 7 (at least one, at
