@@ -19,7 +19,7 @@ from hotline.cli import app as cli
 from hotline.events import DomainEvent
 from hotline.reports.export import to_csv
 from hotline.web.sse import visible
-from tests.calls.test_calls import call_body
+from tests.calls.test_calls import call_body, record_call_for
 from tests.conftest import live_events, new_case_body
 
 pytestmark = pytest.mark.anyio
@@ -86,7 +86,7 @@ async def test_operator_sets_status_supervisor_sees_everyone(app, client, world)
         event = events.get_nowait()
     assert event.kind == "agent.status" and event.data["status"] == "available"
     # A call answered today counts for the operator.
-    await client.post("/api/v1/calls", json=call_body(), headers=world.auth("operator"))
+    await record_call_for(client, world, call_body())
     r = await client.get("/api/v1/agents", headers=world.auth("supervisor"))
     assert r.status_code == 200, r.text
     agents = {a["username"]: a for a in r.json()}
@@ -122,7 +122,7 @@ async def test_callbacks_in_queue_order_and_marked_done(client, world):
         caller="0987654321",
     )
     for body in (late, early):
-        assert (await client.post("/api/v1/calls", json=body, headers=auth)).status_code == 201
+        assert (await record_call_for(client, world, body)).status_code == 201
     r = await client.get("/api/v1/callbacks", headers=auth)
     assert [c["caller"] for c in r.json()] == ["+84987654321", "+84912345678"]
     first = r.json()[0]["id"]
@@ -139,7 +139,7 @@ async def test_callbacks_in_queue_order_and_marked_done(client, world):
 async def test_call_context_pops_the_contact_and_a_new_case_links_the_call(client, world):
     auth = world.auth("operator")
     old = await client.post("/api/v1/cases", json=new_case_body(), headers=auth)
-    call = await client.post("/api/v1/calls", json=call_body(caller="84912345678"), headers=auth)
+    call = await record_call_for(client, world, call_body(caller="84912345678"))
     call_id = call.json()["id"]
     r = await client.get(f"/api/v1/calls/{call_id}/context", headers=auth)
     assert r.status_code == 200, r.text
@@ -166,7 +166,6 @@ def test_call_answered_reaches_only_the_answering_operators_console():
 
 
 async def test_summary_adds_queue_figures_per_branch_and_operator(client, world):
-    auth = world.auth("operator")
     bodies = [
         call_body(branch="operator", queue_wait_seconds=10, talk_seconds=100),
         call_body(branch="operator", queue_wait_seconds=50, talk_seconds=200),
@@ -174,7 +173,7 @@ async def test_summary_adds_queue_figures_per_branch_and_operator(client, world)
         call_body(branch="115", outcome="transferred_115", answered_at=None, talk_seconds=0),
     ]
     for body in bodies:
-        r = await client.post("/api/v1/calls", json=body, headers=auth)
+        r = await record_call_for(client, world, body)
         assert r.status_code == 201, r.text
     r = await client.get(
         "/api/v1/reports/summary",
@@ -263,9 +262,7 @@ async def test_board_sets_status_and_shows_the_caller_card_during_a_call(app, cl
     assert '<b id="agent-status">Sẵn sàng</b>' in board.text and "on-call" not in board.text
     # The phone line puts a call from a known citizen through to this operator.
     old = await client.post("/api/v1/cases", json=new_case_body(), headers=world.auth("operator"))
-    call = await client.post(
-        "/api/v1/calls", json=call_body(caller="84912345678"), headers=world.auth("operator")
-    )
+    call = await record_call_for(client, world, call_body(caller="84912345678"))
     op = await user_id(client, world, "operator")
     async with app.state.hotline.unit_of_work() as session:
         from hotline.agents.models import AgentStatus

@@ -73,3 +73,56 @@ async def test_a_database_without_the_demo_gets_no_demo_roster(app, settings, wo
     assert await refresh_roster(settings) == 0
     async with app.state.hotline.unit_of_work(read_only=True) as session:
         assert await session.scalar(select(func.count()).select_from(RosterEntry)) == 0
+
+
+@pytest.mark.parametrize("hour", [3, 12])
+async def test_the_demo_roster_covers_every_hour_of_the_week_from_monday_midnight(
+    app, client, world, hour
+) -> None:
+    """Monday 00:00-06:00 belongs to the night shift begun on the Sunday before: the week's
+    roster includes it, and the login is on the shift running when it is loaded (on a
+    Monday at 03:00, that Sunday's night shift)."""
+    from datetime import datetime, time
+
+    from hotline.auth.service import create_user
+    from hotline.demo.roster import LOGIN, seed_roster
+    from tests.conftest import PASSWORD, SITE_TZ
+
+    async with app.state.hotline.unit_of_work() as session:
+        for name in (LOGIN, "dtv02", "dtv03", "dtv04", "dtv05", "dtv06", "dtv07"):
+            await create_user(session, username=name, password=PASSWORD, role="operator")
+    today = site_today()
+    monday = today - timedelta(days=today.weekday()) + timedelta(days=7)
+    now = datetime.combine(monday, time(hour), tzinfo=SITE_TZ)
+    async with app.state.hotline.unit_of_work() as session:
+        assert await seed_roster(session, now=now) > 0
+    lead = world.auth("supervisor")
+    r = await client.get(
+        f"/api/v1/roster?from={monday - timedelta(days=1)}&to={monday + timedelta(days=6)}",
+        headers=lead,
+    )
+    assert r.status_code == 200, r.text
+    staffed = [
+        (datetime.fromisoformat(s["start"]), datetime.fromisoformat(s["end"]))
+        for s in r.json()["shifts"]
+        if s["rostered"] >= 1
+    ]
+    start = datetime.combine(monday, time(0), tzinfo=SITE_TZ)
+    holes = [
+        start + timedelta(hours=h)
+        for h in range(7 * 24)
+        if not any(a <= start + timedelta(hours=h) < b for a, b in staffed)
+    ]
+    assert holes == []
+    login = await client.post("/api/v1/auth/token", data={"username": LOGIN, "password": PASSWORD})
+    mine = [
+        (datetime.fromisoformat(s["start"]), datetime.fromisoformat(s["end"]))
+        for s in (
+            await client.get(
+                f"/api/v1/roster?from={monday - timedelta(days=1)}&to={monday}",
+                headers={"Authorization": f"Bearer {login.json()['access_token']}"},
+            )
+        ).json()["shifts"]
+        if s["people"]
+    ]
+    assert any(a <= now < b for a, b in mine), mine

@@ -14,6 +14,7 @@ import pytest
 from openpyxl import load_workbook
 
 from hotline.db import utcnow
+from tests.calls.test_calls import record_call_for
 from tests.cases.helpers import create, forward
 from tests.dashboard.helpers import sign_in
 from tests.reports.test_reports_page import _summary
@@ -44,7 +45,7 @@ async def _period(client: Any, world: Any) -> tuple[str, str]:
             "talk_seconds": 70 if answered else 0,
             "outcome": outcome,
         }
-        r = await client.post("/api/v1/calls", json=body, headers=world.auth("operator"))
+        r = await record_call_for(client, world, body)
         assert r.status_code == 201, r.text
     day = (start + timedelta(hours=7)).date()
     return (day - timedelta(days=2)).isoformat(), (day + timedelta(days=1)).isoformat()

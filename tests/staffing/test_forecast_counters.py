@@ -120,7 +120,8 @@ async def _record(
 
 def _local_slot(at: datetime, tz: ZoneInfo) -> tuple[date, int]:
     local = at.astimezone(tz)
-    return local.date(), local.hour * 2 + local.minute // 30
+    # The second pass through an hour the clocks were set back over is a half-hour of its own.
+    return local.date(), local.hour * 2 + local.minute // 30 + (48 if local.fold else 0)
 
 
 async def _from_records(session: AsyncSession, start: date, end: date, tz: ZoneInfo) -> History:

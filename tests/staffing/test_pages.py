@@ -391,12 +391,13 @@ async def test_a_citizen_signs_up_to_volunteer_from_the_portal(client, world) ->
     }
     assert v["note"] == "Tối thứ bảy"
     # The same number again: answered as a new offer (nothing says it is registered),
-    # and not stored twice.
+    # and kept as an offer of its own, waiting for the number to be proved.
     r = await client.post("/tinh-nguyen", data=_form(csrf))
     assert r.status_code == 303 and r.headers["location"] == "/tinh-nguyen/da-gui"
     assert "đã đăng ký" not in r.text
     again = (await client.get("/api/v1/volunteers", headers=world.auth("supervisor"))).json()
-    assert [x["id"] for x in again["items"]] == [v["id"]]
+    assert [x["id"] for x in again["items"]][1:] == [v["id"]]
+    assert [x["phone_confirmed"] for x in again["items"]] == [None, None]
 
 
 async def test_the_volunteer_form_shows_each_mistake_next_to_its_field_and_keeps_the_rest(

@@ -151,7 +151,8 @@ async def test_volunteers_sign_up_and_a_supervisor_approves_them(client, world) 
     }
     r = await client.post("/api/v1/public/volunteers", json=body)
     assert r.status_code == 202 and r.json()["status"] == "received"
-    # A number already signed up is answered exactly as a new one, and not stored again.
+    # A number already signed up is answered exactly as a new one, and kept as an offer
+    # of its own (whoever signed up first holds nothing against the number's owner).
     again = await client.post("/api/v1/public/volunteers", json=body)
     assert (again.status_code, again.json()) == (r.status_code, r.json())
     bad = await client.post(
@@ -163,7 +164,7 @@ async def test_volunteers_sign_up_and_a_supervisor_approves_them(client, world) 
         await client.get("/api/v1/volunteers", headers=world.auth("operator"))
     ).status_code == 403
     listed = (await client.get("/api/v1/volunteers", headers=world.auth("supervisor"))).json()
-    assert len(listed["items"]) == 1 and listed["next_cursor"] is None
+    assert len(listed["items"]) == 2 and listed["next_cursor"] is None
     listed = listed["items"]
     assert listed[0]["phone"] == "+84912000333" and listed[0]["skills"]["medical"] is True
     vid = listed[0]["id"]
@@ -175,6 +176,9 @@ async def test_volunteers_sign_up_and_a_supervisor_approves_them(client, world) 
     r = await client.post(f"/api/v1/volunteers/{vid}/approve", headers=sup)
     assert r.json()["status"] == "approved"
     assert (await client.post("/api/v1/roster", json=place, headers=sup)).status_code == 201
+    # The number's other offer is not approved beside it.
+    r = await client.post(f"/api/v1/volunteers/{listed[1]['id']}/approve", headers=sup)
+    assert r.status_code == 409 and r.json()["field"] == "volunteer_id", r.text
 
 
 def _queue_event(waiting: int, oldest: datetime) -> DomainEvent:

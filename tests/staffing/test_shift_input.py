@@ -20,7 +20,20 @@ async def _put(client: Any, world: Any, **changes: Any) -> Any:
 
 @pytest.mark.parametrize(
     "starts_at",
-    ["25:00", "sáng", "6h", "", 7, 25200, "06:00:00+25:00", None, "06:00 sáng"],
+    [
+        "25:00",
+        "sáng",
+        "6h",
+        "",
+        7,
+        25200,
+        "06:00:00+25:00",
+        None,
+        "06:00 sáng",
+        "06:00:59.5",
+        "06:00:59",
+        "06:00:00.000001",
+    ],
 )
 async def test_a_bad_shift_start_is_refused_in_vietnamese_naming_the_field(
     client, world, starts_at
@@ -66,3 +79,21 @@ async def test_a_shift_start_is_hours_and_minutes(client, world, given, kept) ->
     r = await _put(client, world, starts_at=given)
     assert r.status_code == 200, r.text
     assert r.json()["starts_at"] == kept
+
+
+@pytest.mark.parametrize("name", ["Ca \u202esáng", "Ca\u200bsáng", "Ca\x07 sáng", "Ca \u2066x"])
+async def test_a_shift_name_with_control_or_format_characters_is_refused(
+    client, world, name
+) -> None:
+    r = await _put(client, world, name=name)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["field"] == "name"
+    assert "Tên ca" in r.json()["detail"] and "U+" in r.json()["detail"], r.text
+
+
+async def test_a_shift_start_written_with_zero_seconds_is_taken(client, world) -> None:
+    """What the API answers (06:00:00+07:00) can be sent back as it is."""
+    r = await _put(client, world, starts_at="06:00:00+07:00")
+    assert r.status_code == 200, r.text
+    assert r.json()["starts_at"] == "06:00:00+07:00"

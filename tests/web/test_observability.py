@@ -206,7 +206,7 @@ async def test_metrics_token_opens_them_from_anywhere(settings: Settings) -> Non
 async def test_metrics_count_calls_by_outcome_from_the_database(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    from tests.calls.test_calls import call_body
+    from tests.calls.test_calls import call_body, record_call_for
 
     for outcome in ("answered", "answered", "abandoned_queue"):
         answered = outcome == "answered"
@@ -214,7 +214,7 @@ async def test_metrics_count_calls_by_outcome_from_the_database(
             outcome=outcome,
             **({} if answered else {"answered_at": None, "talk_seconds": 0}),
         )
-        r = await client.post("/api/v1/calls", json=body, headers=world.auth("operator"))
+        r = await record_call_for(client, world, body)
         assert r.status_code == 201, r.text
     text = (await client.get("/metrics")).text
     assert _sample(text, "hotline_calls_total", outcome="answered") == 2
@@ -239,6 +239,7 @@ async def test_a_replayed_intake_is_not_counted_again(
 _BOTH_LINES = """
 import structlog
 from hotline import logs
+from tests.calls.test_calls import record_call_for
 logs.configure_logging(environment="production")
 fields = dict(method="POST", path='/api/v1/"q"/Hà Nội\\n', route="/api/v1/cases", status=201,
               ms=12.3, client=None)

@@ -17,7 +17,7 @@ from hotline.contacts.models import PersonalDataRead
 from tests.agents.test_agents import user_id
 from tests.attachments.test_attachments import make_png
 from tests.auth.test_auth import _csrf_of
-from tests.calls.test_calls import call_body
+from tests.calls.test_calls import call_body, record_call_for
 from tests.conftest import PASSWORD, new_case_body
 from tests.recordings.test_api import recorded_call
 
@@ -138,6 +138,14 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ("PUT", "/api/v1/volunteers/{volunteer_id}/reserve"): (
         "volunteers who offered to staff the line, not citizens"
     ),
+    ("GET", "/api/v1/volunteers/mine"): "the caller's own volunteer offer, not a citizen",
+    ("POST", "/api/v1/volunteers/{volunteer_id}/withdraw"): (
+        "volunteers who offered to staff the line, not citizens"
+    ),
+    ("PUT", "/api/v1/volunteers/{volunteer_id}/account"): (
+        "volunteers who offered to staff the line, not citizens"
+    ),
+    ("POST", "/api/v1/public/volunteers/confirm"): "a status, nobody's data",
     ("GET", "/api/v1/staffing/notices"): "surge alerts to staff and volunteers, no caller",
     ("GET", "/api/v1/surge"): "queue figures, no caller",
     ("PUT", "/api/v1/surge"): "queue figures, no caller",
@@ -190,6 +198,7 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/places/wards"): _CONFIG,
     # A call record the line or an operator just sent (its caller is theirs).
     ("POST", "/api/v1/calls"): _ECHO,
+    ("PATCH", "/api/v1/calls/{call_id}"): "the call's times and outcome, no caller",
     ("GET", "/api/v1/phone"): _CONFIG,
     ("GET", "/api/v1/phone/changes"): _CONFIG,
     ("PUT", "/api/v1/phone/lines/{number}"): _CONFIG,
@@ -384,7 +393,7 @@ async def _scene(app, client, world, settings) -> Scene:
     png = {"file": ("anh.png", make_png(), "image/png")}
     r = await client.post(f"/api/v1/cases/{case['code']}/attachments", files=png, headers=staff)
     attachment_id = r.json()["id"]
-    call = (await client.post("/api/v1/calls", json=call_body(), headers=staff)).json()
+    call = (await record_call_for(client, world, call_body())).json()
     unknown = await client.post(
         "/api/v1/calls",
         json=call_body(
@@ -393,7 +402,7 @@ async def _scene(app, client, world, settings) -> Scene:
             talk_seconds=0,
             outcome="callback_requested",
         ),
-        headers=staff,
+        headers=world.auth("supervisor"),
     )
     callbacks = await client.get("/api/v1/callbacks", headers=world.auth("admin"))
     other = await client.post(
@@ -688,9 +697,7 @@ async def test_the_caller_card_pushed_to_an_operator_is_their_logged_read(app, c
     """The line builds `call.answered` (the card on the console) with this service."""
     from hotline.calls.service import call_context
 
-    call = await client.post(
-        "/api/v1/calls", json=call_body(caller="0987 000 111"), headers=world.auth("operator")
-    )
+    call = await record_call_for(client, world, call_body(caller="0987 000 111"))
     operator = await user_id(client, world, "operator")
     async with app.state.hotline.unit_of_work() as session:
         await call_context(

@@ -27,6 +27,9 @@ class Permission(enum.StrEnum):
     REPLY_TO_CITIZENS = "reply_to_citizens"  # a reply the reporter reads on the portal
     READ_CONTACTS = "read_contacts"  # citizens' cards, lookups by phone, contact merges
     RECORD_CALLS = "record_calls"  # call records and callbacks
+    # Writing call records through the API (the phone line writes its own): they feed the
+    # reports, the staffing forecast and surge mode, so an operator cannot make them up.
+    WRITE_CALLS = "write_calls"
     USE_SUGGESTIONS = "use_suggestions"  # triage, likely duplicates, answers, the form's assist
     MERGE_DUPLICATES = "merge_duplicates"  # duplicate clusters and merging cases
     AUDIT_PERSONAL_DATA = "audit_personal_data"  # who read a citizen's personal data
@@ -67,6 +70,7 @@ ROLES: dict[Permission, frozenset[Role]] = {
     Permission.REPLY_TO_CITIZENS: HOTLINE_STAFF,
     Permission.READ_CONTACTS: HOTLINE_STAFF,
     Permission.RECORD_CALLS: HOTLINE_STAFF,
+    Permission.WRITE_CALLS: _LEADS,
     Permission.USE_SUGGESTIONS: HOTLINE_STAFF,
     Permission.MERGE_DUPLICATES: _LEADS,
     Permission.AUDIT_PERSONAL_DATA: _LEADS,
@@ -98,6 +102,10 @@ REFUSALS: dict[Permission, str] = {
     ),
     Permission.READ_CONTACTS: msg("Chỉ tổng đài viên được xem thông tin người dân"),
     Permission.RECORD_CALLS: msg("Chỉ tổng đài viên được xem cuộc gọi"),
+    Permission.WRITE_CALLS: msg(
+        "Chỉ trưởng ca và quản trị viên được ghi hoặc sửa bản ghi cuộc gọi; cuộc gọi do "
+        "tổng đài tự ghi"
+    ),
     Permission.USE_SUGGESTIONS: msg("Chỉ nhân viên tổng đài dùng được gợi ý"),
     Permission.MERGE_DUPLICATES: msg("Chỉ trưởng ca hoặc quản trị viên được gộp yêu cầu trùng"),
     Permission.AUDIT_PERSONAL_DATA: msg("Chỉ quản trị viên hoặc trưởng ca xem nhật ký truy cập"),

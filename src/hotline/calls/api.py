@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from hotline.auth.service import Actor
-from hotline.calls import dialling, service
+from hotline.calls import dialling, finishing, service
 from hotline.calls.models import Call, Callback, TransferAttempt
 from hotline.calls.transfers import attempts_of
 from hotline.cases.access import get_case_for
@@ -159,6 +159,48 @@ async def create_call(body: CallIn, actor: ActorDep, state: StateDep) -> CallOut
             ),
         )
         return CallOut.of(call)
+
+
+class CallEndIn(BaseModel):
+    ended_at: datetime
+    talk_seconds: int | None = Field(default=None, ge=0, le=service.MAX_CALL_SECONDS)
+    outcome: str | None = None
+
+
+class CallEndOut(BaseModel):
+    """The finished call's times and outcome; not its caller (no personal data read)."""
+
+    id: int
+    started_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime | None
+    talk_seconds: int
+    outcome: str | None
+    operator_id: int | None
+
+
+@router.patch("/{call_id}", response_model=CallEndOut)
+async def finish_call(call_id: Id, body: CallEndIn, actor: ActorDep, state: StateDep) -> CallEndOut:
+    """End a call recorded while in progress; it is counted then, once (the same end sent
+    again changes and counts nothing; another end: 409)."""
+    async with state.unit_of_work() as session:
+        call = await finishing.finish_recorded_call(
+            session,
+            actor=actor,
+            call_id=call_id,
+            ended_at=body.ended_at,
+            talk_seconds=body.talk_seconds,
+            outcome=body.outcome,
+        )
+        return CallEndOut(
+            id=call.id,
+            started_at=call.started_at,
+            answered_at=call.answered_at,
+            ended_at=call.ended_at,
+            talk_seconds=call.talk_seconds,
+            outcome=call.outcome.value if call.outcome else None,
+            operator_id=call.operator_id,
+        )
 
 
 class ContactCard(BaseModel):

@@ -64,9 +64,11 @@ class NewCall:
 async def call_taker(
     session: AsyncSession, *, actor: Actor, operator_id: int | None, answered: bool
 ) -> int | None:
-    """Who took a call `actor` is recording (hotline staff): the staff member named, else
-    the actor; nobody for a call nobody answered (an abandoned call has no operator)."""
-    require(actor, Permission.RECORD_CALLS)
+    """Who took a call `actor` is recording: the staff member named, else the actor;
+    nobody for a call nobody answered (an abandoned call has no operator). Only shift
+    leads and administrators record calls through the API (WRITE_CALLS): the records feed
+    the reports, the forecast and surge mode, and the phone line writes its own."""
+    require(actor, Permission.WRITE_CALLS)
     if operator_id is None:
         return actor.user_id if answered else None
     if not answered:

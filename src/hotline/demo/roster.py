@@ -2,13 +2,15 @@
 takers, so the staffing page has people on day one. The call takers are taken in turn,
 each shift of each day getting its share (about five days in seven each, days off
 rotating, one shift a day); the login `dtv01` is on the shift running when the demo is
-loaded, so they can clock in at
-once. Places are written as a record (the roster service refuses ended shifts, and the
-days before today are the week's history)."""
+loaded, so they can clock in at once. The week starts at Monday 00:00, inside the night
+shift begun on the Sunday before: that shift is staffed too (unless it already has people,
+from the week before's roster), so every hour of the week has someone on it. Places are
+written as a record (the roster service refuses ended shifts, and the days before today
+are the week's history)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -57,13 +59,24 @@ async def seed_roster(session: AsyncSession, *, now: datetime) -> int:
         return 0
     login = next((p for p in people if p.username == LOGIN), None)
     others = [p for p in people if p is not login]
+    week_start = datetime.combine(monday, time(0), tzinfo=tz)
+    eve = monday - timedelta(days=1)
+    eve_taken = set(
+        (await session.scalars(select(RosterEntry.shift_id).where(RosterEntry.day == eve))).all()
+    )
+    # The shifts of the Sunday before that run into Monday and have nobody yet.
+    eve_shifts = [
+        s for s in shifts if shift_span(s, eve, tz)[1] > week_start and s.id not in eve_taken
+    ]
     added = 0
     # People a shift gets so that each works about DAYS_ON days in 7 (at least one, at
     # most what the shift asks); taken in turn through the list, so days off rotate and
     # nobody works two shifts of one day.
     per_shift = len(others) * DAYS_ON // (7 * len(shifts))
-    for j, day in enumerate(week):
+    for j, day in enumerate([eve, *week]):
         for k, shift in enumerate(shifts):
+            if day == eve and shift not in eve_shifts:
+                continue
             n = max(1, min(shift.operators, per_shift))
             for m in range(n if others else 0):
                 person = others[(j * len(shifts) * n + k * n + m) % len(others)]
@@ -71,8 +84,11 @@ async def seed_roster(session: AsyncSession, *, now: datetime) -> int:
                 added += 1
     if login is not None:
         running = _running(shifts, today, now, tz)
-        for day in week:
-            shift = running or shifts[0]
+        shift = running[1] if running else shifts[0]
+        days = list(week)
+        if running and running[0] == eve and shift in eve_shifts:
+            days.insert(0, eve)
+        for day in days:
             session.add(RosterEntry(day=day, shift_id=shift.id, user_id=login.id))
             added += 1
     await session.flush()
@@ -81,10 +97,11 @@ async def seed_roster(session: AsyncSession, *, now: datetime) -> int:
 
 def _running(
     shifts: list[ShiftTemplate], today: date, now: datetime, tz: ZoneInfo
-) -> ShiftTemplate | None:
+) -> tuple[date, ShiftTemplate] | None:
+    """The shift running now and the day it began."""
     for day in (today - timedelta(days=1), today):
         for shift in shifts:
             start, end = shift_span(shift, day, tz)
             if start <= now < end:
-                return shift
+                return day, shift
     return None

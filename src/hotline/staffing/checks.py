@@ -4,6 +4,7 @@ the roster and the forecast accept."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,8 +31,35 @@ FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 SHIFT_CODE = re.compile(r"[a-z0-9_-]{1,20}")
-# A shift's start: hours and minutes (seconds allowed), and an offset if the client gives one.
-SHIFT_START = re.compile(r"(\d{1,2}):(\d{2})(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?")
+# A shift's start: hours and minutes, and an offset if the client gives one. Zero seconds
+# are taken, so what the API answers (06:00:00+07:00) can be sent back; other seconds or
+# a fraction would start a shift at an instant nobody means (06:00:59.5).
+SHIFT_START = re.compile(r"(\d{1,2}):(\d{2})(:00)?(Z|[+-]\d{2}:?\d{2})?")
+# Control and format characters (Unicode categories Cc, Cf: bidi overrides such as U+202E,
+# zero-width spaces and joiners) would let a name display as something else; private-use,
+# surrogate and unassigned code points have no place in a name either.
+REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn"})
+
+
+def hidden_characters(text: str) -> str:
+    """The refused characters of `text` as "U+202E, ..." (empty when there are none)."""
+    return ", ".join(
+        sorted({f"U+{ord(c):04X}" for c in text if unicodedata.category(c) in REFUSED_CATEGORIES})
+    )
+
+
+def shift_name(raw: str) -> str:
+    """A shift's name as kept: NFC, whitespace collapsed; refused (422 naming `name`) when
+    empty or with control or format characters."""
+    name = " ".join(unicodedata.normalize("NFC", raw).split())
+    if not name:
+        raise InvalidInput("Cần tên ca trực", field="name")
+    bad = hidden_characters(name)
+    if bad:
+        raise InvalidInput(
+            msg("Tên ca chứa ký tự điều khiển hoặc ký tự ẩn: {chars}", chars=bad), field="name"
+        )
+    return name
 
 
 def shift_code(raw: Any) -> str:
@@ -46,10 +74,13 @@ def shift_code(raw: Any) -> str:
 
 
 def shift_start(raw: Any) -> time:
-    """A shift's start given as text, HH:MM (H:MM, seconds and an offset such as +07:00 or
-    Z accepted); anything else, a number included, is refused (422 naming `starts_at`)."""
-    if isinstance(raw, time):
+    """A shift's start given as text, HH:MM (H:MM, :00 seconds and an offset such as
+    +07:00 or Z accepted); anything else — other seconds, a fraction, a number — is refused
+    (422 naming `starts_at`)."""
+    if isinstance(raw, time) and not (raw.second or raw.microsecond):
         return raw
+    if isinstance(raw, time):
+        raw = None
     text = raw.strip() if isinstance(raw, str) else ""
     found = SHIFT_START.fullmatch(text)
     try:
@@ -89,10 +120,44 @@ async def queue_taker(session: AsyncSession, user_id: int, field: str) -> User:
     return user
 
 
+def shift_timing(shift: ShiftTemplate, day: date) -> tuple[time, int]:
+    """The start (site time) and hours the shift of `day` has: the timing in force then
+    (a change of the template leaves the days before it as they were, `earlier`)."""
+    for before in shift.earlier or ():
+        if day < date.fromisoformat(before["until"]):
+            return time.fromisoformat(before["starts_at"]), int(before["hours"])
+    return shift.starts_at, shift.hours
+
+
 def shift_span(shift: ShiftTemplate, day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """When a shift of a day starts and ends (a night shift ends the next day)."""
-    start = datetime.combine(day, shift.starts_at, tzinfo=tz)
-    return start, start + timedelta(hours=shift.hours)
+    starts_at, hours = shift_timing(shift, day)
+    start = datetime.combine(day, starts_at, tzinfo=tz)
+    return start, start + timedelta(hours=hours)
+
+
+def retime(shift: ShiftTemplate, starts_at: time, hours: int, tz: ZoneInfo, now: datetime) -> None:
+    """Give the shift new times from the first day whose shift has begun under neither the
+    old times nor the new, keeping the old ones in `earlier` for the days before: a shift
+    already worked or being worked (a night shift begun yesterday) keeps its times."""
+    if (starts_at, hours) == (shift.starts_at, shift.hours):
+        return
+    day = now.astimezone(tz).date() - timedelta(days=1)
+    while (
+        shift_span(shift, day, tz)[0] <= now or datetime.combine(day, starts_at, tzinfo=tz) <= now
+    ):
+        day += timedelta(days=1)
+    kept = [b for b in shift.earlier or () if date.fromisoformat(b["until"]) <= day]
+    old_start, old_hours = shift_timing(shift, day - timedelta(days=1))
+    kept.append({"until": day.isoformat(), "starts_at": old_start.isoformat(), "hours": old_hours})
+    # Drop timings no day keeps (a change made twice before any shift began).
+    out: list[dict[str, Any]] = []
+    for b in kept:
+        if out and out[-1]["until"] == b["until"]:
+            continue
+        out.append(b)
+    shift.earlier = out
+    shift.starts_at, shift.hours = starts_at, hours
 
 
 def check_not_over(

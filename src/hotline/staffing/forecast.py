@@ -17,6 +17,13 @@ at most 5,376 rows however busy the line, instead of every call in it. Each quar
 falls in one local half-hour of the site's timezone (every zone's offset is a whole number
 of quarter-hours), so the local days and half-hours are exact, across daylight-saving
 changes too. A call still in progress is counted when it ends.
+
+A day is the real half-hours from local midnight to the next: 48, or 46 and 50 on the days
+a daylight-saving zone sets its clocks forward or back. A half-hour is matched with the
+history by its wall-clock time (callers call at 09:00 local, whatever the offset); the
+second pass through an hour set back is a half-hour of its own in the history (`local_slot`
+gives it SLOTS + its wall-clock index) and is forecast from the ordinary days' same
+wall-clock half-hour.
 """
 
 from __future__ import annotations
@@ -83,12 +90,18 @@ class SlotForecast:
 
 
 def local_slot(at: datetime, tz: ZoneInfo) -> tuple[date, int]:
+    """The local day and wall-clock half-hour (0-47) of an instant; the second pass
+    through an hour the clocks were set back over (fold 1) is SLOTS + that index."""
     local = at.astimezone(tz)
-    return local.date(), local.hour * 2 + local.minute // 30
+    index = local.hour * 2 + local.minute // 30
+    return local.date(), index + SLOTS if local.fold else index
 
 
-def slot_start(day: date, slot: int, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(slot // 2, 30 * (slot % 2)), tzinfo=tz)
+def day_slots(day: date, tz: ZoneInfo) -> list[datetime]:
+    """The starts (local) of the real half-hours of a local day: 48, or 46 or 50 on a
+    day the clocks change."""
+    first, end = day_start_utc(day, tz), day_start_utc(day + timedelta(days=1), tz)
+    return [(first + i * SLOT).astimezone(tz) for i in range(int((end - first) / SLOT))]
 
 
 def day_start_utc(day: date, tz: ZoneInfo) -> datetime:
@@ -166,7 +179,8 @@ def trend_factor(history: History, end: date) -> float:
 def forecast(
     history: History, days: Iterable[date], *, tz: ZoneInfo, end: date, wrap_seconds: float
 ) -> list[SlotForecast]:
-    """Calls and handle time for every half-hour of `days` (48 each)."""
+    """Calls and handle time for every half-hour of `days` (48 each, 46 or 50 on the days
+    a daylight-saving zone changes its clocks)."""
     trend = trend_factor(history, end)
     total_answered = sum(history.answered.values())
     overall = (sum(history.talk.values()) / total_answered if total_answered else DEFAULT_AHT) + (
@@ -182,11 +196,12 @@ def forecast(
     whole_week = len(history.days) >= 7
     for day in days:
         base_days = [d for d in history.days if not whole_week or d.weekday() == day.weekday()]
-        for s in range(SLOTS):
+        for start in day_slots(day, tz):
+            s = local_slot(start, tz)[1] % SLOTS
             mean = (
                 sum(history.calls.get((d, s), 0) for d in base_days) / len(base_days)
                 if base_days
                 else 0.0
             )
-            out.append(SlotForecast(slot_start(day, s, tz), mean * trend, aht[s]))
+            out.append(SlotForecast(start, mean * trend, aht[s]))
     return out

@@ -29,6 +29,8 @@ class VolunteerStatus(enum.StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
+    # Taken back, by the volunteer or a supervisor: their places from then on are gone.
+    WITHDRAWN = "withdrawn"
 
 
 class SwapStatus(enum.StrEnum):
@@ -51,19 +53,26 @@ class ShiftTemplate(Base):
     hours: Mapped[int] = mapped_column(Integer)
     operators: Mapped[int] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The timings before each change, oldest first: [{"until": "YYYY-MM-DD", "starts_at":
+    # "HH:MM:SS", "hours": n}], each holding for the days before `until` (and after the
+    # previous one's), so a change never re-times a shift already begun (checks.shift_span).
+    earlier: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONType, default=list, server_default=text("'[]'")
+    )
 
 
 class Volunteer(Base):
     __tablename__ = "volunteer"
     __table_args__ = (
-        # One live offer per phone number (pending or approved; a rejected one may offer
-        # again): two sign-ups racing each other cannot both land.
+        # One approved offer per phone number. Offers waiting for a decision are not
+        # unique: whoever signs up first with a number must not hold it against its owner
+        # (volunteers.py: the number is proved by a code texted to it, or by a supervisor).
         Index(
-            "uq_volunteer_phone_live",
+            "uq_volunteer_phone_approved",
             "phone",
             unique=True,
-            postgresql_where=text("status <> 'rejected'"),
-            sqlite_where=text("status <> 'rejected'"),
+            postgresql_where=text("status = 'approved'"),
+            sqlite_where=text("status = 'approved'"),
         ),
     )
 
@@ -81,6 +90,19 @@ class Volunteer(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # In reserve: willing to be called in when the line enters surge mode (alerted then).
     reserve: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # The number proved to be the volunteer's: by the code texted to it (by None) or by a
+    # supervisor who phoned it (by them). Only a confirmed offer is approved.
+    phone_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    phone_confirmed_by: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", ondelete="SET NULL")
+    )
+    # The code last texted (SHA-256 of it), until when it holds, and the wrong tries.
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+    code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    code_tries: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    withdraw_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
 class RosterEntry(Base):

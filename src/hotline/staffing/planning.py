@@ -5,7 +5,7 @@ Erlang A asks for when the history shows how long callers wait before hanging up
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -177,7 +177,10 @@ async def staffing_forecast(
     slots = []
     for p in predicted:
         calls = p.calls * scale
-        running = [s for s in shifts if s.start <= p.start < s.end]
+        # Compared as instants: aware datetimes sharing one tzinfo compare by wall clock,
+        # which puts the two 02:00s of a day the clocks go back in the same shifts.
+        at = p.start.astimezone(UTC)
+        running = [s for s in shifts if s.start.astimezone(UTC) <= at < s.end.astimezone(UTC)]
         if used.basis == SHIFT_TEMPLATES:
             # Nothing to forecast from: the shift templates' own numbers stand in.
             needed = sum(s.shift.operators for s in running)

@@ -21,7 +21,9 @@ from hotline.site import site_of
 from hotline.staffing.checks import (
     OPERATOR_ROLES,
     check_day,
+    retime,
     shift_code,
+    shift_name,
     shift_span,
     shift_start,
 )
@@ -94,9 +96,7 @@ async def list_shifts(session: AsyncSession, *, actor: Actor) -> list[ShiftTempl
     return list((await session.scalars(stmt)).all())
 
 
-def _check_shift(name: str, hours: int, operators: int) -> None:
-    if not name.strip():
-        raise InvalidInput("Cần tên ca trực", field="name")
+def _check_shift(hours: int, operators: int) -> None:
     if not 1 <= hours <= 24:
         raise InvalidInput("Một ca dài từ 1 đến 24 giờ", field="hours")
     if not 0 <= operators <= 1000:
@@ -114,23 +114,29 @@ async def save_shift(
     operators: int,
     active: bool = True,
 ) -> ShiftTemplate:
-    """Create a shift template, or change the one with this code (supervisors). The code
-    and the start (a time, or its text: checks.shift_start) are checked here, so their
-    refusals are the staffing domain's own messages."""
+    """Create a shift template, or change the one with this code (supervisors). The code,
+    the name and the start (a time, or its text: checks.shift_start) are checked here, so
+    their refusals are the staffing domain's own messages. New times apply from the first
+    day whose shift has not begun (checks.retime): places already worked keep theirs."""
     require(
         actor,
         Permission.MANAGE_STAFFING,
         msg("Chỉ trưởng ca và quản trị viên được tạo và sửa ca trực"),
     )
     code = shift_code(code)
-    _check_shift(name, hours, operators)
-    starts_at = wall_clock(shift_start(starts_at), site_of(session).timezone)
-    shift = await session.scalar(select(ShiftTemplate).where(ShiftTemplate.code == code))
+    name = shift_name(name)
+    _check_shift(hours, operators)
+    tz = site_of(session).timezone
+    starts_at = wall_clock(shift_start(starts_at), tz)
+    shift = await session.scalar(
+        select(ShiftTemplate).where(ShiftTemplate.code == code).with_for_update()
+    )
     if shift is None:
-        shift = ShiftTemplate(code=code)
+        shift = ShiftTemplate(code=code, starts_at=starts_at, hours=hours, earlier=[])
         session.add(shift)
-    shift.name, shift.starts_at, shift.hours = name.strip(), starts_at, hours
-    shift.operators, shift.active = operators, active
+    else:
+        retime(shift, starts_at, hours, tz, utcnow())
+    shift.name, shift.operators, shift.active = name, operators, active
     await session.flush()
     return shift
 

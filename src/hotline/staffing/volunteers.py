@@ -13,13 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
-from hotline.channels.notify import text_phone
 from hotline.contacts.phones import normalise_phone
 from hotline.db import utcnow
 from hotline.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from hotline.messages import msg
-from hotline.site import site_of
-from hotline.staffing.checks import queue_taker
+from hotline.staffing.checks import hidden_characters, queue_taker
+from hotline.staffing.confirming import send_code
 from hotline.staffing.models import Volunteer, VolunteerStatus
 from hotline.staffing.paging import DEFAULT_LIMIT, Page, newest_first
 
@@ -28,11 +27,6 @@ log = structlog.get_logger(__name__)
 RECEIVED = msg(
     "Chúng tôi đã nhận được đăng ký của bạn. Trưởng ca sẽ xem xét và liên hệ qua số điện "
     "thoại bạn để lại."
-)
-REPEAT_SOURCE = "volunteer_repeat"  # the outbox message's source
-REPEAT_TEXT = (
-    "Tổng đài 1022: số điện thoại của bạn vừa được dùng để đăng ký tình nguyện viên. "
-    "Đăng ký trước của bạn vẫn còn hiệu lực; nếu không phải bạn gửi, xin bỏ qua tin này."
 )
 
 # What the hotline asks of a volunteer: medical training, languages spoken and the
@@ -61,10 +55,6 @@ LANGUAGES = {
     "cja": "Tiếng Chăm",
 }
 NAME_LENGTH = 2, 120
-# Control and format characters (Unicode categories Cc, Cf: bidi overrides, zero-width
-# joiners and spaces) would let a name display as something else; private-use, surrogate
-# and unassigned code points have no place in a name either.
-REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn"})
 
 
 def clean_name(raw: str, field: str = "full_name") -> str:
@@ -73,11 +63,10 @@ def clean_name(raw: str, field: str = "full_name") -> str:
     name = " ".join(unicodedata.normalize("NFC", raw).split())
     if not name:
         raise InvalidInput("Cần họ tên", field=field)
-    bad = sorted({f"U+{ord(c):04X}" for c in name if unicodedata.category(c) in REFUSED_CATEGORIES})
+    bad = hidden_characters(name)
     if bad:
         raise InvalidInput(
-            msg("Họ tên chứa ký tự điều khiển hoặc ký tự ẩn: {chars}", chars=", ".join(bad)),
-            field=field,
+            msg("Họ tên chứa ký tự điều khiển hoặc ký tự ẩn: {chars}", chars=bad), field=field
         )
     low, high = NAME_LENGTH
     if not low <= len(name) <= high:
@@ -128,7 +117,8 @@ def clean_skills(skills: dict[str, Any]) -> dict[str, Any]:
 @dataclass(frozen=True)
 class Offer:
     volunteer: Volunteer
-    new: bool  # False: the phone number already had a live offer (answered the same)
+    new: bool  # always True: every sign-up is an offer of its own
+    code_sent: bool = False  # a code was texted to the number to confirm it
 
 
 async def sign_up(
@@ -140,52 +130,30 @@ async def sign_up(
     note: str = "",
     reserve: bool = False,
 ) -> Offer:
-    """Anyone may offer to volunteer; the offer waits for a supervisor. One live (pending
-    or approved) offer per phone number: a second one is not stored, and the caller is
-    answered as for a new one, so the sign-up does not tell whether a number is registered;
-    the existing offer's owner is told by text message (at most once a day, when an SMS
-    channel is enabled). `reserve`: they may be called in during a surge."""
+    """Anyone may offer to volunteer; the offer waits for a supervisor. Every sign-up is an
+    offer of its own, even for a number that already has one: whoever signs up first with
+    a number holds nothing against its owner. When an SMS channel is enabled the number is
+    texted a code naming the offer (confirming.send_code); typed back
+    (confirming.confirm_phone) it marks the offer confirmed and refuses the number's other
+    unconfirmed offers. The caller is answered the same whatever the number's history, so
+    the sign-up does not tell whether a number is registered. `reserve`: they may be called
+    in during a surge."""
     name = clean_name(full_name)
     number = normalise_phone(phone, field="phone")
     cleaned = clean_skills(skills)
-    live = select(Volunteer).where(
-        Volunteer.phone == number, Volunteer.status != VolunteerStatus.REJECTED
+    volunteer = Volunteer(
+        full_name=name,
+        phone=number,
+        skills=cleaned,
+        status=VolunteerStatus.PENDING,
+        note=note.strip()[:500],
+        reserve=reserve,
     )
-    known = await session.scalar(live)
-    if known is None:
-        volunteer = Volunteer(
-            full_name=name,
-            phone=number,
-            skills=cleaned,
-            status=VolunteerStatus.PENDING,
-            note=note.strip()[:500],
-            reserve=reserve,
-        )
-        try:
-            async with session.begin_nested():
-                session.add(volunteer)
-                await session.flush()
-            return Offer(volunteer, True)
-        except IntegrityError:
-            # Another sign-up with this number landed first (uq_volunteer_phone_live).
-            known = await session.scalar(live)
-            if known is None:
-                raise
-    await _tell_owner(session, known)
-    return Offer(known, False)
-
-
-async def _tell_owner(session: AsyncSession, volunteer: Volunteer) -> None:
-    """Tell the holder of an offer that their number was used to sign up again."""
-    log.info("volunteer_signup_repeated", volunteer_id=volunteer.id)
-    day = utcnow().astimezone(site_of(session).timezone).date()
-    await text_phone(
-        session,
-        phone=volunteer.phone,
-        text=REPEAT_TEXT,
-        key=f"{REPEAT_SOURCE}:{volunteer.id}:{day.isoformat()}",
-        source=REPEAT_SOURCE,
-    )
+    session.add(volunteer)
+    await session.flush()
+    sent = await send_code(session, volunteer, utcnow())
+    log.info("volunteer_signed_up", volunteer_id=volunteer.id, code_sent=sent)
+    return Offer(volunteer, True, sent)
 
 
 async def list_volunteers(
@@ -227,7 +195,12 @@ async def decide(
 ) -> Volunteer:
     """A supervisor approves or rejects a pending volunteer. Approving may link the account
     the volunteer answers calls with: an operator's (or supervisor's) that no other
-    volunteer has, since the roster puts that account in the operator queue."""
+    volunteer has, since the roster puts that account in the operator queue. A number has
+    one approved offer (409 naming `volunteer_id` for a second), and an offer the number's
+    holder did not confirm is not approved while another offer of that number is
+    confirmed (409 naming `volunteer_id`). Approving an offer whose number was not
+    confirmed by its code is the supervisor's word that they reached the volunteer on it:
+    recorded as the confirmation (`phone_confirmed_by`)."""
     require(
         actor,
         Permission.MANAGE_STAFFING,
@@ -255,10 +228,51 @@ async def decide(
                 field="user_id",
             )
         volunteer.user_id = user.id
+    now = utcnow()
+    if approve:
+        await _check_number_free(session, volunteer)
+        if volunteer.phone_confirmed_at is None:
+            volunteer.phone_confirmed_at, volunteer.phone_confirmed_by = now, actor.user_id
     volunteer.status = VolunteerStatus.APPROVED if approve else VolunteerStatus.REJECTED
-    volunteer.decided_by, volunteer.decided_at = actor.user_id, utcnow()
-    await session.flush()
+    volunteer.decided_by, volunteer.decided_at = actor.user_id, now
+    volunteer.code_hash = None
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        # Another offer of this number was approved at the same moment.
+        raise Conflict(NUMBER_TAKEN, field="volunteer_id") from None
     return volunteer
+
+
+NUMBER_TAKEN = msg("Số điện thoại này đã có một đăng ký tình nguyện viên được duyệt")
+
+
+async def _check_number_free(session: AsyncSession, volunteer: Volunteer) -> None:
+    others = (
+        await session.execute(
+            select(Volunteer.id, Volunteer.status, Volunteer.phone_confirmed_by).where(
+                Volunteer.phone == volunteer.phone,
+                Volunteer.id != volunteer.id,
+                (Volunteer.status == VolunteerStatus.APPROVED)
+                | (
+                    (Volunteer.status == VolunteerStatus.PENDING)
+                    & Volunteer.phone_confirmed_at.is_not(None)
+                ),
+            )
+        )
+    ).all()
+    if any(status is VolunteerStatus.APPROVED for _, status, _ in others):
+        raise Conflict(NUMBER_TAKEN, field="volunteer_id")
+    confirmed = [vid for vid, _, _ in others]
+    if confirmed and volunteer.phone_confirmed_at is None:
+        raise Conflict(
+            msg(
+                "Chủ số điện thoại đã xác nhận đăng ký mã {other}; đăng ký này chưa được xác nhận",
+                other=confirmed[0],
+            ),
+            field="volunteer_id",
+        )
 
 
 async def set_reserve(

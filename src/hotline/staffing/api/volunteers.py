@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from hotline.staffing import volunteers
+from hotline.errors import InvalidInput
+from hotline.staffing import confirming, offers, volunteers
 from hotline.staffing.api.common import ActorDep, StateDep
 from hotline.staffing.models import Volunteer
 from hotline.staffing.paging import DEFAULT_LIMIT, MAX_LIMIT
@@ -44,6 +45,12 @@ class VolunteerOut(BaseModel):
     decided_by: int | None
     decided_at: datetime | None
     reserve: bool
+    # The number proved the volunteer's: "code" (typed back), "supervisor" (who approved
+    # it after reaching them), or null (not yet).
+    phone_confirmed: Literal["code", "supervisor"] | None = None
+    withdrawn_at: datetime | None = None
+    withdrawn_by: int | None = None
+    withdraw_reason: str = ""
 
     @classmethod
     def of(cls, v: Volunteer) -> VolunteerOut:
@@ -59,6 +66,16 @@ class VolunteerOut(BaseModel):
             decided_by=v.decided_by,
             decided_at=v.decided_at,
             reserve=v.reserve,
+            phone_confirmed=(
+                None
+                if v.phone_confirmed_at is None
+                else "code"
+                if v.phone_confirmed_by is None
+                else "supervisor"
+            ),
+            withdrawn_at=v.withdrawn_at,
+            withdrawn_by=v.withdrawn_by,
+            withdraw_reason=v.withdraw_reason,
         )
 
 
@@ -108,6 +125,53 @@ async def list_volunteers(
         )
 
 
+@router.get("/volunteers/mine", response_model=VolunteerOut)
+async def own_offer(actor: ActorDep, state: StateDep) -> VolunteerOut:
+    """The live volunteer offer linked to the caller's account (404 when none)."""
+    async with state.unit_of_work(read_only=True) as session:
+        return VolunteerOut.of(await offers.own_offer(session, actor=actor))
+
+
+class WithdrawIn(BaseModel):
+    reason: str = Field(default="", max_length=400)
+
+
+class WithdrawOut(BaseModel):
+    volunteer: VolunteerOut
+    places_removed: int  # places on shifts not yet begun, taken off
+
+
+@router.post("/volunteers/{volunteer_id}/withdraw", response_model=WithdrawOut)
+async def withdraw_volunteer(
+    volunteer_id: Id, actor: ActorDep, state: StateDep, body: WithdrawIn | None = None
+) -> WithdrawOut:
+    """Withdraw an offer (a supervisor, or the volunteer through their linked account):
+    its places on shifts not yet begun go, those begun or ended stay."""
+    async with state.unit_of_work() as session:
+        done = await offers.withdraw(
+            session, actor=actor, volunteer_id=volunteer_id, reason=body.reason if body else ""
+        )
+        return WithdrawOut(
+            volunteer=VolunteerOut.of(done.volunteer), places_removed=done.places_removed
+        )
+
+
+class AccountIn(BaseModel):
+    user_id: Id | None
+
+
+@router.put("/volunteers/{volunteer_id}/account", response_model=VolunteerOut)
+async def relink_volunteer(
+    volunteer_id: Id, body: AccountIn, actor: ActorDep, state: StateDep
+) -> VolunteerOut:
+    """Link an approved volunteer to another account, or to none (`user_id` null)."""
+    async with state.unit_of_work() as session:
+        v = await offers.relink(
+            session, actor=actor, volunteer_id=volunteer_id, user_id=body.user_id
+        )
+        return VolunteerOut.of(v)
+
+
 class DecideIn(BaseModel):
     user_id: Id | None = None
 
@@ -145,3 +209,25 @@ async def set_reserve(
             session, actor=actor, volunteer_id=volunteer_id, reserve=body.reserve
         )
         return VolunteerOut.of(v)
+
+
+class ConfirmIn(BaseModel):
+    phone: str = Field(max_length=40)
+    code: str = Field(max_length=12)
+
+
+class ConfirmedOut(BaseModel):
+    status: Literal["confirmed"]
+    detail: str
+
+
+@router.post("/public/volunteers/confirm", response_model=ConfirmedOut)
+async def confirm_phone(body: ConfirmIn, request: Request, state: StateDep) -> ConfirmedOut:
+    """The code texted to a volunteer's number, typed back: the number is theirs (no
+    sign-in; throttled per address). A wrong or expired code: 422 naming `code`."""
+    await state.public.hit(client_address(request))
+    async with state.unit_of_work() as session:
+        found = await confirming.confirm_phone(session, phone=body.phone, code=body.code)
+    if found is None:  # the wrong try is counted (committed above), then refused
+        raise InvalidInput(confirming.WRONG_CODE, field="code")
+    return ConfirmedOut(status="confirmed", detail=confirming.CONFIRMED)

@@ -1,0 +1,134 @@
+"""Proving a volunteer offer's phone number: a code texted to it, typed back by whoever
+holds the phone. A number is only a volunteer's once its holder has answered (or a
+supervisor who phoned it approved the offer), so whoever signs up first with someone
+else's number gains nothing by it."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.channels.notify import text_phone
+from hotline.contacts.phones import normalise_phone
+from hotline.db import utcnow
+from hotline.errors import InvalidInput
+from hotline.messages import msg
+from hotline.site import site_of
+from hotline.staffing.models import Volunteer, VolunteerStatus
+
+log = structlog.get_logger(__name__)
+CODE_SOURCE = "volunteer_code"  # the outbox message's source
+CODE_VALID = timedelta(minutes=30)
+CODE_TRIES = 5  # wrong codes an offer takes before its code is spent
+CODES_PER_DAY = 3  # codes texted to one number a day: sign-ups cannot flood a phone
+CODE_TEXT = (
+    "Tổng đài 1022: mã xác nhận đăng ký tình nguyện viên của {name} là {code} (hiệu lực 30 "
+    "phút). Nếu không phải bạn đăng ký, xin đừng nhập mã này."
+)
+WRONG_CODE = msg("Mã xác nhận không đúng hoặc đã hết hạn")
+CONFIRMED = msg("Số điện thoại của bạn đã được xác nhận. Trưởng ca sẽ xem xét đăng ký.")
+
+
+def _digest(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+async def send_code(session: AsyncSession, volunteer: Volunteer, now: datetime) -> bool:
+    """Text a new offer's number a one-time code (through the SMS channel's outbox, when
+    one is enabled; at most CODES_PER_DAY a number and site day). False when none went."""
+    tz = site_of(session).timezone
+    day_start = datetime.combine(now.astimezone(tz).date(), datetime.min.time(), tzinfo=tz)
+    sent_today = await session.scalar(
+        select(func.count())
+        .select_from(Volunteer)
+        .where(
+            Volunteer.phone == volunteer.phone,
+            Volunteer.code_hash.is_not(None),
+            Volunteer.created_at >= day_start,
+            Volunteer.id != volunteer.id,
+        )
+    )
+    if (sent_today or 0) >= CODES_PER_DAY:
+        log.info("volunteer_code_not_sent", volunteer_id=volunteer.id, reason="daily_limit")
+        return False
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    message = await text_phone(
+        session,
+        phone=volunteer.phone,
+        text=CODE_TEXT.format(name=volunteer.full_name, code=code),
+        key=f"{CODE_SOURCE}:{volunteer.id}",
+        source=CODE_SOURCE,
+    )
+    if message is None:
+        return False
+    volunteer.code_hash = _digest(code)
+    volunteer.code_expires_at = now + CODE_VALID
+    volunteer.code_tries = 0
+    await session.flush()
+    return True
+
+
+async def confirm_phone(session: AsyncSession, *, phone: str, code: str) -> Volunteer | None:
+    """Whoever holds `phone` confirms the waiting offer the code was texted for: the offer
+    is marked confirmed (by nobody: the number itself), and the number's other waiting
+    offers, not confirmed, are refused — they were made by someone else with this number.
+    A wrong or expired code answers None and is counted against the number's codes (the
+    caller commits the count and then refuses it, 422 naming `code`, WRONG_CODE): after
+    CODE_TRIES a code is spent (a supervisor can still phone the number)."""
+    number = normalise_phone(phone, field="phone")
+    code = code.strip()
+    if not code.isdigit() or len(code) != 6:
+        raise InvalidInput(msg("Mã xác nhận gồm 6 chữ số"), field="code")
+    now = utcnow()
+    offers = (
+        await session.scalars(
+            select(Volunteer)
+            .where(
+                Volunteer.phone == number,
+                Volunteer.status == VolunteerStatus.PENDING,
+                Volunteer.code_hash.is_not(None),
+            )
+            .order_by(Volunteer.id)
+            .with_for_update()
+        )
+    ).all()
+    found = next(
+        (
+            v
+            for v in offers
+            if v.code_hash
+            and v.code_expires_at is not None
+            and v.code_expires_at > now
+            and hmac.compare_digest(v.code_hash, _digest(code))
+        ),
+        None,
+    )
+    if found is None:
+        for v in offers:
+            v.code_tries += 1
+            if v.code_tries >= CODE_TRIES:
+                v.code_hash = None
+        await session.flush()
+        return None
+    found.phone_confirmed_at, found.phone_confirmed_by = now, None
+    found.code_hash, found.code_expires_at = None, None
+    await session.execute(
+        update(Volunteer)
+        .where(
+            Volunteer.phone == number,
+            Volunteer.status == VolunteerStatus.PENDING,
+            Volunteer.phone_confirmed_at.is_(None),
+            Volunteer.id != found.id,
+        )
+        .values(status=VolunteerStatus.REJECTED, decided_at=now, decided_by=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    await session.flush()
+    log.info("volunteer_phone_confirmed", volunteer_id=found.id)
+    return found
