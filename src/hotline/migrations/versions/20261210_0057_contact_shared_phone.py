@@ -1,7 +1,7 @@
 """A number a contact shares with the contact owning it (a household's one phone)
 
 Revision ID: 20261210_0057
-Revises: 20261210_0049
+Revises: 20261210_0051
 Create Date: 2026-12-10 12:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '20261210_0057'
-down_revision = '20261210_0049'
+down_revision = '20261210_0051'
 branch_labels = None
 depends_on = None
 
