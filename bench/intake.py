@@ -49,7 +49,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--product",
         action="store_true",
         help="benchmark the real product: fresh database per run (bench/product.py setup),\n"
-        "uvicorn --factory hotline.app:app_from_env with 2 workers, token via /auth/token",
+        "`hotline serve --workers 2` as deployed, token via /auth/token",
     )
     p.add_argument("--product-workers", type=int, default=2)
     p.add_argument("--keep-db", action="store_true", help="keep the product database afterwards")

@@ -31,18 +31,17 @@ def product_dsn() -> str:
 
 
 def product_cmd(workers: int = 2) -> str:
-    """Shell command starting the product exactly as deployed: two uvicorn workers, the
-    production environment (JSON logs, one access line per request)."""
+    """Shell command starting the product exactly as deployed: `hotline serve` with two
+    workers (uvicorn on uvloop and httptools, the lock's; metrics shared between the workers
+    through PROMETHEUS_MULTIPROC_DIR; proxy headers believed only from the trusted proxies,
+    none here), the production environment (JSON logs, one access line per request)."""
     env = (
         f"HOTLINE_DATABASE_URL={product_dsn()} HOTLINE_ENVIRONMENT=production"
         f" HOTLINE_VAR_DIR={REPO_ROOT / 'var' / 'bench'}"
         # src first: the worktree's code, not whatever the venv has installed.
         f" PYTHONPATH={REPO_ROOT / 'src'}"
     )
-    return (
-        f"{env} uvicorn --factory hotline.app:app_from_env --host 127.0.0.1 --port {PORT}"
-        f" --workers {workers} --no-access-log --loop uvloop --http httptools"
-    )
+    return f"{env} hotline serve --host 127.0.0.1 --port {PORT} --workers {workers}"
 
 
 def _self_cmd(action: str) -> str:

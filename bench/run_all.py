@@ -161,7 +161,7 @@ def intake_section(r: dict[str, Any]) -> tuple[str, list[str]]:
     text = [
         "## Intake: `POST /api/v1/cases`",
         "",
-        f"What: requests/s and latency of the real product (uvicorn, 2 workers, PostgreSQL,"
+        f"What: requests/s and latency of the real product (`hotline serve`, 2 workers, PostgreSQL,"
         f" fresh database per run, operator bearer token) against a bare FastAPI + asyncpg"
         f" baseline doing one INSERT (`bench/baseline_app.py`), {c['concurrency']} concurrent"
         f" connections, wrk ({c['engine']}), {c['duration_s']:g} s per run after"

@@ -62,6 +62,16 @@ COLUMNS = (
     "live",
 )
 
+# Settings of the connections INTAKE_SQL runs on in autocommit (web/state.py). The statement
+# is planned once per connection and its plan kept: planning it afresh for each call was
+# most of PostgreSQL's CPU per report (bench/FINDINGS.md). A cached plan is made for any
+# data, and the first one may be made on a new site's empty tables, so every row INTAKE_SQL
+# reads is looked up by an index condition on the statement's own arrays (`= ANY (...)`,
+# never a join a small table would have planned as a scan), and sequential scans are off:
+# the plan made on empty tables still looks rows up by index when they have grown
+# (tests/cases/test_intake_plan.py). The foreign-key checks' plans are cached the same way.
+PLAN_SETTINGS = {"plan_cache_mode": "force_generic_plan", "enable_seqscan": "off"}
+
 # Per report: a report whose tracking code is taken writes nothing; a known number gives
 # its contact (a name fills an empty one); a new number gets one new contact, however many
 # reports bring it, and a concurrent registration of it wins (ON CONFLICT DO UPDATE waits
@@ -84,17 +94,19 @@ WITH input AS (
         address, lat, long, public, contact_id, actor_id, search, event_data, at, day, hour,
         live, n
     )
-    WHERE NOT EXISTS (SELECT 1 FROM "case" c WHERE c.code = t.code)
+    WHERE t.code NOT IN (
+        SELECT c.code FROM "case" c WHERE c.code = ANY (CAST(:code AS varchar[]))
+    )
 ), existing AS (
     SELECT p.e164, p.contact_id AS id FROM contact_phone p
-    WHERE p.e164 IN (SELECT e164 FROM input WHERE e164 IS NOT NULL)
+    WHERE p.e164 = ANY (CAST(:e164 AS varchar[]))
 ), named AS (
     UPDATE contact c SET name = x.name
     FROM (
         SELECT DISTINCT ON (e.id) e.id, i.name FROM existing e JOIN input i USING (e164)
         WHERE i.name <> '' ORDER BY e.id, i.n
     ) x
-    WHERE c.id = x.id AND c.name = ''
+    WHERE c.id = x.id AND c.name = '' AND c.id = ANY (ARRAY(SELECT id FROM existing))
 ), fresh AS (
     SELECT f.e164, f.name, f.at, nextval(pg_get_serial_sequence('contact', 'id')) AS id
     FROM (
@@ -167,7 +179,7 @@ def _positional(sql: str) -> tuple[str, list[str]]:
     return _PARAM.sub(number, sql), names
 
 
-_SQL_ASYNCPG, _ASYNCPG_NAMES = _positional(INTAKE_SQL)
+ASYNCPG_SQL, _ASYNCPG_NAMES = _positional(INTAKE_SQL)
 assert tuple(_ASYNCPG_NAMES) == COLUMNS
 _DROP_ORPHAN = (
     "DELETE FROM contact WHERE id = $1"
@@ -283,7 +295,7 @@ async def write_rows(conn: asyncpg.Connection, rows: list[dict[str, Any]]) -> li
     for row in rows:
         sent.setdefault(row["code"], row)
     columns = [[row[name] for row in sent.values()] for name in COLUMNS]
-    records = await conn.fetch(_SQL_ASYNCPG, *columns)
+    records = await conn.fetch(ASYNCPG_SQL, *columns)
     written: dict[str, tuple[int, int | None]] = {}
     new_contacts: list[int] = []
     for code, record_id, contact_id in records:

@@ -14,6 +14,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hotline.auth.service import TokenCache
+from hotline.cases import intake_pg
 from hotline.cases.intake_batch import IntakeWriter
 from hotline.channels.hooks_batch import HookWriter
 from hotline.db import read_only_engine
@@ -84,11 +85,8 @@ class AppState:
                         min_size=self.settings.db_intake_pool_size if open_all else 1,
                         max_size=self.settings.db_intake_pool_size,
                         reset=_keep_as_is,
-                        # Planned for each call, not once per connection: a plan made
-                        # while the tables are small (a new site, the first minutes of a
-                        # surge) scans them whole and is kept as they grow. Planning is a
-                        # small part of a batch statement's cost.
-                        server_settings={"plan_cache_mode": "force_custom_plan"},
+                        # One cached plan per connection (see PLAN_SETTINGS).
+                        server_settings=intake_pg.PLAN_SETTINGS,
                     )
         return self._autocommit_pool
 
