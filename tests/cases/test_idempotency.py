@@ -106,15 +106,20 @@ async def test_recent_keys_survive_the_sweep(client, world, settings):
 
 
 async def test_keyless_intake_keeps_the_postgresql_fast_path(app, client, world, database_url):
+    # A process's first report of a category goes through the unit of work, which confirms
+    # the category (and loads triage's model) for the fast path: counted from the second.
     r = await client.post("/api/v1/cases", json=new_case_body(), headers=world.auth("operator"))
     assert r.status_code == 201
     writer = await app.state.hotline.intake_writer()
     if database_url.startswith("sqlite"):
         assert writer is None  # SQLite has only the ORM path
         return
-    assert writer.statements == 1
+    before = writer.statements
+    r = await client.post("/api/v1/cases", json=new_case_body(), headers=world.auth("operator"))
+    assert r.status_code == 201
+    assert writer.statements == before + 1
     r = await client.post(
         "/api/v1/cases", json=new_case_body(), headers=keyed(world, "operator", "k1")
     )
     assert r.status_code == 201
-    assert writer.statements == 1  # the keyed one went through the ORM, with its key row
+    assert writer.statements == before + 1  # the keyed one went through the ORM, with its key
