@@ -1,7 +1,7 @@
 """Channels benchmark: Zalo webhook intake and the outbox, on the product as deployed.
 
 Each run gets a fresh PostgreSQL database (`hotline_bench_channels`) with a Zalo channel
-created through the channels service, starts the product as deployed (uvicorn, 2 workers,
+created through the channels service, starts the product as deployed (`hotline serve`, 2 workers,
 HOTLINE_ENVIRONMENT=production) and a fake Zalo send API (`bench/fake_provider.py`, its
 own process), then:
 
@@ -117,11 +117,9 @@ def product_env() -> dict[str, str]:
 
 
 def product_cmd(workers: int = 2) -> str:
-    """The product exactly as deployed (bench/product.py's command, on this port)."""
-    return (
-        f"uvicorn --factory hotline.app:app_from_env --host 127.0.0.1 --port {PORT}"
-        f" --workers {workers} --no-access-log --loop uvloop --http httptools"
-    )
+    """The product exactly as deployed: `hotline serve` (uvicorn on uvloop and httptools,
+    the app writing its own access line, metrics shared between the workers), on this port."""
+    return f"hotline serve --host 127.0.0.1 --port {PORT} --workers {workers}"
 
 
 def channel_settings() -> dict[str, Any]:
