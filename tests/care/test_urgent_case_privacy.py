@@ -19,7 +19,7 @@ pytestmark = pytest.mark.anyio
 
 NEUTRAL = "Ca cấp cứu từ mạng lưới bác sĩ — chi tiết y tế chỉ người phụ trách xem được"
 HOME = "Số 12 ngõ 34 phố Đội Cấn"
-MEDICAL = ("SpO2 93%", "nhịp thở 26/phút", "NEWS2", "thở nhanh", "40–49 tuổi", "F0")
+MEDICAL = ("SpO2 93%", "nhịp thở 26/phút", "NEWS2", "thở nhanh", "40–49 tuổi", "Người bệnh F0")
 
 
 async def _urgent_case(client: Any, world: Any) -> tuple[str, dict[str, Any]]:
