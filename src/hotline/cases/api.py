@@ -16,7 +16,16 @@ from hotline.assist.choices import IntakeChoice, apply_choice, check_choice
 from hotline.attachments import service as attachments
 from hotline.auth.service import Actor
 from hotline.calls.service import calls_of_case
-from hotline.cases import intake_keys, notes, queries, service, timeline, versions, workflow
+from hotline.cases import (
+    intake_keys,
+    medical,
+    notes,
+    queries,
+    service,
+    timeline,
+    versions,
+    workflow,
+)
 from hotline.cases.access import event_data_for, get_case_for
 from hotline.cases.actions import allowed_actions, unit_assignment
 from hotline.cases.models import Case
@@ -250,7 +259,16 @@ async def list_cases(
         return CasePage(items=[CaseOut.of(c) for c in page.items], next_cursor=page.next_cursor)
 
 
-async def _detail(session: AsyncSession, actor: Actor, case: Case) -> CaseDetail:
+async def _out(
+    session: AsyncSession, actor: Actor, case: Case, duplicate_of: str | None = None
+) -> CaseOut:
+    """An action's answer: the case as the actor may read it (cases/medical.py)."""
+    return CaseOut.of(await medical.shown_case(session, actor, case), duplicate_of)
+
+
+async def _detail(session: AsyncSession, actor: Actor, stored: Case) -> CaseDetail:
+    # Home care's urgent cases: the medical text and the home only to those in charge.
+    case = await medical.shown_case(session, actor, stored)
     duplicate_of = None
     if case.duplicate_of_id:
         original = await session.get(Case, case.duplicate_of_id)
@@ -264,7 +282,7 @@ async def _detail(session: AsyncSession, actor: Actor, case: Case) -> CaseDetail
             "id": contact.id,
             "name": contact.name,
             "phones": await phones_of(session, contact.id),
-            "address": contact.address,
+            "address": contact.address if case is stored else "",
             "ward_code": contact.ward_code,
         }
     now = utcnow()
@@ -315,7 +333,7 @@ async def patch_case(code: str, body: CasePatch, actor: ActorDep, state: StateDe
         case = await get_case_for(session, actor, code)
         changes = body.model_dump(exclude_unset=True)
         await service.update_case(session, actor=actor, case=case, changes=changes)
-        return CaseOut.of(case)
+        return await _out(session, actor, case)
 
 
 @router.get("/{code}/events", response_model=list[EventOut])
@@ -345,8 +363,10 @@ async def take(
     async with state.unit_of_work() as session:
         case = await get_case_for(session, actor, code)
         expected = body.expected_version if body else None
-        return CaseOut.of(
-            await workflow.take_case(session, actor=actor, case=case, expected_version=expected)
+        return await _out(
+            session,
+            actor,
+            await workflow.take_case(session, actor=actor, case=case, expected_version=expected),
         )
 
 
@@ -373,8 +393,10 @@ async def accept(
     async with state.unit_of_work() as session:
         case = await get_case_for(session, actor, code)
         expected = body.expected_version if body else None
-        return CaseOut.of(
-            await workflow.accept_case(session, actor=actor, case=case, expected_version=expected)
+        return await _out(
+            session,
+            actor,
+            await workflow.accept_case(session, actor=actor, case=case, expected_version=expected),
         )
 
 
@@ -382,14 +404,16 @@ async def accept(
 async def return_(code: str, body: ReasonIn, actor: ActorDep, state: StateDep) -> CaseOut:
     async with state.unit_of_work() as session:
         case = await get_case_for(session, actor, code)
-        return CaseOut.of(
+        return await _out(
+            session,
+            actor,
             await workflow.return_case(
                 session,
                 actor=actor,
                 case=case,
                 reason=body.reason,
                 expected_version=body.expected_version,
-            )
+            ),
         )
 
 
@@ -397,14 +421,16 @@ async def return_(code: str, body: ReasonIn, actor: ActorDep, state: StateDep) -
 async def resolve(code: str, body: ResolveIn, actor: ActorDep, state: StateDep) -> CaseOut:
     async with state.unit_of_work() as session:
         case = await get_case_for(session, actor, code)
-        return CaseOut.of(
+        return await _out(
+            session,
+            actor,
             await workflow.resolve_case(
                 session,
                 actor=actor,
                 case=case,
                 answer=body.answer,
                 expected_version=body.expected_version,
-            )
+            ),
         )
 
 
@@ -416,10 +442,12 @@ async def close(
         case = await get_case_for(session, actor, code)
         note = body.note if body else ""
         expected = body.expected_version if body else None
-        return CaseOut.of(
+        return await _out(
+            session,
+            actor,
             await workflow.close_case(
                 session, actor=actor, case=case, note=note, expected_version=expected
-            )
+            ),
         )
 
 
@@ -427,14 +455,16 @@ async def close(
 async def reject(code: str, body: ReasonIn, actor: ActorDep, state: StateDep) -> CaseOut:
     async with state.unit_of_work() as session:
         case = await get_case_for(session, actor, code)
-        return CaseOut.of(
+        return await _out(
+            session,
+            actor,
             await workflow.reject_case(
                 session,
                 actor=actor,
                 case=case,
                 reason=body.reason,
                 expected_version=body.expected_version,
-            )
+            ),
         )
 
 
@@ -442,14 +472,16 @@ async def reject(code: str, body: ReasonIn, actor: ActorDep, state: StateDep) ->
 async def reopen(code: str, body: ReasonIn, actor: ActorDep, state: StateDep) -> CaseOut:
     async with state.unit_of_work() as session:
         case = await get_case_for(session, actor, code)
-        return CaseOut.of(
+        return await _out(
+            session,
+            actor,
             await workflow.reopen_case(
                 session,
                 actor=actor,
                 case=case,
                 reason=body.reason,
                 expected_version=body.expected_version,
-            )
+            ),
         )
 
 
@@ -465,7 +497,7 @@ async def duplicate(code: str, body: DuplicateIn, actor: ActorDep, state: StateD
             expected_version=body.expected_version,
         )
         original = await session.get(Case, case.duplicate_of_id)
-        return CaseOut.of(case, original.code if original else None)
+        return await _out(session, actor, case, original.code if original else None)
 
 
 @router.post("/{code}/attachments", status_code=201)

@@ -20,7 +20,7 @@ from hotline.auth.permissions import Permission, allows
 from hotline.auth.service import Actor, display_names, get_user
 from hotline.calls import labels as call_labels
 from hotline.calls.service import calls_of_case
-from hotline.cases import notes, queries, timeline, workflow
+from hotline.cases import medical, notes, queries, timeline, workflow
 from hotline.cases.access import event_data_for, get_case_for
 from hotline.cases.actions import allowed_actions, unit_assignment
 from hotline.cases.assignment_state import is_overdue
@@ -89,6 +89,9 @@ async def _case_context(
 ) -> dict[str, Any]:
     """Everything the case page shows, read through the services that log personal reads
     (names in `language`)."""
+    stored = case
+    # Home care's urgent cases: the medical text and the home only to those in charge.
+    case = await medical.shown_case(session, actor, stored)
     contact, phones = None, []
     if case.contact_id:
         contact = await read_contact(
@@ -118,6 +121,7 @@ async def _case_context(
         "conversations": await _conversations(session, actor, case),
         "case": case,
         "contact": contact,
+        "medical_hidden": case is not stored,
         "phones": phones,
         "assignments": assignments,
         "overdue": {a.id for a in assignments if is_overdue(a, utcnow())},

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.auth.service import Actor
 from hotline.cases.access import visible_clause
 from hotline.cases.assignment_state import active_sql, is_overdue, overdue_sql
+from hotline.cases.medical import medical_clause, shown_cases
 from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseStatus, Channel
 from hotline.contacts.service import log_personal_read
 from hotline.db import dialect_name, utcnow
@@ -193,7 +194,10 @@ async def list_cases(
         await log_personal_read(
             session, actor=actor, contact_id=filters.contact_id, purpose="contact_cases"
         )
-    return Page(items=rows[:limit], next_cursor=next_cursor)
+    # Lists are not logged reads (docs/security.md): the full text of a care case is
+    # logged where it is opened.
+    items = await shown_cases(session, actor, rows[:limit], log=False)
+    return Page(items=items, next_cursor=next_cursor)
 
 
 def _filtered(session: AsyncSession, actor: Actor, filters: CaseFilter) -> Any:
@@ -250,6 +254,9 @@ def _filtered(session: AsyncSession, actor: Actor, filters: CaseFilter) -> Any:
         stmt = stmt.where(Case.created_at < end)
     if filters.hour is not None:
         stmt = stmt.where(_hour_clause(filters, tz))
+    if filters.q and (readable := medical_clause(actor)) is not None:
+        # A search must not find a case by medical text the actor may not read.
+        stmt = stmt.where(readable)
     return stmt
 
 

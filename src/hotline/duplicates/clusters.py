@@ -88,7 +88,12 @@ async def clusters_for(
         "Cụm yêu cầu trùng dành cho trưởng ca và quản trị viên",
     )
     return await find_clusters(
-        session, since=since, until=until, ward_code=ward_code, category_code=category_code
+        session,
+        since=since,
+        until=until,
+        ward_code=ward_code,
+        category_code=category_code,
+        actor=actor,
     )
 
 
@@ -99,6 +104,7 @@ async def find_clusters(
     until: datetime,
     ward_code: str | None = None,
     category_code: str | None = None,
+    actor: Actor | None = None,
 ) -> Clusters:
     """Likely-duplicate groups among open cases created in [since, until], biggest first."""
     if until <= since:
@@ -117,7 +123,7 @@ async def find_clusters(
     if category_code is not None:
         stmt = stmt.where(Case.category_code == category_code)
     stmt = stmt.order_by(Case.created_at.desc()).limit(MAX_CASES + 1)
-    rows = [candidate_of(r) for r in (await session.execute(stmt)).all()]
+    rows = [candidate_of(r, actor) for r in (await session.execute(stmt)).all()]
     truncated = len(rows) > MAX_CASES
     rows = rows[:MAX_CASES]
     by_ward: dict[str, list[Candidate]] = {}

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
 from hotline.cases.access import visible_clause
+from hotline.cases.medical import NEUTRAL, reads_medical
 from hotline.cases.models import Case, CaseStatus
 from hotline.db import utcnow
 from hotline.duplicates.similarity import Place, TextFeatures, features, score_pair
@@ -78,20 +79,27 @@ CANDIDATE_COLUMNS = (
     Case.category_code,
     Case.created_at,
     Case.ever_forwarded,
+    Case.channel,
+    Case.assignee_id,
 )
 
 
-def candidate_of(row: Any) -> Candidate:
+def candidate_of(row: Any, actor: Actor | None = None) -> Candidate:
+    """The row as scoring sees it; with an actor, as that actor may read it: a care case's
+    medical text and home are neither shown nor matched against (cases/medical.py)."""
+    readable = actor is None or reads_medical(
+        actor, channel=row.channel, assignee_id=row.assignee_id
+    )
     return Candidate(
         id=row.id,
         code=row.code,
         status=row.status.value if hasattr(row.status, "value") else str(row.status),
-        description=row.description,
+        description=row.description if readable else NEUTRAL,
         place=Place(
             ward_code=row.ward_code,
-            address=row.address or "",
-            lat=row.lat,
-            long=row.long,
+            address=(row.address or "") if readable else "",
+            lat=row.lat if readable else None,
+            long=row.long if readable else None,
             category_code=row.category_code,
         ),
         created_at=row.created_at,
@@ -135,7 +143,7 @@ def candidate_stmt(
 async def candidates(session: AsyncSession, **where: Any) -> list[Candidate]:
     """The candidate rows of `candidate_stmt(**where)`."""
     rows = (await session.execute(candidate_stmt(**where))).all()
-    return [candidate_of(row) for row in rows]
+    return [candidate_of(row, where.get("actor")) for row in rows]
 
 
 async def suggest_before_saving(
@@ -270,17 +278,21 @@ def rank(
 async def suggest_for_case(
     session: AsyncSession, *, case: Case, limit: int = 5, actor: Actor | None = None
 ) -> list[Suggestion]:
-    """Suggestions for a recorded case: around its creation time, never itself."""
+    """Suggestions for a recorded case: around its creation time, never itself. A care
+    case's medical text and home match only for those who may read them."""
+    readable = actor is None or reads_medical(
+        actor, channel=case.channel, assignee_id=case.assignee_id
+    )
     return await suggest_duplicates(
         session,
-        text=case.description,
+        text=case.description if readable else NEUTRAL,
         ward_code=case.ward_code,
         category_code=case.category_code,
         at=case.created_at,
         exclude_case_id=case.id,
         limit=limit,
-        address=case.address,
-        lat=case.lat,
-        long=case.long,
+        address=case.address if readable else "",
+        lat=case.lat if readable else None,
+        long=case.long if readable else None,
         actor=actor,
     )

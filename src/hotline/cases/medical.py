@@ -1,0 +1,90 @@
+"""The medical details of the urgent cases home care opens: who reads them.
+
+Home care's escalation opens its urgent `cap_cuu` cases on the `care` channel (only the
+system may), with the patient's warning signs, SpO2, breathing rate, F0/F1, NEWS2, tier and
+age band in the description and their home in the address. The 115 unit gets them forwarded
+at once; the hotline is involved only when the case comes back. So those details are for
+the people in charge of the case (the operator holding it, the unit it is forwarded to) and
+the care coordinators (supervisors, administrators); every other reader sees a neutral line
+and no address. Every read path of cases (detail, lists, search, similar cases) goes
+through here; a full read of one of these cases is logged as a personal-data read.
+
+Doctors reach no case through the cases service (cases/access.py): the patients they follow
+are read, with more than this, in the care record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import false, inspect, or_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.auth.permissions import Permission, allows
+from hotline.auth.service import Actor
+from hotline.cases.models import Case
+from hotline.contacts.models import Channel
+from hotline.contacts.service import ReadSubject, log_personal_reads
+from hotline.messages import msg
+
+NEUTRAL = msg("Ca cấp cứu từ mạng lưới bác sĩ — chi tiết y tế chỉ người phụ trách xem được")
+# The purpose a full read of such a case is logged under.
+PURPOSE = "care_case"
+
+
+def reads_medical(actor: Actor, *, channel: Channel | str, assignee_id: int | None) -> bool:
+    """Whether the actor reads this case's description and address as written.
+
+    Called only for cases the actor may see at all (cases/access.py): for a unit officer
+    that already means the unit holds the case or its answer stands.
+    """
+    if channel != Channel.CARE:
+        return True
+    if allows(actor, Permission.SEE_ALL_PATIENTS) or actor.unit_scoped:
+        return True
+    return actor.user_id is not None and assignee_id == actor.user_id
+
+
+def medical_clause(actor: Actor) -> Any:
+    """SQL: the visible cases whose text this actor may read (None: every one). A search
+    matches only these, so hidden medical text never finds a case."""
+    if allows(actor, Permission.SEE_ALL_PATIENTS) or actor.unit_scoped:
+        return None
+    held = Case.assignee_id == actor.user_id if actor.user_id is not None else false()
+    return or_(Case.channel != Channel.CARE, held)
+
+
+def _neutral_copy(case: Case) -> Case:
+    """A copy of the case, never added to the session (nothing of it is written back),
+    with the medical text and the home's address and position left out."""
+    values = {attr.key: getattr(case, attr.key) for attr in inspect(Case).column_attrs}
+    values.update(description=NEUTRAL, address="", lat=None, long=None, search_text="")
+    return Case(**values)
+
+
+async def shown_cases(
+    session: AsyncSession, actor: Actor, cases: Iterable[Case], *, log: bool = True
+) -> list[Case]:
+    """The cases as this actor may read them, in the same order; the full reads of care
+    cases logged (`log=False` for a read-only list: see docs/care.md)."""
+    out: list[Case] = []
+    full: list[ReadSubject] = []
+    for case in cases:
+        if reads_medical(actor, channel=case.channel, assignee_id=case.assignee_id):
+            out.append(case)
+            if case.channel == Channel.CARE:
+                full.append(ReadSubject(contact_id=case.contact_id, case_id=case.id))
+        else:
+            if inspect(case).unloaded:
+                # Expired by a change in this transaction: the copy reads every column.
+                await session.refresh(case)
+            out.append(_neutral_copy(case))
+    if full and log:
+        await log_personal_reads(session, user_id=actor.user_id, purpose=PURPOSE, subjects=full)
+    return out
+
+
+async def shown_case(session: AsyncSession, actor: Actor, case: Case) -> Case:
+    """One case as this actor may read it (its page, its API detail); a full read logged."""
+    return (await shown_cases(session, actor, [case]))[0]
