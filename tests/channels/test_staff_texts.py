@@ -71,7 +71,8 @@ async def test_a_surge_text_stays_out_of_the_inbox_and_the_answer_is_a_citizen_t
     assert answer["external_user_id"] == "+84912000401" and answer["id"] != staff["id"]
     r = await client.get(f"/api/v1/conversations/{staff['id']}", headers=world.auth("operator"))
     assert r.json()["status"] == "closed"
-    assert [m["source"] for m in r.json()["messages"]] == ["staff_alert"]
+    # The sign-up's confirmation code, then the surge notice: both texts out.
+    assert [m["source"] for m in r.json()["messages"]] == ["volunteer_code", "staff_alert"]
 
     # A citizen on the same channel still lands in the inbox.
     await _texted(client, channel, "0987000111", "Cống trước nhà tôi bị tắc", "c-1")
@@ -100,7 +101,9 @@ async def test_a_volunteer_writing_as_a_citizen_is_not_texted_into_that_conversa
     assert notice["delivery"] == "recorded" and notice["message_id"] is None
     r = await client.get(f"/api/v1/conversations/{citizen['id']}", headers=world.auth("operator"))
     assert [m["direction"] for m in r.json()["messages"]] == ["in"]
-    assert await _listed(client, world, audience="staff") == []
+    # Only the sign-up's code went out to the number, and its conversation is closed.
+    [code] = await _listed(client, world, audience="staff")
+    assert code["status"] == "closed"
 
 
 async def test_an_anonymous_repeated_sign_up_cannot_hide_a_numbers_texts_from_the_inbox(
@@ -111,7 +114,7 @@ async def test_an_anonymous_repeated_sign_up_cannot_hide_a_numbers_texts_from_th
     for _ in range(2):
         r = await client.post("/api/v1/public/volunteers", json=body)
         assert r.status_code == 202, r.text
-    # The repeated sign-up texts the number (an outbound notice in a staff conversation).
+    # Each sign-up texts the number its code (outbound notices in a staff conversation).
     [staff] = await _listed(client, world, audience="staff")
     assert staff["external_user_id"] == "+84912000777"
 
@@ -129,7 +132,7 @@ async def test_an_anonymous_repeated_sign_up_cannot_hide_a_numbers_texts_from_th
     # The staff notice's conversation is closed: nothing the number sends joins it.
     r = await client.get(f"/api/v1/conversations/{staff['id']}", headers=world.auth("operator"))
     assert r.json()["status"] == "closed"
-    assert [m["direction"] for m in r.json()["messages"]] == ["out"]
+    assert [m["direction"] for m in r.json()["messages"]] == ["out", "out"]
     await _texted(client, channel, "0912000777", "Xin gọi lại giúp tôi", "e-2")
     [again] = await _listed(client, world)
     assert again["id"] == citizen["id"]
