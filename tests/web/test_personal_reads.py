@@ -626,7 +626,8 @@ async def _care_calls(
     assert r.status_code == 201, r.text
     r = await client.post(
         "/api/v1/care/patients",
-        json={"status": "F0", "name": "Nguyễn Thị Lan", "phone": "0912345678", "age": 40},
+        # The name on the number's contact (another name is another household member).
+        json={"status": "F0", "name": "Nguyễn Văn An", "phone": "0912345678", "age": 40},
         headers=world.auth("supervisor"),
     )
     assert r.status_code == 201, r.text
