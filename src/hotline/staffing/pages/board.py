@@ -46,6 +46,8 @@ DONE = {
     "surge_same": msg("Chế độ quá tải đã ở trạng thái này."),
     "volunteer_approve": msg("Đã duyệt tình nguyện viên."),
     "volunteer_reject": msg("Đã từ chối đăng ký tình nguyện."),
+    "volunteer_relink": msg("Đã gắn tình nguyện viên với tài khoản đã chọn."),
+    "volunteer_unlink": msg("Đã bỏ liên kết tài khoản của tình nguyện viên."),
     "swap_approve": msg("Đã duyệt đổi ca."),
     "swap_reject": msg("Đã từ chối đổi ca."),
     "clock_in": msg("Đã vào ca."),
@@ -140,7 +142,7 @@ async def _render(
             )
         user = await get_user(session, actor.user_id)
     _unplaced(errors, board)
-    done = DONE.get(request.query_params.get("done", ""))
+    done = DONE.get(request.query_params.get("done", "")) or _withdrawn(request)
     typed = dict(typed or {})
     # After a place is added the form keeps its shift: the next is often for the same one.
     if request.query_params.get("shift", "").isdigit():
@@ -180,14 +182,37 @@ def _by_shift(week: list[service.ShiftDay]) -> list[tuple[str, list[service.Shif
     return list(rows.items())
 
 
+def _withdrawn(request: Request) -> Any:
+    """The notice after a withdrawal, with the places it removed (carried in the address)."""
+    q = request.query_params
+    if q.get("done") not in ("volunteer_withdraw", "volunteer_ownwithdraw"):
+        return None
+    removed = int(q["removed"]) if q.get("removed", "").isdigit() else 0
+    if q["done"] == "volunteer_ownwithdraw":
+        return msg(
+            "Bạn đã rút đăng ký tình nguyện; {n} chỗ trong các ca chưa bắt đầu đã được bỏ.",
+            n=removed,
+        )
+    return msg(
+        "Đã rút tình nguyện viên khỏi danh sách; {n} chỗ trong các ca chưa bắt đầu đã được bỏ.",
+        n=removed,
+    )
+
+
 def _unplaced(errors: dict[str, Any], board: views.Board) -> None:
     """A refusal about a volunteer or a swap no longer listed (decided meanwhile) goes on
     top of the page: its row, where it would be shown, is gone."""
-    shown = {f"volunteer-{v.id}" for v in board.pending_volunteers} | {
-        f"swap-{s.swap.id}" for s in board.swaps
-    }
-    for key in [k for k in errors if k.startswith(("volunteer-", "swap-"))]:
-        if key.removesuffix("-user_id") not in shown:
+    # Each form is where it is shown: deciding on a waiting offer, the account on an
+    # approved one, the withdrawal on both.
+    shown = {f"volunteer-{v.id}" for v in board.pending_volunteers}
+    shown |= {f"relink-{v.id}" for v in board.approved_volunteers}
+    shown |= {f"withdraw-{v.id}" for v in board.pending_volunteers + board.approved_volunteers}
+    shown |= {f"swap-{s.swap.id}" for s in board.swaps}
+    if board.own_offer is not None:
+        shown.add("own-offer")
+    prefixes = ("volunteer-", "withdraw-", "relink-", "swap-", "own-offer")
+    for key in [k for k in errors if k.startswith(prefixes)]:
+        if "-".join(key.split("-")[:2]) not in shown:
             errors["page"] = errors.pop(key)
 
 
