@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor, display_names
-from hotline.messages import msg
+from hotline.messages import Message, msg
 from hotline.staffing.models import Volunteer
 
 
@@ -59,3 +59,19 @@ async def offer_details(
         )
         for v in offers
     }
+
+
+def withdrawal_notice(done: str, removed: str) -> Message | None:
+    """What the page says after a withdrawal, with the places it removed (carried in the
+    address of the page shown after it)."""
+    if done not in ("volunteer_withdraw", "volunteer_ownwithdraw"):
+        return None
+    n = int(removed) if removed.isdigit() and len(removed) < 9 else 0
+    if done == "volunteer_ownwithdraw":
+        return msg(
+            "Bạn đã rút đăng ký tình nguyện; {n} chỗ trong các ca chưa bắt đầu đã được bỏ.", n=n
+        )
+    return msg(
+        "Đã rút tình nguyện viên khỏi danh sách; {n} chỗ trong các ca chưa bắt đầu đã được bỏ.",
+        n=n,
+    )

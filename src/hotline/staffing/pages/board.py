@@ -23,6 +23,7 @@ from hotline.db import utcnow
 from hotline.errors import DomainError, InvalidInput, NotAllowed
 from hotline.messages import msg
 from hotline.staffing import planning, service, surge, views, volunteers
+from hotline.staffing.offer_views import withdrawal_notice
 from hotline.types import Id
 from hotline.web.deps import get_state
 from hotline.web.inputs import FormRefusals, without_nul
@@ -142,7 +143,8 @@ async def _render(
             )
         user = await get_user(session, actor.user_id)
     _unplaced(errors, board)
-    done = DONE.get(request.query_params.get("done", "")) or _withdrawn(request)
+    q = request.query_params
+    done = DONE.get(q.get("done", "")) or withdrawal_notice(q.get("done", ""), q.get("removed", ""))
     typed = dict(typed or {})
     # After a place is added the form keeps its shift: the next is often for the same one.
     if request.query_params.get("shift", "").isdigit():
@@ -180,23 +182,6 @@ def _by_shift(week: list[service.ShiftDay]) -> list[tuple[str, list[service.Shif
     for shift_day in week:
         rows.setdefault(shift_day.shift.code, []).append(shift_day)
     return list(rows.items())
-
-
-def _withdrawn(request: Request) -> Any:
-    """The notice after a withdrawal, with the places it removed (carried in the address)."""
-    q = request.query_params
-    if q.get("done") not in ("volunteer_withdraw", "volunteer_ownwithdraw"):
-        return None
-    removed = int(q["removed"]) if q.get("removed", "").isdigit() else 0
-    if q["done"] == "volunteer_ownwithdraw":
-        return msg(
-            "Bạn đã rút đăng ký tình nguyện; {n} chỗ trong các ca chưa bắt đầu đã được bỏ.",
-            n=removed,
-        )
-    return msg(
-        "Đã rút tình nguyện viên khỏi danh sách; {n} chỗ trong các ca chưa bắt đầu đã được bỏ.",
-        n=removed,
-    )
 
 
 def _unplaced(errors: dict[str, Any], board: views.Board) -> None:
