@@ -137,7 +137,10 @@ def test_a_shift_lead_reads_the_forecast_switches_surge_on_and_approves_a_volunt
     assert page_errors == []
 
     page.reload()
-    row = page.locator("#volunteers tr", has_text="Lê Thị Hoa")
+    row = page.locator("#volunteers tr[data-volunteer]", has_text="Lê Thị Hoa")
     row.locator("button:text-is('Duyệt')").click()
     page.wait_for_selector("#done:text-is('Đã duyệt tình nguyện viên.')")
-    assert page.locator("#volunteers tr", has_text="Lê Thị Hoa").count() == 0
+    # No longer waiting: listed with the approved, the supervisor's approval as its proof.
+    assert page.locator("#volunteers tr[data-volunteer]", has_text="Lê Thị Hoa").count() == 0
+    approved = page.locator("#volunteers tr[data-approved]", has_text="Lê Thị Hoa")
+    assert "số đã được trưởng ca xác nhận khi duyệt" in approved.inner_text()

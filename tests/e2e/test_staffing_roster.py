@@ -1,7 +1,11 @@
 """A shift lead edits the roster on the staffing page in a real browser, on a 1366×768
 screen: finds a call taker by typing part of their name (without accents), puts them and
 an approved volunteer on tomorrow's afternoon shift, takes one off again with the button on
-the place, and copies the week onto the next, reading what was copied and skipped."""
+the place, and copies the week onto the next, reading what was copied and skipped. Then
+the volunteer offers: the lead sees how each number was proved and that a number has
+other offers, moves the volunteer to the account he answers calls with, picked by name;
+the volunteer withdraws his own offer from his staffing page, and the lead withdraws the
+other offer with a reason."""
 
 from __future__ import annotations
 
@@ -130,4 +134,94 @@ def test_a_shift_lead_places_by_name_removes_a_place_and_copies_the_week(  # typ
         page.screenshot(path=str(SCREENSHOTS / "staffing-copy.png"))
         page.locator("#shifts").scroll_into_view_if_needed()
         page.screenshot(path=str(SCREENSHOTS / "staffing-shifts.png"))
+    assert errors == [] and outside == []
+
+
+def _sign_in(page, live_server, username: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(live_server.url + "/login")
+    page.fill("#username", username)
+    page.fill("#password", f"{username}-1022")
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server.url + "/")
+
+
+@pytest.mark.e2e
+def test_volunteer_offers_are_relinked_by_name_and_withdrawn(  # type: ignore[no-untyped-def]
+    live_server, browser, settings
+):
+    live_server.run(_seed(settings))
+    page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="vi-VN")
+    errors, outside = _watch(page, live_server)
+    # Someone else signs up on the portal with the approved volunteer's number.
+    page.goto(live_server.url + "/tinh-nguyen")
+    page.fill("#full_name", "Trần Văn Bính")
+    page.fill("#phone", "0912 000 333")
+    page.click("#volunteer-form button[type=submit]")
+    page.wait_for_selector("#sent-title")
+    assert "0912" not in page.inner_text("main")  # nothing of the offer is shown back
+
+    _sign_in(page, live_server, "truongca")
+    tomorrow = (site_today() + timedelta(days=1)).isoformat()
+    page.goto(live_server.url + f"/staffing?date={tomorrow}#roster")
+    page.fill("#roster-day", tomorrow)
+    page.select_option("#roster-shift_id", label="Ca chiều (14:00)")
+    page.fill("#roster-find", "binh")
+    page.select_option("#roster-person", value=_visible_options(page)[0])
+    page.click("#roster-assign")
+    page.wait_for_selector("#done:text-is('Đã xếp người vào ca.')")
+
+    page.goto(live_server.url + "/staffing#volunteers")
+    approved = page.locator("tr[data-approved]", has_text="Trần Văn Bình")
+    waiting = page.locator("tr[data-volunteer]", has_text="Trần Văn Bính")
+    assert "số đã được trưởng ca xác nhận khi duyệt" in approved.inner_text()
+    assert "Còn 1 đăng ký khác với số này" in approved.inner_text()
+    assert "số chưa xác nhận" in waiting.inner_text()
+    assert "Còn 1 đăng ký khác với số này" in waiting.inner_text()
+    assert approved.locator("td[data-account]").inner_text() == "chưa gắn"
+    # The account he answers calls with, picked by name.
+    approved.locator("select").select_option(label="Đỗ Văn Dũng (dtv05)")
+    approved.locator("button", has_text="Lưu tài khoản").click()
+    page.wait_for_selector("#done:text-is('Đã gắn tình nguyện viên với tài khoản đã chọn.')")
+    approved = page.locator("tr[data-approved]", has_text="Trần Văn Bình")
+    assert approved.locator("td[data-account]").inner_text() == "Đỗ Văn Dũng"
+    waiting = page.locator("tr[data-volunteer]", has_text="Trần Văn Bính")
+    waiting.locator("summary", has_text="Rút khỏi danh sách").click()
+    if SCREENSHOTS:
+        page.locator("#volunteers").scroll_into_view_if_needed()
+        page.screenshot(path=str(SCREENSHOTS / "staffing-volunteers.png"))
+
+    # The volunteer withdraws his own offer from his page; his place tomorrow goes.
+    page.context.clear_cookies()
+    _sign_in(page, live_server, "dtv05")
+    page.goto(live_server.url + "/staffing#mine")
+    assert "Trần Văn Bình" in page.inner_text("#mine")
+    page.fill("#own-offer-reason", "Bận thi học kỳ")
+    if SCREENSHOTS:
+        page.locator("#mine").scroll_into_view_if_needed()
+        page.screenshot(path=str(SCREENSHOTS / "staffing-own-offer.png"))
+    page.click("#own-offer-withdraw")
+    page.wait_for_selector("#done")
+    assert "1 chỗ trong các ca chưa bắt đầu" in page.inner_text("#done")
+    assert page.locator("#mine").count() == 0
+
+    # The lead withdraws the other offer with a reason.
+    page.context.clear_cookies()
+    _sign_in(page, live_server, "truongca")
+    page.goto(live_server.url + f"/staffing?date={tomorrow}#volunteers")
+    cell = page.locator(f"#roster-table tr[data-shift='chieu'] td[data-day='{tomorrow}']")
+    assert "Trần Văn Bình" not in cell.inner_text()
+    assert page.locator("tr[data-approved]", has_text="Trần Văn Bình").count() == 0
+    waiting = page.locator("tr[data-volunteer]", has_text="Trần Văn Bính")
+    waiting.locator("summary", has_text="Rút khỏi danh sách").click()
+    waiting.locator("input[name=reason]").fill("Không liên lạc được")
+    waiting.locator("button", has_text="Rút khỏi danh sách").click()
+    page.wait_for_selector("#done")
+    assert "0 chỗ trong các ca chưa bắt đầu" in page.inner_text("#done")
+    assert page.locator("tr[data-volunteer]", has_text="Trần Văn Bính").count() == 0
+
+    # The portal's thank-you page after a texted code, with its code form.
+    page.goto(live_server.url + "/tinh-nguyen/da-gui?ma=1")
+    assert page.locator("#code-form #code").count() == 1
+    if SCREENSHOTS:
+        page.screenshot(path=str(SCREENSHOTS / "volunteer-code.png"))
     assert errors == [] and outside == []

@@ -214,7 +214,12 @@ async def test_the_leads_forms_call_the_services_and_a_mistake_is_shown_next_to_
     key = f"volunteer-{volunteer}-user_id"
     # (The service's wording may change; it names the id.)
     assert re.search(rf'id="{key}-error"[^>]*>[^<]*987654321[^<]*<', r.text)
-    assert f'value="987654321" aria-invalid="true" aria-describedby="{key}-error"' in r.text
+    assert (
+        f'<select id="{key}" name="user_id" aria-invalid="true" aria-describedby="{key}-error">'
+        in r.text
+    )
+    # The accounts to link are picked by name and username, not typed as an id.
+    assert f'<option value="{scene["operator"]}">operator (operator)</option>' in r.text
     listed = (await client.get("/api/v1/volunteers", headers=sup)).json()["items"]
     assert listed[0]["status"] == "pending"
     r = await client.post(

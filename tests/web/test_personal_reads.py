@@ -155,6 +155,13 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ("POST", "/staffing/volunteers/{volunteer_id}/{verb}"): (
         "volunteers who offered to staff the line, not citizens"
     ),
+    ("POST", "/staffing/volunteers/{volunteer_id}/withdraw"): (
+        "volunteers who offered to staff the line, not citizens"
+    ),
+    ("POST", "/staffing/volunteers/{volunteer_id}/account"): (
+        "volunteers who offered to staff the line, not citizens"
+    ),
+    ("POST", "/staffing/my-offer/withdraw"): "the signed-in volunteer's own offer",
     ("POST", "/staffing/swaps/{swap_id}/{verb}"): _STAFF,
     ("POST", "/staffing/clock/{verb}"): _STAFF,
     ("POST", "/staffing/roster"): _STAFF,
@@ -167,6 +174,8 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ("GET", "/tinh-nguyen"): _ECHO,
     ("POST", "/tinh-nguyen"): _ECHO,
     ("GET", "/tinh-nguyen/da-gui"): "a thank-you page, no one's data",
+    ("POST", "/tinh-nguyen/xac-nhan"): _ECHO,
+    ("GET", "/tinh-nguyen/da-xac-nhan"): "a thank-you page, no one's data",
     ("POST", "/api/v1/cases/duplicates/suggest"): _CASE_CONTENT,
     ("GET", "/api/v1/cases/{code}/duplicates"): _CASE_CONTENT,
     ("GET", "/api/v1/duplicates/clusters"): _CASE_CONTENT,

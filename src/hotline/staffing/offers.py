@@ -116,26 +116,32 @@ async def relink(
         )
     if user_id is not None:
         user = await queue_taker(session, user_id, "user_id")
+        # Named, not numbered: the supervisor picked the account by name on the page.
+        account = f"{user.full_name or user.username} ({user.username})"
         other = await session.scalar(
-            select(Volunteer.id).where(Volunteer.user_id == user.id, Volunteer.id != volunteer.id)
+            select(Volunteer.full_name).where(
+                Volunteer.user_id == user.id, Volunteer.id != volunteer.id
+            )
         )
         if other is not None:
             raise Conflict(
                 msg(
-                    "Tài khoản mã {user_id} đã liên kết với tình nguyện viên mã {volunteer_id}",
-                    user_id=user_id,
-                    volunteer_id=other,
+                    "Tài khoản {account} đã gắn với tình nguyện viên {name}",
+                    account=account,
+                    name=other,
                 ),
                 field="user_id",
             )
-        await _check_no_double_place(session, volunteer, user.id)
+        await _check_no_double_place(session, volunteer, user.id, account)
     volunteer.user_id = user_id
     await session.flush()
     log.info("volunteer_relinked", volunteer_id=volunteer.id, user_id=user_id, by=actor.user_id)
     return volunteer
 
 
-async def _check_no_double_place(session: AsyncSession, volunteer: Volunteer, user_id: int) -> None:
+async def _check_no_double_place(
+    session: AsyncSession, volunteer: Volunteer, user_id: int, account: str
+) -> None:
     mine = {
         (day, shift_id)
         for day, shift_id in (
@@ -160,9 +166,9 @@ async def _check_no_double_place(session: AsyncSession, volunteer: Volunteer, us
         day, _ = both[0]
         raise Conflict(
             msg(
-                "Tài khoản mã {user_id} đã có tên trong ca ngày {day} mà tình nguyện viên này "
+                "Tài khoản {account} đã có tên trong ca ngày {day} mà tình nguyện viên này "
                 "cũng trực; rút một trong hai trước khi liên kết",
-                user_id=user_id,
+                account=account,
                 day=day.strftime("%d/%m/%Y"),
             ),
             field="user_id",

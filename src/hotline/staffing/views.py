@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.permissions import Permission, allows, require
 from hotline.auth.service import Actor, display_names
+from hotline.errors import NotFound
 from hotline.site import site_of
-from hotline.staffing import alerts, planning, roster_edit, service, surge, volunteers
+from hotline.staffing import alerts, offers, planning, roster_edit, service, surge, volunteers
 from hotline.staffing.models import (
     RosterEntry,
     ShiftAlert,
@@ -27,6 +28,7 @@ from hotline.staffing.models import (
     Volunteer,
     VolunteerStatus,
 )
+from hotline.staffing.offer_views import OfferInfo, offer_details
 from hotline.staffing.paging import MAX_LIMIT
 from hotline.staffing.surge import SurgeView
 
@@ -72,6 +74,9 @@ class Board:
     surge: SurgeView
     forecast: planning.Forecast | None = None
     pending_volunteers: list[Volunteer] = field(default_factory=list)
+    approved_volunteers: list[Volunteer] = field(default_factory=list)
+    offer_info: dict[int, OfferInfo] = field(default_factory=dict)
+    own_offer: Volunteer | None = None  # a call taker's own volunteer offer, if linked
     unfilled: list[UnfilledAlert] = field(default_factory=list)
     names: dict[int, str] = field(default_factory=dict)
     # The lead's roster editing: whom to place, who is in or on leave, the shifts.
@@ -211,6 +216,14 @@ async def read_board(
                 session, actor=actor, status=VolunteerStatus.PENDING.value, limit=MAX_LIMIT
             )
         ).items
+        board.approved_volunteers = (
+            await volunteers.list_volunteers(
+                session, actor=actor, status=VolunteerStatus.APPROVED.value, limit=MAX_LIMIT
+            )
+        ).items
+        board.offer_info = await offer_details(
+            session, actor=actor, offers=board.pending_volunteers + board.approved_volunteers
+        )
         today = now.astimezone(site_of(session).timezone).date()
         board.unfilled = await unfilled_alerts(
             session, actor=actor, since=today - timedelta(days=ALERT_DAYS_BACK)
@@ -220,6 +233,11 @@ async def read_board(
         )
         board.attendance = await roster_edit.attendance(session, actor=actor)
         board.shifts = await service.list_shifts(session, actor=actor)
+    else:
+        try:
+            board.own_offer = await offers.own_offer(session, actor=actor)
+        except NotFound:
+            board.own_offer = None
     people = {s.swap.requested_by for s in board.swaps} | {s.swap.to_user_id for s in board.swaps}
     people |= {c.user_id for c in board.surge.history if c.user_id is not None}
     # A staff account without a full name is shown by its username.

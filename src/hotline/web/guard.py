@@ -53,8 +53,8 @@ if TYPE_CHECKING:
 # the public API, and the citizen portal's report, file and tracking forms and the
 # tracking page's answer form (their routes check the form token and throttle), and a
 # followed patient's check-in form (its signed link, form token and throttle:
-# care/pages/link.py), and the volunteer sign-up form (its form token and throttle:
-# staffing/pages/volunteer.py). Every other route with a body needs a signed-in caller
+# care/pages/link.py), and the volunteer sign-up form and its code form (their form token
+# and throttle: staffing/pages/volunteer.py). Every other route with a body needs a signed-in caller
 # before it is read.
 PUBLIC_PATHS = frozenset(
     {
@@ -66,6 +66,7 @@ PUBLIC_PATHS = frozenset(
         "/tra-cuu",
         "/tra-cuu/tra-loi",
         "/tinh-nguyen",
+        "/tinh-nguyen/xac-nhan",
     }
 )
 PUBLIC_PREFIXES = ("/api/v1/public/", "/phan-anh/", "/cham-soc/", "/hooks/")

@@ -23,6 +23,7 @@ from hotline.db import utcnow
 from hotline.errors import DomainError, InvalidInput, NotAllowed
 from hotline.messages import msg
 from hotline.staffing import planning, service, surge, views, volunteers
+from hotline.staffing.offer_views import withdrawal_notice
 from hotline.types import Id
 from hotline.web.deps import get_state
 from hotline.web.inputs import FormRefusals, without_nul
@@ -46,6 +47,8 @@ DONE = {
     "surge_same": msg("Chế độ quá tải đã ở trạng thái này."),
     "volunteer_approve": msg("Đã duyệt tình nguyện viên."),
     "volunteer_reject": msg("Đã từ chối đăng ký tình nguyện."),
+    "volunteer_relink": msg("Đã gắn tình nguyện viên với tài khoản đã chọn."),
+    "volunteer_unlink": msg("Đã bỏ liên kết tài khoản của tình nguyện viên."),
     "swap_approve": msg("Đã duyệt đổi ca."),
     "swap_reject": msg("Đã từ chối đổi ca."),
     "clock_in": msg("Đã vào ca."),
@@ -140,7 +143,8 @@ async def _render(
             )
         user = await get_user(session, actor.user_id)
     _unplaced(errors, board)
-    done = DONE.get(request.query_params.get("done", ""))
+    q = request.query_params
+    done = DONE.get(q.get("done", "")) or withdrawal_notice(q.get("done", ""), q.get("removed", ""))
     typed = dict(typed or {})
     # After a place is added the form keeps its shift: the next is often for the same one.
     if request.query_params.get("shift", "").isdigit():
@@ -183,11 +187,17 @@ def _by_shift(week: list[service.ShiftDay]) -> list[tuple[str, list[service.Shif
 def _unplaced(errors: dict[str, Any], board: views.Board) -> None:
     """A refusal about a volunteer or a swap no longer listed (decided meanwhile) goes on
     top of the page: its row, where it would be shown, is gone."""
-    shown = {f"volunteer-{v.id}" for v in board.pending_volunteers} | {
-        f"swap-{s.swap.id}" for s in board.swaps
-    }
-    for key in [k for k in errors if k.startswith(("volunteer-", "swap-"))]:
-        if key.removesuffix("-user_id") not in shown:
+    # Each form is where it is shown: deciding on a waiting offer, the account on an
+    # approved one, the withdrawal on both.
+    shown = {f"volunteer-{v.id}" for v in board.pending_volunteers}
+    shown |= {f"relink-{v.id}" for v in board.approved_volunteers}
+    shown |= {f"withdraw-{v.id}" for v in board.pending_volunteers + board.approved_volunteers}
+    shown |= {f"swap-{s.swap.id}" for s in board.swaps}
+    if board.own_offer is not None:
+        shown.add("own-offer")
+    prefixes = ("volunteer-", "withdraw-", "relink-", "swap-", "own-offer")
+    for key in [k for k in errors if k.startswith(prefixes)]:
+        if "-".join(key.split("-")[:2]) not in shown:
             errors["page"] = errors.pop(key)
 
 

@@ -1,7 +1,10 @@
 """The public volunteer sign-up form on the citizen portal (`/tinh-nguyen`): no sign-in, the
 session's form token, throttled per address like `POST /api/v1/public/volunteers`, and sent
 to the same service (volunteers.sign_up). A mistake shows the form again with the message
-next to its field and everything typed kept."""
+next to its field and everything typed kept. When a code was texted to the number, the
+thank-you page offers the form to type it back (confirming.confirm_phone, as `POST
+/api/v1/public/volunteers/confirm`); neither page says whether the number had offered
+before."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hotline.errors import DomainError
 from hotline.messages import msg
-from hotline.staffing import volunteers
+from hotline.staffing import confirming, volunteers
 from hotline.web.deps import client_address, get_state
 from hotline.web.inputs import FormRefusals, without_nul
 from hotline.web.page import csrf_matches, csrf_token, templates_for
@@ -115,7 +118,7 @@ async def sign_up(
             skills["channels"] = values["channels"]
         try:
             async with state.unit_of_work() as session:
-                await volunteers.sign_up(
+                offer = await volunteers.sign_up(
                     session,
                     full_name=values["full_name"],
                     phone=values["phone"],
@@ -127,7 +130,9 @@ async def sign_up(
             errors[FIELD_OF.get(exc.field or "", "form")] = exc.detail
             status = exc.status
         else:
-            return RedirectResponse("/tinh-nguyen/da-gui", status_code=303)
+            # Only whether a code went out is carried: the page shows nothing of the offer.
+            sent = "/tinh-nguyen/da-gui" + ("?ma=1" if offer.code_sent else "")
+            return RedirectResponse(sent, status_code=303)
     return _page(request, "volunteer", {"values": values, "errors": errors}, status=status)
 
 
@@ -144,5 +149,52 @@ def _too_long(values: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/tinh-nguyen/da-gui", response_class=HTMLResponse)
 async def signed_up(request: Request) -> Response:
-    """Thanks, and what happens next (the offer itself is not shown back)."""
-    return _page(request, "volunteer_sent", {})
+    """Thanks, and what happens next (the offer itself is not shown back); with the code
+    form when a code was texted."""
+    code_form = request.query_params.get("ma") == "1"
+    return _page(request, "volunteer_sent", {"code_form": code_form, "values": {}, "errors": {}})
+
+
+@router.post("/tinh-nguyen/xac-nhan", response_class=HTMLResponse)
+async def confirm(
+    request: Request,
+    state: StateDep,
+    refused: FormRefusals,
+    phone: FormText = "",
+    code: FormText = "",
+    csrf: FormText = "",
+) -> Response:
+    """The number's holder types back the code texted to it. A wrong code is counted (its
+    transaction commits) and then refused next to the code field; the answer is the same
+    for a number that never offered."""
+    values = {"phone": without_nul(phone).strip()[:40], "code": without_nul(code).strip()[:12]}
+    errors: dict[str, Any] = {}
+    status = 422
+    if (refusal := await _throttled(request, state)) is not None:
+        errors["form"], status = refusal.detail, refusal.status
+    elif not csrf_matches(request, csrf):
+        errors["form"], status = EXPIRED, 400
+    elif refused:
+        errors["form"] = next(iter(refused.values()))
+    else:
+        try:
+            async with state.unit_of_work() as session:
+                found = await confirming.confirm_phone(
+                    session, phone=values["phone"], code=values["code"]
+                )
+        except DomainError as exc:
+            errors[exc.field if exc.field in ("phone", "code") else "form"] = exc.detail
+            status = exc.status
+        else:
+            if found is not None:
+                return RedirectResponse("/tinh-nguyen/da-xac-nhan", status_code=303)
+            errors["code"] = confirming.WRONG_CODE
+    values["code"] = ""  # a code is not shown back
+    context = {"code_form": True, "values": values, "errors": errors}
+    return _page(request, "volunteer_sent", context, status=status)
+
+
+@router.get("/tinh-nguyen/da-xac-nhan", response_class=HTMLResponse)
+async def confirmed(request: Request) -> Response:
+    """The number is confirmed; a supervisor will look at the offer."""
+    return _page(request, "volunteer_sent", {"confirmed": True, "values": {}, "errors": {}})
