@@ -1,4 +1,5 @@
-"""Vietnamese text folding for search that ignores diacritics and case."""
+"""Vietnamese text folding for search that ignores diacritics and case, and the tidying and
+checks of names people type."""
 
 from __future__ import annotations
 
@@ -46,3 +47,22 @@ def strip_marks(text: str) -> str:
 def search_terms(query: str) -> list[str]:
     """Words of a search query, folded, at most 8 so one query cannot grow unbounded."""
     return [w for w in fold(query).split(" ") if w][:8]
+
+
+# Control and format characters (Unicode categories Cc, Cf: bidi overrides such as U+202E,
+# zero-width spaces and joiners) would let a name display as something else, or make one
+# person's name a different string; private-use, surrogate and unassigned code points have
+# no place in a name either.
+REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn"})
+
+
+def hidden_characters(text: str) -> str:
+    """The refused characters of `text` as "U+202E, ..." (empty when there are none)."""
+    return ", ".join(
+        sorted({f"U+{ord(c):04X}" for c in text if unicodedata.category(c) in REFUSED_CATEGORIES})
+    )
+
+
+def tidy(text: str) -> str:
+    """A typed name as kept: NFC, whitespace trimmed and collapsed to single spaces."""
+    return " ".join(unicodedata.normalize("NFC", text).split())

@@ -222,6 +222,13 @@ async def test_merging_two_cards_of_one_member_keeps_the_shared_number_once(clie
     child = await register(client, world, name="Nguyễn Văn Bé", age=6, phone=SHARED)
     # The same child typed under a nickname became a second member; staff merge the cards.
     again = await register(client, world, name="Bé Bin", age=6, phone=SHARED)
+    # Both cards are followed: the doctor ends the nickname's follow-up before the merge.
+    ended = await client.post(
+        f"{API}/patients/{again['id']}/end",
+        json={"reason": "other", "note": "Trùng hồ sơ"},
+        headers=world.auth("doctor"),
+    )
+    assert ended.status_code == 200, ended.text
     r = await client.post(
         f"/api/v1/contacts/{child['contact_id']}/merge",
         json={"merge_id": again["contact_id"]},

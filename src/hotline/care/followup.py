@@ -34,6 +34,7 @@ from hotline.care.registration import (
     assess_again,
     check_dates,
     check_facts,
+    patient_name,
 )
 from hotline.care.rulesets import COMORBIDITIES
 from hotline.care.schedule import close_open_slots
@@ -166,9 +167,10 @@ async def edit_patient(
             setattr(patient, name, value)
     contact = await session.get(Contact, patient.contact_id)
     assert contact is not None
-    if data.name is not None and data.name.strip() and data.name.strip() != contact.name:
-        before["name"], after["name"] = contact.name, data.name.strip()
-        contact.name = data.name.strip()
+    name = patient_name(data.name) if data.name is not None else ""
+    if name and name != contact.name:
+        before["name"], after["name"] = contact.name, name
+        contact.name = name
     if data.phone:
         e164 = normalise_phone(data.phone, field="phone")
         owner = await session.scalar(

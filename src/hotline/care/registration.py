@@ -5,7 +5,7 @@ doctor assigned and the check-ins scheduled."""
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from sqlalchemy import select
@@ -22,7 +22,6 @@ from hotline.care.risk import Vitals, warning_signs
 from hotline.care.rulesets import COMORBIDITIES, SYMPTOMS
 from hotline.care.schedule import extend_slots
 from hotline.care.service import _assign
-from hotline.cases.models import Case
 from hotline.contacts.models import Contact
 from hotline.contacts.phones import normalise_phone
 from hotline.contacts.service import (
@@ -38,7 +37,7 @@ from hotline.directory.service import check_ward
 from hotline.errors import Conflict, InvalidInput
 from hotline.messages import msg
 from hotline.site import site_of
-from hotline.text import fold
+from hotline.text import fold, hidden_characters, tidy
 
 TEST_TYPES = ("rt_pcr", "rapid_antigen")
 
@@ -160,6 +159,19 @@ async def _already_followed(
     )
 
 
+def patient_name(raw: str) -> str:
+    """A typed name as kept (NFC, spacing tidied; empty when only spaces were typed), refused
+    (422 naming `name`) with control or format characters: a zero-width space would make a
+    second record of one person, a bidi override (U+202E) would show the name reversed."""
+    name = tidy(raw)
+    bad = hidden_characters(name)
+    if bad:
+        raise InvalidInput(
+            msg("Họ tên chứa ký tự điều khiển hoặc ký tự ẩn: {chars}", chars=bad), field="name"
+        )
+    return name
+
+
 def _same_person(stored: str, typed: str) -> bool:
     """Whether a typed name is the stored one (case, diacritics and spacing aside)."""
     return fold(stored) == fold(typed)
@@ -194,6 +206,7 @@ async def register_patient(session: AsyncSession, *, actor: Actor, data: Patient
     doctor; what was measured recorded as the first check-in, a warning sign in it
     escalated (alert, urgent case to 115) as on any check-in; check-ins scheduled."""
     may_follow(actor)
+    data = replace(data, name=patient_name(data.name))
     if data.doctor_id is not None and not sees_all(actor):
         raise InvalidInput("Chỉ trưởng ca chọn bác sĩ phụ trách", field="doctor_id")
     _checked(data)
@@ -210,11 +223,11 @@ async def register_patient(session: AsyncSession, *, actor: Actor, data: Patient
     if contact is None:
         if not data.phone:
             raise InvalidInput("Cần số điện thoại của người bệnh", field="phone")
-        contact, known = await _person_on_phone(session, phone=data.phone, name=data.name.strip())
+        contact, known = await _person_on_phone(session, phone=data.phone, name=data.name)
     conflict = await _already_followed(session, actor, contact.id)
     if conflict is not None:
         raise conflict
-    if not data.case_code and not data.name.strip() and contact.name:
+    if not data.case_code and not data.name and contact.name:
         # Without a name the number alone would pick the person, and the answer would tell
         # whoever typed it the name on record: a look-up by phone. The name is asked for.
         raise InvalidInput("Cần họ tên người bệnh", field="name")
@@ -369,10 +382,3 @@ async def assess_again(session: AsyncSession, patient: CarePatient) -> tuple[str
     patient.eligible = found.eligible
     patient.eligibility = found.as_json()
     return was, found.decision
-
-
-async def urgent_case_code(session: AsyncSession, patient: CarePatient) -> str | None:
-    """The code of the urgent case the patient's last escalation opened, if any."""
-    if patient.urgent_case_id is None:
-        return None
-    return await session.scalar(select(Case.code).where(Case.id == patient.urgent_case_id))

@@ -187,6 +187,30 @@ async def shared_numbers(session: AsyncSession, contact_id: int, phones: list[st
     return sorted(set((await session.scalars(others)).all()))
 
 
+async def shared_numbers_of_many(
+    session: AsyncSession, phones: dict[int, list[str]]
+) -> dict[int, list[str]]:
+    """shared_numbers for many contacts (`phones`: each contact's numbers, as phones_of_many
+    gives them) in one query, however many contacts (lists and the worklist)."""
+    numbers = {e164 for numbers in phones.values() for e164 in numbers}
+    if not numbers:
+        return {}
+    rows = await session.execute(
+        select(ContactPhone.e164, ContactPhone.contact_id)
+        .where(ContactPhone.e164.in_(numbers))
+        .union(
+            select(ContactSharedPhone.e164, ContactSharedPhone.contact_id).where(
+                ContactSharedPhone.e164.in_(numbers)
+            )
+        )
+    )
+    on: dict[str, set[int]] = {}
+    for e164, contact_id in rows.tuples().all():
+        on.setdefault(e164, set()).add(contact_id)
+    found = {c: [n for n in nums if on.get(n, set()) - {c}] for c, nums in phones.items()}
+    return {c: nums for c, nums in found.items() if nums}
+
+
 async def household_on_phone(
     session: AsyncSession, e164: str, *, lock: bool = False
 ) -> tuple[int | None, list[Contact]]:

@@ -1,6 +1,6 @@
-"""Merging two contact cards of one person: phones, identities, cases, calls and the log of
-staff reads all move to the card kept. Above contacts, cases and calls, which know nothing of
-each other's rows."""
+"""Merging two contact cards of one person: phones, identities, cases, calls, followed-patient
+records and the log of staff reads all move to the card kept. Above contacts, cases, calls and
+home care, which know nothing of each other's rows."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
 from hotline.calls.models import Call
+from hotline.care.models import CarePatient, CareState, ConsultRequest
 from hotline.cases.models import Case
 from hotline.contacts.models import (
     Contact,
@@ -19,7 +20,7 @@ from hotline.contacts.models import (
     PersonalDataRead,
 )
 from hotline.contacts.service import get_contact
-from hotline.errors import InvalidInput, NotFound
+from hotline.errors import Conflict, InvalidInput, NotFound
 
 
 async def merge_contacts(
@@ -39,6 +40,24 @@ async def merge_contacts(
     if gone.id == keep.id:
         # keep_id was itself merged into merge_id: a self-pointer would make it unresolvable.
         raise InvalidInput("Không thể gộp một người với chính họ", field="merge_id")
+    # One followed patient per person: two cards each followed by a doctor are two records
+    # of care (readings, urgent cases) that cannot silently become one; staff end one first.
+    followed = (
+        await session.scalars(
+            select(CarePatient.contact_id)
+            .where(
+                CarePatient.contact_id.in_((keep.id, gone.id)),
+                CarePatient.state != CareState.ENDED,
+            )
+            .with_for_update()
+        )
+    ).all()
+    if keep.id in followed and gone.id in followed:
+        raise Conflict(
+            "Cả hai người đều đang được mạng lưới bác sĩ theo dõi: hãy kết thúc theo dõi "
+            "một hồ sơ trước khi gộp",
+            field="merge_id",
+        )
     # A number both shared (one household's phone) keeps one row, the kept contact's.
     await session.execute(
         delete(ContactSharedPhone).where(
@@ -48,7 +67,10 @@ async def merge_contacts(
             ),
         )
     )
-    for model in (ContactPhone, ContactSharedPhone, ContactIdentity, Case, Call, PersonalDataRead):
+    for model in (
+        ContactPhone, ContactSharedPhone, ContactIdentity, Case, Call, PersonalDataRead,
+        CarePatient, ConsultRequest,
+    ):  # fmt: skip
         await session.execute(
             update(model).where(model.contact_id == gone.id).values(contact_id=keep.id)
         )

@@ -4,7 +4,6 @@ the roster and the forecast accept."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,6 +19,7 @@ from hotline.messages import msg
 from hotline.site import site_of
 from hotline.staffing.forecast import QUEUE
 from hotline.staffing.models import RosterEntry, ShiftTemplate, Volunteer
+from hotline.text import hidden_characters, tidy
 
 # The roster says whom the operator queue rings (service.ringable), so only the operator
 # queue's call takers hold places on it: a doctor or a ward officer on a shift would leave
@@ -35,23 +35,12 @@ SHIFT_CODE = re.compile(r"[a-z0-9_-]{1,20}")
 # are taken, so what the API answers (06:00:00+07:00) can be sent back; other seconds or
 # a fraction would start a shift at an instant nobody means (06:00:59.5).
 SHIFT_START = re.compile(r"(\d{1,2}):(\d{2})(:00)?(Z|[+-]\d{2}:?\d{2})?")
-# Control and format characters (Unicode categories Cc, Cf: bidi overrides such as U+202E,
-# zero-width spaces and joiners) would let a name display as something else; private-use,
-# surrogate and unassigned code points have no place in a name either.
-REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn"})
-
-
-def hidden_characters(text: str) -> str:
-    """The refused characters of `text` as "U+202E, ..." (empty when there are none)."""
-    return ", ".join(
-        sorted({f"U+{ord(c):04X}" for c in text if unicodedata.category(c) in REFUSED_CATEGORIES})
-    )
 
 
 def shift_name(raw: str) -> str:
     """A shift's name as kept: NFC, whitespace collapsed; refused (422 naming `name`) when
     empty or with control or format characters."""
-    name = " ".join(unicodedata.normalize("NFC", raw).split())
+    name = tidy(raw)
     if not name:
         raise InvalidInput("Cần tên ca trực", field="name")
     bad = hidden_characters(name)

@@ -20,6 +20,7 @@ from hotline.care import (
     links,
     registration,
     service,
+    views,
 )
 from hotline.care.fhir import patient_bundle
 from hotline.types import Id, Int32
@@ -142,10 +143,8 @@ async def register(body: PatientBody, actor: ActorDep, state: StateDep) -> dict[
             session, actor=actor, data=registration.PatientIn(**values)
         )
         # The registration's echo: what the caller just sent, plus where it landed.
-        out = (await service.registered_view(session, patient)).as_json()
+        out = (await views.registered_view(session, patient)).as_json()
         out["checkin_link"] = links.link_of(session, patient)
-        # A warning sign measured at registration opened an urgent case at once.
-        out["urgent_case_code"] = await registration.urgent_case_code(session, patient)
         return out
 
 

@@ -88,7 +88,9 @@ async def render(
         state_now = view.patient.state
         # Shown as links only to those the cases service lets open them.
         cases = await case_refs(
-            session, actor=actor, codes=[view.case_code, *(c.case_code for c in found)]
+            session,
+            actor=actor,
+            codes=[view.case_code, view.urgent_case_code, *(c.case_code for c in found)],
         )
         context.update(
             view=view,
