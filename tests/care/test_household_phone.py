@@ -18,6 +18,7 @@ from hotline.care.registration import PatientIn, register_patient
 from hotline.contacts.models import ContactSharedPhone
 from hotline.errors import Conflict
 from tests.agents.test_agents import user_id
+from tests.calls.test_calls import record_call_for
 from tests.care.helpers import (
     API,
     check_in,
@@ -116,9 +117,10 @@ async def test_a_call_from_the_shared_phone_shows_on_each_members_page(client, w
     await _mother_on_record(client, world)
     await register(client, world, name="Nguyễn Thị Lan", age=35, phone=SHARED)
     child = await register(client, world, name="Nguyễn Văn Bé", age=6, phone=SHARED)
-    r = await client.post(
-        "/api/v1/calls",
-        json={
+    r = await record_call_for(
+        client,
+        world,
+        {
             "line": "1022",
             "caller": SHARED,
             "started_at": "2026-11-20T02:00:00Z",
@@ -129,7 +131,6 @@ async def test_a_call_from_the_shared_phone_shows_on_each_members_page(client, w
             "talk_seconds": 240,
             "outcome": "answered",
         },
-        headers=world.auth("operator"),
     )
     assert r.status_code == 201, r.text
     async with signed_in("doctor") as c:
