@@ -11,7 +11,9 @@ from hotline.auth.permissions import Permission, allows
 from hotline.auth.service import Actor
 from hotline.cases.assignment_state import ACTIVE_STATUSES
 from hotline.cases.codes import normalise_code
+from hotline.cases.medical import reads_medical
 from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseStatus
+from hotline.contacts.models import Channel
 from hotline.errors import NotFound
 from hotline.messages import msg
 
@@ -73,8 +75,34 @@ def can_edit(actor: Actor) -> bool:
 STAFF_ONLY_EVENT_DATA = frozenset({"reporters"})
 
 
-def event_data_for(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
-    """What of a timeline entry's data (stored or live) this actor may read."""
-    if allows(actor, Permission.SEE_ALL_CASES) or not STAFF_ONLY_EVENT_DATA.intersection(data):
-        return data
-    return {k: v for k, v in data.items() if k not in STAFF_ONLY_EVENT_DATA}
+# Timeline data of a care case whose values are the medical text or the home (the edits'
+# old and new values): kept as "changed" with no value for those who read the neutral line.
+MEDICAL_CHANGES = frozenset({"description", "address", "location", "lat", "long"})
+
+
+def event_data_for(
+    actor: Actor,
+    data: dict[str, Any],
+    *,
+    channel: Channel | str | None = None,
+    assignee_id: int | None = None,
+) -> dict[str, Any]:
+    """What of a timeline entry's data (stored or live) this actor may read; `channel` and
+    `assignee_id` are the case's (a live event carries them for a care case)."""
+    if not allows(actor, Permission.SEE_ALL_CASES) and STAFF_ONLY_EVENT_DATA.intersection(data):
+        data = {k: v for k, v in data.items() if k not in STAFF_ONLY_EVENT_DATA}
+    changes = data.get("changes")
+    if (
+        channel is not None
+        and isinstance(changes, dict)
+        and MEDICAL_CHANGES.intersection(changes)
+        and not reads_medical(actor, channel=channel, assignee_id=assignee_id)
+    ):
+        hidden = {k: ({} if k in MEDICAL_CHANGES else v) for k, v in changes.items()}
+        data = {**data, "changes": hidden}
+    return data
+
+
+def case_event_data_for(actor: Actor, case: Case, data: dict[str, Any]) -> dict[str, Any]:
+    """A stored timeline entry's data of this case as this actor may read it."""
+    return event_data_for(actor, data, channel=case.channel, assignee_id=case.assignee_id)

@@ -26,7 +26,7 @@ from hotline.cases import (
     versions,
     workflow,
 )
-from hotline.cases.access import event_data_for, get_case_for
+from hotline.cases.access import case_event_data_for, get_case_for
 from hotline.cases.actions import allowed_actions, unit_assignment
 from hotline.cases.models import Case
 from hotline.cases.schemas import (
@@ -341,7 +341,7 @@ async def case_events(code: str, actor: ActorDep, state: StateDep) -> list[Event
     async with state.unit_of_work(read_only=True) as session:
         case = await get_case_for(session, actor, code)
         return [
-            EventOut.of(e, data=event_data_for(actor, e.data or {}))
+            EventOut.of(e, data=case_event_data_for(actor, case, e.data or {}))
             for e in await timeline.events_of(session, case.id)
         ]
 

@@ -26,6 +26,7 @@ from hotline.auth.service import Actor
 from hotline.cases.models import Case
 from hotline.contacts.models import Channel
 from hotline.contacts.service import ReadSubject, log_personal_reads
+from hotline.errors import InvalidInput, NotAllowed
 from hotline.messages import msg
 
 NEUTRAL = msg("Ca cấp cứu từ mạng lưới bác sĩ — chi tiết y tế chỉ người phụ trách xem được")
@@ -44,6 +45,31 @@ def reads_medical(actor: Actor, *, channel: Channel | str, assignee_id: int | No
     if allows(actor, Permission.SEE_ALL_PATIENTS) or actor.unit_scoped:
         return True
     return actor.user_id is not None and assignee_id == actor.user_id
+
+
+# The fields of a case holding the medical text and the home: only those who read them
+# edit them (an edit made blind would overwrite what the writer cannot see).
+MEDICAL_FIELDS = ("description", "address", "lat", "long")
+
+
+def check_edit(actor: Actor, case: Case, changes: dict[str, object]) -> None:
+    """Refuse an edit of a care case that would publish it or write its medical fields
+    without reading them. Other cases, and its other fields, are edited as before."""
+    if case.channel != Channel.CARE:
+        return
+    if changes.get("public"):
+        # The public portal is read by anyone: a patient's warning signs never go there.
+        raise InvalidInput(
+            msg("Ca cấp cứu từ mạng lưới bác sĩ không được công khai"), field="public"
+        )
+    if reads_medical(actor, channel=case.channel, assignee_id=case.assignee_id):
+        return
+    for field in MEDICAL_FIELDS:
+        if field in changes:
+            raise NotAllowed(
+                msg("Chỉ người phụ trách ca cấp cứu được sửa trường {field}", field=field),
+                field=field,
+            )
 
 
 def medical_clause(actor: Actor) -> Any:

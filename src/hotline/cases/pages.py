@@ -21,7 +21,7 @@ from hotline.auth.service import Actor, display_names, get_user
 from hotline.calls import labels as call_labels
 from hotline.calls.service import calls_of_case
 from hotline.cases import medical, notes, queries, timeline, workflow
-from hotline.cases.access import event_data_for, get_case_for
+from hotline.cases.access import case_event_data_for, get_case_for
 from hotline.cases.actions import allowed_actions, unit_assignment
 from hotline.cases.assignment_state import is_overdue
 from hotline.cases.codes import normalise_code
@@ -128,7 +128,7 @@ async def _case_context(
         "actions": {a.value for a in actions},
         "note_kinds": {k.value for k in note_kinds},
         "version": version_in(events),
-        **await _timeline_context(session, actor, events),
+        **await _timeline_context(session, actor, case, events),
         "units": units,
         "forward": await forward_choices(session, case, list(units.values()))
         if Action.FORWARD in actions
@@ -162,11 +162,11 @@ async def _conversations(session: AsyncSession, actor: Actor, case: Case) -> lis
 
 
 async def _timeline_context(
-    session: AsyncSession, actor: Actor, events: list[Any]
+    session: AsyncSession, actor: Actor, case: Case, events: list[Any]
 ) -> dict[str, Any]:
     names = await display_names(session, {e.actor_id for e in events if e.actor_id})
     return {
-        "events": [(e, event_data_for(actor, e.data or {})) for e in events],
+        "events": [(e, case_event_data_for(actor, case, e.data or {})) for e in events],
         "names": names,
     }
 
@@ -250,7 +250,7 @@ async def case_timeline(request: Request, code: str, state: StateDep) -> Respons
             "labels": STATUS_LABELS_VI,
             "units": {u.id: u for u in await list_units(session)},
             "version": version_in(events),
-            **await _timeline_context(session, actor, events),
+            **await _timeline_context(session, actor, case, events),
         }
     return templates.TemplateResponse(request, "cases/timeline.html", context)
 

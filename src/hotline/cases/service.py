@@ -14,6 +14,7 @@ from hotline.calls.service import link_call
 from hotline.cases import codes, intake_pg, timeline
 from hotline.cases.intake_batch import IntakeWriter
 from hotline.cases.intake_pg import OpenedCase
+from hotline.cases.medical import check_edit
 from hotline.cases.models import Case, CaseStatus, Channel, Priority
 from hotline.contacts.phones import normalise_phone
 from hotline.contacts.service import find_or_create_by_phone
@@ -339,6 +340,7 @@ async def update_case(
     if unknown:
         field = sorted(unknown)[0]
         raise InvalidInput(msg("Không sửa được trường {field}", field=field), field=field)
+    check_edit(actor, case, changes)
     diff: dict[str, dict[str, object]] = {}
     if "category" in changes and changes["category"] != case.category_code:
         new_cat = changes["category"]

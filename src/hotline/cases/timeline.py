@@ -11,6 +11,7 @@ from hotline.auth.service import Actor
 from hotline.cases.access import ANSWER_STANDS, UNIT_HOLDS
 from hotline.cases.intake_pg import OpenedCase
 from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseEvent
+from hotline.contacts.models import Channel
 from hotline.events import DomainEvent, record_event
 
 
@@ -86,13 +87,13 @@ def live_event(
     data: dict[str, Any] | None,
     unit_ids: tuple[int, ...] = (),
 ) -> DomainEvent:
-    """The live event for a timeline entry."""
-    return DomainEvent(
-        kind=f"case.{kind}",
-        case_code=case.code,
-        unit_ids=unit_ids,
-        data=live_data(case.status.value, actor, data),
-    )
+    """The live event for a timeline entry. A care case's carries its channel and holder:
+    the stream shows its edits' medical values only to those in charge
+    (`access.event_data_for`)."""
+    live = live_data(case.status.value, actor, data)
+    if case.channel == Channel.CARE:
+        live.update(channel=Channel.CARE.value, assignee_id=getattr(case, "assignee_id", None))
+    return DomainEvent(kind=f"case.{kind}", case_code=case.code, unit_ids=unit_ids, data=live)
 
 
 def live_data(status: str, actor: Actor, data: dict[str, Any] | None) -> dict[str, Any]:

@@ -324,6 +324,9 @@ async def public_reports(
             .outerjoin(Category, Category.code == Case.category_code)
             .outerjoin(Ward, Ward.code == Case.ward_code)
             .where(Case.public.is_(True), Case.status.not_in(NOT_LISTED))
+            # Home care's urgent cases are never published (cases/medical.py refuses it);
+            # one flagged public by other means still stays off the portal.
+            .where(Case.channel != Channel.CARE)
             .order_by(Case.created_at.desc(), Case.id.desc())
             .limit(limit)
         )

@@ -20,6 +20,7 @@ from hotline.auth.service import Actor, actor_for_page_session, actor_for_token
 from hotline.calls.line_queue import QUEUE_CHANGED, LineQueue, QueueBoard, read_board
 from hotline.care.access import event_visible as care_event_visible
 from hotline.cases.access import event_data_for
+from hotline.contacts.models import Channel
 from hotline.db import utcnow
 from hotline.errors import Unauthenticated
 from hotline.events import DomainEvent, oldest_id, read_after
@@ -55,7 +56,14 @@ def visible(actor: Actor, event: DomainEvent) -> bool:
 def as_seen_by(actor: Actor, event: DomainEvent) -> dict[str, object]:
     """The event as this actor may read it (case timeline data: `event_data_for`)."""
     out = event.as_json()
-    out["data"] = event_data_for(actor, event.data)
+    data = event.data
+    care = event.kind.startswith("case.") and data.get("channel") == Channel.CARE.value
+    out["data"] = event_data_for(
+        actor,
+        data,
+        channel=Channel.CARE if care else None,
+        assignee_id=data.get("assignee_id") if care else None,
+    )
     return out
 
 

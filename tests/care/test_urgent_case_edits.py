@@ -1,0 +1,148 @@
+"""The urgent case a warning sign opens, beyond its reads: it is never published, its edits'
+old and new medical values (timeline, live stream) reach only those in charge, only they
+edit its medical text and home, and the knowledge base matches only the text the reader
+sees."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import update
+
+from tests.care.test_urgent_case_privacy import HOME, NEUTRAL, _hidden, _urgent_case
+from tests.cases.test_events_sse import _next_event, _serve
+from tests.knowledge.helpers import published
+
+pytestmark = pytest.mark.anyio
+
+MOVED = "Số 40 ngõ 34 phố Đội Cấn"
+RETOLD = "Dấu hiệu cảnh báo: SpO2 91%, thở nhanh, tím môi"
+
+
+def _problem(r: Any, status: int, field: str) -> None:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["field"] == field
+
+
+async def test_no_one_publishes_an_urgent_case_and_the_portal_never_lists_one(app, client, world):
+    code, _ = await _urgent_case(client, world)
+    for who in ("operator", "supervisor"):
+        r = await client.patch(
+            f"/api/v1/cases/{code}", json={"public": True}, headers=world.auth(who)
+        )
+        _problem(r, 422, "public")
+    page = await client.get("/phan-anh/cong-khai")
+    assert page.status_code == 200
+    _hidden(page.text)
+
+
+async def test_an_urgent_case_flagged_public_by_other_means_stays_off_the_portal(
+    app, client, world
+):
+    """An old row, a script: the portal leaves home care's cases out all the same."""
+    from hotline.cases.models import Case
+
+    code, _ = await _urgent_case(client, world)
+    async with app.state.hotline.unit_of_work() as session:
+        await session.execute(update(Case).where(Case.code == code).values(public=True))
+    page = await client.get("/phan-anh/cong-khai")
+    assert page.status_code == 200
+    _hidden(page.text)
+    assert "Dấu hiệu cảnh báo" not in page.text and "Đội Cấn" not in page.text
+
+
+async def _edited_by_the_supervisor(client: Any, world: Any, code: str) -> None:
+    r = await client.patch(
+        f"/api/v1/cases/{code}",
+        json={"address": MOVED, "description": RETOLD, "lat": 21.03, "long": 105.81},
+        headers=world.auth("supervisor"),
+    )
+    assert r.status_code == 200, r.text
+
+
+async def test_the_timeline_shows_the_edits_values_only_to_those_in_charge(client, world):
+    code, _ = await _urgent_case(client, world)
+    await _edited_by_the_supervisor(client, world, code)
+    url = f"/api/v1/cases/{code}/events"
+    r = await client.get(url, headers=world.auth("operator"))
+    assert r.status_code == 200, r.text
+    _hidden(r.text)
+    assert MOVED not in r.text and "21.03" not in r.text
+    (edit,) = [e for e in r.json() if e["kind"] == "updated"]
+    # The operator learns that the text and the home changed, not what they were or are.
+    assert edit["data"]["changes"] == {"description": {}, "address": {}, "location": {}}
+    r = await client.get(url, headers=world.auth("supervisor"))
+    (edit,) = [e for e in r.json() if e["kind"] == "updated"]
+    assert edit["data"]["changes"]["address"] == {"from": HOME, "to": MOVED}
+    assert edit["data"]["changes"]["description"]["to"] == RETOLD
+
+
+async def test_the_live_stream_shows_the_edits_values_only_to_those_in_charge(app, world, client):
+    code, _ = await _urgent_case(client, world)
+    async with (
+        _serve(app) as base,
+        httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(10)) as http,
+        asyncio.timeout(30),
+        http.stream("GET", "/api/v1/events", headers=world.auth("operator")) as operator,
+        http.stream("GET", "/api/v1/events", headers=world.auth("supervisor")) as supervisor,
+    ):
+        seen_by_operator = operator.aiter_lines()
+        seen_by_supervisor = supervisor.aiter_lines()
+        await _next_event(seen_by_operator, "ready")
+        await _next_event(seen_by_supervisor, "ready")
+        await _edited_by_the_supervisor(http, world, code)
+        hidden = await _next_event(seen_by_operator, "case.updated")
+        shown = await _next_event(seen_by_supervisor, "case.updated")
+    assert hidden["case_code"] == code
+    assert hidden["data"]["changes"] == {"description": {}, "address": {}, "location": {}}
+    _hidden(str(hidden))
+    assert MOVED not in str(hidden)
+    assert shown["data"]["changes"]["address"] == {"from": HOME, "to": MOVED}
+
+
+async def test_only_those_in_charge_edit_the_medical_text_and_the_home(client, world):
+    code, _ = await _urgent_case(client, world)
+    url = f"/api/v1/cases/{code}"
+    operator = world.auth("operator")
+    for field, value in (
+        ("address", "?"),
+        ("description", "Đã gọi lại, ổn"),
+        ("lat", 21.0),
+        ("long", 105.8),
+    ):
+        r = await client.patch(url, json={field: value}, headers=operator)
+        _problem(r, 403, field)
+    # Its other fields are edited as before; the text it cannot read is untouched.
+    r = await client.patch(url, json={"priority": "high"}, headers=operator)
+    assert r.status_code == 200, r.text
+    assert r.json()["description"] == NEUTRAL
+    full = (await client.get(url, headers=world.auth("supervisor"))).json()
+    assert "SpO2 93%" in full["description"] and full["address"] == HOME
+    assert full["priority"] == "high"
+    await _edited_by_the_supervisor(client, world, code)
+    full = (await client.get(url, headers=world.auth("supervisor"))).json()
+    assert full["description"] == RETOLD and full["address"] == MOVED
+
+
+async def test_knowledge_suggestions_match_only_the_text_the_reader_sees(client, world):
+    await published(
+        client,
+        world,
+        question="SpO2 dưới 94%, nhịp thở nhanh: người bệnh F0 cần làm gì?",
+        answer="Gọi 115 ngay; trong lúc chờ, cho người bệnh nằm sấp và theo dõi SpO2.",
+    )
+    code, _ = await _urgent_case(client, world)
+    url = f"/api/v1/cases/{code}/articles"
+    r = await client.get(url, headers=world.auth("supervisor"))
+    assert r.status_code == 200, r.text
+    matched = {w for s in r.json() for w in s["matched"]}
+    assert "spo2" in {w.lower() for w in matched}, r.text
+    r = await client.get(url, headers=world.auth("operator"))
+    assert r.status_code == 200, r.text
+    # Matched on the neutral line: no word of the hidden text comes back.
+    matched = {w.lower() for s in r.json() for w in s["matched"]}
+    assert not matched & {"spo2", "thở", "tho", "nhịp", "nhip", "f0", "nhanh"}, r.text
