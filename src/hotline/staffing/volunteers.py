@@ -216,7 +216,12 @@ async def decide(
             raise InvalidInput("Chỉ liên kết tài khoản khi duyệt", field="user_id")
         user = await queue_taker(session, user_id, "user_id")
         other = await session.scalar(
-            select(Volunteer.id).where(Volunteer.user_id == user.id, Volunteer.id != volunteer.id)
+            select(Volunteer.id).where(
+                Volunteer.user_id == user.id,
+                Volunteer.id != volunteer.id,
+                # A withdrawn offer keeps its link as the record of its past places only.
+                Volunteer.status.in_((VolunteerStatus.PENDING, VolunteerStatus.APPROVED)),
+            )
         )
         if other is not None:
             raise Conflict(
