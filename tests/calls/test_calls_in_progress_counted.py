@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from hotline.calls.models import Call
 from hotline.reports.models import CallCounter, CallQuarterCounter, OperatorCounter
 from hotline.reports.rebuild import rebuild_counters
 from tests.calls.test_calls import _post_call, call_body
@@ -104,3 +105,42 @@ async def test_operators_may_neither_record_nor_finish_calls(client, world) -> N
             "/api/v1/calls", json=call_body(branch="operator"), headers=world.auth(who)
         )
         assert r.status_code == 201, r.text
+
+
+@pytest.mark.parametrize(
+    "ended_at",
+    [
+        "2099-01-01T00:00:00Z",  # in the future
+        "2026-11-21T02:00:31Z",  # more than a day after the start
+    ],
+)
+async def test_an_impossible_end_is_refused_naming_the_field(app, client, world, ended_at) -> None:
+    r = await _post_call(client, world, branch="operator", ended_at=None, talk_seconds=0)
+    assert r.status_code == 201, r.text
+    r = await client.patch(
+        f"/api/v1/calls/{r.json()['id']}",
+        json={"ended_at": ended_at, "talk_seconds": 0},
+        headers=world.auth("supervisor"),
+    )
+    assert r.status_code == 422 and r.json()["field"] == "ended_at", r.text
+    assert await _offered(app) == 0
+
+
+async def test_a_call_the_phone_line_recorded_is_not_ended_through_the_api(
+    app, client, world
+) -> None:
+    r = await _post_call(client, world, branch="operator", ended_at=None, talk_seconds=0)
+    assert r.status_code == 201, r.text
+    call = r.json()["id"]
+    async with app.state.hotline.unit_of_work() as session:
+        row = await session.get(Call, call)
+        assert row is not None
+        row.record_key = "line-1022-test"  # as the phone line marks the calls it records
+    r = await client.patch(
+        f"/api/v1/calls/{call}",
+        json={"ended_at": "2026-11-20T02:05:30Z", "talk_seconds": 300},
+        headers=world.auth("supervisor"),
+    )
+    assert r.status_code == 409 and r.json()["field"] == "call_id", r.text
+    assert "tổng đài tự ghi" in r.json()["detail"]
+    assert await _offered(app) == 0

@@ -75,7 +75,7 @@ async def test_languages_come_from_the_supported_list(client, world) -> None:
 async def test_a_number_already_signed_up_gets_the_same_answer_and_is_texted_a_code(
     app, client, world
 ) -> None:
-    # An SMS channel: each sign-up's number is texted a code naming the offer.
+    # An SMS channel: each sign-up's number is texted a code (naming nobody).
     r = await client.post(
         "/api/v1/channels",
         json={"kind": "sms", "name": "SMS 1022", "settings": SMS},
@@ -100,7 +100,7 @@ async def test_a_number_already_signed_up_gets_the_same_answer_and_is_texted_a_c
             await session.scalars(select(Message.text).where(Message.source == "volunteer_code"))
         ).all()
     assert len(texts) == 3
-    assert any("Người Khác" in t and "đừng nhập mã" in t for t in texts)
+    assert all("bỏ qua tin này" in t and "Người Khác" not in t for t in texts)
     # A number is texted at most three codes a day: sign-ups cannot flood a phone.
     for _ in range(3):
         await client.post(
@@ -180,3 +180,25 @@ async def test_the_staffing_lists_are_paged_with_a_cursor(client, world) -> None
     for path in ("/api/v1/swaps", "/api/v1/staffing/notices"):
         body = (await client.get(path, params={"limit": 1}, headers=sup)).json()
         assert body == {"items": [], "next_cursor": None}, path
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"skills": {"medical": "yes"}}, "skills.medical"),
+        ({"skills": {"medical": 1}}, "skills.medical"),
+        ({"reserve": "true"}, "reserve"),
+    ],
+)
+async def test_a_yes_or_no_answer_is_a_true_or_false_not_a_word(client, body, field) -> None:
+    r = await client.post(
+        "/api/v1/public/volunteers",
+        json={"full_name": "Trần Văn Bình", "phone": "0912000706", **body},
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["field"] == field, r.text
+
+
+async def test_a_withdrawal_reason_is_held_to_the_length_the_service_keeps(app) -> None:
+    reason = app.openapi()["components"]["schemas"]["WithdrawIn"]["properties"]["reason"]
+    assert reason["maxLength"] == 200

@@ -38,13 +38,19 @@ async def _offers(client: Any, world: Any) -> dict[str, dict[str, Any]]:
 
 
 async def _code_for(app: Any, name: str) -> str:
-    """The code texted to the number for the offer in `name` (what its holder reads)."""
+    """The code texted to the number for the offer in `name` (what its holder reads: the
+    text itself names nobody, so the offer is found by the outbox key)."""
     async with app.state.hotline.unit_of_work(read_only=True) as session:
-        texts = (
-            await session.scalars(select(Message.text).where(Message.source == "volunteer_code"))
+        offer = await session.scalar(select(Volunteer.id).where(Volunteer.full_name == name))
+        found = (
+            await session.scalars(
+                select(Message.text).where(
+                    Message.source == "volunteer_code",
+                    Message.idempotency_key == f"volunteer_code:{offer}",
+                )
+            )
         ).all()
-    found = [t for t in texts if name in t]
-    assert len(found) == 1, texts
+    assert len(found) == 1, found
     code = re.search(r"\b(\d{6})\b", found[0])
     assert code is not None
     return code[1]

@@ -129,3 +129,29 @@ async def test_a_supervisor_moves_an_offer_to_the_right_account(client, world) -
         f"/api/v1/volunteers/{vid}/account", json={"user_id": supervisor}, headers=sup
     )
     assert r.status_code == 409 and r.json()["field"] == "user_id", r.text
+
+
+async def test_a_withdrawn_offer_does_not_hold_its_account(client, world) -> None:
+    sup = world.auth("supervisor")
+    operator = await _me(client, world, "operator")
+    first = await _approved(client, world, "0912000604", user_id=operator)
+    r = await client.post(f"/api/v1/volunteers/{first}/withdraw", headers=sup)
+    assert r.status_code == 200, r.text
+    # The same person offers again: the new offer is approved with the account...
+    again = await _approved(client, world, "0912000604", user_id=operator)
+    r = await client.get("/api/v1/volunteers/mine", headers=world.auth("operator"))
+    assert r.status_code == 200 and r.json()["id"] == again, r.text
+    r = await client.post(f"/api/v1/volunteers/{again}/withdraw", headers=sup)
+    assert r.status_code == 200, r.text
+    # ...or linked to it afterwards.
+    later = await _approved(client, world, "0912000605")
+    r = await client.put(
+        f"/api/v1/volunteers/{later}/account", json={"user_id": operator}, headers=sup
+    )
+    assert r.status_code == 200 and r.json()["user_id"] == operator, r.text
+    # A live offer still holds its account.
+    other = await _approved(client, world, "0912000606")
+    r = await client.put(
+        f"/api/v1/volunteers/{other}/account", json={"user_id": operator}, headers=sup
+    )
+    assert r.status_code == 409 and r.json()["field"] == "user_id", r.text

@@ -11,9 +11,10 @@ import secrets
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.channels.models import Message
 from hotline.channels.notify import text_phone
 from hotline.contacts.phones import normalise_phone
 from hotline.db import utcnow
@@ -25,11 +26,15 @@ from hotline.staffing.models import Volunteer, VolunteerStatus
 log = structlog.get_logger(__name__)
 CODE_SOURCE = "volunteer_code"  # the outbox message's source
 CODE_VALID = timedelta(minutes=30)
-CODE_TRIES = 5  # wrong codes an offer takes before its code is spent
+# Wrong codes typed for one number a site day, whichever of its offers they were meant for:
+# then every try is refused unchecked, so one number's codes take at most this many guesses.
+CODE_TRIES = 5
 CODES_PER_DAY = 3  # codes texted to one number a day: sign-ups cannot flood a phone
+# Nothing the sign-up typed goes into the text: the form must not let anyone write to any
+# number (a name can carry a link).
 CODE_TEXT = (
-    "Tổng đài 1022: mã xác nhận đăng ký tình nguyện viên của {name} là {code} (hiệu lực 30 "
-    "phút). Nếu không phải bạn đăng ký, xin đừng nhập mã này."
+    "Tổng đài 1022: mã xác nhận đăng ký tình nguyện viên là {code}, hiệu lực 30 phút. "
+    "Nếu bạn không đăng ký, hãy bỏ qua tin này."
 )
 WRONG_CODE = msg("Mã xác nhận không đúng hoặc đã hết hạn")
 CONFIRMED = msg("Số điện thoại của bạn đã được xác nhận. Trưởng ca sẽ xem xét đăng ký.")
@@ -39,19 +44,33 @@ def _digest(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
 
 
+def _day_start(session: AsyncSession, now: datetime) -> datetime:
+    tz = site_of(session).timezone
+    return datetime.combine(now.astimezone(tz).date(), datetime.min.time(), tzinfo=tz)
+
+
+def _code_key(volunteer_id: int) -> str:
+    return f"{CODE_SOURCE}:{volunteer_id}"
+
+
 async def send_code(session: AsyncSession, volunteer: Volunteer, now: datetime) -> bool:
     """Text a new offer's number a one-time code (through the SMS channel's outbox, when
-    one is enabled; at most CODES_PER_DAY a number and site day). False when none went."""
-    tz = site_of(session).timezone
-    day_start = datetime.combine(now.astimezone(tz).date(), datetime.min.time(), tzinfo=tz)
+    one is enabled; at most CODES_PER_DAY a number and site day). False when none went.
+    The codes counted are the texts queued (the outbox keeps them), not the offers whose
+    code is still live: a code spent, typed back or withdrawn was still sent."""
+    day_start = _day_start(session, now)
+    todays = await session.scalars(
+        select(Volunteer.id).where(
+            Volunteer.phone == volunteer.phone, Volunteer.created_at >= day_start
+        )
+    )
     sent_today = await session.scalar(
         select(func.count())
-        .select_from(Volunteer)
+        .select_from(Message)
         .where(
-            Volunteer.phone == volunteer.phone,
-            Volunteer.code_hash.is_not(None),
-            Volunteer.created_at >= day_start,
-            Volunteer.id != volunteer.id,
+            Message.source == CODE_SOURCE,
+            Message.created_at >= day_start,
+            Message.idempotency_key.in_([_code_key(i) for i in todays]),
         )
     )
     if (sent_today or 0) >= CODES_PER_DAY:
@@ -61,8 +80,8 @@ async def send_code(session: AsyncSession, volunteer: Volunteer, now: datetime) 
     message = await text_phone(
         session,
         phone=volunteer.phone,
-        text=CODE_TEXT.format(name=volunteer.full_name, code=code),
-        key=f"{CODE_SOURCE}:{volunteer.id}",
+        text=CODE_TEXT.format(code=code),
+        key=_code_key(volunteer.id),
         source=CODE_SOURCE,
     )
     if message is None:
@@ -78,9 +97,11 @@ async def confirm_phone(session: AsyncSession, *, phone: str, code: str) -> Volu
     """Whoever holds `phone` confirms the waiting offer the code was texted for: the offer
     is marked confirmed (by nobody: the number itself), and the number's other waiting
     offers, not confirmed, are refused — they were made by someone else with this number.
-    A wrong or expired code answers None and is counted against the number's codes (the
-    caller commits the count and then refuses it, 422 naming `code`, WRONG_CODE): after
-    CODE_TRIES a code is spent (a supervisor can still phone the number)."""
+    A wrong or expired code answers None and is counted against the number (the caller
+    commits the count and then refuses it, 422 naming `code`, WRONG_CODE): the count is
+    kept on every offer of the number made this site day (and any with a live code), and
+    once one of them holds CODE_TRIES, every code of the number is spent and further tries
+    that day are refused unchecked (a supervisor can still phone the number)."""
     number = normalise_phone(phone, field="phone")
     code = code.strip()
     if not code.isdigit() or len(code) != 6:
@@ -91,18 +112,24 @@ async def confirm_phone(session: AsyncSession, *, phone: str, code: str) -> Volu
             select(Volunteer)
             .where(
                 Volunteer.phone == number,
-                Volunteer.status == VolunteerStatus.PENDING,
-                Volunteer.code_hash.is_not(None),
+                or_(
+                    Volunteer.created_at >= _day_start(session, now),
+                    Volunteer.code_hash.is_not(None),
+                ),
             )
             .order_by(Volunteer.id)
             .with_for_update()
         )
     ).all()
+    if any(v.code_tries >= CODE_TRIES for v in offers):
+        log.info("volunteer_code_refused", reason="daily_tries")
+        return None
     found = next(
         (
             v
             for v in offers
-            if v.code_hash
+            if v.status is VolunteerStatus.PENDING
+            and v.code_hash
             and v.code_expires_at is not None
             and v.code_expires_at > now
             and hmac.compare_digest(v.code_hash, _digest(code))

@@ -60,8 +60,10 @@ async def withdraw(
     """Withdraw a waiting or approved offer: a supervisor's decision, or the volunteer's
     own through the account linked to it (anyone else: 404). Its places on shifts not yet
     begun are removed; places on shifts begun or ended stay as the record of who worked.
-    The number may then offer again. 409 naming `volunteer_id` when already refused or
-    withdrawn."""
+    The number may then offer again. The offer keeps its account link, as the record of
+    whose places the past ones were (the roster counts a volunteer's place by the account
+    linked to the offer), but holds the account no more: another offer may be linked to it.
+    409 naming `volunteer_id` when already refused or withdrawn."""
     require(actor, Permission.SEE_ROSTER)
     volunteer = await _offer(session, volunteer_id)
     lead = allows(actor, Permission.MANAGE_STAFFING)
@@ -101,9 +103,10 @@ async def relink(
 ) -> Volunteer:
     """Change the account an approved volunteer answers calls with, or unlink it (None),
     when the wrong one was linked (supervisors). The account: an active operator's or
-    supervisor's (else 422) linked to no other offer (409), and not itself on a shift not
-    yet begun that this volunteer's offer is on (one person, one place; 409 naming
-    `user_id`)."""
+    supervisor's (else 422) linked to no other waiting or approved offer (409; a
+    withdrawn offer keeps its link, so its past places stay that person's), and not itself
+    on a shift not yet begun that this volunteer's offer is on (one person, one place;
+    409 naming `user_id`)."""
     require(
         actor,
         Permission.MANAGE_STAFFING,
@@ -120,7 +123,9 @@ async def relink(
         account = f"{user.full_name or user.username} ({user.username})"
         other = await session.scalar(
             select(Volunteer.full_name).where(
-                Volunteer.user_id == user.id, Volunteer.id != volunteer.id
+                Volunteer.user_id == user.id,
+                Volunteer.id != volunteer.id,
+                Volunteer.status.in_(LIVE),
             )
         )
         if other is not None:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from hotline.auth.models import User
+from hotline.db import utcnow
 from hotline.site import site_of
 from hotline.staffing.checks import OPERATOR_ROLES, shift_span
 from hotline.staffing.models import RosterEntry, ShiftTemplate, Volunteer
@@ -47,13 +48,14 @@ async def roster(
     session: AsyncSession, *, start: date, end: date, user_id: int | None = None
 ) -> list[ShiftDay]:
     """Every active shift of every day in [start, end] with who is on it (everyone, or
-    only `user_id`'s places); no permission check: callers check."""
+    only `user_id`'s places); no permission check: callers check. A retired shift stays on
+    the days up to today (site time) that have places on it: retiring a shift changes the
+    days to come, not the record of who worked (nor tonight's shift, already staffed)."""
     tz = site_of(session).timezone
+    today = utcnow().astimezone(tz).date()
     shifts = (
         await session.scalars(
-            select(ShiftTemplate)
-            .where(ShiftTemplate.active.is_(True))
-            .order_by(ShiftTemplate.starts_at, ShiftTemplate.id)
+            select(ShiftTemplate).order_by(ShiftTemplate.starts_at, ShiftTemplate.id)
         )
     ).all()
     # The account that answers calls: the staff member's own, or the volunteer's linked one.
@@ -95,6 +97,8 @@ async def roster(
         for shift in shifts:
             begin, finish = shift_span(shift, day, tz)
             key = (day, shift.id)
+            if not shift.active and (day > today or key not in heads):
+                continue
             out.append(
                 ShiftDay(
                     day,

@@ -133,7 +133,7 @@ async def sign_up(
     """Anyone may offer to volunteer; the offer waits for a supervisor. Every sign-up is an
     offer of its own, even for a number that already has one: whoever signs up first with
     a number holds nothing against its owner. When an SMS channel is enabled the number is
-    texted a code naming the offer (confirming.send_code); typed back
+    texted a code (confirming.send_code; the text holds nothing the sign-up typed); typed back
     (confirming.confirm_phone) it marks the offer confirmed and refuses the number's other
     unconfirmed offers. The caller is answered the same whatever the number's history, so
     the sign-up does not tell whether a number is registered. `reserve`: they may be called
@@ -216,7 +216,12 @@ async def decide(
             raise InvalidInput("Chỉ liên kết tài khoản khi duyệt", field="user_id")
         user = await queue_taker(session, user_id, "user_id")
         other = await session.scalar(
-            select(Volunteer.id).where(Volunteer.user_id == user.id, Volunteer.id != volunteer.id)
+            select(Volunteer.id).where(
+                Volunteer.user_id == user.id,
+                Volunteer.id != volunteer.id,
+                # A withdrawn offer keeps its link as the record of its past places only.
+                Volunteer.status.in_((VolunteerStatus.PENDING, VolunteerStatus.APPROVED)),
+            )
         )
         if other is not None:
             raise Conflict(

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from hotline.errors import InvalidInput
 from hotline.staffing import confirming, offers, volunteers
@@ -19,8 +19,9 @@ from hotline.web.deps import client_address
 router = APIRouter(prefix="/api/v1", tags=["staffing"])
 
 
+# Strict: "yes" or 1 is not a yes (pydantic would coerce them).
 class SkillsIn(BaseModel):
-    medical: bool = False
+    medical: StrictBool = False
     languages: list[str] = Field(default_factory=lambda: ["vi"], max_length=10)
     channels: list[str] = Field(default_factory=lambda: ["phone"], max_length=10)
 
@@ -30,7 +31,7 @@ class VolunteerIn(BaseModel):
     phone: str = Field(max_length=40)
     skills: SkillsIn = Field(default_factory=SkillsIn)
     note: str = Field(default="", max_length=500)
-    reserve: bool = False  # may be called in when the line is overwhelmed (surge mode)
+    reserve: StrictBool = False  # may be called in when the line is overwhelmed (surge mode)
 
 
 class VolunteerOut(BaseModel):
@@ -133,7 +134,7 @@ async def own_offer(actor: ActorDep, state: StateDep) -> VolunteerOut:
 
 
 class WithdrawIn(BaseModel):
-    reason: str = Field(default="", max_length=400)
+    reason: str = Field(default="", max_length=offers.REASON_LENGTH)
 
 
 class WithdrawOut(BaseModel):

@@ -1,0 +1,103 @@
+"""The code texted to a sign-up's number: at most three a number and day however its codes
+end (typed back, spent, withdrawn), a bounded number of wrong tries a number and day across
+all its offers, and nothing the sign-up typed in the text (the form must not let anyone
+write what they like to any number)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from hotline.channels.models import Message
+from hotline.staffing import confirming
+from tests.channels.helpers import SMS
+
+pytestmark = pytest.mark.anyio
+NUMBER = "0912000811"
+
+
+async def _sms_channel(client: Any, world: Any) -> None:
+    r = await client.post(
+        "/api/v1/channels",
+        json={"kind": "sms", "name": "SMS 1022", "settings": SMS},
+        headers=world.auth("admin"),
+    )
+    assert r.status_code == 201, r.text
+
+
+async def _sign_up(client: Any, name: str, phone: str = NUMBER) -> None:
+    r = await client.post("/api/v1/public/volunteers", json={"full_name": name, "phone": phone})
+    assert r.status_code == 202, r.text
+
+
+async def _texts(app: Any) -> list[str]:
+    async with app.state.hotline.unit_of_work(read_only=True) as session:
+        return list(
+            (
+                await session.scalars(
+                    select(Message.text)
+                    .where(Message.source == "volunteer_code")
+                    .order_by(Message.id)
+                )
+            ).all()
+        )
+
+
+async def _confirm(client: Any, code: str) -> int:
+    r = await client.post("/api/v1/public/volunteers/confirm", json={"phone": NUMBER, "code": code})
+    return r.status_code
+
+
+def _code(text: str) -> str:
+    return text.split(" là ")[1][:6]
+
+
+def _wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 1_000_000:06d}"
+
+
+async def test_a_number_is_texted_three_codes_a_day_however_they_end(app, client, world) -> None:
+    await _sms_channel(client, world)
+    for i in range(4):
+        await _sign_up(client, f"Người Thứ {i}")
+    texts = await _texts(app)
+    assert len(texts) == 3
+    # Wrong tries spend the codes; the codes were sent all the same.
+    wrong = _wrong(_code(texts[0]))
+    while wrong in {_code(t) for t in texts}:
+        wrong = _wrong(wrong)
+    for _ in range(5):
+        assert await _confirm(client, wrong) == 422
+    for i in range(3):
+        await _sign_up(client, f"Người Sau {i}")
+    assert len(await _texts(app)) == 3
+
+
+async def test_wrong_tries_are_counted_for_the_number_across_its_offers(app, client, world) -> None:
+    await _sms_channel(client, world)
+    await _sign_up(client, "Người Thứ Nhất")
+    wrong = _wrong(_code((await _texts(app))[0]))
+    for _ in range(confirming.CODE_TRIES - 1):
+        assert await _confirm(client, wrong) == 422
+    # A later offer's fresh code does not give the number a fresh set of tries.
+    await _sign_up(client, "Người Thứ Hai")
+    right = _code((await _texts(app))[1])
+    if wrong == right:
+        pytest.skip("the second code drawn was the wrong one typed")
+    assert await _confirm(client, wrong) == 422
+    # The number has had its wrong tries today: the right code is refused unchecked.
+    assert await _confirm(client, right) == 422
+    r = await client.get(
+        "/api/v1/volunteers", params={"phone": NUMBER}, headers=world.auth("supervisor")
+    )
+    assert {v["phone_confirmed"] for v in r.json()["items"]} == {None}
+
+
+async def test_the_code_text_holds_nothing_the_sign_up_typed(app, client, world) -> None:
+    await _sms_channel(client, world)
+    await _sign_up(client, "Trúng thưởng xem tại evil.example/nhan-qua")
+    (text,) = await _texts(app)
+    assert "evil" not in text and "Trúng" not in text
+    assert text == confirming.CODE_TEXT.format(code=_code(text))
