@@ -65,7 +65,12 @@ def test_a_zalo_message_arrives_live_and_the_keyboard_reply_turns_sent(  # type:
         page.keyboard.press("Enter")
         page.wait_for_url(live_server.url + "/")
         page.wait_for_selector("main[data-live='1']", state="attached")
-        assert "Không có tin nhắn nào." in page.locator("#conversations").inner_text()
+        # The panel fills in after the page (a busy machine may take a moment): wait for it.
+        page.wait_for_function(
+            "(t) => (document.querySelector('#conversations') || {}).innerText?.includes(t)",
+            arg="Không có tin nhắn nào.",
+            timeout=15_000,
+        )
 
         # The citizen writes on Zalo: Zalo's signed webhook, and the list shows it unreloaded.
         body = variant("user_send_text", timestamp=str(int(time.time() * 1000)))
