@@ -110,7 +110,9 @@ msg AS (
     SET last_message_at = GREATEST(c.last_message_at, $13),
         last_inbound_at = GREATEST(c.last_inbound_at, $13),
         following = true{contact}
-    FROM msg WHERE c.id = msg.conversation_id
+    -- By the key's value, not a join: a kept plan made on small tables must not walk
+    -- the conversations to find it (tests/channels/test_hook_plan.py).
+    WHERE c.id = (SELECT conversation_id FROM msg)
     RETURNING c.id
 ), logged AS (
     -- The live event, committed with the message (hotline/events.py).
@@ -176,9 +178,10 @@ SELECT (SELECT id FROM msg) AS message_id,
 CITIZEN_SQL = (
     """
 WITH owner AS (
-    SELECT p.contact_id FROM unnest($16::text[]) WITH ORDINALITY AS u(e164, n)
-    JOIN contact_phone p ON p.e164 = u.e164
-    ORDER BY u.n LIMIT 1
+    -- The numbers' owners by index condition, never a join a kept plan could make a scan.
+    SELECT p.contact_id FROM contact_phone p
+    WHERE p.e164 = ANY ($16::text[])
+    ORDER BY array_position($16::text[], p.e164::text) LIMIT 1
 ), ident AS (
     SELECT contact_id FROM contact_identity WHERE channel = $2 AND external_id = $3
 ), open_conv AS (
@@ -244,20 +247,21 @@ WITH owner AS (
     SELECT owner.contact_id AS to_id, ident.contact_id AS from_id
     FROM owner, ident, plan
     WHERE plan.way = 'known' AND owner.contact_id <> ident.contact_id
-      AND NOT EXISTS (SELECT 1 FROM contact_phone p WHERE p.contact_id = ident.contact_id)
+      AND NOT EXISTS (
+          SELECT 1 FROM contact_phone p WHERE p.contact_id = (SELECT contact_id FROM ident)
+      )
 ),"""
     + _MESSAGE_TEMPLATE.replace(
         "{contact}", ",\n        contact_id = COALESCE((SELECT to_id FROM move), c.contact_id)"
     )
     + """, moved_ident AS (
-    UPDATE contact_identity i SET contact_id = move.to_id
-    FROM move
-    WHERE i.channel = $2 AND i.external_id = $3 AND EXISTS (SELECT 1 FROM msg)
+    UPDATE contact_identity i SET contact_id = (SELECT to_id FROM move)
+    WHERE i.channel = $2 AND i.external_id = $3
+      AND EXISTS (SELECT 1 FROM move) AND EXISTS (SELECT 1 FROM msg)
 ), moved_convs AS (
     -- The open conversation itself moves in `touched` (a row is updated once a statement).
-    UPDATE conversation c SET contact_id = move.to_id
-    FROM move
-    WHERE c.contact_id = move.from_id AND EXISTS (SELECT 1 FROM msg)
+    UPDATE conversation c SET contact_id = (SELECT to_id FROM move)
+    WHERE c.contact_id = (SELECT from_id FROM move) AND EXISTS (SELECT 1 FROM msg)
       AND c.id <> ALL (ARRAY(SELECT id FROM open_conv))
 )
 SELECT (SELECT id FROM msg) AS message_id, (SELECT way FROM plan) AS way,
