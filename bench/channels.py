@@ -709,6 +709,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"http://127.0.0.1:{PORT}/",
                 env=product_env(),
                 log_path=stem.with_suffix(".server.raw"),
+                # A busy shared box can take over a minute to import the app twice.
+                start_timeout=180,
             ) as server,
         ):
             if args.only != "outbox":
