@@ -27,12 +27,8 @@ pytestmark = [
 
 def _params(channel: int, user: str, event: str) -> tuple[Any, ...]:
     now = datetime.now(UTC)
-    return (channel, "zalo", user, event, "text", "xin chào", None, "[]", None, None) + (
-        "citizen",
-        False,
-        now,
-        now,
-    )
+    values = (channel, "zalo", user, event, "text", "xin chào", None, "[]", None, None)
+    return (*values, "citizen", False, now, now)
 
 
 async def _plans(pool: Any, sql: str) -> tuple[int, int]:
