@@ -34,6 +34,7 @@ import hashlib
 import json
 import os
 import random
+import resource
 import signal
 import subprocess
 import sys
@@ -318,7 +319,34 @@ async def check_intake(channel_id: int, tag: str, sent: list[tuple[str, str]]) -
     }
 
 
-def intake(args: argparse.Namespace, run: int, channel_id: int, tmp: Path) -> dict:
+def _ticks(pid: int) -> int:
+    """utime + stime of one process, in clock ticks (0 once it has ended)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+def backend_pids() -> list[int]:
+    """The PostgreSQL backends connected to the benchmark's database (the product's)."""
+    import asyncpg
+
+    async def pids() -> list[int]:
+        conn = await asyncpg.connect(pg_dsn())
+        try:
+            rows = await conn.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                DB_NAME,
+            )
+        finally:
+            await conn.close()
+        return [r["pid"] for r in rows]
+
+    return asyncio.run(pids())
+
+
+def intake(args: argparse.Namespace, run: int, channel_id: int, tmp: Path, server: Server) -> dict:
     url = f"http://127.0.0.1:{PORT}/hooks/{channel_id}"
     # Enough lines that wrk never wraps round (it would only add repeats if it did).
     n = args.events or int(max(args.duration, 1) * 6000)
@@ -332,7 +360,26 @@ def intake(args: argparse.Namespace, run: int, channel_id: int, tmp: Path) -> di
     path = tmp / f"channels-{tag}.txt"
     meta = write_bodies(path, tag, n, args.repeat_fraction, args.events_per_user, 1000 + run)
     stem = RESULTS_DIR / f"channels-intake-{run}"
+    # CPU per delivery of each part (the box's cores are shared by all three): the web
+    # processes, the PostgreSQL backends serving them (opened during warm-up), and wrk.
+    tick = os.sysconf("SC_CLK_TCK")
+    pids = backend_pids()
+    app_before, pg_before = server.cpu_seconds(), {pid: _ticks(pid) for pid in pids}
+    wrk_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = run_wrk(url, path, args.duration, args.concurrency, stem.with_suffix(".wrk.raw"))
+    wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    app_cpu = server.cpu_seconds() - app_before
+    pg_cpu = sum(max(0, _ticks(pid) - t) for pid, t in pg_before.items()) / tick
+    wrk_cpu = (wrk_after.ru_utime + wrk_after.ru_stime) - (
+        wrk_before.ru_utime + wrk_before.ru_stime
+    )
+    requests = max(1, result["requests"])
+    result["cpu_ms_per_delivery"] = {
+        "app": 1000 * app_cpu / requests,
+        "postgres": 1000 * pg_cpu / requests,
+        "wrk": 1000 * wrk_cpu / requests,
+        "backends": len(pids),
+    }
     issued = result["issued"]
     # Requests cut off in flight when wrk stopped are among the last `concurrency` issued.
     first = max(0, issued - args.concurrency)
@@ -349,6 +396,12 @@ def intake(args: argparse.Namespace, run: int, channel_id: int, tmp: Path) -> di
         f"  p99 {lat['p99']:.1f} ms  non-2xx {result['non2xx']}"
         f"  stored {c['messages_stored']:,}/{c['distinct_events_sent']:,} distinct"
         f" (doubled {c['doubled']}, lost {c['lost']}) — {'ok' if c['ok'] else 'MISMATCH'}",
+        flush=True,
+    )
+    cpu = result["cpu_ms_per_delivery"]
+    print(
+        f"    CPU ms a delivery: app {cpu['app']:.3f}, PostgreSQL {cpu['postgres']:.3f}"
+        f" ({cpu['backends']} backends), wrk {cpu['wrk']:.3f}",
         flush=True,
     )
     return result
@@ -656,10 +709,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"http://127.0.0.1:{PORT}/",
                 env=product_env(),
                 log_path=stem.with_suffix(".server.raw"),
-            ),
+                # A busy shared box can take over a minute to import the app twice.
+                start_timeout=180,
+            ) as server,
         ):
             if args.only != "outbox":
-                entry["intake"] = intake(args, run, channel_id, tmp)
+                entry["intake"] = intake(args, run, channel_id, tmp, server)
             if args.only != "intake":
                 entry["outbox"] = outbox(args, run, channel_id, operator_id)
         runs.append(entry)

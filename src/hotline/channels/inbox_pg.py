@@ -8,15 +8,16 @@ conversation's times, BEGIN, COMMIT, the pool's ping); here the channel comes fr
 per-process cache and the rest is `STORE_SQL`, one statement of data-modifying CTEs run in
 autocommit on a plain asyncpg pool (`AppState.hooks_pool`); a citizen new to the channel
 goes to `CITIZEN_SQL` instead (their contact, identity, conversation and message), as does
-a message giving a phone number (the number joins the citizen's contact).
+a message giving a phone number (the number joins the citizen's contact, or the citizen
+joins the contact owning it).
 A single statement is a transaction of its own: what it writes commits together or not at
 all, and UNIQUE(channel_id, event_id) still stores an event once however many deliveries
 race (the losers wait for the winner's commit, then do nothing). `STORE_SQL` runs through
 `hooks_batch.HookWriter`, which writes the events arriving while its connections are busy
 together, in one statement doing the same for each.
 
-Everything else (a number another contact owns, files to fetch from the provider's
-links, a known citizen without an open conversation, echoes, follows, e-mail threading,
+Everything else (files to fetch from the provider's links, a known citizen without an
+open conversation, echoes, follows, e-mail threading,
 several events in one request, handshakes on GET, a bad signature, an unknown or disabled
 channel) is left to the portable path:
 `receive_autocommit` returns None having written nothing.
@@ -89,9 +90,10 @@ async def _channel(pool: asyncpg.Pool, database: str, channel_id: int) -> _Chann
 # The message, the conversation's times and the live event, after a CTE `conv` giving the
 # conversation. $1 channel id, $2 identity channel ('zalo', ...), $3 external user id,
 # $4 event id, $5 kind, $6 text, $7 subject, $8 attachments (JSON), $9 lat, $10 long,
-# $11 source, $12 automatic, $13 the message's time, $14 now; NEW_CITIZEN_SQL: $15 the
-# citizen's name.
-_MESSAGE_CTES = """
+# $11 source, $12 automatic, $13 the message's time, $14 now; CITIZEN_SQL: $15 the
+# citizen's name. `{contact}`: the conversation's contact after the message (the statement
+# may move it to another card: a conversation is updated once in a statement).
+_MESSAGE_TEMPLATE = """
 msg AS (
     INSERT INTO message (
         channel_id, conversation_id, direction, kind, text, subject, event_id, attachments,
@@ -107,8 +109,10 @@ msg AS (
     UPDATE conversation c
     SET last_message_at = GREATEST(c.last_message_at, $13),
         last_inbound_at = GREATEST(c.last_inbound_at, $13),
-        following = true
-    FROM msg WHERE c.id = msg.conversation_id
+        following = true{contact}
+    -- By the key's value, not a join: a kept plan made on small tables must not walk
+    -- the conversations to find it (tests/channels/test_hook_plan.py).
+    WHERE c.id = (SELECT conversation_id FROM msg)
     RETURNING c.id
 ), logged AS (
     -- The live event, committed with the message (hotline/events.py).
@@ -129,6 +133,7 @@ msg AS (
     ON CONFLICT (key) DO NOTHING
 )
 """
+_MESSAGE_CTES = _MESSAGE_TEMPLATE.replace("{contact}", "")
 
 # A citizen known on this channel kind, writing into their open conversation.
 STORE_SQL = (
@@ -159,21 +164,24 @@ SELECT (SELECT id FROM msg) AS message_id,
 
 # A citizen new to this channel kind, or one who gave a phone number: their message with
 # what it links, in one statement. `way` says which case applies:
-# - 'known': their identity and open citizen conversation exist, and no other contact owns
-#   the numbers (citizens._link_phones: an unknown number is added to their contact);
+# - 'known': their identity and open citizen conversation exist (citizens._link_phones: an
+#   unknown number is added to their contact; one another contact owns moves them to it,
+#   if theirs has no number);
 # - 'new': neither exists: a contact (the one owning a number they wrote, else a new one
 #   given the first number), their identity and conversation.
-# Anything else (a number owned by another contact, a closed or staff conversation) writes
-# nothing: the portable path does it. Another delivery creating the same identity at once
-# makes this one write nothing too (the portable path then finds what that one created).
+# Anything else (a closed or staff conversation) writes nothing: the portable path does
+# it. Another delivery creating the same identity at once makes this one write nothing
+# too (the caller runs it again, which then finds what that one created). `has_conv`
+# without a message: another delivery of the same event stored it meanwhile.
 # A new identity names its contact before the contact row is written: foreign keys are
 # checked at the end of the statement. $16: the numbers, proven ones first (citizens.phones_of).
 CITIZEN_SQL = (
     """
 WITH owner AS (
-    SELECT p.contact_id FROM unnest($16::text[]) WITH ORDINALITY AS u(e164, n)
-    JOIN contact_phone p ON p.e164 = u.e164
-    ORDER BY u.n LIMIT 1
+    -- The numbers' owners by index condition, never a join a kept plan could make a scan.
+    SELECT p.contact_id FROM contact_phone p
+    WHERE p.e164 = ANY ($16::text[])
+    ORDER BY array_position($16::text[], p.e164::text) LIMIT 1
 ), ident AS (
     SELECT contact_id FROM contact_identity WHERE channel = $2 AND external_id = $3
 ), open_conv AS (
@@ -187,7 +195,6 @@ WITH owner AS (
         WHEN EXISTS (SELECT 1 FROM seen) THEN 'seen'
         WHEN EXISTS (SELECT 1 FROM ident)
              AND EXISTS (SELECT 1 FROM open_conv WHERE audience = 'citizen')
-             AND COALESCE((SELECT contact_id FROM owner) = (SELECT contact_id FROM ident), true)
             THEN 'known'
         WHEN NOT EXISTS (SELECT 1 FROM ident) AND NOT EXISTS (SELECT 1 FROM open_conv)
             THEN 'new'
@@ -233,11 +240,32 @@ WITH owner AS (
     WHERE cardinality($16::text[]) > 0 AND NOT EXISTS (SELECT 1 FROM owner)
       AND EXISTS (SELECT 1 FROM conv)
     ON CONFLICT (e164) DO NOTHING
+), move AS (
+    -- A known citizen writing a number another card owns, their own card having none:
+    -- their identity and its card's conversations move to that card
+    -- (citizens._link_phones), with the message: not at all if it is not stored.
+    SELECT owner.contact_id AS to_id, ident.contact_id AS from_id
+    FROM owner, ident, plan
+    WHERE plan.way = 'known' AND owner.contact_id <> ident.contact_id
+      AND NOT EXISTS (
+          SELECT 1 FROM contact_phone p WHERE p.contact_id = (SELECT contact_id FROM ident)
+      )
 ),"""
-    + _MESSAGE_CTES
-    + """
+    + _MESSAGE_TEMPLATE.replace(
+        "{contact}", ",\n        contact_id = COALESCE((SELECT to_id FROM move), c.contact_id)"
+    )
+    + """, moved_ident AS (
+    UPDATE contact_identity i SET contact_id = (SELECT to_id FROM move)
+    WHERE i.channel = $2 AND i.external_id = $3
+      AND EXISTS (SELECT 1 FROM move) AND EXISTS (SELECT 1 FROM msg)
+), moved_convs AS (
+    -- The open conversation itself moves in `touched` (a row is updated once a statement).
+    UPDATE conversation c SET contact_id = (SELECT to_id FROM move)
+    WHERE c.contact_id = (SELECT from_id FROM move) AND EXISTS (SELECT 1 FROM msg)
+      AND c.id <> ALL (ARRAY(SELECT id FROM open_conv))
+)
 SELECT (SELECT id FROM msg) AS message_id, (SELECT way FROM plan) AS way,
-       EXISTS (SELECT 1 FROM seen) AS seen
+       EXISTS (SELECT 1 FROM seen) AS seen, EXISTS (SELECT 1 FROM conv) AS has_conv
 """
 )
 
@@ -318,16 +346,20 @@ async def receive_autocommit(
         if stored.seen or stored.conversation_id is not None:
             # Stored before, or by a delivery that committed while this one waited on it.
             return HookResult(OK, 0)
-    row = await pool.fetchrow(CITIZEN_SQL, *params, phones)
-    assert row is not None
-    if row["message_id"] is None:
-        if row["way"] == "seen":
+    for _ in range(2):
+        row = await pool.fetchrow(CITIZEN_SQL, *params, phones)
+        assert row is not None
+        if row["message_id"] is not None:
+            _remember(citizen)
+            return _stored(wake)
+        if row["way"] == "seen" or row["has_conv"]:
+            # Stored before, or by a delivery that committed while this one waited on it.
             return HookResult(OK, 0)
-        # A case CITIZEN_SQL leaves alone, another delivery creating the citizen at the
-        # same moment, or a repeat of an event stored meanwhile: the portable path.
-        return None
-    _remember(citizen)
-    return _stored(wake)
+        if row["way"] != "new":
+            return None  # a case CITIZEN_SQL leaves alone: the portable path
+        # Another delivery created the citizen while this one waited on it (its identity
+        # or conversation, now committed): once more, finding them.
+    return None
 
 
 # Citizens this process stored a message for lately, by (database, channel id, user id): their next

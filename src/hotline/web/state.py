@@ -95,9 +95,12 @@ class AppState:
         only; made on first use, so a site without channels opens none of it.
 
         Apart from case intake's: these statements look rows up by unique keys only, so
-        the plan PostgreSQL caches after a few runs is as good as one made per call, and
-        planning their CTEs afresh every time cost about 0.4 ms of the server's CPU per
-        event (as much as storing it)."""
+        a plan kept for the connection is as good as one made per call, and planning their
+        CTEs afresh every time cost about 0.4 ms of the server's CPU per event (as much as
+        storing it). The plan is kept from the first run (PLAN_SETTINGS, as case intake's):
+        left to choose, PostgreSQL planned every batch afresh, each array size making a
+        plan of its own look cheaper; and the plan, made perhaps on empty tables, looks rows
+        up by index (tests/channels/test_hook_plan.py)."""
         if self.engine.dialect.name != "postgresql":
             return None
         if self._hooks_pool is None:
@@ -109,6 +112,7 @@ class AppState:
                         min_size=1,
                         max_size=self.settings.db_intake_pool_size,
                         reset=_keep_as_is,
+                        server_settings=intake_pg.PLAN_SETTINGS,
                     )
         return self._hooks_pool
 
