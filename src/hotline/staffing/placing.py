@@ -78,6 +78,7 @@ async def assign(
                 msg("Chỉ trưởng ca và quản trị viên được xếp người khác vào ca"),
             )
         check_not_begun(session, shift, day, "day")
+        assert user_id is not None  # anyone else's place was refused above
         await _check_own_place(
             session, shift=shift, day=day, user_id=user_id, horizon_weeks=horizon_weeks
         )
