@@ -134,6 +134,8 @@ def mobile_phone(raw: str) -> str:
     try:
         number = normalise_phone(raw, field="phone")
     except InvalidInput:
+        if any(ch.isalpha() for ch in raw):
+            raise  # its own message says what is wrong: a number is digits only
         number = ""
     if not VN_MOBILE.fullmatch(number):
         raise InvalidInput(
