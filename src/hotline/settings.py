@@ -265,6 +265,9 @@ class Settings(BaseSettings):
     staffing_unfilled_alert_hours: float = Field(default=12.0, ge=0, le=24 * 14)
     # How early before a rostered shift its people may clock in (staffing.service.clock).
     staffing_clock_in_early_minutes: int = Field(default=30, ge=0, le=240)
+    # How many weeks ahead an operator may put themselves on the roster (a supervisor is
+    # not bound by it: staffing.placing.assign).
+    staffing_self_roster_weeks: int = Field(default=4, ge=0, le=52)
     # Surge mode: entered when any threshold is reached (callers waiting, the longest wait
     # in seconds, the share of queue calls abandoned in the last 15 minutes once at least
     # `surge_min_calls` were offered), left when all figures are under half of them and

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -76,7 +77,16 @@ async def test_summary_counts_calls_by_line_on_local_dates(client, world):
         # 01:30 on the 21st in Hà Nội: not in the 20th's report.
         ("1022", "2026-11-20T18:30:00Z"),
     ]:
-        r = await _post_call(client, world, line=line, started_at=started)
+        # Answered 30 s after the start and ended 4 minutes later, as call_body's.
+        start = datetime.fromisoformat(started)
+        r = await _post_call(
+            client,
+            world,
+            line=line,
+            started_at=started,
+            answered_at=(start + timedelta(seconds=30)).isoformat(),
+            ended_at=(start + timedelta(seconds=270)).isoformat(),
+        )
         assert r.status_code == 201, r.text
 
     r = await client.get(

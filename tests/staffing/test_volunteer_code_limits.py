@@ -1,18 +1,23 @@
 """The code texted to a sign-up's number: at most three a number and day however its codes
-end (typed back, spent, withdrawn), a bounded number of wrong tries a number and day across
-all its offers, and nothing the sign-up typed in the text (the form must not let anyone
-write what they like to any number)."""
+end (typed back, spent, withdrawn), a bounded number of wrong tries per code and per number
+over any 24 hours across all its offers (midnight gives no fresh tries), and nothing the
+sign-up typed in the text (the form must not let anyone write what they like to any
+number)."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from hotline.channels.models import Message
+from hotline.db import Base
 from hotline.staffing import confirming
+from hotline.staffing.models import Volunteer
 from tests.channels.helpers import SMS
+from tests.conftest import SITE_TZ, site_today
 
 pytestmark = pytest.mark.anyio
 NUMBER = "0912000811"
@@ -79,7 +84,7 @@ async def test_wrong_tries_are_counted_for_the_number_across_its_offers(app, cli
     await _sms_channel(client, world)
     await _sign_up(client, "Người Thứ Nhất")
     wrong = _wrong(_code((await _texts(app))[0]))
-    for _ in range(confirming.CODE_TRIES - 1):
+    for _ in range(confirming.NUMBER_TRIES - 1):
         assert await _confirm(client, wrong) == 422
     # A later offer's fresh code does not give the number a fresh set of tries.
     await _sign_up(client, "Người Thứ Hai")
@@ -87,7 +92,7 @@ async def test_wrong_tries_are_counted_for_the_number_across_its_offers(app, cli
     if wrong == right:
         pytest.skip("the second code drawn was the wrong one typed")
     assert await _confirm(client, wrong) == 422
-    # The number has had its wrong tries today: the right code is refused unchecked.
+    # The number has had its wrong tries: the right code is refused unchecked.
     assert await _confirm(client, right) == 422
     r = await client.get(
         "/api/v1/volunteers", params={"phone": NUMBER}, headers=world.auth("supervisor")
@@ -101,3 +106,48 @@ async def test_the_code_text_holds_nothing_the_sign_up_typed(app, client, world)
     (text,) = await _texts(app)
     assert "evil" not in text and "Trúng" not in text
     assert text == confirming.CODE_TEXT.format(code=_code(text))
+
+
+async def _as_if_before_midnight(app: Any) -> None:
+    """Move the number's sign-ups, texts and wrong tries to a minute before the site's
+    midnight today: what happened a moment ago happened yesterday, site time."""
+    eve = datetime.combine(site_today(), datetime.min.time(), tzinfo=SITE_TZ) - timedelta(minutes=1)
+    async with app.state.hotline.unit_of_work() as session:
+        await session.execute(update(Volunteer).values(created_at=eve))
+        await session.execute(update(Message).values(created_at=eve))
+        misses = Base.metadata.tables.get("volunteer_code_miss")
+        if misses is not None:
+            await session.execute(misses.update().values(at=eve))
+
+
+async def test_midnight_gives_a_number_no_fresh_tries(app, client, world) -> None:
+    await _sms_channel(client, world)
+    await _sign_up(client, "Người Thứ Nhất")
+    wrong = _wrong(_code((await _texts(app))[0]))
+    for _ in range(confirming.NUMBER_TRIES):
+        assert await _confirm(client, wrong) == 422
+    await _as_if_before_midnight(app)
+    # After midnight a new sign-up is texted a new code (three a day) ...
+    await _sign_up(client, "Người Thứ Hai")
+    texts = await _texts(app)
+    assert len(texts) == 2
+    # ... but the number had its wrong tries within the last 24 hours: refused unchecked.
+    assert await _confirm(client, _code(texts[1])) == 422
+    r = await client.get(
+        "/api/v1/volunteers", params={"phone": NUMBER}, headers=world.auth("supervisor")
+    )
+    assert {v["phone_confirmed"] for v in r.json()["items"]} == {None}
+
+
+async def test_a_code_is_spent_by_its_own_wrong_tries(app, client, world) -> None:
+    await _sms_channel(client, world)
+    await _sign_up(client, "Người Thứ Nhất")
+    first = _code((await _texts(app))[0])
+    for _ in range(confirming.CODE_TRIES):
+        assert await _confirm(client, _wrong(first)) == 422
+    assert await _confirm(client, first) == 422  # spent
+    # The number has tries left (fewer than NUMBER_TRIES): a new code works.
+    assert confirming.CODE_TRIES + 1 < confirming.NUMBER_TRIES
+    await _sign_up(client, "Người Thứ Hai")
+    second = _code((await _texts(app))[1])
+    assert await _confirm(client, second) == 200

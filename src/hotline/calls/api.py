@@ -11,8 +11,10 @@ from pydantic import BaseModel, Field
 from hotline.auth.service import Actor
 from hotline.calls import dialling, finishing, service
 from hotline.calls.models import Call, Callback, TransferAttempt
+from hotline.calls.times import check_call_times
 from hotline.calls.transfers import attempts_of
 from hotline.cases.access import get_case_for
+from hotline.db import utcnow
 from hotline.types import Id
 from hotline.web.deps import current_actor, get_state
 from hotline.web.state import AppState
@@ -137,6 +139,14 @@ async def create_call(body: CallIn, actor: ActorDep, state: StateDep) -> CallOut
             actor=actor,
             operator_id=body.operator_id,
             answered=body.answered_at is not None,
+        )
+        # The phone line's own records (telephony) are not checked here: it writes them
+        # from its clock, replayed from its spool after an outage too.
+        check_call_times(
+            started_at=body.started_at,
+            answered_at=body.answered_at,
+            ended_at=body.ended_at,
+            now=utcnow(),
         )
         case_id = None
         if body.case_code:

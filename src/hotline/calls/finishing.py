@@ -3,7 +3,7 @@ not yet ended is stored but not counted, so it needs its end to count, once."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,13 +12,10 @@ from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
 from hotline.calls.models import Call, CallOutcome
 from hotline.calls.service import MAX_CALL_SECONDS, count_finished
+from hotline.calls.times import check_end
 from hotline.db import utcnow
 from hotline.errors import Conflict, InvalidInput, NotFound
 from hotline.messages import msg
-
-# How far ahead of the server's clock a client's clock may run: beyond it an end is not a
-# time that has come, and would be counted in quarter-hours still to come.
-CLOCK_SKEW = timedelta(minutes=5)
 
 
 def _outcome(raw: str | None) -> CallOutcome | None:
@@ -47,7 +44,7 @@ async def finish_recorded_call(
     one counts it; the same end sent again (a retried request) answers the call as it is
     and counts nothing; a different end for a call already ended is refused (409 naming
     `ended_at`). `talk_seconds` defaults to the time from the answer to the end. An end in
-    the future (beyond CLOCK_SKEW) or more than a day after the start: 422 naming
+    the future (beyond times.CLOCK_SKEW) or more than a day after the start: 422 naming
     `ended_at`. A call the phone line recorded (it has a `record_key`) is ended by the
     line, not through the API: 409 naming `call_id`."""
     require(actor, Permission.WRITE_CALLS)
@@ -60,12 +57,9 @@ async def finish_recorded_call(
         raise Conflict(
             msg("Cuộc gọi do tổng đài tự ghi; tổng đài ghi thời điểm kết thúc"), field="call_id"
         )
-    if ended_at < call.started_at or (call.answered_at and ended_at < call.answered_at):
-        raise InvalidInput("Cuộc gọi không thể kết thúc trước khi bắt đầu", field="ended_at")
-    if ended_at > utcnow() + CLOCK_SKEW:
-        raise InvalidInput("Thời điểm kết thúc không được ở tương lai", field="ended_at")
-    if (ended_at - call.started_at).total_seconds() > MAX_CALL_SECONDS:
-        raise InvalidInput("Cuộc gọi không dài quá một ngày", field="ended_at")
+    check_end(
+        started_at=call.started_at, answered_at=call.answered_at, ended_at=ended_at, now=utcnow()
+    )
     new_outcome = _outcome(outcome)
     if call.answered_at is None and new_outcome not in (None, call.outcome):
         # An unanswered call was counted, with its outcome, when it was recorded.

@@ -25,6 +25,7 @@ from hotline.channels.notify import text_phone
 from hotline.db import dialect_name, insert_for
 from hotline.messages import msg
 from hotline.site import site_of
+from hotline.staffing.checks import LIVE_PLACE
 from hotline.staffing.models import (
     NoticeDelivery,
     RosterEntry,
@@ -62,10 +63,11 @@ async def volunteers_on_shift(session: AsyncSession, *, now: datetime) -> set[in
     tz = site_of(session).timezone
     today = now.astimezone(tz).date()
     shifts = {s.id: s for s in (await session.scalars(select(ShiftTemplate))).all()}
+    # A withdrawn offer's place (kept as the record) puts nobody on a shift.
     rows = await session.execute(
-        select(
-            RosterEntry.day, RosterEntry.shift_id, RosterEntry.volunteer_id, RosterEntry.user_id
-        ).where(RosterEntry.day >= today - timedelta(days=1), RosterEntry.day <= today)
+        select(RosterEntry.day, RosterEntry.shift_id, RosterEntry.volunteer_id, RosterEntry.user_id)
+        .outerjoin(Volunteer, Volunteer.id == RosterEntry.volunteer_id)
+        .where(RosterEntry.day >= today - timedelta(days=1), RosterEntry.day <= today, LIVE_PLACE)
     )
     on: set[int] = set()
     accounts: set[int] = set()

@@ -18,7 +18,7 @@ from hotline.errors import InvalidInput
 from hotline.messages import msg
 from hotline.site import site_of
 from hotline.staffing.forecast import QUEUE
-from hotline.staffing.models import RosterEntry, ShiftTemplate, Volunteer
+from hotline.staffing.models import RosterEntry, ShiftTemplate, Volunteer, VolunteerStatus
 from hotline.text import hidden_characters, tidy
 
 # The roster says whom the operator queue rings (service.ringable), so only the operator
@@ -187,7 +187,8 @@ def check_not_begun(
 
 async def holds_place(session: AsyncSession, *, day: date, shift_id: int, user_id: int) -> bool:
     """Whether `user_id` holds a place on the shift that day, directly or through the
-    volunteer offer linked to their account (one person, one place)."""
+    volunteer offer linked to their account (one person, one place); a withdrawn offer's
+    place, kept as the record, holds nobody."""
     found = await session.scalar(
         select(RosterEntry.id)
         .outerjoin(Volunteer, Volunteer.id == RosterEntry.volunteer_id)
@@ -195,7 +196,51 @@ async def holds_place(session: AsyncSession, *, day: date, shift_id: int, user_i
             RosterEntry.day == day,
             RosterEntry.shift_id == shift_id,
             func.coalesce(RosterEntry.user_id, Volunteer.user_id) == user_id,
+            LIVE_PLACE,
         )
         .limit(1)
     )
     return found is not None
+
+
+# A place that is someone's now: a staff member's, or a volunteer offer's not withdrawn (a
+# withdrawn offer's places stay as the record, but hold nobody on the shift). For queries
+# joining Volunteer on the place's offer.
+LIVE_PLACE = RosterEntry.volunteer_id.is_(None) | (Volunteer.status != VolunteerStatus.WITHDRAWN)
+
+
+# The rest an operator keeps between two shifts they put themselves on: the 12 hours
+# Việt Nam's Labour Code (2019, art. 109) gives a shift worker before another shift. Two
+# of the default 8-hour shifts of one day, or two back to back, are then a supervisor's
+# decision (a double shift to cover a hole), never an operator's own.
+SELF_ROSTER_REST = timedelta(hours=12)
+
+
+async def too_close(
+    session: AsyncSession, *, shift: ShiftTemplate, day: date, user_id: int
+) -> tuple[ShiftTemplate, date] | None:
+    """Another place of `user_id` (direct, or through their live volunteer offer) whose
+    shift overlaps this one or leaves less than SELF_ROSTER_REST between them: that
+    shift and its day, else None."""
+    tz = site_of(session).timezone
+    start, end = shift_span(shift, day, tz)
+    # Shifts last at most 24 hours: only the days either side can come within 12 hours.
+    rows = await session.execute(
+        select(RosterEntry.day, ShiftTemplate)
+        .join(ShiftTemplate, ShiftTemplate.id == RosterEntry.shift_id)
+        .outerjoin(Volunteer, Volunteer.id == RosterEntry.volunteer_id)
+        .where(
+            RosterEntry.day >= day - timedelta(days=2),
+            RosterEntry.day <= day + timedelta(days=2),
+            func.coalesce(RosterEntry.user_id, Volunteer.user_id) == user_id,
+            LIVE_PLACE,
+        )
+        .order_by(RosterEntry.day, ShiftTemplate.starts_at)
+    )
+    for other_day, other in rows.all():
+        if (other_day, other.id) == (day, shift.id):
+            continue
+        other_start, other_end = shift_span(other, other_day, tz)
+        if other_start < end + SELF_ROSTER_REST and start < other_end + SELF_ROSTER_REST:
+            return other, other_day
+    return None

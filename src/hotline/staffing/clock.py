@@ -18,7 +18,7 @@ from hotline.db import utcnow
 from hotline.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from hotline.messages import msg
 from hotline.site import site_of
-from hotline.staffing.checks import queue_taker, shift_span
+from hotline.staffing.checks import LIVE_PLACE, queue_taker, shift_span
 from hotline.staffing.models import (
     RingOverride,
     RosterEntry,
@@ -50,6 +50,7 @@ async def _on_roster(
         .where(
             ShiftTemplate.active.is_(True),
             func.coalesce(RosterEntry.user_id, Volunteer.user_id) == user_id,
+            LIVE_PLACE,
             RosterEntry.day >= today - timedelta(days=1),
             RosterEntry.day <= today + timedelta(days=1),
         )

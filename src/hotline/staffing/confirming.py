@@ -11,7 +11,7 @@ import secrets
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.channels.models import Message
@@ -21,14 +21,19 @@ from hotline.db import utcnow
 from hotline.errors import InvalidInput
 from hotline.messages import msg
 from hotline.site import site_of
-from hotline.staffing.models import Volunteer, VolunteerStatus
+from hotline.staffing.models import Volunteer, VolunteerCodeMiss, VolunteerStatus
 
 log = structlog.get_logger(__name__)
 CODE_SOURCE = "volunteer_code"  # the outbox message's source
 CODE_VALID = timedelta(minutes=30)
-# Wrong codes typed for one number a site day, whichever of its offers they were meant for:
-# then every try is refused unchecked, so one number's codes take at most this many guesses.
-CODE_TRIES = 5
+# Wrong codes a code takes before it is spent (each wrong try counts against every live
+# code of the number: the try may have been meant for any of them) ...
+CODE_TRIES = 3
+# ... and a number over any 24 hours, whichever of its codes they were meant for: then every
+# try is refused unchecked. A rolling window, not the site's day, so that midnight gives
+# no fresh tries: the number's codes take at most this many guesses a day.
+NUMBER_TRIES = 5
+TRIES_WINDOW = timedelta(hours=24)
 CODES_PER_DAY = 3  # codes texted to one number a day: sign-ups cannot flood a phone
 # Nothing the sign-up typed goes into the text: the form must not let anyone write to any
 # number (a name can carry a link).
@@ -97,11 +102,12 @@ async def confirm_phone(session: AsyncSession, *, phone: str, code: str) -> Volu
     """Whoever holds `phone` confirms the waiting offer the code was texted for: the offer
     is marked confirmed (by nobody: the number itself), and the number's other waiting
     offers, not confirmed, are refused — they were made by someone else with this number.
-    A wrong or expired code answers None and is counted against the number (the caller
-    commits the count and then refuses it, 422 naming `code`, WRONG_CODE): the count is
-    kept on every offer of the number made this site day (and any with a live code), and
-    once one of them holds CODE_TRIES, every code of the number is spent and further tries
-    that day are refused unchecked (a supervisor can still phone the number)."""
+    A wrong or expired code answers None and is counted (the caller commits the count and
+    then refuses it, 422 naming `code`, WRONG_CODE): against every live code of the number,
+    each spent after CODE_TRIES, and against the number, whose tries are all refused
+    unchecked once it has had NUMBER_TRIES wrong ones in the last 24 hours (a supervisor
+    can still phone the number). The number's offers are locked first, so tries at once
+    are counted one after the other."""
     number = normalise_phone(phone, field="phone")
     code = code.strip()
     if not code.isdigit() or len(code) != 6:
@@ -110,19 +116,19 @@ async def confirm_phone(session: AsyncSession, *, phone: str, code: str) -> Volu
     offers = (
         await session.scalars(
             select(Volunteer)
-            .where(
-                Volunteer.phone == number,
-                or_(
-                    Volunteer.created_at >= _day_start(session, now),
-                    Volunteer.code_hash.is_not(None),
-                ),
-            )
+            .where(Volunteer.phone == number)
             .order_by(Volunteer.id)
             .with_for_update()
         )
     ).all()
-    if any(v.code_tries >= CODE_TRIES for v in offers):
-        log.info("volunteer_code_refused", reason="daily_tries")
+    since = now - TRIES_WINDOW
+    missed = await session.scalar(
+        select(func.count())
+        .select_from(VolunteerCodeMiss)
+        .where(VolunteerCodeMiss.phone == number, VolunteerCodeMiss.at > since)
+    )
+    if (missed or 0) >= NUMBER_TRIES:
+        log.info("volunteer_code_refused", reason="number_tries")
         return None
     found = next(
         (
@@ -137,9 +143,14 @@ async def confirm_phone(session: AsyncSession, *, phone: str, code: str) -> Volu
         None,
     )
     if found is None:
+        if offers:  # a number nobody signed up with has no code to guess
+            await _count_miss(session, number=number, now=now)
+        spent = (missed or 0) + 1 >= NUMBER_TRIES
         for v in offers:
+            if v.code_hash is None:
+                continue
             v.code_tries += 1
-            if v.code_tries >= CODE_TRIES:
+            if spent or v.code_tries >= CODE_TRIES:
                 v.code_hash = None
         await session.flush()
         return None
@@ -159,3 +170,13 @@ async def confirm_phone(session: AsyncSession, *, phone: str, code: str) -> Volu
     await session.flush()
     log.info("volunteer_phone_confirmed", volunteer_id=found.id)
     return found
+
+
+async def _count_miss(session: AsyncSession, *, number: str, now: datetime) -> None:
+    """Record a wrong try for the number, and forget its tries older than the window."""
+    await session.execute(
+        delete(VolunteerCodeMiss).where(
+            VolunteerCodeMiss.phone == number, VolunteerCodeMiss.at <= now - TRIES_WINDOW
+        )
+    )
+    session.add(VolunteerCodeMiss(phone=number, at=now))

@@ -105,6 +105,19 @@ class Volunteer(Base):
     withdraw_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
+class VolunteerCodeMiss(Base):
+    """A wrong confirmation code typed for a number (confirming.confirm_phone): the
+    number's wrong tries are counted over the last 24 hours from these, whatever the day
+    and whichever of its codes they were meant for."""
+
+    __tablename__ = "volunteer_code_miss"
+    __table_args__ = (Index("ix_volunteer_code_miss_phone_at", "phone", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class RosterEntry(Base):
     """One person on one shift of one day: a staff account or a volunteer."""
 

@@ -15,7 +15,7 @@ from hotline.auth.models import User
 from hotline.db import utcnow
 from hotline.site import site_of
 from hotline.staffing.checks import OPERATOR_ROLES, shift_span
-from hotline.staffing.models import RosterEntry, ShiftTemplate, Volunteer
+from hotline.staffing.models import RosterEntry, ShiftTemplate, Volunteer, VolunteerStatus
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,8 @@ async def roster(
             account.id,
             account.role,
             account.active,
+            Volunteer.status,
+            Volunteer.withdrawn_at,
         )
         .outerjoin(User, User.id == RosterEntry.user_id)
         .outerjoin(Volunteer, Volunteer.id == RosterEntry.volunteer_id)
@@ -79,12 +81,20 @@ async def roster(
     # Each person once: by the account they answer with, else by their volunteer offer.
     heads: dict[tuple[date, int], set[tuple[str, int]]] = {}
     agents: dict[tuple[date, int], set[int]] = {}
+    by_id = {s.id: s for s in shifts}
     rows = (await session.execute(stmt)).all()
-    for entry, user_name, volunteer_name, account_id, role, active in rows:
+    for entry, user_name, volunteer_name, account_id, role, active, status, gone in rows:
         key = (entry.day, entry.shift_id)
         head = ("user", account_id) if account_id is not None else ("offer", entry.volunteer_id)
-        heads.setdefault(key, set()).add(head)
-        if active and role in OPERATOR_ROLES:
+        # A withdrawn offer's place stays listed (the record), but fills the shift only
+        # if the shift was over when the offer was withdrawn: a volunteer who left fills
+        # neither the shift they left during nor any later one.
+        fills = status is not VolunteerStatus.WITHDRAWN or (
+            gone is not None and shift_span(by_id[entry.shift_id], entry.day, tz)[1] <= gone
+        )
+        if fills:
+            heads.setdefault(key, set()).add(head)
+        if fills and active and role in OPERATOR_ROLES:
             agents.setdefault(key, set()).add(account_id)
         if user_id is not None and entry.user_id != user_id:
             continue
@@ -97,7 +107,7 @@ async def roster(
         for shift in shifts:
             begin, finish = shift_span(shift, day, tz)
             key = (day, shift.id)
-            if not shift.active and (day > today or key not in heads):
+            if not shift.active and (day > today or (key not in heads and key not in people)):
                 continue
             out.append(
                 ShiftDay(

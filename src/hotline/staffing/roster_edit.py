@@ -215,9 +215,11 @@ async def copy_week(
         raise InvalidInput("Hai tuần không được chồng lên nhau", field="target")
     tz = site_of(session).timezone
     now = utcnow()
-    if target < now.astimezone(tz).date():
+    # Into the current week too (its shifts already over are skipped, `ended`), never into
+    # a week all past: the roster of the past is a record.
+    if target + timedelta(days=6) < now.astimezone(tz).date():
         raise InvalidInput(
-            "Không chép lịch trực vào một tuần bắt đầu trong quá khứ", field="target"
+            "Tuần nhận lịch đã qua; chỉ chép vào tuần này hoặc một tuần sau", field="target"
         )
     shifts = {s.id: s for s in (await session.scalars(select(ShiftTemplate))).all()}
     rosterable = or_(

@@ -18,6 +18,7 @@ from hotline.db import utcnow
 from hotline.errors import InvalidInput
 from hotline.messages import msg
 from hotline.site import site_of
+from hotline.staffing.checks import LIVE_PLACE as LIVE_PLACE
 from hotline.staffing.checks import (
     OPERATOR_ROLES,
     check_day,
@@ -114,10 +115,39 @@ async def save_shift(
     operators: int,
     active: bool = True,
 ) -> ShiftTemplate:
+    """save_shift_counting without the count of places a retirement removed."""
+    shift, _ = await save_shift_counting(
+        session,
+        actor=actor,
+        code=code,
+        name=name,
+        starts_at=starts_at,
+        hours=hours,
+        operators=operators,
+        active=active,
+    )
+    return shift
+
+
+async def save_shift_counting(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    code: Any,
+    name: str,
+    starts_at: Any,
+    hours: int,
+    operators: int,
+    active: bool = True,
+) -> tuple[ShiftTemplate, int]:
     """Create a shift template, or change the one with this code (supervisors). The code,
     the name and the start (a time, or its text: checks.shift_start) are checked here, so
     their refusals are the staffing domain's own messages. New times apply from the first
-    day whose shift has not begun (checks.retime): places already worked keep theirs."""
+    day whose shift has not begun (checks.retime): places already worked keep theirs.
+    A shift retired (`active` false) loses its places on shifts not yet begun, whatever
+    day: it takes nobody from now on, and a place left on it would show people on a shift
+    the queue no longer rings by. Places on shifts begun (the one running now) or ended
+    stay, the record of who worked. Returns the shift and the places removed."""
     require(
         actor,
         Permission.MANAGE_STAFFING,
@@ -138,7 +168,32 @@ async def save_shift(
         retime(shift, starts_at, hours, tz, utcnow())
     shift.name, shift.operators, shift.active = name, operators, active
     await session.flush()
-    return shift
+    removed = 0 if active or shift.id is None else await _drop_places_to_come(session, shift)
+    return shift, removed
+
+
+async def _drop_places_to_come(session: AsyncSession, shift: ShiftTemplate) -> int:
+    """Remove a retired shift's places on shifts not begun (their swaps go with them)."""
+    tz = site_of(session).timezone
+    now = utcnow()
+    # A shift lasts at most a day: one begun is at most from yesterday.
+    entries = (
+        await session.scalars(
+            select(RosterEntry)
+            .where(
+                RosterEntry.shift_id == shift.id,
+                RosterEntry.day >= now.astimezone(tz).date() - timedelta(days=1),
+            )
+            .with_for_update()
+        )
+    ).all()
+    removed = 0
+    for entry in entries:
+        if shift_span(shift, entry.day, tz)[0] > now:
+            await session.delete(entry)
+            removed += 1
+    await session.flush()
+    return removed
 
 
 # -- the roster -------------------------------------------------------------------------------
@@ -200,6 +255,8 @@ async def ringable(
                 RosterEntry.day <= today + timedelta(days=1),
                 User.active.is_(True),
                 User.role.in_(OPERATOR_ROLES),
+                # A withdrawn offer's place is the record of a shift, not a call taker.
+                LIVE_PLACE,
             )
         )
     ).all()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
@@ -121,6 +122,33 @@ class Offer:
     code_sent: bool = False  # a code was texted to the number to confirm it
 
 
+# A Vietnamese mobile number in E.164: +84 then 3, 5, 7, 8 or 9 and eight digits (03x,
+# 05x, 07x, 08x and 09x written nationally, ten digits with the leading 0).
+VN_MOBILE = re.compile(r"\+84[35789][0-9]{8}")
+
+
+def mobile_phone(raw: str) -> str:
+    """A volunteer's number in E.164, which must be a Vietnamese mobile: the code is texted
+    to it and a surge alert too, and the shift lead phones it. A service or premium-rate
+    number (1900…, 1800…), a landline and a foreign number are refused, naming `phone`."""
+    try:
+        number = normalise_phone(raw, field="phone")
+    except InvalidInput:
+        if any(ch.isalpha() for ch in raw):
+            raise  # its own message says what is wrong: a number is digits only
+        number = ""
+    if not VN_MOBILE.fullmatch(number):
+        raise InvalidInput(
+            msg(
+                "Cần số điện thoại di động Việt Nam: 10 chữ số bắt đầu bằng 03, 05, 07, 08 "
+                "hoặc 09 (hoặc +84): “{raw}”",
+                raw=raw,
+            ),
+            field="phone",
+        )
+    return number
+
+
 async def sign_up(
     session: AsyncSession,
     *,
@@ -139,7 +167,7 @@ async def sign_up(
     the sign-up does not tell whether a number is registered. `reserve`: they may be called
     in during a surge."""
     name = clean_name(full_name)
-    number = normalise_phone(phone, field="phone")
+    number = mobile_phone(phone)
     cleaned = clean_skills(skills)
     volunteer = Volunteer(
         full_name=name,

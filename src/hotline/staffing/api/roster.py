@@ -41,6 +41,8 @@ class ShiftOut(BaseModel):
     hours: int
     operators: int
     active: bool
+    # Places on this shift not yet begun that retiring it removed (0 otherwise).
+    places_removed: int = 0
 
     @classmethod
     def of(cls, s: ShiftTemplate, tz: ZoneInfo) -> ShiftOut:
@@ -66,8 +68,12 @@ async def list_shifts(actor: ActorDep, state: StateDep) -> list[ShiftOut]:
 @router.put("/shifts", response_model=ShiftOut)
 async def save_shift(body: ShiftIn, actor: ActorDep, state: StateDep) -> ShiftOut:
     async with state.unit_of_work() as session:
-        shift = await service.save_shift(session, actor=actor, **body.model_dump())
-        return ShiftOut.of(shift, site_of(session).timezone)
+        shift, removed = await service.save_shift_counting(
+            session, actor=actor, **body.model_dump()
+        )
+        out = ShiftOut.of(shift, site_of(session).timezone)
+        out.places_removed = removed
+        return out
 
 
 class PersonOut(BaseModel):
@@ -146,7 +152,12 @@ class EntryOut(BaseModel):
 @router.post("/roster", response_model=EntryOut, status_code=201)
 async def assign(body: AssignIn, actor: ActorDep, state: StateDep) -> EntryOut:
     async with state.unit_of_work() as session:
-        e = await service.assign(session, actor=actor, **body.model_dump())
+        e = await service.assign(
+            session,
+            actor=actor,
+            horizon_weeks=state.settings.staffing_self_roster_weeks,
+            **body.model_dump(),
+        )
         return EntryOut(
             id=e.id, day=e.day, shift_id=e.shift_id, user_id=e.user_id, volunteer_id=e.volunteer_id
         )

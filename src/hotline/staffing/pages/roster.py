@@ -1,8 +1,9 @@
 """The lead's roster forms on the staffing page: put someone on a shift, picked by name
 (service.assign, as `POST /api/v1/roster`), take a place off (service.unassign, as
-`DELETE /api/v1/roster/{id}`) and copy the week shown onto the next (roster_edit.copy_week,
-as `POST /api/v1/roster/copy-week`). The service's refusals (an ended shift, someone who
-may not hold a place) are shown next to the field they name, on the week the form was on."""
+`DELETE /api/v1/roster/{id}`), copy the week shown onto the next or the week before into
+the week shown (roster_edit.copy_week, as `POST /api/v1/roster/copy-week`). The service's
+refusals (an ended shift, someone who may not hold a place) are shown next to the field
+they name, on the week the form was on."""
 
 from __future__ import annotations
 
@@ -93,7 +94,13 @@ async def assign(
     async def action(session: AsyncSession, actor: Actor) -> None:
         assert when is not None and shift is not None and who is not None
         await service.assign(
-            session, actor=actor, day=when, shift_id=shift, user_id=who[0], volunteer_id=who[1]
+            session,
+            actor=actor,
+            day=when,
+            shift_id=shift,
+            user_id=who[0],
+            volunteer_id=who[1],
+            horizon_weeks=state.settings.staffing_self_roster_weeks,
         )
 
     return await _act(
@@ -158,17 +165,7 @@ async def copy_week(
 
     def to() -> str:
         assert monday is not None
-        r = report[0]
-        counts = {
-            "date": (monday + timedelta(days=7)).isoformat(),
-            "done": "roster_copy",
-            "copied": r.copied,
-            "already": r.already,
-            "ended": r.ended,
-            "not_rosterable": r.not_rosterable,
-            "same_person": r.same_person,
-        }
-        return "/staffing?" + urlencode(counts) + "#roster"
+        return _copied(monday + timedelta(days=7), report[0])
 
     return await _act(
         request,
@@ -181,5 +178,57 @@ async def copy_week(
         week=raw if first else "",
         fields=frozenset({"target", "source"}),
         aliases={"target": "week", "source": "week"},
+        to=to,
+    )
+
+
+def _copied(target: date, r: roster_edit.CopyReport) -> str:
+    """The target week's page, saying what the copy added and skipped."""
+    counts = {
+        "date": target.isoformat(),
+        "done": "roster_copy",
+        "copied": r.copied,
+        "already": r.already,
+        "ended": r.ended,
+        "not_rosterable": r.not_rosterable,
+        "same_person": r.same_person,
+    }
+    return "/staffing?" + urlencode(counts) + "#roster"
+
+
+@router.post("/staffing/roster/copy-last-week", response_class=HTMLResponse)
+async def copy_last_week(
+    request: Request, state: StateDep, week: FormText = "", csrf: FormText = ""
+) -> Response:
+    """Copy the week before the one of `week` into it (supervisors): the current week
+    started from the last one, its shifts already over skipped; a week all past is
+    refused by the service (shown next to the form)."""
+    raw = without_nul(week).strip()
+    first = _day(raw)
+    early = {"copy-last": BAD_DATE} if first is None else None
+    monday = week_of(first) if first else None
+    report: list[roster_edit.CopyReport] = []
+
+    async def action(session: AsyncSession, actor: Actor) -> None:
+        assert monday is not None
+        report.append(
+            await roster_edit.copy_week(
+                session, actor=actor, source=monday - timedelta(days=7), target=monday
+            )
+        )
+
+    def to() -> str:
+        assert monday is not None
+        return _copied(monday, report[0])
+
+    return await _act(
+        request,
+        state,
+        csrf=csrf,
+        key="copy-last",
+        action=action,
+        done="roster_copy",
+        early=early,
+        week=raw if first else "",
         to=to,
     )
