@@ -16,6 +16,7 @@ from hotline.settings import Settings
 from hotline.telephony.sip.message import Message, parse, parse_address
 from hotline.telephony.sip.route import outside
 from tests.edge.peers import FarEnd, place_call
+from tests.edge.test_edge_neutral import received, self_naming
 from tests.edge.topology import EDGE_HOST, free_port_pair, require_tools, running_edge
 from tests.telephony.conftest import free_udp_port
 from tests.telephony.test_transfer_fallback import peer_115
@@ -67,6 +68,10 @@ async def test_the_lines_call_to_115_leaves_through_the_edge(
     call_id = next(h for h in invite.splitlines() if h.lower().startswith("call-id:"))
     assert "@hotline" not in call_id, call_id  # masked by topoh
     assert f"edge: line 127.0.0.1 calls sip:115@127.0.0.1:{far_port}" in logged, logged
+    # Nothing 115 received through the edge names the product or the line.
+    for message in received(far_log):
+        assert self_naming(message) == [], message
+        assert f":{line.port}" not in message, message
 
 
 def xor(data: bytes, key: bytes) -> bytes:
