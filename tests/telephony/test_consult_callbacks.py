@@ -8,8 +8,8 @@ line that stops during a try and one that crashed (released when a line starts).
 
 from __future__ import annotations
 
-import re
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
