@@ -14,8 +14,10 @@ import pytest
 from hotline.settings import Settings
 from hotline.telephony.sip.message import Message, parse
 from tests.edge.topology import EDGE_HOST, require_tools, running_edge
+from tests.telephony.conftest import free_udp_port
 
 pytestmark = pytest.mark.anyio
+SCENARIOS = Path(__file__).parent / "scenarios"
 # The default OUTSIDE_DOMAIN (the From host of the lines' calls): the hotline's SIP domain as
 # carriers know it, set by the operator. Anything else naming the product is a leak.
 OUTSIDE = "hotline1022.invalid"
@@ -76,3 +78,43 @@ async def test_a_refusal_leaving_the_edge_does_not_name_the_product(
     assert reply.status == 488, text + edge.logs()
     assert reply.get("warning").startswith("399 "), text
     assert self_naming(text) == [], text
+
+
+async def test_a_lines_refer_through_the_edge_names_neither_the_line_nor_the_product(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A caller through the edge presses 1: the line's REFER reaches it through the edge, its
+    Referred-By (and the rest) without the line's address or the product's name."""
+    require_tools()
+    trace = tmp_path / "caller.msg"
+    async with running_edge(settings, tmp_path / "edge") as edge:
+        proc = await asyncio.create_subprocess_exec(
+            *(
+                "sipp",
+                f"{EDGE_HOST}:{edge.sip_port}",
+                "-sf",
+                str(SCENARIOS / "refer_through_edge.xml"),
+            ),
+            *(
+                "-m",
+                "1",
+                "-i",
+                "127.0.0.1",
+                "-p",
+                str(free_udp_port()),
+                "-mp",
+                str(free_udp_port()),
+            ),
+            *("-d", "1000", "-trace_msg", "-message_file", str(trace)),
+            *("-timeout", "25s", "-timeout_error", "-nostdin"),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        out, _ = await asyncio.wait_for(proc.communicate(), 40)
+        assert proc.returncode == 0, out.decode(errors="replace")[-3000:] + edge.logs()
+    refers = [m for m in received(trace) if m.startswith("REFER ")]
+    assert refers, trace.read_text(errors="replace")
+    assert "Referred-By:" in refers[0], refers[0]
+    for message in received(trace):
+        assert f":{edge.line.port}" not in message, message
+        assert self_naming(message) == [], message
