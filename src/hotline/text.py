@@ -63,6 +63,12 @@ def hidden_characters(text: str) -> str:
     )
 
 
+def without_hidden(text: str) -> str:
+    """`text` less its refused characters: for a name a provider sends, which is shown but
+    never a reason to refuse the citizen's message."""
+    return "".join(c for c in text if unicodedata.category(c) not in REFUSED_CATEGORIES)
+
+
 def tidy(text: str) -> str:
     """A typed name as kept: NFC, whitespace trimmed and collapsed to single spaces."""
     return " ".join(unicodedata.normalize("NFC", text).split())

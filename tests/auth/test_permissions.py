@@ -14,7 +14,9 @@ from tests.cases.helpers import create
 from tests.conftest import PASSWORD
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "hotline"
-ROUTE_MODULES = ("api.py", "pages.py", "cli.py")
+ROUTE_MODULES = ("api.py", "pages.py")
+# The `hotline` command: one module per command family.
+CLI = SRC / "cli"
 # Role logic a route might hold: naming a role, comparing an actor's or user's role, the old
 # staff shortcut, or refusing by itself instead of letting the service refuse.
 # Deciding is role logic; a page showing the refusal a service raised (`except NotAllowed`)
@@ -34,6 +36,9 @@ pytestmark = pytest.mark.anyio
 def test_no_route_module_holds_role_logic():
     route_files = sorted(p for p in SRC.rglob("*.py") if p.name in ROUTE_MODULES)
     assert len(route_files) > 10
+    cli_files = sorted(CLI.glob("*.py"))
+    assert cli_files
+    route_files += cli_files
     offending = [
         f"{path.relative_to(SRC)}:{n}: {line.strip()}"
         for path in route_files

@@ -28,6 +28,7 @@ SAMPLE_USER = "4339761418830368433"
 # name: (kind, citizen, text, [(attachment kind, url, name)])
 ZALO_EXPECTED: dict[str, tuple[InboundKind, str, str, list[tuple[str, str, str | None]]]] = {
     "user_send_text.a4b": (InboundKind.MESSAGE, "6142494823xxxxxxxx", "Chào A4B", []),
+    "user_send_text.clevertap": (InboundKind.MESSAGE, "246845883529197922", "message", []),
     "user_send_text": (InboundKind.MESSAGE, SAMPLE_USER, "This is testing message", []),
     "user_send_image": (
         InboundKind.MESSAGE,
@@ -78,7 +79,28 @@ ZALO_EXPECTED: dict[str, tuple[InboundKind, str, str, list[tuple[str, str, str |
         "This is testing message",
         [("image", "url_to_thumbnail", None)],
     ),
+    "oa_send_gif": (
+        InboundKind.ECHO,
+        SAMPLE_USER,
+        "This is testing message",
+        [("gif", "url_to_gif", None)],
+    ),
+    "oa_send_file": (
+        InboundKind.ECHO,
+        SAMPLE_USER,
+        "",
+        [("file", "link_to_download_file", "file_name")],
+    ),
+    "oa_send_list": (
+        InboundKind.ECHO,
+        SAMPLE_USER,
+        "This is testing message",
+        [("link", "link", None)] * 3,
+    ),
 }
+# Zalo's follow example (payloads/README.md): no message, the citizen under `follower`.
+ZALO_FOLLOW = "follow.clevertap"
+FOLLOWER = "24684588352919792"
 
 
 def zalo_body(name: str) -> bytes:
@@ -99,7 +121,7 @@ def zalo_signature(settings: dict[str, Any], body: bytes, secret: str = SECRET) 
 
 
 def test_every_documented_zalo_example_is_kept() -> None:
-    assert sorted(p.stem for p in ZALO.glob("*.json")) == sorted(ZALO_EXPECTED)
+    assert sorted(p.stem for p in ZALO.glob("*.json")) == sorted([*ZALO_EXPECTED, ZALO_FOLLOW])
     # The published request's length: these are the bytes that were sent.
     assert len(zalo_body("user_send_text.a4b")) == 269
 
@@ -169,6 +191,61 @@ async def test_a_documented_zalo_message_replayed_through_the_hook(
     assert message["text"] == ZALO_EXPECTED[name][2]
     expected = [(k, u, n) for k, u, n in ZALO_EXPECTED[name][3]]
     assert [(a["kind"], a["url"], a["name"]) for a in message["attachments"]] == expected
+
+
+def test_the_documented_zalo_follow_is_read_and_verified() -> None:
+    body = zalo_body(ZALO_FOLLOW)
+    settings = settings_of(body)
+    [event] = ZALO_ADAPTER.read(settings, body)
+    assert (event.kind, event.user_id) == (InboundKind.FOLLOW, FOLLOWER)
+    assert event.sent_at is not None
+    assert int(event.sent_at.timestamp() * 1000) == int(json.loads(body)["timestamp"])
+    good = zalo_signature(settings, body)
+    assert ZALO_ADAPTER.verify(settings, good, body)
+    assert not ZALO_ADAPTER.verify(settings, zalo_signature(settings, body, "other"), body)
+    assert not ZALO_ADAPTER.verify(settings, good, json.dumps(json.loads(body)).encode())
+
+
+async def test_the_documented_zalo_follow_replayed_through_the_hook(app, client, world) -> None:
+    body = zalo_body(ZALO_FOLLOW)
+    settings = settings_of(body)
+    r = await client.post(
+        "/api/v1/channels",
+        json={"kind": "zalo", "name": "Zalo OA", "settings": settings},
+        headers=world.auth("admin"),
+    )
+    assert r.status_code == 201, r.text
+    channel = int(r.json()["id"])
+    bad = zalo_signature(settings, body, "not-the-secret")
+    assert (await client.post(f"/hooks/{channel}", content=body, headers=bad)).status_code == 403
+    # A follower who never wrote is not made a contact: acknowledged, nothing stored.
+    good = zalo_signature(settings, body)
+    assert (await client.post(f"/hooks/{channel}", content=body, headers=good)).status_code == 200
+    assert await _count(app, Message) == 0
+    # Once that citizen has written (a message of ours, from the example's follower), the
+    # same documented follow is recorded on their conversation, once.
+    document = json.loads(zalo_body("user_send_text.clevertap"))
+    document["sender"]["id"] = FOLLOWER
+    document["app_id"] = settings["app_id"]
+    wrote = json.dumps(document).encode()
+    r = await client.post(
+        f"/hooks/{channel}", content=wrote, headers=zalo_signature(settings, wrote)
+    )
+    assert r.status_code == 200, r.text
+    assert (await client.post(f"/hooks/{channel}", content=body, headers=bad)).status_code == 403
+    for _ in range(2):
+        r = await client.post(f"/hooks/{channel}", content=body, headers=good)
+        assert r.status_code == 200, r.text
+    r = await client.get(
+        "/api/v1/conversations", params={"channel": channel}, headers=world.auth("operator")
+    )
+    [conversation] = r.json()["items"]
+    assert conversation["external_user_id"] == FOLLOWER
+    r = await client.get(
+        f"/api/v1/conversations/{conversation['id']}", headers=world.auth("operator")
+    )
+    assert r.json()["following"] is True
+    assert sorted(m["kind"] for m in r.json()["messages"]) == ["follow", "text"]
 
 
 def test_the_documented_messenger_example_is_read_and_verified() -> None:

@@ -16,6 +16,7 @@ from hotline.cases.intake_batch import IntakeWriter
 from hotline.cases.intake_pg import OpenedCase
 from hotline.cases.medical import check_edit
 from hotline.cases.models import Case, CaseStatus, Channel, Priority
+from hotline.contacts.names import person_name
 from hotline.contacts.phones import normalise_phone
 from hotline.contacts.service import find_or_create_by_phone
 from hotline.db import dialect_name, insert_for, utcnow
@@ -145,7 +146,8 @@ def _validated(actor: Actor, data: NewCase) -> _Intake:
     }
     if data.suggested:
         event_data["suggested"] = list(data.suggested)
-    return _Intake(values, e164, data.contact_name.strip(), event_data)
+    contact_name = person_name(data.contact_name, field="contact.name")
+    return _Intake(values, e164, contact_name, event_data)
 
 
 async def open_case(session: AsyncSession, *, actor: Actor, data: NewCase) -> Case:

@@ -17,6 +17,7 @@ from hotline.contacts.phones import normalise_phone
 from hotline.db import dialect_name, insert_for, utcnow
 from hotline.errors import InvalidInput
 from hotline.events import DomainEvent, record_event
+from hotline.text import tidy, without_hidden
 
 # A Vietnamese number as people type it: 0912 345 678, 0912.345.678, +84 912345678.
 _PHONE = re.compile(r"(?<![\d+])(?:\+?84|0)(?:[ .\-]?\d){9,10}(?!\d)")
@@ -28,8 +29,10 @@ def clean_text(text: str) -> str:
 
 
 def clean_name(name: str | None) -> str:
-    """A citizen's name as the provider gives it, for their contact and identity."""
-    return clean_text(name or "")[:200]
+    """A citizen's name as the provider gives it, for their contact and identity: control
+    and format characters (a bidi override, a zero-width space) taken out, not refused, so
+    that their message is never lost for it; spacing tidied."""
+    return tidy(without_hidden(name or ""))[:200]
 
 
 def _phones_in(text: str) -> list[str]:

@@ -18,6 +18,8 @@ from hotline.contacts.models import (
     ContactSharedPhone,
     PersonalDataRead,
 )
+from hotline.contacts.names import display_name as checked_display_name
+from hotline.contacts.names import person_name
 from hotline.contacts.phones import normalise_phone
 from hotline.db import dialect_name, insert_for
 from hotline.directory.service import get_ward
@@ -80,6 +82,7 @@ async def create_contact(
 ) -> Contact:
     """Create a contact with one or more phone numbers that nobody else has (hotline staff)."""
     require(actor, Permission.READ_CONTACTS)
+    name = person_name(name, field="name")
     e164s = [normalise_phone(p, field=f"phones[{i}]") for i, p in enumerate(phones)]
     for i, e164 in enumerate(e164s):
         if await session.get(ContactPhone, e164) is not None:
@@ -114,6 +117,7 @@ async def add_identity(
 
     if channel not in {c.value for c in Channel} or channel in (Channel.PHONE, Channel.CARE):
         raise InvalidInput(msg("Kênh không hợp lệ: {channel}", channel=channel), field="channel")
+    display_name = checked_display_name(display_name)
     contact = await get_contact(session, contact_id)
     held_by = await session.scalar(
         select(ContactIdentity.contact_id).where(

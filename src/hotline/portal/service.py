@@ -44,6 +44,7 @@ from hotline.directory.service import category_name
 from hotline.errors import DomainError, InvalidInput, NotFound
 from hotline.messages import msg
 from hotline.portal.models import PortalTicket
+from hotline.text import tidy, without_hidden
 
 # The portal records reports on the hotline's behalf, as the phone line's intake does.
 PORTAL = Actor(user_id=None, username="portal", role=Role.OPERATOR)
@@ -184,6 +185,8 @@ async def send_report(session: AsyncSession, *, report: Report) -> Sent:
             errors["category"] = msg("Loại phản ánh không có trong danh sách.")
     if errors:
         raise ReportInvalid(errors)
+    # A character the citizen cannot see is no reason to refuse their report: taken out.
+    name = tidy(without_hidden(report.name))
     try:
         case = await open_case(
             session,
@@ -193,7 +196,7 @@ async def send_report(session: AsyncSession, *, report: Report) -> Sent:
                 description=report.description,
                 # Left out: triage suggests one, as for any other channel.
                 category=report.category or None,
-                contact_name=report.name,
+                contact_name=name,
                 contact_phone=report.phone.strip() or None,
                 ward_code=report.ward_code,
                 address=report.address,
@@ -206,7 +209,7 @@ async def send_report(session: AsyncSession, *, report: Report) -> Sent:
     session.add(PortalTicket(case_id=case.id, secret_hash=_hash(secret), created_at=utcnow()))
     await session.flush()
     # The report is a conversation in the one inbox too: operators answer it from there.
-    await open_report_conversation(session, case=case, name=report.name)
+    await open_report_conversation(session, case=case, name=name)
     return Sent(code=case.code, secret=secret)
 
 

@@ -72,7 +72,7 @@ async def current_actor(
 
 def client_address(conn: HTTPConnection) -> str:
     """The client's address as the server saw it (a trusted proxy's X-Forwarded-For only
-    when `HOTLINE_TRUSTED_PROXIES` names that proxy: cli.py)."""
+    when `HOTLINE_TRUSTED_PROXIES` names that proxy: cli/programs.py)."""
     return conn.client.host if conn.client else "unknown"
 
 

@@ -19,7 +19,7 @@ from hotline.telephony.sip.config import SUPPORTED, UaConfig
 from hotline.telephony.sip.digest import DigestAuth, Registrar
 from hotline.telephony.sip.guard import LogLimiter, RegisterGuard
 from hotline.telephony.sip.inbound import bad_request, info_digit, stable_tag
-from hotline.telephony.sip.leg import T1, T2, TIMEOUT, SipLeg
+from hotline.telephony.sip.leg import SipLeg
 from hotline.telephony.sip.message import (
     Message,
     ParseError,
@@ -29,6 +29,7 @@ from hotline.telephony.sip.message import (
     stamp_via,
     transaction_key,
 )
+from hotline.telephony.sip.offer_answer import T1, T2, TIMEOUT
 from hotline.telephony.sip.outbound import OutboundLeg
 from hotline.telephony.sip.trunk import (
     TrunkDoor,
