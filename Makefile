@@ -32,7 +32,7 @@ lock:
 	  $(LOCK_ARGS) -o requirements.lock pyproject.toml
 
 # Debian packages the tests drive for real (a browser for the page tests; sipp, baresip,
-# espeak-ng, sox and kamailio for the phone line; kamailio's TLS modules and rtpengine for
+# espeak-ng, sox and kamailio for the phone line; kamailio's TLS and SQLite modules and rtpengine for
 # the edge in front of it; dovecot for the e-mail channel's IMAP).
 # Installed only when running as root with apt; otherwise those tests say what is missing.
 debian-test-deps:
@@ -45,6 +45,7 @@ debian-test-deps:
 	  command -v sox >/dev/null || pkgs="$$pkgs sox"; \
 	  command -v kamailio >/dev/null || pkgs="$$pkgs kamailio"; \
 	  ls /usr/lib/*/kamailio/modules/tls.so >/dev/null 2>&1 || pkgs="$$pkgs kamailio-tls-modules"; \
+	  ls /usr/lib/*/kamailio/modules/db_sqlite.so >/dev/null 2>&1 || pkgs="$$pkgs kamailio-sqlite-modules"; \
 	  command -v rtpengine >/dev/null || pkgs="$$pkgs rtpengine-daemon"; \
 	  command -v nginx >/dev/null || pkgs="$$pkgs nginx"; \
 	  test -x /usr/sbin/dovecot || pkgs="$$pkgs dovecot-imapd"; \

@@ -16,6 +16,7 @@ from hotline.settings import Settings
 from hotline.telephony.sip.message import Message, parse, parse_address
 from hotline.telephony.sip.route import outside
 from tests.edge.peers import FarEnd, place_call
+from tests.edge.test_edge_neutral import received, self_naming
 from tests.edge.topology import EDGE_HOST, free_port_pair, require_tools, running_edge
 from tests.telephony.conftest import free_udp_port
 from tests.telephony.test_transfer_fallback import peer_115
@@ -67,6 +68,10 @@ async def test_the_lines_call_to_115_leaves_through_the_edge(
     call_id = next(h for h in invite.splitlines() if h.lower().startswith("call-id:"))
     assert "@hotline" not in call_id, call_id  # masked by topoh
     assert f"edge: line 127.0.0.1 calls sip:115@127.0.0.1:{far_port}" in logged, logged
+    # Nothing 115 received through the edge names the product or the line.
+    for message in received(far_log):
+        assert self_naming(message) == [], message
+        assert f":{line.port}" not in message, message
 
 
 def xor(data: bytes, key: bytes) -> bytes:
@@ -154,3 +159,47 @@ async def test_the_from_of_a_lines_call_hides_its_address_and_is_restored_both_w
         else:
             # Rewritten on its way out, as in the INVITE.
             assert str(bye.from_addr.uri) == str(parse_address(seen_from).uri), bye.get("from")
+
+
+async def test_a_lines_call_keeps_its_from_restored_after_the_edge_restarts(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """The line's call is answered, then Kamailio restarts: the dialog (and the From uac
+    rewrote) comes back from the edge's dialog store, so the far end's BYE reaches the line
+    with the line's own URI in the To, as before the restart."""
+    require_tools()
+    lines_port = free_udp_port(EDGE_HOST)
+    conf = settings.model_copy(update={"sip_outbound_proxy": f"sip:{EDGE_HOST}:{lines_port}"})
+    async with running_edge(conf, tmp_path / "edge", lines_port=lines_port) as edge:
+        ua = edge.line.phone.ua
+        assert ua is not None
+        to_line: list[Message] = []
+        handle = ua.datagram_received
+
+        def tap(data: bytes, addr: tuple[str | object, int]) -> None:
+            to_line.append(parse(data))
+            handle(data, addr)
+
+        ua.datagram_received = tap  # type: ignore[method-assign]
+        far = FarEnd()
+        try:
+            where = outside(f"sip:115@127.0.0.1:{far.port}", ua.config.outbound_proxy)
+            assert where is not None
+            answering = asyncio.ensure_future(asyncio.to_thread(far.answer, 5))
+            out = await place_call(ua, where)
+            invite = await answering
+            assert out.answered, edge.logs()
+            await edge.restart_kamailio()
+            ok = await asyncio.to_thread(far.bye, 5)
+            byes = [m for m in to_line if m.method == "BYE" and m.call_id == out.call_id]
+            logged = edge.kamailio_log
+        finally:
+            ua.datagram_received = handle  # type: ignore[method-assign]
+            far.close()
+    assert ok.status == 200, (ok, logged[-3000:])
+    assert "@hotline1022.invalid>" in invite.get("from")
+    [bye] = byes
+    assert str(bye.to_addr.uri) == str(parse_address(out.from_value).uri), (
+        bye.get("to"),
+        logged[-3000:],
+    )

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from hotline.settings import Settings
+from tests.edge.test_edge_neutral import self_naming
 from tests.edge.topology import EDGE_HOST, free_port_pair, require_tools, running_edge
 from tests.telephony.conftest import free_udp_port
 
@@ -62,4 +63,6 @@ async def test_the_lines_register_to_its_carrier_leaves_the_edge_masked(
     # Received from the edge, not from the line: the edge's Via is on top.
     assert first.split("\nVia: ", 1)[1].startswith(f"SIP/2.0/UDP {EDGE_HOST}:{sip_port}")
     assert f"Path: <sip:{EDGE_HOST}:{sip_port};lr>" in first
+    # Nothing names the product (the Call-ID is the line's own: topoh skips REGISTER).
+    assert self_naming(first.replace("hotline-1022", "")) == [], first
     assert f"edge: line 127.0.0.1 registers sip:hotline-1022@127.0.0.1:{carrier_port}" in logged

@@ -12,6 +12,7 @@ import os
 import secrets
 import shutil
 import socket
+import sqlite3
 import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -40,6 +41,18 @@ def require_tools(*extra: tuple[str, str]) -> None:
             missing_tool(f"{tool} is not installed (make debian-test-deps installs {package})")
     if not any(Path("/usr/lib").glob("*/kamailio/modules/tls.so")):
         missing_tool("Kamailio's TLS module is missing (make debian-test-deps installs it)")
+    if not any(Path("/usr/lib").glob("*/kamailio/modules/db_sqlite.so")):
+        missing_tool("Kamailio's SQLite module is missing (make debian-test-deps installs it)")
+
+
+def dialog_database(path: Path) -> Path:
+    """The edge's dialog store, made from the schema Debian's package ships."""
+    schema = Path("/usr/share/kamailio/db_sqlite")
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        for name in ("standard", "dialog"):
+            db.executescript((schema / f"{name}-create.sql").read_text())
+        db.commit()
+    return path
 
 
 def free_port_pair(host: str = "127.0.0.1") -> int:
@@ -106,6 +119,20 @@ class Edge:
     topoh_key: str
     ng_port: int
     processes: list[asyncio.subprocess.Process]
+    kamailio_args: list[str]
+
+    async def restart_kamailio(self) -> None:
+        """Kamailio stopped (SIGTERM, as a service restart does) and started again with the
+        same configuration and dialog store; rtpengine and the line keep running."""
+        kamailio = self.processes[-1]
+        await _stop(kamailio)
+        self.processes[-1] = await _spawn(
+            self.kamailio_args,
+            self.directory / "kamailio.log",
+            env={"HOTLINE_EDGE_TOPOH_KEY": self.topoh_key},
+            append=True,
+        )
+        assert await options_answered(self.sip_port, within=15, host=EDGE_HOST), self.logs()
 
     @property
     def kamailio_log(self) -> str:
@@ -121,9 +148,9 @@ class Edge:
 
 
 async def _spawn(
-    args: list[str], log: Path, env: dict[str, str] | None = None
+    args: list[str], log: Path, env: dict[str, str] | None = None, append: bool = False
 ) -> asyncio.subprocess.Process:
-    with log.open("wb") as out:
+    with log.open("ab" if append else "wb") as out:
         return await asyncio.create_subprocess_exec(
             *args,
             stdin=asyncio.subprocess.DEVNULL,
@@ -206,26 +233,37 @@ async def running_edge(
         topoh_key = secrets.token_urlsafe(24)
         if not any(d.startswith("PING_INTERVAL=") for d in defines):
             defines = (*defines, "PING_INTERVAL=2")
+        dialogs = dialog_database(directory / "dialogs.sqlite")
+        kamailio_args = [
+            *("kamailio", "-DD", "-E", "-f", str(EDGE / "kamailio.cfg")),
+            *("-Y", str(run_dir), "-P", str(run_dir / "kamailio.pid")),
+            *("-A", f"LISTEN_UDP=udp:{EDGE_HOST}:{sip_port}"),
+            *("-A", f"LISTEN_TCP=tcp:{EDGE_HOST}:{sip_port}"),
+            *("-A", f"LISTEN_TLS=tls:{EDGE_HOST}:{tls_port}"),
+            *("-A", f"LISTEN_LINES=udp:{EDGE_HOST}:{lines_port}"),
+            *("-A", f'TLS_CFG="{tls_cfg}"'),
+            *("-A", f'DISPATCHER_LIST="{dispatcher}"'),
+            *("-A", f'RTPENGINE_SOCK="udp:127.0.0.1:{ng_port}"'),
+            *("-A", f'DIALOG_DB="sqlite://{dialogs}"'),
+            *(arg for define in defines for arg in ("-A", define)),
+        ]
         processes.append(
             await _spawn(
-                [
-                    *("kamailio", "-DD", "-E", "-f", str(EDGE / "kamailio.cfg")),
-                    *("-Y", str(run_dir), "-P", str(run_dir / "kamailio.pid")),
-                    *("-A", f"LISTEN_UDP=udp:{EDGE_HOST}:{sip_port}"),
-                    *("-A", f"LISTEN_TCP=tcp:{EDGE_HOST}:{sip_port}"),
-                    *("-A", f"LISTEN_TLS=tls:{EDGE_HOST}:{tls_port}"),
-                    *("-A", f"LISTEN_LINES=udp:{EDGE_HOST}:{lines_port}"),
-                    *("-A", f'TLS_CFG="{tls_cfg}"'),
-                    *("-A", f'DISPATCHER_LIST="{dispatcher}"'),
-                    *("-A", f'RTPENGINE_SOCK="udp:127.0.0.1:{ng_port}"'),
-                    *(arg for define in defines for arg in ("-A", define)),
-                ],
+                kamailio_args,
                 directory / "kamailio.log",
                 env={"HOTLINE_EDGE_TOPOH_KEY": topoh_key},
             )
         )
         edge = Edge(
-            running, directory, sip_port, tls_port, lines_port, topoh_key, ng_port, processes
+            running,
+            directory,
+            sip_port,
+            tls_port,
+            lines_port,
+            topoh_key,
+            ng_port,
+            processes,
+            kamailio_args,
         )
         assert await options_answered(sip_port, within=15, host=EDGE_HOST), edge.logs()
         yield edge

@@ -179,7 +179,7 @@ class Topology:
             timeout=40,
         )
         assert result.returncode == 0, result.stdout[-3000:] + self.logs()
-        ports = re.findall(r"answered-by hotline@127\.0\.0\.1:(\d+)", answered.read_text())
+        ports = re.findall(r"answered-by sip:127\.0\.0\.1:(\d+)", answered.read_text())
         return Counter(int(p) for p in ports)
 
 

@@ -53,7 +53,7 @@ def on_invite(ua: UserAgent, msg: Message, source: tuple[str, int]) -> None:
         if msg.body:
             answer = negotiate(parse_offer(msg.body))
     except SdpError as exc:
-        warning = f'399 hotline "{exc}"'
+        warning = f'399 - "{exc}"'
         refuse(ua, msg, source, 488, "Not Acceptable Here", "codec_not_acceptable", warning)
         return
     ua.send_response(msg, response_to(msg, 100, "Trying"), source)

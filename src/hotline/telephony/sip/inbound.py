@@ -82,5 +82,5 @@ def bad_request(data: bytes, why: str) -> bytes | None:
     head += [f"{n}: {found[k][0]}" for n, k in (("From", "from"), ("To", "to"))]
     head += [f"Call-ID: {found['call-id'][0]}", f"CSeq: {found['cseq'][0]}"]
     reason = "".join(ch for ch in why if ch.isprintable() and ch != '"')[:100]
-    head += [f'Warning: 399 hotline "{reason}"', "Content-Length: 0"]
+    head += [f'Warning: 399 - "{reason}"', "Content-Length: 0"]
     return ("\r\n".join(head) + "\r\n\r\n").encode()

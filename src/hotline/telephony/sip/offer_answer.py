@@ -141,7 +141,7 @@ class OfferAnswer:
                 answer = negotiate(parse_offer(msg.body))
             except SdpError as exc:  # refused: the session goes on as it was (§14.2)
                 resp = response_to(msg, 488, "Not Acceptable Here", to_tag=self.local_tag)
-                resp.add("Warning", f'399 hotline "{exc}"')
+                resp.add("Warning", f'399 - "{exc}"')
                 self.ua.send_response(msg, resp, source)
                 return
             self.apply(answer)

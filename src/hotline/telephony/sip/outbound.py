@@ -50,7 +50,7 @@ class OutboundLeg:
         self.target = target
         self.hop = hop
         self.rtp_port, self.rtp, self.rtp_transport = rtp
-        self.call_id = new_tag() + new_tag() + "@hotline"
+        self.call_id = new_tag() + new_tag()
         self.local_tag = new_tag()
         self.branch = new_branch()
         self.remote_tag = ""

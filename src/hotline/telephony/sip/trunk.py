@@ -92,7 +92,7 @@ class TrunkRegistrant:
     def __init__(self, ua: UserAgent, config: TrunkRegistration) -> None:
         self.ua = ua
         self.config = config
-        self.call_id = new_tag() + new_tag() + "@hotline"
+        self.call_id = new_tag() + new_tag()
         self.tag = new_tag()
         self.cseq = 0
         self.registered = False

@@ -90,7 +90,7 @@ class UserAgent(asyncio.DatagramProtocol):
 
     @property
     def contact_uri(self) -> str:
-        return f"sip:hotline@{self.sent_by}"
+        return f"sip:{self.sent_by}"
 
     @property
     def port(self) -> int:
