@@ -94,9 +94,13 @@ def live_event(
     data: dict[str, Any] | None,
     unit_ids: tuple[int, ...] = (),
 ) -> DomainEvent:
-    """The live event for a timeline entry. A care case's carries its channel and holder:
-    the stream shows its edits' medical values only to those in charge
-    (`access.event_data_for`)."""
+    """The live event for a timeline entry. A care case's carries its channel and holder,
+    and its edits of the medical text or the home as changed with no value, to everyone:
+    a live event reaches every open screen and the event log, where its read could not be
+    logged; those in charge read the values in the timeline, a logged read."""
+    if case.channel == Channel.CARE and isinstance((data or {}).get("changes"), dict):
+        changes = {k: ({} if k in MEDICAL_CHANGES else v) for k, v in data["changes"].items()}
+        data = {**data, "changes": changes}
     live = live_data(case.status.value, actor, data)
     if case.channel == Channel.CARE:
         live.update(channel=Channel.CARE.value, assignee_id=getattr(case, "assignee_id", None))
