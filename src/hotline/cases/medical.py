@@ -32,12 +32,13 @@ from hotline.messages import msg
 
 NEUTRAL = msg("Ca cấp cứu từ mạng lưới bác sĩ — chi tiết y tế chỉ người phụ trách xem được")
 # The purposes a full read of such a case is logged under: opened (its API answer, its
-# page, an action's answer), and in a list (the cases list and search, a citizen's cases,
-# the console), as similar cases, as a duplicate cluster, in its timeline's edits, as the
-# words its guidance articles were matched on.
+# page, an action's answer), in a list (the cases list and search, a citizen's cases, the
+# console, a unit's inbox), as similar cases, as a duplicate cluster, in its timeline's
+# edits, as the words its guidance articles were matched on.
 PURPOSE = "care_case"
 LIST_PURPOSE = "care_case_list"
 CONSOLE_PURPOSE = "care_console"
+INBOX_PURPOSE = "care_unit_inbox"
 SIMILAR_PURPOSE = "care_case_similar"
 CLUSTER_PURPOSE = "care_case_cluster"
 TIMELINE_PURPOSE = "care_case_timeline"

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.auth.service import Actor
 from hotline.cases.access import visible_clause
 from hotline.cases.assignment_state import active_sql, is_overdue, overdue_sql
-from hotline.cases.medical import LIST_PURPOSE, medical_clause, shown_cases
+from hotline.cases.medical import INBOX_PURPOSE, LIST_PURPOSE, medical_clause, shown_cases
 from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseStatus, Channel
 from hotline.contacts.service import log_personal_read
 from hotline.db import dialect_name, utcnow
@@ -380,7 +380,12 @@ async def unit_inbox(session: AsyncSession, *, actor: Actor, limit: int = 200) -
             .limit(max(1, min(limit, 500)))
         )
     ).all()
-    rows = [InboxRow(case=c, assignment=a, overdue=is_overdue(a, now)) for a, c in pairs]
+    # A home care urgent case the unit holds is shown with its medical text: a logged read.
+    shown = await shown_cases(session, actor, (c for _, c in pairs), purpose=INBOX_PURPOSE)
+    rows = [
+        InboxRow(case=c, assignment=a, overdue=is_overdue(a, now))
+        for (a, _), c in zip(pairs, shown, strict=True)
+    ]
     counted = await session.execute(
         select(
             func.count().filter(CaseAssignment.status == AssignmentStatus.PENDING),
