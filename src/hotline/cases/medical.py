@@ -83,6 +83,17 @@ def check_edit(actor: Actor, case: Case, changes: dict[str, object]) -> None:
             )
 
 
+def check_not_merged(case: Case, *, field: str) -> None:
+    """Refuse a care case as either side of a duplicate link. A merge copies the original's
+    answer to its duplicates and notifies their reporters, so the 115 unit's answer on a
+    patient would reach other citizens; and an operator reading the neutral line would end
+    an urgent case as the repeat of a text they cannot see."""
+    if case.channel == Channel.CARE:
+        raise InvalidInput(
+            msg("Ca cấp cứu từ mạng lưới bác sĩ không được gộp với yêu cầu khác"), field=field
+        )
+
+
 def medical_clause(actor: Actor) -> Any:
     """SQL: the visible cases whose text this actor may read (None: every one). A search
     matches only these, so hidden medical text never finds a case."""
