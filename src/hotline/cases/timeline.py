@@ -98,8 +98,9 @@ def live_event(
     and its edits of the medical text or the home as changed with no value, to everyone:
     a live event reaches every open screen and the event log, where its read could not be
     logged; those in charge read the values in the timeline, a logged read."""
-    if case.channel == Channel.CARE and isinstance((data or {}).get("changes"), dict):
-        changes = {k: ({} if k in MEDICAL_CHANGES else v) for k, v in data["changes"].items()}
+    edits = (data or {}).get("changes")
+    if case.channel == Channel.CARE and data and isinstance(edits, dict):
+        changes = {k: ({} if k in MEDICAL_CHANGES else v) for k, v in edits.items()}
         data = {**data, "changes": changes}
     live = live_data(case.status.value, actor, data)
     if case.channel == Channel.CARE:
