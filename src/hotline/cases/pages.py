@@ -166,7 +166,8 @@ async def _timeline_context(
 ) -> dict[str, Any]:
     names = await display_names(session, {e.actor_id for e in events if e.actor_id})
     return {
-        "events": await timeline.shown_events(session, actor, case, events),
+        # The page names an edit without its old and new values.
+        "events": await timeline.shown_events(session, actor, case, events, values_shown=False),
         "names": names,
     }
 

@@ -124,16 +124,24 @@ async def events_of(session: AsyncSession, case_id: int) -> list[CaseEvent]:
 
 
 async def shown_events(
-    session: AsyncSession, actor: Actor, case: Case, events: list[CaseEvent] | None = None
+    session: AsyncSession,
+    actor: Actor,
+    case: Case,
+    events: list[CaseEvent] | None = None,
+    *,
+    values_shown: bool = True,
 ) -> list[tuple[CaseEvent, dict[str, Any]]]:
     """A case's timeline, each entry's data as this actor may read it (cases/access.py).
     A home care urgent case's edit of its medical text or home, shown with its values to
-    one in charge of it, is a logged read of that text (cases/medical.py)."""
+    one in charge of it, is a logged read of that text (cases/medical.py); the pages show
+    an edit without its values (`values_shown=False`: nothing read)."""
     if events is None:
         events = await events_of(session, case.id)
     shown = [(e, case_event_data_for(actor, case, e.data or {})) for e in events]
-    if case.channel == Channel.CARE and reads_medical(
-        actor, channel=case.channel, assignee_id=case.assignee_id
+    if (
+        values_shown
+        and case.channel == Channel.CARE
+        and reads_medical(actor, channel=case.channel, assignee_id=case.assignee_id)
     ):
         edits = (d.get("changes") for _, d in shown)
         if any(isinstance(c, dict) and MEDICAL_CHANGES.intersection(c) for c in edits):
