@@ -99,6 +99,24 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 READ_ONLY_OPTION = "hotline_read_only"
 
 
+# Session info keys of a read-only unit of work (web/state.py): the marker, and the rows to
+# write once it has ended. A read that must leave a trace (the personal-data read log) is
+# written in a short transaction of its own right after, before the answer leaves.
+READ_ONLY_SESSION = "hotline_read_only"
+WRITE_AFTER = "hotline_write_after"
+
+
+def is_read_only(session: Any) -> bool:
+    """Whether this session's transaction may not write (a read-only unit of work)."""
+    return bool(session.info.get(READ_ONLY_SESSION))
+
+
+def write_after(session: Any, rows: list[Any]) -> None:
+    """New rows to insert once this read-only unit of work has ended (its own
+    transaction: a READ ONLY transaction refuses them on PostgreSQL)."""
+    session.info.setdefault(WRITE_AFTER, []).extend(rows)
+
+
 def _sqlite_begin(conn: Any) -> None:
     # Reads begin DEFERRED: in WAL mode they take no lock at all, so any number run beside
     # each other and beside the one writer. A read-only transaction that tried to write

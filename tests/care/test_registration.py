@@ -26,7 +26,7 @@ from tests.care.helpers import (
     profile,
     register,
 )
-from tests.conftest import live_events
+from tests.conftest import live_events, new_case_body
 from tests.db.test_migrations import fresh_url  # noqa: F401 (the fixture)
 
 pytestmark = pytest.mark.anyio
@@ -122,24 +122,48 @@ async def test_an_unknown_age_needs_a_doctors_assessment_not_a_refusal(client, w
     assert vaccinated["eligible"] is True
 
 
-async def test_a_doctor_is_told_a_number_is_followed_but_not_which_patient(app, client, world):
+async def test_a_doctor_learns_nothing_of_a_number_another_doctor_follows(app, client, world):
+    """Being followed at home is health data: a doctor who may not read that patient is
+    answered for the number alone as for any number with a name on record, and refused with
+    the person named with no word of a follow-up; their doctor and the coordinators are told
+    which patient it is."""
     await doctor_with_profile(client, world)
     other_auth = await new_doctor(app, client, "bacsi2")
     other = int((await client.get("/api/v1/users/me", headers=other_auth)).json()["id"])
     assert (await profile(client, world, other)).status_code == 201
     first = await register(client, world, phone="0903222021", name="Nguyễn Thị Lan")
     assert first["doctor_id"] != other
-    again = patient_body(phone="0903222021", name="")
+    # A citizen on record who is not followed (a caller of the hotline).
+    r = await client.post(
+        "/api/v1/cases",
+        json=new_case_body(contact={"name": "Trần Văn Bình", "phone": "0903222099"}),
+        headers=world.auth("operator"),
+    )
+    assert r.status_code == 201, r.text
+    followed = await client.post(
+        f"{API}/patients", json=patient_body(phone="0903222021", name=""), headers=other_auth
+    )
+    not_followed = await client.post(
+        f"{API}/patients", json=patient_body(phone="0903222099", name=""), headers=other_auth
+    )
+    assert followed.status_code == not_followed.status_code == 422, followed.text
+    assert followed.json() == not_followed.json()
+    # Named, the person is picked: the registration is refused, saying only whom to ask.
+    again = patient_body(phone="0903222021", name="Nguyễn Thị Lan")
     r = await client.post(f"{API}/patients", json=again, headers=other_auth)
     assert r.status_code == 409 and r.json()["field"] == "phone", r.text
-    text = r.text
-    for personal in ("Nguyễn Thị Lan", "903222021", str(first["contact_id"]), "/cham-soc/"):
+    assert "điều phối viên" in r.json()["detail"]
+    text = " ".join(str(v) for v in r.json().values())
+    for personal in ("903222021", str(first["contact_id"]), "/cham-soc/", "theo dõi"):
         assert personal not in text
     assert "patient_id" not in r.json()
-    # Their own doctor and the care coordinators are told which patient it is.
-    for auth in (world.auth("doctor"), world.auth("supervisor")):
-        r = await client.post(f"{API}/patients", json=again, headers=auth)
-        assert r.status_code == 409 and r.json()["patient_id"] == first["id"], r.text
+    # Their own doctor and the care coordinators are told which patient it is, the number
+    # alone being enough.
+    for body in (again, patient_body(phone="0903222021", name="")):
+        for auth in (world.auth("doctor"), world.auth("supervisor")):
+            r = await client.post(f"{API}/patients", json=body, headers=auth)
+            assert r.status_code == 409 and r.json()["patient_id"] == first["id"], r.text
+            assert "đang được theo dõi" in r.json()["detail"]
 
 
 async def test_two_registrations_of_one_person_at_once_make_one_patient(

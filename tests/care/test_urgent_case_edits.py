@@ -14,6 +14,7 @@ from sqlalchemy import update
 
 from tests.care.test_urgent_case_privacy import HOME, NEUTRAL, _hidden, _urgent_case
 from tests.cases.test_events_sse import _next_event, _serve
+from tests.conftest import new_case_body
 from tests.knowledge.helpers import published
 
 pytestmark = pytest.mark.anyio
@@ -81,7 +82,9 @@ async def test_the_timeline_shows_the_edits_values_only_to_those_in_charge(clien
     assert edit["data"]["changes"]["description"]["to"] == RETOLD
 
 
-async def test_the_live_stream_shows_the_edits_values_only_to_those_in_charge(app, world, client):
+async def test_the_live_stream_shows_the_edits_values_to_no_one(app, world, client):
+    """A live event reaches every open screen and the event log, where no read is logged:
+    those in charge read the values in the timeline (a logged read)."""
     code, _ = await _urgent_case(client, world)
     async with (
         _serve(app) as base,
@@ -101,7 +104,9 @@ async def test_the_live_stream_shows_the_edits_values_only_to_those_in_charge(ap
     assert hidden["data"]["changes"] == {"description": {}, "address": {}, "location": {}}
     _hidden(str(hidden))
     assert MOVED not in str(hidden)
-    assert shown["data"]["changes"]["address"] == {"from": HOME, "to": MOVED}
+    assert shown["data"]["changes"] == {"description": {}, "address": {}, "location": {}}
+    _hidden(str(shown))
+    assert MOVED not in str(shown) and RETOLD not in str(shown)
 
 
 async def test_only_those_in_charge_edit_the_medical_text_and_the_home(client, world):
@@ -146,3 +151,31 @@ async def test_knowledge_suggestions_match_only_the_text_the_reader_sees(client,
     # Matched on the neutral line: no word of the hidden text comes back.
     matched = {w.lower() for s in r.json() for w in s["matched"]}
     assert not matched & {"spo2", "thở", "tho", "nhịp", "nhip", "f0", "nhanh"}, r.text
+
+
+async def test_an_urgent_case_takes_no_part_in_merging_duplicates(app, client, world):
+    """Merging copies the original's answer to the duplicates and tells their reporters:
+    the 115 unit's answer on a patient would reach other citizens, and an operator reading
+    the neutral line would end an urgent case as a repeat of text they cannot see."""
+    code, _ = await _urgent_case(client, world)
+    body = new_case_body(description=RETOLD, ward_code="00004")
+    r = await client.post("/api/v1/cases", json=body, headers=world.auth("supervisor"))
+    other = r.json()["code"]
+    for who in ("operator", "supervisor"):
+        for case, original in ((other, code), (code, other)):
+            r = await client.post(
+                f"/api/v1/cases/{case}/duplicate",
+                json={"original_code": original},
+                headers=world.auth(who),
+            )
+            _problem(r, 422, "original_code")
+    for primary, duplicate, field in ((code, other, "primary"), (other, code, "duplicates")):
+        r = await client.post(
+            "/api/v1/duplicates/merge",
+            json={"primary": primary, "duplicates": [duplicate]},
+            headers=world.auth("supervisor"),
+        )
+        _problem(r, 422, field)
+    for c in (code, other):
+        r = await client.get(f"/api/v1/cases/{c}", headers=world.auth("supervisor"))
+        assert r.json()["status"] != "duplicate" and r.json()["duplicate_of"] is None

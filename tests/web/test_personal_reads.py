@@ -82,6 +82,40 @@ PERSONAL: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/care/patients/{patient_id}/admissions"): "care_admissions",
     ("GET", "/api/v1/care/facilities/{facility_id}/admissions"): "care_facility_admissions",
 }
+# Home care's urgent cases (cases/medical.py): every route that can show one's medical text
+# and home in full to those in charge of it, and the purpose that read is logged under
+# (tests/care/test_urgent_case_list_reads.py calls them; the case's own answers and page:
+# tests/care/test_urgent_case_privacy.py). Any other reader gets a neutral line, unlogged.
+CARE_CASE_READS: dict[tuple[str, str], str] = {
+    ("GET", "/api/v1/cases/{code}"): "care_case",
+    ("GET", "/cases/{code}"): "care_case",
+    ("PATCH", "/api/v1/cases/{code}"): "care_case",
+    **{
+        ("POST", f"/api/v1/cases/{{code}}/{verb}"): "care_case"
+        for verb in (
+            *("take", "forward", "accept", "return", "resolve"),
+            *("close", "reject", "reopen", "duplicate"),
+        )
+    },
+    ("GET", "/api/v1/cases"): "care_case_list",
+    ("GET", "/api/v1/contacts/{contact_id}"): "care_case_list",
+    ("GET", "/console/cases"): "care_console",
+    ("GET", "/inbox"): "care_unit_inbox",
+    ("POST", "/api/v1/cases"): "care_case_similar",  # ?suggest_duplicates=true
+    ("POST", "/api/v1/cases/duplicates/suggest"): "care_case_similar",
+    ("GET", "/api/v1/cases/{code}/duplicates"): "care_case_similar",
+    ("GET", "/api/v1/duplicates/clusters"): "care_case_cluster",
+    ("GET", "/dashboard"): "care_case_cluster",
+    ("GET", "/api/v1/cases/{code}/events"): "care_case_timeline",
+    ("GET", "/api/v1/cases/{code}/articles"): "care_case_articles",
+}
+# Routes showing cases' content that never show a care case's medical text, and why.
+CARE_CASE_NONE: dict[tuple[str, str], str] = {
+    ("POST", "/api/v1/duplicates/merge"): "answers the cases' codes only",
+    ("POST", "/api/v1/conversations/{conversation_id}/case"): "answers the new case's code",
+    ("GET", "/api/v1/events"): "a care case's live edits carry no medical value (timeline.py)",
+    ("GET", "/cases/{code}/timeline"): "names an edit without its old and new values",
+}
 # Pages read with a session, not a token: their logs are checked by their own tests.
 PAGES = {
     ("GET", "/"),
@@ -380,6 +414,18 @@ async def test_every_route_is_known_to_log_personal_reads_or_to_show_none(app):
     unknown = routes - PERSONAL.keys() - NO_PERSONAL.keys()
     assert not unknown, f"say whether these show a citizen's data (and log it): {unknown}"
     gone = (PERSONAL.keys() | NO_PERSONAL.keys()) - routes
+    assert not gone, f"no longer routes: {gone}"
+
+
+async def test_every_route_showing_cases_is_known_to_log_a_care_cases_full_read(app):
+    """A route showing what cases say either logs a home care urgent case's full reading
+    under its purpose, or is listed with the reason it never shows one."""
+    routes = app_routes(app)
+    case_content = {r for r, why in NO_PERSONAL.items() if why == _CASE_CONTENT}
+    unknown = case_content - CARE_CASE_READS.keys() - CARE_CASE_NONE.keys()
+    assert not unknown, f"say whether these show a care case's medical text: {unknown}"
+    assert not CARE_CASE_READS.keys() & CARE_CASE_NONE.keys()
+    gone = (CARE_CASE_READS.keys() | CARE_CASE_NONE.keys()) - routes
     assert not gone, f"no longer routes: {gone}"
 
 

@@ -137,8 +137,10 @@ async def _already_followed(
     session: AsyncSession, actor: Actor, contact_id: int
 ) -> Conflict | None:
     """The 409 for a person already followed (active or admitted), or None. Only those who
-    may see that patient (their doctor, care coordinators) are told which one: to another
-    doctor the answer names no patient (that a number is followed is all it says)."""
+    may see that patient (their doctor, care coordinators) are told that the person is
+    followed, and which patient: being followed at home is health data. Another doctor gets
+    a neutral refusal naming no patient, and only once the name typed picked the person
+    (`register_patient`), never from the number alone."""
     found = (
         await session.execute(
             select(CarePatient.id, CarePatient.doctor_id).where(
@@ -152,11 +154,16 @@ async def _already_followed(
     # A retried or repeated registration would make a second patient with its own
     # check-ins, reminders and alerts for one person.
     shown = sees_all(actor) or (actor.user_id is not None and doctor_id == actor.user_id)
+    if not shown:
+        return Conflict(NOT_REGISTERED, field="phone")
     return Conflict(
-        msg("Người này đang được theo dõi"),
-        field="phone",
-        extra={"patient_id": patient_id} if shown else None,
+        msg("Người này đang được theo dõi"), field="phone", extra={"patient_id": patient_id}
     )
+
+
+# What a doctor who may not read the followed patient is told: that this registration is
+# not made, and whom to ask; not that the person is followed.
+NOT_REGISTERED = msg("Không đăng ký được người này: hãy báo điều phối viên (trưởng ca) kiểm tra")
 
 
 def patient_name(raw: str) -> str:
@@ -225,12 +232,17 @@ async def register_patient(session: AsyncSession, *, actor: Actor, data: Patient
             raise InvalidInput("Cần số điện thoại của người bệnh", field="phone")
         contact, known = await _person_on_phone(session, phone=data.phone, name=data.name)
     conflict = await _already_followed(session, actor, contact.id)
-    if conflict is not None:
+    if conflict is not None and conflict.extra:
+        # Their doctor or a coordinator: told at once which patient it is.
         raise conflict
     if not data.case_code and not data.name and contact.name:
         # Without a name the number alone would pick the person, and the answer would tell
-        # whoever typed it the name on record: a look-up by phone. The name is asked for.
+        # whoever typed it the name on record: a look-up by phone. The name is asked for,
+        # before anyone else is refused: a refusal for the number alone would tell them
+        # that someone on it is followed at home.
         raise InvalidInput("Cần họ tên người bệnh", field="name")
+    if conflict is not None:
+        raise conflict
     if data.ward_code:
         await check_ward(session, data.ward_code)
     site = site_of(session)

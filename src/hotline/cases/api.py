@@ -26,7 +26,7 @@ from hotline.cases import (
     versions,
     workflow,
 )
-from hotline.cases.access import case_event_data_for, get_case_for
+from hotline.cases.access import get_case_for
 from hotline.cases.actions import allowed_actions, unit_assignment
 from hotline.cases.models import Case
 from hotline.cases.schemas import (
@@ -340,10 +340,8 @@ async def patch_case(code: str, body: CasePatch, actor: ActorDep, state: StateDe
 async def case_events(code: str, actor: ActorDep, state: StateDep) -> list[EventOut]:
     async with state.unit_of_work(read_only=True) as session:
         case = await get_case_for(session, actor, code)
-        return [
-            EventOut.of(e, data=case_event_data_for(actor, case, e.data or {}))
-            for e in await timeline.events_of(session, case.id)
-        ]
+        shown = await timeline.shown_events(session, actor, case)
+        return [EventOut.of(e, data=data) for e, data in shown]
 
 
 @router.post("/{code}/notes", response_model=NoteOut, status_code=201)

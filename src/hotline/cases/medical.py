@@ -7,7 +7,8 @@ at once; the hotline is involved only when the case comes back. So those details
 the people in charge of the case (the operator holding it, the unit it is forwarded to) and
 the care coordinators (supervisors, administrators); every other reader sees a neutral line
 and no address. Every read path of cases (detail, lists, search, similar cases) goes
-through here; a full read of one of these cases is logged as a personal-data read.
+through here; every full read of one of these cases, in a list too, is logged as a
+personal-data read.
 
 Doctors reach no case through the cases service (cases/access.py): the patients they follow
 are read, with more than this, in the care record.
@@ -30,8 +31,18 @@ from hotline.errors import InvalidInput, NotAllowed
 from hotline.messages import msg
 
 NEUTRAL = msg("Ca cấp cứu từ mạng lưới bác sĩ — chi tiết y tế chỉ người phụ trách xem được")
-# The purpose a full read of such a case is logged under.
+# The purposes a full read of such a case is logged under: opened (its API answer, its
+# page, an action's answer), in a list (the cases list and search, a citizen's cases, the
+# console, a unit's inbox), as similar cases, as a duplicate cluster, in its timeline's
+# edits, as the words its guidance articles were matched on.
 PURPOSE = "care_case"
+LIST_PURPOSE = "care_case_list"
+CONSOLE_PURPOSE = "care_console"
+INBOX_PURPOSE = "care_unit_inbox"
+SIMILAR_PURPOSE = "care_case_similar"
+CLUSTER_PURPOSE = "care_case_cluster"
+TIMELINE_PURPOSE = "care_case_timeline"
+ARTICLES_PURPOSE = "care_case_articles"
 
 
 def reads_medical(actor: Actor, *, channel: Channel | str, assignee_id: int | None) -> bool:
@@ -72,6 +83,17 @@ def check_edit(actor: Actor, case: Case, changes: dict[str, object]) -> None:
             )
 
 
+def check_not_merged(case: Case, *, field: str) -> None:
+    """Refuse a care case as either side of a duplicate link. A merge copies the original's
+    answer to its duplicates and notifies their reporters, so the 115 unit's answer on a
+    patient would reach other citizens; and an operator reading the neutral line would end
+    an urgent case as the repeat of a text they cannot see."""
+    if case.channel == Channel.CARE:
+        raise InvalidInput(
+            msg("Ca cấp cứu từ mạng lưới bác sĩ không được gộp với yêu cầu khác"), field=field
+        )
+
+
 def medical_clause(actor: Actor) -> Any:
     """SQL: the visible cases whose text this actor may read (None: every one). A search
     matches only these, so hidden medical text never finds a case."""
@@ -90,10 +112,10 @@ def _neutral_copy(case: Case) -> Case:
 
 
 async def shown_cases(
-    session: AsyncSession, actor: Actor, cases: Iterable[Case], *, log: bool = True
+    session: AsyncSession, actor: Actor, cases: Iterable[Case], *, purpose: str | None = PURPOSE
 ) -> list[Case]:
     """The cases as this actor may read them, in the same order; the full reads of care
-    cases logged (`log=False` for a read-only list: see docs/care.md)."""
+    cases logged under `purpose` (None: nothing of them is returned, e.g. only the codes)."""
     out: list[Case] = []
     full: list[ReadSubject] = []
     for case in cases:
@@ -106,8 +128,8 @@ async def shown_cases(
                 # Expired by a change in this transaction: the copy reads every column.
                 await session.refresh(case)
             out.append(_neutral_copy(case))
-    if full and log:
-        await log_personal_reads(session, user_id=actor.user_id, purpose=PURPOSE, subjects=full)
+    if full and purpose is not None:
+        await log_personal_reads(session, user_id=actor.user_id, purpose=purpose, subjects=full)
     return out
 
 

@@ -21,7 +21,7 @@ from hotline.auth.service import Actor, display_names, get_user
 from hotline.calls import labels as call_labels
 from hotline.calls.service import calls_of_case
 from hotline.cases import medical, notes, queries, timeline, workflow
-from hotline.cases.access import case_event_data_for, get_case_for
+from hotline.cases.access import get_case_for
 from hotline.cases.actions import allowed_actions, unit_assignment
 from hotline.cases.assignment_state import is_overdue
 from hotline.cases.codes import normalise_code
@@ -166,7 +166,8 @@ async def _timeline_context(
 ) -> dict[str, Any]:
     names = await display_names(session, {e.actor_id for e in events if e.actor_id})
     return {
-        "events": [(e, case_event_data_for(actor, case, e.data or {})) for e in events],
+        # The page names an edit without its old and new values.
+        "events": await timeline.shown_events(session, actor, case, events, values_shown=False),
         "names": names,
     }
 

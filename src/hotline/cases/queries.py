@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.auth.service import Actor
 from hotline.cases.access import visible_clause
 from hotline.cases.assignment_state import active_sql, is_overdue, overdue_sql
-from hotline.cases.medical import medical_clause, shown_cases
+from hotline.cases.medical import INBOX_PURPOSE, LIST_PURPOSE, medical_clause, shown_cases
 from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseStatus, Channel
 from hotline.contacts.service import log_personal_read
 from hotline.db import dialect_name, utcnow
@@ -151,9 +151,17 @@ def _search_clause(dialect: str, q: str) -> Any:
 
 
 async def list_cases(
-    session: AsyncSession, *, actor: Actor, filters: CaseFilter, cursor: str | None, limit: int = 50
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    filters: CaseFilter,
+    cursor: str | None,
+    limit: int = 50,
+    read_purpose: str | None = LIST_PURPOSE,
 ) -> Page:
-    """Newest first, filtered to what the actor may see."""
+    """Newest first, filtered to what the actor may see. A home care urgent case listed
+    with its medical text (to those in charge) is a logged read under `read_purpose`
+    (None for a caller that shows nothing of the rows, only which they are)."""
     limit = max(1, min(limit, 200))
     stmt = _filtered(session, actor, filters)
     if cursor:
@@ -194,9 +202,9 @@ async def list_cases(
         await log_personal_read(
             session, actor=actor, contact_id=filters.contact_id, purpose="contact_cases"
         )
-    # Lists are not logged reads (docs/security.md): the full text of a care case is
-    # logged where it is opened.
-    items = await shown_cases(session, actor, rows[:limit], log=False)
+    # A case list is no read of the reporter (docs/security.md), but a care case's medical
+    # text and home are health data: each one listed in full is a logged read.
+    items = await shown_cases(session, actor, rows[:limit], purpose=read_purpose)
     return Page(items=items, next_cursor=next_cursor)
 
 
@@ -372,7 +380,12 @@ async def unit_inbox(session: AsyncSession, *, actor: Actor, limit: int = 200) -
             .limit(max(1, min(limit, 500)))
         )
     ).all()
-    rows = [InboxRow(case=c, assignment=a, overdue=is_overdue(a, now)) for a, c in pairs]
+    # A home care urgent case the unit holds is shown with its medical text: a logged read.
+    shown = await shown_cases(session, actor, (c for _, c in pairs), purpose=INBOX_PURPOSE)
+    rows = [
+        InboxRow(case=c, assignment=a, overdue=is_overdue(a, now))
+        for (a, _), c in zip(pairs, shown, strict=True)
+    ]
     counted = await session.execute(
         select(
             func.count().filter(CaseAssignment.status == AssignmentStatus.PENDING),

@@ -8,10 +8,17 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import Actor
-from hotline.cases.access import ANSWER_STANDS, UNIT_HOLDS
+from hotline.cases.access import (
+    ANSWER_STANDS,
+    MEDICAL_CHANGES,
+    UNIT_HOLDS,
+    case_event_data_for,
+)
 from hotline.cases.intake_pg import OpenedCase
+from hotline.cases.medical import TIMELINE_PURPOSE, reads_medical
 from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseEvent
 from hotline.contacts.models import Channel
+from hotline.contacts.service import ReadSubject, log_personal_reads
 from hotline.events import DomainEvent, record_event
 
 
@@ -87,9 +94,14 @@ def live_event(
     data: dict[str, Any] | None,
     unit_ids: tuple[int, ...] = (),
 ) -> DomainEvent:
-    """The live event for a timeline entry. A care case's carries its channel and holder:
-    the stream shows its edits' medical values only to those in charge
-    (`access.event_data_for`)."""
+    """The live event for a timeline entry. A care case's carries its channel and holder,
+    and its edits of the medical text or the home as changed with no value, to everyone:
+    a live event reaches every open screen and the event log, where its read could not be
+    logged; those in charge read the values in the timeline, a logged read."""
+    edits = (data or {}).get("changes")
+    if case.channel == Channel.CARE and data and isinstance(edits, dict):
+        changes = {k: ({} if k in MEDICAL_CHANGES else v) for k, v in edits.items()}
+        data = {**data, "changes": changes}
     live = live_data(case.status.value, actor, data)
     if case.channel == Channel.CARE:
         live.update(channel=Channel.CARE.value, assignee_id=getattr(case, "assignee_id", None))
@@ -109,3 +121,34 @@ async def events_of(session: AsyncSession, case_id: int) -> list[CaseEvent]:
             )
         ).all()
     )
+
+
+async def shown_events(
+    session: AsyncSession,
+    actor: Actor,
+    case: Case,
+    events: list[CaseEvent] | None = None,
+    *,
+    values_shown: bool = True,
+) -> list[tuple[CaseEvent, dict[str, Any]]]:
+    """A case's timeline, each entry's data as this actor may read it (cases/access.py).
+    A home care urgent case's edit of its medical text or home, shown with its values to
+    one in charge of it, is a logged read of that text (cases/medical.py); the pages show
+    an edit without its values (`values_shown=False`: nothing read)."""
+    if events is None:
+        events = await events_of(session, case.id)
+    shown = [(e, case_event_data_for(actor, case, e.data or {})) for e in events]
+    if (
+        values_shown
+        and case.channel == Channel.CARE
+        and reads_medical(actor, channel=case.channel, assignee_id=case.assignee_id)
+    ):
+        edits = (d.get("changes") for _, d in shown)
+        if any(isinstance(c, dict) and MEDICAL_CHANGES.intersection(c) for c in edits):
+            await log_personal_reads(
+                session,
+                user_id=actor.user_id,
+                purpose=TIMELINE_PURPOSE,
+                subjects=[ReadSubject(contact_id=case.contact_id, case_id=case.id)],
+            )
+    return shown

@@ -13,7 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
-from hotline.cases import sharing, timeline
+from hotline.cases import medical, sharing, timeline
 from hotline.cases.access import get_case_for
 from hotline.cases.assignment_state import ACTIVE_STATUSES, active_sql
 from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseEvent, CaseStatus
@@ -370,6 +370,7 @@ async def mark_duplicate(
     it; if the original is already answered, the answer is shared at once."""
     await check_version(session, case, expected_version)
     _require_staff(actor, Action.DUPLICATE)
+    medical.check_not_merged(case, field="original_code")
     target(Action.DUPLICATE, case.status)
     try:
         original = await get_case_for(session, actor, original_code)
@@ -377,6 +378,7 @@ async def mark_duplicate(
         raise NotFound(exc.detail, field="original_code") from None
     if original.id == case.id:
         raise InvalidInput("Không thể đánh dấu trùng với chính nó", field="original_code")
+    medical.check_not_merged(original, field="original_code")
     root = original
     while root.duplicate_of_id is not None:
         parent = await session.get(Case, root.duplicate_of_id)

@@ -18,6 +18,7 @@ from hotline.auth.permissions import Permission, allows
 from hotline.auth.service import Actor
 from hotline.calls.line_queue import read_line_queue
 from hotline.calls.service import call_context
+from hotline.cases.medical import CONSOLE_PURPOSE
 from hotline.cases.queries import UNCATEGORISED, CaseFilter, count_cases, list_cases
 from hotline.channels import threads
 from hotline.console.listquery import ListQuery
@@ -52,13 +53,21 @@ async def _case_rows(
 ) -> dict[str, object]:
     """One page of the list (after `cursor`, `shown` rows already on screen), with how many
     cases the filters select in all; categories named in `language`."""
-    page = await list_cases(session, actor=actor, filters=filters, cursor=cursor, limit=limit)
+    page = await list_cases(
+        session,
+        actor=actor,
+        filters=filters,
+        cursor=cursor,
+        limit=limit,
+        read_purpose=CONSOLE_PURPOSE,
+    )
     overdue = {c.code for c in page.items} if filters.overdue else set()
     if page.items and not filters.overdue:
         # Which of the shown cases have an overdue forwarding: the same rule as ?overdue=true.
         late_filters = replace(filters, overdue=True)
+        # Only the codes are used: no read of what the cases say.
         late = await list_cases(
-            session, actor=actor, filters=late_filters, cursor=cursor, limit=200
+            session, actor=actor, filters=late_filters, cursor=cursor, limit=200, read_purpose=None
         )
         overdue = {c.code for c in late.items}
     categories = await category_names(session, language=language)

@@ -21,7 +21,7 @@ from hotline.contacts.models import (
 from hotline.contacts.names import display_name as checked_display_name
 from hotline.contacts.names import person_name
 from hotline.contacts.phones import normalise_phone
-from hotline.db import dialect_name, insert_for
+from hotline.db import dialect_name, insert_for, is_read_only, write_after
 from hotline.directory.service import get_ward
 from hotline.errors import Conflict, InvalidInput, NotFound
 from hotline.messages import msg
@@ -293,12 +293,17 @@ async def log_personal_reads(
     if not rows:
         return
     logged.update((user_id, *r) for r in rows)
-    session.add_all(
+    reads = [
         PersonalDataRead(
             user_id=user_id, contact_id=contact_id, phone=phone, case_id=case_id, purpose=purpose
         )
         for contact_id, phone, case_id in rows
-    )
+    ]
+    if is_read_only(session):
+        # A list read in a read-only transaction: written right after it, before the answer.
+        write_after(session, reads)
+        return
+    session.add_all(reads)
     await session.flush()
 
 

@@ -16,12 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
+from hotline.cases.medical import CLUSTER_PURPOSE
 from hotline.cases.models import Case, CaseStatus
 from hotline.duplicates.service import (
     CANDIDATE_COLUMNS,
     CANDIDATE_STATUSES,
     Candidate,
     candidate_of,
+    log_care_reads,
 )
 from hotline.duplicates.similarity import Match, score_pair
 from hotline.errors import InvalidInput
@@ -87,7 +89,7 @@ async def clusters_for(
         Permission.MERGE_DUPLICATES,
         "Cụm yêu cầu trùng dành cho trưởng ca và quản trị viên",
     )
-    return await find_clusters(
+    found = await find_clusters(
         session,
         since=since,
         until=until,
@@ -95,6 +97,9 @@ async def clusters_for(
         category_code=category_code,
         actor=actor,
     )
+    shown = (m.case for cluster in found.items for m in cluster.members)
+    await log_care_reads(session, actor, shown, CLUSTER_PURPOSE)
+    return found
 
 
 async def find_clusters(

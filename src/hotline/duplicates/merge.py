@@ -19,6 +19,7 @@ from hotline.auth.service import Actor
 from hotline.cases import sharing, timeline, workflow
 from hotline.cases.access import get_case_for
 from hotline.cases.codes import normalise_code
+from hotline.cases.medical import check_not_merged
 from hotline.cases.models import Case, CaseStatus
 from hotline.cases.transitions import STATUS_LABELS_VI, TRANSITIONS, Action
 from hotline.cases.versions import check_version
@@ -89,6 +90,7 @@ async def merge_cases(
     except NotFound as exc:
         raise NotFound(exc.detail, field="primary") from None
     await check_version(session, primary, expected_version)
+    check_not_merged(primary, field="primary")
     if primary.status in PRIMARY_REFUSED:
         raise Conflict(
             msg(
@@ -105,6 +107,7 @@ async def merge_cases(
             case = await get_case_for(session, actor, code)
         except NotFound as exc:
             raise NotFound(exc.detail, field="duplicates") from None
+        check_not_merged(case, field="duplicates")
         if case.status not in TRANSITIONS[Action.DUPLICATE]:
             refused.append(
                 msg("{code} (“{status}”)", code=case.code, status=STATUS_LABELS_VI[case.status])

@@ -10,6 +10,7 @@ suggested; resolved ones are, since a repeat of an answered request can take its
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -21,8 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
 from hotline.cases.access import visible_clause
-from hotline.cases.medical import NEUTRAL, reads_medical
+from hotline.cases.medical import NEUTRAL, SIMILAR_PURPOSE, reads_medical
 from hotline.cases.models import Case, CaseStatus
+from hotline.contacts.models import Channel
+from hotline.contacts.service import ReadSubject, log_personal_reads
 from hotline.db import utcnow
 from hotline.duplicates.similarity import Place, TextFeatures, features, score_pair
 from hotline.errors import InvalidInput
@@ -51,6 +54,10 @@ class Candidate:
     place: Place
     created_at: datetime
     ever_forwarded: bool = False
+    # A home care urgent case whose medical text this reader gets (cases/medical.py): its
+    # contact, for the read log when it is shown.
+    care_contact_id: int | None = None
+    care_read: bool = False
 
     @cached_property
     def features(self) -> TextFeatures:
@@ -81,6 +88,7 @@ CANDIDATE_COLUMNS = (
     Case.ever_forwarded,
     Case.channel,
     Case.assignee_id,
+    Case.contact_id,
 )
 
 
@@ -104,7 +112,20 @@ def candidate_of(row: Any, actor: Actor | None = None) -> Candidate:
         ),
         created_at=row.created_at,
         ever_forwarded=bool(row.ever_forwarded),
+        care_contact_id=row.contact_id,
+        care_read=actor is not None and readable and row.channel == Channel.CARE,
     )
+
+
+async def log_care_reads(
+    session: AsyncSession, actor: Actor, shown: Iterable[Candidate], purpose: str
+) -> None:
+    """The home care urgent cases shown with their medical text: each a logged read."""
+    subjects = [
+        ReadSubject(contact_id=c.care_contact_id, case_id=c.id) for c in shown if c.care_read
+    ]
+    if subjects:
+        await log_personal_reads(session, user_id=actor.user_id, purpose=purpose, subjects=subjects)
 
 
 def short(text: str) -> str:
@@ -222,7 +243,7 @@ async def suggest_duplicates(
     here = Place(
         ward_code=ward_code, address=address, lat=lat, long=long, category_code=category_code
     )
-    return rank(
+    found = rank(
         pool,
         text=text,
         place=here,
@@ -231,6 +252,10 @@ async def suggest_duplicates(
         threshold=site.duplicate_threshold,
         limit=limit,
     )
+    if actor is not None:
+        codes = {s.code for s in found}
+        await log_care_reads(session, actor, (c for c in pool if c.code in codes), SIMILAR_PURPOSE)
+    return found
 
 
 def rank(

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import Actor
 from hotline.cases.access import get_case_for
-from hotline.cases.medical import shown_cases
+from hotline.cases.medical import ARTICLES_PURPOSE, shown_cases
 from hotline.directory.service import list_categories
 from hotline.knowledge import queries, service, suggest
 from hotline.knowledge.access import (
@@ -175,9 +175,9 @@ async def suggest_for_case(
     async with state.unit_of_work(read_only=True) as session:
         case = await get_case_for(session, actor, code)
         # Matched on the text this reader may see: the matched words are shown back, so a
-        # care case's medical text is matched only for those in charge (cases/medical.py).
-        # Not logged as a read: it returns a few words, not the case.
-        (shown,) = await shown_cases(session, actor, [case], log=False)
+        # care case's medical text is matched only for those in charge (cases/medical.py),
+        # and for them it is a logged read of that text.
+        (shown,) = await shown_cases(session, actor, [case], purpose=ARTICLES_PURPOSE)
         found = await suggest.suggest_for_description(
             session, description=shown.description, category_code=case.category_code, limit=limit
         )

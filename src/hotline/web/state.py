@@ -17,7 +17,7 @@ from hotline.auth.service import TokenCache
 from hotline.cases import intake_pg
 from hotline.cases.intake_batch import IntakeWriter
 from hotline.channels.hooks_batch import HookWriter
-from hotline.db import read_only_engine
+from hotline.db import READ_ONLY_SESSION, WRITE_AFTER, read_only_engine
 from hotline.eventfeed import EventFeed, Waker
 from hotline.events import EventBus, committed
 from hotline.settings import Settings
@@ -189,6 +189,8 @@ class AppState:
         opened: list[AsyncSession] = []
         try:
             async with committed(maker, self.waker) as session:
+                if read_only:
+                    session.info[READ_ONLY_SESSION] = True
                 opened.append(session)
                 yield session
         except BaseException:
@@ -196,6 +198,12 @@ class AppState:
                 Path(path).unlink(missing_ok=True)
             raise
         opened[0].info.pop("on_rollback_unlink", None)
+        if rows := opened[0].info.pop(WRITE_AFTER, None):
+            # What a read-only unit had to record (the personal-data reads of what it
+            # returned), in a transaction of its own before the answer is sent: a failure
+            # here fails the request, so nothing is shown unlogged.
+            async with committed(self.sessionmaker, self.waker) as writer:
+                writer.add_all(rows)
 
     @asynccontextmanager
     async def shielded_unit_of_work(self, *, read_only: bool = True) -> AsyncIterator[AsyncSession]:
