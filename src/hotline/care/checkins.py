@@ -1,11 +1,11 @@
 """Check-ins: recorded by the doctor during a call or by the patient or carer through their
-signed link; risk evaluated on each; a warning sign escalates (a live alert to the doctor and
+signed link; risk evaluated on each; a warning sign or a red tier escalates (a live alert to the doctor and
 the supervisors, an urgent `cap_cuu` case forwarded to the 115 unit), all in the check-in's
 transaction."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import timedelta
 from typing import Any
 
@@ -111,6 +111,27 @@ class Recorded:
         }
 
 
+# How many of the latest check-ins are searched for the last symptoms recorded.
+LOOK_BACK = 20
+
+
+async def standing_symptoms(session: AsyncSession, patient: CarePatient) -> frozenset[str]:
+    """The symptoms of the patient's latest check-in that recorded them (each check-in not
+    asking stores those it carried forward, so the latest with any, or recorded as none)."""
+    rows = (
+        await session.execute(
+            select(CheckIn.symptoms, CheckIn.result)
+            .where(CheckIn.patient_id == patient.id)
+            .order_by(CheckIn.at.desc(), CheckIn.id.desc())
+            .limit(LOOK_BACK)
+        )
+    ).all()
+    for r in rows:
+        if r.symptoms or (r.result or {}).get("symptoms_recorded"):
+            return frozenset(r.symptoms or ())
+    return frozenset()
+
+
 async def _held(
     session: AsyncSession, patient: CarePatient, data: CheckInData, risk: Risk
 ) -> dict[str, Any] | None:
@@ -185,10 +206,18 @@ async def _record(
     )
     await session.refresh(patient)
     vitals = vitals_of(data)
+    carried: frozenset[str] = frozenset()
+    if data.symptoms is None:
+        # Symptoms not asked this time are not gone: a standing cyanosis keeps its warning
+        # sign until a check-in records the symptoms again (`symptoms: []` for none).
+        carried = await standing_symptoms(session, patient)
+        vitals = replace(vitals, symptoms=carried)
     risk = evaluate(vitals, age=patient.age, warning_rule_set=site_of(session).care.warning_signs)
     result = risk.as_json()
     # Whether symptoms were asked: none recorded ([]) is not the same as not asked (None).
     result["symptoms_recorded"] = data.symptoms is not None
+    if carried:
+        result["symptoms_carried"] = sorted(carried)
     held = await _held(session, patient, data, risk)
     if held is not None:
         result.update(tier=held["tier"], risk=held["risk"], severity=held["severity"], held=held)
@@ -232,7 +261,7 @@ async def _record(
     else:  # the standing result and rank stay; the answer says why
         patient.last_result = {**(patient.last_result or {}), "held": held}
     code = None
-    if risk.warning_signs:
+    if risk.escalates:  # a warning sign, or a red tier without one (docs/care.md)
         code = await escalate(session, patient, checkin, risk)
         checkin.case_code = code
     if source != "registration":  # the registration assessed the patient itself
