@@ -5,8 +5,10 @@ transaction."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields, replace
 from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -46,30 +48,50 @@ MEASURES = (*RANGES, "consciousness", "symptoms")
 
 @dataclass
 class CheckInData:
-    spo2: int | None = None
-    respiratory_rate: int | None = None
-    pulse: int | None = None
+    # The API hands any JSON number here; `checked` answers with the measure's range and
+    # makes the whole-number measures ints.
+    spo2: float | None = None
+    respiratory_rate: float | None = None
+    pulse: float | None = None
     temperature: float | None = None
-    systolic_bp: int | None = None
-    diastolic_bp: int | None = None
+    systolic_bp: float | None = None
+    diastolic_bp: float | None = None
     consciousness: str | None = None
     symptoms: tuple[str, ...] | None = None
     on_oxygen: bool = False
     note: str = ""
 
 
+def _tenth(value: float) -> float:
+    """A temperature at the NEWS2 chart's resolution (0.1 °C, halves up): 38.04 is 38.0 and
+    scores as it, not between the chart's bands."""
+    return float(Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
 def vitals_of(data: CheckInData) -> Vitals:
-    """The check-in's vitals, checked: at least one measure, each in its range."""
+    """The check-in's vitals, checked: at least one measure, each a finite number in its
+    range, whole where a whole number is due (`data`'s measures made so: ints, the
+    temperature to 0.1 °C)."""
     # An empty list of symptoms measures nothing (and would mark the due check-in done).
     given = [f for f in MEASURES if getattr(data, f) not in (None, (), [])]
     if not given:
         raise InvalidInput(msg("Cần ít nhất một chỉ số: {fields}", fields=MEASURES), field="vitals")
     for name, (low, high) in RANGES.items():
         value = getattr(data, name)
-        if value is not None and not low <= value <= high:
+        if value is None:
+            continue
+        if isinstance(value, float) and math.isnan(value):
+            raise InvalidInput(msg("Phải là số hữu hạn"), field=name)
+        if not low <= value <= high:
             raise InvalidInput(
                 msg("Giá trị ngoài khoảng {low}–{high}", low=low, high=high), field=name
             )
+        if name == "temperature":
+            setattr(data, name, _tenth(float(value)))
+        elif isinstance(value, float):
+            if not value.is_integer():
+                raise InvalidInput(msg("Phải là số nguyên"), field=name)
+            setattr(data, name, int(value))
     if data.consciousness is not None and data.consciousness not in CONSCIOUSNESS:
         raise InvalidInput(
             msg("Tri giác phải là một trong: {values}", values=CONSCIOUSNESS),
@@ -83,16 +105,20 @@ def vitals_of(data: CheckInData) -> Vitals:
             field="symptoms",
         )
     return Vitals(
-        spo2=data.spo2,
-        respiratory_rate=data.respiratory_rate,
-        pulse=data.pulse,
+        spo2=_whole(data.spo2),
+        respiratory_rate=_whole(data.respiratory_rate),
+        pulse=_whole(data.pulse),
         temperature=data.temperature,
-        systolic_bp=data.systolic_bp,
-        diastolic_bp=data.diastolic_bp,
+        systolic_bp=_whole(data.systolic_bp),
+        diastolic_bp=_whole(data.diastolic_bp),
         consciousness=data.consciousness,
         on_oxygen=data.on_oxygen,
         symptoms=frozenset(symptoms),
     )
+
+
+def _whole(value: float | None) -> int | None:
+    return None if value is None else int(value)
 
 
 @dataclass(frozen=True)
