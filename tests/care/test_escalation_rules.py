@@ -93,7 +93,9 @@ async def test_symptoms_not_asked_again_stand(app, client, world, signed_in):
         assert alert_rows((await c.get("/care/alerts/list")).text) == [
             ("warning_signs", patient["id"])
         ]
-    listed = await client.get(f"{API}/patients/{patient['id']}/checkins", headers=world.auth("doctor"))
+    listed = await client.get(
+        f"{API}/patients/{patient['id']}/checkins", headers=world.auth("doctor")
+    )
     assert listed.json()[0]["symptoms"] == ["cyanosis"]
     # Symptoms asked and none found clear it; the urgent case still open keeps the patient
     # on the alerts list until it is closed.

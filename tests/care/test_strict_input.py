@@ -29,7 +29,9 @@ async def test_unknown_check_in_fields_are_refused_by_name(client, world):
         headers=world.auth("doctor"),
     )
     assert refused(r, "SpO2") == "Không nhận trường này"
-    listed = await client.get(f"{API}/patients/{patient['id']}/checkins", headers=world.auth("doctor"))
+    listed = await client.get(
+        f"{API}/patients/{patient['id']}/checkins", headers=world.auth("doctor")
+    )
     assert [c for c in listed.json() if c["source"] == "doctor"] == []
 
 
@@ -90,7 +92,9 @@ async def test_a_whole_number_sent_as_a_float_is_taken(client, world):
     patient = await register(client, world)
     done = await check_in(client, world, patient["id"], spo2=97.0, pulse=80)
     assert done["news2_parts"]["spo2"] == 0
-    listed = await client.get(f"{API}/patients/{patient['id']}/checkins", headers=world.auth("doctor"))
+    listed = await client.get(
+        f"{API}/patients/{patient['id']}/checkins", headers=world.auth("doctor")
+    )
     assert listed.json()[0]["spo2"] == 97 and isinstance(listed.json()[0]["spo2"], int)
 
 
@@ -106,3 +110,111 @@ async def test_news2_scores_temperature_at_the_charts_tenth_of_a_degree(
     patient = await register(client, world)
     done = await check_in(client, world, patient["id"], temperature=temperature)
     assert done["news2_parts"]["temperature"] == points
+
+
+HIDDEN = ["Số 3\u202e phố Đội Cấn", "Số 3\u200b phố Đội Cấn", "Số 3\x07 phố Đội Cấn"]
+
+
+@pytest.mark.parametrize("address", HIDDEN)
+async def test_hidden_characters_in_an_address_are_refused(client, world, address):
+    await doctor_with_profile(client, world)
+    r = await client.post(
+        f"{API}/patients", json=patient_body(address=address), headers=world.auth("supervisor")
+    )
+    refused(r, "address")
+    patient = await register(client, world)
+    r = await client.patch(
+        f"{API}/patients/{patient['id']}", json={"address": address}, headers=world.auth("doctor")
+    )
+    refused(r, "address")
+
+
+async def test_a_name_of_spaces_is_refused_and_an_empty_edit_too(client, world):
+    await doctor_with_profile(client, world)
+    r = await client.post(
+        f"{API}/patients", json=patient_body(name="   "), headers=world.auth("supervisor")
+    )
+    refused(r, "name")
+    patient = await register(client, world)
+    for name in ("", "  "):
+        r = await client.patch(
+            f"{API}/patients/{patient['id']}", json={"name": name}, headers=world.auth("doctor")
+        )
+        refused(r, "name")
+
+
+@pytest.mark.parametrize(("age", "ok"), [(9, False), (10, True), (4, False), (30, True)])
+async def test_pregnancy_at_an_age_it_cannot_be_is_refused(client, world, age, ok):
+    await doctor_with_profile(client, world)
+    r = await client.post(
+        f"{API}/patients",
+        json=patient_body(age=age, pregnant=True),
+        headers=world.auth("supervisor"),
+    )
+    if ok:
+        assert r.status_code == 201, r.text
+    else:
+        refused(r, "pregnant")
+
+
+async def test_pregnancy_edited_onto_a_child_is_refused(client, world):
+    await doctor_with_profile(client, world)
+    patient = await register(client, world, age=4, vaccine_doses=0)
+    r = await client.patch(
+        f"{API}/patients/{patient['id']}", json={"pregnant": True}, headers=world.auth("doctor")
+    )
+    refused(r, "pregnant")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "ok"),
+    [
+        ("test_date", "1900-01-01", False),
+        ("test_date", "2019-12-31", False),
+        ("test_date", "2020-01-01", True),
+        ("last_dose_date", "2020-11-30", False),
+        ("last_dose_date", "2020-12-01", True),
+    ],
+)
+async def test_dates_before_covid_are_refused(client, world, field, value, ok):
+    await doctor_with_profile(client, world)
+    r = await client.post(
+        f"{API}/patients", json=patient_body(**{field: value}), headers=world.auth("supervisor")
+    )
+    if ok:
+        assert r.status_code == 201, r.text
+    else:
+        refused(r, field)
+    if not ok:
+        patient = await register(client, world, phone="0903999999", name="Người Khác")
+        r = await client.patch(
+            f"{API}/patients/{patient['id']}", json={field: value}, headers=world.auth("doctor")
+        )
+        refused(r, field)
+
+
+@pytest.mark.parametrize(("systolic", "diastolic", "ok"), [(80, 120, False), (120, 120, False),
+                                                           (121, 120, True)])  # fmt: skip
+async def test_a_diastolic_at_or_above_the_systolic_is_refused(
+    client, world, systolic, diastolic, ok
+):
+    await doctor_with_profile(client, world)
+    patient = await register(client, world)
+    r = await client.post(
+        f"{API}/patients/{patient['id']}/checkins",
+        json={"systolic_bp": systolic, "diastolic_bp": diastolic},
+        headers=world.auth("doctor"),
+    )
+    if ok:
+        assert r.status_code == 201, r.text
+    else:
+        refused(r, "diastolic_bp")
+
+
+async def test_a_doctor_naming_the_doctor_is_forbidden(client, world):
+    doctor = await doctor_with_profile(client, world)
+    r = await client.post(
+        f"{API}/patients", json=patient_body(doctor_id=doctor), headers=world.auth("doctor")
+    )
+    assert r.status_code == 403, r.text
+    assert r.json()["field"] == "doctor_id"

@@ -1,10 +1,10 @@
 """The alerts standing now, for the care coordinator's view (`/care/alerts`): followed patients
 whose latest check-in escalated (a warning sign or a red tier, with the urgent case it
 opened), those whose urgent case is still open though their latest check-in is calmer, and
-check-ins missed and not made up since. Read from the care tables, not the event log: the log is pruned
-and its `care.alert` rows are one per escalation, while an alert stands until the patient's
-next check-in clears it (or their follow-up at home ends). The `care.alert` events of the
-live stream tell the page when to read this again."""
+check-ins missed and not made up since. Read from the care tables, not the event log: the
+log is pruned and its `care.alert` rows are one per escalation, while an alert stands until
+the patient's next check-in clears it (or their follow-up at home ends). The `care.alert`
+events of the live stream tell the page when to read this again."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Check-ins: recorded by the doctor during a call or by the patient or carer through their
-signed link; risk evaluated on each; a warning sign or a red tier escalates (a live alert to the doctor and
-the supervisors, an urgent `cap_cuu` case forwarded to the 115 unit), all in the check-in's
-transaction."""
+signed link; risk evaluated on each; a warning sign or a red tier escalates (a live alert to
+the doctor and the supervisors, an urgent `cap_cuu` case forwarded to the 115 unit), all in
+the check-in's transaction."""
 
 from __future__ import annotations
 
@@ -92,6 +92,12 @@ def vitals_of(data: CheckInData) -> Vitals:
             if not value.is_integer():
                 raise InvalidInput(msg("Phải là số nguyên"), field=name)
             setattr(data, name, int(value))
+    if (
+        data.systolic_bp is not None
+        and data.diastolic_bp is not None
+        and data.diastolic_bp >= data.systolic_bp
+    ):  # the two swapped, or a typing error: neither is a pressure to score
+        raise InvalidInput(msg("Huyết áp tâm trương phải thấp hơn tâm thu"), field="diastolic_bp")
     if data.consciousness is not None and data.consciousness not in CONSCIOUSNESS:
         raise InvalidInput(
             msg("Tri giác phải là một trong: {values}", values=CONSCIOUSNESS),

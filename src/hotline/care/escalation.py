@@ -1,6 +1,6 @@
-"""Escalation of a warning sign or a red tier (risk.py `Risk.escalates`): an urgent `cap_cuu` case (channel `care`: the system made
-it, nobody phoned or wrote) forwarded to the 115 unit, and a live alert to the doctor and
-the supervisors.
+"""Escalation of a warning sign or a red tier (risk.py `Risk.escalates`): an urgent `cap_cuu`
+case (channel `care`: the system made it, nobody phoned or wrote) forwarded to the 115 unit,
+and a live alert to the doctor and the supervisors.
 
 The case is read by every operator and found by case search, so its text holds only what
 the 115 unit needs to act: the warning signs first (the unit's inbox shows a case's first

@@ -33,6 +33,7 @@ StateDep = Annotated[AppState, Depends(get_state)]
 Small = Annotated[int, Field(ge=-1000, le=1000)]
 Count = Annotated[int, Field(ge=0, le=100_000)]
 
+
 class Strict(BaseModel):
     """A request body refusing unknown fields, each named (422): a misspelt `SpO2` must not
     be dropped silently and leave the patient looking well."""
