@@ -8,7 +8,8 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from hotline.auth.service import Actor
 from hotline.care import (
@@ -32,6 +33,20 @@ ActorDep = Annotated[Actor, Depends(current_actor)]
 StateDep = Annotated[AppState, Depends(get_state)]
 Small = Annotated[int, Field(ge=-1000, le=1000)]
 Count = Annotated[int, Field(ge=0, le=100_000)]
+
+
+def _whole_text(value: Any) -> Any:
+    """A whole-number measure typed as text ("nhanh", "97.5"): refused as pydantic refuses
+    text for an int ("Phải là số nguyên"), though the field takes any number."""
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            raise PydanticCustomError("int_parsing", "Input should be a valid integer") from None
+    return value
+
+
+Whole = Annotated[float | None, BeforeValidator(_whole_text)]
 
 
 class Strict(BaseModel):
@@ -198,12 +213,12 @@ class CheckInBody(Strict):
     # alone): one beyond every range (1e400) is answered with the measure's own range by the
     # service (checkins.RANGES), a fraction where a whole number is due with "Phải là số
     # nguyên"; the service makes the whole ones ints.
-    spo2: float | None = None
-    respiratory_rate: float | None = None
-    pulse: float | None = None
+    spo2: Whole = None
+    respiratory_rate: Whole = None
+    pulse: Whole = None
     temperature: float | None = None
-    systolic_bp: float | None = None
-    diastolic_bp: float | None = None
+    systolic_bp: Whole = None
+    diastolic_bp: Whole = None
     consciousness: str | None = Field(default=None, max_length=20)
     symptoms: list[str] | None = Field(default=None, max_length=30)
     on_oxygen: bool = False
