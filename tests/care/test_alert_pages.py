@@ -43,11 +43,13 @@ async def test_supervisors_see_warning_signs_with_the_patient_and_the_urgent_cas
         assert 'data-rows-url="/care/alerts/list"' in page.text
         assert re.search(r'data-last-event="\d+"', page.text)
         # The list the live refresh fetches; a complete check-in without signs clears the
-        # alert (a partial one keeps the open urgent case's risk).
+        # warning signs (a partial one keeps the open urgent case's risk), the urgent case
+        # still open keeps the patient listed until it is closed.
         await check_in(client, world, worse, spo2=98, respiratory_rate=16, pulse=80)
         listed = await c.get("/care/alerts/list")
-        assert listed.status_code == 200 and alert_rows(listed.text) == []
-        assert 'id="alerts-empty"' in listed.text
+        assert listed.status_code == 200
+        assert alert_rows(listed.text) == [("urgent_case", worse["id"])]
+        assert "Ca cấp cứu đang mở" in listed.text and "SpO2 thấp" not in listed.text
     assert (await client.get("/care/alerts/list")).status_code == 401
 
 

@@ -131,12 +131,79 @@ def test_severity_edges_and_mild():
     assert severity(Vitals(spo2=97, symptoms=frozenset({"fever"}))) == "mild"
 
 
+# A child's respiratory-rate severity steps: (age, moderate from, severe above, critical above).
+CHILD_STEPS = [(0, 40, 50, 60), (3, 40, 50, 60), (4, 40, 50, 60), (5, 30, 37, 45), (11, 30, 37, 45)]
+
+
+@pytest.mark.parametrize(("age", "moderate", "severe", "critical"), CHILD_STEPS)
+@given(rr=st.integers(1, 80))
+def test_a_childs_severity_follows_the_childrens_breathing_limits(
+    age, moderate, severe, critical, rr
+):
+    level = severity(Vitals(respiratory_rate=rr, spo2=98), age)
+    if rr > critical or rr < 10:
+        assert level == "critical"
+    elif rr > severe:
+        assert level == "severe"
+    elif rr >= moderate:
+        assert level == "moderate"
+    else:
+        assert level == "asymptomatic"
+    # From 12 the adult's steps apply.
+    assert severity(Vitals(respiratory_rate=rr, spo2=98), 12) == severity(
+        Vitals(respiratory_rate=rr, spo2=98)
+    )
+
+
+@pytest.mark.parametrize(("age", "moderate", "severe", "critical"), CHILD_STEPS)
+def test_a_childs_severity_at_and_beside_each_step(age, moderate, severe, critical):
+    def level(rr):
+        return severity(Vitals(respiratory_rate=rr), age)
+
+    assert (level(moderate - 1), level(moderate)) == ("asymptomatic", "moderate")
+    assert (level(severe), level(severe + 1)) == ("moderate", "severe")
+    assert (level(critical), level(critical + 1)) == ("severe", "critical")
+
+
+@given(
+    st.integers(0, 90),
+    st.integers(1, 80),
+    st.integers(50, 100),
+    st.integers(20, 250),
+    st.sampled_from([None, 35.0, 37.0, 39.5]),
+    st.sampled_from([None, 85, 95, 120]),
+    st.frozensets(st.sampled_from(["fever", "cyanosis", "severe_breathlessness"]), max_size=2),
+)
+def test_escalation_is_a_warning_sign_or_a_red_tier(age, rr, spo2, pulse, temp, sbp, symptoms):
+    v = Vitals(
+        respiratory_rate=rr, spo2=spo2, pulse=pulse, temperature=temp, systolic_bp=sbp,
+        symptoms=symptoms,
+    )  # fmt: skip
+    risk = evaluate(v, age=age, warning_rule_set=W4377)
+    assert risk.escalates == (bool(risk.warning_signs) or risk.tier == "red")
+    # Critical or severe, and an adult's NEWS2 of 7 or more, are red: they escalate.
+    if risk.severity in ("severe", "critical") or (age >= 16 and risk.news2 >= 7):
+        assert risk.escalates
+    if age < 16 and not risk.warning_signs and risk.severity in ("asymptomatic", "mild"):
+        assert risk.tier in ("green", "yellow") and not risk.escalates
+
+
+@pytest.mark.parametrize(
+    ("extra", "total", "tier"), [({"respiratory_rate": 12}, 6, "orange"), ({}, 7, "red")]
+)
+def test_an_adults_news2_of_seven_is_red_and_six_is_not(extra, total, tier):
+    v = {"respiratory_rate": 11, "pulse": 112, "temperature": 39.5, "systolic_bp": 95, "spo2": 97}
+    risk = evaluate(Vitals(**{**v, **extra}), age=40, warning_rule_set=W4377)
+    assert (risk.news2, risk.tier, risk.warning_signs) == (total, tier, ())
+    assert risk.escalates is (tier == "red")
+
+
 def test_spo2_93_and_rr_26_is_high_risk_with_every_version_named():
     risk = evaluate(Vitals(spo2=93, respiratory_rate=26), age=45, warning_rule_set=W4377)
     assert (risk.news2, risk.severity, risk.tier, risk.risk) == (5, "severe", "red", "high")
     assert risk.warning_signs == ("respiratory_rate", "spo2")
     assert risk.rule_set_version == (
-        "news2-rcp-2017;byt-4377-2021;byt-4689-2021;tiers-3646-hcmc-2021"
+        "news2-rcp-2017;byt-4377-2021;byt-4689-2021-child-rr;tiers-3646-hcmc-2021-r2"
     )
 
 

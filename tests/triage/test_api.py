@@ -328,3 +328,12 @@ async def test_a_model_signed_under_another_sites_key_or_altered_is_refused(clie
     assert isinstance(
         TriageModel.from_signed_bytes(ours, app.state.hotline.site.model_key), TriageModel
     )
+
+
+async def test_a_child_locked_in_while_the_parents_are_in_isolation_is_urgent(client, world):
+    text = "Con tôi bị khóa trong nhà, bố mẹ đi cách ly"
+    r = await client.post(API, json={"text": text}, headers=world.auth("operator"))
+    assert r.status_code == 200, r.text
+    assert r.json()["urgent"] is True
+    codes = {x["code"] for x in r.json()["reasons"] if x["kind"] == "rule"}
+    assert "kiem_tra_an_toan" in codes

@@ -312,3 +312,34 @@ def test_word_start_pre_checks_find_what_the_plain_expressions_find() -> None:
         found = [plain.search(t) is not None for t in texts]
         assert [spaced.search(" " + t) is not None for t in texts] == found
         assert sum(found) > 100
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Con tôi bị khóa trong nhà, bố mẹ đi cách ly",
+        "con toi bi khoa trong nha, bo me di cach ly",
+        "Cháu tôi 6 tuổi bị nhốt trong nhà một mình",
+        "Bé nhà em ở nhà một mình, bố mẹ bị đưa đi cách ly từ hôm qua",
+        "Hai đứa nhỏ ở nhà một mình vì bố mẹ đi viện cấp cứu",
+        "be o nha 1 minh, bo me f0 di cach ly",
+    ],
+)
+def test_a_child_locked_in_or_left_alone_is_a_welfare_check(text: str) -> None:
+    assert welfare(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Con tôi ở nhà một mình được không khi tôi đi làm?",
+        "Cho hỏi bố mẹ đi cách ly thì con ở nhà một mình có được hỗ trợ không",
+        "Bố mẹ đi cách ly, con ở với ông bà, xin hỗ trợ thực phẩm",
+        "Quên chìa khóa, bị khóa ngoài nhà, nhờ gọi thợ",
+        "Con tôi bị khóa tài khoản, không đăng ký được",
+        "Bé ở nhà một mình lúc nãy, bố mẹ đi cách ly về rồi, bé vẫn khỏe",
+        "Khóa nhi bệnh viện ở đâu, con tôi cần khám",
+    ],
+)
+def test_ordinary_messages_about_children_at_home_are_not(text: str) -> None:
+    assert welfare(text) is None

@@ -1,9 +1,10 @@
 """The alerts standing now, for the care coordinator's view (`/care/alerts`): followed patients
-whose latest check-in shows a warning sign (with the urgent case it opened), and check-ins
-missed and not made up since. Read from the care tables, not the event log: the log is pruned
-and its `care.alert` rows are one per escalation, while an alert stands until the patient's
-next check-in clears it (or their follow-up at home ends). The `care.alert` events of the
-live stream tell the page when to read this again."""
+whose latest check-in escalated (a warning sign or a red tier, with the urgent case it
+opened), those whose urgent case is still open though their latest check-in is calmer, and
+check-ins missed and not made up since. Read from the care tables, not the event log: the
+log is pruned and its `care.alert` rows are one per escalation, while an alert stands until
+the patient's next check-in clears it (or their follow-up at home ends). The `care.alert`
+events of the live stream tell the page when to read this again."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import Actor
@@ -31,7 +32,7 @@ MISSED_WINDOW = timedelta(hours=24)
 
 @dataclass(frozen=True)
 class Alert:
-    reason: str  # warning_signs | missed_checkin
+    reason: str  # warning_signs (or a red tier) | urgent_case (still open) | missed_checkin
     at: datetime  # the check-in with the signs, or the missed check-in's due time
     patient_id: int
     name: str
@@ -41,6 +42,7 @@ class Alert:
     warning_signs: tuple[str, ...]
     news2: int | None
     case_code: str | None  # the urgent case, while it is open
+    severity: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -54,6 +56,7 @@ class Alert:
             "warning_signs": list(self.warning_signs),
             "news2": self.news2,
             "case_code": self.case_code,
+            "severity": self.severity,
         }
 
 
@@ -68,19 +71,18 @@ async def current_alerts(
     mine = None if sees_all(actor) else actor.user_id
     signed = select(CarePatient).where(
         CarePatient.state == CareState.ACTIVE,
-        CarePatient.risk_rank >= TIER_RANK["orange"] * RANK_TIER,
+        or_(
+            CarePatient.risk_rank >= TIER_RANK["orange"] * RANK_TIER,
+            CarePatient.urgent_case_id.is_not(None),
+        ),
     )
     if mine is not None:
         signed = signed.where(CarePatient.doctor_id == mine)
-    flagged = [
-        p
-        for p in (
-            await session.scalars(
-                signed.order_by(CarePatient.last_checkin_at.desc(), CarePatient.id).limit(limit)
-            )
-        ).all()
-        if (p.last_result or {}).get("warning_signs")
-    ]
+    candidates = (
+        await session.scalars(
+            signed.order_by(CarePatient.last_checkin_at.desc(), CarePatient.id).limit(limit)
+        )
+    ).all()
     missed_q = (
         select(CheckInSlot, CarePatient)
         .join(CarePatient, CarePatient.id == CheckInSlot.patient_id)
@@ -99,9 +101,8 @@ async def current_alerts(
         made_up = patient.last_checkin_at is not None and patient.last_checkin_at > slot.due_at
         if not made_up and patient.id not in missed:
             missed[patient.id] = (slot, patient)
-    patients = {p.id: p for p in flagged} | {p.id: p for _s, p in missed.values()}
-    views = {v.patient.id: v for v in await views_of(session, list(patients.values()))}
-    case_ids = {p.urgent_case_id for p in patients.values() if p.urgent_case_id is not None}
+    case_ids = {p.urgent_case_id for p in candidates if p.urgent_case_id is not None}
+    case_ids |= {p.urgent_case_id for _s, p in missed.values() if p.urgent_case_id is not None}
     open_cases = (
         dict(
             (
@@ -115,6 +116,16 @@ async def current_alerts(
         if case_ids
         else {}
     )
+
+    def escalated(p: CarePatient) -> bool:
+        r = p.last_result or {}
+        return bool(r.get("warning_signs") or r.get("escalates"))
+
+    # An urgent case still open keeps the patient listed: the 115 unit may be on its way
+    # though the latest check-in is calmer.
+    flagged = [p for p in candidates if escalated(p) or p.urgent_case_id in open_cases]
+    patients = {p.id: p for p in flagged} | {p.id: p for _s, p in missed.values()}
+    views = {v.patient.id: v for v in await views_of(session, list(patients.values()))}
 
     def alert(p: CarePatient, reason: str, at: datetime) -> Alert:
         r = p.last_result or {}
@@ -130,9 +141,13 @@ async def current_alerts(
             warning_signs=tuple(r.get("warning_signs", ()) if reason == "warning_signs" else ()),
             news2=r.get("news2"),
             case_code=open_cases.get(p.urgent_case_id) if p.urgent_case_id else None,
+            severity=r.get("severity"),
         )
 
-    found = [alert(p, "warning_signs", p.last_checkin_at or now) for p in flagged]
+    found = [
+        alert(p, "warning_signs" if escalated(p) else "urgent_case", p.last_checkin_at or now)
+        for p in flagged
+    ]
     found += [alert(p, "missed_checkin", slot.due_at) for slot, p in missed.values()]
     found.sort(key=lambda a: (a.at, a.patient_id), reverse=True)
     found = found[:limit]

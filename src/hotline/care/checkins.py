@@ -1,12 +1,14 @@
 """Check-ins: recorded by the doctor during a call or by the patient or carer through their
-signed link; risk evaluated on each; a warning sign escalates (a live alert to the doctor and
-the supervisors, an urgent `cap_cuu` case forwarded to the 115 unit), all in the check-in's
-transaction."""
+signed link; risk evaluated on each; a warning sign or a red tier escalates (a live alert to
+the doctor and the supervisors, an urgent `cap_cuu` case forwarded to the 115 unit), all in
+the check-in's transaction."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import math
+from dataclasses import dataclass, fields, replace
 from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -46,30 +48,56 @@ MEASURES = (*RANGES, "consciousness", "symptoms")
 
 @dataclass
 class CheckInData:
-    spo2: int | None = None
-    respiratory_rate: int | None = None
-    pulse: int | None = None
+    # The API hands any JSON number here; `checked` answers with the measure's range and
+    # makes the whole-number measures ints.
+    spo2: float | None = None
+    respiratory_rate: float | None = None
+    pulse: float | None = None
     temperature: float | None = None
-    systolic_bp: int | None = None
-    diastolic_bp: int | None = None
+    systolic_bp: float | None = None
+    diastolic_bp: float | None = None
     consciousness: str | None = None
     symptoms: tuple[str, ...] | None = None
     on_oxygen: bool = False
     note: str = ""
 
 
+def _tenth(value: float) -> float:
+    """A temperature at the NEWS2 chart's resolution (0.1 °C, halves up): 38.04 is 38.0 and
+    scores as it, not between the chart's bands."""
+    return float(Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
 def vitals_of(data: CheckInData) -> Vitals:
-    """The check-in's vitals, checked: at least one measure, each in its range."""
+    """The check-in's vitals, checked: at least one measure, each a finite number in its
+    range, whole where a whole number is due (`data`'s measures made so: ints, the
+    temperature to 0.1 °C)."""
     # An empty list of symptoms measures nothing (and would mark the due check-in done).
     given = [f for f in MEASURES if getattr(data, f) not in (None, (), [])]
     if not given:
         raise InvalidInput(msg("Cần ít nhất một chỉ số: {fields}", fields=MEASURES), field="vitals")
     for name, (low, high) in RANGES.items():
         value = getattr(data, name)
-        if value is not None and not low <= value <= high:
+        if value is None:
+            continue
+        if isinstance(value, float) and math.isnan(value):
+            raise InvalidInput(msg("Phải là số hữu hạn"), field=name)
+        if not low <= value <= high:
             raise InvalidInput(
                 msg("Giá trị ngoài khoảng {low}–{high}", low=low, high=high), field=name
             )
+        if name == "temperature":
+            setattr(data, name, _tenth(float(value)))
+        elif isinstance(value, float):
+            if not value.is_integer():
+                raise InvalidInput(msg("Phải là số nguyên"), field=name)
+            setattr(data, name, int(value))
+    if (
+        data.systolic_bp is not None
+        and data.diastolic_bp is not None
+        and data.diastolic_bp >= data.systolic_bp
+    ):  # the two swapped, or a typing error: neither is a pressure to score
+        raise InvalidInput(msg("Huyết áp tâm trương phải thấp hơn tâm thu"), field="diastolic_bp")
     if data.consciousness is not None and data.consciousness not in CONSCIOUSNESS:
         raise InvalidInput(
             msg("Tri giác phải là một trong: {values}", values=CONSCIOUSNESS),
@@ -83,16 +111,20 @@ def vitals_of(data: CheckInData) -> Vitals:
             field="symptoms",
         )
     return Vitals(
-        spo2=data.spo2,
-        respiratory_rate=data.respiratory_rate,
-        pulse=data.pulse,
+        spo2=_whole(data.spo2),
+        respiratory_rate=_whole(data.respiratory_rate),
+        pulse=_whole(data.pulse),
         temperature=data.temperature,
-        systolic_bp=data.systolic_bp,
-        diastolic_bp=data.diastolic_bp,
+        systolic_bp=_whole(data.systolic_bp),
+        diastolic_bp=_whole(data.diastolic_bp),
         consciousness=data.consciousness,
         on_oxygen=data.on_oxygen,
         symptoms=frozenset(symptoms),
     )
+
+
+def _whole(value: float | None) -> int | None:
+    return None if value is None else int(value)
 
 
 @dataclass(frozen=True)
@@ -109,6 +141,27 @@ class Recorded:
             **self.checkin.result,
             "case_code": self.case_code,
         }
+
+
+# How many of the latest check-ins are searched for the last symptoms recorded.
+LOOK_BACK = 20
+
+
+async def standing_symptoms(session: AsyncSession, patient: CarePatient) -> frozenset[str]:
+    """The symptoms of the patient's latest check-in that recorded them (each check-in not
+    asking stores those it carried forward, so the latest with any, or recorded as none)."""
+    rows = (
+        await session.execute(
+            select(CheckIn.symptoms, CheckIn.result)
+            .where(CheckIn.patient_id == patient.id)
+            .order_by(CheckIn.at.desc(), CheckIn.id.desc())
+            .limit(LOOK_BACK)
+        )
+    ).all()
+    for r in rows:
+        if r.symptoms or (r.result or {}).get("symptoms_recorded"):
+            return frozenset(r.symptoms or ())
+    return frozenset()
 
 
 async def _held(
@@ -185,10 +238,18 @@ async def _record(
     )
     await session.refresh(patient)
     vitals = vitals_of(data)
+    carried: frozenset[str] = frozenset()
+    if data.symptoms is None:
+        # Symptoms not asked this time are not gone: a standing cyanosis keeps its warning
+        # sign until a check-in records the symptoms again (`symptoms: []` for none).
+        carried = await standing_symptoms(session, patient)
+        vitals = replace(vitals, symptoms=carried)
     risk = evaluate(vitals, age=patient.age, warning_rule_set=site_of(session).care.warning_signs)
     result = risk.as_json()
     # Whether symptoms were asked: none recorded ([]) is not the same as not asked (None).
     result["symptoms_recorded"] = data.symptoms is not None
+    if carried:
+        result["symptoms_carried"] = sorted(carried)
     held = await _held(session, patient, data, risk)
     if held is not None:
         result.update(tier=held["tier"], risk=held["risk"], severity=held["severity"], held=held)
@@ -232,7 +293,7 @@ async def _record(
     else:  # the standing result and rank stay; the answer says why
         patient.last_result = {**(patient.last_result or {}), "held": held}
     code = None
-    if risk.warning_signs:
+    if risk.escalates:  # a warning sign, or a red tier without one (docs/care.md)
         code = await escalate(session, patient, checkin, risk)
         checkin.case_code = code
     if source != "registration":  # the registration assessed the patient itself

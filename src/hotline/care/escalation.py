@@ -1,6 +1,6 @@
-"""Escalation of a warning sign: an urgent `cap_cuu` case (channel `care`: the system made
-it, nobody phoned or wrote) forwarded to the 115 unit, and a live alert to the doctor and
-the supervisors.
+"""Escalation of a warning sign or a red tier (risk.py `Risk.escalates`): an urgent `cap_cuu`
+case (channel `care`: the system made it, nobody phoned or wrote) forwarded to the 115 unit,
+and a live alert to the doctor and the supervisors.
 
 The case is read by every operator and found by case search, so its text holds only what
 the 115 unit needs to act: the warning signs first (the unit's inbox shows a case's first
@@ -32,6 +32,8 @@ SIGN_TEXT = {
     "pulse": "mạch bất thường",
     "blood_pressure": "huyết áp thấp",
     "breathlessness": "khó thở",
+    "severe_breathlessness": "khó thở nặng",
+    "accessory_muscles": "co kéo cơ hô hấp phụ",
     "grunting": "thở rên",
     "chest_indrawing": "rút lõm lồng ngực",
     "nasal_flaring": "phập phồng cánh mũi",
@@ -43,6 +45,13 @@ SIGN_TEXT = {
     "cyanosis": "tím tái",
     "cannot_drink": "trẻ không uống được",
     "new_acute_illness": "bệnh cấp tính mới",
+}
+SEVERITY_TEXT = {
+    "asymptomatic": "không triệu chứng",
+    "mild": "nhẹ",
+    "moderate": "trung bình",
+    "severe": "nặng",
+    "critical": "nguy kịch",
 }
 TIER_TEXT = {"green": "xanh", "yellow": "vàng", "orange": "cam", "red": "đỏ"}
 # Upper bounds (exclusive) of the age bands: the children's bands are those of the
@@ -64,8 +73,15 @@ def age_band(age: int | None) -> str:
 
 
 def case_text(patient: CarePatient, checkin: CheckIn, risk: Risk) -> str:
-    """The urgent case's description: signs first, then SpO2 and RR, the age band."""
-    signs = ", ".join(SIGN_TEXT.get(s, s) for s in risk.warning_signs)
+    """The urgent case's description: signs first (or, escalated on a red tier without
+    one, the severity or NEWS2 that made it red), then SpO2 and RR, the age band."""
+    if risk.warning_signs:
+        signs = ", ".join(SIGN_TEXT.get(s, s) for s in risk.warning_signs)
+        first = f"Dấu hiệu cảnh báo: {signs}."
+    elif risk.severity in ("severe", "critical"):
+        first = f"Nguy cơ cao: mức độ {SEVERITY_TEXT[risk.severity]}."
+    else:
+        first = f"Nguy cơ cao: NEWS2 {risk.news2}."
     measured = [
         f"SpO2 {checkin.spo2}%" if checkin.spo2 is not None else "SpO2 chưa đo",
         (
@@ -75,7 +91,7 @@ def case_text(patient: CarePatient, checkin: CheckIn, risk: Risk) -> str:
         ),
     ]
     return (
-        f"Dấu hiệu cảnh báo: {signs}. {', '.join(measured)}; {age_band(patient.age)}.\n"
+        f"{first} {', '.join(measured)}; {age_band(patient.age)}.\n"
         f"Người bệnh {patient.status.value} theo dõi tại nhà (mạng lưới bác sĩ, "
         f"người bệnh #{patient.id}); NEWS2 {risk.news2}, phân tầng "
         f"{TIER_TEXT.get(risk.tier, risk.tier)}. Hỗ trợ quyết định: bác sĩ phụ trách quyết định."
@@ -132,7 +148,7 @@ async def escalate(
             data={
                 "patient_id": patient.id,
                 "doctor_id": patient.doctor_id,
-                "reason": "warning_signs",
+                "reason": "warning_signs" if risk.warning_signs else "red_tier",
                 "checkin_id": checkin.id,
                 "warning_signs": list(risk.warning_signs),
                 "tier": risk.tier,

@@ -21,6 +21,13 @@ from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
 from hotline.care.access import get_patient_for
 from hotline.care.admissions import withdraw_admissions
+from hotline.care.facts import (
+    check_dates,
+    check_facts,
+    check_pregnancy,
+    patient_address,
+    patient_name,
+)
 from hotline.care.models import (
     CarePatient,
     CareState,
@@ -29,13 +36,7 @@ from hotline.care.models import (
     PatientStatus,
 )
 from hotline.care.places import free_place, lock_patient
-from hotline.care.registration import (
-    ELIGIBILITY_FIELDS,
-    assess_again,
-    check_dates,
-    check_facts,
-    patient_name,
-)
+from hotline.care.registration import ELIGIBILITY_FIELDS, assess_again
 from hotline.care.rulesets import COMORBIDITIES
 from hotline.care.schedule import close_open_slots
 from hotline.care.service import _assign, take_place
@@ -146,6 +147,14 @@ async def edit_patient(
     )
     today = site_of(session).local(utcnow()).date()
     check_dates(today, test_date=data.test_date, last_dose_date=data.last_dose_date)
+    check_pregnancy(
+        pregnant=patient.pregnant if data.pregnant is None else data.pregnant,
+        age=patient.age if data.age is None else data.age,
+    )
+    # A name sent empty would be ignored while the answer says 200: refused instead.
+    new_name = patient_name(data.name) if data.name is not None else None
+    if new_name == "":
+        raise InvalidInput(msg("Họ tên không được để trống"), field="name")
     if data.ward_code:
         await check_ward(session, data.ward_code)
     before: dict[str, Any] = {}
@@ -157,7 +166,7 @@ async def edit_patient(
         if name == "comorbidities":
             value = list(dict.fromkeys(value))
         elif name == "address":
-            value = value.strip()
+            value = patient_address(value)
         elif name == "ward_code":
             value = value or None
         elif name == "status":
@@ -167,10 +176,9 @@ async def edit_patient(
             setattr(patient, name, value)
     contact = await session.get(Contact, patient.contact_id)
     assert contact is not None
-    name = patient_name(data.name) if data.name is not None else ""
-    if name and name != contact.name:
-        before["name"], after["name"] = contact.name, name
-        contact.name = name
+    if new_name is not None and new_name != contact.name:
+        before["name"], after["name"] = contact.name, new_name
+        contact.name = new_name
     if data.phone:
         e164 = normalise_phone(data.phone, field="phone")
         owner = await session.scalar(

@@ -17,6 +17,13 @@ from hotline.care.access import may_follow, sees_all
 from hotline.care.case_refs import case_to_register
 from hotline.care.checkins import CheckInData, record_at_registration, vitals_of
 from hotline.care.eligibility import Facts, assess
+from hotline.care.facts import (
+    check_dates,
+    check_facts,
+    check_pregnancy,
+    patient_address,
+    patient_name,
+)
 from hotline.care.models import CarePatient, CareState, CheckIn, PatientStatus
 from hotline.care.risk import Vitals, warning_signs
 from hotline.care.rulesets import COMORBIDITIES, SYMPTOMS
@@ -34,12 +41,10 @@ from hotline.contacts.service import (
 )
 from hotline.db import utcnow
 from hotline.directory.service import check_ward
-from hotline.errors import Conflict, InvalidInput
+from hotline.errors import Conflict, InvalidInput, NotAllowed
 from hotline.messages import msg
 from hotline.site import site_of
-from hotline.text import fold, hidden_characters, tidy
-
-TEST_TYPES = ("rt_pcr", "rapid_antigen")
+from hotline.text import fold
 
 
 @dataclass
@@ -67,38 +72,6 @@ class PatientIn:
     symptoms: tuple[str, ...] = field(default_factory=tuple)
     # A supervisor may name the doctor; otherwise the least loaded proactive doctor.
     doctor_id: int | None = None
-
-
-def check_facts(
-    *,
-    status: str | None = None,
-    test_type: str | None = None,
-    age: int | None = None,
-    vaccine_doses: int | None = None,
-) -> None:
-    """The health facts a registration or an edit gives, each checked (None: not given)."""
-    if status is not None:
-        try:
-            PatientStatus(status)
-        except ValueError:
-            raise InvalidInput(msg("Phân loại phải là F0 hoặc F1"), field="status") from None
-    if test_type is not None and test_type not in TEST_TYPES:
-        raise InvalidInput(
-            msg("Loại xét nghiệm không hợp lệ: {value}", value=test_type), field="test_type"
-        )
-    if age is not None and not 0 <= age <= 130:
-        raise InvalidInput("Tuổi không hợp lệ", field="age")
-    if vaccine_doses is not None and not 0 <= vaccine_doses <= 10:
-        raise InvalidInput("Số mũi vắc xin không hợp lệ", field="vaccine_doses")
-
-
-def check_dates(today: date, **dates: date | None) -> None:
-    """A test or dose date given is not after the site's today."""
-    for name, when in dates.items():
-        if when is not None and when > today:
-            raise InvalidInput(
-                msg("Ngày không được sau hôm nay ({today})", today=today.isoformat()), field=name
-            )
 
 
 def _checked(data: PatientIn) -> None:
@@ -166,19 +139,6 @@ async def _already_followed(
 NOT_REGISTERED = msg("Không đăng ký được người này: hãy báo điều phối viên (trưởng ca) kiểm tra")
 
 
-def patient_name(raw: str) -> str:
-    """A typed name as kept (NFC, spacing tidied; empty when only spaces were typed), refused
-    (422 naming `name`) with control or format characters: a zero-width space would make a
-    second record of one person, a bidi override (U+202E) would show the name reversed."""
-    name = tidy(raw)
-    bad = hidden_characters(name)
-    if bad:
-        raise InvalidInput(
-            msg("Họ tên chứa ký tự điều khiển hoặc ký tự ẩn: {chars}", chars=bad), field="name"
-        )
-    return name
-
-
 def _same_person(stored: str, typed: str) -> bool:
     """Whether a typed name is the stored one (case, diacritics and spacing aside)."""
     return fold(stored) == fold(typed)
@@ -213,10 +173,14 @@ async def register_patient(session: AsyncSession, *, actor: Actor, data: Patient
     doctor; what was measured recorded as the first check-in, a warning sign in it
     escalated (alert, urgent case to 115) as on any check-in; check-ins scheduled."""
     may_follow(actor)
-    data = replace(data, name=patient_name(data.name))
+    if data.name.strip() == "" and data.name != "":
+        raise InvalidInput(msg("Họ tên không được chỉ có khoảng trắng"), field="name")
+    data = replace(data, name=patient_name(data.name), address=patient_address(data.address))
     if data.doctor_id is not None and not sees_all(actor):
-        raise InvalidInput("Chỉ trưởng ca chọn bác sĩ phụ trách", field="doctor_id")
+        # Who may choose, not what was typed: a doctor asking is refused (403).
+        raise NotAllowed(msg("Chỉ trưởng ca chọn bác sĩ phụ trách"), field="doctor_id")
     _checked(data)
+    check_pregnancy(pregnant=data.pregnant, age=data.age)
     measured = _measured(data)
     vitals = vitals_of(measured) if measured is not None else None
     case_id = None

@@ -39,6 +39,12 @@ class Risk:
     risk: str
     rule_set_version: str
 
+    @property
+    def escalates(self) -> bool:
+        """A warning sign, or a tier at least TIERS' `escalate_at_least` (red): an urgent
+        case to the 115 unit and a live alert (care/escalation.py)."""
+        return bool(self.warning_signs) or TIER_RANK[self.tier] >= _ESCALATE_RANK
+
     def as_json(self) -> dict[str, Any]:
         return {
             "news2": self.news2,
@@ -50,6 +56,7 @@ class Risk:
             "tier": self.tier,
             "risk": self.risk,
             "rule_set_version": self.rule_set_version,
+            "escalates": self.escalates,
         }
 
 
@@ -115,8 +122,11 @@ def warning_signs(v: Vitals, *, age: int | None, rule_set: str) -> tuple[str, ..
     return tuple(found)
 
 
-def _level_holds(rule: dict[str, Any], v: Vitals) -> bool:
+def _level_holds(rule: dict[str, Any], v: Vitals, rr_rules: dict[str, Any] | None) -> bool:
     rr, spo2 = v.respiratory_rate, v.spo2
+    if rr_rules is not None:  # a child: the respiratory rates of their age, not an adult's
+        rule = {k: x for k, x in rule.items() if not k.startswith("rr_")}
+        rule.update(rr_rules.get(rule["level"], {}))
     return (
         (rr is not None and "rr_above" in rule and rr > rule["rr_above"])
         or (rr is not None and "rr_below" in rule and rr < rule["rr_below"])
@@ -128,11 +138,22 @@ def _level_holds(rule: dict[str, Any], v: Vitals) -> bool:
     )
 
 
-def severity(v: Vitals) -> str:
-    """The severity level (4689/QĐ-BYT): the highest level any of whose conditions holds;
-    mild with symptoms or a temperature, asymptomatic with nothing abnormal."""
+def _child_rr_rules(age: int | None) -> dict[str, Any] | None:
+    if age is None:
+        return None
+    for age_below, rules in SEVERITY["rr_by_age"]:
+        if age < age_below:
+            return dict(rules)
+    return None
+
+
+def severity(v: Vitals, age: int | None = None) -> str:
+    """The severity level (4689/QĐ-BYT): the highest level any of whose conditions holds
+    (a child's respiratory rate by the children's limits); mild with symptoms or a
+    temperature, asymptomatic with nothing abnormal."""
+    rr_rules = _child_rr_rules(age)
     for rule in SEVERITY["levels"]:
-        if _level_holds(rule, v):
+        if _level_holds(rule, v, rr_rules):
             return str(rule["level"])
     fever = v.temperature is not None and v.temperature > 37.5
     return "mild" if v.symptoms or fever else "asymptomatic"
@@ -164,8 +185,12 @@ def evaluate(v: Vitals, *, age: int | None, warning_rule_set: str) -> Risk:
     """Every rule set on one check-in."""
     score, response, parts, missing = news2(v)
     signs = warning_signs(v, age=age, rule_set=warning_rule_set)
-    level = severity(v)
-    colour = tier(v, level=level, score=score, parts=parts, signs=signs)
+    level = severity(v, age)
+    if age is not None and age < TIERS["news2_min_age"]:
+        # NEWS2 is an adult's score: reported, but a child's tier does not rest on it.
+        colour = tier(v, level=level, score=0, parts={}, signs=signs)
+    else:
+        colour = tier(v, level=level, score=score, parts=parts, signs=signs)
     version = _VERSIONS.get(warning_rule_set)
     if version is None:
         from hotline.care.rulesets import rule_set_version
@@ -185,3 +210,4 @@ def evaluate(v: Vitals, *, age: int | None, warning_rule_set: str) -> Risk:
 
 
 TIER_RANK = {t: i for i, t in enumerate(TIERS["order"])}
+_ESCALATE_RANK = TIER_RANK[TIERS["escalate_at_least"]]

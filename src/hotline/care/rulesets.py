@@ -48,8 +48,12 @@ MILD_SYMPTOMS = (
     "loss_of_taste_smell",
     "diarrhoea",
 )
+# The severe forms of breathlessness (4689's "severe" level) are warning signs as plain
+# breathlessness is: each escalates on its own.
 WARNING_SYMPTOMS = (
     "breathlessness",
+    "severe_breathlessness",
+    "accessory_muscles",
     "grunting",
     "chest_indrawing",
     "nasal_flaring",
@@ -62,7 +66,7 @@ WARNING_SYMPTOMS = (
     "cannot_drink",
     "new_acute_illness",
 )
-OTHER_SYMPTOMS = ("breathless_on_exertion", "severe_breathlessness", "accessory_muscles")
+OTHER_SYMPTOMS = ("breathless_on_exertion",)
 SYMPTOMS = MILD_SYMPTOMS + WARNING_SYMPTOMS + OTHER_SYMPTOMS
 
 
@@ -89,8 +93,31 @@ WARNING_SIGNS: dict[str, dict[str, Any]] = {
 
 # Severity, 4689/QĐ-BYT (2021); "critical" unverified. Levels from the top: the first whose
 # any condition holds; "asymptomatic" (250/QĐ-BYT) when nothing at all is abnormal.
+# 4689's respiratory rates are an adult's: a child under 12 is judged by `rr_by_age` instead
+# (age below, the levels' respiratory-rate conditions). Moderate starts at the children's
+# warning limit (CARE.md: 1-<5 y 40/min, 5-<12 y 30/min); severe and critical scale the
+# adult's steps above it (20 -> 25 -> 30: x1.25, x1.5). Unverified: this system's reading.
 SEVERITY: dict[str, Any] = {
-    "version": "byt-4689-2021",
+    "version": "byt-4689-2021-child-rr",
+    "rr_by_age": (
+        (
+            5,
+            {
+                "critical": {"rr_above": 60, "rr_below": 10},
+                "severe": {"rr_above": 50},
+                "moderate": {"rr_at_least": 40},
+            },
+        ),
+        (
+            12,
+            {
+                "critical": {"rr_above": 45, "rr_below": 10},
+                "severe": {"rr_above": 37},
+                "moderate": {"rr_at_least": 30},
+            },
+        ),
+    ),
+    "rr_by_age_unverified": True,
     "order": ("asymptomatic", "mild", "moderate", "severe", "critical"),
     "levels": (
         {
@@ -120,7 +147,7 @@ SEVERITY: dict[str, Any] = {
 # are unverified, so these are this system's reading, with HCMC CDC's SpO2 cut-offs). The
 # first tier whose any condition holds; green otherwise.
 TIERS: dict[str, Any] = {
-    "version": "tiers-3646-hcmc-2021",
+    "version": "tiers-3646-hcmc-2021-r2",
     "unverified": True,
     "order": ("green", "yellow", "orange", "red"),
     "tiers": (
@@ -130,6 +157,12 @@ TIERS: dict[str, Any] = {
     ),
     # Overall risk answered with each check-in, by tier.
     "risk": {"green": "low", "yellow": "low", "orange": "medium", "red": "high"},
+    # A red tier escalates as a warning sign does (an urgent case to the 115 unit and a live
+    # alert): severe or critical severity, SpO2 below 94% or NEWS2 7+ (NEWS2's "emergency
+    # response"). Orange (NEWS2 5-6 or a single 3: "urgent review") is the doctor's.
+    "escalate_at_least": "red",
+    # NEWS2 is validated for adults (RCP 2017: 16 and over): a child's tier ignores it.
+    "news2_min_age": 16,
 }
 
 # Comorbidities listed by 4038/QĐ-BYT, Appendix 01.

@@ -15,6 +15,9 @@ T = TypeVar("T")
 
 
 def run_in_uow(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    # Every model, before the first query: a command importing only its own service (auth's
+    # accounts) leaves the tables its models' foreign keys name (`unit`) unknown.
+    import hotline.models  # noqa: F401
     from hotline.db import create_engine, make_sessionmaker
     from hotline.eventfeed import Waker
     from hotline.events import committed

@@ -73,7 +73,22 @@ STUCK = _alt(
 )
 # Nobody feeds someone who cannot feed themselves (DEPENDENT).
 NEGLECTED = _alt(r"khong (?:co |con )?(?:ai|nguoi) (?:cho (?:an|uong)|dut com|bon com)")
-TRIGGERS = (UNREACHABLE, WORSENING, STUCK, NEGLECTED)
+# A child shut in, or left alone because the adults were taken away (isolation, hospital).
+LOCKED_IN = _alt(r"(?:bi )?(?:khoa|nhot)(?: [a-z]+){0,2} (?:trong|o) (?:nha|phong)")
+ADULTS_AWAY = _alt(
+    r"(?:bo me|ba me|cha me|bo|me|ba|nguoi lon|ca nha)(?: [a-z0-9]+){0,3} (?:di|bi|dang|phai)"
+    r"(?: [a-z]+){0,2} (?:cach ly|nhap vien|di vien|vien|cap cuu|dieu tri)"
+)
+TRIGGERS = (UNREACHABLE, WORSENING, STUCK, NEGLECTED, LOCKED_IN, ADULTS_AWAY)
+CHILD = _alt(
+    r"con (?:toi|em|minh|tui|nho|gai|trai|be)",
+    r"chau (?:toi|em|nho|be|minh)",
+    r"(?:em |con )?be(?: (?:nha|trai|gai|nho))?",
+    r"tre (?:em|nho|con)",
+    r"(?:dua|hai dua|may dua|ba dua) (?:nho|tre|be|con)",
+    r"(?:[1-9]|1[0-3]) (?:tuoi|t)",
+)
+ALONE = _alt(r"(?:(?:o|de|nam)(?: (?:nha|phong))? )?(?:mot|1) minh", r"khong (?:co )?ai (?:o )?nha")
 DEPENDENT = _alt(
     r"nam (?:liet giuong|mot cho)",
     r"liet",
@@ -263,9 +278,12 @@ def welfare_phrase(clauses: list[str], negated: Negated) -> str | None:
     ]
     stuck = _found(STUCK, clauses, negated)
     neglected = _found(NEGLECTED, clauses, negated)
+    text = " ".join(clauses)
+    child = _child_alone(clauses, negated, text)
+    if child is not None:
+        return child
     if not (unreachable or worsening or stuck or neglected):
         return None
-    text = " ".join(clauses)
     if FACILITY.search(text) or PAPERWORK.search(text) or BENIGN.search(text):
         return None
     last = max(f[0] for f in (*unreachable, *worsening, *stuck, *neglected))
@@ -284,6 +302,28 @@ def welfare_phrase(clauses: list[str], negated: Negated) -> str | None:
         carer = vulnerable or _found(CARER, clauses, negated)
         if carer:
             return _join(worsening[0], carer[0])
+    return None
+
+
+def _child_alone(clauses: list[str], negated: Negated, text: str) -> str | None:
+    """A child shut in at home, or left alone while the adults are in isolation or hospital
+    (the adults' facility does not make it calm: the child is not there). Not a question,
+    not resolved, not with another adult ("ở với ông bà")."""
+    locked = _found(LOCKED_IN, clauses, negated)
+    away = _found(ADULTS_AWAY, clauses, negated)
+    if not (locked or away) or ASKING.search(text) or text.endswith(("khong", "duoc khong")):
+        return None
+    child = _found(CHILD, clauses, negated)
+    alone = _found(ALONE, clauses, negated)
+    if not child or PAPERWORK.search(text) or re.search(r"\bo (?:voi|cung)\b", text):
+        return None
+    last = max(f[0] for f in (*locked, *away, *alone))
+    if any(f[0] >= last for f in _found(RESOLVED, clauses, negated)):
+        return None
+    if locked:
+        return _join(child[0], locked[0])
+    if alone:
+        return _join(child[0], alone[0])
     return None
 
 

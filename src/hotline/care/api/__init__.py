@@ -8,7 +8,8 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from hotline.auth.service import Actor
 from hotline.care import (
@@ -34,7 +35,28 @@ Small = Annotated[int, Field(ge=-1000, le=1000)]
 Count = Annotated[int, Field(ge=0, le=100_000)]
 
 
-class WindowBody(BaseModel):
+def _whole_text(value: Any) -> Any:
+    """A whole-number measure typed as text ("nhanh", "97.5"): refused as pydantic refuses
+    text for an int ("Phải là số nguyên"), though the field takes any number."""
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            raise PydanticCustomError("int_parsing", "Input should be a valid integer") from None
+    return value
+
+
+Whole = Annotated[float | None, BeforeValidator(_whole_text)]
+
+
+class Strict(BaseModel):
+    """A request body refusing unknown fields, each named (422): a misspelt `SpO2` must not
+    be dropped silently and leave the patient looking well."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class WindowBody(Strict):
     group: Literal["consult", "proactive"]
     start: str = Field(max_length=5)
     end: str = Field(max_length=5)
@@ -43,7 +65,7 @@ class WindowBody(BaseModel):
     )
 
 
-class DoctorBody(BaseModel):
+class DoctorBody(Strict):
     """A doctor's profile; a field left out (or null) takes its default on POST and keeps
     its value on PUT (care/doctors.py DoctorIn)."""
 
@@ -109,7 +131,7 @@ async def replace_doctor(
         return (await doctors.views_of(session, [d]))[0].as_json()
 
 
-class PatientBody(BaseModel):
+class PatientBody(Strict):
     status: Literal["F0", "F1"]
     name: str = Field(default="", max_length=200)
     phone: str | None = Field(default=None, max_length=40)
@@ -186,13 +208,17 @@ async def get_patient(patient_id: Id, actor: ActorDep, state: StateDep) -> dict[
         return out
 
 
-class CheckInBody(BaseModel):
-    spo2: Int32 | None = None
-    respiratory_rate: Int32 | None = None
-    pulse: Int32 | None = None
-    temperature: float | None = Field(default=None, allow_inf_nan=False)
-    systolic_bp: Int32 | None = None
-    diastolic_bp: Int32 | None = None
+class CheckInBody(Strict):
+    # Each measure any JSON number (a plain float, which the app-wide 64-bit check leaves
+    # alone): one beyond every range (1e400) is answered with the measure's own range by the
+    # service (checkins.RANGES), a fraction where a whole number is due with "Phải là số
+    # nguyên"; the service makes the whole ones ints.
+    spo2: Whole = None
+    respiratory_rate: Whole = None
+    pulse: Whole = None
+    temperature: float | None = None
+    systolic_bp: Whole = None
+    diastolic_bp: Whole = None
     consciousness: str | None = Field(default=None, max_length=20)
     symptoms: list[str] | None = Field(default=None, max_length=30)
     on_oxygen: bool = False
@@ -241,7 +267,7 @@ async def worklist(actor: ActorDep, state: StateDep) -> list[dict[str, Any]]:
         return [item.as_json() for item in await service.worklist(session, actor=actor)]
 
 
-class BedsBody(BaseModel):
+class BedsBody(Strict):
     beds_total: Count | None = None
     beds_free: Count | None = None
     oxygen_beds_total: Count | None = None
@@ -268,7 +294,7 @@ async def list_facilities(
 
 @router.post("/facilities", status_code=201)
 async def create_facility(body: FacilityBody, actor: ActorDep, state: StateDep) -> dict[str, Any]:
-    beds = facilities.BedsIn(**BedsBody.model_validate(body.model_dump()).model_dump())
+    beds = facilities.BedsIn(**body.model_dump(include=set(BedsBody.model_fields)))
     async with state.unit_of_work() as session:
         f = await facilities.create_facility(
             session,
@@ -296,13 +322,13 @@ async def update_beds(
         return facilities.facility_json(f)
 
 
-class AdmissionBody(BaseModel):
+class AdmissionBody(Strict):
     facility_id: Int32
     bed_kind: Literal["general", "oxygen", "icu"]
     note: str = Field(default="", max_length=2000)
 
 
-class AdmissionAnswer(BaseModel):
+class AdmissionAnswer(Strict):
     status: Literal["accepted", "refused", "admitted", "cancelled"]
 
 
@@ -349,7 +375,7 @@ async def answer_admission(
         return admissions.admission_json(a)
 
 
-class ConsultBody(BaseModel):
+class ConsultBody(Strict):
     phone: str = Field(max_length=40)
     text: str = Field(default="", max_length=4000)
     source: Literal["staff", "message"] = "staff"

@@ -58,6 +58,7 @@ async def edit_patient(
 
 
 class EndBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     reason: Literal["recovered", "hospitalised", "died", "moved", "other"]
     note: str = Field(default="", max_length=2000)
 
@@ -75,6 +76,7 @@ async def end_follow_up(
 
 
 class ReassignBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     doctor_id: Id
 
 
