@@ -18,7 +18,7 @@ from hotline.db import utcnow
 from hotline.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from hotline.messages import msg
 from hotline.site import site_of
-from hotline.staffing.checks import queue_taker, shift_span
+from hotline.staffing.checks import free_text, queue_taker, shift_span
 from hotline.staffing.models import (
     RingOverride,
     RosterEntry,
@@ -169,7 +169,7 @@ async def _clock_in_leave(
         return override.set_by, override.reason
     minutes = int(early.total_seconds() // 60)
     if allows(actor, Permission.MANAGE_STAFFING):
-        why = " ".join(reason.split())[:200]
+        why = free_text(reason, "reason", 200)
         if why:
             await session.execute(delete(RingOverride).where(RingOverride.user_id == actor.user_id))
             session.add(
@@ -214,7 +214,7 @@ async def allow_off_shift(
         # Only the operator queue's call takers: leave for anyone else would let them
         # clock in and be counted on the line without ever being rung.
         await queue_taker(session, user_id, "user_id")
-    why = " ".join(reason.split())[:200]
+    why = free_text(reason, "reason", 200)
     if minutes and not why:
         raise InvalidInput("Cần lý do cho phép làm ngoài ca", field="reason")
     await session.execute(delete(RingOverride).where(RingOverride.user_id == user_id))

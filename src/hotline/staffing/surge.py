@@ -32,6 +32,7 @@ from hotline.events import DomainEvent, record_event
 from hotline.messages import msg
 from hotline.settings import Settings
 from hotline.staffing.alerts import alert_surge
+from hotline.staffing.checks import free_text
 from hotline.staffing.forecast import DEFAULT_AHT, QUEUE
 from hotline.staffing.models import SurgeChange, SurgeState
 from hotline.staffing.service import ringable
@@ -325,7 +326,7 @@ async def switch(
         active=active,
         manual=True,
         user_id=actor.user_id,
-        reason=reason.strip()[:200] or "manual",
+        reason=free_text(reason, "reason", 200) or "manual",
         figures=f,
         now=now,
         rules=rules,

@@ -17,7 +17,7 @@ from hotline.contacts.phones import normalise_phone
 from hotline.db import utcnow
 from hotline.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from hotline.messages import msg
-from hotline.staffing.checks import hidden_characters, queue_taker
+from hotline.staffing.checks import free_text, hidden_characters, queue_taker
 from hotline.staffing.confirming import send_code
 from hotline.staffing.models import Volunteer, VolunteerStatus
 from hotline.staffing.paging import DEFAULT_LIMIT, Page, newest_first
@@ -146,7 +146,7 @@ async def sign_up(
         phone=number,
         skills=cleaned,
         status=VolunteerStatus.PENDING,
-        note=note.strip()[:500],
+        note=free_text(note, "note", 500, keep_lines=True),
         reserve=reserve,
     )
     session.add(volunteer)
