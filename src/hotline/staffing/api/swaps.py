@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from hotline.staffing import swaps
-from hotline.staffing.api.common import ActorDep, StateDep
+from hotline.staffing.api.common import ActorDep, StateDep, StrictId
 from hotline.staffing.models import ShiftSwap
 from hotline.staffing.paging import DEFAULT_LIMIT, MAX_LIMIT
 from hotline.types import Id
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api/v1", tags=["staffing"])
 
 
 class SwapIn(BaseModel):
-    to_user_id: Id
+    to_user_id: StrictId
     reason: str = Field(default="", max_length=500)
 
 
