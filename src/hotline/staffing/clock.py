@@ -79,6 +79,13 @@ async def clock(
     now = utcnow()
     open_row = await _open_row(session, actor.user_id)
     if clock_in:
+        if open_row is not None and not await _holds(
+            session, user_id=actor.user_id, now=now, early=early
+        ):
+            # A row left open after its shift or leave ended lets nobody back in: clocking
+            # in again asks what a first clock-in asks (and refuses as it does).
+            await _close(session, open_row, now)
+            open_row = None
         if open_row is None:
             by, why = await _clock_in_leave(
                 session, actor=actor, now=now, early=early, reason=reason
@@ -124,6 +131,28 @@ async def clock_out_for(session: AsyncSession, *, actor: Actor, user_id: int) ->
     await set_status(session, user_id=user_id, status=AgentStatus.AWAY.value)
     await session.flush()
     return open_row
+
+
+async def _holds(session: AsyncSession, *, user_id: int, now: datetime, early: timedelta) -> bool:
+    """Whether a clock-in of `user_id` holds now: a place on a shift running now (or
+    starting within `early`), or a supervisor's live leave (service.ringable's rule)."""
+    if await _on_roster(session, user_id=user_id, now=now, early=early):
+        return True
+    leave = await session.scalar(
+        select(RingOverride.user_id).where(
+            RingOverride.user_id == user_id, RingOverride.until > now
+        )
+    )
+    return leave is not None
+
+
+async def _close(session: AsyncSession, row: ShiftClock, now: datetime) -> None:
+    await session.execute(
+        update(ShiftClock)
+        .where(ShiftClock.id == row.id, ShiftClock.out_at.is_(None))
+        .values(out_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 async def _open_row(session: AsyncSession, user_id: int) -> ShiftClock | None:
@@ -219,6 +248,15 @@ async def allow_off_shift(
         raise InvalidInput("Cần lý do cho phép làm ngoài ca", field="reason")
     await session.execute(delete(RingOverride).where(RingOverride.user_id == user_id))
     if minutes == 0:
+        # The leave was what let them in: off the roster now, they are clocked out and
+        # away, as a supervisor clocking them out would leave them.
+        now = utcnow()
+        open_row = await _open_row(session, user_id)
+        if open_row is not None and not await _on_roster(
+            session, user_id=user_id, now=now, early=CLOCK_IN_EARLY
+        ):
+            await _close(session, open_row, now)
+            await set_status(session, user_id=user_id, status=AgentStatus.AWAY.value)
         await session.flush()
         return None
     override = RingOverride(
