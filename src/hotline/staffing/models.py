@@ -215,6 +215,9 @@ class ShiftAlert(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     rostered: Mapped[int] = mapped_column(Integer)
     needed: Mapped[int] = mapped_column(Integer)
+    # When the hole was seen filled (null while it is open): a hole opening again after
+    # that is announced again, on this row (`at` the new opening).
+    filled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class SurgeState(Base):
