@@ -5,16 +5,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.auth.models import User
 from hotline.auth.permissions import Permission, allows, require
 from hotline.auth.service import Actor
 from hotline.db import utcnow
 from hotline.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from hotline.messages import msg
-from hotline.staffing.checks import check_not_over, free_text, holds_place, queue_taker
+from hotline.staffing.checks import (
+    OPERATOR_ROLES,
+    check_not_over,
+    free_text,
+    holds_place,
+    queue_taker,
+)
 from hotline.staffing.models import RosterEntry, ShiftSwap, ShiftTemplate, SwapStatus, Volunteer
 from hotline.staffing.paging import DEFAULT_LIMIT, Page, newest_first
 
@@ -108,6 +115,18 @@ async def withdraw_swap(session: AsyncSession, *, actor: Actor, swap_id: int) ->
         raise InvalidTransition("Yêu cầu đổi ca này đã được xử lý", field="swap_id")
     await session.flush()
     return swap
+
+
+async def colleagues(session: AsyncSession, *, actor: Actor) -> list[tuple[int, str]]:
+    """Whom a call taker may ask to take a place: the other active operators and
+    supervisors, by name (their names only, as the swaps list shows them)."""
+    require(actor, Permission.SEE_ROSTER)
+    rows = await session.execute(
+        select(User.id, func.coalesce(User.full_name, User.username))
+        .where(User.active.is_(True), User.role.in_(OPERATOR_ROLES), User.id != actor.user_id)
+        .order_by(func.coalesce(User.full_name, User.username), User.id)
+    )
+    return [(int(i), str(n)) for i, n in rows.all()]
 
 
 async def list_swaps(
