@@ -280,8 +280,10 @@ async def test_an_operator_sees_their_own_week_and_is_refused_the_leads_forms(
     assert "Trần Văn Bình" not in html and "surge-form" not in html
     mine = re.search(r'<ul id="my-shifts">(.*?)</ul>', html, re.S)
     assert mine and scene["shift_name"] in mine.group(1)
-    assert f'data-swap="{scene["swap"]}"' in html  # their own request, without forms
-    assert "/staffing/swaps/" not in html
+    # Their own request, which they may withdraw but not decide.
+    assert f'data-swap="{scene["swap"]}"' in html
+    assert f"/staffing/swaps/{scene['swap']}/withdraw" in html
+    assert "/approve" not in html and "/reject" not in html
     csrf = csrf_of(html)
     sup = world.auth("supervisor")
     r = await client.post("/staffing/surge", data={"csrf": csrf, "active": "1"})

@@ -4,6 +4,7 @@ the roster and the forecast accept."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -49,6 +50,21 @@ def shift_name(raw: str) -> str:
             msg("Tên ca chứa ký tự điều khiển hoặc ký tự ẩn: {chars}", chars=bad), field="name"
         )
     return name
+
+
+def free_text(raw: str, field: str, limit: int, *, keep_lines: bool = False) -> str:
+    """A typed reason or note as kept: NFC, whitespace collapsed, cut to `limit`; refused
+    (422 naming `field`) with a control or invisible character (a bidi override, a
+    zero-width space), which could make it read as something else to whoever sees it."""
+    # Line breaks and tabs are whitespace, not hidden characters: collapsed, or kept in a
+    # note whose lines are its own.
+    text = unicodedata.normalize("NFC", raw).strip() if keep_lines else tidy(raw)
+    bad = hidden_characters(" ".join(text.split()))
+    if bad:
+        raise InvalidInput(
+            msg("Nội dung chứa ký tự điều khiển hoặc ký tự ẩn: {chars}", chars=bad), field=field
+        )
+    return text[:limit]
 
 
 def shift_code(raw: Any) -> str:

@@ -18,7 +18,7 @@ from hotline.db import utcnow
 from hotline.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from hotline.messages import msg
 from hotline.site import site_of
-from hotline.staffing.checks import LIVE_PLACE, queue_taker, shift_span
+from hotline.staffing.checks import LIVE_PLACE, free_text, queue_taker, shift_span
 from hotline.staffing.models import (
     RingOverride,
     RosterEntry,
@@ -80,6 +80,13 @@ async def clock(
     now = utcnow()
     open_row = await _open_row(session, actor.user_id)
     if clock_in:
+        if open_row is not None and not await _holds(
+            session, user_id=actor.user_id, now=now, early=early
+        ):
+            # A row left open after its shift or leave ended lets nobody back in: clocking
+            # in again asks what a first clock-in asks (and refuses as it does).
+            await _close(session, open_row, now)
+            open_row = None
         if open_row is None:
             by, why = await _clock_in_leave(
                 session, actor=actor, now=now, early=early, reason=reason
@@ -127,6 +134,28 @@ async def clock_out_for(session: AsyncSession, *, actor: Actor, user_id: int) ->
     return open_row
 
 
+async def _holds(session: AsyncSession, *, user_id: int, now: datetime, early: timedelta) -> bool:
+    """Whether a clock-in of `user_id` holds now: a place on a shift running now (or
+    starting within `early`), or a supervisor's live leave (service.ringable's rule)."""
+    if await _on_roster(session, user_id=user_id, now=now, early=early):
+        return True
+    leave = await session.scalar(
+        select(RingOverride.user_id).where(
+            RingOverride.user_id == user_id, RingOverride.until > now
+        )
+    )
+    return leave is not None
+
+
+async def _close(session: AsyncSession, row: ShiftClock, now: datetime) -> None:
+    await session.execute(
+        update(ShiftClock)
+        .where(ShiftClock.id == row.id, ShiftClock.out_at.is_(None))
+        .values(out_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
 async def _open_row(session: AsyncSession, user_id: int) -> ShiftClock | None:
     return await session.scalar(
         select(ShiftClock)
@@ -170,7 +199,7 @@ async def _clock_in_leave(
         return override.set_by, override.reason
     minutes = int(early.total_seconds() // 60)
     if allows(actor, Permission.MANAGE_STAFFING):
-        why = " ".join(reason.split())[:200]
+        why = free_text(reason, "reason", 200)
         if why:
             await session.execute(delete(RingOverride).where(RingOverride.user_id == actor.user_id))
             session.add(
@@ -215,11 +244,20 @@ async def allow_off_shift(
         # Only the operator queue's call takers: leave for anyone else would let them
         # clock in and be counted on the line without ever being rung.
         await queue_taker(session, user_id, "user_id")
-    why = " ".join(reason.split())[:200]
+    why = free_text(reason, "reason", 200)
     if minutes and not why:
         raise InvalidInput("Cần lý do cho phép làm ngoài ca", field="reason")
     await session.execute(delete(RingOverride).where(RingOverride.user_id == user_id))
     if minutes == 0:
+        # The leave was what let them in: off the roster now, they are clocked out and
+        # away, as a supervisor clocking them out would leave them.
+        now = utcnow()
+        open_row = await _open_row(session, user_id)
+        if open_row is not None and not await _on_roster(
+            session, user_id=user_id, now=now, early=CLOCK_IN_EARLY
+        ):
+            await _close(session, open_row, now)
+            await set_status(session, user_id=user_id, status=AgentStatus.AWAY.value)
         await session.flush()
         return None
     override = RingOverride(

@@ -104,6 +104,13 @@ def day_slots(day: date, tz: ZoneInfo) -> list[datetime]:
     return [(first + i * SLOT).astimezone(tz) for i in range(int((end - first) / SLOT))]
 
 
+def _skipped(day: date, tz: ZoneInfo) -> frozenset[int]:
+    """The wall-clock half-hours (0-47) a local day does not have (the clocks jumped them)."""
+    if len(day_slots(day, tz)) >= SLOTS:
+        return frozenset()
+    return frozenset(range(SLOTS)) - {local_slot(t, tz)[1] % SLOTS for t in day_slots(day, tz)}
+
+
 def day_start_utc(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
 
@@ -194,14 +201,14 @@ def forecast(
     out = []
     # Under a week of history not every weekday has a day of its own: all days stand in.
     whole_week = len(history.days) >= 7
+    # The wall-clock half-hours a history day really had: a spring-forward day skips some,
+    # which had no calls for want of existing, not for being quiet (left out of the mean).
+    skipped = {d: _skipped(d, tz) for d in history.days}
     for day in days:
         base_days = [d for d in history.days if not whole_week or d.weekday() == day.weekday()]
         for start in day_slots(day, tz):
             s = local_slot(start, tz)[1] % SLOTS
-            mean = (
-                sum(history.calls.get((d, s), 0) for d in base_days) / len(base_days)
-                if base_days
-                else 0.0
-            )
+            had = [d for d in base_days if s not in skipped[d]]
+            mean = sum(history.calls.get((d, s), 0) for d in had) / len(had) if had else 0.0
             out.append(SlotForecast(start, mean * trend, aht[s]))
     return out

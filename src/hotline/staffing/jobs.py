@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.db import dialect_name, insert_for, utcnow
@@ -23,8 +23,10 @@ Sweep = Callable[[AsyncSession], Awaitable[int]]
 async def alert_unfilled(
     session: AsyncSession, *, ahead: timedelta, now: datetime | None = None
 ) -> int:
-    """Each shift starting within `ahead` with fewer reachable people rostered than it
-    needs is announced once to the supervisors (`staffing.unfilled`, live). Reachable:
+    """Each shift starting within `ahead`, or running, with fewer reachable people
+    rostered than it needs is announced to the supervisors (`staffing.unfilled`, live):
+    once per opening of the hole — a hole seen filled and then open again (someone taken
+    off, a swap, a withdrawn offer) is announced again. Reachable:
     those the operator queue can ring (staff, and volunteers linked to an active call
     taker's account); a volunteer without an account fills no place. Returns alerts
     made."""
@@ -34,12 +36,32 @@ async def alert_unfilled(
     last = (now + ahead).astimezone(tz).date()
     made = 0
     for shift_day in await roster(session, start=today - timedelta(days=1), end=last):
-        if not now <= shift_day.start <= now + ahead:
+        if not shift_day.start <= now + ahead or shift_day.end <= now:
             continue
         needed = shift_day.shift.operators
         reachable = shift_day.agents
         if reachable >= needed:
+            await session.execute(
+                update(ShiftAlert)
+                .where(
+                    ShiftAlert.day == shift_day.day,
+                    ShiftAlert.shift_id == shift_day.shift.id,
+                    ShiftAlert.filled_at.is_(None),
+                )
+                .values(filled_at=now)
+            )
             continue
+        # Open again after being filled: the same row, conditionally (of two sweeps at
+        # once one announces it).
+        reopened = await session.execute(
+            update(ShiftAlert)
+            .where(
+                ShiftAlert.day == shift_day.day,
+                ShiftAlert.shift_id == shift_day.shift.id,
+                ShiftAlert.filled_at.is_not(None),
+            )
+            .values(filled_at=None, at=now, rostered=reachable, needed=needed)
+        )
         stmt = (
             insert_for(dialect_name(session))(ShiftAlert)
             .values(
@@ -51,7 +73,10 @@ async def alert_unfilled(
             )
             .on_conflict_do_nothing(index_elements=["day", "shift_id"])
         )
-        if not (await session.execute(stmt)).rowcount:  # type: ignore[attr-defined]
+        if (
+            not reopened.rowcount  # type: ignore[attr-defined]
+            and not (await session.execute(stmt)).rowcount  # type: ignore[attr-defined]
+        ):
             continue
         record_event(
             session,

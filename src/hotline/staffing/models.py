@@ -39,6 +39,8 @@ class SwapStatus(enum.StrEnum):
     REJECTED = "rejected"
     # Another request for the same place was approved first: the place has moved on.
     CANCELLED = "cancelled"
+    # Taken back by the place's holder or whoever filed it, before anyone decided.
+    WITHDRAWN = "withdrawn"
 
 
 class ShiftTemplate(Base):
@@ -163,7 +165,10 @@ class ShiftSwap(Base):
     entry_id: Mapped[int] = mapped_column(
         ForeignKey("roster_entry.id", ondelete="CASCADE"), index=True
     )
+    # The place's holder (their account, or the account linked to their volunteer offer);
+    # `filed_by` is who sent the request: the holder, or a supervisor for them.
     requested_by: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    filed_by: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     to_user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
     reason: Mapped[str] = mapped_column(String(500), default="")
     status: Mapped[SwapStatus] = mapped_column(enum_column(SwapStatus, 10))
@@ -223,6 +228,9 @@ class ShiftAlert(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     rostered: Mapped[int] = mapped_column(Integer)
     needed: Mapped[int] = mapped_column(Integer)
+    # When the hole was seen filled (null while it is open): a hole opening again after
+    # that is announced again, on this row (`at` the new opening).
+    filled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class SurgeState(Base):

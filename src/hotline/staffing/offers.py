@@ -17,7 +17,7 @@ from hotline.db import utcnow
 from hotline.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from hotline.messages import msg
 from hotline.site import site_of
-from hotline.staffing.checks import queue_taker, shift_span
+from hotline.staffing.checks import free_text, queue_taker, shift_span
 from hotline.staffing.models import RosterEntry, ShiftTemplate, Volunteer, VolunteerStatus
 
 log = structlog.get_logger(__name__)
@@ -71,7 +71,7 @@ async def withdraw(
         raise NotFound("Không tìm thấy tình nguyện viên", field="volunteer_id")
     if volunteer.status not in LIVE:
         raise InvalidTransition("Đăng ký này đã bị từ chối hoặc đã rút", field="volunteer_id")
-    reason = " ".join(reason.split())
+    reason = free_text(reason, "reason", REASON_LENGTH + 1)
     if len(reason) > REASON_LENGTH:
         raise InvalidInput(msg("Lý do tối đa {n} ký tự", n=REASON_LENGTH), field="reason")
     now = utcnow()

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.auth.permissions import Permission, allows, require
 from hotline.auth.service import Actor
 from hotline.db import utcnow
-from hotline.errors import Conflict, InvalidInput, NotFound
+from hotline.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from hotline.messages import msg
 from hotline.site import site_of
 from hotline.staffing import roster_edit
@@ -43,8 +43,10 @@ async def _shift(session: AsyncSession, shift_id: int, *, lock: bool = False) ->
     if lock:
         stmt = stmt.with_for_update(key_share=True)
     shift = await session.scalar(stmt.execution_options(populate_existing=True))
-    if shift is None or not shift.active:
+    if shift is None:
         raise NotFound("Không tìm thấy ca trực", field="shift_id")
+    if not shift.active:
+        raise InvalidTransition("Ca trực này đã ngừng sử dụng", field="shift_id")
     return shift
 
 

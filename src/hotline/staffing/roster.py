@@ -96,7 +96,9 @@ async def roster(
             heads.setdefault(key, set()).add(head)
         if fills and active and role in OPERATOR_ROLES:
             agents.setdefault(key, set()).add(account_id)
-        if user_id is not None and entry.user_id != user_id:
+        # The reader's own places: their staff places and those of the volunteer offer
+        # linked to their account (they answer its calls with that account).
+        if user_id is not None and account_id != user_id:
             continue
         people.setdefault(key, []).append(
             Person(entry.id, entry.user_id, entry.volunteer_id, user_name or volunteer_name or "")

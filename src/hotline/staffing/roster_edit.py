@@ -211,6 +211,9 @@ async def copy_week(
     )
     check_day(source, "source")
     check_day(target, "target")
+    if source.weekday() != target.weekday():
+        # Each day lands on its own weekday, as the week's pattern was made for it.
+        raise InvalidInput("Hai tuần phải bắt đầu cùng một thứ trong tuần", field="target")
     if abs((target - source).days) < 7:
         raise InvalidInput("Hai tuần không được chồng lên nhau", field="target")
     tz = site_of(session).timezone

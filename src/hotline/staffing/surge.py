@@ -32,8 +32,10 @@ from hotline.events import DomainEvent, record_event
 from hotline.messages import msg
 from hotline.settings import Settings
 from hotline.staffing.alerts import alert_surge
+from hotline.staffing.checks import free_text
 from hotline.staffing.forecast import DEFAULT_AHT, QUEUE
 from hotline.staffing.models import SurgeChange, SurgeState
+from hotline.staffing.service import ringable
 
 WINDOW = timedelta(minutes=15)
 STATE_ID = 1
@@ -144,8 +146,10 @@ async def expected_wait_seconds(
 
 async def _expected_wait(session: AsyncSession, f: Figures, now: datetime) -> int:
     """The queue ahead of a newcomer shared by the operators on the line: (waiting + 1) ×
-    the mean talk time of the last hour's answered calls ÷ operators available or busy,
-    and never less than the longest wait now (the line is not catching up faster)."""
+    the mean talk time of the last hour's answered calls ÷ operators available or busy
+    whom the queue rings now (service.ringable: an operator off their shift answers none
+    of it), and never less than the longest wait now (the line is not catching up
+    faster)."""
     aht = await session.scalar(
         select(func.avg(Call.talk_seconds)).where(
             Call.started_at >= now - timedelta(hours=1),
@@ -153,18 +157,16 @@ async def _expected_wait(session: AsyncSession, f: Figures, now: datetime) -> in
             Call.answered_at.is_not(None),
         )
     )
-    staffed = int(
-        await session.scalar(
-            select(func.count())
-            .select_from(Agent)
-            .join(User, User.id == Agent.user_id)
-            .where(
-                Agent.status.in_((AgentStatus.AVAILABLE, AgentStatus.BUSY)),
-                User.role.in_(QUEUE_ROLES[QUEUE]),  # the operator queue's, not the doctors
-            )
+    rung = await ringable(session, now=now)  # None: no roster now, everyone is rung
+    on_line = (
+        select(Agent.user_id)
+        .join(User, User.id == Agent.user_id)
+        .where(
+            Agent.status.in_((AgentStatus.AVAILABLE, AgentStatus.BUSY)),
+            User.role.in_(QUEUE_ROLES[QUEUE]),  # the operator queue's, not the doctors
         )
-        or 0
     )
+    staffed = len([u for u in (await session.scalars(on_line)).all() if rung is None or u in rung])
     handle = float(aht) if aht else DEFAULT_AHT
     share = (f.waiting + 1) * handle / max(1, staffed)
     return int(max(share, f.longest_wait_seconds))
@@ -324,7 +326,7 @@ async def switch(
         active=active,
         manual=True,
         user_id=actor.user_id,
-        reason=reason.strip()[:200] or "manual",
+        reason=free_text(reason, "reason", 200) or "manual",
         figures=f,
         now=now,
         rules=rules,

@@ -5,17 +5,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.auth.models import User
 from hotline.auth.permissions import Permission, allows, require
 from hotline.auth.service import Actor
 from hotline.db import utcnow
 from hotline.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from hotline.messages import msg
-from hotline.staffing.checks import check_not_over, holds_place, queue_taker
-from hotline.staffing.models import RosterEntry, ShiftSwap, ShiftTemplate, SwapStatus
+from hotline.staffing.checks import (
+    OPERATOR_ROLES,
+    check_not_over,
+    free_text,
+    holds_place,
+    queue_taker,
+)
+from hotline.staffing.models import RosterEntry, ShiftSwap, ShiftTemplate, SwapStatus, Volunteer
 from hotline.staffing.paging import DEFAULT_LIMIT, Page, newest_first
 
 DECIDE_REFUSED = msg("Chỉ trưởng ca và quản trị viên được duyệt đổi ca")
@@ -30,18 +37,27 @@ async def _not_over(session: AsyncSession, entry: RosterEntry, field: str) -> No
 async def request_swap(
     session: AsyncSession, *, actor: Actor, entry_id: int, to_user_id: int, reason: str = ""
 ) -> ShiftSwap:
-    """An operator asks to hand their place on a shift to a colleague who answers the
-    operator queue; the same request twice while the first waits is refused."""
+    """The holder of a place (their own, or one of the volunteer offer linked to their
+    account), or a supervisor for them, asks to hand it to a colleague who answers the
+    operator queue. Refused: the same request twice while the first waits, and a colleague
+    already on that shift (directly or through their linked offer: one person, one place).
+    `requested_by` is the holder, `filed_by` who sent it."""
     require(actor, Permission.SEE_ROSTER, msg("Chỉ nhân viên tổng đài được xin đổi ca"))
     entry = await session.get(RosterEntry, entry_id)
-    if entry is None or (
-        entry.user_id != actor.user_id and not allows(actor, Permission.MANAGE_STAFFING)
-    ):
+    holder = None if entry is None else await _holder(session, entry)
+    if entry is None or (holder != actor.user_id and not allows(actor, Permission.MANAGE_STAFFING)):
         raise NotFound("Không tìm thấy lượt trực", field="entry_id")
     await _not_over(session, entry, "entry_id")
-    if entry.user_id is None or to_user_id == entry.user_id:
+    if holder is None:  # a volunteer without an account: a supervisor moves their place
+        raise InvalidInput(
+            "Tình nguyện viên chưa gắn tài khoản không xin đổi ca được", field="entry_id"
+        )
+    if to_user_id == holder:
         raise InvalidInput("Chọn một đồng nghiệp khác để đổi ca", field="to_user_id")
     await queue_taker(session, to_user_id, "to_user_id")
+    if await holds_place(session, day=entry.day, shift_id=entry.shift_id, user_id=to_user_id):
+        raise Conflict("Đồng nghiệp đã có trong ca này", field="to_user_id")
+    reason = free_text(reason, "reason", 500)
     pending = await session.scalar(
         select(ShiftSwap.id).where(
             ShiftSwap.entry_id == entry.id,
@@ -56,9 +72,10 @@ async def request_swap(
         )
     swap = ShiftSwap(
         entry_id=entry.id,
-        requested_by=entry.user_id,
+        requested_by=holder,
+        filed_by=actor.user_id,
         to_user_id=to_user_id,
-        reason=reason.strip()[:500],
+        reason=reason,
         status=SwapStatus.REQUESTED,
     )
     try:
@@ -69,6 +86,47 @@ async def request_swap(
         # The same request sent at once landed first (uq_shift_swap_pending).
         raise Conflict("Yêu cầu đổi ca này đang chờ duyệt", field="to_user_id") from None
     return swap
+
+
+async def _holder(session: AsyncSession, entry: RosterEntry) -> int | None:
+    """The account holding a place: the staff member's, or the one linked to the
+    volunteer offer on it (None for a volunteer without an account)."""
+    if entry.user_id is not None:
+        return entry.user_id
+    return await session.scalar(select(Volunteer.user_id).where(Volunteer.id == entry.volunteer_id))
+
+
+async def withdraw_swap(session: AsyncSession, *, actor: Actor, swap_id: int) -> ShiftSwap:
+    """The holder of the place, or whoever filed the request, takes back a request nobody
+    has decided yet (anyone else: 404; a decided one: 409 naming `swap_id`)."""
+    require(actor, Permission.SEE_ROSTER, msg("Chỉ nhân viên tổng đài được xin đổi ca"))
+    swap = await session.get(ShiftSwap, swap_id)
+    if swap is None or actor.user_id not in (swap.requested_by, swap.filed_by):
+        raise NotFound("Không tìm thấy yêu cầu đổi ca", field="swap_id")
+    await _lock_place(session, swap)
+    # Conditional: a decision landing at the same moment wins or loses as a whole.
+    withdrawn = await session.execute(
+        update(ShiftSwap)
+        .where(ShiftSwap.id == swap.id, ShiftSwap.status == SwapStatus.REQUESTED)
+        .values(status=SwapStatus.WITHDRAWN, decided_by=actor.user_id, decided_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
+    if getattr(withdrawn, "rowcount", 0) != 1:
+        raise InvalidTransition("Yêu cầu đổi ca này đã được xử lý", field="swap_id")
+    await session.flush()
+    return swap
+
+
+async def colleagues(session: AsyncSession, *, actor: Actor) -> list[tuple[int, str]]:
+    """Whom a call taker may ask to take a place: the other active operators and
+    supervisors, by name (their names only, as the swaps list shows them)."""
+    require(actor, Permission.SEE_ROSTER)
+    rows = await session.execute(
+        select(User.id, func.coalesce(User.full_name, User.username))
+        .where(User.active.is_(True), User.role.in_(OPERATOR_ROLES), User.id != actor.user_id)
+        .order_by(func.coalesce(User.full_name, User.username), User.id)
+    )
+    return [(int(i), str(n)) for i, n in rows.all()]
 
 
 async def list_swaps(
@@ -112,6 +170,8 @@ async def decide_swap(
             "Yêu cầu đổi ca này đã bị hủy: lượt trực đã được đổi cho người khác",
             field="swap_id",
         )
+    if swap.status is SwapStatus.WITHDRAWN:
+        raise InvalidTransition("Yêu cầu đổi ca này đã được rút lại", field="swap_id")
     if swap.status is not SwapStatus.REQUESTED:
         raise InvalidTransition("Yêu cầu đổi ca này đã được xử lý", field="swap_id")
     now = utcnow()
@@ -183,10 +243,17 @@ async def _move_place(
     # On the shift already, directly or through the volunteer offer linked to their account.
     if await holds_place(session, day=entry.day, shift_id=entry.shift_id, user_id=swap.to_user_id):
         raise Conflict("Đồng nghiệp đã có trong ca này", field="swap_id")
+    # The place still the requester's (a volunteer's place becomes the colleague's own).
+    if await _holder(session, entry) != swap.requested_by:
+        raise Conflict("Lượt trực đã thay đổi từ khi yêu cầu", field="swap_id")
     moved = await session.execute(
         update(RosterEntry)
-        .where(RosterEntry.id == entry.id, RosterEntry.user_id == swap.requested_by)
-        .values(user_id=swap.to_user_id)
+        .where(
+            RosterEntry.id == entry.id,
+            RosterEntry.user_id.is_not_distinct_from(entry.user_id),
+            RosterEntry.volunteer_id.is_not_distinct_from(entry.volunteer_id),
+        )
+        .values(user_id=swap.to_user_id, volunteer_id=None)
         .execution_options(synchronize_session="fetch")
     )
     if getattr(moved, "rowcount", 0) != 1:

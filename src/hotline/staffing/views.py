@@ -16,7 +16,16 @@ from hotline.auth.permissions import Permission, allows, require
 from hotline.auth.service import Actor, display_names
 from hotline.errors import NotFound
 from hotline.site import site_of
-from hotline.staffing import alerts, offers, planning, roster_edit, service, surge, volunteers
+from hotline.staffing import (
+    alerts,
+    offers,
+    planning,
+    roster_edit,
+    service,
+    surge,
+    swaps,
+    volunteers,
+)
 from hotline.staffing.models import (
     RosterEntry,
     ShiftAlert,
@@ -78,6 +87,8 @@ class Board:
     offer_info: dict[int, OfferInfo] = field(default_factory=dict)
     own_offer: Volunteer | None = None  # a call taker's own volunteer offer, if linked
     unfilled: list[UnfilledAlert] = field(default_factory=list)
+    me: int | None = None  # the reader's account: their own requests can be withdrawn
+    colleagues: list[tuple[int, str]] = field(default_factory=list)  # whom to ask for a swap
     names: dict[int, str] = field(default_factory=dict)
     # The lead's roster editing: whom to place, who is in or on leave, the shifts.
     candidates: list[roster_edit.Candidate] = field(default_factory=list)
@@ -196,6 +207,7 @@ async def read_board(
     ).items
     notices = (await alerts.list_notices(session, actor=actor, limit=NOTICES_SHOWN * 5)).items
     board = Board(
+        me=actor.user_id,
         lead=lead,
         day=day,
         week_start=monday,
@@ -234,6 +246,7 @@ async def read_board(
         board.attendance = await roster_edit.attendance(session, actor=actor)
         board.shifts = await service.list_shifts(session, actor=actor)
     else:
+        board.colleagues = await swaps.colleagues(session, actor=actor)
         try:
             board.own_offer = await offers.own_offer(session, actor=actor)
         except NotFound:

@@ -18,7 +18,7 @@ from hotline.contacts.phones import normalise_phone
 from hotline.db import utcnow
 from hotline.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from hotline.messages import msg
-from hotline.staffing.checks import hidden_characters, queue_taker
+from hotline.staffing.checks import free_text, hidden_characters, queue_taker
 from hotline.staffing.confirming import send_code
 from hotline.staffing.models import Volunteer, VolunteerStatus
 from hotline.staffing.paging import DEFAULT_LIMIT, Page, newest_first
@@ -93,11 +93,18 @@ def clean_skills(skills: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(languages, list) or not all(isinstance(x, str) for x in languages):
         raise InvalidInput("Ngôn ngữ ghi bằng mã, ví dụ vi, en", field="skills.languages")
     unknown_languages = sorted({x.strip().lower() for x in languages} - set(LANGUAGES))
+    if unknown_languages and not all(len(x) <= 8 and x.isalpha() for x in unknown_languages):
+        # Only short words of letters are repeated back: a public form's refusal must not
+        # show a stranger's long or bidi-laden text to whoever reads it.
+        raise InvalidInput(
+            msg("Ngôn ngữ ghi bằng mã; chọn trong: {names}", names=", ".join(LANGUAGES)),
+            field="skills.languages",
+        )
     if unknown_languages:
         raise InvalidInput(
             msg(
                 "Ngôn ngữ chưa được hỗ trợ: {codes}; chọn trong: {names}",
-                codes=", ".join(unknown_languages),
+                codes=", ".join(unknown_languages[:5]),
                 names=", ".join(LANGUAGES),
             ),
             field="skills.languages",
@@ -174,7 +181,7 @@ async def sign_up(
         phone=number,
         skills=cleaned,
         status=VolunteerStatus.PENDING,
-        note=note.strip()[:500],
+        note=free_text(note, "note", 500, keep_lines=True),
         reserve=reserve,
     )
     session.add(volunteer)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from hotline.site import site_of
 from hotline.staffing import roster_edit, service
-from hotline.staffing.api.common import ActorDep, StateDep
+from hotline.staffing.api.common import ActorDep, StateDep, StrictId
 from hotline.staffing.models import ShiftTemplate
 from hotline.types import Id
 
@@ -26,9 +26,9 @@ class ShiftIn(BaseModel):
     starts_at: Any = Field(
         json_schema_extra={"type": "string", "format": "time", "examples": ["06:00"]}
     )
-    hours: int = Field(ge=1, le=24)
-    operators: int = Field(ge=0, le=1000)
-    active: bool = True
+    hours: int = Field(strict=True, ge=1, le=24)
+    operators: int = Field(strict=True, ge=0, le=1000)
+    active: bool = Field(default=True, strict=True)
 
 
 class ShiftOut(BaseModel):
@@ -136,9 +136,9 @@ async def read_roster(
 
 class AssignIn(BaseModel):
     day: date
-    shift_id: Id
-    user_id: Id | None = None
-    volunteer_id: Id | None = None
+    shift_id: StrictId
+    user_id: StrictId | None = None
+    volunteer_id: StrictId | None = None
 
 
 class EntryOut(BaseModel):
@@ -244,7 +244,7 @@ async def clock(
 
 
 class ClockOutFor(BaseModel):
-    user_id: Id
+    user_id: StrictId
 
 
 @router.post("/roster/clock-out", response_model=ClockOut)
@@ -262,8 +262,8 @@ async def clock_out_for(body: ClockOutFor, actor: ActorDep, state: StateDep) -> 
 
 
 class OverrideIn(BaseModel):
-    user_id: Id
-    minutes: int = Field(ge=0, le=1440)
+    user_id: StrictId
+    minutes: int = Field(strict=True, ge=0, le=1440)
     reason: str = Field(default="", max_length=200)  # needed unless minutes is 0
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from hotline.staffing import swaps
-from hotline.staffing.api.common import ActorDep, StateDep
+from hotline.staffing.api.common import ActorDep, StateDep, StrictId
 from hotline.staffing.models import ShiftSwap
 from hotline.staffing.paging import DEFAULT_LIMIT, MAX_LIMIT
 from hotline.types import Id
@@ -18,14 +18,15 @@ router = APIRouter(prefix="/api/v1", tags=["staffing"])
 
 
 class SwapIn(BaseModel):
-    to_user_id: Id
+    to_user_id: StrictId
     reason: str = Field(default="", max_length=500)
 
 
 class SwapOut(BaseModel):
     id: int
     entry_id: int
-    requested_by: int
+    requested_by: int  # the place's holder
+    filed_by: int | None  # who sent the request: the holder, or a supervisor for them
     to_user_id: int
     reason: str
     status: str
@@ -39,6 +40,7 @@ class SwapOut(BaseModel):
             id=s.id,
             entry_id=s.entry_id,
             requested_by=s.requested_by,
+            filed_by=s.filed_by,
             to_user_id=s.to_user_id,
             reason=s.reason,
             status=s.status.value,
@@ -76,6 +78,13 @@ async def list_swaps(
             session, actor=actor, status=status, cursor=cursor, limit=limit
         )
         return SwapPageOut(items=[SwapOut.of(s) for s in page.items], next_cursor=page.next_cursor)
+
+
+@router.post("/swaps/{swap_id}/withdraw", response_model=SwapOut)
+async def withdraw_swap(swap_id: Id, actor: ActorDep, state: StateDep) -> SwapOut:
+    """The place's holder, or whoever filed the request, takes it back while it waits."""
+    async with state.unit_of_work() as session:
+        return SwapOut.of(await swaps.withdraw_swap(session, actor=actor, swap_id=swap_id))
 
 
 @router.post("/swaps/{swap_id}/{verb}", response_model=SwapOut)

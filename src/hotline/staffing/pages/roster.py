@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import Actor
 from hotline.messages import msg
-from hotline.staffing import roster_edit, service
+from hotline.staffing import roster_edit, service, swaps
 from hotline.staffing.pages.board import BAD_DATE, NOT_A_NUMBER, StateDep, _act
 from hotline.staffing.views import week_of
 from hotline.types import Id
@@ -231,4 +231,43 @@ async def copy_last_week(
         early=early,
         week=raw if first else "",
         to=to,
+    )
+
+
+@router.post("/staffing/roster/{entry_id}/swap", response_class=HTMLResponse)
+async def request_swap(
+    request: Request,
+    state: StateDep,
+    entry_id: Id,
+    to_user_id: FormText = "",
+    reason: FormText = "",
+    week: FormText = "",
+    csrf: FormText = "",
+) -> Response:
+    """A call taker asks to hand one of their places to a colleague (swaps.request_swap,
+    as `POST /api/v1/roster/{id}/swaps`); a supervisor decides it."""
+    week = _week(without_nul(week).strip())
+    key = f"swapask-{entry_id}"
+    colleague = _number(without_nul(to_user_id).strip())
+    why = without_nul(reason)
+    early = {f"{key}-to_user_id": PICK_SOMEONE} if colleague is None else None
+
+    async def action(session: AsyncSession, actor: Actor) -> None:
+        assert colleague is not None
+        await swaps.request_swap(
+            session, actor=actor, entry_id=entry_id, to_user_id=colleague, reason=why
+        )
+
+    return await _act(
+        request,
+        state,
+        csrf=csrf,
+        key=key,
+        action=action,
+        done="swap_request",
+        early=early,
+        typed={f"{key}-reason": why},
+        week=week,
+        fields=frozenset({"to_user_id", "reason", "entry_id"}),
+        to=_back(week, "swap_request"),
     )

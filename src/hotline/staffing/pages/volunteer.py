@@ -39,6 +39,7 @@ FIELD_OF = {
     "skills.languages": "languages",
     "skills.channels": "channels",
     "skills.medical": "medical",
+    "note": "note",
 }
 CHANNELS = ("phone", "zalo", "facebook", "viber", "web", "email", "app")
 
