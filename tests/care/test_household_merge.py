@@ -21,7 +21,7 @@ async def test_merging_two_followed_patients_is_refused_and_changes_nothing(clie
     r = await client.post(
         f"/api/v1/contacts/{lan['contact_id']}/merge",
         json={"merge_id": be["contact_id"]},
-        headers=world.auth("operator"),
+        headers=world.auth("supervisor"),
     )
     assert r.status_code == 409, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
@@ -48,7 +48,7 @@ async def test_a_followed_patient_on_the_card_merged_away_moves_to_the_card_kept
     r = await client.post(
         f"/api/v1/contacts/{keep_id}/merge",
         json={"merge_id": followed["contact_id"]},
-        headers=world.auth("operator"),
+        headers=world.auth("supervisor"),
     )
     assert r.status_code == 200, r.text
     doctor = world.auth("doctor")

@@ -233,7 +233,7 @@ async def test_merging_two_cards_of_one_member_keeps_the_shared_number_once(clie
     r = await client.post(
         f"/api/v1/contacts/{child['contact_id']}/merge",
         json={"merge_id": again["contact_id"]},
-        headers=world.auth("operator"),
+        headers=world.auth("supervisor"),
     )
     assert r.status_code == 200, r.text
     card = await client.get(

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from tests.care.test_urgent_case_privacy import HOME, NEUTRAL, _hidden, _urgent_case
+from tests.care.test_urgent_case_privacy import HOME, _hidden, _urgent_case
 from tests.cases.test_events_sse import _next_event, _serve
 from tests.conftest import new_case_body
 from tests.knowledge.helpers import published
@@ -121,13 +121,12 @@ async def test_only_those_in_charge_edit_the_medical_text_and_the_home(client, w
     ):
         r = await client.patch(url, json={field: value}, headers=operator)
         _problem(r, 403, field)
-    # Its other fields are edited as before; the text it cannot read is untouched.
+    # Nor its triage (tests/care/test_urgent_case_actions.py); the text is untouched.
     r = await client.patch(url, json={"priority": "high"}, headers=operator)
-    assert r.status_code == 200, r.text
-    assert r.json()["description"] == NEUTRAL
+    _problem(r, 403, "priority")
     full = (await client.get(url, headers=world.auth("supervisor"))).json()
     assert "SpO2 93%" in full["description"] and full["address"] == HOME
-    assert full["priority"] == "high"
+    assert full["priority"] == "critical"
     await _edited_by_the_supervisor(client, world, code)
     full = (await client.get(url, headers=world.auth("supervisor"))).json()
     assert full["description"] == RETOLD and full["address"] == MOVED

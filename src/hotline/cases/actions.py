@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from hotline.auth.service import Actor
 from hotline.cases.access import can_edit
 from hotline.cases.assignment_state import is_active
+from hotline.cases.in_charge import acts_on
 from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseStatus
 from hotline.cases.transitions import TRANSITIONS, Action
 
@@ -51,6 +52,10 @@ def allowed_actions(
         found.update(a for a in STAFF_ACTIONS if status in TRANSITIONS[a])
         if status in DIRECT_RESOLVE_FROM:
             found.add(Action.RESOLVE)
+        if not acts_on(actor, case):
+            # Home care's urgent case read as the neutral line: taking it is the way in
+            # (cases/in_charge.py).
+            found &= {Action.TAKE}
     if assignment is not None and assignment.unit_id == actor.unit_id and is_active(assignment):
         if assignment.status == AssignmentStatus.PENDING and status in TRANSITIONS[Action.ACCEPT]:
             found.add(Action.ACCEPT)

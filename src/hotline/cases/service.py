@@ -12,6 +12,7 @@ from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor
 from hotline.calls.service import link_call
 from hotline.cases import codes, intake_pg, timeline
+from hotline.cases.in_charge import check_triage
 from hotline.cases.intake_batch import IntakeWriter
 from hotline.cases.intake_pg import OpenedCase
 from hotline.cases.medical import check_edit
@@ -343,6 +344,7 @@ async def update_case(
         field = sorted(unknown)[0]
         raise InvalidInput(msg("Không sửa được trường {field}", field=field), field=field)
     check_edit(actor, case, changes)
+    check_triage(actor, case, changes)
     diff: dict[str, dict[str, object]] = {}
     if "category" in changes and changes["category"] != case.category_code:
         new_cat = changes["category"]

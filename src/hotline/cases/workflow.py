@@ -16,6 +16,7 @@ from hotline.auth.service import Actor
 from hotline.cases import medical, sharing, timeline
 from hotline.cases.access import get_case_for
 from hotline.cases.assignment_state import ACTIVE_STATUSES, active_sql
+from hotline.cases.in_charge import require_in_charge
 from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseEvent, CaseStatus
 from hotline.cases.transitions import ACTION_LABELS_VI, Action, target
 from hotline.cases.versions import check_version
@@ -88,6 +89,7 @@ async def forward_case(
     """
     await check_version(session, case, expected_version)
     _require_staff(actor, Action.FORWARD)
+    require_in_charge(actor, case, Action.FORWARD, field="unit_id")
     before = case.status
     to = target(Action.FORWARD, before)
     if case.category_code is None:
@@ -290,6 +292,7 @@ async def resolve_case(
         unit_id: int | None = assignment.unit_id
     else:
         _require_staff(actor, Action.RESOLVE)
+        require_in_charge(actor, case, Action.RESOLVE)
         to, unit_id = CaseStatus.RESOLVED, None
         await _set_status(session, case, to, answer=text, resolved_at=now)
     await timeline.log(
@@ -319,6 +322,7 @@ async def close_case(
     """Close a resolved case once the citizen has been told the answer."""
     await check_version(session, case, expected_version)
     _require_staff(actor, Action.CLOSE)
+    require_in_charge(actor, case, Action.CLOSE)
     before = case.status
     to = target(Action.CLOSE, before)
     await _set_status(session, case, to, closed_at=utcnow())
@@ -339,6 +343,7 @@ async def reject_case(
     """Reject spam, abuse or out-of-scope requests, with a reason."""
     await check_version(session, case, expected_version)
     _require_staff(actor, Action.REJECT)
+    require_in_charge(actor, case, Action.REJECT)
     before = case.status
     to = target(Action.REJECT, before)
     text = _reason(reason)
@@ -370,12 +375,15 @@ async def mark_duplicate(
     it; if the original is already answered, the answer is shared at once."""
     await check_version(session, case, expected_version)
     _require_staff(actor, Action.DUPLICATE)
+    require_in_charge(actor, case, Action.DUPLICATE)
     medical.check_not_merged(case, field="original_code")
     target(Action.DUPLICATE, case.status)
     try:
         original = await get_case_for(session, actor, original_code)
     except NotFound as exc:
         raise NotFound(exc.detail, field="original_code") from None
+    # The original's answer goes to this case's reporter: only one who reads it links to it.
+    require_in_charge(actor, original, Action.DUPLICATE, field="original_code")
     if original.id == case.id:
         raise InvalidInput("Không thể đánh dấu trùng với chính nó", field="original_code")
     medical.check_not_merged(original, field="original_code")
@@ -386,6 +394,8 @@ async def mark_duplicate(
         root = parent
         if root.id == case.id:
             raise InvalidInput("Liên kết trùng tạo thành vòng", field="original_code")
+    # A chain ending at an urgent care case would pass its answer on just the same.
+    medical.check_not_merged(root, field="original_code")
     await hold(session, root)
     linked = [case, *await link_duplicate(session, actor=actor, case=case, root=root)]
     if root.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
@@ -428,6 +438,7 @@ async def reopen_case(
     """Reopen an ended case; it goes back to the hotline's queue."""
     await check_version(session, case, expected_version)
     _require_staff(actor, Action.REOPEN)
+    require_in_charge(actor, case, Action.REOPEN)
     before = case.status
     to = target(Action.REOPEN, before)
     text = _reason(reason)

@@ -7,10 +7,10 @@ from __future__ import annotations
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.auth.permissions import Permission, require
+from hotline.auth.permissions import Permission, allows, require
 from hotline.auth.service import Actor
 from hotline.calls.models import Call
-from hotline.care.models import CarePatient, CareState, ConsultRequest
+from hotline.care.models import CarePatient, CareState, ConsultRequest, PatientChange
 from hotline.cases.models import Case
 from hotline.contacts.models import (
     Contact,
@@ -20,7 +20,13 @@ from hotline.contacts.models import (
     PersonalDataRead,
 )
 from hotline.contacts.service import get_contact
-from hotline.errors import Conflict, InvalidInput, NotFound
+from hotline.db import utcnow
+from hotline.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from hotline.messages import msg
+
+# Said to whoever may not merge a followed patient's card: nothing in it tells that the card
+# is one (operators see nothing of home care, docs/care.md).
+NOT_YOURS = msg("Bạn không gộp được hồ sơ này: hãy nhờ trưởng ca gộp")
 
 
 async def merge_contacts(
@@ -40,24 +46,32 @@ async def merge_contacts(
     if gone.id == keep.id:
         # keep_id was itself merged into merge_id: a self-pointer would make it unresolvable.
         raise InvalidInput("Không thể gộp một người với chính họ", field="merge_id")
+    patients = list(
+        (
+            await session.scalars(
+                select(CarePatient)
+                .where(CarePatient.contact_id.in_((keep.id, gone.id)))
+                .order_by(CarePatient.id)
+                .with_for_update()
+            )
+        ).all()
+    )
+    if patients and not allows(actor, Permission.SEE_ALL_PATIENTS):
+        # A patient's card (followed now or before) is part of their care record: only the
+        # care coordinators, who read that record, merge it.
+        raise NotAllowed(NOT_YOURS, field="merge_id")
     # One followed patient per person: two cards each followed by a doctor are two records
     # of care (readings, urgent cases) that cannot silently become one; staff end one first.
-    followed = (
-        await session.scalars(
-            select(CarePatient.contact_id)
-            .where(
-                CarePatient.contact_id.in_((keep.id, gone.id)),
-                CarePatient.state != CareState.ENDED,
-            )
-            .with_for_update()
-        )
-    ).all()
+    followed = {p.contact_id for p in patients if p.state != CareState.ENDED}
     if keep.id in followed and gone.id in followed:
         raise Conflict(
             "Cả hai người đều đang được mạng lưới bác sĩ theo dõi: hãy kết thúc theo dõi "
             "một hồ sơ trước khi gộp",
             field="merge_id",
         )
+    # Before the rows move (the bulk update below also moves these loaded patients).
+    cards = [(patient, patient.contact_id) for patient in patients]
+    names = {keep.id: keep.name, gone.id: gone.name}
     # A number both shared (one household's phone) keeps one row, the kept contact's.
     await session.execute(
         delete(ContactSharedPhone).where(
@@ -80,5 +94,32 @@ async def merge_contacts(
     if gone.note:
         keep.note = (keep.note + "\n" + gone.note).strip()
     gone.merged_into_id = keep.id
+    _on_trails(session, actor, cards, names, keep)
     await session.flush()
     return keep
+
+
+def _on_trails(
+    session: AsyncSession,
+    actor: Actor,
+    cards: list[tuple[CarePatient, int]],
+    names: dict[int, str],
+    keep: Contact,
+) -> None:
+    """The merge on the trail of each patient whose card moved or was renamed by it: the
+    card and name the record shows change with no edit of the patient."""
+    for patient, card in cards:
+        before = {"contact_id": card, "name": names[card]}
+        after = {"contact_id": keep.id, "name": keep.name}
+        if before == after:
+            continue
+        session.add(
+            PatientChange(
+                patient_id=patient.id,
+                at=utcnow(),
+                user_id=actor.user_id,
+                action="merge",
+                before=before,
+                after=after,
+            )
+        )
