@@ -111,3 +111,26 @@ async def test_an_event_the_database_refuses_among_many_fails_only_its_own_deliv
             (await session.scalars(select(Message.text).where(Message.text != "quá dài"))).all()
         )
     assert texts == {_text(user, n) for user in range(4) for n in range(6)}
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_citizen_known_from_another_path_is_written_by_the_group_writer(
+    app, client, world, zalo
+):
+    # Which web process stored a citizen's last event is chance: their next text goes
+    # to the group-commit writer even if this process never stored one for them (here
+    # the first came through the portable path: a picture to fetch).
+    channel = await make_channel(client, world, zalo.url)
+    picture = variant("user_send_image", sender={"id": "citizen-9"}, msg_id="c9-m0")
+    assert (await deliver(client, channel, picture)).status_code == 200
+    writer = await app.state.hotline.hooks_writer()
+    before = writer.statements
+    assert (await deliver(client, channel, _event(9, 1))).status_code == 200
+    assert writer.statements == before + 1
+    async with app.state.hotline.unit_of_work(read_only=True) as session:
+        texts = (
+            await session.scalars(
+                select(Message.text).where(Message.channel_id == channel).order_by(Message.id)
+            )
+        ).all()
+    assert len(texts) == 2 and texts[1] == _text(9, 1)

@@ -7,9 +7,9 @@ the repeat check, the identity, the conversation, the message, the event log and
 conversation's times, BEGIN, COMMIT, the pool's ping); here the channel comes from a
 per-process cache and the rest is `STORE_SQL`, one statement of data-modifying CTEs run in
 autocommit on a plain asyncpg pool (`AppState.hooks_pool`); a citizen new to the channel
-goes to `CITIZEN_SQL` instead (their contact, identity, conversation and message), as does
-a message giving a phone number (the number joins the citizen's contact, or the citizen
-joins the contact owning it).
+(`STORE_SQL` finding no conversation) goes on to `CITIZEN_SQL` (their contact, identity,
+conversation and message), as does a message giving a phone number (the number joins the
+citizen's contact, or the citizen joins the contact owning it).
 A single statement is a transaction of its own: what it writes commits together or not at
 all, and UNIQUE(channel_id, event_id) still stores an event once however many deliveries
 race (the losers wait for the winner's commit, then do nothing). `STORE_SQL` runs through
@@ -337,9 +337,11 @@ async def receive_autocommit(
         utcnow(),
         name,
     )
-    citizen = (database, channel_id, event.user_id)
-    if not phones and citizen in _known:
-        # Written with the events arriving at the same moment (channels/hooks_batch.py).
+    if not phones:
+        # Written with the events arriving at the same moment (channels/hooks_batch.py),
+        # whoever the citizen: most events are a known citizen's, and which web process
+        # stored their last one is chance, so a guess made per process would send many of
+        # them one by one. A new citizen's costs one batched lookup finding nothing.
         stored = await writer.store(params[:14])
         if stored.message_id is not None:
             return _stored(wake)
@@ -350,7 +352,6 @@ async def receive_autocommit(
         row = await pool.fetchrow(CITIZEN_SQL, *params, phones)
         assert row is not None
         if row["message_id"] is not None:
-            _remember(citizen)
             return _stored(wake)
         if row["way"] == "seen" or row["has_conv"]:
             # Stored before, or by a delivery that committed while this one waited on it.
@@ -360,20 +361,6 @@ async def receive_autocommit(
         # Another delivery created the citizen while this one waited on it (its identity
         # or conversation, now committed): once more, finding them.
     return None
-
-
-# Citizens this process stored a message for lately, by (database, channel id, user id): their next
-# event goes straight to the group-commit writer (`STORE_SQL`), whose statement finds
-# only a known citizen. Anyone else's goes to `CITIZEN_SQL`, which handles both, so
-# forgetting (or never having seen) a citizen costs nothing but the batching.
-_known: set[tuple[str, int, str]] = set()
-KNOWN_MAX = 100_000
-
-
-def _remember(citizen: tuple[str, int, str]) -> None:
-    if len(_known) >= KNOWN_MAX:
-        _known.clear()
-    _known.add(citizen)
 
 
 def _stored(wake: Callable[[], None] | None) -> HookResult:
