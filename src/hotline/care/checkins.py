@@ -6,10 +6,10 @@ the check-in's transaction."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
