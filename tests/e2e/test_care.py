@@ -237,6 +237,19 @@ def test_the_check_in_form_shows_every_mistake_in_its_field_with_the_focus_on_th
     assert page.locator(".vitals > .field").count() == 7
     if SCREENSHOTS:
         page.locator("#checkin-form").screenshot(path=str(SCREENSHOTS / "care-checkin-errors.png"))
+    # "No symptoms now" with a symptom ticked: named under the symptoms, focused there; alone,
+    # recorded as none (nothing carried forward).
+    page.fill("#respiratory_rate", "18")
+    page.fill("#pulse", "80")
+    page.get_by_label("Không có triệu chứng nào").check()
+    page.check("input[value=fever]")
+    page.click("#record")
+    page.wait_for_selector("#symptoms-error")
+    assert page.evaluate("document.activeElement.id") == "no_symptoms"
+    page.uncheck("input[value=fever]")
+    page.click("#record")
+    page.wait_for_selector("#done")
+    assert page.locator("#latest-carried").count() == 0
 
 
 async def _link(settings, patient_id: int) -> str:  # type: ignore[no-untyped-def]
@@ -275,3 +288,16 @@ def test_the_patients_link_form_keeps_every_answer_on_a_mistake(  # type: ignore
     assert not page.locator("input[value=cyanosis]").is_checked()
     if SCREENSHOTS:
         page.screenshot(path=str(SCREENSHOTS / "care-link-errors.png"), full_page=True)
+    # "No symptoms now" with symptoms ticked: the mistake under the symptoms, focused there.
+    page.fill("#spo2", "97")
+    page.get_by_label("Không có triệu chứng nào").check()
+    page.click("button[type=submit]")
+    page.wait_for_selector("#symptoms-error:not([hidden])")
+    assert page.evaluate("document.activeElement.id") == "no_symptoms"
+    assert page.locator("input[value=fever]").is_checked()
+    # Unticked, "no symptoms" alone is sent: the symptoms are recorded as none.
+    page.uncheck("input[value=fever]")
+    page.uncheck("input[value=breathlessness]")
+    page.click("button[type=submit]")
+    page.wait_for_selector("#sent")
+    assert page.locator("#carried").count() == 0

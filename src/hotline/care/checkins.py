@@ -6,6 +6,7 @@ the check-in's transaction."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -147,9 +148,18 @@ class Recorded:
 LOOK_BACK = 20
 
 
+def standing_in(latest_first: Iterable[Any]) -> frozenset[str]:
+    """The symptoms of the latest of these check-ins (newest first, each with `symptoms`
+    and `result`) that recorded them: each check-in not asking stores those it carried
+    forward, so the latest with any, or recorded as none."""
+    for r in latest_first:
+        if r.symptoms or (r.result or {}).get("symptoms_recorded"):
+            return frozenset(r.symptoms or ())
+    return frozenset()
+
+
 async def standing_symptoms(session: AsyncSession, patient: CarePatient) -> frozenset[str]:
-    """The symptoms of the patient's latest check-in that recorded them (each check-in not
-    asking stores those it carried forward, so the latest with any, or recorded as none)."""
+    """The symptoms standing for the patient (`standing_in` their latest check-ins)."""
     rows = (
         await session.execute(
             select(CheckIn.symptoms, CheckIn.result)
@@ -158,10 +168,7 @@ async def standing_symptoms(session: AsyncSession, patient: CarePatient) -> froz
             .limit(LOOK_BACK)
         )
     ).all()
-    for r in rows:
-        if r.symptoms or (r.result or {}).get("symptoms_recorded"):
-            return frozenset(r.symptoms or ())
-    return frozenset()
+    return standing_in(rows)
 
 
 async def _held(

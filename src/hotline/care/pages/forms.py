@@ -41,3 +41,19 @@ def numbers_of(values: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
                 errors[name] = msg("Giá trị ngoài khoảng {low}–{high}", low=low, high=high)
             numbers[name] = number
     return numbers, errors
+
+
+BOTH_CHOSEN = msg(
+    "Đã chọn «Không có triệu chứng nào» cùng với triệu chứng khác: bỏ một trong hai lựa chọn"
+)
+
+
+def symptoms_of(ticked: list[str], none_now: bool) -> tuple[tuple[str, ...] | None, str | None]:
+    """What the form's symptoms say: those ticked; none (`()`, which clears the earlier ones)
+    when "no symptoms" is chosen; not asked (None: the earlier ones carried forward) when
+    nothing is. A message for the symptoms field when "no symptoms" comes with some ticked."""
+    if none_now and ticked:
+        return None, BOTH_CHOSEN
+    if none_now:
+        return (), None
+    return tuple(ticked) or None, None

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from hotline.care.checkins import CheckInData, record_by_link
 from hotline.care.links import patient_of_token
-from hotline.care.pages.forms import EXPIRED, FIELD_NAMES, FIELDS, numbers_of
+from hotline.care.pages.forms import EXPIRED, FIELD_NAMES, FIELDS, numbers_of, symptoms_of
 from hotline.errors import DomainError, InvalidInput
 from hotline.web.deps import client_address, get_state
 from hotline.web.errors import refusal_page
@@ -34,6 +34,7 @@ def _page(
     errors: dict[str, str] | None = None,
     sent: bool = False,
     alert: bool = False,
+    carried: bool = False,
     status: int = 200,
 ) -> Response:
     return templates.TemplateResponse(
@@ -48,6 +49,7 @@ def _page(
             "first_error": next((n for n in ORDER if n in (errors or {})), None),
             "sent": sent,
             "alert": alert,
+            "carried": carried,
         },
         status_code=status,
     )
@@ -84,6 +86,7 @@ async def send_checkin(
     diastolic_bp: Annotated[str, Form(max_length=10)] = "",
     consciousness: Annotated[str, Form(max_length=20)] = "",
     symptoms: Annotated[list[str] | None, Form()] = None,
+    no_symptoms: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     refused = await _guard(request, state, token)
     if refused is not None:
@@ -100,16 +103,19 @@ async def send_checkin(
     values = {k: v.strip() for k, v in values.items()}
     ticked = [s.strip() for s in symptoms or ()]
     # Every answer is shown again with a mistake: the measures, consciousness, symptoms.
-    shown: dict[str, Any] = {**values, "symptoms": ticked}
+    shown: dict[str, Any] = {**values, "symptoms": ticked, "no_symptoms": bool(no_symptoms)}
     if not csrf_matches(request, csrf):
         return _page(request, token, values=shown, errors={"form": EXPIRED}, status=400)
     numbers, errors = numbers_of(values)
+    said, mistake = symptoms_of(ticked, bool(no_symptoms))
+    if mistake is not None:
+        errors["symptoms"] = mistake
     if errors:
         return _page(request, token, values=shown, errors=errors, status=422)
     data = CheckInData(
         **numbers,
         consciousness=values.get("consciousness") or None,
-        symptoms=tuple(ticked) or None,
+        symptoms=said,
     )
     try:
         async with state.unit_of_work() as session:
@@ -118,4 +124,7 @@ async def send_checkin(
     except InvalidInput as exc:
         field = exc.field if exc.field in FIELD_NAMES | {"consciousness", "symptoms"} else "form"
         return _page(request, token, values=shown, errors={field: exc.detail}, status=422)
-    return _page(request, token, sent=True, alert=bool(done.risk.warning_signs))
+    # Not asked: the page says the earlier symptoms still count (not which: the link's page
+    # shows no health data of the patient beyond whether to call 115).
+    carried = bool(done.checkin.result.get("symptoms_carried"))
+    return _page(request, token, sent=True, alert=bool(done.risk.warning_signs), carried=carried)

@@ -20,7 +20,7 @@ from hotline.care.doctors import list_doctors
 from hotline.care.models import CareState, EndReason
 from hotline.care.pages.charts import charts_of
 from hotline.care.pages.doctor import base_context, signed_in
-from hotline.care.pages.forms import EXPIRED, FIELDS, numbers_of
+from hotline.care.pages.forms import EXPIRED, FIELDS, numbers_of, symptoms_of
 from hotline.care.pages.reasons import reason_message
 from hotline.care.rulesets import COMORBIDITIES, CONSCIOUSNESS, SYMPTOMS
 from hotline.cases.transitions import STATUS_LABELS_VI
@@ -106,6 +106,8 @@ async def render(
             fields=[(name, label, unit) for name, label, unit, _kind in FIELDS],
             consciousness=CONSCIOUSNESS,
             symptoms=SYMPTOMS,
+            # What a check-in that does not ask about symptoms carries forward.
+            standing=sorted(checkins.standing_in(found[: checkins.LOOK_BACK])),
             typed=typed or {},
             errors=errors or {},
             first_error=next(
@@ -148,6 +150,7 @@ async def record_checkin(
     on_oxygen: FormText = "",
     note: FormText = "",
     symptoms: Annotated[list[str] | None, Form()] = None,
+    no_symptoms: FormText = "",
 ) -> Response:
     """A check-in the doctor took during a call: recorded by the same service as the API's,
     then the patient page with its result; mistakes show the form again, every one next to
@@ -164,12 +167,20 @@ async def record_checkin(
     }
     values = {k: without_nul(v).strip() for k, v in values.items()}
     ticked = [without_nul(s) for s in symptoms or ()]
-    typed: dict[str, Any] = {**values, "symptoms": ticked, "on_oxygen": bool(on_oxygen)}
+    typed: dict[str, Any] = {
+        **values,
+        "symptoms": ticked,
+        "no_symptoms": bool(no_symptoms),
+        "on_oxygen": bool(on_oxygen),
+    }
     if not csrf_matches(request, csrf):
         return await render(
             request, state, patient_id, typed=typed, errors={"form": EXPIRED}, status=400
         )
     numbers, errors = numbers_of(values)
+    said, mistake = symptoms_of(ticked, bool(no_symptoms))
+    if mistake is not None:
+        errors["symptoms"] = mistake
     for name, message in refused.items():
         errors.setdefault(name if name in FORM_FIELDS else "form", message)
     if errors:
@@ -177,7 +188,7 @@ async def record_checkin(
     data = checkins.CheckInData(
         **numbers,
         consciousness=values["consciousness"] or None,
-        symptoms=tuple(ticked) or None,
+        symptoms=said,
         on_oxygen=bool(on_oxygen),
         note=values["note"][:2000],
     )
