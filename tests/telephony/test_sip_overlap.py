@@ -158,3 +158,33 @@ async def test_a_stranger_learns_no_more_than_the_door_tells(settings: Settings)
     finally:
         p.close()
         await line.phone.stop()
+
+
+async def test_a_refer_accepted_but_never_confirmed_is_no_transfer(phone_line: Line):
+    """202, a NOTIFY `180 Ringing`, then nothing: past the wait for a final NOTIFY the caller,
+    still on the line, is not counted as put through to 115; the line tries its own call."""
+    from hotline.telephony.sip.message import response_to
+
+    c = Call(phone_line, "unconfirmed")
+    ua = phone_line.phone.ua
+    assert ua is not None
+    try:
+        await asyncio.to_thread(c.start, sdp(c.media.port))
+        await asyncio.to_thread(c.digit, "1")
+        refer = await asyncio.to_thread(c.peer.recv, 15, lambda m: m.method == "REFER")
+        c.peer.sock.sendto(response_to(refer, 202, "Accepted").serialise(), c.peer.server)
+        extra = "Event: refer\r\nSubscription-State: active\r\nContent-Type: message/sipfrag\r\n"
+        c.peer.send(c.request("NOTIFY", "SIP/2.0 180 Ringing\r\n", extra))
+        record = ua.calls["unconfirmed"].record
+        for _ in range(900):  # the line's wait for a final NOTIFY, then its own try
+            if len(record.attempts) > 1:
+                break
+            await asyncio.sleep(0.1)
+        first = record.attempts[0]
+        assert (first.method, first.result, first.sip_status) == ("refer", "timeout", 202)
+        assert record.attempts[1].method == "bridge"
+        assert "unconfirmed" in ua.calls  # the caller was not hung up on
+    finally:
+        await asyncio.to_thread(c.close)
+    [call] = await phone_line.calls()
+    assert call.outcome is None or call.outcome.value != "transferred_115"
