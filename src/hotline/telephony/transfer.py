@@ -89,6 +89,13 @@ async def _refer(leg: SipLeg, option: Option, linger: float) -> bool:
         leg.record.outcome = None
         end_attempt(attempt, TransferResult.REFUSED, leg.notify_status)
         return False
+    if result is None:
+        # No final word within `linger` and the caller still with us: nothing shows that
+        # anyone took the call, so it is no transfer. The line calls the destination itself.
+        log.warning("refer_unconfirmed", destination=option.branch, after=linger)
+        leg.record.outcome = None
+        end_attempt(attempt, TransferResult.TIMEOUT, status)
+        return False
     if leg.notify_status is not None:
         end_attempt(attempt, TransferResult.ANSWERED, leg.notify_status)
     await leg.hangup()

@@ -30,14 +30,21 @@ def on_invite(ua: UserAgent, msg: Message, source: tuple[str, int]) -> None:
         leg = ua._dialog(msg)
         if leg is None:
             ua.reply(msg, 481, "Call/Transaction Does Not Exist", source)
-        else:  # a re-INVITE: hold, a new address or codec, a session refresh
+        elif not ua.unsupported(msg, source):  # a re-INVITE: hold, new media, a refresh
             leg.on_offer(msg, source)
         return
-    if leg is not None or msg.call_id in ua._starting:
-        return  # a second INVITE for a call in progress with a new branch: ignore
+    first = leg.invite if leg is not None else ua._starting.get(msg.call_id)
+    if first is not None:
+        # The same request by another path (a fork merging here): 482 (RFC 3261 §8.2.2.2).
+        # Anything else reusing the Call-ID is ignored.
+        if (msg.from_addr.tag, msg.cseq) == (first.from_addr.tag, first.cseq):
+            ua.reply(msg, 482, "Loop Detected", source)
+        return
     origin = origin_of(msg, source[0], ua.config.edges)
     if not from_trunk(ua, origin) and not ua.trunk_door.admit(ua, msg, source, origin):
         return  # neither a trunk's address nor its digest: refused or challenged
+    if ua.unsupported(msg, source):  # only a caller let in learns which extensions we lack
+        return
     if len(ua.calls) + len(ua._starting) >= ua.config.max_calls:
         refuse(ua, msg, source, 503, "Service Unavailable", "over_capacity")
         return

@@ -91,9 +91,10 @@ class SipLeg(OfferAnswer):
         self._transfer: asyncio.Future[bool] | None = None
         self.notify_status: int | None = None  # the REFER's outcome, from its final NOTIFY
         self._prompt: Prompt | None = None  # being played, to switch codec mid-prompt
-        # The 200 to a re-INVITE is retransmitted until its ACK (RFC 3261 §13.3.1.4).
-        self._offer_cseq = 0
-        self._offer_acked = asyncio.Event()
+        # The 200 to a re-INVITE is retransmitted until its ACK (RFC 3261 §13.3.1.4): the
+        # ACKs awaited, by CSeq number; and whether our own re-INVITE is in progress.
+        self._unacked: dict[int, asyncio.Event] = {}
+        self.offering = False
         self._answer = answer  # the media as last agreed
         # RFC 4028: the session's timer, and a refresh from the caller (re-INVITE, UPDATE).
         self.session_timer = timer

@@ -196,7 +196,7 @@ class Message:
     @property
     def cseq(self) -> tuple[int, str]:
         number, _, method = self.get("cseq").strip().partition(" ")
-        return int(number), method.strip().upper()
+        return int(number), method.strip()  # case-sensitive, as the method (RFC 3261 §7.1)
 
     @property
     def vias(self) -> list[Via]:
@@ -272,7 +272,7 @@ def _start_line(line: str) -> Message:
     if len(parts) != 3 or parts[2] != "SIP/2.0" or not TOKEN.match(parts[0]):
         raise ParseError(f"bad request line {line[:60]!r}")
     parse_uri(parts[1])
-    return Message(method=parts[0].upper(), uri=parts[1])
+    return Message(method=parts[0], uri=parts[1])  # case-sensitive (RFC 3261 §7.1)
 
 
 def _body(msg: Message, body: bytes) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 from typing import TYPE_CHECKING
 
 import structlog
@@ -65,8 +66,8 @@ class OfferAnswer:
     refreshed: asyncio.Event
     _answer: Answer
     _answer_in_ack: int | None
-    _offer_cseq: int
-    _offer_acked: asyncio.Event
+    _unacked: dict[int, asyncio.Event]
+    offering: bool
     _prompt: Prompt | None
 
     if TYPE_CHECKING:
@@ -122,9 +123,7 @@ class OfferAnswer:
         """A re-INVITE or UPDATE from the caller: answer its offer (if any) and refresh the
         remote target from its Contact (RFC 3261 §12.2.2, RFC 3311)."""
         number = msg.cseq[0]
-        if number <= self.remote_cseq:  # out of order (RFC 3261 §12.2.2)
-            resp = response_to(msg, 500, "Server Internal Error", to_tag=self.local_tag)
-            self.ua.send_response(msg, resp, source)
+        if self._refuse_overlap(msg, source):
             return
         try:
             timer = negotiate_timer(
@@ -166,27 +165,54 @@ class OfferAnswer:
         if msg.method != "INVITE":
             self.ua.send_response(msg, resp, source)
             return
-        self._offer_cseq, self._offer_acked = number, asyncio.Event()
-        self.ua.spawn(self._until_acked(msg, resp, source, self._offer_acked))
+        self._unacked[number] = asyncio.Event()
+        self.ua.spawn(self._until_acked(msg, resp, source, self._unacked[number]))
+
+    def _refuse_overlap(self, msg: Message, source: tuple[str, int]) -> bool:
+        """An offer that crosses one in progress is refused, the session unchanged: a
+        re-INVITE while an INVITE of the caller's still waits for its ACK gets 500 and a
+        random Retry-After (RFC 3261 §14.2); an offer (a re-INVITE, an UPDATE with SDP) while
+        ours is unanswered gets 491 (RFC 3261 §14.2, RFC 3311 §5.2), and the caller retries."""
+        invite = msg.method == "INVITE"
+        if invite and (not self.acked.is_set() or self._unacked):
+            resp = response_to(msg, 500, "Server Internal Error", to_tag=self.local_tag)
+            resp.add("Retry-After", str(secrets.randbelow(11)))
+        elif (invite or msg.body) and (self.offering or self._answer_in_ack is not None):
+            resp = response_to(msg, 491, "Request Pending", to_tag=self.local_tag)
+        else:
+            return False
+        self.ua.send_response(msg, resp, source)
+        return True
 
     async def _until_acked(
         self, req: Message, resp: Message, source: tuple[str, int], acked: asyncio.Event
     ) -> None:
-        interval, waited = T1, 0.0
-        while waited < TIMEOUT:
-            if self.ended.is_set():
+        try:
+            if await self._retransmit(req, resp, source, acked):
                 return
-            self.ua.send_response(req, resp, source)
-            try:
-                await asyncio.wait_for(acked.wait(), interval)
-                return
-            except TimeoutError:
-                waited += interval
-                interval = min(interval * 2, T2)
+        finally:
+            self._unacked.pop(req.cseq[0], None)
+        if self.ended.is_set():
+            return
         self.record.release("line", "no_ack")
         await self.hangup()  # no ACK: end the dialog with BYE (RFC 3261 §13.3.1.4)
         if self.task is not None:
             self.task.cancel()
+
+    async def _retransmit(
+        self, req: Message, resp: Message, source: tuple[str, int], acked: asyncio.Event
+    ) -> bool:
+        """Send the 200 until its ACK (True) or 64*T1 without one (False)."""
+        interval, waited = T1, 0.0
+        while waited < TIMEOUT and not self.ended.is_set():
+            self.ua.send_response(req, resp, source)
+            try:
+                await asyncio.wait_for(acked.wait(), interval)
+                return True
+            except TimeoutError:
+                waited += interval
+                interval = min(interval * 2, T2)
+        return False
 
     def on_ack(self, msg: Message) -> None:
         if msg.cseq[0] == self._answer_in_ack:
@@ -202,8 +228,10 @@ class OfferAnswer:
             else:
                 self.apply(answer)
         self.acked.set()
-        if msg.cseq[0] == self._offer_cseq:
-            self._offer_acked.set()
+        # Each re-INVITE's ACK ends its own retransmissions, in whatever order they come.
+        waiting = self._unacked.get(msg.cseq[0])
+        if waiting is not None:
+            waiting.set()
 
     async def _hang_up_now(self) -> None:
         await self.hangup()

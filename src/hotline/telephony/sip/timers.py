@@ -137,7 +137,11 @@ async def refresh(leg: SipLeg, timer: SessionTimer) -> int | None:
     if method == "INVITE":
         req.add("Content-Type", "application/sdp")
         req.body = leg.sdp
-    resp = await leg.ua.client_request(req, hop)
+    leg.offering = method == "INVITE"  # a re-INVITE of the caller's crossing it gets 491
+    try:
+        resp = await leg.ua.client_request(req, hop)
+    finally:
+        leg.offering = False
     if resp is None:
         return None
     if method == "INVITE" and 200 <= resp.status < 300:

@@ -31,11 +31,8 @@ from hotline.telephony.sip.message import (
 )
 from hotline.telephony.sip.offer_answer import T1, T2, TIMEOUT
 from hotline.telephony.sip.outbound import OutboundLeg
-from hotline.telephony.sip.trunk import (
-    TrunkDoor,
-    TrunkRegistrant,
-    within,
-)
+from hotline.telephony.sip.screen import screen
+from hotline.telephony.sip.trunk import TrunkDoor, TrunkRegistrant, within
 
 log = structlog.get_logger("hotline.telephony.sip")
 
@@ -285,9 +282,10 @@ class UserAgent(asyncio.DatagramProtocol):
         if cached is not None and msg.method != "ACK":
             self.send(cached, source)  # a retransmission: the same answer again
             return
-        if self._unsupported(msg, source):
+        if screen(self, msg, source) or (msg.method != "INVITE" and self.unsupported(msg, source)):
             return
-        handler = getattr(self, f"_on_{msg.method.lower()}", None)
+        # Methods are case-sensitive (RFC 3261 §7.1): `invite` is no INVITE.
+        handler = getattr(self, f"_on_{msg.method.lower()}", None) if msg.method.isupper() else None
         if handler is not None:
             handler(msg, source)
         elif msg.to_addr.tag and self._dialog(msg) is None:
@@ -295,7 +293,7 @@ class UserAgent(asyncio.DatagramProtocol):
         else:
             self.reply(msg, 501, "Not Implemented", source)
 
-    def _unsupported(self, msg: Message, source: tuple[str, int]) -> bool:
+    def unsupported(self, msg: Message, source: tuple[str, int]) -> bool:
         """A request requiring an extension we lack gets 420 naming them (RFC 3261
         §8.2.2.3); ACK and CANCEL cannot be refused so. An OPTIONS from a stranger still
         hears nothing."""
