@@ -113,7 +113,10 @@ async def test_bad_status_and_non_call_takers_are_refused(client, world):
 async def test_callbacks_in_queue_order_and_marked_done(client, world):
     auth = world.auth("operator")
     late = call_body(
-        outcome="callback_requested", answered_at=None, started_at="2026-11-20T03:00:00Z"
+        outcome="callback_requested",
+        answered_at=None,
+        started_at="2026-11-20T03:00:00Z",
+        ended_at="2026-11-20T03:04:30Z",
     )
     early = call_body(
         outcome="callback_requested",

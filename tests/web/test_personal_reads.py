@@ -163,6 +163,7 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/roster/clock-out"): _STAFF,
     ("GET", "/api/v1/swaps"): _STAFF,
     ("POST", "/api/v1/swaps/{swap_id}/{verb}"): _STAFF,
+    ("POST", "/api/v1/swaps/{swap_id}/withdraw"): _STAFF,
     ("GET", "/api/v1/staffing/forecast"): "counts of calls per half-hour, no caller",
     ("POST", "/api/v1/public/volunteers"): _ECHO,
     ("GET", "/api/v1/volunteers"): "volunteers who offered to staff the line, not citizens",
@@ -201,6 +202,8 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ("POST", "/staffing/roster"): _STAFF,
     ("POST", "/staffing/roster/{entry_id}/remove"): _STAFF,
     ("POST", "/staffing/roster/copy-week"): _STAFF,
+    ("POST", "/staffing/roster/copy-last-week"): _STAFF,
+    ("POST", "/staffing/roster/{entry_id}/swap"): _STAFF,
     ("POST", "/staffing/leave"): _STAFF,
     ("POST", "/staffing/attendance/{user_id}/end-leave"): _STAFF,
     ("POST", "/staffing/attendance/{user_id}/clock-out"): _STAFF,
@@ -585,8 +588,10 @@ async def test_every_route_showing_a_citizen_logs_the_read(app, client, world, s
             f"/api/v1/callbacks/{s.callback_id}/done",
             unknown,
         ),
+        # A supervisor: the card's person is followed at home (`_care_calls`), and only
+        # supervisors merge such a card (duplicates/contacts.py).
         ("POST", "/api/v1/contacts/{contact_id}/merge"): (
-            "operator",
+            "supervisor",
             "POST",
             f"/api/v1/contacts/{s.contact_id}/merge",
             s.contact_id,
