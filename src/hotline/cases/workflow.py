@@ -394,8 +394,6 @@ async def mark_duplicate(
         root = parent
         if root.id == case.id:
             raise InvalidInput("Liên kết trùng tạo thành vòng", field="original_code")
-    # A chain ending at an urgent care case would pass its answer on just the same.
-    medical.check_not_merged(root, field="original_code")
     await hold(session, root)
     linked = [case, *await link_duplicate(session, actor=actor, case=case, root=root)]
     if root.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
