@@ -34,6 +34,10 @@ class SipLeg(OfferAnswer):
     """The dialog (responses, requests, transfer, hang-up) and the prompts and digits; the
     offer/answer exchanges within the dialog are OfferAnswer's (offer_answer.py)."""
 
+    # The caller's INVITE chose the Call-ID: after a 491 the line waits 0-2 s, not 2.1-4 s
+    # (RFC 3261 §14.1, timers.glare_delay).
+    owns_call_id = False
+
     def __init__(
         self,
         ua: UserAgent,
