@@ -325,17 +325,19 @@ async def test_a_ringing_refer_is_waited_for_past_the_progress_bound(
 @pytest.mark.parametrize(
     ("far", "bridge"),
     [
-        ("operator_phone_answers.xml", ("bridge", "answered", 200)),
-        ("operator_phone_no_answer.xml", ("bridge", "abandoned", None)),
+        ("operator_phone_answers.xml", [("bridge", "answered", 200)]),
+        ("operator_phone_no_answer.xml", [("bridge", "abandoned", None)]),
+        ("operator_phone_busy.xml", [("bridge", "refused", 486), ("queue", "abandoned", None)]),
     ],
-    ids=["bridge-answered", "bridge-ringing"],
+    ids=["bridge-answered", "bridge-ringing", "bridge-refused-caller-in-queue"],
 )
 async def test_a_refer_answered_after_the_fallback_leaves_one_call_to_115(
-    line_conf: Settings, tmp_path: Path, far: str, bridge: tuple[str, str, int | None]
+    line_conf: Settings, tmp_path: Path, far: str, bridge: list[tuple[str, str, int | None]]
 ):
     """The caller's side reports 115's answer after the line called 115 itself: the line's
     call to 115 is ended (BYE, or CANCEL while it rings; 115's sipp checks which) and so is
-    its call with the caller, whose side now talks to 115 directly."""
+    its call with the caller, whose side now talks to 115 directly; or, the line's call
+    having failed, the caller's wait for an operator ends, and it is no failed transfer."""
     call, attempts, _caller_log, _far_log = await _call(
         line_conf,
         tmp_path,
@@ -349,7 +351,6 @@ async def test_a_refer_answered_after_the_fallback_leaves_one_call_to_115(
     assert (call.ended_by, call.release_cause) == ("line", "transferred")
     assert [(a.method.value, a.result.value, a.sip_status) for a in attempts] == [
         ("refer", "answered", 200),
-        bridge,
+        *bridge,
     ]
-    refer_attempt, bridge_attempt = attempts
-    assert refer_attempt.ended_at is not None and bridge_attempt.ended_at is not None
+    assert all(a.ended_at is not None for a in attempts)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -63,11 +64,13 @@ async def refer_or_bridge(
     over), False if both ways failed and the caller is still with us."""
     assert option.transfer_to is not None
     playing = asyncio.ensure_future(leg.play(prompt, barge_in=False))
-    refer: Attempt | None = None
     try:
         refer = start_attempt(leg, TransferMethod.REFER, option.branch, option.transfer_to)
         if await _refer(leg, option, refer):
             return True
+        if refer.result == TransferResult.TIMEOUT and leg.refer_progress is not None:
+            # Given up, not refused: the caller's side may still carry the REFER out.
+            leg.refer_progress.late = functools.partial(_late_answer, leg, option, refer)
         return await bridge(leg, option, ring_seconds)
     finally:
         playing.cancel()
@@ -76,8 +79,6 @@ async def refer_or_bridge(
         # The task keeps its exception, whose traceback holds this frame: without the task
         # in it the call's objects are freed without the cycle collector (media/gcpacer.py).
         del playing
-        if refer is not None:
-            _late_answer(leg, option, refer)
 
 
 async def _refer(leg: SipLeg, option: Option, attempt: Attempt) -> bool:
@@ -117,7 +118,7 @@ async def _refer(leg: SipLeg, option: Option, attempt: Attempt) -> bool:
     # No sign of the destination ringing within `progress_after` of the 202 (only
     # `100 Trying`, or nothing), or ringing unanswered for `ring_seconds`: nothing shows
     # that anyone will take the call. The line calls the destination itself; the REFER's
-    # subscription is still heard (a late 2xx: `_late_answer`).
+    # reports are still heard (a late 2xx: `_late_answer`).
     log.warning(
         "refer_unconfirmed",
         destination=option.branch,
@@ -130,17 +131,17 @@ async def _refer(leg: SipLeg, option: Option, attempt: Attempt) -> bool:
 
 
 def _late_answer(leg: SipLeg, option: Option, attempt: Attempt) -> None:
-    """A 2xx NOTIFY after the line gave up on the REFER: the caller's side has put the
-    caller through after all, and the line's own call to the destination was ended for it
-    (`bridge`). The REFER's attempt says so, when it was answered; the bridge's, what
-    became of it."""
+    """A 2xx NOTIFY after the line gave up on the REFER (its call with the caller then
+    ends: SipLeg.on_notify): the caller's side has put the caller through after all. The
+    REFER's attempt says so; the line's own call to the destination ends with the caller's
+    (`bridge`), or the wait in the queue after it failed, and their attempts say how."""
     progress = leg.refer_progress
-    if progress is None or not progress.answered or attempt.result == TransferResult.ANSWERED:
-        return
+    assert progress is not None
     log.warning("refer_answered_late", destination=option.branch, status=progress.final)
     end_attempt(attempt, TransferResult.ANSWERED, progress.final)
     attempt.ended_at = progress.final_at
     leg.record.outcome = option.outcome
+    leg.record.transfer_failed = False
 
 
 async def bridge(leg: SipLeg, option: Option, ring_seconds: float) -> bool:

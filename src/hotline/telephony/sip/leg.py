@@ -224,6 +224,8 @@ class SipLeg(OfferAnswer):
             return
         if progress.answered:
             self.record.release("line", "transferred")
+            if progress.late is not None:
+                progress.late()
             self.ua.spawn(self.hangup())
 
     async def hangup(self) -> None:

@@ -11,6 +11,7 @@ since it means the caller's side now has its own call with the destination.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
 
 from hotline.db import utcnow
@@ -33,6 +34,8 @@ class ReferProgress:
         self.final: int | None = None
         self.final_at: datetime | None = None
         self.changed = asyncio.Event()
+        # Called on a 2xx that comes after the line gave up on the REFER (transfer.py).
+        self.late: Callable[[], None] | None = None
 
     def report(self, status: int) -> bool:
         """Take a NOTIFY's status; False when it says nothing new (after the final one)."""
