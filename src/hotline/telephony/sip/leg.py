@@ -270,6 +270,8 @@ class SipLeg(OfferAnswer):
         # cut it, so reference counting frees the ended call at once. Cyclic garbage would
         # wait for a full collection, whose pause grows with every call it has to walk.
         self.rtp.receiver = None
+        if self.refer_progress is not None:
+            self.refer_progress.late = None  # the same kind of cycle (transfer.py's hook)
         self.ua.ports.release(self.rtp_port)
         self.ua.calls.pop(self.call_id, None)
 
