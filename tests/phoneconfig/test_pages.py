@@ -178,6 +178,19 @@ async def test_destinations_are_checked_as_the_api_checks_them(app, client, worl
     assert r.status_code == 303
     data = item(await config(client, world), "destinations", "115")["data"]
     assert data["fallback_after"] == 2.5
+    assert (data["progress_after"], data["ring_seconds"]) == (4.0, 30.0)  # the defaults
+    shown = await admin.get(page)
+    assert 'name="progress_after" inputmode="decimal" value="4"' in shown.text
+    assert 'name="ring_seconds" inputmode="decimal" value="30"' in shown.text
+    bad = {**form, "uri": "sip:115@10.0.0.5", "progress_after": "0,1", "ring_seconds": "500"}
+    r = await send(admin, page, page, bad)
+    assert r.status_code == 422 and error_of(r.text, "progress_after")
+    r = await send(admin, page, page, {**bad, "progress_after": "2"})
+    assert r.status_code == 422 and error_of(r.text, "ring_seconds")
+    r = await send(admin, page, page, {**bad, "progress_after": "2", "ring_seconds": "20"})
+    assert r.status_code == 303
+    data = item(await config(client, world), "destinations", "115")["data"]
+    assert (data["progress_after"], data["ring_seconds"]) == (2.0, 20.0)
 
 
 async def test_opening_hours_are_edited_on_the_queue_form(app, client, world):

@@ -70,9 +70,10 @@ async def _call(
     line_conf: Settings,
     tmp_path: Path,
     caller: str,
-    far: str,
+    far: str | None,  # 115's scenario; None: nobody listens there
     hold_ms: int,
     operator_phone: Callable[[Line], Awaitable[asyncio.Task[tuple[int, str]]]] | None = None,
+    **destination: float,
 ) -> tuple[Call, list[TransferAttempt], Path, Path]:
     far_port = free_udp_port()
     await configure(
@@ -84,6 +85,7 @@ async def _call(
             "refer": True,
             "outcome": "transferred_115",
             "fallback_after": FALLBACK_AFTER,
+            **destination,
         },
     )
     phone = PhoneLine(line_conf)
@@ -91,14 +93,15 @@ async def _call(
     line = Line(phone, ua.port)
     caller_log, far_log = tmp_path / "caller.log", tmp_path / "115.log"
     try:
-        far_peer = asyncio.create_task(peer_115(line, far_port, far, far_log))
+        far_peer = asyncio.create_task(peer_115(line, far_port, far, far_log)) if far else None
         operator = await operator_phone(line) if operator_phone is not None else None
         await asyncio.sleep(0.5)  # 115 listens before the caller dials
         extra = ("-d", str(hold_ms), "-trace_msg", "-message_file", str(caller_log))
         result = await line.sipp(caller, extra=extra)
         assert result.returncode == 0, result.output
-        code, out = await far_peer
-        assert code == 0, out
+        if far_peer is not None:
+            code, out = await far_peer
+            assert code == 0, out
         if operator is not None:
             code, out = await operator
             assert code == 0, out
@@ -242,3 +245,112 @@ async def test_an_accepted_refer_is_one_attempt_whoever_ends_the_call(
     [call] = await line.calls()
     assert call.outcome is not None and call.outcome.value == "transferred_115"
     assert await attempts_of_call(line, call) == [attempt]
+
+
+PROGRESS_AFTER = 1.0  # seconds from the 202 for a NOTIFY showing 115 ringing
+RING_SECONDS = 2.0  # seconds 115 may ring (by the NOTIFYs) before the line calls it itself
+
+
+async def test_a_refer_reported_only_trying_falls_back_within_the_progress_bound(
+    line_conf: Settings, tmp_path: Path
+):
+    """202 and `100 Trying`, then nothing: not the menu's 30 s, the destination's bound."""
+    call, attempts, caller_log, far_log = await _call(
+        line_conf,
+        tmp_path,
+        "info_digit1_refer_trying_only.xml",
+        "operator_phone_answers.xml",
+        5000,
+        progress_after=PROGRESS_AFTER,
+        ring_seconds=RING_SECONDS,
+    )
+    accepted = first_time(caller_log, "sent", "SIP/2.0 202")
+    invite = first_time(far_log, "received", "INVITE ")
+    # The protocol bound (issue: default at most 4 s), plus the loopback hop.
+    assert (invite - accepted).total_seconds() <= PROGRESS_AFTER + 0.25, (accepted, invite)
+    assert (call.branch, call.outcome.value if call.outcome else None) == (
+        "115",
+        "transferred_115",
+    )
+    assert [(a.method.value, a.result.value, a.sip_status) for a in attempts] == [
+        ("refer", "timeout", 100),  # the last the caller's side said: 100 Trying
+        ("bridge", "answered", 200),
+    ]
+
+
+async def test_a_refer_ringing_unanswered_falls_back_after_the_ring_time(
+    line_conf: Settings, tmp_path: Path
+):
+    call, attempts, caller_log, far_log = await _call(
+        line_conf,
+        tmp_path,
+        "info_digit1_refer_rings_unanswered.xml",
+        "operator_phone_answers.xml",
+        5500,
+        progress_after=PROGRESS_AFTER,
+        ring_seconds=RING_SECONDS,
+    )
+    ringing = first_time(caller_log, "sent", "NOTIFY ")
+    invite = first_time(far_log, "received", "INVITE ")
+    # The first NOTIFY (100 Trying) is sent just before the 180's.
+    assert (invite - ringing).total_seconds() <= RING_SECONDS + 0.5, (ringing, invite)
+    assert call.outcome is not None and call.outcome.value == "transferred_115"
+    assert [(a.method.value, a.result.value, a.sip_status) for a in attempts] == [
+        ("refer", "timeout", 180),
+        ("bridge", "answered", 200),
+    ]
+
+
+async def test_a_ringing_refer_is_waited_for_past_the_progress_bound(
+    line_conf: Settings, tmp_path: Path
+):
+    """Ringing shown: the destination's ring time, not the progress bound, applies; its
+    answer ends the line's call and nobody else is called."""
+    call, attempts, _caller_log, _far_log = await _call(
+        line_conf,
+        tmp_path,
+        "info_digit1_refer_rings_then_answered.xml",
+        None,
+        int((PROGRESS_AFTER + 1) * 1000),
+        progress_after=PROGRESS_AFTER,
+        ring_seconds=RING_SECONDS + 2,
+    )
+    assert call.outcome is not None and call.outcome.value == "transferred_115"
+    assert (call.ended_by, call.release_cause) == ("line", "transferred")
+    assert [(a.method.value, a.result.value, a.sip_status) for a in attempts] == [
+        ("refer", "answered", 200)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("far", "bridge"),
+    [
+        ("operator_phone_answers.xml", [("bridge", "answered", 200)]),
+        ("operator_phone_no_answer.xml", [("bridge", "abandoned", None)]),
+        ("operator_phone_busy.xml", [("bridge", "refused", 486), ("queue", "abandoned", None)]),
+    ],
+    ids=["bridge-answered", "bridge-ringing", "bridge-refused-caller-in-queue"],
+)
+async def test_a_refer_answered_after_the_fallback_leaves_one_call_to_115(
+    line_conf: Settings, tmp_path: Path, far: str, bridge: list[tuple[str, str, int | None]]
+):
+    """The caller's side reports 115's answer after the line called 115 itself: the line's
+    call to 115 is ended (BYE, or CANCEL while it rings; 115's sipp checks which) and so is
+    its call with the caller, whose side now talks to 115 directly; or, the line's call
+    having failed, the caller's wait for an operator ends, and it is no failed transfer."""
+    call, attempts, _caller_log, _far_log = await _call(
+        line_conf,
+        tmp_path,
+        "info_digit1_refer_answered_late.xml",
+        far,
+        3500,
+        progress_after=PROGRESS_AFTER,
+        ring_seconds=RING_SECONDS,
+    )
+    assert call.outcome is not None and call.outcome.value == "transferred_115"
+    assert (call.ended_by, call.release_cause) == ("line", "transferred")
+    assert [(a.method.value, a.result.value, a.sip_status) for a in attempts] == [
+        ("refer", "answered", 200),
+        *bridge,
+    ]
+    assert all(a.ended_at is not None for a in attempts)

@@ -20,9 +20,15 @@ class Destination(BaseModel):
     uri: str = Field(min_length=5, max_length=200)
     refer: bool = True  # False: the line calls the destination and bridges the audio itself
     outcome: TransferOutcome = "transferred_cdc"  # what the call record says once transferred
-    # Seconds from the caller's key the REFER may take (accepted, or the destination
-    # answering) before the line calls the destination itself and bridges.
+    # Seconds from the caller's key the REFER may take to be accepted (202) before the line
+    # calls the destination itself and bridges.
     fallback_after: float = Field(default=3.0, ge=0.5, le=30.0)
+    # Seconds from the 202 for a NOTIFY showing the destination ringing or answering (a
+    # sipfrag 180/183/200; `100 Trying` is no progress) before the line calls it itself.
+    progress_after: float = Field(default=4.0, ge=0.5, le=30.0)
+    # Seconds the destination may ring (from the NOTIFY saying so) before the line gives up
+    # on the REFER and calls it itself.
+    ring_seconds: float = Field(default=30.0, ge=1.0, le=120.0)
 
 
 class Target(BaseModel):
@@ -158,6 +164,8 @@ class DestinationIn(Versioned):
     refer: bool = True
     outcome: TransferOutcome = "transferred_cdc"
     fallback_after: float = Field(default=3.0, ge=0.5, le=30.0)
+    progress_after: float = Field(default=4.0, ge=0.5, le=30.0)
+    ring_seconds: float = Field(default=30.0, ge=1.0, le=120.0)
 
 
 class QueueIn(Versioned):

@@ -91,10 +91,6 @@ class CallLeg(Protocol):
     async def refer(self, target: str, timeout: float) -> int | None:
         """Send a REFER; its final status, or None if none came within `timeout` seconds."""
 
-    async def transfer_result(self, timeout: float) -> bool | None:
-        """After an accepted transfer: True if it completed (or the caller left), False if the
-        target refused it, None if no word came within `timeout` seconds."""
-
     async def hangup(self) -> None:
         """End the call from our side."""
 

@@ -32,9 +32,12 @@ class Option:
     queue: bool = False  # wait in the branch's operator queue (queue.py)
     submenu: str | None = None  # play another menu (switchboard.py)
     voicemail: bool = False  # leave a message that becomes a case (switchboard.py)
-    # Seconds from the key press the REFER may take before the line calls the destination
-    # itself (telephony/transfer.py).
+    # Seconds from the key press the REFER may take to be accepted, then from its 202 for a
+    # NOTIFY showing the destination ringing, then for its answer once it rings, before the
+    # line calls the destination itself (telephony/transfer.py).
     fallback_after: float = 3.0
+    progress_after: float = 4.0
+    ring_seconds: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -48,9 +51,6 @@ class Menu:
     repeats: int = 2  # after the first play; then the caller goes to the fallback queue
     fallback: str = "4"
     ring_seconds: float = 0.0
-    # How long to wait, after the transfer was accepted, for the NOTIFY saying how it went;
-    # with no word by then we hang up and count it transferred.
-    transfer_linger: float = 30.0
     texts: dict[str, str] = field(default_factory=dict)
     surge_prompt: str | None = None  # before the greeting in surge mode (switchboard.py)
 

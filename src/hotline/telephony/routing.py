@@ -221,7 +221,6 @@ class ConfiguredIvr(Ivr):
                 option,
                 prompt,
                 ring_seconds=self.ring_seconds,
-                linger=self.menu.transfer_linger,
             )
         await leg.play(prompt, barge_in=False)
         return await bridge(sip_leg, option, self.ring_seconds)

@@ -88,7 +88,14 @@ def option_for(target: Target, destinations: dict[str, Destination]) -> Option:
     """A configured target (a menu key's, a queue's overflow) as the IVR's option."""
     if target.destination is not None:
         d = destinations[target.destination]
-        return Option(d.name, transfer_to=d.uri, outcome=d.outcome, fallback_after=d.fallback_after)
+        return Option(
+            d.name,
+            transfer_to=d.uri,
+            outcome=d.outcome,
+            fallback_after=d.fallback_after,
+            progress_after=d.progress_after,
+            ring_seconds=d.ring_seconds,
+        )
     if target.queue is not None:
         return Option(target.queue, queue=True)
     if target.menu is not None:

@@ -1,10 +1,17 @@
 """Putting a caller through to a menu destination: REFER, and the line's own call as fallback.
 
-The REFER goes out as soon as the key is pressed, while "transferring" plays. If the
-caller's side has not accepted it within the destination's `fallback_after` seconds of the
-key, refuses it, or reports (NOTIFY) that the destination failed, the line calls the
-destination itself and relays the audio both ways (a bridge). An emergency caller thus waits
+The REFER goes out as soon as the key is pressed, while "transferring" plays. The line calls
+the destination itself and relays the audio both ways (a bridge) when the caller's side does
+not accept the REFER within the destination's `fallback_after` seconds of the key, refuses
+it, reports (NOTIFY sipfrag) no sign of the destination ringing or answering within
+`progress_after` seconds of its 202 (`100 Trying` is no sign), lets it ring unanswered for
+`ring_seconds`, or reports that it failed (4xx-6xx, at once). An emergency caller thus waits
 a few seconds, not a SIP transaction timeout (32 s), before the second way is tried.
+
+There is no way to withdraw a REFER (RFC 3515): after the fallback the caller's side may
+still put the caller through. Its 2xx NOTIFY then ends the line's call with the caller, and
+with it the line's own call to the destination (CANCEL while it rings, BYE once answered),
+so that the destination is left with one call; the REFER's attempt then says `answered`.
 
 Bridged transfer suits destinations that must not receive a REFER (the caller's network
 refuses it, or the destination should see the hotline, not the citizen, as the caller). The
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -50,15 +58,19 @@ def end_attempt(attempt: Attempt, result: TransferResult, status: int | None = N
 
 
 async def refer_or_bridge(
-    leg: SipLeg, option: Option, prompt: Prompt, *, ring_seconds: float, linger: float
+    leg: SipLeg, option: Option, prompt: Prompt, *, ring_seconds: float
 ) -> bool:
     """REFER (bridge on failure); True once the caller was put through (the call is then
     over), False if both ways failed and the caller is still with us."""
     assert option.transfer_to is not None
     playing = asyncio.ensure_future(leg.play(prompt, barge_in=False))
     try:
-        if await _refer(leg, option, linger):
+        refer = start_attempt(leg, TransferMethod.REFER, option.branch, option.transfer_to)
+        if await _refer(leg, option, refer):
             return True
+        if refer.result == TransferResult.TIMEOUT and leg.refer_progress is not None:
+            # Given up, not refused: the caller's side may still carry the REFER out.
+            leg.refer_progress.late = functools.partial(_late_answer, leg, option, refer)
         return await bridge(leg, option, ring_seconds)
     finally:
         playing.cancel()
@@ -69,37 +81,67 @@ async def refer_or_bridge(
         del playing
 
 
-async def _refer(leg: SipLeg, option: Option, linger: float) -> bool:
+async def _refer(leg: SipLeg, option: Option, attempt: Attempt) -> bool:
+    """The REFER and its reports: True once the caller's side has put the caller through
+    (or left), False when the line is to call the destination itself."""
     assert option.transfer_to is not None
-    attempt = start_attempt(leg, TransferMethod.REFER, option.branch, option.transfer_to)
     status = await leg.refer(option.transfer_to, option.fallback_after)
-    if status is None:
+    progress = leg.refer_progress
+    assert progress is not None
+    if status is None and progress.latest is None:
         log.warning("refer_unanswered", destination=option.branch, after=option.fallback_after)
         end_attempt(attempt, TransferResult.TIMEOUT)
         return False
-    if not 200 <= status < 300:
+    if status is not None and not 200 <= status < 300:
         end_attempt(attempt, TransferResult.REFUSED, status)
         return False
-    # Counted as transferred from the 202: a caller who hangs up now has been handed over
-    # (their side usually ends our call once it has set up its own).
+    # Accepted (or, its 202 lost, a NOTIFY shows the caller's side acting on it). Counted as
+    # transferred from here: a caller who hangs up now has been handed over (their side
+    # usually ends our call once it has set up its own).
+    status = status or 202
     leg.record.outcome = option.outcome
     end_attempt(attempt, TransferResult.ACCEPTED, status)
-    result = await leg.transfer_result(linger)
-    if result is False:  # the caller's side reports that the destination failed
+    await progress.wait(option.progress_after, leg.ended, until_ringing=True)
+    if progress.ringing and progress.final is None:
+        await progress.wait(option.ring_seconds, leg.ended, until_ringing=False)
+    if progress.final is not None:
+        if progress.answered:
+            end_attempt(attempt, TransferResult.ANSWERED, progress.final)
+            await leg.hangup()
+            return True
+        # The caller's side reports that the destination failed: at once, the line's turn.
         leg.record.outcome = None
-        end_attempt(attempt, TransferResult.REFUSED, leg.notify_status)
+        end_attempt(attempt, TransferResult.REFUSED, progress.final)
         return False
-    if result is None:
-        # No final word within `linger` and the caller still with us: nothing shows that
-        # anyone took the call, so it is no transfer. The line calls the destination itself.
-        log.warning("refer_unconfirmed", destination=option.branch, after=linger)
-        leg.record.outcome = None
-        end_attempt(attempt, TransferResult.TIMEOUT, status)
-        return False
-    if leg.notify_status is not None:
-        end_attempt(attempt, TransferResult.ANSWERED, leg.notify_status)
-    await leg.hangup()
-    return True
+    if leg.ended.is_set():
+        return True  # the caller's side ended our call: it carries the transfer out
+    # No sign of the destination ringing within `progress_after` of the 202 (only
+    # `100 Trying`, or nothing), or ringing unanswered for `ring_seconds`: nothing shows
+    # that anyone will take the call. The line calls the destination itself; the REFER's
+    # reports are still heard (a late 2xx: `_late_answer`).
+    log.warning(
+        "refer_unconfirmed",
+        destination=option.branch,
+        ringing=progress.ringing,
+        after=option.ring_seconds if progress.ringing else option.progress_after,
+    )
+    leg.record.outcome = None
+    end_attempt(attempt, TransferResult.TIMEOUT, progress.latest or status)
+    return False
+
+
+def _late_answer(leg: SipLeg, option: Option, attempt: Attempt) -> None:
+    """A 2xx NOTIFY after the line gave up on the REFER (its call with the caller then
+    ends: SipLeg.on_notify): the caller's side has put the caller through after all. The
+    REFER's attempt says so; the line's own call to the destination ends with the caller's
+    (`bridge`), or the wait in the queue after it failed, and their attempts say how."""
+    progress = leg.refer_progress
+    assert progress is not None
+    log.warning("refer_answered_late", destination=option.branch, status=progress.final)
+    end_attempt(attempt, TransferResult.ANSWERED, progress.final)
+    attempt.ended_at = progress.final_at
+    leg.record.outcome = option.outcome
+    leg.record.transfer_failed = False
 
 
 async def bridge(leg: SipLeg, option: Option, ring_seconds: float) -> bool:
@@ -130,8 +172,24 @@ async def bridge(leg: SipLeg, option: Option, ring_seconds: float) -> bool:
         codec=leg.codec,
         rtp=rtp,
     )
+    # The caller's side may end our call while the destination rings (a REFER it carried
+    # out after all, or the caller hanging up): stop ringing it (CANCEL), a second call.
+    calling = asyncio.ensure_future(out.call(ring_seconds))
+    caller_gone = asyncio.ensure_future(leg.ended.wait())
+    try:
+        await asyncio.wait({calling, caller_gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        caller_gone.cancel()
+        if not calling.done():
+            calling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await calling
+    if calling.cancelled():
+        log.warning("bridge_abandoned", destination=option.branch)
+        end_attempt(attempt, TransferResult.ABANDONED)
+        return True
     # Not answered: the outbound leg ends itself (after its CANCEL or the failure's ACK).
-    if not await out.call(ring_seconds) or out.stream is None:
+    if not calling.result() or out.stream is None:
         if out.status is None:
             end_attempt(attempt, TransferResult.TIMEOUT)
         else:

@@ -24,7 +24,7 @@ MAX_OPTIONS = 12
 FIELDS = frozenset(
     {"key", "menu", "record", "greeting", "options", "repeats", "digit_timeout"}
     | {"fallback_queue", "uri", "refer", "outcome", "label", "hours", "callback_after", "text"}
-    | {"fallback_after"}
+    | {"fallback_after", "progress_after", "ring_seconds"}
     | {f"{name}-{i}" for name in ("digit", "target") for i in range(MAX_OPTIONS)}
 )
 _OPTION = re.compile(r"^options\[(\d+)\](?:\.(\w+))?$")
@@ -48,6 +48,8 @@ class PhoneForm(PageForm):
     refer: str = ""
     outcome: str = ""
     fallback_after: str = ""
+    progress_after: str = ""
+    ring_seconds: str = ""
     label: str = ""
     hours_mode: str = ""  # "always" (open all day) or "windows" (the lines of `hours`)
     hours: str = ""
@@ -96,8 +98,10 @@ class PhoneForm(PageForm):
                 "refer": self.refer == "1",
                 "outcome": self.outcome,
             }
-            if self.fallback_after.strip():  # left empty: the default
-                body["fallback_after"] = self.fallback_after.strip().replace(",", ".")
+            for name in ("fallback_after", "progress_after", "ring_seconds"):
+                value = getattr(self, name).strip()
+                if value:  # left empty: the default
+                    body[name] = value.replace(",", ".")
             return body
         if kind == "queue":
             return {
@@ -152,6 +156,8 @@ def shown(kind: str, obj: BaseModel | None) -> dict[str, Any]:
             "refer": _box(dest.refer if dest else True),
             "outcome": dest.outcome if dest else "transferred_cdc",
             "fallback_after": f"{dest.fallback_after if dest else 3.0:g}",
+            "progress_after": f"{dest.progress_after if dest else 4.0:g}",
+            "ring_seconds": f"{dest.ring_seconds if dest else 30.0:g}",
         }
     if kind == "queue":
         queue = obj if isinstance(obj, Queue) else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hotline.db import utcnow
 from hotline.telephony.backend import CallEnded, CallProgress
@@ -19,6 +19,7 @@ from hotline.telephony.sip.message import (
     response_to,
 )
 from hotline.telephony.sip.offer_answer import T1, T2, TIMEOUT, OfferAnswer
+from hotline.telephony.sip.refer import ReferProgress, sipfrag_status
 from hotline.telephony.sip.route import dialog_request, hop_of
 from hotline.telephony.sip.sdp import NO_ANSWER_YET, PCMA, PCMU, Answer, build_answer
 from hotline.telephony.sip.timers import SessionTimer, add_timer, keep_session
@@ -32,6 +33,10 @@ CODEC_NAMES = {PCMU: "PCMU", PCMA: "PCMA"}
 class SipLeg(OfferAnswer):
     """The dialog (responses, requests, transfer, hang-up) and the prompts and digits; the
     offer/answer exchanges within the dialog are OfferAnswer's (offer_answer.py)."""
+
+    # The caller's INVITE chose the Call-ID: after a 491 the line waits 0-2 s, not 2.1-4 s
+    # (RFC 3261 §14.1, timers.glare_delay).
+    owns_call_id = False
 
     def __init__(
         self,
@@ -88,8 +93,9 @@ class SipLeg(OfferAnswer):
         protocol.receiver = DigitReceiver(answer.event_pt, self.on_digit)
         protocol.stream, protocol.latch_host = self.stream, source[0]
         self.task: asyncio.Task[None] | None = None
-        self._transfer: asyncio.Future[bool] | None = None
-        self.notify_status: int | None = None  # the REFER's outcome, from its final NOTIFY
+        # Our REFER's reports (its NOTIFYs), from the moment it is sent: a NOTIFY may
+        # overtake the 202 (RFC 3515 §2.4.4 lets it come first).
+        self.refer_progress: ReferProgress | None = None
         self._prompt: Prompt | None = None  # being played, to switch codec mid-prompt
         # The 200 to a re-INVITE is retransmitted until its ACK (RFC 3261 §13.3.1.4): the
         # ACKs awaited, by CSeq number; and whether our own re-INVITE is in progress.
@@ -199,8 +205,7 @@ class SipLeg(OfferAnswer):
 
     async def refer(self, target: str, timeout: float) -> int | None:
         self._check()
-        self._transfer = asyncio.get_running_loop().create_future()
-        self.notify_status = None
+        self.refer_progress = ReferProgress()
         req, hop = self.request("REFER")
         req.add("Refer-To", f"<{target}>")
         req.add("Referred-By", f"<{self.ua.contact_uri}>")
@@ -208,31 +213,20 @@ class SipLeg(OfferAnswer):
         return None if resp is None else resp.status
 
     def on_notify(self, msg: Message) -> None:
-        """The REFER's progress (RFC 3515): a sipfrag status line such as `SIP/2.0 200 OK`."""
-        parts = msg.body.split(None, 2)
-        if len(parts) < 2 or parts[0] != b"SIP/2.0" or not parts[1].isdigit():
-            return
-        status = int(parts[1])
-        if status < 200 or self._transfer is None or self._transfer.done():
-            return
-        self.notify_status = status
-        self._transfer.set_result(status < 300)
-        if status < 300:  # the target answered: our part of the call is over
-            self.record.release("line", "transferred")
-            self.ua.spawn(self.hangup())
+        """The REFER's progress (RFC 3515): a sipfrag status line such as `SIP/2.0 200 OK`.
 
-    async def transfer_result(self, timeout: float) -> bool | None:
-        if self._transfer is None:
-            return None
-        ended: asyncio.Future[Any] = asyncio.ensure_future(self.ended.wait())
-        waiters: list[asyncio.Future[Any]] = [self._transfer, ended]
-        try:
-            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            ended.cancel()
-        if self._transfer.done():
-            return self._transfer.result()
-        return True if self.ended.is_set() else None
+        A 2xx ends our part of the call whenever it comes, also after the line gave up on
+        the REFER and called the destination itself: the caller's side then has its own
+        call with the destination, and the line's ends (transfer.py hangs it up)."""
+        status = sipfrag_status(msg.body)
+        progress = self.refer_progress
+        if status is None or progress is None or not progress.report(status):
+            return
+        if progress.answered:
+            self.record.release("line", "transferred")
+            if progress.late is not None:
+                progress.late()
+            self.ua.spawn(self.hangup())
 
     async def hangup(self) -> None:
         if self.ended.is_set():
@@ -276,6 +270,8 @@ class SipLeg(OfferAnswer):
         # cut it, so reference counting frees the ended call at once. Cyclic garbage would
         # wait for a full collection, whose pause grows with every call it has to walk.
         self.rtp.receiver = None
+        if self.refer_progress is not None:
+            self.refer_progress.late = None  # the same kind of cycle (transfer.py's hook)
         self.ua.ports.release(self.rtp_port)
         self.ua.calls.pop(self.call_id, None)
 

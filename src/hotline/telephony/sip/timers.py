@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -94,31 +95,52 @@ def add_timer(resp: Message, timer: SessionTimer | None) -> None:
         resp.add("Require", "timer")
 
 
+def glare_delay(owns_call_id: bool) -> float:
+    """How long to wait before sending again a request answered 491 (RFC 3261 §14.1): 2.1-4 s
+    when we chose the dialog's Call-ID, 0-2 s otherwise, in steps of 10 ms. The two sides
+    wait differently so that their offers do not cross again."""
+    if owns_call_id:
+        return 2.1 + secrets.randbelow(191) / 100
+    return secrets.randbelow(201) / 100
+
+
+async def _refreshed_within(leg: SipLeg, seconds: float) -> bool:
+    """True if the caller refreshed the session (or the call ended) within `seconds`."""
+    try:
+        await asyncio.wait_for(leg.refreshed.wait(), max(0.0, seconds))
+    except TimeoutError:
+        return False
+    return True
+
+
 async def keep_session(leg: SipLeg) -> None:
     """Refresh the session when it is ours to (half the interval), expect the caller's
     refresh when it is theirs, and end a session nobody refreshed with a BYE (§10)."""
+    loop = asyncio.get_running_loop()
     while (timer := leg.session_timer) is not None and not leg.ended.is_set():
         leg.refreshed.clear()
+        refreshed_at = loop.time()
         ours = timer.refresher == "uas"
         wait = timer.refresh_after if ours else timer.expires_after
-        try:
-            await asyncio.wait_for(leg.refreshed.wait(), wait)
+        if await _refreshed_within(leg, wait):
             continue  # the caller re-INVITEd or UPDATEd: a new interval
-        except TimeoutError:
-            pass
         if ours:
             status = await refresh(leg, timer)
+            if status == 491:
+                # Our offer crossed one of the caller's: once more after a random wait
+                # (§14.1), unless the caller's own offer refreshes the session meanwhile.
+                if await _refreshed_within(leg, glare_delay(leg.owns_call_id)):
+                    continue
+                status = await refresh(leg, timer)
             if status is not None and 200 <= status < 300:
                 continue
             if status is not None and status not in (408, 481):
-                # Refused, but the dialog lives: it may still be refreshed by the caller.
-                try:
-                    await asyncio.wait_for(
-                        leg.refreshed.wait(), timer.expires_after - timer.refresh_after
-                    )
+                # Refused (twice, for a 491), but the dialog lives: no more tries; the call
+                # goes on until the session expires, a refresh from the caller renewing it.
+                log.info("sip_refresh_refused", call_id=leg.call_id, status=status)
+                expires = refreshed_at + timer.interval - loop.time()
+                if await _refreshed_within(leg, expires):
                     continue
-                except TimeoutError:
-                    pass
         log.info("sip_session_expired", call_id=leg.call_id, refresher=timer.refresher)
         leg.record.release("line", "session_expired")
         await leg.hangup()
@@ -144,8 +166,9 @@ async def refresh(leg: SipLeg, timer: SessionTimer) -> int | None:
         leg.offering = False
     if resp is None:
         return None
+    if method == "INVITE":
+        leg.ua.send_ack(req, resp, hop)  # a refusal too (491): unACKed, it is sent again
     if method == "INVITE" and 200 <= resp.status < 300:
-        leg.ua.send_ack(req, resp, hop)
         # An answer we cannot use changes nothing: the media stay as they were.
         with contextlib.suppress(SdpError):
             leg.apply(negotiate(parse_offer(resp.body)))

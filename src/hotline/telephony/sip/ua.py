@@ -207,10 +207,12 @@ class UserAgent(asyncio.DatagramProtocol):
         return resp
 
     def send_ack(self, invite: Message, resp: Message, hop: tuple[str, int]) -> None:
-        """ACK a 2xx to our (re-)INVITE: a new transaction, CSeq number of the INVITE (RFC
-        3261 §13.2.2.4); kept to answer the 2xx's retransmissions."""
+        """ACK a final answer to our (re-)INVITE, CSeq number of the INVITE; kept to answer
+        the answer's retransmissions. A 2xx's ACK is a new transaction (RFC 3261 §13.2.2.4),
+        a failure's belongs to the INVITE's, on its branch (§17.1.1.3)."""
         ack = Message(method="ACK", uri=invite.uri)
-        ack.add("Via", f"SIP/2.0/UDP {self.sent_by};branch={new_branch()};rport")
+        branch = new_branch() if resp.status < 300 else invite.vias[0].branch
+        ack.add("Via", f"SIP/2.0/UDP {self.sent_by};branch={branch};rport")
         ack.add("Max-Forwards", "70")
         for name in ("from", "call-id", "route"):
             for value in invite.get_all(name):
@@ -266,7 +268,8 @@ class UserAgent(asyncio.DatagramProtocol):
                     outbound.on_response(msg)
                 return
             pending = self._pending.get(msg.vias[0].branch)
-            if pending is None and msg.cseq[1] == "INVITE" and 200 <= msg.status < 300:
+            # A final answer to our re-INVITE again (its ACK was lost): the ACK again.
+            if pending is None and msg.cseq[1] == "INVITE" and msg.status >= 200:
                 ack = self._acks.get((msg.call_id, msg.cseq[0]))
                 if ack is not None:
                     self.send(*ack)

@@ -1,0 +1,44 @@
+"""The line's session refresh (RFC 4028) answered 491 Request Pending by a real peer (sipp):
+retried once after a random wait (RFC 3261 §14.1), every answer ACKed, and a second refusal
+ends no healthy call before its session expires."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from hotline.settings import Settings
+from tests.telephony.conftest import Line, line_settings, start_line
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def timed_line(settings: Settings, sipp_installed: None) -> AsyncIterator[Line]:
+    """Session timers of a few seconds (the least the RFC allows is 90); the caller stays in
+    the menu meanwhile."""
+    values = {"sip_min_se": 2, "sip_session_expires": 1800, "sip_digit_timeout": 30.0}
+    running = await start_line(line_settings(settings, **values))
+    yield running
+    await running.phone.stop()
+
+
+async def test_a_refresh_answered_491_is_retried_and_a_second_491_drops_no_call(
+    timed_line: Line,
+):
+    # sipp checks each step: 491 ACKed then retried (answered 200), the next refresh 491
+    # and its retry 491, both ACKed; then no BYE: its own UPDATE is answered 200.
+    result = await timed_line.sipp("refresh_491_caller_refreshes.xml")
+    assert result.returncode == 0, result.output
+    [call] = await timed_line.calls()
+    assert (call.ended_by, call.release_cause) == ("caller", "caller_hangup")
+
+
+async def test_a_session_refused_twice_and_not_refreshed_ends_when_it_expires(
+    timed_line: Line,
+):
+    result = await timed_line.sipp("refresh_491_session_expires.xml")
+    assert result.returncode == 0, result.output
+    [call] = await timed_line.calls()
+    assert (call.ended_by, call.release_cause) == ("line", "session_expired")
