@@ -43,6 +43,7 @@ from hotline.telephony.metrics import LineMetrics
 from hotline.telephony.queue import QueueTiming, position_texts
 from hotline.telephony.queue_events import QueuePublisher
 from hotline.telephony.records import CallRecorder, answered_event
+from hotline.telephony.lockouts import SharedLockouts
 from hotline.telephony.registrations import RegistrationStore
 from hotline.telephony.sip.guard import LockoutPolicy
 from hotline.telephony.sip.route import proxy_route
@@ -186,6 +187,10 @@ class PhoneLine:
             retry_after=s.sip_retry_after_seconds,
         )
         self.ua = UserAgent(config)
+        # REGISTER lockouts counted for every line together, and kept across restarts.
+        self.ua.shared_lockouts = SharedLockouts(
+            sessionmaker, config.register_users, config.register_addresses
+        )
         # Phones registered before a restart, or at another instance, are rung at once.
         self.registrations = RegistrationStore(self.ua.registrar, sessionmaker, s.sip_instance_id)
         self.acd = Acd(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import structlog
 
@@ -33,6 +33,9 @@ from hotline.telephony.sip.offer_answer import T1, T2, TIMEOUT
 from hotline.telephony.sip.outbound import OutboundLeg
 from hotline.telephony.sip.screen import screen
 from hotline.telephony.sip.trunk import TrunkDoor, TrunkRegistrant, within
+
+if TYPE_CHECKING:
+    from hotline.telephony.lockouts import SharedLockouts
 
 log = structlog.get_logger("hotline.telephony.sip")
 
@@ -67,6 +70,12 @@ class UserAgent(asyncio.DatagramProtocol):
         self.auth = DigestAuth(config.realm, lifetime=config.nonce_seconds)
         self.registrar = Registrar()
         self.register_guard = RegisterGuard(config.register_users, config.register_addresses)
+        # The lockouts every line shares, in the database (set by the phone line; None: the
+        # memory counts above alone).
+        self.shared_lockouts: SharedLockouts | None = None
+        # REGISTERs being decided (the database asked), by transaction: their
+        # retransmissions wait for the answer instead of counting a failure twice.
+        self.registering: set[tuple[str, ...]] = set()
         self.log_limit = LogLimiter(config.log_interval)
         # SIP user name -> HA1, from the operators' rows (the line polls them); a lookup in
         # memory, so a REGISTER never waits for the database.
