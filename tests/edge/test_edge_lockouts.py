@@ -73,10 +73,7 @@ async def test_a_guesser_changing_call_ids_is_locked_out_at_every_line_and_after
             phone.server = (EDGE_HOST, edge.sip_port)
             try:
                 # The budget: 5 wrong passwords for op1 (HOTLINE_SIP_REGISTER_MAX_FAILURES).
-                guesses = [
-                    await asyncio.to_thread(guesser.guess, f"guess-{n}")
-                    for n in range(5)
-                ]
+                guesses = [await asyncio.to_thread(guesser.guess, f"guess-{n}") for n in range(5)]
                 # Then nothing more, at either line: no challenge at all.
                 after = [await asyncio.to_thread(guesser.challenged) for _ in range(8)]
                 logged = edge.kamailio_log
@@ -86,9 +83,7 @@ async def test_a_guesser_changing_call_ids_is_locked_out_at_every_line_and_after
 
                 # The second line restarted on its port (its memory empty): still locked.
                 await second.phone.stop()
-                restarted = await start_line(
-                    line_settings(settings, **LINE, sip_port=second.port)
-                )
+                restarted = await start_line(line_settings(settings, **LINE, sip_port=second.port))
                 lines.append(restarted)
                 ua = restarted.phone.ua
                 assert ua is not None

@@ -53,7 +53,9 @@ def dialog_database(path: Path) -> Path:
         for name in ("standard", "dialog", "htable"):
             db.executescript((schema / f"{name}-create.sql").read_text())
         # The keep-alive list's lasting row (kamailio.cfg, KEEPALIVE_MARK; docs/edge.md).
-        db.execute("INSERT INTO htable (key_name, key_value) VALUES ('edge keep-alive list', 'kept')")
+        db.execute(
+            "INSERT INTO htable (key_name, key_value) VALUES ('edge keep-alive list', 'kept')"
+        )
         db.commit()
     return path
 

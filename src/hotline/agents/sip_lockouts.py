@@ -34,7 +34,7 @@ async def locked_keys(session: AsyncSession, keys: list[str], *, now: datetime) 
             SipLockout.key.in_(keys), SipLockout.locked_until > now
         )
     )
-    return {key: (until - now).total_seconds() for key, until in rows.all()}
+    return {key: (until - now).total_seconds() for key, until in rows.all() if until is not None}
 
 
 async def record_failure(
@@ -47,9 +47,7 @@ async def record_failure(
         .on_conflict_do_nothing(index_elements=["key"])
     )
     row = (
-        await session.scalars(
-            select(SipLockout).where(SipLockout.key == key).with_for_update()
-        )
+        await session.scalars(select(SipLockout).where(SipLockout.key == key).with_for_update())
     ).one()
     max_lockout = timedelta(seconds=budget.max_lockout)
     if row.strikes and row.locked_until is not None and now - row.locked_until > max_lockout:

@@ -38,12 +38,12 @@ from hotline.telephony.consult import ConsultDesk
 from hotline.telephony.errlog import ErrorLog
 from hotline.telephony.hours import OpeningHours
 from hotline.telephony.ivr import Menu, default_menu
+from hotline.telephony.lockouts import SharedLockouts
 from hotline.telephony.media.gcpacer import GcPacer
 from hotline.telephony.metrics import LineMetrics
 from hotline.telephony.queue import QueueTiming, position_texts
 from hotline.telephony.queue_events import QueuePublisher
 from hotline.telephony.records import CallRecorder, answered_event
-from hotline.telephony.lockouts import SharedLockouts
 from hotline.telephony.registrations import RegistrationStore
 from hotline.telephony.sip.guard import LockoutPolicy
 from hotline.telephony.sip.route import proxy_route
