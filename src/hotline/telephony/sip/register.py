@@ -3,7 +3,9 @@ guessers, and are bound (with the edge's Path when they came through it) in the 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 
@@ -22,6 +24,11 @@ if TYPE_CHECKING:
     from hotline.telephony.sip.ua import UserAgent
 
 log = structlog.get_logger("hotline.telephony.sip")
+T = TypeVar("T")
+# How long a REGISTER waits for the shared lockouts in the database. A slow database must
+# not hold phones' registrations (nor their retransmissions) for long: past this, the
+# memory counts decide, and the query finishes in the background.
+DATABASE_WAIT = 1.0
 
 
 def on_register(ua: UserAgent, msg: Message, source: tuple[str, int]) -> None:
@@ -61,7 +68,7 @@ async def _decide(ua: UserAgent, msg: Message, source: tuple[str, int]) -> None:
         locked = guard.address_locked(host) or any(guard.user_locked(user) for user in users)
         if not locked and shared is not None:
             # Another line (or this one before a restart) may have locked them out.
-            for kind, name, seconds in await shared.locked(users, host):
+            for kind, name, seconds in await _waited(ua, shared.locked(users, host), []):
                 guard.hold(kind, name, seconds)
                 locked = True
         if locked:
@@ -83,7 +90,8 @@ async def _decide(ua: UserAgent, msg: Message, source: tuple[str, int]) -> None:
         known = user in ua.credentials
         started = guard.failed(user if known else None, host)
         if shared is not None:
-            for kind, seconds in await shared.failed(user if known else None, host):
+            counted = shared.failed(user if known else None, host)
+            for kind, seconds in await _waited(ua, counted, []):
                 guard.hold(kind, user if kind == "user" else host, seconds)
                 started.append((kind, seconds))
         for kind, seconds in dict(started).items():
@@ -129,6 +137,18 @@ async def _decide(ua: UserAgent, msg: Message, source: tuple[str, int]) -> None:
                 resp.add("Path", hop)
     ua.send_response(msg, resp, source)
     log.info("sip_registered", user=username, bound=binding is not None)
+
+
+async def _waited(ua: UserAgent, work: Coroutine[Any, Any, T], late: T) -> T:
+    """The database's answer if it comes within DATABASE_WAIT seconds, else `late` (the work
+    goes on in the background: a failure is still counted, for the next try)."""
+    task = ua.spawn(work)
+    done, _ = await asyncio.wait({task}, timeout=DATABASE_WAIT)
+    if not done:
+        log.warning("sip_lockout_database_slow", seconds=DATABASE_WAIT)
+        return late
+    result: T = task.result()
+    return result
 
 
 def supports_path(msg: Message) -> bool:
