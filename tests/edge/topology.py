@@ -46,11 +46,16 @@ def require_tools(*extra: tuple[str, str]) -> None:
 
 
 def dialog_database(path: Path) -> Path:
-    """The edge's dialog store, made from the schema Debian's package ships."""
+    """The edge's store (dialogs, the keep-alive list), made from the schema Debian's
+    package ships."""
     schema = Path("/usr/share/kamailio/db_sqlite")
     with contextlib.closing(sqlite3.connect(path)) as db:
-        for name in ("standard", "dialog"):
+        for name in ("standard", "dialog", "htable"):
             db.executescript((schema / f"{name}-create.sql").read_text())
+        # The keep-alive list's lasting row (kamailio.cfg, KEEPALIVE_MARK; docs/edge.md).
+        db.execute(
+            "INSERT INTO htable (key_name, key_value) VALUES ('edge keep-alive list', 'kept')"
+        )
         db.commit()
     return path
 

@@ -58,3 +58,23 @@ class SipRegistration(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     instance: Mapped[str | None] = mapped_column(String(64))  # the line that took it
+
+
+class SipLockout(Base):
+    """Failed REGISTER digests of one SIP login or one source address, shared by every
+    phone-line process on the database and kept across their restarts: a guesser spread
+    over several lines (the edge hands each new Call-ID to any of them) or waiting for a
+    restart gets the budget once. The lines also count in memory (telephony/sip/guard.py),
+    which holds when the database is away."""
+
+    __tablename__ = "sip_lockout"
+
+    # "user:<login>" or "address:<host>" (an IPv6 address by its /64, netaddr.client_key).
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # within the current window
+    window_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    strikes: Mapped[int] = mapped_column(Integer, default=0)  # lockouts so far (doubling)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the row says nothing any more (its window over, its last lockout long past): it is
+    # never read as a lockout after `locked_until`, and deleted after this.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

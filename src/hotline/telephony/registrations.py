@@ -6,7 +6,8 @@ written; one writer task at a time writes each marked user's binding as it is *t
 refresh that arrives meanwhile is written once, and never overtaken by an older one). The
 poll reads the live rows and merges them (sip/digest.py `Registrar.merge`), which brings in
 phones registered at another instance and drops those unregistered there. Expired rows are
-never read, and are deleted when the line starts and every PRUNE_SECONDS after.
+never read, and are deleted when the line starts and every PRUNE_SECONDS after (with the
+REGISTER lockouts that have expired, agents/sip_lockouts.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from hotline.agents.registrations import (
     remove_registration,
     save_registration,
 )
+from hotline.agents.sip_lockouts import prune_lockouts
 from hotline.db import utcnow
 from hotline.telephony.sip.digest import Binding, Registrar
 
@@ -101,6 +103,8 @@ class RegistrationStore:
         try:
             async with self.sessionmaker() as session, session.begin():
                 pruned = await prune_registrations(session, now=now)
+                # The REGISTER lockouts that say nothing any more (telephony/lockouts.py).
+                pruned += await prune_lockouts(session, now=now)
         except Exception as exc:  # the next prune tries again; reads skip expired rows
             log.warning("registration_prune_failed", error=str(exc)[:200])
             return

@@ -38,6 +38,7 @@ from hotline.telephony.consult import ConsultDesk
 from hotline.telephony.errlog import ErrorLog
 from hotline.telephony.hours import OpeningHours
 from hotline.telephony.ivr import Menu, default_menu
+from hotline.telephony.lockouts import SharedLockouts
 from hotline.telephony.media.gcpacer import GcPacer
 from hotline.telephony.metrics import LineMetrics
 from hotline.telephony.queue import QueueTiming, position_texts
@@ -186,6 +187,10 @@ class PhoneLine:
             retry_after=s.sip_retry_after_seconds,
         )
         self.ua = UserAgent(config)
+        # REGISTER lockouts counted for every line together, and kept across restarts.
+        self.ua.shared_lockouts = SharedLockouts(
+            sessionmaker, config.register_users, config.register_addresses
+        )
         # Phones registered before a restart, or at another instance, are rung at once.
         self.registrations = RegistrationStore(self.ua.registrar, sessionmaker, s.sip_instance_id)
         self.acd = Acd(

@@ -76,6 +76,16 @@ class Lockouts:
     def clear(self, key: str) -> None:
         self._records.pop(key, None)
 
+    def hold(self, key: str, seconds: float) -> None:
+        """Lock `key` for `seconds` (a lockout another line started, read from the database):
+        its further tries here are refused without asking the database again."""
+        now = self.clock()
+        record = self._records.get(key)
+        if record is None:
+            self._make_room(now)
+            record = self._records[key] = _Record()
+        record.locked_until = max(record.locked_until, now + seconds)
+
     def _stale(self, record: _Record, now: float) -> bool:
         latest = record.failures[-1] if record.failures else float("-inf")
         return (
@@ -131,6 +141,9 @@ class RegisterGuard:
 
     def succeeded(self, user: str) -> None:
         self.users.clear(user)
+
+    def hold(self, kind: str, name: str, seconds: float) -> None:
+        (self.users if kind == "user" else self.addresses).hold(name, seconds)
 
 
 class LogLimiter:

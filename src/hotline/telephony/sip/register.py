@@ -3,44 +3,79 @@ guessers, and are bound (with the edge's Path when they came through it) in the 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 
 from hotline.netaddr import client_key as address_key
 from hotline.telephony.sip.digest import Verdict, parse_digest
 from hotline.telephony.sip.inbound import stable_tag
-from hotline.telephony.sip.message import Message, parse_address, response_to
+from hotline.telephony.sip.message import (
+    Message,
+    parse_address,
+    response_to,
+    transaction_key,
+)
 from hotline.telephony.sip.trunk import origin_of, within
 
 if TYPE_CHECKING:
     from hotline.telephony.sip.ua import UserAgent
 
 log = structlog.get_logger("hotline.telephony.sip")
+T = TypeVar("T")
+# How long a REGISTER waits for the shared lockouts in the database. A slow database must
+# not hold phones' registrations (nor their retransmissions) for long: past this, the
+# memory counts decide, and the query finishes in the background.
+DATABASE_WAIT = 1.0
 
 
 def on_register(ua: UserAgent, msg: Message, source: tuple[str, int]) -> None:
+    key = transaction_key(msg)
+    if key in ua.registering:
+        return  # a retransmission while the database is asked: the answer is on its way
+    ua.registering.add(key)
+    ua.spawn(_register(ua, msg, source, key))
+
+
+async def _register(
+    ua: UserAgent, msg: Message, source: tuple[str, int], key: tuple[str, ...]
+) -> None:
+    try:
+        await _decide(ua, msg, source)
+    finally:
+        ua.registering.discard(key)
+
+
+async def _decide(ua: UserAgent, msg: Message, source: tuple[str, int]) -> None:
     authorization = msg.get("authorization")
     aor = msg.to_addr.uri.user
     named = (parse_digest(authorization) or {}) if authorization else {}
-    guard = ua.register_guard
+    guard, shared = ua.register_guard, ua.shared_lockouts
     users = {user[:81] for user in (aor, named.get("username", aor))}
     # Through the edge: its Path is kept (phones anywhere reach the line over TLS/TCP
     # at the edge, which holds their connection), and the phone's own address, which
     # the edge names, is the one counted for lockouts. Path from anyone else is ignored.
     path = tuple(msg.get_all("path")[:4]) if within(source[0], ua.config.edges) else ()
     origin = origin_of(msg, source[0], ua.config.edges)
+    host = address_key(origin)
     # The phone already registered as this user, coming back, is never locked out:
     # otherwise a guesser (or a spoofed source) behind the same NAT address could knock
     # every operator's phone off the line.
     refreshing = all(registered_from(ua, user, msg, origin, source, path) for user in users)
-    if not refreshing and (
-        guard.address_locked(address_key(origin)) or any(guard.user_locked(user) for user in users)
-    ):
-        # Locked out: no challenge, and even the right password is refused until it ends.
-        ua.log_limited("sip_register_locked", source, level="warning", user=aor[:80])
-        ua.reply(msg, 403, "Forbidden", source)
-        return
+    if not refreshing:
+        locked = guard.address_locked(host) or any(guard.user_locked(user) for user in users)
+        if not locked and shared is not None:
+            # Another line (or this one before a restart) may have locked them out.
+            for kind, name, seconds in await _waited(ua, shared.locked(users, host), []):
+                guard.hold(kind, name, seconds)
+                locked = True
+        if locked:
+            # Locked out: no challenge, and even the right password is refused until it ends.
+            ua.log_limited("sip_register_locked", source, level="warning", user=aor[:80])
+            ua.reply(msg, 403, "Forbidden", source)
+            return
     check = ua.auth.check("REGISTER", authorization, ua.credentials.get)
     if check.verdict in (Verdict.MISSING, Verdict.STALE):
         resp = response_to(msg, 401, "Unauthorized", to_tag=stable_tag(msg.call_id))
@@ -53,7 +88,13 @@ def on_register(ua: UserAgent, msg: Message, source: tuple[str, int]) -> None:
         # Only real logins are counted per user: names nobody has would otherwise fill
         # the table and push real users' counts out of it.
         known = user in ua.credentials
-        for kind, seconds in guard.failed(user if known else None, address_key(origin)):
+        started = guard.failed(user if known else None, host)
+        if shared is not None:
+            counted = shared.failed(user if known else None, host)
+            for kind, seconds in await _waited(ua, counted, []):
+                guard.hold(kind, user if kind == "user" else host, seconds)
+                started.append((kind, seconds))
+        for kind, seconds in dict(started).items():
             event = f"sip_register_{kind}_locked_out"
             ua.log_limited(event, source, level="warning", user=user, seconds=seconds)
         ua.log_limited("sip_register_refused", source, level="warning", user=user)
@@ -61,6 +102,11 @@ def on_register(ua: UserAgent, msg: Message, source: tuple[str, int]) -> None:
         return
     username = check.username
     guard.succeeded(username)
+    if shared is not None and not refreshing:
+        # A new registration with the right password clears the user's shared count (a
+        # typo or two before it); the registered phone's refreshes do not, so they cannot
+        # wipe a guesser's count at another line.
+        ua.spawn(shared.succeeded(username))
     contacts = msg.get_all("contact")
     header = msg.get("expires").strip()
     default = int(header) if header.isdigit() else 3600
@@ -91,6 +137,18 @@ def on_register(ua: UserAgent, msg: Message, source: tuple[str, int]) -> None:
                 resp.add("Path", hop)
     ua.send_response(msg, resp, source)
     log.info("sip_registered", user=username, bound=binding is not None)
+
+
+async def _waited(ua: UserAgent, work: Coroutine[Any, Any, T], late: T) -> T:
+    """The database's answer if it comes within DATABASE_WAIT seconds, else `late` (the work
+    goes on in the background: a failure is still counted, for the next try)."""
+    task = ua.spawn(work)
+    done, _ = await asyncio.wait({task}, timeout=DATABASE_WAIT)
+    if not done:
+        log.warning("sip_lockout_database_slow", seconds=DATABASE_WAIT)
+        return late
+    result: T = task.result()
+    return result
 
 
 def supports_path(msg: Message) -> bool:

@@ -13,6 +13,7 @@ from typing import Any, cast
 import structlog
 
 from hotline.telephony.backend import CallEndHook, CallHandler
+from hotline.telephony.lockouts import SharedLockouts
 from hotline.telephony.media.rtp import MediaClock, PortPool
 from hotline.telephony.sip import admission, register
 from hotline.telephony.sip.config import SUPPORTED, UaConfig
@@ -56,7 +57,7 @@ class UserAgent(asyncio.DatagramProtocol):
         self._acks: dict[tuple[str, int], tuple[bytes, tuple[str, int]]] = {}
         # Our requests awaiting their final answer, by branch.
         self._pending: dict[str, tuple[Message, asyncio.Future[Message]]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._sweeper: asyncio.Task[None] | None = None
         # INVITEs between the 100 Trying and their leg existing (the RTP port is being opened),
         # by Call-ID; a CANCEL in that gap marks its entry so the call never starts.
@@ -67,6 +68,9 @@ class UserAgent(asyncio.DatagramProtocol):
         self.auth = DigestAuth(config.realm, lifetime=config.nonce_seconds)
         self.registrar = Registrar()
         self.register_guard = RegisterGuard(config.register_users, config.register_addresses)
+        # Lockouts all lines share (set by the phone line), REGISTERs being decided (register.py).
+        self.shared_lockouts: SharedLockouts | None = None
+        self.registering: set[tuple[str, ...]] = set()
         self.log_limit = LogLimiter(config.log_interval)
         # SIP user name -> HA1, from the operators' rows (the line polls them); a lookup in
         # memory, so a REGISTER never waits for the database.
@@ -120,12 +124,13 @@ class UserAgent(asyncio.DatagramProtocol):
         if self.transport is not None:
             self.transport.close()
 
-    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run in a task that is kept referenced (the loop holds only weak ones) and awaited
         on stop."""
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _sweep(self) -> None:
         """End calls whose media went silent or that outlived the longest allowed call, and
