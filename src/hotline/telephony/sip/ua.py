@@ -172,8 +172,7 @@ class UserAgent(asyncio.DatagramProtocol):
     def log_limited(
         self, event: str, source: tuple[str, int], *, level: str = "info", **fields: object
     ) -> None:
-        """Log at most once per event and source address per interval: a flood of junk or
-        of guesses must not become a flood of log lines. The next line counts the rest."""
+        """Once per event, source and interval (a flood is no flood of logs); the next counts."""
         held = self.log_limit.allow((event, source[0]))
         if held is None:
             return
@@ -191,10 +190,9 @@ class UserAgent(asyncio.DatagramProtocol):
     def send_response(self, req: Message, resp: Message, addr: tuple[str, int]) -> None:
         """Send, and keep it to answer retransmissions of the same request (its transaction).
 
-        `addr` is where the request came from: the answer goes to that address and port, as
-        `rport` asks (RFC 3581), and also when the Via has no `rport` where RFC 3261 §18.2.2
-        would name the Via's port: a phone behind NAT that does not ask for `rport` is then
-        still answered (what Asterisk's `force_rport` does)."""
+        To `addr`, where the request came from, as `rport` asks (RFC 3581), also without
+        `rport` (RFC 3261 §18.2.2 would name the Via's port): a phone behind NAT that does
+        not ask for it is still answered (Asterisk's `force_rport`)."""
         data = resp.serialise()
         key = transaction_key(req)
         self._responses[key] = data
@@ -327,8 +325,7 @@ class UserAgent(asyncio.DatagramProtocol):
         return leg if leg is not None and leg.in_dialog(msg) else None
 
     def _known(self, host: str) -> bool:
-        """A trunk, a registered phone or the edge: the addresses that may learn a SIP server
-        is here (the edge probes the lines with OPTIONS)."""
+        """A trunk, a registered phone or the edge (its OPTIONS probes): may know we exist."""
         return (
             self._from_trunk(host)
             or self.registrar.has_source(host)
