@@ -25,11 +25,11 @@ from hotline.events import DomainEvent
 from hotline.settings import Settings
 from hotline.site import Site
 from tests.telephony.conftest import (
-    on_duty,
     SCENARIOS,
     Line,
     free_udp_port,
     line_settings,
+    on_duty,
     start_line,
     web_feed,
 )

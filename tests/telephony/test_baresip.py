@@ -33,9 +33,9 @@ from tests.telephony.conftest import (
     Line,
     free_udp_port,
     line_settings,
+    on_duty,
     start_line,
     web_feed,
-    on_duty,
 )
 from tests.telephony.test_acd import PASSWORD, QUEUE_TEXTS, add_operator, agent_row
 
