@@ -197,3 +197,15 @@ async def test_a_shift_retired_while_it_runs_keeps_ringing_its_people(app, clien
     r = await client.post("/api/v1/shifts/clock/in", headers=op)
     assert r.status_code == 200, r.text
     assert r.json()["override_by"] is None
+
+
+async def test_the_lead_sees_who_is_on_a_break(app, client, world) -> None:
+    op = world.auth("operator")
+    operator = await _me(client, world, "operator")
+    await _place(client, world, operator)
+    assert (await _status(client, op, "available")).status_code == 200
+    assert (await _status(client, op, "away")).status_code == 200
+    await sign_in(client, "supervisor")
+    page = (await client.get("/staffing")).text
+    row = re.search(rf'<tr data-user="{operator}">.*?</tr>', page, re.S)
+    assert row is not None and "Đang nghỉ từ" in row.group(0), page[-3000:]

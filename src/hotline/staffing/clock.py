@@ -99,10 +99,10 @@ async def clock(
         raise InvalidInput("Cần đăng nhập bằng tài khoản người dùng", field="user_id")
     now = utcnow()
     if clock_in:
-        open_row = await clock_in_row(session, actor=actor, now=now, early=early, reason=reason)
+        row = await clock_in_row(session, actor=actor, now=now, early=early, reason=reason)
         await set_status(session, user_id=actor.user_id, status=AgentStatus.AVAILABLE.value)
         await session.flush()
-        return open_row
+        return row
     open_row = await _open_row(session, actor.user_id)
     if open_row is None:
         raise InvalidTransition("Bạn chưa vào ca", field="clock")
