@@ -341,16 +341,19 @@ async def allow_off_shift(
 
 
 async def _end_lapsed_row(session: AsyncSession, user_id: int) -> None:
-    """Before a new leave: a clock row left open after its ground ended (an earlier leave
-    expired, the shift over) is closed — when that leave expired, if it did after the
-    clock-in, else now — and its person set away, so that the new leave's clock-in is a
-    row of its own rather than the old one carried on. A leave still live is being
-    extended: its row goes on."""
+    """Before a new leave: a clock row left open after the person's last leave expired is
+    closed — when that leave expired, if it did after the clock-in, else now — and its
+    person set away, so that the new leave's clock-in is a row of its own rather than the
+    old one carried on. A leave still live is being extended, and a row still held by a
+    place goes on; so does one with no leave before (someone taken off their shift and let
+    stay by the leave given now: the same stretch at work)."""
     now = utcnow()
+    old = await session.scalar(select(RingOverride).where(RingOverride.user_id == user_id))
+    if old is None or old.until > now:
+        return
     open_row = await _open_row(session, user_id)
     if open_row is None or await _still_holds(session, open_row, now=now, early=CLOCK_IN_EARLY):
         return
-    old = await session.scalar(select(RingOverride).where(RingOverride.user_id == user_id))
-    ended = old.until if old is not None and open_row.in_at < old.until <= now else now
+    ended = old.until if open_row.in_at < old.until else now
     await _close(session, open_row, ended)
     await set_status(session, user_id=user_id, status=AgentStatus.AWAY.value)
