@@ -21,6 +21,7 @@ from hotline.reports.export import to_csv
 from hotline.web.sse import visible
 from tests.calls.test_calls import call_body, record_call_for
 from tests.conftest import live_events, new_case_body
+from tests.staffing.test_roster_rules import _running_shift
 
 pytestmark = pytest.mark.anyio
 
@@ -28,6 +29,22 @@ pytestmark = pytest.mark.anyio
 async def user_id(client: Any, world: Any, who: str) -> int:
     r = await client.get("/api/v1/users/me", headers=world.auth(who))
     return int(r.json()["id"])
+
+
+async def on_shift(client: Any, world: Any, who: str = "operator") -> None:
+    """Put `who` on the shift running now: an operator's "available" clocks them in, which
+    needs a place now or a supervisor's leave (staffing/availability.py)."""
+    day, shift = await _running_shift(client, world)
+    r = await client.post(
+        "/api/v1/roster",
+        json={
+            "day": str(day),
+            "shift_id": shift["id"],
+            "user_id": await user_id(client, world, who),
+        },
+        headers=world.auth("supervisor"),
+    )
+    assert r.status_code == 201, r.text
 
 
 async def test_admin_sets_a_phone_login_stored_as_digest_ha1(app, client, world):
@@ -76,6 +93,7 @@ async def test_a_sip_username_is_one_phone_only(client, world):
 
 
 async def test_operator_sets_status_supervisor_sees_everyone(app, client, world):
+    await on_shift(client, world)
     async with live_events(app) as events:
         r = await client.put(
             "/api/v1/agents/me/status", json={"status": "available"}, headers=world.auth("operator")
@@ -228,6 +246,7 @@ async def test_two_missed_calls_in_a_row_set_the_operator_away(app, client, worl
     from hotline.agents.service import line_update
 
     op = await user_id(client, world, "operator")
+    await on_shift(client, world)
     await client.put(
         "/api/v1/agents/me/status", json={"status": "available"}, headers=world.auth("operator")
     )
@@ -249,6 +268,7 @@ async def test_board_sets_status_and_shows_the_caller_card_during_a_call(app, cl
     from tests.auth.test_auth import _csrf_of
     from tests.conftest import PASSWORD
 
+    await on_shift(client, world)
     page = await client.get("/login")
     await client.post(
         "/login",

@@ -16,17 +16,21 @@ CALLER = "+84912345678"
 
 async def _seed(settings) -> dict[str, object]:  # type: ignore[no-untyped-def]
     """An operator who is available to the line, a citizen who called before, a ward unit."""
-    from hotline.agents.service import set_status
-    from hotline.auth.service import SYSTEM, create_user
+    from hotline.auth.service import SYSTEM, actor_of, create_user
     from hotline.cases.service import NewCase, open_case
     from hotline.directory.service import create_unit
+    from hotline.staffing.availability import set_availability
+    from hotline.staffing.clock import allow_off_shift
 
     engine = create_engine(settings.effective_database_url)
     async with make_sessionmaker(engine, Site.from_settings(settings))() as s, s.begin():
         user = await create_user(
             s, username="dtv01", password="dtv01-1022", role="operator", full_name="ĐTV 01"
         )
-        await set_status(s, user_id=user.id, status="available")
+        # At work: a shift lead's leave lets them clock in (no roster here), so the
+        # console's Sẵn sàng / Bận buttons are accepted (staffing/availability.py).
+        await allow_off_shift(s, actor=SYSTEM, user_id=user.id, minutes=600, reason="Trực thử")
+        await set_availability(s, actor=actor_of(user), status="available")
         old = await open_case(
             s,
             actor=SYSTEM,

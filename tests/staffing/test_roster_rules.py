@@ -106,7 +106,7 @@ async def test_only_the_operator_queues_call_takers_hold_places_on_the_roster(
     assert [v["id"] for v in listed] == [second]
 
 
-async def test_the_roster_never_leaves_the_operator_queue_ringing_nobody(
+async def test_with_nobody_rostered_on_the_line_the_queue_rings_who_is_at_work(
     app, client, world
 ) -> None:
     state = app.state.hotline
@@ -117,8 +117,8 @@ async def test_the_roster_never_leaves_the_operator_queue_ringing_nobody(
         session.add(RosterEntry(day=day, shift_id=shift["id"], user_id=doctor))
     await _available(client, world, "doctor")
     async with state.unit_of_work() as session:
-        assert await ringable(session, now=utcnow()) is None
-    # The operator on the shift but away: nobody rostered can answer, so everyone is rung.
+        assert await ringable(session, now=utcnow()) == frozenset()  # nobody at work
+    # The operator on the shift but away: nobody rostered can answer, nobody is at work.
     r = await client.post(
         "/api/v1/roster",
         json={"day": str(day), "shift_id": shift["id"], "user_id": operator},
@@ -126,8 +126,8 @@ async def test_the_roster_never_leaves_the_operator_queue_ringing_nobody(
     )
     assert r.status_code == 201, r.text
     async with state.unit_of_work() as session:
-        assert await ringable(session, now=utcnow()) is None
-    # Once they are on the line, the queue rings the roster's people only.
+        assert await ringable(session, now=utcnow()) == frozenset()
+    # Once they are on the line (clocked in by it), the queue rings the roster's people.
     await _available(client, world, "operator")
     async with state.unit_of_work() as session:
         assert await ringable(session, now=utcnow()) == {operator}

@@ -21,7 +21,7 @@ from tests.channels.fake_zalo import FakeZaloServer
 from tests.channels.helpers import SMS
 from tests.conftest import SITE_TZ
 from tests.staffing.test_roster import _queue_event
-from tests.staffing.test_roster_rules import volunteer_id
+from tests.staffing.test_roster_rules import _me, _running_shift, volunteer_id
 
 pytestmark = pytest.mark.anyio
 RULES = SurgeRules(waiting=10, longest_wait=120, min_minutes=0)
@@ -209,7 +209,20 @@ async def test_the_menus_surge_announcement_is_a_configured_prompt_or_none(clien
 async def test_the_expected_wait_is_shared_among_the_operators_on_the_line(
     app, client, world
 ) -> None:
-    # Two call takers of the operator queue and a consult doctor are available.
+    # Two call takers of the operator queue, on the shift running now, and a consult
+    # doctor are available.
+    day, shift = await _running_shift(client, world)
+    for who in ("operator", "supervisor"):
+        r = await client.post(
+            "/api/v1/roster",
+            json={
+                "day": str(day),
+                "shift_id": shift["id"],
+                "user_id": await _me(client, world, who),
+            },
+            headers=world.auth("supervisor"),
+        )
+        assert r.status_code == 201, r.text
     for who in ("operator", "supervisor", "doctor"):
         r = await client.put(
             "/api/v1/agents/me/status", json={"status": "available"}, headers=world.auth(who)

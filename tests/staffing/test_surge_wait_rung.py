@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from hotline.agents.service import set_status
 from tests.staffing.test_roster_rules import _available, _me, _running_shift
 from tests.staffing.test_surge_actions import _enter_surge
 
@@ -21,10 +22,14 @@ async def test_an_operator_the_queue_does_not_ring_shares_no_wait(app, client, w
         headers=world.auth("supervisor"),
     )
     assert r.status_code == 201, r.text
-    # The operator on the shift and the supervisor, off it, are both available: the queue
+    # The operator on the shift and the supervisor, off it, are both available (the
+    # supervisor's status left from before: off the roster it is refused now): the queue
     # rings only the operator (service.ringable).
     await _available(client, world, "operator")
-    await _available(client, world, "supervisor")
+    async with app.state.hotline.unit_of_work() as session:
+        await set_status(
+            session, user_id=await _me(client, world, "supervisor"), status="available"
+        )
     await _enter_surge(app)
     surge = (await client.get("/api/v1/surge", headers=world.auth("supervisor"))).json()
     # 12 waiting and the newcomer, 300 s each, all on the one operator rung.

@@ -13,13 +13,18 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.auth.models import User
+from hotline.auth.service import SYSTEM, actor_of
 from hotline.calls.models import Call
 from hotline.db import create_engine, make_sessionmaker
 from hotline.eventfeed import EventFeed
 from hotline.events import EventBus
 from hotline.settings import Settings
 from hotline.site import Site
+from hotline.staffing.availability import set_availability
+from hotline.staffing.clock import allow_off_shift
 from hotline.telephony.ivr import default_menu
 from hotline.telephony.server import PhoneLine
 from tests.conftest import missing_tool
@@ -165,3 +170,15 @@ async def web_feed(settings: Settings) -> AsyncIterator[EventBus]:
     finally:
         await feed.stop()
         await engine.dispose()
+
+
+async def on_duty(session: AsyncSession, user_id: int) -> None:
+    """An operator at work and available, as the queue wants them: with no roster in these
+    tests, a supervisor's leave lets them clock in (staffing/availability.py), and the
+    queue rings only people clocked in or on leave (staffing/service.py ringable)."""
+    user = await session.get(User, user_id)
+    assert user is not None
+    await allow_off_shift(
+        session, actor=SYSTEM, user_id=user_id, minutes=600, reason="Trực đường dây thử"
+    )
+    await set_availability(session, actor=actor_of(user), status="available")

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hotline.agents.models import Agent
-from hotline.agents.service import set_sip_credentials, set_status
+from hotline.agents.service import set_sip_credentials
 from hotline.auth.service import SYSTEM, create_user
 from hotline.calls.models import Callback
 from hotline.db import create_engine, make_sessionmaker
@@ -29,6 +29,7 @@ from tests.telephony.conftest import (
     Line,
     free_udp_port,
     line_settings,
+    on_duty,
     start_line,
     web_feed,
 )
@@ -71,7 +72,7 @@ async def _add_operator(
             realm=settings.sip_realm,
         )
         if available:
-            await set_status(session, user_id=user.id, status="available")
+            await on_duty(session, user.id)
         return user.id
 
 
@@ -404,7 +405,7 @@ async def test_operator_at_a_fixed_uri_answers_and_hangs_up_first(
                 realm=settings.sip_realm,
                 uri=f"sip:desk7@127.0.0.1:{phone_port}",
             )
-            await set_status(session, user_id=user.id, status="available")
+            await on_duty(session, user.id)
             user_id = user.id
     finally:
         await engine.dispose()
@@ -450,7 +451,7 @@ async def test_first_in_the_queue_is_answered_first_the_other_abandons(
     try:
         sessionmaker = make_sessionmaker(engine, Site.from_settings(settings))
         async with sessionmaker() as session, session.begin():
-            await set_status(session, user_id=user_id, status="available")
+            await on_duty(session, user_id)
     finally:
         await engine.dispose()
     for task in (first, second):

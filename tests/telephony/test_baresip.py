@@ -22,7 +22,6 @@ from pathlib import Path
 
 import pytest
 
-from hotline.agents.service import set_status
 from hotline.db import create_engine, make_sessionmaker
 from hotline.events import EventBus
 from hotline.settings import Settings
@@ -30,7 +29,14 @@ from hotline.site import Site
 from hotline.telephony.media.g711 import decode, encode
 from hotline.telephony.sip.message import Message, parse
 from tests.conftest import missing_tool
-from tests.telephony.conftest import Line, free_udp_port, line_settings, start_line, web_feed
+from tests.telephony.conftest import (
+    Line,
+    free_udp_port,
+    line_settings,
+    on_duty,
+    start_line,
+    web_feed,
+)
 from tests.telephony.test_acd import PASSWORD, QUEUE_TEXTS, add_operator, agent_row
 
 pytestmark = pytest.mark.anyio
@@ -342,6 +348,6 @@ async def _set_available(settings: Settings, user_id: int) -> None:
     try:
         sessionmaker = make_sessionmaker(engine, Site.from_settings(settings))
         async with sessionmaker() as session, session.begin():
-            await set_status(session, user_id=user_id, status="available")
+            await on_duty(session, user_id)
     finally:
         await engine.dispose()

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from hotline.agents.service import set_status
 from hotline.auth.service import SYSTEM
 from hotline.calls.models import Callback, CallbackAttempt, CallDirection
 from hotline.cases.models import Case
@@ -24,7 +23,7 @@ from hotline.recordings.models import CallRecording
 from hotline.settings import Settings
 from hotline.site import Site
 from hotline.telephony.server import PhoneLine
-from tests.telephony.conftest import Line, free_udp_port, line_settings
+from tests.telephony.conftest import Line, free_udp_port, line_settings, on_duty
 from tests.telephony.test_acd import add_operator, phone_args, register, run_sipp
 
 pytestmark = pytest.mark.anyio
@@ -233,7 +232,7 @@ async def test_the_line_dials_a_promised_callback_when_a_member_is_free_and_brid
         )
         await asyncio.sleep(0.5)
         async with sessionmaker_of(line)() as session, session.begin():
-            await set_status(session, user_id=operator, status="available")
+            await on_duty(session, operator)
         code, out = await agent
         assert code == 0, out  # rung after the citizen answered; talked; hung up
         code, out = await citizen

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from hotline.agents import service
 from hotline.auth.service import Actor
 from hotline.errors import Unauthenticated
+from hotline.staffing.availability import set_availability
 from hotline.types import Id
 from hotline.web.deps import current_actor, get_state
 from hotline.web.state import AppState
@@ -63,8 +64,12 @@ def _me(actor: Actor) -> int:
 
 @router.put("/agents/me/status", response_model=StatusOut)
 async def set_my_status(body: StatusIn, actor: ActorDep, state: StateDep) -> StatusOut:
+    """Available or busy clocks an operator in (or is refused, 409 naming `status`, when
+    no place or leave lets them in); away is a break (staffing/availability.py)."""
+    _me(actor)
+    early = timedelta(minutes=state.settings.staffing_clock_in_early_minutes)
     async with state.unit_of_work() as session:
-        agent = await service.set_status(session, user_id=_me(actor), status=body.status)
+        agent = await set_availability(session, actor=actor, status=body.status, early=early)
         return StatusOut(
             user_id=agent.user_id,
             status=agent.status.value,

@@ -36,11 +36,14 @@ CLOCK_IN_EARLY = timedelta(minutes=30)
 SELF_LEAVE = timedelta(hours=8)
 
 
-async def _on_roster(
+async def _roster_since(
     session: AsyncSession, *, user_id: int, now: datetime, early: timedelta
-) -> bool:
-    """Whether `user_id` (directly or as a volunteer's account) holds a place on a shift
-    running at `now` or starting within `early` of it."""
+) -> datetime | None:
+    """Since when `user_id` (directly or as a volunteer's account) has been rostered without
+    a break up to `now`: the start (less `early`) of the run of their places, back to back,
+    that holds `now`; None when no place runs now or starts within `early` of it. A place
+    on a shift retired while it ran still counts: retiring a shift removes only its places
+    not yet begun (service.save_shift_counting), never the one being worked."""
     tz = site_of(session).timezone
     today = now.astimezone(tz).date()
     rows = await session.execute(
@@ -48,18 +51,35 @@ async def _on_roster(
         .join(ShiftTemplate, ShiftTemplate.id == RosterEntry.shift_id)
         .outerjoin(Volunteer, Volunteer.id == RosterEntry.volunteer_id)
         .where(
-            ShiftTemplate.active.is_(True),
             func.coalesce(RosterEntry.user_id, Volunteer.user_id) == user_id,
             LIVE_PLACE,
-            RosterEntry.day >= today - timedelta(days=1),
+            RosterEntry.day >= today - timedelta(days=2),
             RosterEntry.day <= today + timedelta(days=1),
         )
     )
+    spans = []
     for day, shift in rows.all():
         start, end = shift_span(shift, day, tz)
-        if start - early <= now < end:
-            return True
-    return False
+        spans.append((start - early, end))
+    since = min((start for start, end in spans if start <= now < end), default=None)
+    if since is None:
+        return None
+    # Back-to-back places (a morning then an afternoon) are one stretch at work.
+    moved = True
+    while moved:
+        moved = False
+        for start, end in spans:
+            if start < since <= end:
+                since, moved = start, True
+    return since
+
+
+async def _on_roster(
+    session: AsyncSession, *, user_id: int, now: datetime, early: timedelta
+) -> bool:
+    """Whether `user_id` holds a place on a shift running at `now` or starting within
+    `early` of it."""
+    return await _roster_since(session, user_id=user_id, now=now, early=early) is not None
 
 
 async def clock(
@@ -78,34 +98,24 @@ async def clock(
     if actor.user_id is None:
         raise InvalidInput("Cần đăng nhập bằng tài khoản người dùng", field="user_id")
     now = utcnow()
-    open_row = await _open_row(session, actor.user_id)
     if clock_in:
-        if open_row is not None and not await _holds(
-            session, user_id=actor.user_id, now=now, early=early
-        ):
-            # A row left open after its shift or leave ended lets nobody back in: clocking
-            # in again asks what a first clock-in asks (and refuses as it does).
-            await _close(session, open_row, now)
-            open_row = None
-        if open_row is None:
-            by, why = await _clock_in_leave(
-                session, actor=actor, now=now, early=early, reason=reason
-            )
-            open_row = await _open(session, actor.user_id, now, by, why)
+        row = await clock_in_row(session, actor=actor, now=now, early=early, reason=reason)
         await set_status(session, user_id=actor.user_id, status=AgentStatus.AVAILABLE.value)
-    else:
-        if open_row is None:
-            raise InvalidTransition("Bạn chưa vào ca", field="clock")
-        # Conditional: of two clock-outs at once, the second is told as a repeat is.
-        closed = await session.execute(
-            update(ShiftClock)
-            .where(ShiftClock.id == open_row.id, ShiftClock.out_at.is_(None))
-            .values(out_at=now)
-            .execution_options(synchronize_session="fetch")
-        )
-        if getattr(closed, "rowcount", 0) != 1:
-            raise InvalidTransition("Bạn chưa vào ca", field="clock")
-        await set_status(session, user_id=actor.user_id, status=AgentStatus.AWAY.value)
+        await session.flush()
+        return row
+    open_row = await _open_row(session, actor.user_id)
+    if open_row is None:
+        raise InvalidTransition("Bạn chưa vào ca", field="clock")
+    # Conditional: of two clock-outs at once, the second is told as a repeat is.
+    closed = await session.execute(
+        update(ShiftClock)
+        .where(ShiftClock.id == open_row.id, ShiftClock.out_at.is_(None))
+        .values(out_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    if getattr(closed, "rowcount", 0) != 1:
+        raise InvalidTransition("Bạn chưa vào ca", field="clock")
+    await set_status(session, user_id=actor.user_id, status=AgentStatus.AWAY.value)
     await session.flush()
     return open_row
 
@@ -134,17 +144,53 @@ async def clock_out_for(session: AsyncSession, *, actor: Actor, user_id: int) ->
     return open_row
 
 
-async def _holds(session: AsyncSession, *, user_id: int, now: datetime, early: timedelta) -> bool:
-    """Whether a clock-in of `user_id` holds now: a place on a shift running now (or
-    starting within `early`), or a supervisor's live leave (service.ringable's rule)."""
-    if await _on_roster(session, user_id=user_id, now=now, early=early):
-        return True
-    leave = await session.scalar(
-        select(RingOverride.user_id).where(
-            RingOverride.user_id == user_id, RingOverride.until > now
+async def clock_in_row(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    now: datetime,
+    early: timedelta,
+    reason: str = "",
+    field: str = "clock",
+) -> ShiftClock:
+    """The actor's open clock row: the one they are in on, or a new one when none holds.
+    Each clock-in is its own row: a row left open whose ground ended — the shift it was
+    opened on is over, the leave it was opened on expired — is closed first, so a later
+    shift or a new leave starts a row of its own. Refused as `_clock_in_leave` says
+    (`field` names the request's field: `clock`, or `status` when it is the availability
+    that asked)."""
+    assert actor.user_id is not None
+    open_row = await _open_row(session, actor.user_id)
+    if open_row is not None and not await _still_holds(session, open_row, now=now, early=early):
+        # A row left open after its shift or leave ended lets nobody back in: clocking
+        # in again asks what a first clock-in asks (and refuses as it does).
+        await _close(session, open_row, now)
+        open_row = None
+    if open_row is None:
+        by, why = await _clock_in_leave(
+            session, actor=actor, now=now, early=early, reason=reason, field=field
         )
+        open_row = await _open(session, actor.user_id, now, by, why)
+    return open_row
+
+
+async def _live_leave(session: AsyncSession, user_id: int, now: datetime) -> RingOverride | None:
+    return await session.scalar(
+        select(RingOverride).where(RingOverride.user_id == user_id, RingOverride.until > now)
     )
-    return leave is not None
+
+
+async def _still_holds(
+    session: AsyncSession, row: ShiftClock, *, now: datetime, early: timedelta
+) -> bool:
+    """Whether an open clock row still holds now: its person has a supervisor's live
+    leave (granting a leave anew after one expired closes the row: allow_off_shift), or
+    has been rostered without a break since the row was opened (service.ringable's rule,
+    and one row per stretch at work)."""
+    if await _live_leave(session, row.user_id, now) is not None:
+        return True
+    since = await _roster_since(session, user_id=row.user_id, now=now, early=early)
+    return since is not None and row.in_at >= since
 
 
 async def _close(session: AsyncSession, row: ShiftClock, now: datetime) -> None:
@@ -185,20 +231,41 @@ async def _open(
 
 
 async def _clock_in_leave(
-    session: AsyncSession, *, actor: Actor, now: datetime, early: timedelta, reason: str
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    now: datetime,
+    early: timedelta,
+    reason: str,
+    field: str = "clock",
 ) -> tuple[int | None, str]:
     """Who let `actor` clock in off the roster, and why: (None, "") when they are on it;
-    a refusal naming what is missing when nobody did."""
+    a refusal naming what is missing when nobody did. Asked by the availability (`field`
+    `status`: no reason can come with it), the refusal says how to get in instead."""
     assert actor.user_id is not None
     if await _on_roster(session, user_id=actor.user_id, now=now, early=early):
         return None, ""
-    override = await session.scalar(
-        select(RingOverride).where(RingOverride.user_id == actor.user_id, RingOverride.until > now)
-    )
+    override = await _live_leave(session, actor.user_id, now)
     if override is not None:
         return override.set_by, override.reason
     minutes = int(early.total_seconds() // 60)
-    if allows(actor, Permission.MANAGE_STAFFING):
+    supervisor = allows(actor, Permission.MANAGE_STAFFING)
+    if field == "status":
+        raise InvalidTransition(
+            msg(
+                "Bạn không có tên trong ca trực đang diễn ra hoặc bắt đầu trong {minutes} phút "
+                "tới; bấm Vào ca và ghi lý do để làm ngoài lịch trực",
+                minutes=minutes,
+            )
+            if supervisor
+            else msg(
+                "Bạn không có tên trong ca trực đang diễn ra hoặc bắt đầu trong {minutes} phút "
+                "tới; cần trưởng ca cho phép làm ngoài ca trước khi sẵn sàng nhận cuộc gọi",
+                minutes=minutes,
+            ),
+            field="status",
+        )
+    if supervisor:
         why = free_text(reason, "reason", 200)
         if why:
             await session.execute(delete(RingOverride).where(RingOverride.user_id == actor.user_id))
@@ -247,6 +314,8 @@ async def allow_off_shift(
     why = free_text(reason, "reason", 200)
     if minutes and not why:
         raise InvalidInput("Cần lý do cho phép làm ngoài ca", field="reason")
+    if minutes:
+        await _end_lapsed_row(session, user_id)
     await session.execute(delete(RingOverride).where(RingOverride.user_id == user_id))
     if minutes == 0:
         # The leave was what let them in: off the roster now, they are clocked out and
@@ -269,3 +338,22 @@ async def allow_off_shift(
     session.add(override)
     await session.flush()
     return override
+
+
+async def _end_lapsed_row(session: AsyncSession, user_id: int) -> None:
+    """Before a new leave: a clock row left open after the person's last leave expired is
+    closed — when that leave expired, if it did after the clock-in, else now — and its
+    person set away, so that the new leave's clock-in is a row of its own rather than the
+    old one carried on. A leave still live is being extended, and a row still held by a
+    place goes on; so does one with no leave before (someone taken off their shift and let
+    stay by the leave given now: the same stretch at work)."""
+    now = utcnow()
+    old = await session.scalar(select(RingOverride).where(RingOverride.user_id == user_id))
+    if old is None or old.until > now:
+        return
+    open_row = await _open_row(session, user_id)
+    if open_row is None or await _still_holds(session, open_row, now=now, early=CLOCK_IN_EARLY):
+        return
+    ended = old.until if open_row.in_at < old.until else now
+    await _close(session, open_row, ended)
+    await set_status(session, user_id=user_id, status=AgentStatus.AWAY.value)

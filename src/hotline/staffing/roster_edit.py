@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.agents.models import Agent, AgentStatus
 from hotline.auth.models import User
 from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor, display_names
@@ -149,6 +150,8 @@ class OnLine:
     since: datetime | None  # clocked in at
     leave_until: datetime | None
     leave_reason: str
+    # Clocked in and away: on a break since then (away keeps the clock row open).
+    break_since: datetime | None = None
 
 
 async def attendance(session: AsyncSession, *, actor: Actor) -> list[OnLine]:
@@ -168,6 +171,15 @@ async def attendance(session: AsyncSession, *, actor: Actor) -> list[OnLine]:
         for o in (await session.scalars(select(RingOverride).where(RingOverride.until > now))).all()
     }
     names = await display_names(session, set(clocks) | set(leaves))
+    away = dict(
+        (
+            await session.execute(
+                select(Agent.user_id, Agent.status_since).where(
+                    Agent.user_id.in_(clocks), Agent.status == AgentStatus.AWAY
+                )
+            )
+        ).all()
+    )
     people = [
         OnLine(
             user_id=uid,
@@ -175,6 +187,7 @@ async def attendance(session: AsyncSession, *, actor: Actor) -> list[OnLine]:
             since=clocks.get(uid),
             leave_until=leaves[uid].until if uid in leaves else None,
             leave_reason=leaves[uid].reason if uid in leaves else "",
+            break_since=max(away[uid], clocks[uid]) if uid in away else None,
         )
         for uid in set(clocks) | set(leaves)
     ]

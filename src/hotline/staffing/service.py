@@ -224,25 +224,24 @@ async def read_roster(
 
 async def ringable(
     session: AsyncSession, *, now: datetime, early: timedelta = CLOCK_IN_EARLY
-) -> frozenset[int] | None:
+) -> frozenset[int]:
     """The operators the queue may ring now: those rostered on a shift running now, those
     clocked in while their clock-in still holds, and those a supervisor let in off their
     shift. A clock-in holds while its person has a place on a shift running now (or
     starting within `early`) or a supervisor's live leave: an open clock row alone never
-    counts, so a clock-in nobody closed lapses with the shift. Everyone counted is an
-    active operator or supervisor. Only the rostered people the operator queue rings
-    count (directly or as a volunteer's account); when none of them is on the line
-    (available or busy) — no roster, a hole in it, or everyone on it away — the answer is
-    None and every available operator is rung, so the line is never silent for want of a
-    roster. Read by the phone line at each poll."""
+    counts, so a clock-in nobody closed lapses with the shift. A place on a shift retired
+    while it runs counts to its end (retiring removes only the places not yet begun).
+    Everyone counted is an active operator or supervisor, directly or as a volunteer's
+    account. When none of the people rostered now is on the line (available or busy) —
+    no roster, a hole in it, or everyone on it away — the queue rings whoever is still at
+    work: everyone clocked in (an open clock row, also one left open past its shift: who
+    stayed on covers the hole) and everyone on a supervisor's leave; nobody else. With
+    none of them, the queue's callers wait as the queue says (its overflow, its callback
+    offer). Read by the phone line at each poll."""
     tz = site_of(session).timezone
     today = now.astimezone(tz).date()
-    shifts = {
-        s.id: s
-        for s in (
-            await session.scalars(select(ShiftTemplate).where(ShiftTemplate.active.is_(True)))
-        ).all()
-    }
+    # Retired shifts too: their places left are the ones begun, worked to their end.
+    shifts = {s.id: s for s in (await session.scalars(select(ShiftTemplate))).all()}
     person = func.coalesce(RosterEntry.user_id, Volunteer.user_id)
     rows = (
         await session.execute(
@@ -273,8 +272,6 @@ async def ringable(
         if start <= now < end:
             on_shift.add(user_id)
             on_line = on_line or status in (AgentStatus.AVAILABLE, AgentStatus.BUSY)
-    if not on_line:
-        return None
     takers = (User.active.is_(True), User.role.in_(OPERATOR_ROLES))
     allowed = set(
         (
@@ -292,4 +289,6 @@ async def ringable(
             .where(ShiftClock.out_at.is_(None), *takers)
         )
     ).all()
+    if not on_line:
+        return frozenset(allowed | set(clocked))
     return frozenset(on_shift | allowed | {u for u in clocked if u in near or u in allowed})

@@ -157,7 +157,7 @@ async def _expected_wait(session: AsyncSession, f: Figures, now: datetime) -> in
             Call.answered_at.is_not(None),
         )
     )
-    rung = await ringable(session, now=now)  # None: no roster now, everyone is rung
+    rung = await ringable(session, now=now)
     on_line = (
         select(Agent.user_id)
         .join(User, User.id == Agent.user_id)
@@ -166,7 +166,7 @@ async def _expected_wait(session: AsyncSession, f: Figures, now: datetime) -> in
             User.role.in_(QUEUE_ROLES[QUEUE]),  # the operator queue's, not the doctors
         )
     )
-    staffed = len([u for u in (await session.scalars(on_line)).all() if rung is None or u in rung])
+    staffed = len([u for u in (await session.scalars(on_line)).all() if u in rung])
     handle = float(aht) if aht else DEFAULT_AHT
     share = (f.waiting + 1) * handle / max(1, staffed)
     return int(max(share, f.longest_wait_seconds))

@@ -286,15 +286,21 @@ class PhoneLine:
         now = self.now()
         async with sessionmaker() as session:
             agents = await line_agents(session)
-            # The queue rings operators on shift (staffing/service.py; None: no roster now).
+            # The queue rings operators on shift, or at work when nobody rostered is on the
+            # line (staffing/service.py).
             allowed = await ringable(session, now=now)
             surge = await surge_active(session)
             self.consult.schedule = await consult_schedule(session)
         snapshot = self.switchboard.snapshot if self.switchboard is not None else None
         if snapshot is not None:  # who each configured queue rings: role, unit, skills
             agents = [replace(a, queues=snapshot.queues_of(a)) for a in agents]
-        if allowed is not None:  # the roster is the operators': doctors are not on it
-            agents = [a for a in agents if QUEUE not in a.queues or a.user_id in allowed]
+        # The roster is the operators': doctors are not on it. An operator not at work
+        # answers no queue, but keeps their phone's login: it registers, and rings once
+        # they clock in.
+        agents = [
+            a if QUEUE not in a.queues or a.user_id in allowed else replace(a, queues=())
+            for a in agents
+        ]
         # Branch 3 rings the consult doctors in a window now (telephony/consult.py).
         agents = self.consult.ringable(agents, now)
         if self.registrations is not None:

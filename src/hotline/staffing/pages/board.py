@@ -178,6 +178,12 @@ async def _render(
     return templates.TemplateResponse(request, "staffing/board.html", context, status_code=status)
 
 
+async def clock_refusal(request: Request, state: AppState, exc: DomainError) -> Response:
+    """The staffing page with a refusal about being at work next to its clock form (the
+    console's availability buttons, when no place or leave lets the operator in)."""
+    return await _render(request, state, errors={"clock": exc.detail}, status=exc.status)
+
+
 def _by_shift(week: list[service.ShiftDay]) -> list[tuple[str, list[service.ShiftDay]]]:
     """The week's shift-days as rows, one per shift, its days in order."""
     rows: dict[str, list[service.ShiftDay]] = {}

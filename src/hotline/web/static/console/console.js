@@ -453,8 +453,14 @@
   }
   function setStatus(value) {
     if (!statusForm) return;
+    // Available or busy clocks the operator in; refused (no place, no leave), say why.
     api("status", "PUT", "/api/v1/agents/me/status", { status: value })
-      .then(function (a) { showStatus(a.status); }, function () {});
+      .then(function (a) {
+        $("status-error").textContent = "";
+        showStatus(a.status);
+      }, function (e) {
+        if (!aborted(e)) $("status-error").textContent = (e.data && e.data.detail) || T("failed");
+      });
   }
   if (statusForm) {
     statusForm.addEventListener("submit", function (e) {
