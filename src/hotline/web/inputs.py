@@ -139,7 +139,9 @@ def _float_fields(route: Any) -> frozenset[str]:
 
 
 def _body_model(route: Any) -> Any:
-    return getattr(getattr(getattr(route, "body_field", None), "field_info", None), "annotation", None)
+    return getattr(
+        getattr(getattr(route, "body_field", None), "field_info", None), "annotation", None
+    )
 
 
 def _takes_int(annotation: Any) -> bool:
