@@ -171,3 +171,20 @@ async def test_the_live_stream_carries_no_answer_or_file_name_of_an_urgent_case(
             actor = await actor_for_token(session, token=world.tokens[who])
             for event in found:
                 _hidden(str(as_seen_by(actor, event)))
+
+
+async def test_duplicate_clusters_are_read_only_by_those_in_charge(app, client, world):
+    """Clusters show cases' text: only those who merge duplicates read them (supervisors,
+    administrators), who all read an urgent case in full (each read logged:
+    test_urgent_case_list_reads); to anyone else the clusters are refused."""
+    from hotline.auth.models import Role
+    from hotline.auth.permissions import Permission, role_allows
+
+    for role in Role:
+        if role_allows(role, Permission.MERGE_DUPLICATES):
+            assert role_allows(role, Permission.SEE_ALL_PATIENTS), role
+    code, _ = await _urgent_case(client, world)
+    for who in ("operator", "doctor", "officer"):
+        r = await client.get("/api/v1/duplicates/clusters", headers=world.auth(who))
+        assert r.status_code == 403, (who, r.text)
+        assert code not in r.text
