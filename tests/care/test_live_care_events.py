@@ -68,3 +68,25 @@ async def test_care_events_carry_no_medical_values_and_the_fetch_is_logged(
     after = await reads(app, doctor)
     assert len(after) > before
     assert patient["contact_id"] in {r.contact_id for r in after[before:]}
+
+
+async def test_an_older_care_event_with_values_is_sent_without_them(app, world):
+    """A `care.alert` logged before the events stopped carrying values (a client resuming
+    from the event log gets it again) is sent with its values left out."""
+    from hotline.auth.service import actor_for_token
+    from hotline.events import DomainEvent
+    from hotline.web.sse import as_seen_by
+
+    old = DomainEvent(
+        kind="care.alert",
+        case_code="HQBQ-BQCK",
+        data={
+            "patient_id": 1, "doctor_id": 2, "reason": "red_tier", "checkin_id": 3,
+            "warning_signs": ["cyanosis"], "tier": "red", "severity": "critical", "news2": 7,
+        },
+    )  # fmt: skip
+    async with app.state.hotline.unit_of_work() as session:
+        actor = await actor_for_token(session, token=world.tokens["supervisor"])
+    sent = as_seen_by(actor, old)["data"]
+    _plain(sent)
+    assert sent == {"patient_id": 1, "doctor_id": 2, "reason": "escalated", "checkin_id": 3}
