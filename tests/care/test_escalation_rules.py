@@ -33,7 +33,7 @@ async def test_the_severe_forms_of_breathlessness_escalate(app, client, world, s
     assert done["severity"] == "severe" and done["tier"] == "red"
     assert sign in done["warning_signs"]
     assert done["case_code"]
-    assert [a["reason"] for a in await alerts_of(app, patient["id"])] == ["warning_signs"]
+    assert [a["reason"] for a in await alerts_of(app, patient["id"])] == ["escalated"]
     case = await client.get(f"/api/v1/cases/{done['case_code']}", headers=world.auth("supervisor"))
     assert case.json()["urgent"] is True
     assert case.json()["description"].startswith("Dấu hiệu cảnh báo: ")
@@ -46,8 +46,9 @@ async def test_a_critical_adult_without_a_warning_sign_escalates(app, client, wo
     assert done["severity"] == "critical" and done["tier"] == "red"
     assert done["warning_signs"] == []
     assert done["case_code"]
+    # The live alert names no severity (test_live_care_events): the check-in does.
     alerts = await alerts_of(app, patient["id"])
-    assert [(a["reason"], a["severity"]) for a in alerts] == [("red_tier", "critical")]
+    assert [(a["reason"], a["checkin_id"]) for a in alerts] == [("escalated", done["id"])]
     case = await client.get(f"/api/v1/cases/{done['case_code']}", headers=world.auth("supervisor"))
     text = case.json()["description"]
     assert text.startswith("Nguy cơ cao: mức độ nguy kịch.") and "nhịp thở 8/phút" in text

@@ -218,3 +218,80 @@ async def test_a_doctor_naming_the_doctor_is_forbidden(client, world):
     )
     assert r.status_code == 403, r.text
     assert r.json()["field"] == "doctor_id"
+
+
+# Every number of the care bodies that has a range: a value beyond 64 bits, or infinite
+# (1e400 in JSON), is answered with the field's own range, as a value just past it is.
+REGISTRATION_NUMBERS = [
+    ("spo2", "Phải nhỏ hơn hoặc bằng 100", "Phải lớn hơn hoặc bằng 50"),
+    ("respiratory_rate", "Phải nhỏ hơn hoặc bằng 80", "Phải lớn hơn hoặc bằng 1"),
+    ("age", "Phải nhỏ hơn hoặc bằng 130", "Phải lớn hơn hoặc bằng 0"),
+    ("vaccine_doses", "Phải nhỏ hơn hoặc bằng 10", "Phải lớn hơn hoặc bằng 0"),
+]
+
+
+def _raw(body: dict[str, Any], field: str, number: str) -> str:
+    """The body as JSON text with `number` written as is (json.dumps cannot write 1e400)."""
+    import json
+
+    return json.dumps({**body, field: 0}).replace(f'"{field}": 0', f'"{field}": {number}')
+
+
+@pytest.mark.parametrize(("field", "above", "below"), REGISTRATION_NUMBERS)
+@pytest.mark.parametrize("number", ["1e400", "-1e400", "9223372036854775808", "1e300"])
+async def test_a_huge_registration_number_gets_the_fields_own_range(
+    client, world, field, above, below, number
+):
+    await doctor_with_profile(client, world)
+    r = await client.post(
+        f"{API}/patients",
+        content=_raw(patient_body(), field, number),
+        headers={**world.auth("supervisor"), "content-type": "application/json"},
+    )
+    assert refused(r, field) == (below if number.startswith("-") else above)
+    listed = await client.get(f"{API}/patients", headers=world.auth("supervisor"))
+    assert listed.json() == []
+
+
+@pytest.mark.parametrize(
+    ("url", "field", "body", "message"),
+    [
+        ("/doctors", "years_experience", {}, "Phải nhỏ hơn hoặc bằng 1000"),
+        ("/doctors", "capacity", {"years_experience": 3}, "Phải nhỏ hơn hoặc bằng 100000"),
+        ("/facilities", "beds_total", {"name": "Trạm Y tế"}, "Phải nhỏ hơn hoặc bằng 100000"),
+    ],
+)
+async def test_huge_numbers_in_other_care_bodies_get_their_own_range(
+    client, world, url, field, body, message
+):
+    from tests.agents.test_agents import user_id
+
+    full = dict(body)
+    if url == "/doctors":
+        full["user_id"] = await user_id(client, world, "doctor")
+    else:
+        full["unit_id"] = world.units["ward_a"]
+    r = await client.post(
+        f"{API}{url}",
+        content=_raw(full, field, "1e400"),
+        headers={**world.auth("admin"), "content-type": "application/json"},
+    )
+    assert refused(r, field) == message
+
+
+async def test_a_huge_number_in_a_nested_care_field_gets_its_own_range(client, world):
+    from tests.agents.test_agents import user_id
+
+    body = {
+        "user_id": await user_id(client, world, "doctor"),
+        "years_experience": 3,
+        "availability": [{"group": "consult", "start": "08:00", "end": "11:00", "weekdays": [0]}],
+    }
+    text = _raw(body, "years_experience", "3").replace('"weekdays": [0]', '"weekdays": [1e400]')
+    r = await client.post(
+        f"{API}/doctors",
+        content=text,
+        headers={**world.auth("admin"), "content-type": "application/json"},
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["message"] == "Phải nhỏ hơn hoặc bằng 6"

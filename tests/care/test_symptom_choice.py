@@ -126,3 +126,38 @@ async def test_the_patients_link_form_tells_not_asked_from_none(client, world):
     assert r.status_code == 200
     latest = await _latest(client, world, patient)
     assert latest["symptoms"] == ["fatigue"] and latest["symptoms_recorded"] is True
+
+
+def _checkin_rows(html: str) -> dict[int, str]:
+    """The check-in table's rows: id -> the symptoms cell's text (tags dropped)."""
+    rows = re.findall(r'<tr data-checkin="(\d+)"[^>]*>(.*?)</tr>', html, re.DOTALL)
+    out = {}
+    for checkin_id, row in rows:
+        cells = re.findall(r"<td>(.*?)</td>", row, re.DOTALL)
+        out[int(checkin_id)] = " ".join(re.sub(r"<[^>]+>", " ", cells[6]).split())
+    return out
+
+
+async def test_the_check_in_table_marks_symptoms_carried_from_an_earlier_check_in(
+    client, world, signed_in
+):
+    patient = await _with_cyanosis(client, world)
+    r = await client.post(
+        f"{API}/patients/{patient['id']}/checkins", json={"spo2": 96}, headers=world.auth("doctor")
+    )
+    assert r.status_code == 201, r.text
+    carried = r.json()["id"]
+    url = f"/care/patients/{patient['id']}"
+    async with signed_in("doctor") as c:
+        rows = _checkin_rows((await c.get(url)).text)
+        # Reported at the earlier check-in: as they were ticked, unmarked.
+        assert "Tím tái, Sốt" in rows.values()
+        # Carried: each marked as from an earlier check-in, the row saying none was asked.
+        assert rows[carried] == (
+            "Tím tái (lần trước) , Sốt (lần trước) "
+            "Lần này chưa hỏi triệu chứng: các triệu chứng trên ghi từ lần đo trước"
+        )
+        c.cookies.set("lang", "en")
+        rows = _checkin_rows((await c.get(url)).text)
+    assert "(earlier)" in rows[carried]
+    assert sum("(earlier)" in text for text in rows.values()) == 1

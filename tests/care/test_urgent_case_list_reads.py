@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.attachments.test_attachments import make_png
 from tests.care.helpers import officer_115
 from tests.care.test_urgent_case_edits import RETOLD, _edited_by_the_supervisor
 from tests.care.test_urgent_case_privacy import HOME, NEUTRAL, _reads, _urgent_case
@@ -143,6 +144,13 @@ async def test_every_route_in_the_table_logs_a_care_cases_full_read(app, client,
     code, patient = await _urgent_case(client, world)
     unit = await officer_115(app, client)
     await _edited_by_the_supervisor(client, world, code)
+    note = {"text": "SpO2 92% khi gọi lại"}
+    r = await client.post(f"/api/v1/cases/{code}/notes", json=note, headers=world.auth("admin"))
+    assert r.status_code == 201, r.text
+    png = {"file": ("spo2-92.png", make_png(), "image/png")}
+    r = await client.post(f"/api/v1/cases/{code}/attachments", files=png, headers=unit)
+    assert r.status_code == 201, r.text
+    file_id = r.json()["id"]
     twin = new_case_body(description=RETOLD, ward_code="00004")
     r = await client.post("/api/v1/cases", json=twin, headers=world.auth("supervisor"))
     other = r.json()["code"]
@@ -173,12 +181,17 @@ async def test_every_route_in_the_table_logs_a_care_cases_full_read(app, client,
         ("GET", "/api/v1/cases/{code}/articles"): (
             "supervisor", "GET", f"/api/v1/cases/{code}/articles", None
         ),
+        ("GET", "/api/v1/cases/{code}/attachments/{attachment_id}"): (
+            "dieuphoi115", "GET", f"/api/v1/cases/{code}/attachments/{file_id}", None
+        ),
     }  # fmt: skip
     pages = {
         ("GET", "/cases/{code}"): ("supervisor", f"/cases/{code}"),
         ("GET", "/console/cases"): ("supervisor", "/console/cases?view=all"),
         ("GET", "/inbox"): ("dieuphoi115", "/inbox"),
         ("GET", "/dashboard"): ("admin", "/dashboard"),
+        # The timeline alone (the page's live refresh) shows the note.
+        ("GET", "/cases/{code}/timeline"): ("admin", f"/cases/{code}/timeline"),
     }
     reading = {r: p for r, p in CARE_CASE_READS.items() if r[0] == "GET" or r in api}
     assert reading.keys() == api.keys() | pages.keys()
@@ -188,7 +201,8 @@ async def test_every_route_in_the_table_logs_a_care_cases_full_read(app, client,
         r = await client.request(method, url, json=body, headers=auth)
         assert r.status_code in (200, 201), (route, r.text)
         # The articles answer only the words matched in the text (test_urgent_case_edits).
-        assert "SpO2 9" in r.text or route[1].endswith("/articles"), route
+        # The file is the file.
+        assert "SpO2 9" in r.text or route[1].endswith(("/articles", "{attachment_id}")), route
         assert await _count(app, code, who, reading[route]) == before + 1, route
     for route, (who, url) in pages.items():
         before = await _count(app, code, who, reading[route])

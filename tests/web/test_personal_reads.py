@@ -107,14 +107,19 @@ CARE_CASE_READS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/duplicates/clusters"): "care_case_cluster",
     ("GET", "/dashboard"): "care_case_cluster",
     ("GET", "/api/v1/cases/{code}/events"): "care_case_timeline",
+    # The live refresh of the case page's timeline: its notes, reasons and answers.
+    ("GET", "/cases/{code}/timeline"): "care_case_timeline",
     ("GET", "/api/v1/cases/{code}/articles"): "care_case_articles",
+    # A file on such a case follows its medical text (404 to the neutral reader).
+    ("GET", "/api/v1/cases/{code}/attachments/{attachment_id}"): "attachment",
 }
 # Routes showing cases' content that never show a care case's medical text, and why.
 CARE_CASE_NONE: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/duplicates/merge"): "answers the cases' codes only",
     ("POST", "/api/v1/conversations/{conversation_id}/case"): "answers the new case's code",
-    ("GET", "/api/v1/events"): "a care case's live edits carry no medical value (timeline.py)",
-    ("GET", "/cases/{code}/timeline"): "names an edit without its old and new values",
+    ("GET", "/api/v1/events"): (
+        "a care case's live edits, answers and file names carry no medical value (timeline.py)"
+    ),
 }
 # Pages read with a session, not a token: their logs are checked by their own tests.
 PAGES = {

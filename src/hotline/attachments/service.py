@@ -17,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.attachments.models import Attachment
 from hotline.auth.service import Actor
 from hotline.cases import timeline
+from hotline.cases.medical import reads_medical
 from hotline.cases.models import Case
 from hotline.contacts.service import log_personal_read
-from hotline.errors import InvalidInput, NotFound, TooLarge, UnsupportedMedia
+from hotline.errors import InvalidInput, NotAllowed, NotFound, TooLarge, UnsupportedMedia
 from hotline.messages import msg
 from hotline.site import site_of
 
@@ -105,7 +106,13 @@ async def add_attachment(
     session: AsyncSession, *, actor: Actor, case: Case, filename: str, data: bytes
 ) -> Attachment:
     """Store a file for a case. Too big → TooLarge, not an allowed type → UnsupportedMedia;
-    in both cases nothing is written."""
+    in both cases nothing is written. A home care urgent case takes files only from those
+    in charge of it (NotAllowed: take it first), as they alone read its files."""
+    if not reads_medical(actor, channel=case.channel, assignee_id=case.assignee_id):
+        raise NotAllowed(
+            msg("Chỉ người phụ trách ca cấp cứu được đính kèm tệp: hãy nhận yêu cầu trước"),
+            field="file",
+        )
     kept = keep_file(session, filename=filename, data=data)
     path = site_of(session).attachments_dir / kept.storage_name
     media_type = kept.media_type
@@ -188,13 +195,27 @@ async def list_attachments(session: AsyncSession, case_id: int) -> list[Attachme
     )
 
 
+async def attachments_shown(session: AsyncSession, actor: Actor, case: Case) -> list[Attachment]:
+    """The case's files as this actor may see them: none of a home care urgent case to
+    one who reads only its neutral line (a file may show how the patient is: it follows
+    the case's medical text, cases/medical.py)."""
+    if not reads_medical(actor, channel=case.channel, assignee_id=case.assignee_id):
+        return []
+    return await list_attachments(session, case.id)
+
+
 async def get_attachment(
     session: AsyncSession, *, actor: Actor, case: Case, attachment_id: int
 ) -> tuple[Attachment, Path]:
     """A case's file for download. A photo or a letter is the reporter's personal data:
-    the read is logged (against the reporter, or the case when it has none)."""
+    the read is logged (against the reporter, or the case when it has none). A home care
+    urgent case's file is NotFound to one who reads only its neutral line."""
     attachment = await session.get(Attachment, attachment_id)
-    if attachment is None or attachment.case_id != case.id:
+    if (
+        attachment is None
+        or attachment.case_id != case.id
+        or not reads_medical(actor, channel=case.channel, assignee_id=case.assignee_id)
+    ):
         raise NotFound("Không tìm thấy tệp", field="attachment_id")
     await log_personal_read(
         session, actor=actor, contact_id=case.contact_id, case_id=case.id, purpose="attachment"

@@ -43,3 +43,20 @@ def event_visible(actor: Actor, data: dict[str, Any]) -> bool:
     if sees_all(actor):
         return True
     return actor.user_id is not None and data.get("doctor_id") == actor.user_id
+
+
+# What a live `care.*` event may say: which patient has news and of what kind, never a
+# value (no delivery of a live event is a logged read; the pages read the values, logged).
+EVENT_KEYS = frozenset(
+    {"patient_id", "doctor_id", "from_doctor_id", "checkin_id", "reason", "due_at"}
+)
+
+
+def event_data(data: dict[str, Any]) -> dict[str, Any]:
+    """A `care.*` event's data as sent: only EVENT_KEYS. Events logged before they carried
+    no values (a tier, signs, NEWS2) are sent without them, an escalation's reason as
+    `escalated` whatever named it then."""
+    out = {k: v for k, v in data.items() if k in EVENT_KEYS}
+    if out.get("reason") in ("warning_signs", "red_tier"):
+        out["reason"] = "escalated"
+    return out

@@ -310,8 +310,8 @@ async def _record(
 
         await assess_again(session, patient)
     # Every check-in reorders the doctor's worklist and may clear a standing alert: the
-    # live care pages refresh on it (health data: sse.py shows care.* to the doctor and
-    # the supervisors only).
+    # live care pages refresh on it (sse.py shows care.* to the doctor and the supervisors
+    # only). No tier or measure on it: the refresh reads them, logged (escalation.py).
     record_event(
         session,
         DomainEvent(
@@ -320,7 +320,6 @@ async def _record(
                 "patient_id": patient.id,
                 "doctor_id": patient.doctor_id,
                 "checkin_id": checkin.id,
-                "tier": result["tier"],
             },
         ),
     )

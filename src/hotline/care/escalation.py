@@ -140,6 +140,10 @@ async def escalate(
                 note=f"Theo dõi tại nhà: người bệnh #{patient.id}",
             )
         patient.urgent_case_id = case.id
+    # The live event says which patient has news, not what: it reaches every open screen
+    # of the doctor and the supervisors and stays in the event log, where no delivery is
+    # a logged read. The pages fetch the signs and scores on it (/care/alerts/list, the
+    # worklist), each fetch a logged read of the patient.
     record_event(
         session,
         DomainEvent(
@@ -148,12 +152,8 @@ async def escalate(
             data={
                 "patient_id": patient.id,
                 "doctor_id": patient.doctor_id,
-                "reason": "warning_signs" if risk.warning_signs else "red_tier",
+                "reason": "escalated",
                 "checkin_id": checkin.id,
-                "warning_signs": list(risk.warning_signs),
-                "tier": risk.tier,
-                "severity": risk.severity,
-                "news2": risk.news2,
             },
         ),
     )

@@ -4,7 +4,8 @@ Risk evaluation (care/risk.py) and eligibility (care/eligibility.py) read only t
 so a new decision's thresholds are a new entry here with a new version, chosen by a setting
 (`care_warning_signs`, `care_eligibility`); the version of each rule set used is stored with
 every result. Thresholds that could not be checked against the decision's own text are
-marked `unverified` and shown as such in the docs and the answers.
+marked `unverified` and listed in docs/care.md ("Unverified thresholds"): a clinician
+confirms them before the system is used for patients.
 
 A band list `[(upper, points), ..., (None, points)]` gives the points of the first band whose
 upper bound (inclusive) the value does not exceed.

@@ -287,7 +287,8 @@ async def _detail(session: AsyncSession, actor: Actor, stored: Case) -> CaseDeta
         }
     now = utcnow()
     assignments = await queries.assignments_of(session, case.id)
-    out.assignments = [AssignmentOut.of(a, now) for a in assignments]
+    shown = medical.shown_assignments(actor, stored, assignments)
+    out.assignments = [AssignmentOut.of(a, now) for a in shown]
     actions = allowed_actions(actor, case, unit_assignment(actor, assignments))
     out.actions = sorted(a.value for a in actions)
     out.version = await versions.version_of(session, case.id)
@@ -315,7 +316,7 @@ async def _detail(session: AsyncSession, actor: Actor, stored: Case) -> CaseDeta
             "size": a.size,
             "sha256": a.sha256,
         }
-        for a in await attachments.list_attachments(session, case.id)
+        for a in await attachments.attachments_shown(session, actor, stored)
     ]
     return out
 

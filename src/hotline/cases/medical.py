@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.permissions import Permission, allows
 from hotline.auth.service import Actor
-from hotline.cases.models import Case
+from hotline.cases.models import Case, CaseAssignment, CaseEvent
 from hotline.contacts.models import Channel
 from hotline.contacts.service import ReadSubject, log_personal_reads
 from hotline.errors import InvalidInput, NotAllowed
@@ -105,10 +105,67 @@ def medical_clause(actor: Actor) -> Any:
 
 def _neutral_copy(case: Case) -> Case:
     """A copy of the case, never added to the session (nothing of it is written back),
-    with the medical text and the home's address and position left out."""
+    with the medical text, the answer and the home's address and position left out."""
     values = {attr.key: getattr(case, attr.key) for attr in inspect(Case).column_attrs}
     values.update(description=NEUTRAL, address="", lat=None, long=None, search_text="")
+    values.update(answer=_hidden(case.answer))
     return Case(**values)
+
+
+# What people write on such a case (a note, a reason, an answer, a file and its name, the
+# guidance article used) may say how the patient is: it follows the medical text. The
+# timeline's data keys holding such words; a reader of the neutral line gets TEXT_HIDDEN
+# in their place (their own notes aside), and the live stream carries none of them.
+TEXT_DATA = frozenset({"answer", "filename", "question", "slug"})
+TEXT_HIDDEN = msg("Nội dung chỉ người phụ trách ca cấp cứu xem được")
+
+
+def _hidden(text: str | None) -> str | None:
+    return TEXT_HIDDEN if text else text
+
+
+def has_text(event: CaseEvent) -> bool:
+    """Whether a timeline entry holds words written on the case (TEXT_DATA, a reason)."""
+    return bool(event.reason) or bool(TEXT_DATA.intersection(event.data or {}))
+
+
+def shown_entry(
+    actor: Actor, case: Case, event: CaseEvent, data: dict[str, Any]
+) -> tuple[CaseEvent, dict[str, Any]]:
+    """A timeline entry of the case as this actor may read it: for one reading the neutral
+    line of a care case, another's words replaced by TEXT_HIDDEN in a copy never added to
+    the session. Anyone else, and any other case, gets the entry as it is."""
+    if (
+        case.channel != Channel.CARE
+        or reads_medical(actor, channel=case.channel, assignee_id=case.assignee_id)
+        or (event.actor_id is not None and event.actor_id == actor.user_id)
+        or not has_text(event)
+    ):
+        return event, data
+    values = {attr.key: getattr(event, attr.key) for attr in inspect(CaseEvent).column_attrs}
+    values["reason"] = _hidden(event.reason)
+    data = {k: (TEXT_HIDDEN if k in TEXT_DATA else v) for k, v in data.items()}
+    return CaseEvent(**values), data
+
+
+def shown_assignments(
+    actor: Actor, case: Case, assignments: list[CaseAssignment]
+) -> list[CaseAssignment]:
+    """The case's forwardings as this actor may read them: a care case's note to the unit,
+    the unit's answer and its reason for returning it, for those who read its text."""
+    if reads_medical(actor, channel=case.channel, assignee_id=case.assignee_id):
+        return assignments
+    columns = inspect(CaseAssignment).column_attrs
+    out = []
+    for a in assignments:
+        values = {attr.key: getattr(a, attr.key) for attr in columns}
+        values.update(
+            note=_hidden(a.note) or "",
+            answer=_hidden(a.answer),
+            return_reason=_hidden(a.return_reason),
+        )
+        out.append(CaseAssignment(**values))
+    return out
 
 
 async def shown_cases(

@@ -123,12 +123,13 @@ async def _case_context(
         "contact": contact,
         "medical_hidden": case is not stored,
         "phones": phones,
-        "assignments": assignments,
+        "assignments": medical.shown_assignments(actor, stored, assignments),
         "overdue": {a.id for a in assignments if is_overdue(a, utcnow())},
         "actions": {a.value for a in actions},
         "note_kinds": {k.value for k in note_kinds},
         "version": version_in(events),
-        **await _timeline_context(session, actor, case, events),
+        # The case's full read is logged already (medical.shown_case).
+        **await _timeline_context(session, actor, stored, events, read_logged=True),
         "units": units,
         "forward": await forward_choices(session, case, list(units.values()))
         if Action.FORWARD in actions
@@ -142,7 +143,7 @@ async def _case_context(
         "original": original.code if original else None,
         "calls": await calls_of_case(session, case_id=case.id),
         "call_labels": call_labels,
-        "attachments": await attachments.list_attachments(session, case.id),
+        "attachments": await attachments.attachments_shown(session, actor, stored),
         "image_types": attachments.IMAGE_TYPES,
     }
 
@@ -162,14 +163,15 @@ async def _conversations(session: AsyncSession, actor: Actor, case: Case) -> lis
 
 
 async def _timeline_context(
-    session: AsyncSession, actor: Actor, case: Case, events: list[Any]
+    session: AsyncSession, actor: Actor, case: Case, events: list[Any], *, read_logged: bool
 ) -> dict[str, Any]:
     names = await display_names(session, {e.actor_id for e in events if e.actor_id})
-    return {
-        # The page names an edit without its old and new values.
-        "events": await timeline.shown_events(session, actor, case, events, values_shown=False),
-        "names": names,
-    }
+    # The page names an edit without its old and new values; its notes, reasons and
+    # answers are read as the case's medical text is (cases/medical.py).
+    shown = await timeline.shown_events(
+        session, actor, case, events, values_shown=False, read_logged=read_logged
+    )
+    return {"events": shown, "names": names}
 
 
 async def _signed_in(request: Request, state: AppState, session: AsyncSession) -> Actor | None:
@@ -251,7 +253,7 @@ async def case_timeline(request: Request, code: str, state: StateDep) -> Respons
             "labels": STATUS_LABELS_VI,
             "units": {u.id: u for u in await list_units(session)},
             "version": version_in(events),
-            **await _timeline_context(session, actor, case, events),
+            **await _timeline_context(session, actor, case, events, read_logged=False),
         }
     return templates.TemplateResponse(request, "cases/timeline.html", context)
 

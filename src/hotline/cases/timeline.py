@@ -15,7 +15,13 @@ from hotline.cases.access import (
     case_event_data_for,
 )
 from hotline.cases.intake_pg import OpenedCase
-from hotline.cases.medical import TIMELINE_PURPOSE, reads_medical
+from hotline.cases.medical import (
+    TEXT_DATA,
+    TIMELINE_PURPOSE,
+    has_text,
+    reads_medical,
+    shown_entry,
+)
 from hotline.cases.models import AssignmentStatus, Case, CaseAssignment, CaseEvent
 from hotline.contacts.models import Channel
 from hotline.contacts.service import ReadSubject, log_personal_reads
@@ -95,13 +101,16 @@ def live_event(
     unit_ids: tuple[int, ...] = (),
 ) -> DomainEvent:
     """The live event for a timeline entry. A care case's carries its channel and holder,
-    and its edits of the medical text or the home as changed with no value, to everyone:
-    a live event reaches every open screen and the event log, where its read could not be
-    logged; those in charge read the values in the timeline, a logged read."""
+    its edits of the medical text or the home as changed with no value, and no words
+    written on it (an answer, a file's name: medical.TEXT_DATA), to everyone: a live event
+    reaches every open screen and the event log, where its read could not be logged;
+    those in charge read them in the timeline, a logged read."""
     edits = (data or {}).get("changes")
     if case.channel == Channel.CARE and data and isinstance(edits, dict):
         changes = {k: ({} if k in MEDICAL_CHANGES else v) for k, v in edits.items()}
         data = {**data, "changes": changes}
+    if case.channel == Channel.CARE and data:
+        data = {k: v for k, v in data.items() if k not in TEXT_DATA}
     live = live_data(case.status.value, actor, data)
     if case.channel == Channel.CARE:
         live.update(channel=Channel.CARE.value, assignee_id=getattr(case, "assignee_id", None))
@@ -130,21 +139,28 @@ async def shown_events(
     events: list[CaseEvent] | None = None,
     *,
     values_shown: bool = True,
+    read_logged: bool = False,
 ) -> list[tuple[CaseEvent, dict[str, Any]]]:
-    """A case's timeline, each entry's data as this actor may read it (cases/access.py).
-    A home care urgent case's edit of its medical text or home, shown with its values to
-    one in charge of it, is a logged read of that text (cases/medical.py); the pages show
-    an edit without its values (`values_shown=False`: nothing read)."""
+    """A case's timeline, each entry as this actor may read it (cases/access.py, and
+    cases/medical.py for the words written on a home care urgent case). Shown to one in
+    charge of such a case, an edit of its medical text or home with its values, or any
+    note, reason, answer or file name, is a logged read (cases/medical.py); the pages show
+    an edit without its values (`values_shown=False`); `read_logged`: the caller logged
+    the full read of the case already (the case page)."""
     if events is None:
         events = await events_of(session, case.id)
-    shown = [(e, case_event_data_for(actor, case, e.data or {})) for e in events]
+    shown = [
+        shown_entry(actor, case, e, case_event_data_for(actor, case, e.data or {})) for e in events
+    ]
     if (
-        values_shown
+        not read_logged
         and case.channel == Channel.CARE
         and reads_medical(actor, channel=case.channel, assignee_id=case.assignee_id)
     ):
-        edits = (d.get("changes") for _, d in shown)
-        if any(isinstance(c, dict) and MEDICAL_CHANGES.intersection(c) for c in edits):
+        edits = (d.get("changes") for _, d in shown) if values_shown else ()
+        if any(isinstance(c, dict) and MEDICAL_CHANGES.intersection(c) for c in edits) or any(
+            has_text(e) for e, _ in shown
+        ):
             await log_personal_reads(
                 session,
                 user_id=actor.user_id,

@@ -20,6 +20,7 @@ import types
 import typing
 from typing import Annotated, Any
 
+import annotated_types
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.datastructures import UploadFile
@@ -35,15 +36,18 @@ _NUL_REMOVED = msg(
 _RANGE_MESSAGE = msg("Số nguyên phải nằm trong khoảng {low}..{high}", low=INT64_MIN, high=INT64_MAX)
 
 
-def bad_values(value: Any, loc: tuple[Any, ...]) -> list[dict[str, Any]]:
+def bad_values(value: Any, loc: tuple[Any, ...], model: Any = None) -> list[dict[str, Any]]:
     """Validation errors (FastAPI's shape) for NULs and oversized numbers anywhere in
-    `value`, a JSON document or a parameter."""
+    `value`, a JSON document or a parameter; `model`: the body's model, whose fields with
+    a range of their own answer an oversized number with that range."""
     errors: list[dict[str, Any]] = []
-    _walk(value, loc, errors)
+    _walk(value, loc, errors, model, 1)
     return errors
 
 
-def _walk(value: Any, loc: tuple[Any, ...], errors: list[dict[str, Any]]) -> None:
+def _walk(
+    value: Any, loc: tuple[Any, ...], errors: list[dict[str, Any]], model: Any, skip: int
+) -> None:
     if isinstance(value, str):
         if NUL in value:
             errors.append({"loc": loc, "msg": NUL_MESSAGE, "type": "string_nul"})
@@ -52,13 +56,60 @@ def _walk(value: Any, loc: tuple[Any, ...], errors: list[dict[str, Any]]) -> Non
     elif isinstance(value, int | float):
         # A float this large would also be taken for an integer by a lax int field.
         if not INT64_MIN <= value <= INT64_MAX:
-            errors.append({"loc": loc, "msg": _RANGE_MESSAGE, "type": "int_range"})
+            errors.append(_beyond(value, loc, _bounds_at(model, loc[skip:])))
     elif isinstance(value, dict):
         for key, item in value.items():
-            _walk(item, (*loc, key), errors)
+            _walk(item, (*loc, key), errors, model, skip)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _walk(item, (*loc, index), errors)
+            _walk(item, (*loc, index), errors, model, skip)
+
+
+def _beyond(value: Any, loc: tuple[Any, ...], bounds: tuple[Any, Any]) -> dict[str, Any]:
+    """The error for a number beyond 64 bits (or infinite): the field's own range when it
+    has one (an SpO2 of 1e400 is above 100, as 101 is, whatever the engine would say),
+    else the 64-bit range."""
+    low, high = bounds
+    if high is not None and value > high:
+        return {"loc": loc, "msg": "", "type": "less_than_equal", "ctx": {"le": high}}
+    if low is not None and value < low:
+        return {"loc": loc, "msg": "", "type": "greater_than_equal", "ctx": {"ge": low}}
+    return {"loc": loc, "msg": _RANGE_MESSAGE, "type": "int_range"}
+
+
+def _unwrapped(annotation: Any, metadata: list[Any]) -> tuple[Any, list[Any]]:
+    """The annotation without Optional and Annotated, with the constraints they carried."""
+    while True:
+        if typing.get_origin(annotation) is Annotated:
+            annotation, *extra = typing.get_args(annotation)
+            for item in extra:
+                metadata += getattr(item, "metadata", None) or [item]
+        elif typing.get_origin(annotation) in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(args) != 1:
+                return annotation, metadata
+            annotation = args[0]
+        else:
+            return annotation, metadata
+
+
+def _bounds_at(model: Any, path: tuple[Any, ...]) -> tuple[Any, Any]:
+    """The (lowest, highest) the body field at `path` allows (None where unbounded)."""
+    annotation, metadata = model, []
+    for key in path:
+        annotation, _ = _unwrapped(annotation, [])
+        fields = getattr(annotation, "model_fields", None)
+        if isinstance(key, str) and fields is not None and key in fields:
+            info = fields[key]
+            annotation, metadata = info.annotation, list(info.metadata)
+        elif isinstance(key, int) and typing.get_origin(annotation) is list:
+            annotation, metadata = typing.get_args(annotation)[0], []
+        else:
+            return None, None
+    _, metadata = _unwrapped(annotation, metadata)
+    low = next((m.ge for m in metadata if isinstance(m, annotated_types.Ge)), None)
+    high = next((m.le for m in metadata if isinstance(m, annotated_types.Le)), None)
+    return low, high
 
 
 def _takes_float_only(annotation: Any) -> bool:
@@ -85,6 +136,12 @@ def _float_fields(route: Any) -> frozenset[str]:
     result = frozenset(n for n, f in fields.items() if _takes_float_only(f.annotation))
     route._hotline_float_fields = result
     return result
+
+
+def _body_model(route: Any) -> Any:
+    return getattr(
+        getattr(getattr(route, "body_field", None), "field_info", None), "annotation", None
+    )
 
 
 def _takes_int(annotation: Any) -> bool:
@@ -146,7 +203,7 @@ async def refuse_unstorable_input(request: Request) -> None:
                 floats = _float_fields(route)
                 if floats and isinstance(body, dict):
                     body = {k: v for k, v in body.items() if k not in floats}
-                errors += bad_values(body, ("body",))
+                errors += bad_values(body, ("body",), _body_model(route))
         elif "form" in content_type and not _takes_its_form(route):
             form = await request.form()
             for name, item in form.multi_items():

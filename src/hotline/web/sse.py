@@ -18,6 +18,7 @@ from sse_starlette.sse import EventSourceResponse
 from hotline.auth.permissions import Permission, allows
 from hotline.auth.service import Actor, actor_for_page_session, actor_for_token
 from hotline.calls.line_queue import QUEUE_CHANGED, LineQueue, QueueBoard, read_board
+from hotline.care.access import event_data as care_event_data
 from hotline.care.access import event_visible as care_event_visible
 from hotline.cases.access import event_data_for
 from hotline.contacts.models import Channel
@@ -57,6 +58,9 @@ def as_seen_by(actor: Actor, event: DomainEvent) -> dict[str, object]:
     """The event as this actor may read it (case timeline data: `event_data_for`)."""
     out = event.as_json()
     data = event.data
+    if event.kind.startswith("care."):
+        out["data"] = care_event_data(data)
+        return out
     care = event.kind.startswith("case.") and data.get("channel") == Channel.CARE.value
     out["data"] = event_data_for(
         actor,
