@@ -103,7 +103,7 @@ async def sign_up(body: VolunteerIn, request: Request, state: StateDep) -> Signe
             note=body.note,
             reserve=body.reserve,
         )
-    detail = volunteers.RECEIVED
+    detail: str = volunteers.RECEIVED
     if offer.code is CodeSent.LIMIT:
         detail = f"{detail} {confirming.CODE_LIMIT}"
     return SignedUpOut(status="received", detail=detail, code=offer.code.value)
