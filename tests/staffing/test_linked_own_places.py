@@ -48,6 +48,8 @@ async def test_the_linked_account_sees_and_swaps_the_offers_places(client, world
     assert swap.json()["requested_by"] == operator
     mine = (await client.get("/api/v1/swaps", headers=op)).json()["items"]
     assert [s["id"] for s in mine] == [swap.json()["id"]]
+    r = await client.post(f"/api/v1/swaps/{swap.json()['id']}/accept", headers=sup)
+    assert r.status_code == 200, r.text
     r = await client.post(f"/api/v1/swaps/{swap.json()['id']}/approve", headers=sup)
     assert r.status_code == 200, r.text
     roster = (await client.get("/api/v1/roster", params=span, headers=sup)).json()

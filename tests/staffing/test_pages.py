@@ -234,7 +234,9 @@ async def test_the_leads_forms_call_the_services_and_a_mistake_is_shown_next_to_
     r = await client.post(f"/staffing/volunteers/{volunteer}/reject", data={"csrf": csrf})
     assert r.status_code == 409
     assert re.search(r'id="page-error"[^>]*>Đăng ký này đã được xử lý<', r.text)
-    # The swap: the place passes to the colleague.
+    # The swap, once the colleague (the supervisor) accepted it: the place passes to them.
+    r = await client.post(f"/api/v1/swaps/{scene['swap']}/accept", headers=sup)
+    assert r.status_code == 200, r.text
     r = await client.post(
         f"/staffing/swaps/{scene['swap']}/approve", data={"csrf": csrf}, follow_redirects=False
     )

@@ -70,6 +70,8 @@ async def test_operators_see_their_own_places_and_swaps_need_a_supervisor(client
     assert swap.status_code == 201, swap.text
     swap_id = swap.json()["id"]
     assert (await client.post(f"/api/v1/swaps/{swap_id}/approve", headers=op)).status_code == 403
+    r = await client.post(f"/api/v1/swaps/{swap_id}/accept", headers=sup)  # the colleague
+    assert r.status_code == 200, r.text
     r = await client.post(f"/api/v1/swaps/{swap_id}/approve", headers=sup)
     assert r.json()["status"] == "approved"
     again = await client.post(f"/api/v1/swaps/{swap_id}/reject", headers=sup)

@@ -155,6 +155,16 @@ async def _ask(client: Any, entry: int, to_user_id: int, headers: dict[str, str]
     return int(r.json()["id"])
 
 
+async def _accepted(
+    client: Any, entry: int, to_user_id: int, mate: dict[str, str], headers: dict[str, str]
+) -> int:
+    """A swap asked for and accepted by the colleague: ready for a supervisor."""
+    swap = await _ask(client, entry, to_user_id, headers)
+    r = await client.post(f"/api/v1/swaps/{swap}/accept", headers=mate)
+    assert r.status_code == 200, r.text
+    return swap
+
+
 async def _holders(client: Any, world: Any, day: str, shift_id: int) -> list[int]:
     r = await client.get(
         "/api/v1/roster", params={"from": day, "to": day}, headers=world.auth("supervisor")
@@ -167,14 +177,15 @@ async def _holders(client: Any, world: Any, day: str, shift_id: int) -> list[int
 async def test_two_swaps_of_one_place_approved_at_once_move_it_once(app, client, world) -> None:
     sup, op = world.auth("supervisor"), world.auth("operator")
     operator = await _me(client, world, "operator")
-    colleagues = [user_id for user_id, _ in await _operators(app, client, 2)]
+    colleagues = await _operators(app, client, 2)
     morning = await _shift(client, world, "sang")
-    # Several places, each with two requests waiting: approved all at once.
+    # Several places, each with two requests accepted: approved all at once.
     rounds = []
     for days in range(2, 6):
         day = str(site_today() + timedelta(days=days))
         entry = await _place(client, world, day, morning["id"], operator)
-        rounds.append((day, [await _ask(client, entry, c, op) for c in colleagues]))
+        asked = [await _accepted(client, entry, c, h, op) for c, h in colleagues]
+        rounds.append((day, asked))
     answers = await asyncio.gather(
         *(
             client.post(f"/api/v1/swaps/{swap}/approve", headers=sup)
@@ -200,13 +211,15 @@ async def test_swaps_handing_two_places_to_one_colleague_at_once_give_them_one(
     app, client, world
 ) -> None:
     sup = world.auth("supervisor")
-    (first, first_auth), (second, second_auth), (colleague, _) = await _operators(app, client, 3)
+    (first, first_auth), (second, second_auth), (colleague, mate) = await _operators(app, client, 3)
     morning = await _shift(client, world, "sang")
     rounds = []
     for days in range(2, 5):
         day = str(site_today() + timedelta(days=days))
         swaps = [
-            await _ask(client, await _place(client, world, day, morning["id"], user), colleague, h)
+            await _accepted(
+                client, await _place(client, world, day, morning["id"], user), colleague, mate, h
+            )
             for user, h in ((first, first_auth), (second, second_auth))
         ]
         rounds.append((day, swaps))

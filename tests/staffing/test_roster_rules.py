@@ -242,6 +242,15 @@ async def test_a_swap_is_asked_once_and_an_approved_one_cancels_the_others(
     assert again.status_code == 409 and again.json()["field"] == "to_user_id", again.text
     second = await client.post(path, json={"to_user_id": other_id}, headers=op)
     assert second.status_code == 201, second.text
+    # Both colleagues accept; the supervisor approves one.
+    r = await client.post(f"/api/v1/swaps/{first.json()['id']}/accept", headers=sup)
+    assert r.status_code == 200, r.text
+    token = await client.post(
+        "/api/v1/auth/token", data={"username": "operator2", "password": PASSWORD}
+    )
+    other_auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    r = await client.post(f"/api/v1/swaps/{second.json()['id']}/accept", headers=other_auth)
+    assert r.status_code == 200, r.text
     r = await client.post(f"/api/v1/swaps/{second.json()['id']}/approve", headers=sup)
     assert r.status_code == 200 and r.json()["status"] == "approved", r.text
     swaps = {s["id"]: s for s in (await client.get("/api/v1/swaps", headers=sup)).json()["items"]}

@@ -1,4 +1,4 @@
-"""The code texted to a sign-up's number: at most three a number and day however its codes
+"""The code texted to a sign-up's number: at most three a number over any 24 hours however its codes
 end (typed back, spent, withdrawn), a bounded number of wrong tries per code and per number
 over any 24 hours across all its offers (midnight gives no fresh tries), and nothing the
 sign-up typed in the text (the form must not let anyone write what they like to any
@@ -18,6 +18,7 @@ from hotline.staffing import confirming
 from hotline.staffing.models import Volunteer
 from tests.channels.helpers import SMS
 from tests.conftest import SITE_TZ, site_today
+from tests.staffing.test_pages import _form, csrf_of
 
 pytestmark = pytest.mark.anyio
 NUMBER = "0912000811"
@@ -151,3 +152,35 @@ async def test_a_code_is_spent_by_its_own_wrong_tries(app, client, world) -> Non
     await _sign_up(client, "Người Thứ Hai")
     second = _code((await _texts(app))[1])
     assert await _confirm(client, second) == 200
+
+
+async def test_codes_are_counted_over_24_hours_not_per_site_day(app, client, world) -> None:
+    await _sms_channel(client, world)
+    for i in range(confirming.CODES_PER_DAY):
+        await _sign_up(client, f"Người Thứ {i}")
+    assert len(await _texts(app)) == confirming.CODES_PER_DAY
+    await _as_if_before_midnight(app)
+    # A minute after the site's midnight the number has had its codes within 24 hours:
+    # none more is texted, and the sign-up says so plainly.
+    r = await client.post(
+        "/api/v1/public/volunteers", json={"full_name": "Người Sau Nửa Đêm", "phone": NUMBER}
+    )
+    assert r.status_code == 202, r.text
+    assert len(await _texts(app)) == confirming.CODES_PER_DAY
+    assert r.json()["code"] == "limit"
+    assert "24 giờ" in r.json()["detail"]
+
+
+async def test_the_sign_up_page_says_why_no_code_was_texted(app, client, world) -> None:
+    await _sms_channel(client, world)
+    for i in range(confirming.CODES_PER_DAY):
+        await _sign_up(client, f"Người Thứ {i}")
+    csrf = csrf_of((await client.get("/tinh-nguyen")).text)
+    r = await client.post(
+        "/tinh-nguyen",
+        data=_form(csrf, full_name="Người Thứ Tư", phone=NUMBER),
+        follow_redirects=True,
+    )
+    assert r.status_code == 200, r.text
+    assert "code-form" not in r.text
+    assert "đã nhận đủ 3 mã xác nhận trong 24 giờ qua" in r.text

@@ -169,6 +169,8 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/swaps"): _STAFF,
     ("POST", "/api/v1/swaps/{swap_id}/{verb}"): _STAFF,
     ("POST", "/api/v1/swaps/{swap_id}/withdraw"): _STAFF,
+    ("POST", "/api/v1/swaps/{swap_id}/accept"): _STAFF,
+    ("POST", "/api/v1/swaps/{swap_id}/decline"): _STAFF,
     ("GET", "/api/v1/staffing/forecast"): "counts of calls per half-hour, no caller",
     ("POST", "/api/v1/public/volunteers"): _ECHO,
     ("GET", "/api/v1/volunteers"): "volunteers who offered to staff the line, not citizens",

@@ -19,6 +19,8 @@ class Role(enum.StrEnum):
     OPERATOR = "operator"
     UNIT_OFFICER = "unit_officer"
     DOCTOR = "doctor"
+    # A machine, not a person: an outside PBX posting call records (auth/service_accounts.py).
+    SERVICE = "service"
 
 
 # The hotline's own people (as against units and doctors): they take calls and see every case.

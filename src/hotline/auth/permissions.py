@@ -70,7 +70,8 @@ ROLES: dict[Permission, frozenset[Role]] = {
     Permission.REPLY_TO_CITIZENS: HOTLINE_STAFF,
     Permission.READ_CONTACTS: HOTLINE_STAFF,
     Permission.RECORD_CALLS: HOTLINE_STAFF,
-    Permission.WRITE_CALLS: _LEADS,
+    # And a PBX's service account (auth/service_accounts.py), which holds nothing else.
+    Permission.WRITE_CALLS: _LEADS | {Role.SERVICE},
     Permission.USE_SUGGESTIONS: HOTLINE_STAFF,
     Permission.MERGE_DUPLICATES: _LEADS,
     Permission.AUDIT_PERSONAL_DATA: _LEADS,

@@ -137,6 +137,11 @@ async def create_user(
         role = Role(role)
     except ValueError:
         raise InvalidInput(msg("Vai trò không hợp lệ: {role}", role=role), field="role") from None
+    if role is Role.SERVICE:
+        # A service account has no password anyone knows and its own token rules.
+        raise InvalidInput(
+            "Tài khoản dịch vụ tạo bằng lệnh hotline service-account create", field="role"
+        )
     username = username.strip().lower()
     if not username:
         raise InvalidInput("Tên đăng nhập không được để trống", field="username")
@@ -174,7 +179,8 @@ async def sign_in_candidate(session: AsyncSession, *, username: str) -> SignInCa
     SQLite's write lock or a pooled connection through it would let a flood of failed
     sign-ins stall every other write."""
     user = await session.scalar(select(User).where(User.username == username.strip().lower()))
-    if user is None or not user.active:
+    # A service account signs in only with the tokens an administrator made for it.
+    if user is None or not user.active or user.role is Role.SERVICE:
         return SignInCandidate(None, None)
     return SignInCandidate(user.id, user.password_hash)
 

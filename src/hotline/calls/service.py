@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.auth.models import User
+from hotline.auth.models import Role, User
 from hotline.auth.permissions import Permission, require, role_allows
 from hotline.auth.service import Actor
 from hotline.calls.models import Call, Callback, CallbackStatus, CallDirection, CallOutcome
@@ -70,7 +70,8 @@ async def call_taker(
     the reports, the forecast and surge mode, and the phone line writes its own."""
     require(actor, Permission.WRITE_CALLS)
     if operator_id is None:
-        return actor.user_id if answered else None
+        # A PBX's service account took no call itself: the call taker is unknown to it.
+        return actor.user_id if answered and actor.role is not Role.SERVICE else None
     if not answered:
         raise InvalidInput(
             "Cuộc gọi không được trả lời thì không có tổng đài viên", field="operator_id"

@@ -10,6 +10,7 @@ import typer
 from hotline.cli.knowledge import kb_app
 from hotline.cli.programs import demo, migrate, run, serve, sip, worker
 from hotline.cli.reports import report
+from hotline.cli.service_accounts import service_app
 from hotline.cli.staffing import staffing_app
 from hotline.cli.triage import triage_app
 from hotline.cli.users import user_app
@@ -23,6 +24,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(triage_app, name="triage")
 app.add_typer(kb_app, name="kb")
 app.add_typer(staffing_app, name="staffing")
+app.add_typer(service_app, name="service-account")
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ else's number gains nothing by it."""
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import hmac
 import secrets
@@ -20,7 +21,6 @@ from hotline.contacts.phones import normalise_phone
 from hotline.db import utcnow
 from hotline.errors import InvalidInput
 from hotline.messages import msg
-from hotline.site import site_of
 from hotline.staffing.models import Volunteer, VolunteerCodeMiss, VolunteerStatus
 
 log = structlog.get_logger(__name__)
@@ -34,7 +34,10 @@ CODE_TRIES = 3
 # no fresh tries: the number's codes take at most this many guesses a day.
 NUMBER_TRIES = 5
 TRIES_WINDOW = timedelta(hours=24)
-CODES_PER_DAY = 3  # codes texted to one number a day: sign-ups cannot flood a phone
+# Codes texted to one number over any 24 hours: sign-ups cannot flood a phone. A rolling
+# window, like the tries, so that the site's midnight gives no fresh codes.
+CODES_PER_DAY = 3
+CODES_WINDOW = timedelta(hours=24)
 # Nothing the sign-up typed goes into the text: the form must not let anyone write to any
 # number (a name can carry a link).
 CODE_TEXT = (
@@ -42,6 +45,13 @@ CODE_TEXT = (
     "Nếu bạn không đăng ký, hãy bỏ qua tin này."
 )
 WRONG_CODE = msg("Mã xác nhận không đúng hoặc đã hết hạn")
+# Why no code was texted to a sign-up's number, said to whoever signed up: the offer is
+# kept all the same, for a supervisor to phone the number.
+CODE_LIMIT = msg(
+    "Số điện thoại này đã nhận đủ {n} mã xác nhận trong 24 giờ qua nên không được gửi thêm "
+    "mã. Đăng ký vẫn được ghi nhận; trưởng ca sẽ gọi điện cho bạn trước khi duyệt.",
+    n=CODES_PER_DAY,
+)
 CONFIRMED = msg("Số điện thoại của bạn đã được xác nhận. Trưởng ca sẽ xem xét đăng ký.")
 
 
@@ -49,38 +59,38 @@ def _digest(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
 
 
-def _day_start(session: AsyncSession, now: datetime) -> datetime:
-    tz = site_of(session).timezone
-    return datetime.combine(now.astimezone(tz).date(), datetime.min.time(), tzinfo=tz)
-
-
 def _code_key(volunteer_id: int) -> str:
     return f"{CODE_SOURCE}:{volunteer_id}"
 
 
-async def send_code(session: AsyncSession, volunteer: Volunteer, now: datetime) -> bool:
+class CodeSent(enum.StrEnum):
+    SENT = "sent"
+    NONE = "none"  # no SMS channel enabled: a supervisor phones the number
+    LIMIT = "limit"  # the number had CODES_PER_DAY codes in the last 24 hours (CODE_LIMIT)
+
+
+async def send_code(session: AsyncSession, volunteer: Volunteer, now: datetime) -> CodeSent:
     """Text a new offer's number a one-time code (through the SMS channel's outbox, when
-    one is enabled; at most CODES_PER_DAY a number and site day). False when none went.
-    The codes counted are the texts queued (the outbox keeps them), not the offers whose
-    code is still live: a code spent, typed back or withdrawn was still sent."""
-    day_start = _day_start(session, now)
-    todays = await session.scalars(
-        select(Volunteer.id).where(
-            Volunteer.phone == volunteer.phone, Volunteer.created_at >= day_start
-        )
+    one is enabled; at most CODES_PER_DAY a number over any 24 hours). The codes counted
+    are the texts queued (the outbox keeps them), not the offers whose code is still live:
+    a code spent, typed back or withdrawn was still sent."""
+    since = now - CODES_WINDOW
+    # A code is texted as its offer is made: the number's offers of the window name them.
+    recent = await session.scalars(
+        select(Volunteer.id).where(Volunteer.phone == volunteer.phone, Volunteer.created_at > since)
     )
-    sent_today = await session.scalar(
+    sent = await session.scalar(
         select(func.count())
         .select_from(Message)
         .where(
             Message.source == CODE_SOURCE,
-            Message.created_at >= day_start,
-            Message.idempotency_key.in_([_code_key(i) for i in todays]),
+            Message.created_at > since,
+            Message.idempotency_key.in_([_code_key(i) for i in recent]),
         )
     )
-    if (sent_today or 0) >= CODES_PER_DAY:
-        log.info("volunteer_code_not_sent", volunteer_id=volunteer.id, reason="daily_limit")
-        return False
+    if (sent or 0) >= CODES_PER_DAY:
+        log.info("volunteer_code_not_sent", volunteer_id=volunteer.id, reason="number_limit")
+        return CodeSent.LIMIT
     code = f"{secrets.randbelow(1_000_000):06d}"
     message = await text_phone(
         session,
@@ -90,12 +100,12 @@ async def send_code(session: AsyncSession, volunteer: Volunteer, now: datetime) 
         source=CODE_SOURCE,
     )
     if message is None:
-        return False
+        return CodeSent.NONE
     volunteer.code_hash = _digest(code)
     volunteer.code_expires_at = now + CODE_VALID
     volunteer.code_tries = 0
     await session.flush()
-    return True
+    return CodeSent.SENT
 
 
 async def confirm_phone(session: AsyncSession, *, phone: str, code: str) -> Volunteer | None:

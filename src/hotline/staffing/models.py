@@ -34,7 +34,11 @@ class VolunteerStatus(enum.StrEnum):
 
 
 class SwapStatus(enum.StrEnum):
+    # Waiting for the colleague named to take the place: they accept or decline it.
     REQUESTED = "requested"
+    # The colleague took it: waiting for a supervisor to approve or reject it.
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
     APPROVED = "approved"
     REJECTED = "rejected"
     # Another request for the same place was approved first: the place has moved on.
@@ -145,19 +149,21 @@ class RosterEntry(Base):
 
 
 class ShiftSwap(Base):
-    """An operator asks to hand their place on a shift to a colleague; a supervisor decides."""
+    """An operator asks to hand their place on a shift to a colleague; the colleague
+    accepts or declines; a supervisor approves what they accepted (swaps.py)."""
 
     __tablename__ = "shift_swap"
     __table_args__ = (
-        # One waiting request per place (a holder's place on one shift of one day) and
-        # colleague: the same request sent twice at once cannot both land.
+        # One live request (waiting for the colleague, or accepted) per place (a holder's
+        # place on one shift of one day) and colleague: the same request sent twice at once
+        # cannot both land.
         Index(
             "uq_shift_swap_pending",
             "entry_id",
             "to_user_id",
             unique=True,
-            postgresql_where=text("status = 'requested'"),
-            sqlite_where=text("status = 'requested'"),
+            postgresql_where=text("status IN ('requested', 'accepted')"),
+            sqlite_where=text("status IN ('requested', 'accepted')"),
         ),
     )
 
@@ -173,6 +179,9 @@ class ShiftSwap(Base):
     reason: Mapped[str] = mapped_column(String(500), default="")
     status: Mapped[SwapStatus] = mapped_column(enum_column(SwapStatus, 10))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The colleague's answer (accepted or declined): who gave it and when.
+    answered_by: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -49,6 +49,7 @@ from hotline.staffing.placing import unassign as unassign
 from hotline.staffing.roster import Person as Person
 from hotline.staffing.roster import ShiftDay as ShiftDay
 from hotline.staffing.roster import roster as roster
+from hotline.staffing.swap_answers import answer_swap as answer_swap
 from hotline.staffing.swaps import decide_swap as decide_swap
 from hotline.staffing.swaps import list_swaps as list_swaps
 from hotline.staffing.swaps import request_swap as request_swap

@@ -200,11 +200,16 @@ async def read_board(
     week = await service.read_roster(
         session, actor=actor, start=monday, end=monday + timedelta(days=6)
     )
-    requested = (
-        await service.list_swaps(
-            session, actor=actor, status=SwapStatus.REQUESTED.value, limit=MAX_LIMIT
-        )
-    ).items
+    # The swaps still open: waiting for the colleague's answer, or accepted and waiting
+    # for a supervisor; newest first.
+    requested = [
+        swap
+        for status in (SwapStatus.REQUESTED, SwapStatus.ACCEPTED)
+        for swap in (
+            await service.list_swaps(session, actor=actor, status=status.value, limit=MAX_LIMIT)
+        ).items
+    ]
+    requested.sort(key=lambda swap: swap.id, reverse=True)
     notices = (await alerts.list_notices(session, actor=actor, limit=NOTICES_SHOWN * 5)).items
     board = Board(
         me=actor.user_id,

@@ -19,7 +19,7 @@ from hotline.db import utcnow
 from hotline.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from hotline.messages import msg
 from hotline.staffing.checks import free_text, hidden_characters, queue_taker
-from hotline.staffing.confirming import send_code
+from hotline.staffing.confirming import CodeSent, send_code
 from hotline.staffing.models import Volunteer, VolunteerStatus
 from hotline.staffing.paging import DEFAULT_LIMIT, Page, newest_first
 
@@ -126,7 +126,11 @@ def clean_skills(skills: dict[str, Any]) -> dict[str, Any]:
 class Offer:
     volunteer: Volunteer
     new: bool  # always True: every sign-up is an offer of its own
-    code_sent: bool = False  # a code was texted to the number to confirm it
+    code: CodeSent = CodeSent.NONE  # whether a code was texted to the number to confirm it
+
+    @property
+    def code_sent(self) -> bool:
+        return self.code is CodeSent.SENT
 
 
 # A Vietnamese mobile number in E.164: +84 then 3, 5, 7, 8 or 9 and eight digits (03x,
@@ -187,7 +191,7 @@ async def sign_up(
     session.add(volunteer)
     await session.flush()
     sent = await send_code(session, volunteer, utcnow())
-    log.info("volunteer_signed_up", volunteer_id=volunteer.id, code_sent=sent)
+    log.info("volunteer_signed_up", volunteer_id=volunteer.id, code=sent.value)
     return Offer(volunteer, True, sent)
 
 

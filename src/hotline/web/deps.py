@@ -8,6 +8,7 @@ from fastapi.security.utils import get_authorization_scheme_param
 from starlette.requests import HTTPConnection
 
 from hotline.auth.service import Actor, actor_for_page_session, actor_for_token
+from hotline.auth.service_accounts import check_route
 from hotline.errors import Unauthenticated
 from hotline.web.state import AppState
 
@@ -38,10 +39,13 @@ async def actor_from_request(conn: HTTPConnection, state: AppState) -> Actor:
         return known
     token = bearer_token(conn)
     if token:
-        if (actor := state.tokens.actor_for(token)) is not None:
-            return actor
-        async with state.unit_of_work(read_only=True) as session:
-            return await actor_for_token(session, token=token, cache=state.tokens)
+        actor = state.tokens.actor_for(token)
+        if actor is None:
+            async with state.unit_of_work(read_only=True) as session:
+                actor = await actor_for_token(session, token=token, cache=state.tokens)
+        # A service account's token opens its own routes only, whatever else they check.
+        check_route(actor, conn.scope.get("method", "GET"), conn.scope["path"])
+        return actor
     session_id = page_session_id(conn)
     if session_id is not None:
         # The cookie only names a server-side session: sign-out, a password change or a

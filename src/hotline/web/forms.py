@@ -29,7 +29,8 @@ from hotline.web.page import csrf_matches, csrf_token, nav_for, page_actor, temp
 from hotline.web.state import AppState
 
 EXPIRED = "Phiên làm việc đã hết hạn, vui lòng thử lại."
-ROLES = [r.value for r in Role]
+# A service account is made with `hotline service-account create`, not this form.
+ROLES = [r.value for r in Role if r is not Role.SERVICE]
 
 Errors = dict[str, str]
 # Reads for a page: (session, actor) -> what its template gets besides the common context.

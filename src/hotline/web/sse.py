@@ -42,6 +42,13 @@ def visible(actor: Actor, event: DomainEvent) -> bool:
     if event.kind.startswith("care."):
         # Health data: the patient's doctor and the supervisors only (care/access.py).
         return care_event_visible(actor, event.data)
+    if event.kind == "staffing.swap":
+        # A swap's step: the supervisors, and the people of that swap (the holder, the
+        # colleague asked to take the place, whoever filed it).
+        people = {event.data.get(k) for k in ("requested_by", "to_user_id", "filed_by")}
+        return allows(actor, Permission.MANAGE_STAFFING) or (
+            actor.user_id is not None and actor.user_id in people
+        )
     if event.kind.startswith("staffing."):
         # Unfilled shifts, surge mode: the supervisors' alerts (staffing/).
         return allows(actor, Permission.MANAGE_STAFFING)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from hotline.staffing import swaps
+from hotline.staffing import swap_answers, swaps
 from hotline.staffing.api.common import ActorDep, StateDep, StrictId
 from hotline.staffing.models import ShiftSwap
 from hotline.staffing.paging import DEFAULT_LIMIT, MAX_LIMIT
@@ -31,6 +31,8 @@ class SwapOut(BaseModel):
     reason: str
     status: str
     created_at: datetime
+    answered_by: int | None  # the colleague who accepted or declined it
+    answered_at: datetime | None
     decided_by: int | None
     decided_at: datetime | None
 
@@ -45,6 +47,8 @@ class SwapOut(BaseModel):
             reason=s.reason,
             status=s.status.value,
             created_at=s.created_at,
+            answered_by=s.answered_by,
+            answered_at=s.answered_at,
             decided_by=s.decided_by,
             decided_at=s.decided_at,
         )
@@ -69,13 +73,15 @@ async def list_swaps(
     actor: ActorDep,
     state: StateDep,
     status: Annotated[str | None, Query(max_length=10)] = None,
+    to_me: bool = False,
     cursor: Annotated[str | None, Query(max_length=80)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> SwapPageOut:
-    """Swap requests, newest first, a page at a time (`next_cursor` for the next)."""
+    """Swap requests, newest first, a page at a time (`next_cursor` for the next);
+    `to_me=true`: those naming the caller as the colleague to take the place."""
     async with state.unit_of_work(read_only=True) as session:
         page = await swaps.list_swaps(
-            session, actor=actor, status=status, cursor=cursor, limit=limit
+            session, actor=actor, status=status, to_me=to_me, cursor=cursor, limit=limit
         )
         return SwapPageOut(items=[SwapOut.of(s) for s in page.items], next_cursor=page.next_cursor)
 
@@ -85,6 +91,22 @@ async def withdraw_swap(swap_id: Id, actor: ActorDep, state: StateDep) -> SwapOu
     """The place's holder, or whoever filed the request, takes it back while it waits."""
     async with state.unit_of_work() as session:
         return SwapOut.of(await swaps.withdraw_swap(session, actor=actor, swap_id=swap_id))
+
+
+@router.post("/swaps/{swap_id}/accept", response_model=SwapOut)
+async def accept_swap(swap_id: Id, actor: ActorDep, state: StateDep) -> SwapOut:
+    """The colleague named takes the place: the request then waits for a supervisor."""
+    async with state.unit_of_work() as session:
+        swap = await swap_answers.answer_swap(session, actor=actor, swap_id=swap_id, accept=True)
+        return SwapOut.of(swap)
+
+
+@router.post("/swaps/{swap_id}/decline", response_model=SwapOut)
+async def decline_swap(swap_id: Id, actor: ActorDep, state: StateDep) -> SwapOut:
+    """The colleague named turns the request down: it ends there."""
+    async with state.unit_of_work() as session:
+        swap = await swap_answers.answer_swap(session, actor=actor, swap_id=swap_id, accept=False)
+        return SwapOut.of(swap)
 
 
 @router.post("/swaps/{swap_id}/{verb}", response_model=SwapOut)

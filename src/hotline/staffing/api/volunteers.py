@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, StrictBool
 from hotline.errors import InvalidInput
 from hotline.staffing import confirming, offers, volunteers
 from hotline.staffing.api.common import ActorDep, StateDep
+from hotline.staffing.confirming import CodeSent
 from hotline.staffing.models import Volunteer
 from hotline.staffing.paging import DEFAULT_LIMIT, MAX_LIMIT
 from hotline.types import Id
@@ -83,6 +84,9 @@ class VolunteerOut(BaseModel):
 class SignedUpOut(BaseModel):
     status: Literal["received"]
     detail: str
+    # Whether a confirmation code was texted: `sent`, `none` (no SMS channel: a supervisor
+    # phones the number), or `limit` (the number had its codes for 24 hours; `detail` says so).
+    code: Literal["sent", "none", "limit"]
 
 
 @router.post("/public/volunteers", response_model=SignedUpOut, status_code=202)
@@ -91,7 +95,7 @@ async def sign_up(body: VolunteerIn, request: Request, state: StateDep) -> Signe
     number that already has an offer is answered exactly as a new one."""
     await state.public.hit(client_address(request))
     async with state.unit_of_work() as session:
-        await volunteers.sign_up(
+        offer = await volunteers.sign_up(
             session,
             full_name=body.full_name,
             phone=body.phone,
@@ -99,7 +103,10 @@ async def sign_up(body: VolunteerIn, request: Request, state: StateDep) -> Signe
             note=body.note,
             reserve=body.reserve,
         )
-    return SignedUpOut(status="received", detail=volunteers.RECEIVED)
+    detail: str = volunteers.RECEIVED
+    if offer.code is CodeSent.LIMIT:
+        detail = f"{detail} {confirming.CODE_LIMIT}"
+    return SignedUpOut(status="received", detail=detail, code=offer.code.value)
 
 
 class VolunteerPageOut(BaseModel):

@@ -22,7 +22,7 @@ from hotline.auth.service import Actor, get_user
 from hotline.db import utcnow
 from hotline.errors import DomainError, InvalidInput, NotAllowed
 from hotline.messages import msg
-from hotline.staffing import planning, service, surge, swaps, views, volunteers
+from hotline.staffing import planning, service, surge, views, volunteers
 from hotline.staffing.offer_views import withdrawal_notice
 from hotline.types import Id
 from hotline.web.deps import get_state
@@ -52,7 +52,9 @@ DONE = {
     "swap_approve": msg("Đã duyệt đổi ca."),
     "swap_reject": msg("Đã từ chối đổi ca."),
     "swap_withdraw": msg("Đã rút yêu cầu đổi ca."),
-    "swap_request": msg("Đã gửi yêu cầu đổi ca; trưởng ca sẽ duyệt."),
+    "swap_request": msg("Đã gửi yêu cầu đổi ca; chờ đồng nghiệp nhận rồi trưởng ca duyệt."),
+    "swap_accept": msg("Đã nhận ca; chờ trưởng ca duyệt."),
+    "swap_decline": msg("Đã từ chối nhận ca."),
     "clock_in": msg("Đã vào ca."),
     "clock_out": msg("Đã hết ca."),
     "roster_assign": msg("Đã xếp người vào ca."),
@@ -342,30 +344,6 @@ async def decide_volunteer(
         typed={f"{key}-user_id": raw},
         early=early,
         fields=frozenset({"user_id"}),
-    )
-
-
-@router.post("/staffing/swaps/{swap_id}/{verb}", response_class=HTMLResponse)
-async def decide_swap(
-    request: Request,
-    state: StateDep,
-    swap_id: Id,
-    verb: Literal["approve", "reject", "withdraw"],
-    csrf: FormText = "",
-) -> Response:
-    """Approve (the place passes to the colleague) or refuse a swap (service.decide_swap);
-    or, its holder or whoever filed it, withdraw it (swaps.withdraw_swap)."""
-
-    async def action(session: AsyncSession, actor: Actor) -> None:
-        if verb == "withdraw":
-            await swaps.withdraw_swap(session, actor=actor, swap_id=swap_id)
-        else:
-            await service.decide_swap(
-                session, actor=actor, swap_id=swap_id, approve=verb == "approve"
-            )
-
-    return await _act(
-        request, state, csrf=csrf, key=f"swap-{swap_id}", action=action, done=f"swap_{verb}"
     )
 
 

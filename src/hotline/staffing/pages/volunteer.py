@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from hotline.errors import DomainError
 from hotline.messages import msg
 from hotline.staffing import confirming, volunteers
+from hotline.staffing.confirming import CodeSent
 from hotline.web.deps import client_address, get_state
 from hotline.web.inputs import FormRefusals, without_nul
 from hotline.web.page import csrf_matches, csrf_token, templates_for
@@ -132,7 +133,8 @@ async def sign_up(
             status = exc.status
         else:
             # Only whether a code went out is carried: the page shows nothing of the offer.
-            sent = "/tinh-nguyen/da-gui" + ("?ma=1" if offer.code_sent else "")
+            mark = {CodeSent.SENT: "?ma=1", CodeSent.LIMIT: "?ma=het"}.get(offer.code, "")
+            sent = "/tinh-nguyen/da-gui" + mark
             return RedirectResponse(sent, status_code=303)
     return _page(request, "volunteer", {"values": values, "errors": errors}, status=status)
 
@@ -153,7 +155,10 @@ async def signed_up(request: Request) -> Response:
     """Thanks, and what happens next (the offer itself is not shown back); with the code
     form when a code was texted."""
     code_form = request.query_params.get("ma") == "1"
-    return _page(request, "volunteer_sent", {"code_form": code_form, "values": {}, "errors": {}})
+    context = {"code_form": code_form, "values": {}, "errors": {}}
+    if request.query_params.get("ma") == "het":
+        context["code_limit"] = confirming.CODE_LIMIT
+    return _page(request, "volunteer_sent", context)
 
 
 @router.post("/tinh-nguyen/xac-nhan", response_class=HTMLResponse)

@@ -1,14 +1,16 @@
-// The staffing page kept live for shift leads: the event stream (/api/v1/events; after a
-// drop EventSource reconnects by itself with Last-Event-ID, and the server first sends what
-// was missed) says an unfilled shift was announced or surge mode changed; the page fetches
-// itself again and swaps in the alert regions (#unfilled, #surge, #notices). The server
-// renders every word; nothing is counted here. A burst of events causes one refresh.
+// The staffing page kept live: the event stream (/api/v1/events; after a drop EventSource
+// reconnects by itself with Last-Event-ID, and the server first sends what was missed) says
+// an unfilled shift was announced, surge mode changed or a swap moved on; the page fetches
+// itself again and swaps in the regions (#unfilled, #surge, #notices, #swaps for shift
+// leads; a call taker's page names its own in data-kinds and data-regions: the swaps).
+// The server renders every word; nothing is counted here. A burst of events causes one
+// refresh.
 (function () {
   "use strict";
   var status = document.getElementById("staffing-live");
   if (!status || !window.EventSource) return;
-  var REGIONS = ["unfilled", "surge", "notices"];
-  var KINDS = ["staffing.unfilled", "staffing.surge"];
+  var REGIONS = (status.dataset.regions || "unfilled surge notices swaps").split(" ");
+  var KINDS = (status.dataset.kinds || "staffing.unfilled staffing.surge staffing.swap").split(" ");
   var timer = null, running = false, again = false, wasDown = false;
 
   function refresh() {
