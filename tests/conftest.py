@@ -75,6 +75,57 @@ def cheap_password_hashing() -> None:
     use_password_hasher(PasswordHasher.from_parameters(profiles.CHEAPEST))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def routes_built_once_per_worker() -> Iterator[None]:
+    """Each route's request handler built once per test process, as a served app builds it
+    once per process, rather than again for each test's app.
+
+    FastAPI builds an included route's handler (its dependencies' analysis, its validation
+    models) when an app first routes a request past it, and keeps it on that app; every test
+    makes a new app, and rebuilding ~100 handlers took about a third of a test's time. What
+    is shared is the same for every app create_app makes: the handler depends on the route,
+    the router and how it is included, and on the app only for `dependency_overrides`,
+    which nothing here uses (an app given overrides before its first request builds its
+    own handlers). The app's state, settings, middleware and
+    database stay each test's own. Left off if FastAPI's internals no longer look the same."""
+    from fastapi import routing
+
+    context = getattr(routing, "_EffectiveRouteContext", None)
+    raw = vars(context).get("from_api_route") if context is not None else None
+    if not isinstance(raw, classmethod):
+        yield
+        return
+    original = raw.__get__(None, context)
+    built: dict[tuple[Any, ...], Any] = {}
+    kept: list[tuple[Any, Any]] = []
+
+    def from_api_route(cls: Any, *, original_route: Any, include_context: Any) -> Any:
+        provider = include_context.dependency_overrides_provider
+        if getattr(provider, "dependency_overrides", None):
+            return original(original_route=original_route, include_context=include_context)
+        key = (
+            id(original_route),  # routes compare by value and do not hash
+            id(include_context.included_router),
+            include_context.prefix,
+            tuple(d.dependency for d in include_context.dependencies),
+            tuple(include_context.tags),
+            include_context.include_in_schema,
+            include_context.deprecated,
+            include_context.max_body_size,
+        )
+        if key not in built:
+            built[key] = original(original_route=original_route, include_context=include_context)
+            # Kept alive with the handler, so their ids in the key are never reused.
+            kept.append((original_route, include_context.included_router))
+        return built[key]
+
+    context.from_api_route = classmethod(from_api_route)
+    try:
+        yield
+    finally:
+        context.from_api_route = raw  # type: ignore[union-attr]
+
+
 def _bootstrap(url: str) -> None:
     from hotline.db import create_engine, make_sessionmaker
     from hotline.setup import bootstrap
