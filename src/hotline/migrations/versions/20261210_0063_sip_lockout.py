@@ -1,7 +1,7 @@
 """REGISTER lockouts shared by the phone-line processes and kept across their restarts
 
 Revision ID: 20261210_0063
-Revises: 20261210_0060
+Revises: 20261210_0061
 Create Date: 2026-12-10 14:00:00
 """
 
@@ -13,7 +13,7 @@ import hotline.db
 from alembic import op
 
 revision = '20261210_0063'
-down_revision = '20261210_0060'
+down_revision = '20261210_0061'
 branch_labels = None
 depends_on = None
 
