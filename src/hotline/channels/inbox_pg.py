@@ -50,6 +50,10 @@ if TYPE_CHECKING:
 # the cached settings is always checked again against the database's.
 CHANNEL_TTL = 5.0
 
+# How many times `CITIZEN_SQL` runs for one delivery when other deliveries keep changing
+# what it read (each run after the first sees what they committed).
+CITIZEN_RUNS = 5
+
 
 @dataclass(frozen=True)
 class _Channel:
@@ -172,7 +176,10 @@ SELECT (SELECT id FROM msg) AS message_id,
 # Anything else (a closed or staff conversation) writes nothing: the portable path does
 # it. Another delivery creating the same identity at once makes this one write nothing
 # too (the caller runs it again, which then finds what that one created). `has_conv`
-# without a message: another delivery of the same event stored it meanwhile.
+# without a message: another delivery of the same event stored it meanwhile. 'again':
+# another delivery changed what this one read (it wrote into the citizen's conversation,
+# or took the number for another card) after its snapshot; nothing of the message is
+# written, and run again it sees what that one wrote, as if they came one at a time.
 # A new identity names its contact before the contact row is written: foreign keys are
 # checked at the end of the statement. $16: the numbers, proven ones first (citizens.phones_of).
 CITIZEN_SQL = (
@@ -185,7 +192,10 @@ WITH owner AS (
 ), ident AS (
     SELECT contact_id FROM contact_identity WHERE channel = $2 AND external_id = $3
 ), open_conv AS (
-    SELECT c.id, c.audience FROM conversation c
+    -- `version`: the row as locked, which is its newest version when this statement
+    -- waited for another writing into it (READ COMMITTED), not the one the rest of this
+    -- statement sees.
+    SELECT c.id, c.audience, c.xmin::text AS version FROM conversation c
     WHERE c.channel_id = $1 AND c.external_user_id = $3 AND c.status = 'open'
     FOR UPDATE OF c
 ), seen AS (
@@ -193,6 +203,13 @@ WITH owner AS (
 ), plan AS (
     SELECT CASE
         WHEN EXISTS (SELECT 1 FROM seen) THEN 'seen'
+        -- Another delivery wrote into the citizen's conversation after this statement's
+        -- snapshot was taken (this one waited for its lock): what it read of the citizen
+        -- (their card, its numbers, the event being new) may be out of date, so it
+        -- writes nothing and is run again, seeing it.
+        WHEN (SELECT version FROM open_conv) IS DISTINCT FROM (
+            SELECT c.xmin::text FROM conversation c WHERE c.id = (SELECT id FROM open_conv)
+        ) THEN 'again'
         WHEN EXISTS (SELECT 1 FROM ident)
              AND EXISTS (SELECT 1 FROM open_conv WHERE audience = 'citizen')
             THEN 'known'
@@ -224,22 +241,31 @@ WITH owner AS (
     SELECT $1, contact_id, $3, 'open', true, GREATEST($14, $13), $13, $14 FROM new_ident
     ON CONFLICT (channel_id, external_user_id) WHERE status = 'open' DO NOTHING
     RETURNING id
-), conv AS (
-    SELECT open_conv.id FROM open_conv, plan WHERE plan.way = 'known'
-    UNION ALL
-    SELECT id FROM new_conv
-), phone AS (
+), claim AS (
     -- A number nobody owns joins the citizen's contact (the first one given).
+    SELECT ident.contact_id FROM ident, plan
+    WHERE plan.way = 'known' AND EXISTS (SELECT 1 FROM open_conv)
+    UNION ALL
+    SELECT person.id FROM person, new_conv
+), phone AS (
     INSERT INTO contact_phone (e164, contact_id)
-    SELECT $16[1], linked.contact_id
-    FROM (
-        SELECT contact_id FROM ident, plan WHERE plan.way = 'known'
-        UNION ALL
-        SELECT id FROM person
-    ) linked
+    SELECT $16[1], claim.contact_id FROM claim
     WHERE cardinality($16::text[]) > 0 AND NOT EXISTS (SELECT 1 FROM owner)
-      AND EXISTS (SELECT 1 FROM conv)
     ON CONFLICT (e164) DO NOTHING
+    RETURNING e164
+), taken AS (
+    -- Another citizen's delivery gave the number to their card after this statement's
+    -- snapshot: one at a time, this citizen would have joined that card (a known one
+    -- whose card has no number) or stayed apart from it, so the message is not stored
+    -- here and the statement runs again, finding the number's owner.
+    SELECT 1 FROM claim
+    WHERE cardinality($16::text[]) > 0 AND NOT EXISTS (SELECT 1 FROM owner)
+      AND NOT EXISTS (SELECT 1 FROM phone)
+), conv AS (
+    SELECT open_conv.id FROM open_conv, plan
+    WHERE plan.way = 'known' AND NOT EXISTS (SELECT 1 FROM taken)
+    UNION ALL
+    SELECT id FROM new_conv WHERE NOT EXISTS (SELECT 1 FROM taken)
 ), move AS (
     -- A known citizen writing a number another card owns, their own card having none:
     -- their identity and its card's conversations move to that card
@@ -264,7 +290,9 @@ WITH owner AS (
     WHERE c.contact_id = (SELECT from_id FROM move) AND EXISTS (SELECT 1 FROM msg)
       AND c.id <> ALL (ARRAY(SELECT id FROM open_conv))
 )
-SELECT (SELECT id FROM msg) AS message_id, (SELECT way FROM plan) AS way,
+SELECT (SELECT id FROM msg) AS message_id,
+       CASE WHEN EXISTS (SELECT 1 FROM taken) THEN 'again' ELSE (SELECT way FROM plan) END
+           AS way,
        EXISTS (SELECT 1 FROM seen) AS seen, EXISTS (SELECT 1 FROM conv) AS has_conv
 """
 )
@@ -348,11 +376,15 @@ async def receive_autocommit(
         if stored.seen or stored.conversation_id is not None:
             # Stored before, or by a delivery that committed while this one waited on it.
             return HookResult(OK, 0)
-    for _ in range(2):
+    for _ in range(CITIZEN_RUNS):
         row = await pool.fetchrow(CITIZEN_SQL, *params, phones)
         assert row is not None
         if row["message_id"] is not None:
             return _stored(wake)
+        if row["way"] == "again":
+            # Another delivery for this citizen, or giving their number, committed while
+            # this one ran: once more, seeing what it wrote.
+            continue
         if row["way"] == "seen" or row["has_conv"]:
             # Stored before, or by a delivery that committed while this one waited on it.
             return HookResult(OK, 0)
@@ -360,7 +392,7 @@ async def receive_autocommit(
             return None  # a case CITIZEN_SQL leaves alone: the portable path
         # Another delivery created the citizen while this one waited on it (its identity
         # or conversation, now committed): once more, finding them.
-    return None
+    return None  # raced every time: the portable path, in a transaction of its own
 
 
 def _stored(wake: Callable[[], None] | None) -> HookResult:
