@@ -207,3 +207,30 @@ async def test_messages_waiting_on_each_other_move_a_citizen_as_one_at_a_time_wo
         assert await session.scalar(select(func.count()).select_from(Message)) == 4
     assert identity in (lan, hoa)
     assert convs == [identity, identity]
+
+
+async def test_a_card_known_by_two_identities_stays_whole_when_one_gives_another_cards_number(
+    app, client, world, zalo
+):
+    # The move is for a citizen known only by their identity (citizens._link_phones): a
+    # card staff gave a second identity is not that, and moving the conversations of the
+    # card without its other identity left that one's conversation on another person.
+    lan = await _card(client, world, "Nguyễn Thị Lan", "0912345678")
+    channel = await make_channel(client, world, zalo.url)
+    await _ok(client, channel, _from("u1", "m1", "Cây đổ chắn đường"))
+    (first,) = await _conversations(client, world, channel)
+    card = first["contact_id"]
+    r = await client.post(
+        f"/api/v1/contacts/{card}/identities",
+        json={"channel": "zalo", "external_id": "u2"},
+        headers=world.auth("operator"),
+    )
+    assert r.status_code == 201, r.text
+    await _ok(client, channel, _from("u2", "m2", "Tôi là chồng"))
+    await _ok(client, channel, _from("u1", "m3", "Gọi cho hàng xóm 0912 345 678"))
+    assert await _identity_cards(client, world, channel) == {"u1": card, "u2": card}
+    by_user = {
+        c["external_user_id"]: c["contact_id"] for c in await _conversations(client, world, channel)
+    }
+    assert by_user == {"u1": card, "u2": card}
+    assert await _phones(client, world, lan) == ["+84912345678"]

@@ -99,12 +99,23 @@ async def _link_phones(
     session: AsyncSession, identity: ContactIdentity, owner: int | None, phones: list[str]
 ) -> None:
     """A number written in a message: a contact known only by this identity moves to the
-    contact owning that number; an unknown number is added to the identity's contact."""
+    contact owning that number; an unknown number is added to the identity's contact.
+    A contact with a number, or with another identity (staff linked it, or merged another
+    card into it), is more than this identity: it stays as it is, or its other identity
+    would be left behind while its conversations moved."""
     if owner is not None and owner != identity.contact_id:
         has_phone = await session.scalar(
             select(ContactPhone.e164).where(ContactPhone.contact_id == identity.contact_id)
         )
-        if has_phone is None:
+        other = await session.scalar(
+            select(ContactIdentity.id)
+            .where(
+                ContactIdentity.contact_id == identity.contact_id,
+                ContactIdentity.id != identity.id,
+            )
+            .limit(1)
+        )
+        if has_phone is None and other is None:
             await session.execute(
                 update(Conversation)
                 .where(Conversation.contact_id == identity.contact_id)

@@ -267,14 +267,19 @@ WITH owner AS (
     UNION ALL
     SELECT id FROM new_conv WHERE NOT EXISTS (SELECT 1 FROM taken)
 ), move AS (
-    -- A known citizen writing a number another card owns, their own card having none:
-    -- their identity and its card's conversations move to that card
-    -- (citizens._link_phones), with the message: not at all if it is not stored.
+    -- A known citizen writing a number another card owns, their own card having none
+    -- and no other identity: their identity and its card's conversations move to that
+    -- card (citizens._link_phones), with the message: not at all if it is not stored.
     SELECT owner.contact_id AS to_id, ident.contact_id AS from_id
     FROM owner, ident, plan
     WHERE plan.way = 'known' AND owner.contact_id <> ident.contact_id
       AND NOT EXISTS (
           SELECT 1 FROM contact_phone p WHERE p.contact_id = (SELECT contact_id FROM ident)
+      )
+      AND NOT EXISTS (
+          SELECT 1 FROM contact_identity o
+          WHERE o.contact_id = (SELECT contact_id FROM ident)
+            AND (o.channel, o.external_id) <> ($2, $3)
       )
 ),"""
     + _MESSAGE_TEMPLATE.replace(
