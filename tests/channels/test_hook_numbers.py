@@ -234,3 +234,29 @@ async def test_a_card_known_by_two_identities_stays_whole_when_one_gives_another
     }
     assert by_user == {"u1": card, "u2": card}
     assert await _phones(client, world, lan) == ["+84912345678"]
+
+
+async def test_a_units_number_written_in_a_message_is_nobodys_card(app, client, world, zalo):
+    # "I called the ward office on 024 3825 1234": that number is the unit's, not the
+    # citizen's, and everyone who writes it is not one person.
+    r = await client.post(
+        "/api/v1/units",
+        json={
+            "code": "ubnd-phuong-x",
+            "name": "UBND phường X",
+            "type": "ward_committee",
+            "phone": "024 3825 1234",
+        },
+        headers=world.auth("admin"),
+    )
+    assert r.status_code == 201, r.text
+    channel = await make_channel(client, world, zalo.url)
+    text = "Tôi gọi phường số 024.3825.1234 mà không ai nghe"
+    await _ok(client, channel, _from("u1", "m1", text))
+    await _ok(client, channel, _from("u2", "m2", "Đèn đường hỏng"))
+    await _ok(client, channel, _from("u2", "m3", text))
+    await _ok(client, channel, _from("u3", "m4", text))
+    cards = await _identity_cards(client, world, channel)
+    assert len(set(cards.values())) == 3, cards
+    for card in cards.values():
+        assert await _phones(client, world, card) == []

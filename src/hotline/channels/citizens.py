@@ -5,6 +5,8 @@ conversation on the channel."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from functools import lru_cache
 
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +17,7 @@ from hotline.channels.registry import CASE_CHANNEL
 from hotline.contacts.models import Contact, ContactIdentity, ContactPhone
 from hotline.contacts.phones import normalise_phone
 from hotline.db import dialect_name, insert_for, utcnow
+from hotline.directory.models import Unit
 from hotline.errors import InvalidInput
 from hotline.events import DomainEvent, record_event
 from hotline.text import tidy, without_hidden
@@ -45,9 +48,34 @@ def _phones_in(text: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def phones_of(event: Inbound) -> list[str]:
-    """The numbers a message links its citizen to: proven ones, then those in its text."""
-    return list(dict.fromkeys([*event.phones, *_phones_in(clean_text(event.text))]))
+def phones_of(event: Inbound, units: Iterable[str | None] = ()) -> list[str]:
+    """The numbers a message links its citizen to: proven ones, then those in its text
+    that are not one of `units`' (the units' numbers as staff typed them: a citizen
+    writing the ward office's or the hotline's number gives no number of their own, and
+    everyone who writes it is not one person)."""
+    written = _phones_in(clean_text(event.text))
+    if written:
+        theirs = {number for raw in units if raw and (number := _e164(raw)) is not None}
+        written = [number for number in written if number not in theirs]
+    return list(dict.fromkeys([*event.phones, *written]))
+
+
+@lru_cache(maxsize=4096)
+def _e164(raw: str) -> str | None:
+    try:
+        return normalise_phone(raw)
+    except InvalidInput:
+        return None
+
+
+def written_numbers(event: Inbound) -> bool:
+    """Whether the message's text holds a number (then the units' numbers are read)."""
+    return bool(_phones_in(clean_text(event.text)))
+
+
+async def unit_numbers(session: AsyncSession) -> list[str | None]:
+    """The units' numbers as staff typed them (`phones_of`)."""
+    return list(await session.scalars(select(Unit.phone).where(Unit.phone.is_not(None))))
 
 
 async def identity_for(

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 
 from hotline.channels.adapter import HookReply, InboundKind
-from hotline.channels.citizens import clean_name, phones_of
+from hotline.channels.citizens import clean_name, phones_of, written_numbers
 from hotline.channels.files import wants_fetch
 from hotline.channels.inbox import OK, HookResult, message_values
 from hotline.channels.mailthreads import threaded
@@ -303,6 +303,10 @@ SELECT (SELECT id FROM msg) AS message_id,
 )
 
 
+# The units' numbers (citizens.phones_of), read only for a message whose text holds one.
+UNITS_SQL = "SELECT phone FROM unit WHERE phone IS NOT NULL"
+
+
 async def receive_autocommit(
     writer: HookWriter | None,
     *,
@@ -350,7 +354,8 @@ async def receive_autocommit(
         or wants_fetch(event)  # its files' fetch job is queued by the portable path
     ):
         return None
-    phones = phones_of(event)
+    units = await pool.fetch(UNITS_SQL) if written_numbers(event) else []
+    phones = phones_of(event, [unit["phone"] for unit in units])
     values = message_values(event)
     name = clean_name(event.user_name)
     params = (
