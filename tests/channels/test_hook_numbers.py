@@ -260,3 +260,45 @@ async def test_a_units_number_written_in_a_message_is_nobodys_card(app, client, 
     assert len(set(cards.values())) == 3, cards
     for card in cards.values():
         assert await _phones(client, world, card) == []
+
+
+async def test_a_merged_cards_conversations_are_the_kept_cards(app, client, world, zalo):
+    # A merge moves the card's identities (contacts.merge): its conversations went on
+    # naming the merged card, so the kept card listed none of them, reads of them were
+    # logged against the merged card, and a number the citizen gave later moved their
+    # identity but left their conversation behind (the unit of work) or took it (one
+    # statement on PostgreSQL).
+    lan = await _card(client, world, "Nguyễn Thị Lan", "0912345678")
+    channel = await make_channel(client, world, zalo.url)
+    await _ok(client, channel, _from("u1", "m1", "Cây đổ chắn đường"))
+    (conversation,) = await _conversations(client, world, channel)
+    r = await client.post(
+        f"/api/v1/contacts/{lan}/merge",
+        json={"merge_id": conversation["contact_id"]},
+        headers=world.auth("operator"),
+    )
+    assert r.status_code == 200, r.text
+    r = await client.get(
+        "/api/v1/conversations", params={"contact": lan}, headers=world.auth("operator")
+    )
+    assert [c["id"] for c in r.json()["items"]] == [conversation["id"]]
+    await _ok(client, channel, _from("u1", "m2", "Còn đó"))
+    r = await client.get(
+        f"/api/v1/conversations/{conversation['id']}", headers=world.auth("operator")
+    )
+    assert r.json()["contact_id"] == lan
+    assert len(r.json()["messages"]) == 2
+    r = await client.get(f"/api/v1/contacts/{lan}/reads", headers=world.auth("admin"))
+    assert "conversation" in {read["purpose"] for read in r.json()}, r.json()
+
+
+@pytest.mark.parametrize(
+    "written", ["0084 912 345 678", "+84 912.345.678", "84912345678", "0912-345-678"]
+)
+async def test_a_number_written_in_any_usual_form_finds_its_card(app, client, world, zalo, written):
+    lan = await _card(client, world, "Nguyễn Thị Lan", "0912345678")
+    channel = await make_channel(client, world, zalo.url)
+    await _ok(client, channel, _from("u1", "m1", f"Tôi là Lan, số {written}"))
+    await _ok(client, channel, _from("u2", "m2", "Đèn đường hỏng"))
+    await _ok(client, channel, _from("u2", "m3", f"Nhà Lan, gọi {written}"))
+    assert await _identity_cards(client, world, channel) == {"u1": lan, "u2": lan}

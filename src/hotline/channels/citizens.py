@@ -22,8 +22,9 @@ from hotline.errors import InvalidInput
 from hotline.events import DomainEvent, record_event
 from hotline.text import tidy, without_hidden
 
-# A Vietnamese number as people type it: 0912 345 678, 0912.345.678, +84 912345678.
-_PHONE = re.compile(r"(?<![\d+])(?:\+?84|0)(?:[ .\-]?\d){9,10}(?!\d)")
+# A Vietnamese number as people type it: 0912 345 678, 0912.345.678, +84 912345678,
+# 84912345678, and 0084 912 345 678 as it is dialled from abroad.
+_PHONE = re.compile(r"(?<![\d+])(?:(?:\+|00)?84|0)(?:[ .\-]?\d){9,10}(?!\d)")
 
 
 def clean_text(text: str) -> str:
