@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from hotline.channels.hooks_batch import BATCH_SQL
-from hotline.channels.inbox_pg import CITIZEN_SQL, STORE_SQL
+from hotline.channels.hooks_sql import CITIZEN_SQL, STORE_SQL
 from tests.cases.test_intake_plan import table_scans
 from tests.channels.zalo_helpers import deliver, make_channel, variant
 

@@ -5,6 +5,8 @@ conversation on the channel."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from functools import lru_cache
 
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,12 +17,14 @@ from hotline.channels.registry import CASE_CHANNEL
 from hotline.contacts.models import Contact, ContactIdentity, ContactPhone
 from hotline.contacts.phones import normalise_phone
 from hotline.db import dialect_name, insert_for, utcnow
+from hotline.directory.models import Unit
 from hotline.errors import InvalidInput
 from hotline.events import DomainEvent, record_event
 from hotline.text import tidy, without_hidden
 
-# A Vietnamese number as people type it: 0912 345 678, 0912.345.678, +84 912345678.
-_PHONE = re.compile(r"(?<![\d+])(?:\+?84|0)(?:[ .\-]?\d){9,10}(?!\d)")
+# A Vietnamese number as people type it: 0912 345 678, 0912.345.678, +84 912345678,
+# 84912345678, and 0084 912 345 678 as it is dialled from abroad.
+_PHONE = re.compile(r"(?<![\d+])(?:(?:\+|00)?84|0)(?:[ .\-]?\d){9,10}(?!\d)")
 
 
 def clean_text(text: str) -> str:
@@ -45,9 +49,34 @@ def _phones_in(text: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def phones_of(event: Inbound) -> list[str]:
-    """The numbers a message links its citizen to: proven ones, then those in its text."""
-    return list(dict.fromkeys([*event.phones, *_phones_in(clean_text(event.text))]))
+def phones_of(event: Inbound, units: Iterable[str | None] = ()) -> list[str]:
+    """The numbers a message links its citizen to: proven ones, then those in its text
+    that are not one of `units`' (the units' numbers as staff typed them: a citizen
+    writing the ward office's or the hotline's number gives no number of their own, and
+    everyone who writes it is not one person)."""
+    written = _phones_in(clean_text(event.text))
+    if written:
+        theirs = {number for raw in units if raw and (number := _e164(raw)) is not None}
+        written = [number for number in written if number not in theirs]
+    return list(dict.fromkeys([*event.phones, *written]))
+
+
+@lru_cache(maxsize=4096)
+def _e164(raw: str) -> str | None:
+    try:
+        return normalise_phone(raw)
+    except InvalidInput:
+        return None
+
+
+def written_numbers(event: Inbound) -> bool:
+    """Whether the message's text holds a number (then the units' numbers are read)."""
+    return bool(_phones_in(clean_text(event.text)))
+
+
+async def unit_numbers(session: AsyncSession) -> list[str | None]:
+    """The units' numbers as staff typed them (`phones_of`)."""
+    return list(await session.scalars(select(Unit.phone).where(Unit.phone.is_not(None))))
 
 
 async def identity_for(
@@ -99,12 +128,23 @@ async def _link_phones(
     session: AsyncSession, identity: ContactIdentity, owner: int | None, phones: list[str]
 ) -> None:
     """A number written in a message: a contact known only by this identity moves to the
-    contact owning that number; an unknown number is added to the identity's contact."""
+    contact owning that number; an unknown number is added to the identity's contact.
+    A contact with a number, or with another identity (staff linked it, or merged another
+    card into it), is more than this identity: it stays as it is, or its other identity
+    would be left behind while its conversations moved."""
     if owner is not None and owner != identity.contact_id:
         has_phone = await session.scalar(
             select(ContactPhone.e164).where(ContactPhone.contact_id == identity.contact_id)
         )
-        if has_phone is None:
+        other = await session.scalar(
+            select(ContactIdentity.id)
+            .where(
+                ContactIdentity.contact_id == identity.contact_id,
+                ContactIdentity.id != identity.id,
+            )
+            .limit(1)
+        )
+        if has_phone is None and other is None:
             await session.execute(
                 update(Conversation)
                 .where(Conversation.contact_id == identity.contact_id)

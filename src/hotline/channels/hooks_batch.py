@@ -5,7 +5,7 @@ Under load most of a webhook's cost is the statement around its row, on both sid
 pool handing out a connection, the round trip, starting the executor for a plan of CTEs,
 the commit. `HookWriter` keeps a few lanes (as case intake's `IntakeWriter` does, in
 cases/intake_batch.py): an event that finds a lane free is written at once with
-`inbox_pg.STORE_SQL`; while every lane is busy, events queue, and the next free lane writes
+`hooks_sql.STORE_SQL`; while every lane is busy, events queue, and the next free lane writes
 all of them (up to `max_batch`) in one statement, `BATCH_SQL`, that does for each what
 `STORE_SQL` does for one. The same event delivered several times into one batch is written
 once; the other deliveries are answered as repeats.
@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 import asyncpg
 import structlog
 
-from hotline.channels.inbox_pg import STORE_SQL
+from hotline.channels.hooks_sql import STORE_SQL
 from hotline.group_commit import GroupWriter, settle
 
 log = structlog.get_logger(__name__)

@@ -22,6 +22,8 @@ from hotline.channels.citizens import (
     leave_staff,
     open_conversation,
     phones_of,
+    unit_numbers,
+    written_numbers,
 )
 from hotline.channels.echoes import store_echo, store_follow
 from hotline.channels.files import (
@@ -161,7 +163,7 @@ async def _store_message(
 ) -> int:
     if await seen(session, channel, event.event_id):
         return 0
-    phones = phones_of(event)
+    phones = phones_of(event, await unit_numbers(session) if written_numbers(event) else ())
     identity = await identity_for(session, channel, event, phones)
     conversation, case_id = (
         await find_thread(session, channel, event) if threaded(event) else (None, None)

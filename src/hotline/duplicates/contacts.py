@@ -1,6 +1,6 @@
-"""Merging two contact cards of one person: phones, identities, cases, calls, followed-patient
-records and the log of staff reads all move to the card kept. Above contacts, cases, calls and
-home care, which know nothing of each other's rows."""
+"""Merging two contact cards of one person: phones, identities, conversations, cases, calls,
+followed-patient records and the log of staff reads all move to the card kept. Above
+contacts, channels, cases, calls and home care, which know nothing of each other's rows."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from hotline.auth.service import Actor
 from hotline.calls.models import Call
 from hotline.care.models import CarePatient, CareState, ConsultRequest, PatientChange
 from hotline.cases.models import Case
+from hotline.channels.models import Conversation
 from hotline.contacts.models import (
     Contact,
     ContactIdentity,
@@ -81,9 +82,11 @@ async def merge_contacts(
             ),
         )
     )
+    # Conversations with the identities: a citizen's conversation names the card their
+    # identity is on, which lists it and logs reads of it (channels/citizens.py).
     for model in (
-        ContactPhone, ContactSharedPhone, ContactIdentity, Case, Call, PersonalDataRead,
-        CarePatient, ConsultRequest,
+        ContactPhone, ContactSharedPhone, ContactIdentity, Conversation, Case, Call,
+        PersonalDataRead, CarePatient, ConsultRequest,
     ):  # fmt: skip
         await session.execute(
             update(model).where(model.contact_id == gone.id).values(contact_id=keep.id)
