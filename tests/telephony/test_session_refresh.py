@@ -68,3 +68,12 @@ async def test_the_line_asks_to_refresh_itself_and_a_peer_answering_uas_takes_ov
     assert result.returncode == 0, result.output
     [call] = await timed_line.calls()
     assert (call.ended_by, call.release_cause) == ("line", "session_expired")
+
+
+async def test_a_refresh_answered_422_is_asked_again_with_the_peers_min_se(timed_line: Line):
+    # sipp answers the first UPDATE 422 (Min-SE: 8), checks the line asks again with 8 s and
+    # grants it; the line goes on refreshing until the caller hangs up.
+    result = await timed_line.sipp("refresh_422_asked_again_with_min_se.xml")
+    assert result.returncode == 0, result.output
+    [call] = await timed_line.calls()
+    assert (call.ended_by, call.release_cause) == ("caller", "caller_hangup")

@@ -168,7 +168,17 @@ async def keep_session(leg: SipLeg) -> None:
 
 async def refresh(leg: SipLeg, timer: SessionTimer) -> int | None:
     """Our refresh: an UPDATE when the caller allows it (no SDP), else a re-INVITE with the
-    session's SDP unchanged. The status of the answer; None when none came."""
+    session's SDP unchanged. The status of the answer; None when none came. A 422 whose
+    Min-SE is above our interval is asked again once with that interval (RFC 4028 §7.4)."""
+    resp = await _refresh_once(leg, timer)
+    if resp is not None and resp.status == 422:
+        min_se = _seconds(resp.get("min-se")) or 0
+        if min_se > timer.interval:
+            resp = await _refresh_once(leg, SessionTimer(min_se, timer.refresher, timer.required))
+    return None if resp is None else resp.status
+
+
+async def _refresh_once(leg: SipLeg, timer: SessionTimer) -> Message | None:
     method = "UPDATE" if "update" in option_tags(leg.invite, "allow") else "INVITE"
     req, hop = leg.request(method)
     # In our own request we are the UAC: "refresher=uac" asks that we go on refreshing.
@@ -199,4 +209,4 @@ async def refresh(leg: SipLeg, timer: SessionTimer) -> int | None:
             named = _refresher_param(raw)
             refresher = turned(named) if named in ("uac", "uas") else "uas"
             leg.session_timer = SessionTimer(granted, refresher, timer.required)
-    return resp.status
+    return resp
