@@ -367,10 +367,11 @@ async def test_the_line_refreshes_when_it_is_the_refresher(timed_line: Line, all
         method = "UPDATE" if allow_update else "INVITE"
         for _ in range(2):  # refreshed, and again
             refresh = await asyncio.to_thread(call.peer.recv, 4, lambda m: m.method == method)
-            assert refresh.get("session-expires") == "2;refresher=uas"
+            # The line is the UAC of its refresh: it asks, and is granted, refresher=uac.
+            assert refresh.get("session-expires") == "2;refresher=uac"
             assert bool(refresh.body) is (method == "INVITE")
             ok = response_to(refresh, 200, "OK", to_tag=call.ok.from_addr.tag)
-            ok.add("Session-Expires", "2;refresher=uas")
+            ok.add("Session-Expires", "2;refresher=uac")
             if method == "INVITE":
                 ok.add("Content-Type", "application/sdp")
                 ok.body = sdp(call.media.port).encode()

@@ -29,7 +29,10 @@ MIN_SE_FLOOR = 90  # RFC 4028 §4: no one may ask for less
 @dataclass(frozen=True)
 class SessionTimer:
     interval: int  # seconds
-    refresher: str  # "uac" (the caller refreshes) or "uas" (we do)
+    # "uac" (the caller refreshes) or "uas" (we do): the sides of the caller's INVITE, as in
+    # our 2xx to it and to the caller's own refreshes. Our refreshes, where the line is the
+    # UAC, carry it `turned`.
+    refresher: str
     required: bool  # the caller supports timers: our 2xx says Require: timer
 
     def header(self) -> str:
@@ -59,6 +62,24 @@ def _seconds(text: str) -> int | None:
     return int(text) if text.isdigit() and len(text) < 10 else None
 
 
+def _refresher_param(raw: str) -> str:
+    """The `refresher` parameter of a Session-Expires value ("" when absent)."""
+    for param in raw.split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "refresher":
+            return value.strip().lower()
+    return ""
+
+
+def turned(refresher: str) -> str:
+    """A refresher seen from the other transaction: "uac" and "uas" swap places.
+
+    `SessionTimer.refresher` is relative to the caller's INVITE (its UAC is the caller), but
+    RFC 4028 (§7.4, §9, §10) names the sides of each refresh transaction; in a refresh the
+    line sends, the line is the UAC."""
+    return "uas" if refresher == "uac" else "uac"
+
+
 def negotiate_timer(req: Message, *, default: int, min_se: int) -> SessionTimer | None:
     """The timer of a session set up or refreshed by `req` (an INVITE or UPDATE).
 
@@ -74,11 +95,7 @@ def negotiate_timer(req: Message, *, default: int, min_se: int) -> SessionTimer 
         raise TooSmall
     peer_min = _seconds(req.get("min-se")) or 0
     interval = max(min(requested or default, default), peer_min, min_se)
-    refresher = ""
-    for param in raw.split(";")[1:] if raw else []:
-        name, _, value = param.partition("=")
-        if name.strip().lower() == "refresher":
-            refresher = value.strip().lower()
+    refresher = _refresher_param(raw) if raw else ""
     if not supported:
         refresher = "uas"  # it cannot refresh; we must
     elif refresher not in ("uac", "uas"):
@@ -151,10 +168,21 @@ async def keep_session(leg: SipLeg) -> None:
 
 async def refresh(leg: SipLeg, timer: SessionTimer) -> int | None:
     """Our refresh: an UPDATE when the caller allows it (no SDP), else a re-INVITE with the
-    session's SDP unchanged. The status of the answer; None when none came."""
+    session's SDP unchanged. The status of the answer; None when none came. A 422 whose
+    Min-SE is above our interval is asked again once with that interval (RFC 4028 §7.4)."""
+    resp = await _refresh_once(leg, timer)
+    if resp is not None and resp.status == 422:
+        min_se = _seconds(resp.get("min-se")) or 0
+        if min_se > timer.interval:
+            resp = await _refresh_once(leg, SessionTimer(min_se, timer.refresher, timer.required))
+    return None if resp is None else resp.status
+
+
+async def _refresh_once(leg: SipLeg, timer: SessionTimer) -> Message | None:
     method = "UPDATE" if "update" in option_tags(leg.invite, "allow") else "INVITE"
     req, hop = leg.request(method)
-    req.add("Session-Expires", timer.header())
+    # In our own request we are the UAC: "refresher=uac" asks that we go on refreshing.
+    req.add("Session-Expires", f"{timer.interval};refresher={turned(timer.refresher)}")
     req.add("Supported", "timer")
     if method == "INVITE":
         req.add("Content-Type", "application/sdp")
@@ -176,6 +204,9 @@ async def refresh(leg: SipLeg, timer: SessionTimer) -> int | None:
         raw = resp.get("session-expires")
         granted = _seconds(raw) if raw else None
         if granted:
-            refresher = "uas" if "refresher=uac" not in raw.replace(" ", "").lower() else "uac"
+            # The answer names a side of our request: "uac" is us, "uas" the caller (§7.4).
+            # Without the parameter (the UAS must add it) we keep refreshing, as we asked.
+            named = _refresher_param(raw)
+            refresher = turned(named) if named in ("uac", "uas") else "uas"
             leg.session_timer = SessionTimer(granted, refresher, timer.required)
-    return resp.status
+    return resp
