@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from hotline.contacts.models import PersonalDataRead
-from tests.agents.test_agents import user_id
+from tests.agents.test_agents import on_shift, user_id
 from tests.attachments.test_attachments import make_png
 from tests.auth.test_auth import _csrf_of
 from tests.calls.test_calls import call_body, record_call_for
@@ -665,9 +665,11 @@ async def test_every_route_showing_a_citizen_logs_the_read(app, client, world, s
         assert whose in subjects, (route, whose, subjects)
     # The board shows the caller's card while its user is on a call.
     operator = await user_id(client, world, "operator")
-    await client.put(
+    await on_shift(client, world)
+    r = await client.put(
         "/api/v1/agents/me/status", json={"status": "available"}, headers=world.auth("operator")
     )
+    assert r.status_code == 200, r.text
     async with app.state.hotline.unit_of_work() as session:
         await line_update(
             session, user_id=operator, status=AgentStatus.BUSY, current_call_id=s.call_id
