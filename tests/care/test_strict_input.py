@@ -295,3 +295,63 @@ async def test_a_huge_number_in_a_nested_care_field_gets_its_own_range(client, w
     )
     assert r.status_code == 422, r.text
     assert r.json()["errors"][0]["message"] == "Phải nhỏ hơn hoặc bằng 6"
+
+
+@pytest.mark.parametrize("field", ["age", "vaccine_doses", "spo2", "respiratory_rate"])
+async def test_a_boolean_for_a_registration_number_is_refused(client, world, field):
+    # `"age": true` was taken as 1: a one-year-old, scored with a child's breathing limits.
+    await doctor_with_profile(client, world)
+    r = await client.post(
+        f"{API}/patients",
+        json=patient_body(**{field: True}),
+        headers=world.auth("supervisor"),
+    )
+    assert refused(r, field) == "Phải là số nguyên"
+    listed = await client.get(f"{API}/patients", headers=world.auth("supervisor"))
+    assert listed.json() == []
+
+
+@pytest.mark.parametrize("field", ["spo2", "pulse", "temperature"])
+async def test_a_boolean_for_a_measure_is_refused_as_not_a_number(client, world, field):
+    await doctor_with_profile(client, world)
+    patient = await register(client, world)
+    r = await client.post(
+        f"{API}/patients/{patient['id']}/checkins",
+        json={field: True},
+        headers=world.auth("doctor"),
+    )
+    assert refused(r, field) == "Phải là số"
+
+
+async def test_a_boolean_for_beds_or_experience_is_refused(client, world):
+    from tests.agents.test_agents import user_id
+
+    r = await client.post(
+        f"{API}/facilities",
+        json={"unit_id": world.units["ward_a"], "name": "Trạm Y tế", "beds_free": True},
+        headers=world.auth("admin"),
+    )
+    assert refused(r, "beds_free") == "Phải là số nguyên"
+    r = await client.post(
+        f"{API}/doctors",
+        json={"user_id": await user_id(client, world, "doctor"), "years_experience": True},
+        headers=world.auth("admin"),
+    )
+    assert refused(r, "years_experience") == "Phải là số nguyên"
+
+
+@pytest.mark.parametrize(("url", "field"), [("/patients", "age"), ("/facilities", "beds_total")])
+async def test_nan_for_a_whole_number_is_not_called_out_of_range(client, world, url, field):
+    # NaN is no number beyond 64 bits: the answer says it is not a finite number.
+    await doctor_with_profile(client, world)
+    body = (
+        patient_body()
+        if url == "/patients"
+        else {"unit_id": world.units["ward_a"], "name": "Trạm Y tế"}
+    )
+    r = await client.post(
+        f"{API}{url}",
+        content=_raw(body, field, "NaN"),
+        headers={**world.auth("admin"), "content-type": "application/json"},
+    )
+    assert refused(r, field) == "Phải là số hữu hạn"

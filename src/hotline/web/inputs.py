@@ -52,10 +52,15 @@ def _walk(
         if NUL in value:
             errors.append({"loc": loc, "msg": NUL_MESSAGE, "type": "string_nul"})
     elif isinstance(value, bool):
-        return
+        # A lax number field takes true as 1: `"age": true` would register a one-year-old.
+        kind = _number_kind(model, loc[skip:])
+        if kind is not None:
+            errors.append({"loc": loc, "msg": "", "type": f"{kind}_type"})
     elif isinstance(value, int | float):
+        if value != value:  # NaN: not a number beyond 64 bits, not a number at all
+            errors.append({"loc": loc, "msg": "", "type": "finite_number"})
         # A float this large would also be taken for an integer by a lax int field.
-        if not INT64_MIN <= value <= INT64_MAX:
+        elif not INT64_MIN <= value <= INT64_MAX:
             errors.append(_beyond(value, loc, _bounds_at(model, loc[skip:])))
     elif isinstance(value, dict):
         for key, item in value.items():
@@ -93,8 +98,11 @@ def _unwrapped(annotation: Any, metadata: list[Any]) -> tuple[Any, list[Any]]:
             return annotation, metadata
 
 
-def _bounds_at(model: Any, path: tuple[Any, ...]) -> tuple[Any, Any]:
-    """The (lowest, highest) the body field at `path` allows (None where unbounded)."""
+def _field_at(model: Any, path: tuple[Any, ...]) -> tuple[Any, list[Any]] | None:
+    """The annotation of the body field at `path` and its constraints (None: no such field
+    in the model, or no model)."""
+    if model is None:
+        return None
     annotation, metadata = model, []
     for key in path:
         annotation, _ = _unwrapped(annotation, [])
@@ -105,8 +113,34 @@ def _bounds_at(model: Any, path: tuple[Any, ...]) -> tuple[Any, Any]:
         elif isinstance(key, int) and typing.get_origin(annotation) is list:
             annotation, metadata = typing.get_args(annotation)[0], []
         else:
-            return None, None
-    _, metadata = _unwrapped(annotation, metadata)
+            return None
+    return _unwrapped(annotation, metadata)
+
+
+def _number_kind(model: Any, path: tuple[Any, ...]) -> str | None:
+    """ "int" or "float" when the body field at `path` takes a number and no boolean."""
+    found = _field_at(model, path)
+    if found is None:
+        return None
+    annotation, _ = found
+    args = (
+        typing.get_args(annotation)
+        if typing.get_origin(annotation) in (typing.Union, types.UnionType)
+        else (annotation,)
+    )
+    if bool in args:
+        return None
+    if int in args:
+        return "int"
+    return "float" if float in args else None
+
+
+def _bounds_at(model: Any, path: tuple[Any, ...]) -> tuple[Any, Any]:
+    """The (lowest, highest) the body field at `path` allows (None where unbounded)."""
+    found = _field_at(model, path)
+    if found is None:
+        return None, None
+    _, metadata = found
     low = next((m.ge for m in metadata if isinstance(m, annotated_types.Ge)), None)
     high = next((m.le for m in metadata if isinstance(m, annotated_types.Le)), None)
     return low, high
@@ -202,7 +236,12 @@ async def refuse_unstorable_input(request: Request) -> None:
                 body = await request.json()
                 floats = _float_fields(route)
                 if floats and isinstance(body, dict):
-                    body = {k: v for k, v in body.items() if k not in floats}
+                    # A boolean stays: a float field takes true as 1.0 too.
+                    body = {
+                        k: v
+                        for k, v in body.items()
+                        if k not in floats or isinstance(v, bool) or v != v
+                    }
                 errors += bad_values(body, ("body",), _body_model(route))
         elif "form" in content_type and not _takes_its_form(route):
             form = await request.form()

@@ -4,6 +4,7 @@ the measures typed as text, read as numbers, every mistake named next to its fie
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from hotline.care.checkins import RANGES
@@ -20,6 +21,10 @@ FIELDS = (
     ("diastolic_bp", msg("Huyết áp tâm trương"), "mmHg", int),
 )
 FIELD_NAMES = frozenset(name for name, *_rest in FIELDS)
+# A measure as people write it: the digits 0-9, a sign, a decimal point (a comma is made a
+# point first). Python's int() and float() also read "1_00" as 100 and other scripts'
+# digits ("９７", "٩٧"): nobody types a reading that way, so it is a mistake to show.
+PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?", re.ASCII)
 
 
 def numbers_of(values: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -31,6 +36,8 @@ def numbers_of(values: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
         raw = values.get(name, "").replace(",", ".")
         if raw:
             try:
+                if not PLAIN_NUMBER.fullmatch(raw):
+                    raise ValueError(raw)
                 number = kind(raw)
             except ValueError:
                 errors[name] = NOT_A_NUMBER
