@@ -263,3 +263,29 @@ async def test_reading_admissions_is_a_logged_read_of_each_patient(app, client, 
     # A refused read logs nothing.
     r = await client.get(f"{API}/facilities/{fid}/admissions", headers=world.auth("outsider"))
     assert r.status_code == 404 and await reads("outsider") == []
+
+
+async def test_answering_an_admission_is_a_logged_read_of_its_patient(app, client, world):
+    """The answer shows the unit the doctor's note on the patient: a read like the list's."""
+    await doctor_with_profile(client, world)
+    patient = await register(client, world, phone="0903000093")
+    fid = await _facility(client, world, oxygen_beds_total=5, oxygen_beds_free=5)
+    aid = await _requested(client, world, patient["id"], fid)
+    officer = await user_id(client, world, "officer")
+
+    async def reads() -> list[tuple[str, int | None]]:
+        async with app.state.hotline.unit_of_work() as session:
+            rows = await session.scalars(
+                select(PersonalDataRead)
+                .where(PersonalDataRead.user_id == officer)
+                .order_by(PersonalDataRead.id)
+            )
+            return [(r.purpose, r.contact_id) for r in rows.all()]
+
+    r = await _answer(client, world, aid, "accepted")
+    assert r.status_code == 200, r.text
+    assert await reads() == [("care_admission_answer", patient["contact_id"])]
+    # A refused answer (no such transition) logs nothing more.
+    r = await _answer(client, world, aid, "requested")
+    assert r.status_code in (409, 422)
+    assert len(await reads()) == 1

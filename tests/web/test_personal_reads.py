@@ -380,7 +380,7 @@ NO_PERSONAL: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/care/consults"): _ECHO,
     ("POST", "/api/v1/care/patients/{patient_id}/link"): "a new check-in link, no personal data",
     ("POST", "/api/v1/care/patients/{patient_id}/admissions"): _ECHO,
-    ("POST", "/api/v1/care/admissions/{admission_id}"): "an admission request's new status",
+    ("POST", "/api/v1/care/admissions/{admission_id}"): "logged: tests/care/test_admissions.py",
     ("GET", "/api/v1/care/facilities"): _CONFIG,
     ("POST", "/api/v1/care/facilities"): _CONFIG,
     ("PATCH", "/api/v1/care/facilities/{facility_id}"): _CONFIG,

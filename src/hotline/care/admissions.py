@@ -253,6 +253,8 @@ async def answer_admission(
     ):
         raise InvalidTransition(msg("Đã kết thúc theo dõi người bệnh này"), field="state")
     await session.flush()
+    # The answer shows the request (the doctor's note on the patient): a logged read.
+    await _log_reads(session, actor, "care_admission_answer", [a])
     return a
 
 
