@@ -62,13 +62,26 @@ class NewCall:
 
 
 async def call_taker(
-    session: AsyncSession, *, actor: Actor, operator_id: int | None, answered: bool
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    operator_id: int | None,
+    answered: bool,
+    ended: bool = True,
 ) -> int | None:
     """Who took a call `actor` is recording: the staff member named, else the actor;
     nobody for a call nobody answered (an abandoned call has no operator). Only shift
     leads and administrators record calls through the API (WRITE_CALLS): the records feed
-    the reports, the forecast and surge mode, and the phone line writes its own."""
+    the reports, the forecast and surge mode, and the phone line writes its own. A PBX's
+    service account posts answered calls finished (`ended`): ending one later is
+    `PATCH /calls/{id}`, a route its token does not open, so a call it left in progress
+    would never be counted."""
     require(actor, Permission.WRITE_CALLS)
+    if actor.role is Role.SERVICE and answered and not ended:
+        raise InvalidInput(
+            "Tài khoản dịch vụ chỉ gửi cuộc gọi đã kết thúc: cần thời điểm kết thúc",
+            field="ended_at",
+        )
     if operator_id is None:
         # A PBX's service account took no call itself: the call taker is unknown to it.
         return actor.user_id if answered and actor.role is not Role.SERVICE else None
@@ -83,6 +96,13 @@ async def call_taker(
             field="operator_id",
         )
     return user.id
+
+
+def may_see_contact(actor: Actor) -> bool:
+    """Whether the answer to a call posted by `actor` may name the caller's contact: not a
+    PBX's service account, whose token only writes (told a number's `contact_id`, it could
+    probe the contact directory one number at a time)."""
+    return actor.role is not Role.SERVICE
 
 
 async def record_call(session: AsyncSession, *, data: NewCall) -> Call:
