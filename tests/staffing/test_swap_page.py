@@ -79,3 +79,36 @@ async def test_an_ended_place_is_listed_without_a_swap_form(app, client, world) 
     assert f"/staffing/roster/{ended_id}/swap" not in page
     page = (await client.get(f"/staffing?date={later}")).text
     assert f'action="/staffing/roster/{coming_id}/swap"' in page
+
+
+async def test_a_supervisor_asked_to_take_a_place_accepts_it_on_the_page(client, world) -> None:
+    """A supervisor answers the operator queue too, so a swap may name them as the
+    colleague: their page, which shows every open request with the lead's buttons, offers
+    them the colleague's answer on their own, and the accept goes through."""
+    operator = await _me(client, world, "operator")
+    supervisor = await _me(client, world, "supervisor")
+    day = site_today() + timedelta(days=1)
+    evening = await _shift(client, world, "chieu")
+    r = await client.post(
+        "/api/v1/roster",
+        json={"day": str(day), "shift_id": evening["id"], "user_id": operator},
+        headers=world.auth("supervisor"),
+    )
+    assert r.status_code == 201, r.text
+    r = await client.post(
+        f"/api/v1/roster/{r.json()['id']}/swaps",
+        json={"to_user_id": supervisor},
+        headers=world.auth("operator"),
+    )
+    assert r.status_code == 201, r.text
+    swap = r.json()["id"]
+    await sign_in(client, "supervisor")
+    page = (await client.get(f"/staffing?date={day}")).text
+    assert 'id="swaps-to-me"' in page
+    assert f'id="accept-swap-{swap}"' in page and f'id="decline-swap-{swap}"' in page
+    r = await client.post(
+        f"/staffing/swaps/{swap}/accept", data={"csrf": csrf_of(page)}, follow_redirects=False
+    )
+    assert r.status_code == 303, r.text
+    [row] = (await client.get("/api/v1/swaps", headers=world.auth("supervisor"))).json()["items"]
+    assert (row["status"], row["answered_by"]) == ("accepted", supervisor)
