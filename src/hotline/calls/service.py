@@ -62,20 +62,13 @@ class NewCall:
 
 
 async def call_taker(
-    session: AsyncSession,
-    *,
-    actor: Actor,
-    operator_id: int | None,
-    answered: bool,
-    ended: bool = True,
+    session: AsyncSession, *, actor: Actor, operator_id: int | None, answered: bool, ended: bool
 ) -> int | None:
     """Who took a call `actor` is recording: the staff member named, else the actor;
     nobody for a call nobody answered (an abandoned call has no operator). Only shift
     leads and administrators record calls through the API (WRITE_CALLS): the records feed
     the reports, the forecast and surge mode, and the phone line writes its own. A PBX's
-    service account posts answered calls finished (`ended`): ending one later is
-    `PATCH /calls/{id}`, a route its token does not open, so a call it left in progress
-    would never be counted."""
+    answered calls come `ended`: its token cannot PATCH one later, so it would never count."""
     require(actor, Permission.WRITE_CALLS)
     if actor.role is Role.SERVICE and answered and not ended:
         raise InvalidInput(
@@ -99,9 +92,7 @@ async def call_taker(
 
 
 def may_see_contact(actor: Actor) -> bool:
-    """Whether the answer to a call posted by `actor` may name the caller's contact: not a
-    PBX's service account, whose token only writes (told a number's `contact_id`, it could
-    probe the contact directory one number at a time)."""
+    """Not a PBX's token, which only writes: told `contact_id`, it could probe the directory."""
     return actor.role is not Role.SERVICE
 
 
