@@ -107,3 +107,44 @@ async def test_the_account_forms_cannot_make_a_service_account(
     assert done.returncode == 2 and "service-account create" in done.stdout + done.stderr
     done = _cli(database_url, tmp_path, "service-account", "create", "--username", "Tổng đài")
     assert done.returncode == 2 and "username" in done.stdout + done.stderr
+
+
+async def test_a_pbx_token_cannot_tell_which_numbers_the_hotline_knows(
+    database_url, client, world, tmp_path
+) -> None:
+    """The answer to a PBX's post does not say whether its caller is a known citizen: the
+    token would otherwise be a way to probe the contact directory one number at a time."""
+    r = await client.post(
+        "/api/v1/contacts",
+        json={"name": "Nguyễn Văn Dân", "phones": ["0912345678"]},
+        headers=world.auth("operator"),
+    )
+    assert r.status_code == 201, r.text
+    pbx = {"Authorization": f"Bearer {_create(database_url, tmp_path)}"}
+    known = await client.post("/api/v1/calls", json=call_body(), headers=pbx)
+    unknown = await client.post("/api/v1/calls", json=call_body(caller="0987654321"), headers=pbx)
+    assert known.status_code == unknown.status_code == 201, known.text + unknown.text
+    assert known.json()["contact_id"] is None and unknown.json()["contact_id"] is None
+    # The call is still the citizen's for the staff who read call records.
+    listed = await client.get("/api/v1/calls", headers=world.auth("supervisor"))
+    assert r.json()["id"] in [c["contact_id"] for c in listed.json()]
+
+
+async def test_a_pbx_posts_finished_calls_only(database_url, client, world, tmp_path) -> None:
+    """A PBX's token may not end a call later (PATCH is not its route), so an answered call
+    it posted without an end would stay in progress, never counted: refused, naming
+    `ended_at`."""
+    pbx = {"Authorization": f"Bearer {_create(database_url, tmp_path)}"}
+    r = await client.post("/api/v1/calls", json=call_body(ended_at=None), headers=pbx)
+    assert r.status_code == 422 and r.json()["field"] == "ended_at", r.text
+    # An unanswered call without an end, and a supervisor's call in progress, as before.
+    r = await client.post(
+        "/api/v1/calls",
+        json=call_body(answered_at=None, ended_at=None, talk_seconds=0, outcome="abandoned_queue"),
+        headers=pbx,
+    )
+    assert r.status_code == 201, r.text
+    r = await client.post(
+        "/api/v1/calls", json=call_body(ended_at=None), headers=world.auth("supervisor")
+    )
+    assert r.status_code == 201, r.text

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from hotline.staffing.models import RosterEntry
 from tests.conftest import site_today
 from tests.dashboard.helpers import sign_in
 from tests.staffing.test_pages import csrf_of
@@ -56,3 +57,58 @@ async def test_an_operator_asks_for_a_swap_and_withdraws_it_on_the_page(client, 
     assert r.status_code == 303, r.text
     [swap] = (await client.get("/api/v1/swaps", headers=world.auth("operator"))).json()["items"]
     assert swap["status"] == "withdrawn"
+
+
+async def test_an_ended_place_is_listed_without_a_swap_form(app, client, world) -> None:
+    """A shift already over cannot be swapped (the service refuses it, 422): the operator's
+    own week lists its place as a record, with no form offering a swap that must fail."""
+    operator = await _me(client, world, "operator")
+    morning = await _shift(client, world, "sang")
+    before = site_today() - timedelta(days=2)
+    later = site_today() + timedelta(days=1)
+    async with app.state.hotline.unit_of_work() as session:
+        ended = RosterEntry(day=before, shift_id=morning["id"], user_id=operator)
+        coming = RosterEntry(day=later, shift_id=morning["id"], user_id=operator)
+        session.add_all([ended, coming])
+        await session.flush()
+        ended_id, coming_id = ended.id, coming.id
+    await sign_in(client, "operator")
+    page = (await client.get(f"/staffing?date={before}")).text
+    mine = re.search(r'<ul id="my-shifts">(.*?)</ul>', page, re.S)
+    assert mine and before.strftime("%d/%m") in mine.group(1)
+    assert f"/staffing/roster/{ended_id}/swap" not in page
+    page = (await client.get(f"/staffing?date={later}")).text
+    assert f'action="/staffing/roster/{coming_id}/swap"' in page
+
+
+async def test_a_supervisor_asked_to_take_a_place_accepts_it_on_the_page(client, world) -> None:
+    """A supervisor answers the operator queue too, so a swap may name them as the
+    colleague: their page, which shows every open request with the lead's buttons, offers
+    them the colleague's answer on their own, and the accept goes through."""
+    operator = await _me(client, world, "operator")
+    supervisor = await _me(client, world, "supervisor")
+    day = site_today() + timedelta(days=1)
+    evening = await _shift(client, world, "chieu")
+    r = await client.post(
+        "/api/v1/roster",
+        json={"day": str(day), "shift_id": evening["id"], "user_id": operator},
+        headers=world.auth("supervisor"),
+    )
+    assert r.status_code == 201, r.text
+    r = await client.post(
+        f"/api/v1/roster/{r.json()['id']}/swaps",
+        json={"to_user_id": supervisor},
+        headers=world.auth("operator"),
+    )
+    assert r.status_code == 201, r.text
+    swap = r.json()["id"]
+    await sign_in(client, "supervisor")
+    page = (await client.get(f"/staffing?date={day}")).text
+    assert 'id="swaps-to-me"' in page
+    assert f'id="accept-swap-{swap}"' in page and f'id="decline-swap-{swap}"' in page
+    r = await client.post(
+        f"/staffing/swaps/{swap}/accept", data={"csrf": csrf_of(page)}, follow_redirects=False
+    )
+    assert r.status_code == 303, r.text
+    [row] = (await client.get("/api/v1/swaps", headers=world.auth("supervisor"))).json()["items"]
+    assert (row["status"], row["answered_by"]) == ("accepted", supervisor)

@@ -197,6 +197,26 @@ async def test_a_yes_or_no_answer_is_a_true_or_false_not_a_word(client, body, fi
     )
     assert r.status_code == 422, r.text
     assert r.json()["field"] == field, r.text
+    # Said in the page's language, as every other refusal of a value's type is.
+    assert r.json()["errors"][0]["message"] == "Phải là true hoặc false", r.text
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"skills": "medical"}, "skills", "Phải là một đối tượng JSON"),
+        ({"skills": {"languages": "vi"}}, "skills.languages", "Phải là một danh sách"),
+    ],
+)
+async def test_a_value_of_the_wrong_shape_is_refused_in_vietnamese(
+    client, body, field, message
+) -> None:
+    r = await client.post(
+        "/api/v1/public/volunteers",
+        json={"full_name": "Trần Văn Bình", "phone": "0912000706", **body},
+    )
+    assert r.status_code == 422, r.text
+    assert (r.json()["field"], r.json()["errors"][0]["message"]) == (field, message), r.text
 
 
 async def test_a_withdrawal_reason_is_held_to_the_length_the_service_keeps(app) -> None:

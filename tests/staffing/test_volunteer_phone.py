@@ -166,3 +166,29 @@ async def test_the_database_holds_one_approved_offer_per_number(app) -> None:
             )
         with pytest.raises(IntegrityError):
             await session.flush()
+
+
+async def test_the_code_typed_in_full_width_digits_confirms_as_the_number_does(
+    app, client, world
+) -> None:
+    """A phone keyboard in a CJK or full-width mode types ０-９: the sign-up takes the number
+    so typed, and the code is read the same way rather than spent as a wrong try."""
+    await _sms_channel(client, world)
+    wide = str.maketrans("0123456789", "０１２３４５６７８９")
+    r = await client.post(
+        "/api/v1/public/volunteers",
+        json={"full_name": "Lê Thị Hoa", "phone": NUMBER.translate(wide)},
+    )
+    assert r.status_code == 202, r.text
+    code = await _code_for(app, "Lê Thị Hoa")
+    r = await client.post(
+        "/api/v1/public/volunteers/confirm",
+        json={"phone": NUMBER.translate(wide), "code": code.translate(wide)},
+    )
+    assert r.status_code == 200, r.text
+    assert (await _offers(client, world))["Lê Thị Hoa"]["phone_confirmed"] == "code"
+    # Digits of another script are not a code: refused as one, not counted as a wrong try.
+    r = await client.post(
+        "/api/v1/public/volunteers/confirm", json={"phone": NUMBER, "code": "١٢٣٤٥٦"}
+    )
+    assert r.status_code == 422 and r.json()["detail"] == "Mã xác nhận gồm 6 chữ số", r.text

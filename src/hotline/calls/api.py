@@ -139,6 +139,7 @@ async def create_call(body: CallIn, actor: ActorDep, state: StateDep) -> CallOut
             actor=actor,
             operator_id=body.operator_id,
             answered=body.answered_at is not None,
+            ended=body.ended_at is not None,
         )
         # The phone line's own records (telephony) are not checked here: it writes them
         # from its clock, replayed from its spool after an outage too.
@@ -168,7 +169,11 @@ async def create_call(body: CallIn, actor: ActorDep, state: StateDep) -> CallOut
                 case_id=case_id,
             ),
         )
-        return CallOut.of(call)
+        out = CallOut.of(call)
+        if not service.may_see_contact(actor):
+            # A PBX's token learns nothing of the directory (whether its caller is known).
+            out.contact_id = None
+        return out
 
 
 class CallEndIn(BaseModel):

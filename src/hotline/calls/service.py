@@ -62,13 +62,19 @@ class NewCall:
 
 
 async def call_taker(
-    session: AsyncSession, *, actor: Actor, operator_id: int | None, answered: bool
+    session: AsyncSession, *, actor: Actor, operator_id: int | None, answered: bool, ended: bool
 ) -> int | None:
     """Who took a call `actor` is recording: the staff member named, else the actor;
     nobody for a call nobody answered (an abandoned call has no operator). Only shift
     leads and administrators record calls through the API (WRITE_CALLS): the records feed
-    the reports, the forecast and surge mode, and the phone line writes its own."""
+    the reports, the forecast and surge mode, and the phone line writes its own. A PBX's
+    answered calls come `ended`: its token cannot PATCH one later, so it would never count."""
     require(actor, Permission.WRITE_CALLS)
+    if actor.role is Role.SERVICE and answered and not ended:
+        raise InvalidInput(
+            "Tài khoản dịch vụ chỉ gửi cuộc gọi đã kết thúc: cần thời điểm kết thúc",
+            field="ended_at",
+        )
     if operator_id is None:
         # A PBX's service account took no call itself: the call taker is unknown to it.
         return actor.user_id if answered and actor.role is not Role.SERVICE else None
@@ -83,6 +89,11 @@ async def call_taker(
             field="operator_id",
         )
     return user.id
+
+
+def may_see_contact(actor: Actor) -> bool:
+    """Not a PBX's token, which only writes: told `contact_id`, it could probe the directory."""
+    return actor.role is not Role.SERVICE
 
 
 async def record_call(session: AsyncSession, *, data: NewCall) -> Call:

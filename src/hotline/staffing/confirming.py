@@ -9,6 +9,7 @@ import enum
 import hashlib
 import hmac
 import secrets
+import unicodedata
 from datetime import datetime, timedelta
 
 import structlog
@@ -119,8 +120,10 @@ async def confirm_phone(session: AsyncSession, *, phone: str, code: str) -> Volu
     can still phone the number). The number's offers are locked first, so tries at once
     are counted one after the other."""
     number = normalise_phone(phone, field="phone")
-    code = code.strip()
-    if not code.isdigit() or len(code) != 6:
+    # Full-width digits (a phone keyboard's CJK mode) are the code typed; digits of another
+    # script are no code at all: refused as such, never counted as a wrong try.
+    code = unicodedata.normalize("NFKC", code).strip()
+    if not (code.isascii() and code.isdigit() and len(code) == 6):
         raise InvalidInput(msg("Mã xác nhận gồm 6 chữ số"), field="code")
     now = utcnow()
     offers = (

@@ -279,6 +279,12 @@ _PYDANTIC: dict[str, Callable[[dict[str, Any]], Message]] = {
     "date_from_datetime_inexact": lambda c: msg("Ngày không hợp lệ: dùng dạng YYYY-MM-DD"),
     "date_type": lambda c: msg("Ngày không hợp lệ: dùng dạng YYYY-MM-DD"),
     "bool_parsing": lambda c: msg("Phải là true hoặc false"),
+    # A StrictBool (a yes-or-no that is JSON true/false, never "yes" or 1) says bool_type.
+    "bool_type": lambda c: msg("Phải là true hoặc false"),
+    "dict_type": lambda c: msg("Phải là một đối tượng JSON"),
+    "model_type": lambda c: msg("Phải là một đối tượng JSON"),
+    "model_attributes_type": lambda c: msg("Phải là một đối tượng JSON"),
+    "list_type": lambda c: msg("Phải là một danh sách"),
     "greater_than_equal": lambda c: msg("Phải lớn hơn hoặc bằng {ge}", ge=c["ge"]),
     "less_than_equal": lambda c: msg("Phải nhỏ hơn hoặc bằng {le}", le=c["le"]),
     "literal_error": lambda c: msg("Phải là một trong: {expected}", expected=_choices(c)),
