@@ -19,8 +19,9 @@ own process), then:
    an operator's reply runs), resumed, and timed until every reply is `sent`: a running
    worker draining a backlog, its CPU per reply measured too. The fake answers a
    fraction with 503 (retried with backoff) and a fraction late, past the send timeout
-   (a send in doubt, confirmed by Zalo's echo webhook as the real API does). Every reply
-   must reach the fake exactly once.
+   (a send in doubt, confirmed by Zalo's echo webhook); as the real API does, it echoes
+   every reply it delivers, so a send that timed out only because the box was slow is
+   confirmed too. Every reply must reach the fake exactly once.
 
     python bench/channels.py                  # 3 runs, 20 s intake, 20,000 replies
     python bench/channels.py --quick          # 1 run, 5 s intake, 2,000 replies
@@ -615,6 +616,9 @@ def outbox(args: argparse.Namespace, run: int, channel_id: int, operator_id: int
             "lost": lost,
             "unexpected": sum(counts.values()) - sum(counts.get(t, 0) for t in texts),
             "ok": sent == args.replies and doubled == 0 and lost == 0,
+            # Which replies, to look them up in a database kept with --keep-db.
+            "doubled_texts": [t for t in texts if counts.get(t, 0) > 1][:50],
+            "lost_texts": [t for t in texts if counts.get(t, 0) == 0][:50],
         },
         "progress": progress,
     }

@@ -874,7 +874,8 @@ def channels_section(r: dict[str, Any]) -> tuple[str, list[str]]:
             f" The fake answers {c['fail_5xx'] * 100:g} % of requests 503"
             f" (retried after the reply's backoff) and {c['timeouts'] * 100:g} % past the"
             f" {c['send_timeout']:g} s send timeout (delivered; confirmed by Zalo's echo"
-            " webhook); every reply must reach it exactly once.",
+            " webhook, which the fake posts for every reply it delivers, as Zalo does);"
+            " every reply must reach it exactly once.",
             "",
             markdown_table(
                 [

@@ -27,7 +27,8 @@ class Received:
 @dataclass
 class FakeZalo:
     # What the next sends answer, in order; then "ok". Each is "ok", "5xx", "hang",
-    # "hang_then_ok" (recorded, answered too late), or an int: Zalo's `error` code.
+    # "hang_then_ok" (recorded, answered too late), "hold" (recorded, answered "ok" once
+    # `release` is set), or an int: Zalo's `error` code.
     plan: deque[Any] = field(default_factory=deque)
     received: list[Received] = field(default_factory=list)
     refreshes: list[dict[str, list[str]]] = field(default_factory=list)
@@ -35,6 +36,7 @@ class FakeZalo:
     refresh_token: str = "ref-1"
     hang_seconds: float = 3.0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    release: threading.Event = field(default_factory=threading.Event)
 
     def sends(self) -> list[Received]:
         return [r for r in self.received if r.path == "/v3.0/oa/message/cs"]
@@ -83,6 +85,8 @@ def _handler(fake: FakeZalo) -> type[BaseHTTPRequestHandler]:
                 n = len(fake.received)
             if step == "hang_then_ok":  # delivered, but the answer comes too late
                 time.sleep(fake.hang_seconds)
+            if step == "hold":  # delivered, answered when the test says so
+                fake.release.wait(timeout=60)
             if step == "5xx":
                 self._answer(503, {"message": "Service Unavailable"})
             elif isinstance(step, int):
@@ -119,5 +123,6 @@ class FakeZaloServer:
         return self.fake
 
     def __exit__(self, *exc: object) -> None:
+        self.fake.release.set()
         self.server.shutdown()
         self.server.server_close()

@@ -188,6 +188,13 @@ async def claim_many(
     return sorted((Claimed(*row) for row in rows.all()), key=lambda c: (c.run_at, c.id))
 
 
+async def next_due(session: AsyncSession) -> datetime | None:
+    """When the earliest waiting job falls due (None when none waits): one read of the
+    status-and-time index. The worker sleeps until then rather than a whole polling period,
+    so a reply's retry 1 s after a 503 is sent after 1 s, not up to 2."""
+    return await session.scalar(select(func.min(Job.run_at)).where(Job.status == JobStatus.QUEUED))
+
+
 async def finish_many(
     session: AsyncSession,
     outcomes: Sequence[tuple[Claimed, str | None]],

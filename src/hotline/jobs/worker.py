@@ -4,13 +4,15 @@ e-mail channels' mailbox readers (channels/mailboxes.py) beside it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.db import create_engine, make_sessionmaker
+from hotline.db import create_engine, make_sessionmaker, utcnow
 from hotline.eventfeed import Waker
 from hotline.events import Wake, committed, prune_events
 from hotline.jobs import service
@@ -87,6 +89,24 @@ CONCURRENCY = 128
 JOB_LANES = 16
 CLAIM_BATCH = 64  # jobs leased by one claim
 ROUND_JOBS = 5000  # jobs between two rounds of sweeps (PostgreSQL)
+
+
+MIN_WAIT = 0.05  # a job due but not claimed is locked by another worker's claim: look again
+
+
+def _until(when: datetime | None) -> float | None:
+    """Seconds until `when` (naive: UTC, as SQLite gives it back), at least MIN_WAIT."""
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(MIN_WAIT, (when - utcnow()).total_seconds())
+
+
+async def _wait(event: asyncio.Event, timeout: float | None) -> None:
+    """Until `event` is set or `timeout` seconds have passed (None: no limit)."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), timeout)
 
 
 def _handler_for(kind: str) -> Handler | None:
@@ -207,8 +227,13 @@ async def run_due_jobs(
                     continue  # a job ended meanwhile: its follow-ups may be due
                 if free >= slots:
                     break  # nothing due, nothing running
+                # Jobs still run (a slow provider's answer): wait for one to end, or for
+                # the next waiting job to fall due (a retry), whichever comes first. (Cleared
+                # before the read: a job ending during it is not missed.)
                 freed.clear()
-                await freed.wait()
+                async with sessionmaker() as session:
+                    due = await service.next_due(session)
+                await _wait(freed, _until(due))
                 continue
             free -= len(jobs)
             taken += len(jobs)
@@ -325,9 +350,12 @@ async def run_worker(
                 await _prune(sessionmaker, settings)
             if once:
                 return
-            # New jobs (a reply just written) and waiting ones falling due (a retry) are
-            # looked for every JOB_POLL seconds: one index read.
-            await asyncio.sleep(max(0.0, min(JOB_POLL, next_sweep - loop.time())))
+            # New jobs (a reply just written) are looked for every JOB_POLL seconds; a
+            # waiting one (a retry) is taken when it falls due, sooner than that.
+            async with sessionmaker() as session:
+                due = await service.next_due(session)
+            wait = min(JOB_POLL, next_sweep - loop.time(), _until(due) or JOB_POLL)
+            await asyncio.sleep(max(0.0, wait))
     finally:
         from hotline.channels.outbox import close_send_client
 

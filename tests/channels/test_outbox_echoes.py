@@ -1,0 +1,130 @@
+"""A reply delivered by Zalo whose answer the worker did not get in time (a send in doubt)
+is confirmed by Zalo's echo whenever the echo comes: while the request still waits for its
+answer (the message `sending`, before the worker records the doubt), or after the worker
+recorded it and waits for the echo (taking the job again when it falls due). It is never
+sent again (channels/outbox.py, channels/echoes.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import pytest
+
+from hotline.jobs import worker
+from hotline.jobs.worker import run_due_jobs, run_worker
+from tests.channels.zalo_helpers import (
+    age_sends,
+    conversation_of,
+    deliver,
+    make_channel,
+    run_jobs,
+    variant,
+)
+
+pytestmark = pytest.mark.anyio
+
+REPLY = "Tổng đài đã chuyển phản ánh tới UBND phường Ngọc Hà"
+
+
+async def _setup(app, client, world, zalo) -> tuple[int, int]:
+    from hotline.db import utcnow
+
+    channel = await make_channel(client, world, zalo.url)  # send timeout 1 s
+    now_ms = str(int(utcnow().timestamp() * 1000))
+    r = await deliver(client, channel, variant("user_send_text", timestamp=now_ms))
+    assert r.status_code == 200
+    await run_due_jobs(app.state.hotline.sessionmaker)  # the citizen's text read
+    conversation = await conversation_of(client, world, channel)
+    return channel, int(conversation["id"])
+
+
+async def _reply(client, world, conversation_id: int) -> None:
+    r = await client.post(
+        f"/api/v1/conversations/{conversation_id}/messages",
+        json={"text": REPLY},
+        headers=world.auth("operator"),
+    )
+    assert r.status_code == 202, r.text
+
+
+async def _out(client, world, channel: int) -> dict:
+    conversation = await conversation_of(client, world, channel)
+    [out] = [m for m in conversation["messages"] if m["direction"] == "out"]
+    return dict(out)
+
+
+async def _until(check, what: str) -> None:
+    for _ in range(300):  # a liveness bound, far above the send timeout
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never: {what}")
+
+
+async def _echo(client, channel: int) -> None:
+    echo = variant("oa_send_text", msg_id="zmsg1", text=REPLY)
+    assert (await deliver(client, channel, echo)).status_code == 200
+
+
+async def test_echo_while_the_send_waits_for_its_answer_confirms_it_once(app, client, world, zalo):
+    channel, conversation = await _setup(app, client, world, zalo)
+    zalo.fake.plan.append("hold")  # delivered; answered only once released
+    await _reply(client, world, conversation)
+    sending = asyncio.create_task(run_due_jobs(app.state.hotline.sessionmaker))
+    try:
+        await _until(lambda: _delivered(zalo), "the send reached Zalo")
+        # Zalo echoes the delivery before its answer comes: the worker has not recorded
+        # anything yet (the message is `sending`).
+        await _echo(client, channel)
+        out = await _out(client, world, channel)
+        assert (out["status"], out["provider_id"]) == ("sent", "zmsg1")
+        await sending  # the send times out; what it records keeps the echo's word
+    finally:
+        zalo.fake.release.set()
+        with contextlib.suppress(Exception):
+            await sending
+    out = await _out(client, world, channel)
+    assert (out["status"], out["provider_id"], out["error"]) == ("sent", "zmsg1", None)
+    await age_sends(app)
+    await run_jobs(app)
+    assert len(zalo.fake.sends()) == 1
+
+
+async def test_echo_after_the_doubt_is_recorded_confirms_it_once_with_the_worker_running(
+    app, client, world, zalo, settings, monkeypatch
+):
+    channel, conversation = await _setup(app, client, world, zalo)
+    zalo.fake.plan.append("hold")
+    await _reply(client, world, conversation)
+    # The worker as deployed: it takes the job again whenever it falls due (1 s, 2 s, ...
+    # while the send is in doubt); new jobs are looked for once an hour here.
+    monkeypatch.setattr(worker, "JOB_POLL", 3600.0)
+    running = asyncio.create_task(run_worker(settings, interval=3600.0))
+    try:
+
+        async def in_doubt() -> bool:
+            out = await _out(client, world, channel)
+            return out["status"] == "sending" and (out["error"] or "").startswith("in_doubt")
+
+        await _until(in_doubt, "the send recorded in doubt")
+        zalo.fake.release.set()  # the answer came too late: the worker stopped waiting
+        await asyncio.sleep(1.5)  # the job taken again at least once: still waiting
+        assert not running.done(), running
+        assert len(zalo.fake.sends()) == 1
+        await _echo(client, channel)
+        await age_sends(app)  # the grace is over: only the echo keeps it from a resend
+        await asyncio.sleep(2.5)  # the job's next due times (2 s, 4 s) come and go
+        assert not running.done(), running
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+    out = await _out(client, world, channel)
+    assert (out["status"], out["provider_id"], out["error"]) == ("sent", "zmsg1", None)
+    await run_jobs(app)
+    assert len(zalo.fake.sends()) == 1
+
+
+async def _delivered(zalo) -> bool:
+    return len(zalo.fake.sends()) == 1
