@@ -13,13 +13,13 @@ import unicodedata
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.channels.models import Message
 from hotline.channels.notify import text_phone
 from hotline.contacts.phones import normalise_phone
-from hotline.db import utcnow
+from hotline.db import dialect_name, utcnow
 from hotline.errors import InvalidInput
 from hotline.messages import msg
 from hotline.staffing.models import Volunteer, VolunteerCodeMiss, VolunteerStatus
@@ -76,6 +76,13 @@ async def send_code(session: AsyncSession, volunteer: Volunteer, now: datetime) 
     are the texts queued (the outbox keeps them), not the offers whose code is still live:
     a code spent, typed back or withdrawn was still sent."""
     since = now - CODES_WINDOW
+    if dialect_name(session) == "postgresql":
+        # Count and send as one step per number: sign-ups arriving together must not each
+        # see room for one more code (SQLite runs one writer at a time already).
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"volunteer-code:{volunteer.phone}"},
+        )
     # A code is texted as its offer is made: the number's offers of the window name them.
     recent = await session.scalars(
         select(Volunteer.id).where(Volunteer.phone == volunteer.phone, Volunteer.created_at > since)
