@@ -6,6 +6,7 @@ number)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -189,8 +190,6 @@ async def test_the_sign_up_page_says_why_no_code_was_texted(app, client, world) 
 async def test_sign_ups_at_once_are_texted_no_more_than_three_codes(app, client, world) -> None:
     """The count of codes sent and the sending are one step per number: sign-ups arriving
     together (each its own transaction on PostgreSQL) cannot each see room for one more."""
-    import asyncio
-
     await _sms_channel(client, world)
     await asyncio.gather(*(_sign_up(client, f"Người Cùng Lúc {i}") for i in range(8)))
     assert len(await _texts(app)) == 3
