@@ -176,3 +176,28 @@ async def test_triage_models(client, world):
     url = "/api/v1/triage/models/999/activate"
     # The administrator passes the check and is told there is no such version.
     assert await _allowed(client, world, 404, "POST", url) == ADMINS
+
+
+async def test_a_staff_name_hiding_characters_is_refused_naming_it(client, world):
+    """Staff names show on rosters, swap lists and case trails: no bidi override or
+    zero-width mark may hide in one, as in a citizen's."""
+    for name in ("A \u202eabc", "Lan\u200b Anh", "Tổ\u2066trưởng"):
+        body = {"username": "hidden-name", "password": PASSWORD, "role": "operator"}
+        r = await client.post(
+            "/api/v1/users", json=body | {"full_name": name}, headers=world.auth("admin")
+        )
+        assert r.status_code == 422, (name, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert "full_name" in r.text, r.text
+    r = await client.post(
+        "/api/v1/users",
+        json={
+            "username": "plain-name",
+            "password": PASSWORD,
+            "role": "operator",
+            "full_name": "  Nguyễn  Lan ",
+        },
+        headers=world.auth("admin"),
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["full_name"] == "Nguyễn Lan"

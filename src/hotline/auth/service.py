@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.models import ApiToken, Role, User, UserSession
+from hotline.auth.names import staff_name
 from hotline.auth.permissions import Permission, allows, require
 from hotline.db import utcnow
 from hotline.errors import Conflict, InvalidInput, NotFound, Unauthenticated
@@ -158,7 +159,7 @@ async def create_user(
         password_hash=await hash_password_async(password),
         role=role,
         unit_id=unit_id,
-        full_name=full_name,
+        full_name=staff_name(full_name),
     )
     session.add(user)
     await session.flush()

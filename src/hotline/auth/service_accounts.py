@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.audit import record_change
 from hotline.auth.models import Role, User
+from hotline.auth.names import staff_name
 from hotline.auth.permissions import Permission, require
 from hotline.auth.service import Actor, hash_password_async, issue_token
 from hotline.errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -68,7 +69,7 @@ async def create_service_account(
         raise Conflict(msg("Tên đăng nhập đã tồn tại: {username}", username=name), field="username")
     user = User(
         username=name,
-        full_name=full_name.strip()[:200],
+        full_name=staff_name(full_name),
         role=Role.SERVICE,
         # Nobody knows it: the account signs in only with its tokens.
         password_hash=await hash_password_async(secrets.token_urlsafe(32)),
