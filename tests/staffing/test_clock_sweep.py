@@ -82,7 +82,9 @@ async def test_a_clock_in_left_open_past_its_shift_is_ended_by_the_sweep(
     await _sweep(app, settings)
     assert await _status(client, world) == "away"
     async with app.state.hotline.unit_of_work(read_only=True) as session:
-        rows = (await session.scalars(select(ShiftClock).where(ShiftClock.user_id == operator))).all()
+        rows = (
+            await session.scalars(select(ShiftClock).where(ShiftClock.user_id == operator))
+        ).all()
     assert len(rows) == 1 and rows[0].out_at is not None
     assert _aware(rows[0].out_at) == ended
 
