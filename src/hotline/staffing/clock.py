@@ -36,16 +36,15 @@ CLOCK_IN_EARLY = timedelta(minutes=30)
 SELF_LEAVE = timedelta(hours=8)
 
 
-async def _roster_since(
-    session: AsyncSession, *, user_id: int, now: datetime, early: timedelta
-) -> datetime | None:
-    """Since when `user_id` (directly or as a volunteer's account) has been rostered without
-    a break up to `now`: the start (less `early`) of the run of their places, back to back,
-    that holds `now`; None when no place runs now or starts within `early` of it. A place
-    on a shift retired while it ran still counts: retiring a shift removes only its places
-    not yet begun (service.save_shift_counting), never the one being worked."""
+async def roster_spans(
+    session: AsyncSession, *, user_id: int, at: datetime, early: timedelta
+) -> list[tuple[datetime, datetime]]:
+    """When `user_id` (directly or as a volunteer's account) may be in on their places
+    around `at`: each place's start (less `early`) and end. A place on a shift retired
+    while it ran still counts: retiring a shift removes only its places not yet begun
+    (service.save_shift_counting), never the one being worked."""
     tz = site_of(session).timezone
-    today = now.astimezone(tz).date()
+    today = at.astimezone(tz).date()
     rows = await session.execute(
         select(RosterEntry.day, ShiftTemplate)
         .join(ShiftTemplate, ShiftTemplate.id == RosterEntry.shift_id)
@@ -61,6 +60,16 @@ async def _roster_since(
     for day, shift in rows.all():
         start, end = shift_span(shift, day, tz)
         spans.append((start - early, end))
+    return spans
+
+
+async def _roster_since(
+    session: AsyncSession, *, user_id: int, now: datetime, early: timedelta
+) -> datetime | None:
+    """Since when `user_id` has been rostered without a break up to `now`: the start (less
+    `early`) of the run of their places, back to back, that holds `now`; None when no place
+    runs now or starts within `early` of it."""
+    spans = await roster_spans(session, user_id=user_id, at=now, early=early)
     since = min((start for start, end in spans if start <= now < end), default=None)
     if since is None:
         return None
@@ -161,10 +170,10 @@ async def clock_in_row(
     that asked)."""
     assert actor.user_id is not None
     open_row = await _open_row(session, actor.user_id)
-    if open_row is not None and not await _still_holds(session, open_row, now=now, early=early):
+    if open_row is not None and not await still_holds(session, open_row, now=now, early=early):
         # A row left open after its shift or leave ended lets nobody back in: clocking
         # in again asks what a first clock-in asks (and refuses as it does).
-        await _close(session, open_row, now)
+        await close_row(session, open_row, now)
         open_row = None
     if open_row is None:
         by, why = await _clock_in_leave(
@@ -174,26 +183,26 @@ async def clock_in_row(
     return open_row
 
 
-async def _live_leave(session: AsyncSession, user_id: int, now: datetime) -> RingOverride | None:
+async def live_leave(session: AsyncSession, user_id: int, now: datetime) -> RingOverride | None:
     return await session.scalar(
         select(RingOverride).where(RingOverride.user_id == user_id, RingOverride.until > now)
     )
 
 
-async def _still_holds(
+async def still_holds(
     session: AsyncSession, row: ShiftClock, *, now: datetime, early: timedelta
 ) -> bool:
     """Whether an open clock row still holds now: its person has a supervisor's live
     leave (granting a leave anew after one expired closes the row: allow_off_shift), or
     has been rostered without a break since the row was opened (service.ringable's rule,
     and one row per stretch at work)."""
-    if await _live_leave(session, row.user_id, now) is not None:
+    if await live_leave(session, row.user_id, now) is not None:
         return True
     since = await _roster_since(session, user_id=row.user_id, now=now, early=early)
     return since is not None and row.in_at >= since
 
 
-async def _close(session: AsyncSession, row: ShiftClock, now: datetime) -> None:
+async def close_row(session: AsyncSession, row: ShiftClock, now: datetime) -> None:
     await session.execute(
         update(ShiftClock)
         .where(ShiftClock.id == row.id, ShiftClock.out_at.is_(None))
@@ -245,7 +254,7 @@ async def _clock_in_leave(
     assert actor.user_id is not None
     if await _on_roster(session, user_id=actor.user_id, now=now, early=early):
         return None, ""
-    override = await _live_leave(session, actor.user_id, now)
+    override = await live_leave(session, actor.user_id, now)
     if override is not None:
         return override.set_by, override.reason
     minutes = int(early.total_seconds() // 60)
@@ -325,7 +334,7 @@ async def allow_off_shift(
         if open_row is not None and not await _on_roster(
             session, user_id=user_id, now=now, early=CLOCK_IN_EARLY
         ):
-            await _close(session, open_row, now)
+            await close_row(session, open_row, now)
             await set_status(session, user_id=user_id, status=AgentStatus.AWAY.value)
         await session.flush()
         return None
@@ -352,8 +361,8 @@ async def _end_lapsed_row(session: AsyncSession, user_id: int) -> None:
     if old is None or old.until > now:
         return
     open_row = await _open_row(session, user_id)
-    if open_row is None or await _still_holds(session, open_row, now=now, early=CLOCK_IN_EARLY):
+    if open_row is None or await still_holds(session, open_row, now=now, early=CLOCK_IN_EARLY):
         return
     ended = old.until if open_row.in_at < old.until else now
-    await _close(session, open_row, ended)
+    await close_row(session, open_row, ended)
     await set_status(session, user_id=user_id, status=AgentStatus.AWAY.value)

@@ -1,5 +1,6 @@
-"""The worker's staffing sweeps: unfilled shifts alert the supervisors ahead of time, and
-surge mode follows the queue (surge.py)."""
+"""The worker's staffing sweeps: unfilled shifts alert the supervisors ahead of time, surge
+mode follows the queue (surge.py), and clock-ins nobody closed end with their shift
+(lapsing.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from hotline.db import dialect_name, insert_for, utcnow
 from hotline.events import DomainEvent, record_event
 from hotline.settings import Settings
 from hotline.site import site_of
+from hotline.staffing.lapsing import end_lapsed_clocks
 from hotline.staffing.models import ShiftAlert
 from hotline.staffing.service import roster
 from hotline.staffing.surge import SurgeRules, check_surge
@@ -106,6 +108,7 @@ def sweeps(settings: Settings) -> list[Sweep]:
     """What the worker runs each round, in its own transaction each."""
     ahead = timedelta(hours=settings.staffing_unfilled_alert_hours)
     rules = SurgeRules.from_settings(settings)
+    early = timedelta(minutes=settings.staffing_clock_in_early_minutes)
 
     async def unfilled(session: AsyncSession) -> int:
         return await alert_unfilled(session, ahead=ahead)
@@ -113,4 +116,7 @@ def sweeps(settings: Settings) -> list[Sweep]:
     async def surge(session: AsyncSession) -> int:
         return int(await check_surge(session, rules=rules) is not None)
 
-    return [unfilled, surge]
+    async def lapsed_clocks(session: AsyncSession) -> int:
+        return await end_lapsed_clocks(session, early=early)
+
+    return [unfilled, surge, lapsed_clocks]
