@@ -22,7 +22,7 @@ import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hotline.db import create_engine
+from hotline.db import create_engine, read_only_engine
 from hotline.events import DomainEvent, EventBus, EventRow
 from hotline.settings import Settings
 
@@ -148,10 +148,14 @@ class EventFeed:
         # On PostgreSQL the log is read on a connection of its own, not the requests' pool:
         # when requests hold every pooled connection (a burst of them waiting on a slow
         # query or a lock) live events must not wait in line behind them.
+        # On SQLite it is read in read-only transactions (BEGIN DEFERRED, no lock in WAL
+        # mode): a poll that took the write lock held it until the loop came back to end
+        # it, and a CLI writing meanwhile (operators run it beside the live app) could
+        # wait out its busy timeout and fail with "database is locked".
         self._log_engine = (
             create_engine(engine.url.render_as_string(hide_password=False), pool_size=1)
             if self._pg
-            else engine
+            else read_only_engine(engine)
         )
         # The first missing id the feed waits on: since when, and the snapshot's xmax
         # of the read that found it missing.
@@ -160,7 +164,8 @@ class EventFeed:
 
     @property
     def log_engine(self) -> AsyncEngine:
-        """The engine the log is read on (its own on PostgreSQL, the app's on SQLite)."""
+        """The engine the log is read on (its own on PostgreSQL, the app's read-only one on
+        SQLite)."""
         return self._log_engine
 
     async def start(self) -> None:
@@ -195,7 +200,7 @@ class EventFeed:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
-        if self._log_engine is not self.engine:
+        if self._pg:  # its own engine
             await self._log_engine.dispose()
 
     async def _position(self) -> None:

@@ -5,9 +5,11 @@ one, and the ordinary account forms cannot make one."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+from functools import partial
 from typing import Any
 
 import pytest
@@ -18,10 +20,15 @@ from tests.conftest import PASSWORD
 pytestmark = pytest.mark.anyio
 
 
-def _cli(database_url: str, tmp_path: Any, *args: str) -> subprocess.CompletedProcess[str]:
+async def _cli(database_url: str, tmp_path: Any, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real CLI in a process of its own, as an operator runs it beside the live app.
+    Waited for in a thread: the test's app runs on this loop, and a loop blocked for the
+    whole command would hold whatever transaction the app had open (the CLI then waited
+    out its busy timeout on SQLite and failed with "database is locked")."""
     env = dict(os.environ)
     env.update(HOTLINE_DATABASE_URL=database_url, HOTLINE_VAR_DIR=str(tmp_path / "var"))
-    return subprocess.run(
+    run = partial(
+        subprocess.run,
         [sys.executable, "-m", "hotline.cli", *args],
         env=env,
         capture_output=True,
@@ -29,10 +36,11 @@ def _cli(database_url: str, tmp_path: Any, *args: str) -> subprocess.CompletedPr
         timeout=120,
         check=False,
     )
+    return await asyncio.to_thread(run)
 
 
-def _create(database_url: str, tmp_path: Any, name: str = "pbx-chi-nhanh") -> str:
-    done = _cli(
+async def _create(database_url: str, tmp_path: Any, name: str = "pbx-chi-nhanh") -> str:
+    done = await _cli(
         database_url, tmp_path, "service-account", "create", "--username", name,
         "--full-name", "Tổng đài chi nhánh", "--days", "30",
     )  # fmt: skip
@@ -43,7 +51,7 @@ def _create(database_url: str, tmp_path: Any, name: str = "pbx-chi-nhanh") -> st
 async def test_a_pbx_token_posts_call_records_and_nothing_else(
     database_url, client, world, tmp_path
 ) -> None:
-    pbx = {"Authorization": f"Bearer {_create(database_url, tmp_path)}"}
+    pbx = {"Authorization": f"Bearer {await _create(database_url, tmp_path)}"}
     r = await client.post("/api/v1/calls", json=call_body(), headers=pbx)
     assert r.status_code == 201, r.text
     # The PBX took no call itself: no call taker unless it names one.
@@ -75,19 +83,21 @@ async def test_a_pbx_token_posts_call_records_and_nothing_else(
 async def test_a_revoked_pbx_token_is_refused_and_a_new_one_works(
     app, database_url, client, world, tmp_path
 ) -> None:
-    old = {"Authorization": f"Bearer {_create(database_url, tmp_path)}"}
-    done = _cli(database_url, tmp_path, "user", "revoke", "--username", "pbx-chi-nhanh")
+    old = {"Authorization": f"Bearer {await _create(database_url, tmp_path)}"}
+    done = await _cli(database_url, tmp_path, "user", "revoke", "--username", "pbx-chi-nhanh")
     assert done.returncode == 0, done.stderr
     app.state.hotline.tokens.clear()  # the CLI is another process: forget what was checked
     r = await client.post("/api/v1/calls", json=call_body(), headers=old)
     assert r.status_code == 401, r.text
-    done = _cli(database_url, tmp_path, "service-account", "token", "--username", "pbx-chi-nhanh")
+    done = await _cli(
+        database_url, tmp_path, "service-account", "token", "--username", "pbx-chi-nhanh"
+    )
     assert done.returncode == 0, done.stderr
     new = {"Authorization": f"Bearer {done.stdout.strip().splitlines()[-1]}"}
     r = await client.post("/api/v1/calls", json=call_body(), headers=new)
     assert r.status_code == 201, r.text
     # A token only for a service account: a person's account is not one.
-    done = _cli(database_url, tmp_path, "service-account", "token", "--username", "operator")
+    done = await _cli(database_url, tmp_path, "service-account", "token", "--username", "operator")
     assert done.returncode == 2
 
 
@@ -100,12 +110,12 @@ async def test_the_account_forms_cannot_make_a_service_account(
         headers=world.auth("admin"),
     )
     assert r.status_code == 422 and r.json()["field"] == "role", r.text
-    done = _cli(
+    done = await _cli(
         database_url, tmp_path, "user", "create", "--username", "pbx3", "--role", "service",
         "--password", "mat-khau-an-toan-1022",
     )  # fmt: skip
     assert done.returncode == 2 and "service-account create" in done.stdout + done.stderr
-    done = _cli(database_url, tmp_path, "service-account", "create", "--username", "Tổng đài")
+    done = await _cli(database_url, tmp_path, "service-account", "create", "--username", "Tổng đài")
     assert done.returncode == 2 and "username" in done.stdout + done.stderr
 
 
@@ -120,7 +130,7 @@ async def test_a_pbx_token_cannot_tell_which_numbers_the_hotline_knows(
         headers=world.auth("operator"),
     )
     assert r.status_code == 201, r.text
-    pbx = {"Authorization": f"Bearer {_create(database_url, tmp_path)}"}
+    pbx = {"Authorization": f"Bearer {await _create(database_url, tmp_path)}"}
     known = await client.post("/api/v1/calls", json=call_body(), headers=pbx)
     unknown = await client.post("/api/v1/calls", json=call_body(caller="0987654321"), headers=pbx)
     assert known.status_code == unknown.status_code == 201, known.text + unknown.text
@@ -134,7 +144,7 @@ async def test_a_pbx_posts_finished_calls_only(database_url, client, world, tmp_
     """A PBX's token may not end a call later (PATCH is not its route), so an answered call
     it posted without an end would stay in progress, never counted: refused, naming
     `ended_at`."""
-    pbx = {"Authorization": f"Bearer {_create(database_url, tmp_path)}"}
+    pbx = {"Authorization": f"Bearer {await _create(database_url, tmp_path)}"}
     r = await client.post("/api/v1/calls", json=call_body(ended_at=None), headers=pbx)
     assert r.status_code == 422 and r.json()["field"] == "ended_at", r.text
     # An unanswered call without an end, and a supervisor's call in progress, as before.

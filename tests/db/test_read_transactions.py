@@ -1,14 +1,17 @@
 """Reads take no write lock: on SQLite two reads run side by side and beside the writer,
-while writes still queue one behind the other (db.py, AppState.unit_of_work)."""
+while writes still queue one behind the other (db.py, AppState.unit_of_work), and the
+app's reading of the event log leaves the database to another process's writes."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
+from sqlalchemy.engine import make_url
 
 from hotline.directory.models import Unit
 from tests.conftest import World
@@ -68,3 +71,40 @@ async def test_a_read_only_unit_refuses_to_write_on_postgresql(app: Any, databas
     with pytest.raises(DBAPIError, match="read-only"):
         async with state.unit_of_work(read_only=True) as session:
             await session.execute(text("UPDATE unit SET phone = '1' WHERE code = 'UB-00004'"))
+
+
+async def test_another_process_writes_while_the_app_reads_its_event_log(
+    app: Any, database_url: str
+) -> None:
+    """Operators run the CLI against a live SQLite deployment. The app polls its event log
+    every second; a poll that took the write lock held it until the app's loop came back to
+    finish it, and a CLI run while the loop was busy (a test's blocking subprocess call, a
+    slow request) failed with "database is locked" after the 30 s busy timeout."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's reads take no lock that writers wait on")
+    path = make_url(database_url).database
+    assert path is not None
+    state = app.state.hotline
+    outcomes: list[str] = []
+
+    def write_from_another_process(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        # Inside the feed's read, its transaction open; the app's loop waits meanwhile.
+        if "FROM event" not in statement or outcomes:
+            return
+        other = sqlite3.connect(path, timeout=NO_WAIT, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            outcomes.append("written")
+        except sqlite3.OperationalError as exc:
+            outcomes.append(str(exc))
+        finally:
+            other.close()
+
+    engine = state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", write_from_another_process)
+    try:
+        await state.feed.sync()
+    finally:
+        event.remove(engine, "before_cursor_execute", write_from_another_process)
+    assert outcomes == ["written"]

@@ -8,12 +8,16 @@ import asyncio
 import contextlib
 import hashlib
 import socket
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from structlog.testing import capture_logs
 
+from hotline.db import create_engine
 from hotline.settings import Settings
 from hotline.telephony.sip.guard import LockoutPolicy, Lockouts, LogLimiter
 from hotline.telephony.sip.message import Message, parse, response_to
@@ -181,6 +185,60 @@ async def test_a_successful_registration_clears_the_users_failures(guarded: Line
     for _ in range(2):
         assert await register(guarded, "op1", "guess-123") == 403
     assert await register(guarded, "op1", PASSWORD) == 200  # 4 failures, but never 3 in a row
+
+
+async def test_a_success_clears_the_failures_before_it_when_the_database_is_slow(
+    guarded: Line, settings: Settings
+):
+    """Past the line's wait for the database, the memory counts answer and the shared counts
+    are written late: the success's clear must still land between the failures before it
+    and those after, or a user who never failed 3 times in a row is locked out."""
+    ua = guarded.phone.ua
+    assert ua is not None
+    assert await register(guarded, "op1", "guess-123") == 403
+    await _until(lambda: not ua._tasks)  # the first failure is counted in the database
+    async with held_count(settings.effective_database_url, "user:op1"):
+        # The second failure's write waits for the holder: the REGISTER is answered from
+        # the memory counts meanwhile, and the success's clear comes to wait beside it.
+        assert await register(guarded, "op1", "guess-123") == 403
+        assert await register(guarded, "op1", PASSWORD) == 200
+    for _ in range(2):
+        assert await register(guarded, "op1", "guess-123") == 403
+    await _until(lambda: not ua._tasks)  # every late write has landed
+    assert await register(guarded, "op1", PASSWORD) == 200
+
+
+async def _until(check: Callable[[], bool], seconds: float = 40.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "still waiting"
+        await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def held_count(url: str, key: str) -> AsyncIterator[None]:
+    """Another writer holding the shared count `key` (on SQLite, the database's write lock;
+    on PostgreSQL, the count's row), so that the line's writes of it wait."""
+    if make_url(url).get_backend_name() == "sqlite":
+        database = make_url(url).database
+        assert database is not None
+        lock = sqlite3.connect(database, isolation_level=None)
+        lock.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            lock.execute("COMMIT")
+            lock.close()
+        return
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text("SELECT key FROM sip_lockout WHERE key = :key FOR UPDATE"), {"key": key}
+            )
+            yield
+    finally:
+        await engine.dispose()
 
 
 async def test_the_phone_registered_as_a_locked_out_user_keeps_refreshing(guarded: Line):

@@ -13,14 +13,20 @@ outage.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable, Coroutine
+from functools import partial
+from typing import Any, TypeVar
+
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.agents.sip_lockouts import Budget, clear_lockout, locked_keys, record_failure
-from hotline.db import utcnow
+from hotline.db import READ_ONLY_OPTION, utcnow
 from hotline.telephony.sip.guard import LockoutPolicy
 
 log = structlog.get_logger("hotline.telephony.lockouts")
+T = TypeVar("T")
 
 
 def budget(policy: LockoutPolicy) -> Budget:
@@ -36,20 +42,64 @@ class SharedLockouts:
     ) -> None:
         self.sessionmaker = sessionmaker
         self.users, self.addresses = budget(users), budget(addresses)
+        # Per user, the end of the last write called at this line (see _in_turn).
+        self._writing: dict[str, asyncio.Future[None]] = {}
 
     async def locked(self, users: set[str], host: str) -> list[tuple[str, str, float]]:
         """The lockouts now on these users or this address: (kind, name, seconds left)."""
         keys = {f"user:{u}": ("user", u) for u in users} | {f"address:{host}": ("address", host)}
         try:
             async with self.sessionmaker() as session:
+                # Only a read: on SQLite it must not queue for the write lock behind the
+                # writers (BEGIN IMMEDIATE), each REGISTER's answer waits for it.
+                await session.connection(execution_options={READ_ONLY_OPTION: True})
                 found = await locked_keys(session, list(keys), now=utcnow())
         except Exception as exc:  # the memory counts hold meanwhile
             log.warning("sip_lockout_read_failed", error=str(exc)[:200])
             return []
         return [(*keys[key], seconds) for key, seconds in found.items()]
 
-    async def failed(self, user: str | None, host: str) -> list[tuple[str, float]]:
-        """Count a failure (per user only for a real login); the lockouts it started."""
+    def failed(self, user: str | None, host: str) -> Coroutine[Any, Any, list[tuple[str, float]]]:
+        """Count a failure (per user only for a real login); the lockouts it started.
+        Its turn among the user's writes is taken now, at the call: spawn it at once."""
+        return self._in_turn(user, partial(self._count, user, host))
+
+    def succeeded(self, user: str) -> Coroutine[Any, Any, None]:
+        """Clear the user's count (a new registration with the right password). Its turn
+        among the user's writes is taken now, at the call: spawn it at once."""
+        return self._in_turn(user, partial(self._clear, user))
+
+    def _in_turn(
+        self, user: str | None, write: Callable[[], Coroutine[Any, Any, T]]
+    ) -> Coroutine[Any, Any, T]:
+        """`write`, once the user's writes called before it at this line have ended.
+
+        A REGISTER waits for its write only so long (register.py); past that the write goes
+        on in the background, and the next REGISTERs' writes would race it. On SQLite the
+        newest waiter for the write lock tends to get it first, so a success's clear
+        overtook the failure before it, and that failure and the next two locked out a
+        user who never failed three times in a row. The address's count is never cleared:
+        its order does not matter."""
+        if user is None:
+            return write()
+        before = self._writing.get(user)
+        mine = asyncio.get_running_loop().create_future()
+        self._writing[user] = mine
+
+        async def in_turn() -> T:
+            try:
+                if before is not None:
+                    await asyncio.wait({before})  # never cancels it
+                return await write()
+            finally:
+                if not mine.done():
+                    mine.set_result(None)
+                if self._writing.get(user) is mine:
+                    del self._writing[user]
+
+        return in_turn()
+
+    async def _count(self, user: str | None, host: str) -> list[tuple[str, float]]:
         counts = [("address", f"address:{host}", self.addresses)]
         if user is not None:
             counts.insert(0, ("user", f"user:{user}", self.users))
@@ -66,7 +116,7 @@ class SharedLockouts:
             return []
         return started
 
-    async def succeeded(self, user: str) -> None:
+    async def _clear(self, user: str) -> None:
         try:
             async with self.sessionmaker() as session, session.begin():
                 await clear_lockout(session, f"user:{user}")
