@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
+import secrets
 import socket
 import sqlite3
 import time
@@ -66,6 +68,13 @@ class Peer:
             return True
         return False
 
+    @functools.cached_property
+    def token(self) -> str:
+        """The OS may give a closed peer's port to the next one: without a token of its own,
+        its first request would repeat the old one's branch, which the line rightly answers
+        as a retransmission (RFC 3261 §17.2.3) with the old answer."""
+        return secrets.token_hex(4)
+
     def request(
         self,
         method: str,
@@ -84,7 +93,7 @@ class Peer:
         return (
             f"{method} sip:{to_user}@{self.server[0]}:{self.server[1]} SIP/2.0\r\n"
             f"Via: SIP/2.0/UDP {self.host}:{self.port};"
-            f"branch=z9hG4bK-{method}-{self.n}-{self.port}\r\n"
+            f"branch=z9hG4bK-{method}-{self.n}-{self.port}-{self.token}\r\n"
             f"From: <sip:{to_user}@{self.host}>;tag={from_tag}\r\n"
             f"To: <sip:{to_user}@{self.server[0]}>{tag}\r\n"
             f"Call-ID: {call_id}\r\nCSeq: {self.n} {method}\r\n"
@@ -103,7 +112,7 @@ class Peer:
     ) -> Message:
         """REGISTER as `user` (`extra` headers, another `contact`, a phone's own Call-ID):
         the final answer."""
-        call_id = call_id or f"reg-{user}-{self.host}-{self.port}-{self.n}"
+        call_id = call_id or f"reg-{user}-{self.host}-{self.port}-{self.n}-{self.token}"
         more = {"to_user": user, "extra": extra, "contact": contact}
         self.send(self.request("REGISTER", call_id=call_id, from_tag="r", **more))
         challenge = self.recv(2, lambda m: m.status >= 200)
