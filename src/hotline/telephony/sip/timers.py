@@ -86,7 +86,8 @@ def negotiate_timer(req: Message, *, default: int, min_se: int) -> SessionTimer 
     None when neither side asked for one. Raises TooSmall for an interval below `min_se`.
     We may shorten the interval to `default`, never below the request's Min-SE; the caller
     refreshes unless it named us, or cannot (no `timer` in Supported)."""
-    supported = "timer" in option_tags(req, "supported")
+    # Requiring timers says the caller supports them (RFC 4028 §7.1) as much as listing them.
+    supported = "timer" in option_tags(req, "supported") | option_tags(req, "require")
     raw = req.get("session-expires")
     requested = _seconds(raw) if raw else None
     if requested is None and not supported:
