@@ -1,22 +1,25 @@
 """A caller's phone and an operator's phone doing what phones do at awkward moments, spoken
 by raw UDP peers: holding in the queue the old way (`c=0.0.0.0`) or by UPDATE past the RTP
-timeout, a CANCEL crossing the 200 (RFC 3261 §9.2), and a session timer required rather than
-only supported (RFC 4028 §9)."""
+timeout, a CANCEL crossing the 200 (RFC 3261 §9.2), a session timer required rather than
+only supported (RFC 4028 §9), and the operator putting the citizen on hold (RFC 3264 §8)."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
 from collections.abc import AsyncIterator
 
 import pytest
 
 from hotline.settings import Settings
-from hotline.telephony.sip.message import response_to
+from hotline.telephony.sip.message import Message, response_to
 from tests.telephony.conftest import Line, line_settings, start_line
-from tests.telephony.test_door_guard import Peer
-from tests.telephony.test_sip_protocol import Call, Media, in_dialog, invite
+from tests.telephony.test_door_guard import DIGIT, PASSWORD, Peer, guarded, offer
+from tests.telephony.test_sip_protocol import Call, Media, answer_call, in_dialog, invite
 
 pytestmark = pytest.mark.anyio
+__all__ = ["guarded"]  # the fixture, from the door's tests
 
 
 def media_sdp(port: int, *, address: str = "127.0.0.1", direction: str = "") -> str:
@@ -154,3 +157,113 @@ async def test_a_caller_requiring_timers_is_refused_below_min_se_and_keeps_its_r
     finally:
         peer.close()
         media.close()
+
+
+# -- the operator holds ---------------------------------------------------------------------
+
+
+def rtp_packet(seq: int) -> bytes:
+    return struct.pack("!BBHII", 0x80, 8, seq, seq * 160, 0x1234) + b"\xd5" * 160
+
+
+def count_packets(sock: socket.socket, seconds: float) -> int:
+    sock.settimeout(seconds)
+    count = 0
+    try:
+        while True:
+            sock.recv(2048)
+            count += 1
+            sock.settimeout(0.05)
+    except TimeoutError:
+        return count
+
+
+async def test_the_operator_putting_the_citizen_on_hold_and_back_keeps_the_call(
+    settings: Settings, guarded: Line
+):
+    """A desk phone's hold key re-INVITEs with `a=sendonly`. Answered 481, the phone must end
+    the dialog (RFC 3261 §12.2.1.2) and the citizen is cut off; answered 200 `recvonly`, the
+    call stays, the caller's audio stops going to the held phone and resumes after."""
+    phone, caller, media = Peer(guarded.port), Peer(guarded.port), Media()
+    phone_rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    phone_rtp.bind(("127.0.0.1", 0))
+    rtp_port = phone_rtp.getsockname()[1]
+    assert guarded.phone.ua is not None
+    line_uri = guarded.phone.ua.sent_by
+    try:
+        assert await asyncio.to_thread(phone.register, "op1", PASSWORD) == 200
+        text = invite(caller, call_id="op-hold", branch="z9hG4bKophold", body=media_sdp(media.port))
+        ok = await asyncio.to_thread(answer_call, caller, text)
+        line_rtp = int(ok.body.split(b"m=audio ")[1].split()[0])
+        caller.send(
+            in_dialog(
+                caller,
+                "INFO",
+                ok,
+                cseq=2,
+                branch="z9hG4bKophold-4",
+                body="Signal=4\r\n",
+                extra=DIGIT,
+            )
+        )
+        ring = await asyncio.to_thread(phone.recv, 5, lambda m: m.method == "INVITE")
+        answered = response_to(ring, 200, "OK", to_tag="phone")
+        answered.add("Contact", f"<sip:op1@127.0.0.1:{phone.port}>")
+        answered.add("Content-Type", "application/sdp")
+        answered.body = offer(rtp_port).encode()
+        phone.send(answered.serialise().decode())
+        await asyncio.to_thread(phone.recv, 2, lambda m: m.method == "ACK")
+
+        def reinvite(cseq: int, direction: str) -> Message:
+            body = media_sdp(rtp_port, direction=direction)
+            phone.send(
+                f"INVITE sip:{line_uri} SIP/2.0\r\n"
+                f"Via: SIP/2.0/UDP 127.0.0.1:{phone.port};branch=z9hG4bKophold-re{cseq}\r\n"
+                f"From: <sip:op1@127.0.0.1>;tag=phone\r\n"
+                f"To: {ring.get('from')}\r\nCall-ID: {ring.call_id}\r\nCSeq: {cseq} INVITE\r\n"
+                f"Contact: <sip:op1@127.0.0.1:{phone.port}>\r\nMax-Forwards: 70\r\n"
+                f"Content-Type: application/sdp\r\nContent-Length: {len(body)}\r\n\r\n{body}"
+            )
+            got = phone.recv(3, lambda m: m.cseq == (cseq, "INVITE") and m.status >= 200)
+            phone.send(
+                f"ACK sip:{line_uri} SIP/2.0\r\n"
+                f"Via: SIP/2.0/UDP 127.0.0.1:{phone.port};branch=z9hG4bKophold-ack{cseq}\r\n"
+                f"From: <sip:op1@127.0.0.1>;tag=phone\r\n"
+                f"To: {got.get('to')}\r\nCall-ID: {ring.call_id}\r\nCSeq: {cseq} ACK\r\n"
+                "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+            )
+            return got
+
+        def caller_speaks(first: int) -> int:
+            """The caller's audio for 0.4 s; how many packets the phone got of it."""
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as out:
+                for n in range(20):
+                    out.sendto(rtp_packet(first + n), ("127.0.0.1", line_rtp))
+            return count_packets(phone_rtp, 0.4)
+
+        assert await asyncio.to_thread(caller_speaks, 1) > 10  # bridged
+        held = await asyncio.to_thread(reinvite, 2, "sendonly")
+        assert held.status == 200 and b"a=recvonly" in held.body
+        with pytest.raises(TimeoutError):  # no BYE for the citizen
+            await asyncio.to_thread(caller.recv, 1.0, lambda m: m.method == "BYE")
+        assert await asyncio.to_thread(caller_speaks, 100) == 0
+        back = await asyncio.to_thread(reinvite, 3, "sendrecv")
+        assert back.status == 200 and b"a=sendrecv" in back.body
+        assert await asyncio.to_thread(caller_speaks, 200) > 10
+        # The operator hangs up: the citizen gets the line's BYE, the call was answered.
+        phone.send(
+            f"BYE sip:{line_uri} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:{phone.port};branch=z9hG4bKophold-bye\r\n"
+            f"From: <sip:op1@127.0.0.1>;tag=phone\r\n"
+            f"To: {ring.get('from')}\r\nCall-ID: {ring.call_id}\r\nCSeq: 4 BYE\r\n"
+            "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+        )
+        bye = await asyncio.to_thread(caller.recv, 3, lambda m: m.method == "BYE")
+        caller.send(response_to(bye, 200, "OK").serialise().decode())
+        [record] = await guarded.calls()
+        assert record.outcome is not None and record.outcome.value == "answered"
+    finally:
+        for peer in (phone, caller):
+            peer.close()
+        media.close()
+        phone_rtp.close()

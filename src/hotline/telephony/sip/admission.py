@@ -14,6 +14,7 @@ from hotline.telephony.backend import CallEnded
 from hotline.telephony.sip.inbound import call_progress, stable_tag
 from hotline.telephony.sip.leg import SipLeg
 from hotline.telephony.sip.message import Message, ParseError, response_to
+from hotline.telephony.sip.outbound import placed
 from hotline.telephony.sip.sdp import Answer, SdpError, negotiate, parse_offer
 from hotline.telephony.sip.timers import SessionTimer, TooSmall, negotiate_timer
 from hotline.telephony.sip.trunk import origin_of
@@ -27,11 +28,12 @@ log = structlog.get_logger("hotline.telephony.sip")
 def on_invite(ua: UserAgent, msg: Message, source: tuple[str, int]) -> None:
     leg = ua.calls.get(msg.call_id)
     if msg.to_addr.tag:
-        leg = ua._dialog(msg)
-        if leg is None:
+        # The caller's dialog, or a call the line placed (an operator's phone holding).
+        in_call = ua._dialog(msg) or placed(ua, msg)
+        if in_call is None:
             ua.reply(msg, 481, "Call/Transaction Does Not Exist", source)
         elif not ua.unsupported(msg, source):  # a re-INVITE: hold, new media, a refresh
-            leg.on_offer(msg, source)
+            in_call.on_offer(msg, source)
         return
     first = leg.invite if leg is not None else ua._starting.get(msg.call_id)
     if first is not None:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import structlog
 
-from hotline.telephony.media.rtp import RtpProtocol, RtpStream
+from hotline.telephony.media.rtp import DISCARD, RtpProtocol, RtpStream
 from hotline.telephony.sip.message import (
     Message,
     ParseError,
@@ -23,9 +24,19 @@ from hotline.telephony.sip.message import (
     new_tag,
     parse_address,
     parse_uri,
+    response_to,
 )
 from hotline.telephony.sip.route import dialog_request, hop_of
-from hotline.telephony.sip.sdp import PCMA, PCMU, SdpError, build_offer, negotiate, parse_offer
+from hotline.telephony.sip.sdp import (
+    PCMA,
+    PCMU,
+    Answer,
+    SdpError,
+    build_answer,
+    build_offer,
+    negotiate,
+    parse_offer,
+)
 
 if TYPE_CHECKING:
     from hotline.telephony.sip.ua import UserAgent
@@ -68,11 +79,22 @@ class OutboundLeg:
         self.from_value = f"<sip:{user}@{ua.sent_by}>;tag={self.local_tag}"
         # Offer the caller's law first so that the bridge needs no translation.
         other = PCMA if codec == PCMU else PCMU
+        # One SDP session for the call; its version goes up with each new SDP (RFC 3264 §8).
+        self.sdp_session, self.sdp_version = secrets.randbelow(2**31), 0
+        self.sdp = build_offer(
+            (codec, other),
+            address=ua.config.media_address,
+            port=self.rtp_port,
+            session_id=self.sdp_session,
+        )
         self.invite = self._request("INVITE", self.branch)
         self.invite.add("Content-Type", "application/sdp")
-        self.invite.body = build_offer(
-            (codec, other), address=ua.config.media_address, port=self.rtp_port
-        )
+        self.invite.body = self.sdp
+        # The phone's own requests in the dialog (its hold key's re-INVITE), and the media
+        # as last agreed with it.
+        self.remote_cseq = 0
+        self._answer: Answer | None = None
+        self._answer_in_ack: int | None = None
 
     def _request(self, method: str, branch: str, cseq: int | None = None) -> Message:
         uri, routes, _ = dialog_request(self.route_set, parse_uri(self.remote_target))
@@ -174,6 +196,7 @@ class OutboundLeg:
         # dialog's requests keep going through the edge that reaches it.
         self.route_set = list(reversed(msg.get_all("record-route"))) or self.route_set
         self.stream = RtpStream(self.rtp_transport, answer.remote, answer.codec)
+        self._answer = answer
         self.answered = True
         self._send_ack()
         if not self._final.done():
@@ -201,6 +224,88 @@ class OutboundLeg:
             return self.hop
 
     # -- after the answer ---------------------------------------------------------------------
+    def on_offer(self, msg: Message, source: tuple[str, int]) -> None:
+        """The phone's re-INVITE or UPDATE (its hold key, a new address), answered as the
+        caller's are (offer_answer.py): the direction mirrored, so a held phone is sent
+        nothing. Answered 481 instead, a phone must end the call (RFC 3261 §12.2.1.2), and
+        the citizen bridged to it would be cut off."""
+        number, stream = msg.cseq[0], self.stream
+        if number <= self.remote_cseq or stream is None:
+            self._answer_offer(msg, source, 500, "Server Internal Error")
+            return
+        self.remote_cseq = number
+        if msg.body:
+            try:
+                answer = negotiate(parse_offer(msg.body))
+            except SdpError as exc:  # refused: the call goes on as it was (RFC 3261 §14.2)
+                self._answer_offer(msg, source, 488, "Not Acceptable Here", f'399 - "{exc}"')
+                return
+            self._apply(answer)
+        elif msg.method == "INVITE":  # no offer: ours goes in the 200, the ACK answers it
+            other = PCMA if stream.payload_type == PCMU else PCMU
+            self.sdp_version += 1
+            self.sdp = build_offer(
+                (stream.payload_type, other),
+                address=self.ua.config.media_address,
+                port=self.rtp_port,
+                session_id=self.sdp_session,
+                version=self.sdp_version,
+            )
+            self._answer_in_ack = number
+        contacts = msg.get_all("contact")
+        if contacts:
+            with contextlib.suppress(ParseError):
+                self.remote_target = str(parse_address(contacts[0]).uri)
+        # Retransmitted by the transaction layer: the phone's INVITE, resent until an
+        # answer reaches it, gets this 200 again (UserAgent.send_response).
+        sdp = msg.body or msg.method == "INVITE"
+        self._answer_offer(msg, source, 200, "OK", body=self.sdp if sdp else b"")
+
+    def _answer_offer(
+        self,
+        msg: Message,
+        source: tuple[str, int],
+        status: int,
+        reason: str,
+        warning: str = "",
+        body: bytes = b"",
+    ) -> None:
+        resp = response_to(msg, status, reason, to_tag=self.local_tag)
+        if status == 200:
+            resp.add("Contact", f"<{self.ua.contact_uri}>")
+        if warning:
+            resp.add("Warning", warning)
+        if body:
+            resp.add("Content-Type", "application/sdp")
+            resp.body = body
+        self.ua.send_response(msg, resp, source)
+
+    def _apply(self, answer: Answer) -> None:
+        stream = self.stream
+        if stream is None or answer == self._answer:
+            return  # nothing changed: the same SDP, the same version
+        self._answer = answer
+        if answer.codec != stream.payload_type:
+            stream.switch_codec(answer.codec, None)  # the relay translates into it
+        stream.remote = answer.remote
+        stream.transport = self.rtp_transport if answer.we_send else DISCARD
+        self.sdp_version += 1
+        self.sdp = build_answer(
+            answer,
+            address=self.ua.config.media_address,
+            port=self.rtp_port,
+            session_id=self.sdp_session,
+            version=self.sdp_version,
+        )
+
+    def on_ack(self, msg: Message) -> None:
+        """The ACK of our 200 to the phone's offerless re-INVITE carries its answer."""
+        if msg.cseq[0] != self._answer_in_ack:
+            return
+        self._answer_in_ack = None
+        with contextlib.suppress(SdpError):  # no usable answer: the media stay as they were
+            self._apply(negotiate(parse_offer(msg.body)))
+
     def in_dialog(self, msg: Message) -> bool:
         """A request from the phone within this call: its tag in From, ours in To."""
         tags = (msg.from_addr.tag, msg.to_addr.tag)
@@ -224,3 +329,9 @@ class OutboundLeg:
         self.rtp.relay_to = None
         self.rtp_transport.close()
         self.ua.ports.release(self.rtp_port)
+
+
+def placed(ua: UserAgent, msg: Message) -> OutboundLeg | None:
+    """The call the line placed that this request is in (Call-ID and both tags)."""
+    leg = ua.outbound.get(msg.call_id)
+    return leg if leg is not None and leg.in_dialog(msg) else None

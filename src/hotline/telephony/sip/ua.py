@@ -31,7 +31,7 @@ from hotline.telephony.sip.message import (
     transaction_key,
 )
 from hotline.telephony.sip.offer_answer import T1, T2, TIMEOUT
-from hotline.telephony.sip.outbound import OutboundLeg
+from hotline.telephony.sip.outbound import OutboundLeg, placed
 from hotline.telephony.sip.screen import screen
 from hotline.telephony.sip.trunk import TrunkDoor, TrunkRegistrant, within
 
@@ -345,12 +345,12 @@ class UserAgent(asyncio.DatagramProtocol):
         return admission.from_trunk(self, host)
 
     def _on_ack(self, msg: Message, source: tuple[str, int]) -> None:
-        leg = self._dialog(msg)
+        leg = self._dialog(msg) or placed(self, msg)
         if leg is not None:
             leg.on_ack(msg)
 
     def _on_update(self, msg: Message, source: tuple[str, int]) -> None:
-        leg = self._dialog(msg)
+        leg = self._dialog(msg) or placed(self, msg)
         if leg is None:
             self.reply(msg, 481, "Call/Transaction Does Not Exist", source)
             return
