@@ -1,7 +1,8 @@
 """A caller's phone and an operator's phone doing what phones do at awkward moments, spoken
 by raw UDP peers: holding in the queue the old way (`c=0.0.0.0`) or by UPDATE past the RTP
 timeout, a CANCEL crossing the 200 (RFC 3261 §9.2), a session timer required rather than
-only supported (RFC 4028 §9), and the operator putting the citizen on hold (RFC 3264 §8)."""
+only supported (RFC 4028 §9), and the operator putting the citizen on hold (RFC 3264 §8) or
+pressing a key that their phone sends as SIP INFO."""
 
 from __future__ import annotations
 
@@ -191,28 +192,8 @@ async def test_the_operator_putting_the_citizen_on_hold_and_back_keeps_the_call(
     assert guarded.phone.ua is not None
     line_uri = guarded.phone.ua.sent_by
     try:
-        assert await asyncio.to_thread(phone.register, "op1", PASSWORD) == 200
-        text = invite(caller, call_id="op-hold", branch="z9hG4bKophold", body=media_sdp(media.port))
-        ok = await asyncio.to_thread(answer_call, caller, text)
+        ok, ring = await asyncio.to_thread(put_through, phone, caller, media, rtp_port, "op-hold")
         line_rtp = int(ok.body.split(b"m=audio ")[1].split()[0])
-        caller.send(
-            in_dialog(
-                caller,
-                "INFO",
-                ok,
-                cseq=2,
-                branch="z9hG4bKophold-4",
-                body="Signal=4\r\n",
-                extra=DIGIT,
-            )
-        )
-        ring = await asyncio.to_thread(phone.recv, 5, lambda m: m.method == "INVITE")
-        answered = response_to(ring, 200, "OK", to_tag="phone")
-        answered.add("Contact", f"<sip:op1@127.0.0.1:{phone.port}>")
-        answered.add("Content-Type", "application/sdp")
-        answered.body = offer(rtp_port).encode()
-        phone.send(answered.serialise().decode())
-        await asyncio.to_thread(phone.recv, 2, lambda m: m.method == "ACK")
 
         def reinvite(cseq: int, direction: str) -> Message:
             body = media_sdp(rtp_port, direction=direction)
@@ -267,3 +248,74 @@ async def test_the_operator_putting_the_citizen_on_hold_and_back_keeps_the_call(
             peer.close()
         media.close()
         phone_rtp.close()
+
+
+def put_through(
+    phone: Peer, caller: Peer, media: Media, rtp_port: int, call_id: str
+) -> tuple[Message, Message]:
+    """op1's phone registers, a caller presses 4 and the phone answers: the line's 200 to
+    the caller and its INVITE to the phone."""
+    assert phone.register("op1", PASSWORD) == 200
+    text = invite(caller, call_id=call_id, branch=f"z9hG4bK{call_id}", body=media_sdp(media.port))
+    ok = answer_call(caller, text)
+    key = "Signal=4\r\n"
+    caller.send(
+        in_dialog(caller, "INFO", ok, cseq=2, branch=f"z9hG4bK{call_id}-4", body=key, extra=DIGIT)
+    )
+    ring = phone.recv(5, lambda m: m.method == "INVITE")
+    answered = response_to(ring, 200, "OK", to_tag="phone")
+    answered.add("Contact", f"<sip:op1@127.0.0.1:{phone.port}>")
+    answered.add("Content-Type", "application/sdp")
+    answered.body = offer(rtp_port).encode()
+    phone.send(answered.serialise().decode())
+    phone.recv(2, lambda m: m.method == "ACK")
+    return ok, ring
+
+
+def from_phone(
+    phone: Peer,
+    ring: Message,
+    line_uri: str,
+    method: str,
+    cseq: int,
+    extra: str = "",
+    body: str = "",
+) -> None:
+    phone.send(
+        f"{method} sip:{line_uri} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP 127.0.0.1:{phone.port};branch=z9hG4bK{ring.call_id}-{method}{cseq}\r\n"
+        f"From: <sip:op1@127.0.0.1>;tag=phone\r\n"
+        f"To: {ring.get('from')}\r\nCall-ID: {ring.call_id}\r\nCSeq: {cseq} {method}\r\n"
+        f"Contact: <sip:op1@127.0.0.1:{phone.port}>\r\nMax-Forwards: 70\r\n"
+        f"{extra}Content-Length: {len(body)}\r\n\r\n{body}"
+    )
+
+
+async def test_a_key_the_operator_presses_by_info_does_not_end_the_call(
+    settings: Settings, guarded: Line
+):
+    """Phones set to send keys as SIP INFO send one when the operator presses a key (an
+    extension, a menu of theirs). Answered 481, the phone ends the dialog and the citizen
+    with it; answered 200, the call goes on."""
+    phone, caller, media = Peer(guarded.port), Peer(guarded.port), Media()
+    assert guarded.phone.ua is not None
+    line_uri = guarded.phone.ua.sent_by
+    try:
+        _ok, ring = await asyncio.to_thread(put_through, phone, caller, media, 40000, "op-info")
+        from_phone(phone, ring, line_uri, "INFO", 2, DIGIT, "Signal=5\r\nDuration=160\r\n")
+        answer = await asyncio.to_thread(phone.recv, 2, lambda m: m.cseq == (2, "INFO"))
+        assert answer.status == 200
+        with pytest.raises(TimeoutError):  # no BYE for the citizen
+            await asyncio.to_thread(caller.recv, 1.0, lambda m: m.method == "BYE")
+        from_phone(phone, ring, line_uri, "BYE", 3)
+        bye = await asyncio.to_thread(caller.recv, 3, lambda m: m.method == "BYE")
+        caller.send(response_to(bye, 200, "OK").serialise().decode())
+        [record] = await guarded.calls()
+        assert (record.outcome.value if record.outcome else None, record.menu_path) == (
+            "answered",
+            "4",
+        )
+    finally:
+        for peer in (phone, caller):
+            peer.close()
+        media.close()

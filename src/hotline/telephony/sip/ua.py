@@ -374,13 +374,13 @@ class UserAgent(asyncio.DatagramProtocol):
         admission.on_cancel(self, msg, source)
 
     def _on_info(self, msg: Message, source: tuple[str, int]) -> None:
-        leg = self._dialog(msg)
-        if leg is None:
+        leg = self._dialog(msg)  # an operator's phone's key (placed) is taken, not acted on
+        if leg is None and placed(self, msg) is None:
             self.reply(msg, 481, "Call/Transaction Does Not Exist", source)
             return
         self.reply(msg, 200, "OK", source)
         digit = info_digit(msg)
-        if digit:
+        if digit and leg is not None:
             leg.on_digit(digit)
 
     def _on_notify(self, msg: Message, source: tuple[str, int]) -> None:
