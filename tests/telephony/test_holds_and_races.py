@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -120,6 +121,36 @@ async def test_a_cancel_crossing_the_200_gets_200_and_the_answered_call_goes_on(
         assert bye_ok.status == 200
         [record] = await phone_line.calls()
         assert (record.sip_status, record.release_cause) == (200, "caller_hangup")
+    finally:
+        peer.close()
+        media.close()
+
+
+# -- the ACK of the 200 lost ----------------------------------------------------------------
+
+
+async def test_a_200_never_acked_is_resent_until_64_t1_and_then_ended_by_bye(phone_line: Line):
+    """RFC 3261 §13.3.1.4: the 200 is resent at T1 doubling up to T2 for 64*T1 (32 s); with
+    no ACK by then the session is ended by BYE, at 32 s, not one more T2 later."""
+    peer, media = Peer(phone_line.port), Media()
+    try:
+        peer.send(invite(peer, call_id="no-ack", branch="z9hG4bKnoack", body=media_sdp(media.port)))
+        start, sent = time.monotonic(), []
+        while True:
+            got = await asyncio.to_thread(
+                peer.recv, 40, lambda m: m.status == 200 or m.method == "BYE"
+            )
+            at = time.monotonic() - start
+            if got.method == "BYE":
+                peer.send(response_to(got, 200, "OK").serialise().decode())
+                break
+            sent.append(at)
+        expected = [0, 0.5, 1.5, 3.5, 7.5, 11.5, 15.5, 19.5, 23.5, 27.5, 31.5]
+        assert len(sent) == len(expected), sent
+        assert all(abs(a - b) < 0.3 for a, b in zip(sent, expected, strict=True)), sent
+        assert 31.8 <= at <= 32.6, at
+        [record] = await phone_line.calls()
+        assert (record.ended_by, record.release_cause) == ("line", "no_ack")
     finally:
         peer.close()
         media.close()

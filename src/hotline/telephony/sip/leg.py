@@ -135,10 +135,11 @@ class SipLeg(OfferAnswer):
         interval, waited = T1, 0.0
         while waited < TIMEOUT:
             self.ua.send_response(self.invite, resp, self.source)
+            wait = min(interval, TIMEOUT - waited)  # BYE at 64*T1, not one more T2 later
             try:
-                await asyncio.wait_for(self.acked.wait(), interval)
+                await asyncio.wait_for(self.acked.wait(), wait)
             except TimeoutError:
-                waited += interval
+                waited += wait
                 interval = min(interval * 2, T2)
                 self._check()
                 continue

@@ -206,11 +206,12 @@ class OfferAnswer:
         interval, waited = T1, 0.0
         while waited < TIMEOUT and not self.ended.is_set():
             self.ua.send_response(req, resp, source)
+            wait = min(interval, TIMEOUT - waited)  # BYE at 64*T1, not one more T2 later
             try:
-                await asyncio.wait_for(acked.wait(), interval)
+                await asyncio.wait_for(acked.wait(), wait)
                 return True
             except TimeoutError:
-                waited += interval
+                waited += wait
                 interval = min(interval * 2, T2)
         return False
 
