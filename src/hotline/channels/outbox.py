@@ -21,11 +21,11 @@ its answer, together with its job's outcome. What can be guaranteed:
   only from `queued`, or from `sending` (a send whose outcome is unknown: the worker stopped
   after step 1, or the provider did not answer) when resending cannot double it: the
   provider drops repeats of the key (`idempotent_send`), or no echo of the first send came
-  within `IN_DOUBT_GRACE`. A reply queued for a retry after a 5xx that came after delivery
-  is confirmed by its echo, and not sent again, when the echo comes before the retry. A
-  citizen could receive a reply twice only from a provider that delivered but never echoed
-  within the grace, or delivered, answered an error, and echoed only after the retry went
-  out (the conversation then shows both deliveries).
+  within its grace (`doubt_grace`). A reply queued for a retry after a 5xx that came after
+  delivery is confirmed by its echo, and not sent again, when the echo comes before the
+  retry. A citizen could receive a reply twice only from a provider that delivered but
+  never echoed within the grace, or delivered, answered an error, and echoed only after
+  the retry went out (the conversation then shows both deliveries).
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ from uuid import uuid4
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.cases.models import Case
 from hotline.channels.adapter import (
     Adapter,
     HttpClient,
@@ -50,8 +49,7 @@ from hotline.channels.adapter import (
     Sent,
     TokenExpired,
 )
-from hotline.channels.email.sending import DEFAULT_SUBJECT
-from hotline.channels.email.threads import case_codes
+from hotline.channels.mailthreads import reply_thread
 from hotline.channels.models import (
     AWAITING_ECHO,
     IN_DOUBT,
@@ -171,6 +169,13 @@ def answer_window(settings: dict[str, Any]) -> timedelta:
     return timedelta(seconds=min(timeout, 5.0) + timeout) + ANSWER_MARGIN
 
 
+def doubt_grace(settings: dict[str, Any]) -> timedelta:
+    """How long a send in doubt waits for its echo before it is sent again: longer than
+    `IN_DOUBT_GRACE` only with a long `send_timeout`, so that it always outlasts an echo set
+    aside for one answer window (echoes.py)."""
+    return max(IN_DOUBT_GRACE, 2 * answer_window(settings))
+
+
 def _fail(message: Message, reason: str) -> None:
     message.status = MessageStatus.FAILED
     message.error = reason
@@ -219,7 +224,7 @@ async def begin_send(
         # The last send's outcome is unknown: its echo, if the provider delivered it, marks
         # it sent (echoes.py). Resend only once the echo had time to come.
         started = message.attempted_at or now
-        if now < started + IN_DOUBT_GRACE:
+        if now < started + doubt_grace(channel.settings):
             if run.last:
                 _fail(message, f"{IN_DOUBT}: không rõ đã gửi được chưa")
                 _changed(session, conversation, message.id)
@@ -235,7 +240,7 @@ async def begin_send(
     message.error = None  # no outcome yet for this attempt (echoes.py tells them apart)
     timeout = answer_timeout(channel.settings)
     subject, refs, reply_to = (
-        await _mail_thread(session, conversation, message.id)
+        await reply_thread(session, conversation, message.id)
         if channel.kind == "email"
         else (None, (), None)
     )
@@ -256,36 +261,6 @@ async def begin_send(
             timeout=send_timeout(timeout),
         ),
     )
-
-
-async def _mail_thread(
-    session: AsyncSession, conversation: Conversation, message_id: int
-) -> tuple[str | None, tuple[str, ...], str | None]:
-    """An e-mail reply's subject (the citizen's last one, with the case's tracking code),
-    References (the conversation's Message-IDs, theirs and ours, oldest first) and
-    In-Reply-To (the citizen's last message)."""
-    rows = (
-        await session.execute(
-            select(Message.direction, Message.event_id, Message.provider_id, Message.subject)
-            .where(Message.conversation_id == conversation.id, Message.id != message_id)
-            .order_by(Message.created_at, Message.id)
-        )
-    ).all()
-    refs: list[str] = []
-    subject = reply_to = None
-    for direction, event_id, provider_id, subject_of in rows:
-        found = event_id if direction == Direction.IN else provider_id
-        if found and found.startswith("<") and found not in refs:
-            refs.append(found)
-            if direction == Direction.IN:
-                reply_to = found
-        if direction == Direction.IN and subject_of:
-            subject = subject_of
-    if conversation.case_id is not None:
-        code = await session.scalar(select(Case.code).where(Case.id == conversation.case_id))
-        if code and code not in case_codes(subject):
-            subject = f"{subject or DEFAULT_SUBJECT} [{code}]"
-    return subject, tuple(refs), reply_to
 
 
 async def _refresh(run: JobRun, send: Prepared, http: HttpClient) -> dict[str, Any]:
