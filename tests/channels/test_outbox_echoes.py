@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 
+from hotline.channels.models import Message
+from hotline.db import utcnow
 from hotline.jobs import worker
 from hotline.jobs.worker import run_due_jobs, run_worker
 from tests.channels.zalo_helpers import (
@@ -28,8 +32,6 @@ REPLY = "Tổng đài đã chuyển phản ánh tới UBND phường Ngọc Hà"
 
 
 async def _setup(app, client, world, zalo, send_timeout: int = 1) -> tuple[int, int]:
-    from hotline.db import utcnow
-
     r = await client.post(
         "/api/v1/channels",
         json={
@@ -195,3 +197,34 @@ async def _delivered(zalo) -> bool:
 
 async def _sends(zalo, n: int) -> bool:
     return len(zalo.fake.sends()) == n
+
+
+async def test_a_send_in_doubt_with_a_long_send_timeout_waits_twice_its_answer_window(
+    app, client, world, zalo
+):
+    # A 60 s send timeout: a send may take 70 s to be answered (5 s to connect, 5 s for
+    # step 3), so a send in doubt waits 140 s for its echo, not the usual 2 minutes: an
+    # echo set aside for one answer window (two replies with the same words) always finds
+    # it still waiting.
+    channel, conversation = await _setup(app, client, world, zalo, send_timeout=60)
+    zalo.fake.plan.append("hang")  # dropped without an answer: in doubt
+    await _reply(client, world, conversation)
+    await run_jobs(app)
+    out = await _out(client, world, channel)
+    assert out["status"] == "sending" and out["error"].startswith("in_doubt")
+    await _age_sends(app, seconds=130)
+    await run_jobs(app)
+    assert zalo.fake.sends() == []  # still waiting for its echo
+    await _age_sends(app, seconds=150)
+    await run_jobs(app)
+    out = await _out(client, world, channel)
+    assert (out["status"], out["provider_id"]) == ("sent", "zmsg1")
+
+
+async def _age_sends(app, *, seconds: int) -> None:
+    async with app.state.hotline.unit_of_work() as session:
+        await session.execute(
+            update(Message)
+            .where(Message.attempted_at.is_not(None))
+            .values(attempted_at=utcnow() - timedelta(seconds=seconds))
+        )
