@@ -6,7 +6,8 @@ not accept the REFER within the destination's `fallback_after` seconds of the ke
 it, reports (NOTIFY sipfrag) no sign of the destination ringing or answering within
 `progress_after` seconds of its 202 (`100 Trying` is no sign), lets it ring unanswered for
 `ring_seconds`, or reports that it failed (4xx-6xx, at once). An emergency caller thus waits
-a few seconds, not a SIP transaction timeout (32 s), before the second way is tried.
+a few seconds, not a SIP transaction timeout (32 s), before the second way is tried. The
+line's own call rings the destination for the same `ring_seconds`.
 
 There is no way to withdraw a REFER (RFC 3515): after the fallback the caller's side may
 still put the caller through. Its 2xx NOTIFY then ends the line's call with the caller, and
@@ -57,9 +58,7 @@ def end_attempt(attempt: Attempt, result: TransferResult, status: int | None = N
     attempt.result, attempt.sip_status, attempt.ended_at = result.value, status, utcnow()
 
 
-async def refer_or_bridge(
-    leg: SipLeg, option: Option, prompt: Prompt, *, ring_seconds: float
-) -> bool:
+async def refer_or_bridge(leg: SipLeg, option: Option, prompt: Prompt) -> bool:
     """REFER (bridge on failure); True once the caller was put through (the call is then
     over), False if both ways failed and the caller is still with us."""
     assert option.transfer_to is not None
@@ -71,7 +70,7 @@ async def refer_or_bridge(
         if refer.result == TransferResult.TIMEOUT and leg.refer_progress is not None:
             # Given up, not refused: the caller's side may still carry the REFER out.
             leg.refer_progress.late = functools.partial(_late_answer, leg, option, refer)
-        return await bridge(leg, option, ring_seconds)
+        return await bridge(leg, option)
     finally:
         playing.cancel()
         with contextlib.suppress(asyncio.CancelledError, CallEnded):
@@ -144,9 +143,10 @@ def _late_answer(leg: SipLeg, option: Option, attempt: Attempt) -> None:
     leg.record.transfer_failed = False
 
 
-async def bridge(leg: SipLeg, option: Option, ring_seconds: float) -> bool:
+async def bridge(leg: SipLeg, option: Option) -> bool:
     """Call the destination and bridge; False (the caller goes on to the queue) if it cannot
-    be reached or does not answer. Returns when either side has hung up."""
+    be reached or does not answer within the destination's `ring_seconds`. Returns when
+    either side has hung up."""
     target = option.transfer_to
     assert target is not None
     attempt = start_attempt(leg, TransferMethod.BRIDGE, option.branch, target)
@@ -174,7 +174,7 @@ async def bridge(leg: SipLeg, option: Option, ring_seconds: float) -> bool:
     )
     # The caller's side may end our call while the destination rings (a REFER it carried
     # out after all, or the caller hanging up): stop ringing it (CANCEL), a second call.
-    calling = asyncio.ensure_future(out.call(ring_seconds))
+    calling = asyncio.ensure_future(out.call(option.ring_seconds))
     caller_gone = asyncio.ensure_future(leg.ended.wait())
     try:
         await asyncio.wait({calling, caller_gone}, return_when=asyncio.FIRST_COMPLETED)
@@ -194,7 +194,9 @@ async def bridge(leg: SipLeg, option: Option, ring_seconds: float) -> bool:
             end_attempt(attempt, TransferResult.TIMEOUT)
         else:
             end_attempt(attempt, TransferResult.REFUSED, out.status)
-        log.warning("bridge_failed", destination=option.branch, status=out.status)
+        log.warning(
+            "bridge_failed", destination=option.branch, status=out.status, ring=option.ring_seconds
+        )
         return False
     end_attempt(attempt, TransferResult.ANSWERED, out.status)
     # Not `agent_answered_at`: that is an operator of ours answering (their talk time).
