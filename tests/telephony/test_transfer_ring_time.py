@@ -16,7 +16,7 @@ __all__ = ["line_conf"]  # the fixture, used by name
 
 AGENT_RING_SECONDS = 20.0  # the operators' ring time: longer than the caller stays
 DESTINATION_RING_SECONDS = 2.0
-HOLD_MS = 6000  # the caller hangs up this long after pressing 1, whatever happened
+HOLD_MS = 9000  # the caller hangs up this long after the key (prompt, 2 s of ringing, queue)
 
 
 @pytest.mark.parametrize(
