@@ -100,6 +100,9 @@ class CallLeg(Protocol):
 
 CallHandler = Callable[[CallLeg], Awaitable[None]]
 CallEndHook = Callable[[CallProgress], None]
+# An attempt of a call already handed to the CallEndHook changed (a report that came after
+# the call's end); the str is the result the attempt had before.
+CallAmendHook = Callable[[CallProgress, Attempt, str], None]
 
 
 class Backend(Protocol):

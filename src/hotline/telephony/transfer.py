@@ -13,6 +13,9 @@ There is no way to withdraw a REFER (RFC 3515): after the fallback the caller's 
 still put the caller through. Its 2xx NOTIFY then ends the line's call with the caller, and
 with it the line's own call to the destination (CANCEL while it rings, BYE once answered),
 so that the destination is left with one call; the REFER's attempt then says `answered`.
+The REFER's subscription outlives the call (sip/subscription.py): a final report after the
+call's end (the caller's side commonly sends BYE before its last NOTIFY) still changes the
+REFER's attempt, on the record already handed over for writing (records.py `amend`).
 
 Bridged transfer suits destinations that must not receive a REFER (the caller's network
 refuses it, or the destination should see the hotline, not the citizen, as the caller). The
@@ -42,8 +45,13 @@ if TYPE_CHECKING:
     from hotline.telephony.ivr import Option
     from hotline.telephony.prompts import Prompt
     from hotline.telephony.sip.leg import SipLeg
+    from hotline.telephony.sip.refer import ReferProgress
+    from hotline.telephony.sip.ua import UserAgent
 
 log = structlog.get_logger("hotline.telephony.transfer")
+# Seconds a REFER's subscription is kept beyond the destination's own bounds for its final
+# report, counted from the REFER's acceptance (sip/subscription.py).
+REPORT_MARGIN = 10.0
 
 
 def start_attempt(
@@ -100,6 +108,7 @@ async def _refer(leg: SipLeg, option: Option, attempt: Attempt) -> bool:
     status = status or 202
     leg.record.outcome = option.outcome
     end_attempt(attempt, TransferResult.ACCEPTED, status)
+    _keep_reports(progress, leg, option, attempt)
     await progress.wait(option.progress_after, leg.ended, until_ringing=True)
     if progress.ringing and progress.final is None:
         await progress.wait(option.ring_seconds, leg.ended, until_ringing=False)
@@ -141,6 +150,34 @@ def _late_answer(leg: SipLeg, option: Option, attempt: Attempt) -> None:
     attempt.ended_at = progress.final_at
     leg.record.outcome = option.outcome
     leg.record.transfer_failed = False
+
+
+def _keep_reports(progress: ReferProgress, leg: SipLeg, option: Option, attempt: Attempt) -> None:
+    """Accepted: the REFER's subscription is kept past the call's end for as long as the
+    destination's bounds allow from now, plus a margin; its final report then amends the
+    REFER's attempt. The hook holds the record, not the leg (no cycle through the leg)."""
+    progress.keep_until = (
+        asyncio.get_running_loop().time()
+        + option.progress_after
+        + option.ring_seconds
+        + REPORT_MARGIN
+    )
+    progress.after_end = functools.partial(_reported_after_end, leg.ua, leg.record, attempt)
+
+
+def _reported_after_end(
+    ua: UserAgent, record: CallProgress, attempt: Attempt, status: int, at: datetime
+) -> None:
+    """The REFER's final report after the call ended: its attempt says what became of the
+    transfer (`answered`, or `refused` with the failure), and the stored record is amended.
+    The call's outcome stays as it was counted when the call ended."""
+    was = attempt.result or TransferResult.ABANDONED.value
+    result = TransferResult.ANSWERED if 200 <= status < 300 else TransferResult.REFUSED
+    end_attempt(attempt, result, status)
+    attempt.ended_at = at
+    log.info("refer_reported_after_end", destination=attempt.destination, status=status, was=was)
+    if ua.on_amend is not None:
+        ua.on_amend(record, attempt, was)
 
 
 async def bridge(leg: SipLeg, option: Option) -> bool:
