@@ -129,16 +129,15 @@ class CallRecorder:
         else:
             self._spawn(self._with_recording(entry, progress.recording))
 
-    def amend(self, progress: CallProgress, attempt: Attempt, was: str) -> None:
+    def amend(self, record_key: str, seq: int, attempt: Attempt, was: str) -> None:
         """An attempt of a finished call changed (a report after the call's end): spooled
         behind the record, whose file is written first (`_spooling` keeps the order), or
-        already in the record if it was not spooled yet (then the amendment finds nothing
-        to change). Either way the row says it once."""
-        seq = next((i for i, a in enumerate(progress.attempts, 1) if a is attempt), None)
-        if seq is None or attempt.result is None:
+        already in the record if it was not spooled yet (the record holds the same attempt;
+        the amendment then finds nothing to change). Either way the row says it once."""
+        if attempt.result is None:
             return
         amendment = Amendment(
-            progress.record_key, seq, was, attempt.result, attempt.sip_status, attempt.ended_at
+            record_key, seq, was, attempt.result, attempt.sip_status, attempt.ended_at
         )
         self._entries.append(amendment)
         self._spawn(self._spool_entries())

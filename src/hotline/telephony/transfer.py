@@ -155,18 +155,22 @@ def _late_answer(leg: SipLeg, option: Option, attempt: Attempt) -> None:
 def _keep_reports(progress: ReferProgress, leg: SipLeg, option: Option, attempt: Attempt) -> None:
     """Accepted: the REFER's subscription is kept past the call's end for as long as the
     destination's bounds allow from now, plus a margin; its final report then amends the
-    REFER's attempt. The hook holds the record, not the leg (no cycle through the leg)."""
+    REFER's attempt. The hook holds the attempt and the record's key, not the leg nor the
+    record (a recording's audio is not kept in memory for the subscription's sake)."""
+    seq = next(i for i, a in enumerate(leg.record.attempts, 1) if a is attempt)
     progress.keep_until = (
         asyncio.get_running_loop().time()
         + option.progress_after
         + option.ring_seconds
         + REPORT_MARGIN
     )
-    progress.after_end = functools.partial(_reported_after_end, leg.ua, leg.record, attempt)
+    progress.after_end = functools.partial(
+        _reported_after_end, leg.ua, leg.record.record_key, seq, attempt
+    )
 
 
 def _reported_after_end(
-    ua: UserAgent, record: CallProgress, attempt: Attempt, status: int, at: datetime
+    ua: UserAgent, record_key: str, seq: int, attempt: Attempt, status: int, at: datetime
 ) -> None:
     """The REFER's final report after the call ended: its attempt says what became of the
     transfer (`answered`, or `refused` with the failure), and the stored record is amended.
@@ -177,7 +181,7 @@ def _reported_after_end(
     attempt.ended_at = at
     log.info("refer_reported_after_end", destination=attempt.destination, status=status, was=was)
     if ua.on_amend is not None:
-        ua.on_amend(record, attempt, was)
+        ua.on_amend(record_key, seq, attempt, was)
 
 
 async def bridge(leg: SipLeg, option: Option) -> bool:
