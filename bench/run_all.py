@@ -71,7 +71,7 @@ def commands(quick: bool, fresh: bool, out: Path) -> dict[str, list[str]]:
         duplicates = ["--cases", "100000", "--sqlite-cases", "100000", "--baseline-queries", "20"]
         triage_speed = ["--min-texts", "2000", "--runs", "1", "--baseline-runs", "1"]
         sip_calls = ["--calls", "300", "--concurrency", "100", "--hold", "10"]
-        sip_calls += ["--baseline-calls", "60", "--baseline-concurrency", "20"]
+        sip_calls += ["--baseline-calls", "60", "--baseline-concurrency", "20", "--runs", "1"]
         pages = ["--cases", "100000", "--calls", "20000", "--rounds", "5"]
         pages += ["--baseline-rounds", "2"]
         live = ["--dashboards", "50", "--cases", "30", "--db-cases", "100000"]

@@ -128,7 +128,9 @@ def create_app(settings: Settings) -> FastAPI:
     from hotline.care.api.followup import router as care_followup_router
     from hotline.care.pages import router as care_pages_router
     from hotline.cases.api import router as cases_router
+    from hotline.cases.api.actions import router as case_actions_router
     from hotline.cases.pages import router as case_pages_router
+    from hotline.cases.pages.edits import router as case_edit_pages_router
     from hotline.channels.api import hooks_router
     from hotline.channels.api import router as channels_router
     from hotline.channels.api import saved_router as saved_replies_router
@@ -162,6 +164,7 @@ def create_app(settings: Settings) -> FastAPI:
     for router in (
         cases_router,
         hooks_router,
+        case_actions_router,
         auth_router,
         duplicates_router,
         agents_router,
@@ -189,6 +192,7 @@ def create_app(settings: Settings) -> FastAPI:
         auth_pages_router,
         console_router,
         case_pages_router,
+        case_edit_pages_router,
         channel_pages_router,
         agent_pages_router,
         knowledge_pages_router,
@@ -208,7 +212,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     # Case intake and the providers' webhooks.
     serve_before_routing(app, [*cases_router.routes, *hooks_router.routes])
-    add_schemas(app, CaseIn)  # the intake route validates its body itself (cases/api.py)
+    add_schemas(app, CaseIn)  # the intake route validates its body itself (cases/api/__init__.py)
 
     return app
 

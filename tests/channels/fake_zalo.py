@@ -26,9 +26,11 @@ class Received:
 
 @dataclass
 class FakeZalo:
-    # What the next sends answer, in order; then "ok". Each is "ok", "5xx", "hang",
-    # "hang_then_ok" (recorded, answered too late), "hold" (recorded, answered "ok" once
-    # `release` is set), or an int: Zalo's `error` code.
+    # What the next sends answer, in order; then "ok". Each is "ok", "5xx" (recorded, then
+    # answered 503: delivered, as real providers sometimes do), "hang", "hang_then_ok"
+    # (recorded, answered too late), "hold" (recorded, answered "ok" once `release` is
+    # set), an int: Zalo's `error` code, or ("hold", step): recorded, answered as `step`
+    # once `release` is set.
     plan: deque[Any] = field(default_factory=deque)
     received: list[Received] = field(default_factory=list)
     refreshes: list[dict[str, list[str]]] = field(default_factory=list)
@@ -85,8 +87,9 @@ def _handler(fake: FakeZalo) -> type[BaseHTTPRequestHandler]:
                 n = len(fake.received)
             if step == "hang_then_ok":  # delivered, but the answer comes too late
                 time.sleep(fake.hang_seconds)
-            if step == "hold":  # delivered, answered when the test says so
+            if step == "hold" or isinstance(step, tuple):  # answered when the test says so
                 fake.release.wait(timeout=60)
+                step = step[1] if isinstance(step, tuple) else step
             if step == "5xx":
                 self._answer(503, {"message": "Service Unavailable"})
             elif isinstance(step, int):

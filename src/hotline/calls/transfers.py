@@ -6,10 +6,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.calls.models import TransferAttempt, TransferMethod, TransferResult
+from hotline.calls.models import Call, TransferAttempt, TransferMethod, TransferResult
 
 
 @dataclass
@@ -45,6 +45,34 @@ async def add_attempts(
         )
     if attempts:
         await session.flush()
+
+
+async def amend_attempt(
+    session: AsyncSession,
+    *,
+    record_key: str,
+    seq: int,
+    was: str,
+    result: str,
+    sip_status: int | None,
+    ended_at: datetime | None,
+) -> bool:
+    """A report that came after the call's record was handed over (a REFER's final NOTIFY
+    after the call ended) changes the attempt, only from the result it had then: written
+    again (a spool replay) it changes nothing. False if no attempt matched (the record
+    already said so, or is not stored)."""
+    call_id = select(Call.id).where(Call.record_key == record_key).scalar_subquery()
+    done = await session.execute(
+        update(TransferAttempt)
+        .where(
+            TransferAttempt.call_id == call_id,
+            TransferAttempt.seq == seq,
+            TransferAttempt.result == TransferResult(was),
+        )
+        .values(result=TransferResult(result), sip_status=sip_status, ended_at=ended_at)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(done, "rowcount", 0))
 
 
 async def attempts_of(

@@ -1,6 +1,7 @@
 """Job handlers of the channels domain, loaded by the worker (jobs/worker.py): replies out,
-a case's answer to its reporter on the channel they wrote from, and a citizen's text read
-after it was stored (inbound.py)."""
+a case's answer to its reporter on the channel they wrote from, a citizen's text read
+after it was stored (inbound.py), and an echo placed once the sends it may belong to have
+their outcomes (echoes.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from hotline.cases import jobs as case_jobs
 from hotline.cases import timeline
 from hotline.cases.models import Case, CaseEvent
 from hotline.cases.sharing import NOTIFY_REPORTER
+from hotline.channels.echoes import ECHO_LATER, place_echo
 from hotline.channels.inbound import MESSAGE_IN, message_in
 from hotline.channels.models import Channel, Conversation
 from hotline.channels.outbox import CHANNEL_SEND, queue_message
@@ -98,4 +100,5 @@ HANDLERS: dict[str, Handler] = {
     CHANNEL_SEND: deliver,
     NOTIFY_REPORTER: notify_reporter,
     MESSAGE_IN: message_in,
+    ECHO_LATER: place_echo,
 }

@@ -1,6 +1,7 @@
 """Which conversation an incoming e-mail continues (email/threads.py says where to look; this
 looks): a message of ours or of theirs it answers, else a case whose tracking code its
-subject names. Only e-mail gives an event thread references or a subject."""
+subject names. Only e-mail gives an event thread references or a subject. And the other
+way: the subject and references an e-mail reply goes out with (`reply_thread`)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.cases.models import Case
 from hotline.channels.adapter import Inbound
-from hotline.channels.email.threads import thread_keys
-from hotline.channels.models import Channel, Conversation, ConversationStatus, Message
+from hotline.channels.email.sending import DEFAULT_SUBJECT
+from hotline.channels.email.threads import case_codes, thread_keys
+from hotline.channels.models import (
+    Channel,
+    Conversation,
+    ConversationStatus,
+    Direction,
+    Message,
+)
 
 
 def threaded(event: Inbound) -> bool:
@@ -67,3 +75,33 @@ async def find_thread(
             if case_id is not None:
                 return None, case_id
     return None, None
+
+
+async def reply_thread(
+    session: AsyncSession, conversation: Conversation, message_id: int
+) -> tuple[str | None, tuple[str, ...], str | None]:
+    """An e-mail reply's subject (the citizen's last one, with the case's tracking code),
+    References (the conversation's Message-IDs, theirs and ours, oldest first) and
+    In-Reply-To (the citizen's last message)."""
+    rows = (
+        await session.execute(
+            select(Message.direction, Message.event_id, Message.provider_id, Message.subject)
+            .where(Message.conversation_id == conversation.id, Message.id != message_id)
+            .order_by(Message.created_at, Message.id)
+        )
+    ).all()
+    refs: list[str] = []
+    subject = reply_to = None
+    for direction, event_id, provider_id, subject_of in rows:
+        found = event_id if direction == Direction.IN else provider_id
+        if found and found.startswith("<") and found not in refs:
+            refs.append(found)
+            if direction == Direction.IN:
+                reply_to = found
+        if direction == Direction.IN and subject_of:
+            subject = subject_of
+    if conversation.case_id is not None:
+        code = await session.scalar(select(Case.code).where(Case.id == conversation.case_id))
+        if code and code not in case_codes(subject):
+            subject = f"{subject or DEFAULT_SUBJECT} [{code}]"
+    return subject, tuple(refs), reply_to

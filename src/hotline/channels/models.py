@@ -103,6 +103,9 @@ class Direction(enum.StrEnum):
 
 # The error prefix of a send whose outcome is unknown (outbox.py, echoes.py).
 IN_DOUBT = "in_doubt"
+# The error of a reply whose send is under way while an echo of its text waits to be placed
+# (echoes.py): its answer, if not an acceptance, leaves it in doubt rather than retried.
+AWAITING_ECHO = f"{IN_DOUBT}: đang đối chiếu với tin nhà cung cấp báo lại"
 
 
 class MessageStatus(enum.StrEnum):

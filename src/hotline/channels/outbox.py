@@ -9,35 +9,36 @@ transaction makes step 1 of a whole batch, and step 3 is recorded for every send
 its answer, together with its job's outcome. What can be guaranteed:
 
 - Never shown sent when it wasn't: only step 3 after the provider's acceptance, or the
-  provider's own echo of it (echoes.py), marks a message sent.
+  provider's echo of a send (echoes.py), marks a message sent. An echo confirms a reply
+  with its text only if it can be that reply's: while two replies with the same words are
+  unconfirmed and one still waits for its answer, the echo is placed only once every send
+  has its outcome; a reply an echo confirmed whose own answer then shows the echo was
+  another's (the provider refused it, or accepted it under another id) is corrected, and
+  the echo placed again.
 - Never silently lost: the job survives a crash; a message that cannot be sent ends
   `failed` with its reason, shown in the conversation.
 - Never sent twice by us: one row per idempotency key, one job per row, and a row is sent
   only from `queued`, or from `sending` (a send whose outcome is unknown: the worker stopped
   after step 1, or the provider did not answer) when resending cannot double it: the
   provider drops repeats of the key (`idempotent_send`), or no echo of the first send came
-  within `IN_DOUBT_GRACE`. A provider that delivered but never echoed within that time is
-  the one case left where a citizen could receive a reply twice.
+  within its grace (`doubt_grace`). A reply queued for a retry after a 5xx that came after
+  delivery is confirmed by its echo, and not sent again, when the echo comes before the
+  retry. A citizen could receive a reply twice only from a provider that delivered but
+  never echoed within the grace, or delivered, answered an error, and echoed only after
+  the retry went out (the conversation then shows both deliveries).
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import ssl
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-import aiohttp
-import certifi
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.cases.models import Case
 from hotline.channels.adapter import (
     Adapter,
     HttpClient,
@@ -48,9 +49,9 @@ from hotline.channels.adapter import (
     Sent,
     TokenExpired,
 )
-from hotline.channels.email.sending import DEFAULT_SUBJECT
-from hotline.channels.email.threads import case_codes
+from hotline.channels.mailthreads import reply_thread
 from hotline.channels.models import (
+    AWAITING_ECHO,
     IN_DOUBT,
     Channel,
     Conversation,
@@ -59,6 +60,7 @@ from hotline.channels.models import (
     MessageStatus,
 )
 from hotline.channels.registry import adapter_for
+from hotline.channels.send_client import DEFAULT_TIMEOUT, send_client, send_timeout
 from hotline.channels.sms import segments
 from hotline.db import dialect_name, insert_for, utcnow
 from hotline.events import DomainEvent, record_event
@@ -69,7 +71,7 @@ CHANNEL_SEND = "channel_send"
 MAX_SENDS = 10  # calls to the provider for one message (1 s, 2 s, ... 256 s apart: sender.py)
 JOB_ATTEMPTS = 16  # room for the waits of a send in doubt besides the calls
 IN_DOUBT_GRACE = timedelta(minutes=2)  # Zalo retries a webhook first after ~30 s
-DEFAULT_TIMEOUT = 10.0
+ANSWER_MARGIN = timedelta(seconds=5)  # a busy worker's step 3 after the answer came
 AUTOMATIC_SOURCES = frozenset({"ack", "auto_answer"})
 UNFOLLOWED = "người dân đã bỏ theo dõi kênh: tin không được gửi"
 
@@ -152,6 +154,28 @@ class Prepared:
     outgoing: Outgoing
 
 
+def answer_timeout(settings: dict[str, Any]) -> float:
+    """The channel's `send_timeout`: how long a send waits for the provider's answer."""
+    try:
+        return float(settings.get("send_timeout") or DEFAULT_TIMEOUT)
+    except (TypeError, ValueError):
+        return DEFAULT_TIMEOUT
+
+
+def answer_window(settings: dict[str, Any]) -> timedelta:
+    """How long after its step 1 a send's outcome may still be unrecorded by a working
+    worker: the connect and answer timeouts (send_client.py), and a margin for step 3."""
+    timeout = answer_timeout(settings)
+    return timedelta(seconds=min(timeout, 5.0) + timeout) + ANSWER_MARGIN
+
+
+def doubt_grace(settings: dict[str, Any]) -> timedelta:
+    """How long a send in doubt waits for its echo before it is sent again: longer than
+    `IN_DOUBT_GRACE` only with a long `send_timeout`, so that it always outlasts an echo set
+    aside for one answer window (echoes.py)."""
+    return max(IN_DOUBT_GRACE, 2 * answer_window(settings))
+
+
 def _fail(message: Message, reason: str) -> None:
     message.status = MessageStatus.FAILED
     message.error = reason
@@ -200,7 +224,7 @@ async def begin_send(
         # The last send's outcome is unknown: its echo, if the provider delivered it, marks
         # it sent (echoes.py). Resend only once the echo had time to come.
         started = message.attempted_at or now
-        if now < started + IN_DOUBT_GRACE:
+        if now < started + doubt_grace(channel.settings):
             if run.last:
                 _fail(message, f"{IN_DOUBT}: không rõ đã gửi được chưa")
                 _changed(session, conversation, message.id)
@@ -213,12 +237,10 @@ async def begin_send(
     message.status = MessageStatus.SENDING
     message.attempts += 1
     message.attempted_at = now
-    try:
-        timeout = float(channel.settings.get("send_timeout") or DEFAULT_TIMEOUT)
-    except (TypeError, ValueError):
-        timeout = DEFAULT_TIMEOUT
+    message.error = None  # no outcome yet for this attempt (echoes.py tells them apart)
+    timeout = answer_timeout(channel.settings)
     subject, refs, reply_to = (
-        await _mail_thread(session, conversation, message.id)
+        await reply_thread(session, conversation, message.id)
         if channel.kind == "email"
         else (None, (), None)
     )
@@ -241,36 +263,6 @@ async def begin_send(
     )
 
 
-async def _mail_thread(
-    session: AsyncSession, conversation: Conversation, message_id: int
-) -> tuple[str | None, tuple[str, ...], str | None]:
-    """An e-mail reply's subject (the citizen's last one, with the case's tracking code),
-    References (the conversation's Message-IDs, theirs and ours, oldest first) and
-    In-Reply-To (the citizen's last message)."""
-    rows = (
-        await session.execute(
-            select(Message.direction, Message.event_id, Message.provider_id, Message.subject)
-            .where(Message.conversation_id == conversation.id, Message.id != message_id)
-            .order_by(Message.created_at, Message.id)
-        )
-    ).all()
-    refs: list[str] = []
-    subject = reply_to = None
-    for direction, event_id, provider_id, subject_of in rows:
-        found = event_id if direction == Direction.IN else provider_id
-        if found and found.startswith("<") and found not in refs:
-            refs.append(found)
-            if direction == Direction.IN:
-                reply_to = found
-        if direction == Direction.IN and subject_of:
-            subject = subject_of
-    if conversation.case_id is not None:
-        code = await session.scalar(select(Case.code).where(Case.id == conversation.case_id))
-        if code and code not in case_codes(subject):
-            subject = f"{subject or DEFAULT_SUBJECT} [{code}]"
-    return subject, tuple(refs), reply_to
-
-
 async def _refresh(run: JobRun, send: Prepared, http: HttpClient) -> dict[str, Any]:
     """New credentials, taken under the channel's row lock (SQLite: its one writer) and
     stored before they are used: a single-use refresh token is spent exactly once."""
@@ -291,62 +283,6 @@ async def _refresh(run: JobRun, send: Prepared, http: HttpClient) -> dict[str, A
         return dict(channel.settings)
 
 
-def send_timeout(seconds: float) -> aiohttp.ClientTimeout:
-    """A send's limits: at most 5 s to get a connection (from the pool, or a new one), then
-    `seconds` without a byte of the answer."""
-    return aiohttp.ClientTimeout(total=None, connect=min(seconds, 5.0), sock_read=seconds)
-
-
-@functools.cache
-def _tls() -> ssl.SSLContext:
-    """The verifying TLS context of the send client (certifi's CA bundle, as before with
-    httpx): building one costs tens of milliseconds of CPU, more than many sends."""
-    return ssl.create_default_context(cafile=certifi.where())
-
-
-# The worker's sends share one HTTP client per event loop (connections belong to the loop
-# that opened them; tests run one each), so a provider's connections and their TLS sessions
-# are kept open between replies instead of opened for each. Its pool holds PER_PROVIDER
-# connections to each provider (host), enough for the CHANNEL_SENDS requests a worker has
-# in flight to one channel (sender.py); a request beyond them waits for a free one within
-# its connect timeout.
-PER_PROVIDER = 32
-KEEPALIVE = 30.0
-
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def send_client() -> HttpClient:
-    """This process's send client (made on first use). Each send passes its channel's
-    timeout with its request (`Outgoing.timeout`); the client's own default (10 s) serves
-    token refreshes. Proxy variables in the environment are not read (`trust_env` off: it
-    would read them and ~/.netrc on every request); a provider reached through a proxy
-    has the proxy as its channel's `api_base`."""
-    loop = asyncio.get_running_loop()
-    client = _clients.get(loop)
-    if client is None or client.closed:
-        client = _clients[loop] = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(
-                limit=0,
-                limit_per_host=PER_PROVIDER,
-                keepalive_timeout=KEEPALIVE,
-                ssl=_tls(),
-            ),
-            timeout=send_timeout(DEFAULT_TIMEOUT),
-            trust_env=False,
-        )
-    return client
-
-
-async def close_send_client() -> None:
-    """Close this event loop's send client and its connections (the worker's shutdown)."""
-    client = _clients.pop(asyncio.get_running_loop(), None)
-    if client is not None:
-        await client.close()
-
-
 async def call_provider(run: JobRun, send: Prepared) -> Sent | SendError:
     """Step 2: the provider's answer, or the error saying whether to retry."""
     http = send_client()
@@ -360,17 +296,54 @@ async def call_provider(run: JobRun, send: Prepared) -> Sent | SendError:
         return exc
 
 
+@dataclass(frozen=True)
+class Misplaced:
+    """An echo that confirmed a reply whose answer then showed it was another send's: placed
+    again (echoes.py). `own_id`: the reply's own provider id, if it was accepted."""
+
+    message: Message
+    echo_id: str
+    echo_at: datetime | None
+    own_id: str | None
+
+
+def _check_echo(
+    session: AsyncSession, message: Message, outcome: Sent | SendError, misplaced: list[Misplaced]
+) -> None:
+    """A reply its echo confirmed before its answer came: the answer may show the echo was
+    another send's (the provider gave this one another id, or refused this, its only send)."""
+    echo_id = message.provider_id
+    if echo_id is None:
+        return
+    if isinstance(outcome, Sent):
+        if not outcome.provider_id or outcome.provider_id == echo_id:
+            return
+        misplaced.append(Misplaced(message, echo_id, message.sent_at, outcome.provider_id))
+        message.provider_id = outcome.provider_id
+    elif not outcome.retryable and message.attempts == 1:
+        misplaced.append(Misplaced(message, echo_id, message.sent_at, None))
+        _fail(message, outcome.reason)
+        message.provider_id = message.sent_at = None
+    else:
+        return  # a retryable error: the echo may well be of this send
+    _changed(session, message.conversation_id, message.id)
+
+
 def record_outcome(
     session: AsyncSession,
     message: Message | None,
     send: Prepared,
     outcome: Sent | SendError,
     run: JobRun,
+    misplaced: list[Misplaced],
 ) -> str | None:
     """Step 3 (the message locked again): record the outcome; the reason to retry, or None
-    when done."""
-    if message is None or message.status == MessageStatus.SENT:
-        return None  # its echo confirmed it meanwhile
+    when done. An echo that had confirmed it wrongly goes to `misplaced`."""
+    if message is None:
+        return None
+    if message.status == MessageStatus.SENT:
+        _check_echo(session, message, outcome, misplaced)  # its echo confirmed it meanwhile
+        return None
     if isinstance(outcome, Sent):
         message.status = MessageStatus.SENT
         message.provider_id = outcome.provider_id
@@ -381,7 +354,12 @@ def record_outcome(
         _changed(session, message.conversation_id, message.id)
         return None
     reason = outcome.reason
-    if isinstance(outcome, SendInDoubt) and not send.adapter.idempotent_send:
+    # A retryable error while an echo of its text waits to be placed: this send may be the
+    # one that was delivered (a 5xx after delivery), so it is in doubt, not resent at once.
+    doubtful = isinstance(outcome, SendInDoubt) or (
+        outcome.retryable and message.error == AWAITING_ECHO
+    )
+    if doubtful and not send.adapter.idempotent_send:
         message.error = f"{IN_DOUBT}: {reason}"  # stays `sending` until its echo or the grace
         if run.last:
             message.status = MessageStatus.FAILED

@@ -25,8 +25,10 @@ import weakref
 from sqlalchemy import select
 
 from hotline.channels.adapter import SendError, Sent
+from hotline.channels.echoes import place_again
 from hotline.channels.models import Message
 from hotline.channels.outbox import (
+    Misplaced,
     Prepared,
     begin_send,
     call_provider,
@@ -119,9 +121,14 @@ async def _record(
             ).all()
         }
         outcomes: list[tuple[int, str | None]] = []
+        misplaced: list[Misplaced] = []
         for job_id, outcome in answered.items():
             message = messages.get(message_of[job_id])
-            retry = record_outcome(session, message, prepared[job_id], outcome, runs[job_id])
+            retry = record_outcome(
+                session, message, prepared[job_id], outcome, runs[job_id], misplaced
+            )
             outcomes.append((job_id, retry))
+        for wrong in misplaced:  # rare: see echoes.py
+            await place_again(session, wrong)
         await session.flush()
         await batch.finish(session, outcomes, RETRY_BASE)

@@ -98,7 +98,7 @@ async def board(request: Request, state: StateDep, _: TakesItsQuery) -> Response
             # A doctor's work is their patients at home (care/pages/doctor.py).
             return RedirectResponse("/care", status_code=303)
         if actor.unit_scoped and not allows(actor, Permission.HANDLE_CASES):
-            # A unit officer's work is the unit's inbox (cases/pages.py).
+            # A unit officer's work is the unit's inbox (cases/pages/__init__.py).
             return RedirectResponse("/inbox", status_code=303)
         user = await auth.get_user(session, actor.user_id)
         # The list the address names (a dashboard figure's link), else what nobody holds yet.

@@ -357,7 +357,7 @@ async def run_worker(
             wait = min(JOB_POLL, next_sweep - loop.time(), _until(due) or JOB_POLL)
             await asyncio.sleep(max(0.0, wait))
     finally:
-        from hotline.channels.outbox import close_send_client
+        from hotline.channels.send_client import close_send_client
 
         await mailboxes.stop()
         await close_send_client()

@@ -26,8 +26,9 @@ class Destination(BaseModel):
     # Seconds from the 202 for a NOTIFY showing the destination ringing or answering (a
     # sipfrag 180/183/200; `100 Trying` is no progress) before the line calls it itself.
     progress_after: float = Field(default=4.0, ge=0.5, le=30.0)
-    # Seconds the destination may ring (from the NOTIFY saying so) before the line gives up
-    # on the REFER and calls it itself.
+    # Seconds the destination may ring: by REFER (from the NOTIFY saying so) before the line
+    # gives up on the REFER and calls it itself; called by the line, before it gives up on
+    # that call too (the caller then waits for an operator).
     ring_seconds: float = Field(default=30.0, ge=1.0, le=120.0)
 
 

@@ -100,6 +100,10 @@ class CallLeg(Protocol):
 
 CallHandler = Callable[[CallLeg], Awaitable[None]]
 CallEndHook = Callable[[CallProgress], None]
+# An attempt of a call already handed to the CallEndHook changed (a report that came after
+# the call's end): the call's record key, the attempt's place (from 1), the attempt, and the
+# result it had before.
+CallAmendHook = Callable[[str, int, Attempt, str], None]
 
 
 class Backend(Protocol):

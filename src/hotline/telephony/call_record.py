@@ -136,6 +136,27 @@ class Entry:
         )
 
 
+@dataclasses.dataclass
+class Amendment:
+    """An attempt changed after its call's record was handed over (transfer.py: a REFER's
+    final report after the call ended). Spooled after the record and applied to the row
+    only from the result it had (`was`), so a replay changes nothing."""
+
+    record_key: str
+    seq: int  # the attempt's place on the call, from 1 (calls/transfers.py add_attempts)
+    was: str
+    result: str
+    sip_status: int | None
+    ended_at: datetime | None
+
+    def dump(self) -> dict[str, Any]:
+        return {"amend": _json(dataclasses.asdict(self))}
+
+    @classmethod
+    def load(cls, raw: dict[str, Any]) -> Amendment:
+        return cls(**_times(raw["amend"]))
+
+
 def _json(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _json(v) for k, v in value.items()}

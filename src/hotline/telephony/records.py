@@ -28,15 +28,15 @@ from hotline.calls.dialling import record_attempt
 from hotline.calls.line_records import write_line_call
 from hotline.calls.models import Call, CallbackResult, CallOutcome
 from hotline.calls.service import CallContext, NewCall, call_context, open_call
-from hotline.calls.transfers import add_attempts
+from hotline.calls.transfers import add_attempts, amend_attempt
 from hotline.care.consult_dialling import record_consult_attempt
 from hotline.care.consults import phone_callback
 from hotline.db import utcnow
 from hotline.errors import DomainError
 from hotline.events import DomainEvent, Wake, committed, record_event
 from hotline.recordings.service import RecordedFile, add_recording
-from hotline.telephony.backend import CallProgress
-from hotline.telephony.call_record import CallbackTry, Entry, new_call
+from hotline.telephony.backend import Attempt, CallProgress
+from hotline.telephony.call_record import Amendment, CallbackTry, Entry, new_call
 from hotline.telephony.errlog import ErrorLog, describe
 from hotline.telephony.metrics import LineMetrics
 from hotline.telephony.recording import CallAudio
@@ -84,7 +84,7 @@ class CallRecorder:
         # Each operator's latest "answered" write: their "available again" waits for it, or a
         # very short call could leave them marked busy on a call that is over.
         self._answering: dict[int, asyncio.Task[int | None]] = {}
-        self._entries: list[Entry] = []  # finished, not spooled yet
+        self._entries: list[Entry | Amendment] = []  # finished, not spooled yet
         self._spooling = asyncio.Lock()
         self._writing = asyncio.Lock()
         self._wakeup = asyncio.Event()
@@ -128,6 +128,19 @@ class CallRecorder:
             self._spawn(self._spool_entries())
         else:
             self._spawn(self._with_recording(entry, progress.recording))
+
+    def amend(self, record_key: str, seq: int, attempt: Attempt, was: str) -> None:
+        """An attempt of a finished call changed (a report after the call's end): spooled
+        behind the record, whose file is written first (`_spooling` keeps the order), or
+        already in the record if it was not spooled yet (the record holds the same attempt;
+        the amendment then finds nothing to change). Either way the row says it once."""
+        if attempt.result is None:
+            return
+        amendment = Amendment(
+            record_key, seq, was, attempt.result, attempt.sip_status, attempt.ended_at
+        )
+        self._entries.append(amendment)
+        self._spawn(self._spool_entries())
 
     def outbound(self, entry: Entry) -> None:
         """A callback the line dialled: its call record and its try, spooled like any call."""
@@ -229,10 +242,12 @@ class CallRecorder:
     async def _write_one(self, raw: dict[str, Any]) -> bool:
         """Write one spooled record; False if the database is unreachable."""
         try:
-            entry = Entry.load(raw)
+            entry = Amendment.load(raw) if "amend" in raw else Entry.load(raw)
         except (KeyError, TypeError, ValueError) as exc:
             await asyncio.to_thread(self.spool.reject, raw, describe(exc))
             return True
+        if isinstance(entry, Amendment):
+            return await self._write_amendment(entry, raw)
         key = entry.call.record_key
         opening = self._opening.pop(key, None) if key else None
         if opening is not None:  # the row opened when an operator answered comes first
@@ -246,6 +261,27 @@ class CallRecorder:
                 return False
             if isinstance(exc, IntegrityError) and await self._written(key):
                 return True  # written meanwhile (another writer): nothing to add
+            self.errors.error("call_record_rejected", exc, traceback=True)
+            await asyncio.to_thread(self.spool.reject, raw, describe(exc))
+        return True
+
+    async def _write_amendment(self, amendment: Amendment, raw: dict[str, Any]) -> bool:
+        """Apply one spooled amendment; False if the database is unreachable."""
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                await amend_attempt(
+                    session,
+                    record_key=amendment.record_key,
+                    seq=amendment.seq,
+                    was=amendment.was,
+                    result=amendment.result,
+                    sip_status=amendment.sip_status,
+                    ended_at=amendment.ended_at,
+                )
+        except Exception as exc:
+            if db_unreachable(exc):
+                self.errors.error("call_record_deferred", exc)
+                return False
             self.errors.error("call_record_rejected", exc, traceback=True)
             await asyncio.to_thread(self.spool.reject, raw, describe(exc))
         return True

@@ -87,7 +87,6 @@ class ConfiguredIvr(Ivr):
         menu: Menu,
         line: LineRule | None,
         max_recording: float,
-        ring_seconds: float,
         surge_callback_after: float | None = None,
         consult: ConsultDesk | None = None,
         **kw: Any,
@@ -98,7 +97,6 @@ class ConfiguredIvr(Ivr):
         self.snapshot = snapshot
         self.line = line
         self.max_recording = max_recording
-        self.ring_seconds = ring_seconds  # how long a bridged destination may ring
         self.base_timing = self.timing
         self.hops = 0
 
@@ -212,18 +210,15 @@ class ConfiguredIvr(Ivr):
 
     # -- transfers ----------------------------------------------------------------------------
     async def _transfer(self, leg: CallLeg, option: Option) -> bool:
+        # The line's own call rings the destination for the destination's `ring_seconds`,
+        # not the operators' ring time: an emergency centre answers on its own schedule.
         sip_leg = cast("SipLeg", leg)
         prompt = self.prompts[self.menu.transferring]
         if option.branch not in self.snapshot.bridged:
             # REFER where the far end accepts it in time, otherwise a bridge.
-            return await refer_or_bridge(
-                sip_leg,
-                option,
-                prompt,
-                ring_seconds=self.ring_seconds,
-            )
+            return await refer_or_bridge(sip_leg, option, prompt)
         await leg.play(prompt, barge_in=False)
-        return await bridge(sip_leg, option, self.ring_seconds)
+        return await bridge(sip_leg, option)
 
     # -- recording and messages ---------------------------------------------------------------
     @property

@@ -187,6 +187,7 @@ class PhoneLine:
             retry_after=s.sip_retry_after_seconds,
         )
         self.ua = UserAgent(config)
+        self.ua.on_amend = self.recorder.amend  # a REFER's report after its call's end
         # REGISTER lockouts counted for every line together, and kept across restarts.
         self.ua.shared_lockouts = SharedLockouts(
             sessionmaker, config.register_users, config.register_addresses

@@ -301,7 +301,6 @@ class Switchboard:
             menu,
             line,
             self.settings.recording_max_seconds,
-            self.settings.sip_agent_ring_seconds,
             surge_callback_after=self.surge_callback_after,
             consult=self.consult,
             acd=self.acd,

@@ -6,12 +6,16 @@ not accept the REFER within the destination's `fallback_after` seconds of the ke
 it, reports (NOTIFY sipfrag) no sign of the destination ringing or answering within
 `progress_after` seconds of its 202 (`100 Trying` is no sign), lets it ring unanswered for
 `ring_seconds`, or reports that it failed (4xx-6xx, at once). An emergency caller thus waits
-a few seconds, not a SIP transaction timeout (32 s), before the second way is tried.
+a few seconds, not a SIP transaction timeout (32 s), before the second way is tried. The
+line's own call rings the destination for the same `ring_seconds`.
 
 There is no way to withdraw a REFER (RFC 3515): after the fallback the caller's side may
 still put the caller through. Its 2xx NOTIFY then ends the line's call with the caller, and
 with it the line's own call to the destination (CANCEL while it rings, BYE once answered),
 so that the destination is left with one call; the REFER's attempt then says `answered`.
+The REFER's subscription outlives the call (sip/subscription.py): a final report after the
+call's end (the caller's side commonly sends BYE before its last NOTIFY) still changes the
+REFER's attempt, on the record already handed over for writing (records.py `amend`).
 
 Bridged transfer suits destinations that must not receive a REFER (the caller's network
 refuses it, or the destination should see the hotline, not the citizen, as the caller). The
@@ -41,8 +45,13 @@ if TYPE_CHECKING:
     from hotline.telephony.ivr import Option
     from hotline.telephony.prompts import Prompt
     from hotline.telephony.sip.leg import SipLeg
+    from hotline.telephony.sip.refer import ReferProgress
+    from hotline.telephony.sip.ua import UserAgent
 
 log = structlog.get_logger("hotline.telephony.transfer")
+# Seconds a REFER's subscription is kept beyond the destination's own bounds for its final
+# report, counted from the REFER's acceptance (sip/subscription.py).
+REPORT_MARGIN = 10.0
 
 
 def start_attempt(
@@ -57,9 +66,7 @@ def end_attempt(attempt: Attempt, result: TransferResult, status: int | None = N
     attempt.result, attempt.sip_status, attempt.ended_at = result.value, status, utcnow()
 
 
-async def refer_or_bridge(
-    leg: SipLeg, option: Option, prompt: Prompt, *, ring_seconds: float
-) -> bool:
+async def refer_or_bridge(leg: SipLeg, option: Option, prompt: Prompt) -> bool:
     """REFER (bridge on failure); True once the caller was put through (the call is then
     over), False if both ways failed and the caller is still with us."""
     assert option.transfer_to is not None
@@ -71,7 +78,7 @@ async def refer_or_bridge(
         if refer.result == TransferResult.TIMEOUT and leg.refer_progress is not None:
             # Given up, not refused: the caller's side may still carry the REFER out.
             leg.refer_progress.late = functools.partial(_late_answer, leg, option, refer)
-        return await bridge(leg, option, ring_seconds)
+        return await bridge(leg, option)
     finally:
         playing.cancel()
         with contextlib.suppress(asyncio.CancelledError, CallEnded):
@@ -101,6 +108,7 @@ async def _refer(leg: SipLeg, option: Option, attempt: Attempt) -> bool:
     status = status or 202
     leg.record.outcome = option.outcome
     end_attempt(attempt, TransferResult.ACCEPTED, status)
+    _keep_reports(progress, leg, option, attempt)
     await progress.wait(option.progress_after, leg.ended, until_ringing=True)
     if progress.ringing and progress.final is None:
         await progress.wait(option.ring_seconds, leg.ended, until_ringing=False)
@@ -144,9 +152,42 @@ def _late_answer(leg: SipLeg, option: Option, attempt: Attempt) -> None:
     leg.record.transfer_failed = False
 
 
-async def bridge(leg: SipLeg, option: Option, ring_seconds: float) -> bool:
+def _keep_reports(progress: ReferProgress, leg: SipLeg, option: Option, attempt: Attempt) -> None:
+    """Accepted: the REFER's subscription is kept past the call's end for as long as the
+    destination's bounds allow from now, plus a margin; its final report then amends the
+    REFER's attempt. The hook holds the attempt and the record's key, not the leg nor the
+    record (a recording's audio is not kept in memory for the subscription's sake)."""
+    seq = next(i for i, a in enumerate(leg.record.attempts, 1) if a is attempt)
+    progress.keep_until = (
+        asyncio.get_running_loop().time()
+        + option.progress_after
+        + option.ring_seconds
+        + REPORT_MARGIN
+    )
+    progress.after_end = functools.partial(
+        _reported_after_end, leg.ua, leg.record.record_key, seq, attempt
+    )
+
+
+def _reported_after_end(
+    ua: UserAgent, record_key: str, seq: int, attempt: Attempt, status: int, at: datetime
+) -> None:
+    """The REFER's final report after the call ended: its attempt says what became of the
+    transfer (`answered`, or `refused` with the failure), and the stored record is amended.
+    The call's outcome stays as it was counted when the call ended."""
+    was = attempt.result or TransferResult.ABANDONED.value
+    result = TransferResult.ANSWERED if 200 <= status < 300 else TransferResult.REFUSED
+    end_attempt(attempt, result, status)
+    attempt.ended_at = at
+    log.info("refer_reported_after_end", destination=attempt.destination, status=status, was=was)
+    if ua.on_amend is not None:
+        ua.on_amend(record_key, seq, attempt, was)
+
+
+async def bridge(leg: SipLeg, option: Option) -> bool:
     """Call the destination and bridge; False (the caller goes on to the queue) if it cannot
-    be reached or does not answer. Returns when either side has hung up."""
+    be reached or does not answer within the destination's `ring_seconds`. Returns when
+    either side has hung up."""
     target = option.transfer_to
     assert target is not None
     attempt = start_attempt(leg, TransferMethod.BRIDGE, option.branch, target)
@@ -174,7 +215,7 @@ async def bridge(leg: SipLeg, option: Option, ring_seconds: float) -> bool:
     )
     # The caller's side may end our call while the destination rings (a REFER it carried
     # out after all, or the caller hanging up): stop ringing it (CANCEL), a second call.
-    calling = asyncio.ensure_future(out.call(ring_seconds))
+    calling = asyncio.ensure_future(out.call(option.ring_seconds))
     caller_gone = asyncio.ensure_future(leg.ended.wait())
     try:
         await asyncio.wait({calling, caller_gone}, return_when=asyncio.FIRST_COMPLETED)
@@ -194,7 +235,9 @@ async def bridge(leg: SipLeg, option: Option, ring_seconds: float) -> bool:
             end_attempt(attempt, TransferResult.TIMEOUT)
         else:
             end_attempt(attempt, TransferResult.REFUSED, out.status)
-        log.warning("bridge_failed", destination=option.branch, status=out.status)
+        log.warning(
+            "bridge_failed", destination=option.branch, status=out.status, ring=option.ring_seconds
+        )
         return False
     end_attempt(attempt, TransferResult.ANSWERED, out.status)
     # Not `agent_answered_at`: that is an operator of ours answering (their talk time).

@@ -227,7 +227,7 @@ async def refuse_unstorable_input(request: Request) -> None:
             errors += _param_errors("query", name, raw, ints)
     # Only routes that declare a body: FastAPI has parsed it already (Starlette keeps the
     # parsed JSON or form on the request), so this reads no byte twice. Case intake parses
-    # its own body and checks it itself (cases/api.py).
+    # its own body and checks it itself (cases/api/__init__.py).
     if getattr(route, "body_field", None) is not None:
         content_type = request.headers.get("content-type", "")
         if "json" in content_type:

@@ -206,8 +206,8 @@ class SipLeg(OfferAnswer):
 
     async def refer(self, target: str, timeout: float) -> int | None:
         self._check()
-        self.refer_progress = ReferProgress()
         req, hop = self.request("REFER")
+        self.refer_progress = ReferProgress(self.local_cseq)
         req.add("Refer-To", f"<{target}>")
         req.add("Referred-By", f"<{self.ua.contact_uri}>")
         resp = await self.ua.client_request(req, hop, timeout)
@@ -273,6 +273,9 @@ class SipLeg(OfferAnswer):
         self.rtp.receiver = None
         if self.refer_progress is not None:
             self.refer_progress.late = None  # the same kind of cycle (transfer.py's hook)
+            # The REFER's subscription is a usage of its own: its final NOTIFY may follow
+            # the BYE (sip/subscription.py).
+            self.ua.subscriptions.keep(self)
         self.ua.ports.release(self.rtp_port)
         self.ua.calls.pop(self.call_id, None)
 

@@ -28,7 +28,8 @@ def sipfrag_status(body: bytes) -> int | None:
 class ReferProgress:
     """One REFER's reports, in the order they came; the first final status is kept."""
 
-    def __init__(self) -> None:
+    def __init__(self, cseq: int = 0) -> None:
+        self.cseq = cseq  # the REFER's: its NOTIFYs may name it as the Event's `id`
         self.latest: int | None = None  # the last status reported
         self.ringing = False  # a provisional above 100 (or a final) was reported
         self.final: int | None = None
@@ -36,6 +37,10 @@ class ReferProgress:
         self.changed = asyncio.Event()
         # Called on a 2xx that comes after the line gave up on the REFER (transfer.py).
         self.late: Callable[[], None] | None = None
+        # The subscription outlives the call until this loop time (0: it does not), and
+        # its final status after the call's end goes here (sip/subscription.py).
+        self.keep_until = 0.0
+        self.after_end: Callable[[int, datetime], None] | None = None
 
     def report(self, status: int) -> bool:
         """Take a NOTIFY's status; False when it says nothing new (after the final one)."""

@@ -12,10 +12,10 @@ from typing import Any, cast
 
 import structlog
 
-from hotline.telephony.backend import CallEndHook, CallHandler
+from hotline.telephony.backend import CallAmendHook, CallEndHook, CallHandler
 from hotline.telephony.lockouts import SharedLockouts
 from hotline.telephony.media.rtp import MediaClock, PortPool
-from hotline.telephony.sip import admission, register
+from hotline.telephony.sip import admission, register, subscription
 from hotline.telephony.sip.config import SUPPORTED, UaConfig
 from hotline.telephony.sip.digest import DigestAuth, Registrar
 from hotline.telephony.sip.guard import LogLimiter, RegisterGuard
@@ -49,6 +49,10 @@ class UserAgent(asyncio.DatagramProtocol):
         self.transport: asyncio.DatagramTransport | None = None
         self._handler: CallHandler | None = None
         self._on_end: CallEndHook | None = None
+        # A finished call's attempt changed by a report after its end (the REFER's
+        # subscription outlives the call: subscription.py), for its stored record.
+        self.on_amend: CallAmendHook | None = None
+        self.subscriptions = subscription.Subscriptions()
         # The last response of each server transaction (message.transaction_key), to answer
         # its retransmissions.
         self._responses: dict[tuple[str, ...], bytes] = {}
@@ -120,6 +124,7 @@ class UserAgent(asyncio.DatagramProtocol):
                 leg.task.cancel()
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=5)
+        self.subscriptions.close()
         await self.clock.stop()
         if self.transport is not None:
             self.transport.close()
@@ -384,12 +389,7 @@ class UserAgent(asyncio.DatagramProtocol):
             leg.on_digit(digit)
 
     def _on_notify(self, msg: Message, source: tuple[str, int]) -> None:
-        leg = self._dialog(msg)
-        if leg is None:
-            self.reply(msg, 481, "Call/Transaction Does Not Exist", source)
-            return
-        self.reply(msg, 200, "OK", source)
-        leg.on_notify(msg)
+        subscription.on_notify(self, msg, source)
 
     def _on_register(self, msg: Message, source: tuple[str, int]) -> None:
         register.on_register(self, msg, source)

@@ -15,30 +15,20 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.attachments import service as attachments
-from hotline.auth.permissions import Permission, allows
-from hotline.auth.service import Actor, display_names, get_user
-from hotline.calls import labels as call_labels
-from hotline.calls.service import calls_of_case
-from hotline.cases import medical, notes, queries, timeline, workflow
+from hotline.auth.service import Actor, get_user
+from hotline.cases import queries, timeline, workflow
 from hotline.cases.access import get_case_for
-from hotline.cases.actions import allowed_actions, unit_assignment
-from hotline.cases.assignment_state import is_overdue
+from hotline.cases.actions import allowed_actions
 from hotline.cases.codes import normalise_code
-from hotline.cases.forward_choices import forward_choices, place_of
 from hotline.cases.models import Case
+from hotline.cases.pages.context import case_context, timeline_context
 from hotline.cases.transitions import CHANNEL_LABELS_VI, STATUS_LABELS_VI, Action
 from hotline.cases.versions import version_in, versions_of
-from hotline.channels import pages as channel_pages
-from hotline.channels import threads
-from hotline.contacts.service import phones_of, read_contact
 from hotline.db import utcnow
 from hotline.directory.service import category_names, list_units
-from hotline.duplicates.merge import can_merge_into, merge_cases
-from hotline.duplicates.service import suggest_for_case
 from hotline.errors import DomainError, InvalidInput, NotFound
 from hotline.knowledge.access import get_article_for
-from hotline.knowledge.suggest import record_article_used, suggest_for_description
+from hotline.knowledge.suggest import record_article_used
 from hotline.messages import Message
 from hotline.web.deps import get_state
 from hotline.web.i18n import language_of
@@ -84,107 +74,17 @@ def _base(request: Request, actor: Actor, user: Any, state: AppState) -> dict[st
     }
 
 
-async def _case_context(
-    session: AsyncSession, actor: Actor, case: Case, language: str
-) -> dict[str, Any]:
-    """Everything the case page shows, read through the services that log personal reads
-    (names in `language`)."""
-    stored = case
-    # Home care's urgent cases: the medical text and the home only to those in charge.
-    case = await medical.shown_case(session, actor, stored)
-    contact, phones = None, []
-    if case.contact_id:
-        contact = await read_contact(
-            session, actor=actor, contact_id=case.contact_id, case_id=case.id, purpose="case_page"
-        )
-        phones = await phones_of(session, contact.id)
-    assignments = await queries.assignments_of(session, case.id)
-    held = unit_assignment(actor, assignments)
-    actions = allowed_actions(actor, case, held)
-    note_kinds = notes.note_visibilities(actor, held)
-    events = await timeline.events_of(session, case.id)
-    units = {u.id: u for u in await list_units(session)}
-    categories = await category_names(session, language=language)
-    articles = []
-    # Whoever may resolve or reply gets the answers, as GET /api/v1/cases/{code}/articles
-    # gives them.
-    if Action.RESOLVE in actions or notes.Visibility.REPLY in note_kinds:
-        articles = await suggest_for_description(
-            session, description=case.description, category_code=case.category_code
-        )
-    can_merge = can_merge_into(actor, case)
-    duplicates = []
-    if Action.DUPLICATE in actions or can_merge:
-        duplicates = await suggest_for_case(session, case=case, limit=5, actor=actor)
-    original = await session.get(Case, case.duplicate_of_id) if case.duplicate_of_id else None
-    return {
-        "conversations": await _conversations(session, actor, case),
-        "case": case,
-        "contact": contact,
-        "medical_hidden": case is not stored,
-        "phones": phones,
-        "assignments": medical.shown_assignments(actor, stored, assignments),
-        "overdue": {a.id for a in assignments if is_overdue(a, utcnow())},
-        "actions": {a.value for a in actions},
-        "note_kinds": {k.value for k in note_kinds},
-        "version": version_in(events),
-        # The case's full read is logged already (medical.shown_case).
-        **await _timeline_context(session, actor, stored, events, read_logged=True),
-        "units": units,
-        "forward": await forward_choices(session, case, list(units.values()))
-        if Action.FORWARD in actions
-        else None,
-        "place": await place_of(session, case.ward_code),
-        "categories": categories,
-        "articles": articles,
-        "suggested_duplicates": duplicates,
-        "can_merge": can_merge,
-        "duplicate_codes": await queries.duplicates_of(session, case.id),
-        "original": original.code if original else None,
-        "calls": await calls_of_case(session, case_id=case.id),
-        "call_labels": call_labels,
-        "attachments": await attachments.attachments_shown(session, actor, stored),
-        "image_types": attachments.IMAGE_TYPES,
-    }
-
-
-async def _conversations(session: AsyncSession, actor: Actor, case: Case) -> list[dict[str, Any]]:
-    """The case's conversations with their threads and reply boxes (hotline staff only:
-    to units a citizen's messages are not theirs to read)."""
-    if not allows(actor, Permission.READ_CONTACTS):
-        return []
-    rows = await threads.inbox_rows(
-        session, actor=actor, status=None, case_code=case.code, audience=None
-    )
-    return [
-        await channel_pages.thread_context(session, actor, row.conversation.id, suggestions=False)
-        for row in rows
-    ]
-
-
-async def _timeline_context(
-    session: AsyncSession, actor: Actor, case: Case, events: list[Any], *, read_logged: bool
-) -> dict[str, Any]:
-    names = await display_names(session, {e.actor_id for e in events if e.actor_id})
-    # The page names an edit without its old and new values; its notes, reasons and
-    # answers are read as the case's medical text is (cases/medical.py).
-    shown = await timeline.shown_events(
-        session, actor, case, events, values_shown=False, read_logged=read_logged
-    )
-    return {"events": shown, "names": names}
-
-
-async def _signed_in(request: Request, state: AppState, session: AsyncSession) -> Actor | None:
+async def signed_in(request: Request, state: AppState, session: AsyncSession) -> Actor | None:
     actor = await page_actor(request, state, session)
     return actor if actor is not None and actor.user_id is not None else None
 
 
 @router.get("/cases/{code}", response_class=HTMLResponse)
 async def case_page(request: Request, code: str, state: StateDep) -> Response:
-    return await _render_case(request, state, code)
+    return await render_case(request, state, code)
 
 
-async def _render_case(
+async def render_case(
     request: Request,
     state: AppState,
     code: str,
@@ -194,7 +94,7 @@ async def _render_case(
     typed: dict[str, str] | None = None,
 ) -> Response:
     async with state.unit_of_work() as session:
-        actor = await _signed_in(request, state, session)
+        actor = await signed_in(request, state, session)
         if actor is None:
             return RedirectResponse("/login", status_code=303)
         assert actor.user_id is not None
@@ -208,7 +108,7 @@ async def _render_case(
             )
         context = {
             **base,
-            **await _case_context(session, actor, case, language_of(request)),
+            **await case_context(session, actor, case, language_of(request)),
             **_error_context(error, action, typed),
             "done": request.query_params.get("done"),
         }
@@ -243,7 +143,7 @@ def _error_context(
 async def case_timeline(request: Request, code: str, state: StateDep) -> Response:
     """The timeline alone, for the live refresh (htmx swaps it in)."""
     async with state.unit_of_work(read_only=True) as session:
-        actor = await _signed_in(request, state, session)
+        actor = await signed_in(request, state, session)
         if actor is None:
             return Response(status_code=401)
         case = await get_case_for(session, actor, code)
@@ -253,7 +153,7 @@ async def case_timeline(request: Request, code: str, state: StateDep) -> Respons
             "labels": STATUS_LABELS_VI,
             "units": {u.id: u for u in await list_units(session)},
             "version": version_in(events),
-            **await _timeline_context(session, actor, case, events, read_logged=False),
+            **await timeline_context(session, actor, case, events, read_logged=False),
         }
     return templates.TemplateResponse(request, "cases/timeline.html", context)
 
@@ -311,7 +211,7 @@ async def _forward(session: AsyncSession, form: dict[str, str], common: dict[str
         )
 
 
-def _refused(refused: dict[str, Message]) -> InvalidInput:
+def form_refusal(refused: dict[str, Message]) -> InvalidInput:
     """A form field holding a NUL (web/inputs.py), refused next to that field."""
     name, message = next(iter(refused.items()))
     return InvalidInput(message, field=name)
@@ -359,11 +259,11 @@ async def act(
             "Phiên làm việc đã hết hạn, vui lòng thử lại.", field="expected_version"
         )
     elif refused:
-        error = _refused(refused)
+        error = form_refusal(refused)
     else:
         try:
             async with state.unit_of_work() as session:
-                actor = await _signed_in(request, state, session)
+                actor = await signed_in(request, state, session)
                 if actor is None:
                     return RedirectResponse("/login", status_code=303)
                 case = await get_case_for(session, actor, code)
@@ -381,90 +281,7 @@ async def act(
         return await _render_inbox(
             request, state, error=error, code=code, action=verb.value, typed=form
         )
-    return await _render_case(request, state, code, error=error, action=verb.value, typed=form)
-
-
-@router.post("/cases/{code}/merge", response_class=HTMLResponse)
-async def merge(
-    request: Request,
-    code: str,
-    state: StateDep,
-    csrf: FormText = "",
-    expected_version: FormText = "",
-    duplicates: Annotated[list[str] | None, Form()] = None,
-) -> Response:
-    """Merge the suggested duplicates the user ticked into this case (duplicates/merge.py,
-    as POST /api/v1/duplicates/merge does)."""
-    error: DomainError
-    if not csrf_matches(request, csrf):
-        error = InvalidInput("Phiên làm việc đã hết hạn, vui lòng thử lại.", field="csrf")
-    elif not expected_version.isdigit():
-        error = InvalidInput("Trang đã cũ, hãy tải lại", field="expected_version")
-    else:
-        try:
-            async with state.unit_of_work() as session:
-                actor = await _signed_in(request, state, session)
-                if actor is None:
-                    return RedirectResponse("/login", status_code=303)
-                result = await merge_cases(
-                    session,
-                    actor=actor,
-                    primary_code=code,
-                    duplicate_codes=duplicates or [],
-                    expected_version=int(expected_version),
-                )
-                code = result.primary.code
-            return RedirectResponse(f"/cases/{code}?done=merge", status_code=303)
-        except NotFound as exc:
-            if exc.field == "primary":
-                raise
-            error = exc
-        except DomainError as exc:
-            error = exc
-    return await _render_case(request, state, code, error=error, action="merge")
-
-
-@router.post("/cases/{code}/notes", response_class=HTMLResponse)
-async def add_note(
-    request: Request,
-    code: str,
-    state: StateDep,
-    refused: FormRefusals,
-    csrf: FormText = "",
-    text: FormText = "",
-    visibility: FormText = "internal",
-    article_id: FormText = "",
-) -> Response:
-    """An internal note or a reply to the citizen (cases/notes.py, as the API's notes
-    route); a reply made from a knowledge-base answer counts its use, as resolving does."""
-    typed = {"text": without_nul(text), "article_id": without_nul(article_id)}
-    error: DomainError
-    if not csrf_matches(request, csrf):
-        error = InvalidInput("Phiên làm việc đã hết hạn, vui lòng thử lại.", field="csrf")
-    elif refused:
-        error = _refused(refused)
-    else:
-        try:
-            async with state.unit_of_work() as session:
-                actor = await _signed_in(request, state, session)
-                if actor is None:
-                    return RedirectResponse("/login", status_code=303)
-                note = await notes.add_note(
-                    session, actor=actor, code=code, text=text, visibility=visibility
-                )
-                if note.visibility == notes.Visibility.REPLY and article_id.strip().isdigit():
-                    case = await get_case_for(session, actor, code)
-                    article = await get_article_for(session, actor, int(article_id))
-                    await record_article_used(session, actor=actor, case=case, article=article)
-            done = "reply" if note.visibility == notes.Visibility.REPLY else "note"
-            return RedirectResponse(f"/cases/{note.case}?done={done}", status_code=303)
-        except NotFound as exc:
-            if exc.field == "code":
-                raise
-            error = exc
-        except DomainError as exc:
-            error = exc
-    return await _render_case(request, state, code, error=error, action="note", typed=typed)
+    return await render_case(request, state, code, error=error, action=verb.value, typed=form)
 
 
 @router.get("/inbox", response_class=HTMLResponse)
@@ -482,7 +299,7 @@ async def _render_inbox(
     typed: dict[str, str] | None = None,
 ) -> Response:
     async with state.unit_of_work() as session:
-        actor = await _signed_in(request, state, session)
+        actor = await signed_in(request, state, session)
         if actor is None:
             return RedirectResponse("/login", status_code=303)
         assert actor.user_id is not None
