@@ -247,7 +247,7 @@ async def test_an_accepted_refer_is_one_attempt_whoever_ends_the_call(
     assert await attempts_of_call(line, call) == [attempt]
 
 
-PROGRESS_AFTER = 1.0  # seconds from the 202 for a NOTIFY showing 115 ringing
+PROGRESS_AFTER = 1.0  # seconds from the REFER for a NOTIFY showing 115 ringing
 RING_SECONDS = 2.0  # seconds 115 may ring (by the NOTIFYs) before the line calls it itself
 
 
@@ -274,6 +274,32 @@ async def test_a_refer_reported_only_trying_falls_back_within_the_progress_bound
     )
     assert [(a.method.value, a.result.value, a.sip_status) for a in attempts] == [
         ("refer", "timeout", 100),  # the last the caller's side said: 100 Trying
+        ("bridge", "answered", 200),
+    ]
+
+
+async def test_a_slow_202_leaves_less_of_the_progress_bound_not_more(
+    line_conf: Settings, tmp_path: Path
+):
+    """The 202 takes 0.8 s, then only `100 Trying`: the line calls 115 `progress_after`
+    seconds after its REFER, not `progress_after` after the 202 (the caller would wait the
+    two bounds one after the other)."""
+    call, attempts, caller_log, far_log = await _call(
+        line_conf,
+        tmp_path,
+        "info_digit1_refer_slow_202_trying_only.xml",
+        "operator_phone_answers.xml",
+        5000,
+        progress_after=PROGRESS_AFTER,
+        ring_seconds=RING_SECONDS,
+    )
+    referred = first_time(caller_log, "received", "REFER ")
+    accepted = first_time(caller_log, "sent", "SIP/2.0 202")
+    invite = first_time(far_log, "received", "INVITE ")
+    assert (accepted - referred).total_seconds() >= 0.7, (referred, accepted)
+    assert (invite - referred).total_seconds() <= PROGRESS_AFTER + 0.25, (referred, invite)
+    assert [(a.method.value, a.result.value, a.sip_status) for a in attempts] == [
+        ("refer", "timeout", 100),
         ("bridge", "answered", 200),
     ]
 

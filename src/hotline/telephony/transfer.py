@@ -4,7 +4,7 @@ The REFER goes out as soon as the key is pressed, while "transferring" plays. Th
 the destination itself and relays the audio both ways (a bridge) when the caller's side does
 not accept the REFER within the destination's `fallback_after` seconds of the key, refuses
 it, reports (NOTIFY sipfrag) no sign of the destination ringing or answering within
-`progress_after` seconds of its 202 (`100 Trying` is no sign), lets it ring unanswered for
+`progress_after` seconds of the REFER (`100 Trying` is no sign), lets it ring unanswered for
 `ring_seconds`, or reports that it failed (4xx-6xx, at once). An emergency caller thus waits
 a few seconds, not a SIP transaction timeout (32 s), before the second way is tried. The
 line's own call rings the destination for the same `ring_seconds`.
@@ -92,6 +92,8 @@ async def _refer(leg: SipLeg, option: Option, attempt: Attempt) -> bool:
     """The REFER and its reports: True once the caller's side has put the caller through
     (or left), False when the line is to call the destination itself."""
     assert option.transfer_to is not None
+    loop = asyncio.get_running_loop()
+    sent = loop.time()
     status = await leg.refer(option.transfer_to, option.fallback_after)
     progress = leg.refer_progress
     assert progress is not None
@@ -109,7 +111,11 @@ async def _refer(leg: SipLeg, option: Option, attempt: Attempt) -> bool:
     leg.record.outcome = option.outcome
     end_attempt(attempt, TransferResult.ACCEPTED, status)
     _keep_reports(progress, leg, option, attempt)
-    await progress.wait(option.progress_after, leg.ended, until_ringing=True)
+    # `progress_after` counts from the REFER, not from its 202: a 202 that took its time
+    # leaves that much less to wait for a sign of ringing, so the caller is never kept
+    # longer than `progress_after` without one (fallback_after + progress_after before).
+    left = option.progress_after - (loop.time() - sent)
+    await progress.wait(max(left, 0.0), leg.ended, until_ringing=True)
     if progress.ringing and progress.final is None:
         await progress.wait(option.ring_seconds, leg.ended, until_ringing=False)
     if progress.final is not None:
@@ -123,7 +129,7 @@ async def _refer(leg: SipLeg, option: Option, attempt: Attempt) -> bool:
         return False
     if leg.ended.is_set():
         return True  # the caller's side ended our call: it carries the transfer out
-    # No sign of the destination ringing within `progress_after` of the 202 (only
+    # No sign of the destination ringing within `progress_after` of the REFER (only
     # `100 Trying`, or nothing), or ringing unanswered for `ring_seconds`: nothing shows
     # that anyone will take the call. The line calls the destination itself; the REFER's
     # reports are still heard (a late 2xx: `_late_answer`).
@@ -131,7 +137,7 @@ async def _refer(leg: SipLeg, option: Option, attempt: Attempt) -> bool:
         "refer_unconfirmed",
         destination=option.branch,
         ringing=progress.ringing,
-        after=option.ring_seconds if progress.ringing else option.progress_after,
+        after=round(loop.time() - sent, 1),
     )
     leg.record.outcome = None
     end_attempt(attempt, TransferResult.TIMEOUT, progress.latest or status)
