@@ -184,13 +184,19 @@ async def _run_batch(
 
 
 async def run_due_jobs(
-    sessionmaker: Any, *, limit: int = 100, wake: Wake | None = None, concurrency: int = 1
+    sessionmaker: Any,
+    *,
+    limit: int = 100,
+    wake: Wake | None = None,
+    concurrency: int = 1,
+    stop: asyncio.Event | None = None,
 ) -> int:
     """Run up to `limit` due jobs, holding at most `concurrency` at a time; a failing job is
     retried later, never lost. Jobs are leased in batches (`claim_many`); those of a batched
     kind go to their handler together, the others run one each. Returns when nothing is
     due and nothing runs (a job's follow-ups that fall due at once run too). A job's events
-    are committed with it, then the event log's readers are woken (`wake`)."""
+    are committed with it, then the event log's readers are woken (`wake`). Once `stop` is
+    set no job is claimed any more: it returns when the jobs it holds have ended."""
     slots = max(1, concurrency)
     free = slots
     released = 0  # bumped on every release: a claim that found nothing may try again
@@ -212,7 +218,7 @@ async def run_due_jobs(
             release(1)
 
     async with asyncio.TaskGroup() as group:
-        while taken < limit:
+        while taken < limit and not (stop is not None and stop.is_set()):
             if free < min(slots, CLAIM_BATCH // 4):  # one claim for a few jobs, not for each
                 freed.clear()
                 await freed.wait()
@@ -309,11 +315,15 @@ async def run_worker(
     interval: float = 30.0,
     sweeps: Sequence[Callable[[AsyncSession], Awaitable[int]]] = (),
     jobs_only: bool = False,
+    stop: asyncio.Event | None = None,
 ) -> None:
     """Due jobs every JOB_POLL seconds; every `interval` seconds, the sweeps (`sweeps`:
     other domains' periodic work, staffing's, given by the command that starts the worker)
     and the pruning. `jobs_only`: a further worker process beside the first (`hotline
-    worker --processes`), which runs jobs and leaves the sweeps and mailboxes to it."""
+    worker --processes`), which runs jobs and leaves the sweeps and mailboxes to it.
+    `stop` (set on SIGTERM by `hotline worker`): claim nothing more, let the jobs held end
+    and record their outcomes, then return. A worker that just died instead leaves its
+    jobs leased for 5 minutes and the replies it was sending in doubt."""
     engine = create_engine(settings.effective_database_url)
     sessionmaker = make_sessionmaker(engine, Site.from_settings(settings))
     # The worker's events (case.overdue, jobs' timeline entries) reach the web processes
@@ -330,8 +340,9 @@ async def run_worker(
     per_round = ROUND_JOBS if pg else 100
     next_sweep = 0.0
     loop = asyncio.get_running_loop()
+    stopped = stop or asyncio.Event()
     try:
-        while True:
+        while not stopped.is_set():
             sweeping = not jobs_only and loop.time() >= next_sweep
             if sweeping:
                 if once:
@@ -342,8 +353,11 @@ async def run_worker(
                 next_sweep = loop.time() + interval
             # A full batch leaves more due: run them before the next round's sweeps.
             while (
-                await run_due_jobs(sessionmaker, wake=waker, concurrency=slots, limit=per_round)
+                await run_due_jobs(
+                    sessionmaker, wake=waker, concurrency=slots, limit=per_round, stop=stopped
+                )
                 >= per_round
+                and not stopped.is_set()
             ):
                 pass
             if sweeping:
@@ -355,7 +369,7 @@ async def run_worker(
             async with sessionmaker() as session:
                 due = await service.next_due(session)
             wait = min(JOB_POLL, next_sweep - loop.time(), _until(due) or JOB_POLL)
-            await asyncio.sleep(max(0.0, wait))
+            await _wait(stopped, max(0.0, wait))
     finally:
         from hotline.channels.outbox import close_send_client
 
