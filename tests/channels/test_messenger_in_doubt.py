@@ -59,8 +59,12 @@ def _echo(mid: str, text: str) -> dict[str, Any]:
                         "sender": {"id": MESSENGER["page_id"]},
                         "recipient": {"id": PSID},
                         "timestamp": now,
-                        "message": {"mid": mid, "is_echo": True, "app_id": 1517776481860111,
-                                    "text": text},
+                        "message": {
+                            "mid": mid,
+                            "is_echo": True,
+                            "app_id": 1517776481860111,
+                            "text": text,
+                        },
                     }
                 ],
             }

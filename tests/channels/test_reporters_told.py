@@ -80,9 +80,7 @@ async def test_a_citizen_with_two_conversations_on_a_case_is_told_once_on_the_ne
         headers=world.auth("operator"),
     )
     code = r.json()["code"]
-    r = await client.post(
-        f"/api/v1/conversations/{first}/close", headers=world.auth("operator")
-    )
+    r = await client.post(f"/api/v1/conversations/{first}/close", headers=world.auth("operator"))
     assert r.status_code == 200, r.text
     # The same citizen writes again: a new conversation, joined to the same case.
     await _write(client, channel, USER, "a2", "Cống vẫn chưa được thông")
