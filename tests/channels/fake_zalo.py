@@ -39,6 +39,9 @@ class FakeZalo:
     hang_seconds: float = 3.0
     lock: threading.Lock = field(default_factory=threading.Lock)
     release: threading.Event = field(default_factory=threading.Event)
+    # When set to an Event: a token refresh sets `refresh_arrived`, then waits for it.
+    refresh_hold: threading.Event | None = None
+    refresh_arrived: threading.Event = field(default_factory=threading.Event)
 
     def sends(self) -> list[Received]:
         return [r for r in self.received if r.path == "/v3.0/oa/message/cs"]
@@ -61,6 +64,9 @@ def _handler(fake: FakeZalo) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             if self.path == "/v4/oa/access_token":
                 form = parse_qs(body.decode())
+                if fake.refresh_hold is not None:
+                    fake.refresh_arrived.set()
+                    fake.refresh_hold.wait(timeout=30)
                 with fake.lock:
                     fake.refreshes.append(form)
                     if form.get("refresh_token") != [fake.refresh_token]:
@@ -127,5 +133,7 @@ class FakeZaloServer:
 
     def __exit__(self, *exc: object) -> None:
         self.fake.release.set()
+        if self.fake.refresh_hold is not None:
+            self.fake.refresh_hold.set()
         self.server.shutdown()
         self.server.server_close()

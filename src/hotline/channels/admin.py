@@ -157,9 +157,11 @@ async def list_channels(session: AsyncSession, *, actor: Actor) -> list[Channel]
     return list((await session.scalars(select(Channel).order_by(Channel.id))).all())
 
 
-async def get_channel(session: AsyncSession, *, actor: Actor, channel_id: int) -> Channel:
+async def get_channel(
+    session: AsyncSession, *, actor: Actor, channel_id: int, lock: bool = False
+) -> Channel:
     require(actor, Permission.MANAGE_CHANNELS)
-    channel = await session.get(Channel, channel_id)
+    channel = await session.get(Channel, channel_id, with_for_update=True if lock else None)
     if channel is None:
         raise NotFound(msg("Không có kênh {id}", id=channel_id), field="channel_id")
     return channel
@@ -179,7 +181,10 @@ async def update_channel(
     null removes an optional setting). Audited without secrets. A channel of a
     self-registering kind (Viber) re-enabled, or given new credentials or a new sender, gets
     its webhook registered again: returned for after the commit (it needs the public URL)."""
-    channel = await get_channel(session, actor=actor, channel_id=channel_id)
+    # Locked before its settings are read: the worker stores a refreshed token pair under
+    # this lock (outbox.py), and settings merged into a copy read before that commit would
+    # put the spent single-use refresh token back.
+    channel = await get_channel(session, actor=actor, channel_id=channel_id, lock=True)
     before = _audited(channel)
     reenabled = bool(enabled) and not channel.enabled
     if reenabled:

@@ -32,20 +32,27 @@ def answer_text(codes: list[str], answer: str) -> str:
     return heading + body
 
 
-async def _conversation_of(session: AsyncSession, case_ids: list[int]) -> Conversation | None:
-    """The newest conversation, on an enabled channel, a case of the reporter came from."""
-    return await session.scalar(
+async def _conversations_of(session: AsyncSession, case_ids: list[int]) -> list[Conversation]:
+    """The conversations, on enabled channels, tied to the cases: the one a case was opened
+    from and those linked to it later (other citizens reporting the same thing). One per
+    citizen, their newest (a citizen who wrote again after a conversation was closed is told
+    once); the newest first."""
+    rows = await session.scalars(
         select(Conversation)
         .join(Channel, Channel.id == Conversation.channel_id)
         .where(Conversation.case_id.in_(case_ids), Channel.enabled.is_(True))
         .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
-        .limit(1)
     )
+    citizens: dict[int, Conversation] = {}
+    for conversation in rows.all():
+        citizens.setdefault(conversation.contact_id, conversation)
+    return list(citizens.values())
 
 
 async def notify_reporter(session: AsyncSession, payload: dict[str, Any]) -> None:
     """Tell a reporter their case's answer. A case that came from a conversation on a
-    connected channel is answered there, through the outbox (the job's key is the reply's
+    connected channel is answered there, through the outbox, and so is every other citizen
+    whose conversation was linked to it (the job's key and the citizen make the reply's
     idempotency key: a rerun queues nothing twice); any other is left to the cases' handler
     (a callback for phone reporters, pending delivery otherwise)."""
     case = await session.get(Case, int(payload["case_id"]))
@@ -55,8 +62,8 @@ async def notify_reporter(session: AsyncSession, payload: dict[str, Any]) -> Non
     case_ids = list((await session.scalars(select(Case.id).where(Case.code.in_(codes)))).all()) or [
         case.id
     ]
-    conversation = await _conversation_of(session, case_ids)
-    if conversation is None:
+    conversations = await _conversations_of(session, case_ids)
+    if not conversations:
         if not payload.get("own"):
             await case_jobs.notify_reporter(session, payload)
         # A case's own reporter who wrote from no connected channel reads the answer on
@@ -67,20 +74,23 @@ async def notify_reporter(session: AsyncSession, payload: dict[str, Any]) -> Non
     if not answer:
         return
     key = str(payload.get("key") or f"{NOTIFY_REPORTER}:{case.id}")
-    message = await queue_message(
-        session,
-        conversation=conversation,
-        text=answer_text(codes, answer),
-        author_id=None,
-        source="notification",
-        key=key[:120],
-    )
     logged = await session.scalars(
         select(CaseEvent.data).where(
             CaseEvent.case_id == case.id, CaseEvent.kind == "notification_queued"
         )
     )
-    if not any(d.get("message_id") == message.id for d in logged.all()):
+    already = {d.get("message_id") for d in logged.all()}
+    for conversation in conversations:
+        message = await queue_message(
+            session,
+            conversation=conversation,
+            text=answer_text(codes, answer),
+            author_id=None,
+            source="notification",
+            key=f"{key[:100]}:{conversation.contact_id}",
+        )
+        if message.id in already:
+            continue
         await timeline.log(
             session,
             case,

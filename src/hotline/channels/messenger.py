@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from hotline.channels.adapter import (
     NO_ANSWER,
+    NOT_SENT,
     HookReply,
     HttpClient,
     Inbound,
@@ -25,6 +26,7 @@ from hotline.channels.adapter import (
     PermanentSendError,
     RetryableSendError,
     SendError,
+    SendInDoubt,
     Sent,
 )
 
@@ -155,12 +157,18 @@ class MessengerAdapter:
                 allow_redirects=False,
             ) as response:
                 status, raw = response.status, await response.read()
-        except TimeoutError:
-            raise RetryableSendError("Messenger did not answer in time", code="timeout") from None
-        except NO_ANSWER as exc:
+        except NOT_SENT as exc:
             # The exception's text may carry the URL, and so the token: name the type only.
             raise RetryableSendError(
                 f"Messenger could not be reached ({type(exc).__name__})", code="network"
+            ) from None
+        except TimeoutError:
+            # The request went out and the Send API takes no idempotency key: whether
+            # Facebook delivered it is unknown until the Page's echo (outbox.py).
+            raise SendInDoubt("Messenger did not answer in time", code="timeout") from None
+        except NO_ANSWER as exc:
+            raise SendInDoubt(
+                f"Messenger did not answer ({type(exc).__name__})", code="network"
             ) from None
         answer = _json(raw)
         if 200 <= status < 300:

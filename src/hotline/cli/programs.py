@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+import signal
 import sys
 from collections.abc import Coroutine
 from typing import Any
@@ -105,15 +106,25 @@ def worker(
         )
         for _ in range(count - 1)
     ]
-    try:
-        _run_on_uvloop(
-            run_worker(settings, once=once, sweeps=sweeps(settings), jobs_only=jobs_only)
+
+    async def until_stopped() -> None:
+        # SIGTERM (a restart; a further process gets it from its group and again from this
+        # one) or Ctrl-C: the jobs held end and are recorded before it returns.
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(
+            settings, once=once, sweeps=sweeps(settings), jobs_only=jobs_only, stop=stop
         )
+
+    try:
+        _run_on_uvloop(until_stopped())
     finally:
         for helper in helpers:
             helper.terminate()
         for helper in helpers:
-            helper.wait(timeout=15)
+            helper.wait(timeout=60)  # its sends in flight end within their timeouts
 
 
 def _run_on_uvloop(main: Coroutine[Any, Any, None]) -> None:

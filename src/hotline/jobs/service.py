@@ -245,6 +245,18 @@ async def prune_done(session: AsyncSession, *, keep_hours: float, limit: int = P
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+async def prune_done_jobs(sessionmaker: Any, *, keep_hours: float) -> int:
+    """Delete the jobs done more than `keep_hours` ago, a batch per transaction (a long
+    delete would hold SQLite's one writer); failed jobs stay (the worker, each round)."""
+    total = 0
+    while True:
+        async with sessionmaker() as session, session.begin():
+            pruned = await prune_done(session, keep_hours=keep_hours)
+        total += pruned
+        if pruned < PRUNE_BATCH:
+            return total
+
+
 async def job_figures(session: AsyncSession) -> tuple[dict[str, int], float]:
     """Jobs by status, and how long the oldest job that is due has waited (seconds, 0 when
     none): what /metrics reports for the worker, whichever process runs it."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -92,6 +92,17 @@ ROUND_JOBS = 5000  # jobs between two rounds of sweeps (PostgreSQL)
 
 
 MIN_WAIT = 0.05  # a job due but not claimed is locked by another worker's claim: look again
+DB_RETRY = 5.0  # seconds before the worker tries a database it could not reach again
+
+
+@contextlib.contextmanager
+def _unreachable(what: str) -> Iterator[None]:
+    """Log a failure of the worker's bookkeeping (the database restarting, its connections
+    used up) and go on: exiting would leave every reply unsent until a restart."""
+    try:
+        yield
+    except Exception as exc:
+        log.warning(what, error=f"{type(exc).__name__}: {exc}")
 
 
 def _until(when: datetime | None) -> float | None:
@@ -136,8 +147,9 @@ async def _run_claimed(sessionmaker: Any, job: service.Claimed, wake: Wake | Non
         error = f"{type(exc).__name__}: {exc}"
         log.warning("job_failed", job_id=job.id, kind=job.kind, error=error)
     base = float(getattr(fn, "retry_base", service.RETRY_BASE))
-    async with sessionmaker() as session, session.begin():
-        await service.finish_many(session, [(job, error)], base=base)
+    with _unreachable("job_finish_failed"):  # the job stays leased: taken again later
+        async with sessionmaker() as session, session.begin():
+            await service.finish_many(session, [(job, error)], base=base)
 
 
 async def _run_batch(
@@ -178,19 +190,26 @@ async def _run_batch(
         log.warning("job_batch_failed", kind=jobs[0].kind, jobs=len(jobs), error=error)
     left = [job for job in jobs if job.id not in settled]
     if left:
-        async with sessionmaker() as session, session.begin():
-            await service.finish_many(session, [(job, error) for job in left])
+        with _unreachable("job_finish_failed"):  # they stay leased: taken again later
+            async with sessionmaker() as session, session.begin():
+                await service.finish_many(session, [(job, error) for job in left])
         on_settled([job.id for job in left])
 
 
 async def run_due_jobs(
-    sessionmaker: Any, *, limit: int = 100, wake: Wake | None = None, concurrency: int = 1
+    sessionmaker: Any,
+    *,
+    limit: int = 100,
+    wake: Wake | None = None,
+    concurrency: int = 1,
+    stop: asyncio.Event | None = None,
 ) -> int:
     """Run up to `limit` due jobs, holding at most `concurrency` at a time; a failing job is
     retried later, never lost. Jobs are leased in batches (`claim_many`); those of a batched
     kind go to their handler together, the others run one each. Returns when nothing is
     due and nothing runs (a job's follow-ups that fall due at once run too). A job's events
-    are committed with it, then the event log's readers are woken (`wake`)."""
+    are committed with it, then the event log's readers are woken (`wake`). Once `stop` is
+    set no job is claimed any more: it returns when the jobs it holds have ended."""
     slots = max(1, concurrency)
     free = slots
     released = 0  # bumped on every release: a claim that found nothing may try again
@@ -212,16 +231,26 @@ async def run_due_jobs(
             release(1)
 
     async with asyncio.TaskGroup() as group:
-        while taken < limit:
+        while taken < limit and not (stop is not None and stop.is_set()):
             if free < min(slots, CLAIM_BATCH // 4):  # one claim for a few jobs, not for each
                 freed.clear()
                 await freed.wait()
                 continue
             seen = released
-            async with sessionmaker() as session, session.begin():
-                jobs = await service.claim_many(
-                    session, limit=min(free, limit - taken, CLAIM_BATCH)
-                )
+            jobs = None
+            with _unreachable("job_claim_failed"):
+                async with sessionmaker() as session, session.begin():
+                    jobs = await service.claim_many(
+                        session, limit=min(free, limit - taken, CLAIM_BATCH)
+                    )
+            if jobs is None:
+                # The database out of reach: the jobs held go on (cancelling them would
+                # leave their sends in doubt); claim again once one ends, or a little later.
+                if free >= slots:
+                    break
+                freed.clear()
+                await _wait(freed, DB_RETRY)
+                continue
             if not jobs:
                 if released != seen:
                     continue  # a job ended meanwhile: its follow-ups may be due
@@ -231,9 +260,11 @@ async def run_due_jobs(
                 # the next waiting job to fall due (a retry), whichever comes first. (Cleared
                 # before the read: a job ending during it is not missed.)
                 freed.clear()
-                async with sessionmaker() as session:
-                    due = await service.next_due(session)
-                await _wait(freed, _until(due))
+                due = None
+                with _unreachable("job_claim_failed"):
+                    async with sessionmaker() as session:
+                        due = await service.next_due(session)
+                await _wait(freed, _until(due) or DB_RETRY)
                 continue
             free -= len(jobs)
             taken += len(jobs)
@@ -248,18 +279,6 @@ async def run_due_jobs(
                     for job in group_jobs:
                         group.create_task(one(job))
     return taken
-
-
-async def prune_done_jobs(sessionmaker: Any, *, keep_hours: float) -> int:
-    """Delete the jobs done more than `keep_hours` ago, a batch per transaction (a long
-    delete would hold SQLite's one writer); failed jobs stay."""
-    total = 0
-    while True:
-        async with sessionmaker() as session, session.begin():
-            pruned = await service.prune_done(session, keep_hours=keep_hours)
-        total += pruned
-        if pruned < service.PRUNE_BATCH:
-            return total
 
 
 JOB_POLL = 1.0  # seconds between two looks for due jobs (a new reply waits at most this)
@@ -297,7 +316,7 @@ async def _prune(sessionmaker: Any, settings: Settings) -> None:
         pruned = await prune_events(session, keep_hours=settings.events_keep_hours)
     if pruned:
         log.info("events_pruned", count=pruned)
-    pruned = await prune_done_jobs(sessionmaker, keep_hours=settings.jobs_keep_done_hours)
+    pruned = await service.prune_done_jobs(sessionmaker, keep_hours=settings.jobs_keep_done_hours)
     if pruned:
         log.info("jobs_pruned", count=pruned)
 
@@ -309,11 +328,15 @@ async def run_worker(
     interval: float = 30.0,
     sweeps: Sequence[Callable[[AsyncSession], Awaitable[int]]] = (),
     jobs_only: bool = False,
+    stop: asyncio.Event | None = None,
 ) -> None:
     """Due jobs every JOB_POLL seconds; every `interval` seconds, the sweeps (`sweeps`:
     other domains' periodic work, staffing's, given by the command that starts the worker)
     and the pruning. `jobs_only`: a further worker process beside the first (`hotline
-    worker --processes`), which runs jobs and leaves the sweeps and mailboxes to it."""
+    worker --processes`), which runs jobs and leaves the sweeps and mailboxes to it.
+    `stop` (set on SIGTERM by `hotline worker`): claim nothing more, let the jobs held end
+    and record their outcomes, then return. A worker that just died instead leaves its
+    jobs leased for 5 minutes and the replies it was sending in doubt."""
     engine = create_engine(settings.effective_database_url)
     sessionmaker = make_sessionmaker(engine, Site.from_settings(settings))
     # The worker's events (case.overdue, jobs' timeline entries) reach the web processes
@@ -330,32 +353,43 @@ async def run_worker(
     per_round = ROUND_JOBS if pg else 100
     next_sweep = 0.0
     loop = asyncio.get_running_loop()
+    stopped = stop or asyncio.Event()
     try:
-        while True:
-            sweeping = not jobs_only and loop.time() >= next_sweep
-            if sweeping:
+        while not stopped.is_set():
+            try:
+                sweeping = not jobs_only and loop.time() >= next_sweep
+                if sweeping:
+                    if once:
+                        await mailboxes.read_all()
+                    else:
+                        await mailboxes.sync()
+                    await _sweep_round(sessionmaker, waker, sweeps)
+                    next_sweep = loop.time() + interval
+                # A full batch leaves more due: run them before the next round's sweeps.
+                while (
+                    await run_due_jobs(
+                        sessionmaker, wake=waker, concurrency=slots, limit=per_round, stop=stopped
+                    )
+                    >= per_round
+                    and not stopped.is_set()
+                ):
+                    pass
+                if sweeping:
+                    await _prune(sessionmaker, settings)
                 if once:
-                    await mailboxes.read_all()
-                else:
-                    await mailboxes.sync()
-                await _sweep_round(sessionmaker, waker, sweeps)
-                next_sweep = loop.time() + interval
-            # A full batch leaves more due: run them before the next round's sweeps.
-            while (
-                await run_due_jobs(sessionmaker, wake=waker, concurrency=slots, limit=per_round)
-                >= per_round
-            ):
-                pass
-            if sweeping:
-                await _prune(sessionmaker, settings)
-            if once:
-                return
-            # New jobs (a reply just written) are looked for every JOB_POLL seconds; a
-            # waiting one (a retry) is taken when it falls due, sooner than that.
-            async with sessionmaker() as session:
-                due = await service.next_due(session)
-            wait = min(JOB_POLL, next_sweep - loop.time(), _until(due) or JOB_POLL)
-            await asyncio.sleep(max(0.0, wait))
+                    return
+                # New jobs (a reply just written) are looked for every JOB_POLL seconds; a
+                # waiting one (a retry) is taken when it falls due, sooner than that.
+                async with sessionmaker() as session:
+                    due = await service.next_due(session)
+                wait = min(JOB_POLL, next_sweep - loop.time(), _until(due) or JOB_POLL)
+            except Exception as exc:
+                if once:
+                    raise
+                # The database out of reach: live on and try again (see _unreachable).
+                log.warning("worker_round_failed", error=f"{type(exc).__name__}: {exc}")
+                wait = DB_RETRY
+            await _wait(stopped, max(0.0, wait))
     finally:
         from hotline.channels.send_client import close_send_client
 
