@@ -24,10 +24,6 @@ pytestmark = pytest.mark.anyio
 REPLY = "Tổng đài đã xử lý xong, xin cảm ơn anh/chị"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="echoes.py matches an echo only in the citizen's open conversation (reported)",
-)
 async def test_the_echo_of_a_reply_in_a_closed_conversation_confirms_it(app, client, world, zalo):
     channel = await make_channel(client, world, zalo.url)  # send timeout 1 s
     now_ms = str(int(utcnow().timestamp() * 1000))

@@ -31,6 +31,7 @@ from hotline.channels.models import (
     IN_DOUBT,
     Channel,
     Conversation,
+    ConversationStatus,
     Direction,
     Message,
     MessageStatus,
@@ -110,21 +111,23 @@ async def store_echo(session: AsyncSession, channel: Channel, event: Inbound) ->
         session, channel, event.event_id
     ):
         return 0
+    text = clean_text(event.text)
     conversation = await open_conversation(session, channel, event.user_id, None)
-    if conversation is not None:
-        text = clean_text(event.text)
+    for replied_in in (conversation, await _closed_last(session, channel, event.user_id)):
+        if replied_in is None:
+            continue
         found = (
-            await session.scalars(_unconfirmed(conversation.id, text, event.event_id).limit(2))
+            await session.scalars(_unconfirmed(replied_in.id, text, event.event_id).limit(2))
         ).all()
         if any(m.provider_id == event.event_id for m in found):
             return 0  # its own send's step 3 recorded it meanwhile
         if len(found) == 1:  # the common case: no other reply it could be
-            _confirm(session, conversation, found[0], event.event_id, event.sent_at)
+            _confirm(session, replied_in, found[0], event.event_id, event.sent_at)
             await session.flush()
             return 1
         if found:
-            return await _among_several(session, channel, conversation, event, text)
-    else:
+            return await _among_several(session, channel, replied_in, event, text)
+    if conversation is None:
         contact = await session.scalar(
             select(ContactIdentity.contact_id).where(
                 ContactIdentity.channel == CASE_CHANNEL[channel.kind].value,
@@ -136,6 +139,25 @@ async def store_echo(session: AsyncSession, channel: Channel, event: Inbound) ->
         conversation = await open_conversation(session, channel, event.user_id, contact)
         assert conversation is not None
     return await _from_the_tool(session, conversation, event)
+
+
+async def _closed_last(
+    session: AsyncSession, channel: Channel, user_id: str
+) -> Conversation | None:
+    """The citizen's conversation on the channel closed last: an operator commonly answers
+    and closes at once, so the reply's echo comes after its conversation was closed (and
+    maybe after the citizen opened a new one). Looked up only when the open conversation
+    holds no reply the echo could confirm."""
+    return await session.scalar(
+        select(Conversation)
+        .where(
+            Conversation.channel_id == channel.id,
+            Conversation.external_user_id == user_id,
+            Conversation.status != ConversationStatus.OPEN,
+        )
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
 
 
 async def _among_several(
