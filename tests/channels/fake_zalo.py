@@ -27,7 +27,8 @@ class Received:
 @dataclass
 class FakeZalo:
     # What the next sends answer, in order; then "ok". Each is "ok", "5xx" (recorded, then
-    # answered 503: delivered, as real providers sometimes do), "hang", "hang_then_ok"
+    # answered 503: delivered, as real providers sometimes do), "500" (recorded, then
+    # answered HTTP 500), "hang", "hang_then_ok"
     # (recorded, answered too late), "hold" (recorded, answered "ok" once `release` is
     # set), an int: Zalo's `error` code, or ("hold", step): recorded, answered as `step`
     # once `release` is set.
@@ -98,6 +99,8 @@ def _handler(fake: FakeZalo) -> type[BaseHTTPRequestHandler]:
                 step = step[1] if isinstance(step, tuple) else step
             if step == "5xx":
                 self._answer(503, {"message": "Service Unavailable"})
+            elif step == "500":
+                self._answer(500, {"message": "Internal Server Error"})
             elif isinstance(step, int):
                 self._answer(200, {"error": step, "message": "error"})
             elif self.headers.get("access_token") != fake.access_token:

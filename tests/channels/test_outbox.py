@@ -99,6 +99,29 @@ async def test_reply_retried_after_5xx_and_a_timeout_is_delivered_exactly_once(
     assert out["provider_id"] == "zmsg3"
 
 
+async def test_a_server_error_after_delivery_waits_for_the_echo_and_is_not_sent_again(
+    app, client, world, zalo
+):
+    # HTTP 500 (or a gateway's 502/504) may come after Zalo handed the message on: the
+    # reply is in doubt, not retried a second later (which delivered it twice).
+    channel = await make_channel(client, world, zalo.url)
+    conversation = await _fresh_conversation(client, world, channel)
+    zalo.fake.plan.append("500")
+    await _reply(client, world, conversation["id"])
+    await run_jobs(app)
+    [out] = await _outgoing(client, world, channel)
+    assert out["status"] == "sending" and out["error"].startswith("in_doubt"), out
+    await run_jobs(app)  # within the grace: not resent
+    assert len(zalo.fake.sends()) == 1
+    echo = variant("oa_send_text", msg_id="zmsg-500-echo", text=REPLY)
+    assert (await deliver(client, channel, echo)).status_code == 200
+    await age_sends(app)
+    await run_jobs(app)
+    [out] = await _outgoing(client, world, channel)
+    assert (out["status"], out["provider_id"]) == ("sent", "zmsg-500-echo")
+    assert len(zalo.fake.sends()) == 1
+
+
 async def test_permanent_error_shows_the_reply_failed_with_its_reason(app, client, world, zalo):
     channel = await make_channel(client, world, zalo.url)
     conversation = await _fresh_conversation(client, world, channel)

@@ -288,8 +288,12 @@ def _graph_error(status: int, answer: Mapping[str, Any]) -> SendError:
         return RetryableSendError(f"Messenger is busy or throttling ({text})", code=label)
     if code in _PERMANENT_CODES or (isinstance(subcode, int) and 2018000 <= subcode < 2019000):
         return PermanentSendError(f"Messenger refused the message ({text})", code=label)
-    if status >= 500 or status == 429:
+    if status in (429, 503):
         return RetryableSendError(f"Messenger failed ({text})", code=label)
+    if status >= 500:
+        # A server error naming no transient code may come after Facebook delivered the
+        # message: in doubt, confirmed by the Page's echo (outbox.py).
+        return SendInDoubt(f"Messenger failed ({text})", code=label)
     return PermanentSendError(f"Messenger refused the message ({text})", code=label)
 
 

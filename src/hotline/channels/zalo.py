@@ -66,6 +66,10 @@ def _parsed(body: bytes) -> Any:
     return document
 
 
+# Answers that say the request was not taken (rate limited, service unavailable): retried.
+NOT_TAKEN = frozenset({429, 503})
+
+
 class ZaloAdapter:
     kind: ClassVar[str] = "zalo"
     required: ClassVar[frozenset[str]] = frozenset(
@@ -192,14 +196,20 @@ class ZaloAdapter:
         except NO_ANSWER as exc:
             # The request went out; whether Zalo delivered it is unknown.
             raise SendInDoubt(f"Zalo không trả lời kịp ({type(exc).__name__})") from None
-        if status == 429 or status >= 500:
+        if status in NOT_TAKEN:
             raise RetryableSendError(f"Zalo trả lời HTTP {status}")
+        if status >= 500:
+            # A server error (500, or a gateway's 502/504) may come after Zalo handed the
+            # message on: in doubt, confirmed by its echo, resent only after the grace.
+            raise SendInDoubt(f"Zalo trả lời HTTP {status}")
         if status >= 400:
             raise PermanentSendError(f"Zalo trả lời HTTP {status}")
         try:
             answer = json.loads(raw)
         except ValueError:
-            raise RetryableSendError("Zalo trả lời không phải JSON") from None
+            # An answer whose body is not Zalo's (a proxy's page): the message may have
+            # been delivered all the same.
+            raise SendInDoubt("Zalo trả lời không phải JSON") from None
         error = int(answer.get("error", 0) or 0) if isinstance(answer, dict) else 0
         detail = str(answer.get("message", "")) if isinstance(answer, dict) else ""
         if error in TOKEN_EXPIRED:
