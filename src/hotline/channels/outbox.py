@@ -30,6 +30,7 @@ its answer, together with its job's outcome. What can be guaranteed:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -265,10 +266,19 @@ async def begin_send(
 
 async def _refresh(run: JobRun, send: Prepared, http: HttpClient) -> dict[str, Any]:
     """New credentials, taken under the channel's row lock (SQLite: its one writer) and
-    stored before they are used: a single-use refresh token is spent exactly once."""
+    stored before they are used: a single-use refresh token is spent exactly once. The
+    refresh runs to its end even if the send waiting for it is cancelled (the worker
+    stopping, a failed round): once the request is out, the old refresh token is spent,
+    and the new pair lost with the cancelled task would leave the channel unusable."""
     refresh = getattr(send.adapter, "refresh", None)
     if refresh is None:
         raise PermanentSendError("mã truy cập hết hạn; cần cấp lại trong cấu hình kênh")
+    return await asyncio.shield(_refresh_and_store(run, send, http, refresh))
+
+
+async def _refresh_and_store(
+    run: JobRun, send: Prepared, http: HttpClient, refresh: Any
+) -> dict[str, Any]:
     async with run.steps() as session:
         channel = await session.scalar(
             select(Channel).where(Channel.id == send.channel_id).with_for_update()
