@@ -85,7 +85,7 @@ async def test_warning_signs_sent_while_the_worker_is_down_open_one_case_and_one
             slot = await _first_slot(app, probe["id"])
             await _due_ago(app, slot, 61)
             started.append(w := worker(settings))
-            await until(lambda: _reached(app, slot, SlotState.REMINDED), "a sweep")
+            await until(lambda s=slot: _reached(app, s, SlotState.REMINDED), "a sweep")
             w.kill()
         assert await _counts(app, patient["id"]) == (1, 1)
         assert await _raised(app, patient["id"]) == [ESCALATED]
