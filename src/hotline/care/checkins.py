@@ -283,12 +283,16 @@ async def _record(
     )
     session.add(checkin)
     await session.flush()
+    # A check-in made after a slot's alert time is not that slot's: it was missed, whether
+    # the worker's sweep marked it so in time or comes to it later (it was down).
+    too_late = now - timedelta(minutes=site_of(session).care.checkin_alert_minutes)
     for slot in (
         await session.scalars(
             select(CheckInSlot).where(
                 CheckInSlot.patient_id == patient.id,
                 CheckInSlot.state.in_((SlotState.DUE, SlotState.REMINDED)),
                 CheckInSlot.due_at <= now + EARLY,
+                CheckInSlot.due_at > too_late,
             )
         )
     ).all():

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.care.models import CarePatient, CareState, CheckInSlot, SlotState
@@ -65,6 +65,26 @@ def _event(kind: str, patient: CarePatient, **data: object) -> DomainEvent:
     )
 
 
+async def _move(
+    session: AsyncSession,
+    slot: CheckInSlot,
+    expected: tuple[SlotState, ...],
+    to: SlotState,
+    **stamp: datetime,
+) -> bool:
+    """Move the slot on only if it is still in an expected state: two sweeps at once (a
+    worker started while the last one still sweeps) read the same slot, and only the one
+    whose update finds it unchanged reminds or alerts. A check-in recorded meanwhile wins
+    the same way."""
+    result = await session.execute(
+        update(CheckInSlot)
+        .where(CheckInSlot.id == slot.id, CheckInSlot.state.in_(expected))
+        .values(state=to, **stamp)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def sweep_checkins(
     session: AsyncSession, *, now: datetime | None = None, limit: int = 500
 ) -> int:
@@ -86,11 +106,17 @@ async def sweep_checkins(
         )
     ).all()
     for slot in late:
+        if not await _move(
+            session, slot, (SlotState.DUE, SlotState.REMINDED), SlotState.MISSED, alerted_at=now
+        ):
+            continue
         patient = await session.get(CarePatient, slot.patient_id)
         assert patient is not None
-        slot.state, slot.alerted_at = SlotState.MISSED, now
         acted += 1
-        if patient.state == CareState.ACTIVE:
+        # A check-in made since the due time (the sweep came late: the worker was down)
+        # ended the silence the alert would tell of; the slot is missed all the same.
+        made_up = patient.last_checkin_at is not None and patient.last_checkin_at > slot.due_at
+        if patient.state == CareState.ACTIVE and not made_up:
             record_event(
                 session,
                 _event(
@@ -107,9 +133,10 @@ async def sweep_checkins(
         )
     ).all()
     for slot in due:
+        if not await _move(session, slot, (SlotState.DUE,), SlotState.REMINDED, reminded_at=now):
+            continue
         patient = await session.get(CarePatient, slot.patient_id)
         assert patient is not None
-        slot.state, slot.reminded_at = SlotState.REMINDED, now
         acted += 1
         if patient.state == CareState.ACTIVE:
             record_event(session, _event("care.reminder", patient, due_at=slot.due_at.isoformat()))
