@@ -284,7 +284,7 @@ async def test_a_slow_202_leaves_less_of_the_progress_bound_not_more(
     """The 202 takes 0.8 s, then only `100 Trying`: the line calls 115 `progress_after`
     seconds after its REFER, not `progress_after` after the 202 (the caller would wait the
     two bounds one after the other)."""
-    call, attempts, caller_log, far_log = await _call(
+    _call_row, attempts, caller_log, far_log = await _call(
         line_conf,
         tmp_path,
         "info_digit1_refer_slow_202_trying_only.xml",
