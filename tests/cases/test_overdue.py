@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -152,3 +153,25 @@ async def test_case_page_overdue_list_and_sweep_agree(app, client, world):
     assert await _mark(app) == 1
     assert [e["kind"] for e in await events(client, world, fresh)].count("overdue") == 1
     assert await _overdue_codes(client, world) == expected | {fresh}
+
+
+async def test_two_sweeps_at_once_flag_and_count_a_late_forwarding_once(
+    app, client, world, settings
+):
+    # `hotline worker --processes 2` runs the sweep in each process: one that finds the
+    # forwarding while the other holds it must not flag, count and log it a second time.
+    if not settings.effective_database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer: the second sweep starts after the first commits")
+    late = (await create(client, world))["code"]
+    assignment = await forward(client, world, late, "ward_a", deadline_hours=1)
+    await _make_late(app, assignment["id"])
+    before = sum(u["overdue"] for u in (await _summary_units(client, world)).values())
+    async with app.state.hotline.unit_of_work() as first:
+        assert await mark_overdue(first) == 1
+        second = asyncio.create_task(_mark(app))  # runs while the first is uncommitted
+        await asyncio.sleep(0.5)
+    assert await second == 0
+    kinds = [e["kind"] for e in await events(client, world, late)]
+    assert kinds.count("overdue") == 1
+    after = sum(u["overdue"] for u in (await _summary_units(client, world)).values())
+    assert after == before + 1

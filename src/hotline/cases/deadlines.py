@@ -24,6 +24,9 @@ async def mark_overdue(session: AsyncSession, *, limit: int = 500) -> int:
                 .where(overdue_sql(now), CaseAssignment.overdue_at.is_(None))
                 .order_by(CaseAssignment.due_at)
                 .limit(limit)
+                # Each worker process runs this sweep: rows another one holds are its to
+                # flag (it would otherwise count and log them a second time on its commit).
+                .with_for_update(skip_locked=True)
             )
         ).all()
     )
