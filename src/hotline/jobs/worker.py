@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -88,7 +89,7 @@ async def sweep_intake_keys(session: AsyncSession) -> int:
 CONCURRENCY = 128
 JOB_LANES = 16
 CLAIM_BATCH = 64  # jobs leased by one claim
-ROUND_JOBS = 5000  # jobs between two rounds of sweeps (PostgreSQL)
+ROUND_JOBS = 5000  # jobs a `--once` run takes between two looks for more (PostgreSQL)
 
 
 MIN_WAIT = 0.05  # a job due but not claimed is locked by another worker's claim: look again
@@ -107,6 +108,13 @@ async def _wait(event: asyncio.Event, timeout: float | None) -> None:
     """Until `event` is set or `timeout` seconds have passed (None: no limit)."""
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(event.wait(), timeout)
+
+
+def _sooner(a: float | None, b: float | None) -> float | None:
+    """The shorter of two waits (None: no limit)."""
+    if a is None or b is None:
+        return b if a is None else a
+    return max(0.0, min(a, b))
 
 
 def _handler_for(kind: str) -> Handler | None:
@@ -184,13 +192,25 @@ async def _run_batch(
 
 
 async def run_due_jobs(
-    sessionmaker: Any, *, limit: int = 100, wake: Wake | None = None, concurrency: int = 1
+    sessionmaker: Any,
+    *,
+    limit: int = 100,
+    wake: Wake | None = None,
+    concurrency: int = 1,
+    until: float | None = None,
 ) -> int:
     """Run up to `limit` due jobs, holding at most `concurrency` at a time; a failing job is
     retried later, never lost. Jobs are leased in batches (`claim_many`); those of a batched
     kind go to their handler together, the others run one each. Returns when nothing is
-    due and nothing runs (a job's follow-ups that fall due at once run too). A job's events
-    are committed with it, then the event log's readers are woken (`wake`)."""
+    due and nothing runs (a job's follow-ups that fall due at once run too), or, having
+    taken `limit` jobs or reached `until` (the loop's clock), once the jobs taken have
+    ended. A job's events are committed with it, then the event log's readers are woken
+    (`wake`)."""
+    loop = asyncio.get_running_loop()
+
+    def left() -> float | None:
+        return None if until is None else until - loop.time()
+
     slots = max(1, concurrency)
     free = slots
     released = 0  # bumped on every release: a claim that found nothing may try again
@@ -212,10 +232,10 @@ async def run_due_jobs(
             release(1)
 
     async with asyncio.TaskGroup() as group:
-        while taken < limit:
+        while taken < limit and (until is None or loop.time() < until):
             if free < min(slots, CLAIM_BATCH // 4):  # one claim for a few jobs, not for each
                 freed.clear()
-                await freed.wait()
+                await _wait(freed, left())
                 continue
             seen = released
             async with sessionmaker() as session, session.begin():
@@ -233,7 +253,7 @@ async def run_due_jobs(
                 freed.clear()
                 async with sessionmaker() as session:
                     due = await service.next_due(session)
-                await _wait(freed, _until(due))
+                await _wait(freed, _sooner(_until(due), left()))
                 continue
             free -= len(jobs)
             taken += len(jobs)
@@ -340,12 +360,27 @@ async def run_worker(
                     await mailboxes.sync()
                 await _sweep_round(sessionmaker, waker, sweeps)
                 next_sweep = loop.time() + interval
-            # A full batch leaves more due: run them before the next round's sweeps.
-            while (
-                await run_due_jobs(sessionmaker, wake=waker, concurrency=slots, limit=per_round)
-                >= per_round
-            ):
-                pass
+            if once:
+                # A full batch leaves more due: run them before returning.
+                while (
+                    await run_due_jobs(
+                        sessionmaker, wake=waker, concurrency=slots, limit=per_round
+                    )
+                    >= per_round
+                ):
+                    pass
+            else:
+                # Jobs are taken until the next sweeps are due, however many. A round ends
+                # by waiting for every job it took, the slowest provider's answer included
+                # (up to the channel's send timeout): ended every ROUND_JOBS jobs, it
+                # stopped the sends for about a second every few thousand replies.
+                await run_due_jobs(
+                    sessionmaker,
+                    wake=waker,
+                    concurrency=slots,
+                    limit=sys.maxsize,
+                    until=None if jobs_only else next_sweep,
+                )
             if sweeping:
                 await _prune(sessionmaker, settings)
             if once:
