@@ -90,8 +90,6 @@ CONCURRENCY = 128
 JOB_LANES = 16
 CLAIM_BATCH = 64  # jobs leased by one claim
 ROUND_JOBS = 5000  # jobs a `--once` run takes between two looks for more (PostgreSQL)
-
-
 MIN_WAIT = 0.05  # a job due but not claimed is locked by another worker's claim: look again
 
 
@@ -111,10 +109,7 @@ async def _wait(event: asyncio.Event, timeout: float | None) -> None:
 
 
 def _sooner(a: float | None, b: float | None) -> float | None:
-    """The shorter of two waits (None: no limit)."""
-    if a is None or b is None:
-        return b if a is None else a
-    return max(0.0, min(a, b))
+    return b if a is None else a if b is None else max(0.0, min(a, b))  # None: no limit
 
 
 def _handler_for(kind: str) -> Handler | None:
@@ -198,14 +193,15 @@ async def run_due_jobs(
     wake: Wake | None = None,
     concurrency: int = 1,
     until: float | None = None,
+    between: Callable[[], Awaitable[float]] | None = None,
 ) -> int:
     """Run up to `limit` due jobs, holding at most `concurrency` at a time; a failing job is
     retried later, never lost. Jobs are leased in batches (`claim_many`); those of a batched
     kind go to their handler together, the others run one each. Returns when nothing is
     due and nothing runs (a job's follow-ups that fall due at once run too), or, having
-    taken `limit` jobs or reached `until` (the loop's clock), once the jobs taken have
-    ended. A job's events are committed with it, then the event log's readers are woken
-    (`wake`)."""
+    taken `limit` jobs, once those have ended. At `until` (the loop's clock) `between` runs
+    (the sweeps; the jobs taken go on) and gives the next `until`; without it, no job is
+    taken after `until`. Events are committed with their job, then `wake` is called."""
     loop = asyncio.get_running_loop()
 
     def left() -> float | None:
@@ -232,7 +228,12 @@ async def run_due_jobs(
             release(1)
 
     async with asyncio.TaskGroup() as group:
-        while taken < limit and (until is None or loop.time() < until):
+        while taken < limit:
+            if until is not None and loop.time() >= until:
+                if between is None:
+                    break
+                until = await between()
+                continue
             if free < min(slots, CLAIM_BATCH // 4):  # one claim for a few jobs, not for each
                 freed.clear()
                 await _wait(freed, left())
@@ -350,41 +351,39 @@ async def run_worker(
     per_round = ROUND_JOBS if pg else 100
     next_sweep = 0.0
     loop = asyncio.get_running_loop()
+
+    async def sweep() -> float:
+        nonlocal next_sweep
+        await (mailboxes.read_all() if once else mailboxes.sync())
+        await _sweep_round(sessionmaker, waker, sweeps)
+        await _prune(sessionmaker, settings)
+        next_sweep = loop.time() + interval
+        return next_sweep
+
     try:
+        if once:
+            if not jobs_only:
+                await sweep()
+            # A full batch leaves more due: run them before returning.
+            while (
+                await run_due_jobs(sessionmaker, wake=waker, concurrency=slots, limit=per_round)
+                >= per_round
+            ):
+                pass
+            return
         while True:
-            sweeping = not jobs_only and loop.time() >= next_sweep
-            if sweeping:
-                if once:
-                    await mailboxes.read_all()
-                else:
-                    await mailboxes.sync()
-                await _sweep_round(sessionmaker, waker, sweeps)
-                next_sweep = loop.time() + interval
-            if once:
-                # A full batch leaves more due: run them before returning.
-                while (
-                    await run_due_jobs(
-                        sessionmaker, wake=waker, concurrency=slots, limit=per_round
-                    )
-                    >= per_round
-                ):
-                    pass
-            else:
-                # Jobs are taken until the next sweeps are due, however many. A round ends
-                # by waiting for every job it took, the slowest provider's answer included
-                # (up to the channel's send timeout): ended every ROUND_JOBS jobs, it
-                # stopped the sends for about a second every few thousand replies.
-                await run_due_jobs(
-                    sessionmaker,
-                    wake=waker,
-                    concurrency=slots,
-                    limit=sys.maxsize,
-                    until=None if jobs_only else next_sweep,
-                )
-            if sweeping:
-                await _prune(sessionmaker, settings)
-            if once:
-                return
+            if not jobs_only and loop.time() >= next_sweep:
+                await sweep()
+            # The sweeps run between two claims, the jobs taken going on: a round ending by
+            # waiting for them all (a slow answer: up to its send timeout) stalled the sends.
+            await run_due_jobs(
+                sessionmaker,
+                wake=waker,
+                concurrency=slots,
+                limit=sys.maxsize,
+                until=None if jobs_only else next_sweep,
+                between=None if jobs_only else sweep,
+            )
             # New jobs (a reply just written) are looked for every JOB_POLL seconds; a
             # waiting one (a retry) is taken when it falls due, sooner than that.
             async with sessionmaker() as session:
