@@ -65,7 +65,9 @@ async def test_echoes_of_recorded_sends_skip_the_transaction_and_the_others_are_
     assert len(recorded) == 3 and all(recorded), before
     assert before[3][1:] == ("sending", None)  # in doubt: its echo confirms it
 
-    bodies = [variant("oa_send_text", msg_id=p, text=_reply_text(i + 1)) for i, p in enumerate(recorded)]
+    bodies = [
+        variant("oa_send_text", msg_id=p, text=_reply_text(i + 1)) for i, p in enumerate(recorded)
+    ]
     bodies += bodies  # Zalo redelivers an event it got no answer for in time
     bodies.append(variant("oa_send_text", msg_id="zmsg-late", text=_reply_text(4)))
     bodies.append(variant("oa_send_text", msg_id="zalo-tool-1", text="Gửi từ công cụ của Zalo"))
