@@ -349,8 +349,9 @@ async def run_worker(
     pg = engine.dialect.name == "postgresql"
     slots = settings.worker_concurrency if pg else 1
     per_round = ROUND_JOBS if pg else 100
-    next_sweep = 0.0
     loop = asyncio.get_running_loop()
+    # A process running jobs only never sweeps (at 0 its idle wait below was 0: it spun).
+    next_sweep = loop.time() + 365 * 86400.0 if jobs_only else 0.0
 
     async def sweep() -> float:
         nonlocal next_sweep
