@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from hotline.channels.hooks_batch import BATCH_SQL
-from hotline.channels.hooks_sql import CITIZEN_SQL, STORE_SQL
+from hotline.channels.hooks_sql import CITIZEN_SQL, ECHOES_SQL, STORE_SQL
 from tests.cases.test_intake_plan import table_scans
 from tests.channels.zalo_helpers import deliver, make_channel, variant
 
@@ -122,6 +122,7 @@ async def test_the_hooks_plans_made_on_empty_tables_look_rows_up_by_index(app, c
             {"conversation", "contact_identity", "contact_phone", "message"},
         ),
         (BATCH_SQL, many, {"conversation", "message"}),
+        (ECHOES_SQL, f"ARRAY[{channel}::bigint, {channel}], ARRAY['e1', 'e2']", {"message"}),
     ]
     async with pool.acquire() as conn:
         await conn.execute("ANALYZE conversation, contact_identity, contact_phone, message")

@@ -172,3 +172,34 @@ async def test_the_worker_prunes_jobs_done_long_ago_and_keeps_failed_and_recent_
     async with state.sessionmaker() as s:
         left = set((await s.scalars(select(Job.key))).all())
     assert left == {"done-recent", "failed-old"}
+
+
+async def test_a_worker_process_beside_the_first_looks_for_jobs_once_a_poll_when_idle(
+    app, settings, monkeypatch
+):
+    import asyncio
+    import contextlib
+
+    from hotline.jobs import worker
+
+    looks = 0
+    next_due = service.next_due
+
+    async def counted(session: Any) -> Any:
+        nonlocal looks
+        looks += 1
+        return await next_due(session)
+
+    monkeypatch.setattr(service, "next_due", counted)
+    monkeypatch.setattr(worker, "JOB_POLL", 0.5)
+    # `hotline worker --processes 2`: the second process runs jobs only (no sweeps).
+    running = asyncio.create_task(worker.run_worker(settings, jobs_only=True))
+    try:
+        await asyncio.sleep(2.0)
+        assert not running.done(), running
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+    # Nothing to do: a look every half second, not one after another.
+    assert looks <= 6, looks

@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 import asyncpg
 import structlog
 
-from hotline.channels.hooks_sql import STORE_SQL
+from hotline.channels.hooks_sql import ECHOES_SQL, STORE_SQL
 from hotline.group_commit import GroupWriter, settle
 
 log = structlog.get_logger(__name__)
@@ -138,7 +138,15 @@ _Item = tuple[Params, "asyncio.Future[Stored]"]
 
 class HookWriter(GroupWriter[Params, Stored]):
     """Writes webhooks' events on a pool, batching what arrives while every lane is busy
-    (hotline/group_commit.py)."""
+    (hotline/group_commit.py). `echoes` looks up echoes of the account's own sends."""
+
+    def __init__(self, pool: asyncpg.Pool, *, lanes: int, max_batch: int) -> None:
+        super().__init__(pool, lanes=lanes, max_batch=max_batch)
+        self.echoes = EchoLookup(pool, lanes=ECHO_LANES, max_batch=max_batch)
+
+    async def close(self) -> None:
+        await self.echoes.close()
+        await super().close()
 
     async def store(self, params: Params) -> Stored:
         """Store one event (`STORE_SQL`'s parameters) and return once it is committed."""
@@ -218,3 +226,33 @@ def _refused(exc: Exception) -> bool:
     if isinstance(exc, asyncpg.PostgresConnectionError):
         return False
     return not str(exc.sqlstate or "").startswith(("08", "57P"))
+
+
+# Lanes (pool connections) of the echo lookups: one statement answers a whole queue of them.
+ECHO_LANES = 2
+Echo = tuple[int, str]  # channel id, event id
+
+
+class EchoLookup(GroupWriter[Echo, bool]):
+    """Whether an echo is of a send already recorded (or repeats an event already stored),
+    for the echoes arriving together in one statement (`ECHOES_SQL`). It only reads: a
+    failed lookup leaves the echo to the portable path."""
+
+    async def known(self, channel_id: int, event_id: str) -> bool:
+        return await self.submit((channel_id, event_id))
+
+    async def _write(self, batch: list[tuple[Echo, asyncio.Future[bool]]]) -> None:
+        try:
+            async with self.pool.acquire() as conn:
+                self.statements += 1
+                rows = await conn.fetch(
+                    ECHOES_SQL, [e[0] for e, _ in batch], [e[1] for e, _ in batch]
+                )
+        except Exception as exc:
+            for _, future in batch:
+                settle(future, exc)
+            return
+        known = {r["n"] for r in rows}
+        for n, (_, future) in enumerate(batch, start=1):
+            if not future.done():
+                future.set_result(n in known)

@@ -219,3 +219,25 @@ SELECT (SELECT id FROM msg) AS message_id,
 
 # The units' numbers (citizens.phones_of), read only for a message whose text holds one.
 UNITS_SQL = "SELECT phone FROM unit WHERE phone IS NOT NULL"
+
+
+# Which of a batch of echoes (the account's own sends reported back: channels/echoes.py)
+# are of a send already recorded, by the provider's id on an outgoing message of the
+# channel, or repeat an event already stored: they are answered and change nothing. The
+# others are stored, or confirm a send in doubt, on the portable path. $1 channel ids,
+# $2 event ids. Each echo's lookups by index, row by row (LATERAL ... LIMIT 1): written
+# with EXISTS, the plan kept from when the table was small hashed the whole of it.
+ECHOES_SQL = """
+SELECT t.n FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS t(channel_id, event_id, n)
+CROSS JOIN LATERAL (
+    (
+        SELECT 1 FROM message m
+        WHERE m.provider_id = t.event_id AND m.channel_id = t.channel_id
+          AND m.direction = 'out'
+        LIMIT 1
+    )
+    UNION ALL
+    (SELECT 1 FROM message m WHERE m.channel_id = t.channel_id AND m.event_id = t.event_id LIMIT 1)
+    LIMIT 1
+) found
+"""

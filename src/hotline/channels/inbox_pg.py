@@ -17,8 +17,13 @@ race (the losers wait for the winner's commit, then do nothing). `STORE_SQL` run
 `hooks_batch.HookWriter`, which writes the events arriving while its connections are busy
 together, in one statement doing the same for each.
 
+An echo of the account's own send is answered here when the send is already recorded
+(the provider's id on the reply) or the event already stored: one lookup shared by the
+echoes arriving together (`hooks_batch.EchoLookup`); any other echo (a send in doubt
+that it confirms, a message sent from the provider's own tool) goes to `echoes.store_echo`.
+
 Everything else (files to fetch from the provider's links, a known citizen without an
-open conversation, echoes, follows, e-mail threading,
+open conversation, other echoes, follows, e-mail threading,
 several events in one request, handshakes on GET, a bad signature, an unknown or disabled
 channel) is left to the portable path:
 `receive_autocommit` returns None having written nothing.
@@ -134,6 +139,15 @@ async def receive_autocommit(
     if len(events) != 1:
         return None
     event = events[0]
+    if event.kind == InboundKind.ECHO:
+        # Most echoes are of a send the worker has recorded (the provider's id on the
+        # reply): answered at the cost of a shared lookup. Any other (a send in doubt, the
+        # provider's own tool, ours not recorded yet) takes the portable path.
+        try:
+            known = await writer.echoes.known(channel_id, event.event_id)
+        except (asyncpg.PostgresError, OSError):
+            return None
+        return HookResult(OK, 0) if known else None
     if (
         event.kind != InboundKind.MESSAGE
         or threaded(event)

@@ -4,19 +4,19 @@ e-mail channels' mailbox readers (channels/mailboxes.py) beside it."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from datetime import UTC, datetime
+import sys
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.db import create_engine, make_sessionmaker, utcnow
+from hotline.db import create_engine, make_sessionmaker
 from hotline.eventfeed import Waker
 from hotline.events import Wake, committed, prune_events
 from hotline.jobs import service
 from hotline.jobs.runs import Batch, Handler, JobRun
+from hotline.jobs.timing import DB_RETRY, seconds_until, sooner, unreachable, wait_for
 from hotline.reports.counters import fold_case_deltas
 from hotline.settings import Settings
 from hotline.site import Site
@@ -88,36 +88,7 @@ async def sweep_intake_keys(session: AsyncSession) -> int:
 CONCURRENCY = 128
 JOB_LANES = 16
 CLAIM_BATCH = 64  # jobs leased by one claim
-ROUND_JOBS = 5000  # jobs between two rounds of sweeps (PostgreSQL)
-
-
-MIN_WAIT = 0.05  # a job due but not claimed is locked by another worker's claim: look again
-DB_RETRY = 5.0  # seconds before the worker tries a database it could not reach again
-
-
-@contextlib.contextmanager
-def _unreachable(what: str) -> Iterator[None]:
-    """Log a failure of the worker's bookkeeping (the database restarting, its connections
-    used up) and go on: exiting would leave every reply unsent until a restart."""
-    try:
-        yield
-    except Exception as exc:
-        log.warning(what, error=f"{type(exc).__name__}: {exc}")
-
-
-def _until(when: datetime | None) -> float | None:
-    """Seconds until `when` (naive: UTC, as SQLite gives it back), at least MIN_WAIT."""
-    if when is None:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(MIN_WAIT, (when - utcnow()).total_seconds())
-
-
-async def _wait(event: asyncio.Event, timeout: float | None) -> None:
-    """Until `event` is set or `timeout` seconds have passed (None: no limit)."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(event.wait(), timeout)
+ROUND_JOBS = 5000  # jobs a `--once` run takes between two looks for more (PostgreSQL)
 
 
 def _handler_for(kind: str) -> Handler | None:
@@ -147,7 +118,7 @@ async def _run_claimed(sessionmaker: Any, job: service.Claimed, wake: Wake | Non
         error = f"{type(exc).__name__}: {exc}"
         log.warning("job_failed", job_id=job.id, kind=job.kind, error=error)
     base = float(getattr(fn, "retry_base", service.RETRY_BASE))
-    with _unreachable("job_finish_failed"):  # the job stays leased: taken again later
+    with unreachable("job_finish_failed"):  # the job stays leased: taken again later
         async with sessionmaker() as session, session.begin():
             await service.finish_many(session, [(job, error)], base=base)
 
@@ -190,7 +161,7 @@ async def _run_batch(
         log.warning("job_batch_failed", kind=jobs[0].kind, jobs=len(jobs), error=error)
     left = [job for job in jobs if job.id not in settled]
     if left:
-        with _unreachable("job_finish_failed"):  # they stay leased: taken again later
+        with unreachable("job_finish_failed"):  # they stay leased: taken again later
             async with sessionmaker() as session, session.begin():
                 await service.finish_many(session, [(job, error) for job in left])
         on_settled([job.id for job in left])
@@ -202,14 +173,23 @@ async def run_due_jobs(
     limit: int = 100,
     wake: Wake | None = None,
     concurrency: int = 1,
+    until: float | None = None,
+    between: Callable[[], Awaitable[float]] | None = None,
     stop: asyncio.Event | None = None,
 ) -> int:
     """Run up to `limit` due jobs, holding at most `concurrency` at a time; a failing job is
     retried later, never lost. Jobs are leased in batches (`claim_many`); those of a batched
     kind go to their handler together, the others run one each. Returns when nothing is
-    due and nothing runs (a job's follow-ups that fall due at once run too). A job's events
-    are committed with it, then the event log's readers are woken (`wake`). Once `stop` is
-    set no job is claimed any more: it returns when the jobs it holds have ended."""
+    due and nothing runs (a job's follow-ups that fall due at once run too), or, having
+    taken `limit` jobs, once those have ended. At `until` (the loop's clock) `between` runs
+    (the sweeps; the jobs taken go on) and gives the next `until`; without it, no job is
+    taken after `until`. Events are committed with their job, then `wake` is called. Once
+    `stop` is set no job is claimed any more: it returns when the jobs it holds have ended."""
+    loop = asyncio.get_running_loop()
+
+    def left() -> float | None:
+        return None if until is None else until - loop.time()
+
     slots = max(1, concurrency)
     free = slots
     released = 0  # bumped on every release: a claim that found nothing may try again
@@ -232,13 +212,22 @@ async def run_due_jobs(
 
     async with asyncio.TaskGroup() as group:
         while taken < limit and not (stop is not None and stop.is_set()):
+            if until is not None and loop.time() >= until:
+                if between is None:
+                    break
+                try:
+                    until = await between()
+                except Exception as exc:  # the jobs held go on (see _unreachable)
+                    log.warning("worker_round_failed", error=f"{type(exc).__name__}: {exc}")
+                    until = loop.time() + DB_RETRY
+                continue
             if free < min(slots, CLAIM_BATCH // 4):  # one claim for a few jobs, not for each
                 freed.clear()
-                await freed.wait()
+                await wait_for(freed, left())
                 continue
             seen = released
             jobs = None
-            with _unreachable("job_claim_failed"):
+            with unreachable("job_claim_failed"):
                 async with sessionmaker() as session, session.begin():
                     jobs = await service.claim_many(
                         session, limit=min(free, limit - taken, CLAIM_BATCH)
@@ -249,7 +238,7 @@ async def run_due_jobs(
                 if free >= slots:
                     break
                 freed.clear()
-                await _wait(freed, DB_RETRY)
+                await wait_for(freed, DB_RETRY)
                 continue
             if not jobs:
                 if released != seen:
@@ -259,12 +248,13 @@ async def run_due_jobs(
                 # Jobs still run (a slow provider's answer): wait for one to end, or for
                 # the next waiting job to fall due (a retry), whichever comes first. (Cleared
                 # before the read: a job ending during it is not missed.)
+                # New jobs (a reply just written) are looked for every JOB_POLL seconds.
                 freed.clear()
                 due = None
-                with _unreachable("job_claim_failed"):
+                with unreachable("job_claim_failed"):
                     async with sessionmaker() as session:
                         due = await service.next_due(session)
-                await _wait(freed, _until(due) or DB_RETRY)
+                await wait_for(freed, sooner(seconds_until(due) or JOB_POLL, left()))
                 continue
             free -= len(jobs)
             taken += len(jobs)
@@ -351,45 +341,56 @@ async def run_worker(
     pg = engine.dialect.name == "postgresql"
     slots = settings.worker_concurrency if pg else 1
     per_round = ROUND_JOBS if pg else 100
-    next_sweep = 0.0
     loop = asyncio.get_running_loop()
     stopped = stop or asyncio.Event()
+    # A process running jobs only never sweeps (at 0 its idle wait below was 0: it spun).
+    next_sweep = loop.time() + 365 * 86400.0 if jobs_only else 0.0
+
+    async def sweep() -> float:
+        nonlocal next_sweep
+        await (mailboxes.read_all() if once else mailboxes.sync())
+        await _sweep_round(sessionmaker, waker, sweeps)
+        await _prune(sessionmaker, settings)
+        next_sweep = loop.time() + interval
+        return next_sweep
+
     try:
+        if once:
+            if not jobs_only:
+                await sweep()
+            # A full batch leaves more due: run them before returning.
+            while (
+                await run_due_jobs(sessionmaker, wake=waker, concurrency=slots, limit=per_round)
+                >= per_round
+            ):
+                pass
+            return
         while not stopped.is_set():
             try:
-                sweeping = not jobs_only and loop.time() >= next_sweep
-                if sweeping:
-                    if once:
-                        await mailboxes.read_all()
-                    else:
-                        await mailboxes.sync()
-                    await _sweep_round(sessionmaker, waker, sweeps)
-                    next_sweep = loop.time() + interval
-                # A full batch leaves more due: run them before the next round's sweeps.
-                while (
-                    await run_due_jobs(
-                        sessionmaker, wake=waker, concurrency=slots, limit=per_round, stop=stopped
-                    )
-                    >= per_round
-                    and not stopped.is_set()
-                ):
-                    pass
-                if sweeping:
-                    await _prune(sessionmaker, settings)
-                if once:
-                    return
+                if not jobs_only and loop.time() >= next_sweep:
+                    await sweep()
+                # The sweeps run between two claims, the jobs taken going on: a round ending
+                # by waiting for them all (a slow answer: up to its send timeout) stalled
+                # the sends.
+                await run_due_jobs(
+                    sessionmaker,
+                    wake=waker,
+                    concurrency=slots,
+                    limit=sys.maxsize,
+                    until=None if jobs_only else next_sweep,
+                    between=None if jobs_only else sweep,
+                    stop=stopped,
+                )
                 # New jobs (a reply just written) are looked for every JOB_POLL seconds; a
                 # waiting one (a retry) is taken when it falls due, sooner than that.
                 async with sessionmaker() as session:
                     due = await service.next_due(session)
-                wait = min(JOB_POLL, next_sweep - loop.time(), _until(due) or JOB_POLL)
+                wait = min(JOB_POLL, next_sweep - loop.time(), seconds_until(due) or JOB_POLL)
             except Exception as exc:
-                if once:
-                    raise
                 # The database out of reach: live on and try again (see _unreachable).
                 log.warning("worker_round_failed", error=f"{type(exc).__name__}: {exc}")
                 wait = DB_RETRY
-            await _wait(stopped, max(0.0, wait))
+            await wait_for(stopped, max(0.0, wait))
     finally:
         from hotline.channels.send_client import close_send_client
 
