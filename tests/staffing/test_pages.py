@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +15,7 @@ from sqlalchemy import insert
 from hotline.calls.models import Call
 from hotline.reports.rebuild import rebuild_counters
 from hotline.staffing import volunteers
+from hotline.staffing.checks import working_day
 from hotline.staffing.jobs import alert_unfilled
 from tests.conftest import SITE_TZ, site_today
 from tests.dashboard.helpers import sign_in
@@ -112,6 +113,7 @@ async def _scene(app: Any, client: Any, world: Any) -> dict[str, Any]:
         "volunteer": await volunteer_id(client, world, VOLUNTEER["phone"]),
         "swap": swap.json()["id"],
         "shift_code": running["code"],
+        "day": day,
         "shift_name": running["name"],
         **ids,
     }
@@ -137,6 +139,9 @@ async def test_a_supervisor_sees_the_forecast_surge_alerts_volunteers_roster_and
     assert page.status_code == 200, page.text
     html = page.text
     assert 'href="/staffing">Ca trực</a>' in html  # the navigation names it
+    # The week of the shift running now (a night shift after midnight on a Monday is on
+    # last week's page, a supervisor's page opening on the calendar's week).
+    week = (await client.get(f"/staffing?date={scene['day']}")).text
     # The forecast: the API's figures, half-hour by half-hour, gaps highlighted.
     api = (
         await client.get(
@@ -165,7 +170,7 @@ async def test_a_supervisor_sees_the_forecast_surge_alerts_volunteers_roster_and
     assert f'data-volunteer="{scene["volunteer"]}"' in html and "Trần Văn Bình" in html
     assert "+84912000333" in html
     assert f'data-swap="{scene["swap"]}"' in html and "Con ốm" in html
-    morning = re.search(rf'<tr data-shift="{scene["shift_code"]}">(.*?)</tr>', html, re.S)
+    morning = re.search(rf'<tr data-shift="{scene["shift_code"]}">(.*?)</tr>', week, re.S)
     assert morning and "operator" in morning.group(1) and "1/6" in morning.group(1)
 
 
@@ -442,3 +447,20 @@ async def test_the_volunteer_form_shows_each_mistake_next_to_its_field_and_keeps
         "items"
     ]
     assert listed == []
+
+
+@pytest.mark.parametrize(
+    ("local", "expected"),
+    [
+        (datetime(2026, 12, 7, 1, 30), date(2026, 12, 6)),  # Monday 01:30: Sunday's night shift
+        (datetime(2026, 12, 7, 5, 59), date(2026, 12, 6)),
+        (datetime(2026, 12, 7, 6, 0), date(2026, 12, 7)),  # the night shift ended at 06:00
+        (datetime(2026, 12, 7, 23, 0), date(2026, 12, 7)),  # tonight's own night shift
+    ],
+)
+async def test_the_page_opens_on_the_day_whose_shift_is_being_worked(app, local, expected):
+    # A night operator at 01:30 on a Monday is on Sunday's shift: the page opens on that
+    # week (the calendar's Monday would show a week they have no shift in yet).
+    async with app.state.hotline.unit_of_work(read_only=True) as session:
+        at = local.replace(tzinfo=SITE_TZ)
+        assert await working_day(session, at) == expected

@@ -260,3 +260,18 @@ async def too_close(
         if other_start < end + SELF_ROSTER_REST and start < other_end + SELF_ROSTER_REST:
             return other, other_day
     return None
+
+
+async def working_day(session: AsyncSession, now: datetime) -> date:
+    """The day whose shifts are being worked at `now` (site time): yesterday while one of
+    its shifts still runs (a night shift after midnight), else today. The staffing page
+    opens on it, so a night operator at 01:00 on a Monday sees the week of the shift they
+    are on, not the next one."""
+    tz = site_of(session).timezone
+    today = now.astimezone(tz).date()
+    yesterday = today - timedelta(days=1)
+    for shift in (await session.scalars(select(ShiftTemplate))).all():
+        start, end = shift_span(shift, yesterday, tz)
+        if start <= now < end:
+            return yesterday
+    return today

@@ -189,6 +189,7 @@ async def read_board(
     rules: planning.StaffingRules,
     now: datetime,
     surge_rules: surge.SurgeRules | None = None,
+    week_day: date | None = None,
 ) -> Board:
     """The staffing page for the actor: hotline staff see their week's shifts, their swaps,
     their notices, surge mode and their clock; supervisors and admins the whole roster, the
@@ -196,7 +197,9 @@ async def read_board(
     waiting and the swaps to decide. Each part is read by the service the API uses."""
     require(actor, Permission.SEE_ROSTER)
     lead = allows(actor, Permission.MANAGE_STAFFING)
-    monday = week_of(day)
+    # An operator's week is that of the shift being worked (`week_day`: a night shift after
+    # midnight on a Monday is last week's); a supervisor plans on the calendar's.
+    monday = week_of(week_day if week_day is not None and not lead else day)
     week = await service.read_roster(
         session, actor=actor, start=monday, end=monday + timedelta(days=6)
     )

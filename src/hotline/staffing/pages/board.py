@@ -23,6 +23,7 @@ from hotline.db import utcnow
 from hotline.errors import DomainError, InvalidInput, NotAllowed
 from hotline.messages import msg
 from hotline.staffing import planning, service, surge, views, volunteers
+from hotline.staffing.checks import working_day
 from hotline.staffing.offer_views import withdrawal_notice
 from hotline.types import Id
 from hotline.web.deps import get_state
@@ -122,11 +123,14 @@ async def _render(
         actor = await page_actor(request, state, session)
         if actor is None or actor.user_id is None:
             return RedirectResponse("/login", status_code=303)
+        # Opened without a day: an operator sees the week of the shift being worked.
+        week_day = await working_day(session, now) if not day_raw else None
         try:
             board = await views.read_board(
                 session,
                 actor=actor,
                 day=day,
+                week_day=week_day,
                 scale=scale,
                 rules=rules,
                 now=now,
@@ -140,6 +144,7 @@ async def _render(
                 session,
                 actor=actor,
                 day=day,
+                week_day=week_day,
                 scale=scale,
                 rules=rules,
                 now=now,
