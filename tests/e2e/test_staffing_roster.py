@@ -190,7 +190,10 @@ def test_volunteer_offers_are_relinked_by_name_and_withdrawn(  # type: ignore[no
         page.locator("#volunteers").scroll_into_view_if_needed()
         page.screenshot(path=str(SCREENSHOTS / "staffing-volunteers.png"))
 
-    # The volunteer withdraws his own offer from his page; his place tomorrow goes.
+    # The volunteer withdraws his own offer from his page; his place tomorrow goes. (The
+    # lead's page is left first: its live stream, reconnecting without the cookie, would
+    # log a 401.)
+    page.goto("about:blank")
     page.context.clear_cookies()
     _sign_in(page, live_server, "dtv05")
     page.goto(live_server.url + "/staffing#mine")
@@ -205,6 +208,7 @@ def test_volunteer_offers_are_relinked_by_name_and_withdrawn(  # type: ignore[no
     assert page.locator("#mine").count() == 0
 
     # The lead withdraws the other offer with a reason.
+    page.goto("about:blank")
     page.context.clear_cookies()
     _sign_in(page, live_server, "truongca")
     page.goto(live_server.url + f"/staffing?date={tomorrow}#volunteers")
