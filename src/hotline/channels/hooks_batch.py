@@ -143,6 +143,8 @@ class HookWriter(GroupWriter[Params, Stored]):
     def __init__(self, pool: asyncpg.Pool, *, lanes: int, max_batch: int) -> None:
         super().__init__(pool, lanes=lanes, max_batch=max_batch)
         self.echoes = EchoLookup(pool, lanes=ECHO_LANES, max_batch=max_batch)
+        # The units' numbers and until when (time.monotonic) they are trusted (inbox_pg.py).
+        self.unit_numbers: tuple[float, list[str]] = (0.0, [])
 
     async def close(self) -> None:
         await self.echoes.close()
