@@ -866,7 +866,10 @@ def channels_section(r: dict[str, Any]) -> tuple[str, list[str]]:
     if "outbox" in s:
         o = s["outbox"]
         text += [
-            f"Outbox: `hotline worker --processes {c['worker_procs']}` running (as deployed)"
+            "Outbox, in the same database after the intake half, whose events' queued"
+            " triage jobs are dropped first (left, a worker would still be reading them"
+            " while the replies are timed):"
+            f" `hotline worker --processes {c['worker_procs']}` running (as deployed)"
             f" while {c['conversations']:,} citizens write in (their triage jobs run as they"
             f" arrive), then paused while {c['replies']:,} replies are queued through"
             " `conversations.reply`, resumed and timed until every reply is `sent` (a running"
