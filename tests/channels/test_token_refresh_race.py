@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -20,11 +21,11 @@ from tests.channels.zalo_helpers import conversation_of, deliver, make_channel, 
 pytestmark = pytest.mark.anyio
 
 
-async def test_settings_changed_during_a_token_refresh_keep_the_new_token_pair(
-    app, client, world, zalo, settings
-):
-    if not settings.effective_database_url.startswith("postgresql"):
-        pytest.skip("SQLite has one writer: the change waits for the refresh's commit")
+async def _reply_held_at_its_token_refresh(
+    app: Any, client: Any, world: Any, zalo: Any
+) -> tuple[int, asyncio.Task[int]]:
+    """A citizen's conversation and a reply whose send finds its access token expired: the
+    worker running it is held while Zalo answers the refresh (after it spent `ref-1`)."""
     channel = await make_channel(client, world, zalo.url)
     now_ms = str(int(utcnow().timestamp() * 1000))
     assert (
@@ -43,6 +44,15 @@ async def test_settings_changed_during_a_token_refresh_keep_the_new_token_pair(
     assert r.status_code == 202, r.text
     worker = asyncio.create_task(run_due_jobs(app.state.hotline.sessionmaker))
     assert await asyncio.to_thread(zalo.fake.refresh_arrived.wait, 10)
+    return channel, worker
+
+
+async def test_settings_changed_during_a_token_refresh_keep_the_new_token_pair(
+    app, client, world, zalo, settings
+):
+    if not settings.effective_database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer: the change waits for the refresh's commit")
+    channel, worker = await _reply_held_at_its_token_refresh(app, client, world, zalo)
     # While Zalo answers the refresh, an administrator switches acknowledgements on.
     change = asyncio.create_task(
         client.patch(
@@ -67,24 +77,7 @@ async def test_a_send_cancelled_while_zalo_answers_its_refresh_keeps_the_new_tok
 ):
     # Zalo spends the refresh token when the request arrives: the pair it answers with must
     # be stored even if the send that asked for it is cancelled meanwhile.
-    channel = await make_channel(client, world, zalo.url)
-    now_ms = str(int(utcnow().timestamp() * 1000))
-    assert (
-        await deliver(client, channel, variant("user_send_text", timestamp=now_ms))
-    ).status_code == 200
-    await run_due_jobs(app.state.hotline.sessionmaker)  # the citizen's text read
-    conversation = await conversation_of(client, world, channel)
-    zalo.fake.access_token, zalo.fake.refresh_token = "tok-2", "ref-1"  # tok-1 expired
-    zalo.fake.refreshes.append({})  # the pair Zalo gives next is tok-3 / ref-3
-    zalo.fake.refresh_hold = threading.Event()
-    r = await client.post(
-        f"/api/v1/conversations/{conversation['id']}/messages",
-        json={"text": "Tổng đài đã nhận phản ánh"},
-        headers=world.auth("operator"),
-    )
-    assert r.status_code == 202, r.text
-    worker = asyncio.create_task(run_due_jobs(app.state.hotline.sessionmaker))
-    assert await asyncio.to_thread(zalo.fake.refresh_arrived.wait, 10)
+    channel, worker = await _reply_held_at_its_token_refresh(app, client, world, zalo)
     worker.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await worker
