@@ -118,11 +118,14 @@ def start_line(url: str, work: Path) -> subprocess.Popen[bytes]:
 
 
 class CpuSampler:
-    """CPU use of one process, sampled every second from /proc (percent of one core)."""
+    """CPU use of one process, sampled every second from /proc (percent of one core), and
+    the machine's steal time each second (a virtual machine's CPUs taken by its host: the
+    line stops then, whatever its code does), in ms summed over the CPUs."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.samples: list[float] = []
+        self.steal_ms: list[float] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -130,17 +133,22 @@ class CpuSampler:
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return int(fields[11]) + int(fields[12])  # utime + stime
 
+    @staticmethod
+    def _steal() -> int:
+        return int(Path("/proc/stat").read_text().split("\n", 1)[0].split()[8])
+
     def _run(self) -> None:
         hz = os.sysconf("SC_CLK_TCK")
-        last, t0 = self._ticks(), time.monotonic()
+        last, t0, steal = self._ticks(), time.monotonic(), self._steal()
         while not self._stop.wait(1.0):
             try:
                 now_ticks = self._ticks()
             except OSError:
                 return
-            now = time.monotonic()
+            now, now_steal = time.monotonic(), self._steal()
             self.samples.append(100.0 * (now_ticks - last) / hz / (now - t0))
-            last, t0 = now_ticks, now
+            self.steal_ms.append(1000.0 * (now_steal - steal) / hz)
+            last, t0, steal = now_ticks, now, now_steal
 
     def __enter__(self) -> CpuSampler:
         self._thread.start()
@@ -306,6 +314,11 @@ def measure(
             "peak": max(samples) if samples else None,
         },
         "loadavg_1m": {"before": load_before, "after": os.getloadavg()[0]},
+        "steal_ms": {
+            "total": sum(cpu.steal_ms),
+            "largest_second": max(cpu.steal_ms, default=0.0),
+            "seconds_with_steal": sum(1 for v in cpu.steal_ms if v > 0),
+        },
     }
     g, r = gaps, calls_result["invite_200"]
     print(
@@ -313,7 +326,8 @@ def measure(
         f" peak {result['peak_concurrent']}; INVITE→200 p50 {fmt(r['p50_ms'], 2)}"
         f" p99 {fmt(r['p99_ms'], 2)} max {fmt(r['max_ms'], 2)} ms; RTP gaps p50"
         f" {fmt(g['p50_ms'], 2)} p99 {fmt(g['p99_ms'], 2)} max {fmt(g['max_ms'], 2)} ms,"
-        f" >40 ms: {g['over_40ms']}; CPU avg {fmt(result['cpu_percent']['avg'])} %",
+        f" >40 ms: {g['over_40ms']}; CPU avg {fmt(result['cpu_percent']['avg'])} %;"
+        f" steal {fmt(result['steal_ms']['total'])} ms",
         flush=True,
     )
     return result
@@ -353,6 +367,8 @@ def one_run(args: argparse.Namespace, dsn: str, url: str) -> dict[str, Any]:
     log_lines = (work / "line.log").read_text().splitlines()
     errors = [ln for ln in log_lines if "error" in ln.lower()][:20]
     gc_stats = next((ln for ln in log_lines if "sip_gc" in ln), None)
+    # Ticks sent over 10 ms late, with the loop thread's CPU and context switches meanwhile.
+    stalls = [ln for ln in log_lines if "media_stall" in ln]
     records = asyncio.run(_count_calls(url))
     asyncio.run(pg_drop_database(dsn, DB_NAME))
     print(f"[sip] work dir {work}")
@@ -364,6 +380,8 @@ def one_run(args: argparse.Namespace, dsn: str, url: str) -> dict[str, Any]:
         "call_records": records,
         "line_errors_logged": errors,
         "line_gc": gc_stats,
+        "line_stalls": stalls[:50],
+        "line_stall_count": len(stalls),
         "verdict": verdict(runs["product"]),
     }
 

@@ -34,6 +34,8 @@ async def test_the_line_serves_its_metrics_on_its_own_port(settings: Settings) -
             for s in family.samples
         }
         assert samples[("hotline_sip_calls_active", (("instance", "line-m"),))] == 0
+        # No stream, so no tick is ever late for one.
+        assert samples[("hotline_sip_media_stalls_total", (("instance", "line-m"),))] == 0
         assert "hotline_acd_waiting" in r.text
     finally:
         await line.phone.stop()

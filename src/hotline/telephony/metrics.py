@@ -64,6 +64,13 @@ class LineMetrics:
             ["instance", "status", "cause"],
             registry=self.registry,
         )
+        self.stalls = Counter(
+            "hotline_sip_media_stalls",
+            "Ticks of the media clock sent over 10 ms late (every stream's frame with them)",
+            ["instance"],
+            registry=self.registry,
+        )
+        self.stalls.labels(instance)  # shown at 0 from the start
         self._server: Any = None
 
     def call_ended(self, outcome: str | None) -> None:
@@ -71,6 +78,9 @@ class LineMetrics:
 
     def call_refused(self, status: int | None, cause: str | None) -> None:
         self.refused.labels(self.instance, str(status or ""), cause or "").inc()
+
+    def media_stall(self, late_ms: float) -> None:
+        self.stalls.labels(self.instance).inc()
 
     def serve(self, host: str, port: int, ua: UserAgent, acd: Acd) -> int:
         """Start serving; returns the port (a free one when `port` is 0)."""

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import resource
 import secrets
 import struct
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import cast
 
 from hotline.telephony.media.dtmf import InbandDetector
@@ -34,6 +36,8 @@ class MediaClock:
         # Called once a tick's frames are out: work that must not land on a tick (the GC
         # pacer) runs here, with most of the 20 ms ahead of it.
         self.after_tick: Callable[[], None] | None = None
+        # Called with a `Stall` when a tick went out over STALL_MS late.
+        self.on_stall: Callable[[Stall], None] | None = None
 
     def start(self) -> None:
         if self._task is None:
@@ -49,16 +53,23 @@ class MediaClock:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         start, sent = loop.time(), 0
+        last = _Window(loop.time(), _thread_usage())
         while True:
-            delay = start + (sent + 1) * FRAME_SECONDS - loop.time()
+            due_at = start + (sent + 1) * FRAME_SECONDS
+            delay = due_at - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            due = max(1, int((loop.time() - start) / FRAME_SECONDS) - sent)
+            now = loop.time()
+            if self.on_stall is not None and (now - due_at) * 1000.0 >= STALL_MS and self.streams:
+                self.on_stall(last.stall((now - due_at) * 1000.0, len(self.streams)))
+            due = max(1, int((now - start) / FRAME_SECONDS) - sent)
             if due > 1:
                 self.late_ticks += due - 1
             if due > MAX_CATCH_UP:
                 sent += due - 1  # a long stall: skip ahead instead of bursting the backlog
                 due = 1
+            if self.on_stall is not None:
+                last = _Window(now, _thread_usage())
             for stream in list(self.streams):
                 try:
                     for _ in range(due):
@@ -67,8 +78,58 @@ class MediaClock:
                     self.streams.discard(stream)
                     stream.stop()
             sent += due
+            last.sent_at = loop.time()
             if self.after_tick is not None:
                 self.after_tick()
+                last.after_at = loop.time()
+
+
+STALL_MS = 10.0
+
+
+@dataclass(frozen=True)
+class Stall:
+    """A tick that went out late, and what the loop's thread did since the tick before:
+    the time that tick's frames took to send and the work after it (the paced collection),
+    the CPU the thread used in all (its own work: a long callback, a collection) and how
+    often it was switched out (involuntary: the kernel gave the core to another process;
+    voluntary: it blocked). Late with little CPU and no switches: the whole machine was
+    stopped (a virtual machine's CPU taken by its host)."""
+
+    late_ms: float
+    streams: int
+    send_ms: float
+    after_tick_ms: float
+    cpu_ms: float
+    involuntary: int
+    voluntary: int
+
+
+class _Window:
+    """From one tick's start to the next: when its sends and its after-tick work ended."""
+
+    __slots__ = ("after_at", "sent_at", "started", "usage")
+
+    def __init__(self, started: float, usage: tuple[float, int, int]) -> None:
+        self.started, self.usage = started, usage
+        self.sent_at = self.after_at = started
+
+    def stall(self, late_ms: float, streams: int) -> Stall:
+        now = _thread_usage()
+        return Stall(
+            late_ms=round(late_ms, 2),
+            streams=streams,
+            send_ms=round((self.sent_at - self.started) * 1000.0, 2),
+            after_tick_ms=round(max(0.0, self.after_at - self.sent_at) * 1000.0, 2),
+            cpu_ms=round((now[0] - self.usage[0]) * 1000.0, 2),
+            involuntary=now[1] - self.usage[1],
+            voluntary=now[2] - self.usage[2],
+        )
+
+
+def _thread_usage() -> tuple[float, int, int]:
+    r = resource.getrusage(resource.RUSAGE_THREAD)
+    return r.ru_utime + r.ru_stime, r.ru_nivcsw, r.ru_nvcsw
 
 
 class _Discard:
