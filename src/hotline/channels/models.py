@@ -122,6 +122,10 @@ class Message(Base):
         # A provider's event is stored once, however often it is delivered.
         UniqueConstraint("channel_id", "event_id"),
         Index("ix_message_conversation_id_id", "conversation_id", "id"),
+        # Our sends are looked up by provider id and channel (echoes, mail threads): one
+        # index for both, led by the provider's id so that no plan takes it, or the channel's
+        # range of another, for a lookup by channel alone (migration 0064).
+        Index("ix_message_provider_id_channel_id", "provider_id", "channel_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -141,7 +145,7 @@ class Message(Base):
     error: Mapped[str | None] = mapped_column(Text)
     # Outgoing: the outbox's key (a reply is never sent twice) and the provider's id of it.
     idempotency_key: Mapped[str | None] = mapped_column(String(120), unique=True)
-    provider_id: Mapped[str | None] = mapped_column(String(300), index=True)
+    provider_id: Mapped[str | None] = mapped_column(String(300))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Who wrote an outgoing message: a user, else the system (a notification); an echo of a
