@@ -20,6 +20,7 @@ from hotline.telephony.sip.config import SUPPORTED, UaConfig
 from hotline.telephony.sip.digest import DigestAuth, Registrar
 from hotline.telephony.sip.guard import LogLimiter, RegisterGuard
 from hotline.telephony.sip.inbound import bad_request, info_digit, stable_tag
+from hotline.telephony.sip.kept import KeptFor
 from hotline.telephony.sip.leg import SipLeg
 from hotline.telephony.sip.message import (
     Message,
@@ -55,10 +56,10 @@ class UserAgent(asyncio.DatagramProtocol):
         self.subscriptions = subscription.Subscriptions()
         # The last response of each server transaction (message.transaction_key), to answer
         # its retransmissions.
-        self._responses: dict[tuple[str, ...], bytes] = {}
+        self._responses: KeptFor[tuple[str, ...], bytes] = KeptFor(TIMEOUT)
         # The ACKs of our re-INVITEs' 2xx, by Call-ID and CSeq: sent again for each
         # retransmitted 2xx (RFC 3261 §13.2.2.4).
-        self._acks: dict[tuple[str, int], tuple[bytes, tuple[str, int]]] = {}
+        self._acks: KeptFor[tuple[str, int], tuple[bytes, tuple[str, int]]] = KeptFor(TIMEOUT)
         # Our requests awaiting their final answer, by branch.
         self._pending: dict[str, tuple[Message, asyncio.Future[Message]]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -200,8 +201,7 @@ class UserAgent(asyncio.DatagramProtocol):
         not ask for it is still answered (Asterisk's `force_rport`)."""
         data = resp.serialise()
         key = transaction_key(req)
-        self._responses[key] = data
-        asyncio.get_running_loop().call_later(TIMEOUT, self._responses.pop, key, None)
+        self._responses.set(key, data)
         self.send(data, addr)
 
     def reply(self, req: Message, status: int, reason: str, addr: tuple[str, int]) -> Message:
@@ -228,9 +228,9 @@ class UserAgent(asyncio.DatagramProtocol):
         ack.add("To", resp.get("to"))
         ack.add("CSeq", f"{invite.cseq[0]} ACK")
         key = (invite.call_id, invite.cseq[0])
-        self._acks[key] = (ack.serialise(), hop)
-        asyncio.get_running_loop().call_later(TIMEOUT, self._acks.pop, key, None)
-        self.send(*self._acks[key])
+        kept = (ack.serialise(), hop)
+        self._acks.set(key, kept)
+        self.send(*kept)
 
     async def client_request(
         self, req: Message, addr: tuple[str, int], timeout: float = TIMEOUT
