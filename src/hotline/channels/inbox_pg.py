@@ -19,7 +19,8 @@ together, in one statement doing the same for each.
 
 An echo of the account's own send is answered here when the send is already recorded
 (the provider's id on the reply) or the event already stored: one lookup shared by the
-echoes arriving together (`hooks_batch.EchoLookup`); any other echo (a send in doubt
+echoes arriving together (`hooks_batch.EchoLookup`), made again `ECHO_RECHECK` later for
+an echo that overtook the recording of its send's answer; any other echo (a send in doubt
 that it confirms, a message sent from the provider's own tool) goes to `echoes.store_echo`.
 
 Everything else (files to fetch from the provider's links, a known citizen without an
@@ -31,6 +32,7 @@ channel) is left to the portable path:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -60,6 +62,12 @@ CHANNEL_TTL = 5.0
 # How long this process uses the units' numbers it read: a number given to a unit is
 # told apart from citizens' numbers in messages within this many seconds.
 UNITS_TTL = 10.0
+
+# An echo not recognised at first is looked up once more after this long: providers send
+# the echo as they answer the send, so it often arrives while the worker is recording that
+# answer (the provider's id on the reply), and the portable path's transaction would only
+# wait for that record to find the same thing (about half the echoes of a busy outbox).
+ECHO_RECHECK = 0.1
 
 # How many times `CITIZEN_SQL` runs for one delivery when other deliveries keep changing
 # what it read (each run after the first sees what they committed).
@@ -158,10 +166,13 @@ async def receive_autocommit(
     event = events[0]
     if event.kind == InboundKind.ECHO:
         # Most echoes are of a send the worker has recorded (the provider's id on the
-        # reply): answered at the cost of a shared lookup. Any other (a send in doubt, the
-        # provider's own tool, ours not recorded yet) takes the portable path.
+        # reply), or is recording: answered at the cost of a shared lookup, or two. Any
+        # other (a send in doubt, the provider's own tool) takes the portable path.
         try:
             known = await writer.echoes.known(channel_id, event.event_id)
+            if not known:
+                await asyncio.sleep(ECHO_RECHECK)
+                known = await writer.echoes.known(channel_id, event.event_id)
         except (asyncpg.PostgresError, OSError):
             return None
         return HookResult(OK, 0) if known else None
