@@ -57,3 +57,29 @@ def test_a_stall_while_blocked_shows_no_cpu_and_a_voluntary_switch() -> None:
 
 def test_a_late_tick_with_no_stream_is_not_a_stall() -> None:
     assert _run_clock(_spin, with_streams=False) == []
+
+
+def test_a_report_installed_on_a_running_clock_covers_only_the_last_tick() -> None:
+    # The line sets `on_stall` after its clock started (calls may already be up): the first
+    # stall reported covers the tick before it, not the time since the clock started.
+    stalls: list[Stall] = []
+
+    def install_and_block() -> None:
+        clock.on_stall = stalls.append
+        _spin()
+
+    clock = MediaClock()
+
+    async def run() -> None:
+        clock.streams.add(RtpStream(_Sink(), ("127.0.0.1", 4000), 0))  # type: ignore[arg-type]
+        clock.start()
+        await asyncio.sleep(0.3)
+        asyncio.get_running_loop().call_soon(install_and_block)
+        await asyncio.sleep(0.1)
+        await clock.stop()
+
+    asyncio.run(run())
+    assert stalls, "the 60 ms callback made a tick late"
+    first = stalls[0]
+    assert first.late_ms >= 30
+    assert first.send_ms < 10, first  # one tick's frame for one stream: well under a ms

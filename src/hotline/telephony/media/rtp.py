@@ -68,8 +68,8 @@ class MediaClock:
             if due > MAX_CATCH_UP:
                 sent += due - 1  # a long stall: skip ahead instead of bursting the backlog
                 due = 1
-            if self.on_stall is not None:
-                last = _Window(now, _thread_usage())
+            # Every tick, so that a report installed on a running clock covers one tick.
+            last = _Window(now, _thread_usage())
             for stream in list(self.streams):
                 try:
                     for _ in range(due):
