@@ -59,6 +59,67 @@ def test_a_late_tick_with_no_stream_is_not_a_stall() -> None:
     assert _run_clock(_spin, with_streams=False) == []
 
 
+class _Counting:
+    def __init__(self) -> None:
+        self.packets = 0
+
+    def sendto(self, data: bytes, addr: object = None) -> None:
+        self.packets += 1
+
+
+def test_a_failing_stall_report_does_not_stop_the_clock() -> None:
+    # The report logs (a write to stderr, which can fail: a closed pipe): whatever it
+    # raises, every call's audio goes on.
+    sink = _Counting()
+    reports: list[Stall] = []
+
+    def report(stall: Stall) -> None:
+        reports.append(stall)
+        raise BrokenPipeError("stderr closed")
+
+    async def run() -> int:
+        clock = MediaClock()
+        clock.streams.add(RtpStream(sink, ("127.0.0.1", 4000), 0))  # type: ignore[arg-type]
+        clock.on_stall = report
+        clock.start()
+        await asyncio.sleep(0.1)
+        asyncio.get_running_loop().call_soon(_spin)
+        await asyncio.sleep(0.05)
+        sent = sink.packets
+        await asyncio.sleep(0.2)
+        await clock.stop()
+        return sink.packets - sent
+
+    after = asyncio.run(run())
+    assert reports, "the 60 ms callback made a tick late"
+    assert after >= 5, after  # about ten ticks' frames in 0.2 s
+
+
+def test_a_late_tick_is_sent_before_it_is_reported() -> None:
+    # The report's own time (its log line) must not make the late frames later still.
+    sink = _Counting()
+    seen_at_report: list[int] = []
+    before_block: list[int] = []
+
+    def block() -> None:
+        before_block.append(sink.packets)
+        _spin()
+
+    async def run() -> None:
+        clock = MediaClock()
+        clock.streams.add(RtpStream(sink, ("127.0.0.1", 4000), 0))  # type: ignore[arg-type]
+        clock.on_stall = lambda stall: seen_at_report.append(sink.packets)
+        clock.start()
+        await asyncio.sleep(0.1)
+        asyncio.get_running_loop().call_soon(block)
+        await asyncio.sleep(0.1)
+        await clock.stop()
+
+    asyncio.run(run())
+    assert seen_at_report, "the 60 ms callback made a tick late"
+    assert seen_at_report[0] > before_block[0], (before_block, seen_at_report)
+
+
 def test_a_report_installed_on_a_running_clock_covers_only_the_last_tick() -> None:
     # The line sets `on_stall` after its clock started (calls may already be up): the first
     # stall reported covers the tick before it, not the time since the clock started.
