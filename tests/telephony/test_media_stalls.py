@@ -6,7 +6,11 @@ from __future__ import annotations
 import asyncio
 import time
 
+from structlog.testing import capture_logs
+
 from hotline.telephony.media.rtp import MediaClock, RtpStream, Stall
+from hotline.telephony.metrics import LineMetrics
+from hotline.telephony.stall_log import StallLog
 
 
 class _Sink:
@@ -144,3 +148,25 @@ def test_a_report_installed_on_a_running_clock_covers_only_the_last_tick() -> No
     first = stalls[0]
     assert first.late_ms >= 30
     assert first.send_ms < 10, first  # one tick's frame for one stream: well under a ms
+
+
+def _stall(late_ms: float) -> Stall:
+    return Stall(late_ms, 1, 0.1, 0.0, 1.0, 0, 0)
+
+
+def test_every_stall_counts_and_is_logged_at_most_once_a_second() -> None:
+    now = [1000.0]
+    metrics = LineMetrics("line-s")
+    report = StallLog(metrics, clock=lambda: now[0])
+    with capture_logs() as logs:
+        for late, step in ((12.0, 0.2), (15.0, 0.3), (11.0, 0.6), (40.0, 0.0)):
+            report(_stall(late))
+            now[0] += step
+    lines = [e for e in logs if e["event"] == "media_stall"]
+    # The first at once; the next two within its second, counted in the line after.
+    assert [(e["late_ms"], e["stalls"]) for e in lines] == [(12.0, 1), (40.0, 3)]
+    assert lines[0]["log_level"] == "warning"
+    counted = metrics.registry.get_sample_value(
+        "hotline_sip_media_stalls_total", {"instance": "line-s"}
+    )
+    assert counted == 4
