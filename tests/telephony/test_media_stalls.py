@@ -153,7 +153,7 @@ def test_a_report_installed_on_a_running_clock_covers_only_the_last_tick() -> No
     assert stalls, "the 60 ms callback made a tick late"
     first = stalls[0]
     assert first.late_ms >= 30
-    assert first.send_ms < 10, first  # one tick's frame for one stream: well under a ms
+    assert first.send_ms < 50, first  # one frame of one stream (well under a ms), not 0.3 s
 
 
 def _stall(late_ms: float) -> Stall:
