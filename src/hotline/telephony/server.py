@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import ipaddress
 import signal
-import time
 from collections.abc import Callable
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
@@ -41,7 +40,6 @@ from hotline.telephony.hours import OpeningHours
 from hotline.telephony.ivr import Menu, default_menu
 from hotline.telephony.lockouts import SharedLockouts
 from hotline.telephony.media.gcpacer import GcPacer
-from hotline.telephony.media.rtp import Stall
 from hotline.telephony.metrics import LineMetrics
 from hotline.telephony.queue import QueueTiming, position_texts
 from hotline.telephony.queue_events import QueuePublisher
@@ -52,6 +50,7 @@ from hotline.telephony.sip.route import proxy_route
 from hotline.telephony.sip.trunk import registration_from
 from hotline.telephony.sip.ua import UaConfig, UserAgent
 from hotline.telephony.spool import Spool
+from hotline.telephony.stall_log import StallLog
 from hotline.telephony.switchboard import Switchboard
 
 # Re-exported: what the line writes for a call (call_record.py, records.py).
@@ -127,7 +126,6 @@ class PhoneLine:
         self.dialer: CallbackDialer | None = None  # promised callbacks (callbacks.py)
         self._config_watch: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
-        self._stalls, self._stall_logged = 0, 0.0  # media stalls since the last logged one
         self.metrics: LineMetrics | None = None
         self.metrics_port: int | None = None
         self.queue_events: QueuePublisher | None = None
@@ -266,21 +264,9 @@ class PhoneLine:
             self.gc_pacer = GcPacer()
             self.gc_pacer.install()
             self.ua.clock.after_tick = self.gc_pacer.after_tick
-        self.ua.clock.on_stall = self._stalled
+        self.ua.clock.on_stall = StallLog(self.metrics)
         log.info("sip_listening", host=s.sip_host, port=self.ua.port, started=_now())
         return self.ua
-
-    def _stalled(self, stall: Stall) -> None:
-        """A late tick: every stream's next frame was late by as much (docs/telephony.md).
-        Logged at most once a second (with the count since the last line): a starved
-        machine would otherwise log every tick."""
-        if self.metrics is not None:
-            self.metrics.media_stall(stall.late_ms)
-        self._stalls += 1
-        now = time.monotonic()
-        if now - self._stall_logged >= 1.0:
-            log.warning("media_stall", **asdict(stall), stalls=self._stalls)
-            self._stalls, self._stall_logged = 0, now
 
     async def reconcile(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         """Close the calls this instance left open when it last stopped without ending them

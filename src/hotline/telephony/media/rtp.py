@@ -60,16 +60,17 @@ class MediaClock:
             if delay > 0:
                 await asyncio.sleep(delay)
             now = loop.time()
-            if self.on_stall is not None and (now - due_at) * 1000.0 >= STALL_MS and self.streams:
-                self.on_stall(last.stall((now - due_at) * 1000.0, len(self.streams)))
+            report, stall = self.on_stall, None
+            if report is not None and (now - due_at) * 1000.0 >= STALL_MS and self.streams:
+                stall = last.stall((now - due_at) * 1000.0, len(self.streams))
             due = max(1, int((now - start) / FRAME_SECONDS) - sent)
             if due > 1:
                 self.late_ticks += due - 1
             if due > MAX_CATCH_UP:
                 sent += due - 1  # a long stall: skip ahead instead of bursting the backlog
                 due = 1
-            if self.on_stall is not None:
-                last = _Window(now, _thread_usage())
+            # Every tick, so that a report installed on a running clock covers one tick.
+            last = _Window(now, _thread_usage())
             for stream in list(self.streams):
                 try:
                     for _ in range(due):
@@ -82,6 +83,11 @@ class MediaClock:
             if self.after_tick is not None:
                 self.after_tick()
                 last.after_at = loop.time()
+            if report is not None and stall is not None:
+                # Once the late frames are out (the report writes a log line), and never at
+                # the cost of the calls' audio: a report that fails (stderr gone) is lost.
+                with contextlib.suppress(Exception):
+                    report(stall)
 
 
 STALL_MS = 10.0
