@@ -133,8 +133,12 @@ class _Window:
         )
 
 
+# The loop's thread (Linux); elsewhere the process's, which includes the helper threads.
+_WHO = getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF)
+
+
 def _thread_usage() -> tuple[float, int, int]:
-    r = resource.getrusage(resource.RUSAGE_THREAD)
+    r = resource.getrusage(_WHO)
     return r.ru_utime + r.ru_stime, r.ru_nivcsw, r.ru_nvcsw
 
 
