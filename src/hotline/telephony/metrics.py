@@ -79,7 +79,7 @@ class LineMetrics:
     def call_refused(self, status: int | None, cause: str | None) -> None:
         self.refused.labels(self.instance, str(status or ""), cause or "").inc()
 
-    def media_stall(self, late_ms: float) -> None:
+    def media_stall(self) -> None:
         self.stalls.labels(self.instance).inc()
 
     def serve(self, host: str, port: int, ua: UserAgent, acd: Acd) -> int:

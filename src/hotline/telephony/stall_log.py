@@ -33,7 +33,7 @@ class StallLog:
 
     def __call__(self, stall: Stall) -> None:
         if self.metrics is not None:
-            self.metrics.media_stall(stall.late_ms)
+            self.metrics.media_stall()
         self._stalls += 1
         now = self.clock()
         if self._logged is None or now - self._logged >= self.interval:
